@@ -1,0 +1,20 @@
+//! Domain types shared by every layer of storekeep: identifiers, validated
+//! newtypes and the records the business logic works with.
+//!
+//! Nothing here knows about HTTP or SQL. Values are parsed once at the edge
+//! ("parse, don't validate"): a `Slug` or `DomainName` that exists is valid.
+
+mod ids;
+mod page;
+mod plan;
+mod tenant;
+mod validation;
+
+pub use ids::{PlanId, TenantId};
+pub use page::{Page, PageRequest};
+pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanName};
+pub use tenant::{
+    DomainName, NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
+    parse_display_name,
+};
+pub use validation::{FieldError, ValidationErrors};

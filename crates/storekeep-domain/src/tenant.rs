@@ -1,0 +1,261 @@
+//! Tenants: one shop each, resolved per request by custom domain, by
+//! `{slug}.{base_domain}` or by the `X-Tenant` header.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{PlanName, TenantId};
+
+/// Slugs that would collide with host names or paths the platform itself uses.
+const RESERVED_SLUGS: &[&str] = &[
+    "admin", "api", "app", "console", "docs", "mail", "platform", "static", "status", "www",
+];
+
+/// A tenant's short, URL- and DNS-safe name: 2–63 characters of `a-z`,
+/// `0-9` and `-`, starting and ending with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "demo")]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        if s.len() < 2 || s.len() > 63 {
+            return Err("must be 2 to 63 characters long".into());
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("may contain only lowercase letters a-z, digits and '-'".into());
+        }
+        if s.starts_with('-') || s.ends_with('-') {
+            return Err("must start and end with a letter or digit".into());
+        }
+        if RESERVED_SLUGS.contains(&s) {
+            return Err(format!("'{s}' is reserved"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Slug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A fully qualified host name a tenant serves its shop on, lowercased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "shop.example.com")]
+pub struct DomainName(String);
+
+impl DomainName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+        if s.is_empty() || s.len() > 253 {
+            return Err("must be 1 to 253 characters long".into());
+        }
+        let labels: Vec<&str> = s.split('.').collect();
+        if labels.len() < 2 {
+            return Err("must be a fully qualified name such as shop.example.com".into());
+        }
+        for label in labels {
+            let ok = !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-');
+            if !ok {
+                return Err(format!("'{label}' is not a valid DNS label"));
+            }
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a tenant's shop is served. A suspended tenant answers like an
+/// unknown one, so suspension leaks nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "suspended" => Ok(Self::Suspended),
+            _ => Err("must be 'active' or 'suspended'".into()),
+        }
+    }
+}
+
+/// Per-tenant settings, stored as one JSON document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct TenantSettings {
+    /// ISO 4217 code of the shop's currency.
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// Origins allowed to call the shop's API from a browser.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// `From:` address of the shop's emails, if it has its own.
+    #[serde(default)]
+    pub email_sender: Option<String>,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            currency: "USD".into(),
+            cors_origins: Vec::new(),
+            email_sender: None,
+        }
+    }
+}
+
+impl TenantSettings {
+    /// Checks every field, collecting problems as `(field, message)`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            out.push((
+                "currency",
+                "must be a three-letter ISO 4217 code such as USD".to_owned(),
+            ));
+        }
+        for origin in &self.cors_origins {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.len() <= 255
+                && !origin.contains(char::is_whitespace);
+            if !valid {
+                out.push((
+                    "cors_origins",
+                    format!("'{origin}' is not an origin such as https://shop.example.com"),
+                ));
+            }
+        }
+        if let Some(sender) = &self.email_sender
+            && (!sender.contains('@') || sender.len() > 254)
+        {
+            out.push(("email_sender", "must be an email address".to_owned()));
+        }
+        out
+    }
+}
+
+/// Checks a display name: 1–120 characters once trimmed, no control characters.
+pub fn parse_display_name(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.is_empty() || s.chars().count() > 120 {
+        return Err("must be 1 to 120 characters long".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// A shop on the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: Slug,
+    pub name: String,
+    pub status: TenantStatus,
+    pub plan: PlanName,
+    pub domains: Vec<DomainName>,
+    pub settings: TenantSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A validated request to create a tenant. `plan: None` means the default plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTenant {
+    pub slug: Slug,
+    pub name: String,
+    pub plan: Option<PlanName>,
+    pub domains: Vec<DomainName>,
+    pub settings: TenantSettings,
+}
+
+/// A validated partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub status: Option<TenantStatus>,
+    pub plan: Option<PlanName>,
+    pub domains: Option<Vec<DomainName>>,
+    pub settings: Option<TenantSettings>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_dns_label_rules() {
+        assert!(Slug::parse("demo").is_ok());
+        assert!(Slug::parse("shop-42").is_ok());
+        for bad in [
+            "a",
+            "Demo",
+            "-x",
+            "x-",
+            "a_b",
+            "api",
+            "caf\u{e9}",
+            &"x".repeat(64),
+        ] {
+            assert!(Slug::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn domains_are_lowercased_and_checked_label_by_label() {
+        assert_eq!(
+            DomainName::parse("Shop.Example.COM.").unwrap().as_str(),
+            "shop.example.com"
+        );
+        for bad in ["localhost", "a..b", "-a.com", "a_b.com", "exa mple.com"] {
+            assert!(DomainName::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn settings_problems_name_each_bad_field() {
+        let s = TenantSettings {
+            currency: "usd".into(),
+            cors_origins: vec!["shop.example.com".into()],
+            email_sender: Some("nobody".into()),
+        };
+        let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["currency", "cors_origins", "email_sender"]);
+        assert!(TenantSettings::default().problems().is_empty());
+    }
+}

@@ -1,0 +1,101 @@
+//! Plans on PostgreSQL.
+
+use sqlx::PgPool;
+use storekeep_domain::{NewPlan, Page, PageRequest, Plan, PlanId, PlanLimits, PlanName};
+use storekeep_store::{StoreError, StoreResult, now};
+use tracing::instrument;
+
+use crate::{cursor, error};
+
+#[derive(sqlx::FromRow)]
+struct PlanRow {
+    id: uuid::Uuid,
+    name: String,
+    max_products: i64,
+    max_staff: i64,
+    storage_bytes: i64,
+    api_requests_per_minute: i64,
+    auth_requests_per_minute: i64,
+    search_requests_per_minute: i64,
+    admin_requests_per_minute: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TryFrom<PlanRow> for Plan {
+    type Error = StoreError;
+    fn try_from(r: PlanRow) -> StoreResult<Self> {
+        Ok(Plan {
+            id: PlanId(r.id),
+            name: PlanName::parse(&r.name).map_err(|m| StoreError::Other(m.into()))?,
+            limits: PlanLimits {
+                max_products: r.max_products,
+                max_staff: r.max_staff,
+                storage_bytes: r.storage_bytes,
+                api_requests_per_minute: r.api_requests_per_minute,
+                auth_requests_per_minute: r.auth_requests_per_minute,
+                search_requests_per_minute: r.search_requests_per_minute,
+                admin_requests_per_minute: r.admin_requests_per_minute,
+            },
+            created_at: r.created_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, max_products, max_staff, storage_bytes, api_requests_per_minute, \
+     auth_requests_per_minute, search_requests_per_minute, admin_requests_per_minute, created_at";
+
+#[instrument(skip_all)]
+pub async fn create(pool: &PgPool, new: &NewPlan) -> StoreResult<Plan> {
+    let plan = Plan {
+        id: PlanId::new(),
+        name: new.name.clone(),
+        limits: new.limits,
+        created_at: now(),
+    };
+    let l = &plan.limits;
+    sqlx::query(&format!(
+        "INSERT INTO plans ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(plan.id.0)
+    .bind(plan.name.as_str())
+    .bind(l.max_products)
+    .bind(l.max_staff)
+    .bind(l.storage_bytes)
+    .bind(l.api_requests_per_minute)
+    .bind(l.auth_requests_per_minute)
+    .bind(l.search_requests_per_minute)
+    .bind(l.admin_requests_per_minute)
+    .bind(plan.created_at)
+    .execute(pool)
+    .await
+    .map_err(|e| error::map(e, &[("plans_name_key", "name")]))?;
+    Ok(plan)
+}
+
+#[instrument(skip_all)]
+pub async fn list(pool: &PgPool, page: &PageRequest) -> StoreResult<Page<Plan>> {
+    let rows: Vec<PlanRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM plans WHERE id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(cursor(page)?)
+    .bind(page.fetch_limit())
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::other)?;
+    let plans = rows
+        .into_iter()
+        .map(Plan::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(plans, page, |p| p.id.to_string()))
+}
+
+#[instrument(skip_all)]
+pub async fn by_name(pool: &PgPool, name: &PlanName) -> StoreResult<Plan> {
+    let row: Option<PlanRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM plans WHERE name = $1"))
+            .bind(name.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::other)?;
+    row.ok_or(StoreError::NotFound("plan"))?.try_into()
+}

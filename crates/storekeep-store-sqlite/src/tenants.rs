@@ -1,0 +1,210 @@
+//! Tenants and their custom domains on SQLite.
+
+use sqlx::{SqliteConnection, SqlitePool};
+use storekeep_domain::{
+    DomainName, NewTenant, Page, PageRequest, PlanName, Slug, Tenant, TenantId, TenantPatch,
+    TenantSettings, TenantStatus,
+};
+use storekeep_store::{StoreError, StoreResult, now};
+use tracing::instrument;
+
+use crate::{cursor, error};
+
+const UNIQUES: &[(&str, &str)] = &[
+    ("tenants.slug", "slug"),
+    ("tenant_domains.domain", "domains"),
+];
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: String,
+    slug: String,
+    name: String,
+    status: String,
+    plan: String,
+    settings: String,
+    domains: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn corrupt(what: String) -> StoreError {
+    StoreError::Other(format!("stored tenant is invalid: {what}").into())
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+    fn try_from(r: TenantRow) -> StoreResult<Self> {
+        let mut domains = r
+            .domains
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(DomainName::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(corrupt)?;
+        domains.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(Tenant {
+            id: r.id.parse().map_err(StoreError::other)?,
+            slug: Slug::parse(&r.slug).map_err(corrupt)?,
+            name: r.name,
+            status: TenantStatus::parse(&r.status).map_err(corrupt)?,
+            plan: PlanName::parse(&r.plan).map_err(corrupt)?,
+            domains,
+            settings: serde_json::from_str(&r.settings).map_err(StoreError::other)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Every tenant query selects the same shape: the tenant, its plan's name
+/// and its domains folded into one space-separated column.
+const SELECT: &str = "SELECT t.id, t.slug, t.name, t.status, p.name AS plan, t.settings, \
+     (SELECT group_concat(d.domain, ' ') FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains, \
+     t.created_at, t.updated_at \
+     FROM tenants t JOIN plans p ON p.id = t.plan_id";
+
+async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<String> {
+    sqlx::query_scalar("SELECT id FROM plans WHERE name = ?")
+        .bind(plan.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::other)?
+        .ok_or(StoreError::UnknownReference { field: "plan" })
+}
+
+async fn insert_domains(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    domains: &[DomainName],
+) -> StoreResult<()> {
+    for d in domains {
+        sqlx::query("INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)")
+            .bind(d.as_str())
+            .bind(tenant)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| error::map(e, UNIQUES))?;
+    }
+    Ok(())
+}
+
+fn settings_json(settings: &TenantSettings) -> StoreResult<String> {
+    serde_json::to_string(settings).map_err(StoreError::other)
+}
+
+async fn fetch_one(conn: &mut SqliteConnection, clause: &str, value: &str) -> StoreResult<Tenant> {
+    let row: Option<TenantRow> = sqlx::query_as(&format!("{SELECT} WHERE {clause}"))
+        .bind(value)
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::other)?;
+    row.ok_or(StoreError::NotFound("tenant"))?.try_into()
+}
+
+#[instrument(skip_all)]
+pub async fn create(pool: &SqlitePool, new: &NewTenant) -> StoreResult<Tenant> {
+    let mut tx = pool.begin().await.map_err(StoreError::other)?;
+    let plan = new.plan.clone().unwrap_or_else(PlanName::default_plan);
+    let plan_id = plan_id(&mut tx, &plan).await?;
+    let id = TenantId::new().to_string();
+    let at = now();
+    sqlx::query(
+        "INSERT INTO tenants (id, slug, name, status, plan_id, settings, created_at, updated_at) \
+         VALUES (?, ?, ?, 'active', ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(new.slug.as_str())
+    .bind(&new.name)
+    .bind(&plan_id)
+    .bind(settings_json(&new.settings)?)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| error::map(e, UNIQUES))?;
+    insert_domains(&mut tx, &id, &new.domains).await?;
+    let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
+    tx.commit().await.map_err(StoreError::other)?;
+    Ok(tenant)
+}
+
+#[instrument(skip_all)]
+pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Tenant>> {
+    let rows: Vec<TenantRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE t.id > ? ORDER BY t.id LIMIT ?"))
+            .bind(cursor(page)?)
+            .bind(page.fetch_limit())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::other)?;
+    let tenants = rows
+        .into_iter()
+        .map(Tenant::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(tenants, page, |t| t.id.to_string()))
+}
+
+#[instrument(skip_all)]
+pub async fn by_slug(pool: &SqlitePool, slug: &Slug) -> StoreResult<Tenant> {
+    let mut conn = pool.acquire().await.map_err(StoreError::other)?;
+    fetch_one(&mut conn, "t.slug = ?", slug.as_str()).await
+}
+
+#[instrument(skip_all)]
+pub async fn by_domain(pool: &SqlitePool, domain: &DomainName) -> StoreResult<Tenant> {
+    let mut conn = pool.acquire().await.map_err(StoreError::other)?;
+    fetch_one(
+        &mut conn,
+        "t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = ?)",
+        domain.as_str(),
+    )
+    .await
+}
+
+#[instrument(skip_all)]
+pub async fn update(pool: &SqlitePool, slug: &Slug, patch: &TenantPatch) -> StoreResult<Tenant> {
+    // BEGIN IMMEDIATE takes the write lock up front, so the read below and
+    // the writes after it see one consistent state.
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(StoreError::other)?;
+    let current = fetch_one(&mut tx, "t.slug = ?", slug.as_str()).await?;
+    let id = current.id.to_string();
+    let plan_id = match &patch.plan {
+        Some(plan) => plan_id(&mut tx, plan).await?,
+        None => sqlx::query_scalar("SELECT plan_id FROM tenants WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::other)?,
+    };
+    sqlx::query(
+        "UPDATE tenants SET name = ?, status = ?, plan_id = ?, settings = ?, updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind(patch.name.as_ref().unwrap_or(&current.name))
+    .bind(patch.status.unwrap_or(current.status).as_str())
+    .bind(&plan_id)
+    .bind(settings_json(
+        patch.settings.as_ref().unwrap_or(&current.settings),
+    )?)
+    .bind(now())
+    .bind(&id)
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::other)?;
+    if let Some(domains) = &patch.domains {
+        sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::other)?;
+        insert_domains(&mut tx, &id, domains).await?;
+    }
+    let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
+    tx.commit().await.map_err(StoreError::other)?;
+    Ok(tenant)
+}

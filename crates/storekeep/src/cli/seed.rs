@@ -1,0 +1,26 @@
+//! `storekeep seed --demo`: the demo shop, created idempotently.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use crate::config::Settings;
+use crate::{db, services};
+
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// Create the demo tenant `demo` (nothing changes if it exists).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode> {
+    if !args.demo {
+        bail!("say what to seed: --demo");
+    }
+    let store = db::connect_and_migrate(&settings).await?;
+    let tenant = services::tenants::ensure_demo(store.as_ref()).await?;
+    println!("demo tenant '{}' is ready", tenant.slug);
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

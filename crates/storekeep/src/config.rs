@@ -1,0 +1,472 @@
+//! Settings: code defaults, then an optional TOML file, then `STOREKEEP_*`
+//! environment variables, then command-line flags — later sources win.
+//!
+//! Every key is listed once in [`KEYS`] with its documentation. A key's
+//! environment variable is `STOREKEEP_` plus its dotted path in upper case
+//! with dots as underscores (`http.request_timeout_secs` →
+//! `STOREKEEP_HTTP_REQUEST_TIMEOUT_SECS`). Secret keys also accept a
+//! `_FILE` variant (`STOREKEEP_PLATFORM_TOKEN_FILE`, or `platform_token_file`
+//! in TOML) naming a file that holds the value.
+//!
+//! Loading never stops at the first problem: [`load`] returns every problem
+//! so `storekeep check-config` can explain them all at once.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use storekeep_domain::DomainName;
+
+/// A value that must never be printed or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (the default; what log pipelines want).
+    Json,
+    /// Human-readable lines for a terminal.
+    Pretty,
+}
+
+/// Key path, whether it is a secret, and what it means (default in brackets).
+pub const KEYS: &[(&str, bool, &str)] = &[
+    (
+        "listen",
+        false,
+        "address and port to serve HTTP on [127.0.0.1:8080]",
+    ),
+    (
+        "data_dir",
+        false,
+        "folder for the embedded database and local files [./data]",
+    ),
+    (
+        "database.url",
+        true,
+        "sqlite://PATH or postgres://USER:PASS@HOST/DB [sqlite://DATA_DIR/storekeep.db]",
+    ),
+    (
+        "database.max_connections",
+        false,
+        "connection pool size [10]",
+    ),
+    (
+        "base_domain",
+        false,
+        "tenants are served on {slug}.BASE_DOMAIN when set [unset]",
+    ),
+    (
+        "platform_token",
+        true,
+        "bearer token for /api/v1/platform/* and /api/health/detailed, at least 32 characters [unset: platform API refuses every request]",
+    ),
+    ("log.format", false, "json or pretty [json]"),
+    (
+        "log.level",
+        false,
+        "a tracing filter such as info or storekeep=debug,info; RUST_LOG overrides [info]",
+    ),
+    (
+        "http.request_timeout_secs",
+        false,
+        "longest a request may take before a 503 answer [30]",
+    ),
+    (
+        "http.body_limit_bytes",
+        false,
+        "largest request body accepted [1048576]",
+    ),
+    (
+        "shutdown.drain_secs",
+        false,
+        "after SIGTERM, seconds to keep serving with readiness false so load balancers move away [5]",
+    ),
+    (
+        "shutdown.grace_secs",
+        false,
+        "after the drain, longest wait for in-flight requests before exiting [30]",
+    ),
+];
+
+/// The server's whole configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<Secret>,
+    pub database_max_connections: u32,
+    pub base_domain: Option<DomainName>,
+    pub platform_token: Option<Secret>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+    pub drain: Duration,
+    pub grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 10,
+            base_domain: None,
+            platform_token: None,
+            log_format: LogFormat::Json,
+            log_level: "info".into(),
+            request_timeout: Duration::from_secs(30),
+            body_limit_bytes: 1024 * 1024,
+            drain: Duration::from_secs(5),
+            grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The minimum length of the platform token.
+pub const MIN_TOKEN_LEN: usize = 32;
+
+impl Settings {
+    /// The database URL in force: the configured one or the embedded default.
+    pub fn database_url(&self) -> Secret {
+        self.database_url.clone().unwrap_or_else(|| {
+            Secret::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("storekeep.db").display()
+            ))
+        })
+    }
+
+    /// Sets one key from its textual value (from a file or the environment).
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            "listen" => self.listen = parse(value, "an address such as 127.0.0.1:8080")?,
+            "data_dir" => self.data_dir = PathBuf::from(non_empty(value)?),
+            "database.url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err("must start with sqlite:, postgres:// or postgresql://".into());
+                }
+                self.database_url = Some(Secret::new(url));
+            }
+            "database.max_connections" => {
+                self.database_max_connections = parse_positive(value)?;
+            }
+            "base_domain" => {
+                self.base_domain = if value.trim().is_empty() {
+                    None
+                } else {
+                    Some(DomainName::parse(value)?)
+                }
+            }
+            "platform_token" => {
+                let token = value.trim();
+                if token.len() < MIN_TOKEN_LEN {
+                    return Err(format!(
+                        "must be at least {MIN_TOKEN_LEN} characters (try: openssl rand -hex 32)"
+                    ));
+                }
+                self.platform_token = Some(Secret::new(token));
+            }
+            "log.format" => {
+                self.log_format = match value.trim() {
+                    "json" => LogFormat::Json,
+                    "pretty" => LogFormat::Pretty,
+                    _ => return Err("must be json or pretty".into()),
+                }
+            }
+            "log.level" => {
+                tracing_subscriber::EnvFilter::try_new(value)
+                    .map_err(|e| format!("is not a valid filter: {e}"))?;
+                self.log_level = value.to_owned();
+            }
+            "http.request_timeout_secs" => {
+                self.request_timeout = Duration::from_secs(parse_positive(value)?);
+            }
+            "http.body_limit_bytes" => self.body_limit_bytes = parse_positive(value)?,
+            "shutdown.drain_secs" => {
+                self.drain = Duration::from_secs(parse(value, "a whole number of seconds")?);
+            }
+            "shutdown.grace_secs" => {
+                self.grace = Duration::from_secs(parse_positive(value)?);
+            }
+            _ => return Err("is not a known setting".into()),
+        }
+        Ok(())
+    }
+}
+
+fn non_empty(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{value}' is not {what}"))
+}
+
+fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(value: &str) -> Result<T, String> {
+    let n: T = parse(value, "a whole number")?;
+    if n <= T::default() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(n)
+}
+
+/// Where a value came from, for messages.
+fn env_name(key: &str) -> String {
+    format!("STOREKEEP_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+fn is_secret(key: &str) -> bool {
+    KEYS.iter().any(|(k, secret, _)| *k == key && *secret)
+}
+
+/// Reads a secret from the file a `*_file` key names; a trailing newline
+/// (as `echo` writes) is dropped.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path.trim())
+        .map_err(|e| format!("cannot read secret file '{}': {e}", path.trim()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// The result of loading: the settings if there was no problem, every
+/// problem otherwise, and warnings either way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Result<Settings, Vec<String>>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads settings from defaults, `file` and `env` (pass `std::env::vars()`).
+pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
+    let mut settings = Settings::default();
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    if let Some(path) = file {
+        match std::fs::read_to_string(path) {
+            Err(e) => problems.push(format!("{}: cannot read: {e}", path.display())),
+            Ok(text) => match text.parse::<toml::Table>() {
+                Err(e) => problems.push(format!("{}: not valid TOML: {e}", path.display())),
+                Ok(table) => {
+                    let mut flat = Vec::new();
+                    flatten("", &table, &mut flat);
+                    for (key, value) in flat {
+                        let source = format!("{}: {key}", path.display());
+                        match value {
+                            Ok(v) => apply(&mut settings, &key, &v, &source, &mut problems),
+                            Err(m) => problems.push(format!("{source} {m}")),
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    let mut env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("STOREKEEP_"))
+        .collect();
+    env.sort();
+    for (name, value) in env {
+        if name == "STOREKEEP_CONFIG" || name.starts_with("STOREKEEP_TEST_") {
+            continue;
+        }
+        let key = KEYS.iter().map(|(k, _, _)| *k).find(|k| {
+            env_name(k) == name || (is_secret(k) && format!("{}_FILE", env_name(k)) == name)
+        });
+        match key {
+            Some(k) if name.ends_with("_FILE") && env_name(k) != name => {
+                apply(
+                    &mut settings,
+                    &format!("{k}_file"),
+                    &value,
+                    &name,
+                    &mut problems,
+                );
+            }
+            Some(k) => apply(&mut settings, k, &value, &name, &mut problems),
+            None => warnings.push(format!("{name} is not a storekeep setting and is ignored")),
+        }
+    }
+
+    Loaded {
+        settings: if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        },
+        warnings,
+    }
+}
+
+/// Sets `key` (or, for `secret_file`, the secret it points at) and records
+/// a problem naming `source` if the value is refused.
+fn apply(
+    settings: &mut Settings,
+    key: &str,
+    value: &str,
+    source: &str,
+    problems: &mut Vec<String>,
+) {
+    let result = match key.strip_suffix("_file") {
+        Some(base) if is_secret(base) => {
+            read_secret_file(value).and_then(|secret| settings.set(base, &secret))
+        }
+        _ => settings.set(key, value),
+    };
+    if let Err(message) = result {
+        // Never echo a secret's value back.
+        problems.push(format!("{source} {message}"));
+    }
+}
+
+/// Turns nested TOML tables into dotted keys with textual values.
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Result<String, String>)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let value = match v {
+            toml::Value::Table(t) => {
+                flatten(&key, t, out);
+                continue;
+            }
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(i) => Ok(i.to_string()),
+            toml::Value::Boolean(b) => Ok(b.to_string()),
+            toml::Value::Float(f) => Ok(f.to_string()),
+            _ => Err("must be a string, number or boolean".to_owned()),
+        };
+        out.push((key, value));
+    }
+}
+
+/// Problems that only show when acting on the settings: the data folder
+/// must be writable for the embedded database.
+pub fn check_environment(settings: &Settings) -> Vec<String> {
+    let mut problems = Vec::new();
+    if settings.database_url.is_none() || settings.database_url().expose().starts_with("sqlite:") {
+        let dir = &settings.data_dir;
+        let probe = dir.join(".storekeep-write-check");
+        let writable = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&probe, b"ok"))
+            .and_then(|()| std::fs::remove_file(&probe));
+        if let Err(e) = writable {
+            problems.push(format!(
+                "data_dir '{}' is not a writable folder: {e}",
+                dir.display()
+            ));
+        }
+    }
+    if settings.platform_token.is_none() {
+        problems.push(
+            "platform_token is not set: the platform API and /api/health/detailed refuse every request (set STOREKEEP_PLATFORM_TOKEN or STOREKEEP_PLATFORM_TOKEN_FILE)"
+                .into(),
+        );
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_key_has_an_environment_variable_that_is_accepted() {
+        for (key, _, _) in KEYS {
+            let mut s = Settings::default();
+            let err = s.set(key, "").err().unwrap_or_default();
+            assert_ne!(
+                err, "is not a known setting",
+                "{key} is documented but not handled"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_every_problem_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("storekeep.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[http]\nrequest_timeout_secs = 0\nbody_limit_bytes = 10\n",
+        )
+        .unwrap();
+        let loaded = load(
+            Some(&file),
+            env(&[
+                ("STOREKEEP_LISTEN", "nonsense"),
+                ("STOREKEEP_HTTP_BODY_LIMIT_BYTES", "20"),
+            ]),
+        );
+        let problems = loaded.settings.unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("http.request_timeout_secs must be greater than zero"));
+        assert!(problems[1].contains("STOREKEEP_LISTEN 'nonsense' is not an address"));
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, format!("{}\n", "t".repeat(40))).unwrap();
+        let loaded = load(
+            None,
+            env(&[("STOREKEEP_PLATFORM_TOKEN_FILE", token.to_str().unwrap())]),
+        );
+        let settings = loaded.settings.unwrap();
+        assert_eq!(
+            settings.platform_token.as_ref().unwrap().expose(),
+            "t".repeat(40)
+        );
+        assert!(!format!("{settings:?}").contains("tttt"));
+    }
+
+    #[test]
+    fn unknown_variables_are_warned_about_not_fatal() {
+        let loaded = load(None, env(&[("STOREKEEP_LISTN", "x")]));
+        assert!(loaded.settings.is_ok());
+        assert_eq!(loaded.warnings.len(), 1);
+    }
+}

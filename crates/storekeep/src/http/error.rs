@@ -1,0 +1,176 @@
+//! One error type for every handler, rendered as RFC 9457
+//! `application/problem+json`.
+//!
+//! Handlers return `Result<T, ApiError>`. `IntoResponse` only records the
+//! problem in a response extension; the observe middleware renders it,
+//! because only the middleware knows the request id that becomes
+//! `instance`. The same middleware turns any other error response (axum's
+//! 405, a body-limit 413) into a problem, so every error has one shape.
+//! 5xx bodies are generic; the cause is logged once, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use storekeep_domain::{FieldError, ValidationErrors};
+use storekeep_store::StoreError;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required: {0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict { detail: String, field: &'static str },
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than this server accepts")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Validation(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::Conflict { field } => Self::Conflict {
+                detail: format!("{field} is already taken"),
+                field,
+            },
+            StoreError::UnknownReference { field } => Self::Validation(ValidationErrors::single(
+                field,
+                "refers to something that does not exist",
+            )),
+            StoreError::InvalidCursor => {
+                Self::BadRequest("after is not a cursor this server issued".into())
+            }
+            StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// The RFC 9457 body. `type` points at the problem's entry on the docs page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request id; quote it when reporting a problem.
+    pub instance: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// A problem for `status` with the standard title and a `type` slug
+    /// derived from it.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let slug = title.to_ascii_lowercase().replace([' ', '\''], "-");
+        Self {
+            kind: format!("/api/docs#problem-{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            instance: String::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Marks a response as a problem still to be rendered by the middleware.
+#[derive(Debug, Clone)]
+pub struct PendingProblem(pub Problem);
+
+/// The cause of a 5xx, kept for the request log line and never sent.
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut problem = match &self {
+            Self::Internal(_) => Problem::new(
+                status,
+                "the server failed to answer; quote the instance id when reporting it",
+            ),
+            other => Problem::new(status, other.to_string()),
+        };
+        if let Self::Validation(errors) = &self {
+            problem.detail = "the request has invalid fields; see errors".into();
+            problem.errors = errors.0.clone();
+        }
+        if let Self::Conflict { field, detail } = &self {
+            problem.errors = vec![FieldError {
+                field: (*field).to_owned(),
+                message: detail.clone(),
+            }];
+        }
+        let mut response = status.into_response();
+        if let Self::Unauthorized(_) = &self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::Internal(cause) = &self {
+            response
+                .extensions_mut()
+                .insert(ErrorCause(error_chain(cause.as_ref())));
+        }
+        response.extensions_mut().insert(PendingProblem(problem));
+        response
+    }
+}
+
+/// `outer: inner: innermost`, so the log names the root cause.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

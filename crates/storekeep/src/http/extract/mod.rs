@@ -1,0 +1,12 @@
+//! Extractors: the only way handlers read a request, so every rejection is
+//! a problem response.
+
+mod json;
+pub mod page;
+mod platform;
+mod tenant;
+
+pub use json::{Json, Query};
+pub use page::PageParams;
+pub use platform::PlatformOperator;
+pub use tenant::CurrentTenant;

@@ -1,0 +1,90 @@
+//! Resolves the tenant a request is for, in the order the spec sets: a
+//! custom domain in `Host`, then `{slug}.{base_domain}` in `Host`, then the
+//! `X-Tenant: {slug}` header. Unknown and suspended tenants get the same
+//! 404, so a probe learns nothing about which shops exist.
+
+use std::net::IpAddr;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use storekeep_domain::{DomainName, Slug, Tenant, TenantStatus};
+use storekeep_store::StoreError;
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::middleware::RequestContext;
+
+/// The active tenant the request is addressed to.
+#[derive(Debug, Clone)]
+pub struct CurrentTenant(pub Tenant);
+
+pub const TENANT_HEADER: &str = "x-tenant";
+
+impl FromRequestParts<AppState> for CurrentTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let tenant = resolve(parts, state).await?;
+        match tenant {
+            Some(t) if t.status == TenantStatus::Active => {
+                if let Some(ctx) = parts.extensions.get::<RequestContext>() {
+                    ctx.set_tenant(t.slug.as_str());
+                }
+                Ok(Self(t))
+            }
+            _ => Err(ApiError::NotFound(
+                "no shop is served at this address; use a shop's domain or the X-Tenant header"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// The host name of the request, lowercased and without the port, unless
+/// it is an IP address or a bare name (which no tenant can own).
+fn host_name(parts: &Parts) -> Option<DomainName> {
+    let host = parts.headers.get(HOST)?.to_str().ok()?;
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    if name.starts_with('[') || name.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    DomainName::parse(name).ok()
+}
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Tenant>, ApiError> {
+    let found = |r: Result<Tenant, StoreError>| match r {
+        Ok(t) => Ok(Some(t)),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    if let Some(host) = host_name(parts) {
+        if let Some(t) = found(state.store.tenant_by_domain(&host).await)? {
+            return Ok(Some(t));
+        }
+        if let Some(base) = &state.settings.base_domain
+            && let Some(label) = host
+                .as_str()
+                .strip_suffix(base.as_str())
+                .and_then(|rest| rest.strip_suffix('.'))
+            && let Ok(slug) = Slug::parse(label)
+            && let Some(t) = found(state.store.tenant_by_slug(&slug).await)?
+        {
+            return Ok(Some(t));
+        }
+    }
+    let header = parts
+        .headers
+        .get(TENANT_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match header.map(Slug::parse) {
+        Some(Ok(slug)) => found(state.store.tenant_by_slug(&slug).await),
+        _ => Ok(None),
+    }
+}

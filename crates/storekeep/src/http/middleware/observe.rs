@@ -1,0 +1,170 @@
+//! Everything that wraps a request from the outside: the request id, the
+//! rendering of problem responses, metrics, and one log line per request.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::http::error::{ErrorCause, PendingProblem, Problem};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Per-request facts that inner layers fill in for the log line.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: Arc<str>,
+    tenant: Arc<OnceLock<String>>,
+}
+
+impl RequestContext {
+    pub fn set_tenant(&self, slug: &str) {
+        let _ = self.tenant.set(slug.to_owned());
+    }
+}
+
+/// The matched route template (`/api/v1/platform/tenants/{slug}`), copied
+/// from the request to the response by `record_route`.
+#[derive(Debug, Clone)]
+struct RouteTemplate(Arc<str>);
+
+/// Runs inside routing, where `MatchedPath` is known.
+pub async fn record_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| Arc::<str>::from(m.as_str()));
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteTemplate(route));
+    }
+    response
+}
+
+/// A client's request id is kept if it is short printable ASCII; otherwise
+/// a new one is made, so logs can never be polluted through this header.
+fn request_id(req: &Request) -> Arc<str> {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
+        })
+        .map(Arc::from)
+        .unwrap_or_else(|| Arc::from(uuid::Uuid::now_v7().to_string()))
+}
+
+/// Decrements the in-flight gauge even when the client goes away and the
+/// request future is dropped.
+struct InFlight<'a>(&'a prometheus::IntGauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let id = request_id(&req);
+    let ctx = RequestContext {
+        request_id: id.clone(),
+        tenant: Arc::default(),
+    };
+    req.extensions_mut().insert(ctx.clone());
+    let method = req.method().clone();
+
+    state.metrics.http_in_flight.inc();
+    let guard = InFlight(&state.metrics.http_in_flight);
+    let mut response = next.run(req).await;
+    drop(guard);
+
+    render_problem(&mut response, &id);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+
+    let route = response
+        .extensions()
+        .get::<RouteTemplate>()
+        .map_or("unmatched", |r| &r.0);
+    let status = response.status();
+    let elapsed = start.elapsed();
+    state
+        .metrics
+        .http_requests
+        .with_label_values(&[method.as_str(), route, status.as_str()])
+        .inc();
+    state
+        .metrics
+        .http_duration
+        .with_label_values(&[method.as_str(), route])
+        .observe(elapsed.as_secs_f64());
+
+    let tenant = ctx.tenant.get().map_or("", String::as_str);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    match response.extensions().get::<ErrorCause>() {
+        Some(ErrorCause(cause)) => tracing::error!(
+            target: "storekeep::http",
+            request_id = %id, tenant, method = %method, route, status = status.as_u16(),
+            latency_ms, error = %cause, "request failed"
+        ),
+        None => tracing::info!(
+            target: "storekeep::http",
+            request_id = %id, tenant, method = %method, route, status = status.as_u16(),
+            latency_ms, "request"
+        ),
+    }
+    response
+}
+
+/// Writes the body of a pending problem, or turns a bare error response
+/// from a lower layer into one, with the request id as `instance`.
+fn render_problem(response: &mut Response, request_id: &str) {
+    let status = response.status();
+    let mut problem = match response.extensions_mut().remove::<PendingProblem>() {
+        Some(PendingProblem(p)) => p,
+        None if status.is_client_error() || status.is_server_error() => {
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // Health checks answer 503 with their own JSON body; keep it.
+            if content_type.starts_with("application/json")
+                || content_type.starts_with("application/problem+json")
+            {
+                return;
+            }
+            Problem::new(status, default_detail(status))
+        }
+        None => return,
+    };
+    problem.instance = request_id.to_owned();
+    let body = serde_json::to_vec(&problem).expect("a problem always serialises");
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    headers.remove(header::CONTENT_LENGTH);
+    *response.body_mut() = Body::from(body);
+}
+
+fn default_detail(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "there is nothing at this path",
+        StatusCode::METHOD_NOT_ALLOWED => "this path does not accept that method",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this server accepts",
+        StatusCode::REQUEST_TIMEOUT => "the request took too long to arrive",
+        _ => "the request could not be answered",
+    }
+}

@@ -1,0 +1,195 @@
+//! Health endpoints for load balancers, orchestrators and operators.
+//!
+//! - `live`: the process answers; touches nothing else.
+//! - `ready`: this node should get traffic: database reachable, migrations
+//!   applied, not draining for shutdown.
+//! - `health`: a short summary for humans and uptime checkers.
+//! - `detailed`: operator-only facts with dependency latencies.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::extract::{Json, PlatformOperator};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(detailed))
+}
+
+/// The state of one dependency.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Check {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready`, `not_ready` or `draining`.
+    pub status: &'static str,
+    pub database: Check,
+    pub migrations: Check,
+}
+
+async fn readiness(state: &AppState) -> Readiness {
+    let database = match state.store.ping().await {
+        Ok(()) => Check {
+            ok: true,
+            detail: None,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            Check {
+                ok: false,
+                detail: Some("database unreachable".into()),
+            }
+        }
+    };
+    let migrations = match state.store.migration_status().await {
+        Ok(s) if s.is_current() => Check {
+            ok: true,
+            detail: None,
+        },
+        Ok(s) => Check {
+            ok: false,
+            detail: Some(format!("{} of {} migrations applied", s.applied, s.known)),
+        },
+        Err(_) => Check {
+            ok: false,
+            detail: Some("migration state unknown".into()),
+        },
+    };
+    let status = if state.is_draining() {
+        "draining"
+    } else if database.ok && migrations.ok {
+        "ready"
+    } else {
+        "not_ready"
+    };
+    Readiness {
+        status,
+        database,
+        migrations,
+    }
+}
+
+fn with_status<T: Serialize>(ok: bool, body: T) -> Response {
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    pub status: &'static str,
+}
+
+/// The process is up. Never touches the database: a slow database must not
+/// get a healthy process restarted.
+#[utoipa::path(get, path = "/api/health/live", tag = "health",
+    responses((status = 200, body = Liveness)))]
+async fn live() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+/// 200 when this node should receive traffic, 503 (with the reasons) when not.
+#[utoipa::path(get, path = "/api/health/ready", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+async fn ready(State(state): State<AppState>) -> Response {
+    let r = readiness(&state).await;
+    with_status(r.status == "ready", r)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    /// `ok`, `degraded` or `draining`.
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// A one-word summary; 503 unless the node is ready.
+#[utoipa::path(get, path = "/api/health", tag = "health",
+    responses((status = 200, body = Summary), (status = 503, body = Summary)))]
+async fn health(State(state): State<AppState>) -> Response {
+    let r = readiness(&state).await;
+    let status = match r.status {
+        "ready" => "ok",
+        "draining" => "draining",
+        _ => "degraded",
+    };
+    with_status(
+        status == "ok",
+        Summary {
+            status,
+            version: crate::VERSION,
+        },
+    )
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DatabaseDetail {
+    pub kind: &'static str,
+    pub ok: bool,
+    pub latency_ms: f64,
+    pub migrations_known: usize,
+    pub migrations_applied: usize,
+    pub pool_open: u32,
+    pub pool_idle: u32,
+    pub pool_max: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Detailed {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub git_revision: &'static str,
+    pub uptime_seconds: u64,
+    pub draining: bool,
+    pub database: DatabaseDetail,
+}
+
+/// Everything an operator wants at a glance. Needs the platform token.
+#[utoipa::path(get, path = "/api/health/detailed", tag = "health",
+    security(("platform_token" = [])),
+    responses((status = 200, body = Detailed), (status = 503, body = Detailed),
+        (status = 401, body = crate::http::error::Problem)))]
+async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Response {
+    let started = Instant::now();
+    let ping = state.store.ping().await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let migrations = state.store.migration_status().await.ok();
+    let pool = state.store.pool_stats();
+    let r = readiness(&state).await;
+    let body = Detailed {
+        status: r.status,
+        version: crate::VERSION,
+        git_revision: crate::GIT_REVISION,
+        uptime_seconds: state.started.elapsed().as_secs(),
+        draining: state.is_draining(),
+        database: DatabaseDetail {
+            kind: state.store.kind().as_str(),
+            ok: ping.is_ok(),
+            latency_ms,
+            migrations_known: migrations.as_ref().map_or(0, |m| m.known),
+            migrations_applied: migrations.as_ref().map_or(0, |m| m.applied),
+            pool_open: pool.size,
+            pool_idle: pool.idle,
+            pool_max: pool.max,
+        },
+    };
+    with_status(r.status == "ready", body)
+}

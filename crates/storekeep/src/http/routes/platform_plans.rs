@@ -1,0 +1,66 @@
+//! `/api/v1/platform/plans`: named limits tenants are held to.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use storekeep_domain::Plan;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::error::{ApiResult, Problem};
+use crate::http::extract::{Json, PageParams, PlatformOperator};
+use crate::services::plans::{self, NewPlanInput};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_plan, list_plans))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlanBody {
+    pub plan: NewPlanInput,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanBody {
+    pub plan: Plan,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanPage {
+    pub items: Vec<Plan>,
+    pub next_cursor: Option<String>,
+}
+
+/// Creates a plan; limits left out take the `default` plan's values.
+#[utoipa::path(post, path = "/api/v1/platform/plans", tag = "platform",
+    security(("platform_token" = [])),
+    request_body = NewPlanBody,
+    responses((status = 201, body = PlanBody), (status = 401, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_plan(
+    _op: PlatformOperator,
+    State(state): State<AppState>,
+    Json(body): Json<NewPlanBody>,
+) -> ApiResult<(StatusCode, Json<PlanBody>)> {
+    let plan = plans::create(state.store.as_ref(), &body.plan).await?;
+    Ok((StatusCode::CREATED, Json(PlanBody { plan })))
+}
+
+/// Every plan, the built-in `default` first.
+#[utoipa::path(get, path = "/api/v1/platform/plans", tag = "platform",
+    security(("platform_token" = [])),
+    params(crate::http::extract::page::PageQuery),
+    responses((status = 200, body = PlanPage), (status = 401, body = Problem)))]
+async fn list_plans(
+    _op: PlatformOperator,
+    State(state): State<AppState>,
+    PageParams(page): PageParams,
+) -> ApiResult<Json<PlanPage>> {
+    let page = state.store.list_plans(&page).await?;
+    Ok(Json(PlanPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}

@@ -1,0 +1,40 @@
+//! `/api/v1/store`: the public face of one shop (the storefront API grows
+//! here: products, carts, checkout).
+
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::extract::{CurrentTenant, Json};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_store))
+}
+
+/// What a storefront needs to know about the shop it talks to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StoreInfo {
+    pub slug: String,
+    pub name: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StoreBody {
+    pub store: StoreInfo,
+}
+
+/// The shop addressed by `Host` or `X-Tenant`.
+#[utoipa::path(get, path = "/api/v1/store", tag = "store",
+    params(("X-Tenant" = Option<String>, Header, description = "shop slug, when the Host does not name the shop")),
+    responses((status = 200, body = StoreBody), (status = 404, body = crate::http::error::Problem)))]
+async fn get_store(CurrentTenant(tenant): CurrentTenant) -> Json<StoreBody> {
+    Json(StoreBody {
+        store: StoreInfo {
+            slug: tenant.slug.to_string(),
+            name: tenant.name,
+            currency: tenant.settings.currency,
+        },
+    })
+}

@@ -1,0 +1,21 @@
+//! storekeep: a multi-tenant, headless commerce server.
+//!
+//! The binary (`main.rs`) is thin; everything is built here so tests can
+//! start the real server in-process. See `ARCHITECTURE.md` for the layers.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod metrics;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+
+/// The crate version, reported by health checks and metrics.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git revision the binary was built from, or `unknown`.
+pub const GIT_REVISION: &str = env!("STOREKEEP_GIT_REVISION");

@@ -1,0 +1,116 @@
+//! Prometheus metrics, served at `/api/metrics` in the text exposition
+//! format. Request metrics are labelled by route template (never by raw
+//! path) so cardinality stays bounded.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use storekeep_store::PoolStats;
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub http_in_flight: IntGauge,
+    db_pool: IntGaugeVec,
+    build_info: IntGaugeVec,
+    uptime: prometheus::Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("storekeep".into()), None)
+            .expect("the prefix is a valid metric name");
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route and status.",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from request received to response headers sent.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ]),
+            &["method", "route"],
+        )
+        .expect("valid metric");
+        let http_in_flight =
+            IntGauge::new("http_requests_in_flight", "HTTP requests being served now.")
+                .expect("valid metric");
+        let db_pool = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections by state (open, idle, max).",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "build_info",
+                "Always 1; labels carry the version and git revision.",
+            ),
+            &["version", "revision"],
+        )
+        .expect("valid metric");
+        let uptime = prometheus::Gauge::new("uptime_seconds", "Seconds since the process started.")
+            .expect("valid metric");
+        for c in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_duration.clone()),
+            Box::new(http_in_flight.clone()),
+            Box::new(db_pool.clone()),
+            Box::new(build_info.clone()),
+            Box::new(uptime.clone()),
+        ] {
+            registry.register(c).expect("metric names are unique");
+        }
+        build_info
+            .with_label_values(&[crate::VERSION, crate::GIT_REVISION])
+            .set(1);
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            http_in_flight,
+            db_pool,
+            build_info,
+            uptime,
+        }
+    }
+
+    /// Renders every metric; gauges sampled at scrape time are set first.
+    pub fn render(&self, pool: PoolStats, uptime_secs: f64) -> String {
+        self.db_pool
+            .with_label_values(&["open"])
+            .set(i64::from(pool.size));
+        self.db_pool
+            .with_label_values(&["idle"])
+            .set(i64::from(pool.idle));
+        self.db_pool
+            .with_label_values(&["max"])
+            .set(i64::from(pool.max));
+        self.uptime.set(uptime_secs);
+        let _ = &self.build_info;
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding to memory cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,27 @@
+//! Business operations shared by the HTTP API and the CLI: they parse raw
+//! input into domain types, collecting every problem, then call the store.
+
+pub mod plans;
+pub mod tenants;
+
+use storekeep_domain::ValidationErrors;
+use storekeep_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<ServiceError> for crate::http::error::ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(v) => v.into(),
+            ServiceError::Store(s) => s.into(),
+        }
+    }
+}

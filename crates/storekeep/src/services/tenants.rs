@@ -1,0 +1,175 @@
+//! Tenants: created, listed, changed and suspended by platform operators.
+
+use serde::Deserialize;
+use storekeep_domain::{
+    DomainName, NewTenant, PlanName, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
+    ValidationErrors, parse_display_name,
+};
+use storekeep_store::{Store, StoreError};
+
+use super::{ServiceError, ServiceResult};
+
+/// A tenant as a client sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenantInput {
+    #[schema(example = "acme")]
+    pub slug: String,
+    #[schema(example = "ACME Refurbished")]
+    pub name: String,
+    /// Plan name; the `default` plan when left out.
+    pub plan: Option<String>,
+    /// Custom domains the shop is served on.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    pub settings: Option<TenantSettings>,
+}
+
+/// Fields to change; those left out stay as they are. `domains` and
+/// `settings`, when present, replace the whole list or object.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatchInput {
+    pub name: Option<String>,
+    pub status: Option<TenantStatus>,
+    pub plan: Option<String>,
+    pub domains: Option<Vec<String>>,
+    pub settings: Option<TenantSettings>,
+}
+
+fn parse_domains(
+    errors: &mut ValidationErrors,
+    raw: &[String],
+    base_domain: Option<&DomainName>,
+) -> Vec<DomainName> {
+    let mut out: Vec<DomainName> = Vec::new();
+    for (i, d) in raw.iter().enumerate() {
+        let field = format!("domains[{i}]");
+        match DomainName::parse(d) {
+            Err(m) => errors.add(&field, m),
+            Ok(domain) => {
+                let under_base = base_domain.is_some_and(|b| {
+                    domain.as_str() == b.as_str()
+                        || domain.as_str().ends_with(&format!(".{}", b.as_str()))
+                });
+                if under_base {
+                    errors.add(
+                        &field,
+                        "is under the platform's base domain, which serves shops by slug",
+                    );
+                } else if out.contains(&domain) {
+                    errors.add(&field, "is listed twice");
+                } else {
+                    out.push(domain);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn check_settings(errors: &mut ValidationErrors, settings: &TenantSettings) {
+    for (field, message) in settings.problems() {
+        errors.add(&format!("settings.{field}"), message);
+    }
+}
+
+impl NewTenantInput {
+    pub fn parse(&self, base_domain: Option<&DomainName>) -> Result<NewTenant, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let slug = errors.check("slug", Slug::parse(&self.slug));
+        let name = errors.check("name", parse_display_name(&self.name));
+        let plan = match &self.plan {
+            Some(p) => errors.check("plan", PlanName::parse(p)),
+            None => None,
+        };
+        let domains = parse_domains(&mut errors, &self.domains, base_domain);
+        let settings = self.settings.clone().unwrap_or_default();
+        check_settings(&mut errors, &settings);
+        errors.into_result()?;
+        Ok(NewTenant {
+            slug: slug.expect("checked above"),
+            name: name.expect("checked above"),
+            plan,
+            domains,
+            settings,
+        })
+    }
+}
+
+impl TenantPatchInput {
+    pub fn parse(&self, base_domain: Option<&DomainName>) -> Result<TenantPatch, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| errors.check("name", parse_display_name(n)));
+        let plan = self
+            .plan
+            .as_deref()
+            .and_then(|p| errors.check("plan", PlanName::parse(p)));
+        let domains = self
+            .domains
+            .as_ref()
+            .map(|d| parse_domains(&mut errors, d, base_domain));
+        if let Some(s) = &self.settings {
+            check_settings(&mut errors, s);
+        }
+        errors.into_result()?;
+        Ok(TenantPatch {
+            name,
+            status: self.status,
+            plan,
+            domains,
+            settings: self.settings.clone(),
+        })
+    }
+}
+
+pub fn parse_slug(raw: &str) -> ServiceResult<Slug> {
+    Slug::parse(raw).map_err(|m| ServiceError::Invalid(ValidationErrors::single("slug", m)))
+}
+
+pub async fn create(
+    store: &dyn Store,
+    base_domain: Option<&DomainName>,
+    input: &NewTenantInput,
+) -> ServiceResult<Tenant> {
+    let tenant = input.parse(base_domain)?;
+    Ok(store.create_tenant(&tenant).await?)
+}
+
+/// Looks a tenant up by slug; a malformed slug is simply not found.
+pub async fn get(store: &dyn Store, slug: &str) -> ServiceResult<Tenant> {
+    let slug = Slug::parse(slug).map_err(|_| StoreError::NotFound("tenant"))?;
+    Ok(store.tenant_by_slug(&slug).await?)
+}
+
+pub async fn update(
+    store: &dyn Store,
+    base_domain: Option<&DomainName>,
+    slug: &str,
+    input: &TenantPatchInput,
+) -> ServiceResult<Tenant> {
+    let slug = Slug::parse(slug).map_err(|_| StoreError::NotFound("tenant"))?;
+    let patch = input.parse(base_domain)?;
+    Ok(store.update_tenant(&slug, &patch).await?)
+}
+
+/// The demo shop `serve --demo` and `seed --demo` create; creating it again
+/// changes nothing.
+pub async fn ensure_demo(store: &dyn Store) -> ServiceResult<Tenant> {
+    let input = NewTenantInput {
+        slug: "demo".into(),
+        name: "Demo Refurb Shop".into(),
+        plan: None,
+        domains: Vec::new(),
+        settings: None,
+    };
+    match create(store, None, &input).await {
+        Err(ServiceError::Store(StoreError::Conflict { field: "slug" })) => {
+            get(store, "demo").await
+        }
+        other => other,
+    }
+}

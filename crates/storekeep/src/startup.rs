@@ -1,0 +1,132 @@
+//! Builds the application and runs it until told to stop, then shuts down
+//! gracefully: readiness turns false at once, the listener keeps serving
+//! for the drain period so load balancers move away, then stops accepting;
+//! requests in flight finish (bounded by the grace period) and the pool is
+//! closed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use storekeep_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::config::Settings;
+
+/// How to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM: turn unready, keep serving for `shutdown.drain_secs`, then drain.
+    Drain,
+    /// SIGINT (Ctrl-C): skip the drain period; in-flight requests still finish.
+    Immediate,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        Ok(Self {
+            listener,
+            state: AppState::new(store, settings),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = Stop> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state;
+        let router = crate::http::build_router(state.clone());
+        let drain = state.settings.drain;
+        let grace = state.settings.grace;
+        let (stopping_tx, mut stopping_rx) = watch::channel(None::<Stop>);
+
+        let draining_state = state.clone();
+        let graceful = async move {
+            let how = stop.await;
+            draining_state.start_draining();
+            let _ = stopping_tx.send(Some(how));
+            if how == Stop::Drain && !drain.is_zero() {
+                tracing::info!(
+                    drain_secs = drain.as_secs(),
+                    "shutdown: readiness is false, draining"
+                );
+                tokio::time::sleep(drain).await;
+            }
+            tracing::info!("shutdown: no new connections, finishing requests in flight");
+        };
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(graceful)
+        .into_future();
+
+        let deadline = async move {
+            let Ok(how) = stopping_rx.wait_for(Option::is_some).await.map(|v| *v) else {
+                return std::future::pending().await;
+            };
+            let drain = if how == Some(Stop::Drain) {
+                drain
+            } else {
+                Default::default()
+            };
+            tokio::time::sleep(drain + grace).await;
+        };
+
+        tokio::select! {
+            result = serve => result.context("serving HTTP")?,
+            () = deadline => tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "shutdown: grace period over, exiting with requests still in flight"
+            ),
+        }
+        state.store.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM (drain) or SIGINT (immediate).
+pub async fn shutdown_signal() -> Stop {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => Stop::Drain,
+            () = ctrl_c => Stop::Immediate,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        ctrl_c.await;
+        Stop::Immediate
+    }
+}
