@@ -37,8 +37,8 @@ pub async fn run(file: Option<PathBuf>) -> ExitCode {
     };
 
     let mut problems = config::check_environment(&settings);
-    match tokio::time::timeout(Duration::from_secs(10), db::connect(&settings)).await {
-        Err(_) => problems.push("database: no answer within 10 s".into()),
+    match tokio::time::timeout(Duration::from_secs(5), db::connect(&settings)).await {
+        Err(_) => problems.push("database: no answer within 5 s".into()),
         Ok(Err(e)) => problems.push(format!("database: {e:#}")),
         Ok(Ok(store)) => {
             match store.migration_status().await {

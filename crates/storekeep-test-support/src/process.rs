@@ -1,0 +1,123 @@
+//! The `storekeep` binary as a child process, for what only a real process
+//! shows: signals, exit codes, restarts, log lines on stdout.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::{PLATFORM_TOKEN, TestDb};
+
+/// `storekeep` with a clean environment pointing at `db` and its folder.
+/// `bin` is `env!("CARGO_BIN_EXE_storekeep")` of the calling test.
+pub fn storekeep_command(bin: &str, db: &TestDb) -> Command {
+    let mut cmd = Command::new(bin);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("STOREKEEP_") || k == "RUST_LOG") {
+        cmd.env_remove(k);
+    }
+    cmd.env("STOREKEEP_DATABASE_URL", &db.url)
+        .env("STOREKEEP_DATA_DIR", db.dir.path())
+        .env("STOREKEEP_PLATFORM_TOKEN", PLATFORM_TOKEN)
+        .env("STOREKEEP_LISTEN", "127.0.0.1:0")
+        .current_dir(db.dir.path());
+    cmd
+}
+
+/// A running `storekeep serve`.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Spawns `cmd` (which should run `serve`) and waits until it logs that
+    /// it is ready, learning the port it bound from that line.
+    pub fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning storekeep");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("log lock").push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match rx.recv_timeout(left) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "storekeep did not become ready; output: {:?}",
+                        lines.lock().expect("log lock")
+                    );
+                }
+            };
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["message"] == "storekeep is ready"
+            {
+                break v["address"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+                    .expect("ready line carries the address");
+            }
+        };
+        Self { child, addr, lines }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM, as an orchestrator does before replacing a node.
+    pub fn sigterm(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("running kill")
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit, killing it after `limit`.
+    pub fn wait(mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for storekeep") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("storekeep did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every stdout line so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.lines.lock().expect("log lock").clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,9 @@
+//! The `storekeep` binary, run as a user or an orchestrator runs it:
+//! commands, exit codes, signals, restarts and log lines.
+
+mod config;
+mod serve;
+mod shutdown;
+mod tenant;
+
+const BIN: &str = env!("CARGO_BIN_EXE_storekeep");

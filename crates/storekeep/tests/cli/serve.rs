@@ -1,0 +1,175 @@
+//! `storekeep serve` as a process: the demo, restarts, `--no-migrate`, logs.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use storekeep_test_support::{PLATFORM_TOKEN, ServerProcess, TestDb, storekeep_command};
+
+use crate::BIN;
+
+fn serve(db: &TestDb, extra: &[&str]) -> ServerProcess {
+    let mut cmd = storekeep_command(BIN, db);
+    cmd.arg("serve")
+        .args(extra)
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0");
+    ServerProcess::start(cmd)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_demo_answers_ready_with_the_demo_shop() {
+    let db = TestDb::new().await;
+    let mut cmd = storekeep_command(BIN, &db);
+    // The demo generates its own platform token when none is configured.
+    cmd.args(["serve", "--demo"])
+        .env_remove("STOREKEEP_PLATFORM_TOKEN");
+    let server = ServerProcess::start(cmd);
+    let client = reqwest::Client::new();
+
+    let ready = client
+        .get(server.url("/api/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let shop: Value = client
+        .get(server.url("/api/v1/store"))
+        .header("x-tenant", "demo")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shop["store"]["slug"], "demo");
+
+    let token = std::fs::read_to_string(db.dir.path().join("platform-token")).unwrap();
+    let detailed = client
+        .get(server.url("/api/health/detailed"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detailed.status(), 200, "the generated token works");
+    let mode = std::fs::metadata(db.dir.path().join("platform-token")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_created_over_http_survives_a_restart() {
+    let db = TestDb::new().await;
+    let client = reqwest::Client::new();
+
+    let first = serve(&db, &[]);
+    let created = client
+        .post(first.url("/api/v1/platform/tenants"))
+        .bearer_auth(PLATFORM_TOKEN)
+        .json(&json!({"tenant": {"slug": "durable", "name": "Durable Goods", "domains": ["durable.example"]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    first.sigterm();
+    assert!(first.wait(Duration::from_secs(30)).success());
+
+    let second = serve(&db, &[]);
+    let fetched: Value = client
+        .get(second.url("/api/v1/platform/tenants/durable"))
+        .bearer_auth(PLATFORM_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched, created);
+    let by_domain = client
+        .get(second.url("/api/v1/store"))
+        .header("host", "durable.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_domain.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_migrate_the_node_stays_unready_until_migrate_runs() {
+    let db = TestDb::new().await;
+    let client = reqwest::Client::new();
+
+    let server = serve(&db, &["--no-migrate"]);
+    let before = client
+        .get(server.url("/api/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.status(), 503);
+    let body: Value = before.json().await.unwrap();
+    assert_eq!(body["migrations"]["ok"], false);
+    assert_eq!(
+        client
+            .get(server.url("/api/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let migrate = storekeep_command(BIN, &db).arg("migrate").output().unwrap();
+    assert!(migrate.status.success());
+
+    let after = client
+        .get(server.url("/api/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_request_writes_one_json_log_line_with_its_facts() {
+    let db = TestDb::new().await;
+    let client = reqwest::Client::new();
+    let server = serve(&db, &["--demo"]);
+
+    let resp = client
+        .get(server.url("/api/v1/store"))
+        .header("x-tenant", "demo")
+        .header("x-request-id", "log-line-check-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    client
+        .get(server.url("/api/health/live"))
+        .send()
+        .await
+        .unwrap();
+    server.sigterm();
+    let logs = server.logs();
+    let _ = server.wait(Duration::from_secs(30));
+
+    let lines: Vec<Value> = logs
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let request: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["request_id"] == "log-line-check-1")
+        .collect();
+    assert_eq!(request.len(), 1, "exactly one line per request");
+    let line = request[0];
+    assert_eq!(line["message"], "request");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["tenant"], "demo");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["route"], "/api/v1/store");
+    assert_eq!(line["status"], 200);
+    assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert!(line["timestamp"].is_string());
+}

@@ -1,0 +1,134 @@
+//! `storekeep tenant …`, `plan …`, `migrate` and `seed --demo`.
+
+use std::process::Output;
+
+use serde_json::Value;
+use storekeep_test_support::{TestDb, storekeep_command};
+
+use crate::BIN;
+
+fn run(db: &TestDb, args: &[&str]) -> Output {
+    storekeep_command(BIN, db).args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn tenants_are_created_listed_shown_suspended_and_resumed_from_the_cli() {
+    let db = TestDb::new().await;
+
+    let created = run(
+        &db,
+        &[
+            "tenant",
+            "create",
+            "acme",
+            "--name",
+            "ACME",
+            "--domain",
+            "shop.acme.example",
+            "--currency",
+            "EUR",
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let tenant: Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(tenant["slug"], "acme");
+    assert_eq!(tenant["settings"]["currency"], "EUR");
+    assert_eq!(tenant["domains"][0], "shop.acme.example");
+
+    let list = stdout(&run(&db, &["tenant", "list"]));
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("acme"))
+        .expect("acme is listed");
+    assert!(
+        row.contains("active") && row.contains("shop.acme.example"),
+        "{row}"
+    );
+
+    let suspended = run(&db, &["tenant", "suspend", "acme"]);
+    assert!(suspended.status.success());
+    let shown: Value =
+        serde_json::from_slice(&run(&db, &["tenant", "show", "acme"]).stdout).unwrap();
+    assert_eq!(shown["status"], "suspended");
+
+    run(&db, &["tenant", "resume", "acme"]);
+    let json_lines = stdout(&run(&db, &["tenant", "list", "--json"]));
+    let first: Value = serde_json::from_str(json_lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], "active");
+}
+
+#[tokio::test]
+async fn cli_errors_are_plain_and_exit_nonzero() {
+    let db = TestDb::new().await;
+    run(&db, &["tenant", "create", "acme", "--name", "ACME"]);
+
+    let dup = run(&db, &["tenant", "create", "acme", "--name", "Again"]);
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("slug is already taken"));
+
+    let invalid = run(&db, &["tenant", "create", "X", "--name", "Bad"]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("slug: must be 2 to 63"));
+
+    let missing = run(&db, &["tenant", "show", "ghost"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("tenant not found"));
+}
+
+#[tokio::test]
+async fn plans_are_created_and_listed_from_the_cli() {
+    let db = TestDb::new().await;
+
+    let created = run(
+        &db,
+        &["plan", "create", "growth", "--max-products", "50000"],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    let names: Vec<String> = stdout(&run(&db, &["plan", "list"]))
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["default", "growth"]);
+}
+
+#[tokio::test]
+async fn migrate_applies_everything_once_and_seed_demo_is_idempotent() {
+    let db = TestDb::new().await;
+
+    let first = stdout(&run(&db, &["migrate"]));
+    assert!(
+        first.starts_with("applied ") && !first.starts_with("applied 0 "),
+        "{first}"
+    );
+    let second = stdout(&run(&db, &["migrate"]));
+    assert!(second.starts_with("applied 0 migration(s)"), "{second}");
+
+    for _ in 0..2 {
+        let out = run(&db, &["seed", "--demo"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = stdout(&run(&db, &["tenant", "list", "--json"]));
+    assert_eq!(list.lines().count(), 1, "one demo tenant: {list}");
+}
