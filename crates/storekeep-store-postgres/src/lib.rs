@@ -83,11 +83,7 @@ impl Store for PgStore {
             .filter(|m| !m.migration_type.is_down_migration())
             .map(|m| m.version)
             .collect();
-        Ok(MigrationStatus {
-            known: known.len(),
-            applied: applied.iter().filter(|v| known.contains(v)).count(),
-            unknown_applied: applied.iter().filter(|v| !known.contains(v)).count(),
-        })
+        Ok(MigrationStatus::from_versions(&known, &applied))
     }
 
     fn pool_stats(&self) -> PoolStats {

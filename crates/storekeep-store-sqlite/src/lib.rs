@@ -84,7 +84,7 @@ impl Store for SqliteStore {
         } else {
             Vec::new()
         };
-        Ok(migration_status(&MIGRATOR, &applied))
+        Ok(MigrationStatus::from_versions(&known_versions(), &applied))
     }
 
     fn pool_stats(&self) -> PoolStats {
@@ -140,15 +140,11 @@ fn cursor(page: &PageRequest) -> StoreResult<String> {
         .unwrap_or_default())
 }
 
-fn migration_status(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> MigrationStatus {
-    let known: Vec<i64> = migrator
+/// The up-migrations embedded in this binary.
+fn known_versions() -> Vec<i64> {
+    MIGRATOR
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())
         .map(|m| m.version)
-        .collect();
-    MigrationStatus {
-        known: known.len(),
-        applied: applied.iter().filter(|v| known.contains(v)).count(),
-        unknown_applied: applied.iter().filter(|v| !known.contains(v)).count(),
-    }
+        .collect()
 }

@@ -84,6 +84,16 @@ pub struct MigrationStatus {
 }
 
 impl MigrationStatus {
+    /// Compares the versions embedded in the binary with those the database
+    /// records as applied.
+    pub fn from_versions(known: &[i64], applied: &[i64]) -> Self {
+        Self {
+            known: known.len(),
+            applied: applied.iter().filter(|v| known.contains(v)).count(),
+            unknown_applied: applied.iter().filter(|v| !known.contains(v)).count(),
+        }
+    }
+
     pub fn is_current(&self) -> bool {
         self.applied == self.known
     }

@@ -470,3 +470,28 @@ mod tests {
         assert_eq!(loaded.warnings.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// docs/configuration.md and .env.example name every setting.
+    #[test]
+    fn every_key_is_documented() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let docs = std::fs::read_to_string(format!("{root}/docs/configuration.md")).unwrap();
+        let example = std::fs::read_to_string(format!("{root}/.env.example")).unwrap();
+        for (key, _, _) in KEYS {
+            let env = env_name(key);
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "{key} missing from docs/configuration.md"
+            );
+            assert!(
+                docs.contains(&env),
+                "{env} missing from docs/configuration.md"
+            );
+            assert!(example.contains(&env), "{env} missing from .env.example");
+        }
+    }
+}

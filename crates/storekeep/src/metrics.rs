@@ -15,7 +15,6 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
     db_pool: IntGaugeVec,
-    build_info: IntGaugeVec,
     uptime: prometheus::Gauge,
 }
 
@@ -83,7 +82,6 @@ impl Metrics {
             http_duration,
             http_in_flight,
             db_pool,
-            build_info,
             uptime,
         }
     }
@@ -100,7 +98,6 @@ impl Metrics {
             .with_label_values(&["max"])
             .set(i64::from(pool.max));
         self.uptime.set(uptime_secs);
-        let _ = &self.build_info;
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
