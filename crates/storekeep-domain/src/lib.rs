@@ -4,12 +4,18 @@
 //! Nothing here knows about HTTP or SQL. Values are parsed once at the edge
 //! ("parse, don't validate"): a `Slug` or `DomainName` that exists is valid.
 
+mod identity;
 mod ids;
 mod page;
 mod plan;
 mod tenant;
 mod validation;
 
+pub use identity::{
+    AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,
+    NewOAuthClient, NewSession, OAuthClientId, OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId,
+    SessionRecord, UserId, UserKind, UserRecord,
+};
 pub use ids::{PlanId, TenantId};
 pub use page::{Page, PageRequest};
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanName};

@@ -125,6 +125,9 @@ pub struct TenantSettings {
     /// `From:` address of the shop's emails, if it has its own.
     #[serde(default)]
     pub email_sender: Option<String>,
+    /// Staff must have TOTP enabled to use the admin API.
+    #[serde(default)]
+    pub require_staff_mfa: bool,
 }
 
 impl Default for TenantSettings {
@@ -133,6 +136,7 @@ impl Default for TenantSettings {
             currency: "USD".into(),
             cors_origins: Vec::new(),
             email_sender: None,
+            require_staff_mfa: false,
         }
     }
 }
@@ -192,6 +196,9 @@ pub struct Tenant {
     pub settings: TenantSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The limits of the tenant's plan, loaded with it.
+    #[serde(skip)]
+    pub limits: crate::PlanLimits,
 }
 
 /// A validated request to create a tenant. `plan: None` means the default plan.
@@ -253,6 +260,7 @@ mod tests {
             currency: "usd".into(),
             cors_origins: vec!["shop.example.com".into()],
             email_sender: Some("nobody".into()),
+            require_staff_mfa: false,
         };
         let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["currency", "cors_origins", "email_sender"]);

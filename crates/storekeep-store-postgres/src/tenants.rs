@@ -3,14 +3,14 @@
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use storekeep_domain::{
-    DomainName, NewTenant, Page, PageRequest, PlanName, Slug, Tenant, TenantId, TenantPatch,
-    TenantSettings, TenantStatus,
+    AuditContext, DomainName, NewTenant, PLATFORM_SCOPE, Page, PageRequest, PlanName, Slug, Tenant,
+    TenantId, TenantPatch, TenantSettings, TenantStatus,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::{cursor, error};
+use crate::{audit, cursor, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
     ("tenants_slug_key", "slug"),
@@ -28,6 +28,13 @@ struct TenantRow {
     domains: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+    max_products: i64,
+    max_staff: i64,
+    storage_bytes: i64,
+    api_requests_per_minute: i64,
+    auth_requests_per_minute: i64,
+    search_requests_per_minute: i64,
+    admin_requests_per_minute: i64,
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -55,6 +62,15 @@ impl TryFrom<TenantRow> for Tenant {
             settings: r.settings.0,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            limits: storekeep_domain::PlanLimits {
+                max_products: r.max_products,
+                max_staff: r.max_staff,
+                storage_bytes: r.storage_bytes,
+                api_requests_per_minute: r.api_requests_per_minute,
+                auth_requests_per_minute: r.auth_requests_per_minute,
+                search_requests_per_minute: r.search_requests_per_minute,
+                admin_requests_per_minute: r.admin_requests_per_minute,
+            },
         })
     }
 }
@@ -64,7 +80,9 @@ impl TryFrom<TenantRow> for Tenant {
 const SELECT: &str = "SELECT t.id, t.slug, t.name, t.status, p.name AS plan, t.settings, \
      (SELECT string_agg(d.domain, ' ' ORDER BY d.domain) FROM tenant_domains d \
       WHERE d.tenant_id = t.id) AS domains, \
-     t.created_at, t.updated_at \
+     t.created_at, t.updated_at, p.max_products, p.max_staff, p.storage_bytes, \
+     p.api_requests_per_minute, p.auth_requests_per_minute, p.search_requests_per_minute, \
+     p.admin_requests_per_minute \
      FROM tenants t JOIN plans p ON p.id = t.plan_id";
 
 async fn plan_id(conn: &mut PgConnection, plan: &PlanName) -> StoreResult<Uuid> {
@@ -110,8 +128,8 @@ async fn fetch_by_text(pool: &PgPool, clause: &str, value: &str) -> StoreResult<
 }
 
 #[instrument(skip_all)]
-pub async fn create(pool: &PgPool, new: &NewTenant) -> StoreResult<Tenant> {
-    let mut tx = pool.begin().await.map_err(StoreError::other)?;
+pub async fn create(pool: &PgPool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
+    let mut tx = write_tx(pool).await?;
     let plan = new.plan.clone().unwrap_or_else(PlanName::default_plan);
     let plan_id = plan_id(&mut tx, &plan).await?;
     let id = TenantId::new().0;
@@ -131,6 +149,17 @@ pub async fn create(pool: &PgPool, new: &NewTenant) -> StoreResult<Tenant> {
     .map_err(|e| error::map(e, UNIQUES))?;
     insert_domains(&mut tx, id, &new.domains).await?;
     let tenant = fetch_by_id(&mut tx, id).await?;
+    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "tenant.create",
+        &format!("tenant:{}", tenant.slug),
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::other)?;
     Ok(tenant)
 }
@@ -167,8 +196,13 @@ pub async fn by_domain(pool: &PgPool, domain: &DomainName) -> StoreResult<Tenant
 }
 
 #[instrument(skip_all)]
-pub async fn update(pool: &PgPool, slug: &Slug, patch: &TenantPatch) -> StoreResult<Tenant> {
-    let mut tx = pool.begin().await.map_err(StoreError::other)?;
+pub async fn update(
+    pool: &PgPool,
+    slug: &Slug,
+    patch: &TenantPatch,
+    ctx: &AuditContext,
+) -> StoreResult<Tenant> {
+    let mut tx = write_tx(pool).await?;
     // Lock the row so concurrent patches apply one after the other.
     let locked: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT id, plan_id FROM tenants WHERE slug = $1 FOR UPDATE")
@@ -204,6 +238,18 @@ pub async fn update(pool: &PgPool, slug: &Slug, patch: &TenantPatch) -> StoreRes
         insert_domains(&mut tx, id, domains).await?;
     }
     let tenant = fetch_by_id(&mut tx, id).await?;
+    let before = serde_json::to_value(&current).map_err(StoreError::other)?;
+    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "tenant.update",
+        &format!("tenant:{}", tenant.slug),
+        Some(before),
+        Some(after),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::other)?;
     Ok(tenant)
 }

@@ -1,11 +1,13 @@
 //! Plans on SQLite.
 
 use sqlx::SqlitePool;
-use storekeep_domain::{NewPlan, Page, PageRequest, Plan, PlanId, PlanLimits, PlanName};
+use storekeep_domain::{
+    AuditContext, NewPlan, PLATFORM_SCOPE, Page, PageRequest, Plan, PlanId, PlanLimits, PlanName,
+};
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
 
-use crate::{cursor, error};
+use crate::{audit, cursor, error, write_tx};
 
 #[derive(sqlx::FromRow)]
 struct PlanRow {
@@ -45,7 +47,8 @@ const COLUMNS: &str = "id, name, max_products, max_staff, storage_bytes, api_req
      auth_requests_per_minute, search_requests_per_minute, admin_requests_per_minute, created_at";
 
 #[instrument(skip_all)]
-pub async fn create(pool: &SqlitePool, new: &NewPlan) -> StoreResult<Plan> {
+pub async fn create(pool: &SqlitePool, new: &NewPlan, ctx: &AuditContext) -> StoreResult<Plan> {
+    let mut tx = write_tx(pool).await?;
     let plan = Plan {
         id: PlanId::new(),
         name: new.name.clone(),
@@ -66,9 +69,21 @@ pub async fn create(pool: &SqlitePool, new: &NewPlan) -> StoreResult<Plan> {
     .bind(l.search_requests_per_minute)
     .bind(l.admin_requests_per_minute)
     .bind(plan.created_at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(|e| error::map(e, &[("plans.name", "name")]))?;
+    let after = serde_json::to_value(&plan).map_err(StoreError::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "plan.create",
+        &format!("plan:{}", plan.name),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::other)?;
     Ok(plan)
 }
 

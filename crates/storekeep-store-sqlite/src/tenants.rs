@@ -2,13 +2,13 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 use storekeep_domain::{
-    DomainName, NewTenant, Page, PageRequest, PlanName, Slug, Tenant, TenantId, TenantPatch,
-    TenantSettings, TenantStatus,
+    AuditContext, DomainName, NewTenant, PLATFORM_SCOPE, Page, PageRequest, PlanName, Slug, Tenant,
+    TenantId, TenantPatch, TenantSettings, TenantStatus,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
 
-use crate::{cursor, error};
+use crate::{audit, cursor, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
     ("tenants.slug", "slug"),
@@ -26,6 +26,13 @@ struct TenantRow {
     domains: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+    max_products: i64,
+    max_staff: i64,
+    storage_bytes: i64,
+    api_requests_per_minute: i64,
+    auth_requests_per_minute: i64,
+    search_requests_per_minute: i64,
+    admin_requests_per_minute: i64,
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -54,6 +61,15 @@ impl TryFrom<TenantRow> for Tenant {
             settings: serde_json::from_str(&r.settings).map_err(StoreError::other)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            limits: storekeep_domain::PlanLimits {
+                max_products: r.max_products,
+                max_staff: r.max_staff,
+                storage_bytes: r.storage_bytes,
+                api_requests_per_minute: r.api_requests_per_minute,
+                auth_requests_per_minute: r.auth_requests_per_minute,
+                search_requests_per_minute: r.search_requests_per_minute,
+                admin_requests_per_minute: r.admin_requests_per_minute,
+            },
         })
     }
 }
@@ -62,7 +78,9 @@ impl TryFrom<TenantRow> for Tenant {
 /// and its domains folded into one space-separated column.
 const SELECT: &str = "SELECT t.id, t.slug, t.name, t.status, p.name AS plan, t.settings, \
      (SELECT group_concat(d.domain, ' ') FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains, \
-     t.created_at, t.updated_at \
+     t.created_at, t.updated_at, p.max_products, p.max_staff, p.storage_bytes, \
+     p.api_requests_per_minute, p.auth_requests_per_minute, p.search_requests_per_minute, \
+     p.admin_requests_per_minute \
      FROM tenants t JOIN plans p ON p.id = t.plan_id";
 
 async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<String> {
@@ -104,8 +122,8 @@ async fn fetch_one(conn: &mut SqliteConnection, clause: &str, value: &str) -> St
 }
 
 #[instrument(skip_all)]
-pub async fn create(pool: &SqlitePool, new: &NewTenant) -> StoreResult<Tenant> {
-    let mut tx = pool.begin().await.map_err(StoreError::other)?;
+pub async fn create(pool: &SqlitePool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
+    let mut tx = write_tx(pool).await?;
     let plan = new.plan.clone().unwrap_or_else(PlanName::default_plan);
     let plan_id = plan_id(&mut tx, &plan).await?;
     let id = TenantId::new().to_string();
@@ -126,6 +144,17 @@ pub async fn create(pool: &SqlitePool, new: &NewTenant) -> StoreResult<Tenant> {
     .map_err(|e| error::map(e, UNIQUES))?;
     insert_domains(&mut tx, &id, &new.domains).await?;
     let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
+    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "tenant.create",
+        &format!("tenant:{}", tenant.slug),
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::other)?;
     Ok(tenant)
 }
@@ -164,13 +193,13 @@ pub async fn by_domain(pool: &SqlitePool, domain: &DomainName) -> StoreResult<Te
 }
 
 #[instrument(skip_all)]
-pub async fn update(pool: &SqlitePool, slug: &Slug, patch: &TenantPatch) -> StoreResult<Tenant> {
-    // BEGIN IMMEDIATE takes the write lock up front, so the read below and
-    // the writes after it see one consistent state.
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(StoreError::other)?;
+pub async fn update(
+    pool: &SqlitePool,
+    slug: &Slug,
+    patch: &TenantPatch,
+    ctx: &AuditContext,
+) -> StoreResult<Tenant> {
+    let mut tx = write_tx(pool).await?;
     let current = fetch_one(&mut tx, "t.slug = ?", slug.as_str()).await?;
     let id = current.id.to_string();
     let plan_id = match &patch.plan {
@@ -205,6 +234,18 @@ pub async fn update(pool: &SqlitePool, slug: &Slug, patch: &TenantPatch) -> Stor
         insert_domains(&mut tx, &id, domains).await?;
     }
     let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
+    let before = serde_json::to_value(&current).map_err(StoreError::other)?;
+    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "tenant.update",
+        &format!("tenant:{}", tenant.slug),
+        Some(before),
+        Some(after),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::other)?;
     Ok(tenant)
 }

@@ -6,9 +6,15 @@
 //! it runs on. Tenant-owned operations take a `TenantId` and filter by it:
 //! another tenant's row is `NotFound`, never visible.
 
+pub mod audit;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use storekeep_domain::{
-    DomainName, NewPlan, NewTenant, Page, PageRequest, Plan, PlanName, Slug, Tenant, TenantPatch,
+    AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, DomainName, LoginThrottle,
+    NewApiKey, NewOAuthClient, NewPlan, NewSession, NewTenant, OAuthClientId, OAuthClientRecord,
+    Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
+    TenantPatch, UserId, UserKind, UserRecord,
 };
 
 /// Which database a store runs on; reported by health and metrics.
@@ -33,6 +39,9 @@ pub enum StoreError {
     /// The row does not exist (or belongs to another tenant).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The operation is not allowed in the row's current state.
+    #[error("{0}")]
+    Invalid(&'static str),
     /// A uniqueness rule was broken; `field` names the input that collided.
     #[error("{field} is already taken")]
     Conflict { field: &'static str },
@@ -119,19 +128,218 @@ pub trait Store: Send + Sync + 'static {
 
     // --- plans (platform-level, not tenant-owned)
 
-    async fn create_plan(&self, plan: &NewPlan) -> StoreResult<Plan>;
+    async fn create_plan(&self, plan: &NewPlan, audit: &AuditContext) -> StoreResult<Plan>;
     async fn list_plans(&self, page: &PageRequest) -> StoreResult<Page<Plan>>;
     async fn plan_by_name(&self, name: &PlanName) -> StoreResult<Plan>;
 
     // --- tenants (platform-level)
 
     /// Creates the tenant with its domains in one transaction.
-    async fn create_tenant(&self, tenant: &NewTenant) -> StoreResult<Tenant>;
+    async fn create_tenant(&self, tenant: &NewTenant, audit: &AuditContext) -> StoreResult<Tenant>;
     async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>>;
     async fn tenant_by_slug(&self, slug: &Slug) -> StoreResult<Tenant>;
     async fn tenant_by_domain(&self, domain: &DomainName) -> StoreResult<Tenant>;
     /// Applies the patch in one transaction and returns the new state.
-    async fn update_tenant(&self, slug: &Slug, patch: &TenantPatch) -> StoreResult<Tenant>;
+    async fn update_tenant(
+        &self,
+        slug: &Slug,
+        patch: &TenantPatch,
+        audit: &AuditContext,
+    ) -> StoreResult<Tenant>;
+
+    // --- accounts. `tenant: None` is the platform (operators).
+
+    /// Creates an account; a taken email is `Conflict { field: "email" }`.
+    /// Staff and operator creation is audited; customer sign-up is not.
+    async fn create_user(
+        &self,
+        user: &UserRecord,
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<UserRecord>;
+    async fn user_by_email(
+        &self,
+        tenant: Option<TenantId>,
+        kind: UserKind,
+        email_index: &str,
+    ) -> StoreResult<UserRecord>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<UserRecord>;
+    async fn list_users(
+        &self,
+        tenant: TenantId,
+        kind: UserKind,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserRecord>>;
+    /// Writes the sealed fields back (key rotation, profile changes).
+    async fn update_user_sealed(&self, user: &UserRecord) -> StoreResult<()>;
+    /// Every account, for re-sealing under a new key, in id order after `after`.
+    async fn users_after(&self, after: Option<UserId>, limit: i64) -> StoreResult<Vec<UserRecord>>;
+
+    // --- login throttling, keyed by (scope, email blind index)
+
+    async fn login_throttle(&self, scope: &str, email_index: &str) -> StoreResult<LoginThrottle>;
+    /// Counts a failure; from `free_failures` on, locks for `base_lock`
+    /// doubled per further failure (capped at `max_lock`).
+    async fn record_login_failure(
+        &self,
+        scope: &str,
+        email_index: &str,
+        free_failures: i64,
+        base_lock: chrono::Duration,
+        max_lock: chrono::Duration,
+    ) -> StoreResult<LoginThrottle>;
+    async fn clear_login_failures(&self, scope: &str, email_index: &str) -> StoreResult<()>;
+
+    // --- sessions
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<SessionRecord>;
+    /// A live (unexpired, unrevoked) session and its account.
+    async fn session_by_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(SessionRecord, UserRecord)>;
+    /// Records activity and the new expiry; the caller throttles how often.
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn list_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionRecord>>;
+    /// Revokes one of `user`'s sessions; someone else's is `NotFound`.
+    async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()>;
+    /// Revokes all of `user`'s sessions; returns how many.
+    async fn revoke_sessions(&self, user: UserId) -> StoreResult<u64>;
+
+    // --- MFA
+
+    async fn set_totp_pending(&self, user: UserId, sealed: Option<&str>) -> StoreResult<()>;
+    /// Turns the pending secret into the active one and stores the recovery
+    /// code hashes, replacing any earlier ones.
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        sealed: &str,
+        step: i64,
+        recovery_hashes: &[String],
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
+    async fn disable_totp(&self, user: UserId, audit: &AuditContext) -> StoreResult<()>;
+    /// Records the step of an accepted code; fails with `Invalid` if a code
+    /// at or after that step was already used (concurrent replay).
+    async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<()>;
+    /// Marks a recovery code used; `false` if it was unknown or used.
+    async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> StoreResult<bool>;
+
+    // --- password reset
+
+    async fn create_password_reset(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Consumes a live reset token: sets the password, ends every session
+    /// and clears the lockout, atomically. Unknown, used or expired → `NotFound`.
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<UserRecord>;
+    /// Sets a new password and ends every session.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<()>;
+
+    // --- API keys and OAuth clients (tenant-owned)
+
+    async fn create_api_key(
+        &self,
+        key: &NewApiKey,
+        audit: &AuditContext,
+    ) -> StoreResult<ApiKeyRecord>;
+    async fn list_api_keys(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ApiKeyRecord>>;
+    async fn revoke_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        audit: &AuditContext,
+    ) -> StoreResult<ApiKeyRecord>;
+    /// The key with this hash, revoked or not.
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<ApiKeyRecord>;
+    async fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn create_oauth_client(
+        &self,
+        client: &NewOAuthClient,
+        audit: &AuditContext,
+    ) -> StoreResult<OAuthClientRecord>;
+    async fn list_oauth_clients(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<OAuthClientRecord>>;
+    /// Revokes the client and every token issued to it.
+    async fn revoke_oauth_client(
+        &self,
+        tenant: TenantId,
+        id: OAuthClientId,
+        audit: &AuditContext,
+    ) -> StoreResult<OAuthClientRecord>;
+    async fn oauth_client_by_client_id(&self, client_id: &str) -> StoreResult<OAuthClientRecord>;
+    async fn create_access_token(
+        &self,
+        token_hash: &str,
+        token: &AccessTokenRecord,
+    ) -> StoreResult<()>;
+    /// A live token of an unrevoked client.
+    async fn access_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AccessTokenRecord>;
+
+    // --- audit log
+
+    /// Appends an entry for an action that has no other record.
+    async fn append_audit(
+        &self,
+        scope: &str,
+        audit: &AuditContext,
+        action: &str,
+        target: &str,
+        after: Option<serde_json::Value>,
+    ) -> StoreResult<AuditEntry>;
+    /// Newest first, entries with `seq < before`.
+    async fn list_audit(
+        &self,
+        scope: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
+    /// One scope's whole chain in order, `seq > after`, for verification.
+    async fn audit_chain(
+        &self,
+        scope: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
+    /// Every scope that has entries.
+    async fn audit_scopes(&self) -> StoreResult<Vec<String>>;
+    /// The last entry's `(seq, hash)` as recorded when it was appended.
+    async fn audit_head(&self, scope: &str) -> StoreResult<Option<(i64, String)>>;
 }
 
 /// The current time at the precision both databases keep (microseconds),
@@ -139,4 +347,22 @@ pub trait Store: Send + Sync + 'static {
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// When an account with `failures` consecutive failed logins is locked
+/// until: not before `free` failures, then `base` doubled for each further
+/// failure, at most `max`.
+pub fn lock_until(
+    failures: i64,
+    free: i64,
+    base: chrono::Duration,
+    max: chrono::Duration,
+    at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if failures < free {
+        return None;
+    }
+    let doublings = u32::try_from(failures - free).unwrap_or(u32::MAX).min(20);
+    let lock = base.checked_mul(1 << doublings).unwrap_or(max).min(max);
+    Some(at + lock)
 }

@@ -12,6 +12,12 @@ use tokio::task::JoinHandle;
 
 use crate::TestDb;
 
+/// Fixed PII keys of test servers: `(encryption.keys, blind_index_key)`.
+pub const TEST_KEYS: (&str, &str) = (
+    "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+);
+
 /// The platform token every test server accepts.
 pub const PLATFORM_TOKEN: &str = "test-platform-token-0123456789abcdef0123";
 
@@ -40,6 +46,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_max_connections: 5,
         platform_token: Some(Secret::new(PLATFORM_TOKEN)),
         drain: std::time::Duration::ZERO,
+        encryption_keys: Some(Secret::new(TEST_KEYS.0)),
+        blind_index_key: Some(Secret::new(TEST_KEYS.1)),
         ..Settings::default()
     };
     configure(&mut settings);

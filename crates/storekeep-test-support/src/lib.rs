@@ -7,7 +7,7 @@ mod app;
 mod db;
 mod process;
 
-pub use app::{PLATFORM_TOKEN, TestApp, problem, spawn_app, spawn_app_with};
+pub use app::{PLATFORM_TOKEN, TEST_KEYS, TestApp, problem, spawn_app, spawn_app_with};
 pub use db::TestDb;
 pub use process::{ServerProcess, storekeep_command};
 

@@ -21,6 +21,8 @@ pub fn storekeep_command(bin: &str, db: &TestDb) -> Command {
         .env("STOREKEEP_DATA_DIR", db.dir.path())
         .env("STOREKEEP_PLATFORM_TOKEN", PLATFORM_TOKEN)
         .env("STOREKEEP_LISTEN", "127.0.0.1:0")
+        .env("STOREKEEP_ENCRYPTION_KEYS", crate::TEST_KEYS.0)
+        .env("STOREKEEP_ENCRYPTION_BLIND_INDEX_KEY", crate::TEST_KEYS.1)
         .current_dir(db.dir.path());
     cmd
 }

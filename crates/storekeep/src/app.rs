@@ -7,24 +7,37 @@ use std::time::Instant;
 use storekeep_store::Store;
 
 use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
+    pub keyring: Arc<Keyring>,
+    pub mailer: Mailer,
+    pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+    pub fn new(store: Arc<dyn Store>, settings: Settings, keyring: Keyring) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let limiter = Arc::new(RateLimiter::new(
+            settings.redis_url.as_ref().map(|u| u.expose().to_owned()),
+        ));
         Self {
             store,
+            mailer: Mailer::folder(settings.data_dir.join("mail")),
             settings: Arc::new(settings),
-            metrics: Arc::new(Metrics::new()),
+            keyring: Arc::new(keyring),
+            limiter,
+            metrics,
             started: Instant::now(),
             draining: Arc::new(AtomicBool::new(false)),
         }

@@ -122,6 +122,12 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub drain: Duration,
     pub grace: Duration,
+    pub encryption_keys: Option<Secret>,
+    pub blind_index_key: Option<Secret>,
+    pub session_ttl: Duration,
+    pub session_idle: Duration,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub redis_url: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -139,6 +145,12 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             drain: Duration::from_secs(5),
             grace: Duration::from_secs(30),
+            encryption_keys: None,
+            blind_index_key: None,
+            session_ttl: Duration::from_secs(720 * 3600),
+            session_idle: Duration::from_secs(72 * 3600),
+            trusted_proxies: Vec::new(),
+            redis_url: None,
         }
     }
 }
@@ -212,6 +224,37 @@ impl Settings {
             }
             "shutdown.grace_secs" => {
                 self.grace = Duration::from_secs(parse_positive(value)?);
+            }
+            "encryption.keys" => {
+                self.encryption_keys = Some(Secret::new(non_empty(value)?));
+            }
+            "encryption.blind_index_key" => {
+                self.blind_index_key = Some(Secret::new(non_empty(value)?));
+            }
+            "auth.session_ttl_hours" => {
+                self.session_ttl = Duration::from_secs(3600 * parse_positive::<u64>(value)?);
+            }
+            "auth.session_idle_hours" => {
+                self.session_idle = Duration::from_secs(3600 * parse_positive::<u64>(value)?);
+            }
+            "http.trusted_proxies" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| {
+                        v.parse::<ipnet::IpNet>()
+                            .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                            .map_err(|_| format!("'{v}' is not an IP address or CIDR"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "redis.url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    return Err("must start with redis:// or rediss://".into());
+                }
+                self.redis_url = Some(Secret::new(url));
             }
             _ => return Err("is not a known setting".into()),
         }
@@ -321,6 +364,17 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
         }
     }
 
+    match (&settings.encryption_keys, &settings.blind_index_key) {
+        (Some(k), Some(i)) => {
+            if let Err(m) = crate::crypto::Keyring::parse(k.expose(), i.expose()) {
+                problems.push(format!("encryption: {m}"));
+            }
+        }
+        (None, None) => {}
+        _ => problems
+            .push("encryption.keys and encryption.blind_index_key must be set together".into()),
+    }
+
     Loaded {
         settings: if problems.is_empty() {
             Ok(settings)
@@ -391,6 +445,14 @@ pub fn check_environment(settings: &Settings) -> Vec<String> {
                 dir.display()
             ));
         }
+    }
+    if settings.encryption_keys.is_none()
+        && !settings.database_url().expose().starts_with("sqlite:")
+    {
+        problems.push(
+            "encryption.keys and encryption.blind_index_key are required with PostgreSQL: every node must use the same keys (generate with `storekeep keys generate`)"
+                .into(),
+        );
     }
     if settings.platform_token.is_none() {
         problems.push(

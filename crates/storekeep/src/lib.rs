@@ -8,9 +8,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod http;
+pub mod mail;
 pub mod metrics;
+pub mod ratelimit;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

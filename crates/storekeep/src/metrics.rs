@@ -14,6 +14,7 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
+    pub rate_limited: IntCounterVec,
     db_pool: IntGaugeVec,
     uptime: prometheus::Gauge,
 }
@@ -45,6 +46,14 @@ impl Metrics {
         let http_in_flight =
             IntGauge::new("http_requests_in_flight", "HTTP requests being served now.")
                 .expect("valid metric");
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused by a rate limit, by tier.",
+            ),
+            &["tier"],
+        )
+        .expect("valid metric");
         let db_pool = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -67,6 +76,7 @@ impl Metrics {
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
+            Box::new(rate_limited.clone()),
             Box::new(db_pool.clone()),
             Box::new(build_info.clone()),
             Box::new(uptime.clone()),
@@ -81,6 +91,7 @@ impl Metrics {
             http_requests,
             http_duration,
             http_in_flight,
+            rate_limited,
             db_pool,
             uptime,
         }

@@ -37,9 +37,10 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
+        let keyring = crate::crypto::load_keyring(&settings)?;
         Ok(Self {
             listener,
-            state: AppState::new(store, settings),
+            state: AppState::new(store, settings, keyring),
         })
     }
 

@@ -1,11 +1,14 @@
 //! The command line: one file per command.
 
+mod audit;
 mod check_config;
+mod keys;
 mod migrate;
 mod plan;
 mod seed;
 mod serve;
 mod tenant;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +48,15 @@ pub enum Command {
     Plan(plan::PlanCommand),
     /// Fill the database with sample data.
     Seed(seed::SeedArgs),
+    /// Manage accounts (bootstrap staff and platform operators).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Check the audit log's hash chains.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Manage the PII encryption keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -55,6 +67,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(cmd) => tenant::run(load_settings(cli.config)?, cmd).await,
         Command::Plan(cmd) => plan::run(load_settings(cli.config)?, cmd).await,
         Command::Seed(args) => seed::run(load_settings(cli.config)?, args).await,
+        Command::User(cmd) => user::run(load_settings(cli.config)?, cmd).await,
+        Command::Audit(cmd) => audit::run(load_settings(cli.config)?, cmd).await,
+        Command::Keys(cmd) => keys::run(cli.config, cmd).await,
     }
 }
 
@@ -89,5 +104,43 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+    }
+}
+
+/// Writes a secret file readable only by its owner.
+#[cfg(unix)]
+pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    writeln!(f, "{contents}")?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, format!("{contents}\n"))?;
+    Ok(())
+}
+
+/// How the audit log names actions taken from the command line.
+pub fn cli_actor() -> storekeep_domain::AuditContext {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_default();
+    storekeep_domain::AuditContext {
+        actor: if user.is_empty() {
+            "cli".into()
+        } else {
+            format!("cli:{user}")
+        },
+        ip: None,
+        request_id: None,
     }
 }

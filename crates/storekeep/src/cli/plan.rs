@@ -58,7 +58,7 @@ pub async fn run(settings: Settings, cmd: PlanCommand) -> anyhow::Result<ExitCod
                     admin_requests_per_minute,
                 },
             };
-            super::print_json(&plans::create(store.as_ref(), &input).await?)?;
+            super::print_json(&plans::create(store.as_ref(), &input, &super::cli_actor()).await?)?;
         }
         PlanCommand::List => {
             let mut page = PageRequest::new(Some(200), None).map_err(anyhow::Error::msg)?;

@@ -19,7 +19,7 @@ pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode>
         bail!("say what to seed: --demo");
     }
     let store = db::connect_and_migrate(&settings).await?;
-    let tenant = services::tenants::ensure_demo(store.as_ref()).await?;
+    let tenant = services::tenants::ensure_demo(store.as_ref(), &super::cli_actor()).await?;
     println!("demo tenant '{}' is ready", tenant.slug);
     store.close().await;
     Ok(ExitCode::SUCCESS)

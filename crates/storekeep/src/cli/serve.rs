@@ -59,7 +59,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         store.migrate().await.context("applying migrations")?;
     }
     if args.demo {
-        let tenant = services::tenants::ensure_demo(store.as_ref()).await?;
+        let tenant = services::tenants::ensure_demo(store.as_ref(), &super::cli_actor()).await?;
         tracing::info!(tenant = %tenant.slug, "demo tenant ready (send X-Tenant: demo)");
     }
 
@@ -91,24 +91,6 @@ fn demo_token(path: &Path) -> anyhow::Result<Secret> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    write_private(path, &token).with_context(|| format!("writing {}", path.display()))?;
+    super::write_private(path, &token)?;
     Ok(Secret::new(token))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    writeln!(f, "{contents}")
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, format!("{contents}\n"))
 }

@@ -64,7 +64,7 @@ pub async fn run(settings: Settings, cmd: TenantCommand) -> anyhow::Result<ExitC
                     ..Default::default()
                 }),
             };
-            super::print_json(&tenants::create(store, base, &input).await?)?;
+            super::print_json(&tenants::create(store, base, &input, &super::cli_actor()).await?)?;
         }
         TenantCommand::List { json } => {
             let mut page = PageRequest::new(Some(200), None).map_err(anyhow::Error::msg)?;
@@ -125,7 +125,7 @@ async fn set_status(
         status: Some(status),
         ..Default::default()
     };
-    let t = tenants::update(store, base, slug, &patch).await?;
+    let t = tenants::update(store, base, slug, &patch, &super::cli_actor()).await?;
     println!("tenant '{}' is {}", t.slug, t.status.as_str());
     Ok(())
 }

@@ -22,8 +22,17 @@ pub enum ApiError {
     BadRequest(String),
     #[error("authentication required: {0}")]
     Unauthorized(String),
+    #[error("this account uses MFA: send a current code as totp, or a recovery_code")]
+    MfaRequired,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{detail}")]
     Conflict { detail: String, field: &'static str },
     #[error("{0}")]
@@ -50,8 +59,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::MfaRequired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -80,6 +91,10 @@ impl From<StoreError> for ApiError {
                 field,
                 "refers to something that does not exist",
             )),
+            StoreError::Invalid(m) => Self::Conflict {
+                detail: m.to_owned(),
+                field: "state",
+            },
             StoreError::InvalidCursor => {
                 Self::BadRequest("after is not a cursor this server issued".into())
             }
@@ -141,6 +156,12 @@ impl IntoResponse for ApiError {
             problem.detail = "the request has invalid fields; see errors".into();
             problem.errors = errors.0.clone();
         }
+        if let Self::MfaRequired = &self {
+            problem.errors = vec![FieldError {
+                field: "totp".into(),
+                message: "required".into(),
+            }];
+        }
         if let Self::Conflict { field, detail } = &self {
             problem.errors = vec![FieldError {
                 field: (*field).to_owned(),
@@ -152,6 +173,14 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         if let Self::Internal(cause) = &self {
             response

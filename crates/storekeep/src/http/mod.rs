@@ -1,6 +1,8 @@
 //! The HTTP API: `build_router()` merges every resource's routes, the
 //! OpenAPI document generated from them, and the middleware stack.
 
+pub mod authn;
+pub mod authz;
 pub mod error;
 pub mod extract;
 pub mod middleware;
@@ -31,7 +33,9 @@ use error::ApiError;
     tags(
         (name = "health", description = "Liveness, readiness and status"),
         (name = "operations", description = "Metrics"),
-        (name = "platform", description = "Platform operators: tenants and plans"),
+        (name = "platform", description = "Platform operators: tenants, plans, audit log"),
+        (name = "auth", description = "Accounts, sessions, MFA, password reset, OAuth tokens"),
+        (name = "admin", description = "A shop's staff and integrations"),
         (name = "store", description = "Storefront API of one shop"),
     )
 )]
@@ -46,22 +50,36 @@ impl utoipa::Modify for SecuritySchemes {
             "platform_token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
 /// Every documented route, and the OpenAPI document describing them.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// Admin routes sit behind `authz::admin_guard`.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let admin = OpenApiRouter::new()
+        .merge(routes::admin_settings::router())
+        .merge(routes::admin_staff::router())
+        .merge(routes::admin_credentials::router())
+        .merge(routes::audit_log::admin_router())
+        .route_layer(mw::from_fn_with_state(state.clone(), authz::admin_guard));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::metrics::router())
         .merge(routes::platform_tenants::router())
         .merge(routes::platform_plans::router())
+        .merge(routes::audit_log::platform_router())
+        .merge(routes::auth::router())
         .merge(routes::store::router())
+        .merge(admin)
         .split_for_parts()
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let (api_routes, mut openapi) = api();
+    let (api_routes, mut openapi) = api(&state);
     openapi.info.version = crate::VERSION.to_owned();
     let spec: Arc<str> = openapi
         .to_json()
@@ -88,9 +106,57 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async {
             ApiError::NotFound("there is nothing at this path".into()).into_response()
         })
+        .layer(mw::from_fn_with_state(state.clone(), middleware::context))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(mw::from_fn_with_state(state.clone(), middleware::timeout))
         .layer(mw::from_fn_with_state(state.clone(), middleware::observe))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deny by default is only safe if every admin route is listed.
+    #[tokio::test]
+    async fn every_admin_route_has_a_permission() {
+        let settings = crate::config::Settings::default();
+        let (keys, index) = crate::crypto::Keyring::generate();
+        let keyring = crate::crypto::Keyring::parse(&keys, &index).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = storekeep_store_sqlite::SqliteStore::connect(&url, 1)
+            .await
+            .unwrap();
+        let state = AppState::new(std::sync::Arc::new(store), settings, keyring);
+        let (_, doc) = api(&state);
+        let mut admin_ops = 0;
+        for (path, item) in &doc.paths.paths {
+            if !path.starts_with("/api/v1/admin") {
+                continue;
+            }
+            for (method, op) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PATCH", &item.patch),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+            ] {
+                if op.is_some() {
+                    admin_ops += 1;
+                    let m = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
+                    assert!(
+                        authz::required(&m, path).is_some(),
+                        "{method} {path} has no permission"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            admin_ops,
+            authz::ADMIN_ROUTES.len(),
+            "ADMIN_ROUTES lists a route that does not exist"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! Business operations shared by the HTTP API and the CLI: they parse raw
 //! input into domain types, collecting every problem, then call the store.
 
+pub mod accounts;
+pub mod credentials;
 pub mod plans;
 pub mod tenants;
 

@@ -1,7 +1,7 @@
 //! Plans: named limits, managed by platform operators.
 
 use serde::Deserialize;
-use storekeep_domain::{NewPlan, Plan, PlanLimits, PlanName, ValidationErrors};
+use storekeep_domain::{AuditContext, NewPlan, Plan, PlanLimits, PlanName, ValidationErrors};
 use storekeep_store::Store;
 
 use super::ServiceResult;
@@ -68,7 +68,11 @@ impl NewPlanInput {
     }
 }
 
-pub async fn create(store: &dyn Store, input: &NewPlanInput) -> ServiceResult<Plan> {
+pub async fn create(
+    store: &dyn Store,
+    input: &NewPlanInput,
+    audit: &AuditContext,
+) -> ServiceResult<Plan> {
     let plan = input.parse()?;
-    Ok(store.create_plan(&plan).await?)
+    Ok(store.create_plan(&plan, audit).await?)
 }

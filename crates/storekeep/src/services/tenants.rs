@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 use storekeep_domain::{
-    DomainName, NewTenant, PlanName, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
-    ValidationErrors, parse_display_name,
+    AuditContext, DomainName, NewTenant, PlanName, Slug, Tenant, TenantPatch, TenantSettings,
+    TenantStatus, ValidationErrors, parse_display_name,
 };
 use storekeep_store::{Store, StoreError};
 
@@ -134,9 +134,10 @@ pub async fn create(
     store: &dyn Store,
     base_domain: Option<&DomainName>,
     input: &NewTenantInput,
+    audit: &AuditContext,
 ) -> ServiceResult<Tenant> {
     let tenant = input.parse(base_domain)?;
-    Ok(store.create_tenant(&tenant).await?)
+    Ok(store.create_tenant(&tenant, audit).await?)
 }
 
 /// Looks a tenant up by slug; a malformed slug is simply not found.
@@ -150,15 +151,16 @@ pub async fn update(
     base_domain: Option<&DomainName>,
     slug: &str,
     input: &TenantPatchInput,
+    audit: &AuditContext,
 ) -> ServiceResult<Tenant> {
     let slug = Slug::parse(slug).map_err(|_| StoreError::NotFound("tenant"))?;
     let patch = input.parse(base_domain)?;
-    Ok(store.update_tenant(&slug, &patch).await?)
+    Ok(store.update_tenant(&slug, &patch, audit).await?)
 }
 
 /// The demo shop `serve --demo` and `seed --demo` create; creating it again
 /// changes nothing.
-pub async fn ensure_demo(store: &dyn Store) -> ServiceResult<Tenant> {
+pub async fn ensure_demo(store: &dyn Store, audit: &AuditContext) -> ServiceResult<Tenant> {
     let input = NewTenantInput {
         slug: "demo".into(),
         name: "Demo Refurb Shop".into(),
@@ -166,7 +168,7 @@ pub async fn ensure_demo(store: &dyn Store) -> ServiceResult<Tenant> {
         domains: Vec::new(),
         settings: None,
     };
-    match create(store, None, &input).await {
+    match create(store, None, &input, audit).await {
         Err(ServiceError::Store(StoreError::Conflict { field: "slug" })) => {
             get(store, "demo").await
         }

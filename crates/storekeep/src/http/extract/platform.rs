@@ -1,17 +1,20 @@
-//! The platform operator: whoever presents the configured platform token.
-//! This is the one place that check lives.
+//! The platform operator: whoever presents the platform token, or an
+//! operator's login session. This is the one place that check lives.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use subtle::ConstantTimeEq;
+use storekeep_domain::AuditContext;
 
 use crate::app::AppState;
+use crate::http::authn::{self, Authentication, Principal};
 use crate::http::error::ApiError;
+use crate::http::middleware::RequestContext;
 
-/// Proof that the request carries the platform token.
-#[derive(Debug, Clone, Copy)]
-pub struct PlatformOperator;
+/// Proof that a platform operator is calling, with how the audit log names them.
+#[derive(Debug, Clone)]
+pub struct PlatformOperator {
+    pub audit: AuditContext,
+}
 
 impl FromRequestParts<AppState> for PlatformOperator {
     type Rejection = ApiError;
@@ -20,23 +23,27 @@ impl FromRequestParts<AppState> for PlatformOperator {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let refused = || ApiError::Unauthorized("a valid platform token is required".into());
-        let expected = state.settings.platform_token.as_ref().ok_or_else(refused)?;
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(refused)?;
-        if bool::from(
-            presented
-                .trim()
-                .as_bytes()
-                .ct_eq(expected.expose().as_bytes()),
-        ) {
-            Ok(Self)
-        } else {
-            Err(refused())
+        let auth = match parts.extensions.get::<Authentication>() {
+            Some(a) => a.clone(),
+            None => authn::authenticate(state, &parts.headers).await?,
+        };
+        match auth {
+            Authentication::Valid(p) if p.is_operator() => {
+                let ctx = parts.extensions.get::<RequestContext>();
+                Ok(Self {
+                    audit: AuditContext {
+                        actor: p.actor(),
+                        ip: ctx.and_then(|c| c.client_ip.clone()),
+                        request_id: ctx.map(|c| c.request_id.to_string()),
+                    },
+                })
+            }
+            Authentication::Valid(Principal::User { .. }) | Authentication::Valid(_) => Err(
+                ApiError::Forbidden("platform routes are for platform operators".into()),
+            ),
+            _ => Err(ApiError::Unauthorized(
+                "a valid platform token is required".into(),
+            )),
         }
     }
 }

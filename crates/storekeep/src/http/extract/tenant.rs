@@ -34,6 +34,7 @@ impl FromRequestParts<AppState> for CurrentTenant {
                 if let Some(ctx) = parts.extensions.get::<RequestContext>() {
                     ctx.set_tenant(t.slug.as_str());
                 }
+                parts.extensions.insert(Self(t.clone()));
                 Ok(Self(t))
             }
             _ => Err(ApiError::NotFound(

@@ -1,9 +1,12 @@
 //! Middleware, outermost first: `observe` (request id, problem rendering,
-//! metrics, the request log line), `timeout`, then the body limit, then
-//! routing; `record_route` runs inside routing to learn the route template.
+//! metrics, the request log line, security headers), `timeout`, the body
+//! limit, `context` (authentication, tenant, CORS, rate limits), then routing; `record_route` runs inside routing to learn the route template.
 
+mod context;
 mod observe;
+mod security;
 mod timeout;
 
+pub use context::{Tier, context};
 pub use observe::{RequestContext, observe, record_route};
 pub use timeout::timeout;

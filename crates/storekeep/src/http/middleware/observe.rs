@@ -19,6 +19,11 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub request_id: Arc<str>,
+    /// The client's address: the peer, or — behind a trusted proxy — the
+    /// nearest untrusted address in `X-Forwarded-For`.
+    pub client_ip: Option<String>,
+    /// Whether the client reached us over HTTPS (said by a trusted proxy).
+    pub https: bool,
     tenant: Arc<OnceLock<String>>,
 }
 
@@ -75,8 +80,11 @@ impl Drop for InFlight<'_> {
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let id = request_id(&req);
+    let (client_ip, https) = client_origin(&req, &state.settings.trusted_proxies);
     let ctx = RequestContext {
         request_id: id.clone(),
+        client_ip,
+        https,
         tenant: Arc::default(),
     };
     req.extensions_mut().insert(ctx.clone());
@@ -88,6 +96,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     drop(guard);
 
     render_problem(&mut response, &id);
+    super::security::headers(&mut response, ctx.https);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
@@ -167,4 +176,41 @@ fn default_detail(status: StatusCode) -> &'static str {
         StatusCode::REQUEST_TIMEOUT => "the request took too long to arrive",
         _ => "the request could not be answered",
     }
+}
+
+/// The client address and scheme. Forwarding headers are believed only
+/// from a trusted proxy, and `X-Forwarded-For` is read from the right,
+/// skipping trusted hops, so a client cannot pick its own address.
+fn client_origin(req: &Request, trusted: &[ipnet::IpNet]) -> (Option<String>, bool) {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(peer) = peer else {
+        return (None, false);
+    };
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return (Some(peer.to_string()), false);
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let forwarded = header("x-forwarded-for");
+    let client = forwarded
+        .split(',')
+        .rev()
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer);
+    let https = header("x-forwarded-proto")
+        .split(',')
+        .next()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    (Some(client.to_string()), https)
 }

@@ -1,5 +1,10 @@
 //! One module per resource, each exporting `router()`.
 
+pub mod admin_credentials;
+pub mod admin_settings;
+pub mod admin_staff;
+pub mod audit_log;
+pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod metrics;

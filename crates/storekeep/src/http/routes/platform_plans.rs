@@ -40,11 +40,11 @@ pub struct PlanPage {
     responses((status = 201, body = PlanBody), (status = 401, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_plan(
-    _op: PlatformOperator,
+    op: PlatformOperator,
     State(state): State<AppState>,
     Json(body): Json<NewPlanBody>,
 ) -> ApiResult<(StatusCode, Json<PlanBody>)> {
-    let plan = plans::create(state.store.as_ref(), &body.plan).await?;
+    let plan = plans::create(state.store.as_ref(), &body.plan, &op.audit).await?;
     Ok((StatusCode::CREATED, Json(PlanBody { plan })))
 }
 

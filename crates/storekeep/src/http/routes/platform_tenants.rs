@@ -49,7 +49,7 @@ pub struct TenantPage {
     responses((status = 201, body = TenantBody), (status = 401, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_tenant(
-    _op: PlatformOperator,
+    op: PlatformOperator,
     State(state): State<AppState>,
     Json(body): Json<NewTenantBody>,
 ) -> ApiResult<impl IntoResponse> {
@@ -57,6 +57,7 @@ async fn create_tenant(
         state.store.as_ref(),
         state.settings.base_domain.as_ref(),
         &body.tenant,
+        &op.audit,
     )
     .await?;
     let location = format!("/api/v1/platform/tenants/{}", tenant.slug);
@@ -109,7 +110,7 @@ async fn get_tenant(
         (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)))]
 async fn update_tenant(
-    _op: PlatformOperator,
+    op: PlatformOperator,
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Json(body): Json<TenantPatchBody>,
@@ -119,6 +120,7 @@ async fn update_tenant(
         state.settings.base_domain.as_ref(),
         &slug,
         &body.tenant,
+        &op.audit,
     )
     .await?;
     Ok(Json(TenantBody { tenant }))

@@ -1,0 +1,247 @@
+//! Authorisation for `/api/v1/admin/*`, in one place: every admin route is
+//! listed in [`ADMIN_ROUTES`] with the permission it needs; a route missing
+//! from the table is refused to everyone. Roles grant permissions; API keys
+//! and OAuth tokens carry them as scopes.
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use storekeep_domain::{AuditContext, Role, Tenant};
+
+use crate::app::AppState;
+use crate::http::authn::{Authentication, Principal};
+use crate::http::error::ApiError;
+use crate::http::extract::CurrentTenant;
+use crate::http::middleware::RequestContext;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    SettingsRead,
+    SettingsWrite,
+    StaffRead,
+    StaffWrite,
+    CredentialsRead,
+    CredentialsWrite,
+    AuditRead,
+    CatalogRead,
+    CatalogWrite,
+    OrdersRead,
+    OrdersWrite,
+}
+
+const ALL: &[Permission] = &[
+    Permission::SettingsRead,
+    Permission::SettingsWrite,
+    Permission::StaffRead,
+    Permission::StaffWrite,
+    Permission::CredentialsRead,
+    Permission::CredentialsWrite,
+    Permission::AuditRead,
+    Permission::CatalogRead,
+    Permission::CatalogWrite,
+    Permission::OrdersRead,
+    Permission::OrdersWrite,
+];
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SettingsRead => "settings:read",
+            Self::SettingsWrite => "settings:write",
+            Self::StaffRead => "staff:read",
+            Self::StaffWrite => "staff:write",
+            Self::CredentialsRead => "credentials:read",
+            Self::CredentialsWrite => "credentials:write",
+            Self::AuditRead => "audit:read",
+            Self::CatalogRead => "catalog:read",
+            Self::CatalogWrite => "catalog:write",
+            Self::OrdersRead => "orders:read",
+            Self::OrdersWrite => "orders:write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        ALL.iter().copied().find(|p| p.as_str() == s)
+    }
+
+    pub fn all_names() -> Vec<&'static str> {
+        ALL.iter().map(|p| p.as_str()).collect()
+    }
+}
+
+/// What each role may do.
+pub fn role_permissions(role: Role) -> Vec<Permission> {
+    use Permission::*;
+    match role {
+        Role::Owner | Role::Admin => ALL.to_vec(),
+        Role::Staff => vec![
+            SettingsRead,
+            StaffRead,
+            CatalogRead,
+            CatalogWrite,
+            OrdersRead,
+            OrdersWrite,
+        ],
+        Role::Viewer => vec![SettingsRead, StaffRead, CatalogRead, OrdersRead],
+    }
+}
+
+/// Every admin route and the permission it needs.
+pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
+    ("GET", "/api/v1/admin/settings", Permission::SettingsRead),
+    ("PATCH", "/api/v1/admin/settings", Permission::SettingsWrite),
+    ("GET", "/api/v1/admin/staff", Permission::StaffRead),
+    ("POST", "/api/v1/admin/staff", Permission::StaffWrite),
+    ("GET", "/api/v1/admin/api-keys", Permission::CredentialsRead),
+    (
+        "POST",
+        "/api/v1/admin/api-keys",
+        Permission::CredentialsWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/api-keys/{id}",
+        Permission::CredentialsWrite,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/oauth-clients",
+        Permission::CredentialsRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/oauth-clients",
+        Permission::CredentialsWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/oauth-clients/{id}",
+        Permission::CredentialsWrite,
+    ),
+    ("GET", "/api/v1/admin/audit-log", Permission::AuditRead),
+];
+
+pub fn required(method: &Method, route: &str) -> Option<Permission> {
+    ADMIN_ROUTES
+        .iter()
+        .find(|(m, r, _)| *m == method.as_str() && *r == route)
+        .map(|(_, _, p)| *p)
+}
+
+/// The caller of an admin route, already checked: belongs to the shop,
+/// holds the route's permission.
+#[derive(Debug, Clone)]
+pub struct AdminActor {
+    pub tenant: Tenant,
+    pub principal: Principal,
+    pub permissions: Vec<Permission>,
+    pub role: Option<Role>,
+    pub audit: AuditContext,
+}
+
+fn permissions_of(p: &Principal) -> (Vec<Permission>, Option<Role>) {
+    match p {
+        Principal::User { user, .. } => match user.role {
+            Some(role) => (role_permissions(role), Some(role)),
+            None => (Vec::new(), None),
+        },
+        Principal::ApiKey(k) => (
+            k.scopes
+                .iter()
+                .filter_map(|s| Permission::parse(s))
+                .collect(),
+            None,
+        ),
+        Principal::OAuth(t) => (
+            t.scopes
+                .iter()
+                .filter_map(|s| Permission::parse(s))
+                .collect(),
+            None,
+        ),
+        Principal::PlatformToken => (Vec::new(), None),
+    }
+}
+
+/// The guard on every admin route.
+pub async fn admin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match admit(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn admit(state: &AppState, req: Request) -> Result<Request, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let needed = required(&parts.method, &route).ok_or_else(|| {
+        ApiError::Forbidden("this route has no permission assigned, so nobody may use it".into())
+    })?;
+    let CurrentTenant(tenant) = CurrentTenant::from_request_parts(&mut parts, state).await?;
+    let principal = match parts.extensions.get::<Authentication>() {
+        Some(Authentication::Valid(p)) => p.clone(),
+        _ => {
+            return Err(ApiError::Unauthorized(
+                "sign in as staff of this shop, or present an API key".into(),
+            ));
+        }
+    };
+    // A credential of another shop (or a customer's) is not one here.
+    let staff_or_integration = match &principal {
+        Principal::User { user, .. } => user.kind == storekeep_domain::UserKind::Staff,
+        Principal::ApiKey(_) | Principal::OAuth(_) => true,
+        Principal::PlatformToken => false,
+    };
+    if !staff_or_integration || principal.tenant() != Some(tenant.id) {
+        return Err(ApiError::Unauthorized(
+            "these credentials are not valid for this shop".into(),
+        ));
+    }
+    if let Principal::User { user, .. } = &principal
+        && tenant.settings.require_staff_mfa
+        && !user.mfa_enabled()
+    {
+        return Err(ApiError::Forbidden(
+            "this shop requires staff to use MFA: enrol at /api/v1/auth/mfa/totp first".into(),
+        ));
+    }
+    let (permissions, role) = permissions_of(&principal);
+    if !permissions.contains(&needed) {
+        return Err(ApiError::Forbidden(format!(
+            "this needs the '{}' permission",
+            needed.as_str()
+        )));
+    }
+    let ctx = parts.extensions.get::<RequestContext>().cloned();
+    let audit = AuditContext {
+        actor: principal.actor(),
+        ip: ctx.as_ref().and_then(|c| c.client_ip.clone()),
+        request_id: ctx.map(|c| c.request_id.to_string()),
+    };
+    parts.extensions.insert(AdminActor {
+        tenant,
+        principal,
+        permissions,
+        role,
+        audit,
+    });
+    Ok(Request::from_parts(parts, body))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<AdminActor>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("admin route without admin_guard"))
+    }
+}

@@ -1,0 +1,60 @@
+//! `/api/v1/admin/settings`: the shop's own settings.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{TenantPatch, TenantSettings, ValidationErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authz::AdminActor;
+use crate::http::error::{ApiResult, Problem};
+use crate::http::extract::Json;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_settings, update_settings))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsBody {
+    pub settings: TenantSettings,
+}
+
+/// The shop's settings.
+#[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
+    security(("bearer" = [])),
+    responses((status = 200, body = SettingsBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn get_settings(actor: AdminActor) -> Json<SettingsBody> {
+    Json(SettingsBody {
+        settings: actor.tenant.settings,
+    })
+}
+
+/// Replaces the shop's settings (send the whole object).
+#[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin",
+    security(("bearer" = [])),
+    request_body = SettingsBody,
+    responses((status = 200, body = SettingsBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn update_settings(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Json(body): Json<SettingsBody>,
+) -> ApiResult<Json<SettingsBody>> {
+    let mut errors = ValidationErrors::new();
+    for (field, message) in body.settings.problems() {
+        errors.add(&format!("settings.{field}"), message);
+    }
+    errors.into_result()?;
+    let patch = TenantPatch {
+        settings: Some(body.settings),
+        ..Default::default()
+    };
+    let tenant = state
+        .store
+        .update_tenant(&actor.tenant.slug, &patch, &actor.audit)
+        .await?;
+    Ok(Json(SettingsBody {
+        settings: tenant.settings,
+    }))
+}

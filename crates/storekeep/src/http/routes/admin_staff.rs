@@ -1,0 +1,94 @@
+//! `/api/v1/admin/staff`: the shop's staff accounts.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{Role, UserKind};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authz::AdminActor;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, PageParams};
+use crate::services::accounts::{self, Account, NewAccountInput};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_staff, create_staff))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffBody {
+    pub staff: NewStaffInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaffInput {
+    #[serde(flatten)]
+    pub account: NewAccountInput,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffBody {
+    pub staff: Account,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffPage {
+    pub items: Vec<Account>,
+    pub next_cursor: Option<String>,
+}
+
+/// The shop's staff.
+#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin",
+    security(("bearer" = [])),
+    params(crate::http::extract::page::PageQuery),
+    responses((status = 200, body = StaffPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_staff(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    PageParams(page): PageParams,
+) -> ApiResult<Json<StaffPage>> {
+    let page = state
+        .store
+        .list_users(actor.tenant.id, UserKind::Staff, &page)
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|u| accounts::open_account(&state.keyring, u))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(StaffPage {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Adds a staff member. Only an owner can add an owner.
+#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin",
+    security(("bearer" = [])),
+    request_body = NewStaffBody,
+    responses((status = 201, body = StaffBody), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_staff(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Json(body): Json<NewStaffBody>,
+) -> ApiResult<(StatusCode, Json<StaffBody>)> {
+    if body.staff.role == Role::Owner && actor.role != Some(Role::Owner) {
+        return Err(ApiError::Forbidden("only an owner can add an owner".into()));
+    }
+    let staff = accounts::create_account(
+        &state,
+        Some(actor.tenant.id),
+        UserKind::Staff,
+        Some(body.staff.role),
+        &body.staff.account,
+        Some(&actor.audit),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(StaffBody { staff })))
+}

@@ -1,0 +1,90 @@
+//! The audit log, newest first: `/api/v1/admin/audit-log` (the shop's) and
+//! `/api/v1/platform/audit-log` (the platform's own actions).
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{AuditEntry, PLATFORM_SCOPE};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authz::AdminActor;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, PlatformOperator, Query};
+
+pub fn admin_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(shop_audit_log))
+}
+
+pub fn platform_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(platform_audit_log))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries per page, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub next_cursor: Option<String>,
+}
+
+async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<AuditPage>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 200".into(),
+        ));
+    }
+    let before = q
+        .after
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest("after is not a cursor this server issued".into())
+            })
+        })
+        .transpose()?;
+    let mut items = state
+        .store
+        .list_audit(scope, before, i64::from(limit) + 1)
+        .await?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|e| e.seq.to_string())
+    } else {
+        None
+    };
+    Ok(Json(AuditPage { items, next_cursor }))
+}
+
+/// Every staff and integration action in the shop, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "admin",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn shop_audit_log(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    page(&state, &actor.tenant.id.to_string(), q).await
+}
+
+/// Every platform action (tenants, plans, operators), newest first.
+#[utoipa::path(get, path = "/api/v1/platform/audit-log", tag = "platform",
+    security(("platform_token" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 401, body = Problem)))]
+async fn platform_audit_log(
+    State(state): State<AppState>,
+    _op: PlatformOperator,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    page(&state, PLATFORM_SCOPE, q).await
+}
