@@ -105,6 +105,36 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         false,
         "after the drain, longest wait for in-flight requests before exiting [30]",
     ),
+    (
+        "encryption.keys",
+        true,
+        "PII encryption keys, id:base64(32 bytes)[,id:key...], oldest first; the last encrypts [SQLite: generated into DATA_DIR/secrets; PostgreSQL: required]",
+    ),
+    (
+        "encryption.blind_index_key",
+        true,
+        "base64 32-byte key of the email look-up index; never change it [as encryption.keys]",
+    ),
+    (
+        "auth.session_ttl_hours",
+        false,
+        "longest a login session lives [720]",
+    ),
+    (
+        "auth.session_idle_hours",
+        false,
+        "a session unused this long ends [72]",
+    ),
+    (
+        "http.trusted_proxies",
+        false,
+        "comma-separated IPs or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed [none]",
+    ),
+    (
+        "redis.url",
+        true,
+        "redis://HOST:PORT, for rate limits shared by every node [unset: in memory, per node]",
+    ),
 ];
 
 /// The server's whole configuration.
@@ -472,6 +502,48 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_keys() {
+        let s = Settings::default();
+        let defaults = format!("{s:?}");
+        // Each field of Settings is reachable through at least one key.
+        for field in [
+            "listen",
+            "data_dir",
+            "database_url",
+            "database_max_connections",
+            "base_domain",
+            "platform_token",
+            "log_format",
+            "log_level",
+            "request_timeout",
+            "body_limit_bytes",
+            "drain",
+            "grace",
+            "encryption_keys",
+            "blind_index_key",
+            "session_ttl",
+            "session_idle",
+            "trusted_proxies",
+            "redis_url",
+        ] {
+            assert!(defaults.contains(field), "{field} is not a Settings field");
+        }
+        for key in [
+            "encryption.keys",
+            "encryption.blind_index_key",
+            "auth.session_ttl_hours",
+            "auth.session_idle_hours",
+            "http.trusted_proxies",
+            "redis.url",
+        ] {
+            assert!(
+                KEYS.iter().any(|(k, _, _)| *k == key),
+                "{key} missing from KEYS"
+            );
+        }
     }
 
     #[test]

@@ -2,10 +2,15 @@
 //! process on a random port, on SQLite or (with STOREKEEP_TEST_DATABASE_URL)
 //! PostgreSQL.
 
+mod admin;
+mod auth;
 mod docs;
 mod errors;
 mod health;
+mod identity;
 mod metrics;
+mod mfa;
 mod plans;
+mod security;
 mod tenancy;
 mod tenants;

@@ -160,6 +160,8 @@ pub struct Detailed {
     pub uptime_seconds: u64,
     pub draining: bool,
     pub database: DatabaseDetail,
+    /// `memory`, `redis`, or `memory (redis unavailable)`.
+    pub rate_limiter: &'static str,
 }
 
 /// Everything an operator wants at a glance. Needs the platform token.
@@ -190,6 +192,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
             pool_idle: pool.idle,
             pool_max: pool.max,
         },
+        rate_limiter: state.limiter.backend(),
     };
     with_status(r.status == "ready", body)
 }

@@ -1,0 +1,383 @@
+//! Sign-up, login, lockout, sessions and password reset.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use storekeep_test_support::{problem, spawn_app};
+
+use crate::identity::{PASSWORD, login_as, register};
+
+#[tokio::test]
+async fn a_customer_signs_up_logs_in_and_sees_their_account() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+
+    let created = register(&app, "acme", "Ada@Example.com").await;
+    assert_eq!(created.status(), 201);
+    let account: Value = created.json().await.unwrap();
+    assert_eq!(account["account"]["email"], "ada@example.com");
+    assert_eq!(account["account"]["kind"], "customer");
+    assert!(account["account"].get("password").is_none());
+
+    let login = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(login.status(), 200);
+    let body: Value = login.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    assert!(token.starts_with("sks_") && token.len() >= 40);
+    assert!(body["expires_at"].is_string());
+
+    let me: Value = app
+        .shop("acme", Method::GET, "/api/v1/auth/me")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["account"]["email"], "ada@example.com");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_password_policy_names_every_violation() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    let post = |email: &'static str, password: &'static str| {
+        app.shop("acme", Method::POST, "/api/v1/auth/register")
+            .json(&json!({"account": {"email": email, "password": password}}))
+            .send()
+    };
+
+    let short = problem(post("a@example.com", "short").await.unwrap(), 422).await;
+    assert_eq!(short["errors"][0]["field"], "password");
+    assert!(
+        short["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("12")
+    );
+    let common = problem(post("a@example.com", "QWERTY123456").await.unwrap(), 422).await;
+    assert!(
+        common["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("common")
+    );
+    let same = problem(
+        post("longaddress@example.com", "LongAddress@Example.com")
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert!(
+        same["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("email")
+    );
+    let both = problem(post("not-an-email", "short").await.unwrap(), 422).await;
+    let fields: Vec<&str> = both["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password"]);
+
+    assert_eq!(register(&app, "acme", "a@example.com").await.status(), 201);
+    let dup = problem(register(&app, "acme", "A@EXAMPLE.COM").await, 409).await;
+    assert_eq!(dup["errors"][0]["field"], "email");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_a_success_resets_the_count() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let wrong = json!({"email": "ada@example.com", "password": "not the password at all"});
+    let right = json!({"email": "ada@example.com", "password": PASSWORD});
+
+    // Four failures, then a success: the count starts again.
+    for _ in 0..4 {
+        problem(login_as(&app, Some("acme"), wrong.clone()).await, 401).await;
+    }
+    assert_eq!(
+        login_as(&app, Some("acme"), right.clone()).await.status(),
+        200
+    );
+    for _ in 0..4 {
+        problem(login_as(&app, Some("acme"), wrong.clone()).await, 401).await;
+    }
+
+    // The fifth consecutive failure locks the account for a minute...
+    let locked = login_as(&app, Some("acme"), wrong.clone()).await;
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((50..=60).contains(&retry), "retry-after {retry}");
+    problem(locked, 429).await;
+    // ...during which even the right password is refused.
+    let still = login_as(&app, Some("acme"), right).await;
+    assert!(still.headers().contains_key("retry-after"));
+    problem(still, 429).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_emails_get_the_same_answers_as_wrong_passwords() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+
+    let known = problem(
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": "wrong password here"}),
+        )
+        .await,
+        401,
+    )
+    .await;
+    let unknown = problem(
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "nobody@example.com", "password": "wrong password here"}),
+        )
+        .await,
+        401,
+    )
+    .await;
+    assert_eq!(known["detail"], unknown["detail"]);
+
+    // Unknown emails lock after the same number of attempts.
+    for _ in 0..3 {
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "nobody@example.com", "password": "x"}),
+        )
+        .await;
+    }
+    let fifth = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "nobody@example.com", "password": "x"}),
+    )
+    .await;
+    assert_eq!(fifth.status(), 429);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked_one_at_a_time_or_all_at_once() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let login = || async {
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()
+    };
+    let a = login().await;
+    let b = login().await;
+    let c = login().await;
+    let (ta, tb, tc) = (
+        a["token"].as_str().unwrap(),
+        b["token"].as_str().unwrap(),
+        c["token"].as_str().unwrap(),
+    );
+    let me = |t: &str| {
+        app.shop("acme", Method::GET, "/api/v1/auth/me")
+            .bearer_auth(t.to_owned())
+            .send()
+    };
+
+    let list: Value = app
+        .shop("acme", Method::GET, "/api/v1/auth/sessions")
+        .bearer_auth(ta)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(
+        items.iter().all(|s| s.get("token").is_none()),
+        "tokens are never listed"
+    );
+
+    let revoke_b = app
+        .shop(
+            "acme",
+            Method::DELETE,
+            &format!(
+                "/api/v1/auth/sessions/{}",
+                b["session_id"].as_str().unwrap()
+            ),
+        )
+        .bearer_auth(ta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke_b.status(), 204);
+    problem(me(tb).await.unwrap(), 401).await;
+    assert_eq!(me(ta).await.unwrap().status(), 200);
+
+    let logout = app
+        .shop("acme", Method::POST, "/api/v1/auth/logout")
+        .bearer_auth(tc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    problem(me(tc).await.unwrap(), 401).await;
+
+    let everywhere = app
+        .shop("acme", Method::DELETE, "/api/v1/auth/sessions")
+        .bearer_auth(ta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(everywhere.status(), 204);
+    problem(me(ta).await.unwrap(), 401).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_of_one_shop_is_not_valid_in_another() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    app.create_tenant("other", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let token = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let elsewhere = app
+        .shop("other", Method::GET, "/api/v1/auth/me")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    problem(elsewhere, 401).await;
+    app.stop().await;
+}
+
+/// The reset token, from the newest message in the development mail folder.
+fn mailed_token(app: &storekeep_test_support::TestApp) -> Option<String> {
+    let dir = app.db.dir.path().join("mail");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last()?).ok()?;
+    text.split_whitespace()
+        .find(|w| w.starts_with("skr_"))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let old_session = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Unknown emails get the same answer and no mail.
+    let unknown = app
+        .shop("acme", Method::POST, "/api/v1/auth/password-reset")
+        .json(&json!({"email": "nobody@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(mailed_token(&app), None);
+
+    let asked = app
+        .shop("acme", Method::POST, "/api/v1/auth/password-reset")
+        .json(&json!({"email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let token = mailed_token(&app).expect("a reset message was written");
+
+    let new_password = "a brand new long passphrase";
+    let confirm = |t: String| {
+        app.request(Method::POST, "/api/v1/auth/password-reset/confirm")
+            .json(&json!({"token": t, "password": new_password}))
+            .send()
+    };
+    assert_eq!(confirm(token.clone()).await.unwrap().status(), 204);
+    let again = problem(confirm(token).await.unwrap(), 422).await;
+    assert_eq!(again["errors"][0]["field"], "token");
+
+    let me = app
+        .shop("acme", Method::GET, "/api/v1/auth/me")
+        .bearer_auth(&old_session)
+        .send()
+        .await
+        .unwrap();
+    problem(me, 401).await;
+    problem(
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await,
+        401,
+    )
+    .await;
+    let fresh = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "ada@example.com", "password": new_password}),
+    )
+    .await;
+    assert_eq!(fresh.status(), 200);
+    app.stop().await;
+}
