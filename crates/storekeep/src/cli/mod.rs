@@ -96,17 +96,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `verify_cli`: clap's own consistency checks on the whole command tree.
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn verify_cli() {
-        super::Cli::command().debug_assert();
-    }
-}
-
 /// Writes a secret file readable only by its owner.
 #[cfg(unix)]
 pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
@@ -142,5 +131,16 @@ pub fn cli_actor() -> storekeep_domain::AuditContext {
         },
         ip: None,
         request_id: None,
+    }
+}
+
+/// `verify_cli`: clap's own consistency checks on the whole command tree.
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -177,6 +177,37 @@ impl Keyring {
     }
 }
 
+/// The keyring in force: the configured keys, or — for the embedded
+/// database only — keys generated once into `DATA_DIR/secrets/` (mode 0600).
+/// Several nodes on PostgreSQL must share keys, so there they must be set.
+pub fn load(settings: &crate::config::Settings) -> anyhow::Result<Keyring> {
+    use anyhow::{Context, bail};
+    if let (Some(k), Some(i)) = (&settings.encryption_keys, &settings.blind_index_key) {
+        return Keyring::parse(k.expose(), i.expose()).map_err(anyhow::Error::msg);
+    }
+    if !settings.database_url().expose().starts_with("sqlite:") {
+        bail!("encryption.keys and encryption.blind_index_key must be configured with PostgreSQL");
+    }
+    let dir = settings.data_dir.join("secrets");
+    let keys_path = dir.join("encryption-keys");
+    let index_path = dir.join("blind-index-key");
+    if !keys_path.exists() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let (keys, index) = Keyring::generate();
+        crate::cli::write_private(&index_path, &index)?;
+        crate::cli::write_private(&keys_path, &keys)?;
+        tracing::warn!(
+            folder = %dir.display(),
+            "generated PII encryption keys; back this folder up apart from the database"
+        );
+    }
+    let keys = std::fs::read_to_string(&keys_path)
+        .with_context(|| format!("reading {}", keys_path.display()))?;
+    let index = std::fs::read_to_string(&index_path)
+        .with_context(|| format!("reading {}", index_path.display()))?;
+    Keyring::parse(keys.trim(), index.trim()).map_err(anyhow::Error::msg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,35 +276,4 @@ mod tests {
         );
         let _ = ring(&k);
     }
-}
-
-/// The keyring in force: the configured keys, or — for the embedded
-/// database only — keys generated once into `DATA_DIR/secrets/` (mode 0600).
-/// Several nodes on PostgreSQL must share keys, so there they must be set.
-pub fn load(settings: &crate::config::Settings) -> anyhow::Result<Keyring> {
-    use anyhow::{Context, bail};
-    if let (Some(k), Some(i)) = (&settings.encryption_keys, &settings.blind_index_key) {
-        return Keyring::parse(k.expose(), i.expose()).map_err(anyhow::Error::msg);
-    }
-    if !settings.database_url().expose().starts_with("sqlite:") {
-        bail!("encryption.keys and encryption.blind_index_key must be configured with PostgreSQL");
-    }
-    let dir = settings.data_dir.join("secrets");
-    let keys_path = dir.join("encryption-keys");
-    let index_path = dir.join("blind-index-key");
-    if !keys_path.exists() {
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let (keys, index) = Keyring::generate();
-        crate::cli::write_private(&index_path, &index)?;
-        crate::cli::write_private(&keys_path, &keys)?;
-        tracing::warn!(
-            folder = %dir.display(),
-            "generated PII encryption keys; back this folder up apart from the database"
-        );
-    }
-    let keys = std::fs::read_to_string(&keys_path)
-        .with_context(|| format!("reading {}", keys_path.display()))?;
-    let index = std::fs::read_to_string(&index_path)
-        .with_context(|| format!("reading {}", index_path.display()))?;
-    Keyring::parse(keys.trim(), index.trim()).map_err(anyhow::Error::msg)
 }

@@ -2,6 +2,7 @@
 //! commands, exit codes, signals, restarts and log lines.
 
 mod config;
+mod security;
 mod serve;
 mod shutdown;
 mod tenant;
