@@ -89,8 +89,15 @@ impl PlanLimits {
             ("admin_requests_per_minute", self.admin_requests_per_minute),
         ]
         .into_iter()
-        .filter(|(_, v)| *v < 0)
-        .map(|(f, _)| (f, "must be zero or more".to_owned()))
+        .filter_map(|(f, v)| {
+            if v < 0 {
+                Some((f, "must be zero or more".to_owned()))
+            } else if f.ends_with("_per_minute") && v > 60_000_000 {
+                Some((f, "must be at most 60000000 (one a microsecond)".to_owned()))
+            } else {
+                None
+            }
+        })
         .collect()
     }
 }

@@ -28,26 +28,35 @@ pub struct Decision {
     pub retry_after_secs: u64,
 }
 
-/// Turns the milliseconds of quota in use after (or, when rejected,
+/// The largest quota honoured exactly: one request per microsecond.
+pub const MAX_PER_MINUTE: u32 = 60_000_000;
+
+/// Microseconds between requests at `per_minute` (at least 1).
+fn step_us(per_minute: u32) -> i64 {
+    60_000_000 / i64::from(per_minute.clamp(1, MAX_PER_MINUTE))
+}
+
+/// Turns the microseconds of quota in use after (or, when rejected,
 /// before) this request into a decision.
-fn decide(allowed: bool, outstanding_ms: i64, per_minute: u32) -> Decision {
-    let t = 60_000 / i64::from(per_minute.max(1));
+fn decide(allowed: bool, outstanding_us: i64, per_minute: u32) -> Decision {
+    let per_minute = per_minute.clamp(1, MAX_PER_MINUTE);
+    let t = step_us(per_minute);
     let cap = t * i64::from(per_minute);
-    let outstanding = outstanding_ms.max(0);
+    let outstanding = outstanding_us.max(0);
     let remaining = ((cap - outstanding) / t).clamp(0, i64::from(per_minute));
-    let retry_after_ms = if allowed { 0 } else { outstanding + t - cap };
+    let retry_after_us = if allowed { 0 } else { outstanding + t - cap };
     Decision {
         allowed,
         limit: per_minute,
         remaining: remaining as u32,
-        reset_secs: (outstanding as u64).div_ceil(1000),
-        retry_after_secs: (retry_after_ms.max(1) as u64).div_ceil(1000),
+        reset_secs: (outstanding as u64).div_ceil(1_000_000),
+        retry_after_secs: (retry_after_us.max(1) as u64).div_ceil(1_000_000),
     }
 }
 
 const SCRIPT: &str = r"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local step = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -56,7 +65,7 @@ local new_tat = tat + step
 if new_tat - now > cap then
   return {0, tat - now}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now + 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.floor((new_tat - now) / 1000) + 1000)
 return {1, new_tat - now}
 ";
 
@@ -89,7 +98,7 @@ impl RateLimiter {
     /// Counts one request against `key`'s quota of `per_minute`.
     pub async fn check(&self, key: &str, per_minute: u32) -> Decision {
         if per_minute == 0 {
-            return decide(false, 60_000, 1);
+            return decide(false, 60_000_000, 1);
         }
         if self.redis_url.is_some() {
             match tokio::time::timeout(
@@ -132,7 +141,8 @@ impl RateLimiter {
             })
             .await?;
         let mut conn = conn.clone();
-        let step = 60_000 / i64::from(per_minute);
+        let per_minute = per_minute.min(MAX_PER_MINUTE);
+        let step = step_us(per_minute);
         let (allowed, outstanding): (i64, i64) = redis::Script::new(SCRIPT)
             .key(format!("storekeep:rl:{key}"))
             .arg(step)
@@ -145,8 +155,9 @@ impl RateLimiter {
     fn check_memory(&self, key: &str, per_minute: u32) -> Decision {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let step = 60_000 / i64::from(per_minute);
+            .map_or(0, |d| d.as_micros() as i64);
+        let per_minute = per_minute.min(MAX_PER_MINUTE);
+        let step = step_us(per_minute);
         let cap = step * i64::from(per_minute);
         let mut map = self.memory.lock().expect("rate limiter lock");
         if map.len() > 100_000 {
@@ -180,5 +191,18 @@ mod tests {
         assert_eq!(refused.remaining, 0);
         assert!((1..=12).contains(&refused.retry_after_secs), "{refused:?}");
         assert!(limiter.check("other", 5).await.allowed, "keys are separate");
+    }
+
+    #[tokio::test]
+    async fn very_large_quotas_work() {
+        let limiter = RateLimiter::new(None);
+        for per_minute in [60_001, 1_000_000, u32::MAX] {
+            assert!(
+                limiter
+                    .check(&format!("k{per_minute}"), per_minute)
+                    .await
+                    .allowed
+            );
+        }
     }
 }

@@ -110,8 +110,21 @@ pub fn build_router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(mw::from_fn_with_state(state.clone(), middleware::timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(mw::from_fn_with_state(state.clone(), middleware::observe))
         .with_state(state)
+}
+
+/// A handler panic becomes a logged 500 problem instead of a dropped connection.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".into());
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
 }
 
 #[cfg(test)]

@@ -381,3 +381,34 @@ async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
     assert_eq!(fresh.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let app = storekeep_test_support::spawn_app_with(|s| {
+        s.session_idle = std::time::Duration::from_secs(2)
+    })
+    .await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let login: Value = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let me = || {
+        app.shop("acme", Method::GET, "/api/v1/auth/me")
+            .bearer_auth(token.clone())
+            .send()
+    };
+    assert_eq!(me().await.unwrap().status(), 200);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    problem(me().await.unwrap(), 401).await;
+    app.stop().await;
+}
