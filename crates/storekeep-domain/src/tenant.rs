@@ -155,7 +155,7 @@ impl TenantSettings {
             let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
                 && !origin.ends_with('/')
                 && origin.len() <= 255
-                && !origin.contains(char::is_whitespace);
+                && !origin.contains(|c: char| c.is_whitespace() || c.is_control());
             if !valid {
                 out.push((
                     "cors_origins",
@@ -164,7 +164,11 @@ impl TenantSettings {
             }
         }
         if let Some(sender) = &self.email_sender
-            && (!sender.contains('@') || sender.len() > 254)
+            && (!sender.contains('@')
+                || sender.len() > 254
+                || sender.contains(|c: char| {
+                    c.is_control() || c.is_whitespace() || "<>,;\"".contains(c)
+                }))
         {
             out.push(("email_sender", "must be an email address".to_owned()));
         }

@@ -125,7 +125,7 @@ pub async fn revoke_api_key(
 ) -> StoreResult<ApiKeyRecord> {
     let mut tx = write_tx(pool).await?;
     let before: Option<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2"
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
     ))
     .bind(id.0)
     .bind(tenant.0)
@@ -286,7 +286,7 @@ pub async fn revoke_client(
 ) -> StoreResult<OAuthClientRecord> {
     let mut tx = write_tx(pool).await?;
     let before: Option<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = $1 AND tenant_id = $2"
+        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
     ))
     .bind(id.0)
     .bind(tenant.0)

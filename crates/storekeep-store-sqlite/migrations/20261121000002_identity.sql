@@ -129,3 +129,15 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
+
+-- The chain heads only move forward.
+CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
+BEGIN
+    SELECT RAISE(ABORT, 'audit_heads is append-only');
+END;
+
+CREATE TRIGGER audit_heads_forward_only BEFORE UPDATE ON audit_heads
+WHEN NEW.seq <> OLD.seq + 1
+BEGIN
+    SELECT RAISE(ABORT, 'audit_heads only moves forward');
+END;

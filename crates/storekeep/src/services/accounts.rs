@@ -17,7 +17,9 @@ use crate::crypto::{Keyring, password, tokens, totp};
 /// Failures before an account locks; each further failure doubles the lock.
 pub const FREE_FAILURES: i64 = 5;
 pub const BASE_LOCK: Duration = Duration::minutes(1);
-pub const MAX_LOCK: Duration = Duration::hours(24);
+/// Capped so that someone guessing at an account cannot lock its owner out
+/// for long; the lock still makes guessing hopeless (a few tries an hour).
+pub const MAX_LOCK: Duration = Duration::hours(1);
 /// How long a reset link works.
 pub const RESET_TTL: Duration = Duration::hours(1);
 /// Sessions record activity at most this often.
@@ -155,13 +157,26 @@ pub struct NewAccountInput {
     pub phone: Option<String>,
 }
 
+/// Each argon2 run holds 19 MiB; at most this many run at once, the rest
+/// queue, so a login flood cannot exhaust memory.
+static ARGON2_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get() * 2))
+});
+
 async fn hash_password(pw: String) -> ServiceResult<String> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
     tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
         .map_err(|e| ServiceError::Store(StoreError::other(e)))
 }
 
 async fn verify_password(pw: String, hash: String) -> bool {
+    let Ok(_slot) = ARGON2_SLOTS.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
         .await
         .unwrap_or(false)
@@ -290,6 +305,36 @@ fn throttle_scope(tenant: Option<&Tenant>, kind: UserKind) -> String {
     )
 }
 
+/// Starts a guarded attempt at a secret (a login, or re-authentication):
+/// refused while locked; otherwise counted *before* the secret is checked,
+/// atomically, so concurrent guesses each get their own number. Attempts
+/// past the allowance are refused unchecked, except the first one after a
+/// lock ends (the one that follows straight on the count read here). A
+/// success must call `clear_login_failures`.
+pub async fn begin_attempt(
+    store: &dyn storekeep_store::Store,
+    scope: &str,
+    key: &str,
+) -> Result<storekeep_domain::LoginThrottle, LoginFailure> {
+    let before = store.login_throttle(scope, key).await?;
+    if let Some(until) = before.locked_until
+        && until > Utc::now()
+    {
+        return Err(LoginFailure::Locked {
+            retry_after_secs: retry_after(until),
+        });
+    }
+    let attempt = store
+        .record_login_failure(scope, key, FREE_FAILURES, BASE_LOCK, MAX_LOCK)
+        .await?;
+    if attempt.failures > FREE_FAILURES && attempt.failures != before.failures + 1 {
+        return Err(LoginFailure::Locked {
+            retry_after_secs: attempt.locked_until.map_or(60, retry_after),
+        });
+    }
+    Ok(attempt)
+}
+
 fn retry_after(until: DateTime<Utc>) -> u64 {
     (until - Utc::now()).num_seconds().max(1) as u64
 }
@@ -313,14 +358,13 @@ pub async fn login(
     let index = state.keyring.blind_index("email", &email);
     let scope = throttle_scope(tenant, kind);
 
-    let throttle = store.login_throttle(&scope, &index).await?;
-    if let Some(until) = throttle.locked_until
-        && until > Utc::now()
-    {
-        return Err(LoginFailure::Locked {
+    let attempt = begin_attempt(store, &scope, &index).await?;
+    let locked = || match attempt.locked_until {
+        Some(until) => LoginFailure::Locked {
             retry_after_secs: retry_after(until),
-        });
-    }
+        },
+        None => LoginFailure::Invalid,
+    };
 
     let user = match store
         .user_by_email(tenant.map(|t| t.id), kind, &index)
@@ -336,19 +380,8 @@ pub async fn login(
         .map_or_else(|| password::DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password_ok = verify_password(input.password.clone(), hash).await && user.is_some();
 
-    let fail = || async {
-        let t = store
-            .record_login_failure(&scope, &index, FREE_FAILURES, BASE_LOCK, MAX_LOCK)
-            .await?;
-        Err(match t.locked_until {
-            Some(until) => LoginFailure::Locked {
-                retry_after_secs: retry_after(until),
-            },
-            None => LoginFailure::Invalid,
-        })
-    };
     let Some(user) = user.filter(|_| password_ok) else {
-        return fail().await;
+        return Err(locked());
     };
 
     if user.mfa_enabled() {
@@ -359,7 +392,7 @@ pub async fn login(
             .await
             .map_err(LoginFailure::Error)?
         {
-            return fail().await;
+            return Err(locked());
         }
     }
 
@@ -595,6 +628,35 @@ pub async fn confirm_reset(state: &AppState, token: &str, new_password: &str) ->
             )),
             other => other.into(),
         })?;
+    // The reset also lifts a lockout, and is audited.
+    let kind_scope = format!(
+        "{}:{}",
+        user.tenant_id
+            .map_or_else(|| "platform".to_owned(), |t| t.to_string()),
+        user.kind.as_str()
+    );
+    state
+        .store
+        .clear_login_failures(&kind_scope, &user.email_index)
+        .await?;
+    let audit_scope = user.tenant_id.map_or_else(
+        || storekeep_domain::PLATFORM_SCOPE.to_owned(),
+        |t| t.to_string(),
+    );
+    let actor = AuditContext {
+        actor: format!("{}:{}", user.kind.as_str(), user.id),
+        ..Default::default()
+    };
+    state
+        .store
+        .append_audit(
+            &audit_scope,
+            &actor,
+            "password.reset",
+            &format!("user:{}", user.id),
+            None,
+        )
+        .await?;
     tracing::info!(user = %user.id, "password reset used; every session ended");
     Ok(())
 }

@@ -473,3 +473,57 @@ async fn an_operator_created_by_the_cli_logs_in_to_the_platform_api() {
     problem(refused, 403).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn nobody_creates_an_account_more_powerful_than_themselves() {
+    let app = spawn_app().await;
+    let owner = shop_with_owner(&app, "acme").await;
+    let key: Value = admin(&app, "acme", &owner, Method::POST, "/api/v1/admin/api-keys")
+        .json(&json!({"api_key": {"name": "HR sync", "scopes": ["staff:write", "staff:read"]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["secret"].as_str().unwrap().to_owned();
+    let new_staff = |role: &str| json!({"staff": {"email": format!("{role}@acme.example"), "password": PASSWORD, "role": role}});
+
+    let by_key = admin(&app, "acme", &key, Method::POST, "/api/v1/admin/staff")
+        .json(&new_staff("admin"))
+        .send()
+        .await
+        .unwrap();
+    problem(by_key, 403).await;
+
+    cli_staff(&app, "acme", "admin@acme.example", "admin");
+    let adm = token(&app, Some("acme"), "admin@acme.example", "staff").await;
+    let owner_by_admin = admin(&app, "acme", &adm, Method::POST, "/api/v1/admin/staff")
+        .json(&new_staff("owner"))
+        .send()
+        .await
+        .unwrap();
+    problem(owner_by_admin, 403).await;
+    let viewer_by_admin = admin(&app, "acme", &adm, Method::POST, "/api/v1/admin/staff")
+        .json(&new_staff("viewer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(viewer_by_admin.status(), 201);
+
+    let list: Value = admin(&app, "acme", &owner, Method::GET, "/api/v1/admin/staff")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let roles: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["owner", "admin", "viewer"]);
+    app.stop().await;
+}

@@ -293,19 +293,29 @@ async fn a_session_of_one_shop_is_not_valid_in_another() {
     app.stop().await;
 }
 
-/// The reset token, from the newest message in the development mail folder.
-fn mailed_token(app: &storekeep_test_support::TestApp) -> Option<String> {
+fn mail_files(app: &storekeep_test_support::TestApp) -> Vec<std::path::PathBuf> {
     let dir = app.db.dir.path().join("mail");
     let mut files: Vec<_> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
     files.sort();
-    let text = std::fs::read_to_string(files.last()?).ok()?;
-    text.split_whitespace()
-        .find(|w| w.starts_with("skr_"))
-        .map(str::to_owned)
+    files
+}
+
+/// The reset token from the newest message in the development mail folder,
+/// waiting for it: the message is written after the answer.
+async fn mailed_token(app: &storekeep_test_support::TestApp) -> Option<String> {
+    for _ in 0..100 {
+        if let Some(last) = mail_files(app).last() {
+            let text = std::fs::read_to_string(last).ok()?;
+            return text
+                .split_whitespace()
+                .find(|w| w.starts_with("skr_"))
+                .map(str::to_owned);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
 }
 
 #[tokio::test]
@@ -334,7 +344,6 @@ async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 202);
-    assert_eq!(mailed_token(&app), None);
 
     let asked = app
         .shop("acme", Method::POST, "/api/v1/auth/password-reset")
@@ -343,7 +352,14 @@ async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
         .await
         .unwrap();
     assert_eq!(asked.status(), 202);
-    let token = mailed_token(&app).expect("a reset message was written");
+    let token = mailed_token(&app)
+        .await
+        .expect("a reset message was written");
+    assert_eq!(
+        mail_files(&app).len(),
+        1,
+        "no message for the unknown email"
+    );
 
     let new_password = "a brand new long passphrase";
     let confirm = |t: String| {
@@ -411,4 +427,65 @@ async fn an_idle_session_expires() {
 
     problem(me().await.unwrap(), 401).await;
     app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_checks_than_the_allowance() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+
+    let guesses = (0..12).map(|i| {
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": format!("guess number {i} here")}),
+        )
+    });
+    let statuses: Vec<u16> = futures_join(guesses).await;
+
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(checked <= 5, "at most five passwords checked: {statuses:?}");
+    assert_eq!(checked + refused, 12, "{statuses:?}");
+    app.stop().await;
+}
+
+async fn futures_join<F: std::future::Future<Output = reqwest::Response>>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<u16> {
+    let handles: Vec<_> = futs.collect();
+    let mut out = Vec::new();
+    // Drive them together: each is polled within one select loop.
+    let results = join_all(handles).await;
+    for r in results {
+        out.push(r.status().as_u16());
+    }
+    out
+}
+
+async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if outputs[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
 }

@@ -181,3 +181,31 @@ async fn a_request_over_the_time_limit_is_answered_503() {
     assert!(answer.contains("application/problem+json"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_with_a_400_on_every_backend() {
+    let app = spawn_app().await;
+
+    let resp = app
+        .platform(Method::POST, "/api/v1/platform/tenants")
+        .header("content-type", "application/json")
+        .body(r#"{"tenant": {"slug": "acme", "name": "Bad\u0000Name"}}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(resp, 400).await;
+    assert!(body["detail"].as_str().unwrap().contains("NUL"));
+
+    let token = app
+        .request(Method::POST, "/api/v1/auth/oauth/token")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "a\u{0}b"),
+            ("client_secret", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 401);
+    app.stop().await;
+}

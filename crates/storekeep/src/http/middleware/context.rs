@@ -114,8 +114,14 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         .get::<RequestContext>()
         .and_then(|c| c.client_ip.clone())
         .unwrap_or_else(|| "unknown".into());
+    // A credential gets its own bucket only in its own shop and outside the
+    // auth tier; otherwise minting keys would mint fresh quotas.
     let who = match &auth {
-        Authentication::Valid(p) => p.rate_key().unwrap_or_else(|| format!("ip:{ip}")),
+        Authentication::Valid(p)
+            if tier != Tier::Auth && tenant.as_ref().is_some_and(|t| p.tenant() == Some(t.id)) =>
+        {
+            p.rate_key().unwrap_or_else(|| format!("ip:{ip}"))
+        }
         _ => format!("ip:{ip}"),
     };
     let limits = tenant

@@ -208,9 +208,10 @@ fn client_origin(req: &Request, trusted: &[ipnet::IpNet]) -> (Option<String>, bo
         .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
         .find(|ip| !is_trusted(ip))
         .unwrap_or(peer);
+    // The value the nearest (trusted) proxy wrote is the last one.
     let https = header("x-forwarded-proto")
         .split(',')
-        .next()
+        .next_back()
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
     (Some(client.to_string()), https)
 }

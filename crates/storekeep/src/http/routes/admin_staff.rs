@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::authz::AdminActor;
+use crate::http::authz::{AdminActor, role_permissions};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, PageParams};
 use crate::services::accounts::{self, Account, NewAccountInput};
@@ -78,8 +78,23 @@ async fn create_staff(
     actor: AdminActor,
     Json(body): Json<NewStaffBody>,
 ) -> ApiResult<(StatusCode, Json<StaffBody>)> {
-    if body.staff.role == Role::Owner && actor.role != Some(Role::Owner) {
+    // Nobody hands out more than they hold: integrations (no role) cannot
+    // create accounts at all, and staff only roles within their own permissions.
+    let Some(own_role) = actor.role else {
+        return Err(ApiError::Forbidden(
+            "staff accounts are created by staff, not by integrations".into(),
+        ));
+    };
+    if body.staff.role == Role::Owner && own_role != Role::Owner {
         return Err(ApiError::Forbidden("only an owner can add an owner".into()));
+    }
+    if !role_permissions(body.staff.role)
+        .iter()
+        .all(|p| actor.permissions.contains(p))
+    {
+        return Err(ApiError::Forbidden(
+            "you cannot give a role more permissions than you have".into(),
+        ));
     }
     let staff = accounts::create_account(
         &state,

@@ -359,6 +359,24 @@ async fn totp_disable(
     if !me.user.mfa_enabled() {
         return Ok(StatusCode::NO_CONTENT);
     }
+    // Guesses here are throttled like logins, per account.
+    let scope = "mfa-disable";
+    let key = me.user.id.to_string();
+    match accounts::begin_attempt(state.store.as_ref(), scope, &key).await {
+        Ok(_) => {}
+        Err(LoginFailure::Locked { retry_after_secs }) => {
+            return Err(ApiError::TooManyRequests {
+                detail: format!("too many wrong attempts; try again in {retry_after_secs} s"),
+                retry_after_secs,
+            });
+        }
+        Err(LoginFailure::Error(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(ApiError::Unauthorized(
+                "the password or code is wrong".into(),
+            ));
+        }
+    }
     let ok = accounts::verify_user_password(&me.user, &body.password).await
         && accounts::check_second_factor(&state, &me.user, &body.code).await?;
     if !ok {
@@ -366,6 +384,7 @@ async fn totp_disable(
             "the password or code is wrong".into(),
         ));
     }
+    state.store.clear_login_failures(scope, &key).await?;
     state.store.disable_totp(me.user.id, &me.audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -485,6 +504,17 @@ async fn oauth_token(
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return oauth_error(OAuthError::InvalidClient),
     };
+    let printable =
+        |s: &str| !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic());
+    if !printable(&id)
+        || !printable(&secret)
+        || form
+            .scope
+            .as_deref()
+            .is_some_and(|s| s.contains(char::is_control))
+    {
+        return oauth_error(OAuthError::InvalidClient);
+    }
     match credentials::issue_token(state.store.as_ref(), &id, &secret, form.scope.as_deref()).await
     {
         Ok(t) => (
