@@ -152,3 +152,16 @@ pub async fn revoke_all(pool: &PgPool, user: UserId) -> StoreResult<u64> {
     .map_err(StoreError::other)?;
     Ok(done.rows_affected())
 }
+
+pub async fn revoke_others(pool: &PgPool, user: UserId, keep: SessionId) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(now())
+    .bind(user.0)
+    .bind(keep.0)
+    .execute(pool)
+    .await
+    .map_err(StoreError::other)?;
+    Ok(done.rows_affected())
+}

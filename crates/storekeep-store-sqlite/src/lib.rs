@@ -242,6 +242,10 @@ impl Store for SqliteStore {
         sessions::revoke_all(&self.pool, user).await
     }
 
+    async fn revoke_other_sessions(&self, user: UserId, keep: SessionId) -> StoreResult<u64> {
+        sessions::revoke_others(&self.pool, user, keep).await
+    }
+
     async fn set_totp_pending(&self, user: UserId, sealed: Option<&str>) -> StoreResult<()> {
         users::set_totp_pending(&self.pool, user, sealed).await
     }

@@ -155,3 +155,16 @@ pub async fn revoke_all(pool: &SqlitePool, user: UserId) -> StoreResult<u64> {
             .map_err(StoreError::other)?;
     Ok(done.rows_affected())
 }
+
+pub async fn revoke_others(pool: &SqlitePool, user: UserId, keep: SessionId) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
+    )
+    .bind(now())
+    .bind(user.to_string())
+    .bind(keep.to_string())
+    .execute(pool)
+    .await
+    .map_err(StoreError::other)?;
+    Ok(done.rows_affected())
+}

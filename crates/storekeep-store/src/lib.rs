@@ -214,6 +214,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_session(&self, user: UserId, id: SessionId) -> StoreResult<()>;
     /// Revokes all of `user`'s sessions; returns how many.
     async fn revoke_sessions(&self, user: UserId) -> StoreResult<u64>;
+    /// Revokes all of `user`'s sessions but `keep`; returns how many.
+    async fn revoke_other_sessions(&self, user: UserId, keep: SessionId) -> StoreResult<u64>;
 
     // --- MFA
 

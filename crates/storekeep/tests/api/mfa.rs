@@ -163,3 +163,60 @@ async fn disabling_mfa_needs_the_password_and_a_second_factor() {
     assert_eq!(plain.status(), 200, "no second factor needed any more");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn turning_mfa_on_ends_the_accounts_other_sessions() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let login = || async {
+        login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let other = login().await;
+    let this = login().await;
+    let secret = app
+        .shop("acme", Method::POST, "/api/v1/auth/mfa/totp")
+        .bearer_auth(&this)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let confirmed = app
+        .shop("acme", Method::POST, "/api/v1/auth/mfa/totp/confirm")
+        .bearer_auth(&this)
+        .json(&json!({"code": totp(&secret, now_unix())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+
+    let me = |t: String| {
+        app.shop("acme", Method::GET, "/api/v1/auth/me")
+            .bearer_auth(t)
+            .send()
+    };
+    assert_eq!(
+        me(this.clone()).await.unwrap().status(),
+        200,
+        "the enrolling session stays"
+    );
+    problem(me(other).await.unwrap(), 401).await;
+    app.stop().await;
+}

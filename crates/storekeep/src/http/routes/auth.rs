@@ -336,6 +336,10 @@ async fn totp_confirm(
     Json(body): Json<CodeBody>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     let recovery_codes = accounts::totp_confirm(&state, &me.user, &body.code, &me.audit).await?;
+    state
+        .store
+        .revoke_other_sessions(me.user.id, me.session.id)
+        .await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
@@ -386,6 +390,11 @@ async fn totp_disable(
     }
     state.store.clear_login_failures(scope, &key).await?;
     state.store.disable_totp(me.user.id, &me.audit).await?;
+    // A change of second factor ends every other session of the account.
+    state
+        .store
+        .revoke_other_sessions(me.user.id, me.session.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
