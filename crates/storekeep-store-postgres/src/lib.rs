@@ -173,6 +173,10 @@ impl Store for PgStore {
         users::list(&self.pool, tenant, kind, page).await
     }
 
+    async fn count_users(&self, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
+        users::count(&self.pool, tenant, kind).await
+    }
+
     async fn update_user_sealed(&self, user: &UserRecord) -> StoreResult<()> {
         users::update_sealed(&self.pool, user).await
     }

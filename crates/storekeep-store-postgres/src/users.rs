@@ -520,3 +520,12 @@ pub async fn set_password(
     tx.commit().await.map_err(StoreError::other)?;
     Ok(())
 }
+
+pub async fn count(pool: &PgPool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1 AND kind = $2")
+        .bind(tenant.0)
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::other)
+}

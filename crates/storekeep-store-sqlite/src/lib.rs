@@ -174,6 +174,10 @@ impl Store for SqliteStore {
         users::list(&self.pool, tenant, kind, page).await
     }
 
+    async fn count_users(&self, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
+        users::count(&self.pool, tenant, kind).await
+    }
+
     async fn update_user_sealed(&self, user: &UserRecord) -> StoreResult<()> {
         users::update_sealed(&self.pool, user).await
     }

@@ -534,3 +534,12 @@ pub async fn set_password(
     tx.commit().await.map_err(StoreError::other)?;
     Ok(())
 }
+
+pub async fn count(pool: &SqlitePool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = ? AND kind = ?")
+        .bind(tenant.to_string())
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::other)
+}

@@ -169,6 +169,8 @@ pub trait Store: Send + Sync + 'static {
         kind: UserKind,
         page: &PageRequest,
     ) -> StoreResult<Page<UserRecord>>;
+    /// How many accounts of `kind` the shop has.
+    async fn count_users(&self, tenant: TenantId, kind: UserKind) -> StoreResult<i64>;
     /// Writes the sealed fields back (key rotation, profile changes).
     async fn update_user_sealed(&self, user: &UserRecord) -> StoreResult<()>;
     /// Every account, for re-sealing under a new key, in id order after `after`.

@@ -527,3 +527,26 @@ async fn nobody_creates_an_account_more_powerful_than_themselves() {
     assert_eq!(roles, ["owner", "admin", "viewer"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_plans_staff_limit_is_a_402() {
+    let app = spawn_app().await;
+    app.platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "solo", "limits": {"max_staff": 2}}}))
+        .send()
+        .await
+        .unwrap();
+    app.create_tenant("acme", json!({"plan": "solo"})).await;
+    cli_staff(&app, "acme", "owner@acme.example", "owner");
+    let owner = token(&app, Some("acme"), "owner@acme.example", "staff").await;
+    let add = |email: &str| {
+        admin(&app, "acme", &owner, Method::POST, "/api/v1/admin/staff")
+            .json(&json!({"staff": {"email": email, "password": PASSWORD, "role": "viewer"}}))
+            .send()
+    };
+
+    assert_eq!(add("second@acme.example").await.unwrap().status(), 201);
+    let third = problem(add("third@acme.example").await.unwrap(), 402).await;
+    assert!(third["detail"].as_str().unwrap().contains("allows 2 staff"));
+    app.stop().await;
+}

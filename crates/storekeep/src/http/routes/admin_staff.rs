@@ -72,7 +72,7 @@ async fn list_staff(
     security(("bearer" = [])),
     request_body = NewStaffBody,
     responses((status = 201, body = StaffBody), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 402, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_staff(
     State(state): State<AppState>,
     actor: AdminActor,
@@ -95,6 +95,18 @@ async fn create_staff(
         return Err(ApiError::Forbidden(
             "you cannot give a role more permissions than you have".into(),
         ));
+    }
+    let limit = actor.tenant.limits.max_staff;
+    if state
+        .store
+        .count_users(actor.tenant.id, UserKind::Staff)
+        .await?
+        >= limit
+    {
+        return Err(ApiError::PaymentRequired(format!(
+            "the shop's plan '{}' allows {limit} staff accounts; upgrade the plan to add more",
+            actor.tenant.plan
+        )));
     }
     let staff = accounts::create_account(
         &state,
