@@ -297,10 +297,12 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
-fn throttle_scope(tenant: Option<&Tenant>, kind: UserKind) -> String {
+/// The lockout counters' scope: a shop's customers, a shop's staff, or
+/// the platform's operators.
+fn throttle_scope(tenant: Option<TenantId>, kind: UserKind) -> String {
     format!(
         "{}:{}",
-        tenant.map_or_else(|| "platform".to_owned(), |t| t.id.to_string()),
+        tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string()),
         kind.as_str()
     )
 }
@@ -356,7 +358,7 @@ pub async fn login(
     let store = state.store.as_ref();
     let email = normalize_email(&input.email).unwrap_or_else(|_| input.email.trim().to_lowercase());
     let index = state.keyring.blind_index("email", &email);
-    let scope = throttle_scope(tenant, kind);
+    let scope = throttle_scope(tenant.map(|t| t.id), kind);
 
     let attempt = begin_attempt(store, &scope, &index).await?;
     let locked = || match attempt.locked_until {
@@ -629,12 +631,7 @@ pub async fn confirm_reset(state: &AppState, token: &str, new_password: &str) ->
             other => other.into(),
         })?;
     // The reset also lifts a lockout, and is audited.
-    let kind_scope = format!(
-        "{}:{}",
-        user.tenant_id
-            .map_or_else(|| "platform".to_owned(), |t| t.to_string()),
-        user.kind.as_str()
-    );
+    let kind_scope = throttle_scope(user.tenant_id, user.kind);
     state
         .store
         .clear_login_failures(&kind_scope, &user.email_index)

@@ -4,7 +4,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use storekeep_test_support::{problem, spawn_app};
 
-use crate::identity::{PASSWORD, admin, cli_staff, login_as, register, shop_with_owner, token};
+use crate::identity::{
+    PASSWORD, admin, cli_staff, customer_token, register, shop_with_owner, token,
+};
 
 #[tokio::test]
 async fn a_viewer_reads_but_is_refused_on_writes() {
@@ -56,18 +58,7 @@ async fn staff_of_one_shop_and_customers_are_refused_on_another_shops_admin_api(
     let acme_owner = shop_with_owner(&app, "acme").await;
     shop_with_owner(&app, "other").await;
     register(&app, "other", "cust@example.com").await;
-    let customer = login_as(
-        &app,
-        Some("other"),
-        json!({"email": "cust@example.com", "password": PASSWORD}),
-    )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let customer = customer_token(&app, "other", "cust@example.com").await;
 
     for (t, path) in [
         (&acme_owner, "/api/v1/admin/settings"),

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use storekeep_test_support::{problem, spawn_app};
 
-use crate::identity::{PASSWORD, login_as, register};
+use crate::identity::{PASSWORD, customer_token, login_as, register};
 
 #[tokio::test]
 async fn a_customer_signs_up_logs_in_and_sees_their_account() {
@@ -269,18 +269,7 @@ async fn a_session_of_one_shop_is_not_valid_in_another() {
     app.create_tenant("acme", json!({})).await;
     app.create_tenant("other", json!({})).await;
     register(&app, "acme", "ada@example.com").await;
-    let token = login_as(
-        &app,
-        Some("acme"),
-        json!({"email": "ada@example.com", "password": PASSWORD}),
-    )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = customer_token(&app, "acme", "ada@example.com").await;
 
     let elsewhere = app
         .shop("other", Method::GET, "/api/v1/auth/me")
@@ -323,18 +312,7 @@ async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
     let app = spawn_app().await;
     app.create_tenant("acme", json!({})).await;
     register(&app, "acme", "ada@example.com").await;
-    let old_session = login_as(
-        &app,
-        Some("acme"),
-        json!({"email": "ada@example.com", "password": PASSWORD}),
-    )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_session = customer_token(&app, "acme", "ada@example.com").await;
 
     // Unknown emails get the same answer and no mail.
     let unknown = app

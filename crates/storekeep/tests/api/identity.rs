@@ -139,3 +139,8 @@ pub fn now_unix() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// Logs a customer of `slug` in with the standard password; the session token.
+pub async fn customer_token(app: &TestApp, slug: &str, email: &str) -> String {
+    token(app, Some(slug), email, "customer").await
+}

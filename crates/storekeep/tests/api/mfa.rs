@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use storekeep_test_support::{TestApp, problem, spawn_app};
 
-use crate::identity::{PASSWORD, login_as, now_unix, register, totp};
+use crate::identity::{PASSWORD, customer_token, login_as, now_unix, register, totp};
 
 async fn customer_with_mfa(app: &TestApp) -> (String, Vec<String>) {
     app.create_tenant("acme", json!({})).await;
@@ -169,20 +169,7 @@ async fn turning_mfa_on_ends_the_accounts_other_sessions() {
     let app = spawn_app().await;
     app.create_tenant("acme", json!({})).await;
     register(&app, "acme", "ada@example.com").await;
-    let login = || async {
-        login_as(
-            &app,
-            Some("acme"),
-            json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let login = || async { customer_token(&app, "acme", "ada@example.com").await };
     let other = login().await;
     let this = login().await;
     let secret = app
