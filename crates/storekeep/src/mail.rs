@@ -16,10 +16,6 @@ impl Mailer {
         Self { dir }
     }
 
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
     /// Writes one RFC 5322 message. The file name sorts by time.
     pub fn send(&self, from: &str, to: &str, subject: &str, body: &str) -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(&self.dir)

@@ -165,6 +165,15 @@ impl Keyring {
         String::from_utf8(pt).map_err(|_| OpenError::Malformed)
     }
 
+    /// `sealed`, sealed again under the newest key; `None` when it already is.
+    pub fn reseal(&self, sealed: &str, context: &str) -> Result<Option<String>, OpenError> {
+        if Self::key_id_of(sealed) == Some(self.current_key_id()) {
+            return Ok(None);
+        }
+        let plain = self.open(sealed, context)?;
+        Ok(Some(self.seal(&plain, context)))
+    }
+
     /// The blind index of `value` for `purpose` (`email`): equal inputs give
     /// equal outputs; nothing else can be learnt from it without the key.
     pub fn blind_index(&self, purpose: &str, value: &str) -> String {

@@ -135,7 +135,6 @@ pub fn required(method: &Method, route: &str) -> Option<Permission> {
 #[derive(Debug, Clone)]
 pub struct AdminActor {
     pub tenant: Tenant,
-    pub principal: Principal,
     pub permissions: Vec<Permission>,
     pub role: Option<Role>,
     pub audit: AuditContext,
@@ -226,7 +225,6 @@ async fn admit(state: &AppState, req: Request) -> Result<Request, ApiError> {
     };
     parts.extensions.insert(AdminActor {
         tenant,
-        principal,
         permissions,
         role,
         audit,

@@ -110,39 +110,25 @@ pub fn open_account(keyring: &Keyring, u: &UserRecord) -> ServiceResult<Account>
 
 /// Re-seals every PII field of `u` under the newest key.
 pub fn reseal(keyring: &Keyring, u: &mut UserRecord) -> ServiceResult<bool> {
-    let current = keyring.current_key_id();
     let mut changed = false;
-    let fields: [(&mut Option<String>, String); 3] = [
-        (&mut u.name_sealed, name_context(u.id)),
-        (&mut u.phone_sealed, phone_context(u.id)),
-        (&mut u.totp_sealed, totp_context(u.id)),
+    if let Some(new) = keyring.reseal(&u.email_sealed, &email_context(u.id))? {
+        u.email_sealed = new;
+        changed = true;
+    }
+    let id = u.id;
+    let optional: [(&mut Option<String>, String); 4] = [
+        (&mut u.name_sealed, name_context(id)),
+        (&mut u.phone_sealed, phone_context(id)),
+        (&mut u.totp_sealed, totp_context(id)),
+        (&mut u.totp_pending_sealed, totp_context(id)),
     ];
-    for (field, ctx) in fields {
-        if let Some(sealed) = field.as_ref()
-            && Keyring::key_id_of(sealed) != Some(current)
+    for (field, ctx) in optional {
+        if let Some(sealed) = field.as_deref()
+            && let Some(new) = keyring.reseal(sealed, &ctx)?
         {
-            let plain = keyring
-                .open(sealed, &ctx)
-                .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
-            *field = Some(keyring.seal(&plain, &ctx));
+            *field = Some(new);
             changed = true;
         }
-    }
-    if let Some(sealed) = u.totp_pending_sealed.clone()
-        && Keyring::key_id_of(&sealed) != Some(current)
-    {
-        let plain = keyring
-            .open(&sealed, &totp_context(u.id))
-            .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
-        u.totp_pending_sealed = Some(keyring.seal(&plain, &totp_context(u.id)));
-        changed = true;
-    }
-    if Keyring::key_id_of(&u.email_sealed) != Some(current) {
-        let plain = keyring
-            .open(&u.email_sealed, &email_context(u.id))
-            .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
-        u.email_sealed = keyring.seal(&plain, &email_context(u.id));
-        changed = true;
     }
     Ok(changed)
 }
@@ -488,10 +474,7 @@ pub async fn totp_confirm(
         .totp_pending_sealed
         .as_deref()
         .ok_or_else(|| invalid("no enrolment is pending; start one first"))?;
-    let b32 = state
-        .keyring
-        .open(sealed, &totp_context(user.id))
-        .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
+    let b32 = state.keyring.open(sealed, &totp_context(user.id))?;
     let secret = base32_decode(&b32).ok_or_else(|| invalid("enrolment is corrupt; start again"))?;
     let step = totp::verify(&secret, code, unix_now(), None)
         .ok_or_else(|| invalid("is not the current code"))?;
@@ -529,10 +512,7 @@ pub fn totp_secret(state: &AppState, user: &UserRecord) -> ServiceResult<Option<
     user.totp_sealed
         .as_deref()
         .map(|sealed| {
-            let b32 = state
-                .keyring
-                .open(sealed, &totp_context(user.id))
-                .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
+            let b32 = state.keyring.open(sealed, &totp_context(user.id))?;
             base32_decode(&b32).ok_or_else(|| {
                 ServiceError::Store(StoreError::Invalid("stored TOTP secret is corrupt"))
             })

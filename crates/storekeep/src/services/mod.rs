@@ -19,6 +19,14 @@ pub enum ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// A sealed value that does not open is a fault of the stored data or the
+/// configured keys, never of the request.
+impl From<crate::crypto::keyring::OpenError> for ServiceError {
+    fn from(e: crate::crypto::keyring::OpenError) -> Self {
+        Self::Store(StoreError::other(e))
+    }
+}
+
 impl From<ServiceError> for crate::http::error::ApiError {
     fn from(e: ServiceError) -> Self {
         match e {

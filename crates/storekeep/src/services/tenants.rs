@@ -126,10 +126,6 @@ impl TenantPatchInput {
     }
 }
 
-pub fn parse_slug(raw: &str) -> ServiceResult<Slug> {
-    Slug::parse(raw).map_err(|m| ServiceError::Invalid(ValidationErrors::single("slug", m)))
-}
-
 pub async fn create(
     store: &dyn Store,
     base_domain: Option<&DomainName>,
