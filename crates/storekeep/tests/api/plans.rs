@@ -105,3 +105,19 @@ async fn duplicate_and_invalid_plans_are_refused() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rate_quotas_above_one_a_microsecond_are_refused() {
+    let app = spawn_app().await;
+
+    let resp = app
+        .platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "huge", "limits": {"api_requests_per_minute": 60000001}}}))
+        .send()
+        .await
+        .unwrap();
+
+    let body = problem(resp, 422).await;
+    assert_eq!(body["errors"][0]["field"], "limits.api_requests_per_minute");
+    app.stop().await;
+}

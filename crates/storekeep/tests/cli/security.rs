@@ -269,3 +269,117 @@ async fn logs_of_a_full_session_never_contain_secrets_or_emails() {
         "emails appear only masked"
     );
 }
+
+#[tokio::test]
+async fn generated_keys_rotate_with_new_key_and_accounts_still_open() {
+    let db = TestDb::new().await;
+    if !db.is_sqlite() {
+        // Generated key files exist only for the embedded database; with
+        // PostgreSQL keys must be configured (covered above).
+        let out = storekeep_command(BIN, &db)
+            .args(["keys", "rotate", "--new-key"])
+            .env_remove("STOREKEEP_ENCRYPTION_KEYS")
+            .env_remove("STOREKEEP_ENCRYPTION_BLIND_INDEX_KEY")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
+        return;
+    }
+    let generated = |args: &[&str]| {
+        storekeep_command(BIN, &db)
+            .args(args)
+            .env_remove("STOREKEEP_ENCRYPTION_KEYS")
+            .env_remove("STOREKEEP_ENCRYPTION_BLIND_INDEX_KEY")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        generated(&["tenant", "create", "acme", "--name", "Acme"])
+            .status
+            .success()
+    );
+    let pw = db.dir.path().join("pw");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    let made = generated(&[
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "o@acme.example",
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let rotated = generated(&["keys", "rotate", "--new-key"]);
+    let text = String::from_utf8_lossy(&rotated.stdout);
+    assert!(rotated.status.success(), "{text}");
+    assert!(
+        text.contains("added key") && text.contains("1 of 1 accounts re-encrypted"),
+        "{text}"
+    );
+    let keys = std::fs::read_to_string(db.dir.path().join("secrets/encryption-keys")).unwrap();
+    assert_eq!(
+        keys.trim().split(',').count(),
+        2,
+        "the old key stays readable"
+    );
+
+    let again = generated(&["keys", "rotate"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 of 1 accounts"),
+        "idempotent"
+    );
+    let shown = generated(&[
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "o@acme.example",
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&shown.stderr).contains("email is already taken"),
+        "the blind index still finds the email"
+    );
+}
+
+#[test]
+fn keys_generate_prints_a_usable_key_set() {
+    let out = std::process::Command::new(BIN)
+        .args(["keys", "generate"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let keys = text
+        .lines()
+        .find_map(|l| l.strip_prefix("STOREKEEP_ENCRYPTION_KEYS="))
+        .unwrap();
+    let index = text
+        .lines()
+        .find_map(|l| l.strip_prefix("STOREKEEP_ENCRYPTION_BLIND_INDEX_KEY="))
+        .unwrap();
+    let check = std::process::Command::new(BIN)
+        .arg("check-config")
+        .env("STOREKEEP_ENCRYPTION_KEYS", keys)
+        .env("STOREKEEP_ENCRYPTION_BLIND_INDEX_KEY", index)
+        .env(
+            "STOREKEEP_DATA_DIR",
+            std::env::temp_dir().join(format!("sk-keys-{}", std::process::id())),
+        )
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        !report.contains("encryption"),
+        "the generated keys are accepted: {report}"
+    );
+}
