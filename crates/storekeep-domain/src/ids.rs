@@ -52,3 +52,19 @@ id_type!(
     /// Identifies a plan (a named set of limits).
     PlanId
 );
+id_type!(
+    /// Identifies a product.
+    ProductId
+);
+id_type!(
+    /// Identifies a product variant (the thing with a SKU, a price and stock).
+    VariantId
+);
+id_type!(
+    /// Identifies a category.
+    CategoryId
+);
+id_type!(
+    /// Identifies a product image.
+    ImageId
+);

@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP or SQL. Values are parsed once at the edge
 //! ("parse, don't validate"): a `Slug` or `DomainName` that exists is valid.
 
+mod catalog;
 mod identity;
 mod ids;
 mod page;
@@ -11,12 +12,19 @@ mod plan;
 mod tenant;
 mod validation;
 
+pub use catalog::{
+    Category, CategoryPatch, Handle, ImportOutcome, ImportRow, Inventory, InventoryAdjustment,
+    MAX_AMOUNT, MAX_DESCRIPTION, MAX_QUANTITY, MAX_TAGS, MAX_TITLE, MAX_VARIANTS, Money,
+    NewCategory, NewImage, NewProduct, NewVariant, Product, ProductCursor, ProductImage,
+    ProductPatch, ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, Variant, VariantPatch,
+    parse_tag, search_document, search_terms, title_key,
+};
 pub use identity::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,
     NewOAuthClient, NewSession, OAuthClientId, OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId,
     SessionRecord, UserId, UserKind, UserRecord,
 };
-pub use ids::{PlanId, TenantId};
+pub use ids::{CategoryId, ImageId, PlanId, ProductId, TenantId, VariantId};
 pub use page::{Page, PageRequest};
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanName};
 pub use tenant::{

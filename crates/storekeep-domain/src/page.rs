@@ -24,7 +24,7 @@ impl PageRequest {
         }
         let after = after.filter(|a| !a.is_empty());
         if let Some(a) = &after
-            && (a.len() > 200 || !a.chars().all(|c| c.is_ascii_graphic()))
+            && (a.len() > 1100 || !a.chars().all(|c| c.is_ascii_graphic()))
         {
             return Err("after is not a cursor this server issued".into());
         }

@@ -5,6 +5,7 @@
 //! wait for the lock instead of failing.
 
 mod audit;
+mod catalog;
 mod credentials;
 mod error;
 mod plans;

@@ -7,6 +7,9 @@
 //! another tenant's row is `NotFound`, never visible.
 
 pub mod audit;
+pub mod catalog;
+
+pub use catalog::CatalogStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -48,6 +51,9 @@ pub enum StoreError {
     /// A referenced row does not exist (for example an unknown plan name).
     #[error("{field} refers to something that does not exist")]
     UnknownReference { field: &'static str },
+    /// A plan limit would be exceeded; `0` names the limit.
+    #[error("the shop's plan allows no more {0}")]
+    LimitReached(&'static str),
     /// The pagination cursor was not one this server issued.
     #[error("the pagination cursor is not valid")]
     InvalidCursor,
@@ -109,7 +115,7 @@ impl MigrationStatus {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CatalogStore + Send + Sync + 'static {
     fn kind(&self) -> DatabaseKind;
 
     /// One round trip to the database.

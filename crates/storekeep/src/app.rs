@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use storekeep_store::Store;
 
+use crate::cache::ResponseCache;
 use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::mail::Mailer;
+use crate::media::Media;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
@@ -21,17 +23,34 @@ pub struct AppState {
     pub mailer: Mailer,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    pub cache: Arc<ResponseCache>,
+    pub tenants: Arc<crate::http::extract::tenant::TenantCache>,
+    pub media: Media,
     pub started: Instant,
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings, keyring: Keyring) -> Self {
+    /// Fails only if the media store cannot be set up (an unwritable
+    /// folder, an invalid S3 configuration).
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        keyring: Keyring,
+    ) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new());
-        let limiter = Arc::new(RateLimiter::new(
-            settings.redis_url.as_ref().map(|u| u.expose().to_owned()),
+        let redis_url = settings.redis_url.as_ref().map(|u| u.expose().to_owned());
+        let limiter = Arc::new(RateLimiter::new(redis_url.clone()));
+        let cache = Arc::new(ResponseCache::new(
+            settings.cache_max_bytes,
+            settings.cache_ttl,
+            redis_url,
         ));
-        Self {
+        let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+        Ok(Self {
+            cache,
+            media,
+            tenants: Arc::new(crate::http::extract::tenant::TenantCache::default()),
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
             settings: Arc::new(settings),
@@ -40,7 +59,7 @@ impl AppState {
             metrics,
             started: Instant::now(),
             draining: Arc::new(AtomicBool::new(false)),
-        }
+        })
     }
 
     /// Readiness turns false for good: the node is shutting down.

@@ -133,7 +133,48 @@ pub const KEYS: &[(&str, bool, &str)] = &[
     (
         "redis.url",
         true,
-        "redis://HOST:PORT, for rate limits shared by every node [unset: in memory, per node]",
+        "redis://HOST:PORT, for rate limits and cache invalidation shared by every node [unset: in memory, per node]",
+    ),
+    (
+        "cache.max_bytes",
+        false,
+        "memory for cached storefront responses, in bytes; 0 turns the cache off [67108864]",
+    ),
+    (
+        "cache.ttl_secs",
+        false,
+        "the longest a cached storefront response is served, in seconds [60]",
+    ),
+    (
+        "media.max_image_bytes",
+        false,
+        "largest image upload accepted, in bytes [10485760]",
+    ),
+    (
+        "media.public_base_url",
+        false,
+        "URL prefix for image links, e.g. a CDN in front of the bucket [unset: storekeep serves /media/...]",
+    ),
+    (
+        "media.s3_bucket",
+        false,
+        "store images in this S3-compatible bucket [unset: DATA_DIR/media on local disk]",
+    ),
+    (
+        "media.s3_endpoint",
+        false,
+        "S3 endpoint URL, for S3-compatible servers (MinIO, Ceph, ...) [unset: AWS]",
+    ),
+    ("media.s3_region", false, "S3 region [us-east-1]"),
+    (
+        "media.s3_access_key_id",
+        false,
+        "S3 access key id [unset: from the environment, e.g. AWS_ACCESS_KEY_ID or an instance role]",
+    ),
+    (
+        "media.s3_secret_access_key",
+        true,
+        "S3 secret access key [unset: from the environment]",
     ),
 ];
 
@@ -158,6 +199,35 @@ pub struct Settings {
     pub session_idle: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub redis_url: Option<Secret>,
+    pub cache_max_bytes: u64,
+    pub cache_ttl: Duration,
+    pub media: MediaSettings,
+}
+
+/// Where product images are stored and how they are linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSettings {
+    pub max_image_bytes: usize,
+    pub public_base_url: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            max_image_bytes: 10 * 1024 * 1024,
+            public_base_url: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -181,6 +251,9 @@ impl Default for Settings {
             session_idle: Duration::from_secs(72 * 3600),
             trusted_proxies: Vec::new(),
             redis_url: None,
+            cache_max_bytes: 64 * 1024 * 1024,
+            cache_ttl: Duration::from_secs(60),
+            media: MediaSettings::default(),
         }
     }
 }
@@ -285,6 +358,29 @@ impl Settings {
                     return Err("must start with redis:// or rediss://".into());
                 }
                 self.redis_url = Some(Secret::new(url));
+            }
+            "cache.max_bytes" => self.cache_max_bytes = parse(value, "a whole number of bytes")?,
+            "cache.ttl_secs" => self.cache_ttl = Duration::from_secs(parse_positive(value)?),
+            "media.max_image_bytes" => self.media.max_image_bytes = parse_positive(value)?,
+            "media.public_base_url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err("must start with https:// or http://".into());
+                }
+                self.media.public_base_url = Some(url.trim_end_matches('/').to_owned());
+            }
+            "media.s3_bucket" => self.media.s3_bucket = Some(non_empty(value)?),
+            "media.s3_endpoint" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err("must start with https:// or http://".into());
+                }
+                self.media.s3_endpoint = Some(url);
+            }
+            "media.s3_region" => self.media.s3_region = non_empty(value)?,
+            "media.s3_access_key_id" => self.media.s3_access_key_id = Some(non_empty(value)?),
+            "media.s3_secret_access_key" => {
+                self.media.s3_secret_access_key = Some(Secret::new(non_empty(value)?));
             }
             _ => return Err("is not a known setting".into()),
         }

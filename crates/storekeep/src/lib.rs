@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod http;
 pub mod mail;
+pub mod media;
 pub mod metrics;
 pub mod ratelimit;
 pub mod services;

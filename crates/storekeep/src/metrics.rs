@@ -15,6 +15,7 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
     pub rate_limited: IntCounterVec,
+    cache: IntCounterVec,
     db_pool: IntGaugeVec,
     uptime: prometheus::Gauge,
 }
@@ -54,6 +55,14 @@ impl Metrics {
             &["tier"],
         )
         .expect("valid metric");
+        let cache = IntCounterVec::new(
+            Opts::new(
+                "cache_lookups_total",
+                "Storefront read-cache lookups, by result (hit, miss).",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
         let db_pool = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -77,6 +86,7 @@ impl Metrics {
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
             Box::new(rate_limited.clone()),
+            Box::new(cache.clone()),
             Box::new(db_pool.clone()),
             Box::new(build_info.clone()),
             Box::new(uptime.clone()),
@@ -92,9 +102,16 @@ impl Metrics {
             http_duration,
             http_in_flight,
             rate_limited,
+            cache,
             db_pool,
             uptime,
         }
+    }
+
+    pub fn cache_lookup(&self, hit: bool) {
+        self.cache
+            .with_label_values(&[if hit { "hit" } else { "miss" }])
+            .inc();
     }
 
     /// Renders every metric; gauges sampled at scrape time are set first.

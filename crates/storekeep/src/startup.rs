@@ -40,7 +40,7 @@ impl Application {
         let keyring = crate::crypto::load_keyring(&settings)?;
         Ok(Self {
             listener,
-            state: AppState::new(store, settings, keyring),
+            state: AppState::new(store, settings, keyring)?,
         })
     }
 

@@ -1,6 +1,7 @@
 //! The command line: one file per command.
 
 mod audit;
+mod catalog;
 mod check_config;
 mod keys;
 mod migrate;
@@ -57,6 +58,12 @@ pub enum Command {
     /// Manage the PII encryption keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Bulk-load data into a shop.
+    #[command(subcommand)]
+    Import(catalog::ImportCommand),
+    /// Write a shop's data out.
+    #[command(subcommand)]
+    Export(catalog::ExportCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -70,6 +77,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(cmd) => user::run(load_settings(cli.config)?, cmd).await,
         Command::Audit(cmd) => audit::run(load_settings(cli.config)?, cmd).await,
         Command::Keys(cmd) => keys::run(cli.config, cmd).await,
+        Command::Import(cmd) => catalog::import(load_settings(cli.config)?, cmd).await,
+        Command::Export(cmd) => catalog::export(load_settings(cli.config)?, cmd).await,
     }
 }
 

@@ -9,7 +9,8 @@ use crate::{db, services};
 
 #[derive(Debug, clap::Args)]
 pub struct SeedArgs {
-    /// Create the demo tenant `demo` (nothing changes if it exists).
+    /// Create the demo tenant `demo` and its demo catalog of about 1,000
+    /// products (nothing changes if they exist).
     #[arg(long)]
     pub demo: bool,
 }
@@ -20,7 +21,14 @@ pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode>
     }
     let store = db::connect_and_migrate(&settings).await?;
     let tenant = services::tenants::ensure_demo(store.as_ref(), &super::cli_actor()).await?;
-    println!("demo tenant '{}' is ready", tenant.slug);
+    let created =
+        services::catalog::ensure_demo_catalog(store.as_ref(), &tenant, &super::cli_actor())
+            .await?;
+    let total = store.count_products(tenant.id).await?;
+    println!(
+        "demo tenant '{}' is ready: {total} products ({created} created now)",
+        tenant.slug
+    );
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

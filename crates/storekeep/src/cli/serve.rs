@@ -60,7 +60,14 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     }
     if args.demo {
         let tenant = services::tenants::ensure_demo(store.as_ref(), &super::cli_actor()).await?;
-        tracing::info!(tenant = %tenant.slug, "demo tenant ready (send X-Tenant: demo)");
+        let created =
+            services::catalog::ensure_demo_catalog(store.as_ref(), &tenant, &super::cli_actor())
+                .await?;
+        tracing::info!(
+            tenant = %tenant.slug,
+            products_created = created,
+            "demo tenant ready (send X-Tenant: demo)"
+        );
     }
 
     let kind = store.kind();

@@ -57,7 +57,7 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> anyhow::Result<ExitCod
     let password = password.lines().next().unwrap_or("").to_owned();
     let store = db::connect_and_migrate(&settings).await?;
     let keyring = crypto::load_keyring(&settings)?;
-    let state = AppState::new(store.clone(), settings, keyring);
+    let state = AppState::new(store.clone(), settings, keyring)?;
     let (tenant_id, kind, role) = if platform {
         (None, UserKind::Operator, None)
     } else {

@@ -121,6 +121,80 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         Permission::CredentialsWrite,
     ),
     ("GET", "/api/v1/admin/audit-log", Permission::AuditRead),
+    ("GET", "/api/v1/admin/products", Permission::CatalogRead),
+    ("POST", "/api/v1/admin/products", Permission::CatalogWrite),
+    (
+        "GET",
+        "/api/v1/admin/products/{id}",
+        Permission::CatalogRead,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/products/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/products/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/products/{id}/variants",
+        Permission::CatalogWrite,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/variants/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/variants/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/variants/{id}/inventory",
+        Permission::CatalogRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/variants/{id}/inventory",
+        Permission::CatalogWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/products/{id}/images",
+        Permission::CatalogWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/images/{id}",
+        Permission::CatalogWrite,
+    ),
+    ("GET", "/api/v1/admin/categories", Permission::CatalogRead),
+    ("POST", "/api/v1/admin/categories", Permission::CatalogWrite),
+    (
+        "PATCH",
+        "/api/v1/admin/categories/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/categories/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/imports/products",
+        Permission::CatalogWrite,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/exports/products",
+        Permission::CatalogRead,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -82,6 +82,19 @@ impl From<ValidationErrors> for ApiError {
     }
 }
 
+impl From<crate::services::catalog::ListError> for ApiError {
+    fn from(e: crate::services::catalog::ListError) -> Self {
+        use crate::services::catalog::ListError;
+        match e {
+            ListError::Invalid(v) => Self::BadRequest(v.to_string()),
+            ListError::BadCursor => {
+                Self::BadRequest("after is not a cursor this server issued for this sort".into())
+            }
+            ListError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -98,6 +111,9 @@ impl From<StoreError> for ApiError {
                 detail: m.to_owned(),
                 field: "state",
             },
+            StoreError::LimitReached(what) => Self::PaymentRequired(format!(
+                "the shop's plan allows no more {what}; upgrade the plan to add more"
+            )),
             StoreError::InvalidCursor => {
                 Self::BadRequest("after is not a cursor this server issued".into())
             }

@@ -15,7 +15,6 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Router, middleware as mw};
-use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -65,6 +64,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_staff::router())
         .merge(routes::admin_credentials::router())
         .merge(routes::audit_log::admin_router())
+        .merge(routes::admin_catalog::router())
+        .merge(routes::admin_bulk::router())
         .route_layer(mw::from_fn_with_state(state.clone(), authz::admin_guard));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
@@ -74,6 +75,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::audit_log::platform_router())
         .merge(routes::auth::router())
         .merge(routes::store::router())
+        .merge(routes::store_catalog::router())
         .merge(admin)
         .split_for_parts()
 }
@@ -86,7 +88,6 @@ pub fn build_router(state: AppState) -> Router {
         .expect("the OpenAPI document serialises")
         .into();
     let page: Arc<str> = routes::docs::render(&openapi).into();
-    let body_limit = state.settings.body_limit_bytes;
 
     api_routes
         .route(
@@ -98,6 +99,7 @@ pub fn build_router(state: AppState) -> Router {
                 )
             }),
         )
+        .route("/media/{*key}", get(routes::store_catalog::media_object))
         .route(
             "/api/docs",
             get(move || async move { Html(page.to_string()) }),
@@ -107,8 +109,11 @@ pub fn build_router(state: AppState) -> Router {
             ApiError::NotFound("there is nothing at this path".into()).into_response()
         })
         .layer(mw::from_fn_with_state(state.clone(), middleware::context))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(DefaultBodyLimit::disable())
+        .layer(mw::from_fn_with_state(
+            state.clone(),
+            middleware::body_limit,
+        ))
         .layer(mw::from_fn_with_state(state.clone(), middleware::timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
@@ -142,7 +147,7 @@ mod tests {
         let store = storekeep_store_sqlite::SqliteStore::connect(&url, 1)
             .await
             .unwrap();
-        let state = AppState::new(std::sync::Arc::new(store), settings, keyring);
+        let state = AppState::new(std::sync::Arc::new(store), settings, keyring).unwrap();
         let (_, doc) = api(&state);
         let mut admin_ops = 0;
         for (path, item) in &doc.paths.paths {

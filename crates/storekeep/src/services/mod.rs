@@ -2,7 +2,10 @@
 //! input into domain types, collecting every problem, then call the store.
 
 pub mod accounts;
+pub mod bulk;
+pub mod catalog;
 pub mod credentials;
+pub mod demo_catalog;
 pub mod plans;
 pub mod tenants;
 

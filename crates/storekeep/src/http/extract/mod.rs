@@ -4,7 +4,7 @@
 mod json;
 pub mod page;
 mod platform;
-mod tenant;
+pub mod tenant;
 
 pub use json::{Json, Query};
 pub use page::PageParams;

@@ -3,7 +3,10 @@
 //! `X-Tenant: {slug}` header. Unknown and suspended tenants get the same
 //! 404, so a probe learns nothing about which shops exist.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
@@ -59,14 +62,58 @@ fn host_name(parts: &Parts) -> Option<DomainName> {
     DomainName::parse(name).ok()
 }
 
+/// How long a looked-up tenant (or its absence) is reused. Changes made
+/// through this node take effect at once (the cache is cleared); changes
+/// made elsewhere (another node, the CLI) within this time.
+pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Recently resolved tenants by look-up key (`d:` domain, `s:` slug), so a
+/// busy shop costs one database query per second, not one per request.
+#[derive(Default)]
+pub struct TenantCache {
+    entries: Mutex<HashMap<String, (Option<Tenant>, Instant)>>,
+}
+
+impl TenantCache {
+    async fn get_or_load(
+        &self,
+        key: String,
+        load: impl Future<Output = Result<Tenant, StoreError>>,
+    ) -> Result<Option<Tenant>, ApiError> {
+        if let Some((t, at)) = self.entries.lock().expect("tenant cache").get(&key)
+            && at.elapsed() < TENANT_CACHE_TTL
+        {
+            return Ok(t.clone());
+        }
+        let t = match load.await {
+            Ok(t) => Some(t),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(ApiError::from(e)),
+        };
+        let mut entries = self.entries.lock().expect("tenant cache");
+        if entries.len() >= 10_000 {
+            entries.clear();
+        }
+        entries.insert(key, (t.clone(), Instant::now()));
+        Ok(t)
+    }
+
+    /// Forgets everything; called after a tenant changes on this node.
+    pub fn clear(&self) {
+        self.entries.lock().expect("tenant cache").clear();
+    }
+}
+
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Tenant>, ApiError> {
-    let found = |r: Result<Tenant, StoreError>| match r {
-        Ok(t) => Ok(Some(t)),
-        Err(StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(ApiError::from(e)),
-    };
+    let cache = &state.tenants;
     if let Some(host) = host_name(parts) {
-        if let Some(t) = found(state.store.tenant_by_domain(&host).await)? {
+        let by_domain = cache
+            .get_or_load(
+                format!("d:{}", host.as_str()),
+                state.store.tenant_by_domain(&host),
+            )
+            .await?;
+        if let Some(t) = by_domain {
             return Ok(Some(t));
         }
         if let Some(base) = &state.settings.base_domain
@@ -75,7 +122,9 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Tenant>, ApiE
                 .strip_suffix(base.as_str())
                 .and_then(|rest| rest.strip_suffix('.'))
             && let Ok(slug) = Slug::parse(label)
-            && let Some(t) = found(state.store.tenant_by_slug(&slug).await)?
+            && let Some(t) = cache
+                .get_or_load(format!("s:{slug}"), state.store.tenant_by_slug(&slug))
+                .await?
         {
             return Ok(Some(t));
         }
@@ -85,7 +134,11 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Tenant>, ApiE
         .get(TENANT_HEADER)
         .and_then(|v| v.to_str().ok());
     match header.map(Slug::parse) {
-        Some(Ok(slug)) => found(state.store.tenant_by_slug(&slug).await),
+        Some(Ok(slug)) => {
+            cache
+                .get_or_load(format!("s:{slug}"), state.store.tenant_by_slug(&slug))
+                .await
+        }
         _ => Ok(None),
     }
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::http::error::ApiError;
 
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.settings.request_timeout;
+    let (_, limit) = super::body_limit::limits_for(&state, req.method(), req.uri().path());
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::Unavailable(format!(

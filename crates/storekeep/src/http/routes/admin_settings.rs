@@ -54,6 +54,8 @@ async fn update_settings(
         .store
         .update_tenant(&actor.tenant.slug, &patch, &actor.audit)
         .await?;
+    state.tenants.clear();
+    state.cache.invalidate(tenant.id).await;
     Ok(Json(SettingsBody {
         settings: tenant.settings,
     }))

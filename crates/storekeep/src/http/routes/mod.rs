@@ -1,5 +1,7 @@
 //! One module per resource, each exporting `router()`.
 
+pub mod admin_bulk;
+pub mod admin_catalog;
 pub mod admin_credentials;
 pub mod admin_settings;
 pub mod admin_staff;
@@ -11,3 +13,4 @@ pub mod metrics;
 pub mod platform_plans;
 pub mod platform_tenants;
 pub mod store;
+pub mod store_catalog;

@@ -60,6 +60,7 @@ async fn create_tenant(
         &op.audit,
     )
     .await?;
+    state.tenants.clear();
     let location = format!("/api/v1/platform/tenants/{}", tenant.slug);
     Ok((
         StatusCode::CREATED,
@@ -123,5 +124,8 @@ async fn update_tenant(
         &op.audit,
     )
     .await?;
+    state.tenants.clear();
+    // Currency and plan limits shape what the storefront shows.
+    state.cache.invalidate(tenant.id).await;
     Ok(Json(TenantBody { tenant }))
 }

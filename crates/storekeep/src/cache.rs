@@ -1,0 +1,237 @@
+//! The storefront's read cache: serialized response bodies, per shop.
+//!
+//! Every entry is keyed by the shop, the shop's catalog *generation* and the
+//! request (path and query). A catalog write bumps the generation after it
+//! commits and before it answers, so the next read — on any node — looks up
+//! keys no entry has yet and goes to the database: a write is visible to the
+//! next read. Entries of old generations are never read again and age out
+//! of the bounded cache.
+//!
+//! Generations live in memory by default (one node). With `redis.url` they
+//! live in Redis (`INCR` on write, `GET` on read), so a write on one node
+//! invalidates every node's cache at once. If Redis does not answer, reads
+//! bypass the cache (correct, slower) until it does, and writes log the
+//! failure; entries also expire after `cache.ttl_secs`, which bounds how
+//! stale a node can be if it missed an invalidation while Redis was away.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use quick_cache::Weighter;
+use storekeep_domain::TenantId;
+use tokio::sync::OnceCell;
+
+#[derive(Clone)]
+struct Entry {
+    body: Bytes,
+    stored: Instant,
+}
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<(TenantId, u64, String), Entry> for ByBytes {
+    fn weight(&self, key: &(TenantId, u64, String), val: &Entry) -> u64 {
+        (key.2.len() + val.body.len() + 64) as u64
+    }
+}
+
+pub struct ResponseCache {
+    entries: Option<quick_cache::sync::Cache<(TenantId, u64, String), Entry, ByBytes>>,
+    ttl: Duration,
+    local: Mutex<HashMap<TenantId, u64>>,
+    redis_url: Option<String>,
+    redis: OnceCell<redis::aio::ConnectionManager>,
+    degraded: AtomicBool,
+}
+
+/// Where a read stands: the generation its response may be stored under,
+/// or `None` when it must not be cached.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(Option<u64>);
+
+impl ResponseCache {
+    /// `max_bytes == 0` turns caching off.
+    pub fn new(max_bytes: u64, ttl: Duration, redis_url: Option<String>) -> Self {
+        let entries = (max_bytes > 0).then(|| {
+            // Estimated item count only sizes the internal tables.
+            let items = (max_bytes / 4096).max(64) as usize;
+            quick_cache::sync::Cache::with_weighter(items, max_bytes, ByBytes)
+        });
+        Self {
+            entries,
+            ttl,
+            local: Mutex::new(HashMap::new()),
+            redis_url,
+            redis: OnceCell::new(),
+            degraded: AtomicBool::new(false),
+        }
+    }
+
+    /// `memory`, `redis`, `redis (unavailable: bypassed)` or `off`.
+    pub fn backend(&self) -> &'static str {
+        match (
+            &self.entries,
+            &self.redis_url,
+            self.degraded.load(Ordering::Relaxed),
+        ) {
+            (None, _, _) => "off",
+            (Some(_), None, _) => "memory",
+            (Some(_), Some(_), false) => "redis",
+            (Some(_), Some(_), true) => "redis (unavailable: bypassed)",
+        }
+    }
+
+    fn key_name(tenant: TenantId) -> String {
+        format!("storekeep:catalog-gen:{tenant}")
+    }
+
+    async fn conn(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
+        let url = self.redis_url.as_deref().unwrap_or_default();
+        let conn = self
+            .redis
+            .get_or_try_init(|| async {
+                let client = redis::Client::open(url)?;
+                client.get_connection_manager().await
+            })
+            .await?;
+        Ok(conn.clone())
+    }
+
+    fn note(&self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::warn!("read cache: Redis answers again; caching resumes");
+                }
+            }
+            Err(e) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        error = e,
+                        "read cache: Redis unavailable, reads bypass the cache"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Takes the shop's current generation; call before reading the database.
+    pub async fn ticket(&self, tenant: TenantId) -> Ticket {
+        if self.entries.is_none() {
+            return Ticket(None);
+        }
+        if self.redis_url.is_none() {
+            let local = self.local.lock().expect("cache lock");
+            return Ticket(Some(local.get(&tenant).copied().unwrap_or(0)));
+        }
+        let fetched = tokio::time::timeout(Duration::from_millis(250), async {
+            let mut conn = self.conn().await?;
+            let generation: Option<u64> = redis::cmd("GET")
+                .arg(Self::key_name(tenant))
+                .query_async(&mut conn)
+                .await?;
+            Ok::<_, redis::RedisError>(generation.unwrap_or(0))
+        })
+        .await;
+        match fetched {
+            Ok(Ok(generation)) => {
+                self.note(Ok(()));
+                Ticket(Some(generation))
+            }
+            Ok(Err(e)) => {
+                self.note(Err(e.to_string()));
+                Ticket(None)
+            }
+            Err(_) => {
+                self.note(Err("no answer within 250 ms".into()));
+                Ticket(None)
+            }
+        }
+    }
+
+    pub fn get(&self, tenant: TenantId, ticket: Ticket, key: &str) -> Option<Bytes> {
+        let generation = ticket.0?;
+        let entries = self.entries.as_ref()?;
+        let entry = entries.get(&(tenant, generation, key.to_owned()))?;
+        (entry.stored.elapsed() < self.ttl).then_some(entry.body)
+    }
+
+    pub fn put(&self, tenant: TenantId, ticket: Ticket, key: &str, body: Bytes) {
+        if let (Some(generation), Some(entries)) = (ticket.0, &self.entries) {
+            entries.insert(
+                (tenant, generation, key.to_owned()),
+                Entry {
+                    body,
+                    stored: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// Called after every committed catalog write of the shop.
+    pub async fn invalidate(&self, tenant: TenantId) {
+        {
+            let mut local = self.local.lock().expect("cache lock");
+            *local.entry(tenant).or_insert(0) += 1;
+        }
+        if self.redis_url.is_none() || self.entries.is_none() {
+            return;
+        }
+        let bumped = tokio::time::timeout(Duration::from_millis(500), async {
+            let mut conn = self.conn().await?;
+            redis::cmd("INCR")
+                .arg(Self::key_name(tenant))
+                .query_async::<i64>(&mut conn)
+                .await
+        })
+        .await;
+        let result = match bumped {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 500 ms".into()),
+        };
+        if let Err(e) = &result {
+            tracing::error!(
+                error = e.as_str(),
+                tenant = %tenant,
+                "read cache: could not invalidate other nodes; they may serve the old catalog until their entries expire"
+            );
+        }
+        self.note(result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_hides_what_was_cached_before_it() {
+        let cache = ResponseCache::new(1 << 20, Duration::from_secs(60), None);
+        let shop = TenantId::new();
+        let t = cache.ticket(shop).await;
+        cache.put(shop, t, "/p", Bytes::from_static(b"old"));
+        assert_eq!(cache.get(shop, t, "/p").as_deref(), Some(&b"old"[..]));
+        cache.invalidate(shop).await;
+        let t2 = cache.ticket(shop).await;
+        assert_eq!(cache.get(shop, t2, "/p"), None);
+        // A read that started before the write may store, but under the old
+        // generation, where nobody looks any more.
+        cache.put(shop, t, "/p", Bytes::from_static(b"stale"));
+        assert_eq!(cache.get(shop, t2, "/p"), None);
+        assert_eq!(cache.get(TenantId::new(), t, "/p"), None, "per shop");
+    }
+
+    #[tokio::test]
+    async fn entries_expire() {
+        let cache = ResponseCache::new(1 << 20, Duration::from_millis(0), None);
+        let shop = TenantId::new();
+        let t = cache.ticket(shop).await;
+        cache.put(shop, t, "/p", Bytes::from_static(b"x"));
+        assert_eq!(cache.get(shop, t, "/p"), None);
+    }
+}

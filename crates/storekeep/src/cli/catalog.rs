@@ -1,0 +1,159 @@
+//! `storekeep import products` and `storekeep export products`: the bulk
+//! catalog formats of docs/API.md, from and to files.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::config::Settings;
+use crate::services::bulk::{self, Format, ImportError};
+use crate::{db, services};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ImportCommand {
+    /// Create or update products from a CSV or JSON lines file. Exits 1 if
+    /// any row failed (the others are imported), listing each by line.
+    Products {
+        /// The shop's slug.
+        #[arg(long)]
+        tenant: String,
+        /// `.csv`, `.jsonl` or `.ndjson`.
+        file: PathBuf,
+        /// Override the format the file name implies: csv or jsonl.
+        #[arg(long)]
+        format: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ExportCommand {
+    /// Write every product of a shop as CSV or JSON lines.
+    Products {
+        #[arg(long)]
+        tenant: String,
+        /// csv (default) or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
+    let ImportCommand::Products {
+        tenant,
+        file,
+        format,
+    } = cmd;
+    let format = match format {
+        Some(f) => Format::parse(&f).context("--format must be csv or jsonl")?,
+        None => Format::from_path(&file).with_context(|| {
+            format!(
+                "cannot tell the format of {}: name it .csv or .jsonl, or pass --format",
+                file.display()
+            )
+        })?,
+    };
+    let store = db::connect_and_migrate(&settings).await?;
+    let shop = services::tenants::get(store.as_ref(), &tenant)
+        .await
+        .with_context(|| format!("tenant '{tenant}'"))?;
+    let source =
+        std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+    let rows = match bulk::read_rows(source, format, &shop.settings.currency) {
+        Ok(rows) => rows,
+        Err(ImportError::Format(m)) => bail!("{}: {m}", file.display()),
+        Err(ImportError::Store(e)) => return Err(e.into()),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(rows.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}",
+            )
+            .expect("a valid template"),
+        );
+        bar
+    });
+    let report = bulk::import(
+        store.as_ref(),
+        &shop,
+        rows,
+        &super::cli_actor(),
+        |done, _| {
+            if let Some(bar) = &bar {
+                bar.set_position(done);
+            }
+        },
+    )
+    .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    store.close().await;
+    // Running servers sharing Redis drop their cached pages of this shop
+    // now; without Redis they show the import within cache.ttl_secs.
+    if let Some(url) = &settings.redis_url {
+        crate::cache::ResponseCache::new(1, settings.cache_ttl, Some(url.expose().to_owned()))
+            .invalidate(shop.id)
+            .await;
+    }
+    let report = match report {
+        Ok(r) => r,
+        Err(ImportError::Format(m)) => bail!("{m}"),
+        Err(ImportError::Store(e)) => return Err(e.into()),
+    };
+    for e in &report.errors {
+        eprintln!("line {}: {}", e.line, e.message);
+    }
+    if report.failed as usize > report.errors.len() {
+        eprintln!(
+            "... and {} more failed rows",
+            report.failed as usize - report.errors.len()
+        );
+    }
+    println!(
+        "{} created, {} updated, {} failed",
+        report.created, report.updated, report.failed
+    );
+    Ok(if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub async fn export(settings: Settings, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
+    let ExportCommand::Products {
+        tenant,
+        format,
+        output,
+    } = cmd;
+    let format = Format::parse(&format).context("--format must be csv or jsonl")?;
+    let store = db::connect_and_migrate(&settings).await?;
+    let shop = services::tenants::get(store.as_ref(), &tenant)
+        .await
+        .with_context(|| format!("tenant '{tenant}'"))?;
+    let count = match &output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let n = bulk::export(store.as_ref(), &shop, format, &mut out).await?;
+            std::io::Write::flush(&mut out)?;
+            n
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let n = bulk::export(store.as_ref(), &shop, format, &mut out).await?;
+            std::io::Write::flush(&mut out)?;
+            n
+        }
+    };
+    store.close().await;
+    eprintln!("exported {count} products");
+    Ok(ExitCode::SUCCESS)
+}

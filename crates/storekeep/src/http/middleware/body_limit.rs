@@ -1,0 +1,58 @@
+//! How large a request body may be, and how long a request may take, by
+//! route: small for everything (`http.body_limit_bytes`,
+//! `http.request_timeout_secs`), larger for the few routes that take files
+//! (image uploads: `media.max_image_bytes`; bulk imports: 64 MiB and ten
+//! minutes).
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+
+/// Largest bulk import body.
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// Longest a bulk import request may take.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Room for the multipart framing around an image.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// The body limit and time limit of a request.
+pub fn limits_for(state: &AppState, method: &Method, path: &str) -> (usize, Duration) {
+    let settings = &state.settings;
+    if method == Method::POST {
+        if path == "/api/v1/admin/imports/products" {
+            return (IMPORT_BODY_LIMIT, IMPORT_TIMEOUT);
+        }
+        if path.starts_with("/api/v1/admin/products/") && path.ends_with("/images") {
+            return (
+                settings.media.max_image_bytes + MULTIPART_OVERHEAD,
+                settings.request_timeout,
+            );
+        }
+    }
+    (settings.body_limit_bytes, settings.request_timeout)
+}
+
+/// Refuses a declared length over the limit at once (413) and caps the
+/// body stream at it, whatever the client declared.
+pub async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (limit, _) = limits_for(&state, req.method(), req.uri().path());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    // Extractors' own default limit is disabled where the router is built;
+    // this cap is the one that holds.
+    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
+}

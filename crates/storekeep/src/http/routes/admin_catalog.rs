@@ -1,0 +1,533 @@
+//! `/api/v1/admin/products`, `/variants`, `/categories`, `/images`: the
+//! shop's catalog for staff and integrations. Every change invalidates the
+//! shop's storefront cache once committed.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{
+    Category, ImageId, InventoryAdjustment, NewImage, Product, ProductImage, Variant,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authz::AdminActor;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, PageParams, Query};
+use crate::media;
+use crate::services::catalog::{
+    self, CategoryInput, CategoryPatchInput, ListParams, ProductInput, ProductPatchInput,
+    VariantInput, VariantPatchInput,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_products, create_product))
+        .routes(routes!(get_product, update_product, delete_product))
+        .routes(routes!(add_variant))
+        .routes(routes!(update_variant, delete_variant))
+        .routes(routes!(adjust_inventory, inventory_ledger))
+        .routes(routes!(upload_image))
+        .routes(routes!(delete_image))
+        .routes(routes!(list_categories, create_category))
+        .routes(routes!(update_category, delete_category))
+}
+
+fn id<T: std::str::FromStr>(raw: &str, what: &str) -> ApiResult<T> {
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProductBody {
+    pub product: ProductInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatchBody {
+    pub product: ProductPatchInput,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductBody {
+    pub product: Product,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductPage {
+    pub items: Vec<Product>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVariantBody {
+    pub variant: VariantInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantPatchBody {
+    pub variant: VariantPatchInput,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VariantBody {
+    pub variant: Variant,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentInput {
+    /// Added to on-hand stock; negative to remove.
+    #[schema(example = -2)]
+    pub delta: i64,
+    #[schema(example = "damaged in transit")]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdjustedBody {
+    pub variant: Variant,
+    pub adjustment: InventoryAdjustment,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LedgerPage {
+    pub items: Vec<InventoryAdjustment>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImageBody {
+    pub image: ProductImage,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategoryBody {
+    pub category: CategoryInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatchBody {
+    pub category: CategoryPatchInput,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CategoryBody {
+    pub category: Category,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CategoryList {
+    pub items: Vec<Category>,
+}
+
+/// The shop's products in every status, with the storefront's filters.
+#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin",
+    security(("bearer" = [])), params(ListParams),
+    responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_products(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<ProductPage>> {
+    let query = catalog::product_query(&state, &actor.tenant, &params, false).await?;
+    let page = state.store.list_products(actor.tenant.id, &query).await?;
+    Ok(Json(ProductPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|p| catalog::with_urls(&state, p))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Creates a product with its variants and initial stock.
+#[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin",
+    security(("bearer" = [])), request_body = NewProductBody,
+    responses((status = 201, body = ProductBody), (status = 402, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_product(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Json(body): Json<NewProductBody>,
+) -> ApiResult<impl IntoResponse> {
+    let product =
+        catalog::create_product(&state, &actor.tenant, &body.product, &actor.audit).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/admin/products/{}", product.id),
+        )],
+        Json(ProductBody { product }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/products/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ProductBody), (status = 404, body = Problem)))]
+async fn get_product(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<ProductBody>> {
+    let product = state
+        .store
+        .product(actor.tenant.id, id(&raw, "product")?)
+        .await?;
+    Ok(Json(ProductBody {
+        product: catalog::with_urls(&state, product),
+    }))
+}
+
+/// Changes the fields present; `tags` and `categories` replace the stored lists.
+#[utoipa::path(patch, path = "/api/v1/admin/products/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = ProductPatchBody,
+    responses((status = 200, body = ProductBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_product(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<ProductPatchBody>,
+) -> ApiResult<Json<ProductBody>> {
+    let product_id = id(&raw, "product")?;
+    let patch = catalog::parse_product_patch(&body.product)?;
+    let product = state
+        .store
+        .update_product(actor.tenant.id, product_id, &patch, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(Json(ProductBody {
+        product: catalog::with_urls(&state, product),
+    }))
+}
+
+/// Deletes the product, its variants, stock ledger and images.
+#[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_product(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    catalog::delete_product(&state, &actor.tenant, id(&raw, "product")?, &actor.audit).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/variants", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = NewVariantBody,
+    responses((status = 201, body = VariantBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_variant(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<NewVariantBody>,
+) -> ApiResult<(StatusCode, Json<VariantBody>)> {
+    let product = id(&raw, "product")?;
+    let mut errors = storekeep_domain::ValidationErrors::new();
+    let new = catalog::parse_variant(
+        &mut errors,
+        "variant",
+        &body.variant,
+        &actor.tenant.settings.currency,
+    );
+    errors.into_result()?;
+    let new = new.ok_or_else(|| ApiError::internal("variant parsed without errors or value"))?;
+    let variant = state
+        .store
+        .add_variant(actor.tenant.id, product, &new, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok((StatusCode::CREATED, Json(VariantBody { variant })))
+}
+
+/// Changes a variant's SKU, title, options or prices (stock changes go
+/// through inventory adjustments).
+#[utoipa::path(patch, path = "/api/v1/admin/variants/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = VariantPatchBody,
+    responses((status = 200, body = VariantBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_variant(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<VariantPatchBody>,
+) -> ApiResult<Json<VariantBody>> {
+    let variant_id = id(&raw, "variant")?;
+    let patch = catalog::parse_variant_patch(&body.variant, &actor.tenant.settings.currency)?;
+    let variant = state
+        .store
+        .update_variant(actor.tenant.id, variant_id, &patch, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(Json(VariantBody { variant }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/variants/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_variant(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_variant(actor.tenant.id, id(&raw, "variant")?, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds to or removes from on-hand stock, recorded in the ledger with the reason.
+#[utoipa::path(post, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = AdjustmentInput,
+    responses((status = 200, body = AdjustedBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn adjust_inventory(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<AdjustmentInput>,
+) -> ApiResult<Json<AdjustedBody>> {
+    let variant_id = id(&raw, "variant")?;
+    let reason = catalog::parse_reason(&body.reason)?;
+    if body.delta == 0 || body.delta.abs() > storekeep_domain::MAX_QUANTITY {
+        return Err(storekeep_domain::ValidationErrors::single(
+            "delta",
+            format!(
+                "must be non-zero and at most {} either way",
+                storekeep_domain::MAX_QUANTITY
+            ),
+        )
+        .into());
+    }
+    let (variant, adjustment) = state
+        .store
+        .adjust_inventory(
+            actor.tenant.id,
+            variant_id,
+            body.delta,
+            &reason,
+            &actor.audit,
+        )
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(Json(AdjustedBody {
+        variant,
+        adjustment,
+    }))
+}
+
+/// The variant's stock ledger, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path), crate::http::extract::page::PageQuery),
+    responses((status = 200, body = LedgerPage), (status = 404, body = Problem)))]
+async fn inventory_ledger(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    PageParams(page): PageParams,
+) -> ApiResult<Json<LedgerPage>> {
+    let page = state
+        .store
+        .inventory_ledger(actor.tenant.id, id(&raw, "variant")?, &page)
+        .await?;
+    Ok(Json(LedgerPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Uploads an image (`multipart/form-data`: a `file` part, optional `alt`).
+/// The format is read from the bytes (JPEG, PNG, WebP, GIF) and must match
+/// the part's content type; the dimensions are read from the header.
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/images", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    request_body(content_type = "multipart/form-data", content = String),
+    responses((status = 201, body = ImageBody), (status = 402, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn upload_image(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    mut multipart: Multipart,
+) -> ApiResult<(StatusCode, Json<ImageBody>)> {
+    let product_id = id(&raw, "product")?;
+    let mut file: Option<(Bytes, Option<String>)> = None;
+    let mut alt = String::new();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                let declared = field.content_type().map(str::to_owned);
+                let bytes = field.bytes().await.map_err(multipart_error)?;
+                file = Some((bytes, declared));
+            }
+            Some("alt") => {
+                let text = field.text().await.map_err(multipart_error)?;
+                alt = catalog::parse_description(&text)
+                    .ok()
+                    .filter(|a| a.chars().count() <= 500)
+                    .ok_or_else(|| {
+                        storekeep_domain::ValidationErrors::single(
+                            "alt",
+                            "must be at most 500 characters of text",
+                        )
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    let (bytes, declared) = file.ok_or_else(|| {
+        storekeep_domain::ValidationErrors::single("file", "send the image as a part named file")
+    })?;
+    if bytes.len() > state.settings.media.max_image_bytes {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let inspected = media::inspect(&bytes, declared.as_deref())
+        .map_err(|m| storekeep_domain::ValidationErrors::single("file", m))?;
+    // The product must exist before anything is written to storage.
+    state.store.product(actor.tenant.id, product_id).await?;
+    let image_id = ImageId::new();
+    let key = media::object_key(actor.tenant.id, image_id, inspected.extension);
+    let size = bytes.len() as i64;
+    state
+        .media
+        .put(&key, bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    let new = NewImage {
+        id: image_id,
+        product_id,
+        key: key.clone(),
+        content_type: inspected.content_type.to_owned(),
+        width: inspected.width,
+        height: inspected.height,
+        size_bytes: size,
+        alt,
+    };
+    let stored = state
+        .store
+        .add_image(
+            actor.tenant.id,
+            &new,
+            actor.tenant.limits.storage_bytes,
+            &actor.audit,
+        )
+        .await;
+    let mut image = match stored {
+        Ok(image) => image,
+        Err(e) => {
+            // Not recorded: the object must not linger.
+            if let Err(d) = state.media.delete(&key).await {
+                tracing::warn!(error = %d, key, "could not remove an unrecorded image object");
+            }
+            return Err(e.into());
+        }
+    };
+    image.url = state.media.url(&image.key);
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok((StatusCode::CREATED, Json(ImageBody { image })))
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest(format!(
+            "the multipart body is malformed: {}",
+            e.body_text()
+        ))
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/admin/images/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_image(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let image = state
+        .store
+        .delete_image(actor.tenant.id, id(&raw, "image")?, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    if let Err(e) = state.media.delete(&image.key).await {
+        tracing::warn!(error = %e, key = image.key, "could not delete an image object");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every category, flat, ordered by position then name; `parent_id` links the tree.
+#[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin",
+    security(("bearer" = [])),
+    responses((status = 200, body = CategoryList)))]
+async fn list_categories(
+    State(state): State<AppState>,
+    actor: AdminActor,
+) -> ApiResult<Json<CategoryList>> {
+    let items = state.store.list_categories(actor.tenant.id).await?;
+    Ok(Json(CategoryList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/categories", tag = "admin",
+    security(("bearer" = [])), request_body = NewCategoryBody,
+    responses((status = 201, body = CategoryBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_category(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Json(body): Json<NewCategoryBody>,
+) -> ApiResult<(StatusCode, Json<CategoryBody>)> {
+    let new = catalog::parse_category(&body.category)?;
+    let category = state
+        .store
+        .create_category(actor.tenant.id, &new, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok((StatusCode::CREATED, Json(CategoryBody { category })))
+}
+
+/// Renames or moves a category (`parent_id: null` moves it to the top).
+#[utoipa::path(patch, path = "/api/v1/admin/categories/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = CategoryPatchBody,
+    responses((status = 200, body = CategoryBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_category(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<CategoryPatchBody>,
+) -> ApiResult<Json<CategoryBody>> {
+    let category_id = id(&raw, "category")?;
+    let patch = catalog::parse_category_patch(&body.category)?;
+    let category = state
+        .store
+        .update_category(actor.tenant.id, category_id, &patch, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(Json(CategoryBody { category }))
+}
+
+/// Deletes a category without subcategories; its products stay, unfiled from it.
+#[utoipa::path(delete, path = "/api/v1/admin/categories/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_category(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .delete_category(actor.tenant.id, id(&raw, "category")?, &actor.audit)
+        .await?;
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(StatusCode::NO_CONTENT)
+}

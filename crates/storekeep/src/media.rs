@@ -1,0 +1,221 @@
+//! Product images, kept through one object-storage interface
+//! (`object_store`): a local folder (`DATA_DIR/media`) by default, an
+//! S3-compatible bucket when `media.s3_bucket` is set. The database holds
+//! only each image's key and metadata.
+//!
+//! Uploads are checked by their bytes, not their name: the format is read
+//! from the header (JPEG, PNG, WebP, GIF), must match the declared content
+//! type, and its dimensions are read without decoding the image.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::ObjectStore;
+use object_store::path::Path as ObjectPath;
+
+use crate::config::MediaSettings;
+
+/// Formats accepted for product images, with their content types.
+const FORMATS: &[(imagesize::ImageType, &str)] = &[
+    (imagesize::ImageType::Jpeg, "image/jpeg"),
+    (imagesize::ImageType::Png, "image/png"),
+    (imagesize::ImageType::Webp, "image/webp"),
+    (imagesize::ImageType::Gif, "image/gif"),
+];
+
+/// Largest width or height accepted.
+pub const MAX_DIMENSION: usize = 20_000;
+
+#[derive(Clone)]
+pub struct Media {
+    store: Arc<dyn ObjectStore>,
+    public_base_url: Option<String>,
+    kind: &'static str,
+}
+
+/// What an upload turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    pub content_type: &'static str,
+    pub extension: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Reads format and dimensions from an upload's bytes; `declared` is the
+/// content type the client sent, if any.
+pub fn inspect(bytes: &[u8], declared: Option<&str>) -> Result<Inspected, String> {
+    let kind = imagesize::image_type(bytes)
+        .map_err(|_| "the file is not an image this shop accepts (JPEG, PNG, WebP or GIF)")?;
+    let (_, content_type) = FORMATS
+        .iter()
+        .find(|(t, _)| *t == kind)
+        .ok_or("the file is not an image this shop accepts (JPEG, PNG, WebP or GIF)".to_owned())?;
+    if let Some(declared) = declared {
+        let declared = declared.split(';').next().unwrap_or("").trim();
+        if !declared.eq_ignore_ascii_case(content_type) {
+            return Err(format!(
+                "the file is {content_type}, but was sent as {declared}"
+            ));
+        }
+    }
+    let size = imagesize::blob_size(bytes).map_err(|_| "the image's header is damaged")?;
+    if size.width == 0
+        || size.height == 0
+        || size.width > MAX_DIMENSION
+        || size.height > MAX_DIMENSION
+    {
+        return Err(format!(
+            "image dimensions must be 1 to {MAX_DIMENSION} pixels on each side"
+        ));
+    }
+    let extension = content_type.trim_start_matches("image/");
+    Ok(Inspected {
+        content_type,
+        extension: if extension == "jpeg" {
+            "jpg"
+        } else {
+            extension
+        },
+        width: size.width as u32,
+        height: size.height as u32,
+    })
+}
+
+impl Media {
+    pub fn from_settings(settings: &MediaSettings, data_dir: &Path) -> anyhow::Result<Self> {
+        let (store, kind): (Arc<dyn ObjectStore>, _) = match &settings.s3_bucket {
+            Some(bucket) => {
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_region(&settings.s3_region);
+                if let Some(endpoint) = &settings.s3_endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        .with_virtual_hosted_style_request(false);
+                }
+                if let Some(id) = &settings.s3_access_key_id {
+                    builder = builder.with_access_key_id(id);
+                }
+                if let Some(secret) = &settings.s3_secret_access_key {
+                    builder = builder.with_secret_access_key(secret.expose());
+                }
+                (Arc::new(builder.build()?), "s3")
+            }
+            None => {
+                let dir = data_dir.join("media");
+                std::fs::create_dir_all(&dir)?;
+                (
+                    Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&dir)?),
+                    "local",
+                )
+            }
+        };
+        Ok(Self {
+            store,
+            public_base_url: settings.public_base_url.clone(),
+            kind,
+        })
+    }
+
+    /// `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The link clients fetch an image by.
+    pub fn url(&self, key: &str) -> String {
+        match &self.public_base_url {
+            Some(base) => format!("{base}/{key}"),
+            None => format!("/media/{key}"),
+        }
+    }
+
+    pub async fn put(&self, key: &str, bytes: Bytes) -> object_store::Result<()> {
+        self.store
+            .put(&ObjectPath::from(key), bytes.into())
+            .await
+            .map(|_| ())
+    }
+
+    /// The object's bytes, or `None` when there is no such object.
+    pub async fn get(&self, key: &str) -> object_store::Result<Option<Bytes>> {
+        match self.store.get(&ObjectPath::from(key)).await {
+            Ok(r) => Ok(Some(r.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes an object; a missing one is not an error.
+    pub async fn delete(&self, key: &str) -> object_store::Result<()> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Keys are `{tenant}/{image id}.{ext}`: unguessable, and never made from
+/// anything the client sent.
+pub fn object_key(
+    tenant: storekeep_domain::TenantId,
+    image: storekeep_domain::ImageId,
+    ext: &str,
+) -> String {
+    format!("{tenant}/{image}.{ext}")
+}
+
+/// Whether `key` has the shape [`object_key`] makes (checked before a key
+/// from a URL reaches the object store).
+pub fn is_object_key(key: &str) -> bool {
+    let Some((tenant, file)) = key.split_once('/') else {
+        return false;
+    };
+    let Some((id, ext)) = file.split_once('.') else {
+        return false;
+    };
+    uuid::Uuid::parse_str(tenant).is_ok()
+        && uuid::Uuid::parse_str(id).is_ok()
+        && FORMATS.iter().any(|(_, ct)| {
+            ct.trim_start_matches("image/") == ext || (ext == "jpg" && *ct == "image/jpeg")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 3×2 PNG header is enough for the format and dimensions.
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut b = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+        b.extend_from_slice(b"IHDR");
+        b.extend_from_slice(&width.to_be_bytes());
+        b.extend_from_slice(&height.to_be_bytes());
+        b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        b
+    }
+
+    #[test]
+    fn images_are_recognised_by_their_bytes() {
+        let i = inspect(&png(3, 2), Some("image/png")).unwrap();
+        assert_eq!((i.content_type, i.width, i.height), ("image/png", 3, 2));
+        assert!(inspect(&png(3, 2), Some("image/jpeg")).is_err());
+        assert!(inspect(b"GIF? no, text", None).is_err());
+        assert!(inspect(&png(0, 2), None).is_err());
+    }
+
+    #[test]
+    fn only_generated_keys_are_accepted() {
+        let key = object_key(
+            storekeep_domain::TenantId::new(),
+            storekeep_domain::ImageId::new(),
+            "png",
+        );
+        assert!(is_object_key(&key));
+        assert!(!is_object_key("../etc/passwd"));
+        assert!(!is_object_key(&key.replace(".png", ".html")));
+    }
+}

@@ -1,0 +1,527 @@
+//! Bulk import and export of products, as CSV (one row per variant) or JSON
+//! lines (one product per line). The format is documented in docs/API.md;
+//! an export re-imports unchanged.
+//!
+//! Rows are parsed and checked here, then applied by the store in batches
+//! of [`IMPORT_BATCH`], each row atomically on its own: an invalid row is
+//! reported with its line number and reason, every valid row is imported.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{
+    AuditContext, Handle, ImportOutcome, ImportRow, Money, Product, ProductStatus, Tenant,
+    ValidationErrors,
+};
+use storekeep_store::catalog::IMPORT_BATCH;
+use storekeep_store::{Store, StoreError};
+
+use super::catalog::{VariantInput, parse_description, parse_tags, parse_title, parse_variant};
+
+/// Most row errors listed in a report (all are counted).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    JsonLines,
+}
+
+impl Format {
+    /// From a file name's extension.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()? {
+            "csv" => Some(Self::Csv),
+            "jsonl" | "ndjson" => Some(Self::JsonLines),
+            _ => None,
+        }
+    }
+
+    /// From a request's content type.
+    pub fn from_content_type(ct: &str) -> Option<Self> {
+        match ct.split(';').next()?.trim() {
+            "text/csv" => Some(Self::Csv),
+            "application/x-ndjson" | "application/jsonl" | "application/x-jsonlines" => {
+                Some(Self::JsonLines)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "csv" => Some(Self::Csv),
+            "jsonl" | "ndjson" => Some(Self::JsonLines),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::JsonLines => "application/x-ndjson",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    pub failed: u64,
+    /// The first failures, in line order.
+    pub errors: Vec<RowError>,
+}
+
+impl ImportReport {
+    fn fail(&mut self, line: u64, message: String) {
+        self.failed += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(RowError { line, message });
+        }
+    }
+}
+
+/// The whole file is unusable (not a row of it): no header, an unknown column.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Format(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "handle",
+    "title",
+    "description",
+    "status",
+    "tags",
+    "categories",
+    "sku",
+    "variant_title",
+    "options",
+    "price",
+    "compare_at_price",
+    "currency",
+    "inventory",
+];
+const CSV_REQUIRED: &[&str] = &["handle", "title", "sku", "price"];
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct JsonLine {
+    handle: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    status: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    variants: Vec<VariantInput>,
+}
+
+fn errors_message(e: ValidationErrors) -> String {
+    e.0.iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Checks one product line (from either format) into an import row.
+fn check(line: u64, l: JsonLine, currency: &str) -> Result<ImportRow, String> {
+    let mut errors = ValidationErrors::new();
+    let handle = errors.check("handle", Handle::parse(&l.handle));
+    let title = errors.check("title", parse_title(&l.title, storekeep_domain::MAX_TITLE));
+    let description = errors.check("description", parse_description(&l.description));
+    let status = match l.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => errors.check("status", ProductStatus::parse(s)),
+        None => Some(ProductStatus::Draft),
+    };
+    let tags = parse_tags(&mut errors, "tags", &l.tags);
+    let categories: Vec<Handle> = l
+        .categories
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| errors.check(&format!("categories[{i}]"), Handle::parse(c)))
+        .collect();
+    if l.variants.is_empty() {
+        errors.add("variants", "a product needs at least one variant");
+    }
+    let variants: Vec<_> = l
+        .variants
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| parse_variant(&mut errors, &format!("variants[{i}]"), v, currency))
+        .collect();
+    errors.into_result().map_err(errors_message)?;
+    Ok(ImportRow {
+        line,
+        handle: handle.expect("checked"),
+        title: title.expect("checked"),
+        description: description.expect("checked"),
+        status: status.expect("checked"),
+        tags,
+        categories,
+        variants,
+    })
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split('|')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn csv_line(
+    line: u64,
+    record: &csv::StringRecord,
+    index: &HashMap<&str, usize>,
+    currency: &str,
+) -> Result<ImportRow, String> {
+    let get = |name: &str| {
+        index
+            .get(name)
+            .and_then(|i| record.get(*i))
+            .unwrap_or("")
+            .trim()
+    };
+    let mut errors = ValidationErrors::new();
+    let amount = |field: &str, raw: &str, errors: &mut ValidationErrors| -> Option<i64> {
+        raw.parse::<i64>().map_err(|_| ()).map_or_else(
+            |()| {
+                errors.add(
+                    field,
+                    "must be a whole number of minor units (34900 for 349.00)",
+                );
+                None
+            },
+            Some,
+        )
+    };
+    let price = amount("price", get("price"), &mut errors);
+    let compare_at = match get("compare_at_price") {
+        "" => None,
+        raw => amount("compare_at_price", raw, &mut errors),
+    };
+    let inventory = match get("inventory") {
+        "" => Some(0),
+        raw => amount("inventory", raw, &mut errors),
+    };
+    let currency = match get("currency") {
+        "" => currency.to_owned(),
+        c => c.to_owned(),
+    };
+    let mut options = BTreeMap::new();
+    for pair in split_list(get("options")) {
+        match pair.split_once('=') {
+            Some((k, v)) => {
+                options.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+            None => errors.add("options", format!("'{pair}' is not Name=Value")),
+        }
+    }
+    errors.into_result().map_err(errors_message)?;
+    let variant = VariantInput {
+        sku: get("sku").to_owned(),
+        title: Some(get("variant_title"))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
+        options,
+        price: Money {
+            amount: price.unwrap_or_default(),
+            currency: currency.clone(),
+        },
+        compare_at_price: compare_at.map(|amount| Money {
+            amount,
+            currency: currency.clone(),
+        }),
+        inventory: inventory.unwrap_or_default(),
+    };
+    check(
+        line,
+        JsonLine {
+            handle: get("handle").to_owned(),
+            title: get("title").to_owned(),
+            description: get("description").to_owned(),
+            status: Some(get("status").to_owned()),
+            tags: split_list(get("tags")),
+            categories: split_list(get("categories")),
+            variants: vec![variant],
+        },
+        &currency,
+    )
+}
+
+/// Reads every row of `source`: checked rows, or a line number and reason.
+pub fn read_rows(
+    source: impl Read,
+    format: Format,
+    currency: &str,
+) -> Result<Vec<Result<ImportRow, RowError>>, ImportError> {
+    match format {
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .trim(csv::Trim::Headers)
+                .from_reader(source);
+            let headers = reader
+                .headers()
+                .map_err(|e| ImportError::Format(format!("the header row is unreadable: {e}")))?
+                .clone();
+            let mut index = HashMap::new();
+            for (i, h) in headers.iter().enumerate() {
+                let Some(known) = CSV_COLUMNS.iter().find(|c| **c == h) else {
+                    return Err(ImportError::Format(format!(
+                        "unknown column '{h}'; the columns are {}",
+                        CSV_COLUMNS.join(", ")
+                    )));
+                };
+                index.insert(*known, i);
+            }
+            if let Some(missing) = CSV_REQUIRED.iter().find(|c| !index.contains_key(*c)) {
+                return Err(ImportError::Format(format!(
+                    "the header has no '{missing}' column"
+                )));
+            }
+            let mut rows = Vec::new();
+            for record in reader.records() {
+                match record {
+                    Ok(r) => {
+                        let line = r.position().map_or(0, |p| p.line());
+                        rows.push(
+                            csv_line(line, &r, &index, currency)
+                                .map_err(|message| RowError { line, message }),
+                        );
+                    }
+                    Err(e) => {
+                        let line = e.position().map_or(0, |p| p.line());
+                        rows.push(Err(RowError {
+                            line,
+                            message: format!("not a valid CSV row: {e}"),
+                        }));
+                        if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(rows)
+        }
+        Format::JsonLines => {
+            let mut text = String::new();
+            std::io::BufReader::new(source)
+                .read_to_string(&mut text)
+                .map_err(|e| ImportError::Format(format!("the file is not UTF-8 text: {e}")))?;
+            Ok(text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    let line = i as u64 + 1;
+                    serde_json::from_str::<JsonLine>(l)
+                        .map_err(|e| format!("not a valid product line: {e}"))
+                        .and_then(|j| check(line, j, currency))
+                        .map_err(|message| RowError { line, message })
+                })
+                .collect())
+        }
+    }
+}
+
+fn row_message(e: &StoreError) -> String {
+    match e {
+        StoreError::Conflict { field: "sku" } => "sku belongs to another product".into(),
+        StoreError::Conflict { field } => format!("{field} is already taken"),
+        StoreError::UnknownReference {
+            field: "categories",
+        } => "a category handle does not exist in this shop".into(),
+        StoreError::UnknownReference { field } => format!("{field} does not exist"),
+        StoreError::LimitReached(what) => format!("the shop's plan allows no more {what}"),
+        StoreError::Invalid(m) => (*m).to_owned(),
+        StoreError::NotFound(what) => format!("{what} not found"),
+        StoreError::InvalidCursor | StoreError::Other(_) => {
+            "the row could not be stored (see the server log)".into()
+        }
+    }
+}
+
+/// Imports checked rows in batches; `progress(done, total)` after each.
+pub async fn import(
+    store: &dyn Store,
+    tenant: &Tenant,
+    rows: Vec<Result<ImportRow, RowError>>,
+    audit: &AuditContext,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    let total = rows.len() as u64;
+    let mut report = ImportReport::default();
+    let mut done = 0;
+    let mut failures: Vec<RowError> = Vec::new();
+    for chunk in rows.chunks(IMPORT_BATCH) {
+        let mut batch = Vec::with_capacity(chunk.len());
+        for r in chunk {
+            match r {
+                Ok(row) => batch.push(row.clone()),
+                Err(e) => failures.push(e.clone()),
+            }
+        }
+        let outcomes = store
+            .import_rows(tenant.id, &batch, tenant.limits.max_products, audit)
+            .await?;
+        for (row, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Ok(ImportOutcome::Created) => report.created += 1,
+                Ok(ImportOutcome::Updated) => report.updated += 1,
+                Err(e) => failures.push(RowError {
+                    line: row.line,
+                    message: row_message(&e),
+                }),
+            }
+        }
+        done += chunk.len() as u64;
+        progress(done, total);
+    }
+    failures.sort_by_key(|f| f.line);
+    for f in failures {
+        report.fail(f.line, f.message);
+    }
+    Ok(report)
+}
+
+fn csv_out<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out)
+}
+
+/// Writes every product of the shop, in creation order.
+pub async fn export(
+    store: &dyn Store,
+    tenant: &Tenant,
+    format: Format,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<u64> {
+    let categories: HashMap<_, _> = store
+        .list_categories(tenant.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.handle.to_string()))
+        .collect();
+    let handles = |p: &Product| -> Vec<String> {
+        p.categories
+            .iter()
+            .filter_map(|c| categories.get(c).cloned())
+            .collect()
+    };
+    if format == Format::Csv {
+        let mut w = csv_out(&mut *out);
+        w.write_record(CSV_COLUMNS)?;
+        w.flush()?;
+    }
+    let mut after = None;
+    let mut count = 0;
+    loop {
+        let products = store.products_after(tenant.id, after, 200).await?;
+        let Some(last) = products.last() else { break };
+        after = Some(last.id);
+        for p in &products {
+            count += 1;
+            match format {
+                Format::Csv => {
+                    let mut w = csv_out(&mut *out);
+                    for v in &p.variants {
+                        let options = v
+                            .options
+                            .iter()
+                            .map(|(k, val)| format!("{k}={val}"))
+                            .collect::<Vec<_>>()
+                            .join("|");
+                        w.write_record([
+                            p.handle.as_str(),
+                            &p.title,
+                            &p.description,
+                            p.status.as_str(),
+                            &p.tags.join("|"),
+                            &handles(p).join("|"),
+                            v.sku.as_str(),
+                            &v.title,
+                            &options,
+                            &v.price.amount.to_string(),
+                            &v.compare_at_price
+                                .as_ref()
+                                .map(|m| m.amount.to_string())
+                                .unwrap_or_default(),
+                            &v.price.currency,
+                            &v.inventory.on_hand.to_string(),
+                        ])?;
+                    }
+                    w.flush()?;
+                }
+                Format::JsonLines => {
+                    let line = JsonLine {
+                        handle: p.handle.to_string(),
+                        title: p.title.clone(),
+                        description: p.description.clone(),
+                        status: Some(p.status.as_str().to_owned()),
+                        tags: p.tags.clone(),
+                        categories: handles(p),
+                        variants: p
+                            .variants
+                            .iter()
+                            .map(|v| VariantInput {
+                                sku: v.sku.as_str().to_owned(),
+                                title: Some(v.title.clone()),
+                                options: v.options.clone(),
+                                price: v.price.clone(),
+                                compare_at_price: v.compare_at_price.clone(),
+                                inventory: v.inventory.on_hand,
+                            })
+                            .collect(),
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_report_their_line_and_every_problem() {
+        let csv = "handle,title,sku,price,inventory\n\
+                   good,Good thing,G-1,1999,3\n\
+                   Bad Handle,,G-2,12.50,x\n";
+        let rows = read_rows(csv.as_bytes(), Format::Csv, "USD").unwrap();
+        assert_eq!(rows.len(), 2);
+        let good = rows[0].as_ref().unwrap();
+        assert_eq!((good.line, good.variants[0].on_hand), (2, 3));
+        let bad = rows[1].as_ref().unwrap_err();
+        assert_eq!(bad.line, 3);
+        for field in ["price", "inventory"] {
+            assert!(bad.message.contains(field), "{}", bad.message);
+        }
+    }
+
+    #[test]
+    fn unknown_columns_refuse_the_file() {
+        let err = read_rows("handle,titel\n".as_bytes(), Format::Csv, "USD").unwrap_err();
+        assert!(err.to_string().contains("titel"));
+    }
+}
