@@ -4,6 +4,7 @@
 //! nodes starting at once apply each migration exactly once.
 
 mod audit;
+mod catalog;
 mod credentials;
 mod error;
 mod plans;

@@ -205,7 +205,7 @@ async fn search(
             .search_candidates(tenant.id, &terms, SEARCH_CANDIDATES)
             .await?;
         let ranked = catalog::rank(&terms, docs);
-        let end = (offset + page.limit as usize).min(ranked.len());
+        let end = offset.saturating_add(page.limit as usize).min(ranked.len());
         let ids = ranked.get(offset..end).unwrap_or_default();
         let mut products = state.store.products_by_ids(tenant.id, ids).await?;
         products.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
