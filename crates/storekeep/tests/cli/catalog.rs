@@ -1,0 +1,169 @@
+//! `storekeep import products`, `export products` and `seed --demo`'s
+//! catalog, as an operator runs them.
+
+use std::process::Output;
+
+use storekeep_test_support::{TestDb, storekeep_command};
+
+use crate::BIN;
+
+fn run(db: &TestDb, args: &[&str]) -> Output {
+    storekeep_command(BIN, db).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn create_shop(db: &TestDb, slug: &str) {
+    let out = run(db, &["tenant", "create", slug, "--name", slug]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+fn export(db: &TestDb, slug: &str, format: &str) -> String {
+    let out = run(
+        db,
+        &["export", "products", "--tenant", slug, "--format", format],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[tokio::test]
+async fn an_import_with_bad_rows_imports_the_good_ones_and_names_the_bad_lines() {
+    let db = TestDb::new().await;
+    create_shop(&db, "acme");
+    let file = db.dir.path().join("products.csv");
+    std::fs::write(
+        &file,
+        "handle,title,sku,price,inventory,options,tags\n\
+         dock-1,USB-C Dock,DOCK-1,8900,4,Color=Black,docks|usb-c\n\
+         dock-1,USB-C Dock,DOCK-1-GREY,8900,2,Color=Grey,docks|usb-c\n\
+         bad-price,Broken,BAD-1,12.50,1,,\n\
+         mouse,Mouse,MOUSE-1,1900,,,\n\
+         ,No handle,NOH-1,100,1,,\n",
+    )
+    .unwrap();
+    let out = run(
+        &db,
+        &[
+            "import",
+            "products",
+            "--tenant",
+            "acme",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "some rows failed: exit 1");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 4: price"), "{stderr}");
+    assert!(stderr.contains("line 6: handle"), "{stderr}");
+    assert!(
+        !stderr.contains("line 2") && !stderr.contains("line 5"),
+        "{stderr}"
+    );
+    // Rows 2 and 3 are the same product: one created, one updated.
+    assert!(
+        text(&out.stdout).contains("2 created, 1 updated, 2 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let csv = export(&db, "acme", "csv");
+    let mut lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines.remove(0),
+        "handle,title,description,status,tags,categories,sku,variant_title,options,price,compare_at_price,currency,inventory"
+    );
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "dock-1,USB-C Dock,,draft,docks|usb-c,,DOCK-1,Black,Color=Black,8900,,USD,4",
+            "dock-1,USB-C Dock,,draft,docks|usb-c,,DOCK-1-GREY,Grey,Color=Grey,8900,,USD,2",
+            "mouse,Mouse,,draft,,,MOUSE-1,Default,,1900,,USD,0",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_export_imports_into_another_shop_unchanged_in_both_formats() {
+    let db = TestDb::new().await;
+    for slug in ["src", "csvcopy", "jsoncopy"] {
+        create_shop(&db, slug);
+    }
+    let file = db.dir.path().join("in.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"handle":"t480","title":"ThinkPad T480","description":"14\", i5","status":"active","tags":["lenovo"],"variants":[{"sku":"T480-8","options":{"RAM":"8 GB"},"price":{"amount":34900,"currency":"USD"},"compare_at_price":{"amount":39900,"currency":"USD"},"inventory":3},{"sku":"T480-16","options":{"RAM":"16 GB"},"price":{"amount":39900,"currency":"USD"}}]}"#,
+            "\n",
+            r#"{"handle":"x1","title":"X1 Carbon, \"Gen 6\"","status":"archived","variants":[{"sku":"X1-6","price":{"amount":59900,"currency":"USD"},"inventory":1}]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &db,
+        &[
+            "import",
+            "products",
+            "--tenant",
+            "src",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    for (format, copy) in [("csv", "csvcopy"), ("jsonl", "jsoncopy")] {
+        let exported = export(&db, "src", format);
+        let path = db.dir.path().join(format!("export.{format}"));
+        std::fs::write(&path, &exported).unwrap();
+        let out = run(
+            &db,
+            &[
+                "import",
+                "products",
+                "--tenant",
+                copy,
+                path.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        for check in ["csv", "jsonl"] {
+            assert_eq!(
+                export(&db, copy, check),
+                export(&db, "src", check),
+                "{format} copy, compared as {check}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn seed_demo_fills_the_demo_shop_with_the_same_thousand_products_every_time() {
+    let first = TestDb::new().await;
+    let second = TestDb::new().await;
+    for db in [&first, &second] {
+        let out = run(db, &["seed", "--demo"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("1000 products (1000 created now)"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    let again = run(&first, &["seed", "--demo"]);
+    assert!(
+        text(&again.stdout).contains("1000 products (0 created now)"),
+        "seeding twice changes nothing: {}",
+        text(&again.stdout)
+    );
+    let a = export(&first, "demo", "csv");
+    assert_eq!(a, export(&second, "demo", "csv"), "deterministic");
+    let rows = a.lines().count() - 1;
+    assert!(rows >= 1_000, "one row per variant: {rows}");
+    for kind in ["ThinkPad", "iPhone", "Monitor", "Dock"] {
+        assert!(a.contains(kind), "the demo sells {kind}s");
+    }
+}
