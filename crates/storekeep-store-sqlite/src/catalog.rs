@@ -1433,8 +1433,10 @@ impl CatalogStore for SqliteStore {
             return Ok(Vec::new());
         }
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            // CROSS JOIN keeps the index look-up the outer loop: the planner
+            // would otherwise scan the shop's products and match each.
             "SELECT p.id, p.title, p.tags, p.description FROM product_search s \
-             JOIN products p ON p.rid = s.rowid \
+             CROSS JOIN products p ON p.rid = s.rowid \
              WHERE product_search MATCH ? AND p.tenant_id = ? AND p.status = 'active' \
              ORDER BY p.id DESC LIMIT ?",
         )
