@@ -634,16 +634,20 @@ async fn write_product_fields(
 }
 
 /// The caller holds the tenant's lock, so the count stays true until commit.
+async fn product_count(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM products WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)
+}
+
 async fn check_product_limit(
     conn: &mut PgConnection,
     tenant: TenantId,
     max_products: i64,
 ) -> StoreResult<()> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)?;
+    let count = product_count(conn, tenant).await?;
     if count >= max_products {
         return Err(StoreError::LimitReached("products"));
     }
@@ -718,7 +722,7 @@ async fn import_row(
     conn: &mut PgConnection,
     tenant: TenantId,
     row: &ImportRow,
-    max_products: i64,
+    room: i64,
     actor: &str,
 ) -> StoreResult<ImportOutcome> {
     let mut categories = Vec::with_capacity(row.categories.len());
@@ -760,7 +764,11 @@ async fn import_row(
             (id, ImportOutcome::Updated)
         }
         None => {
-            check_product_limit(conn, tenant, max_products).await?;
+            // `room` is the plan's limit less the products the shop has,
+            // counted once per batch (the batch holds the write lock).
+            if room <= 0 {
+                return Err(StoreError::LimitReached("products"));
+            }
             let id = insert_product(
                 conn,
                 tenant,
@@ -1587,10 +1595,14 @@ impl CatalogStore for PgStore {
         // Locked once for the batch, outside the savepoints: a row lock
         // taken inside one is dropped when it is rolled back.
         lock_tenant(&mut tx, tenant).await?;
+        let mut room = max_products - product_count(&mut tx, tenant).await?;
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             exec(&mut tx, "SAVEPOINT import_row").await?;
-            let result = import_row(&mut tx, tenant, row, max_products, &ctx.actor).await;
+            let result = import_row(&mut tx, tenant, row, room, &ctx.actor).await;
+            if matches!(result, Ok(ImportOutcome::Created)) {
+                room -= 1;
+            }
             match &result {
                 Ok(_) => exec(&mut tx, "RELEASE SAVEPOINT import_row").await?,
                 Err(e) => {

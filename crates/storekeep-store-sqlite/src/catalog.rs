@@ -161,6 +161,29 @@ impl TryFrom<CategoryRow> for Category {
     }
 }
 
+/// Runs `sql` with `ids` bound in order and groups what `split` makes of
+/// each row by the key it returns (a product id).
+async fn grouped<R, T>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    ids: &[&str],
+    split: impl Fn(R) -> StoreResult<(String, T)>,
+) -> StoreResult<HashMap<String, Vec<T>>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let mut q = sqlx::query_as::<_, R>(sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut out: HashMap<String, Vec<T>> = HashMap::new();
+    for row in q.fetch_all(&mut *conn).await.map_err(other)? {
+        let (key, value) = split(row)?;
+        out.entry(key).or_default().push(value);
+    }
+    Ok(out)
+}
+
 /// Turns product rows into products, loading their variants, images and
 /// categories with one query each.
 async fn assemble(conn: &mut SqliteConnection, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
@@ -170,54 +193,36 @@ async fn assemble(conn: &mut SqliteConnection, rows: Vec<ProductRow>) -> StoreRe
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let list = placeholders(ids.len());
 
-    let sql = format!(
-        "SELECT {VARIANT_COLUMNS} FROM variants WHERE product_id IN ({list}) \
-         ORDER BY position, id"
-    );
-    let mut q = sqlx::query_as::<_, VariantRow>(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
-    let mut variants: HashMap<String, Vec<Variant>> = HashMap::new();
-    for r in q.fetch_all(&mut *conn).await.map_err(other)? {
-        variants
-            .entry(r.product_id.clone())
-            .or_default()
-            .push(r.try_into()?);
-    }
-
-    let sql = format!(
-        "SELECT {IMAGE_COLUMNS} FROM product_images WHERE product_id IN ({list}) \
-         ORDER BY position, id"
-    );
-    let mut q = sqlx::query_as::<_, ImageRow>(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
-    let mut images: HashMap<String, Vec<ProductImage>> = HashMap::new();
-    for r in q.fetch_all(&mut *conn).await.map_err(other)? {
-        images
-            .entry(r.product_id.clone())
-            .or_default()
-            .push(r.try_into()?);
-    }
-
-    let sql = format!(
-        "SELECT product_id, category_id FROM product_categories WHERE product_id IN ({list}) \
-         ORDER BY position"
-    );
-    let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
-    let mut categories: HashMap<String, Vec<CategoryId>> = HashMap::new();
-    for (product, category) in q.fetch_all(&mut *conn).await.map_err(other)? {
-        categories
-            .entry(product)
-            .or_default()
-            .push(category.parse().map_err(other)?);
-    }
-
+    let mut variants: HashMap<String, Vec<Variant>> = grouped(
+        conn,
+        &format!(
+            "SELECT {VARIANT_COLUMNS} FROM variants WHERE product_id IN ({list}) \
+             ORDER BY position, id"
+        ),
+        &ids,
+        |r: VariantRow| Ok((r.product_id.clone(), r.try_into()?)),
+    )
+    .await?;
+    let mut images: HashMap<String, Vec<ProductImage>> = grouped(
+        conn,
+        &format!(
+            "SELECT {IMAGE_COLUMNS} FROM product_images WHERE product_id IN ({list}) \
+             ORDER BY position, id"
+        ),
+        &ids,
+        |r: ImageRow| Ok((r.product_id.clone(), r.try_into()?)),
+    )
+    .await?;
+    let mut categories: HashMap<String, Vec<CategoryId>> = grouped(
+        conn,
+        &format!(
+            "SELECT product_id, category_id FROM product_categories \
+             WHERE product_id IN ({list}) ORDER BY position"
+        ),
+        &ids,
+        |(product, category): (String, String)| Ok((product, category.parse().map_err(other)?)),
+    )
+    .await?;
     rows.into_iter()
         .map(|r| {
             Ok(Product {
@@ -531,16 +536,20 @@ async fn write_product_fields(
     Ok(())
 }
 
+async fn product_count(conn: &mut SqliteConnection, tenant: TenantId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM products WHERE tenant_id = ?")
+        .bind(tenant.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)
+}
+
 async fn check_product_limit(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     max_products: i64,
 ) -> StoreResult<()> {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE tenant_id = ?")
-        .bind(tenant.to_string())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)?;
+    let count = product_count(conn, tenant).await?;
     if count >= max_products {
         return Err(StoreError::LimitReached("products"));
     }
@@ -611,7 +620,7 @@ async fn import_row(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     row: &ImportRow,
-    max_products: i64,
+    room: i64,
     actor: &str,
 ) -> StoreResult<ImportOutcome> {
     let mut categories = Vec::with_capacity(row.categories.len());
@@ -652,7 +661,11 @@ async fn import_row(
             (id, ImportOutcome::Updated)
         }
         None => {
-            check_product_limit(conn, tenant, max_products).await?;
+            // `room` is the plan's limit less the products the shop has,
+            // counted once per batch (the batch holds the write lock).
+            if room <= 0 {
+                return Err(StoreError::LimitReached("products"));
+            }
             let id = insert_product(
                 conn,
                 tenant,
@@ -1466,13 +1479,17 @@ impl CatalogStore for SqliteStore {
         ctx: &AuditContext,
     ) -> StoreResult<Vec<Result<ImportOutcome, StoreError>>> {
         let mut tx = write_tx(&self.pool).await?;
+        let mut room = max_products - product_count(&mut tx, tenant).await?;
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             sqlx::query("SAVEPOINT import_row")
                 .execute(&mut *tx)
                 .await
                 .map_err(other)?;
-            let result = import_row(&mut tx, tenant, row, max_products, &ctx.actor).await;
+            let result = import_row(&mut tx, tenant, row, room, &ctx.actor).await;
+            if matches!(result, Ok(ImportOutcome::Created)) {
+                room -= 1;
+            }
             match &result {
                 Ok(_) => {
                     sqlx::query("RELEASE import_row")

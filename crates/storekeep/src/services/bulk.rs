@@ -219,8 +219,10 @@ fn csv_line(
         "" => Some(0),
         raw => amount("inventory", raw, &mut errors),
     };
+    // The row's currency, checked against the shop's with the prices.
+    let shop_currency = currency;
     let currency = match get("currency") {
-        "" => currency.to_owned(),
+        "" => shop_currency.to_owned(),
         c => c.to_owned(),
     };
     let mut options = BTreeMap::new();
@@ -260,7 +262,7 @@ fn csv_line(
             categories: split_list(get("categories")),
             variants: vec![variant],
         },
-        &currency,
+        shop_currency,
     )
 }
 

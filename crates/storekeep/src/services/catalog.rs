@@ -163,9 +163,20 @@ fn parse_options(
         errors.add(field, "at most 10 options");
     }
     let mut out = BTreeMap::new();
+    // `=` and `|` delimit options in the CSV format.
+    let plain = |max: usize, forbidden: &'static [char]| {
+        move |t: &String| -> Result<String, String> {
+            let t = parse_title(t, max)?;
+            if t.contains(forbidden) {
+                let list: Vec<String> = forbidden.iter().map(|c| format!("'{c}'")).collect();
+                return Err(format!("may not contain {}", list.join(" or ")));
+            }
+            Ok(t)
+        }
+    };
     for (k, v) in raw {
-        let key = errors.check(&format!("{field}.{k}"), parse_title(k, 50));
-        let value = errors.check(&format!("{field}.{k}"), parse_title(v, 100));
+        let key = errors.check(&format!("{field}.{k}"), plain(50, &['=', '|'])(k));
+        let value = errors.check(&format!("{field}.{k}"), plain(100, &['|'])(v));
         if let (Some(k), Some(v)) = (key, value) {
             out.insert(k, v);
         }
@@ -586,7 +597,8 @@ pub fn descendants(categories: &[Category], root: CategoryId) -> Vec<CategoryId>
 /// (4 as a prefix), a tag word 4 (2), a description word 2 (1); a title
 /// that starts with the first term gets 1 more. Highest score first, then
 /// newest. Computed here, not by the database, so both databases rank alike.
-pub fn rank(terms: &[String], docs: Vec<SearchDoc>) -> Vec<ProductId> {
+/// Returns `(score, id)` pairs in rank order.
+pub fn rank(terms: &[String], docs: Vec<SearchDoc>) -> Vec<(u32, ProductId)> {
     fn field_score(words: &[String], term: &str, exact: u32, prefix: u32) -> u32 {
         if words.iter().any(|w| w == term) {
             exact
@@ -619,7 +631,7 @@ pub fn rank(terms: &[String], docs: Vec<SearchDoc>) -> Vec<ProductId> {
         })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-    scored.into_iter().map(|(_, id)| id).collect()
+    scored
 }
 
 #[cfg(test)]
@@ -651,7 +663,7 @@ mod tests {
             &["thinkpad".into()],
             vec![in_description, in_tags, prefix_in_title, in_title],
         );
-        assert_eq!(ranked, ids);
+        assert_eq!(ranked.iter().map(|r| r.1).collect::<Vec<_>>(), ids);
     }
 
     #[test]

@@ -4,6 +4,12 @@
 
 mod admin;
 mod auth;
+mod catalog;
+mod catalog_bulk;
+mod catalog_media;
+mod catalog_nodes;
+mod catalog_store;
+mod catalog_support;
 mod docs;
 mod errors;
 mod health;

@@ -2,7 +2,7 @@
 //! route: small for everything (`http.body_limit_bytes`,
 //! `http.request_timeout_secs`), larger for the few routes that take files
 //! (image uploads: `media.max_image_bytes`; bulk imports: 64 MiB and ten
-//! minutes).
+//! minutes; exports: ten minutes).
 
 use std::time::Duration;
 
@@ -25,6 +25,9 @@ const MULTIPART_OVERHEAD: usize = 64 * 1024;
 /// The body limit and time limit of a request.
 pub fn limits_for(state: &AppState, method: &Method, path: &str) -> (usize, Duration) {
     let settings = &state.settings;
+    if method == Method::GET && path == "/api/v1/admin/exports/products" {
+        return (settings.body_limit_bytes, IMPORT_TIMEOUT);
+    }
     if method == Method::POST {
         if path == "/api/v1/admin/imports/products" {
             return (IMPORT_BODY_LIMIT, IMPORT_TIMEOUT);

@@ -189,15 +189,19 @@ async fn search(
     }
     terms.truncate(10);
     let page = PageRequest::new(params.limit, None).map_err(ApiError::BadRequest)?;
-    // The cursor of a ranked list is the number of items already seen.
-    let offset: usize = match params.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => a
-            .strip_prefix("r.")
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| {
-                ApiError::BadRequest("after is not a cursor this server issued".into())
-            })?,
-        None => 0,
+    // The cursor of a ranked list is the last item's (score, id): the next
+    // page starts strictly after it in rank order, so products added or
+    // changed meanwhile never make a page repeat or skip what was there.
+    let after: Option<(u32, ProductId)> = match params.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(
+            a.strip_prefix("r.")
+                .and_then(|rest| rest.split_once('.'))
+                .and_then(|(score, id)| Some((score.parse().ok()?, id.parse().ok()?)))
+                .ok_or_else(|| {
+                    ApiError::BadRequest("after is not a cursor this server issued".into())
+                })?,
+        ),
+        None => None,
     };
     cached(&state, &tenant, &uri, async {
         let docs = state
@@ -205,8 +209,18 @@ async fn search(
             .search_candidates(tenant.id, &terms, SEARCH_CANDIDATES)
             .await?;
         let ranked = catalog::rank(&terms, docs);
-        let end = offset.saturating_add(page.limit as usize).min(ranked.len());
-        let ids = ranked.get(offset..end).unwrap_or_default();
+        let start = match after {
+            // Rank order is score descending, then id descending.
+            Some((score, id)) => ranked
+                .iter()
+                .position(|r| r.0 < score || (r.0 == score && r.1 < id))
+                .unwrap_or(ranked.len()),
+            None => 0,
+        };
+        let end = start.saturating_add(page.limit as usize).min(ranked.len());
+        let page_items = &ranked[start..end];
+        let ids: Vec<ProductId> = page_items.iter().map(|r| r.1).collect();
+        let ids = &ids[..];
         let mut products = state.store.products_by_ids(tenant.id, ids).await?;
         products.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
         Ok(StoreProductPage {
@@ -214,7 +228,13 @@ async fn search(
                 .into_iter()
                 .map(|p| catalog::with_urls(&state, p))
                 .collect(),
-            next_cursor: (end < ranked.len()).then(|| format!("r.{end}")),
+            next_cursor: (end < ranked.len())
+                .then(|| {
+                    page_items
+                        .last()
+                        .map(|(score, id)| format!("r.{score}.{id}"))
+                })
+                .flatten(),
         })
     })
     .await
