@@ -8,7 +8,7 @@ use storekeep::config::Secret;
 use storekeep_test_support::{TestApp, on_postgres, spawn_app, spawn_app_with};
 
 use crate::catalog_support::{
-    adjust, create, patch_product, product_json, redis_url, shop, store_get, titles,
+    adjust, create, patch_product, product_json, redis_url, shop, simple, store_get, titles,
 };
 use crate::identity::admin;
 
@@ -154,5 +154,57 @@ async fn with_redis_a_write_on_one_node_is_seen_at_once_on_the_other() {
 async fn without_redis_a_node_sees_its_own_writes_at_once() {
     let app = spawn_app().await;
     writes_show_at_once(&app, &app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn when_redis_is_down_reads_bypass_the_cache_and_stay_correct() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(storekeep::config::Secret::new(format!(
+            "redis://127.0.0.1:{port}"
+        )))
+    })
+    .await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    let product = simple(&app, "acme", &owner, "Dell Latitude 7490", "LAT-1", 30000).await;
+    let id = product["id"].as_str().unwrap();
+    let list = "/api/v1/store/products";
+    for _ in 0..2 {
+        let read = store_get(&app, "acme", list).await;
+        assert_eq!(read.status, 200);
+        assert_eq!(
+            read.cache, "MISS",
+            "nothing is served from a cache nobody can invalidate"
+        );
+        assert_eq!(titles(&read.body), ["Dell Latitude 7490"]);
+    }
+    patch_product(
+        &app,
+        "acme",
+        &owner,
+        id,
+        json!({"title": "Dell Latitude 7480"}),
+    )
+    .await;
+    assert_eq!(
+        titles(&store_get(&app, "acme", list).await.body),
+        ["Dell Latitude 7480"]
+    );
+    let detailed: Value = app
+        .platform(Method::GET, "/api/health/detailed")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detailed["read_cache"], "redis (unavailable: bypassed)");
+    assert_eq!(detailed["media_store"], "local");
     app.stop().await;
 }

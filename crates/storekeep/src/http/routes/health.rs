@@ -162,6 +162,10 @@ pub struct Detailed {
     pub database: DatabaseDetail,
     /// `memory`, `redis`, or `memory (redis unavailable)`.
     pub rate_limiter: &'static str,
+    /// `memory`, `redis`, `redis (unavailable: bypassed)` or `off`.
+    pub read_cache: &'static str,
+    /// `local` or `s3`.
+    pub media_store: &'static str,
 }
 
 /// Everything an operator wants at a glance. Needs the platform token.
@@ -193,6 +197,8 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
             pool_max: pool.max,
         },
         rate_limiter: state.limiter.backend(),
+        read_cache: state.cache.backend(),
+        media_store: state.media.kind(),
     };
     with_status(r.status == "ready", body)
 }
