@@ -428,6 +428,11 @@ impl ProductCursor {
             }
             (ProductSort::Title, Some(id)) => {
                 let key = String::from_utf8(unhex(a)?).ok()?;
+                // Only what `title_key` can make: no control characters
+                // (PostgreSQL refuses NUL in text), at most 120 characters.
+                if key.chars().count() > 120 || key.chars().any(char::is_control) {
+                    return None;
+                }
                 Some(Self::Title(key, id.parse().ok()?))
             }
             _ => None,
@@ -505,6 +510,8 @@ pub fn search_document(title: &str, tags: &[String], description: &str) -> Strin
 
 /// One row of a bulk import: a product (matched by handle) and variants
 /// (matched by SKU) to create or update. Categories are given by handle.
+/// What the file leaves out (`status`, a variant's stock) stays as it is on
+/// an existing product; a new one gets `draft` and no stock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRow {
     /// The line (CSV, JSON lines) the row came from, for error reports.
@@ -512,10 +519,18 @@ pub struct ImportRow {
     pub handle: Handle,
     pub title: String,
     pub description: String,
-    pub status: ProductStatus,
+    pub status: Option<ProductStatus>,
     pub tags: Vec<String>,
     pub categories: Vec<Handle>,
-    pub variants: Vec<NewVariant>,
+    pub variants: Vec<ImportVariant>,
+}
+
+/// A variant of an import row; `variant.on_hand` is only applied when
+/// `set_stock` (the file gave a figure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportVariant {
+    pub variant: NewVariant,
+    pub set_stock: bool,
 }
 
 /// What one import row did.
@@ -561,6 +576,8 @@ mod tests {
         assert_eq!(ProductCursor::decode(ProductSort::Title, &s), None);
         assert_eq!(ProductCursor::decode(ProductSort::Newest, "n.nope"), None);
         assert_eq!(ProductCursor::decode(ProductSort::Title, "t.zz.x"), None);
+        let nul = format!("t.00.{id}");
+        assert_eq!(ProductCursor::decode(ProductSort::Title, &nul), None);
     }
 
     #[test]

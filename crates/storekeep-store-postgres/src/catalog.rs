@@ -22,10 +22,10 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
-    Inventory, InventoryAdjustment, Money, NewCategory, NewImage, NewProduct, NewVariant, Page,
-    PageRequest, Product, ProductCursor, ProductId, ProductImage, ProductPatch, ProductQuery,
-    ProductSort, ProductStatus, SearchDoc, Sku, TenantId, Variant, VariantId, VariantPatch,
-    search_document, title_key,
+    ImportVariant, Inventory, InventoryAdjustment, Money, NewCategory, NewImage, NewProduct,
+    NewVariant, Page, PageRequest, Product, ProductCursor, ProductId, ProductImage, ProductPatch,
+    ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, TenantId, Variant, VariantId,
+    VariantPatch, search_document, title_key,
 };
 use storekeep_store::catalog::{product_summary, tsquery, variant_summary};
 use storekeep_store::{CatalogStore, StoreError, StoreResult, now};
@@ -611,18 +611,18 @@ async fn write_product_fields(
     handle: &Handle,
     title: &str,
     description: &str,
-    status: ProductStatus,
+    status: Option<ProductStatus>,
     tags: &[String],
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE products SET handle = $1, title = $2, title_key = $3, description = $4, \
-         status = $5, tags = $6, search_doc = $7, updated_at = $8 WHERE id = $9",
+         status = coalesce($5, status), tags = $6, search_doc = $7, updated_at = $8 WHERE id = $9",
     )
     .bind(handle.as_str())
     .bind(title)
     .bind(title_key(title))
     .bind(description)
-    .bind(status.as_str())
+    .bind(status.map(ProductStatus::as_str))
     .bind(Json(tags))
     .bind(search_document(title, tags, description))
     .bind(now())
@@ -775,7 +775,7 @@ async fn import_row(
                 &row.handle,
                 &row.title,
                 &row.description,
-                row.status,
+                row.status.unwrap_or(ProductStatus::Draft),
                 &row.tags,
                 &categories,
             )
@@ -783,7 +783,11 @@ async fn import_row(
             (id, ImportOutcome::Created)
         }
     };
-    for v in &row.variants {
+    for ImportVariant {
+        variant: v,
+        set_stock,
+    } in &row.variants
+    {
         let found: Option<(Uuid, Uuid)> =
             sqlx::query_as("SELECT id, product_id FROM variants WHERE tenant_id = $1 AND sku = $2")
                 .bind(tenant.0)
@@ -803,7 +807,7 @@ async fn import_row(
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(other)?;
-                if v.on_hand != on_hand {
+                if *set_stock && v.on_hand != on_hand {
                     change_stock(conn, tenant, id, v.on_hand - on_hand, "import", actor).await?;
                 }
             }
@@ -819,6 +823,9 @@ async fn import_row(
         .map_err(other)?;
     if variants == 0 {
         return Err(StoreError::Invalid("a product needs at least one variant"));
+    }
+    if variants > storekeep_domain::MAX_VARIANTS as i64 {
+        return Err(StoreError::Invalid("a product has at most 100 variants"));
     }
     refresh_summary(conn, product).await?;
     Ok(outcome)
@@ -1192,7 +1199,7 @@ impl CatalogStore for PgStore {
             patch.handle.as_ref().unwrap_or(&before.handle),
             patch.title.as_ref().unwrap_or(&before.title),
             patch.description.as_ref().unwrap_or(&before.description),
-            patch.status.unwrap_or(before.status),
+            Some(patch.status.unwrap_or(before.status)),
             tags,
         )
         .await?;

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use sqlx::SqliteConnection;
 use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
-    Inventory, InventoryAdjustment, Money, NewCategory, NewImage, NewProduct, NewVariant, Page,
-    PageRequest, Product, ProductCursor, ProductId, ProductImage, ProductPatch, ProductQuery,
-    ProductSort, ProductStatus, SearchDoc, Sku, TenantId, Variant, VariantId, VariantPatch,
-    search_document, title_key,
+    ImportVariant, Inventory, InventoryAdjustment, Money, NewCategory, NewImage, NewProduct,
+    NewVariant, Page, PageRequest, Product, ProductCursor, ProductId, ProductImage, ProductPatch,
+    ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, TenantId, Variant, VariantId,
+    VariantPatch, search_document, title_key,
 };
 use storekeep_store::catalog::{fts5_query, product_summary, variant_summary};
 use storekeep_store::{CatalogStore, StoreError, StoreResult, now};
@@ -514,18 +514,19 @@ async fn write_product_fields(
     handle: &Handle,
     title: &str,
     description: &str,
-    status: ProductStatus,
+    status: Option<ProductStatus>,
     tags: &[String],
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE products SET handle = ?, title = ?, title_key = ?, description = ?, status = ?, \
+        "UPDATE products SET handle = ?, title = ?, title_key = ?, description = ?, \
+         status = coalesce(?, status), \
          tags = ?, search_doc = ?, updated_at = ? WHERE id = ?",
     )
     .bind(handle.as_str())
     .bind(title)
     .bind(title_key(title))
     .bind(description)
-    .bind(status.as_str())
+    .bind(status.map(ProductStatus::as_str))
     .bind(serde_json::to_string(tags).map_err(other)?)
     .bind(search_document(title, tags, description))
     .bind(now())
@@ -672,7 +673,7 @@ async fn import_row(
                 &row.handle,
                 &row.title,
                 &row.description,
-                row.status,
+                row.status.unwrap_or(ProductStatus::Draft),
                 &row.tags,
                 &categories,
             )
@@ -680,7 +681,11 @@ async fn import_row(
             (id, ImportOutcome::Created)
         }
     };
-    for v in &row.variants {
+    for ImportVariant {
+        variant: v,
+        set_stock,
+    } in &row.variants
+    {
         let found: Option<(String, String, i64)> = sqlx::query_as(
             "SELECT id, product_id, on_hand FROM variants WHERE tenant_id = ? AND sku = ?",
         )
@@ -695,7 +700,7 @@ async fn import_row(
             }
             Some((id, _, on_hand)) => {
                 write_variant(conn, &id, v).await?;
-                if v.on_hand != on_hand {
+                if *set_stock && v.on_hand != on_hand {
                     change_stock(conn, tenant, &id, v.on_hand - on_hand, "import", actor).await?;
                 }
             }
@@ -711,6 +716,9 @@ async fn import_row(
         .map_err(other)?;
     if variants == 0 {
         return Err(StoreError::Invalid("a product needs at least one variant"));
+    }
+    if variants > storekeep_domain::MAX_VARIANTS as i64 {
+        return Err(StoreError::Invalid("a product has at most 100 variants"));
     }
     refresh_summary(conn, &product).await?;
     Ok(outcome)
@@ -1064,7 +1072,7 @@ impl CatalogStore for SqliteStore {
             patch.handle.as_ref().unwrap_or(&before.handle),
             patch.title.as_ref().unwrap_or(&before.title),
             patch.description.as_ref().unwrap_or(&before.description),
-            patch.status.unwrap_or(before.status),
+            Some(patch.status.unwrap_or(before.status)),
             tags,
         )
         .await?;

@@ -8,7 +8,7 @@
 //! of the bounded cache.
 //!
 //! Generations live in memory by default (one node). With `redis.url` they
-//! live in Redis (`INCR` on write, `GET` on read), so a write on one node
+//! live in Redis (a random value `SET` on write, `GET` on read), so a write on one node
 //! invalidates every node's cache at once. If Redis does not answer, reads
 //! bypass the cache (correct, slower) until it does, and writes log the
 //! failure; entries also expire after `cache.ttl_secs`, which bounds how
@@ -130,11 +130,21 @@ impl ResponseCache {
         }
         let fetched = tokio::time::timeout(Duration::from_millis(250), async {
             let mut conn = self.conn().await?;
-            let generation: Option<u64> = redis::cmd("GET")
-                .arg(Self::key_name(tenant))
+            let key = Self::key_name(tenant);
+            let generation: Option<u64> =
+                redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+            if let Some(g) = generation {
+                return Ok::<_, redis::RedisError>(g);
+            }
+            // No generation (a new shop, or Redis lost its data): start a
+            // random one, so nothing cached under an earlier one is reused.
+            let _: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(rand::random::<u64>())
+                .arg("NX")
                 .query_async(&mut conn)
                 .await?;
-            Ok::<_, redis::RedisError>(generation.unwrap_or(0))
+            redis::cmd("GET").arg(&key).query_async(&mut conn).await
         })
         .await;
         match fetched {
@@ -183,9 +193,12 @@ impl ResponseCache {
         }
         let bumped = tokio::time::timeout(Duration::from_millis(500), async {
             let mut conn = self.conn().await?;
-            redis::cmd("INCR")
+            // A random new generation, never a counter that could restart
+            // at a value some node still has entries under.
+            redis::cmd("SET")
                 .arg(Self::key_name(tenant))
-                .query_async::<i64>(&mut conn)
+                .arg(rand::random::<u64>())
+                .query_async::<()>(&mut conn)
                 .await
         })
         .await;

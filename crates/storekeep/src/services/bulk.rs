@@ -11,8 +11,8 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 use storekeep_domain::{
-    AuditContext, Handle, ImportOutcome, ImportRow, Money, Product, ProductStatus, Tenant,
-    ValidationErrors,
+    AuditContext, Handle, ImportOutcome, ImportRow, ImportVariant, Money, Product, ProductStatus,
+    Tenant, ValidationErrors,
 };
 use storekeep_store::catalog::IMPORT_BATCH;
 use storekeep_store::{Store, StoreError};
@@ -143,9 +143,10 @@ fn check(line: u64, l: JsonLine, currency: &str) -> Result<ImportRow, String> {
     let handle = errors.check("handle", Handle::parse(&l.handle));
     let title = errors.check("title", parse_title(&l.title, storekeep_domain::MAX_TITLE));
     let description = errors.check("description", parse_description(&l.description));
+    // Left out: unchanged on an existing product, `draft` on a new one.
     let status = match l.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => errors.check("status", ProductStatus::parse(s)),
-        None => Some(ProductStatus::Draft),
+        Some(s) => errors.check("status", ProductStatus::parse(s)).map(Some),
+        None => Some(None),
     };
     let tags = parse_tags(&mut errors, "tags", &l.tags);
     let categories: Vec<Handle> = l
@@ -157,12 +158,26 @@ fn check(line: u64, l: JsonLine, currency: &str) -> Result<ImportRow, String> {
     if l.variants.is_empty() {
         errors.add("variants", "a product needs at least one variant");
     }
-    let variants: Vec<_> = l
-        .variants
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| parse_variant(&mut errors, &format!("variants[{i}]"), v, currency))
-        .collect();
+    if l.variants.len() > storekeep_domain::MAX_VARIANTS {
+        errors.add(
+            "variants",
+            format!("at most {} variants", storekeep_domain::MAX_VARIANTS),
+        );
+    }
+    let mut skus = std::collections::HashSet::new();
+    let mut variants = Vec::new();
+    for (i, v) in l.variants.iter().enumerate() {
+        let field = format!("variants[{i}]");
+        if let Some(parsed) = parse_variant(&mut errors, &field, v, currency) {
+            if !skus.insert(parsed.sku.clone()) {
+                errors.add(&format!("{field}.sku"), "appears twice in this product");
+            }
+            variants.push(ImportVariant {
+                variant: parsed,
+                set_stock: v.inventory.is_some(),
+            });
+        }
+    }
     errors.into_result().map_err(errors_message)?;
     Ok(ImportRow {
         line,
@@ -215,8 +230,9 @@ fn csv_line(
         "" => None,
         raw => amount("compare_at_price", raw, &mut errors),
     };
+    // Empty or no column: stock left as it is (none on a new variant).
     let inventory = match get("inventory") {
-        "" => Some(0),
+        "" => None,
         raw => amount("inventory", raw, &mut errors),
     };
     // The row's currency, checked against the shop's with the prices.
@@ -249,7 +265,7 @@ fn csv_line(
             amount,
             currency: currency.clone(),
         }),
-        inventory: inventory.unwrap_or_default(),
+        inventory,
     };
     check(
         line,
@@ -257,7 +273,7 @@ fn csv_line(
             handle: get("handle").to_owned(),
             title: get("title").to_owned(),
             description: get("description").to_owned(),
-            status: Some(get("status").to_owned()),
+            status: Some(get("status").to_owned()).filter(|s| !s.is_empty()),
             tags: split_list(get("tags")),
             categories: split_list(get("categories")),
             variants: vec![variant],
@@ -313,7 +329,9 @@ pub fn read_rows(
                             line,
                             message: format!("not a valid CSV row: {e}"),
                         }));
-                        if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                        // A bad row (invalid UTF-8) is that row's problem;
+                        // only a read failure ends the file.
+                        if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                             break;
                         }
                     }
@@ -488,7 +506,7 @@ pub async fn export(
                                 options: v.options.clone(),
                                 price: v.price.clone(),
                                 compare_at_price: v.compare_at_price.clone(),
-                                inventory: v.inventory.on_hand,
+                                inventory: Some(v.inventory.on_hand),
                             })
                             .collect(),
                     };
@@ -513,7 +531,8 @@ mod tests {
         let rows = read_rows(csv.as_bytes(), Format::Csv, "USD").unwrap();
         assert_eq!(rows.len(), 2);
         let good = rows[0].as_ref().unwrap();
-        assert_eq!((good.line, good.variants[0].on_hand), (2, 3));
+        assert_eq!((good.line, good.variants[0].variant.on_hand), (2, 3));
+        assert!(good.variants[0].set_stock);
         let bad = rows[1].as_ref().unwrap_err();
         assert_eq!(bad.line, 3);
         for field in ["price", "inventory"] {

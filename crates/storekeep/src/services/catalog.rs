@@ -31,9 +31,10 @@ pub struct VariantInput {
     pub price: Money,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare_at_price: Option<Money>,
-    /// Initial on-hand stock.
-    #[serde(default)]
-    pub inventory: i64,
+    /// On-hand stock: the initial stock of a new variant; in an import, the
+    /// figure to set (left out: unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -206,7 +207,7 @@ pub fn parse_variant(
     if let Some(c) = &v.compare_at_price {
         check_money(errors, &format!("{field}.compare_at_price"), c, currency);
     }
-    if !(0..=MAX_QUANTITY).contains(&v.inventory) {
+    if !(0..=MAX_QUANTITY).contains(&v.inventory.unwrap_or(0)) {
         errors.add(
             &format!("{field}.inventory"),
             format!("must be between 0 and {MAX_QUANTITY}"),
@@ -218,7 +219,7 @@ pub fn parse_variant(
         options,
         price: v.price.clone(),
         compare_at_price: v.compare_at_price.clone(),
-        on_hand: v.inventory,
+        on_hand: v.inventory.unwrap_or(0),
     })
 }
 

@@ -5,7 +5,9 @@
 
 use std::collections::HashSet;
 
-use storekeep_domain::{Handle, ImportRow, Money, NewVariant, ProductStatus, Sku, parse_tag};
+use storekeep_domain::{
+    Handle, ImportRow, ImportVariant, Money, NewVariant, ProductStatus, Sku, parse_tag,
+};
 
 /// How many products `products` makes.
 pub const PRODUCT_COUNT: usize = 1_000;
@@ -357,7 +359,7 @@ fn product(i: usize, (m, t, a): (usize, usize, usize), currency: &str) -> Import
             let pct = product_pct + picked.iter().map(|(_, (_, p))| p).sum::<i64>();
             let stock = mix(i, 100 + j as u64);
             let values: Vec<&str> = picked.iter().map(|(_, (v, _))| *v).collect();
-            NewVariant {
+            let variant = NewVariant {
                 sku: Sku::parse(&format!("{code}{}", (b'A' + j as u8) as char)).expect("valid SKU"),
                 title: values.join(" / "),
                 options: (picked.iter())
@@ -370,6 +372,10 @@ fn product(i: usize, (m, t, a): (usize, usize, usize), currency: &str) -> Import
                 } else {
                     ((stock >> 8) % 26) as i64
                 },
+            };
+            ImportVariant {
+                variant,
+                set_stock: true,
             }
         })
         .collect();
@@ -379,11 +385,11 @@ fn product(i: usize, (m, t, a): (usize, usize, usize), currency: &str) -> Import
         handle: Handle::from_title(&title).expect("demo titles have words"),
         title,
         description,
-        status: if one_in(i, 7, 30) {
+        status: Some(if one_in(i, 7, 30) {
             ProductStatus::Draft
         } else {
             ProductStatus::Active
-        },
+        }),
         tags: (tags.iter())
             .map(|t| parse_tag(t).expect("valid tag"))
             .collect(),
@@ -436,10 +442,10 @@ mod tests {
             assert!(row.categories.iter().all(|c| categories.contains(c)));
             assert!(row.tags.iter().all(|t| parse_tag(t).as_ref() == Ok(t)));
             rent += usize::from(row.tags.iter().any(|t| t == "rent-to-own"));
-            drafts += usize::from(row.status == ProductStatus::Draft);
+            drafts += usize::from(row.status == Some(ProductStatus::Draft));
             assert!((1..=4).contains(&row.variants.len()));
             let mut options = HashSet::new();
-            for v in &row.variants {
+            for v in row.variants.iter().map(|v| &v.variant) {
                 variants += 1;
                 let sku = v.sku.as_str();
                 assert_eq!(Sku::parse(sku).as_ref(), Ok(&v.sku));
@@ -477,7 +483,10 @@ mod tests {
         assert_eq!(products("USD"), products("USD"));
         assert_eq!(categories(), categories());
         let (usd, eur) = (products("USD"), products("EUR"));
-        let mut prices = eur.iter().flat_map(|r| &r.variants).map(|v| &v.price);
+        let mut prices = eur
+            .iter()
+            .flat_map(|r| &r.variants)
+            .map(|v| &v.variant.price);
         assert!(prices.all(|p| p.validate("EUR").is_ok()));
         let all = "business-laptops gaming-laptops iphone android ipad monitors mini-pcs \
                    workstations docks keyboards mice chargers cables bags";

@@ -1116,3 +1116,18 @@ async fn search_matches_words_beyond_ascii_alike_on_every_database() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_forged_title_cursor_is_a_bad_request_on_every_database() {
+    let app = spawn_app().await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    let product = simple(&app, "acme", &owner, "Anything", "ANY-1", 100).await;
+    // `t.` + hex of the key + `.` + id: a key holding a NUL byte.
+    let path = format!(
+        "/api/v1/store/products?sort=title&after=t.00.{}",
+        product["id"].as_str().unwrap()
+    );
+    let resp = app.shop("acme", Method::GET, &path).send().await.unwrap();
+    problem(resp, 400).await;
+    app.stop().await;
+}

@@ -167,3 +167,71 @@ async fn seed_demo_fills_the_demo_shop_with_the_same_thousand_products_every_tim
         assert!(a.contains(kind), "the demo sells {kind}s");
     }
 }
+
+#[tokio::test]
+async fn what_an_import_leaves_out_stays_and_bad_rows_stay_their_own_problem() {
+    let db = TestDb::new().await;
+    create_shop(&db, "acme");
+    let import = |name: &str, contents: &[u8]| {
+        let path = db.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        run(
+            &db,
+            &[
+                "import",
+                "products",
+                "--tenant",
+                "acme",
+                path.to_str().unwrap(),
+            ],
+        )
+    };
+    let first = import(
+        "full.csv",
+        b"handle,title,status,sku,price,inventory\n\
+          dock,USB-C Dock,active,DOCK-1,8900,4\n\
+          mouse,Mouse,active,MOUSE-1,1900,2\n",
+    );
+    assert!(first.status.success(), "{}", text(&first.stderr));
+
+    // A price update without status or stock columns changes only prices;
+    // a row with invalid UTF-8 fails alone, the rows after it still count.
+    let mut prices = b"handle,title,sku,price\ndock,USB-C Dock,DOCK-1,7900\n".to_vec();
+    prices.extend_from_slice(b"caf\xe9,Caf\xe9,CAFE-1,100\n");
+    prices.extend_from_slice(b"mouse,Mouse,MOUSE-1,1500\n");
+    let second = import("prices.csv", &prices);
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = text(&second.stderr);
+    assert!(stderr.contains("line 3:"), "{stderr}");
+    assert!(
+        text(&second.stdout).contains("0 created, 2 updated, 1 failed"),
+        "{}",
+        text(&second.stdout)
+    );
+    let csv = export(&db, "acme", "csv");
+    assert!(
+        csv.contains("dock,USB-C Dock,,active,,,DOCK-1,Default,,7900,,USD,4"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("mouse,Mouse,,active,,,MOUSE-1,Default,,1500,,USD,2"),
+        "{csv}"
+    );
+
+    // One product line with more variants than a product may have.
+    let variants: Vec<String> = (0..101)
+        .map(|i| format!(r#"{{"sku":"V-{i}","price":{{"amount":100,"currency":"USD"}}}}"#))
+        .collect();
+    let line = format!(
+        r#"{{"handle":"many","title":"Many","variants":[{}]}}"#,
+        variants.join(",")
+    );
+    let third = import("many.jsonl", format!("{line}\n").as_bytes());
+    assert_eq!(third.status.code(), Some(1));
+    assert!(
+        text(&third.stderr).contains("line 1: variants: at most 100 variants"),
+        "{}",
+        text(&third.stderr)
+    );
+    assert!(!export(&db, "acme", "csv").contains("many,"));
+}

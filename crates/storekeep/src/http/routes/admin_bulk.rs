@@ -50,12 +50,10 @@ async fn import_products(
         &actor.audit,
         |_, _| {},
     )
-    .await
-    .map_err(import_error)?;
-    if report.created + report.updated > 0 {
-        state.cache.invalidate(actor.tenant.id).await;
-    }
-    Ok(Json(report))
+    .await;
+    // Batches before a failing one are committed: invalidate either way.
+    state.cache.invalidate(actor.tenant.id).await;
+    Ok(Json(report.map_err(import_error)?))
 }
 
 fn import_error(e: ImportError) -> ApiError {

@@ -299,7 +299,9 @@ async fn adjust_inventory(
 ) -> ApiResult<Json<AdjustedBody>> {
     let variant_id = id(&raw, "variant")?;
     let reason = catalog::parse_reason(&body.reason)?;
-    if body.delta == 0 || body.delta.abs() > storekeep_domain::MAX_QUANTITY {
+    if body.delta == 0
+        || !(-storekeep_domain::MAX_QUANTITY..=storekeep_domain::MAX_QUANTITY).contains(&body.delta)
+    {
         return Err(storekeep_domain::ValidationErrors::single(
             "delta",
             format!(

@@ -222,6 +222,8 @@ async fn search(
         let ids: Vec<ProductId> = page_items.iter().map(|r| r.1).collect();
         let ids = &ids[..];
         let mut products = state.store.products_by_ids(tenant.id, ids).await?;
+        // A product may have left the storefront since it was matched.
+        products.retain(|p| p.status == ProductStatus::Active);
         products.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
         Ok(StoreProductPage {
             items: products
