@@ -579,16 +579,19 @@ pub async fn product_query(
 
 /// A category and every category under it.
 pub fn descendants(categories: &[Category], root: CategoryId) -> Vec<CategoryId> {
+    let mut children: std::collections::HashMap<CategoryId, Vec<CategoryId>> =
+        std::collections::HashMap::new();
+    for c in categories {
+        if let Some(parent) = c.parent_id {
+            children.entry(parent).or_default().push(c.id);
+        }
+    }
     let mut out = vec![root];
     let mut i = 0;
     while i < out.len() {
-        let parent = out[i];
-        out.extend(
-            categories
-                .iter()
-                .filter(|c| c.parent_id == Some(parent))
-                .map(|c| c.id),
-        );
+        if let Some(kids) = children.get(&out[i]) {
+            out.extend_from_slice(kids);
+        }
         i += 1;
     }
     out

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -72,6 +73,9 @@ pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
 #[derive(Default)]
 pub struct TenantCache {
     entries: Mutex<HashMap<String, (Option<Tenant>, Instant)>>,
+    /// Bumped by `clear`: a look-up that started before a clear must not
+    /// store what it read.
+    generation: AtomicU64,
 }
 
 impl TenantCache {
@@ -85,12 +89,16 @@ impl TenantCache {
         {
             return Ok(t.clone());
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let t = match load.await {
             Ok(t) => Some(t),
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(ApiError::from(e)),
         };
         let mut entries = self.entries.lock().expect("tenant cache");
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(t);
+        }
         if entries.len() >= 10_000 {
             entries.clear();
         }
@@ -100,7 +108,9 @@ impl TenantCache {
 
     /// Forgets everything; called after a tenant changes on this node.
     pub fn clear(&self) {
-        self.entries.lock().expect("tenant cache").clear();
+        let mut entries = self.entries.lock().expect("tenant cache");
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
     }
 }
 
