@@ -168,20 +168,25 @@ pub fn object_key(
     format!("{tenant}/{image}.{ext}")
 }
 
-/// Whether `key` has the shape [`object_key`] makes (checked before a key
-/// from a URL reaches the object store).
-pub fn is_object_key(key: &str) -> bool {
-    let Some((tenant, file)) = key.split_once('/') else {
-        return false;
-    };
-    let Some((id, ext)) = file.split_once('.') else {
-        return false;
-    };
-    uuid::Uuid::parse_str(tenant).is_ok()
-        && uuid::Uuid::parse_str(id).is_ok()
-        && FORMATS.iter().any(|(_, ct)| {
-            ct.trim_start_matches("image/") == ext || (ext == "jpg" && *ct == "image/jpeg")
-        })
+/// The content type of a key [`object_key`] made, or `None` for any other
+/// string (checked before a key from a URL reaches the object store).
+pub fn content_type_of(key: &str) -> Option<&'static str> {
+    let (tenant, file) = key.split_once('/')?;
+    let (id, ext) = file.split_once('.')?;
+    if uuid::Uuid::parse_str(tenant).is_err() || uuid::Uuid::parse_str(id).is_err() {
+        return None;
+    }
+    FORMATS
+        .iter()
+        .map(|(_, ct)| *ct)
+        .find(|ct| extension_of(ct) == ext)
+}
+
+fn extension_of(content_type: &str) -> &str {
+    match content_type.trim_start_matches("image/") {
+        "jpeg" => "jpg",
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -214,8 +219,12 @@ mod tests {
             storekeep_domain::ImageId::new(),
             "png",
         );
-        assert!(is_object_key(&key));
-        assert!(!is_object_key("../etc/passwd"));
-        assert!(!is_object_key(&key.replace(".png", ".html")));
+        assert_eq!(content_type_of(&key), Some("image/png"));
+        assert_eq!(
+            content_type_of(&key.replace(".png", ".jpg")),
+            Some("image/jpeg")
+        );
+        assert_eq!(content_type_of("../etc/passwd"), None);
+        assert_eq!(content_type_of(&key.replace(".png", ".html")), None);
     }
 }

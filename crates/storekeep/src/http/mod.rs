@@ -64,8 +64,15 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_staff::router())
         .merge(routes::admin_credentials::router())
         .merge(routes::audit_log::admin_router())
-        .merge(routes::admin_catalog::router())
-        .merge(routes::admin_bulk::router())
+        .merge(
+            OpenApiRouter::new()
+                .merge(routes::admin_catalog::router())
+                .merge(routes::admin_bulk::router())
+                .route_layer(mw::from_fn_with_state(
+                    state.clone(),
+                    routes::admin_catalog::invalidate_after_writes,
+                )),
+        )
         .route_layer(mw::from_fn_with_state(state.clone(), authz::admin_guard));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())

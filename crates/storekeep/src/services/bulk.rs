@@ -213,17 +213,15 @@ fn csv_line(
             .trim()
     };
     let mut errors = ValidationErrors::new();
-    let amount = |field: &str, raw: &str, errors: &mut ValidationErrors| -> Option<i64> {
-        raw.parse::<i64>().map_err(|_| ()).map_or_else(
-            |()| {
-                errors.add(
-                    field,
-                    "must be a whole number of minor units (34900 for 349.00)",
-                );
-                None
-            },
-            Some,
-        )
+    let amount = |field: &str, raw: &str, errors: &mut ValidationErrors| {
+        let n = raw.parse::<i64>().ok();
+        if n.is_none() {
+            errors.add(
+                field,
+                "must be a whole number of minor units (34900 for 349.00)",
+            );
+        }
+        n
     };
     let price = amount("price", get("price"), &mut errors);
     let compare_at = match get("compare_at_price") {

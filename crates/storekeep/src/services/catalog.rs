@@ -397,7 +397,6 @@ pub async fn create_product(
         .store
         .create_product(tenant.id, &new, tenant.limits.max_products, audit)
         .await?;
-    state.cache.invalidate(tenant.id).await;
     Ok(with_urls(state, product))
 }
 
@@ -410,7 +409,6 @@ pub async fn delete_product(
     audit: &AuditContext,
 ) -> ServiceResult<()> {
     let product = state.store.delete_product(tenant.id, id, audit).await?;
-    state.cache.invalidate(tenant.id).await;
     for image in product.images {
         if let Err(e) = state.media.delete(&image.key).await {
             tracing::warn!(error = %e, key = image.key, "could not delete an image object");

@@ -32,6 +32,11 @@ impl FromRequestParts<AppState> for CurrentTenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Resolved once per request: the context middleware (or an earlier
+        // extractor) has left it here.
+        if let Some(done) = parts.extensions.get::<Self>() {
+            return Ok(done.clone());
+        }
         let tenant = resolve(parts, state).await?;
         match tenant {
             Some(t) if t.status == TenantStatus::Active => {

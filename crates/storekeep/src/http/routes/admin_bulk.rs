@@ -50,10 +50,9 @@ async fn import_products(
         &actor.audit,
         |_, _| {},
     )
-    .await;
-    // Batches before a failing one are committed: invalidate either way.
-    state.cache.invalidate(actor.tenant.id).await;
-    Ok(Json(report.map_err(import_error)?))
+    .await
+    .map_err(import_error)?;
+    Ok(Json(report))
 }
 
 fn import_error(e: ImportError) -> ApiError {

@@ -1,6 +1,7 @@
 //! `/api/v1/admin/products`, `/variants`, `/categories`, `/images`: the
 //! shop's catalog for staff and integrations. Every change invalidates the
-//! shop's storefront cache once committed.
+//! shop's storefront cache once committed, in one place:
+//! [`invalidate_after_writes`].
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
@@ -34,6 +35,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_image))
         .routes(routes!(list_categories, create_category))
         .routes(routes!(update_category, delete_category))
+}
+
+/// Route layer on every catalog admin route (here and in `admin_bulk`):
+/// after any request that may write — whatever its outcome, since a bulk
+/// import can fail after committing batches — the shop's storefront cache
+/// is invalidated. Handlers never have to remember to.
+pub async fn invalidate_after_writes(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let shop = (req.method() != axum::http::Method::GET)
+        .then(|| req.extensions().get::<AdminActor>().map(|a| a.tenant.id))
+        .flatten();
+    let response = next.run(req).await;
+    if let Some(shop) = shop {
+        state.cache.invalidate(shop).await;
+    }
+    response
 }
 
 fn id<T: std::str::FromStr>(raw: &str, what: &str) -> ApiResult<T> {
@@ -204,7 +224,6 @@ async fn update_product(
         .store
         .update_product(actor.tenant.id, product_id, &patch, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok(Json(ProductBody {
         product: catalog::with_urls(&state, product),
     }))
@@ -246,7 +265,6 @@ async fn add_variant(
         .store
         .add_variant(actor.tenant.id, product, &new, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok((StatusCode::CREATED, Json(VariantBody { variant })))
 }
 
@@ -267,7 +285,6 @@ async fn update_variant(
         .store
         .update_variant(actor.tenant.id, variant_id, &patch, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok(Json(VariantBody { variant }))
 }
 
@@ -283,7 +300,6 @@ async fn delete_variant(
         .store
         .delete_variant(actor.tenant.id, id(&raw, "variant")?, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,7 +337,6 @@ async fn adjust_inventory(
             &actor.audit,
         )
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok(Json(AdjustedBody {
         variant,
         adjustment,
@@ -434,7 +449,6 @@ async fn upload_image(
         }
     };
     image.url = state.media.url(&image.key);
-    state.cache.invalidate(actor.tenant.id).await;
     Ok((StatusCode::CREATED, Json(ImageBody { image })))
 }
 
@@ -461,7 +475,6 @@ async fn delete_image(
         .store
         .delete_image(actor.tenant.id, id(&raw, "image")?, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     if let Err(e) = state.media.delete(&image.key).await {
         tracing::warn!(error = %e, key = image.key, "could not delete an image object");
     }
@@ -493,7 +506,6 @@ async fn create_category(
         .store
         .create_category(actor.tenant.id, &new, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok((StatusCode::CREATED, Json(CategoryBody { category })))
 }
 
@@ -513,7 +525,6 @@ async fn update_category(
         .store
         .update_category(actor.tenant.id, category_id, &patch, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok(Json(CategoryBody { category }))
 }
 
@@ -530,6 +541,5 @@ async fn delete_category(
         .store
         .delete_category(actor.tenant.id, id(&raw, "category")?, &actor.audit)
         .await?;
-    state.cache.invalidate(actor.tenant.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

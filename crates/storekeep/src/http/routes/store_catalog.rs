@@ -181,7 +181,9 @@ async fn search(
         return Err(ApiError::BadRequest("q must be 1 to 200 characters".into()));
     }
     let mut terms = search_terms(q);
-    terms.dedup();
+    // Each term once, first occurrence kept (the first term earns a bonus).
+    let mut seen = std::collections::HashSet::new();
+    terms.retain(|t| seen.insert(t.clone()));
     if terms.is_empty() {
         return Err(ApiError::BadRequest(
             "q must contain at least one letter or digit".into(),
@@ -248,21 +250,13 @@ pub async fn media_object(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> ApiResult<Response> {
-    if !media::is_object_key(&key) {
-        return Err(ApiError::not_found("image"));
-    }
     let bytes = state
         .media
         .get(&key)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("image"))?;
-    let content_type = match key.rsplit('.').next() {
-        Some("png") => "image/png",
-        Some("webp") => "image/webp",
-        Some("gif") => "image/gif",
-        _ => "image/jpeg",
-    };
+    let content_type = media::content_type_of(&key).ok_or_else(|| ApiError::not_found("image"))?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
