@@ -403,3 +403,27 @@ async fn with_s3_images_live_in_the_bucket() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_a_public_base_url_image_links_point_there_and_storekeep_still_serves_them() {
+    let app = spawn_app_with(|s| {
+        s.media.public_base_url = Some("https://cdn.example.com/shop-media".into());
+    })
+    .await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    let product = simple(&app, "acme", &owner, "Dock", "DOCK-1", 100).await;
+    let id = product["id"].as_str().unwrap();
+    let bytes = png(4, 3);
+    let resp = upload(&app, "acme", &owner, id, &bytes, "image/png").await;
+    assert_eq!(resp.status(), 201);
+    let image = body(resp).await["image"].clone();
+    let url = image["url"].as_str().unwrap();
+    let key = url
+        .strip_prefix("https://cdn.example.com/shop-media/")
+        .unwrap_or_else(|| panic!("{url} is not under the public base URL"));
+    assert!(key.ends_with(".png"), "{key}");
+    let served = app.get(&format!("/media/{key}")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap().as_ref(), &bytes[..]);
+    app.stop().await;
+}

@@ -208,3 +208,25 @@ async fn when_redis_is_down_reads_bypass_the_cache_and_stay_correct() {
     assert_eq!(detailed["media_store"], "local");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_the_cache_turned_off_every_read_goes_to_the_database() {
+    let app = spawn_app_with(|s| s.cache_max_bytes = 0).await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    simple(&app, "acme", &owner, "Dock", "DOCK-1", 100).await;
+    for _ in 0..2 {
+        let read = store_get(&app, "acme", "/api/v1/store/products").await;
+        assert_eq!((read.status, read.cache.as_str()), (200, "MISS"));
+        assert_eq!(titles(&read.body), ["Dock"]);
+    }
+    let detailed: Value = app
+        .platform(Method::GET, "/api/health/detailed")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detailed["read_cache"], "off");
+    app.stop().await;
+}
