@@ -68,3 +68,35 @@ id_type!(
     /// Identifies a product image.
     ImageId
 );
+id_type!(
+    /// Identifies a cart.
+    CartId
+);
+id_type!(
+    /// Identifies a line of a cart.
+    CartItemId
+);
+id_type!(
+    /// Identifies an order.
+    OrderId
+);
+id_type!(
+    /// Identifies a line of an order.
+    OrderLineId
+);
+id_type!(
+    /// Identifies a payment attempt.
+    PaymentId
+);
+id_type!(
+    /// Identifies a refund.
+    RefundId
+);
+id_type!(
+    /// Identifies a deal (an automatic promotion or a coupon).
+    DealId
+);
+id_type!(
+    /// Identifies an outbox event.
+    EventId
+);

@@ -5,6 +5,7 @@
 //! ("parse, don't validate"): a `Slug` or `DomainName` that exists is valid.
 
 mod catalog;
+mod commerce;
 mod identity;
 mod ids;
 mod page;
@@ -19,12 +20,23 @@ pub use catalog::{
     ProductImage, ProductPatch, ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, Variant,
     VariantPatch, parse_tag, search_document, search_terms, title_key,
 };
+pub use commerce::{
+    AppliedDeal, Cart, CartItem, CartPatch, CartStatus, CheckoutOutcome, Deal, DealKind,
+    DealTarget, MAX_CART_LINES, MAX_LINE_QUANTITY, NewCart, NewDeal, NewOrder, NewPayment,
+    NewRefund, Order, OrderDetail, OrderFilter, OrderLine, OrderStatus, OrderTransition,
+    OutboxEvent, Payment, PaymentOutcome, PaymentStatus, PricingContext, PricingLine, Quote,
+    QuotedLine, Refund, RestockLine, Settlement, ShippingMethod, Shortage, TaxRate, parse_country,
+    parse_coupon_code, parse_region, price, tax_rate_for,
+};
 pub use identity::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,
     NewOAuthClient, NewSession, OAuthClientId, OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId,
     SessionRecord, UserId, UserKind, UserRecord,
 };
-pub use ids::{CategoryId, ImageId, PlanId, ProductId, TenantId, VariantId};
+pub use ids::{
+    CartId, CartItemId, CategoryId, DealId, EventId, ImageId, OrderId, OrderLineId, PaymentId,
+    PlanId, ProductId, RefundId, TenantId, VariantId,
+};
 pub use page::{Page, PageRequest};
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanName};
 pub use tenant::{

@@ -128,6 +128,21 @@ pub struct TenantSettings {
     /// Staff must have TOTP enabled to use the admin API.
     #[serde(default)]
     pub require_staff_mfa: bool,
+    /// Sales-tax rates by country and region (see `TaxRate`).
+    #[serde(default)]
+    pub tax_rates: Vec<crate::TaxRate>,
+    /// Flat-rate shipping methods offered at checkout.
+    #[serde(default)]
+    pub shipping_methods: Vec<crate::ShippingMethod>,
+    /// Seconds an order may wait for payment before it is cancelled and
+    /// its stock released.
+    #[serde(default = "default_payment_timeout")]
+    #[schema(example = 1800)]
+    pub payment_timeout_secs: i64,
+}
+
+fn default_payment_timeout() -> i64 {
+    1800
 }
 
 impl Default for TenantSettings {
@@ -137,6 +152,9 @@ impl Default for TenantSettings {
             cors_origins: Vec::new(),
             email_sender: None,
             require_staff_mfa: false,
+            tax_rates: Vec::new(),
+            shipping_methods: Vec::new(),
+            payment_timeout_secs: default_payment_timeout(),
         }
     }
 }
@@ -171,6 +189,91 @@ impl TenantSettings {
                 }))
         {
             out.push(("email_sender", "must be an email address".to_owned()));
+        }
+        for (i, r) in self.tax_rates.iter().enumerate() {
+            if crate::parse_country(&r.country).ok().as_deref() != Some(r.country.as_str()) {
+                out.push((
+                    "tax_rates",
+                    format!("rate {i}: country must be a two-letter upper-case code such as US"),
+                ));
+            }
+            if let Some(region) = &r.region
+                && crate::parse_region(region).ok().as_deref() != Some(region.as_str())
+            {
+                out.push((
+                    "tax_rates",
+                    format!("rate {i}: region must be 1 to 3 upper-case letters or digits"),
+                ));
+            }
+            if !(0..=10_000).contains(&r.rate_bp) {
+                out.push((
+                    "tax_rates",
+                    format!("rate {i}: rate_bp must be between 0 and 10000 (basis points)"),
+                ));
+            }
+        }
+        let mut keys: Vec<(&str, Option<&str>)> = self
+            .tax_rates
+            .iter()
+            .map(|r| (r.country.as_str(), r.region.as_deref()))
+            .collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            out.push((
+                "tax_rates",
+                "each country/region may have only one rate".to_owned(),
+            ));
+        }
+        for (i, m) in self.shipping_methods.iter().enumerate() {
+            let code_ok = (1..=40).contains(&m.code.len())
+                && m.code.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !code_ok {
+                out.push((
+                    "shipping_methods",
+                    format!("method {i}: code must be 1 to 40 of a-z, 0-9, '-', '_'"),
+                ));
+            }
+            if parse_display_name(&m.name).is_err() {
+                out.push((
+                    "shipping_methods",
+                    format!("method {i}: name must be 1 to 120 characters"),
+                ));
+            }
+            if !(0..=crate::MAX_AMOUNT).contains(&m.price) {
+                out.push((
+                    "shipping_methods",
+                    format!(
+                        "method {i}: price must be between 0 and {}",
+                        crate::MAX_AMOUNT
+                    ),
+                ));
+            }
+            if m.countries
+                .iter()
+                .any(|c| crate::parse_country(c).ok().as_deref() != Some(c.as_str()))
+            {
+                out.push((
+                    "shipping_methods",
+                    format!("method {i}: countries must be two-letter upper-case codes"),
+                ));
+            }
+        }
+        let mut codes: Vec<&str> = self
+            .shipping_methods
+            .iter()
+            .map(|m| m.code.as_str())
+            .collect();
+        codes.sort_unstable();
+        if codes.windows(2).any(|w| w[0] == w[1]) {
+            out.push(("shipping_methods", "method codes must be unique".to_owned()));
+        }
+        if !(1..=30 * 86_400).contains(&self.payment_timeout_secs) {
+            out.push((
+                "payment_timeout_secs",
+                "must be between 1 and 2592000 seconds (30 days)".to_owned(),
+            ));
         }
         out
     }
@@ -265,6 +368,9 @@ mod tests {
             cors_origins: vec!["shop.example.com".into()],
             email_sender: Some("nobody".into()),
             require_staff_mfa: false,
+            tax_rates: Vec::new(),
+            shipping_methods: Vec::new(),
+            payment_timeout_secs: default_payment_timeout(),
         };
         let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["currency", "cors_origins", "email_sender"]);

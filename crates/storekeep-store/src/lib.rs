@@ -8,8 +8,10 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod commerce;
 
 pub use catalog::CatalogStore;
+pub use commerce::{CommerceStore, TransitionActor};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -115,7 +117,7 @@ impl MigrationStatus {
 }
 
 #[async_trait]
-pub trait Store: CatalogStore + Send + Sync + 'static {
+pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
     fn kind(&self) -> DatabaseKind;
 
     /// One round trip to the database.
