@@ -36,12 +36,12 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Other(format!("stored catalog row is invalid: {what}").into())
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
 #[derive(sqlx::FromRow)]
-struct ProductRow {
+pub(crate) struct ProductRow {
     id: String,
     handle: String,
     title: String,
@@ -52,7 +52,7 @@ struct ProductRow {
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-const PRODUCT_COLUMNS: &str =
+pub(crate) const PRODUCT_COLUMNS: &str =
     "p.id, p.handle, p.title, p.description, p.status, p.tags, p.created_at, p.updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -186,7 +186,10 @@ where
 
 /// Turns product rows into products, loading their variants, images and
 /// categories with one query each.
-async fn assemble(conn: &mut SqliteConnection, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
+pub(crate) async fn assemble(
+    conn: &mut SqliteConnection,
+    rows: Vec<ProductRow>,
+) -> StoreResult<Vec<Product>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -293,7 +296,7 @@ async fn fetch_category(
 }
 
 /// Recomputes a product's cheapest price and available stock.
-async fn refresh_summary(conn: &mut SqliteConnection, product: &str) -> StoreResult<()> {
+pub(crate) async fn refresh_summary(conn: &mut SqliteConnection, product: &str) -> StoreResult<()> {
     sqlx::query(
         "UPDATE products SET \
          min_price = coalesce((SELECT min(price) FROM variants WHERE product_id = ?1), 0), \
@@ -371,7 +374,7 @@ async fn set_categories(
     Ok(())
 }
 
-async fn record_ledger(
+pub(crate) async fn record_ledger(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     variant: &str,

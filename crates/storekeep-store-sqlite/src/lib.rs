@@ -6,8 +6,10 @@
 
 mod audit;
 mod catalog;
+mod commerce;
 mod credentials;
 mod error;
+mod group_commit;
 mod plans;
 mod sessions;
 mod tenants;
@@ -35,6 +37,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pool: SqlitePool,
     max_connections: u32,
+    /// Queue of the group-commit worker that runs every checkout.
+    checkouts: group_commit::Checkouts,
 }
 
 impl SqliteStore {
@@ -55,9 +59,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(StoreError::other)?;
+        let checkouts = group_commit::start(pool.clone());
         Ok(Self {
             pool,
             max_connections,
+            checkouts,
         })
     }
 }
