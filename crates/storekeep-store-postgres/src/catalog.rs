@@ -52,7 +52,7 @@ fn corrupt(what: String) -> StoreError {
 }
 
 #[derive(sqlx::FromRow)]
-struct ProductRow {
+pub(crate) struct ProductRow {
     id: Uuid,
     handle: String,
     title: String,
@@ -63,7 +63,7 @@ struct ProductRow {
     updated_at: DateTime<Utc>,
 }
 
-const PRODUCT_COLUMNS: &str =
+pub(crate) const PRODUCT_COLUMNS: &str =
     "p.id, p.handle, p.title, p.description, p.status, p.tags, p.created_at, p.updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -173,7 +173,10 @@ impl TryFrom<CategoryRow> for Category {
 
 /// Turns product rows into products, loading their variants, images and
 /// categories with one query each.
-async fn assemble(conn: &mut PgConnection, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
+pub(crate) async fn assemble(
+    conn: &mut PgConnection,
+    rows: Vec<ProductRow>,
+) -> StoreResult<Vec<Product>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -365,7 +368,7 @@ async fn lock_variant(
 }
 
 /// Recomputes a product's cheapest price and available stock.
-async fn refresh_summary(conn: &mut PgConnection, product: Uuid) -> StoreResult<()> {
+pub(crate) async fn refresh_summary(conn: &mut PgConnection, product: Uuid) -> StoreResult<()> {
     sqlx::query(
         "UPDATE products SET \
          min_price = coalesce((SELECT min(price) FROM variants WHERE product_id = $1), 0), \
@@ -466,7 +469,7 @@ async fn set_categories(
     Ok(())
 }
 
-async fn record_ledger(
+pub(crate) async fn record_ledger(
     conn: &mut PgConnection,
     tenant: TenantId,
     variant: Uuid,
@@ -569,7 +572,7 @@ async fn write_variant(conn: &mut PgConnection, id: Uuid, v: &NewVariant) -> Sto
 
 /// Adds `delta` to on-hand stock through a ledger entry, with the variant
 /// row locked. Below zero or below the reserved stock is `Invalid`.
-async fn change_stock(
+pub(crate) async fn change_stock(
     conn: &mut PgConnection,
     tenant: TenantId,
     variant: Uuid,

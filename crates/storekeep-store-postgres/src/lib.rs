@@ -5,6 +5,7 @@
 
 mod audit;
 mod catalog;
+mod commerce;
 mod credentials;
 mod error;
 mod plans;
