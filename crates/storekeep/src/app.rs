@@ -26,6 +26,7 @@ pub struct AppState {
     pub cache: Arc<ResponseCache>,
     pub tenants: Arc<crate::http::extract::tenant::TenantCache>,
     pub media: Media,
+    pub payments: crate::payments::Payments,
     pub started: Instant,
     draining: Arc<AtomicBool>,
 }
@@ -47,9 +48,14 @@ impl AppState {
             redis_url,
         ));
         let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+        let payments = crate::payments::Payments::new(
+            &settings.payments,
+            &format!("http://{}", settings.listen),
+        );
         Ok(Self {
             cache,
             media,
+            payments,
             tenants: Arc::new(crate::http::extract::tenant::TenantCache::default()),
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
@@ -60,6 +66,18 @@ impl AppState {
             started: Instant::now(),
             draining: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Points the `test` provider's simulated processor at the address the
+    /// server actually bound (port 0 picks one at start-up).
+    pub fn set_self_address(&mut self, addr: std::net::SocketAddr) {
+        let host = if addr.ip().is_unspecified() {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
+        self.payments =
+            crate::payments::Payments::new(&self.settings.payments, &format!("http://{host}"));
     }
 
     /// Readiness turns false for good: the node is shutting down.

@@ -176,6 +176,26 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         true,
         "S3 secret access key [unset: from the environment]",
     ),
+    (
+        "orders.expiry_interval_secs",
+        false,
+        "how often each node cancels unpaid orders past their payment deadline, in seconds [10]",
+    ),
+    (
+        "payments.test_webhook_secret",
+        true,
+        "HMAC key the `test` payment provider signs its webhooks with; set the same on every node [unset: random per process]",
+    ),
+    (
+        "payments.test_callback_url",
+        false,
+        "base URL the `test` provider's simulated processor posts webhooks to [unset: this node's own address]",
+    ),
+    (
+        "payments.test_delay_ms",
+        false,
+        "how long the `test` provider's simulated processor waits before confirming or declining [200]",
+    ),
 ];
 
 /// The server's whole configuration.
@@ -202,6 +222,26 @@ pub struct Settings {
     pub cache_max_bytes: u64,
     pub cache_ttl: Duration,
     pub media: MediaSettings,
+    pub order_expiry_interval: Duration,
+    pub payments: PaymentSettings,
+}
+
+/// The payment providers' settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSettings {
+    pub test_webhook_secret: Option<Secret>,
+    pub test_callback_url: Option<String>,
+    pub test_delay: Duration,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            test_webhook_secret: None,
+            test_callback_url: None,
+            test_delay: Duration::from_millis(200),
+        }
+    }
 }
 
 /// Where product images are stored and how they are linked.
@@ -254,6 +294,8 @@ impl Default for Settings {
             cache_max_bytes: 64 * 1024 * 1024,
             cache_ttl: Duration::from_secs(60),
             media: MediaSettings::default(),
+            order_expiry_interval: Duration::from_secs(10),
+            payments: PaymentSettings::default(),
         }
     }
 }
@@ -378,6 +420,27 @@ impl Settings {
                 self.media.s3_endpoint = Some(url);
             }
             "media.s3_region" => self.media.s3_region = non_empty(value)?,
+            "orders.expiry_interval_secs" => {
+                self.order_expiry_interval = Duration::from_secs(parse_positive(value)?);
+            }
+            "payments.test_webhook_secret" => {
+                let secret = non_empty(value)?;
+                if secret.len() < 16 {
+                    return Err("must be at least 16 characters".into());
+                }
+                self.payments.test_webhook_secret = Some(Secret::new(secret));
+            }
+            "payments.test_callback_url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err("must start with https:// or http://".into());
+                }
+                self.payments.test_callback_url = Some(url.trim_end_matches('/').to_owned());
+            }
+            "payments.test_delay_ms" => {
+                self.payments.test_delay =
+                    Duration::from_millis(parse(value, "a whole number of milliseconds")?);
+            }
             "media.s3_access_key_id" => self.media.s3_access_key_id = Some(non_empty(value)?),
             "media.s3_secret_access_key" => {
                 self.media.s3_secret_access_key = Some(Secret::new(non_empty(value)?));

@@ -15,6 +15,7 @@ pub mod http;
 pub mod mail;
 pub mod media;
 pub mod metrics;
+pub mod payments;
 pub mod ratelimit;
 pub mod services;
 pub mod startup;

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
     pub rate_limited: IntCounterVec,
+    pub checkouts: IntCounterVec,
+    pub payments: IntCounterVec,
     cache: IntCounterVec,
     db_pool: IntGaugeVec,
     uptime: prometheus::Gauge,
@@ -63,6 +65,22 @@ impl Metrics {
             &["result"],
         )
         .expect("valid metric");
+        let checkouts = IntCounterVec::new(
+            Opts::new(
+                "checkouts_total",
+                "Checkouts, by result (created, replayed, short_of_stock, key_reused, conflict).",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let payments = IntCounterVec::new(
+            Opts::new(
+                "payment_webhooks_total",
+                "Payment provider webhooks, by provider and result.",
+            ),
+            &["provider", "result"],
+        )
+        .expect("valid metric");
         let db_pool = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -87,6 +105,8 @@ impl Metrics {
             Box::new(http_in_flight.clone()),
             Box::new(rate_limited.clone()),
             Box::new(cache.clone()),
+            Box::new(checkouts.clone()),
+            Box::new(payments.clone()),
             Box::new(db_pool.clone()),
             Box::new(build_info.clone()),
             Box::new(uptime.clone()),
@@ -102,6 +122,8 @@ impl Metrics {
             http_duration,
             http_in_flight,
             rate_limited,
+            checkouts,
+            payments,
             cache,
             db_pool,
             uptime,

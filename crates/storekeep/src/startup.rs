@@ -38,10 +38,9 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let keyring = crate::crypto::load_keyring(&settings)?;
-        Ok(Self {
-            listener,
-            state: AppState::new(store, settings, keyring)?,
-        })
+        let mut state = AppState::new(store, settings, keyring)?;
+        state.set_self_address(listener.local_addr().context("reading the bound address")?);
+        Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -64,6 +63,10 @@ impl Application {
         let drain = state.settings.drain;
         let grace = state.settings.grace;
         let (stopping_tx, mut stopping_rx) = watch::channel(None::<Stop>);
+
+        // Background work: the unpaid-order expiry sweep.
+        let (bg_stop, bg_rx) = watch::channel(false);
+        let expiry = tokio::spawn(crate::services::orders::expiry_loop(state.clone(), bg_rx));
 
         let draining_state = state.clone();
         let graceful = async move {
@@ -105,6 +108,8 @@ impl Application {
                 "shutdown: grace period over, exiting with requests still in flight"
             ),
         }
+        let _ = bg_stop.send(true);
+        let _ = expiry.await;
         state.store.close().await;
         tracing::info!("shutdown complete");
         Ok(())

@@ -195,6 +195,44 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/exports/products",
         Permission::CatalogRead,
     ),
+    ("GET", "/api/v1/admin/orders", Permission::OrdersRead),
+    ("GET", "/api/v1/admin/orders/{id}", Permission::OrdersRead),
+    (
+        "POST",
+        "/api/v1/admin/orders/{id}/mark-paid",
+        Permission::OrdersWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/orders/{id}/fulfil",
+        Permission::OrdersWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/orders/{id}/deliver",
+        Permission::OrdersWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/orders/{id}/cancel",
+        Permission::OrdersWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/orders/{id}/refunds",
+        Permission::OrdersWrite,
+    ),
+    ("GET", "/api/v1/admin/events", Permission::OrdersRead),
+    // Deals are merchandising: the catalog's permissions.
+    ("GET", "/api/v1/admin/deals", Permission::CatalogRead),
+    ("POST", "/api/v1/admin/deals", Permission::CatalogWrite),
+    ("GET", "/api/v1/admin/deals/{id}", Permission::CatalogRead),
+    ("PUT", "/api/v1/admin/deals/{id}", Permission::CatalogWrite),
+    (
+        "DELETE",
+        "/api/v1/admin/deals/{id}",
+        Permission::CatalogWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

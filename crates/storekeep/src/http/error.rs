@@ -37,6 +37,12 @@ pub enum ApiError {
     },
     #[error("{detail}")]
     Conflict { detail: String, field: &'static str },
+    /// A conflict naming several things (each line short of stock…).
+    #[error("{detail}")]
+    Conflicts {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{0}")]
     Validation(ValidationErrors),
     #[error("{0}")]
@@ -66,7 +72,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::Conflicts { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -186,6 +192,9 @@ impl IntoResponse for ApiError {
                 field: (*field).to_owned(),
                 message: detail.clone(),
             }];
+        }
+        if let Self::Conflicts { errors, .. } = &self {
+            problem.errors = errors.clone();
         }
         let mut response = status.into_response();
         if let Self::Unauthorized(_) = &self {

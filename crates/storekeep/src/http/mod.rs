@@ -36,6 +36,7 @@ use error::ApiError;
         (name = "auth", description = "Accounts, sessions, MFA, password reset, OAuth tokens"),
         (name = "admin", description = "A shop's staff and integrations"),
         (name = "store", description = "Storefront API of one shop"),
+        (name = "webhooks", description = "Payment processors report outcomes"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +65,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_staff::router())
         .merge(routes::admin_credentials::router())
         .merge(routes::audit_log::admin_router())
+        .merge(routes::admin_orders::router())
+        .merge(routes::admin_deals::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
@@ -83,6 +86,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::auth::router())
         .merge(routes::store::router())
         .merge(routes::store_catalog::router())
+        .merge(routes::store_carts::router())
+        .merge(routes::store_orders::router())
+        .merge(routes::store_deals::router())
+        .merge(routes::webhooks::router())
         .merge(admin)
         .split_for_parts()
 }

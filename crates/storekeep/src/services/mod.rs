@@ -3,9 +3,13 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod carts;
 pub mod catalog;
+pub mod checkout;
 pub mod credentials;
+pub mod deals;
 pub mod demo_catalog;
+pub mod orders;
 pub mod plans;
 pub mod tenants;
 
@@ -18,6 +22,13 @@ pub enum ServiceError {
     Invalid(#[from] ValidationErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request is valid but conflicts with the current state; `errors`
+    /// name what (for example each line short of stock).
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        errors: Vec<storekeep_domain::FieldError>,
+    },
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -35,6 +46,7 @@ impl From<ServiceError> for crate::http::error::ApiError {
         match e {
             ServiceError::Invalid(v) => v.into(),
             ServiceError::Store(s) => s.into(),
+            ServiceError::Conflict { detail, errors } => Self::Conflicts { detail, errors },
         }
     }
 }

@@ -119,3 +119,29 @@ where
         }
     }
 }
+
+/// A JSON body that may be left out entirely (no `Content-Type`, no bytes).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let empty = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|v| v.as_bytes() == b"0");
+        if empty {
+            return Ok(Self(None));
+        }
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| Self(Some(v)))
+    }
+}

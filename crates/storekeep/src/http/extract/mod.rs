@@ -6,7 +6,7 @@ pub mod page;
 mod platform;
 pub mod tenant;
 
-pub use json::{Json, Query};
+pub use json::{Json, OptionalJson, Query};
 pub use page::PageParams;
 pub use platform::PlatformOperator;
 pub use tenant::CurrentTenant;

@@ -27,6 +27,11 @@ pub enum Tier {
 impl Tier {
     pub fn of(path: &str) -> Option<Self> {
         let rest = path.strip_prefix("/api/v1/")?;
+        // Payment processors: signed, tenant-less, never rate limited (a
+        // limited confirmation would only be retried later).
+        if rest.starts_with("webhooks/") {
+            return None;
+        }
         Some(if rest.starts_with("auth/") || rest == "auth" {
             Self::Auth
         } else if rest.starts_with("admin/") || rest.starts_with("platform/") {
@@ -176,7 +181,7 @@ fn cors_headers(h: &mut HeaderMap, origin: &str, preflight: bool) {
     h.append(header::VARY, HeaderValue::from_static("Origin"));
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, location"),
+        HeaderValue::from_static("x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, location, idempotent-replayed"),
     );
     if preflight {
         h.insert(
@@ -186,7 +191,7 @@ fn cors_headers(h: &mut HeaderMap, origin: &str, preflight: bool) {
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(
-                "authorization, content-type, idempotency-key, x-tenant, x-request-id, x-api-key",
+                "authorization, content-type, idempotency-key, x-cart-token, x-tenant, x-request-id, x-api-key",
             ),
         );
         h.insert(

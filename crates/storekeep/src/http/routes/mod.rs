@@ -3,6 +3,8 @@
 pub mod admin_bulk;
 pub mod admin_catalog;
 pub mod admin_credentials;
+pub mod admin_deals;
+pub mod admin_orders;
 pub mod admin_settings;
 pub mod admin_staff;
 pub mod audit_log;
@@ -13,4 +15,15 @@ pub mod metrics;
 pub mod platform_plans;
 pub mod platform_tenants;
 pub mod store;
+pub mod store_carts;
 pub mod store_catalog;
+pub mod store_deals;
+pub mod store_orders;
+pub mod webhooks;
+
+use crate::http::error::{ApiError, ApiResult};
+
+/// An id from the path; one that does not parse is simply not found.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> ApiResult<T> {
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}

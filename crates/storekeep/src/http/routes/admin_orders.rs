@@ -1,0 +1,283 @@
+//! `/api/v1/admin/orders`: staff find orders and move them through their
+//! life (mark paid, fulfil, deliver, cancel, refund); `/api/v1/admin/events`
+//! shows the transactional outbox.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{OrderFilter, OrderId, OrderStatus, OutboxEvent, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authz::AdminActor;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, Query};
+use crate::http::routes::path_id;
+use crate::http::routes::store_carts::OrderBody;
+use crate::http::routes::store_orders::OrderPage;
+use crate::services::orders::{self, OrderView, RefundRequest};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(mark_paid))
+        .routes(routes!(fulfil))
+        .routes(routes!(deliver))
+        .routes(routes!(cancel))
+        .routes(routes!(refund))
+        .routes(routes!(list_events))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    pub status: Option<String>,
+    pub customer_id: Option<String>,
+    /// Exact email address (matched by blind index; emails are encrypted).
+    pub email: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+/// Orders, newest first, filtered.
+#[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin",
+    security(("bearer" = [])), params(OrderQuery),
+    responses((status = 200, body = OrderPage), (status = 400, body = Problem)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Query(q): Query<OrderQuery>,
+) -> ApiResult<Json<OrderPage>> {
+    let page = storekeep_domain::PageRequest::new(q.limit, q.after.clone())
+        .map_err(ApiError::BadRequest)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            OrderStatus::parse(s).ok_or_else(|| {
+                ApiError::BadRequest(
+                    "status must be pending_payment, paid, fulfilled, delivered, cancelled or refunded"
+                        .into(),
+                )
+            })
+        })
+        .transpose()?;
+    let customer_id = q
+        .customer_id
+        .as_deref()
+        .map(|c| {
+            c.parse::<UserId>()
+                .map_err(|_| ApiError::BadRequest("customer_id must be a customer id".into()))
+        })
+        .transpose()?;
+    let email_index = q
+        .email
+        .as_deref()
+        .map(|e| {
+            crate::services::accounts::normalize_email(e)
+                .map(|e| state.keyring.blind_index("email", &e))
+                .map_err(|m| ApiError::BadRequest(format!("email {m}")))
+        })
+        .transpose()?;
+    let filter = OrderFilter {
+        status,
+        customer_id,
+        email_index,
+        created_from: q.created_from,
+        created_to: q.created_to,
+    };
+    let found = state
+        .store
+        .list_orders(actor.tenant.id, &filter, &page)
+        .await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for o in found.items {
+        let detail = state.store.order(actor.tenant.id, o.id).await?;
+        items.push(OrderView::new(&detail, &state.keyring)?);
+    }
+    Ok(Json(OrderPage {
+        items,
+        next_cursor: found.next_cursor,
+    }))
+}
+
+/// An order with its lines, status history, payment attempts and refunds.
+#[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem)))]
+async fn get_order(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<OrderBody>> {
+    let detail = state
+        .store
+        .order(actor.tenant.id, path_id(&raw, "order")?)
+        .await?;
+    Ok(Json(OrderBody {
+        order: OrderView::new(&detail, &state.keyring)?,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+async fn move_to(
+    state: &AppState,
+    actor: &AdminActor,
+    raw: &str,
+    to: OrderStatus,
+    reason: Option<String>,
+) -> ApiResult<Json<OrderBody>> {
+    let id: OrderId = path_id(raw, "order")?;
+    let detail = orders::move_order(state, &actor.tenant, id, to, reason, &actor.audit).await?;
+    Ok(Json(OrderBody {
+        order: OrderView::new(&detail, &state.keyring)?,
+    }))
+}
+
+/// Confirms payment by hand (the `manual` provider, or a payment taken
+/// outside storekeep): pending_payment → paid, once.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/mark-paid", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn mark_paid(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<OrderBody>> {
+    let id: OrderId = path_id(&raw, "order")?;
+    let detail = orders::mark_paid(&state, &actor.tenant, id, &actor.audit).await?;
+    Ok(Json(OrderBody {
+        order: OrderView::new(&detail, &state.keyring)?,
+    }))
+}
+
+/// paid → fulfilled.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/fulfil", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body(content = Option<ReasonBody>),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn fulfil(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    crate::http::extract::OptionalJson(body): crate::http::extract::OptionalJson<ReasonBody>,
+) -> ApiResult<Json<OrderBody>> {
+    move_to(
+        &state,
+        &actor,
+        &raw,
+        OrderStatus::Fulfilled,
+        body.unwrap_or_default().reason,
+    )
+    .await
+}
+
+/// fulfilled → delivered.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/deliver", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body(content = Option<ReasonBody>),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn deliver(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    crate::http::extract::OptionalJson(body): crate::http::extract::OptionalJson<ReasonBody>,
+) -> ApiResult<Json<OrderBody>> {
+    move_to(
+        &state,
+        &actor,
+        &raw,
+        OrderStatus::Delivered,
+        body.unwrap_or_default().reason,
+    )
+    .await
+}
+
+/// pending_payment → cancelled: reserved stock and deal usage are given
+/// back. Paid orders are refunded instead.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/cancel", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body(content = Option<ReasonBody>),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    crate::http::extract::OptionalJson(body): crate::http::extract::OptionalJson<ReasonBody>,
+) -> ApiResult<Json<OrderBody>> {
+    move_to(
+        &state,
+        &actor,
+        &raw,
+        OrderStatus::Cancelled,
+        body.unwrap_or_default().reason,
+    )
+    .await
+}
+
+/// Refunds part or all of a paid order, optionally putting units back
+/// into stock; the refund that completes the total moves the order to
+/// refunded.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refunds", tag = "admin",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = RefundRequest,
+    responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn refund(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<RefundRequest>,
+) -> ApiResult<(StatusCode, Json<OrderBody>)> {
+    let id: OrderId = path_id(&raw, "order")?;
+    let detail = orders::refund(&state, &actor.tenant, id, body, &actor.audit).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderBody {
+            order: OrderView::new(&detail, &state.keyring)?,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    pub items: Vec<OutboxEvent>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Only this topic, e.g. `order.paid`.
+    pub topic: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+/// The shop's outbox events (order, payment and refund changes), oldest
+/// first; what email and webhook delivery consume.
+#[utoipa::path(get, path = "/api/v1/admin/events", tag = "admin",
+    security(("bearer" = [])), params(EventQuery),
+    responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
+async fn list_events(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Query(q): Query<EventQuery>,
+) -> ApiResult<Json<EventPage>> {
+    let page =
+        storekeep_domain::PageRequest::new(q.limit, q.after).map_err(ApiError::BadRequest)?;
+    let found = state
+        .store
+        .list_events(actor.tenant.id, q.topic.as_deref(), &page)
+        .await?;
+    Ok(Json(EventPage {
+        items: found.items,
+        next_cursor: found.next_cursor,
+    }))
+}

@@ -1,0 +1,336 @@
+//! `/api/v1/store/carts`: carts for guests (by cart token) and customers
+//! (by session), and checkout.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{
+    CartId, CartItemId, Tenant, UserKind, UserRecord, ValidationErrors, VariantId,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authn::{Authentication, Principal};
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{CurrentTenant, Json, OptionalJson};
+use crate::http::routes::path_id;
+use crate::services::carts::{
+    self, CART_TOKEN_HEADER, CartAccess, CartChanges, CartView, Destination,
+};
+use crate::services::checkout::{self, Checkout, CheckoutRequest};
+use crate::services::orders::OrderView;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_cart))
+        .routes(routes!(get_cart, update_cart))
+        .routes(routes!(add_item))
+        .routes(routes!(update_item, remove_item))
+        .routes(routes!(checkout_cart))
+}
+
+/// Whoever is shopping: the shop, the customer if logged in, and the cart
+/// token if one was sent.
+pub struct Shopper {
+    pub tenant: Tenant,
+    pub customer: Option<UserRecord>,
+    pub access: CartAccess,
+}
+
+impl FromRequestParts<AppState> for Shopper {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentTenant(tenant) = CurrentTenant::from_request_parts(parts, state).await?;
+        let customer = match parts.extensions.get::<Authentication>() {
+            Some(Authentication::Valid(Principal::User { user, .. }))
+                if user.kind == UserKind::Customer && user.tenant_id == Some(tenant.id) =>
+            {
+                Some((**user).clone())
+            }
+            Some(Authentication::Invalid) => {
+                return Err(ApiError::Unauthorized(
+                    "the bearer credential is unknown, expired or revoked".into(),
+                ));
+            }
+            _ => None,
+        };
+        let token = parts
+            .headers
+            .get(CART_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let access = CartAccess {
+            token,
+            customer: customer.as_ref().map(|u| u.id),
+        };
+        Ok(Self {
+            tenant,
+            customer,
+            access,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CartBody {
+    pub cart: CartView,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    pub variant_id: VariantId,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCartBody {
+    /// Items to put in the cart at once.
+    #[serde(default)]
+    pub items: Vec<NewItem>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantityBody {
+    pub quantity: i64,
+}
+
+async fn view(
+    state: &AppState,
+    tenant: &Tenant,
+    cart: &storekeep_domain::Cart,
+) -> ApiResult<CartView> {
+    let priced = carts::priced(state, tenant, cart, &Destination::of(cart)).await?;
+    Ok(CartView::new(cart, &priced, &tenant.settings.currency))
+}
+
+/// Creates a cart (optionally with items). The response carries the cart
+/// token once; send it back as `X-Cart-Token`. A logged-in customer's cart
+/// is also theirs by session.
+#[utoipa::path(post, path = "/api/v1/store/carts", tag = "store",
+    request_body(content = Option<NewCartBody>),
+    params(("X-Tenant" = Option<String>, Header, description = "shop slug")),
+    responses((status = 201, body = CartBody), (status = 422, body = Problem)))]
+async fn create_cart(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    OptionalJson(body): OptionalJson<NewCartBody>,
+) -> ApiResult<(StatusCode, Json<CartBody>)> {
+    let body = body.unwrap_or_default();
+    let mut errors = ValidationErrors::new();
+    if body.items.len() > storekeep_domain::MAX_CART_LINES {
+        errors.add("items", "a cart holds at most 100 lines");
+    }
+    for (i, item) in body.items.iter().enumerate() {
+        let mut e = ValidationErrors::new();
+        carts::parse_quantity(item.quantity, &mut e);
+        if !e.is_empty() {
+            errors.add(
+                &format!("items[{i}].quantity"),
+                "must be between 1 and 1000",
+            );
+        }
+    }
+    let mut errors = {
+        errors.into_result()?;
+        ValidationErrors::new()
+    };
+    // Unknown variants are refused before anything is written.
+    if !body.items.is_empty() {
+        let wanted: Vec<VariantId> = body.items.iter().map(|i| i.variant_id).collect();
+        let known: std::collections::HashSet<VariantId> = state
+            .store
+            .products_of_variants(shopper.tenant.id, &wanted)
+            .await?
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| v.id))
+            .collect();
+        for (i, v) in wanted.iter().enumerate() {
+            if !known.contains(v) {
+                errors.add(
+                    &format!("items[{i}].variant_id"),
+                    "refers to something that does not exist",
+                );
+            }
+        }
+        errors.into_result()?;
+    }
+    let (mut cart, token) =
+        carts::create(&state, &shopper.tenant, shopper.customer.as_ref()).await?;
+    for item in &body.items {
+        cart = state
+            .store
+            .add_cart_item(shopper.tenant.id, cart.id, item.variant_id, item.quantity)
+            .await?;
+    }
+    let mut view = view(&state, &shopper.tenant, &cart).await?;
+    view.token = Some(token);
+    Ok((StatusCode::CREATED, Json(CartBody { cart: view })))
+}
+
+#[utoipa::path(get, path = "/api/v1/store/carts/{id}", tag = "store",
+    params(("id" = String, Path), ("X-Cart-Token" = Option<String>, Header, description = "the token from the cart's creation")),
+    responses((status = 200, body = CartBody), (status = 404, body = Problem)))]
+async fn get_cart(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<CartBody>> {
+    let cart = carts::open(
+        &state,
+        &shopper.tenant,
+        path_id(&raw, "cart")?,
+        &shopper.access,
+    )
+    .await?;
+    Ok(Json(CartBody {
+        cart: view(&state, &shopper.tenant, &cart).await?,
+    }))
+}
+
+/// Sets the coupon code, shipping method and destination (country,
+/// region) the totals are computed for; `null` clears a field.
+#[utoipa::path(patch, path = "/api/v1/store/carts/{id}", tag = "store",
+    params(("id" = String, Path)), request_body = CartChanges,
+    responses((status = 200, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_cart(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+    Json(body): Json<CartChanges>,
+) -> ApiResult<Json<CartBody>> {
+    let id: CartId = path_id(&raw, "cart")?;
+    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    let patch = carts::parse_changes(&shopper.tenant, body)?;
+    let cart = state
+        .store
+        .update_cart(shopper.tenant.id, id, &patch)
+        .await?;
+    Ok(Json(CartBody {
+        cart: view(&state, &shopper.tenant, &cart).await?,
+    }))
+}
+
+/// Adds units of a variant (to its existing line, if any).
+#[utoipa::path(post, path = "/api/v1/store/carts/{id}/items", tag = "store",
+    params(("id" = String, Path)), request_body = NewItem,
+    responses((status = 201, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_item(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+    Json(body): Json<NewItem>,
+) -> ApiResult<(StatusCode, Json<CartBody>)> {
+    let id: CartId = path_id(&raw, "cart")?;
+    let mut errors = ValidationErrors::new();
+    carts::parse_quantity(body.quantity, &mut errors);
+    errors.into_result()?;
+    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    let cart = state
+        .store
+        .add_cart_item(shopper.tenant.id, id, body.variant_id, body.quantity)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CartBody {
+            cart: view(&state, &shopper.tenant, &cart).await?,
+        }),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store",
+    params(("id" = String, Path), ("item_id" = String, Path)), request_body = QuantityBody,
+    responses((status = 200, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_item(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path((raw, raw_item)): Path<(String, String)>,
+    Json(body): Json<QuantityBody>,
+) -> ApiResult<Json<CartBody>> {
+    let id: CartId = path_id(&raw, "cart")?;
+    let item: CartItemId = path_id(&raw_item, "cart item")?;
+    let mut errors = ValidationErrors::new();
+    carts::parse_quantity(body.quantity, &mut errors);
+    errors.into_result()?;
+    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    let cart = state
+        .store
+        .set_cart_item(shopper.tenant.id, id, item, body.quantity)
+        .await?;
+    Ok(Json(CartBody {
+        cart: view(&state, &shopper.tenant, &cart).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store",
+    params(("id" = String, Path), ("item_id" = String, Path)),
+    responses((status = 200, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn remove_item(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path((raw, raw_item)): Path<(String, String)>,
+) -> ApiResult<Json<CartBody>> {
+    let id: CartId = path_id(&raw, "cart")?;
+    let item: CartItemId = path_id(&raw_item, "cart item")?;
+    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    let cart = state
+        .store
+        .remove_cart_item(shopper.tenant.id, id, item)
+        .await?;
+    Ok(Json(CartBody {
+        cart: view(&state, &shopper.tenant, &cart).await?,
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderBody {
+    pub order: OrderView,
+}
+
+/// Turns the cart into an order: every line's stock is reserved, deal
+/// usage consumed and the payment started in one transaction — or nothing
+/// happens and a 409 names the lines short of stock. `Idempotency-Key` is
+/// required: a retry with the same key and body returns the same order
+/// (with `Idempotent-Replayed: true`) and creates nothing; the same key
+/// with another body is a 422.
+#[utoipa::path(post, path = "/api/v1/store/carts/{id}/checkout", tag = "store",
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "unique per checkout; repeat it when retrying")),
+    request_body = CheckoutRequest,
+    responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn checkout_cart(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<CheckoutRequest>,
+) -> ApiResult<Response> {
+    let id: CartId = path_id(&raw, "cart")?;
+    let key = checkout::parse_key(
+        headers
+            .get("idempotency-key")
+            .map(|v| v.to_str().unwrap_or("\u{7f}")),
+    )?;
+    let outcome =
+        checkout::checkout(&state, &shopper.tenant, id, &shopper.access, key, body).await?;
+    let (detail, replayed) = match outcome {
+        Checkout::Created(d) => (d, false),
+        Checkout::Replayed(d) => (d, true),
+    };
+    let order = OrderView::new(&detail, &state.keyring)?;
+    let mut response = (StatusCode::CREATED, Json(OrderBody { order })).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}

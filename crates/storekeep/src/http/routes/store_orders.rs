@@ -1,0 +1,140 @@
+//! `/api/v1/store/orders`: a customer's own orders (by session), or the
+//! order made from a guest's cart (by that cart's token).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{OrderDetail, OrderFilter, OrderId, PaymentOutcome, ValidationErrors};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, PageParams};
+use crate::http::routes::path_id;
+use crate::http::routes::store_carts::{OrderBody, Shopper};
+use crate::services::orders::{self, OrderView};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(pay_order))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<OrderView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The logged-in customer's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/store/orders", tag = "store",
+    security(("bearer" = [])), params(crate::http::extract::page::PageQuery),
+    responses((status = 200, body = OrderPage), (status = 401, body = Problem)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    PageParams(page): PageParams,
+) -> ApiResult<Json<OrderPage>> {
+    let Some(customer) = shopper.customer else {
+        return Err(ApiError::Unauthorized(
+            "log in as a customer to list your orders".into(),
+        ));
+    };
+    let filter = OrderFilter {
+        customer_id: Some(customer.id),
+        ..Default::default()
+    };
+    let found = state
+        .store
+        .list_orders(shopper.tenant.id, &filter, &page)
+        .await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for o in found.items {
+        let detail = state.store.order(shopper.tenant.id, o.id).await?;
+        items.push(OrderView::new(&detail, &state.keyring)?);
+    }
+    Ok(Json(OrderPage {
+        items,
+        next_cursor: found.next_cursor,
+    }))
+}
+
+/// The order if the caller placed it: its customer's session, or the
+/// token of the cart it was made from.
+async fn own_order(state: &AppState, shopper: &Shopper, raw: &str) -> ApiResult<OrderDetail> {
+    let id: OrderId = path_id(raw, "order")?;
+    let detail = state.store.order(shopper.tenant.id, id).await?;
+    let o = &detail.order;
+    let by_customer = o.customer_id.is_some() && o.customer_id == shopper.access.customer;
+    let by_token = shopper.access.token.is_some()
+        && match state.store.cart(shopper.tenant.id, o.cart_id).await {
+            Ok(cart) => shopper.access.allows(&cart.token_hash, None),
+            Err(_) => false,
+        };
+    if by_customer || by_token {
+        Ok(detail)
+    } else {
+        Err(ApiError::not_found("order"))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/store/orders/{id}", tag = "store",
+    params(("id" = String, Path), ("X-Cart-Token" = Option<String>, Header, description = "the token of the cart the order was made from")),
+    responses((status = 200, body = OrderBody), (status = 404, body = Problem)))]
+async fn get_order(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<OrderBody>> {
+    let detail = own_order(&state, &shopper, &raw).await?;
+    Ok(Json(OrderBody {
+        order: OrderView::new(&detail, &state.keyring)?,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayBody {
+    pub payment_provider: String,
+    /// `test` provider only: `confirm` (default) or `decline`.
+    #[serde(default)]
+    pub test_outcome: Option<String>,
+}
+
+/// Starts another payment attempt for an unpaid order (after a decline).
+#[utoipa::path(post, path = "/api/v1/store/orders/{id}/payments", tag = "store",
+    params(("id" = String, Path)), request_body = PayBody,
+    responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn pay_order(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+    Json(body): Json<PayBody>,
+) -> ApiResult<(StatusCode, Json<OrderBody>)> {
+    let detail = own_order(&state, &shopper, &raw).await?;
+    let outcome = match body.test_outcome.as_deref() {
+        None | Some("confirm") => PaymentOutcome::Confirmed,
+        Some("decline") => PaymentOutcome::Declined,
+        Some(_) => {
+            return Err(
+                ValidationErrors::single("test_outcome", "must be confirm or decline").into(),
+            );
+        }
+    };
+    let detail = orders::retry_payment(
+        &state,
+        &shopper.tenant,
+        detail.order.id,
+        &body.payment_provider,
+        outcome,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderBody {
+            order: OrderView::new(&detail, &state.keyring)?,
+        }),
+    ))
+}

@@ -1,0 +1,486 @@
+//! Carts and their prices. Every total a shopper sees, on a cart or an
+//! order, comes from [`priced`], which gathers the inputs (current variant
+//! prices, live deals, the coupon, the shop's shipping and tax settings) and
+//! hands them to the one pricing engine, `storekeep_domain::price`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{
+    Cart, CartId, CartItemId, CartPatch, CartStatus, CategoryId, Deal, DealTarget, Money, NewCart,
+    OrderId, PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, Tenant, UserId,
+    UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code, parse_region, price,
+    tax_rate_for,
+};
+use storekeep_store::StoreError;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::crypto::tokens;
+use crate::services::ServiceResult;
+
+/// The header that carries a guest's cart token.
+pub const CART_TOKEN_HEADER: &str = "x-cart-token";
+
+/// Who is asking for a cart: the token they hold and the customer they are
+/// logged in as.
+#[derive(Debug, Clone, Default)]
+pub struct CartAccess {
+    pub token: Option<String>,
+    pub customer: Option<UserId>,
+}
+
+impl CartAccess {
+    /// The token opens any cart it was issued for; a customer's session
+    /// opens the carts created while logged in. Anything else is "not
+    /// found", so cart ids reveal nothing.
+    pub fn allows(&self, token_hash: &str, owner: Option<UserId>) -> bool {
+        let by_token = self
+            .token
+            .as_deref()
+            .is_some_and(|t| bool::from(tokens::hash(t).as_bytes().ct_eq(token_hash.as_bytes())));
+        by_token || (owner.is_some() && owner == self.customer)
+    }
+}
+
+/// A cart with its prices, as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CartView {
+    pub id: CartId,
+    /// Only in the response that created the cart: keep it, it is the only
+    /// way back to a guest cart (send it as `X-Cart-Token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub status: CartStatus,
+    pub customer_id: Option<UserId>,
+    pub coupon_code: Option<String>,
+    pub shipping_method: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub order_id: Option<OrderId>,
+    pub items: Vec<LineView>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub deals: Vec<DealApplied>,
+    /// Why something in the cart is not priced as it might seem (a coupon
+    /// that does not apply, an item no longer for sale…).
+    pub notes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LineView {
+    pub id: Option<CartItemId>,
+    pub variant_id: VariantId,
+    pub product_id: storekeep_domain::ProductId,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub discount: Money,
+    pub total: Money,
+    pub deal_id: Option<storekeep_domain::DealId>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DealApplied {
+    pub deal_id: storekeep_domain::DealId,
+    pub name: String,
+    pub code: Option<String>,
+    pub amount: Money,
+}
+
+pub fn money(amount: i64, currency: &str) -> Money {
+    Money {
+        amount,
+        currency: currency.to_owned(),
+    }
+}
+
+impl LineView {
+    pub fn from_quoted(l: &QuotedLine, currency: &str) -> Self {
+        Self {
+            id: l.item_id,
+            variant_id: l.variant_id,
+            product_id: l.product_id,
+            sku: l.sku.clone(),
+            title: l.title.clone(),
+            quantity: l.quantity,
+            unit_price: money(l.unit_price, currency),
+            discount: money(l.discount, currency),
+            total: money(l.total, currency),
+            deal_id: l.deal_id,
+        }
+    }
+}
+
+impl CartView {
+    pub fn new(cart: &Cart, priced: &Priced, currency: &str) -> Self {
+        let q = &priced.quote;
+        let m = |a| money(a, currency);
+        Self {
+            id: cart.id,
+            token: None,
+            status: cart.status,
+            customer_id: cart.customer_id,
+            coupon_code: cart.coupon_code.clone(),
+            shipping_method: cart.shipping_method.clone(),
+            country: cart.country.clone(),
+            region: cart.region.clone(),
+            order_id: cart.order_id,
+            items: q
+                .lines
+                .iter()
+                .map(|l| LineView::from_quoted(l, currency))
+                .collect(),
+            subtotal: m(q.subtotal),
+            discount: m(q.discount),
+            shipping: m(q.shipping),
+            tax: m(q.tax),
+            total: m(q.total),
+            deals: q
+                .deals
+                .iter()
+                .map(|d| DealApplied {
+                    deal_id: d.deal_id,
+                    name: d.name.clone(),
+                    code: d.code.clone(),
+                    amount: m(d.amount),
+                })
+                .collect(),
+            notes: priced.notes(),
+            created_at: cart.created_at,
+            updated_at: cart.updated_at,
+        }
+    }
+}
+
+/// A priced cart, and what could not be priced.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub quote: Quote,
+    /// Items whose product is gone or not on sale; left out of the quote.
+    pub unavailable: Vec<(CartItemId, VariantId)>,
+    /// The shipping method asked for does not exist or does not ship there.
+    pub shipping_problem: Option<String>,
+    /// The coupon entered does not exist.
+    pub unknown_coupon: Option<String>,
+}
+
+impl Priced {
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = self.quote.notes.clone();
+        for (_, v) in &self.unavailable {
+            notes.push(format!("variant {v} is no longer for sale"));
+        }
+        if let Some(p) = &self.shipping_problem {
+            notes.push(p.clone());
+        }
+        if let Some(c) = &self.unknown_coupon {
+            notes.push(format!("coupon {c} does not exist"));
+        }
+        notes
+    }
+}
+
+/// What pricing needs to know about where the order goes.
+#[derive(Debug, Clone, Default)]
+pub struct Destination<'a> {
+    pub coupon_code: Option<&'a str>,
+    pub shipping_method: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub region: Option<&'a str>,
+}
+
+impl<'a> Destination<'a> {
+    pub fn of(cart: &'a Cart) -> Self {
+        Self {
+            coupon_code: cart.coupon_code.as_deref(),
+            shipping_method: cart.shipping_method.as_deref(),
+            country: cart.country.as_deref(),
+            region: cart.region.as_deref(),
+        }
+    }
+}
+
+/// Prices the cart's items as they are now.
+pub async fn priced(
+    state: &AppState,
+    tenant: &Tenant,
+    cart: &Cart,
+    to: &Destination<'_>,
+) -> ServiceResult<Priced> {
+    let now = storekeep_store::now();
+    let store = &state.store;
+    let variant_ids: Vec<VariantId> = cart.items.iter().map(|i| i.variant_id).collect();
+    let products = if variant_ids.is_empty() {
+        Vec::new()
+    } else {
+        store.products_of_variants(tenant.id, &variant_ids).await?
+    };
+    let deals = store.deals_between(tenant.id, now, now).await?;
+    let coupon: Option<Deal> = match to.coupon_code {
+        Some(code) => match store.deal_by_code(tenant.id, code).await {
+            Ok(d) => Some(d),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let needs_tree = deals
+        .iter()
+        .chain(coupon.iter())
+        .any(|d| d.target == DealTarget::Categories);
+    let parents: HashMap<CategoryId, Option<CategoryId>> = if needs_tree {
+        store
+            .list_categories(tenant.id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.parent_id))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    let mut by_variant = HashMap::new();
+    for p in &products {
+        for v in &p.variants {
+            by_variant.insert(v.id, (p, v));
+        }
+    }
+    let mut lines = Vec::with_capacity(cart.items.len());
+    let mut unavailable = Vec::new();
+    for item in &cart.items {
+        match by_variant.get(&item.variant_id) {
+            Some((p, v)) if p.status == ProductStatus::Active => {
+                let title = if v.title.is_empty() || v.title == p.title {
+                    p.title.clone()
+                } else {
+                    format!("{} — {}", p.title, v.title)
+                };
+                lines.push(PricingLine {
+                    item_id: Some(item.id),
+                    variant_id: v.id,
+                    product_id: p.id,
+                    sku: v.sku.as_str().to_owned(),
+                    title,
+                    unit_price: v.price.amount,
+                    quantity: item.quantity,
+                    categories: with_ancestors(&p.categories, &parents),
+                });
+            }
+            _ => unavailable.push((item.id, item.variant_id)),
+        }
+    }
+
+    let settings = &tenant.settings;
+    let mut shipping_problem = None;
+    let shipping = to.shipping_method.and_then(|code| {
+        match settings.shipping_methods.iter().find(|m| m.code == code) {
+            None => {
+                shipping_problem = Some(format!("shipping method {code} does not exist"));
+                None
+            }
+            Some(m) if !m.ships_to(to.country) => {
+                shipping_problem = Some(format!(
+                    "shipping method {code} does not ship to {}",
+                    to.country.unwrap_or("an unknown country")
+                ));
+                None
+            }
+            Some(m) => Some(m),
+        }
+    });
+    let tax = tax_rate_for(&settings.tax_rates, to.country, to.region);
+    let quote = price(
+        &lines,
+        &PricingContext {
+            deals: &deals,
+            coupon: coupon.as_ref(),
+            shipping,
+            tax,
+        },
+        now,
+    );
+    Ok(Priced {
+        quote,
+        unavailable,
+        shipping_problem,
+        unknown_coupon: to
+            .coupon_code
+            .filter(|_| coupon.is_none())
+            .map(str::to_owned),
+    })
+}
+
+fn with_ancestors(
+    categories: &[CategoryId],
+    parents: &HashMap<CategoryId, Option<CategoryId>>,
+) -> Vec<CategoryId> {
+    let mut out = Vec::new();
+    for c in categories {
+        let mut cur = Some(*c);
+        // Bounded by the tree's size, so a corrupt cycle cannot spin.
+        let mut steps = 0;
+        while let Some(id) = cur {
+            if out.contains(&id) || steps > parents.len() {
+                break;
+            }
+            out.push(id);
+            cur = parents.get(&id).copied().flatten();
+            steps += 1;
+        }
+    }
+    out
+}
+
+/// Opens a cart for whoever may see it.
+pub async fn open(
+    state: &AppState,
+    tenant: &Tenant,
+    id: CartId,
+    access: &CartAccess,
+) -> ServiceResult<Cart> {
+    let cart = state.store.cart(tenant.id, id).await?;
+    if access.allows(&cart.token_hash, cart.customer_id) {
+        Ok(cart)
+    } else {
+        Err(StoreError::NotFound("cart").into())
+    }
+}
+
+/// A new cart; logged-in customers own theirs. Returns the token once.
+pub async fn create(
+    state: &AppState,
+    tenant: &Tenant,
+    customer: Option<&UserRecord>,
+) -> ServiceResult<(Cart, String)> {
+    let (token, token_hash) = tokens::generate("skc_");
+    let cart = state
+        .store
+        .create_cart(
+            tenant.id,
+            &NewCart {
+                id: CartId::new(),
+                customer_id: customer.map(|u| u.id),
+                token_hash,
+            },
+        )
+        .await?;
+    Ok((cart, token))
+}
+
+/// `PATCH /carts/{id}`: each field may be a value or `null` (cleared).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartChanges {
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub coupon_code: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub shipping_method: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub region: Option<Option<String>>,
+}
+
+/// Distinguishes a missing field (`None`) from `null` (`Some(None)`).
+pub mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        T: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+pub fn parse_changes(tenant: &Tenant, c: CartChanges) -> ServiceResult<CartPatch> {
+    let mut errors = ValidationErrors::new();
+    let mut patch = CartPatch::default();
+    if let Some(code) = c.coupon_code {
+        patch.coupon_code = Some(match code {
+            Some(raw) => match parse_coupon_code(&raw) {
+                Ok(c) => Some(c),
+                Err(m) => {
+                    errors.add("coupon_code", m);
+                    None
+                }
+            },
+            None => None,
+        });
+    }
+    if let Some(method) = c.shipping_method {
+        if let Some(m) = &method
+            && !tenant
+                .settings
+                .shipping_methods
+                .iter()
+                .any(|s| &s.code == m)
+        {
+            errors.add(
+                "shipping_method",
+                format!(
+                    "must be one of the shop's shipping methods: {}",
+                    shipping_codes(tenant)
+                ),
+            );
+        }
+        patch.shipping_method = Some(method);
+    }
+    if let Some(country) = c.country {
+        patch.country = Some(match country {
+            Some(raw) => parse_country(&raw)
+                .map_err(|m| errors.add("country", m))
+                .ok(),
+            None => None,
+        });
+    }
+    if let Some(region) = c.region {
+        patch.region = Some(match region {
+            Some(raw) => parse_region(&raw).map_err(|m| errors.add("region", m)).ok(),
+            None => None,
+        });
+    }
+    errors.into_result()?;
+    Ok(patch)
+}
+
+pub fn shipping_codes(tenant: &Tenant) -> String {
+    let codes: Vec<&str> = tenant
+        .settings
+        .shipping_methods
+        .iter()
+        .map(|m| m.code.as_str())
+        .collect();
+    if codes.is_empty() {
+        "(the shop has none configured)".into()
+    } else {
+        codes.join(", ")
+    }
+}
+
+/// Checks a requested quantity.
+pub fn parse_quantity(q: i64, errors: &mut ValidationErrors) -> i64 {
+    if !(1..=storekeep_domain::MAX_LINE_QUANTITY).contains(&q) {
+        errors.add(
+            "quantity",
+            format!(
+                "must be between 1 and {}",
+                storekeep_domain::MAX_LINE_QUANTITY
+            ),
+        );
+    }
+    q
+}

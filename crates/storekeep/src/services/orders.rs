@@ -1,0 +1,415 @@
+//! Orders: how they are shown (PII opened here, never in the store), the
+//! staff actions on them, payments and the expiry sweep.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{
+    AuditContext, Money, NewPayment, NewRefund, OrderDetail, OrderId, OrderLineId, OrderStatus,
+    OrderTransition, Payment, PaymentId, PaymentOutcome, PaymentStatus, Refund, RefundId,
+    RestockLine, Settlement, Tenant, UserId, ValidationErrors, VariantId,
+};
+use storekeep_store::{StoreError, TransitionActor};
+
+use crate::app::AppState;
+use crate::crypto::Keyring;
+use crate::payments::StartPayment;
+use crate::services::carts::money;
+use crate::services::{ServiceError, ServiceResult};
+
+pub fn email_context(id: OrderId) -> String {
+    format!("orders.email:{id}")
+}
+
+pub fn address_context(id: OrderId) -> String {
+    format!("orders.address:{id}")
+}
+
+/// A postal address, sealed at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub postal_code: String,
+    #[schema(example = "US")]
+    pub country: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderLineView {
+    pub id: OrderLineId,
+    pub variant_id: VariantId,
+    pub product_id: storekeep_domain::ProductId,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub discount: Money,
+    pub total: Money,
+    pub deal_id: Option<storekeep_domain::DealId>,
+    /// Units put back into stock by refunds.
+    pub restocked: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentView {
+    pub id: PaymentId,
+    pub provider: String,
+    pub reference: String,
+    pub status: PaymentStatus,
+    pub amount: Money,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    pub id: RefundId,
+    pub amount: Money,
+    pub reason: Option<String>,
+    pub restock: Vec<RestockLine>,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order as the API shows it, with its history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub customer_id: Option<UserId>,
+    pub email: String,
+    pub shipping_address: Address,
+    pub shipping_method: String,
+    pub payment_provider: String,
+    pub lines: Vec<OrderLineView>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub refunded: Money,
+    /// When an unpaid order is cancelled and its stock released.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub transitions: Vec<OrderTransition>,
+    pub payments: Vec<PaymentView>,
+    pub refunds: Vec<RefundView>,
+}
+
+impl OrderView {
+    pub fn new(d: &OrderDetail, keyring: &Keyring) -> ServiceResult<Self> {
+        let o = &d.order;
+        let c = o.currency.as_str();
+        let m = |a| money(a, c);
+        let email = keyring.open(&o.email_sealed, &email_context(o.id))?;
+        let address = keyring.open(&o.address_sealed, &address_context(o.id))?;
+        let shipping_address: Address = serde_json::from_str(&address)
+            .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
+        Ok(Self {
+            id: o.id,
+            status: o.status,
+            customer_id: o.customer_id,
+            email,
+            shipping_address,
+            shipping_method: o.shipping_method.clone(),
+            payment_provider: o.payment_provider.clone(),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| OrderLineView {
+                    id: l.id,
+                    variant_id: l.variant_id,
+                    product_id: l.product_id,
+                    sku: l.sku.clone(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    unit_price: m(l.unit_price),
+                    discount: m(l.discount),
+                    total: m(l.total),
+                    deal_id: l.deal_id,
+                    restocked: l.restocked,
+                })
+                .collect(),
+            subtotal: m(o.subtotal),
+            discount: m(o.discount),
+            shipping: m(o.shipping),
+            tax: m(o.tax),
+            total: m(o.total),
+            refunded: m(o.refunded),
+            expires_at: (o.status == OrderStatus::PendingPayment)
+                .then_some(o.expires_at)
+                .flatten(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            transitions: d.transitions.clone(),
+            payments: d.payments.iter().map(|p| payment_view(p, c)).collect(),
+            refunds: d.refunds.iter().map(|r| refund_view(r, c)).collect(),
+        })
+    }
+}
+
+fn payment_view(p: &Payment, currency: &str) -> PaymentView {
+    PaymentView {
+        id: p.id,
+        provider: p.provider.clone(),
+        reference: p.reference.clone(),
+        status: p.status,
+        amount: money(p.amount, currency),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    }
+}
+
+fn refund_view(r: &Refund, currency: &str) -> RefundView {
+    RefundView {
+        id: r.id,
+        amount: money(r.amount, currency),
+        reason: r.reason.clone(),
+        restock: r.restock.clone(),
+        actor: r.actor.clone(),
+        created_at: r.created_at,
+    }
+}
+
+/// Checks an optional free-text reason.
+pub fn parse_reason(raw: Option<String>, errors: &mut ValidationErrors) -> Option<String> {
+    let r = raw?.trim().to_owned();
+    if r.is_empty() {
+        return None;
+    }
+    if r.chars().count() > 500 || r.chars().any(|c| c.is_control() && c != '\n') {
+        errors.add(
+            "reason",
+            "must be at most 500 characters, no control characters",
+        );
+    }
+    Some(r)
+}
+
+/// Staff move an order (fulfil, deliver, cancel).
+pub async fn move_order(
+    state: &AppState,
+    tenant: &Tenant,
+    id: OrderId,
+    to: OrderStatus,
+    reason: Option<String>,
+    audit: &AuditContext,
+) -> ServiceResult<OrderDetail> {
+    let mut errors = ValidationErrors::new();
+    let reason = parse_reason(reason, &mut errors);
+    errors.into_result()?;
+    let detail = state
+        .store
+        .transition_order(
+            tenant.id,
+            id,
+            to,
+            &TransitionActor {
+                actor: &audit.actor,
+                reason: reason.as_deref(),
+                audit: Some(audit),
+            },
+        )
+        .await?;
+    Ok(detail)
+}
+
+/// Staff confirm the pending manual payment of an unpaid order.
+pub async fn mark_paid(
+    state: &AppState,
+    tenant: &Tenant,
+    id: OrderId,
+    audit: &AuditContext,
+) -> ServiceResult<OrderDetail> {
+    let detail = state.store.order(tenant.id, id).await?;
+    if detail.order.status != OrderStatus::PendingPayment {
+        return Err(
+            StoreError::Invalid("only an order awaiting payment can be marked paid").into(),
+        );
+    }
+    let pending = detail
+        .payments
+        .iter()
+        .rev()
+        .find(|p| p.provider == "manual" && p.status == PaymentStatus::Pending);
+    let reference = match pending {
+        Some(p) => p.reference.clone(),
+        None => {
+            // An order placed with another provider can still be paid by
+            // hand (say, a bank transfer after a declined card).
+            let reference = format!("manual_{}", uuid::Uuid::now_v7().simple());
+            state
+                .store
+                .create_payment(
+                    tenant.id,
+                    id,
+                    &NewPayment {
+                        id: PaymentId::new(),
+                        provider: "manual".into(),
+                        reference: reference.clone(),
+                        amount: detail.order.total,
+                    },
+                )
+                .await?;
+            reference
+        }
+    };
+    let settled = state
+        .store
+        .settle_payment(
+            "manual",
+            &reference,
+            &format!("staff_{}", uuid::Uuid::now_v7().simple()),
+            PaymentOutcome::Confirmed,
+            &TransitionActor {
+                actor: &audit.actor,
+                reason: Some("marked paid by staff"),
+                audit: Some(audit),
+            },
+        )
+        .await?;
+    match settled {
+        Settlement::Applied { order_paid: true } => Ok(state.store.order(tenant.id, id).await?),
+        _ => Err(StoreError::Invalid("only an order awaiting payment can be marked paid").into()),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    pub amount: Money,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Units to put back into stock, per order line.
+    #[serde(default)]
+    pub restock: Vec<RestockLine>,
+}
+
+pub async fn refund(
+    state: &AppState,
+    tenant: &Tenant,
+    id: OrderId,
+    req: RefundRequest,
+    audit: &AuditContext,
+) -> ServiceResult<OrderDetail> {
+    let mut errors = ValidationErrors::new();
+    if let Err(m) = req.amount.validate(&tenant.settings.currency) {
+        errors.add("amount", m);
+    } else if req.amount.amount < 1 {
+        errors.add("amount", "must be at least 1 minor unit");
+    }
+    let reason = parse_reason(req.reason, &mut errors);
+    for (i, r) in req.restock.iter().enumerate() {
+        if !(1..=storekeep_domain::MAX_LINE_QUANTITY).contains(&r.quantity) {
+            errors.add(&format!("restock[{i}].quantity"), "must be at least 1");
+        }
+    }
+    let mut lines: Vec<OrderLineId> = req.restock.iter().map(|r| r.line_id).collect();
+    lines.sort_unstable();
+    if lines.windows(2).any(|w| w[0] == w[1]) {
+        errors.add("restock", "name each line once");
+    }
+    errors.into_result()?;
+    let detail = state
+        .store
+        .refund_order(
+            tenant.id,
+            id,
+            &NewRefund {
+                id: RefundId::new(),
+                amount: req.amount.amount,
+                reason: reason.clone(),
+                restock: req.restock,
+            },
+            &TransitionActor {
+                actor: &audit.actor,
+                reason: reason.as_deref(),
+                audit: Some(audit),
+            },
+        )
+        .await?;
+    Ok(detail)
+}
+
+/// A new payment attempt for an unpaid order (after a decline).
+pub async fn retry_payment(
+    state: &AppState,
+    tenant: &Tenant,
+    id: OrderId,
+    provider_name: &str,
+    test_outcome: PaymentOutcome,
+) -> ServiceResult<OrderDetail> {
+    let Some(provider) = state.payments.get(provider_name) else {
+        return Err(ValidationErrors::single(
+            "payment_provider",
+            format!("must be one of {}", state.payments.names().join(", ")),
+        )
+        .into());
+    };
+    let order = state.store.order(tenant.id, id).await?;
+    let reference = provider.new_reference();
+    let detail = state
+        .store
+        .create_payment(
+            tenant.id,
+            id,
+            &NewPayment {
+                id: PaymentId::new(),
+                provider: provider.name().into(),
+                reference: reference.clone(),
+                amount: order.order.total,
+            },
+        )
+        .await?;
+    provider.start(StartPayment {
+        reference,
+        amount: order.order.total,
+        currency: order.order.currency.clone(),
+        test_outcome,
+    });
+    Ok(detail)
+}
+
+/// Cancels unpaid orders past their deadline, until none are left.
+pub async fn expire_due(state: &AppState) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let n = state
+            .store
+            .expire_orders(storekeep_store::now(), 100)
+            .await?;
+        total += n;
+        if n < 100 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs the expiry sweep every `orders.expiry_interval_secs` until the
+/// server stops. Every node runs it; conditional updates (and `SKIP
+/// LOCKED` on PostgreSQL) make concurrent sweeps cancel each order once.
+pub async fn expiry_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = state.settings.order_expiry_interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match expire_due(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "cancelled unpaid orders past their deadline"),
+            Err(e) => tracing::warn!(error = %e, "order expiry sweep failed"),
+        }
+    }
+}
