@@ -156,13 +156,50 @@ pub async fn update(
 
 /// The demo shop `serve --demo` and `seed --demo` create; creating it again
 /// changes nothing.
+/// The demo shop sells: two shipping methods and US sales tax, so a
+/// checkout works out of the box.
+fn demo_settings() -> TenantSettings {
+    use storekeep_domain::{ShippingMethod, TaxRate};
+    TenantSettings {
+        shipping_methods: vec![
+            ShippingMethod {
+                code: "standard".into(),
+                name: "Standard (3-5 days)".into(),
+                price: 599,
+                countries: Vec::new(),
+            },
+            ShippingMethod {
+                code: "express".into(),
+                name: "Express (next day)".into(),
+                price: 1_999,
+                countries: vec!["US".into()],
+            },
+        ],
+        tax_rates: vec![
+            TaxRate {
+                country: "US".into(),
+                region: None,
+                rate_bp: 600,
+                name: "US sales tax".into(),
+            },
+            TaxRate {
+                country: "US".into(),
+                region: Some("CA".into()),
+                rate_bp: 725,
+                name: "California sales tax".into(),
+            },
+        ],
+        ..TenantSettings::default()
+    }
+}
+
 pub async fn ensure_demo(store: &dyn Store, audit: &AuditContext) -> ServiceResult<Tenant> {
     let input = NewTenantInput {
         slug: "demo".into(),
         name: "Demo Refurb Shop".into(),
         plan: None,
         domains: Vec::new(),
-        settings: None,
+        settings: Some(demo_settings()),
     };
     match create(store, None, &input, audit).await {
         Err(ServiceError::Store(StoreError::Conflict { field: "slug" })) => {
