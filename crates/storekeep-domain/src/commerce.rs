@@ -298,6 +298,20 @@ pub fn parse_coupon_code(raw: &str) -> Result<String, String> {
 
 // ---------------------------------------------------------------- pricing
 
+/// What selling needs to know about a variant, read in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleVariant {
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    pub sku: String,
+    pub variant_title: String,
+    pub product_title: String,
+    pub status: crate::ProductStatus,
+    pub price: i64,
+    /// The categories the product is filed under (not their ancestors).
+    pub categories: Vec<CategoryId>,
+}
+
 /// One cart line as the pricing engine sees it.
 #[derive(Debug, Clone)]
 pub struct PricingLine {
@@ -381,9 +395,6 @@ fn pct(amount: i64, percent: i64) -> i64 {
 }
 
 fn applies_to(deal: &Deal, line: &PricingLine) -> bool {
-    if !deal.has_room(line.quantity) {
-        return false;
-    }
     match deal.target {
         DealTarget::Order => false,
         DealTarget::Products => deal.product_ids.contains(&line.product_id),
@@ -431,9 +442,15 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>, now: DateTime<Utc>
     let mut line_discounts = 0i64;
     for line in lines {
         let gross = line.unit_price.saturating_mul(line.quantity);
+        // Room is counted across lines: checkout claims the deal's units
+        // for the whole cart at once.
         let best = candidates
             .iter()
             .filter(|d| applies_to(d, line))
+            .filter(|d| {
+                let earlier = applied.get(&d.id).map_or(0, |a| a.units);
+                d.has_room(earlier + line.quantity)
+            })
             .map(|d| (deal_discount_per_unit(d, line.unit_price), *d))
             .filter(|(per_unit, _)| *per_unit > 0)
             .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.id.cmp(&a.1.id)));
@@ -924,6 +941,29 @@ mod tests {
         );
         assert_eq!(q.total, 1000);
         assert_eq!(q.notes.len(), 1);
+    }
+
+    #[test]
+    fn a_flash_sale_discounts_no_more_units_than_it_has_left_across_lines() {
+        let p = ProductId::new();
+        let mut flash = deal(DealKind::Percentage, 50, DealTarget::Products);
+        flash.product_ids = vec![p];
+        flash.max_units = Some(10);
+        flash.units_sold = 5;
+        let q = price(
+            &[line(p, 1000, 3, vec![]), line(p, 1000, 3, vec![])],
+            &PricingContext {
+                deals: std::slice::from_ref(&flash),
+                ..Default::default()
+            },
+            Utc::now(),
+        );
+        assert_eq!(q.lines[0].discount, 1500);
+        assert_eq!(
+            q.lines[1].discount, 0,
+            "only 2 units were left after the first line"
+        );
+        assert_eq!(q.deals[0].units, 3);
     }
 
     #[test]

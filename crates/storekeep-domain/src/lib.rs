@@ -25,8 +25,8 @@ pub use commerce::{
     DealTarget, MAX_CART_LINES, MAX_LINE_QUANTITY, NewCart, NewDeal, NewOrder, NewPayment,
     NewRefund, Order, OrderDetail, OrderFilter, OrderLine, OrderStatus, OrderTransition,
     OutboxEvent, Payment, PaymentOutcome, PaymentStatus, PricingContext, PricingLine, Quote,
-    QuotedLine, Refund, RestockLine, Settlement, ShippingMethod, Shortage, TaxRate, parse_country,
-    parse_coupon_code, parse_region, price, tax_rate_for,
+    QuotedLine, Refund, RestockLine, SaleVariant, Settlement, ShippingMethod, Shortage, TaxRate,
+    parse_country, parse_coupon_code, parse_region, price, tax_rate_for,
 };
 pub use identity::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,

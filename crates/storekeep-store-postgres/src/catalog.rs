@@ -1605,6 +1605,19 @@ impl CatalogStore for PgStore {
         // Locked once for the batch, outside the savepoints: a row lock
         // taken inside one is dropped when it is rolled back.
         lock_tenant(&mut tx, tenant).await?;
+        // The batch's existing products, in id order (the order checkout and
+        // order changes lock them in), before any row takes one in file
+        // order: otherwise an import and a checkout could deadlock.
+        let handles: Vec<&str> = rows.iter().map(|r| r.handle.as_str()).collect();
+        sqlx::query(
+            "SELECT id FROM products WHERE tenant_id = $1 AND handle = ANY($2) \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(tenant.0)
+        .bind(&handles)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
         let mut room = max_products - product_count(&mut tx, tenant).await?;
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {

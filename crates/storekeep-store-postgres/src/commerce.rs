@@ -26,16 +26,14 @@ use storekeep_domain::{
     CheckoutOutcome, Deal, DealId, DealKind, DealTarget, EventId, MAX_CART_LINES,
     MAX_LINE_QUANTITY, NewCart, NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail,
     OrderFilter, OrderId, OrderLine, OrderLineId, OrderStatus, OrderTransition, OutboxEvent, Page,
-    PageRequest, Payment, PaymentId, PaymentOutcome, PaymentStatus, Product, ProductId, Refund,
-    RefundId, RestockLine, Settlement, Shortage, TenantId, UserId, VariantId,
+    PageRequest, Payment, PaymentId, PaymentOutcome, PaymentStatus, ProductId, Refund, RefundId,
+    RestockLine, SaleVariant, Settlement, Shortage, TenantId, UserId, VariantId,
 };
 use storekeep_store::commerce::events;
 use storekeep_store::{CommerceStore, StoreError, StoreResult, TransitionActor, now};
 use uuid::Uuid;
 
-use crate::catalog::{
-    PRODUCT_COLUMNS, ProductRow, assemble, change_stock, record_ledger, refresh_summary,
-};
+use crate::catalog::{change_stock, record_ledger, refresh_summary};
 use crate::{PgStore, audit, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
@@ -1293,36 +1291,45 @@ impl CommerceStore for PgStore {
         Ok(cart)
     }
 
-    async fn products_of_variants(
+    async fn sale_variants(
         &self,
         tenant: TenantId,
         variants: &[VariantId],
-    ) -> StoreResult<Vec<Product>> {
+    ) -> StoreResult<Vec<SaleVariant>> {
         if variants.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = variants.iter().map(|v| v.0).collect();
-        let mut conn = self.pool.acquire().await.map_err(other)?;
-        let rows: Vec<ProductRow> = sqlx::query_as(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.tenant_id = $1 AND p.id IN \
-             (SELECT v.product_id FROM variants v WHERE v.tenant_id = $1 AND v.id = ANY($2)) \
-             ORDER BY p.id"
-        ))
+        type Row = (Uuid, Uuid, String, String, String, String, i64, Vec<Uuid>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT v.id, v.product_id, v.sku, v.title, p.title, p.status, v.price, \
+             ARRAY(SELECT pc.category_id FROM product_categories pc WHERE pc.product_id = p.id) \
+             FROM variants v JOIN products p ON p.id = v.product_id \
+             WHERE v.tenant_id = $1 AND v.id = ANY($2)",
+        )
         .bind(tenant.0)
         .bind(&ids)
-        .fetch_all(&mut *conn)
+        .fetch_all(&self.pool)
         .await
         .map_err(other)?;
-        assemble(&mut conn, rows).await
+        rows.into_iter()
+            .map(|(v, p, sku, vt, pt, status, price, cats)| {
+                Ok(SaleVariant {
+                    variant_id: VariantId(v),
+                    product_id: ProductId(p),
+                    sku,
+                    variant_title: vt,
+                    product_title: pt,
+                    status: storekeep_domain::ProductStatus::parse(&status)
+                        .map_err(|e| StoreError::Other(e.into()))?,
+                    price,
+                    categories: cats.into_iter().map(CategoryId).collect(),
+                })
+            })
+            .collect()
     }
 
     async fn checkout(&self, tenant: TenantId, order: &NewOrder) -> StoreResult<CheckoutOutcome> {
-        if order.quote.lines.is_empty() {
-            return Err(StoreError::Invalid("the cart is empty"));
-        }
-        if order.quote.lines.iter().any(|l| l.quantity < 1) {
-            return Err(StoreError::Invalid("every line needs at least one unit"));
-        }
         let at = now();
         let mut tx = write_tx(&self.pool).await?;
         // A concurrent attempt with this key waits here until the first
@@ -1361,6 +1368,13 @@ impl CommerceStore for PgStore {
             }
             let detail = fetch_order(&mut conn, tenant, OrderId(first)).await?;
             return Ok(CheckoutOutcome::Replayed(Box::new(detail)));
+        }
+        // Only now: a replay answers even if its cart has since emptied.
+        if order.quote.lines.is_empty() {
+            return Err(StoreError::Invalid("the cart is empty"));
+        }
+        if order.quote.lines.iter().any(|l| l.quantity < 1) {
+            return Err(StoreError::Invalid("every line needs at least one unit"));
         }
         let outcome = place_order(&mut tx, tenant, order, at).await?;
         if matches!(outcome, CheckoutOutcome::Created(_)) {
@@ -1622,6 +1636,19 @@ impl CommerceStore for PgStore {
         if status != OrderStatus::PendingPayment {
             return Err(StoreError::Invalid(
                 "only an order awaiting payment can take a payment",
+            ));
+        }
+        // Two attempts in flight could both be collected.
+        let pending: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM payments WHERE order_id = $1 AND status = 'pending' LIMIT 1",
+        )
+        .bind(order.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+        if pending.is_some() {
+            return Err(StoreError::Invalid(
+                "a payment attempt for this order is still pending; wait for its outcome",
             ));
         }
         insert_payment(&mut tx, tenant, order, payment, now()).await?;

@@ -21,15 +21,13 @@ use storekeep_domain::{
     DealId, DealKind, DealTarget, EventId, MAX_CART_LINES, MAX_LINE_QUANTITY, NewCart, NewDeal,
     NewOrder, NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderId, OrderLine,
     OrderLineId, OrderStatus, OrderTransition, OutboxEvent, Page, PageRequest, Payment,
-    PaymentOutcome, PaymentStatus, Product, Refund, RestockLine, Settlement, Shortage, TenantId,
-    VariantId,
+    PaymentOutcome, PaymentStatus, Refund, RestockLine, SaleVariant, Settlement, Shortage,
+    TenantId, VariantId,
 };
 use storekeep_store::commerce::events;
 use storekeep_store::{CommerceStore, StoreError, StoreResult, TransitionActor, now};
 
-use crate::catalog::{
-    PRODUCT_COLUMNS, ProductRow, assemble, placeholders, record_ledger, refresh_summary,
-};
+use crate::catalog::{placeholders, record_ledger, refresh_summary};
 use crate::{SqliteStore, audit, cursor, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[("deals.code", "code"), ("payments.provider", "reference")];
@@ -557,6 +555,10 @@ struct Undo {
 
 /// The first savepoint a batch keeps open, and the name of those nested in
 /// it: releasing the outer one releases them all at once.
+/// Two attempts in flight could both be collected.
+const PAYMENT_PENDING: &str =
+    "a payment attempt for this order is still pending; wait for its outcome";
+
 const OUTER: &str = "checkout_batch";
 const NESTED: &str = "checkout";
 
@@ -571,12 +573,6 @@ async fn claim(
     let tenant_key = tenant.to_string();
     let cart_key = o.cart_id.to_string();
     let lines = &o.quote.lines;
-    if lines.is_empty() {
-        return Err(StoreError::Invalid("the cart is empty"));
-    }
-    if lines.iter().any(|l| l.quantity < 1) {
-        return Err(StoreError::Invalid("every line needs at least one unit"));
-    }
     let mut deals: Vec<(DealId, i64)> = Vec::with_capacity(o.quote.deals.len());
     for deal in &o.quote.deals {
         match deals.iter_mut().find(|(d, _)| *d == deal.deal_id) {
@@ -620,6 +616,13 @@ async fn claim(
         None => return Err(StoreError::NotFound("cart")),
         Some("open") if !batch.carts.contains(&batch_cart) => {}
         Some(_) => return Ok(CheckoutOutcome::CartClosed),
+    }
+    // Only now: a replay answers even if its cart has since emptied.
+    if lines.is_empty() {
+        return Err(StoreError::Invalid("the cart is empty"));
+    }
+    if lines.iter().any(|l| l.quantity < 1) {
+        return Err(StoreError::Invalid("every line needs at least one unit"));
     }
     if lines.len() + deals.len() > 1 {
         let name = if batch.savepoint { NESTED } else { OUTER };
@@ -1528,7 +1531,7 @@ async fn refund_in(
             ctx,
             "order.refund",
             &format!("order:{order}"),
-            Some(json!({ "refunded": row.refunded })),
+            Some(json!({ "status": status.as_str(), "refunded": row.refunded })),
             Some(json!({
                 "refunded": row.refunded + refund.amount, "refund_id": refund.id,
                 "amount": refund.amount, "reason": refund.reason, "restock": refund.restock,
@@ -1537,7 +1540,8 @@ async fn refund_in(
         .await?;
     }
     if refund.amount == left {
-        let reason = by.reason.or(refund.reason.as_deref());
+        // The refund's own audit entry covers the move (as on PostgreSQL).
+        let reason = refund.reason.as_deref().or(by.reason);
         let moved = move_order(
             conn,
             tenant,
@@ -1546,7 +1550,7 @@ async fn refund_in(
             OrderStatus::Refunded,
             by.actor,
             reason,
-            by.audit,
+            None,
         )
         .await?;
         if !moved {
@@ -1774,29 +1778,61 @@ impl CommerceStore for SqliteStore {
         Ok(out)
     }
 
-    async fn products_of_variants(
+    async fn sale_variants(
         &self,
         tenant: TenantId,
         variants: &[VariantId],
-    ) -> StoreResult<Vec<Product>> {
+    ) -> StoreResult<Vec<SaleVariant>> {
         if variants.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.tenant_id = ?1 AND p.id IN \
-             (SELECT product_id FROM variants WHERE tenant_id = ?1 AND id IN ({})) ORDER BY p.id",
+            "SELECT v.id, v.product_id, v.sku, v.title, p.title, p.status, v.price, \
+             (SELECT group_concat(pc.category_id) FROM product_categories pc \
+              WHERE pc.product_id = p.id) \
+             FROM variants v JOIN products p ON p.id = v.product_id \
+             WHERE v.tenant_id = ?1 AND v.id IN ({})",
             (2..variants.len() + 2)
                 .map(|n| format!("?{n}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let mut q = sqlx::query_as::<_, ProductRow>(&sql).bind(tenant.to_string());
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            Option<String>,
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql).bind(tenant.to_string());
         for v in variants {
             q = q.bind(v.to_string());
         }
-        let mut conn = self.pool.acquire().await.map_err(other)?;
-        let rows = q.fetch_all(&mut *conn).await.map_err(other)?;
-        assemble(&mut conn, rows).await
+        let rows = q.fetch_all(&self.pool).await.map_err(other)?;
+        rows.into_iter()
+            .map(|(v, p, sku, vt, pt, status, price, cats)| {
+                Ok(SaleVariant {
+                    variant_id: id(&v)?,
+                    product_id: id(&p)?,
+                    sku,
+                    variant_title: vt,
+                    product_title: pt,
+                    status: storekeep_domain::ProductStatus::parse(&status)
+                        .map_err(|e| StoreError::Other(e.into()))?,
+                    price,
+                    categories: cats
+                        .as_deref()
+                        .unwrap_or("")
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(id)
+                        .collect::<StoreResult<_>>()?,
+                })
+            })
+            .collect()
     }
 
     async fn checkout(&self, tenant: TenantId, order: &NewOrder) -> StoreResult<CheckoutOutcome> {
@@ -1974,6 +2010,16 @@ impl CommerceStore for SqliteStore {
             return Err(StoreError::Invalid(
                 "only an order awaiting payment can take a payment",
             ));
+        }
+        let pending: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM payments WHERE order_id = ? AND status = 'pending' LIMIT 1",
+        )
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+        if pending.is_some() {
+            return Err(StoreError::Invalid(PAYMENT_PENDING));
         }
         let at = now();
         insert_payment(&mut tx, &tenant_key, &key, payment, at).await?;
@@ -2336,7 +2382,7 @@ mod tests {
     use chrono::Duration;
     use storekeep_domain::{
         Handle, Money, NewProduct, NewTenant, NewVariant, PaymentId, PricingContext, PricingLine,
-        ProductStatus, RefundId, Sku, Slug, TenantSettings, Variant, price,
+        Product, ProductStatus, RefundId, Sku, Slug, TenantSettings, Variant, price,
     };
     use storekeep_store::{CatalogStore, Store};
 
@@ -2443,27 +2489,23 @@ mod tests {
 
         async fn order_for(&self, cart: &Cart, deals: &[Deal], who: &str) -> NewOrder {
             let variants: Vec<VariantId> = cart.items.iter().map(|i| i.variant_id).collect();
-            let products = self
+            let found = self
                 .store
-                .products_of_variants(self.tenant, &variants)
+                .sale_variants(self.tenant, &variants)
                 .await
                 .unwrap();
             let lines: Vec<PricingLine> = cart
                 .items
                 .iter()
                 .map(|i| {
-                    let v = products
-                        .iter()
-                        .flat_map(|p| &p.variants)
-                        .find(|v| v.id == i.variant_id)
-                        .unwrap();
+                    let v = found.iter().find(|v| v.variant_id == i.variant_id).unwrap();
                     PricingLine {
                         item_id: Some(i.id),
-                        variant_id: v.id,
+                        variant_id: v.variant_id,
                         product_id: v.product_id,
-                        sku: v.sku.as_str().into(),
-                        title: v.title.clone(),
-                        unit_price: v.price.amount,
+                        sku: v.sku.clone(),
+                        title: v.variant_title.clone(),
+                        unit_price: v.price,
                         quantity: i.quantity,
                         categories: vec![],
                     }
@@ -3141,15 +3183,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((c.coupon_code, c.country.as_deref()), (None, Some("US")));
-        let products = s
+        let found = s
             .store
-            .products_of_variants(
+            .sale_variants(
                 s.tenant,
                 &[p.variants[0].id, p.variants[1].id, VariantId::new()],
             )
             .await
             .unwrap();
-        assert_eq!(products.len(), 1);
+        assert_eq!(found.len(), 2, "the unknown variant is left out");
+        assert!(
+            found
+                .iter()
+                .all(|v| v.product_id == p.id && v.status == ProductStatus::Active)
+        );
     }
 
     /// Many checkouts in one batch see each other's claims exactly as if

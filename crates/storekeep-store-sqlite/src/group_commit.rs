@@ -223,8 +223,11 @@ async fn run_batch(
         let result = commerce::checkout_in(&mut tx, job.tenant, &job.order, &mut state)
             .await
             .map_err(Failure::Fatal)?;
-        if let Err(StoreError::Other(e)) = &result {
-            tracing::warn!(error = %e, "checkout failed");
+        // A database error (disk full, I/O) may have rolled the whole
+        // transaction back behind our back, leaving the connection in
+        // autocommit: nothing more may run on it, and nothing is committed.
+        if let Err(StoreError::Other(e)) = result {
+            return Err(Failure::Fatal(StoreError::Other(e)));
         }
         results.push(result);
     }

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use storekeep_domain::{
     AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, NewCart,
     NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderId,
-    OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, Product, Settlement, TenantId,
+    OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId,
     VariantId,
 };
 
@@ -79,13 +79,14 @@ pub trait CommerceStore: Send + Sync {
         cart: CartId,
         item: CartItemId,
     ) -> StoreResult<Cart>;
-    /// The products (any status) owning these variants; unknown variants
-    /// are left out.
-    async fn products_of_variants(
+    /// These variants with their product's title, status and categories
+    /// (one query: pricing runs on every cart read and checkout); unknown
+    /// variants are left out.
+    async fn sale_variants(
         &self,
         tenant: TenantId,
         variants: &[VariantId],
-    ) -> StoreResult<Vec<Product>>;
+    ) -> StoreResult<Vec<SaleVariant>>;
 
     // --- checkout
 
@@ -133,7 +134,8 @@ pub trait CommerceStore: Send + Sync {
 
     // --- payments
 
-    /// A new attempt for an unpaid order (`Invalid` otherwise).
+    /// A new attempt for an unpaid order with no attempt still pending
+    /// (`Invalid` otherwise: two attempts in flight could both be collected).
     async fn create_payment(
         &self,
         tenant: TenantId,

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use storekeep_domain::{
     Cart, CartId, CartItemId, CartPatch, CartStatus, CategoryId, Deal, DealTarget, Money, NewCart,
-    OrderId, PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, Tenant, UserId,
-    UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code, parse_region, price,
-    tax_rate_for,
+    OrderId, PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, SaleVariant, Tenant,
+    UserId, UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code,
+    parse_region, price, tax_rate_for,
 };
 use storekeep_store::StoreError;
 use subtle::ConstantTimeEq;
@@ -218,11 +218,7 @@ pub async fn priced(
     let now = storekeep_store::now();
     let store = &state.store;
     let variant_ids: Vec<VariantId> = cart.items.iter().map(|i| i.variant_id).collect();
-    let products = if variant_ids.is_empty() {
-        Vec::new()
-    } else {
-        store.products_of_variants(tenant.id, &variant_ids).await?
-    };
+    let variants = store.sale_variants(tenant.id, &variant_ids).await?;
     let deals = store.deals_between(tenant.id, now, now).await?;
     let coupon: Option<Deal> = match to.coupon_code {
         Some(code) => match store.deal_by_code(tenant.id, code).await {
@@ -247,31 +243,27 @@ pub async fn priced(
         HashMap::new()
     };
 
-    let mut by_variant = HashMap::new();
-    for p in &products {
-        for v in &p.variants {
-            by_variant.insert(v.id, (p, v));
-        }
-    }
+    let by_variant: HashMap<VariantId, &SaleVariant> =
+        variants.iter().map(|v| (v.variant_id, v)).collect();
     let mut lines = Vec::with_capacity(cart.items.len());
     let mut unavailable = Vec::new();
     for item in &cart.items {
         match by_variant.get(&item.variant_id) {
-            Some((p, v)) if p.status == ProductStatus::Active => {
-                let title = if v.title.is_empty() || v.title == p.title {
-                    p.title.clone()
+            Some(v) if v.status == ProductStatus::Active => {
+                let title = if v.variant_title.is_empty() || v.variant_title == v.product_title {
+                    v.product_title.clone()
                 } else {
-                    format!("{} — {}", p.title, v.title)
+                    format!("{} — {}", v.product_title, v.variant_title)
                 };
                 lines.push(PricingLine {
                     item_id: Some(item.id),
-                    variant_id: v.id,
-                    product_id: p.id,
-                    sku: v.sku.as_str().to_owned(),
+                    variant_id: v.variant_id,
+                    product_id: v.product_id,
+                    sku: v.sku.clone(),
                     title,
-                    unit_price: v.price.amount,
+                    unit_price: v.price,
                     quantity: item.quantity,
-                    categories: with_ancestors(&p.categories, &parents),
+                    categories: with_ancestors(&v.categories, &parents),
                 });
             }
             _ => unavailable.push((item.id, item.variant_id)),

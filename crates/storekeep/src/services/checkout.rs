@@ -318,15 +318,18 @@ fn refusal(outcome: CheckoutOutcome) -> ServiceError {
                 })
                 .collect(),
         ),
-        CheckoutOutcome::DealUnavailable(deals) => conflict(
+        CheckoutOutcome::DealUnavailable(mut deals) => conflict(
             "a deal in this cart is no longer available (used up or ended); review the cart",
-            deals
-                .iter()
-                .map(|d| FieldError {
-                    field: format!("deals[{d}]"),
-                    message: "is no longer available".into(),
-                })
-                .collect(),
+            {
+                deals.sort_unstable();
+                deals
+            }
+            .iter()
+            .map(|d| FieldError {
+                field: format!("deals[{d}]"),
+                message: "is no longer available".into(),
+            })
+            .collect(),
         ),
         CheckoutOutcome::PriceChanged(variants) => conflict(
             "prices changed while checking out; review the cart",

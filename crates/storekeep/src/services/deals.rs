@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use storekeep_domain::{
     CategoryId, Deal, DealId, DealKind, DealTarget, Money, NewDeal, ProductId, Tenant,
@@ -308,8 +308,9 @@ pub async fn parse(
         product_ids,
         category_ids,
         code,
-        starts_at: input.starts_at,
-        ends_at: input.ends_at,
+        // Microseconds, what PostgreSQL keeps: the same on every database.
+        starts_at: input.starts_at.map(|t| t.trunc_subsecs(6)),
+        ends_at: input.ends_at.map(|t| t.trunc_subsecs(6)),
         max_uses,
         max_uses_per_customer: per_customer,
         max_units,

@@ -632,3 +632,56 @@ async fn customers_see_only_their_own_orders() {
         .unwrap();
     problem(resp, 401).await;
 }
+
+#[tokio::test]
+async fn a_refused_cart_creation_writes_nothing_and_a_replay_survives_an_archived_product() {
+    let app = spawn_app().await;
+    let s = selling_shop(&app, "nopartial", 1000, 10).await;
+    // Two lines of one variant add up past the per-line limit: refused whole.
+    let resp = app
+        .shop("nopartial", Method::POST, "/api/v1/store/carts")
+        .json(&json!({"items": [
+            {"variant_id": s.variant, "quantity": 600},
+            {"variant_id": s.variant, "quantity": 600}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(resp, 422).await;
+    assert_eq!(p["errors"][0]["field"], "items");
+
+    // A checkout, then the product leaves the storefront: the retry with the
+    // same key still answers with the order instead of "the cart is empty".
+    let (cart, token) = cart_with(&app, "nopartial", &[(&s.variant, 1)]).await;
+    let first = checkout(
+        &app,
+        "nopartial",
+        &cart,
+        &token,
+        "k1",
+        &checkout_body("a@example.com"),
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let id = body(first).await["order"]["id"].clone();
+    crate::catalog_support::patch_product(
+        &app,
+        "nopartial",
+        &s.token,
+        &s.product,
+        json!({"status": "archived"}),
+    )
+    .await;
+    let again = checkout(
+        &app,
+        "nopartial",
+        &cart,
+        &token,
+        "k1",
+        &checkout_body("a@example.com"),
+    )
+    .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(body(again).await["order"]["id"], id);
+}

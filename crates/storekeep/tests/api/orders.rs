@@ -169,7 +169,7 @@ async fn forged_stale_and_unsigned_webhooks_change_nothing() {
 #[tokio::test]
 async fn a_declined_payment_leaves_the_order_unpaid_and_a_new_attempt_can_pay_it() {
     let app = spawn_app_with(|s| {
-        s.payments.test_delay = std::time::Duration::from_millis(20);
+        s.payments.test_delay = std::time::Duration::from_secs(1);
     })
     .await;
     let s = selling_shop(&app, "decline", 1000, 5).await;
@@ -187,20 +187,17 @@ async fn a_declined_payment_leaves_the_order_unpaid_and_a_new_attempt_can_pay_it
     assert_eq!(o["status"], "pending_payment");
     assert_eq!(stock(&app, &s).await, (5, 1), "still reserved while unpaid");
 
-    // The buyer (cart token) tries again with an accepting card.
-    let token = {
-        // The cart token is only known to the buyer; make a new order flow.
-        let (cart, token) = cart_with(&app, "decline", &[(&s.variant, 1)]).await;
-        let mut b = checkout_body("pay@example.com");
-        b["payment_provider"] = json!("test");
-        b["test_outcome"] = json!("decline");
-        let resp = checkout(&app, "decline", &cart, &token, "second", &b).await;
-        let o = body(resp).await["order"].clone();
-        (o["id"].as_str().unwrap().to_owned(), token)
-    };
-    let (second, cart_token) = token;
-    let resp = app
-        .shop(
+    // Another buyer, another declined card: while that attempt is still
+    // pending a second one is refused (both could be collected); once it is
+    // declined, the buyer (by cart token) pays with an accepting card.
+    let (cart, cart_token) = cart_with(&app, "decline", &[(&s.variant, 1)]).await;
+    let mut b = checkout_body("pay@example.com");
+    b["payment_provider"] = json!("test");
+    b["test_outcome"] = json!("decline");
+    let resp = checkout(&app, "decline", &cart, &cart_token, "second", &b).await;
+    let second = body(resp).await["order"]["id"].as_str().unwrap().to_owned();
+    let pay = || {
+        app.shop(
             "decline",
             Method::POST,
             &format!("/api/v1/store/orders/{second}/payments"),
@@ -208,11 +205,20 @@ async fn a_declined_payment_leaves_the_order_unpaid_and_a_new_attempt_can_pay_it
         .header("x-cart-token", &cart_token)
         .json(&json!({"payment_provider": "test", "test_outcome": "confirm"}))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    };
+    // The processor answers after a second: this attempt is still pending.
+    problem(pay().await.unwrap(), 409).await;
+    for _ in 0..100 {
+        if admin_order(&app, &s, &second).await["payments"][0]["status"] == "declined" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(pay().await.unwrap().status(), 201);
     let paid = wait_for_status(&app, &s, &second, "paid").await;
     assert_eq!(paid["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(paid["payments"][0]["status"], "declined");
+    assert_eq!(paid["payments"][1]["status"], "confirmed");
 }
 
 #[tokio::test]

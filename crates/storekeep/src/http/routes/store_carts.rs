@@ -149,10 +149,10 @@ async fn create_cart(
         let wanted: Vec<VariantId> = body.items.iter().map(|i| i.variant_id).collect();
         let known: std::collections::HashSet<VariantId> = state
             .store
-            .products_of_variants(shopper.tenant.id, &wanted)
+            .sale_variants(shopper.tenant.id, &wanted)
             .await?
             .iter()
-            .flat_map(|p| p.variants.iter().map(|v| v.id))
+            .map(|v| v.variant_id)
             .collect();
         for (i, v) in wanted.iter().enumerate() {
             if !known.contains(v) {
@@ -164,12 +164,30 @@ async fn create_cart(
         }
         errors.into_result()?;
     }
+    // One line per variant, checked whole before anything is written.
+    let mut merged: Vec<(VariantId, i64)> = Vec::new();
+    for item in &body.items {
+        match merged.iter_mut().find(|(v, _)| *v == item.variant_id) {
+            Some((_, q)) => *q += item.quantity,
+            None => merged.push((item.variant_id, item.quantity)),
+        }
+    }
+    if merged
+        .iter()
+        .any(|(_, q)| *q > storekeep_domain::MAX_LINE_QUANTITY)
+    {
+        return Err(ValidationErrors::single(
+            "items",
+            "at most 1000 units of one variant per cart",
+        )
+        .into());
+    }
     let (mut cart, token) =
         carts::create(&state, &shopper.tenant, shopper.customer.as_ref()).await?;
-    for item in &body.items {
+    for (variant, quantity) in merged {
         cart = state
             .store
-            .add_cart_item(shopper.tenant.id, cart.id, item.variant_id, item.quantity)
+            .add_cart_item(shopper.tenant.id, cart.id, variant, quantity)
             .await?;
     }
     let mut view = view(&state, &shopper.tenant, &cart).await?;
