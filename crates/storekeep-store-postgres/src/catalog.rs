@@ -692,7 +692,8 @@ async fn insert_product(
     Ok(id)
 }
 
-async fn append(
+/// Appends the shop's audit entry in the caller's transaction.
+pub(crate) async fn append(
     conn: &mut PgConnection,
     tenant: TenantId,
     ctx: &AuditContext,

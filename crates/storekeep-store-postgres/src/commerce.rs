@@ -33,7 +33,7 @@ use storekeep_store::commerce::events;
 use storekeep_store::{CommerceStore, StoreError, StoreResult, TransitionActor, now};
 use uuid::Uuid;
 
-use crate::catalog::{change_stock, record_ledger, refresh_summary};
+use crate::catalog::{append, change_stock, record_ledger, refresh_summary};
 use crate::{PgStore, audit, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
@@ -1072,28 +1072,6 @@ async fn lock_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> Sto
             .map_err(other)?;
     found.ok_or(StoreError::NotFound("deal"))?;
     fetch_deal(conn, tenant, id).await
-}
-
-async fn append(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    ctx: &AuditContext,
-    action: &str,
-    target: String,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> StoreResult<()> {
-    audit::append(
-        conn,
-        &tenant.to_string(),
-        ctx,
-        action,
-        &target,
-        before,
-        after,
-    )
-    .await?;
-    Ok(())
 }
 
 fn deal_json(deal: &Deal) -> StoreResult<serde_json::Value> {
