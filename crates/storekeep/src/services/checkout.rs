@@ -348,8 +348,12 @@ fn refusal(outcome: CheckoutOutcome) -> ServiceError {
                 message: "already checked out".into(),
             }],
         ),
+        // Successes never reach here (the caller answers them); should one,
+        // it is a server fault, not a panic.
         CheckoutOutcome::Created(_) | CheckoutOutcome::Replayed(_) => {
-            unreachable!("successes are handled by the caller")
+            ServiceError::Store(storekeep_store::StoreError::Other(
+                "a successful checkout was treated as refused".into(),
+            ))
         }
     }
 }
