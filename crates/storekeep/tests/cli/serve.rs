@@ -56,6 +56,49 @@ async fn serve_demo_answers_ready_with_the_demo_shop() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(mode.permissions().mode() & 0o777, 0o600);
     }
+
+    // The demo shop sells out of the box: a cart and a checkout as in the
+    // README, priced with the demo's shipping and California tax.
+    let page: Value = client
+        .get(server.url("/api/v1/store/products?limit=1&in_stock=true"))
+        .header("x-tenant", "demo")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let variant = page["items"][0]["variants"][0]["id"].clone();
+    let cart: Value = client
+        .post(server.url("/api/v1/store/carts"))
+        .header("x-tenant", "demo")
+        .json(&json!({"items": [{"variant_id": variant, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = client
+        .post(server.url(&format!(
+            "/api/v1/store/carts/{}/checkout",
+            cart["cart"]["id"].as_str().unwrap()
+        )))
+        .header("x-tenant", "demo")
+        .header("x-cart-token", cart["cart"]["token"].as_str().unwrap())
+        .header("idempotency-key", "readme-1")
+        .json(&json!({
+            "email": "ada@example.com", "shipping_method": "standard", "payment_provider": "manual",
+            "shipping_address": {"name": "Ada", "line1": "1 Main St", "city": "Oakland",
+                                 "region": "CA", "postal_code": "94607", "country": "US"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let order: Value = resp.json().await.unwrap();
+    assert_eq!(order["order"]["shipping"]["amount"], 599);
+    assert!(order["order"]["tax"]["amount"].as_i64().unwrap() > 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
