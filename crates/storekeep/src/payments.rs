@@ -113,7 +113,7 @@ impl Payments {
                 secret,
                 url: format!("{callback}/api/v1/webhooks/payments/test"),
                 delay: settings.test_delay,
-                client: reqwest::Client::new(),
+                client: std::sync::OnceLock::new(),
             }),
         );
         Self {
@@ -155,7 +155,9 @@ struct TestProvider {
     secret: Vec<u8>,
     url: String,
     delay: Duration,
-    client: reqwest::Client,
+    /// Made on first use: building an HTTP client (TLS roots) is not
+    /// start-up work, and most shops never use the test provider.
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 /// `t=<unix>,v1=<hex hmac>` for a body at time `t`.
@@ -224,7 +226,7 @@ impl PaymentProvider for TestProvider {
             self.secret.clone(),
             self.url.clone(),
             self.delay,
-            self.client.clone(),
+            self.client.get_or_init(reqwest::Client::new).clone(),
         );
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
@@ -302,7 +304,7 @@ mod tests {
             secret: b"0123456789abcdef".to_vec(),
             url: String::new(),
             delay: Duration::ZERO,
-            client: reqwest::Client::new(),
+            client: std::sync::OnceLock::new(),
         }
     }
 

@@ -371,31 +371,18 @@ pub async fn create(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartChanges {
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "crate::services::double_option")]
     #[schema(value_type = Option<String>)]
     pub coupon_code: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "crate::services::double_option")]
     #[schema(value_type = Option<String>)]
     pub shipping_method: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "crate::services::double_option")]
     #[schema(value_type = Option<String>)]
     pub country: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "crate::services::double_option")]
     #[schema(value_type = Option<String>)]
     pub region: Option<Option<String>>,
-}
-
-/// Distinguishes a missing field (`None`) from `null` (`Some(None)`).
-pub mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-    where
-        T: Deserialize<'de>,
-        D: Deserializer<'de>,
-    {
-        Option::<T>::deserialize(d).map(Some)
-    }
 }
 
 pub fn parse_changes(tenant: &Tenant, c: CartChanges) -> ServiceResult<CartPatch> {

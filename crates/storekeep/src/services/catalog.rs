@@ -67,15 +67,6 @@ pub struct ProductPatchInput {
     pub categories: Option<Vec<CategoryId>>,
 }
 
-/// `Some(None)` for a field present as `null`.
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantPatchInput {
@@ -84,7 +75,7 @@ pub struct VariantPatchInput {
     pub options: Option<BTreeMap<String, String>>,
     pub price: Option<Money>,
     /// `null` removes the compare-at price.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::services::double_option")]
     #[schema(value_type = Option<Money>)]
     pub compare_at_price: Option<Option<Money>>,
 }
@@ -107,7 +98,7 @@ pub struct CategoryPatchInput {
     pub handle: Option<String>,
     pub name: Option<String>,
     /// `null` moves the category to the top level.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::services::double_option")]
     #[schema(value_type = Option<CategoryId>)]
     pub parent_id: Option<Option<CategoryId>>,
     pub position: Option<i64>,

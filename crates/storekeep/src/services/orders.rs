@@ -157,6 +157,25 @@ impl OrderView {
     }
 }
 
+/// A page of orders as the API shows them, each with its history.
+pub async fn list(
+    state: &AppState,
+    tenant: &Tenant,
+    filter: &storekeep_domain::OrderFilter,
+    page: &storekeep_domain::PageRequest,
+) -> ServiceResult<storekeep_domain::Page<OrderView>> {
+    let found = state.store.list_orders(tenant.id, filter, page).await?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for o in found.items {
+        let detail = state.store.order(tenant.id, o.id).await?;
+        items.push(OrderView::new(&detail, &state.keyring)?);
+    }
+    Ok(storekeep_domain::Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
+}
+
 fn payment_view(p: &Payment, currency: &str) -> PaymentView {
     PaymentView {
         id: p.id,

@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::http::authz::AdminActor;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, PageParams, Query};
+use crate::http::routes::path_id;
 use crate::media;
 use crate::services::catalog::{
     self, CategoryInput, CategoryPatchInput, ListParams, ProductInput, ProductPatchInput,
@@ -54,10 +55,6 @@ pub async fn invalidate_after_writes(
         state.cache.invalidate(shop).await;
     }
     response
-}
-
-fn id<T: std::str::FromStr>(raw: &str, what: &str) -> ApiResult<T> {
-    raw.parse().map_err(|_| ApiError::not_found(what))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -201,7 +198,7 @@ async fn get_product(
 ) -> ApiResult<Json<ProductBody>> {
     let product = state
         .store
-        .product(actor.tenant.id, id(&raw, "product")?)
+        .product(actor.tenant.id, path_id(&raw, "product")?)
         .await?;
     Ok(Json(ProductBody {
         product: catalog::with_urls(&state, product),
@@ -218,7 +215,7 @@ async fn update_product(
     Path(raw): Path<String>,
     Json(body): Json<ProductPatchBody>,
 ) -> ApiResult<Json<ProductBody>> {
-    let product_id = id(&raw, "product")?;
+    let product_id = path_id(&raw, "product")?;
     let patch = catalog::parse_product_patch(&body.product)?;
     let product = state
         .store
@@ -238,7 +235,13 @@ async fn delete_product(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    catalog::delete_product(&state, &actor.tenant, id(&raw, "product")?, &actor.audit).await?;
+    catalog::delete_product(
+        &state,
+        &actor.tenant,
+        path_id(&raw, "product")?,
+        &actor.audit,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -251,7 +254,7 @@ async fn add_variant(
     Path(raw): Path<String>,
     Json(body): Json<NewVariantBody>,
 ) -> ApiResult<(StatusCode, Json<VariantBody>)> {
-    let product = id(&raw, "product")?;
+    let product = path_id(&raw, "product")?;
     let mut errors = storekeep_domain::ValidationErrors::new();
     let new = catalog::parse_variant(
         &mut errors,
@@ -279,7 +282,7 @@ async fn update_variant(
     Path(raw): Path<String>,
     Json(body): Json<VariantPatchBody>,
 ) -> ApiResult<Json<VariantBody>> {
-    let variant_id = id(&raw, "variant")?;
+    let variant_id = path_id(&raw, "variant")?;
     let patch = catalog::parse_variant_patch(&body.variant, &actor.tenant.settings.currency)?;
     let variant = state
         .store
@@ -298,7 +301,7 @@ async fn delete_variant(
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .delete_variant(actor.tenant.id, id(&raw, "variant")?, &actor.audit)
+        .delete_variant(actor.tenant.id, path_id(&raw, "variant")?, &actor.audit)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -313,7 +316,7 @@ async fn adjust_inventory(
     Path(raw): Path<String>,
     Json(body): Json<AdjustmentInput>,
 ) -> ApiResult<Json<AdjustedBody>> {
-    let variant_id = id(&raw, "variant")?;
+    let variant_id = path_id(&raw, "variant")?;
     let reason = catalog::parse_reason(&body.reason)?;
     if body.delta == 0
         || !(-storekeep_domain::MAX_QUANTITY..=storekeep_domain::MAX_QUANTITY).contains(&body.delta)
@@ -355,7 +358,7 @@ async fn inventory_ledger(
 ) -> ApiResult<Json<LedgerPage>> {
     let page = state
         .store
-        .inventory_ledger(actor.tenant.id, id(&raw, "variant")?, &page)
+        .inventory_ledger(actor.tenant.id, path_id(&raw, "variant")?, &page)
         .await?;
     Ok(Json(LedgerPage {
         items: page.items,
@@ -376,7 +379,7 @@ async fn upload_image(
     Path(raw): Path<String>,
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<ImageBody>)> {
-    let product_id = id(&raw, "product")?;
+    let product_id = path_id(&raw, "product")?;
     let mut file: Option<(Bytes, Option<String>)> = None;
     let mut alt = String::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -473,7 +476,7 @@ async fn delete_image(
 ) -> ApiResult<StatusCode> {
     let image = state
         .store
-        .delete_image(actor.tenant.id, id(&raw, "image")?, &actor.audit)
+        .delete_image(actor.tenant.id, path_id(&raw, "image")?, &actor.audit)
         .await?;
     if let Err(e) = state.media.delete(&image.key).await {
         tracing::warn!(error = %e, key = image.key, "could not delete an image object");
@@ -519,7 +522,7 @@ async fn update_category(
     Path(raw): Path<String>,
     Json(body): Json<CategoryPatchBody>,
 ) -> ApiResult<Json<CategoryBody>> {
-    let category_id = id(&raw, "category")?;
+    let category_id = path_id(&raw, "category")?;
     let patch = catalog::parse_category_patch(&body.category)?;
     let category = state
         .store
@@ -539,7 +542,7 @@ async fn delete_category(
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .delete_category(actor.tenant.id, id(&raw, "category")?, &actor.audit)
+        .delete_category(actor.tenant.id, path_id(&raw, "category")?, &actor.audit)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -91,17 +91,9 @@ async fn list_orders(
         created_from: q.created_from,
         created_to: q.created_to,
     };
-    let found = state
-        .store
-        .list_orders(actor.tenant.id, &filter, &page)
-        .await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for o in found.items {
-        let detail = state.store.order(actor.tenant.id, o.id).await?;
-        items.push(OrderView::new(&detail, &state.keyring)?);
-    }
+    let found = orders::list(&state, &actor.tenant, &filter, &page).await?;
     Ok(Json(OrderPage {
-        items,
+        items: found.items,
         next_cursor: found.next_cursor,
     }))
 }

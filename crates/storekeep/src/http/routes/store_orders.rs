@@ -46,17 +46,9 @@ async fn list_orders(
         customer_id: Some(customer.id),
         ..Default::default()
     };
-    let found = state
-        .store
-        .list_orders(shopper.tenant.id, &filter, &page)
-        .await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for o in found.items {
-        let detail = state.store.order(shopper.tenant.id, o.id).await?;
-        items.push(OrderView::new(&detail, &state.keyring)?);
-    }
+    let found = orders::list(&state, &shopper.tenant, &filter, &page).await?;
     Ok(Json(OrderPage {
-        items,
+        items: found.items,
         next_cursor: found.next_cursor,
     }))
 }
