@@ -58,13 +58,13 @@ pub async fn append(
         .bind(GENESIS)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     let head: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE scope = $1 FOR UPDATE")
             .bind(scope)
             .fetch_optional(&mut *conn)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     let (seq, prev_hash) = head.map_or((1, GENESIS.to_owned()), |(s, h)| (s + 1, h));
     let mut entry = AuditEntry {
         seq,
@@ -99,14 +99,14 @@ pub async fn append(
     .bind(&entry.hash)
     .execute(&mut *conn)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope = $1")
         .bind(&entry.scope)
         .bind(entry.seq)
         .bind(&entry.hash)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(entry)
 }
 
@@ -127,7 +127,7 @@ pub async fn list(
     .bind(limit)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(AuditEntry::try_from).collect()
 }
 
@@ -145,7 +145,7 @@ pub async fn chain(
     .bind(limit)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(AuditEntry::try_from).collect()
 }
 
@@ -154,12 +154,12 @@ pub async fn head(pool: &PgPool, scope: &str) -> StoreResult<Option<(i64, String
         .bind(scope)
         .fetch_optional(pool)
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }
 
 pub async fn scopes(pool: &PgPool) -> StoreResult<Vec<String>> {
     sqlx::query_scalar("SELECT scope FROM audit_heads WHERE seq > 0 ORDER BY scope")
         .fetch_all(pool)
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }

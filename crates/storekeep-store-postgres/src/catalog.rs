@@ -31,6 +31,7 @@ use storekeep_store::catalog::{product_summary, tsquery, variant_summary};
 use storekeep_store::{CatalogStore, StoreError, StoreResult, now};
 use uuid::Uuid;
 
+use crate::error::other;
 use crate::{PgStore, audit, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
@@ -41,10 +42,6 @@ const UNIQUES: &[(&str, &str)] = &[
 
 fn map_err(e: sqlx::Error) -> StoreError {
     error::map(e, UNIQUES)
-}
-
-fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::other(e)
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -1624,6 +1621,12 @@ impl CatalogStore for PgStore {
         for row in rows {
             exec(&mut tx, "SAVEPOINT import_row").await?;
             let result = import_row(&mut tx, tenant, row, room, &ctx.actor).await;
+            // An outage is not this row's fault: the whole batch stops (and
+            // rolls back) rather than blaming every row after it.
+            let result = match result {
+                Err(e) if e.is_unavailable() => return Err(e),
+                result => result,
+            };
             if matches!(result, Ok(ImportOutcome::Created)) {
                 room -= 1;
             }

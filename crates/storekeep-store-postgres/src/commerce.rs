@@ -34,6 +34,7 @@ use storekeep_store::{CommerceStore, StoreError, StoreResult, TransitionActor, n
 use uuid::Uuid;
 
 use crate::catalog::{append, change_stock, record_ledger, refresh_summary};
+use crate::error::other;
 use crate::{PgStore, audit, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
@@ -61,10 +62,6 @@ fn illegal_move(to: OrderStatus) -> StoreError {
 
 fn map_err(e: sqlx::Error) -> StoreError {
     error::map(e, UNIQUES)
-}
-
-fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::other(e)
 }
 
 fn corrupt(what: String) -> StoreError {

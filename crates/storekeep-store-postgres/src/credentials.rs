@@ -92,7 +92,7 @@ pub async fn create_api_key(
         Some(key_summary(&record)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(record)
 }
 
@@ -109,7 +109,7 @@ pub async fn list_api_keys(
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let keys = rows
         .into_iter()
         .map(ApiKeyRecord::try_from)
@@ -131,7 +131,7 @@ pub async fn revoke_api_key(
     .bind(tenant.0)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let before: ApiKeyRecord = before.ok_or(StoreError::NotFound("API key"))?.try_into()?;
     let mut after = before.clone();
     if before.revoked_at.is_none() {
@@ -141,7 +141,7 @@ pub async fn revoke_api_key(
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         after.revoked_at = Some(at);
         audit::append(
             &mut tx,
@@ -154,7 +154,7 @@ pub async fn revoke_api_key(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(after)
 }
 
@@ -165,7 +165,7 @@ pub async fn api_key_by_hash(pool: &PgPool, key_hash: &str) -> StoreResult<ApiKe
     .bind(key_hash)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("API key"))?.try_into()
 }
 
@@ -175,7 +175,7 @@ pub async fn touch_api_key(pool: &PgPool, id: ApiKeyId, at: DateTime<Utc>) -> St
         .bind(id.0)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -242,7 +242,7 @@ pub async fn create_client(
     .bind(record.created_at)
     .execute(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         &c.tenant_id.to_string(),
@@ -253,7 +253,7 @@ pub async fn create_client(
         Some(client_summary(&record)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(record)
 }
 
@@ -270,7 +270,7 @@ pub async fn list_clients(
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let clients = rows
         .into_iter()
         .map(OAuthClientRecord::try_from)
@@ -292,7 +292,7 @@ pub async fn revoke_client(
     .bind(tenant.0)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let before: OAuthClientRecord = before
         .ok_or(StoreError::NotFound("OAuth client"))?
         .try_into()?;
@@ -304,12 +304,12 @@ pub async fn revoke_client(
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         sqlx::query("DELETE FROM access_tokens WHERE client = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         after.revoked_at = Some(at);
         audit::append(
             &mut tx,
@@ -322,7 +322,7 @@ pub async fn revoke_client(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(after)
 }
 
@@ -333,7 +333,7 @@ pub async fn client_by_client_id(pool: &PgPool, client_id: &str) -> StoreResult<
     .bind(client_id)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("OAuth client"))?.try_into()
 }
 
@@ -350,7 +350,7 @@ pub async fn create_token(
         .bind(t.expires_at)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -368,7 +368,7 @@ pub async fn token(
     .bind(at)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let (client, tenant, s, expires_at) = row.ok_or(StoreError::NotFound("access token"))?;
     Ok(AccessTokenRecord {
         client: OAuthClientId(client),

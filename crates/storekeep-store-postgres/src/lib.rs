@@ -8,13 +8,13 @@ mod catalog;
 mod commerce;
 mod credentials;
 mod error;
+mod health;
 mod plans;
 mod sessions;
 mod tenants;
 mod users;
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,7 +26,7 @@ use storekeep_domain::{
     Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
     TenantPatch, UserId, UserKind, UserRecord,
 };
-use storekeep_store::{DatabaseKind, MigrationStatus, PoolStats, Store, StoreError, StoreResult};
+use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, Store, StoreResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -35,24 +35,26 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PgStore {
     pool: PgPool,
     max_connections: u32,
+    health: std::sync::Arc<health::HealthCheck>,
 }
 
 impl PgStore {
     /// Connects a pool to `url` (`postgres://…`). Fails fast if the server
     /// cannot be reached.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    pub async fn connect(url: &str, config: PoolConfig) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(StoreError::other)?
+            .map_err(error::other)?
             .application_name("storekeep");
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_with(options.clone())
             .await
-            .map_err(StoreError::other)?;
+            .map_err(error::other)?;
         Ok(Self {
             pool,
-            max_connections,
+            max_connections: config.max_connections,
+            health: std::sync::Arc::new(health::HealthCheck::new(&options, config.acquire_timeout)),
         })
     }
 }
@@ -64,27 +66,23 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::other)?;
-        Ok(())
+        self.health.ping().await
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(StoreError::other)
+        MIGRATOR.run(&self.pool).await.map_err(crate::error::other)
     }
 
     async fn migration_status(&self) -> StoreResult<MigrationStatus> {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
             .fetch_one(&self.pool)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         let applied: Vec<i64> = if exists {
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
                 .await
-                .map_err(StoreError::other)?
+                .map_err(crate::error::other)?
         } else {
             Vec::new()
         };
@@ -393,7 +391,7 @@ impl Store for PgStore {
     ) -> StoreResult<AuditEntry> {
         let mut tx = write_tx(&self.pool).await?;
         let entry = audit::append(&mut tx, scope, audit, action, target, None, after).await?;
-        tx.commit().await.map_err(StoreError::other)?;
+        tx.commit().await.map_err(crate::error::other)?;
         Ok(entry)
     }
 
@@ -428,7 +426,7 @@ impl Store for PgStore {
 pub(crate) async fn write_tx(
     pool: &PgPool,
 ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-    pool.begin().await.map_err(StoreError::other)
+    pool.begin().await.map_err(crate::error::other)
 }
 
 /// The lower bound for `WHERE id > $n`: the validated cursor, or the nil

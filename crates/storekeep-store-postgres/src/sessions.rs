@@ -55,7 +55,7 @@ pub async fn create(pool: &PgPool, s: &NewSession) -> StoreResult<SessionRecord>
     .bind(&s.user_agent)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,
@@ -80,7 +80,7 @@ pub async fn by_token(
     .bind(at)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let session: SessionRecord = session.ok_or(StoreError::NotFound("session"))?.try_into()?;
     let user: UserRow = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
@@ -88,7 +88,7 @@ pub async fn by_token(
     .bind(session.user_id.0)
     .fetch_one(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok((session, user.try_into()?))
 }
 
@@ -104,7 +104,7 @@ pub async fn touch(
         .bind(id.0)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -121,7 +121,7 @@ pub async fn list(
     .bind(at)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(SessionRecord::try_from).collect()
 }
 
@@ -134,7 +134,7 @@ pub async fn revoke(pool: &PgPool, user: UserId, id: SessionId) -> StoreResult<(
     .bind(user.0)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("session"));
     }
@@ -149,7 +149,7 @@ pub async fn revoke_all(pool: &PgPool, user: UserId) -> StoreResult<u64> {
     .bind(user.0)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(done.rows_affected())
 }
 
@@ -162,6 +162,6 @@ pub async fn revoke_others(pool: &PgPool, user: UserId, keep: SessionId) -> Stor
     .bind(keep.0)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(done.rows_affected())
 }

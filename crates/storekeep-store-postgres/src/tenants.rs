@@ -90,7 +90,7 @@ async fn plan_id(conn: &mut PgConnection, plan: &PlanName) -> StoreResult<Uuid> 
         .bind(plan.as_str())
         .fetch_optional(conn)
         .await
-        .map_err(StoreError::other)?
+        .map_err(crate::error::other)?
         .ok_or(StoreError::UnknownReference { field: "plan" })
 }
 
@@ -114,7 +114,7 @@ async fn fetch_by_id(conn: &mut PgConnection, id: Uuid) -> StoreResult<Tenant> {
         .bind(id)
         .fetch_optional(conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("tenant"))?.try_into()
 }
 
@@ -123,7 +123,7 @@ async fn fetch_by_text(pool: &PgPool, clause: &str, value: &str) -> StoreResult<
         .bind(value)
         .fetch_optional(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("tenant"))?.try_into()
 }
 
@@ -149,7 +149,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant, ctx: &AuditContext) -> Store
     .map_err(|e| error::map(e, UNIQUES))?;
     insert_domains(&mut tx, id, &new.domains).await?;
     let tenant = fetch_by_id(&mut tx, id).await?;
-    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    let after = serde_json::to_value(&tenant).map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         PLATFORM_SCOPE,
@@ -160,7 +160,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant, ctx: &AuditContext) -> Store
         Some(after),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(tenant)
 }
 
@@ -172,7 +172,7 @@ pub async fn list(pool: &PgPool, page: &PageRequest) -> StoreResult<Page<Tenant>
             .bind(page.fetch_limit())
             .fetch_all(pool)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     let tenants = rows
         .into_iter()
         .map(Tenant::try_from)
@@ -209,7 +209,7 @@ pub async fn update(
             .bind(slug.as_str())
             .fetch_optional(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     let (id, current_plan) = locked.ok_or(StoreError::NotFound("tenant"))?;
     let current = fetch_by_id(&mut tx, id).await?;
     let plan_id = match &patch.plan {
@@ -228,18 +228,18 @@ pub async fn update(
     .bind(id)
     .execute(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if let Some(domains) = &patch.domains {
         sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         insert_domains(&mut tx, id, domains).await?;
     }
     let tenant = fetch_by_id(&mut tx, id).await?;
-    let before = serde_json::to_value(&current).map_err(StoreError::other)?;
-    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    let before = serde_json::to_value(&current).map_err(crate::error::other)?;
+    let after = serde_json::to_value(&tenant).map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         PLATFORM_SCOPE,
@@ -250,6 +250,6 @@ pub async fn update(
         Some(after),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(tenant)
 }

@@ -121,7 +121,7 @@ pub async fn create(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(u.clone())
 }
 
@@ -131,7 +131,7 @@ async fn fetch_one<'q>(
 ) -> StoreResult<UserRecord> {
     q.fetch_optional(pool)
         .await
-        .map_err(StoreError::other)?
+        .map_err(crate::error::other)?
         .ok_or(StoreError::NotFound("account"))?
         .try_into()
 }
@@ -172,7 +172,7 @@ pub async fn list(
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let users = rows
         .into_iter()
         .map(UserRecord::try_from)
@@ -192,7 +192,7 @@ pub async fn after(
     .bind(limit)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(UserRecord::try_from).collect()
 }
 
@@ -210,7 +210,7 @@ pub async fn update_sealed(pool: &PgPool, u: &UserRecord) -> StoreResult<()> {
     .bind(u.id.0)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("account"));
     }
@@ -227,7 +227,7 @@ pub async fn throttle(pool: &PgPool, scope: &str, email_index: &str) -> StoreRes
     .bind(email_index)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(row.map_or(
         LoginThrottle {
             failures: 0,
@@ -255,7 +255,7 @@ pub async fn record_failure(
     .bind(email_index)
     .fetch_one(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let locked_until = lock(failures);
     sqlx::query(
         "UPDATE login_throttle SET locked_until = $1 WHERE scope = $2 AND email_index = $3",
@@ -265,8 +265,8 @@ pub async fn record_failure(
     .bind(email_index)
     .execute(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
-    tx.commit().await.map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(LoginThrottle {
         failures,
         locked_until,
@@ -279,7 +279,7 @@ pub async fn clear_failures(pool: &PgPool, scope: &str, email_index: &str) -> St
         .bind(email_index)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -296,7 +296,7 @@ pub async fn set_totp_pending(
         .bind(user.0)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -319,20 +319,20 @@ pub async fn enable_totp(
     .bind(user.0)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let tenant = tenant.ok_or(StoreError::NotFound("account"))?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user.0)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     for h in recovery {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(user.0)
             .bind(h)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     }
     let scope = scope_of(tenant.map(TenantId));
     audit::append(
@@ -345,7 +345,7 @@ pub async fn enable_totp(
         None,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -359,13 +359,13 @@ pub async fn disable_totp(pool: &PgPool, user: UserId, ctx: &AuditContext) -> St
     .bind(user.0)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let tenant = tenant.ok_or(StoreError::NotFound("account"))?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user.0)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     let scope = scope_of(tenant.map(TenantId));
     audit::append(
         &mut tx,
@@ -377,7 +377,7 @@ pub async fn disable_totp(pool: &PgPool, user: UserId, ctx: &AuditContext) -> St
         None,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -390,7 +390,7 @@ pub async fn use_totp_step(pool: &PgPool, user: UserId, step: i64) -> StoreResul
     .bind(step)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Invalid("this code was already used"));
     }
@@ -406,7 +406,7 @@ pub async fn use_recovery_code(pool: &PgPool, user: UserId, code_hash: &str) -> 
     .bind(code_hash)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -426,7 +426,7 @@ pub async fn create_reset(
     .bind(expires_at)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -446,7 +446,7 @@ pub async fn reset_password(
     .bind(at)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let user = user.ok_or(StoreError::NotFound("reset token"))?;
     set_password_in(&mut tx, user, password_hash, at).await?;
     // Every other outstanding reset link for the account dies too.
@@ -455,13 +455,13 @@ pub async fn reset_password(
         .bind(user)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     let row: UserRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))
         .bind(user)
         .fetch_one(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
-    tx.commit().await.map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     row.try_into()
 }
 
@@ -477,7 +477,7 @@ async fn set_password_in(
         .bind(user)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("account"));
     }
@@ -486,7 +486,7 @@ async fn set_password_in(
         .bind(user)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -504,7 +504,7 @@ pub async fn set_password(
                 .bind(user.0)
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(StoreError::other)?;
+                .map_err(crate::error::other)?;
         let scope = scope_of(tenant.map(TenantId));
         audit::append(
             &mut tx,
@@ -517,7 +517,7 @@ pub async fn set_password(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -527,5 +527,5 @@ pub async fn count(pool: &PgPool, tenant: TenantId, kind: UserKind) -> StoreResu
         .bind(kind.as_str())
         .fetch_one(pool)
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }

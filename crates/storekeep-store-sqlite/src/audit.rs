@@ -27,7 +27,7 @@ impl TryFrom<AuditRow> for AuditEntry {
     type Error = StoreError;
     fn try_from(r: AuditRow) -> StoreResult<Self> {
         let json = |s: Option<String>| -> StoreResult<Option<serde_json::Value>> {
-            s.map(|s| serde_json::from_str(&s).map_err(StoreError::other))
+            s.map(|s| serde_json::from_str(&s).map_err(crate::error::other))
                 .transpose()
         };
         Ok(AuditEntry {
@@ -62,7 +62,7 @@ pub async fn append(
             .bind(scope)
             .fetch_optional(&mut *conn)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     let (seq, prev_hash) = head.map_or((1, GENESIS.to_owned()), |(s, h)| (s + 1, h));
     let mut entry = AuditEntry {
         seq,
@@ -97,7 +97,7 @@ pub async fn append(
     .bind(&entry.hash)
     .execute(&mut *conn)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     sqlx::query(
         "INSERT INTO audit_heads (scope, seq, hash) VALUES (?, ?, ?) \
          ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -107,7 +107,7 @@ pub async fn append(
     .bind(&entry.hash)
     .execute(&mut *conn)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(entry)
 }
 
@@ -128,7 +128,7 @@ pub async fn list(
     .bind(limit)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(AuditEntry::try_from).collect()
 }
 
@@ -146,7 +146,7 @@ pub async fn chain(
     .bind(limit)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(AuditEntry::try_from).collect()
 }
 
@@ -155,12 +155,12 @@ pub async fn head(pool: &SqlitePool, scope: &str) -> StoreResult<Option<(i64, St
         .bind(scope)
         .fetch_optional(pool)
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }
 
 pub async fn scopes(pool: &SqlitePool) -> StoreResult<Vec<String>> {
     sqlx::query_scalar("SELECT scope FROM audit_heads ORDER BY scope")
         .fetch_all(pool)
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }

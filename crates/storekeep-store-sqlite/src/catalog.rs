@@ -16,6 +16,7 @@ use storekeep_domain::{
 use storekeep_store::catalog::{fts5_query, product_summary, variant_summary};
 use storekeep_store::{CatalogStore, StoreError, StoreResult, now};
 
+use crate::error::other;
 use crate::{SqliteStore, audit, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[
@@ -26,10 +27,6 @@ const UNIQUES: &[(&str, &str)] = &[
 
 fn map_err(e: sqlx::Error) -> StoreError {
     error::map(e, UNIQUES)
-}
-
-fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::other(e)
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -1498,6 +1495,12 @@ impl CatalogStore for SqliteStore {
                 .await
                 .map_err(other)?;
             let result = import_row(&mut tx, tenant, row, room, &ctx.actor).await;
+            // An outage is not this row's fault: the whole batch stops (and
+            // rolls back) rather than blaming every row after it.
+            let result = match result {
+                Err(e) if e.is_unavailable() => return Err(e),
+                result => result,
+            };
             if matches!(result, Ok(ImportOutcome::Created)) {
                 room -= 1;
             }

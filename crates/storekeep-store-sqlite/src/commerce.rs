@@ -28,16 +28,13 @@ use storekeep_store::commerce::events;
 use storekeep_store::{CommerceStore, StoreError, StoreResult, TransitionActor, now};
 
 use crate::catalog::{placeholders, record_ledger, refresh_summary};
+use crate::error::other;
 use crate::{SqliteStore, audit, cursor, error, write_tx};
 
 const UNIQUES: &[(&str, &str)] = &[("deals.code", "code"), ("payments.provider", "reference")];
 
 fn map_err(e: sqlx::Error) -> StoreError {
     error::map(e, UNIQUES)
-}
-
-fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::other(e)
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -2412,7 +2409,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("storekeep-commerce-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("db.sqlite").display());
-        let store = SqliteStore::connect(&url, 8).await.unwrap();
+        let store = SqliteStore::connect(
+            &url,
+            storekeep_store::PoolConfig {
+                max_connections: 8,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         store.migrate().await.unwrap();
         let tenant = store
             .create_tenant(

@@ -31,8 +31,8 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
     type Error = StoreError;
     fn try_from(r: ApiKeyRow) -> StoreResult<Self> {
         Ok(ApiKeyRecord {
-            id: r.id.parse().map_err(StoreError::other)?,
-            tenant_id: r.tenant_id.parse().map_err(StoreError::other)?,
+            id: r.id.parse().map_err(crate::error::other)?,
+            tenant_id: r.tenant_id.parse().map_err(crate::error::other)?,
             name: r.name,
             prefix: r.prefix,
             scopes: scopes(&r.scopes),
@@ -92,7 +92,7 @@ pub async fn create_api_key(
         Some(key_summary(&record)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(record)
 }
 
@@ -109,7 +109,7 @@ pub async fn list_api_keys(
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let keys = rows
         .into_iter()
         .map(ApiKeyRecord::try_from)
@@ -131,7 +131,7 @@ pub async fn revoke_api_key(
     .bind(tenant.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let before: ApiKeyRecord = before.ok_or(StoreError::NotFound("API key"))?.try_into()?;
     let mut after = before.clone();
     if before.revoked_at.is_none() {
@@ -141,7 +141,7 @@ pub async fn revoke_api_key(
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         after.revoked_at = Some(at);
         audit::append(
             &mut tx,
@@ -154,7 +154,7 @@ pub async fn revoke_api_key(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(after)
 }
 
@@ -165,7 +165,7 @@ pub async fn api_key_by_hash(pool: &SqlitePool, key_hash: &str) -> StoreResult<A
     .bind(key_hash)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("API key"))?.try_into()
 }
 
@@ -175,7 +175,7 @@ pub async fn touch_api_key(pool: &SqlitePool, id: ApiKeyId, at: DateTime<Utc>) -
         .bind(id.to_string())
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -195,8 +195,8 @@ impl TryFrom<ClientRow> for OAuthClientRecord {
     type Error = StoreError;
     fn try_from(r: ClientRow) -> StoreResult<Self> {
         Ok(OAuthClientRecord {
-            id: r.id.parse().map_err(StoreError::other)?,
-            tenant_id: r.tenant_id.parse().map_err(StoreError::other)?,
+            id: r.id.parse().map_err(crate::error::other)?,
+            tenant_id: r.tenant_id.parse().map_err(crate::error::other)?,
             client_id: r.client_id,
             name: r.name,
             scopes: scopes(&r.scopes),
@@ -242,7 +242,7 @@ pub async fn create_client(
     .bind(record.created_at)
     .execute(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         &c.tenant_id.to_string(),
@@ -253,7 +253,7 @@ pub async fn create_client(
         Some(client_summary(&record)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(record)
 }
 
@@ -270,7 +270,7 @@ pub async fn list_clients(
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let clients = rows
         .into_iter()
         .map(OAuthClientRecord::try_from)
@@ -292,7 +292,7 @@ pub async fn revoke_client(
     .bind(tenant.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let before: OAuthClientRecord = before
         .ok_or(StoreError::NotFound("OAuth client"))?
         .try_into()?;
@@ -304,12 +304,12 @@ pub async fn revoke_client(
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         sqlx::query("DELETE FROM access_tokens WHERE client = ?")
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         after.revoked_at = Some(at);
         audit::append(
             &mut tx,
@@ -322,7 +322,7 @@ pub async fn revoke_client(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(after)
 }
 
@@ -336,7 +336,7 @@ pub async fn client_by_client_id(
     .bind(client_id)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("OAuth client"))?.try_into()
 }
 
@@ -353,7 +353,7 @@ pub async fn create_token(
         .bind(t.expires_at)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -371,11 +371,11 @@ pub async fn token(
     .bind(at)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let (client, tenant, s, expires_at) = row.ok_or(StoreError::NotFound("access token"))?;
     Ok(AccessTokenRecord {
-        client: client.parse().map_err(StoreError::other)?,
-        tenant_id: tenant.parse().map_err(StoreError::other)?,
+        client: client.parse().map_err(crate::error::other)?,
+        tenant_id: tenant.parse().map_err(crate::error::other)?,
         scopes: scopes(&s),
         expires_at,
     })

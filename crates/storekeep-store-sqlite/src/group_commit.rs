@@ -13,7 +13,8 @@
 //! record a created order are written for the whole batch at its end
 //! (`commerce::write_batch`). No caller hears back before the commit that
 //! holds its order is durable; if `BEGIN` or `COMMIT` fails, every caller
-//! in the batch gets an error. If the batch's rows cannot be written (one
+//! in the batch gets an error (`Unavailable` if the database is: a full disk,
+//! an I/O error). If the batch's rows cannot be written (one
 //! order's payment reference is taken, say), its checkouts are run again one
 //! transaction each, so only the bad one fails.
 //!
@@ -91,8 +92,15 @@ enum Failure {
     Write(StoreError),
 }
 
+/// What each caller of a batch that committed nothing is told: an outage
+/// stays an outage (503, retry), anything else is a fault.
 fn failed(e: &StoreError) -> StoreError {
-    StoreError::Other(format!("the checkout could not be committed: {e}").into())
+    let message = format!("the checkout could not be committed: {e}");
+    if e.is_unavailable() {
+        StoreError::unavailable(message)
+    } else {
+        StoreError::Other(message.into())
+    }
 }
 
 async fn worker(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
@@ -120,8 +128,9 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>) {
         }
         // The shared rows of several orders could not be written: each
         // order is retried in a transaction of its own, so one bad order
-        // does not fail the others.
-        Err(Failure::Write(e)) if batch.len() > 1 => {
+        // does not fail the others. Not when the database is unavailable:
+        // that fails them all alike.
+        Err(Failure::Write(e)) if batch.len() > 1 && !e.is_unavailable() => {
             tracing::warn!(error = %e, jobs = batch.len(), "checkout batch retried one by one");
             for job in batch.drain(..) {
                 let result = match db.run(std::slice::from_ref(&job)).await {
@@ -133,13 +142,17 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>) {
             }
         }
         // One job: its own error (a conflict, say) is its answer.
-        Err(Failure::Write(e)) => {
+        Err(Failure::Write(e)) if !e.is_unavailable() => {
             if let Some(job) = batch.pop() {
                 let _ = job.reply.send(Err(e));
             }
         }
-        Err(Failure::Fatal(e)) => {
-            tracing::error!(error = %e, jobs = batch.len(), "checkout batch failed");
+        Err(Failure::Fatal(e) | Failure::Write(e)) => {
+            if e.is_unavailable() {
+                tracing::warn!(error = %e, jobs = batch.len(), "checkout batch failed: database unavailable");
+            } else {
+                tracing::error!(error = %e, jobs = batch.len(), "checkout batch failed");
+            }
             for job in batch.drain(..) {
                 let _ = job.reply.send(Err(failed(&e)));
             }
@@ -195,12 +208,17 @@ impl Writer {
                 self.pool
                     .acquire()
                     .await
-                    .map_err(|e| Failure::Fatal(StoreError::other(e)))?
+                    .map_err(|e| Failure::Fatal(crate::error::other(e)))?
                     .detach(),
             ),
         };
         let result = run_batch(conn, batch).await;
-        if let Err(Failure::Fatal(_)) = &result {
+        let broken = match &result {
+            Err(Failure::Fatal(_)) => true,
+            Err(Failure::Write(e)) => e.is_unavailable(),
+            Ok(_) => false,
+        };
+        if broken {
             // A connection that failed mid-transaction is not trusted again.
             self.conn = None;
         }
@@ -216,26 +234,29 @@ async fn run_batch(
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(|e| Failure::Fatal(StoreError::other(e)))?;
+        .map_err(|e| Failure::Fatal(crate::error::other(e)))?;
     let mut state = commerce::Batch::default();
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         let result = commerce::checkout_in(&mut tx, job.tenant, &job.order, &mut state)
             .await
             .map_err(Failure::Fatal)?;
-        // A database error (disk full, I/O) may have rolled the whole
-        // transaction back behind our back, leaving the connection in
-        // autocommit: nothing more may run on it, and nothing is committed.
-        if let Err(StoreError::Other(e)) = result {
-            return Err(Failure::Fatal(StoreError::Other(e)));
+        match result {
+            // A database error (disk full, I/O) may have rolled the whole
+            // transaction back behind our back, leaving the connection in
+            // autocommit: nothing more may run on it, and nothing is
+            // committed.
+            Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_))) => {
+                return Err(Failure::Fatal(e));
+            }
+            result => results.push(result),
         }
-        results.push(result);
     }
     commerce::write_batch(&mut tx, &state)
         .await
         .map_err(Failure::Write)?;
     tx.commit()
         .await
-        .map_err(|e| Failure::Fatal(StoreError::other(e)))?;
+        .map_err(|e| Failure::Fatal(crate::error::other(e)))?;
     Ok(results)
 }

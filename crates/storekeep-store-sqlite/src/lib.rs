@@ -10,6 +10,7 @@ mod commerce;
 mod credentials;
 mod error;
 mod group_commit;
+mod health;
 mod plans;
 mod sessions;
 mod tenants;
@@ -28,7 +29,7 @@ use storekeep_domain::{
     Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
     TenantPatch, UserId, UserKind, UserRecord,
 };
-use storekeep_store::{DatabaseKind, MigrationStatus, PoolStats, Store, StoreError, StoreResult};
+use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, Store, StoreResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -39,31 +40,35 @@ pub struct SqliteStore {
     max_connections: u32,
     /// Queue of the group-commit worker that runs every checkout.
     checkouts: group_commit::Checkouts,
+    health: std::sync::Arc<health::HealthCheck>,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path`).
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    pub async fn connect(url: &str, config: PoolConfig) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(StoreError::other)?
+            .map_err(error::other)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Lock contention, not an outage: writers queue for the lock
+            // longer than requests wait for a connection.
             .busy_timeout(Duration::from_secs(10))
             // Keeps the planner's statistics fresh (bounded work per close).
             .optimize_on_close(true, 400);
         let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_with(options.clone())
             .await
-            .map_err(StoreError::other)?;
+            .map_err(error::other)?;
         let checkouts = group_commit::start(pool.clone());
         Ok(Self {
             pool,
-            max_connections,
+            max_connections: config.max_connections,
             checkouts,
+            health: std::sync::Arc::new(health::HealthCheck::new(&options, config.acquire_timeout)),
         })
     }
 }
@@ -75,15 +80,11 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::other)?;
-        Ok(())
+        self.health.ping().await
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(StoreError::other)
+        MIGRATOR.run(&self.pool).await.map_err(crate::error::other)
     }
 
     async fn migration_status(&self) -> StoreResult<MigrationStatus> {
@@ -92,12 +93,12 @@ impl Store for SqliteStore {
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
         let applied: Vec<i64> = if table.is_some() {
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
                 .await
-                .map_err(StoreError::other)?
+                .map_err(crate::error::other)?
         } else {
             Vec::new()
         };
@@ -401,7 +402,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<AuditEntry> {
         let mut tx = write_tx(&self.pool).await?;
         let entry = audit::append(&mut tx, scope, audit, action, target, None, after).await?;
-        tx.commit().await.map_err(StoreError::other)?;
+        tx.commit().await.map_err(crate::error::other)?;
         Ok(entry)
     }
 
@@ -440,7 +441,7 @@ pub(crate) async fn write_tx(
 ) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
     pool.begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }
 
 /// The lower bound for `WHERE id > ?`: the validated cursor, or the empty

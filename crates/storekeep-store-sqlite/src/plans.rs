@@ -27,7 +27,7 @@ impl TryFrom<PlanRow> for Plan {
     type Error = StoreError;
     fn try_from(r: PlanRow) -> StoreResult<Self> {
         Ok(Plan {
-            id: r.id.parse().map_err(StoreError::other)?,
+            id: r.id.parse().map_err(crate::error::other)?,
             name: PlanName::parse(&r.name).map_err(|m| StoreError::Other(m.into()))?,
             limits: PlanLimits {
                 max_products: r.max_products,
@@ -72,7 +72,7 @@ pub async fn create(pool: &SqlitePool, new: &NewPlan, ctx: &AuditContext) -> Sto
     .execute(&mut *tx)
     .await
     .map_err(|e| error::map(e, &[("plans.name", "name")]))?;
-    let after = serde_json::to_value(&plan).map_err(StoreError::other)?;
+    let after = serde_json::to_value(&plan).map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         PLATFORM_SCOPE,
@@ -83,7 +83,7 @@ pub async fn create(pool: &SqlitePool, new: &NewPlan, ctx: &AuditContext) -> Sto
         Some(after),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(plan)
 }
 
@@ -96,7 +96,7 @@ pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Pla
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let plans = rows
         .into_iter()
         .map(Plan::try_from)
@@ -111,6 +111,6 @@ pub async fn by_name(pool: &SqlitePool, name: &PlanName) -> StoreResult<Plan> {
             .bind(name.as_str())
             .fetch_optional(pool)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("plan"))?.try_into()
 }

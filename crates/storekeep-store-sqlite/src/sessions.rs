@@ -23,13 +23,13 @@ impl TryFrom<SessionRow> for SessionRecord {
     type Error = StoreError;
     fn try_from(r: SessionRow) -> StoreResult<Self> {
         Ok(SessionRecord {
-            id: r.id.parse().map_err(StoreError::other)?,
-            user_id: r.user_id.parse().map_err(StoreError::other)?,
+            id: r.id.parse().map_err(crate::error::other)?,
+            user_id: r.user_id.parse().map_err(crate::error::other)?,
             tenant_id: r
                 .tenant_id
                 .map(|t| t.parse::<TenantId>())
                 .transpose()
-                .map_err(StoreError::other)?,
+                .map_err(crate::error::other)?,
             created_at: r.created_at,
             last_seen_at: r.last_seen_at,
             expires_at: r.expires_at,
@@ -59,7 +59,7 @@ pub async fn create(pool: &SqlitePool, s: &NewSession) -> StoreResult<SessionRec
     .bind(&s.user_agent)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,
@@ -84,7 +84,7 @@ pub async fn by_token(
     .bind(at)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let session: SessionRecord = session.ok_or(StoreError::NotFound("session"))?.try_into()?;
     let user: UserRow = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?"
@@ -92,7 +92,7 @@ pub async fn by_token(
     .bind(session.user_id.to_string())
     .fetch_one(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok((session, user.try_into()?))
 }
 
@@ -108,7 +108,7 @@ pub async fn touch(
         .bind(id.to_string())
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -125,7 +125,7 @@ pub async fn list(
     .bind(at)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(SessionRecord::try_from).collect()
 }
 
@@ -138,7 +138,7 @@ pub async fn revoke(pool: &SqlitePool, user: UserId, id: SessionId) -> StoreResu
     .bind(user.to_string())
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("session"));
     }
@@ -152,7 +152,7 @@ pub async fn revoke_all(pool: &SqlitePool, user: UserId) -> StoreResult<u64> {
             .bind(user.to_string())
             .execute(pool)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     Ok(done.rows_affected())
 }
 
@@ -165,6 +165,6 @@ pub async fn revoke_others(pool: &SqlitePool, user: UserId, keep: SessionId) -> 
     .bind(keep.to_string())
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(done.rows_affected())
 }

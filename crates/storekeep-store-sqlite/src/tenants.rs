@@ -52,13 +52,13 @@ impl TryFrom<TenantRow> for Tenant {
             .map_err(corrupt)?;
         domains.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         Ok(Tenant {
-            id: r.id.parse().map_err(StoreError::other)?,
+            id: r.id.parse().map_err(crate::error::other)?,
             slug: Slug::parse(&r.slug).map_err(corrupt)?,
             name: r.name,
             status: TenantStatus::parse(&r.status).map_err(corrupt)?,
             plan: PlanName::parse(&r.plan).map_err(corrupt)?,
             domains,
-            settings: serde_json::from_str(&r.settings).map_err(StoreError::other)?,
+            settings: serde_json::from_str(&r.settings).map_err(crate::error::other)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
             limits: storekeep_domain::PlanLimits {
@@ -88,7 +88,7 @@ async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<St
         .bind(plan.as_str())
         .fetch_optional(conn)
         .await
-        .map_err(StoreError::other)?
+        .map_err(crate::error::other)?
         .ok_or(StoreError::UnknownReference { field: "plan" })
 }
 
@@ -109,7 +109,7 @@ async fn insert_domains(
 }
 
 fn settings_json(settings: &TenantSettings) -> StoreResult<String> {
-    serde_json::to_string(settings).map_err(StoreError::other)
+    serde_json::to_string(settings).map_err(crate::error::other)
 }
 
 async fn fetch_one(conn: &mut SqliteConnection, clause: &str, value: &str) -> StoreResult<Tenant> {
@@ -117,7 +117,7 @@ async fn fetch_one(conn: &mut SqliteConnection, clause: &str, value: &str) -> St
         .bind(value)
         .fetch_optional(conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("tenant"))?.try_into()
 }
 
@@ -144,7 +144,7 @@ pub async fn create(pool: &SqlitePool, new: &NewTenant, ctx: &AuditContext) -> S
     .map_err(|e| error::map(e, UNIQUES))?;
     insert_domains(&mut tx, &id, &new.domains).await?;
     let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
-    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    let after = serde_json::to_value(&tenant).map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         PLATFORM_SCOPE,
@@ -155,7 +155,7 @@ pub async fn create(pool: &SqlitePool, new: &NewTenant, ctx: &AuditContext) -> S
         Some(after),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(tenant)
 }
 
@@ -167,7 +167,7 @@ pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Ten
             .bind(page.fetch_limit())
             .fetch_all(pool)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     let tenants = rows
         .into_iter()
         .map(Tenant::try_from)
@@ -177,13 +177,13 @@ pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Ten
 
 #[instrument(skip_all)]
 pub async fn by_slug(pool: &SqlitePool, slug: &Slug) -> StoreResult<Tenant> {
-    let mut conn = pool.acquire().await.map_err(StoreError::other)?;
+    let mut conn = pool.acquire().await.map_err(crate::error::other)?;
     fetch_one(&mut conn, "t.slug = ?", slug.as_str()).await
 }
 
 #[instrument(skip_all)]
 pub async fn by_domain(pool: &SqlitePool, domain: &DomainName) -> StoreResult<Tenant> {
-    let mut conn = pool.acquire().await.map_err(StoreError::other)?;
+    let mut conn = pool.acquire().await.map_err(crate::error::other)?;
     fetch_one(
         &mut conn,
         "t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = ?)",
@@ -208,7 +208,7 @@ pub async fn update(
             .bind(&id)
             .fetch_one(&mut *tx)
             .await
-            .map_err(StoreError::other)?,
+            .map_err(crate::error::other)?,
     };
     sqlx::query(
         "UPDATE tenants SET name = ?, status = ?, plan_id = ?, settings = ?, updated_at = ? \
@@ -224,18 +224,18 @@ pub async fn update(
     .bind(&id)
     .execute(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if let Some(domains) = &patch.domains {
         sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = ?")
             .bind(&id)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         insert_domains(&mut tx, &id, domains).await?;
     }
     let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
-    let before = serde_json::to_value(&current).map_err(StoreError::other)?;
-    let after = serde_json::to_value(&tenant).map_err(StoreError::other)?;
+    let before = serde_json::to_value(&current).map_err(crate::error::other)?;
+    let after = serde_json::to_value(&tenant).map_err(crate::error::other)?;
     audit::append(
         &mut tx,
         PLATFORM_SCOPE,
@@ -246,6 +246,6 @@ pub async fn update(
         Some(after),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(tenant)
 }

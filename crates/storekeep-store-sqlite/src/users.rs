@@ -36,12 +36,12 @@ impl TryFrom<UserRow> for UserRecord {
     type Error = StoreError;
     fn try_from(r: UserRow) -> StoreResult<Self> {
         Ok(UserRecord {
-            id: r.id.parse().map_err(StoreError::other)?,
+            id: r.id.parse().map_err(crate::error::other)?,
             tenant_id: r
                 .tenant_id
                 .map(|t| t.parse::<TenantId>())
                 .transpose()
-                .map_err(StoreError::other)?,
+                .map_err(crate::error::other)?,
             kind: UserKind::parse(&r.kind).map_err(corrupt)?,
             role: r
                 .role
@@ -125,7 +125,7 @@ pub async fn create(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(u.clone())
 }
 
@@ -141,7 +141,7 @@ async fn fetch(
     }
     q.fetch_optional(pool)
         .await
-        .map_err(StoreError::other)?
+        .map_err(crate::error::other)?
         .ok_or(StoreError::NotFound("account"))?
         .try_into()
 }
@@ -183,7 +183,7 @@ pub async fn list(
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let users = rows
         .into_iter()
         .map(UserRecord::try_from)
@@ -203,7 +203,7 @@ pub async fn after(
     .bind(limit)
     .fetch_all(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     rows.into_iter().map(UserRecord::try_from).collect()
 }
 
@@ -221,7 +221,7 @@ pub async fn update_sealed(pool: &SqlitePool, u: &UserRecord) -> StoreResult<()>
     .bind(u.id.to_string())
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("account"));
     }
@@ -242,7 +242,7 @@ pub async fn throttle(
     .bind(email_index)
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(row.map_or(
         LoginThrottle {
             failures: 0,
@@ -270,7 +270,7 @@ pub async fn record_failure(
     .bind(email_index)
     .fetch_one(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let locked_until = lock(failures);
     sqlx::query("UPDATE login_throttle SET locked_until = ? WHERE scope = ? AND email_index = ?")
         .bind(locked_until)
@@ -278,8 +278,8 @@ pub async fn record_failure(
         .bind(email_index)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
-    tx.commit().await.map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(LoginThrottle {
         failures,
         locked_until,
@@ -292,7 +292,7 @@ pub async fn clear_failures(pool: &SqlitePool, scope: &str, email_index: &str) -
         .bind(email_index)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -309,7 +309,7 @@ pub async fn set_totp_pending(
         .bind(user.to_string())
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -332,20 +332,20 @@ pub async fn enable_totp(
     .bind(user.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let tenant = tenant.ok_or(StoreError::NotFound("account"))?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
         .bind(user.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     for h in recovery {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
             .bind(user.to_string())
             .bind(h)
             .execute(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
     }
     let scope = tenant.unwrap_or_else(|| storekeep_domain::PLATFORM_SCOPE.to_owned());
     audit::append(
@@ -358,7 +358,7 @@ pub async fn enable_totp(
         None,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -372,13 +372,13 @@ pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -
     .bind(user.to_string())
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let tenant = tenant.ok_or(StoreError::NotFound("account"))?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
         .bind(user.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     let scope = tenant.unwrap_or_else(|| storekeep_domain::PLATFORM_SCOPE.to_owned());
     audit::append(
         &mut tx,
@@ -390,7 +390,7 @@ pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -
         None,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -403,7 +403,7 @@ pub async fn use_totp_step(pool: &SqlitePool, user: UserId, step: i64) -> StoreR
     .bind(step)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Invalid("this code was already used"));
     }
@@ -423,7 +423,7 @@ pub async fn use_recovery_code(
     .bind(code_hash)
     .execute(pool)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -441,7 +441,7 @@ pub async fn create_reset(
         .bind(expires_at)
         .execute(pool)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -461,7 +461,7 @@ pub async fn reset_password(
     .bind(at)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(StoreError::other)?;
+    .map_err(crate::error::other)?;
     let user = user.ok_or(StoreError::NotFound("reset token"))?;
     set_password_in(&mut tx, &user, password_hash, at).await?;
     // Every other outstanding reset link for the account dies too.
@@ -470,13 +470,13 @@ pub async fn reset_password(
         .bind(&user)
         .execute(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     let row: UserRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = ?"))
         .bind(&user)
         .fetch_one(&mut *tx)
         .await
-        .map_err(StoreError::other)?;
-    tx.commit().await.map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     row.try_into()
 }
 
@@ -492,7 +492,7 @@ async fn set_password_in(
         .bind(user)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("account"));
     }
@@ -501,7 +501,7 @@ async fn set_password_in(
         .bind(user)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::other)?;
+        .map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -518,7 +518,7 @@ pub async fn set_password(
             .bind(user.to_string())
             .fetch_one(&mut *tx)
             .await
-            .map_err(StoreError::other)?;
+            .map_err(crate::error::other)?;
         let scope = tenant.unwrap_or_else(|| storekeep_domain::PLATFORM_SCOPE.to_owned());
         audit::append(
             &mut tx,
@@ -531,7 +531,7 @@ pub async fn set_password(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::other)?;
+    tx.commit().await.map_err(crate::error::other)?;
     Ok(())
 }
 
@@ -541,5 +541,5 @@ pub async fn count(pool: &SqlitePool, tenant: TenantId, kind: UserKind) -> Store
         .bind(kind.as_str())
         .fetch_one(pool)
         .await
-        .map_err(StoreError::other)
+        .map_err(crate::error::other)
 }

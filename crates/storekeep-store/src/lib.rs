@@ -59,14 +59,34 @@ pub enum StoreError {
     /// The pagination cursor was not one this server issued.
     #[error("the pagination cursor is not valid")]
     InvalidCursor,
-    /// The database could not be reached or failed; never shown to clients.
+    /// The database cannot serve the operation now but may shortly: it is
+    /// down or restarting, unreachable, out of connections or disk, or read
+    /// only. Nothing was committed. The cause is for the log, never shown
+    /// to clients; they are told to retry (HTTP 503 with `Retry-After`).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else that failed (a bug, corrupt data); never shown to
+    /// clients.
     #[error("database error: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
+    /// Wraps a failure that is not a database outage. Backends convert
+    /// `sqlx` errors with their own `error::other`, which recognises an
+    /// unreachable database; this one never does.
     pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Other(Box::new(e))
+    }
+
+    pub fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Unavailable(e.into())
+    }
+
+    /// Whether the error is a database outage rather than a refusal or a
+    /// fault: the whole unit of work is abandoned, and may be retried.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
     }
 }
 
@@ -79,6 +99,25 @@ pub fn parse_cursor(page: &storekeep_domain::PageRequest) -> StoreResult<Option<
         .as_deref()
         .map(|a| uuid::Uuid::parse_str(a).map_err(|_| StoreError::InvalidCursor))
         .transpose()
+}
+
+/// How a backend sizes its connection pool and bounds waits for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    /// The longest a request waits for a pooled connection (including
+    /// opening one) before it fails as `Unavailable`. Also bounds
+    /// [`Store::ping`].
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// Connection pool occupancy, exported as metrics.
@@ -120,7 +159,10 @@ impl MigrationStatus {
 pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
     fn kind(&self) -> DatabaseKind;
 
-    /// One round trip to the database.
+    /// One round trip to the database on the store's own health-check
+    /// connection, never queued behind the pool: a busy pool does not make
+    /// a healthy database look down, and a dead database is reported within
+    /// [`PoolConfig::acquire_timeout`] as `Unavailable`.
     async fn ping(&self) -> StoreResult<()>;
 
     /// Applies pending migrations. Safe when several nodes start at once:

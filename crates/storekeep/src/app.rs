@@ -28,6 +28,8 @@ pub struct AppState {
     pub media: Media,
     pub payments: crate::payments::Payments,
     pub started: Instant,
+    /// What readiness remembers between checks.
+    pub health: Arc<crate::http::routes::health::HealthMemory>,
     draining: Arc<AtomicBool>,
 }
 
@@ -64,6 +66,7 @@ impl AppState {
             limiter,
             metrics,
             started: Instant::now(),
+            health: Arc::default(),
             draining: Arc::new(AtomicBool::new(false)),
         })
     }

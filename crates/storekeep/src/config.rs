@@ -70,6 +70,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "connection pool size [10]",
     ),
     (
+        "database.acquire_timeout_ms",
+        false,
+        "longest a request waits for a database connection before a 503 answer; also bounds the readiness check [2000]",
+    ),
+    (
         "base_domain",
         false,
         "tenants are served on {slug}.BASE_DOMAIN when set [unset]",
@@ -205,6 +210,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Option<Secret>,
     pub database_max_connections: u32,
+    /// How long a request waits for a pooled connection before it is
+    /// answered 503; also bounds the readiness check's own round trip.
+    pub database_acquire_timeout: Duration,
     pub base_domain: Option<DomainName>,
     pub platform_token: Option<Secret>,
     pub log_format: LogFormat,
@@ -277,6 +285,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             database_max_connections: 10,
+            database_acquire_timeout: Duration::from_secs(2),
             base_domain: None,
             platform_token: None,
             log_format: LogFormat::Json,
@@ -331,6 +340,9 @@ impl Settings {
             }
             "database.max_connections" => {
                 self.database_max_connections = parse_positive(value)?;
+            }
+            "database.acquire_timeout_ms" => {
+                self.database_acquire_timeout = Duration::from_millis(parse_positive(value)?);
             }
             "base_domain" => {
                 self.base_domain = if value.trim().is_empty() {
@@ -673,6 +685,7 @@ mod tests {
             "data_dir",
             "database_url",
             "database_max_connections",
+            "database_acquire_timeout",
             "base_domain",
             "platform_token",
             "log_format",

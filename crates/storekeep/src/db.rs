@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use storekeep_store::Store;
+use storekeep_store::{PoolConfig, Store};
 use storekeep_store_postgres::PgStore;
 use storekeep_store_sqlite::SqliteStore;
 
@@ -15,18 +15,21 @@ use crate::config::Settings;
 pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url();
     let url = url.expose();
-    let max = settings.database_max_connections;
+    let pool = PoolConfig {
+        max_connections: settings.database_max_connections,
+        acquire_timeout: settings.database_acquire_timeout,
+    };
     if url.starts_with("sqlite:") {
         if settings.database_url.is_none() {
             std::fs::create_dir_all(&settings.data_dir)
                 .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
         }
-        let store = SqliteStore::connect(url, max)
+        let store = SqliteStore::connect(url, pool)
             .await
             .context("opening the SQLite database")?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PgStore::connect(url, max)
+        let store = PgStore::connect(url, pool)
             .await
             .context("connecting to PostgreSQL")?;
         Ok(Arc::new(store))

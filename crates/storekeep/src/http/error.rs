@@ -16,6 +16,10 @@ use storekeep_store::StoreError;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// `Retry-After` of every 503: long enough for a database restart or a
+/// failover to finish, short enough that a client's retry is not late.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -49,8 +53,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the request body is larger than this server accepts")]
     PayloadTooLarge,
+    /// 503 of the server itself: draining, or over the time limit.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 because the database cannot serve now (down, restarting,
+    /// unreachable, out of connections or disk); the cause is logged.
+    #[error("the database is not answering; retry after the Retry-After delay")]
+    DatabaseUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -76,7 +85,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,6 +132,7 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidCursor => {
                 Self::BadRequest("after is not a cursor this server issued".into())
             }
+            StoreError::Unavailable(e) => Self::DatabaseUnavailable(e),
             StoreError::Other(e) => Self::Internal(e),
         }
     }
@@ -163,7 +173,8 @@ impl Problem {
 #[derive(Debug, Clone)]
 pub struct PendingProblem(pub Problem);
 
-/// The cause of a 5xx, kept for the request log line and never sent.
+/// The cause of a 5xx, kept for the request log line and never sent (at
+/// `WARN` for a 503, a dependency's outage; `ERROR` otherwise).
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
 
@@ -210,7 +221,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
-        if let Self::Internal(cause) = &self {
+        if let Self::Unavailable(_) | Self::DatabaseUnavailable(_) = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        if let Self::Internal(cause) | Self::DatabaseUnavailable(cause) = &self {
             response
                 .extensions_mut()
                 .insert(ErrorCause(error_chain(cause.as_ref())));

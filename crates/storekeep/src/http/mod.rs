@@ -158,9 +158,15 @@ mod tests {
         let keyring = crate::crypto::Keyring::parse(&keys, &index).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = storekeep_store_sqlite::SqliteStore::connect(&url, 1)
-            .await
-            .unwrap();
+        let store = storekeep_store_sqlite::SqliteStore::connect(
+            &url,
+            storekeep_store::PoolConfig {
+                max_connections: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         let state = AppState::new(std::sync::Arc::new(store), settings, keyring).unwrap();
         let (_, doc) = api(&state);
         let mut admin_ops = 0;

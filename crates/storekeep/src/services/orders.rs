@@ -416,19 +416,42 @@ pub async fn expire_due(state: &AppState) -> Result<u64, StoreError> {
 /// Runs the expiry sweep every `orders.expiry_interval_secs` until the
 /// server stops. Every node runs it; conditional updates (and `SKIP
 /// LOCKED` on PostgreSQL) make concurrent sweeps cancel each order once.
+///
+/// A failed sweep (the database is down) is retried after a doubling delay,
+/// up to four intervals; the first failure and every tenth are logged, and
+/// the first success after them.
 pub async fn expiry_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let every = state.settings.order_expiry_interval;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wait = every;
+    let mut failures: u32 = 0;
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            () = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
         }
         match expire_due(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(orders = n, "cancelled unpaid orders past their deadline"),
-            Err(e) => tracing::warn!(error = %e, "order expiry sweep failed"),
+            Ok(n) => {
+                if failures > 0 {
+                    tracing::info!(failed_sweeps = failures, "order expiry sweep works again");
+                }
+                failures = 0;
+                wait = every;
+                if n > 0 {
+                    tracing::info!(orders = n, "cancelled unpaid orders past their deadline");
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                wait = (wait * 2).min(every * 4);
+                if failures == 1 || failures.is_multiple_of(10) {
+                    tracing::warn!(
+                        error = %e,
+                        failed_sweeps = failures,
+                        retry_in_secs = wait.as_secs(),
+                        "order expiry sweep failed"
+                    );
+                }
+            }
         }
     }
 }

@@ -121,6 +121,12 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let tenant = ctx.tenant.get().map_or("", String::as_str);
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     match response.extensions().get::<ErrorCause>() {
+        // An outage of a dependency, not a fault of this server.
+        Some(ErrorCause(cause)) if status == StatusCode::SERVICE_UNAVAILABLE => tracing::warn!(
+            target: "storekeep::http",
+            request_id = %id, tenant, method = %method, route, status = status.as_u16(),
+            latency_ms, error = %cause, "request failed: dependency unavailable"
+        ),
         Some(ErrorCause(cause)) => tracing::error!(
             target: "storekeep::http",
             request_id = %id, tenant, method = %method, route, status = status.as_u16(),

@@ -88,7 +88,7 @@ const PROBLEMS: &[(&str, &str)] = &[
     ),
     (
         "service-unavailable",
-        "The server is overloaded, draining, or the request took too long.",
+        "The server is draining, the database is down or unreachable, or the request took too long. Retry after `Retry-After` seconds (a checkout with the same `Idempotency-Key`).",
     ),
 ];
 

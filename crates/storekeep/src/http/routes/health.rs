@@ -2,10 +2,14 @@
 //!
 //! - `live`: the process answers; touches nothing else.
 //! - `ready`: this node should get traffic: database reachable, migrations
-//!   applied, not draining for shutdown.
+//!   applied, not draining for shutdown. The database is checked on the
+//!   store's own health connection, never queued behind the pool, within
+//!   `database.acquire_timeout_ms`; the migrations only until found current.
 //! - `health`: a short summary for humans and uptime checkers.
 //! - `detailed`: operator-only facts with dependency latencies.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::extract::State;
@@ -14,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use storekeep_store::MigrationStatus;
 
 use crate::app::AppState;
 use crate::http::extract::{Json, PlatformOperator};
@@ -42,45 +48,135 @@ pub struct Readiness {
     pub migrations: Check,
 }
 
-async fn readiness(state: &AppState) -> Readiness {
-    let database = match state.store.ping().await {
-        Ok(()) => Check {
-            ok: true,
-            detail: None,
-        },
+/// What readiness remembers between checks.
+#[derive(Debug, Default)]
+pub struct HealthMemory {
+    /// The migration status first found current. Migrations only ever get
+    /// applied, so once current it stays so for this process and readiness
+    /// stops asking (a `--no-migrate` node keeps asking until someone
+    /// migrates).
+    migrations_current: OnceLock<MigrationStatus>,
+    /// Whether the last check found the database down, so that an outage
+    /// is logged when it starts and ends, not at every probe.
+    database_down: AtomicBool,
+}
+
+/// What one readiness check found.
+struct Probe {
+    readiness: Readiness,
+    /// The database round trip, failed or not.
+    latency_ms: f64,
+    migrations: Option<MigrationStatus>,
+}
+
+/// Checks the database on the store's own health connection (never queued
+/// behind the pool, bounded by `database.acquire_timeout_ms`), then the
+/// migrations, unless already seen current.
+async fn probe(state: &AppState) -> Probe {
+    let started = Instant::now();
+    let ping = state.store.ping().await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let was_down = state
+        .health
+        .database_down
+        .swap(ping.is_err(), Ordering::Relaxed);
+    let database = match &ping {
+        Ok(()) => {
+            if was_down {
+                tracing::info!("readiness: the database answers again");
+            }
+            Check {
+                ok: true,
+                detail: None,
+            }
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
+            if !was_down {
+                tracing::warn!(error = %e, "readiness: database unreachable");
+            }
             Check {
                 ok: false,
                 detail: Some("database unreachable".into()),
             }
         }
     };
-    let migrations = match state.store.migration_status().await {
-        Ok(s) if s.is_current() => Check {
-            ok: true,
-            detail: None,
-        },
-        Ok(s) => Check {
-            ok: false,
-            detail: Some(format!("{} of {} migrations applied", s.applied, s.known)),
-        },
-        Err(_) => Check {
-            ok: false,
-            detail: Some("migration state unknown".into()),
-        },
+    let (migrations, status) = if ping.is_ok() {
+        migrations(state).await
+    } else {
+        (
+            Check {
+                ok: false,
+                detail: Some("not checked: the database is unreachable".into()),
+            },
+            state.health.migrations_current.get().cloned(),
+        )
     };
-    let status = if state.is_draining() {
+    let status_word = if state.is_draining() {
         "draining"
     } else if database.ok && migrations.ok {
         "ready"
     } else {
         "not_ready"
     };
-    Readiness {
-        status,
-        database,
-        migrations,
+    Probe {
+        readiness: Readiness {
+            status: status_word,
+            database,
+            migrations,
+        },
+        latency_ms,
+        migrations: status,
+    }
+}
+
+/// The migration check: the remembered status once it was current (it
+/// cannot regress while this process runs), else a bounded query.
+async fn migrations(state: &AppState) -> (Check, Option<MigrationStatus>) {
+    if let Some(current) = state.health.migrations_current.get() {
+        return (
+            Check {
+                ok: true,
+                detail: None,
+            },
+            Some(current.clone()),
+        );
+    }
+    let bound = state.settings.database_acquire_timeout;
+    match tokio::time::timeout(bound, state.store.migration_status()).await {
+        Ok(Ok(s)) if s.is_current() => {
+            let _ = state.health.migrations_current.set(s.clone());
+            (
+                Check {
+                    ok: true,
+                    detail: None,
+                },
+                Some(s),
+            )
+        }
+        Ok(Ok(s)) => (
+            Check {
+                ok: false,
+                detail: Some(format!("{} of {} migrations applied", s.applied, s.known)),
+            },
+            Some(s),
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: migration state unknown");
+            (
+                Check {
+                    ok: false,
+                    detail: Some("migration state unknown".into()),
+                },
+                None,
+            )
+        }
+        Err(_) => (
+            Check {
+                ok: false,
+                detail: Some("migration state unknown: the database did not answer in time".into()),
+            },
+            None,
+        ),
     }
 }
 
@@ -110,7 +206,7 @@ async fn live() -> Json<Liveness> {
 #[utoipa::path(get, path = "/api/health/ready", tag = "health",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn ready(State(state): State<AppState>) -> Response {
-    let r = readiness(&state).await;
+    let r = probe(&state).await.readiness;
     with_status(r.status == "ready", r)
 }
 
@@ -125,7 +221,7 @@ pub struct Summary {
 #[utoipa::path(get, path = "/api/health", tag = "health",
     responses((status = 200, body = Summary), (status = 503, body = Summary)))]
 async fn health(State(state): State<AppState>) -> Response {
-    let r = readiness(&state).await;
+    let r = probe(&state).await.readiness;
     let status = match r.status {
         "ready" => "ok",
         "draining" => "draining",
@@ -174,12 +270,12 @@ pub struct Detailed {
     responses((status = 200, body = Detailed), (status = 503, body = Detailed),
         (status = 401, body = crate::http::error::Problem)))]
 async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Response {
-    let started = Instant::now();
-    let ping = state.store.ping().await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let migrations = state.store.migration_status().await.ok();
+    let Probe {
+        readiness: r,
+        latency_ms,
+        migrations,
+    } = probe(&state).await;
     let pool = state.store.pool_stats();
-    let r = readiness(&state).await;
     let body = Detailed {
         status: r.status,
         version: crate::VERSION,
@@ -188,7 +284,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         draining: state.is_draining(),
         database: DatabaseDetail {
             kind: state.store.kind().as_str(),
-            ok: ping.is_ok(),
+            ok: r.database.ok,
             latency_ms,
             migrations_known: migrations.as_ref().map_or(0, |m| m.known),
             migrations_applied: migrations.as_ref().map_or(0, |m| m.applied),
