@@ -37,8 +37,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server after `configure` adjusts the test defaults.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(TestDb::new().await, configure).await
+}
+
+/// Starts a server on `db` after `configure` adjusts the test defaults.
+pub async fn spawn_app_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
     storekeep::telemetry::init_for_test();
-    let db = TestDb::new().await;
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("valid address"),
         data_dir: db.dir.path().to_path_buf(),

@@ -21,6 +21,15 @@ impl TestDb {
         Self { url, dir }
     }
 
+    /// The database at `url` (a server of the test's own, such as a
+    /// [`crate::PgServer`]), with a fresh data folder.
+    pub fn at(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            dir: tempfile::tempdir().expect("creating a temporary folder"),
+        }
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.url.starts_with("sqlite:")
     }

@@ -5,10 +5,14 @@
 
 mod app;
 mod db;
+mod pg;
 mod process;
 
-pub use app::{PLATFORM_TOKEN, TEST_KEYS, TestApp, problem, spawn_app, spawn_app_with};
+pub use app::{
+    PLATFORM_TOKEN, TEST_KEYS, TestApp, problem, spawn_app, spawn_app_on, spawn_app_with,
+};
 pub use db::TestDb;
+pub use pg::PgServer;
 pub use process::{ServerProcess, storekeep_command};
 
 /// Is the suite running against PostgreSQL?

@@ -20,6 +20,7 @@ mod identity;
 mod metrics;
 mod mfa;
 mod orders;
+mod outage;
 mod plans;
 mod security;
 mod tenancy;

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod config;
+mod outage;
 mod security;
 mod serve;
 mod shutdown;

@@ -1,0 +1,236 @@
+//! A PostgreSQL server of the test's own, to stop, restart and break
+//! without touching the one the rest of the suite shares.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context, bail};
+
+/// A throwaway PostgreSQL cluster (`initdb` into a temporary folder) on a
+/// free loopback port. As root it runs as the unprivileged
+/// `storekeep-test` user, as `scripts/test` does. Dropping it stops the
+/// server at once and removes its files.
+pub struct PgServer {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_user: Option<&'static str>,
+}
+
+/// The unprivileged user PostgreSQL runs as when the tests run as root.
+const PG_USER: &str = "storekeep-test";
+
+impl PgServer {
+    /// The folder of PostgreSQL's server programs (`initdb`, `pg_ctl`), or
+    /// `None` to skip the test: like [`crate::tool_available`], a missing
+    /// PostgreSQL fails instead when `STOREKEEP_TEST_REQUIRE_TOOLS` is set.
+    pub fn tools() -> Option<PathBuf> {
+        let found = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
+            .max_by_key(|bin| version_of(bin));
+        let found = found.or_else(|| {
+            // Elsewhere (Homebrew, other distributions) the programs are on PATH.
+            Command::new("sh")
+                .args(["-c", "command -v pg_ctl"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| {
+                    let path = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+                    path.parent().map(Path::to_path_buf)
+                })
+                .filter(|bin| bin.join("initdb").is_file())
+        });
+        if found.is_none() {
+            assert!(
+                std::env::var("STOREKEEP_TEST_REQUIRE_TOOLS").is_err(),
+                "PostgreSQL (initdb, pg_ctl) is required (STOREKEEP_TEST_REQUIRE_TOOLS is set) but not installed"
+            );
+            eprintln!("skipping: PostgreSQL (initdb, pg_ctl) is not installed");
+        }
+        found
+    }
+
+    /// Creates a cluster with the programs in `bin` and starts it.
+    pub fn start(bin: &Path) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("storekeep-pg-")
+            .tempdir()
+            .context("creating the cluster's folder")?;
+        let as_user = if is_root() {
+            ensure_user()?;
+            let owner = user_id(PG_USER)?;
+            std::os::unix::fs::chown(dir.path(), Some(owner), None)
+                .context("handing the cluster's folder to the PostgreSQL user")?;
+            Some(PG_USER)
+        } else {
+            None
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .context("finding a free port")?
+            .port();
+        let server = Self {
+            bin: bin.to_path_buf(),
+            dir,
+            port,
+            as_user,
+        };
+        let data = server.data_dir();
+        server.run(
+            "initdb",
+            &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"],
+        )?;
+        server.start_again()?;
+        Ok(server)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server as an operator's `pg_ctl stop -m fast` does: open
+    /// transactions are rolled back, clients disconnected. Returns once
+    /// it is down.
+    pub fn stop(&self) -> anyhow::Result<()> {
+        let data = self.data_dir();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])?;
+        Ok(())
+    }
+
+    /// Starts the (stopped) server on the same port and data; returns once
+    /// it accepts connections.
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        let data = self.data_dir();
+        let log = self.dir.path().join("postgres.log");
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=100",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data,
+                "-l",
+                &log.display().to_string(),
+                "-w",
+                "-o",
+                &options,
+                "start",
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Stops and starts the server.
+    pub fn restart(&self) -> anyhow::Result<()> {
+        self.stop()?;
+        self.start_again()
+    }
+
+    /// The server's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// Runs one of PostgreSQL's programs (as the PostgreSQL user if root).
+    fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<Output> {
+        let path = self.bin.join(program);
+        let mut cmd = match self.as_user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(&path);
+                c
+            }
+            None => Command::new(&path),
+        };
+        let output = cmd
+            .args(args)
+            .output()
+            .with_context(|| format!("running {program}"))?;
+        if !output.status.success() {
+            bail!(
+                "{program} {} failed ({}): {}{}\n{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+                self.log()
+            );
+        }
+        Ok(output)
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let data = self.data_dir();
+        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+    }
+}
+
+/// `/usr/lib/postgresql/15/bin` → 15, for picking the newest.
+fn version_of(bin: &Path) -> u32 {
+    bin.parent()
+        .and_then(Path::file_name)
+        .and_then(|v| v.to_str())
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn user_id(name: &str) -> anyhow::Result<u32> {
+    let out = Command::new("id")
+        .args(["-u", name])
+        .output()
+        .context("running id")?;
+    if !out.status.success() {
+        bail!("no user {name}");
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .context("parsing a user id")
+}
+
+/// Creates the PostgreSQL user as `scripts/test` does, if missing.
+fn ensure_user() -> anyhow::Result<()> {
+    if user_id(PG_USER).is_ok() {
+        return Ok(());
+    }
+    let status = Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            PG_USER,
+        ])
+        .status()
+        .context("running useradd")?;
+    // Another test may have created it meanwhile.
+    if !status.success() && user_id(PG_USER).is_err() {
+        bail!("could not create the user {PG_USER}");
+    }
+    Ok(())
+}
