@@ -49,6 +49,13 @@ impl HealthCheck {
         }
     }
 
+    /// Closes the connection, if open (at shutdown, with the pool).
+    pub(crate) async fn close(&self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            let _ = conn.close().await;
+        }
+    }
+
     async fn round_trip(&self) -> StoreResult<()> {
         let mut slot = self.conn.lock().await;
         // Out of the slot while in use: a connection whose check failed or

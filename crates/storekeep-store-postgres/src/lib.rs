@@ -103,6 +103,7 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        self.health.close().await;
         self.pool.close().await;
     }
 

@@ -114,6 +114,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.health.close().await;
         self.pool.close().await;
     }
 

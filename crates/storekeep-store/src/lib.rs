@@ -173,7 +173,8 @@ pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
 
     fn pool_stats(&self) -> PoolStats;
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes the pool (waiting for connections in use to be returned) and
+    /// the health-check connection.
     async fn close(&self);
 
     // --- plans (platform-level, not tenant-owned)

@@ -100,16 +100,15 @@ async fn probe(state: &AppState) -> Probe {
             }
         }
     };
-    let (migrations, status) = if ping.is_ok() {
-        migrations(state).await
-    } else {
-        (
+    let (migrations, status) = match (&ping, state.health.migrations_current.get()) {
+        (Err(_), None) => (
             Check {
                 ok: false,
                 detail: Some("not checked: the database is unreachable".into()),
             },
-            state.health.migrations_current.get().cloned(),
-        )
+            None,
+        ),
+        _ => migrations(state).await,
     };
     let status_word = if state.is_draining() {
         "draining"
