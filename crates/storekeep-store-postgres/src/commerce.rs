@@ -742,6 +742,18 @@ async fn place_order(
     .await
     .map_err(other)?;
     if closed.rows_affected() == 0 {
+        // Only the shop's own cart can be closed; one it does not have
+        // (another shop's) is not found, as on SQLite.
+        let known: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM carts WHERE id = $1 AND tenant_id = $2")
+                .bind(order.cart_id.0)
+                .bind(tenant.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(other)?;
+        if known.is_none() {
+            return Err(StoreError::NotFound("cart"));
+        }
         return Ok(CheckoutOutcome::CartClosed);
     }
 

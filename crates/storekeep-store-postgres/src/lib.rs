@@ -66,6 +66,11 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        if self.pool.is_closed() {
+            return Err(storekeep_store::StoreError::unavailable(
+                "the store is closed",
+            ));
+        }
         self.health.ping().await
     }
 

@@ -80,6 +80,11 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        if self.pool.is_closed() {
+            return Err(storekeep_store::StoreError::unavailable(
+                "the store is closed",
+            ));
+        }
         self.health.ping().await
     }
 

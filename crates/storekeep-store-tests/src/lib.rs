@@ -1,0 +1,90 @@
+//! The harness of the store contract suite (`tests/contract`): a fresh,
+//! migrated store per test, on the database the suite runs against.
+//!
+//! The backend is chosen as in the rest of the suite: a SQLite file in a
+//! temporary folder by default, a fresh database on the PostgreSQL server
+//! that `STOREKEEP_TEST_DATABASE_URL` names otherwise (`scripts/test` runs
+//! the workspace once each way). Tests see only `Arc<dyn Store>`, so every
+//! test is written once and holds for both backends.
+
+use std::sync::Arc;
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use storekeep_store::{PoolConfig, Store};
+use storekeep_store_postgres::PgStore;
+use storekeep_store_sqlite::SqliteStore;
+
+/// Connections per pool: the app's default `database.max_connections`, so
+/// races run against the pool a default deployment has.
+pub const POOL_SIZE: u32 = 10;
+
+/// The pool a default deployment has, with a patient acquire timeout: the
+/// races queue dozens of callers on a shared, noisy machine, and a wait
+/// there is not the outage `Unavailable` reports.
+fn pool() -> PoolConfig {
+    PoolConfig {
+        max_connections: POOL_SIZE,
+        acquire_timeout: std::time::Duration::from_secs(30),
+    }
+}
+
+/// A migrated store only this test uses. A SQLite file lives as long as
+/// this value; a PostgreSQL database lives on the throwaway server.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("creating a temporary folder");
+        let store: Arc<dyn Store> = match admin_url() {
+            Some(admin) => Arc::new(
+                PgStore::connect(&create_pg_database(&admin).await, pool())
+                    .await
+                    .expect("connecting to the test database"),
+            ),
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("storekeep.db").display());
+                Arc::new(
+                    SqliteStore::connect(&url, pool())
+                        .await
+                        .expect("opening the test database"),
+                )
+            }
+        };
+        store.migrate().await.expect("migrating the test database");
+        Self { store, _dir: dir }
+    }
+}
+
+/// Is the suite running against PostgreSQL?
+pub fn on_postgres() -> bool {
+    admin_url().is_some()
+}
+
+fn admin_url() -> Option<String> {
+    std::env::var("STOREKEEP_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// Creates `sk_contract_<random>` on the server `admin` points at and
+/// returns its URL. `admin` is `postgres://user@host:port/dbname`.
+async fn create_pg_database(admin: &str) -> String {
+    let name = format!("sk_contract_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = PgConnection::connect(admin)
+        .await
+        .expect("connecting to STOREKEEP_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("creating a test database");
+    let _ = conn.close().await;
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("the admin URL names a database");
+    format!("{base}/{name}")
+}

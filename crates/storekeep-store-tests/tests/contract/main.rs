@@ -1,0 +1,32 @@
+//! The store contract suite: every behaviour callers rely on from a
+//! `Store`, written once against `Arc<dyn Store>` and run on SQLite and on
+//! PostgreSQL (the crate's harness picks the database). One module per
+//! aggregate; the races (stock, deal caps, idempotency, status moves) sit
+//! with the aggregate they guard.
+
+mod support;
+
+// Platform and identity.
+mod audit;
+mod credentials;
+mod platform;
+mod sessions;
+mod users;
+
+// Catalog.
+mod categories;
+mod images;
+mod import;
+mod inventory;
+mod product_lists;
+mod products;
+mod search;
+
+// Selling.
+mod carts;
+mod checkout;
+mod deals;
+mod orders;
+mod outbox;
+mod payments;
+mod refunds;

@@ -1,0 +1,411 @@
+//! Orders: read, listed, and moved along the state machine with the stock
+//! effect of each move, once, however many actors race.
+
+use chrono::Duration;
+use storekeep_domain::{
+    NewPayment, NewRefund, OrderFilter, OrderId, OrderStatus, PaymentId, RefundId, Settlement,
+};
+use storekeep_store::{StoreError, TransitionActor, now};
+
+use crate::support::{all_pages, connect, created, ctx, race, shop, staff};
+
+#[tokio::test]
+async fn orders_move_only_along_the_state_machine() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let audit = ctx();
+    let p = a.product("p", &[("A", 1000, 10)]).await;
+    let order = a.place(&[(&p.variants[0], 2)]).await.order.id;
+    let tenant = a.tenant;
+    let refused = |to| async move {
+        store
+            .transition_order(tenant, order, to, &staff(&ctx()))
+            .await
+    };
+
+    for to in [
+        OrderStatus::Fulfilled,
+        OrderStatus::Delivered,
+        OrderStatus::Refunded,
+        OrderStatus::PendingPayment,
+    ] {
+        assert!(
+            matches!(refused(to).await, Err(StoreError::Invalid(_))),
+            "{to:?}"
+        );
+    }
+    let mut last = None;
+    for to in [
+        OrderStatus::Paid,
+        OrderStatus::Fulfilled,
+        OrderStatus::Delivered,
+    ] {
+        last = Some(
+            store
+                .transition_order(a.tenant, order, to, &staff(&audit))
+                .await
+                .unwrap(),
+        );
+    }
+    for to in [
+        OrderStatus::Paid,
+        OrderStatus::Cancelled,
+        OrderStatus::Fulfilled,
+    ] {
+        assert!(
+            matches!(refused(to).await, Err(StoreError::Invalid(_))),
+            "{to:?}"
+        );
+    }
+
+    let detail = last.unwrap();
+    assert_eq!(detail.order.status, OrderStatus::Delivered);
+    let moves: Vec<(Option<OrderStatus>, OrderStatus, &str)> = detail
+        .transitions
+        .iter()
+        .map(|t| (t.from, t.to, t.actor.as_str()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (None, OrderStatus::PendingPayment, "guest"),
+            (
+                Some(OrderStatus::PendingPayment),
+                OrderStatus::Paid,
+                "staff:test"
+            ),
+            (
+                Some(OrderStatus::Paid),
+                OrderStatus::Fulfilled,
+                "staff:test"
+            ),
+            (
+                Some(OrderStatus::Fulfilled),
+                OrderStatus::Delivered,
+                "staff:test"
+            ),
+        ]
+    );
+    assert_eq!(store.order(a.tenant, order).await.unwrap(), detail);
+    assert_eq!(
+        a.topics().await[2..],
+        ["order.paid", "order.fulfilled", "order.delivered"]
+    );
+    let staff_log = a.actions().await;
+    assert_eq!(
+        staff_log[1..],
+        ["order.paid", "order.fulfilled", "order.delivered"]
+    );
+}
+
+#[tokio::test]
+async fn paying_sells_the_reservation_and_cancelling_releases_it() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1000, 5)]).await;
+    let v = &p.variants[0];
+    let sold = a.place(&[(v, 2)]).await.order.id;
+    let gone = a.place(&[(v, 3)]).await.order.id;
+    assert_eq!(a.available(&p).await, 0);
+
+    store
+        .transition_order(a.tenant, sold, OrderStatus::Paid, &staff(&ctx()))
+        .await
+        .unwrap();
+    let after_sale = a.inventory(v).await;
+    let cancelled = store
+        .transition_order(
+            a.tenant,
+            gone,
+            OrderStatus::Cancelled,
+            &TransitionActor {
+                actor: "customer:1",
+                reason: Some("changed my mind"),
+                audit: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!((after_sale.on_hand, after_sale.reserved), (3, 3));
+    let stock = a.inventory(v).await;
+    assert_eq!((stock.on_hand, stock.reserved, stock.available), (3, 0, 3));
+    assert_eq!(cancelled.order.status, OrderStatus::Cancelled);
+    let last = cancelled.transitions.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.reason.as_deref()),
+        ("customer:1", Some("changed my mind"))
+    );
+    let ledger = store
+        .inventory_ledger(a.tenant, v.id, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(ledger.items[0].reason, format!("order {sold} paid"));
+    assert_eq!(
+        (ledger.items[0].delta, ledger.items[0].on_hand_after),
+        (-2, 3)
+    );
+    assert_eq!(ledger.items.len(), 2, "a release is not a stock movement");
+    let cancelled_event = a.events(Some("order.cancelled")).await;
+    assert_eq!(cancelled_event[0].payload["reason"], "changed my mind");
+    assert_eq!(
+        a.actions().await,
+        ["product.create", "order.paid"],
+        "customers are not audited"
+    );
+    a.assert_stock_listing().await;
+}
+
+#[tokio::test]
+async fn expiry_cancels_unpaid_orders_past_their_time_once_within_its_limit() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1000, 10)]).await;
+    let q = b.product("q", &[("Q", 1000, 10)]).await;
+    let mut due = Vec::new();
+    for (s, v) in [
+        (&a, &p.variants[0]),
+        (&a, &p.variants[0]),
+        (&b, &q.variants[0]),
+    ] {
+        let mut o = s.order(&[(v, 2)]).await;
+        o.expires_at = now() - Duration::seconds(1);
+        due.push(created(s.checkout(&o).await).order.id);
+    }
+    let later = a.place(&[(&p.variants[0], 1)]).await.order.id;
+    let mut paid = a.order(&[(&p.variants[0], 1)]).await;
+    paid.expires_at = now() - Duration::seconds(1);
+    let paid = created(a.checkout(&paid).await);
+    store
+        .transition_order(a.tenant, paid.order.id, OrderStatus::Paid, &staff(&ctx()))
+        .await
+        .unwrap();
+
+    let first = store.expire_orders(now(), 2).await.unwrap();
+    let second = store.expire_orders(now(), 2).await.unwrap();
+    let third = store.expire_orders(now(), 2).await.unwrap();
+
+    assert_eq!((first, second, third), (2, 1, 0));
+    for (s, id) in [(&a, due[0]), (&a, due[1]), (&b, due[2])] {
+        let d = store.order(s.tenant, id).await.unwrap();
+        assert_eq!(d.order.status, OrderStatus::Cancelled);
+        let t = &d.transitions[1];
+        assert_eq!(
+            (t.actor.as_str(), t.reason.as_deref()),
+            ("system", Some("payment timeout"))
+        );
+    }
+    for id in [later, paid.order.id] {
+        assert_ne!(
+            store.order(a.tenant, id).await.unwrap().order.status,
+            OrderStatus::Cancelled
+        );
+    }
+    assert_eq!(a.inventory(&p.variants[0]).await.reserved, 1);
+    assert_eq!(b.inventory(&q.variants[0]).await.reserved, 0);
+    assert_eq!(a.events(Some("order.cancelled")).await.len(), 2);
+    a.assert_stock_listing().await;
+}
+
+#[tokio::test]
+async fn orders_list_newest_first_by_cursor_and_filter() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1000, 50)]).await;
+    let mut ids = Vec::new();
+    for who in ["ann", "bob", "ann", "cy"] {
+        let cart = a.cart(&[(&p.variants[0], 1)]).await;
+        let o = a.order_for(&cart, &[], who).await;
+        ids.push(created(a.checkout(&o).await).order);
+    }
+    store
+        .transition_order(a.tenant, ids[1].id, OrderStatus::Cancelled, &staff(&ctx()))
+        .await
+        .unwrap();
+    let tenant = a.tenant;
+    let list = |filter: OrderFilter| {
+        let store = store.clone();
+        async move {
+            all_pages(1, async |p| store.list_orders(tenant, &filter, &p).await)
+                .await
+                .into_iter()
+                .map(|o| o.id)
+                .collect::<Vec<OrderId>>()
+        }
+    };
+
+    let everything = list(OrderFilter::default()).await;
+    let anns = list(OrderFilter {
+        email_index: Some("ann".into()),
+        ..Default::default()
+    })
+    .await;
+    let cancelled = list(OrderFilter {
+        status: Some(OrderStatus::Cancelled),
+        ..Default::default()
+    })
+    .await;
+    let window = list(OrderFilter {
+        created_from: Some(ids[1].created_at),
+        created_to: Some(ids[2].created_at),
+        ..Default::default()
+    })
+    .await;
+    let nobody = list(OrderFilter {
+        customer_id: Some(storekeep_domain::UserId::new()),
+        ..Default::default()
+    })
+    .await;
+
+    let id = |i: usize| ids[i].id;
+    assert_eq!(everything, [id(3), id(2), id(1), id(0)]);
+    assert_eq!(anns, [id(2), id(0)]);
+    assert_eq!(cancelled, [id(1)]);
+    assert_eq!(window, [id(2), id(1)]);
+    assert!(nobody.is_empty());
+    let listed = store
+        .list_orders(a.tenant, &OrderFilter::default(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items[3], ids[0],
+        "list items are whole orders, lines included"
+    );
+    assert!(
+        store
+            .list_orders(b.tenant, &OrderFilter::default(), &Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let bad = store
+        .list_orders(
+            a.tenant,
+            &OrderFilter::default(),
+            &crate::support::page(2, Some("x".into())),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::InvalidCursor)));
+}
+
+#[tokio::test]
+async fn another_shops_orders_are_not_found_moved_refunded_or_paid() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1000, 5)]).await;
+    let order = a.place(&[(&p.variants[0], 1)]).await;
+    let id = order.order.id;
+    let refund = NewRefund {
+        id: RefundId::new(),
+        amount: 1,
+        reason: None,
+        restock: vec![],
+    };
+    let payment = NewPayment {
+        id: PaymentId::new(),
+        provider: "test".into(),
+        reference: "foreign".into(),
+        amount: 1,
+    };
+
+    let refused = [
+        store.order(b.tenant, id).await.err(),
+        store
+            .transition_order(b.tenant, id, OrderStatus::Cancelled, &staff(&ctx()))
+            .await
+            .err(),
+        store
+            .refund_order(b.tenant, id, &refund, &staff(&ctx()))
+            .await
+            .err(),
+        store.create_payment(b.tenant, id, &payment).await.err(),
+        store
+            .transition_order(
+                a.tenant,
+                OrderId::new(),
+                OrderStatus::Cancelled,
+                &staff(&ctx()),
+            )
+            .await
+            .err(),
+    ];
+
+    for e in refused {
+        assert!(matches!(e, Some(StoreError::NotFound("order"))), "{e:?}");
+    }
+    assert_eq!(store.order(a.tenant, id).await.unwrap(), order);
+    assert!(b.events(None).await.is_empty());
+    assert!(b.actions().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_moves_of_one_order_change_it_exactly_once() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = db.store.clone();
+    let p = a.product("p", &[("A", 1000, 5)]).await;
+    let v = p.variants[0].clone();
+    let mut new = a.order(&[(&v, 2)]).await;
+    new.expires_at = now() - Duration::seconds(1);
+    let order = created(a.checkout(&new).await);
+
+    // Staff cancel or mark paid, the provider confirms, the sweep expires:
+    // each task answers the status it moved the order to, if it did.
+    let moved_to = race(12, |i| {
+        let (a, order) = (a.clone(), order.clone());
+        async move {
+            let id = order.order.id;
+            let by_staff = async |to| match a
+                .store
+                .transition_order(a.tenant, id, to, &staff(&ctx()))
+                .await
+            {
+                Ok(_) => Some(to),
+                Err(StoreError::Invalid(_)) => None,
+                Err(e) => panic!("{e:?}"),
+            };
+            match i % 4 {
+                0 => by_staff(OrderStatus::Cancelled).await,
+                1 => by_staff(OrderStatus::Paid).await,
+                2 => match a.confirm(&order, &format!("event-{i}")).await.unwrap() {
+                    Settlement::Applied { order_paid: true } => Some(OrderStatus::Paid),
+                    _ => None,
+                },
+                _ => (a.store.expire_orders(now(), 10).await.unwrap() == 1)
+                    .then_some(OrderStatus::Cancelled),
+            }
+        }
+    })
+    .await;
+
+    let winners: Vec<OrderStatus> = moved_to.into_iter().flatten().collect();
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let detail = store.order(a.tenant, order.order.id).await.unwrap();
+    assert_eq!(detail.transitions.len(), 2, "one move only");
+    let stock = a.inventory(&v).await;
+    let moved = a
+        .events(None)
+        .await
+        .into_iter()
+        .filter(|e| e.topic.starts_with("order."))
+        .count();
+    assert_eq!(moved, 2, "order.created and one move");
+    assert_eq!(detail.order.status, winners[0]);
+    let on_hand = if winners[0] == OrderStatus::Paid {
+        3
+    } else {
+        5
+    };
+    assert_eq!(
+        (stock.on_hand, stock.reserved),
+        (on_hand, 0),
+        "sold or released once"
+    );
+    a.assert_stock_listing().await;
+}
