@@ -120,7 +120,8 @@ where
     }
 }
 
-/// A JSON body that may be left out entirely (no `Content-Type`, no bytes).
+/// A JSON body that may be left out entirely (no `Content-Type`, no bytes)
+/// or sent as `null`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -140,8 +141,8 @@ where
         if empty {
             return Ok(Self(None));
         }
-        Json::<T>::from_request(req, state)
+        Json::<Option<T>>::from_request(req, state)
             .await
-            .map(|Json(v)| Self(Some(v)))
+            .map(|Json(v)| Self(v))
     }
 }
