@@ -55,13 +55,13 @@ pub struct PlanLimits {
     pub max_staff: i64,
     #[schema(minimum = 0)]
     pub storage_bytes: i64,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub api_requests_per_minute: i64,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub auth_requests_per_minute: i64,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub search_requests_per_minute: i64,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub admin_requests_per_minute: i64,
 }
 

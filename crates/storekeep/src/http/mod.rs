@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+mod openapi_examples;
 pub mod routes;
 
 use std::sync::Arc;

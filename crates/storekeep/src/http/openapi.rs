@@ -96,7 +96,7 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
         "/product/id",
         "id",
         &[
-            "get_product",
+            "admin_get_product",
             "update_product",
             "delete_product",
             "add_variant",
@@ -206,6 +206,7 @@ pub fn document(api: &utoipa::openapi::OpenApi) -> Value {
                 if let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) {
                     let addressed = security(op, class);
                     problems(op, class, path, addressed);
+                    examples(op);
                 }
             }
         }
@@ -514,6 +515,34 @@ fn problems(op: &mut Map<String, Value>, class: Class, path: &str, addressed: bo
                 code,
                 json!({"$ref": format!("#/components/responses/{name}")}),
             );
+        }
+    }
+}
+
+/// An example for every request body (see `openapi_examples`); the image
+/// upload's form is described here, since no Rust type reads it whole.
+fn examples(op: &mut Map<String, Value>) {
+    let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+    let Some(content) = op
+        .get_mut("requestBody")
+        .and_then(|b| b.get_mut("content"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (media, m) in content.iter_mut() {
+        if media == "multipart/form-data" {
+            m["schema"] = json!({
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "PNG, JPEG, GIF or WebP."},
+                    "alt": {"type": "string", "description": "Text for screen readers."}
+                }
+            });
+        }
+        if let Some(example) = super::openapi_examples::request(&id, media) {
+            m["example"] = example;
         }
     }
 }

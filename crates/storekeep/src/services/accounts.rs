@@ -147,7 +147,7 @@ pub struct NewAccountInput {
     #[schema(
         min_length = 12,
         max_length = 256,
-        example = "correct horse battery staple"
+        example = "a long and uncommon passphrase"
     )]
     pub password: String,
     #[schema(max_length = 200)]

@@ -475,6 +475,12 @@ pub async fn ensure_demo_catalog(
 pub struct ListParams {
     /// A category id or handle; its subcategories are included.
     pub category: Option<String>,
+    /// Products with this tag (1 to 50 characters).
+    #[param(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^,|\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub tag: Option<String>,
     /// Minor units: some variant costs at least this.
     #[param(minimum = 0)]

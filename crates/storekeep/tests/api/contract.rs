@@ -20,14 +20,87 @@ use crate::identity::{register, token};
 /// document. An entry that no longer occurs is harmless; anything else
 /// fails the test.
 const ACCEPTED: &[(&str, &str, &str)] = &[
-    // Cursors are opaque: only a `next_cursor` the server issued is one,
-    // and no schema can describe the set of issued cursors.
-    ("ST202", "GET /api/v1/admin/audit-log", "opaque cursor"),
-    ("ST202", "GET /api/v1/platform/audit-log", "opaque cursor"),
-    ("ST202", "GET /api/v1/platform/plans", "opaque cursor"),
-    ("ST202", "GET /api/v1/platform/tenants", "opaque cursor"),
-    ("ST202", "GET /api/v1/store/search", "opaque cursor"),
+    // ST202 "schema-valid request rejected": rules that need the server's
+    // state, or more than one field, which JSON Schema cannot say.
+    ("ST202", "GET /api/v1/admin/audit-log", CURSOR),
+    ("ST202", "GET /api/v1/admin/staff", CURSOR),
+    ("ST202", "GET /api/v1/admin/api-keys", CURSOR),
+    ("ST202", "GET /api/v1/admin/oauth-clients", CURSOR),
+    ("ST202", "GET /api/v1/admin/products", CURSOR),
+    ("ST202", "GET /api/v1/admin/orders", CURSOR),
+    ("ST202", "GET /api/v1/admin/events", CURSOR),
+    ("ST202", "GET /api/v1/admin/deals", CURSOR),
+    ("ST202", "GET /api/v1/admin/variants/{id}/inventory", CURSOR),
+    ("ST202", "GET /api/v1/store/orders", CURSOR),
+    ("ST202", "GET /api/v1/platform/audit-log", CURSOR),
+    ("ST202", "GET /api/v1/platform/plans", CURSOR),
+    ("ST202", "GET /api/v1/platform/tenants", CURSOR),
+    ("ST202", "GET /api/v1/store/products", CURSOR),
+    (
+        "ST202",
+        "GET /api/v1/store/search",
+        "opaque cursor; and `q` needs a letter or digit (Unicode classes the schema's regex dialect lacks)",
+    ),
+    ("ST202", "POST /api/v1/admin/categories", UNKNOWN_REFERENCE),
+    (
+        "ST202",
+        "PATCH /api/v1/admin/categories/{id}",
+        UNKNOWN_REFERENCE,
+    ),
+    ("ST202", "POST /api/v1/admin/products", UNKNOWN_REFERENCE),
+    (
+        "ST202",
+        "PATCH /api/v1/admin/products/{id}",
+        UNKNOWN_REFERENCE,
+    ),
+    ("ST202", "POST /api/v1/store/carts", UNKNOWN_REFERENCE),
+    (
+        "ST202",
+        "POST /api/v1/store/carts/{id}/items",
+        UNKNOWN_REFERENCE,
+    ),
+    (
+        "ST202",
+        "POST /api/v1/admin/orders/{id}/refunds",
+        "restock lines must be lines of the order, and the amount at most what is left to refund",
+    ),
+    ("ST202", "POST /api/v1/admin/deals", DEAL),
+    ("ST202", "PUT /api/v1/admin/deals/{id}", DEAL),
+    (
+        "ST202",
+        "POST /api/v1/auth/mfa/totp/confirm",
+        "the code must be the authenticator's current one",
+    ),
+    (
+        "ST202",
+        "POST /api/v1/auth/password-reset/confirm",
+        "the token must be one the server emailed; the password not a common one",
+    ),
+    ("ST202", "POST /api/v1/auth/register", PASSWORD_POLICY),
+    ("ST202", "POST /api/v1/admin/staff", PASSWORD_POLICY),
+    (
+        "ST202",
+        "POST /api/v1/store/carts/{id}/checkout",
+        "the shipping method must be one of the shop's that ships to the address, the provider one the shop accepts",
+    ),
+    ("ST202", "POST /api/v1/platform/tenants", SETTINGS),
+    ("ST202", "PATCH /api/v1/platform/tenants/{slug}", SETTINGS),
+    ("ST202", "PATCH /api/v1/admin/settings", SETTINGS),
+    // ST201 "schema-violating request accepted".
+    (
+        "ST201",
+        "GET /api/v1/store/products",
+        "the storefront lists active products only and ignores `status`, which the admin list of the same parameters reads",
+    ),
 ];
+
+const CURSOR: &str = "`after` is opaque: only a `next_cursor` the server issued is one, and no schema describes that set";
+const UNKNOWN_REFERENCE: &str =
+    "ids in the body must name things of this shop (422 'refers to something that does not exist')";
+const DEAL: &str = "a deal takes exactly one of percent_off and amount_off, ends after it starts, and names products or categories as applies_to says";
+const PASSWORD_POLICY: &str =
+    "passwords must not be among the 10,000 most common nor the email; emails unique per shop";
+const SETTINGS: &str = "shipping-method codes and tax-rate country/region pairs must be unique; countries are two-letter codes (array items)";
 
 /// One schemathesis identity: headers, and which operations it exercises.
 #[derive(Clone)]
@@ -43,7 +116,7 @@ struct Run {
 /// A shop on a plan whose rate limits the fuzzer cannot use up, with an
 /// owner, a customer, a product, a category and an order.
 async fn seeded(app: &TestApp) -> (String, String) {
-    let big = 100_000_000;
+    let big = 10_000_000;
     create_plan(
         app,
         "fuzz",

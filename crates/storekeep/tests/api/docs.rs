@@ -263,7 +263,7 @@ async fn every_request_body_has_an_example_and_creates_link_onwards() {
         }
     }
     let links = &doc["paths"]["/api/v1/admin/products"]["post"]["responses"]["201"]["links"];
-    for target in ["get_product", "update_product", "delete_product"] {
+    for target in ["admin_get_product", "update_product", "delete_product"] {
         assert_eq!(links[target]["operationId"], target);
         assert_eq!(
             links[target]["parameters"]["id"],
@@ -291,6 +291,31 @@ async fn a_body_documented_as_optional_takes_null() {
         .unwrap();
 
     assert_eq!(resp.status(), 201);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_integer_written_with_a_fraction_is_an_integer() {
+    let app = spawn_app().await;
+
+    // JSON Schema counts 14.0 as an integer; so does the server.
+    let resp = app
+        .platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "fractional", "limits": {"max_products": 14.0}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let plan: Value = resp.json().await.unwrap();
+    assert_eq!(plan["plan"]["limits"]["max_products"], 14);
+    // A real fraction is still refused.
+    let resp = app
+        .platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "fractional2", "limits": {"max_products": 14.5}}}))
+        .send()
+        .await
+        .unwrap();
+    problem(resp, 422).await;
     app.stop().await;
 }
 

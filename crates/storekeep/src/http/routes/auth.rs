@@ -442,6 +442,8 @@ async fn request_reset(
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirm {
     pub token: String,
+    /// 12 to 256 characters, not a common password.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -459,10 +461,19 @@ async fn confirm_reset(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
+    #[schema(pattern = "^client_credentials$")]
     pub grant_type: String,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub scope: Option<String>,
+}
+
+/// An OAuth error (RFC 6749 §5.2), not a problem: what OAuth clients expect.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `unsupported_grant_type`, `invalid_scope`…
+    #[schema(example = "invalid_client")]
+    pub error: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -499,7 +510,8 @@ fn oauth_error(e: OAuthError) -> Response {
 #[utoipa::path(post, path = "/api/v1/auth/oauth/token", tag = "auth",
     security(("oauth_client" = []), ()),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 400), (status = 401)))]
+    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody),
+        (status = 401, body = OAuthErrorBody)))]
 async fn oauth_token(
     State(state): State<AppState>,
     headers: HeaderMap,

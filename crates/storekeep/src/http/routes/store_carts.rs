@@ -330,7 +330,7 @@ pub struct OrderBody {
 /// with another body is a 422.
 #[utoipa::path(post, path = "/api/v1/store/carts/{id}/checkout", tag = "store: carts",
     security(("cart_token" = []), ("bearer" = [])),
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "unique per checkout; repeat it when retrying")),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "unique per checkout (1 to 255 visible ASCII characters); repeat it when retrying", pattern = "^[!-~]{1,255}$")),
     request_body = CheckoutRequest,
     responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn checkout_cart(
