@@ -10,7 +10,8 @@ use super::ServiceResult;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlanInput {
-    #[schema(example = "growth")]
+    /// 1 to 40 of a-z, 0-9, '-', '_'.
+    #[schema(example = "growth", pattern = r"^\s*[a-z0-9_-]{1,40}\s*$")]
     pub name: String,
     #[serde(default)]
     pub limits: PlanLimitsInput,
