@@ -212,7 +212,51 @@ pub fn document(api: &utoipa::openapi::OpenApi) -> Value {
         }
     }
     links(&mut doc);
+    no_nul_in_bodies(&mut doc);
     doc
+}
+
+/// JSON bodies may not contain NUL (`\u0000`: PostgreSQL text cannot hold
+/// it, so every backend refuses it with a 400); every free string of a
+/// schema says so.
+fn no_nul_in_bodies(doc: &mut Value) {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                let is_string = match map.get("type") {
+                    Some(Value::String(t)) => t == "string",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                if is_string
+                    && !["pattern", "format", "enum", "const"]
+                        .iter()
+                        .any(|k| map.contains_key(*k))
+                {
+                    map.insert("pattern".into(), Value::String("^[^\\u0000]*$".into()));
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.values_mut().for_each(walk);
+    }
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for method in METHODS {
+                if let Some(content) = item[*method]["requestBody"]["content"].as_object_mut() {
+                    for (media, m) in content.iter_mut() {
+                        if media.contains("json") {
+                            walk(&mut m["schema"]);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn components(doc: &mut Value) {
