@@ -247,7 +247,12 @@ fn no_nul_in_bodies(doc: &mut Value) {
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
             for method in METHODS {
-                if let Some(content) = item[*method]["requestBody"]["content"].as_object_mut() {
+                if let Some(content) = item
+                    .get_mut(*method)
+                    .and_then(|op| op.get_mut("requestBody"))
+                    .and_then(|b| b.get_mut("content"))
+                    .and_then(Value::as_object_mut)
+                {
                     for (media, m) in content.iter_mut() {
                         if media.contains("json") {
                             walk(&mut m["schema"]);
