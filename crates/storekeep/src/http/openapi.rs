@@ -235,6 +235,12 @@ fn no_nul_in_bodies(doc: &mut Value) {
                 {
                     map.insert("pattern".into(), Value::String("^[^\\u0000]*$".into()));
                 }
+                // Property names are strings of the body too.
+                let is_object = map.contains_key("properties")
+                    || map.get("type").is_some_and(|t| t == "object");
+                if is_object && !map.contains_key("propertyNames") {
+                    map.insert("propertyNames".into(), json!({"pattern": "^[^\\u0000]*$"}));
+                }
                 map.values_mut().for_each(walk);
             }
             Value::Array(items) => items.iter_mut().for_each(walk),
