@@ -96,12 +96,12 @@ pub struct CartPatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaxRate {
-    #[schema(example = "US")]
+    #[schema(example = "US", pattern = "^[A-Z]{2}$")]
     pub country: String,
     #[serde(default)]
-    #[schema(example = "CA")]
+    #[schema(example = "CA", pattern = "^[A-Z0-9]{1,3}$")]
     pub region: Option<String>,
-    #[schema(example = 725)]
+    #[schema(example = 725, minimum = 0, maximum = 10000)]
     pub rate_bp: i64,
     #[serde(default)]
     pub name: String,
@@ -111,13 +111,18 @@ pub struct TaxRate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShippingMethod {
-    #[schema(example = "standard")]
+    #[schema(example = "standard", pattern = "^[a-z0-9_-]{1,40}$")]
     pub code: String,
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Flat price in minor units of the shop's currency.
-    #[schema(example = 500)]
+    #[schema(example = 500, minimum = 0, maximum = 1_000_000_000)]
     pub price: i64,
     #[serde(default)]
+    #[schema(example = json!(["US"]))]
     pub countries: Vec<String>,
 }
 

@@ -49,12 +49,19 @@ impl std::fmt::Display for PlanName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanLimits {
+    #[schema(minimum = 0)]
     pub max_products: i64,
+    #[schema(minimum = 0)]
     pub max_staff: i64,
+    #[schema(minimum = 0)]
     pub storage_bytes: i64,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub api_requests_per_minute: i64,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub auth_requests_per_minute: i64,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub search_requests_per_minute: i64,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub admin_requests_per_minute: i64,
 }
 

@@ -137,7 +137,7 @@ pub struct TenantSettings {
     /// Seconds an order may wait for payment before it is cancelled and
     /// its stock released.
     #[serde(default = "default_payment_timeout")]
-    #[schema(example = 1800)]
+    #[schema(example = 1800, minimum = 1, maximum = 2_592_000)]
     pub payment_timeout_secs: i64,
 }
 

@@ -4,8 +4,8 @@
 //! and OAuth tokens carry them as scopes.
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::Method;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use storekeep_domain::{AuditContext, Role, Tenant};
@@ -236,10 +236,29 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {
+    // HEAD is answered by the GET handler, so it needs what GET needs.
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
     ADMIN_ROUTES
         .iter()
-        .find(|(m, r, _)| *m == method.as_str() && *r == route)
+        .find(|(m, r, _)| *m == method && *r == route)
         .map(|(_, _, p)| *p)
+}
+
+/// The methods an admin route answers, as an `Allow` header value (`GET`
+/// brings `HEAD`, as axum's own 405 says); empty for an unknown route.
+pub fn allowed_methods(route: &str) -> String {
+    let mut methods = Vec::new();
+    for (m, _, _) in ADMIN_ROUTES.iter().filter(|(_, r, _)| *r == route) {
+        methods.push(*m);
+        if *m == "GET" {
+            methods.push("HEAD");
+        }
+    }
+    methods.join(",")
 }
 
 /// The caller of an admin route, already checked: belongs to the shop,
@@ -276,8 +295,21 @@ fn permissions_of(p: &Principal) -> (Vec<Permission>, Option<Role>) {
     }
 }
 
-/// The guard on every admin route.
+/// The guard on every admin route. A method the route does not answer is a
+/// 405 with `Allow`, like everywhere else: the guard also wraps the route's
+/// method-not-allowed fallback, so it answers that itself rather than let
+/// anything past it that has no permission.
 pub async fn admin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(route) = req.extensions().get::<MatchedPath>()
+        && required(req.method(), route.as_str()).is_none()
+    {
+        let allow = allowed_methods(route.as_str());
+        if !allow.is_empty()
+            && let Ok(allow) = HeaderValue::from_str(&allow)
+        {
+            return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, allow)]).into_response();
+        }
+    }
     match admit(&state, req).await {
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),

@@ -6,6 +6,8 @@ pub mod authz;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
+mod openapi_examples;
 pub mod routes;
 
 use std::sync::Arc;
@@ -16,7 +18,6 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Router, middleware as mw};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
@@ -26,36 +27,24 @@ use error::ApiError;
 #[openapi(
     info(
         title = "storekeep",
-        description = "Multi-tenant headless commerce server. Shop routes are addressed to one tenant by Host or X-Tenant; platform routes need the platform token."
+        description = "Multi-tenant headless commerce server. Shop routes (`/api/v1/store`, `/api/v1/admin`, `/api/v1/auth`) are addressed to one shop by its domain in Host or by `X-Tenant: {slug}`; platform routes need the platform token. Admin routes take a staff session, an API key or an OAuth token whose role or scopes hold the route's permission."
     ),
-    modifiers(&SecuritySchemes),
     tags(
         (name = "health", description = "Liveness, readiness and status"),
         (name = "operations", description = "Metrics"),
         (name = "platform", description = "Platform operators: tenants, plans, audit log"),
         (name = "auth", description = "Accounts, sessions, MFA, password reset, OAuth tokens"),
-        (name = "admin", description = "A shop's staff and integrations"),
-        (name = "store", description = "Storefront API of one shop"),
+        (name = "store", description = "The storefront of one shop: its products, categories, search and deals, for anyone"),
+        (name = "store: carts", description = "Carts and checkout, for guests (by cart token) and customers (by session)"),
+        (name = "store: orders", description = "A customer's orders, or a guest's by the cart token"),
+        (name = "admin: catalog", description = "Products, variants, stock, images, categories, bulk import and export"),
+        (name = "admin: orders", description = "Orders through their life, refunds, the event outbox"),
+        (name = "admin: deals", description = "Automatic deals and coupons"),
+        (name = "admin: shop", description = "Settings, staff, API keys, OAuth clients, audit log"),
         (name = "webhooks", description = "Payment processors report outcomes"),
     )
 )]
 struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "platform_token",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
 
 /// Every documented route, and the OpenAPI document describing them.
 /// Admin routes sit behind `authz::admin_guard`.
@@ -97,11 +86,11 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn build_router(state: AppState) -> Router {
     let (api_routes, mut openapi) = api(&state);
     openapi.info.version = crate::VERSION.to_owned();
-    let spec: Arc<str> = openapi
-        .to_json()
-        .expect("the OpenAPI document serialises")
-        .into();
-    let page: Arc<str> = routes::docs::render(&openapi).into();
+    if let Some(d) = openapi.info.description.as_mut() {
+        d.push_str(&routes::docs::problems_markdown());
+    }
+    let spec: Arc<str> = openapi::document(&openapi).to_string().into();
+    let page: Arc<str> = routes::docs::page(&openapi.info.title, crate::VERSION).into();
 
     api_routes
         .route(
@@ -118,6 +107,7 @@ pub fn build_router(state: AppState) -> Router {
             "/api/docs",
             get(move || async move { Html(page.to_string()) }),
         )
+        .route("/api/docs/assets/{file}", get(routes::docs::asset))
         .route_layer(mw::from_fn(middleware::record_route))
         .fallback(|| async {
             ApiError::NotFound("there is nothing at this path".into()).into_response()

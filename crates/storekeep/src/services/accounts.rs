@@ -137,9 +137,22 @@ pub fn reseal(keyring: &Keyring, u: &mut UserRecord) -> ServiceResult<bool> {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccountInput {
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^\s@]{1,64}@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]\s*$",
+        example = "ann@example.com"
+    )]
     pub email: String,
+    /// 12 to 256 characters, not a common password, not the email.
+    #[schema(
+        min_length = 12,
+        max_length = 256,
+        example = "a long and uncommon passphrase"
+    )]
     pub password: String,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 32, pattern = r"^[0-9 +\-().]*$")]
     pub phone: Option<String>,
 }
 

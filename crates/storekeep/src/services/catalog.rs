@@ -475,18 +475,29 @@ pub async fn ensure_demo_catalog(
 pub struct ListParams {
     /// A category id or handle; its subcategories are included.
     pub category: Option<String>,
+    /// Products with this tag (1 to 50 characters).
+    #[param(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^,|\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub tag: Option<String>,
     /// Minor units: some variant costs at least this.
+    #[param(minimum = 0)]
     pub min_price: Option<i64>,
     /// Minor units: some variant costs at most this.
+    #[param(minimum = 0)]
     pub max_price: Option<i64>,
     /// Only products with a variant in stock.
     pub in_stock: Option<bool>,
     /// `newest` (default), `price_asc`, `price_desc`, `title`.
+    #[param(value_type = Option<storekeep_domain::ProductSort>)]
     pub sort: Option<String>,
     /// `draft`, `active` or `archived` (admin lists only).
+    #[param(value_type = Option<storekeep_domain::ProductStatus>)]
     pub status: Option<String>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,

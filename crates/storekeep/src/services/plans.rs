@@ -10,7 +10,8 @@ use super::ServiceResult;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlanInput {
-    #[schema(example = "growth")]
+    /// 1 to 40 of a-z, 0-9, '-', '_'.
+    #[schema(example = "growth", pattern = r"^\s*[a-z0-9_-]{1,40}\s*$")]
     pub name: String,
     #[serde(default)]
     pub limits: PlanLimitsInput,
@@ -20,12 +21,19 @@ pub struct NewPlanInput {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanLimitsInput {
+    #[schema(minimum = 0)]
     pub max_products: Option<i64>,
+    #[schema(minimum = 0)]
     pub max_staff: Option<i64>,
+    #[schema(minimum = 0)]
     pub storage_bytes: Option<i64>,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub api_requests_per_minute: Option<i64>,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub auth_requests_per_minute: Option<i64>,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub search_requests_per_minute: Option<i64>,
+    #[schema(minimum = 0, maximum = 60_000_000)]
     pub admin_requests_per_minute: Option<i64>,
 }
 

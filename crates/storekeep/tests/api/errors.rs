@@ -72,6 +72,40 @@ async fn a_wrong_method_is_a_405_problem() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_on_an_admin_route_is_a_405_with_allow() {
+    let app = spawn_app().await;
+    app.create_tenant("methods", serde_json::json!({})).await;
+
+    // Before any credentials are looked at, like every other route.
+    for (method, path, allow) in [
+        (Method::PUT, "/api/v1/admin/settings", "GET,HEAD,PATCH"),
+        (Method::DELETE, "/api/v1/admin/products", "GET,HEAD,POST"),
+        (
+            Method::PATCH,
+            "/api/v1/admin/deals/01a20000-0000-7000-8000-000000000000",
+            "GET,HEAD,PUT,DELETE",
+        ),
+    ] {
+        let resp = app
+            .shop("methods", method.clone(), path)
+            .send()
+            .await
+            .unwrap();
+        let allowed = resp.headers()["allow"].to_str().unwrap().to_owned();
+        problem(resp, 405).await;
+        assert_eq!(allowed, allow, "{method} {path}");
+    }
+    // HEAD is GET without the body, so it needs what GET needs.
+    let resp = app
+        .shop("methods", Method::HEAD, "/api/v1/admin/settings")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn malformed_bodies_get_clear_4xx_problems() {
     let app = spawn_app().await;
     let post = |body: &'static str, ct: &'static str| {

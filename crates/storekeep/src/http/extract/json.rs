@@ -53,8 +53,44 @@ where
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::JsonDataError(e))
+                if e.body_text().contains("invalid type: floating point") =>
+            {
+                // `14.0` is the integer 14 to JSON Schema (and JavaScript);
+                // read it so. Only this error path pays for the second parse.
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .map(|mut v| {
+                        integral_floats_to_integers(&mut v);
+                        v
+                    })
+                    .and_then(|v| serde_json::from_value::<T>(v).ok())
+                    .map(Self)
+                    .ok_or_else(|| json_rejection(JsonRejection::JsonDataError(e)))
+            }
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// Rewrites every float with no fractional part (and within the range
+/// where floats are exact) as an integer.
+fn integral_floats_to_integers(v: &mut serde_json::Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                // Integral and within 2^53: the cast is exact.
+                let i = f as i64;
+                *n = serde_json::Number::from(i);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
     }
 }
 
@@ -120,7 +156,8 @@ where
     }
 }
 
-/// A JSON body that may be left out entirely (no `Content-Type`, no bytes).
+/// A JSON body that may be left out entirely (no `Content-Type`, no bytes)
+/// or sent as `null`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -140,8 +177,8 @@ where
         if empty {
             return Ok(Self(None));
         }
-        Json::<T>::from_request(req, state)
+        Json::<Option<T>>::from_request(req, state)
             .await
-            .map(|Json(v)| Self(Some(v)))
+            .map(|Json(v)| Self(v))
     }
 }

@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Creates or updates products from a CSV (`text/csv`) or JSON lines
 /// (`application/x-ndjson`) body. Each row is applied atomically on its
 /// own; failures are listed with their line numbers.
-#[utoipa::path(post, path = "/api/v1/admin/imports/products", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/imports/products", tag = "admin: catalog",
     security(("bearer" = [])),
     request_body(content_type = "text/csv", content = String),
     responses((status = 200, body = ImportReport), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
@@ -70,7 +70,7 @@ pub struct ExportParams {
 }
 
 /// Every product of the shop, in the import format.
-#[utoipa::path(get, path = "/api/v1/admin/exports/products", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/exports/products", tag = "admin: catalog",
     security(("bearer" = [])), params(ExportParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
 async fn export_products(

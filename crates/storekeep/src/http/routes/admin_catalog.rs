@@ -147,7 +147,7 @@ pub struct CategoryList {
 }
 
 /// The shop's products in every status, with the storefront's filters.
-#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin: catalog",
     security(("bearer" = [])), params(ListParams),
     responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_products(
@@ -168,7 +168,7 @@ async fn list_products(
 }
 
 /// Creates a product with its variants and initial stock.
-#[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin: catalog",
     security(("bearer" = [])), request_body = NewProductBody,
     responses((status = 201, body = ProductBody), (status = 402, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_product(
@@ -188,7 +188,7 @@ async fn create_product(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/products/{id}", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/products/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ProductBody), (status = 404, body = Problem)))]
 async fn get_product(
@@ -206,7 +206,7 @@ async fn get_product(
 }
 
 /// Changes the fields present; `tags` and `categories` replace the stored lists.
-#[utoipa::path(patch, path = "/api/v1/admin/products/{id}", tag = "admin",
+#[utoipa::path(patch, path = "/api/v1/admin/products/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = ProductPatchBody,
     responses((status = 200, body = ProductBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_product(
@@ -227,7 +227,7 @@ async fn update_product(
 }
 
 /// Deletes the product, its variants, stock ledger and images.
-#[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_product(
@@ -245,7 +245,7 @@ async fn delete_product(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/products/{id}/variants", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/variants", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = NewVariantBody,
     responses((status = 201, body = VariantBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_variant(
@@ -273,7 +273,7 @@ async fn add_variant(
 
 /// Changes a variant's SKU, title, options or prices (stock changes go
 /// through inventory adjustments).
-#[utoipa::path(patch, path = "/api/v1/admin/variants/{id}", tag = "admin",
+#[utoipa::path(patch, path = "/api/v1/admin/variants/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = VariantPatchBody,
     responses((status = 200, body = VariantBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_variant(
@@ -291,7 +291,7 @@ async fn update_variant(
     Ok(Json(VariantBody { variant }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/admin/variants/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/variants/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_variant(
@@ -307,7 +307,7 @@ async fn delete_variant(
 }
 
 /// Adds to or removes from on-hand stock, recorded in the ledger with the reason.
-#[utoipa::path(post, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = AdjustmentInput,
     responses((status = 200, body = AdjustedBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn adjust_inventory(
@@ -347,7 +347,7 @@ async fn adjust_inventory(
 }
 
 /// The variant's stock ledger, newest first.
-#[utoipa::path(get, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path), crate::http::extract::page::PageQuery),
     responses((status = 200, body = LedgerPage), (status = 404, body = Problem)))]
 async fn inventory_ledger(
@@ -369,7 +369,7 @@ async fn inventory_ledger(
 /// Uploads an image (`multipart/form-data`: a `file` part, optional `alt`).
 /// The format is read from the bytes (JPEG, PNG, WebP, GIF) and must match
 /// the part's content type; the dimensions are read from the header.
-#[utoipa::path(post, path = "/api/v1/admin/products/{id}/images", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/images", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)),
     request_body(content_type = "multipart/form-data", content = String),
     responses((status = 201, body = ImageBody), (status = 402, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
@@ -466,7 +466,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-#[utoipa::path(delete, path = "/api/v1/admin/images/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/images/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_image(
@@ -485,7 +485,7 @@ async fn delete_image(
 }
 
 /// Every category, flat, ordered by position then name; `parent_id` links the tree.
-#[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin: catalog",
     security(("bearer" = [])),
     responses((status = 200, body = CategoryList)))]
 async fn list_categories(
@@ -496,7 +496,7 @@ async fn list_categories(
     Ok(Json(CategoryList { items }))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/categories", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/categories", tag = "admin: catalog",
     security(("bearer" = [])), request_body = NewCategoryBody,
     responses((status = 201, body = CategoryBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_category(
@@ -513,7 +513,7 @@ async fn create_category(
 }
 
 /// Renames or moves a category (`parent_id: null` moves it to the top).
-#[utoipa::path(patch, path = "/api/v1/admin/categories/{id}", tag = "admin",
+#[utoipa::path(patch, path = "/api/v1/admin/categories/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = CategoryPatchBody,
     responses((status = 200, body = CategoryBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_category(
@@ -532,7 +532,7 @@ async fn update_category(
 }
 
 /// Deletes a category without subcategories; its products stay, unfiled from it.
-#[utoipa::path(delete, path = "/api/v1/admin/categories/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/categories/{id}", tag = "admin: catalog",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_category(

@@ -47,7 +47,7 @@ pub struct ApiKeyPage {
 }
 
 /// The shop's API keys, revoked ones included.
-#[utoipa::path(get, path = "/api/v1/admin/api-keys", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/api-keys", tag = "admin: shop",
     security(("bearer" = [])),
     params(crate::http::extract::page::PageQuery),
     responses((status = 200, body = ApiKeyPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -64,7 +64,7 @@ async fn list_api_keys(
 }
 
 /// Creates an API key with scopes no wider than the creator's.
-#[utoipa::path(post, path = "/api/v1/admin/api-keys", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/api-keys", tag = "admin: shop",
     security(("bearer" = [])),
     request_body = NewApiKeyBody,
     responses((status = 201, body = CreatedApiKey), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -85,7 +85,7 @@ async fn create_api_key(
 }
 
 /// Revokes an API key at once.
-#[utoipa::path(delete, path = "/api/v1/admin/api-keys/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/api-keys/{id}", tag = "admin: shop",
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = ApiKeyBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -127,7 +127,7 @@ pub struct ClientPage {
 }
 
 /// The shop's OAuth clients.
-#[utoipa::path(get, path = "/api/v1/admin/oauth-clients", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/oauth-clients", tag = "admin: shop",
     security(("bearer" = [])),
     params(crate::http::extract::page::PageQuery),
     responses((status = 200, body = ClientPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -147,7 +147,7 @@ async fn list_clients(
 }
 
 /// Creates an OAuth client for the client-credentials grant.
-#[utoipa::path(post, path = "/api/v1/admin/oauth-clients", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/oauth-clients", tag = "admin: shop",
     security(("bearer" = [])),
     request_body = NewClientBody,
     responses((status = 201, body = CreatedClient), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -174,7 +174,7 @@ async fn create_client(
 }
 
 /// Revokes a client and every token issued to it.
-#[utoipa::path(delete, path = "/api/v1/admin/oauth-clients/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/oauth-clients/{id}", tag = "admin: shop",
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = ClientBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]

@@ -38,7 +38,7 @@ pub struct DealPage {
 }
 
 /// Every deal, newest first, with usage counts and its state now.
-#[utoipa::path(get, path = "/api/v1/admin/deals", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/deals", tag = "admin: deals",
     security(("bearer" = [])), params(crate::http::extract::page::PageQuery),
     responses((status = 200, body = DealPage)))]
 async fn list_deals(
@@ -58,7 +58,7 @@ async fn list_deals(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin/deals", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/deals", tag = "admin: deals",
     security(("bearer" = [])), request_body = DealInputBody,
     responses((status = 201, body = DealBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_deal(
@@ -79,7 +79,7 @@ async fn create_deal(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/admin/deals/{id}", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/deals/{id}", tag = "admin: deals",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = DealBody), (status = 404, body = Problem)))]
 async fn get_deal(
@@ -97,7 +97,7 @@ async fn get_deal(
 }
 
 /// Replaces the deal's definition; its usage counts stay.
-#[utoipa::path(put, path = "/api/v1/admin/deals/{id}", tag = "admin",
+#[utoipa::path(put, path = "/api/v1/admin/deals/{id}", tag = "admin: deals",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = DealInputBody,
     responses((status = 200, body = DealBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_deal(
@@ -118,7 +118,7 @@ async fn replace_deal(
 }
 
 /// Deletes the deal; orders that used it keep their prices.
-#[utoipa::path(delete, path = "/api/v1/admin/deals/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/admin/deals/{id}", tag = "admin: deals",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_deal(

@@ -33,19 +33,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OrderQuery {
+    #[param(value_type = Option<OrderStatus>)]
     pub status: Option<String>,
+    /// A customer's account id.
+    #[param(value_type = Option<UserId>)]
     pub customer_id: Option<String>,
     /// Exact email address (matched by blind index; emails are encrypted).
     pub email: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub after: Option<String>,
 }
 
 /// Orders, newest first, filtered.
-#[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/orders", tag = "admin: orders",
     security(("bearer" = [])), params(OrderQuery),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem)))]
 async fn list_orders(
@@ -99,7 +105,7 @@ async fn list_orders(
 }
 
 /// An order with its lines, status history, payment attempts and refunds.
-#[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "admin: orders",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = OrderBody), (status = 404, body = Problem)))]
 async fn get_order(
@@ -139,7 +145,7 @@ async fn move_to(
 
 /// Confirms payment by hand (the `manual` provider, or a payment taken
 /// outside storekeep): pending_payment → paid, once.
-#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/mark-paid", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/mark-paid", tag = "admin: orders",
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn mark_paid(
@@ -155,7 +161,7 @@ async fn mark_paid(
 }
 
 /// paid → fulfilled.
-#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/fulfil", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/fulfil", tag = "admin: orders",
     security(("bearer" = [])), params(("id" = String, Path)), request_body(content = Option<ReasonBody>),
     responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn fulfil(
@@ -175,7 +181,7 @@ async fn fulfil(
 }
 
 /// fulfilled → delivered.
-#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/deliver", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/deliver", tag = "admin: orders",
     security(("bearer" = [])), params(("id" = String, Path)), request_body(content = Option<ReasonBody>),
     responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn deliver(
@@ -196,7 +202,7 @@ async fn deliver(
 
 /// pending_payment → cancelled: reserved stock and deal usage are given
 /// back. Paid orders are refunded instead.
-#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/cancel", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/cancel", tag = "admin: orders",
     security(("bearer" = [])), params(("id" = String, Path)), request_body(content = Option<ReasonBody>),
     responses((status = 200, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn cancel(
@@ -218,7 +224,7 @@ async fn cancel(
 /// Refunds part or all of a paid order, optionally putting units back
 /// into stock; the refund that completes the total moves the order to
 /// refunded.
-#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refunds", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refunds", tag = "admin: orders",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = RefundRequest,
     responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn refund(
@@ -245,16 +251,19 @@ pub struct EventPage {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only this topic, e.g. `order.paid`.
     pub topic: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub after: Option<String>,
 }
 
 /// The shop's outbox events (order, payment and refund changes), oldest
 /// first; what email and webhook delivery consume.
-#[utoipa::path(get, path = "/api/v1/admin/events", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/events", tag = "admin: orders",
     security(("bearer" = [])), params(EventQuery),
     responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
 async fn list_events(

@@ -22,7 +22,7 @@ pub struct SettingsBody {
 }
 
 /// The shop's settings.
-#[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin: shop",
     security(("bearer" = [])),
     responses((status = 200, body = SettingsBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn get_settings(actor: AdminActor) -> Json<SettingsBody> {
@@ -32,7 +32,7 @@ async fn get_settings(actor: AdminActor) -> Json<SettingsBody> {
 }
 
 /// Replaces the shop's settings (send the whole object).
-#[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin",
+#[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin: shop",
     security(("bearer" = [])),
     request_body = SettingsBody,
     responses((status = 200, body = SettingsBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]

@@ -23,12 +23,26 @@ pub struct NewStaffBody {
     pub staff: NewStaffInput,
 }
 
+/// A new staff account: the account's fields and its role.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffInput {
-    #[serde(flatten)]
-    pub account: NewAccountInput,
+    pub email: String,
+    pub password: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
     pub role: Role,
+}
+
+impl NewStaffInput {
+    fn account(&self) -> NewAccountInput {
+        NewAccountInput {
+            email: self.email.clone(),
+            password: self.password.clone(),
+            name: self.name.clone(),
+            phone: self.phone.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -43,7 +57,7 @@ pub struct StaffPage {
 }
 
 /// The shop's staff.
-#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin: shop",
     security(("bearer" = [])),
     params(crate::http::extract::page::PageQuery),
     responses((status = 200, body = StaffPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -68,7 +82,7 @@ async fn list_staff(
 }
 
 /// Adds a staff member. Only an owner can add an owner.
-#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "admin: shop",
     security(("bearer" = [])),
     request_body = NewStaffBody,
     responses((status = 201, body = StaffBody), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -113,7 +127,7 @@ async fn create_staff(
         Some(actor.tenant.id),
         UserKind::Staff,
         Some(body.staff.role),
-        &body.staff.account,
+        &body.staff.account(),
         Some(&actor.audit),
     )
     .await?;

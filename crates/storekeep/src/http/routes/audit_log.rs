@@ -24,6 +24,7 @@ pub fn platform_router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
@@ -64,7 +65,7 @@ async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<Au
 }
 
 /// Every staff and integration action in the shop, newest first.
-#[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "admin: shop",
     security(("bearer" = [])),
     params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 401, body = Problem), (status = 403, body = Problem)))]

@@ -134,6 +134,7 @@ pub struct AccountBody {
 /// Creates a customer account in the shop. Passwords: at least 12
 /// characters, not a common password, not the email.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+    security(("tenant" = [])),
     request_body = RegisterBody,
     responses((status = 201, body = AccountBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn register(
@@ -171,6 +172,7 @@ pub struct LoginResponse {
 /// Logs in. Repeated failures lock the account with growing back-off
 /// (429 with Retry-After); the answer never tells whether an email exists.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    security(("tenant" = []), ()),
     request_body = LoginInput,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
 async fn login(
@@ -214,6 +216,7 @@ impl FromRequestParts<AppState> for OptionalShop {
 
 /// Ends this session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(State(state): State<AppState>, me: SessionUser) -> ApiResult<StatusCode> {
     state
@@ -225,6 +228,7 @@ async fn logout(State(state): State<AppState>, me: SessionUser) -> ApiResult<Sta
 
 /// The logged-in account.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     responses((status = 200, body = AccountBody), (status = 401, body = Problem)))]
 async fn me(State(state): State<AppState>, me: SessionUser) -> ApiResult<Json<AccountBody>> {
     Ok(Json(AccountBody {
@@ -247,6 +251,7 @@ pub struct SessionList {
 
 /// The account's live sessions.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 401, body = Problem)))]
 async fn list_sessions(
     State(state): State<AppState>,
@@ -269,6 +274,7 @@ async fn list_sessions(
 
 /// Logs out everywhere: ends every session of the account, this one too.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 async fn revoke_all_sessions(
     State(state): State<AppState>,
@@ -280,6 +286,7 @@ async fn revoke_all_sessions(
 
 /// Ends one of the account's sessions.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_session(
@@ -302,6 +309,7 @@ pub struct TotpEnrollment {
 
 /// Starts TOTP enrolment. Confirm with a code to turn it on.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/totp", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     responses((status = 200, body = TotpEnrollment), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn totp_enroll(
     State(state): State<AppState>,
@@ -328,6 +336,7 @@ pub struct RecoveryCodes {
 
 /// Confirms enrolment with a current code; MFA is on from now.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/totp/confirm", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     request_body = CodeBody,
     responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn totp_confirm(
@@ -353,6 +362,7 @@ pub struct DisableBody {
 
 /// Turns MFA off; needs the password and a second factor again.
 #[utoipa::path(delete, path = "/api/v1/auth/mfa/totp", tag = "auth",
+    security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     request_body = DisableBody,
     responses((status = 204), (status = 401, body = Problem)))]
 async fn totp_disable(
@@ -409,6 +419,7 @@ pub struct ResetRequest {
 /// Emails a single-use reset token if the account exists. Always 202, so
 /// it reveals nothing.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
+    security(("tenant" = []), ()),
     request_body = ResetRequest,
     responses((status = 202)))]
 async fn request_reset(
@@ -431,6 +442,8 @@ async fn request_reset(
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirm {
     pub token: String,
+    /// 12 to 256 characters, not a common password.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -448,10 +461,19 @@ async fn confirm_reset(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
+    #[schema(pattern = "^client_credentials$")]
     pub grant_type: String,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub scope: Option<String>,
+}
+
+/// An OAuth error (RFC 6749 §5.2), not a problem: what OAuth clients expect.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `unsupported_grant_type`, `invalid_scope`…
+    #[schema(example = "invalid_client")]
+    pub error: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -486,8 +508,10 @@ fn oauth_error(e: OAuthError) -> Response {
 /// OAuth 2.0 client-credentials grant (RFC 6749 §4.4). Form-encoded body;
 /// client credentials in the body or HTTP Basic. Errors follow RFC 6749 §5.2.
 #[utoipa::path(post, path = "/api/v1/auth/oauth/token", tag = "auth",
+    security(("oauth_client" = []), ()),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 400), (status = 401)))]
+    responses((status = 200, body = TokenResponse), (status = 400, body = OAuthErrorBody),
+        (status = 401, body = OAuthErrorBody)))]
 async fn oauth_token(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -27,7 +27,6 @@ pub struct StoreBody {
 
 /// The shop addressed by `Host` or `X-Tenant`.
 #[utoipa::path(get, path = "/api/v1/store", tag = "store",
-    params(("X-Tenant" = Option<String>, Header, description = "shop slug, when the Host does not name the shop")),
     responses((status = 200, body = StoreBody), (status = 404, body = crate::http::error::Problem)))]
 async fn get_store(CurrentTenant(tenant): CurrentTenant) -> Json<StoreBody> {
     Json(StoreBody {

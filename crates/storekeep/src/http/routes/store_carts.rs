@@ -87,20 +87,23 @@ pub struct CartBody {
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub variant_id: VariantId,
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i64,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCartBody {
-    /// Items to put in the cart at once.
+    /// Items to put in the cart at once (at most 100 lines).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub items: Vec<NewItem>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuantityBody {
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i64,
 }
 
@@ -116,9 +119,9 @@ async fn view(
 /// Creates a cart (optionally with items). The response carries the cart
 /// token once; send it back as `X-Cart-Token`. A logged-in customer's cart
 /// is also theirs by session.
-#[utoipa::path(post, path = "/api/v1/store/carts", tag = "store",
+#[utoipa::path(post, path = "/api/v1/store/carts", tag = "store: carts",
+    security((), ("bearer" = [])),
     request_body(content = Option<NewCartBody>),
-    params(("X-Tenant" = Option<String>, Header, description = "shop slug")),
     responses((status = 201, body = CartBody), (status = 422, body = Problem)))]
 async fn create_cart(
     State(state): State<AppState>,
@@ -195,8 +198,9 @@ async fn create_cart(
     Ok((StatusCode::CREATED, Json(CartBody { cart: view })))
 }
 
-#[utoipa::path(get, path = "/api/v1/store/carts/{id}", tag = "store",
-    params(("id" = String, Path), ("X-Cart-Token" = Option<String>, Header, description = "the token from the cart's creation")),
+#[utoipa::path(get, path = "/api/v1/store/carts/{id}", tag = "store: carts",
+    security(("cart_token" = []), ("bearer" = [])),
+    params(("id" = String, Path)),
     responses((status = 200, body = CartBody), (status = 404, body = Problem)))]
 async fn get_cart(
     State(state): State<AppState>,
@@ -217,7 +221,8 @@ async fn get_cart(
 
 /// Sets the coupon code, shipping method and destination (country,
 /// region) the totals are computed for; `null` clears a field.
-#[utoipa::path(patch, path = "/api/v1/store/carts/{id}", tag = "store",
+#[utoipa::path(patch, path = "/api/v1/store/carts/{id}", tag = "store: carts",
+    security(("cart_token" = []), ("bearer" = [])),
     params(("id" = String, Path)), request_body = CartChanges,
     responses((status = 200, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_cart(
@@ -239,7 +244,8 @@ async fn update_cart(
 }
 
 /// Adds units of a variant (to its existing line, if any).
-#[utoipa::path(post, path = "/api/v1/store/carts/{id}/items", tag = "store",
+#[utoipa::path(post, path = "/api/v1/store/carts/{id}/items", tag = "store: carts",
+    security(("cart_token" = []), ("bearer" = [])),
     params(("id" = String, Path)), request_body = NewItem,
     responses((status = 201, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_item(
@@ -265,7 +271,8 @@ async fn add_item(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store",
+#[utoipa::path(patch, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store: carts",
+    security(("cart_token" = []), ("bearer" = [])),
     params(("id" = String, Path), ("item_id" = String, Path)), request_body = QuantityBody,
     responses((status = 200, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_item(
@@ -289,7 +296,8 @@ async fn update_item(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store",
+#[utoipa::path(delete, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store: carts",
+    security(("cart_token" = []), ("bearer" = [])),
     params(("id" = String, Path), ("item_id" = String, Path)),
     responses((status = 200, body = CartBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn remove_item(
@@ -320,8 +328,9 @@ pub struct OrderBody {
 /// required: a retry with the same key and body returns the same order
 /// (with `Idempotent-Replayed: true`) and creates nothing; the same key
 /// with another body is a 422.
-#[utoipa::path(post, path = "/api/v1/store/carts/{id}/checkout", tag = "store",
-    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "unique per checkout; repeat it when retrying")),
+#[utoipa::path(post, path = "/api/v1/store/carts/{id}/checkout", tag = "store: carts",
+    security(("cart_token" = []), ("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header, description = "unique per checkout (1 to 255 visible ASCII characters); repeat it when retrying", pattern = "^[!-~]{1,255}$")),
     request_body = CheckoutRequest,
     responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn checkout_cart(

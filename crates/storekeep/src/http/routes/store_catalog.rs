@@ -47,8 +47,10 @@ pub struct StoreCategoryList {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words to find in titles, tags and descriptions (1 to 200 characters).
+    #[param(min_length = 1, max_length = 200)]
     pub q: String,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
@@ -97,7 +99,7 @@ async fn cached<T: Serialize>(
 
 /// Active products, filtered and sorted, one page at a time.
 #[utoipa::path(get, path = "/api/v1/store/products", tag = "store",
-    params(ListParams, ("X-Tenant" = Option<String>, Header, description = "shop slug, when the Host does not name the shop")),
+    params(ListParams),
     responses((status = 200, body = StoreProductPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn list_products(
     State(state): State<AppState>,
@@ -122,7 +124,7 @@ async fn list_products(
 
 /// One active product, by id or handle.
 #[utoipa::path(get, path = "/api/v1/store/products/{id_or_handle}", tag = "store",
-    params(("id_or_handle" = String, Path), ("X-Tenant" = Option<String>, Header, description = "shop slug, when the Host does not name the shop")),
+    params(("id_or_handle" = String, Path)),
     responses((status = 200, body = StoreProductBody), (status = 404, body = Problem)))]
 async fn get_product(
     State(state): State<AppState>,
@@ -149,7 +151,6 @@ async fn get_product(
 
 /// The category tree, flat; `parent_id` links it.
 #[utoipa::path(get, path = "/api/v1/store/categories", tag = "store",
-    params(("X-Tenant" = Option<String>, Header, description = "shop slug, when the Host does not name the shop")),
     responses((status = 200, body = StoreCategoryList), (status = 404, body = Problem)))]
 async fn list_categories(
     State(state): State<AppState>,
@@ -168,7 +169,7 @@ async fn list_categories(
 /// every word must match (as a word or prefix); title matches rank above
 /// tag matches above description matches, then newest first.
 #[utoipa::path(get, path = "/api/v1/store/search", tag = "store",
-    params(SearchParams, ("X-Tenant" = Option<String>, Header, description = "shop slug, when the Host does not name the shop")),
+    params(SearchParams),
     responses((status = 200, body = StoreProductPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn search(
     State(state): State<AppState>,

@@ -17,8 +17,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DealsQuery {
     /// What "soon" means, in hours (1–720) [48].
+    #[param(minimum = 1, maximum = 720)]
     pub soon_hours: Option<i64>,
 }
 

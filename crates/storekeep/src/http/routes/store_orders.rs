@@ -29,7 +29,7 @@ pub struct OrderPage {
 }
 
 /// The logged-in customer's orders, newest first.
-#[utoipa::path(get, path = "/api/v1/store/orders", tag = "store",
+#[utoipa::path(get, path = "/api/v1/store/orders", tag = "store: orders",
     security(("bearer" = [])), params(crate::http::extract::page::PageQuery),
     responses((status = 200, body = OrderPage), (status = 401, body = Problem)))]
 async fn list_orders(
@@ -72,8 +72,9 @@ async fn own_order(state: &AppState, shopper: &Shopper, raw: &str) -> ApiResult<
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/store/orders/{id}", tag = "store",
-    params(("id" = String, Path), ("X-Cart-Token" = Option<String>, Header, description = "the token of the cart the order was made from")),
+#[utoipa::path(get, path = "/api/v1/store/orders/{id}", tag = "store: orders",
+    security(("cart_token" = []), ("bearer" = [])),
+    params(("id" = String, Path)),
     responses((status = 200, body = OrderBody), (status = 404, body = Problem)))]
 async fn get_order(
     State(state): State<AppState>,
@@ -96,7 +97,8 @@ pub struct PayBody {
 }
 
 /// Starts another payment attempt for an unpaid order (after a decline).
-#[utoipa::path(post, path = "/api/v1/store/orders/{id}/payments", tag = "store",
+#[utoipa::path(post, path = "/api/v1/store/orders/{id}/payments", tag = "store: orders",
+    security(("cart_token" = []), ("bearer" = [])),
     params(("id" = String, Path)), request_body = PayBody,
     responses((status = 201, body = OrderBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn pay_order(
