@@ -182,6 +182,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "how often each node cancels unpaid orders past their payment deadline, in seconds [10]",
     ),
     (
+        "payments.test_enabled",
+        false,
+        "offer the simulated `test` payment provider, which pays orders by itself; for demos and tests only (`serve --demo` turns it on) [false]",
+    ),
+    (
         "payments.test_webhook_secret",
         true,
         "HMAC key the `test` payment provider signs its webhooks with; set the same on every node [unset: random per process]",
@@ -229,6 +234,8 @@ pub struct Settings {
 /// The payment providers' settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentSettings {
+    /// Whether the simulated `test` provider is offered at all.
+    pub test_enabled: bool,
     pub test_webhook_secret: Option<Secret>,
     pub test_callback_url: Option<String>,
     pub test_delay: Duration,
@@ -237,6 +244,7 @@ pub struct PaymentSettings {
 impl Default for PaymentSettings {
     fn default() -> Self {
         Self {
+            test_enabled: false,
             test_webhook_secret: None,
             test_callback_url: None,
             test_delay: Duration::from_millis(200),
@@ -422,6 +430,13 @@ impl Settings {
             "media.s3_region" => self.media.s3_region = non_empty(value)?,
             "orders.expiry_interval_secs" => {
                 self.order_expiry_interval = Duration::from_secs(parse_positive(value)?);
+            }
+            "payments.test_enabled" => {
+                self.payments.test_enabled = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("'{value}' is not true or false")),
+                }
             }
             "payments.test_webhook_secret" => {
                 let secret = non_empty(value)?;

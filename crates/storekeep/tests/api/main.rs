@@ -20,6 +20,7 @@ mod identity;
 mod metrics;
 mod mfa;
 mod orders;
+mod payments;
 mod plans;
 mod security;
 mod tenancy;
