@@ -28,6 +28,9 @@ pub struct AppState {
     pub media: Media,
     pub payments: crate::payments::Payments,
     pub started: Instant,
+    /// Work a request started and does not wait for (a password reset's
+    /// mail); shutdown waits for it, within the grace period.
+    pub background: tokio_util::task::TaskTracker,
     draining: Arc<AtomicBool>,
 }
 
@@ -64,6 +67,7 @@ impl AppState {
             limiter,
             metrics,
             started: Instant::now(),
+            background: tokio_util::task::TaskTracker::new(),
             draining: Arc::new(AtomicBool::new(false)),
         })
     }
