@@ -151,6 +151,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "largest image upload accepted, in bytes [10485760]",
     ),
     (
+        "media.max_image_pixels",
+        false,
+        "most pixels (width × height) an uploaded image may have [40000000]",
+    ),
+    (
         "media.public_base_url",
         false,
         "URL prefix for image links, e.g. a CDN in front of the bucket [unset: storekeep serves /media/...]",
@@ -256,6 +261,7 @@ impl Default for PaymentSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaSettings {
     pub max_image_bytes: usize,
+    pub max_image_pixels: u64,
     pub public_base_url: Option<String>,
     pub s3_bucket: Option<String>,
     pub s3_endpoint: Option<String>,
@@ -268,6 +274,7 @@ impl Default for MediaSettings {
     fn default() -> Self {
         Self {
             max_image_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 40_000_000,
             public_base_url: None,
             s3_bucket: None,
             s3_endpoint: None,
@@ -412,6 +419,7 @@ impl Settings {
             "cache.max_bytes" => self.cache_max_bytes = parse(value, "a whole number of bytes")?,
             "cache.ttl_secs" => self.cache_ttl = Duration::from_secs(parse_positive(value)?),
             "media.max_image_bytes" => self.media.max_image_bytes = parse_positive(value)?,
+            "media.max_image_pixels" => self.media.max_image_pixels = parse_positive(value)?,
             "media.public_base_url" => {
                 let url = non_empty(value)?;
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
