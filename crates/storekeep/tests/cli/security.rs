@@ -240,7 +240,11 @@ async fn logs_of_a_full_session_never_contain_secrets_or_emails() {
         .unwrap();
     // The reset is mailed after the answer.
     for _ in 0..100 {
-        if server.logs().iter().any(|l| l.contains("password reset sent")) {
+        if server
+            .logs()
+            .iter()
+            .any(|l| l.contains("password reset sent"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
