@@ -38,7 +38,7 @@ pub use ids::{
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
 pub use page::{Page, PageRequest};
-pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanName};
+pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};
 pub use tenant::{
     DomainName, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,
     TenantStatus, parse_display_name,

@@ -25,8 +25,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, DomainName, LoginThrottle,
     NewApiKey, NewOAuthClient, NewPlan, NewSession, NewTenant, OAuthClientId, OAuthClientRecord,
-    Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
-    TenantPatch, UserId, UserKind, UserRecord,
+    Page, PageRequest, Plan, PlanLimitsPatch, PlanName, SessionId, SessionRecord, Slug, Tenant,
+    TenantId, TenantPatch, UserId, UserKind, UserRecord,
 };
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolStats, Store, StoreError, StoreResult};
 
@@ -126,6 +126,15 @@ impl Store for SqliteStore {
 
     async fn plan_by_name(&self, name: &PlanName) -> StoreResult<Plan> {
         plans::by_name(&self.pool, name).await
+    }
+
+    async fn update_plan(
+        &self,
+        name: &PlanName,
+        patch: &PlanLimitsPatch,
+        audit: &AuditContext,
+    ) -> StoreResult<Plan> {
+        plans::update(&self.pool, name, patch, audit).await
     }
 
     async fn create_tenant(&self, tenant: &NewTenant, audit: &AuditContext) -> StoreResult<Tenant> {

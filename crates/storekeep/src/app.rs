@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cache: Arc<ResponseCache>,
     pub tenants: Arc<crate::http::extract::tenant::TenantCache>,
+    /// The `default` plan's limits, for requests that address no shop.
+    pub default_limits: Arc<crate::services::plans::DefaultLimits>,
     pub media: Media,
     pub payments: crate::payments::Payments,
     pub started: Instant,
@@ -60,6 +62,7 @@ impl AppState {
             media,
             payments,
             tenants: Arc::new(crate::http::extract::tenant::TenantCache::default()),
+            default_limits: Arc::default(),
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
             settings: Arc::new(settings),

@@ -107,6 +107,52 @@ async fn plans_are_created_and_listed_from_the_cli() {
         })
         .collect();
     assert_eq!(names, ["default", "growth"]);
+
+    // The default plan is edited like any other; limits left out stay.
+    let before: Value =
+        serde_json::from_str(stdout(&run(&db, &["plan", "list"])).lines().next().unwrap()).unwrap();
+    let out = run(
+        &db,
+        &[
+            "plan",
+            "update",
+            "default",
+            "--max-staff",
+            "3",
+            "--auth-requests-per-minute",
+            "12",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let updated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(updated["name"], "default");
+    assert_eq!(updated["limits"]["max_staff"], 3);
+    assert_eq!(updated["limits"]["auth_requests_per_minute"], 12);
+    assert_eq!(
+        updated["limits"]["max_products"],
+        before["limits"]["max_products"]
+    );
+    let listed: Value =
+        serde_json::from_str(stdout(&run(&db, &["plan", "list"])).lines().next().unwrap()).unwrap();
+    assert_eq!(listed, updated);
+    // A plan created now starts from the edited default.
+    let later: Value =
+        serde_json::from_slice(&run(&db, &["plan", "create", "later"]).stdout).unwrap();
+    assert_eq!(later["limits"]["max_staff"], 3);
+
+    let missing = run(&db, &["plan", "update", "nope", "--max-staff", "1"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("plan 'nope'"));
+    let nothing = run(&db, &["plan", "update", "default"]);
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("at least one limit"));
+    let negative = run(&db, &["plan", "update", "default", "--max-staff=-1"]);
+    assert!(!negative.status.success());
+    assert!(String::from_utf8_lossy(&negative.stderr).contains("max_staff"));
 }
 
 #[tokio::test]

@@ -130,9 +130,10 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         }
         _ => format!("ip:{ip}"),
     };
-    let limits = tenant
-        .as_ref()
-        .map_or_else(PlanLimits::default, |t| t.limits);
+    let limits = match &tenant {
+        Some(t) => t.limits,
+        None => state.default_limits.get(state.store.as_ref()).await,
+    };
     let scope = tenant
         .as_ref()
         .map_or_else(|| "-".to_owned(), |t| t.id.to_string());
