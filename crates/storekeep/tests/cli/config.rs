@@ -81,3 +81,47 @@ async fn check_config_reports_an_unreachable_database() {
     assert!(text.contains("problem: database:"), "{text}");
     assert!(!text.contains("nobody@"), "the database URL is not printed");
 }
+
+/// The variable build.rs sets for the binary; `cargo run` passes it on.
+fn build_script_variable() -> String {
+    let script = include_str!("../../build.rs");
+    let rest = script
+        .split("cargo:rustc-env=")
+        .nth(1)
+        .expect("build.rs sets a variable");
+    rest.split('=').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn what_cargo_run_passes_on_is_not_mistaken_for_a_setting() {
+    let db = TestDb::new().await;
+    let name = build_script_variable();
+    assert!(!name.starts_with("STOREKEEP_"), "{name}");
+
+    // As `cargo run --bin storekeep -- check-config` runs it.
+    let out = storekeep_command(BIN, &db)
+        .arg("check-config")
+        .env(&name, "0123456789ab")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("warning"), "{all}");
+
+    // A real typo still warns.
+    let out = storekeep_command(BIN, &db)
+        .arg("check-config")
+        .env("STOREKEEP_LISTN", "x")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("warning: STOREKEEP_LISTN is not a storekeep setting"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
