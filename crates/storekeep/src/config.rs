@@ -642,19 +642,31 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Result<Stri
 }
 
 /// Problems that only show when acting on the settings: the data folder
-/// must be writable for the embedded database.
+/// must be writable for the embedded database. Creates nothing: a folder
+/// that does not exist yet is fine if the nearest existing folder above it
+/// is writable (`serve` creates it).
 pub fn check_environment(settings: &Settings) -> Vec<String> {
     let mut problems = Vec::new();
     if settings.database_url.is_none() || settings.database_url().expose().starts_with("sqlite:") {
         let dir = &settings.data_dir;
-        let probe = dir.join(".storekeep-write-check");
-        let writable = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&probe, b"ok"))
-            .and_then(|()| std::fs::remove_file(&probe));
+        let existing = dir
+            .ancestors()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .find(|d| d.exists())
+            .unwrap_or(Path::new("."));
+        let probe = existing.join(format!(".storekeep-write-check-{}", std::process::id()));
+        let writable = std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe));
         if let Err(e) = writable {
             problems.push(format!(
-                "data_dir '{}' is not a writable folder: {e}",
-                dir.display()
+                "data_dir '{}' is not a writable folder ('{}': {e})",
+                dir.display(),
+                existing.display()
             ));
         }
     }

@@ -62,7 +62,8 @@ pub enum PlanCommand {
 }
 
 pub async fn run(settings: Settings, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
-    let store = crate::db::connect_and_migrate(&settings).await?;
+    let writes = !matches!(cmd, PlanCommand::List);
+    let store = super::open_store(&settings, writes).await?;
     match cmd {
         PlanCommand::Create { name, limits } => {
             let input = NewPlanInput {

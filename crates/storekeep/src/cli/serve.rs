@@ -55,6 +55,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         tracing::warn!("no platform token configured: the platform API refuses every request");
     }
 
+    super::announce(&settings, true)?;
     let store = db::connect(&settings).await?;
     if args.no_migrate {
         let status = store.migration_status().await?;

@@ -125,3 +125,50 @@ async fn what_cargo_run_passes_on_is_not_mistaken_for_a_setting() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test]
+async fn check_config_puts_the_problems_first_and_last() {
+    let db = TestDb::new().await;
+    let file = db.dir.path().join("storekeep.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:8080\"\n[http\nbroken").unwrap();
+    let run = |explain: bool| {
+        let mut cmd = storekeep_command(BIN, &db);
+        cmd.args(["check-config", "--config", file.to_str().unwrap()]);
+        if explain {
+            cmd.arg("--explain");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let text = run(false);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("problem: ") && lines[0].contains("not valid TOML"),
+        "{text}"
+    );
+    assert!(
+        lines.last().unwrap().starts_with("1 problem(s) found"),
+        "{text}"
+    );
+    assert!(lines.last().unwrap().contains("--explain"), "{text}");
+    assert!(
+        lines.len() <= 12,
+        "no settings reference unless asked: {text}"
+    );
+    assert!(!text.contains("STOREKEEP_HTTP_BODY_LIMIT_BYTES"), "{text}");
+
+    // With --explain the reference sits between the problem and its repeat.
+    let text = run(true);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("problem: "), "{text}");
+    assert!(text.contains("STOREKEEP_HTTP_BODY_LIMIT_BYTES"), "{text}");
+    let last_problem = text.rfind("problem: ").unwrap();
+    assert!(
+        last_problem > text.find("STOREKEEP_HTTP_BODY_LIMIT_BYTES").unwrap(),
+        "{text}"
+    );
+    assert!(text[last_problem..].contains("not valid TOML"), "{text}");
+    assert_eq!(lines.last().unwrap(), &"1 problem(s) found", "{text}");
+}
