@@ -115,11 +115,13 @@ pub async fn update(
     Ok(store.update_plan(&name, &patch, audit).await?)
 }
 
-/// The `default` plan's limits, which apply where a request addresses no
-/// shop (the platform API, operator logins). Read from the store at most
-/// once per [`DEFAULT_LIMITS_TTL`], as often as tenants are.
+/// How long [`DefaultLimits`] reuses what it read: as long as tenants (and
+/// with them their plans' limits) are cached.
 pub const DEFAULT_LIMITS_TTL: Duration = Duration::from_secs(1);
 
+/// The `default` plan's limits, which apply where a request addresses no
+/// shop (the platform API, operator logins). Read from the store at most
+/// once per [`DEFAULT_LIMITS_TTL`].
 #[derive(Default)]
 pub struct DefaultLimits {
     cached: Mutex<Option<(PlanLimits, Instant)>>,
@@ -139,10 +141,12 @@ impl DefaultLimits {
                 plan.limits
             }
             // The request itself will meet the store's trouble; its rate
-            // limit stays what it was.
+            // limit stays what it was (asked again after the TTL).
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the default plan; using its last known limits");
-                last.map_or_else(PlanLimits::default, |(limits, _)| limits)
+                let limits = last.map_or_else(PlanLimits::default, |(limits, _)| limits);
+                *self.cached.lock().expect("default limits") = Some((limits, Instant::now()));
+                limits
             }
         }
     }
