@@ -13,7 +13,9 @@ fn main() {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_owned());
-    println!("cargo:rustc-env=STOREKEEP_GIT_REVISION={revision}");
+    // Not named STOREKEEP_*: `cargo run` hands build-script variables to the
+    // process, and every STOREKEEP_* variable is read as a setting.
+    println!("cargo:rustc-env=BUILD_GIT_REVISION={revision}");
     // Rebuild when HEAD moves (a commit or a checkout).
     for path in ["../../.git/HEAD", "../../.git/index"] {
         if std::path::Path::new(path).exists() {

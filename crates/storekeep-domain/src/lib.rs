@@ -38,9 +38,9 @@ pub use ids::{
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
 pub use page::{Page, PageRequest};
-pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanName};
+pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};
 pub use tenant::{
-    DomainName, NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
-    parse_display_name,
+    DomainName, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,
+    TenantStatus, parse_display_name,
 };
 pub use validation::{FieldError, ValidationErrors};

@@ -118,6 +118,45 @@ pub struct Plan {
     pub created_at: DateTime<Utc>,
 }
 
+/// A change to a plan's limits; `None` leaves a limit as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanLimitsPatch {
+    pub max_products: Option<i64>,
+    pub max_staff: Option<i64>,
+    pub storage_bytes: Option<i64>,
+    pub api_requests_per_minute: Option<i64>,
+    pub auth_requests_per_minute: Option<i64>,
+    pub search_requests_per_minute: Option<i64>,
+    pub admin_requests_per_minute: Option<i64>,
+}
+
+impl PlanLimitsPatch {
+    /// `base` with this patch's limits put in.
+    pub fn apply(&self, base: &PlanLimits) -> PlanLimits {
+        PlanLimits {
+            max_products: self.max_products.unwrap_or(base.max_products),
+            max_staff: self.max_staff.unwrap_or(base.max_staff),
+            storage_bytes: self.storage_bytes.unwrap_or(base.storage_bytes),
+            api_requests_per_minute: self
+                .api_requests_per_minute
+                .unwrap_or(base.api_requests_per_minute),
+            auth_requests_per_minute: self
+                .auth_requests_per_minute
+                .unwrap_or(base.auth_requests_per_minute),
+            search_requests_per_minute: self
+                .search_requests_per_minute
+                .unwrap_or(base.search_requests_per_minute),
+            admin_requests_per_minute: self
+                .admin_requests_per_minute
+                .unwrap_or(base.admin_requests_per_minute),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A validated request to create a plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPlan {

@@ -139,10 +139,25 @@ pub struct TenantSettings {
     #[serde(default = "default_payment_timeout")]
     #[schema(example = 1800, minimum = 1, maximum = 2_592_000)]
     pub payment_timeout_secs: i64,
+    /// Payment providers the shop accepts at checkout, of `manual` and
+    /// `test`. A provider is usable only if the server also offers it (the
+    /// simulated `test` processor only with `payments.test_enabled`).
+    #[serde(default = "default_payment_providers")]
+    #[schema(example = json!(["manual"]))]
+    pub payment_providers: Vec<String>,
 }
 
 fn default_payment_timeout() -> i64 {
     1800
+}
+
+/// Payment providers a shop may accept: every one the code knows.
+pub const PAYMENT_PROVIDERS: &[&str] = &["manual", "test"];
+
+/// A shop accepts only `manual` until it says otherwise: a simulated
+/// processor that pays orders by itself is never on by default.
+fn default_payment_providers() -> Vec<String> {
+    vec!["manual".to_owned()]
 }
 
 impl Default for TenantSettings {
@@ -155,6 +170,7 @@ impl Default for TenantSettings {
             tax_rates: Vec::new(),
             shipping_methods: Vec::new(),
             payment_timeout_secs: default_payment_timeout(),
+            payment_providers: default_payment_providers(),
         }
     }
 }
@@ -275,6 +291,28 @@ impl TenantSettings {
                 "must be between 1 and 2592000 seconds (30 days)".to_owned(),
             ));
         }
+        if self.payment_providers.is_empty() {
+            out.push((
+                "payment_providers",
+                "must name at least one provider, such as manual".to_owned(),
+            ));
+        }
+        for (i, p) in self.payment_providers.iter().enumerate() {
+            if !PAYMENT_PROVIDERS.contains(&p.as_str()) {
+                out.push((
+                    "payment_providers",
+                    format!(
+                        "provider {i}: must be one of {}",
+                        PAYMENT_PROVIDERS.join(", ")
+                    ),
+                ));
+            } else if self.payment_providers[..i].contains(p) {
+                out.push((
+                    "payment_providers",
+                    format!("provider {i}: '{p}' is listed twice"),
+                ));
+            }
+        }
         out
     }
 }
@@ -371,9 +409,19 @@ mod tests {
             tax_rates: Vec::new(),
             shipping_methods: Vec::new(),
             payment_timeout_secs: default_payment_timeout(),
+            payment_providers: vec!["manual".into(), "paypal".into(), "manual".into()],
         };
         let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, ["currency", "cors_origins", "email_sender"]);
+        assert_eq!(
+            fields,
+            [
+                "currency",
+                "cors_origins",
+                "email_sender",
+                "payment_providers",
+                "payment_providers"
+            ]
+        );
         assert!(TenantSettings::default().problems().is_empty());
     }
 }

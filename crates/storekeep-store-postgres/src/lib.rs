@@ -23,8 +23,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, DomainName, LoginThrottle,
     NewApiKey, NewOAuthClient, NewPlan, NewSession, NewTenant, OAuthClientId, OAuthClientRecord,
-    Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
-    TenantPatch, UserId, UserKind, UserRecord,
+    Page, PageRequest, Plan, PlanLimitsPatch, PlanName, SessionId, SessionRecord, Slug, Tenant,
+    TenantId, TenantPatch, UserId, UserKind, UserRecord,
 };
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, Store, StoreResult};
 
@@ -122,6 +122,15 @@ impl Store for PgStore {
 
     async fn plan_by_name(&self, name: &PlanName) -> StoreResult<Plan> {
         plans::by_name(&self.pool, name).await
+    }
+
+    async fn update_plan(
+        &self,
+        name: &PlanName,
+        patch: &PlanLimitsPatch,
+        audit: &AuditContext,
+    ) -> StoreResult<Plan> {
+        plans::update(&self.pool, name, patch, audit).await
     }
 
     async fn create_tenant(&self, tenant: &NewTenant, audit: &AuditContext) -> StoreResult<Tenant> {

@@ -2,7 +2,8 @@
 
 use sqlx::PgPool;
 use storekeep_domain::{
-    AuditContext, NewPlan, PLATFORM_SCOPE, Page, PageRequest, Plan, PlanId, PlanLimits, PlanName,
+    AuditContext, NewPlan, PLATFORM_SCOPE, Page, PageRequest, Plan, PlanId, PlanLimits,
+    PlanLimitsPatch, PlanName,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
@@ -113,4 +114,58 @@ pub async fn by_name(pool: &PgPool, name: &PlanName) -> StoreResult<Plan> {
             .await
             .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("plan"))?.try_into()
+}
+
+/// Changes some of a plan's limits; the row is locked (`FOR UPDATE`) so concurrent changes apply one after the other.
+/// Tenants read their plan's limits with every look-up, so the change
+/// applies to every shop on the plan.
+#[instrument(skip_all)]
+pub async fn update(
+    pool: &PgPool,
+    name: &PlanName,
+    patch: &PlanLimitsPatch,
+    ctx: &AuditContext,
+) -> StoreResult<Plan> {
+    let mut tx = write_tx(pool).await?;
+    let row: Option<PlanRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM plans WHERE name = $1 FOR UPDATE"
+    ))
+    .bind(name.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(crate::error::other)?;
+    let before = Plan::try_from(row.ok_or(StoreError::NotFound("plan"))?)?;
+    let after = Plan {
+        limits: patch.apply(&before.limits),
+        ..before.clone()
+    };
+    let l = &after.limits;
+    sqlx::query(
+        "UPDATE plans SET max_products = $1, max_staff = $2, storage_bytes = $3, \
+         api_requests_per_minute = $4, auth_requests_per_minute = $5, \
+         search_requests_per_minute = $6, admin_requests_per_minute = $7 WHERE id = $8",
+    )
+    .bind(l.max_products)
+    .bind(l.max_staff)
+    .bind(l.storage_bytes)
+    .bind(l.api_requests_per_minute)
+    .bind(l.auth_requests_per_minute)
+    .bind(l.search_requests_per_minute)
+    .bind(l.admin_requests_per_minute)
+    .bind(before.id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::error::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "plan.update",
+        &format!("plan:{}", after.name),
+        Some(serde_json::to_value(&before).map_err(crate::error::other)?),
+        Some(serde_json::to_value(&after).map_err(crate::error::other)?),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::error::other)?;
+    Ok(after)
 }

@@ -26,8 +26,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, DomainName, LoginThrottle,
     NewApiKey, NewOAuthClient, NewPlan, NewSession, NewTenant, OAuthClientId, OAuthClientRecord,
-    Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
-    TenantPatch, UserId, UserKind, UserRecord,
+    Page, PageRequest, Plan, PlanLimitsPatch, PlanName, SessionId, SessionRecord, Slug, Tenant,
+    TenantId, TenantPatch, UserId, UserKind, UserRecord,
 };
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, Store, StoreResult};
 
@@ -133,6 +133,15 @@ impl Store for SqliteStore {
 
     async fn plan_by_name(&self, name: &PlanName) -> StoreResult<Plan> {
         plans::by_name(&self.pool, name).await
+    }
+
+    async fn update_plan(
+        &self,
+        name: &PlanName,
+        patch: &PlanLimitsPatch,
+        audit: &AuditContext,
+    ) -> StoreResult<Plan> {
+        plans::update(&self.pool, name, patch, audit).await
     }
 
     async fn create_tenant(&self, tenant: &NewTenant, audit: &AuditContext) -> StoreResult<Tenant> {

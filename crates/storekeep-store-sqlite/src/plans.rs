@@ -2,7 +2,8 @@
 
 use sqlx::SqlitePool;
 use storekeep_domain::{
-    AuditContext, NewPlan, PLATFORM_SCOPE, Page, PageRequest, Plan, PlanId, PlanLimits, PlanName,
+    AuditContext, NewPlan, PLATFORM_SCOPE, Page, PageRequest, Plan, PlanId, PlanLimits,
+    PlanLimitsPatch, PlanName,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
@@ -113,4 +114,57 @@ pub async fn by_name(pool: &SqlitePool, name: &PlanName) -> StoreResult<Plan> {
             .await
             .map_err(crate::error::other)?;
     row.ok_or(StoreError::NotFound("plan"))?.try_into()
+}
+
+/// Changes some of a plan's limits; the write transaction (`BEGIN IMMEDIATE`) serialises concurrent changes.
+/// Tenants read their plan's limits with every look-up, so the change
+/// applies to every shop on the plan.
+#[instrument(skip_all)]
+pub async fn update(
+    pool: &SqlitePool,
+    name: &PlanName,
+    patch: &PlanLimitsPatch,
+    ctx: &AuditContext,
+) -> StoreResult<Plan> {
+    let mut tx = write_tx(pool).await?;
+    let row: Option<PlanRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM plans WHERE name = ?"))
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(crate::error::other)?;
+    let before = Plan::try_from(row.ok_or(StoreError::NotFound("plan"))?)?;
+    let after = Plan {
+        limits: patch.apply(&before.limits),
+        ..before.clone()
+    };
+    let l = &after.limits;
+    sqlx::query(
+        "UPDATE plans SET max_products = ?, max_staff = ?, storage_bytes = ?, \
+         api_requests_per_minute = ?, auth_requests_per_minute = ?, \
+         search_requests_per_minute = ?, admin_requests_per_minute = ? WHERE id = ?",
+    )
+    .bind(l.max_products)
+    .bind(l.max_staff)
+    .bind(l.storage_bytes)
+    .bind(l.api_requests_per_minute)
+    .bind(l.auth_requests_per_minute)
+    .bind(l.search_requests_per_minute)
+    .bind(l.admin_requests_per_minute)
+    .bind(before.id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(crate::error::other)?;
+    audit::append(
+        &mut tx,
+        PLATFORM_SCOPE,
+        ctx,
+        "plan.update",
+        &format!("plan:{}", after.name),
+        Some(serde_json::to_value(&before).map_err(crate::error::other)?),
+        Some(serde_json::to_value(&after).map_err(crate::error::other)?),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::error::other)?;
+    Ok(after)
 }

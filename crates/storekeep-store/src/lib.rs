@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, DomainName, LoginThrottle,
     NewApiKey, NewOAuthClient, NewPlan, NewSession, NewTenant, OAuthClientId, OAuthClientRecord,
-    Page, PageRequest, Plan, PlanName, SessionId, SessionRecord, Slug, Tenant, TenantId,
-    TenantPatch, UserId, UserKind, UserRecord,
+    Page, PageRequest, Plan, PlanLimitsPatch, PlanName, SessionId, SessionRecord, Slug, Tenant,
+    TenantId, TenantPatch, UserId, UserKind, UserRecord,
 };
 
 /// Which database a store runs on; reported by health and metrics.
@@ -182,6 +182,14 @@ pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
     async fn create_plan(&self, plan: &NewPlan, audit: &AuditContext) -> StoreResult<Plan>;
     async fn list_plans(&self, page: &PageRequest) -> StoreResult<Page<Plan>>;
     async fn plan_by_name(&self, name: &PlanName) -> StoreResult<Plan>;
+    /// Changes some of a plan's limits, audited (`plan.update`, before and
+    /// after). `NotFound` for an unknown plan.
+    async fn update_plan(
+        &self,
+        name: &PlanName,
+        patch: &PlanLimitsPatch,
+        audit: &AuditContext,
+    ) -> StoreResult<Plan>;
 
     // --- tenants (platform-level)
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use storekeep::app::AppState;
-use storekeep::config::{Secret, Settings};
+use storekeep::config::{PaymentSettings, Secret, Settings};
 use storekeep::startup::{Application, Stop};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -52,6 +52,12 @@ pub async fn spawn_app_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> 
         drain: std::time::Duration::ZERO,
         encryption_keys: Some(Secret::new(TEST_KEYS.0)),
         blind_index_key: Some(Secret::new(TEST_KEYS.1)),
+        // The suite exercises the simulated processor; each shop that uses
+        // it still has to accept it (a shop accepts `manual` only by default).
+        payments: PaymentSettings {
+            test_enabled: true,
+            ..PaymentSettings::default()
+        },
         ..Settings::default()
     };
     configure(&mut settings);

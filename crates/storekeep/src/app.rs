@@ -25,11 +25,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cache: Arc<ResponseCache>,
     pub tenants: Arc<crate::http::extract::tenant::TenantCache>,
+    /// The `default` plan's limits, for requests that address no shop.
+    pub default_limits: Arc<crate::services::plans::DefaultLimits>,
     pub media: Media,
     pub payments: crate::payments::Payments,
     pub started: Instant,
     /// What readiness remembers between checks.
     pub health: Arc<crate::http::routes::health::HealthMemory>,
+    /// Work a request started and does not wait for (a password reset's
+    /// mail); shutdown waits for it, within the grace period.
+    pub background: tokio_util::task::TaskTracker,
     draining: Arc<AtomicBool>,
 }
 
@@ -59,6 +64,7 @@ impl AppState {
             media,
             payments,
             tenants: Arc::new(crate::http::extract::tenant::TenantCache::default()),
+            default_limits: Arc::default(),
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
             settings: Arc::new(settings),
@@ -67,6 +73,7 @@ impl AppState {
             metrics,
             started: Instant::now(),
             health: Arc::default(),
+            background: tokio_util::task::TaskTracker::new(),
             draining: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -156,6 +156,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "largest image upload accepted, in bytes [10485760]",
     ),
     (
+        "media.max_image_pixels",
+        false,
+        "most pixels (width × height) an uploaded image may have [40000000]",
+    ),
+    (
         "media.public_base_url",
         false,
         "URL prefix for image links, e.g. a CDN in front of the bucket [unset: storekeep serves /media/...]",
@@ -185,6 +190,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "orders.expiry_interval_secs",
         false,
         "how often each node cancels unpaid orders past their payment deadline, in seconds [10]",
+    ),
+    (
+        "payments.test_enabled",
+        false,
+        "offer the simulated `test` payment provider, which pays orders by itself; for demos and tests only (`serve --demo` turns it on) [false]",
     ),
     (
         "payments.test_webhook_secret",
@@ -237,6 +247,8 @@ pub struct Settings {
 /// The payment providers' settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentSettings {
+    /// Whether the simulated `test` provider is offered at all.
+    pub test_enabled: bool,
     pub test_webhook_secret: Option<Secret>,
     pub test_callback_url: Option<String>,
     pub test_delay: Duration,
@@ -245,6 +257,7 @@ pub struct PaymentSettings {
 impl Default for PaymentSettings {
     fn default() -> Self {
         Self {
+            test_enabled: false,
             test_webhook_secret: None,
             test_callback_url: None,
             test_delay: Duration::from_millis(200),
@@ -256,6 +269,7 @@ impl Default for PaymentSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaSettings {
     pub max_image_bytes: usize,
+    pub max_image_pixels: u64,
     pub public_base_url: Option<String>,
     pub s3_bucket: Option<String>,
     pub s3_endpoint: Option<String>,
@@ -268,6 +282,7 @@ impl Default for MediaSettings {
     fn default() -> Self {
         Self {
             max_image_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 40_000_000,
             public_base_url: None,
             s3_bucket: None,
             s3_endpoint: None,
@@ -416,6 +431,7 @@ impl Settings {
             "cache.max_bytes" => self.cache_max_bytes = parse(value, "a whole number of bytes")?,
             "cache.ttl_secs" => self.cache_ttl = Duration::from_secs(parse_positive(value)?),
             "media.max_image_bytes" => self.media.max_image_bytes = parse_positive(value)?,
+            "media.max_image_pixels" => self.media.max_image_pixels = parse_positive(value)?,
             "media.public_base_url" => {
                 let url = non_empty(value)?;
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -434,6 +450,13 @@ impl Settings {
             "media.s3_region" => self.media.s3_region = non_empty(value)?,
             "orders.expiry_interval_secs" => {
                 self.order_expiry_interval = Duration::from_secs(parse_positive(value)?);
+            }
+            "payments.test_enabled" => {
+                self.payments.test_enabled = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("'{value}' is not true or false")),
+                }
             }
             "payments.test_webhook_secret" => {
                 let secret = non_empty(value)?;
@@ -631,19 +654,31 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Result<Stri
 }
 
 /// Problems that only show when acting on the settings: the data folder
-/// must be writable for the embedded database.
+/// must be writable for the embedded database. Creates nothing: a folder
+/// that does not exist yet is fine if the nearest existing folder above it
+/// is writable (`serve` creates it).
 pub fn check_environment(settings: &Settings) -> Vec<String> {
     let mut problems = Vec::new();
     if settings.database_url.is_none() || settings.database_url().expose().starts_with("sqlite:") {
         let dir = &settings.data_dir;
-        let probe = dir.join(".storekeep-write-check");
-        let writable = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&probe, b"ok"))
-            .and_then(|()| std::fs::remove_file(&probe));
+        let existing = dir
+            .ancestors()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .find(|d| d.exists())
+            .unwrap_or(Path::new("."));
+        let probe = existing.join(format!(".storekeep-write-check-{}", std::process::id()));
+        let writable = std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe));
         if let Err(e) = writable {
             problems.push(format!(
-                "data_dir '{}' is not a writable folder: {e}",
-                dir.display()
+                "data_dir '{}' is not a writable folder ('{}': {e})",
+                dir.display(),
+                existing.display()
             ));
         }
     }

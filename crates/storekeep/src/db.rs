@@ -1,6 +1,7 @@
 //! Chooses the database backend from the URL scheme. An unknown scheme is
 //! an error, never a silent fallback.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -36,6 +37,51 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     } else {
         bail!("database URL must start with sqlite:, postgres:// or postgresql://")
     }
+}
+
+/// The file of an embedded (SQLite) database, `None` for PostgreSQL or an
+/// in-memory database.
+pub fn embedded_file(settings: &Settings) -> Option<PathBuf> {
+    let url = settings.database_url();
+    let rest = url.expose().strip_prefix("sqlite:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = path.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// One line for a person at a terminal: which database this command uses.
+/// Never prints a PostgreSQL URL (it holds a password).
+pub fn describe(settings: &Settings) -> String {
+    match embedded_file(settings) {
+        Some(file) => format!(
+            "the embedded database {} (data folder {})",
+            file.display(),
+            settings.data_dir.display()
+        ),
+        None if settings.database_url().expose().starts_with("sqlite:") => {
+            "an in-memory SQLite database".to_owned()
+        }
+        None => "the PostgreSQL database of database.url".to_owned(),
+    }
+}
+
+/// Refuses, for a command that only reads, when the embedded database does
+/// not exist: opening it would create an empty one (and new keys) and the
+/// command would answer as if the data were gone.
+pub fn require_existing(settings: &Settings) -> anyhow::Result<()> {
+    if let Some(file) = embedded_file(settings)
+        && !file.exists()
+    {
+        bail!(
+            "there is no database at {} (data folder {}), and this command only reads, so it creates none. \
+             Run it from the folder that holds the data folder, or point STOREKEEP_DATA_DIR \
+             (or data_dir / database.url in the --config file) at it; `storekeep serve` or \
+             `storekeep migrate` creates a new database",
+            file.display(),
+            settings.data_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Connects and applies pending migrations.

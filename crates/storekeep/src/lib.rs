@@ -24,4 +24,4 @@ pub mod telemetry;
 /// The crate version, reported by health checks and metrics.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git revision the binary was built from, or `unknown`.
-pub const GIT_REVISION: &str = env!("STOREKEEP_GIT_REVISION");
+pub const GIT_REVISION: &str = env!("BUILD_GIT_REVISION");

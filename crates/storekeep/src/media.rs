@@ -44,8 +44,9 @@ pub struct Inspected {
 }
 
 /// Reads format and dimensions from an upload's bytes; `declared` is the
-/// content type the client sent, if any.
-pub fn inspect(bytes: &[u8], declared: Option<&str>) -> Result<Inspected, String> {
+/// content type the client sent, if any. More than `max_pixels` in all is
+/// refused: a small compressed file can decode to gigabytes in a browser.
+pub fn inspect(bytes: &[u8], declared: Option<&str>, max_pixels: u64) -> Result<Inspected, String> {
     let kind = imagesize::image_type(bytes)
         .map_err(|_| "the file is not an image this shop accepts (JPEG, PNG, WebP or GIF)")?;
     let (_, content_type) = FORMATS
@@ -68,6 +69,13 @@ pub fn inspect(bytes: &[u8], declared: Option<&str>) -> Result<Inspected, String
     {
         return Err(format!(
             "image dimensions must be 1 to {MAX_DIMENSION} pixels on each side"
+        ));
+    }
+    let pixels = size.width as u64 * size.height as u64;
+    if pixels > max_pixels {
+        return Err(format!(
+            "the image is {} × {} = {pixels} pixels; at most {max_pixels} are accepted",
+            size.width, size.height
         ));
     }
     let extension = content_type.trim_start_matches("image/");
@@ -168,18 +176,27 @@ pub fn object_key(
     format!("{tenant}/{image}.{ext}")
 }
 
+/// The longest key [`object_key`] makes: two hyphenated UUIDs, a slash,
+/// a dot and an extension.
+const MAX_KEY_LEN: usize = 36 + 1 + 36 + 1 + 4;
+
 /// The content type of a key [`object_key`] made, or `None` for any other
-/// string (checked before a key from a URL reaches the object store).
+/// string: only the exact spelling it writes (lower-case hyphenated UUIDs,
+/// a known extension, nothing after it) passes. Checked before a key from a
+/// URL reaches the object store, so no other path touches storage.
 pub fn content_type_of(key: &str) -> Option<&'static str> {
-    let (tenant, file) = key.split_once('/')?;
-    let (id, ext) = file.split_once('.')?;
-    if uuid::Uuid::parse_str(tenant).is_err() || uuid::Uuid::parse_str(id).is_err() {
+    if key.len() > MAX_KEY_LEN {
         return None;
     }
-    FORMATS
+    let (tenant, file) = key.split_once('/')?;
+    let (id, ext) = file.split_once('.')?;
+    let tenant = uuid::Uuid::parse_str(tenant).ok()?;
+    let id = uuid::Uuid::parse_str(id).ok()?;
+    let content_type = FORMATS
         .iter()
         .map(|(_, ct)| *ct)
-        .find(|ct| extension_of(ct) == ext)
+        .find(|ct| extension_of(ct) == ext)?;
+    (format!("{}/{}.{ext}", tenant.hyphenated(), id.hyphenated()) == key).then_some(content_type)
 }
 
 fn extension_of(content_type: &str) -> &str {
@@ -205,11 +222,16 @@ mod tests {
 
     #[test]
     fn images_are_recognised_by_their_bytes() {
-        let i = inspect(&png(3, 2), Some("image/png")).unwrap();
+        let cap = 40_000_000;
+        let i = inspect(&png(3, 2), Some("image/png"), cap).unwrap();
         assert_eq!((i.content_type, i.width, i.height), ("image/png", 3, 2));
-        assert!(inspect(&png(3, 2), Some("image/jpeg")).is_err());
-        assert!(inspect(b"GIF? no, text", None).is_err());
-        assert!(inspect(&png(0, 2), None).is_err());
+        assert!(inspect(&png(3, 2), Some("image/jpeg"), cap).is_err());
+        assert!(inspect(b"GIF? no, text", None, cap).is_err());
+        assert!(inspect(&png(0, 2), None, cap).is_err());
+        // Total pixels count, not each side.
+        assert!(inspect(&png(20_000, 20_000), None, cap).is_err());
+        assert!(inspect(&png(8_000, 5_000), None, cap).is_ok());
+        assert!(inspect(&png(8_000, 5_001), None, cap).is_err());
     }
 
     #[test]
@@ -226,5 +248,15 @@ mod tests {
         );
         assert_eq!(content_type_of("../etc/passwd"), None);
         assert_eq!(content_type_of(&key.replace(".png", ".html")), None);
+        for other in [
+            format!("{key}/x"),
+            format!("{key}.png"),
+            key.to_uppercase().replace(".PNG", ".png"),
+            key.replace('-', ""),
+            format!("{{{}", key.replacen('/', "}/", 1)),
+            format!("{}{key}", "a/".repeat(2000)),
+        ] {
+            assert_eq!(content_type_of(&other), None, "{other}");
+        }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! - `manual`: nothing happens until staff mark the order paid (bank
 //!   transfer, cash on pick-up).
-//! - `test`: a simulated asynchronous processor. After an order commits it
+//! - `test`: a simulated asynchronous processor, offered only when
+//!   `payments.test_enabled` is set (`serve --demo` sets it): it pays
+//!   orders by itself, so it must never be on in a real shop. After an order commits it
 //!   waits `payments.test_delay_ms`, then posts an HMAC-SHA256-signed
 //!   webhook (`Storekeep-Signature: t=<unix>,v1=<hex>` over `"{t}.{body}"`)
 //!   to `POST /api/v1/webhooks/payments/test`, confirming or declining as
@@ -20,7 +22,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use storekeep_domain::PaymentOutcome;
+use storekeep_domain::{PaymentOutcome, TenantSettings};
 
 /// Webhooks older (or newer) than this are refused, which bounds replays
 /// even before the event id is checked.
@@ -107,15 +109,17 @@ impl Payments {
             .unwrap_or_else(|| self_url.trim_end_matches('/').to_owned());
         let mut providers: HashMap<&'static str, Arc<dyn PaymentProvider>> = HashMap::new();
         providers.insert("manual", Arc::new(Manual));
-        providers.insert(
-            "test",
-            Arc::new(TestProvider {
-                secret,
-                url: format!("{callback}/api/v1/webhooks/payments/test"),
-                delay: settings.test_delay,
-                client: std::sync::OnceLock::new(),
-            }),
-        );
+        if settings.test_enabled {
+            providers.insert(
+                "test",
+                Arc::new(TestProvider {
+                    secret,
+                    url: format!("{callback}/api/v1/webhooks/payments/test"),
+                    delay: settings.test_delay,
+                    client: std::sync::OnceLock::new(),
+                }),
+            );
+        }
         Self {
             providers: Arc::new(providers),
         }
@@ -129,6 +133,37 @@ impl Payments {
         let mut n: Vec<_> = self.providers.keys().copied().collect();
         n.sort_unstable();
         n
+    }
+
+    /// The providers a shop's customers can pay with: those the shop
+    /// accepts that this server offers, in the shop's order.
+    pub fn usable(&self, shop: &TenantSettings) -> Vec<&'static str> {
+        shop.payment_providers
+            .iter()
+            .filter_map(|p| self.providers.get_key_value(p.as_str()).map(|(k, _)| *k))
+            .collect()
+    }
+
+    /// The provider a checkout (or a new payment attempt) asked for, if the
+    /// shop accepts it and this server offers it; otherwise the message for
+    /// the `payment_provider` field.
+    pub fn for_shop(
+        &self,
+        shop: &TenantSettings,
+        name: &str,
+    ) -> Result<Arc<dyn PaymentProvider>, String> {
+        let usable = self.usable(shop);
+        if usable.contains(&name) {
+            return self.get(name).ok_or_else(|| "is not offered".to_owned());
+        }
+        Err(if usable.is_empty() {
+            "this shop accepts no payment provider this server offers".to_owned()
+        } else {
+            format!(
+                "must be one of the shop's payment providers: {}",
+                usable.join(", ")
+            )
+        })
     }
 }
 

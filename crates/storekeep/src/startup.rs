@@ -110,6 +110,9 @@ impl Application {
         }
         let _ = bg_stop.send(true);
         let _ = expiry.await;
+        // Work requests left behind (a reset's mail) finishes first.
+        state.background.close();
+        let _ = tokio::time::timeout(grace, state.background.wait()).await;
         state.store.close().await;
         tracing::info!("shutdown complete");
         Ok(())

@@ -17,6 +17,7 @@ pub enum AuditCommand {
 
 pub async fn run(settings: Settings, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify = cmd;
+    super::announce(&settings, false)?;
     let store = db::connect(&settings).await?;
     let mut broken = false;
     for scope in store.audit_scopes().await? {

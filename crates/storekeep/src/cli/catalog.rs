@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::config::Settings;
+use crate::services;
 use crate::services::bulk::{self, Format, ImportError};
-use crate::{db, services};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ImportCommand {
@@ -57,7 +57,7 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
             )
         })?,
     };
-    let store = db::connect_and_migrate(&settings).await?;
+    let store = super::open_store(&settings, false).await?;
     let shop = services::tenants::get(store.as_ref(), &tenant)
         .await
         .with_context(|| format!("tenant '{tenant}'"))?;
@@ -133,7 +133,7 @@ pub async fn export(settings: Settings, cmd: ExportCommand) -> anyhow::Result<Ex
         output,
     } = cmd;
     let format = Format::parse(&format).context("--format must be csv or jsonl")?;
-    let store = db::connect_and_migrate(&settings).await?;
+    let store = super::open_store(&settings, false).await?;
     let shop = services::tenants::get(store.as_ref(), &tenant)
         .await
         .with_context(|| format!("tenant '{tenant}'"))?;

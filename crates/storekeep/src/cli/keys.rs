@@ -39,6 +39,8 @@ pub async fn run(config: Option<PathBuf>, cmd: KeysCommand) -> anyhow::Result<Ex
         }
         KeysCommand::Rotate { new_key } => {
             let settings = super::load_settings(config)?;
+            // Re-encrypts what exists: never a new database (or new keys).
+            super::announce(&settings, false)?;
             if new_key {
                 if settings.encryption_keys.is_some() {
                     bail!(

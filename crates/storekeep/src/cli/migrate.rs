@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::db;
 
 pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    super::announce(&settings, true)?;
     let store = db::connect(&settings).await?;
     let before = store.migration_status().await?;
     store.migrate().await?;

@@ -18,6 +18,7 @@ use anyhow::bail;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Settings};
+use crate::db;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,7 +41,7 @@ pub enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Explain every problem with the configuration; exit 1 if there is any.
-    CheckConfig,
+    CheckConfig(check_config::CheckConfigArgs),
     /// Manage tenants (shops).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
@@ -70,7 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(cli.config, args).await,
         Command::Migrate => migrate::run(load_settings(cli.config)?).await,
-        Command::CheckConfig => Ok(check_config::run(cli.config).await),
+        Command::CheckConfig(args) => Ok(check_config::run(cli.config, args).await),
         Command::Tenant(cmd) => tenant::run(load_settings(cli.config)?, cmd).await,
         Command::Plan(cmd) => plan::run(load_settings(cli.config)?, cmd).await,
         Command::Seed(args) => seed::run(load_settings(cli.config)?, args).await,
@@ -97,6 +98,34 @@ pub fn load_settings(file: Option<PathBuf>) -> anyhow::Result<Settings> {
             problems.join("\n  - ")
         ),
     }
+}
+
+/// Opens the configured database for a command (applying pending
+/// migrations) and says on stderr, in one line, which database it is.
+/// `creates`: the command may create the embedded database and its folder
+/// when there is none (it says so); a command that only reads refuses
+/// instead of showing an empty new database.
+pub async fn open_store(
+    settings: &Settings,
+    creates: bool,
+) -> anyhow::Result<std::sync::Arc<dyn storekeep_store::Store>> {
+    announce(settings, creates)?;
+    db::connect_and_migrate(settings).await
+}
+
+/// The check and the stderr line of [`open_store`], for commands that
+/// connect without migrating.
+pub fn announce(settings: &Settings, creates: bool) -> anyhow::Result<()> {
+    let missing = db::embedded_file(settings).is_some_and(|f| !f.exists());
+    if missing && !creates {
+        db::require_existing(settings)?;
+    }
+    eprintln!(
+        "storekeep: using {}{}",
+        db::describe(settings),
+        if missing { " (new: created now)" } else { "" }
+    );
+    Ok(())
 }
 
 /// Prints a value as indented JSON on stdout.

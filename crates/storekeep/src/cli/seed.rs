@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use crate::config::Settings;
-use crate::{db, services};
+use crate::services;
 
 #[derive(Debug, clap::Args)]
 pub struct SeedArgs {
@@ -19,7 +19,7 @@ pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode>
     if !args.demo {
         bail!("say what to seed: --demo");
     }
-    let store = db::connect_and_migrate(&settings).await?;
+    let store = super::open_store(&settings, true).await?;
     let tenant = services::tenants::ensure_demo(store.as_ref(), &super::cli_actor()).await?;
     let created =
         services::catalog::ensure_demo_catalog(store.as_ref(), &tenant, &super::cli_actor())

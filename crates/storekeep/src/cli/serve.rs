@@ -15,8 +15,10 @@ use crate::{db, services, telemetry};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Seed the demo tenant `demo` (idempotent). Without a configured
-    /// platform token, one is generated and kept in DATA_DIR/platform-token.
+    /// Seed the demo tenant `demo` (idempotent) and offer the simulated
+    /// `test` payment provider (it pays orders by itself). Without a
+    /// configured platform token, one is generated and kept in
+    /// DATA_DIR/platform-token.
     #[arg(long)]
     pub demo: bool,
     /// Do not apply migrations; the node stays unready until someone runs
@@ -35,16 +37,25 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         settings.listen = listen;
     }
     telemetry::init(&settings);
+    if args.demo {
+        settings.payments.test_enabled = true;
+    }
 
     if args.demo && settings.platform_token.is_none() {
         let path = settings.data_dir.join("platform-token");
         settings.platform_token = Some(demo_token(&path)?);
         tracing::info!(path = %path.display(), "demo: platform token is in this file");
     }
+    if settings.payments.test_enabled {
+        tracing::warn!(
+            "the simulated `test` payment provider is offered: it pays orders by itself, so never enable it for a real shop"
+        );
+    }
     if settings.platform_token.is_none() {
         tracing::warn!("no platform token configured: the platform API refuses every request");
     }
 
+    super::announce(&settings, true)?;
     let store = db::connect(&settings).await?;
     if args.no_migrate {
         let status = store.migration_status().await?;

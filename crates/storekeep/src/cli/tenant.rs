@@ -6,8 +6,8 @@ use clap::Subcommand;
 use storekeep_domain::{PageRequest, TenantStatus};
 
 use crate::config::Settings;
+use crate::services;
 use crate::services::tenants::{self, NewTenantInput, TenantPatchInput};
-use crate::{db, services};
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
@@ -43,7 +43,9 @@ pub enum TenantCommand {
 }
 
 pub async fn run(settings: Settings, cmd: TenantCommand) -> anyhow::Result<ExitCode> {
-    let store = db::connect_and_migrate(&settings).await?;
+    // Only `create` may start a new database; the others need the shop.
+    let creates = matches!(cmd, TenantCommand::Create { .. });
+    let store = super::open_store(&settings, creates).await?;
     let store = store.as_ref();
     let base = settings.base_domain.as_ref();
     match cmd {

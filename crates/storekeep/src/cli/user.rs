@@ -10,9 +10,9 @@ use storekeep_domain::{Role, UserKind};
 
 use crate::app::AppState;
 use crate::config::Settings;
+use crate::crypto;
 use crate::services::accounts::{self, NewAccountInput};
 use crate::services::tenants;
-use crate::{crypto, db};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -55,7 +55,9 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> anyhow::Result<ExitCod
     let password = std::fs::read_to_string(&password_file)
         .with_context(|| format!("reading {}", password_file.display()))?;
     let password = password.lines().next().unwrap_or("").to_owned();
-    let store = db::connect_and_migrate(&settings).await?;
+    // The first operator may come before the first `serve`; a shop's staff
+    // member needs the shop's database.
+    let store = super::open_store(&settings, platform).await?;
     let keyring = crypto::load_keyring(&settings)?;
     let state = AppState::new(store.clone(), settings, keyring)?;
     let (tenant_id, kind, role) = if platform {

@@ -55,11 +55,13 @@ impl Principal {
         }
     }
 
-    /// The key rate limits count against, when the caller is an integration.
+    /// The key rate limits count against, when the caller is an integration:
+    /// its shop, so every API key and OAuth token of a shop draws on one
+    /// quota (a shop that mints more keys gets no more requests).
     pub fn rate_key(&self) -> Option<String> {
         match self {
-            Self::ApiKey(k) => Some(format!("key:{}", k.id)),
-            Self::OAuth(t) => Some(format!("client:{}", t.client)),
+            Self::ApiKey(k) => Some(format!("integrations:{}", k.tenant_id)),
+            Self::OAuth(t) => Some(format!("integrations:{}", t.tenant_id)),
             _ => None,
         }
     }

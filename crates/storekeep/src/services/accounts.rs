@@ -557,17 +557,35 @@ pub async fn verify_user_password(user: &UserRecord, pw: &str) -> bool {
 
 // --- password reset
 
-/// Emails a single-use reset link if the account exists; says nothing
-/// either way.
-pub async fn request_reset(
+/// Emails a single-use reset token if the account exists; says nothing
+/// either way. Returns at once: the look-up, the token and the message
+/// happen after the caller has answered, so a known and an unknown email
+/// cost the request the same work and time. Shutdown waits for the work
+/// (`AppState::background`). A failure is logged (the person can ask
+/// again); it is never reported to the caller.
+pub fn request_reset(state: &AppState, tenant: Option<&Tenant>, kind: UserKind, email: &str) {
+    let Ok(email) = normalize_email(email) else {
+        return;
+    };
+    let (state, tenant) = (state.clone(), tenant.cloned());
+    state.background.clone().spawn(async move {
+        if let Err(e) = send_reset(&state, tenant.as_ref(), kind, &email).await {
+            tracing::error!(
+                error = %e,
+                email = %mask_email(&email),
+                "password reset not sent; the person can ask again"
+            );
+        }
+    });
+}
+
+async fn send_reset(
     state: &AppState,
     tenant: Option<&Tenant>,
     kind: UserKind,
     email: &str,
 ) -> ServiceResult<()> {
-    let Ok(email) = normalize_email(email) else {
-        return Ok(());
-    };
+    let email = email.to_owned();
     let index = state.keyring.blind_index("email", &email);
     let user = match state
         .store

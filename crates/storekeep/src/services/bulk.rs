@@ -17,6 +17,7 @@ use storekeep_domain::{
 use storekeep_store::catalog::IMPORT_BATCH;
 use storekeep_store::{Store, StoreError};
 
+use super::bulk_csv::{QuoteWatch, guard_cell, unguard_cell};
 use super::catalog::{VariantInput, parse_description, parse_tags, parse_title, parse_variant};
 
 /// Most row errors listed in a report (all are counted).
@@ -138,7 +139,7 @@ fn errors_message(e: ValidationErrors) -> String {
 }
 
 /// Checks one product line (from either format) into an import row.
-fn check(line: u64, l: JsonLine, currency: &str) -> Result<ImportRow, String> {
+fn check(line: u64, l: JsonLine, currency: &str) -> Result<ImportRow, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let handle = errors.check("handle", Handle::parse(&l.handle));
     let title = errors.check("title", parse_title(&l.title, storekeep_domain::MAX_TITLE));
@@ -178,7 +179,7 @@ fn check(line: u64, l: JsonLine, currency: &str) -> Result<ImportRow, String> {
             });
         }
     }
-    errors.into_result().map_err(errors_message)?;
+    errors.into_result()?;
     Ok(ImportRow {
         line,
         handle: handle.expect("checked"),
@@ -206,32 +207,37 @@ fn csv_line(
     currency: &str,
 ) -> Result<ImportRow, String> {
     let get = |name: &str| {
-        index
-            .get(name)
-            .and_then(|i| record.get(*i))
-            .unwrap_or("")
-            .trim()
+        unguard_cell(
+            index
+                .get(name)
+                .and_then(|i| record.get(*i))
+                .unwrap_or("")
+                .trim(),
+        )
     };
+    // Problems of the cells themselves; the row is checked on regardless,
+    // so every problem of the row is reported at once.
     let mut errors = ValidationErrors::new();
-    let amount = |field: &str, raw: &str, errors: &mut ValidationErrors| {
-        let n = raw.parse::<i64>().ok();
-        if n.is_none() {
-            errors.add(
-                field,
-                "must be a whole number of minor units (34900 for 349.00)",
-            );
-        }
-        n
+    let number = |field: &str, raw: &str, what: &str, errors: &mut ValidationErrors| {
+        raw.parse::<i64>()
+            .map_err(|_| errors.add(field, format!("'{raw}' is not {what}")))
+            .ok()
     };
-    let price = amount("price", get("price"), &mut errors);
+    const MINOR_UNITS: &str = "a whole number of minor units (34900 for 349.00)";
+    let price = number("price", get("price"), MINOR_UNITS, &mut errors);
     let compare_at = match get("compare_at_price") {
         "" => None,
-        raw => amount("compare_at_price", raw, &mut errors),
+        raw => number("compare_at_price", raw, MINOR_UNITS, &mut errors),
     };
     // Empty or no column: stock left as it is (none on a new variant).
     let inventory = match get("inventory") {
         "" => None,
-        raw => amount("inventory", raw, &mut errors),
+        raw => number(
+            "inventory",
+            raw,
+            "a whole number of units on hand",
+            &mut errors,
+        ),
     };
     // The row's currency, checked against the shop's with the prices.
     let shop_currency = currency;
@@ -248,7 +254,6 @@ fn csv_line(
             None => errors.add("options", format!("'{pair}' is not Name=Value")),
         }
     }
-    errors.into_result().map_err(errors_message)?;
     let variant = VariantInput {
         sku: get("sku").to_owned(),
         title: Some(get("variant_title"))
@@ -256,7 +261,7 @@ fn csv_line(
             .map(str::to_owned),
         options,
         price: Money {
-            amount: price.unwrap_or_default(),
+            amount: price.unwrap_or(1),
             currency: currency.clone(),
         },
         compare_at_price: compare_at.map(|amount| Money {
@@ -265,7 +270,7 @@ fn csv_line(
         }),
         inventory,
     };
-    check(
+    let checked = check(
         line,
         JsonLine {
             handle: get("handle").to_owned(),
@@ -277,7 +282,35 @@ fn csv_line(
             variants: vec![variant],
         },
         shop_currency,
-    )
+    );
+    // Name each problem by its column; a cell already reported is not
+    // reported again for what its placeholder value failed.
+    for e in checked.as_ref().err().map_or(&[][..], |e| &e.0) {
+        let field = csv_field(&e.field);
+        if !errors.0.iter().any(|known| known.field == field) {
+            errors.add(&field, e.message.clone());
+        }
+    }
+    errors.0.sort_by_key(|e| {
+        let column = e.field.split(['[', '.']).next().unwrap_or("");
+        CSV_COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .unwrap_or(CSV_COLUMNS.len())
+    });
+    match checked {
+        Ok(row) if errors.is_empty() => Ok(row),
+        _ => Err(errors_message(errors)),
+    }
+}
+
+/// The CSV column a checked field comes from (a CSV row has one variant).
+fn csv_field(field: &str) -> String {
+    match field.strip_prefix("variants[0].") {
+        Some("title") => "variant_title".to_owned(),
+        Some(rest) => rest.to_owned(),
+        None => field.to_owned(),
+    }
 }
 
 /// Reads every row of `source`: checked rows, or a line number and reason.
@@ -291,11 +324,16 @@ pub fn read_rows(
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(true)
                 .trim(csv::Trim::Headers)
-                .from_reader(source);
+                .from_reader(QuoteWatch::new(source));
             let headers = reader
                 .headers()
                 .map_err(|e| ImportError::Format(format!("the header row is unreadable: {e}")))?
                 .clone();
+            if reader.get_ref().unclosed() == Some(1) {
+                return Err(ImportError::Format(
+                    "the header row opens a quoted field (\") that is never closed".into(),
+                ));
+            }
             let mut index = HashMap::new();
             for (i, h) in headers.iter().enumerate() {
                 let Some(known) = CSV_COLUMNS.iter().find(|c| **c == h) else {
@@ -335,6 +373,20 @@ pub fn read_rows(
                     }
                 }
             }
+            // An unclosed quote swallowed the rest of the file into the
+            // last row: that is its problem, not its columns'.
+            if let (Some(opened), Some(last)) = (reader.get_ref().unclosed(), rows.last_mut()) {
+                let line = match last {
+                    Ok(r) => r.line,
+                    Err(e) => e.line,
+                };
+                *last = Err(RowError {
+                    line,
+                    message: format!(
+                        "a quoted field opened on line {opened} is never closed, so the rest of the file was read as one field; close the quote (write \"\" for a quote inside a quoted field)"
+                    ),
+                });
+            }
             Ok(rows)
         }
         Format::JsonLines => {
@@ -350,7 +402,7 @@ pub fn read_rows(
                     let line = i as u64 + 1;
                     serde_json::from_str::<JsonLine>(l)
                         .map_err(|e| format!("not a valid product line: {e}"))
-                        .and_then(|j| check(line, j, currency))
+                        .and_then(|j| check(line, j, currency).map_err(errors_message))
                         .map_err(|message| RowError { line, message })
                 })
                 .collect())
@@ -466,7 +518,7 @@ pub async fn export(
                             .map(|(k, val)| format!("{k}={val}"))
                             .collect::<Vec<_>>()
                             .join("|");
-                        w.write_record([
+                        let cells = [
                             p.handle.as_str(),
                             &p.title,
                             &p.description,
@@ -483,7 +535,9 @@ pub async fn export(
                                 .unwrap_or_default(),
                             &v.price.currency,
                             &v.inventory.on_hand.to_string(),
-                        ])?;
+                        ];
+                        // Opened in a spreadsheet, no cell runs as a formula.
+                        w.write_record(cells.iter().map(|c| guard_cell(c).into_owned()))?;
                     }
                     w.flush()?;
                 }
@@ -533,9 +587,49 @@ mod tests {
         assert!(good.variants[0].set_stock);
         let bad = rows[1].as_ref().unwrap_err();
         assert_eq!(bad.line, 3);
-        for field in ["price", "inventory"] {
-            assert!(bad.message.contains(field), "{}", bad.message);
-        }
+        let fields: Vec<&str> = bad
+            .message
+            .split("; ")
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["handle", "title", "price", "inventory"],
+            "{}",
+            bad.message
+        );
+        assert!(
+            bad.message
+                .contains("'x' is not a whole number of units on hand")
+        );
+        assert!(
+            bad.message
+                .contains("'12.50' is not a whole number of minor units")
+        );
+    }
+    #[test]
+    fn an_unclosed_quote_is_reported_as_such() {
+        let csv = "handle,title,sku,price\n\
+                   a,A,A-1,100\n\
+                   b,\"B is never closed,B-1,200\n\
+                   c,C,C-1,300\n";
+        let rows = read_rows(csv.as_bytes(), Format::Csv, "USD").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].is_ok());
+        let bad = rows[1].as_ref().unwrap_err();
+        assert_eq!(bad.line, 3);
+        assert!(
+            bad.message.contains("opened on line 3 is never closed"),
+            "{}",
+            bad.message
+        );
+        // Closed quotes, doubled quotes and quoted line breaks are fine.
+        let csv = "handle,title,description,sku,price\n\
+                   a,\"A, \"\"quoted\"\"\",\"two\nlines\",A-1,100\n";
+        let rows = read_rows(csv.as_bytes(), Format::Csv, "USD").unwrap();
+        assert_eq!(rows[0].as_ref().unwrap().title, "A, \"quoted\"");
+        let err = read_rows("\"handle,title\n".as_bytes(), Format::Csv, "USD").unwrap_err();
+        assert!(err.to_string().contains("never closed"), "{err}");
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub struct CheckoutRequest {
     pub shipping_address: Address,
     /// The code of one of the shop's shipping methods.
     pub shipping_method: String,
-    /// `manual` or `test`.
+    /// One of the shop's payment providers (`GET /api/v1/store` lists
+    /// them): `manual`, or `test` where the server offers it.
     pub payment_provider: String,
     /// `test` provider only: what the simulated processor answers,
     /// `confirm` (default) or `decline`.
@@ -159,13 +160,11 @@ pub async fn checkout(
             ),
         Some(_) => {}
     }
-    let provider = state.payments.get(&req.payment_provider);
-    if provider.is_none() {
-        errors.add(
-            "payment_provider",
-            format!("must be one of {}", state.payments.names().join(", ")),
-        );
-    }
+    let provider = state
+        .payments
+        .for_shop(&tenant.settings, &req.payment_provider)
+        .map_err(|m| errors.add("payment_provider", m))
+        .ok();
     let test_outcome = match req.test_outcome.as_deref() {
         None | Some("confirm") => PaymentOutcome::Confirmed,
         Some("decline") => PaymentOutcome::Declined,

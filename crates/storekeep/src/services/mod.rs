@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod bulk_csv;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;

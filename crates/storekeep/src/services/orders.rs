@@ -367,13 +367,10 @@ pub async fn retry_payment(
     provider_name: &str,
     test_outcome: PaymentOutcome,
 ) -> ServiceResult<OrderDetail> {
-    let Some(provider) = state.payments.get(provider_name) else {
-        return Err(ValidationErrors::single(
-            "payment_provider",
-            format!("must be one of {}", state.payments.names().join(", ")),
-        )
-        .into());
-    };
+    let provider = state
+        .payments
+        .for_shop(&tenant.settings, provider_name)
+        .map_err(|m| ValidationErrors::single("payment_provider", m))?;
     let order = state.store.order(tenant.id, id).await?;
     let reference = provider.new_reference();
     let detail = state

@@ -1,8 +1,13 @@
 //! Plans: named limits, managed by platform operators.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use serde::Deserialize;
-use storekeep_domain::{AuditContext, NewPlan, Plan, PlanLimits, PlanName, ValidationErrors};
-use storekeep_store::Store;
+use storekeep_domain::{
+    AuditContext, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName, ValidationErrors,
+};
+use storekeep_store::{Store, StoreError};
 
 use super::ServiceResult;
 
@@ -38,33 +43,26 @@ pub struct PlanLimitsInput {
 }
 
 impl PlanLimitsInput {
-    fn resolve(&self) -> PlanLimits {
-        let d = PlanLimits::default();
-        PlanLimits {
-            max_products: self.max_products.unwrap_or(d.max_products),
-            max_staff: self.max_staff.unwrap_or(d.max_staff),
-            storage_bytes: self.storage_bytes.unwrap_or(d.storage_bytes),
-            api_requests_per_minute: self
-                .api_requests_per_minute
-                .unwrap_or(d.api_requests_per_minute),
-            auth_requests_per_minute: self
-                .auth_requests_per_minute
-                .unwrap_or(d.auth_requests_per_minute),
-            search_requests_per_minute: self
-                .search_requests_per_minute
-                .unwrap_or(d.search_requests_per_minute),
-            admin_requests_per_minute: self
-                .admin_requests_per_minute
-                .unwrap_or(d.admin_requests_per_minute),
+    fn patch(&self) -> PlanLimitsPatch {
+        PlanLimitsPatch {
+            max_products: self.max_products,
+            max_staff: self.max_staff,
+            storage_bytes: self.storage_bytes,
+            api_requests_per_minute: self.api_requests_per_minute,
+            auth_requests_per_minute: self.auth_requests_per_minute,
+            search_requests_per_minute: self.search_requests_per_minute,
+            admin_requests_per_minute: self.admin_requests_per_minute,
         }
     }
 }
 
 impl NewPlanInput {
-    pub fn parse(&self) -> Result<NewPlan, ValidationErrors> {
+    /// Checks the input; limits left out take `defaults` (the `default`
+    /// plan's limits as they are now).
+    pub fn parse(&self, defaults: &PlanLimits) -> Result<NewPlan, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let name = errors.check("name", PlanName::parse(&self.name));
-        let limits = self.limits.resolve();
+        let limits = self.limits.patch().apply(defaults);
         for (field, message) in limits.problems() {
             errors.add(&format!("limits.{field}"), message);
         }
@@ -76,11 +74,93 @@ impl NewPlanInput {
     }
 }
 
+/// Limits to change; those left out stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatchInput {
+    #[serde(default)]
+    pub limits: PlanLimitsInput,
+}
+
+impl PlanPatchInput {
+    pub fn parse(&self) -> Result<PlanLimitsPatch, ValidationErrors> {
+        let patch = self.limits.patch();
+        let mut errors = ValidationErrors::new();
+        if patch.is_empty() {
+            errors.add("limits", "name at least one limit to change");
+        }
+        // The built-in limits are all valid: any problem is a value sent.
+        for (field, message) in patch.apply(&PlanLimits::default()).problems() {
+            errors.add(&format!("limits.{field}"), message);
+        }
+        errors.into_result()?;
+        Ok(patch)
+    }
+}
+
 pub async fn create(
     store: &dyn Store,
     input: &NewPlanInput,
     audit: &AuditContext,
 ) -> ServiceResult<Plan> {
-    let plan = input.parse()?;
+    let defaults = store.plan_by_name(&PlanName::default_plan()).await?.limits;
+    let plan = input.parse(&defaults)?;
     Ok(store.create_plan(&plan, audit).await?)
+}
+
+/// Changes a plan's limits. Every shop on the plan is held to the new
+/// limits at once (tenants read their plan's limits with every look-up);
+/// changing `default` also changes what new plans start from and the
+/// limits of routes that address no shop.
+pub async fn update(
+    store: &dyn Store,
+    name: &str,
+    input: &PlanPatchInput,
+    audit: &AuditContext,
+) -> ServiceResult<Plan> {
+    let name = PlanName::parse(name).map_err(|_| StoreError::NotFound("plan"))?;
+    let patch = input.parse()?;
+    Ok(store.update_plan(&name, &patch, audit).await?)
+}
+
+/// How long [`DefaultLimits`] reuses what it read: as long as tenants (and
+/// with them their plans' limits) are cached.
+pub const DEFAULT_LIMITS_TTL: Duration = Duration::from_secs(1);
+
+/// The `default` plan's limits, which apply where a request addresses no
+/// shop (the platform API, operator logins). Read from the store at most
+/// once per [`DEFAULT_LIMITS_TTL`].
+#[derive(Default)]
+pub struct DefaultLimits {
+    cached: Mutex<Option<(PlanLimits, Instant)>>,
+}
+
+impl DefaultLimits {
+    pub async fn get(&self, store: &dyn Store) -> PlanLimits {
+        let last = *self.cached.lock().expect("default limits");
+        if let Some((limits, at)) = last
+            && at.elapsed() < DEFAULT_LIMITS_TTL
+        {
+            return limits;
+        }
+        match store.plan_by_name(&PlanName::default_plan()).await {
+            Ok(plan) => {
+                *self.cached.lock().expect("default limits") = Some((plan.limits, Instant::now()));
+                plan.limits
+            }
+            // The request itself will meet the store's trouble; its rate
+            // limit stays what it was (asked again after the TTL).
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the default plan; using its last known limits");
+                let limits = last.map_or_else(PlanLimits::default, |(limits, _)| limits);
+                *self.cached.lock().expect("default limits") = Some((limits, Instant::now()));
+                limits
+            }
+        }
+    }
+
+    /// Forgets the cached limits; called after a plan changes on this node.
+    pub fn clear(&self) {
+        *self.cached.lock().expect("default limits") = None;
+    }
 }

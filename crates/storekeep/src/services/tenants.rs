@@ -157,7 +157,9 @@ pub async fn update(
 /// The demo shop `serve --demo` and `seed --demo` create; creating it again
 /// changes nothing.
 /// The demo shop sells: two shipping methods and US sales tax, so a
-/// checkout works out of the box.
+/// checkout works out of the box; it accepts the simulated `test` processor
+/// as well as `manual` (usable where the server offers `test`, as
+/// `serve --demo` does).
 fn demo_settings() -> TenantSettings {
     use storekeep_domain::{ShippingMethod, TaxRate};
     TenantSettings {
@@ -189,6 +191,7 @@ fn demo_settings() -> TenantSettings {
                 name: "California sales tax".into(),
             },
         ],
+        payment_providers: vec!["manual".into(), "test".into()],
         ..TenantSettings::default()
     }
 }

@@ -377,6 +377,36 @@ async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
 }
 
 #[tokio::test]
+async fn a_reset_that_cannot_be_mailed_answers_like_any_other() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    // The development mail folder cannot be made: sending fails.
+    std::fs::write(app.db.dir.path().join("mail"), b"not a folder").unwrap();
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let resp = app
+            .shop("acme", Method::POST, "/api/v1/auth/password-reset")
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202, "{email}: the answer reveals nothing");
+        assert!(resp.bytes().await.unwrap().is_empty());
+    }
+    // Once mail works again, asking again works.
+    std::fs::remove_file(app.db.dir.path().join("mail")).unwrap();
+    let resp = app
+        .shop("acme", Method::POST, "/api/v1/auth/password-reset")
+        .json(&json!({"email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    assert!(mailed_token(&app).await.is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_idle_session_expires() {
     let app = storekeep_test_support::spawn_app_with(|s| {
         s.session_idle = std::time::Duration::from_secs(2)

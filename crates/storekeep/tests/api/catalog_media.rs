@@ -427,3 +427,105 @@ async fn with_a_public_base_url_image_links_point_there_and_storekeep_still_serv
     assert_eq!(served.bytes().await.unwrap().as_ref(), &bytes[..]);
     app.stop().await;
 }
+
+/// A PNG whose header claims `width × height`: the server reads only the
+/// header, as a browser would before decoding gigabytes.
+fn claimed_png(width: u32, height: u32) -> Vec<u8> {
+    let mut b = png(1, 1);
+    b[16..20].copy_from_slice(&width.to_be_bytes());
+    b[20..24].copy_from_slice(&height.to_be_bytes());
+    b
+}
+
+#[tokio::test]
+async fn images_beyond_the_pixel_cap_are_refused() {
+    let app = spawn_app().await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    let product = simple(&app, "acme", &owner, "Poster", "POSTER-1", 1500).await;
+    let pid = product["id"].as_str().unwrap();
+
+    // 400 megapixels in a file of a few dozen bytes: refused by the default cap.
+    let bomb = claimed_png(20_000, 20_000);
+    let p = problem(
+        upload(&app, "acme", &owner, pid, &bomb, "image/png").await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "file");
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("pixels"),
+        "{p}"
+    );
+    // 36 megapixels is under the 40 MP default.
+    let big = claimed_png(6_000, 6_000);
+    assert_eq!(
+        upload(&app, "acme", &owner, pid, &big, "image/png")
+            .await
+            .status(),
+        201
+    );
+    app.stop().await;
+
+    let app = spawn_app_with(|s| s.media.max_image_pixels = 1_000).await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    let product = simple(&app, "acme", &owner, "Poster", "POSTER-1", 1500).await;
+    let pid = product["id"].as_str().unwrap();
+    problem(
+        upload(&app, "acme", &owner, pid, &png(40, 30), "image/png").await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        upload(&app, "acme", &owner, pid, &png(30, 30), "image/png")
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        get_product(&app, &owner, pid).await["images"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn media_keys_of_any_other_shape_are_404_without_touching_storage() {
+    let app = spawn_app().await;
+    let (owner, _) = shop(&app, "acme", None).await;
+    let product = simple(&app, "acme", &owner, "Poster", "POSTER-1", 1500).await;
+    let pid = product["id"].as_str().unwrap();
+    let image =
+        body(upload(&app, "acme", &owner, pid, &png(4, 4), "image/png").await).await["image"]
+            .clone();
+    let url = image["url"].as_str().unwrap().to_owned();
+    assert_eq!(fetch(&app, &url).await.0, 200);
+
+    let key = url.trim_start_matches("/media/");
+    let (tenant, file) = key.split_once('/').unwrap();
+    let probes = [
+        format!("/media/{key}/x"),
+        format!("/media/{key}.png"),
+        format!("/media/{tenant}/{}", "a".repeat(5_000)),
+        format!("/media/{}/{file}", "b".repeat(300)),
+        format!("/media/{}", key.to_uppercase().replace(".PNG", ".png")),
+        format!("/media/{tenant}/{}", file.replace('-', "")),
+        format!("/media/{tenant}/0190c3f5-7f9a-7c3e-9a3b-4d5e6f708192.png"),
+        format!("/media/{tenant}"),
+    ];
+    for probe in &probes {
+        let resp = app.get(probe).await;
+        assert_eq!(resp.status(), 404, "{probe}");
+    }
+    let metrics = app.get("/api/metrics").await.text().await.unwrap();
+    assert!(
+        !metrics.lines().any(|l| l.contains("status=\"500\"")),
+        "no probe was a server error: {metrics}"
+    );
+    app.stop().await;
+}

@@ -45,6 +45,14 @@ pub async fn set_settings(app: &TestApp, slug: &str, token: &str, settings: &Val
     assert_eq!(status, 200, "settings: {b}");
 }
 
+/// Lets the shop take the simulated `test` processor: test servers offer it,
+/// but a shop accepts only `manual` until its settings say otherwise.
+pub async fn accept_test_payments(app: &TestApp, s: &Shop) {
+    let mut body = settings(1800);
+    body["settings"]["payment_providers"] = json!(["manual", "test"]);
+    set_settings(app, &s.slug, &s.token, &body).await;
+}
+
 pub async fn selling_shop(app: &TestApp, slug: &str, price: i64, stock: i64) -> Shop {
     let (token, _) = shop(app, slug, None).await;
     set_settings(app, slug, &token, &settings(1800)).await;

@@ -10,8 +10,8 @@ use storekeep_test_support::{TestApp, problem, spawn_app, spawn_app_with};
 
 use crate::catalog_support::body;
 use crate::commerce_support::{
-    Shop, admin_order, cart_with, checkout, checkout_body, event_topics, order_action, order_of,
-    selling_shop, set_settings, settings, stock,
+    Shop, accept_test_payments, admin_order, cart_with, checkout, checkout_body, event_topics,
+    order_action, order_of, selling_shop, set_settings, settings, stock,
 };
 use crate::identity::admin;
 
@@ -70,6 +70,7 @@ async fn the_test_processor_confirms_through_a_signed_webhook_and_the_order_is_p
     })
     .await;
     let s = selling_shop(&app, "paytest", 1000, 5).await;
+    accept_test_payments(&app, &s).await;
     let order = test_provider_order(&app, &s, "confirm").await;
     let id = order["id"].as_str().unwrap();
     let paid = wait_for_status(&app, &s, id, "paid").await;
@@ -120,6 +121,7 @@ async fn forged_stale_and_unsigned_webhooks_change_nothing() {
     })
     .await;
     let s = selling_shop(&app, "forge", 1000, 5).await;
+    accept_test_payments(&app, &s).await;
     let order = test_provider_order(&app, &s, "confirm").await;
     let id = order["id"].as_str().unwrap();
     let reference = order["payments"][0]["reference"].as_str().unwrap();
@@ -173,6 +175,7 @@ async fn a_declined_payment_leaves_the_order_unpaid_and_a_new_attempt_can_pay_it
     })
     .await;
     let s = selling_shop(&app, "decline", 1000, 5).await;
+    accept_test_payments(&app, &s).await;
     let order = test_provider_order(&app, &s, "decline").await;
     let id = order["id"].as_str().unwrap();
     for _ in 0..100 {

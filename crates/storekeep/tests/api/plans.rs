@@ -121,3 +121,163 @@ async fn rate_quotas_above_one_a_microsecond_are_refused() {
     assert_eq!(body["errors"][0]["field"], "limits.api_requests_per_minute");
     app.stop().await;
 }
+
+async fn patch_plan(
+    app: &storekeep_test_support::TestApp,
+    name: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.platform(Method::PATCH, &format!("/api/v1/platform/plans/{name}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn auth_limit(app: &storekeep_test_support::TestApp, slug: &str) -> String {
+    let resp = app
+        .shop(slug, Method::POST, "/api/v1/auth/login")
+        .json(&json!({"email": "x@example.com", "password": "whatever it is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    resp.headers()["ratelimit-limit"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_edited_plan_holds_every_shop_on_it_at_once() {
+    let app = spawn_app().await;
+    app.platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "tight", "limits": {"auth_requests_per_minute": 4, "max_staff": 2}}}))
+        .send()
+        .await
+        .unwrap();
+    app.create_tenant("acme", json!({"plan": "tight"})).await;
+    app.create_tenant("other", json!({})).await;
+    assert_eq!(auth_limit(&app, "acme").await, "4");
+
+    let resp = patch_plan(
+        &app,
+        "tight",
+        json!({"plan": {"limits": {"auth_requests_per_minute": 9}}}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let plan: Value = resp.json().await.unwrap();
+    assert_eq!(plan["plan"]["limits"]["auth_requests_per_minute"], 9);
+    assert_eq!(
+        plan["plan"]["limits"]["max_staff"], 2,
+        "limits left out stay"
+    );
+    assert_eq!(auth_limit(&app, "acme").await, "9", "the shop on the plan");
+    assert_eq!(
+        auth_limit(&app, "other").await,
+        "30",
+        "a shop on another plan"
+    );
+
+    // Audited like a creation, with what it was and what it became.
+    let log: Value = app
+        .platform(Method::GET, "/api/v1/platform/audit-log")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &log["items"][0];
+    assert_eq!(entry["action"], "plan.update", "{log}");
+    assert_eq!(entry["target"], "plan:tight");
+    assert_eq!(entry["before"]["limits"]["auth_requests_per_minute"], 4);
+    assert_eq!(entry["after"]["limits"]["auth_requests_per_minute"], 9);
+    assert_eq!(entry["actor"], "platform_token");
+
+    // Refusals change nothing.
+    problem(
+        patch_plan(&app, "nope", json!({"plan": {"limits": {"max_staff": 1}}})).await,
+        404,
+    )
+    .await;
+    let p = problem(patch_plan(&app, "tight", json!({"plan": {}})).await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "limits");
+    let p = problem(
+        patch_plan(
+            &app,
+            "tight",
+            json!({"plan": {"limits": {"max_staff": -1, "auth_requests_per_minute": 60000001}}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["limits.max_staff", "limits.auth_requests_per_minute"]
+    );
+    problem(
+        patch_plan(
+            &app,
+            "tight",
+            json!({"plan": {"limits": {"max_stafff": 1}}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let anonymous = app
+        .request(Method::PATCH, "/api/v1/platform/plans/tight")
+        .json(&json!({"plan": {"limits": {"max_staff": 100}}}))
+        .send()
+        .await
+        .unwrap();
+    problem(anonymous, 401).await;
+    assert_eq!(auth_limit(&app, "acme").await, "9");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_default_plan_is_editable_for_shops_platform_routes_and_new_plans() {
+    let app = spawn_app().await;
+    app.create_tenant("existing", json!({})).await;
+    let resp = patch_plan(
+        &app,
+        "default",
+        json!({"plan": {"limits": {"auth_requests_per_minute": 5, "admin_requests_per_minute": 7, "max_staff": 3}}}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+
+    // Shops on it, old and new, and routes that address no shop.
+    assert_eq!(auth_limit(&app, "existing").await, "5");
+    app.create_tenant("fresh", json!({})).await;
+    assert_eq!(auth_limit(&app, "fresh").await, "5");
+    let platform = app
+        .platform(Method::GET, "/api/v1/platform/plans")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(platform.headers()["ratelimit-limit"], "7");
+    // A new plan's missing limits come from the default as it is now.
+    let created: Value = app
+        .platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "later"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["plan"]["limits"]["max_staff"], 3);
+    assert_eq!(created["plan"]["limits"]["auth_requests_per_minute"], 5);
+    app.stop().await;
+}

@@ -344,3 +344,61 @@ async fn emails_and_names_are_not_stored_in_plaintext() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_shops_api_keys_share_one_quota() {
+    let app = spawn_app().await;
+    app.platform(Method::POST, "/api/v1/platform/plans")
+        .json(&json!({"plan": {"name": "tight-admin", "limits": {"admin_requests_per_minute": 4}}}))
+        .send()
+        .await
+        .unwrap();
+    let (owner, _) = crate::catalog_support::shop(&app, "acme", Some("tight-admin")).await;
+    let (other_owner, _) = crate::catalog_support::shop(&app, "other", Some("tight-admin")).await;
+    let mint = |slug: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let resp =
+                crate::identity::admin(app, slug, &token, Method::POST, "/api/v1/admin/api-keys")
+                    .json(&json!({"api_key": {"name": "sync", "scopes": ["catalog:read"]}}))
+                    .send()
+                    .await
+                    .unwrap();
+            assert_eq!(resp.status(), 201);
+            resp.json::<Value>().await.unwrap()["secret"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let first = mint("acme", owner.clone()).await;
+    let second = mint("acme", owner.clone()).await;
+    let elsewhere = mint("other", other_owner).await;
+    let list = |slug: &'static str, key: &str| {
+        crate::identity::admin(&app, slug, key, Method::GET, "/api/v1/admin/products").send()
+    };
+
+    // Four requests in all, whichever key sends them.
+    let mut remaining = Vec::new();
+    for key in [&first, &second, &first, &second] {
+        let resp = list("acme", key).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["ratelimit-limit"], "4");
+        remaining.push(
+            resp.headers()["ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(remaining, ["3", "2", "1", "0"]);
+    problem(list("acme", &second).await.unwrap(), 429).await;
+    // A third key minted now brings no fresh quota.
+    let third = mint("acme", owner.clone()).await;
+    problem(list("acme", &third).await.unwrap(), 429).await;
+
+    // Another shop's keys have their own quota, and people are counted apart.
+    assert_eq!(list("other", &elsewhere).await.unwrap().status(), 200);
+    assert_eq!(list("acme", &owner).await.unwrap().status(), 200);
+    app.stop().await;
+}

@@ -29,7 +29,7 @@ async fn the_x_tenant_header_addresses_a_shop() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
         body["store"],
-        json!({"slug": "acme", "name": "Shop acme", "currency": "EUR"})
+        json!({"slug": "acme", "name": "Shop acme", "currency": "EUR", "payment_providers": ["manual"]})
     );
     app.stop().await;
 }

@@ -235,3 +235,75 @@ async fn what_an_import_leaves_out_stays_and_bad_rows_stay_their_own_problem() {
     );
     assert!(!export(&db, "acme", "csv").contains("many,"));
 }
+
+#[tokio::test]
+async fn formula_cells_leave_the_cli_export_inert_and_come_back_unchanged() {
+    let db = TestDb::new().await;
+    for slug in ["src", "copy"] {
+        create_shop(&db, slug);
+    }
+    let file = db.dir.path().join("in.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"handle":"bait","title":"=HYPERLINK(\"http://evil.example\")","description":"@SUM(A1:A9)","status":"active","tags":["+1","-1"],"variants":[{"sku":"B-1","title":"'=not a formula","options":{"=x":"y"},"price":{"amount":100,"currency":"USD"},"inventory":1}]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &db,
+        &[
+            "import",
+            "products",
+            "--tenant",
+            "src",
+            file.to_str().unwrap(),
+        ],
+    );
+    // An option name may not contain '=': that row is refused, and says so.
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("line 1: variants[0].options"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(
+        &file,
+        text(&std::fs::read(&file).unwrap()).replace("\"=x\"", "\"@x\""),
+    )
+    .unwrap();
+    let out = run(
+        &db,
+        &[
+            "import",
+            "products",
+            "--tenant",
+            "src",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let csv = export(&db, "src", "csv");
+    let row = csv.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("bait,\"'=HYPERLINK(\"\"http://evil.example\"\")\",'@SUM(A1:A9),active,'+1|-1,,B-1,''=not a formula,'@x=y,100,,USD,1"),
+        "{row}"
+    );
+    let path = db.dir.path().join("export.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let out = run(
+        &db,
+        &[
+            "import",
+            "products",
+            "--tenant",
+            "copy",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(export(&db, "copy", "jsonl"), export(&db, "src", "jsonl"));
+    assert_eq!(export(&db, "copy", "csv"), csv);
+}

@@ -81,3 +81,94 @@ async fn check_config_reports_an_unreachable_database() {
     assert!(text.contains("problem: database:"), "{text}");
     assert!(!text.contains("nobody@"), "the database URL is not printed");
 }
+
+/// The variable build.rs sets for the binary; `cargo run` passes it on.
+fn build_script_variable() -> String {
+    let script = include_str!("../../build.rs");
+    let rest = script
+        .split("cargo:rustc-env=")
+        .nth(1)
+        .expect("build.rs sets a variable");
+    rest.split('=').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn what_cargo_run_passes_on_is_not_mistaken_for_a_setting() {
+    let db = TestDb::new().await;
+    let name = build_script_variable();
+    assert!(!name.starts_with("STOREKEEP_"), "{name}");
+
+    // As `cargo run --bin storekeep -- check-config` runs it.
+    let out = storekeep_command(BIN, &db)
+        .arg("check-config")
+        .env(&name, "0123456789ab")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("warning"), "{all}");
+
+    // A real typo still warns.
+    let out = storekeep_command(BIN, &db)
+        .arg("check-config")
+        .env("STOREKEEP_LISTN", "x")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("warning: STOREKEEP_LISTN is not a storekeep setting"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn check_config_puts_the_problems_first_and_last() {
+    let db = TestDb::new().await;
+    let file = db.dir.path().join("storekeep.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:8080\"\n[http\nbroken").unwrap();
+    let run = |explain: bool| {
+        let mut cmd = storekeep_command(BIN, &db);
+        cmd.args(["check-config", "--config", file.to_str().unwrap()]);
+        if explain {
+            cmd.arg("--explain");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let text = run(false);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("problem: ") && lines[0].contains("not valid TOML"),
+        "{text}"
+    );
+    assert!(
+        lines.last().unwrap().starts_with("1 problem(s) found"),
+        "{text}"
+    );
+    assert!(lines.last().unwrap().contains("--explain"), "{text}");
+    assert!(
+        lines.len() <= 12,
+        "no settings reference unless asked: {text}"
+    );
+    assert!(!text.contains("STOREKEEP_HTTP_BODY_LIMIT_BYTES"), "{text}");
+
+    // With --explain the reference sits between the problem and its repeat.
+    let text = run(true);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("problem: "), "{text}");
+    assert!(text.contains("STOREKEEP_HTTP_BODY_LIMIT_BYTES"), "{text}");
+    let last_problem = text.rfind("problem: ").unwrap();
+    assert!(
+        last_problem > text.find("STOREKEEP_HTTP_BODY_LIMIT_BYTES").unwrap(),
+        "{text}"
+    );
+    assert!(text[last_problem..].contains("not valid TOML"), "{text}");
+    assert_eq!(lines.last().unwrap(), &"1 problem(s) found", "{text}");
+}

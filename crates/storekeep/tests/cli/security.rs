@@ -238,6 +238,17 @@ async fn logs_of_a_full_session_never_contain_secrets_or_emails() {
         .send()
         .await
         .unwrap();
+    // The reset is mailed after the answer.
+    for _ in 0..100 {
+        if server
+            .logs()
+            .iter()
+            .any(|l| l.contains("password reset sent"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.sigterm();
     let logs = server.logs();
     let _ = server.wait(Duration::from_secs(30));

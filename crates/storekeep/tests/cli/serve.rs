@@ -41,6 +41,11 @@ async fn serve_demo_answers_ready_with_the_demo_shop() {
         .await
         .unwrap();
     assert_eq!(shop["store"]["slug"], "demo");
+    assert_eq!(
+        shop["store"]["payment_providers"],
+        json!(["manual", "test"]),
+        "--demo offers the simulated processor and the demo shop accepts it"
+    );
 
     let token = std::fs::read_to_string(db.dir.path().join("platform-token")).unwrap();
     let detailed = client
@@ -88,7 +93,7 @@ async fn serve_demo_answers_ready_with_the_demo_shop() {
         .header("x-cart-token", cart["cart"]["token"].as_str().unwrap())
         .header("idempotency-key", "readme-1")
         .json(&json!({
-            "email": "ada@example.com", "shipping_method": "standard", "payment_provider": "manual",
+            "email": "ada@example.com", "shipping_method": "standard", "payment_provider": "test",
             "shipping_address": {"name": "Ada", "line1": "1 Main St", "city": "Oakland",
                                  "region": "CA", "postal_code": "94607", "country": "US"}
         }))
@@ -99,6 +104,33 @@ async fn serve_demo_answers_ready_with_the_demo_shop() {
     let order: Value = resp.json().await.unwrap();
     assert_eq!(order["order"]["shipping"]["amount"], 599);
     assert!(order["order"]["tax"]["amount"].as_i64().unwrap() > 0);
+    assert_eq!(order["order"]["status"], "pending_payment");
+
+    // As the README says, the demo's simulated processor pays the order a
+    // moment later (so staff have nothing to mark paid).
+    let path = format!(
+        "/api/v1/store/orders/{}",
+        order["order"]["id"].as_str().unwrap()
+    );
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let o: Value = client
+            .get(server.url(&path))
+            .header("x-tenant", "demo")
+            .header("x-cart-token", cart["cart"]["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status = o["order"]["status"].clone();
+        if status == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "paid");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -107,6 +107,52 @@ async fn plans_are_created_and_listed_from_the_cli() {
         })
         .collect();
     assert_eq!(names, ["default", "growth"]);
+
+    // The default plan is edited like any other; limits left out stay.
+    let before: Value =
+        serde_json::from_str(stdout(&run(&db, &["plan", "list"])).lines().next().unwrap()).unwrap();
+    let out = run(
+        &db,
+        &[
+            "plan",
+            "update",
+            "default",
+            "--max-staff",
+            "3",
+            "--auth-requests-per-minute",
+            "12",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let updated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(updated["name"], "default");
+    assert_eq!(updated["limits"]["max_staff"], 3);
+    assert_eq!(updated["limits"]["auth_requests_per_minute"], 12);
+    assert_eq!(
+        updated["limits"]["max_products"],
+        before["limits"]["max_products"]
+    );
+    let listed: Value =
+        serde_json::from_str(stdout(&run(&db, &["plan", "list"])).lines().next().unwrap()).unwrap();
+    assert_eq!(listed, updated);
+    // A plan created now starts from the edited default.
+    let later: Value =
+        serde_json::from_slice(&run(&db, &["plan", "create", "later"]).stdout).unwrap();
+    assert_eq!(later["limits"]["max_staff"], 3);
+
+    let missing = run(&db, &["plan", "update", "nope", "--max-staff", "1"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("plan 'nope'"));
+    let nothing = run(&db, &["plan", "update", "default"]);
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("at least one limit"));
+    let negative = run(&db, &["plan", "update", "default", "--max-staff=-1"]);
+    assert!(!negative.status.success());
+    assert!(String::from_utf8_lossy(&negative.stderr).contains("max_staff"));
 }
 
 #[tokio::test]
@@ -131,4 +177,67 @@ async fn migrate_applies_everything_once_and_seed_demo_is_idempotent() {
     }
     let list = stdout(&run(&db, &["tenant", "list", "--json"]));
     assert_eq!(list.lines().count(), 1, "one demo tenant: {list}");
+}
+
+#[tokio::test]
+async fn commands_say_which_database_they_use_and_reading_ones_create_none() {
+    let db = TestDb::new().await;
+    // Somewhere that is not the checkout: an empty folder, no data_dir or
+    // database.url configured, so the default ./data applies.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        storekeep_command(BIN, &db)
+            .env_remove("STOREKEEP_DATA_DIR")
+            .env_remove("STOREKEEP_DATABASE_URL")
+            .current_dir(elsewhere.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let data = elsewhere.path().join("data");
+    for args in [
+        &["tenant", "list"][..],
+        &["tenant", "show", "demo"],
+        &["tenant", "suspend", "demo"],
+        &["plan", "list"],
+        &["export", "products", "--tenant", "demo"],
+        &["audit", "verify"],
+        &["keys", "rotate"],
+    ] {
+        let out = cli(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("there is no database at ./data/storekeep.db (data folder ./data)")
+                && stderr.contains("creates none"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("tenant not found"), "{args:?}: {stderr}");
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
+    let out = cli(&["check-config"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("note: ./data/storekeep.db does not exist yet"),
+        "{text}"
+    );
+    assert!(!data.exists(), "check-config created {}", data.display());
+
+    // A command that writes may start a database, and says so in one line.
+    let out = cli(&["tenant", "create", "fresh", "--name", "Fresh"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "storekeep: using the embedded database ./data/storekeep.db (data folder ./data) (new: created now)"
+    );
+    let out = cli(&["tenant", "list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "storekeep: using the embedded database ./data/storekeep.db (data folder ./data)"
+    );
+    assert!(stdout(&out).contains("fresh"));
 }

@@ -113,14 +113,15 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         return response;
     }
 
-    // Rate limit: integrations by their credential, everyone else by IP.
+    // Rate limit: a shop's integrations (API keys, OAuth tokens) share one
+    // bucket per shop, everyone else is counted by IP.
     let ip = parts
         .extensions
         .get::<RequestContext>()
         .and_then(|c| c.client_ip.clone())
         .unwrap_or_else(|| "unknown".into());
-    // A credential gets its own bucket only in its own shop and outside the
-    // auth tier; otherwise minting keys would mint fresh quotas.
+    // The shop's bucket applies only in its own shop and outside the auth
+    // tier; elsewhere the credential counts by IP like anyone else.
     let who = match &auth {
         Authentication::Valid(p)
             if tier != Tier::Auth && tenant.as_ref().is_some_and(|t| p.tenant() == Some(t.id)) =>
@@ -129,9 +130,10 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         }
         _ => format!("ip:{ip}"),
     };
-    let limits = tenant
-        .as_ref()
-        .map_or_else(PlanLimits::default, |t| t.limits);
+    let limits = match &tenant {
+        Some(t) => t.limits,
+        None => state.default_limits.get(state.store.as_ref()).await,
+    };
     let scope = tenant
         .as_ref()
         .map_or_else(|| "-".to_owned(), |t| t.id.to_string());

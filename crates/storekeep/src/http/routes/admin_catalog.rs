@@ -410,8 +410,12 @@ async fn upload_image(
     if bytes.len() > state.settings.media.max_image_bytes {
         return Err(ApiError::PayloadTooLarge);
     }
-    let inspected = media::inspect(&bytes, declared.as_deref())
-        .map_err(|m| storekeep_domain::ValidationErrors::single("file", m))?;
+    let inspected = media::inspect(
+        &bytes,
+        declared.as_deref(),
+        state.settings.media.max_image_pixels,
+    )
+    .map_err(|m| storekeep_domain::ValidationErrors::single("file", m))?;
     // The product must exist before anything is written to storage.
     state.store.product(actor.tenant.id, product_id).await?;
     let image_id = ImageId::new();

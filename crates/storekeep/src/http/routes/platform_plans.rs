@@ -1,6 +1,6 @@
 //! `/api/v1/platform/plans`: named limits tenants are held to.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use storekeep_domain::Plan;
@@ -10,16 +10,24 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{Json, PageParams, PlatformOperator};
-use crate::services::plans::{self, NewPlanInput};
+use crate::services::plans::{self, NewPlanInput, PlanPatchInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_plan, list_plans))
+    OpenApiRouter::new()
+        .routes(routes!(create_plan, list_plans))
+        .routes(routes!(update_plan))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlanBody {
     pub plan: NewPlanInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatchBody {
+    pub plan: PlanPatchInput,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -63,4 +71,26 @@ async fn list_plans(
         items: page.items,
         next_cursor: page.next_cursor,
     }))
+}
+
+/// Changes some of a plan's limits (those left out stay). Every shop on the
+/// plan is held to them at once; changing `default` also changes what new
+/// plans start from and the limits of routes that address no shop.
+#[utoipa::path(patch, path = "/api/v1/platform/plans/{name}", tag = "platform",
+    security(("platform_token" = [])),
+    params(("name" = String, Path, description = "the plan's name, e.g. default")),
+    request_body = PlanPatchBody,
+    responses((status = 200, body = PlanBody), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_plan(
+    op: PlatformOperator,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(body): Json<PlanPatchBody>,
+) -> ApiResult<Json<PlanBody>> {
+    let plan = plans::update(state.store.as_ref(), &name, &body.plan, &op.audit).await?;
+    // Tenants carry their plan's limits: look them up afresh.
+    state.tenants.clear();
+    state.default_limits.clear();
+    Ok(Json(PlanBody { plan }))
 }

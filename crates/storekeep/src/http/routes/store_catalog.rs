@@ -251,13 +251,14 @@ pub async fn media_object(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> ApiResult<Response> {
+    // Only a key the server could have made reaches storage.
+    let content_type = media::content_type_of(&key).ok_or_else(|| ApiError::not_found("image"))?;
     let bytes = state
         .media
         .get(&key)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("image"))?;
-    let content_type = media::content_type_of(&key).ok_or_else(|| ApiError::not_found("image"))?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
