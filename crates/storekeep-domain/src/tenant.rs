@@ -145,6 +145,14 @@ pub struct TenantSettings {
     #[serde(default = "default_payment_providers")]
     #[schema(example = json!(["manual"]))]
     pub payment_providers: Vec<String>,
+    /// Keys this version does not know. A request naming one is refused
+    /// (see [`TenantSettings::problems`]: a misspelt setting must not be
+    /// ignored in silence); a stored one is read without error and kept
+    /// when staff change the settings, so a setting written by a newer node
+    /// neither breaks nor is lost on an older one during a rolling deploy.
+    #[serde(flatten, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(ignore)]
+    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn default_payment_timeout() -> i64 {
@@ -171,14 +179,18 @@ impl Default for TenantSettings {
             shipping_methods: Vec::new(),
             payment_timeout_secs: default_payment_timeout(),
             payment_providers: default_payment_providers(),
+            unknown: std::collections::BTreeMap::new(),
         }
     }
 }
 
 impl TenantSettings {
     /// Checks every field, collecting problems as `(field, message)`.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(&str, String)> = Vec::new();
+        for key in self.unknown.keys() {
+            out.push((key, "is not a setting".to_owned()));
+        }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             out.push((
                 "currency",
@@ -313,7 +325,9 @@ impl TenantSettings {
                 ));
             }
         }
-        out
+        out.into_iter()
+            .map(|(field, message)| (field.to_owned(), message))
+            .collect()
     }
 }
 
@@ -410,11 +424,13 @@ mod tests {
             shipping_methods: Vec::new(),
             payment_timeout_secs: default_payment_timeout(),
             payment_providers: vec!["manual".into(), "paypal".into(), "manual".into()],
+            unknown: [("require_staff_mfaa".to_owned(), serde_json::json!(true))].into(),
         };
         let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(
             fields,
             [
+                "require_staff_mfaa",
                 "currency",
                 "cors_origins",
                 "email_sender",
@@ -423,5 +439,19 @@ mod tests {
             ]
         );
         assert!(TenantSettings::default().problems().is_empty());
+    }
+
+    #[test]
+    fn settings_keep_keys_they_do_not_know_through_a_round_trip() {
+        let stored = serde_json::json!({"currency": "EUR", "loyalty_points": {"rate": 2}});
+        let s: TenantSettings = serde_json::from_value(stored).unwrap();
+        assert_eq!(s.currency, "EUR");
+        assert_eq!(s.unknown["loyalty_points"]["rate"], 2);
+        let back = serde_json::to_value(&s).unwrap();
+        assert_eq!(back["loyalty_points"]["rate"], 2);
+        assert!(
+            serde_json::to_value(TenantSettings::default()).unwrap()["unknown"].is_null(),
+            "no field of that name is written"
+        );
     }
 }

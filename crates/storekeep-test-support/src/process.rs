@@ -32,6 +32,9 @@ pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The thread copying stdout into `lines`; it ends when the process's
+    /// stdout closes (at exit).
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -47,7 +50,7 @@ impl ServerProcess {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
         let sink = lines.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 sink.lock().expect("log lock").push(line.clone());
                 let _ = tx.send(line);
@@ -75,7 +78,12 @@ impl ServerProcess {
                     .expect("ready line carries the address");
             }
         };
-        Self { child, addr, lines }
+        Self {
+            child,
+            addr,
+            lines,
+            reader: Some(reader),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -106,6 +114,34 @@ impl ServerProcess {
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!("storekeep did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the process to exit (killing it after `limit`) and
+    /// returns every line it wrote to stdout, including the last ones:
+    /// `logs()` right after a request may miss lines still in the pipe.
+    pub fn wait_with_logs(mut self, limit: Duration) -> (ExitStatus, Vec<String>) {
+        let reader = self.reader.take();
+        let lines = self.lines.clone();
+        let status = self.wait(limit);
+        if let Some(reader) = reader {
+            let _ = reader.join();
+        }
+        let logs = lines.lock().expect("log lock").clone();
+        (status, logs)
+    }
+
+    /// Polls stdout until some line satisfies `found` (or `limit` passes)
+    /// and returns every line so far: lines written before a response
+    /// reach the pipe's reader a moment later.
+    pub fn logs_until(&self, limit: Duration, found: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let logs = self.logs();
+            if logs.iter().any(|l| found(l)) || Instant::now() > deadline {
+                return logs;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -76,6 +76,11 @@ pub async fn run(settings: Settings, cmd: PlanCommand) -> anyhow::Result<ExitCod
             let input = PlanPatchInput {
                 limits: limits.into(),
             };
+            if input.limits.is_empty() {
+                anyhow::bail!(
+                    "plan '{name}': name at least one limit to change (e.g. --max-products 5000)"
+                );
+            }
             let plan = plans::update(store.as_ref(), &name, &input, &super::cli_actor())
                 .await
                 .map_err(|e| anyhow::anyhow!("plan '{name}': {e}"))?;

@@ -194,6 +194,9 @@ const METHODS: &[&str] = &["get", "put", "post", "patch", "delete"];
 pub fn document(api: &utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(api).expect("the OpenAPI document serialises");
     components(&mut doc);
+    // Unknown settings are refused (`TenantSettings::problems`), though the
+    // type keeps stored ones and so cannot deny them itself.
+    doc["components"]["schemas"]["TenantSettings"]["additionalProperties"] = json!(false);
     unique_operation_ids(&mut doc);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {

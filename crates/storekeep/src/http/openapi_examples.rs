@@ -38,6 +38,9 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ("create_plan", _) => json!({"plan": {"name": "growth", "limits": {
             "max_products": 50_000, "max_staff": 50, "api_requests_per_minute": 12_000
         }}}),
+        ("update_plan", _) => json!({"plan": {"limits": {
+            "max_products": 100_000, "api_requests_per_minute": 20_000
+        }}}),
         ("register", _) => json!({"account": {
             "email": "ann@example.com", "password": "a long and uncommon passphrase", "name": "Ann"
         }}),

@@ -43,6 +43,11 @@ pub struct PlanLimitsInput {
 }
 
 impl PlanLimitsInput {
+    /// Whether no limit is given.
+    pub fn is_empty(&self) -> bool {
+        self.patch().is_empty()
+    }
+
     fn patch(&self) -> PlanLimitsPatch {
         PlanLimitsPatch {
             max_products: self.max_products,
@@ -86,9 +91,6 @@ impl PlanPatchInput {
     pub fn parse(&self) -> Result<PlanLimitsPatch, ValidationErrors> {
         let patch = self.limits.patch();
         let mut errors = ValidationErrors::new();
-        if patch.is_empty() {
-            errors.add("limits", "name at least one limit to change");
-        }
         // The built-in limits are all valid: any problem is a value sent.
         for (field, message) in patch.apply(&PlanLimits::default()).problems() {
             errors.add(&format!("limits.{field}"), message);
@@ -111,7 +113,8 @@ pub async fn create(
 /// Changes a plan's limits. Every shop on the plan is held to the new
 /// limits at once (tenants read their plan's limits with every look-up);
 /// changing `default` also changes what new plans start from and the
-/// limits of routes that address no shop.
+/// limits of routes that address no shop. A patch that names no limit
+/// changes nothing and answers the plan as it is (nothing is audited).
 pub async fn update(
     store: &dyn Store,
     name: &str,
@@ -120,6 +123,9 @@ pub async fn update(
 ) -> ServiceResult<Plan> {
     let name = PlanName::parse(name).map_err(|_| StoreError::NotFound("plan"))?;
     let patch = input.parse()?;
+    if patch.is_empty() {
+        return Ok(store.plan_by_name(&name).await?);
+    }
     Ok(store.update_plan(&name, &patch, audit).await?)
 }
 

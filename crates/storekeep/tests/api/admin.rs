@@ -541,3 +541,43 @@ async fn the_plans_staff_limit_is_a_402() {
     assert!(third["detail"].as_str().unwrap().contains("allows 2 staff"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_misspelt_setting_is_refused_not_ignored() {
+    let app = spawn_app().await;
+    let owner = shop_with_owner(&app, "acme").await;
+
+    let resp = admin(
+        &app,
+        "acme",
+        &owner,
+        Method::PATCH,
+        "/api/v1/admin/settings",
+    )
+    .json(&json!({"settings": {"currency": "EUR", "require_staff_mfaa": true}}))
+    .send()
+    .await
+    .unwrap();
+    let body = problem(resp, 422).await;
+    assert_eq!(body["errors"][0]["field"], "settings.require_staff_mfaa");
+    assert_eq!(body["errors"][0]["message"], "is not a setting");
+
+    let created = app
+        .platform(Method::POST, "/api/v1/platform/tenants")
+        .json(&json!({"tenant": {"slug": "typo", "name": "Typo", "settings": {"curency": "EUR"}}}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(created, 422).await;
+    assert_eq!(body["errors"][0]["field"], "settings.curency");
+
+    let read: Value = admin(&app, "acme", &owner, Method::GET, "/api/v1/admin/settings")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["settings"]["currency"], "USD", "nothing changed");
+    app.stop().await;
+}

@@ -195,6 +195,7 @@ async fn an_edited_plan_holds_every_shop_on_it_at_once() {
     assert_eq!(entry["before"]["limits"]["auth_requests_per_minute"], 4);
     assert_eq!(entry["after"]["limits"]["auth_requests_per_minute"], 9);
     assert_eq!(entry["actor"], "platform_token");
+    let entries = log["items"].as_array().unwrap().len();
 
     // Refusals change nothing.
     problem(
@@ -202,8 +203,31 @@ async fn an_edited_plan_holds_every_shop_on_it_at_once() {
         404,
     )
     .await;
-    let p = problem(patch_plan(&app, "tight", json!({"plan": {}})).await, 422).await;
-    assert_eq!(p["errors"][0]["field"], "limits");
+    // A patch naming no limit (left out or null) changes nothing, audits
+    // nothing, and answers the plan as it is.
+    for empty in [
+        json!({"plan": {}}),
+        json!({"plan": {"limits": {"max_staff": null}}}),
+    ] {
+        let resp = patch_plan(&app, "tight", empty).await;
+        assert_eq!(resp.status(), 200);
+        let same: Value = resp.json().await.unwrap();
+        assert_eq!(same["plan"]["limits"]["auth_requests_per_minute"], 9);
+        assert_eq!(same["plan"]["limits"]["max_staff"], 2);
+    }
+    let log: Value = app
+        .platform(Method::GET, "/api/v1/platform/audit-log")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        log["items"].as_array().unwrap().len(),
+        entries,
+        "an empty patch is not audited"
+    );
     let p = problem(
         patch_plan(
             &app,

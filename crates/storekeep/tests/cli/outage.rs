@@ -142,7 +142,9 @@ async fn writes_on_a_full_sqlite_disk_are_503_reads_go_on_and_writes_resume_once
     assert_eq!(new_cart().send().await.unwrap().status(), 201);
 
     // Logged as a dependency's outage with its cause, not as a fault.
-    let logs = server.logs();
+    let logs = server.logs_until(Duration::from_secs(10), |l| {
+        l.contains("\"status\":503") && l.contains("checkout")
+    });
     let failed: Vec<Value> = logs
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

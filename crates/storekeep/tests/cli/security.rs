@@ -250,8 +250,7 @@ async fn logs_of_a_full_session_never_contain_secrets_or_emails() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server.sigterm();
-    let logs = server.logs();
-    let _ = server.wait(Duration::from_secs(30));
+    let (_, logs) = server.wait_with_logs(Duration::from_secs(30));
 
     let all = logs.join("\n");
     assert!(

@@ -226,8 +226,7 @@ async fn every_request_writes_one_json_log_line_with_its_facts() {
         .await
         .unwrap();
     server.sigterm();
-    let logs = server.logs();
-    let _ = server.wait(Duration::from_secs(30));
+    let (_, logs) = server.wait_with_logs(Duration::from_secs(30));
 
     let lines: Vec<Value> = logs
         .iter()

@@ -46,8 +46,11 @@ async fn update_settings(
         errors.add(&format!("settings.{field}"), message);
     }
     errors.into_result()?;
+    let mut settings = body.settings;
+    // Keys only a newer version knows stay as they are.
+    settings.unknown = actor.tenant.settings.unknown.clone();
     let patch = TenantPatch {
-        settings: Some(body.settings),
+        settings: Some(settings),
         ..Default::default()
     };
     let tenant = state
