@@ -12,6 +12,7 @@ mod catalog_store;
 mod catalog_support;
 mod checkout;
 mod commerce_support;
+mod connections;
 mod deals;
 mod docs;
 mod errors;
