@@ -101,6 +101,21 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "largest request body accepted [1048576]",
     ),
     (
+        "http.header_read_timeout_secs",
+        false,
+        "a connection that has not sent a request's headers this long after connecting (or after the first byte of its next request) is closed [10]",
+    ),
+    (
+        "http.keep_alive_idle_secs",
+        false,
+        "a kept-alive connection with no request this long is closed; keep it above a load balancer's idle timeout [75]",
+    ),
+    (
+        "http.max_connections",
+        false,
+        "most connections open at once; more are answered 503 and closed [1000, or three quarters of the open-file limit if lower]",
+    ),
+    (
         "shutdown.drain_secs",
         false,
         "after SIGTERM, seconds to keep serving with readiness false so load balancers move away [5]",
@@ -229,6 +244,10 @@ pub struct Settings {
     pub log_level: String,
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub keep_alive_idle: Duration,
+    /// `None`: 1,000, or three quarters of the open-file limit if lower.
+    pub max_connections: Option<usize>,
     pub drain: Duration,
     pub grace: Duration,
     pub encryption_keys: Option<Secret>,
@@ -307,6 +326,9 @@ impl Default for Settings {
             log_level: "info".into(),
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_idle: Duration::from_secs(75),
+            max_connections: None,
             drain: Duration::from_secs(5),
             grace: Duration::from_secs(30),
             encryption_keys: None,
@@ -328,6 +350,15 @@ impl Default for Settings {
 pub const MIN_TOKEN_LEN: usize = 32;
 
 impl Settings {
+    /// The connection cap in force: the configured one, or 1,000 lowered to
+    /// three quarters of the process's open-file limit, so the database,
+    /// logs and files keep descriptors when clients hold every connection.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or_else(|| {
+            open_file_limit().map_or(1000, |limit| 1000.min(limit / 4 * 3).max(1))
+        })
+    }
+
     /// The database URL in force: the configured one or the embedded default.
     pub fn database_url(&self) -> Secret {
         self.database_url.clone().unwrap_or_else(|| {
@@ -391,6 +422,13 @@ impl Settings {
                 self.request_timeout = Duration::from_secs(parse_positive(value)?);
             }
             "http.body_limit_bytes" => self.body_limit_bytes = parse_positive(value)?,
+            "http.header_read_timeout_secs" => {
+                self.header_read_timeout = Duration::from_secs(parse_positive(value)?);
+            }
+            "http.keep_alive_idle_secs" => {
+                self.keep_alive_idle = Duration::from_secs(parse_positive(value)?);
+            }
+            "http.max_connections" => self.max_connections = Some(parse_positive(value)?),
             "shutdown.drain_secs" => {
                 self.drain = Duration::from_secs(parse(value, "a whole number of seconds")?);
             }
@@ -484,6 +522,17 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The soft limit on open files (`ulimit -n`), where the system tells it.
+pub fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn non_empty(value: &str) -> Result<String, String> {

@@ -3,8 +3,8 @@
 //! path) so cardinality stays bounded.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use storekeep_store::PoolStats;
 
@@ -14,6 +14,9 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub http_in_flight: IntGauge,
+    pub connections_open: IntGauge,
+    pub connections_refused: IntCounter,
+    pub connections_timed_out: IntCounterVec,
     pub rate_limited: IntCounterVec,
     pub checkouts: IntCounterVec,
     pub payments: IntCounterVec,
@@ -49,6 +52,28 @@ impl Metrics {
         let http_in_flight =
             IntGauge::new("http_requests_in_flight", "HTTP requests being served now.")
                 .expect("valid metric");
+        let connections_open = IntGauge::new(
+            "http_connections_open",
+            "HTTP connections open now (at most http.max_connections).",
+        )
+        .expect("valid metric");
+        let connections_refused = IntCounter::new(
+            "http_connections_refused_total",
+            "Connections answered 503 and closed because http.max_connections were open.",
+        )
+        .expect("valid metric");
+        let connections_timed_out = IntCounterVec::new(
+            Opts::new(
+                "http_connections_timed_out_total",
+                "Connections closed by the server, by what they were waiting for: headers \
+                 (http.header_read_timeout_secs) or idle (http.keep_alive_idle_secs).",
+            ),
+            &["phase"],
+        )
+        .expect("valid metric");
+        for phase in ["headers", "idle"] {
+            connections_timed_out.with_label_values(&[phase]);
+        }
         let rate_limited = IntCounterVec::new(
             Opts::new(
                 "rate_limited_total",
@@ -103,6 +128,9 @@ impl Metrics {
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
+            Box::new(connections_open.clone()),
+            Box::new(connections_refused.clone()),
+            Box::new(connections_timed_out.clone()),
             Box::new(rate_limited.clone()),
             Box::new(cache.clone()),
             Box::new(checkouts.clone()),
@@ -121,6 +149,9 @@ impl Metrics {
             http_requests,
             http_duration,
             http_in_flight,
+            connections_open,
+            connections_refused,
+            connections_timed_out,
             rate_limited,
             checkouts,
             payments,

@@ -2,7 +2,8 @@
 //! gracefully: readiness turns false at once, the listener keeps serving
 //! for the drain period so load balancers move away, then stops accepting;
 //! requests in flight finish (bounded by the grace period) and the pool is
-//! closed.
+//! closed. Connections are served by [`crate::http::server`], which caps
+//! them and times out slow headers and idle keep-alives.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -82,12 +83,28 @@ impl Application {
             }
             tracing::info!("shutdown: no new connections, finishing requests in flight");
         };
-        let serve = axum::serve(
+        let settings = &state.settings;
+        let limits = crate::http::server::Limits {
+            header_read_timeout: settings.header_read_timeout,
+            keep_alive_idle: settings.keep_alive_idle,
+            max_connections: settings.max_connections(),
+        };
+        if let Some(files) = crate::config::open_file_limit()
+            && limits.max_connections + 64 > files
+        {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                open_file_limit = files,
+                "http.max_connections leaves fewer than 64 of the open-file limit for the database and files; raise `ulimit -n` or lower http.max_connections"
+            );
+        }
+        let serve = crate::http::server::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(graceful)
-        .into_future();
+            router,
+            limits,
+            state.metrics.clone(),
+            graceful,
+        );
 
         let deadline = async move {
             let Ok(how) = stopping_rx.wait_for(Option::is_some).await.map(|v| *v) else {
@@ -102,7 +119,7 @@ impl Application {
         };
 
         tokio::select! {
-            result = serve => result.context("serving HTTP")?,
+            () = serve => {}
             () = deadline => tracing::warn!(
                 grace_secs = grace.as_secs(),
                 "shutdown: grace period over, exiting with requests still in flight"

@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod openapi;
 mod openapi_examples;
 pub mod routes;
+pub mod server;
 
 use std::sync::Arc;
 

@@ -156,29 +156,17 @@ pub struct NewAccountInput {
     pub phone: Option<String>,
 }
 
-/// Each argon2 run holds 19 MiB; at most this many run at once, the rest
-/// queue, so a login flood cannot exhaust memory.
-static ARGON2_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get() * 2))
-});
-
+/// argon2 runs on `password::POOL`'s fixed workers (19 MiB each); a flood
+/// of logins waits there in turn instead of allocating per request.
 async fn hash_password(pw: String) -> ServiceResult<String> {
-    let _slot = ARGON2_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| ServiceError::Store(StoreError::other(e)))?;
-    tokio::task::spawn_blocking(move || password::hash(&pw))
+    password::POOL
+        .hash(pw)
         .await
         .map_err(|e| ServiceError::Store(StoreError::other(e)))
 }
 
 async fn verify_password(pw: String, hash: String) -> bool {
-    let Ok(_slot) = ARGON2_SLOTS.acquire().await else {
-        return false;
-    };
-    tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
-        .await
-        .unwrap_or(false)
+    password::POOL.verify(pw, hash).await.unwrap_or(false)
 }
 
 /// Creates an account of `kind` (with `role` for staff).

@@ -13,6 +13,7 @@ mod catalog_store;
 mod catalog_support;
 mod checkout;
 mod commerce_support;
+mod connections;
 mod contract;
 mod deals;
 mod docs;
