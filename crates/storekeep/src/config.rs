@@ -369,6 +369,18 @@ impl Settings {
         })
     }
 
+    /// The PII keyring in force (`crypto::keyring::load`): the configured
+    /// keys, or keys generated once into `DATA_DIR/secrets/` for the
+    /// embedded database.
+    pub fn load_keyring(&self) -> anyhow::Result<crate::crypto::Keyring> {
+        let configured = match (&self.encryption_keys, &self.blind_index_key) {
+            (Some(k), Some(i)) => Some((k.expose(), i.expose())),
+            _ => None,
+        };
+        let embedded = self.database_url().expose().starts_with("sqlite:");
+        crate::crypto::keyring::load(configured, embedded, &self.data_dir)
+    }
+
     /// Sets one key from its textual value (from a file or the environment).
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {

@@ -38,7 +38,7 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
-        let keyring = crate::crypto::load_keyring(&settings)?;
+        let keyring = settings.load_keyring()?;
         let mut state = AppState::new(store, settings, keyring)?;
         state.set_self_address(listener.local_addr().context("reading the bound address")?);
         Ok(Self { listener, state })

@@ -48,17 +48,17 @@ pub async fn run(config: Option<PathBuf>, cmd: KeysCommand) -> anyhow::Result<Ex
                     );
                 }
                 // Loading creates the files if they do not exist yet.
-                crypto::load_keyring(&settings)?;
+                settings.load_keyring()?;
                 let path = settings.data_dir.join("secrets").join("encryption-keys");
                 let current = std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?;
                 let (fresh, _) = Keyring::generate();
                 let (kid, key) = fresh.split_once(':').expect("generated keys are id:key");
                 let kid = format!("{kid}-{}", crate::crypto::tokens::code(1).to_lowercase());
-                super::write_private(&path, &format!("{},{kid}:{key}", current.trim()))?;
+                crypto::files::write_private(&path, &format!("{},{kid}:{key}", current.trim()))?;
                 println!("added key {kid}");
             }
-            let keyring = crypto::load_keyring(&settings)?;
+            let keyring = settings.load_keyring()?;
             let store = db::connect_and_migrate(&settings).await?;
             let (mut seen, mut resealed) = (0u64, 0u64);
             let mut after = None;

@@ -134,28 +134,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a secret file readable only by its owner.
-#[cfg(unix)]
-pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    writeln!(f, "{contents}")?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
-    std::fs::write(path, format!("{contents}\n"))?;
-    Ok(())
-}
-
 /// How the audit log names actions taken from the command line.
 pub fn cli_actor() -> storekeep_domain::AuditContext {
     let user = std::env::var("USER")

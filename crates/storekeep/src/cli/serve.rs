@@ -109,6 +109,6 @@ fn demo_token(path: &Path) -> anyhow::Result<Secret> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    super::write_private(path, &token)?;
+    crate::crypto::files::write_private(path, &token)?;
     Ok(Secret::new(token))
 }

@@ -10,7 +10,6 @@ use storekeep_domain::{Role, UserKind};
 
 use crate::app::AppState;
 use crate::config::Settings;
-use crate::crypto;
 use crate::services::accounts::{self, NewAccountInput};
 use crate::services::tenants;
 
@@ -58,7 +57,7 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> anyhow::Result<ExitCod
     // The first operator may come before the first `serve`; a shop's staff
     // member needs the shop's database.
     let store = super::open_store(&settings, platform).await?;
-    let keyring = crypto::load_keyring(&settings)?;
+    let keyring = settings.load_keyring()?;
     let state = AppState::new(store.clone(), settings, keyring)?;
     let (tenant_id, kind, role) = if platform {
         (None, UserKind::Operator, None)

@@ -186,25 +186,30 @@ impl Keyring {
     }
 }
 
-/// The keyring in force: the configured keys, or — for the embedded
-/// database only — keys generated once into `DATA_DIR/secrets/` (mode 0600).
-/// Several nodes on PostgreSQL must share keys, so there they must be set.
-pub fn load(settings: &crate::config::Settings) -> anyhow::Result<Keyring> {
+/// The keyring in force: the `configured` keys (`encryption.keys`,
+/// `encryption.blind_index_key`), or — for the `embedded` database only —
+/// keys generated once into `DATA_DIR/secrets/` (mode 0600). Several nodes
+/// on PostgreSQL must share keys, so there they must be set.
+pub fn load(
+    configured: Option<(&str, &str)>,
+    embedded: bool,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Keyring> {
     use anyhow::{Context, bail};
-    if let (Some(k), Some(i)) = (&settings.encryption_keys, &settings.blind_index_key) {
-        return Keyring::parse(k.expose(), i.expose()).map_err(anyhow::Error::msg);
+    if let Some((keys, index)) = configured {
+        return Keyring::parse(keys, index).map_err(anyhow::Error::msg);
     }
-    if !settings.database_url().expose().starts_with("sqlite:") {
+    if !embedded {
         bail!("encryption.keys and encryption.blind_index_key must be configured with PostgreSQL");
     }
-    let dir = settings.data_dir.join("secrets");
+    let dir = data_dir.join("secrets");
     let keys_path = dir.join("encryption-keys");
     let index_path = dir.join("blind-index-key");
     if !keys_path.exists() {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let (keys, index) = Keyring::generate();
-        crate::cli::write_private(&index_path, &index)?;
-        crate::cli::write_private(&keys_path, &keys)?;
+        super::files::write_private(&index_path, &index)?;
+        super::files::write_private(&keys_path, &keys)?;
         tracing::warn!(
             folder = %dir.display(),
             "generated PII encryption keys; back this folder up apart from the database"
