@@ -9,6 +9,7 @@ mod commerce;
 mod identity;
 mod ids;
 mod page;
+mod permission;
 mod plan;
 mod tenant;
 mod validation;
@@ -38,6 +39,7 @@ pub use ids::{
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
 pub use page::{Page, PageRequest};
+pub use permission::Permission;
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};
 pub use tenant::{
     DomainName, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,

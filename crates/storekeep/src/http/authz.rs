@@ -1,92 +1,20 @@
 //! Authorisation for `/api/v1/admin/*`, in one place: every admin route is
 //! listed in [`ADMIN_ROUTES`] with the permission it needs; a route missing
-//! from the table is refused to everyone. Roles grant permissions; API keys
-//! and OAuth tokens carry them as scopes.
+//! from the table is refused to everyone. Permissions themselves (and what
+//! each role holds) are domain vocabulary: `storekeep_domain::Permission`.
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use storekeep_domain::{AuditContext, Role, Tenant};
+use storekeep_domain::{AuditContext, Permission, Role, Tenant};
 
 use crate::app::AppState;
 use crate::http::authn::{Authentication, Principal};
 use crate::http::error::ApiError;
 use crate::http::extract::CurrentTenant;
 use crate::http::middleware::RequestContext;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Permission {
-    SettingsRead,
-    SettingsWrite,
-    StaffRead,
-    StaffWrite,
-    CredentialsRead,
-    CredentialsWrite,
-    AuditRead,
-    CatalogRead,
-    CatalogWrite,
-    OrdersRead,
-    OrdersWrite,
-}
-
-const ALL: &[Permission] = &[
-    Permission::SettingsRead,
-    Permission::SettingsWrite,
-    Permission::StaffRead,
-    Permission::StaffWrite,
-    Permission::CredentialsRead,
-    Permission::CredentialsWrite,
-    Permission::AuditRead,
-    Permission::CatalogRead,
-    Permission::CatalogWrite,
-    Permission::OrdersRead,
-    Permission::OrdersWrite,
-];
-
-impl Permission {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SettingsRead => "settings:read",
-            Self::SettingsWrite => "settings:write",
-            Self::StaffRead => "staff:read",
-            Self::StaffWrite => "staff:write",
-            Self::CredentialsRead => "credentials:read",
-            Self::CredentialsWrite => "credentials:write",
-            Self::AuditRead => "audit:read",
-            Self::CatalogRead => "catalog:read",
-            Self::CatalogWrite => "catalog:write",
-            Self::OrdersRead => "orders:read",
-            Self::OrdersWrite => "orders:write",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        ALL.iter().copied().find(|p| p.as_str() == s)
-    }
-
-    pub fn all_names() -> Vec<&'static str> {
-        ALL.iter().map(|p| p.as_str()).collect()
-    }
-}
-
-/// What each role may do.
-pub fn role_permissions(role: Role) -> Vec<Permission> {
-    use Permission::*;
-    match role {
-        Role::Owner | Role::Admin => ALL.to_vec(),
-        Role::Staff => vec![
-            SettingsRead,
-            StaffRead,
-            CatalogRead,
-            CatalogWrite,
-            OrdersRead,
-            OrdersWrite,
-        ],
-        Role::Viewer => vec![SettingsRead, StaffRead, CatalogRead, OrdersRead],
-    }
-}
 
 /// Every admin route and the permission it needs.
 pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
@@ -274,7 +202,7 @@ pub struct AdminActor {
 fn permissions_of(p: &Principal) -> (Vec<Permission>, Option<Role>) {
     match p {
         Principal::User { user, .. } => match user.role {
-            Some(role) => (role_permissions(role), Some(role)),
+            Some(role) => (role.permissions().to_vec(), Some(role)),
             None => (Vec::new(), None),
         },
         Principal::ApiKey(k) => (

@@ -5,13 +5,12 @@ use chrono::Duration;
 use serde::Deserialize;
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, NewApiKey, NewOAuthClient,
-    OAuthClientId, OAuthClientRecord, TenantId, ValidationErrors,
+    OAuthClientId, OAuthClientRecord, Permission, TenantId, ValidationErrors,
 };
 use storekeep_store::{Store, StoreError, now};
 
 use super::{ServiceError, ServiceResult};
 use crate::crypto::tokens;
-use crate::http::authz::Permission;
 
 /// How long an OAuth access token lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::hours(1);

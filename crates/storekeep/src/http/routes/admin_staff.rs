@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::authz::{AdminActor, role_permissions};
+use crate::http::authz::AdminActor;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, PageParams};
 use crate::services::accounts::{self, Account, NewAccountInput};
@@ -102,7 +102,10 @@ async fn create_staff(
     if body.staff.role == Role::Owner && own_role != Role::Owner {
         return Err(ApiError::Forbidden("only an owner can add an owner".into()));
     }
-    if !role_permissions(body.staff.role)
+    if !body
+        .staff
+        .role
+        .permissions()
         .iter()
         .all(|p| actor.permissions.contains(p))
     {
