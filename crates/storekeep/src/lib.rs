@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod wire;
 
 /// The crate version, reported by health checks and metrics.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -6,7 +6,8 @@ use clap::Subcommand;
 use storekeep_domain::PageRequest;
 
 use crate::config::Settings;
-use crate::services::plans::{self, NewPlanInput, PlanLimitsInput, PlanPatchInput};
+use crate::services::plans;
+use crate::wire::plans::{NewPlanInput, PlanLimitsInput, PlanPatchInput};
 
 /// A plan's limits as flags; each one left out is not set.
 #[derive(Debug, Clone, clap::Args)]

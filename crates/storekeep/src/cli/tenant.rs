@@ -7,7 +7,8 @@ use storekeep_domain::{PageRequest, TenantStatus};
 
 use crate::config::Settings;
 use crate::services;
-use crate::services::tenants::{self, NewTenantInput, TenantPatchInput};
+use crate::services::tenants;
+use crate::wire::tenants::{NewTenantInput, TenantPatchInput};
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {

@@ -10,8 +10,9 @@ use storekeep_domain::{Role, UserKind};
 
 use crate::app::AppState;
 use crate::config::Settings;
-use crate::services::accounts::{self, NewAccountInput};
+use crate::services::accounts;
 use crate::services::tenants;
+use crate::wire::accounts::NewAccountInput;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {

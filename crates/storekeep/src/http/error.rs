@@ -8,9 +8,9 @@
 //! 405, a body-limit 413) into a problem, so every error has one shape.
 //! 5xx bodies are generic; the cause is logged once, never sent.
 
+use crate::wire::problem::Problem;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use storekeep_domain::{FieldError, ValidationErrors};
 use storekeep_store::StoreError;
 
@@ -136,20 +136,6 @@ impl From<StoreError> for ApiError {
             StoreError::Other(e) => Self::Internal(e),
         }
     }
-}
-
-/// The RFC 9457 body. `type` points at the problem's entry on the docs page.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// The request id; quote it when reporting a problem.
-    pub instance: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
 }
 
 impl Problem {

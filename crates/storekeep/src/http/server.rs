@@ -158,7 +158,7 @@ async fn accept_error(e: io::Error) {
 
 /// The whole answer to a connection over the cap, as an RFC 9457 problem.
 fn refusal_response() -> String {
-    let mut problem = super::error::Problem::new(
+    let mut problem = crate::wire::problem::Problem::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         "the server has as many open connections as it allows; retry shortly",
     );

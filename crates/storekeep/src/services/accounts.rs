@@ -3,7 +3,6 @@
 //! found again through their blind index.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
 use storekeep_domain::{
     AuditContext, NewSession, Role, SessionId, SessionRecord, Tenant, TenantId, UserId, UserKind,
     UserRecord, ValidationErrors,
@@ -13,6 +12,7 @@ use storekeep_store::{StoreError, now};
 use super::{ServiceError, ServiceResult};
 use crate::app::AppState;
 use crate::crypto::{Keyring, password, tokens, totp};
+use crate::wire::accounts::{Account, LoginInput, NewAccountInput};
 
 /// Failures before an account locks; each further failure doubles the lock.
 pub const FREE_FAILURES: i64 = 5;
@@ -68,20 +68,6 @@ fn totp_context(id: UserId) -> String {
     format!("users.totp:{id}")
 }
 
-/// The plaintext view of an account, for responses.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct Account {
-    pub id: UserId,
-    pub kind: UserKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
-    pub email: String,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub mfa_enabled: bool,
-    pub created_at: DateTime<Utc>,
-}
-
 pub fn open_account(keyring: &Keyring, u: &UserRecord) -> ServiceResult<Account> {
     let open = |sealed: &str, ctx: String| {
         keyring
@@ -131,29 +117,6 @@ pub fn reseal(keyring: &Keyring, u: &mut UserRecord) -> ServiceResult<bool> {
         }
     }
     Ok(changed)
-}
-
-/// A new account, validated. Every field problem is reported at once.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAccountInput {
-    #[schema(
-        max_length = 254,
-        pattern = r"^\s*[^\s@]{1,64}@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]\s*$",
-        example = "ann@example.com"
-    )]
-    pub email: String,
-    /// 12 to 256 characters, not a common password, not the email.
-    #[schema(
-        min_length = 12,
-        max_length = 256,
-        example = "a long and uncommon passphrase"
-    )]
-    pub password: String,
-    #[schema(max_length = 200)]
-    pub name: Option<String>,
-    #[schema(max_length = 32, pattern = r"^[0-9 +\-().]*$")]
-    pub phone: Option<String>,
 }
 
 /// argon2 runs on `password::POOL`'s fixed workers (19 MiB each); a flood
@@ -239,19 +202,6 @@ pub async fn create_account(
             other => other.into(),
         })?;
     open_account(keyring, &created)
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginInput {
-    pub email: String,
-    pub password: String,
-    /// A current TOTP code, for accounts with MFA.
-    pub totp: Option<String>,
-    /// A single-use recovery code instead of `totp`.
-    pub recovery_code: Option<String>,
-    /// `customer` (default) or `staff` for a shop; `operator` for the platform.
-    pub account: Option<UserKind>,
 }
 
 /// Why a login failed. The message never says whether the email exists.

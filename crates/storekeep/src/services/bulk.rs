@@ -18,7 +18,9 @@ use storekeep_store::catalog::IMPORT_BATCH;
 use storekeep_store::{Store, StoreError};
 
 use super::bulk_csv::{QuoteWatch, guard_cell, unguard_cell};
-use super::catalog::{VariantInput, parse_description, parse_tags, parse_title, parse_variant};
+use super::catalog::{parse_description, parse_tags, parse_title, parse_variant};
+use crate::wire::bulk::{ImportReport, RowError};
+use crate::wire::catalog::VariantInput;
 
 /// Most row errors listed in a report (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
@@ -64,21 +66,6 @@ impl Format {
             Self::JsonLines => "application/x-ndjson",
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct RowError {
-    pub line: u64,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct ImportReport {
-    pub created: u64,
-    pub updated: u64,
-    pub failed: u64,
-    /// The first failures, in line order.
-    pub errors: Vec<RowError>,
 }
 
 impl ImportReport {

@@ -5,13 +5,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{
-    Cart, CartId, CartItemId, CartPatch, CartStatus, CategoryId, Deal, DealTarget, Money, NewCart,
-    OrderId, PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, SaleVariant, Tenant,
-    UserId, UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code,
-    parse_region, price, tax_rate_for,
+    Cart, CartId, CartItemId, CartPatch, CategoryId, Deal, DealTarget, Money, NewCart,
+    PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, SaleVariant, Tenant, UserId,
+    UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code, parse_region, price,
+    tax_rate_for,
 };
 use storekeep_store::StoreError;
 use subtle::ConstantTimeEq;
@@ -19,6 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::app::AppState;
 use crate::crypto::tokens;
 use crate::services::ServiceResult;
+use crate::wire::carts::{CartChanges, CartView, DealApplied, LineView};
 
 /// The header that carries a guest's cart token.
 pub const CART_TOKEN_HEADER: &str = "x-cart-token";
@@ -42,57 +41,6 @@ impl CartAccess {
             .is_some_and(|t| bool::from(tokens::hash(t).as_bytes().ct_eq(token_hash.as_bytes())));
         by_token || (owner.is_some() && owner == self.customer)
     }
-}
-
-/// A cart with its prices, as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CartView {
-    pub id: CartId,
-    /// Only in the response that created the cart: keep it, it is the only
-    /// way back to a guest cart (send it as `X-Cart-Token`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    pub status: CartStatus,
-    pub customer_id: Option<UserId>,
-    pub coupon_code: Option<String>,
-    pub shipping_method: Option<String>,
-    pub country: Option<String>,
-    pub region: Option<String>,
-    pub order_id: Option<OrderId>,
-    pub items: Vec<LineView>,
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub deals: Vec<DealApplied>,
-    /// Why something in the cart is not priced as it might seem (a coupon
-    /// that does not apply, an item no longer for sale…).
-    pub notes: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LineView {
-    pub id: Option<CartItemId>,
-    pub variant_id: VariantId,
-    pub product_id: storekeep_domain::ProductId,
-    pub sku: String,
-    pub title: String,
-    pub quantity: i64,
-    pub unit_price: Money,
-    pub discount: Money,
-    pub total: Money,
-    pub deal_id: Option<storekeep_domain::DealId>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DealApplied {
-    pub deal_id: storekeep_domain::DealId,
-    pub name: String,
-    pub code: Option<String>,
-    pub amount: Money,
 }
 
 pub fn money(amount: i64, currency: &str) -> Money {
@@ -365,24 +313,6 @@ pub async fn create(
         )
         .await?;
     Ok((cart, token))
-}
-
-/// `PATCH /carts/{id}`: each field may be a value or `null` (cleared).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CartChanges {
-    #[serde(default, deserialize_with = "crate::services::double_option")]
-    #[schema(value_type = Option<String>)]
-    pub coupon_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::services::double_option")]
-    #[schema(value_type = Option<String>)]
-    pub shipping_method: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::services::double_option")]
-    #[schema(value_type = Option<String>)]
-    pub country: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::services::double_option")]
-    #[schema(value_type = Option<String>)]
-    pub region: Option<Option<String>>,
 }
 
 pub fn parse_changes(tenant: &Tenant, c: CartChanges) -> ServiceResult<CartPatch> {

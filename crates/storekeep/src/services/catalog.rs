@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, MAX_DESCRIPTION, MAX_QUANTITY,
     MAX_TAGS, MAX_TITLE, MAX_VARIANTS, Money, NewCategory, NewProduct, NewVariant, PageRequest,
@@ -14,95 +13,13 @@ use storekeep_domain::{
 
 use super::ServiceResult;
 use crate::app::AppState;
+use crate::wire::catalog::{
+    CategoryInput, CategoryPatchInput, ListParams, ProductInput, ProductPatchInput, VariantInput,
+    VariantPatchInput,
+};
 
 /// How many matches search ranks (the newest, when there are more).
 pub const SEARCH_CANDIDATES: i64 = 1_000;
-
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VariantInput {
-    #[schema(example = "TP-T480-I5-16-256")]
-    pub sku: String,
-    /// Defaults to the option values, or `Default`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub options: BTreeMap<String, String>,
-    pub price: Money,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compare_at_price: Option<Money>,
-    /// On-hand stock: the initial stock of a new variant; in an import, the
-    /// figure to set (left out: unchanged).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<i64>,
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProductInput {
-    /// Defaults to one made from the title.
-    pub handle: Option<String>,
-    #[schema(example = "Lenovo ThinkPad T480")]
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    /// `draft` (default), `active` or `archived`.
-    pub status: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Category ids.
-    #[serde(default)]
-    pub categories: Vec<CategoryId>,
-    pub variants: Vec<VariantInput>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProductPatchInput {
-    pub handle: Option<String>,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub status: Option<String>,
-    pub tags: Option<Vec<String>>,
-    pub categories: Option<Vec<CategoryId>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VariantPatchInput {
-    pub sku: Option<String>,
-    pub title: Option<String>,
-    pub options: Option<BTreeMap<String, String>>,
-    pub price: Option<Money>,
-    /// `null` removes the compare-at price.
-    #[serde(default, deserialize_with = "crate::services::double_option")]
-    #[schema(value_type = Option<Money>)]
-    pub compare_at_price: Option<Option<Money>>,
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CategoryInput {
-    /// Defaults to one made from the name.
-    pub handle: Option<String>,
-    #[schema(example = "Business laptops")]
-    pub name: String,
-    pub parent_id: Option<CategoryId>,
-    #[serde(default)]
-    pub position: i64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CategoryPatchInput {
-    pub handle: Option<String>,
-    pub name: Option<String>,
-    /// `null` moves the category to the top level.
-    #[serde(default, deserialize_with = "crate::services::double_option")]
-    #[schema(value_type = Option<CategoryId>)]
-    pub parent_id: Option<Option<CategoryId>>,
-    pub position: Option<i64>,
-}
 
 // --- parsing
 
@@ -468,40 +385,6 @@ pub async fn ensure_demo_catalog(
 }
 
 // --- reads
-
-/// The filters of a product list, as they arrive in the query string.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// A category id or handle; its subcategories are included.
-    pub category: Option<String>,
-    /// Products with this tag (1 to 50 characters).
-    #[param(
-        min_length = 1,
-        max_length = 50,
-        pattern = r"^[^,|\x00-\x1f\x7f-\x9f]+$"
-    )]
-    pub tag: Option<String>,
-    /// Minor units: some variant costs at least this.
-    #[param(minimum = 0)]
-    pub min_price: Option<i64>,
-    /// Minor units: some variant costs at most this.
-    #[param(minimum = 0)]
-    pub max_price: Option<i64>,
-    /// Only products with a variant in stock.
-    pub in_stock: Option<bool>,
-    /// `newest` (default), `price_asc`, `price_desc`, `title`.
-    #[param(value_type = Option<storekeep_domain::ProductSort>)]
-    pub sort: Option<String>,
-    /// `draft`, `active` or `archived` (admin lists only).
-    #[param(value_type = Option<storekeep_domain::ProductStatus>)]
-    pub status: Option<String>,
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub after: Option<String>,
-}
 
 /// What went wrong with list parameters: a client error either way.
 #[derive(Debug)]

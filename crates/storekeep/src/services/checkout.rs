@@ -1,7 +1,6 @@
 //! Checkout: a cart becomes an order in one store transaction (see
 //! `storekeep_store::commerce`), guarded by the caller's `Idempotency-Key`.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use storekeep_domain::{
     CartId, CheckoutOutcome, FieldError, NewOrder, NewPayment, OrderDetail, OrderId, PaymentId,
@@ -11,27 +10,13 @@ use storekeep_domain::{
 use crate::app::AppState;
 use crate::payments::StartPayment;
 use crate::services::carts::{self, CartAccess, Destination};
-use crate::services::orders::{Address, address_context, email_context};
+use crate::services::orders::{address_context, email_context};
 use crate::services::{ServiceError, ServiceResult};
+use crate::wire::orders::Address;
+use crate::wire::orders::CheckoutRequest;
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_KEY_LEN: usize = 255;
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutRequest {
-    pub email: String,
-    pub shipping_address: Address,
-    /// The code of one of the shop's shipping methods.
-    pub shipping_method: String,
-    /// One of the shop's payment providers (`GET /api/v1/store` lists
-    /// them): `manual`, or `test` where the server offers it.
-    pub payment_provider: String,
-    /// `test` provider only: what the simulated processor answers,
-    /// `confirm` (default) or `decline`.
-    #[serde(default)]
-    pub test_outcome: Option<String>,
-}
 
 /// How a checkout ended, for the handler.
 #[derive(Debug)]

@@ -2,7 +2,6 @@
 //! (client-credentials grant). Secrets are shown once and kept hashed.
 
 use chrono::Duration;
-use serde::Deserialize;
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, NewApiKey, NewOAuthClient,
     OAuthClientId, OAuthClientRecord, Permission, TenantId, ValidationErrors,
@@ -11,39 +10,10 @@ use storekeep_store::{Store, StoreError, now};
 
 use super::{ServiceError, ServiceResult};
 use crate::crypto::tokens;
+use crate::wire::credentials::NewCredentialInput;
 
 /// How long an OAuth access token lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::hours(1);
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCredentialInput {
-    /// 1 to 100 characters, not only spaces.
-    #[schema(
-        example = "ERP sync",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"\S"
-    )]
-    pub name: String,
-    /// Permissions granted, e.g. `["catalog:read", "orders:write"]`; at most
-    /// those of whoever creates it.
-    #[schema(schema_with = scopes_schema, example = json!(["catalog:read", "orders:write"]))]
-    pub scopes: Vec<String>,
-}
-
-/// At least one permission name.
-fn scopes_schema() -> utoipa::openapi::schema::Array {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(Permission::all_names())),
-        )
-        .min_items(Some(1))
-        .build()
-}
 
 fn parse(
     input: &NewCredentialInput,

@@ -34,16 +34,6 @@ pub enum ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// For `PATCH` fields: a field left out is `None`, a field sent as `null`
-/// is `Some(None)`. Use with `#[serde(default, deserialize_with = ...)]`.
-pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
-}
-
 /// A sealed value that does not open is a fault of the stored data or the
 /// configured keys, never of the request.
 impl From<crate::crypto::keyring::OpenError> for ServiceError {

@@ -1,12 +1,10 @@
 //! Orders: how they are shown (PII opened here, never in the store), the
 //! staff actions on them, payments and the expiry sweep.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{
-    AuditContext, Money, NewPayment, NewRefund, OrderDetail, OrderId, OrderLineId, OrderStatus,
-    OrderTransition, Payment, PaymentId, PaymentOutcome, PaymentStatus, Refund, RefundId,
-    RestockLine, Settlement, Tenant, UserId, ValidationErrors, VariantId,
+    AuditContext, NewPayment, NewRefund, OrderDetail, OrderId, OrderLineId, OrderStatus, Payment,
+    PaymentId, PaymentOutcome, PaymentStatus, Refund, RefundId, Settlement, Tenant,
+    ValidationErrors,
 };
 use storekeep_store::{StoreError, TransitionActor};
 
@@ -15,6 +13,9 @@ use crate::crypto::Keyring;
 use crate::payments::StartPayment;
 use crate::services::carts::money;
 use crate::services::{ServiceError, ServiceResult};
+use crate::wire::orders::{
+    Address, OrderLineView, OrderView, PaymentView, RefundRequest, RefundView,
+};
 
 pub fn email_context(id: OrderId) -> String {
     format!("orders.email:{id}")
@@ -22,87 +23,6 @@ pub fn email_context(id: OrderId) -> String {
 
 pub fn address_context(id: OrderId) -> String {
     format!("orders.address:{id}")
-}
-
-/// A postal address, sealed at rest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Address {
-    pub name: String,
-    pub line1: String,
-    #[serde(default)]
-    pub line2: Option<String>,
-    pub city: String,
-    #[serde(default)]
-    pub region: Option<String>,
-    pub postal_code: String,
-    #[schema(example = "US")]
-    pub country: String,
-    #[serde(default)]
-    pub phone: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderLineView {
-    pub id: OrderLineId,
-    pub variant_id: VariantId,
-    pub product_id: storekeep_domain::ProductId,
-    pub sku: String,
-    pub title: String,
-    pub quantity: i64,
-    pub unit_price: Money,
-    pub discount: Money,
-    pub total: Money,
-    pub deal_id: Option<storekeep_domain::DealId>,
-    /// Units put back into stock by refunds.
-    pub restocked: i64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PaymentView {
-    pub id: PaymentId,
-    pub provider: String,
-    pub reference: String,
-    pub status: PaymentStatus,
-    pub amount: Money,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RefundView {
-    pub id: RefundId,
-    pub amount: Money,
-    pub reason: Option<String>,
-    pub restock: Vec<RestockLine>,
-    pub actor: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// An order as the API shows it, with its history.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderView {
-    pub id: OrderId,
-    pub status: OrderStatus,
-    pub customer_id: Option<UserId>,
-    pub email: String,
-    pub shipping_address: Address,
-    pub shipping_method: String,
-    pub payment_provider: String,
-    pub lines: Vec<OrderLineView>,
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub refunded: Money,
-    /// When an unpaid order is cancelled and its stock released.
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub transitions: Vec<OrderTransition>,
-    pub payments: Vec<PaymentView>,
-    pub refunds: Vec<RefundView>,
 }
 
 impl OrderView {
@@ -300,17 +220,6 @@ pub async fn mark_paid(
         Settlement::Applied { order_paid: true } => Ok(state.store.order(tenant.id, id).await?),
         _ => Err(StoreError::Invalid("only an order awaiting payment can be marked paid").into()),
     }
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    pub amount: Money,
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Units to put back into stock, per order line.
-    #[serde(default)]
-    pub restock: Vec<RestockLine>,
 }
 
 pub async fn refund(

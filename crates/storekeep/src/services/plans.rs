@@ -3,44 +3,13 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use storekeep_domain::{
     AuditContext, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName, ValidationErrors,
 };
 use storekeep_store::{Store, StoreError};
 
 use super::ServiceResult;
-
-/// A plan as a client sends it. Limits left out take the default plan's.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPlanInput {
-    /// 1 to 40 of a-z, 0-9, '-', '_'.
-    #[schema(example = "growth", pattern = r"^\s*[a-z0-9_-]{1,40}\s*$")]
-    pub name: String,
-    #[serde(default)]
-    pub limits: PlanLimitsInput,
-}
-
-/// Every field is optional; a missing one takes the default plan's value.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanLimitsInput {
-    #[schema(minimum = 0)]
-    pub max_products: Option<i64>,
-    #[schema(minimum = 0)]
-    pub max_staff: Option<i64>,
-    #[schema(minimum = 0)]
-    pub storage_bytes: Option<i64>,
-    #[schema(minimum = 0, maximum = 60_000_000)]
-    pub api_requests_per_minute: Option<i64>,
-    #[schema(minimum = 0, maximum = 60_000_000)]
-    pub auth_requests_per_minute: Option<i64>,
-    #[schema(minimum = 0, maximum = 60_000_000)]
-    pub search_requests_per_minute: Option<i64>,
-    #[schema(minimum = 0, maximum = 60_000_000)]
-    pub admin_requests_per_minute: Option<i64>,
-}
+use crate::wire::plans::{NewPlanInput, PlanLimitsInput, PlanPatchInput};
 
 impl PlanLimitsInput {
     /// Whether no limit is given.
@@ -77,14 +46,6 @@ impl NewPlanInput {
             limits,
         })
     }
-}
-
-/// Limits to change; those left out stay as they are.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanPatchInput {
-    #[serde(default)]
-    pub limits: PlanLimitsInput,
 }
 
 impl PlanPatchInput {

@@ -1,41 +1,13 @@
 //! Tenants: created, listed, changed and suspended by platform operators.
 
-use serde::Deserialize;
 use storekeep_domain::{
     AuditContext, DomainName, NewTenant, PlanName, Slug, Tenant, TenantPatch, TenantSettings,
-    TenantStatus, ValidationErrors, parse_display_name,
+    ValidationErrors, parse_display_name,
 };
 use storekeep_store::{Store, StoreError};
 
 use super::{ServiceError, ServiceResult};
-
-/// A tenant as a client sends it.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenantInput {
-    #[schema(example = "acme")]
-    pub slug: String,
-    #[schema(example = "ACME Refurbished")]
-    pub name: String,
-    /// Plan name; the `default` plan when left out.
-    pub plan: Option<String>,
-    /// Custom domains the shop is served on.
-    #[serde(default)]
-    pub domains: Vec<String>,
-    pub settings: Option<TenantSettings>,
-}
-
-/// Fields to change; those left out stay as they are. `domains` and
-/// `settings`, when present, replace the whole list or object.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantPatchInput {
-    pub name: Option<String>,
-    pub status: Option<TenantStatus>,
-    pub plan: Option<String>,
-    pub domains: Option<Vec<String>>,
-    pub settings: Option<TenantSettings>,
-}
+use crate::wire::tenants::{NewTenantInput, TenantPatchInput};
 
 fn parse_domains(
     errors: &mut ValidationErrors,

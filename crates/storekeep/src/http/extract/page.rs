@@ -2,21 +2,11 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::Deserialize;
 use storekeep_domain::PageRequest;
 
 use super::Query;
 use crate::http::error::ApiError;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub after: Option<String>,
-}
+use crate::wire::page::PageQuery;
 
 /// A validated page request.
 #[derive(Debug, Clone)]

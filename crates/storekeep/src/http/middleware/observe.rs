@@ -11,7 +11,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::http::error::{ErrorCause, PendingProblem, Problem};
+use crate::http::error::{ErrorCause, PendingProblem};
+use crate::wire::problem::Problem;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

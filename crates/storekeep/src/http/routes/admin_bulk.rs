@@ -5,15 +5,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
-use crate::services::bulk::{self, Format, ImportError, ImportReport};
+use crate::services::bulk::{self, Format, ImportError};
+use crate::wire::bulk::ExportParams;
+use crate::wire::bulk::ImportReport;
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -60,13 +62,6 @@ fn import_error(e: ImportError) -> ApiError {
         ImportError::Format(m) => storekeep_domain::ValidationErrors::single("body", m).into(),
         ImportError::Store(s) => s.into(),
     }
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExportParams {
-    /// `csv` (default) or `jsonl`.
-    pub format: Option<String>,
 }
 
 /// Every product of the shop, in the import format.

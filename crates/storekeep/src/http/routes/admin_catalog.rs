@@ -7,23 +7,23 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::{
-    Category, ImageId, InventoryAdjustment, NewImage, Product, ProductImage, Variant,
-};
+use storekeep_domain::{ImageId, NewImage};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams, Query};
 use crate::http::routes::path_id;
 use crate::media;
-use crate::services::catalog::{
-    self, CategoryInput, CategoryPatchInput, ListParams, ProductInput, ProductPatchInput,
-    VariantInput, VariantPatchInput,
+use crate::services::catalog;
+use crate::wire::catalog::{
+    AdjustedBody, AdjustmentInput, CategoryBody, CategoryList, CategoryPatchBody, ImageBody,
+    LedgerPage, ListParams, NewCategoryBody, NewProductBody, NewVariantBody, ProductBody,
+    ProductPage, ProductPatchBody, VariantBody, VariantPatchBody,
 };
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,95 +55,6 @@ pub async fn invalidate_after_writes(
         state.cache.invalidate(shop).await;
     }
     response
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewProductBody {
-    pub product: ProductInput,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProductPatchBody {
-    pub product: ProductPatchInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProductBody {
-    pub product: Product,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewVariantBody {
-    pub variant: VariantInput,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VariantPatchBody {
-    pub variant: VariantPatchInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct VariantBody {
-    pub variant: Variant,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdjustmentInput {
-    /// Added to on-hand stock; negative to remove.
-    #[schema(example = -2)]
-    pub delta: i64,
-    #[schema(example = "damaged in transit")]
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AdjustedBody {
-    pub variant: Variant,
-    pub adjustment: InventoryAdjustment,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LedgerPage {
-    pub items: Vec<InventoryAdjustment>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ImageBody {
-    pub image: ProductImage,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCategoryBody {
-    pub category: CategoryInput,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CategoryPatchBody {
-    pub category: CategoryPatchInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CategoryBody {
-    pub category: Category,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CategoryList {
-    pub items: Vec<Category>,
 }
 
 /// The shop's products in every status, with the storefront's filters.
@@ -348,7 +259,7 @@ async fn adjust_inventory(
 
 /// The variant's stock ledger, newest first.
 #[utoipa::path(get, path = "/api/v1/admin/variants/{id}/inventory", tag = "admin: catalog",
-    security(("bearer" = [])), params(("id" = String, Path), crate::http::extract::page::PageQuery),
+    security(("bearer" = [])), params(("id" = String, Path), crate::wire::page::PageQuery),
     responses((status = 200, body = LedgerPage), (status = 404, body = Problem)))]
 async fn inventory_ledger(
     State(state): State<AppState>,

@@ -3,16 +3,19 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::{ApiKeyRecord, OAuthClientRecord};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams};
-use crate::services::credentials::{self, NewCredentialInput};
+use crate::services::credentials;
+use crate::wire::credentials::{
+    ApiKeyBody, ApiKeyPage, ClientBody, ClientPage, CreatedApiKey, CreatedClient, NewApiKeyBody,
+    NewClientBody,
+};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,34 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_client))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewApiKeyBody {
-    pub api_key: NewCredentialInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ApiKeyBody {
-    pub api_key: ApiKeyRecord,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedApiKey {
-    pub api_key: ApiKeyRecord,
-    /// The key itself. It is not stored and cannot be shown again.
-    pub secret: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ApiKeyPage {
-    pub items: Vec<ApiKeyRecord>,
-    pub next_cursor: Option<String>,
-}
-
 /// The shop's API keys, revoked ones included.
 #[utoipa::path(get, path = "/api/v1/admin/api-keys", tag = "admin: shop",
     security(("bearer" = [])),
-    params(crate::http::extract::page::PageQuery),
+    params(crate::wire::page::PageQuery),
     responses((status = 200, body = ApiKeyPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_api_keys(
     State(state): State<AppState>,
@@ -102,34 +81,10 @@ async fn revoke_api_key(
     Ok(Json(ApiKeyBody { api_key }))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewClientBody {
-    pub oauth_client: NewCredentialInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ClientBody {
-    pub oauth_client: OAuthClientRecord,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedClient {
-    pub oauth_client: OAuthClientRecord,
-    /// The client secret. It is not stored and cannot be shown again.
-    pub client_secret: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ClientPage {
-    pub items: Vec<OAuthClientRecord>,
-    pub next_cursor: Option<String>,
-}
-
 /// The shop's OAuth clients.
 #[utoipa::path(get, path = "/api/v1/admin/oauth-clients", tag = "admin: shop",
     security(("bearer" = [])),
-    params(crate::http::extract::page::PageQuery),
+    params(crate::wire::page::PageQuery),
     responses((status = 200, body = ClientPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_clients(
     State(state): State<AppState>,

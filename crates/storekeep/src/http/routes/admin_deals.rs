@@ -2,17 +2,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use storekeep_domain::DealId;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::ApiResult;
 use crate::http::extract::{Json, PageParams};
 use crate::http::routes::path_id;
-use crate::services::deals::{self, DealInput, DealView};
+use crate::services::deals;
+use crate::wire::deals::{DealBody, DealInputBody, DealPage, DealView};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -20,26 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_deal, replace_deal, delete_deal))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DealInputBody {
-    pub deal: DealInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DealBody {
-    pub deal: DealView,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DealPage {
-    pub items: Vec<DealView>,
-    pub next_cursor: Option<String>,
-}
-
 /// Every deal, newest first, with usage counts and its state now.
 #[utoipa::path(get, path = "/api/v1/admin/deals", tag = "admin: deals",
-    security(("bearer" = [])), params(crate::http::extract::page::PageQuery),
+    security(("bearer" = [])), params(crate::wire::page::PageQuery),
     responses((status = 200, body = DealPage)))]
 async fn list_deals(
     State(state): State<AppState>,

@@ -4,20 +4,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use storekeep_domain::{OrderFilter, OrderId, OrderStatus, OutboxEvent, UserId};
+use storekeep_domain::{OrderFilter, OrderId, OrderStatus, UserId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
 use crate::http::routes::path_id;
-use crate::http::routes::store_carts::OrderBody;
-use crate::http::routes::store_orders::OrderPage;
-use crate::services::orders::{self, OrderView, RefundRequest};
+use crate::services::orders;
+use crate::wire::orders::{
+    EventPage, EventQuery, OrderBody, OrderPage, OrderQuery, OrderView, ReasonBody, RefundRequest,
+};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,25 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
         .routes(routes!(refund))
         .routes(routes!(list_events))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct OrderQuery {
-    #[param(value_type = Option<OrderStatus>)]
-    pub status: Option<String>,
-    /// A customer's account id.
-    #[param(value_type = Option<UserId>)]
-    pub customer_id: Option<String>,
-    /// Exact email address (matched by blind index; emails are encrypted).
-    pub email: Option<String>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub after: Option<String>,
 }
 
 /// Orders, newest first, filtered.
@@ -120,13 +101,6 @@ async fn get_order(
     Ok(Json(OrderBody {
         order: OrderView::new(&detail, &state.keyring)?,
     }))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReasonBody {
-    #[serde(default)]
-    pub reason: Option<String>,
 }
 
 async fn move_to(
@@ -241,24 +215,6 @@ async fn refund(
             order: OrderView::new(&detail, &state.keyring)?,
         }),
     ))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    pub items: Vec<OutboxEvent>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct EventQuery {
-    /// Only this topic, e.g. `order.paid`.
-    pub topic: Option<String>,
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub after: Option<String>,
 }
 
 /// The shop's outbox events (order, payment and refund changes), oldest

@@ -1,24 +1,19 @@
 //! `/api/v1/admin/settings`: the shop's own settings.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::{TenantPatch, TenantSettings, ValidationErrors};
+use storekeep_domain::{TenantPatch, ValidationErrors};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::ApiResult;
 use crate::http::extract::Json;
+use crate::wire::problem::Problem;
+use crate::wire::settings::SettingsBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_settings, update_settings))
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsBody {
-    pub settings: TenantSettings,
 }
 
 /// The shop's settings.

@@ -2,64 +2,26 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{Role, UserKind};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams};
-use crate::services::accounts::{self, Account, NewAccountInput};
+use crate::services::accounts;
+use crate::wire::problem::Problem;
+use crate::wire::staff::{NewStaffBody, StaffBody, StaffPage};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_staff, create_staff))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewStaffBody {
-    pub staff: NewStaffInput,
-}
-
-/// A new staff account: the account's fields and its role.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewStaffInput {
-    pub email: String,
-    pub password: String,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub role: Role,
-}
-
-impl NewStaffInput {
-    fn account(&self) -> NewAccountInput {
-        NewAccountInput {
-            email: self.email.clone(),
-            password: self.password.clone(),
-            name: self.name.clone(),
-            phone: self.phone.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StaffBody {
-    pub staff: Account,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StaffPage {
-    pub items: Vec<Account>,
-    pub next_cursor: Option<String>,
-}
-
 /// The shop's staff.
 #[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin: shop",
     security(("bearer" = [])),
-    params(crate::http::extract::page::PageQuery),
+    params(crate::wire::page::PageQuery),
     responses((status = 200, body = StaffPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_staff(
     State(state): State<AppState>,

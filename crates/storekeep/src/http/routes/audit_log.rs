@@ -2,15 +2,16 @@
 //! `/api/v1/platform/audit-log` (the platform's own actions).
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::{AuditEntry, PLATFORM_SCOPE};
+use storekeep_domain::PLATFORM_SCOPE;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authz::AdminActor;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PlatformOperator, Query};
+use crate::wire::audit::{AuditPage, AuditQuery};
+use crate::wire::problem::Problem;
 
 pub fn admin_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(shop_audit_log))
@@ -18,22 +19,6 @@ pub fn admin_router() -> OpenApiRouter<AppState> {
 
 pub fn platform_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(platform_audit_log))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// Entries per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub after: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub next_cursor: Option<String>,
 }
 
 async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<AuditPage>> {

@@ -6,18 +6,23 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{AuditContext, SessionId, SessionRecord, Tenant, UserKind, UserRecord};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authn::{Authentication, Principal};
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Json};
 use crate::http::middleware::RequestContext;
-use crate::services::accounts::{self, Account, LoginFailure, LoginInput, NewAccountInput, Origin};
+use crate::services::accounts::{self, LoginFailure, Origin};
 use crate::services::credentials::{self, OAuthError};
+use crate::wire::accounts::{
+    AccountBody, CodeBody, DisableBody, LoginInput, LoginResponse, OAuthErrorBody, RecoveryCodes,
+    RegisterBody, ResetConfirm, ResetRequest, SessionList, SessionView, TokenRequest,
+    TokenResponse, TotpEnrollment,
+};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -120,17 +125,6 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    pub account: NewAccountInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AccountBody {
-    pub account: Account,
-}
-
 /// Creates a customer account in the shop. Passwords: at least 12
 /// characters, not a common password, not the email.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
@@ -159,14 +153,6 @@ async fn register(
         other => other,
     })?;
     Ok((StatusCode::CREATED, Json(AccountBody { account })))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LoginResponse {
-    /// Send as `Authorization: Bearer <token>`.
-    pub token: String,
-    pub session_id: SessionId,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Logs in. Repeated failures lock the account with growing back-off
@@ -236,19 +222,6 @@ async fn me(State(state): State<AppState>, me: SessionUser) -> ApiResult<Json<Ac
     }))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionView {
-    #[serde(flatten)]
-    pub session: SessionRecord,
-    /// This request's own session.
-    pub current: bool,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionList {
-    pub items: Vec<SessionView>,
-}
-
 /// The account's live sessions.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
     security(("tenant" = [], "bearer" = []), ("bearer" = [])),
@@ -299,14 +272,6 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TotpEnrollment {
-    /// Base32 secret, for typing into an authenticator app.
-    pub secret: String,
-    /// `otpauth://` URI, for a QR code.
-    pub otpauth_uri: String,
-}
-
 /// Starts TOTP enrolment. Confirm with a code to turn it on.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/totp", tag = "auth",
     security(("tenant" = [], "bearer" = []), ("bearer" = [])),
@@ -320,18 +285,6 @@ async fn totp_enroll(
         secret,
         otpauth_uri,
     }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CodeBody {
-    pub code: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RecoveryCodes {
-    /// Single-use codes for when the device is lost; shown this once.
-    pub recovery_codes: Vec<String>,
 }
 
 /// Confirms enrolment with a current code; MFA is on from now.
@@ -350,14 +303,6 @@ async fn totp_confirm(
         .revoke_other_sessions(me.user.id, me.session.id)
         .await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisableBody {
-    pub password: String,
-    /// A current TOTP code or a recovery code.
-    pub code: String,
 }
 
 /// Turns MFA off; needs the password and a second factor again.
@@ -408,14 +353,6 @@ async fn totp_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResetRequest {
-    pub email: String,
-    /// `customer` (default) or `staff`; `operator` without a shop.
-    pub account: Option<UserKind>,
-}
-
 /// Emails a single-use reset token if the account exists. Always 202, so
 /// it reveals nothing.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
@@ -439,15 +376,6 @@ async fn request_reset(
     StatusCode::ACCEPTED
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResetConfirm {
-    pub token: String,
-    /// 12 to 256 characters, not a common password.
-    #[schema(min_length = 12, max_length = 256)]
-    pub password: String,
-}
-
 /// Sets a new password with the emailed token; every session ends.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth",
     request_body = ResetConfirm,
@@ -458,31 +386,6 @@ async fn confirm_reset(
 ) -> ApiResult<StatusCode> {
     accounts::confirm_reset(&state, &body.token, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct TokenRequest {
-    #[schema(pattern = "^client_credentials$")]
-    pub grant_type: String,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub scope: Option<String>,
-}
-
-/// An OAuth error (RFC 6749 §5.2), not a problem: what OAuth clients expect.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OAuthErrorBody {
-    /// `invalid_request`, `invalid_client`, `unsupported_grant_type`, `invalid_scope`…
-    #[schema(example = "invalid_client")]
-    pub error: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub scope: String,
 }
 
 fn oauth_error(e: OAuthError) -> Response {

@@ -23,6 +23,7 @@ use storekeep_store::MigrationStatus;
 
 use crate::app::AppState;
 use crate::http::extract::{Json, PlatformOperator};
+use crate::wire::health::{Check, DatabaseDetail, Detailed, Liveness, Readiness, Summary};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,22 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(live))
         .routes(routes!(ready))
         .routes(routes!(detailed))
-}
-
-/// The state of one dependency.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Check {
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Readiness {
-    /// `ready`, `not_ready` or `draining`.
-    pub status: &'static str,
-    pub database: Check,
-    pub migrations: Check,
 }
 
 /// What readiness remembers between checks.
@@ -188,11 +173,6 @@ fn with_status<T: Serialize>(ok: bool, body: T) -> Response {
     (code, Json(body)).into_response()
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Liveness {
-    pub status: &'static str,
-}
-
 /// The process is up. Never touches the database: a slow database must not
 /// get a healthy process restarted.
 #[utoipa::path(get, path = "/api/health/live", tag = "health",
@@ -207,13 +187,6 @@ async fn live() -> Json<Liveness> {
 async fn ready(State(state): State<AppState>) -> Response {
     let r = probe(&state).await.readiness;
     with_status(r.status == "ready", r)
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Summary {
-    /// `ok`, `degraded` or `draining`.
-    pub status: &'static str,
-    pub version: &'static str,
 }
 
 /// A one-word summary; 503 unless the node is ready.
@@ -235,39 +208,11 @@ async fn health(State(state): State<AppState>) -> Response {
     )
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DatabaseDetail {
-    pub kind: &'static str,
-    pub ok: bool,
-    pub latency_ms: f64,
-    pub migrations_known: usize,
-    pub migrations_applied: usize,
-    pub pool_open: u32,
-    pub pool_idle: u32,
-    pub pool_max: u32,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Detailed {
-    pub status: &'static str,
-    pub version: &'static str,
-    pub git_revision: &'static str,
-    pub uptime_seconds: u64,
-    pub draining: bool,
-    pub database: DatabaseDetail,
-    /// `memory`, `redis`, or `memory (redis unavailable)`.
-    pub rate_limiter: &'static str,
-    /// `memory`, `redis`, `redis (unavailable: bypassed)` or `off`.
-    pub read_cache: &'static str,
-    /// `local` or `s3`.
-    pub media_store: &'static str,
-}
-
 /// Everything an operator wants at a glance. Needs the platform token.
 #[utoipa::path(get, path = "/api/health/detailed", tag = "health",
     security(("platform_token" = [])),
     responses((status = 200, body = Detailed), (status = 503, body = Detailed),
-        (status = 401, body = crate::http::error::Problem)))]
+        (status = 401, body = crate::wire::problem::Problem)))]
 async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Response {
     let Probe {
         readiness: r,

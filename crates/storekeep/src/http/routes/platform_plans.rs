@@ -2,43 +2,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::Plan;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::ApiResult;
 use crate::http::extract::{Json, PageParams, PlatformOperator};
-use crate::services::plans::{self, NewPlanInput, PlanPatchInput};
+use crate::services::plans;
+use crate::wire::plans::{NewPlanBody, PlanBody, PlanPage, PlanPatchBody};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_plan, list_plans))
         .routes(routes!(update_plan))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPlanBody {
-    pub plan: NewPlanInput,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanPatchBody {
-    pub plan: PlanPatchInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PlanBody {
-    pub plan: Plan,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PlanPage {
-    pub items: Vec<Plan>,
-    pub next_cursor: Option<String>,
 }
 
 /// Creates a plan; limits left out take the `default` plan's values.
@@ -59,7 +36,7 @@ async fn create_plan(
 /// Every plan, the built-in `default` first.
 #[utoipa::path(get, path = "/api/v1/platform/plans", tag = "platform",
     security(("platform_token" = [])),
-    params(crate::http::extract::page::PageQuery),
+    params(crate::wire::page::PageQuery),
     responses((status = 200, body = PlanPage), (status = 401, body = Problem)))]
 async fn list_plans(
     _op: PlatformOperator,

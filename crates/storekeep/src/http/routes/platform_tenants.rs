@@ -3,43 +3,20 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::Tenant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::error::{ApiResult, Problem};
+use crate::http::error::ApiResult;
 use crate::http::extract::{Json, PageParams, PlatformOperator};
-use crate::services::tenants::{self, NewTenantInput, TenantPatchInput};
+use crate::services::tenants;
+use crate::wire::problem::Problem;
+use crate::wire::tenants::{NewTenantBody, TenantBody, TenantPage, TenantPatchBody};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_tenant, list_tenants))
         .routes(routes!(get_tenant, update_tenant))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenantBody {
-    pub tenant: NewTenantInput,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantPatchBody {
-    pub tenant: TenantPatchInput,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TenantBody {
-    pub tenant: Tenant,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TenantPage {
-    pub items: Vec<Tenant>,
-    pub next_cursor: Option<String>,
 }
 
 /// Creates a shop. Its slug and domains must be free.
@@ -72,7 +49,7 @@ async fn create_tenant(
 /// Every shop, oldest first.
 #[utoipa::path(get, path = "/api/v1/platform/tenants", tag = "platform",
     security(("platform_token" = [])),
-    params(crate::http::extract::page::PageQuery),
+    params(crate::wire::page::PageQuery),
     responses((status = 200, body = TenantPage), (status = 401, body = Problem)))]
 async fn list_tenants(
     _op: PlatformOperator,

@@ -5,7 +5,6 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{
     CartId, CartItemId, Tenant, UserKind, UserRecord, ValidationErrors, VariantId,
 };
@@ -14,14 +13,15 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::http::authn::{Authentication, Principal};
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Json, OptionalJson};
 use crate::http::routes::path_id;
-use crate::services::carts::{
-    self, CART_TOKEN_HEADER, CartAccess, CartChanges, CartView, Destination,
-};
-use crate::services::checkout::{self, Checkout, CheckoutRequest};
-use crate::services::orders::OrderView;
+use crate::services::carts::{self, CART_TOKEN_HEADER, CartAccess, Destination};
+use crate::services::checkout::{self, Checkout};
+use crate::wire::carts::{CartBody, CartChanges, CartView, NewCartBody, NewItem, QuantityBody};
+use crate::wire::orders::OrderBody;
+use crate::wire::orders::{CheckoutRequest, OrderView};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -76,35 +76,6 @@ impl FromRequestParts<AppState> for Shopper {
             access,
         })
     }
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CartBody {
-    pub cart: CartView,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewItem {
-    pub variant_id: VariantId,
-    #[schema(minimum = 1, maximum = 1000)]
-    pub quantity: i64,
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCartBody {
-    /// Items to put in the cart at once (at most 100 lines).
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub items: Vec<NewItem>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct QuantityBody {
-    #[schema(minimum = 1, maximum = 1000)]
-    pub quantity: i64,
 }
 
 async fn view(
@@ -315,11 +286,6 @@ async fn remove_item(
     Ok(Json(CartBody {
         cart: view(&state, &shopper.tenant, &cart).await?,
     }))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderBody {
-    pub order: OrderView,
 }
 
 /// Turns the cart into an order: every line's stock is reserved, deal

@@ -6,18 +6,21 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-use storekeep_domain::{
-    Category, Handle, PageRequest, Product, ProductId, ProductStatus, Tenant, search_terms,
-};
+use serde::Serialize;
+use storekeep_domain::{Handle, PageRequest, ProductId, ProductStatus, Tenant, search_terms};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Query};
 use crate::media;
-use crate::services::catalog::{self, ListParams, SEARCH_CANDIDATES};
+use crate::services::catalog::{self, SEARCH_CANDIDATES};
+use crate::wire::catalog::ListParams;
+use crate::wire::problem::Problem;
+use crate::wire::storefront::{
+    SearchParams, StoreCategoryList, StoreProductBody, StoreProductPage,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,35 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_product))
         .routes(routes!(list_categories))
         .routes(routes!(search))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StoreProductPage {
-    pub items: Vec<Product>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StoreProductBody {
-    pub product: Product,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StoreCategoryList {
-    pub items: Vec<Category>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// Words to find in titles, tags and descriptions (1 to 200 characters).
-    #[param(min_length = 1, max_length = 200)]
-    pub q: String,
-    /// Items per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub after: Option<String>,
 }
 
 fn json_response(body: Bytes, hit: bool) -> Response {

@@ -2,26 +2,19 @@
 //! ending soon or starting soon.
 
 use axum::extract::State;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Json, Query};
-use crate::services::deals::{self, DealListing};
+use crate::services::deals;
+use crate::wire::deals::DealListing;
+use crate::wire::deals::DealsQuery;
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_deals))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DealsQuery {
-    /// What "soon" means, in hours (1–720) [48].
-    #[param(minimum = 1, maximum = 720)]
-    pub soon_hours: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/store/deals", tag = "store",

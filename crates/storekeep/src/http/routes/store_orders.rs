@@ -3,17 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use storekeep_domain::{OrderDetail, OrderFilter, OrderId, PaymentOutcome, ValidationErrors};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams};
 use crate::http::routes::path_id;
-use crate::http::routes::store_carts::{OrderBody, Shopper};
-use crate::services::orders::{self, OrderView};
+use crate::http::routes::store_carts::Shopper;
+use crate::services::orders;
+use crate::wire::orders::{OrderBody, OrderPage, OrderView, PayBody};
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,15 +23,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pay_order))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderPage {
-    pub items: Vec<OrderView>,
-    pub next_cursor: Option<String>,
-}
-
 /// The logged-in customer's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/store/orders", tag = "store: orders",
-    security(("bearer" = [])), params(crate::http::extract::page::PageQuery),
+    security(("bearer" = [])), params(crate::wire::page::PageQuery),
     responses((status = 200, body = OrderPage), (status = 401, body = Problem)))]
 async fn list_orders(
     State(state): State<AppState>,
@@ -85,15 +80,6 @@ async fn get_order(
     Ok(Json(OrderBody {
         order: OrderView::new(&detail, &state.keyring)?,
     }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayBody {
-    pub payment_provider: String,
-    /// `test` provider only: `confirm` (default) or `decline`.
-    #[serde(default)]
-    pub test_outcome: Option<String>,
 }
 
 /// Starts another payment attempt for an unpaid order (after a decline).

@@ -5,26 +5,20 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use serde::Serialize;
 use storekeep_domain::Settlement;
 use storekeep_store::{StoreError, TransitionActor};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::payments::WebhookError;
+use crate::wire::payments::WebhookResult;
+use crate::wire::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(payment_webhook))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct WebhookResult {
-    /// `applied` or `already_settled`.
-    pub result: &'static str,
-    pub order_paid: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/payments/{provider}", tag = "webhooks",

@@ -1,0 +1,59 @@
+//! Health, readiness and the operator's detailed status.
+
+use serde::Serialize;
+
+/// The state of one dependency.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Check {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready`, `not_ready` or `draining`.
+    pub status: &'static str,
+    pub database: Check,
+    pub migrations: Check,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    /// `ok`, `degraded` or `draining`.
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DatabaseDetail {
+    pub kind: &'static str,
+    pub ok: bool,
+    pub latency_ms: f64,
+    pub migrations_known: usize,
+    pub migrations_applied: usize,
+    pub pool_open: u32,
+    pub pool_idle: u32,
+    pub pool_max: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Detailed {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub git_revision: &'static str,
+    pub uptime_seconds: u64,
+    pub draining: bool,
+    pub database: DatabaseDetail,
+    /// `memory`, `redis`, or `memory (redis unavailable)`.
+    pub rate_limiter: &'static str,
+    /// `memory`, `redis`, `redis (unavailable: bypassed)` or `off`.
+    pub read_cache: &'static str,
+    /// `local` or `s3`.
+    pub media_store: &'static str,
+}
