@@ -1,41 +1,43 @@
-//! `AppState`: what every request handler and CLI command shares.
+//! `AppState`: what the HTTP layer and the server runtime share. It holds
+//! the [`Services`] (everything business operations use) and the runtime's
+//! own parts (rate limiter, readiness memory, the draining flag). One
+//! `Arc` inside: cloning it per request is a single reference count.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use storekeep_store::Store;
 
-use crate::cache::ResponseCache;
 use crate::config::Settings;
 use crate::crypto::Keyring;
-use crate::mail::Mailer;
-use crate::media::Media;
-use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+use crate::services::Services;
 
-/// Cheap to clone: everything inside is shared.
+/// Cheap to clone: one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub settings: Arc<Settings>,
-    pub keyring: Arc<Keyring>,
-    pub mailer: Mailer,
-    pub limiter: Arc<RateLimiter>,
-    pub metrics: Arc<Metrics>,
-    pub cache: Arc<ResponseCache>,
-    pub tenants: Arc<crate::http::extract::tenant::TenantCache>,
-    /// The `default` plan's limits, for requests that address no shop.
-    pub default_limits: Arc<crate::services::plans::DefaultLimits>,
-    pub media: Media,
-    pub payments: crate::payments::Payments,
+pub struct AppState(Arc<Shared>);
+
+/// What `AppState` shares; reached through `Deref`.
+pub struct Shared {
+    /// The business operations' dependencies; handlers pass
+    /// `&state.services` to a service call and never use the store
+    /// themselves.
+    pub services: Arc<Services>,
+    pub limiter: RateLimiter,
     pub started: Instant,
     /// What readiness remembers between checks.
-    pub health: Arc<crate::http::routes::health::HealthMemory>,
-    /// Work a request started and does not wait for (a password reset's
-    /// mail); shutdown waits for it, within the grace period.
-    pub background: tokio_util::task::TaskTracker,
-    draining: Arc<AtomicBool>,
+    pub health: crate::http::routes::health::HealthMemory,
+    draining: AtomicBool,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -46,48 +48,24 @@ impl AppState {
         settings: Settings,
         keyring: Keyring,
     ) -> anyhow::Result<Self> {
-        let metrics = Arc::new(Metrics::new());
-        let redis_url = settings.redis_url.as_ref().map(|u| u.expose().to_owned());
-        let limiter = Arc::new(RateLimiter::new(redis_url.clone()));
-        let cache = Arc::new(ResponseCache::new(
-            settings.cache_max_bytes,
-            settings.cache_ttl,
-            redis_url,
-        ));
-        let media = Media::from_settings(&settings.media, &settings.data_dir)?;
-        let payments = crate::payments::Payments::new(
-            &settings.payments,
-            &format!("http://{}", settings.listen),
-        );
-        Ok(Self {
-            cache,
-            media,
-            payments,
-            tenants: Arc::new(crate::http::extract::tenant::TenantCache::default()),
-            default_limits: Arc::default(),
-            store,
-            mailer: Mailer::folder(settings.data_dir.join("mail")),
-            settings: Arc::new(settings),
-            keyring: Arc::new(keyring),
-            limiter,
-            metrics,
-            started: Instant::now(),
-            health: Arc::default(),
-            background: tokio_util::task::TaskTracker::new(),
-            draining: Arc::new(AtomicBool::new(false)),
-        })
+        Ok(Self::from_services(Services::new(
+            store, settings, keyring,
+        )?))
     }
 
-    /// Points the `test` provider's simulated processor at the address the
-    /// server actually bound (port 0 picks one at start-up).
-    pub fn set_self_address(&mut self, addr: std::net::SocketAddr) {
-        let host = if addr.ip().is_unspecified() {
-            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
-        } else {
-            addr
-        };
-        self.payments =
-            crate::payments::Payments::new(&self.settings.payments, &format!("http://{host}"));
+    pub fn from_services(services: Services) -> Self {
+        let redis_url = services
+            .settings
+            .redis_url
+            .as_ref()
+            .map(|u| u.expose().to_owned());
+        Self(Arc::new(Shared {
+            services: Arc::new(services),
+            limiter: RateLimiter::new(redis_url),
+            started: Instant::now(),
+            health: crate::http::routes::health::HealthMemory::default(),
+            draining: AtomicBool::new(false),
+        }))
     }
 
     /// Readiness turns false for good: the node is shutting down.

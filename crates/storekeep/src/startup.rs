@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::app::AppState;
 use crate::config::Settings;
+use crate::services::Services;
 
 /// How to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +40,9 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let keyring = settings.load_keyring()?;
-        let mut state = AppState::new(store, settings, keyring)?;
-        state.set_self_address(listener.local_addr().context("reading the bound address")?);
+        let mut services = Services::new(store, settings, keyring)?;
+        services.set_self_address(listener.local_addr().context("reading the bound address")?);
+        let state = AppState::from_services(services);
         Ok(Self { listener, state })
     }
 
@@ -61,13 +63,16 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state;
         let router = crate::http::build_router(state.clone());
-        let drain = state.settings.drain;
-        let grace = state.settings.grace;
+        let drain = state.services.settings.drain;
+        let grace = state.services.settings.grace;
         let (stopping_tx, mut stopping_rx) = watch::channel(None::<Stop>);
 
         // Background work: the unpaid-order expiry sweep.
         let (bg_stop, bg_rx) = watch::channel(false);
-        let expiry = tokio::spawn(crate::services::orders::expiry_loop(state.clone(), bg_rx));
+        let expiry = tokio::spawn(crate::services::orders::expiry_loop(
+            state.services.clone(),
+            bg_rx,
+        ));
 
         let draining_state = state.clone();
         let graceful = async move {
@@ -83,7 +88,7 @@ impl Application {
             }
             tracing::info!("shutdown: no new connections, finishing requests in flight");
         };
-        let settings = &state.settings;
+        let settings = &state.services.settings;
         let limits = crate::http::server::Limits {
             header_read_timeout: settings.header_read_timeout,
             keep_alive_idle: settings.keep_alive_idle,
@@ -102,7 +107,7 @@ impl Application {
             self.listener,
             router,
             limits,
-            state.metrics.clone(),
+            state.services.metrics.clone(),
             graceful,
         );
 
@@ -128,9 +133,9 @@ impl Application {
         let _ = bg_stop.send(true);
         let _ = expiry.await;
         // Work requests left behind (a reset's mail) finishes first.
-        state.background.close();
-        let _ = tokio::time::timeout(grace, state.background.wait()).await;
-        state.store.close().await;
+        state.services.background.close();
+        let _ = tokio::time::timeout(grace, state.services.background.wait()).await;
+        state.services.store.close().await;
         tracing::info!("shutdown complete");
         Ok(())
     }

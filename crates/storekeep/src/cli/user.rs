@@ -80,7 +80,7 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> anyhow::Result<ExitCod
         phone: None,
     };
     let account = accounts::create_account(
-        &state,
+        &state.services,
         tenant_id,
         kind,
         role,

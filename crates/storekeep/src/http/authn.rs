@@ -105,7 +105,7 @@ pub async fn authenticate(
     let Some(token) = bearer(headers) else {
         return Ok(Authentication::None);
     };
-    let store = state.store.as_ref();
+    let store = state.services.store.as_ref();
     let found = |r: Result<Principal, StoreError>| match r {
         Ok(p) => Ok(Authentication::Valid(p)),
         Err(StoreError::NotFound(_)) => Ok(Authentication::Invalid),
@@ -115,7 +115,7 @@ pub async fn authenticate(
         let at = now();
         let r = store.session_by_token(&tokens::hash(token), at).await;
         if let Ok((session, _)) = &r {
-            accounts::touch_session(state, session).await?;
+            accounts::touch_session(&state.services, session).await?;
         }
         return found(r.map(|(session, user)| Principal::User {
             user: Box::new(user),
@@ -140,7 +140,7 @@ pub async fn authenticate(
         let r = store.access_token(&tokens::hash(token), now()).await;
         return found(r.map(Principal::OAuth));
     }
-    if let Some(expected) = &state.settings.platform_token
+    if let Some(expected) = &state.services.settings.platform_token
         && bool::from(token.as_bytes().ct_eq(expected.expose().as_bytes()))
     {
         return Ok(Authentication::Valid(Principal::PlatformToken));

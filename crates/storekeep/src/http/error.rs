@@ -110,6 +110,18 @@ impl From<crate::services::catalog::ListError> for ApiError {
     }
 }
 
+/// What a service reports, as the problem the client sees.
+impl From<crate::services::ServiceError> for ApiError {
+    fn from(e: crate::services::ServiceError) -> Self {
+        use crate::services::ServiceError;
+        match e {
+            ServiceError::Invalid(v) => v.into(),
+            ServiceError::Store(s) => s.into(),
+            ServiceError::Conflict { detail, errors } => Self::Conflicts { detail, errors },
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -10,8 +10,8 @@ use storekeep_domain::{
 use storekeep_store::{StoreError, now};
 
 use super::{ServiceError, ServiceResult};
-use crate::app::AppState;
 use crate::crypto::{Keyring, password, tokens, totp};
+use crate::services::Services;
 use crate::wire::accounts::{Account, LoginInput, NewAccountInput};
 
 /// Failures before an account locks; each further failure doubles the lock.
@@ -134,7 +134,7 @@ async fn verify_password(pw: String, hash: String) -> bool {
 
 /// Creates an account of `kind` (with `role` for staff).
 pub async fn create_account(
-    state: &AppState,
+    state: &Services,
     tenant: Option<TenantId>,
     kind: UserKind,
     role: Option<Role>,
@@ -279,7 +279,7 @@ fn retry_after(until: DateTime<Utc>) -> u64 {
 }
 
 pub async fn login(
-    state: &AppState,
+    state: &Services,
     tenant: Option<&Tenant>,
     input: &LoginInput,
     origin: &Origin,
@@ -362,7 +362,7 @@ pub async fn login(
 /// A session ends `session_idle` after its last use, and never later than
 /// `session_ttl` after it began.
 pub fn session_expiry(
-    state: &AppState,
+    state: &Services,
     created: DateTime<Utc>,
     last_seen: DateTime<Utc>,
 ) -> DateTime<Utc> {
@@ -372,7 +372,7 @@ pub fn session_expiry(
 }
 
 /// Records a session's use (at most once a minute) and slides its idle expiry.
-pub async fn touch_session(state: &AppState, session: &SessionRecord) -> ServiceResult<()> {
+pub async fn touch_session(state: &Services, session: &SessionRecord) -> ServiceResult<()> {
     let at = now();
     if at - session.last_seen_at >= TOUCH_EVERY {
         let expires = session_expiry(state, session.created_at, at);
@@ -396,7 +396,7 @@ pub fn normalize_code(code: &str) -> String {
 // --- MFA
 
 /// Starts TOTP enrolment: a new secret, not yet in force.
-pub async fn totp_enroll(state: &AppState, user: &UserRecord) -> ServiceResult<(String, String)> {
+pub async fn totp_enroll(state: &Services, user: &UserRecord) -> ServiceResult<(String, String)> {
     if user.mfa_enabled() {
         return Err(ServiceError::Invalid(ValidationErrors::single(
             "totp",
@@ -415,7 +415,7 @@ pub async fn totp_enroll(state: &AppState, user: &UserRecord) -> ServiceResult<(
 /// Confirms enrolment with a code from the app; returns the recovery codes,
 /// which are shown this once.
 pub async fn totp_confirm(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     code: &str,
     audit: &AuditContext,
@@ -459,7 +459,7 @@ pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 /// The TOTP secret bytes of an account with MFA.
-pub fn totp_secret(state: &AppState, user: &UserRecord) -> ServiceResult<Option<Vec<u8>>> {
+pub fn totp_secret(state: &Services, user: &UserRecord) -> ServiceResult<Option<Vec<u8>>> {
     user.totp_sealed
         .as_deref()
         .map(|sealed| {
@@ -473,7 +473,7 @@ pub fn totp_secret(state: &AppState, user: &UserRecord) -> ServiceResult<Option<
 
 /// Checks a second factor (TOTP or recovery code) for an account with MFA.
 pub async fn check_second_factor(
-    state: &AppState,
+    state: &Services,
     user: &UserRecord,
     code: &str,
 ) -> ServiceResult<bool> {
@@ -499,9 +499,14 @@ pub async fn verify_user_password(user: &UserRecord, pw: &str) -> bool {
 /// either way. Returns at once: the look-up, the token and the message
 /// happen after the caller has answered, so a known and an unknown email
 /// cost the request the same work and time. Shutdown waits for the work
-/// (`AppState::background`). A failure is logged (the person can ask
+/// (`Services::background`). A failure is logged (the person can ask
 /// again); it is never reported to the caller.
-pub fn request_reset(state: &AppState, tenant: Option<&Tenant>, kind: UserKind, email: &str) {
+pub fn request_reset(
+    state: &std::sync::Arc<Services>,
+    tenant: Option<&Tenant>,
+    kind: UserKind,
+    email: &str,
+) {
     let Ok(email) = normalize_email(email) else {
         return;
     };
@@ -518,7 +523,7 @@ pub fn request_reset(state: &AppState, tenant: Option<&Tenant>, kind: UserKind, 
 }
 
 async fn send_reset(
-    state: &AppState,
+    state: &Services,
     tenant: Option<&Tenant>,
     kind: UserKind,
     email: &str,
@@ -558,7 +563,7 @@ async fn send_reset(
 }
 
 /// Sets a new password with a reset token: single use, ends every session.
-pub async fn confirm_reset(state: &AppState, token: &str, new_password: &str) -> ServiceResult<()> {
+pub async fn confirm_reset(state: &Services, token: &str, new_password: &str) -> ServiceResult<()> {
     let problems = password::policy_problems(new_password, "");
     if !problems.is_empty() {
         let mut e = ValidationErrors::new();

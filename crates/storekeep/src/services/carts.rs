@@ -14,9 +14,9 @@ use storekeep_domain::{
 use storekeep_store::StoreError;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::crypto::tokens;
 use crate::services::ServiceResult;
+use crate::services::Services;
 use crate::wire::carts::{CartChanges, CartView, DealApplied, LineView};
 
 /// The header that carries a guest's cart token.
@@ -158,7 +158,7 @@ impl<'a> Destination<'a> {
 
 /// Prices the cart's items as they are now.
 pub async fn priced(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     cart: &Cart,
     to: &Destination<'_>,
@@ -281,7 +281,7 @@ fn with_ancestors(
 
 /// Opens a cart for whoever may see it.
 pub async fn open(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: CartId,
     access: &CartAccess,
@@ -296,7 +296,7 @@ pub async fn open(
 
 /// A new cart; logged-in customers own theirs. Returns the token once.
 pub async fn create(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     customer: Option<&UserRecord>,
 ) -> ServiceResult<(Cart, String)> {

@@ -12,7 +12,7 @@ use storekeep_domain::{
 };
 
 use super::ServiceResult;
-use crate::app::AppState;
+use crate::services::Services;
 use crate::wire::catalog::{
     CategoryInput, CategoryPatchInput, ListParams, ProductInput, ProductPatchInput, VariantInput,
     VariantPatchInput,
@@ -295,7 +295,7 @@ pub fn parse_reason(raw: &str) -> Result<String, ValidationErrors> {
 
 /// Creates a product within the shop's plan.
 pub async fn create_product(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     input: &ProductInput,
     audit: &AuditContext,
@@ -311,7 +311,7 @@ pub async fn create_product(
 /// Deletes a product, then its image objects (a failure to delete an
 /// object is logged; the product is gone either way).
 pub async fn delete_product(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: ProductId,
     audit: &AuditContext,
@@ -326,7 +326,7 @@ pub async fn delete_product(
 }
 
 /// Fills in image URLs, which depend on configuration, not on the data.
-pub fn with_urls(state: &AppState, mut product: Product) -> Product {
+pub fn with_urls(state: &Services, mut product: Product) -> Product {
     for image in &mut product.images {
         image.url = state.media.url(&image.key);
     }
@@ -397,7 +397,7 @@ pub enum ListError {
 /// Turns list parameters into a store query. `storefront` lists only
 /// active products and ignores `status`.
 pub async fn product_query(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     p: &ListParams,
     storefront: bool,

@@ -7,8 +7,8 @@ use storekeep_domain::{
     PaymentOutcome, Tenant, UserId, ValidationErrors, parse_country, parse_region,
 };
 
-use crate::app::AppState;
 use crate::payments::StartPayment;
+use crate::services::Services;
 use crate::services::carts::{self, CartAccess, Destination};
 use crate::services::orders::{address_context, email_context};
 use crate::services::{ServiceError, ServiceResult};
@@ -113,7 +113,7 @@ fn conflict(detail: impl Into<String>, errors: Vec<FieldError>) -> ServiceError 
 }
 
 pub async fn checkout(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     cart_id: CartId,
     access: &CartAccess,

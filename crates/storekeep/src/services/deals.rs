@@ -8,8 +8,8 @@ use storekeep_domain::{
     parse_coupon_code, parse_display_name,
 };
 
-use crate::app::AppState;
 use crate::services::ServiceResult;
+use crate::services::Services;
 use crate::services::carts::money;
 use crate::wire::deals::{DealInput, DealListing, DealView, PublicDeal};
 
@@ -96,7 +96,7 @@ fn cap(errors: &mut ValidationErrors, field: &str, v: Option<i64>) -> Option<i64
 
 /// Checks a deal, including that its products and categories are the shop's.
 pub async fn parse(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: DealId,
     input: DealInput,
@@ -231,7 +231,7 @@ pub async fn parse(
 /// Automatic deals live now, or starting within `window`; coupons are not
 /// listed (their codes are the shop's to hand out).
 pub async fn listing(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     window: Duration,
 ) -> ServiceResult<DealListing> {

@@ -12,10 +12,83 @@ pub mod deals;
 pub mod demo_catalog;
 pub mod orders;
 pub mod plans;
+pub mod tenancy;
 pub mod tenants;
 
+use std::sync::Arc;
+
 use storekeep_domain::ValidationErrors;
-use storekeep_store::StoreError;
+use storekeep_store::{Store, StoreError};
+
+use crate::cache::ResponseCache;
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::mail::Mailer;
+use crate::media::Media;
+use crate::metrics::Metrics;
+use crate::payments::Payments;
+
+/// What the services use, and nothing of HTTP: the store, the keyring,
+/// payments, media, the read caches, the mailer, the settings and the
+/// metrics. Built once at start-up and shared behind an `Arc`
+/// (`Arc<Services>` is also what background work keeps).
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub keyring: Arc<Keyring>,
+    pub mailer: Mailer,
+    pub metrics: Arc<Metrics>,
+    /// The read-response cache (public catalog reads).
+    pub cache: ResponseCache,
+    /// Recently resolved tenants, by domain and slug.
+    pub tenants: tenancy::TenantCache,
+    /// The `default` plan's limits, for requests that address no shop.
+    pub default_limits: plans::DefaultLimits,
+    pub media: Media,
+    pub payments: Payments,
+    /// Work a service started and does not wait for (a password reset's
+    /// mail); shutdown waits for it, within the grace period.
+    pub background: tokio_util::task::TaskTracker,
+}
+
+impl Services {
+    /// Fails only if the media store cannot be set up (an unwritable
+    /// folder, an invalid S3 configuration).
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        keyring: Keyring,
+    ) -> anyhow::Result<Self> {
+        let redis_url = settings.redis_url.as_ref().map(|u| u.expose().to_owned());
+        let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis_url);
+        let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+        let payments = Payments::new(&settings.payments, &format!("http://{}", settings.listen));
+        Ok(Self {
+            store,
+            mailer: Mailer::folder(settings.data_dir.join("mail")),
+            settings: Arc::new(settings),
+            keyring: Arc::new(keyring),
+            metrics: Arc::new(Metrics::new()),
+            cache,
+            tenants: tenancy::TenantCache::default(),
+            default_limits: plans::DefaultLimits::default(),
+            media,
+            payments,
+            background: tokio_util::task::TaskTracker::new(),
+        })
+    }
+
+    /// Points the `test` provider's simulated processor at the address the
+    /// server actually bound (port 0 picks one at start-up).
+    pub fn set_self_address(&mut self, addr: std::net::SocketAddr) {
+        let host = if addr.ip().is_unspecified() {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
+        self.payments = Payments::new(&self.settings.payments, &format!("http://{host}"));
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -39,15 +112,5 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 impl From<crate::crypto::keyring::OpenError> for ServiceError {
     fn from(e: crate::crypto::keyring::OpenError) -> Self {
         Self::Store(StoreError::other(e))
-    }
-}
-
-impl From<ServiceError> for crate::http::error::ApiError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Invalid(v) => v.into(),
-            ServiceError::Store(s) => s.into(),
-            ServiceError::Conflict { detail, errors } => Self::Conflicts { detail, errors },
-        }
     }
 }

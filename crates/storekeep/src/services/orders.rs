@@ -8,9 +8,9 @@ use storekeep_domain::{
 };
 use storekeep_store::{StoreError, TransitionActor};
 
-use crate::app::AppState;
 use crate::crypto::Keyring;
 use crate::payments::StartPayment;
+use crate::services::Services;
 use crate::services::carts::money;
 use crate::services::{ServiceError, ServiceResult};
 use crate::wire::orders::{
@@ -79,7 +79,7 @@ impl OrderView {
 
 /// A page of orders as the API shows them, each with its history.
 pub async fn list(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     filter: &storekeep_domain::OrderFilter,
     page: &storekeep_domain::PageRequest,
@@ -136,7 +136,7 @@ pub fn parse_reason(raw: Option<String>, errors: &mut ValidationErrors) -> Optio
 
 /// Staff move an order (fulfil, deliver, cancel).
 pub async fn move_order(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: OrderId,
     to: OrderStatus,
@@ -164,7 +164,7 @@ pub async fn move_order(
 
 /// Staff confirm the pending manual payment of an unpaid order.
 pub async fn mark_paid(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: OrderId,
     audit: &AuditContext,
@@ -223,7 +223,7 @@ pub async fn mark_paid(
 }
 
 pub async fn refund(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: OrderId,
     req: RefundRequest,
@@ -270,7 +270,7 @@ pub async fn refund(
 
 /// A new payment attempt for an unpaid order (after a decline).
 pub async fn retry_payment(
-    state: &AppState,
+    state: &Services,
     tenant: &Tenant,
     id: OrderId,
     provider_name: &str,
@@ -305,7 +305,7 @@ pub async fn retry_payment(
 }
 
 /// Cancels unpaid orders past their deadline, until none are left.
-pub async fn expire_due(state: &AppState) -> Result<u64, StoreError> {
+pub async fn expire_due(state: &Services) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
         let n = state
@@ -326,7 +326,10 @@ pub async fn expire_due(state: &AppState) -> Result<u64, StoreError> {
 /// A failed sweep (the database is down) is retried after a doubling delay,
 /// up to four intervals; the first failure and every tenth are logged, and
 /// the first success after them.
-pub async fn expiry_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn expiry_loop(
+    state: std::sync::Arc<Services>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let every = state.settings.order_expiry_interval;
     let mut wait = every;
     let mut failures: u32 = 0;

@@ -3,21 +3,17 @@
 //! `X-Tenant: {slug}` header. Unknown and suspended tenants get the same
 //! 404, so a probe learns nothing about which shops exist.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
-use storekeep_domain::{DomainName, Slug, Tenant, TenantStatus};
-use storekeep_store::StoreError;
+use storekeep_domain::{DomainName, Tenant, TenantStatus};
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::middleware::RequestContext;
+use crate::services::tenancy;
 
 /// The active tenant the request is addressed to.
 #[derive(Debug, Clone)]
@@ -68,92 +64,10 @@ fn host_name(parts: &Parts) -> Option<DomainName> {
     DomainName::parse(name).ok()
 }
 
-/// How long a looked-up tenant (or its absence) is reused. Changes made
-/// through this node take effect at once (the cache is cleared); changes
-/// made elsewhere (another node, the CLI) within this time.
-pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
-
-/// Recently resolved tenants by look-up key (`d:` domain, `s:` slug), so a
-/// busy shop costs one database query per second, not one per request.
-#[derive(Default)]
-pub struct TenantCache {
-    entries: Mutex<HashMap<String, (Option<Tenant>, Instant)>>,
-    /// Bumped by `clear`: a look-up that started before a clear must not
-    /// store what it read.
-    generation: AtomicU64,
-}
-
-impl TenantCache {
-    async fn get_or_load(
-        &self,
-        key: String,
-        load: impl Future<Output = Result<Tenant, StoreError>>,
-    ) -> Result<Option<Tenant>, ApiError> {
-        if let Some((t, at)) = self.entries.lock().expect("tenant cache").get(&key)
-            && at.elapsed() < TENANT_CACHE_TTL
-        {
-            return Ok(t.clone());
-        }
-        let generation = self.generation.load(Ordering::SeqCst);
-        let t = match load.await {
-            Ok(t) => Some(t),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(ApiError::from(e)),
-        };
-        let mut entries = self.entries.lock().expect("tenant cache");
-        if self.generation.load(Ordering::SeqCst) != generation {
-            return Ok(t);
-        }
-        if entries.len() >= 10_000 {
-            entries.clear();
-        }
-        entries.insert(key, (t.clone(), Instant::now()));
-        Ok(t)
-    }
-
-    /// Forgets everything; called after a tenant changes on this node.
-    pub fn clear(&self) {
-        let mut entries = self.entries.lock().expect("tenant cache");
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
-    }
-}
-
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Tenant>, ApiError> {
-    let cache = &state.tenants;
-    if let Some(host) = host_name(parts) {
-        let by_domain = cache
-            .get_or_load(
-                format!("d:{}", host.as_str()),
-                state.store.tenant_by_domain(&host),
-            )
-            .await?;
-        if let Some(t) = by_domain {
-            return Ok(Some(t));
-        }
-        if let Some(base) = &state.settings.base_domain
-            && let Some(label) = host
-                .as_str()
-                .strip_suffix(base.as_str())
-                .and_then(|rest| rest.strip_suffix('.'))
-            && let Ok(slug) = Slug::parse(label)
-            && let Some(t) = cache
-                .get_or_load(format!("s:{slug}"), state.store.tenant_by_slug(&slug))
-                .await?
-        {
-            return Ok(Some(t));
-        }
-    }
     let header = parts
         .headers
         .get(TENANT_HEADER)
         .and_then(|v| v.to_str().ok());
-    match header.map(Slug::parse) {
-        Some(Ok(slug)) => {
-            cache
-                .get_or_load(format!("s:{slug}"), state.store.tenant_by_slug(&slug))
-                .await
-        }
-        _ => Ok(None),
-    }
+    Ok(tenancy::resolve(&state.services, host_name(parts).as_ref(), header).await?)
 }

@@ -24,7 +24,7 @@ const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 /// The body limit and time limit of a request.
 pub fn limits_for(state: &AppState, method: &Method, path: &str) -> (usize, Duration) {
-    let settings = &state.settings;
+    let settings = &state.services.settings;
     if method == Method::GET && path == "/api/v1/admin/exports/products" {
         return (settings.body_limit_bytes, IMPORT_TIMEOUT);
     }

@@ -132,7 +132,13 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let limits = match &tenant {
         Some(t) => t.limits,
-        None => state.default_limits.get(state.store.as_ref()).await,
+        None => {
+            state
+                .services
+                .default_limits
+                .get(state.services.store.as_ref())
+                .await
+        }
     };
     let scope = tenant
         .as_ref()
@@ -144,6 +150,7 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         .await;
     if !decision.allowed {
         state
+            .services
             .metrics
             .rate_limited
             .with_label_values(&[tier.as_str()])

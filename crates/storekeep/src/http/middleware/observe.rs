@@ -81,7 +81,7 @@ impl Drop for InFlight<'_> {
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let id = request_id(&req);
-    let (client_ip, https) = client_origin(&req, &state.settings.trusted_proxies);
+    let (client_ip, https) = client_origin(&req, &state.services.settings.trusted_proxies);
     let ctx = RequestContext {
         request_id: id.clone(),
         client_ip,
@@ -91,8 +91,8 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     req.extensions_mut().insert(ctx.clone());
     let method = req.method().clone();
 
-    state.metrics.http_in_flight.inc();
-    let guard = InFlight(&state.metrics.http_in_flight);
+    state.services.metrics.http_in_flight.inc();
+    let guard = InFlight(&state.services.metrics.http_in_flight);
     let mut response = next.run(req).await;
     drop(guard);
 
@@ -109,11 +109,13 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let status = response.status();
     let elapsed = start.elapsed();
     state
+        .services
         .metrics
         .http_requests
         .with_label_values(&[method.as_str(), route, status.as_str()])
         .inc();
     state
+        .services
         .metrics
         .http_duration
         .with_label_values(&[method.as_str(), route])

@@ -52,7 +52,7 @@ pub async fn invalidate_after_writes(
         .flatten();
     let response = next.run(req).await;
     if let Some(shop) = shop {
-        state.cache.invalidate(shop).await;
+        state.services.cache.invalidate(shop).await;
     }
     response
 }
@@ -66,13 +66,17 @@ async fn list_products(
     actor: AdminActor,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<ProductPage>> {
-    let query = catalog::product_query(&state, &actor.tenant, &params, false).await?;
-    let page = state.store.list_products(actor.tenant.id, &query).await?;
+    let query = catalog::product_query(&state.services, &actor.tenant, &params, false).await?;
+    let page = state
+        .services
+        .store
+        .list_products(actor.tenant.id, &query)
+        .await?;
     Ok(Json(ProductPage {
         items: page
             .items
             .into_iter()
-            .map(|p| catalog::with_urls(&state, p))
+            .map(|p| catalog::with_urls(&state.services, p))
             .collect(),
         next_cursor: page.next_cursor,
     }))
@@ -88,7 +92,8 @@ async fn create_product(
     Json(body): Json<NewProductBody>,
 ) -> ApiResult<impl IntoResponse> {
     let product =
-        catalog::create_product(&state, &actor.tenant, &body.product, &actor.audit).await?;
+        catalog::create_product(&state.services, &actor.tenant, &body.product, &actor.audit)
+            .await?;
     Ok((
         StatusCode::CREATED,
         [(
@@ -108,11 +113,12 @@ async fn get_product(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<ProductBody>> {
     let product = state
+        .services
         .store
         .product(actor.tenant.id, path_id(&raw, "product")?)
         .await?;
     Ok(Json(ProductBody {
-        product: catalog::with_urls(&state, product),
+        product: catalog::with_urls(&state.services, product),
     }))
 }
 
@@ -129,11 +135,12 @@ async fn update_product(
     let product_id = path_id(&raw, "product")?;
     let patch = catalog::parse_product_patch(&body.product)?;
     let product = state
+        .services
         .store
         .update_product(actor.tenant.id, product_id, &patch, &actor.audit)
         .await?;
     Ok(Json(ProductBody {
-        product: catalog::with_urls(&state, product),
+        product: catalog::with_urls(&state.services, product),
     }))
 }
 
@@ -147,7 +154,7 @@ async fn delete_product(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     catalog::delete_product(
-        &state,
+        &state.services,
         &actor.tenant,
         path_id(&raw, "product")?,
         &actor.audit,
@@ -176,6 +183,7 @@ async fn add_variant(
     errors.into_result()?;
     let new = new.ok_or_else(|| ApiError::internal("variant parsed without errors or value"))?;
     let variant = state
+        .services
         .store
         .add_variant(actor.tenant.id, product, &new, &actor.audit)
         .await?;
@@ -196,6 +204,7 @@ async fn update_variant(
     let variant_id = path_id(&raw, "variant")?;
     let patch = catalog::parse_variant_patch(&body.variant, &actor.tenant.settings.currency)?;
     let variant = state
+        .services
         .store
         .update_variant(actor.tenant.id, variant_id, &patch, &actor.audit)
         .await?;
@@ -211,6 +220,7 @@ async fn delete_variant(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     state
+        .services
         .store
         .delete_variant(actor.tenant.id, path_id(&raw, "variant")?, &actor.audit)
         .await?;
@@ -242,6 +252,7 @@ async fn adjust_inventory(
         .into());
     }
     let (variant, adjustment) = state
+        .services
         .store
         .adjust_inventory(
             actor.tenant.id,
@@ -268,6 +279,7 @@ async fn inventory_ledger(
     PageParams(page): PageParams,
 ) -> ApiResult<Json<LedgerPage>> {
     let page = state
+        .services
         .store
         .inventory_ledger(actor.tenant.id, path_id(&raw, "variant")?, &page)
         .await?;
@@ -318,21 +330,26 @@ async fn upload_image(
     let (bytes, declared) = file.ok_or_else(|| {
         storekeep_domain::ValidationErrors::single("file", "send the image as a part named file")
     })?;
-    if bytes.len() > state.settings.media.max_image_bytes {
+    if bytes.len() > state.services.settings.media.max_image_bytes {
         return Err(ApiError::PayloadTooLarge);
     }
     let inspected = media::inspect(
         &bytes,
         declared.as_deref(),
-        state.settings.media.max_image_pixels,
+        state.services.settings.media.max_image_pixels,
     )
     .map_err(|m| storekeep_domain::ValidationErrors::single("file", m))?;
     // The product must exist before anything is written to storage.
-    state.store.product(actor.tenant.id, product_id).await?;
+    state
+        .services
+        .store
+        .product(actor.tenant.id, product_id)
+        .await?;
     let image_id = ImageId::new();
     let key = media::object_key(actor.tenant.id, image_id, inspected.extension);
     let size = bytes.len() as i64;
     state
+        .services
         .media
         .put(&key, bytes)
         .await
@@ -348,6 +365,7 @@ async fn upload_image(
         alt,
     };
     let stored = state
+        .services
         .store
         .add_image(
             actor.tenant.id,
@@ -360,13 +378,13 @@ async fn upload_image(
         Ok(image) => image,
         Err(e) => {
             // Not recorded: the object must not linger.
-            if let Err(d) = state.media.delete(&key).await {
+            if let Err(d) = state.services.media.delete(&key).await {
                 tracing::warn!(error = %d, key, "could not remove an unrecorded image object");
             }
             return Err(e.into());
         }
     };
-    image.url = state.media.url(&image.key);
+    image.url = state.services.media.url(&image.key);
     Ok((StatusCode::CREATED, Json(ImageBody { image })))
 }
 
@@ -390,10 +408,11 @@ async fn delete_image(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     let image = state
+        .services
         .store
         .delete_image(actor.tenant.id, path_id(&raw, "image")?, &actor.audit)
         .await?;
-    if let Err(e) = state.media.delete(&image.key).await {
+    if let Err(e) = state.services.media.delete(&image.key).await {
         tracing::warn!(error = %e, key = image.key, "could not delete an image object");
     }
     Ok(StatusCode::NO_CONTENT)
@@ -407,7 +426,11 @@ async fn list_categories(
     State(state): State<AppState>,
     actor: AdminActor,
 ) -> ApiResult<Json<CategoryList>> {
-    let items = state.store.list_categories(actor.tenant.id).await?;
+    let items = state
+        .services
+        .store
+        .list_categories(actor.tenant.id)
+        .await?;
     Ok(Json(CategoryList { items }))
 }
 
@@ -421,6 +444,7 @@ async fn create_category(
 ) -> ApiResult<(StatusCode, Json<CategoryBody>)> {
     let new = catalog::parse_category(&body.category)?;
     let category = state
+        .services
         .store
         .create_category(actor.tenant.id, &new, &actor.audit)
         .await?;
@@ -440,6 +464,7 @@ async fn update_category(
     let category_id = path_id(&raw, "category")?;
     let patch = catalog::parse_category_patch(&body.category)?;
     let category = state
+        .services
         .store
         .update_category(actor.tenant.id, category_id, &patch, &actor.audit)
         .await?;
@@ -456,6 +481,7 @@ async fn delete_category(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     state
+        .services
         .store
         .delete_category(actor.tenant.id, path_id(&raw, "category")?, &actor.audit)
         .await?;

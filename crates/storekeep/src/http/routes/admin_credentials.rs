@@ -35,7 +35,11 @@ async fn list_api_keys(
     actor: AdminActor,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<ApiKeyPage>> {
-    let page = state.store.list_api_keys(actor.tenant.id, &page).await?;
+    let page = state
+        .services
+        .store
+        .list_api_keys(actor.tenant.id, &page)
+        .await?;
     Ok(Json(ApiKeyPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -53,7 +57,7 @@ async fn create_api_key(
     Json(body): Json<NewApiKeyBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     let (api_key, secret) = credentials::create_api_key(
-        state.store.as_ref(),
+        state.services.store.as_ref(),
         actor.tenant.id,
         &body.api_key,
         &actor.permissions,
@@ -75,6 +79,7 @@ async fn revoke_api_key(
 ) -> ApiResult<Json<ApiKeyBody>> {
     let id = id.parse().map_err(|_| ApiError::not_found("API key"))?;
     let api_key = state
+        .services
         .store
         .revoke_api_key(actor.tenant.id, id, &actor.audit)
         .await?;
@@ -92,6 +97,7 @@ async fn list_clients(
     PageParams(page): PageParams,
 ) -> ApiResult<Json<ClientPage>> {
     let page = state
+        .services
         .store
         .list_oauth_clients(actor.tenant.id, &page)
         .await?;
@@ -112,7 +118,7 @@ async fn create_client(
     Json(body): Json<NewClientBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedClient>)> {
     let (oauth_client, client_secret) = credentials::create_oauth_client(
-        state.store.as_ref(),
+        state.services.store.as_ref(),
         actor.tenant.id,
         &body.oauth_client,
         &actor.permissions,
@@ -142,6 +148,7 @@ async fn revoke_client(
         .parse()
         .map_err(|_| ApiError::not_found("OAuth client"))?;
     let oauth_client = state
+        .services
         .store
         .revoke_oauth_client(actor.tenant.id, id, &actor.audit)
         .await?;

@@ -30,7 +30,11 @@ async fn list_deals(
     actor: AdminActor,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<DealPage>> {
-    let found = state.store.list_deals(actor.tenant.id, &page).await?;
+    let found = state
+        .services
+        .store
+        .list_deals(actor.tenant.id, &page)
+        .await?;
     let currency = &actor.tenant.settings.currency;
     Ok(Json(DealPage {
         items: found
@@ -50,8 +54,9 @@ async fn create_deal(
     actor: AdminActor,
     Json(body): Json<DealInputBody>,
 ) -> ApiResult<(StatusCode, Json<DealBody>)> {
-    let new = deals::parse(&state, &actor.tenant, DealId::new(), body.deal).await?;
+    let new = deals::parse(&state.services, &actor.tenant, DealId::new(), body.deal).await?;
     let deal = state
+        .services
         .store
         .create_deal(actor.tenant.id, &new, &actor.audit)
         .await?;
@@ -72,6 +77,7 @@ async fn get_deal(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<DealBody>> {
     let deal = state
+        .services
         .store
         .deal(actor.tenant.id, path_id(&raw, "deal")?)
         .await?;
@@ -91,8 +97,9 @@ async fn replace_deal(
     Json(body): Json<DealInputBody>,
 ) -> ApiResult<Json<DealBody>> {
     let id: DealId = path_id(&raw, "deal")?;
-    let new = deals::parse(&state, &actor.tenant, id, body.deal).await?;
+    let new = deals::parse(&state.services, &actor.tenant, id, body.deal).await?;
     let deal = state
+        .services
         .store
         .update_deal(actor.tenant.id, &new, &actor.audit)
         .await?;
@@ -111,6 +118,7 @@ async fn delete_deal(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     state
+        .services
         .store
         .delete_deal(actor.tenant.id, path_id(&raw, "deal")?, &actor.audit)
         .await?;

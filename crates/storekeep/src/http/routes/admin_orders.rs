@@ -67,7 +67,7 @@ async fn list_orders(
         .as_deref()
         .map(|e| {
             crate::services::accounts::normalize_email(e)
-                .map(|e| state.keyring.blind_index("email", &e))
+                .map(|e| state.services.keyring.blind_index("email", &e))
                 .map_err(|m| ApiError::BadRequest(format!("email {m}")))
         })
         .transpose()?;
@@ -78,7 +78,7 @@ async fn list_orders(
         created_from: q.created_from,
         created_to: q.created_to,
     };
-    let found = orders::list(&state, &actor.tenant, &filter, &page).await?;
+    let found = orders::list(&state.services, &actor.tenant, &filter, &page).await?;
     Ok(Json(OrderPage {
         items: found.items,
         next_cursor: found.next_cursor,
@@ -95,11 +95,12 @@ async fn get_order(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<OrderBody>> {
     let detail = state
+        .services
         .store
         .order(actor.tenant.id, path_id(&raw, "order")?)
         .await?;
     Ok(Json(OrderBody {
-        order: OrderView::new(&detail, &state.keyring)?,
+        order: OrderView::new(&detail, &state.services.keyring)?,
     }))
 }
 
@@ -111,9 +112,10 @@ async fn move_to(
     reason: Option<String>,
 ) -> ApiResult<Json<OrderBody>> {
     let id: OrderId = path_id(raw, "order")?;
-    let detail = orders::move_order(state, &actor.tenant, id, to, reason, &actor.audit).await?;
+    let detail =
+        orders::move_order(&state.services, &actor.tenant, id, to, reason, &actor.audit).await?;
     Ok(Json(OrderBody {
-        order: OrderView::new(&detail, &state.keyring)?,
+        order: OrderView::new(&detail, &state.services.keyring)?,
     }))
 }
 
@@ -128,9 +130,9 @@ async fn mark_paid(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<OrderBody>> {
     let id: OrderId = path_id(&raw, "order")?;
-    let detail = orders::mark_paid(&state, &actor.tenant, id, &actor.audit).await?;
+    let detail = orders::mark_paid(&state.services, &actor.tenant, id, &actor.audit).await?;
     Ok(Json(OrderBody {
-        order: OrderView::new(&detail, &state.keyring)?,
+        order: OrderView::new(&detail, &state.services.keyring)?,
     }))
 }
 
@@ -208,11 +210,11 @@ async fn refund(
     Json(body): Json<RefundRequest>,
 ) -> ApiResult<(StatusCode, Json<OrderBody>)> {
     let id: OrderId = path_id(&raw, "order")?;
-    let detail = orders::refund(&state, &actor.tenant, id, body, &actor.audit).await?;
+    let detail = orders::refund(&state.services, &actor.tenant, id, body, &actor.audit).await?;
     Ok((
         StatusCode::CREATED,
         Json(OrderBody {
-            order: OrderView::new(&detail, &state.keyring)?,
+            order: OrderView::new(&detail, &state.services.keyring)?,
         }),
     ))
 }
@@ -230,6 +232,7 @@ async fn list_events(
     let page =
         storekeep_domain::PageRequest::new(q.limit, q.after).map_err(ApiError::BadRequest)?;
     let found = state
+        .services
         .store
         .list_events(actor.tenant.id, q.topic.as_deref(), &page)
         .await?;

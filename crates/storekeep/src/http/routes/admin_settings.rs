@@ -49,11 +49,12 @@ async fn update_settings(
         ..Default::default()
     };
     let tenant = state
+        .services
         .store
         .update_tenant(&actor.tenant.slug, &patch, &actor.audit)
         .await?;
-    state.tenants.clear();
-    state.cache.invalidate(tenant.id).await;
+    state.services.tenants.clear();
+    state.services.cache.invalidate(tenant.id).await;
     Ok(Json(SettingsBody {
         settings: tenant.settings,
     }))

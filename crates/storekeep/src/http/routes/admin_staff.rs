@@ -29,13 +29,14 @@ async fn list_staff(
     PageParams(page): PageParams,
 ) -> ApiResult<Json<StaffPage>> {
     let page = state
+        .services
         .store
         .list_users(actor.tenant.id, UserKind::Staff, &page)
         .await?;
     let items = page
         .items
         .iter()
-        .map(|u| accounts::open_account(&state.keyring, u))
+        .map(|u| accounts::open_account(&state.services.keyring, u))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(StaffPage {
         items,
@@ -77,6 +78,7 @@ async fn create_staff(
     }
     let limit = actor.tenant.limits.max_staff;
     if state
+        .services
         .store
         .count_users(actor.tenant.id, UserKind::Staff)
         .await?
@@ -88,7 +90,7 @@ async fn create_staff(
         )));
     }
     let staff = accounts::create_account(
-        &state,
+        &state.services,
         Some(actor.tenant.id),
         UserKind::Staff,
         Some(body.staff.role),

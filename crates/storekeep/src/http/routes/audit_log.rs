@@ -37,6 +37,7 @@ async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<Au
         })
         .transpose()?;
     let mut items = state
+        .services
         .store
         .list_audit(scope, before, i64::from(limit) + 1)
         .await?;

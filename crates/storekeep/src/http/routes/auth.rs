@@ -137,7 +137,7 @@ async fn register(
     Json(body): Json<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<AccountBody>)> {
     let account = accounts::create_account(
-        &state,
+        &state.services,
         Some(tenant.id),
         UserKind::Customer,
         None,
@@ -167,7 +167,7 @@ async fn login(
     parts_tenant: OptionalShop,
     Json(input): Json<LoginInput>,
 ) -> ApiResult<Json<LoginResponse>> {
-    match accounts::login(&state, parts_tenant.0.as_ref(), &input, &origin).await {
+    match accounts::login(&state.services, parts_tenant.0.as_ref(), &input, &origin).await {
         Ok(ok) => Ok(Json(LoginResponse {
             token: ok.token,
             session_id: ok.session.id,
@@ -206,6 +206,7 @@ impl FromRequestParts<AppState> for OptionalShop {
     responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(State(state): State<AppState>, me: SessionUser) -> ApiResult<StatusCode> {
     state
+        .services
         .store
         .revoke_session(me.user.id, me.session.id)
         .await?;
@@ -218,7 +219,7 @@ async fn logout(State(state): State<AppState>, me: SessionUser) -> ApiResult<Sta
     responses((status = 200, body = AccountBody), (status = 401, body = Problem)))]
 async fn me(State(state): State<AppState>, me: SessionUser) -> ApiResult<Json<AccountBody>> {
     Ok(Json(AccountBody {
-        account: accounts::open_account(&state.keyring, &me.user)?,
+        account: accounts::open_account(&state.services.keyring, &me.user)?,
     }))
 }
 
@@ -231,6 +232,7 @@ async fn list_sessions(
     me: SessionUser,
 ) -> ApiResult<Json<SessionList>> {
     let sessions = state
+        .services
         .store
         .list_sessions(me.user.id, storekeep_store::now())
         .await?;
@@ -253,7 +255,7 @@ async fn revoke_all_sessions(
     State(state): State<AppState>,
     me: SessionUser,
 ) -> ApiResult<StatusCode> {
-    state.store.revoke_sessions(me.user.id).await?;
+    state.services.store.revoke_sessions(me.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -268,7 +270,7 @@ async fn revoke_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: SessionId = id.parse().map_err(|_| ApiError::not_found("session"))?;
-    state.store.revoke_session(me.user.id, id).await?;
+    state.services.store.revoke_session(me.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,7 +282,7 @@ async fn totp_enroll(
     State(state): State<AppState>,
     me: SessionUser,
 ) -> ApiResult<Json<TotpEnrollment>> {
-    let (secret, otpauth_uri) = accounts::totp_enroll(&state, &me.user).await?;
+    let (secret, otpauth_uri) = accounts::totp_enroll(&state.services, &me.user).await?;
     Ok(Json(TotpEnrollment {
         secret,
         otpauth_uri,
@@ -297,8 +299,10 @@ async fn totp_confirm(
     me: SessionUser,
     Json(body): Json<CodeBody>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let recovery_codes = accounts::totp_confirm(&state, &me.user, &body.code, &me.audit).await?;
+    let recovery_codes =
+        accounts::totp_confirm(&state.services, &me.user, &body.code, &me.audit).await?;
     state
+        .services
         .store
         .revoke_other_sessions(me.user.id, me.session.id)
         .await?;
@@ -321,7 +325,7 @@ async fn totp_disable(
     // Guesses here are throttled like logins, per account.
     let scope = "mfa-disable";
     let key = me.user.id.to_string();
-    match accounts::begin_attempt(state.store.as_ref(), scope, &key).await {
+    match accounts::begin_attempt(state.services.store.as_ref(), scope, &key).await {
         Ok(_) => {}
         Err(LoginFailure::Locked { retry_after_secs }) => {
             return Err(ApiError::TooManyRequests {
@@ -337,16 +341,25 @@ async fn totp_disable(
         }
     }
     let ok = accounts::verify_user_password(&me.user, &body.password).await
-        && accounts::check_second_factor(&state, &me.user, &body.code).await?;
+        && accounts::check_second_factor(&state.services, &me.user, &body.code).await?;
     if !ok {
         return Err(ApiError::Unauthorized(
             "the password or code is wrong".into(),
         ));
     }
-    state.store.clear_login_failures(scope, &key).await?;
-    state.store.disable_totp(me.user.id, &me.audit).await?;
+    state
+        .services
+        .store
+        .clear_login_failures(scope, &key)
+        .await?;
+    state
+        .services
+        .store
+        .disable_totp(me.user.id, &me.audit)
+        .await?;
     // A change of second factor ends every other session of the account.
     state
+        .services
         .store
         .revoke_other_sessions(me.user.id, me.session.id)
         .await?;
@@ -371,7 +384,7 @@ async fn request_reset(
     });
     if (kind == UserKind::Operator) == shop.0.is_none() {
         // Answers before the account is even looked up.
-        accounts::request_reset(&state, shop.0.as_ref(), kind, &body.email);
+        accounts::request_reset(&state.services, shop.0.as_ref(), kind, &body.email);
     }
     StatusCode::ACCEPTED
 }
@@ -384,7 +397,7 @@ async fn confirm_reset(
     State(state): State<AppState>,
     Json(body): Json<ResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    accounts::confirm_reset(&state, &body.token, &body.password).await?;
+    accounts::confirm_reset(&state.services, &body.token, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -452,7 +465,13 @@ async fn oauth_token(
     {
         return oauth_error(OAuthError::InvalidClient);
     }
-    match credentials::issue_token(state.store.as_ref(), &id, &secret, form.scope.as_deref()).await
+    match credentials::issue_token(
+        state.services.store.as_ref(),
+        &id,
+        &secret,
+        form.scope.as_deref(),
+    )
+    .await
     {
         Ok(t) => (
             [(header::CACHE_CONTROL, "no-store")],

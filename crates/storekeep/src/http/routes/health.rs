@@ -59,7 +59,7 @@ struct Probe {
 /// migrations, unless already seen current.
 async fn probe(state: &AppState) -> Probe {
     let started = Instant::now();
-    let ping = state.store.ping().await;
+    let ping = state.services.store.ping().await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let was_down = state
         .health
@@ -125,8 +125,8 @@ async fn migrations(state: &AppState) -> (Check, Option<MigrationStatus>) {
             Some(current.clone()),
         );
     }
-    let bound = state.settings.database_acquire_timeout;
-    match tokio::time::timeout(bound, state.store.migration_status()).await {
+    let bound = state.services.settings.database_acquire_timeout;
+    match tokio::time::timeout(bound, state.services.store.migration_status()).await {
         Ok(Ok(s)) if s.is_current() => {
             let _ = state.health.migrations_current.set(s.clone());
             (
@@ -219,7 +219,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         latency_ms,
         migrations,
     } = probe(&state).await;
-    let pool = state.store.pool_stats();
+    let pool = state.services.store.pool_stats();
     let body = Detailed {
         status: r.status,
         version: crate::VERSION,
@@ -227,7 +227,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         uptime_seconds: state.started.elapsed().as_secs(),
         draining: state.is_draining(),
         database: DatabaseDetail {
-            kind: state.store.kind().as_str(),
+            kind: state.services.store.kind().as_str(),
             ok: r.database.ok,
             latency_ms,
             migrations_known: migrations.as_ref().map_or(0, |m| m.known),
@@ -237,8 +237,8 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
             pool_max: pool.max,
         },
         rate_limiter: state.limiter.backend(),
-        read_cache: state.cache.backend(),
-        media_store: state.media.kind(),
+        read_cache: state.services.cache.backend(),
+        media_store: state.services.media.kind(),
     };
     with_status(r.status == "ready", body)
 }

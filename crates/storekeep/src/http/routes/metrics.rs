@@ -16,8 +16,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(
-        state.store.pool_stats(),
+    let body = state.services.metrics.render(
+        state.services.store.pool_stats(),
         state.started.elapsed().as_secs_f64(),
     );
     (

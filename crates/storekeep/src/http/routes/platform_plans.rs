@@ -29,7 +29,7 @@ async fn create_plan(
     State(state): State<AppState>,
     Json(body): Json<NewPlanBody>,
 ) -> ApiResult<(StatusCode, Json<PlanBody>)> {
-    let plan = plans::create(state.store.as_ref(), &body.plan, &op.audit).await?;
+    let plan = plans::create(state.services.store.as_ref(), &body.plan, &op.audit).await?;
     Ok((StatusCode::CREATED, Json(PlanBody { plan })))
 }
 
@@ -43,7 +43,7 @@ async fn list_plans(
     State(state): State<AppState>,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<PlanPage>> {
-    let page = state.store.list_plans(&page).await?;
+    let page = state.services.store.list_plans(&page).await?;
     Ok(Json(PlanPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -65,9 +65,9 @@ async fn update_plan(
     Path(name): Path<String>,
     Json(body): Json<PlanPatchBody>,
 ) -> ApiResult<Json<PlanBody>> {
-    let plan = plans::update(state.store.as_ref(), &name, &body.plan, &op.audit).await?;
+    let plan = plans::update(state.services.store.as_ref(), &name, &body.plan, &op.audit).await?;
     // Tenants carry their plan's limits: look them up afresh.
-    state.tenants.clear();
-    state.default_limits.clear();
+    state.services.tenants.clear();
+    state.services.default_limits.clear();
     Ok(Json(PlanBody { plan }))
 }

@@ -31,13 +31,13 @@ async fn create_tenant(
     Json(body): Json<NewTenantBody>,
 ) -> ApiResult<impl IntoResponse> {
     let tenant = tenants::create(
-        state.store.as_ref(),
-        state.settings.base_domain.as_ref(),
+        state.services.store.as_ref(),
+        state.services.settings.base_domain.as_ref(),
         &body.tenant,
         &op.audit,
     )
     .await?;
-    state.tenants.clear();
+    state.services.tenants.clear();
     let location = format!("/api/v1/platform/tenants/{}", tenant.slug);
     Ok((
         StatusCode::CREATED,
@@ -56,7 +56,7 @@ async fn list_tenants(
     State(state): State<AppState>,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<TenantPage>> {
-    let page = state.store.list_tenants(&page).await?;
+    let page = state.services.store.list_tenants(&page).await?;
     Ok(Json(TenantPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -74,7 +74,7 @@ async fn get_tenant(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<TenantBody>> {
-    let tenant = tenants::get(state.store.as_ref(), &slug).await?;
+    let tenant = tenants::get(state.services.store.as_ref(), &slug).await?;
     Ok(Json(TenantBody { tenant }))
 }
 
@@ -94,15 +94,15 @@ async fn update_tenant(
     Json(body): Json<TenantPatchBody>,
 ) -> ApiResult<Json<TenantBody>> {
     let tenant = tenants::update(
-        state.store.as_ref(),
-        state.settings.base_domain.as_ref(),
+        state.services.store.as_ref(),
+        state.services.settings.base_domain.as_ref(),
         &slug,
         &body.tenant,
         &op.audit,
     )
     .await?;
-    state.tenants.clear();
+    state.services.tenants.clear();
     // Currency and plan limits shape what the storefront shows.
-    state.cache.invalidate(tenant.id).await;
+    state.services.cache.invalidate(tenant.id).await;
     Ok(Json(TenantBody { tenant }))
 }

@@ -22,7 +22,7 @@ async fn get_store(
 ) -> Json<StoreBody> {
     Json(StoreBody {
         store: StoreInfo {
-            payment_providers: state.payments.usable(&tenant.settings),
+            payment_providers: state.services.payments.usable(&tenant.settings),
             slug: tenant.slug.to_string(),
             name: tenant.name,
             currency: tenant.settings.currency,

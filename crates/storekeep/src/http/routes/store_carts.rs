@@ -83,7 +83,7 @@ async fn view(
     tenant: &Tenant,
     cart: &storekeep_domain::Cart,
 ) -> ApiResult<CartView> {
-    let priced = carts::priced(state, tenant, cart, &Destination::of(cart)).await?;
+    let priced = carts::priced(&state.services, tenant, cart, &Destination::of(cart)).await?;
     Ok(CartView::new(cart, &priced, &tenant.settings.currency))
 }
 
@@ -122,6 +122,7 @@ async fn create_cart(
     if !body.items.is_empty() {
         let wanted: Vec<VariantId> = body.items.iter().map(|i| i.variant_id).collect();
         let known: std::collections::HashSet<VariantId> = state
+            .services
             .store
             .sale_variants(shopper.tenant.id, &wanted)
             .await?
@@ -157,9 +158,10 @@ async fn create_cart(
         .into());
     }
     let (mut cart, token) =
-        carts::create(&state, &shopper.tenant, shopper.customer.as_ref()).await?;
+        carts::create(&state.services, &shopper.tenant, shopper.customer.as_ref()).await?;
     for (variant, quantity) in merged {
         cart = state
+            .services
             .store
             .add_cart_item(shopper.tenant.id, cart.id, variant, quantity)
             .await?;
@@ -179,7 +181,7 @@ async fn get_cart(
     Path(raw): Path<String>,
 ) -> ApiResult<Json<CartBody>> {
     let cart = carts::open(
-        &state,
+        &state.services,
         &shopper.tenant,
         path_id(&raw, "cart")?,
         &shopper.access,
@@ -203,9 +205,10 @@ async fn update_cart(
     Json(body): Json<CartChanges>,
 ) -> ApiResult<Json<CartBody>> {
     let id: CartId = path_id(&raw, "cart")?;
-    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
     let patch = carts::parse_changes(&shopper.tenant, body)?;
     let cart = state
+        .services
         .store
         .update_cart(shopper.tenant.id, id, &patch)
         .await?;
@@ -229,8 +232,9 @@ async fn add_item(
     let mut errors = ValidationErrors::new();
     carts::parse_quantity(body.quantity, &mut errors);
     errors.into_result()?;
-    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
     let cart = state
+        .services
         .store
         .add_cart_item(shopper.tenant.id, id, body.variant_id, body.quantity)
         .await?;
@@ -257,8 +261,9 @@ async fn update_item(
     let mut errors = ValidationErrors::new();
     carts::parse_quantity(body.quantity, &mut errors);
     errors.into_result()?;
-    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
     let cart = state
+        .services
         .store
         .set_cart_item(shopper.tenant.id, id, item, body.quantity)
         .await?;
@@ -278,8 +283,9 @@ async fn remove_item(
 ) -> ApiResult<Json<CartBody>> {
     let id: CartId = path_id(&raw, "cart")?;
     let item: CartItemId = path_id(&raw_item, "cart item")?;
-    carts::open(&state, &shopper.tenant, id, &shopper.access).await?;
+    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
     let cart = state
+        .services
         .store
         .remove_cart_item(shopper.tenant.id, id, item)
         .await?;
@@ -312,13 +318,20 @@ async fn checkout_cart(
             .get("idempotency-key")
             .map(|v| v.to_str().unwrap_or("\u{7f}")),
     )?;
-    let outcome =
-        checkout::checkout(&state, &shopper.tenant, id, &shopper.access, key, body).await?;
+    let outcome = checkout::checkout(
+        &state.services,
+        &shopper.tenant,
+        id,
+        &shopper.access,
+        key,
+        body,
+    )
+    .await?;
     let (detail, replayed) = match outcome {
         Checkout::Created(d) => (d, false),
         Checkout::Replayed(d) => (d, true),
     };
-    let order = OrderView::new(&detail, &state.keyring)?;
+    let order = OrderView::new(&detail, &state.services.keyring)?;
     let mut response = (StatusCode::CREATED, Json(OrderBody { order })).into_response();
     if replayed {
         response

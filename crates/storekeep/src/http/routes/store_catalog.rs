@@ -59,15 +59,18 @@ async fn cached<T: Serialize>(
     let key = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-    let ticket = state.cache.ticket(tenant.id).await;
-    if let Some(body) = state.cache.get(tenant.id, ticket, &key) {
-        state.metrics.cache_lookup(true);
+    let ticket = state.services.cache.ticket(tenant.id).await;
+    if let Some(body) = state.services.cache.get(tenant.id, ticket, &key) {
+        state.services.metrics.cache_lookup(true);
         return Ok(json_response(body, true));
     }
-    state.metrics.cache_lookup(false);
+    state.services.metrics.cache_lookup(false);
     let value = build.await?;
     let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
-    state.cache.put(tenant.id, ticket, &key, body.clone());
+    state
+        .services
+        .cache
+        .put(tenant.id, ticket, &key, body.clone());
     Ok(json_response(body, false))
 }
 
@@ -82,13 +85,17 @@ async fn list_products(
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
     cached(&state, &tenant, &uri, async {
-        let query = catalog::product_query(&state, &tenant, &params, true).await?;
-        let page = state.store.list_products(tenant.id, &query).await?;
+        let query = catalog::product_query(&state.services, &tenant, &params, true).await?;
+        let page = state
+            .services
+            .store
+            .list_products(tenant.id, &query)
+            .await?;
         Ok(StoreProductPage {
             items: page
                 .items
                 .into_iter()
-                .map(|p| catalog::with_urls(&state, p))
+                .map(|p| catalog::with_urls(&state.services, p))
                 .collect(),
             next_cursor: page.next_cursor,
         })
@@ -108,16 +115,20 @@ async fn get_product(
 ) -> ApiResult<Response> {
     cached(&state, &tenant, &uri, async {
         let product = if let Ok(id) = raw.parse::<ProductId>() {
-            state.store.product(tenant.id, id).await?
+            state.services.store.product(tenant.id, id).await?
         } else {
             let handle = Handle::parse(&raw).map_err(|_| ApiError::not_found("product"))?;
-            state.store.product_by_handle(tenant.id, &handle).await?
+            state
+                .services
+                .store
+                .product_by_handle(tenant.id, &handle)
+                .await?
         };
         if product.status != ProductStatus::Active {
             return Err(ApiError::not_found("product"));
         }
         Ok(StoreProductBody {
-            product: catalog::with_urls(&state, product),
+            product: catalog::with_urls(&state.services, product),
         })
     })
     .await
@@ -133,7 +144,7 @@ async fn list_categories(
 ) -> ApiResult<Response> {
     cached(&state, &tenant, &uri, async {
         Ok(StoreCategoryList {
-            items: state.store.list_categories(tenant.id).await?,
+            items: state.services.store.list_categories(tenant.id).await?,
         })
     })
     .await
@@ -182,6 +193,7 @@ async fn search(
     };
     cached(&state, &tenant, &uri, async {
         let docs = state
+            .services
             .store
             .search_candidates(tenant.id, &terms, SEARCH_CANDIDATES)
             .await?;
@@ -198,14 +210,14 @@ async fn search(
         let page_items = &ranked[start..end];
         let ids: Vec<ProductId> = page_items.iter().map(|r| r.1).collect();
         let ids = &ids[..];
-        let mut products = state.store.products_by_ids(tenant.id, ids).await?;
+        let mut products = state.services.store.products_by_ids(tenant.id, ids).await?;
         // A product may have left the storefront since it was matched.
         products.retain(|p| p.status == ProductStatus::Active);
         products.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
         Ok(StoreProductPage {
             items: products
                 .into_iter()
-                .map(|p| catalog::with_urls(&state, p))
+                .map(|p| catalog::with_urls(&state.services, p))
                 .collect(),
             next_cursor: (end < ranked.len())
                 .then(|| {
@@ -228,6 +240,7 @@ pub async fn media_object(
     // Only a key the server could have made reaches storage.
     let content_type = media::content_type_of(&key).ok_or_else(|| ApiError::not_found("image"))?;
     let bytes = state
+        .services
         .media
         .get(&key)
         .await

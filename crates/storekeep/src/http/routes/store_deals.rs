@@ -32,6 +32,6 @@ async fn list_deals(
         ));
     }
     Ok(Json(
-        deals::listing(&state, &tenant, chrono::Duration::hours(hours)).await?,
+        deals::listing(&state.services, &tenant, chrono::Duration::hours(hours)).await?,
     ))
 }

@@ -41,7 +41,7 @@ async fn list_orders(
         customer_id: Some(customer.id),
         ..Default::default()
     };
-    let found = orders::list(&state, &shopper.tenant, &filter, &page).await?;
+    let found = orders::list(&state.services, &shopper.tenant, &filter, &page).await?;
     Ok(Json(OrderPage {
         items: found.items,
         next_cursor: found.next_cursor,
@@ -52,11 +52,16 @@ async fn list_orders(
 /// token of the cart it was made from.
 async fn own_order(state: &AppState, shopper: &Shopper, raw: &str) -> ApiResult<OrderDetail> {
     let id: OrderId = path_id(raw, "order")?;
-    let detail = state.store.order(shopper.tenant.id, id).await?;
+    let detail = state.services.store.order(shopper.tenant.id, id).await?;
     let o = &detail.order;
     let by_customer = o.customer_id.is_some() && o.customer_id == shopper.access.customer;
     let by_token = shopper.access.token.is_some()
-        && match state.store.cart(shopper.tenant.id, o.cart_id).await {
+        && match state
+            .services
+            .store
+            .cart(shopper.tenant.id, o.cart_id)
+            .await
+        {
             Ok(cart) => shopper.access.allows(&cart.token_hash, None),
             Err(_) => false,
         };
@@ -78,7 +83,7 @@ async fn get_order(
 ) -> ApiResult<Json<OrderBody>> {
     let detail = own_order(&state, &shopper, &raw).await?;
     Ok(Json(OrderBody {
-        order: OrderView::new(&detail, &state.keyring)?,
+        order: OrderView::new(&detail, &state.services.keyring)?,
     }))
 }
 
@@ -104,7 +109,7 @@ async fn pay_order(
         }
     };
     let detail = orders::retry_payment(
-        &state,
+        &state.services,
         &shopper.tenant,
         detail.order.id,
         &body.payment_provider,
@@ -114,7 +119,7 @@ async fn pay_order(
     Ok((
         StatusCode::CREATED,
         Json(OrderBody {
-            order: OrderView::new(&detail, &state.keyring)?,
+            order: OrderView::new(&detail, &state.services.keyring)?,
         }),
     ))
 }

@@ -32,12 +32,14 @@ async fn payment_webhook(
 ) -> ApiResult<Json<WebhookResult>> {
     let count = |result: &str| {
         state
+            .services
             .metrics
             .payments
             .with_label_values(&[provider_name.as_str(), result])
             .inc();
     };
     let provider = state
+        .services
         .payments
         .get(&provider_name)
         .ok_or_else(|| ApiError::not_found("payment provider"))?;
@@ -54,6 +56,7 @@ async fn payment_webhook(
     };
     let actor = format!("provider:{}", provider.name());
     let settled = state
+        .services
         .store
         .settle_payment(
             provider.name(),
