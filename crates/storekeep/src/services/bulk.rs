@@ -415,6 +415,26 @@ fn row_message(e: &StoreError) -> String {
 }
 
 /// Imports checked rows in batches; `progress(done, total)` after each.
+/// [`import`] through the services (the HTTP import: no progress report).
+pub async fn import_into(
+    svc: &crate::services::Services,
+    tenant: &Tenant,
+    rows: Vec<Result<ImportRow, RowError>>,
+    audit: &AuditContext,
+) -> Result<ImportReport, ImportError> {
+    import(svc.store.as_ref(), tenant, rows, audit, |_, _| {}).await
+}
+
+/// [`export`] through the services.
+pub async fn export_from(
+    svc: &crate::services::Services,
+    tenant: &Tenant,
+    format: Format,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<u64> {
+    export(svc.store.as_ref(), tenant, format, out).await
+}
+
 pub async fn import(
     store: &dyn Store,
     tenant: &Tenant,

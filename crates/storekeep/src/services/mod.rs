@@ -2,6 +2,8 @@
 //! input into domain types, collecting every problem, then call the store.
 
 pub mod accounts;
+pub mod audit;
+pub mod authn;
 pub mod bulk;
 pub mod bulk_csv;
 pub mod carts;
@@ -10,8 +12,11 @@ pub mod checkout;
 pub mod credentials;
 pub mod deals;
 pub mod demo_catalog;
+pub mod health;
 pub mod orders;
+pub mod payments;
 pub mod plans;
+pub mod staff;
 pub mod tenancy;
 pub mod tenants;
 
@@ -98,6 +103,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     /// The request is valid but conflicts with the current state; `errors`
     /// name what (for example each line short of stock).
+    /// The shop's plan allows no more of something; the message says what.
+    #[error("{0}")]
+    PlanLimit(String),
     #[error("{detail}")]
     Conflict {
         detail: String,

@@ -305,6 +305,44 @@ pub async fn retry_payment(
 }
 
 /// Cancels unpaid orders past their deadline, until none are left.
+pub async fn get(svc: &Services, tenant: &Tenant, id: OrderId) -> ServiceResult<OrderDetail> {
+    Ok(svc.store.order(tenant.id, id).await?)
+}
+
+/// The shop's outbox events (order and payment changes), oldest first,
+/// optionally of one topic.
+pub async fn events(
+    svc: &Services,
+    tenant: &Tenant,
+    topic: Option<&str>,
+    page: &storekeep_domain::PageRequest,
+) -> ServiceResult<storekeep_domain::Page<storekeep_domain::OutboxEvent>> {
+    Ok(svc.store.list_events(tenant.id, topic, page).await?)
+}
+
+/// The order if the caller placed it: its customer's session, or the
+/// token of the cart it was made from; otherwise not found.
+pub async fn own(
+    svc: &Services,
+    tenant: &Tenant,
+    access: &crate::services::carts::CartAccess,
+    id: OrderId,
+) -> ServiceResult<OrderDetail> {
+    let detail = svc.store.order(tenant.id, id).await?;
+    let o = &detail.order;
+    let by_customer = o.customer_id.is_some() && o.customer_id == access.customer;
+    let by_token = access.token.is_some()
+        && match svc.store.cart(tenant.id, o.cart_id).await {
+            Ok(cart) => access.allows(&cart.token_hash, None),
+            Err(_) => false,
+        };
+    if by_customer || by_token {
+        Ok(detail)
+    } else {
+        Err(StoreError::NotFound("order").into())
+    }
+}
+
 pub async fn expire_due(state: &Services) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {

@@ -90,6 +90,40 @@ pub async fn update(
     Ok(store.update_plan(&name, &patch, audit).await?)
 }
 
+pub async fn create_plan(
+    svc: &crate::services::Services,
+    input: &NewPlanInput,
+    audit: &AuditContext,
+) -> ServiceResult<Plan> {
+    create(svc.store.as_ref(), input, audit).await
+}
+
+pub async fn list(
+    svc: &crate::services::Services,
+    page: &storekeep_domain::PageRequest,
+) -> ServiceResult<storekeep_domain::Page<Plan>> {
+    Ok(svc.store.list_plans(page).await?)
+}
+
+/// [`update`], then this node forgets what it cached of plan limits:
+/// tenants carry their plan's limits, so they are looked up afresh.
+pub async fn change_plan(
+    svc: &crate::services::Services,
+    name: &str,
+    input: &PlanPatchInput,
+    audit: &AuditContext,
+) -> ServiceResult<Plan> {
+    let plan = update(svc.store.as_ref(), name, input, audit).await?;
+    svc.tenants.clear();
+    svc.default_limits.clear();
+    Ok(plan)
+}
+
+/// The `default` plan's limits (cached; see [`DefaultLimits`]).
+pub async fn default_limits(svc: &crate::services::Services) -> PlanLimits {
+    svc.default_limits.get(svc.store.as_ref()).await
+}
+
 /// How long [`DefaultLimits`] reuses what it read: as long as tenants (and
 /// with them their plans' limits) are cached.
 pub const DEFAULT_LIMITS_TTL: Duration = Duration::from_secs(1);

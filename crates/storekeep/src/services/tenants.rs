@@ -6,7 +6,9 @@ use storekeep_domain::{
 };
 use storekeep_store::{Store, StoreError};
 
-use super::{ServiceError, ServiceResult};
+use storekeep_domain::{Page, PageRequest};
+
+use super::{ServiceError, ServiceResult, Services};
 use crate::wire::tenants::{NewTenantInput, TenantPatchInput};
 
 fn parse_domains(
@@ -124,6 +126,63 @@ pub async fn update(
     let slug = Slug::parse(slug).map_err(|_| StoreError::NotFound("tenant"))?;
     let patch = input.parse(base_domain)?;
     Ok(store.update_tenant(&slug, &patch, audit).await?)
+}
+
+/// `POST /platform/tenants`: creates the shop; this node forgets the
+/// tenants it had looked up.
+pub async fn open_shop(
+    svc: &Services,
+    input: &NewTenantInput,
+    audit: &AuditContext,
+) -> ServiceResult<Tenant> {
+    let base = svc.settings.base_domain.as_ref();
+    let tenant = create(svc.store.as_ref(), base, input, audit).await?;
+    svc.tenants.clear();
+    Ok(tenant)
+}
+
+pub async fn list(svc: &Services, page: &PageRequest) -> ServiceResult<Page<Tenant>> {
+    Ok(svc.store.list_tenants(page).await?)
+}
+
+pub async fn find(svc: &Services, slug: &str) -> ServiceResult<Tenant> {
+    get(svc.store.as_ref(), slug).await
+}
+
+/// `PATCH /platform/tenants/{slug}`: changes the shop; this node forgets
+/// the tenants it had looked up and the shop's cached reads (currency and
+/// plan limits shape what the storefront shows).
+pub async fn change_shop(
+    svc: &Services,
+    slug: &str,
+    input: &TenantPatchInput,
+    audit: &AuditContext,
+) -> ServiceResult<Tenant> {
+    let base = svc.settings.base_domain.as_ref();
+    let tenant = update(svc.store.as_ref(), base, slug, input, audit).await?;
+    svc.tenants.clear();
+    svc.cache.invalidate(tenant.id).await;
+    Ok(tenant)
+}
+
+/// `PATCH /admin/settings`: replaces the shop's settings (already checked);
+/// keys only a newer version knows stay as they are. This node forgets the
+/// tenants it had looked up and the shop's cached reads.
+pub async fn change_settings(
+    svc: &Services,
+    tenant: &Tenant,
+    mut settings: TenantSettings,
+    audit: &AuditContext,
+) -> ServiceResult<Tenant> {
+    settings.unknown = tenant.settings.unknown.clone();
+    let patch = TenantPatch {
+        settings: Some(settings),
+        ..Default::default()
+    };
+    let tenant = svc.store.update_tenant(&tenant.slug, &patch, audit).await?;
+    svc.tenants.clear();
+    svc.cache.invalidate(tenant.id).await;
+    Ok(tenant)
 }
 
 /// The demo shop `serve --demo` and `seed --demo` create; creating it again

@@ -132,13 +132,7 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
     };
     let limits = match &tenant {
         Some(t) => t.limits,
-        None => {
-            state
-                .services
-                .default_limits
-                .get(state.services.store.as_ref())
-                .await
-        }
+        None => crate::services::plans::default_limits(&state.services).await,
     };
     let scope = tenant
         .as_ref()

@@ -45,15 +45,9 @@ async fn import_products(
         })?;
     let rows = bulk::read_rows(&body[..], format, &actor.tenant.settings.currency)
         .map_err(import_error)?;
-    let report = bulk::import(
-        state.services.store.as_ref(),
-        &actor.tenant,
-        rows,
-        &actor.audit,
-        |_, _| {},
-    )
-    .await
-    .map_err(import_error)?;
+    let report = bulk::import_into(&state.services, &actor.tenant, rows, &actor.audit)
+        .await
+        .map_err(import_error)?;
     Ok(Json(report))
 }
 
@@ -79,14 +73,9 @@ async fn export_products(
             .ok_or_else(|| ApiError::BadRequest("format must be csv or jsonl".into()))?,
     };
     let mut out = Vec::new();
-    bulk::export(
-        state.services.store.as_ref(),
-        &actor.tenant,
-        format,
-        &mut out,
-    )
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    bulk::export_from(&state.services, &actor.tenant, format, &mut out)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let extension = if format == Format::Csv {
         "csv"
     } else {

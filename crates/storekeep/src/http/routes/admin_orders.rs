@@ -94,11 +94,7 @@ async fn get_order(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<OrderBody>> {
-    let detail = state
-        .services
-        .store
-        .order(actor.tenant.id, path_id(&raw, "order")?)
-        .await?;
+    let detail = orders::get(&state.services, &actor.tenant, path_id(&raw, "order")?).await?;
     Ok(Json(OrderBody {
         order: OrderView::new(&detail, &state.services.keyring)?,
     }))
@@ -231,11 +227,7 @@ async fn list_events(
 ) -> ApiResult<Json<EventPage>> {
     let page =
         storekeep_domain::PageRequest::new(q.limit, q.after).map_err(ApiError::BadRequest)?;
-    let found = state
-        .services
-        .store
-        .list_events(actor.tenant.id, q.topic.as_deref(), &page)
-        .await?;
+    let found = orders::events(&state.services, &actor.tenant, q.topic.as_deref(), &page).await?;
     Ok(Json(EventPage {
         items: found.items,
         next_cursor: found.next_cursor,

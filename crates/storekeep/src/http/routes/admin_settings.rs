@@ -1,7 +1,7 @@
 //! `/api/v1/admin/settings`: the shop's own settings.
 
 use axum::extract::State;
-use storekeep_domain::{TenantPatch, ValidationErrors};
+use storekeep_domain::ValidationErrors;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -41,20 +41,13 @@ async fn update_settings(
         errors.add(&format!("settings.{field}"), message);
     }
     errors.into_result()?;
-    let mut settings = body.settings;
-    // Keys only a newer version knows stay as they are.
-    settings.unknown = actor.tenant.settings.unknown.clone();
-    let patch = TenantPatch {
-        settings: Some(settings),
-        ..Default::default()
-    };
-    let tenant = state
-        .services
-        .store
-        .update_tenant(&actor.tenant.slug, &patch, &actor.audit)
-        .await?;
-    state.services.tenants.clear();
-    state.services.cache.invalidate(tenant.id).await;
+    let tenant = crate::services::tenants::change_settings(
+        &state.services,
+        &actor.tenant,
+        body.settings,
+        &actor.audit,
+    )
+    .await?;
     Ok(Json(SettingsBody {
         settings: tenant.settings,
     }))

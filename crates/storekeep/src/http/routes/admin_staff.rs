@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use storekeep_domain::{Role, UserKind};
+use storekeep_domain::Role;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::http::authz::AdminActor;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams};
-use crate::services::accounts;
+use crate::services::staff;
 use crate::wire::problem::Problem;
 use crate::wire::staff::{NewStaffBody, StaffBody, StaffPage};
 
@@ -28,20 +28,8 @@ async fn list_staff(
     actor: AdminActor,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<StaffPage>> {
-    let page = state
-        .services
-        .store
-        .list_users(actor.tenant.id, UserKind::Staff, &page)
-        .await?;
-    let items = page
-        .items
-        .iter()
-        .map(|u| accounts::open_account(&state.services.keyring, u))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(StaffPage {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    let (items, next_cursor) = staff::list(&state.services, &actor.tenant, &page).await?;
+    Ok(Json(StaffPage { items, next_cursor }))
 }
 
 /// Adds a staff member. Only an owner can add an owner.
@@ -76,26 +64,12 @@ async fn create_staff(
             "you cannot give a role more permissions than you have".into(),
         ));
     }
-    let limit = actor.tenant.limits.max_staff;
-    if state
-        .services
-        .store
-        .count_users(actor.tenant.id, UserKind::Staff)
-        .await?
-        >= limit
-    {
-        return Err(ApiError::PaymentRequired(format!(
-            "the shop's plan '{}' allows {limit} staff accounts; upgrade the plan to add more",
-            actor.tenant.plan
-        )));
-    }
-    let staff = accounts::create_account(
+    let staff = staff::add(
         &state.services,
-        Some(actor.tenant.id),
-        UserKind::Staff,
-        Some(body.staff.role),
+        &actor.tenant,
+        body.staff.role,
         &body.staff.account(),
-        Some(&actor.audit),
+        &actor.audit,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(StaffBody { staff })))

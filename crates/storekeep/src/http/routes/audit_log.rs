@@ -36,17 +36,8 @@ async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<Au
             })
         })
         .transpose()?;
-    let mut items = state
-        .services
-        .store
-        .list_audit(scope, before, i64::from(limit) + 1)
-        .await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
+    let (items, next_cursor) =
+        crate::services::audit::page(&state.services, scope, before, limit).await?;
     Ok(Json(AuditPage { items, next_cursor }))
 }
 

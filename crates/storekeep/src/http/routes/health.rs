@@ -23,6 +23,7 @@ use storekeep_store::MigrationStatus;
 
 use crate::app::AppState;
 use crate::http::extract::{Json, PlatformOperator};
+use crate::services;
 use crate::wire::health::{Check, DatabaseDetail, Detailed, Liveness, Readiness, Summary};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,7 +60,7 @@ struct Probe {
 /// migrations, unless already seen current.
 async fn probe(state: &AppState) -> Probe {
     let started = Instant::now();
-    let ping = state.services.store.ping().await;
+    let ping = services::health::ping(&state.services).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let was_down = state
         .health
@@ -126,7 +127,7 @@ async fn migrations(state: &AppState) -> (Check, Option<MigrationStatus>) {
         );
     }
     let bound = state.services.settings.database_acquire_timeout;
-    match tokio::time::timeout(bound, state.services.store.migration_status()).await {
+    match tokio::time::timeout(bound, services::health::migration_status(&state.services)).await {
         Ok(Ok(s)) if s.is_current() => {
             let _ = state.health.migrations_current.set(s.clone());
             (
@@ -219,7 +220,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         latency_ms,
         migrations,
     } = probe(&state).await;
-    let pool = state.services.store.pool_stats();
+    let pool = services::health::pool_stats(&state.services);
     let body = Detailed {
         status: r.status,
         version: crate::VERSION,
@@ -227,7 +228,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         uptime_seconds: state.started.elapsed().as_secs(),
         draining: state.is_draining(),
         database: DatabaseDetail {
-            kind: state.services.store.kind().as_str(),
+            kind: services::health::database_kind(&state.services).as_str(),
             ok: r.database.ok,
             latency_ms,
             migrations_known: migrations.as_ref().map_or(0, |m| m.known),

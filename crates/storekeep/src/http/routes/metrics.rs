@@ -17,7 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.services.metrics.render(
-        state.services.store.pool_stats(),
+        crate::services::health::pool_stats(&state.services),
         state.started.elapsed().as_secs_f64(),
     );
     (

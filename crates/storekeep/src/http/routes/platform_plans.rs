@@ -29,7 +29,7 @@ async fn create_plan(
     State(state): State<AppState>,
     Json(body): Json<NewPlanBody>,
 ) -> ApiResult<(StatusCode, Json<PlanBody>)> {
-    let plan = plans::create(state.services.store.as_ref(), &body.plan, &op.audit).await?;
+    let plan = plans::create_plan(&state.services, &body.plan, &op.audit).await?;
     Ok((StatusCode::CREATED, Json(PlanBody { plan })))
 }
 
@@ -43,7 +43,7 @@ async fn list_plans(
     State(state): State<AppState>,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<PlanPage>> {
-    let page = state.services.store.list_plans(&page).await?;
+    let page = plans::list(&state.services, &page).await?;
     Ok(Json(PlanPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -65,9 +65,6 @@ async fn update_plan(
     Path(name): Path<String>,
     Json(body): Json<PlanPatchBody>,
 ) -> ApiResult<Json<PlanBody>> {
-    let plan = plans::update(state.services.store.as_ref(), &name, &body.plan, &op.audit).await?;
-    // Tenants carry their plan's limits: look them up afresh.
-    state.services.tenants.clear();
-    state.services.default_limits.clear();
+    let plan = plans::change_plan(&state.services, &name, &body.plan, &op.audit).await?;
     Ok(Json(PlanBody { plan }))
 }

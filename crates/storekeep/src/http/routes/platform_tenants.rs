@@ -30,14 +30,7 @@ async fn create_tenant(
     State(state): State<AppState>,
     Json(body): Json<NewTenantBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let tenant = tenants::create(
-        state.services.store.as_ref(),
-        state.services.settings.base_domain.as_ref(),
-        &body.tenant,
-        &op.audit,
-    )
-    .await?;
-    state.services.tenants.clear();
+    let tenant = tenants::open_shop(&state.services, &body.tenant, &op.audit).await?;
     let location = format!("/api/v1/platform/tenants/{}", tenant.slug);
     Ok((
         StatusCode::CREATED,
@@ -56,7 +49,7 @@ async fn list_tenants(
     State(state): State<AppState>,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<TenantPage>> {
-    let page = state.services.store.list_tenants(&page).await?;
+    let page = tenants::list(&state.services, &page).await?;
     Ok(Json(TenantPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -74,7 +67,7 @@ async fn get_tenant(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<TenantBody>> {
-    let tenant = tenants::get(state.services.store.as_ref(), &slug).await?;
+    let tenant = tenants::find(&state.services, &slug).await?;
     Ok(Json(TenantBody { tenant }))
 }
 
@@ -93,16 +86,6 @@ async fn update_tenant(
     Path(slug): Path<String>,
     Json(body): Json<TenantPatchBody>,
 ) -> ApiResult<Json<TenantBody>> {
-    let tenant = tenants::update(
-        state.services.store.as_ref(),
-        state.services.settings.base_domain.as_ref(),
-        &slug,
-        &body.tenant,
-        &op.audit,
-    )
-    .await?;
-    state.services.tenants.clear();
-    // Currency and plan limits shape what the storefront shows.
-    state.services.cache.invalidate(tenant.id).await;
+    let tenant = tenants::change_shop(&state.services, &slug, &body.tenant, &op.audit).await?;
     Ok(Json(TenantBody { tenant }))
 }

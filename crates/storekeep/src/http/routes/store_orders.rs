@@ -52,24 +52,7 @@ async fn list_orders(
 /// token of the cart it was made from.
 async fn own_order(state: &AppState, shopper: &Shopper, raw: &str) -> ApiResult<OrderDetail> {
     let id: OrderId = path_id(raw, "order")?;
-    let detail = state.services.store.order(shopper.tenant.id, id).await?;
-    let o = &detail.order;
-    let by_customer = o.customer_id.is_some() && o.customer_id == shopper.access.customer;
-    let by_token = shopper.access.token.is_some()
-        && match state
-            .services
-            .store
-            .cart(shopper.tenant.id, o.cart_id)
-            .await
-        {
-            Ok(cart) => shopper.access.allows(&cart.token_hash, None),
-            Err(_) => false,
-        };
-    if by_customer || by_token {
-        Ok(detail)
-    } else {
-        Err(ApiError::not_found("order"))
-    }
+    Ok(orders::own(&state.services, &shopper.tenant, &shopper.access, id).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/store/orders/{id}", tag = "store: orders",

@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use storekeep_domain::Settlement;
-use storekeep_store::{StoreError, TransitionActor};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,6 +13,7 @@ use crate::app::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::payments::WebhookError;
+use crate::services;
 use crate::wire::payments::WebhookResult;
 use crate::wire::problem::Problem;
 
@@ -54,26 +54,7 @@ async fn payment_webhook(
             });
         }
     };
-    let actor = format!("provider:{}", provider.name());
-    let settled = state
-        .services
-        .store
-        .settle_payment(
-            provider.name(),
-            &event.reference,
-            &event.event_id,
-            event.outcome,
-            &TransitionActor {
-                actor: &actor,
-                reason: None,
-                audit: None,
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => ApiError::not_found("payment"),
-            other => other.into(),
-        })?;
+    let settled = services::payments::settle(&state.services, provider.name(), &event).await?;
     match settled {
         Settlement::Applied { order_paid } => {
             count("applied");

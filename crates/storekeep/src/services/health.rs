@@ -1,0 +1,23 @@
+//! What health checks and metrics read about the database: plain
+//! pass-throughs to the store, so the HTTP layer never holds it.
+
+use storekeep_store::{DatabaseKind, MigrationStatus, PoolStats, StoreResult};
+
+use crate::services::Services;
+
+/// One round trip on the store's own health connection.
+pub async fn ping(svc: &Services) -> StoreResult<()> {
+    svc.store.ping().await
+}
+
+pub async fn migration_status(svc: &Services) -> StoreResult<MigrationStatus> {
+    svc.store.migration_status().await
+}
+
+pub fn pool_stats(svc: &Services) -> PoolStats {
+    svc.store.pool_stats()
+}
+
+pub fn database_kind(svc: &Services) -> DatabaseKind {
+    svc.store.kind()
+}
