@@ -4,11 +4,11 @@
 use chrono::Duration;
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, NewApiKey, NewOAuthClient,
-    OAuthClientId, OAuthClientRecord, Permission, TenantId, ValidationErrors,
+    OAuthClientId, OAuthClientRecord, Page, PageRequest, Permission, TenantId, ValidationErrors,
 };
-use storekeep_store::{Store, StoreError, now};
+use storekeep_store::{StoreError, now};
 
-use super::{ServiceError, ServiceResult};
+use super::{ServiceError, ServiceResult, Services};
 use crate::crypto::tokens;
 use crate::wire::credentials::NewCredentialInput;
 
@@ -56,7 +56,7 @@ fn parse(
 
 /// Creates an API key; returns it and its secret (shown once).
 pub async fn create_api_key(
-    store: &dyn Store,
+    svc: &Services,
     tenant: TenantId,
     input: &NewCredentialInput,
     granter: &[Permission],
@@ -64,7 +64,8 @@ pub async fn create_api_key(
 ) -> ServiceResult<(ApiKeyRecord, String)> {
     let (name, scopes) = parse(input, granter)?;
     let (secret, hash) = tokens::generate(tokens::API_KEY);
-    let key = store
+    let key = svc
+        .store
         .create_api_key(
             &NewApiKey {
                 id: ApiKeyId::new(),
@@ -83,7 +84,7 @@ pub async fn create_api_key(
 
 /// Creates an OAuth client; returns it and its secret (shown once).
 pub async fn create_oauth_client(
-    store: &dyn Store,
+    svc: &Services,
     tenant: TenantId,
     input: &NewCredentialInput,
     granter: &[Permission],
@@ -91,7 +92,8 @@ pub async fn create_oauth_client(
 ) -> ServiceResult<(OAuthClientRecord, String)> {
     let (name, scopes) = parse(input, granter)?;
     let (secret, hash) = tokens::generate(tokens::CLIENT_SECRET);
-    let client = store
+    let client = svc
+        .store
         .create_oauth_client(
             &NewOAuthClient {
                 id: OAuthClientId::new(),
@@ -136,12 +138,12 @@ pub struct IssuedToken {
 /// The client-credentials grant: a client authenticates with its secret and
 /// gets a short-lived token for (a subset of) its scopes, in its tenant.
 pub async fn issue_token(
-    store: &dyn Store,
+    svc: &Services,
     client_id: &str,
     client_secret: &str,
     requested: Option<&str>,
 ) -> Result<IssuedToken, Result<OAuthError, ServiceError>> {
-    let client = match store.oauth_client_by_client_id(client_id).await {
+    let client = match svc.store.oauth_client_by_client_id(client_id).await {
         Ok(c) => c,
         Err(StoreError::NotFound(_)) => return Err(Ok(OAuthError::InvalidClient)),
         Err(e) => return Err(Err(e.into())),
@@ -163,7 +165,7 @@ pub async fn issue_token(
         None => client.scopes.clone(),
     };
     let (token, hash) = tokens::generate(tokens::ACCESS_TOKEN);
-    store
+    svc.store
         .create_access_token(
             &hash,
             &AccessTokenRecord {
@@ -180,4 +182,38 @@ pub async fn issue_token(
         scopes,
         expires_in: ACCESS_TOKEN_TTL.num_seconds(),
     })
+}
+
+pub async fn list_api_keys(
+    svc: &Services,
+    tenant: TenantId,
+    page: &PageRequest,
+) -> ServiceResult<Page<ApiKeyRecord>> {
+    Ok(svc.store.list_api_keys(tenant, page).await?)
+}
+
+pub async fn revoke_api_key(
+    svc: &Services,
+    tenant: TenantId,
+    id: ApiKeyId,
+    audit: &AuditContext,
+) -> ServiceResult<ApiKeyRecord> {
+    Ok(svc.store.revoke_api_key(tenant, id, audit).await?)
+}
+
+pub async fn list_oauth_clients(
+    svc: &Services,
+    tenant: TenantId,
+    page: &PageRequest,
+) -> ServiceResult<Page<OAuthClientRecord>> {
+    Ok(svc.store.list_oauth_clients(tenant, page).await?)
+}
+
+pub async fn revoke_oauth_client(
+    svc: &Services,
+    tenant: TenantId,
+    id: OAuthClientId,
+    audit: &AuditContext,
+) -> ServiceResult<OAuthClientRecord> {
+    Ok(svc.store.revoke_oauth_client(tenant, id, audit).await?)
 }

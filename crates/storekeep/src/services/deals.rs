@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use storekeep_domain::{
-    CategoryId, Deal, DealId, DealKind, DealTarget, Money, NewDeal, Tenant, ValidationErrors,
-    parse_coupon_code, parse_display_name,
+    AuditContext, CategoryId, Deal, DealId, DealKind, DealTarget, Money, NewDeal, Tenant,
+    ValidationErrors, parse_coupon_code, parse_display_name,
 };
 
 use crate::services::ServiceResult;
@@ -261,4 +261,49 @@ pub async fn listing(
     out.ending_soon.sort_by_key(|d| d.ends_at);
     out.starting_soon.sort_by_key(|d| d.starts_at);
     Ok(out)
+}
+
+pub async fn list(
+    svc: &Services,
+    tenant: &Tenant,
+    page: &storekeep_domain::PageRequest,
+) -> ServiceResult<storekeep_domain::Page<Deal>> {
+    Ok(svc.store.list_deals(tenant.id, page).await?)
+}
+
+pub async fn get(svc: &Services, tenant: &Tenant, id: DealId) -> ServiceResult<Deal> {
+    Ok(svc.store.deal(tenant.id, id).await?)
+}
+
+/// Checks the staff's input and creates the deal.
+pub async fn create(
+    svc: &Services,
+    tenant: &Tenant,
+    input: DealInput,
+    audit: &AuditContext,
+) -> ServiceResult<Deal> {
+    let new = parse(svc, tenant, DealId::new(), input).await?;
+    Ok(svc.store.create_deal(tenant.id, &new, audit).await?)
+}
+
+/// Checks the staff's input and replaces deal `id`'s definition (its
+/// usage counts stay).
+pub async fn replace(
+    svc: &Services,
+    tenant: &Tenant,
+    id: DealId,
+    input: DealInput,
+    audit: &AuditContext,
+) -> ServiceResult<Deal> {
+    let new = parse(svc, tenant, id, input).await?;
+    Ok(svc.store.update_deal(tenant.id, &new, audit).await?)
+}
+
+pub async fn delete(
+    svc: &Services,
+    tenant: &Tenant,
+    id: DealId,
+    audit: &AuditContext,
+) -> ServiceResult<()> {
+    Ok(svc.store.delete_deal(tenant.id, id, audit).await?)
 }

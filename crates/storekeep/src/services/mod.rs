@@ -16,6 +16,7 @@ pub mod health;
 pub mod orders;
 pub mod payments;
 pub mod plans;
+pub mod sessions;
 pub mod staff;
 pub mod tenancy;
 pub mod tenants;

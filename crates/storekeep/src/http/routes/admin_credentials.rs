@@ -35,11 +35,7 @@ async fn list_api_keys(
     actor: AdminActor,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<ApiKeyPage>> {
-    let page = state
-        .services
-        .store
-        .list_api_keys(actor.tenant.id, &page)
-        .await?;
+    let page = credentials::list_api_keys(&state.services, actor.tenant.id, &page).await?;
     Ok(Json(ApiKeyPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -57,7 +53,7 @@ async fn create_api_key(
     Json(body): Json<NewApiKeyBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     let (api_key, secret) = credentials::create_api_key(
-        state.services.store.as_ref(),
+        &state.services,
         actor.tenant.id,
         &body.api_key,
         &actor.permissions,
@@ -78,11 +74,8 @@ async fn revoke_api_key(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiKeyBody>> {
     let id = id.parse().map_err(|_| ApiError::not_found("API key"))?;
-    let api_key = state
-        .services
-        .store
-        .revoke_api_key(actor.tenant.id, id, &actor.audit)
-        .await?;
+    let api_key =
+        credentials::revoke_api_key(&state.services, actor.tenant.id, id, &actor.audit).await?;
     Ok(Json(ApiKeyBody { api_key }))
 }
 
@@ -96,11 +89,7 @@ async fn list_clients(
     actor: AdminActor,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<ClientPage>> {
-    let page = state
-        .services
-        .store
-        .list_oauth_clients(actor.tenant.id, &page)
-        .await?;
+    let page = credentials::list_oauth_clients(&state.services, actor.tenant.id, &page).await?;
     Ok(Json(ClientPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -118,7 +107,7 @@ async fn create_client(
     Json(body): Json<NewClientBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedClient>)> {
     let (oauth_client, client_secret) = credentials::create_oauth_client(
-        state.services.store.as_ref(),
+        &state.services,
         actor.tenant.id,
         &body.oauth_client,
         &actor.permissions,
@@ -147,10 +136,8 @@ async fn revoke_client(
     let id = id
         .parse()
         .map_err(|_| ApiError::not_found("OAuth client"))?;
-    let oauth_client = state
-        .services
-        .store
-        .revoke_oauth_client(actor.tenant.id, id, &actor.audit)
-        .await?;
+    let oauth_client =
+        credentials::revoke_oauth_client(&state.services, actor.tenant.id, id, &actor.audit)
+            .await?;
     Ok(Json(ClientBody { oauth_client }))
 }

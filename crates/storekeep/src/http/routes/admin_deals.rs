@@ -30,11 +30,7 @@ async fn list_deals(
     actor: AdminActor,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<DealPage>> {
-    let found = state
-        .services
-        .store
-        .list_deals(actor.tenant.id, &page)
-        .await?;
+    let found = deals::list(&state.services, &actor.tenant, &page).await?;
     let currency = &actor.tenant.settings.currency;
     Ok(Json(DealPage {
         items: found
@@ -54,12 +50,7 @@ async fn create_deal(
     actor: AdminActor,
     Json(body): Json<DealInputBody>,
 ) -> ApiResult<(StatusCode, Json<DealBody>)> {
-    let new = deals::parse(&state.services, &actor.tenant, DealId::new(), body.deal).await?;
-    let deal = state
-        .services
-        .store
-        .create_deal(actor.tenant.id, &new, &actor.audit)
-        .await?;
+    let deal = deals::create(&state.services, &actor.tenant, body.deal, &actor.audit).await?;
     Ok((
         StatusCode::CREATED,
         Json(DealBody {
@@ -76,11 +67,7 @@ async fn get_deal(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<DealBody>> {
-    let deal = state
-        .services
-        .store
-        .deal(actor.tenant.id, path_id(&raw, "deal")?)
-        .await?;
+    let deal = deals::get(&state.services, &actor.tenant, path_id(&raw, "deal")?).await?;
     Ok(Json(DealBody {
         deal: DealView::new(deal, &actor.tenant.settings.currency),
     }))
@@ -97,12 +84,7 @@ async fn replace_deal(
     Json(body): Json<DealInputBody>,
 ) -> ApiResult<Json<DealBody>> {
     let id: DealId = path_id(&raw, "deal")?;
-    let new = deals::parse(&state.services, &actor.tenant, id, body.deal).await?;
-    let deal = state
-        .services
-        .store
-        .update_deal(actor.tenant.id, &new, &actor.audit)
-        .await?;
+    let deal = deals::replace(&state.services, &actor.tenant, id, body.deal, &actor.audit).await?;
     Ok(Json(DealBody {
         deal: DealView::new(deal, &actor.tenant.settings.currency),
     }))
@@ -117,10 +99,12 @@ async fn delete_deal(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .services
-        .store
-        .delete_deal(actor.tenant.id, path_id(&raw, "deal")?, &actor.audit)
-        .await?;
+    deals::delete(
+        &state.services,
+        &actor.tenant,
+        path_id(&raw, "deal")?,
+        &actor.audit,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,6 +17,7 @@ use crate::http::extract::{CurrentTenant, Json};
 use crate::http::middleware::RequestContext;
 use crate::services::accounts::{self, LoginFailure, Origin};
 use crate::services::credentials::{self, OAuthError};
+use crate::services::sessions;
 use crate::wire::accounts::{
     AccountBody, CodeBody, DisableBody, LoginInput, LoginResponse, OAuthErrorBody, RecoveryCodes,
     RegisterBody, ResetConfirm, ResetRequest, SessionList, SessionView, TokenRequest,
@@ -205,11 +206,7 @@ impl FromRequestParts<AppState> for OptionalShop {
     security(("tenant" = [], "bearer" = []), ("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(State(state): State<AppState>, me: SessionUser) -> ApiResult<StatusCode> {
-    state
-        .services
-        .store
-        .revoke_session(me.user.id, me.session.id)
-        .await?;
+    sessions::end(&state.services, me.user.id, me.session.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -231,11 +228,7 @@ async fn list_sessions(
     State(state): State<AppState>,
     me: SessionUser,
 ) -> ApiResult<Json<SessionList>> {
-    let sessions = state
-        .services
-        .store
-        .list_sessions(me.user.id, storekeep_store::now())
-        .await?;
+    let sessions = sessions::list(&state.services, me.user.id).await?;
     Ok(Json(SessionList {
         items: sessions
             .into_iter()
@@ -255,7 +248,7 @@ async fn revoke_all_sessions(
     State(state): State<AppState>,
     me: SessionUser,
 ) -> ApiResult<StatusCode> {
-    state.services.store.revoke_sessions(me.user.id).await?;
+    sessions::end_all(&state.services, me.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -270,7 +263,7 @@ async fn revoke_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: SessionId = id.parse().map_err(|_| ApiError::not_found("session"))?;
-    state.services.store.revoke_session(me.user.id, id).await?;
+    sessions::end(&state.services, me.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -299,13 +292,14 @@ async fn totp_confirm(
     me: SessionUser,
     Json(body): Json<CodeBody>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let recovery_codes =
-        accounts::totp_confirm(&state.services, &me.user, &body.code, &me.audit).await?;
-    state
-        .services
-        .store
-        .revoke_other_sessions(me.user.id, me.session.id)
-        .await?;
+    let recovery_codes = sessions::confirm_totp(
+        &state.services,
+        &me.user,
+        me.session.id,
+        &body.code,
+        &me.audit,
+    )
+    .await?;
     Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
@@ -319,51 +313,26 @@ async fn totp_disable(
     me: SessionUser,
     Json(body): Json<DisableBody>,
 ) -> ApiResult<StatusCode> {
-    if !me.user.mfa_enabled() {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    // Guesses here are throttled like logins, per account.
-    let scope = "mfa-disable";
-    let key = me.user.id.to_string();
-    match accounts::begin_attempt(state.services.store.as_ref(), scope, &key).await {
-        Ok(_) => {}
-        Err(LoginFailure::Locked { retry_after_secs }) => {
-            return Err(ApiError::TooManyRequests {
-                detail: format!("too many wrong attempts; try again in {retry_after_secs} s"),
-                retry_after_secs,
-            });
-        }
-        Err(LoginFailure::Error(e)) => return Err(e.into()),
-        Err(_) => {
-            return Err(ApiError::Unauthorized(
-                "the password or code is wrong".into(),
-            ));
-        }
-    }
-    let ok = accounts::verify_user_password(&me.user, &body.password).await
-        && accounts::check_second_factor(&state.services, &me.user, &body.code).await?;
-    if !ok {
-        return Err(ApiError::Unauthorized(
+    match sessions::disable_totp(
+        &state.services,
+        &me.user,
+        me.session.id,
+        &body.password,
+        &body.code,
+        &me.audit,
+    )
+    .await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(LoginFailure::Locked { retry_after_secs }) => Err(ApiError::TooManyRequests {
+            detail: format!("too many wrong attempts; try again in {retry_after_secs} s"),
+            retry_after_secs,
+        }),
+        Err(LoginFailure::Error(e)) => Err(e.into()),
+        Err(_) => Err(ApiError::Unauthorized(
             "the password or code is wrong".into(),
-        ));
+        )),
     }
-    state
-        .services
-        .store
-        .clear_login_failures(scope, &key)
-        .await?;
-    state
-        .services
-        .store
-        .disable_totp(me.user.id, &me.audit)
-        .await?;
-    // A change of second factor ends every other session of the account.
-    state
-        .services
-        .store
-        .revoke_other_sessions(me.user.id, me.session.id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Emails a single-use reset token if the account exists. Always 202, so
@@ -465,14 +434,7 @@ async fn oauth_token(
     {
         return oauth_error(OAuthError::InvalidClient);
     }
-    match credentials::issue_token(
-        state.services.store.as_ref(),
-        &id,
-        &secret,
-        form.scope.as_deref(),
-    )
-    .await
-    {
+    match credentials::issue_token(&state.services, &id, &secret, form.scope.as_deref()).await {
         Ok(t) => (
             [(header::CACHE_CONTROL, "no-store")],
             axum::Json(TokenResponse {
