@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authn;
 pub mod bulk;
 pub mod bulk_csv;
+pub mod cart_edits;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;

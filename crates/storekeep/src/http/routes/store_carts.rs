@@ -5,9 +5,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use storekeep_domain::{
-    CartId, CartItemId, Tenant, UserKind, UserRecord, ValidationErrors, VariantId,
-};
+use storekeep_domain::{CartId, CartItemId, Tenant, UserKind, UserRecord};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,9 +14,10 @@ use crate::http::authn::{Authentication, Principal};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Json, OptionalJson};
 use crate::http::routes::path_id;
-use crate::services::carts::{self, CART_TOKEN_HEADER, CartAccess, Destination};
+use crate::services::cart_edits;
+use crate::services::carts::{CART_TOKEN_HEADER, CartAccess};
 use crate::services::checkout::{self, Checkout};
-use crate::wire::carts::{CartBody, CartChanges, CartView, NewCartBody, NewItem, QuantityBody};
+use crate::wire::carts::{CartBody, CartChanges, NewCartBody, NewItem, QuantityBody};
 use crate::wire::orders::OrderBody;
 use crate::wire::orders::{CheckoutRequest, OrderView};
 use crate::wire::problem::Problem;
@@ -78,15 +77,6 @@ impl FromRequestParts<AppState> for Shopper {
     }
 }
 
-async fn view(
-    state: &AppState,
-    tenant: &Tenant,
-    cart: &storekeep_domain::Cart,
-) -> ApiResult<CartView> {
-    let priced = carts::priced(&state.services, tenant, cart, &Destination::of(cart)).await?;
-    Ok(CartView::new(cart, &priced, &tenant.settings.currency))
-}
-
 /// Creates a cart (optionally with items). The response carries the cart
 /// token once; send it back as `X-Cart-Token`. A logged-in customer's cart
 /// is also theirs by session.
@@ -100,75 +90,14 @@ async fn create_cart(
     OptionalJson(body): OptionalJson<NewCartBody>,
 ) -> ApiResult<(StatusCode, Json<CartBody>)> {
     let body = body.unwrap_or_default();
-    let mut errors = ValidationErrors::new();
-    if body.items.len() > storekeep_domain::MAX_CART_LINES {
-        errors.add("items", "a cart holds at most 100 lines");
-    }
-    for (i, item) in body.items.iter().enumerate() {
-        let mut e = ValidationErrors::new();
-        carts::parse_quantity(item.quantity, &mut e);
-        if !e.is_empty() {
-            errors.add(
-                &format!("items[{i}].quantity"),
-                "must be between 1 and 1000",
-            );
-        }
-    }
-    let mut errors = {
-        errors.into_result()?;
-        ValidationErrors::new()
-    };
-    // Unknown variants are refused before anything is written.
-    if !body.items.is_empty() {
-        let wanted: Vec<VariantId> = body.items.iter().map(|i| i.variant_id).collect();
-        let known: std::collections::HashSet<VariantId> = state
-            .services
-            .store
-            .sale_variants(shopper.tenant.id, &wanted)
-            .await?
-            .iter()
-            .map(|v| v.variant_id)
-            .collect();
-        for (i, v) in wanted.iter().enumerate() {
-            if !known.contains(v) {
-                errors.add(
-                    &format!("items[{i}].variant_id"),
-                    "refers to something that does not exist",
-                );
-            }
-        }
-        errors.into_result()?;
-    }
-    // One line per variant, checked whole before anything is written.
-    let mut merged: Vec<(VariantId, i64)> = Vec::new();
-    for item in &body.items {
-        match merged.iter_mut().find(|(v, _)| *v == item.variant_id) {
-            Some((_, q)) => *q += item.quantity,
-            None => merged.push((item.variant_id, item.quantity)),
-        }
-    }
-    if merged
-        .iter()
-        .any(|(_, q)| *q > storekeep_domain::MAX_LINE_QUANTITY)
-    {
-        return Err(ValidationErrors::single(
-            "items",
-            "at most 1000 units of one variant per cart",
-        )
-        .into());
-    }
-    let (mut cart, token) =
-        carts::create(&state.services, &shopper.tenant, shopper.customer.as_ref()).await?;
-    for (variant, quantity) in merged {
-        cart = state
-            .services
-            .store
-            .add_cart_item(shopper.tenant.id, cart.id, variant, quantity)
-            .await?;
-    }
-    let mut view = view(&state, &shopper.tenant, &cart).await?;
-    view.token = Some(token);
-    Ok((StatusCode::CREATED, Json(CartBody { cart: view })))
+    let cart = cart_edits::create(
+        &state.services,
+        &shopper.tenant,
+        shopper.customer.as_ref(),
+        &body.items,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(CartBody { cart })))
 }
 
 #[utoipa::path(get, path = "/api/v1/store/carts/{id}", tag = "store: carts",
@@ -180,16 +109,9 @@ async fn get_cart(
     shopper: Shopper,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<CartBody>> {
-    let cart = carts::open(
-        &state.services,
-        &shopper.tenant,
-        path_id(&raw, "cart")?,
-        &shopper.access,
-    )
-    .await?;
-    Ok(Json(CartBody {
-        cart: view(&state, &shopper.tenant, &cart).await?,
-    }))
+    let id = path_id(&raw, "cart")?;
+    let cart = cart_edits::show(&state.services, &shopper.tenant, id, &shopper.access).await?;
+    Ok(Json(CartBody { cart }))
 }
 
 /// Sets the coupon code, shipping method and destination (country,
@@ -205,16 +127,9 @@ async fn update_cart(
     Json(body): Json<CartChanges>,
 ) -> ApiResult<Json<CartBody>> {
     let id: CartId = path_id(&raw, "cart")?;
-    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
-    let patch = carts::parse_changes(&shopper.tenant, body)?;
-    let cart = state
-        .services
-        .store
-        .update_cart(shopper.tenant.id, id, &patch)
-        .await?;
-    Ok(Json(CartBody {
-        cart: view(&state, &shopper.tenant, &cart).await?,
-    }))
+    let cart =
+        cart_edits::change(&state.services, &shopper.tenant, id, &shopper.access, body).await?;
+    Ok(Json(CartBody { cart }))
 }
 
 /// Adds units of a variant (to its existing line, if any).
@@ -229,21 +144,9 @@ async fn add_item(
     Json(body): Json<NewItem>,
 ) -> ApiResult<(StatusCode, Json<CartBody>)> {
     let id: CartId = path_id(&raw, "cart")?;
-    let mut errors = ValidationErrors::new();
-    carts::parse_quantity(body.quantity, &mut errors);
-    errors.into_result()?;
-    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
-    let cart = state
-        .services
-        .store
-        .add_cart_item(shopper.tenant.id, id, body.variant_id, body.quantity)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CartBody {
-            cart: view(&state, &shopper.tenant, &cart).await?,
-        }),
-    ))
+    let cart =
+        cart_edits::add_item(&state.services, &shopper.tenant, id, &shopper.access, &body).await?;
+    Ok((StatusCode::CREATED, Json(CartBody { cart })))
 }
 
 #[utoipa::path(patch, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store: carts",
@@ -258,18 +161,16 @@ async fn update_item(
 ) -> ApiResult<Json<CartBody>> {
     let id: CartId = path_id(&raw, "cart")?;
     let item: CartItemId = path_id(&raw_item, "cart item")?;
-    let mut errors = ValidationErrors::new();
-    carts::parse_quantity(body.quantity, &mut errors);
-    errors.into_result()?;
-    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
-    let cart = state
-        .services
-        .store
-        .set_cart_item(shopper.tenant.id, id, item, body.quantity)
-        .await?;
-    Ok(Json(CartBody {
-        cart: view(&state, &shopper.tenant, &cart).await?,
-    }))
+    let cart = cart_edits::set_item(
+        &state.services,
+        &shopper.tenant,
+        id,
+        &shopper.access,
+        item,
+        body.quantity,
+    )
+    .await?;
+    Ok(Json(CartBody { cart }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/store/carts/{id}/items/{item_id}", tag = "store: carts",
@@ -283,15 +184,9 @@ async fn remove_item(
 ) -> ApiResult<Json<CartBody>> {
     let id: CartId = path_id(&raw, "cart")?;
     let item: CartItemId = path_id(&raw_item, "cart item")?;
-    carts::open(&state.services, &shopper.tenant, id, &shopper.access).await?;
-    let cart = state
-        .services
-        .store
-        .remove_cart_item(shopper.tenant.id, id, item)
+    let cart = cart_edits::remove_item(&state.services, &shopper.tenant, id, &shopper.access, item)
         .await?;
-    Ok(Json(CartBody {
-        cart: view(&state, &shopper.tenant, &cart).await?,
-    }))
+    Ok(Json(CartBody { cart }))
 }
 
 /// Turns the cart into an order: every line's stock is reserved, deal
