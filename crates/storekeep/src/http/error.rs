@@ -117,6 +117,8 @@ impl From<crate::services::ServiceError> for ApiError {
         match e {
             ServiceError::Invalid(v) => v.into(),
             ServiceError::Store(s) => s.into(),
+            ServiceError::BadRequest(m) => Self::BadRequest(m),
+            ServiceError::TooLarge => Self::PayloadTooLarge,
             ServiceError::PlanLimit(m) => Self::PaymentRequired(m),
             ServiceError::Conflict { detail, errors } => Self::Conflicts { detail, errors },
         }

@@ -394,6 +394,20 @@ pub enum ListError {
     Store(storekeep_store::StoreError),
 }
 
+/// Both kinds of bad list parameters are a bad request (400), not field
+/// problems: they arrive in the query string.
+impl From<ListError> for crate::services::ServiceError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::Invalid(v) => Self::BadRequest(v.to_string()),
+            ListError::BadCursor => {
+                Self::BadRequest("after is not a cursor this server issued for this sort".into())
+            }
+            ListError::Store(s) => Self::Store(s),
+        }
+    }
+}
+
 /// Turns list parameters into a store query. `storefront` lists only
 /// active products and ignores `status`.
 pub async fn product_query(

@@ -14,11 +14,14 @@ pub mod credentials;
 pub mod deals;
 pub mod demo_catalog;
 pub mod health;
+pub mod images;
 pub mod orders;
 pub mod payments;
 pub mod plans;
+pub mod products;
 pub mod sessions;
 pub mod staff;
+pub mod storefront;
 pub mod tenancy;
 pub mod tenants;
 
@@ -105,6 +108,13 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     /// The request is valid but conflicts with the current state; `errors`
     /// name what (for example each line short of stock).
+    /// The request is malformed as a whole (a bad cursor or query), not in
+    /// a field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// An upload is larger than the server accepts.
+    #[error("the upload is too large")]
+    TooLarge,
     /// The shop's plan allows no more of something; the message says what.
     #[error("{0}")]
     PlanLimit(String),

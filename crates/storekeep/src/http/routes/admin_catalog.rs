@@ -7,7 +7,6 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use storekeep_domain::{ImageId, NewImage};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,8 +15,7 @@ use crate::http::authz::AdminActor;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams, Query};
 use crate::http::routes::path_id;
-use crate::media;
-use crate::services::catalog;
+use crate::services::{catalog, images, products};
 use crate::wire::catalog::{
     AdjustedBody, AdjustmentInput, CategoryBody, CategoryList, CategoryPatchBody, ImageBody,
     LedgerPage, ListParams, NewCategoryBody, NewProductBody, NewVariantBody, ProductBody,
@@ -66,18 +64,9 @@ async fn list_products(
     actor: AdminActor,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Json<ProductPage>> {
-    let query = catalog::product_query(&state.services, &actor.tenant, &params, false).await?;
-    let page = state
-        .services
-        .store
-        .list_products(actor.tenant.id, &query)
-        .await?;
+    let page = products::list(&state.services, &actor.tenant, &params).await?;
     Ok(Json(ProductPage {
-        items: page
-            .items
-            .into_iter()
-            .map(|p| catalog::with_urls(&state.services, p))
-            .collect(),
+        items: page.items,
         next_cursor: page.next_cursor,
     }))
 }
@@ -112,14 +101,9 @@ async fn get_product(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<ProductBody>> {
-    let product = state
-        .services
-        .store
-        .product(actor.tenant.id, path_id(&raw, "product")?)
-        .await?;
-    Ok(Json(ProductBody {
-        product: catalog::with_urls(&state.services, product),
-    }))
+    let id = path_id(&raw, "product")?;
+    let product = products::get(&state.services, &actor.tenant, id).await?;
+    Ok(Json(ProductBody { product }))
 }
 
 /// Changes the fields present; `tags` and `categories` replace the stored lists.
@@ -132,16 +116,16 @@ async fn update_product(
     Path(raw): Path<String>,
     Json(body): Json<ProductPatchBody>,
 ) -> ApiResult<Json<ProductBody>> {
-    let product_id = path_id(&raw, "product")?;
-    let patch = catalog::parse_product_patch(&body.product)?;
-    let product = state
-        .services
-        .store
-        .update_product(actor.tenant.id, product_id, &patch, &actor.audit)
-        .await?;
-    Ok(Json(ProductBody {
-        product: catalog::with_urls(&state.services, product),
-    }))
+    let id = path_id(&raw, "product")?;
+    let product = products::update(
+        &state.services,
+        &actor.tenant,
+        id,
+        &body.product,
+        &actor.audit,
+    )
+    .await?;
+    Ok(Json(ProductBody { product }))
 }
 
 /// Deletes the product, its variants, stock ledger and images.
@@ -173,20 +157,14 @@ async fn add_variant(
     Json(body): Json<NewVariantBody>,
 ) -> ApiResult<(StatusCode, Json<VariantBody>)> {
     let product = path_id(&raw, "product")?;
-    let mut errors = storekeep_domain::ValidationErrors::new();
-    let new = catalog::parse_variant(
-        &mut errors,
-        "variant",
+    let variant = products::add_variant(
+        &state.services,
+        &actor.tenant,
+        product,
         &body.variant,
-        &actor.tenant.settings.currency,
-    );
-    errors.into_result()?;
-    let new = new.ok_or_else(|| ApiError::internal("variant parsed without errors or value"))?;
-    let variant = state
-        .services
-        .store
-        .add_variant(actor.tenant.id, product, &new, &actor.audit)
-        .await?;
+        &actor.audit,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(VariantBody { variant })))
 }
 
@@ -201,13 +179,15 @@ async fn update_variant(
     Path(raw): Path<String>,
     Json(body): Json<VariantPatchBody>,
 ) -> ApiResult<Json<VariantBody>> {
-    let variant_id = path_id(&raw, "variant")?;
-    let patch = catalog::parse_variant_patch(&body.variant, &actor.tenant.settings.currency)?;
-    let variant = state
-        .services
-        .store
-        .update_variant(actor.tenant.id, variant_id, &patch, &actor.audit)
-        .await?;
+    let id = path_id(&raw, "variant")?;
+    let variant = products::update_variant(
+        &state.services,
+        &actor.tenant,
+        id,
+        &body.variant,
+        &actor.audit,
+    )
+    .await?;
     Ok(Json(VariantBody { variant }))
 }
 
@@ -219,11 +199,8 @@ async fn delete_variant(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .services
-        .store
-        .delete_variant(actor.tenant.id, path_id(&raw, "variant")?, &actor.audit)
-        .await?;
+    let id = path_id(&raw, "variant")?;
+    products::delete_variant(&state.services, &actor.tenant, id, &actor.audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,31 +214,16 @@ async fn adjust_inventory(
     Path(raw): Path<String>,
     Json(body): Json<AdjustmentInput>,
 ) -> ApiResult<Json<AdjustedBody>> {
-    let variant_id = path_id(&raw, "variant")?;
-    let reason = catalog::parse_reason(&body.reason)?;
-    if body.delta == 0
-        || !(-storekeep_domain::MAX_QUANTITY..=storekeep_domain::MAX_QUANTITY).contains(&body.delta)
-    {
-        return Err(storekeep_domain::ValidationErrors::single(
-            "delta",
-            format!(
-                "must be non-zero and at most {} either way",
-                storekeep_domain::MAX_QUANTITY
-            ),
-        )
-        .into());
-    }
-    let (variant, adjustment) = state
-        .services
-        .store
-        .adjust_inventory(
-            actor.tenant.id,
-            variant_id,
-            body.delta,
-            &reason,
-            &actor.audit,
-        )
-        .await?;
+    let id = path_id(&raw, "variant")?;
+    let (variant, adjustment) = products::adjust_inventory(
+        &state.services,
+        &actor.tenant,
+        id,
+        body.delta,
+        &body.reason,
+        &actor.audit,
+    )
+    .await?;
     Ok(Json(AdjustedBody {
         variant,
         adjustment,
@@ -278,11 +240,8 @@ async fn inventory_ledger(
     Path(raw): Path<String>,
     PageParams(page): PageParams,
 ) -> ApiResult<Json<LedgerPage>> {
-    let page = state
-        .services
-        .store
-        .inventory_ledger(actor.tenant.id, path_id(&raw, "variant")?, &page)
-        .await?;
+    let id = path_id(&raw, "variant")?;
+    let page = products::ledger(&state.services, &actor.tenant, id, &page).await?;
     Ok(Json(LedgerPage {
         items: page.items,
         next_cursor: page.next_cursor,
@@ -330,61 +289,19 @@ async fn upload_image(
     let (bytes, declared) = file.ok_or_else(|| {
         storekeep_domain::ValidationErrors::single("file", "send the image as a part named file")
     })?;
-    if bytes.len() > state.services.settings.media.max_image_bytes {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    let inspected = media::inspect(
-        &bytes,
-        declared.as_deref(),
-        state.services.settings.media.max_image_pixels,
-    )
-    .map_err(|m| storekeep_domain::ValidationErrors::single("file", m))?;
-    // The product must exist before anything is written to storage.
-    state
-        .services
-        .store
-        .product(actor.tenant.id, product_id)
-        .await?;
-    let image_id = ImageId::new();
-    let key = media::object_key(actor.tenant.id, image_id, inspected.extension);
-    let size = bytes.len() as i64;
-    state
-        .services
-        .media
-        .put(&key, bytes)
-        .await
-        .map_err(ApiError::internal)?;
-    let new = NewImage {
-        id: image_id,
-        product_id,
-        key: key.clone(),
-        content_type: inspected.content_type.to_owned(),
-        width: inspected.width,
-        height: inspected.height,
-        size_bytes: size,
+    let upload = images::Upload {
+        bytes,
+        declared,
         alt,
     };
-    let stored = state
-        .services
-        .store
-        .add_image(
-            actor.tenant.id,
-            &new,
-            actor.tenant.limits.storage_bytes,
-            &actor.audit,
-        )
-        .await;
-    let mut image = match stored {
-        Ok(image) => image,
-        Err(e) => {
-            // Not recorded: the object must not linger.
-            if let Err(d) = state.services.media.delete(&key).await {
-                tracing::warn!(error = %d, key, "could not remove an unrecorded image object");
-            }
-            return Err(e.into());
-        }
-    };
-    image.url = state.services.media.url(&image.key);
+    let image = images::upload(
+        &state.services,
+        &actor.tenant,
+        product_id,
+        upload,
+        &actor.audit,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(ImageBody { image })))
 }
 
@@ -407,14 +324,8 @@ async fn delete_image(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let image = state
-        .services
-        .store
-        .delete_image(actor.tenant.id, path_id(&raw, "image")?, &actor.audit)
-        .await?;
-    if let Err(e) = state.services.media.delete(&image.key).await {
-        tracing::warn!(error = %e, key = image.key, "could not delete an image object");
-    }
+    let id = path_id(&raw, "image")?;
+    images::delete(&state.services, &actor.tenant, id, &actor.audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -426,11 +337,7 @@ async fn list_categories(
     State(state): State<AppState>,
     actor: AdminActor,
 ) -> ApiResult<Json<CategoryList>> {
-    let items = state
-        .services
-        .store
-        .list_categories(actor.tenant.id)
-        .await?;
+    let items = products::categories(&state.services, &actor.tenant).await?;
     Ok(Json(CategoryList { items }))
 }
 
@@ -442,12 +349,9 @@ async fn create_category(
     actor: AdminActor,
     Json(body): Json<NewCategoryBody>,
 ) -> ApiResult<(StatusCode, Json<CategoryBody>)> {
-    let new = catalog::parse_category(&body.category)?;
-    let category = state
-        .services
-        .store
-        .create_category(actor.tenant.id, &new, &actor.audit)
-        .await?;
+    let category =
+        products::create_category(&state.services, &actor.tenant, &body.category, &actor.audit)
+            .await?;
     Ok((StatusCode::CREATED, Json(CategoryBody { category })))
 }
 
@@ -461,13 +365,15 @@ async fn update_category(
     Path(raw): Path<String>,
     Json(body): Json<CategoryPatchBody>,
 ) -> ApiResult<Json<CategoryBody>> {
-    let category_id = path_id(&raw, "category")?;
-    let patch = catalog::parse_category_patch(&body.category)?;
-    let category = state
-        .services
-        .store
-        .update_category(actor.tenant.id, category_id, &patch, &actor.audit)
-        .await?;
+    let id = path_id(&raw, "category")?;
+    let category = products::update_category(
+        &state.services,
+        &actor.tenant,
+        id,
+        &body.category,
+        &actor.audit,
+    )
+    .await?;
     Ok(Json(CategoryBody { category }))
 }
 
@@ -480,10 +386,7 @@ async fn delete_category(
     actor: AdminActor,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .services
-        .store
-        .delete_category(actor.tenant.id, path_id(&raw, "category")?, &actor.audit)
-        .await?;
+    let id = path_id(&raw, "category")?;
+    products::delete_category(&state.services, &actor.tenant, id, &actor.audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
-use storekeep_domain::{Handle, PageRequest, ProductId, ProductStatus, Tenant, search_terms};
+use storekeep_domain::Tenant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,7 +15,8 @@ use crate::app::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Query};
 use crate::media;
-use crate::services::catalog::{self, SEARCH_CANDIDATES};
+use crate::services::ServiceResult;
+use crate::services::storefront::{self, SearchQuery};
 use crate::wire::catalog::ListParams;
 use crate::wire::problem::Problem;
 use crate::wire::storefront::{
@@ -54,7 +55,7 @@ async fn cached<T: Serialize>(
     state: &AppState,
     tenant: &Tenant,
     uri: &axum::http::Uri,
-    build: impl Future<Output = ApiResult<T>>,
+    build: impl Future<Output = ServiceResult<T>>,
 ) -> ApiResult<Response> {
     let key = uri
         .path_and_query()
@@ -84,23 +85,8 @@ async fn list_products(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
-    cached(&state, &tenant, &uri, async {
-        let query = catalog::product_query(&state.services, &tenant, &params, true).await?;
-        let page = state
-            .services
-            .store
-            .list_products(tenant.id, &query)
-            .await?;
-        Ok(StoreProductPage {
-            items: page
-                .items
-                .into_iter()
-                .map(|p| catalog::with_urls(&state.services, p))
-                .collect(),
-            next_cursor: page.next_cursor,
-        })
-    })
-    .await
+    let build = storefront::products(&state.services, &tenant, &params);
+    cached(&state, &tenant, &uri, build).await
 }
 
 /// One active product, by id or handle.
@@ -113,25 +99,8 @@ async fn get_product(
     OriginalUri(uri): OriginalUri,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    cached(&state, &tenant, &uri, async {
-        let product = if let Ok(id) = raw.parse::<ProductId>() {
-            state.services.store.product(tenant.id, id).await?
-        } else {
-            let handle = Handle::parse(&raw).map_err(|_| ApiError::not_found("product"))?;
-            state
-                .services
-                .store
-                .product_by_handle(tenant.id, &handle)
-                .await?
-        };
-        if product.status != ProductStatus::Active {
-            return Err(ApiError::not_found("product"));
-        }
-        Ok(StoreProductBody {
-            product: catalog::with_urls(&state.services, product),
-        })
-    })
-    .await
+    let build = storefront::product(&state.services, &tenant, &raw);
+    cached(&state, &tenant, &uri, build).await
 }
 
 /// The category tree, flat; `parent_id` links it.
@@ -142,12 +111,8 @@ async fn list_categories(
     CurrentTenant(tenant): CurrentTenant,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
-    cached(&state, &tenant, &uri, async {
-        Ok(StoreCategoryList {
-            items: state.services.store.list_categories(tenant.id).await?,
-        })
-    })
-    .await
+    let build = storefront::categories(&state.services, &tenant);
+    cached(&state, &tenant, &uri, build).await
 }
 
 /// Full-text search over active products' titles, tags and descriptions:
@@ -162,73 +127,9 @@ async fn search(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Response> {
-    let q = params.q.trim();
-    if q.is_empty() || q.chars().count() > 200 {
-        return Err(ApiError::BadRequest("q must be 1 to 200 characters".into()));
-    }
-    let mut terms = search_terms(q);
-    // Each term once, first occurrence kept (the first term earns a bonus).
-    let mut seen = std::collections::HashSet::new();
-    terms.retain(|t| seen.insert(t.clone()));
-    if terms.is_empty() {
-        return Err(ApiError::BadRequest(
-            "q must contain at least one letter or digit".into(),
-        ));
-    }
-    terms.truncate(10);
-    let page = PageRequest::new(params.limit, None).map_err(ApiError::BadRequest)?;
-    // The cursor of a ranked list is the last item's (score, id): the next
-    // page starts strictly after it in rank order, so products added or
-    // changed meanwhile never make a page repeat or skip what was there.
-    let after: Option<(u32, ProductId)> = match params.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(
-            a.strip_prefix("r.")
-                .and_then(|rest| rest.split_once('.'))
-                .and_then(|(score, id)| Some((score.parse().ok()?, id.parse().ok()?)))
-                .ok_or_else(|| {
-                    ApiError::BadRequest("after is not a cursor this server issued".into())
-                })?,
-        ),
-        None => None,
-    };
-    cached(&state, &tenant, &uri, async {
-        let docs = state
-            .services
-            .store
-            .search_candidates(tenant.id, &terms, SEARCH_CANDIDATES)
-            .await?;
-        let ranked = catalog::rank(&terms, docs);
-        let start = match after {
-            // Rank order is score descending, then id descending.
-            Some((score, id)) => ranked
-                .iter()
-                .position(|r| r.0 < score || (r.0 == score && r.1 < id))
-                .unwrap_or(ranked.len()),
-            None => 0,
-        };
-        let end = start.saturating_add(page.limit as usize).min(ranked.len());
-        let page_items = &ranked[start..end];
-        let ids: Vec<ProductId> = page_items.iter().map(|r| r.1).collect();
-        let ids = &ids[..];
-        let mut products = state.services.store.products_by_ids(tenant.id, ids).await?;
-        // A product may have left the storefront since it was matched.
-        products.retain(|p| p.status == ProductStatus::Active);
-        products.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
-        Ok(StoreProductPage {
-            items: products
-                .into_iter()
-                .map(|p| catalog::with_urls(&state.services, p))
-                .collect(),
-            next_cursor: (end < ranked.len())
-                .then(|| {
-                    page_items
-                        .last()
-                        .map(|(score, id)| format!("r.{score}.{id}"))
-                })
-                .flatten(),
-        })
-    })
-    .await
+    let query = SearchQuery::parse(&params)?;
+    let build = storefront::search(&state.services, &tenant, &query);
+    cached(&state, &tenant, &uri, build).await
 }
 
 /// Image bytes from the media store, for the local store (or when no
