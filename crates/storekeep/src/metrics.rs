@@ -25,18 +25,23 @@ pub struct Metrics {
     uptime: prometheus::Gauge,
 }
 
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("storekeep".into()), None)
             .expect("the prefix is a valid metric name");
-        let http_requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests answered, by route and status.",
-            ),
+        let http_requests = counter_vec(
+            "http_requests_total",
+            "HTTP requests answered, by route and status.",
             &["method", "route", "status"],
-        )
-        .expect("valid metric");
+        );
         let http_duration = HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",
@@ -62,66 +67,45 @@ impl Metrics {
             "Connections answered 503 and closed because http.max_connections were open.",
         )
         .expect("valid metric");
-        let connections_timed_out = IntCounterVec::new(
-            Opts::new(
-                "http_connections_timed_out_total",
-                "Connections closed by the server, by what they were waiting for: headers \
+        let connections_timed_out = counter_vec(
+            "http_connections_timed_out_total",
+            "Connections closed by the server, by what they were waiting for: headers \
                  (http.header_read_timeout_secs) or idle (http.keep_alive_idle_secs).",
-            ),
             &["phase"],
-        )
-        .expect("valid metric");
+        );
         for phase in ["headers", "idle"] {
             connections_timed_out.with_label_values(&[phase]);
         }
-        let rate_limited = IntCounterVec::new(
-            Opts::new(
-                "rate_limited_total",
-                "Requests refused by a rate limit, by tier.",
-            ),
+        let rate_limited = counter_vec(
+            "rate_limited_total",
+            "Requests refused by a rate limit, by tier.",
             &["tier"],
-        )
-        .expect("valid metric");
-        let cache = IntCounterVec::new(
-            Opts::new(
-                "cache_lookups_total",
-                "Storefront read-cache lookups, by result (hit, miss).",
-            ),
+        );
+        let cache = counter_vec(
+            "cache_lookups_total",
+            "Storefront read-cache lookups, by result (hit, miss).",
             &["result"],
-        )
-        .expect("valid metric");
-        let checkouts = IntCounterVec::new(
-            Opts::new(
-                "checkouts_total",
-                "Checkouts, by result (created, replayed, short_of_stock, key_reused, conflict).",
-            ),
+        );
+        let checkouts = counter_vec(
+            "checkouts_total",
+            "Checkouts, by result (created, replayed, short_of_stock, key_reused, conflict).",
             &["result"],
-        )
-        .expect("valid metric");
-        let payments = IntCounterVec::new(
-            Opts::new(
-                "payment_webhooks_total",
-                "Payment provider webhooks, by provider and result.",
-            ),
+        );
+        let payments = counter_vec(
+            "payment_webhooks_total",
+            "Payment provider webhooks, by provider and result.",
             &["provider", "result"],
-        )
-        .expect("valid metric");
-        let db_pool = IntGaugeVec::new(
-            Opts::new(
-                "db_pool_connections",
-                "Database pool connections by state (open, idle, max).",
-            ),
+        );
+        let db_pool = gauge_vec(
+            "db_pool_connections",
+            "Database pool connections by state (open, idle, max).",
             &["state"],
-        )
-        .expect("valid metric");
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "build_info",
-                "Always 1; labels carry the version and git revision.",
-            ),
+        );
+        let build_info = gauge_vec(
+            "build_info",
+            "Always 1; labels carry the version and git revision.",
             &["version", "revision"],
-        )
-        .expect("valid metric");
+        );
         let uptime = prometheus::Gauge::new("uptime_seconds", "Seconds since the process started.")
             .expect("valid metric");
         for c in [

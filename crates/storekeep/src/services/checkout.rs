@@ -112,14 +112,19 @@ fn conflict(detail: impl Into<String>, errors: Vec<FieldError>) -> ServiceError 
     }
 }
 
-pub async fn checkout(
+/// What a checkout request says, checked (every field problem at once).
+struct Parsed {
+    email: String,
+    address: Address,
+    provider: std::sync::Arc<dyn crate::payments::PaymentProvider>,
+    test_outcome: PaymentOutcome,
+}
+
+fn parse_request(
     state: &Services,
     tenant: &Tenant,
-    cart_id: CartId,
-    access: &CartAccess,
-    key: String,
-    req: CheckoutRequest,
-) -> ServiceResult<Checkout> {
+    req: &CheckoutRequest,
+) -> ServiceResult<Parsed> {
     let mut errors = ValidationErrors::new();
     let email = crate::services::accounts::normalize_email(&req.email)
         .map_err(|m| errors.add("email", m))
@@ -159,8 +164,59 @@ pub async fn checkout(
         }
     };
     errors.into_result()?;
-    let provider = provider.expect("checked above");
+    Ok(Parsed {
+        email,
+        address,
+        provider: provider.expect("checked above"),
+        test_outcome,
+    })
+}
 
+/// An open cart is sold only whole: every item still for sale, at least
+/// one line, and the coupon entered exists.
+fn check_sellable(priced: &carts::Priced) -> ServiceResult<()> {
+    if !priced.unavailable.is_empty() {
+        return Err(conflict(
+            "some items are no longer for sale; remove them and try again",
+            priced
+                .unavailable
+                .iter()
+                .map(|(item, v)| FieldError {
+                    field: format!("items[{item}]"),
+                    message: format!("variant {v} is no longer for sale"),
+                })
+                .collect(),
+        ));
+    }
+    if priced.quote.lines.is_empty() {
+        return Err(conflict("the cart is empty", Vec::new()));
+    }
+    if let Some(code) = &priced.unknown_coupon {
+        return Err(conflict(
+            format!("coupon {code} does not exist; remove it from the cart"),
+            vec![FieldError {
+                field: "coupon_code".into(),
+                message: "does not exist".into(),
+            }],
+        ));
+    }
+    Ok(())
+}
+
+pub async fn checkout(
+    state: &Services,
+    tenant: &Tenant,
+    cart_id: CartId,
+    access: &CartAccess,
+    key: String,
+    req: CheckoutRequest,
+) -> ServiceResult<Checkout> {
+    let Parsed {
+        email,
+        address,
+        provider,
+        test_outcome,
+    } = parse_request(state, tenant, &req)?;
     let cart = carts::open(state, tenant, cart_id, access).await?;
     let priced = carts::priced(
         state,
@@ -178,31 +234,7 @@ pub async fn checkout(
     // A cart that became an order answers a retry even if its items have
     // since changed; only an open cart is checked for sale-ability.
     if cart.status == storekeep_domain::CartStatus::Open {
-        if !priced.unavailable.is_empty() {
-            return Err(conflict(
-                "some items are no longer for sale; remove them and try again",
-                priced
-                    .unavailable
-                    .iter()
-                    .map(|(item, v)| FieldError {
-                        field: format!("items[{item}]"),
-                        message: format!("variant {v} is no longer for sale"),
-                    })
-                    .collect(),
-            ));
-        }
-        if priced.quote.lines.is_empty() {
-            return Err(conflict("the cart is empty", Vec::new()));
-        }
-        if let Some(code) = &priced.unknown_coupon {
-            return Err(conflict(
-                format!("coupon {code} does not exist; remove it from the cart"),
-                vec![FieldError {
-                    field: "coupon_code".into(),
-                    message: "does not exist".into(),
-                }],
-            ));
-        }
+        check_sellable(&priced)?;
     }
 
     let id = OrderId::new();
@@ -244,13 +276,17 @@ pub async fn checkout(
         },
         quote: priced.quote,
     };
-    match state.store.checkout(tenant.id, &order).await? {
+    let outcome = state.store.checkout(tenant.id, &order).await?;
+    let label = match &outcome {
+        CheckoutOutcome::Created(_) => "created",
+        CheckoutOutcome::Replayed(_) => "replayed",
+        CheckoutOutcome::ShortOfStock(_) => "short_of_stock",
+        CheckoutOutcome::KeyReused => "key_reused",
+        _ => "conflict",
+    };
+    state.metrics.checkouts.with_label_values(&[label]).inc();
+    match outcome {
         CheckoutOutcome::Created(detail) => {
-            state
-                .metrics
-                .checkouts
-                .with_label_values(&["created"])
-                .inc();
             provider.start(StartPayment {
                 reference,
                 amount: total,
@@ -259,23 +295,8 @@ pub async fn checkout(
             });
             Ok(Checkout::Created(detail))
         }
-        CheckoutOutcome::Replayed(detail) => {
-            state
-                .metrics
-                .checkouts
-                .with_label_values(&["replayed"])
-                .inc();
-            Ok(Checkout::Replayed(detail))
-        }
-        other => {
-            let label = match &other {
-                CheckoutOutcome::ShortOfStock(_) => "short_of_stock",
-                CheckoutOutcome::KeyReused => "key_reused",
-                _ => "conflict",
-            };
-            state.metrics.checkouts.with_label_values(&[label]).inc();
-            Err(refusal(other))
-        }
+        CheckoutOutcome::Replayed(detail) => Ok(Checkout::Replayed(detail)),
+        other => Err(refusal(other)),
     }
 }
 

@@ -95,21 +95,13 @@ fn cap(errors: &mut ValidationErrors, field: &str, v: Option<i64>) -> Option<i64
 }
 
 /// Checks a deal, including that its products and categories are the shop's.
-pub async fn parse(
-    state: &Services,
-    tenant: &Tenant,
-    id: DealId,
-    input: DealInput,
-) -> ServiceResult<NewDeal> {
-    let mut errors = ValidationErrors::new();
-    let name = parse_display_name(&input.name)
-        .map_err(|m| errors.add("name", m))
-        .unwrap_or_default();
-    let description = input.description.trim().to_owned();
-    if description.chars().count() > 2_000 {
-        errors.add("description", "must be at most 2000 characters");
-    }
-    let (kind, value) = match (input.percent_off, &input.amount_off) {
+/// The deal's kind and value: exactly one of `percent_off` and `amount_off`.
+fn parse_amount(
+    errors: &mut ValidationErrors,
+    input: &DealInput,
+    currency: &str,
+) -> (DealKind, i64) {
+    match (input.percent_off, &input.amount_off) {
         (Some(p), None) => {
             if !(1..=100).contains(&p) {
                 errors.add("percent_off", "must be between 1 and 100");
@@ -117,7 +109,7 @@ pub async fn parse(
             (DealKind::Percentage, p)
         }
         (None, Some(m)) => {
-            if let Err(msg) = m.validate(&tenant.settings.currency) {
+            if let Err(msg) = m.validate(currency) {
                 errors.add("amount_off", msg);
             } else if m.amount < 1 {
                 errors.add("amount_off", "must be at least 1 minor unit");
@@ -131,8 +123,17 @@ pub async fn parse(
             );
             (DealKind::Percentage, 0)
         }
-    };
-    let target = DealTarget::parse(&input.applies_to);
+    }
+}
+
+/// What the deal applies to names the shop's own products or categories.
+async fn check_targets(
+    state: &Services,
+    tenant: &Tenant,
+    errors: &mut ValidationErrors,
+    target: Option<DealTarget>,
+    input: &DealInput,
+) -> ServiceResult<()> {
     match target {
         None => errors.add("applies_to", "must be order, products or categories"),
         Some(DealTarget::Order) => {
@@ -178,6 +179,26 @@ pub async fn parse(
             }
         }
     }
+    Ok(())
+}
+
+pub async fn parse(
+    state: &Services,
+    tenant: &Tenant,
+    id: DealId,
+    input: DealInput,
+) -> ServiceResult<NewDeal> {
+    let mut errors = ValidationErrors::new();
+    let name = parse_display_name(&input.name)
+        .map_err(|m| errors.add("name", m))
+        .unwrap_or_default();
+    let description = input.description.trim().to_owned();
+    if description.chars().count() > 2_000 {
+        errors.add("description", "must be at most 2000 characters");
+    }
+    let (kind, value) = parse_amount(&mut errors, &input, &tenant.settings.currency);
+    let target = DealTarget::parse(&input.applies_to);
+    check_targets(state, tenant, &mut errors, target, &input).await?;
     let code = input
         .code
         .as_deref()

@@ -18,6 +18,12 @@ use std::time::Duration;
 
 use storekeep_domain::DomainName;
 
+mod keys;
+mod load;
+
+pub use keys::KEYS;
+pub use load::{Loaded, load};
+
 /// A value that must never be printed or logged.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -47,186 +53,6 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// Key path, whether it is a secret, and what it means (default in brackets).
-pub const KEYS: &[(&str, bool, &str)] = &[
-    (
-        "listen",
-        false,
-        "address and port to serve HTTP on [127.0.0.1:8080]",
-    ),
-    (
-        "data_dir",
-        false,
-        "folder for the embedded database and local files [./data]",
-    ),
-    (
-        "database.url",
-        true,
-        "sqlite://PATH or postgres://USER:PASS@HOST/DB [sqlite://DATA_DIR/storekeep.db]",
-    ),
-    (
-        "database.max_connections",
-        false,
-        "connection pool size [10]",
-    ),
-    (
-        "database.acquire_timeout_ms",
-        false,
-        "longest a request waits for a database connection before a 503 answer; also bounds the readiness check [2000]",
-    ),
-    (
-        "base_domain",
-        false,
-        "tenants are served on {slug}.BASE_DOMAIN when set [unset]",
-    ),
-    (
-        "platform_token",
-        true,
-        "bearer token for /api/v1/platform/* and /api/health/detailed, at least 32 characters [unset: platform API refuses every request]",
-    ),
-    ("log.format", false, "json or pretty [json]"),
-    (
-        "log.level",
-        false,
-        "a tracing filter such as info or storekeep=debug,info; RUST_LOG overrides [info]",
-    ),
-    (
-        "http.request_timeout_secs",
-        false,
-        "longest a request may take before a 503 answer [30]",
-    ),
-    (
-        "http.body_limit_bytes",
-        false,
-        "largest request body accepted [1048576]",
-    ),
-    (
-        "http.header_read_timeout_secs",
-        false,
-        "a connection that has not sent a request's headers this long after connecting (or after the first byte of its next request) is closed [10]",
-    ),
-    (
-        "http.keep_alive_idle_secs",
-        false,
-        "a kept-alive connection with no request this long is closed; keep it above a load balancer's idle timeout [75]",
-    ),
-    (
-        "http.max_connections",
-        false,
-        "most connections open at once; more are answered 503 and closed [1000, or three quarters of the open-file limit if lower]",
-    ),
-    (
-        "shutdown.drain_secs",
-        false,
-        "after SIGTERM, seconds to keep serving with readiness false so load balancers move away [5]",
-    ),
-    (
-        "shutdown.grace_secs",
-        false,
-        "after the drain, longest wait for in-flight requests before exiting [30]",
-    ),
-    (
-        "encryption.keys",
-        true,
-        "PII encryption keys, id:base64(32 bytes)[,id:key...], oldest first; the last encrypts [SQLite: generated into DATA_DIR/secrets; PostgreSQL: required]",
-    ),
-    (
-        "encryption.blind_index_key",
-        true,
-        "base64 32-byte key of the email look-up index; never change it [as encryption.keys]",
-    ),
-    (
-        "auth.session_ttl_hours",
-        false,
-        "longest a login session lives [720]",
-    ),
-    (
-        "auth.session_idle_hours",
-        false,
-        "a session unused this long ends [72]",
-    ),
-    (
-        "http.trusted_proxies",
-        false,
-        "comma-separated IPs or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed [none]",
-    ),
-    (
-        "redis.url",
-        true,
-        "redis://HOST:PORT, for rate limits and cache invalidation shared by every node [unset: in memory, per node]",
-    ),
-    (
-        "cache.max_bytes",
-        false,
-        "memory for cached storefront responses, in bytes; 0 turns the cache off [67108864]",
-    ),
-    (
-        "cache.ttl_secs",
-        false,
-        "the longest a cached storefront response is served, in seconds [60]",
-    ),
-    (
-        "media.max_image_bytes",
-        false,
-        "largest image upload accepted, in bytes [10485760]",
-    ),
-    (
-        "media.max_image_pixels",
-        false,
-        "most pixels (width × height) an uploaded image may have [40000000]",
-    ),
-    (
-        "media.public_base_url",
-        false,
-        "URL prefix for image links, e.g. a CDN in front of the bucket [unset: storekeep serves /media/...]",
-    ),
-    (
-        "media.s3_bucket",
-        false,
-        "store images in this S3-compatible bucket [unset: DATA_DIR/media on local disk]",
-    ),
-    (
-        "media.s3_endpoint",
-        false,
-        "S3 endpoint URL, for S3-compatible servers (MinIO, Ceph, ...) [unset: AWS]",
-    ),
-    ("media.s3_region", false, "S3 region [us-east-1]"),
-    (
-        "media.s3_access_key_id",
-        false,
-        "S3 access key id [unset: from the environment, e.g. AWS_ACCESS_KEY_ID or an instance role]",
-    ),
-    (
-        "media.s3_secret_access_key",
-        true,
-        "S3 secret access key [unset: from the environment]",
-    ),
-    (
-        "orders.expiry_interval_secs",
-        false,
-        "how often each node cancels unpaid orders past their payment deadline, in seconds [10]",
-    ),
-    (
-        "payments.test_enabled",
-        false,
-        "offer the simulated `test` payment provider, which pays orders by itself; for demos and tests only (`serve --demo` turns it on) [false]",
-    ),
-    (
-        "payments.test_webhook_secret",
-        true,
-        "HMAC key the `test` payment provider signs its webhooks with; set the same on every node [unset: random per process]",
-    ),
-    (
-        "payments.test_callback_url",
-        false,
-        "base URL the `test` provider's simulated processor posts webhooks to [unset: this node's own address]",
-    ),
-    (
-        "payments.test_delay_ms",
-        false,
-        "how long the `test` provider's simulated processor waits before confirming or declining [200]",
-    ),
-];
 
 /// The server's whole configuration.
 #[derive(Debug, Clone)]
@@ -480,6 +306,19 @@ impl Settings {
             }
             "cache.max_bytes" => self.cache_max_bytes = parse(value, "a whole number of bytes")?,
             "cache.ttl_secs" => self.cache_ttl = Duration::from_secs(parse_positive(value)?),
+            "orders.expiry_interval_secs" => {
+                self.order_expiry_interval = Duration::from_secs(parse_positive(value)?);
+            }
+            _ if key.starts_with("media.") => self.set_media(key, value)?,
+            _ if key.starts_with("payments.") => self.set_payments(key, value)?,
+            _ => return Err("is not a known setting".into()),
+        }
+        Ok(())
+    }
+
+    /// The `media.*` settings.
+    fn set_media(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
             "media.max_image_bytes" => self.media.max_image_bytes = parse_positive(value)?,
             "media.max_image_pixels" => self.media.max_image_pixels = parse_positive(value)?,
             "media.public_base_url" => {
@@ -498,9 +337,19 @@ impl Settings {
                 self.media.s3_endpoint = Some(url);
             }
             "media.s3_region" => self.media.s3_region = non_empty(value)?,
-            "orders.expiry_interval_secs" => {
-                self.order_expiry_interval = Duration::from_secs(parse_positive(value)?);
+            "media.s3_access_key_id" => self.media.s3_access_key_id = Some(non_empty(value)?),
+            "media.s3_secret_access_key" => {
+                self.media.s3_secret_access_key = Some(Secret::new(non_empty(value)?));
             }
+
+            _ => return Err("is not a known setting".into()),
+        }
+        Ok(())
+    }
+
+    /// The `payments.*` settings.
+    fn set_payments(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
             "payments.test_enabled" => {
                 self.payments.test_enabled = match value.trim() {
                     "true" => true,
@@ -525,10 +374,6 @@ impl Settings {
             "payments.test_delay_ms" => {
                 self.payments.test_delay =
                     Duration::from_millis(parse(value, "a whole number of milliseconds")?);
-            }
-            "media.s3_access_key_id" => self.media.s3_access_key_id = Some(non_empty(value)?),
-            "media.s3_secret_access_key" => {
-                self.media.s3_secret_access_key = Some(Secret::new(non_empty(value)?));
             }
             _ => return Err("is not a known setting".into()),
         }
@@ -569,149 +414,6 @@ fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(value: &str) -> R
         return Err("must be greater than zero".into());
     }
     Ok(n)
-}
-
-/// Where a value came from, for messages.
-fn env_name(key: &str) -> String {
-    format!("STOREKEEP_{}", key.replace('.', "_").to_ascii_uppercase())
-}
-
-fn is_secret(key: &str) -> bool {
-    KEYS.iter().any(|(k, secret, _)| *k == key && *secret)
-}
-
-/// Reads a secret from the file a `*_file` key names; a trailing newline
-/// (as `echo` writes) is dropped.
-fn read_secret_file(path: &str) -> Result<String, String> {
-    let text = std::fs::read_to_string(path.trim())
-        .map_err(|e| format!("cannot read secret file '{}': {e}", path.trim()))?;
-    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
-}
-
-/// The result of loading: the settings if there was no problem, every
-/// problem otherwise, and warnings either way.
-#[derive(Debug)]
-pub struct Loaded {
-    pub settings: Result<Settings, Vec<String>>,
-    pub warnings: Vec<String>,
-}
-
-/// Loads settings from defaults, `file` and `env` (pass `std::env::vars()`).
-pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
-    let mut settings = Settings::default();
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-
-    if let Some(path) = file {
-        match std::fs::read_to_string(path) {
-            Err(e) => problems.push(format!("{}: cannot read: {e}", path.display())),
-            Ok(text) => match text.parse::<toml::Table>() {
-                Err(e) => problems.push(format!("{}: not valid TOML: {e}", path.display())),
-                Ok(table) => {
-                    let mut flat = Vec::new();
-                    flatten("", &table, &mut flat);
-                    for (key, value) in flat {
-                        let source = format!("{}: {key}", path.display());
-                        match value {
-                            Ok(v) => apply(&mut settings, &key, &v, &source, &mut problems),
-                            Err(m) => problems.push(format!("{source} {m}")),
-                        }
-                    }
-                }
-            },
-        }
-    }
-
-    let mut env: Vec<(String, String)> = env
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("STOREKEEP_"))
-        .collect();
-    env.sort();
-    for (name, value) in env {
-        if name == "STOREKEEP_CONFIG" || name.starts_with("STOREKEEP_TEST_") {
-            continue;
-        }
-        let key = KEYS.iter().map(|(k, _, _)| *k).find(|k| {
-            env_name(k) == name || (is_secret(k) && format!("{}_FILE", env_name(k)) == name)
-        });
-        match key {
-            Some(k) if name.ends_with("_FILE") && env_name(k) != name => {
-                apply(
-                    &mut settings,
-                    &format!("{k}_file"),
-                    &value,
-                    &name,
-                    &mut problems,
-                );
-            }
-            Some(k) => apply(&mut settings, k, &value, &name, &mut problems),
-            None => warnings.push(format!("{name} is not a storekeep setting and is ignored")),
-        }
-    }
-
-    match (&settings.encryption_keys, &settings.blind_index_key) {
-        (Some(k), Some(i)) => {
-            if let Err(m) = crate::crypto::Keyring::parse(k.expose(), i.expose()) {
-                problems.push(format!("encryption: {m}"));
-            }
-        }
-        (None, None) => {}
-        _ => problems
-            .push("encryption.keys and encryption.blind_index_key must be set together".into()),
-    }
-
-    Loaded {
-        settings: if problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(problems)
-        },
-        warnings,
-    }
-}
-
-/// Sets `key` (or, for `secret_file`, the secret it points at) and records
-/// a problem naming `source` if the value is refused.
-fn apply(
-    settings: &mut Settings,
-    key: &str,
-    value: &str,
-    source: &str,
-    problems: &mut Vec<String>,
-) {
-    let result = match key.strip_suffix("_file") {
-        Some(base) if is_secret(base) => {
-            read_secret_file(value).and_then(|secret| settings.set(base, &secret))
-        }
-        _ => settings.set(key, value),
-    };
-    if let Err(message) = result {
-        // Never echo a secret's value back.
-        problems.push(format!("{source} {message}"));
-    }
-}
-
-/// Turns nested TOML tables into dotted keys with textual values.
-fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Result<String, String>)>) {
-    for (k, v) in table {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        let value = match v {
-            toml::Value::Table(t) => {
-                flatten(&key, t, out);
-                continue;
-            }
-            toml::Value::String(s) => Ok(s.clone()),
-            toml::Value::Integer(i) => Ok(i.to_string()),
-            toml::Value::Boolean(b) => Ok(b.to_string()),
-            toml::Value::Float(f) => Ok(f.to_string()),
-            _ => Err("must be a string, number or boolean".to_owned()),
-        };
-        out.push((key, value));
-    }
 }
 
 /// Problems that only show when acting on the settings: the data folder
@@ -758,142 +460,4 @@ pub fn check_environment(settings: &Settings) -> Vec<String> {
         );
     }
     problems
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn every_setting_is_documented_in_keys() {
-        let s = Settings::default();
-        let defaults = format!("{s:?}");
-        // Each field of Settings is reachable through at least one key.
-        for field in [
-            "listen",
-            "data_dir",
-            "database_url",
-            "database_max_connections",
-            "database_acquire_timeout",
-            "base_domain",
-            "platform_token",
-            "log_format",
-            "log_level",
-            "request_timeout",
-            "body_limit_bytes",
-            "drain",
-            "grace",
-            "encryption_keys",
-            "blind_index_key",
-            "session_ttl",
-            "session_idle",
-            "trusted_proxies",
-            "redis_url",
-        ] {
-            assert!(defaults.contains(field), "{field} is not a Settings field");
-        }
-        for key in [
-            "encryption.keys",
-            "encryption.blind_index_key",
-            "auth.session_ttl_hours",
-            "auth.session_idle_hours",
-            "http.trusted_proxies",
-            "redis.url",
-        ] {
-            assert!(
-                KEYS.iter().any(|(k, _, _)| *k == key),
-                "{key} missing from KEYS"
-            );
-        }
-    }
-
-    #[test]
-    fn every_documented_key_has_an_environment_variable_that_is_accepted() {
-        for (key, _, _) in KEYS {
-            let mut s = Settings::default();
-            let err = s.set(key, "").err().unwrap_or_default();
-            assert_ne!(
-                err, "is not a known setting",
-                "{key} is documented but not handled"
-            );
-        }
-    }
-
-    #[test]
-    fn environment_overrides_the_file_and_every_problem_is_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("storekeep.toml");
-        std::fs::write(
-            &file,
-            "listen = \"127.0.0.1:9000\"\n[http]\nrequest_timeout_secs = 0\nbody_limit_bytes = 10\n",
-        )
-        .unwrap();
-        let loaded = load(
-            Some(&file),
-            env(&[
-                ("STOREKEEP_LISTEN", "nonsense"),
-                ("STOREKEEP_HTTP_BODY_LIMIT_BYTES", "20"),
-            ]),
-        );
-        let problems = loaded.settings.unwrap_err();
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("http.request_timeout_secs must be greater than zero"));
-        assert!(problems[1].contains("STOREKEEP_LISTEN 'nonsense' is not an address"));
-    }
-
-    #[test]
-    fn secrets_come_from_files_and_never_print() {
-        let dir = tempfile::tempdir().unwrap();
-        let token = dir.path().join("token");
-        std::fs::write(&token, format!("{}\n", "t".repeat(40))).unwrap();
-        let loaded = load(
-            None,
-            env(&[("STOREKEEP_PLATFORM_TOKEN_FILE", token.to_str().unwrap())]),
-        );
-        let settings = loaded.settings.unwrap();
-        assert_eq!(
-            settings.platform_token.as_ref().unwrap().expose(),
-            "t".repeat(40)
-        );
-        assert!(!format!("{settings:?}").contains("tttt"));
-    }
-
-    #[test]
-    fn unknown_variables_are_warned_about_not_fatal() {
-        let loaded = load(None, env(&[("STOREKEEP_LISTN", "x")]));
-        assert!(loaded.settings.is_ok());
-        assert_eq!(loaded.warnings.len(), 1);
-    }
-}
-
-#[cfg(test)]
-mod doc_tests {
-    use super::*;
-
-    /// docs/configuration.md and .env.example name every setting.
-    #[test]
-    fn every_key_is_documented() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-        let docs = std::fs::read_to_string(format!("{root}/docs/configuration.md")).unwrap();
-        let example = std::fs::read_to_string(format!("{root}/.env.example")).unwrap();
-        for (key, _, _) in KEYS {
-            let env = env_name(key);
-            assert!(
-                docs.contains(&format!("`{key}`")),
-                "{key} missing from docs/configuration.md"
-            );
-            assert!(
-                docs.contains(&env),
-                "{env} missing from docs/configuration.md"
-            );
-            assert!(example.contains(&env), "{env} missing from .env.example");
-        }
-    }
 }

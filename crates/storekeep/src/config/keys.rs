@@ -1,0 +1,216 @@
+//! Every setting's key, whether it is a secret, and what it means.
+
+/// Key path, whether it is a secret, and what it means (default in brackets).
+pub const KEYS: &[(&str, bool, &str)] = &[
+    (
+        "listen",
+        false,
+        "address and port to serve HTTP on [127.0.0.1:8080]",
+    ),
+    (
+        "data_dir",
+        false,
+        "folder for the embedded database and local files [./data]",
+    ),
+    (
+        "database.url",
+        true,
+        "sqlite://PATH or postgres://USER:PASS@HOST/DB [sqlite://DATA_DIR/storekeep.db]",
+    ),
+    (
+        "database.max_connections",
+        false,
+        "connection pool size [10]",
+    ),
+    (
+        "database.acquire_timeout_ms",
+        false,
+        "longest a request waits for a database connection before a 503 answer; also bounds the readiness check [2000]",
+    ),
+    (
+        "base_domain",
+        false,
+        "tenants are served on {slug}.BASE_DOMAIN when set [unset]",
+    ),
+    (
+        "platform_token",
+        true,
+        "bearer token for /api/v1/platform/* and /api/health/detailed, at least 32 characters [unset: platform API refuses every request]",
+    ),
+    ("log.format", false, "json or pretty [json]"),
+    (
+        "log.level",
+        false,
+        "a tracing filter such as info or storekeep=debug,info; RUST_LOG overrides [info]",
+    ),
+    (
+        "http.request_timeout_secs",
+        false,
+        "longest a request may take before a 503 answer [30]",
+    ),
+    (
+        "http.body_limit_bytes",
+        false,
+        "largest request body accepted [1048576]",
+    ),
+    (
+        "http.header_read_timeout_secs",
+        false,
+        "a connection that has not sent a request's headers this long after connecting (or after the first byte of its next request) is closed [10]",
+    ),
+    (
+        "http.keep_alive_idle_secs",
+        false,
+        "a kept-alive connection with no request this long is closed; keep it above a load balancer's idle timeout [75]",
+    ),
+    (
+        "http.max_connections",
+        false,
+        "most connections open at once; more are answered 503 and closed [1000, or three quarters of the open-file limit if lower]",
+    ),
+    (
+        "shutdown.drain_secs",
+        false,
+        "after SIGTERM, seconds to keep serving with readiness false so load balancers move away [5]",
+    ),
+    (
+        "shutdown.grace_secs",
+        false,
+        "after the drain, longest wait for in-flight requests before exiting [30]",
+    ),
+    (
+        "encryption.keys",
+        true,
+        "PII encryption keys, id:base64(32 bytes)[,id:key...], oldest first; the last encrypts [SQLite: generated into DATA_DIR/secrets; PostgreSQL: required]",
+    ),
+    (
+        "encryption.blind_index_key",
+        true,
+        "base64 32-byte key of the email look-up index; never change it [as encryption.keys]",
+    ),
+    (
+        "auth.session_ttl_hours",
+        false,
+        "longest a login session lives [720]",
+    ),
+    (
+        "auth.session_idle_hours",
+        false,
+        "a session unused this long ends [72]",
+    ),
+    (
+        "http.trusted_proxies",
+        false,
+        "comma-separated IPs or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed [none]",
+    ),
+    (
+        "redis.url",
+        true,
+        "redis://HOST:PORT, for rate limits and cache invalidation shared by every node [unset: in memory, per node]",
+    ),
+    (
+        "cache.max_bytes",
+        false,
+        "memory for cached storefront responses, in bytes; 0 turns the cache off [67108864]",
+    ),
+    (
+        "cache.ttl_secs",
+        false,
+        "the longest a cached storefront response is served, in seconds [60]",
+    ),
+    (
+        "media.max_image_bytes",
+        false,
+        "largest image upload accepted, in bytes [10485760]",
+    ),
+    (
+        "media.max_image_pixels",
+        false,
+        "most pixels (width × height) an uploaded image may have [40000000]",
+    ),
+    (
+        "media.public_base_url",
+        false,
+        "URL prefix for image links, e.g. a CDN in front of the bucket [unset: storekeep serves /media/...]",
+    ),
+    (
+        "media.s3_bucket",
+        false,
+        "store images in this S3-compatible bucket [unset: DATA_DIR/media on local disk]",
+    ),
+    (
+        "media.s3_endpoint",
+        false,
+        "S3 endpoint URL, for S3-compatible servers (MinIO, Ceph, ...) [unset: AWS]",
+    ),
+    ("media.s3_region", false, "S3 region [us-east-1]"),
+    (
+        "media.s3_access_key_id",
+        false,
+        "S3 access key id [unset: from the environment, e.g. AWS_ACCESS_KEY_ID or an instance role]",
+    ),
+    (
+        "media.s3_secret_access_key",
+        true,
+        "S3 secret access key [unset: from the environment]",
+    ),
+    (
+        "orders.expiry_interval_secs",
+        false,
+        "how often each node cancels unpaid orders past their payment deadline, in seconds [10]",
+    ),
+    (
+        "payments.test_enabled",
+        false,
+        "offer the simulated `test` payment provider, which pays orders by itself; for demos and tests only (`serve --demo` turns it on) [false]",
+    ),
+    (
+        "payments.test_webhook_secret",
+        true,
+        "HMAC key the `test` payment provider signs its webhooks with; set the same on every node [unset: random per process]",
+    ),
+    (
+        "payments.test_callback_url",
+        false,
+        "base URL the `test` provider's simulated processor posts webhooks to [unset: this node's own address]",
+    ),
+    (
+        "payments.test_delay_ms",
+        false,
+        "how long the `test` provider's simulated processor waits before confirming or declining [200]",
+    ),
+];
+
+/// Where a value came from, for messages.
+pub(super) fn env_name(key: &str) -> String {
+    format!("STOREKEEP_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+pub(super) fn is_secret(key: &str) -> bool {
+    KEYS.iter().any(|(k, secret, _)| *k == key && *secret)
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    /// docs/configuration.md and .env.example name every setting.
+    #[test]
+    fn every_key_is_documented() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let docs = std::fs::read_to_string(format!("{root}/docs/configuration.md")).unwrap();
+        let example = std::fs::read_to_string(format!("{root}/.env.example")).unwrap();
+        for (key, _, _) in KEYS {
+            let env = env_name(key);
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "{key} missing from docs/configuration.md"
+            );
+            assert!(
+                docs.contains(&env),
+                "{env} missing from docs/configuration.md"
+            );
+            assert!(example.contains(&env), "{env} missing from .env.example");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Loading: defaults, then the file, then the environment, collecting
+//! every problem.
+
+use std::path::Path;
+
+use super::keys::{KEYS, env_name, is_secret};
+use super::Settings;
+
+/// Reads a secret from the file a `*_file` key names; a trailing newline
+/// (as `echo` writes) is dropped.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path.trim())
+        .map_err(|e| format!("cannot read secret file '{}': {e}", path.trim()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// The result of loading: the settings if there was no problem, every
+/// problem otherwise, and warnings either way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Result<Settings, Vec<String>>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads settings from defaults, `file` and `env` (pass `std::env::vars()`).
+pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Loaded {
+    let mut settings = Settings::default();
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    if let Some(path) = file {
+        match std::fs::read_to_string(path) {
+            Err(e) => problems.push(format!("{}: cannot read: {e}", path.display())),
+            Ok(text) => match text.parse::<toml::Table>() {
+                Err(e) => problems.push(format!("{}: not valid TOML: {e}", path.display())),
+                Ok(table) => {
+                    let mut flat = Vec::new();
+                    flatten("", &table, &mut flat);
+                    for (key, value) in flat {
+                        let source = format!("{}: {key}", path.display());
+                        match value {
+                            Ok(v) => apply(&mut settings, &key, &v, &source, &mut problems),
+                            Err(m) => problems.push(format!("{source} {m}")),
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    let mut env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("STOREKEEP_"))
+        .collect();
+    env.sort();
+    for (name, value) in env {
+        if name == "STOREKEEP_CONFIG" || name.starts_with("STOREKEEP_TEST_") {
+            continue;
+        }
+        let key = KEYS.iter().map(|(k, _, _)| *k).find(|k| {
+            env_name(k) == name || (is_secret(k) && format!("{}_FILE", env_name(k)) == name)
+        });
+        match key {
+            Some(k) if name.ends_with("_FILE") && env_name(k) != name => {
+                apply(
+                    &mut settings,
+                    &format!("{k}_file"),
+                    &value,
+                    &name,
+                    &mut problems,
+                );
+            }
+            Some(k) => apply(&mut settings, k, &value, &name, &mut problems),
+            None => warnings.push(format!("{name} is not a storekeep setting and is ignored")),
+        }
+    }
+
+    match (&settings.encryption_keys, &settings.blind_index_key) {
+        (Some(k), Some(i)) => {
+            if let Err(m) = crate::crypto::Keyring::parse(k.expose(), i.expose()) {
+                problems.push(format!("encryption: {m}"));
+            }
+        }
+        (None, None) => {}
+        _ => problems
+            .push("encryption.keys and encryption.blind_index_key must be set together".into()),
+    }
+
+    Loaded {
+        settings: if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        },
+        warnings,
+    }
+}
+
+/// Sets `key` (or, for `secret_file`, the secret it points at) and records
+/// a problem naming `source` if the value is refused.
+fn apply(
+    settings: &mut Settings,
+    key: &str,
+    value: &str,
+    source: &str,
+    problems: &mut Vec<String>,
+) {
+    let result = match key.strip_suffix("_file") {
+        Some(base) if is_secret(base) => {
+            read_secret_file(value).and_then(|secret| settings.set(base, &secret))
+        }
+        _ => settings.set(key, value),
+    };
+    if let Err(message) = result {
+        // Never echo a secret's value back.
+        problems.push(format!("{source} {message}"));
+    }
+}
+
+/// Turns nested TOML tables into dotted keys with textual values.
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Result<String, String>)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let value = match v {
+            toml::Value::Table(t) => {
+                flatten(&key, t, out);
+                continue;
+            }
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(i) => Ok(i.to_string()),
+            toml::Value::Boolean(b) => Ok(b.to_string()),
+            toml::Value::Float(f) => Ok(f.to_string()),
+            _ => Err("must be a string, number or boolean".to_owned()),
+        };
+        out.push((key, value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_keys() {
+        let s = Settings::default();
+        let defaults = format!("{s:?}");
+        // Each field of Settings is reachable through at least one key.
+        for field in [
+            "listen",
+            "data_dir",
+            "database_url",
+            "database_max_connections",
+            "database_acquire_timeout",
+            "base_domain",
+            "platform_token",
+            "log_format",
+            "log_level",
+            "request_timeout",
+            "body_limit_bytes",
+            "drain",
+            "grace",
+            "encryption_keys",
+            "blind_index_key",
+            "session_ttl",
+            "session_idle",
+            "trusted_proxies",
+            "redis_url",
+        ] {
+            assert!(defaults.contains(field), "{field} is not a Settings field");
+        }
+        for key in [
+            "encryption.keys",
+            "encryption.blind_index_key",
+            "auth.session_ttl_hours",
+            "auth.session_idle_hours",
+            "http.trusted_proxies",
+            "redis.url",
+        ] {
+            assert!(
+                KEYS.iter().any(|(k, _, _)| *k == key),
+                "{key} missing from KEYS"
+            );
+        }
+    }
+
+    #[test]
+    fn every_documented_key_has_an_environment_variable_that_is_accepted() {
+        for (key, _, _) in KEYS {
+            let mut s = Settings::default();
+            let err = s.set(key, "").err().unwrap_or_default();
+            assert_ne!(
+                err, "is not a known setting",
+                "{key} is documented but not handled"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_every_problem_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("storekeep.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[http]\nrequest_timeout_secs = 0\nbody_limit_bytes = 10\n",
+        )
+        .unwrap();
+        let loaded = load(
+            Some(&file),
+            env(&[
+                ("STOREKEEP_LISTEN", "nonsense"),
+                ("STOREKEEP_HTTP_BODY_LIMIT_BYTES", "20"),
+            ]),
+        );
+        let problems = loaded.settings.unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("http.request_timeout_secs must be greater than zero"));
+        assert!(problems[1].contains("STOREKEEP_LISTEN 'nonsense' is not an address"));
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, format!("{}\n", "t".repeat(40))).unwrap();
+        let loaded = load(
+            None,
+            env(&[("STOREKEEP_PLATFORM_TOKEN_FILE", token.to_str().unwrap())]),
+        );
+        let settings = loaded.settings.unwrap();
+        assert_eq!(
+            settings.platform_token.as_ref().unwrap().expose(),
+            "t".repeat(40)
+        );
+        assert!(!format!("{settings:?}").contains("tttt"));
+    }
+
+    #[test]
+    fn unknown_variables_are_warned_about_not_fatal() {
+        let loaded = load(None, env(&[("STOREKEEP_LISTN", "x")]));
+        assert!(loaded.settings.is_ok());
+        assert_eq!(loaded.warnings.len(), 1);
+    }
+}
