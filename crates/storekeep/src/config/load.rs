@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::keys::{KEYS, env_name, is_secret};
 use super::Settings;
+use super::keys::{KEYS, env_name, is_secret};
 
 /// Reads a secret from the file a `*_file` key names; a trailing newline
 /// (as `echo` writes) is dropped.

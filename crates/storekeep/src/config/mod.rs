@@ -53,7 +53,6 @@ pub enum LogFormat {
     Pretty,
 }
 
-
 /// The server's whole configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
