@@ -305,6 +305,53 @@ pub async fn retry_payment(
 }
 
 /// Cancels unpaid orders past their deadline, until none are left.
+/// The staff's order list query: a page, and a filter by status,
+/// customer, email and creation time. Malformed values are a bad request.
+pub fn parse_query(
+    svc: &Services,
+    q: &crate::wire::orders::OrderQuery,
+) -> ServiceResult<(storekeep_domain::OrderFilter, storekeep_domain::PageRequest)> {
+    let page = storekeep_domain::PageRequest::new(q.limit, q.after.clone())
+        .map_err(ServiceError::BadRequest)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            OrderStatus::parse(s).ok_or_else(|| {
+                ServiceError::BadRequest(
+                    "status must be pending_payment, paid, fulfilled, delivered, cancelled or refunded"
+                        .into(),
+                )
+            })
+        })
+        .transpose()?;
+    let customer_id = q
+        .customer_id
+        .as_deref()
+        .map(|c| {
+            c.parse::<storekeep_domain::UserId>()
+                .map_err(|_| ServiceError::BadRequest("customer_id must be a customer id".into()))
+        })
+        .transpose()?;
+    let email_index = q
+        .email
+        .as_deref()
+        .map(|e| {
+            crate::services::accounts::normalize_email(e)
+                .map(|e| svc.keyring.blind_index("email", &e))
+                .map_err(|m| ServiceError::BadRequest(format!("email {m}")))
+        })
+        .transpose()?;
+    let filter = storekeep_domain::OrderFilter {
+        status,
+        customer_id,
+        email_index,
+        created_from: q.created_from,
+        created_to: q.created_to,
+    };
+    Ok((filter, page))
+}
+
 pub async fn get(svc: &Services, tenant: &Tenant, id: OrderId) -> ServiceResult<OrderDetail> {
     Ok(svc.store.order(tenant.id, id).await?)
 }

@@ -4,8 +4,55 @@
 use storekeep_domain::Settlement;
 use storekeep_store::{StoreError, TransitionActor};
 
-use crate::payments::WebhookEvent;
-use crate::services::{ServiceResult, Services};
+use crate::payments::{WebhookError, WebhookEvent};
+use crate::services::{ServiceError, ServiceResult, Services};
+
+/// Why a webhook was not recorded.
+#[derive(Debug)]
+pub enum WebhookRefusal {
+    /// The server offers no provider of that name.
+    UnknownProvider,
+    /// The provider refused the request (no webhooks, bad signature, stale,
+    /// unreadable body).
+    Rejected(WebhookError),
+    Failed(ServiceError),
+}
+
+/// A webhook from `provider_name`: the provider verifies the signature and
+/// reads the event, then it is settled. Counted in the payment-webhook
+/// metric by result.
+pub async fn receive(
+    svc: &Services,
+    provider_name: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<Settlement, WebhookRefusal> {
+    let count = |result: &str| {
+        svc.metrics
+            .payments
+            .with_label_values(&[provider_name, result])
+            .inc();
+    };
+    let provider = svc
+        .payments
+        .get(provider_name)
+        .ok_or(WebhookRefusal::UnknownProvider)?;
+    let event = provider
+        .verify_webhook(signature, body, chrono::Utc::now().timestamp())
+        .map_err(|e| {
+            count("rejected");
+            WebhookRefusal::Rejected(e)
+        })?;
+    let settled = settle(svc, provider.name(), &event)
+        .await
+        .map_err(WebhookRefusal::Failed)?;
+    count(match settled {
+        Settlement::Applied { .. } => "applied",
+        Settlement::AlreadySettled => "already_settled",
+        Settlement::Duplicate => "replayed",
+    });
+    Ok(settled)
+}
 
 /// Records a verified event from `provider`: the store keeps its id, so a
 /// replayed event changes nothing (`Settlement::Duplicate`). An unknown

@@ -165,8 +165,8 @@ pub async fn change_shop(
     Ok(tenant)
 }
 
-/// `PATCH /admin/settings`: replaces the shop's settings (already checked);
-/// keys only a newer version knows stay as they are. This node forgets the
+/// `PATCH /admin/settings`: checks and replaces the shop's settings; keys
+/// only a newer version knows stay as they are. This node forgets the
 /// tenants it had looked up and the shop's cached reads.
 pub async fn change_settings(
     svc: &Services,
@@ -174,6 +174,11 @@ pub async fn change_settings(
     mut settings: TenantSettings,
     audit: &AuditContext,
 ) -> ServiceResult<Tenant> {
+    let mut errors = ValidationErrors::new();
+    for (field, message) in settings.problems() {
+        errors.add(&format!("settings.{field}"), message);
+    }
+    errors.into_result()?;
     settings.unknown = tenant.settings.unknown.clone();
     let patch = TenantPatch {
         settings: Some(settings),

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use storekeep_domain::{OrderFilter, OrderId, OrderStatus, UserId};
+use storekeep_domain::{OrderId, OrderStatus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -40,44 +40,7 @@ async fn list_orders(
     actor: AdminActor,
     Query(q): Query<OrderQuery>,
 ) -> ApiResult<Json<OrderPage>> {
-    let page = storekeep_domain::PageRequest::new(q.limit, q.after.clone())
-        .map_err(ApiError::BadRequest)?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| {
-            OrderStatus::parse(s).ok_or_else(|| {
-                ApiError::BadRequest(
-                    "status must be pending_payment, paid, fulfilled, delivered, cancelled or refunded"
-                        .into(),
-                )
-            })
-        })
-        .transpose()?;
-    let customer_id = q
-        .customer_id
-        .as_deref()
-        .map(|c| {
-            c.parse::<UserId>()
-                .map_err(|_| ApiError::BadRequest("customer_id must be a customer id".into()))
-        })
-        .transpose()?;
-    let email_index = q
-        .email
-        .as_deref()
-        .map(|e| {
-            crate::services::accounts::normalize_email(e)
-                .map(|e| state.services.keyring.blind_index("email", &e))
-                .map_err(|m| ApiError::BadRequest(format!("email {m}")))
-        })
-        .transpose()?;
-    let filter = OrderFilter {
-        status,
-        customer_id,
-        email_index,
-        created_from: q.created_from,
-        created_to: q.created_to,
-    };
+    let (filter, page) = orders::parse_query(&state.services, &q)?;
     let found = orders::list(&state.services, &actor.tenant, &filter, &page).await?;
     Ok(Json(OrderPage {
         items: found.items,

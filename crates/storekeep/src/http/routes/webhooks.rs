@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
-use crate::payments::WebhookError;
-use crate::services;
+use crate::payments::{SIGNATURE_HEADER, WebhookError};
+use crate::services::payments::{self, WebhookRefusal};
 use crate::wire::payments::WebhookResult;
 use crate::wire::problem::Problem;
 
@@ -30,52 +30,27 @@ async fn payment_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<WebhookResult>> {
-    let count = |result: &str| {
-        state
-            .services
-            .metrics
-            .payments
-            .with_label_values(&[provider_name.as_str(), result])
-            .inc();
-    };
-    let provider = state
-        .services
-        .payments
-        .get(&provider_name)
-        .ok_or_else(|| ApiError::not_found("payment provider"))?;
-    let event = match provider.verify_webhook(&headers, &body, chrono::Utc::now().timestamp()) {
-        Ok(e) => e,
-        Err(e) => {
-            count("rejected");
-            return Err(match e {
-                WebhookError::NotSupported => ApiError::not_found("webhook endpoint"),
-                WebhookError::BadBody(m) => ApiError::BadRequest(m),
-                other => ApiError::Unauthorized(other.to_string()),
-            });
-        }
-    };
-    let settled = services::payments::settle(&state.services, provider.name(), &event).await?;
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let settled = payments::receive(&state.services, &provider_name, signature, &body).await;
     match settled {
-        Settlement::Applied { order_paid } => {
-            count("applied");
-            Ok(Json(WebhookResult {
-                result: "applied",
-                order_paid,
-            }))
-        }
-        Settlement::AlreadySettled => {
-            count("already_settled");
-            Ok(Json(WebhookResult {
-                result: "already_settled",
-                order_paid: false,
-            }))
-        }
-        Settlement::Duplicate => {
-            count("replayed");
-            Err(ApiError::Conflict {
-                detail: "this event was already processed".into(),
-                field: "id",
-            })
-        }
+        Ok(Settlement::Applied { order_paid }) => Ok(Json(WebhookResult {
+            result: "applied",
+            order_paid,
+        })),
+        Ok(Settlement::AlreadySettled) => Ok(Json(WebhookResult {
+            result: "already_settled",
+            order_paid: false,
+        })),
+        Ok(Settlement::Duplicate) => Err(ApiError::Conflict {
+            detail: "this event was already processed".into(),
+            field: "id",
+        }),
+        Err(WebhookRefusal::UnknownProvider) => Err(ApiError::not_found("payment provider")),
+        Err(WebhookRefusal::Rejected(e)) => Err(match e {
+            WebhookError::NotSupported => ApiError::not_found("webhook endpoint"),
+            WebhookError::BadBody(m) => ApiError::BadRequest(m),
+            other => ApiError::Unauthorized(other.to_string()),
+        }),
+        Err(WebhookRefusal::Failed(e)) => Err(e.into()),
     }
 }
