@@ -28,7 +28,7 @@ use storekeep_domain::{
 };
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, Store, StoreResult};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// A `Store` on a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         if self.pool.is_closed() {
             return Err(storekeep_store::StoreError::unavailable(
-                "the store is closed",
+                storekeep_store::rules::platform::STORE_CLOSED,
             ));
         }
         self.health.ping().await
@@ -84,18 +84,14 @@ impl Store for PgStore {
             .await
             .map_err(crate::error::other)?;
         let applied: Vec<i64> = if exists {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            sqlx::query_scalar(storekeep_store_sql::platform::APPLIED_MIGRATIONS)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(crate::error::other)?
         } else {
             Vec::new()
         };
-        let known: Vec<i64> = MIGRATOR
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration())
-            .map(|m| m.version)
-            .collect();
+        let known = storekeep_store_sql::platform::known_migrations(&MIGRATOR);
         Ok(MigrationStatus::from_versions(&known, &applied))
     }
 
@@ -214,7 +210,13 @@ impl Store for PgStore {
     ) -> StoreResult<LoginThrottle> {
         let at = storekeep_store::now();
         users::record_failure(&self.pool, scope, email_index, |failures| {
-            storekeep_store::lock_until(failures, free_failures, base_lock, max_lock, at)
+            storekeep_store::rules::identity::lock_until(
+                failures,
+                free_failures,
+                base_lock,
+                max_lock,
+                at,
+            )
         })
         .await
     }

@@ -14,5 +14,8 @@
 #![forbid(unsafe_code)]
 
 mod id;
+pub mod identity;
+pub mod platform;
+pub mod stmt;
 
 pub use id::DbId;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
-use storekeep_store::{StoreError, StoreResult};
+use storekeep_store::StoreResult;
+use storekeep_store::rules::platform::unanswered;
 use tokio::sync::Mutex;
 
 use crate::error;
@@ -45,10 +46,7 @@ impl HealthCheck {
     pub(crate) async fn ping(&self) -> StoreResult<()> {
         match tokio::time::timeout(self.bound, self.round_trip()).await {
             Ok(result) => result,
-            Err(_) => Err(StoreError::unavailable(format!(
-                "the database did not answer within {} ms",
-                self.bound.as_millis()
-            ))),
+            Err(_) => Err(unanswered(self.bound)),
         }
     }
 

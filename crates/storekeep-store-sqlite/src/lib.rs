@@ -31,7 +31,7 @@ use storekeep_domain::{
 };
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, Store, StoreResult};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// A `Store` on one SQLite database file.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         if self.pool.is_closed() {
             return Err(storekeep_store::StoreError::unavailable(
-                "the store is closed",
+                storekeep_store::rules::platform::STORE_CLOSED,
             ));
         }
         self.health.ping().await
@@ -100,14 +100,15 @@ impl Store for SqliteStore {
         .await
         .map_err(crate::error::other)?;
         let applied: Vec<i64> = if table.is_some() {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            sqlx::query_scalar(storekeep_store_sql::platform::APPLIED_MIGRATIONS)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(crate::error::other)?
         } else {
             Vec::new()
         };
-        Ok(MigrationStatus::from_versions(&known_versions(), &applied))
+        let known = storekeep_store_sql::platform::known_migrations(&MIGRATOR);
+        Ok(MigrationStatus::from_versions(&known, &applied))
     }
 
     fn pool_stats(&self) -> PoolStats {
@@ -225,7 +226,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<LoginThrottle> {
         let at = storekeep_store::now();
         users::record_failure(&self.pool, scope, email_index, |failures| {
-            storekeep_store::lock_until(failures, free_failures, base_lock, max_lock, at)
+            storekeep_store::rules::identity::lock_until(
+                failures,
+                free_failures,
+                base_lock,
+                max_lock,
+                at,
+            )
         })
         .await
     }
@@ -465,13 +472,4 @@ fn cursor(page: &PageRequest) -> StoreResult<String> {
     Ok(storekeep_store::parse_cursor(page)?
         .map(|u| u.to_string())
         .unwrap_or_default())
-}
-
-/// The up-migrations embedded in this binary.
-fn known_versions() -> Vec<i64> {
-    MIGRATOR
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .map(|m| m.version)
-        .collect()
 }
