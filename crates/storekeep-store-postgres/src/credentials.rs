@@ -12,9 +12,11 @@ use storekeep_store::rules::identity::{
 };
 use storekeep_store::{StoreResult, now};
 use storekeep_store_sql::DbId;
-use storekeep_store_sql::identity::{
-    AccessTokenRow, ApiKeyRow, CLIENT_COLUMNS, ClientRow, KEY_COLUMNS, stored_scopes,
+use storekeep_store_sql::identity::credentials::{
+    self as sql, CLIENT_BY_CLIENT_ID, CLIENT_BY_ID, CLIENT_PAGE, KEY_BY_HASH, KEY_BY_ID, KEY_PAGE,
+    TOKEN,
 };
+use storekeep_store_sql::identity::{AccessTokenRow, ApiKeyRow, ClientRow};
 use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 
 use crate::error::{self, other};
@@ -26,32 +28,12 @@ pub async fn create_api_key(
     ctx: &AuditContext,
 ) -> StoreResult<ApiKeyRecord> {
     let mut tx = write_tx(pool).await?;
-    let record = ApiKeyRecord {
-        id: k.id,
-        tenant_id: k.tenant_id,
-        name: k.name.clone(),
-        prefix: k.prefix.clone(),
-        scopes: k.scopes.clone(),
-        created_by: k.created_by.clone(),
-        created_at: now(),
-        last_used_at: None,
-        revoked_at: None,
-    };
-    sqlx::query(&format!(
-        "INSERT INTO api_keys ({KEY_COLUMNS}, key_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)"
-    ))
-    .bind(DbId(k.id.0))
-    .bind(DbId(k.tenant_id.0))
-    .bind(&k.name)
-    .bind(&k.prefix)
-    .bind(stored_scopes(&k.scopes))
-    .bind(&k.created_by)
-    .bind(record.created_at)
-    .bind(&k.key_hash)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| error::map(e, &[]))?;
+    let record = sql::new_key(k, now());
+    sql::insert_key(&record, &k.key_hash)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| error::map(e, &[]))?;
     audit::record(&mut tx, ctx, api_key_created(&record)).await?;
     tx.commit().await.map_err(other)?;
     Ok(record)
@@ -62,12 +44,11 @@ pub async fn list_api_keys(
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<ApiKeyRecord>> {
-    let rows: Vec<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
-    .bind(DbId(tenant.0))
-    .bind(cursor(page)?)
-    .bind(page.fetch_limit())
+    let rows: Vec<ApiKeyRow> = Stmt::new(
+        KEY_PAGE,
+        (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
+    )
+    .query_as()
     .fetch_all(pool)
     .await
     .map_err(other)?;
@@ -83,25 +64,20 @@ pub async fn revoke_api_key(
     ctx: &AuditContext,
 ) -> StoreResult<ApiKeyRecord> {
     let mut tx = write_tx(pool).await?;
-    let row: Option<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    ))
-    .bind(DbId(id.0))
-    .bind(DbId(tenant.0))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let row: Option<ApiKeyRow> = sqlx::query_as(&format!("{KEY_BY_ID} FOR UPDATE"))
+        .bind(DbId(id.0))
+        .bind(DbId(tenant.0))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     let before: ApiKeyRecord = found(row, API_KEY)?;
     let mut after = before.clone();
     if let Some(at) = revoked(before.revoked_at, now()) {
-        Stmt::new(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2",
-            (at, DbId(id.0)),
-        )
-        .query()
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+        sql::revoke_key(id, at)
+            .query()
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
         after.revoked_at = Some(at);
         audit::record(&mut tx, ctx, api_key_revoked(&before, &after)).await?;
     }
@@ -110,25 +86,20 @@ pub async fn revoke_api_key(
 }
 
 pub async fn api_key_by_hash(pool: &PgPool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
-    let row: Option<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"
-    ))
-    .bind(key_hash)
-    .fetch_optional(pool)
-    .await
-    .map_err(other)?;
+    let row: Option<ApiKeyRow> = Stmt::new(KEY_BY_HASH, (key_hash,))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
     found(row, API_KEY)
 }
 
 pub async fn touch_api_key(pool: &PgPool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
-    Stmt::new(
-        "UPDATE api_keys SET last_used_at = $1 WHERE id = $2",
-        (at, DbId(id.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::touch_key(id, at)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -138,29 +109,12 @@ pub async fn create_client(
     ctx: &AuditContext,
 ) -> StoreResult<OAuthClientRecord> {
     let mut tx = write_tx(pool).await?;
-    let record = OAuthClientRecord {
-        id: c.id,
-        tenant_id: c.tenant_id,
-        client_id: c.client_id.clone(),
-        name: c.name.clone(),
-        scopes: c.scopes.clone(),
-        created_at: now(),
-        revoked_at: None,
-        secret_hash: c.secret_hash.clone(),
-    };
-    sqlx::query(&format!(
-        "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
-    ))
-    .bind(DbId(c.id.0))
-    .bind(DbId(c.tenant_id.0))
-    .bind(&c.client_id)
-    .bind(&c.name)
-    .bind(&c.secret_hash)
-    .bind(stored_scopes(&c.scopes))
-    .bind(record.created_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
+    let record = sql::new_client(c, now());
+    sql::insert_client(&record)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
     audit::record(&mut tx, ctx, client_created(&record)).await?;
     tx.commit().await.map_err(other)?;
     Ok(record)
@@ -171,13 +125,11 @@ pub async fn list_clients(
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<OAuthClientRecord>> {
-    let rows: Vec<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients \
-         WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
-    .bind(DbId(tenant.0))
-    .bind(cursor(page)?)
-    .bind(page.fetch_limit())
+    let rows: Vec<ClientRow> = Stmt::new(
+        CLIENT_PAGE,
+        (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
+    )
+    .query_as()
     .fetch_all(pool)
     .await
     .map_err(other)?;
@@ -193,26 +145,21 @@ pub async fn revoke_client(
     ctx: &AuditContext,
 ) -> StoreResult<OAuthClientRecord> {
     let mut tx = write_tx(pool).await?;
-    let row: Option<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    ))
-    .bind(DbId(id.0))
-    .bind(DbId(tenant.0))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let row: Option<ClientRow> = sqlx::query_as(&format!("{CLIENT_BY_ID} FOR UPDATE"))
+        .bind(DbId(id.0))
+        .bind(DbId(tenant.0))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     let before: OAuthClientRecord = found(row, OAUTH_CLIENT)?;
     let mut after = before.clone();
     if let Some(at) = revoked(before.revoked_at, now()) {
-        Stmt::new(
-            "UPDATE oauth_clients SET revoked_at = $1 WHERE id = $2",
-            (at, DbId(id.0)),
-        )
-        .query()
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-        Stmt::new("DELETE FROM access_tokens WHERE client = $1", (DbId(id.0),))
+        sql::revoke_client(id, at)
+            .query()
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        sql::delete_tokens(id)
             .query()
             .execute(&mut *tx)
             .await
@@ -225,13 +172,11 @@ pub async fn revoke_client(
 }
 
 pub async fn client_by_client_id(pool: &PgPool, client_id: &str) -> StoreResult<OAuthClientRecord> {
-    let row: Option<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = $1"
-    ))
-    .bind(client_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(other)?;
+    let row: Option<ClientRow> = Stmt::new(CLIENT_BY_CLIENT_ID, (client_id,))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
     found(row, OAUTH_CLIENT)
 }
 
@@ -240,21 +185,11 @@ pub async fn create_token(
     token_hash: &str,
     t: &AccessTokenRecord,
 ) -> StoreResult<()> {
-    Stmt::new(
-        "INSERT INTO access_tokens (token_hash, client, tenant_id, scopes, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-        (
-            token_hash,
-            DbId(t.client.0),
-            DbId(t.tenant_id.0),
-            stored_scopes(&t.scopes),
-            t.expires_at,
-        ),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::insert_token(token_hash, t)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -263,15 +198,10 @@ pub async fn token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<AccessTokenRecord> {
-    let row: Option<AccessTokenRow> = Stmt::new(
-        "SELECT t.client, t.tenant_id, t.scopes, t.expires_at FROM access_tokens t \
-         JOIN oauth_clients c ON c.id = t.client \
-         WHERE t.token_hash = $1 AND t.expires_at > $2 AND c.revoked_at IS NULL",
-        (token_hash, at),
-    )
-    .query_as()
-    .fetch_optional(pool)
-    .await
-    .map_err(other)?;
+    let row: Option<AccessTokenRow> = Stmt::new(TOKEN, (token_hash, at))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
     found(row, ACCESS_TOKEN)
 }

@@ -6,31 +6,20 @@ use storekeep_domain::{NewSession, SessionId, SessionRecord, UserId, UserRecord}
 use storekeep_store::rules::identity::SESSION;
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
-use storekeep_store_sql::identity::{SESSION_COLUMNS, SessionRow, USER_COLUMNS, UserRow};
+use storekeep_store_sql::identity::sessions::{self as sql, BY_TOKEN, OF_USER};
+use storekeep_store_sql::identity::users::{BY_ID, select};
+use storekeep_store_sql::identity::{SessionRow, UserRow};
 use storekeep_store_sql::stmt::Stmt;
 
 use crate::error::other;
 
 pub async fn create(pool: &PgPool, s: &NewSession) -> StoreResult<SessionRecord> {
     let at = now();
-    Stmt::new(
-        "INSERT INTO sessions (id, token_hash, user_id, tenant_id, created_at, last_seen_at, \
-         expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
-        (
-            DbId(s.id.0),
-            &s.token_hash,
-            DbId(s.user_id.0),
-            s.tenant_id.map(|t| DbId(t.0)),
-            at,
-            s.expires_at,
-            &s.ip,
-            &s.user_agent,
-        ),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::insert(s, at)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,
@@ -48,23 +37,17 @@ pub async fn by_token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<(SessionRecord, UserRecord)> {
-    let session: Option<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s \
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
-    ))
-    .bind(token_hash)
-    .bind(at)
-    .fetch_optional(pool)
-    .await
-    .map_err(other)?;
+    let session: Option<SessionRow> = Stmt::new(BY_TOKEN, (token_hash, at))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
     let session = SessionRecord::from(session.ok_or(StoreError::NotFound(SESSION))?);
-    let user: UserRow = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
-    ))
-    .bind(DbId(session.user_id.0))
-    .fetch_one(pool)
-    .await
-    .map_err(other)?;
+    let user: UserRow = sqlx::query_as(&select(BY_ID))
+        .bind(DbId(session.user_id.0))
+        .fetch_one(pool)
+        .await
+        .map_err(other)?;
     Ok((session, user.try_into()?))
 }
 
@@ -74,14 +57,11 @@ pub async fn touch(
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    Stmt::new(
-        "UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3",
-        (at, expires_at, DbId(id.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::touch(id, at, expires_at)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -90,27 +70,20 @@ pub async fn list(
     user: UserId,
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<SessionRecord>> {
-    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s \
-         WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 ORDER BY s.id"
-    ))
-    .bind(DbId(user.0))
-    .bind(at)
-    .fetch_all(pool)
-    .await
-    .map_err(other)?;
+    let rows: Vec<SessionRow> = Stmt::new(OF_USER, (DbId(user.0), at))
+        .query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
     Ok(rows.into_iter().map(SessionRecord::from).collect())
 }
 
 pub async fn revoke(pool: &PgPool, user: UserId, id: SessionId) -> StoreResult<()> {
-    let done = Stmt::new(
-        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-        (now(), DbId(id.0), DbId(user.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    let done = sql::revoke(user, id, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(SESSION));
     }
@@ -118,25 +91,19 @@ pub async fn revoke(pool: &PgPool, user: UserId, id: SessionId) -> StoreResult<(
 }
 
 pub async fn revoke_all(pool: &PgPool, user: UserId) -> StoreResult<u64> {
-    let done = Stmt::new(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        (now(), DbId(user.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    let done = sql::revoke_all(DbId(user.0), now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(done.rows_affected())
 }
 
 pub async fn revoke_others(pool: &PgPool, user: UserId, keep: SessionId) -> StoreResult<u64> {
-    let done = Stmt::new(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
-        (now(), DbId(user.0), DbId(keep.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    let done = sql::revoke_others(user, keep, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(done.rows_affected())
 }

@@ -11,10 +11,10 @@ use storekeep_store::rules::identity::{
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
-use storekeep_store_sql::identity::{
-    USER_COLUMNS, USERS_EMAIL_KEY, UserRow, changed_account, insert_user,
-};
-use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
+use storekeep_store_sql::identity::sessions::revoke_all;
+use storekeep_store_sql::identity::users::{self as sql, AFTER, BY_ID, PAGE, select};
+use storekeep_store_sql::identity::{USERS_EMAIL_KEY, UserRow, changed_account, insert_user};
+use storekeep_store_sql::stmt::{cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
@@ -26,10 +26,6 @@ const UNIQUES: &[(&str, &str)] = &[USERS_EMAIL_KEY];
 /// The account with this email in a shop (or the platform's, for no
 /// shop).
 const BY_EMAIL: &str = "u.tenant_id IS NOT DISTINCT FROM $1 AND u.kind = $2 AND u.email_index = $3";
-
-fn select(clause: &str) -> String {
-    format!("SELECT {USER_COLUMNS} FROM users u WHERE {clause}")
-}
 
 #[instrument(skip_all)]
 pub async fn create(
@@ -67,7 +63,7 @@ pub async fn by_email(
 }
 
 pub async fn by_id(pool: &PgPool, id: UserId) -> StoreResult<UserRecord> {
-    let row: Option<UserRow> = sqlx::query_as(&select("u.id = $1"))
+    let row: Option<UserRow> = sqlx::query_as(&select(BY_ID))
         .bind(DbId(id.0))
         .fetch_optional(pool)
         .await
@@ -81,16 +77,14 @@ pub async fn list(
     kind: UserKind,
     page: &PageRequest,
 ) -> StoreResult<Page<UserRecord>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&select(
-        "u.tenant_id = $1 AND u.kind = $2 AND u.id > $3 ORDER BY u.id LIMIT $4",
-    ))
-    .bind(DbId(tenant.0))
-    .bind(kind.as_str())
-    .bind(cursor(page)?)
-    .bind(page.fetch_limit())
-    .fetch_all(pool)
-    .await
-    .map_err(other)?;
+    let rows: Vec<UserRow> = sqlx::query_as(&select(PAGE))
+        .bind(DbId(tenant.0))
+        .bind(kind.as_str())
+        .bind(cursor(page)?)
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
     page_of(rows, page, |u: &UserRecord| u.id.0)
 }
 
@@ -99,7 +93,7 @@ pub async fn after(
     after: Option<UserId>,
     limit: i64,
 ) -> StoreResult<Vec<UserRecord>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&select("u.id > $1 ORDER BY u.id LIMIT $2"))
+    let rows: Vec<UserRow> = sqlx::query_as(&select(AFTER))
         .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
         .bind(limit)
         .fetch_all(pool)
@@ -109,23 +103,11 @@ pub async fn after(
 }
 
 pub async fn update_sealed(pool: &PgPool, u: &UserRecord) -> StoreResult<()> {
-    let done = Stmt::new(
-        "UPDATE users SET email_sealed = $1, name_sealed = $2, phone_sealed = $3, \
-         totp_sealed = $4, totp_pending_sealed = $5, updated_at = $6 WHERE id = $7",
-        (
-            &u.email_sealed,
-            &u.name_sealed,
-            &u.phone_sealed,
-            &u.totp_sealed,
-            &u.totp_pending_sealed,
-            now(),
-            DbId(u.id.0),
-        ),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    let done = sql::update_sealed(u, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
     }
@@ -135,14 +117,11 @@ pub async fn update_sealed(pool: &PgPool, u: &UserRecord) -> StoreResult<()> {
 // --- login throttling
 
 pub async fn throttle(pool: &PgPool, scope: &str, email_index: &str) -> StoreResult<LoginThrottle> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> = Stmt::new(
-        "SELECT failures, locked_until FROM login_throttle WHERE scope = $1 AND email_index = $2",
-        (scope, email_index),
-    )
-    .query_as()
-    .fetch_optional(pool)
-    .await
-    .map_err(other)?;
+    let row: Option<(i64, Option<DateTime<Utc>>)> = sql::throttle(scope, email_index)
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
     let (failures, locked_until) = row.unwrap_or_default();
     Ok(LoginThrottle {
         failures,
@@ -157,25 +136,17 @@ pub async fn record_failure(
     lock: impl Fn(i64) -> Option<DateTime<Utc>>,
 ) -> StoreResult<LoginThrottle> {
     let mut tx = write_tx(pool).await?;
-    let failures: i64 = Stmt::new(
-        "INSERT INTO login_throttle (scope, email_index, failures) VALUES ($1, $2, 1) \
-         ON CONFLICT (scope, email_index) DO UPDATE \
-         SET failures = login_throttle.failures + 1 RETURNING failures",
-        (scope, email_index),
-    )
-    .query_scalar()
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(other)?;
+    let failures: i64 = sql::count_failure(scope, email_index)
+        .query_scalar()
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
     let locked_until = lock(failures);
-    Stmt::new(
-        "UPDATE login_throttle SET locked_until = $3 WHERE scope = $1 AND email_index = $2",
-        (scope, email_index, locked_until),
-    )
-    .query()
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
+    sql::lock(scope, email_index, locked_until)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
     tx.commit().await.map_err(other)?;
     Ok(LoginThrottle {
         failures,
@@ -184,14 +155,11 @@ pub async fn record_failure(
 }
 
 pub async fn clear_failures(pool: &PgPool, scope: &str, email_index: &str) -> StoreResult<()> {
-    Stmt::new(
-        "DELETE FROM login_throttle WHERE scope = $1 AND email_index = $2",
-        (scope, email_index),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::clear_failures(scope, email_index)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -202,14 +170,11 @@ pub async fn set_totp_pending(
     user: UserId,
     sealed: Option<&str>,
 ) -> StoreResult<()> {
-    Stmt::new(
-        "UPDATE users SET totp_pending_sealed = $1, updated_at = $2 WHERE id = $3",
-        (sealed, now(), DbId(user.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::set_totp_pending(user, sealed, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -219,23 +184,17 @@ async fn replace_recovery_codes(
     user: UserId,
     hashes: &[String],
 ) -> StoreResult<()> {
-    Stmt::new(
-        "DELETE FROM recovery_codes WHERE user_id = $1",
-        (DbId(user.0),),
-    )
-    .query()
-    .execute(&mut *conn)
-    .await
-    .map_err(other)?;
-    for h in hashes {
-        Stmt::new(
-            "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)",
-            (DbId(user.0), h),
-        )
+    sql::delete_recovery_codes(user)
         .query()
         .execute(&mut *conn)
         .await
         .map_err(other)?;
+    for h in hashes {
+        sql::insert_recovery_code(user, h)
+            .query()
+            .execute(&mut *conn)
+            .await
+            .map_err(other)?;
     }
     Ok(())
 }
@@ -249,15 +208,11 @@ pub async fn enable_totp(
     ctx: &AuditContext,
 ) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
-    let tenant = Stmt::new(
-        "UPDATE users SET totp_sealed = $1, totp_pending_sealed = NULL, totp_last_step = $2, \
-         updated_at = $3 WHERE id = $4 RETURNING tenant_id",
-        (sealed, step, now(), DbId(user.0)),
-    )
-    .query_scalar()
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let tenant = sql::enable_totp(user, sealed, step, now())
+        .query_scalar()
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     let tenant = changed_account(tenant)?;
     replace_recovery_codes(&mut tx, user, recovery).await?;
     audit::record(&mut tx, ctx, account_changed(MFA_ENABLE, user, tenant)).await?;
@@ -267,15 +222,11 @@ pub async fn enable_totp(
 
 pub async fn disable_totp(pool: &PgPool, user: UserId, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
-    let tenant = Stmt::new(
-        "UPDATE users SET totp_sealed = NULL, totp_pending_sealed = NULL, \
-         totp_last_step = NULL, updated_at = $1 WHERE id = $2 RETURNING tenant_id",
-        (now(), DbId(user.0)),
-    )
-    .query_scalar()
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let tenant = sql::disable_totp(user, now())
+        .query_scalar()
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     let tenant = changed_account(tenant)?;
     replace_recovery_codes(&mut tx, user, &[]).await?;
     audit::record(&mut tx, ctx, account_changed(MFA_DISABLE, user, tenant)).await?;
@@ -284,15 +235,11 @@ pub async fn disable_totp(pool: &PgPool, user: UserId, ctx: &AuditContext) -> St
 }
 
 pub async fn use_totp_step(pool: &PgPool, user: UserId, step: i64) -> StoreResult<()> {
-    let done = Stmt::new(
-        "UPDATE users SET totp_last_step = $1 \
-         WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        (step, DbId(user.0)),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    let done = sql::use_totp_step(user, step)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Invalid(CODE_ALREADY_USED));
     }
@@ -300,15 +247,11 @@ pub async fn use_totp_step(pool: &PgPool, user: UserId, step: i64) -> StoreResul
 }
 
 pub async fn use_recovery_code(pool: &PgPool, user: UserId, code_hash: &str) -> StoreResult<bool> {
-    let done = Stmt::new(
-        "UPDATE recovery_codes SET used_at = $1 \
-         WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        (now(), DbId(user.0), code_hash),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    let done = sql::use_recovery_code(user, code_hash, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -320,14 +263,11 @@ pub async fn create_reset(
     token_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    Stmt::new(
-        "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-        (token_hash, DbId(user.0), expires_at),
-    )
-    .query()
-    .execute(pool)
-    .await
-    .map_err(other)?;
+    sql::insert_reset(user, token_hash, expires_at)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -338,27 +278,20 @@ pub async fn reset_password(
     at: DateTime<Utc>,
 ) -> StoreResult<UserRecord> {
     let mut tx = write_tx(pool).await?;
-    let user: Option<DbId> = Stmt::new(
-        "UPDATE password_resets SET used_at = $1 \
-         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
-        (at, token_hash),
-    )
-    .query_scalar()
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let user: Option<DbId> = sql::use_reset(token_hash, at)
+        .query_scalar()
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     let user = user.ok_or(StoreError::NotFound(RESET_TOKEN))?;
     set_password_in(&mut tx, user, password_hash, at).await?;
     // Every other outstanding reset link for the account dies too.
-    Stmt::new(
-        "UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
-        (at, user),
-    )
-    .query()
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
-    let row: UserRow = sqlx::query_as(&select("u.id = $1"))
+    sql::end_resets(user, at)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    let row: UserRow = sqlx::query_as(&select(BY_ID))
         .bind(user)
         .fetch_one(&mut *tx)
         .await
@@ -374,25 +307,19 @@ async fn set_password_in(
     password_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let done = Stmt::new(
-        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
-        (password_hash, at, user),
-    )
-    .query()
-    .execute(&mut *conn)
-    .await
-    .map_err(other)?;
+    let done = sql::set_password(user, password_hash, at)
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
     }
-    Stmt::new(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        (at, user),
-    )
-    .query()
-    .execute(&mut *conn)
-    .await
-    .map_err(other)?;
+    revoke_all(user, at)
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -405,12 +332,11 @@ pub async fn set_password(
     let mut tx = write_tx(pool).await?;
     set_password_in(&mut tx, DbId(user.0), password_hash, now()).await?;
     if let Some(ctx) = ctx {
-        let tenant: Option<DbId> =
-            Stmt::new("SELECT tenant_id FROM users WHERE id = $1", (DbId(user.0),))
-                .query_scalar()
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(other)?;
+        let tenant: Option<DbId> = sql::tenant_of(user)
+            .query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(other)?;
         let change = account_changed(PASSWORD_CHANGE, user, tenant.map(|t| TenantId(t.0)));
         audit::record(&mut tx, ctx, change).await?;
     }
@@ -419,12 +345,9 @@ pub async fn set_password(
 }
 
 pub async fn count(pool: &PgPool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
-    Stmt::new(
-        "SELECT count(*) FROM users WHERE tenant_id = $1 AND kind = $2",
-        (DbId(tenant.0), kind.as_str()),
-    )
-    .query_scalar()
-    .fetch_one(pool)
-    .await
-    .map_err(other)
+    sql::count(tenant, kind)
+        .query_scalar()
+        .fetch_one(pool)
+        .await
+        .map_err(other)
 }

@@ -12,6 +12,10 @@ use storekeep_store::{StoreError, StoreResult};
 use crate::DbId;
 use crate::stmt::Stmt;
 
+pub mod credentials;
+pub mod sessions;
+pub mod users;
+
 fn corrupt(why: String) -> StoreError {
     StoreError::Other(format!("stored account is invalid: {why}").into())
 }
@@ -120,10 +124,7 @@ pub fn changed_account(returned: Option<Option<DbId>>) -> StoreResult<Option<Ten
     Ok(tenant.map(|t| TenantId(t.0)))
 }
 
-/// The columns of `sessions` (aliased `s`), in [`SessionRow`]'s order.
-pub const SESSION_COLUMNS: &str =
-    "s.id, s.user_id, s.tenant_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent";
-
+/// A session, as [`sessions::BY_TOKEN`] and [`sessions::OF_USER`] select it.
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     id: DbId,
@@ -161,10 +162,7 @@ pub fn stored_scopes(scopes: &[String]) -> String {
     scopes.join(" ")
 }
 
-/// The columns of `api_keys`, in [`ApiKeyRow`]'s order.
-pub const KEY_COLUMNS: &str =
-    "id, tenant_id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at";
-
+/// An API key, as the `KEY_*` selects of [`credentials`] return it.
 #[derive(sqlx::FromRow)]
 pub struct ApiKeyRow {
     id: DbId,
@@ -195,10 +193,7 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
     }
 }
 
-/// The columns of `oauth_clients`, in [`ClientRow`]'s order.
-pub const CLIENT_COLUMNS: &str =
-    "id, tenant_id, client_id, name, secret_hash, scopes, created_at, revoked_at";
-
+/// An OAuth client, as the `CLIENT_*` selects of [`credentials`] return it.
 #[derive(sqlx::FromRow)]
 pub struct ClientRow {
     id: DbId,
@@ -227,6 +222,7 @@ impl TryFrom<ClientRow> for OAuthClientRecord {
     }
 }
 
+/// An access token, as [`credentials::TOKEN`] selects it.
 #[derive(sqlx::FromRow)]
 pub struct AccessTokenRow {
     client: DbId,
