@@ -6,7 +6,10 @@
 //!   decoded and bound alike;
 //! - row structs (`#[derive(sqlx::FromRow)]`) that decode the same way on
 //!   both databases, and their conversion into domain records;
-//! - column lists both dialects read alike.
+//! - column lists both dialects read alike, and statements both accept
+//!   verbatim, written once with the values they bind ([`stmt::Stmt`]);
+//! - [`impl_store!`], the `Store` methods both backends delegate alike to
+//!   their twin platform and identity modules.
 //!
 //! Not here: SQL only one database understands (it stays in its backend),
 //! and business rules (one pure function each in `storekeep-store`).
@@ -16,6 +19,7 @@
 mod id;
 pub mod identity;
 pub mod platform;
+mod platform_store;
 pub mod stmt;
 
 pub use id::DbId;
