@@ -47,7 +47,7 @@ impl PgStore {
         Ok(Self {
             pool,
             max_connections: config.max_connections,
-            health: std::sync::Arc::new(health::HealthCheck::new(&options, config.acquire_timeout)),
+            health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),
         })
     }
 }

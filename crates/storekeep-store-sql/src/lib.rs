@@ -8,6 +8,7 @@
 //!   both databases, and their conversion into domain records;
 //! - column lists both dialects read alike, and statements both accept
 //!   verbatim, written once with the values they bind ([`stmt::Stmt`]);
+//! - [`HealthCheck`], the readiness probe's own connection;
 //! - [`impl_store!`], the `Store` methods both backends delegate alike to
 //!   their twin platform and identity modules.
 //!
@@ -19,7 +20,9 @@
 mod id;
 pub mod identity;
 pub mod platform;
+mod platform_health;
 mod platform_store;
 pub mod stmt;
 
 pub use id::DbId;
+pub use platform_health::{HealthCheck, Probe};

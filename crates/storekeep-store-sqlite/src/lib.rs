@@ -61,7 +61,7 @@ impl SqliteStore {
             pool,
             max_connections: config.max_connections,
             checkouts,
-            health: std::sync::Arc::new(health::HealthCheck::new(&options, config.acquire_timeout)),
+            health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),
         })
     }
 }
