@@ -4,43 +4,53 @@
 
 use sqlx::{PgConnection, PgPool};
 use storekeep_domain::{AuditContext, AuditEntry};
-use storekeep_store::audit::{GENESIS, chain_hash};
-use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store::audit::{Change, GENESIS, link};
+use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::platform::{
+    AUDIT_CHAIN, AUDIT_PAGE, AuditRow, INSERT_AUDIT, audit_values,
+};
+use storekeep_store_sql::stmt::Stmt;
 
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    scope: String,
-    seq: i64,
-    actor: String,
-    action: String,
-    target: String,
-    before: Option<sqlx::types::Json<serde_json::Value>>,
-    after: Option<sqlx::types::Json<serde_json::Value>>,
-    ip: Option<String>,
-    request_id: Option<String>,
-    at: chrono::DateTime<chrono::Utc>,
-    prev_hash: String,
-    hash: String,
-}
+use crate::error::other;
 
-impl TryFrom<AuditRow> for AuditEntry {
-    type Error = StoreError;
-    fn try_from(r: AuditRow) -> StoreResult<Self> {
-        Ok(AuditEntry {
-            seq: r.seq,
-            scope: r.scope,
-            actor: r.actor,
-            action: r.action,
-            target: r.target,
-            before: r.before.map(|j| j.0),
-            after: r.after.map(|j| j.0),
-            ip: r.ip,
-            request_id: r.request_id,
-            at: r.at,
-            prev_hash: r.prev_hash,
-            hash: r.hash,
-        })
-    }
+/// Appends `change` to its chain, made by `ctx`.
+pub async fn record(
+    conn: &mut PgConnection,
+    ctx: &AuditContext,
+    change: Change,
+) -> StoreResult<AuditEntry> {
+    // A chain's head row exists (at seq 0) before anyone locks it.
+    Stmt::new(
+        "INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (scope) DO NOTHING",
+        (&change.scope, GENESIS),
+    )
+    .query()
+    .execute(&mut *conn)
+    .await
+    .map_err(other)?;
+    let head: Option<(i64, String)> = Stmt::new(
+        "SELECT seq, hash FROM audit_heads WHERE scope = $1 FOR UPDATE",
+        (&change.scope,),
+    )
+    .query_as()
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let entry = link(head, change, ctx, now());
+    Stmt::new(INSERT_AUDIT, audit_values(&entry))
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Stmt::new(
+        "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope = $1",
+        (&entry.scope, entry.seq, &entry.hash),
+    )
+    .query()
+    .execute(&mut *conn)
+    .await
+    .map_err(other)?;
+    Ok(entry)
 }
 
 /// Appends one entry to `scope`'s chain.
@@ -53,65 +63,13 @@ pub async fn append(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> StoreResult<AuditEntry> {
-    sqlx::query("INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (scope) DO NOTHING")
-        .bind(scope)
-        .bind(GENESIS)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::error::other)?;
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE scope = $1 FOR UPDATE")
-            .bind(scope)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(crate::error::other)?;
-    let (seq, prev_hash) = head.map_or((1, GENESIS.to_owned()), |(s, h)| (s + 1, h));
-    let mut entry = AuditEntry {
-        seq,
-        scope: scope.to_owned(),
-        actor: ctx.actor.clone(),
-        action: action.to_owned(),
-        target: target.to_owned(),
+    let change = Change {
         before,
         after,
-        ip: ctx.ip.clone(),
-        request_id: ctx.request_id.clone(),
-        at: now(),
-        prev_hash,
-        hash: String::new(),
+        ..Change::new(scope, action, target)
     };
-    entry.hash = chain_hash(&entry);
-    sqlx::query(
-        "INSERT INTO audit_log (scope, seq, actor, action, target, before, after, ip, request_id, at, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(&entry.scope)
-    .bind(entry.seq)
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(entry.before.as_ref().map(sqlx::types::Json))
-    .bind(entry.after.as_ref().map(sqlx::types::Json))
-    .bind(&entry.ip)
-    .bind(&entry.request_id)
-    .bind(entry.at)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(crate::error::other)?;
-    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope = $1")
-        .bind(&entry.scope)
-        .bind(entry.seq)
-        .bind(&entry.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(crate::error::other)?;
-    Ok(entry)
+    record(conn, ctx, change).await
 }
-
-const COLUMNS: &str =
-    "scope, seq, actor, action, target, before, after, ip, request_id, at, prev_hash, hash";
 
 pub async fn list(
     pool: &PgPool,
@@ -119,16 +77,12 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE scope = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-    ))
-    .bind(scope)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
-    rows.into_iter().map(AuditEntry::try_from).collect()
+    let rows: Vec<AuditRow> = Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit))
+        .query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
 pub async fn chain(
@@ -137,29 +91,30 @@ pub async fn chain(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE scope = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-    ))
-    .bind(scope)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
-    rows.into_iter().map(AuditEntry::try_from).collect()
+    let rows: Vec<AuditRow> = Stmt::new(AUDIT_CHAIN, (scope, after, limit))
+        .query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
+/// Seq 0 is a chain locked once but never appended to (its appender
+/// rolled back): no head yet.
 pub async fn head(pool: &PgPool, scope: &str) -> StoreResult<Option<(i64, String)>> {
-    sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE scope = $1 AND seq > 0")
-        .bind(scope)
-        .fetch_optional(pool)
-        .await
-        .map_err(crate::error::other)
+    Stmt::new(
+        "SELECT seq, hash FROM audit_heads WHERE scope = $1 AND seq > 0",
+        (scope,),
+    )
+    .query_as()
+    .fetch_optional(pool)
+    .await
+    .map_err(other)
 }
 
 pub async fn scopes(pool: &PgPool) -> StoreResult<Vec<String>> {
     sqlx::query_scalar("SELECT scope FROM audit_heads WHERE seq > 0 ORDER BY scope")
         .fetch_all(pool)
         .await
-        .map_err(crate::error::other)
+        .map_err(other)
 }

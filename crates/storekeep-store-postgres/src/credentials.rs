@@ -6,50 +6,21 @@ use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, NewApiKey, NewOAuthClient,
     OAuthClientId, OAuthClientRecord, Page, PageRequest, TenantId,
 };
-use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store::rules::identity::{
+    ACCESS_TOKEN, API_KEY, OAUTH_CLIENT, api_key_created, api_key_revoked, client_created,
+    client_revoked, revoked,
+};
+use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::identity::credentials::{
+    self as sql, CLIENT_BY_CLIENT_ID, CLIENT_BY_ID, CLIENT_PAGE, KEY_BY_HASH, KEY_BY_ID, KEY_PAGE,
+    TOKEN,
+};
+use storekeep_store_sql::identity::{AccessTokenRow, ApiKeyRow, ClientRow};
+use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 
-use crate::{audit, cursor, error, write_tx};
-
-fn scopes(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
-}
-
-#[derive(sqlx::FromRow)]
-struct ApiKeyRow {
-    id: uuid::Uuid,
-    tenant_id: uuid::Uuid,
-    name: String,
-    prefix: String,
-    scopes: String,
-    created_by: String,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<ApiKeyRow> for ApiKeyRecord {
-    type Error = StoreError;
-    fn try_from(r: ApiKeyRow) -> StoreResult<Self> {
-        Ok(ApiKeyRecord {
-            id: ApiKeyId(r.id),
-            tenant_id: TenantId(r.tenant_id),
-            name: r.name,
-            prefix: r.prefix,
-            scopes: scopes(&r.scopes),
-            created_by: r.created_by,
-            created_at: r.created_at,
-            last_used_at: r.last_used_at,
-            revoked_at: r.revoked_at,
-        })
-    }
-}
-
-const KEY_COLUMNS: &str =
-    "id, tenant_id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at";
-
-fn key_summary(k: &ApiKeyRecord) -> serde_json::Value {
-    serde_json::json!({"id": k.id, "name": k.name, "prefix": k.prefix, "scopes": k.scopes, "revoked": k.revoked_at.is_some()})
-}
+use crate::error::{self, other};
+use crate::{audit, write_tx};
 
 pub async fn create_api_key(
     pool: &PgPool,
@@ -57,42 +28,14 @@ pub async fn create_api_key(
     ctx: &AuditContext,
 ) -> StoreResult<ApiKeyRecord> {
     let mut tx = write_tx(pool).await?;
-    let record = ApiKeyRecord {
-        id: k.id,
-        tenant_id: k.tenant_id,
-        name: k.name.clone(),
-        prefix: k.prefix.clone(),
-        scopes: k.scopes.clone(),
-        created_by: k.created_by.clone(),
-        created_at: now(),
-        last_used_at: None,
-        revoked_at: None,
-    };
-    sqlx::query(&format!(
-        "INSERT INTO api_keys ({KEY_COLUMNS}, key_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)"
-    ))
-    .bind(k.id.0)
-    .bind(k.tenant_id.0)
-    .bind(&k.name)
-    .bind(&k.prefix)
-    .bind(k.scopes.join(" "))
-    .bind(&k.created_by)
-    .bind(record.created_at)
-    .bind(&k.key_hash)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| error::map(e, &[]))?;
-    audit::append(
-        &mut tx,
-        &k.tenant_id.to_string(),
-        ctx,
-        "api_key.create",
-        &format!("api_key:{}", k.id),
-        None,
-        Some(key_summary(&record)),
-    )
-    .await?;
-    tx.commit().await.map_err(crate::error::other)?;
+    let record = sql::new_key(k, now());
+    sql::insert_key(&record, &k.key_hash)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| error::map(e, &[]))?;
+    audit::record(&mut tx, ctx, api_key_created(&record)).await?;
+    tx.commit().await.map_err(other)?;
     Ok(record)
 }
 
@@ -101,22 +44,19 @@ pub async fn list_api_keys(
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<ApiKeyRecord>> {
-    let rows: Vec<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
-    .bind(tenant.0)
-    .bind(cursor(page)?)
-    .bind(page.fetch_limit())
+    let rows: Vec<ApiKeyRow> = Stmt::new(
+        KEY_PAGE,
+        (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
+    )
+    .query_as()
     .fetch_all(pool)
     .await
-    .map_err(crate::error::other)?;
-    let keys = rows
-        .into_iter()
-        .map(ApiKeyRecord::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(keys, page, |k| k.id.to_string()))
+    .map_err(other)?;
+    page_of(rows, page, |k: &ApiKeyRecord| k.id.0)
 }
 
+/// Revokes a key; its row is locked (`FOR UPDATE`) so of concurrent
+/// revocations only one records it.
 pub async fn revoke_api_key(
     pool: &PgPool,
     tenant: TenantId,
@@ -124,94 +64,43 @@ pub async fn revoke_api_key(
     ctx: &AuditContext,
 ) -> StoreResult<ApiKeyRecord> {
     let mut tx = write_tx(pool).await?;
-    let before: Option<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    ))
-    .bind(id.0)
-    .bind(tenant.0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
-    let before: ApiKeyRecord = before.ok_or(StoreError::NotFound("API key"))?.try_into()?;
+    let row: Option<ApiKeyRow> = sqlx::query_as(&format!("{KEY_BY_ID} FOR UPDATE"))
+        .bind(DbId(id.0))
+        .bind(DbId(tenant.0))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+    let before: ApiKeyRecord = found(row, API_KEY)?;
     let mut after = before.clone();
-    if before.revoked_at.is_none() {
-        let at = now();
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id.0)
+    if let Some(at) = revoked(before.revoked_at, now()) {
+        sql::revoke_key(id, at)
+            .query()
             .execute(&mut *tx)
             .await
-            .map_err(crate::error::other)?;
+            .map_err(other)?;
         after.revoked_at = Some(at);
-        audit::append(
-            &mut tx,
-            &tenant.to_string(),
-            ctx,
-            "api_key.revoke",
-            &format!("api_key:{id}"),
-            Some(key_summary(&before)),
-            Some(key_summary(&after)),
-        )
-        .await?;
+        audit::record(&mut tx, ctx, api_key_revoked(&before, &after)).await?;
     }
-    tx.commit().await.map_err(crate::error::other)?;
+    tx.commit().await.map_err(other)?;
     Ok(after)
 }
 
 pub async fn api_key_by_hash(pool: &PgPool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
-    let row: Option<ApiKeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"
-    ))
-    .bind(key_hash)
-    .fetch_optional(pool)
-    .await
-    .map_err(crate::error::other)?;
-    row.ok_or(StoreError::NotFound("API key"))?.try_into()
+    let row: Option<ApiKeyRow> = Stmt::new(KEY_BY_HASH, (key_hash,))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    found(row, API_KEY)
 }
 
 pub async fn touch_api_key(pool: &PgPool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(id.0)
+    sql::touch_key(id, at)
+        .query()
         .execute(pool)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct ClientRow {
-    id: uuid::Uuid,
-    tenant_id: uuid::Uuid,
-    client_id: String,
-    name: String,
-    secret_hash: String,
-    scopes: String,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<ClientRow> for OAuthClientRecord {
-    type Error = StoreError;
-    fn try_from(r: ClientRow) -> StoreResult<Self> {
-        Ok(OAuthClientRecord {
-            id: OAuthClientId(r.id),
-            tenant_id: TenantId(r.tenant_id),
-            client_id: r.client_id,
-            name: r.name,
-            scopes: scopes(&r.scopes),
-            created_at: r.created_at,
-            revoked_at: r.revoked_at,
-            secret_hash: r.secret_hash,
-        })
-    }
-}
-
-const CLIENT_COLUMNS: &str =
-    "id, tenant_id, client_id, name, secret_hash, scopes, created_at, revoked_at";
-
-fn client_summary(c: &OAuthClientRecord) -> serde_json::Value {
-    serde_json::json!({"id": c.id, "client_id": c.client_id, "name": c.name, "scopes": c.scopes, "revoked": c.revoked_at.is_some()})
 }
 
 pub async fn create_client(
@@ -220,40 +109,14 @@ pub async fn create_client(
     ctx: &AuditContext,
 ) -> StoreResult<OAuthClientRecord> {
     let mut tx = write_tx(pool).await?;
-    let record = OAuthClientRecord {
-        id: c.id,
-        tenant_id: c.tenant_id,
-        client_id: c.client_id.clone(),
-        name: c.name.clone(),
-        scopes: c.scopes.clone(),
-        created_at: now(),
-        revoked_at: None,
-        secret_hash: c.secret_hash.clone(),
-    };
-    sqlx::query(&format!(
-        "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
-    ))
-    .bind(c.id.0)
-    .bind(c.tenant_id.0)
-    .bind(&c.client_id)
-    .bind(&c.name)
-    .bind(&c.secret_hash)
-    .bind(c.scopes.join(" "))
-    .bind(record.created_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
-    audit::append(
-        &mut tx,
-        &c.tenant_id.to_string(),
-        ctx,
-        "oauth_client.create",
-        &format!("oauth_client:{}", c.id),
-        None,
-        Some(client_summary(&record)),
-    )
-    .await?;
-    tx.commit().await.map_err(crate::error::other)?;
+    let record = sql::new_client(c, now());
+    sql::insert_client(&record)
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    audit::record(&mut tx, ctx, client_created(&record)).await?;
+    tx.commit().await.map_err(other)?;
     Ok(record)
 }
 
@@ -262,22 +125,19 @@ pub async fn list_clients(
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<OAuthClientRecord>> {
-    let rows: Vec<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
-    .bind(tenant.0)
-    .bind(cursor(page)?)
-    .bind(page.fetch_limit())
+    let rows: Vec<ClientRow> = Stmt::new(
+        CLIENT_PAGE,
+        (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
+    )
+    .query_as()
     .fetch_all(pool)
     .await
-    .map_err(crate::error::other)?;
-    let clients = rows
-        .into_iter()
-        .map(OAuthClientRecord::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(clients, page, |c| c.id.to_string()))
+    .map_err(other)?;
+    page_of(rows, page, |c: &OAuthClientRecord| c.id.0)
 }
 
+/// Revokes a client and its tokens; its row is locked (`FOR UPDATE`) so
+/// of concurrent revocations only one records it.
 pub async fn revoke_client(
     pool: &PgPool,
     tenant: TenantId,
@@ -285,56 +145,39 @@ pub async fn revoke_client(
     ctx: &AuditContext,
 ) -> StoreResult<OAuthClientRecord> {
     let mut tx = write_tx(pool).await?;
-    let before: Option<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-    ))
-    .bind(id.0)
-    .bind(tenant.0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
-    let before: OAuthClientRecord = before
-        .ok_or(StoreError::NotFound("OAuth client"))?
-        .try_into()?;
+    let row: Option<ClientRow> = sqlx::query_as(&format!("{CLIENT_BY_ID} FOR UPDATE"))
+        .bind(DbId(id.0))
+        .bind(DbId(tenant.0))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+    let before: OAuthClientRecord = found(row, OAUTH_CLIENT)?;
     let mut after = before.clone();
-    if before.revoked_at.is_none() {
-        let at = now();
-        sqlx::query("UPDATE oauth_clients SET revoked_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id.0)
+    if let Some(at) = revoked(before.revoked_at, now()) {
+        sql::revoke_client(id, at)
+            .query()
             .execute(&mut *tx)
             .await
-            .map_err(crate::error::other)?;
-        sqlx::query("DELETE FROM access_tokens WHERE client = $1")
-            .bind(id.0)
+            .map_err(other)?;
+        sql::delete_tokens(id)
+            .query()
             .execute(&mut *tx)
             .await
-            .map_err(crate::error::other)?;
+            .map_err(other)?;
         after.revoked_at = Some(at);
-        audit::append(
-            &mut tx,
-            &tenant.to_string(),
-            ctx,
-            "oauth_client.revoke",
-            &format!("oauth_client:{id}"),
-            Some(client_summary(&before)),
-            Some(client_summary(&after)),
-        )
-        .await?;
+        audit::record(&mut tx, ctx, client_revoked(&before, &after)).await?;
     }
-    tx.commit().await.map_err(crate::error::other)?;
+    tx.commit().await.map_err(other)?;
     Ok(after)
 }
 
 pub async fn client_by_client_id(pool: &PgPool, client_id: &str) -> StoreResult<OAuthClientRecord> {
-    let row: Option<ClientRow> = sqlx::query_as(&format!(
-        "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = $1"
-    ))
-    .bind(client_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(crate::error::other)?;
-    row.ok_or(StoreError::NotFound("OAuth client"))?.try_into()
+    let row: Option<ClientRow> = Stmt::new(CLIENT_BY_CLIENT_ID, (client_id,))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    found(row, OAUTH_CLIENT)
 }
 
 pub async fn create_token(
@@ -342,15 +185,11 @@ pub async fn create_token(
     token_hash: &str,
     t: &AccessTokenRecord,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO access_tokens (token_hash, client, tenant_id, scopes, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(token_hash)
-        .bind(t.client.0)
-        .bind(t.tenant_id.0)
-        .bind(t.scopes.join(" "))
-        .bind(t.expires_at)
+    sql::insert_token(token_hash, t)
+        .query()
         .execute(pool)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     Ok(())
 }
 
@@ -359,21 +198,10 @@ pub async fn token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<AccessTokenRecord> {
-    let row: Option<(uuid::Uuid, uuid::Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT t.client, t.tenant_id, t.scopes, t.expires_at FROM access_tokens t \
-         JOIN oauth_clients c ON c.id = t.client \
-         WHERE t.token_hash = $1 AND t.expires_at > $2 AND c.revoked_at IS NULL",
-    )
-    .bind(token_hash)
-    .bind(at)
-    .fetch_optional(pool)
-    .await
-    .map_err(crate::error::other)?;
-    let (client, tenant, s, expires_at) = row.ok_or(StoreError::NotFound("access token"))?;
-    Ok(AccessTokenRecord {
-        client: OAuthClientId(client),
-        tenant_id: TenantId(tenant),
-        scopes: scopes(&s),
-        expires_at,
-    })
+    let row: Option<AccessTokenRow> = Stmt::new(TOKEN, (token_hash, at))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    found(row, ACCESS_TOKEN)
 }

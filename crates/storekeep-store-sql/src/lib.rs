@@ -6,7 +6,11 @@
 //!   decoded and bound alike;
 //! - row structs (`#[derive(sqlx::FromRow)]`) that decode the same way on
 //!   both databases, and their conversion into domain records;
-//! - column lists both dialects read alike.
+//! - column lists both dialects read alike, and statements both accept
+//!   verbatim, written once with the values they bind ([`stmt::Stmt`]);
+//! - [`HealthCheck`], the readiness probe's own connection;
+//! - [`impl_store!`], the `Store` methods both backends delegate alike to
+//!   their twin platform and identity modules.
 //!
 //! Not here: SQL only one database understands (it stays in its backend),
 //! and business rules (one pure function each in `storekeep-store`).
@@ -14,5 +18,11 @@
 #![forbid(unsafe_code)]
 
 mod id;
+pub mod identity;
+pub mod platform;
+mod platform_health;
+mod platform_store;
+pub mod stmt;
 
 pub use id::DbId;
+pub use platform_health::{HealthCheck, Probe};

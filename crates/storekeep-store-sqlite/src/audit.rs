@@ -4,47 +4,44 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 use storekeep_domain::{AuditContext, AuditEntry};
-use storekeep_store::audit::{GENESIS, chain_hash};
-use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store::audit::{Change, link};
+use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::platform::{
+    AUDIT_CHAIN, AUDIT_PAGE, AuditRow, INSERT_AUDIT, audit_values,
+};
+use storekeep_store_sql::stmt::Stmt;
 
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    scope: String,
-    seq: i64,
-    actor: String,
-    action: String,
-    target: String,
-    before: Option<String>,
-    after: Option<String>,
-    ip: Option<String>,
-    request_id: Option<String>,
-    at: chrono::DateTime<chrono::Utc>,
-    prev_hash: String,
-    hash: String,
-}
+use crate::error::other;
 
-impl TryFrom<AuditRow> for AuditEntry {
-    type Error = StoreError;
-    fn try_from(r: AuditRow) -> StoreResult<Self> {
-        let json = |s: Option<String>| -> StoreResult<Option<serde_json::Value>> {
-            s.map(|s| serde_json::from_str(&s).map_err(crate::error::other))
-                .transpose()
-        };
-        Ok(AuditEntry {
-            seq: r.seq,
-            scope: r.scope,
-            actor: r.actor,
-            action: r.action,
-            target: r.target,
-            before: json(r.before)?,
-            after: json(r.after)?,
-            ip: r.ip,
-            request_id: r.request_id,
-            at: r.at,
-            prev_hash: r.prev_hash,
-            hash: r.hash,
-        })
-    }
+const HEAD: &str = "SELECT seq, hash FROM audit_heads WHERE scope = $1";
+
+/// Appends `change` to its chain, made by `ctx`.
+pub async fn record(
+    conn: &mut SqliteConnection,
+    ctx: &AuditContext,
+    change: Change,
+) -> StoreResult<AuditEntry> {
+    let head: Option<(i64, String)> = Stmt::new(HEAD, (&change.scope,))
+        .query_as()
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+    let entry = link(head, change, ctx, now());
+    Stmt::new(INSERT_AUDIT, audit_values(&entry))
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Stmt::new(
+        "INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, $2, $3) \
+         ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        (&entry.scope, entry.seq, &entry.hash),
+    )
+    .query()
+    .execute(&mut *conn)
+    .await
+    .map_err(other)?;
+    Ok(entry)
 }
 
 /// Appends one entry to `scope`'s chain.
@@ -57,62 +54,13 @@ pub async fn append(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> StoreResult<AuditEntry> {
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE scope = ?")
-            .bind(scope)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(crate::error::other)?;
-    let (seq, prev_hash) = head.map_or((1, GENESIS.to_owned()), |(s, h)| (s + 1, h));
-    let mut entry = AuditEntry {
-        seq,
-        scope: scope.to_owned(),
-        actor: ctx.actor.clone(),
-        action: action.to_owned(),
-        target: target.to_owned(),
+    let change = Change {
         before,
         after,
-        ip: ctx.ip.clone(),
-        request_id: ctx.request_id.clone(),
-        at: now(),
-        prev_hash,
-        hash: String::new(),
+        ..Change::new(scope, action, target)
     };
-    entry.hash = chain_hash(&entry);
-    sqlx::query(
-        "INSERT INTO audit_log (scope, seq, actor, action, target, before, after, ip, request_id, at, prev_hash, hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&entry.scope)
-    .bind(entry.seq)
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.target)
-    .bind(entry.before.as_ref().map(|v| v.to_string()))
-    .bind(entry.after.as_ref().map(|v| v.to_string()))
-    .bind(&entry.ip)
-    .bind(&entry.request_id)
-    .bind(entry.at)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(crate::error::other)?;
-    sqlx::query(
-        "INSERT INTO audit_heads (scope, seq, hash) VALUES (?, ?, ?) \
-         ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-    )
-    .bind(&entry.scope)
-    .bind(entry.seq)
-    .bind(&entry.hash)
-    .execute(&mut *conn)
-    .await
-    .map_err(crate::error::other)?;
-    Ok(entry)
+    record(conn, ctx, change).await
 }
-
-const COLUMNS: &str =
-    "scope, seq, actor, action, target, before, after, ip, request_id, at, prev_hash, hash";
 
 pub async fn list(
     pool: &SqlitePool,
@@ -120,16 +68,12 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE scope = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
-    ))
-    .bind(scope)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
-    rows.into_iter().map(AuditEntry::try_from).collect()
+    let rows: Vec<AuditRow> = Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit))
+        .query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
 pub async fn chain(
@@ -138,29 +82,25 @@ pub async fn chain(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE scope = ? AND seq > ? ORDER BY seq LIMIT ?"
-    ))
-    .bind(scope)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
-    rows.into_iter().map(AuditEntry::try_from).collect()
+    let rows: Vec<AuditRow> = Stmt::new(AUDIT_CHAIN, (scope, after, limit))
+        .query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
 pub async fn head(pool: &SqlitePool, scope: &str) -> StoreResult<Option<(i64, String)>> {
-    sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE scope = ?")
-        .bind(scope)
+    Stmt::new(HEAD, (scope,))
+        .query_as()
         .fetch_optional(pool)
         .await
-        .map_err(crate::error::other)
+        .map_err(other)
 }
 
 pub async fn scopes(pool: &SqlitePool) -> StoreResult<Vec<String>> {
     sqlx::query_scalar("SELECT scope FROM audit_heads ORDER BY scope")
         .fetch_all(pool)
         .await
-        .map_err(crate::error::other)
+        .map_err(other)
 }

@@ -1,79 +1,35 @@
-//! The health-check connection: one connection of the store's own, outside
-//! the pool, so a readiness probe never waits behind requests that hold
-//! every pooled connection, and a database that stopped answering is
-//! reported within the bound.
+//! The health check on SQLite: the schema read from the file, on a
+//! connection of its own (see `storekeep_store_sql::HealthCheck`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, SqliteConnection};
-use storekeep_store::{StoreError, StoreResult};
-use tokio::sync::Mutex;
 
 use crate::error;
 
-pub(crate) struct HealthCheck {
-    options: SqliteConnectOptions,
-    bound: Duration,
-    conn: Mutex<Option<SqliteConnection>>,
+pub(crate) type HealthCheck = storekeep_store_sql::HealthCheck<SqliteConnection>;
+
+/// `options` are the pool's; the health connection never creates the
+/// file and does no work on close.
+pub(crate) fn check(options: &SqliteConnectOptions, bound: Duration) -> HealthCheck {
+    let options = options
+        .clone()
+        .create_if_missing(false)
+        .optimize_on_close(false, None);
+    HealthCheck::new(options, bound, probe, error::classify)
 }
 
-impl std::fmt::Debug for HealthCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HealthCheck")
-            .field("bound", &self.bound)
-            .finish_non_exhaustive()
-    }
-}
-
-impl HealthCheck {
-    /// `options` are the pool's; the health connection never creates the
-    /// file and does no work on close.
-    pub(crate) fn new(options: &SqliteConnectOptions, bound: Duration) -> Self {
-        Self {
-            options: options
-                .clone()
-                .create_if_missing(false)
-                .optimize_on_close(false, None),
-            bound,
-            conn: Mutex::new(None),
-        }
-    }
-
-    /// Reads the schema from the file, (re)connecting first if needed;
-    /// `Unavailable` if that fails or takes longer than the bound.
-    pub(crate) async fn ping(&self) -> StoreResult<()> {
-        match tokio::time::timeout(self.bound, self.round_trip()).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::unavailable(format!(
-                "the database did not answer within {} ms",
-                self.bound.as_millis()
-            ))),
-        }
-    }
-
-    /// Closes the connection, if open (at shutdown, with the pool).
-    pub(crate) async fn close(&self) {
-        if let Some(conn) = self.conn.lock().await.take() {
-            let _ = conn.close().await;
-        }
-    }
-
-    async fn round_trip(&self) -> StoreResult<()> {
-        let mut slot = self.conn.lock().await;
-        // Out of the slot while in use: a connection whose check failed or
-        // was abandoned half-way is dropped, never used again.
-        let mut conn = match slot.take() {
-            Some(conn) => conn,
-            None => SqliteConnection::connect_with(&self.options)
-                .await
-                .map_err(error::other)?,
-        };
+/// Reads the schema from the file.
+fn probe(
+    conn: &mut SqliteConnection,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
         sqlx::query("SELECT count(*) FROM sqlite_master")
-            .fetch_one(&mut conn)
+            .fetch_one(conn)
             .await
-            .map_err(error::other)?;
-        *slot = Some(conn);
-        Ok(())
-    }
+            .map(drop)
+    })
 }

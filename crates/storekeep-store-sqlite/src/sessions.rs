@@ -2,64 +2,24 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
-use storekeep_domain::{NewSession, SessionId, SessionRecord, TenantId, UserId, UserRecord};
+use storekeep_domain::{NewSession, SessionId, SessionRecord, UserId, UserRecord};
+use storekeep_store::rules::identity::SESSION;
 use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::identity::sessions::{self as sql, BY_TOKEN, OF_USER};
+use storekeep_store_sql::identity::users::{BY_ID, select};
+use storekeep_store_sql::identity::{SessionRow, UserRow};
+use storekeep_store_sql::stmt::Stmt;
 
-use crate::users::{COLUMNS as USER_COLUMNS, UserRow};
-
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id: String,
-    user_id: String,
-    tenant_id: Option<String>,
-    created_at: DateTime<Utc>,
-    last_seen_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl TryFrom<SessionRow> for SessionRecord {
-    type Error = StoreError;
-    fn try_from(r: SessionRow) -> StoreResult<Self> {
-        Ok(SessionRecord {
-            id: r.id.parse().map_err(crate::error::other)?,
-            user_id: r.user_id.parse().map_err(crate::error::other)?,
-            tenant_id: r
-                .tenant_id
-                .map(|t| t.parse::<TenantId>())
-                .transpose()
-                .map_err(crate::error::other)?,
-            created_at: r.created_at,
-            last_seen_at: r.last_seen_at,
-            expires_at: r.expires_at,
-            ip: r.ip,
-            user_agent: r.user_agent,
-        })
-    }
-}
-
-const COLUMNS: &str =
-    "s.id, s.user_id, s.tenant_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent";
+use crate::error::other;
 
 pub async fn create(pool: &SqlitePool, s: &NewSession) -> StoreResult<SessionRecord> {
     let at = now();
-    sqlx::query(
-        "INSERT INTO sessions (id, token_hash, user_id, tenant_id, created_at, last_seen_at, expires_at, ip, user_agent) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(s.id.to_string())
-    .bind(&s.token_hash)
-    .bind(s.user_id.to_string())
-    .bind(s.tenant_id.map(|t| t.to_string()))
-    .bind(at)
-    .bind(at)
-    .bind(s.expires_at)
-    .bind(&s.ip)
-    .bind(&s.user_agent)
-    .execute(pool)
-    .await
-    .map_err(crate::error::other)?;
+    sql::insert(s, at)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,
@@ -77,22 +37,17 @@ pub async fn by_token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<(SessionRecord, UserRecord)> {
-    let session: Option<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions s WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?"
-    ))
-    .bind(token_hash)
-    .bind(at)
-    .fetch_optional(pool)
-    .await
-    .map_err(crate::error::other)?;
-    let session: SessionRecord = session.ok_or(StoreError::NotFound("session"))?.try_into()?;
-    let user: UserRow = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?"
-    ))
-    .bind(session.user_id.to_string())
-    .fetch_one(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let session: Option<SessionRow> = Stmt::new(BY_TOKEN, (token_hash, at))
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    let session = SessionRecord::from(session.ok_or(StoreError::NotFound(SESSION))?);
+    let user: UserRow = sqlx::query_as(&select(BY_ID))
+        .bind(DbId(session.user_id.0))
+        .fetch_one(pool)
+        .await
+        .map_err(other)?;
     Ok((session, user.try_into()?))
 }
 
@@ -102,13 +57,11 @@ pub async fn touch(
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?")
-        .bind(at)
-        .bind(expires_at)
-        .bind(id.to_string())
+    sql::touch(id, at, expires_at)
+        .query()
         .execute(pool)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     Ok(())
 }
 
@@ -117,54 +70,40 @@ pub async fn list(
     user: UserId,
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<SessionRecord>> {
-    let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? \
-         ORDER BY s.id"
-    ))
-    .bind(user.to_string())
-    .bind(at)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
-    rows.into_iter().map(SessionRecord::try_from).collect()
+    let rows: Vec<SessionRow> = Stmt::new(OF_USER, (DbId(user.0), at))
+        .query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    Ok(rows.into_iter().map(SessionRecord::from).collect())
 }
 
 pub async fn revoke(pool: &SqlitePool, user: UserId, id: SessionId) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-    )
-    .bind(now())
-    .bind(id.to_string())
-    .bind(user.to_string())
-    .execute(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let done = sql::revoke(user, id, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("session"));
+        return Err(StoreError::NotFound(SESSION));
     }
     Ok(())
 }
 
 pub async fn revoke_all(pool: &SqlitePool, user: UserId) -> StoreResult<u64> {
-    let done =
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now())
-            .bind(user.to_string())
-            .execute(pool)
-            .await
-            .map_err(crate::error::other)?;
+    let done = sql::revoke_all(DbId(user.0), now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(done.rows_affected())
 }
 
 pub async fn revoke_others(pool: &SqlitePool, user: UserId, keep: SessionId) -> StoreResult<u64> {
-    let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
-    )
-    .bind(now())
-    .bind(user.to_string())
-    .bind(keep.to_string())
-    .execute(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let done = sql::revoke_others(user, keep, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(done.rows_affected())
 }

@@ -2,196 +2,122 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 use storekeep_domain::{
-    AuditContext, DomainName, NewTenant, PLATFORM_SCOPE, Page, PageRequest, PlanName, Slug, Tenant,
-    TenantId, TenantPatch, TenantSettings, TenantStatus,
+    AuditContext, DomainName, NewTenant, Page, PageRequest, PlanName, Slug, Tenant, TenantId,
+    TenantPatch,
+};
+use storekeep_store::rules::platform::{
+    FIELD_DOMAINS, FIELD_PLAN, FIELD_SLUG, TENANT, patched_tenant, plan_of, tenant_created,
+    tenant_updated,
 };
 use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::platform::{
+    DELETE_TENANT_DOMAINS, PLAN_ID_BY_NAME, TENANT_BY_DOMAIN, TENANT_BY_ID, TENANT_BY_SLUG,
+    TENANT_KEYS, TENANT_PAGE, TenantRow, insert_tenant, tenant_query, update_tenant,
+};
+use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 use tracing::instrument;
 
-use crate::{audit, cursor, error, write_tx};
+use crate::error::{self, other};
+use crate::{audit, write_tx};
 
+/// SQLite names the unique column a taken slug or domain violates.
 const UNIQUES: &[(&str, &str)] = &[
-    ("tenants.slug", "slug"),
-    ("tenant_domains.domain", "domains"),
+    ("tenants.slug", FIELD_SLUG),
+    ("tenant_domains.domain", FIELD_DOMAINS),
 ];
 
-#[derive(sqlx::FromRow)]
-struct TenantRow {
-    id: String,
-    slug: String,
-    name: String,
-    status: String,
-    plan: String,
-    settings: String,
-    domains: Option<String>,
-    created_at: chrono::DateTime<chrono::Utc>,
-    updated_at: chrono::DateTime<chrono::Utc>,
-    max_products: i64,
-    max_staff: i64,
-    storage_bytes: i64,
-    api_requests_per_minute: i64,
-    auth_requests_per_minute: i64,
-    search_requests_per_minute: i64,
-    admin_requests_per_minute: i64,
-}
+/// A tenant's domains, folded (in any order) into one column.
+const DOMAINS: &str = "group_concat(d.domain, ' ')";
 
-fn corrupt(what: String) -> StoreError {
-    StoreError::Other(format!("stored tenant is invalid: {what}").into())
-}
-
-impl TryFrom<TenantRow> for Tenant {
-    type Error = StoreError;
-    fn try_from(r: TenantRow) -> StoreResult<Self> {
-        let mut domains = r
-            .domains
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(DomainName::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(corrupt)?;
-        domains.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        Ok(Tenant {
-            id: r.id.parse().map_err(crate::error::other)?,
-            slug: Slug::parse(&r.slug).map_err(corrupt)?,
-            name: r.name,
-            status: TenantStatus::parse(&r.status).map_err(corrupt)?,
-            plan: PlanName::parse(&r.plan).map_err(corrupt)?,
-            domains,
-            settings: serde_json::from_str(&r.settings).map_err(crate::error::other)?,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            limits: storekeep_domain::PlanLimits {
-                max_products: r.max_products,
-                max_staff: r.max_staff,
-                storage_bytes: r.storage_bytes,
-                api_requests_per_minute: r.api_requests_per_minute,
-                auth_requests_per_minute: r.auth_requests_per_minute,
-                search_requests_per_minute: r.search_requests_per_minute,
-                admin_requests_per_minute: r.admin_requests_per_minute,
-            },
-        })
-    }
-}
-
-/// Every tenant query selects the same shape: the tenant, its plan's name
-/// and its domains folded into one space-separated column.
-const SELECT: &str = "SELECT t.id, t.slug, t.name, t.status, p.name AS plan, t.settings, \
-     (SELECT group_concat(d.domain, ' ') FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains, \
-     t.created_at, t.updated_at, p.max_products, p.max_staff, p.storage_bytes, \
-     p.api_requests_per_minute, p.auth_requests_per_minute, p.search_requests_per_minute, \
-     p.admin_requests_per_minute \
-     FROM tenants t JOIN plans p ON p.id = t.plan_id";
-
-async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<String> {
-    sqlx::query_scalar("SELECT id FROM plans WHERE name = ?")
-        .bind(plan.as_str())
+async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<DbId> {
+    Stmt::new(PLAN_ID_BY_NAME, (plan.as_str(),))
+        .query_scalar()
         .fetch_optional(conn)
         .await
-        .map_err(crate::error::other)?
-        .ok_or(StoreError::UnknownReference { field: "plan" })
+        .map_err(other)?
+        .ok_or(StoreError::UnknownReference { field: FIELD_PLAN })
 }
 
+/// One insert per domain (a tenant has a handful).
 async fn insert_domains(
     conn: &mut SqliteConnection,
-    tenant: &str,
+    tenant: DbId,
     domains: &[DomainName],
 ) -> StoreResult<()> {
     for d in domains {
-        sqlx::query("INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)")
-            .bind(d.as_str())
-            .bind(tenant)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| error::map(e, UNIQUES))?;
+        Stmt::new(
+            "INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)",
+            (d.as_str(), tenant),
+        )
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| error::map(e, UNIQUES))?;
     }
     Ok(())
 }
 
-fn settings_json(settings: &TenantSettings) -> StoreResult<String> {
-    serde_json::to_string(settings).map_err(crate::error::other)
-}
-
-async fn fetch_one(conn: &mut SqliteConnection, clause: &str, value: &str) -> StoreResult<Tenant> {
-    let row: Option<TenantRow> = sqlx::query_as(&format!("{SELECT} WHERE {clause}"))
+async fn fetch(conn: &mut SqliteConnection, clause: &str, value: &str) -> StoreResult<Tenant> {
+    let row: Option<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, clause))
         .bind(value)
         .fetch_optional(conn)
         .await
-        .map_err(crate::error::other)?;
-    row.ok_or(StoreError::NotFound("tenant"))?.try_into()
+        .map_err(other)?;
+    found(row, TENANT)
+}
+
+async fn fetch_by_id(conn: &mut SqliteConnection, id: DbId) -> StoreResult<Tenant> {
+    let row: Option<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, TENANT_BY_ID))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(other)?;
+    found(row, TENANT)
 }
 
 #[instrument(skip_all)]
 pub async fn create(pool: &SqlitePool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
     let mut tx = write_tx(pool).await?;
-    let plan = new.plan.clone().unwrap_or_else(PlanName::default_plan);
-    let plan_id = plan_id(&mut tx, &plan).await?;
-    let id = TenantId::new().to_string();
-    let at = now();
-    sqlx::query(
-        "INSERT INTO tenants (id, slug, name, status, plan_id, settings, created_at, updated_at) \
-         VALUES (?, ?, ?, 'active', ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(new.slug.as_str())
-    .bind(&new.name)
-    .bind(&plan_id)
-    .bind(settings_json(&new.settings)?)
-    .bind(at)
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| error::map(e, UNIQUES))?;
-    insert_domains(&mut tx, &id, &new.domains).await?;
-    let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
-    let after = serde_json::to_value(&tenant).map_err(crate::error::other)?;
-    audit::append(
-        &mut tx,
-        PLATFORM_SCOPE,
-        ctx,
-        "tenant.create",
-        &format!("tenant:{}", tenant.slug),
-        None,
-        Some(after),
-    )
-    .await?;
-    tx.commit().await.map_err(crate::error::other)?;
+    let plan = plan_id(&mut tx, &plan_of(new)).await?;
+    let id = TenantId::new();
+    insert_tenant(id, new, plan, now())
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| error::map(e, UNIQUES))?;
+    insert_domains(&mut tx, DbId(id.0), &new.domains).await?;
+    let tenant = fetch_by_id(&mut tx, DbId(id.0)).await?;
+    audit::record(&mut tx, ctx, tenant_created(&tenant)?).await?;
+    tx.commit().await.map_err(other)?;
     Ok(tenant)
 }
 
 #[instrument(skip_all)]
 pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Tenant>> {
-    let rows: Vec<TenantRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE t.id > ? ORDER BY t.id LIMIT ?"))
-            .bind(cursor(page)?)
-            .bind(page.fetch_limit())
-            .fetch_all(pool)
-            .await
-            .map_err(crate::error::other)?;
-    let tenants = rows
-        .into_iter()
-        .map(Tenant::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(tenants, page, |t| t.id.to_string()))
+    let rows: Vec<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, TENANT_PAGE))
+        .bind(cursor(page)?)
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    page_of(rows, page, |t: &Tenant| t.id.0)
 }
 
 #[instrument(skip_all)]
 pub async fn by_slug(pool: &SqlitePool, slug: &Slug) -> StoreResult<Tenant> {
-    let mut conn = pool.acquire().await.map_err(crate::error::other)?;
-    fetch_one(&mut conn, "t.slug = ?", slug.as_str()).await
+    let mut conn = pool.acquire().await.map_err(other)?;
+    fetch(&mut conn, TENANT_BY_SLUG, slug.as_str()).await
 }
 
 #[instrument(skip_all)]
 pub async fn by_domain(pool: &SqlitePool, domain: &DomainName) -> StoreResult<Tenant> {
-    let mut conn = pool.acquire().await.map_err(crate::error::other)?;
-    fetch_one(
-        &mut conn,
-        "t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = ?)",
-        domain.as_str(),
-    )
-    .await
+    let mut conn = pool.acquire().await.map_err(other)?;
+    fetch(&mut conn, TENANT_BY_DOMAIN, domain.as_str()).await
 }
 
+/// Patches a tenant; the write transaction (`BEGIN IMMEDIATE`) serialises
+/// concurrent patches.
 #[instrument(skip_all)]
 pub async fn update(
     pool: &SqlitePool,
@@ -200,52 +126,32 @@ pub async fn update(
     ctx: &AuditContext,
 ) -> StoreResult<Tenant> {
     let mut tx = write_tx(pool).await?;
-    let current = fetch_one(&mut tx, "t.slug = ?", slug.as_str()).await?;
-    let id = current.id.to_string();
-    let plan_id = match &patch.plan {
+    let keys: Option<(DbId, DbId)> = Stmt::new(TENANT_KEYS, (slug.as_str(),))
+        .query_as()
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+    let (id, current_plan) = keys.ok_or(StoreError::NotFound(TENANT))?;
+    let current = fetch_by_id(&mut tx, id).await?;
+    let plan = match &patch.plan {
         Some(plan) => plan_id(&mut tx, plan).await?,
-        None => sqlx::query_scalar("SELECT plan_id FROM tenants WHERE id = ?")
-            .bind(&id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(crate::error::other)?,
+        None => current_plan,
     };
-    sqlx::query(
-        "UPDATE tenants SET name = ?, status = ?, plan_id = ?, settings = ?, updated_at = ? \
-         WHERE id = ?",
-    )
-    .bind(patch.name.as_ref().unwrap_or(&current.name))
-    .bind(patch.status.unwrap_or(current.status).as_str())
-    .bind(&plan_id)
-    .bind(settings_json(
-        patch.settings.as_ref().unwrap_or(&current.settings),
-    )?)
-    .bind(now())
-    .bind(&id)
-    .execute(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
+    update_tenant(current.id, patched_tenant(&current, patch), plan, now())
+        .query()
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
     if let Some(domains) = &patch.domains {
-        sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = ?")
-            .bind(&id)
+        Stmt::new(DELETE_TENANT_DOMAINS, (id,))
+            .query()
             .execute(&mut *tx)
             .await
-            .map_err(crate::error::other)?;
-        insert_domains(&mut tx, &id, domains).await?;
+            .map_err(other)?;
+        insert_domains(&mut tx, id, domains).await?;
     }
-    let tenant = fetch_one(&mut tx, "t.id = ?", &id).await?;
-    let before = serde_json::to_value(&current).map_err(crate::error::other)?;
-    let after = serde_json::to_value(&tenant).map_err(crate::error::other)?;
-    audit::append(
-        &mut tx,
-        PLATFORM_SCOPE,
-        ctx,
-        "tenant.update",
-        &format!("tenant:{}", tenant.slug),
-        Some(before),
-        Some(after),
-    )
-    .await?;
-    tx.commit().await.map_err(crate::error::other)?;
+    let tenant = fetch_by_id(&mut tx, id).await?;
+    audit::record(&mut tx, ctx, tenant_updated(&current, &tenant)?).await?;
+    tx.commit().await.map_err(other)?;
     Ok(tenant)
 }

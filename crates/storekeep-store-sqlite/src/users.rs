@@ -1,89 +1,33 @@
 //! Accounts, login throttling, MFA and password resets on SQLite.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use storekeep_domain::{
-    AuditContext, LoginThrottle, Page, PageRequest, Role, TenantId, UserId, UserKind, UserRecord,
+    AuditContext, LoginThrottle, Page, PageRequest, TenantId, UserId, UserKind, UserRecord,
+};
+use storekeep_store::rules::identity::{
+    ACCOUNT, CODE_ALREADY_USED, FIELD_EMAIL, MFA_DISABLE, MFA_ENABLE, PASSWORD_CHANGE, RESET_TOKEN,
+    account_changed, account_created,
 };
 use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::identity::sessions::revoke_all;
+use storekeep_store_sql::identity::users::{self as sql, AFTER, BY_ID, PAGE, select};
+use storekeep_store_sql::identity::{USERS_EMAIL_KEY, UserRow, changed_account, insert_user};
+use storekeep_store_sql::stmt::{cursor, found, page_of};
 use tracing::instrument;
 
-use crate::{audit, cursor, error, write_tx};
+use crate::error::{self, other};
+use crate::{audit, write_tx};
 
-#[derive(sqlx::FromRow)]
-pub struct UserRow {
-    id: String,
-    tenant_id: Option<String>,
-    kind: String,
-    role: Option<String>,
-    email_index: String,
-    email_sealed: String,
-    name_sealed: Option<String>,
-    phone_sealed: Option<String>,
-    password_hash: String,
-    totp_sealed: Option<String>,
-    totp_pending_sealed: Option<String>,
-    totp_last_step: Option<i64>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
+/// SQLite names the expression index, or (in older files) the columns.
+const UNIQUES: &[(&str, &str)] = &[USERS_EMAIL_KEY, ("users.", FIELD_EMAIL)];
 
-fn corrupt(m: String) -> StoreError {
-    StoreError::Other(format!("stored account is invalid: {m}").into())
-}
-
-impl TryFrom<UserRow> for UserRecord {
-    type Error = StoreError;
-    fn try_from(r: UserRow) -> StoreResult<Self> {
-        Ok(UserRecord {
-            id: r.id.parse().map_err(crate::error::other)?,
-            tenant_id: r
-                .tenant_id
-                .map(|t| t.parse::<TenantId>())
-                .transpose()
-                .map_err(crate::error::other)?,
-            kind: UserKind::parse(&r.kind).map_err(corrupt)?,
-            role: r
-                .role
-                .as_deref()
-                .map(Role::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            email_index: r.email_index,
-            email_sealed: r.email_sealed,
-            name_sealed: r.name_sealed,
-            phone_sealed: r.phone_sealed,
-            password_hash: r.password_hash,
-            totp_sealed: r.totp_sealed,
-            totp_pending_sealed: r.totp_pending_sealed,
-            totp_last_step: r.totp_last_step,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-pub const COLUMNS: &str = "u.id, u.tenant_id, u.kind, u.role, u.email_index, u.email_sealed, u.name_sealed, \
-     u.phone_sealed, u.password_hash, u.totp_sealed, u.totp_pending_sealed, u.totp_last_step, \
-     u.created_at, u.updated_at";
-
-/// The audit scope of an account: its tenant, or the platform.
-fn scope_of(tenant: Option<TenantId>) -> String {
-    tenant.map_or_else(
-        || storekeep_domain::PLATFORM_SCOPE.to_owned(),
-        |t| t.to_string(),
-    )
-}
-
-/// What the audit log says about an account: never its PII.
-pub fn summary(u: &UserRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": u.id,
-        "kind": u.kind.as_str(),
-        "role": u.role.map(Role::as_str),
-        "mfa": u.mfa_enabled(),
-    })
-}
+/// The account with this email in a shop (or the platform's, for no
+/// shop), as the unique index spells it: `coalesce` folds the platform's
+/// NULL so the index serves the look-up.
+const BY_EMAIL: &str =
+    "coalesce(u.tenant_id, '') = coalesce($1, '') AND u.kind = $2 AND u.email_index = $3";
 
 #[instrument(skip_all)]
 pub async fn create(
@@ -92,58 +36,16 @@ pub async fn create(
     ctx: Option<&AuditContext>,
 ) -> StoreResult<UserRecord> {
     let mut tx = write_tx(pool).await?;
-    sqlx::query(&format!(
-        "INSERT INTO users ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        COLUMNS.replace("u.", "")
-    ))
-    .bind(u.id.to_string())
-    .bind(u.tenant_id.map(|t| t.to_string()))
-    .bind(u.kind.as_str())
-    .bind(u.role.map(Role::as_str))
-    .bind(&u.email_index)
-    .bind(&u.email_sealed)
-    .bind(&u.name_sealed)
-    .bind(&u.phone_sealed)
-    .bind(&u.password_hash)
-    .bind(&u.totp_sealed)
-    .bind(&u.totp_pending_sealed)
-    .bind(u.totp_last_step)
-    .bind(u.created_at)
-    .bind(u.updated_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| error::map(e, &[("users.", "email"), ("users_email_key", "email")]))?;
-    if let Some(ctx) = ctx {
-        audit::append(
-            &mut tx,
-            &scope_of(u.tenant_id),
-            ctx,
-            &format!("{}.create", u.kind.as_str()),
-            &format!("user:{}", u.id),
-            None,
-            Some(summary(u)),
-        )
-        .await?;
-    }
-    tx.commit().await.map_err(crate::error::other)?;
-    Ok(u.clone())
-}
-
-async fn fetch(
-    pool: &SqlitePool,
-    clause: &str,
-    binds: &[Option<String>],
-) -> StoreResult<UserRecord> {
-    let sql = format!("SELECT {COLUMNS} FROM users u WHERE {clause}");
-    let mut q = sqlx::query_as::<_, UserRow>(&sql);
-    for b in binds {
-        q = q.bind(b.clone());
-    }
-    q.fetch_optional(pool)
+    insert_user(u)
+        .query()
+        .execute(&mut *tx)
         .await
-        .map_err(crate::error::other)?
-        .ok_or(StoreError::NotFound("account"))?
-        .try_into()
+        .map_err(|e| error::map(e, UNIQUES))?;
+    if let Some(ctx) = ctx {
+        audit::record(&mut tx, ctx, account_created(u)).await?;
+    }
+    tx.commit().await.map_err(other)?;
+    Ok(u.clone())
 }
 
 pub async fn by_email(
@@ -152,20 +54,23 @@ pub async fn by_email(
     kind: UserKind,
     email_index: &str,
 ) -> StoreResult<UserRecord> {
-    fetch(
-        pool,
-        "coalesce(u.tenant_id, '') = coalesce(?, '') AND u.kind = ? AND u.email_index = ?",
-        &[
-            tenant.map(|t| t.to_string()),
-            Some(kind.as_str().to_owned()),
-            Some(email_index.to_owned()),
-        ],
-    )
-    .await
+    let row: Option<UserRow> = sqlx::query_as(&select(BY_EMAIL))
+        .bind(tenant.map(|t| DbId(t.0)))
+        .bind(kind.as_str())
+        .bind(email_index)
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    found(row, ACCOUNT)
 }
 
 pub async fn by_id(pool: &SqlitePool, id: UserId) -> StoreResult<UserRecord> {
-    fetch(pool, "u.id = ?", &[Some(id.to_string())]).await
+    let row: Option<UserRow> = sqlx::query_as(&select(BY_ID))
+        .bind(DbId(id.0))
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    found(row, ACCOUNT)
 }
 
 pub async fn list(
@@ -174,21 +79,15 @@ pub async fn list(
     kind: UserKind,
     page: &PageRequest,
 ) -> StoreResult<Page<UserRecord>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users u WHERE u.tenant_id = ? AND u.kind = ? AND u.id > ? ORDER BY u.id LIMIT ?"
-    ))
-    .bind(tenant.to_string())
-    .bind(kind.as_str())
-    .bind(cursor(page)?)
-    .bind(page.fetch_limit())
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
-    let users = rows
-        .into_iter()
-        .map(UserRecord::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(users, page, |u| u.id.to_string()))
+    let rows: Vec<UserRow> = sqlx::query_as(&select(PAGE))
+        .bind(DbId(tenant.0))
+        .bind(kind.as_str())
+        .bind(cursor(page)?)
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
+    page_of(rows, page, |u: &UserRecord| u.id.0)
 }
 
 pub async fn after(
@@ -196,34 +95,23 @@ pub async fn after(
     after: Option<UserId>,
     limit: i64,
 ) -> StoreResult<Vec<UserRecord>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM users u WHERE u.id > ? ORDER BY u.id LIMIT ?"
-    ))
-    .bind(after.map(|a| a.to_string()).unwrap_or_default())
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let rows: Vec<UserRow> = sqlx::query_as(&select(AFTER))
+        .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(other)?;
     rows.into_iter().map(UserRecord::try_from).collect()
 }
 
 pub async fn update_sealed(pool: &SqlitePool, u: &UserRecord) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE users SET email_sealed = ?, name_sealed = ?, phone_sealed = ?, totp_sealed = ?, \
-         totp_pending_sealed = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(&u.email_sealed)
-    .bind(&u.name_sealed)
-    .bind(&u.phone_sealed)
-    .bind(&u.totp_sealed)
-    .bind(&u.totp_pending_sealed)
-    .bind(now())
-    .bind(u.id.to_string())
-    .execute(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let done = sql::update_sealed(u, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("account"));
+        return Err(StoreError::NotFound(ACCOUNT));
     }
     Ok(())
 }
@@ -235,24 +123,16 @@ pub async fn throttle(
     scope: &str,
     email_index: &str,
 ) -> StoreResult<LoginThrottle> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT failures, locked_until FROM login_throttle WHERE scope = ? AND email_index = ?",
-    )
-    .bind(scope)
-    .bind(email_index)
-    .fetch_optional(pool)
-    .await
-    .map_err(crate::error::other)?;
-    Ok(row.map_or(
-        LoginThrottle {
-            failures: 0,
-            locked_until: None,
-        },
-        |(failures, locked_until)| LoginThrottle {
-            failures,
-            locked_until,
-        },
-    ))
+    let row: Option<(i64, Option<DateTime<Utc>>)> = sql::throttle(scope, email_index)
+        .query_as()
+        .fetch_optional(pool)
+        .await
+        .map_err(other)?;
+    let (failures, locked_until) = row.unwrap_or_default();
+    Ok(LoginThrottle {
+        failures,
+        locked_until,
+    })
 }
 
 pub async fn record_failure(
@@ -262,24 +142,18 @@ pub async fn record_failure(
     lock: impl Fn(i64) -> Option<DateTime<Utc>>,
 ) -> StoreResult<LoginThrottle> {
     let mut tx = write_tx(pool).await?;
-    let failures: i64 = sqlx::query_scalar(
-        "INSERT INTO login_throttle (scope, email_index, failures) VALUES (?, ?, 1) \
-         ON CONFLICT (scope, email_index) DO UPDATE SET failures = failures + 1 RETURNING failures",
-    )
-    .bind(scope)
-    .bind(email_index)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
+    let failures: i64 = sql::count_failure(scope, email_index)
+        .query_scalar()
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
     let locked_until = lock(failures);
-    sqlx::query("UPDATE login_throttle SET locked_until = ? WHERE scope = ? AND email_index = ?")
-        .bind(locked_until)
-        .bind(scope)
-        .bind(email_index)
+    sql::lock(scope, email_index, locked_until)
+        .query()
         .execute(&mut *tx)
         .await
-        .map_err(crate::error::other)?;
-    tx.commit().await.map_err(crate::error::other)?;
+        .map_err(other)?;
+    tx.commit().await.map_err(other)?;
     Ok(LoginThrottle {
         failures,
         locked_until,
@@ -287,12 +161,11 @@ pub async fn record_failure(
 }
 
 pub async fn clear_failures(pool: &SqlitePool, scope: &str, email_index: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM login_throttle WHERE scope = ? AND email_index = ?")
-        .bind(scope)
-        .bind(email_index)
+    sql::clear_failures(scope, email_index)
+        .query()
         .execute(pool)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     Ok(())
 }
 
@@ -303,13 +176,32 @@ pub async fn set_totp_pending(
     user: UserId,
     sealed: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET totp_pending_sealed = ?, updated_at = ? WHERE id = ?")
-        .bind(sealed)
-        .bind(now())
-        .bind(user.to_string())
+    sql::set_totp_pending(user, sealed, now())
+        .query()
         .execute(pool)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
+    Ok(())
+}
+
+/// Drops an account's recovery codes and stores `hashes` instead.
+async fn replace_recovery_codes(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    hashes: &[String],
+) -> StoreResult<()> {
+    sql::delete_recovery_codes(user)
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    for h in hashes {
+        sql::insert_recovery_code(user, h)
+            .query()
+            .execute(&mut *conn)
+            .await
+            .map_err(other)?;
+    }
     Ok(())
 }
 
@@ -322,90 +214,40 @@ pub async fn enable_totp(
     ctx: &AuditContext,
 ) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
-    let tenant: Option<Option<String>> = sqlx::query_scalar(
-        "UPDATE users SET totp_sealed = ?, totp_pending_sealed = NULL, totp_last_step = ?, updated_at = ? \
-         WHERE id = ? RETURNING tenant_id",
-    )
-    .bind(sealed)
-    .bind(step)
-    .bind(now())
-    .bind(user.to_string())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
-    let tenant = tenant.ok_or(StoreError::NotFound("account"))?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
-        .bind(user.to_string())
-        .execute(&mut *tx)
+    let tenant = sql::enable_totp(user, sealed, step, now())
+        .query_scalar()
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(crate::error::other)?;
-    for h in recovery {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
-            .bind(user.to_string())
-            .bind(h)
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::error::other)?;
-    }
-    let scope = tenant.unwrap_or_else(|| storekeep_domain::PLATFORM_SCOPE.to_owned());
-    audit::append(
-        &mut tx,
-        &scope,
-        ctx,
-        "mfa.enable",
-        &format!("user:{user}"),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await.map_err(crate::error::other)?;
+        .map_err(other)?;
+    let tenant = changed_account(tenant)?;
+    replace_recovery_codes(&mut tx, user, recovery).await?;
+    audit::record(&mut tx, ctx, account_changed(MFA_ENABLE, user, tenant)).await?;
+    tx.commit().await.map_err(other)?;
     Ok(())
 }
 
 pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
-    let tenant: Option<Option<String>> = sqlx::query_scalar(
-        "UPDATE users SET totp_sealed = NULL, totp_pending_sealed = NULL, totp_last_step = NULL, updated_at = ? \
-         WHERE id = ? RETURNING tenant_id",
-    )
-    .bind(now())
-    .bind(user.to_string())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
-    let tenant = tenant.ok_or(StoreError::NotFound("account"))?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
-        .bind(user.to_string())
-        .execute(&mut *tx)
+    let tenant = sql::disable_totp(user, now())
+        .query_scalar()
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(crate::error::other)?;
-    let scope = tenant.unwrap_or_else(|| storekeep_domain::PLATFORM_SCOPE.to_owned());
-    audit::append(
-        &mut tx,
-        &scope,
-        ctx,
-        "mfa.disable",
-        &format!("user:{user}"),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await.map_err(crate::error::other)?;
+        .map_err(other)?;
+    let tenant = changed_account(tenant)?;
+    replace_recovery_codes(&mut tx, user, &[]).await?;
+    audit::record(&mut tx, ctx, account_changed(MFA_DISABLE, user, tenant)).await?;
+    tx.commit().await.map_err(other)?;
     Ok(())
 }
 
 pub async fn use_totp_step(pool: &SqlitePool, user: UserId, step: i64) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
-    )
-    .bind(step)
-    .bind(user.to_string())
-    .bind(step)
-    .execute(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let done = sql::use_totp_step(user, step)
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::Invalid("this code was already used"));
+        return Err(StoreError::Invalid(CODE_ALREADY_USED));
     }
     Ok(())
 }
@@ -415,15 +257,11 @@ pub async fn use_recovery_code(
     user: UserId,
     code_hash: &str,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
-    )
-    .bind(now())
-    .bind(user.to_string())
-    .bind(code_hash)
-    .execute(pool)
-    .await
-    .map_err(crate::error::other)?;
+    let done = sql::use_recovery_code(user, code_hash, now())
+        .query()
+        .execute(pool)
+        .await
+        .map_err(other)?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -435,13 +273,11 @@ pub async fn create_reset(
     token_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
-        .bind(token_hash)
-        .bind(user.to_string())
-        .bind(expires_at)
+    sql::insert_reset(user, token_hash, expires_at)
+        .query()
         .execute(pool)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     Ok(())
 }
 
@@ -452,56 +288,48 @@ pub async fn reset_password(
     at: DateTime<Utc>,
 ) -> StoreResult<UserRecord> {
     let mut tx = write_tx(pool).await?;
-    let user: Option<String> = sqlx::query_scalar(
-        "UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? \
-         RETURNING user_id",
-    )
-    .bind(at)
-    .bind(token_hash)
-    .bind(at)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(crate::error::other)?;
-    let user = user.ok_or(StoreError::NotFound("reset token"))?;
-    set_password_in(&mut tx, &user, password_hash, at).await?;
+    let user: Option<DbId> = sql::use_reset(token_hash, at)
+        .query_scalar()
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+    let user = user.ok_or(StoreError::NotFound(RESET_TOKEN))?;
+    set_password_in(&mut tx, user, password_hash, at).await?;
     // Every other outstanding reset link for the account dies too.
-    sqlx::query("UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
-        .bind(at)
-        .bind(&user)
+    sql::end_resets(user, at)
+        .query()
         .execute(&mut *tx)
         .await
-        .map_err(crate::error::other)?;
-    let row: UserRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = ?"))
-        .bind(&user)
+        .map_err(other)?;
+    let row: UserRow = sqlx::query_as(&select(BY_ID))
+        .bind(user)
         .fetch_one(&mut *tx)
         .await
-        .map_err(crate::error::other)?;
-    tx.commit().await.map_err(crate::error::other)?;
+        .map_err(other)?;
+    tx.commit().await.map_err(other)?;
     row.try_into()
 }
 
+/// Sets the password and ends every session of the account.
 async fn set_password_in(
-    conn: &mut sqlx::SqliteConnection,
-    user: &str,
+    conn: &mut SqliteConnection,
+    user: DbId,
     password_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-        .bind(password_hash)
-        .bind(at)
-        .bind(user)
+    let done = sql::set_password(user, password_hash, at)
+        .query()
         .execute(&mut *conn)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("account"));
+        return Err(StoreError::NotFound(ACCOUNT));
     }
-    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-        .bind(at)
-        .bind(user)
+    revoke_all(user, at)
+        .query()
         .execute(&mut *conn)
         .await
-        .map_err(crate::error::other)?;
+        .map_err(other)?;
     Ok(())
 }
 
@@ -512,34 +340,24 @@ pub async fn set_password(
     ctx: Option<&AuditContext>,
 ) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
-    set_password_in(&mut tx, &user.to_string(), password_hash, now()).await?;
+    set_password_in(&mut tx, DbId(user.0), password_hash, now()).await?;
     if let Some(ctx) = ctx {
-        let tenant: Option<String> = sqlx::query_scalar("SELECT tenant_id FROM users WHERE id = ?")
-            .bind(user.to_string())
+        let tenant: Option<DbId> = sql::tenant_of(user)
+            .query_scalar()
             .fetch_one(&mut *tx)
             .await
-            .map_err(crate::error::other)?;
-        let scope = tenant.unwrap_or_else(|| storekeep_domain::PLATFORM_SCOPE.to_owned());
-        audit::append(
-            &mut tx,
-            &scope,
-            ctx,
-            "password.change",
-            &format!("user:{user}"),
-            None,
-            None,
-        )
-        .await?;
+            .map_err(other)?;
+        let change = account_changed(PASSWORD_CHANGE, user, tenant.map(|t| TenantId(t.0)));
+        audit::record(&mut tx, ctx, change).await?;
     }
-    tx.commit().await.map_err(crate::error::other)?;
+    tx.commit().await.map_err(other)?;
     Ok(())
 }
 
 pub async fn count(pool: &SqlitePool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = ? AND kind = ?")
-        .bind(tenant.to_string())
-        .bind(kind.as_str())
+    sql::count(tenant, kind)
+        .query_scalar()
         .fetch_one(pool)
         .await
-        .map_err(crate::error::other)
+        .map_err(other)
 }

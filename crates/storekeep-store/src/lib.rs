@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod commerce;
+pub mod rules;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
@@ -410,22 +411,4 @@ pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
-}
-
-/// When an account with `failures` consecutive failed logins is locked
-/// until: not before `free` failures, then `base` doubled for each further
-/// failure, at most `max`.
-pub fn lock_until(
-    failures: i64,
-    free: i64,
-    base: chrono::Duration,
-    max: chrono::Duration,
-    at: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    if failures < free {
-        return None;
-    }
-    let doublings = u32::try_from(failures - free).unwrap_or(u32::MAX).min(20);
-    let lock = base.checked_mul(1 << doublings).unwrap_or(max).min(max);
-    Some(at + lock)
 }

@@ -1,0 +1,350 @@
+//! [`impl_store!`]: the `Store` methods of plans, tenants, accounts,
+//! sessions, credentials and the audit log, which both backends implement
+//! alike by calling their twin modules (`plans`, `tenants`, `users`,
+//! `sessions`, `credentials`, `audit`, each with the same functions).
+//! A backend writes only what differs: its kind, health, migrations, pool
+//! and shutdown.
+
+/// `impl Store for $store` (with `#[async_trait]`): the methods given in
+/// braces (what differs between backends) and, for the rest, a call to the
+/// backend's twin module function of the same name (`$krate` is `crate`,
+/// the backend, which has `write_tx`, `error::other` and a `pool` field).
+#[macro_export]
+macro_rules! impl_store {
+    ($store:ty, $krate:tt { $($own:tt)* }) => {
+        #[::async_trait::async_trait]
+        impl ::storekeep_store::Store for $store {
+            $($own)*
+
+            async fn create_plan(&self, plan: &::storekeep_domain::NewPlan, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<::storekeep_domain::Plan> {
+                $krate::plans::create(&self.pool, plan, audit).await
+            }
+
+            async fn list_plans(&self, page: &::storekeep_domain::PageRequest) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::Plan>> {
+                $krate::plans::list(&self.pool, page).await
+            }
+
+            async fn plan_by_name(&self, name: &::storekeep_domain::PlanName) -> ::storekeep_store::StoreResult<::storekeep_domain::Plan> {
+                $krate::plans::by_name(&self.pool, name).await
+            }
+
+            async fn update_plan(
+                &self,
+                name: &::storekeep_domain::PlanName,
+                patch: &::storekeep_domain::PlanLimitsPatch,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::Plan> {
+                $krate::plans::update(&self.pool, name, patch, audit).await
+            }
+
+            async fn create_tenant(&self, tenant: &::storekeep_domain::NewTenant, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
+                $krate::tenants::create(&self.pool, tenant, audit).await
+            }
+
+            async fn list_tenants(&self, page: &::storekeep_domain::PageRequest) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::Tenant>> {
+                $krate::tenants::list(&self.pool, page).await
+            }
+
+            async fn tenant_by_slug(&self, slug: &::storekeep_domain::Slug) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
+                $krate::tenants::by_slug(&self.pool, slug).await
+            }
+
+            async fn tenant_by_domain(&self, domain: &::storekeep_domain::DomainName) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
+                $krate::tenants::by_domain(&self.pool, domain).await
+            }
+
+            async fn update_tenant(
+                &self,
+                slug: &::storekeep_domain::Slug,
+                patch: &::storekeep_domain::TenantPatch,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
+                $krate::tenants::update(&self.pool, slug, patch, audit).await
+            }
+
+            async fn create_user(
+                &self,
+                user: &::storekeep_domain::UserRecord,
+                audit: Option<&::storekeep_domain::AuditContext>,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
+                $krate::users::create(&self.pool, user, audit).await
+            }
+
+            async fn user_by_email(
+                &self,
+                tenant: Option<::storekeep_domain::TenantId>,
+                kind: ::storekeep_domain::UserKind,
+                email_index: &str,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
+                $krate::users::by_email(&self.pool, tenant, kind, email_index).await
+            }
+
+            async fn user_by_id(&self, id: ::storekeep_domain::UserId) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
+                $krate::users::by_id(&self.pool, id).await
+            }
+
+            async fn list_users(
+                &self,
+                tenant: ::storekeep_domain::TenantId,
+                kind: ::storekeep_domain::UserKind,
+                page: &::storekeep_domain::PageRequest,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::UserRecord>> {
+                $krate::users::list(&self.pool, tenant, kind, page).await
+            }
+
+            async fn count_users(&self, tenant: ::storekeep_domain::TenantId, kind: ::storekeep_domain::UserKind) -> ::storekeep_store::StoreResult<i64> {
+                $krate::users::count(&self.pool, tenant, kind).await
+            }
+
+            async fn update_user_sealed(&self, user: &::storekeep_domain::UserRecord) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::update_sealed(&self.pool, user).await
+            }
+
+            async fn users_after(&self, after: Option<::storekeep_domain::UserId>, limit: i64) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::UserRecord>> {
+                $krate::users::after(&self.pool, after, limit).await
+            }
+
+            async fn login_throttle(&self, scope: &str, email_index: &str) -> ::storekeep_store::StoreResult<::storekeep_domain::LoginThrottle> {
+                $krate::users::throttle(&self.pool, scope, email_index).await
+            }
+
+            async fn record_login_failure(
+                &self,
+                scope: &str,
+                email_index: &str,
+                free_failures: i64,
+                base_lock: ::chrono::Duration,
+                max_lock: ::chrono::Duration,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::LoginThrottle> {
+                let at = ::storekeep_store::now();
+                $krate::users::record_failure(&self.pool, scope, email_index, |failures| {
+                    ::storekeep_store::rules::identity::lock_until(
+                        failures,
+                        free_failures,
+                        base_lock,
+                        max_lock,
+                        at,
+                    )
+                })
+                .await
+            }
+
+            async fn clear_login_failures(&self, scope: &str, email_index: &str) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::clear_failures(&self.pool, scope, email_index).await
+            }
+
+            async fn create_session(&self, session: &::storekeep_domain::NewSession) -> ::storekeep_store::StoreResult<::storekeep_domain::SessionRecord> {
+                $krate::sessions::create(&self.pool, session).await
+            }
+
+            async fn session_by_token(
+                &self,
+                token_hash: &str,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::storekeep_store::StoreResult<(::storekeep_domain::SessionRecord, ::storekeep_domain::UserRecord)> {
+                $krate::sessions::by_token(&self.pool, token_hash, now).await
+            }
+
+            async fn touch_session(
+                &self,
+                id: ::storekeep_domain::SessionId,
+                at: ::chrono::DateTime<::chrono::Utc>,
+                expires_at: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::storekeep_store::StoreResult<()> {
+                $krate::sessions::touch(&self.pool, id, at, expires_at).await
+            }
+
+            async fn list_sessions(
+                &self,
+                user: ::storekeep_domain::UserId,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::SessionRecord>> {
+                $krate::sessions::list(&self.pool, user, now).await
+            }
+
+            async fn revoke_session(&self, user: ::storekeep_domain::UserId, id: ::storekeep_domain::SessionId) -> ::storekeep_store::StoreResult<()> {
+                $krate::sessions::revoke(&self.pool, user, id).await
+            }
+
+            async fn revoke_sessions(&self, user: ::storekeep_domain::UserId) -> ::storekeep_store::StoreResult<u64> {
+                $krate::sessions::revoke_all(&self.pool, user).await
+            }
+
+            async fn revoke_other_sessions(&self, user: ::storekeep_domain::UserId, keep: ::storekeep_domain::SessionId) -> ::storekeep_store::StoreResult<u64> {
+                $krate::sessions::revoke_others(&self.pool, user, keep).await
+            }
+
+            async fn set_totp_pending(&self, user: ::storekeep_domain::UserId, sealed: Option<&str>) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::set_totp_pending(&self.pool, user, sealed).await
+            }
+
+            async fn enable_totp(
+                &self,
+                user: ::storekeep_domain::UserId,
+                sealed: &str,
+                step: i64,
+                recovery_hashes: &[String],
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::enable_totp(&self.pool, user, sealed, step, recovery_hashes, audit).await
+            }
+
+            async fn disable_totp(&self, user: ::storekeep_domain::UserId, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::disable_totp(&self.pool, user, audit).await
+            }
+
+            async fn use_totp_step(&self, user: ::storekeep_domain::UserId, step: i64) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::use_totp_step(&self.pool, user, step).await
+            }
+
+            async fn use_recovery_code(&self, user: ::storekeep_domain::UserId, code_hash: &str) -> ::storekeep_store::StoreResult<bool> {
+                $krate::users::use_recovery_code(&self.pool, user, code_hash).await
+            }
+
+            async fn create_password_reset(
+                &self,
+                user: ::storekeep_domain::UserId,
+                token_hash: &str,
+                expires_at: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::create_reset(&self.pool, user, token_hash, expires_at).await
+            }
+
+            async fn reset_password(
+                &self,
+                token_hash: &str,
+                password_hash: &str,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
+                $krate::users::reset_password(&self.pool, token_hash, password_hash, now).await
+            }
+
+            async fn set_password(
+                &self,
+                user: ::storekeep_domain::UserId,
+                password_hash: &str,
+                audit: Option<&::storekeep_domain::AuditContext>,
+            ) -> ::storekeep_store::StoreResult<()> {
+                $krate::users::set_password(&self.pool, user, password_hash, audit).await
+            }
+
+            async fn create_api_key(
+                &self,
+                key: &::storekeep_domain::NewApiKey,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::ApiKeyRecord> {
+                $krate::credentials::create_api_key(&self.pool, key, audit).await
+            }
+
+            async fn list_api_keys(
+                &self,
+                tenant: ::storekeep_domain::TenantId,
+                page: &::storekeep_domain::PageRequest,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::ApiKeyRecord>> {
+                $krate::credentials::list_api_keys(&self.pool, tenant, page).await
+            }
+
+            async fn revoke_api_key(
+                &self,
+                tenant: ::storekeep_domain::TenantId,
+                id: ::storekeep_domain::ApiKeyId,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::ApiKeyRecord> {
+                $krate::credentials::revoke_api_key(&self.pool, tenant, id, audit).await
+            }
+
+            async fn api_key_by_hash(&self, key_hash: &str) -> ::storekeep_store::StoreResult<::storekeep_domain::ApiKeyRecord> {
+                $krate::credentials::api_key_by_hash(&self.pool, key_hash).await
+            }
+
+            async fn touch_api_key(&self, id: ::storekeep_domain::ApiKeyId, at: ::chrono::DateTime<::chrono::Utc>) -> ::storekeep_store::StoreResult<()> {
+                $krate::credentials::touch_api_key(&self.pool, id, at).await
+            }
+
+            async fn create_oauth_client(
+                &self,
+                client: &::storekeep_domain::NewOAuthClient,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::OAuthClientRecord> {
+                $krate::credentials::create_client(&self.pool, client, audit).await
+            }
+
+            async fn list_oauth_clients(
+                &self,
+                tenant: ::storekeep_domain::TenantId,
+                page: &::storekeep_domain::PageRequest,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::OAuthClientRecord>> {
+                $krate::credentials::list_clients(&self.pool, tenant, page).await
+            }
+
+            async fn revoke_oauth_client(
+                &self,
+                tenant: ::storekeep_domain::TenantId,
+                id: ::storekeep_domain::OAuthClientId,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::OAuthClientRecord> {
+                $krate::credentials::revoke_client(&self.pool, tenant, id, audit).await
+            }
+
+            async fn oauth_client_by_client_id(&self, client_id: &str) -> ::storekeep_store::StoreResult<::storekeep_domain::OAuthClientRecord> {
+                $krate::credentials::client_by_client_id(&self.pool, client_id).await
+            }
+
+            async fn create_access_token(
+                &self,
+                token_hash: &str,
+                token: &::storekeep_domain::AccessTokenRecord,
+            ) -> ::storekeep_store::StoreResult<()> {
+                $krate::credentials::create_token(&self.pool, token_hash, token).await
+            }
+
+            async fn access_token(
+                &self,
+                token_hash: &str,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::AccessTokenRecord> {
+                $krate::credentials::token(&self.pool, token_hash, now).await
+            }
+
+            async fn append_audit(
+                &self,
+                scope: &str,
+                audit: &::storekeep_domain::AuditContext,
+                action: &str,
+                target: &str,
+                after: Option<::serde_json::Value>,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::AuditEntry> {
+                let mut tx = $krate::write_tx(&self.pool).await?;
+                let entry = $krate::audit::append(&mut tx, scope, audit, action, target, None, after).await?;
+                tx.commit().await.map_err($krate::error::other)?;
+                Ok(entry)
+            }
+
+            async fn list_audit(
+                &self,
+                scope: &str,
+                before: Option<i64>,
+                limit: i64,
+            ) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::AuditEntry>> {
+                $krate::audit::list(&self.pool, scope, before, limit).await
+            }
+
+            async fn audit_chain(
+                &self,
+                scope: &str,
+                after: i64,
+                limit: i64,
+            ) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::AuditEntry>> {
+                $krate::audit::chain(&self.pool, scope, after, limit).await
+            }
+
+            async fn audit_scopes(&self) -> ::storekeep_store::StoreResult<Vec<String>> {
+                $krate::audit::scopes(&self.pool).await
+            }
+
+            async fn audit_head(&self, scope: &str) -> ::storekeep_store::StoreResult<Option<(i64, String)>> {
+                $krate::audit::head(&self.pool, scope).await
+            }
+        }
+    };
+}
