@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 mod id;
 
 pub use id::DbId;
