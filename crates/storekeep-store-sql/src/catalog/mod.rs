@@ -5,10 +5,12 @@
 //! understands (id lists, full-text search, locks, aggregate casts) and its
 //! transactions.
 
+pub mod import;
 pub mod list;
 pub mod rows;
 pub mod sql;
 
+pub use import::warn_if_broken;
 pub use list::{list_products, product_page};
 pub use rows::{
     CategoryRow, ImageRow, LedgerRow, ProductRow, SearchRow, VariantRow, adjustment, assemble,
