@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::PgPool;
 use storekeep_domain::{AuditContext, Category, CategoryId, CategoryPatch, NewCategory, TenantId};
 use storekeep_store::rules::catalog as rules;
 use storekeep_store::rules::catalog_audit::AuditEvent;
@@ -10,7 +9,7 @@ use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::{CategoryRow, sql};
 
-use super::{Conn, lock_tenant, map_err, record};
+use super::{Conn, Pool, lock_tenant, map_err, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -45,7 +44,7 @@ async fn tree(
 }
 
 pub(super) async fn create(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     new: &NewCategory,
     ctx: &AuditContext,
@@ -72,7 +71,7 @@ pub(super) async fn create(
     Ok(category)
 }
 
-pub(super) async fn list(pool: &PgPool, tenant: TenantId) -> StoreResult<Vec<Category>> {
+pub(super) async fn list(pool: &Pool, tenant: TenantId) -> StoreResult<Vec<Category>> {
     let rows: Vec<CategoryRow> = sqlx::query_as(sql::CATEGORIES)
         .bind(DbId(tenant.0))
         .fetch_all(pool)
@@ -82,7 +81,7 @@ pub(super) async fn list(pool: &PgPool, tenant: TenantId) -> StoreResult<Vec<Cat
 }
 
 pub(super) async fn update(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: CategoryId,
     patch: &CategoryPatch,
@@ -114,7 +113,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: CategoryId,
     ctx: &AuditContext,

@@ -1,6 +1,5 @@
 //! Product images: the records of objects already in the media store.
 
-use sqlx::PgPool;
 use storekeep_domain::{AuditContext, ImageId, NewImage, ProductImage, TenantId};
 use storekeep_store::rules::catalog as rules;
 use storekeep_store::rules::catalog_audit::AuditEvent;
@@ -9,7 +8,7 @@ use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::{ImageRow, sql};
 
 use super::products::{lock_product, touch};
-use super::{Conn, lock_tenant, record};
+use super::{Conn, Pool, lock_tenant, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -24,7 +23,7 @@ async fn fetch(conn: &mut Conn, tenant: TenantId, id: ImageId) -> StoreResult<Pr
 }
 
 pub(super) async fn add(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     image: &NewImage,
     storage_limit: i64,
@@ -59,13 +58,13 @@ pub(super) async fn add(
     Ok(stored)
 }
 
-pub(super) async fn get(pool: &PgPool, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
+pub(super) async fn get(pool: &Pool, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, tenant, id).await
 }
 
 pub(super) async fn delete(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: ImageId,
     ctx: &AuditContext,

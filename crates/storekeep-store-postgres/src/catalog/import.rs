@@ -2,24 +2,23 @@
 //! its own savepoint. The tenant's lock, taken once for the batch, keeps
 //! the product count (the plan's room) true for the whole batch.
 
-use sqlx::PgPool;
 use storekeep_domain::{
     AuditContext, CategoryId, Handle, ImportOutcome, ImportRow, ImportVariant, TenantId,
 };
 use storekeep_store::rules::catalog::{self as rules, ImportBatch};
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
-use storekeep_store_sql::catalog::{ProductFields, sql};
+use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
 
 use super::inventory::change_stock;
 use super::products::{insert, product_count, refresh_summary, rewrite};
 use super::variants::{insert_variant, variant_count, write_variant};
-use super::{Conn, exec, lock_tenant, record};
+use super::{Conn, Pool, exec, lock_tenant, record};
 use crate::error::other;
 use crate::write_tx;
 
 pub(super) async fn rows(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     rows: &[ImportRow],
     max_products: i64,
@@ -35,9 +34,7 @@ pub(super) async fn rows(
     for row in rows {
         exec(&mut tx, sql::SAVEPOINT).await?;
         let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
-        if let Err(StoreError::Other(cause)) = &result {
-            tracing::warn!(error = %cause, line = row.line, "import row failed");
-        }
+        warn_if_broken(&result, row.line);
         if !batch.record(result)? {
             exec(&mut tx, sql::ROLLBACK_TO).await?;
         }

@@ -28,7 +28,7 @@ mod search;
 mod variants;
 
 use async_trait::async_trait;
-use sqlx::{PgConnection, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
     InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
@@ -44,6 +44,7 @@ use crate::{PgStore, audit, error};
 pub(crate) use inventory::{change_stock, record_ledger};
 pub(crate) use products::refresh_summary;
 
+type Pool = PgPool;
 type Db = Postgres;
 type Conn = PgConnection;
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use sqlx::postgres::PgRow;
-use sqlx::{Encode, FromRow, PgPool, Type};
+use sqlx::{Encode, FromRow, Type};
 use storekeep_domain::{
     AuditContext, CategoryId, Handle, NewProduct, Page, Product, ProductId, ProductPatch,
     ProductQuery, TenantId,
@@ -18,7 +18,7 @@ use storekeep_store_sql::catalog::{
 };
 
 use super::variants::insert_variant;
-use super::{Conn, Db, lock_tenant, map_err, record};
+use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -232,7 +232,7 @@ pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreRes
 }
 
 pub(super) async fn create(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     new: &NewProduct,
     max_products: i64,
@@ -252,13 +252,13 @@ pub(super) async fn create(
     Ok(product)
 }
 
-pub(super) async fn get(pool: &PgPool, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
+pub(super) async fn get(pool: &Pool, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, tenant, id).await
 }
 
 pub(super) async fn by_handle(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     handle: &Handle,
 ) -> StoreResult<Product> {
@@ -273,7 +273,7 @@ pub(super) async fn by_handle(
 }
 
 pub(super) async fn by_ids(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     ids: &[ProductId],
 ) -> StoreResult<Vec<Product>> {
@@ -296,7 +296,7 @@ pub(super) async fn by_ids(
 }
 
 pub(super) async fn list(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     query: &ProductQuery,
 ) -> StoreResult<Page<Product>> {
@@ -314,13 +314,13 @@ pub(super) async fn list(
     Ok(product_page(assemble(&mut conn, rows).await?, query))
 }
 
-pub(super) async fn count(pool: &PgPool, tenant: TenantId) -> StoreResult<i64> {
+pub(super) async fn count(pool: &Pool, tenant: TenantId) -> StoreResult<i64> {
     let mut conn = pool.acquire().await.map_err(other)?;
     product_count(&mut conn, tenant).await
 }
 
 pub(super) async fn update(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: ProductId,
     patch: &ProductPatch,
@@ -347,7 +347,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: ProductId,
     ctx: &AuditContext,
@@ -368,7 +368,7 @@ pub(super) async fn delete(
 
 /// Products in id order after `after`, for export.
 pub(super) async fn after(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     after: Option<ProductId>,
     limit: i64,

@@ -1,18 +1,18 @@
 //! Search candidates from the full-text match on `search_doc`.
 
-use sqlx::PgPool;
 use storekeep_domain::{SearchDoc, TenantId};
 use storekeep_store::StoreResult;
 use storekeep_store::catalog::tsquery;
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::SearchRow;
 
+use super::Pool;
 use crate::error::other;
 
 /// Active products whose search document holds every term (as a word or a
 /// word prefix), newest first, at most `limit`.
 pub(super) async fn candidates(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     terms: &[String],
     limit: i64,

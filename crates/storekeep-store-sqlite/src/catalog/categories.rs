@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
 use storekeep_domain::{AuditContext, Category, CategoryId, CategoryPatch, NewCategory, TenantId};
 use storekeep_store::rules::catalog as rules;
 use storekeep_store::rules::catalog_audit::AuditEvent;
@@ -10,7 +9,7 @@ use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::{CategoryRow, sql};
 
-use super::{Conn, map_err, record};
+use super::{Conn, Pool, lock_tenant, map_err, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -45,12 +44,13 @@ async fn tree(
 }
 
 pub(super) async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     new: &NewCategory,
     ctx: &AuditContext,
 ) -> StoreResult<Category> {
     let mut tx = write_tx(pool).await?;
+    lock_tenant(&mut tx, tenant).await?;
     if let Some(parent) = new.parent_id {
         rules::known_parent(fetch(&mut tx, tenant, parent).await)?;
     }
@@ -71,7 +71,7 @@ pub(super) async fn create(
     Ok(category)
 }
 
-pub(super) async fn list(pool: &SqlitePool, tenant: TenantId) -> StoreResult<Vec<Category>> {
+pub(super) async fn list(pool: &Pool, tenant: TenantId) -> StoreResult<Vec<Category>> {
     let rows: Vec<CategoryRow> = sqlx::query_as(sql::CATEGORIES)
         .bind(DbId(tenant.0))
         .fetch_all(pool)
@@ -81,13 +81,16 @@ pub(super) async fn list(pool: &SqlitePool, tenant: TenantId) -> StoreResult<Vec
 }
 
 pub(super) async fn update(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: CategoryId,
     patch: &CategoryPatch,
     ctx: &AuditContext,
 ) -> StoreResult<Category> {
     let mut tx = write_tx(pool).await?;
+    // With the tenant locked, no other move can run between reading the
+    // tree and the commit, so two moves cannot make a cycle together.
+    lock_tenant(&mut tx, tenant).await?;
     let before = fetch(&mut tx, tenant, id).await?;
     let new = rules::patched_category(&before, patch);
     if new.parent_id.is_some() {
@@ -110,12 +113,15 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: CategoryId,
     ctx: &AuditContext,
 ) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
+    // Serialised with creates and moves, so no subcategory appears under
+    // it between the count and the delete.
+    lock_tenant(&mut tx, tenant).await?;
     let before = fetch(&mut tx, tenant, id).await?;
     let children: i64 = sqlx::query_scalar(sql::CATEGORY_CHILDREN)
         .bind(DbId(id.0))

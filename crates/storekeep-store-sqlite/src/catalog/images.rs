@@ -1,6 +1,5 @@
 //! Product images: the records of objects already in the media store.
 
-use sqlx::SqlitePool;
 use storekeep_domain::{AuditContext, ImageId, NewImage, ProductImage, TenantId};
 use storekeep_store::rules::catalog as rules;
 use storekeep_store::rules::catalog_audit::AuditEvent;
@@ -9,7 +8,7 @@ use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::{ImageRow, sql};
 
 use super::products::{lock_product, touch};
-use super::{Conn, record};
+use super::{Conn, Pool, lock_tenant, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -24,13 +23,15 @@ async fn fetch(conn: &mut Conn, tenant: TenantId, id: ImageId) -> StoreResult<Pr
 }
 
 pub(super) async fn add(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     image: &NewImage,
     storage_limit: i64,
     ctx: &AuditContext,
 ) -> StoreResult<ProductImage> {
     let mut tx = write_tx(pool).await?;
+    // The tenant's lock holds the storage sum until commit.
+    lock_tenant(&mut tx, tenant).await?;
     let product = DbId(image.product_id.0);
     lock_product(&mut tx, tenant, product).await?;
     let used: i64 = sqlx::query_scalar(
@@ -57,17 +58,13 @@ pub(super) async fn add(
     Ok(stored)
 }
 
-pub(super) async fn get(
-    pool: &SqlitePool,
-    tenant: TenantId,
-    id: ImageId,
-) -> StoreResult<ProductImage> {
+pub(super) async fn get(pool: &Pool, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, tenant, id).await
 }
 
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: ImageId,
     ctx: &AuditContext,

@@ -2,38 +2,39 @@
 //! its own savepoint. The batch's write lock keeps the product count (the
 //! plan's room) true for the whole batch.
 
-use sqlx::SqlitePool;
 use storekeep_domain::{
     AuditContext, CategoryId, Handle, ImportOutcome, ImportRow, ImportVariant, TenantId,
 };
 use storekeep_store::rules::catalog::{self as rules, ImportBatch};
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
-use storekeep_store_sql::catalog::{ProductFields, sql};
+use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
 
 use super::inventory::change_stock;
 use super::products::{insert, product_count, refresh_summary, rewrite};
 use super::variants::{insert_variant, variant_count, write_variant};
-use super::{Conn, exec, record};
+use super::{Conn, Pool, exec, lock_tenant, record};
 use crate::error::other;
 use crate::write_tx;
 
 pub(super) async fn rows(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     rows: &[ImportRow],
     max_products: i64,
     ctx: &AuditContext,
 ) -> StoreResult<Vec<Result<ImportOutcome, StoreError>>> {
     let mut tx = write_tx(pool).await?;
+    // Locked once for the batch, outside the savepoints: a row lock taken
+    // inside one is dropped when it is rolled back.
+    lock_tenant(&mut tx, tenant).await?;
+    lock_existing(&mut tx, tenant, rows).await?;
     let products = product_count(&mut tx, tenant).await?;
     let mut batch = ImportBatch::new(max_products, products, rows.len());
     for row in rows {
         exec(&mut tx, sql::SAVEPOINT).await?;
         let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
-        if let Err(StoreError::Other(cause)) = &result {
-            tracing::warn!(error = %cause, line = row.line, "import row failed");
-        }
+        warn_if_broken(&result, row.line);
         if !batch.record(result)? {
             exec(&mut tx, sql::ROLLBACK_TO).await?;
         }
@@ -44,6 +45,16 @@ pub(super) async fn rows(
     }
     tx.commit().await.map_err(other)?;
     Ok(batch.into_outcomes())
+}
+
+/// Locks the batch's existing products on PostgreSQL. Here the write
+/// transaction already holds the database's lock.
+async fn lock_existing(
+    _conn: &mut Conn,
+    _tenant: TenantId,
+    _rows: &[ImportRow],
+) -> StoreResult<()> {
+    Ok(())
 }
 
 async fn category_ids(

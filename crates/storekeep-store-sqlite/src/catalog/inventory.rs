@@ -1,6 +1,5 @@
 //! Stock: on-hand changes, always through the inventory ledger.
 
-use sqlx::SqlitePool;
 use storekeep_domain::{
     AuditContext, InventoryAdjustment, Page, PageRequest, TenantId, Variant, VariantId,
 };
@@ -13,7 +12,7 @@ use uuid::Uuid;
 
 use super::products::refresh_summary;
 use super::variants::{fetch, lock_variant};
-use super::{Conn, record};
+use super::{Conn, Pool, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -74,7 +73,7 @@ pub(super) async fn change_stock(
 }
 
 pub(super) async fn adjust(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: VariantId,
     delta: i64,
@@ -99,7 +98,7 @@ pub(super) async fn adjust(
 
 /// Newest first.
 pub(super) async fn ledger(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: VariantId,
     page: &PageRequest,

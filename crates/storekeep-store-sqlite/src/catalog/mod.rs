@@ -16,7 +16,7 @@ mod search;
 mod variants;
 
 use async_trait::async_trait;
-use sqlx::{Sqlite, SqliteConnection};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
     InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
@@ -32,6 +32,7 @@ use crate::{SqliteStore, audit, error};
 pub(crate) use inventory::record_ledger;
 pub(crate) use products::refresh_summary;
 
+type Pool = SqlitePool;
 type Db = Sqlite;
 type Conn = SqliteConnection;
 
@@ -52,6 +53,12 @@ pub(crate) fn placeholders(n: usize) -> String {
 
 async fn exec(conn: &mut Conn, sql: &str) -> StoreResult<()> {
     sqlx::query(sql).execute(&mut *conn).await.map_err(other)?;
+    Ok(())
+}
+
+/// Lock 1 on PostgreSQL. Here the write transaction (`BEGIN IMMEDIATE`)
+/// already holds the database's lock, which serialises every writer.
+async fn lock_tenant(_conn: &mut Conn, _tenant: TenantId) -> StoreResult<()> {
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! and filter on, and reading them back whole.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Encode, FromRow, SqlitePool, Type};
+use sqlx::{Encode, FromRow, Type};
 use storekeep_domain::{
     AuditContext, CategoryId, Handle, NewProduct, Page, Product, ProductId, ProductPatch,
     ProductQuery, TenantId,
@@ -16,7 +16,7 @@ use storekeep_store_sql::catalog::{
 };
 
 use super::variants::insert_variant;
-use super::{Conn, Db, map_err, record};
+use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -219,13 +219,14 @@ pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreRes
 }
 
 pub(super) async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     new: &NewProduct,
     max_products: i64,
     ctx: &AuditContext,
 ) -> StoreResult<Product> {
     let mut tx = write_tx(pool).await?;
+    lock_tenant(&mut tx, tenant).await?;
     rules::product_room(product_count(&mut tx, tenant).await?, max_products)?;
     let id = insert(&mut tx, tenant, ProductFields::of_new(new), &new.categories).await?;
     for v in &new.variants {
@@ -238,17 +239,13 @@ pub(super) async fn create(
     Ok(product)
 }
 
-pub(super) async fn get(
-    pool: &SqlitePool,
-    tenant: TenantId,
-    id: ProductId,
-) -> StoreResult<Product> {
+pub(super) async fn get(pool: &Pool, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, tenant, id).await
 }
 
 pub(super) async fn by_handle(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     handle: &Handle,
 ) -> StoreResult<Product> {
@@ -263,7 +260,7 @@ pub(super) async fn by_handle(
 }
 
 pub(super) async fn by_ids(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     ids: &[ProductId],
 ) -> StoreResult<Vec<Product>> {
@@ -285,7 +282,7 @@ pub(super) async fn by_ids(
 }
 
 pub(super) async fn list(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     query: &ProductQuery,
 ) -> StoreResult<Page<Product>> {
@@ -310,13 +307,13 @@ pub(super) async fn list(
     Ok(product_page(assemble(&mut conn, rows).await?, query))
 }
 
-pub(super) async fn count(pool: &SqlitePool, tenant: TenantId) -> StoreResult<i64> {
+pub(super) async fn count(pool: &Pool, tenant: TenantId) -> StoreResult<i64> {
     let mut conn = pool.acquire().await.map_err(other)?;
     product_count(&mut conn, tenant).await
 }
 
 pub(super) async fn update(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: ProductId,
     patch: &ProductPatch,
@@ -340,7 +337,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: ProductId,
     ctx: &AuditContext,
@@ -359,7 +356,7 @@ pub(super) async fn delete(
 
 /// Products in id order after `after`, for export.
 pub(super) async fn after(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     after: Option<ProductId>,
     limit: i64,

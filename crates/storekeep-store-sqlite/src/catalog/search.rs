@@ -1,18 +1,18 @@
 //! Search candidates from the FTS5 index (`product_search`).
 
-use sqlx::SqlitePool;
 use storekeep_domain::{SearchDoc, TenantId};
 use storekeep_store::StoreResult;
 use storekeep_store::catalog::fts5_query;
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::SearchRow;
 
+use super::Pool;
 use crate::error::other;
 
 /// Active products whose search document holds every term (as a word or a
 /// word prefix), newest first, at most `limit`.
 pub(super) async fn candidates(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     terms: &[String],
     limit: i64,

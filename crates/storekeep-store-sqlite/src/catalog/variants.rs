@@ -1,6 +1,5 @@
 //! Variants: what is sold, with a SKU, options, a price and stock.
 
-use sqlx::SqlitePool;
 use storekeep_domain::{
     AuditContext, NewVariant, ProductId, TenantId, Variant, VariantId, VariantPatch,
 };
@@ -12,7 +11,7 @@ use storekeep_store_sql::catalog::{VariantRow, adjustment, sql};
 
 use super::inventory::write_ledger;
 use super::products::{lock_product, refresh_summary, touch};
-use super::{Conn, map_err, record};
+use super::{Conn, Pool, map_err, record};
 use crate::error::other;
 use crate::write_tx;
 
@@ -85,7 +84,7 @@ pub(super) async fn write_variant(conn: &mut Conn, id: DbId, v: &NewVariant) -> 
 }
 
 pub(super) async fn add(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     product: ProductId,
     new: &NewVariant,
@@ -105,7 +104,7 @@ pub(super) async fn add(
 }
 
 pub(super) async fn update(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: VariantId,
     patch: &VariantPatch,
@@ -130,7 +129,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: VariantId,
     ctx: &AuditContext,
