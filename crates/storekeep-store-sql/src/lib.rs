@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 mod id;
 pub mod identity;
 pub mod platform;

@@ -1,6 +1,9 @@
 //! The business rules the backends apply and never decide (STYLE.md §4):
-//! each is one pure function or constant here, called by both backends,
-//! which keep only SQL, locks and transactions. A module per area.
+//! limits, refusals and the messages users see, each one pure function (or
+//! constant) of what a backend read inside its transaction, called by both
+//! backends, which keep only SQL, locks and transactions. A module per area.
 
+pub mod catalog;
+pub mod catalog_audit;
 pub mod identity;
 pub mod platform;

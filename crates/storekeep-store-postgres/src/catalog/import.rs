@@ -1,0 +1,163 @@
+//! Bulk import: up to `IMPORT_BATCH` rows in one transaction, each row in
+//! its own savepoint. The tenant's lock, taken once for the batch, keeps
+//! the product count (the plan's room) true for the whole batch.
+
+use storekeep_domain::{
+    AuditContext, CategoryId, Handle, ImportOutcome, ImportRow, ImportVariant, TenantId,
+};
+use storekeep_store::rules::catalog::{self as rules, ImportBatch};
+use storekeep_store::{StoreError, StoreResult};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
+
+use super::inventory::change_stock;
+use super::products::{insert, product_count, refresh_summary, rewrite};
+use super::variants::{insert_variant, variant_count, write_variant};
+use super::{Conn, Pool, exec, lock_tenant, record};
+use crate::error::other;
+use crate::write_tx;
+
+pub(super) async fn rows(
+    pool: &Pool,
+    tenant: TenantId,
+    rows: &[ImportRow],
+    max_products: i64,
+    ctx: &AuditContext,
+) -> StoreResult<Vec<Result<ImportOutcome, StoreError>>> {
+    let mut tx = write_tx(pool).await?;
+    // Locked once for the batch, outside the savepoints: a row lock taken
+    // inside one is dropped when it is rolled back.
+    lock_tenant(&mut tx, tenant).await?;
+    lock_existing(&mut tx, tenant, rows).await?;
+    let products = product_count(&mut tx, tenant).await?;
+    let mut batch = ImportBatch::new(max_products, products, rows.len());
+    for row in rows {
+        exec(&mut tx, sql::SAVEPOINT).await?;
+        let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
+        warn_if_broken(&result, row.line);
+        if !batch.record(result)? {
+            exec(&mut tx, sql::ROLLBACK_TO).await?;
+        }
+        exec(&mut tx, sql::RELEASE).await?;
+    }
+    if let Some(event) = batch.audit(rows) {
+        record(&mut tx, tenant, ctx, event).await?;
+    }
+    tx.commit().await.map_err(other)?;
+    Ok(batch.into_outcomes())
+}
+
+/// Locks the batch's existing products in id order (the order checkout and
+/// order changes lock them in) before any row takes one in file order:
+/// otherwise an import and a checkout could deadlock.
+async fn lock_existing(conn: &mut Conn, tenant: TenantId, rows: &[ImportRow]) -> StoreResult<()> {
+    let handles: Vec<&str> = rows.iter().map(|r| r.handle.as_str()).collect();
+    sqlx::query(
+        "SELECT id FROM products WHERE tenant_id = $1 AND handle = ANY($2) \
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(DbId(tenant.0))
+    .bind(&handles)
+    .execute(&mut *conn)
+    .await
+    .map_err(other)?;
+    Ok(())
+}
+
+async fn category_ids(
+    conn: &mut Conn,
+    tenant: TenantId,
+    handles: &[Handle],
+) -> StoreResult<Vec<CategoryId>> {
+    let mut ids = Vec::with_capacity(handles.len());
+    for handle in handles {
+        let id: Option<DbId> = sqlx::query_scalar(sql::CATEGORY_ID_BY_HANDLE)
+            .bind(DbId(tenant.0))
+            .bind(handle.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(other)?;
+        ids.push(CategoryId(rules::known_category(id)?.0));
+    }
+    Ok(ids)
+}
+
+/// Applies one import row; runs inside the row's savepoint.
+async fn import_row(
+    conn: &mut Conn,
+    tenant: TenantId,
+    row: &ImportRow,
+    batch: &ImportBatch,
+    actor: &str,
+) -> StoreResult<ImportOutcome> {
+    let categories = category_ids(conn, tenant, &row.categories).await?;
+    let fields = ProductFields::of_import(row);
+    let existing: Option<DbId> = sqlx::query_scalar(
+        "SELECT id FROM products WHERE tenant_id = $1 AND handle = $2 FOR UPDATE",
+    )
+    .bind(DbId(tenant.0))
+    .bind(row.handle.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let (product, outcome) = match existing {
+        Some(id) => {
+            rewrite(conn, tenant, id, fields, Some(&row.tags), Some(&categories)).await?;
+            (id, ImportOutcome::Updated)
+        }
+        None => {
+            batch.may_create()?;
+            let id = insert(conn, tenant, fields, &categories).await?;
+            (id, ImportOutcome::Created)
+        }
+    };
+    for v in &row.variants {
+        import_variant(conn, tenant, product, v, actor).await?;
+    }
+    rules::variant_count(variant_count(conn, product).await?)?;
+    refresh_summary(conn, product).await?;
+    Ok(outcome)
+}
+
+/// Creates or updates a variant of `product`, matched by SKU; its stock is
+/// set to the row's figure (through the ledger) when the row gives one.
+async fn import_variant(
+    conn: &mut Conn,
+    tenant: TenantId,
+    product: DbId,
+    v: &ImportVariant,
+    actor: &str,
+) -> StoreResult<()> {
+    let (variant, set_stock) = (&v.variant, v.set_stock);
+    let found: Option<(DbId, DbId)> =
+        sqlx::query_as("SELECT id, product_id FROM variants WHERE tenant_id = $1 AND sku = $2")
+            .bind(DbId(tenant.0))
+            .bind(variant.sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(other)?;
+    let Some((id, owner)) = found else {
+        insert_variant(conn, tenant, product, variant, actor, "import").await?;
+        return Ok(());
+    };
+    rules::sku_owner(&owner, &product)?;
+    write_variant(conn, id, variant).await?;
+    // Read after the write, which holds the row's lock.
+    let on_hand: i64 = sqlx::query_scalar("SELECT on_hand FROM variants WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    if set_stock && variant.on_hand != on_hand {
+        change_stock(
+            conn,
+            tenant,
+            id.0,
+            variant.on_hand - on_hand,
+            "import",
+            actor,
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,385 @@
+//! Products: their rows, tags and filings, the summary columns lists sort
+//! and filter on, and reading them back whole.
+
+use std::collections::HashSet;
+
+use sqlx::postgres::PgRow;
+use sqlx::{Encode, FromRow, Type};
+use storekeep_domain::{
+    AuditContext, CategoryId, Handle, NewProduct, Page, Product, ProductId, ProductPatch,
+    ProductQuery, TenantId,
+};
+use storekeep_store::rules::catalog as rules;
+use storekeep_store::rules::catalog_audit::AuditEvent;
+use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::catalog::{
+    self as shared, ProductFields, ProductRow, list_products, product_page, sql,
+};
+
+use super::variants::insert_variant;
+use super::{Conn, Db, Pool, lock_tenant, map_err, record};
+use crate::error::other;
+use crate::write_tx;
+
+/// Rows of `sql` for the products `ids` (bound as one array, `$1`).
+async fn of_products<R>(conn: &mut Conn, sql: &str, ids: &[DbId]) -> StoreResult<Vec<R>>
+where
+    R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    sqlx::query_as::<_, R>(sql)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)
+}
+
+/// Turns product rows into products, loading their variants, images and
+/// categories with one query each.
+pub(super) async fn assemble(conn: &mut Conn, rows: Vec<ProductRow>) -> StoreResult<Vec<Product>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
+    let list = "= ANY($1)";
+    let variants = of_products(conn, &sql::variants_of(list), &ids).await?;
+    let images = of_products(conn, &sql::images_of(list), &ids).await?;
+    let filings = of_products(conn, &sql::filings_of(list), &ids).await?;
+    shared::assemble(rows, variants, images, filings)
+}
+
+async fn one(conn: &mut Conn, row: Option<ProductRow>) -> StoreResult<Product> {
+    let row = row.ok_or(StoreError::NotFound("product"))?;
+    assemble(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound("product"))
+}
+
+pub(super) async fn fetch(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: ProductId,
+) -> StoreResult<Product> {
+    let row: Option<ProductRow> = sqlx::query_as(sql::PRODUCT_BY_ID)
+        .bind(DbId(tenant.0))
+        .bind(DbId(id.0))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+    one(conn, row).await
+}
+
+/// Lock 2: the product row, before reading what will change. `NotFound`
+/// when the product is not the shop's (or was deleted meanwhile).
+pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
+    let found: Option<DbId> =
+        sqlx::query_scalar("SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(DbId(tenant.0))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(other)?;
+    found.map(|_| ()).ok_or(StoreError::NotFound("product"))
+}
+
+/// Recomputes a product's cheapest price and available stock.
+pub(crate) async fn refresh_summary<'q>(
+    conn: &mut Conn,
+    product: impl Encode<'q, Db> + Type<Db> + Send + 'q,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE products SET \
+         min_price = coalesce((SELECT min(price) FROM variants WHERE product_id = $1), 0), \
+         available = coalesce((SELECT sum(greatest(on_hand - reserved, 0)) FROM variants \
+                               WHERE product_id = $1), 0)::bigint \
+         WHERE id = $1",
+    )
+    .bind(product)
+    .execute(&mut *conn)
+    .await
+    .map_err(other)?;
+    Ok(())
+}
+
+pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
+    sqlx::query(sql::TOUCH_PRODUCT)
+        .bind(now())
+        .bind(product)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
+async fn set_tags(
+    conn: &mut Conn,
+    tenant: TenantId,
+    product: DbId,
+    tags: &[String],
+) -> StoreResult<()> {
+    sqlx::query(sql::DELETE_PRODUCT_TAGS)
+        .bind(product)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    if !tags.is_empty() {
+        sqlx::query(
+            "INSERT INTO product_tags (product_id, tenant_id, tag) \
+             SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(product)
+        .bind(DbId(tenant.0))
+        .bind(tags)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}
+
+/// Files the product under `categories`, in that order (a repeat keeps its
+/// first position). The categories are checked and locked `FOR KEY SHARE`
+/// before the old filing is touched, so a concurrent category delete waits
+/// for this transaction instead of deadlocking with it.
+async fn set_categories(
+    conn: &mut Conn,
+    tenant: TenantId,
+    product: DbId,
+    categories: &[CategoryId],
+) -> StoreResult<()> {
+    let ids: Vec<DbId> = categories.iter().map(|c| DbId(c.0)).collect();
+    if !ids.is_empty() {
+        let found: HashSet<DbId> = sqlx::query_scalar(
+            "SELECT id FROM categories WHERE tenant_id = $1 AND id = ANY($2) FOR KEY SHARE",
+        )
+        .bind(DbId(tenant.0))
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?
+        .into_iter()
+        .collect();
+        for id in &ids {
+            rules::known_category(found.get(id))?;
+        }
+    }
+    sqlx::query(sql::DELETE_PRODUCT_CATEGORIES)
+        .bind(product)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    if !ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO product_categories (product_id, category_id, position) \
+             SELECT $1, c.id, c.n - 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS c (id, n) \
+             ORDER BY c.n ON CONFLICT DO NOTHING",
+        )
+        .bind(product)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}
+
+/// Inserts a product (no variants yet) with its tags and filings.
+pub(super) async fn insert(
+    conn: &mut Conn,
+    tenant: TenantId,
+    fields: ProductFields<'_>,
+    categories: &[CategoryId],
+) -> StoreResult<DbId> {
+    let id = DbId(ProductId::new().0);
+    sql::insert_product(id, DbId(tenant.0), fields, now())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    set_tags(conn, tenant, id, fields.tags).await?;
+    set_categories(conn, tenant, id, categories).await?;
+    Ok(id)
+}
+
+/// Rewrites a product's fields, and its tags and filings where given.
+pub(super) async fn rewrite(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: DbId,
+    fields: ProductFields<'_>,
+    tags: Option<&[String]>,
+    categories: Option<&[CategoryId]>,
+) -> StoreResult<()> {
+    sql::update_product(id, fields, now())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    if let Some(tags) = tags {
+        set_tags(conn, tenant, id, tags).await?;
+    }
+    if let Some(categories) = categories {
+        set_categories(conn, tenant, id, categories).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreResult<i64> {
+    sqlx::query_scalar(sql::PRODUCT_COUNT)
+        .bind(DbId(tenant.0))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)
+}
+
+pub(super) async fn create(
+    pool: &Pool,
+    tenant: TenantId,
+    new: &NewProduct,
+    max_products: i64,
+    ctx: &AuditContext,
+) -> StoreResult<Product> {
+    let mut tx = write_tx(pool).await?;
+    lock_tenant(&mut tx, tenant).await?;
+    rules::product_room(product_count(&mut tx, tenant).await?, max_products)?;
+    let id = insert(&mut tx, tenant, ProductFields::of_new(new), &new.categories).await?;
+    for v in &new.variants {
+        insert_variant(&mut tx, tenant, id, v, &ctx.actor, "initial").await?;
+    }
+    refresh_summary(&mut tx, id).await?;
+    let product = fetch(&mut tx, tenant, ProductId(id.0)).await?;
+    record(&mut tx, tenant, ctx, AuditEvent::product_created(&product)).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(product)
+}
+
+pub(super) async fn get(pool: &Pool, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
+    let mut conn = pool.acquire().await.map_err(other)?;
+    fetch(&mut conn, tenant, id).await
+}
+
+pub(super) async fn by_handle(
+    pool: &Pool,
+    tenant: TenantId,
+    handle: &Handle,
+) -> StoreResult<Product> {
+    let mut conn = pool.acquire().await.map_err(other)?;
+    let row: Option<ProductRow> = sqlx::query_as(sql::PRODUCT_BY_HANDLE)
+        .bind(DbId(tenant.0))
+        .bind(handle.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+    one(&mut conn, row).await
+}
+
+pub(super) async fn by_ids(
+    pool: &Pool,
+    tenant: TenantId,
+    ids: &[ProductId],
+) -> StoreResult<Vec<Product>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = pool.acquire().await.map_err(other)?;
+    let sql = format!(
+        "SELECT {} FROM products p WHERE p.tenant_id = $1 AND p.id = ANY($2)",
+        sql::PRODUCT_COLUMNS,
+    );
+    let ids: Vec<DbId> = ids.iter().map(|id| DbId(id.0)).collect();
+    let rows = sqlx::query_as::<_, ProductRow>(&sql)
+        .bind(DbId(tenant.0))
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?;
+    assemble(&mut conn, rows).await
+}
+
+pub(super) async fn list(
+    pool: &Pool,
+    tenant: TenantId,
+    query: &ProductQuery,
+) -> StoreResult<Page<Product>> {
+    let mut sql = list_products(DbId(tenant.0), query, |sql, categories| {
+        // An empty list matches nothing, as on SQLite.
+        let ids: Vec<DbId> = categories.iter().map(|c| DbId(c.0)).collect();
+        sql.push("= ANY(").push_bind(ids).push(")");
+    })?;
+    let mut conn = pool.acquire().await.map_err(other)?;
+    let rows = sql
+        .build_query_as::<ProductRow>()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(product_page(assemble(&mut conn, rows).await?, query))
+}
+
+pub(super) async fn count(pool: &Pool, tenant: TenantId) -> StoreResult<i64> {
+    let mut conn = pool.acquire().await.map_err(other)?;
+    product_count(&mut conn, tenant).await
+}
+
+pub(super) async fn update(
+    pool: &Pool,
+    tenant: TenantId,
+    id: ProductId,
+    patch: &ProductPatch,
+    ctx: &AuditContext,
+) -> StoreResult<Product> {
+    let mut tx = write_tx(pool).await?;
+    // Locked before reading, so a concurrent patch is not overwritten with
+    // what this one read.
+    lock_product(&mut tx, tenant, DbId(id.0)).await?;
+    let before = fetch(&mut tx, tenant, id).await?;
+    let fields = ProductFields::patched(&before, patch);
+    let (tags, categories) = (patch.tags.as_deref(), patch.categories.as_deref());
+    rewrite(&mut tx, tenant, DbId(id.0), fields, tags, categories).await?;
+    let after = fetch(&mut tx, tenant, id).await?;
+    record(
+        &mut tx,
+        tenant,
+        ctx,
+        AuditEvent::product_updated(&before, &after),
+    )
+    .await?;
+    tx.commit().await.map_err(other)?;
+    Ok(after)
+}
+
+pub(super) async fn delete(
+    pool: &Pool,
+    tenant: TenantId,
+    id: ProductId,
+    ctx: &AuditContext,
+) -> StoreResult<Product> {
+    let mut tx = write_tx(pool).await?;
+    // Locked first, so the images returned are all the ones deleted.
+    lock_product(&mut tx, tenant, DbId(id.0)).await?;
+    let before = fetch(&mut tx, tenant, id).await?;
+    sqlx::query(sql::DELETE_PRODUCT)
+        .bind(DbId(id.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(before)
+}
+
+/// Products in id order after `after`, for export.
+pub(super) async fn after(
+    pool: &Pool,
+    tenant: TenantId,
+    after: Option<ProductId>,
+    limit: i64,
+) -> StoreResult<Vec<Product>> {
+    let mut conn = pool.acquire().await.map_err(other)?;
+    let rows: Vec<ProductRow> = sqlx::query_as(sql::PRODUCTS_AFTER)
+        .bind(DbId(tenant.0))
+        .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?;
+    assemble(&mut conn, rows).await
+}

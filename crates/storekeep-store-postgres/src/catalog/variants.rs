@@ -1,0 +1,163 @@
+//! Variants: what is sold, with a SKU, options, a price and stock.
+
+use storekeep_domain::{
+    AuditContext, NewVariant, ProductId, TenantId, Variant, VariantId, VariantPatch,
+};
+use storekeep_store::rules::catalog as rules;
+use storekeep_store::rules::catalog_audit::AuditEvent;
+use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::catalog::{VariantRow, adjustment, sql};
+
+use super::inventory::write_ledger;
+use super::products::{lock_product, refresh_summary, touch};
+use super::{Conn, Pool, map_err, record};
+use crate::error::other;
+use crate::write_tx;
+
+pub(super) async fn fetch(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: VariantId,
+) -> StoreResult<Variant> {
+    let row: Option<VariantRow> = sqlx::query_as(sql::VARIANT_BY_ID)
+        .bind(DbId(tenant.0))
+        .bind(DbId(id.0))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+    row.ok_or(StoreError::NotFound("variant"))?.try_into()
+}
+
+/// Locks a variant's product (a variant never changes product), then reads
+/// the variant as it is now.
+pub(super) async fn lock_variant(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: VariantId,
+) -> StoreResult<Variant> {
+    let product: Option<DbId> =
+        sqlx::query_scalar("SELECT product_id FROM variants WHERE tenant_id = $1 AND id = $2")
+            .bind(DbId(tenant.0))
+            .bind(DbId(id.0))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(other)?;
+    let product = product.ok_or(StoreError::NotFound("variant"))?;
+    match lock_product(conn, tenant, product).await {
+        Err(StoreError::NotFound(_)) => return Err(StoreError::NotFound("variant")),
+        r => r?,
+    }
+    fetch(conn, tenant, id).await
+}
+
+pub(super) async fn variant_count(conn: &mut Conn, product: DbId) -> StoreResult<i64> {
+    sqlx::query_scalar(sql::VARIANT_COUNT)
+        .bind(product)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)
+}
+
+/// Inserts a variant at the end of the product's list, its initial stock
+/// recorded in the ledger with `reason`.
+pub(super) async fn insert_variant(
+    conn: &mut Conn,
+    tenant: TenantId,
+    product: DbId,
+    v: &NewVariant,
+    actor: &str,
+    reason: &str,
+) -> StoreResult<VariantId> {
+    let id = VariantId::new();
+    let position: i64 = sqlx::query_scalar(sql::NEXT_VARIANT_POSITION)
+        .bind(product)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(other)?;
+    sql::insert_variant((DbId(id.0), DbId(tenant.0), product), v, position, now())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    if v.on_hand != 0 {
+        let line = adjustment(id, v.on_hand, reason, v.on_hand, actor);
+        write_ledger(conn, tenant, line).await?;
+    }
+    Ok(id)
+}
+
+/// Writes a variant's descriptive fields (not its stock).
+pub(super) async fn write_variant(conn: &mut Conn, id: DbId, v: &NewVariant) -> StoreResult<()> {
+    sql::update_variant(id, v, now())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) async fn add(
+    pool: &Pool,
+    tenant: TenantId,
+    product: ProductId,
+    new: &NewVariant,
+    ctx: &AuditContext,
+) -> StoreResult<Variant> {
+    let mut tx = write_tx(pool).await?;
+    let key = DbId(product.0);
+    lock_product(&mut tx, tenant, key).await?;
+    rules::variant_room(variant_count(&mut tx, key).await?)?;
+    let id = insert_variant(&mut tx, tenant, key, new, &ctx.actor, "initial").await?;
+    refresh_summary(&mut tx, key).await?;
+    touch(&mut tx, key).await?;
+    let variant = fetch(&mut tx, tenant, id).await?;
+    record(&mut tx, tenant, ctx, AuditEvent::variant_created(&variant)).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(variant)
+}
+
+pub(super) async fn update(
+    pool: &Pool,
+    tenant: TenantId,
+    id: VariantId,
+    patch: &VariantPatch,
+    ctx: &AuditContext,
+) -> StoreResult<Variant> {
+    let mut tx = write_tx(pool).await?;
+    let before = lock_variant(&mut tx, tenant, id).await?;
+    let product = DbId(before.product_id.0);
+    write_variant(&mut tx, DbId(id.0), &rules::patched_variant(&before, patch)).await?;
+    refresh_summary(&mut tx, product).await?;
+    touch(&mut tx, product).await?;
+    let after = fetch(&mut tx, tenant, id).await?;
+    record(
+        &mut tx,
+        tenant,
+        ctx,
+        AuditEvent::variant_updated(&before, &after),
+    )
+    .await?;
+    tx.commit().await.map_err(other)?;
+    Ok(after)
+}
+
+pub(super) async fn delete(
+    pool: &Pool,
+    tenant: TenantId,
+    id: VariantId,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = write_tx(pool).await?;
+    let before = lock_variant(&mut tx, tenant, id).await?;
+    let product = DbId(before.product_id.0);
+    let count = variant_count(&mut tx, product).await?;
+    rules::variant_removable(count, before.inventory.reserved)?;
+    sqlx::query(sql::DELETE_VARIANT)
+        .bind(DbId(id.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    refresh_summary(&mut tx, product).await?;
+    record(&mut tx, tenant, ctx, AuditEvent::variant_deleted(&before)).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(())
+}

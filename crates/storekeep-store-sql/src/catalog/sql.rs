@@ -1,0 +1,423 @@
+//! Catalog SQL that SQLite and PostgreSQL both accept to the letter (`$N`
+//! placeholders, standard functions), and the binding of the longer
+//! statements' arguments, generic over the database. What only one
+//! database understands stays in its backend.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{Database, Encode, Type};
+use storekeep_domain::{
+    Handle, ImportRow, NewCategory, NewImage, NewProduct, NewVariant, Product, ProductPatch,
+    ProductStatus, search_document, title_key,
+};
+
+use crate::DbId;
+
+macro_rules! product_columns {
+    () => {
+        "p.id, p.handle, p.title, p.description, p.status, p.tags, p.created_at, p.updated_at"
+    };
+}
+macro_rules! variant_columns {
+    () => {
+        "id, product_id, sku, title, options, price, currency, compare_at_price, on_hand, \
+         reserved, position"
+    };
+}
+macro_rules! image_columns {
+    () => {
+        "id, product_id, object_key, content_type, width, height, size_bytes, alt, position, \
+         created_at"
+    };
+}
+macro_rules! category_columns {
+    () => {
+        "id, parent_id, handle, name, position, created_at, updated_at"
+    };
+}
+
+/// A [`ProductRow`](super::ProductRow), from `products p`.
+pub const PRODUCT_COLUMNS: &str = product_columns!();
+/// A [`VariantRow`](super::VariantRow).
+pub const VARIANT_COLUMNS: &str = variant_columns!();
+/// An [`ImageRow`](super::ImageRow).
+pub const IMAGE_COLUMNS: &str = image_columns!();
+/// A [`CategoryRow`](super::CategoryRow).
+pub const CATEGORY_COLUMNS: &str = category_columns!();
+
+// --- products
+
+pub const PRODUCT_BY_ID: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products p WHERE p.tenant_id = $1 AND p.id = $2"
+);
+pub const PRODUCT_BY_HANDLE: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products p WHERE p.tenant_id = $1 AND p.handle = $2"
+);
+/// Export order: `$2` is the last id seen (the nil id before the first).
+pub const PRODUCTS_AFTER: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products p WHERE p.tenant_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"
+);
+pub const PRODUCT_COUNT: &str = "SELECT count(*) FROM products WHERE tenant_id = $1";
+pub const DELETE_PRODUCT: &str = "DELETE FROM products WHERE id = $1";
+pub const TOUCH_PRODUCT: &str = "UPDATE products SET updated_at = $1 WHERE id = $2";
+pub const DELETE_PRODUCT_TAGS: &str = "DELETE FROM product_tags WHERE product_id = $1";
+pub const DELETE_PRODUCT_CATEGORIES: &str = "DELETE FROM product_categories WHERE product_id = $1";
+const INSERT_PRODUCT: &str = "INSERT INTO products (id, tenant_id, handle, title, title_key, \
+     description, status, tags, min_price, available, search_doc, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, $10)";
+const UPDATE_PRODUCT: &str = "UPDATE products SET handle = $1, title = $2, title_key = $3, \
+     description = $4, status = coalesce($5, status), tags = $6, search_doc = $7, \
+     updated_at = $8 WHERE id = $9";
+
+/// The variants, images and filings of a list of products; `ids` is the
+/// backend's test for `product_id` against the list.
+pub fn variants_of(ids: &str) -> String {
+    format!("SELECT {VARIANT_COLUMNS} FROM variants WHERE product_id {ids} ORDER BY position, id")
+}
+
+/// See [`variants_of`].
+pub fn images_of(ids: &str) -> String {
+    format!(
+        "SELECT {IMAGE_COLUMNS} FROM product_images WHERE product_id {ids} ORDER BY position, id"
+    )
+}
+
+/// See [`variants_of`].
+pub fn filings_of(ids: &str) -> String {
+    format!(
+        "SELECT product_id, category_id FROM product_categories WHERE product_id {ids} \
+         ORDER BY position"
+    )
+}
+
+// --- variants and stock
+
+pub const VARIANT_BY_ID: &str = concat!(
+    "SELECT ",
+    variant_columns!(),
+    " FROM variants WHERE tenant_id = $1 AND id = $2"
+);
+pub const VARIANT_COUNT: &str = "SELECT count(*) FROM variants WHERE product_id = $1";
+pub const NEXT_VARIANT_POSITION: &str =
+    "SELECT coalesce(max(position) + 1, 0) FROM variants WHERE product_id = $1";
+pub const DELETE_VARIANT: &str = "DELETE FROM variants WHERE id = $1";
+pub const SET_STOCK: &str = "UPDATE variants SET on_hand = $1, updated_at = $2 WHERE id = $3";
+const INSERT_VARIANT: &str = "INSERT INTO variants (id, tenant_id, product_id, sku, title, \
+     options, price, currency, compare_at_price, on_hand, reserved, position, created_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $12)";
+const UPDATE_VARIANT: &str = "UPDATE variants SET sku = $1, title = $2, options = $3, \
+     price = $4, currency = $5, compare_at_price = $6, updated_at = $7 WHERE id = $8";
+const INSERT_LEDGER: &str = "INSERT INTO inventory_ledger (id, tenant_id, variant_id, delta, \
+     reason, on_hand_after, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Newest first, ids below `$3`.
+pub const LEDGER_PAGE: &str = "SELECT id, variant_id, delta, reason, on_hand_after, actor, at \
+     FROM inventory_ledger WHERE tenant_id = $1 AND variant_id = $2 AND id < $3 \
+     ORDER BY id DESC LIMIT $4";
+
+// --- categories
+
+pub const CATEGORY_BY_ID: &str = concat!(
+    "SELECT ",
+    category_columns!(),
+    " FROM categories WHERE tenant_id = $1 AND id = $2"
+);
+pub const CATEGORIES: &str = concat!(
+    "SELECT ",
+    category_columns!(),
+    " FROM categories WHERE tenant_id = $1 ORDER BY position, name, id"
+);
+/// Every category's parent, for checking a move against the whole tree.
+pub const CATEGORY_TREE: &str = "SELECT id, parent_id FROM categories WHERE tenant_id = $1";
+pub const CATEGORY_ID_BY_HANDLE: &str =
+    "SELECT id FROM categories WHERE tenant_id = $1 AND handle = $2";
+pub const CATEGORY_CHILDREN: &str = "SELECT count(*) FROM categories WHERE parent_id = $1";
+pub const DELETE_CATEGORY: &str = "DELETE FROM categories WHERE id = $1";
+const INSERT_CATEGORY: &str = "INSERT INTO categories (id, tenant_id, parent_id, handle, name, \
+     position, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+const UPDATE_CATEGORY: &str = "UPDATE categories SET parent_id = $1, handle = $2, name = $3, \
+     position = $4, updated_at = $5 WHERE id = $6";
+
+// --- images
+
+pub const IMAGE_BY_ID: &str = concat!(
+    "SELECT ",
+    image_columns!(),
+    " FROM product_images WHERE tenant_id = $1 AND id = $2"
+);
+pub const NEXT_IMAGE_POSITION: &str =
+    "SELECT coalesce(max(position) + 1, 0) FROM product_images WHERE product_id = $1";
+pub const DELETE_IMAGE: &str = "DELETE FROM product_images WHERE id = $1";
+const INSERT_IMAGE: &str = "INSERT INTO product_images (id, tenant_id, product_id, object_key, \
+     content_type, width, height, size_bytes, alt, position, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+// --- import: one savepoint per row
+
+pub const SAVEPOINT: &str = "SAVEPOINT import_row";
+pub const RELEASE: &str = "RELEASE SAVEPOINT import_row";
+pub const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT import_row";
+
+/// A statement with its arguments bound, ready for a connection of `DB`.
+pub type Bound<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+/// A product's descriptive columns, as created or rewritten.
+#[derive(Debug, Clone, Copy)]
+pub struct ProductFields<'a> {
+    pub handle: &'a Handle,
+    pub title: &'a str,
+    pub description: &'a str,
+    /// `None` keeps the stored status (an import row that names none).
+    pub status: Option<ProductStatus>,
+    pub tags: &'a [String],
+}
+
+impl<'a> ProductFields<'a> {
+    pub fn of_new(new: &'a NewProduct) -> Self {
+        Self {
+            handle: &new.handle,
+            title: &new.title,
+            description: &new.description,
+            status: Some(new.status),
+            tags: &new.tags,
+        }
+    }
+
+    /// What `patch` gives, the rest as `before` has it.
+    pub fn patched(before: &'a Product, patch: &'a ProductPatch) -> Self {
+        Self {
+            handle: patch.handle.as_ref().unwrap_or(&before.handle),
+            title: patch.title.as_deref().unwrap_or(&before.title),
+            description: patch.description.as_deref().unwrap_or(&before.description),
+            status: Some(patch.status.unwrap_or(before.status)),
+            tags: patch.tags.as_deref().unwrap_or(&before.tags),
+        }
+    }
+
+    pub fn of_import(row: &'a ImportRow) -> Self {
+        Self {
+            handle: &row.handle,
+            title: &row.title,
+            description: &row.description,
+            status: row.status,
+            tags: &row.tags,
+        }
+    }
+}
+
+/// `$from, $from+1, …`: `n` numbered placeholders for an `IN (...)` list.
+pub fn numbered(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Inserts a product with no variants yet (a zero price and stock summary).
+pub fn insert_product<'q, DB>(
+    id: DbId,
+    tenant: DbId,
+    p: ProductFields<'q>,
+    at: DateTime<Utc>,
+) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    let status = p.status.unwrap_or(ProductStatus::Draft);
+    sqlx::query(INSERT_PRODUCT)
+        .bind(id)
+        .bind(tenant)
+        .bind(p.handle.as_str())
+        .bind(p.title)
+        .bind(title_key(p.title))
+        .bind(p.description)
+        .bind(status.as_str())
+        .bind(Json(p.tags))
+        .bind(search_document(p.title, p.tags, p.description))
+        .bind(at)
+}
+
+/// Rewrites a product's descriptive columns, with its sort key and search
+/// document.
+pub fn update_product<'q, DB>(id: DbId, p: ProductFields<'q>, at: DateTime<Utc>) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(UPDATE_PRODUCT)
+        .bind(p.handle.as_str())
+        .bind(p.title)
+        .bind(title_key(p.title))
+        .bind(p.description)
+        .bind(p.status.map(ProductStatus::as_str))
+        .bind(Json(p.tags))
+        .bind(search_document(p.title, p.tags, p.description))
+        .bind(at)
+        .bind(id)
+}
+
+/// Inserts a variant at `position` with `v.on_hand` in stock and nothing
+/// reserved; `ids` is `(variant, tenant, product)`.
+pub fn insert_variant<'q, DB>(
+    (id, tenant, product): (DbId, DbId, DbId),
+    v: &'q NewVariant,
+    position: i64,
+    at: DateTime<Utc>,
+) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Json<&'q BTreeMap<String, String>>: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_VARIANT)
+        .bind(id)
+        .bind(tenant)
+        .bind(product)
+        .bind(v.sku.as_str())
+        .bind(v.title.as_str())
+        .bind(Json(&v.options))
+        .bind(v.price.amount)
+        .bind(v.price.currency.as_str())
+        .bind(v.compare_at_price.as_ref().map(|m| m.amount))
+        .bind(v.on_hand)
+        .bind(position)
+        .bind(at)
+}
+
+/// Rewrites a variant's descriptive columns (not its stock).
+pub fn update_variant<'q, DB>(id: DbId, v: &'q NewVariant, at: DateTime<Utc>) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Json<&'q BTreeMap<String, String>>: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(UPDATE_VARIANT)
+        .bind(v.sku.as_str())
+        .bind(v.title.as_str())
+        .bind(Json(&v.options))
+        .bind(v.price.amount)
+        .bind(v.price.currency.as_str())
+        .bind(v.compare_at_price.as_ref().map(|m| m.amount))
+        .bind(at)
+        .bind(id)
+}
+
+/// A ledger line for `a` (whose id and variant it names), in `tenant`.
+pub fn insert_ledger<'q, DB>(
+    tenant: DbId,
+    a: &'q storekeep_domain::InventoryAdjustment,
+) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_LEDGER)
+        .bind(DbId(a.id))
+        .bind(tenant)
+        .bind(DbId(a.variant_id.0))
+        .bind(a.delta)
+        .bind(a.reason.as_str())
+        .bind(a.on_hand_after)
+        .bind(a.actor.as_str())
+        .bind(a.at)
+}
+
+pub fn insert_category<'q, DB>(
+    id: DbId,
+    tenant: DbId,
+    c: &'q NewCategory,
+    at: DateTime<Utc>,
+) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    Option<DbId>: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_CATEGORY)
+        .bind(id)
+        .bind(tenant)
+        .bind(c.parent_id.map(|p| DbId(p.0)))
+        .bind(c.handle.as_str())
+        .bind(c.name.as_str())
+        .bind(c.position)
+        .bind(at)
+}
+
+/// Rewrites a category as `c` describes it.
+pub fn update_category<'q, DB>(id: DbId, c: &'q NewCategory, at: DateTime<Utc>) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    Option<DbId>: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(UPDATE_CATEGORY)
+        .bind(c.parent_id.map(|p| DbId(p.0)))
+        .bind(c.handle.as_str())
+        .bind(c.name.as_str())
+        .bind(c.position)
+        .bind(at)
+        .bind(id)
+}
+
+/// Records an image at `position`, in `tenant`.
+pub fn insert_image<'q, DB>(
+    tenant: DbId,
+    image: &'q NewImage,
+    position: i64,
+    at: DateTime<Utc>,
+) -> Bound<'q, DB>
+where
+    DB: Database,
+    DbId: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_IMAGE)
+        .bind(DbId(image.id.0))
+        .bind(tenant)
+        .bind(DbId(image.product_id.0))
+        .bind(image.key.as_str())
+        .bind(image.content_type.as_str())
+        .bind(i64::from(image.width))
+        .bind(i64::from(image.height))
+        .bind(image.size_bytes)
+        .bind(image.alt.as_str())
+        .bind(position)
+        .bind(at)
+}

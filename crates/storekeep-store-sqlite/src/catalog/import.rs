@@ -1,0 +1,150 @@
+//! Bulk import: up to `IMPORT_BATCH` rows in one transaction, each row in
+//! its own savepoint. The batch's write lock keeps the product count (the
+//! plan's room) true for the whole batch.
+
+use storekeep_domain::{
+    AuditContext, CategoryId, Handle, ImportOutcome, ImportRow, ImportVariant, TenantId,
+};
+use storekeep_store::rules::catalog::{self as rules, ImportBatch};
+use storekeep_store::{StoreError, StoreResult};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
+
+use super::inventory::change_stock;
+use super::products::{insert, product_count, refresh_summary, rewrite};
+use super::variants::{insert_variant, variant_count, write_variant};
+use super::{Conn, Pool, exec, lock_tenant, record};
+use crate::error::other;
+use crate::write_tx;
+
+pub(super) async fn rows(
+    pool: &Pool,
+    tenant: TenantId,
+    rows: &[ImportRow],
+    max_products: i64,
+    ctx: &AuditContext,
+) -> StoreResult<Vec<Result<ImportOutcome, StoreError>>> {
+    let mut tx = write_tx(pool).await?;
+    // Locked once for the batch, outside the savepoints: a row lock taken
+    // inside one is dropped when it is rolled back.
+    lock_tenant(&mut tx, tenant).await?;
+    lock_existing(&mut tx, tenant, rows).await?;
+    let products = product_count(&mut tx, tenant).await?;
+    let mut batch = ImportBatch::new(max_products, products, rows.len());
+    for row in rows {
+        exec(&mut tx, sql::SAVEPOINT).await?;
+        let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
+        warn_if_broken(&result, row.line);
+        if !batch.record(result)? {
+            exec(&mut tx, sql::ROLLBACK_TO).await?;
+        }
+        exec(&mut tx, sql::RELEASE).await?;
+    }
+    if let Some(event) = batch.audit(rows) {
+        record(&mut tx, tenant, ctx, event).await?;
+    }
+    tx.commit().await.map_err(other)?;
+    Ok(batch.into_outcomes())
+}
+
+/// Locks the batch's existing products on PostgreSQL. Here the write
+/// transaction already holds the database's lock.
+async fn lock_existing(
+    _conn: &mut Conn,
+    _tenant: TenantId,
+    _rows: &[ImportRow],
+) -> StoreResult<()> {
+    Ok(())
+}
+
+async fn category_ids(
+    conn: &mut Conn,
+    tenant: TenantId,
+    handles: &[Handle],
+) -> StoreResult<Vec<CategoryId>> {
+    let mut ids = Vec::with_capacity(handles.len());
+    for handle in handles {
+        let id: Option<DbId> = sqlx::query_scalar(sql::CATEGORY_ID_BY_HANDLE)
+            .bind(DbId(tenant.0))
+            .bind(handle.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(other)?;
+        ids.push(CategoryId(rules::known_category(id)?.0));
+    }
+    Ok(ids)
+}
+
+/// Applies one import row; runs inside the row's savepoint.
+async fn import_row(
+    conn: &mut Conn,
+    tenant: TenantId,
+    row: &ImportRow,
+    batch: &ImportBatch,
+    actor: &str,
+) -> StoreResult<ImportOutcome> {
+    let categories = category_ids(conn, tenant, &row.categories).await?;
+    let fields = ProductFields::of_import(row);
+    let existing: Option<DbId> =
+        sqlx::query_scalar("SELECT id FROM products WHERE tenant_id = $1 AND handle = $2")
+            .bind(DbId(tenant.0))
+            .bind(row.handle.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(other)?;
+    let (product, outcome) = match existing {
+        Some(id) => {
+            rewrite(conn, tenant, id, fields, Some(&row.tags), Some(&categories)).await?;
+            (id, ImportOutcome::Updated)
+        }
+        None => {
+            batch.may_create()?;
+            let id = insert(conn, tenant, fields, &categories).await?;
+            (id, ImportOutcome::Created)
+        }
+    };
+    for v in &row.variants {
+        import_variant(conn, tenant, product, v, actor).await?;
+    }
+    rules::variant_count(variant_count(conn, product).await?)?;
+    refresh_summary(conn, product).await?;
+    Ok(outcome)
+}
+
+/// Creates or updates a variant of `product`, matched by SKU; its stock is
+/// set to the row's figure (through the ledger) when the row gives one.
+async fn import_variant(
+    conn: &mut Conn,
+    tenant: TenantId,
+    product: DbId,
+    v: &ImportVariant,
+    actor: &str,
+) -> StoreResult<()> {
+    let (variant, set_stock) = (&v.variant, v.set_stock);
+    let found: Option<(DbId, DbId, i64)> = sqlx::query_as(
+        "SELECT id, product_id, on_hand FROM variants WHERE tenant_id = $1 AND sku = $2",
+    )
+    .bind(DbId(tenant.0))
+    .bind(variant.sku.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let Some((id, owner, on_hand)) = found else {
+        insert_variant(conn, tenant, product, variant, actor, "import").await?;
+        return Ok(());
+    };
+    rules::sku_owner(&owner, &product)?;
+    write_variant(conn, id, variant).await?;
+    if set_stock && variant.on_hand != on_hand {
+        change_stock(
+            conn,
+            tenant,
+            id.0,
+            variant.on_hand - on_hand,
+            "import",
+            actor,
+        )
+        .await?;
+    }
+    Ok(())
+}
