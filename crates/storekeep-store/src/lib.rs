@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod commerce;
+pub mod rules;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
