@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod commerce;
 mod id;
 
 pub use id::DbId;
