@@ -7,6 +7,7 @@ use storekeep_domain::{
 use storekeep_store::rules::commerce::carts as rules;
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
 use crate::error::other;
@@ -52,7 +53,7 @@ async fn lock_open_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -
 
 /// Marks the cart changed and reads it back; the caller commits.
 async fn touch_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2")
+    sqlx::query(sql::TOUCH_CART)
         .bind(now())
         .bind(id.0)
         .execute(&mut *conn)
@@ -67,18 +68,15 @@ pub(crate) async fn create_cart(
     cart: &NewCart,
 ) -> StoreResult<Cart> {
     let at = now();
-    sqlx::query(
-        "INSERT INTO carts (id, tenant_id, customer_id, token_hash, status, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, 'open', $5, $5)",
-    )
-    .bind(cart.id.0)
-    .bind(tenant.0)
-    .bind(cart.customer_id.map(|c| c.0))
-    .bind(&cart.token_hash)
-    .bind(at)
-    .execute(&s.pool)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::INSERT_CART)
+        .bind(cart.id.0)
+        .bind(tenant.0)
+        .bind(cart.customer_id.map(|c| c.0))
+        .bind(&cart.token_hash)
+        .bind(at)
+        .execute(&s.pool)
+        .await
+        .map_err(other)?;
     Ok(Cart {
         id: cart.id,
         customer_id: cart.customer_id,
@@ -110,19 +108,16 @@ pub(crate) async fn update_cart(
     lock_open_cart(&mut tx, tenant, id).await?;
     let mut cart = fetch_cart(&mut tx, tenant, id).await?;
     rules::apply_patch(&mut cart, patch);
-    sqlx::query(
-        "UPDATE carts SET coupon_code = $1, shipping_method = $2, country = $3, region = $4, \
-         updated_at = $5 WHERE id = $6",
-    )
-    .bind(&cart.coupon_code)
-    .bind(&cart.shipping_method)
-    .bind(&cart.country)
-    .bind(&cart.region)
-    .bind(now())
-    .bind(id.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::UPDATE_CART)
+        .bind(&cart.coupon_code)
+        .bind(&cart.shipping_method)
+        .bind(&cart.country)
+        .bind(&cart.region)
+        .bind(now())
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
     let cart = fetch_cart(&mut tx, tenant, id).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
@@ -153,17 +148,15 @@ pub(crate) async fn add_cart_item(
             field: "variant_id",
         });
     }
-    let existing: Option<CartItemRow> = sqlx::query_as(
-        "SELECT id, variant_id, quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2",
-    )
-    .bind(cart.0)
-    .bind(variant.0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let existing: Option<CartItemRow> = sqlx::query_as(sql::CART_LINE_OF)
+        .bind(cart.0)
+        .bind(variant.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     match existing {
         Some(item) => {
-            sqlx::query("UPDATE cart_items SET quantity = $1 WHERE id = $2")
+            sqlx::query(sql::SET_LINE_UNITS)
                 .bind(rules::add_to_line(item.quantity, quantity)?)
                 .bind(item.id)
                 .execute(&mut *tx)
@@ -171,25 +164,21 @@ pub(crate) async fn add_cart_item(
                 .map_err(other)?;
         }
         None => {
-            let lines: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM cart_items WHERE cart_id = $1")
-                    .bind(cart.0)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(other)?;
+            let lines: i64 = sqlx::query_scalar(sql::COUNT_CART_LINES)
+                .bind(cart.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(other)?;
             rules::check_room_for_line(lines)?;
-            sqlx::query(
-                "INSERT INTO cart_items (id, cart_id, variant_id, quantity, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(CartItemId::new().0)
-            .bind(cart.0)
-            .bind(variant.0)
-            .bind(quantity)
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+            sqlx::query(sql::INSERT_CART_LINE)
+                .bind(CartItemId::new().0)
+                .bind(cart.0)
+                .bind(variant.0)
+                .bind(quantity)
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
         }
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;
@@ -207,7 +196,7 @@ pub(crate) async fn set_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let set = sqlx::query("UPDATE cart_items SET quantity = $1 WHERE id = $2 AND cart_id = $3")
+    let set = sqlx::query(sql::SET_CART_LINE_UNITS)
         .bind(quantity)
         .bind(item.0)
         .bind(cart.0)
@@ -230,7 +219,7 @@ pub(crate) async fn remove_cart_item(
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let removed = sqlx::query("DELETE FROM cart_items WHERE id = $1 AND cart_id = $2")
+    let removed = sqlx::query(sql::DELETE_CART_LINE)
         .bind(item.0)
         .bind(cart.0)
         .execute(&mut *tx)

@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use sqlx::types::Json;
 use storekeep_domain::{AuditContext, Deal, DealId, NewDeal, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::deals as rules;
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
-use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, page_before};
+use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_before, sql};
 
 use super::{audit, map_err};
 use crate::error::other;
@@ -46,33 +45,12 @@ pub(crate) async fn create_deal(
     ctx: &AuditContext,
 ) -> StoreResult<Deal> {
     let mut tx = write_tx(&s.pool).await?;
-    sqlx::query(
-        "INSERT INTO deals (id, tenant_id, name, description, kind, value, target, \
-         product_ids, category_ids, code, starts_at, ends_at, max_uses, \
-         max_uses_per_customer, max_units, uses, units_sold, active, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, 0, \
-         $16, $17, $17)",
-    )
-    .bind(deal.id.0)
-    .bind(tenant.0)
-    .bind(&deal.name)
-    .bind(&deal.description)
-    .bind(deal.kind.as_str())
-    .bind(deal.value)
-    .bind(deal.target.as_str())
-    .bind(Json(&deal.product_ids))
-    .bind(Json(&deal.category_ids))
-    .bind(&deal.code)
-    .bind(deal.starts_at)
-    .bind(deal.ends_at)
-    .bind(deal.max_uses)
-    .bind(deal.max_uses_per_customer)
-    .bind(deal.max_units)
-    .bind(deal.active)
-    .bind(now())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    let q = sqlx::query(sql::INSERT_DEAL).bind(deal.id.0).bind(tenant.0);
+    bind_deal(q, deal)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     let created = fetch_deal(&mut tx, tenant, deal.id).await?;
     let entry = rules::deal_audit(rules::CREATED, deal.id, None, Some(&created))?;
     audit(&mut tx, tenant, ctx, entry).await?;
@@ -88,31 +66,12 @@ pub(crate) async fn update_deal(
 ) -> StoreResult<Deal> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, deal.id).await?;
-    sqlx::query(
-        "UPDATE deals SET name = $1, description = $2, kind = $3, value = $4, target = $5, \
-         product_ids = $6, category_ids = $7, code = $8, starts_at = $9, ends_at = $10, \
-         max_uses = $11, max_uses_per_customer = $12, max_units = $13, active = $14, \
-         updated_at = $15 WHERE id = $16",
-    )
-    .bind(&deal.name)
-    .bind(&deal.description)
-    .bind(deal.kind.as_str())
-    .bind(deal.value)
-    .bind(deal.target.as_str())
-    .bind(Json(&deal.product_ids))
-    .bind(Json(&deal.category_ids))
-    .bind(&deal.code)
-    .bind(deal.starts_at)
-    .bind(deal.ends_at)
-    .bind(deal.max_uses)
-    .bind(deal.max_uses_per_customer)
-    .bind(deal.max_units)
-    .bind(deal.active)
-    .bind(now())
-    .bind(deal.id.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    bind_deal(sqlx::query(sql::UPDATE_DEAL), deal)
+        .bind(now())
+        .bind(deal.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     let after = fetch_deal(&mut tx, tenant, deal.id).await?;
     let entry = rules::deal_audit(rules::UPDATED, deal.id, Some(&before), Some(&after))?;
     audit(&mut tx, tenant, ctx, entry).await?;
@@ -128,7 +87,7 @@ pub(crate) async fn delete_deal(
 ) -> StoreResult<()> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, id).await?;
-    sqlx::query("DELETE FROM deals WHERE id = $1")
+    sqlx::query(sql::DELETE_DEAL)
         .bind(id.0)
         .execute(&mut *tx)
         .await

@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow};
 
 use crate::PgStore;
@@ -19,19 +20,16 @@ pub(crate) async fn emit(
     topic: &str,
     payload: serde_json::Value,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox_events (id, tenant_id, topic, subject, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(EventId::new().0)
-    .bind(tenant.0)
-    .bind(topic)
-    .bind(order_subject(order))
-    .bind(Json(payload))
-    .bind(now())
-    .execute(&mut *conn)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::INSERT_EVENT)
+        .bind(EventId::new().0)
+        .bind(tenant.0)
+        .bind(topic)
+        .bind(order_subject(order))
+        .bind(Json(payload))
+        .bind(now())
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 

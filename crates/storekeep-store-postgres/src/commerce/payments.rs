@@ -9,6 +9,7 @@ use storekeep_domain::{
 use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::payments::{self as rules, Settles};
 use storekeep_store::{StoreError, StoreResult, TransitionActor, now};
+use storekeep_store_sql::commerce::sql;
 use uuid::Uuid;
 
 use super::map_err;
@@ -25,20 +26,17 @@ pub(crate) async fn insert_payment(
     p: &NewPayment,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO payments (id, tenant_id, order_id, provider, reference, status, amount, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $7)",
-    )
-    .bind(p.id.0)
-    .bind(tenant.0)
-    .bind(order.0)
-    .bind(&p.provider)
-    .bind(&p.reference)
-    .bind(p.amount)
-    .bind(at)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err)?;
+    sqlx::query(sql::INSERT_PAYMENT)
+        .bind(p.id.0)
+        .bind(tenant.0)
+        .bind(order.0)
+        .bind(&p.provider)
+        .bind(&p.reference)
+        .bind(p.amount)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
     let (topic, payload) = events::payment("created", order, p.id, &p.provider, p.amount);
     emit(conn, tenant, order, &topic, payload).await
 }
@@ -52,13 +50,11 @@ pub(crate) async fn create_payment(
     let mut tx = write_tx(&s.pool).await?;
     let (status, _, _) = lock_order(&mut tx, tenant, order).await?;
     rules::check_payable(status)?;
-    let pending: Option<i32> = sqlx::query_scalar(
-        "SELECT 1 FROM payments WHERE order_id = $1 AND status = 'pending' LIMIT 1",
-    )
-    .bind(order.0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let pending: Option<i32> = sqlx::query_scalar(sql::ATTEMPT_PENDING)
+        .bind(order.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     rules::check_no_attempt_pending(pending.is_some())?;
     insert_payment(&mut tx, tenant, order, payment, now()).await?;
     let detail = fetch_detail(&mut tx, tenant, order).await?;
@@ -71,14 +67,12 @@ pub(crate) async fn payment_by_reference(
     provider: &str,
     reference: &str,
 ) -> StoreResult<(storekeep_domain::TenantId, OrderId)> {
-    let row: Option<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT tenant_id, order_id FROM payments WHERE provider = $1 AND reference = $2",
-    )
-    .bind(provider)
-    .bind(reference)
-    .fetch_optional(&s.pool)
-    .await
-    .map_err(other)?;
+    let row: Option<(Uuid, Uuid)> = sqlx::query_as(sql::PAYMENT_BY_REFERENCE)
+        .bind(provider)
+        .bind(reference)
+        .fetch_optional(&s.pool)
+        .await
+        .map_err(other)?;
     let (tenant, order) = row.ok_or(StoreError::NotFound("payment"))?;
     Ok((TenantId(tenant), OrderId(order)))
 }

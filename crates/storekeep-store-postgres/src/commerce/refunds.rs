@@ -8,6 +8,7 @@ use storekeep_domain::{NewRefund, OrderDetail, OrderId, OrderStatus, TenantId};
 use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::refunds as rules;
 use storekeep_store::{StoreResult, TransitionActor, now};
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{SOLD_LINES, SoldLineRow, sold_lines};
 use uuid::Uuid;
 
@@ -57,7 +58,7 @@ pub(crate) async fn refund_order(
         refresh_summary(&mut tx, product).await?;
     }
     for (line, q) in &plan.lines {
-        sqlx::query("UPDATE order_lines SET restocked = restocked + $1 WHERE id = $2")
+        sqlx::query(sql::ADD_RESTOCKED)
             .bind(q)
             .bind(line.0)
             .execute(&mut *tx)
@@ -66,21 +67,18 @@ pub(crate) async fn refund_order(
     }
 
     let at = now();
-    sqlx::query(
-        "INSERT INTO refunds (id, order_id, amount, reason, restock, actor, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(refund.id.0)
-    .bind(id.0)
-    .bind(refund.amount)
-    .bind(&refund.reason)
-    .bind(Json(&refund.restock))
-    .bind(by.actor)
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
-    sqlx::query("UPDATE orders SET refunded = refunded + $1, updated_at = $2 WHERE id = $3")
+    sqlx::query(sql::INSERT_REFUND)
+        .bind(refund.id.0)
+        .bind(id.0)
+        .bind(refund.amount)
+        .bind(&refund.reason)
+        .bind(Json(&refund.restock))
+        .bind(by.actor)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    sqlx::query(sql::ADD_REFUNDED)
         .bind(refund.amount)
         .bind(at)
         .bind(id.0)

@@ -1,8 +1,10 @@
 //! Deals.
 
 use chrono::{DateTime, Utc};
+use sqlx::query::Query;
 use sqlx::types::Json;
-use storekeep_domain::{CategoryId, Deal, DealId, DealKind, DealTarget, ProductId};
+use sqlx::{Database, Encode, Type};
+use storekeep_domain::{CategoryId, Deal, DealId, DealKind, DealTarget, NewDeal, ProductId};
 use storekeep_store::StoreError;
 
 use super::corrupt;
@@ -61,4 +63,39 @@ impl TryFrom<DealRow> for Deal {
             updated_at: r.updated_at,
         })
     }
+}
+
+/// Binds a deal's fields in column order, `name` … `active` (`$3`…`$16`
+/// of [`sql::INSERT_DEAL`](super::sql::INSERT_DEAL), `$1`…`$14` of
+/// [`sql::UPDATE_DEAL`](super::sql::UPDATE_DEAL)), the same on both
+/// databases.
+pub fn bind_deal<'q, DB>(
+    q: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    deal: &'q NewDeal,
+) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
+    Json<&'q Vec<ProductId>>: Encode<'q, DB> + Type<DB>,
+    Json<&'q Vec<CategoryId>>: Encode<'q, DB> + Type<DB>,
+{
+    q.bind(deal.name.as_str())
+        .bind(deal.description.as_str())
+        .bind(deal.kind.as_str())
+        .bind(deal.value)
+        .bind(deal.target.as_str())
+        .bind(Json(&deal.product_ids))
+        .bind(Json(&deal.category_ids))
+        .bind(deal.code.as_deref())
+        .bind(deal.starts_at)
+        .bind(deal.ends_at)
+        .bind(deal.max_uses)
+        .bind(deal.max_uses_per_customer)
+        .bind(deal.max_units)
+        .bind(deal.active)
 }

@@ -8,12 +8,13 @@ mod checkout;
 mod deals;
 mod orders;
 mod outbox;
+pub mod sql;
 #[doc(hidden)]
 pub mod store;
 
 pub use carts::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 pub use checkout::{CLAIM_DEAL, RESERVE_STOCK, STOCK_OF};
-pub use deals::{DEAL_COLUMNS, DealRow};
+pub use deals::{DEAL_COLUMNS, DealRow, bind_deal};
 pub use orders::{
     LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
     RefundRow, SOLD_LINES, SoldLineRow, TRANSITION_COLUMNS, TransitionRow, order_detail,

@@ -6,6 +6,7 @@ use storekeep_domain::{
 };
 use storekeep_store::rules::commerce::carts as rules;
 use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
 use crate::error::other;
@@ -58,7 +59,7 @@ async fn touch_cart(
     tenant: TenantId,
     id: CartId,
 ) -> StoreResult<Cart> {
-    sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2")
+    sqlx::query(sql::TOUCH_CART)
         .bind(now())
         .bind(id.to_string())
         .execute(&mut *conn)
@@ -73,18 +74,15 @@ pub(crate) async fn create_cart(
     cart: &NewCart,
 ) -> StoreResult<Cart> {
     let at = now();
-    sqlx::query(
-        "INSERT INTO carts (id, tenant_id, customer_id, token_hash, status, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, 'open', $5, $5)",
-    )
-    .bind(cart.id.to_string())
-    .bind(tenant.to_string())
-    .bind(cart.customer_id.map(|c| c.to_string()))
-    .bind(&cart.token_hash)
-    .bind(at)
-    .execute(&s.pool)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::INSERT_CART)
+        .bind(cart.id.to_string())
+        .bind(tenant.to_string())
+        .bind(cart.customer_id.map(|c| c.to_string()))
+        .bind(&cart.token_hash)
+        .bind(at)
+        .execute(&s.pool)
+        .await
+        .map_err(other)?;
     Ok(Cart {
         id: cart.id,
         customer_id: cart.customer_id,
@@ -116,19 +114,16 @@ pub(crate) async fn update_cart(
     lock_open_cart(&mut tx, tenant, id).await?;
     let mut cart = fetch_cart(&mut tx, tenant, id).await?;
     rules::apply_patch(&mut cart, patch);
-    sqlx::query(
-        "UPDATE carts SET coupon_code = $1, shipping_method = $2, country = $3, region = $4, \
-         updated_at = $5 WHERE id = $6",
-    )
-    .bind(&cart.coupon_code)
-    .bind(&cart.shipping_method)
-    .bind(&cart.country)
-    .bind(&cart.region)
-    .bind(now())
-    .bind(id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::UPDATE_CART)
+        .bind(&cart.coupon_code)
+        .bind(&cart.shipping_method)
+        .bind(&cart.country)
+        .bind(&cart.region)
+        .bind(now())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
     let cart = fetch_cart(&mut tx, tenant, id).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
@@ -156,17 +151,15 @@ pub(crate) async fn add_cart_item(
             field: "variant_id",
         });
     }
-    let existing: Option<CartItemRow> = sqlx::query_as(
-        "SELECT id, variant_id, quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2",
-    )
-    .bind(cart.to_string())
-    .bind(variant.to_string())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(other)?;
+    let existing: Option<CartItemRow> = sqlx::query_as(sql::CART_LINE_OF)
+        .bind(cart.to_string())
+        .bind(variant.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
     match existing {
         Some(item) => {
-            sqlx::query("UPDATE cart_items SET quantity = $1 WHERE id = $2")
+            sqlx::query(sql::SET_LINE_UNITS)
                 .bind(rules::add_to_line(item.quantity, quantity)?)
                 .bind(item.id)
                 .execute(&mut *tx)
@@ -174,25 +167,21 @@ pub(crate) async fn add_cart_item(
                 .map_err(other)?;
         }
         None => {
-            let lines: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM cart_items WHERE cart_id = $1")
-                    .bind(cart.to_string())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(other)?;
+            let lines: i64 = sqlx::query_scalar(sql::COUNT_CART_LINES)
+                .bind(cart.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(other)?;
             rules::check_room_for_line(lines)?;
-            sqlx::query(
-                "INSERT INTO cart_items (id, cart_id, variant_id, quantity, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(CartItemId::new().to_string())
-            .bind(cart.to_string())
-            .bind(variant.to_string())
-            .bind(quantity)
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+            sqlx::query(sql::INSERT_CART_LINE)
+                .bind(CartItemId::new().to_string())
+                .bind(cart.to_string())
+                .bind(variant.to_string())
+                .bind(quantity)
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
         }
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;
@@ -210,7 +199,7 @@ pub(crate) async fn set_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let set = sqlx::query("UPDATE cart_items SET quantity = $1 WHERE id = $2 AND cart_id = $3")
+    let set = sqlx::query(sql::SET_CART_LINE_UNITS)
         .bind(quantity)
         .bind(item.to_string())
         .bind(cart.to_string())
@@ -233,7 +222,7 @@ pub(crate) async fn remove_cart_item(
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let removed = sqlx::query("DELETE FROM cart_items WHERE id = $1 AND cart_id = $2")
+    let removed = sqlx::query(sql::DELETE_CART_LINE)
         .bind(item.to_string())
         .bind(cart.to_string())
         .execute(&mut *tx)

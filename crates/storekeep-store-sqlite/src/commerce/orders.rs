@@ -9,6 +9,7 @@ use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::orders::{self as rules, StockEffect};
 use storekeep_store::{StoreError, StoreResult, TransitionActor, now};
 use storekeep_store_sql::DbId;
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{
     LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
     RefundRow, TRANSITION_COLUMNS, TransitionRow, order_detail, order_status, orders_with_lines,
@@ -221,15 +222,14 @@ pub(crate) async fn move_order(
     by: &TransitionActor<'_>,
 ) -> StoreResult<bool> {
     let at = now();
-    let moved =
-        sqlx::query("UPDATE orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2")
-            .bind(id.to_string())
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(at)
-            .execute(&mut *conn)
-            .await
-            .map_err(other)?;
+    let moved = sqlx::query(sql::MOVE_ORDER)
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
     if moved.rows_affected() == 0 {
         return Ok(false);
     }
@@ -262,20 +262,17 @@ async fn insert_transition(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO order_transitions (id, order_id, from_status, to_status, actor, reason, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(order.to_string())
-    .bind(from.map(OrderStatus::as_str))
-    .bind(to.as_str())
-    .bind(actor)
-    .bind(reason)
-    .bind(at)
-    .execute(&mut *conn)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::INSERT_TRANSITION)
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(order.to_string())
+        .bind(from.map(OrderStatus::as_str))
+        .bind(to.as_str())
+        .bind(actor)
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 

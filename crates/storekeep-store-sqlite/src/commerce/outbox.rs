@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow, page_after};
 
 use crate::SqliteStore;
@@ -19,19 +20,16 @@ pub(crate) async fn emit(
     topic: &str,
     payload: Value,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox_events (id, tenant_id, topic, subject, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(EventId::new().to_string())
-    .bind(tenant.to_string())
-    .bind(topic)
-    .bind(order_subject(order))
-    .bind(payload.to_string())
-    .bind(now())
-    .execute(&mut *conn)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::INSERT_EVENT)
+        .bind(EventId::new().to_string())
+        .bind(tenant.to_string())
+        .bind(topic)
+        .bind(order_subject(order))
+        .bind(payload.to_string())
+        .bind(now())
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::orders::require_moved;
 use storekeep_store::rules::commerce::refunds as rules;
 use storekeep_store::{StoreResult, TransitionActor, now};
+use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{SOLD_LINES, SoldLineRow, sold_lines};
 
 use super::orders::{fetch_detail, lock_order, move_order};
@@ -34,7 +35,7 @@ pub(crate) async fn refund_order(
     let at = now();
     let reason = rules::restock_reason(id);
     for (line, q) in &plan.lines {
-        sqlx::query("UPDATE order_lines SET restocked = restocked + $1 WHERE id = $2")
+        sqlx::query(sql::ADD_RESTOCKED)
             .bind(q)
             .bind(line.to_string())
             .execute(&mut *tx)
@@ -67,21 +68,18 @@ pub(crate) async fn refund_order(
         refresh_summary(&mut tx, product).await?;
     }
 
-    sqlx::query(
-        "INSERT INTO refunds (id, order_id, amount, reason, restock, actor, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(refund.id.to_string())
-    .bind(id.to_string())
-    .bind(refund.amount)
-    .bind(&refund.reason)
-    .bind(serde_json::to_string(&refund.restock).map_err(other)?)
-    .bind(by.actor)
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
-    sqlx::query("UPDATE orders SET refunded = refunded + $1, updated_at = $2 WHERE id = $3")
+    sqlx::query(sql::INSERT_REFUND)
+        .bind(refund.id.to_string())
+        .bind(id.to_string())
+        .bind(refund.amount)
+        .bind(&refund.reason)
+        .bind(serde_json::to_string(&refund.restock).map_err(other)?)
+        .bind(by.actor)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    sqlx::query(sql::ADD_REFUNDED)
         .bind(refund.amount)
         .bind(at)
         .bind(id.to_string())
