@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod commerce;
 mod id;
 pub mod identity;
 pub mod platform;

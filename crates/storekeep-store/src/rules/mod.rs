@@ -5,5 +5,6 @@
 
 pub mod catalog;
 pub mod catalog_audit;
+pub mod commerce;
 pub mod identity;
 pub mod platform;

@@ -8,10 +8,10 @@
 //!
 //! Inside the batch the checkouts run one after another, each seeing the
 //! claims of those before it, and anything but `Created` leaves no trace
-//! (see `commerce::checkout_in`: a checkout that writes more than once does
+//! (see `commerce::checkout::checkout_in`: a checkout that writes more than once does
 //! so in a savepoint, rolled back if it is refused). The rows that only
 //! record a created order are written for the whole batch at its end
-//! (`commerce::write_batch`). No caller hears back before the commit that
+//! (`batch.rs`). No caller hears back before the commit that
 //! holds its order is durable; if `BEGIN` or `COMMIT` fails, every caller
 //! in the batch gets an error (`Unavailable` if the database is: a full disk,
 //! an I/O error). If the batch's rows cannot be written (one
@@ -29,12 +29,17 @@
 //! concurrent callers, 3,700/s with 64 and 5,300/s with 256, against about
 //! 1,500/s when every checkout wrote its own rows in its own savepoint.
 
+pub(crate) mod batch;
+#[cfg(test)]
+mod tests;
+
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 use storekeep_domain::{CheckoutOutcome, NewOrder, TenantId};
 use storekeep_store::{StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::commerce;
+use self::batch::Batch;
+use crate::commerce::checkout::checkout_in;
 
 /// Most checkouts committed together.
 const MAX_BATCH: usize = 256;
@@ -235,10 +240,10 @@ async fn run_batch(
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|e| Failure::Fatal(crate::error::other(e)))?;
-    let mut state = commerce::Batch::default();
+    let mut state = Batch::default();
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let result = commerce::checkout_in(&mut tx, job.tenant, &job.order, &mut state)
+        let result = checkout_in(&mut tx, job.tenant, &job.order, &mut state)
             .await
             .map_err(Failure::Fatal)?;
         match result {
@@ -252,9 +257,7 @@ async fn run_batch(
             result => results.push(result),
         }
     }
-    commerce::write_batch(&mut tx, &state)
-        .await
-        .map_err(Failure::Write)?;
+    state.write(&mut tx).await.map_err(Failure::Write)?;
     tx.commit()
         .await
         .map_err(|e| Failure::Fatal(crate::error::other(e)))?;

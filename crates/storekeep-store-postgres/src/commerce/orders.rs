@@ -1,0 +1,384 @@
+//! Orders: reads, status moves and what each move does to stock and deals.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use storekeep_domain::{
+    Order, OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
+};
+use storekeep_store::commerce::events;
+use storekeep_store::rules::commerce::orders::{self as rules, StockEffect};
+use storekeep_store::{StoreError, StoreResult, TransitionActor, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::commerce::sql;
+use storekeep_store_sql::commerce::{
+    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
+    RefundRow, TRANSITION_COLUMNS, TransitionRow, order_detail, order_status, orders_with_lines,
+    page_before,
+};
+use uuid::Uuid;
+
+use super::outbox::emit;
+use crate::catalog::{record_ledger, refresh_summary};
+use crate::error::other;
+use crate::{PgStore, write_tx};
+
+/// Lock 2: the order row. Returns its status, total and refunded amount.
+pub(crate) async fn lock_order(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: OrderId,
+) -> StoreResult<(OrderStatus, i64, i64)> {
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT status, total, refunded FROM orders WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(tenant.0)
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let (status, total, refunded) = row.ok_or(StoreError::NotFound("order"))?;
+    Ok((order_status(&status)?, total, refunded))
+}
+
+/// Lock 3: the products owning `variants`, by id, so a concurrent catalog
+/// write (which locks the product before its variants) queues behind this
+/// transaction's stock changes, or this one behind it.
+pub(crate) async fn lock_products_of(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    variants: &[Uuid],
+) -> StoreResult<()> {
+    if variants.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT p.id FROM products p WHERE p.tenant_id = $1 AND p.id IN \
+         (SELECT v.product_id FROM variants v WHERE v.tenant_id = $1 AND v.id = ANY($2)) \
+         ORDER BY p.id FOR UPDATE OF p",
+    )
+    .bind(tenant.0)
+    .bind(variants)
+    .execute(&mut *conn)
+    .await
+    .map_err(other)?;
+    Ok(())
+}
+
+/// The lines of these orders (one query).
+async fn fetch_lines(conn: &mut PgConnection, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(&format!(
+        "SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id = ANY($1) \
+         ORDER BY order_id, position"
+    ))
+    .bind(orders)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)
+}
+
+/// An order with its lines, transitions, payments and refunds.
+pub(crate) async fn fetch_detail(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: OrderId,
+) -> StoreResult<OrderDetail> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant.0)
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let row = row.ok_or(StoreError::NotFound("order"))?;
+    let lines = fetch_lines(conn, &[row.id]).await?;
+    let transitions: Vec<TransitionRow> = sqlx::query_as(&format!(
+        "SELECT {TRANSITION_COLUMNS} FROM order_transitions WHERE order_id = $1 ORDER BY at, id"
+    ))
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let payments: Vec<PaymentRow> = sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let refunds: Vec<RefundRow> = sqlx::query_as(&format!(
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE order_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    order_detail(row, lines, transitions, payments, refunds)
+}
+
+pub(crate) async fn order(s: &PgStore, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
+    let mut conn = s.pool.acquire().await.map_err(other)?;
+    fetch_detail(&mut conn, tenant, id).await
+}
+
+pub(crate) async fn list_orders(
+    s: &PgStore,
+    tenant: TenantId,
+    filter: &OrderFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Order>> {
+    let mut sql: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = "
+    ));
+    sql.push_bind(tenant.0)
+        .push(" AND id < ")
+        .push_bind(page_before(page)?);
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(customer) = filter.customer_id {
+        sql.push(" AND customer_id = ").push_bind(customer.0);
+    }
+    if let Some(index) = &filter.email_index {
+        sql.push(" AND email_index = ").push_bind(index.as_str());
+    }
+    if let Some(from) = filter.created_from {
+        sql.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.created_to {
+        sql.push(" AND created_at <= ").push_bind(to);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(page.fetch_limit());
+    let mut conn = s.pool.acquire().await.map_err(other)?;
+    let rows: Vec<OrderRow> = sql
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?;
+    let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
+    let lines = fetch_lines(&mut conn, &ids).await?;
+    let orders = orders_with_lines(rows, lines)?;
+    Ok(Page::from_rows(orders, page, |o| o.id.to_string()))
+}
+
+pub(crate) async fn transition_order(
+    s: &PgStore,
+    tenant: TenantId,
+    id: OrderId,
+    to: OrderStatus,
+    by: &TransitionActor<'_>,
+) -> StoreResult<OrderDetail> {
+    let mut tx = write_tx(&s.pool).await?;
+    let (from, _, _) = lock_order(&mut tx, tenant, id).await?;
+    rules::check_move(from, to)?;
+    move_order(&mut tx, tenant, id, from, to, by).await?;
+    let detail = fetch_detail(&mut tx, tenant, id).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(detail)
+}
+
+pub(crate) async fn expire_orders(
+    s: &PgStore,
+    now_: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<u64> {
+    let mut cancelled = 0;
+    // One order per transaction: each takes its products' locks in
+    // order, which a batch spanning several orders could not.
+    while cancelled < limit.max(0) {
+        let mut tx = write_tx(&s.pool).await?;
+        // Orders another node is sweeping (or anyone is moving) are
+        // skipped, not waited for.
+        let due: Option<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT id, tenant_id FROM orders WHERE status = 'pending_payment' \
+             AND expires_at <= $1 ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(now_)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+        let Some((id, tenant)) = due else { break };
+        move_order(
+            &mut tx,
+            TenantId(tenant),
+            OrderId(id),
+            OrderStatus::PendingPayment,
+            OrderStatus::Cancelled,
+            &rules::EXPIRY,
+        )
+        .await?;
+        tx.commit().await.map_err(other)?;
+        cancelled += 1;
+    }
+    Ok(u64::try_from(cancelled).unwrap_or(0))
+}
+
+/// Moves an order whose row the caller has locked from `from` to `to`:
+/// the status (conditional on `from`), the stock and deal effects of the
+/// move, the transition row, the outbox event and, for staff, the audit
+/// entry.
+pub(crate) async fn move_order(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: OrderId,
+    from: OrderStatus,
+    to: OrderStatus,
+    by: &TransitionActor<'_>,
+) -> StoreResult<()> {
+    let at = now();
+    let moved = sqlx::query(sql::MOVE_ORDER)
+        .bind(id.0)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    rules::require_moved(moved.rows_affected() > 0, to)?;
+    match rules::stock_effect(to) {
+        StockEffect::Sell => sell_reserved(conn, tenant, id, by.actor).await?,
+        StockEffect::Release => release_order(conn, tenant, id).await?,
+        StockEffect::None => {}
+    }
+    insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
+    let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
+    emit(conn, tenant, id, &topic, payload).await?;
+    if let Some(ctx) = by.audit {
+        super::audit(
+            conn,
+            tenant,
+            ctx,
+            rules::move_audit(id, from, to, by.reason),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_transition(
+    conn: &mut PgConnection,
+    order: OrderId,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor: &str,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(sql::INSERT_TRANSITION)
+        .bind(Uuid::now_v7())
+        .bind(order.0)
+        .bind(from.map(OrderStatus::as_str))
+        .bind(to.as_str())
+        .bind(actor)
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
+/// Units of each variant on the order's lines, by variant id.
+async fn units_by_variant(
+    conn: &mut PgConnection,
+    order: OrderId,
+) -> StoreResult<BTreeMap<Uuid, i64>> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT variant_id, sum(quantity)::bigint FROM order_lines WHERE order_id = $1 \
+         GROUP BY variant_id",
+    )
+    .bind(order.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Payment: the reservation becomes a sale. A variant deleted since is
+/// skipped.
+async fn sell_reserved(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    order: OrderId,
+    actor: &str,
+) -> StoreResult<()> {
+    let units = units_by_variant(conn, order).await?;
+    let variants: Vec<Uuid> = units.keys().copied().collect();
+    lock_products_of(conn, tenant, &variants).await?;
+    let reason = rules::sale_reason(order);
+    for (variant, q) in units {
+        let on_hand: Option<i64> = sqlx::query_scalar(
+            "UPDATE variants SET on_hand = on_hand - $3, reserved = reserved - $3, \
+             updated_at = $4 WHERE id = $1 AND tenant_id = $2 RETURNING on_hand",
+        )
+        .bind(variant)
+        .bind(tenant.0)
+        .bind(q)
+        .bind(now())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+        if let Some(after) = on_hand {
+            record_ledger(conn, tenant, variant, -q, &reason, after, actor).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Cancellation: the reservation is released and the deals' usage given
+/// back.
+async fn release_order(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    order: OrderId,
+) -> StoreResult<()> {
+    let units = units_by_variant(conn, order).await?;
+    let variants: Vec<Uuid> = units.keys().copied().collect();
+    lock_products_of(conn, tenant, &variants).await?;
+    let mut products = BTreeSet::new();
+    for (variant, q) in units {
+        let product: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE variants SET reserved = reserved - $3 WHERE id = $1 AND tenant_id = $2 \
+             RETURNING product_id",
+        )
+        .bind(variant)
+        .bind(tenant.0)
+        .bind(q)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+        products.extend(product);
+    }
+    for product in products {
+        refresh_summary(conn, product).await?;
+    }
+
+    let mut uses: Vec<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE deal_uses SET released = true WHERE order_id = $1 AND NOT released \
+         RETURNING deal_id, units",
+    )
+    .bind(order.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    uses.sort_unstable();
+    for (deal, units) in uses {
+        sqlx::query(
+            "UPDATE deals SET uses = greatest(uses - 1, 0), \
+             units_sold = greatest(units_sold - $3, 0) WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(deal)
+        .bind(tenant.0)
+        .bind(units)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}

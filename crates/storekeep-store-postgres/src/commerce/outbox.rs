@@ -1,0 +1,56 @@
+//! The outbox: events about orders, written in the transaction that made
+//! them true, read by consumers in id order.
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
+use storekeep_store::rules::commerce::order_subject;
+use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::commerce::sql;
+use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow};
+
+use crate::PgStore;
+use crate::error::other;
+
+/// Appends one outbox event about `order` in the caller's transaction.
+pub(crate) async fn emit(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    order: OrderId,
+    topic: &str,
+    payload: serde_json::Value,
+) -> StoreResult<()> {
+    sqlx::query(sql::INSERT_EVENT)
+        .bind(EventId::new().0)
+        .bind(tenant.0)
+        .bind(topic)
+        .bind(order_subject(order))
+        .bind(Json(payload))
+        .bind(now())
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
+pub(crate) async fn list_events(
+    s: &PgStore,
+    tenant: TenantId,
+    topic: Option<&str>,
+    page: &PageRequest,
+) -> StoreResult<Page<OutboxEvent>> {
+    let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM outbox_events \
+         WHERE tenant_id = $1 AND id > $2 AND ($3::text IS NULL OR topic = $3) \
+         ORDER BY id LIMIT $4"
+    ))
+    .bind(tenant.0)
+    .bind(crate::cursor(page)?)
+    .bind(topic)
+    .bind(page.fetch_limit())
+    .fetch_all(&s.pool)
+    .await
+    .map_err(other)?;
+    let events = rows.into_iter().map(OutboxEvent::from).collect();
+    Ok(Page::from_rows(events, page, |e| e.id.to_string()))
+}

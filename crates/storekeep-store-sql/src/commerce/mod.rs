@@ -1,0 +1,50 @@
+//! Selling's rows as both databases decode them, their conversion into
+//! domain records, their column lists, and the few statements whose text
+//! both databases accept as it is (the stock and deal claims of checkout,
+//! so the cap arithmetic is written once).
+
+mod carts;
+mod checkout;
+mod deals;
+mod orders;
+mod outbox;
+pub mod sql;
+#[doc(hidden)]
+pub mod store;
+
+pub use carts::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
+pub use checkout::{CLAIM_DEAL, RESERVE_STOCK, STOCK_OF};
+pub use deals::{DEAL_COLUMNS, DealRow, bind_deal};
+pub use orders::{
+    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
+    RefundRow, SOLD_LINES, SoldLineRow, TRANSITION_COLUMNS, TransitionRow, order_detail,
+    order_status, orders_with_lines, sold_lines,
+};
+pub use outbox::{EVENT_COLUMNS, EventRow};
+
+use storekeep_domain::PageRequest;
+use storekeep_store::{StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::DbId;
+
+/// A stored value no record can hold: a fault, never the user's.
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} is invalid: {value:?}").into())
+}
+
+/// The cursor of a newest-first page: ids below it. Without one, the
+/// largest uuid (never a v7 id) bounds nothing.
+pub fn page_before(page: &PageRequest) -> StoreResult<DbId> {
+    Ok(DbId(
+        storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::max()),
+    ))
+}
+
+/// The cursor of an oldest-first page: ids above it. Without one, the
+/// nil uuid bounds nothing.
+pub fn page_after(page: &PageRequest) -> StoreResult<DbId> {
+    Ok(DbId(
+        storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::nil()),
+    ))
+}

@@ -1,0 +1,155 @@
+//! Deals: staff create, change and delete them (audited); checkout claims
+//! them (`checkout.rs`).
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use storekeep_domain::{AuditContext, Deal, DealId, NewDeal, Page, PageRequest, TenantId};
+use storekeep_store::rules::commerce::deals as rules;
+use storekeep_store::{StoreError, StoreResult, now};
+use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_before, sql};
+
+use super::{audit, map_err};
+use crate::error::other;
+use crate::{SqliteStore, write_tx};
+
+/// The shop's deal whose `column` (`id` or `code`) is `value`.
+async fn fetch_deal(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    column: &str,
+    value: &str,
+) -> StoreResult<Deal> {
+    let row: Option<DealRow> = sqlx::query_as(&format!(
+        "SELECT {DEAL_COLUMNS} FROM deals WHERE tenant_id = $1 AND {column} = $2"
+    ))
+    .bind(tenant.to_string())
+    .bind(value)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    row.ok_or(StoreError::NotFound("deal"))?.try_into()
+}
+
+/// A deal about to be replaced or deleted (the write transaction holds
+/// the lock).
+async fn lock_deal(conn: &mut SqliteConnection, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+    fetch_deal(conn, tenant, "id", &id.to_string()).await
+}
+
+pub(crate) async fn create_deal(
+    s: &SqliteStore,
+    tenant: TenantId,
+    deal: &NewDeal,
+    ctx: &AuditContext,
+) -> StoreResult<Deal> {
+    let mut tx = write_tx(&s.pool).await?;
+    let q = sqlx::query(sql::INSERT_DEAL)
+        .bind(deal.id.to_string())
+        .bind(tenant.to_string());
+    bind_deal(q, deal)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let created = lock_deal(&mut tx, tenant, deal.id).await?;
+    let entry = rules::deal_audit(rules::CREATED, deal.id, None, Some(&created))?;
+    audit(&mut tx, tenant, ctx, entry).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(created)
+}
+
+pub(crate) async fn update_deal(
+    s: &SqliteStore,
+    tenant: TenantId,
+    deal: &NewDeal,
+    ctx: &AuditContext,
+) -> StoreResult<Deal> {
+    let mut tx = write_tx(&s.pool).await?;
+    let before = lock_deal(&mut tx, tenant, deal.id).await?;
+    bind_deal(sqlx::query(sql::UPDATE_DEAL), deal)
+        .bind(now())
+        .bind(deal.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let after = lock_deal(&mut tx, tenant, deal.id).await?;
+    let entry = rules::deal_audit(rules::UPDATED, deal.id, Some(&before), Some(&after))?;
+    audit(&mut tx, tenant, ctx, entry).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(after)
+}
+
+pub(crate) async fn delete_deal(
+    s: &SqliteStore,
+    tenant: TenantId,
+    id: DealId,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = write_tx(&s.pool).await?;
+    let before = lock_deal(&mut tx, tenant, id).await?;
+    sqlx::query(sql::DELETE_DEAL)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    let entry = rules::deal_audit(rules::DELETED, id, Some(&before), None)?;
+    audit(&mut tx, tenant, ctx, entry).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(())
+}
+
+pub(crate) async fn deal(s: &SqliteStore, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+    let mut conn = s.pool.acquire().await.map_err(other)?;
+    fetch_deal(&mut conn, tenant, "id", &id.to_string()).await
+}
+
+pub(crate) async fn deal_by_code(
+    s: &SqliteStore,
+    tenant: TenantId,
+    code: &str,
+) -> StoreResult<Deal> {
+    let mut conn = s.pool.acquire().await.map_err(other)?;
+    fetch_deal(&mut conn, tenant, "code", code).await
+}
+
+pub(crate) async fn list_deals(
+    s: &SqliteStore,
+    tenant: TenantId,
+    page: &PageRequest,
+) -> StoreResult<Page<Deal>> {
+    let rows: Vec<DealRow> = sqlx::query_as(&format!(
+        "SELECT {DEAL_COLUMNS} FROM deals WHERE tenant_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(tenant.to_string())
+    .bind(page_before(page)?)
+    .bind(page.fetch_limit())
+    .fetch_all(&s.pool)
+    .await
+    .map_err(other)?;
+    let deals = rows
+        .into_iter()
+        .map(Deal::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_rows(deals, page, |d| d.id.to_string()))
+}
+
+pub(crate) async fn deals_between(
+    s: &SqliteStore,
+    tenant: TenantId,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> StoreResult<Vec<Deal>> {
+    let rows: Vec<DealRow> = sqlx::query_as(&format!(
+        "SELECT {DEAL_COLUMNS} FROM deals WHERE tenant_id = $1 AND active \
+         AND (ends_at IS NULL OR ends_at > $2) AND (starts_at IS NULL OR starts_at < $3) \
+         ORDER BY id"
+    ))
+    .bind(tenant.to_string())
+    .bind(from)
+    .bind(until)
+    .fetch_all(&s.pool)
+    .await
+    .map_err(other)?;
+    rows.into_iter().map(Deal::try_from).collect()
+}

@@ -1,0 +1,373 @@
+//! Orders: reads, status moves and what each move does to stock and deals.
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use storekeep_domain::{
+    Order, OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
+};
+use storekeep_store::commerce::events;
+use storekeep_store::rules::commerce::orders::{self as rules, StockEffect};
+use storekeep_store::{StoreError, StoreResult, TransitionActor, now};
+use storekeep_store_sql::DbId;
+use storekeep_store_sql::commerce::sql;
+use storekeep_store_sql::commerce::{
+    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
+    RefundRow, TRANSITION_COLUMNS, TransitionRow, order_detail, order_status, orders_with_lines,
+    page_before,
+};
+
+use super::outbox::emit;
+use crate::catalog::{placeholders, record_ledger, refresh_summary};
+use crate::error::other;
+use crate::{SqliteStore, write_tx};
+
+/// The order row's status, total and refunded amount (the write
+/// transaction holds the lock).
+pub(crate) async fn lock_order(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    id: OrderId,
+) -> StoreResult<(OrderStatus, i64, i64)> {
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT status, total, refunded FROM orders WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let (status, total, refunded) = row.ok_or(StoreError::NotFound("order"))?;
+    Ok((order_status(&status)?, total, refunded))
+}
+
+/// The lines of these orders (one query).
+async fn fetch_lines(conn: &mut SqliteConnection, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id IN ({}) \
+         ORDER BY order_id, position",
+        placeholders(orders.len())
+    );
+    let mut q = sqlx::query_as::<_, LineRow>(&sql);
+    for o in orders {
+        q = q.bind(*o);
+    }
+    q.fetch_all(&mut *conn).await.map_err(other)
+}
+
+/// An order with its lines, transitions, payments and refunds.
+pub(crate) async fn fetch_detail(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    id: OrderId,
+) -> StoreResult<OrderDetail> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(other)?;
+    let row = row.ok_or(StoreError::NotFound("order"))?;
+    let lines = fetch_lines(conn, &[row.id]).await?;
+    let transitions: Vec<TransitionRow> = sqlx::query_as(&format!(
+        "SELECT {TRANSITION_COLUMNS} FROM order_transitions WHERE order_id = $1 ORDER BY id"
+    ))
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let payments: Vec<PaymentRow> = sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY id"
+    ))
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let refunds: Vec<RefundRow> = sqlx::query_as(&format!(
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE order_id = $1 ORDER BY id"
+    ))
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    order_detail(row, lines, transitions, payments, refunds)
+}
+
+pub(crate) async fn order(
+    s: &SqliteStore,
+    tenant: TenantId,
+    id: OrderId,
+) -> StoreResult<OrderDetail> {
+    // One read transaction: the parts come from one snapshot.
+    let mut tx = s.pool.begin().await.map_err(other)?;
+    let detail = fetch_detail(&mut tx, tenant, id).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(detail)
+}
+
+pub(crate) async fn list_orders(
+    s: &SqliteStore,
+    tenant: TenantId,
+    filter: &OrderFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Order>> {
+    let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = "
+    ));
+    sql.push_bind(tenant.to_string())
+        .push(" AND id < ")
+        .push_bind(page_before(page)?);
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(customer) = filter.customer_id {
+        sql.push(" AND customer_id = ")
+            .push_bind(customer.to_string());
+    }
+    if let Some(index) = &filter.email_index {
+        sql.push(" AND email_index = ").push_bind(index.as_str());
+    }
+    if let Some(from) = filter.created_from {
+        sql.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.created_to {
+        sql.push(" AND created_at <= ").push_bind(to);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(page.fetch_limit());
+    // One read transaction: the orders and their lines from one snapshot.
+    let mut tx = s.pool.begin().await.map_err(other)?;
+    let rows: Vec<OrderRow> = sql
+        .build_query_as()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(other)?;
+    let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
+    let lines = fetch_lines(&mut tx, &ids).await?;
+    tx.commit().await.map_err(other)?;
+    let orders = orders_with_lines(rows, lines)?;
+    Ok(Page::from_rows(orders, page, |o| o.id.to_string()))
+}
+
+pub(crate) async fn transition_order(
+    s: &SqliteStore,
+    tenant: TenantId,
+    id: OrderId,
+    to: OrderStatus,
+    by: &TransitionActor<'_>,
+) -> StoreResult<OrderDetail> {
+    let mut tx = write_tx(&s.pool).await?;
+    let (from, _, _) = lock_order(&mut tx, tenant, id).await?;
+    rules::check_move(from, to)?;
+    let moved = move_order(&mut tx, tenant, id, from, to, by).await?;
+    rules::require_moved(moved, to)?;
+    let detail = fetch_detail(&mut tx, tenant, id).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(detail)
+}
+
+pub(crate) async fn expire_orders(
+    s: &SqliteStore,
+    now_: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<u64> {
+    // Most sweeps find nothing: look before taking the write lock.
+    let any: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM orders WHERE status = 'pending_payment' AND expires_at <= $1 LIMIT 1",
+    )
+    .bind(now_)
+    .fetch_optional(&s.pool)
+    .await
+    .map_err(other)?;
+    if any.is_none() {
+        return Ok(0);
+    }
+    let mut tx = write_tx(&s.pool).await?;
+    let due: Vec<(DbId, DbId)> = sqlx::query_as(
+        "SELECT id, tenant_id FROM orders \
+         WHERE status = 'pending_payment' AND expires_at <= $1 \
+         ORDER BY expires_at, id LIMIT $2",
+    )
+    .bind(now_)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(other)?;
+    let mut cancelled = 0;
+    for (id, tenant) in due {
+        let (from, to) = (OrderStatus::PendingPayment, OrderStatus::Cancelled);
+        let (tenant, id) = (TenantId(tenant.0), OrderId(id.0));
+        if move_order(&mut tx, tenant, id, from, to, &rules::EXPIRY).await? {
+            cancelled += 1;
+        }
+    }
+    tx.commit().await.map_err(other)?;
+    Ok(cancelled)
+}
+
+/// Moves an order from `from` (the status just read in this transaction)
+/// to `to` with the stock and deal effects of the move, its transition,
+/// outbox event and (for staff) audit entry. `false` if the order was no
+/// longer in `from`: nothing was written.
+pub(crate) async fn move_order(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    id: OrderId,
+    from: OrderStatus,
+    to: OrderStatus,
+    by: &TransitionActor<'_>,
+) -> StoreResult<bool> {
+    let at = now();
+    let moved = sqlx::query(sql::MOVE_ORDER)
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    if moved.rows_affected() == 0 {
+        return Ok(false);
+    }
+    match rules::stock_effect(to) {
+        StockEffect::Sell => sell_reserved(conn, tenant, id, by.actor, at).await?,
+        StockEffect::Release => release_order(conn, tenant, id).await?,
+        StockEffect::None => {}
+    }
+    insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
+    let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
+    emit(conn, tenant, id, &topic, payload).await?;
+    if let Some(ctx) = by.audit {
+        super::audit(
+            conn,
+            tenant,
+            ctx,
+            rules::move_audit(id, from, to, by.reason),
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+async fn insert_transition(
+    conn: &mut SqliteConnection,
+    order: OrderId,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor: &str,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(sql::INSERT_TRANSITION)
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(order.to_string())
+        .bind(from.map(OrderStatus::as_str))
+        .bind(to.as_str())
+        .bind(actor)
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
+/// Payment: the reservation becomes a sale: on_hand - reserved, and so
+/// the product's available stock, does not change. A variant deleted with
+/// its product since checkout has no stock left to sell from.
+async fn sell_reserved(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    order: OrderId,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let lines: Vec<(String, i64)> =
+        sqlx::query_as("SELECT variant_id, quantity FROM order_lines WHERE order_id = $1")
+            .bind(order.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(other)?;
+    let reason = rules::sale_reason(order);
+    for (variant, quantity) in lines {
+        let after: Option<i64> = sqlx::query_scalar(
+            "UPDATE variants SET on_hand = on_hand - $1, reserved = reserved - $1, \
+             updated_at = $2 WHERE id = $3 AND tenant_id = $4 RETURNING on_hand",
+        )
+        .bind(quantity)
+        .bind(at)
+        .bind(&variant)
+        .bind(tenant.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+        if let Some(after) = after {
+            record_ledger(conn, tenant, &variant, -quantity, &reason, after, actor).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Cancellation: the reservation is released and the deals' usage given
+/// back.
+async fn release_order(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    order: OrderId,
+) -> StoreResult<()> {
+    let lines: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT variant_id, product_id, quantity FROM order_lines WHERE order_id = $1",
+    )
+    .bind(order.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let mut products: Vec<String> = Vec::new();
+    for (variant, product, quantity) in lines {
+        sqlx::query(
+            "UPDATE variants SET reserved = max(reserved - $1, 0) WHERE id = $2 AND tenant_id = $3",
+        )
+        .bind(quantity)
+        .bind(&variant)
+        .bind(tenant.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+        if !products.contains(&product) {
+            products.push(product);
+        }
+    }
+    for product in &products {
+        refresh_summary(conn, product).await?;
+    }
+    let uses: Vec<(String, i64)> =
+        sqlx::query_as("SELECT deal_id, units FROM deal_uses WHERE order_id = $1 AND released = 0")
+            .bind(order.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(other)?;
+    if uses.is_empty() {
+        return Ok(());
+    }
+    for (deal, units) in &uses {
+        sqlx::query(
+            "UPDATE deals SET uses = max(uses - 1, 0), units_sold = max(units_sold - $1, 0) \
+             WHERE id = $2",
+        )
+        .bind(units)
+        .bind(deal)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    }
+    sqlx::query("UPDATE deal_uses SET released = 1 WHERE order_id = $1 AND released = 0")
+        .bind(order.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(())
+}

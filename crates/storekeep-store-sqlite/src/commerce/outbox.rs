@@ -1,0 +1,56 @@
+//! The outbox: events about orders, written in the transaction that made
+//! them true, read by consumers in id order.
+
+use serde_json::Value;
+use sqlx::SqliteConnection;
+use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
+use storekeep_store::rules::commerce::order_subject;
+use storekeep_store::{StoreResult, now};
+use storekeep_store_sql::commerce::sql;
+use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow, page_after};
+
+use crate::SqliteStore;
+use crate::error::other;
+
+/// Appends one outbox event about `order` in the caller's transaction.
+pub(crate) async fn emit(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    order: OrderId,
+    topic: &str,
+    payload: Value,
+) -> StoreResult<()> {
+    sqlx::query(sql::INSERT_EVENT)
+        .bind(EventId::new().to_string())
+        .bind(tenant.to_string())
+        .bind(topic)
+        .bind(order_subject(order))
+        .bind(payload.to_string())
+        .bind(now())
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
+pub(crate) async fn list_events(
+    s: &SqliteStore,
+    tenant: TenantId,
+    topic: Option<&str>,
+    page: &PageRequest,
+) -> StoreResult<Page<OutboxEvent>> {
+    let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM outbox_events \
+         WHERE tenant_id = $1 AND id > $2 AND ($3 IS NULL OR topic = $3) \
+         ORDER BY id LIMIT $4"
+    ))
+    .bind(tenant.to_string())
+    .bind(page_after(page)?)
+    .bind(topic)
+    .bind(page.fetch_limit())
+    .fetch_all(&s.pool)
+    .await
+    .map_err(other)?;
+    let events = rows.into_iter().map(OutboxEvent::from).collect();
+    Ok(Page::from_rows(events, page, |e| e.id.to_string()))
+}
