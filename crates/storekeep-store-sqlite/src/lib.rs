@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use storekeep_domain::PageRequest;
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, StoreResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -128,12 +127,4 @@ pub(crate) async fn write_tx(
     pool.begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(crate::error::other)
-}
-
-/// The lower bound for `WHERE id > ?`: the validated cursor, or the empty
-/// string, which sorts before every id.
-fn cursor(page: &PageRequest) -> StoreResult<String> {
-    Ok(storekeep_store::parse_cursor(page)?
-        .map(|u| u.to_string())
-        .unwrap_or_default())
 }
