@@ -218,6 +218,21 @@ impl TenantSettings {
         {
             out.push(("email_sender", "must be an email address".to_owned()));
         }
+        self.tax_problems(&mut out);
+        self.shipping_problems(&mut out);
+        if !(1..=30 * 86_400).contains(&self.payment_timeout_secs) {
+            out.push((
+                "payment_timeout_secs",
+                "must be between 1 and 2592000 seconds (30 days)".to_owned(),
+            ));
+        }
+        self.provider_problems(&mut out);
+        out.into_iter()
+            .map(|(field, message)| (field.to_owned(), message))
+            .collect()
+    }
+
+    fn tax_problems<'a>(&'a self, out: &mut Vec<(&'a str, String)>) {
         for (i, r) in self.tax_rates.iter().enumerate() {
             if crate::parse_country(&r.country).ok().as_deref() != Some(r.country.as_str()) {
                 out.push((
@@ -252,6 +267,9 @@ impl TenantSettings {
                 "each country/region may have only one rate".to_owned(),
             ));
         }
+    }
+
+    fn shipping_problems<'a>(&'a self, out: &mut Vec<(&'a str, String)>) {
         for (i, m) in self.shipping_methods.iter().enumerate() {
             let code_ok = (1..=40).contains(&m.code.len())
                 && m.code.bytes().all(|b| {
@@ -297,12 +315,9 @@ impl TenantSettings {
         if codes.windows(2).any(|w| w[0] == w[1]) {
             out.push(("shipping_methods", "method codes must be unique".to_owned()));
         }
-        if !(1..=30 * 86_400).contains(&self.payment_timeout_secs) {
-            out.push((
-                "payment_timeout_secs",
-                "must be between 1 and 2592000 seconds (30 days)".to_owned(),
-            ));
-        }
+    }
+
+    fn provider_problems<'a>(&'a self, out: &mut Vec<(&'a str, String)>) {
         if self.payment_providers.is_empty() {
             out.push((
                 "payment_providers",
@@ -325,9 +340,6 @@ impl TenantSettings {
                 ));
             }
         }
-        out.into_iter()
-            .map(|(field, message)| (field.to_owned(), message))
-            .collect()
     }
 }
 
