@@ -9,6 +9,7 @@ pub mod import;
 pub mod list;
 pub mod rows;
 pub mod sql;
+pub mod store;
 
 pub use import::warn_if_broken;
 pub use list::{list_products, product_page};

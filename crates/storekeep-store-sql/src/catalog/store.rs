@@ -1,0 +1,231 @@
+//! [`impl_catalog_store!`](crate::impl_catalog_store): the `CatalogStore`
+//! impl both backends share, written once, and the names it uses (public
+//! only for the macro).
+
+pub use async_trait::async_trait;
+pub use storekeep_domain::{
+    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
+    InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
+    ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc, TenantId, Variant, VariantId,
+    VariantPatch,
+};
+pub use storekeep_store::{CatalogStore, StoreError, StoreResult};
+
+/// Implements `CatalogStore` for a backend's store type by calling, for
+/// each method, the function that serves it in the backend's
+/// `catalog/<aggregate>.rs` (the store's `pool` first, then the method's
+/// arguments): `categories`, `products`, `variants`, `inventory`,
+/// `images`, `search` and `import`. The paths are the invoking crate's
+/// (`crate::catalog::…`), so both backends keep the same file and function
+/// names, and the trait's signatures are repeated once here rather than
+/// once per backend.
+#[macro_export]
+#[expect(
+    clippy::crate_in_macro_def,
+    reason = "`crate::catalog` is meant to be the invoking backend's folder"
+)]
+macro_rules! impl_catalog_store {
+    ($store:ty) => {
+        const _: () = {
+            use $crate::catalog::store::*;
+
+            #[async_trait]
+            impl CatalogStore for $store {
+                async fn create_category(
+                    &self,
+                    tenant: TenantId,
+                    new: &NewCategory,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Category> {
+                    crate::catalog::categories::create(&self.pool, tenant, new, ctx).await
+                }
+
+                async fn list_categories(&self, tenant: TenantId) -> StoreResult<Vec<Category>> {
+                    crate::catalog::categories::list(&self.pool, tenant).await
+                }
+
+                async fn update_category(
+                    &self,
+                    tenant: TenantId,
+                    id: CategoryId,
+                    patch: &CategoryPatch,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Category> {
+                    crate::catalog::categories::update(&self.pool, tenant, id, patch, ctx).await
+                }
+
+                async fn delete_category(
+                    &self,
+                    tenant: TenantId,
+                    id: CategoryId,
+                    ctx: &AuditContext,
+                ) -> StoreResult<()> {
+                    crate::catalog::categories::delete(&self.pool, tenant, id, ctx).await
+                }
+
+                async fn create_product(
+                    &self,
+                    tenant: TenantId,
+                    new: &NewProduct,
+                    max_products: i64,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Product> {
+                    crate::catalog::products::create(&self.pool, tenant, new, max_products, ctx)
+                        .await
+                }
+
+                async fn product(&self, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
+                    crate::catalog::products::get(&self.pool, tenant, id).await
+                }
+
+                async fn product_by_handle(
+                    &self,
+                    tenant: TenantId,
+                    handle: &Handle,
+                ) -> StoreResult<Product> {
+                    crate::catalog::products::by_handle(&self.pool, tenant, handle).await
+                }
+
+                async fn products_by_ids(
+                    &self,
+                    tenant: TenantId,
+                    ids: &[ProductId],
+                ) -> StoreResult<Vec<Product>> {
+                    crate::catalog::products::by_ids(&self.pool, tenant, ids).await
+                }
+
+                async fn list_products(
+                    &self,
+                    tenant: TenantId,
+                    query: &ProductQuery,
+                ) -> StoreResult<Page<Product>> {
+                    crate::catalog::products::list(&self.pool, tenant, query).await
+                }
+
+                async fn count_products(&self, tenant: TenantId) -> StoreResult<i64> {
+                    crate::catalog::products::count(&self.pool, tenant).await
+                }
+
+                async fn update_product(
+                    &self,
+                    tenant: TenantId,
+                    id: ProductId,
+                    patch: &ProductPatch,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Product> {
+                    crate::catalog::products::update(&self.pool, tenant, id, patch, ctx).await
+                }
+
+                async fn delete_product(
+                    &self,
+                    tenant: TenantId,
+                    id: ProductId,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Product> {
+                    crate::catalog::products::delete(&self.pool, tenant, id, ctx).await
+                }
+
+                async fn add_variant(
+                    &self,
+                    tenant: TenantId,
+                    product: ProductId,
+                    new: &NewVariant,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Variant> {
+                    crate::catalog::variants::add(&self.pool, tenant, product, new, ctx).await
+                }
+
+                async fn update_variant(
+                    &self,
+                    tenant: TenantId,
+                    id: VariantId,
+                    patch: &VariantPatch,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Variant> {
+                    crate::catalog::variants::update(&self.pool, tenant, id, patch, ctx).await
+                }
+
+                async fn delete_variant(
+                    &self,
+                    tenant: TenantId,
+                    id: VariantId,
+                    ctx: &AuditContext,
+                ) -> StoreResult<()> {
+                    crate::catalog::variants::delete(&self.pool, tenant, id, ctx).await
+                }
+
+                async fn adjust_inventory(
+                    &self,
+                    tenant: TenantId,
+                    id: VariantId,
+                    delta: i64,
+                    reason: &str,
+                    ctx: &AuditContext,
+                ) -> StoreResult<(Variant, InventoryAdjustment)> {
+                    crate::catalog::inventory::adjust(&self.pool, tenant, id, delta, reason, ctx)
+                        .await
+                }
+
+                async fn inventory_ledger(
+                    &self,
+                    tenant: TenantId,
+                    id: VariantId,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<InventoryAdjustment>> {
+                    crate::catalog::inventory::ledger(&self.pool, tenant, id, page).await
+                }
+
+                async fn add_image(
+                    &self,
+                    tenant: TenantId,
+                    image: &NewImage,
+                    storage_limit: i64,
+                    ctx: &AuditContext,
+                ) -> StoreResult<ProductImage> {
+                    crate::catalog::images::add(&self.pool, tenant, image, storage_limit, ctx).await
+                }
+
+                async fn image(&self, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
+                    crate::catalog::images::get(&self.pool, tenant, id).await
+                }
+
+                async fn delete_image(
+                    &self,
+                    tenant: TenantId,
+                    id: ImageId,
+                    ctx: &AuditContext,
+                ) -> StoreResult<ProductImage> {
+                    crate::catalog::images::delete(&self.pool, tenant, id, ctx).await
+                }
+
+                async fn search_candidates(
+                    &self,
+                    tenant: TenantId,
+                    terms: &[String],
+                    limit: i64,
+                ) -> StoreResult<Vec<SearchDoc>> {
+                    crate::catalog::search::candidates(&self.pool, tenant, terms, limit).await
+                }
+
+                async fn import_rows(
+                    &self,
+                    tenant: TenantId,
+                    rows: &[ImportRow],
+                    max_products: i64,
+                    ctx: &AuditContext,
+                ) -> StoreResult<Vec<Result<ImportOutcome, StoreError>>> {
+                    crate::catalog::import::rows(&self.pool, tenant, rows, max_products, ctx).await
+                }
+
+                async fn products_after(
+                    &self,
+                    tenant: TenantId,
+                    after: Option<ProductId>,
+                    limit: i64,
+                ) -> StoreResult<Vec<Product>> {
+                    crate::catalog::products::after(&self.pool, tenant, after, limit).await
+                }
+            }
+        };
+    };
+}
