@@ -10,6 +10,7 @@ mod credentials;
 mod error;
 mod health;
 mod plans;
+mod run;
 mod sessions;
 mod tenants;
 mod users;

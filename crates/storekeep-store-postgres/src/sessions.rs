@@ -12,14 +12,11 @@ use storekeep_store_sql::identity::{SessionRow, UserRow};
 use storekeep_store_sql::stmt::Stmt;
 
 use crate::error::other;
+use crate::run::{all, exec, optional};
 
 pub async fn create(pool: &PgPool, s: &NewSession) -> StoreResult<SessionRecord> {
     let at = now();
-    sql::insert(s, at)
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
+    exec(pool, sql::insert(s, at)).await?;
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,
@@ -37,11 +34,7 @@ pub async fn by_token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<(SessionRecord, UserRecord)> {
-    let session: Option<SessionRow> = Stmt::new(BY_TOKEN, (token_hash, at))
-        .query_as()
-        .fetch_optional(pool)
-        .await
-        .map_err(other)?;
+    let session: Option<SessionRow> = optional(pool, Stmt::new(BY_TOKEN, (token_hash, at))).await?;
     let session = SessionRecord::from(session.ok_or(StoreError::NotFound(SESSION))?);
     let user: UserRow = sqlx::query_as(&select(BY_ID))
         .bind(DbId(session.user_id.0))
@@ -57,11 +50,7 @@ pub async fn touch(
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sql::touch(id, at, expires_at)
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
+    exec(pool, sql::touch(id, at, expires_at)).await?;
     Ok(())
 }
 
@@ -70,40 +59,24 @@ pub async fn list(
     user: UserId,
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<SessionRecord>> {
-    let rows: Vec<SessionRow> = Stmt::new(OF_USER, (DbId(user.0), at))
-        .query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(other)?;
+    let rows: Vec<SessionRow> = all(pool, Stmt::new(OF_USER, (DbId(user.0), at))).await?;
     Ok(rows.into_iter().map(SessionRecord::from).collect())
 }
 
 pub async fn revoke(pool: &PgPool, user: UserId, id: SessionId) -> StoreResult<()> {
-    let done = sql::revoke(user, id, now())
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
-    if done.rows_affected() == 0 {
+    let done = exec(pool, sql::revoke(user, id, now())).await?;
+    if done == 0 {
         return Err(StoreError::NotFound(SESSION));
     }
     Ok(())
 }
 
 pub async fn revoke_all(pool: &PgPool, user: UserId) -> StoreResult<u64> {
-    let done = sql::revoke_all(DbId(user.0), now())
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
-    Ok(done.rows_affected())
+    let done = exec(pool, sql::revoke_all(DbId(user.0), now())).await?;
+    Ok(done)
 }
 
 pub async fn revoke_others(pool: &PgPool, user: UserId, keep: SessionId) -> StoreResult<u64> {
-    let done = sql::revoke_others(user, keep, now())
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
-    Ok(done.rows_affected())
+    let done = exec(pool, sql::revoke_others(user, keep, now())).await?;
+    Ok(done)
 }

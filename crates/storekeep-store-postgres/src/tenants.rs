@@ -19,6 +19,7 @@ use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
+use crate::run::exec;
 use crate::{audit, write_tx};
 
 /// The unique constraint a taken slug or domain violates.
@@ -137,17 +138,13 @@ pub async fn update(
         Some(plan) => plan_id(&mut tx, plan).await?,
         None => current_plan,
     };
-    update_tenant(current.id, patched_tenant(&current, patch), plan, now())
-        .query()
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *tx,
+        update_tenant(current.id, patched_tenant(&current, patch), plan, now()),
+    )
+    .await?;
     if let Some(domains) = &patch.domains {
-        Stmt::new(DELETE_TENANT_DOMAINS, (id,))
-            .query()
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+        exec(&mut *tx, Stmt::new(DELETE_TENANT_DOMAINS, (id,))).await?;
         insert_domains(&mut tx, id, domains).await?;
     }
     let tenant = fetch_by_id(&mut tx, id).await?;

@@ -12,6 +12,7 @@ use storekeep_store_sql::platform::{
 use storekeep_store_sql::stmt::Stmt;
 
 use crate::error::other;
+use crate::run::{all, exec, optional, scalars};
 
 const HEAD: &str = "SELECT seq, hash FROM audit_heads WHERE scope = $1";
 
@@ -21,17 +22,10 @@ pub async fn record(
     ctx: &AuditContext,
     change: Change,
 ) -> StoreResult<AuditEntry> {
-    let head: Option<(i64, String)> = Stmt::new(HEAD, (&change.scope,))
-        .query_as()
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let head: Option<(i64, String)> =
+        optional(&mut *conn, Stmt::new(HEAD, (&change.scope,))).await?;
     let entry = link(head, change, ctx, now());
-    Stmt::new(INSERT_AUDIT, audit_values(&entry))
-        .query()
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry))).await?;
     Stmt::new(
         "INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, $2, $3) \
          ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -68,11 +62,11 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit))
-        .query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(other)?;
+    let rows: Vec<AuditRow> = all(
+        pool,
+        Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit)),
+    )
+    .await?;
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
@@ -82,25 +76,18 @@ pub async fn chain(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = Stmt::new(AUDIT_CHAIN, (scope, after, limit))
-        .query_as()
-        .fetch_all(pool)
-        .await
-        .map_err(other)?;
+    let rows: Vec<AuditRow> = all(pool, Stmt::new(AUDIT_CHAIN, (scope, after, limit))).await?;
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
 pub async fn head(pool: &SqlitePool, scope: &str) -> StoreResult<Option<(i64, String)>> {
-    Stmt::new(HEAD, (scope,))
-        .query_as()
-        .fetch_optional(pool)
-        .await
-        .map_err(other)
+    optional(pool, Stmt::new(HEAD, (scope,))).await
 }
 
 pub async fn scopes(pool: &SqlitePool) -> StoreResult<Vec<String>> {
-    sqlx::query_scalar("SELECT scope FROM audit_heads ORDER BY scope")
-        .fetch_all(pool)
-        .await
-        .map_err(other)
+    scalars(
+        pool,
+        Stmt::new("SELECT scope FROM audit_heads ORDER BY scope", ()),
+    )
+    .await
 }

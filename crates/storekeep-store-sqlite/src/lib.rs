@@ -12,6 +12,7 @@ mod error;
 mod group_commit;
 mod health;
 mod plans;
+mod run;
 mod sessions;
 mod tenants;
 mod users;

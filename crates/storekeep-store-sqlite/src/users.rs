@@ -18,6 +18,7 @@ use storekeep_store_sql::stmt::{cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
+use crate::run::{exec, optional};
 use crate::{audit, write_tx};
 
 /// SQLite names the expression index, or (in older files) the columns.
@@ -105,12 +106,8 @@ pub async fn after(
 }
 
 pub async fn update_sealed(pool: &SqlitePool, u: &UserRecord) -> StoreResult<()> {
-    let done = sql::update_sealed(u, now())
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
-    if done.rows_affected() == 0 {
+    let done = exec(pool, sql::update_sealed(u, now())).await?;
+    if done == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
     }
     Ok(())
@@ -123,11 +120,8 @@ pub async fn throttle(
     scope: &str,
     email_index: &str,
 ) -> StoreResult<LoginThrottle> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> = sql::throttle(scope, email_index)
-        .query_as()
-        .fetch_optional(pool)
-        .await
-        .map_err(other)?;
+    let row: Option<(i64, Option<DateTime<Utc>>)> =
+        optional(pool, sql::throttle(scope, email_index)).await?;
     let (failures, locked_until) = row.unwrap_or_default();
     Ok(LoginThrottle {
         failures,
@@ -148,11 +142,7 @@ pub async fn record_failure(
         .await
         .map_err(other)?;
     let locked_until = lock(failures);
-    sql::lock(scope, email_index, locked_until)
-        .query()
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(&mut *tx, sql::lock(scope, email_index, locked_until)).await?;
     tx.commit().await.map_err(other)?;
     Ok(LoginThrottle {
         failures,
@@ -161,11 +151,7 @@ pub async fn record_failure(
 }
 
 pub async fn clear_failures(pool: &SqlitePool, scope: &str, email_index: &str) -> StoreResult<()> {
-    sql::clear_failures(scope, email_index)
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
+    exec(pool, sql::clear_failures(scope, email_index)).await?;
     Ok(())
 }
 
@@ -176,11 +162,7 @@ pub async fn set_totp_pending(
     user: UserId,
     sealed: Option<&str>,
 ) -> StoreResult<()> {
-    sql::set_totp_pending(user, sealed, now())
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
+    exec(pool, sql::set_totp_pending(user, sealed, now())).await?;
     Ok(())
 }
 
@@ -190,17 +172,9 @@ async fn replace_recovery_codes(
     user: UserId,
     hashes: &[String],
 ) -> StoreResult<()> {
-    sql::delete_recovery_codes(user)
-        .query()
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, sql::delete_recovery_codes(user)).await?;
     for h in hashes {
-        sql::insert_recovery_code(user, h)
-            .query()
-            .execute(&mut *conn)
-            .await
-            .map_err(other)?;
+        exec(&mut *conn, sql::insert_recovery_code(user, h)).await?;
     }
     Ok(())
 }
@@ -241,12 +215,8 @@ pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -
 }
 
 pub async fn use_totp_step(pool: &SqlitePool, user: UserId, step: i64) -> StoreResult<()> {
-    let done = sql::use_totp_step(user, step)
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
-    if done.rows_affected() == 0 {
+    let done = exec(pool, sql::use_totp_step(user, step)).await?;
+    if done == 0 {
         return Err(StoreError::Invalid(CODE_ALREADY_USED));
     }
     Ok(())
@@ -257,12 +227,8 @@ pub async fn use_recovery_code(
     user: UserId,
     code_hash: &str,
 ) -> StoreResult<bool> {
-    let done = sql::use_recovery_code(user, code_hash, now())
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
-    Ok(done.rows_affected() == 1)
+    let done = exec(pool, sql::use_recovery_code(user, code_hash, now())).await?;
+    Ok(done == 1)
 }
 
 // --- passwords
@@ -273,11 +239,7 @@ pub async fn create_reset(
     token_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sql::insert_reset(user, token_hash, expires_at)
-        .query()
-        .execute(pool)
-        .await
-        .map_err(other)?;
+    exec(pool, sql::insert_reset(user, token_hash, expires_at)).await?;
     Ok(())
 }
 
@@ -317,19 +279,11 @@ async fn set_password_in(
     password_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let done = sql::set_password(user, password_hash, at)
-        .query()
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
-    if done.rows_affected() == 0 {
+    let done = exec(&mut *conn, sql::set_password(user, password_hash, at)).await?;
+    if done == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
     }
-    revoke_all(user, at)
-        .query()
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, revoke_all(user, at)).await?;
     Ok(())
 }
 

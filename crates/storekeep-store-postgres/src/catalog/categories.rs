@@ -11,19 +11,20 @@ use storekeep_store_sql::catalog::{CategoryRow, sql};
 
 use super::{Conn, Pool, lock_tenant, map_err, record};
 use crate::error::other;
+use crate::run::{all, exec, optional, scalar};
 use crate::write_tx;
+use storekeep_store_sql::stmt::Stmt;
 
 pub(super) async fn fetch(
     conn: &mut Conn,
     tenant: TenantId,
     id: CategoryId,
 ) -> StoreResult<Category> {
-    let row: Option<CategoryRow> = sqlx::query_as(sql::CATEGORY_BY_ID)
-        .bind(DbId(tenant.0))
-        .bind(DbId(id.0))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<CategoryRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::CATEGORY_BY_ID, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     row.ok_or(StoreError::NotFound("category"))?.try_into()
 }
 
@@ -32,11 +33,8 @@ async fn tree(
     conn: &mut Conn,
     tenant: TenantId,
 ) -> StoreResult<HashMap<CategoryId, Option<CategoryId>>> {
-    let rows: Vec<(DbId, Option<DbId>)> = sqlx::query_as(sql::CATEGORY_TREE)
-        .bind(DbId(tenant.0))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(other)?;
+    let rows: Vec<(DbId, Option<DbId>)> =
+        all(&mut *conn, Stmt::new(sql::CATEGORY_TREE, (DbId(tenant.0),))).await?;
     Ok(rows
         .into_iter()
         .map(|(id, parent)| (CategoryId(id.0), parent.map(|p| CategoryId(p.0))))
@@ -72,11 +70,7 @@ pub(super) async fn create(
 }
 
 pub(super) async fn list(pool: &Pool, tenant: TenantId) -> StoreResult<Vec<Category>> {
-    let rows: Vec<CategoryRow> = sqlx::query_as(sql::CATEGORIES)
-        .bind(DbId(tenant.0))
-        .fetch_all(pool)
-        .await
-        .map_err(other)?;
+    let rows: Vec<CategoryRow> = all(pool, Stmt::new(sql::CATEGORIES, (DbId(tenant.0),))).await?;
     rows.into_iter().map(Category::try_from).collect()
 }
 
@@ -123,17 +117,9 @@ pub(super) async fn delete(
     // it between the count and the delete.
     lock_tenant(&mut tx, tenant).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    let children: i64 = sqlx::query_scalar(sql::CATEGORY_CHILDREN)
-        .bind(DbId(id.0))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(other)?;
+    let children: i64 = scalar(&mut *tx, Stmt::new(sql::CATEGORY_CHILDREN, (DbId(id.0),))).await?;
     rules::category_removable(children)?;
-    sqlx::query(sql::DELETE_CATEGORY)
-        .bind(DbId(id.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(&mut *tx, Stmt::new(sql::DELETE_CATEGORY, (DbId(id.0),))).await?;
     record(&mut tx, tenant, ctx, AuditEvent::category_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(())

@@ -10,15 +10,16 @@ use storekeep_store_sql::catalog::{ImageRow, sql};
 use super::products::{lock_product, touch};
 use super::{Conn, Pool, lock_tenant, record};
 use crate::error::other;
+use crate::run::{exec, optional, scalar};
 use crate::write_tx;
+use storekeep_store_sql::stmt::Stmt;
 
 async fn fetch(conn: &mut Conn, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
-    let row: Option<ImageRow> = sqlx::query_as(sql::IMAGE_BY_ID)
-        .bind(DbId(tenant.0))
-        .bind(DbId(id.0))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<ImageRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::IMAGE_BY_ID, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     row.ok_or(StoreError::NotFound("image"))?.try_into()
 }
 
@@ -42,11 +43,7 @@ pub(super) async fn add(
     .await
     .map_err(other)?;
     rules::image_room(used, image.size_bytes, storage_limit)?;
-    let position: i64 = sqlx::query_scalar(sql::NEXT_IMAGE_POSITION)
-        .bind(product)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(other)?;
+    let position: i64 = scalar(&mut *tx, Stmt::new(sql::NEXT_IMAGE_POSITION, (product,))).await?;
     sql::insert_image(DbId(tenant.0), image, position, now())
         .execute(&mut *tx)
         .await
@@ -77,12 +74,8 @@ pub(super) async fn delete(
         Err(StoreError::NotFound(_)) => return Err(StoreError::NotFound("image")),
         r => r?,
     }
-    let deleted = sqlx::query(sql::DELETE_IMAGE)
-        .bind(DbId(id.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    if deleted.rows_affected() == 0 {
+    let deleted = exec(&mut *tx, Stmt::new(sql::DELETE_IMAGE, (DbId(id.0),))).await?;
+    if deleted == 0 {
         return Err(StoreError::NotFound("image"));
     }
     touch(&mut tx, DbId(image.product_id.0)).await?;

@@ -14,7 +14,9 @@ use super::products::refresh_summary;
 use super::variants::{fetch, lock_variant};
 use super::{Conn, Pool, record};
 use crate::error::other;
+use crate::run::{all, exec, one};
 use crate::write_tx;
+use storekeep_store_sql::stmt::Stmt;
 
 /// Appends `line` to the ledger.
 pub(super) async fn write_ledger(
@@ -53,20 +55,20 @@ pub(crate) async fn change_stock(
     reason: &str,
     actor: &str,
 ) -> StoreResult<InventoryAdjustment> {
-    let (on_hand, reserved): (i64, i64) =
-        sqlx::query_as("SELECT on_hand, reserved FROM variants WHERE id = $1 FOR UPDATE")
-            .bind(DbId(variant))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(other)?;
+    let (on_hand, reserved): (i64, i64) = one(
+        &mut *conn,
+        Stmt::new(
+            "SELECT on_hand, reserved FROM variants WHERE id = $1 FOR UPDATE",
+            (DbId(variant),),
+        ),
+    )
+    .await?;
     let after = rules::stock_after(on_hand, reserved, delta)?;
-    sqlx::query(sql::SET_STOCK)
-        .bind(after)
-        .bind(now())
-        .bind(DbId(variant))
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(sql::SET_STOCK, (after, now(), DbId(variant))),
+    )
+    .await?;
     let line = adjustment(VariantId(variant), delta, reason, after, actor);
     write_ledger(conn, tenant, line).await
 }
@@ -106,14 +108,14 @@ pub(super) async fn ledger(
     fetch(&mut conn, tenant, id).await?;
     // Without a cursor, the largest UUID (never a v7 id) bounds nothing.
     let before = storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::max());
-    let rows: Vec<LedgerRow> = sqlx::query_as(sql::LEDGER_PAGE)
-        .bind(DbId(tenant.0))
-        .bind(DbId(id.0))
-        .bind(DbId(before))
-        .bind(page.fetch_limit())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(other)?;
+    let rows: Vec<LedgerRow> = all(
+        &mut *conn,
+        Stmt::new(
+            sql::LEDGER_PAGE,
+            (DbId(tenant.0), DbId(id.0), DbId(before), page.fetch_limit()),
+        ),
+    )
+    .await?;
     let items = rows.into_iter().map(InventoryAdjustment::from).collect();
     Ok(Page::from_rows(items, page, |a| a.id.to_string()))
 }

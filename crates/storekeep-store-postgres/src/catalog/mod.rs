@@ -32,8 +32,9 @@ use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::rules::catalog_audit::AuditEvent;
 use storekeep_store::{StoreError, StoreResult};
 
-use crate::error::other;
+use crate::run::exec;
 use crate::{PgStore, audit, error};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) use inventory::{change_stock, record_ledger};
 pub(crate) use products::refresh_summary;
@@ -52,11 +53,6 @@ const UNIQUES: &[(&str, &str)] = &[
 
 fn map_err(e: sqlx::Error) -> StoreError {
     error::map(e, UNIQUES)
-}
-
-async fn exec(conn: &mut Conn, sql: &str) -> StoreResult<()> {
-    sqlx::query(sql).execute(&mut *conn).await.map_err(other)?;
-    Ok(())
 }
 
 /// Appends the shop's audit entry in the caller's transaction.
@@ -88,10 +84,13 @@ async fn record(
 /// imports. A missing tenant locks nothing (as on SQLite, the inserts that
 /// follow fail instead).
 async fn lock_tenant(conn: &mut Conn, tenant: TenantId) -> StoreResult<()> {
-    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(tenant.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(
+            "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE",
+            (tenant.0,),
+        ),
+    )
+    .await?;
     Ok(())
 }

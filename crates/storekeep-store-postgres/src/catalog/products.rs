@@ -20,7 +20,9 @@ use storekeep_store_sql::catalog::{
 use super::variants::insert_variant;
 use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::error::other;
+use crate::run::{all, exec, optional, scalar, scalar_optional};
 use crate::write_tx;
+use storekeep_store_sql::stmt::Stmt;
 
 /// Rows of `sql` for the products `ids` (bound as one array, `$1`).
 async fn of_products<R>(conn: &mut Conn, sql: &str, ids: &[DbId]) -> StoreResult<Vec<R>>
@@ -61,25 +63,25 @@ pub(super) async fn fetch(
     tenant: TenantId,
     id: ProductId,
 ) -> StoreResult<Product> {
-    let row: Option<ProductRow> = sqlx::query_as(sql::PRODUCT_BY_ID)
-        .bind(DbId(tenant.0))
-        .bind(DbId(id.0))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<ProductRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::PRODUCT_BY_ID, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     one(conn, row).await
 }
 
 /// Lock 2: the product row, before reading what will change. `NotFound`
 /// when the product is not the shop's (or was deleted meanwhile).
 pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
-    let found: Option<DbId> =
-        sqlx::query_scalar("SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(DbId(tenant.0))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+    let found: Option<DbId> = scalar_optional(
+        &mut *conn,
+        Stmt::new(
+            "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            (DbId(tenant.0), id),
+        ),
+    )
+    .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound("product"))
 }
 
@@ -103,12 +105,7 @@ pub(crate) async fn refresh_summary<'q>(
 }
 
 pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
-    sqlx::query(sql::TOUCH_PRODUCT)
-        .bind(now())
-        .bind(product)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product))).await?;
     Ok(())
 }
 
@@ -118,11 +115,7 @@ async fn set_tags(
     product: DbId,
     tags: &[String],
 ) -> StoreResult<()> {
-    sqlx::query(sql::DELETE_PRODUCT_TAGS)
-        .bind(product)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, Stmt::new(sql::DELETE_PRODUCT_TAGS, (product,))).await?;
     if !tags.is_empty() {
         sqlx::query(
             "INSERT INTO product_tags (product_id, tenant_id, tag) \
@@ -164,11 +157,11 @@ async fn set_categories(
             rules::known_category(found.get(id))?;
         }
     }
-    sqlx::query(sql::DELETE_PRODUCT_CATEGORIES)
-        .bind(product)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(sql::DELETE_PRODUCT_CATEGORIES, (product,)),
+    )
+    .await?;
     if !ids.is_empty() {
         sqlx::query(
             "INSERT INTO product_categories (product_id, category_id, position) \
@@ -224,11 +217,7 @@ pub(super) async fn rewrite(
 }
 
 pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreResult<i64> {
-    sqlx::query_scalar(sql::PRODUCT_COUNT)
-        .bind(DbId(tenant.0))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)
+    scalar(&mut *conn, Stmt::new(sql::PRODUCT_COUNT, (DbId(tenant.0),))).await
 }
 
 pub(super) async fn create(
@@ -263,12 +252,11 @@ pub(super) async fn by_handle(
     handle: &Handle,
 ) -> StoreResult<Product> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let row: Option<ProductRow> = sqlx::query_as(sql::PRODUCT_BY_HANDLE)
-        .bind(DbId(tenant.0))
-        .bind(handle.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<ProductRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::PRODUCT_BY_HANDLE, (DbId(tenant.0), handle.as_str())),
+    )
+    .await?;
     one(&mut conn, row).await
 }
 
@@ -356,11 +344,7 @@ pub(super) async fn delete(
     // Locked first, so the images returned are all the ones deleted.
     lock_product(&mut tx, tenant, DbId(id.0)).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    sqlx::query(sql::DELETE_PRODUCT)
-        .bind(DbId(id.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),))).await?;
     record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(before)
@@ -374,12 +358,17 @@ pub(super) async fn after(
     limit: i64,
 ) -> StoreResult<Vec<Product>> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let rows: Vec<ProductRow> = sqlx::query_as(sql::PRODUCTS_AFTER)
-        .bind(DbId(tenant.0))
-        .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(other)?;
+    let rows: Vec<ProductRow> = all(
+        &mut *conn,
+        Stmt::new(
+            sql::PRODUCTS_AFTER,
+            (
+                DbId(tenant.0),
+                DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)),
+                limit,
+            ),
+        ),
+    )
+    .await?;
     assemble(&mut conn, rows).await
 }

@@ -11,7 +11,9 @@ use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
 use crate::error::other;
+use crate::run::{exec, optional, scalar, scalar_optional};
 use crate::{PgStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn fetch_cart(
     conn: &mut PgConnection,
@@ -41,24 +43,20 @@ pub(crate) async fn fetch_cart(
 /// Locks the cart row (before its lines, so a checkout and a line change
 /// queue) and refuses a cart that became an order.
 async fn lock_open_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<()> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM carts WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind(tenant.0)
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+    let status: Option<String> = scalar_optional(
+        &mut *conn,
+        Stmt::new(
+            "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            (tenant.0, id.0),
+        ),
+    )
+    .await?;
     rules::require_open(status.as_deref())
 }
 
 /// Marks the cart changed and reads it back; the caller commits.
 async fn touch_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    sqlx::query(sql::TOUCH_CART)
-        .bind(now())
-        .bind(id.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, Stmt::new(sql::TOUCH_CART, (now(), id.0))).await?;
     fetch_cart(conn, tenant, id).await
 }
 
@@ -68,15 +66,20 @@ pub(crate) async fn create_cart(
     cart: &NewCart,
 ) -> StoreResult<Cart> {
     let at = now();
-    sqlx::query(sql::INSERT_CART)
-        .bind(cart.id.0)
-        .bind(tenant.0)
-        .bind(cart.customer_id.map(|c| c.0))
-        .bind(&cart.token_hash)
-        .bind(at)
-        .execute(&s.pool)
-        .await
-        .map_err(other)?;
+    exec(
+        &s.pool,
+        Stmt::new(
+            sql::INSERT_CART,
+            (
+                cart.id.0,
+                tenant.0,
+                cart.customer_id.map(|c| c.0),
+                &cart.token_hash,
+                at,
+            ),
+        ),
+    )
+    .await?;
     Ok(Cart {
         id: cart.id,
         customer_id: cart.customer_id,
@@ -108,16 +111,21 @@ pub(crate) async fn update_cart(
     lock_open_cart(&mut tx, tenant, id).await?;
     let mut cart = fetch_cart(&mut tx, tenant, id).await?;
     rules::apply_patch(&mut cart, patch);
-    sqlx::query(sql::UPDATE_CART)
-        .bind(&cart.coupon_code)
-        .bind(&cart.shipping_method)
-        .bind(&cart.country)
-        .bind(&cart.region)
-        .bind(now())
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *tx,
+        Stmt::new(
+            sql::UPDATE_CART,
+            (
+                &cart.coupon_code,
+                &cart.shipping_method,
+                &cart.country,
+                &cart.region,
+                now(),
+                id.0,
+            ),
+        ),
+    )
+    .await?;
     let cart = fetch_cart(&mut tx, tenant, id).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
@@ -148,37 +156,30 @@ pub(crate) async fn add_cart_item(
             field: "variant_id",
         });
     }
-    let existing: Option<CartItemRow> = sqlx::query_as(sql::CART_LINE_OF)
-        .bind(cart.0)
-        .bind(variant.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(other)?;
+    let existing: Option<CartItemRow> =
+        optional(&mut *tx, Stmt::new(sql::CART_LINE_OF, (cart.0, variant.0))).await?;
     match existing {
         Some(item) => {
-            sqlx::query(sql::SET_LINE_UNITS)
-                .bind(rules::add_to_line(item.quantity, quantity)?)
-                .bind(item.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
+            exec(
+                &mut *tx,
+                Stmt::new(
+                    sql::SET_LINE_UNITS,
+                    (rules::add_to_line(item.quantity, quantity)?, item.id),
+                ),
+            )
+            .await?;
         }
         None => {
-            let lines: i64 = sqlx::query_scalar(sql::COUNT_CART_LINES)
-                .bind(cart.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(other)?;
+            let lines: i64 = scalar(&mut *tx, Stmt::new(sql::COUNT_CART_LINES, (cart.0,))).await?;
             rules::check_room_for_line(lines)?;
-            sqlx::query(sql::INSERT_CART_LINE)
-                .bind(CartItemId::new().0)
-                .bind(cart.0)
-                .bind(variant.0)
-                .bind(quantity)
-                .bind(now())
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
+            exec(
+                &mut *tx,
+                Stmt::new(
+                    sql::INSERT_CART_LINE,
+                    (CartItemId::new().0, cart.0, variant.0, quantity, now()),
+                ),
+            )
+            .await?;
         }
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;
@@ -196,14 +197,12 @@ pub(crate) async fn set_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let set = sqlx::query(sql::SET_CART_LINE_UNITS)
-        .bind(quantity)
-        .bind(item.0)
-        .bind(cart.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    if set.rows_affected() == 0 {
+    let set = exec(
+        &mut *tx,
+        Stmt::new(sql::SET_CART_LINE_UNITS, (quantity, item.0, cart.0)),
+    )
+    .await?;
+    if set == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;
@@ -219,13 +218,8 @@ pub(crate) async fn remove_cart_item(
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let removed = sqlx::query(sql::DELETE_CART_LINE)
-        .bind(item.0)
-        .bind(cart.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    if removed.rows_affected() == 0 {
+    let removed = exec(&mut *tx, Stmt::new(sql::DELETE_CART_LINE, (item.0, cart.0))).await?;
+    if removed == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;

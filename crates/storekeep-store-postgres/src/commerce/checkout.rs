@@ -21,7 +21,9 @@ use super::outbox::emit;
 use super::payments::insert_payment;
 use crate::catalog::refresh_summary;
 use crate::error::other;
+use crate::run::{optional, scalar_optional};
 use crate::{PgStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn checkout(
     s: &PgStore,
@@ -102,14 +104,11 @@ async fn place_order(
     let deals = rules::deal_claims(&order.quote);
     let mut unavailable = Vec::new();
     for &(deal, units) in &deals {
-        let cap: Option<Option<i64>> = sqlx::query_scalar(CLAIM_DEAL)
-            .bind(deal.0)
-            .bind(tenant.0)
-            .bind(units)
-            .bind(at)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+        let cap: Option<Option<i64>> = scalar_optional(
+            &mut *conn,
+            Stmt::new(CLAIM_DEAL, (deal.0, tenant.0, units, at)),
+        )
+        .await?;
         let Some(cap) = cap else {
             unavailable.push(deal);
             continue;
@@ -168,13 +167,14 @@ async fn close_cart(
     }
     // Only the shop's own cart can be closed; one it does not have
     // (another shop's) is not found.
-    let known: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM carts WHERE id = $1 AND tenant_id = $2")
-            .bind(order.cart_id.0)
-            .bind(tenant.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+    let known: Option<i32> = scalar_optional(
+        &mut *conn,
+        Stmt::new(
+            "SELECT 1 FROM carts WHERE id = $1 AND tenant_id = $2",
+            (order.cart_id.0, tenant.0),
+        ),
+    )
+    .await?;
     match known {
         None => Err(StoreError::NotFound("cart")),
         Some(_) => Ok(Some(CheckoutOutcome::CartClosed)),
@@ -196,24 +196,23 @@ async fn reserve(
     let mut misses = Misses::default();
     for i in rules::reservation_order(lines) {
         let line = &lines[i];
-        let product: Option<DbId> = sqlx::query_scalar(RESERVE_STOCK)
-            .bind(line.variant_id.0)
-            .bind(tenant.0)
-            .bind(line.quantity)
-            .bind(line.unit_price)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+        let product: Option<DbId> = scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                RESERVE_STOCK,
+                (line.variant_id.0, tenant.0, line.quantity, line.unit_price),
+            ),
+        )
+        .await?;
         if let Some(p) = product {
             products.push(p);
             continue;
         }
-        let current: Option<(i64, i64)> = sqlx::query_as(STOCK_OF)
-            .bind(line.variant_id.0)
-            .bind(tenant.0)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+        let current: Option<(i64, i64)> = optional(
+            &mut *conn,
+            Stmt::new(STOCK_OF, (line.variant_id.0, tenant.0)),
+        )
+        .await?;
         misses.add(line, current);
     }
     if let Some(refused) = misses.refusal() {

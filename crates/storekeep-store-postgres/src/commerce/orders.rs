@@ -22,7 +22,9 @@ use uuid::Uuid;
 use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
+use crate::run::exec;
 use crate::{PgStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 /// Lock 2: the order row. Returns its status, total and refunded amount.
 pub(crate) async fn lock_order(
@@ -232,15 +234,12 @@ pub(crate) async fn move_order(
     by: &TransitionActor<'_>,
 ) -> StoreResult<()> {
     let at = now();
-    let moved = sqlx::query(sql::MOVE_ORDER)
-        .bind(id.0)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
-    rules::require_moved(moved.rows_affected() > 0, to)?;
+    let moved = exec(
+        &mut *conn,
+        Stmt::new(sql::MOVE_ORDER, (id.0, from.as_str(), to.as_str(), at)),
+    )
+    .await?;
+    rules::require_moved(moved > 0, to)?;
     match rules::stock_effect(to) {
         StockEffect::Sell => sell_reserved(conn, tenant, id, by.actor).await?,
         StockEffect::Release => release_order(conn, tenant, id).await?,
@@ -270,17 +269,22 @@ pub(crate) async fn insert_transition(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(sql::INSERT_TRANSITION)
-        .bind(Uuid::now_v7())
-        .bind(order.0)
-        .bind(from.map(OrderStatus::as_str))
-        .bind(to.as_str())
-        .bind(actor)
-        .bind(reason)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(
+            sql::INSERT_TRANSITION,
+            (
+                Uuid::now_v7(),
+                order.0,
+                from.map(OrderStatus::as_str),
+                to.as_str(),
+                actor,
+                reason,
+                at,
+            ),
+        ),
+    )
+    .await?;
     Ok(())
 }
 

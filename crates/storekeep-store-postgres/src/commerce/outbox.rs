@@ -11,6 +11,8 @@ use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow};
 
 use crate::PgStore;
 use crate::error::other;
+use crate::run::exec;
+use storekeep_store_sql::stmt::Stmt;
 
 /// Appends one outbox event about `order` in the caller's transaction.
 pub(crate) async fn emit(
@@ -20,16 +22,21 @@ pub(crate) async fn emit(
     topic: &str,
     payload: serde_json::Value,
 ) -> StoreResult<()> {
-    sqlx::query(sql::INSERT_EVENT)
-        .bind(EventId::new().0)
-        .bind(tenant.0)
-        .bind(topic)
-        .bind(order_subject(order))
-        .bind(Json(payload))
-        .bind(now())
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(
+            sql::INSERT_EVENT,
+            (
+                EventId::new().0,
+                tenant.0,
+                topic,
+                order_subject(order),
+                Json(payload),
+                now(),
+            ),
+        ),
+    )
+    .await?;
     Ok(())
 }
 

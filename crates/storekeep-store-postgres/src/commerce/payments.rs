@@ -16,7 +16,9 @@ use super::map_err;
 use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::error::other;
+use crate::run::{exec, one, optional, scalar_optional};
 use crate::{PgStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 /// A pending payment attempt and its `payment.created` event.
 pub(crate) async fn insert_payment(
@@ -50,11 +52,8 @@ pub(crate) async fn create_payment(
     let mut tx = write_tx(&s.pool).await?;
     let (status, _, _) = lock_order(&mut tx, tenant, order).await?;
     rules::check_payable(status)?;
-    let pending: Option<i32> = sqlx::query_scalar(sql::ATTEMPT_PENDING)
-        .bind(order.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(other)?;
+    let pending: Option<i32> =
+        scalar_optional(&mut *tx, Stmt::new(sql::ATTEMPT_PENDING, (order.0,))).await?;
     rules::check_no_attempt_pending(pending.is_some())?;
     insert_payment(&mut tx, tenant, order, payment, now()).await?;
     let detail = fetch_detail(&mut tx, tenant, order).await?;
@@ -67,12 +66,11 @@ pub(crate) async fn payment_by_reference(
     provider: &str,
     reference: &str,
 ) -> StoreResult<(storekeep_domain::TenantId, OrderId)> {
-    let row: Option<(Uuid, Uuid)> = sqlx::query_as(sql::PAYMENT_BY_REFERENCE)
-        .bind(provider)
-        .bind(reference)
-        .fetch_optional(&s.pool)
-        .await
-        .map_err(other)?;
+    let row: Option<(Uuid, Uuid)> = optional(
+        &s.pool,
+        Stmt::new(sql::PAYMENT_BY_REFERENCE, (provider, reference)),
+    )
+    .await?;
     let (tenant, order) = row.ok_or(StoreError::NotFound("payment"))?;
     Ok((TenantId(tenant), OrderId(order)))
 }
@@ -115,25 +113,28 @@ pub(crate) async fn settle_payment(
     }
 
     let (order_status, _, _) = lock_order(&mut tx, tenant, order).await?;
-    let (status, amount): (String, i64) =
-        sqlx::query_as("SELECT status, amount FROM payments WHERE id = $1 FOR UPDATE")
-            .bind(payment)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(other)?;
+    let (status, amount): (String, i64) = one(
+        &mut *tx,
+        Stmt::new(
+            "SELECT status, amount FROM payments WHERE id = $1 FOR UPDATE",
+            (payment,),
+        ),
+    )
+    .await?;
     if status != PaymentStatus::Pending.as_str() {
         // The event is kept, so its replays are `Duplicate`.
         tx.commit().await.map_err(other)?;
         return Ok(Settlement::AlreadySettled);
     }
     let settled = rules::settled(outcome);
-    sqlx::query("UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(settled.as_str())
-        .bind(now())
-        .bind(payment)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *tx,
+        Stmt::new(
+            "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3",
+            (settled.as_str(), now(), payment),
+        ),
+    )
+    .await?;
     let payment = storekeep_domain::PaymentId(payment);
     let (topic, payload) = events::payment(settled.as_str(), order, payment, provider, amount);
     emit(&mut tx, tenant, order, &topic, payload).await?;

@@ -16,7 +16,9 @@ use super::orders::{fetch_detail, lock_order, lock_products_of, move_order};
 use super::outbox::emit;
 use crate::catalog::{change_stock, refresh_summary};
 use crate::error::other;
+use crate::run::{all, exec, scalar_optional};
 use crate::{PgStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
     s: &PgStore,
@@ -28,11 +30,7 @@ pub(crate) async fn refund_order(
     let mut tx = write_tx(&s.pool).await?;
     let (status, total, refunded) = lock_order(&mut tx, tenant, id).await?;
     let completes = rules::check_refund(status, total, refunded, refund.amount)?;
-    let lines: Vec<SoldLineRow> = sqlx::query_as(SOLD_LINES)
-        .bind(id.0)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(other)?;
+    let lines: Vec<SoldLineRow> = all(&mut *tx, Stmt::new(SOLD_LINES, (id.0,))).await?;
     let plan = rules::plan_restock(&sold_lines(lines), refund)?;
 
     let variants: Vec<Uuid> = plan.variants.keys().map(|v| v.0).collect();
@@ -42,13 +40,14 @@ pub(crate) async fn refund_order(
     for (variant, q) in &plan.variants {
         // Read after the product lock: a variant deleted since has no
         // stock to put back.
-        let product: Option<Uuid> =
-            sqlx::query_scalar("SELECT product_id FROM variants WHERE id = $1 AND tenant_id = $2")
-                .bind(variant.0)
-                .bind(tenant.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(other)?;
+        let product: Option<Uuid> = scalar_optional(
+            &mut *tx,
+            Stmt::new(
+                "SELECT product_id FROM variants WHERE id = $1 AND tenant_id = $2",
+                (variant.0, tenant.0),
+            ),
+        )
+        .await?;
         if let Some(product) = product {
             change_stock(&mut tx, tenant, variant.0, *q, &reason, by.actor).await?;
             products.insert(product);
@@ -58,33 +57,31 @@ pub(crate) async fn refund_order(
         refresh_summary(&mut tx, product).await?;
     }
     for (line, q) in &plan.lines {
-        sqlx::query(sql::ADD_RESTOCKED)
-            .bind(q)
-            .bind(line.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+        exec(&mut *tx, Stmt::new(sql::ADD_RESTOCKED, (q, line.0))).await?;
     }
 
     let at = now();
-    sqlx::query(sql::INSERT_REFUND)
-        .bind(refund.id.0)
-        .bind(id.0)
-        .bind(refund.amount)
-        .bind(&refund.reason)
-        .bind(Json(&refund.restock))
-        .bind(by.actor)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    sqlx::query(sql::ADD_REFUNDED)
-        .bind(refund.amount)
-        .bind(at)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *tx,
+        Stmt::new(
+            sql::INSERT_REFUND,
+            (
+                refund.id.0,
+                id.0,
+                refund.amount,
+                &refund.reason,
+                Json(&refund.restock),
+                by.actor,
+                at,
+            ),
+        ),
+    )
+    .await?;
+    exec(
+        &mut *tx,
+        Stmt::new(sql::ADD_REFUNDED, (refund.amount, at, id.0)),
+    )
+    .await?;
     let (topic, payload) = events::refund_created(id, refund);
     emit(&mut tx, tenant, id, topic, payload).await?;
     if completes {

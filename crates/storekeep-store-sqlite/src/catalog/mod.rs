@@ -20,7 +20,6 @@ use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::rules::catalog_audit::AuditEvent;
 use storekeep_store::{StoreError, StoreResult};
 
-use crate::error::other;
 use crate::{SqliteStore, audit, error};
 
 pub(crate) use inventory::record_ledger;
@@ -45,11 +44,6 @@ fn map_err(e: sqlx::Error) -> StoreError {
 /// `n` positional placeholders, for an `IN (...)` list.
 pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
-}
-
-async fn exec(conn: &mut Conn, sql: &str) -> StoreResult<()> {
-    sqlx::query(sql).execute(&mut *conn).await.map_err(other)?;
-    Ok(())
 }
 
 /// Lock 1 on PostgreSQL. Here the write transaction (`BEGIN IMMEDIATE`)

@@ -18,7 +18,9 @@ use storekeep_store_sql::catalog::{
 use super::variants::insert_variant;
 use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::error::other;
+use crate::run::{all, exec, optional, scalar, scalar_optional};
 use crate::write_tx;
+use storekeep_store_sql::stmt::Stmt;
 
 /// Rows of `sql` for the products `ids` (bound as `$1, $2, …`).
 async fn of_products<R>(conn: &mut Conn, sql: &str, ids: &[DbId]) -> StoreResult<Vec<R>>
@@ -59,25 +61,25 @@ pub(super) async fn fetch(
     tenant: TenantId,
     id: ProductId,
 ) -> StoreResult<Product> {
-    let row: Option<ProductRow> = sqlx::query_as(sql::PRODUCT_BY_ID)
-        .bind(DbId(tenant.0))
-        .bind(DbId(id.0))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<ProductRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::PRODUCT_BY_ID, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     one(conn, row).await
 }
 
 /// `NotFound` unless the product is the shop's. The write transaction
 /// already holds the database's lock, so nothing else is locked.
 pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
-    let found: Option<DbId> =
-        sqlx::query_scalar("SELECT id FROM products WHERE tenant_id = $1 AND id = $2")
-            .bind(DbId(tenant.0))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+    let found: Option<DbId> = scalar_optional(
+        &mut *conn,
+        Stmt::new(
+            "SELECT id FROM products WHERE tenant_id = $1 AND id = $2",
+            (DbId(tenant.0), id),
+        ),
+    )
+    .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound("product"))
 }
 
@@ -101,12 +103,7 @@ pub(crate) async fn refresh_summary<'q>(
 }
 
 pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
-    sqlx::query(sql::TOUCH_PRODUCT)
-        .bind(now())
-        .bind(product)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product))).await?;
     Ok(())
 }
 
@@ -116,11 +113,7 @@ async fn set_tags(
     product: DbId,
     tags: &[String],
 ) -> StoreResult<()> {
-    sqlx::query(sql::DELETE_PRODUCT_TAGS)
-        .bind(product)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(&mut *conn, Stmt::new(sql::DELETE_PRODUCT_TAGS, (product,))).await?;
     for tag in tags {
         sqlx::query(
             "INSERT OR IGNORE INTO product_tags (product_id, tenant_id, tag) VALUES ($1, $2, $3)",
@@ -143,19 +136,20 @@ async fn set_categories(
     product: DbId,
     categories: &[CategoryId],
 ) -> StoreResult<()> {
-    sqlx::query(sql::DELETE_PRODUCT_CATEGORIES)
-        .bind(product)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(sql::DELETE_PRODUCT_CATEGORIES, (product,)),
+    )
+    .await?;
     for (position, category) in categories.iter().enumerate() {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2")
-                .bind(DbId(tenant.0))
-                .bind(DbId(category.0))
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(other)?;
+        let found: Option<i64> = scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2",
+                (DbId(tenant.0), DbId(category.0)),
+            ),
+        )
+        .await?;
         rules::known_category(found)?;
         sqlx::query(
             "INSERT OR IGNORE INTO product_categories (product_id, category_id, position) \
@@ -211,11 +205,7 @@ pub(super) async fn rewrite(
 }
 
 pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreResult<i64> {
-    sqlx::query_scalar(sql::PRODUCT_COUNT)
-        .bind(DbId(tenant.0))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)
+    scalar(&mut *conn, Stmt::new(sql::PRODUCT_COUNT, (DbId(tenant.0),))).await
 }
 
 pub(super) async fn create(
@@ -250,12 +240,11 @@ pub(super) async fn by_handle(
     handle: &Handle,
 ) -> StoreResult<Product> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let row: Option<ProductRow> = sqlx::query_as(sql::PRODUCT_BY_HANDLE)
-        .bind(DbId(tenant.0))
-        .bind(handle.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<ProductRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::PRODUCT_BY_HANDLE, (DbId(tenant.0), handle.as_str())),
+    )
+    .await?;
     one(&mut conn, row).await
 }
 
@@ -344,11 +333,7 @@ pub(super) async fn delete(
 ) -> StoreResult<Product> {
     let mut tx = write_tx(pool).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    sqlx::query(sql::DELETE_PRODUCT)
-        .bind(DbId(id.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),))).await?;
     record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(before)
@@ -362,12 +347,17 @@ pub(super) async fn after(
     limit: i64,
 ) -> StoreResult<Vec<Product>> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let rows: Vec<ProductRow> = sqlx::query_as(sql::PRODUCTS_AFTER)
-        .bind(DbId(tenant.0))
-        .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(other)?;
+    let rows: Vec<ProductRow> = all(
+        &mut *conn,
+        Stmt::new(
+            sql::PRODUCTS_AFTER,
+            (
+                DbId(tenant.0),
+                DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)),
+                limit,
+            ),
+        ),
+    )
+    .await?;
     assemble(&mut conn, rows).await
 }

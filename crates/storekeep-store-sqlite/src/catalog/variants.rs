@@ -13,19 +13,20 @@ use super::inventory::write_ledger;
 use super::products::{lock_product, refresh_summary, touch};
 use super::{Conn, Pool, map_err, record};
 use crate::error::other;
+use crate::run::{exec, optional, scalar};
 use crate::write_tx;
+use storekeep_store_sql::stmt::Stmt;
 
 pub(super) async fn fetch(
     conn: &mut Conn,
     tenant: TenantId,
     id: VariantId,
 ) -> StoreResult<Variant> {
-    let row: Option<VariantRow> = sqlx::query_as(sql::VARIANT_BY_ID)
-        .bind(DbId(tenant.0))
-        .bind(DbId(id.0))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(other)?;
+    let row: Option<VariantRow> = optional(
+        &mut *conn,
+        Stmt::new(sql::VARIANT_BY_ID, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     row.ok_or(StoreError::NotFound("variant"))?.try_into()
 }
 
@@ -40,11 +41,7 @@ pub(super) async fn lock_variant(
 }
 
 pub(super) async fn variant_count(conn: &mut Conn, product: DbId) -> StoreResult<i64> {
-    sqlx::query_scalar(sql::VARIANT_COUNT)
-        .bind(product)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)
+    scalar(&mut *conn, Stmt::new(sql::VARIANT_COUNT, (product,))).await
 }
 
 /// Inserts a variant at the end of the product's list, its initial stock
@@ -58,11 +55,11 @@ pub(super) async fn insert_variant(
     reason: &str,
 ) -> StoreResult<VariantId> {
     let id = VariantId::new();
-    let position: i64 = sqlx::query_scalar(sql::NEXT_VARIANT_POSITION)
-        .bind(product)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(other)?;
+    let position: i64 = scalar(
+        &mut *conn,
+        Stmt::new(sql::NEXT_VARIANT_POSITION, (product,)),
+    )
+    .await?;
     sql::insert_variant((DbId(id.0), DbId(tenant.0), product), v, position, now())
         .execute(&mut *conn)
         .await
@@ -139,11 +136,7 @@ pub(super) async fn delete(
     let product = DbId(before.product_id.0);
     let count = variant_count(&mut tx, product).await?;
     rules::variant_removable(count, before.inventory.reserved)?;
-    sqlx::query(sql::DELETE_VARIANT)
-        .bind(DbId(id.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(&mut *tx, Stmt::new(sql::DELETE_VARIANT, (DbId(id.0),))).await?;
     refresh_summary(&mut tx, product).await?;
     record(&mut tx, tenant, ctx, AuditEvent::variant_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;

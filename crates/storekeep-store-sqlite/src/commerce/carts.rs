@@ -10,7 +10,9 @@ use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
 use crate::error::other;
+use crate::run::{exec, optional, scalar, scalar_optional};
 use crate::{SqliteStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn fetch_cart(
     conn: &mut SqliteConnection,
@@ -43,13 +45,14 @@ async fn lock_open_cart(
     tenant: TenantId,
     id: CartId,
 ) -> StoreResult<()> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM carts WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+    let status: Option<String> = scalar_optional(
+        &mut *conn,
+        Stmt::new(
+            "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2",
+            (tenant.to_string(), id.to_string()),
+        ),
+    )
+    .await?;
     rules::require_open(status.as_deref())
 }
 
@@ -59,12 +62,11 @@ async fn touch_cart(
     tenant: TenantId,
     id: CartId,
 ) -> StoreResult<Cart> {
-    sqlx::query(sql::TOUCH_CART)
-        .bind(now())
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(sql::TOUCH_CART, (now(), id.to_string())),
+    )
+    .await?;
     fetch_cart(conn, tenant, id).await
 }
 
@@ -74,15 +76,20 @@ pub(crate) async fn create_cart(
     cart: &NewCart,
 ) -> StoreResult<Cart> {
     let at = now();
-    sqlx::query(sql::INSERT_CART)
-        .bind(cart.id.to_string())
-        .bind(tenant.to_string())
-        .bind(cart.customer_id.map(|c| c.to_string()))
-        .bind(&cart.token_hash)
-        .bind(at)
-        .execute(&s.pool)
-        .await
-        .map_err(other)?;
+    exec(
+        &s.pool,
+        Stmt::new(
+            sql::INSERT_CART,
+            (
+                cart.id.to_string(),
+                tenant.to_string(),
+                cart.customer_id.map(|c| c.to_string()),
+                &cart.token_hash,
+                at,
+            ),
+        ),
+    )
+    .await?;
     Ok(Cart {
         id: cart.id,
         customer_id: cart.customer_id,
@@ -114,16 +121,21 @@ pub(crate) async fn update_cart(
     lock_open_cart(&mut tx, tenant, id).await?;
     let mut cart = fetch_cart(&mut tx, tenant, id).await?;
     rules::apply_patch(&mut cart, patch);
-    sqlx::query(sql::UPDATE_CART)
-        .bind(&cart.coupon_code)
-        .bind(&cart.shipping_method)
-        .bind(&cart.country)
-        .bind(&cart.region)
-        .bind(now())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *tx,
+        Stmt::new(
+            sql::UPDATE_CART,
+            (
+                &cart.coupon_code,
+                &cart.shipping_method,
+                &cart.country,
+                &cart.region,
+                now(),
+                id.to_string(),
+            ),
+        ),
+    )
+    .await?;
     let cart = fetch_cart(&mut tx, tenant, id).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
@@ -139,49 +151,56 @@ pub(crate) async fn add_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let known: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM variants WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_string())
-            .bind(variant.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(other)?;
+    let known: Option<i64> = scalar_optional(
+        &mut *tx,
+        Stmt::new(
+            "SELECT 1 FROM variants WHERE tenant_id = $1 AND id = $2",
+            (tenant.to_string(), variant.to_string()),
+        ),
+    )
+    .await?;
     if known.is_none() {
         return Err(StoreError::UnknownReference {
             field: "variant_id",
         });
     }
-    let existing: Option<CartItemRow> = sqlx::query_as(sql::CART_LINE_OF)
-        .bind(cart.to_string())
-        .bind(variant.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(other)?;
+    let existing: Option<CartItemRow> = optional(
+        &mut *tx,
+        Stmt::new(sql::CART_LINE_OF, (cart.to_string(), variant.to_string())),
+    )
+    .await?;
     match existing {
         Some(item) => {
-            sqlx::query(sql::SET_LINE_UNITS)
-                .bind(rules::add_to_line(item.quantity, quantity)?)
-                .bind(item.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
+            exec(
+                &mut *tx,
+                Stmt::new(
+                    sql::SET_LINE_UNITS,
+                    (rules::add_to_line(item.quantity, quantity)?, item.id),
+                ),
+            )
+            .await?;
         }
         None => {
-            let lines: i64 = sqlx::query_scalar(sql::COUNT_CART_LINES)
-                .bind(cart.to_string())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(other)?;
+            let lines: i64 = scalar(
+                &mut *tx,
+                Stmt::new(sql::COUNT_CART_LINES, (cart.to_string(),)),
+            )
+            .await?;
             rules::check_room_for_line(lines)?;
-            sqlx::query(sql::INSERT_CART_LINE)
-                .bind(CartItemId::new().to_string())
-                .bind(cart.to_string())
-                .bind(variant.to_string())
-                .bind(quantity)
-                .bind(now())
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
+            exec(
+                &mut *tx,
+                Stmt::new(
+                    sql::INSERT_CART_LINE,
+                    (
+                        CartItemId::new().to_string(),
+                        cart.to_string(),
+                        variant.to_string(),
+                        quantity,
+                        now(),
+                    ),
+                ),
+            )
+            .await?;
         }
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;
@@ -199,14 +218,15 @@ pub(crate) async fn set_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let set = sqlx::query(sql::SET_CART_LINE_UNITS)
-        .bind(quantity)
-        .bind(item.to_string())
-        .bind(cart.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    if set.rows_affected() == 0 {
+    let set = exec(
+        &mut *tx,
+        Stmt::new(
+            sql::SET_CART_LINE_UNITS,
+            (quantity, item.to_string(), cart.to_string()),
+        ),
+    )
+    .await?;
+    if set == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;
@@ -222,13 +242,12 @@ pub(crate) async fn remove_cart_item(
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let removed = sqlx::query(sql::DELETE_CART_LINE)
-        .bind(item.to_string())
-        .bind(cart.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    if removed.rows_affected() == 0 {
+    let removed = exec(
+        &mut *tx,
+        Stmt::new(sql::DELETE_CART_LINE, (item.to_string(), cart.to_string())),
+    )
+    .await?;
+    if removed == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
     let cart = touch_cart(&mut tx, tenant, cart).await?;

@@ -18,6 +18,8 @@ use super::orders::fetch_detail;
 use crate::SqliteStore;
 use crate::error::other;
 use crate::group_commit::batch::{Batch, NESTED, OUTER};
+use crate::run::{optional, scalar_optional};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn checkout(
     s: &SqliteStore,
@@ -180,25 +182,29 @@ async fn reserve(
     let mut misses = Misses::default();
     for i in rules::reservation_order(lines) {
         let line = &lines[i];
-        let owner: Option<DbId> = sqlx::query_scalar(RESERVE_STOCK)
-            .bind(line.variant_id.to_string())
-            .bind(tenant.to_string())
-            .bind(line.quantity)
-            .bind(line.unit_price)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+        let owner: Option<DbId> = scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                RESERVE_STOCK,
+                (
+                    line.variant_id.to_string(),
+                    tenant.to_string(),
+                    line.quantity,
+                    line.unit_price,
+                ),
+            ),
+        )
+        .await?;
         if let Some(product) = owner {
             undo.wrote = true;
             owners[i] = product;
             continue;
         }
-        let current: Option<(i64, i64)> = sqlx::query_as(STOCK_OF)
-            .bind(line.variant_id.to_string())
-            .bind(tenant.to_string())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+        let current: Option<(i64, i64)> = optional(
+            &mut *conn,
+            Stmt::new(STOCK_OF, (line.variant_id.to_string(), tenant.to_string())),
+        )
+        .await?;
         misses.add(line, current);
     }
     Ok(match misses.refusal() {
@@ -221,14 +227,14 @@ async fn claim_deals(
 ) -> StoreResult<Vec<DealId>> {
     let mut unavailable = Vec::new();
     for &(deal, units) in deals {
-        let cap: Option<Option<i64>> = sqlx::query_scalar(CLAIM_DEAL)
-            .bind(deal.to_string())
-            .bind(tenant.to_string())
-            .bind(units)
-            .bind(at)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(other)?;
+        let cap: Option<Option<i64>> = scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                CLAIM_DEAL,
+                (deal.to_string(), tenant.to_string(), units, at),
+            ),
+        )
+        .await?;
         let Some(cap) = cap else {
             unavailable.push(deal);
             continue;

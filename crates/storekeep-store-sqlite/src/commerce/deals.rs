@@ -10,7 +10,9 @@ use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_befor
 
 use super::{audit, map_err};
 use crate::error::other;
+use crate::run::exec;
 use crate::{SqliteStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 /// The shop's deal whose `column` (`id` or `code`) is `value`.
 async fn fetch_deal(
@@ -87,11 +89,7 @@ pub(crate) async fn delete_deal(
 ) -> StoreResult<()> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, id).await?;
-    sqlx::query(sql::DELETE_DEAL)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.to_string(),))).await?;
     let entry = rules::deal_audit(rules::DELETED, id, Some(&before), None)?;
     audit(&mut tx, tenant, ctx, entry).await?;
     tx.commit().await.map_err(other)?;

@@ -19,7 +19,9 @@ use storekeep_store_sql::commerce::{
 use super::outbox::emit;
 use crate::catalog::{placeholders, record_ledger, refresh_summary};
 use crate::error::other;
+use crate::run::{all, exec};
 use crate::{SqliteStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 /// The order row's status, total and refunded amount (the write
 /// transaction holds the lock).
@@ -222,15 +224,15 @@ pub(crate) async fn move_order(
     by: &TransitionActor<'_>,
 ) -> StoreResult<bool> {
     let at = now();
-    let moved = sqlx::query(sql::MOVE_ORDER)
-        .bind(id.to_string())
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
-    if moved.rows_affected() == 0 {
+    let moved = exec(
+        &mut *conn,
+        Stmt::new(
+            sql::MOVE_ORDER,
+            (id.to_string(), from.as_str(), to.as_str(), at),
+        ),
+    )
+    .await?;
+    if moved == 0 {
         return Ok(false);
     }
     match rules::stock_effect(to) {
@@ -262,17 +264,22 @@ async fn insert_transition(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sqlx::query(sql::INSERT_TRANSITION)
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(order.to_string())
-        .bind(from.map(OrderStatus::as_str))
-        .bind(to.as_str())
-        .bind(actor)
-        .bind(reason)
-        .bind(at)
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(
+            sql::INSERT_TRANSITION,
+            (
+                uuid::Uuid::now_v7().to_string(),
+                order.to_string(),
+                from.map(OrderStatus::as_str),
+                to.as_str(),
+                actor,
+                reason,
+                at,
+            ),
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -286,12 +293,14 @@ async fn sell_reserved(
     actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let lines: Vec<(String, i64)> =
-        sqlx::query_as("SELECT variant_id, quantity FROM order_lines WHERE order_id = $1")
-            .bind(order.to_string())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
+    let lines: Vec<(String, i64)> = all(
+        &mut *conn,
+        Stmt::new(
+            "SELECT variant_id, quantity FROM order_lines WHERE order_id = $1",
+            (order.to_string(),),
+        ),
+    )
+    .await?;
     let reason = rules::sale_reason(order);
     for (variant, quantity) in lines {
         let after: Option<i64> = sqlx::query_scalar(
@@ -344,12 +353,14 @@ async fn release_order(
     for product in &products {
         refresh_summary(conn, product).await?;
     }
-    let uses: Vec<(String, i64)> =
-        sqlx::query_as("SELECT deal_id, units FROM deal_uses WHERE order_id = $1 AND released = 0")
-            .bind(order.to_string())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(other)?;
+    let uses: Vec<(String, i64)> = all(
+        &mut *conn,
+        Stmt::new(
+            "SELECT deal_id, units FROM deal_uses WHERE order_id = $1 AND released = 0",
+            (order.to_string(),),
+        ),
+    )
+    .await?;
     if uses.is_empty() {
         return Ok(());
     }
@@ -364,10 +375,13 @@ async fn release_order(
         .await
         .map_err(other)?;
     }
-    sqlx::query("UPDATE deal_uses SET released = 1 WHERE order_id = $1 AND released = 0")
-        .bind(order.to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(
+            "UPDATE deal_uses SET released = 1 WHERE order_id = $1 AND released = 0",
+            (order.to_string(),),
+        ),
+    )
+    .await?;
     Ok(())
 }

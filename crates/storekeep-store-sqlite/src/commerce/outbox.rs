@@ -11,6 +11,8 @@ use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow, page_after};
 
 use crate::SqliteStore;
 use crate::error::other;
+use crate::run::exec;
+use storekeep_store_sql::stmt::Stmt;
 
 /// Appends one outbox event about `order` in the caller's transaction.
 pub(crate) async fn emit(
@@ -20,16 +22,21 @@ pub(crate) async fn emit(
     topic: &str,
     payload: Value,
 ) -> StoreResult<()> {
-    sqlx::query(sql::INSERT_EVENT)
-        .bind(EventId::new().to_string())
-        .bind(tenant.to_string())
-        .bind(topic)
-        .bind(order_subject(order))
-        .bind(payload.to_string())
-        .bind(now())
-        .execute(&mut *conn)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *conn,
+        Stmt::new(
+            sql::INSERT_EVENT,
+            (
+                EventId::new().to_string(),
+                tenant.to_string(),
+                topic,
+                order_subject(order),
+                payload.to_string(),
+                now(),
+            ),
+        ),
+    )
+    .await?;
     Ok(())
 }
 

@@ -13,7 +13,9 @@ use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
+use crate::run::{all, exec};
 use crate::{SqliteStore, write_tx};
+use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
     s: &SqliteStore,
@@ -25,22 +27,17 @@ pub(crate) async fn refund_order(
     let mut tx = write_tx(&s.pool).await?;
     let (status, total, refunded) = lock_order(&mut tx, tenant, id).await?;
     let completes = rules::check_refund(status, total, refunded, refund.amount)?;
-    let lines: Vec<SoldLineRow> = sqlx::query_as(SOLD_LINES)
-        .bind(id.to_string())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(other)?;
+    let lines: Vec<SoldLineRow> = all(&mut *tx, Stmt::new(SOLD_LINES, (id.to_string(),))).await?;
     let plan = rules::plan_restock(&sold_lines(lines), refund)?;
 
     let at = now();
     let reason = rules::restock_reason(id);
     for (line, q) in &plan.lines {
-        sqlx::query(sql::ADD_RESTOCKED)
-            .bind(q)
-            .bind(line.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+        exec(
+            &mut *tx,
+            Stmt::new(sql::ADD_RESTOCKED, (q, line.to_string())),
+        )
+        .await?;
     }
     let mut products: Vec<String> = Vec::new();
     for (variant, q) in &plan.variants {
@@ -68,24 +65,27 @@ pub(crate) async fn refund_order(
         refresh_summary(&mut tx, product).await?;
     }
 
-    sqlx::query(sql::INSERT_REFUND)
-        .bind(refund.id.to_string())
-        .bind(id.to_string())
-        .bind(refund.amount)
-        .bind(&refund.reason)
-        .bind(serde_json::to_string(&refund.restock).map_err(other)?)
-        .bind(by.actor)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    sqlx::query(sql::ADD_REFUNDED)
-        .bind(refund.amount)
-        .bind(at)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+    exec(
+        &mut *tx,
+        Stmt::new(
+            sql::INSERT_REFUND,
+            (
+                refund.id.to_string(),
+                id.to_string(),
+                refund.amount,
+                &refund.reason,
+                serde_json::to_string(&refund.restock).map_err(other)?,
+                by.actor,
+                at,
+            ),
+        ),
+    )
+    .await?;
+    exec(
+        &mut *tx,
+        Stmt::new(sql::ADD_REFUNDED, (refund.amount, at, id.to_string())),
+    )
+    .await?;
     let (topic, payload) = events::refund_created(id, refund);
     emit(&mut tx, tenant, id, topic, payload).await?;
     if let Some(ctx) = by.audit {
