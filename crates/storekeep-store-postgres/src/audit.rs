@@ -12,7 +12,7 @@ use storekeep_store_sql::platform::{
 use storekeep_store_sql::stmt::Stmt;
 
 use crate::error::other;
-use crate::run::{all, exec, scalars};
+use crate::run::RUN;
 
 /// Appends `change` to its chain, made by `ctx`.
 pub async fn record(
@@ -38,7 +38,8 @@ pub async fn record(
     .await
     .map_err(other)?;
     let entry = link(head, change, ctx, now());
-    exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry))).await?;
+    RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry)))
+        .await?;
     Stmt::new(
         "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope = $1",
         (&entry.scope, entry.seq, &entry.hash),
@@ -74,11 +75,12 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = all(
-        pool,
-        Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit)),
-    )
-    .await?;
+    let rows: Vec<AuditRow> = RUN
+        .all(
+            pool,
+            Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit)),
+        )
+        .await?;
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
@@ -88,7 +90,9 @@ pub async fn chain(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = all(pool, Stmt::new(AUDIT_CHAIN, (scope, after, limit))).await?;
+    let rows: Vec<AuditRow> = RUN
+        .all(pool, Stmt::new(AUDIT_CHAIN, (scope, after, limit)))
+        .await?;
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
@@ -106,7 +110,7 @@ pub async fn head(pool: &PgPool, scope: &str) -> StoreResult<Option<(i64, String
 }
 
 pub async fn scopes(pool: &PgPool) -> StoreResult<Vec<String>> {
-    scalars(
+    RUN.scalars(
         pool,
         Stmt::new(
             "SELECT scope FROM audit_heads WHERE seq > 0 ORDER BY scope",

@@ -20,7 +20,7 @@ use storekeep_store_sql::identity::{AccessTokenRow, ApiKeyRow, ClientRow};
 use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 
 use crate::error::{self, other};
-use crate::run::{all, exec, optional};
+use crate::run::RUN;
 use crate::{audit, write_tx};
 
 pub async fn create_api_key(
@@ -45,14 +45,15 @@ pub async fn list_api_keys(
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<ApiKeyRecord>> {
-    let rows: Vec<ApiKeyRow> = all(
-        pool,
-        Stmt::new(
-            KEY_PAGE,
-            (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
-        ),
-    )
-    .await?;
+    let rows: Vec<ApiKeyRow> = RUN
+        .all(
+            pool,
+            Stmt::new(
+                KEY_PAGE,
+                (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
+            ),
+        )
+        .await?;
     page_of(rows, page, |k: &ApiKeyRecord| k.id.0)
 }
 
@@ -74,7 +75,7 @@ pub async fn revoke_api_key(
     let before: ApiKeyRecord = found(row, API_KEY)?;
     let mut after = before.clone();
     if let Some(at) = revoked(before.revoked_at, now()) {
-        exec(&mut *tx, sql::revoke_key(id, at)).await?;
+        RUN.exec(&mut *tx, sql::revoke_key(id, at)).await?;
         after.revoked_at = Some(at);
         audit::record(&mut tx, ctx, api_key_revoked(&before, &after)).await?;
     }
@@ -83,12 +84,14 @@ pub async fn revoke_api_key(
 }
 
 pub async fn api_key_by_hash(pool: &PgPool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
-    let row: Option<ApiKeyRow> = optional(pool, Stmt::new(KEY_BY_HASH, (key_hash,))).await?;
+    let row: Option<ApiKeyRow> = RUN
+        .optional(pool, Stmt::new(KEY_BY_HASH, (key_hash,)))
+        .await?;
     found(row, API_KEY)
 }
 
 pub async fn touch_api_key(pool: &PgPool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
-    exec(pool, sql::touch_key(id, at)).await?;
+    RUN.exec(pool, sql::touch_key(id, at)).await?;
     Ok(())
 }
 
@@ -99,7 +102,7 @@ pub async fn create_client(
 ) -> StoreResult<OAuthClientRecord> {
     let mut tx = write_tx(pool).await?;
     let record = sql::new_client(c, now());
-    exec(&mut *tx, sql::insert_client(&record)).await?;
+    RUN.exec(&mut *tx, sql::insert_client(&record)).await?;
     audit::record(&mut tx, ctx, client_created(&record)).await?;
     tx.commit().await.map_err(other)?;
     Ok(record)
@@ -110,14 +113,15 @@ pub async fn list_clients(
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<OAuthClientRecord>> {
-    let rows: Vec<ClientRow> = all(
-        pool,
-        Stmt::new(
-            CLIENT_PAGE,
-            (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
-        ),
-    )
-    .await?;
+    let rows: Vec<ClientRow> = RUN
+        .all(
+            pool,
+            Stmt::new(
+                CLIENT_PAGE,
+                (DbId(tenant.0), cursor(page)?, page.fetch_limit()),
+            ),
+        )
+        .await?;
     page_of(rows, page, |c: &OAuthClientRecord| c.id.0)
 }
 
@@ -139,8 +143,8 @@ pub async fn revoke_client(
     let before: OAuthClientRecord = found(row, OAUTH_CLIENT)?;
     let mut after = before.clone();
     if let Some(at) = revoked(before.revoked_at, now()) {
-        exec(&mut *tx, sql::revoke_client(id, at)).await?;
-        exec(&mut *tx, sql::delete_tokens(id)).await?;
+        RUN.exec(&mut *tx, sql::revoke_client(id, at)).await?;
+        RUN.exec(&mut *tx, sql::delete_tokens(id)).await?;
         after.revoked_at = Some(at);
         audit::record(&mut tx, ctx, client_revoked(&before, &after)).await?;
     }
@@ -149,8 +153,9 @@ pub async fn revoke_client(
 }
 
 pub async fn client_by_client_id(pool: &PgPool, client_id: &str) -> StoreResult<OAuthClientRecord> {
-    let row: Option<ClientRow> =
-        optional(pool, Stmt::new(CLIENT_BY_CLIENT_ID, (client_id,))).await?;
+    let row: Option<ClientRow> = RUN
+        .optional(pool, Stmt::new(CLIENT_BY_CLIENT_ID, (client_id,)))
+        .await?;
     found(row, OAUTH_CLIENT)
 }
 
@@ -159,7 +164,7 @@ pub async fn create_token(
     token_hash: &str,
     t: &AccessTokenRecord,
 ) -> StoreResult<()> {
-    exec(pool, sql::insert_token(token_hash, t)).await?;
+    RUN.exec(pool, sql::insert_token(token_hash, t)).await?;
     Ok(())
 }
 
@@ -168,6 +173,8 @@ pub async fn token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<AccessTokenRecord> {
-    let row: Option<AccessTokenRow> = optional(pool, Stmt::new(TOKEN, (token_hash, at))).await?;
+    let row: Option<AccessTokenRow> = RUN
+        .optional(pool, Stmt::new(TOKEN, (token_hash, at)))
+        .await?;
     found(row, ACCESS_TOKEN)
 }

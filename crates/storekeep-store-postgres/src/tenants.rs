@@ -19,7 +19,7 @@ use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
-use crate::run::exec;
+use crate::run::RUN;
 use crate::{audit, write_tx};
 
 /// The unique constraint a taken slug or domain violates.
@@ -138,13 +138,14 @@ pub async fn update(
         Some(plan) => plan_id(&mut tx, plan).await?,
         None => current_plan,
     };
-    exec(
+    RUN.exec(
         &mut *tx,
         update_tenant(current.id, patched_tenant(&current, patch), plan, now()),
     )
     .await?;
     if let Some(domains) = &patch.domains {
-        exec(&mut *tx, Stmt::new(DELETE_TENANT_DOMAINS, (id,))).await?;
+        RUN.exec(&mut *tx, Stmt::new(DELETE_TENANT_DOMAINS, (id,)))
+            .await?;
         insert_domains(&mut tx, id, domains).await?;
     }
     let tenant = fetch_by_id(&mut tx, id).await?;

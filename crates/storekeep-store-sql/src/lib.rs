@@ -7,7 +7,8 @@
 //! - row structs (`#[derive(sqlx::FromRow)]`) that decode the same way on
 //!   both databases, and their conversion into domain records;
 //! - column lists both dialects read alike, and statements both accept
-//!   verbatim, written once with the values they bind ([`stmt::Stmt`]);
+//!   verbatim, written once with the values they bind ([`stmt::Stmt`]),
+//!   and [`run::Runner`], which runs them with a backend's error classifier;
 //! - [`HealthCheck`], the readiness probe's own connection;
 //! - [`impl_store!`], the `Store` methods both backends delegate alike to
 //!   their twin platform and identity modules.
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod platform;
 mod platform_health;
 mod platform_store;
+pub mod run;
 pub mod stmt;
 
 pub use id::DbId;

@@ -12,7 +12,7 @@ use storekeep_store_sql::platform::{
 use storekeep_store_sql::stmt::Stmt;
 
 use crate::error::other;
-use crate::run::{all, exec, optional, scalars};
+use crate::run::RUN;
 
 const HEAD: &str = "SELECT seq, hash FROM audit_heads WHERE scope = $1";
 
@@ -22,10 +22,12 @@ pub async fn record(
     ctx: &AuditContext,
     change: Change,
 ) -> StoreResult<AuditEntry> {
-    let head: Option<(i64, String)> =
-        optional(&mut *conn, Stmt::new(HEAD, (&change.scope,))).await?;
+    let head: Option<(i64, String)> = RUN
+        .optional(&mut *conn, Stmt::new(HEAD, (&change.scope,)))
+        .await?;
     let entry = link(head, change, ctx, now());
-    exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry))).await?;
+    RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry)))
+        .await?;
     Stmt::new(
         "INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, $2, $3) \
          ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
@@ -62,11 +64,12 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = all(
-        pool,
-        Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit)),
-    )
-    .await?;
+    let rows: Vec<AuditRow> = RUN
+        .all(
+            pool,
+            Stmt::new(AUDIT_PAGE, (scope, before.unwrap_or(i64::MAX), limit)),
+        )
+        .await?;
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
@@ -76,16 +79,18 @@ pub async fn chain(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = all(pool, Stmt::new(AUDIT_CHAIN, (scope, after, limit))).await?;
+    let rows: Vec<AuditRow> = RUN
+        .all(pool, Stmt::new(AUDIT_CHAIN, (scope, after, limit)))
+        .await?;
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
 pub async fn head(pool: &SqlitePool, scope: &str) -> StoreResult<Option<(i64, String)>> {
-    optional(pool, Stmt::new(HEAD, (scope,))).await
+    RUN.optional(pool, Stmt::new(HEAD, (scope,))).await
 }
 
 pub async fn scopes(pool: &SqlitePool) -> StoreResult<Vec<String>> {
-    scalars(
+    RUN.scalars(
         pool,
         Stmt::new("SELECT scope FROM audit_heads ORDER BY scope", ()),
     )

@@ -13,7 +13,7 @@ use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
-use crate::run::{all, exec, optional};
+use crate::run::RUN;
 use crate::{audit, write_tx};
 
 /// SQLite names the unique column of a taken plan name.
@@ -35,17 +35,20 @@ pub async fn create(pool: &SqlitePool, new: &NewPlan, ctx: &AuditContext) -> Sto
 
 #[instrument(skip_all)]
 pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Plan>> {
-    let rows: Vec<PlanRow> = all(
-        pool,
-        Stmt::new(PLAN_PAGE, (cursor(page)?, page.fetch_limit())),
-    )
-    .await?;
+    let rows: Vec<PlanRow> = RUN
+        .all(
+            pool,
+            Stmt::new(PLAN_PAGE, (cursor(page)?, page.fetch_limit())),
+        )
+        .await?;
     page_of(rows, page, |p: &Plan| p.id.0)
 }
 
 #[instrument(skip_all)]
 pub async fn by_name(pool: &SqlitePool, name: &PlanName) -> StoreResult<Plan> {
-    let row: Option<PlanRow> = optional(pool, Stmt::new(PLAN_BY_NAME, (name.as_str(),))).await?;
+    let row: Option<PlanRow> = RUN
+        .optional(pool, Stmt::new(PLAN_BY_NAME, (name.as_str(),)))
+        .await?;
     found(row, PLAN)
 }
 
@@ -61,11 +64,12 @@ pub async fn update(
     ctx: &AuditContext,
 ) -> StoreResult<Plan> {
     let mut tx = write_tx(pool).await?;
-    let row: Option<PlanRow> =
-        optional(&mut *tx, Stmt::new(PLAN_BY_NAME, (name.as_str(),))).await?;
+    let row: Option<PlanRow> = RUN
+        .optional(&mut *tx, Stmt::new(PLAN_BY_NAME, (name.as_str(),)))
+        .await?;
     let before: Plan = found(row, PLAN)?;
     let after = patched_plan(&before, patch);
-    exec(&mut *tx, update_plan_limits(&after)).await?;
+    RUN.exec(&mut *tx, update_plan_limits(&after)).await?;
     audit::record(&mut tx, ctx, plan_updated(&before, &after)?).await?;
     tx.commit().await.map_err(other)?;
     Ok(after)

@@ -12,11 +12,11 @@ use storekeep_store_sql::identity::{SessionRow, UserRow};
 use storekeep_store_sql::stmt::Stmt;
 
 use crate::error::other;
-use crate::run::{all, exec, optional};
+use crate::run::RUN;
 
 pub async fn create(pool: &SqlitePool, s: &NewSession) -> StoreResult<SessionRecord> {
     let at = now();
-    exec(pool, sql::insert(s, at)).await?;
+    RUN.exec(pool, sql::insert(s, at)).await?;
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,
@@ -34,7 +34,9 @@ pub async fn by_token(
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<(SessionRecord, UserRecord)> {
-    let session: Option<SessionRow> = optional(pool, Stmt::new(BY_TOKEN, (token_hash, at))).await?;
+    let session: Option<SessionRow> = RUN
+        .optional(pool, Stmt::new(BY_TOKEN, (token_hash, at)))
+        .await?;
     let session = SessionRecord::from(session.ok_or(StoreError::NotFound(SESSION))?);
     let user: UserRow = sqlx::query_as(&select(BY_ID))
         .bind(DbId(session.user_id.0))
@@ -50,7 +52,7 @@ pub async fn touch(
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    exec(pool, sql::touch(id, at, expires_at)).await?;
+    RUN.exec(pool, sql::touch(id, at, expires_at)).await?;
     Ok(())
 }
 
@@ -59,12 +61,14 @@ pub async fn list(
     user: UserId,
     at: DateTime<Utc>,
 ) -> StoreResult<Vec<SessionRecord>> {
-    let rows: Vec<SessionRow> = all(pool, Stmt::new(OF_USER, (DbId(user.0), at))).await?;
+    let rows: Vec<SessionRow> = RUN
+        .all(pool, Stmt::new(OF_USER, (DbId(user.0), at)))
+        .await?;
     Ok(rows.into_iter().map(SessionRecord::from).collect())
 }
 
 pub async fn revoke(pool: &SqlitePool, user: UserId, id: SessionId) -> StoreResult<()> {
-    let done = exec(pool, sql::revoke(user, id, now())).await?;
+    let done = RUN.exec(pool, sql::revoke(user, id, now())).await?;
     if done == 0 {
         return Err(StoreError::NotFound(SESSION));
     }
@@ -72,11 +76,13 @@ pub async fn revoke(pool: &SqlitePool, user: UserId, id: SessionId) -> StoreResu
 }
 
 pub async fn revoke_all(pool: &SqlitePool, user: UserId) -> StoreResult<u64> {
-    let done = exec(pool, sql::revoke_all(DbId(user.0), now())).await?;
+    let done = RUN.exec(pool, sql::revoke_all(DbId(user.0), now())).await?;
     Ok(done)
 }
 
 pub async fn revoke_others(pool: &SqlitePool, user: UserId, keep: SessionId) -> StoreResult<u64> {
-    let done = exec(pool, sql::revoke_others(user, keep, now())).await?;
+    let done = RUN
+        .exec(pool, sql::revoke_others(user, keep, now()))
+        .await?;
     Ok(done)
 }

@@ -19,7 +19,7 @@ use storekeep_store_sql::stmt::{Stmt, cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
-use crate::run::{exec, optional};
+use crate::run::RUN;
 use crate::{audit, write_tx};
 
 /// SQLite names the unique column a taken slug or domain violates.
@@ -127,21 +127,23 @@ pub async fn update(
     ctx: &AuditContext,
 ) -> StoreResult<Tenant> {
     let mut tx = write_tx(pool).await?;
-    let keys: Option<(DbId, DbId)> =
-        optional(&mut *tx, Stmt::new(TENANT_KEYS, (slug.as_str(),))).await?;
+    let keys: Option<(DbId, DbId)> = RUN
+        .optional(&mut *tx, Stmt::new(TENANT_KEYS, (slug.as_str(),)))
+        .await?;
     let (id, current_plan) = keys.ok_or(StoreError::NotFound(TENANT))?;
     let current = fetch_by_id(&mut tx, id).await?;
     let plan = match &patch.plan {
         Some(plan) => plan_id(&mut tx, plan).await?,
         None => current_plan,
     };
-    exec(
+    RUN.exec(
         &mut *tx,
         update_tenant(current.id, patched_tenant(&current, patch), plan, now()),
     )
     .await?;
     if let Some(domains) = &patch.domains {
-        exec(&mut *tx, Stmt::new(DELETE_TENANT_DOMAINS, (id,))).await?;
+        RUN.exec(&mut *tx, Stmt::new(DELETE_TENANT_DOMAINS, (id,)))
+            .await?;
         insert_domains(&mut tx, id, domains).await?;
     }
     let tenant = fetch_by_id(&mut tx, id).await?;

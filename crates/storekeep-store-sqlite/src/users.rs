@@ -18,7 +18,7 @@ use storekeep_store_sql::stmt::{cursor, found, page_of};
 use tracing::instrument;
 
 use crate::error::{self, other};
-use crate::run::{exec, optional};
+use crate::run::RUN;
 use crate::{audit, write_tx};
 
 /// SQLite names the expression index, or (in older files) the columns.
@@ -106,7 +106,7 @@ pub async fn after(
 }
 
 pub async fn update_sealed(pool: &SqlitePool, u: &UserRecord) -> StoreResult<()> {
-    let done = exec(pool, sql::update_sealed(u, now())).await?;
+    let done = RUN.exec(pool, sql::update_sealed(u, now())).await?;
     if done == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
     }
@@ -120,8 +120,9 @@ pub async fn throttle(
     scope: &str,
     email_index: &str,
 ) -> StoreResult<LoginThrottle> {
-    let row: Option<(i64, Option<DateTime<Utc>>)> =
-        optional(pool, sql::throttle(scope, email_index)).await?;
+    let row: Option<(i64, Option<DateTime<Utc>>)> = RUN
+        .optional(pool, sql::throttle(scope, email_index))
+        .await?;
     let (failures, locked_until) = row.unwrap_or_default();
     Ok(LoginThrottle {
         failures,
@@ -142,7 +143,8 @@ pub async fn record_failure(
         .await
         .map_err(other)?;
     let locked_until = lock(failures);
-    exec(&mut *tx, sql::lock(scope, email_index, locked_until)).await?;
+    RUN.exec(&mut *tx, sql::lock(scope, email_index, locked_until))
+        .await?;
     tx.commit().await.map_err(other)?;
     Ok(LoginThrottle {
         failures,
@@ -151,7 +153,8 @@ pub async fn record_failure(
 }
 
 pub async fn clear_failures(pool: &SqlitePool, scope: &str, email_index: &str) -> StoreResult<()> {
-    exec(pool, sql::clear_failures(scope, email_index)).await?;
+    RUN.exec(pool, sql::clear_failures(scope, email_index))
+        .await?;
     Ok(())
 }
 
@@ -162,7 +165,8 @@ pub async fn set_totp_pending(
     user: UserId,
     sealed: Option<&str>,
 ) -> StoreResult<()> {
-    exec(pool, sql::set_totp_pending(user, sealed, now())).await?;
+    RUN.exec(pool, sql::set_totp_pending(user, sealed, now()))
+        .await?;
     Ok(())
 }
 
@@ -172,9 +176,11 @@ async fn replace_recovery_codes(
     user: UserId,
     hashes: &[String],
 ) -> StoreResult<()> {
-    exec(&mut *conn, sql::delete_recovery_codes(user)).await?;
+    RUN.exec(&mut *conn, sql::delete_recovery_codes(user))
+        .await?;
     for h in hashes {
-        exec(&mut *conn, sql::insert_recovery_code(user, h)).await?;
+        RUN.exec(&mut *conn, sql::insert_recovery_code(user, h))
+            .await?;
     }
     Ok(())
 }
@@ -215,7 +221,7 @@ pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -
 }
 
 pub async fn use_totp_step(pool: &SqlitePool, user: UserId, step: i64) -> StoreResult<()> {
-    let done = exec(pool, sql::use_totp_step(user, step)).await?;
+    let done = RUN.exec(pool, sql::use_totp_step(user, step)).await?;
     if done == 0 {
         return Err(StoreError::Invalid(CODE_ALREADY_USED));
     }
@@ -227,7 +233,9 @@ pub async fn use_recovery_code(
     user: UserId,
     code_hash: &str,
 ) -> StoreResult<bool> {
-    let done = exec(pool, sql::use_recovery_code(user, code_hash, now())).await?;
+    let done = RUN
+        .exec(pool, sql::use_recovery_code(user, code_hash, now()))
+        .await?;
     Ok(done == 1)
 }
 
@@ -239,7 +247,8 @@ pub async fn create_reset(
     token_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    exec(pool, sql::insert_reset(user, token_hash, expires_at)).await?;
+    RUN.exec(pool, sql::insert_reset(user, token_hash, expires_at))
+        .await?;
     Ok(())
 }
 
@@ -279,11 +288,13 @@ async fn set_password_in(
     password_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let done = exec(&mut *conn, sql::set_password(user, password_hash, at)).await?;
+    let done = RUN
+        .exec(&mut *conn, sql::set_password(user, password_hash, at))
+        .await?;
     if done == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
     }
-    exec(&mut *conn, revoke_all(user, at)).await?;
+    RUN.exec(&mut *conn, revoke_all(user, at)).await?;
     Ok(())
 }
 

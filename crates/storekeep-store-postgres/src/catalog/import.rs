@@ -15,7 +15,7 @@ use super::products::{insert, product_count, refresh_summary, rewrite};
 use super::variants::{insert_variant, variant_count, write_variant};
 use super::{Conn, Pool, lock_tenant, record};
 use crate::error::other;
-use crate::run::{exec, optional, scalar, scalar_optional};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -34,13 +34,13 @@ pub(super) async fn rows(
     let products = product_count(&mut tx, tenant).await?;
     let mut batch = ImportBatch::new(max_products, products, rows.len());
     for row in rows {
-        exec(&mut *tx, Stmt::new(sql::SAVEPOINT, ())).await?;
+        RUN.exec(&mut *tx, Stmt::new(sql::SAVEPOINT, ())).await?;
         let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
         warn_if_broken(&result, row.line);
         if !batch.record(result)? {
-            exec(&mut *tx, Stmt::new(sql::ROLLBACK_TO, ())).await?;
+            RUN.exec(&mut *tx, Stmt::new(sql::ROLLBACK_TO, ())).await?;
         }
-        exec(&mut *tx, Stmt::new(sql::RELEASE, ())).await?;
+        RUN.exec(&mut *tx, Stmt::new(sql::RELEASE, ())).await?;
     }
     if let Some(event) = batch.audit(rows) {
         record(&mut tx, tenant, ctx, event).await?;
@@ -73,14 +73,15 @@ async fn category_ids(
 ) -> StoreResult<Vec<CategoryId>> {
     let mut ids = Vec::with_capacity(handles.len());
     for handle in handles {
-        let id: Option<DbId> = scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                sql::CATEGORY_ID_BY_HANDLE,
-                (DbId(tenant.0), handle.as_str()),
-            ),
-        )
-        .await?;
+        let id: Option<DbId> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(
+                    sql::CATEGORY_ID_BY_HANDLE,
+                    (DbId(tenant.0), handle.as_str()),
+                ),
+            )
+            .await?;
         ids.push(CategoryId(rules::known_category(id)?.0));
     }
     Ok(ids)
@@ -133,14 +134,15 @@ async fn import_variant(
     actor: &str,
 ) -> StoreResult<()> {
     let (variant, set_stock) = (&v.variant, v.set_stock);
-    let found: Option<(DbId, DbId)> = optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT id, product_id FROM variants WHERE tenant_id = $1 AND sku = $2",
-            (DbId(tenant.0), variant.sku.as_str()),
-        ),
-    )
-    .await?;
+    let found: Option<(DbId, DbId)> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT id, product_id FROM variants WHERE tenant_id = $1 AND sku = $2",
+                (DbId(tenant.0), variant.sku.as_str()),
+            ),
+        )
+        .await?;
     let Some((id, owner)) = found else {
         insert_variant(conn, tenant, product, variant, actor, "import").await?;
         return Ok(());
@@ -148,11 +150,12 @@ async fn import_variant(
     rules::sku_owner(&owner, &product)?;
     write_variant(conn, id, variant).await?;
     // Read after the write, which holds the row's lock.
-    let on_hand: i64 = scalar(
-        &mut *conn,
-        Stmt::new("SELECT on_hand FROM variants WHERE id = $1", (id,)),
-    )
-    .await?;
+    let on_hand: i64 = RUN
+        .scalar(
+            &mut *conn,
+            Stmt::new("SELECT on_hand FROM variants WHERE id = $1", (id,)),
+        )
+        .await?;
     if set_stock && variant.on_hand != on_hand {
         change_stock(
             conn,

@@ -32,7 +32,7 @@ use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::rules::catalog_audit::AuditEvent;
 use storekeep_store::{StoreError, StoreResult};
 
-use crate::run::exec;
+use crate::run::RUN;
 use crate::{PgStore, audit, error};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -84,7 +84,7 @@ async fn record(
 /// imports. A missing tenant locks nothing (as on SQLite, the inserts that
 /// follow fail instead).
 async fn lock_tenant(conn: &mut Conn, tenant: TenantId) -> StoreResult<()> {
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(
             "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE",

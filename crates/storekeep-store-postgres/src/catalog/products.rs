@@ -20,7 +20,7 @@ use storekeep_store_sql::catalog::{
 use super::variants::insert_variant;
 use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::error::other;
-use crate::run::{all, exec, optional, scalar, scalar_optional};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -63,25 +63,27 @@ pub(super) async fn fetch(
     tenant: TenantId,
     id: ProductId,
 ) -> StoreResult<Product> {
-    let row: Option<ProductRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::PRODUCT_BY_ID, (DbId(tenant.0), DbId(id.0))),
-    )
-    .await?;
+    let row: Option<ProductRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::PRODUCT_BY_ID, (DbId(tenant.0), DbId(id.0))),
+        )
+        .await?;
     one(conn, row).await
 }
 
 /// Lock 2: the product row, before reading what will change. `NotFound`
 /// when the product is not the shop's (or was deleted meanwhile).
 pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
-    let found: Option<DbId> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            (DbId(tenant.0), id),
-        ),
-    )
-    .await?;
+    let found: Option<DbId> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                (DbId(tenant.0), id),
+            ),
+        )
+        .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound("product"))
 }
 
@@ -105,7 +107,8 @@ pub(crate) async fn refresh_summary<'q>(
 }
 
 pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
-    exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product))).await?;
+    RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product)))
+        .await?;
     Ok(())
 }
 
@@ -115,7 +118,8 @@ async fn set_tags(
     product: DbId,
     tags: &[String],
 ) -> StoreResult<()> {
-    exec(&mut *conn, Stmt::new(sql::DELETE_PRODUCT_TAGS, (product,))).await?;
+    RUN.exec(&mut *conn, Stmt::new(sql::DELETE_PRODUCT_TAGS, (product,)))
+        .await?;
     if !tags.is_empty() {
         sqlx::query(
             "INSERT INTO product_tags (product_id, tenant_id, tag) \
@@ -157,7 +161,7 @@ async fn set_categories(
             rules::known_category(found.get(id))?;
         }
     }
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(sql::DELETE_PRODUCT_CATEGORIES, (product,)),
     )
@@ -217,7 +221,8 @@ pub(super) async fn rewrite(
 }
 
 pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreResult<i64> {
-    scalar(&mut *conn, Stmt::new(sql::PRODUCT_COUNT, (DbId(tenant.0),))).await
+    RUN.scalar(&mut *conn, Stmt::new(sql::PRODUCT_COUNT, (DbId(tenant.0),)))
+        .await
 }
 
 pub(super) async fn create(
@@ -252,11 +257,12 @@ pub(super) async fn by_handle(
     handle: &Handle,
 ) -> StoreResult<Product> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let row: Option<ProductRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::PRODUCT_BY_HANDLE, (DbId(tenant.0), handle.as_str())),
-    )
-    .await?;
+    let row: Option<ProductRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::PRODUCT_BY_HANDLE, (DbId(tenant.0), handle.as_str())),
+        )
+        .await?;
     one(&mut conn, row).await
 }
 
@@ -344,7 +350,8 @@ pub(super) async fn delete(
     // Locked first, so the images returned are all the ones deleted.
     lock_product(&mut tx, tenant, DbId(id.0)).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),)))
+        .await?;
     record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(before)
@@ -358,17 +365,18 @@ pub(super) async fn after(
     limit: i64,
 ) -> StoreResult<Vec<Product>> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let rows: Vec<ProductRow> = all(
-        &mut *conn,
-        Stmt::new(
-            sql::PRODUCTS_AFTER,
-            (
-                DbId(tenant.0),
-                DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)),
-                limit,
+    let rows: Vec<ProductRow> = RUN
+        .all(
+            &mut *conn,
+            Stmt::new(
+                sql::PRODUCTS_AFTER,
+                (
+                    DbId(tenant.0),
+                    DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)),
+                    limit,
+                ),
             ),
-        ),
-    )
-    .await?;
+        )
+        .await?;
     assemble(&mut conn, rows).await
 }

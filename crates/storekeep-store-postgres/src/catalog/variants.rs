@@ -13,7 +13,7 @@ use super::inventory::write_ledger;
 use super::products::{lock_product, refresh_summary, touch};
 use super::{Conn, Pool, map_err, record};
 use crate::error::other;
-use crate::run::{exec, optional, scalar, scalar_optional};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -22,11 +22,12 @@ pub(super) async fn fetch(
     tenant: TenantId,
     id: VariantId,
 ) -> StoreResult<Variant> {
-    let row: Option<VariantRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::VARIANT_BY_ID, (DbId(tenant.0), DbId(id.0))),
-    )
-    .await?;
+    let row: Option<VariantRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::VARIANT_BY_ID, (DbId(tenant.0), DbId(id.0))),
+        )
+        .await?;
     row.ok_or(StoreError::NotFound("variant"))?.try_into()
 }
 
@@ -37,14 +38,15 @@ pub(super) async fn lock_variant(
     tenant: TenantId,
     id: VariantId,
 ) -> StoreResult<Variant> {
-    let product: Option<DbId> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT product_id FROM variants WHERE tenant_id = $1 AND id = $2",
-            (DbId(tenant.0), DbId(id.0)),
-        ),
-    )
-    .await?;
+    let product: Option<DbId> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT product_id FROM variants WHERE tenant_id = $1 AND id = $2",
+                (DbId(tenant.0), DbId(id.0)),
+            ),
+        )
+        .await?;
     let product = product.ok_or(StoreError::NotFound("variant"))?;
     match lock_product(conn, tenant, product).await {
         Err(StoreError::NotFound(_)) => return Err(StoreError::NotFound("variant")),
@@ -54,7 +56,8 @@ pub(super) async fn lock_variant(
 }
 
 pub(super) async fn variant_count(conn: &mut Conn, product: DbId) -> StoreResult<i64> {
-    scalar(&mut *conn, Stmt::new(sql::VARIANT_COUNT, (product,))).await
+    RUN.scalar(&mut *conn, Stmt::new(sql::VARIANT_COUNT, (product,)))
+        .await
 }
 
 /// Inserts a variant at the end of the product's list, its initial stock
@@ -68,11 +71,12 @@ pub(super) async fn insert_variant(
     reason: &str,
 ) -> StoreResult<VariantId> {
     let id = VariantId::new();
-    let position: i64 = scalar(
-        &mut *conn,
-        Stmt::new(sql::NEXT_VARIANT_POSITION, (product,)),
-    )
-    .await?;
+    let position: i64 = RUN
+        .scalar(
+            &mut *conn,
+            Stmt::new(sql::NEXT_VARIANT_POSITION, (product,)),
+        )
+        .await?;
     sql::insert_variant((DbId(id.0), DbId(tenant.0), product), v, position, now())
         .execute(&mut *conn)
         .await
@@ -149,7 +153,8 @@ pub(super) async fn delete(
     let product = DbId(before.product_id.0);
     let count = variant_count(&mut tx, product).await?;
     rules::variant_removable(count, before.inventory.reserved)?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_VARIANT, (DbId(id.0),))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_VARIANT, (DbId(id.0),)))
+        .await?;
     refresh_summary(&mut tx, product).await?;
     record(&mut tx, tenant, ctx, AuditEvent::variant_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;

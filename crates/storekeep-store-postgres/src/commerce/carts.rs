@@ -11,7 +11,7 @@ use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
 use crate::error::other;
-use crate::run::{exec, optional, scalar, scalar_optional};
+use crate::run::RUN;
 use crate::{PgStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -43,20 +43,22 @@ pub(crate) async fn fetch_cart(
 /// Locks the cart row (before its lines, so a checkout and a line change
 /// queue) and refuses a cart that became an order.
 async fn lock_open_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<()> {
-    let status: Option<String> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            (tenant.0, id.0),
-        ),
-    )
-    .await?;
+    let status: Option<String> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                (tenant.0, id.0),
+            ),
+        )
+        .await?;
     rules::require_open(status.as_deref())
 }
 
 /// Marks the cart changed and reads it back; the caller commits.
 async fn touch_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    exec(&mut *conn, Stmt::new(sql::TOUCH_CART, (now(), id.0))).await?;
+    RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_CART, (now(), id.0)))
+        .await?;
     fetch_cart(conn, tenant, id).await
 }
 
@@ -66,7 +68,7 @@ pub(crate) async fn create_cart(
     cart: &NewCart,
 ) -> StoreResult<Cart> {
     let at = now();
-    exec(
+    RUN.exec(
         &s.pool,
         Stmt::new(
             sql::INSERT_CART,
@@ -111,7 +113,7 @@ pub(crate) async fn update_cart(
     lock_open_cart(&mut tx, tenant, id).await?;
     let mut cart = fetch_cart(&mut tx, tenant, id).await?;
     rules::apply_patch(&mut cart, patch);
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(
             sql::UPDATE_CART,
@@ -156,11 +158,12 @@ pub(crate) async fn add_cart_item(
             field: "variant_id",
         });
     }
-    let existing: Option<CartItemRow> =
-        optional(&mut *tx, Stmt::new(sql::CART_LINE_OF, (cart.0, variant.0))).await?;
+    let existing: Option<CartItemRow> = RUN
+        .optional(&mut *tx, Stmt::new(sql::CART_LINE_OF, (cart.0, variant.0)))
+        .await?;
     match existing {
         Some(item) => {
-            exec(
+            RUN.exec(
                 &mut *tx,
                 Stmt::new(
                     sql::SET_LINE_UNITS,
@@ -170,9 +173,11 @@ pub(crate) async fn add_cart_item(
             .await?;
         }
         None => {
-            let lines: i64 = scalar(&mut *tx, Stmt::new(sql::COUNT_CART_LINES, (cart.0,))).await?;
+            let lines: i64 = RUN
+                .scalar(&mut *tx, Stmt::new(sql::COUNT_CART_LINES, (cart.0,)))
+                .await?;
             rules::check_room_for_line(lines)?;
-            exec(
+            RUN.exec(
                 &mut *tx,
                 Stmt::new(
                     sql::INSERT_CART_LINE,
@@ -197,11 +202,12 @@ pub(crate) async fn set_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let set = exec(
-        &mut *tx,
-        Stmt::new(sql::SET_CART_LINE_UNITS, (quantity, item.0, cart.0)),
-    )
-    .await?;
+    let set = RUN
+        .exec(
+            &mut *tx,
+            Stmt::new(sql::SET_CART_LINE_UNITS, (quantity, item.0, cart.0)),
+        )
+        .await?;
     if set == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
@@ -218,7 +224,9 @@ pub(crate) async fn remove_cart_item(
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let removed = exec(&mut *tx, Stmt::new(sql::DELETE_CART_LINE, (item.0, cart.0))).await?;
+    let removed = RUN
+        .exec(&mut *tx, Stmt::new(sql::DELETE_CART_LINE, (item.0, cart.0)))
+        .await?;
     if removed == 0 {
         return Err(StoreError::NotFound("cart item"));
     }

@@ -21,7 +21,7 @@ use super::outbox::emit;
 use super::payments::insert_payment;
 use crate::catalog::refresh_summary;
 use crate::error::other;
-use crate::run::{optional, scalar_optional};
+use crate::run::RUN;
 use crate::{PgStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -104,11 +104,12 @@ async fn place_order(
     let deals = rules::deal_claims(&order.quote);
     let mut unavailable = Vec::new();
     for &(deal, units) in &deals {
-        let cap: Option<Option<i64>> = scalar_optional(
-            &mut *conn,
-            Stmt::new(CLAIM_DEAL, (deal.0, tenant.0, units, at)),
-        )
-        .await?;
+        let cap: Option<Option<i64>> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(CLAIM_DEAL, (deal.0, tenant.0, units, at)),
+            )
+            .await?;
         let Some(cap) = cap else {
             unavailable.push(deal);
             continue;
@@ -167,14 +168,15 @@ async fn close_cart(
     }
     // Only the shop's own cart can be closed; one it does not have
     // (another shop's) is not found.
-    let known: Option<i32> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT 1 FROM carts WHERE id = $1 AND tenant_id = $2",
-            (order.cart_id.0, tenant.0),
-        ),
-    )
-    .await?;
+    let known: Option<i32> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT 1 FROM carts WHERE id = $1 AND tenant_id = $2",
+                (order.cart_id.0, tenant.0),
+            ),
+        )
+        .await?;
     match known {
         None => Err(StoreError::NotFound("cart")),
         Some(_) => Ok(Some(CheckoutOutcome::CartClosed)),
@@ -196,23 +198,25 @@ async fn reserve(
     let mut misses = Misses::default();
     for i in rules::reservation_order(lines) {
         let line = &lines[i];
-        let product: Option<DbId> = scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                RESERVE_STOCK,
-                (line.variant_id.0, tenant.0, line.quantity, line.unit_price),
-            ),
-        )
-        .await?;
+        let product: Option<DbId> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(
+                    RESERVE_STOCK,
+                    (line.variant_id.0, tenant.0, line.quantity, line.unit_price),
+                ),
+            )
+            .await?;
         if let Some(p) = product {
             products.push(p);
             continue;
         }
-        let current: Option<(i64, i64)> = optional(
-            &mut *conn,
-            Stmt::new(STOCK_OF, (line.variant_id.0, tenant.0)),
-        )
-        .await?;
+        let current: Option<(i64, i64)> = RUN
+            .optional(
+                &mut *conn,
+                Stmt::new(STOCK_OF, (line.variant_id.0, tenant.0)),
+            )
+            .await?;
         misses.add(line, current);
     }
     if let Some(refused) = misses.refusal() {

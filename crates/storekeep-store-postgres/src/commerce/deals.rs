@@ -11,7 +11,7 @@ use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_befor
 
 use super::{audit, map_err};
 use crate::error::other;
-use crate::run::{exec, scalar_optional};
+use crate::run::RUN;
 use crate::{PgStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -29,14 +29,15 @@ async fn fetch_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> St
 
 /// Locks a deal row before it is replaced or deleted.
 async fn lock_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
-    let found: Option<DbId> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT id FROM deals WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            (tenant.0, id.0),
-        ),
-    )
-    .await?;
+    let found: Option<DbId> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT id FROM deals WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                (tenant.0, id.0),
+            ),
+        )
+        .await?;
     found.ok_or(StoreError::NotFound("deal"))?;
     fetch_deal(conn, tenant, id).await
 }
@@ -90,7 +91,8 @@ pub(crate) async fn delete_deal(
 ) -> StoreResult<()> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, id).await?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.0,))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.0,)))
+        .await?;
     let entry = rules::deal_audit(rules::DELETED, id, Some(&before), None)?;
     audit(&mut tx, tenant, ctx, entry).await?;
     tx.commit().await.map_err(other)?;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
-use crate::run::exec;
+use crate::run::RUN;
 use crate::{PgStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -234,11 +234,12 @@ pub(crate) async fn move_order(
     by: &TransitionActor<'_>,
 ) -> StoreResult<()> {
     let at = now();
-    let moved = exec(
-        &mut *conn,
-        Stmt::new(sql::MOVE_ORDER, (id.0, from.as_str(), to.as_str(), at)),
-    )
-    .await?;
+    let moved = RUN
+        .exec(
+            &mut *conn,
+            Stmt::new(sql::MOVE_ORDER, (id.0, from.as_str(), to.as_str(), at)),
+        )
+        .await?;
     rules::require_moved(moved > 0, to)?;
     match rules::stock_effect(to) {
         StockEffect::Sell => sell_reserved(conn, tenant, id, by.actor).await?,
@@ -269,7 +270,7 @@ pub(crate) async fn insert_transition(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(
             sql::INSERT_TRANSITION,

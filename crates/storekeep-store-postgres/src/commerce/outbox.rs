@@ -11,7 +11,7 @@ use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow};
 
 use crate::PgStore;
 use crate::error::other;
-use crate::run::exec;
+use crate::run::RUN;
 use storekeep_store_sql::stmt::Stmt;
 
 /// Appends one outbox event about `order` in the caller's transaction.
@@ -22,7 +22,7 @@ pub(crate) async fn emit(
     topic: &str,
     payload: serde_json::Value,
 ) -> StoreResult<()> {
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(
             sql::INSERT_EVENT,

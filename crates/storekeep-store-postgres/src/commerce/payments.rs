@@ -16,7 +16,7 @@ use super::map_err;
 use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::error::other;
-use crate::run::{exec, one, optional, scalar_optional};
+use crate::run::RUN;
 use crate::{PgStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -52,8 +52,9 @@ pub(crate) async fn create_payment(
     let mut tx = write_tx(&s.pool).await?;
     let (status, _, _) = lock_order(&mut tx, tenant, order).await?;
     rules::check_payable(status)?;
-    let pending: Option<i32> =
-        scalar_optional(&mut *tx, Stmt::new(sql::ATTEMPT_PENDING, (order.0,))).await?;
+    let pending: Option<i32> = RUN
+        .scalar_optional(&mut *tx, Stmt::new(sql::ATTEMPT_PENDING, (order.0,)))
+        .await?;
     rules::check_no_attempt_pending(pending.is_some())?;
     insert_payment(&mut tx, tenant, order, payment, now()).await?;
     let detail = fetch_detail(&mut tx, tenant, order).await?;
@@ -66,11 +67,12 @@ pub(crate) async fn payment_by_reference(
     provider: &str,
     reference: &str,
 ) -> StoreResult<(storekeep_domain::TenantId, OrderId)> {
-    let row: Option<(Uuid, Uuid)> = optional(
-        &s.pool,
-        Stmt::new(sql::PAYMENT_BY_REFERENCE, (provider, reference)),
-    )
-    .await?;
+    let row: Option<(Uuid, Uuid)> = RUN
+        .optional(
+            &s.pool,
+            Stmt::new(sql::PAYMENT_BY_REFERENCE, (provider, reference)),
+        )
+        .await?;
     let (tenant, order) = row.ok_or(StoreError::NotFound("payment"))?;
     Ok((TenantId(tenant), OrderId(order)))
 }
@@ -113,21 +115,22 @@ pub(crate) async fn settle_payment(
     }
 
     let (order_status, _, _) = lock_order(&mut tx, tenant, order).await?;
-    let (status, amount): (String, i64) = one(
-        &mut *tx,
-        Stmt::new(
-            "SELECT status, amount FROM payments WHERE id = $1 FOR UPDATE",
-            (payment,),
-        ),
-    )
-    .await?;
+    let (status, amount): (String, i64) = RUN
+        .one(
+            &mut *tx,
+            Stmt::new(
+                "SELECT status, amount FROM payments WHERE id = $1 FOR UPDATE",
+                (payment,),
+            ),
+        )
+        .await?;
     if status != PaymentStatus::Pending.as_str() {
         // The event is kept, so its replays are `Duplicate`.
         tx.commit().await.map_err(other)?;
         return Ok(Settlement::AlreadySettled);
     }
     let settled = rules::settled(outcome);
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(
             "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3",

@@ -16,7 +16,7 @@ use super::orders::{fetch_detail, lock_order, lock_products_of, move_order};
 use super::outbox::emit;
 use crate::catalog::{change_stock, refresh_summary};
 use crate::error::other;
-use crate::run::{all, exec, scalar_optional};
+use crate::run::RUN;
 use crate::{PgStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -30,7 +30,7 @@ pub(crate) async fn refund_order(
     let mut tx = write_tx(&s.pool).await?;
     let (status, total, refunded) = lock_order(&mut tx, tenant, id).await?;
     let completes = rules::check_refund(status, total, refunded, refund.amount)?;
-    let lines: Vec<SoldLineRow> = all(&mut *tx, Stmt::new(SOLD_LINES, (id.0,))).await?;
+    let lines: Vec<SoldLineRow> = RUN.all(&mut *tx, Stmt::new(SOLD_LINES, (id.0,))).await?;
     let plan = rules::plan_restock(&sold_lines(lines), refund)?;
 
     let variants: Vec<Uuid> = plan.variants.keys().map(|v| v.0).collect();
@@ -40,14 +40,15 @@ pub(crate) async fn refund_order(
     for (variant, q) in &plan.variants {
         // Read after the product lock: a variant deleted since has no
         // stock to put back.
-        let product: Option<Uuid> = scalar_optional(
-            &mut *tx,
-            Stmt::new(
-                "SELECT product_id FROM variants WHERE id = $1 AND tenant_id = $2",
-                (variant.0, tenant.0),
-            ),
-        )
-        .await?;
+        let product: Option<Uuid> = RUN
+            .scalar_optional(
+                &mut *tx,
+                Stmt::new(
+                    "SELECT product_id FROM variants WHERE id = $1 AND tenant_id = $2",
+                    (variant.0, tenant.0),
+                ),
+            )
+            .await?;
         if let Some(product) = product {
             change_stock(&mut tx, tenant, variant.0, *q, &reason, by.actor).await?;
             products.insert(product);
@@ -57,11 +58,12 @@ pub(crate) async fn refund_order(
         refresh_summary(&mut tx, product).await?;
     }
     for (line, q) in &plan.lines {
-        exec(&mut *tx, Stmt::new(sql::ADD_RESTOCKED, (q, line.0))).await?;
+        RUN.exec(&mut *tx, Stmt::new(sql::ADD_RESTOCKED, (q, line.0)))
+            .await?;
     }
 
     let at = now();
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(
             sql::INSERT_REFUND,
@@ -77,7 +79,7 @@ pub(crate) async fn refund_order(
         ),
     )
     .await?;
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(sql::ADD_REFUNDED, (refund.amount, at, id.0)),
     )

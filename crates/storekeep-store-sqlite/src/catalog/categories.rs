@@ -11,7 +11,7 @@ use storekeep_store_sql::catalog::{CategoryRow, sql};
 
 use super::{Conn, Pool, lock_tenant, map_err, record};
 use crate::error::other;
-use crate::run::{all, exec, optional, scalar};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -20,11 +20,12 @@ pub(super) async fn fetch(
     tenant: TenantId,
     id: CategoryId,
 ) -> StoreResult<Category> {
-    let row: Option<CategoryRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::CATEGORY_BY_ID, (DbId(tenant.0), DbId(id.0))),
-    )
-    .await?;
+    let row: Option<CategoryRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::CATEGORY_BY_ID, (DbId(tenant.0), DbId(id.0))),
+        )
+        .await?;
     row.ok_or(StoreError::NotFound("category"))?.try_into()
 }
 
@@ -33,8 +34,9 @@ async fn tree(
     conn: &mut Conn,
     tenant: TenantId,
 ) -> StoreResult<HashMap<CategoryId, Option<CategoryId>>> {
-    let rows: Vec<(DbId, Option<DbId>)> =
-        all(&mut *conn, Stmt::new(sql::CATEGORY_TREE, (DbId(tenant.0),))).await?;
+    let rows: Vec<(DbId, Option<DbId>)> = RUN
+        .all(&mut *conn, Stmt::new(sql::CATEGORY_TREE, (DbId(tenant.0),)))
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, parent)| (CategoryId(id.0), parent.map(|p| CategoryId(p.0))))
@@ -70,7 +72,9 @@ pub(super) async fn create(
 }
 
 pub(super) async fn list(pool: &Pool, tenant: TenantId) -> StoreResult<Vec<Category>> {
-    let rows: Vec<CategoryRow> = all(pool, Stmt::new(sql::CATEGORIES, (DbId(tenant.0),))).await?;
+    let rows: Vec<CategoryRow> = RUN
+        .all(pool, Stmt::new(sql::CATEGORIES, (DbId(tenant.0),)))
+        .await?;
     rows.into_iter().map(Category::try_from).collect()
 }
 
@@ -117,9 +121,12 @@ pub(super) async fn delete(
     // it between the count and the delete.
     lock_tenant(&mut tx, tenant).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    let children: i64 = scalar(&mut *tx, Stmt::new(sql::CATEGORY_CHILDREN, (DbId(id.0),))).await?;
+    let children: i64 = RUN
+        .scalar(&mut *tx, Stmt::new(sql::CATEGORY_CHILDREN, (DbId(id.0),)))
+        .await?;
     rules::category_removable(children)?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_CATEGORY, (DbId(id.0),))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_CATEGORY, (DbId(id.0),)))
+        .await?;
     record(&mut tx, tenant, ctx, AuditEvent::category_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(())

@@ -10,16 +10,17 @@ use storekeep_store_sql::catalog::{ImageRow, sql};
 use super::products::{lock_product, touch};
 use super::{Conn, Pool, lock_tenant, record};
 use crate::error::other;
-use crate::run::{exec, optional, scalar};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
 async fn fetch(conn: &mut Conn, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
-    let row: Option<ImageRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::IMAGE_BY_ID, (DbId(tenant.0), DbId(id.0))),
-    )
-    .await?;
+    let row: Option<ImageRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::IMAGE_BY_ID, (DbId(tenant.0), DbId(id.0))),
+        )
+        .await?;
     row.ok_or(StoreError::NotFound("image"))?.try_into()
 }
 
@@ -43,7 +44,9 @@ pub(super) async fn add(
     .await
     .map_err(other)?;
     rules::image_room(used, image.size_bytes, storage_limit)?;
-    let position: i64 = scalar(&mut *tx, Stmt::new(sql::NEXT_IMAGE_POSITION, (product,))).await?;
+    let position: i64 = RUN
+        .scalar(&mut *tx, Stmt::new(sql::NEXT_IMAGE_POSITION, (product,)))
+        .await?;
     sql::insert_image(DbId(tenant.0), image, position, now())
         .execute(&mut *tx)
         .await
@@ -68,7 +71,8 @@ pub(super) async fn delete(
 ) -> StoreResult<ProductImage> {
     let mut tx = write_tx(pool).await?;
     let image = fetch(&mut tx, tenant, id).await?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_IMAGE, (DbId(id.0),))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_IMAGE, (DbId(id.0),)))
+        .await?;
     touch(&mut tx, DbId(image.product_id.0)).await?;
     record(&mut tx, tenant, ctx, AuditEvent::image_deleted(&image)).await?;
     tx.commit().await.map_err(other)?;

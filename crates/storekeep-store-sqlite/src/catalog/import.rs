@@ -15,7 +15,7 @@ use super::products::{insert, product_count, refresh_summary, rewrite};
 use super::variants::{insert_variant, variant_count, write_variant};
 use super::{Conn, Pool, lock_tenant, record};
 use crate::error::other;
-use crate::run::{exec, scalar_optional};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -34,13 +34,13 @@ pub(super) async fn rows(
     let products = product_count(&mut tx, tenant).await?;
     let mut batch = ImportBatch::new(max_products, products, rows.len());
     for row in rows {
-        exec(&mut *tx, Stmt::new(sql::SAVEPOINT, ())).await?;
+        RUN.exec(&mut *tx, Stmt::new(sql::SAVEPOINT, ())).await?;
         let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
         warn_if_broken(&result, row.line);
         if !batch.record(result)? {
-            exec(&mut *tx, Stmt::new(sql::ROLLBACK_TO, ())).await?;
+            RUN.exec(&mut *tx, Stmt::new(sql::ROLLBACK_TO, ())).await?;
         }
-        exec(&mut *tx, Stmt::new(sql::RELEASE, ())).await?;
+        RUN.exec(&mut *tx, Stmt::new(sql::RELEASE, ())).await?;
     }
     if let Some(event) = batch.audit(rows) {
         record(&mut tx, tenant, ctx, event).await?;
@@ -66,14 +66,15 @@ async fn category_ids(
 ) -> StoreResult<Vec<CategoryId>> {
     let mut ids = Vec::with_capacity(handles.len());
     for handle in handles {
-        let id: Option<DbId> = scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                sql::CATEGORY_ID_BY_HANDLE,
-                (DbId(tenant.0), handle.as_str()),
-            ),
-        )
-        .await?;
+        let id: Option<DbId> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(
+                    sql::CATEGORY_ID_BY_HANDLE,
+                    (DbId(tenant.0), handle.as_str()),
+                ),
+            )
+            .await?;
         ids.push(CategoryId(rules::known_category(id)?.0));
     }
     Ok(ids)
@@ -89,14 +90,15 @@ async fn import_row(
 ) -> StoreResult<ImportOutcome> {
     let categories = category_ids(conn, tenant, &row.categories).await?;
     let fields = ProductFields::of_import(row);
-    let existing: Option<DbId> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT id FROM products WHERE tenant_id = $1 AND handle = $2",
-            (DbId(tenant.0), row.handle.as_str()),
-        ),
-    )
-    .await?;
+    let existing: Option<DbId> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT id FROM products WHERE tenant_id = $1 AND handle = $2",
+                (DbId(tenant.0), row.handle.as_str()),
+            ),
+        )
+        .await?;
     let (product, outcome) = match existing {
         Some(id) => {
             rewrite(conn, tenant, id, fields, Some(&row.tags), Some(&categories)).await?;

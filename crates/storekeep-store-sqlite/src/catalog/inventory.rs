@@ -14,7 +14,7 @@ use super::products::refresh_summary;
 use super::variants::{fetch, lock_variant};
 use super::{Conn, Pool, record};
 use crate::error::other;
-use crate::run::{all, exec, one};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -56,16 +56,17 @@ pub(super) async fn change_stock(
     reason: &str,
     actor: &str,
 ) -> StoreResult<InventoryAdjustment> {
-    let (on_hand, reserved): (i64, i64) = one(
-        &mut *conn,
-        Stmt::new(
-            "SELECT on_hand, reserved FROM variants WHERE id = $1",
-            (DbId(variant),),
-        ),
-    )
-    .await?;
+    let (on_hand, reserved): (i64, i64) = RUN
+        .one(
+            &mut *conn,
+            Stmt::new(
+                "SELECT on_hand, reserved FROM variants WHERE id = $1",
+                (DbId(variant),),
+            ),
+        )
+        .await?;
     let after = rules::stock_after(on_hand, reserved, delta)?;
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(sql::SET_STOCK, (after, now(), DbId(variant))),
     )
@@ -109,14 +110,15 @@ pub(super) async fn ledger(
     fetch(&mut conn, tenant, id).await?;
     // Without a cursor, the largest UUID (never a v7 id) bounds nothing.
     let before = storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::max());
-    let rows: Vec<LedgerRow> = all(
-        &mut *conn,
-        Stmt::new(
-            sql::LEDGER_PAGE,
-            (DbId(tenant.0), DbId(id.0), DbId(before), page.fetch_limit()),
-        ),
-    )
-    .await?;
+    let rows: Vec<LedgerRow> = RUN
+        .all(
+            &mut *conn,
+            Stmt::new(
+                sql::LEDGER_PAGE,
+                (DbId(tenant.0), DbId(id.0), DbId(before), page.fetch_limit()),
+            ),
+        )
+        .await?;
     let items = rows.into_iter().map(InventoryAdjustment::from).collect();
     Ok(Page::from_rows(items, page, |a| a.id.to_string()))
 }

@@ -18,7 +18,7 @@ use storekeep_store_sql::catalog::{
 use super::variants::insert_variant;
 use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::error::other;
-use crate::run::{all, exec, optional, scalar, scalar_optional};
+use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::stmt::Stmt;
 
@@ -61,25 +61,27 @@ pub(super) async fn fetch(
     tenant: TenantId,
     id: ProductId,
 ) -> StoreResult<Product> {
-    let row: Option<ProductRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::PRODUCT_BY_ID, (DbId(tenant.0), DbId(id.0))),
-    )
-    .await?;
+    let row: Option<ProductRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::PRODUCT_BY_ID, (DbId(tenant.0), DbId(id.0))),
+        )
+        .await?;
     one(conn, row).await
 }
 
 /// `NotFound` unless the product is the shop's. The write transaction
 /// already holds the database's lock, so nothing else is locked.
 pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
-    let found: Option<DbId> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT id FROM products WHERE tenant_id = $1 AND id = $2",
-            (DbId(tenant.0), id),
-        ),
-    )
-    .await?;
+    let found: Option<DbId> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT id FROM products WHERE tenant_id = $1 AND id = $2",
+                (DbId(tenant.0), id),
+            ),
+        )
+        .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound("product"))
 }
 
@@ -103,7 +105,8 @@ pub(crate) async fn refresh_summary<'q>(
 }
 
 pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
-    exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product))).await?;
+    RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product)))
+        .await?;
     Ok(())
 }
 
@@ -113,7 +116,8 @@ async fn set_tags(
     product: DbId,
     tags: &[String],
 ) -> StoreResult<()> {
-    exec(&mut *conn, Stmt::new(sql::DELETE_PRODUCT_TAGS, (product,))).await?;
+    RUN.exec(&mut *conn, Stmt::new(sql::DELETE_PRODUCT_TAGS, (product,)))
+        .await?;
     for tag in tags {
         sqlx::query(
             "INSERT OR IGNORE INTO product_tags (product_id, tenant_id, tag) VALUES ($1, $2, $3)",
@@ -136,20 +140,21 @@ async fn set_categories(
     product: DbId,
     categories: &[CategoryId],
 ) -> StoreResult<()> {
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(sql::DELETE_PRODUCT_CATEGORIES, (product,)),
     )
     .await?;
     for (position, category) in categories.iter().enumerate() {
-        let found: Option<i64> = scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                "SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2",
-                (DbId(tenant.0), DbId(category.0)),
-            ),
-        )
-        .await?;
+        let found: Option<i64> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(
+                    "SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2",
+                    (DbId(tenant.0), DbId(category.0)),
+                ),
+            )
+            .await?;
         rules::known_category(found)?;
         sqlx::query(
             "INSERT OR IGNORE INTO product_categories (product_id, category_id, position) \
@@ -205,7 +210,8 @@ pub(super) async fn rewrite(
 }
 
 pub(super) async fn product_count(conn: &mut Conn, tenant: TenantId) -> StoreResult<i64> {
-    scalar(&mut *conn, Stmt::new(sql::PRODUCT_COUNT, (DbId(tenant.0),))).await
+    RUN.scalar(&mut *conn, Stmt::new(sql::PRODUCT_COUNT, (DbId(tenant.0),)))
+        .await
 }
 
 pub(super) async fn create(
@@ -240,11 +246,12 @@ pub(super) async fn by_handle(
     handle: &Handle,
 ) -> StoreResult<Product> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let row: Option<ProductRow> = optional(
-        &mut *conn,
-        Stmt::new(sql::PRODUCT_BY_HANDLE, (DbId(tenant.0), handle.as_str())),
-    )
-    .await?;
+    let row: Option<ProductRow> = RUN
+        .optional(
+            &mut *conn,
+            Stmt::new(sql::PRODUCT_BY_HANDLE, (DbId(tenant.0), handle.as_str())),
+        )
+        .await?;
     one(&mut conn, row).await
 }
 
@@ -333,7 +340,8 @@ pub(super) async fn delete(
 ) -> StoreResult<Product> {
     let mut tx = write_tx(pool).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),)))
+        .await?;
     record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(before)
@@ -347,17 +355,18 @@ pub(super) async fn after(
     limit: i64,
 ) -> StoreResult<Vec<Product>> {
     let mut conn = pool.acquire().await.map_err(other)?;
-    let rows: Vec<ProductRow> = all(
-        &mut *conn,
-        Stmt::new(
-            sql::PRODUCTS_AFTER,
-            (
-                DbId(tenant.0),
-                DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)),
-                limit,
+    let rows: Vec<ProductRow> = RUN
+        .all(
+            &mut *conn,
+            Stmt::new(
+                sql::PRODUCTS_AFTER,
+                (
+                    DbId(tenant.0),
+                    DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)),
+                    limit,
+                ),
             ),
-        ),
-    )
-    .await?;
+        )
+        .await?;
     assemble(&mut conn, rows).await
 }

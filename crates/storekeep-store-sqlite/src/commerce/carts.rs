@@ -10,7 +10,7 @@ use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
 use crate::error::other;
-use crate::run::{exec, optional, scalar, scalar_optional};
+use crate::run::RUN;
 use crate::{SqliteStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -45,14 +45,15 @@ async fn lock_open_cart(
     tenant: TenantId,
     id: CartId,
 ) -> StoreResult<()> {
-    let status: Option<String> = scalar_optional(
-        &mut *conn,
-        Stmt::new(
-            "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2",
-            (tenant.to_string(), id.to_string()),
-        ),
-    )
-    .await?;
+    let status: Option<String> = RUN
+        .scalar_optional(
+            &mut *conn,
+            Stmt::new(
+                "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2",
+                (tenant.to_string(), id.to_string()),
+            ),
+        )
+        .await?;
     rules::require_open(status.as_deref())
 }
 
@@ -62,7 +63,7 @@ async fn touch_cart(
     tenant: TenantId,
     id: CartId,
 ) -> StoreResult<Cart> {
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(sql::TOUCH_CART, (now(), id.to_string())),
     )
@@ -76,7 +77,7 @@ pub(crate) async fn create_cart(
     cart: &NewCart,
 ) -> StoreResult<Cart> {
     let at = now();
-    exec(
+    RUN.exec(
         &s.pool,
         Stmt::new(
             sql::INSERT_CART,
@@ -121,7 +122,7 @@ pub(crate) async fn update_cart(
     lock_open_cart(&mut tx, tenant, id).await?;
     let mut cart = fetch_cart(&mut tx, tenant, id).await?;
     rules::apply_patch(&mut cart, patch);
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(
             sql::UPDATE_CART,
@@ -151,27 +152,29 @@ pub(crate) async fn add_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let known: Option<i64> = scalar_optional(
-        &mut *tx,
-        Stmt::new(
-            "SELECT 1 FROM variants WHERE tenant_id = $1 AND id = $2",
-            (tenant.to_string(), variant.to_string()),
-        ),
-    )
-    .await?;
+    let known: Option<i64> = RUN
+        .scalar_optional(
+            &mut *tx,
+            Stmt::new(
+                "SELECT 1 FROM variants WHERE tenant_id = $1 AND id = $2",
+                (tenant.to_string(), variant.to_string()),
+            ),
+        )
+        .await?;
     if known.is_none() {
         return Err(StoreError::UnknownReference {
             field: "variant_id",
         });
     }
-    let existing: Option<CartItemRow> = optional(
-        &mut *tx,
-        Stmt::new(sql::CART_LINE_OF, (cart.to_string(), variant.to_string())),
-    )
-    .await?;
+    let existing: Option<CartItemRow> = RUN
+        .optional(
+            &mut *tx,
+            Stmt::new(sql::CART_LINE_OF, (cart.to_string(), variant.to_string())),
+        )
+        .await?;
     match existing {
         Some(item) => {
-            exec(
+            RUN.exec(
                 &mut *tx,
                 Stmt::new(
                     sql::SET_LINE_UNITS,
@@ -181,13 +184,14 @@ pub(crate) async fn add_cart_item(
             .await?;
         }
         None => {
-            let lines: i64 = scalar(
-                &mut *tx,
-                Stmt::new(sql::COUNT_CART_LINES, (cart.to_string(),)),
-            )
-            .await?;
+            let lines: i64 = RUN
+                .scalar(
+                    &mut *tx,
+                    Stmt::new(sql::COUNT_CART_LINES, (cart.to_string(),)),
+                )
+                .await?;
             rules::check_room_for_line(lines)?;
-            exec(
+            RUN.exec(
                 &mut *tx,
                 Stmt::new(
                     sql::INSERT_CART_LINE,
@@ -218,14 +222,15 @@ pub(crate) async fn set_cart_item(
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let set = exec(
-        &mut *tx,
-        Stmt::new(
-            sql::SET_CART_LINE_UNITS,
-            (quantity, item.to_string(), cart.to_string()),
-        ),
-    )
-    .await?;
+    let set = RUN
+        .exec(
+            &mut *tx,
+            Stmt::new(
+                sql::SET_CART_LINE_UNITS,
+                (quantity, item.to_string(), cart.to_string()),
+            ),
+        )
+        .await?;
     if set == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
@@ -242,11 +247,12 @@ pub(crate) async fn remove_cart_item(
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
     lock_open_cart(&mut tx, tenant, cart).await?;
-    let removed = exec(
-        &mut *tx,
-        Stmt::new(sql::DELETE_CART_LINE, (item.to_string(), cart.to_string())),
-    )
-    .await?;
+    let removed = RUN
+        .exec(
+            &mut *tx,
+            Stmt::new(sql::DELETE_CART_LINE, (item.to_string(), cart.to_string())),
+        )
+        .await?;
     if removed == 0 {
         return Err(StoreError::NotFound("cart item"));
     }

@@ -18,7 +18,7 @@ use super::orders::fetch_detail;
 use crate::SqliteStore;
 use crate::error::other;
 use crate::group_commit::batch::{Batch, NESTED, OUTER};
-use crate::run::{optional, scalar_optional};
+use crate::run::RUN;
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn checkout(
@@ -182,29 +182,31 @@ async fn reserve(
     let mut misses = Misses::default();
     for i in rules::reservation_order(lines) {
         let line = &lines[i];
-        let owner: Option<DbId> = scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                RESERVE_STOCK,
-                (
-                    line.variant_id.to_string(),
-                    tenant.to_string(),
-                    line.quantity,
-                    line.unit_price,
+        let owner: Option<DbId> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(
+                    RESERVE_STOCK,
+                    (
+                        line.variant_id.to_string(),
+                        tenant.to_string(),
+                        line.quantity,
+                        line.unit_price,
+                    ),
                 ),
-            ),
-        )
-        .await?;
+            )
+            .await?;
         if let Some(product) = owner {
             undo.wrote = true;
             owners[i] = product;
             continue;
         }
-        let current: Option<(i64, i64)> = optional(
-            &mut *conn,
-            Stmt::new(STOCK_OF, (line.variant_id.to_string(), tenant.to_string())),
-        )
-        .await?;
+        let current: Option<(i64, i64)> = RUN
+            .optional(
+                &mut *conn,
+                Stmt::new(STOCK_OF, (line.variant_id.to_string(), tenant.to_string())),
+            )
+            .await?;
         misses.add(line, current);
     }
     Ok(match misses.refusal() {
@@ -227,14 +229,15 @@ async fn claim_deals(
 ) -> StoreResult<Vec<DealId>> {
     let mut unavailable = Vec::new();
     for &(deal, units) in deals {
-        let cap: Option<Option<i64>> = scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                CLAIM_DEAL,
-                (deal.to_string(), tenant.to_string(), units, at),
-            ),
-        )
-        .await?;
+        let cap: Option<Option<i64>> = RUN
+            .scalar_optional(
+                &mut *conn,
+                Stmt::new(
+                    CLAIM_DEAL,
+                    (deal.to_string(), tenant.to_string(), units, at),
+                ),
+            )
+            .await?;
         let Some(cap) = cap else {
             unavailable.push(deal);
             continue;

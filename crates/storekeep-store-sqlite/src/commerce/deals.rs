@@ -10,7 +10,7 @@ use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_befor
 
 use super::{audit, map_err};
 use crate::error::other;
-use crate::run::exec;
+use crate::run::RUN;
 use crate::{SqliteStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -89,7 +89,8 @@ pub(crate) async fn delete_deal(
 ) -> StoreResult<()> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, id).await?;
-    exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.to_string(),))).await?;
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.to_string(),)))
+        .await?;
     let entry = rules::deal_audit(rules::DELETED, id, Some(&before), None)?;
     audit(&mut tx, tenant, ctx, entry).await?;
     tx.commit().await.map_err(other)?;

@@ -19,7 +19,7 @@ use storekeep_store_sql::commerce::{
 use super::outbox::emit;
 use crate::catalog::{placeholders, record_ledger, refresh_summary};
 use crate::error::other;
-use crate::run::{all, exec};
+use crate::run::RUN;
 use crate::{SqliteStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -224,14 +224,15 @@ pub(crate) async fn move_order(
     by: &TransitionActor<'_>,
 ) -> StoreResult<bool> {
     let at = now();
-    let moved = exec(
-        &mut *conn,
-        Stmt::new(
-            sql::MOVE_ORDER,
-            (id.to_string(), from.as_str(), to.as_str(), at),
-        ),
-    )
-    .await?;
+    let moved = RUN
+        .exec(
+            &mut *conn,
+            Stmt::new(
+                sql::MOVE_ORDER,
+                (id.to_string(), from.as_str(), to.as_str(), at),
+            ),
+        )
+        .await?;
     if moved == 0 {
         return Ok(false);
     }
@@ -264,7 +265,7 @@ async fn insert_transition(
     reason: Option<&str>,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(
             sql::INSERT_TRANSITION,
@@ -293,14 +294,15 @@ async fn sell_reserved(
     actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let lines: Vec<(String, i64)> = all(
-        &mut *conn,
-        Stmt::new(
-            "SELECT variant_id, quantity FROM order_lines WHERE order_id = $1",
-            (order.to_string(),),
-        ),
-    )
-    .await?;
+    let lines: Vec<(String, i64)> = RUN
+        .all(
+            &mut *conn,
+            Stmt::new(
+                "SELECT variant_id, quantity FROM order_lines WHERE order_id = $1",
+                (order.to_string(),),
+            ),
+        )
+        .await?;
     let reason = rules::sale_reason(order);
     for (variant, quantity) in lines {
         let after: Option<i64> = sqlx::query_scalar(
@@ -353,14 +355,15 @@ async fn release_order(
     for product in &products {
         refresh_summary(conn, product).await?;
     }
-    let uses: Vec<(String, i64)> = all(
-        &mut *conn,
-        Stmt::new(
-            "SELECT deal_id, units FROM deal_uses WHERE order_id = $1 AND released = 0",
-            (order.to_string(),),
-        ),
-    )
-    .await?;
+    let uses: Vec<(String, i64)> = RUN
+        .all(
+            &mut *conn,
+            Stmt::new(
+                "SELECT deal_id, units FROM deal_uses WHERE order_id = $1 AND released = 0",
+                (order.to_string(),),
+            ),
+        )
+        .await?;
     if uses.is_empty() {
         return Ok(());
     }
@@ -375,7 +378,7 @@ async fn release_order(
         .await
         .map_err(other)?;
     }
-    exec(
+    RUN.exec(
         &mut *conn,
         Stmt::new(
             "UPDATE deal_uses SET released = 1 WHERE order_id = $1 AND released = 0",

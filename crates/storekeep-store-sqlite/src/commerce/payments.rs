@@ -17,7 +17,7 @@ use super::map_err;
 use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::error::other;
-use crate::run::{optional, scalar_optional};
+use crate::run::RUN;
 use crate::{SqliteStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -53,11 +53,12 @@ pub(crate) async fn create_payment(
     let mut tx = write_tx(&s.pool).await?;
     let (status, _, _) = lock_order(&mut tx, tenant, order).await?;
     rules::check_payable(status)?;
-    let pending: Option<i64> = scalar_optional(
-        &mut *tx,
-        Stmt::new(sql::ATTEMPT_PENDING, (order.to_string(),)),
-    )
-    .await?;
+    let pending: Option<i64> = RUN
+        .scalar_optional(
+            &mut *tx,
+            Stmt::new(sql::ATTEMPT_PENDING, (order.to_string(),)),
+        )
+        .await?;
     rules::check_no_attempt_pending(pending.is_some())?;
     insert_payment(&mut tx, tenant, order, payment, now()).await?;
     let detail = fetch_detail(&mut tx, tenant, order).await?;
@@ -70,11 +71,12 @@ pub(crate) async fn payment_by_reference(
     provider: &str,
     reference: &str,
 ) -> StoreResult<(TenantId, OrderId)> {
-    let row: Option<(DbId, DbId)> = optional(
-        &s.pool,
-        Stmt::new(sql::PAYMENT_BY_REFERENCE, (provider, reference)),
-    )
-    .await?;
+    let row: Option<(DbId, DbId)> = RUN
+        .optional(
+            &s.pool,
+            Stmt::new(sql::PAYMENT_BY_REFERENCE, (provider, reference)),
+        )
+        .await?;
     let (tenant, order) = row.ok_or(StoreError::NotFound("payment"))?;
     Ok((TenantId(tenant.0), OrderId(order.0)))
 }

@@ -13,7 +13,7 @@ use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
-use crate::run::{all, exec};
+use crate::run::RUN;
 use crate::{SqliteStore, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -27,13 +27,15 @@ pub(crate) async fn refund_order(
     let mut tx = write_tx(&s.pool).await?;
     let (status, total, refunded) = lock_order(&mut tx, tenant, id).await?;
     let completes = rules::check_refund(status, total, refunded, refund.amount)?;
-    let lines: Vec<SoldLineRow> = all(&mut *tx, Stmt::new(SOLD_LINES, (id.to_string(),))).await?;
+    let lines: Vec<SoldLineRow> = RUN
+        .all(&mut *tx, Stmt::new(SOLD_LINES, (id.to_string(),)))
+        .await?;
     let plan = rules::plan_restock(&sold_lines(lines), refund)?;
 
     let at = now();
     let reason = rules::restock_reason(id);
     for (line, q) in &plan.lines {
-        exec(
+        RUN.exec(
             &mut *tx,
             Stmt::new(sql::ADD_RESTOCKED, (q, line.to_string())),
         )
@@ -65,7 +67,7 @@ pub(crate) async fn refund_order(
         refresh_summary(&mut tx, product).await?;
     }
 
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(
             sql::INSERT_REFUND,
@@ -81,7 +83,7 @@ pub(crate) async fn refund_order(
         ),
     )
     .await?;
-    exec(
+    RUN.exec(
         &mut *tx,
         Stmt::new(sql::ADD_REFUNDED, (refund.amount, at, id.to_string())),
     )
