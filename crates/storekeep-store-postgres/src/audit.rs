@@ -2,7 +2,7 @@
 //! row in `audit_heads` (`FOR UPDATE`), so concurrent appends to one chain
 //! queue and get consecutive numbers; different chains don't contend.
 
-use sqlx::{PgConnection, PgPool};
+use crate::{Conn, Pool};
 use storekeep_domain::{AuditContext, AuditEntry};
 use storekeep_store::audit::{Change, GENESIS, link};
 use storekeep_store::{StoreResult, now};
@@ -16,7 +16,7 @@ use crate::run::RUN;
 
 /// Appends `change` to its chain, made by `ctx`.
 pub async fn record(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     ctx: &AuditContext,
     change: Change,
 ) -> StoreResult<AuditEntry> {
@@ -53,7 +53,7 @@ pub async fn record(
 
 /// Appends one entry to `scope`'s chain.
 pub async fn append(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     scope: &str,
     ctx: &AuditContext,
     action: &str,
@@ -70,7 +70,7 @@ pub async fn append(
 }
 
 pub async fn list(
-    pool: &PgPool,
+    pool: &Pool,
     scope: &str,
     before: Option<i64>,
     limit: i64,
@@ -85,7 +85,7 @@ pub async fn list(
 }
 
 pub async fn chain(
-    pool: &PgPool,
+    pool: &Pool,
     scope: &str,
     after: i64,
     limit: i64,
@@ -98,7 +98,7 @@ pub async fn chain(
 
 /// Seq 0 is a chain locked once but never appended to (its appender
 /// rolled back): no head yet.
-pub async fn head(pool: &PgPool, scope: &str) -> StoreResult<Option<(i64, String)>> {
+pub async fn head(pool: &Pool, scope: &str) -> StoreResult<Option<(i64, String)>> {
     Stmt::new(
         "SELECT seq, hash FROM audit_heads WHERE scope = $1 AND seq > 0",
         (scope,),
@@ -109,7 +109,7 @@ pub async fn head(pool: &PgPool, scope: &str) -> StoreResult<Option<(i64, String
     .map_err(other)
 }
 
-pub async fn scopes(pool: &PgPool) -> StoreResult<Vec<String>> {
+pub async fn scopes(pool: &Pool) -> StoreResult<Vec<String>> {
     RUN.scalars(
         pool,
         Stmt::new(

@@ -1,7 +1,7 @@
 //! API keys and OAuth clients on PostgreSQL.
 
+use crate::Pool;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, NewApiKey, NewOAuthClient,
     OAuthClientId, OAuthClientRecord, Page, PageRequest, TenantId,
@@ -24,7 +24,7 @@ use crate::run::RUN;
 use crate::{audit, write_tx};
 
 pub async fn create_api_key(
-    pool: &PgPool,
+    pool: &Pool,
     k: &NewApiKey,
     ctx: &AuditContext,
 ) -> StoreResult<ApiKeyRecord> {
@@ -41,7 +41,7 @@ pub async fn create_api_key(
 }
 
 pub async fn list_api_keys(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<ApiKeyRecord>> {
@@ -60,7 +60,7 @@ pub async fn list_api_keys(
 /// Revokes a key; its row is locked (`FOR UPDATE`) so of concurrent
 /// revocations only one records it.
 pub async fn revoke_api_key(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: ApiKeyId,
     ctx: &AuditContext,
@@ -83,20 +83,20 @@ pub async fn revoke_api_key(
     Ok(after)
 }
 
-pub async fn api_key_by_hash(pool: &PgPool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
+pub async fn api_key_by_hash(pool: &Pool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
     let row: Option<ApiKeyRow> = RUN
         .optional(pool, Stmt::new(KEY_BY_HASH, (key_hash,)))
         .await?;
     found(row, API_KEY)
 }
 
-pub async fn touch_api_key(pool: &PgPool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn touch_api_key(pool: &Pool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
     RUN.exec(pool, sql::touch_key(id, at)).await?;
     Ok(())
 }
 
 pub async fn create_client(
-    pool: &PgPool,
+    pool: &Pool,
     c: &NewOAuthClient,
     ctx: &AuditContext,
 ) -> StoreResult<OAuthClientRecord> {
@@ -109,7 +109,7 @@ pub async fn create_client(
 }
 
 pub async fn list_clients(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<OAuthClientRecord>> {
@@ -128,7 +128,7 @@ pub async fn list_clients(
 /// Revokes a client and its tokens; its row is locked (`FOR UPDATE`) so
 /// of concurrent revocations only one records it.
 pub async fn revoke_client(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     id: OAuthClientId,
     ctx: &AuditContext,
@@ -152,24 +152,20 @@ pub async fn revoke_client(
     Ok(after)
 }
 
-pub async fn client_by_client_id(pool: &PgPool, client_id: &str) -> StoreResult<OAuthClientRecord> {
+pub async fn client_by_client_id(pool: &Pool, client_id: &str) -> StoreResult<OAuthClientRecord> {
     let row: Option<ClientRow> = RUN
         .optional(pool, Stmt::new(CLIENT_BY_CLIENT_ID, (client_id,)))
         .await?;
     found(row, OAUTH_CLIENT)
 }
 
-pub async fn create_token(
-    pool: &PgPool,
-    token_hash: &str,
-    t: &AccessTokenRecord,
-) -> StoreResult<()> {
+pub async fn create_token(pool: &Pool, token_hash: &str, t: &AccessTokenRecord) -> StoreResult<()> {
     RUN.exec(pool, sql::insert_token(token_hash, t)).await?;
     Ok(())
 }
 
 pub async fn token(
-    pool: &PgPool,
+    pool: &Pool,
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<AccessTokenRecord> {

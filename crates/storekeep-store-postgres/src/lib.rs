@@ -22,6 +22,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use storekeep_domain::PageRequest;
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, StoreResult};
 
+/// The names the twin modules share, so their code reads alike on both
+/// databases.
+pub(crate) type Pool = PgPool;
+pub(crate) type Conn = sqlx::PgConnection;
+pub(crate) type Store = PgStore;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// A `Store` on a PostgreSQL database.

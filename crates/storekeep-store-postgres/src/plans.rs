@@ -1,6 +1,6 @@
 //! Plans on PostgreSQL.
 
-use sqlx::PgPool;
+use crate::Pool;
 use storekeep_domain::{AuditContext, NewPlan, Page, PageRequest, Plan, PlanLimitsPatch, PlanName};
 use storekeep_store::rules::platform::{
     FIELD_NAME, PLAN, new_plan, patched_plan, plan_created, plan_updated,
@@ -20,7 +20,7 @@ use crate::{audit, write_tx};
 const UNIQUES: &[(&str, &str)] = &[("plans_name_key", FIELD_NAME)];
 
 #[instrument(skip_all)]
-pub async fn create(pool: &PgPool, new: &NewPlan, ctx: &AuditContext) -> StoreResult<Plan> {
+pub async fn create(pool: &Pool, new: &NewPlan, ctx: &AuditContext) -> StoreResult<Plan> {
     let mut tx = write_tx(pool).await?;
     let plan = new_plan(new, now());
     insert_plan(&plan)
@@ -34,7 +34,7 @@ pub async fn create(pool: &PgPool, new: &NewPlan, ctx: &AuditContext) -> StoreRe
 }
 
 #[instrument(skip_all)]
-pub async fn list(pool: &PgPool, page: &PageRequest) -> StoreResult<Page<Plan>> {
+pub async fn list(pool: &Pool, page: &PageRequest) -> StoreResult<Page<Plan>> {
     let rows: Vec<PlanRow> = RUN
         .all(
             pool,
@@ -45,7 +45,7 @@ pub async fn list(pool: &PgPool, page: &PageRequest) -> StoreResult<Page<Plan>> 
 }
 
 #[instrument(skip_all)]
-pub async fn by_name(pool: &PgPool, name: &PlanName) -> StoreResult<Plan> {
+pub async fn by_name(pool: &Pool, name: &PlanName) -> StoreResult<Plan> {
     let row: Option<PlanRow> = RUN
         .optional(pool, Stmt::new(PLAN_BY_NAME, (name.as_str(),)))
         .await?;
@@ -58,7 +58,7 @@ pub async fn by_name(pool: &PgPool, name: &PlanName) -> StoreResult<Plan> {
 /// plan.
 #[instrument(skip_all)]
 pub async fn update(
-    pool: &PgPool,
+    pool: &Pool,
     name: &PlanName,
     patch: &PlanLimitsPatch,
     ctx: &AuditContext,

@@ -1,6 +1,6 @@
 //! Tenants and their custom domains on PostgreSQL.
 
-use sqlx::{PgConnection, PgPool};
+use crate::{Conn, Pool};
 use storekeep_domain::{
     AuditContext, DomainName, NewTenant, Page, PageRequest, PlanName, Slug, Tenant, TenantId,
     TenantPatch,
@@ -31,7 +31,7 @@ const UNIQUES: &[(&str, &str)] = &[
 /// A tenant's domains, folded into one column.
 const DOMAINS: &str = "string_agg(d.domain, ' ' ORDER BY d.domain)";
 
-async fn plan_id(conn: &mut PgConnection, plan: &PlanName) -> StoreResult<DbId> {
+async fn plan_id(conn: &mut Conn, plan: &PlanName) -> StoreResult<DbId> {
     Stmt::new(PLAN_ID_BY_NAME, (plan.as_str(),))
         .query_scalar()
         .fetch_optional(conn)
@@ -41,11 +41,7 @@ async fn plan_id(conn: &mut PgConnection, plan: &PlanName) -> StoreResult<DbId> 
 }
 
 /// One insert for all the domains.
-async fn insert_domains(
-    conn: &mut PgConnection,
-    tenant: DbId,
-    domains: &[DomainName],
-) -> StoreResult<()> {
+async fn insert_domains(conn: &mut Conn, tenant: DbId, domains: &[DomainName]) -> StoreResult<()> {
     let names: Vec<&str> = domains.iter().map(DomainName::as_str).collect();
     Stmt::new(
         "INSERT INTO tenant_domains (domain, tenant_id) SELECT unnest($1::text[]), $2",
@@ -58,7 +54,7 @@ async fn insert_domains(
     Ok(())
 }
 
-async fn fetch(conn: &mut PgConnection, clause: &str, value: &str) -> StoreResult<Tenant> {
+async fn fetch(conn: &mut Conn, clause: &str, value: &str) -> StoreResult<Tenant> {
     let row: Option<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, clause))
         .bind(value)
         .fetch_optional(conn)
@@ -67,7 +63,7 @@ async fn fetch(conn: &mut PgConnection, clause: &str, value: &str) -> StoreResul
     found(row, TENANT)
 }
 
-async fn fetch_by_id(conn: &mut PgConnection, id: DbId) -> StoreResult<Tenant> {
+async fn fetch_by_id(conn: &mut Conn, id: DbId) -> StoreResult<Tenant> {
     let row: Option<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, TENANT_BY_ID))
         .bind(id)
         .fetch_optional(conn)
@@ -77,7 +73,7 @@ async fn fetch_by_id(conn: &mut PgConnection, id: DbId) -> StoreResult<Tenant> {
 }
 
 #[instrument(skip_all)]
-pub async fn create(pool: &PgPool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
+pub async fn create(pool: &Pool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
     let mut tx = write_tx(pool).await?;
     let plan = plan_id(&mut tx, &plan_of(new)).await?;
     let id = TenantId::new();
@@ -94,7 +90,7 @@ pub async fn create(pool: &PgPool, new: &NewTenant, ctx: &AuditContext) -> Store
 }
 
 #[instrument(skip_all)]
-pub async fn list(pool: &PgPool, page: &PageRequest) -> StoreResult<Page<Tenant>> {
+pub async fn list(pool: &Pool, page: &PageRequest) -> StoreResult<Page<Tenant>> {
     let rows: Vec<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, TENANT_PAGE))
         .bind(cursor(page)?)
         .bind(page.fetch_limit())
@@ -105,13 +101,13 @@ pub async fn list(pool: &PgPool, page: &PageRequest) -> StoreResult<Page<Tenant>
 }
 
 #[instrument(skip_all)]
-pub async fn by_slug(pool: &PgPool, slug: &Slug) -> StoreResult<Tenant> {
+pub async fn by_slug(pool: &Pool, slug: &Slug) -> StoreResult<Tenant> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, TENANT_BY_SLUG, slug.as_str()).await
 }
 
 #[instrument(skip_all)]
-pub async fn by_domain(pool: &PgPool, domain: &DomainName) -> StoreResult<Tenant> {
+pub async fn by_domain(pool: &Pool, domain: &DomainName) -> StoreResult<Tenant> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, TENANT_BY_DOMAIN, domain.as_str()).await
 }
@@ -120,7 +116,7 @@ pub async fn by_domain(pool: &PgPool, domain: &DomainName) -> StoreResult<Tenant
 /// patches apply one after the other.
 #[instrument(skip_all)]
 pub async fn update(
-    pool: &PgPool,
+    pool: &Pool,
     slug: &Slug,
     patch: &TenantPatch,
     ctx: &AuditContext,

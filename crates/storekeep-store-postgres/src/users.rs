@@ -1,7 +1,7 @@
 //! Accounts, login throttling, MFA and password resets on PostgreSQL.
 
+use crate::{Conn, Pool};
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
 use storekeep_domain::{
     AuditContext, LoginThrottle, Page, PageRequest, TenantId, UserId, UserKind, UserRecord,
 };
@@ -30,7 +30,7 @@ const BY_EMAIL: &str = "u.tenant_id IS NOT DISTINCT FROM $1 AND u.kind = $2 AND 
 
 #[instrument(skip_all)]
 pub async fn create(
-    pool: &PgPool,
+    pool: &Pool,
     u: &UserRecord,
     ctx: Option<&AuditContext>,
 ) -> StoreResult<UserRecord> {
@@ -48,7 +48,7 @@ pub async fn create(
 }
 
 pub async fn by_email(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: Option<TenantId>,
     kind: UserKind,
     email_index: &str,
@@ -63,7 +63,7 @@ pub async fn by_email(
     found(row, ACCOUNT)
 }
 
-pub async fn by_id(pool: &PgPool, id: UserId) -> StoreResult<UserRecord> {
+pub async fn by_id(pool: &Pool, id: UserId) -> StoreResult<UserRecord> {
     let row: Option<UserRow> = sqlx::query_as(&select(BY_ID))
         .bind(DbId(id.0))
         .fetch_optional(pool)
@@ -73,7 +73,7 @@ pub async fn by_id(pool: &PgPool, id: UserId) -> StoreResult<UserRecord> {
 }
 
 pub async fn list(
-    pool: &PgPool,
+    pool: &Pool,
     tenant: TenantId,
     kind: UserKind,
     page: &PageRequest,
@@ -89,11 +89,7 @@ pub async fn list(
     page_of(rows, page, |u: &UserRecord| u.id.0)
 }
 
-pub async fn after(
-    pool: &PgPool,
-    after: Option<UserId>,
-    limit: i64,
-) -> StoreResult<Vec<UserRecord>> {
+pub async fn after(pool: &Pool, after: Option<UserId>, limit: i64) -> StoreResult<Vec<UserRecord>> {
     let rows: Vec<UserRow> = sqlx::query_as(&select(AFTER))
         .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
         .bind(limit)
@@ -103,7 +99,7 @@ pub async fn after(
     rows.into_iter().map(UserRecord::try_from).collect()
 }
 
-pub async fn update_sealed(pool: &PgPool, u: &UserRecord) -> StoreResult<()> {
+pub async fn update_sealed(pool: &Pool, u: &UserRecord) -> StoreResult<()> {
     let done = RUN.exec(pool, sql::update_sealed(u, now())).await?;
     if done == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
@@ -113,7 +109,7 @@ pub async fn update_sealed(pool: &PgPool, u: &UserRecord) -> StoreResult<()> {
 
 // --- login throttling
 
-pub async fn throttle(pool: &PgPool, scope: &str, email_index: &str) -> StoreResult<LoginThrottle> {
+pub async fn throttle(pool: &Pool, scope: &str, email_index: &str) -> StoreResult<LoginThrottle> {
     let row: Option<(i64, Option<DateTime<Utc>>)> = RUN
         .optional(pool, sql::throttle(scope, email_index))
         .await?;
@@ -125,7 +121,7 @@ pub async fn throttle(pool: &PgPool, scope: &str, email_index: &str) -> StoreRes
 }
 
 pub async fn record_failure(
-    pool: &PgPool,
+    pool: &Pool,
     scope: &str,
     email_index: &str,
     lock: impl Fn(i64) -> Option<DateTime<Utc>>,
@@ -146,7 +142,7 @@ pub async fn record_failure(
     })
 }
 
-pub async fn clear_failures(pool: &PgPool, scope: &str, email_index: &str) -> StoreResult<()> {
+pub async fn clear_failures(pool: &Pool, scope: &str, email_index: &str) -> StoreResult<()> {
     RUN.exec(pool, sql::clear_failures(scope, email_index))
         .await?;
     Ok(())
@@ -154,11 +150,7 @@ pub async fn clear_failures(pool: &PgPool, scope: &str, email_index: &str) -> St
 
 // --- MFA
 
-pub async fn set_totp_pending(
-    pool: &PgPool,
-    user: UserId,
-    sealed: Option<&str>,
-) -> StoreResult<()> {
+pub async fn set_totp_pending(pool: &Pool, user: UserId, sealed: Option<&str>) -> StoreResult<()> {
     RUN.exec(pool, sql::set_totp_pending(user, sealed, now()))
         .await?;
     Ok(())
@@ -166,7 +158,7 @@ pub async fn set_totp_pending(
 
 /// Drops an account's recovery codes and stores `hashes` instead.
 async fn replace_recovery_codes(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     user: UserId,
     hashes: &[String],
 ) -> StoreResult<()> {
@@ -180,7 +172,7 @@ async fn replace_recovery_codes(
 }
 
 pub async fn enable_totp(
-    pool: &PgPool,
+    pool: &Pool,
     user: UserId,
     sealed: &str,
     step: i64,
@@ -200,7 +192,7 @@ pub async fn enable_totp(
     Ok(())
 }
 
-pub async fn disable_totp(pool: &PgPool, user: UserId, ctx: &AuditContext) -> StoreResult<()> {
+pub async fn disable_totp(pool: &Pool, user: UserId, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
     let tenant = sql::disable_totp(user, now())
         .query_scalar()
@@ -214,7 +206,7 @@ pub async fn disable_totp(pool: &PgPool, user: UserId, ctx: &AuditContext) -> St
     Ok(())
 }
 
-pub async fn use_totp_step(pool: &PgPool, user: UserId, step: i64) -> StoreResult<()> {
+pub async fn use_totp_step(pool: &Pool, user: UserId, step: i64) -> StoreResult<()> {
     let done = RUN.exec(pool, sql::use_totp_step(user, step)).await?;
     if done == 0 {
         return Err(StoreError::Invalid(CODE_ALREADY_USED));
@@ -222,7 +214,7 @@ pub async fn use_totp_step(pool: &PgPool, user: UserId, step: i64) -> StoreResul
     Ok(())
 }
 
-pub async fn use_recovery_code(pool: &PgPool, user: UserId, code_hash: &str) -> StoreResult<bool> {
+pub async fn use_recovery_code(pool: &Pool, user: UserId, code_hash: &str) -> StoreResult<bool> {
     let done = RUN
         .exec(pool, sql::use_recovery_code(user, code_hash, now()))
         .await?;
@@ -232,7 +224,7 @@ pub async fn use_recovery_code(pool: &PgPool, user: UserId, code_hash: &str) -> 
 // --- passwords
 
 pub async fn create_reset(
-    pool: &PgPool,
+    pool: &Pool,
     user: UserId,
     token_hash: &str,
     expires_at: DateTime<Utc>,
@@ -243,7 +235,7 @@ pub async fn create_reset(
 }
 
 pub async fn reset_password(
-    pool: &PgPool,
+    pool: &Pool,
     token_hash: &str,
     password_hash: &str,
     at: DateTime<Utc>,
@@ -273,7 +265,7 @@ pub async fn reset_password(
 
 /// Sets the password and ends every session of the account.
 async fn set_password_in(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     user: DbId,
     password_hash: &str,
     at: DateTime<Utc>,
@@ -289,7 +281,7 @@ async fn set_password_in(
 }
 
 pub async fn set_password(
-    pool: &PgPool,
+    pool: &Pool,
     user: UserId,
     password_hash: &str,
     ctx: Option<&AuditContext>,
@@ -309,7 +301,7 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn count(pool: &PgPool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
+pub async fn count(pool: &Pool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
     sql::count(tenant, kind)
         .query_scalar()
         .fetch_one(pool)

@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` transaction, which holds SQLite's write lock, so the
 //! head read here is the head the entry is appended to.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::{Conn, Pool};
 use storekeep_domain::{AuditContext, AuditEntry};
 use storekeep_store::audit::{Change, link};
 use storekeep_store::{StoreResult, now};
@@ -18,7 +18,7 @@ const HEAD: &str = "SELECT seq, hash FROM audit_heads WHERE scope = $1";
 
 /// Appends `change` to its chain, made by `ctx`.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &AuditContext,
     change: Change,
 ) -> StoreResult<AuditEntry> {
@@ -42,7 +42,7 @@ pub async fn record(
 
 /// Appends one entry to `scope`'s chain.
 pub async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     scope: &str,
     ctx: &AuditContext,
     action: &str,
@@ -59,7 +59,7 @@ pub async fn append(
 }
 
 pub async fn list(
-    pool: &SqlitePool,
+    pool: &Pool,
     scope: &str,
     before: Option<i64>,
     limit: i64,
@@ -74,7 +74,7 @@ pub async fn list(
 }
 
 pub async fn chain(
-    pool: &SqlitePool,
+    pool: &Pool,
     scope: &str,
     after: i64,
     limit: i64,
@@ -85,11 +85,11 @@ pub async fn chain(
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
-pub async fn head(pool: &SqlitePool, scope: &str) -> StoreResult<Option<(i64, String)>> {
+pub async fn head(pool: &Pool, scope: &str) -> StoreResult<Option<(i64, String)>> {
     RUN.optional(pool, Stmt::new(HEAD, (scope,))).await
 }
 
-pub async fn scopes(pool: &SqlitePool) -> StoreResult<Vec<String>> {
+pub async fn scopes(pool: &Pool) -> StoreResult<Vec<String>> {
     RUN.scalars(
         pool,
         Stmt::new("SELECT scope FROM audit_heads ORDER BY scope", ()),

@@ -1,7 +1,7 @@
 //! API keys and OAuth clients on SQLite.
 
+use crate::Pool;
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, NewApiKey, NewOAuthClient,
     OAuthClientId, OAuthClientRecord, Page, PageRequest, TenantId,
@@ -24,7 +24,7 @@ use crate::run::RUN;
 use crate::{audit, write_tx};
 
 pub async fn create_api_key(
-    pool: &SqlitePool,
+    pool: &Pool,
     k: &NewApiKey,
     ctx: &AuditContext,
 ) -> StoreResult<ApiKeyRecord> {
@@ -41,7 +41,7 @@ pub async fn create_api_key(
 }
 
 pub async fn list_api_keys(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<ApiKeyRecord>> {
@@ -60,7 +60,7 @@ pub async fn list_api_keys(
 /// Revokes a key; the write transaction (`BEGIN IMMEDIATE`) serialises
 /// concurrent revocations, so only one records it.
 pub async fn revoke_api_key(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: ApiKeyId,
     ctx: &AuditContext,
@@ -80,20 +80,20 @@ pub async fn revoke_api_key(
     Ok(after)
 }
 
-pub async fn api_key_by_hash(pool: &SqlitePool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
+pub async fn api_key_by_hash(pool: &Pool, key_hash: &str) -> StoreResult<ApiKeyRecord> {
     let row: Option<ApiKeyRow> = RUN
         .optional(pool, Stmt::new(KEY_BY_HASH, (key_hash,)))
         .await?;
     found(row, API_KEY)
 }
 
-pub async fn touch_api_key(pool: &SqlitePool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn touch_api_key(pool: &Pool, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
     RUN.exec(pool, sql::touch_key(id, at)).await?;
     Ok(())
 }
 
 pub async fn create_client(
-    pool: &SqlitePool,
+    pool: &Pool,
     c: &NewOAuthClient,
     ctx: &AuditContext,
 ) -> StoreResult<OAuthClientRecord> {
@@ -106,7 +106,7 @@ pub async fn create_client(
 }
 
 pub async fn list_clients(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<OAuthClientRecord>> {
@@ -125,7 +125,7 @@ pub async fn list_clients(
 /// Revokes a client and its tokens; the write transaction (`BEGIN
 /// IMMEDIATE`) serialises concurrent revocations, so only one records it.
 pub async fn revoke_client(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     id: OAuthClientId,
     ctx: &AuditContext,
@@ -149,27 +149,20 @@ pub async fn revoke_client(
     Ok(after)
 }
 
-pub async fn client_by_client_id(
-    pool: &SqlitePool,
-    client_id: &str,
-) -> StoreResult<OAuthClientRecord> {
+pub async fn client_by_client_id(pool: &Pool, client_id: &str) -> StoreResult<OAuthClientRecord> {
     let row: Option<ClientRow> = RUN
         .optional(pool, Stmt::new(CLIENT_BY_CLIENT_ID, (client_id,)))
         .await?;
     found(row, OAUTH_CLIENT)
 }
 
-pub async fn create_token(
-    pool: &SqlitePool,
-    token_hash: &str,
-    t: &AccessTokenRecord,
-) -> StoreResult<()> {
+pub async fn create_token(pool: &Pool, token_hash: &str, t: &AccessTokenRecord) -> StoreResult<()> {
     RUN.exec(pool, sql::insert_token(token_hash, t)).await?;
     Ok(())
 }
 
 pub async fn token(
-    pool: &SqlitePool,
+    pool: &Pool,
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<AccessTokenRecord> {

@@ -24,6 +24,12 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, StoreResult};
 
+/// The names the twin modules share, so their code reads alike on both
+/// databases.
+pub(crate) type Pool = SqlitePool;
+pub(crate) type Conn = sqlx::SqliteConnection;
+pub(crate) type Store = SqliteStore;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// A `Store` on one SQLite database file.

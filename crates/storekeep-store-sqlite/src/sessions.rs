@@ -1,7 +1,7 @@
 //! Login sessions on SQLite.
 
+use crate::Pool;
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
 use storekeep_domain::{NewSession, SessionId, SessionRecord, UserId, UserRecord};
 use storekeep_store::rules::identity::SESSION;
 use storekeep_store::{StoreError, StoreResult, now};
@@ -14,7 +14,7 @@ use storekeep_store_sql::stmt::Stmt;
 use crate::error::other;
 use crate::run::RUN;
 
-pub async fn create(pool: &SqlitePool, s: &NewSession) -> StoreResult<SessionRecord> {
+pub async fn create(pool: &Pool, s: &NewSession) -> StoreResult<SessionRecord> {
     let at = now();
     RUN.exec(pool, sql::insert(s, at)).await?;
     Ok(SessionRecord {
@@ -30,7 +30,7 @@ pub async fn create(pool: &SqlitePool, s: &NewSession) -> StoreResult<SessionRec
 }
 
 pub async fn by_token(
-    pool: &SqlitePool,
+    pool: &Pool,
     token_hash: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<(SessionRecord, UserRecord)> {
@@ -47,7 +47,7 @@ pub async fn by_token(
 }
 
 pub async fn touch(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: SessionId,
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -56,18 +56,14 @@ pub async fn touch(
     Ok(())
 }
 
-pub async fn list(
-    pool: &SqlitePool,
-    user: UserId,
-    at: DateTime<Utc>,
-) -> StoreResult<Vec<SessionRecord>> {
+pub async fn list(pool: &Pool, user: UserId, at: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>> {
     let rows: Vec<SessionRow> = RUN
         .all(pool, Stmt::new(OF_USER, (DbId(user.0), at)))
         .await?;
     Ok(rows.into_iter().map(SessionRecord::from).collect())
 }
 
-pub async fn revoke(pool: &SqlitePool, user: UserId, id: SessionId) -> StoreResult<()> {
+pub async fn revoke(pool: &Pool, user: UserId, id: SessionId) -> StoreResult<()> {
     let done = RUN.exec(pool, sql::revoke(user, id, now())).await?;
     if done == 0 {
         return Err(StoreError::NotFound(SESSION));
@@ -75,12 +71,12 @@ pub async fn revoke(pool: &SqlitePool, user: UserId, id: SessionId) -> StoreResu
     Ok(())
 }
 
-pub async fn revoke_all(pool: &SqlitePool, user: UserId) -> StoreResult<u64> {
+pub async fn revoke_all(pool: &Pool, user: UserId) -> StoreResult<u64> {
     let done = RUN.exec(pool, sql::revoke_all(DbId(user.0), now())).await?;
     Ok(done)
 }
 
-pub async fn revoke_others(pool: &SqlitePool, user: UserId, keep: SessionId) -> StoreResult<u64> {
+pub async fn revoke_others(pool: &Pool, user: UserId, keep: SessionId) -> StoreResult<u64> {
     let done = RUN
         .exec(pool, sql::revoke_others(user, keep, now()))
         .await?;

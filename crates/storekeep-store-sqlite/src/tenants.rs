@@ -1,6 +1,6 @@
 //! Tenants and their custom domains on SQLite.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::{Conn, Pool};
 use storekeep_domain::{
     AuditContext, DomainName, NewTenant, Page, PageRequest, PlanName, Slug, Tenant, TenantId,
     TenantPatch,
@@ -31,7 +31,7 @@ const UNIQUES: &[(&str, &str)] = &[
 /// A tenant's domains, folded (in any order) into one column.
 const DOMAINS: &str = "group_concat(d.domain, ' ')";
 
-async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<DbId> {
+async fn plan_id(conn: &mut Conn, plan: &PlanName) -> StoreResult<DbId> {
     Stmt::new(PLAN_ID_BY_NAME, (plan.as_str(),))
         .query_scalar()
         .fetch_optional(conn)
@@ -41,11 +41,7 @@ async fn plan_id(conn: &mut SqliteConnection, plan: &PlanName) -> StoreResult<Db
 }
 
 /// One insert per domain (a tenant has a handful).
-async fn insert_domains(
-    conn: &mut SqliteConnection,
-    tenant: DbId,
-    domains: &[DomainName],
-) -> StoreResult<()> {
+async fn insert_domains(conn: &mut Conn, tenant: DbId, domains: &[DomainName]) -> StoreResult<()> {
     for d in domains {
         Stmt::new(
             "INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)",
@@ -59,7 +55,7 @@ async fn insert_domains(
     Ok(())
 }
 
-async fn fetch(conn: &mut SqliteConnection, clause: &str, value: &str) -> StoreResult<Tenant> {
+async fn fetch(conn: &mut Conn, clause: &str, value: &str) -> StoreResult<Tenant> {
     let row: Option<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, clause))
         .bind(value)
         .fetch_optional(conn)
@@ -68,7 +64,7 @@ async fn fetch(conn: &mut SqliteConnection, clause: &str, value: &str) -> StoreR
     found(row, TENANT)
 }
 
-async fn fetch_by_id(conn: &mut SqliteConnection, id: DbId) -> StoreResult<Tenant> {
+async fn fetch_by_id(conn: &mut Conn, id: DbId) -> StoreResult<Tenant> {
     let row: Option<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, TENANT_BY_ID))
         .bind(id)
         .fetch_optional(conn)
@@ -78,7 +74,7 @@ async fn fetch_by_id(conn: &mut SqliteConnection, id: DbId) -> StoreResult<Tenan
 }
 
 #[instrument(skip_all)]
-pub async fn create(pool: &SqlitePool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
+pub async fn create(pool: &Pool, new: &NewTenant, ctx: &AuditContext) -> StoreResult<Tenant> {
     let mut tx = write_tx(pool).await?;
     let plan = plan_id(&mut tx, &plan_of(new)).await?;
     let id = TenantId::new();
@@ -95,7 +91,7 @@ pub async fn create(pool: &SqlitePool, new: &NewTenant, ctx: &AuditContext) -> S
 }
 
 #[instrument(skip_all)]
-pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Tenant>> {
+pub async fn list(pool: &Pool, page: &PageRequest) -> StoreResult<Page<Tenant>> {
     let rows: Vec<TenantRow> = sqlx::query_as(&tenant_query(DOMAINS, TENANT_PAGE))
         .bind(cursor(page)?)
         .bind(page.fetch_limit())
@@ -106,13 +102,13 @@ pub async fn list(pool: &SqlitePool, page: &PageRequest) -> StoreResult<Page<Ten
 }
 
 #[instrument(skip_all)]
-pub async fn by_slug(pool: &SqlitePool, slug: &Slug) -> StoreResult<Tenant> {
+pub async fn by_slug(pool: &Pool, slug: &Slug) -> StoreResult<Tenant> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, TENANT_BY_SLUG, slug.as_str()).await
 }
 
 #[instrument(skip_all)]
-pub async fn by_domain(pool: &SqlitePool, domain: &DomainName) -> StoreResult<Tenant> {
+pub async fn by_domain(pool: &Pool, domain: &DomainName) -> StoreResult<Tenant> {
     let mut conn = pool.acquire().await.map_err(other)?;
     fetch(&mut conn, TENANT_BY_DOMAIN, domain.as_str()).await
 }
@@ -121,7 +117,7 @@ pub async fn by_domain(pool: &SqlitePool, domain: &DomainName) -> StoreResult<Te
 /// concurrent patches.
 #[instrument(skip_all)]
 pub async fn update(
-    pool: &SqlitePool,
+    pool: &Pool,
     slug: &Slug,
     patch: &TenantPatch,
     ctx: &AuditContext,

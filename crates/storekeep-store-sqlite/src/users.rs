@@ -1,7 +1,7 @@
 //! Accounts, login throttling, MFA and password resets on SQLite.
 
+use crate::{Conn, Pool};
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqlitePool};
 use storekeep_domain::{
     AuditContext, LoginThrottle, Page, PageRequest, TenantId, UserId, UserKind, UserRecord,
 };
@@ -32,7 +32,7 @@ const BY_EMAIL: &str =
 
 #[instrument(skip_all)]
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     u: &UserRecord,
     ctx: Option<&AuditContext>,
 ) -> StoreResult<UserRecord> {
@@ -50,7 +50,7 @@ pub async fn create(
 }
 
 pub async fn by_email(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: Option<TenantId>,
     kind: UserKind,
     email_index: &str,
@@ -65,7 +65,7 @@ pub async fn by_email(
     found(row, ACCOUNT)
 }
 
-pub async fn by_id(pool: &SqlitePool, id: UserId) -> StoreResult<UserRecord> {
+pub async fn by_id(pool: &Pool, id: UserId) -> StoreResult<UserRecord> {
     let row: Option<UserRow> = sqlx::query_as(&select(BY_ID))
         .bind(DbId(id.0))
         .fetch_optional(pool)
@@ -75,7 +75,7 @@ pub async fn by_id(pool: &SqlitePool, id: UserId) -> StoreResult<UserRecord> {
 }
 
 pub async fn list(
-    pool: &SqlitePool,
+    pool: &Pool,
     tenant: TenantId,
     kind: UserKind,
     page: &PageRequest,
@@ -91,11 +91,7 @@ pub async fn list(
     page_of(rows, page, |u: &UserRecord| u.id.0)
 }
 
-pub async fn after(
-    pool: &SqlitePool,
-    after: Option<UserId>,
-    limit: i64,
-) -> StoreResult<Vec<UserRecord>> {
+pub async fn after(pool: &Pool, after: Option<UserId>, limit: i64) -> StoreResult<Vec<UserRecord>> {
     let rows: Vec<UserRow> = sqlx::query_as(&select(AFTER))
         .bind(DbId(after.map_or(uuid::Uuid::nil(), |a| a.0)))
         .bind(limit)
@@ -105,7 +101,7 @@ pub async fn after(
     rows.into_iter().map(UserRecord::try_from).collect()
 }
 
-pub async fn update_sealed(pool: &SqlitePool, u: &UserRecord) -> StoreResult<()> {
+pub async fn update_sealed(pool: &Pool, u: &UserRecord) -> StoreResult<()> {
     let done = RUN.exec(pool, sql::update_sealed(u, now())).await?;
     if done == 0 {
         return Err(StoreError::NotFound(ACCOUNT));
@@ -115,11 +111,7 @@ pub async fn update_sealed(pool: &SqlitePool, u: &UserRecord) -> StoreResult<()>
 
 // --- login throttling
 
-pub async fn throttle(
-    pool: &SqlitePool,
-    scope: &str,
-    email_index: &str,
-) -> StoreResult<LoginThrottle> {
+pub async fn throttle(pool: &Pool, scope: &str, email_index: &str) -> StoreResult<LoginThrottle> {
     let row: Option<(i64, Option<DateTime<Utc>>)> = RUN
         .optional(pool, sql::throttle(scope, email_index))
         .await?;
@@ -131,7 +123,7 @@ pub async fn throttle(
 }
 
 pub async fn record_failure(
-    pool: &SqlitePool,
+    pool: &Pool,
     scope: &str,
     email_index: &str,
     lock: impl Fn(i64) -> Option<DateTime<Utc>>,
@@ -152,7 +144,7 @@ pub async fn record_failure(
     })
 }
 
-pub async fn clear_failures(pool: &SqlitePool, scope: &str, email_index: &str) -> StoreResult<()> {
+pub async fn clear_failures(pool: &Pool, scope: &str, email_index: &str) -> StoreResult<()> {
     RUN.exec(pool, sql::clear_failures(scope, email_index))
         .await?;
     Ok(())
@@ -160,11 +152,7 @@ pub async fn clear_failures(pool: &SqlitePool, scope: &str, email_index: &str) -
 
 // --- MFA
 
-pub async fn set_totp_pending(
-    pool: &SqlitePool,
-    user: UserId,
-    sealed: Option<&str>,
-) -> StoreResult<()> {
+pub async fn set_totp_pending(pool: &Pool, user: UserId, sealed: Option<&str>) -> StoreResult<()> {
     RUN.exec(pool, sql::set_totp_pending(user, sealed, now()))
         .await?;
     Ok(())
@@ -172,7 +160,7 @@ pub async fn set_totp_pending(
 
 /// Drops an account's recovery codes and stores `hashes` instead.
 async fn replace_recovery_codes(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: UserId,
     hashes: &[String],
 ) -> StoreResult<()> {
@@ -186,7 +174,7 @@ async fn replace_recovery_codes(
 }
 
 pub async fn enable_totp(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: UserId,
     sealed: &str,
     step: i64,
@@ -206,7 +194,7 @@ pub async fn enable_totp(
     Ok(())
 }
 
-pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -> StoreResult<()> {
+pub async fn disable_totp(pool: &Pool, user: UserId, ctx: &AuditContext) -> StoreResult<()> {
     let mut tx = write_tx(pool).await?;
     let tenant = sql::disable_totp(user, now())
         .query_scalar()
@@ -220,7 +208,7 @@ pub async fn disable_totp(pool: &SqlitePool, user: UserId, ctx: &AuditContext) -
     Ok(())
 }
 
-pub async fn use_totp_step(pool: &SqlitePool, user: UserId, step: i64) -> StoreResult<()> {
+pub async fn use_totp_step(pool: &Pool, user: UserId, step: i64) -> StoreResult<()> {
     let done = RUN.exec(pool, sql::use_totp_step(user, step)).await?;
     if done == 0 {
         return Err(StoreError::Invalid(CODE_ALREADY_USED));
@@ -228,11 +216,7 @@ pub async fn use_totp_step(pool: &SqlitePool, user: UserId, step: i64) -> StoreR
     Ok(())
 }
 
-pub async fn use_recovery_code(
-    pool: &SqlitePool,
-    user: UserId,
-    code_hash: &str,
-) -> StoreResult<bool> {
+pub async fn use_recovery_code(pool: &Pool, user: UserId, code_hash: &str) -> StoreResult<bool> {
     let done = RUN
         .exec(pool, sql::use_recovery_code(user, code_hash, now()))
         .await?;
@@ -242,7 +226,7 @@ pub async fn use_recovery_code(
 // --- passwords
 
 pub async fn create_reset(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: UserId,
     token_hash: &str,
     expires_at: DateTime<Utc>,
@@ -253,7 +237,7 @@ pub async fn create_reset(
 }
 
 pub async fn reset_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     token_hash: &str,
     password_hash: &str,
     at: DateTime<Utc>,
@@ -283,7 +267,7 @@ pub async fn reset_password(
 
 /// Sets the password and ends every session of the account.
 async fn set_password_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: DbId,
     password_hash: &str,
     at: DateTime<Utc>,
@@ -299,7 +283,7 @@ async fn set_password_in(
 }
 
 pub async fn set_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: UserId,
     password_hash: &str,
     ctx: Option<&AuditContext>,
@@ -319,7 +303,7 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn count(pool: &SqlitePool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
+pub async fn count(pool: &Pool, tenant: TenantId, kind: UserKind) -> StoreResult<i64> {
     sql::count(tenant, kind)
         .query_scalar()
         .fetch_one(pool)

@@ -1,6 +1,6 @@
 //! Carts and the variants pricing reads.
 
-use sqlx::PgConnection;
+use crate::Conn;
 use storekeep_domain::{
     Cart, CartId, CartItemId, CartPatch, CartStatus, NewCart, SaleVariant, TenantId, VariantId,
 };
@@ -12,14 +12,10 @@ use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVari
 
 use crate::error::other;
 use crate::run::RUN;
-use crate::{PgStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
-pub(crate) async fn fetch_cart(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: CartId,
-) -> StoreResult<Cart> {
+pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
     let row: Option<CartRow> = sqlx::query_as(&format!(
         "SELECT {CART_COLUMNS} FROM carts WHERE tenant_id = $1 AND id = $2"
     ))
@@ -42,7 +38,7 @@ pub(crate) async fn fetch_cart(
 
 /// Locks the cart row (before its lines, so a checkout and a line change
 /// queue) and refuses a cart that became an order.
-async fn lock_open_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<()> {
+async fn lock_open_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<()> {
     let status: Option<String> = RUN
         .scalar_optional(
             &mut *conn,
@@ -56,17 +52,13 @@ async fn lock_open_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -
 }
 
 /// Marks the cart changed and reads it back; the caller commits.
-async fn touch_cart(conn: &mut PgConnection, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
+async fn touch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
     RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_CART, (now(), id.0)))
         .await?;
     fetch_cart(conn, tenant, id).await
 }
 
-pub(crate) async fn create_cart(
-    s: &PgStore,
-    tenant: TenantId,
-    cart: &NewCart,
-) -> StoreResult<Cart> {
+pub(crate) async fn create_cart(s: &Store, tenant: TenantId, cart: &NewCart) -> StoreResult<Cart> {
     let at = now();
     RUN.exec(
         &s.pool,
@@ -98,13 +90,13 @@ pub(crate) async fn create_cart(
     })
 }
 
-pub(crate) async fn cart(s: &PgStore, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
+pub(crate) async fn cart(s: &Store, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     fetch_cart(&mut conn, tenant, id).await
 }
 
 pub(crate) async fn update_cart(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     id: CartId,
     patch: &CartPatch,
@@ -134,7 +126,7 @@ pub(crate) async fn update_cart(
 }
 
 pub(crate) async fn add_cart_item(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     cart: CartId,
     variant: VariantId,
@@ -193,7 +185,7 @@ pub(crate) async fn add_cart_item(
 }
 
 pub(crate) async fn set_cart_item(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     cart: CartId,
     item: CartItemId,
@@ -217,7 +209,7 @@ pub(crate) async fn set_cart_item(
 }
 
 pub(crate) async fn remove_cart_item(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     cart: CartId,
     item: CartItemId,
@@ -236,7 +228,7 @@ pub(crate) async fn remove_cart_item(
 }
 
 pub(crate) async fn sale_variants(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     variants: &[VariantId],
 ) -> StoreResult<Vec<SaleVariant>> {

@@ -2,8 +2,8 @@
 //! stock, the deals, and the order with its lines, first transition and
 //! pending payment. Any outcome but `Created` rolls back.
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use storekeep_domain::{
     CheckoutOutcome, DealId, NewOrder, Order, OrderId, OrderLine, OrderStatus, TenantId,
 };
@@ -22,11 +22,11 @@ use super::payments::insert_payment;
 use crate::catalog::refresh_summary;
 use crate::error::other;
 use crate::run::RUN;
-use crate::{PgStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn checkout(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     order: &NewOrder,
 ) -> StoreResult<CheckoutOutcome> {
@@ -62,7 +62,7 @@ pub(crate) async fn checkout(
 }
 
 /// The answer to a key already used: its order again, or `KeyReused`.
-async fn replay(s: &PgStore, tenant: TenantId, order: &NewOrder) -> StoreResult<CheckoutOutcome> {
+async fn replay(s: &Store, tenant: TenantId, order: &NewOrder) -> StoreResult<CheckoutOutcome> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     let seen: Option<(String, Uuid)> = sqlx::query_as(
         "SELECT request_hash, order_id FROM idempotency_keys \
@@ -86,7 +86,7 @@ async fn replay(s: &PgStore, tenant: TenantId, order: &NewOrder) -> StoreResult<
 /// Everything checkout writes after the idempotency key, in lock order.
 /// Any outcome but `Created` is returned for the caller to roll back.
 async fn place_order(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: &NewOrder,
     at: DateTime<Utc>,
@@ -147,7 +147,7 @@ async fn place_order(
 /// Lock 2: closes the cart (a concurrent checkout of it, with another key,
 /// waits here and then finds it closed). `Some` refuses the checkout.
 async fn close_cart(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: &NewOrder,
     at: DateTime<Utc>,
@@ -187,7 +187,7 @@ async fn close_cart(
 /// variant by id. Returns the products whose summaries changed, or the
 /// refusal naming every line that missed.
 async fn reserve(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: &NewOrder,
 ) -> StoreResult<Result<Vec<DbId>, CheckoutOutcome>> {
@@ -230,7 +230,7 @@ async fn reserve(
 /// The created order's rows: the order, its lines, its deal uses, its
 /// first transition, its events and its pending payment.
 async fn insert_order(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: &NewOrder,
     created: &Order,
@@ -300,11 +300,7 @@ async fn insert_order(
 }
 
 /// The order's lines in one statement; position is the index.
-async fn insert_lines(
-    conn: &mut PgConnection,
-    order: OrderId,
-    lines: &[OrderLine],
-) -> StoreResult<()> {
+async fn insert_lines(conn: &mut Conn, order: OrderId, lines: &[OrderLine]) -> StoreResult<()> {
     if lines.is_empty() {
         return Ok(());
     }

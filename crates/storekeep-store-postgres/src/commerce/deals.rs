@@ -1,8 +1,8 @@
 //! Deals: staff create, change and delete them (audited); checkout claims
 //! them (`checkout.rs`).
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use storekeep_domain::{AuditContext, Deal, DealId, NewDeal, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::deals as rules;
 use storekeep_store::{StoreError, StoreResult, now};
@@ -12,10 +12,10 @@ use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_befor
 use super::{audit, map_err};
 use crate::error::other;
 use crate::run::RUN;
-use crate::{PgStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
-async fn fetch_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+async fn fetch_deal(conn: &mut Conn, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
     let row: Option<DealRow> = sqlx::query_as(&format!(
         "SELECT {DEAL_COLUMNS} FROM deals WHERE tenant_id = $1 AND id = $2"
     ))
@@ -28,7 +28,7 @@ async fn fetch_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> St
 }
 
 /// Locks a deal row before it is replaced or deleted.
-async fn lock_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+async fn lock_deal(conn: &mut Conn, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
     let found: Option<DbId> = RUN
         .scalar_optional(
             &mut *conn,
@@ -43,7 +43,7 @@ async fn lock_deal(conn: &mut PgConnection, tenant: TenantId, id: DealId) -> Sto
 }
 
 pub(crate) async fn create_deal(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     deal: &NewDeal,
     ctx: &AuditContext,
@@ -63,7 +63,7 @@ pub(crate) async fn create_deal(
 }
 
 pub(crate) async fn update_deal(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     deal: &NewDeal,
     ctx: &AuditContext,
@@ -84,7 +84,7 @@ pub(crate) async fn update_deal(
 }
 
 pub(crate) async fn delete_deal(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     id: DealId,
     ctx: &AuditContext,
@@ -99,12 +99,12 @@ pub(crate) async fn delete_deal(
     Ok(())
 }
 
-pub(crate) async fn deal(s: &PgStore, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+pub(crate) async fn deal(s: &Store, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     fetch_deal(&mut conn, tenant, id).await
 }
 
-pub(crate) async fn deal_by_code(s: &PgStore, tenant: TenantId, code: &str) -> StoreResult<Deal> {
+pub(crate) async fn deal_by_code(s: &Store, tenant: TenantId, code: &str) -> StoreResult<Deal> {
     let row: Option<DealRow> = sqlx::query_as(&format!(
         "SELECT {DEAL_COLUMNS} FROM deals WHERE tenant_id = $1 AND code = $2"
     ))
@@ -117,7 +117,7 @@ pub(crate) async fn deal_by_code(s: &PgStore, tenant: TenantId, code: &str) -> S
 }
 
 pub(crate) async fn list_deals(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<Deal>> {
@@ -139,7 +139,7 @@ pub(crate) async fn list_deals(
 }
 
 pub(crate) async fn deals_between(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     from: DateTime<Utc>,
     until: DateTime<Utc>,

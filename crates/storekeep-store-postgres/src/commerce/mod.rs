@@ -28,14 +28,14 @@ pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod refunds;
 
-use sqlx::PgConnection;
+use crate::Conn;
 use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::rules::commerce::Audited;
 use storekeep_store::{StoreError, StoreResult};
 
-use crate::{PgStore, error};
+use crate::{Store, error};
 
-storekeep_store_sql::impl_commerce_store!(PgStore);
+storekeep_store_sql::impl_commerce_store!(Store);
 
 const UNIQUES: &[(&str, &str)] = &[
     ("deals_code_key", "code"),
@@ -48,7 +48,7 @@ fn map_err(e: sqlx::Error) -> StoreError {
 
 /// Appends a rule's audit entry to the shop's chain (lock 6, last).
 async fn audit(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     ctx: &AuditContext,
     entry: Audited,

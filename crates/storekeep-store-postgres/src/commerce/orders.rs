@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 use storekeep_domain::{
     Order, OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
 };
@@ -23,12 +24,12 @@ use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
-use crate::{PgStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 /// Lock 2: the order row. Returns its status, total and refunded amount.
 pub(crate) async fn lock_order(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     id: OrderId,
 ) -> StoreResult<(OrderStatus, i64, i64)> {
@@ -48,7 +49,7 @@ pub(crate) async fn lock_order(
 /// write (which locks the product before its variants) queues behind this
 /// transaction's stock changes, or this one behind it.
 pub(crate) async fn lock_products_of(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     variants: &[Uuid],
 ) -> StoreResult<()> {
@@ -69,7 +70,7 @@ pub(crate) async fn lock_products_of(
 }
 
 /// The lines of these orders (one query).
-async fn fetch_lines(conn: &mut PgConnection, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
+async fn fetch_lines(conn: &mut Conn, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
     if orders.is_empty() {
         return Ok(Vec::new());
     }
@@ -85,7 +86,7 @@ async fn fetch_lines(conn: &mut PgConnection, orders: &[DbId]) -> StoreResult<Ve
 
 /// An order with its lines, transitions, payments and refunds.
 pub(crate) async fn fetch_detail(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     id: OrderId,
 ) -> StoreResult<OrderDetail> {
@@ -123,13 +124,13 @@ pub(crate) async fn fetch_detail(
     order_detail(row, lines, transitions, payments, refunds)
 }
 
-pub(crate) async fn order(s: &PgStore, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
+pub(crate) async fn order(s: &Store, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     fetch_detail(&mut conn, tenant, id).await
 }
 
 pub(crate) async fn list_orders(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     filter: &OrderFilter,
     page: &PageRequest,
@@ -170,7 +171,7 @@ pub(crate) async fn list_orders(
 }
 
 pub(crate) async fn transition_order(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     id: OrderId,
     to: OrderStatus,
@@ -185,11 +186,7 @@ pub(crate) async fn transition_order(
     Ok(detail)
 }
 
-pub(crate) async fn expire_orders(
-    s: &PgStore,
-    now_: DateTime<Utc>,
-    limit: i64,
-) -> StoreResult<u64> {
+pub(crate) async fn expire_orders(s: &Store, now_: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
     let mut cancelled = 0;
     // One order per transaction: each takes its products' locks in
     // order, which a batch spanning several orders could not.
@@ -226,7 +223,7 @@ pub(crate) async fn expire_orders(
 /// move, the transition row, the outbox event and, for staff, the audit
 /// entry.
 pub(crate) async fn move_order(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     id: OrderId,
     from: OrderStatus,
@@ -262,7 +259,7 @@ pub(crate) async fn move_order(
 }
 
 pub(crate) async fn insert_transition(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     order: OrderId,
     from: Option<OrderStatus>,
     to: OrderStatus,
@@ -290,10 +287,7 @@ pub(crate) async fn insert_transition(
 }
 
 /// Units of each variant on the order's lines, by variant id.
-async fn units_by_variant(
-    conn: &mut PgConnection,
-    order: OrderId,
-) -> StoreResult<BTreeMap<Uuid, i64>> {
+async fn units_by_variant(conn: &mut Conn, order: OrderId) -> StoreResult<BTreeMap<Uuid, i64>> {
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT variant_id, sum(quantity)::bigint FROM order_lines WHERE order_id = $1 \
          GROUP BY variant_id",
@@ -308,7 +302,7 @@ async fn units_by_variant(
 /// Payment: the reservation becomes a sale. A variant deleted since is
 /// skipped.
 async fn sell_reserved(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: OrderId,
     actor: &str,
@@ -338,11 +332,7 @@ async fn sell_reserved(
 
 /// Cancellation: the reservation is released and the deals' usage given
 /// back.
-async fn release_order(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    order: OrderId,
-) -> StoreResult<()> {
+async fn release_order(conn: &mut Conn, tenant: TenantId, order: OrderId) -> StoreResult<()> {
     let units = units_by_variant(conn, order).await?;
     let variants: Vec<Uuid> = units.keys().copied().collect();
     lock_products_of(conn, tenant, &variants).await?;

@@ -1,7 +1,7 @@
 //! The outbox: events about orders, written in the transaction that made
 //! them true, read by consumers in id order.
 
-use sqlx::PgConnection;
+use crate::Conn;
 use sqlx::types::Json;
 use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::order_subject;
@@ -9,14 +9,14 @@ use storekeep_store::{StoreResult, now};
 use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow};
 
-use crate::PgStore;
+use crate::Store;
 use crate::error::other;
 use crate::run::RUN;
 use storekeep_store_sql::stmt::Stmt;
 
 /// Appends one outbox event about `order` in the caller's transaction.
 pub(crate) async fn emit(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: OrderId,
     topic: &str,
@@ -41,7 +41,7 @@ pub(crate) async fn emit(
 }
 
 pub(crate) async fn list_events(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     topic: Option<&str>,
     page: &PageRequest,

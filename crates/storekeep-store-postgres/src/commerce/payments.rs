@@ -1,7 +1,7 @@
 //! Payment attempts and their settlement.
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use storekeep_domain::{
     NewPayment, OrderDetail, OrderId, OrderStatus, PaymentOutcome, PaymentStatus, Settlement,
     TenantId,
@@ -17,12 +17,12 @@ use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::error::other;
 use crate::run::RUN;
-use crate::{PgStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 /// A pending payment attempt and its `payment.created` event.
 pub(crate) async fn insert_payment(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: OrderId,
     p: &NewPayment,
@@ -44,7 +44,7 @@ pub(crate) async fn insert_payment(
 }
 
 pub(crate) async fn create_payment(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     order: OrderId,
     payment: &NewPayment,
@@ -63,7 +63,7 @@ pub(crate) async fn create_payment(
 }
 
 pub(crate) async fn payment_by_reference(
-    s: &PgStore,
+    s: &Store,
     provider: &str,
     reference: &str,
 ) -> StoreResult<(storekeep_domain::TenantId, OrderId)> {
@@ -78,7 +78,7 @@ pub(crate) async fn payment_by_reference(
 }
 
 pub(crate) async fn settle_payment(
-    s: &PgStore,
+    s: &Store,
     provider: &str,
     reference: &str,
     event_id: &str,

@@ -17,11 +17,11 @@ use super::outbox::emit;
 use crate::catalog::{change_stock, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
-use crate::{PgStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
-    s: &PgStore,
+    s: &Store,
     tenant: TenantId,
     id: OrderId,
     refund: &NewRefund,

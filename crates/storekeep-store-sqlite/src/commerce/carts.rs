@@ -1,6 +1,6 @@
 //! Carts and the variants pricing reads.
 
-use sqlx::SqliteConnection;
+use crate::Conn;
 use storekeep_domain::{
     Cart, CartId, CartItemId, CartPatch, CartStatus, NewCart, SaleVariant, TenantId, VariantId,
 };
@@ -11,14 +11,10 @@ use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVari
 
 use crate::error::other;
 use crate::run::RUN;
-use crate::{SqliteStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
-pub(crate) async fn fetch_cart(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    id: CartId,
-) -> StoreResult<Cart> {
+pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
     let row: Option<CartRow> = sqlx::query_as(&format!(
         "SELECT {CART_COLUMNS} FROM carts WHERE tenant_id = $1 AND id = $2"
     ))
@@ -40,11 +36,7 @@ pub(crate) async fn fetch_cart(
 
 /// Refuses changes to a cart that is missing or already an order (the
 /// write transaction holds the lock).
-async fn lock_open_cart(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    id: CartId,
-) -> StoreResult<()> {
+async fn lock_open_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<()> {
     let status: Option<String> = RUN
         .scalar_optional(
             &mut *conn,
@@ -58,11 +50,7 @@ async fn lock_open_cart(
 }
 
 /// Marks the cart changed and reads it back; the caller commits.
-async fn touch_cart(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    id: CartId,
-) -> StoreResult<Cart> {
+async fn touch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
     RUN.exec(
         &mut *conn,
         Stmt::new(sql::TOUCH_CART, (now(), id.to_string())),
@@ -71,11 +59,7 @@ async fn touch_cart(
     fetch_cart(conn, tenant, id).await
 }
 
-pub(crate) async fn create_cart(
-    s: &SqliteStore,
-    tenant: TenantId,
-    cart: &NewCart,
-) -> StoreResult<Cart> {
+pub(crate) async fn create_cart(s: &Store, tenant: TenantId, cart: &NewCart) -> StoreResult<Cart> {
     let at = now();
     RUN.exec(
         &s.pool,
@@ -107,13 +91,13 @@ pub(crate) async fn create_cart(
     })
 }
 
-pub(crate) async fn cart(s: &SqliteStore, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
+pub(crate) async fn cart(s: &Store, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     fetch_cart(&mut conn, tenant, id).await
 }
 
 pub(crate) async fn update_cart(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     id: CartId,
     patch: &CartPatch,
@@ -143,7 +127,7 @@ pub(crate) async fn update_cart(
 }
 
 pub(crate) async fn add_cart_item(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     cart: CartId,
     variant: VariantId,
@@ -213,7 +197,7 @@ pub(crate) async fn add_cart_item(
 }
 
 pub(crate) async fn set_cart_item(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     cart: CartId,
     item: CartItemId,
@@ -240,7 +224,7 @@ pub(crate) async fn set_cart_item(
 }
 
 pub(crate) async fn remove_cart_item(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     cart: CartId,
     item: CartItemId,
@@ -262,7 +246,7 @@ pub(crate) async fn remove_cart_item(
 }
 
 pub(crate) async fn sale_variants(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     variants: &[VariantId],
 ) -> StoreResult<Vec<SaleVariant>> {

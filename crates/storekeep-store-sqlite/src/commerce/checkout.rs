@@ -3,8 +3,8 @@
 //! only records a created order is written for the whole batch at its end
 //! (`group_commit/batch.rs`).
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 use storekeep_domain::{
     CartStatus, CheckoutOutcome, DealId, NewOrder, OrderId, ProductId, TenantId,
 };
@@ -15,14 +15,14 @@ use storekeep_store_sql::DbId;
 use storekeep_store_sql::commerce::{CLAIM_DEAL, RESERVE_STOCK, STOCK_OF};
 
 use super::orders::fetch_detail;
-use crate::SqliteStore;
+use crate::Store;
 use crate::error::other;
 use crate::group_commit::batch::{Batch, NESTED, OUTER};
 use crate::run::RUN;
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn checkout(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     order: &NewOrder,
 ) -> StoreResult<CheckoutOutcome> {
@@ -42,7 +42,7 @@ pub(crate) async fn checkout(
 /// key and the cart, L reservations, D deal claims (+1 count for each deal
 /// with a per-customer cap), and a savepoint if L + D > 1.
 pub(crate) async fn checkout_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     o: &NewOrder,
     batch: &mut Batch,
@@ -84,7 +84,7 @@ struct Undo {
 }
 
 async fn claim(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     o: &NewOrder,
     batch: &mut Batch,
@@ -129,7 +129,7 @@ async fn claim(
 /// order), then the cart: this batch's first, then the database's. `Some`
 /// answers the checkout without claiming anything.
 async fn key_or_cart(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     o: &NewOrder,
     batch: &Batch,
@@ -172,7 +172,7 @@ async fn key_or_cart(
 /// both databases), trying every line so a refusal names them all.
 /// Returns each line's product, or the refusal.
 async fn reserve(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     o: &NewOrder,
     undo: &mut Undo,
@@ -219,7 +219,7 @@ async fn reserve(
 /// the per-customer cap counts this batch's uses too. Returns the deals
 /// that were unavailable.
 async fn claim_deals(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     o: &NewOrder,
     deals: &[(DealId, i64)],

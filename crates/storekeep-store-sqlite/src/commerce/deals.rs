@@ -1,8 +1,8 @@
 //! Deals: staff create, change and delete them (audited); checkout claims
 //! them (`checkout.rs`).
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 use storekeep_domain::{AuditContext, Deal, DealId, NewDeal, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::deals as rules;
 use storekeep_store::{StoreError, StoreResult, now};
@@ -11,12 +11,12 @@ use storekeep_store_sql::commerce::{DEAL_COLUMNS, DealRow, bind_deal, page_befor
 use super::{audit, map_err};
 use crate::error::other;
 use crate::run::RUN;
-use crate::{SqliteStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 /// The shop's deal whose `column` (`id` or `code`) is `value`.
 async fn fetch_deal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     column: &str,
     value: &str,
@@ -34,12 +34,12 @@ async fn fetch_deal(
 
 /// A deal about to be replaced or deleted (the write transaction holds
 /// the lock).
-async fn lock_deal(conn: &mut SqliteConnection, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+async fn lock_deal(conn: &mut Conn, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
     fetch_deal(conn, tenant, "id", &id.to_string()).await
 }
 
 pub(crate) async fn create_deal(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     deal: &NewDeal,
     ctx: &AuditContext,
@@ -61,7 +61,7 @@ pub(crate) async fn create_deal(
 }
 
 pub(crate) async fn update_deal(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     deal: &NewDeal,
     ctx: &AuditContext,
@@ -82,7 +82,7 @@ pub(crate) async fn update_deal(
 }
 
 pub(crate) async fn delete_deal(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     id: DealId,
     ctx: &AuditContext,
@@ -97,22 +97,18 @@ pub(crate) async fn delete_deal(
     Ok(())
 }
 
-pub(crate) async fn deal(s: &SqliteStore, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
+pub(crate) async fn deal(s: &Store, tenant: TenantId, id: DealId) -> StoreResult<Deal> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     fetch_deal(&mut conn, tenant, "id", &id.to_string()).await
 }
 
-pub(crate) async fn deal_by_code(
-    s: &SqliteStore,
-    tenant: TenantId,
-    code: &str,
-) -> StoreResult<Deal> {
+pub(crate) async fn deal_by_code(s: &Store, tenant: TenantId, code: &str) -> StoreResult<Deal> {
     let mut conn = s.pool.acquire().await.map_err(other)?;
     fetch_deal(&mut conn, tenant, "code", code).await
 }
 
 pub(crate) async fn list_deals(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     page: &PageRequest,
 ) -> StoreResult<Page<Deal>> {
@@ -134,7 +130,7 @@ pub(crate) async fn list_deals(
 }
 
 pub(crate) async fn deals_between(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     from: DateTime<Utc>,
     until: DateTime<Utc>,

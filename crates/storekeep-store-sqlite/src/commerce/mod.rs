@@ -24,14 +24,14 @@ pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod refunds;
 
-use sqlx::SqliteConnection;
+use crate::Conn;
 use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::rules::commerce::Audited;
 use storekeep_store::{StoreError, StoreResult};
 
-use crate::{SqliteStore, error};
+use crate::{Store, error};
 
-storekeep_store_sql::impl_commerce_store!(SqliteStore);
+storekeep_store_sql::impl_commerce_store!(Store);
 
 const UNIQUES: &[(&str, &str)] = &[("deals.code", "code"), ("payments.provider", "reference")];
 
@@ -41,7 +41,7 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 
 /// Appends a rule's audit entry to the shop's chain.
 async fn audit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     ctx: &AuditContext,
     entry: Audited,

@@ -1,7 +1,8 @@
 //! Orders: reads, status moves and what each move does to stock and deals.
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite};
 use storekeep_domain::{
     Order, OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
 };
@@ -20,13 +21,13 @@ use super::outbox::emit;
 use crate::catalog::{placeholders, record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
-use crate::{SqliteStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 /// The order row's status, total and refunded amount (the write
 /// transaction holds the lock).
 pub(crate) async fn lock_order(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     id: OrderId,
 ) -> StoreResult<(OrderStatus, i64, i64)> {
@@ -43,7 +44,7 @@ pub(crate) async fn lock_order(
 }
 
 /// The lines of these orders (one query).
-async fn fetch_lines(conn: &mut SqliteConnection, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
+async fn fetch_lines(conn: &mut Conn, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
     if orders.is_empty() {
         return Ok(Vec::new());
     }
@@ -61,7 +62,7 @@ async fn fetch_lines(conn: &mut SqliteConnection, orders: &[DbId]) -> StoreResul
 
 /// An order with its lines, transitions, payments and refunds.
 pub(crate) async fn fetch_detail(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     id: OrderId,
 ) -> StoreResult<OrderDetail> {
@@ -99,11 +100,7 @@ pub(crate) async fn fetch_detail(
     order_detail(row, lines, transitions, payments, refunds)
 }
 
-pub(crate) async fn order(
-    s: &SqliteStore,
-    tenant: TenantId,
-    id: OrderId,
-) -> StoreResult<OrderDetail> {
+pub(crate) async fn order(s: &Store, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
     // One read transaction: the parts come from one snapshot.
     let mut tx = s.pool.begin().await.map_err(other)?;
     let detail = fetch_detail(&mut tx, tenant, id).await?;
@@ -112,7 +109,7 @@ pub(crate) async fn order(
 }
 
 pub(crate) async fn list_orders(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     filter: &OrderFilter,
     page: &PageRequest,
@@ -156,7 +153,7 @@ pub(crate) async fn list_orders(
 }
 
 pub(crate) async fn transition_order(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     id: OrderId,
     to: OrderStatus,
@@ -172,11 +169,7 @@ pub(crate) async fn transition_order(
     Ok(detail)
 }
 
-pub(crate) async fn expire_orders(
-    s: &SqliteStore,
-    now_: DateTime<Utc>,
-    limit: i64,
-) -> StoreResult<u64> {
+pub(crate) async fn expire_orders(s: &Store, now_: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
     // Most sweeps find nothing: look before taking the write lock.
     let any: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM orders WHERE status = 'pending_payment' AND expires_at <= $1 LIMIT 1",
@@ -216,7 +209,7 @@ pub(crate) async fn expire_orders(
 /// outbox event and (for staff) audit entry. `false` if the order was no
 /// longer in `from`: nothing was written.
 pub(crate) async fn move_order(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     id: OrderId,
     from: OrderStatus,
@@ -257,7 +250,7 @@ pub(crate) async fn move_order(
 }
 
 async fn insert_transition(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     order: OrderId,
     from: Option<OrderStatus>,
     to: OrderStatus,
@@ -288,7 +281,7 @@ async fn insert_transition(
 /// the product's available stock, does not change. A variant deleted with
 /// its product since checkout has no stock left to sell from.
 async fn sell_reserved(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: OrderId,
     actor: &str,
@@ -325,11 +318,7 @@ async fn sell_reserved(
 
 /// Cancellation: the reservation is released and the deals' usage given
 /// back.
-async fn release_order(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    order: OrderId,
-) -> StoreResult<()> {
+async fn release_order(conn: &mut Conn, tenant: TenantId, order: OrderId) -> StoreResult<()> {
     let lines: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT variant_id, product_id, quantity FROM order_lines WHERE order_id = $1",
     )

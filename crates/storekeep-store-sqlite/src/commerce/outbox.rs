@@ -1,22 +1,22 @@
 //! The outbox: events about orders, written in the transaction that made
 //! them true, read by consumers in id order.
 
+use crate::Conn;
 use serde_json::Value;
-use sqlx::SqliteConnection;
 use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{StoreResult, now};
 use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow, page_after};
 
-use crate::SqliteStore;
+use crate::Store;
 use crate::error::other;
 use crate::run::RUN;
 use storekeep_store_sql::stmt::Stmt;
 
 /// Appends one outbox event about `order` in the caller's transaction.
 pub(crate) async fn emit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: OrderId,
     topic: &str,
@@ -41,7 +41,7 @@ pub(crate) async fn emit(
 }
 
 pub(crate) async fn list_events(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     topic: Option<&str>,
     page: &PageRequest,

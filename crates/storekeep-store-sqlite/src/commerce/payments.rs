@@ -1,7 +1,7 @@
 //! Payment attempts and their settlement.
 
+use crate::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 use storekeep_domain::{
     NewPayment, OrderDetail, OrderId, OrderStatus, PaymentId, PaymentOutcome, PaymentStatus,
     Settlement, TenantId,
@@ -18,12 +18,12 @@ use super::orders::{fetch_detail, lock_order, move_order};
 use super::outbox::emit;
 use crate::error::other;
 use crate::run::RUN;
-use crate::{SqliteStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 /// A pending payment attempt and its `payment.created` event.
 async fn insert_payment(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tenant: TenantId,
     order: OrderId,
     p: &NewPayment,
@@ -45,7 +45,7 @@ async fn insert_payment(
 }
 
 pub(crate) async fn create_payment(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     order: OrderId,
     payment: &NewPayment,
@@ -67,7 +67,7 @@ pub(crate) async fn create_payment(
 }
 
 pub(crate) async fn payment_by_reference(
-    s: &SqliteStore,
+    s: &Store,
     provider: &str,
     reference: &str,
 ) -> StoreResult<(TenantId, OrderId)> {
@@ -82,7 +82,7 @@ pub(crate) async fn payment_by_reference(
 }
 
 pub(crate) async fn settle_payment(
-    s: &SqliteStore,
+    s: &Store,
     provider: &str,
     reference: &str,
     event_id: &str,

@@ -14,11 +14,11 @@ use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
-use crate::{SqliteStore, write_tx};
+use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
-    s: &SqliteStore,
+    s: &Store,
     tenant: TenantId,
     id: OrderId,
     refund: &NewRefund,
