@@ -15,7 +15,9 @@
 //! Categories a product is filed under are read `FOR KEY SHARE`, so they
 //! cannot be deleted before the filing commits.
 //!
-//! Rows, shared SQL and the binding of long statements come from
+//! The `CatalogStore` impl is `storekeep_store_sql::impl_catalog_store!`,
+//! which calls the functions of these files. Rows, shared SQL and the
+//! binding of long statements come from
 //! `storekeep_store_sql::catalog`; every decision (limits, refusals, their
 //! messages, audit entries) from `storekeep_store::rules`.
 

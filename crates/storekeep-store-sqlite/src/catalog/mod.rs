@@ -3,7 +3,9 @@
 //! database's write lock, so what they read (plan limits, stock, the
 //! category tree) stays true until commit: no row locks are needed.
 //!
-//! Rows, shared SQL and the binding of long statements come from
+//! The `CatalogStore` impl is `storekeep_store_sql::impl_catalog_store!`,
+//! which calls the functions of these files. Rows, shared SQL and the
+//! binding of long statements come from
 //! `storekeep_store_sql::catalog`; every decision (limits, refusals, their
 //! messages, audit entries) from `storekeep_store::rules`.
 
