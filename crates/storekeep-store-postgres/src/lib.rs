@@ -19,7 +19,6 @@ use std::str::FromStr;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use storekeep_domain::PageRequest;
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolConfig, PoolStats, StoreResult};
 
 /// The names the twin modules share, so their code reads alike on both
@@ -115,10 +114,4 @@ pub(crate) async fn write_tx(
     pool: &PgPool,
 ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
     pool.begin().await.map_err(crate::error::other)
-}
-
-/// The lower bound for `WHERE id > $n`: the validated cursor, or the nil
-/// UUID, which sorts before every id.
-fn cursor(page: &PageRequest) -> StoreResult<uuid::Uuid> {
-    Ok(storekeep_store::parse_cursor(page)?.unwrap_or(uuid::Uuid::nil()))
 }

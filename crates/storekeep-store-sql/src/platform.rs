@@ -286,10 +286,6 @@ pub fn update_tenant(
 
 pub const DELETE_TENANT_DOMAINS: &str = "DELETE FROM tenant_domains WHERE tenant_id = $1";
 
-/// The columns of `audit_log`, in [`AuditRow`]'s order (and the insert's).
-pub const AUDIT_COLUMNS: &str =
-    "scope, seq, actor, action, target, before, after, ip, request_id, at, prev_hash, hash";
-
 pub const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      (scope, seq, actor, action, target, before, after, ip, request_id, at, prev_hash, hash) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";

@@ -6,8 +6,8 @@ use storekeep_domain::{
     AuditContext, LoginThrottle, Page, PageRequest, TenantId, UserId, UserKind, UserRecord,
 };
 use storekeep_store::rules::identity::{
-    ACCOUNT, CODE_ALREADY_USED, FIELD_EMAIL, MFA_DISABLE, MFA_ENABLE, PASSWORD_CHANGE, RESET_TOKEN,
-    account_changed, account_created,
+    ACCOUNT, FIELD_EMAIL, MFA_DISABLE, MFA_ENABLE, PASSWORD_CHANGE, RESET_TOKEN, account_changed,
+    account_created, require_fresh_step,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
@@ -210,10 +210,7 @@ pub async fn disable_totp(pool: &Pool, user: UserId, ctx: &AuditContext) -> Stor
 
 pub async fn use_totp_step(pool: &Pool, user: UserId, step: i64) -> StoreResult<()> {
     let done = RUN.exec(pool, sql::use_totp_step(user, step)).await?;
-    if done == 0 {
-        return Err(StoreError::Invalid(CODE_ALREADY_USED));
-    }
-    Ok(())
+    require_fresh_step(done)
 }
 
 pub async fn use_recovery_code(pool: &Pool, user: UserId, code_hash: &str) -> StoreResult<bool> {

@@ -8,6 +8,7 @@ use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{StoreResult, now};
 use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{EVENT_COLUMNS, EventRow};
+use storekeep_store_sql::stmt::cursor;
 
 use crate::Store;
 use crate::error::other;
@@ -52,7 +53,7 @@ pub(crate) async fn list_events(
          ORDER BY id LIMIT $4"
     ))
     .bind(tenant.0)
-    .bind(crate::cursor(page)?)
+    .bind(cursor(page)?)
     .bind(topic)
     .bind(page.fetch_limit())
     .fetch_all(&s.pool)

@@ -87,7 +87,8 @@ impl TryFrom<SaleVariantRow> for SaleVariant {
             sku: r.sku,
             variant_title: r.variant_title,
             product_title: r.product_title,
-            status: ProductStatus::parse(&r.status).map_err(|e| StoreError::Other(e.into()))?,
+            status: ProductStatus::parse(&r.status)
+                .map_err(|_| corrupt("product status", &r.status))?,
             price: r.price,
             categories: r.categories.0,
         })

@@ -40,11 +40,3 @@ pub fn page_before(page: &PageRequest) -> StoreResult<DbId> {
         storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::max()),
     ))
 }
-
-/// The cursor of an oldest-first page: ids above it. Without one, the
-/// nil uuid bounds nothing.
-pub fn page_after(page: &PageRequest) -> StoreResult<DbId> {
-    Ok(DbId(
-        storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::nil()),
-    ))
-}

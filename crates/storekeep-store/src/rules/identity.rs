@@ -7,6 +7,7 @@ use storekeep_domain::{
 };
 
 use crate::audit::Change;
+use crate::{StoreError, StoreResult};
 
 /// Audit actions.
 pub const API_KEY_CREATE: &str = "api_key.create";
@@ -30,6 +31,15 @@ pub const FIELD_EMAIL: &str = "email";
 
 /// A TOTP code at or before the last accepted step (a replay).
 pub const CODE_ALREADY_USED: &str = "this code was already used";
+
+/// Whether claiming a TOTP step took: `done` rows moved the account's last
+/// accepted step forward; none means the code was at or before it.
+pub fn require_fresh_step(done: u64) -> StoreResult<()> {
+    if done == 0 {
+        return Err(StoreError::Invalid(CODE_ALREADY_USED));
+    }
+    Ok(())
+}
 
 /// The audit chain of an account's actions: its shop's, or the platform's.
 pub fn scope_of(tenant: Option<TenantId>) -> String {
