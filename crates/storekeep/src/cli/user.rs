@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use storekeep_domain::{Role, UserKind};
 
-use crate::app::AppState;
 use crate::config::Settings;
 use crate::services::accounts;
 use crate::services::tenants;
@@ -59,7 +58,7 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> anyhow::Result<ExitCod
     // member needs the shop's database.
     let store = super::open_store(&settings, platform).await?;
     let keyring = settings.load_keyring()?;
-    let state = AppState::new(store.clone(), settings, keyring)?;
+    let services = crate::services::Services::new(store.clone(), settings, keyring)?;
     let (tenant_id, kind, role) = if platform {
         (None, UserKind::Operator, None)
     } else {
@@ -80,7 +79,7 @@ pub async fn run(settings: Settings, cmd: UserCommand) -> anyhow::Result<ExitCod
         phone: None,
     };
     let account = accounts::create_account(
-        &state.services,
+        &services,
         tenant_id,
         kind,
         role,

@@ -106,8 +106,6 @@ pub enum ServiceError {
     Invalid(#[from] ValidationErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The request is valid but conflicts with the current state; `errors`
-    /// name what (for example each line short of stock).
     /// The request is malformed as a whole (a bad cursor or query), not in
     /// a field.
     #[error("{0}")]
@@ -118,6 +116,8 @@ pub enum ServiceError {
     /// The shop's plan allows no more of something; the message says what.
     #[error("{0}")]
     PlanLimit(String),
+    /// The request is valid but conflicts with the current state; `errors`
+    /// name what (for example each line short of stock).
     #[error("{detail}")]
     Conflict {
         detail: String,
