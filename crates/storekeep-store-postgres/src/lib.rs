@@ -4,6 +4,7 @@
 //! nodes starting at once apply each migration exactly once.
 
 mod audit;
+mod backend;
 mod catalog;
 mod commerce;
 mod credentials;
@@ -11,7 +12,6 @@ mod error;
 mod health;
 mod plans;
 mod run;
-mod sessions;
 mod tenants;
 mod users;
 
@@ -60,7 +60,7 @@ impl PgStore {
 
 // The methods of plans, tenants, accounts, sessions, credentials and the
 // audit log call this crate's twin modules, as the SQLite backend's do.
-storekeep_store_sql::impl_store!(PgStore, crate {
+storekeep_store_sql::impl_store!(PgStore, crate, crate::backend::PgBackend {
     fn kind(&self) -> DatabaseKind {
         DatabaseKind::Postgres
     }

@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod catalog;
 pub mod commerce;
 mod id;

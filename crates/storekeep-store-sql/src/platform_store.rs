@@ -11,7 +11,7 @@
 /// the backend, which has `write_tx`, `error::other` and a `pool` field).
 #[macro_export]
 macro_rules! impl_store {
-    ($store:ty, $krate:tt { $($own:tt)* }) => {
+    ($store:ty, $krate:tt, $backend:ty { $($own:tt)* }) => {
         #[::async_trait::async_trait]
         impl ::storekeep_store::Store for $store {
             $($own)*
@@ -134,7 +134,7 @@ macro_rules! impl_store {
             }
 
             async fn create_session(&self, session: &::storekeep_domain::NewSession) -> ::storekeep_store::StoreResult<::storekeep_domain::SessionRecord> {
-                $krate::sessions::create(&self.pool, session).await
+                $crate::identity::sessions::create::<$backend>(&self.pool, session).await
             }
 
             async fn session_by_token(
@@ -142,7 +142,7 @@ macro_rules! impl_store {
                 token_hash: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::storekeep_store::StoreResult<(::storekeep_domain::SessionRecord, ::storekeep_domain::UserRecord)> {
-                $krate::sessions::by_token(&self.pool, token_hash, now).await
+                $crate::identity::sessions::by_token::<$backend>(&self.pool, token_hash, now).await
             }
 
             async fn touch_session(
@@ -151,7 +151,7 @@ macro_rules! impl_store {
                 at: ::chrono::DateTime<::chrono::Utc>,
                 expires_at: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::storekeep_store::StoreResult<()> {
-                $krate::sessions::touch(&self.pool, id, at, expires_at).await
+                $crate::identity::sessions::touch_session::<$backend>(&self.pool, id, at, expires_at).await
             }
 
             async fn list_sessions(
@@ -159,19 +159,19 @@ macro_rules! impl_store {
                 user: ::storekeep_domain::UserId,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::SessionRecord>> {
-                $krate::sessions::list(&self.pool, user, now).await
+                $crate::identity::sessions::list::<$backend>(&self.pool, user, now).await
             }
 
             async fn revoke_session(&self, user: ::storekeep_domain::UserId, id: ::storekeep_domain::SessionId) -> ::storekeep_store::StoreResult<()> {
-                $krate::sessions::revoke(&self.pool, user, id).await
+                $crate::identity::sessions::revoke_one::<$backend>(&self.pool, user, id).await
             }
 
             async fn revoke_sessions(&self, user: ::storekeep_domain::UserId) -> ::storekeep_store::StoreResult<u64> {
-                $krate::sessions::revoke_all(&self.pool, user).await
+                $crate::identity::sessions::revoke_every::<$backend>(&self.pool, user).await
             }
 
             async fn revoke_other_sessions(&self, user: ::storekeep_domain::UserId, keep: ::storekeep_domain::SessionId) -> ::storekeep_store::StoreResult<u64> {
-                $krate::sessions::revoke_others(&self.pool, user, keep).await
+                $crate::identity::sessions::revoke_all_but::<$backend>(&self.pool, user, keep).await
             }
 
             async fn set_totp_pending(&self, user: ::storekeep_domain::UserId, sealed: Option<&str>) -> ::storekeep_store::StoreResult<()> {

@@ -5,6 +5,7 @@
 //! wait for the lock instead of failing.
 
 mod audit;
+mod backend;
 mod catalog;
 mod commerce;
 mod credentials;
@@ -13,7 +14,6 @@ mod group_commit;
 mod health;
 mod plans;
 mod run;
-mod sessions;
 mod tenants;
 mod users;
 
@@ -74,7 +74,7 @@ impl SqliteStore {
 
 // The methods of plans, tenants, accounts, sessions, credentials and the
 // audit log call this crate's twin modules, as the PostgreSQL backend's do.
-storekeep_store_sql::impl_store!(SqliteStore, crate {
+storekeep_store_sql::impl_store!(SqliteStore, crate, crate::backend::SqliteBackend {
     fn kind(&self) -> DatabaseKind {
         DatabaseKind::Sqlite
     }

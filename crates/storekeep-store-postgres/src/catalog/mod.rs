@@ -21,7 +21,6 @@
 //! `storekeep_store_sql::catalog`; every decision (limits, refusals, their
 //! messages, audit entries) from `storekeep_store::rules`.
 
-mod categories;
 mod images;
 mod import;
 mod inventory;
@@ -45,9 +44,9 @@ type Pool = PgPool;
 type Db = Postgres;
 type Conn = PgConnection;
 
-storekeep_store_sql::impl_catalog_store!(PgStore);
+storekeep_store_sql::impl_catalog_store!(PgStore, crate::backend::PgBackend);
 
-const UNIQUES: &[(&str, &str)] = &[
+pub(crate) const UNIQUES: &[(&str, &str)] = &[
     ("products_handle_key", "handle"),
     ("variants_sku_key", "sku"),
     ("categories_handle_key", "handle"),
@@ -85,7 +84,7 @@ async fn record(
 /// Lock 1: serialises the shop's limit checks, category tree changes and
 /// imports. A missing tenant locks nothing (as on SQLite, the inserts that
 /// follow fail instead).
-async fn lock_tenant(conn: &mut Conn, tenant: TenantId) -> StoreResult<()> {
+pub(crate) async fn lock_tenant(conn: &mut Conn, tenant: TenantId) -> StoreResult<()> {
     RUN.exec(
         &mut *conn,
         Stmt::new(

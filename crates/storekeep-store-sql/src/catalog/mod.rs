@@ -5,6 +5,7 @@
 //! understands (id lists, full-text search, locks, aggregate casts) and its
 //! transactions.
 
+pub mod categories;
 pub mod import;
 pub mod list;
 pub mod rows;

@@ -15,6 +15,7 @@ use storekeep_domain::{
 };
 
 use crate::DbId;
+use crate::stmt::Stmt;
 
 macro_rules! product_columns {
     () => {
@@ -351,47 +352,58 @@ where
         .bind(a.at)
 }
 
-pub fn insert_category<'q, DB>(
+/// What [`insert_category`] binds: id, tenant, parent, handle, name,
+/// position, creation time.
+pub type NewCategoryArgs<'q> = (
+    DbId,
+    DbId,
+    Option<DbId>,
+    &'q str,
+    &'q str,
+    i64,
+    DateTime<Utc>,
+);
+
+/// What [`update_category`] binds: parent, handle, name, position, update
+/// time, id.
+pub type CategoryArgs<'q> = (Option<DbId>, &'q str, &'q str, i64, DateTime<Utc>, DbId);
+
+/// Files a new category `id` in `tenant`.
+pub fn insert_category(
     id: DbId,
     tenant: DbId,
-    c: &'q NewCategory,
+    c: &NewCategory,
     at: DateTime<Utc>,
-) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    Option<DbId>: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(INSERT_CATEGORY)
-        .bind(id)
-        .bind(tenant)
-        .bind(c.parent_id.map(|p| DbId(p.0)))
-        .bind(c.handle.as_str())
-        .bind(c.name.as_str())
-        .bind(c.position)
-        .bind(at)
+) -> Stmt<NewCategoryArgs<'_>> {
+    let parent = c.parent_id.map(|p| DbId(p.0));
+    Stmt::new(
+        INSERT_CATEGORY,
+        (
+            id,
+            tenant,
+            parent,
+            c.handle.as_str(),
+            c.name.as_str(),
+            c.position,
+            at,
+        ),
+    )
 }
 
 /// Rewrites a category as `c` describes it.
-pub fn update_category<'q, DB>(id: DbId, c: &'q NewCategory, at: DateTime<Utc>) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    Option<DbId>: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(UPDATE_CATEGORY)
-        .bind(c.parent_id.map(|p| DbId(p.0)))
-        .bind(c.handle.as_str())
-        .bind(c.name.as_str())
-        .bind(c.position)
-        .bind(at)
-        .bind(id)
+pub fn update_category(id: DbId, c: &NewCategory, at: DateTime<Utc>) -> Stmt<CategoryArgs<'_>> {
+    let parent = c.parent_id.map(|p| DbId(p.0));
+    Stmt::new(
+        UPDATE_CATEGORY,
+        (
+            parent,
+            c.handle.as_str(),
+            c.name.as_str(),
+            c.position,
+            at,
+            id,
+        ),
+    )
 }
 
 /// Records an image at `position`, in `tenant`.

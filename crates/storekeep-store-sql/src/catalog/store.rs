@@ -25,7 +25,7 @@ pub use storekeep_store::{CatalogStore, StoreError, StoreResult};
     reason = "`crate::catalog` is meant to be the invoking backend's folder"
 )]
 macro_rules! impl_catalog_store {
-    ($store:ty) => {
+    ($store:ty, $backend:ty) => {
         const _: () = {
             use $crate::catalog::store::*;
 
@@ -37,11 +37,12 @@ macro_rules! impl_catalog_store {
                     new: &NewCategory,
                     ctx: &AuditContext,
                 ) -> StoreResult<Category> {
-                    crate::catalog::categories::create(&self.pool, tenant, new, ctx).await
+                    $crate::catalog::categories::create::<$backend>(&self.pool, tenant, new, ctx)
+                        .await
                 }
 
                 async fn list_categories(&self, tenant: TenantId) -> StoreResult<Vec<Category>> {
-                    crate::catalog::categories::list(&self.pool, tenant).await
+                    $crate::catalog::categories::list::<$backend>(&self.pool, tenant).await
                 }
 
                 async fn update_category(
@@ -51,7 +52,10 @@ macro_rules! impl_catalog_store {
                     patch: &CategoryPatch,
                     ctx: &AuditContext,
                 ) -> StoreResult<Category> {
-                    crate::catalog::categories::update(&self.pool, tenant, id, patch, ctx).await
+                    $crate::catalog::categories::update::<$backend>(
+                        &self.pool, tenant, id, patch, ctx,
+                    )
+                    .await
                 }
 
                 async fn delete_category(
@@ -60,7 +64,8 @@ macro_rules! impl_catalog_store {
                     id: CategoryId,
                     ctx: &AuditContext,
                 ) -> StoreResult<()> {
-                    crate::catalog::categories::delete(&self.pool, tenant, id, ctx).await
+                    $crate::catalog::categories::delete::<$backend>(&self.pool, tenant, id, ctx)
+                        .await
                 }
 
                 async fn create_product(

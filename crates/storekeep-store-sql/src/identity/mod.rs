@@ -20,10 +20,33 @@ fn corrupt(why: String) -> StoreError {
     StoreError::Other(format!("stored account is invalid: {why}").into())
 }
 
+/// [`USER_COLUMNS`] as a literal, for `concat!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! user_columns {
+    () => {
+        "u.id, u.tenant_id, u.kind, u.role, u.email_index, \
+         u.email_sealed, u.name_sealed, u.phone_sealed, u.password_hash, u.totp_sealed, \
+         u.totp_pending_sealed, u.totp_last_step, u.created_at, u.updated_at"
+    };
+}
+
+/// The statement selecting the accounts (`users u`) `WHERE` the literal
+/// clause holds, as a `&'static str`, in [`UserRow`]'s column order.
+#[macro_export]
+macro_rules! select_users {
+    ($clause:literal) => {
+        concat!(
+            "SELECT ",
+            $crate::user_columns!(),
+            " FROM users u WHERE ",
+            $clause
+        )
+    };
+}
+
 /// The columns of `users` (aliased `u`), in [`UserRow`]'s order.
-pub const USER_COLUMNS: &str = "u.id, u.tenant_id, u.kind, u.role, u.email_index, \
-     u.email_sealed, u.name_sealed, u.phone_sealed, u.password_hash, u.totp_sealed, \
-     u.totp_pending_sealed, u.totp_last_step, u.created_at, u.updated_at";
+pub const USER_COLUMNS: &str = user_columns!();
 
 type UserValues<'a> = (
     DbId,

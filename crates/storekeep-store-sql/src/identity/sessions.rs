@@ -1,9 +1,16 @@
-//! The statements of login sessions, the same on both databases.
+//! Login sessions, the same on both databases: their statements and the
+//! store functions, generic over the [`Backend`].
 
 use chrono::{DateTime, Utc};
-use storekeep_domain::{NewSession, SessionId, UserId};
+use sqlx::Pool;
+use storekeep_domain::{NewSession, SessionId, SessionRecord, UserId, UserRecord};
+use storekeep_store::rules::identity::SESSION;
+use storekeep_store::{StoreError, StoreResult, now};
 
+use super::users::SELECT_BY_ID;
+use super::{SessionRow, UserRow};
 use crate::DbId;
+use crate::backend::Backend;
 use crate::stmt::Stmt;
 
 /// The live sessions (not revoked, not expired at `$2`) with token `$1`.
@@ -85,4 +92,77 @@ pub fn revoke_others(
          WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
         (at, DbId(user.0), DbId(keep.0)),
     )
+}
+
+pub async fn create<B: Backend>(pool: &Pool<B::Db>, s: &NewSession) -> StoreResult<SessionRecord> {
+    let at = now();
+    B::exec(&mut *B::conn(pool).await?, insert(s, at)).await?;
+    Ok(SessionRecord {
+        id: s.id,
+        user_id: s.user_id,
+        tenant_id: s.tenant_id,
+        created_at: at,
+        last_seen_at: at,
+        expires_at: s.expires_at,
+        ip: s.ip.clone(),
+        user_agent: s.user_agent.clone(),
+    })
+}
+
+pub async fn by_token<B: Backend>(
+    pool: &Pool<B::Db>,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<(SessionRecord, UserRecord)> {
+    let mut conn = B::conn(pool).await?;
+    let session: Option<SessionRow> =
+        B::optional(&mut conn, Stmt::new(BY_TOKEN, (token_hash, at))).await?;
+    let session = SessionRecord::from(session.ok_or(StoreError::NotFound(SESSION))?);
+    let by_id = Stmt::new(SELECT_BY_ID, (DbId(session.user_id.0),));
+    let user: UserRow = B::one(&mut conn, by_id).await?;
+    Ok((session, user.try_into()?))
+}
+
+pub async fn touch_session<B: Backend>(
+    pool: &Pool<B::Db>,
+    id: SessionId,
+    at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    B::exec(&mut *B::conn(pool).await?, touch(id, at, expires_at)).await?;
+    Ok(())
+}
+
+pub async fn list<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> StoreResult<Vec<SessionRecord>> {
+    let of_user = Stmt::new(OF_USER, (DbId(user.0), at));
+    let rows: Vec<SessionRow> = B::all(&mut *B::conn(pool).await?, of_user).await?;
+    Ok(rows.into_iter().map(SessionRecord::from).collect())
+}
+
+pub async fn revoke_one<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    id: SessionId,
+) -> StoreResult<()> {
+    let done = B::exec(&mut *B::conn(pool).await?, revoke(user, id, now())).await?;
+    if done == 0 {
+        return Err(StoreError::NotFound(SESSION));
+    }
+    Ok(())
+}
+
+pub async fn revoke_every<B: Backend>(pool: &Pool<B::Db>, user: UserId) -> StoreResult<u64> {
+    B::exec(&mut *B::conn(pool).await?, revoke_all(DbId(user.0), now())).await
+}
+
+pub async fn revoke_all_but<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    keep: SessionId,
+) -> StoreResult<u64> {
+    B::exec(&mut *B::conn(pool).await?, revoke_others(user, keep, now())).await
 }

@@ -15,6 +15,9 @@ pub fn select(clause: &str) -> String {
 
 pub const BY_ID: &str = "u.id = $1";
 
+/// The account `$1`.
+pub const SELECT_BY_ID: &str = crate::select_users!("u.id = $1");
+
 /// A shop's accounts of a kind: ids after `$3`, at most `$4`.
 pub const PAGE: &str = "u.tenant_id = $1 AND u.kind = $2 AND u.id > $3 ORDER BY u.id LIMIT $4";
 

@@ -9,7 +9,6 @@
 //! `storekeep_store_sql::catalog`; every decision (limits, refusals, their
 //! messages, audit entries) from `storekeep_store::rules`.
 
-mod categories;
 mod images;
 mod import;
 mod inventory;
@@ -31,9 +30,9 @@ type Pool = SqlitePool;
 type Db = Sqlite;
 type Conn = SqliteConnection;
 
-storekeep_store_sql::impl_catalog_store!(SqliteStore);
+storekeep_store_sql::impl_catalog_store!(SqliteStore, crate::backend::SqliteBackend);
 
-const UNIQUES: &[(&str, &str)] = &[
+pub(crate) const UNIQUES: &[(&str, &str)] = &[
     ("products.handle", "handle"),
     ("variants.sku", "sku"),
     ("categories.handle", "handle"),
@@ -50,7 +49,7 @@ pub(crate) fn placeholders(n: usize) -> String {
 
 /// Lock 1 on PostgreSQL. Here the write transaction (`BEGIN IMMEDIATE`)
 /// already holds the database's lock, which serialises every writer.
-async fn lock_tenant(_conn: &mut Conn, _tenant: TenantId) -> StoreResult<()> {
+pub(crate) async fn lock_tenant(_conn: &mut Conn, _tenant: TenantId) -> StoreResult<()> {
     Ok(())
 }
 

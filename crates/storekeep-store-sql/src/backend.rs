@@ -1,0 +1,272 @@
+//! [`Backend`]: what a database adds to the code both backends share, so
+//! that code is written once, generic over the backend, and each backend
+//! crate implements this trait once (a unit struct) with only what truly
+//! differs: its transactions, locks, audit chain, error classification and
+//! the few statements in its own dialect.
+//!
+//! sqlx's own bounds for code generic over a database (`FromRow` for the
+//! database's row, `Executor` for its connection, `Encode` for every bound
+//! value) would have to be spelt on every generic function. They are kept
+//! here instead: [`SqlDb`], implemented for exactly `sqlx::Sqlite` and
+//! `sqlx::Postgres`, runs a [`Stmt`] on a connection concretely per
+//! driver, and takes rows and values that decode and bind on *both*
+//! databases ([`SharedRow`], [`SharedArgs`]), bounds that name no generic
+//! database, so the compiler checks them once per row type at the call.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Database, FromRow, Pool, Postgres, Sqlite, Transaction};
+use storekeep_domain::{AuditContext, TenantId};
+use storekeep_store::{StoreError, StoreResult};
+
+use crate::stmt::{Args, Stmt};
+
+/// A row type that decodes alike from both databases' rows.
+pub trait SharedRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
+{
+}
+
+impl<T> SharedRow for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
+{
+}
+
+/// The values of a [`Stmt`] that bind alike on both databases.
+pub trait SharedArgs<'q>: Args<'q, Sqlite> + Args<'q, Postgres> + Send + 'q {}
+
+impl<'q, T> SharedArgs<'q> for T where T: Args<'q, Sqlite> + Args<'q, Postgres> + Send + 'q {}
+
+/// A connection of the database `DB`: a [`Transaction`] or a
+/// [`PoolConnection`] derefs to it.
+pub type Conn<DB> = <DB as Database>::Connection;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sqlx::Sqlite {}
+    impl Sealed for sqlx::Postgres {}
+}
+
+/// What a failed statement becomes: a backend's classifier.
+pub type MapErr<'a> = Box<dyn FnOnce(sqlx::Error) -> StoreError + Send + 'a>;
+
+/// A boxed `Send` future: what [`SqlDb`] and [`Backend`] return, so that
+/// generic async code holding one across an `.await` is `Send` without
+/// restating their bounds.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs shared statements on one connection of this database, a failure
+/// turned into a [`StoreError`] by the backend's `map`.
+pub trait SqlDb: Database + sealed::Sealed {
+    /// Runs `stmt`; the number of rows it changed.
+    fn exec<'a, A: SharedArgs<'a>>(
+        conn: &'a mut Conn<Self>,
+        stmt: Stmt<A>,
+        map: MapErr<'a>,
+    ) -> BoxFut<'a, StoreResult<u64>>;
+
+    /// The row `stmt` reads, if any.
+    fn optional<'a, A: SharedArgs<'a>, O: SharedRow>(
+        conn: &'a mut Conn<Self>,
+        stmt: Stmt<A>,
+        map: MapErr<'a>,
+    ) -> BoxFut<'a, StoreResult<Option<O>>>;
+
+    /// Every row `stmt` reads.
+    fn all<'a, A: SharedArgs<'a>, O: SharedRow>(
+        conn: &'a mut Conn<Self>,
+        stmt: Stmt<A>,
+        map: MapErr<'a>,
+    ) -> BoxFut<'a, StoreResult<Vec<O>>>;
+
+    /// A connection from `pool` (what running a statement on the pool
+    /// itself does first).
+    fn acquire(
+        pool: &Pool<Self>,
+        map: MapErr<'static>,
+    ) -> BoxFut<'static, StoreResult<PoolConnection<Self>>>;
+
+    /// Commits `tx`.
+    fn commit(
+        tx: Transaction<'static, Self>,
+        map: MapErr<'static>,
+    ) -> BoxFut<'static, StoreResult<()>>;
+}
+
+macro_rules! sql_db {
+    ($db:ty) => {
+        impl SqlDb for $db {
+            fn exec<'a, A: SharedArgs<'a>>(
+                conn: &'a mut Conn<Self>,
+                stmt: Stmt<A>,
+                map: MapErr<'a>,
+            ) -> BoxFut<'a, StoreResult<u64>> {
+                Box::pin(async move {
+                    match stmt.query().execute(conn).await {
+                        Ok(done) => Ok(done.rows_affected()),
+                        Err(e) => Err(map(e)),
+                    }
+                })
+            }
+
+            fn optional<'a, A: SharedArgs<'a>, O: SharedRow>(
+                conn: &'a mut Conn<Self>,
+                stmt: Stmt<A>,
+                map: MapErr<'a>,
+            ) -> BoxFut<'a, StoreResult<Option<O>>> {
+                Box::pin(async move { stmt.query_as().fetch_optional(conn).await.map_err(map) })
+            }
+
+            fn all<'a, A: SharedArgs<'a>, O: SharedRow>(
+                conn: &'a mut Conn<Self>,
+                stmt: Stmt<A>,
+                map: MapErr<'a>,
+            ) -> BoxFut<'a, StoreResult<Vec<O>>> {
+                Box::pin(async move { stmt.query_as().fetch_all(conn).await.map_err(map) })
+            }
+
+            fn acquire(
+                pool: &Pool<Self>,
+                map: MapErr<'static>,
+            ) -> BoxFut<'static, StoreResult<PoolConnection<Self>>> {
+                let acquire = pool.acquire();
+                Box::pin(async move { acquire.await.map_err(map) })
+            }
+
+            fn commit(
+                tx: Transaction<'static, Self>,
+                map: MapErr<'static>,
+            ) -> BoxFut<'static, StoreResult<()>> {
+                Box::pin(async move { tx.commit().await.map_err(map) })
+            }
+        }
+    };
+}
+
+sql_db!(Sqlite);
+sql_db!(Postgres);
+
+/// One SQL backend: its database and what it does differently. Generic
+/// store code calls `B::one(&mut *tx, stmt)`, `B::write_tx(pool)`,
+/// `B::record(…)`; each backend crate implements this once.
+pub trait Backend: Send + Sync + 'static {
+    type Db: SqlDb;
+
+    /// Unique constraints of the catalog, as this database names them in
+    /// its errors, and the input field each blames.
+    const CATALOG_UNIQUES: &'static [(&'static str, &'static str)];
+
+    /// The error of a failed statement: `Unavailable` for an outage.
+    fn classify(e: sqlx::Error) -> StoreError;
+
+    /// As [`Backend::classify`], but a unique violation of one of
+    /// `uniques` is a `Conflict` on its field.
+    fn map_unique(e: sqlx::Error, uniques: &[(&str, &'static str)]) -> StoreError;
+
+    /// A write transaction (on SQLite `BEGIN IMMEDIATE`, which takes the
+    /// database's write lock up front).
+    fn write_tx(pool: &Pool<Self::Db>) -> BoxFut<'_, StoreResult<Transaction<'static, Self::Db>>>;
+
+    /// Serialises the shop's limit checks, category tree changes and
+    /// imports (a row lock on PostgreSQL; a no-op on SQLite, whose write
+    /// transaction already serialises every writer).
+    fn lock_tenant(conn: &mut Conn<Self::Db>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>>;
+
+    /// Appends an entry to the audit chain of `scope` in the caller's
+    /// transaction.
+    fn append_audit<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        scope: &'a str,
+        ctx: &'a AuditContext,
+        action: &'a str,
+        target: &'a str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> BoxFut<'a, StoreResult<()>>;
+
+    /// A connection from `pool`, for reads outside a transaction (what
+    /// running a statement on the pool itself does, without a round trip).
+    fn conn(pool: &Pool<Self::Db>) -> BoxFut<'static, StoreResult<PoolConnection<Self::Db>>> {
+        Self::Db::acquire(pool, Box::new(Self::classify))
+    }
+
+    /// Commits `tx`.
+    fn commit(tx: Transaction<'static, Self::Db>) -> BoxFut<'static, StoreResult<()>> {
+        Self::Db::commit(tx, Box::new(Self::classify))
+    }
+
+    /// Runs `stmt`; the number of rows it changed.
+    fn exec<'a, A: SharedArgs<'a>>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+    ) -> BoxFut<'a, StoreResult<u64>> {
+        Self::Db::exec(conn, stmt, Box::new(Self::classify))
+    }
+
+    /// Runs `stmt`, a unique violation of `uniques` being a `Conflict`.
+    fn exec_unique<'a, A: SharedArgs<'a>>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+        uniques: &'a [(&'a str, &'static str)],
+    ) -> BoxFut<'a, StoreResult<u64>> {
+        Self::Db::exec(conn, stmt, Box::new(|e| Self::map_unique(e, uniques)))
+    }
+
+    /// The row `stmt` reads, if any.
+    fn optional<'a, A: SharedArgs<'a>, O: SharedRow>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+    ) -> BoxFut<'a, StoreResult<Option<O>>> {
+        Self::Db::optional(conn, stmt, Box::new(Self::classify))
+    }
+
+    /// The one row `stmt` reads.
+    fn one<'a, A: SharedArgs<'a>, O: SharedRow>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+    ) -> BoxFut<'a, StoreResult<O>> {
+        let row = Self::optional(conn, stmt);
+        Box::pin(async move {
+            row.await?
+                .ok_or_else(|| Self::classify(sqlx::Error::RowNotFound))
+        })
+    }
+
+    /// Every row `stmt` reads.
+    fn all<'a, A: SharedArgs<'a>, O: SharedRow>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+    ) -> BoxFut<'a, StoreResult<Vec<O>>> {
+        Self::Db::all(conn, stmt, Box::new(Self::classify))
+    }
+
+    /// The one value `stmt` reads.
+    fn scalar<'a, A: SharedArgs<'a>, O>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+    ) -> BoxFut<'a, StoreResult<O>>
+    where
+        (O,): SharedRow,
+    {
+        let row = Self::one::<A, (O,)>(conn, stmt);
+        Box::pin(async move { Ok(row.await?.0) })
+    }
+
+    /// Appends audit event `e` to the shop's chain in the caller's
+    /// transaction.
+    fn record<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        tenant: TenantId,
+        ctx: &'a AuditContext,
+        e: storekeep_store::rules::catalog_audit::AuditEvent,
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let scope = tenant.to_string();
+            Self::append_audit(conn, &scope, ctx, e.action, &e.target, e.before, e.after).await
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! [`SqliteBackend`]: what SQLite does its own way in the store code both backends
+//! share (`storekeep_store_sql::backend`).
+
+use sqlx::{Pool, Sqlite, Transaction};
+use storekeep_domain::{AuditContext, TenantId};
+use storekeep_store::{StoreError, StoreResult};
+use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
+
+use crate::{audit, catalog, error};
+
+/// This backend, for the shared generic store code.
+pub(crate) struct SqliteBackend;
+
+impl Backend for SqliteBackend {
+    type Db = Sqlite;
+
+    const CATALOG_UNIQUES: &'static [(&'static str, &'static str)] = catalog::UNIQUES;
+
+    fn classify(e: sqlx::Error) -> StoreError {
+        error::classify(e)
+    }
+
+    fn map_unique(e: sqlx::Error, uniques: &[(&str, &'static str)]) -> StoreError {
+        error::map(e, uniques)
+    }
+
+    fn write_tx(pool: &Pool<Sqlite>) -> BoxFut<'_, StoreResult<Transaction<'static, Sqlite>>> {
+        Box::pin(crate::write_tx(pool))
+    }
+
+    fn lock_tenant(conn: &mut Conn<Sqlite>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>> {
+        Box::pin(catalog::lock_tenant(conn, tenant))
+    }
+
+    fn append_audit<'a>(
+        conn: &'a mut Conn<Sqlite>,
+        scope: &'a str,
+        ctx: &'a AuditContext,
+        action: &'a str,
+        target: &'a str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            audit::append(conn, scope, ctx, action, target, before, after).await?;
+            Ok(())
+        })
+    }
+}
