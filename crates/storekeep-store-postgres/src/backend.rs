@@ -3,10 +3,11 @@
 
 use sqlx::{Pool, Postgres, Transaction};
 use storekeep_domain::{AuditContext, TenantId};
+use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
 
-use crate::{audit, catalog, error};
+use crate::{audit, catalog, error, users};
 
 /// This backend, for the shared generic store code.
 pub(crate) struct PgBackend;
@@ -15,6 +16,8 @@ impl Backend for PgBackend {
     type Db = Postgres;
 
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)] = catalog::UNIQUES;
+    const USER_UNIQUES: &'static [(&'static str, &'static str)] = users::UNIQUES;
+    const USER_BY_EMAIL: &'static str = users::BY_EMAIL;
 
     fn classify(e: sqlx::Error) -> StoreError {
         error::classify(e)
@@ -32,17 +35,13 @@ impl Backend for PgBackend {
         Box::pin(catalog::lock_tenant(conn, tenant))
     }
 
-    fn append_audit<'a>(
+    fn record_change<'a>(
         conn: &'a mut Conn<Postgres>,
-        scope: &'a str,
         ctx: &'a AuditContext,
-        action: &'a str,
-        target: &'a str,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
+        change: Change,
     ) -> BoxFut<'a, StoreResult<()>> {
         Box::pin(async move {
-            audit::append(conn, scope, ctx, action, target, before, after).await?;
+            audit::record(conn, ctx, change).await?;
             Ok(())
         })
     }

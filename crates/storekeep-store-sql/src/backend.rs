@@ -21,6 +21,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, FromRow, Pool, Postgres, Sqlite, Transaction};
 use storekeep_domain::{AuditContext, TenantId};
+use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult};
 
 use crate::stmt::{Args, Stmt};
@@ -160,6 +161,15 @@ pub trait Backend: Send + Sync + 'static {
     /// its errors, and the input field each blames.
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)];
 
+    /// The unique constraints of `users` (a taken email), as named in this
+    /// database's errors.
+    const USER_UNIQUES: &'static [(&'static str, &'static str)];
+
+    /// The account with email index `$3` of kind `$2` in shop `$1` (or the
+    /// platform's, for a NULL shop), in this dialect's NULL-safe equality
+    /// (`crate::select_users!`).
+    const USER_BY_EMAIL: &'static str;
+
     /// The error of a failed statement: `Unavailable` for an outage.
     fn classify(e: sqlx::Error) -> StoreError;
 
@@ -176,16 +186,12 @@ pub trait Backend: Send + Sync + 'static {
     /// transaction already serialises every writer).
     fn lock_tenant(conn: &mut Conn<Self::Db>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>>;
 
-    /// Appends an entry to the audit chain of `scope` in the caller's
-    /// transaction.
-    fn append_audit<'a>(
+    /// Appends `change` to its audit chain, made by `ctx`, in the
+    /// caller's transaction (on PostgreSQL locking the chain's head).
+    fn record_change<'a>(
         conn: &'a mut Conn<Self::Db>,
-        scope: &'a str,
         ctx: &'a AuditContext,
-        action: &'a str,
-        target: &'a str,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
+        change: Change,
     ) -> BoxFut<'a, StoreResult<()>>;
 
     /// A connection from `pool`, for reads outside a transaction (what
@@ -256,6 +262,18 @@ pub trait Backend: Send + Sync + 'static {
         Box::pin(async move { Ok(row.await?.0) })
     }
 
+    /// The value `stmt` reads, if it reads a row.
+    fn scalar_optional<'a, A: SharedArgs<'a>, O>(
+        conn: &'a mut Conn<Self::Db>,
+        stmt: Stmt<A>,
+    ) -> BoxFut<'a, StoreResult<Option<O>>>
+    where
+        (O,): SharedRow,
+    {
+        let row = Self::optional::<A, (O,)>(conn, stmt);
+        Box::pin(async move { Ok(row.await?.map(|(o,)| o)) })
+    }
+
     /// Appends audit event `e` to the shop's chain in the caller's
     /// transaction.
     fn record<'a>(
@@ -264,9 +282,11 @@ pub trait Backend: Send + Sync + 'static {
         ctx: &'a AuditContext,
         e: storekeep_store::rules::catalog_audit::AuditEvent,
     ) -> BoxFut<'a, StoreResult<()>> {
-        Box::pin(async move {
-            let scope = tenant.to_string();
-            Self::append_audit(conn, &scope, ctx, e.action, &e.target, e.before, e.after).await
-        })
+        let change = Change {
+            before: e.before,
+            after: e.after,
+            ..Change::new(tenant.to_string(), e.action, e.target)
+        };
+        Self::record_change(conn, ctx, change)
     }
 }

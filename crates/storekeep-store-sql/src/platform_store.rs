@@ -67,7 +67,7 @@ macro_rules! impl_store {
                 user: &::storekeep_domain::UserRecord,
                 audit: Option<&::storekeep_domain::AuditContext>,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
-                $krate::users::create(&self.pool, user, audit).await
+                $crate::identity::accounts::create::<$backend>(&self.pool, user, audit).await
             }
 
             async fn user_by_email(
@@ -76,11 +76,11 @@ macro_rules! impl_store {
                 kind: ::storekeep_domain::UserKind,
                 email_index: &str,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
-                $krate::users::by_email(&self.pool, tenant, kind, email_index).await
+                $crate::identity::accounts::by_email::<$backend>(&self.pool, tenant, kind, email_index).await
             }
 
             async fn user_by_id(&self, id: ::storekeep_domain::UserId) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
-                $krate::users::by_id(&self.pool, id).await
+                $crate::identity::accounts::by_id::<$backend>(&self.pool, id).await
             }
 
             async fn list_users(
@@ -89,23 +89,23 @@ macro_rules! impl_store {
                 kind: ::storekeep_domain::UserKind,
                 page: &::storekeep_domain::PageRequest,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::UserRecord>> {
-                $krate::users::list(&self.pool, tenant, kind, page).await
+                $crate::identity::accounts::list::<$backend>(&self.pool, tenant, kind, page).await
             }
 
             async fn count_users(&self, tenant: ::storekeep_domain::TenantId, kind: ::storekeep_domain::UserKind) -> ::storekeep_store::StoreResult<i64> {
-                $krate::users::count(&self.pool, tenant, kind).await
+                $crate::identity::accounts::count::<$backend>(&self.pool, tenant, kind).await
             }
 
             async fn update_user_sealed(&self, user: &::storekeep_domain::UserRecord) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::update_sealed(&self.pool, user).await
+                $crate::identity::accounts::update_sealed::<$backend>(&self.pool, user).await
             }
 
             async fn users_after(&self, after: Option<::storekeep_domain::UserId>, limit: i64) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::UserRecord>> {
-                $krate::users::after(&self.pool, after, limit).await
+                $crate::identity::accounts::after::<$backend>(&self.pool, after, limit).await
             }
 
             async fn login_throttle(&self, scope: &str, email_index: &str) -> ::storekeep_store::StoreResult<::storekeep_domain::LoginThrottle> {
-                $krate::users::throttle(&self.pool, scope, email_index).await
+                $crate::identity::accounts::throttle::<$backend>(&self.pool, scope, email_index).await
             }
 
             async fn record_login_failure(
@@ -117,7 +117,7 @@ macro_rules! impl_store {
                 max_lock: ::chrono::Duration,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::LoginThrottle> {
                 let at = ::storekeep_store::now();
-                $krate::users::record_failure(&self.pool, scope, email_index, |failures| {
+                $crate::identity::accounts::record_failure::<$backend>(&self.pool, scope, email_index, |failures| {
                     ::storekeep_store::rules::identity::lock_until(
                         failures,
                         free_failures,
@@ -130,7 +130,7 @@ macro_rules! impl_store {
             }
 
             async fn clear_login_failures(&self, scope: &str, email_index: &str) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::clear_failures(&self.pool, scope, email_index).await
+                $crate::identity::accounts::clear_failures::<$backend>(&self.pool, scope, email_index).await
             }
 
             async fn create_session(&self, session: &::storekeep_domain::NewSession) -> ::storekeep_store::StoreResult<::storekeep_domain::SessionRecord> {
@@ -175,7 +175,7 @@ macro_rules! impl_store {
             }
 
             async fn set_totp_pending(&self, user: ::storekeep_domain::UserId, sealed: Option<&str>) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::set_totp_pending(&self.pool, user, sealed).await
+                $crate::identity::accounts::set_totp_pending::<$backend>(&self.pool, user, sealed).await
             }
 
             async fn enable_totp(
@@ -186,19 +186,19 @@ macro_rules! impl_store {
                 recovery_hashes: &[String],
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::enable_totp(&self.pool, user, sealed, step, recovery_hashes, audit).await
+                $crate::identity::accounts::enable_totp::<$backend>(&self.pool, user, sealed, step, recovery_hashes, audit).await
             }
 
             async fn disable_totp(&self, user: ::storekeep_domain::UserId, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::disable_totp(&self.pool, user, audit).await
+                $crate::identity::accounts::disable_totp::<$backend>(&self.pool, user, audit).await
             }
 
             async fn use_totp_step(&self, user: ::storekeep_domain::UserId, step: i64) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::use_totp_step(&self.pool, user, step).await
+                $crate::identity::accounts::use_totp_step::<$backend>(&self.pool, user, step).await
             }
 
             async fn use_recovery_code(&self, user: ::storekeep_domain::UserId, code_hash: &str) -> ::storekeep_store::StoreResult<bool> {
-                $krate::users::use_recovery_code(&self.pool, user, code_hash).await
+                $crate::identity::accounts::use_recovery_code::<$backend>(&self.pool, user, code_hash).await
             }
 
             async fn create_password_reset(
@@ -207,7 +207,7 @@ macro_rules! impl_store {
                 token_hash: &str,
                 expires_at: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::create_reset(&self.pool, user, token_hash, expires_at).await
+                $crate::identity::accounts::create_reset::<$backend>(&self.pool, user, token_hash, expires_at).await
             }
 
             async fn reset_password(
@@ -216,7 +216,7 @@ macro_rules! impl_store {
                 password_hash: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
-                $krate::users::reset_password(&self.pool, token_hash, password_hash, now).await
+                $crate::identity::accounts::reset_password::<$backend>(&self.pool, token_hash, password_hash, now).await
             }
 
             async fn set_password(
@@ -225,7 +225,7 @@ macro_rules! impl_store {
                 password_hash: &str,
                 audit: Option<&::storekeep_domain::AuditContext>,
             ) -> ::storekeep_store::StoreResult<()> {
-                $krate::users::set_password(&self.pool, user, password_hash, audit).await
+                $crate::identity::accounts::set_password::<$backend>(&self.pool, user, password_hash, audit).await
             }
 
             async fn create_api_key(

@@ -4,25 +4,18 @@
 use chrono::{DateTime, Utc};
 use storekeep_domain::{TenantId, UserId, UserKind, UserRecord};
 
-use super::USER_COLUMNS;
 use crate::DbId;
 use crate::stmt::Stmt;
-
-/// The accounts `WHERE clause`.
-pub fn select(clause: &str) -> String {
-    format!("SELECT {USER_COLUMNS} FROM users u WHERE {clause}")
-}
-
-pub const BY_ID: &str = "u.id = $1";
 
 /// The account `$1`.
 pub const SELECT_BY_ID: &str = crate::select_users!("u.id = $1");
 
 /// A shop's accounts of a kind: ids after `$3`, at most `$4`.
-pub const PAGE: &str = "u.tenant_id = $1 AND u.kind = $2 AND u.id > $3 ORDER BY u.id LIMIT $4";
+pub const SELECT_PAGE: &str =
+    crate::select_users!("u.tenant_id = $1 AND u.kind = $2 AND u.id > $3 ORDER BY u.id LIMIT $4");
 
 /// Every account, in id order: ids after `$1`, at most `$2`.
-pub const AFTER: &str = "u.id > $1 ORDER BY u.id LIMIT $2";
+pub const SELECT_AFTER: &str = crate::select_users!("u.id > $1 ORDER BY u.id LIMIT $2");
 
 type SealedValues<'a> = (
     &'a str,

@@ -1,0 +1,280 @@
+//! Accounts, login throttling, MFA and password resets, written once over
+//! the [`Backend`]: the backend adds its dialect's email look-up
+//! ([`Backend::USER_BY_EMAIL`]), its unique constraint names, its write
+//! transaction and its audit chain.
+
+use chrono::{DateTime, Utc};
+use sqlx::Pool;
+use storekeep_domain::{
+    AuditContext, LoginThrottle, Page, PageRequest, TenantId, UserId, UserKind, UserRecord,
+};
+use storekeep_store::rules::identity::{
+    ACCOUNT, MFA_DISABLE, MFA_ENABLE, PASSWORD_CHANGE, RESET_TOKEN, account_changed,
+    account_created, require_fresh_step,
+};
+use storekeep_store::{StoreError, StoreResult, now};
+use tracing::instrument;
+
+use super::sessions::revoke_all;
+use super::users::{self as sql, SELECT_AFTER, SELECT_BY_ID, SELECT_PAGE};
+use super::{UserRow, changed_account, insert_user};
+use crate::DbId;
+use crate::backend::{Backend, Conn};
+use crate::stmt::{Stmt, cursor, found, page_of};
+
+#[instrument(skip_all)]
+pub async fn create<B: Backend>(
+    pool: &Pool<B::Db>,
+    u: &UserRecord,
+    ctx: Option<&AuditContext>,
+) -> StoreResult<UserRecord> {
+    let mut tx = B::write_tx(pool).await?;
+    B::exec_unique(&mut tx, insert_user(u), B::USER_UNIQUES).await?;
+    if let Some(ctx) = ctx {
+        B::record_change(&mut tx, ctx, account_created(u)).await?;
+    }
+    B::commit(tx).await?;
+    Ok(u.clone())
+}
+
+pub async fn by_email<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: Option<TenantId>,
+    kind: UserKind,
+    email_index: &str,
+) -> StoreResult<UserRecord> {
+    let tenant = tenant.map(|t| DbId(t.0));
+    let stmt = Stmt::new(B::USER_BY_EMAIL, (tenant, kind.as_str(), email_index));
+    let row: Option<UserRow> = B::optional(&mut *B::conn(pool).await?, stmt).await?;
+    found(row, ACCOUNT)
+}
+
+pub async fn by_id<B: Backend>(pool: &Pool<B::Db>, id: UserId) -> StoreResult<UserRecord> {
+    let stmt = Stmt::new(SELECT_BY_ID, (DbId(id.0),));
+    let row: Option<UserRow> = B::optional(&mut *B::conn(pool).await?, stmt).await?;
+    found(row, ACCOUNT)
+}
+
+pub async fn list<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    kind: UserKind,
+    page: &PageRequest,
+) -> StoreResult<Page<UserRecord>> {
+    let args = (
+        DbId(tenant.0),
+        kind.as_str(),
+        cursor(page)?,
+        page.fetch_limit(),
+    );
+    let stmt = Stmt::new(SELECT_PAGE, args);
+    let rows: Vec<UserRow> = B::all(&mut *B::conn(pool).await?, stmt).await?;
+    page_of(rows, page, |u: &UserRecord| u.id.0)
+}
+
+pub async fn after<B: Backend>(
+    pool: &Pool<B::Db>,
+    after: Option<UserId>,
+    limit: i64,
+) -> StoreResult<Vec<UserRecord>> {
+    let after = DbId(after.map_or(uuid::Uuid::nil(), |a| a.0));
+    let stmt = Stmt::new(SELECT_AFTER, (after, limit));
+    let rows: Vec<UserRow> = B::all(&mut *B::conn(pool).await?, stmt).await?;
+    rows.into_iter().map(UserRecord::try_from).collect()
+}
+
+pub async fn update_sealed<B: Backend>(pool: &Pool<B::Db>, u: &UserRecord) -> StoreResult<()> {
+    let done = B::exec(&mut *B::conn(pool).await?, sql::update_sealed(u, now())).await?;
+    if done == 0 {
+        return Err(StoreError::NotFound(ACCOUNT));
+    }
+    Ok(())
+}
+
+pub async fn count<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    kind: UserKind,
+) -> StoreResult<i64> {
+    B::scalar(&mut *B::conn(pool).await?, sql::count(tenant, kind)).await
+}
+
+// --- login throttling
+
+pub async fn throttle<B: Backend>(
+    pool: &Pool<B::Db>,
+    scope: &str,
+    email_index: &str,
+) -> StoreResult<LoginThrottle> {
+    let stmt = sql::throttle(scope, email_index);
+    let row: Option<(i64, Option<DateTime<Utc>>)> =
+        B::optional(&mut *B::conn(pool).await?, stmt).await?;
+    let (failures, locked_until) = row.unwrap_or_default();
+    Ok(LoginThrottle {
+        failures,
+        locked_until,
+    })
+}
+
+pub async fn record_failure<B: Backend>(
+    pool: &Pool<B::Db>,
+    scope: &str,
+    email_index: &str,
+    lock: impl Fn(i64) -> Option<DateTime<Utc>>,
+) -> StoreResult<LoginThrottle> {
+    let mut tx = B::write_tx(pool).await?;
+    let failures: i64 = B::scalar(&mut tx, sql::count_failure(scope, email_index)).await?;
+    let locked_until = lock(failures);
+    B::exec(&mut tx, sql::lock(scope, email_index, locked_until)).await?;
+    B::commit(tx).await?;
+    Ok(LoginThrottle {
+        failures,
+        locked_until,
+    })
+}
+
+pub async fn clear_failures<B: Backend>(
+    pool: &Pool<B::Db>,
+    scope: &str,
+    email_index: &str,
+) -> StoreResult<()> {
+    let stmt = sql::clear_failures(scope, email_index);
+    B::exec(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(())
+}
+
+// --- MFA
+
+pub async fn set_totp_pending<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    sealed: Option<&str>,
+) -> StoreResult<()> {
+    let stmt = sql::set_totp_pending(user, sealed, now());
+    B::exec(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(())
+}
+
+/// Drops an account's recovery codes and stores `hashes` instead.
+async fn replace_recovery_codes<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    user: UserId,
+    hashes: &[String],
+) -> StoreResult<()> {
+    B::exec(&mut *conn, sql::delete_recovery_codes(user)).await?;
+    for h in hashes {
+        B::exec(&mut *conn, sql::insert_recovery_code(user, h)).await?;
+    }
+    Ok(())
+}
+
+pub async fn enable_totp<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    sealed: &str,
+    step: i64,
+    recovery: &[String],
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = B::write_tx(pool).await?;
+    let stmt = sql::enable_totp(user, sealed, step, now());
+    let tenant = changed_account(B::scalar_optional(&mut tx, stmt).await?)?;
+    replace_recovery_codes::<B>(&mut tx, user, recovery).await?;
+    let change = account_changed(MFA_ENABLE, user, tenant);
+    B::record_change(&mut tx, ctx, change).await?;
+    B::commit(tx).await
+}
+
+pub async fn disable_totp<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    ctx: &AuditContext,
+) -> StoreResult<()> {
+    let mut tx = B::write_tx(pool).await?;
+    let stmt = sql::disable_totp(user, now());
+    let tenant = changed_account(B::scalar_optional(&mut tx, stmt).await?)?;
+    replace_recovery_codes::<B>(&mut tx, user, &[]).await?;
+    let change = account_changed(MFA_DISABLE, user, tenant);
+    B::record_change(&mut tx, ctx, change).await?;
+    B::commit(tx).await
+}
+
+pub async fn use_totp_step<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    step: i64,
+) -> StoreResult<()> {
+    let done = B::exec(&mut *B::conn(pool).await?, sql::use_totp_step(user, step)).await?;
+    require_fresh_step(done)
+}
+
+pub async fn use_recovery_code<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    code_hash: &str,
+) -> StoreResult<bool> {
+    let stmt = sql::use_recovery_code(user, code_hash, now());
+    let done = B::exec(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(done == 1)
+}
+
+// --- passwords
+
+pub async fn create_reset<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let stmt = sql::insert_reset(user, token_hash, expires_at);
+    B::exec(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(())
+}
+
+pub async fn reset_password<B: Backend>(
+    pool: &Pool<B::Db>,
+    token_hash: &str,
+    password_hash: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<UserRecord> {
+    let mut tx = B::write_tx(pool).await?;
+    let user: Option<DbId> = B::scalar_optional(&mut tx, sql::use_reset(token_hash, at)).await?;
+    let user = user.ok_or(StoreError::NotFound(RESET_TOKEN))?;
+    set_password_in::<B>(&mut tx, user, password_hash, at).await?;
+    // Every other outstanding reset link for the account dies too.
+    B::exec(&mut tx, sql::end_resets(user, at)).await?;
+    let row: UserRow = B::one(&mut tx, Stmt::new(SELECT_BY_ID, (user,))).await?;
+    B::commit(tx).await?;
+    row.try_into()
+}
+
+/// Sets the password and ends every session of the account.
+async fn set_password_in<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    user: DbId,
+    password_hash: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done = B::exec(&mut *conn, sql::set_password(user, password_hash, at)).await?;
+    if done == 0 {
+        return Err(StoreError::NotFound(ACCOUNT));
+    }
+    B::exec(&mut *conn, revoke_all(user, at)).await?;
+    Ok(())
+}
+
+pub async fn set_password<B: Backend>(
+    pool: &Pool<B::Db>,
+    user: UserId,
+    password_hash: &str,
+    ctx: Option<&AuditContext>,
+) -> StoreResult<()> {
+    let mut tx = B::write_tx(pool).await?;
+    set_password_in::<B>(&mut tx, DbId(user.0), password_hash, now()).await?;
+    if let Some(ctx) = ctx {
+        let tenant: Option<DbId> = B::scalar(&mut tx, sql::tenant_of(user)).await?;
+        let change = account_changed(PASSWORD_CHANGE, user, tenant.map(|t| TenantId(t.0)));
+        B::record_change(&mut tx, ctx, change).await?;
+    }
+    B::commit(tx).await
+}
