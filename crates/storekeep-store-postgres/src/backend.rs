@@ -4,6 +4,7 @@
 use sqlx::{Pool, Postgres, Transaction};
 use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::audit::Change;
+use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
 
@@ -16,6 +17,8 @@ impl Backend for PgBackend {
     type Db = Postgres;
 
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)] = catalog::UNIQUES;
+    const ROW_LOCKS: bool = true;
+    const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans_name_key", FIELD_NAME)];
     const USER_UNIQUES: &'static [(&'static str, &'static str)] = users::UNIQUES;
     const USER_BY_EMAIL: &'static str = users::BY_EMAIL;
 

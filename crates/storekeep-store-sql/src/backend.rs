@@ -161,6 +161,22 @@ pub trait Backend: Send + Sync + 'static {
     /// its errors, and the input field each blames.
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)];
 
+    /// Whether a write must lock the rows it reads before changing them
+    /// (`FOR UPDATE`): true on PostgreSQL, whose transactions run at READ
+    /// COMMITTED; false on SQLite, whose write transaction (`BEGIN
+    /// IMMEDIATE`) already serialises every writer.
+    const ROW_LOCKS: bool;
+
+    /// `locked` if this database locks rows ([`Backend::ROW_LOCKS`]),
+    /// else `plain`: the two spellings of one read.
+    fn read_for_update(plain: &'static str, locked: &'static str) -> &'static str {
+        if Self::ROW_LOCKS { locked } else { plain }
+    }
+
+    /// The unique constraint of a taken plan name, as named in this
+    /// database's errors.
+    const PLAN_UNIQUES: &'static [(&'static str, &'static str)];
+
     /// The unique constraints of `users` (a taken email), as named in this
     /// database's errors.
     const USER_UNIQUES: &'static [(&'static str, &'static str)];

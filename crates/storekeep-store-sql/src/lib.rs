@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod commerce;
 mod id;
 pub mod identity;
+pub mod plans;
 pub mod platform;
 mod platform_health;
 mod platform_store;

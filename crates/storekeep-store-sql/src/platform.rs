@@ -32,9 +32,18 @@ pub fn known_migrations(migrator: &sqlx::migrate::Migrator) -> Vec<i64> {
 }
 
 /// The plan named `$1`.
-pub const PLAN_BY_NAME: &str = "SELECT id, name, max_products, max_staff, storage_bytes, \
-     api_requests_per_minute, auth_requests_per_minute, search_requests_per_minute, \
-     admin_requests_per_minute, created_at FROM plans WHERE name = $1";
+macro_rules! plan_by_name {
+    () => {
+        "SELECT id, name, max_products, max_staff, storage_bytes, \
+         api_requests_per_minute, auth_requests_per_minute, search_requests_per_minute, \
+         admin_requests_per_minute, created_at FROM plans WHERE name = $1"
+    };
+}
+
+pub const PLAN_BY_NAME: &str = plan_by_name!();
+
+/// [`PLAN_BY_NAME`], locking the row (PostgreSQL).
+pub const PLAN_BY_NAME_LOCKED: &str = concat!(plan_by_name!(), " FOR UPDATE");
 
 /// The plans of a page: ids after `$1`, at most `$2`.
 pub const PLAN_PAGE: &str = "SELECT id, name, max_products, max_staff, storage_bytes, \

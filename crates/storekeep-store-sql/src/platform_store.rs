@@ -17,15 +17,15 @@ macro_rules! impl_store {
             $($own)*
 
             async fn create_plan(&self, plan: &::storekeep_domain::NewPlan, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<::storekeep_domain::Plan> {
-                $krate::plans::create(&self.pool, plan, audit).await
+                $crate::plans::create::<$backend>(&self.pool, plan, audit).await
             }
 
             async fn list_plans(&self, page: &::storekeep_domain::PageRequest) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::Plan>> {
-                $krate::plans::list(&self.pool, page).await
+                $crate::plans::list::<$backend>(&self.pool, page).await
             }
 
             async fn plan_by_name(&self, name: &::storekeep_domain::PlanName) -> ::storekeep_store::StoreResult<::storekeep_domain::Plan> {
-                $krate::plans::by_name(&self.pool, name).await
+                $crate::plans::by_name::<$backend>(&self.pool, name).await
             }
 
             async fn update_plan(
@@ -34,7 +34,7 @@ macro_rules! impl_store {
                 patch: &::storekeep_domain::PlanLimitsPatch,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::Plan> {
-                $krate::plans::update(&self.pool, name, patch, audit).await
+                $crate::plans::update::<$backend>(&self.pool, name, patch, audit).await
             }
 
             async fn create_tenant(&self, tenant: &::storekeep_domain::NewTenant, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
@@ -233,7 +233,7 @@ macro_rules! impl_store {
                 key: &::storekeep_domain::NewApiKey,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::ApiKeyRecord> {
-                $krate::credentials::create_api_key(&self.pool, key, audit).await
+                $crate::identity::access::create_api_key::<$backend>(&self.pool, key, audit).await
             }
 
             async fn list_api_keys(
@@ -241,7 +241,7 @@ macro_rules! impl_store {
                 tenant: ::storekeep_domain::TenantId,
                 page: &::storekeep_domain::PageRequest,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::ApiKeyRecord>> {
-                $krate::credentials::list_api_keys(&self.pool, tenant, page).await
+                $crate::identity::access::list_api_keys::<$backend>(&self.pool, tenant, page).await
             }
 
             async fn revoke_api_key(
@@ -250,15 +250,15 @@ macro_rules! impl_store {
                 id: ::storekeep_domain::ApiKeyId,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::ApiKeyRecord> {
-                $krate::credentials::revoke_api_key(&self.pool, tenant, id, audit).await
+                $crate::identity::access::revoke_api_key::<$backend>(&self.pool, tenant, id, audit).await
             }
 
             async fn api_key_by_hash(&self, key_hash: &str) -> ::storekeep_store::StoreResult<::storekeep_domain::ApiKeyRecord> {
-                $krate::credentials::api_key_by_hash(&self.pool, key_hash).await
+                $crate::identity::access::api_key_by_hash::<$backend>(&self.pool, key_hash).await
             }
 
             async fn touch_api_key(&self, id: ::storekeep_domain::ApiKeyId, at: ::chrono::DateTime<::chrono::Utc>) -> ::storekeep_store::StoreResult<()> {
-                $krate::credentials::touch_api_key(&self.pool, id, at).await
+                $crate::identity::access::touch_api_key::<$backend>(&self.pool, id, at).await
             }
 
             async fn create_oauth_client(
@@ -266,7 +266,7 @@ macro_rules! impl_store {
                 client: &::storekeep_domain::NewOAuthClient,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::OAuthClientRecord> {
-                $krate::credentials::create_client(&self.pool, client, audit).await
+                $crate::identity::access::create_client::<$backend>(&self.pool, client, audit).await
             }
 
             async fn list_oauth_clients(
@@ -274,7 +274,7 @@ macro_rules! impl_store {
                 tenant: ::storekeep_domain::TenantId,
                 page: &::storekeep_domain::PageRequest,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::OAuthClientRecord>> {
-                $krate::credentials::list_clients(&self.pool, tenant, page).await
+                $crate::identity::access::list_clients::<$backend>(&self.pool, tenant, page).await
             }
 
             async fn revoke_oauth_client(
@@ -283,11 +283,11 @@ macro_rules! impl_store {
                 id: ::storekeep_domain::OAuthClientId,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::OAuthClientRecord> {
-                $krate::credentials::revoke_client(&self.pool, tenant, id, audit).await
+                $crate::identity::access::revoke_client::<$backend>(&self.pool, tenant, id, audit).await
             }
 
             async fn oauth_client_by_client_id(&self, client_id: &str) -> ::storekeep_store::StoreResult<::storekeep_domain::OAuthClientRecord> {
-                $krate::credentials::client_by_client_id(&self.pool, client_id).await
+                $crate::identity::access::client_by_client_id::<$backend>(&self.pool, client_id).await
             }
 
             async fn create_access_token(
@@ -295,7 +295,7 @@ macro_rules! impl_store {
                 token_hash: &str,
                 token: &::storekeep_domain::AccessTokenRecord,
             ) -> ::storekeep_store::StoreResult<()> {
-                $krate::credentials::create_token(&self.pool, token_hash, token).await
+                $crate::identity::access::create_token::<$backend>(&self.pool, token_hash, token).await
             }
 
             async fn access_token(
@@ -303,7 +303,7 @@ macro_rules! impl_store {
                 token_hash: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::AccessTokenRecord> {
-                $krate::credentials::token(&self.pool, token_hash, now).await
+                $crate::identity::access::token::<$backend>(&self.pool, token_hash, now).await
             }
 
             async fn append_audit(

@@ -4,6 +4,7 @@
 use sqlx::{Pool, Sqlite, Transaction};
 use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::audit::Change;
+use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
 
@@ -16,6 +17,8 @@ impl Backend for SqliteBackend {
     type Db = Sqlite;
 
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)] = catalog::UNIQUES;
+    const ROW_LOCKS: bool = false;
+    const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans.name", FIELD_NAME)];
     const USER_UNIQUES: &'static [(&'static str, &'static str)] = users::UNIQUES;
     const USER_BY_EMAIL: &'static str = users::BY_EMAIL;
 

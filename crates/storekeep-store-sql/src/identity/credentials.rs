@@ -16,8 +16,17 @@ pub const KEY_PAGE: &str = "SELECT id, tenant_id, name, prefix, scopes, created_
      last_used_at, revoked_at FROM api_keys WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 
 /// A shop's key by id (`$1`, shop `$2`).
-pub const KEY_BY_ID: &str = "SELECT id, tenant_id, name, prefix, scopes, created_by, \
-     created_at, last_used_at, revoked_at FROM api_keys WHERE id = $1 AND tenant_id = $2";
+macro_rules! key_by_id {
+    () => {
+        "SELECT id, tenant_id, name, prefix, scopes, created_by, \
+         created_at, last_used_at, revoked_at FROM api_keys WHERE id = $1 AND tenant_id = $2"
+    };
+}
+
+pub const KEY_BY_ID: &str = key_by_id!();
+
+/// [`KEY_BY_ID`], locking the row (PostgreSQL).
+pub const KEY_BY_ID_LOCKED: &str = concat!(key_by_id!(), " FOR UPDATE");
 
 pub const KEY_BY_HASH: &str = "SELECT id, tenant_id, name, prefix, scopes, created_by, \
      created_at, last_used_at, revoked_at FROM api_keys WHERE key_hash = $1";
@@ -28,8 +37,17 @@ pub const CLIENT_PAGE: &str = "SELECT id, tenant_id, client_id, name, secret_has
      ORDER BY id LIMIT $3";
 
 /// A shop's client by id (`$1`, shop `$2`).
-pub const CLIENT_BY_ID: &str = "SELECT id, tenant_id, client_id, name, secret_hash, scopes, \
-     created_at, revoked_at FROM oauth_clients WHERE id = $1 AND tenant_id = $2";
+macro_rules! client_by_id {
+    () => {
+        "SELECT id, tenant_id, client_id, name, secret_hash, scopes, \
+         created_at, revoked_at FROM oauth_clients WHERE id = $1 AND tenant_id = $2"
+    };
+}
+
+pub const CLIENT_BY_ID: &str = client_by_id!();
+
+/// [`CLIENT_BY_ID`], locking the row (PostgreSQL).
+pub const CLIENT_BY_ID_LOCKED: &str = concat!(client_by_id!(), " FOR UPDATE");
 
 pub const CLIENT_BY_CLIENT_ID: &str = "SELECT id, tenant_id, client_id, name, secret_hash, \
      scopes, created_at, revoked_at FROM oauth_clients WHERE client_id = $1";

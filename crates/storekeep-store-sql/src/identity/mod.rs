@@ -12,6 +12,7 @@ use storekeep_store::{StoreError, StoreResult};
 use crate::DbId;
 use crate::stmt::Stmt;
 
+pub mod access;
 pub mod accounts;
 pub mod credentials;
 pub mod sessions;
