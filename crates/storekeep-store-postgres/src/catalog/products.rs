@@ -19,9 +19,11 @@ use storekeep_store_sql::catalog::{
 
 use super::variants::insert_variant;
 use super::{Conn, Db, Pool, lock_tenant, map_err, record};
+use crate::backend::PgBackend as B;
 use crate::error::other;
 use crate::run::RUN;
 use crate::write_tx;
+use storekeep_store_sql::catalog::products::lock_product;
 use storekeep_store_sql::stmt::Stmt;
 
 /// Rows of `sql` for the products `ids` (bound as one array, `$1`).
@@ -72,21 +74,6 @@ pub(super) async fn fetch(
     one(conn, row).await
 }
 
-/// Lock 2: the product row, before reading what will change. `NotFound`
-/// when the product is not the shop's (or was deleted meanwhile).
-pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
-    let found: Option<DbId> = RUN
-        .scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                (DbId(tenant.0), id),
-            ),
-        )
-        .await?;
-    found.map(|_| ()).ok_or(StoreError::NotFound("product"))
-}
-
 /// Recomputes a product's cheapest price and available stock.
 pub(crate) async fn refresh_summary<'q>(
     conn: &mut Conn,
@@ -103,12 +90,6 @@ pub(crate) async fn refresh_summary<'q>(
     .execute(&mut *conn)
     .await
     .map_err(other)?;
-    Ok(())
-}
-
-pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
-    RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product)))
-        .await?;
     Ok(())
 }
 
@@ -323,7 +304,7 @@ pub(super) async fn update(
     let mut tx = write_tx(pool).await?;
     // Locked before reading, so a concurrent patch is not overwritten with
     // what this one read.
-    lock_product(&mut tx, tenant, DbId(id.0)).await?;
+    lock_product::<B>(&mut tx, tenant, DbId(id.0)).await?;
     let before = fetch(&mut tx, tenant, id).await?;
     let fields = ProductFields::patched(&before, patch);
     let (tags, categories) = (patch.tags.as_deref(), patch.categories.as_deref());
@@ -348,7 +329,7 @@ pub(super) async fn delete(
 ) -> StoreResult<Product> {
     let mut tx = write_tx(pool).await?;
     // Locked first, so the images returned are all the ones deleted.
-    lock_product(&mut tx, tenant, DbId(id.0)).await?;
+    lock_product::<B>(&mut tx, tenant, DbId(id.0)).await?;
     let before = fetch(&mut tx, tenant, id).await?;
     RUN.exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),)))
         .await?;

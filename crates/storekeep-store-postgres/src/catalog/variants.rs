@@ -10,11 +10,13 @@ use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::{VariantRow, adjustment, sql};
 
 use super::inventory::write_ledger;
-use super::products::{lock_product, refresh_summary, touch};
+use super::products::refresh_summary;
 use super::{Conn, Pool, map_err, record};
+use crate::backend::PgBackend as B;
 use crate::error::other;
 use crate::run::RUN;
 use crate::write_tx;
+use storekeep_store_sql::catalog::products::{lock_product, touch};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(super) async fn fetch(
@@ -48,7 +50,7 @@ pub(super) async fn lock_variant(
         )
         .await?;
     let product = product.ok_or(StoreError::NotFound("variant"))?;
-    match lock_product(conn, tenant, product).await {
+    match lock_product::<B>(conn, tenant, product).await {
         Err(StoreError::NotFound(_)) => return Err(StoreError::NotFound("variant")),
         r => r?,
     }
@@ -106,11 +108,11 @@ pub(super) async fn add(
 ) -> StoreResult<Variant> {
     let mut tx = write_tx(pool).await?;
     let key = DbId(product.0);
-    lock_product(&mut tx, tenant, key).await?;
+    lock_product::<B>(&mut tx, tenant, key).await?;
     rules::variant_room(variant_count(&mut tx, key).await?)?;
     let id = insert_variant(&mut tx, tenant, key, new, &ctx.actor, "initial").await?;
     refresh_summary(&mut tx, key).await?;
-    touch(&mut tx, key).await?;
+    touch::<B>(&mut tx, key).await?;
     let variant = fetch(&mut tx, tenant, id).await?;
     record(&mut tx, tenant, ctx, AuditEvent::variant_created(&variant)).await?;
     tx.commit().await.map_err(other)?;
@@ -129,7 +131,7 @@ pub(super) async fn update(
     let product = DbId(before.product_id.0);
     write_variant(&mut tx, DbId(id.0), &rules::patched_variant(&before, patch)).await?;
     refresh_summary(&mut tx, product).await?;
-    touch(&mut tx, product).await?;
+    touch::<B>(&mut tx, product).await?;
     let after = fetch(&mut tx, tenant, id).await?;
     record(
         &mut tx,

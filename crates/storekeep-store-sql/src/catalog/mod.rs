@@ -6,8 +6,10 @@
 //! transactions.
 
 pub mod categories;
+pub mod images;
 pub mod import;
 pub mod list;
+pub mod products;
 pub mod rows;
 pub mod sql;
 pub mod store;

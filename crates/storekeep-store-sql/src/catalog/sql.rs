@@ -70,6 +70,18 @@ pub const PRODUCTS_AFTER: &str = concat!(
 pub const PRODUCT_COUNT: &str = "SELECT count(*) FROM products WHERE tenant_id = $1";
 pub const DELETE_PRODUCT: &str = "DELETE FROM products WHERE id = $1";
 pub const TOUCH_PRODUCT: &str = "UPDATE products SET updated_at = $1 WHERE id = $2";
+
+/// Product `$2` of shop `$1`, if it exists.
+pub const PRODUCT_EXISTS: &str = "SELECT id FROM products WHERE tenant_id = $1 AND id = $2";
+
+/// [`PRODUCT_EXISTS`], locking the row (PostgreSQL's lock 2).
+pub const PRODUCT_EXISTS_LOCKED: &str =
+    "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE";
+
+/// The bytes of images a shop stores (the cast makes PostgreSQL's numeric
+/// sum a bigint; SQLite's is an integer already).
+pub const IMAGE_BYTES_USED: &str = "SELECT CAST(coalesce(sum(size_bytes), 0) AS BIGINT) \
+     FROM product_images WHERE tenant_id = $1";
 pub const DELETE_PRODUCT_TAGS: &str = "DELETE FROM product_tags WHERE product_id = $1";
 pub const DELETE_PRODUCT_CATEGORIES: &str = "DELETE FROM product_categories WHERE product_id = $1";
 const INSERT_PRODUCT: &str = "INSERT INTO products (id, tenant_id, handle, title, title_key, \
@@ -407,29 +419,39 @@ pub fn update_category(id: DbId, c: &NewCategory, at: DateTime<Utc>) -> Stmt<Cat
 }
 
 /// Records an image at `position`, in `tenant`.
-pub fn insert_image<'q, DB>(
+pub fn insert_image(
     tenant: DbId,
-    image: &'q NewImage,
+    image: &NewImage,
     position: i64,
     at: DateTime<Utc>,
-) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(INSERT_IMAGE)
-        .bind(DbId(image.id.0))
-        .bind(tenant)
-        .bind(DbId(image.product_id.0))
-        .bind(image.key.as_str())
-        .bind(image.content_type.as_str())
-        .bind(i64::from(image.width))
-        .bind(i64::from(image.height))
-        .bind(image.size_bytes)
-        .bind(image.alt.as_str())
-        .bind(position)
-        .bind(at)
+) -> Stmt<ImageArgs<'_>> {
+    let args = (
+        DbId(image.id.0),
+        tenant,
+        DbId(image.product_id.0),
+        image.key.as_str(),
+        image.content_type.as_str(),
+        i64::from(image.width),
+        i64::from(image.height),
+        image.size_bytes,
+        image.alt.as_str(),
+        position,
+        at,
+    );
+    Stmt::new(INSERT_IMAGE, args)
 }
+
+/// What [`insert_image`] binds, in `INSERT_IMAGE`'s column order.
+pub type ImageArgs<'q> = (
+    DbId,
+    DbId,
+    DbId,
+    &'q str,
+    &'q str,
+    i64,
+    i64,
+    i64,
+    &'q str,
+    i64,
+    DateTime<Utc>,
+);

@@ -187,11 +187,18 @@ macro_rules! impl_catalog_store {
                     storage_limit: i64,
                     ctx: &AuditContext,
                 ) -> StoreResult<ProductImage> {
-                    crate::catalog::images::add(&self.pool, tenant, image, storage_limit, ctx).await
+                    $crate::catalog::images::add::<$backend>(
+                        &self.pool,
+                        tenant,
+                        image,
+                        storage_limit,
+                        ctx,
+                    )
+                    .await
                 }
 
                 async fn image(&self, tenant: TenantId, id: ImageId) -> StoreResult<ProductImage> {
-                    crate::catalog::images::get(&self.pool, tenant, id).await
+                    $crate::catalog::images::get::<$backend>(&self.pool, tenant, id).await
                 }
 
                 async fn delete_image(
@@ -200,7 +207,7 @@ macro_rules! impl_catalog_store {
                     id: ImageId,
                     ctx: &AuditContext,
                 ) -> StoreResult<ProductImage> {
-                    crate::catalog::images::delete(&self.pool, tenant, id, ctx).await
+                    $crate::catalog::images::delete::<$backend>(&self.pool, tenant, id, ctx).await
                 }
 
                 async fn search_candidates(

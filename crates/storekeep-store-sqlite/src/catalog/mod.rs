@@ -9,7 +9,6 @@
 //! `storekeep_store_sql::catalog`; every decision (limits, refusals, their
 //! messages, audit entries) from `storekeep_store::rules`.
 
-mod images;
 mod import;
 mod inventory;
 mod products;

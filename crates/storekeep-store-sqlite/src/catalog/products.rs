@@ -70,21 +70,6 @@ pub(super) async fn fetch(
     one(conn, row).await
 }
 
-/// `NotFound` unless the product is the shop's. The write transaction
-/// already holds the database's lock, so nothing else is locked.
-pub(super) async fn lock_product(conn: &mut Conn, tenant: TenantId, id: DbId) -> StoreResult<()> {
-    let found: Option<DbId> = RUN
-        .scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                "SELECT id FROM products WHERE tenant_id = $1 AND id = $2",
-                (DbId(tenant.0), id),
-            ),
-        )
-        .await?;
-    found.map(|_| ()).ok_or(StoreError::NotFound("product"))
-}
-
 /// Recomputes a product's cheapest price and available stock.
 pub(crate) async fn refresh_summary<'q>(
     conn: &mut Conn,
@@ -101,12 +86,6 @@ pub(crate) async fn refresh_summary<'q>(
     .execute(&mut *conn)
     .await
     .map_err(other)?;
-    Ok(())
-}
-
-pub(super) async fn touch(conn: &mut Conn, product: DbId) -> StoreResult<()> {
-    RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_PRODUCT, (now(), product)))
-        .await?;
     Ok(())
 }
 
