@@ -6,6 +6,7 @@ use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
+use storekeep_store_sql::DbId;
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
 
 use crate::{audit, catalog, error, users};
@@ -36,6 +37,10 @@ impl Backend for PgBackend {
 
     fn lock_tenant(conn: &mut Conn<Postgres>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::lock_tenant(conn, tenant))
+    }
+
+    fn refresh_summary(conn: &mut Conn<Postgres>, product: DbId) -> BoxFut<'_, StoreResult<()>> {
+        Box::pin(catalog::refresh_summary(conn, product))
     }
 
     fn record_change<'a>(

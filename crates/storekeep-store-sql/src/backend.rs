@@ -24,6 +24,7 @@ use storekeep_domain::{AuditContext, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult};
 
+use crate::DbId;
 use crate::stmt::{Args, Stmt};
 
 /// A row type that decodes alike from both databases' rows.
@@ -201,6 +202,10 @@ pub trait Backend: Send + Sync + 'static {
     /// imports (a row lock on PostgreSQL; a no-op on SQLite, whose write
     /// transaction already serialises every writer).
     fn lock_tenant(conn: &mut Conn<Self::Db>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>>;
+
+    /// Recomputes a product's cheapest price and available stock (in this
+    /// dialect's `max`/`greatest`).
+    fn refresh_summary(conn: &mut Conn<Self::Db>, product: DbId) -> BoxFut<'_, StoreResult<()>>;
 
     /// Appends `change` to its audit chain, made by `ctx`, in the
     /// caller's transaction (on PostgreSQL locking the chain's head).

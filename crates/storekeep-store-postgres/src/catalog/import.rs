@@ -10,13 +10,14 @@ use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
 
-use super::inventory::change_stock;
 use super::products::{insert, product_count, refresh_summary, rewrite};
-use super::variants::{insert_variant, variant_count, write_variant};
 use super::{Conn, Pool, lock_tenant, record};
+use crate::backend::PgBackend as B;
 use crate::error::other;
 use crate::run::RUN;
 use crate::write_tx;
+use storekeep_store_sql::catalog::inventory::change_stock;
+use storekeep_store_sql::catalog::variants::{insert_variant, variant_count, write_variant};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(super) async fn rows(
@@ -119,7 +120,7 @@ async fn import_row(
     for v in &row.variants {
         import_variant(conn, tenant, product, v, actor).await?;
     }
-    rules::variant_count(variant_count(conn, product).await?)?;
+    rules::variant_count(variant_count::<B>(conn, product).await?)?;
     refresh_summary(conn, product).await?;
     Ok(outcome)
 }
@@ -144,11 +145,11 @@ async fn import_variant(
         )
         .await?;
     let Some((id, owner)) = found else {
-        insert_variant(conn, tenant, product, variant, actor, "import").await?;
+        insert_variant::<B>(conn, tenant, product, variant, actor, "import").await?;
         return Ok(());
     };
     rules::sku_owner(&owner, &product)?;
-    write_variant(conn, id, variant).await?;
+    write_variant::<B>(conn, id, variant).await?;
     // Read after the write, which holds the row's lock.
     let on_hand: i64 = RUN
         .scalar(
@@ -157,7 +158,7 @@ async fn import_variant(
         )
         .await?;
     if set_stock && variant.on_hand != on_hand {
-        change_stock(
+        change_stock::<B>(
             conn,
             tenant,
             id.0,

@@ -25,7 +25,6 @@ mod import;
 mod inventory;
 mod products;
 mod search;
-mod variants;
 
 use sqlx::{PgConnection, PgPool, Postgres};
 use storekeep_domain::{AuditContext, TenantId};
@@ -36,7 +35,7 @@ use crate::run::RUN;
 use crate::{PgStore, audit, error};
 use storekeep_store_sql::stmt::Stmt;
 
-pub(crate) use inventory::{change_stock, record_ledger};
+pub(crate) use inventory::record_ledger;
 pub(crate) use products::refresh_summary;
 
 type Pool = PgPool;

@@ -17,13 +17,13 @@ use storekeep_store_sql::catalog::{
     self as shared, ProductFields, ProductRow, list_products, product_page, sql,
 };
 
-use super::variants::insert_variant;
 use super::{Conn, Db, Pool, lock_tenant, map_err, record};
 use crate::backend::PgBackend as B;
 use crate::error::other;
 use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::catalog::products::lock_product;
+use storekeep_store_sql::catalog::variants::insert_variant;
 use storekeep_store_sql::stmt::Stmt;
 
 /// Rows of `sql` for the products `ids` (bound as one array, `$1`).
@@ -218,7 +218,7 @@ pub(super) async fn create(
     rules::product_room(product_count(&mut tx, tenant).await?, max_products)?;
     let id = insert(&mut tx, tenant, ProductFields::of_new(new), &new.categories).await?;
     for v in &new.variants {
-        insert_variant(&mut tx, tenant, id, v, &ctx.actor, "initial").await?;
+        insert_variant::<B>(&mut tx, tenant, id, v, &ctx.actor, "initial").await?;
     }
     refresh_summary(&mut tx, id).await?;
     let product = fetch(&mut tx, tenant, ProductId(id.0)).await?;

@@ -14,10 +14,12 @@ use uuid::Uuid;
 
 use super::orders::{fetch_detail, lock_order, lock_products_of, move_order};
 use super::outbox::emit;
-use crate::catalog::{change_stock, refresh_summary};
+use crate::backend::PgBackend as B;
+use crate::catalog::refresh_summary;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::catalog::inventory::change_stock;
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
@@ -50,7 +52,7 @@ pub(crate) async fn refund_order(
             )
             .await?;
         if let Some(product) = product {
-            change_stock(&mut tx, tenant, variant.0, *q, &reason, by.actor).await?;
+            change_stock::<B>(&mut tx, tenant, variant.0, *q, &reason, by.actor).await?;
             products.insert(product);
         }
     }

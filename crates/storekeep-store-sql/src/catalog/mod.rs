@@ -8,11 +8,13 @@
 pub mod categories;
 pub mod images;
 pub mod import;
+pub mod inventory;
 pub mod list;
 pub mod products;
 pub mod rows;
 pub mod sql;
 pub mod store;
+pub mod variants;
 
 pub use import::warn_if_broken;
 pub use list::{list_products, product_page};

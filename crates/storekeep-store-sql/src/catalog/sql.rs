@@ -289,80 +289,103 @@ where
 
 /// Inserts a variant at `position` with `v.on_hand` in stock and nothing
 /// reserved; `ids` is `(variant, tenant, product)`.
-pub fn insert_variant<'q, DB>(
+pub fn insert_variant(
     (id, tenant, product): (DbId, DbId, DbId),
-    v: &'q NewVariant,
+    v: &NewVariant,
     position: i64,
     at: DateTime<Utc>,
-) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    Option<i64>: Encode<'q, DB> + Type<DB>,
-    Json<&'q BTreeMap<String, String>>: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(INSERT_VARIANT)
-        .bind(id)
-        .bind(tenant)
-        .bind(product)
-        .bind(v.sku.as_str())
-        .bind(v.title.as_str())
-        .bind(Json(&v.options))
-        .bind(v.price.amount)
-        .bind(v.price.currency.as_str())
-        .bind(v.compare_at_price.as_ref().map(|m| m.amount))
-        .bind(v.on_hand)
-        .bind(position)
-        .bind(at)
+) -> Stmt<NewVariantArgs<'_>> {
+    let args = (
+        id,
+        tenant,
+        product,
+        v.sku.as_str(),
+        v.title.as_str(),
+        Json(&v.options),
+        v.price.amount,
+        v.price.currency.as_str(),
+        v.compare_at_price.as_ref().map(|m| m.amount),
+        v.on_hand,
+        position,
+        at,
+    );
+    Stmt::new(INSERT_VARIANT, args)
 }
+
+/// What [`insert_variant`] binds, in `INSERT_VARIANT`'s order.
+pub type NewVariantArgs<'q> = (
+    DbId,
+    DbId,
+    DbId,
+    &'q str,
+    &'q str,
+    Json<&'q BTreeMap<String, String>>,
+    i64,
+    &'q str,
+    Option<i64>,
+    i64,
+    i64,
+    DateTime<Utc>,
+);
 
 /// Rewrites a variant's descriptive columns (not its stock).
-pub fn update_variant<'q, DB>(id: DbId, v: &'q NewVariant, at: DateTime<Utc>) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    Option<i64>: Encode<'q, DB> + Type<DB>,
-    Json<&'q BTreeMap<String, String>>: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(UPDATE_VARIANT)
-        .bind(v.sku.as_str())
-        .bind(v.title.as_str())
-        .bind(Json(&v.options))
-        .bind(v.price.amount)
-        .bind(v.price.currency.as_str())
-        .bind(v.compare_at_price.as_ref().map(|m| m.amount))
-        .bind(at)
-        .bind(id)
+pub fn update_variant(id: DbId, v: &NewVariant, at: DateTime<Utc>) -> Stmt<VariantArgs<'_>> {
+    let args = (
+        v.sku.as_str(),
+        v.title.as_str(),
+        Json(&v.options),
+        v.price.amount,
+        v.price.currency.as_str(),
+        v.compare_at_price.as_ref().map(|m| m.amount),
+        at,
+        id,
+    );
+    Stmt::new(UPDATE_VARIANT, args)
 }
 
+/// What [`update_variant`] binds, in `UPDATE_VARIANT`'s order.
+pub type VariantArgs<'q> = (
+    &'q str,
+    &'q str,
+    Json<&'q BTreeMap<String, String>>,
+    i64,
+    &'q str,
+    Option<i64>,
+    DateTime<Utc>,
+    DbId,
+);
+
 /// A ledger line for `a` (whose id and variant it names), in `tenant`.
-pub fn insert_ledger<'q, DB>(
+pub fn insert_ledger(
     tenant: DbId,
-    a: &'q storekeep_domain::InventoryAdjustment,
-) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(INSERT_LEDGER)
-        .bind(DbId(a.id))
-        .bind(tenant)
-        .bind(DbId(a.variant_id.0))
-        .bind(a.delta)
-        .bind(a.reason.as_str())
-        .bind(a.on_hand_after)
-        .bind(a.actor.as_str())
-        .bind(a.at)
+    a: &storekeep_domain::InventoryAdjustment,
+) -> Stmt<LedgerArgs<'_>> {
+    let args = (
+        DbId(a.id),
+        tenant,
+        DbId(a.variant_id.0),
+        a.delta,
+        a.reason.as_str(),
+        a.on_hand_after,
+        a.actor.as_str(),
+        a.at,
+    );
+    Stmt::new(INSERT_LEDGER, args)
 }
+
+/// What [`insert_ledger`] binds, in `INSERT_LEDGER`'s order.
+pub type LedgerArgs<'q> = (DbId, DbId, DbId, i64, &'q str, i64, &'q str, DateTime<Utc>);
+
+/// The product of variant `$2` in shop `$1`.
+pub const VARIANT_PRODUCT: &str =
+    "SELECT product_id FROM variants WHERE tenant_id = $1 AND id = $2";
+
+/// A variant's stock.
+pub const VARIANT_STOCK: &str = "SELECT on_hand, reserved FROM variants WHERE id = $1";
+
+/// [`VARIANT_STOCK`], locking the row (PostgreSQL's lock 3).
+pub const VARIANT_STOCK_LOCKED: &str =
+    "SELECT on_hand, reserved FROM variants WHERE id = $1 FOR UPDATE";
 
 /// What [`insert_category`] binds: id, tenant, parent, handle, name,
 /// position, creation time.

@@ -137,7 +137,10 @@ macro_rules! impl_catalog_store {
                     new: &NewVariant,
                     ctx: &AuditContext,
                 ) -> StoreResult<Variant> {
-                    crate::catalog::variants::add(&self.pool, tenant, product, new, ctx).await
+                    $crate::catalog::variants::add::<$backend>(
+                        &self.pool, tenant, product, new, ctx,
+                    )
+                    .await
                 }
 
                 async fn update_variant(
@@ -147,7 +150,10 @@ macro_rules! impl_catalog_store {
                     patch: &VariantPatch,
                     ctx: &AuditContext,
                 ) -> StoreResult<Variant> {
-                    crate::catalog::variants::update(&self.pool, tenant, id, patch, ctx).await
+                    $crate::catalog::variants::update::<$backend>(
+                        &self.pool, tenant, id, patch, ctx,
+                    )
+                    .await
                 }
 
                 async fn delete_variant(
@@ -156,7 +162,7 @@ macro_rules! impl_catalog_store {
                     id: VariantId,
                     ctx: &AuditContext,
                 ) -> StoreResult<()> {
-                    crate::catalog::variants::delete(&self.pool, tenant, id, ctx).await
+                    $crate::catalog::variants::delete::<$backend>(&self.pool, tenant, id, ctx).await
                 }
 
                 async fn adjust_inventory(
@@ -167,8 +173,10 @@ macro_rules! impl_catalog_store {
                     reason: &str,
                     ctx: &AuditContext,
                 ) -> StoreResult<(Variant, InventoryAdjustment)> {
-                    crate::catalog::inventory::adjust(&self.pool, tenant, id, delta, reason, ctx)
-                        .await
+                    $crate::catalog::inventory::adjust::<$backend>(
+                        &self.pool, tenant, id, delta, reason, ctx,
+                    )
+                    .await
                 }
 
                 async fn inventory_ledger(
@@ -177,7 +185,8 @@ macro_rules! impl_catalog_store {
                     id: VariantId,
                     page: &PageRequest,
                 ) -> StoreResult<Page<InventoryAdjustment>> {
-                    crate::catalog::inventory::ledger(&self.pool, tenant, id, page).await
+                    $crate::catalog::inventory::ledger::<$backend>(&self.pool, tenant, id, page)
+                        .await
                 }
 
                 async fn add_image(

@@ -13,7 +13,6 @@ mod import;
 mod inventory;
 mod products;
 mod search;
-mod variants;
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use storekeep_domain::{AuditContext, TenantId};
