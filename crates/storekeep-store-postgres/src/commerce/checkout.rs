@@ -3,6 +3,7 @@
 //! pending payment. Any outcome but `Created` rolls back.
 
 use crate::Conn;
+use crate::backend::PgBackend as B;
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
     CheckoutOutcome, DealId, NewOrder, Order, OrderId, OrderLine, OrderStatus, TenantId,
@@ -17,12 +18,12 @@ use uuid::Uuid;
 
 use super::map_err;
 use super::orders::{fetch_detail, insert_transition, lock_products_of};
-use super::outbox::emit;
 use super::payments::insert_payment;
 use crate::catalog::refresh_summary;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn checkout(
@@ -295,7 +296,7 @@ async fn insert_order(
     .await?;
     // `order.created` before `payment.created`: consumers see the order first.
     let (topic, payload) = events::order_created(order);
-    emit(conn, tenant, order.id, topic, payload).await?;
+    emit::<B>(conn, tenant, order.id, topic, payload).await?;
     insert_payment(conn, tenant, order.id, &order.payment, at).await
 }
 

@@ -24,7 +24,6 @@ pub(crate) mod carts;
 pub(crate) mod checkout;
 pub(crate) mod deals;
 pub(crate) mod orders;
-pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod refunds;
 
@@ -35,7 +34,7 @@ use storekeep_store::{StoreError, StoreResult};
 
 use crate::{Store, error};
 
-storekeep_store_sql::impl_commerce_store!(Store);
+storekeep_store_sql::impl_commerce_store!(Store, crate::backend::PgBackend);
 
 const UNIQUES: &[(&str, &str)] = &[
     ("deals_code_key", "code"),

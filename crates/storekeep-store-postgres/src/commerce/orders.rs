@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::Conn;
+use crate::backend::PgBackend as B;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 use storekeep_domain::{
@@ -20,11 +21,11 @@ use storekeep_store_sql::commerce::{
 };
 use uuid::Uuid;
 
-use super::outbox::emit;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
 
 /// Lock 2: the order row. Returns its status, total and refunded amount.
@@ -245,7 +246,7 @@ pub(crate) async fn move_order(
     }
     insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
     let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
-    emit(conn, tenant, id, &topic, payload).await?;
+    emit::<B>(conn, tenant, id, &topic, payload).await?;
     if let Some(ctx) = by.audit {
         super::audit(
             conn,

@@ -1,6 +1,7 @@
 //! Payment attempts and their settlement.
 
 use crate::Conn;
+use crate::backend::PgBackend as B;
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
     NewPayment, OrderDetail, OrderId, OrderStatus, PaymentOutcome, PaymentStatus, Settlement,
@@ -14,10 +15,10 @@ use uuid::Uuid;
 
 use super::map_err;
 use super::orders::{fetch_detail, lock_order, move_order};
-use super::outbox::emit;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
 
 /// A pending payment attempt and its `payment.created` event.
@@ -40,7 +41,7 @@ pub(crate) async fn insert_payment(
         .await
         .map_err(map_err)?;
     let (topic, payload) = events::payment("created", order, p.id, &p.provider, p.amount);
-    emit(conn, tenant, order, &topic, payload).await
+    emit::<B>(conn, tenant, order, &topic, payload).await
 }
 
 pub(crate) async fn create_payment(
@@ -140,7 +141,7 @@ pub(crate) async fn settle_payment(
     .await?;
     let payment = storekeep_domain::PaymentId(payment);
     let (topic, payload) = events::payment(settled.as_str(), order, payment, provider, amount);
-    emit(&mut tx, tenant, order, &topic, payload).await?;
+    emit::<B>(&mut tx, tenant, order, &topic, payload).await?;
     let order_paid = match rules::settles(settled, order_status) {
         Settles::PayOrder => {
             move_order(&mut tx, tenant, order, order_status, OrderStatus::Paid, by).await?;
@@ -148,7 +149,7 @@ pub(crate) async fn settle_payment(
         }
         Settles::Unmatched => {
             let (topic, payload) = events::payment("unmatched", order, payment, provider, amount);
-            emit(&mut tx, tenant, order, &topic, payload).await?;
+            emit::<B>(&mut tx, tenant, order, &topic, payload).await?;
             false
         }
         Settles::Nothing => false,

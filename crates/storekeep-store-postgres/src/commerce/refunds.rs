@@ -13,13 +13,13 @@ use storekeep_store_sql::commerce::{SOLD_LINES, SoldLineRow, sold_lines};
 use uuid::Uuid;
 
 use super::orders::{fetch_detail, lock_order, lock_products_of, move_order};
-use super::outbox::emit;
 use crate::backend::PgBackend as B;
 use crate::catalog::refresh_summary;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
 use storekeep_store_sql::catalog::inventory::change_stock;
+use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
@@ -87,7 +87,7 @@ pub(crate) async fn refund_order(
     )
     .await?;
     let (topic, payload) = events::refund_created(id, refund);
-    emit(&mut tx, tenant, id, topic, payload).await?;
+    emit::<B>(&mut tx, tenant, id, topic, payload).await?;
     if completes {
         let quiet = rules::completing_move(refund, by);
         move_order(&mut tx, tenant, id, status, OrderStatus::Refunded, &quiet).await?;

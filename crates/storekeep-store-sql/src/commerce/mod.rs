@@ -7,7 +7,7 @@ mod carts;
 mod checkout;
 mod deals;
 mod orders;
-mod outbox;
+pub mod outbox;
 pub mod sql;
 #[doc(hidden)]
 pub mod store;

@@ -26,7 +26,7 @@ pub use storekeep_store::{CommerceStore, StoreResult, TransitionActor};
     reason = "`crate::commerce` is meant to be the invoking backend's folder"
 )]
 macro_rules! impl_commerce_store {
-    ($store:ty) => {
+    ($store:ty, $backend:ty) => {
         const _: () = {
             use $crate::commerce::store::*;
 
@@ -198,7 +198,10 @@ macro_rules! impl_commerce_store {
                     topic: Option<&str>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<OutboxEvent>> {
-                    crate::commerce::outbox::list_events(self, tenant, topic, page).await
+                    $crate::commerce::outbox::list_events::<$backend>(
+                        &self.pool, tenant, topic, page,
+                    )
+                    .await
                 }
             }
         };

@@ -20,7 +20,6 @@ pub(crate) mod carts;
 pub(crate) mod checkout;
 pub(crate) mod deals;
 pub(crate) mod orders;
-pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod refunds;
 
@@ -31,7 +30,7 @@ use storekeep_store::{StoreError, StoreResult};
 
 use crate::{Store, error};
 
-storekeep_store_sql::impl_commerce_store!(Store);
+storekeep_store_sql::impl_commerce_store!(Store, crate::backend::SqliteBackend);
 
 const UNIQUES: &[(&str, &str)] = &[("deals.code", "code"), ("payments.provider", "reference")];
 

@@ -1,6 +1,7 @@
 //! Orders: reads, status moves and what each move does to stock and deals.
 
 use crate::Conn;
+use crate::backend::SqliteBackend as B;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 use storekeep_domain::{
@@ -17,11 +18,11 @@ use storekeep_store_sql::commerce::{
     page_before,
 };
 
-use super::outbox::emit;
 use crate::catalog::{placeholders, record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
 
 /// The order row's status, total and refunded amount (the write
@@ -236,7 +237,7 @@ pub(crate) async fn move_order(
     }
     insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
     let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
-    emit(conn, tenant, id, &topic, payload).await?;
+    emit::<B>(conn, tenant, id, &topic, payload).await?;
     if let Some(ctx) = by.audit {
         super::audit(
             conn,

@@ -10,11 +10,12 @@ use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{SOLD_LINES, SoldLineRow, sold_lines};
 
 use super::orders::{fetch_detail, lock_order, move_order};
-use super::outbox::emit;
+use crate::backend::SqliteBackend as B;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn refund_order(
@@ -89,7 +90,7 @@ pub(crate) async fn refund_order(
     )
     .await?;
     let (topic, payload) = events::refund_created(id, refund);
-    emit(&mut tx, tenant, id, topic, payload).await?;
+    emit::<B>(&mut tx, tenant, id, topic, payload).await?;
     if let Some(ctx) = by.audit {
         let entry = rules::refund_audit(id, status, refunded, refund);
         super::audit(&mut tx, tenant, ctx, entry).await?;
