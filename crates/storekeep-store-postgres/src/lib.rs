@@ -56,8 +56,9 @@ impl PgStore {
     }
 }
 
-// The methods of plans, tenants, accounts, sessions, credentials and the
-// audit log call this crate's twin modules, as the SQLite backend's do.
+// The methods of plans, accounts, sessions and credentials call the shared
+// generic functions with this backend's `Backend` impl; tenants and the
+// audit log call this crate's twin modules.
 storekeep_store_sql::impl_store!(PgStore, crate, crate::backend::PgBackend {
     fn kind(&self) -> DatabaseKind {
         DatabaseKind::Postgres

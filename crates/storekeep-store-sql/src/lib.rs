@@ -10,8 +10,14 @@
 //!   verbatim, written once with the values they bind ([`stmt::Stmt`]),
 //!   and [`run::Runner`], which runs them with a backend's error classifier;
 //! - [`HealthCheck`], the readiness probe's own connection;
-//! - [`impl_store!`], the `Store` methods both backends delegate alike to
-//!   their twin platform and identity modules.
+//! - [`backend::Backend`], what a database adds to the store code both
+//!   backends run alike, and that code, written once and generic over it
+//!   (`plans`, `identity::{accounts, sessions, access}`,
+//!   `catalog::{categories, images, variants, inventory, products}`,
+//!   `commerce::outbox`);
+//! - [`impl_store!`] and the catalog and commerce impl macros, the trait
+//!   methods written once as calls into that code or the backend's own
+//!   files.
 //!
 //! Not here: SQL only one database understands (it stays in its backend),
 //! and business rules (one pure function each in `storekeep-store`).

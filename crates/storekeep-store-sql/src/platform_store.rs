@@ -1,14 +1,17 @@
 //! [`impl_store!`]: the `Store` methods of plans, tenants, accounts,
 //! sessions, credentials and the audit log, which both backends implement
-//! alike by calling their twin modules (`plans`, `tenants`, `users`,
-//! `sessions`, `credentials`, `audit`, each with the same functions).
-//! A backend writes only what differs: its kind, health, migrations, pool
-//! and shutdown.
+//! alike: plans, accounts, sessions and credentials by calling the generic
+//! functions of this crate (`plans`, `identity::{accounts, sessions,
+//! access}`) with the backend's [`Backend`](crate::backend::Backend) type,
+//! tenants and the audit log by calling the backend's twin modules
+//! (`tenants`, `audit`). A backend writes only what differs: its kind,
+//! health, migrations, pool and shutdown.
 
 /// `impl Store for $store` (with `#[async_trait]`): the methods given in
 /// braces (what differs between backends) and, for the rest, a call to the
-/// backend's twin module function of the same name (`$krate` is `crate`,
-/// the backend, which has `write_tx`, `error::other` and a `pool` field).
+/// generic function of the same name with `$backend` (the backend's
+/// `Backend` impl) or to the backend's twin module function (`$krate` is
+/// `crate`, the backend, whose store has a `pool` field).
 #[macro_export]
 macro_rules! impl_store {
     ($store:ty, $krate:tt, $backend:ty { $($own:tt)* }) => {

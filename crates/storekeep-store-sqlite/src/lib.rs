@@ -70,8 +70,9 @@ impl SqliteStore {
     }
 }
 
-// The methods of plans, tenants, accounts, sessions, credentials and the
-// audit log call this crate's twin modules, as the PostgreSQL backend's do.
+// The methods of plans, accounts, sessions and credentials call the shared
+// generic functions with this backend's `Backend` impl; tenants and the
+// audit log call this crate's twin modules.
 storekeep_store_sql::impl_store!(SqliteStore, crate, crate::backend::SqliteBackend {
     fn kind(&self) -> DatabaseKind {
         DatabaseKind::Sqlite

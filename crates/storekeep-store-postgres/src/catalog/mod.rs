@@ -16,7 +16,9 @@
 //! cannot be deleted before the filing commits.
 //!
 //! The `CatalogStore` impl is `storekeep_store_sql::impl_catalog_store!`,
-//! which calls the functions of these files. Rows, shared SQL and the
+//! which calls the functions of these files or, for categories, images,
+//! variants and stock, the generic ones of `storekeep_store_sql::catalog`
+//! with this backend's `Backend` impl. Rows, shared SQL and the
 //! binding of long statements come from
 //! `storekeep_store_sql::catalog`; every decision (limits, refusals, their
 //! messages, audit entries) from `storekeep_store::rules`.

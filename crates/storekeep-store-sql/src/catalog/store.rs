@@ -12,13 +12,14 @@ pub use storekeep_domain::{
 pub use storekeep_store::{CatalogStore, StoreError, StoreResult};
 
 /// Implements `CatalogStore` for a backend's store type by calling, for
-/// each method, the function that serves it in the backend's
-/// `catalog/<aggregate>.rs` (the store's `pool` first, then the method's
-/// arguments): `categories`, `products`, `variants`, `inventory`,
-/// `images`, `search` and `import`. The paths are the invoking crate's
-/// (`crate::catalog::…`), so both backends keep the same file and function
-/// names, and the trait's signatures are repeated once here rather than
-/// once per backend.
+/// each method, the function that serves it (the store's `pool` first,
+/// then the method's arguments): for `categories`, `variants`,
+/// `inventory` and `images` this crate's generic function with `$backend`
+/// (the backend's `Backend` impl); for `products`, `search` and `import`,
+/// which differ, the backend's `catalog/<aggregate>.rs`. Those paths are
+/// the invoking crate's (`crate::catalog::…`), so both backends keep the
+/// same file and function names, and the trait's signatures are repeated
+/// once here rather than once per backend.
 #[macro_export]
 #[expect(
     clippy::crate_in_macro_def,

@@ -16,7 +16,8 @@ pub use storekeep_store::{CommerceStore, StoreResult, TransitionActor};
 /// each method, the function of the same name in the backend's
 /// `commerce/<aggregate>.rs` (the store first, then the method's
 /// arguments): `carts`, `checkout`, `orders`, `refunds`, `payments`,
-/// `deals` and `outbox`. The paths are the invoking crate's
+/// `deals`; the outbox is this crate's generic `commerce::outbox` with
+/// `$backend` (the backend's `Backend` impl). The paths are the invoking crate's
 /// (`crate::commerce::…`), so both backends keep the same file and
 /// function names, and the trait's signatures are repeated once here
 /// rather than once per backend.
