@@ -56,9 +56,9 @@ impl PgStore {
     }
 }
 
-// The methods of plans, accounts, sessions and credentials call the shared
-// generic functions with this backend's `Backend` impl; tenants and the
-// audit log call this crate's twin modules.
+// The methods of plans, tenants, accounts, sessions and credentials call
+// the shared generic functions with this backend's `Backend` impl; the
+// audit log calls this crate's twin module.
 storekeep_store_sql::impl_store!(PgStore, crate, crate::backend::PgBackend {
     fn kind(&self) -> DatabaseKind {
         DatabaseKind::Postgres

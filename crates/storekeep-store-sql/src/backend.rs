@@ -20,11 +20,12 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, FromRow, Pool, Postgres, Sqlite, Transaction};
-use storekeep_domain::{AuditContext, TenantId};
+use storekeep_domain::{AuditContext, DomainName, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult};
 
 use crate::DbId;
+use crate::platform::TenantStatements;
 use crate::stmt::{Args, Stmt};
 
 /// A row type that decodes alike from both databases' rows.
@@ -177,6 +178,21 @@ pub trait Backend: Send + Sync + 'static {
     /// The unique constraint of a taken plan name, as named in this
     /// database's errors.
     const PLAN_UNIQUES: &'static [(&'static str, &'static str)];
+
+    /// The unique constraints a taken slug or domain violates, as named in
+    /// this database's errors.
+    const TENANT_UNIQUES: &'static [(&'static str, &'static str)];
+
+    /// The tenant statements, with this dialect's domain aggregate
+    /// (`crate::tenant_statements!`).
+    const TENANTS: TenantStatements;
+
+    /// Files a tenant's domains (a taken one is a `Conflict`).
+    fn insert_domains<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        tenant: DbId,
+        domains: &'a [DomainName],
+    ) -> BoxFut<'a, StoreResult<()>>;
 
     /// The unique constraints of `users` (a taken email), as named in this
     /// database's errors.

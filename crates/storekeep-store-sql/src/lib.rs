@@ -12,7 +12,7 @@
 //! - [`HealthCheck`], the readiness probe's own connection;
 //! - [`backend::Backend`], what a database adds to the store code both
 //!   backends run alike, and that code, written once and generic over it
-//!   (`plans`, `identity::{accounts, sessions, access}`,
+//!   (`plans`, `tenants`, `identity::{accounts, sessions, access}`,
 //!   `catalog::{categories, images, variants, inventory, products}`,
 //!   `commerce::outbox`);
 //! - [`impl_store!`] and the catalog and commerce impl macros, the trait
@@ -35,6 +35,7 @@ mod platform_health;
 mod platform_store;
 pub mod run;
 pub mod stmt;
+pub mod tenants;
 
 pub use id::DbId;
 pub use platform_health::{HealthCheck, Probe};

@@ -204,30 +204,62 @@ impl TryFrom<TenantRow> for Tenant {
     }
 }
 
-/// The tenant query `WHERE clause`: every tenant query selects the same
-/// shape, the tenant, its plan's name and limits, and its domains folded
-/// by `domains` (an aggregate over `tenant_domains d`, which each
-/// database spells its own way) into one space-separated column.
-pub fn tenant_query(domains: &str, clause: &str) -> String {
-    format!(
-        "SELECT t.id, t.slug, t.name, t.status, p.name AS plan, t.settings, \
-         (SELECT {domains} FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains, \
-         t.created_at, t.updated_at, p.max_products, p.max_staff, p.storage_bytes, \
-         p.api_requests_per_minute, p.auth_requests_per_minute, \
-         p.search_requests_per_minute, p.admin_requests_per_minute \
-         FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE {clause}"
-    )
+/// The tenant statement `WHERE` the literal clause holds: every tenant
+/// statement selects the same shape, the tenant, its plan's name and
+/// limits, and its domains folded by the literal `domains` (an aggregate
+/// over `tenant_domains d`, which each database spells its own way) into
+/// one space-separated column.
+#[macro_export]
+macro_rules! select_tenants {
+    ($domains:literal, $clause:literal) => {
+        concat!(
+            "SELECT t.id, t.slug, t.name, t.status, p.name AS plan, t.settings, (SELECT ",
+            $domains,
+            " FROM tenant_domains d WHERE d.tenant_id = t.id) AS domains, \
+             t.created_at, t.updated_at, p.max_products, p.max_staff, p.storage_bytes, \
+             p.api_requests_per_minute, p.auth_requests_per_minute, \
+             p.search_requests_per_minute, p.admin_requests_per_minute \
+             FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE ",
+            $clause
+        )
+    };
 }
 
-/// The tenants of a page: ids after `$1`, at most `$2`.
-pub const TENANT_PAGE: &str = "t.id > $1 ORDER BY t.id LIMIT $2";
-pub const TENANT_BY_ID: &str = "t.id = $1";
-pub const TENANT_BY_SLUG: &str = "t.slug = $1";
-pub const TENANT_BY_DOMAIN: &str =
-    "t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)";
+/// The tenant statements of one dialect, as [`tenant_statements!`] makes
+/// them from its domain aggregate.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantStatements {
+    /// The tenants of a page: ids after `$1`, at most `$2`.
+    pub page: &'static str,
+    /// The tenant `$1`.
+    pub by_id: &'static str,
+    /// The tenant with slug `$1`.
+    pub by_slug: &'static str,
+    /// The tenant serving domain `$1`.
+    pub by_domain: &'static str,
+}
+
+/// [`TenantStatements`] folding domains with the literal aggregate.
+#[macro_export]
+macro_rules! tenant_statements {
+    ($domains:literal) => {
+        $crate::platform::TenantStatements {
+            page: $crate::select_tenants!($domains, "t.id > $1 ORDER BY t.id LIMIT $2"),
+            by_id: $crate::select_tenants!($domains, "t.id = $1"),
+            by_slug: $crate::select_tenants!($domains, "t.slug = $1"),
+            by_domain: $crate::select_tenants!(
+                $domains,
+                "t.id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)"
+            ),
+        }
+    };
+}
 
 /// A tenant's id and plan's id, by slug.
 pub const TENANT_KEYS: &str = "SELECT id, plan_id FROM tenants WHERE slug = $1";
+
+/// [`TENANT_KEYS`], locking the row (PostgreSQL).
+pub const TENANT_KEYS_LOCKED: &str = "SELECT id, plan_id FROM tenants WHERE slug = $1 FOR UPDATE";
 
 pub const PLAN_ID_BY_NAME: &str = "SELECT id FROM plans WHERE name = $1";
 

@@ -1,10 +1,10 @@
 //! [`impl_store!`]: the `Store` methods of plans, tenants, accounts,
 //! sessions, credentials and the audit log, which both backends implement
-//! alike: plans, accounts, sessions and credentials by calling the generic
-//! functions of this crate (`plans`, `identity::{accounts, sessions,
-//! access}`) with the backend's [`Backend`](crate::backend::Backend) type,
-//! tenants and the audit log by calling the backend's twin modules
-//! (`tenants`, `audit`). A backend writes only what differs: its kind,
+//! alike: plans, tenants, accounts, sessions and credentials by calling
+//! the generic functions of this crate (`plans`, `tenants`,
+//! `identity::{accounts, sessions, access}`) with the backend's
+//! [`Backend`](crate::backend::Backend) type, the audit log by calling the
+//! backend's twin module (`audit`). A backend writes only what differs: its kind,
 //! health, migrations, pool and shutdown.
 
 /// `impl Store for $store` (with `#[async_trait]`): the methods given in
@@ -41,19 +41,19 @@ macro_rules! impl_store {
             }
 
             async fn create_tenant(&self, tenant: &::storekeep_domain::NewTenant, audit: &::storekeep_domain::AuditContext) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
-                $krate::tenants::create(&self.pool, tenant, audit).await
+                $crate::tenants::create::<$backend>(&self.pool, tenant, audit).await
             }
 
             async fn list_tenants(&self, page: &::storekeep_domain::PageRequest) -> ::storekeep_store::StoreResult<::storekeep_domain::Page<::storekeep_domain::Tenant>> {
-                $krate::tenants::list(&self.pool, page).await
+                $crate::tenants::list::<$backend>(&self.pool, page).await
             }
 
             async fn tenant_by_slug(&self, slug: &::storekeep_domain::Slug) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
-                $krate::tenants::by_slug(&self.pool, slug).await
+                $crate::tenants::by_slug::<$backend>(&self.pool, slug).await
             }
 
             async fn tenant_by_domain(&self, domain: &::storekeep_domain::DomainName) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
-                $krate::tenants::by_domain(&self.pool, domain).await
+                $crate::tenants::by_domain::<$backend>(&self.pool, domain).await
             }
 
             async fn update_tenant(
@@ -62,7 +62,7 @@ macro_rules! impl_store {
                 patch: &::storekeep_domain::TenantPatch,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
-                $krate::tenants::update(&self.pool, slug, patch, audit).await
+                $crate::tenants::update::<$backend>(&self.pool, slug, patch, audit).await
             }
 
             async fn create_user(

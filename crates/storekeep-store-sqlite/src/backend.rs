@@ -2,14 +2,15 @@
 //! share (`storekeep_store_sql::backend`).
 
 use sqlx::{Pool, Sqlite, Transaction};
-use storekeep_domain::{AuditContext, TenantId};
+use storekeep_domain::{AuditContext, DomainName, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
+use storekeep_store_sql::platform::TenantStatements;
 
-use crate::{audit, catalog, error, users};
+use crate::{audit, catalog, error, tenants, users};
 
 /// This backend, for the shared generic store code.
 pub(crate) struct SqliteBackend;
@@ -20,6 +21,8 @@ impl Backend for SqliteBackend {
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)] = catalog::UNIQUES;
     const ROW_LOCKS: bool = false;
     const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans.name", FIELD_NAME)];
+    const TENANT_UNIQUES: &'static [(&'static str, &'static str)] = tenants::UNIQUES;
+    const TENANTS: TenantStatements = tenants::STATEMENTS;
     const USER_UNIQUES: &'static [(&'static str, &'static str)] = users::UNIQUES;
     const USER_BY_EMAIL: &'static str = users::BY_EMAIL;
 
@@ -37,6 +40,14 @@ impl Backend for SqliteBackend {
 
     fn lock_tenant(conn: &mut Conn<Sqlite>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::lock_tenant(conn, tenant))
+    }
+
+    fn insert_domains<'a>(
+        conn: &'a mut Conn<Sqlite>,
+        tenant: DbId,
+        domains: &'a [DomainName],
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(tenants::insert_domains(conn, tenant, domains))
     }
 
     fn refresh_summary(conn: &mut Conn<Sqlite>, product: DbId) -> BoxFut<'_, StoreResult<()>> {
