@@ -54,6 +54,10 @@ pub async fn body_limit(State(state): State<AppState>, req: Request, next: Next)
     if declared.is_some_and(|n| n > limit as u64) {
         return ApiError::PayloadTooLarge.into_response();
     }
+    // A request without a body (most GETs) has nothing to cap.
+    if http_body::Body::is_end_stream(req.body()) {
+        return next.run(req).await;
+    }
     // Extractors' own default limit is disabled where the router is built;
     // this cap is the one that holds.
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
