@@ -30,6 +30,17 @@ struct Entry {
     stored: Instant,
 }
 
+/// A key to look up without copying the request's path: it hashes and
+/// compares as the stored `(shop, generation, path)` tuple does.
+#[derive(Hash)]
+struct KeyRef<'a>(TenantId, u64, &'a str);
+
+impl quick_cache::Equivalent<(TenantId, u64, String)> for KeyRef<'_> {
+    fn equivalent(&self, key: &(TenantId, u64, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
+}
+
 #[derive(Clone)]
 struct ByBytes;
 
@@ -166,7 +177,7 @@ impl ResponseCache {
     pub fn get(&self, tenant: TenantId, ticket: Ticket, key: &str) -> Option<Bytes> {
         let generation = ticket.0?;
         let entries = self.entries.as_ref()?;
-        let entry = entries.get(&(tenant, generation, key.to_owned()))?;
+        let entry = entries.get(&KeyRef(tenant, generation, key))?;
         (entry.stored.elapsed() < self.ttl).then_some(entry.body)
     }
 
@@ -229,6 +240,7 @@ mod tests {
         let t = cache.ticket(shop).await;
         cache.put(shop, t, "/p", Bytes::from_static(b"old"));
         assert_eq!(cache.get(shop, t, "/p").as_deref(), Some(&b"old"[..]));
+        assert_eq!(cache.get(shop, t, "/q"), None, "by path");
         cache.invalidate(shop).await;
         let t2 = cache.ticket(shop).await;
         assert_eq!(cache.get(shop, t2, "/p"), None);

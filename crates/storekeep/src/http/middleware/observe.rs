@@ -140,11 +140,14 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             request_id = %id, tenant, method = %method, route, status = status.as_u16(),
             latency_ms, error = %cause, "request failed"
         ),
-        None => tracing::info!(
-            target: "storekeep::http",
-            request_id = %id, tenant, method = %method, route, status = status.as_u16(),
-            latency_ms, "request"
-        ),
+        None => crate::telemetry::access(&crate::telemetry::AccessLine {
+            request_id: &id,
+            tenant,
+            method: method.as_str(),
+            route,
+            status: status.as_u16(),
+            latency_ms,
+        }),
     }
     response
 }

@@ -57,11 +57,9 @@ async fn cached<T: Serialize>(
     uri: &axum::http::Uri,
     build: impl Future<Output = ServiceResult<T>>,
 ) -> ApiResult<Response> {
-    let key = uri
-        .path_and_query()
-        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    let key = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let ticket = state.services.cache.ticket(tenant.id).await;
-    if let Some(body) = state.services.cache.get(tenant.id, ticket, &key) {
+    if let Some(body) = state.services.cache.get(tenant.id, ticket, key) {
         state.services.metrics.cache_lookup(true);
         return Ok(json_response(body, true));
     }
@@ -71,7 +69,7 @@ async fn cached<T: Serialize>(
     state
         .services
         .cache
-        .put(tenant.id, ticket, &key, body.clone());
+        .put(tenant.id, ticket, key, body.clone());
     Ok(json_response(body, false))
 }
 
