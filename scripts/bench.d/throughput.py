@@ -6,6 +6,8 @@
 BENCH_SECS (default 10 for catalog, 6 for request-path) per measurement,
 ROUNDS (request-path, default 3): the whole set is measured that many
 times, bare axum before and after each route, and medians are reported.
+ACCEPT_ENCODING (default "gzip", as browsers and HTTP libraries send;
+empty for none) is sent with every request, to bare axum as well.
 """
 import json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
@@ -124,9 +126,15 @@ def to_ms(value):
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
+ACCEPT = os.environ.get("ACCEPT_ENCODING", "gzip")
+
+
 def wrk(url, seconds, fail):
     """Requests/s and p99 in ms; every answer must be 2xx."""
-    cmd = ["wrk", "--latency", "-t2", "-c32", f"-d{seconds}s", "-H", "X-Tenant: demo", url]
+    cmd = ["wrk", "--latency", "-t2", "-c32", f"-d{seconds}s", "-H", "X-Tenant: demo"]
+    if ACCEPT:
+        cmd += ["-H", f"Accept-Encoding: {ACCEPT}"]
+    cmd.append(url)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
         fail(f"wrk failed on {url}:\n{out.stdout}{out.stderr}")
@@ -149,7 +157,7 @@ def catalog(bin):
         server.unlimited_demo_shop()
         product, routes = server.routes()
         print(f"storekeep serve --demo, SQLite, release build; wrk -t2 -c32 -d{secs}s after a 2 s warm-up, "
-              f"on {os.cpu_count()} CPUs shared by client and server")
+              f"Accept-Encoding: {ACCEPT or '(none)'}; on {os.cpu_count()} CPUs shared by client and server")
         print(f"product: {product['handle']} ({product['id']}); storefront cache: "
               f"{'max ' + server.env['STOREKEEP_CACHE_MAX_BYTES'] + ' bytes' if 'STOREKEEP_CACHE_MAX_BYTES' in server.env else 'default'}")
         results = []
@@ -186,7 +194,7 @@ def request_path(bin, bare_bin):
         print(f"storekeep serve --demo (SQLite, release build, JSON access log to a file) against a bare "
               f"axum handler (same axum, tokio and allocator); wrk -t2 -c32 -d{secs}s per measurement "
               f"after a 2 s warm-up, bare axum measured before and after each route, {rounds} rounds, "
-              f"medians; {os.cpu_count()} CPUs shared by client and servers")
+              f"medians; Accept-Encoding: {ACCEPT or '(none)'}; {os.cpu_count()} CPUs shared by client and servers")
         wrk(bare_url, 2, server.fail)
         for _, path in routes:
             wrk(server.base + path, 2, server.fail)

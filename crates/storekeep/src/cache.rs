@@ -26,8 +26,45 @@ use tokio::sync::OnceCell;
 
 #[derive(Clone)]
 struct Entry {
-    body: Bytes,
+    body: Body,
     stored: Instant,
+}
+
+/// A cached response body, with its gzip form when that is worth having:
+/// compressed once when stored, served to every client that accepts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub identity: Bytes,
+    pub gzip: Option<Bytes>,
+}
+
+/// Bodies under this size are sent as they are (compression would save
+/// less than the framing costs).
+const GZIP_MIN_BYTES: usize = 1024;
+
+impl Body {
+    /// `identity`, and its gzip form if it is large enough and shrinks.
+    pub fn new(identity: Bytes) -> Self {
+        let gzip = (identity.len() >= GZIP_MIN_BYTES)
+            .then(|| gzip(&identity))
+            .filter(|z| z.len() < identity.len());
+        Self { identity, gzip }
+    }
+
+    fn len(&self) -> usize {
+        self.identity.len() + self.gzip.as_ref().map_or(0, Bytes::len)
+    }
+}
+
+fn gzip(data: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::default(),
+    );
+    // Writing to memory cannot fail.
+    let _ = encoder.write_all(data);
+    Bytes::from(encoder.finish().unwrap_or_default())
 }
 
 /// A key to look up without copying the request's path: it hashes and
@@ -174,14 +211,14 @@ impl ResponseCache {
         }
     }
 
-    pub fn get(&self, tenant: TenantId, ticket: Ticket, key: &str) -> Option<Bytes> {
+    pub fn get(&self, tenant: TenantId, ticket: Ticket, key: &str) -> Option<Body> {
         let generation = ticket.0?;
         let entries = self.entries.as_ref()?;
         let entry = entries.get(&KeyRef(tenant, generation, key))?;
         (entry.stored.elapsed() < self.ttl).then_some(entry.body)
     }
 
-    pub fn put(&self, tenant: TenantId, ticket: Ticket, key: &str, body: Bytes) {
+    pub fn put(&self, tenant: TenantId, ticket: Ticket, key: &str, body: Body) {
         if let (Some(generation), Some(entries)) = (ticket.0, &self.entries) {
             entries.insert(
                 (tenant, generation, key.to_owned()),
@@ -233,20 +270,43 @@ impl ResponseCache {
 mod tests {
     use super::*;
 
+    #[test]
+    fn large_bodies_carry_a_gzip_form_that_inflates_back() {
+        use std::io::Read;
+        let json = Bytes::from(format!(
+            "[{}]",
+            vec!["{\"title\":\"ThinkPad\"}"; 200].join(",")
+        ));
+        let body = Body::new(json.clone());
+        let gz = body.gzip.expect("worth compressing");
+        assert!(gz.len() * 4 < json.len(), "{} of {}", gz.len(), json.len());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, json);
+        assert_eq!(
+            Body::new(Bytes::from_static(b"{}")).gzip,
+            None,
+            "small ones stay as they are"
+        );
+    }
+
     #[tokio::test]
     async fn a_write_hides_what_was_cached_before_it() {
         let cache = ResponseCache::new(1 << 20, Duration::from_secs(60), None);
         let shop = TenantId::new();
         let t = cache.ticket(shop).await;
-        cache.put(shop, t, "/p", Bytes::from_static(b"old"));
-        assert_eq!(cache.get(shop, t, "/p").as_deref(), Some(&b"old"[..]));
+        let old = Body::new(Bytes::from_static(b"old"));
+        cache.put(shop, t, "/p", old.clone());
+        assert_eq!(cache.get(shop, t, "/p"), Some(old));
         assert_eq!(cache.get(shop, t, "/q"), None, "by path");
         cache.invalidate(shop).await;
         let t2 = cache.ticket(shop).await;
         assert_eq!(cache.get(shop, t2, "/p"), None);
         // A read that started before the write may store, but under the old
         // generation, where nobody looks any more.
-        cache.put(shop, t, "/p", Bytes::from_static(b"stale"));
+        cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"stale")));
         assert_eq!(cache.get(shop, t2, "/p"), None);
         assert_eq!(cache.get(TenantId::new(), t, "/p"), None, "per shop");
     }
@@ -256,7 +316,7 @@ mod tests {
         let cache = ResponseCache::new(1 << 20, Duration::from_millis(0), None);
         let shop = TenantId::new();
         let t = cache.ticket(shop).await;
-        cache.put(shop, t, "/p", Bytes::from_static(b"x"));
+        cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"x")));
         assert_eq!(cache.get(shop, t, "/p"), None);
     }
 }

@@ -115,7 +115,6 @@ pub fn build_router(state: AppState) -> Router {
         })
         .layer(mw::from_fn_with_state(state.clone(), middleware::context))
         .layer(DefaultBodyLimit::disable())
-        .layer(mw::from_fn_with_state(state.clone(), middleware::limits))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))

@@ -7,6 +7,7 @@ mod auth;
 mod catalog;
 mod catalog_bulk;
 mod catalog_csv;
+mod catalog_gzip;
 mod catalog_media;
 mod catalog_nodes;
 mod catalog_store;

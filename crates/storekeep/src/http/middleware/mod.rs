@@ -1,7 +1,8 @@
 //! Middleware, outermost first: `observe` (request id, problem rendering,
-//! metrics, the request log line, security headers), `limits` (body size
-//! and time), `context` (authentication, tenant, CORS, rate limits), then
-//! routing; `record_route` runs inside routing to learn the route template.
+//! metrics, the request log line, security headers, and — by calling
+//! `limits::run` — body size and time limits), the panic catcher,
+//! `context` (authentication, tenant, CORS, rate limits), then routing;
+//! `record_route` runs inside routing to learn the route template.
 
 mod context;
 mod limits;
@@ -9,5 +10,5 @@ mod observe;
 mod security;
 
 pub use context::{Tier, context};
-pub use limits::{IMPORT_BODY_LIMIT, limits};
+pub use limits::IMPORT_BODY_LIMIT;
 pub use observe::{RequestContext, observe, record_route};

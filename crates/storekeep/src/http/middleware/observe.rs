@@ -106,7 +106,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
 
     state.services.metrics.http_in_flight.inc();
     let guard = InFlight(&state.services.metrics.http_in_flight);
-    let mut response = next.run(req).await;
+    let mut response = super::limits::run(&state, req, next).await;
     drop(guard);
 
     render_problem(&mut response, &id);
