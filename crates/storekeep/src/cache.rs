@@ -15,14 +15,14 @@
 //! stale a node can be if it missed an invalidation while Redis was away.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use quick_cache::Weighter;
 use storekeep_domain::TenantId;
-use tokio::sync::OnceCell;
+use tokio::sync::{Notify, OnceCell};
 
 #[derive(Clone)]
 struct Entry {
@@ -89,6 +89,10 @@ impl Weighter<(TenantId, u64, String), Entry> for ByBytes {
 
 pub struct ResponseCache {
     entries: Option<quick_cache::sync::Cache<(TenantId, u64, String), Entry, ByBytes>>,
+    /// Responses being built now, so concurrent misses of one key wait for
+    /// the first instead of each reading the database (a popular search
+    /// expiring under load would otherwise run once per waiting client).
+    building: Mutex<HashMap<(TenantId, u64, String), Arc<Notify>>>,
     ttl: Duration,
     local: Mutex<HashMap<TenantId, u64>>,
     redis_url: Option<String>,
@@ -111,6 +115,7 @@ impl ResponseCache {
         });
         Self {
             entries,
+            building: Mutex::new(HashMap::new()),
             ttl,
             local: Mutex::new(HashMap::new()),
             redis_url,
@@ -218,6 +223,51 @@ impl ResponseCache {
         (entry.stored.elapsed() < self.ttl).then_some(entry.body)
     }
 
+    /// After a miss: `Build` if this caller is the first to miss `key`
+    /// (it builds and stores the response; dropping the returned guard
+    /// lets the others look again), else waits — at most `limit` — until
+    /// the first is done and returns `Waited`, for the caller to look in
+    /// the cache again (and build itself if the first failed).
+    pub async fn claim(
+        &self,
+        tenant: TenantId,
+        ticket: Ticket,
+        key: &str,
+        limit: Duration,
+    ) -> Claim<'_> {
+        let Some(generation) = ticket.0.filter(|_| self.entries.is_some()) else {
+            return Claim::Build(None);
+        };
+        let full = (tenant, generation, key.to_owned());
+        let notify = {
+            let mut building = self.building.lock().expect("cache lock");
+            match building.get(&full) {
+                Some(n) => Arc::clone(n),
+                None => {
+                    building.insert(full.clone(), Arc::new(Notify::new()));
+                    return Claim::Build(Some(Building {
+                        cache: self,
+                        key: full,
+                    }));
+                }
+            }
+        };
+        let done = notify.notified();
+        tokio::pin!(done);
+        // Registered before the lock is looked at again, so the first
+        // builder's wake-up cannot be missed.
+        done.as_mut().enable();
+        if self
+            .building
+            .lock()
+            .expect("cache lock")
+            .contains_key(&full)
+        {
+            let _ = tokio::time::timeout(limit, done).await;
+        }
+        Claim::Waited
+    }
+
     pub fn put(&self, tenant: TenantId, ticket: Ticket, key: &str, body: Body) {
         if let (Some(generation), Some(entries)) = (ticket.0, &self.entries) {
             entries.insert(
@@ -266,6 +316,34 @@ impl ResponseCache {
     }
 }
 
+/// What a caller that missed the cache does: build (holding the claim, if
+/// the cache is on) or look again after the first builder finished.
+pub enum Claim<'a> {
+    Build(Option<Building<'a>>),
+    Waited,
+}
+
+/// Held while a response is built; dropping it (stored, failed or
+/// cancelled) wakes the callers waiting for the same key.
+pub struct Building<'a> {
+    cache: &'a ResponseCache,
+    key: (TenantId, u64, String),
+}
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        let notify = self
+            .cache
+            .building
+            .lock()
+            .expect("cache lock")
+            .remove(&self.key);
+        if let Some(n) = notify {
+            n.notify_waiters();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +387,48 @@ mod tests {
         cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"stale")));
         assert_eq!(cache.get(shop, t2, "/p"), None);
         assert_eq!(cache.get(TenantId::new(), t, "/p"), None, "per shop");
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_wait_for_the_first_builder() {
+        let cache = ResponseCache::new(1 << 20, Duration::from_secs(60), None);
+        let shop = TenantId::new();
+        let t = cache.ticket(shop).await;
+        let limit = Duration::from_secs(5);
+        let Claim::Build(Some(first)) = cache.claim(shop, t, "/p", limit).await else {
+            panic!("the first miss builds");
+        };
+        let other_key = cache.claim(shop, t, "/q", limit).await;
+        assert!(
+            matches!(other_key, Claim::Build(Some(_))),
+            "keys are separate"
+        );
+        let waiter = cache.claim(shop, t, "/p", limit);
+        tokio::pin!(waiter);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), waiter.as_mut())
+                .await
+                .is_err(),
+            "a second miss waits while the first builds"
+        );
+        cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"built")));
+        drop(first);
+        let woke = tokio::time::timeout(Duration::from_secs(1), waiter).await;
+        assert!(
+            matches!(woke, Ok(Claim::Waited)),
+            "woken when the first is done"
+        );
+        assert!(
+            cache.get(shop, t, "/p").is_some(),
+            "and finds what it stored"
+        );
+        assert!(
+            matches!(
+                cache.claim(shop, t, "/p", limit).await,
+                Claim::Build(Some(_))
+            ),
+            "the claim is released"
+        );
     }
 
     #[tokio::test]

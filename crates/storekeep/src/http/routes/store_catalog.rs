@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::cache::Body;
+use crate::cache::{Body, Claim};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Query};
 use crate::media;
@@ -99,12 +99,24 @@ async fn cached<T: Serialize>(
     build: impl Future<Output = ServiceResult<T>>,
 ) -> ApiResult<Response> {
     let key = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let ticket = state.services.cache.ticket(tenant.id).await;
-    if let Some(body) = state.services.cache.get(tenant.id, ticket, key) {
+    let cache = &state.services.cache;
+    let ticket = cache.ticket(tenant.id).await;
+    if let Some(body) = cache.get(tenant.id, ticket, key) {
         state.services.metrics.cache_lookup(true);
         return Ok(json_response(body, gzip.0, true));
     }
     state.services.metrics.cache_lookup(false);
+    // Concurrent misses of this key wait for the first to build it.
+    let limit = state.services.settings.request_timeout / 2;
+    let _building = match cache.claim(tenant.id, ticket, key, limit).await {
+        Claim::Build(claim) => claim,
+        Claim::Waited => {
+            if let Some(body) = cache.get(tenant.id, ticket, key) {
+                return Ok(json_response(body, gzip.0, true));
+            }
+            None
+        }
+    };
     let value = build.await?;
     let body = Body::new(Bytes::from(
         serde_json::to_vec(&value).map_err(ApiError::internal)?,

@@ -1,5 +1,5 @@
-//! Storefront reads are sent gzip-compressed to clients that accept it,
-//! from the form compressed once when the response was cached.
+//! How the storefront cache delivers: gzip-compressed to clients that
+//! accept it, from the form compressed once when the response was cached.
 
 use std::io::Read;
 
