@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for CurrentTenant {
         match tenant {
             Some(t) if t.status == TenantStatus::Active => {
                 if let Some(ctx) = parts.extensions.get::<RequestContext>() {
-                    ctx.set_tenant(t.slug.as_str());
+                    ctx.set_tenant(&t);
                 }
                 parts.extensions.insert(Self(t.clone()));
                 Ok(Self(t))

@@ -10,6 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use storekeep_domain::Tenant;
+
 use crate::app::AppState;
 use crate::http::error::{ErrorCause, PendingProblem};
 use crate::wire::problem::Problem;
@@ -25,29 +27,33 @@ pub struct RequestContext {
     pub client_ip: Option<std::net::IpAddr>,
     /// Whether the client reached us over HTTPS (said by a trusted proxy).
     pub https: bool,
-    tenant: Arc<OnceLock<String>>,
+    learned: Arc<Learned>,
+}
+
+/// What inner layers learn about a request, for its log line and metrics.
+#[derive(Debug, Default)]
+struct Learned {
+    tenant: OnceLock<Arc<Tenant>>,
+    /// The matched route template (`/api/v1/platform/tenants/{slug}`).
+    route: OnceLock<MatchedPath>,
 }
 
 impl RequestContext {
-    pub fn set_tenant(&self, slug: &str) {
-        let _ = self.tenant.set(slug.to_owned());
+    pub fn set_tenant(&self, tenant: &Arc<Tenant>) {
+        let _ = self.learned.tenant.set(Arc::clone(tenant));
     }
 }
 
-/// The matched route template (`/api/v1/platform/tenants/{slug}`), copied
-/// from the request to the response by `record_route` (a reference count,
-/// not a copy of the text).
-#[derive(Debug, Clone)]
-struct RouteTemplate(MatchedPath);
-
-/// Runs inside routing, where `MatchedPath` is known.
-pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteTemplate(route));
+/// Runs inside routing (a `MapRequest` route layer: no boxing, no clone
+/// of the route), where `MatchedPath` is known, and notes it for `observe`.
+pub fn record_route(req: Request) -> Request {
+    if let (Some(ctx), Some(route)) = (
+        req.extensions().get::<RequestContext>(),
+        req.extensions().get::<MatchedPath>(),
+    ) {
+        let _ = ctx.learned.route.set(route.clone());
     }
-    response
+    req
 }
 
 /// A client's request id is kept if it is short printable ASCII; otherwise
@@ -99,7 +105,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         request_id: id.clone(),
         client_ip,
         https,
-        tenant: Arc::default(),
+        learned: Arc::default(),
     };
     req.extensions_mut().insert(ctx.clone());
     let method = req.method().clone();
@@ -115,10 +121,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
 
-    let route = response
-        .extensions()
-        .get::<RouteTemplate>()
-        .map_or("unmatched", |r| r.0.as_str());
+    let route = ctx
+        .learned
+        .route
+        .get()
+        .map_or("unmatched", MatchedPath::as_str);
     let status = response.status();
     let elapsed = start.elapsed();
     state
@@ -126,7 +133,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .metrics
         .request_done(&method, route, status, elapsed);
 
-    let tenant = ctx.tenant.get().map_or("", String::as_str);
+    let tenant = ctx.learned.tenant.get().map_or("", |t| t.slug.as_str());
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     match response.extensions().get::<ErrorCause>() {
         // An outage of a dependency, not a fault of this server.
