@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +36,9 @@ pub struct ServerProcess {
     /// The thread copying stdout into `lines`; it ends when the process's
     /// stdout closes (at exit).
     reader: Option<std::thread::JoinHandle<()>>,
+    /// While set, the reader stops reading: the pipe fills, as it does
+    /// when a log collector stalls.
+    stalled: Arc<AtomicBool>,
 }
 
 impl ServerProcess {
@@ -50,10 +54,24 @@ impl ServerProcess {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel::<String>();
         let sink = lines.clone();
+        let stalled = Arc::new(AtomicBool::new(false));
+        let stall = stalled.clone();
         let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("log lock").push(line.clone());
-                let _ = tx.send(line);
+            let mut stdout = BufReader::with_capacity(256, stdout);
+            let mut line = String::new();
+            loop {
+                while stall.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                line.clear();
+                match stdout.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = line.trim_end_matches('\n').to_owned();
+                        sink.lock().expect("log lock").push(line.clone());
+                        let _ = tx.send(line);
+                    }
+                }
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -83,7 +101,14 @@ impl ServerProcess {
             addr,
             lines,
             reader: Some(reader),
+            stalled,
         }
+    }
+
+    /// Stops (`true`) or resumes (`false`) reading the server's stdout, as
+    /// a stalled or recovered log collector would.
+    pub fn stall_stdout(&self, stalled: bool) {
+        self.stalled.store(stalled, Ordering::SeqCst);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -106,6 +131,8 @@ impl ServerProcess {
 
     /// Waits for the process to exit, killing it after `limit`.
     pub fn wait(mut self, limit: Duration) -> ExitStatus {
+        // A stalled pipe would keep the server from writing its last lines.
+        self.stall_stdout(false);
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for storekeep") {

@@ -15,19 +15,67 @@
 //! stale a node can be if it missed an invalidation while Redis was away.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use quick_cache::Weighter;
 use storekeep_domain::TenantId;
-use tokio::sync::OnceCell;
+use tokio::sync::{Notify, OnceCell};
 
 #[derive(Clone)]
 struct Entry {
-    body: Bytes,
+    body: Body,
     stored: Instant,
+}
+
+/// A cached response body, with its gzip form when that is worth having:
+/// compressed once when stored, served to every client that accepts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub identity: Bytes,
+    pub gzip: Option<Bytes>,
+}
+
+/// Bodies under this size are sent as they are (compression would save
+/// less than the framing costs).
+const GZIP_MIN_BYTES: usize = 1024;
+
+impl Body {
+    /// `identity`, and its gzip form if it is large enough and shrinks.
+    pub fn new(identity: Bytes) -> Self {
+        let gzip = (identity.len() >= GZIP_MIN_BYTES)
+            .then(|| gzip(&identity))
+            .filter(|z| z.len() < identity.len());
+        Self { identity, gzip }
+    }
+
+    fn len(&self) -> usize {
+        self.identity.len() + self.gzip.as_ref().map_or(0, Bytes::len)
+    }
+}
+
+fn gzip(data: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::default(),
+    );
+    // Writing to memory cannot fail.
+    let _ = encoder.write_all(data);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
+/// A key to look up without copying the request's path: it hashes and
+/// compares as the stored `(shop, generation, path)` tuple does.
+#[derive(Hash)]
+struct KeyRef<'a>(TenantId, u64, &'a str);
+
+impl quick_cache::Equivalent<(TenantId, u64, String)> for KeyRef<'_> {
+    fn equivalent(&self, key: &(TenantId, u64, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
 }
 
 #[derive(Clone)]
@@ -41,6 +89,10 @@ impl Weighter<(TenantId, u64, String), Entry> for ByBytes {
 
 pub struct ResponseCache {
     entries: Option<quick_cache::sync::Cache<(TenantId, u64, String), Entry, ByBytes>>,
+    /// Responses being built now, so concurrent misses of one key wait for
+    /// the first instead of each reading the database (a popular search
+    /// expiring under load would otherwise run once per waiting client).
+    building: Mutex<HashMap<(TenantId, u64, String), Arc<Notify>>>,
     ttl: Duration,
     local: Mutex<HashMap<TenantId, u64>>,
     redis_url: Option<String>,
@@ -63,6 +115,7 @@ impl ResponseCache {
         });
         Self {
             entries,
+            building: Mutex::new(HashMap::new()),
             ttl,
             local: Mutex::new(HashMap::new()),
             redis_url,
@@ -163,14 +216,59 @@ impl ResponseCache {
         }
     }
 
-    pub fn get(&self, tenant: TenantId, ticket: Ticket, key: &str) -> Option<Bytes> {
+    pub fn get(&self, tenant: TenantId, ticket: Ticket, key: &str) -> Option<Body> {
         let generation = ticket.0?;
         let entries = self.entries.as_ref()?;
-        let entry = entries.get(&(tenant, generation, key.to_owned()))?;
+        let entry = entries.get(&KeyRef(tenant, generation, key))?;
         (entry.stored.elapsed() < self.ttl).then_some(entry.body)
     }
 
-    pub fn put(&self, tenant: TenantId, ticket: Ticket, key: &str, body: Bytes) {
+    /// After a miss: `Build` if this caller is the first to miss `key`
+    /// (it builds and stores the response; dropping the returned guard
+    /// lets the others look again), else waits — at most `limit` — until
+    /// the first is done and returns `Waited`, for the caller to look in
+    /// the cache again (and build itself if the first failed).
+    pub async fn claim(
+        &self,
+        tenant: TenantId,
+        ticket: Ticket,
+        key: &str,
+        limit: Duration,
+    ) -> Claim<'_> {
+        let Some(generation) = ticket.0.filter(|_| self.entries.is_some()) else {
+            return Claim::Build(None);
+        };
+        let full = (tenant, generation, key.to_owned());
+        let notify = {
+            let mut building = self.building.lock().expect("cache lock");
+            match building.get(&full) {
+                Some(n) => Arc::clone(n),
+                None => {
+                    building.insert(full.clone(), Arc::new(Notify::new()));
+                    return Claim::Build(Some(Building {
+                        cache: self,
+                        key: full,
+                    }));
+                }
+            }
+        };
+        let done = notify.notified();
+        tokio::pin!(done);
+        // Registered before the lock is looked at again, so the first
+        // builder's wake-up cannot be missed.
+        done.as_mut().enable();
+        if self
+            .building
+            .lock()
+            .expect("cache lock")
+            .contains_key(&full)
+        {
+            let _ = tokio::time::timeout(limit, done).await;
+        }
+        Claim::Waited
+    }
+
+    pub fn put(&self, tenant: TenantId, ticket: Ticket, key: &str, body: Body) {
         if let (Some(generation), Some(entries)) = (ticket.0, &self.entries) {
             entries.insert(
                 (tenant, generation, key.to_owned()),
@@ -218,25 +316,119 @@ impl ResponseCache {
     }
 }
 
+/// What a caller that missed the cache does: build (holding the claim, if
+/// the cache is on) or look again after the first builder finished.
+pub enum Claim<'a> {
+    Build(Option<Building<'a>>),
+    Waited,
+}
+
+/// Held while a response is built; dropping it (stored, failed or
+/// cancelled) wakes the callers waiting for the same key.
+pub struct Building<'a> {
+    cache: &'a ResponseCache,
+    key: (TenantId, u64, String),
+}
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        let notify = self
+            .cache
+            .building
+            .lock()
+            .expect("cache lock")
+            .remove(&self.key);
+        if let Some(n) = notify {
+            n.notify_waiters();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_bodies_carry_a_gzip_form_that_inflates_back() {
+        use std::io::Read;
+        let json = Bytes::from(format!(
+            "[{}]",
+            vec!["{\"title\":\"ThinkPad\"}"; 200].join(",")
+        ));
+        let body = Body::new(json.clone());
+        let gz = body.gzip.expect("worth compressing");
+        assert!(gz.len() * 4 < json.len(), "{} of {}", gz.len(), json.len());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, json);
+        assert_eq!(
+            Body::new(Bytes::from_static(b"{}")).gzip,
+            None,
+            "small ones stay as they are"
+        );
+    }
 
     #[tokio::test]
     async fn a_write_hides_what_was_cached_before_it() {
         let cache = ResponseCache::new(1 << 20, Duration::from_secs(60), None);
         let shop = TenantId::new();
         let t = cache.ticket(shop).await;
-        cache.put(shop, t, "/p", Bytes::from_static(b"old"));
-        assert_eq!(cache.get(shop, t, "/p").as_deref(), Some(&b"old"[..]));
+        let old = Body::new(Bytes::from_static(b"old"));
+        cache.put(shop, t, "/p", old.clone());
+        assert_eq!(cache.get(shop, t, "/p"), Some(old));
+        assert_eq!(cache.get(shop, t, "/q"), None, "by path");
         cache.invalidate(shop).await;
         let t2 = cache.ticket(shop).await;
         assert_eq!(cache.get(shop, t2, "/p"), None);
         // A read that started before the write may store, but under the old
         // generation, where nobody looks any more.
-        cache.put(shop, t, "/p", Bytes::from_static(b"stale"));
+        cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"stale")));
         assert_eq!(cache.get(shop, t2, "/p"), None);
         assert_eq!(cache.get(TenantId::new(), t, "/p"), None, "per shop");
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_wait_for_the_first_builder() {
+        let cache = ResponseCache::new(1 << 20, Duration::from_secs(60), None);
+        let shop = TenantId::new();
+        let t = cache.ticket(shop).await;
+        let limit = Duration::from_secs(5);
+        let Claim::Build(Some(first)) = cache.claim(shop, t, "/p", limit).await else {
+            panic!("the first miss builds");
+        };
+        let other_key = cache.claim(shop, t, "/q", limit).await;
+        assert!(
+            matches!(other_key, Claim::Build(Some(_))),
+            "keys are separate"
+        );
+        let waiter = cache.claim(shop, t, "/p", limit);
+        tokio::pin!(waiter);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), waiter.as_mut())
+                .await
+                .is_err(),
+            "a second miss waits while the first builds"
+        );
+        cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"built")));
+        drop(first);
+        let woke = tokio::time::timeout(Duration::from_secs(1), waiter).await;
+        assert!(
+            matches!(woke, Ok(Claim::Waited)),
+            "woken when the first is done"
+        );
+        assert!(
+            cache.get(shop, t, "/p").is_some(),
+            "and finds what it stored"
+        );
+        assert!(
+            matches!(
+                cache.claim(shop, t, "/p", limit).await,
+                Claim::Build(Some(_))
+            ),
+            "the claim is released"
+        );
     }
 
     #[tokio::test]
@@ -244,7 +436,7 @@ mod tests {
         let cache = ResponseCache::new(1 << 20, Duration::from_millis(0), None);
         let shop = TenantId::new();
         let t = cache.ticket(shop).await;
-        cache.put(shop, t, "/p", Bytes::from_static(b"x"));
+        cache.put(shop, t, "/p", Body::new(Bytes::from_static(b"x")));
         assert_eq!(cache.get(shop, t, "/p"), None);
     }
 }

@@ -2,17 +2,31 @@
 //! format. Request metrics are labelled by route template (never by raw
 //! path) so cardinality stays bounded.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::http::{Method, StatusCode};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use storekeep_store::PoolStats;
 
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
-    pub http_requests: IntCounterVec,
-    pub http_duration: HistogramVec,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    /// Each (method, route, status)'s counter and histogram, looked up
+    /// without a lock once seen (see [`Metrics::request_done`]).
+    series: ArcSwap<HashMap<u64, Vec<Series>, Fixed>>,
+    series_added: Mutex<()>,
+    /// Log lines the log writer could not keep up with (read from
+    /// `telemetry` at scrape time).
+    log_lines_dropped: IntCounter,
     pub http_in_flight: IntGauge,
     pub connections_open: IntGauge,
     pub connections_refused: IntCounter,
@@ -76,6 +90,11 @@ impl Metrics {
         for phase in ["headers", "idle"] {
             connections_timed_out.with_label_values(&[phase]);
         }
+        let log_lines_dropped = IntCounter::new(
+            "log_lines_dropped_total",
+            "Log lines dropped because stdout did not keep up (the writer's queue was full).",
+        )
+        .expect("valid metric");
         let rate_limited = counter_vec(
             "rate_limited_total",
             "Requests refused by a rate limit, by tier.",
@@ -116,6 +135,7 @@ impl Metrics {
             Box::new(connections_refused.clone()),
             Box::new(connections_timed_out.clone()),
             Box::new(rate_limited.clone()),
+            Box::new(log_lines_dropped.clone()),
             Box::new(cache.clone()),
             Box::new(checkouts.clone()),
             Box::new(payments.clone()),
@@ -132,6 +152,9 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
+            series: ArcSwap::default(),
+            series_added: Mutex::new(()),
+            log_lines_dropped,
             http_in_flight,
             connections_open,
             connections_refused,
@@ -143,6 +166,55 @@ impl Metrics {
             db_pool,
             uptime,
         }
+    }
+
+    /// Counts one answered request and records how long it took. The
+    /// series of a (method, route, status) seen before is found in a
+    /// snapshot map read without a lock; only a new combination takes the
+    /// registry's lock, once. Routes are templates and statuses few, so
+    /// the map stays small.
+    pub fn request_done(&self, method: &Method, route: &str, status: StatusCode, took: Duration) {
+        let key = Fixed::default().hash_one((method.as_str(), route, status.as_u16()));
+        let found = self.series.load().get(&key).and_then(|all| {
+            all.iter()
+                .find(|s| s.is(method, route, status))
+                .map(|s| (s.requests.clone(), s.duration.clone()))
+        });
+        let (requests, duration) =
+            found.unwrap_or_else(|| self.add_series(key, method, route, status));
+        requests.inc();
+        duration.observe(took.as_secs_f64());
+    }
+
+    fn add_series(
+        &self,
+        key: u64,
+        method: &Method,
+        route: &str,
+        status: StatusCode,
+    ) -> (IntCounter, Histogram) {
+        let series = Series {
+            method: method.clone(),
+            route: route.into(),
+            status,
+            requests: self.http_requests.with_label_values(&[
+                method.as_str(),
+                route,
+                status.as_str(),
+            ]),
+            duration: self
+                .http_duration
+                .with_label_values(&[method.as_str(), route]),
+        };
+        let found = (series.requests.clone(), series.duration.clone());
+        let _one_writer = self.series_added.lock().expect("never poisoned");
+        let mut map = HashMap::clone(&self.series.load());
+        let all = map.entry(key).or_default();
+        if !all.iter().any(|s| s.is(method, route, status)) {
+            all.push(series);
+        }
+        self.series.store(Arc::new(map));
+        found
     }
 
     pub fn cache_lookup(&self, hit: bool) {
@@ -163,11 +235,33 @@ impl Metrics {
             .with_label_values(&["max"])
             .set(i64::from(pool.max));
         self.uptime.set(uptime_secs);
+        let dropped = crate::telemetry::dropped_lines();
+        self.log_lines_dropped
+            .inc_by(dropped.saturating_sub(self.log_lines_dropped.get()));
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
             .expect("encoding to memory cannot fail");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// A hasher with fixed keys: the series map's keys are built from route
+/// templates and status codes the server chose, never from client input.
+type Fixed = BuildHasherDefault<DefaultHasher>;
+
+#[derive(Clone)]
+struct Series {
+    method: Method,
+    route: Box<str>,
+    status: StatusCode,
+    requests: IntCounter,
+    duration: Histogram,
+}
+
+impl Series {
+    fn is(&self, method: &Method, route: &str, status: StatusCode) -> bool {
+        self.status == status && self.method == method && &*self.route == route
     }
 }
 

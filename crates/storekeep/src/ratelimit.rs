@@ -169,7 +169,13 @@ impl RateLimiter {
         if new_tat - now > cap {
             return decide(false, tat - now, per_minute);
         }
-        map.insert(key.to_owned(), new_tat);
+        // A known key is updated in place; only a new one is copied.
+        match map.get_mut(key) {
+            Some(slot) => *slot = new_tat,
+            None => {
+                map.insert(key.to_owned(), new_tat);
+            }
+        }
         decide(true, new_tat - now, per_minute)
     }
 }

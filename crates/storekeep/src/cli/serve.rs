@@ -36,7 +36,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
-    telemetry::init(&settings);
+    let _log = telemetry::init(&settings);
     if args.demo {
         settings.payments.test_enabled = true;
     }

@@ -44,6 +44,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "a tracing filter such as info or storekeep=debug,info; RUST_LOG overrides [info]",
     ),
     (
+        "log.queue_lines",
+        false,
+        "log lines waiting for stdout before new ones are dropped and counted [16384]",
+    ),
+    (
         "http.request_timeout_secs",
         false,
         "longest a request may take before a 503 answer [30]",

@@ -67,6 +67,9 @@ pub struct Settings {
     pub platform_token: Option<Secret>,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Log lines that may wait for stdout; past it lines are dropped (and
+    /// counted) rather than requests made to wait.
+    pub log_queue_lines: usize,
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
     pub header_read_timeout: Duration,
@@ -149,6 +152,7 @@ impl Default for Settings {
             platform_token: None,
             log_format: LogFormat::Json,
             log_level: "info".into(),
+            log_queue_lines: 16_384,
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
@@ -255,6 +259,7 @@ impl Settings {
                     .map_err(|e| format!("is not a valid filter: {e}"))?;
                 self.log_level = value.to_owned();
             }
+            "log.queue_lines" => self.log_queue_lines = parse_positive(value)?,
             "http.request_timeout_secs" => {
                 self.request_timeout = Duration::from_secs(parse_positive(value)?);
             }

@@ -3,6 +3,8 @@
 //! from the table is refused to everyone. Permissions themselves (and what
 //! each role holds) are domain vocabulary: `storekeep_domain::Permission`.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -193,7 +195,7 @@ pub fn allowed_methods(route: &str) -> String {
 /// holds the route's permission.
 #[derive(Debug, Clone)]
 pub struct AdminActor {
-    pub tenant: Tenant,
+    pub tenant: Arc<Tenant>,
     pub permissions: Vec<Permission>,
     pub role: Option<Role>,
     pub audit: AuditContext,
@@ -292,7 +294,10 @@ async fn admit(state: &AppState, req: Request) -> Result<Request, ApiError> {
     let ctx = parts.extensions.get::<RequestContext>().cloned();
     let audit = AuditContext {
         actor: principal.actor(),
-        ip: ctx.as_ref().and_then(|c| c.client_ip.clone()),
+        ip: ctx
+            .as_ref()
+            .and_then(|c| c.client_ip)
+            .map(|ip| ip.to_string()),
         request_id: ctx.map(|c| c.request_id.to_string()),
     };
     parts.extensions.insert(AdminActor {

@@ -109,17 +109,12 @@ pub fn build_router(state: AppState) -> Router {
             get(move || async move { Html(page.to_string()) }),
         )
         .route("/api/docs/assets/{file}", get(routes::docs::asset))
-        .route_layer(mw::from_fn(middleware::record_route))
+        .route_layer(tower::util::MapRequestLayer::new(middleware::record_route))
         .fallback(|| async {
             ApiError::NotFound("there is nothing at this path".into()).into_response()
         })
         .layer(mw::from_fn_with_state(state.clone(), middleware::context))
         .layer(DefaultBodyLimit::disable())
-        .layer(mw::from_fn_with_state(
-            state.clone(),
-            middleware::body_limit,
-        ))
-        .layer(mw::from_fn_with_state(state.clone(), middleware::timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))

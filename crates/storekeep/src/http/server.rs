@@ -113,16 +113,23 @@ pub async fn serve(
             });
             let conn = watcher.watch(http1::Builder::new().serve_connection(io, service));
             let mut conn = pin!(conn);
+            // The watchdog sleeps until the armed instant; the tracker wakes
+            // it early only when a deadline moves before that instant.
+            let mut wake = tracker.armed();
             loop {
-                let deadline = tracker.deadline();
                 tokio::select! {
                     _ = conn.as_mut() => break,
                     () = tracker.changed.notified() => {}
-                    () = sleep_until(deadline) => {
-                        if let Some(phase) = tracker.expired(Instant::now()) {
-                            metrics.connections_timed_out.with_label_values(&[phase]).inc();
-                            break;
-                        }
+                    () = tokio::time::sleep_until(wake) => {}
+                }
+                match tracker.check(Instant::now()) {
+                    Ok(next) => wake = next,
+                    Err(phase) => {
+                        metrics
+                            .connections_timed_out
+                            .with_label_values(&[phase])
+                            .inc();
+                        break;
                     }
                 }
             }
@@ -134,15 +141,6 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Errors of one connection (reset before accept) are skipped; anything
-/// else, such as running out of descriptors, is logged and waited out.
 async fn accept_error(e: io::Error) {
     if matches!(
         e.kind(),
@@ -174,88 +172,147 @@ fn refusal_response() -> String {
 /// Where a connection is, and until when it may stay there.
 #[derive(Debug, Clone, Copy)]
 enum Phase {
-    /// Waiting for a request's headers (or its first byte, on a new connection).
     Headers { until: Instant },
-    /// Answering `requests` requests.
     Serving { requests: usize },
-    /// Kept alive between requests, no byte of the next one yet.
     Idle { until: Instant },
 }
 
+impl Phase {
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Self::Headers { until } | Self::Idle { until } => Some(until),
+            Self::Serving { .. } => None,
+        }
+    }
+}
+
+/// Where a connection stands, and when its watchdog next looks.
+///
+/// Every request moves a kept-alive connection through three phases;
+/// waking the watchdog on each move would cost a task wake-up and a timer
+/// per move. Instead the watchdog sleeps until `armed`, and a move wakes
+/// it only when the new phase's deadline falls before that instant.
+/// When it wakes and nothing has expired, it arms the current deadline
+/// (or, while a request is served, simply looks again later).
 struct Tracker {
-    phase: Mutex<Phase>,
+    state: Mutex<State>,
     changed: Notify,
     limits: Limits,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct State {
+    phase: Phase,
+    armed: Instant,
+}
+
 impl Tracker {
     fn new(limits: Limits) -> Self {
+        let until = Instant::now() + limits.header_read_timeout;
         Self {
-            phase: Mutex::new(Phase::Headers {
-                until: Instant::now() + limits.header_read_timeout,
+            state: Mutex::new(State {
+                phase: Phase::Headers { until },
+                armed: until,
             }),
             changed: Notify::new(),
             limits,
         }
     }
 
-    fn set(&self, phase: Phase) {
-        *self.phase.lock().expect("never poisoned") = phase;
-        self.changed.notify_one();
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("never poisoned")
     }
 
-    fn get(&self) -> Phase {
-        *self.phase.lock().expect("never poisoned")
-    }
-
-    /// Bytes arrived: on an idle connection, the next request has begun.
-    fn bytes_read(&self) {
-        if let Phase::Idle { .. } = self.get() {
-            self.set(Phase::Headers {
-                until: Instant::now() + self.limits.header_read_timeout,
-            });
+    /// Moves to `next(phase)`, waking the watchdog if the new deadline
+    /// comes before the instant it sleeps until.
+    fn update(&self, next: impl FnOnce(Phase) -> Option<Phase>) {
+        let mut state = self.lock();
+        let Some(phase) = next(state.phase) else {
+            return;
+        };
+        state.phase = phase;
+        let earlier = phase.deadline().filter(|d| *d < state.armed);
+        if let Some(deadline) = earlier {
+            state.armed = deadline;
+        }
+        drop(state);
+        if earlier.is_some() {
+            self.changed.notify_one();
         }
     }
 
+    fn bytes_read(&self) {
+        let timeout = self.limits.header_read_timeout;
+        self.update(|phase| match phase {
+            Phase::Idle { .. } => Some(Phase::Headers {
+                until: Instant::now() + timeout,
+            }),
+            _ => None,
+        });
+    }
+
     fn request_started(self: &Arc<Self>) -> Busy {
-        let requests = match self.get() {
-            Phase::Serving { requests } => requests + 1,
-            _ => 1,
-        };
-        self.set(Phase::Serving { requests });
+        self.update(|phase| {
+            Some(Phase::Serving {
+                requests: match phase {
+                    Phase::Serving { requests } => requests + 1,
+                    _ => 1,
+                },
+            })
+        });
         Busy(Arc::clone(self))
     }
 
     fn request_finished(&self) {
-        let next = match self.get() {
-            Phase::Serving { requests } if requests > 1 => Phase::Serving {
-                requests: requests - 1,
-            },
-            _ => Phase::Idle {
-                until: Instant::now() + self.limits.keep_alive_idle,
-            },
+        let idle = self.limits.keep_alive_idle;
+        self.update(|phase| {
+            Some(match phase {
+                Phase::Serving { requests } if requests > 1 => Phase::Serving {
+                    requests: requests - 1,
+                },
+                _ => Phase::Idle {
+                    until: Instant::now() + idle,
+                },
+            })
+        });
+    }
+
+    /// The instant the watchdog sleeps until.
+    fn armed(&self) -> Instant {
+        self.lock().armed
+    }
+
+    /// Called by the watchdog when it wakes at `now`: the phase whose
+    /// deadline passed, or the next instant to look.
+    fn check(&self, now: Instant) -> Result<Instant, &'static str> {
+        let mut state = self.lock();
+        state.armed = match state.phase {
+            Phase::Headers { until } if now >= until => return Err("headers"),
+            Phase::Idle { until } if now >= until => return Err("idle"),
+            Phase::Headers { until } | Phase::Idle { until } => until,
+            // No deadline while serving (the request timeout bounds it):
+            // look again after the shorter of the two limits.
+            Phase::Serving { .. } => {
+                now + self
+                    .limits
+                    .header_read_timeout
+                    .min(self.limits.keep_alive_idle)
+            }
         };
-        self.set(next);
+        Ok(state.armed)
     }
 
+    #[cfg(test)]
     fn deadline(&self) -> Option<Instant> {
-        match self.get() {
-            Phase::Headers { until } | Phase::Idle { until } => Some(until),
-            Phase::Serving { .. } => None,
-        }
+        self.lock().phase.deadline()
     }
 
-    /// The metric label of the deadline missed at `now`, if one was.
+    #[cfg(test)]
     fn expired(&self, now: Instant) -> Option<&'static str> {
-        match self.get() {
-            Phase::Headers { until } if now >= until => Some("headers"),
-            Phase::Idle { until } if now >= until => Some("idle"),
-            _ => None,
-        }
+        self.check(now).err()
     }
 }
 
-/// A request being answered; dropped when its response body is done.
 struct Busy(Arc<Tracker>);
 
 impl Drop for Busy {

@@ -3,8 +3,8 @@
 //! short-lived cache. The HTTP extractor only reads `Host` and `X-Tenant`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use storekeep_domain::{DomainName, Slug, Tenant};
@@ -17,11 +17,20 @@ use crate::services::{ServiceResult, Services};
 /// made elsewhere (another node, the CLI) within this time.
 pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(1);
 
-/// Recently resolved tenants by look-up key (`d:` domain, `s:` slug), so a
-/// busy shop costs one database query per second, not one per request.
+/// Most names remembered; past it the cache starts over (a flood of
+/// made-up names cannot grow it without bound).
+const MAX_ENTRIES: usize = 10_000;
+
+type Entries = HashMap<String, (Option<Arc<Tenant>>, Instant)>;
+
+/// Recently resolved tenants by custom domain and by slug, so a busy shop
+/// costs one database query per second, not one per request. A hit takes
+/// a shared read lock, no allocation, and hands out the tenant behind an
+/// `Arc` (a reference count, not a copy of its settings).
 #[derive(Default)]
 pub struct TenantCache {
-    entries: Mutex<HashMap<String, (Option<Tenant>, Instant)>>,
+    by_domain: RwLock<Entries>,
+    by_slug: RwLock<Entries>,
     /// Bumped by `clear`: a look-up that started before a clear must not
     /// store what it read.
     generation: AtomicU64,
@@ -30,36 +39,44 @@ pub struct TenantCache {
 impl TenantCache {
     async fn get_or_load(
         &self,
-        key: String,
+        map: &RwLock<Entries>,
+        name: &str,
         load: impl Future<Output = Result<Tenant, StoreError>>,
-    ) -> ServiceResult<Option<Tenant>> {
-        if let Some((t, at)) = self.entries.lock().expect("tenant cache").get(&key)
+    ) -> ServiceResult<Option<Arc<Tenant>>> {
+        if let Some((t, at)) = map.read().expect("tenant cache").get(name)
             && at.elapsed() < TENANT_CACHE_TTL
         {
             return Ok(t.clone());
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let t = match load.await {
-            Ok(t) => Some(t),
+            Ok(t) => Some(Arc::new(t)),
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let mut entries = self.entries.lock().expect("tenant cache");
+        let mut entries = map.write().expect("tenant cache");
         if self.generation.load(Ordering::SeqCst) != generation {
             return Ok(t);
         }
-        if entries.len() >= 10_000 {
+        if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(key, (t.clone(), Instant::now()));
+        entries.insert(name.to_owned(), (t.clone(), Instant::now()));
         Ok(t)
     }
 
     /// Forgets everything; called after a tenant changes on this node.
     pub fn clear(&self) {
-        let mut entries = self.entries.lock().expect("tenant cache");
+        let mut by_domain = self.by_domain.write().expect("tenant cache");
+        let mut by_slug = self.by_slug.write().expect("tenant cache");
         self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
+        by_domain.clear();
+        by_slug.clear();
+    }
+
+    async fn by_slug(&self, svc: &Services, slug: &Slug) -> ServiceResult<Option<Arc<Tenant>>> {
+        self.get_or_load(&self.by_slug, slug.as_str(), svc.store.tenant_by_slug(slug))
+            .await
     }
 }
 
@@ -70,12 +87,13 @@ pub async fn resolve(
     svc: &Services,
     host: Option<&DomainName>,
     slug: Option<&str>,
-) -> ServiceResult<Option<Tenant>> {
+) -> ServiceResult<Option<Arc<Tenant>>> {
     let cache = &svc.tenants;
     if let Some(host) = host {
         let by_domain = cache
             .get_or_load(
-                format!("d:{}", host.as_str()),
+                &cache.by_domain,
+                host.as_str(),
                 svc.store.tenant_by_domain(host),
             )
             .await?;
@@ -88,19 +106,13 @@ pub async fn resolve(
                 .strip_suffix(base.as_str())
                 .and_then(|rest| rest.strip_suffix('.'))
             && let Ok(slug) = Slug::parse(label)
-            && let Some(t) = cache
-                .get_or_load(format!("s:{slug}"), svc.store.tenant_by_slug(&slug))
-                .await?
+            && let Some(t) = cache.by_slug(svc, &slug).await?
         {
             return Ok(Some(t));
         }
     }
     match slug.map(Slug::parse) {
-        Some(Ok(slug)) => {
-            cache
-                .get_or_load(format!("s:{slug}"), svc.store.tenant_by_slug(&slug))
-                .await
-        }
+        Some(Ok(slug)) => cache.by_slug(svc, &slug).await,
         _ => Ok(None),
     }
 }

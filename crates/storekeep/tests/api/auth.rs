@@ -465,35 +465,9 @@ async fn futures_join<F: std::future::Future<Output = reqwest::Response>>(
     let handles: Vec<_> = futs.collect();
     let mut out = Vec::new();
     // Drive them together: each is polled within one select loop.
-    let results = join_all(handles).await;
+    let results = storekeep_test_support::join_all(handles).await;
     for r in results {
         out.push(r.status().as_u16());
     }
     out
-}
-
-async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futs.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if outputs[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs
-        .into_iter()
-        .map(|o| o.expect("every future finished"))
-        .collect()
 }

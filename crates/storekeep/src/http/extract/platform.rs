@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for PlatformOperator {
                 Ok(Self {
                     audit: AuditContext {
                         actor: p.actor(),
-                        ip: ctx.and_then(|c| c.client_ip.clone()),
+                        ip: ctx.and_then(|c| c.client_ip).map(|ip| ip.to_string()),
                         request_id: ctx.map(|c| c.request_id.to_string()),
                     },
                 })

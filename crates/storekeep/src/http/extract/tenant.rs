@@ -4,6 +4,7 @@
 //! 404, so a probe learns nothing about which shops exist.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
@@ -15,9 +16,10 @@ use crate::http::error::ApiError;
 use crate::http::middleware::RequestContext;
 use crate::services::tenancy;
 
-/// The active tenant the request is addressed to.
+/// The active tenant the request is addressed to (shared with the tenant
+/// cache: cloning it is a reference count).
 #[derive(Debug, Clone)]
-pub struct CurrentTenant(pub Tenant);
+pub struct CurrentTenant(pub Arc<Tenant>);
 
 pub const TENANT_HEADER: &str = "x-tenant";
 
@@ -37,7 +39,7 @@ impl FromRequestParts<AppState> for CurrentTenant {
         match tenant {
             Some(t) if t.status == TenantStatus::Active => {
                 if let Some(ctx) = parts.extensions.get::<RequestContext>() {
-                    ctx.set_tenant(t.slug.as_str());
+                    ctx.set_tenant(&t);
                 }
                 parts.extensions.insert(Self(t.clone()));
                 Ok(Self(t))
@@ -64,7 +66,7 @@ fn host_name(parts: &Parts) -> Option<DomainName> {
     DomainName::parse(name).ok()
 }
 
-async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Tenant>, ApiError> {
+async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Arc<Tenant>>, ApiError> {
     let header = parts
         .headers
         .get(TENANT_HEADER)

@@ -2,6 +2,8 @@
 //! (authentication), which shop it is for, the shop's CORS policy, and the
 //! rate limit of the route's tier under the shop's plan.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -66,7 +68,10 @@ impl Tier {
 fn is_shop_path(path: &str) -> bool {
     ["/api/v1/store", "/api/v1/admin", "/api/v1/auth"]
         .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        .any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 pub async fn context(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -80,7 +85,7 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    let tenant: Option<Tenant> = if is_shop_path(&path) {
+    let tenant: Option<Arc<Tenant>> = if is_shop_path(&path) {
         match CurrentTenant::from_request_parts(&mut parts, &state).await {
             Ok(CurrentTenant(t)) => Some(t),
             Err(ApiError::NotFound(_)) => None,
@@ -115,33 +120,13 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
 
     // Rate limit: a shop's integrations (API keys, OAuth tokens) share one
     // bucket per shop, everyone else is counted by IP.
-    let ip = parts
-        .extensions
-        .get::<RequestContext>()
-        .and_then(|c| c.client_ip.clone())
-        .unwrap_or_else(|| "unknown".into());
-    // The shop's bucket applies only in its own shop and outside the auth
-    // tier; elsewhere the credential counts by IP like anyone else.
-    let who = match &auth {
-        Authentication::Valid(p)
-            if tier != Tier::Auth && tenant.as_ref().is_some_and(|t| p.tenant() == Some(t.id)) =>
-        {
-            p.rate_key().unwrap_or_else(|| format!("ip:{ip}"))
-        }
-        _ => format!("ip:{ip}"),
-    };
     let limits = match &tenant {
         Some(t) => t.limits,
         None => crate::services::plans::default_limits(&state.services).await,
     };
-    let scope = tenant
-        .as_ref()
-        .map_or_else(|| "-".to_owned(), |t| t.id.to_string());
     let per_minute = tier.per_minute(&limits);
-    let decision = state
-        .limiter
-        .check(&format!("{}:{scope}:{who}", tier.as_str()), per_minute)
-        .await;
+    let key = rate_key(tier, tenant.as_deref(), &auth, &parts);
+    let decision = state.limiter.check(&key, per_minute).await;
     if !decision.allowed {
         state
             .services
@@ -169,6 +154,53 @@ pub async fn context(State(state): State<AppState>, req: Request, next: Next) ->
         cors_headers(response.headers_mut(), o, false);
     }
     response
+}
+
+/// The rate-limit bucket of a request: `{tier}:{shop id or -}:{who}`,
+/// built in one buffer.
+fn rate_key(
+    tier: Tier,
+    tenant: Option<&Tenant>,
+    auth: &Authentication,
+    parts: &axum::http::request::Parts,
+) -> String {
+    use std::fmt::Write as _;
+    let mut key = String::with_capacity(96);
+    key.push_str(tier.as_str());
+    key.push(':');
+    match tenant {
+        Some(t) => {
+            let _ = write!(key, "{}", t.id);
+        }
+        None => key.push('-'),
+    }
+    key.push(':');
+    // The shop's bucket applies only in its own shop and outside the auth
+    // tier; elsewhere the credential counts by IP like anyone else.
+    let shop_bucket = match auth {
+        Authentication::Valid(p)
+            if tier != Tier::Auth && tenant.is_some_and(|t| p.tenant() == Some(t.id)) =>
+        {
+            p.rate_key()
+        }
+        _ => None,
+    };
+    if let Some(bucket) = shop_bucket {
+        key.push_str(&bucket);
+        return key;
+    }
+    key.push_str("ip:");
+    match parts
+        .extensions
+        .get::<RequestContext>()
+        .and_then(|c| c.client_ip)
+    {
+        Some(ip) => {
+            let _ = write!(key, "{ip}");
+        }
+        None => key.push_str("unknown"),
+    }
+    key
 }
 
 fn rate_headers(h: &mut HeaderMap, d: &Decision) {

@@ -10,6 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use storekeep_domain::Tenant;
+
 use crate::app::AppState;
 use crate::http::error::{ErrorCause, PendingProblem};
 use crate::wire::problem::Problem;
@@ -22,34 +24,36 @@ pub struct RequestContext {
     pub request_id: Arc<str>,
     /// The client's address: the peer, or — behind a trusted proxy — the
     /// nearest untrusted address in `X-Forwarded-For`.
-    pub client_ip: Option<String>,
+    pub client_ip: Option<std::net::IpAddr>,
     /// Whether the client reached us over HTTPS (said by a trusted proxy).
     pub https: bool,
-    tenant: Arc<OnceLock<String>>,
+    learned: Arc<Learned>,
+}
+
+/// What inner layers learn about a request, for its log line and metrics.
+#[derive(Debug, Default)]
+struct Learned {
+    tenant: OnceLock<Arc<Tenant>>,
+    /// The matched route template (`/api/v1/platform/tenants/{slug}`).
+    route: OnceLock<MatchedPath>,
 }
 
 impl RequestContext {
-    pub fn set_tenant(&self, slug: &str) {
-        let _ = self.tenant.set(slug.to_owned());
+    pub fn set_tenant(&self, tenant: &Arc<Tenant>) {
+        let _ = self.learned.tenant.set(Arc::clone(tenant));
     }
 }
 
-/// The matched route template (`/api/v1/platform/tenants/{slug}`), copied
-/// from the request to the response by `record_route`.
-#[derive(Debug, Clone)]
-struct RouteTemplate(Arc<str>);
-
-/// Runs inside routing, where `MatchedPath` is known.
-pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| Arc::<str>::from(m.as_str()));
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteTemplate(route));
+/// Runs inside routing (a `MapRequest` route layer: no boxing, no clone
+/// of the route), where `MatchedPath` is known, and notes it for `observe`.
+pub fn record_route(req: Request) -> Request {
+    if let (Some(ctx), Some(route)) = (
+        req.extensions().get::<RequestContext>(),
+        req.extensions().get::<MatchedPath>(),
+    ) {
+        let _ = ctx.learned.route.set(route.clone());
     }
-    response
+    req
 }
 
 /// A client's request id is kept if it is short printable ASCII; otherwise
@@ -64,8 +68,23 @@ fn request_id(req: &Request) -> Arc<str> {
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
         })
-        .map(Arc::from)
-        .unwrap_or_else(|| Arc::from(uuid::Uuid::now_v7().to_string()))
+        .map_or_else(fresh_request_id, Arc::from)
+}
+
+/// A new UUIDv7 request id: the wall clock (read without a system call)
+/// and 74 random bits from the thread's own generator, so making one
+/// takes neither a `getrandom` call nor the process-wide lock
+/// `Uuid::now_v7` takes to keep ids strictly ordered — request ids only
+/// need to be unique and roughly time-ordered.
+fn fresh_request_id() -> Arc<str> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let id = uuid::Builder::from_unix_timestamp_millis(millis, &rand::random()).into_uuid();
+    Arc::from(
+        &*id.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    )
 }
 
 /// Decrements the in-flight gauge even when the client goes away and the
@@ -86,14 +105,14 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         request_id: id.clone(),
         client_ip,
         https,
-        tenant: Arc::default(),
+        learned: Arc::default(),
     };
     req.extensions_mut().insert(ctx.clone());
     let method = req.method().clone();
 
     state.services.metrics.http_in_flight.inc();
     let guard = InFlight(&state.services.metrics.http_in_flight);
-    let mut response = next.run(req).await;
+    let mut response = super::limits::run(&state, req, next).await;
     drop(guard);
 
     render_problem(&mut response, &id);
@@ -102,26 +121,19 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
 
-    let route = response
-        .extensions()
-        .get::<RouteTemplate>()
-        .map_or("unmatched", |r| &r.0);
+    let route = ctx
+        .learned
+        .route
+        .get()
+        .map_or("unmatched", MatchedPath::as_str);
     let status = response.status();
     let elapsed = start.elapsed();
     state
         .services
         .metrics
-        .http_requests
-        .with_label_values(&[method.as_str(), route, status.as_str()])
-        .inc();
-    state
-        .services
-        .metrics
-        .http_duration
-        .with_label_values(&[method.as_str(), route])
-        .observe(elapsed.as_secs_f64());
+        .request_done(&method, route, status, elapsed);
 
-    let tenant = ctx.tenant.get().map_or("", String::as_str);
+    let tenant = ctx.learned.tenant.get().map_or("", |t| t.slug.as_str());
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     match response.extensions().get::<ErrorCause>() {
         // An outage of a dependency, not a fault of this server.
@@ -135,11 +147,14 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             request_id = %id, tenant, method = %method, route, status = status.as_u16(),
             latency_ms, error = %cause, "request failed"
         ),
-        None => tracing::info!(
-            target: "storekeep::http",
-            request_id = %id, tenant, method = %method, route, status = status.as_u16(),
-            latency_ms, "request"
-        ),
+        None => crate::telemetry::access(&crate::telemetry::AccessLine {
+            request_id: &id,
+            tenant,
+            method: method.as_str(),
+            route,
+            status: status.as_u16(),
+            latency_ms,
+        }),
     }
     response
 }
@@ -190,7 +205,7 @@ fn default_detail(status: StatusCode) -> &'static str {
 /// The client address and scheme. Forwarding headers are believed only
 /// from a trusted proxy, and `X-Forwarded-For` is read from the right,
 /// skipping trusted hops, so a client cannot pick its own address.
-fn client_origin(req: &Request, trusted: &[ipnet::IpNet]) -> (Option<String>, bool) {
+fn client_origin(req: &Request, trusted: &[ipnet::IpNet]) -> (Option<std::net::IpAddr>, bool) {
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -200,7 +215,7 @@ fn client_origin(req: &Request, trusted: &[ipnet::IpNet]) -> (Option<String>, bo
     };
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
-        return (Some(peer.to_string()), false);
+        return (Some(peer), false);
     }
     let header = |name: &str| {
         req.headers()
@@ -222,5 +237,5 @@ fn client_origin(req: &Request, trusted: &[ipnet::IpNet]) -> (Option<String>, bo
         .split(',')
         .next_back()
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
-    (Some(client.to_string()), https)
+    (Some(client), https)
 }

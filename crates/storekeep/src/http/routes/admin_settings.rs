@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = SettingsBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn get_settings(actor: AdminActor) -> Json<SettingsBody> {
     Json(SettingsBody {
-        settings: actor.tenant.settings,
+        settings: actor.tenant.settings.clone(),
     })
 }
 

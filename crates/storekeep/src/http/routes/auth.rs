@@ -2,6 +2,8 @@
 //! the OAuth 2.0 token endpoint. Shop accounts address their shop by Host
 //! or `X-Tenant`; platform operators send no shop.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -42,7 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The shop a request addresses, if any (operators address none).
-async fn optional_tenant(parts: &mut Parts, state: &AppState) -> Result<Option<Tenant>, ApiError> {
+async fn optional_tenant(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<Arc<Tenant>>, ApiError> {
     let addressed =
         parts.headers.contains_key("x-tenant") || parts.extensions.get::<CurrentTenant>().is_some();
     match CurrentTenant::from_request_parts(parts, state).await {
@@ -81,7 +86,7 @@ impl FromRequestParts<AppState> for SessionUser {
         let ctx = parts.extensions.get::<RequestContext>();
         let audit = AuditContext {
             actor: format!("{}:{}", user.kind.as_str(), user.id),
-            ip: ctx.and_then(|c| c.client_ip.clone()),
+            ip: ctx.and_then(|c| c.client_ip).map(|ip| ip.to_string()),
             request_id: ctx.map(|c| c.request_id.to_string()),
         };
         Ok(Self {
@@ -93,7 +98,7 @@ impl FromRequestParts<AppState> for SessionUser {
 }
 
 /// The shop addressed (required) as an extractor for shop-only routes.
-pub struct Shop(pub Tenant);
+pub struct Shop(pub Arc<Tenant>);
 
 impl FromRequestParts<AppState> for Shop {
     type Rejection = ApiError;
@@ -115,7 +120,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let ctx = parts.extensions.get::<RequestContext>();
         Ok(Self(Origin {
-            ip: ctx.and_then(|c| c.client_ip.clone()),
+            ip: ctx.and_then(|c| c.client_ip).map(|ip| ip.to_string()),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -168,7 +173,7 @@ async fn login(
     parts_tenant: OptionalShop,
     Json(input): Json<LoginInput>,
 ) -> ApiResult<Json<LoginResponse>> {
-    match accounts::login(&state.services, parts_tenant.0.as_ref(), &input, &origin).await {
+    match accounts::login(&state.services, parts_tenant.0.as_deref(), &input, &origin).await {
         Ok(ok) => Ok(Json(LoginResponse {
             token: ok.token,
             session_id: ok.session.id,
@@ -189,7 +194,7 @@ async fn login(
 }
 
 /// The shop addressed, if any.
-pub struct OptionalShop(pub Option<Tenant>);
+pub struct OptionalShop(pub Option<Arc<Tenant>>);
 
 impl FromRequestParts<AppState> for OptionalShop {
     type Rejection = ApiError;
@@ -353,7 +358,7 @@ async fn request_reset(
     });
     if (kind == UserKind::Operator) == shop.0.is_none() {
         // Answers before the account is even looked up.
-        accounts::request_reset(&state.services, shop.0.as_ref(), kind, &body.email);
+        accounts::request_reset(&state.services, shop.0.as_deref(), kind, &body.email);
     }
     StatusCode::ACCEPTED
 }

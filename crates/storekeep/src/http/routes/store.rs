@@ -24,8 +24,8 @@ async fn get_store(
         store: StoreInfo {
             payment_providers: state.services.payments.usable(&tenant.settings),
             slug: tenant.slug.to_string(),
-            name: tenant.name,
-            currency: tenant.settings.currency,
+            name: tenant.name.clone(),
+            currency: tenant.settings.currency.clone(),
         },
     })
 }

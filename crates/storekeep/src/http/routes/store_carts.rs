@@ -1,6 +1,8 @@
 //! `/api/v1/store/carts`: carts for guests (by cart token) and customers
 //! (by session), and checkout.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -34,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Whoever is shopping: the shop, the customer if logged in, and the cart
 /// token if one was sent.
 pub struct Shopper {
-    pub tenant: Tenant,
+    pub tenant: Arc<Tenant>,
     pub customer: Option<UserRecord>,
     pub access: CartAccess,
 }

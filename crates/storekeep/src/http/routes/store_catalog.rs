@@ -1,8 +1,11 @@
 //! The storefront's catalog: active products, categories and search, for
 //! guests. Responses are cached as serialized bytes per shop (see
-//! `crate::cache`); `X-Cache: HIT` or `MISS` says which.
+//! `crate::cache`); `X-Cache: HIT` or `MISS` says which. Large bodies are
+//! also kept gzip-compressed and sent so to clients that accept gzip
+//! (`Accept-Encoding`), compressed once when cached, never per request.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -12,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::cache::{Body, Claim};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{CurrentTenant, Query};
 use crate::media;
@@ -31,20 +35,57 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search))
 }
 
-fn json_response(body: Bytes, hit: bool) -> Response {
+/// Whether the client takes a gzip body: `gzip` (or `*`) in
+/// `Accept-Encoding` without `q=0`.
+pub struct AcceptsGzip(bool);
+
+impl<S: Sync> FromRequestParts<S> for AcceptsGzip {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let accepts = parts
+            .headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|coding| {
+                let mut parts = coding.split(';').map(str::trim);
+                let name = parts.next().unwrap_or_default();
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            });
+        Ok(Self(accepts))
+    }
+}
+
+fn json_response(body: Body, gzip: bool, hit: bool) -> Response {
+    let (bytes, encoding) = match body.gzip {
+        Some(z) if gzip => (z, Some(HeaderValue::from_static("gzip"))),
+        _ => (body.identity, None),
+    };
     let mut response = (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body,
+        bytes,
     )
         .into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         "x-cache",
         HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
     );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, encoding);
+    }
     response
 }
 
@@ -54,25 +95,37 @@ fn json_response(body: Bytes, hit: bool) -> Response {
 async fn cached<T: Serialize>(
     state: &AppState,
     tenant: &Tenant,
-    uri: &axum::http::Uri,
+    (uri, gzip): (&axum::http::Uri, AcceptsGzip),
     build: impl Future<Output = ServiceResult<T>>,
 ) -> ApiResult<Response> {
-    let key = uri
-        .path_and_query()
-        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-    let ticket = state.services.cache.ticket(tenant.id).await;
-    if let Some(body) = state.services.cache.get(tenant.id, ticket, &key) {
+    let key = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let cache = &state.services.cache;
+    let ticket = cache.ticket(tenant.id).await;
+    if let Some(body) = cache.get(tenant.id, ticket, key) {
         state.services.metrics.cache_lookup(true);
-        return Ok(json_response(body, true));
+        return Ok(json_response(body, gzip.0, true));
     }
     state.services.metrics.cache_lookup(false);
+    // Concurrent misses of this key wait for the first to build it.
+    let limit = state.services.settings.request_timeout / 2;
+    let _building = match cache.claim(tenant.id, ticket, key, limit).await {
+        Claim::Build(claim) => claim,
+        Claim::Waited => {
+            if let Some(body) = cache.get(tenant.id, ticket, key) {
+                return Ok(json_response(body, gzip.0, true));
+            }
+            None
+        }
+    };
     let value = build.await?;
-    let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
+    let body = Body::new(Bytes::from(
+        serde_json::to_vec(&value).map_err(ApiError::internal)?,
+    ));
     state
         .services
         .cache
-        .put(tenant.id, ticket, &key, body.clone());
-    Ok(json_response(body, false))
+        .put(tenant.id, ticket, key, body.clone());
+    Ok(json_response(body, gzip.0, false))
 }
 
 /// Active products, filtered and sorted, one page at a time.
@@ -83,10 +136,11 @@ async fn list_products(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     OriginalUri(uri): OriginalUri,
+    gzip: AcceptsGzip,
     Query(params): Query<ListParams>,
 ) -> ApiResult<Response> {
     let build = storefront::products(&state.services, &tenant, &params);
-    cached(&state, &tenant, &uri, build).await
+    cached(&state, &tenant, (&uri, gzip), build).await
 }
 
 /// One active product, by id or handle.
@@ -97,10 +151,11 @@ async fn get_product(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     OriginalUri(uri): OriginalUri,
+    gzip: AcceptsGzip,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let build = storefront::product(&state.services, &tenant, &raw);
-    cached(&state, &tenant, &uri, build).await
+    cached(&state, &tenant, (&uri, gzip), build).await
 }
 
 /// The category tree, flat; `parent_id` links it.
@@ -110,9 +165,10 @@ async fn list_categories(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     OriginalUri(uri): OriginalUri,
+    gzip: AcceptsGzip,
 ) -> ApiResult<Response> {
     let build = storefront::categories(&state.services, &tenant);
-    cached(&state, &tenant, &uri, build).await
+    cached(&state, &tenant, (&uri, gzip), build).await
 }
 
 /// Full-text search over active products' titles, tags and descriptions:
@@ -125,11 +181,12 @@ async fn search(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     OriginalUri(uri): OriginalUri,
+    gzip: AcceptsGzip,
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Response> {
     let query = SearchQuery::parse(&params)?;
     let build = storefront::search(&state.services, &tenant, &query);
-    cached(&state, &tenant, &uri, build).await
+    cached(&state, &tenant, (&uri, gzip), build).await
 }
 
 /// Image bytes from the media store, for the local store (or when no

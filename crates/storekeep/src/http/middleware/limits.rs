@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -42,10 +42,12 @@ pub fn limits_for(state: &AppState, method: &Method, path: &str) -> (usize, Dura
     (settings.body_limit_bytes, settings.request_timeout)
 }
 
-/// Refuses a declared length over the limit at once (413) and caps the
-/// body stream at it, whatever the client declared.
-pub async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (limit, _) = limits_for(&state, req.method(), req.uri().path());
+/// Bounds a request: a declared body length over the limit is refused at
+/// once (413) and the body stream is capped at it, whatever the client
+/// declared; a request over its time limit is answered 503 and its work
+/// dropped. Called by `observe` (one middleware layer fewer per request).
+pub async fn run(state: &AppState, req: Request, next: Next) -> Response {
+    let (limit, time) = limits_for(state, req.method(), req.uri().path());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -54,8 +56,20 @@ pub async fn body_limit(State(state): State<AppState>, req: Request, next: Next)
     if declared.is_some_and(|n| n > limit as u64) {
         return ApiError::PayloadTooLarge.into_response();
     }
+    // A request without a body (most GETs) has nothing to cap.
     // Extractors' own default limit is disabled where the router is built;
     // this cap is the one that holds.
-    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
-    next.run(req).await
+    let req = if http_body::Body::is_end_stream(req.body()) {
+        req
+    } else {
+        req.map(|b| Body::new(http_body_util::Limited::new(b, limit)))
+    };
+    match tokio::time::timeout(time, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable(format!(
+            "the request took longer than {} s and was abandoned",
+            time.as_secs()
+        ))
+        .into_response(),
+    }
 }
