@@ -15,7 +15,7 @@ async fn sigterm_during_a_slow_request_completes_it_and_exits_zero() {
     let db = TestDb::new().await;
     let mut cmd = storekeep_command(BIN, &db);
     cmd.arg("serve")
-        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "2")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "3")
         .env("STOREKEEP_SHUTDOWN_GRACE_SECS", "20");
     let server = ServerProcess::start(cmd);
     let client = reqwest::Client::new();
@@ -34,24 +34,40 @@ async fn sigterm_during_a_slow_request_completes_it_and_exits_zero() {
     slow.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
 
-    // ...and the orchestrator asks the node to stop.
+    // ...and the orchestrator asks the node to stop. Readiness turns false
+    // as soon as the signal is handled (polled: a loaded machine may take
+    // a moment to deliver it), well inside the drain period.
     let signalled = Instant::now();
     server.sigterm();
-    std::thread::sleep(Duration::from_millis(300));
-    let ready = client
-        .get(server.url("/api/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503, "readiness turns false at once");
-    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "draining");
+    let mut ready = None;
+    while signalled.elapsed() < Duration::from_millis(2500) {
+        let r = client
+            .get(server.url("/api/health/ready"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 {
+            ready = Some(r.json::<Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready = ready.expect("readiness turns false during the drain period");
+    assert_eq!(ready["status"], "draining");
 
     // The rest of the body arrives after the drain period, when the node
     // has stopped accepting connections; the request in flight completes.
-    std::thread::sleep(Duration::from_millis(2500));
+    let refused = Instant::now();
+    while TcpStream::connect(server.addr).is_ok() {
+        assert!(
+            refused.elapsed() < Duration::from_secs(15),
+            "no new connections after the drain period"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(
-        TcpStream::connect(server.addr).is_err(),
-        "no new connections after the drain period"
+        signalled.elapsed() >= Duration::from_secs(3),
+        "connections are accepted for the whole drain period"
     );
     slow.write_all(rest.as_bytes()).unwrap();
     let mut answer = String::new();
@@ -68,7 +84,7 @@ async fn sigterm_during_a_slow_request_completes_it_and_exits_zero() {
     let status = server.wait(Duration::from_secs(30));
     assert!(status.success(), "exit status {status:?}");
     assert!(
-        signalled.elapsed() < Duration::from_secs(22),
+        signalled.elapsed() < Duration::from_secs(23),
         "exits within drain + grace"
     );
 
