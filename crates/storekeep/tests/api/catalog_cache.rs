@@ -98,7 +98,7 @@ async fn large_storefront_reads_are_gzipped_for_clients_that_accept_it() {
     let (_, encoding, _, _, body) = read(&app, list, Some("*")).await;
     assert_eq!(encoding, "gzip", "any coding includes gzip");
     assert_eq!(inflate(&body), plain);
-    for refused in ["gzip;q=0", "identity", "deflate, br"] {
+    for refused in ["gzip;q=0", "gzip;q=0, *", "identity", "deflate, br"] {
         let (_, encoding, _, _, body) = read(&app, list, Some(refused)).await;
         assert_eq!(
             (encoding.as_str(), &body),

@@ -4,8 +4,7 @@
 //! also kept gzip-compressed and sent so to clients that accept gzip
 //! (`Accept-Encoding`), compressed once when cached, never per request.
 
-use axum::extract::{FromRequestParts, OriginalUri, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -17,7 +16,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::cache::{Body, Claim};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{CurrentTenant, Query};
+use crate::http::extract::{AcceptsGzip, CurrentTenant, Query};
 use crate::media;
 use crate::services::ServiceResult;
 use crate::services::storefront::{self, SearchQuery};
@@ -33,34 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_product))
         .routes(routes!(list_categories))
         .routes(routes!(search))
-}
-
-/// Whether the client takes a gzip body: `gzip` (or `*`) in
-/// `Accept-Encoding` without `q=0`.
-pub struct AcceptsGzip(bool);
-
-impl<S: Sync> FromRequestParts<S> for AcceptsGzip {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let accepts = parts
-            .headers
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|coding| {
-                let mut parts = coding.split(';').map(str::trim);
-                let name = parts.next().unwrap_or_default();
-                let refused = parts.any(|p| {
-                    p.strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
-                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-            });
-        Ok(Self(accepts))
-    }
 }
 
 fn json_response(body: Body, gzip: bool, hit: bool) -> Response {
