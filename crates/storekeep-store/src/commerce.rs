@@ -24,9 +24,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
     AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, NewCart,
-    NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderId,
-    OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId,
-    VariantId,
+    NewDeal, NewOrder, NewPayment, NewRefund, OrderDetail, OrderFilter, OrderId, OrderStatus,
+    OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId, VariantId,
 };
 
 use crate::StoreResult;
@@ -103,7 +102,7 @@ pub trait CommerceStore: Send + Sync {
         tenant: TenantId,
         filter: &OrderFilter,
         page: &PageRequest,
-    ) -> StoreResult<Page<Order>>;
+    ) -> StoreResult<Page<OrderDetail>>;
     /// Moves the order to `to` if its current status is one of
     /// `OrderStatus::sources(to)`, else `Invalid` (409). Applies the stock
     /// effect of the move (see module docs). Not for `Refunded`: use

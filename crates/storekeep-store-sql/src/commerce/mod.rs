@@ -16,9 +16,9 @@ pub use carts::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 pub use checkout::{CLAIM_DEAL, RESERVE_STOCK, STOCK_OF};
 pub use deals::{DEAL_COLUMNS, DealRow, bind_deal};
 pub use orders::{
-    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
-    RefundRow, SOLD_LINES, SoldLineRow, TRANSITION_COLUMNS, TransitionRow, order_detail,
-    order_status, orders_with_lines, sold_lines,
+    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderParts, OrderRow, PAYMENT_COLUMNS, PaymentRow,
+    REFUND_COLUMNS, RefundRow, SOLD_LINES, SoldLineRow, TRANSITION_COLUMNS, TransitionRow,
+    order_details, order_status, sold_lines,
 };
 pub use outbox::{EVENT_COLUMNS, EventRow};
 

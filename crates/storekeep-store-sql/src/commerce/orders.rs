@@ -20,10 +20,10 @@ pub const ORDER_COLUMNS: &str = "id, cart_id, customer_id, status, currency, sub
      country, region, shipping_method, payment_provider, expires_at, created_at, updated_at";
 pub const LINE_COLUMNS: &str = "order_id, id, variant_id, product_id, sku, title, quantity, \
      unit_price, discount, total, deal_id, restocked";
-pub const TRANSITION_COLUMNS: &str = "from_status, to_status, actor, reason, at";
+pub const TRANSITION_COLUMNS: &str = "order_id, from_status, to_status, actor, reason, at";
 pub const PAYMENT_COLUMNS: &str =
     "id, order_id, provider, reference, status, amount, created_at, updated_at";
-pub const REFUND_COLUMNS: &str = "id, amount, reason, restock, actor, created_at";
+pub const REFUND_COLUMNS: &str = "order_id, id, amount, reason, restock, actor, created_at";
 
 /// The lines of order `$1` as a restock sees them ([`SoldLineRow`]).
 pub const SOLD_LINES: &str =
@@ -124,6 +124,7 @@ impl From<LineRow> for OrderLine {
 
 #[derive(sqlx::FromRow)]
 pub struct TransitionRow {
+    pub order_id: DbId,
     pub from_status: Option<String>,
     pub to_status: String,
     pub actor: String,
@@ -175,6 +176,7 @@ impl TryFrom<PaymentRow> for Payment {
 
 #[derive(sqlx::FromRow)]
 pub struct RefundRow {
+    pub order_id: DbId,
     pub id: DbId,
     pub amount: i64,
     pub reason: Option<String>,
@@ -219,39 +221,54 @@ pub fn sold_lines(rows: Vec<SoldLineRow>) -> HashMap<OrderLineId, SoldLine> {
         .collect()
 }
 
-/// Orders with their lines; `lines` hold every order's, each order's in
-/// position order.
-pub fn orders_with_lines(rows: Vec<OrderRow>, lines: Vec<LineRow>) -> StoreResult<Vec<Order>> {
-    let mut by_order: HashMap<DbId, Vec<OrderLine>> = HashMap::new();
-    for line in lines {
-        by_order.entry(line.order_id).or_default().push(line.into());
+/// The lines, transitions, payments and refunds of some orders, each
+/// order's in the order they happened (read with one query per table).
+#[derive(Default)]
+pub struct OrderParts {
+    pub lines: Vec<LineRow>,
+    pub transitions: Vec<TransitionRow>,
+    pub payments: Vec<PaymentRow>,
+    pub refunds: Vec<RefundRow>,
+}
+
+/// Orders with their history, in the order of `rows`.
+pub fn order_details(rows: Vec<OrderRow>, parts: OrderParts) -> StoreResult<Vec<OrderDetail>> {
+    let mut by_order: HashMap<DbId, OrderDetailParts> = HashMap::with_capacity(rows.len());
+    for line in parts.lines {
+        by_order
+            .entry(line.order_id)
+            .or_default()
+            .0
+            .push(line.into());
+    }
+    for t in parts.transitions {
+        let order = t.order_id;
+        by_order.entry(order).or_default().1.push(t.try_into()?);
+    }
+    for p in parts.payments {
+        let order = p.order_id;
+        by_order.entry(order).or_default().2.push(p.try_into()?);
+    }
+    for r in parts.refunds {
+        by_order.entry(r.order_id).or_default().3.push(r.into());
     }
     rows.into_iter()
-        .map(|r| {
-            let lines = by_order.remove(&r.id).unwrap_or_default();
-            r.into_order(lines)
+        .map(|row| {
+            let (lines, transitions, payments, refunds) =
+                by_order.remove(&row.id).unwrap_or_default();
+            Ok(OrderDetail {
+                order: row.into_order(lines)?,
+                transitions,
+                payments,
+                refunds,
+            })
         })
         .collect()
 }
 
-/// An order with its history, each part in the order it happened.
-pub fn order_detail(
-    order: OrderRow,
-    lines: Vec<LineRow>,
-    transitions: Vec<TransitionRow>,
-    payments: Vec<PaymentRow>,
-    refunds: Vec<RefundRow>,
-) -> StoreResult<OrderDetail> {
-    Ok(OrderDetail {
-        order: order.into_order(lines.into_iter().map(OrderLine::from).collect())?,
-        transitions: transitions
-            .into_iter()
-            .map(OrderTransition::try_from)
-            .collect::<StoreResult<_>>()?,
-        payments: payments
-            .into_iter()
-            .map(Payment::try_from)
-            .collect::<StoreResult<_>>()?,
-        refunds: refunds.into_iter().map(Refund::from).collect(),
-    })
-}
+type OrderDetailParts = (
+    Vec<OrderLine>,
+    Vec<OrderTransition>,
+    Vec<Payment>,
+    Vec<Refund>,
+);

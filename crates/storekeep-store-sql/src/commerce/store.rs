@@ -96,7 +96,7 @@ macro_rules! impl_commerce_store {
                     tenant: TenantId,
                     filter: &OrderFilter,
                     page: &PageRequest,
-                ) -> StoreResult<Page<Order>> {
+                ) -> StoreResult<Page<OrderDetail>> {
                     crate::commerce::orders::list_orders(self, tenant, filter, page).await
                 }
                 async fn transition_order(

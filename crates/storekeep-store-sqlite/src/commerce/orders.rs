@@ -5,7 +5,7 @@ use crate::backend::SqliteBackend as B;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 use storekeep_domain::{
-    Order, OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
+    OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
 };
 use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::orders::{self as rules, StockEffect};
@@ -13,9 +13,8 @@ use storekeep_store::{StoreError, StoreResult, TransitionActor, now};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{
-    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderRow, PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS,
-    RefundRow, TRANSITION_COLUMNS, TransitionRow, order_detail, order_status, orders_with_lines,
-    page_before,
+    LINE_COLUMNS, ORDER_COLUMNS, OrderParts, OrderRow, PAYMENT_COLUMNS, REFUND_COLUMNS,
+    TRANSITION_COLUMNS, order_details, order_status, page_before,
 };
 
 use crate::catalog::{placeholders, record_ledger, refresh_summary};
@@ -44,21 +43,40 @@ pub(crate) async fn lock_order(
     Ok((order_status(&status)?, total, refunded))
 }
 
-/// The lines of these orders (one query).
-async fn fetch_lines(conn: &mut Conn, orders: &[DbId]) -> StoreResult<Vec<LineRow>> {
+/// `columns` of `table`'s rows that belong to these orders, grouped by
+/// order, each order's by `order_by` (one query).
+async fn of_orders<R>(
+    conn: &mut Conn,
+    columns: &str,
+    table: &str,
+    order_by: &str,
+    orders: &[DbId],
+) -> StoreResult<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
     if orders.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {LINE_COLUMNS} FROM order_lines WHERE order_id IN ({}) \
-         ORDER BY order_id, position",
+        "SELECT {columns} FROM {table} WHERE order_id IN ({}) ORDER BY order_id, {order_by}",
         placeholders(orders.len())
     );
-    let mut q = sqlx::query_as::<_, LineRow>(&sql);
+    let mut q = sqlx::query_as::<_, R>(&sql);
     for o in orders {
         q = q.bind(*o);
     }
     q.fetch_all(&mut *conn).await.map_err(other)
+}
+
+/// The lines, transitions, payments and refunds of these orders.
+async fn fetch_parts(conn: &mut Conn, orders: &[DbId]) -> StoreResult<OrderParts> {
+    Ok(OrderParts {
+        lines: of_orders(conn, LINE_COLUMNS, "order_lines", "position", orders).await?,
+        transitions: of_orders(conn, TRANSITION_COLUMNS, "order_transitions", "id", orders).await?,
+        payments: of_orders(conn, PAYMENT_COLUMNS, "payments", "id", orders).await?,
+        refunds: of_orders(conn, REFUND_COLUMNS, "refunds", "id", orders).await?,
+    })
 }
 
 /// An order with its lines, transitions, payments and refunds.
@@ -76,29 +94,9 @@ pub(crate) async fn fetch_detail(
     .await
     .map_err(other)?;
     let row = row.ok_or(StoreError::NotFound("order"))?;
-    let lines = fetch_lines(conn, &[row.id]).await?;
-    let transitions: Vec<TransitionRow> = sqlx::query_as(&format!(
-        "SELECT {TRANSITION_COLUMNS} FROM order_transitions WHERE order_id = $1 ORDER BY id"
-    ))
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)?;
-    let payments: Vec<PaymentRow> = sqlx::query_as(&format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY id"
-    ))
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)?;
-    let refunds: Vec<RefundRow> = sqlx::query_as(&format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE order_id = $1 ORDER BY id"
-    ))
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)?;
-    order_detail(row, lines, transitions, payments, refunds)
+    let parts = fetch_parts(conn, &[row.id]).await?;
+    let mut details = order_details(vec![row], parts)?;
+    details.pop().ok_or(StoreError::NotFound("order"))
 }
 
 pub(crate) async fn order(s: &Store, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
@@ -114,7 +112,7 @@ pub(crate) async fn list_orders(
     tenant: TenantId,
     filter: &OrderFilter,
     page: &PageRequest,
-) -> StoreResult<Page<Order>> {
+) -> StoreResult<Page<OrderDetail>> {
     let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = "
     ));
@@ -147,10 +145,10 @@ pub(crate) async fn list_orders(
         .await
         .map_err(other)?;
     let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
-    let lines = fetch_lines(&mut tx, &ids).await?;
+    let parts = fetch_parts(&mut tx, &ids).await?;
     tx.commit().await.map_err(other)?;
-    let orders = orders_with_lines(rows, lines)?;
-    Ok(Page::from_rows(orders, page, |o| o.id.to_string()))
+    let orders = order_details(rows, parts)?;
+    Ok(Page::from_rows(orders, page, |o| o.order.id.to_string()))
 }
 
 pub(crate) async fn transition_order(

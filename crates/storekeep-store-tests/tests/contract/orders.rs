@@ -233,7 +233,7 @@ async fn orders_list_newest_first_by_cursor_and_filter() {
             all_pages(1, async |p| store.list_orders(tenant, &filter, &p).await)
                 .await
                 .into_iter()
-                .map(|o| o.id)
+                .map(|o| o.order.id)
                 .collect::<Vec<OrderId>>()
         }
     };
@@ -272,8 +272,20 @@ async fn orders_list_newest_first_by_cursor_and_filter() {
         .await
         .unwrap();
     assert_eq!(
-        listed.items[3], ids[0],
+        listed.items[3].order, ids[0],
         "list items are whole orders, lines included"
+    );
+    for item in &listed.items {
+        assert_eq!(
+            *item,
+            store.order(a.tenant, item.order.id).await.unwrap(),
+            "each list item carries the order's whole history, as the order itself does"
+        );
+    }
+    assert_eq!(
+        listed.items[2].transitions.len(),
+        2,
+        "placed, then cancelled"
     );
     assert!(
         store

@@ -429,6 +429,9 @@ impl Shop {
                 .await
         })
         .await
+        .into_iter()
+        .map(|detail| detail.order)
+        .collect()
     }
 
     pub async fn events(&self, topic: Option<&str>) -> Vec<OutboxEvent> {

@@ -85,11 +85,11 @@ pub async fn list(
     page: &storekeep_domain::PageRequest,
 ) -> ServiceResult<storekeep_domain::Page<OrderView>> {
     let found = state.store.list_orders(tenant.id, filter, page).await?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for o in found.items {
-        let detail = state.store.order(tenant.id, o.id).await?;
-        items.push(OrderView::new(&detail, &state.keyring)?);
-    }
+    let items = found
+        .items
+        .iter()
+        .map(|detail| OrderView::new(detail, &state.keyring))
+        .collect::<Result<_, _>>()?;
     Ok(storekeep_domain::Page {
         items,
         next_cursor: found.next_cursor,
