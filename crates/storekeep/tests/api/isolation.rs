@@ -557,3 +557,83 @@ async fn platform_routes_refuse_every_shop_credential() {
     assert_eq!(plans_before, plans_after, "no plan made or changed");
     app.stop().await;
 }
+
+/// A query value naming shop B for each list filter the document offers.
+fn b_filter(name: &str, b: &Seeded) -> Option<String> {
+    Some(match name {
+        "q" => "zircon secret lamp".to_owned(),
+        "category" => b.category.clone(),
+        "tag" => "zircontag".to_owned(),
+        "customer_id" => b.customer_id.clone(),
+        "email" => b.customer_email.clone(),
+        "limit" => "100".to_owned(),
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn shop_a_lists_searches_and_filters_show_nothing_of_shop_b() {
+    let (app, a, b) = sweep_app().await;
+    let secrets = distinctive(&app, &a, &b).await;
+    let mut failures = Vec::new();
+    let mut sent = 0;
+    let lists: Vec<_> = operations(&app)
+        .await
+        .into_iter()
+        .filter(|(m, p, _)| {
+            *m == Method::GET && p.starts_with("/api/v1/") && !p.starts_with("/api/v1/platform/")
+        })
+        .filter(|(_, p, _)| !p.contains('{'))
+        .collect();
+    assert!(lists.len() >= 15, "list routes: {}", lists.len());
+    for (_, path, op) in &lists {
+        let query: Vec<(String, String)> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .filter_map(|p| {
+                let name = p["name"].as_str()?;
+                b_filter(name, &b).map(|v| (name.to_owned(), v))
+            })
+            .collect();
+        for (who, cred) in credentials_of(&a) {
+            let resp = with_cred(app.shop(&a.slug, Method::GET, path), &cred)
+                .query(&query)
+                .send()
+                .await
+                .unwrap();
+            sent += 1;
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            let lower = text.to_lowercase();
+            let shown: Vec<&String> = secrets.iter().filter(|s| lower.contains(*s)).collect();
+            if status >= 500 || status == 400 || !shown.is_empty() {
+                failures.push(format!(
+                    "GET {path} {query:?} as A's {who}: {status} shows {shown:?}: {text}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} reads of shop A showed shop B:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // The same search in B finds B's product: the query is one that matches.
+    let found = app
+        .shop(&b.slug, Method::GET, "/api/v1/store/search")
+        .query(&[("q", "zircon secret lamp")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        found.contains(&b.product),
+        "B's search finds B's product: {found}"
+    );
+    app.stop().await;
+}
