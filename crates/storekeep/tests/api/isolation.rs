@@ -21,9 +21,10 @@ use serde_json::{Value, json};
 use storekeep_test_support::{TestApp, spawn_app_with};
 
 use crate::catalog_support::{multipart, png};
+use crate::commerce_support::{cart_with, checkout, checkout_body};
 use crate::isolation_support::{
-    Cred, Seeded, create_sweep_plan, credentials_of, judge, operations, seed, snapshot, uuids,
-    with_cred,
+    Cred, Seeded, create_sweep_plan, credentials_of, judge, operations, read, seed, snapshot,
+    uuids, with_cred,
 };
 
 /// Which of shop B's objects (or which value) a path parameter takes.
@@ -231,8 +232,7 @@ async fn every_route_with_an_id_refuses_shop_a_callers_on_shop_b_objects() {
                     .await
                     .unwrap();
                 sent += 1;
-                let status = resp.status().as_u16();
-                let text = resp.text().await.unwrap();
+                let (status, text) = read(resp).await;
                 if let Some(wrong) = judge(status, &text, &secrets) {
                     failures.push(format!("{method} {path} as A's {who}: {wrong}"));
                 }
@@ -408,8 +408,7 @@ async fn a_credential_of_one_shop_is_refused_in_the_shop_host_or_x_tenant_names(
                     .send()
                     .await
                     .unwrap();
-                let status = resp.status().as_u16();
-                let text = resp.text().await.unwrap();
+                let (status, text) = read(resp).await;
                 if let Some(wrong) = judge(status, &text, &secrets) {
                     failures.push(format!("GET {path} at B by {how} as A's {who}: {wrong}"));
                 }
@@ -420,8 +419,7 @@ async fn a_credential_of_one_shop_is_refused_in_the_shop_host_or_x_tenant_names(
                     .send()
                     .await
                     .unwrap();
-                let status = resp.status().as_u16();
-                let text = resp.text().await.unwrap();
+                let (status, text) = read(resp).await;
                 if let Some(wrong) = judge(status, &text, &secrets) {
                     failures.push(format!(
                         "{method} {path} at B by {how} as A's {who}: {wrong}"
@@ -459,14 +457,28 @@ async fn a_credential_of_one_shop_is_refused_in_the_shop_host_or_x_tenant_names(
                 req = req.json(p);
             }
             let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
+            let (status, text) = read(resp).await;
             if let Some(wrong) = judge(status, &text, &secrets) {
                 failures.push(format!("{method} {path} in A with B's {who}: {wrong}"));
             }
         }
     }
     assert!(failures.is_empty(), "not refused:\n{}", failures.join("\n"));
+
+    // Idempotency keys are the shop's own: B's key in A places A's order.
+    let (cart, token) = cart_with(&app, &a.slug, &[(&a.variant, 1)]).await;
+    let resp = checkout(
+        &app,
+        &a.slug,
+        &cart,
+        &token,
+        &b.checkout_key,
+        &checkout_body("someone@amber.example"),
+    )
+    .await;
+    let (status, text) = read(resp).await;
+    assert_eq!(status, 201, "a new order of A: {text}");
+    assert_eq!(judge(404, &text, &secrets), None, "nothing of B's order");
 
     let after = snapshot(&app, &b).await;
     for ((path, was), (_, now)) in before.iter().zip(&after) {
@@ -523,8 +535,7 @@ async fn platform_routes_refuse_every_shop_credential() {
                     .header("x-tenant", &a.slug);
                 let resp = with_body(req, op, &b).send().await.unwrap();
                 sent += 1;
-                let status = resp.status().as_u16();
-                let text = resp.text().await.unwrap();
+                let (status, text) = read(resp).await;
                 if let Some(wrong) = judge(status, &text, &secrets) {
                     failures.push(format!("{method} {path} as {who}: {wrong}"));
                 }
@@ -604,8 +615,7 @@ async fn shop_a_lists_searches_and_filters_show_nothing_of_shop_b() {
                 .await
                 .unwrap();
             sent += 1;
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
+            let (status, text) = read(resp).await;
             let lower = text.to_lowercase();
             let shown: Vec<&String> = secrets.iter().filter(|s| lower.contains(*s)).collect();
             if status >= 500 || status == 400 || !shown.is_empty() {

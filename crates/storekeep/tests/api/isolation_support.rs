@@ -53,6 +53,8 @@ pub struct Seeded {
     pub category: String,
     pub deal: String,
     pub order: String,
+    /// The `Idempotency-Key` the order was placed with.
+    pub checkout_key: String,
     pub cart: String,
     pub cart_token: String,
     pub cart_item: String,
@@ -227,6 +229,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
     let mut order_body = checkout_body(&customer_email);
     order_body["shipping_address"]["name"] = json!(format!("{word} Recipient"));
     let cart_id = s(&cart["cart"]["id"]);
+    let checkout_key = uuid::Uuid::now_v7().to_string();
     let coupon = app
         .shop(
             slug,
@@ -247,7 +250,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         )
         .bearer_auth(&customer)
         .header("x-cart-token", s(&cart["cart"]["token"]))
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+        .header("idempotency-key", &checkout_key)
         .json(&order_body)
         .send()
         .await
@@ -341,6 +344,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         category: s(&category["id"]),
         deal: s(&deal["deal"]["id"]),
         order: order_id,
+        checkout_key,
         cart: open_cart,
         cart_token,
         cart_item: s(&open["cart"]["items"][0]["id"]),
@@ -467,4 +471,17 @@ pub async fn operations(app: &TestApp) -> Vec<(Method, String, Value)> {
     }
     assert!(out.len() > 50, "the document lists the API");
     out
+}
+
+/// The status, and the response as text to search: its headers' values
+/// (a `Location` leaks as well as a body) and its body.
+pub async fn read(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let mut text: String = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+        .collect();
+    text.push_str(&resp.text().await.unwrap());
+    (status, text)
 }
