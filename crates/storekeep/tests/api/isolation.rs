@@ -17,14 +17,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
-use serde_json::{Value, json};
-use storekeep_test_support::{TestApp, spawn_app_with};
+use serde_json::json;
+use storekeep_test_support::TestApp;
 
-use crate::catalog_support::{multipart, png};
 use crate::commerce_support::{cart_with, checkout, checkout_body};
 use crate::isolation_support::{
-    Cred, Seeded, create_sweep_plan, credentials_of, judge, operations, read, seed, snapshot,
-    uuids, with_cred,
+    Cred, Seeded, credentials_of, distinctive, judge, operations, read, snapshot, sweep_app,
+    with_body, with_cred,
 };
 
 /// Which of shop B's objects (or which value) a path parameter takes.
@@ -98,10 +97,6 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ),
 ];
 
-/// The placeholder id of the document's examples; the sweep puts B's
-/// variant there, so a body, too, names B's objects.
-const EXAMPLE_ID: &str = "0199a3e4-5b6c-7d8e-9f01-23456789abcd";
-
 fn value_of(b: &Seeded, obj: Obj) -> String {
     match obj {
         Obj::Product => b.product.clone(),
@@ -122,50 +117,6 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         // signature.
         Obj::Provider => "test".to_owned(),
     }
-}
-
-/// The operation's body: its example (JSON with B's variant in place of the
-/// placeholder id, or a real image for a multipart upload).
-fn with_body(req: reqwest::RequestBuilder, op: &Value, b: &Seeded) -> reqwest::RequestBuilder {
-    let Some(content) = op["requestBody"]["content"].as_object() else {
-        return req;
-    };
-    if let Some(json) = content.get("application/json") {
-        let example = json.get("example").cloned().unwrap_or_else(|| json!({}));
-        let text = example.to_string().replace(EXAMPLE_ID, &b.variant);
-        return req.header("content-type", "application/json").body(text);
-    }
-    if content.contains_key("multipart/form-data") {
-        let (ct, bytes) = multipart(&png(4, 4), "p.png", "image/png", Some("alt"));
-        return req.header("content-type", ct).body(bytes);
-    }
-    panic!("no body to send for {op}");
-}
-
-/// Lower-cased strings of `b` no response to anyone else may contain.
-async fn distinctive(app: &TestApp, a: &Seeded, b: &Seeded) -> BTreeSet<String> {
-    let (mut of_a, mut of_b) = (BTreeSet::new(), BTreeSet::new());
-    for (_, v) in snapshot(app, a).await {
-        uuids(&v, &mut of_a);
-    }
-    for (_, v) in snapshot(app, b).await {
-        uuids(&v, &mut of_b);
-    }
-    of_b.retain(|u| !of_a.contains(u));
-    assert!(of_b.len() > 20, "B's snapshot names its objects: {of_b:?}");
-    of_b.extend(b.secrets.iter().cloned());
-    of_b.iter().map(|s| s.to_lowercase()).collect()
-}
-
-async fn sweep_app() -> (TestApp, Seeded, Seeded) {
-    let app = spawn_app_with(|s| {
-        s.base_domain = Some(storekeep_domain::DomainName::parse("shops.example").unwrap());
-    })
-    .await;
-    create_sweep_plan(&app).await;
-    let a = seed(&app, "amber", "Amber").await;
-    let b = seed(&app, "zircon", "Zircon").await;
-    (app, a, b)
 }
 
 /// The path parameters of a template, in order.

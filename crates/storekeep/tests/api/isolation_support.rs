@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use storekeep_test_support::TestApp;
+use storekeep_test_support::{TestApp, spawn_app_with};
 
-use crate::catalog_support::{body, create, create_category, png, upload};
+use crate::catalog_support::{body, create, create_category, multipart, png, upload};
 use crate::commerce_support::{cart_with, checkout_body, set_settings, settings};
 use crate::identity::{PASSWORD, admin, customer_token, register};
 
@@ -484,4 +484,52 @@ pub async fn read(resp: reqwest::Response) -> (u16, String) {
         .collect();
     text.push_str(&resp.text().await.unwrap());
     (status, text)
+}
+
+/// The placeholder id of the document's examples; the sweep puts B's
+/// variant there, so a body, too, names B's objects.
+pub const EXAMPLE_ID: &str = "0199a3e4-5b6c-7d8e-9f01-23456789abcd";
+
+/// The operation's body: its example (JSON with B's variant in place of the
+/// placeholder id, or a real image for a multipart upload).
+pub fn with_body(req: reqwest::RequestBuilder, op: &Value, b: &Seeded) -> reqwest::RequestBuilder {
+    let Some(content) = op["requestBody"]["content"].as_object() else {
+        return req;
+    };
+    if let Some(json) = content.get("application/json") {
+        let example = json.get("example").cloned().unwrap_or_else(|| json!({}));
+        let text = example.to_string().replace(EXAMPLE_ID, &b.variant);
+        return req.header("content-type", "application/json").body(text);
+    }
+    if content.contains_key("multipart/form-data") {
+        let (ct, bytes) = multipart(&png(4, 4), "p.png", "image/png", Some("alt"));
+        return req.header("content-type", ct).body(bytes);
+    }
+    panic!("no body to send for {op}");
+}
+
+/// Lower-cased strings of `b` no response to anyone else may contain.
+pub async fn distinctive(app: &TestApp, a: &Seeded, b: &Seeded) -> BTreeSet<String> {
+    let (mut of_a, mut of_b) = (BTreeSet::new(), BTreeSet::new());
+    for (_, v) in snapshot(app, a).await {
+        uuids(&v, &mut of_a);
+    }
+    for (_, v) in snapshot(app, b).await {
+        uuids(&v, &mut of_b);
+    }
+    of_b.retain(|u| !of_a.contains(u));
+    assert!(of_b.len() > 20, "B's snapshot names its objects: {of_b:?}");
+    of_b.extend(b.secrets.iter().cloned());
+    of_b.iter().map(|s| s.to_lowercase()).collect()
+}
+
+pub async fn sweep_app() -> (TestApp, Seeded, Seeded) {
+    let app = spawn_app_with(|s| {
+        s.base_domain = Some(storekeep_domain::DomainName::parse("shops.example").unwrap());
+    })
+    .await;
+    create_sweep_plan(&app).await;
+    let a = seed(&app, "amber", "Amber").await;
+    let b = seed(&app, "zircon", "Zircon").await;
+    (app, a, b)
 }
