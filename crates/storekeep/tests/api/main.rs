@@ -21,6 +21,8 @@ mod docs;
 mod errors;
 mod health;
 mod identity;
+mod isolation;
+mod isolation_support;
 mod metrics;
 mod mfa;
 mod orders;
