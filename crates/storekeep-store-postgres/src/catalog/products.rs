@@ -331,8 +331,11 @@ pub(super) async fn delete(
     // Locked first, so the images returned are all the ones deleted.
     lock_product::<B>(&mut tx, tenant, DbId(id.0)).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),)))
-        .await?;
+    RUN.exec(
+        &mut *tx,
+        Stmt::new(sql::DELETE_PRODUCT, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(before)

@@ -91,7 +91,7 @@ pub(crate) async fn delete_deal(
 ) -> StoreResult<()> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, id).await?;
-    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.0,)))
+    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (tenant.0, id.0)))
         .await?;
     let entry = rules::deal_audit(rules::DELETED, id, Some(&before), None)?;
     audit(&mut tx, tenant, ctx, entry).await?;

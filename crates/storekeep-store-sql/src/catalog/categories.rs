@@ -102,7 +102,11 @@ pub async fn delete<B: Backend>(
     let children: i64 =
         B::scalar(&mut tx, Stmt::new(sql::CATEGORY_CHILDREN, (DbId(id.0),))).await?;
     rules::category_removable(children)?;
-    B::exec(&mut tx, Stmt::new(sql::DELETE_CATEGORY, (DbId(id.0),))).await?;
+    B::exec(
+        &mut tx,
+        Stmt::new(sql::DELETE_CATEGORY, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     B::record(&mut tx, tenant, ctx, AuditEvent::category_deleted(&before)).await?;
     B::commit(tx).await?;
     Ok(())

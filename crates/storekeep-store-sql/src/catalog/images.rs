@@ -75,7 +75,11 @@ pub async fn delete<B: Backend>(
             r => r?,
         }
     }
-    let deleted = B::exec(&mut tx, Stmt::new(sql::DELETE_IMAGE, (DbId(id.0),))).await?;
+    let deleted = B::exec(
+        &mut tx,
+        Stmt::new(sql::DELETE_IMAGE, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     if deleted == 0 {
         return Err(StoreError::NotFound("image"));
     }

@@ -68,7 +68,7 @@ pub const PRODUCTS_AFTER: &str = concat!(
     " FROM products p WHERE p.tenant_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"
 );
 pub const PRODUCT_COUNT: &str = "SELECT count(*) FROM products WHERE tenant_id = $1";
-pub const DELETE_PRODUCT: &str = "DELETE FROM products WHERE id = $1";
+pub const DELETE_PRODUCT: &str = "DELETE FROM products WHERE tenant_id = $1 AND id = $2";
 pub const TOUCH_PRODUCT: &str = "UPDATE products SET updated_at = $1 WHERE id = $2";
 
 /// Product `$2` of shop `$1`, if it exists.
@@ -122,7 +122,7 @@ pub const VARIANT_BY_ID: &str = concat!(
 pub const VARIANT_COUNT: &str = "SELECT count(*) FROM variants WHERE product_id = $1";
 pub const NEXT_VARIANT_POSITION: &str =
     "SELECT coalesce(max(position) + 1, 0) FROM variants WHERE product_id = $1";
-pub const DELETE_VARIANT: &str = "DELETE FROM variants WHERE id = $1";
+pub const DELETE_VARIANT: &str = "DELETE FROM variants WHERE tenant_id = $1 AND id = $2";
 pub const SET_STOCK: &str = "UPDATE variants SET on_hand = $1, updated_at = $2 WHERE id = $3";
 const INSERT_VARIANT: &str = "INSERT INTO variants (id, tenant_id, product_id, sku, title, \
      options, price, currency, compare_at_price, on_hand, reserved, position, created_at, \
@@ -153,7 +153,7 @@ pub const CATEGORY_TREE: &str = "SELECT id, parent_id FROM categories WHERE tena
 pub const CATEGORY_ID_BY_HANDLE: &str =
     "SELECT id FROM categories WHERE tenant_id = $1 AND handle = $2";
 pub const CATEGORY_CHILDREN: &str = "SELECT count(*) FROM categories WHERE parent_id = $1";
-pub const DELETE_CATEGORY: &str = "DELETE FROM categories WHERE id = $1";
+pub const DELETE_CATEGORY: &str = "DELETE FROM categories WHERE tenant_id = $1 AND id = $2";
 const INSERT_CATEGORY: &str = "INSERT INTO categories (id, tenant_id, parent_id, handle, name, \
      position, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
 const UPDATE_CATEGORY: &str = "UPDATE categories SET parent_id = $1, handle = $2, name = $3, \
@@ -168,7 +168,7 @@ pub const IMAGE_BY_ID: &str = concat!(
 );
 pub const NEXT_IMAGE_POSITION: &str =
     "SELECT coalesce(max(position) + 1, 0) FROM product_images WHERE product_id = $1";
-pub const DELETE_IMAGE: &str = "DELETE FROM product_images WHERE id = $1";
+pub const DELETE_IMAGE: &str = "DELETE FROM product_images WHERE tenant_id = $1 AND id = $2";
 const INSERT_IMAGE: &str = "INSERT INTO product_images (id, tenant_id, product_id, object_key, \
      content_type, width, height, size_bytes, alt, position, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";

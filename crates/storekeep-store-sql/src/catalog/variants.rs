@@ -133,7 +133,11 @@ pub async fn delete<B: Backend>(
     let product = DbId(before.product_id.0);
     let count = variant_count::<B>(&mut tx, product).await?;
     rules::variant_removable(count, before.inventory.reserved)?;
-    B::exec(&mut tx, Stmt::new(sql::DELETE_VARIANT, (DbId(id.0),))).await?;
+    B::exec(
+        &mut tx,
+        Stmt::new(sql::DELETE_VARIANT, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     B::refresh_summary(&mut tx, product).await?;
     B::record(&mut tx, tenant, ctx, AuditEvent::variant_deleted(&before)).await?;
     B::commit(tx).await?;

@@ -84,7 +84,7 @@ pub const UPDATE_DEAL: &str = "UPDATE deals SET name = $1, description = $2, kin
      ends_at = $10, max_uses = $11, max_uses_per_customer = $12, max_units = $13, active = $14, \
      updated_at = $15 WHERE id = $16";
 /// `$1` deal.
-pub const DELETE_DEAL: &str = "DELETE FROM deals WHERE id = $1";
+pub const DELETE_DEAL: &str = "DELETE FROM deals WHERE tenant_id = $1 AND id = $2";
 
 // ---------------------------------------------------------------- outbox
 

@@ -320,8 +320,11 @@ pub(super) async fn delete(
 ) -> StoreResult<Product> {
     let mut tx = write_tx(pool).await?;
     let before = fetch(&mut tx, tenant, id).await?;
-    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_PRODUCT, (DbId(id.0),)))
-        .await?;
+    RUN.exec(
+        &mut *tx,
+        Stmt::new(sql::DELETE_PRODUCT, (DbId(tenant.0), DbId(id.0))),
+    )
+    .await?;
     record(&mut tx, tenant, ctx, AuditEvent::product_deleted(&before)).await?;
     tx.commit().await.map_err(other)?;
     Ok(before)

@@ -89,8 +89,11 @@ pub(crate) async fn delete_deal(
 ) -> StoreResult<()> {
     let mut tx = write_tx(&s.pool).await?;
     let before = lock_deal(&mut tx, tenant, id).await?;
-    RUN.exec(&mut *tx, Stmt::new(sql::DELETE_DEAL, (id.to_string(),)))
-        .await?;
+    RUN.exec(
+        &mut *tx,
+        Stmt::new(sql::DELETE_DEAL, (tenant.to_string(), id.to_string())),
+    )
+    .await?;
     let entry = rules::deal_audit(rules::DELETED, id, Some(&before), None)?;
     audit(&mut tx, tenant, ctx, entry).await?;
     tx.commit().await.map_err(other)?;
