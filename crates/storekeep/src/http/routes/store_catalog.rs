@@ -7,7 +7,6 @@
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde::Serialize;
 use storekeep_domain::Tenant;
 use utoipa_axum::router::OpenApiRouter;
@@ -89,9 +88,7 @@ async fn cached<T: Serialize>(
         }
     };
     let value = build.await?;
-    let body = Body::new(Bytes::from(
-        serde_json::to_vec(&value).map_err(ApiError::internal)?,
-    ));
+    let body = Body::new(serde_json::to_vec(&value).map_err(ApiError::internal)?);
     state
         .services
         .cache
