@@ -3,6 +3,8 @@
 
 mod catalog;
 mod config;
+mod crash;
+mod crash_import;
 mod outage;
 mod security;
 mod serve;
