@@ -12,7 +12,6 @@
 //! `crash-figures …` lines.
 
 use std::collections::HashMap;
-use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,188 +19,30 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use storekeep_test_support::{ServerProcess, TestDb, storekeep_command};
+use storekeep_test_support::TestDb;
 use tokio::sync::mpsc;
 
-use crate::BIN;
+use crate::crash_support::{Api, audit_intact, call, expect, seed, serve, shop_with_owner};
 
-const SLUG: &str = "crash";
-const OWNER: &str = "owner@crash.example";
-const PASSWORD: &str = "correct horse battery staple";
 /// Guests checking out at once.
 const CLIENTS: usize = 8;
 /// The products: (SKU, price, units on hand). The first runs out within a
-/// round or two, so checkouts short of stock race the kills too.
+/// round or two (and comes back as staff cancel orders), so checkouts short
+/// of stock race the kills too; the others last the long run.
 const PRODUCTS: [(&str, i64, i64); 3] = [
     ("CRASH-SCARCE", 2500, 20),
     ("CRASH-PLENTY", 900, 1_000_000),
-    ("CRASH-SOME", 4000, 300),
+    ("CRASH-SOME", 4000, 5_000),
 ];
 /// The deal's caps: orders and units (on the scarce and the middle product).
 const MAX_USES: i64 = 30;
 const MAX_UNITS: i64 = 60;
 
-pub fn kills() -> usize {
+fn kills() -> usize {
     std::env::var("STOREKEEP_TEST_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
-}
-
-/// The run's seed: `STOREKEEP_TEST_CRASH_SEED`, or the clock's.
-pub fn seed() -> u64 {
-    std::env::var("STOREKEEP_TEST_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("after 1970")
-                .subsec_nanos()
-                .into()
-        })
-}
-
-/// Runs a `storekeep` command on `db` and returns its output, asserting it
-/// succeeded.
-pub fn cli(db: &TestDb, args: &[&str]) -> Output {
-    let out = storekeep_command(BIN, db).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "storekeep {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A plan with no practical rate limit, the shop on it, and its owner.
-pub fn shop_with_owner(db: &TestDb) {
-    let lots = "6000000";
-    cli(
-        db,
-        &[
-            "plan",
-            "create",
-            "crash",
-            "--api-requests-per-minute",
-            lots,
-            "--admin-requests-per-minute",
-            lots,
-            "--max-products",
-            lots,
-        ],
-    );
-    cli(
-        db,
-        &[
-            "tenant", "create", SLUG, "--name", "Crash", "--plan", "crash",
-        ],
-    );
-    let pw = db.dir.path().join("owner-password");
-    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
-    cli(
-        db,
-        &[
-            "user",
-            "create",
-            "--tenant",
-            SLUG,
-            "--email",
-            OWNER,
-            "--role",
-            "owner",
-            "--password-file",
-            pw.to_str().unwrap(),
-        ],
-    );
-}
-
-/// `storekeep serve` on `db`, and how long it took to be ready.
-pub fn serve(db: &TestDb) -> (ServerProcess, Duration) {
-    let mut cmd = storekeep_command(BIN, db);
-    cmd.arg("serve").env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0");
-    let started = Instant::now();
-    let server = ServerProcess::start(cmd);
-    (server, started.elapsed())
-}
-
-/// `storekeep audit verify` exits 0 and says the log is intact.
-pub fn audit_intact(db: &TestDb) {
-    let out = cli(db, &["audit", "verify"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("audit log intact"), "{text}");
-}
-
-/// The shop's API on the current server.
-#[derive(Clone)]
-pub struct Api {
-    pub client: reqwest::Client,
-    pub base: String,
-    pub token: String,
-}
-
-impl Api {
-    pub fn new(server: &ServerProcess) -> Self {
-        Self {
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-            base: server.url(""),
-            token: String::new(),
-        }
-    }
-
-    /// The same client and credentials on a restarted server.
-    pub fn on(&self, server: &ServerProcess) -> Self {
-        Self {
-            base: server.url(""),
-            ..self.clone()
-        }
-    }
-
-    pub fn shop(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base))
-            .header("x-tenant", SLUG)
-    }
-
-    pub fn admin(&self, method: Method, path: &str) -> RequestBuilder {
-        self.shop(method, path).bearer_auth(&self.token)
-    }
-
-    /// Logs the owner in.
-    pub async fn log_in(&mut self) {
-        let (status, b) = call(
-            self.shop(Method::POST, "/api/v1/auth/login")
-                .json(&json!({"email": OWNER, "password": PASSWORD, "account": "staff"})),
-        )
-        .await
-        .expect("the server answers");
-        assert_eq!(status, 200, "login: {b}");
-        self.token = b["token"].as_str().unwrap().to_owned();
-    }
-}
-
-/// Sends a request: its status and JSON body, or `None` when no whole
-/// answer came (the server died before or while answering).
-pub async fn call(req: RequestBuilder) -> Option<(u16, Value)> {
-    let resp = req.send().await.ok()?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await.ok()?;
-    Some((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
-}
-
-/// A call that must answer `want`; its body.
-async fn expect(req: RequestBuilder, want: u16, what: &str) -> Value {
-    let (status, b) = call(req)
-        .await
-        .unwrap_or_else(|| panic!("{what}: no answer"));
-    assert_eq!(status, want, "{what}: {b}");
-    b
 }
 
 fn checkout_body(email: &str) -> Value {
@@ -405,8 +246,9 @@ impl Books {
     }
 }
 
-/// Everything that must hold after a restart.
-async fn check(api: &Api, books: &Books, db: &TestDb, round: usize) {
+/// Everything that must hold after a restart; returns how many orders
+/// the shop has.
+async fn check(api: &Api, books: &Books, db: &TestDb, round: usize) -> usize {
     let orders = all_orders(api).await;
     // Every acknowledged order is there as the buyer was told, and there is
     // no order nobody was told of (in-flight checkouts were retried).
@@ -502,6 +344,7 @@ async fn check(api: &Api, books: &Books, db: &TestDb, round: usize) {
     );
 
     audit_intact(db);
+    orders.len()
 }
 
 /// Settings, products and the capped deal; returns the starting books.
@@ -523,10 +366,12 @@ async fn set_up(api: &Api) -> (Books, Vec<String>) {
     let mut products = Vec::new();
     for (sku, price, stock) in PRODUCTS {
         let p = expect(
-            api.admin(Method::POST, "/api/v1/admin/products").json(&json!({"product": {
-                "title": format!("Product {sku}"), "status": "active",
-                "variants": [{"sku": sku, "price": {"amount": price, "currency": "USD"}, "inventory": stock}]
-            }})),
+            api.admin(Method::POST, "/api/v1/admin/products")
+                .json(&json!({"product": {
+                    "title": format!("Product {sku}"), "status": "active",
+                    "variants": [{"sku": sku, "inventory": stock,
+                                  "price": {"amount": price, "currency": "USD"}}]
+                }})),
             201,
             "creating a product",
         )
@@ -575,7 +420,8 @@ async fn kill_9_under_checkout_load_loses_nothing_acknowledged() {
     let (mut books, variants) = set_up(&api).await;
     let variants = Arc::new(variants);
 
-    let (mut refused, mut in_flight_total, mut ready_ms) = (0, 0, Vec::new());
+    let (mut refused, mut in_flight_total, mut committed_total) = (0, 0, 0);
+    let mut ready_ms = Vec::new();
     for round in 1..=kills {
         // Load: guests check out, staff pay and cancel.
         let (tx, rx) = mpsc::unbounded_channel();
@@ -630,21 +476,38 @@ async fn kill_9_under_checkout_load_loses_nothing_acknowledged() {
         server = restarted;
         ready_ms.push(ready_in.as_millis());
         api = api.on(&server);
+        let (status, ready) = call(api.client.get(server.url("/api/health/ready")))
+            .await
+            .expect("the restarted server answers");
+        assert_eq!(
+            status, 200,
+            "round {round}: ready after the restart: {ready}"
+        );
 
         // Checkouts that got no answer, retried with their key: the order
         // made before the kill, or one made now, or a refusal that made
         // nothing.
         in_flight_total += in_flight.len();
+        let mut committed_unanswered = 0;
         for attempt in &in_flight {
-            match call(attempt.send(&api))
+            let resp = attempt
+                .send(&api)
+                .send()
                 .await
-                .expect("the restarted server answers")
-            {
-                (201, b) => books.ack(attempt.clone(), b["order"].clone()),
-                (409, _) => refused += 1,
-                (status, b) => panic!("round {round}: retried checkout {status}: {b}"),
+                .expect("the restarted server answers");
+            let replayed = resp.headers().contains_key("idempotent-replayed");
+            let status = resp.status().as_u16();
+            let b: Value = resp.json().await.unwrap();
+            match status {
+                201 => {
+                    committed_unanswered += usize::from(replayed);
+                    books.ack(attempt.clone(), b["order"].clone());
+                }
+                409 => refused += 1,
+                _ => panic!("round {round}: retried checkout {status}: {b}"),
             }
         }
+        committed_total += committed_unanswered;
         // The staff action that got no answer, retried: done now or before.
         if let Some((id, action)) = &staff_log.in_flight {
             let req = api.admin(Method::POST, &format!("/api/v1/admin/orders/{id}/{action}"));
@@ -658,11 +521,10 @@ async fn kill_9_under_checkout_load_loses_nothing_acknowledged() {
             books.status.insert(id.clone(), target(action));
         }
 
-        check(&api, &books, &db, round).await;
+        let before = check(&api, &books, &db, round).await;
 
         // Acknowledged checkouts retried with their key: the same order,
         // nothing new.
-        let before = all_orders(&api).await.len();
         let ids: Vec<&String> = books.acked.keys().collect();
         for _ in 0..3.min(ids.len()) {
             let id = ids[rng.random_range(0..ids.len())];
@@ -690,18 +552,22 @@ async fn kill_9_under_checkout_load_loses_nothing_acknowledged() {
         );
 
         eprintln!(
-            "crash-figures round={round} killed_after_ms={} acknowledged={acked_now} in_flight={} \
-             ready_after_restart_ms={}",
+            "crash-figures round={round} killed_after_ms={} acknowledged={acked_now} \
+             checkouts_in_flight={} of_which_committed={committed_unanswered} \
+             staff_actions_in_flight={} ready_after_restart_ms={}",
             delay.as_millis(),
-            in_flight.len() + usize::from(staff_log.in_flight.is_some()),
+            in_flight.len(),
+            usize::from(staff_log.in_flight.is_some()),
             ready_in.as_millis()
         );
     }
     let mean_ready = ready_ms.iter().sum::<u128>() / ready_ms.len().max(1) as u128;
     eprintln!(
         "crash-figures total kills={kills} orders_acknowledged={} refused={refused} \
-         checkouts_in_flight_at_kill={in_flight_total} ready_after_restart_ms_mean={mean_ready} \
-         ready_after_restart_ms_max={} wall_s={:.1} seed={seed}",
+         checkouts_in_flight_at_kill={in_flight_total} \
+         of_which_committed_before_the_kill={committed_total} \
+         ready_after_restart_ms_mean={mean_ready} ready_after_restart_ms_max={} \
+         wall_s={:.1} seed={seed}",
         books.acked.len(),
         ready_ms.iter().max().unwrap_or(&0),
         began.elapsed().as_secs_f64()
