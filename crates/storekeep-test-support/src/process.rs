@@ -129,6 +129,22 @@ impl ServerProcess {
         assert!(ok, "kill -TERM failed");
     }
 
+    /// Kills the process with SIGKILL (`kill -9`: no drain, no flush, no
+    /// destructor runs), as a crashed node or the kernel's OOM killer ends
+    /// it, and reaps it. Returns the signal that ended it (9, unless it had
+    /// already exited on its own, which the caller should treat as a fault).
+    pub fn kill9(mut self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        // `Child::kill` is SIGKILL on Unix, sent at once (no `kill` process
+        // to spawn first, so the moment is the one the caller chose).
+        self.child.kill().expect("sending SIGKILL");
+        let status = self.child.wait().expect("reaping storekeep");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        status.signal()
+    }
+
     /// Waits for the process to exit, killing it after `limit`.
     pub fn wait(mut self, limit: Duration) -> ExitStatus {
         // A stalled pipe would keep the server from writing its last lines.

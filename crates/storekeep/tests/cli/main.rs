@@ -3,6 +3,9 @@
 
 mod catalog;
 mod config;
+mod crash;
+mod crash_import;
+mod crash_support;
 mod outage;
 mod security;
 mod serve;
