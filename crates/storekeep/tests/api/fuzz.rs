@@ -555,13 +555,13 @@ fn signed(t: i64, body: &[u8]) -> String {
 }
 
 fn webhook() -> impl Strategy<Value = (String, Option<String>, Vec<u8>, bool)> {
-    let event = (
+    // Text with control characters (NUL included) often.
+    let text = prop_oneof![
         any::<String>(),
-        any::<String>(),
-        any::<String>(),
-        any::<bool>(),
-    )
-        .prop_map(|(id, kind, reference, likely)| {
+        ("[ -~]{0,10}", "[\\x00-\\x1f]", "[ -~]{0,10}").prop_map(|(a, c, b)| format!("{a}{c}{b}")),
+    ];
+    let event = (text.clone(), any::<String>(), text, any::<bool>()).prop_map(
+        |(id, kind, reference, likely)| {
             let kind = if likely {
                 "payment.confirmed".to_owned()
             } else {
@@ -570,7 +570,8 @@ fn webhook() -> impl Strategy<Value = (String, Option<String>, Vec<u8>, bool)> {
             json!({"id": id, "type": kind, "reference": reference})
                 .to_string()
                 .into_bytes()
-        });
+        },
+    );
     (
         prop_oneof![
             3 => Just("test".to_owned()),
@@ -773,4 +774,38 @@ async fn a_variant_title_made_from_long_option_values_is_refused() {
     let b = body(resp).await;
     let title = b["product"]["variants"][0]["title"].as_str().unwrap();
     assert_eq!(title.chars().count(), 200, "{b}");
+}
+
+/// Every timeout the settings loader accepts, however long, is one the
+/// server runs with: a connection's deadlines were `now + timeout`, which
+/// panicked past the clock's range (every connection dropped unanswered).
+#[tokio::test]
+async fn the_longest_timeouts_the_settings_accept_still_serve_requests() {
+    let max = u64::MAX.to_string();
+    let loaded = storekeep::config::load(
+        None,
+        [
+            "HTTP_REQUEST_TIMEOUT_SECS",
+            "HTTP_HEADER_READ_TIMEOUT_SECS",
+            "HTTP_KEEP_ALIVE_IDLE_SECS",
+            "DATABASE_ACQUIRE_TIMEOUT_MS",
+            "CACHE_TTL_SECS",
+        ]
+        .map(|k| (format!("STOREKEEP_{k}"), max.clone())),
+    );
+    let long = loaded.settings.expect("the loader accepts them");
+    let app = spawn_app_with(|s| {
+        s.request_timeout = long.request_timeout;
+        s.header_read_timeout = long.header_read_timeout;
+        s.keep_alive_idle = long.keep_alive_idle;
+        s.database_acquire_timeout = long.database_acquire_timeout;
+        s.cache_ttl = long.cache_ttl;
+    })
+    .await;
+    // Several requests on one kept-alive connection, one of them a write.
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/health/ready").await.status(), 200);
+    }
+    app.create_tenant("longtimeouts", json!({})).await;
+    assert_eq!(app.get("/api/health/live").await.status(), 200);
 }
