@@ -317,7 +317,14 @@ impl PaymentProvider for TestProvider {
             "payment.declined" => PaymentOutcome::Declined,
             other => return Err(WebhookError::BadBody(format!("unknown type '{other}'"))),
         };
-        if event.id.is_empty() || event.id.len() > 100 || event.reference.len() > 100 {
+        // No control characters: PostgreSQL text cannot hold NUL.
+        let plain = |s: &str| !s.chars().any(char::is_control);
+        if event.id.is_empty()
+            || event.id.len() > 100
+            || event.reference.len() > 100
+            || !plain(&event.id)
+            || !plain(&event.reference)
+        {
             return Err(WebhookError::BadBody("id or reference out of range".into()));
         }
         Ok(WebhookEvent {
@@ -522,7 +529,11 @@ mod tests {
                 body in prop_oneof![
                     any::<Vec<u8>>(),
                     any::<String>().prop_map(String::into_bytes),
-                    (any::<String>(), any::<String>(), any::<String>()).prop_map(|(i, k, r)| {
+                    (
+                        prop_oneof![any::<String>(), "[a-z]{0,5}[\\x00-\\x1f][a-z]{0,5}"],
+                        prop_oneof![Just("payment.confirmed".to_owned()), any::<String>()],
+                        prop_oneof![any::<String>(), "[a-z]{0,5}[\\x00\\x1b][a-z]{0,5}"],
+                    ).prop_map(|(i, k, r)| {
                         serde_json::json!({"id": i, "type": k, "reference": r}).to_string().into_bytes()
                     }),
                 ],
@@ -533,6 +544,8 @@ mod tests {
                     Ok(e) => {
                         prop_assert!((1..=100).contains(&e.event_id.len()));
                         prop_assert!(e.reference.len() <= 100);
+                        let text = format!("{}{}", e.event_id, e.reference);
+                        prop_assert!(!text.chars().any(char::is_control), "{text:?}");
                     }
                     Err(e) => prop_assert!(matches!(e, WebhookError::BadBody(_)), "{e:?}"),
                 }
