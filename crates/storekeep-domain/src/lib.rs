@@ -11,6 +11,8 @@ mod ids;
 mod page;
 mod permission;
 mod plan;
+#[cfg(test)]
+mod proptests;
 mod tenant;
 mod validation;
 

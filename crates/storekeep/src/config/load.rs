@@ -251,4 +251,173 @@ mod tests {
         assert!(loaded.settings.is_ok());
         assert_eq!(loaded.warnings.len(), 1);
     }
+
+    #[test]
+    fn an_hour_count_too_large_for_seconds_is_refused_not_wrapped() {
+        // Found by the property below: `3600 * hours` overflowed.
+        let loaded = load(
+            None,
+            env(&[("STOREKEEP_AUTH_SESSION_TTL_HOURS", "5124095576030432")]),
+        );
+        let problems = loaded.settings.unwrap_err();
+        assert_eq!(
+            problems,
+            ["STOREKEEP_AUTH_SESSION_TTL_HOURS '5124095576030432' hours is too long"]
+        );
+    }
+
+    mod properties {
+        //! Failures are not persisted to files: a shrunk failing case is
+        //! kept as an ordinary test above instead.
+        use proptest::prelude::*;
+        use proptest::test_runner::Config;
+
+        use super::super::super::MIN_TOKEN_LEN;
+        use super::*;
+
+        fn config() -> Config {
+            Config {
+                cases: 256,
+                failure_persistence: None,
+                ..Config::default()
+            }
+        }
+
+        fn key() -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(KEYS.iter().map(|(k, _, _)| *k).collect::<Vec<_>>())
+        }
+
+        /// Text of every kind a setting may be given: numbers of every size
+        /// and sign, words, addresses, URLs, and anything at all.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                any::<u64>().prop_map(|n| n.to_string()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<u32>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_map(|n| n.to_string()),
+                "[ -~]{0,40}",
+                "(true|false|json|pretty|info|0|1|-1| )",
+                "(sqlite:|postgres://|redis://|https://|http://)[ -~]{0,30}",
+                "[0-9.:/a-f]{0,40}",
+            ]
+        }
+
+        /// What every loaded configuration holds, whatever it was given.
+        fn assert_sane(s: &Settings) -> Result<(), TestCaseError> {
+            use std::time::Duration;
+            for d in [
+                s.database_acquire_timeout,
+                s.request_timeout,
+                s.header_read_timeout,
+                s.keep_alive_idle,
+                s.grace,
+                s.session_ttl,
+                s.session_idle,
+                s.cache_ttl,
+                s.order_expiry_interval,
+            ] {
+                prop_assert!(d > Duration::ZERO);
+            }
+            prop_assert!(s.database_max_connections > 0 && s.body_limit_bytes > 0);
+            prop_assert!(s.log_queue_lines > 0 && s.max_connections != Some(0));
+            prop_assert!(s.media.max_image_bytes > 0 && s.media.max_image_pixels > 0);
+            if let Some(url) = &s.database_url {
+                let url = url.expose();
+                prop_assert!(
+                    url.starts_with("sqlite:")
+                        || url.starts_with("postgres://")
+                        || url.starts_with("postgresql://")
+                );
+            }
+            if let Some(url) = &s.redis_url {
+                prop_assert!(url.expose().starts_with("redis"));
+            }
+            if let Some(t) = &s.platform_token {
+                prop_assert!(t.expose().len() >= MIN_TOKEN_LEN);
+            }
+            if let Some(secret) = &s.payments.test_webhook_secret {
+                prop_assert!(secret.expose().len() >= 16);
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_value_of_any_setting_is_taken_within_limits_or_refused_by_name(
+                key in key(),
+                value in value(),
+            ) {
+                let name = env_name(key);
+                let loaded = load(None, vec![(name.clone(), value.clone())]);
+                prop_assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+                match loaded.settings {
+                    Ok(s) => assert_sane(&s)?,
+                    Err(problems) => {
+                        prop_assert!(!problems.is_empty());
+                        for p in &problems {
+                            prop_assert!(
+                                p.starts_with(&format!("{name} ")) || p.starts_with("encryption"),
+                                "{p}"
+                            );
+                        }
+                        if is_secret(key) && value.trim().len() >= 8 {
+                            for p in &problems {
+                                prop_assert!(!p.contains(value.trim()), "a secret was echoed: {p}");
+                            }
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn any_file_is_loaded_within_limits_or_refused_naming_the_file(
+                text in prop_oneof![
+                    any::<String>(),
+                    // Mostly well-formed TOML: known and unknown keys, in
+                    // and out of tables, with values of every TOML type.
+                    proptest::collection::vec(
+                        (
+                            prop_oneof![key().prop_map(str::to_owned), "[a-z_.]{1,20}"],
+                            prop_oneof![
+                                value().prop_map(|v| serde_json::Value::String(v).to_string()),
+                                any::<i64>().prop_map(|n| n.to_string()),
+                                any::<f64>().prop_map(|n| format!("{n:?}")),
+                                Just("true".to_owned()),
+                                Just("[1, 2]".to_owned()),
+                                Just("1979-05-27T07:32:00Z".to_owned()),
+                                Just("{ a = 1 }".to_owned()),
+                            ],
+                        ),
+                        0..8,
+                    )
+                    .prop_map(|pairs| {
+                        pairs
+                            .into_iter()
+                            .map(|(k, v)| format!("{k} = {v}\n"))
+                            .collect::<String>()
+                    }),
+                ],
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let file = dir.path().join("storekeep.toml");
+                std::fs::write(&file, &text).unwrap();
+                let loaded = load(Some(&file), Vec::new());
+                match loaded.settings {
+                    Ok(s) => assert_sane(&s)?,
+                    Err(problems) => {
+                        let prefix = file.display().to_string();
+                        for p in &problems {
+                            prop_assert!(
+                                p.starts_with(&prefix) || p.starts_with("encryption"),
+                                "{p}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

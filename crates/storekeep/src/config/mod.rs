@@ -283,12 +283,8 @@ impl Settings {
             "encryption.blind_index_key" => {
                 self.blind_index_key = Some(Secret::new(non_empty(value)?));
             }
-            "auth.session_ttl_hours" => {
-                self.session_ttl = Duration::from_secs(3600 * parse_positive::<u64>(value)?);
-            }
-            "auth.session_idle_hours" => {
-                self.session_idle = Duration::from_secs(3600 * parse_positive::<u64>(value)?);
-            }
+            "auth.session_ttl_hours" => self.session_ttl = parse_hours(value)?,
+            "auth.session_idle_hours" => self.session_idle = parse_hours(value)?,
             "http.trusted_proxies" => {
                 self.trusted_proxies = value
                     .split(',')
@@ -418,6 +414,15 @@ fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(value: &str) -> R
         return Err("must be greater than zero".into());
     }
     Ok(n)
+}
+
+/// A positive whole number of hours; one too large to count in seconds is
+/// refused rather than wrapped.
+fn parse_hours(value: &str) -> Result<Duration, String> {
+    parse_positive::<u64>(value)?
+        .checked_mul(3600)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("'{}' hours is too long", value.trim()))
 }
 
 /// Problems that only show when acting on the settings: the data folder

@@ -206,9 +206,17 @@ struct State {
     armed: Instant,
 }
 
+/// `now + after`; a timeout too long to add (the settings take any number
+/// of seconds) is a deadline that never comes.
+fn deadline(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
 impl Tracker {
     fn new(limits: Limits) -> Self {
-        let until = Instant::now() + limits.header_read_timeout;
+        let until = deadline(limits.header_read_timeout);
         Self {
             state: Mutex::new(State {
                 phase: Phase::Headers { until },
@@ -245,7 +253,7 @@ impl Tracker {
         let timeout = self.limits.header_read_timeout;
         self.update(|phase| match phase {
             Phase::Idle { .. } => Some(Phase::Headers {
-                until: Instant::now() + timeout,
+                until: deadline(timeout),
             }),
             _ => None,
         });
@@ -271,7 +279,7 @@ impl Tracker {
                     requests: requests - 1,
                 },
                 _ => Phase::Idle {
-                    until: Instant::now() + idle,
+                    until: deadline(idle),
                 },
             })
         });

@@ -483,6 +483,85 @@ fn csv_out<W: std::io::Write>(out: W) -> csv::Writer<W> {
         .from_writer(out)
 }
 
+/// Writes what comes before the first product: the CSV header row.
+pub(super) fn write_header(format: Format, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    if format == Format::Csv {
+        let mut w = csv_out(&mut *out);
+        w.write_record(CSV_COLUMNS)?;
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// Writes one product as the export does: a CSV row per variant, or one
+/// JSON line. `categories` are the handles of its categories.
+pub(super) fn write_product(
+    format: Format,
+    p: &Product,
+    categories: Vec<String>,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Csv => {
+            let mut w = csv_out(&mut *out);
+            for v in &p.variants {
+                let options = v
+                    .options
+                    .iter()
+                    .map(|(k, val)| format!("{k}={val}"))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                let cells = [
+                    p.handle.as_str(),
+                    &p.title,
+                    &p.description,
+                    p.status.as_str(),
+                    &p.tags.join("|"),
+                    &categories.join("|"),
+                    v.sku.as_str(),
+                    &v.title,
+                    &options,
+                    &v.price.amount.to_string(),
+                    &v.compare_at_price
+                        .as_ref()
+                        .map(|m| m.amount.to_string())
+                        .unwrap_or_default(),
+                    &v.price.currency,
+                    &v.inventory.on_hand.to_string(),
+                ];
+                // Opened in a spreadsheet, no cell runs as a formula.
+                w.write_record(cells.iter().map(|c| guard_cell(c).into_owned()))?;
+            }
+            w.flush()?;
+        }
+        Format::JsonLines => {
+            let line = JsonLine {
+                handle: p.handle.to_string(),
+                title: p.title.clone(),
+                description: p.description.clone(),
+                status: Some(p.status.as_str().to_owned()),
+                tags: p.tags.clone(),
+                categories,
+                variants: p
+                    .variants
+                    .iter()
+                    .map(|v| VariantInput {
+                        sku: v.sku.as_str().to_owned(),
+                        title: Some(v.title.clone()),
+                        options: v.options.clone(),
+                        price: v.price.clone(),
+                        compare_at_price: v.compare_at_price.clone(),
+                        inventory: Some(v.inventory.on_hand),
+                    })
+                    .collect(),
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes every product of the shop, in creation order.
 pub async fn export(
     store: &dyn Store,
@@ -502,11 +581,7 @@ pub async fn export(
             .filter_map(|c| categories.get(c).cloned())
             .collect()
     };
-    if format == Format::Csv {
-        let mut w = csv_out(&mut *out);
-        w.write_record(CSV_COLUMNS)?;
-        w.flush()?;
-    }
+    write_header(format, out)?;
     let mut after = None;
     let mut count = 0;
     loop {
@@ -515,64 +590,7 @@ pub async fn export(
         after = Some(last.id);
         for p in &products {
             count += 1;
-            match format {
-                Format::Csv => {
-                    let mut w = csv_out(&mut *out);
-                    for v in &p.variants {
-                        let options = v
-                            .options
-                            .iter()
-                            .map(|(k, val)| format!("{k}={val}"))
-                            .collect::<Vec<_>>()
-                            .join("|");
-                        let cells = [
-                            p.handle.as_str(),
-                            &p.title,
-                            &p.description,
-                            p.status.as_str(),
-                            &p.tags.join("|"),
-                            &handles(p).join("|"),
-                            v.sku.as_str(),
-                            &v.title,
-                            &options,
-                            &v.price.amount.to_string(),
-                            &v.compare_at_price
-                                .as_ref()
-                                .map(|m| m.amount.to_string())
-                                .unwrap_or_default(),
-                            &v.price.currency,
-                            &v.inventory.on_hand.to_string(),
-                        ];
-                        // Opened in a spreadsheet, no cell runs as a formula.
-                        w.write_record(cells.iter().map(|c| guard_cell(c).into_owned()))?;
-                    }
-                    w.flush()?;
-                }
-                Format::JsonLines => {
-                    let line = JsonLine {
-                        handle: p.handle.to_string(),
-                        title: p.title.clone(),
-                        description: p.description.clone(),
-                        status: Some(p.status.as_str().to_owned()),
-                        tags: p.tags.clone(),
-                        categories: handles(p),
-                        variants: p
-                            .variants
-                            .iter()
-                            .map(|v| VariantInput {
-                                sku: v.sku.as_str().to_owned(),
-                                title: Some(v.title.clone()),
-                                options: v.options.clone(),
-                                price: v.price.clone(),
-                                compare_at_price: v.compare_at_price.clone(),
-                                inventory: Some(v.inventory.on_hand),
-                            })
-                            .collect(),
-                    };
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
-                }
-            }
+            write_product(format, p, handles(p), out)?;
         }
     }
     Ok(count)

@@ -109,7 +109,21 @@ pub fn parse_variant(
     let title = match &v.title {
         Some(t) => errors.check(&format!("{field}.title"), parse_title(t, MAX_TITLE)),
         None if options.is_empty() => Some("Default".to_owned()),
-        None => Some(options.values().cloned().collect::<Vec<_>>().join(" / ")),
+        None => {
+            // The option values make the title, within the title's limit.
+            let made = options.values().cloned().collect::<Vec<_>>().join(" / ");
+            if made.chars().count() > MAX_TITLE {
+                errors.add(
+                    &format!("{field}.title"),
+                    format!(
+                        "is required: the option values together are longer than {MAX_TITLE} characters"
+                    ),
+                );
+                None
+            } else {
+                Some(made)
+            }
+        }
     };
     check_money(errors, &format!("{field}.price"), &v.price, currency);
     if let Some(c) = &v.compare_at_price {

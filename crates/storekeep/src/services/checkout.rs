@@ -362,3 +362,90 @@ fn refusal(outcome: CheckoutOutcome) -> ServiceError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Failures are not persisted to files: a shrunk failing case is kept
+    //! as an ordinary test instead.
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ -~]{0,210}",
+            "[ a-zA-Z0-9]{0,4}",
+            Just(String::new())
+        ]
+    }
+
+    fn address() -> impl Strategy<Value = Address> {
+        (
+            (text(), text(), proptest::option::of(text()), text()),
+            (
+                proptest::option::of(text()),
+                text(),
+                text(),
+                proptest::option::of(text()),
+            ),
+        )
+            .prop_map(
+                |((name, line1, line2, city), (region, postal_code, country, phone))| Address {
+                    name,
+                    line1,
+                    line2,
+                    city,
+                    region,
+                    postal_code,
+                    country,
+                    phone,
+                },
+            )
+    }
+
+    /// 1 to `max` characters, trimmed, no control characters.
+    fn line(v: &str, max: usize) -> bool {
+        (1..=max).contains(&v.chars().count()) && v.trim() == v && !v.chars().any(char::is_control)
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, failure_persistence: None, ..Config::default() })]
+
+        #[test]
+        fn an_idempotency_key_is_taken_as_sent_or_refused(
+            raw in proptest::option::of(prop_oneof![any::<String>(), "[ -~]{0,260}"]),
+        ) {
+            match parse_key(raw.as_deref()) {
+                Ok(k) => {
+                    prop_assert_eq!(Some(&k), raw.as_ref());
+                    prop_assert!((1..=MAX_KEY_LEN).contains(&k.len()));
+                    prop_assert!(k.bytes().all(|b| b.is_ascii_graphic()));
+                }
+                Err(e) => prop_assert_eq!(e.0[0].field.as_str(), "Idempotency-Key"),
+            }
+        }
+
+        #[test]
+        fn an_address_without_problems_is_within_its_limits(a in address()) {
+            let mut errors = ValidationErrors::new();
+            let parsed = parse_address(&a, &mut errors);
+            if !errors.is_empty() {
+                for e in &errors.0 {
+                    prop_assert!(e.field.starts_with("shipping_address."), "{}", e.field);
+                }
+                return Ok(());
+            }
+            prop_assert!(line(&parsed.name, 200) && line(&parsed.line1, 200));
+            prop_assert!(line(&parsed.city, 100) && line(&parsed.postal_code, 20));
+            for optional in [&parsed.line2, &parsed.phone].into_iter().flatten() {
+                prop_assert!(line(optional, 200));
+            }
+            prop_assert_eq!(parse_country(&parsed.country), Ok(parsed.country.clone()));
+            if let Some(r) = &parsed.region {
+                prop_assert_eq!(parse_region(r), Ok(r.clone()));
+            }
+        }
+    }
+}

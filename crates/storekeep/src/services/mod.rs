@@ -6,6 +6,8 @@ pub mod audit;
 pub mod authn;
 pub mod bulk;
 pub mod bulk_csv;
+#[cfg(test)]
+mod bulk_proptests;
 pub mod cart_edits;
 pub mod carts;
 pub mod catalog;

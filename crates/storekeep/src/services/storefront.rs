@@ -143,3 +143,55 @@ pub async fn search(
             .flatten(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Failures are not persisted to files: a shrunk failing case is kept
+    //! as an ordinary test instead.
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    fn params(q: String, limit: Option<u32>, after: Option<String>) -> SearchParams {
+        SearchParams { q, limit, after }
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, failure_persistence: None, ..Config::default() })]
+
+        #[test]
+        fn a_search_is_parsed_within_its_limits_or_refused(
+            q in prop_oneof![any::<String>(), "[ a-zA-Z0-9,.-]{0,210}"],
+            limit in proptest::option::of(prop_oneof![any::<u32>(), 0u32..=201]),
+            after in proptest::option::of(prop_oneof![
+                any::<String>(),
+                "r\\.[0-9+-]{0,11}\\.[0-9a-f-]{0,36}",
+            ]),
+        ) {
+            let Ok(s) = SearchQuery::parse(&params(q.clone(), limit, after)) else {
+                return Ok(());
+            };
+            prop_assert!((1..=200).contains(&q.trim().chars().count()));
+            prop_assert!((1..=10).contains(&s.terms.len()));
+            let mut seen = HashSet::new();
+            for t in &s.terms {
+                prop_assert!(seen.insert(t), "{t} twice");
+                prop_assert!(!t.is_empty() && t.chars().all(char::is_alphanumeric));
+            }
+            prop_assert!((1..=200).contains(&s.page.limit));
+        }
+
+        #[test]
+        fn a_search_cursor_the_server_issues_is_read_back(
+            score in any::<u32>(),
+            id in any::<u128>(),
+        ) {
+            let id = ProductId(uuid::Uuid::from_u128(id));
+            // As `search` writes it.
+            let cursor = format!("r.{score}.{id}");
+            let s = SearchQuery::parse(&params("dock".into(), None, Some(cursor)));
+            prop_assert_eq!(s.map(|s| s.after).ok(), Some(Some((score, id))));
+        }
+    }
+}

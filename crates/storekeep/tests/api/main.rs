@@ -19,6 +19,7 @@ mod contract;
 mod deals;
 mod docs;
 mod errors;
+mod fuzz;
 mod health;
 mod identity;
 mod isolation;
