@@ -25,6 +25,8 @@ mod metrics;
 mod mfa;
 mod orders;
 mod outage;
+mod outage_deps;
+mod outage_support;
 mod payments;
 mod plans;
 mod security;
