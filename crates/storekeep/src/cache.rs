@@ -13,7 +13,9 @@
 //! bypass the cache (correct, slower) until it does, and writes log the
 //! failure; entries also expire after `cache.ttl_secs`, which bounds how
 //! stale a node can be if it missed an invalidation while Redis was away.
-//! While Redis is down, reads do not wait for it (see `redis_link`).
+//! While Redis is down, reads do not wait for it (see `redis_link`); when
+//! it answers again the node empties its cache, since writes during the
+//! outage could not bump their generations.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -144,7 +146,16 @@ impl ResponseCache {
         match result {
             Ok(()) => {
                 if self.redis.succeeded() {
-                    tracing::warn!("read cache: Redis answers again; caching resumes");
+                    // A catalog write during the outage could not bump its
+                    // shop's generation in Redis (and one on another node
+                    // could not reach this one): what was cached before it
+                    // may be stale under the generation Redis still holds.
+                    if let Some(entries) = &self.entries {
+                        entries.clear();
+                    }
+                    tracing::warn!(
+                        "read cache: Redis answers again; caching resumes with an empty cache"
+                    );
                 }
             }
             Err(e) => {
