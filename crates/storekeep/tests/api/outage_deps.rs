@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use storekeep::config::Secret;
 use storekeep_test_support::{TestApp, spawn_app_with};
 
-use crate::catalog_support::{body, create, create_plan, multipart, png, product_json, store_get};
+use crate::catalog_support::{
+    body, create, create_plan, multipart, patch_product, png, product_json, store_get, titles,
+};
 use crate::commerce_support::{set_settings, settings};
 use crate::identity::{PASSWORD, admin, cli_staff, login_as};
 use crate::outage::{Answer, guest, orders, probe, send};
@@ -149,7 +151,7 @@ async fn a_redis_outage_degrades_limits_and_cache_keeps_selling_and_recovers_by_
         s.request_timeout = REQUEST_TIMEOUT;
     })
     .await;
-    let (token, _, variant) = selling(&app).await;
+    let (token, product, variant) = selling(&app).await;
     // The storefront is cached through Redis before the outage.
     store_get(&app, "outage", "/api/v1/store/products").await;
     assert_eq!(
@@ -170,7 +172,24 @@ async fn a_redis_outage_degrades_limits_and_cache_keeps_selling_and_recovers_by_
     let stopping = Instant::now();
     blocking(&redis, RedisServer::stop).await;
     let down = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A catalog write while Redis is away cannot bump the shop's cache
+    // generation there; it succeeds, and shows afterwards (below).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = Instant::now();
+    patch_product(
+        &app,
+        "outage",
+        &token,
+        &product,
+        json!({"title": "Brass lamp"}),
+    )
+    .await;
+    assert!(
+        sent.elapsed() <= ALLOWED,
+        "the write took {:?}",
+        sent.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let starting = Instant::now();
     blocking(&redis, RedisServer::start_again).await;
     let up = Instant::now();
@@ -254,15 +273,74 @@ async fn a_redis_outage_degrades_limits_and_cache_keeps_selling_and_recovers_by_
         assert_eq!(d.body["read_cache"], "redis", "{}", d.body);
     }
 
-    // Nothing acknowledged is lost, and the cache works again (a restarted
-    // Redis came back empty: a new generation, then hits).
+    // Nothing acknowledged is lost: every order, and the rename — Redis
+    // came back with the generation the storefront was cached under before
+    // the outage, yet the storefront shows the new title, and caches it.
     no_order_lost(&app, &token, &answers).await;
-    store_get(&app, "outage", "/api/v1/store/products").await;
+    for _ in 0..2 {
+        let read = store_get(&app, "outage", "/api/v1/store/products").await;
+        assert_eq!(
+            titles(&read.body),
+            ["Brass lamp"],
+            "after the outage ({})",
+            read.cache
+        );
+    }
     assert_eq!(
         store_get(&app, "outage", "/api/v1/store/products")
             .await
             .cache,
         "HIT"
+    );
+
+    // A Redis that hangs (SIGSTOP) and runs again (SIGCONT): writes and
+    // reads go on, in time, and caching resumes.
+    blocking(&redis, RedisServer::freeze).await;
+    let sent = Instant::now();
+    patch_product(
+        &app,
+        "outage",
+        &token,
+        &product,
+        json!({"title": "Copper lamp"}),
+    )
+    .await;
+    assert!(
+        sent.elapsed() <= ALLOWED,
+        "the write took {:?}",
+        sent.elapsed()
+    );
+    let during = store_get(&app, "outage", "/api/v1/store/products").await;
+    assert_eq!(
+        titles(&during.body),
+        ["Copper lamp"],
+        "read during the hang"
+    );
+    blocking(&redis, RedisServer::thaw).await;
+    let thawed = Instant::now();
+    loop {
+        let ready: Value = app.get("/api/health/ready").await.json().await.unwrap();
+        if ready["redis"]["ok"] == true {
+            break;
+        }
+        assert!(thawed.elapsed() <= ALLOWED, "readiness still says {ready}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..2 {
+        let read = store_get(&app, "outage", "/api/v1/store/products").await;
+        assert_eq!(
+            titles(&read.body),
+            ["Copper lamp"],
+            "after the hang ({})",
+            read.cache
+        );
+    }
+    assert_eq!(
+        store_get(&app, "outage", "/api/v1/store/products")
+            .await
+            .cache,
+        "HIT",
+        "caching resumed"
     );
 }
 

@@ -71,10 +71,12 @@ fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// A throwaway `redis-server` on a free loopback port, nothing saved.
-/// Dropping it stops it.
+/// A throwaway `redis-server` on a free loopback port that keeps its data
+/// across a restart (an append-only file in a temporary folder, as a
+/// production Redis would). Dropping it stops it.
 pub struct RedisServer {
     port: u16,
+    dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
@@ -87,6 +89,10 @@ impl RedisServer {
         }
         let mut server = Self {
             port: free_port(),
+            dir: tempfile::Builder::new()
+                .prefix("storekeep-redis-")
+                .tempdir()
+                .expect("a folder for Redis"),
             child: None,
         };
         server.start_again();
@@ -98,14 +104,16 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the (stopped) server on the same port; returns once it
-    /// answers PING. It comes back empty, as a Redis without persistence
-    /// does after a restart.
+    /// Starts the (stopped) server on the same port and data; returns once
+    /// it answers PING.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "Redis is already running");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(self.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -113,6 +121,17 @@ impl RedisServer {
         self.child = Some(child);
         let port = self.port;
         wait_for("redis-server", Duration::from_secs(10), || ping(port));
+    }
+
+    /// Freezes the process (SIGSTOP): connections stay open, nothing
+    /// answers, and the data stays — a hung Redis, or a network cut.
+    pub fn freeze(&mut self) {
+        signal(self.child.as_ref().expect("Redis is running"), "STOP");
+    }
+
+    /// Lets a frozen process run again (SIGCONT).
+    pub fn thaw(&mut self) {
+        signal(self.child.as_ref().expect("Redis is running"), "CONT");
     }
 
     /// Stops the server as an operator's `systemctl stop` does (SIGTERM;
