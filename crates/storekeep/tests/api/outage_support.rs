@@ -1,10 +1,22 @@
-//! A Redis and an S3-compatible server (moto) of the test's own, to stop
-//! and start again under load without touching the ones the rest of the
-//! suite shares (`scripts/test` starts those; they are never stopped).
+//! What the Redis and image-store outage tests share: a Redis and an
+//! S3-compatible server (moto) of the test's own, to stop and start again
+//! under load without touching the ones the rest of the suite shares
+//! (`scripts/test` starts those; they are never stopped), a selling shop,
+//! and ways to look at the answers the load got.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use storekeep_test_support::TestApp;
+
+use crate::catalog_support::{create, create_plan, product_json};
+use crate::commerce_support::{set_settings, settings};
+use crate::identity::{PASSWORD, cli_staff, login_as};
+use crate::outage::{Answer, orders};
 
 /// A free loopback port (bound, read and released).
 fn free_port() -> u16 {
@@ -254,4 +266,127 @@ impl Drop for MotoServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+// --- the load and its answers
+
+/// `http.request_timeout_secs` of the servers under test.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// What every answer must come within: the request timeout and slack for
+/// a busy machine (a hang is the point, not timings).
+pub const ALLOWED: Duration = Duration::from_secs(5 + 3);
+
+/// A shop on an unmetered plan (every request still goes through the rate
+/// limiter) that sells one product; returns the owner's token, the
+/// product's id and its variant's id.
+pub async fn selling(app: &TestApp) -> (String, String, String) {
+    create_plan(
+        app,
+        "unmetered",
+        json!({"api_requests_per_minute": 6_000_000, "admin_requests_per_minute": 6_000_000}),
+    )
+    .await;
+    app.create_tenant("outage", json!({"plan": "unmetered"}))
+        .await;
+    let email = "owner@outage.example";
+    cli_staff(app, "outage", email, "owner");
+    let token = owner_login(app, email).await;
+    set_settings(app, "outage", &token, &settings(1800)).await;
+    let product = create(
+        app,
+        "outage",
+        &token,
+        &product_json("Desk lamp", &[("LAMP-1", 1500, 1_000_000)]),
+    )
+    .await;
+    (
+        token,
+        product["id"].as_str().unwrap().to_owned(),
+        product["variants"][0]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Logs the owner in. Hashing a password takes long on a busy machine in
+/// a debug build, and these servers have a short request timeout: a 503
+/// is retried, as a client would.
+pub async fn owner_login(app: &TestApp, email: &str) -> String {
+    let body = json!({"email": email, "password": PASSWORD, "account": "staff"});
+    for _ in 0..10 {
+        let resp = login_as(app, Some("outage"), body.clone()).await;
+        if resp.status() == 503 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        assert_eq!(resp.status(), 200, "login of {email}");
+        return resp.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    panic!("the owner could not log in within ten tries");
+}
+
+/// Runs `f` on a blocking thread (the servers' helpers wait by sleeping).
+pub async fn blocking<T: Send + 'static>(
+    server: &Arc<Mutex<T>>,
+    f: impl FnOnce(&mut T) + Send + 'static,
+) {
+    let server = server.clone();
+    tokio::task::spawn_blocking(move || f(&mut server.lock().unwrap()))
+        .await
+        .expect("server helper");
+}
+
+/// Answers sent at or after `from` and finished before `to`.
+pub fn within<'a>(
+    answers: &'a [Answer],
+    what: &str,
+    from: Instant,
+    to: Instant,
+) -> Vec<&'a Answer> {
+    answers
+        .iter()
+        .filter(|a| a.what == what && a.sent >= from && a.sent + a.took < to)
+        .collect()
+}
+
+/// When an answer arrived.
+pub fn done(a: &Answer) -> Instant {
+    a.sent + a.took
+}
+
+pub fn counts(answers: &[Answer]) -> HashMap<(&'static str, u16), usize> {
+    let mut counts = HashMap::new();
+    for a in answers {
+        *counts.entry((a.what, a.status)).or_default() += 1;
+    }
+    counts
+}
+
+/// Every acknowledged checkout's order is stored.
+pub async fn no_order_lost(app: &TestApp, token: &str, answers: &[Answer]) {
+    let stored = orders(app, token).await;
+    let acknowledged: Vec<&str> = answers
+        .iter()
+        .filter(|a| a.what == "checkout" && a.status == 201)
+        .map(|a| a.body["order"]["id"].as_str().unwrap())
+        .collect();
+    assert!(!acknowledged.is_empty());
+    let missing: Vec<&&str> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains_key(**id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged orders missing: {missing:?}"
+    );
+}
+
+/// Readiness probes from `from` on: the first whose `field` check reads
+/// `ok`, and when it arrived.
+pub fn first_with<'a>(probes: &'a [Answer], from: Instant, field: &str, ok: bool) -> &'a Answer {
+    probes
+        .iter()
+        .find(|r| r.sent >= from && r.body[field]["ok"] == ok)
+        .unwrap_or_else(|| panic!("no probe after the change said {field}.ok = {ok}"))
 }
