@@ -13,16 +13,20 @@
 //! bypass the cache (correct, slower) until it does, and writes log the
 //! failure; entries also expire after `cache.ttl_secs`, which bounds how
 //! stale a node can be if it missed an invalidation while Redis was away.
+//! While Redis is down, reads do not wait for it (see `redis_link`); when
+//! it answers again the node empties its cache, since writes during the
+//! outage could not bump their generations.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use quick_cache::Weighter;
 use storekeep_domain::TenantId;
-use tokio::sync::{Notify, OnceCell};
+use tokio::sync::Notify;
+
+use crate::redis_link::RedisLink;
 
 #[derive(Clone)]
 struct Entry {
@@ -107,9 +111,7 @@ pub struct ResponseCache {
     building: Mutex<HashMap<(TenantId, u64, String), Arc<Notify>>>,
     ttl: Duration,
     local: Mutex<HashMap<TenantId, u64>>,
-    redis_url: Option<String>,
-    redis: OnceCell<redis::aio::ConnectionManager>,
-    degraded: AtomicBool,
+    redis: RedisLink,
 }
 
 /// Where a read stands: the generation its response may be stored under,
@@ -130,9 +132,7 @@ impl ResponseCache {
             building: Mutex::new(HashMap::new()),
             ttl,
             local: Mutex::new(HashMap::new()),
-            redis_url,
-            redis: OnceCell::new(),
-            degraded: AtomicBool::new(false),
+            redis: RedisLink::new(redis_url),
         }
     }
 
@@ -140,13 +140,13 @@ impl ResponseCache {
     pub fn backend(&self) -> &'static str {
         match (
             &self.entries,
-            &self.redis_url,
-            self.degraded.load(Ordering::Relaxed),
+            self.redis.configured(),
+            self.redis.degraded(),
         ) {
             (None, _, _) => "off",
-            (Some(_), None, _) => "memory",
-            (Some(_), Some(_), false) => "redis",
-            (Some(_), Some(_), true) => "redis (unavailable: bypassed)",
+            (Some(_), false, _) => "memory",
+            (Some(_), true, false) => "redis",
+            (Some(_), true, true) => "redis (unavailable: bypassed)",
         }
     }
 
@@ -154,27 +154,24 @@ impl ResponseCache {
         format!("storekeep:catalog-gen:{tenant}")
     }
 
-    async fn conn(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
-        let url = self.redis_url.as_deref().unwrap_or_default();
-        let conn = self
-            .redis
-            .get_or_try_init(|| async {
-                let client = redis::Client::open(url)?;
-                client.get_connection_manager().await
-            })
-            .await?;
-        Ok(conn.clone())
-    }
-
     fn note(&self, result: Result<(), String>) {
         match result {
             Ok(()) => {
-                if self.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::warn!("read cache: Redis answers again; caching resumes");
+                if self.redis.succeeded() {
+                    // A catalog write during the outage could not bump its
+                    // shop's generation in Redis (and one on another node
+                    // could not reach this one): what was cached before it
+                    // may be stale under the generation Redis still holds.
+                    if let Some(entries) = &self.entries {
+                        entries.clear();
+                    }
+                    tracing::warn!(
+                        "read cache: Redis answers again; caching resumes with an empty cache"
+                    );
                 }
             }
             Err(e) => {
-                if !self.degraded.swap(true, Ordering::Relaxed) {
+                if self.redis.failed() {
                     tracing::warn!(
                         error = e,
                         "read cache: Redis unavailable, reads bypass the cache"
@@ -184,17 +181,31 @@ impl ResponseCache {
         }
     }
 
+    /// For readiness: `None` without Redis (or with the cache off), else
+    /// whether one `PING` on the cache's connection was answered within
+    /// `bound` (`Err` says why not). Its answer switches the cache between
+    /// Redis and bypassing as a read's would.
+    pub async fn ping(&self, bound: Duration) -> Option<Result<(), String>> {
+        self.entries.as_ref()?;
+        let result = self.redis.ping(bound).await?;
+        self.note(result.clone());
+        Some(result)
+    }
+
     /// Takes the shop's current generation; call before reading the database.
     pub async fn ticket(&self, tenant: TenantId) -> Ticket {
         if self.entries.is_none() {
             return Ticket(None);
         }
-        if self.redis_url.is_none() {
+        if !self.redis.configured() {
             let local = self.local.lock().expect("cache lock");
             return Ticket(Some(local.get(&tenant).copied().unwrap_or(0)));
         }
+        if !self.redis.worth_trying() {
+            return Ticket(None);
+        }
         let fetched = tokio::time::timeout(Duration::from_millis(250), async {
-            let mut conn = self.conn().await?;
+            let mut conn = self.redis.conn().await?;
             let key = Self::key_name(tenant);
             let generation: Option<u64> =
                 redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
@@ -298,11 +309,11 @@ impl ResponseCache {
             let mut local = self.local.lock().expect("cache lock");
             *local.entry(tenant).or_insert(0) += 1;
         }
-        if self.redis_url.is_none() || self.entries.is_none() {
+        if !self.redis.configured() || self.entries.is_none() {
             return;
         }
         let bumped = tokio::time::timeout(Duration::from_millis(500), async {
-            let mut conn = self.conn().await?;
+            let mut conn = self.redis.conn().await?;
             // A random new generation, never a counter that could restart
             // at a value some node still has entries under.
             redis::cmd("SET")

@@ -17,6 +17,7 @@ pub mod media;
 pub mod metrics;
 pub mod payments;
 pub mod ratelimit;
+pub mod redis_link;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -9,10 +9,11 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use crate::config::MediaSettings;
 
@@ -26,6 +27,40 @@ const FORMATS: &[(imagesize::ImageType, &str)] = &[
 
 /// Largest width or height accepted.
 pub const MAX_DIMENSION: usize = 20_000;
+
+/// How long a connection to the bucket may take to open.
+const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Retries of a failed S3 request: a few, quickly, so that a bucket that
+/// refuses connections (down, restarting) is reported within a couple of
+/// seconds instead of after the client's default three minutes.
+const S3_RETRIES: usize = 3;
+const S3_RETRY_WINDOW: Duration = Duration::from_secs(3);
+
+/// The object store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// It did not answer, or answered that it cannot serve now (refused
+    /// or timed-out connections, 5xx): worth retrying later.
+    #[error("the image store is not answering")]
+    Unavailable(#[source] object_store::Error),
+    /// Anything else (denied credentials, a broken configuration).
+    #[error("the image store failed")]
+    Other(#[source] object_store::Error),
+}
+
+impl From<object_store::Error> for MediaError {
+    fn from(e: object_store::Error) -> Self {
+        use object_store::Error as E;
+        match e {
+            // The S3 client reports transport failures and 5xx answers (after
+            // its retries) as `Generic`; a local folder reports I/O errors so.
+            E::Generic { .. } => Self::Unavailable(e),
+            other => Self::Other(other),
+        }
+    }
+}
+
+pub type MediaResult<T> = Result<T, MediaError>;
 
 #[derive(Clone)]
 pub struct Media {
@@ -97,7 +132,19 @@ impl Media {
             Some(bucket) => {
                 let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
-                    .with_region(&settings.s3_region);
+                    .with_region(&settings.s3_region)
+                    .with_client_options(
+                        ClientOptions::new().with_connect_timeout(S3_CONNECT_TIMEOUT),
+                    )
+                    .with_retry(RetryConfig {
+                        backoff: BackoffConfig {
+                            init_backoff: Duration::from_millis(100),
+                            max_backoff: Duration::from_secs(1),
+                            base: 2.0,
+                        },
+                        max_retries: S3_RETRIES,
+                        retry_timeout: S3_RETRY_WINDOW,
+                    });
                 if let Some(endpoint) = &settings.s3_endpoint {
                     builder = builder
                         .with_endpoint(endpoint)
@@ -141,27 +188,40 @@ impl Media {
         }
     }
 
-    pub async fn put(&self, key: &str, bytes: Bytes) -> object_store::Result<()> {
+    pub async fn put(&self, key: &str, bytes: Bytes) -> MediaResult<()> {
         self.store
             .put(&ObjectPath::from(key), bytes.into())
             .await
             .map(|_| ())
+            .map_err(MediaError::from)
     }
 
     /// The object's bytes, or `None` when there is no such object.
-    pub async fn get(&self, key: &str) -> object_store::Result<Option<Bytes>> {
+    pub async fn get(&self, key: &str) -> MediaResult<Option<Bytes>> {
         match self.store.get(&ObjectPath::from(key)).await {
             Ok(r) => Ok(Some(r.bytes().await?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Deletes an object; a missing one is not an error.
-    pub async fn delete(&self, key: &str) -> object_store::Result<()> {
+    pub async fn delete(&self, key: &str) -> MediaResult<()> {
         match self.store.delete(&ObjectPath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One round trip to the store for readiness: the metadata of a key
+    /// that is never written ("not found" is the healthy answer), at most
+    /// `bound`; `Err` says why not.
+    pub async fn check(&self, bound: Duration) -> Result<(), String> {
+        let probe = ObjectPath::from("storekeep-health-check");
+        match tokio::time::timeout(bound, self.store.head(&probe)).await {
+            Ok(Ok(_) | Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {} ms", bound.as_millis())),
         }
     }
 }

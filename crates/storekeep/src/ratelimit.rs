@@ -7,14 +7,14 @@
 //! one Lua script per decision, timed by Redis's clock — so the limit holds
 //! across every node. If Redis fails, decisions fall back to memory (the
 //! limit then holds per node), a warning is logged once, and
-//! `/api/health/detailed` says so until Redis answers again.
+//! `/api/health/detailed` says so until Redis answers again. While it is
+//! down, requests do not wait for it (see `redis_link`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::OnceCell;
+use crate::redis_link::RedisLink;
 
 /// What a limiter decided, with what the `RateLimit-*` headers say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,27 +71,23 @@ return {1, new_tat - now}
 
 pub struct RateLimiter {
     memory: Mutex<HashMap<String, i64>>,
-    redis_url: Option<String>,
-    redis: OnceCell<redis::aio::ConnectionManager>,
-    degraded: AtomicBool,
+    redis: RedisLink,
 }
 
 impl RateLimiter {
     pub fn new(redis_url: Option<String>) -> Self {
         Self {
             memory: Mutex::new(HashMap::new()),
-            redis_url,
-            redis: OnceCell::new(),
-            degraded: AtomicBool::new(false),
+            redis: RedisLink::new(redis_url),
         }
     }
 
     /// `memory`, `redis`, or `memory (redis unavailable)`.
     pub fn backend(&self) -> &'static str {
-        match (&self.redis_url, self.degraded.load(Ordering::Relaxed)) {
-            (None, _) => "memory",
-            (Some(_), false) => "redis",
-            (Some(_), true) => "memory (redis unavailable)",
+        match (self.redis.configured(), self.redis.degraded()) {
+            (false, _) => "memory",
+            (true, false) => "redis",
+            (true, true) => "memory (redis unavailable)",
         }
     }
 
@@ -100,7 +96,7 @@ impl RateLimiter {
         if per_minute == 0 {
             return decide(false, 60_000_000, 1);
         }
-        if self.redis_url.is_some() {
+        if self.redis.worth_trying() {
             match tokio::time::timeout(
                 Duration::from_millis(500),
                 self.check_redis(key, per_minute),
@@ -108,11 +104,7 @@ impl RateLimiter {
             .await
             {
                 Ok(Ok(d)) => {
-                    if self.degraded.swap(false, Ordering::Relaxed) {
-                        tracing::warn!(
-                            "rate limiter: Redis answers again; limits are shared across nodes"
-                        );
-                    }
+                    self.recover();
                     return d;
                 }
                 Ok(Err(e)) => self.degrade(&e.to_string()),
@@ -122,8 +114,27 @@ impl RateLimiter {
         self.check_memory(key, per_minute)
     }
 
+    /// For readiness: `None` without Redis, else whether one `PING` on the
+    /// limiter's connection was answered within `bound` (`Err` says why
+    /// not). Its answer switches the limiter between Redis and memory as a
+    /// request's would.
+    pub async fn ping(&self, bound: Duration) -> Option<Result<(), String>> {
+        let result = self.redis.ping(bound).await?;
+        match &result {
+            Ok(()) => self.recover(),
+            Err(e) => self.degrade(e),
+        }
+        Some(result)
+    }
+
+    fn recover(&self) {
+        if self.redis.succeeded() {
+            tracing::warn!("rate limiter: Redis answers again; limits are shared across nodes");
+        }
+    }
+
     fn degrade(&self, why: &str) {
-        if !self.degraded.swap(true, Ordering::Relaxed) {
+        if self.redis.failed() {
             tracing::warn!(
                 error = why,
                 "rate limiter: Redis unavailable, limiting per node in memory"
@@ -132,15 +143,7 @@ impl RateLimiter {
     }
 
     async fn check_redis(&self, key: &str, per_minute: u32) -> redis::RedisResult<Decision> {
-        let url = self.redis_url.as_deref().unwrap_or_default();
-        let conn = self
-            .redis
-            .get_or_try_init(|| async {
-                let client = redis::Client::open(url)?;
-                client.get_connection_manager().await
-            })
-            .await?;
-        let mut conn = conn.clone();
+        let mut conn = self.redis.conn().await?;
         let per_minute = per_minute.min(MAX_PER_MINUTE);
         let step = step_us(per_minute);
         let (allowed, outstanding): (i64, i64) = redis::Script::new(SCRIPT)

@@ -60,6 +60,9 @@ pub enum ApiError {
     /// unreachable, out of connections or disk); the cause is logged.
     #[error("the database is not answering; retry after the Retry-After delay")]
     DatabaseUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 503 because the image store cannot serve now; the cause is logged.
+    #[error("the image store is not answering; retry after the Retry-After delay")]
+    MediaUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -85,7 +88,9 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,6 +126,18 @@ impl From<crate::services::ServiceError> for ApiError {
             ServiceError::TooLarge => Self::PayloadTooLarge,
             ServiceError::PlanLimit(m) => Self::PaymentRequired(m),
             ServiceError::Conflict { detail, errors } => Self::Conflicts { detail, errors },
+            ServiceError::Media(m) => m.into(),
+        }
+    }
+}
+
+/// An image store that is down is a 503 to retry; any other failure of
+/// it a 500.
+impl From<crate::media::MediaError> for ApiError {
+    fn from(e: crate::media::MediaError) -> Self {
+        match e {
+            crate::media::MediaError::Unavailable(_) => Self::MediaUnavailable(e.into()),
+            crate::media::MediaError::Other(_) => Self::Internal(e.into()),
         }
     }
 }
@@ -222,12 +239,17 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
-        if let Self::Unavailable(_) | Self::DatabaseUnavailable(_) = &self {
+        if let Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) =
+            &self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
-        if let Self::Internal(cause) | Self::DatabaseUnavailable(cause) = &self {
+        if let Self::Internal(cause)
+        | Self::DatabaseUnavailable(cause)
+        | Self::MediaUnavailable(cause) = &self
+        {
             response
                 .extensions_mut()
                 .insert(ErrorCause(error_chain(cause.as_ref())));

@@ -1,6 +1,8 @@
 //! What health checks and metrics read about the database: plain
 //! pass-throughs to the store, so the HTTP layer never holds it.
 
+use std::time::Duration;
+
 use storekeep_store::{DatabaseKind, MigrationStatus, PoolStats, StoreResult};
 
 use crate::services::Services;
@@ -20,4 +22,14 @@ pub fn pool_stats(svc: &Services) -> PoolStats {
 
 pub fn database_kind(svc: &Services) -> DatabaseKind {
     svc.store.kind()
+}
+
+/// One `PING` on the read cache's Redis connection; `None` without Redis.
+pub async fn cache_ping(svc: &Services, bound: Duration) -> Option<Result<(), String>> {
+    svc.cache.ping(bound).await
+}
+
+/// One metadata request to the image store, within `bound`.
+pub async fn media_check(svc: &Services, bound: Duration) -> Result<(), String> {
+    svc.media.check(bound).await
 }

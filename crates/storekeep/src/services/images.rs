@@ -5,7 +5,6 @@ use bytes::Bytes;
 use storekeep_domain::{
     AuditContext, ImageId, NewImage, ProductId, ProductImage, Tenant, ValidationErrors,
 };
-use storekeep_store::StoreError;
 
 use crate::media;
 use crate::services::{ServiceError, ServiceResult, Services};
@@ -47,10 +46,7 @@ pub async fn upload(
     let image_id = ImageId::new();
     let key = media::object_key(tenant.id, image_id, inspected.extension);
     let size = bytes.len() as i64;
-    svc.media
-        .put(&key, bytes)
-        .await
-        .map_err(|e| StoreError::Other(e.into()))?;
+    svc.media.put(&key, bytes).await?;
     let new = NewImage {
         id: image_id,
         product_id,

@@ -125,6 +125,9 @@ pub enum ServiceError {
         detail: String,
         errors: Vec<storekeep_domain::FieldError>,
     },
+    /// The media store (images) failed.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;

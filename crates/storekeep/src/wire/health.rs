@@ -16,6 +16,15 @@ pub struct Readiness {
     pub status: &'static str,
     pub database: Check,
     pub migrations: Check,
+    /// Redis (`redis.url`), when configured. The node stays ready while it
+    /// is down: rate limits fall back to per-node memory and the read
+    /// cache is bypassed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<Check>,
+    /// The image store (local folder or S3 bucket). The node stays ready
+    /// while it is down: only image uploads and reads through the server
+    /// fail (503).
+    pub media: Check,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,6 +59,11 @@ pub struct Detailed {
     pub uptime_seconds: u64,
     pub draining: bool,
     pub database: DatabaseDetail,
+    /// Redis, when configured (as in readiness).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<Check>,
+    /// The image store (as in readiness).
+    pub media: Check,
     /// `memory`, `redis`, or `memory (redis unavailable)`.
     pub rate_limiter: &'static str,
     /// `memory`, `redis`, `redis (unavailable: bypassed)` or `off`.

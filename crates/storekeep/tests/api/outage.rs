@@ -24,19 +24,19 @@ const BOUND: Duration = Duration::from_millis(1000);
 const ALLOWED: Duration = Duration::from_millis(2 * 1000 + 3000);
 
 /// One answer the load got.
-#[derive(Debug)]
-struct Answer {
-    what: &'static str,
-    sent: Instant,
-    took: Duration,
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub what: &'static str,
+    pub sent: Instant,
+    pub took: Duration,
     /// 0 when no HTTP answer came at all.
-    status: u16,
-    problem_json: bool,
-    retry_after: Option<String>,
-    body: Value,
+    pub status: u16,
+    pub problem_json: bool,
+    pub retry_after: Option<String>,
+    pub body: Value,
 }
 
-async fn send(what: &'static str, req: RequestBuilder) -> Answer {
+pub async fn send(what: &'static str, req: RequestBuilder) -> Answer {
     let sent = Instant::now();
     let (status, problem_json, retry_after, body) = match req.send().await {
         Ok(resp) => {
@@ -68,7 +68,7 @@ async fn send(what: &'static str, req: RequestBuilder) -> Answer {
 }
 
 /// A guest who browses, fills a cart and checks out, over and over.
-async fn guest(app: Arc<TestApp>, variant: String, stop: Arc<AtomicBool>) -> Vec<Answer> {
+pub async fn guest(app: Arc<TestApp>, variant: String, stop: Arc<AtomicBool>) -> Vec<Answer> {
     let mut answers = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let shop = |method, path: &str| {
@@ -116,7 +116,7 @@ async fn guest(app: Arc<TestApp>, variant: String, stop: Arc<AtomicBool>) -> Vec
 
 /// A member of staff who keeps looking at the orders (a session to look
 /// up, a permission to check).
-async fn staff(app: Arc<TestApp>, token: String, stop: Arc<AtomicBool>) -> Vec<Answer> {
+pub async fn staff(app: Arc<TestApp>, token: String, stop: Arc<AtomicBool>) -> Vec<Answer> {
     let mut answers = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let req = admin(
@@ -135,7 +135,7 @@ async fn staff(app: Arc<TestApp>, token: String, stop: Arc<AtomicBool>) -> Vec<A
 
 /// Polls readiness as a load balancer does, every 100 ms, and the
 /// operator's detailed health.
-async fn probe(app: Arc<TestApp>, stop: Arc<AtomicBool>) -> Vec<Answer> {
+pub async fn probe(app: Arc<TestApp>, stop: Arc<AtomicBool>) -> Vec<Answer> {
     let mut answers = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let req = app
@@ -152,7 +152,7 @@ async fn probe(app: Arc<TestApp>, stop: Arc<AtomicBool>) -> Vec<Answer> {
 }
 
 /// Every order of the shop: id → status.
-async fn orders(app: &TestApp, token: &str) -> HashMap<String, String> {
+pub async fn orders(app: &TestApp, token: &str) -> HashMap<String, String> {
     let mut all = HashMap::new();
     let mut after = String::new();
     loop {

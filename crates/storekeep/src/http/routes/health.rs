@@ -5,12 +5,15 @@
 //!   applied, not draining for shutdown. The database is checked on the
 //!   store's own health connection, never queued behind the pool, within
 //!   `database.acquire_timeout_ms`; the migrations only until found current.
+//!   Redis and the image store are checked at the same time and reported,
+//!   but do not make the node unready: every node shares them, and the
+//!   node still sells without them (see `DEPENDENCY_BOUND`).
 //! - `health`: a short summary for humans and uptime checkers.
 //! - `detailed`: operator-only facts with dependency latencies.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,6 +37,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(detailed))
 }
 
+/// How long readiness waits for Redis and for the image store. Neither
+/// decides readiness (taking every node out of rotation because a shared
+/// cache or bucket is down would stop sales they do not need); they are
+/// reported so that the operator sees which dependency is down.
+const DEPENDENCY_BOUND: Duration = Duration::from_millis(1000);
+
 /// What readiness remembers between checks.
 #[derive(Debug, Default)]
 pub struct HealthMemory {
@@ -45,6 +54,8 @@ pub struct HealthMemory {
     /// Whether the last check found the database down, so that an outage
     /// is logged when it starts and ends, not at every probe.
     database_down: AtomicBool,
+    /// The same for the image store.
+    media_down: AtomicBool,
 }
 
 /// What one readiness check found.
@@ -60,8 +71,12 @@ struct Probe {
 /// migrations, unless already seen current.
 async fn probe(state: &AppState) -> Probe {
     let started = Instant::now();
-    let ping = services::health::ping(&state.services).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let database = async {
+        let ping = services::health::ping(&state.services).await;
+        (ping, started.elapsed().as_secs_f64() * 1000.0)
+    };
+    let ((ping, latency_ms), redis, media) =
+        tokio::join!(database, redis_check(state), media_check(state));
     let was_down = state
         .health
         .database_down
@@ -108,9 +123,60 @@ async fn probe(state: &AppState) -> Probe {
             status: status_word,
             database,
             migrations,
+            redis,
+            media,
         },
         latency_ms,
         migrations: status,
+    }
+}
+
+/// Redis, if configured, as the rate limiter and the read cache reach it
+/// (each on its own connection; both must answer). Their own warnings log
+/// an outage when it starts and ends.
+async fn redis_check(state: &AppState) -> Option<Check> {
+    let (limiter, cache) = tokio::join!(
+        state.limiter.ping(DEPENDENCY_BOUND),
+        services::health::cache_ping(&state.services, DEPENDENCY_BOUND)
+    );
+    if limiter.is_none() && cache.is_none() {
+        return None;
+    }
+    let ok = limiter.is_none_or(|r| r.is_ok()) && cache.is_none_or(|r| r.is_ok());
+    Some(Check {
+        ok,
+        detail: (!ok).then(|| {
+            "redis unreachable: rate limits are per node, the read cache is bypassed".into()
+        }),
+    })
+}
+
+/// The image store: one metadata request.
+async fn media_check(state: &AppState) -> Check {
+    let result = services::health::media_check(&state.services, DEPENDENCY_BOUND).await;
+    let was_down = state
+        .health
+        .media_down
+        .swap(result.is_err(), Ordering::Relaxed);
+    match result {
+        Ok(()) => {
+            if was_down {
+                tracing::info!("readiness: the image store answers again");
+            }
+            Check {
+                ok: true,
+                detail: None,
+            }
+        }
+        Err(e) => {
+            if !was_down {
+                tracing::warn!(error = e, "readiness: image store unreachable");
+            }
+            Check {
+                ok: false,
+                detail: Some("image store unreachable: image uploads and reads fail".into()),
+            }
+        }
     }
 }
 
@@ -237,6 +303,8 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
             pool_idle: pool.idle,
             pool_max: pool.max,
         },
+        redis: r.redis,
+        media: r.media,
         rate_limiter: state.limiter.backend(),
         read_cache: state.services.cache.backend(),
         media_store: state.services.media.kind(),

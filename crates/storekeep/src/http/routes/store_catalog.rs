@@ -169,8 +169,7 @@ pub async fn media_object(
         .services
         .media
         .get(&key)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(|| ApiError::not_found("image"))?;
     Ok((
         [
