@@ -67,6 +67,35 @@ pub struct Media {
     store: Arc<dyn ObjectStore>,
     public_base_url: Option<String>,
     kind: &'static str,
+    /// The last readiness probe and when it ran.
+    checked: Arc<CheckMemo>,
+}
+
+/// How long a readiness probe's answer is reused: readiness needs no
+/// credential, so callers must not be able to turn it into object-store
+/// traffic (one probe a second per node, however often it is asked).
+const CHECK_REUSE: Duration = Duration::from_secs(1);
+
+/// The last answer of a probe, reused for [`CHECK_REUSE`]; concurrent
+/// callers wait for the one probe in flight.
+#[derive(Default)]
+struct CheckMemo(tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>);
+
+impl CheckMemo {
+    async fn get<F>(&self, probe: F) -> Result<(), String>
+    where
+        F: std::future::Future<Output = Result<(), String>>,
+    {
+        let mut last = self.0.lock().await;
+        if let Some((at, answer)) = last.as_ref()
+            && at.elapsed() < CHECK_REUSE
+        {
+            return answer.clone();
+        }
+        let answer = probe.await;
+        *last = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
 }
 
 /// What an upload turned out to be.
@@ -172,6 +201,7 @@ impl Media {
             store,
             public_base_url: settings.public_base_url.clone(),
             kind,
+            checked: Arc::default(),
         })
     }
 
@@ -215,14 +245,18 @@ impl Media {
 
     /// One round trip to the store for readiness: the metadata of a key
     /// that is never written ("not found" is the healthy answer), at most
-    /// `bound`; `Err` says why not.
+    /// `bound`; `Err` says why not. Answers are reused for a second.
     pub async fn check(&self, bound: Duration) -> Result<(), String> {
-        let probe = ObjectPath::from("storekeep-health-check");
-        match tokio::time::timeout(bound, self.store.head(&probe)).await {
-            Ok(Ok(_) | Err(object_store::Error::NotFound { .. })) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {} ms", bound.as_millis())),
-        }
+        self.checked
+            .get(async {
+                let probe = ObjectPath::from("storekeep-health-check");
+                match tokio::time::timeout(bound, self.store.head(&probe)).await {
+                    Ok(Ok(_) | Err(object_store::Error::NotFound { .. })) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!("no answer within {} ms", bound.as_millis())),
+                }
+            })
+            .await
     }
 }
 
@@ -269,6 +303,40 @@ fn extension_of(content_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn readiness_probes_run_at_most_once_a_second_and_concurrent_callers_share_one() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let memo = Arc::new(CheckMemo::default());
+        let probes = Arc::new(AtomicUsize::new(0));
+        let ask = |answer: Result<(), String>| {
+            let (memo, probes) = (memo.clone(), probes.clone());
+            tokio::spawn(async move {
+                memo.get(async {
+                    probes.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    answer
+                })
+                .await
+            })
+        };
+        let callers: Vec<_> = (0..20).map(|_| ask(Err("down".into()))).collect();
+        for c in callers {
+            assert_eq!(
+                c.await.unwrap(),
+                Err("down".into()),
+                "the one probe's answer"
+            );
+        }
+        assert_eq!(probes.load(Ordering::SeqCst), 1, "one probe for 20 callers");
+        tokio::time::sleep(CHECK_REUSE).await;
+        assert_eq!(
+            ask(Ok(())).await.unwrap(),
+            Ok(()),
+            "a second later: asked again"
+        );
+        assert_eq!(probes.load(Ordering::SeqCst), 2);
+    }
 
     /// A 3×2 PNG header is enough for the format and dimensions.
     fn png(width: u32, height: u32) -> Vec<u8> {
