@@ -86,7 +86,7 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-const CSV_COLUMNS: &[&str] = &[
+pub(super) const CSV_COLUMNS: &[&str] = &[
     "handle",
     "title",
     "description",

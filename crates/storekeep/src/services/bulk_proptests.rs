@@ -26,21 +26,8 @@ fn config(cases: u32) -> Config {
     }
 }
 
-const COLUMNS: &[&str] = &[
-    "handle",
-    "title",
-    "description",
-    "status",
-    "tags",
-    "categories",
-    "sku",
-    "variant_title",
-    "options",
-    "price",
-    "compare_at_price",
-    "currency",
-    "inventory",
-];
+/// The CSV columns the importer knows (the exporter writes them all).
+const COLUMNS: &[&str] = super::bulk::CSV_COLUMNS;
 
 /// Asserts what every imported row must be, whatever the file said.
 fn assert_within_limits(row: &ImportRow) -> Result<(), TestCaseError> {
