@@ -13,7 +13,7 @@ Environment: SOAK_SECS (3600), SOAK_RATE (requests/s, 60), SOAK_CLIENTS
 (8), SAMPLE_SECS (10), IDLE_SECS (30), HEAP_PROFILE=1 (jemalloc heap
 profiles in OUT_DIR; needs a build with the `heap-profiling` feature).
 """
-import asyncio, json, os, random, re, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
+import asyncio, json, os, random, re, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
 
 bin_path, out_dir = sys.argv[1], sys.argv[2]
 db_url = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
@@ -416,6 +416,8 @@ finally:
         server.kill()
         server.wait()
     log.close()
+    # The soak's database (tens of thousands of orders) goes with it.
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 skip = secs / 10
 total = sum(len(v) for v in lat.values())
