@@ -56,13 +56,16 @@ pub enum ApiError {
     /// 503 of the server itself: draining, or over the time limit.
     #[error("{0}")]
     Unavailable(String),
-    /// 503 because the database cannot serve now (down, restarting,
-    /// unreachable, out of connections or disk); the cause is logged.
-    #[error("the database is not answering; retry after the Retry-After delay")]
-    DatabaseUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// 503 because the image store cannot serve now; the cause is logged.
-    #[error("the image store is not answering; retry after the Retry-After delay")]
-    MediaUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 503 because a dependency cannot serve now: the database (down,
+    /// restarting, unreachable, out of connections or disk) or the image
+    /// store; the cause is logged.
+    #[error("the {dependency} is not answering; retry after the Retry-After delay")]
+    DependencyUnavailable {
+        /// `database`, `image store`: named to the client.
+        dependency: &'static str,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -88,7 +91,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) => {
+            Self::Unavailable(_) | Self::DependencyUnavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -136,7 +139,10 @@ impl From<crate::services::ServiceError> for ApiError {
 impl From<crate::media::MediaError> for ApiError {
     fn from(e: crate::media::MediaError) -> Self {
         match e {
-            crate::media::MediaError::Unavailable(_) => Self::MediaUnavailable(e.into()),
+            crate::media::MediaError::Unavailable(_) => Self::DependencyUnavailable {
+                dependency: "image store",
+                cause: e.into(),
+            },
             crate::media::MediaError::Other(_) => Self::Internal(e.into()),
         }
     }
@@ -164,7 +170,10 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidCursor => {
                 Self::BadRequest("after is not a cursor this server issued".into())
             }
-            StoreError::Unavailable(e) => Self::DatabaseUnavailable(e),
+            StoreError::Unavailable(e) => Self::DependencyUnavailable {
+                dependency: "database",
+                cause: e,
+            },
             StoreError::Other(e) => Self::Internal(e),
         }
     }
@@ -239,17 +248,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
-        if let Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) =
-            &self
-        {
+        if let Self::Unavailable(_) | Self::DependencyUnavailable { .. } = &self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
-        if let Self::Internal(cause)
-        | Self::DatabaseUnavailable(cause)
-        | Self::MediaUnavailable(cause) = &self
-        {
+        if let Self::Internal(cause) | Self::DependencyUnavailable { cause, .. } = &self {
             response
                 .extensions_mut()
                 .insert(ErrorCause(error_chain(cause.as_ref())));
