@@ -130,9 +130,16 @@ pub(crate) async fn fetch_detail(
     details.pop().ok_or(StoreError::NotFound("order"))
 }
 
+/// A read-only transaction at REPEATABLE READ: an order and its parts (or
+/// a page of orders and theirs) come from one snapshot, as on SQLite,
+/// even while a refund or a transition commits between the statements.
+const SNAPSHOT_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
 pub(crate) async fn order(s: &Store, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
-    let mut conn = s.pool.acquire().await.map_err(other)?;
-    fetch_detail(&mut conn, tenant, id).await
+    let mut tx = s.pool.begin_with(SNAPSHOT_READ).await.map_err(other)?;
+    let detail = fetch_detail(&mut tx, tenant, id).await?;
+    tx.commit().await.map_err(other)?;
+    Ok(detail)
 }
 
 pub(crate) async fn list_orders(
@@ -164,14 +171,15 @@ pub(crate) async fn list_orders(
     }
     sql.push(" ORDER BY id DESC LIMIT ")
         .push_bind(page.fetch_limit());
-    let mut conn = s.pool.acquire().await.map_err(other)?;
+    let mut tx = s.pool.begin_with(SNAPSHOT_READ).await.map_err(other)?;
     let rows: Vec<OrderRow> = sql
         .build_query_as()
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut *tx)
         .await
         .map_err(other)?;
     let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
-    let parts = fetch_parts(&mut conn, &ids).await?;
+    let parts = fetch_parts(&mut tx, &ids).await?;
+    tx.commit().await.map_err(other)?;
     let orders = order_details(rows, parts)?;
     Ok(Page::from_rows(orders, page, |o| o.order.id.to_string()))
 }
