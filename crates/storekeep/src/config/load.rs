@@ -262,7 +262,23 @@ mod tests {
         let problems = loaded.settings.unwrap_err();
         assert_eq!(
             problems,
-            ["STOREKEEP_AUTH_SESSION_TTL_HOURS '5124095576030432' hours is too long"]
+            [
+                "STOREKEEP_AUTH_SESSION_TTL_HOURS '5124095576030432' hours is too long (at most 8760, one year)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_session_longer_than_a_year_is_refused_and_a_year_is_kept() {
+        let loaded = load(None, env(&[("STOREKEEP_AUTH_SESSION_IDLE_HOURS", "8761")]));
+        assert_eq!(
+            loaded.settings.unwrap_err(),
+            ["STOREKEEP_AUTH_SESSION_IDLE_HOURS '8761' hours is too long (at most 8760, one year)"]
+        );
+        let loaded = load(None, env(&[("STOREKEEP_AUTH_SESSION_TTL_HOURS", "8760")]));
+        assert_eq!(
+            loaded.settings.unwrap().session_ttl,
+            std::time::Duration::from_secs(8760 * 3600)
         );
     }
 

@@ -283,8 +283,8 @@ impl Settings {
             "encryption.blind_index_key" => {
                 self.blind_index_key = Some(Secret::new(non_empty(value)?));
             }
-            "auth.session_ttl_hours" => self.session_ttl = parse_hours(value)?,
-            "auth.session_idle_hours" => self.session_idle = parse_hours(value)?,
+            "auth.session_ttl_hours" => self.session_ttl = parse_session_hours(value)?,
+            "auth.session_idle_hours" => self.session_idle = parse_session_hours(value)?,
             "http.trusted_proxies" => {
                 self.trusted_proxies = value
                     .split(',')
@@ -418,11 +418,19 @@ fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(value: &str) -> R
 
 /// A positive whole number of hours; one too large to count in seconds is
 /// refused rather than wrapped.
-fn parse_hours(value: &str) -> Result<Duration, String> {
-    parse_positive::<u64>(value)?
-        .checked_mul(3600)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("'{}' hours is too long", value.trim()))
+/// The longest session the server issues: a year. A longer setting is
+/// refused rather than quietly replaced by something else.
+const MAX_SESSION_HOURS: u64 = 8_760;
+
+fn parse_session_hours(value: &str) -> Result<Duration, String> {
+    let hours = parse_positive::<u64>(value)?;
+    if hours > MAX_SESSION_HOURS {
+        return Err(format!(
+            "'{}' hours is too long (at most {MAX_SESSION_HOURS}, one year)",
+            value.trim()
+        ));
+    }
+    Ok(Duration::from_secs(hours * 3600))
 }
 
 /// Problems that only show when acting on the settings: the data folder
