@@ -273,7 +273,8 @@ pub async fn rescue<B: Backend>(pool: &Pool<B::Db>, at: DateTime<Utc>) -> StoreR
             id,
             token,
             state.as_str(),
-            Some(at),
+            // Due again at once, in its old place in the queue.
+            None::<DateTime<Utc>>,
             Some(rules::LEASE_EXPIRED),
             Json(errors),
             finished,
