@@ -100,3 +100,7 @@ id_type!(
     /// Identifies an outbox event.
     EventId
 );
+id_type!(
+    /// Identifies a background job.
+    JobId
+);

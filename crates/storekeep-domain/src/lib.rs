@@ -8,6 +8,7 @@ mod catalog;
 mod commerce;
 mod identity;
 mod ids;
+mod jobs;
 mod page;
 mod permission;
 mod plan;
@@ -36,10 +37,12 @@ pub use identity::{
     NewOAuthClient, NewSession, OAuthClientId, OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId,
     SessionRecord, UserId, UserKind, UserRecord,
 };
+pub use ids::JobId;
 pub use ids::{
     CartId, CartItemId, CategoryId, DealId, EventId, ImageId, OrderId, OrderLineId, PaymentId,
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
+pub use jobs::{Job, JobErrorEntry, JobFilter, JobState, NewJob, QueueStats};
 pub use page::{Page, PageRequest};
 pub use permission::Permission;
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};

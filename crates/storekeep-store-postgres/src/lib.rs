@@ -56,6 +56,9 @@ impl PgStore {
     }
 }
 
+// The job queue, written once over this backend's `Backend` impl.
+storekeep_store_sql::impl_job_store!(PgStore, crate::backend::PgBackend);
+
 // The methods of plans, tenants, accounts, sessions and credentials call
 // the shared generic functions with this backend's `Backend` impl; the
 // audit log calls this crate's twin module.

@@ -29,6 +29,7 @@ pub mod catalog;
 pub mod commerce;
 mod id;
 pub mod identity;
+pub mod jobs;
 pub mod plans;
 pub mod platform;
 mod platform_health;

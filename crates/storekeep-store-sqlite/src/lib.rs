@@ -70,6 +70,9 @@ impl SqliteStore {
     }
 }
 
+// The job queue, written once over this backend's `Backend` impl.
+storekeep_store_sql::impl_job_store!(SqliteStore, crate::backend::SqliteBackend);
+
 // The methods of plans, tenants, accounts, sessions and credentials call
 // the shared generic functions with this backend's `Backend` impl; the
 // audit log calls this crate's twin module.

@@ -9,10 +9,12 @@
 pub mod audit;
 pub mod catalog;
 pub mod commerce;
+pub mod jobs;
 pub mod rules;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
+pub use jobs::JobStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -157,7 +159,7 @@ impl MigrationStatus {
 }
 
 #[async_trait]
-pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
+pub trait Store: CatalogStore + CommerceStore + JobStore + Send + Sync + 'static {
     fn kind(&self) -> DatabaseKind;
 
     /// One round trip to the database on the store's own health-check

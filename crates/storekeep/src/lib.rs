@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod http;
+pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod metrics;

@@ -37,6 +37,8 @@ pub struct Metrics {
     cache: IntCounterVec,
     db_pool: IntGaugeVec,
     uptime: prometheus::Gauge,
+    /// The job runner's runs and queue gauges.
+    pub jobs: crate::jobs::metrics::JobMetrics,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -145,6 +147,7 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric names are unique");
         }
+        let jobs = crate::jobs::metrics::JobMetrics::register(&registry);
         build_info
             .with_label_values(&[crate::VERSION, crate::GIT_REVISION])
             .set(1);
@@ -165,6 +168,7 @@ impl Metrics {
             cache,
             db_pool,
             uptime,
+            jobs,
         }
     }
 

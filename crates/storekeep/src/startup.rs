@@ -67,12 +67,15 @@ impl Application {
         let grace = state.services.settings.grace;
         let (stopping_tx, mut stopping_rx) = watch::channel(None::<Stop>);
 
-        // Background work: the unpaid-order expiry sweep.
+        // Background work: the job runner (order expiry among its
+        // periodic jobs), unless this node leaves jobs to others.
         let (bg_stop, bg_rx) = watch::channel(false);
-        let expiry = tokio::spawn(crate::services::orders::expiry_loop(
-            state.services.clone(),
-            bg_rx,
-        ));
+        let jobs = state
+            .services
+            .settings
+            .jobs
+            .enabled
+            .then(|| tokio::spawn(crate::jobs::start(&state.services).run(bg_rx)));
 
         let draining_state = state.clone();
         let graceful = async move {
@@ -131,7 +134,9 @@ impl Application {
             ),
         }
         let _ = bg_stop.send(true);
-        let _ = expiry.await;
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
         // Work requests left behind (a reset's mail) finishes first.
         state.services.background.close();
         let _ = tokio::time::timeout(grace, state.services.background.wait()).await;

@@ -7,4 +7,5 @@ pub mod catalog;
 pub mod catalog_audit;
 pub mod commerce;
 pub mod identity;
+pub mod jobs;
 pub mod platform;

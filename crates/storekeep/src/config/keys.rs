@@ -184,6 +184,46 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         false,
         "how long the `test` provider's simulated processor waits before confirming or declining [200]",
     ),
+    (
+        "jobs.enabled",
+        false,
+        "run the background job runner on this node under `serve` [true]",
+    ),
+    (
+        "jobs.queues",
+        false,
+        "the queues this node works and how many of each run at once, name=N,… [default=4,email=4,webhooks=16,maintenance=1]",
+    ),
+    (
+        "jobs.lease_secs",
+        false,
+        "how long a claimed job is leased before another worker may take it over; a heartbeat extends it while it runs [60]",
+    ),
+    (
+        "jobs.poll_interval_ms",
+        false,
+        "how often an idle queue looks for due jobs, in milliseconds [1000]",
+    ),
+    (
+        "jobs.max_attempts",
+        false,
+        "attempts before a failing job is dead-lettered [20]",
+    ),
+    (
+        "jobs.backoff_base_secs",
+        false,
+        "ceiling of the first retry's delay, doubled at each retry [30]",
+    ),
+    (
+        "jobs.backoff_max_secs",
+        false,
+        "largest ceiling of a retry's delay [28800]",
+    ),
+    (
+        "jobs.retain_completed_days",
+        false,
+        "completed jobs are deleted after this many days [7]",
+    ),
 ];
 
 /// Where a value came from, for messages.

@@ -18,8 +18,11 @@ use std::time::Duration;
 
 use storekeep_domain::DomainName;
 
+mod jobs;
 mod keys;
 mod load;
+
+pub use jobs::{DEFAULT_QUEUES, JobSettings};
 
 pub use keys::KEYS;
 pub use load::{Loaded, load};
@@ -89,6 +92,7 @@ pub struct Settings {
     pub media: MediaSettings,
     pub order_expiry_interval: Duration,
     pub payments: PaymentSettings,
+    pub jobs: JobSettings,
 }
 
 /// The payment providers' settings.
@@ -171,6 +175,7 @@ impl Default for Settings {
             media: MediaSettings::default(),
             order_expiry_interval: Duration::from_secs(10),
             payments: PaymentSettings::default(),
+            jobs: JobSettings::default(),
         }
     }
 }
@@ -311,6 +316,7 @@ impl Settings {
             }
             _ if key.starts_with("media.") => self.set_media(key, value)?,
             _ if key.starts_with("payments.") => self.set_payments(key, value)?,
+            _ if key.starts_with("jobs.") => self.jobs.set(key, value)?,
             _ => return Err("is not a known setting".into()),
         }
         Ok(())

@@ -61,6 +61,8 @@ pub struct Services {
     /// Work a service started and does not wait for (a password reset's
     /// mail); shutdown waits for it, within the grace period.
     pub background: tokio_util::task::TaskTracker,
+    /// Enqueues background jobs (and wakes this node's workers).
+    pub jobs: crate::jobs::JobQueue,
 }
 
 impl Services {
@@ -75,6 +77,11 @@ impl Services {
         let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis_url);
         let media = Media::from_settings(&settings.media, &settings.data_dir)?;
         let payments = Payments::new(&settings.payments, &format!("http://{}", settings.listen));
+        let jobs = crate::jobs::JobQueue::new(
+            store.clone(),
+            settings.jobs.max_attempts,
+            &settings.jobs.queues,
+        );
         Ok(Self {
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
@@ -87,6 +94,7 @@ impl Services {
             media,
             payments,
             background: tokio_util::task::TaskTracker::new(),
+            jobs,
         })
     }
 

@@ -390,6 +390,10 @@ pub async fn own(
     }
 }
 
+/// Cancels every unpaid order past its deadline, 100 per transaction;
+/// run by the periodic job `orders.expire`. Conditional updates (and
+/// `SKIP LOCKED` on PostgreSQL) make concurrent runs cancel each order
+/// once.
 pub async fn expire_due(state: &Services) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
@@ -400,52 +404,6 @@ pub async fn expire_due(state: &Services) -> Result<u64, StoreError> {
         total += n;
         if n < 100 {
             return Ok(total);
-        }
-    }
-}
-
-/// Runs the expiry sweep every `orders.expiry_interval_secs` until the
-/// server stops. Every node runs it; conditional updates (and `SKIP
-/// LOCKED` on PostgreSQL) make concurrent sweeps cancel each order once.
-///
-/// A failed sweep (the database is down) is retried after a doubling delay,
-/// up to four intervals; the first failure and every tenth are logged, and
-/// the first success after them.
-pub async fn expiry_loop(
-    state: std::sync::Arc<Services>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let every = state.settings.order_expiry_interval;
-    let mut wait = every;
-    let mut failures: u32 = 0;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
-        }
-        match expire_due(&state).await {
-            Ok(n) => {
-                if failures > 0 {
-                    tracing::info!(failed_sweeps = failures, "order expiry sweep works again");
-                }
-                failures = 0;
-                wait = every;
-                if n > 0 {
-                    tracing::info!(orders = n, "cancelled unpaid orders past their deadline");
-                }
-            }
-            Err(e) => {
-                failures += 1;
-                wait = (wait * 2).min(every * 4);
-                if failures == 1 || failures.is_multiple_of(10) {
-                    tracing::warn!(
-                        error = %e,
-                        failed_sweeps = failures,
-                        retry_in_secs = wait.as_secs(),
-                        "order expiry sweep failed"
-                    );
-                }
-            }
         }
     }
 }

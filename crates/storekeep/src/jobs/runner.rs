@@ -1,0 +1,348 @@
+//! [`Runner`]: the poll loop of each queue, the job's lease and heartbeat,
+//! settling the outcome, the rescuer, periodic jobs and the queue figures.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use storekeep_domain::{Job, NewJob};
+use storekeep_store::jobs::Failure;
+use storekeep_store::{Store, now};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use super::backoff::Backoff;
+use super::{JobError, JobHandler, JobQueue, JobRun, Periodic};
+use crate::config::JobSettings;
+use crate::metrics::Metrics;
+
+/// How often the queue figures (metrics, detailed health) are re-read.
+const STATS_EVERY: Duration = Duration::from_secs(10);
+
+/// Runs the registered handlers on this node's queues until stopped.
+pub struct Runner {
+    store: Arc<dyn Store>,
+    queue: JobQueue,
+    settings: JobSettings,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    periodic: Vec<Periodic>,
+    worker: String,
+    metrics: Option<Arc<Metrics>>,
+    grace: Duration,
+}
+
+impl Runner {
+    /// A runner over `queue`'s store, with no handler yet; `grace` bounds
+    /// how long shutdown waits for running handlers.
+    pub fn new(queue: JobQueue, settings: JobSettings, grace: Duration) -> Self {
+        let worker = format!(
+            "{}:{}:{:04x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
+            std::process::id(),
+            rand::random::<u16>()
+        );
+        Self {
+            store: queue.store.clone(),
+            queue,
+            settings,
+            handlers: HashMap::new(),
+            periodic: Vec::new(),
+            worker,
+            metrics: None,
+            grace,
+        }
+    }
+
+    /// Runs jobs of `kind` with `handler` (a later registration of the
+    /// same kind replaces it).
+    pub fn register(&mut self, kind: &str, handler: impl JobHandler) -> &mut Self {
+        self.handlers.insert(kind.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Enqueues `job` once per period on every node (one run per period).
+    pub fn periodic(&mut self, job: Periodic) -> &mut Self {
+        self.periodic.push(job);
+        self
+    }
+
+    /// Reports runs and queue figures to `metrics`.
+    pub fn with_metrics(&mut self, metrics: Arc<Metrics>) -> &mut Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// This runner's worker id (`locked_by` of the jobs it claims).
+    pub fn worker_id(&self) -> &str {
+        &self.worker
+    }
+
+    /// Runs until `stop` turns true, then stops claiming and waits for
+    /// running handlers, at most the grace period.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let me = Arc::new(self);
+        let handlers = TaskTracker::new();
+        let loops = TaskTracker::new();
+        for (queue, concurrency) in me.settings.queues.clone() {
+            let sem = Arc::new(Semaphore::new(concurrency));
+            let run = me
+                .clone()
+                .queue_loop(queue, sem, handlers.clone(), stop.clone());
+            loops.spawn(run);
+        }
+        loops.spawn(me.clone().rescue_loop(stop.clone()));
+        loops.spawn(me.clone().stats_loop(stop.clone()));
+        for job in me.periodic.clone() {
+            loops.spawn(me.clone().periodic_loop(job, stop.clone()));
+        }
+        loops.close();
+        loops.wait().await;
+        handlers.close();
+        if tokio::time::timeout(me.grace, handlers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_secs = me.grace.as_secs(),
+                "jobs: handlers still running at the end of the grace period; their leases will be rescued"
+            );
+        }
+    }
+
+    async fn queue_loop(
+        self: Arc<Self>,
+        queue: String,
+        sem: Arc<Semaphore>,
+        handlers: TaskTracker,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let wake = self.queue.notify(&queue);
+        let mut failures: u32 = 0;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let free = sem.available_permits();
+            let mut full = false;
+            if free > 0 {
+                let limit = i64::try_from(free).unwrap_or(i64::MAX);
+                match self
+                    .store
+                    .claim(&queue, limit, self.settings.lease, &self.worker)
+                    .await
+                {
+                    Ok(jobs) => {
+                        failures = 0;
+                        full = jobs.len() == free;
+                        for job in jobs {
+                            let Ok(permit) = sem.clone().try_acquire_owned() else {
+                                break;
+                            };
+                            let run = self.clone().execute(job, permit, wake.clone());
+                            handlers.spawn(run);
+                        }
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        if failures == 1 || failures.is_multiple_of(10) {
+                            tracing::warn!(error = %e, queue, failures, "jobs: claiming failed");
+                        }
+                    }
+                }
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                () = wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn execute(self: Arc<Self>, job: Job, permit: OwnedSemaphorePermit, done: Arc<Notify>) {
+        let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind);
+        async {
+            let started = Instant::now();
+            if let Some(outcome) = self.run_handler(&job).await {
+                self.settle(&job, outcome, started.elapsed()).await;
+            }
+        }
+        .instrument(span)
+        .await;
+        drop(permit);
+        done.notify_one();
+    }
+
+    /// The handler's outcome, or `None` if the lease was lost meanwhile
+    /// (the job was rescued; its new worker settles it).
+    async fn run_handler(&self, job: &Job) -> Option<Result<(), JobError>> {
+        let Some(handler) = self.handlers.get(&job.kind).cloned() else {
+            return Some(Err(JobError::retry(format!(
+                "no handler for kind {} on this node",
+                job.kind
+            ))));
+        };
+        let token = job.lease_token?;
+        let run = JobRun {
+            id: job.id,
+            kind: job.kind.clone(),
+            queue: job.queue.clone(),
+            tenant: job.tenant_id,
+            payload: job.payload.clone(),
+            attempt: job.attempt,
+            max_attempts: job.max_attempts,
+        };
+        // A task of its own, so a panicking handler fails its job only.
+        let mut task = tokio::spawn(async move { handler.run(&run).await });
+        let lease = self.settings.lease;
+        let mut beat = tokio::time::interval(lease / 3);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                res = &mut task => {
+                    return Some(res.unwrap_or_else(|e| Err(JobError::retry(format!("the handler failed: {e}")))));
+                }
+                _ = beat.tick() => {
+                    let until = later(now(), lease);
+                    match self.store.heartbeat(job.id, token, until).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            task.abort();
+                            tracing::warn!("jobs: the lease was lost; the job was handed to another worker");
+                            return None;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "jobs: heartbeat failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn settle(&self, job: &Job, outcome: Result<(), JobError>, took: Duration) {
+        let Some(token) = job.lease_token else {
+            return;
+        };
+        let backoff = Backoff {
+            base: self.settings.backoff_base,
+            max: self.settings.backoff_max,
+        };
+        let (result, applied) = match outcome {
+            Ok(()) => ("completed", self.store.complete(job.id, token).await),
+            Err(JobError::Retry { message, after }) if job.attempt < job.max_attempts => {
+                let delay = after.unwrap_or_else(|| backoff.delay(job.attempt));
+                let at = later(now(), delay);
+                tracing::info!(attempt = job.attempt, error = %message, retry_in_secs = delay.as_secs(), "jobs: attempt failed, will retry");
+                let failure = Failure::RetryAt(at);
+                (
+                    "retried",
+                    self.store.fail(job.id, token, &message, failure).await,
+                )
+            }
+            Err(JobError::Retry { message, .. } | JobError::Permanent { message }) => {
+                tracing::warn!(attempt = job.attempt, error = %message, "jobs: job is dead");
+                (
+                    "dead",
+                    self.store
+                        .fail(job.id, token, &message, Failure::Dead)
+                        .await,
+                )
+            }
+        };
+        match applied {
+            Ok(true) => {
+                if let Some(m) = &self.metrics {
+                    m.jobs.run(&job.kind, result, took);
+                }
+            }
+            Ok(false) => tracing::warn!(
+                "jobs: the lease was lost before the outcome was saved; the job's new worker settles it"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "jobs: saving the outcome failed; the lease will be rescued")
+            }
+        }
+    }
+
+    async fn rescue_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let every =
+            (self.settings.lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(30));
+        loop {
+            match self.store.rescue(now()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(jobs = n, "jobs: rescued jobs whose worker's lease expired")
+                }
+                Err(e) => tracing::debug!(error = %e, "jobs: rescue failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn stats_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            match self.store.job_stats(now()).await {
+                Ok(stats) => {
+                    if let Some(m) = &self.metrics {
+                        m.jobs.queues(&self.settings.queues, &stats, now());
+                    }
+                    self.queue.set_stats(stats);
+                }
+                Err(e) => tracing::debug!(error = %e, "jobs: reading the queue figures failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(STATS_EVERY) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn periodic_loop(self: Arc<Self>, job: Periodic, mut stop: watch::Receiver<bool>) {
+        loop {
+            let at = now();
+            let start = period_start(at, job.period);
+            let new = NewJob::new(
+                job.kind.clone(),
+                serde_json::json!({ "period_start": start }),
+            )
+            .queue(job.queue.clone())
+            .max_attempts(3)
+            .unique_key(format!(
+                "periodic:{}:{}",
+                job.name,
+                start.timestamp_millis()
+            ));
+            if let Err(e) = self.queue.enqueue(new).await {
+                tracing::debug!(error = %e, job = job.name, "jobs: enqueueing a periodic job failed");
+            }
+            let next = later(start, job.period);
+            let wait = (next - now()).to_std().unwrap_or_default();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// `at` plus `d` (saturating).
+fn later(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The start of the period of length `period` holding `at`, periods
+/// aligned on the Unix epoch (so every node computes the same one).
+pub fn period_start(at: DateTime<Utc>, period: Duration) -> DateTime<Utc> {
+    let len = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1);
+    let ms = at.timestamp_millis();
+    DateTime::from_timestamp_millis(ms - ms.rem_euclid(len)).unwrap_or(at)
+}
