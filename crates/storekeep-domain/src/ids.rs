@@ -100,3 +100,11 @@ id_type!(
     /// Identifies an outbox event.
     EventId
 );
+id_type!(
+    /// Identifies an outbound webhook endpoint.
+    WebhookEndpointId
+);
+id_type!(
+    /// Identifies one delivery attempt to a webhook endpoint.
+    WebhookDeliveryId
+);

@@ -15,6 +15,7 @@ mod plan;
 mod proptests;
 mod tenant;
 mod validation;
+mod webhooks;
 
 pub use catalog::{
     Category, CategoryPatch, Handle, ImportOutcome, ImportRow, ImportVariant, Inventory,
@@ -40,6 +41,7 @@ pub use ids::{
     CartId, CartItemId, CategoryId, DealId, EventId, ImageId, OrderId, OrderLineId, PaymentId,
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
+pub use ids::{WebhookDeliveryId, WebhookEndpointId};
 pub use page::{Page, PageRequest};
 pub use permission::Permission;
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};
@@ -48,3 +50,6 @@ pub use tenant::{
     TenantStatus, parse_display_name,
 };
 pub use validation::{FieldError, ValidationErrors};
+pub use webhooks::{
+    DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch, WebhookStatus,
+};

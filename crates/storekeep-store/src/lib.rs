@@ -10,9 +10,11 @@ pub mod audit;
 pub mod catalog;
 pub mod commerce;
 pub mod rules;
+pub mod webhooks;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
+pub use webhooks::WebhookStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -157,7 +159,7 @@ impl MigrationStatus {
 }
 
 #[async_trait]
-pub trait Store: CatalogStore + CommerceStore + Send + Sync + 'static {
+pub trait Store: CatalogStore + CommerceStore + WebhookStore + Send + Sync + 'static {
     fn kind(&self) -> DatabaseKind;
 
     /// One round trip to the database on the store's own health-check

@@ -30,3 +30,6 @@ mod orders;
 mod outbox;
 mod payments;
 mod refunds;
+
+// Outbound webhooks.
+mod webhooks;
