@@ -104,3 +104,11 @@ id_type!(
     /// Identifies a background job.
     JobId
 );
+id_type!(
+    /// Identifies an outbound webhook endpoint.
+    WebhookEndpointId
+);
+id_type!(
+    /// Identifies one delivery attempt to a webhook endpoint.
+    WebhookDeliveryId
+);

@@ -16,6 +16,7 @@ mod plan;
 mod proptests;
 mod tenant;
 mod validation;
+mod webhooks;
 
 pub use catalog::{
     Category, CategoryPatch, Handle, ImportOutcome, ImportRow, ImportVariant, Inventory,
@@ -42,6 +43,7 @@ pub use ids::{
     CartId, CartItemId, CategoryId, DealId, EventId, ImageId, OrderId, OrderLineId, PaymentId,
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
+pub use ids::{WebhookDeliveryId, WebhookEndpointId};
 pub use jobs::{Job, JobErrorEntry, JobFilter, JobState, NewJob, QueueStats};
 pub use page::{Page, PageRequest};
 pub use permission::Permission;
@@ -51,3 +53,6 @@ pub use tenant::{
     TenantStatus, parse_display_name,
 };
 pub use validation::{FieldError, ValidationErrors};
+pub use webhooks::{
+    DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch, WebhookStatus,
+};

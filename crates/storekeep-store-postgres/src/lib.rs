@@ -117,3 +117,5 @@ pub(crate) async fn write_tx(
 ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
     pool.begin().await.map_err(crate::error::other)
 }
+
+storekeep_store_sql::impl_webhook_store!(PgStore, crate::backend::PgBackend);

@@ -37,6 +37,7 @@ mod platform_store;
 pub mod run;
 pub mod stmt;
 pub mod tenants;
+pub mod webhooks;
 
 pub use id::DbId;
 pub use platform_health::{HealthCheck, Probe};

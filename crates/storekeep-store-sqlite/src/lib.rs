@@ -137,3 +137,5 @@ pub(crate) async fn write_tx(
         .await
         .map_err(crate::error::other)
 }
+
+storekeep_store_sql::impl_webhook_store!(SqliteStore, crate::backend::SqliteBackend);

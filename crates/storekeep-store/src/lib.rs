@@ -11,10 +11,12 @@ pub mod catalog;
 pub mod commerce;
 pub mod jobs;
 pub mod rules;
+pub mod webhooks;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
+pub use webhooks::WebhookStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -159,7 +161,9 @@ impl MigrationStatus {
 }
 
 #[async_trait]
-pub trait Store: CatalogStore + CommerceStore + JobStore + Send + Sync + 'static {
+pub trait Store:
+    CatalogStore + CommerceStore + JobStore + WebhookStore + Send + Sync + 'static
+{
     fn kind(&self) -> DatabaseKind;
 
     /// One round trip to the database on the store's own health-check

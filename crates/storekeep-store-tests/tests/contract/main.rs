@@ -33,3 +33,5 @@ mod refunds;
 
 // Background work.
 mod jobs;
+// Outbound webhooks.
+mod webhooks;
