@@ -23,9 +23,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
-    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, NewCart,
-    NewDeal, NewOrder, NewPayment, NewRefund, OrderDetail, OrderFilter, OrderId, OrderStatus,
-    OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId, VariantId,
+    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, EventId,
+    NewCart, NewDeal, NewOrder, NewPayment, NewRefund, OrderDetail, OrderFilter, OrderId,
+    OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId,
+    VariantId,
 };
 
 use crate::StoreResult;
@@ -206,6 +207,15 @@ pub trait CommerceStore: Send + Sync {
         topic: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Page<OutboxEvent>>;
+
+    /// One of the shop's events.
+    async fn event(&self, tenant: TenantId, id: EventId) -> StoreResult<OutboxEvent>;
+
+    /// Hands up to `limit` events not yet dispatched (oldest first) to
+    /// their destinations — the jobs `rules::delivery::delivery_jobs`
+    /// names — and marks them dispatched, in one transaction; how many
+    /// events. Nodes dispatching at once take disjoint events.
+    async fn dispatch_events(&self, limit: i64) -> StoreResult<usize>;
 }
 
 /// The outbox events both backends write, so payloads are identical.

@@ -1,13 +1,17 @@
 //! The outbox: events about orders, written in the transaction that made
-//! them true, read by consumers in id order; written once over the
+//! them true, read by consumers in id order, and handed to their
+//! destinations by the dispatcher ([`dispatch`]); written once over the
 //! [`Backend`].
 
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 use sqlx::types::Json;
-use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
+use storekeep_domain::{
+    EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId, WebhookEndpointId,
+};
 use storekeep_store::rules::commerce::order_subject;
-use storekeep_store::{StoreResult, now};
+use storekeep_store::rules::delivery::{PendingEvent, Subscription, delivery_jobs};
+use storekeep_store::{StoreError, StoreResult, now};
 
 use super::sql;
 use crate::DbId;
@@ -73,4 +77,95 @@ pub async fn list_events<B: Backend>(
         B::all(&mut *B::conn(pool).await?, Stmt::new(EVENT_PAGE, args)).await?;
     let events = rows.into_iter().map(OutboxEvent::from).collect();
     Ok(Page::from_rows(events, page, |e| e.id.to_string()))
+}
+
+const EVENT: &str = "SELECT id, topic, subject, payload, created_at FROM outbox_events \
+     WHERE tenant_id = $1 AND id = $2";
+
+/// One of the shop's events.
+pub async fn event<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    id: EventId,
+) -> StoreResult<OutboxEvent> {
+    let stmt = Stmt::new(EVENT, (DbId(tenant.0), DbId(id.0)));
+    let row: Option<EventRow> = B::optional(&mut *B::conn(pool).await?, stmt).await?;
+    row.map(OutboxEvent::from)
+        .ok_or(StoreError::NotFound("event"))
+}
+
+/// Is any event waiting for the dispatcher? A plain read, so an idle
+/// dispatcher never takes SQLite's write lock.
+const ANY_PENDING: &str = "SELECT id FROM outbox_events WHERE dispatched_at IS NULL LIMIT 1";
+
+/// The oldest events not yet dispatched. On PostgreSQL the rows are locked
+/// and others' locked rows skipped, so nodes dispatching at once take
+/// disjoint events; SQLite's write transaction has one writer.
+const PENDING: &str = "SELECT id, tenant_id, topic FROM outbox_events \
+     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1";
+const PENDING_LOCKED: &str = "SELECT id, tenant_id, topic FROM outbox_events \
+     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+
+const SUBSCRIPTIONS: &str = "SELECT id, events FROM webhook_endpoints \
+     WHERE tenant_id = $1 AND status = 'enabled'";
+
+const MARK_DISPATCHED: &str =
+    "UPDATE outbox_events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL";
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    id: DbId,
+    tenant_id: DbId,
+    topic: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SubscriptionRow {
+    id: DbId,
+    events: Json<Vec<String>>,
+}
+
+/// Hands up to `limit` undispatched events to their destinations: in one
+/// transaction, the jobs each event becomes ([`delivery_jobs`]: its email,
+/// one delivery per subscribed endpoint, each under a unique key naming
+/// event and destination) are inserted and the events marked dispatched.
+/// A crash before the commit leaves both undone; after it, both done.
+/// Answers how many events were dispatched.
+pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult<usize> {
+    let waiting: Option<DbId> =
+        B::scalar_optional(&mut *B::conn(pool).await?, Stmt::new(ANY_PENDING, ())).await?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
+    let mut tx = B::write_tx(pool).await?;
+    let sql = B::read_for_update(PENDING, PENDING_LOCKED);
+    let rows: Vec<PendingRow> = B::all(&mut tx, Stmt::new(sql, (limit,))).await?;
+    let mut subscriptions: std::collections::HashMap<DbId, Vec<Subscription>> =
+        std::collections::HashMap::new();
+    let at = now();
+    for row in &rows {
+        if !subscriptions.contains_key(&row.tenant_id) {
+            let subs: Vec<SubscriptionRow> =
+                B::all(&mut tx, Stmt::new(SUBSCRIPTIONS, (row.tenant_id,))).await?;
+            let subs = subs
+                .into_iter()
+                .map(|s| Subscription {
+                    endpoint: WebhookEndpointId(s.id.0),
+                    events: s.events.0,
+                })
+                .collect();
+            subscriptions.insert(row.tenant_id, subs);
+        }
+        let event = PendingEvent {
+            id: EventId(row.id.0),
+            tenant: TenantId(row.tenant_id.0),
+            topic: row.topic.clone(),
+        };
+        for job in delivery_jobs(&event, &subscriptions[&row.tenant_id]) {
+            crate::jobs::enqueue_in::<B>(&mut tx, &job).await?;
+        }
+        B::exec(&mut tx, Stmt::new(MARK_DISPATCHED, (row.id, at))).await?;
+    }
+    B::commit(tx).await?;
+    Ok(rows.len())
 }

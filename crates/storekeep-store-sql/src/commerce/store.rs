@@ -5,8 +5,8 @@
 pub use async_trait::async_trait;
 pub use chrono::{DateTime, Utc};
 pub use storekeep_domain::{
-    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, NewCart,
-    NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderId,
+    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, EventId,
+    NewCart, NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderId,
     OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId,
     VariantId,
 };
@@ -203,6 +203,12 @@ macro_rules! impl_commerce_store {
                         &self.pool, tenant, topic, page,
                     )
                     .await
+                }
+                async fn event(&self, tenant: TenantId, id: EventId) -> StoreResult<OutboxEvent> {
+                    $crate::commerce::outbox::event::<$backend>(&self.pool, tenant, id).await
+                }
+                async fn dispatch_events(&self, limit: i64) -> StoreResult<usize> {
+                    $crate::commerce::outbox::dispatch::<$backend>(&self.pool, limit).await
                 }
             }
         };

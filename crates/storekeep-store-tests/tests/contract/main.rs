@@ -33,5 +33,7 @@ mod refunds;
 
 // Background work.
 mod jobs;
+// The outbox dispatcher.
+mod dispatch;
 // Outbound webhooks.
 mod webhooks;

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod catalog_audit;
 pub mod commerce;
+pub mod delivery;
 pub mod identity;
 pub mod jobs;
 pub mod platform;
