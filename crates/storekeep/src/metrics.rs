@@ -39,6 +39,8 @@ pub struct Metrics {
     uptime: prometheus::Gauge,
     /// The job runner's runs and queue gauges.
     pub jobs: crate::jobs::metrics::JobMetrics,
+    /// Outbox events handed to their destinations' jobs.
+    outbox_dispatched: IntCounter,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -148,6 +150,14 @@ impl Metrics {
             registry.register(c).expect("metric names are unique");
         }
         let jobs = crate::jobs::metrics::JobMetrics::register(&registry);
+        let outbox_dispatched = IntCounter::new(
+            "outbox_events_dispatched_total",
+            "Outbox events handed to their email and webhook jobs by this node.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(outbox_dispatched.clone()))
+            .expect("metric names are unique");
         build_info
             .with_label_values(&[crate::VERSION, crate::GIT_REVISION])
             .set(1);
@@ -169,7 +179,13 @@ impl Metrics {
             db_pool,
             uptime,
             jobs,
+            outbox_dispatched,
         }
+    }
+
+    /// Counts events the dispatcher handed over.
+    pub fn events_dispatched(&self, n: usize) {
+        self.outbox_dispatched.inc_by(n as u64);
     }
 
     /// Counts one answered request and records how long it took. The

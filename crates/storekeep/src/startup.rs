@@ -75,7 +75,14 @@ impl Application {
             .settings
             .jobs
             .enabled
-            .then(|| tokio::spawn(crate::jobs::start(&state.services).run(bg_rx)));
+            .then(|| tokio::spawn(crate::jobs::start(&state.services).run(bg_rx.clone())));
+        // The outbox dispatcher, beside the runner that delivers its jobs.
+        let dispatcher = state.services.settings.jobs.enabled.then(|| {
+            tokio::spawn(crate::services::delivery::dispatch_loop(
+                state.services.clone(),
+                bg_rx,
+            ))
+        });
 
         let draining_state = state.clone();
         let graceful = async move {
@@ -136,6 +143,9 @@ impl Application {
         let _ = bg_stop.send(true);
         if let Some(jobs) = jobs {
             let _ = jobs.await;
+        }
+        if let Some(dispatcher) = dispatcher {
+            let _ = dispatcher.await;
         }
         // Work requests left behind (a reset's mail) finishes first.
         state.services.background.close();

@@ -287,6 +287,8 @@ pub async fn checkout(
     state.metrics.checkouts.with_label_values(&[label]).inc();
     match outcome {
         CheckoutOutcome::Created(detail) => {
+            // Its order.created event goes out now, not at the next poll.
+            state.dispatch.wake();
             provider.start(StartPayment {
                 reference,
                 amount: total,

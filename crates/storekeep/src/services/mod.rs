@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod credentials;
 pub mod deals;
+pub mod delivery;
 pub mod demo_catalog;
 pub mod health;
 pub mod images;
@@ -63,6 +64,8 @@ pub struct Services {
     pub background: tokio_util::task::TaskTracker,
     /// Enqueues background jobs (and wakes this node's workers).
     pub jobs: crate::jobs::JobQueue,
+    /// Wakes this node's outbox dispatcher after events were committed.
+    pub dispatch: delivery::DispatchSignal,
 }
 
 impl Services {
@@ -95,6 +98,7 @@ impl Services {
             payments,
             background: tokio_util::task::TaskTracker::new(),
             jobs,
+            dispatch: delivery::DispatchSignal::default(),
         })
     }
 

@@ -81,5 +81,8 @@ pub async fn settle(
             StoreError::NotFound(_) => StoreError::NotFound("payment"),
             other => other,
         })?;
+    if matches!(settled, Settlement::Applied { .. }) {
+        svc.dispatch.wake();
+    }
     Ok(settled)
 }
