@@ -26,6 +26,7 @@ pub mod staff;
 pub mod storefront;
 pub mod tenancy;
 pub mod tenants;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -61,6 +62,8 @@ pub struct Services {
     /// Work a service started and does not wait for (a password reset's
     /// mail); shutdown waits for it, within the grace period.
     pub background: tokio_util::task::TaskTracker,
+    /// The HTTP client of outbound webhooks (`webhooks::deliver::client`).
+    pub webhook_client: reqwest::Client,
 }
 
 impl Services {
@@ -75,6 +78,7 @@ impl Services {
         let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis_url);
         let media = Media::from_settings(&settings.media, &settings.data_dir)?;
         let payments = Payments::new(&settings.payments, &format!("http://{}", settings.listen));
+        let settings_webhooks = settings.webhooks.clone();
         Ok(Self {
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
@@ -87,6 +91,7 @@ impl Services {
             media,
             payments,
             background: tokio_util::task::TaskTracker::new(),
+            webhook_client: webhooks::deliver::client(&settings_webhooks),
         })
     }
 
