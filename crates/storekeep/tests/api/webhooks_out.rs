@@ -362,6 +362,15 @@ async fn a_failing_receiver_is_recorded_and_a_gone_one_disables_the_endpoint() {
     assert_eq!(d["error"], "timeout");
     assert_eq!(d["status_code"], Value::Null);
 
+    // A receiver asking for time (429 with Retry-After) is retried, not
+    // disabled.
+    let patch = json!({"webhook": {"url": receiver.url("/retry-after/120")}});
+    let r = call(&app, &owner, Method::PATCH, &path, Some(patch)).await;
+    assert_eq!(r.status(), 200);
+    let d = ping(&app, &owner, &id).await;
+    assert_eq!(d["outcome"], "failed");
+    assert_eq!(d["status_code"], 429);
+
     let patch = json!({"webhook": {"url": receiver.url("/gone")}});
     let r = call(&app, &owner, Method::PATCH, &path, Some(patch)).await;
     assert_eq!(r.status(), 200);
@@ -392,11 +401,11 @@ async fn a_failing_receiver_is_recorded_and_a_gone_one_disables_the_endpoint() {
         .iter()
         .map(|a| a["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, ["abandoned", "failed", "failed"]);
-    assert_eq!(receiver.received().await.len(), 3);
+    assert_eq!(outcomes, ["abandoned", "failed", "failed", "failed"]);
+    assert_eq!(receiver.received().await.len(), 4);
     let metrics = app.get("/api/metrics").await.text().await.unwrap();
     assert!(
-        metrics.contains("storekeep_webhook_deliveries_total{result=\"failed\"} 2"),
+        metrics.contains("storekeep_webhook_deliveries_total{result=\"failed\"} 3"),
         "{metrics}"
     );
     app.stop().await;
@@ -430,5 +439,22 @@ async fn private_loopback_and_link_local_destinations_are_refused() {
     }
     let listed = get(&app, &owner, "/api/v1/admin/webhooks").await;
     assert_eq!(listed["items"], json!([]), "nothing was stored");
+
+    // A change of URL is checked the same way.
+    let app_url = "http://93.184.216.34/hook";
+    let created = create(&app, &owner, app_url, json!([])).await;
+    let path = format!(
+        "/api/v1/admin/webhooks/{}",
+        created["webhook"]["id"].as_str().unwrap()
+    );
+    let patch = json!({"webhook": {"url": "http://192.168.1.20/hook"}});
+    let body = problem(
+        call(&app, &owner, Method::PATCH, &path, Some(patch)).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&body), ["webhook.url"]);
+    let kept = get(&app, &owner, &path).await;
+    assert_eq!(kept["webhook"]["url"], app_url);
     app.stop().await;
 }
