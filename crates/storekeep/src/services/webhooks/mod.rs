@@ -6,6 +6,8 @@
 pub mod deliver;
 pub mod sign;
 pub mod ssrf;
+#[cfg(test)]
+mod tests;
 
 use storekeep_domain::{
     AuditContext, EventId, Page, PageRequest, TenantId, ValidationErrors, WebhookDelivery,
