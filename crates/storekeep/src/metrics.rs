@@ -41,6 +41,10 @@ pub struct Metrics {
     pub jobs: crate::jobs::metrics::JobMetrics,
     /// Outbox events handed to their destinations' jobs.
     outbox_dispatched: IntCounter,
+    /// Outbound webhook attempts, by result (succeeded, failed,
+    /// abandoned).
+    pub webhook_deliveries: IntCounterVec,
+    pub webhook_duration: Histogram,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -131,6 +135,21 @@ impl Metrics {
         );
         let uptime = prometheus::Gauge::new("uptime_seconds", "Seconds since the process started.")
             .expect("valid metric");
+        let webhook_deliveries = counter_vec(
+            "webhook_deliveries_total",
+            "Outbound webhook delivery attempts, by result (succeeded, failed, abandoned).",
+            &["result"],
+        );
+        let webhook_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "webhook_delivery_duration_seconds",
+                "Time from sending an outbound webhook to its answer (or failure).",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0,
+            ]),
+        )
+        .expect("valid metric");
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -146,6 +165,8 @@ impl Metrics {
             Box::new(db_pool.clone()),
             Box::new(build_info.clone()),
             Box::new(uptime.clone()),
+            Box::new(webhook_deliveries.clone()),
+            Box::new(webhook_duration.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -180,6 +201,8 @@ impl Metrics {
             uptime,
             jobs,
             outbox_dispatched,
+            webhook_deliveries,
+            webhook_duration,
         }
     }
 

@@ -224,6 +224,26 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         false,
         "completed jobs are deleted after this many days [7]",
     ),
+    (
+        "webhooks.allow_networks",
+        false,
+        "comma-separated CIDRs outbound webhooks may reach although private, loopback or link-local [none]",
+    ),
+    (
+        "webhooks.timeout_secs",
+        false,
+        "longest an outbound webhook delivery may take, connection included [15]",
+    ),
+    (
+        "webhooks.disable_after_hours",
+        false,
+        "an endpoint whose deliveries have all failed for this long is disabled [120]",
+    ),
+    (
+        "webhooks.rotation_overlap_hours",
+        false,
+        "how long a rotated webhook secret keeps signing beside the new one [24]",
+    ),
 ];
 
 /// Where a value came from, for messages.

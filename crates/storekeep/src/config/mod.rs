@@ -93,6 +93,28 @@ pub struct Settings {
     pub order_expiry_interval: Duration,
     pub payments: PaymentSettings,
     pub jobs: JobSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// Outbound webhook delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Networks reachable although private, loopback or link-local.
+    pub allow_networks: Vec<ipnet::IpNet>,
+    pub timeout: Duration,
+    pub disable_after: Duration,
+    pub rotation_overlap: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_networks: Vec::new(),
+            timeout: Duration::from_secs(15),
+            disable_after: Duration::from_secs(120 * 3600),
+            rotation_overlap: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 /// The payment providers' settings.
@@ -176,6 +198,7 @@ impl Default for Settings {
             order_expiry_interval: Duration::from_secs(10),
             payments: PaymentSettings::default(),
             jobs: JobSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -317,12 +340,30 @@ impl Settings {
             _ if key.starts_with("media.") => self.set_media(key, value)?,
             _ if key.starts_with("payments.") => self.set_payments(key, value)?,
             _ if key.starts_with("jobs.") => self.jobs.set(key, value)?,
+            _ if key.starts_with("webhooks.") => self.set_webhooks(key, value)?,
             _ => return Err("is not a known setting".into()),
         }
         Ok(())
     }
 
     /// The `media.*` settings.
+    fn set_webhooks(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            "webhooks.allow_networks" => {
+                self.webhooks.allow_networks = parse_networks(value)?;
+            }
+            "webhooks.timeout_secs" => {
+                self.webhooks.timeout = Duration::from_secs(parse_positive(value)?);
+            }
+            "webhooks.disable_after_hours" => self.webhooks.disable_after = parse_hours(value)?,
+            "webhooks.rotation_overlap_hours" => {
+                self.webhooks.rotation_overlap = parse_hours(value)?;
+            }
+            _ => return Err("is not a known setting".into()),
+        }
+        Ok(())
+    }
+
     fn set_media(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
             "media.max_image_bytes" => self.media.max_image_bytes = parse_positive(value)?,
@@ -398,6 +439,20 @@ pub fn open_file_limit() -> Option<usize> {
         .ok()
 }
 
+/// Comma-separated IP addresses or CIDRs.
+fn parse_networks(value: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<ipnet::IpNet>()
+                .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("'{v}' is not an IP address or CIDR"))
+        })
+        .collect()
+}
+
 fn non_empty(value: &str) -> Result<String, String> {
     let v = value.trim();
     if v.is_empty() {
@@ -424,6 +479,13 @@ fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(value: &str) -> R
 
 /// A positive whole number of hours; one too large to count in seconds is
 /// refused rather than wrapped.
+fn parse_hours(value: &str) -> Result<Duration, String> {
+    parse_positive::<u64>(value)?
+        .checked_mul(3600)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("'{}' hours is too long", value.trim()))
+}
+
 /// The longest session the server issues: a year. A longer setting is
 /// refused rather than quietly replaced by something else.
 const MAX_SESSION_HOURS: u64 = 8_760;

@@ -163,6 +163,38 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/deals/{id}",
         Permission::CatalogWrite,
     ),
+    ("GET", "/api/v1/admin/webhooks", Permission::SettingsRead),
+    ("POST", "/api/v1/admin/webhooks", Permission::SettingsWrite),
+    (
+        "GET",
+        "/api/v1/admin/webhooks/{id}",
+        Permission::SettingsRead,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/webhooks/{id}",
+        Permission::SettingsWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/webhooks/{id}",
+        Permission::SettingsWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/webhooks/{id}/rotate-secret",
+        Permission::SettingsWrite,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/webhooks/{id}/deliveries",
+        Permission::SettingsRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/webhooks/{id}/test",
+        Permission::SettingsWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

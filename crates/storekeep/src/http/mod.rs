@@ -41,7 +41,7 @@ use error::ApiError;
         (name = "admin: catalog", description = "Products, variants, stock, images, categories, bulk import and export"),
         (name = "admin: orders", description = "Orders through their life, refunds, the event outbox"),
         (name = "admin: deals", description = "Automatic deals and coupons"),
-        (name = "admin: shop", description = "Settings, staff, API keys, OAuth clients, audit log"),
+        (name = "admin: shop", description = "Settings, staff, API keys, OAuth clients, outbound webhooks, audit log"),
         (name = "webhooks", description = "Payment processors report outcomes"),
     )
 )]
@@ -57,6 +57,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::audit_log::admin_router())
         .merge(routes::admin_orders::router())
         .merge(routes::admin_deals::router())
+        .merge(routes::admin_webhooks::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())

@@ -159,6 +159,20 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
         &["store_get_order", "pay_order"],
     ),
     ("login", "200", "/session_id", "id", &["revoke_session"]),
+    (
+        "create_webhook",
+        "201",
+        "/webhook/id",
+        "id",
+        &[
+            "get_webhook",
+            "update_webhook",
+            "delete_webhook",
+            "rotate_webhook_secret",
+            "list_webhook_deliveries",
+            "test_webhook",
+        ],
+    ),
 ];
 
 /// Which kind of route a path is, which decides its security and most of

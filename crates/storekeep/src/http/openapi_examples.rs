@@ -122,6 +122,11 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
             "payment_provider": "manual"
         }),
         ("pay_order", _) => json!({"payment_provider": "manual"}),
+        ("create_webhook", _) => json!({"webhook": {
+            "url": "https://93.184.216.34/storekeep-events", "description": "ERP",
+            "events": ["order.paid", "refund.created"]
+        }}),
+        ("update_webhook", _) => json!({"webhook": {"events": [], "status": "enabled"}}),
         _ => return None,
     })
 }

@@ -27,6 +27,7 @@ pub mod staff;
 pub mod storefront;
 pub mod tenancy;
 pub mod tenants;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ pub struct Services {
     pub jobs: crate::jobs::JobQueue,
     /// Wakes this node's outbox dispatcher after events were committed.
     pub dispatch: delivery::DispatchSignal,
+    /// The HTTP client of outbound webhooks (`webhooks::deliver::client`).
+    pub webhook_client: reqwest::Client,
 }
 
 impl Services {
@@ -85,6 +88,7 @@ impl Services {
             settings.jobs.max_attempts,
             &settings.jobs.queues,
         );
+        let settings_webhooks = settings.webhooks.clone();
         Ok(Self {
             store,
             mailer: Mailer::folder(settings.data_dir.join("mail")),
@@ -99,6 +103,7 @@ impl Services {
             background: tokio_util::task::TaskTracker::new(),
             jobs,
             dispatch: delivery::DispatchSignal::default(),
+            webhook_client: webhooks::deliver::client(&settings_webhooks),
         })
     }
 

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod staff;
 pub mod storefront;
 pub mod tenants;
+pub mod webhooks;
 
 /// For `PATCH` fields: a field left out is `None`, a field sent as `null`
 /// is `Some(None)`. Use with `#[serde(default, deserialize_with = ...)]`.

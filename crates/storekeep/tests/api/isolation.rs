@@ -44,6 +44,7 @@ enum Obj {
     Tenant,
     Plan,
     Provider,
+    Webhook,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -95,6 +96,14 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "provider",
         Obj::Provider,
     ),
+    ("/api/v1/admin/webhooks/{id}", "id", Obj::Webhook),
+    (
+        "/api/v1/admin/webhooks/{id}/rotate-secret",
+        "id",
+        Obj::Webhook,
+    ),
+    ("/api/v1/admin/webhooks/{id}/deliveries", "id", Obj::Webhook),
+    ("/api/v1/admin/webhooks/{id}/test", "id", Obj::Webhook),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -116,6 +125,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         // Signed by the processor, shop-less: a shop's credential is no
         // signature.
         Obj::Provider => "test".to_owned(),
+        Obj::Webhook => b.webhook.clone(),
     }
 }
 

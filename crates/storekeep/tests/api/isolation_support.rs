@@ -58,6 +58,7 @@ pub struct Seeded {
     pub cart: String,
     pub cart_token: String,
     pub cart_item: String,
+    pub webhook: String,
     /// Names, emails, SKUs, codes, tokens: strings only this shop has.
     pub secrets: BTreeSet<String>,
 }
@@ -293,8 +294,24 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
     )
     .await;
 
+    // An outbound webhook endpoint on the discard port: a test ping is
+    // refused at once (the sweep allows 127.0.0.1).
+    let webhook = post(
+        app,
+        slug,
+        &owner,
+        "/api/v1/admin/webhooks",
+        json!({"webhook": {
+            "url": format!("http://127.0.0.1:9/{slug}-hook"), "description": format!("{word} Integration")
+        }}),
+    )
+    .await;
+
     let secrets = [
         slug.to_owned(),
+        format!("{word} Integration"),
+        format!("{slug}-hook"),
+        s(&webhook["secret"]),
         domain.clone(),
         format!("{word} Holdings"),
         owner_email,
@@ -348,6 +365,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         cart: open_cart,
         cart_token,
         cart_item: s(&open["cart"]["items"][0]["id"]),
+        webhook: s(&webhook["webhook"]["id"]),
         secrets,
     }
 }
@@ -371,6 +389,8 @@ pub async fn snapshot(app: &TestApp, shop: &Seeded) -> Vec<(String, Value)> {
         "/api/v1/admin/events?limit=200".to_owned(),
         "/api/v1/admin/audit-log?limit=200".to_owned(),
         "/api/v1/auth/sessions".to_owned(),
+        format!("/api/v1/admin/webhooks/{}", shop.webhook),
+        format!("/api/v1/admin/webhooks/{}/deliveries", shop.webhook),
     ];
     for path in admin_reads {
         let resp = admin(app, &shop.slug, &shop.owner, Method::GET, &path)
@@ -526,6 +546,7 @@ pub async fn distinctive(app: &TestApp, a: &Seeded, b: &Seeded) -> BTreeSet<Stri
 pub async fn sweep_app() -> (TestApp, Seeded, Seeded) {
     let app = spawn_app_with(|s| {
         s.base_domain = Some(storekeep_domain::DomainName::parse("shops.example").unwrap());
+        s.webhooks.allow_networks = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     create_sweep_plan(&app).await;

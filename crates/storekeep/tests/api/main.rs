@@ -36,3 +36,4 @@ mod plans;
 mod security;
 mod tenancy;
 mod tenants;
+mod webhooks_out;

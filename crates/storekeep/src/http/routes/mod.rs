@@ -7,6 +7,7 @@ pub mod admin_deals;
 pub mod admin_orders;
 pub mod admin_settings;
 pub mod admin_staff;
+pub mod admin_webhooks;
 pub mod audit_log;
 pub mod auth;
 pub mod docs;
