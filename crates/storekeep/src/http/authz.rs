@@ -163,6 +163,16 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/deals/{id}",
         Permission::CatalogWrite,
     ),
+    (
+        "GET",
+        "/api/v1/admin/email-templates",
+        Permission::SettingsRead,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/email-templates/{template}/preview",
+        Permission::SettingsRead,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -17,6 +17,7 @@ pub mod deals;
 pub mod demo_catalog;
 pub mod health;
 pub mod images;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod plans;
@@ -65,7 +66,8 @@ pub struct Services {
 
 impl Services {
     /// Fails only if the media store cannot be set up (an unwritable
-    /// folder, an invalid S3 configuration).
+    /// folder, an invalid S3 configuration) or the mail transport cannot
+    /// (`mail.*`).
     pub fn new(
         store: Arc<dyn Store>,
         settings: Settings,
@@ -77,7 +79,7 @@ impl Services {
         let payments = Payments::new(&settings.payments, &format!("http://{}", settings.listen));
         Ok(Self {
             store,
-            mailer: Mailer::folder(settings.data_dir.join("mail")),
+            mailer: Mailer::from_settings(&settings.mail, &settings.data_dir)?,
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),
             metrics: Arc::new(Metrics::new()),
