@@ -49,7 +49,7 @@ pub use page::{Page, PageRequest};
 pub use permission::Permission;
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};
 pub use tenant::{
-    DomainName, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,
+    DomainName, EmailDkim, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,
     TenantStatus, parse_display_name,
 };
 pub use validation::{FieldError, ValidationErrors};

@@ -145,6 +145,29 @@ pub struct TenantSettings {
     #[serde(default = "default_payment_providers")]
     #[schema(example = json!(["manual"]))]
     pub payment_providers: Vec<String>,
+    /// Display name of the shop's emails' sender (`From: "NAME" <email_sender>`);
+    /// the shop's name when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Acme Shop")]
+    pub email_sender_name: Option<String>,
+    /// `Reply-To:` address of the shop's emails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_reply_to: Option<String>,
+    /// The logo shown at the top of the shop's emails: an `https://` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "https://cdn.example.com/logo.png")]
+    pub email_logo_url: Option<String>,
+    /// The emails' header colour, `#rrggbb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "#1f2933")]
+    pub email_brand_color: Option<String>,
+    /// The emails' button and rule colour, `#rrggbb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "#2563eb")]
+    pub email_accent_color: Option<String>,
+    /// DKIM signing of the shop's emails (see [`EmailDkim`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_dkim: Option<EmailDkim>,
     /// Keys this version does not know. A request naming one is refused
     /// (see [`TenantSettings::problems`]: a misspelt setting must not be
     /// ignored in silence); a stored one is read without error and kept
@@ -157,6 +180,46 @@ pub struct TenantSettings {
 
 fn default_payment_timeout() -> i64 {
     1800
+}
+
+/// DKIM signing of a shop's emails: the DNS selector and signing domain,
+/// and the private key. The key is write-only: sent as `private_key`, it is
+/// sealed with the keyring and only `key_configured` says it is there.
+/// Leaving `private_key` out keeps the stored key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EmailDkim {
+    /// The selector: the key is published at `SELECTOR._domainkey.DOMAIN`.
+    #[schema(example = "sk1")]
+    pub selector: String,
+    /// The signing domain (`d=`), normally the sender address's domain.
+    #[schema(example = "shop.example.com")]
+    pub domain: String,
+    /// Write-only: an RSA private key (PEM, PKCS#1 or PKCS#8, at least
+    /// 1024 bits) or an Ed25519 one (PKCS#8 PEM or the base64 32-byte
+    /// seed). Never returned.
+    #[serde(default, skip_serializing)]
+    #[schema(write_only)]
+    pub private_key: Option<String>,
+    /// Read-only: whether a key is stored.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub key_configured: bool,
+    /// The stored (sealed) key; never in an answer (see
+    /// [`TenantSettings::redacted`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub key_sealed: Option<String>,
+}
+
+/// Whether `raw` is a colour as `#rrggbb`.
+fn is_hex_color(raw: &str) -> bool {
+    raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_address(raw: &str) -> bool {
+    raw.contains('@')
+        && raw.len() <= 254
+        && !raw.contains(|c: char| c.is_control() || c.is_whitespace() || "<>,;\"".contains(c))
 }
 
 /// Payment providers a shop may accept: every one the code knows.
@@ -179,6 +242,12 @@ impl Default for TenantSettings {
             shipping_methods: Vec::new(),
             payment_timeout_secs: default_payment_timeout(),
             payment_providers: default_payment_providers(),
+            email_sender_name: None,
+            email_reply_to: None,
+            email_logo_url: None,
+            email_brand_color: None,
+            email_accent_color: None,
+            email_dkim: None,
             unknown: std::collections::BTreeMap::new(),
         }
     }
@@ -210,14 +279,11 @@ impl TenantSettings {
             }
         }
         if let Some(sender) = &self.email_sender
-            && (!sender.contains('@')
-                || sender.len() > 254
-                || sender.contains(|c: char| {
-                    c.is_control() || c.is_whitespace() || "<>,;\"".contains(c)
-                }))
+            && !is_address(sender)
         {
             out.push(("email_sender", "must be an email address".to_owned()));
         }
+        self.email_problems(&mut out);
         self.tax_problems(&mut out);
         self.shipping_problems(&mut out);
         if !(1..=30 * 86_400).contains(&self.payment_timeout_secs) {
@@ -230,6 +296,84 @@ impl TenantSettings {
         out.into_iter()
             .map(|(field, message)| (field.to_owned(), message))
             .collect()
+    }
+
+    fn email_problems<'a>(&'a self, out: &mut Vec<(&'a str, String)>) {
+        if let Some(name) = &self.email_sender_name
+            && (name.trim().is_empty()
+                || name.chars().count() > 100
+                || name.contains(char::is_control))
+        {
+            out.push((
+                "email_sender_name",
+                "must be 1 to 100 characters, without control characters".to_owned(),
+            ));
+        }
+        if let Some(reply_to) = &self.email_reply_to
+            && !is_address(reply_to)
+        {
+            out.push(("email_reply_to", "must be an email address".to_owned()));
+        }
+        if let Some(url) = &self.email_logo_url {
+            let host = url.strip_prefix("https://").unwrap_or("");
+            if host.is_empty()
+                || host.starts_with('/')
+                || url.len() > 2048
+                || url
+                    .contains(|c: char| c.is_control() || c.is_whitespace() || "\"<>'".contains(c))
+            {
+                out.push(("email_logo_url", "must be an https:// URL".to_owned()));
+            }
+        }
+        for (field, color) in [
+            ("email_brand_color", &self.email_brand_color),
+            ("email_accent_color", &self.email_accent_color),
+        ] {
+            if let Some(c) = color
+                && !is_hex_color(c)
+            {
+                out.push((
+                    field,
+                    "must be a colour as #rrggbb, such as #1f2933".to_owned(),
+                ));
+            }
+        }
+        if let Some(d) = &self.email_dkim {
+            let selector_ok = (1..=63).contains(&d.selector.len())
+                && d.selector
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !d.selector.starts_with('-');
+            if !selector_ok {
+                out.push((
+                    "email_dkim.selector",
+                    "must be a DNS label such as sk1".to_owned(),
+                ));
+            }
+            if DomainName::parse(&d.domain).map(|n| n.0) != Ok(d.domain.clone()) {
+                out.push((
+                    "email_dkim.domain",
+                    "must be a lowercase domain name such as shop.example.com".to_owned(),
+                ));
+            }
+            if d.private_key.as_ref().is_some_and(|k| k.len() > 16_384) {
+                out.push((
+                    "email_dkim.private_key",
+                    "must be at most 16384 characters".to_owned(),
+                ));
+            }
+        }
+    }
+
+    /// The settings as answers show them: the stored DKIM key left out
+    /// (only `key_configured` says it is there).
+    pub fn redacted(mut self) -> Self {
+        if let Some(d) = &mut self.email_dkim {
+            d.key_configured = d.key_sealed.is_some();
+            d.key_sealed = None;
+            d.private_key = None;
+        }
+        self
     }
 
     fn tax_problems<'a>(&'a self, out: &mut Vec<(&'a str, String)>) {
@@ -437,6 +581,7 @@ mod tests {
             payment_timeout_secs: default_payment_timeout(),
             payment_providers: vec!["manual".into(), "paypal".into(), "manual".into()],
             unknown: [("require_staff_mfaa".to_owned(), serde_json::json!(true))].into(),
+            ..TenantSettings::default()
         };
         let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(

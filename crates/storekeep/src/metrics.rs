@@ -34,6 +34,8 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     pub checkouts: IntCounterVec,
     pub payments: IntCounterVec,
+    /// Emails by template and result (sent, rejected, failed).
+    pub emails: IntCounterVec,
     cache: IntCounterVec,
     db_pool: IntGaugeVec,
     uptime: prometheus::Gauge,
@@ -123,6 +125,11 @@ impl Metrics {
             "Payment provider webhooks, by provider and result.",
             &["provider", "result"],
         );
+        let emails = counter_vec(
+            "emails_total",
+            "Emails by template and result: sent, rejected (for good, a 5xx answer or a malformed message), failed (for now).",
+            &["template", "result"],
+        );
         let db_pool = gauge_vec(
             "db_pool_connections",
             "Database pool connections by state (open, idle, max).",
@@ -162,6 +169,7 @@ impl Metrics {
             Box::new(cache.clone()),
             Box::new(checkouts.clone()),
             Box::new(payments.clone()),
+            Box::new(emails.clone()),
             Box::new(db_pool.clone()),
             Box::new(build_info.clone()),
             Box::new(uptime.clone()),
@@ -196,6 +204,7 @@ impl Metrics {
             rate_limited,
             checkouts,
             payments,
+            emails,
             cache,
             db_pool,
             uptime,

@@ -244,6 +244,41 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         false,
         "how long a rotated webhook secret keeps signing beside the new one [24]",
     ),
+    (
+        "mail.transport",
+        false,
+        "folder (write .eml files to DATA_DIR/mail/) or smtp [folder]",
+    ),
+    (
+        "mail.smtp_url",
+        true,
+        "smtp://USER:PASS@HOST:PORT, or smtps:// for implicit TLS; percent-encode reserved characters [unset]",
+    ),
+    (
+        "mail.smtp_tls",
+        false,
+        "starttls (required), tls (implicit) or none (loopback hosts only) [starttls for smtp://, tls for smtps://]",
+    ),
+    (
+        "mail.smtp_ca_file",
+        false,
+        "PEM certificate trusted for the SMTP server besides the system's roots [unset]",
+    ),
+    (
+        "mail.smtp_pool_size",
+        false,
+        "SMTP connections kept open and used at once [4]",
+    ),
+    (
+        "mail.smtp_timeout_secs",
+        false,
+        "longest one SMTP command may take [10]",
+    ),
+    (
+        "mail.from",
+        false,
+        "sender address of emails from shops without their own email_sender [no-reply@storekeep.invalid]",
+    ),
 ];
 
 /// Where a value came from, for messages.

@@ -94,6 +94,7 @@ pub struct Settings {
     pub payments: PaymentSettings,
     pub jobs: JobSettings,
     pub webhooks: WebhookSettings,
+    pub mail: MailSettings,
 }
 
 /// Outbound webhook delivery.
@@ -113,6 +114,55 @@ impl Default for WebhookSettings {
             timeout: Duration::from_secs(15),
             disable_after: Duration::from_secs(120 * 3600),
             rotation_overlap: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// How outgoing email leaves the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTransport {
+    /// `.eml` files in `DATA_DIR/mail/` (development).
+    Folder,
+    /// An SMTP server (`mail.smtp_url`).
+    Smtp,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// STARTTLS, required: a server that does not offer it gets no mail.
+    Starttls,
+    /// Implicit TLS from the first byte (`smtps://`, port 465).
+    Tls,
+    /// No TLS; only towards a loopback host.
+    None,
+}
+
+/// The `mail.*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub smtp_url: Option<Secret>,
+    /// `None`: by the URL's scheme (STARTTLS for `smtp://`, TLS for `smtps://`).
+    pub smtp_tls: Option<SmtpTls>,
+    /// A PEM certificate trusted besides the system's roots.
+    pub smtp_ca_file: Option<PathBuf>,
+    pub smtp_pool_size: u32,
+    pub smtp_timeout: Duration,
+    /// The platform's sender address, for shops without their own.
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::Folder,
+            smtp_url: None,
+            smtp_tls: None,
+            smtp_ca_file: None,
+            smtp_pool_size: 4,
+            smtp_timeout: Duration::from_secs(10),
+            from: "no-reply@storekeep.invalid".into(),
         }
     }
 }
@@ -199,6 +249,7 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             jobs: JobSettings::default(),
             webhooks: WebhookSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -341,6 +392,7 @@ impl Settings {
             _ if key.starts_with("payments.") => self.set_payments(key, value)?,
             _ if key.starts_with("jobs.") => self.jobs.set(key, value)?,
             _ if key.starts_with("webhooks.") => self.set_webhooks(key, value)?,
+            _ if key.starts_with("mail.") => self.set_mail(key, value)?,
             _ => return Err("is not a known setting".into()),
         }
         Ok(())
@@ -421,6 +473,53 @@ impl Settings {
             "payments.test_delay_ms" => {
                 self.payments.test_delay =
                     Duration::from_millis(parse(value, "a whole number of milliseconds")?);
+            }
+            _ => return Err("is not a known setting".into()),
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// The `mail.*` settings.
+    fn set_mail(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let mail = &mut self.mail;
+        match key {
+            "mail.transport" => {
+                mail.transport = match value.trim() {
+                    "folder" => MailTransport::Folder,
+                    "smtp" => MailTransport::Smtp,
+                    _ => return Err(format!("'{value}' is not folder or smtp")),
+                }
+            }
+            "mail.smtp_url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    return Err("must start with smtp:// or smtps://".into());
+                }
+                mail.smtp_url = Some(Secret::new(url));
+            }
+            "mail.smtp_tls" => {
+                mail.smtp_tls = Some(match value.trim() {
+                    "starttls" => SmtpTls::Starttls,
+                    "tls" => SmtpTls::Tls,
+                    "none" => SmtpTls::None,
+                    _ => return Err(format!("'{value}' is not starttls, tls or none")),
+                });
+            }
+            "mail.smtp_ca_file" => mail.smtp_ca_file = Some(PathBuf::from(non_empty(value)?)),
+            "mail.smtp_pool_size" => mail.smtp_pool_size = parse_positive(value)?,
+            "mail.smtp_timeout_secs" => {
+                mail.smtp_timeout = Duration::from_secs(parse_positive(value)?);
+            }
+            "mail.from" => {
+                let from = non_empty(value)?;
+                if !from.contains('@')
+                    || from.contains(|c: char| c.is_whitespace() || "<>,;\"".contains(c))
+                {
+                    return Err("must be an email address such as no-reply@example.com".into());
+                }
+                mail.from = from;
             }
             _ => return Err("is not a known setting".into()),
         }

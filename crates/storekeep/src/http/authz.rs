@@ -195,6 +195,16 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/webhooks/{id}/test",
         Permission::SettingsWrite,
     ),
+    (
+        "GET",
+        "/api/v1/admin/email-templates",
+        Permission::SettingsRead,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/email-templates/{template}/preview",
+        Permission::SettingsRead,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -58,6 +58,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_orders::router())
         .merge(routes::admin_deals::router())
         .merge(routes::admin_webhooks::router())
+        .merge(routes::admin_email::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())

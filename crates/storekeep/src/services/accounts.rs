@@ -279,7 +279,7 @@ fn retry_after(until: DateTime<Utc>) -> u64 {
 }
 
 pub async fn login(
-    state: &Services,
+    state: &std::sync::Arc<Services>,
     tenant: Option<&Tenant>,
     input: &LoginInput,
     origin: &Origin,
@@ -352,6 +352,7 @@ pub async fn login(
                 .map(|u| u.chars().take(256).collect()),
         })
         .await?;
+    super::notify::device::spawn_sign_in_check(state, tenant, &user, &session);
     Ok(LoginSuccess {
         token,
         session,
@@ -544,21 +545,10 @@ async fn send_reset(
         .store
         .create_password_reset(user.id, &hash, now() + RESET_TTL)
         .await?;
-    let from = tenant
-        .and_then(|t| t.settings.email_sender.clone())
-        .unwrap_or_else(|| "no-reply@storekeep.invalid".into());
-    let shop = tenant.map_or("storekeep", |t| t.name.as_str());
-    let body = format!(
-        "Someone asked to reset the password of your {shop} account.\n\n\
-         Your reset token (valid for one hour, usable once):\n\n    {token}\n\n\
-         Send it with a new password to POST /api/v1/auth/password-reset/confirm.\n\
-         If this wasn't you, ignore this message; your password is unchanged.\n"
-    );
-    state
-        .mailer
-        .send(&from, &email, &format!("Reset your {shop} password"), &body)
+    let message = super::notify::password_reset_email(state, tenant, &email, &token)?;
+    super::notify::deliver(state, &message)
+        .await
         .map_err(|e| ServiceError::Store(StoreError::Other(e.into())))?;
-    tracing::info!(email = %mask_email(&email), "password reset sent");
     Ok(())
 }
 

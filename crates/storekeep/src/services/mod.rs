@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod demo_catalog;
 pub mod health;
 pub mod images;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod plans;
@@ -73,7 +74,8 @@ pub struct Services {
 
 impl Services {
     /// Fails only if the media store cannot be set up (an unwritable
-    /// folder, an invalid S3 configuration).
+    /// folder, an invalid S3 configuration) or the mail transport cannot
+    /// (`mail.*`).
     pub fn new(
         store: Arc<dyn Store>,
         settings: Settings,
@@ -91,7 +93,7 @@ impl Services {
         let settings_webhooks = settings.webhooks.clone();
         Ok(Self {
             store,
-            mailer: Mailer::folder(settings.data_dir.join("mail")),
+            mailer: Mailer::from_settings(&settings.mail, &settings.data_dir)?,
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),
             metrics: Arc::new(Metrics::new()),

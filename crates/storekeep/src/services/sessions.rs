@@ -1,9 +1,13 @@
 //! An account's login sessions and its second factor, as the account's
 //! owner manages them.
 
-use storekeep_domain::{AuditContext, SessionId, SessionRecord, UserId, UserRecord};
+use std::sync::Arc;
 
+use storekeep_domain::{AuditContext, SessionId, SessionRecord, Tenant, UserId, UserRecord};
+
+use crate::mail::templates::Kind;
 use crate::services::accounts::{self, LoginFailure};
+use crate::services::notify;
 use crate::services::{ServiceResult, Services};
 
 /// The account's live sessions.
@@ -26,9 +30,11 @@ pub async fn end_all(svc: &Services, user: UserId) -> ServiceResult<()> {
 }
 
 /// Confirms TOTP enrolment with a current code; a change of second factor
-/// ends every other session of the account. Returns the recovery codes.
+/// ends every other session of the account, and the account's owner is
+/// told by email. Returns the recovery codes.
 pub async fn confirm_totp(
-    svc: &Services,
+    svc: &Arc<Services>,
+    tenant: Option<&Tenant>,
     user: &UserRecord,
     session: SessionId,
     code: &str,
@@ -36,6 +42,7 @@ pub async fn confirm_totp(
 ) -> ServiceResult<Vec<String>> {
     let recovery_codes = accounts::totp_confirm(svc, user, code, audit).await?;
     svc.store.revoke_other_sessions(user.id, session).await?;
+    notify::spawn_account_email(svc, tenant, user, Kind::MfaEnabled);
     Ok(recovery_codes)
 }
 
@@ -44,7 +51,8 @@ pub async fn confirm_totp(
 /// every other session of the account. `Err(LoginFailure::Invalid)`: the
 /// password or code is wrong.
 pub async fn disable_totp(
-    svc: &Services,
+    svc: &Arc<Services>,
+    tenant: Option<&Tenant>,
     user: &UserRecord,
     session: SessionId,
     password: &str,
@@ -71,5 +79,6 @@ pub async fn disable_totp(
     svc.store.clear_login_failures(scope, &key).await?;
     svc.store.disable_totp(user.id, audit).await?;
     svc.store.revoke_other_sessions(user.id, session).await?;
+    notify::spawn_account_email(svc, tenant, user, Kind::MfaDisabled);
     Ok(())
 }

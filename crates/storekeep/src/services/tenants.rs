@@ -46,6 +46,12 @@ fn check_settings(errors: &mut ValidationErrors, settings: &TenantSettings) {
     for (field, message) in settings.problems() {
         errors.add(&format!("settings.{field}"), message);
     }
+    if settings.email_dkim.is_some() {
+        errors.add(
+            "settings.email_dkim",
+            "is set by the shop's staff (PATCH /api/v1/admin/settings), where the key is sealed",
+        );
+    }
 }
 
 impl NewTenantInput {
@@ -138,15 +144,23 @@ pub async fn open_shop(
     let base = svc.settings.base_domain.as_ref();
     let tenant = create(svc.store.as_ref(), base, input, audit).await?;
     svc.tenants.clear();
-    Ok(tenant)
+    Ok(shown(tenant))
+}
+
+/// A tenant as the platform API shows it: the sealed DKIM key left out.
+fn shown(mut tenant: Tenant) -> Tenant {
+    tenant.settings = tenant.settings.redacted();
+    tenant
 }
 
 pub async fn list(svc: &Services, page: &PageRequest) -> ServiceResult<Page<Tenant>> {
-    Ok(svc.store.list_tenants(page).await?)
+    let mut page = svc.store.list_tenants(page).await?;
+    page.items = page.items.into_iter().map(shown).collect();
+    Ok(page)
 }
 
 pub async fn find(svc: &Services, slug: &str) -> ServiceResult<Tenant> {
-    get(svc.store.as_ref(), slug).await
+    get(svc.store.as_ref(), slug).await.map(shown)
 }
 
 /// `PATCH /platform/tenants/{slug}`: changes the shop; this node forgets
@@ -162,7 +176,7 @@ pub async fn change_shop(
     let tenant = update(svc.store.as_ref(), base, slug, input, audit).await?;
     svc.tenants.clear();
     svc.cache.invalidate(tenant.id).await;
-    Ok(tenant)
+    Ok(shown(tenant))
 }
 
 /// `PATCH /admin/settings`: checks and replaces the shop's settings; keys
@@ -177,6 +191,9 @@ pub async fn change_settings(
     let mut errors = ValidationErrors::new();
     for (field, message) in settings.problems() {
         errors.add(&format!("settings.{field}"), message);
+    }
+    if errors.is_empty() {
+        super::notify::seal_dkim_key(&svc.keyring, tenant, &mut settings, &mut errors);
     }
     errors.into_result()?;
     settings.unknown = tenant.settings.unknown.clone();

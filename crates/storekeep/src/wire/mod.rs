@@ -14,6 +14,7 @@ pub mod carts;
 pub mod catalog;
 pub mod credentials;
 pub mod deals;
+pub mod email;
 pub mod health;
 pub mod orders;
 pub mod page;

@@ -100,7 +100,7 @@ const UNKNOWN_REFERENCE: &str =
 const DEAL: &str = "a deal takes exactly one of percent_off and amount_off, ends after it starts, and names products or categories as applies_to says";
 const PASSWORD_POLICY: &str =
     "passwords must not be among the 10,000 most common nor the email; emails unique per shop";
-const SETTINGS: &str = "shipping-method codes and tax-rate country/region pairs must be unique; countries are two-letter codes (array items)";
+const SETTINGS: &str = "shipping-method codes and tax-rate country/region pairs must be unique; countries are two-letter codes (array items); email_dkim needs a private key that loads, the first time";
 
 /// One schemathesis identity: headers, and which operations it exercises.
 #[derive(Clone)]

@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = SettingsBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn get_settings(actor: AdminActor) -> Json<SettingsBody> {
     Json(SettingsBody {
-        settings: actor.tenant.settings.clone(),
+        settings: actor.tenant.settings.clone().redacted(),
     })
 }
 
@@ -43,6 +43,6 @@ async fn update_settings(
     )
     .await?;
     Ok(Json(SettingsBody {
-        settings: tenant.settings,
+        settings: tenant.settings.redacted(),
     }))
 }

@@ -294,11 +294,13 @@ async fn totp_enroll(
     responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn totp_confirm(
     State(state): State<AppState>,
+    shop: OptionalShop,
     me: SessionUser,
     Json(body): Json<CodeBody>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     let recovery_codes = sessions::confirm_totp(
         &state.services,
+        shop.0.as_deref(),
         &me.user,
         me.session.id,
         &body.code,
@@ -315,11 +317,13 @@ async fn totp_confirm(
     responses((status = 204), (status = 401, body = Problem)))]
 async fn totp_disable(
     State(state): State<AppState>,
+    shop: OptionalShop,
     me: SessionUser,
     Json(body): Json<DisableBody>,
 ) -> ApiResult<StatusCode> {
     match sessions::disable_totp(
         &state.services,
+        shop.0.as_deref(),
         &me.user,
         me.session.id,
         &body.password,

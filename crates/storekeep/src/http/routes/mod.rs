@@ -4,6 +4,7 @@ pub mod admin_bulk;
 pub mod admin_catalog;
 pub mod admin_credentials;
 pub mod admin_deals;
+pub mod admin_email;
 pub mod admin_orders;
 pub mod admin_settings;
 pub mod admin_staff;
