@@ -52,6 +52,10 @@ macro_rules! impl_store {
                 $crate::tenants::by_slug::<$backend>(&self.pool, slug).await
             }
 
+            async fn tenant_by_id(&self, id: ::storekeep_domain::TenantId) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
+                $crate::tenants::by_id::<$backend>(&self.pool, id).await
+            }
+
             async fn tenant_by_domain(&self, domain: &::storekeep_domain::DomainName) -> ::storekeep_store::StoreResult<::storekeep_domain::Tenant> {
                 $crate::tenants::by_domain::<$backend>(&self.pool, domain).await
             }

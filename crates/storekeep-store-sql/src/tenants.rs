@@ -79,6 +79,11 @@ pub async fn by_slug<B: Backend>(pool: &Pool<B::Db>, slug: &Slug) -> StoreResult
 }
 
 #[instrument(skip_all)]
+pub async fn by_id<B: Backend>(pool: &Pool<B::Db>, id: TenantId) -> StoreResult<Tenant> {
+    fetch_by_id::<B>(&mut *B::conn(pool).await?, DbId(id.0)).await
+}
+
+#[instrument(skip_all)]
 pub async fn by_domain<B: Backend>(pool: &Pool<B::Db>, domain: &DomainName) -> StoreResult<Tenant> {
     fetch::<B>(
         &mut *B::conn(pool).await?,

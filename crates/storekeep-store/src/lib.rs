@@ -205,6 +205,8 @@ pub trait Store:
     async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>>;
     async fn tenant_by_slug(&self, slug: &Slug) -> StoreResult<Tenant>;
     async fn tenant_by_domain(&self, domain: &DomainName) -> StoreResult<Tenant>;
+    /// The shop a background job or event names.
+    async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Tenant>;
     /// Applies the patch in one transaction and returns the new state.
     async fn update_tenant(
         &self,

@@ -24,6 +24,7 @@
 //!   grace period, return; unfinished leases are rescued later.
 
 pub mod backoff;
+mod delivery;
 pub mod kinds;
 pub mod metrics;
 mod runner;
@@ -47,6 +48,7 @@ pub fn start(services: &Arc<crate::services::Services>) -> Runner {
     let mut runner = Runner::new(services.jobs.clone(), settings, services.settings.grace);
     runner.with_metrics(services.metrics.clone());
     kinds::register(&mut runner, services);
+    delivery::register(&mut runner, services);
     runner
 }
 

@@ -39,6 +39,9 @@ pub struct Email {
     pub text: String,
     pub html: String,
     pub dkim: Option<dkim::DkimKey>,
+    /// The Message-ID's part before the `@` (the sender's domain follows);
+    /// `None` makes a fresh one. A message sent again keeps its own.
+    pub message_id: Option<String>,
 }
 
 impl std::fmt::Debug for Email {
@@ -181,7 +184,13 @@ pub fn build(email: &Email) -> Result<Message, MailError> {
         .to(to)
         .subject(email.subject.clone())
         .date_now()
-        .message_id(Some(format!("<{}@{domain}>", uuid::Uuid::now_v7())));
+        .message_id(Some(format!(
+            "<{}@{domain}>",
+            email
+                .message_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+        )));
     if let Some(reply_to) = &email.reply_to {
         builder = builder.reply_to(reply_to.clone());
     }

@@ -135,6 +135,7 @@ pub fn compose(
             .map(|t| dkim_key(&svc.keyring, t))
             .transpose()?
             .flatten(),
+        message_id: None,
     })
 }
 

@@ -1,0 +1,171 @@
+//! The jobs the outbox dispatcher creates (`rules::delivery`): an event's
+//! email (`email.send`) and its delivery to one webhook endpoint
+//! (`webhook.deliver`). Both load the event by id, so a job holds no
+//! address or payload copy, and both are at least once: a worker that dies
+//! after the SMTP server or the receiver took the message, before the job
+//! was marked completed, sends it again (receivers dedupe on the event id:
+//! `webhook-id`, and the email's `Message-ID`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use storekeep_domain::{EventId, OutboxEvent, Role, TenantId, UserKind, WebhookEndpointId};
+use storekeep_store::StoreError;
+use storekeep_store::rules::delivery::{EMAIL_JOB, WEBHOOK_JOB};
+use storekeep_store::webhooks::ENDPOINT_DISABLED;
+
+use super::{JobError, JobHandler, JobRun, Runner};
+use crate::mail::{Email, MailError};
+use crate::services::webhooks::deliver::{DeliveryError, deliver, webhook_retry_delay_jittered};
+use crate::services::{ServiceError, Services, notify};
+
+pub fn register(runner: &mut Runner, services: &Arc<Services>) {
+    runner
+        .register(EMAIL_JOB, SendEmail(services.clone()))
+        .register(WEBHOOK_JOB, DeliverWebhook(services.clone()));
+}
+
+/// The shop and event a delivery job names.
+fn event_of(job: &JobRun) -> Result<(TenantId, EventId), JobError> {
+    let tenant = job
+        .tenant
+        .ok_or_else(|| JobError::permanent("the job names no shop"))?;
+    let event = job.payload["event_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .map(EventId)
+        .ok_or_else(|| JobError::permanent("the job names no event"))?;
+    Ok((tenant, event))
+}
+
+/// A store error: a missing row will not appear (permanent), anything else
+/// (an outage) may pass.
+fn store_error(what: &str, e: StoreError) -> JobError {
+    match e {
+        StoreError::NotFound(_) => JobError::permanent(format!("{what} no longer exists")),
+        other => JobError::retry(format!("reading {what}: {other}")),
+    }
+}
+
+fn service_error(e: ServiceError) -> JobError {
+    match e {
+        ServiceError::Store(e) => store_error("what the email shows", e),
+        other => JobError::permanent(other.to_string()),
+    }
+}
+
+async fn load(svc: &Services, tenant: TenantId, id: EventId) -> Result<OutboxEvent, JobError> {
+    svc.store
+        .event(tenant, id)
+        .await
+        .map_err(|e| store_error("the event", e))
+}
+
+struct SendEmail(Arc<Services>);
+
+#[async_trait]
+impl JobHandler for SendEmail {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let svc = &*self.0;
+        let (tenant_id, id) = event_of(job)?;
+        let event = load(svc, tenant_id, id).await?;
+        let tenant = svc
+            .store
+            .tenant_by_id(tenant_id)
+            .await
+            .map_err(|e| store_error("the shop", e))?;
+        let emails = if event.topic == ENDPOINT_DISABLED {
+            staff_notices(svc, &tenant, &event).await?
+        } else {
+            notify::event_email(svc, &tenant, &event)
+                .await
+                .map_err(service_error)?
+                .into_iter()
+                .collect()
+        };
+        for mut email in emails {
+            email.message_id = Some(message_id(&event, &email));
+            notify::deliver(svc, &email).await.map_err(mail_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// The same on every attempt, so a receiving system can tell a resent
+/// message from a new one.
+fn message_id(event: &OutboxEvent, email: &Email) -> String {
+    format!("{}.{}", event.id, email.template)
+}
+
+fn mail_error(e: MailError) -> JobError {
+    if e.is_permanent() {
+        JobError::permanent(e.to_string())
+    } else {
+        JobError::retry(e.to_string())
+    }
+}
+
+/// The notice of a disabled endpoint, to the shop's owners and admins.
+async fn staff_notices(
+    svc: &Services,
+    tenant: &storekeep_domain::Tenant,
+    event: &OutboxEvent,
+) -> Result<Vec<Email>, JobError> {
+    let url = event.payload["url"].as_str().unwrap_or_default();
+    let reason = event.payload["reason"].as_str().unwrap_or_default();
+    let mut out = Vec::new();
+    let mut page = storekeep_domain::PageRequest {
+        limit: 100,
+        after: None,
+    };
+    loop {
+        let staff = svc
+            .store
+            .list_users(tenant.id, UserKind::Staff, &page)
+            .await
+            .map_err(|e| store_error("the shop's staff", e))?;
+        for user in &staff.items {
+            if !matches!(user.role, Some(Role::Owner | Role::Admin)) {
+                continue;
+            }
+            let account = crate::services::accounts::open_account(&svc.keyring, user)
+                .map_err(service_error)?;
+            out.push(
+                notify::webhook_disabled_email(svc, tenant, &account.email, url, reason)
+                    .map_err(service_error)?,
+            );
+        }
+        match staff.next_cursor {
+            Some(next) => page.after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+struct DeliverWebhook(Arc<Services>);
+
+#[async_trait]
+impl JobHandler for DeliverWebhook {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let svc = &*self.0;
+        let (tenant, id) = event_of(job)?;
+        let endpoint = job.payload["endpoint_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .map(WebhookEndpointId)
+            .ok_or_else(|| JobError::permanent("the job names no endpoint"))?;
+        let event = load(svc, tenant, id).await?;
+        let attempt = u32::try_from(job.attempt).unwrap_or(1);
+        deliver(svc, tenant, endpoint, &event, attempt)
+            .await
+            .map_err(|e| match e {
+                DeliveryError::Permanent { message } => JobError::permanent(message),
+                // The webhook schedule (5 s, 5 min, 30 min, 2 h, …) unless
+                // the receiver said when.
+                DeliveryError::Retry { message, after } => JobError::retry_after(
+                    message,
+                    after.unwrap_or_else(|| webhook_retry_delay_jittered(attempt)),
+                ),
+            })
+    }
+}
