@@ -17,6 +17,7 @@ pub mod deals;
 pub mod demo_catalog;
 pub mod health;
 pub mod images;
+pub mod jobs;
 pub mod orders;
 pub mod payments;
 pub mod plans;

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod deals;
 pub mod health;
+pub mod jobs;
 pub mod orders;
 pub mod page;
 pub mod payments;

@@ -44,6 +44,7 @@ enum Obj {
     Tenant,
     Plan,
     Provider,
+    Job,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -95,6 +96,12 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "provider",
         Obj::Provider,
     ),
+    ("/api/v1/admin/jobs/{id}", "id", Obj::Job),
+    ("/api/v1/admin/jobs/{id}/retry", "id", Obj::Job),
+    ("/api/v1/admin/jobs/{id}/discard", "id", Obj::Job),
+    ("/api/v1/platform/jobs/{id}", "id", Obj::Job),
+    ("/api/v1/platform/jobs/{id}/retry", "id", Obj::Job),
+    ("/api/v1/platform/jobs/{id}/discard", "id", Obj::Job),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -116,6 +123,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         // Signed by the processor, shop-less: a shop's credential is no
         // signature.
         Obj::Provider => "test".to_owned(),
+        Obj::Job => b.job.clone(),
     }
 }
 

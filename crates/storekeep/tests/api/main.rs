@@ -24,6 +24,7 @@ mod health;
 mod identity;
 mod isolation;
 mod isolation_support;
+mod jobs;
 mod metrics;
 mod mfa;
 mod orders;
