@@ -1,10 +1,18 @@
 //! The job queue, written once over the [`Backend`]: enqueue (on its own
 //! or inside a caller's open transaction, [`enqueue_in`]), claim under a
 //! lease, settle with the lease's token, rescue expired leases, and the
-//! operator's reads and moves. The only dialect difference, the claim's
-//! row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
-//! nodes claim disjoint jobs; SQLite's write transaction serialises its
-//! one writer), is picked with [`Backend::read_for_update`].
+//! operator's reads and moves.
+//!
+//! What the runner does in the background never holds a transaction
+//! across an await: a claim is one `UPDATE … RETURNING` statement (after a
+//! plain read that finds whether anything is due, so an idle poll writes
+//! nothing), settling is one statement conditional on the lease token.
+//! Each is atomic on its own; on SQLite it takes the write lock only for
+//! the statement, so a stalled runtime never keeps other writers waiting.
+//! The only dialect difference, the claim's row locks (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL, so any number of nodes claim disjoint jobs;
+//! SQLite's single writer needs none), is picked with
+//! [`Backend::read_for_update`].
 
 pub mod store;
 
