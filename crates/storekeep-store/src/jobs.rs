@@ -9,8 +9,8 @@
 //!   id is answered;
 //! - `claim` hands out due jobs (`available` or `retryable`, `run_at` not
 //!   after now) of one queue, smaller priority first, then older `run_at`,
-//!   each to one claimer only (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
-//!   SQLite: one write transaction), with a fresh lease token;
+//!   each to one claimer only (one conditional `UPDATE`; on PostgreSQL
+//!   over `FOR UPDATE SKIP LOCKED`), with a fresh lease token;
 //! - `heartbeat`, `complete` and `fail` change a job only while it is
 //!   `running` under the caller's token, and say whether they did, so a
 //!   worker whose lease was rescued never overwrites what came after;

@@ -1,10 +1,18 @@
 //! The job queue, written once over the [`Backend`]: enqueue (on its own
 //! or inside a caller's open transaction, [`enqueue_in`]), claim under a
 //! lease, settle with the lease's token, rescue expired leases, and the
-//! operator's reads and moves. The only dialect difference, the claim's
-//! row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
-//! nodes claim disjoint jobs; SQLite's write transaction serialises its
-//! one writer), is picked with [`Backend::read_for_update`].
+//! operator's reads and moves.
+//!
+//! What the runner does in the background never holds a transaction
+//! across an await: a claim is one `UPDATE … RETURNING` statement (after a
+//! plain read that finds whether anything is due, so an idle poll writes
+//! nothing), settling is one statement conditional on the lease token.
+//! Each is atomic on its own; on SQLite it takes the write lock only for
+//! the statement, so a stalled runtime never keeps other writers waiting.
+//! The only dialect difference, the claim's row locks (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL, so any number of nodes claim disjoint jobs;
+//! SQLite's single writer needs none), is picked with
+//! [`Backend::read_for_update`].
 
 pub mod store;
 
@@ -153,6 +161,9 @@ const CLAIM_LOCKED: &str = concat!(
     columns!()
 );
 
+const ANY_DUE: &str = "SELECT CAST(1 AS BIGINT) FROM jobs \
+     WHERE queue = $1 AND state IN ('available', 'retryable') AND run_at <= $2 LIMIT 1";
+
 /// The end of a lease of length `lease` taken at `at`.
 pub fn lease_end(at: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
@@ -169,9 +180,15 @@ pub async fn claim<B: Backend>(
     let token = DbId(Uuid::now_v7());
     let args = (queue, at, limit, token, lease_end(at, lease), worker);
     let sql = B::read_for_update(CLAIM, CLAIM_LOCKED);
-    let mut tx = B::write_tx(pool).await?;
-    let rows: Vec<JobRow> = B::all(&mut tx, Stmt::new(sql, args)).await?;
-    B::commit(tx).await?;
+    let mut conn = B::conn(pool).await?;
+    // Most polls find nothing: look before taking SQLite's write lock.
+    let due: Option<i64> = B::scalar_optional(&mut conn, Stmt::new(ANY_DUE, (queue, at))).await?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
+    // One statement, atomic on its own: no lock is held across an await,
+    // so a stalled runtime never keeps other writers waiting.
+    let rows: Vec<JobRow> = B::all(&mut conn, Stmt::new(sql, args)).await?;
     let mut jobs = rows
         .into_iter()
         .map(Job::try_from)
@@ -206,13 +223,18 @@ pub async fn complete<B: Backend>(pool: &Pool<B::Db>, id: JobId, token: Uuid) ->
 
 const HISTORY: &str = "SELECT attempt, errors FROM jobs \
      WHERE id = $1 AND state = 'running' AND lease_token = $2";
-const HISTORY_LOCKED: &str = "SELECT attempt, errors FROM jobs \
-     WHERE id = $1 AND state = 'running' AND lease_token = $2 FOR UPDATE";
 
+/// Settles a failed attempt; applies only while the job still runs under
+/// the token (and, for the rescuer, `$8` — its lease — has ended).
 const SETTLE_FAILURE: &str = "UPDATE jobs SET state = $3, run_at = COALESCE($4, run_at), \
      last_error = $5, errors = $6, finished_at = $7, lease_token = NULL, locked_until = NULL \
-     WHERE id = $1 AND state = 'running' AND lease_token = $2";
+     WHERE id = $1 AND state = 'running' AND lease_token = $2 \
+     AND (CAST($8 AS TEXT) IS NULL OR locked_until < $8)";
 
+/// Records a failed attempt. The history is read, extended by the rule and
+/// written back by a statement conditional on the lease token, without a
+/// transaction: only the token's holder writes a running job, so nothing
+/// can change the history in between, and no lock spans an await.
 pub async fn fail<B: Backend>(
     pool: &Pool<B::Db>,
     id: JobId,
@@ -220,11 +242,11 @@ pub async fn fail<B: Backend>(
     error: &str,
     failure: Failure,
 ) -> StoreResult<bool> {
-    let mut tx = B::write_tx(pool).await?;
+    let mut conn = B::conn(pool).await?;
     let key = (DbId(id.0), DbId(token));
-    let sql = B::read_for_update(HISTORY, HISTORY_LOCKED);
     let Some((attempt, errors)) =
-        B::optional::<_, (i32, Json<Vec<JobErrorEntry>>)>(&mut tx, Stmt::new(sql, key)).await?
+        B::optional::<_, (i32, Json<Vec<JobErrorEntry>>)>(&mut conn, Stmt::new(HISTORY, key))
+            .await?
     else {
         return Ok(false);
     };
@@ -243,9 +265,9 @@ pub async fn fail<B: Backend>(
         last,
         Json(errors),
         finished,
+        None::<DateTime<Utc>>,
     );
-    let n = B::exec(&mut tx, Stmt::new(SETTLE_FAILURE, args)).await?;
-    B::commit(tx).await?;
+    let n = B::exec(&mut conn, Stmt::new(SETTLE_FAILURE, args)).await?;
     Ok(n == 1)
 }
 
@@ -254,16 +276,15 @@ const RESCUE_BATCH: i64 = 500;
 
 const EXPIRED: &str = "SELECT id, lease_token, attempt, max_attempts, errors FROM jobs \
      WHERE state = 'running' AND locked_until < $1 ORDER BY locked_until LIMIT $2";
-const EXPIRED_LOCKED: &str = "SELECT id, lease_token, attempt, max_attempts, errors FROM jobs \
-     WHERE state = 'running' AND locked_until < $1 ORDER BY locked_until LIMIT $2 \
-     FOR UPDATE SKIP LOCKED";
 
 type Expired = (DbId, DbId, i32, i32, Json<Vec<JobErrorEntry>>);
 
+/// Moves expired leases back (or to dead), each by a statement conditional
+/// on the token it read and on the lease still being over, so a heartbeat
+/// or another node's rescuer in between wins and nothing is moved twice.
 pub async fn rescue<B: Backend>(pool: &Pool<B::Db>, at: DateTime<Utc>) -> StoreResult<u64> {
-    let mut tx = B::write_tx(pool).await?;
-    let sql = B::read_for_update(EXPIRED, EXPIRED_LOCKED);
-    let expired: Vec<Expired> = B::all(&mut tx, Stmt::new(sql, (at, RESCUE_BATCH))).await?;
+    let mut conn = B::conn(pool).await?;
+    let expired: Vec<Expired> = B::all(&mut conn, Stmt::new(EXPIRED, (at, RESCUE_BATCH))).await?;
     let mut moved = 0;
     for (id, token, attempt, max_attempts, errors) in expired {
         let state = rules::rescued_state(attempt, max_attempts);
@@ -278,10 +299,10 @@ pub async fn rescue<B: Backend>(pool: &Pool<B::Db>, at: DateTime<Utc>) -> StoreR
             Some(rules::LEASE_EXPIRED),
             Json(errors),
             finished,
+            Some(at),
         );
-        moved += B::exec(&mut tx, Stmt::new(SETTLE_FAILURE, args)).await?;
+        moved += B::exec(&mut conn, Stmt::new(SETTLE_FAILURE, args)).await?;
     }
-    B::commit(tx).await?;
     Ok(moved)
 }
 
@@ -421,9 +442,11 @@ const PRUNE: &str = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
 pub async fn prune<B: Backend>(pool: &Pool<B::Db>, before: DateTime<Utc>) -> StoreResult<u64> {
     let mut total = 0;
     loop {
-        let mut tx = B::write_tx(pool).await?;
-        let n = B::exec(&mut tx, Stmt::new(PRUNE, (before, PRUNE_BATCH))).await?;
-        B::commit(tx).await?;
+        let n = B::exec(
+            &mut *B::conn(pool).await?,
+            Stmt::new(PRUNE, (before, PRUNE_BATCH)),
+        )
+        .await?;
         total += n;
         if n < u64::try_from(PRUNE_BATCH).unwrap_or(u64::MAX) {
             return Ok(total);

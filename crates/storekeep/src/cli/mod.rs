@@ -10,6 +10,8 @@ mod seed;
 mod serve;
 mod tenant;
 mod user;
+// Background jobs.
+mod jobs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,9 @@ pub enum Command {
     /// Write a shop's data out.
     #[command(subcommand)]
     Export(catalog::ExportCommand),
+    /// Inspect, retry and discard background jobs.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -80,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => keys::run(cli.config, cmd).await,
         Command::Import(cmd) => catalog::import(load_settings(cli.config)?, cmd).await,
         Command::Export(cmd) => catalog::export(load_settings(cli.config)?, cmd).await,
+        Command::Jobs(cmd) => jobs::run(load_settings(cli.config)?, cmd).await,
     }
 }
 

@@ -205,6 +205,20 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/email-templates/{template}/preview",
         Permission::SettingsRead,
     ),
+    // Background jobs carry the shop's order events (emails, webhooks):
+    // the orders' permissions.
+    ("GET", "/api/v1/admin/jobs", Permission::OrdersRead),
+    ("GET", "/api/v1/admin/jobs/{id}", Permission::OrdersRead),
+    (
+        "POST",
+        "/api/v1/admin/jobs/{id}/retry",
+        Permission::OrdersWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/jobs/{id}/discard",
+        Permission::OrdersWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -59,6 +59,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_deals::router())
         .merge(routes::admin_webhooks::router())
         .merge(routes::admin_email::router())
+        .merge(routes::admin_jobs::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
@@ -82,6 +83,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::store_orders::router())
         .merge(routes::store_deals::router())
         .merge(routes::webhooks::router())
+        .merge(routes::platform_jobs::router())
         .merge(admin)
         .split_for_parts()
 }

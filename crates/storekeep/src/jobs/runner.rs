@@ -346,3 +346,7 @@ pub fn period_start(at: DateTime<Utc>, period: Duration) -> DateTime<Utc> {
     let ms = at.timestamp_millis();
     DateTime::from_timestamp_millis(ms - ms.rem_euclid(len)).unwrap_or(at)
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

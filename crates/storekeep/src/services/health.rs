@@ -33,3 +33,8 @@ pub async fn cache_ping(svc: &Services, bound: Duration) -> Option<Result<(), St
 pub async fn media_check(svc: &Services, bound: Duration) -> Result<(), String> {
     svc.media.check(bound).await
 }
+
+/// The job runner's latest per-queue figures on this node, if it runs.
+pub fn job_stats(svc: &Services) -> Option<Vec<storekeep_domain::QueueStats>> {
+    svc.jobs.stats()
+}

@@ -19,6 +19,7 @@ pub mod demo_catalog;
 pub mod health;
 pub mod images;
 pub mod notify;
+pub mod jobs;
 pub mod orders;
 pub mod payments;
 pub mod plans;

@@ -70,4 +70,9 @@ pub struct Detailed {
     pub read_cache: &'static str,
     /// `local` or `s3`.
     pub media_store: &'static str,
+    /// Per queue, the job runner's latest figures (read every 10 s);
+    /// absent when the runner is off on this node (`jobs.enabled`) or has
+    /// not read them yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<Vec<storekeep_domain::QueueStats>>,
 }

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod deals;
 pub mod email;
 pub mod health;
+pub mod jobs;
 pub mod orders;
 pub mod page;
 pub mod payments;

@@ -46,6 +46,7 @@ enum Obj {
     Provider,
     Webhook,
     EmailTemplate,
+    Job,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -110,6 +111,12 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "template",
         Obj::EmailTemplate,
     ),
+    ("/api/v1/admin/jobs/{id}", "id", Obj::Job),
+    ("/api/v1/admin/jobs/{id}/retry", "id", Obj::Job),
+    ("/api/v1/admin/jobs/{id}/discard", "id", Obj::Job),
+    ("/api/v1/platform/jobs/{id}", "id", Obj::Job),
+    ("/api/v1/platform/jobs/{id}/retry", "id", Obj::Job),
+    ("/api/v1/platform/jobs/{id}/discard", "id", Obj::Job),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -134,6 +141,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         Obj::Webhook => b.webhook.clone(),
         // Every shop has the same templates; shop A sees its own branding.
         Obj::EmailTemplate => "order_placed".to_owned(),
+        Obj::Job => b.job.clone(),
     }
 }
 

@@ -59,6 +59,9 @@ pub struct Seeded {
     pub cart_token: String,
     pub cart_item: String,
     pub webhook: String,
+    /// A background job of the shop (in a queue no worker runs, so it
+    /// stays as seeded).
+    pub job: String,
     /// Names, emails, SKUs, codes, tokens: strings only this shop has.
     pub secrets: BTreeSet<String>,
 }
@@ -107,7 +110,26 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         .await
         .unwrap();
     let status = resp.status();
-    created(status, &body(resp).await, "tenant");
+    let tenant = body(resp).await;
+    created(status, &tenant, "tenant");
+    let tenant_id: storekeep_domain::TenantId = tenant["tenant"]["id"]
+        .as_str()
+        .or(tenant["id"].as_str())
+        .expect("the tenant's id")
+        .parse()
+        .unwrap();
+    let job = app
+        .state
+        .services
+        .jobs
+        .enqueue(
+            storekeep_domain::NewJob::new("report.build", json!({}))
+                .tenant(tenant_id)
+                .queue("isolation-sweep"),
+        )
+        .await
+        .unwrap()
+        .to_string();
     let owner_email = format!("owner@{slug}.example");
     crate::identity::cli_staff(app, slug, &owner_email, "owner");
     let owner = crate::identity::token(app, Some(slug), &owner_email, "staff").await;
@@ -366,6 +388,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         cart_token,
         cart_item: s(&open["cart"]["items"][0]["id"]),
         webhook: s(&webhook["webhook"]["id"]),
+        job,
         secrets,
     }
 }

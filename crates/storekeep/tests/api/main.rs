@@ -27,6 +27,7 @@ mod health;
 mod identity;
 mod isolation;
 mod isolation_support;
+mod jobs;
 mod metrics;
 mod mfa;
 mod orders;

@@ -6,6 +6,7 @@ mod config;
 mod crash;
 mod crash_import;
 mod crash_support;
+mod jobs;
 mod outage;
 mod security;
 mod serve;

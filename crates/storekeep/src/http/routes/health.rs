@@ -308,6 +308,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         rate_limiter: state.limiter.backend(),
         read_cache: state.services.cache.backend(),
         media_store: state.services.media.kind(),
+        jobs: services::health::job_stats(&state.services),
     };
     with_status(r.status == "ready", body)
 }

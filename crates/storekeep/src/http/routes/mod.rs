@@ -22,6 +22,9 @@ pub mod store_catalog;
 pub mod store_deals;
 pub mod store_orders;
 pub mod webhooks;
+// Background jobs.
+pub mod admin_jobs;
+pub mod platform_jobs;
 
 use crate::http::error::{ApiError, ApiResult};
 

@@ -1,0 +1,364 @@
+//! The runner's behaviour with test handlers on a real (SQLite) store:
+//! retries and back-off, dead letters, heartbeats, rescue, shutdown and
+//! periodic jobs.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use storekeep_domain::{Job, JobId, JobState, NewJob};
+use storekeep_store::{PoolConfig, Store, now};
+use tokio::sync::watch;
+
+use super::*;
+use crate::config::JobSettings;
+use crate::jobs::{JobError, JobHandler, JobQueue, JobRun, Periodic};
+
+struct Db {
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/jobs.db", dir.path().display());
+    let store = storekeep_store_sqlite::SqliteStore::connect(&url, PoolConfig::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Db {
+        store: Arc::new(store),
+        _dir: dir,
+    }
+}
+
+fn settings() -> JobSettings {
+    JobSettings {
+        queues: vec![("default".into(), 2)],
+        poll_interval: Duration::from_millis(50),
+        backoff_base: Duration::from_secs(3600),
+        backoff_max: Duration::from_secs(7200),
+        ..JobSettings::default()
+    }
+}
+
+/// Answers each attempt with the next outcome of its script (the last one
+/// repeats), after `sleep`, and counts its calls.
+#[derive(Clone)]
+struct Scripted {
+    outcomes: Arc<Vec<Result<(), JobError>>>,
+    sleep: Duration,
+    calls: Arc<AtomicU32>,
+    seen: Arc<Mutex<Vec<i32>>>,
+}
+
+impl Scripted {
+    fn new(outcomes: Vec<Result<(), JobError>>) -> Self {
+        Self {
+            outcomes: Arc::new(outcomes),
+            sleep: Duration::ZERO,
+            calls: Arc::default(),
+            seen: Arc::default(),
+        }
+    }
+
+    fn sleeping(mut self, d: Duration) -> Self {
+        self.sleep = d;
+        self
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl JobHandler for Scripted {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) as usize;
+        self.seen.lock().unwrap().push(job.attempt);
+        tokio::time::sleep(self.sleep).await;
+        self.outcomes[n.min(self.outcomes.len() - 1)].clone()
+    }
+}
+
+struct Panics;
+
+#[async_trait]
+impl JobHandler for Panics {
+    async fn run(&self, _job: &JobRun) -> Result<(), JobError> {
+        panic!("handler bug")
+    }
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap();
+    }
+}
+
+fn start(
+    store: &Arc<dyn Store>,
+    settings: JobSettings,
+    setup: impl FnOnce(&mut Runner),
+) -> (JobQueue, Running) {
+    let queue = JobQueue::new(store.clone(), settings.max_attempts, &settings.queues);
+    let mut runner = Runner::new(queue.clone(), settings, Duration::from_secs(5));
+    setup(&mut runner);
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(runner.run(rx));
+    (queue, Running { stop, task })
+}
+
+async fn wait_for(store: &Arc<dyn Store>, id: JobId, done: impl Fn(&Job) -> bool) -> Job {
+    for _ in 0..200 {
+        let job = store.job(None, id).await.unwrap();
+        if done(&job) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "job {id} never reached the expected state: {:?}",
+        store.job(None, id).await.unwrap()
+    );
+}
+
+fn job(kind: &str) -> NewJob {
+    NewJob::new(kind, serde_json::json!({}))
+}
+
+#[tokio::test]
+async fn a_retry_waits_out_the_back_off_and_a_permanent_error_dead_letters_at_once() {
+    let db = db().await;
+    let flaky = Scripted::new(vec![Err(JobError::retry("smtp 421"))]);
+    let broken = Scripted::new(vec![Err(JobError::permanent("no such mailbox"))]);
+    let (f, b) = (flaky.clone(), broken.clone());
+    let (queue, running) = start(&db.store, settings(), |r| {
+        r.register("flaky", f).register("broken", b);
+    });
+    let before = now();
+    let retried = queue.enqueue(job("flaky")).await.unwrap();
+    let dead = queue.enqueue(job("broken")).await.unwrap();
+
+    let r = wait_for(&db.store, retried, |j| j.state == JobState::Retryable).await;
+    let d = wait_for(&db.store, dead, |j| j.state == JobState::Dead).await;
+    running.stop().await;
+
+    // Full jitter below the first ceiling (1 h in these settings).
+    assert!(r.run_at >= before && r.run_at <= now() + chrono::Duration::hours(1));
+    assert_eq!(r.last_error.as_deref(), Some("smtp 421"));
+    assert_eq!((r.attempt, flaky.calls()), (1, 1));
+    assert_eq!(d.attempt, 1, "a permanent error is not retried");
+    assert_eq!(d.errors.len(), 1);
+    assert_eq!(broken.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_handlers_retry_after_overrides_the_back_off() {
+    let db = db().await;
+    let after = Duration::from_secs(7 * 3600);
+    let h = Scripted::new(vec![Err(JobError::retry_after("429", after))]);
+    let (queue, running) = start(&db.store, settings(), |r| {
+        r.register("limited", h);
+    });
+    let before = now();
+    let id = queue.enqueue(job("limited")).await.unwrap();
+
+    let j = wait_for(&db.store, id, |j| j.state == JobState::Retryable).await;
+    running.stop().await;
+
+    let wait = (j.run_at - before).num_seconds();
+    assert!((7 * 3600 - 5..=7 * 3600 + 5).contains(&wait), "{wait} s");
+}
+
+#[tokio::test]
+async fn a_job_out_of_attempts_is_dead_and_a_success_completes() {
+    let db = db().await;
+    let h = Scripted::new(vec![Err(JobError::retry_after("down", Duration::ZERO))]);
+    let ok = Scripted::new(vec![
+        Err(JobError::retry_after("once", Duration::ZERO)),
+        Ok(()),
+    ]);
+    let (h2, ok2) = (h.clone(), ok.clone());
+    let (queue, running) = start(&db.store, settings(), |r| {
+        r.register("down", h2).register("second-time", ok2);
+    });
+    let id = queue.enqueue(job("down").max_attempts(3)).await.unwrap();
+    let good = queue.enqueue(job("second-time")).await.unwrap();
+
+    let j = wait_for(&db.store, id, |j| j.state == JobState::Dead).await;
+    let g = wait_for(&db.store, good, |j| j.state == JobState::Completed).await;
+    running.stop().await;
+
+    assert_eq!(j.attempt, 3);
+    assert_eq!(*h.seen.lock().unwrap(), [1, 2, 3]);
+    assert_eq!(
+        j.errors.iter().map(|e| e.attempt).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(g.attempt, 2);
+    assert_eq!(ok.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_fails_its_job_only() {
+    let db = db().await;
+    let ok = Scripted::new(vec![Ok(())]);
+    let ok2 = ok.clone();
+    let (queue, running) = start(&db.store, settings(), |r| {
+        r.register("panics", Panics).register("fine", ok2);
+    });
+    let bad = queue.enqueue(job("panics")).await.unwrap();
+    let fine = queue.enqueue(job("fine")).await.unwrap();
+
+    let b = wait_for(&db.store, bad, |j| j.state == JobState::Retryable).await;
+    wait_for(&db.store, fine, |j| j.state == JobState::Completed).await;
+    running.stop().await;
+
+    assert!(b.last_error.unwrap().contains("the handler failed"));
+}
+
+#[tokio::test]
+async fn a_job_of_an_unknown_kind_is_retried_for_a_node_that_knows_it() {
+    let db = db().await;
+    let (queue, running) = start(&db.store, settings(), |_| {});
+    let id = queue.enqueue(job("from.a.newer.build")).await.unwrap();
+
+    let j = wait_for(&db.store, id, |j| j.state == JobState::Retryable).await;
+    running.stop().await;
+
+    assert!(
+        j.last_error
+            .unwrap()
+            .contains("no handler for kind from.a.newer.build")
+    );
+}
+
+#[tokio::test]
+async fn the_heartbeat_keeps_a_long_job_leased() {
+    let db = db().await;
+    let slow = Scripted::new(vec![Ok(())]).sleeping(Duration::from_millis(2500));
+    let s2 = slow.clone();
+    let short = JobSettings {
+        lease: Duration::from_secs(1),
+        ..settings()
+    };
+    let (queue, running) = start(&db.store, short, |r| {
+        r.register("slow", s2);
+    });
+    let id = queue.enqueue(job("slow")).await.unwrap();
+
+    let j = wait_for(&db.store, id, |j| j.state == JobState::Completed).await;
+    running.stop().await;
+
+    // Twice its lease, yet never rescued: one attempt, one call.
+    assert_eq!((j.attempt, slow.calls()), (1, 1));
+    assert!(j.errors.is_empty());
+}
+
+#[tokio::test]
+async fn a_dead_workers_job_is_rescued_and_run_again() {
+    let db = db().await;
+    let id = db.store.enqueue(&job("orphan")).await.unwrap();
+    // A worker claims it and dies without a word.
+    let claimed = db
+        .store
+        .claim("default", 1, Duration::from_millis(300), "dead-node")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let h = Scripted::new(vec![Ok(())]);
+    let h2 = h.clone();
+    let short = JobSettings {
+        lease: Duration::from_secs(1),
+        ..settings()
+    };
+    let (_queue, running) = start(&db.store, short, |r| {
+        r.register("orphan", h2);
+    });
+
+    let j = wait_for(&db.store, id, |j| j.state == JobState::Completed).await;
+    running.stop().await;
+
+    assert_eq!(j.attempt, 2);
+    assert_eq!(j.errors.len(), 1, "the expired lease is on record");
+    assert_eq!(h.calls(), 1);
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_running_handler_finish() {
+    let db = db().await;
+    let slow = Scripted::new(vec![Ok(())]).sleeping(Duration::from_millis(600));
+    let s2 = slow.clone();
+    let (queue, running) = start(&db.store, settings(), |r| {
+        r.register("slow", s2);
+    });
+    let id = queue.enqueue(job("slow")).await.unwrap();
+    wait_for(&db.store, id, |j| j.state == JobState::Running).await;
+
+    running.stop().await;
+
+    assert_eq!(
+        db.store.job(None, id).await.unwrap().state,
+        JobState::Completed
+    );
+    // Nothing is claimed after the stop.
+    let later = db.store.enqueue(&job("slow")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        db.store.job(None, later).await.unwrap().state,
+        JobState::Available
+    );
+}
+
+#[tokio::test]
+async fn a_periodic_job_runs_once_per_period_across_nodes() {
+    let db = db().await;
+    let h = Scripted::new(vec![Ok(())]);
+    let periodic = Periodic {
+        name: "tick".into(),
+        kind: "tick".into(),
+        queue: "default".into(),
+        period: Duration::from_secs(3600),
+    };
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let (h2, p) = (h.clone(), periodic.clone());
+        nodes.push(start(&db.store, settings(), |r| {
+            r.register("tick", h2).periodic(p);
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for (_, running) in nodes {
+        running.stop().await;
+    }
+
+    let page = storekeep_domain::PageRequest::new(Some(50), None).unwrap();
+    let jobs = db
+        .store
+        .list_jobs(None, &storekeep_domain::JobFilter::default(), &page)
+        .await
+        .unwrap();
+    assert_eq!(jobs.items.len(), 1);
+    let key = jobs.items[0].unique_key.clone().unwrap();
+    let start = period_start(now(), periodic.period).timestamp_millis();
+    assert_eq!(key, format!("periodic:tick:{start}"));
+    assert_eq!(jobs.items[0].state, JobState::Completed);
+    assert_eq!(h.calls(), 1);
+}
+
+#[test]
+fn periods_align_on_the_epoch() {
+    let at = chrono::DateTime::from_timestamp(1_000_000_123, 456_000_000).unwrap();
+    let start = period_start(at, Duration::from_secs(60));
+    assert_eq!(start.timestamp(), 1_000_000_080);
+    assert_eq!(period_start(start, Duration::from_secs(60)), start);
+}
