@@ -2,7 +2,7 @@
 signature with the `standardwebhooks` package (an implementation
 independent of storekeep's) and answers what its path asks for.
 
-    python3 webhook_receiver.py        # prints its port, then serves
+    python3 webhook_receiver.py [PORT]  # prints its port, then serves
 
 POST paths: /ok (200), /status/N (N), /gone (410), /slow/S (sleeps S
 seconds, then 200), /retry-after/V (429 with Retry-After: V). Every POST is
@@ -87,7 +87,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()

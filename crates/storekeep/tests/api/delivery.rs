@@ -1,0 +1,309 @@
+//! Every event written with an order reaches its customer and its
+//! integrations: the outbox dispatcher turns committed events into jobs,
+//! the job runner sends the email over a real SMTP conversation (aiosmtpd,
+//! STARTTLS, AUTH, DKIM checked by dkimpy) and delivers the webhook to a
+//! real receiver that checks the signature with an independent library;
+//! failed deliveries are retried when the receiver comes back, a gone
+//! receiver dead-letters until staff retry the job. (Crashes between
+//! commit and send, and two nodes: tests/cli/delivery_crash.rs.)
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use storekeep_test_support::{TestApp, spawn_app_with};
+
+use crate::commerce_support::{Shop, order_action, order_of, selling_shop, set_settings, settings};
+use crate::email_support::{Mail, SmtpSink, dkim_rsa_key, dkim_verifies, python_has};
+use crate::identity::admin;
+use crate::webhook_support::Receiver;
+
+async fn app(sink: Option<&SmtpSink>) -> TestApp {
+    let smtp = sink.map(|s| (s.url(), s.ca.clone()));
+    spawn_app_with(move |s| {
+        if let Some((url, ca)) = smtp {
+            s.mail.transport = storekeep::config::MailTransport::Smtp;
+            s.mail.smtp_url = Some(storekeep::config::Secret::new(url));
+            s.mail.smtp_ca_file = ca;
+            s.mail.smtp_timeout = Duration::from_secs(5);
+        }
+        s.webhooks.allow_networks = vec!["127.0.0.1/32".parse().unwrap()];
+        s.jobs.poll_interval = Duration::from_millis(100);
+    })
+    .await
+}
+
+async fn call(app: &TestApp, s: &Shop, method: Method, path: &str, body: Option<Value>) -> Value {
+    let req = admin(app, &s.slug, &s.token, method, path);
+    let req = match body {
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let b: Value = resp.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {b}");
+    b
+}
+
+/// Registers an endpoint for `events` and tells the receiver its secret.
+async fn endpoint(app: &TestApp, s: &Shop, rx: &Receiver, path: &str, events: Value) -> String {
+    let b = call(
+        app,
+        s,
+        Method::POST,
+        "/api/v1/admin/webhooks",
+        Some(json!({"webhook": {"url": rx.url(path), "events": events}})),
+    )
+    .await;
+    rx.secrets(&[b["secret"].as_str().unwrap()]).await;
+    b["webhook"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until `check` holds for the JSON at `path` (`limit` at most).
+async fn until(
+    app: &TestApp,
+    s: &Shop,
+    path: &str,
+    limit: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        let b = call(app, s, Method::GET, path, None).await;
+        if check(&b) {
+            return b;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "{path} never got there: {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_order_reaches_the_customer_by_email_and_the_integration_by_webhook() {
+    if !python_has("aiosmtpd, dkim, standardwebhooks") {
+        return;
+    }
+    let sink = SmtpSink::start(true);
+    let rx = Receiver::start().unwrap();
+    let app = app(Some(&sink)).await;
+    let s = selling_shop(&app, "acme", 129_900, 10).await;
+    let (pem, txt) = dkim_rsa_key(sink.dir.path());
+    let mut branded = settings(1800);
+    branded["settings"]["email_sender"] = json!("orders@acme.example");
+    branded["settings"]["email_sender_name"] = json!("Acme Refurb");
+    branded["settings"]["email_dkim"] =
+        json!({"selector": "sk1", "domain": "acme.example", "private_key": pem});
+    set_settings(&app, "acme", &s.token, &branded).await;
+    endpoint(&app, &s, &rx, "/ok", json!([])).await;
+
+    let order = order_of(&app, &s, 1).await;
+    let id = order["id"].as_str().unwrap();
+    let resp = order_action(&app, &s, id, "mark-paid").await;
+    assert_eq!(resp.status(), 200);
+
+    // order.created and payment.confirmed send the customer an email each.
+    let inbox = sink.wait_for(2).await;
+    let events = call(
+        &app,
+        &s,
+        Method::GET,
+        "/api/v1/admin/events?limit=200",
+        None,
+    )
+    .await;
+    let event_id = |topic: &str| -> String {
+        let found: Vec<&Value> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["topic"] == topic)
+            .collect();
+        assert_eq!(found.len(), 1, "{topic}: {events}");
+        found[0]["id"].as_str().unwrap().to_owned()
+    };
+    let mut subjects = Vec::new();
+    for path in &inbox {
+        let mail = Mail::read(path);
+        assert_eq!(
+            mail.header("From"),
+            Some("\"Acme Refurb\" <orders@acme.example>")
+        );
+        assert_eq!(mail.header("To"), Some("buyer@example.com"));
+        assert!(
+            mail.header("Content-Type")
+                .unwrap()
+                .starts_with("multipart/alternative")
+        );
+        assert_eq!(mail.parts().len(), 2);
+        assert!(
+            dkim_verifies(path, &txt),
+            "dkimpy verifies {}",
+            path.display()
+        );
+        let number = &id[id.len() - 8..].to_uppercase();
+        assert!(
+            mail.parts()[0].decoded().contains(number.as_str()),
+            "the text part names the order"
+        );
+        subjects.push((
+            mail.header("Message-ID").unwrap().to_owned(),
+            mail.header("Subject").unwrap().to_owned(),
+        ));
+    }
+    subjects.sort();
+    let mut want = vec![
+        format!("<{}.order_placed@acme.example>", event_id("order.created")),
+        format!(
+            "<{}.payment_received@acme.example>",
+            event_id("payment.confirmed")
+        ),
+    ];
+    want.sort();
+    let got: Vec<String> = subjects.iter().map(|(m, _)| m.clone()).collect();
+    assert_eq!(
+        got, want,
+        "one email per event, its Message-ID named after it"
+    );
+
+    // Every event reaches the endpoint subscribed to all, signed.
+    let topics = [
+        "order.created",
+        "payment.created",
+        "payment.confirmed",
+        "order.paid",
+    ];
+    let received = rx.wait_for(topics.len(), Duration::from_secs(20)).await;
+    let mut seen: Vec<(String, String)> = received
+        .iter()
+        .map(|r| {
+            assert_eq!(r["verified"], json!([true]), "signature: {r}");
+            assert_eq!(r["path"], "/ok");
+            (
+                r["body"]["type"].as_str().unwrap().to_owned(),
+                r["headers"]["webhook-id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut want: Vec<(String, String)> = topics
+        .iter()
+        .map(|t| ((*t).to_owned(), event_id(t)))
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert_eq!(received[0]["body"]["data"]["order_id"], id);
+    // Nothing more arrives: each event went to each destination once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.received().await.len(), topics.len());
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn a_delivery_is_retried_until_the_receiver_is_back_and_a_gone_one_dead_letters_until_retried()
+ {
+    if !python_has("standardwebhooks") {
+        return;
+    }
+    let rx = Receiver::start().unwrap();
+    let port = rx.port;
+    let app = app(None).await;
+    let s = selling_shop(&app, "acme", 5_000, 10).await;
+    let hook = endpoint(&app, &s, &rx, "/ok", json!(["order.created"])).await;
+    drop(rx);
+
+    // The receiver is down: the first attempt fails and is recorded.
+    let first = order_of(&app, &s, 1).await;
+    let deliveries = format!("/api/v1/admin/webhooks/{hook}/deliveries");
+    let b = until(&app, &s, &deliveries, Duration::from_secs(20), |b| {
+        !b["items"].as_array().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(b["items"][0]["outcome"], "failed", "{b}");
+    let rx = Receiver::start_on(port);
+    let secret = call(
+        &app,
+        &s,
+        Method::GET,
+        &format!("/api/v1/admin/webhooks/{hook}"),
+        None,
+    )
+    .await;
+    assert!(
+        secret["webhook"]["secret"].is_null(),
+        "the secret is never shown again"
+    );
+    // Back: the retry (5 s on the webhook schedule) delivers it.
+    let got = rx.wait_for(1, Duration::from_secs(30)).await;
+    assert_eq!(got[0]["body"]["data"]["order_id"], first["id"]);
+    let b = until(&app, &s, &deliveries, Duration::from_secs(10), |b| {
+        b["items"][0]["outcome"] == "succeeded"
+    })
+    .await;
+    assert_eq!(b["items"].as_array().unwrap().len(), 2, "{b}");
+
+    // A receiver answering 410 Gone: the endpoint is disabled and the job
+    // dead-lettered, not retried.
+    let gone_rx = Receiver::start_on(0);
+    let gone = endpoint(&app, &s, &gone_rx, "/gone", json!(["order.created"])).await;
+    let second = order_of(&app, &s, 1).await;
+    let dead = until(
+        &app,
+        &s,
+        "/api/v1/admin/jobs?state=dead&kind=webhook.deliver",
+        Duration::from_secs(20),
+        |b| !b["items"].as_array().unwrap().is_empty(),
+    )
+    .await;
+    let job = &dead["items"][0];
+    assert_eq!(job["payload"]["endpoint_id"], gone.as_str());
+    assert_eq!(job["attempt"], 1, "a gone endpoint is not retried: {job}");
+    let endpoint_now = call(
+        &app,
+        &s,
+        Method::GET,
+        &format!("/api/v1/admin/webhooks/{gone}"),
+        None,
+    )
+    .await;
+    assert_eq!(endpoint_now["webhook"]["status"], "disabled");
+    assert_eq!(gone_rx.received().await.len(), 1);
+
+    // Staff fix the endpoint and retry the dead job: it is delivered.
+    call(
+        &app,
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/admin/webhooks/{gone}"),
+        Some(json!({"webhook": {"url": gone_rx.url("/ok"), "status": "enabled"}})),
+    )
+    .await;
+    let job_id = job["id"].as_str().unwrap();
+    call(
+        &app,
+        &s,
+        Method::POST,
+        &format!("/api/v1/admin/jobs/{job_id}/retry"),
+        None,
+    )
+    .await;
+    let got = gone_rx.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(got[1]["path"], "/ok");
+    assert_eq!(got[1]["body"]["data"]["order_id"], second["id"]);
+    assert_eq!(
+        got[1]["headers"]["webhook-id"], got[0]["headers"]["webhook-id"],
+        "the same message, the same id"
+    );
+    let done = until(
+        &app,
+        &s,
+        &format!("/api/v1/admin/jobs/{job_id}"),
+        Duration::from_secs(10),
+        |b| b["job"]["state"] == "completed",
+    )
+    .await;
+    assert_eq!(done["job"]["state"], "completed");
+}
