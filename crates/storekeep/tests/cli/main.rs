@@ -6,11 +6,18 @@ mod config;
 mod crash;
 mod crash_import;
 mod crash_support;
+mod delivery;
+#[path = "../api/email_support.rs"]
+#[expect(dead_code, reason = "shared with the API tests, which use all of it")]
+mod email_support;
 mod jobs;
 mod outage;
 mod security;
 mod serve;
 mod shutdown;
 mod tenant;
+#[path = "../api/webhook_support.rs"]
+#[expect(dead_code, reason = "shared with the API tests, which use all of it")]
+mod webhook_support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
