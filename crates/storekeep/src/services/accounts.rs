@@ -549,6 +549,7 @@ async fn send_reset(
     super::notify::deliver(state, &message)
         .await
         .map_err(|e| ServiceError::Store(StoreError::Other(e.into())))?;
+    tracing::info!(email = %mask_email(&email), "password reset sent");
     Ok(())
 }
 

@@ -195,7 +195,7 @@ async fn a_sign_in_from_a_new_device_is_notified_but_not_the_first_one() {
 }
 
 #[tokio::test]
-async fn a_refused_recipient_is_counted_as_rejected_and_names_no_address() {
+async fn a_refused_recipient_is_counted_as_rejected_and_not_delivered() {
     if !python_has("aiosmtpd") {
         return;
     }
