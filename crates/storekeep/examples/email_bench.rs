@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
                     text: rendered.text,
                     html: rendered.html,
                     dkim,
+                    message_id: None,
                 };
                 mailer.send(&email).await?;
                 anyhow::Ok(started.elapsed())

@@ -144,17 +144,18 @@ pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult
         std::collections::HashMap::new();
     let at = now();
     for row in &rows {
-        if !subscriptions.contains_key(&row.tenant_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = subscriptions.entry(row.tenant_id)
+        {
             let subs: Vec<SubscriptionRow> =
                 B::all(&mut tx, Stmt::new(SUBSCRIPTIONS, (row.tenant_id,))).await?;
-            let subs = subs
-                .into_iter()
-                .map(|s| Subscription {
-                    endpoint: WebhookEndpointId(s.id.0),
-                    events: s.events.0,
-                })
-                .collect();
-            subscriptions.insert(row.tenant_id, subs);
+            slot.insert(
+                subs.into_iter()
+                    .map(|s| Subscription {
+                        endpoint: WebhookEndpointId(s.id.0),
+                        events: s.events.0,
+                    })
+                    .collect(),
+            );
         }
         let event = PendingEvent {
             id: EventId(row.id.0),

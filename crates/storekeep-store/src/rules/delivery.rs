@@ -63,7 +63,7 @@ pub fn delivery_jobs(event: &PendingEvent, subscriptions: &[Subscription]) -> Ve
         );
     }
     for sub in subscriptions {
-        if sub.events.is_empty() || sub.events.iter().any(|t| *t == event.topic) {
+        if sub.events.is_empty() || sub.events.contains(&event.topic) {
             jobs.push(
                 NewJob::new(
                     WEBHOOK_JOB,
