@@ -65,20 +65,26 @@ pub fn delivery_jobs(event: &PendingEvent, subscriptions: &[Subscription]) -> Ve
     for sub in subscriptions {
         if sub.events.is_empty() || sub.events.contains(&event.topic) {
             jobs.push(
-                NewJob::new(
-                    WEBHOOK_JOB,
-                    serde_json::json!({
-                        "event_id": event.id, "topic": event.topic, "endpoint_id": sub.endpoint,
-                    }),
-                )
-                .queue(WEBHOOK_QUEUE)
-                .tenant(event.tenant)
-                .max_attempts(WEBHOOK_ATTEMPTS)
-                .unique_key(format!("webhook:{}:{}", sub.endpoint, event.id)),
+                webhook_job(event, sub.endpoint)
+                    .unique_key(format!("webhook:{}:{}", sub.endpoint, event.id)),
             );
         }
     }
     jobs
+}
+
+/// The job delivering `event` to `endpoint` (the dispatcher's carry a
+/// unique key; a replay is a new job).
+pub fn webhook_job(event: &PendingEvent, endpoint: WebhookEndpointId) -> NewJob {
+    NewJob::new(
+        WEBHOOK_JOB,
+        serde_json::json!({
+            "event_id": event.id, "topic": event.topic, "endpoint_id": endpoint,
+        }),
+    )
+    .queue(WEBHOOK_QUEUE)
+    .tenant(event.tenant)
+    .max_attempts(WEBHOOK_ATTEMPTS)
 }
 
 #[cfg(test)]

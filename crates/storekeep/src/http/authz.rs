@@ -196,6 +196,11 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         Permission::SettingsWrite,
     ),
     (
+        "POST",
+        "/api/v1/admin/webhooks/{id}/replay",
+        Permission::SettingsWrite,
+    ),
+    (
         "GET",
         "/api/v1/admin/email-templates",
         Permission::SettingsRead,

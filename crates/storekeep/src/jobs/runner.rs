@@ -158,7 +158,8 @@ impl Runner {
             tokio::select! {
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
                 () = wake.notified() => {}
-                _ = stop.changed() => {}
+                // A dropped sender stops the loop too.
+                changed = stop.changed() => if changed.is_err() { return },
             }
         }
     }

@@ -7,26 +7,36 @@ use storekeep_store::Store;
 
 use super::{ServiceError, ServiceResult, Services};
 
-/// Parses list filters (`state` must name a state, `tenant` an id).
+/// Parses list filters (`state` must name a state, `tenant` an id); an
+/// empty value filters nothing, as if left out.
 pub fn filter(
     queue: Option<String>,
     state: Option<&str>,
     kind: Option<String>,
     tenant: Option<&str>,
 ) -> ServiceResult<JobFilter> {
+    let (queue, kind) = (
+        queue.filter(|q| !q.is_empty()),
+        kind.filter(|k| !k.is_empty()),
+    );
+    let (state, tenant) = (
+        state.filter(|s| !s.is_empty()),
+        tenant.filter(|t| !t.is_empty()),
+    );
     let state = state
         .map(|s| {
             JobState::parse(s).ok_or_else(|| {
-                ServiceError::BadRequest(format!(
-                    "state must be one of available, running, retryable, completed, dead, discarded; not '{s}'"
-                ))
+                ServiceError::BadRequest(
+                    "state must be one of available, running, retryable, completed, dead, discarded"
+                        .into(),
+                )
             })
         })
         .transpose()?;
     let tenant = tenant
         .map(|t| {
             t.parse::<TenantId>()
-                .map_err(|_| ServiceError::BadRequest(format!("tenant '{t}' is not a shop id")))
+                .map_err(|_| ServiceError::BadRequest("tenant is not a shop id".into()))
         })
         .transpose()?;
     Ok(JobFilter {

@@ -72,6 +72,22 @@ pub struct DeliveryPage {
     pub next_cursor: Option<String>,
 }
 
+/// What to send an endpoint again: one event, or every event it wants
+/// created in `[since, until)` (at most 1,000).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayInput {
+    pub event_id: Option<storekeep_domain::EventId>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The delivery jobs a replay enqueued, oldest event first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReplayAnswer {
+    pub jobs: Vec<storekeep_domain::JobId>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryBody {
     pub delivery: WebhookDelivery,

@@ -92,6 +92,14 @@ const ACCEPTED: &[(&str, &str, &str)] = &[
         "GET /api/v1/store/products",
         "the storefront lists active products only and ignores `status`, which the admin list of the same parameters reads",
     ),
+    // Background jobs: an opaque cursor; on the platform list `tenant`
+    // must be a shop id and `state` a job state.
+    ("ST202", "GET /api/v1/admin/jobs", CURSOR),
+    (
+        "ST202",
+        "GET /api/v1/platform/jobs",
+        "an opaque cursor; `tenant` must be a shop id",
+    ),
 ];
 
 const CURSOR: &str = "`after` is opaque: only a `next_cursor` the server issued is one, and no schema describes that set";

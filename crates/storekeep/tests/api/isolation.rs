@@ -106,6 +106,7 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ),
     ("/api/v1/admin/webhooks/{id}/deliveries", "id", Obj::Webhook),
     ("/api/v1/admin/webhooks/{id}/test", "id", Obj::Webhook),
+    ("/api/v1/admin/webhooks/{id}/replay", "id", Obj::Webhook),
     (
         "/api/v1/admin/email-templates/{template}/preview",
         "template",

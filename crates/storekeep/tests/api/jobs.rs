@@ -205,6 +205,19 @@ async fn staff_see_only_their_shops_jobs_and_wrong_moves_are_conflicts() {
             .unwrap()
             .contains("state must be one of")
     );
+    // An empty filter filters nothing.
+    let all = body(
+        staff(
+            &app,
+            "jobs-a",
+            &token,
+            Method::GET,
+            "/api/v1/admin/jobs?state=&queue=&kind=",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
 
     // A scheduled job cannot be retried (it waits already), but can be
     // discarded, once.

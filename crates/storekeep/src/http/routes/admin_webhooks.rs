@@ -15,8 +15,8 @@ use crate::http::extract::{Json, PageParams};
 use crate::services::webhooks;
 use crate::wire::problem::Problem;
 use crate::wire::webhooks::{
-    DeliveryBody, DeliveryPage, NewWebhookBody, WebhookBody, WebhookPage, WebhookPatchBody,
-    WebhookWithSecret,
+    DeliveryBody, DeliveryPage, NewWebhookBody, ReplayAnswer, ReplayInput, WebhookBody,
+    WebhookPage, WebhookPatchBody, WebhookWithSecret,
 };
 
 const WHAT: &str = "webhook endpoint";
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_webhook_secret))
         .routes(routes!(list_webhook_deliveries))
         .routes(routes!(test_webhook))
+        .routes(routes!(replay_webhook))
 }
 
 /// The shop's webhook endpoints, oldest first.
@@ -178,4 +179,23 @@ async fn test_webhook(
     let id = path_id(&id, WHAT)?;
     let delivery = webhooks::test(&state.services, actor.tenant.id, id).await?;
     Ok(Json(DeliveryBody { delivery }))
+}
+
+/// Sends the endpoint one event again (`event_id`), or every event it
+/// wants created in `[since, until)` (at most 1,000), as new deliveries
+/// with the events' own `webhook-id`s. A disabled endpoint is refused.
+#[utoipa::path(post, path = "/api/v1/admin/webhooks/{id}/replay", tag = "admin: shop",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = ReplayInput,
+    responses((status = 202, body = ReplayAnswer), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn replay_webhook(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(id): Path<String>,
+    Json(input): Json<ReplayInput>,
+) -> ApiResult<(StatusCode, Json<ReplayAnswer>)> {
+    let id = path_id(&id, WHAT)?;
+    let jobs = webhooks::replay::replay(&state.services, actor.tenant.id, id, &input).await?;
+    Ok((StatusCode::ACCEPTED, Json(ReplayAnswer { jobs })))
 }

@@ -27,7 +27,8 @@ pub const EXCERPT_BYTES: usize = 1024;
 /// Attempts before a delivery is given up (dead-lettered): six on the
 /// schedule below, then daily ones past `webhooks.disable_after_hours`'
 /// default of five days.
-pub const WEBHOOK_MAX_ATTEMPTS: u32 = 12;
+pub const WEBHOOK_MAX_ATTEMPTS: u32 =
+    storekeep_store::rules::delivery::WEBHOOK_ATTEMPTS.unsigned_abs();
 
 /// The pause after failed attempt number `attempt` (1 for the first):
 /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, then daily, each stretched or

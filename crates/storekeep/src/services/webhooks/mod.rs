@@ -4,6 +4,7 @@
 //! (`ssrf.rs`).
 
 pub mod deliver;
+pub mod replay;
 pub mod sign;
 pub mod ssrf;
 #[cfg(test)]
