@@ -307,3 +307,94 @@ async fn a_delivery_is_retried_until_the_receiver_is_back_and_a_gone_one_dead_le
     .await;
     assert_eq!(done["job"]["state"], "completed");
 }
+
+#[tokio::test]
+async fn staff_replay_one_delivery_or_a_range_with_the_events_own_ids() {
+    if !python_has("standardwebhooks") {
+        return;
+    }
+    let rx = Receiver::start().unwrap();
+    let app = app(None).await;
+    let s = selling_shop(&app, "acme", 5_000, 10).await;
+    let hook = endpoint(&app, &s, &rx, "/ok", json!(["order.created"])).await;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for _ in 0..3 {
+        order_of(&app, &s, 1).await;
+    }
+    let first = rx.wait_for(3, Duration::from_secs(20)).await;
+    let ids: Vec<&str> = first
+        .iter()
+        .map(|r| r["headers"]["webhook-id"].as_str().unwrap())
+        .collect();
+    let replay = format!("/api/v1/admin/webhooks/{hook}/replay");
+    let send = |body: Value| {
+        admin(&app, &s.slug, &s.token, Method::POST, &replay)
+            .json(&body)
+            .send()
+    };
+
+    let resp = send(json!({"event_id": ids[1]})).await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let got = rx.wait_for(4, Duration::from_secs(20)).await;
+    assert_eq!(got[3]["headers"]["webhook-id"], ids[1]);
+    assert_eq!(
+        got[3]["body"], first[1]["body"],
+        "the same event, the same body"
+    );
+    assert_eq!(got[3]["verified"], json!([true]));
+
+    let until = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let resp = send(json!({"since": since, "until": until})).await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(b["jobs"].as_array().unwrap().len(), 3, "{b}");
+    let got = rx.wait_for(7, Duration::from_secs(20)).await;
+    let mut replayed: Vec<&str> = got[4..]
+        .iter()
+        .map(|r| r["headers"]["webhook-id"].as_str().unwrap())
+        .collect();
+    replayed.sort_unstable();
+    let mut want = ids.clone();
+    want.sort_unstable();
+    assert_eq!(replayed, want);
+
+    // Refusals: a topic the endpoint does not want, an empty range, no
+    // event named, a disabled endpoint.
+    let events = call(
+        &app,
+        &s,
+        Method::GET,
+        "/api/v1/admin/events?limit=200",
+        None,
+    )
+    .await;
+    let payment = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "payment.created")
+        .unwrap()["id"]
+        .clone();
+    for (body, field) in [
+        (json!({"event_id": payment}), "event_id"),
+        (json!({"since": until, "until": since}), "until"),
+        (json!({}), "event_id"),
+    ] {
+        let resp = send(body.clone()).await.unwrap();
+        assert_eq!(resp.status(), 422, "{body}");
+        let p: Value = resp.json().await.unwrap();
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    call(
+        &app,
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/admin/webhooks/{hook}"),
+        Some(json!({"webhook": {"status": "disabled"}})),
+    )
+    .await;
+    let resp = send(json!({"event_id": ids[0]})).await.unwrap();
+    assert_eq!(resp.status(), 409);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.received().await.len(), 7, "nothing else was sent");
+}
