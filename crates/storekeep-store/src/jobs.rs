@@ -59,6 +59,11 @@ pub trait JobStore: Send + Sync {
     /// Marks a job still running under `token` completed.
     async fn complete(&self, id: JobId, token: Uuid) -> StoreResult<bool>;
 
+    /// Puts a job still running under `token` back to wait until `until`
+    /// without counting the attempt: it did not run (its handler had no
+    /// room for it, e.g. its webhook endpoint's deliveries are full).
+    async fn snooze(&self, id: JobId, token: Uuid, until: DateTime<Utc>) -> StoreResult<bool>;
+
     /// Records a failed attempt of a job still running under `token`.
     async fn fail(
         &self,

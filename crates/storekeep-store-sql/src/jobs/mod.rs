@@ -221,6 +221,21 @@ pub async fn complete<B: Backend>(pool: &Pool<B::Db>, id: JobId, token: Uuid) ->
     Ok(n == 1)
 }
 
+const SNOOZE: &str = "UPDATE jobs SET state = 'available', run_at = $3, attempt = attempt - 1, \
+     lease_token = NULL, locked_until = NULL, locked_by = NULL \
+     WHERE id = $1 AND state = 'running' AND lease_token = $2 AND attempt > 0";
+
+pub async fn snooze<B: Backend>(
+    pool: &Pool<B::Db>,
+    id: JobId,
+    token: Uuid,
+    until: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let args = (DbId(id.0), DbId(token), until);
+    let n = B::exec(&mut *B::conn(pool).await?, Stmt::new(SNOOZE, args)).await?;
+    Ok(n == 1)
+}
+
 const HISTORY: &str = "SELECT attempt, errors FROM jobs \
      WHERE id = $1 AND state = 'running' AND lease_token = $2";
 

@@ -50,6 +50,14 @@ macro_rules! impl_job_store {
                 async fn complete(&self, id: JobId, token: Uuid) -> StoreResult<bool> {
                     jobs::complete::<$backend>(&self.pool, id, token).await
                 }
+                async fn snooze(
+                    &self,
+                    id: JobId,
+                    token: Uuid,
+                    until: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    jobs::snooze::<$backend>(&self.pool, id, token, until).await
+                }
                 async fn fail(
                     &self,
                     id: JobId,

@@ -463,3 +463,36 @@ async fn concurrent_claimers_never_get_the_same_job() {
     }
     assert_eq!(total, 60);
 }
+
+#[tokio::test]
+async fn a_snoozed_job_waits_unrun_with_its_attempts_unchanged() {
+    let db = connect().await;
+    let store = &*db.store;
+    let id = store.enqueue(&job("a").max_attempts(2)).await.unwrap();
+    let claimed = claim_one(store, "default").await;
+    assert_eq!(claimed.attempt, 1);
+    let token = claimed.lease_token.unwrap();
+    let later = now() + Span::seconds(60);
+    assert!(
+        !store.snooze(id, uuid::Uuid::now_v7(), later).await.unwrap(),
+        "another token snoozes nothing"
+    );
+    assert!(store.snooze(id, token, later).await.unwrap());
+    assert!(
+        !store.complete(id, token).await.unwrap(),
+        "the old lease is gone"
+    );
+    let snoozed = store.job(None, id).await.unwrap();
+    assert_eq!(snoozed.state, JobState::Available);
+    assert_eq!(snoozed.attempt, 0, "a snooze is not an attempt");
+    assert_eq!(snoozed.run_at, later);
+    assert!(snoozed.lease_token.is_none() && snoozed.locked_by.is_none());
+    assert!(
+        store
+            .claim("default", 10, LEASE, "w1")
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before its time"
+    );
+}

@@ -22,7 +22,60 @@ use crate::services::{ServiceError, Services, notify};
 pub fn register(runner: &mut Runner, services: &Arc<Services>) {
     runner
         .register(EMAIL_JOB, SendEmail(services.clone()))
-        .register(WEBHOOK_JOB, DeliverWebhook(services.clone()));
+        .register(
+            WEBHOOK_JOB,
+            DeliverWebhook(services.clone(), Arc::new(Slots::default())),
+        );
+}
+
+/// Deliveries to one endpoint in flight at once on a node. A slow or dead
+/// endpoint (each attempt up to `webhooks.timeout_secs`) so holds at most
+/// this many of the webhook queue's workers: its other jobs are snoozed
+/// (put back, not counted as attempts) while other endpoints' and other
+/// shops' deliveries run.
+pub const PER_ENDPOINT: usize = 2;
+
+/// Per endpoint: deliveries running on this node, and jobs turned away
+/// since one last started (the longer the line, the longer the snooze, so
+/// a backlog for a slow endpoint is not claimed over and over).
+#[derive(Default)]
+struct Slots(std::sync::Mutex<std::collections::HashMap<WebhookEndpointId, (usize, u32)>>);
+
+struct Slot {
+    slots: Arc<Slots>,
+    endpoint: WebhookEndpointId,
+}
+
+impl Slots {
+    /// A slot for `endpoint`, or how long to snooze.
+    fn take(self: &Arc<Self>, endpoint: WebhookEndpointId) -> Result<Slot, std::time::Duration> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (running, waiting) = map.entry(endpoint).or_insert((0, 0));
+        if *running < PER_ENDPOINT {
+            *running += 1;
+            *waiting = 0;
+            return Ok(Slot {
+                slots: self.clone(),
+                endpoint,
+            });
+        }
+        *waiting = waiting.saturating_add(1);
+        let jitter = rand::random::<u64>() % 500;
+        let millis = 500 + 100 * u64::from(*waiting) + jitter;
+        Err(std::time::Duration::from_millis(millis.min(30_000)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.slots.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((running, waiting)) = map.get_mut(&self.endpoint) {
+            *running = running.saturating_sub(1);
+            if *running == 0 && *waiting == 0 {
+                map.remove(&self.endpoint);
+            }
+        }
+    }
 }
 
 /// The shop and event a delivery job names.
@@ -142,7 +195,7 @@ async fn staff_notices(
     }
 }
 
-struct DeliverWebhook(Arc<Services>);
+struct DeliverWebhook(Arc<Services>, Arc<Slots>);
 
 #[async_trait]
 impl JobHandler for DeliverWebhook {
@@ -154,6 +207,10 @@ impl JobHandler for DeliverWebhook {
             .and_then(|s| s.parse().ok())
             .map(WebhookEndpointId)
             .ok_or_else(|| JobError::permanent("the job names no endpoint"))?;
+        let _slot = self
+            .1
+            .take(endpoint)
+            .map_err(|after| JobError::Snooze { after })?;
         let event = load(svc, tenant, id).await?;
         let attempt = u32::try_from(job.attempt).unwrap_or(1);
         deliver(svc, tenant, endpoint, &event, attempt)

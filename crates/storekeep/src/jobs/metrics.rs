@@ -25,7 +25,7 @@ impl JobMetrics {
         let runs = IntCounterVec::new(
             Opts::new(
                 "jobs_runs_total",
-                "Job attempts finished, by kind and result (completed, retried, dead).",
+                "Job attempts finished, by kind and result (completed, retried, dead; snoozed: put back unrun, not an attempt).",
             ),
             &["kind", "result"],
         )

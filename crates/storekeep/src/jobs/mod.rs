@@ -79,6 +79,10 @@ pub enum JobError {
     /// No retry can help: the job is dead-lettered now.
     #[error("{message}")]
     Permanent { message: String },
+    /// The handler had no room for the job now (not an attempt): it waits
+    /// `after` and is claimed again with its attempts unchanged.
+    #[error("snoozed")]
+    Snooze { after: Duration },
 }
 
 impl JobError {

@@ -233,6 +233,10 @@ impl Runner {
         };
         let (result, applied) = match outcome {
             Ok(()) => ("completed", self.store.complete(job.id, token).await),
+            Err(JobError::Snooze { after }) => (
+                "snoozed",
+                self.store.snooze(job.id, token, later(now(), after)).await,
+            ),
             Err(JobError::Retry { message, after }) if job.attempt < job.max_attempts => {
                 let delay = after.unwrap_or_else(|| backoff.delay(job.attempt));
                 let at = later(now(), delay);

@@ -398,3 +398,62 @@ async fn staff_replay_one_delivery_or_a_range_with_the_events_own_ids() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(rx.received().await.len(), 7, "nothing else was sent");
 }
+
+#[tokio::test]
+async fn a_slow_endpoint_holds_up_no_other_endpoints_deliveries() {
+    if !python_has("standardwebhooks") {
+        return;
+    }
+    let rx = Receiver::start().unwrap();
+    // Few webhook workers, so a slow endpoint could take them all.
+    let app = spawn_app_with(|s| {
+        s.webhooks.allow_networks = vec!["127.0.0.1/32".parse().unwrap()];
+        s.jobs.poll_interval = Duration::from_millis(100);
+        s.jobs.queues = vec![
+            ("default".into(), 1),
+            ("email".into(), 1),
+            ("webhooks".into(), 4),
+            ("maintenance".into(), 1),
+        ];
+    })
+    .await;
+    let s = selling_shop(&app, "acme", 5_000, 100).await;
+    let b = call(
+        &app,
+        &s,
+        Method::POST,
+        "/api/v1/admin/webhooks",
+        Some(json!({"webhook": {"url": rx.url("/slow/8"), "events": ["order.created"]}})),
+    )
+    .await;
+    let fast = endpoint(&app, &s, &rx, "/ok", json!(["order.created"])).await;
+    rx.secrets(&[b["secret"].as_str().unwrap()]).await;
+    for _ in 0..8 {
+        order_of(&app, &s, 1).await;
+    }
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = rx.received().await;
+        let count = |p: &str| got.iter().filter(|r| r["path"] == p).count();
+        if count("/ok") == 8 {
+            // Every fast delivery arrived while the slow endpoint had at
+            // most two in flight (each takes 8 s).
+            assert!(count("/slow/8") <= 2, "{} slow started", count("/slow/8"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "fast deliveries waited: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fast_attempts = call(
+        &app,
+        &s,
+        Method::GET,
+        &format!("/api/v1/admin/webhooks/{fast}/deliveries"),
+        None,
+    )
+    .await;
+    assert_eq!(fast_attempts["items"].as_array().unwrap().len(), 8);
+}
