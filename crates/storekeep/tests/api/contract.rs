@@ -107,6 +107,16 @@ const ACCEPTED: &[(&str, &str, &str)] = &[
         "POST /api/v1/admin/webhooks",
         "the endpoint's host must resolve to an address the SSRF policy allows",
     ),
+    (
+        "ST202",
+        "PATCH /api/v1/admin/webhooks/{id}",
+        "the endpoint's host must resolve to an address the SSRF policy allows",
+    ),
+    (
+        "ST202",
+        "POST /api/v1/admin/webhooks/{id}/replay",
+        "a replay names one event the endpoint wants, or since before until (not both)",
+    ),
 ];
 
 const CURSOR: &str = "`after` is opaque: only a `next_cursor` the server issued is one, and no schema describes that set";
