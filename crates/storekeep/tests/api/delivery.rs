@@ -205,12 +205,13 @@ async fn an_order_reaches_the_customer_by_email_and_the_integration_by_webhook()
 #[tokio::test]
 async fn a_delivery_is_retried_until_the_receiver_is_back_and_a_gone_one_dead_letters_until_retried()
  {
-    if !python_has("standardwebhooks") {
+    if !python_has("aiosmtpd, standardwebhooks") {
         return;
     }
+    let sink = SmtpSink::start(true);
     let rx = Receiver::start().unwrap();
     let port = rx.port;
-    let app = app(None).await;
+    let app = app(Some(&sink)).await;
     let s = selling_shop(&app, "acme", 5_000, 10).await;
     let hook = endpoint(&app, &s, &rx, "/ok", json!(["order.created"])).await;
     drop(rx);
@@ -271,6 +272,30 @@ async fn a_delivery_is_retried_until_the_receiver_is_back_and_a_gone_one_dead_le
     .await;
     assert_eq!(endpoint_now["webhook"]["status"], "disabled");
     assert_eq!(gone_rx.received().await.len(), 1);
+    // The shop's owner is told, by email.
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let notice = loop {
+        let staff: Vec<Mail> = sink
+            .messages()
+            .iter()
+            .map(|p| Mail::read(p))
+            .filter(|m| m.header("To") == Some("owner@acme.example"))
+            .collect();
+        if let Some(m) = staff.into_iter().next() {
+            break m;
+        }
+        assert!(std::time::Instant::now() < end, "the owner was not told");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        notice
+            .header("Subject")
+            .unwrap()
+            .ends_with("a webhook endpoint was disabled"),
+        "{:?}",
+        notice.header("Subject")
+    );
+    assert!(notice.parts()[0].decoded().contains("/gone"));
 
     // Staff fix the endpoint and retry the dead job: it is delivered.
     call(
