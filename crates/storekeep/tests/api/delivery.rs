@@ -482,3 +482,56 @@ async fn a_slow_endpoint_holds_up_no_other_endpoints_deliveries() {
     .await;
     assert_eq!(fast_attempts["items"].as_array().unwrap().len(), 8);
 }
+
+#[tokio::test]
+async fn emails_wait_out_an_smtp_outage_and_go_when_the_server_is_back() {
+    if !python_has("aiosmtpd") {
+        return;
+    }
+    let sink = SmtpSink::start(false);
+    let (port, url) = (sink.port, sink.url());
+    drop(sink);
+    let app = spawn_app_with(move |s| {
+        s.mail.transport = storekeep::config::MailTransport::Smtp;
+        s.mail.smtp_url = Some(storekeep::config::Secret::new(url));
+        s.mail.smtp_tls = Some(storekeep::config::SmtpTls::None);
+        s.mail.smtp_timeout = Duration::from_secs(5);
+        s.jobs.poll_interval = Duration::from_millis(100);
+        s.jobs.backoff_base = Duration::from_secs(1);
+        s.jobs.backoff_max = Duration::from_secs(2);
+    })
+    .await;
+    let s = selling_shop(&app, "acme", 5_000, 10).await;
+    let order = order_of(&app, &s, 1).await;
+    // The SMTP server is down: the email job fails and waits to retry.
+    let jobs = "/api/v1/admin/jobs?kind=email.send";
+    let b = until(&app, &s, jobs, Duration::from_secs(20), |b| {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["state"] == "retryable")
+    })
+    .await;
+    let error = b["items"][0]["last_error"].as_str().unwrap();
+    assert!(error.contains("unavailable"), "{error}");
+    assert!(!error.contains("buyer@example.com"), "no address in errors");
+
+    let sink = SmtpSink::start_on(port, false);
+    let got = sink.wait_for(1).await;
+    let mail = Mail::read(&got[0]);
+    assert_eq!(mail.header("To"), Some("buyer@example.com"));
+    let id = order["id"].as_str().unwrap();
+    assert!(
+        mail.parts()[0]
+            .decoded()
+            .contains(&id[id.len() - 8..].to_uppercase())
+    );
+    let b = until(&app, &s, jobs, Duration::from_secs(10), |b| {
+        b["items"][0]["state"] == "completed"
+    })
+    .await;
+    assert!(b["items"][0]["attempt"].as_i64().unwrap() >= 2, "{b}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 1, "sent once");
+}

@@ -144,12 +144,18 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts the sink with AUTH; with STARTTLS (required) when `tls`.
     pub fn start(tls: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(port, tls)
+    }
+
+    /// On `port` (a server that went away and came back), with an empty
+    /// inbox.
+    pub fn start_on(port: u16, tls: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
         let mut cmd = Command::new("python3");
         cmd.arg(script)
