@@ -171,6 +171,7 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
             "rotate_webhook_secret",
             "list_webhook_deliveries",
             "test_webhook",
+            "replay_webhook",
         ],
     ),
 ];

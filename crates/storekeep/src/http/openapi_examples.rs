@@ -127,6 +127,9 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
             "events": ["order.paid", "refund.created"]
         }}),
         ("update_webhook", _) => json!({"webhook": {"events": [], "status": "enabled"}}),
+        ("replay_webhook", _) => json!({
+            "since": "2026-11-27T09:00:00Z", "until": "2026-11-27T10:00:00Z"
+        }),
         _ => return None,
     })
 }
