@@ -9,12 +9,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use storekeep_domain::{EventId, OutboxEvent, Role, TenantId, UserKind, WebhookEndpointId};
+use storekeep_domain::{EventId, OutboxEvent, Role, TenantId, UserId, UserKind, WebhookEndpointId};
 use storekeep_store::StoreError;
 use storekeep_store::rules::delivery::{EMAIL_JOB, WEBHOOK_JOB};
 use storekeep_store::webhooks::ENDPOINT_DISABLED;
 
 use super::{JobError, JobHandler, JobRun, Runner};
+use crate::mail::templates::{Device, Kind};
 use crate::mail::{Email, MailError};
 use crate::services::webhooks::deliver::{DeliveryError, deliver, webhook_retry_delay_jittered};
 use crate::services::{ServiceError, Services, notify};
@@ -22,6 +23,10 @@ use crate::services::{ServiceError, Services, notify};
 pub fn register(runner: &mut Runner, services: &Arc<Services>) {
     runner
         .register(EMAIL_JOB, SendEmail(services.clone()))
+        .register(
+            notify::ACCOUNT_EMAIL_JOB,
+            SendAccountEmail(services.clone()),
+        )
         .register(
             WEBHOOK_JOB,
             DeliverWebhook(services.clone(), Arc::new(Slots::default())),
@@ -192,6 +197,64 @@ async fn staff_notices(
             Some(next) => page.after = Some(next),
             None => return Ok(out),
         }
+    }
+}
+
+/// An account email (`email.account`): the account is read when the job
+/// runs, its address unsealed only to send; a reset token is unsealed from
+/// the payload. The Message-ID is the job's, the same on every attempt.
+struct SendAccountEmail(Arc<Services>);
+
+#[async_trait]
+impl JobHandler for SendAccountEmail {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let svc = &*self.0;
+        let p = &job.payload;
+        let kind = p["template"]
+            .as_str()
+            .and_then(Kind::parse)
+            .ok_or_else(|| JobError::permanent("the job names no template"))?;
+        let user_id = p["user_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .map(UserId)
+            .ok_or_else(|| JobError::permanent("the job names no account"))?;
+        let user = svc
+            .store
+            .user_by_id(user_id)
+            .await
+            .map_err(|e| store_error("the account", e))?;
+        let tenant = match job.tenant {
+            Some(t) => Some(
+                svc.store
+                    .tenant_by_id(t)
+                    .await
+                    .map_err(|e| store_error("the shop", e))?,
+            ),
+            None => None,
+        };
+        let mut email = if kind == Kind::PasswordReset {
+            let token = p["token_sealed"]
+                .as_str()
+                .and_then(|sealed| {
+                    svc.keyring
+                        .open(sealed, &notify::reset_token_context(user.id))
+                        .ok()
+                })
+                .ok_or_else(|| JobError::permanent("the reset token does not open"))?;
+            let account = crate::services::accounts::open_account(&svc.keyring, &user)
+                .map_err(service_error)?;
+            notify::password_reset_email(svc, tenant.as_ref(), &account.email, &token)
+        } else {
+            let device = p["device"].as_object().map(|d| Device {
+                agent: d["agent"].as_str().unwrap_or("unknown").to_owned(),
+                network: d["network"].as_str().unwrap_or("unknown").to_owned(),
+            });
+            notify::account_email(svc, tenant.as_ref(), &user, kind, device)
+        }
+        .map_err(service_error)?;
+        email.message_id = Some(format!("{}.{}", job.id, email.template));
+        notify::deliver(svc, &email).await.map_err(mail_error)
     }
 }
 

@@ -545,11 +545,16 @@ async fn send_reset(
         .store
         .create_password_reset(user.id, &hash, now() + RESET_TTL)
         .await?;
-    let message = super::notify::password_reset_email(state, tenant, &email, &token)?;
-    super::notify::deliver(state, &message)
-        .await
-        .map_err(|e| ServiceError::Store(StoreError::Other(e.into())))?;
-    tracing::info!(email = %mask_email(&email), "password reset sent");
+    super::notify::queue_account_email(
+        state,
+        tenant,
+        &user,
+        crate::mail::templates::Kind::PasswordReset,
+        None,
+        Some(&token),
+    )
+    .await;
+    tracing::info!(email = %mask_email(&email), "password reset queued");
     Ok(())
 }
 

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use storekeep_domain::{SessionRecord, Tenant, UserRecord};
 
-use super::{account_email, deliver};
 use crate::mail::templates::{Device, Kind};
 use crate::services::Services;
 
@@ -86,8 +85,7 @@ async fn check(
             .and_then(network)
             .unwrap_or_else(|| "unknown".to_owned()),
     };
-    let email = account_email(svc, tenant, user, Kind::NewDevice, Some(device))?;
-    deliver(svc, &email).await?;
+    super::queue_account_email(svc, tenant, user, Kind::NewDevice, Some(device), None).await;
     Ok(())
 }
 

@@ -303,8 +303,46 @@ pub fn account_email(
     compose(svc, tenant, kind, &context, &account.email)
 }
 
-/// Sends an account notice from a background task (shutdown waits for
-/// it). A failure is logged; the account's action has happened anyway.
+/// The job kind that sends an account email (password reset, MFA on and
+/// off, a new device).
+pub const ACCOUNT_EMAIL_JOB: &str = "email.account";
+
+/// The keyring context a password-reset token is sealed under in its job.
+pub fn reset_token_context(user: storekeep_domain::UserId) -> String {
+    format!("jobs.password_reset:{user}")
+}
+
+/// Queues an account email for `user` on the `email` queue: the job reads
+/// the account (its sealed address) when it runs, so a node that dies
+/// before sending leaves the job for another. A reset token travels sealed
+/// with the keyring; a failure to queue is logged (the account's action
+/// has happened anyway).
+pub async fn queue_account_email(
+    svc: &Services,
+    tenant: Option<&Tenant>,
+    user: &storekeep_domain::UserRecord,
+    kind: Kind,
+    device: Option<templates::Device>,
+    token: Option<&str>,
+) {
+    let payload = serde_json::json!({
+        "template": kind.name(),
+        "user_id": user.id,
+        "device": device.map(|d| serde_json::json!({"agent": d.agent, "network": d.network})),
+        "token_sealed": token.map(|t| svc.keyring.seal(t, &reset_token_context(user.id))),
+    });
+    let mut job = storekeep_domain::NewJob::new(ACCOUNT_EMAIL_JOB, payload)
+        .queue(storekeep_store::rules::delivery::EMAIL_QUEUE);
+    if let Some(t) = tenant {
+        job = job.tenant(t.id);
+    }
+    if let Err(error) = svc.jobs.enqueue(job).await {
+        tracing::error!(template = kind.name(), %error, "account notice not queued");
+    }
+}
+
+/// Queues an account notice from a background task (shutdown waits for
+/// it), so the request answers without waiting for the queue.
 pub fn spawn_account_email(
     svc: &Arc<Services>,
     tenant: Option<&Tenant>,
@@ -313,12 +351,6 @@ pub fn spawn_account_email(
 ) {
     let (svc2, tenant, user) = (svc.clone(), tenant.cloned(), user.clone());
     svc.background.spawn(async move {
-        let sent = match account_email(&svc2, tenant.as_ref(), &user, kind, None) {
-            Ok(email) => deliver(&svc2, &email).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(error) = sent {
-            tracing::error!(template = kind.name(), %error, "account notice not sent");
-        }
+        queue_account_email(&svc2, tenant.as_ref(), &user, kind, None, None).await;
     });
 }
