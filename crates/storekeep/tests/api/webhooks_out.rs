@@ -4,86 +4,13 @@
 //! from PyPI), secret rotation, what 500 and 410 answers do, and the
 //! destinations refused as SSRF.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use storekeep_test_support::{TestApp, problem, spawn_app, spawn_app_with};
 
 use crate::catalog_support::fields;
 use crate::identity::{admin, shop_with_owner};
-
-/// The Python receiver (`webhook_receiver.py`) on a free loopback port;
-/// killed when dropped.
-struct Receiver {
-    child: Child,
-    port: u16,
-    http: reqwest::Client,
-}
-
-impl Receiver {
-    /// `None` (the test skips) if Python or `standardwebhooks` is
-    /// missing, unless `STOREKEEP_TEST_REQUIRE_TOOLS` is set.
-    fn start() -> Option<Self> {
-        let found = Command::new("python3")
-            .args(["-c", "import standardwebhooks"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            assert!(
-                std::env::var("STOREKEEP_TEST_REQUIRE_TOOLS").is_err(),
-                "python3 with standardwebhooks is required (STOREKEEP_TEST_REQUIRE_TOOLS is set)"
-            );
-            eprintln!("skipping: python3 with standardwebhooks is not installed");
-            return None;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/webhook_receiver.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the receiver");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("reading the receiver's port");
-        let port = line.trim().parse().expect("the receiver prints its port");
-        Some(Self {
-            child,
-            port,
-            http: reqwest::Client::new(),
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn secrets(&self, secrets: &[&str]) {
-        let resp = self
-            .http
-            .put(self.url("/secrets"))
-            .json(&secrets)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 204);
-    }
-
-    async fn received(&self) -> Vec<Value> {
-        let resp = self.http.get(self.url("/received")).send().await.unwrap();
-        resp.json::<Vec<Value>>().await.unwrap()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::webhook_support::Receiver;
 
 /// A server that may reach the receiver on 127.0.0.1.
 async fn app_reaching_loopback() -> TestApp {
