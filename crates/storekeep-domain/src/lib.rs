@@ -55,4 +55,5 @@ pub use tenant::{
 pub use validation::{FieldError, ValidationErrors};
 pub use webhooks::{
     DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch, WebhookStatus,
+    subscribes,
 };

@@ -60,8 +60,14 @@ pub struct WebhookEndpoint {
 impl WebhookEndpoint {
     /// Whether the endpoint wants events of `topic`.
     pub fn wants(&self, topic: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == topic)
+        subscribes(&self.events, topic)
     }
+}
+
+/// Whether an endpoint subscribed to `events` wants `topic`: empty means
+/// every type.
+pub fn subscribes(events: &[String], topic: &str) -> bool {
+    events.is_empty() || events.iter().any(|e| e == topic)
 }
 
 /// A change to an endpoint; `None` leaves a field as it is.

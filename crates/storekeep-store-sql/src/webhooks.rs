@@ -250,21 +250,25 @@ pub async fn webhook_endpoint<B: Backend>(
     found(row, ENDPOINT)
 }
 
+/// The shop's enabled endpoints, on `conn` (the outbox dispatcher passes
+/// its open transaction).
+pub async fn enabled_endpoints<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+) -> StoreResult<Vec<WebhookEndpoint>> {
+    let stmt = Stmt::new(ENABLED_ENDPOINTS, (DbId(tenant.0),));
+    let rows: Vec<EndpointRow> = B::all(conn, stmt).await?;
+    rows.into_iter().map(WebhookEndpoint::try_from).collect()
+}
+
 pub async fn webhook_endpoints_for<B: Backend>(
     pool: &Pool<B::Db>,
     tenant: TenantId,
     topic: &str,
 ) -> StoreResult<Vec<WebhookEndpoint>> {
-    let stmt = Stmt::new(ENABLED_ENDPOINTS, (DbId(tenant.0),));
-    let rows: Vec<EndpointRow> = B::all(&mut *B::conn(pool).await?, stmt).await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let e = WebhookEndpoint::try_from(row)?;
-        if e.wants(topic) {
-            out.push(e);
-        }
-    }
-    Ok(out)
+    let mut endpoints = enabled_endpoints::<B>(&mut *B::conn(pool).await?, tenant).await?;
+    endpoints.retain(|e| e.wants(topic));
+    Ok(endpoints)
 }
 
 pub async fn update_webhook_endpoint<B: Backend>(

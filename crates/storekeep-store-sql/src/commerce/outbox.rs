@@ -6,9 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 use sqlx::types::Json;
-use storekeep_domain::{
-    EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId, WebhookEndpointId,
-};
+use storekeep_domain::{EventId, OrderId, OutboxEvent, Page, PageRequest, TenantId};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::rules::delivery::{PendingEvent, Subscription, delivery_jobs};
 use storekeep_store::{StoreError, StoreResult, now};
@@ -106,9 +104,6 @@ const PENDING: &str = "SELECT id, tenant_id, topic FROM outbox_events \
 const PENDING_LOCKED: &str = "SELECT id, tenant_id, topic FROM outbox_events \
      WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
 
-const SUBSCRIPTIONS: &str = "SELECT id, events FROM webhook_endpoints \
-     WHERE tenant_id = $1 AND status = 'enabled'";
-
 const MARK_DISPATCHED: &str =
     "UPDATE outbox_events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL";
 
@@ -117,12 +112,6 @@ struct PendingRow {
     id: DbId,
     tenant_id: DbId,
     topic: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct SubscriptionRow {
-    id: DbId,
-    events: Json<Vec<String>>,
 }
 
 /// Hands up to `limit` undispatched events to their destinations: in one
@@ -146,13 +135,14 @@ pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult
     for row in &rows {
         if let std::collections::hash_map::Entry::Vacant(slot) = subscriptions.entry(row.tenant_id)
         {
-            let subs: Vec<SubscriptionRow> =
-                B::all(&mut tx, Stmt::new(SUBSCRIPTIONS, (row.tenant_id,))).await?;
+            let endpoints =
+                crate::webhooks::enabled_endpoints::<B>(&mut tx, TenantId(row.tenant_id.0)).await?;
             slot.insert(
-                subs.into_iter()
-                    .map(|s| Subscription {
-                        endpoint: WebhookEndpointId(s.id.0),
-                        events: s.events.0,
+                endpoints
+                    .into_iter()
+                    .map(|e| Subscription {
+                        endpoint: e.id,
+                        events: e.events,
                     })
                     .collect(),
             );

@@ -63,7 +63,7 @@ pub fn delivery_jobs(event: &PendingEvent, subscriptions: &[Subscription]) -> Ve
         );
     }
     for sub in subscriptions {
-        if sub.events.is_empty() || sub.events.contains(&event.topic) {
+        if storekeep_domain::subscribes(&sub.events, &event.topic) {
             jobs.push(
                 webhook_job(event, sub.endpoint)
                     .unique_key(format!("webhook:{}:{}", sub.endpoint, event.id)),
