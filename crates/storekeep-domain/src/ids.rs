@@ -112,3 +112,19 @@ id_type!(
     /// Identifies one delivery attempt to a webhook endpoint.
     WebhookDeliveryId
 );
+id_type!(
+    /// Identifies a rental plan (the terms a variant is rented on).
+    RentalPlanId
+);
+id_type!(
+    /// Identifies one serial-tracked rentable unit.
+    RentalUnitId
+);
+id_type!(
+    /// Identifies a rental contract.
+    RentalContractId
+);
+id_type!(
+    /// Identifies one installment of a rental contract's schedule.
+    InstallmentId
+);

@@ -14,6 +14,7 @@ mod permission;
 mod plan;
 #[cfg(test)]
 mod proptests;
+mod rentals;
 mod tenant;
 mod validation;
 mod webhooks;
@@ -43,11 +44,18 @@ pub use ids::{
     CartId, CartItemId, CategoryId, DealId, EventId, ImageId, OrderId, OrderLineId, PaymentId,
     PlanId, ProductId, RefundId, TenantId, VariantId,
 };
+pub use ids::{InstallmentId, RentalContractId, RentalPlanId, RentalUnitId};
 pub use ids::{WebhookDeliveryId, WebhookEndpointId};
 pub use jobs::{Job, JobErrorEntry, JobFilter, JobState, NewJob, QueueStats};
 pub use page::{Page, PageRequest};
 pub use permission::Permission;
 pub use plan::{DEFAULT_PLAN, NewPlan, Plan, PlanLimits, PlanLimitsPatch, PlanName};
+pub use rentals::{
+    BuyoutRule, ContractStatus, DepositRule, FULL_SHARE_BPS, InspectionOutcome, Installment,
+    LateFeeRule, MAX_TERM_PERIODS, Maintainer, RentalContract, RentalKind, RentalPaymentKind,
+    RentalPlan, RentalTerms, RentalUnit, TermUnit, UnitCondition, UnitEvent, UnitEventKind,
+    UnitStatus,
+};
 pub use tenant::{
     DomainName, EmailDkim, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,
     TenantStatus, parse_display_name,
