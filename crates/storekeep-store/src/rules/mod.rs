@@ -10,3 +10,4 @@ pub mod delivery;
 pub mod identity;
 pub mod jobs;
 pub mod platform;
+pub mod rentals;

@@ -1,0 +1,216 @@
+//! Rental arithmetic: schedules, deposits, late fees, buy-outs and the
+//! disclosures rent-to-own laws ask for. Pure functions of a contract's
+//! terms and dates, applied by both backends and by the services that
+//! quote a cart; amounts are integer minor units, shares basis points,
+//! rounded half up.
+
+use chrono::{Days, Months, NaiveDate};
+use storekeep_domain::{
+    BuyoutRule, DepositRule, FULL_SHARE_BPS, LateFeeRule, RentalKind, RentalTerms, TermUnit,
+};
+
+/// `amount × bps / 10 000`, rounded half up, without overflow.
+pub fn share(amount: i64, bps: i64) -> i64 {
+    let scaled = i128::from(amount) * i128::from(bps);
+    let full = i128::from(FULL_SHARE_BPS);
+    let rounded = (scaled + full / 2).div_euclid(full);
+    i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN })
+}
+
+/// The due date of installment `index` (0 = the first, due on `start`).
+/// Months count from the start date, not from the previous due date, so a
+/// schedule starting on 31 January falls due on 28/29 February, then on
+/// 31 March again. `None` past the calendar's end.
+pub fn due_date(start: NaiveDate, unit: TermUnit, index: u32) -> Option<NaiveDate> {
+    match unit {
+        TermUnit::Month => start.checked_add_months(Months::new(index)),
+        TermUnit::Week => start.checked_add_days(Days::new(u64::from(index) * 7)),
+    }
+}
+
+/// One line of a generated schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledInstallment {
+    /// 1-based.
+    pub seq: i32,
+    pub due_date: NaiveDate,
+    pub amount: i64,
+}
+
+/// The schedule of a contract of `term` periods starting on `start`: one
+/// installment of the period's price per period, the first due at checkout.
+pub fn schedule(start: NaiveDate, terms: &RentalTerms, term: i32) -> Vec<ScheduledInstallment> {
+    (0..u32::try_from(term).unwrap_or(0))
+        .map_while(|i| {
+            Some(ScheduledInstallment {
+                seq: i32::try_from(i).ok()? + 1,
+                due_date: due_date(start, terms.term_unit, i)?,
+                amount: terms.price_per_period,
+            })
+        })
+        .collect()
+}
+
+/// The deposit taken at checkout for goods whose cash price is `cash_price`.
+pub fn deposit(rule: DepositRule, cash_price: i64) -> i64 {
+    match rule {
+        DepositRule::None => 0,
+        DepositRule::Fixed { amount } => amount.max(0),
+        DepositRule::Percent { bps } => share(cash_price, bps).max(0),
+    }
+}
+
+/// The grace days of a late-fee rule (0 when there is no fee).
+pub fn grace_days(rule: LateFeeRule) -> i32 {
+    match rule {
+        LateFeeRule::None => 0,
+        LateFeeRule::Fixed { grace_days, .. } | LateFeeRule::Percent { grace_days, .. } => {
+            grace_days
+        }
+    }
+}
+
+/// The fee due on an installment of `amount` due on `due` and still unpaid
+/// on `today`: `None` before the grace days have passed or without a rule.
+/// A contract charges it at most once per installment (the store's job).
+pub fn late_fee(rule: LateFeeRule, amount: i64, due: NaiveDate, today: NaiveDate) -> Option<i64> {
+    let fee = match rule {
+        LateFeeRule::None => return None,
+        LateFeeRule::Fixed { amount, .. } => amount,
+        LateFeeRule::Percent { bps, .. } => share(amount, bps),
+    };
+    let days_late = today.signed_duration_since(due).num_days();
+    (days_late > i64::from(grace_days(rule)) && fee > 0).then_some(fee)
+}
+
+/// Whether an installment due on `due`, unpaid on `today`, puts its
+/// contract in default (`default_after_days` passed).
+pub fn in_default(terms: &RentalTerms, due: NaiveDate, today: NaiveDate) -> bool {
+    today.signed_duration_since(due).num_days() > i64::from(terms.default_after_days)
+}
+
+/// What buying the goods out costs now: `None` when the contract cannot be
+/// bought out (fixed-term, or no buy-out rule). `rent_paid` is the sum of
+/// installments paid, `remaining` the sum not yet paid. Never negative.
+pub fn buyout_price(
+    terms: &RentalTerms,
+    cash_price: i64,
+    rent_paid: i64,
+    remaining: i64,
+) -> Option<i64> {
+    if terms.kind != RentalKind::RentToOwn {
+        return None;
+    }
+    let price = match terms.buyout {
+        BuyoutRule::None => return None,
+        BuyoutRule::CashPriceMinusRent { bps } => cash_price.saturating_sub(share(rent_paid, bps)),
+        BuyoutRule::RemainingShare { bps } => share(remaining, bps),
+    };
+    Some(price.max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storekeep_domain::Maintainer;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn terms() -> RentalTerms {
+        RentalTerms {
+            kind: RentalKind::RentToOwn,
+            term_unit: TermUnit::Month,
+            term: 12,
+            min_term: 6,
+            max_term: 24,
+            price_per_period: 5_000,
+            deposit: DepositRule::Percent { bps: 1_000 },
+            late_fee: LateFeeRule::Fixed {
+                amount: 1_500,
+                grace_days: 5,
+            },
+            buyout: BuyoutRule::CashPriceMinusRent { bps: 5_000 },
+            extension_allowed: true,
+            maintainer: Maintainer::Shop,
+            default_after_days: 30,
+        }
+    }
+
+    #[test]
+    fn months_are_counted_from_the_start_and_clamped_at_month_end() {
+        let dates: Vec<_> = schedule(d(2027, 1, 31), &terms(), 4)
+            .iter()
+            .map(|i| i.due_date)
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                d(2027, 1, 31),
+                d(2027, 2, 28),
+                d(2027, 3, 31),
+                d(2027, 4, 30)
+            ]
+        );
+        let leap: Vec<_> = schedule(d(2028, 1, 31), &terms(), 2)
+            .iter()
+            .map(|i| i.due_date)
+            .collect();
+        assert_eq!(leap, [d(2028, 1, 31), d(2028, 2, 29)]);
+    }
+
+    #[test]
+    fn weeks_are_seven_days() {
+        let weekly = RentalTerms {
+            term_unit: TermUnit::Week,
+            ..terms()
+        };
+        let s = schedule(d(2027, 12, 29), &weekly, 2);
+        assert_eq!((s[1].seq, s[1].due_date), (2, d(2028, 1, 5)));
+    }
+
+    #[test]
+    fn shares_round_half_up() {
+        assert_eq!(share(1_005, 5_000), 503);
+        assert_eq!(share(1, 4_999), 0);
+        assert_eq!(deposit(DepositRule::Percent { bps: 1_000 }, 99_999), 10_000);
+    }
+
+    #[test]
+    fn late_fees_wait_for_the_grace_days() {
+        let rule = LateFeeRule::Percent {
+            bps: 1_000,
+            grace_days: 3,
+        };
+        assert_eq!(late_fee(rule, 5_000, d(2027, 3, 1), d(2027, 3, 4)), None);
+        assert_eq!(
+            late_fee(rule, 5_000, d(2027, 3, 1), d(2027, 3, 5)),
+            Some(500)
+        );
+        assert_eq!(
+            late_fee(LateFeeRule::None, 5_000, d(2027, 3, 1), d(2028, 1, 1)),
+            None
+        );
+    }
+
+    #[test]
+    fn buyouts_are_never_negative_and_only_for_rent_to_own() {
+        let t = terms();
+        assert_eq!(buyout_price(&t, 60_000, 20_000, 40_000), Some(50_000));
+        assert_eq!(buyout_price(&t, 5_000, 20_000, 40_000), Some(0));
+        let remaining = RentalTerms {
+            buyout: BuyoutRule::RemainingShare { bps: 6_000 },
+            ..t.clone()
+        };
+        assert_eq!(
+            buyout_price(&remaining, 60_000, 20_000, 40_000),
+            Some(24_000)
+        );
+        let fixed = RentalTerms {
+            kind: RentalKind::FixedTerm,
+            ..t
+        };
+        assert_eq!(buyout_price(&fixed, 60_000, 0, 0), None);
+    }
+}
