@@ -59,6 +59,11 @@ pub trait JobStore: Send + Sync {
     /// Marks a job still running under `token` completed.
     async fn complete(&self, id: JobId, token: Uuid) -> StoreResult<bool>;
 
+    /// Marks each job still running under its token completed, all in one
+    /// transaction (one durable write for the batch); for each, whether
+    /// it was.
+    async fn complete_many(&self, done: &[(JobId, Uuid)]) -> StoreResult<Vec<bool>>;
+
     /// Puts a job still running under `token` back to wait until `until`
     /// without counting the attempt: it did not run (its handler had no
     /// room for it, e.g. its webhook endpoint's deliveries are full).

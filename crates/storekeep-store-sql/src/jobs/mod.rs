@@ -221,6 +221,27 @@ pub async fn complete<B: Backend>(pool: &Pool<B::Db>, id: JobId, token: Uuid) ->
     Ok(n == 1)
 }
 
+/// Completes a batch in one write transaction: one commit (one fsync)
+/// for every job in it, the way checkout's group commit shares one among
+/// orders. Each update is still conditional on its own lease token.
+pub async fn complete_many<B: Backend>(
+    pool: &Pool<B::Db>,
+    done: &[(JobId, Uuid)],
+) -> StoreResult<Vec<bool>> {
+    if done.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = now();
+    let mut tx = B::write_tx(pool).await?;
+    let mut applied = Vec::with_capacity(done.len());
+    for (id, token) in done {
+        let args = (DbId(id.0), DbId(*token), at);
+        applied.push(B::exec(&mut tx, Stmt::new(COMPLETE, args)).await? == 1);
+    }
+    B::commit(tx).await?;
+    Ok(applied)
+}
+
 const SNOOZE: &str = "UPDATE jobs SET state = 'available', run_at = $3, attempt = attempt - 1, \
      lease_token = NULL, locked_until = NULL, locked_by = NULL \
      WHERE id = $1 AND state = 'running' AND lease_token = $2 AND attempt > 0";

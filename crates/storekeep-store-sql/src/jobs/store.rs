@@ -50,6 +50,9 @@ macro_rules! impl_job_store {
                 async fn complete(&self, id: JobId, token: Uuid) -> StoreResult<bool> {
                     jobs::complete::<$backend>(&self.pool, id, token).await
                 }
+                async fn complete_many(&self, done: &[(JobId, Uuid)]) -> StoreResult<Vec<bool>> {
+                    jobs::complete_many::<$backend>(&self.pool, done).await
+                }
                 async fn snooze(
                     &self,
                     id: JobId,

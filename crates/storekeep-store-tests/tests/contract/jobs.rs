@@ -165,6 +165,40 @@ async fn only_the_current_lease_holder_settles_a_job() {
 }
 
 #[tokio::test]
+async fn a_batch_completes_only_the_jobs_still_held_under_their_tokens() {
+    let db = connect().await;
+    let store = &db.store;
+    for _ in 0..3 {
+        store.enqueue(&job("noop")).await.unwrap();
+    }
+    let held = store.claim("default", 3, LEASE, "w1").await.unwrap();
+    assert_eq!(held.len(), 3);
+    let token = |i: usize| held[i].lease_token.unwrap();
+    // The third is presented with a token that is not its lease's.
+    let batch = [
+        (held[0].id, token(0)),
+        (held[1].id, token(1)),
+        (held[2].id, token(0)),
+    ];
+    assert_eq!(
+        store.complete_many(&batch).await.unwrap(),
+        [true, true, false]
+    );
+    for (j, state) in held
+        .iter()
+        .zip([JobState::Completed, JobState::Completed, JobState::Running])
+    {
+        assert_eq!(store.job(None, j.id).await.unwrap().state, state);
+    }
+    assert_eq!(
+        store.complete_many(&batch[..1]).await.unwrap(),
+        [false],
+        "settled once"
+    );
+    assert!(store.complete_many(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_failed_attempt_is_retried_later_or_dead_lettered() {
     let db = connect().await;
     let store = &db.store;

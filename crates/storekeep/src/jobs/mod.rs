@@ -24,6 +24,7 @@
 //!   grace period, return; unfinished leases are rescued later.
 
 pub mod backoff;
+mod completer;
 mod delivery;
 pub mod kinds;
 pub mod metrics;

@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::backoff::Backoff;
+use super::completer::Completer;
 use super::{JobError, JobHandler, JobQueue, JobRun, Periodic};
 use crate::config::JobSettings;
 use crate::metrics::Metrics;
@@ -31,6 +32,8 @@ pub struct Runner {
     worker: String,
     metrics: Option<Arc<Metrics>>,
     grace: Duration,
+    /// Saves successes in batches; started by `run`.
+    completer: Option<Completer>,
 }
 
 impl Runner {
@@ -52,6 +55,7 @@ impl Runner {
             worker,
             metrics: None,
             grace,
+            completer: None,
         }
     }
 
@@ -81,7 +85,8 @@ impl Runner {
 
     /// Runs until `stop` turns true, then stops claiming and waits for
     /// running handlers, at most the grace period.
-    pub async fn run(self, stop: watch::Receiver<bool>) {
+    pub async fn run(mut self, stop: watch::Receiver<bool>) {
+        self.completer = Some(Completer::start(self.store.clone()));
         let me = Arc::new(self);
         let handlers = TaskTracker::new();
         let loops = TaskTracker::new();
@@ -241,7 +246,13 @@ impl Runner {
             max: self.settings.backoff_max,
         };
         let (result, applied) = match outcome {
-            Ok(()) => ("completed", self.store.complete(job.id, token).await),
+            Ok(()) => (
+                "completed",
+                match &self.completer {
+                    Some(batches) => batches.complete(job.id, token).await,
+                    None => self.store.complete(job.id, token).await,
+                },
+            ),
             Err(JobError::Snooze { after }) => (
                 "snoozed",
                 self.store.snooze(job.id, token, later(now(), after)).await,

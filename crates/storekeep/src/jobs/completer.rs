@@ -1,0 +1,69 @@
+//! [`Completer`]: saves finished jobs in batches. Every worker whose job
+//! succeeded hands its (id, token) here and waits; one task writes what
+//! has gathered in one transaction, so a busy queue pays one durable write
+//! per batch instead of one per job, and an idle one writes at once (a
+//! batch is whatever arrived while the previous write ran).
+
+use std::sync::Arc;
+
+use storekeep_domain::JobId;
+use storekeep_store::{Store, StoreError, StoreResult};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// Most jobs saved by one write.
+const MAX_BATCH: usize = 256;
+
+type Reply = oneshot::Sender<Result<bool, String>>;
+
+#[derive(Clone)]
+pub struct Completer {
+    tx: mpsc::UnboundedSender<(JobId, Uuid, Reply)>,
+}
+
+impl Completer {
+    /// Starts the writing task over `store`; it ends when every
+    /// `Completer` clone is dropped, after writing what it was handed.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(store, rx));
+        Self { tx }
+    }
+
+    /// Marks the job completed if it still runs under `token` (see
+    /// `JobStore::complete`), once its batch is written.
+    pub async fn complete(&self, id: JobId, token: Uuid) -> StoreResult<bool> {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send((id, token, reply)).is_err() {
+            return Err(StoreError::Other("the job completer has stopped".into()));
+        }
+        match answer.await {
+            Ok(Ok(applied)) => Ok(applied),
+            Ok(Err(e)) => Err(StoreError::Other(e.into())),
+            Err(_) => Err(StoreError::Other("the job completer has stopped".into())),
+        }
+    }
+}
+
+async fn write_batches(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::UnboundedReceiver<(JobId, Uuid, Reply)>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let done: Vec<(JobId, Uuid)> = batch.iter().map(|(id, token, _)| (*id, *token)).collect();
+        match store.complete_many(&done).await {
+            Ok(applied) => {
+                for ((_, _, reply), applied) in batch.drain(..).zip(applied) {
+                    let _ = reply.send(Ok(applied));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (_, _, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
