@@ -11,7 +11,9 @@
 //!    queue of `--concurrency` workers and a no-op handler, and times until
 //!    every job is completed.
 //!
-//! Prints one JSON line per measurement.
+//! Both run `--rounds` times, alternating, so a machine whose load drifts
+//! weighs on both alike; prints one JSON line per round, then the medians
+//! and the median of the rounds' ratios.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +34,17 @@ struct Args {
     count: usize,
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 struct Noop;
@@ -184,17 +197,34 @@ async fn main() {
     };
     let pool = u32::try_from(args.concurrency).unwrap_or(16) + 4;
     let store = connect(&args.db, pool).await;
-    let inserts = baseline(&args.db, args.count, args.concurrency).await;
-    let jobs = through_runner(store, args.count, args.concurrency).await;
+    let (mut inserts, mut jobs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=args.rounds.max(1) {
+        let i = baseline(&args.db, args.count, args.concurrency).await;
+        let j = through_runner(store.clone(), args.count, args.concurrency).await;
+        println!(
+            "{}",
+            json!({
+                "database": database,
+                "round": round,
+                "inserts_per_sec": i.round(),
+                "jobs_per_sec": j.round(),
+                "ratio": round2(j / i),
+            })
+        );
+        inserts.push(i);
+        jobs.push(j);
+        ratios.push(j / i);
+    }
     println!(
         "{}",
         json!({
             "database": database,
             "count": args.count,
             "concurrency": args.concurrency,
-            "inserts_per_sec": inserts.round(),
-            "jobs_per_sec": jobs.round(),
-            "ratio": (jobs / inserts * 100.0).round() / 100.0,
+            "rounds": ratios.len(),
+            "inserts_per_sec": median(inserts).round(),
+            "jobs_per_sec": median(jobs).round(),
+            "ratio": round2(median(ratios)),
         })
     );
 }
