@@ -4,10 +4,21 @@
 //! quote a cart; amounts are integer minor units, shares basis points,
 //! rounded half up.
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use storekeep_domain::{
     BuyoutRule, DepositRule, FULL_SHARE_BPS, LateFeeRule, RentalKind, RentalTerms, TermUnit,
 };
+
+/// The calendar date `now` falls on in the shop's IANA time zone `tz`
+/// (`Europe/Berlin`): due dates, reminders and late fees count the shop's
+/// days. A zone this build does not know counts UTC days (settings are
+/// checked on save, so only a zone dropped from the database gets here).
+pub fn shop_today(now: DateTime<Utc>, tz: &str) -> NaiveDate {
+    match tz.parse::<chrono_tz::Tz>() {
+        Ok(zone) => now.with_timezone(&zone).date_naive(),
+        Err(_) => now.date_naive(),
+    }
+}
 
 /// `amount × bps / 10 000`, rounded half up, without overflow.
 pub fn share(amount: i64, bps: i64) -> i64 {
@@ -136,6 +147,79 @@ mod tests {
             maintainer: Maintainer::Shop,
             default_after_days: 30,
         }
+    }
+
+    fn utc(raw: &str) -> DateTime<Utc> {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn today_is_the_shops_calendar_day() {
+        // Berlin leaves summer time at 01:00 UTC on 31 October 2027.
+        assert_eq!(
+            shop_today(utc("2027-10-30T21:59:59Z"), "Europe/Berlin"),
+            d(2027, 10, 30),
+            "23:59:59 CEST"
+        );
+        assert_eq!(
+            shop_today(utc("2027-10-30T22:00:00Z"), "Europe/Berlin"),
+            d(2027, 10, 31),
+            "midnight CEST, one hour before the change"
+        );
+        assert_eq!(
+            shop_today(utc("2027-10-31T22:59:59Z"), "Europe/Berlin"),
+            d(2027, 10, 31),
+            "23:59:59 CET, after the change"
+        );
+        assert_eq!(
+            shop_today(utc("2027-10-31T23:00:00Z"), "Europe/Berlin"),
+            d(2027, 11, 1)
+        );
+        // New York enters summer time at 07:00 UTC on 14 March 2027.
+        assert_eq!(
+            shop_today(utc("2027-03-14T03:59:59Z"), "America/New_York"),
+            d(2027, 3, 13)
+        );
+        assert_eq!(
+            shop_today(utc("2027-03-15T03:59:59Z"), "America/New_York"),
+            d(2027, 3, 14)
+        );
+        assert_eq!(
+            shop_today(utc("2027-03-15T04:00:00Z"), "America/New_York"),
+            d(2027, 3, 15)
+        );
+    }
+
+    #[test]
+    fn today_differs_by_a_day_across_the_date_line() {
+        let now = utc("2027-06-15T11:30:00Z");
+        assert_eq!(
+            shop_today(now, "Pacific/Kiritimati"),
+            d(2027, 6, 16),
+            "UTC+14"
+        );
+        assert_eq!(
+            shop_today(now, "Pacific/Pago_Pago"),
+            d(2027, 6, 15),
+            "UTC-11"
+        );
+        assert_eq!(
+            shop_today(now, "Pacific/Auckland"),
+            d(2027, 6, 15),
+            "UTC+12"
+        );
+        let later = utc("2027-06-15T12:30:00Z");
+        assert_eq!(shop_today(later, "Pacific/Auckland"), d(2027, 6, 16));
+        assert_eq!(shop_today(later, "Pacific/Pago_Pago"), d(2027, 6, 15));
+    }
+
+    #[test]
+    fn an_unknown_zone_counts_utc_days() {
+        let now = utc("2027-06-15T23:30:00Z");
+        assert_eq!(shop_today(now, "Mars/Olympus"), d(2027, 6, 15));
+        assert_eq!(shop_today(now, ""), d(2027, 6, 15));
+        assert_eq!(shop_today(now, "UTC"), d(2027, 6, 15));
+        assert_eq!(shop_today(now, "Asia/Tokyo"), d(2027, 6, 16));
     }
 
     #[test]
