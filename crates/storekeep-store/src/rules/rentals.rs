@@ -62,6 +62,31 @@ pub fn schedule(start: NaiveDate, terms: &RentalTerms, term: i32) -> Vec<Schedul
         .collect()
 }
 
+/// The installments an extension of `extra` periods appends to a contract
+/// of `current_term` periods that started on `start`: seq `current_term +
+/// 1`…, due on the same anchor as the rest (`due_date(start, unit, seq -
+/// 1)`, so a schedule anchored on the 31st stays on the 31st or the month's
+/// last day). Empty for a negative count.
+pub fn extension(
+    start: NaiveDate,
+    terms: &RentalTerms,
+    current_term: i32,
+    extra: i32,
+) -> Vec<ScheduledInstallment> {
+    let (Ok(first), Ok(extra)) = (u32::try_from(current_term), u32::try_from(extra)) else {
+        return Vec::new();
+    };
+    (first..first.saturating_add(extra))
+        .map_while(|i| {
+            Some(ScheduledInstallment {
+                seq: i32::try_from(i).ok()?.checked_add(1)?,
+                due_date: due_date(start, terms.term_unit, i)?,
+                amount: terms.price_per_period,
+            })
+        })
+        .collect()
+}
+
 /// The deposit taken at checkout for goods whose cash price is `cash_price`.
 pub fn deposit(rule: DepositRule, cash_price: i64) -> i64 {
     match rule {
@@ -242,6 +267,40 @@ mod tests {
             .map(|i| i.due_date)
             .collect();
         assert_eq!(leap, [d(2028, 1, 31), d(2028, 2, 29)]);
+    }
+
+    #[test]
+    fn an_extension_continues_the_anchor_through_february() {
+        // Anchored on 31 January 2027 (not a leap year), 2 periods made.
+        let s = extension(d(2027, 1, 31), &terms(), 2, 3);
+        let got: Vec<_> = s.iter().map(|i| (i.seq, i.due_date, i.amount)).collect();
+        assert_eq!(
+            got,
+            [
+                (3, d(2027, 3, 31), 5_000),
+                (4, d(2027, 4, 30), 5_000),
+                (5, d(2027, 5, 31), 5_000)
+            ]
+        );
+        // Anchored on 30 November 2027, extended into February 2028 (leap).
+        let leap: Vec<_> = extension(d(2027, 11, 30), &terms(), 3, 2)
+            .iter()
+            .map(|i| (i.seq, i.due_date))
+            .collect();
+        assert_eq!(leap, [(4, d(2028, 2, 29)), (5, d(2028, 3, 30))]);
+        // …and into February 2029 (not leap).
+        let plain: Vec<_> = extension(d(2028, 11, 29), &terms(), 3, 1)
+            .iter()
+            .map(|i| (i.seq, i.due_date))
+            .collect();
+        assert_eq!(plain, [(4, d(2029, 2, 28))]);
+        // The schedule and its extension together are the longer schedule.
+        let mut joined = schedule(d(2028, 1, 31), &terms(), 4);
+        joined.extend(extension(d(2028, 1, 31), &terms(), 4, 8));
+        assert_eq!(joined, schedule(d(2028, 1, 31), &terms(), 12));
+        assert!(extension(d(2028, 1, 31), &terms(), 4, 0).is_empty());
+        assert!(extension(d(2028, 1, 31), &terms(), 4, -1).is_empty());
+        assert!(extension(d(2028, 1, 31), &terms(), -1, 2).is_empty());
     }
 
     #[test]
