@@ -173,3 +173,144 @@ pub fn rental_contract_email(
     let context = contract_context(branding(Some(tenant)), facts);
     compose(svc, Some(tenant), Kind::RentalContract, &context, to)
 }
+
+#[cfg(test)]
+mod tests {
+    use storekeep_domain::{
+        BuyoutRule, DepositRule, LateFeeRule, Maintainer, RentalKind, RentalTerms, TermUnit,
+    };
+    use storekeep_store::rules::rental_disclosure::disclosure;
+
+    use super::*;
+    use crate::mail::templates::render;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn brand() -> Branding {
+        Branding::new("Acme Refurb", None, None, None)
+    }
+
+    fn facts(late_fee: Option<i64>) -> ReminderFacts {
+        ReminderFacts {
+            contract_ref: "RC-7".into(),
+            product: "Pixel 8 <refurbished>".into(),
+            seq: 4,
+            due_date: d(2028, 2, 29),
+            amount: 2_500,
+            late_fee,
+            currency: "EUR".into(),
+            pay_url: None,
+        }
+    }
+
+    #[test]
+    fn reminders_are_named_as_installments_record_them() {
+        let names: Vec<_> = Reminder::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names, ["due_soon", "due_today", "overdue"]);
+        for r in Reminder::ALL {
+            assert_eq!(Reminder::parse(r.as_str()), Some(r));
+            assert_eq!(r.kind().name(), format!("rental_{}", r.as_str()));
+        }
+        assert_eq!(Reminder::parse("due_later"), None);
+    }
+
+    #[test]
+    fn an_overdue_reminder_shows_the_late_fee_and_the_total_now_due() {
+        let c = reminder_context(brand(), &facts(Some(1_000)));
+        let r = render(Kind::RentalOverdue, &c).unwrap();
+        assert_eq!(
+            r.subject,
+            "Acme Refurb: your rental payment of €35.00 is overdue"
+        );
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("due on 29 February 2028"), "{part}");
+            assert!(
+                part.contains("a late fee of €10.00 has been added"),
+                "{part}"
+            );
+            assert!(part.contains("€35.00 is now due"), "{part}");
+            assert!(part.contains("€25.00"), "the installment alone");
+        }
+        assert!(r.text.contains("Pixel 8 <refurbished>"));
+        assert!(!r.html.contains("<refurbished>"), "escaped in HTML");
+        assert!(!r.text.contains("Pay online"), "no pay link without a page");
+
+        let no_fee = reminder_context(brand(), &facts(Some(0)));
+        let r = render(Kind::RentalOverdue, &no_fee).unwrap();
+        assert!(!r.text.contains("late fee"), "{}", r.text);
+        assert!(r.subject.contains("€25.00 is overdue"));
+    }
+
+    #[test]
+    fn a_due_soon_reminder_links_to_the_payment_page() {
+        let mut f = facts(None);
+        f.pay_url = Some("https://acme.example/rentals/RC-7".into());
+        let r = render(Kind::RentalDueSoon, &reminder_context(brand(), &f)).unwrap();
+        assert_eq!(
+            r.subject,
+            "Acme Refurb: your rental payment of €25.00 is due on 29 February 2028"
+        );
+        assert!(
+            r.text
+                .contains("Pay online: https://acme.example/rentals/RC-7")
+        );
+        assert!(
+            r.html
+                .contains("href=\"https://acme.example/rentals/RC-7\"")
+        );
+        assert!(r.text.contains("Payment: no. 4, due 29 February 2028"));
+    }
+
+    #[test]
+    fn the_contract_email_lists_six_installments_then_how_many_more() {
+        let terms = RentalTerms {
+            kind: RentalKind::FixedTerm,
+            term_unit: TermUnit::Week,
+            term: 36,
+            min_term: 1,
+            max_term: 52,
+            price_per_period: 1_200,
+            deposit: DepositRule::None,
+            late_fee: LateFeeRule::None,
+            buyout: BuyoutRule::None,
+            extension_allowed: false,
+            maintainer: Maintainer::Customer,
+            default_after_days: 14,
+        };
+        let f = ContractFacts {
+            contract_ref: "RC-8".into(),
+            product: "Camera".into(),
+            currency: "USD".into(),
+            disclosure: disclosure(&terms, 90_000, 36, d(2027, 12, 29)),
+            document_url: None,
+        };
+        let r = render(Kind::RentalContract, &contract_context(brand(), &f)).unwrap();
+        assert_eq!(r.subject, "Your Acme Refurb rental agreement RC-8");
+        assert!(
+            r.text
+                .contains("fixed-term rental agreement RC-8 for Camera")
+        );
+        assert!(r.text.contains("36 weekly payments of $12.00"));
+        assert!(r.text.contains("6. 2 February 2028: $12.00"), "{}", r.text);
+        let listed = r
+            .text
+            .lines()
+            .filter(|l| {
+                l.split_once(". ")
+                    .is_some_and(|(n, _)| n.parse::<i32>().is_ok())
+            })
+            .count();
+        assert_eq!(listed, SCHEDULE_LINES_SHOWN, "{}", r.text);
+        assert!(r.text.contains("and 30 more, ending 30 August 2028"));
+        assert!(r.text.contains("you return them at the end"));
+        assert!(r.text.contains("You maintain the goods"));
+        assert!(!r.text.contains("Deposit"), "no deposit, no line");
+        assert!(!r.text.contains("Buying early"));
+        assert!(
+            r.text
+                .contains("Cost of renting over the cash price: -$468.00")
+        );
+    }
+}
