@@ -168,6 +168,11 @@ pub struct TenantSettings {
     /// DKIM signing of the shop's emails (see [`EmailDkim`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_dkim: Option<EmailDkim>,
+    /// The shop's IANA time zone (`Europe/Berlin`): rental due dates and
+    /// reminders follow its calendar days.
+    #[serde(default = "default_time_zone")]
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: String,
     /// Keys this version does not know. A request naming one is refused
     /// (see [`TenantSettings::problems`]: a misspelt setting must not be
     /// ignored in silence); a stored one is read without error and kept
@@ -180,6 +185,10 @@ pub struct TenantSettings {
 
 fn default_payment_timeout() -> i64 {
     1800
+}
+
+fn default_time_zone() -> String {
+    "UTC".to_owned()
 }
 
 /// DKIM signing of a shop's emails: the DNS selector and signing domain,
@@ -248,6 +257,7 @@ impl Default for TenantSettings {
             email_brand_color: None,
             email_accent_color: None,
             email_dkim: None,
+            time_zone: default_time_zone(),
             unknown: std::collections::BTreeMap::new(),
         }
     }
@@ -293,6 +303,15 @@ impl TenantSettings {
             ));
         }
         self.provider_problems(&mut out);
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            out.push((
+                "time_zone",
+                format!(
+                    "'{}' is not an IANA time zone such as Europe/Berlin or UTC",
+                    self.time_zone
+                ),
+            ));
+        }
         out.into_iter()
             .map(|(field, message)| (field.to_owned(), message))
             .collect()
@@ -581,6 +600,7 @@ mod tests {
             payment_timeout_secs: default_payment_timeout(),
             payment_providers: vec!["manual".into(), "paypal".into(), "manual".into()],
             unknown: [("require_staff_mfaa".to_owned(), serde_json::json!(true))].into(),
+            time_zone: "Mars/Olympus".into(),
             ..TenantSettings::default()
         };
         let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
@@ -592,7 +612,8 @@ mod tests {
                 "cors_origins",
                 "email_sender",
                 "payment_providers",
-                "payment_providers"
+                "payment_providers",
+                "time_zone"
             ]
         );
         assert!(TenantSettings::default().problems().is_empty());
@@ -603,6 +624,10 @@ mod tests {
         let stored = serde_json::json!({"currency": "EUR", "loyalty_points": {"rate": 2}});
         let s: TenantSettings = serde_json::from_value(stored).unwrap();
         assert_eq!(s.currency, "EUR");
+        assert_eq!(
+            s.time_zone, "UTC",
+            "settings stored before the zone existed"
+        );
         assert_eq!(s.unknown["loyalty_points"]["rate"], 2);
         let back = serde_json::to_value(&s).unwrap();
         assert_eq!(back["loyalty_points"]["rate"], 2);

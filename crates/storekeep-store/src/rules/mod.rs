@@ -10,4 +10,7 @@ pub mod delivery;
 pub mod identity;
 pub mod jobs;
 pub mod platform;
+pub mod rental_disclosure;
+#[cfg(test)]
+mod rental_proptests;
 pub mod rentals;

@@ -4,10 +4,21 @@
 //! quote a cart; amounts are integer minor units, shares basis points,
 //! rounded half up.
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use storekeep_domain::{
     BuyoutRule, DepositRule, FULL_SHARE_BPS, LateFeeRule, RentalKind, RentalTerms, TermUnit,
 };
+
+/// The calendar date `now` falls on in the shop's IANA time zone `tz`
+/// (`Europe/Berlin`): due dates, reminders and late fees count the shop's
+/// days. A zone this build does not know counts UTC days (settings are
+/// checked on save, so only a zone dropped from the database gets here).
+pub fn shop_today(now: DateTime<Utc>, tz: &str) -> NaiveDate {
+    match tz.parse::<chrono_tz::Tz>() {
+        Ok(zone) => now.with_timezone(&zone).date_naive(),
+        Err(_) => now.date_naive(),
+    }
+}
 
 /// `amount × bps / 10 000`, rounded half up, without overflow.
 pub fn share(amount: i64, bps: i64) -> i64 {
@@ -44,6 +55,31 @@ pub fn schedule(start: NaiveDate, terms: &RentalTerms, term: i32) -> Vec<Schedul
         .map_while(|i| {
             Some(ScheduledInstallment {
                 seq: i32::try_from(i).ok()? + 1,
+                due_date: due_date(start, terms.term_unit, i)?,
+                amount: terms.price_per_period,
+            })
+        })
+        .collect()
+}
+
+/// The installments an extension of `extra` periods appends to a contract
+/// of `current_term` periods that started on `start`: seq `current_term +
+/// 1`…, due on the same anchor as the rest (`due_date(start, unit, seq -
+/// 1)`, so a schedule anchored on the 31st stays on the 31st or the month's
+/// last day). Empty for a negative count.
+pub fn extension(
+    start: NaiveDate,
+    terms: &RentalTerms,
+    current_term: i32,
+    extra: i32,
+) -> Vec<ScheduledInstallment> {
+    let (Ok(first), Ok(extra)) = (u32::try_from(current_term), u32::try_from(extra)) else {
+        return Vec::new();
+    };
+    (first..first.saturating_add(extra))
+        .map_while(|i| {
+            Some(ScheduledInstallment {
+                seq: i32::try_from(i).ok()?.checked_add(1)?,
                 due_date: due_date(start, terms.term_unit, i)?,
                 amount: terms.price_per_period,
             })
@@ -138,6 +174,79 @@ mod tests {
         }
     }
 
+    fn utc(raw: &str) -> DateTime<Utc> {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn today_is_the_shops_calendar_day() {
+        // Berlin leaves summer time at 01:00 UTC on 31 October 2027.
+        assert_eq!(
+            shop_today(utc("2027-10-30T21:59:59Z"), "Europe/Berlin"),
+            d(2027, 10, 30),
+            "23:59:59 CEST"
+        );
+        assert_eq!(
+            shop_today(utc("2027-10-30T22:00:00Z"), "Europe/Berlin"),
+            d(2027, 10, 31),
+            "midnight CEST, one hour before the change"
+        );
+        assert_eq!(
+            shop_today(utc("2027-10-31T22:59:59Z"), "Europe/Berlin"),
+            d(2027, 10, 31),
+            "23:59:59 CET, after the change"
+        );
+        assert_eq!(
+            shop_today(utc("2027-10-31T23:00:00Z"), "Europe/Berlin"),
+            d(2027, 11, 1)
+        );
+        // New York enters summer time at 07:00 UTC on 14 March 2027.
+        assert_eq!(
+            shop_today(utc("2027-03-14T03:59:59Z"), "America/New_York"),
+            d(2027, 3, 13)
+        );
+        assert_eq!(
+            shop_today(utc("2027-03-15T03:59:59Z"), "America/New_York"),
+            d(2027, 3, 14)
+        );
+        assert_eq!(
+            shop_today(utc("2027-03-15T04:00:00Z"), "America/New_York"),
+            d(2027, 3, 15)
+        );
+    }
+
+    #[test]
+    fn today_differs_by_a_day_across_the_date_line() {
+        let now = utc("2027-06-15T11:30:00Z");
+        assert_eq!(
+            shop_today(now, "Pacific/Kiritimati"),
+            d(2027, 6, 16),
+            "UTC+14"
+        );
+        assert_eq!(
+            shop_today(now, "Pacific/Pago_Pago"),
+            d(2027, 6, 15),
+            "UTC-11"
+        );
+        assert_eq!(
+            shop_today(now, "Pacific/Auckland"),
+            d(2027, 6, 15),
+            "UTC+12"
+        );
+        let later = utc("2027-06-15T12:30:00Z");
+        assert_eq!(shop_today(later, "Pacific/Auckland"), d(2027, 6, 16));
+        assert_eq!(shop_today(later, "Pacific/Pago_Pago"), d(2027, 6, 15));
+    }
+
+    #[test]
+    fn an_unknown_zone_counts_utc_days() {
+        let now = utc("2027-06-15T23:30:00Z");
+        assert_eq!(shop_today(now, "Mars/Olympus"), d(2027, 6, 15));
+        assert_eq!(shop_today(now, ""), d(2027, 6, 15));
+        assert_eq!(shop_today(now, "UTC"), d(2027, 6, 15));
+        assert_eq!(shop_today(now, "Asia/Tokyo"), d(2027, 6, 16));
+    }
+
     #[test]
     fn months_are_counted_from_the_start_and_clamped_at_month_end() {
         let dates: Vec<_> = schedule(d(2027, 1, 31), &terms(), 4)
@@ -158,6 +267,40 @@ mod tests {
             .map(|i| i.due_date)
             .collect();
         assert_eq!(leap, [d(2028, 1, 31), d(2028, 2, 29)]);
+    }
+
+    #[test]
+    fn an_extension_continues_the_anchor_through_february() {
+        // Anchored on 31 January 2027 (not a leap year), 2 periods made.
+        let s = extension(d(2027, 1, 31), &terms(), 2, 3);
+        let got: Vec<_> = s.iter().map(|i| (i.seq, i.due_date, i.amount)).collect();
+        assert_eq!(
+            got,
+            [
+                (3, d(2027, 3, 31), 5_000),
+                (4, d(2027, 4, 30), 5_000),
+                (5, d(2027, 5, 31), 5_000)
+            ]
+        );
+        // Anchored on 30 November 2027, extended into February 2028 (leap).
+        let leap: Vec<_> = extension(d(2027, 11, 30), &terms(), 3, 2)
+            .iter()
+            .map(|i| (i.seq, i.due_date))
+            .collect();
+        assert_eq!(leap, [(4, d(2028, 2, 29)), (5, d(2028, 3, 30))]);
+        // …and into February 2029 (not leap).
+        let plain: Vec<_> = extension(d(2028, 11, 29), &terms(), 3, 1)
+            .iter()
+            .map(|i| (i.seq, i.due_date))
+            .collect();
+        assert_eq!(plain, [(4, d(2029, 2, 28))]);
+        // The schedule and its extension together are the longer schedule.
+        let mut joined = schedule(d(2028, 1, 31), &terms(), 4);
+        joined.extend(extension(d(2028, 1, 31), &terms(), 4, 8));
+        assert_eq!(joined, schedule(d(2028, 1, 31), &terms(), 12));
+        assert!(extension(d(2028, 1, 31), &terms(), 4, 0).is_empty());
+        assert!(extension(d(2028, 1, 31), &terms(), 4, -1).is_empty());
+        assert!(extension(d(2028, 1, 31), &terms(), -1, 2).is_empty());
     }
 
     #[test]

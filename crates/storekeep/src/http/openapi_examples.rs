@@ -21,7 +21,8 @@ fn settings() -> Value {
         ],
         "tax_rates": [{"country": "US", "region": "CA", "rate_bp": 725, "name": "California"}],
         "cors_origins": ["https://shop.example.com"],
-        "require_staff_mfa": false
+        "require_staff_mfa": false,
+        "time_zone": "America/New_York"
     })
 }
 

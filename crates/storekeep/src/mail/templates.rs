@@ -19,10 +19,14 @@ pub enum Kind {
     MfaDisabled,
     NewDevice,
     WebhookDisabled,
+    RentalDueSoon,
+    RentalDueToday,
+    RentalOverdue,
+    RentalContract,
 }
 
 impl Kind {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 15] = [
         Self::OrderPlaced,
         Self::PaymentReceived,
         Self::OrderFulfilled,
@@ -34,6 +38,10 @@ impl Kind {
         Self::MfaDisabled,
         Self::NewDevice,
         Self::WebhookDisabled,
+        Self::RentalDueSoon,
+        Self::RentalDueToday,
+        Self::RentalOverdue,
+        Self::RentalContract,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +57,10 @@ impl Kind {
             Self::MfaDisabled => "mfa_disabled",
             Self::NewDevice => "new_device",
             Self::WebhookDisabled => "webhook_disabled",
+            Self::RentalDueSoon => "rental_due_soon",
+            Self::RentalDueToday => "rental_due_today",
+            Self::RentalOverdue => "rental_overdue",
+            Self::RentalContract => "rental_contract",
         }
     }
 
@@ -70,6 +82,14 @@ impl Kind {
     fn subject(self, c: &Context) -> String {
         let shop = &c.brand.shop_name;
         let number = c.order.as_ref().map_or("", |o| o.number.as_str());
+        let (amount, due) = c
+            .reminder
+            .as_ref()
+            .map_or(("", ""), |r| (r.total_due.as_str(), r.due_date.as_str()));
+        let contract = c
+            .rental_contract
+            .as_ref()
+            .map_or("", |r| r.contract.as_str());
         match self {
             Self::OrderPlaced => format!("Your {shop} order {number}"),
             Self::PaymentReceived => format!("Payment received for order {number}"),
@@ -82,6 +102,12 @@ impl Kind {
             Self::MfaDisabled => format!("Two-step sign-in turned off for your {shop} account"),
             Self::NewDevice => format!("New sign-in to your {shop} account"),
             Self::WebhookDisabled => format!("{shop}: a webhook endpoint was disabled"),
+            Self::RentalDueSoon => {
+                format!("{shop}: your rental payment of {amount} is due on {due}")
+            }
+            Self::RentalDueToday => format!("{shop}: your rental payment of {amount} is due today"),
+            Self::RentalOverdue => format!("{shop}: your rental payment of {amount} is overdue"),
+            Self::RentalContract => format!("Your {shop} rental agreement {contract}"),
         }
     }
 }
@@ -179,6 +205,65 @@ pub struct Webhook {
     pub reason: String,
 }
 
+/// What a rental reminder shows: one installment of one contract, money
+/// and dates already formatted.
+#[derive(Debug, Clone)]
+pub struct RentalReminder {
+    /// The contract's reference (its number).
+    pub contract: String,
+    /// What is rented.
+    pub product: String,
+    pub seq: i32,
+    pub due_date: String,
+    pub amount: String,
+    /// The late fee charged on it, if any.
+    pub late_fee: Option<String>,
+    /// The installment and its late fee.
+    pub total_due: String,
+    /// Where to pay, when the shop has a page for it.
+    pub pay_url: Option<String>,
+}
+
+/// One line of a schedule in an email.
+#[derive(Debug, Clone)]
+pub struct ScheduleLine {
+    pub seq: i32,
+    pub due_date: String,
+    pub amount: String,
+}
+
+/// What the email sent when a contract is made shows: its terms and a
+/// summary of its schedule, money and dates already formatted.
+#[derive(Debug, Clone)]
+pub struct RentalContractSummary {
+    pub contract: String,
+    pub product: String,
+    /// `rent-to-own` or `fixed-term`, and what happens at the end.
+    pub kind: String,
+    pub end: String,
+    /// `12 monthly payments of $49.99`.
+    pub payments: String,
+    pub first_due: String,
+    pub last_due: String,
+    pub cash_price: String,
+    pub deposit: Option<String>,
+    pub due_at_start: String,
+    pub total_of_payments: String,
+    pub cost_of_renting: String,
+    /// The first few installments.
+    pub schedule: Vec<ScheduleLine>,
+    /// How many more follow those shown.
+    pub more: usize,
+    /// The early-purchase terms in words, for rent-to-own.
+    pub early_purchase: Option<String>,
+    /// Each fee in words.
+    pub fees: Vec<String>,
+    /// Who maintains the goods, in words.
+    pub maintainer: String,
+    /// Where to read or print the whole agreement.
+    pub document_url: Option<String>,
+}
+
 /// Everything any template may show; each kind uses its share.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -195,6 +280,8 @@ pub struct Context {
     pub at: String,
     pub device: Option<Device>,
     pub webhook: Option<Webhook>,
+    pub reminder: Option<RentalReminder>,
+    pub rental_contract: Option<RentalContractSummary>,
 }
 
 impl Context {
@@ -209,6 +296,8 @@ impl Context {
             at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
             device: None,
             webhook: None,
+            reminder: None,
+            rental_contract: None,
         }
     }
 }
@@ -264,6 +353,10 @@ kind_templates! {
     MfaDisabled: MfaDisabledHtml = "email/mfa_disabled.html", MfaDisabledText = "email/mfa_disabled.txt";
     NewDevice: NewDeviceHtml = "email/new_device.html", NewDeviceText = "email/new_device.txt";
     WebhookDisabled: WebhookDisabledHtml = "email/webhook_disabled.html", WebhookDisabledText = "email/webhook_disabled.txt";
+    RentalDueSoon: RentalDueSoonHtml = "email/rental_due_soon.html", RentalDueSoonText = "email/rental_due_soon.txt";
+    RentalDueToday: RentalDueTodayHtml = "email/rental_due_today.html", RentalDueTodayText = "email/rental_due_today.txt";
+    RentalOverdue: RentalOverdueHtml = "email/rental_overdue.html", RentalOverdueText = "email/rental_overdue.txt";
+    RentalContract: RentalContractHtml = "email/rental_contract.html", RentalContractText = "email/rental_contract.txt";
 }
 
 /// At most one blank line in a row, no trailing spaces.

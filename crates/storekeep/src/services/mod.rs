@@ -24,6 +24,7 @@ pub mod orders;
 pub mod payments;
 pub mod plans;
 pub mod products;
+pub mod rental_document;
 pub mod sessions;
 pub mod staff;
 pub mod storefront;

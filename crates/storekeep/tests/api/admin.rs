@@ -581,3 +581,54 @@ async fn a_misspelt_setting_is_refused_not_ignored() {
     assert_eq!(read["settings"]["currency"], "USD", "nothing changed");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_shop_time_zone_is_an_iana_name_checked_on_save() {
+    let app = spawn_app().await;
+    let owner = shop_with_owner(&app, "acme").await;
+    let settings = |app: &storekeep_test_support::TestApp, body: Value| {
+        admin(app, "acme", &owner, Method::PATCH, "/api/v1/admin/settings")
+            .json(&json!({ "settings": body }))
+            .send()
+    };
+    let read = |app: &storekeep_test_support::TestApp| {
+        admin(app, "acme", &owner, Method::GET, "/api/v1/admin/settings").send()
+    };
+
+    let before: Value = read(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(before["settings"]["time_zone"], "UTC", "the default");
+
+    let saved = settings(
+        &app,
+        json!({"currency": "EUR", "time_zone": "Europe/Berlin"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(saved.status(), 200);
+    let saved: Value = saved.json().await.unwrap();
+    assert_eq!(saved["settings"]["time_zone"], "Europe/Berlin");
+    let stored: Value = read(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(stored["settings"]["time_zone"], "Europe/Berlin");
+
+    let refused = settings(
+        &app,
+        json!({"currency": "EUR", "time_zone": "Mars/Olympus"}),
+    )
+    .await
+    .unwrap();
+    let body = problem(refused, 422).await;
+    assert_eq!(body["errors"][0]["field"], "settings.time_zone");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'Mars/Olympus' is not an IANA time zone"),
+        "{body}"
+    );
+    let after: Value = read(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        after["settings"]["time_zone"], "Europe/Berlin",
+        "nothing changed"
+    );
+    app.stop().await;
+}

@@ -9,7 +9,7 @@ use crate::catalog_support::{body, create, product_json, shop};
 use crate::email_support::{Mail, dkim_rsa_key, messages_in, wait_for};
 use crate::identity::{admin, register};
 
-const TEMPLATES: [&str; 11] = [
+const TEMPLATES: [&str; 15] = [
     "order_placed",
     "payment_received",
     "order_fulfilled",
@@ -21,6 +21,10 @@ const TEMPLATES: [&str; 11] = [
     "mfa_disabled",
     "new_device",
     "webhook_disabled",
+    "rental_due_soon",
+    "rental_due_today",
+    "rental_overdue",
+    "rental_contract",
 ];
 
 fn branding() -> Value {
@@ -130,6 +134,9 @@ async fn every_template_previews_with_the_shops_branding_and_escapes_its_data() 
                 "{name}: money in the shop's currency"
             );
             assert!(html.contains("#ffb400"), "{name}: the accent colour");
+        }
+        if name.starts_with("rental_") {
+            assert_rental_preview(name, subject, text, html, title);
         }
     }
 
@@ -372,4 +379,59 @@ async fn the_folder_transport_writes_signed_multipart_messages() {
         assert!(crate::email_support::dkim_verifies(path, &txt));
     }
     app.stop().await;
+}
+
+/// A rental template's preview (the sample: installment 3 of 49.99 due on
+/// 31 March 2027 of contract RC-SAMPLE, 12 monthly payments of goods of
+/// 499.00, the overdue one with a 15.00 late fee) shows the amount and the
+/// due date in both parts, and the shop's product escaped in the HTML.
+fn assert_rental_preview(name: &str, subject: &str, text: &str, html: &str, title: &str) {
+    for part in [text, html] {
+        assert!(part.contains("RC-SAMPLE"), "{name}: the contract");
+        assert!(part.contains("$49.99"), "{name}: the amount");
+        assert!(part.contains("31 March 2027"), "{name}: the due date");
+    }
+    assert!(text.contains(title), "{name}: the product, as is");
+    assert!(
+        html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+        "{name}: the product escaped"
+    );
+    assert!(html.contains("#ffb400"), "{name}: the accent colour");
+    match name {
+        "rental_due_soon" => {
+            assert!(
+                subject.contains("$49.99 is due on 31 March 2027"),
+                "{subject}"
+            );
+            assert!(text.contains("in three days"));
+        }
+        "rental_due_today" => assert!(subject.contains("$49.99 is due today"), "{subject}"),
+        "rental_overdue" => {
+            assert!(subject.contains("$64.99 is overdue"), "{subject}");
+            for part in [text, html] {
+                assert!(part.contains("late fee of $15.00"), "{name}: {part}");
+                assert!(part.contains("$64.99"), "{name}: installment and fee");
+            }
+        }
+        _ => {
+            assert!(subject.ends_with("rental agreement RC-SAMPLE"), "{subject}");
+            for part in [text, html] {
+                for fact in [
+                    "12 monthly payments of $49.99",
+                    "from 31 January 2027 to 31 December 2027",
+                    "28 February 2027",
+                    "$499.00",
+                    "$49.90",
+                    "$99.89",
+                    "$599.88",
+                    "$100.88",
+                    "Late fee: $15.00",
+                    "cash price less 50% of the rent paid",
+                    "and 6 more",
+                ] {
+                    assert!(part.contains(fact), "{name}: {fact} in {part}");
+                }
+            }
+        }
+    }
 }

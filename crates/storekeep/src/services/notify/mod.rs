@@ -9,6 +9,7 @@
 
 pub mod device;
 pub mod preview;
+pub mod rentals;
 
 use std::sync::Arc;
 

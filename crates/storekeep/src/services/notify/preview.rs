@@ -2,10 +2,15 @@
 //! branding and sample data. The sample order lists up to two of the
 //! shop's own products (their real titles), else made-up ones.
 
-use storekeep_domain::Tenant;
+use chrono::NaiveDate;
+use storekeep_domain::{
+    BuyoutRule, DepositRule, LateFeeRule, Maintainer, RentalKind, RentalTerms, Tenant, TermUnit,
+};
 use storekeep_store::StoreError;
+use storekeep_store::rules::rental_disclosure::disclosure;
 
 use super::branding;
+use super::rentals::{ContractFacts, ReminderFacts, contract_context, reminder_context};
 use crate::mail::templates::{
     self, Context, Device, Kind, LineSummary, OrderSummary, Webhook, format_money,
 };
@@ -62,6 +67,7 @@ pub async fn render(svc: &Services, tenant: &Tenant, name: &str) -> ServiceResul
             },
         ];
     }
+    let product = lines[0].title.clone();
     let mut c = Context::new(branding(Some(tenant)));
     c.order = Some(OrderSummary {
         number: "0000SAMPLE".into(),
@@ -92,6 +98,9 @@ pub async fn render(svc: &Services, tenant: &Tenant, name: &str) -> ServiceResul
         url: "https://hooks.example.com/storekeep".into(),
         reason: "the endpoint answered 410 Gone".into(),
     });
+    let rentals = rental_samples(&product, currency, kind);
+    c.reminder = rentals.reminder;
+    c.rental_contract = rentals.rental_contract;
     let rendered = templates::render(kind, &c)
         .map_err(|e| crate::services::ServiceError::Store(StoreError::other(e)))?;
     Ok(EmailPreview {
@@ -100,4 +109,55 @@ pub async fn render(svc: &Services, tenant: &Tenant, name: &str) -> ServiceResul
         text: rendered.text,
         html: rendered.html,
     })
+}
+
+/// The sample rental of the previews: a 12-month rent-to-own plan of
+/// 49.99 for goods of 499.00, with a 10 % deposit and a 15.00 late fee,
+/// anchored on 31 January 2027 so the schedule shows the month-end rule;
+/// the reminder is about installment 3, due on 31 March 2027.
+fn rental_samples(product: &str, currency: &str, kind: Kind) -> Context {
+    let terms = RentalTerms {
+        kind: RentalKind::RentToOwn,
+        term_unit: TermUnit::Month,
+        term: 12,
+        min_term: 6,
+        max_term: 24,
+        price_per_period: 4_999,
+        deposit: DepositRule::Percent { bps: 1_000 },
+        late_fee: LateFeeRule::Fixed {
+            amount: 1_500,
+            grace_days: 5,
+        },
+        buyout: BuyoutRule::CashPriceMinusRent { bps: 5_000 },
+        extension_allowed: true,
+        maintainer: Maintainer::Shop,
+        default_after_days: 30,
+    };
+    let start = NaiveDate::from_ymd_opt(2027, 1, 31).unwrap_or_default();
+    let brand = branding(None);
+    let mut c = reminder_context(
+        brand.clone(),
+        &ReminderFacts {
+            contract_ref: "RC-SAMPLE".into(),
+            product: product.to_owned(),
+            seq: 3,
+            due_date: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap_or(start),
+            amount: 4_999,
+            late_fee: (kind == Kind::RentalOverdue).then_some(1_500),
+            currency: currency.to_owned(),
+            pay_url: Some("https://shop.example.com/account/rentals/RC-SAMPLE".into()),
+        },
+    );
+    c.rental_contract = contract_context(
+        brand,
+        &ContractFacts {
+            contract_ref: "RC-SAMPLE".into(),
+            product: product.to_owned(),
+            currency: currency.to_owned(),
+            disclosure: disclosure(&terms, 49_900, 12, start),
+            document_url: Some("https://shop.example.com/account/rentals/RC-SAMPLE".into()),
+        },
+    )
+    .rental_contract;
+    c
 }
