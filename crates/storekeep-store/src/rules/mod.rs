@@ -10,4 +10,5 @@ pub mod delivery;
 pub mod identity;
 pub mod jobs;
 pub mod platform;
+pub mod rental_units;
 pub mod rentals;
