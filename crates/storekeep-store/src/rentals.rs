@@ -124,6 +124,8 @@ pub trait RentalStore: Send + Sync {
         to: &UnitMove,
         audit: &AuditContext,
     ) -> StoreResult<RentalUnit>;
+    /// Whether `variant` is one of the shop's (what plans and units name).
+    async fn has_variant(&self, tenant: TenantId, variant: VariantId) -> StoreResult<bool>;
     /// How many units of `variant` the shop has, and how many are available.
     async fn rental_unit_counts(
         &self,

@@ -499,3 +499,13 @@ pub async fn unit_counts<B: Backend>(
     let (total, available): (i64, i64) = B::one(&mut *B::conn(pool).await?, stmt).await?;
     Ok(UnitCounts { total, available })
 }
+
+pub async fn has_variant<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    variant: VariantId,
+) -> StoreResult<bool> {
+    let stmt = Stmt::new(VARIANT_EXISTS, (DbId(variant.0), DbId(tenant.0)));
+    let n: i64 = B::scalar(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(n > 0)
+}

@@ -90,6 +90,13 @@ macro_rules! impl_rental_store {
                 ) -> StoreResult<RentalUnit> {
                     r::move_unit::<$backend>(&self.pool, tenant, id, to, audit).await
                 }
+                async fn has_variant(
+                    &self,
+                    tenant: TenantId,
+                    variant: VariantId,
+                ) -> StoreResult<bool> {
+                    r::has_variant::<$backend>(&self.pool, tenant, variant).await
+                }
                 async fn rental_unit_counts(
                     &self,
                     tenant: TenantId,
