@@ -394,3 +394,84 @@ async fn viewers_read_rentals_but_only_catalog_writers_change_them() {
     .await;
     assert_eq!(plan["rental_plan"]["active"], true);
 }
+
+/// Runs one statement on the app's database (a contract row, until
+/// checkout makes them).
+async fn run_sql(app: &storekeep_test_support::TestApp, stmt: &str) {
+    use sqlx::Connection;
+    if app.db.url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(stmt).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(stmt).execute(&mut c).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_plan_with_a_contract_is_deactivated_not_deleted() {
+    let app = spawn_app().await;
+    let s = crate::commerce_support::selling_shop(&app, "used", 90_000, 5).await;
+    let created = ok(
+        post_plan(&app, "used", &s.token, plan(&s.variant)).await,
+        201,
+    )
+    .await;
+    let plan_id = created["rental_plan"]["id"].as_str().unwrap().to_owned();
+    let order = crate::commerce_support::order_of(&app, &s, 1).await;
+    let order_id = order["id"].as_str().unwrap();
+    // A contract made on the plan, as checkout will write it.
+    run_sql(
+        &app,
+        &format!(
+            "INSERT INTO rental_contracts (id, tenant_id, order_id, order_line_id, plan_id, \
+             variant_id, status, terms, cash_price, currency, deposit, deposit_held, term, \
+             time_zone, start_date, created_at, updated_at) VALUES ('{}', \
+             (SELECT tenant_id FROM rental_plans WHERE id = '{plan_id}'), '{order_id}', '{}', \
+             '{plan_id}', '{}', 'active', '{{}}', 90000, 'USD', 0, 0, 12, 'UTC', '2026-11-27', \
+             '2026-11-27T10:00:00Z', '2026-11-27T10:00:00Z')",
+            uuid::Uuid::now_v7(),
+            uuid::Uuid::now_v7(),
+            s.variant
+        ),
+    )
+    .await;
+
+    let one = format!("/api/v1/admin/rental-plans/{plan_id}");
+    let p = problem(
+        call(&app, "used", &s.token, Method::DELETE, &one, None).await,
+        409,
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("active: false"),
+        "{p}"
+    );
+    let still = ok(
+        call(&app, "used", &s.token, Method::GET, &one, None).await,
+        200,
+    )
+    .await;
+    assert_eq!(still["rental_plan"], created["rental_plan"]);
+    let off = json!({"rental_plan": {"active": false}});
+    let off = ok(
+        call(&app, "used", &s.token, Method::PATCH, &one, Some(off)).await,
+        200,
+    )
+    .await;
+    assert_eq!(off["rental_plan"]["active"], false);
+    let listed = app
+        .shop(
+            "used",
+            Method::GET,
+            &format!("/api/v1/store/products/{}/rental-plans", s.product),
+        )
+        .send()
+        .await
+        .unwrap();
+    let listed = ok(listed, 200).await;
+    assert!(
+        ids(&listed).is_empty(),
+        "a withdrawn plan is not offered: {listed}"
+    );
+}
