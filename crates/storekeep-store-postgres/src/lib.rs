@@ -119,3 +119,4 @@ pub(crate) async fn write_tx(
 }
 
 storekeep_store_sql::impl_webhook_store!(PgStore, crate::backend::PgBackend);
+storekeep_store_sql::impl_rental_store!(PgStore, crate::backend::PgBackend);

@@ -34,6 +34,7 @@ pub mod plans;
 pub mod platform;
 mod platform_health;
 mod platform_store;
+pub mod rentals;
 pub mod run;
 pub mod stmt;
 pub mod tenants;

@@ -139,3 +139,4 @@ pub(crate) async fn write_tx(
 }
 
 storekeep_store_sql::impl_webhook_store!(SqliteStore, crate::backend::SqliteBackend);
+storekeep_store_sql::impl_rental_store!(SqliteStore, crate::backend::SqliteBackend);

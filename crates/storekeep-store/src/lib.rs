@@ -10,12 +10,14 @@ pub mod audit;
 pub mod catalog;
 pub mod commerce;
 pub mod jobs;
+pub mod rentals;
 pub mod rules;
 pub mod webhooks;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
+pub use rentals::RentalStore;
 pub use webhooks::WebhookStore;
 
 use async_trait::async_trait;
@@ -162,7 +164,7 @@ impl MigrationStatus {
 
 #[async_trait]
 pub trait Store:
-    CatalogStore + CommerceStore + JobStore + WebhookStore + Send + Sync + 'static
+    CatalogStore + CommerceStore + JobStore + WebhookStore + RentalStore + Send + Sync + 'static
 {
     fn kind(&self) -> DatabaseKind;
 

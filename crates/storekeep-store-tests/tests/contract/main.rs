@@ -37,3 +37,5 @@ mod jobs;
 mod dispatch;
 // Outbound webhooks.
 mod webhooks;
+// Rentals.
+mod rentals;

@@ -13,4 +13,5 @@ pub mod platform;
 pub mod rental_disclosure;
 #[cfg(test)]
 mod rental_proptests;
+pub mod rental_units;
 pub mod rentals;

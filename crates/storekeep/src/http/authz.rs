@@ -224,6 +224,49 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/jobs/{id}/discard",
         Permission::OrdersWrite,
     ),
+    // Rental plans and units are the catalog's (as products are).
+    ("GET", "/api/v1/admin/rental-plans", Permission::CatalogRead),
+    (
+        "POST",
+        "/api/v1/admin/rental-plans",
+        Permission::CatalogWrite,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/rental-plans/{id}",
+        Permission::CatalogRead,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/rental-plans/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/rental-plans/{id}",
+        Permission::CatalogWrite,
+    ),
+    ("GET", "/api/v1/admin/rental-units", Permission::CatalogRead),
+    (
+        "POST",
+        "/api/v1/admin/rental-units",
+        Permission::CatalogWrite,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/rental-units/{id}",
+        Permission::CatalogRead,
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/rental-units/{id}",
+        Permission::CatalogWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/rental-units/{id}/status",
+        Permission::CatalogWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -43,6 +43,7 @@ use error::ApiError;
         (name = "admin: deals", description = "Automatic deals and coupons"),
         (name = "admin: shop", description = "Settings, staff, API keys, OAuth clients, outbound webhooks, audit log"),
         (name = "webhooks", description = "Payment processors report outcomes"),
+        (name = "admin: rentals", description = "Rental plans and serial-tracked rental units"),
     )
 )]
 struct ApiDoc;
@@ -60,6 +61,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_webhooks::router())
         .merge(routes::admin_email::router())
         .merge(routes::admin_jobs::router())
+        .merge(routes::admin_rentals::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
@@ -84,6 +86,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::store_deals::router())
         .merge(routes::webhooks::router())
         .merge(routes::platform_jobs::router())
+        .merge(routes::store_rental_plans::router())
         .merge(admin)
         .split_for_parts()
 }

@@ -131,6 +131,27 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ("replay_webhook", _) => json!({
             "since": "2026-11-27T09:00:00Z", "until": "2026-11-27T10:00:00Z"
         }),
+        ("create_rental_plan", _) => json!({"rental_plan": {
+            "variant_id": ID, "name": "Laptop, rent to own", "kind": "rent_to_own",
+            "term": 12, "min_term": 6, "max_term": 24,
+            "price_per_period": money(4_900),
+            "deposit": {"type": "percent", "bps": 1_000},
+            "late_fee": {"type": "fixed", "amount": 500, "grace_days": 5},
+            "buyout": {"type": "cash_price_minus_rent", "bps": 5_000},
+            "extension_allowed": true, "maintainer": "shop", "default_after_days": 30
+        }}),
+        ("update_rental_plan", _) => {
+            json!({"rental_plan": {"name": "Laptop, 12 months", "active": true}})
+        }
+        ("create_rental_unit", _) => json!({"rental_unit": {
+            "variant_id": ID, "serial": "C02XK1ABJGH5", "condition": "a", "notes": "new battery"
+        }}),
+        ("update_rental_unit", _) => {
+            json!({"rental_unit": {"condition": "b", "notes": "scuffed lid"}})
+        }
+        ("move_rental_unit", _) => {
+            json!({"status": "repair", "note": "cracked screen", "condition": "b"})
+        }
         _ => return None,
     })
 }

@@ -31,6 +31,8 @@ pub mod storefront;
 pub mod tenancy;
 pub mod tenants;
 pub mod webhooks;
+// Rentals.
+pub mod rentals;
 
 use std::sync::Arc;
 

@@ -47,6 +47,8 @@ enum Obj {
     Webhook,
     EmailTemplate,
     Job,
+    RentalPlan,
+    RentalUnit,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -118,6 +120,23 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ("/api/v1/platform/jobs/{id}", "id", Obj::Job),
     ("/api/v1/platform/jobs/{id}/retry", "id", Obj::Job),
     ("/api/v1/platform/jobs/{id}/discard", "id", Obj::Job),
+    ("/api/v1/admin/rental-plans/{id}", "id", Obj::RentalPlan),
+    ("/api/v1/admin/rental-units/{id}", "id", Obj::RentalUnit),
+    (
+        "/api/v1/admin/rental-units/{id}/status",
+        "id",
+        Obj::RentalUnit,
+    ),
+    (
+        "/api/v1/store/products/{id_or_handle}/rental-plans",
+        "id_or_handle",
+        Obj::Product,
+    ),
+    (
+        "/api/v1/store/products/{id_or_handle}/rental-plans",
+        "id_or_handle",
+        Obj::Handle,
+    ),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -143,6 +162,8 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         // Every shop has the same templates; shop A sees its own branding.
         Obj::EmailTemplate => "order_placed".to_owned(),
         Obj::Job => b.job.clone(),
+        Obj::RentalPlan => b.rental_plan.clone(),
+        Obj::RentalUnit => b.rental_unit.clone(),
     }
 }
 

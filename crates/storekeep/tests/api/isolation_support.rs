@@ -62,6 +62,8 @@ pub struct Seeded {
     /// A background job of the shop (in a queue no worker runs, so it
     /// stays as seeded).
     pub job: String,
+    pub rental_plan: String,
+    pub rental_unit: String,
     /// Names, emails, SKUs, codes, tokens: strings only this shop has.
     pub secrets: BTreeSet<String>,
 }
@@ -332,8 +334,45 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
     )
     .await;
 
+    // A rental plan and a serial-tracked unit, on a product of their own
+    // (the control deletes the first product's variant).
+    let rentable = create(
+        app,
+        slug,
+        &owner,
+        &json!({"product": {
+            "title": format!("{word} Rental Laptop"), "status": "active",
+            "variants": [{"sku": format!("{upper}-RENT-1"), "price": {"amount": 90_000, "currency": "USD"}, "inventory": 1}]
+        }}),
+    )
+    .await;
+    let rentable = s(&rentable["variants"][0]["id"]);
+    let rental_plan = post(
+        app,
+        slug,
+        &owner,
+        "/api/v1/admin/rental-plans",
+        json!({"rental_plan": {
+            "variant_id": rentable, "name": format!("{word} Lease"), "kind": "rent_to_own",
+            "term": 12, "price_per_period": {"amount": 900, "currency": "USD"}
+        }}),
+    )
+    .await;
+    let rental_unit = post(
+        app,
+        slug,
+        &owner,
+        "/api/v1/admin/rental-units",
+        json!({"rental_unit": {"variant_id": rentable, "serial": format!("{upper}-SERIAL-1")}}),
+    )
+    .await;
+
     let secrets = [
         slug.to_owned(),
+        format!("{word} Lease"),
+        format!("{word} Rental Laptop"),
+        format!("{upper}-RENT-1"),
+        format!("{upper}-SERIAL-1"),
         format!("{word} Integration"),
         format!("{slug}-hook"),
         s(&webhook["secret"]),
@@ -392,6 +431,8 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         cart_item: s(&open["cart"]["items"][0]["id"]),
         webhook: s(&webhook["webhook"]["id"]),
         job,
+        rental_plan: s(&rental_plan["rental_plan"]["id"]),
+        rental_unit: s(&rental_unit["rental_unit"]["id"]),
         secrets,
     }
 }
@@ -417,6 +458,9 @@ pub async fn snapshot(app: &TestApp, shop: &Seeded) -> Vec<(String, Value)> {
         "/api/v1/auth/sessions".to_owned(),
         format!("/api/v1/admin/webhooks/{}", shop.webhook),
         format!("/api/v1/admin/webhooks/{}/deliveries", shop.webhook),
+        format!("/api/v1/admin/rental-plans/{}", shop.rental_plan),
+        format!("/api/v1/admin/rental-units/{}", shop.rental_unit),
+        "/api/v1/admin/rental-units".to_owned(),
     ];
     for path in admin_reads {
         let resp = admin(app, &shop.slug, &shop.owner, Method::GET, &path)

@@ -43,3 +43,7 @@ mod tenancy;
 mod tenants;
 mod webhook_support;
 mod webhooks_out;
+// Rentals: plans and units.
+mod rentals_admin;
+mod rentals_support;
+mod rentals_units;

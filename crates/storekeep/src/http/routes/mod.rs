@@ -25,6 +25,9 @@ pub mod webhooks;
 // Background jobs.
 pub mod admin_jobs;
 pub mod platform_jobs;
+// Rentals: plans and units.
+pub mod admin_rentals;
+pub mod store_rental_plans;
 
 use crate::http::error::{ApiError, ApiResult};
 
