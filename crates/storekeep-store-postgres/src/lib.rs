@@ -119,3 +119,5 @@ pub(crate) async fn write_tx(
 }
 
 storekeep_store_sql::impl_webhook_store!(PgStore, crate::backend::PgBackend);
+// Rental contracts (contracts part).
+storekeep_store_sql::impl_contract_store!(PgStore, crate::backend::PgBackend);

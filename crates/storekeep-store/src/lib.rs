@@ -12,11 +12,15 @@ pub mod commerce;
 pub mod jobs;
 pub mod rules;
 pub mod webhooks;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
 pub use webhooks::WebhookStore;
+// Rental contracts (contracts part).
+pub use contracts::ContractStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -162,7 +166,7 @@ impl MigrationStatus {
 
 #[async_trait]
 pub trait Store:
-    CatalogStore + CommerceStore + JobStore + WebhookStore + Send + Sync + 'static
+    CatalogStore + CommerceStore + JobStore + WebhookStore + ContractStore + Send + Sync + 'static
 {
     fn kind(&self) -> DatabaseKind;
 

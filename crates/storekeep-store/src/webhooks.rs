@@ -33,6 +33,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "payment.unmatched",
     "refund.created",
     ENDPOINT_DISABLED,
+    crate::contracts::events::CONTRACT_CREATED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the

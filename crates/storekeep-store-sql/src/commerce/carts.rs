@@ -35,7 +35,15 @@ pub struct CartItemRow {
     pub id: DbId,
     pub variant_id: DbId,
     pub quantity: i64,
+    /// Read with the cart's lines ([`CART_ITEM_COLUMNS`]), not elsewhere.
+    #[sqlx(default)]
+    pub rental_plan_id: Option<DbId>,
+    #[sqlx(default)]
+    pub rental_term: Option<i32>,
 }
+
+/// The columns of a cart's lines as the cart shows them.
+pub const CART_ITEM_COLUMNS: &str = "id, variant_id, quantity, rental_plan_id, rental_term";
 
 impl CartRow {
     pub fn into_cart(self, items: Vec<CartItemRow>) -> StoreResult<Cart> {
@@ -56,6 +64,10 @@ impl CartRow {
                     id: CartItemId(i.id.0),
                     variant_id: VariantId(i.variant_id.0),
                     quantity: i.quantity,
+                    rental_plan_id: i
+                        .rental_plan_id
+                        .map(|p| storekeep_domain::RentalPlanId(p.0)),
+                    rental_term: i.rental_term,
                 })
                 .collect(),
             created_at: self.created_at,

@@ -224,6 +224,17 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/jobs/{id}/discard",
         Permission::OrdersWrite,
     ),
+    // Rental contracts (contracts part): the orders' permissions.
+    (
+        "GET",
+        "/api/v1/admin/rental-contracts",
+        Permission::OrdersRead,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/rental-contracts/{id}",
+        Permission::OrdersRead,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

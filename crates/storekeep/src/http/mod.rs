@@ -60,6 +60,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_webhooks::router())
         .merge(routes::admin_email::router())
         .merge(routes::admin_jobs::router())
+        // Rental contracts (contracts part).
+        .merge(routes::admin_contracts::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
@@ -84,6 +86,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::store_deals::router())
         .merge(routes::webhooks::router())
         .merge(routes::platform_jobs::router())
+        // Rental contracts (contracts part).
+        .merge(routes::store_rentals::router())
         .merge(admin)
         .split_for_parts()
 }

@@ -30,6 +30,8 @@ pub mod storefront;
 pub mod tenancy;
 pub mod tenants;
 pub mod webhooks;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 use std::sync::Arc;
 

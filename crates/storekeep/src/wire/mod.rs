@@ -27,6 +27,8 @@ pub mod staff;
 pub mod storefront;
 pub mod tenants;
 pub mod webhooks;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 /// For `PATCH` fields: a field left out is `None`, a field sent as `null`
 /// is `Some(None)`. Use with `#[serde(default, deserialize_with = ...)]`.

@@ -47,6 +47,7 @@ enum Obj {
     Webhook,
     EmailTemplate,
     Job,
+    Contract,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -118,6 +119,8 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ("/api/v1/platform/jobs/{id}", "id", Obj::Job),
     ("/api/v1/platform/jobs/{id}/retry", "id", Obj::Job),
     ("/api/v1/platform/jobs/{id}/discard", "id", Obj::Job),
+    ("/api/v1/admin/rental-contracts/{id}", "id", Obj::Contract),
+    ("/api/v1/store/rentals/{id}", "id", Obj::Contract),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -143,6 +146,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         // Every shop has the same templates; shop A sees its own branding.
         Obj::EmailTemplate => "order_placed".to_owned(),
         Obj::Job => b.job.clone(),
+        Obj::Contract => b.contract.clone(),
     }
 }
 
@@ -277,7 +281,9 @@ async fn rightful_callers_reach_every_object(app: &TestApp, b: &Seeded) {
             } else {
                 let cred = if template.starts_with("/api/v1/store/carts/") {
                     Cred::CartToken(b.cart_token.clone())
-                } else if template.starts_with("/api/v1/store/orders/") {
+                } else if template.starts_with("/api/v1/store/orders/")
+                    || template.starts_with("/api/v1/store/rentals/")
+                {
                     Cred::Bearer(b.customer.clone())
                 } else if template.starts_with("/api/v1/store/") {
                     Cred::Nothing

@@ -64,6 +64,8 @@ pub struct Seeded {
     pub job: String,
     /// Names, emails, SKUs, codes, tokens: strings only this shop has.
     pub secrets: BTreeSet<String>,
+    /// The customer's rental contract.
+    pub contract: String,
 }
 
 pub async fn create_sweep_plan(app: &TestApp) {
@@ -367,7 +369,10 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
     .into_iter()
     .collect();
 
+    let contract =
+        crate::rentals_support::seed_contract(app, slug, &owner, &customer, &variant).await;
     Seeded {
+        contract,
         slug: slug.to_owned(),
         domain,
         owner,
@@ -417,6 +422,7 @@ pub async fn snapshot(app: &TestApp, shop: &Seeded) -> Vec<(String, Value)> {
         "/api/v1/auth/sessions".to_owned(),
         format!("/api/v1/admin/webhooks/{}", shop.webhook),
         format!("/api/v1/admin/webhooks/{}/deliveries", shop.webhook),
+        format!("/api/v1/admin/rental-contracts/{}", shop.contract),
     ];
     for path in admin_reads {
         let resp = admin(app, &shop.slug, &shop.owner, Method::GET, &path)

@@ -43,3 +43,6 @@ mod tenancy;
 mod tenants;
 mod webhook_support;
 mod webhooks_out;
+// Rental contracts (contracts part).
+mod rentals;
+mod rentals_support;

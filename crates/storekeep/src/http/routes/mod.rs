@@ -25,6 +25,9 @@ pub mod webhooks;
 // Background jobs.
 pub mod admin_jobs;
 pub mod platform_jobs;
+// Rental contracts (contracts part).
+pub mod admin_contracts;
+pub mod store_rentals;
 
 use crate::http::error::{ApiError, ApiResult};
 
