@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 use storekeep_domain::{
-    CartId, ContractDetail, ContractFilter, Page, PageRequest, RentalContract, RentalContractId,
-    RentalPlan, RentalPlanId, TenantId, VariantId,
+    AuditContext, CartId, ContractDetail, ContractFilter, InstallmentId, Page, PageRequest,
+    RentalContract, RentalContractId, RentalPlan, RentalPlanId, TenantId, VariantId,
 };
 
 use crate::StoreResult;
@@ -48,6 +48,22 @@ pub trait ContractStore: Send + Sync {
     /// A contract with its installments, payments and unit.
     async fn contract(&self, tenant: TenantId, id: RentalContractId)
     -> StoreResult<ContractDetail>;
+
+    /// Staff record installment `installment` (the first unpaid one if
+    /// `None`) of an active or overdue contract as paid (`manual`, with
+    /// `reference`): its amount and any late fee charged on it, each once
+    /// (keys `installment:<id>`, `late_fee:<id>`), audited. `Invalid` for a
+    /// contract that is not running or owes nothing; `Conflict {
+    /// field: "installment_id" }` for an installment already paid;
+    /// `UnknownReference` for one the contract does not have.
+    async fn pay_installment(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        installment: Option<InstallmentId>,
+        reference: &str,
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
 }
 
 /// The outbox events of contracts, so both backends write one payload.

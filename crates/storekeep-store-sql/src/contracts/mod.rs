@@ -4,8 +4,10 @@
 //! to its contracts, the cart's rental lines, and the reads
 //! ([`impl_contract_store!`](crate::impl_contract_store)).
 
+mod pay;
 mod reads;
 
+pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, plans_for_pricing, set_rental_item};
 
 use chrono::{DateTime, Utc};
@@ -314,8 +316,8 @@ async fn cancel_all<B: Backend>(
 pub mod reexports {
     pub use async_trait::async_trait;
     pub use storekeep_domain::{
-        CartId, ContractDetail, ContractFilter, Page, PageRequest, RentalContract,
-        RentalContractId, RentalPlan, RentalPlanId, TenantId, VariantId,
+        AuditContext, CartId, ContractDetail, ContractFilter, InstallmentId, Page, PageRequest,
+        RentalContract, RentalContractId, RentalPlan, RentalPlanId, TenantId, VariantId,
     };
     pub use storekeep_store::contracts::ContractStore;
     pub use storekeep_store::{StoreError, StoreResult};

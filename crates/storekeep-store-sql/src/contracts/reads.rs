@@ -450,6 +450,24 @@ macro_rules! impl_contract_store {
                 ) -> StoreResult<ContractDetail> {
                     c::contract::<$backend>(&self.pool, tenant, id).await
                 }
+                async fn pay_installment(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    installment: Option<InstallmentId>,
+                    reference: &str,
+                    audit: &AuditContext,
+                ) -> StoreResult<()> {
+                    c::pay_installment::<$backend>(
+                        &self.pool,
+                        tenant,
+                        id,
+                        installment,
+                        reference,
+                        audit,
+                    )
+                    .await
+                }
             }
         };
     };

@@ -235,6 +235,11 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/rental-contracts/{id}",
         Permission::OrdersRead,
     ),
+    (
+        "POST",
+        "/api/v1/admin/rental-contracts/{id}/payments",
+        Permission::OrdersWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -163,3 +163,17 @@ pub struct ContractQuery {
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
 }
+
+/// `POST /admin/rental-contracts/{id}/payments`: staff record an
+/// installment paid outside the shop's processors (cash, bank transfer).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallmentPaymentBody {
+    /// The installment paid; the first unpaid one if absent.
+    #[serde(default)]
+    pub installment_id: Option<InstallmentId>,
+    /// What identifies the payment (a receipt or transfer number), at most
+    /// 200 characters.
+    #[serde(default)]
+    pub reference: Option<String>,
+}

@@ -121,6 +121,11 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ("/api/v1/platform/jobs/{id}/discard", "id", Obj::Job),
     ("/api/v1/admin/rental-contracts/{id}", "id", Obj::Contract),
     ("/api/v1/store/rentals/{id}", "id", Obj::Contract),
+    (
+        "/api/v1/admin/rental-contracts/{id}/payments",
+        "id",
+        Obj::Contract,
+    ),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {

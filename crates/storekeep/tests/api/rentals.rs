@@ -407,3 +407,90 @@ async fn twenty_customers_racing_for_five_units_make_exactly_five_contracts() {
     .await;
     assert_eq!(distinct, 5);
 }
+
+async fn pay(app: &TestApp, s: &Shop, contract: &str, body: Value) -> reqwest::Response {
+    admin(
+        app,
+        &s.slug,
+        &s.token,
+        Method::POST,
+        &format!("/api/v1/admin/rental-contracts/{contract}/payments"),
+    )
+    .json(&body)
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn staff_record_an_installment_once_and_the_payment_is_audited() {
+    let app = spawn_app().await;
+    let s = selling_shop(&app, "till", 60_000, 3).await;
+    let plan = rent_to_own_plan(&app, "till", &s.variant).await;
+    let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
+    let (_, b) = rental_cart(&app, "till", None, item.clone()).await;
+    let (_, b) = rent(&app, &s, &b["cart"], None).await;
+    let order = b["order"]["id"].as_str().unwrap().to_owned();
+    let (_, list) = admin_get(&app, &s, "/api/v1/admin/rental-contracts").await;
+    let contract = list["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        order_action(&app, &s, &order, "mark-paid").await.status(),
+        200
+    );
+
+    // The first unpaid installment is the second.
+    let resp = pay(&app, &s, &contract, json!({"reference": "receipt 7"})).await;
+    assert_eq!(resp.status(), 200);
+    let c = body(resp).await["contract"].clone();
+    let second = c["installments"][1].clone();
+    assert!(second["paid_at"].is_string());
+    assert!(c["installments"][2]["paid_at"].is_null());
+    let last = c["payments"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "installment");
+    assert_eq!(last["amount"], money(6_000));
+    assert_eq!(last["installment_id"], second["id"]);
+    assert_eq!(
+        (last["provider"].as_str(), last["reference"].as_str()),
+        (Some("manual"), Some("receipt 7"))
+    );
+
+    // Named again, it is refused and nothing is recorded twice.
+    let p = problem(
+        pay(&app, &s, &contract, json!({"installment_id": second["id"]})).await,
+        409,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "installment_id");
+    let unknown = json!({"installment_id": uuid::Uuid::now_v7()});
+    let p = problem(pay(&app, &s, &contract, unknown).await, 422).await;
+    assert_eq!(p["errors"][0]["field"], "installment_id");
+    let p = problem(
+        pay(&app, &s, &contract, json!({"reference": "x".repeat(201)})).await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "reference");
+    let (_, after) = admin_get(
+        &app,
+        &s,
+        &format!("/api/v1/admin/rental-contracts/{contract}"),
+    )
+    .await;
+    assert_eq!(after["contract"]["payments"].as_array().unwrap().len(), 3);
+    let log = admin_get(&app, &s, "/api/v1/admin/audit-log")
+        .await
+        .1
+        .to_string();
+    assert!(log.contains("rental_contract.installment_paid"), "{log}");
+
+    // A cancelled contract takes no payment.
+    let (_, b) = rental_cart(&app, "till", None, item).await;
+    let (_, b) = rent(&app, &s, &b["cart"], None).await;
+    let order = b["order"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(order_action(&app, &s, &order, "cancel").await.status(), 200);
+    let (_, list) = admin_get(&app, &s, "/api/v1/admin/rental-contracts?status=cancelled").await;
+    let cancelled = list["items"][0]["id"].as_str().unwrap().to_owned();
+    problem(pay(&app, &s, &cancelled, json!({})).await, 409).await;
+    // The cancelled order gave its stock back.
+    assert_eq!(stock(&app, &s).await, (2, 0));
+}

@@ -14,6 +14,7 @@ use crate::http::routes::path_id;
 use crate::services::contracts;
 use crate::wire::contracts::{
     ContractBody, ContractPage, ContractQuery, ContractSummary, ContractView,
+    InstallmentPaymentBody,
 };
 use crate::wire::problem::Problem;
 
@@ -21,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_contracts))
         .routes(routes!(get_contract))
+        .routes(routes!(pay_installment))
 }
 
 /// Rental contracts, newest first, optionally of one status or customer.
@@ -51,6 +53,26 @@ async fn get_contract(
 ) -> ApiResult<Json<ContractBody>> {
     let id = path_id(&raw, "rental contract")?;
     let detail = contracts::get(&state.services, &actor.tenant, id).await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
+}
+
+/// Records an installment paid outside the shop's processors (the first
+/// unpaid one unless `installment_id` names it), with any late fee charged
+/// on it; each amount is recorded once and audited.
+#[utoipa::path(post, path = "/api/v1/admin/rental-contracts/{id}/payments", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = InstallmentPaymentBody,
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn pay_installment(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<InstallmentPaymentBody>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail =
+        contracts::pay_installment(&state.services, &actor.tenant, id, body, &actor.audit).await?;
     Ok(Json(ContractBody {
         contract: ContractView::new(&detail),
     }))

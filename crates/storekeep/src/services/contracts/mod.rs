@@ -6,15 +6,16 @@
 pub mod quote;
 
 use storekeep_domain::{
-    ContractDetail, ContractFilter, ContractStatus, Page, PageRequest, RentalContract,
-    RentalContractId, RentalPlan, Tenant, UserId, ValidationErrors, VariantId,
+    AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
+    RentalContract, RentalContractId, RentalPlan, Tenant, UserId, ValidationErrors, VariantId,
 };
 use storekeep_store::StoreError;
 
 use crate::services::carts::money;
 use crate::services::{ServiceError, ServiceResult, Services};
 use crate::wire::contracts::{
-    ContractQuery, ContractSummary, ContractView, InstallmentView, RentalPaymentView, RentalUnitRef,
+    ContractQuery, ContractSummary, ContractView, InstallmentPaymentBody, InstallmentView,
+    RentalPaymentView, RentalUnitRef,
 };
 
 /// Checks a rental line's plan and term: the plan exists in the shop, is
@@ -189,4 +190,32 @@ pub async fn own(
     } else {
         Err(StoreError::NotFound("rental contract").into())
     }
+}
+
+/// Staff record an installment as paid (see
+/// `ContractStore::pay_installment`); the contract as it is after.
+pub async fn pay_installment(
+    svc: &Services,
+    tenant: &Tenant,
+    id: RentalContractId,
+    body: InstallmentPaymentBody,
+    audit: &AuditContext,
+) -> ServiceResult<ContractDetail> {
+    let reference = body
+        .reference
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("staff");
+    if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
+        return Err(ValidationErrors::single(
+            "reference",
+            "must be at most 200 characters, no control characters",
+        )
+        .into());
+    }
+    svc.store
+        .pay_installment(tenant.id, id, body.installment_id, reference, audit)
+        .await?;
+    Ok(svc.store.contract(tenant.id, id).await?)
 }
