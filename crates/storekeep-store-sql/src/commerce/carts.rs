@@ -35,15 +35,13 @@ pub struct CartItemRow {
     pub id: DbId,
     pub variant_id: DbId,
     pub quantity: i64,
-    /// Read with the cart's lines ([`CART_ITEM_COLUMNS`]), not elsewhere.
+    /// Read with the cart's lines (each backend's cart read), not by the
+    /// line look-ups.
     #[sqlx(default)]
     pub rental_plan_id: Option<DbId>,
     #[sqlx(default)]
     pub rental_term: Option<i32>,
 }
-
-/// The columns of a cart's lines as the cart shows them.
-pub const CART_ITEM_COLUMNS: &str = "id, variant_id, quantity, rental_plan_id, rental_term";
 
 impl CartRow {
     pub fn into_cart(self, items: Vec<CartItemRow>) -> StoreResult<Cart> {

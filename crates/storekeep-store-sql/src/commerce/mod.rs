@@ -12,7 +12,7 @@ pub mod sql;
 #[doc(hidden)]
 pub mod store;
 
-pub use carts::{CART_COLUMNS, CART_ITEM_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
+pub use carts::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 pub use checkout::{CLAIM_DEAL, RESERVE_STOCK, STOCK_OF};
 pub use deals::{DEAL_COLUMNS, DealRow, bind_deal};
 pub use orders::{
