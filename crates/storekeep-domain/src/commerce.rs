@@ -70,6 +70,10 @@ pub struct CartItem {
     pub id: CartItemId,
     pub variant_id: VariantId,
     pub quantity: i64,
+    /// A rental line rents its variant on this plan (quantity 1).
+    pub rental_plan_id: Option<crate::RentalPlanId>,
+    /// The term asked for, in periods (the plan's own when `None`).
+    pub rental_term: Option<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -749,6 +753,8 @@ pub struct NewOrder {
     pub payment: NewPayment,
     pub expires_at: DateTime<Utc>,
     pub actor: String,
+    /// One contract per rental line, written with the order.
+    pub rentals: Vec<crate::NewContract>,
 }
 
 #[derive(Debug, Clone)]

@@ -65,3 +65,5 @@ pub use webhooks::{
     DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch, WebhookStatus,
     subscribes,
 };
+// Rental contracts (contracts part).
+pub use rentals::{ContractDetail, ContractFilter, NewContract, RentalPayment};

@@ -263,3 +263,51 @@ pub struct RentalContract {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A contract as checkout writes it, with its schedule (one per rental
+/// line; the line is the order's line of `variant_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewContract {
+    pub id: RentalContractId,
+    pub plan_id: RentalPlanId,
+    pub variant_id: VariantId,
+    pub terms: RentalTerms,
+    pub cash_price: i64,
+    pub deposit: i64,
+    pub term: i32,
+    pub time_zone: String,
+    pub start_date: NaiveDate,
+    /// `(seq, due date, amount)`, the first due at checkout.
+    pub installments: Vec<(i32, NaiveDate, i64)>,
+}
+
+/// One money movement on a contract, recorded once per `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RentalPayment {
+    pub id: uuid::Uuid,
+    pub contract_id: RentalContractId,
+    pub installment_id: Option<InstallmentId>,
+    pub kind: RentalPaymentKind,
+    pub amount: i64,
+    pub provider: String,
+    pub reference: String,
+    pub reason: Option<String>,
+    pub key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A contract with its schedule, money movements and unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractDetail {
+    pub contract: RentalContract,
+    pub installments: Vec<Installment>,
+    pub payments: Vec<RentalPayment>,
+    pub unit: Option<RentalUnit>,
+}
+
+/// Which contracts a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct ContractFilter {
+    pub status: Option<ContractStatus>,
+    pub customer_id: Option<UserId>,
+}

@@ -39,6 +39,8 @@ pub mod run;
 pub mod stmt;
 pub mod tenants;
 pub mod webhooks;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 pub use id::DbId;
 pub use platform_health::{HealthCheck, Probe};

@@ -13,12 +13,16 @@ pub mod jobs;
 pub mod rentals;
 pub mod rules;
 pub mod webhooks;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
 pub use rentals::RentalStore;
 pub use webhooks::WebhookStore;
+// Rental contracts (contracts part).
+pub use contracts::ContractStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -164,7 +168,15 @@ impl MigrationStatus {
 
 #[async_trait]
 pub trait Store:
-    CatalogStore + CommerceStore + JobStore + WebhookStore + RentalStore + Send + Sync + 'static
+    CatalogStore
+    + CommerceStore
+    + JobStore
+    + WebhookStore
+    + RentalStore
+    + ContractStore
+    + Send
+    + Sync
+    + 'static
 {
     fn kind(&self) -> DatabaseKind;
 

@@ -33,6 +33,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "payment.unmatched",
     "refund.created",
     ENDPOINT_DISABLED,
+    crate::contracts::events::CONTRACT_CREATED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the
@@ -197,6 +198,37 @@ mod tests {
         topics.push(events::payment("unmatched", OrderId::new(), 1, "test", 1).0);
         topics.push("order.created".into());
         topics.push("refund.created".into());
+        // Rental contracts (contracts part).
+        let c = storekeep_domain::NewContract {
+            id: storekeep_domain::RentalContractId::new(),
+            plan_id: storekeep_domain::RentalPlanId::new(),
+            variant_id: storekeep_domain::VariantId::new(),
+            terms: storekeep_domain::RentalTerms {
+                kind: storekeep_domain::RentalKind::FixedTerm,
+                term_unit: storekeep_domain::TermUnit::Month,
+                term: 1,
+                min_term: 1,
+                max_term: 1,
+                price_per_period: 1,
+                deposit: storekeep_domain::DepositRule::None,
+                late_fee: storekeep_domain::LateFeeRule::None,
+                buyout: storekeep_domain::BuyoutRule::None,
+                extension_allowed: false,
+                maintainer: storekeep_domain::Maintainer::Shop,
+                default_after_days: 0,
+            },
+            cash_price: 1,
+            deposit: 0,
+            term: 1,
+            time_zone: "UTC".into(),
+            start_date: chrono::NaiveDate::MIN,
+            installments: Vec::new(),
+        };
+        topics.push(
+            crate::contracts::events::contract_created(OrderId::new(), &c, None)
+                .0
+                .into(),
+        );
         for t in &topics {
             assert!(EVENT_TYPES.contains(&t.as_str()), "{t} is not listed");
         }

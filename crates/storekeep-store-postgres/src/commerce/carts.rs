@@ -26,8 +26,8 @@ pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) ->
     .map_err(other)?;
     let row = row.ok_or(StoreError::NotFound("cart"))?;
     let items: Vec<CartItemRow> = sqlx::query_as(
-        "SELECT id, variant_id, quantity FROM cart_items WHERE cart_id = $1 \
-         ORDER BY created_at, id",
+        "SELECT id, variant_id, quantity, rental_plan_id, rental_term FROM cart_items \
+         WHERE cart_id = $1 ORDER BY created_at, id",
     )
     .bind(row.id)
     .fetch_all(&mut *conn)

@@ -25,6 +25,10 @@ use crate::run::RUN;
 use crate::{Store, write_tx};
 use storekeep_store_sql::commerce::outbox::emit;
 use storekeep_store_sql::stmt::Stmt;
+// Rental contracts (contracts part).
+use storekeep_domain::{RentalContractId, RentalUnitId};
+use storekeep_store::contracts::events as contract_events;
+use storekeep_store_sql::contracts::{self, Hold};
 
 pub(crate) async fn checkout(
     s: &Store,
@@ -95,8 +99,8 @@ async fn place_order(
     if let Some(refused) = close_cart(conn, tenant, order, at).await? {
         return Ok(refused);
     }
-    let products = match reserve(conn, tenant, order).await? {
-        Ok(products) => products,
+    let (products, units) = match reserve(conn, tenant, order).await? {
+        Ok(held) => held,
         Err(refused) => return Ok(refused),
     };
     for product in products {
@@ -142,6 +146,12 @@ async fn place_order(
         .collect();
     let detail = rules::created_order(order, lines, at);
     insert_order(conn, tenant, order, &detail.order, &deals, at).await?;
+    for c in &order.rentals {
+        let unit = units.iter().find(|(id, _)| *id == c.id).map(|(_, u)| *u);
+        contracts::insert_contract::<B>(conn, tenant, &detail.order, c, unit, at).await?;
+        let (topic, payload) = contract_events::contract_created(order.id, c, unit);
+        emit::<B>(conn, tenant, order.id, topic, payload).await?;
+    }
     Ok(CheckoutOutcome::Created(Box::new(detail)))
 }
 
@@ -184,21 +194,41 @@ async fn close_cart(
     }
 }
 
+/// The rental units claimed by a checkout, by contract.
+type HeldUnits = Vec<(RentalContractId, RentalUnitId)>;
+
 /// Locks 3 and 4: reserves every line's units, products first, then each
-/// variant by id. Returns the products whose summaries changed, or the
-/// refusal naming every line that missed.
+/// variant by id (a rental line of a serial-tracked variant claims one of
+/// its units instead). Returns the products whose summaries changed and
+/// the units claimed, or the refusal naming every line that missed.
 async fn reserve(
     conn: &mut Conn,
     tenant: TenantId,
     order: &NewOrder,
-) -> StoreResult<Result<Vec<DbId>, CheckoutOutcome>> {
+) -> StoreResult<Result<(Vec<DbId>, HeldUnits), CheckoutOutcome>> {
     let lines = &order.quote.lines;
     let variant_ids: Vec<Uuid> = lines.iter().map(|l| l.variant_id.0).collect();
     lock_products_of(conn, tenant, &variant_ids).await?;
     let mut products: Vec<DbId> = Vec::new();
     let mut misses = Misses::default();
+    let mut units = HeldUnits::new();
     for i in rules::reservation_order(lines) {
-        let line = &lines[i];
+        let rental = contracts::rental_of(order, lines[i].variant_id);
+        let stock_line = rental.map(|c| contracts::as_stock_line(&lines[i], c));
+        let line = stock_line.as_ref().unwrap_or(&lines[i]);
+        if let Some(c) = rental {
+            match contracts::hold::<B>(conn, tenant, c, now()).await? {
+                Hold::Unit(unit) => {
+                    units.push((c.id, unit));
+                    continue;
+                }
+                Hold::Short => {
+                    misses.add(line, Some((line.unit_price, 0)));
+                    continue;
+                }
+                Hold::Stock => {}
+            }
+        }
         let product: Option<DbId> = RUN
             .scalar_optional(
                 &mut *conn,
@@ -225,7 +255,7 @@ async fn reserve(
     }
     products.sort_unstable();
     products.dedup();
-    Ok(Ok(products))
+    Ok(Ok((products, units)))
 }
 
 /// The created order's rows: the order, its lines, its deal uses, its

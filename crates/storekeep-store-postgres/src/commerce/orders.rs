@@ -257,6 +257,7 @@ pub(crate) async fn move_order(
         StockEffect::Release => release_order(conn, tenant, id).await?,
         StockEffect::None => {}
     }
+    storekeep_store_sql::contracts::order_moved::<B>(conn, tenant, id, to, at).await?;
     insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
     let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
     emit::<B>(conn, tenant, id, &topic, payload).await?;
@@ -300,11 +301,13 @@ pub(crate) async fn insert_transition(
     Ok(())
 }
 
-/// Units of each variant on the order's lines, by variant id.
+/// Units of each variant on the order's lines, by variant id (not the
+/// lines holding a serial-tracked rental unit instead of stock).
 async fn units_by_variant(conn: &mut Conn, order: OrderId) -> StoreResult<BTreeMap<Uuid, i64>> {
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT variant_id, sum(quantity)::bigint FROM order_lines WHERE order_id = $1 \
-         GROUP BY variant_id",
+         AND id NOT IN (SELECT order_line_id FROM rental_contracts \
+         WHERE order_id = $1 AND unit_id IS NOT NULL) GROUP BY variant_id",
     )
     .bind(order.0)
     .fetch_all(&mut *conn)

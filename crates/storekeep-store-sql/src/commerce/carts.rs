@@ -35,6 +35,12 @@ pub struct CartItemRow {
     pub id: DbId,
     pub variant_id: DbId,
     pub quantity: i64,
+    /// Read with the cart's lines (each backend's cart read), not by the
+    /// line look-ups.
+    #[sqlx(default)]
+    pub rental_plan_id: Option<DbId>,
+    #[sqlx(default)]
+    pub rental_term: Option<i32>,
 }
 
 impl CartRow {
@@ -56,6 +62,10 @@ impl CartRow {
                     id: CartItemId(i.id.0),
                     variant_id: VariantId(i.variant_id.0),
                     quantity: i.quantity,
+                    rental_plan_id: i
+                        .rental_plan_id
+                        .map(|p| storekeep_domain::RentalPlanId(p.0)),
+                    rental_term: i.rental_term,
                 })
                 .collect(),
             created_at: self.created_at,

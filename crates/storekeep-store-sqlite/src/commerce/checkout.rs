@@ -20,6 +20,10 @@ use crate::error::other;
 use crate::group_commit::batch::{Batch, NESTED, OUTER};
 use crate::run::RUN;
 use storekeep_store_sql::stmt::Stmt;
+// Rental contracts (contracts part).
+use crate::backend::SqliteBackend;
+use crate::group_commit::batch::HeldUnits;
+use storekeep_store_sql::contracts::{self, Hold};
 
 pub(crate) async fn checkout(
     s: &Store,
@@ -96,7 +100,9 @@ async fn claim(
     }
     rules::check_lines(&o.quote.lines)?;
     let deals = rules::deal_claims(&o.quote);
-    if o.quote.lines.len() + deals.len() > 1 {
+    // A rental line writes its unit's claim and history: always undone
+    // through a savepoint.
+    if o.quote.lines.len() + deals.len() > 1 || !o.rentals.is_empty() {
         let name = if batch.savepoint { NESTED } else { OUTER };
         sqlx::query(&format!("SAVEPOINT {name}"))
             .execute(&mut *conn)
@@ -105,8 +111,8 @@ async fn claim(
         batch.savepoint = true;
         undo.savepoint = Some(name);
     }
-    let owners = match reserve(conn, tenant, o, undo).await? {
-        Ok(owners) => owners,
+    let (owners, units) = match reserve(conn, tenant, o, undo).await? {
+        Ok(held) => held,
         Err(refused) => return Ok(refused),
     };
     let unavailable = claim_deals(conn, tenant, o, &deals, batch, undo, at).await?;
@@ -121,7 +127,7 @@ async fn claim(
         .map(|(line, owner)| rules::order_line(line, ProductId(owner.0)))
         .collect();
     let detail = rules::created_order(o, lines, at);
-    batch.add(tenant, o, detail.clone(), &owners, deals);
+    batch.add(tenant, o, detail.clone(), &owners, deals, units);
     Ok(CheckoutOutcome::Created(Box::new(detail)))
 }
 
@@ -169,19 +175,39 @@ async fn key_or_cart(
 }
 
 /// Reserves every line's units in variant-id order (the same order on
-/// both databases), trying every line so a refusal names them all.
-/// Returns each line's product, or the refusal.
+/// both databases), trying every line so a refusal names them all; a
+/// rental line of a serial-tracked variant claims one of its units
+/// instead. Returns each line's product and the units claimed, or the
+/// refusal.
 async fn reserve(
     conn: &mut Conn,
     tenant: TenantId,
     o: &NewOrder,
     undo: &mut Undo,
-) -> StoreResult<Result<Vec<DbId>, CheckoutOutcome>> {
+) -> StoreResult<Result<(Vec<DbId>, HeldUnits), CheckoutOutcome>> {
     let lines = &o.quote.lines;
     let mut owners = vec![DbId(uuid::Uuid::nil()); lines.len()];
     let mut misses = Misses::default();
+    let mut units = HeldUnits::new();
     for i in rules::reservation_order(lines) {
-        let line = &lines[i];
+        let rental = contracts::rental_of(o, lines[i].variant_id);
+        let stock_line = rental.map(|c| contracts::as_stock_line(&lines[i], c));
+        let line = stock_line.as_ref().unwrap_or(&lines[i]);
+        if let Some(c) = rental {
+            match contracts::hold::<SqliteBackend>(conn, tenant, c, now()).await? {
+                Hold::Unit(unit) => {
+                    undo.wrote = true;
+                    owners[i] = DbId(line.product_id.0);
+                    units.push((c.id, unit));
+                    continue;
+                }
+                Hold::Short => {
+                    misses.add(line, Some((line.unit_price, 0)));
+                    continue;
+                }
+                Hold::Stock => {}
+            }
+        }
         let owner: Option<DbId> = RUN
             .scalar_optional(
                 &mut *conn,
@@ -211,7 +237,7 @@ async fn reserve(
     }
     Ok(match misses.refusal() {
         Some(refused) => Err(refused),
-        None => Ok(owners),
+        None => Ok((owners, units)),
     })
 }
 

@@ -233,6 +233,7 @@ pub(crate) async fn move_order(
         StockEffect::Release => release_order(conn, tenant, id).await?,
         StockEffect::None => {}
     }
+    storekeep_store_sql::contracts::order_moved::<B>(conn, tenant, id, to, at).await?;
     insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
     let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
     emit::<B>(conn, tenant, id, &topic, payload).await?;
@@ -276,6 +277,12 @@ async fn insert_transition(
     Ok(())
 }
 
+/// The lines whose stock a payment sells: not those holding a
+/// serial-tracked rental unit instead of stock.
+const UNIT_LINES_LEFT_OUT_SELL: &str = "SELECT variant_id, quantity FROM order_lines \
+     WHERE order_id = $1 AND id NOT IN (SELECT order_line_id FROM rental_contracts \
+     WHERE order_id = $1 AND unit_id IS NOT NULL)";
+
 /// Payment: the reservation becomes a sale: on_hand - reserved, and so
 /// the product's available stock, does not change. A variant deleted with
 /// its product since checkout has no stock left to sell from.
@@ -289,10 +296,7 @@ async fn sell_reserved(
     let lines: Vec<(String, i64)> = RUN
         .all(
             &mut *conn,
-            Stmt::new(
-                "SELECT variant_id, quantity FROM order_lines WHERE order_id = $1",
-                (order.to_string(),),
-            ),
+            Stmt::new(UNIT_LINES_LEFT_OUT_SELL, (order.to_string(),)),
         )
         .await?;
     let reason = rules::sale_reason(order);
@@ -319,7 +323,9 @@ async fn sell_reserved(
 /// back.
 async fn release_order(conn: &mut Conn, tenant: TenantId, order: OrderId) -> StoreResult<()> {
     let lines: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT variant_id, product_id, quantity FROM order_lines WHERE order_id = $1",
+        "SELECT variant_id, product_id, quantity FROM order_lines WHERE order_id = $1 \
+         AND id NOT IN (SELECT order_line_id FROM rental_contracts \
+         WHERE order_id = $1 AND unit_id IS NOT NULL)",
     )
     .bind(order.to_string())
     .fetch_all(&mut *conn)

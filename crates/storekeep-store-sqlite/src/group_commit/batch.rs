@@ -27,6 +27,10 @@ use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
 
 use crate::error::other;
+// Rental contracts (contracts part).
+use crate::backend::SqliteBackend;
+use storekeep_domain::{NewContract, RentalContractId, RentalUnitId};
+use storekeep_store::contracts::events as contract_events;
 
 /// The first savepoint a batch keeps open, and the name of those nested in
 /// it: releasing the outer one releases them all at once.
@@ -57,7 +61,12 @@ pub(crate) struct Created {
     customer_key: String,
     deals: Vec<(DealId, i64)>,
     events: Vec<(String, Value)>,
+    /// Its rental contracts, with the unit each claimed.
+    rentals: Vec<(NewContract, Option<RentalUnitId>)>,
 }
+
+/// The rental units a checkout claimed, by contract.
+pub(crate) type HeldUnits = Vec<(RentalContractId, RentalUnitId)>;
 
 impl Batch {
     /// The order this batch created with the shop's idempotency key.
@@ -87,12 +96,32 @@ impl Batch {
         detail: OrderDetail,
         owners: &[DbId],
         deals: Vec<(DealId, i64)>,
+        units: HeldUnits,
     ) {
         let (created_topic, created) = events::order_created(o);
         let p = &o.payment;
         let payment = events::payment("created", o.id, p.id, &p.provider, p.amount);
+        let rentals: Vec<(NewContract, Option<RentalUnitId>)> = o
+            .rentals
+            .iter()
+            .map(|c| {
+                let unit = units.iter().find(|(id, _)| *id == c.id).map(|(_, u)| *u);
+                (c.clone(), unit)
+            })
+            .collect();
         for (line, owner) in o.quote.lines.iter().zip(owners) {
-            *self.reserved.entry(*owner).or_default() += line.quantity;
+            // A line holding a rental unit reserved no stock.
+            let holds_unit = rentals
+                .iter()
+                .any(|(c, unit)| c.variant_id == line.variant_id && unit.is_some());
+            if !holds_unit {
+                *self.reserved.entry(*owner).or_default() += line.quantity;
+            }
+        }
+        let mut events = vec![(created_topic.to_owned(), created), payment];
+        for (c, unit) in &rentals {
+            let (topic, payload) = contract_events::contract_created(o.id, c, *unit);
+            events.push((topic.to_owned(), payload));
         }
         for &(deal, _) in &deals {
             *self.uses.entry((deal, o.customer_key.clone())).or_default() += 1;
@@ -107,7 +136,8 @@ impl Batch {
             detail,
             customer_key: o.customer_key.clone(),
             deals,
-            events: vec![(created_topic.to_owned(), created), payment],
+            events,
+            rentals,
         });
     }
 
@@ -131,7 +161,28 @@ impl Batch {
         self.write_orders(conn).await?;
         self.write_lines(conn).await?;
         self.write_history(conn).await?;
+        self.write_contracts(conn).await?;
         self.write_events(conn).await
+    }
+
+    /// The rental contracts and their schedules (rare: one statement per
+    /// row).
+    async fn write_contracts(&self, conn: &mut SqliteConnection) -> StoreResult<()> {
+        for c in &self.created {
+            let order = &c.detail.order;
+            for (contract, unit) in &c.rentals {
+                storekeep_store_sql::contracts::insert_contract::<SqliteBackend>(
+                    conn,
+                    c.tenant,
+                    order,
+                    contract,
+                    *unit,
+                    order.created_at,
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Each reserved unit came out of a variant's positive available

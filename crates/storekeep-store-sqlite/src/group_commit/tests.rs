@@ -178,6 +178,7 @@ impl Shop {
             },
             expires_at: Utc::now() + Duration::minutes(30),
             actor: "guest".into(),
+            rentals: Vec::new(),
             quote,
         }
     }

@@ -370,6 +370,7 @@ impl Shop {
             },
             expires_at: now() + Duration::minutes(30),
             actor: "guest".into(),
+            rentals: Vec::new(),
             quote,
         }
     }

@@ -267,6 +267,22 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/rental-units/{id}/status",
         Permission::CatalogWrite,
     ),
+    // Rental contracts (contracts part): the orders' permissions.
+    (
+        "GET",
+        "/api/v1/admin/rental-contracts",
+        Permission::OrdersRead,
+    ),
+    (
+        "GET",
+        "/api/v1/admin/rental-contracts/{id}",
+        Permission::OrdersRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/rental-contracts/{id}/payments",
+        Permission::OrdersWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -62,6 +62,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_email::router())
         .merge(routes::admin_jobs::router())
         .merge(routes::admin_rentals::router())
+        // Rental contracts (contracts part).
+        .merge(routes::admin_contracts::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
@@ -87,6 +89,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::webhooks::router())
         .merge(routes::platform_jobs::router())
         .merge(routes::store_rental_plans::router())
+        // Rental contracts (contracts part).
+        .merge(routes::store_rentals::router())
         .merge(admin)
         .split_for_parts()
 }

@@ -103,6 +103,7 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ),
         ("fulfil" | "deliver" | "cancel", _) => json!({"reason": "handed to the carrier"}),
         ("refund", _) => json!({"amount": money(5_000), "reason": "scratched lid"}),
+        ("pay_installment", _) => json!({"reference": "receipt 1042, cash at the counter"}),
         ("create_deal" | "replace_deal", _) => json!({"deal": {
             "name": "Spring sale", "applies_to": "order", "percent_off": 10,
             "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-03-31T23:59:59Z", "active": true

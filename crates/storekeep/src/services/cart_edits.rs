@@ -10,6 +10,7 @@ use storekeep_domain::{
 };
 
 use crate::services::carts::{self, CartAccess, Destination};
+use crate::services::contracts;
 use crate::services::{ServiceResult, Services};
 use crate::wire::carts::{CartChanges, CartView, NewItem};
 
@@ -87,7 +88,12 @@ pub async fn create(
         }
         errors.into_result()?;
     }
-    let merged = merge_lines(items)?;
+    check_new_rentals(svc, tenant, items).await?;
+    let (rented, bought): (Vec<NewItem>, Vec<NewItem>) = items
+        .iter()
+        .cloned()
+        .partition(|i| i.rental_plan_id.is_some());
+    let merged = merge_lines(&bought)?;
     let (mut cart, token) = carts::create(svc, tenant, customer).await?;
     // One store call per line, as before; a single call would need a new
     // store method.
@@ -96,6 +102,12 @@ pub async fn create(
             .store
             .add_cart_item(tenant.id, cart.id, variant, quantity)
             .await?;
+    }
+    for item in &rented {
+        add_rental(svc, tenant, cart.id, item, "").await?;
+    }
+    if !rented.is_empty() {
+        cart = svc.store.cart(tenant.id, cart.id).await?;
     }
     let mut view = view(svc, tenant, &cart).await?;
     view.token = Some(token);
@@ -141,8 +153,25 @@ pub async fn add_item(
     access: &CartAccess,
     item: &NewItem,
 ) -> ServiceResult<CartView> {
+    if item.rental_plan_id.is_some() || item.rental_term.is_some() {
+        carts::open(svc, tenant, id, access).await?;
+        add_rental(svc, tenant, id, item, "").await?;
+        let cart = svc.store.cart(tenant.id, id).await?;
+        return view(svc, tenant, &cart).await;
+    }
     check_quantity(item.quantity)?;
-    carts::open(svc, tenant, id, access).await?;
+    let cart = carts::open(svc, tenant, id, access).await?;
+    if cart
+        .items
+        .iter()
+        .any(|i| i.variant_id == item.variant_id && i.rental_plan_id.is_some())
+    {
+        return Err(ValidationErrors::single(
+            "variant_id",
+            "is rented in this cart: remove that line to buy it instead",
+        )
+        .into());
+    }
     let cart = svc
         .store
         .add_cart_item(tenant.id, id, item.variant_id, item.quantity)
@@ -159,7 +188,15 @@ pub async fn set_item(
     quantity: i64,
 ) -> ServiceResult<CartView> {
     check_quantity(quantity)?;
-    carts::open(svc, tenant, id, access).await?;
+    let cart = carts::open(svc, tenant, id, access).await?;
+    if quantity != 1
+        && cart
+            .items
+            .iter()
+            .any(|i| i.id == item && i.rental_plan_id.is_some())
+    {
+        return Err(ValidationErrors::single("quantity", RENTAL_QUANTITY).into());
+    }
     let cart = svc
         .store
         .set_cart_item(tenant.id, id, item, quantity)
@@ -177,4 +214,83 @@ pub async fn remove_item(
     carts::open(svc, tenant, id, access).await?;
     let cart = svc.store.remove_cart_item(tenant.id, id, item).await?;
     view(svc, tenant, &cart).await
+}
+
+/// A rental line rents one unit.
+const RENTAL_QUANTITY: &str = "a rental line holds exactly 1 unit";
+
+/// Checks a rental line (`prefix` names it in a new cart's items) and
+/// makes it the cart's line of its variant. The cart was opened.
+async fn add_rental(
+    svc: &Services,
+    tenant: &Tenant,
+    cart: CartId,
+    item: &NewItem,
+    prefix: &str,
+) -> ServiceResult<()> {
+    let mut errors = ValidationErrors::new();
+    let term = rental_term_checked(svc, tenant, item, prefix, &mut errors).await?;
+    errors.into_result()?;
+    let plan = item.rental_plan_id.expect("checked above");
+    svc.store
+        .set_rental_item(tenant.id, cart, item.variant_id, plan, term)
+        .await?;
+    Ok(())
+}
+
+/// Every problem of a rental line: its quantity, plan and term.
+async fn rental_term_checked(
+    svc: &Services,
+    tenant: &Tenant,
+    item: &NewItem,
+    prefix: &str,
+    errors: &mut ValidationErrors,
+) -> ServiceResult<i32> {
+    if item.quantity != 1 {
+        errors.add(&format!("{prefix}quantity"), RENTAL_QUANTITY);
+    }
+    let Some(plan) = item.rental_plan_id else {
+        errors.add(
+            &format!("{prefix}rental_plan_id"),
+            "is required with rental_term",
+        );
+        return Ok(0);
+    };
+    let plans = svc.store.plans_for_pricing(tenant.id, &[plan]).await?;
+    Ok(contracts::check_plan(
+        plans.first(),
+        item.variant_id,
+        item.rental_term,
+        prefix,
+        errors,
+    ))
+}
+
+/// The rental lines of a new cart, checked before anything is written:
+/// each well formed, and its variant on no other line.
+async fn check_new_rentals(
+    svc: &Services,
+    tenant: &Tenant,
+    items: &[NewItem],
+) -> ServiceResult<()> {
+    let mut errors = ValidationErrors::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.rental_plan_id.is_none() && item.rental_term.is_none() {
+            continue;
+        }
+        let prefix = format!("items[{i}].");
+        rental_term_checked(svc, tenant, item, &prefix, &mut errors).await?;
+        if items
+            .iter()
+            .filter(|o| o.variant_id == item.variant_id)
+            .count()
+            > 1
+        {
+            errors.add(
+                &format!("{prefix}variant_id"),
+                "a rented variant takes one line of the cart",
+            );
+        }
+    }
+    Ok(errors.into_result()?)
 }

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use storekeep_domain::{
     Cart, CartId, CartItemId, CartPatch, CategoryId, Deal, DealTarget, Money, NewCart,
-    PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, SaleVariant, Tenant, UserId,
-    UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code, parse_region, price,
-    tax_rate_for,
+    PricingContext, PricingLine, ProductStatus, Quote, QuotedLine, RentalPlanId, SaleVariant,
+    Tenant, UserId, UserRecord, ValidationErrors, VariantId, parse_country, parse_coupon_code,
+    parse_region, price, tax_rate_for,
 };
 use storekeep_store::StoreError;
 use subtle::ConstantTimeEq;
@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::crypto::tokens;
 use crate::services::ServiceResult;
 use crate::services::Services;
+use crate::services::contracts::{self, quote, quote::RentalQuote};
 use crate::wire::carts::{CartChanges, CartView, DealApplied, LineView};
 
 /// The header that carries a guest's cart token.
@@ -63,6 +64,7 @@ impl LineView {
             discount: money(l.discount, currency),
             total: money(l.total, currency),
             deal_id: l.deal_id,
+            rental: None,
         }
     }
 }
@@ -84,7 +86,15 @@ impl CartView {
             items: q
                 .lines
                 .iter()
-                .map(|l| LineView::from_quoted(l, currency))
+                .map(|l| {
+                    let mut line = LineView::from_quoted(l, currency);
+                    line.rental = priced
+                        .rentals
+                        .iter()
+                        .find(|r| Some(r.item_id) == l.item_id)
+                        .map(|r| r.view(currency));
+                    line
+                })
                 .collect(),
             subtotal: m(q.subtotal),
             discount: m(q.discount),
@@ -118,6 +128,8 @@ pub struct Priced {
     pub shipping_problem: Option<String>,
     /// The coupon entered does not exist.
     pub unknown_coupon: Option<String>,
+    /// The rental lines, priced apart (see [`add_rentals`]).
+    pub rentals: Vec<RentalQuote>,
 }
 
 impl Priced {
@@ -193,10 +205,23 @@ pub async fn priced(
 
     let by_variant: HashMap<VariantId, &SaleVariant> =
         variants.iter().map(|v| (v.variant_id, v)).collect();
+    let plan_ids: Vec<RentalPlanId> = cart.items.iter().filter_map(|i| i.rental_plan_id).collect();
+    let plans = if plan_ids.is_empty() {
+        Vec::new()
+    } else {
+        store.plans_for_pricing(tenant.id, &plan_ids).await?
+    };
     let mut lines = Vec::with_capacity(cart.items.len());
     let mut unavailable = Vec::new();
+    let mut rentals = Vec::new();
     for item in &cart.items {
         match by_variant.get(&item.variant_id) {
+            Some(v) if v.status == ProductStatus::Active && item.rental_plan_id.is_some() => {
+                match rental_quote(item, v, &plans, now) {
+                    Some(r) => rentals.push(r),
+                    None => unavailable.push((item.id, item.variant_id)),
+                }
+            }
             Some(v) if v.status == ProductStatus::Active => {
                 let title = if v.variant_title.is_empty() || v.variant_title == v.product_title {
                     v.product_title.clone()
@@ -237,7 +262,7 @@ pub async fn priced(
         }
     });
     let tax = tax_rate_for(&settings.tax_rates, to.country, to.region);
-    let quote = price(
+    let mut quote = price(
         &lines,
         &PricingContext {
             deals: &deals,
@@ -247,7 +272,9 @@ pub async fn priced(
         },
         now,
     );
+    add_rentals(&mut quote, &rentals, &variants, shipping);
     Ok(Priced {
+        rentals,
         quote,
         unavailable,
         shipping_problem,
@@ -256,6 +283,69 @@ pub async fn priced(
             .filter(|_| coupon.is_none())
             .map(str::to_owned),
     })
+}
+
+/// A rental line priced, if its plan still rents the variant on the term
+/// asked for (else the line is unavailable).
+fn rental_quote(
+    item: &storekeep_domain::CartItem,
+    v: &SaleVariant,
+    plans: &[storekeep_domain::RentalPlan],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<RentalQuote> {
+    let plan = plans.iter().find(|p| Some(p.id) == item.rental_plan_id);
+    let mut errors = ValidationErrors::new();
+    let term = contracts::check_plan(plan, v.variant_id, item.rental_term, "", &mut errors);
+    if !errors.is_empty() {
+        return None;
+    }
+    Some(RentalQuote::new(
+        item.id,
+        plan?.clone(),
+        term,
+        v.price,
+        quote::rental_start_date(now),
+    ))
+}
+
+/// Rental lines join the quote at what is due today (deposit and first
+/// installment), one unit, no discount: deals and coupons apply to bought
+/// lines only, and tax is computed on those alone. A cart of rentals only
+/// still pays its shipping.
+fn add_rentals(
+    quote: &mut Quote,
+    rentals: &[RentalQuote],
+    variants: &[SaleVariant],
+    shipping: Option<&storekeep_domain::ShippingMethod>,
+) {
+    if rentals.is_empty() {
+        return;
+    }
+    if quote.lines.is_empty() {
+        let cost = shipping.map_or(0, |s| s.price);
+        quote.shipping = cost;
+        quote.total += cost;
+    }
+    for r in rentals {
+        let Some(v) = variants.iter().find(|v| v.variant_id == r.variant_id) else {
+            continue;
+        };
+        let due = r.due_today();
+        quote.lines.push(QuotedLine {
+            item_id: Some(r.item_id),
+            variant_id: v.variant_id,
+            product_id: v.product_id,
+            sku: v.sku.clone(),
+            title: format!("{} — rental: {}", v.product_title, r.plan.name),
+            quantity: 1,
+            unit_price: due,
+            discount: 0,
+            total: due,
+            deal_id: None,
+        });
+        quote.subtotal += due;
+        quote.total += due;
+    }
 }
 
 fn with_ancestors(

@@ -274,6 +274,7 @@ pub async fn checkout(
             Some(u) => format!("customer:{u}"),
             None => "guest".into(),
         },
+        rentals: priced.rentals.iter().map(|r| r.new_contract()).collect(),
         quote: priced.quote,
     };
     let outcome = state.store.checkout(tenant.id, &order).await?;

@@ -33,6 +33,8 @@ pub mod tenants;
 pub mod webhooks;
 // Rentals.
 pub mod rentals;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 use std::sync::Arc;
 

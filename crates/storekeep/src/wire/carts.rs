@@ -45,6 +45,10 @@ pub struct LineView {
     pub discount: Money,
     pub total: Money,
     pub deal_id: Option<storekeep_domain::DealId>,
+    /// For a rental line: the plan, what is due today, the schedule and
+    /// the disclosures (its `total` is what is due today).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rental: Option<crate::wire::contracts::RentalLineView>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,12 +82,19 @@ pub struct CartBody {
     pub cart: CartView,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub variant_id: VariantId,
+    /// 1 for a rental line.
     #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i64,
+    /// Rents the variant on this plan instead of buying it.
+    #[serde(default)]
+    pub rental_plan_id: Option<storekeep_domain::RentalPlanId>,
+    /// The term in periods (the plan's own if absent).
+    #[serde(default)]
+    pub rental_term: Option<i32>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -29,6 +29,8 @@ pub mod tenants;
 pub mod webhooks;
 // Rentals.
 pub mod rentals;
+// Rental contracts (contracts part).
+pub mod contracts;
 
 /// For `PATCH` fields: a field left out is `None`, a field sent as `null`
 /// is `Some(None)`. Use with `#[serde(default, deserialize_with = ...)]`.

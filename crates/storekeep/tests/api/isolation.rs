@@ -49,6 +49,7 @@ enum Obj {
     Job,
     RentalPlan,
     RentalUnit,
+    Contract,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -137,6 +138,13 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "id_or_handle",
         Obj::Handle,
     ),
+    ("/api/v1/admin/rental-contracts/{id}", "id", Obj::Contract),
+    ("/api/v1/store/rentals/{id}", "id", Obj::Contract),
+    (
+        "/api/v1/admin/rental-contracts/{id}/payments",
+        "id",
+        Obj::Contract,
+    ),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -164,6 +172,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         Obj::Job => b.job.clone(),
         Obj::RentalPlan => b.rental_plan.clone(),
         Obj::RentalUnit => b.rental_unit.clone(),
+        Obj::Contract => b.contract.clone(),
     }
 }
 
@@ -298,7 +307,9 @@ async fn rightful_callers_reach_every_object(app: &TestApp, b: &Seeded) {
             } else {
                 let cred = if template.starts_with("/api/v1/store/carts/") {
                     Cred::CartToken(b.cart_token.clone())
-                } else if template.starts_with("/api/v1/store/orders/") {
+                } else if template.starts_with("/api/v1/store/orders/")
+                    || template.starts_with("/api/v1/store/rentals/")
+                {
                     Cred::Bearer(b.customer.clone())
                 } else if template.starts_with("/api/v1/store/") {
                     Cred::Nothing

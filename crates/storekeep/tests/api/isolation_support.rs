@@ -66,6 +66,8 @@ pub struct Seeded {
     pub rental_unit: String,
     /// Names, emails, SKUs, codes, tokens: strings only this shop has.
     pub secrets: BTreeSet<String>,
+    /// The customer's rental contract.
+    pub contract: String,
 }
 
 pub async fn create_sweep_plan(app: &TestApp) {
@@ -406,7 +408,11 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
     .into_iter()
     .collect();
 
+    let contract =
+        crate::rentals_contract_support::seed_contract(app, slug, &owner, &customer, &variant)
+            .await;
     Seeded {
+        contract,
         slug: slug.to_owned(),
         domain,
         owner,
@@ -461,6 +467,7 @@ pub async fn snapshot(app: &TestApp, shop: &Seeded) -> Vec<(String, Value)> {
         format!("/api/v1/admin/rental-plans/{}", shop.rental_plan),
         format!("/api/v1/admin/rental-units/{}", shop.rental_unit),
         "/api/v1/admin/rental-units".to_owned(),
+        format!("/api/v1/admin/rental-contracts/{}", shop.contract),
     ];
     for path in admin_reads {
         let resp = admin(app, &shop.slug, &shop.owner, Method::GET, &path)

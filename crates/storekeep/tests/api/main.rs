@@ -43,7 +43,9 @@ mod tenancy;
 mod tenants;
 mod webhook_support;
 mod webhooks_out;
-// Rentals: plans and units.
+// Rentals: plans and units, contracts.
+mod rentals;
 mod rentals_admin;
+mod rentals_contract_support;
 mod rentals_support;
 mod rentals_units;

@@ -28,6 +28,9 @@ pub mod platform_jobs;
 // Rentals: plans and units.
 pub mod admin_rentals;
 pub mod store_rental_plans;
+// Rental contracts (contracts part).
+pub mod admin_contracts;
+pub mod store_rentals;
 
 use crate::http::error::{ApiError, ApiResult};
 

@@ -1,0 +1,91 @@
+//! Rental contracts: the store's share of renting through the cart and
+//! checkout, and the reads of contracts. Contracts themselves are written
+//! by checkout (`CommerceStore::checkout`, `NewOrder::rentals`) in the
+//! order's transaction, and follow their order: paying it records the
+//! deposit and first installment as paid, cancelling or expiring it
+//! cancels its contracts and frees their units. Every operation is scoped
+//! to one tenant; another tenant's row is `NotFound`.
+
+use async_trait::async_trait;
+use storekeep_domain::{
+    AuditContext, CartId, ContractDetail, ContractFilter, InstallmentId, Page, PageRequest,
+    RentalContract, RentalContractId, RentalPlan, RentalPlanId, TenantId, VariantId,
+};
+
+use crate::StoreResult;
+
+#[async_trait]
+pub trait ContractStore: Send + Sync {
+    /// These plans of the shop (unknown ids are left out), for pricing
+    /// carts: one query.
+    async fn plans_for_pricing(
+        &self,
+        tenant: TenantId,
+        plans: &[RentalPlanId],
+    ) -> StoreResult<Vec<RentalPlan>>;
+
+    /// Makes the cart's line of `variant` a rental line (quantity 1) on
+    /// `plan` for `term` periods, creating it if absent. The caller checked
+    /// the plan. `Invalid` if the cart is checked out or full,
+    /// `NotFound("cart")` if the shop has no such cart.
+    async fn set_rental_item(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+        variant: VariantId,
+        plan: RentalPlanId,
+        term: i32,
+    ) -> StoreResult<()>;
+
+    /// Newest first; the cursor is the last contract id seen.
+    async fn list_contracts(
+        &self,
+        tenant: TenantId,
+        filter: &ContractFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RentalContract>>;
+
+    /// A contract with its installments, payments and unit.
+    async fn contract(&self, tenant: TenantId, id: RentalContractId)
+    -> StoreResult<ContractDetail>;
+
+    /// Staff record installment `installment` (the first unpaid one if
+    /// `None`) of an active or overdue contract as paid (`manual`, with
+    /// `reference`): its amount and any late fee charged on it, each once
+    /// (keys `installment:<id>`, `late_fee:<id>`), audited. `Invalid` for a
+    /// contract that is not running or owes nothing; `Conflict {
+    /// field: "installment_id" }` for an installment already paid;
+    /// `UnknownReference` for one the contract does not have.
+    async fn pay_installment(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        installment: Option<InstallmentId>,
+        reference: &str,
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
+}
+
+/// The outbox events of contracts, so both backends write one payload.
+pub mod events {
+    use serde_json::{Value, json};
+    use storekeep_domain::{NewContract, OrderId, RentalUnitId};
+
+    pub const CONTRACT_CREATED: &str = "rental.contract_created";
+
+    pub fn contract_created(
+        order: OrderId,
+        c: &NewContract,
+        unit: Option<RentalUnitId>,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_CREATED,
+            json!({
+                "order_id": order, "contract_id": c.id, "plan_id": c.plan_id,
+                "variant_id": c.variant_id, "unit_id": unit, "term": c.term,
+                "deposit": c.deposit, "cash_price": c.cash_price,
+                "start_date": c.start_date,
+            }),
+        )
+    }
+}

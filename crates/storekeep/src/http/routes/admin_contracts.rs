@@ -1,0 +1,79 @@
+//! `/api/v1/admin/rental-contracts`: rental contracts made at checkout,
+//! with their schedules, payments, units and disclosures (the orders
+//! permissions).
+
+use axum::extract::{Path, State};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::authz::AdminActor;
+use crate::http::error::ApiResult;
+use crate::http::extract::{Json, Query};
+use crate::http::routes::path_id;
+use crate::services::contracts;
+use crate::wire::contracts::{
+    ContractBody, ContractPage, ContractQuery, ContractSummary, ContractView,
+    InstallmentPaymentBody,
+};
+use crate::wire::problem::Problem;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_contracts))
+        .routes(routes!(get_contract))
+        .routes(routes!(pay_installment))
+}
+
+/// Rental contracts, newest first, optionally of one status or customer.
+#[utoipa::path(get, path = "/api/v1/admin/rental-contracts", tag = "admin: orders",
+    security(("bearer" = [])), params(ContractQuery),
+    responses((status = 200, body = ContractPage), (status = 400, body = Problem)))]
+async fn list_contracts(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Query(q): Query<ContractQuery>,
+) -> ApiResult<Json<ContractPage>> {
+    let (filter, page) = contracts::parse_query(&q)?;
+    let found = contracts::list(&state.services, &actor.tenant, &filter, &page).await?;
+    Ok(Json(ContractPage {
+        items: found.items.iter().map(ContractSummary::new).collect(),
+        next_cursor: found.next_cursor,
+    }))
+}
+
+/// A contract with its installments, payments, unit and disclosures.
+#[utoipa::path(get, path = "/api/v1/admin/rental-contracts/{id}", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem)))]
+async fn get_contract(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::get(&state.services, &actor.tenant, id).await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
+}
+
+/// Records an installment paid outside the shop's processors (the first
+/// unpaid one unless `installment_id` names it), with any late fee charged
+/// on it; each amount is recorded once and audited.
+#[utoipa::path(post, path = "/api/v1/admin/rental-contracts/{id}/payments", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = InstallmentPaymentBody,
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn pay_installment(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<InstallmentPaymentBody>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail =
+        contracts::pay_installment(&state.services, &actor.tenant, id, body, &actor.audit).await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
+}

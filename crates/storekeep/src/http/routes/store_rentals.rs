@@ -1,0 +1,65 @@
+//! `/api/v1/store/rentals`: the logged-in customer's rental contracts.
+
+use axum::extract::{Path, State};
+use storekeep_domain::{ContractFilter, UserRecord};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, PageParams};
+use crate::http::routes::path_id;
+use crate::http::routes::store_carts::Shopper;
+use crate::services::contracts;
+use crate::wire::contracts::{ContractBody, ContractPage, ContractSummary, ContractView};
+use crate::wire::problem::Problem;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_rentals))
+        .routes(routes!(get_rental))
+}
+
+fn customer(shopper: &Shopper) -> ApiResult<&UserRecord> {
+    shopper
+        .customer
+        .as_ref()
+        .ok_or_else(|| ApiError::Unauthorized("log in as a customer to see your rentals".into()))
+}
+
+/// The customer's rental contracts, newest first.
+#[utoipa::path(get, path = "/api/v1/store/rentals", tag = "store: orders",
+    security(("bearer" = [])), params(crate::wire::page::PageQuery),
+    responses((status = 200, body = ContractPage), (status = 401, body = Problem)))]
+async fn list_rentals(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    PageParams(page): PageParams,
+) -> ApiResult<Json<ContractPage>> {
+    let filter = ContractFilter {
+        customer_id: Some(customer(&shopper)?.id),
+        ..Default::default()
+    };
+    let found = contracts::list(&state.services, &shopper.tenant, &filter, &page).await?;
+    Ok(Json(ContractPage {
+        items: found.items.iter().map(ContractSummary::new).collect(),
+        next_cursor: found.next_cursor,
+    }))
+}
+
+/// One of the customer's contracts; anyone else's is not found.
+#[utoipa::path(get, path = "/api/v1/store/rentals/{id}", tag = "store: orders",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ContractBody), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get_rental(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<ContractBody>> {
+    let me = customer(&shopper)?.id;
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::own(&state.services, &shopper.tenant, me, id).await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
+}

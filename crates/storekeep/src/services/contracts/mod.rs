@@ -1,0 +1,221 @@
+//! Rental contracts: checking a cart's rental line against its plan, and
+//! the reads of contracts for staff and for the customer who signed them.
+//! Contracts are written by checkout (`services::checkout`), with the
+//! order; see docs/rentals.md, "Contracts".
+
+pub mod quote;
+
+use storekeep_domain::{
+    AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
+    RentalContract, RentalContractId, RentalPlan, Tenant, UserId, ValidationErrors, VariantId,
+};
+use storekeep_store::StoreError;
+
+use crate::services::carts::money;
+use crate::services::{ServiceError, ServiceResult, Services};
+use crate::wire::contracts::{
+    ContractQuery, ContractSummary, ContractView, InstallmentPaymentBody, InstallmentView,
+    RentalPaymentView, RentalUnitRef,
+};
+
+/// Checks a rental line's plan and term: the plan exists in the shop, is
+/// active and rents `variant`; the term is within the plan's bounds (the
+/// plan's own if none). Problems are added under `prefix` (`""` or
+/// `items[i].`). Returns the term.
+pub fn check_plan(
+    plan: Option<&RentalPlan>,
+    variant: VariantId,
+    term: Option<i32>,
+    prefix: &str,
+    errors: &mut ValidationErrors,
+) -> i32 {
+    let field = |name: &str| format!("{prefix}{name}");
+    let Some(plan) = plan else {
+        errors.add(
+            &field("rental_plan_id"),
+            "refers to something that does not exist",
+        );
+        return 0;
+    };
+    if plan.variant_id != variant {
+        errors.add(
+            &field("rental_plan_id"),
+            "is a plan of another variant: use one of this variant's plans",
+        );
+    } else if !plan.active {
+        errors.add(&field("rental_plan_id"), "is no longer offered");
+    }
+    let t = &plan.terms;
+    let term = term.unwrap_or(t.term);
+    if !(t.min_term..=t.max_term).contains(&term) {
+        errors.add(
+            &field("rental_term"),
+            format!("must be between {} and {} periods", t.min_term, t.max_term),
+        );
+    }
+    term
+}
+
+impl ContractSummary {
+    pub fn new(c: &RentalContract) -> Self {
+        let m = |a| money(a, &c.currency);
+        Self {
+            id: c.id,
+            order_id: c.order_id,
+            plan_id: c.plan_id,
+            variant_id: c.variant_id,
+            unit_id: c.unit_id,
+            customer_id: c.customer_id,
+            status: c.status,
+            kind: c.terms.kind,
+            term_unit: c.terms.term_unit,
+            term: c.term,
+            price_per_period: m(c.terms.price_per_period),
+            cash_price: m(c.cash_price),
+            deposit: m(c.deposit),
+            deposit_held: m(c.deposit_held),
+            start_date: c.start_date,
+            time_zone: c.time_zone.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+impl ContractView {
+    pub fn new(d: &ContractDetail) -> Self {
+        let c = &d.contract;
+        let m = |a| money(a, &c.currency);
+        let amounts: Vec<i64> = d.installments.iter().map(|i| i.amount).collect();
+        Self {
+            summary: ContractSummary::new(c),
+            installments: d
+                .installments
+                .iter()
+                .map(|i| InstallmentView {
+                    id: i.id,
+                    seq: i.seq,
+                    due_date: i.due_date,
+                    amount: m(i.amount),
+                    late_fee: m(i.late_fee),
+                    paid_at: i.paid_at,
+                })
+                .collect(),
+            payments: d
+                .payments
+                .iter()
+                .map(|p| RentalPaymentView {
+                    kind: p.kind,
+                    amount: m(p.amount),
+                    installment_id: p.installment_id,
+                    provider: p.provider.clone(),
+                    reference: p.reference.clone(),
+                    reason: p.reason.clone(),
+                    created_at: p.created_at,
+                })
+                .collect(),
+            unit: d.unit.as_ref().map(|u| RentalUnitRef {
+                id: u.id,
+                serial: u.serial.clone(),
+                condition: u.condition,
+                status: u.status,
+            }),
+            disclosures: quote::disclosures(
+                &c.terms,
+                c.cash_price,
+                c.deposit,
+                &amounts,
+                &c.currency,
+            ),
+        }
+    }
+}
+
+/// The admin listing's filters and page.
+pub fn parse_query(q: &ContractQuery) -> ServiceResult<(ContractFilter, PageRequest)> {
+    let page = PageRequest::new(q.limit, q.after.clone()).map_err(ServiceError::BadRequest)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            ContractStatus::parse(s).ok_or_else(|| {
+                let all: Vec<&str> = ContractStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ServiceError::BadRequest(format!("status must be one of {}", all.join(", ")))
+            })
+        })
+        .transpose()?;
+    let customer_id = q
+        .customer_id
+        .as_deref()
+        .map(|c| {
+            c.parse::<UserId>()
+                .map_err(|_| ServiceError::BadRequest("customer_id must be a customer id".into()))
+        })
+        .transpose()?;
+    Ok((
+        ContractFilter {
+            status,
+            customer_id,
+        },
+        page,
+    ))
+}
+
+pub async fn list(
+    svc: &Services,
+    tenant: &Tenant,
+    filter: &ContractFilter,
+    page: &PageRequest,
+) -> ServiceResult<Page<RentalContract>> {
+    Ok(svc.store.list_contracts(tenant.id, filter, page).await?)
+}
+
+pub async fn get(
+    svc: &Services,
+    tenant: &Tenant,
+    id: RentalContractId,
+) -> ServiceResult<ContractDetail> {
+    Ok(svc.store.contract(tenant.id, id).await?)
+}
+
+/// The customer's own contract; anyone else's is not found.
+pub async fn own(
+    svc: &Services,
+    tenant: &Tenant,
+    customer: UserId,
+    id: RentalContractId,
+) -> ServiceResult<ContractDetail> {
+    let detail = svc.store.contract(tenant.id, id).await?;
+    if detail.contract.customer_id == Some(customer) {
+        Ok(detail)
+    } else {
+        Err(StoreError::NotFound("rental contract").into())
+    }
+}
+
+/// Staff record an installment as paid (see
+/// `ContractStore::pay_installment`); the contract as it is after.
+pub async fn pay_installment(
+    svc: &Services,
+    tenant: &Tenant,
+    id: RentalContractId,
+    body: InstallmentPaymentBody,
+    audit: &AuditContext,
+) -> ServiceResult<ContractDetail> {
+    let reference = body
+        .reference
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("staff");
+    if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
+        return Err(ValidationErrors::single(
+            "reference",
+            "must be at most 200 characters, no control characters",
+        )
+        .into());
+    }
+    svc.store
+        .pay_installment(tenant.id, id, body.installment_id, reference, audit)
+        .await?;
+    Ok(svc.store.contract(tenant.id, id).await?)
+}

@@ -1,0 +1,179 @@
+//! Rental contracts and the rental block of a cart line, as the API shows
+//! them, with the disclosures rent-to-own laws ask for.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{
+    ContractStatus, InstallmentId, LateFeeRule, Maintainer, Money, OrderId, RentalContractId,
+    RentalKind, RentalPaymentKind, RentalPlanId, RentalUnitId, TermUnit, UnitCondition, UnitStatus,
+    UserId, VariantId,
+};
+
+/// One due amount of a schedule.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScheduledPayment {
+    /// 1-based.
+    pub seq: i32,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+}
+
+/// The buy-out price once `after_installment` installments are paid.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EarlyPurchase {
+    pub after_installment: i32,
+    pub price: Money,
+}
+
+/// Every fee of a contract, itemised.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RentalFees {
+    /// Taken at checkout, held for the contract's length.
+    pub deposit: Money,
+    /// The fee for a late installment and its grace days.
+    pub late_fee: LateFeeRule,
+    /// Who maintains and repairs the goods during the contract.
+    pub maintainer: Maintainer,
+}
+
+/// What rent-to-own laws ask a shop to disclose before the contract.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RentalDisclosures {
+    /// The variant's price if bought outright.
+    pub cash_price: Money,
+    /// The amount of each periodic payment.
+    pub payment_amount: Money,
+    /// How often a payment falls due: `month` or `week`.
+    pub payment_every: TermUnit,
+    pub number_of_payments: i32,
+    /// The sum of every periodic payment.
+    pub total_of_payments: Money,
+    /// `total_of_payments − cash_price` (negative when renting costs less).
+    pub cost_over_cash_price: Money,
+    /// Whether the goods become the customer's once every payment is made.
+    pub ownership_at_end: bool,
+    /// Early-purchase terms: the buy-out price after each installment
+    /// (empty when the plan has none).
+    pub early_purchase: Vec<EarlyPurchase>,
+    pub fees: RentalFees,
+}
+
+/// A cart line's rental: the plan, what is due today and the schedule.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RentalLineView {
+    pub plan_id: RentalPlanId,
+    pub plan_name: String,
+    pub kind: RentalKind,
+    pub term_unit: TermUnit,
+    pub term: i32,
+    pub price_per_period: Money,
+    pub deposit: Money,
+    /// Deposit plus the first installment: what checkout takes.
+    pub due_today: Money,
+    pub schedule: Vec<ScheduledPayment>,
+    pub disclosures: RentalDisclosures,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstallmentView {
+    pub id: InstallmentId,
+    pub seq: i32,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+    pub late_fee: Money,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RentalPaymentView {
+    pub kind: RentalPaymentKind,
+    pub amount: Money,
+    pub installment_id: Option<InstallmentId>,
+    pub provider: String,
+    pub reference: String,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RentalUnitRef {
+    pub id: RentalUnitId,
+    pub serial: String,
+    pub condition: UnitCondition,
+    pub status: UnitStatus,
+}
+
+/// A contract as listed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractSummary {
+    pub id: RentalContractId,
+    pub order_id: OrderId,
+    pub plan_id: RentalPlanId,
+    pub variant_id: VariantId,
+    pub unit_id: Option<RentalUnitId>,
+    pub customer_id: Option<UserId>,
+    pub status: ContractStatus,
+    pub kind: RentalKind,
+    pub term_unit: TermUnit,
+    pub term: i32,
+    pub price_per_period: Money,
+    pub cash_price: Money,
+    pub deposit: Money,
+    pub deposit_held: Money,
+    pub start_date: NaiveDate,
+    pub time_zone: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A contract with its schedule, payments, unit and disclosures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractView {
+    #[serde(flatten)]
+    pub summary: ContractSummary,
+    pub installments: Vec<InstallmentView>,
+    pub payments: Vec<RentalPaymentView>,
+    pub unit: Option<RentalUnitRef>,
+    pub disclosures: RentalDisclosures,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractBody {
+    pub contract: ContractView,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractPage {
+    pub items: Vec<ContractSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /admin/rental-contracts` filters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContractQuery {
+    #[param(value_type = Option<ContractStatus>)]
+    pub status: Option<String>,
+    /// A customer's account id.
+    #[param(value_type = Option<UserId>)]
+    pub customer_id: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+}
+
+/// `POST /admin/rental-contracts/{id}/payments`: staff record an
+/// installment paid outside the shop's processors (cash, bank transfer).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallmentPaymentBody {
+    /// The installment paid; the first unpaid one if absent.
+    #[serde(default)]
+    pub installment_id: Option<InstallmentId>,
+    /// What identifies the payment (a receipt or transfer number), at most
+    /// 200 characters.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
