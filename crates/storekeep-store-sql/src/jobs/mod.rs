@@ -221,9 +221,11 @@ pub async fn complete<B: Backend>(pool: &Pool<B::Db>, id: JobId, token: Uuid) ->
     Ok(n == 1)
 }
 
-/// Completes a batch in one write transaction: one commit (one fsync)
-/// for every job in it, the way checkout's group commit shares one among
-/// orders. Each update is still conditional on its own lease token.
+/// Completes a batch with one commit (one fsync) for every job in it,
+/// the way checkout's group commit shares one among orders; each job only
+/// under its own lease token. One statement where the dialect has one
+/// ([`Backend::COMPLETE_MANY`], SQLite: no lock held across an await),
+/// else one transaction of the single-job updates.
 pub async fn complete_many<B: Backend>(
     pool: &Pool<B::Db>,
     done: &[(JobId, Uuid)],
@@ -232,14 +234,27 @@ pub async fn complete_many<B: Backend>(
         return Ok(Vec::new());
     }
     let at = now();
-    let mut tx = B::write_tx(pool).await?;
-    let mut applied = Vec::with_capacity(done.len());
-    for (id, token) in done {
-        let args = (DbId(id.0), DbId(*token), at);
-        applied.push(B::exec(&mut tx, Stmt::new(COMPLETE, args)).await? == 1);
-    }
-    B::commit(tx).await?;
-    Ok(applied)
+    let Some(sql) = B::COMPLETE_MANY else {
+        let mut tx = B::write_tx(pool).await?;
+        let mut applied = Vec::with_capacity(done.len());
+        for (id, token) in done {
+            let args = (DbId(id.0), DbId(*token), at);
+            applied.push(B::exec(&mut tx, Stmt::new(COMPLETE, args)).await? == 1);
+        }
+        B::commit(tx).await?;
+        return Ok(applied);
+    };
+    let pairs: Vec<[String; 2]> = done
+        .iter()
+        .map(|(id, token)| [id.0.to_string(), token.to_string()])
+        .collect();
+    let changed: Vec<(DbId,)> = B::all(
+        &mut *B::conn(pool).await?,
+        Stmt::new(sql, (Json(pairs), at)),
+    )
+    .await?;
+    let changed: std::collections::HashSet<Uuid> = changed.into_iter().map(|(id,)| id.0).collect();
+    Ok(done.iter().map(|(id, _)| changed.contains(&id.0)).collect())
 }
 
 const SNOOZE: &str = "UPDATE jobs SET state = 'available', run_at = $3, attempt = attempt - 1, \

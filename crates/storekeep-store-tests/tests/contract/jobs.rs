@@ -178,7 +178,7 @@ async fn a_batch_completes_only_the_jobs_still_held_under_their_tokens() {
     let batch = [
         (held[0].id, token(0)),
         (held[1].id, token(1)),
-        (held[2].id, token(0)),
+        (held[2].id, uuid::Uuid::now_v7()),
     ];
     assert_eq!(
         store.complete_many(&batch).await.unwrap(),

@@ -30,17 +30,27 @@ impl Completer {
         Self { tx }
     }
 
-    /// Marks the job completed if it still runs under `token` (see
-    /// `JobStore::complete`), once its batch is written.
-    pub async fn complete(&self, id: JobId, token: Uuid) -> StoreResult<bool> {
+    /// Hands the job over to be marked completed if it still runs under
+    /// `token` (see `JobStore::complete`); the answer comes once its batch
+    /// is written. The hand-over happens now, before the answer is awaited,
+    /// so the caller can free its worker in between.
+    pub fn submit(
+        &self,
+        id: JobId,
+        token: Uuid,
+    ) -> impl std::future::Future<Output = StoreResult<bool>> + use<> {
         let (reply, answer) = oneshot::channel();
-        if self.tx.send((id, token, reply)).is_err() {
-            return Err(StoreError::Other("the job completer has stopped".into()));
-        }
-        match answer.await {
-            Ok(Ok(applied)) => Ok(applied),
-            Ok(Err(e)) => Err(StoreError::Other(e.into())),
-            Err(_) => Err(StoreError::Other("the job completer has stopped".into())),
+        let sent = self.tx.send((id, token, reply)).is_ok();
+        async move {
+            let stopped = || StoreError::Other("the job completer has stopped".into());
+            if !sent {
+                return Err(stopped());
+            }
+            match answer.await {
+                Ok(Ok(applied)) => Ok(applied),
+                Ok(Err(e)) => Err(StoreError::Other(e.into())),
+                Err(_) => Err(stopped()),
+            }
         }
     }
 }

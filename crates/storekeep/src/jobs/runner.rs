@@ -180,16 +180,17 @@ impl Runner {
 
     async fn execute(self: Arc<Self>, job: Job, permit: OwnedSemaphorePermit, done: Arc<Notify>) {
         let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind);
+        let mut slot = Some((permit, done));
         async {
             let started = Instant::now();
             if let Some(outcome) = self.run_handler(&job).await {
-                self.settle(&job, outcome, started.elapsed()).await;
+                self.settle(&job, outcome, started.elapsed(), &mut slot)
+                    .await;
             }
         }
         .instrument(span)
         .await;
-        drop(permit);
-        done.notify_one();
+        free(&mut slot);
     }
 
     /// The handler's outcome, or `None` if the lease was lost meanwhile
@@ -237,7 +238,17 @@ impl Runner {
         }
     }
 
-    async fn settle(&self, job: &Job, outcome: Result<(), JobError>, took: Duration) {
+    /// Saves the outcome. A success goes to the completer, and the worker's
+    /// slot is freed as soon as it is handed over, so the queue claims its
+    /// next jobs while the batch is written (a crash in between runs the
+    /// job again, as a crash before any completion would).
+    async fn settle(
+        &self,
+        job: &Job,
+        outcome: Result<(), JobError>,
+        took: Duration,
+        slot: &mut Option<Slot>,
+    ) {
         let Some(token) = job.lease_token else {
             return;
         };
@@ -249,7 +260,11 @@ impl Runner {
             Ok(()) => (
                 "completed",
                 match &self.completer {
-                    Some(batches) => batches.complete(job.id, token).await,
+                    Some(batches) => {
+                        let saved = batches.submit(job.id, token);
+                        free(slot);
+                        saved.await
+                    }
                     None => self.store.complete(job.id, token).await,
                 },
             ),
@@ -353,6 +368,17 @@ impl Runner {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+/// A worker's permit and the wake-up of its queue's claim loop.
+type Slot = (OwnedSemaphorePermit, Arc<Notify>);
+
+/// Gives the worker's slot back (once) and wakes the claim loop.
+fn free(slot: &mut Option<Slot>) {
+    if let Some((permit, done)) = slot.take() {
+        drop(permit);
+        done.notify_one();
     }
 }
 
