@@ -34,12 +34,15 @@ fn customer(shopper: &Shopper) -> ApiResult<&UserRecord> {
 async fn list_rentals(
     State(state): State<AppState>,
     shopper: Shopper,
-    PageParams(page): PageParams,
+    page: Result<PageParams, ApiError>,
 ) -> ApiResult<Json<ContractPage>> {
+    // Who asks comes first: a guest is told to log in (401), whatever the
+    // query says.
     let filter = ContractFilter {
         customer_id: Some(customer(&shopper)?.id),
         ..Default::default()
     };
+    let PageParams(page) = page?;
     let found = contracts::list(&state.services, &shopper.tenant, &filter, &page).await?;
     Ok(Json(ContractPage {
         items: found.items.iter().map(ContractSummary::new).collect(),
