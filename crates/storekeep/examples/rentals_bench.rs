@@ -103,7 +103,10 @@ async fn seed(db: &str, n: i64) {
         for s in sqlite_seed(n) {
             sqlx::query(&s).execute(&mut c).await.expect("seed");
         }
-        sqlx::query("ANALYZE").execute(&mut c).await.expect("analyze");
+        sqlx::query("ANALYZE")
+            .execute(&mut c)
+            .await
+            .expect("analyze");
     } else {
         let mut c = sqlx::PgConnection::connect(db).await.expect("postgres");
         for s in pg_seed(n) {

@@ -232,8 +232,14 @@ async fn two_passes_at_once_on_postgresql_charge_and_remind_once() {
 
     // Both on the sixth day after 28 February: overdue, the fee, the
     // overdue reminder for each of the 300 contracts, once between them.
-    let a = cmd(&app, "2027-03-06").spawn().unwrap();
-    let b = cmd(&app, "2027-03-06").spawn().unwrap();
+    let start = || {
+        cmd(&app, "2027-03-06")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
     let (a, b) = tokio::task::spawn_blocking(move || {
         (a.wait_with_output().unwrap(), b.wait_with_output().unwrap())
     })

@@ -81,7 +81,7 @@ pub async fn reminder_email(
     else {
         return Ok(None);
     };
-    if inst.paid_at.is_some() && which != Reminder::Overdue {
+    if inst.paid_at.is_some() {
         return Ok(None);
     }
     let shop = svc.store.tenant_by_id(tenant).await?;
