@@ -79,9 +79,11 @@ pub async fn daily_batch<B: Backend>(
 ) -> StoreResult<(DailyOutcome, Option<RentalContractId>)> {
     let at = now();
     let from = DbId(after.map_or(uuid::Uuid::nil(), |c| c.0));
-    let mut tx = B::write_tx(pool).await?;
+    // Read outside the write transaction (every write below re-checks its
+    // condition), so an hour with nothing due takes no write lock.
+    let mut conn = B::conn(pool).await?;
     let page: Vec<(DbId,)> = B::all(
-        &mut tx,
+        &mut conn,
         Stmt::new(
             CONTRACT_PAGE,
             (from, i64::try_from(limit).unwrap_or(i64::MAX)),
@@ -96,10 +98,15 @@ pub async fn daily_batch<B: Backend>(
         ..DailyOutcome::default()
     };
     let rows: Vec<DueRow> = B::all(
-        &mut tx,
+        &mut conn,
         Stmt::new(DUE_INSTALLMENTS, (from, last, pass.horizon())),
     )
     .await?;
+    drop(conn);
+    if rows.is_empty() {
+        return Ok((out, Some(RentalContractId(last.0))));
+    }
+    let mut tx = B::write_tx(pool).await?;
     let audit = AuditContext {
         actor: ACTOR.to_owned(),
         ip: None,
