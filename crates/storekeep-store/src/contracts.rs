@@ -64,6 +64,22 @@ pub trait ContractStore: Send + Sync {
         reference: &str,
         audit: &AuditContext,
     ) -> StoreResult<()>;
+
+    // i15 daily job: the daily pass.
+    /// The daily pass (`rules::rental_daily`) over the next `limit` running
+    /// contracts of every shop after `after`, in one transaction: late
+    /// fees (audited), reminders claimed and their email jobs enqueued,
+    /// overdue and defaulted contracts, outbox events; each once. Returns
+    /// what it did and the last contract seen (`None` when none was left).
+    async fn rentals_daily_batch(
+        &self,
+        pass: &crate::rules::rental_daily::DailyPass,
+        after: Option<RentalContractId>,
+        limit: usize,
+    ) -> StoreResult<(
+        crate::rules::rental_daily::DailyOutcome,
+        Option<RentalContractId>,
+    )>;
 }
 
 /// The outbox events of contracts, so both backends write one payload.

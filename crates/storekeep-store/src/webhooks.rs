@@ -34,6 +34,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.created",
     ENDPOINT_DISABLED,
     crate::contracts::events::CONTRACT_CREATED,
+    // i15 daily job
+    crate::rules::rental_daily::INSTALLMENT_OVERDUE,
+    crate::rules::rental_daily::LATE_FEE_APPLIED,
+    crate::rules::rental_daily::CONTRACT_DEFAULTED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the

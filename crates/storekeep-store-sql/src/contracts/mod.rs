@@ -6,6 +6,8 @@
 
 mod pay;
 mod reads;
+// i15 daily job
+pub mod daily;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, plans_for_pricing, set_rental_item};

@@ -468,6 +468,18 @@ macro_rules! impl_contract_store {
                     )
                     .await
                 }
+                // i15 daily job: the daily pass.
+                async fn rentals_daily_batch(
+                    &self,
+                    pass: &storekeep_store::rules::rental_daily::DailyPass,
+                    after: Option<RentalContractId>,
+                    limit: usize,
+                ) -> StoreResult<(
+                    storekeep_store::rules::rental_daily::DailyOutcome,
+                    Option<RentalContractId>,
+                )> {
+                    c::daily::daily_batch::<$backend>(&self.pool, pass, after, limit).await
+                }
             }
         };
     };

@@ -15,3 +15,5 @@ pub mod rental_disclosure;
 mod rental_proptests;
 pub mod rental_units;
 pub mod rentals;
+// i15 daily job: the daily pass's decisions.
+pub mod rental_daily;

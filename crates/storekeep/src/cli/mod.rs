@@ -12,6 +12,8 @@ mod tenant;
 mod user;
 // Background jobs.
 mod jobs;
+// i15 daily job
+mod rentals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +72,9 @@ pub enum Command {
     /// Inspect, retry and discard background jobs.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Rentals upkeep: the daily pass.
+    #[command(subcommand)]
+    Rentals(rentals::RentalsCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -86,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(cmd) => catalog::import(load_settings(cli.config)?, cmd).await,
         Command::Export(cmd) => catalog::export(load_settings(cli.config)?, cmd).await,
         Command::Jobs(cmd) => jobs::run(load_settings(cli.config)?, cmd).await,
+        Command::Rentals(cmd) => rentals::run(load_settings(cli.config)?, cmd).await,
     }
 }
 

@@ -28,6 +28,8 @@ mod completer;
 mod delivery;
 pub mod kinds;
 pub mod metrics;
+// i15 daily job
+mod rentals;
 mod runner;
 
 use std::collections::HashMap;
@@ -50,6 +52,8 @@ pub fn start(services: &Arc<crate::services::Services>) -> Runner {
     runner.with_metrics(services.metrics.clone());
     kinds::register(&mut runner, services);
     delivery::register(&mut runner, services);
+    // i15 daily job
+    rentals::register(&mut runner, services);
     runner
 }
 

@@ -4,6 +4,8 @@
 //! order; see docs/rentals.md, "Contracts".
 
 pub mod quote;
+// i15 daily job
+pub mod daily;
 
 use storekeep_domain::{
     AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
