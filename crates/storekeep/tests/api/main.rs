@@ -49,3 +49,5 @@ mod rentals_admin;
 mod rentals_contract_support;
 mod rentals_support;
 mod rentals_units;
+// i15 phase 2, glue: the pieces joined.
+mod rentals_glue;

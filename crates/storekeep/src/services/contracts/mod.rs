@@ -4,6 +4,8 @@
 //! order; see docs/rentals.md, "Contracts".
 
 pub mod quote;
+// i15 phase 2, glue: the agreement document.
+pub mod document;
 
 use storekeep_domain::{
     AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
@@ -85,7 +87,6 @@ impl ContractView {
     pub fn new(d: &ContractDetail) -> Self {
         let c = &d.contract;
         let m = |a| money(a, &c.currency);
-        let amounts: Vec<i64> = d.installments.iter().map(|i| i.amount).collect();
         Self {
             summary: ContractSummary::new(c),
             installments: d
@@ -122,8 +123,8 @@ impl ContractView {
             disclosures: quote::disclosures(
                 &c.terms,
                 c.cash_price,
-                c.deposit,
-                &amounts,
+                c.term,
+                c.start_date,
                 &c.currency,
             ),
         }
