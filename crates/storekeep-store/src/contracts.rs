@@ -88,4 +88,19 @@ pub mod events {
             }),
         )
     }
+
+    // i15 phase 2, glue: the contract email.
+    /// A contract's deposit and first installment are paid (its order is
+    /// paid): the contract is under way and the customer gets its email.
+    pub const CONTRACT_STARTED: &str = "rental.contract_started";
+
+    pub fn contract_started(
+        order: OrderId,
+        contract: storekeep_domain::RentalContractId,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_STARTED,
+            json!({"order_id": order, "contract_id": contract}),
+        )
+    }
 }

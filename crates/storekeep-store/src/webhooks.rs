@@ -34,6 +34,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.created",
     ENDPOINT_DISABLED,
     crate::contracts::events::CONTRACT_CREATED,
+    // i15 phase 2, glue: the contract email.
+    crate::contracts::events::CONTRACT_STARTED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the

@@ -263,6 +263,12 @@ async fn settle_first<B: Backend>(
             );
             B::exec(conn, Stmt::new(INSERT_PAYMENT, args)).await?;
         }
+        // i15 phase 2, glue: the contract email goes out from this event.
+        let (topic, payload) = storekeep_store::contracts::events::contract_started(
+            order,
+            storekeep_domain::RentalContractId(contract.0),
+        );
+        crate::commerce::outbox::emit::<B>(conn, tenant, order, topic, payload).await?;
     }
     Ok(())
 }
