@@ -8,7 +8,7 @@ mod pay;
 mod reads;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
-pub use reads::{contract, list_contracts, plans_for_pricing, set_rental_item};
+pub use reads::{contract, list_contracts, set_rental_item};
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;

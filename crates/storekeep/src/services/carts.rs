@@ -209,7 +209,7 @@ pub async fn priced(
     let plans = if plan_ids.is_empty() {
         Vec::new()
     } else {
-        store.plans_for_pricing(tenant.id, &plan_ids).await?
+        contracts::plans_by_id(state, tenant, &plan_ids).await?
     };
     let mut lines = Vec::with_capacity(cart.items.len());
     let mut unavailable = Vec::new();

@@ -220,3 +220,22 @@ pub async fn pay_installment(
         .await?;
     Ok(svc.store.contract(tenant.id, id).await?)
 }
+
+// i15 phase 2, glue: one read of plans.
+/// The shop's plans among `ids` (unknown ones left out), for pricing carts:
+/// read through `RentalStore::rental_plan`, the one read of a plan.
+pub async fn plans_by_id(
+    svc: &Services,
+    tenant: &Tenant,
+    ids: &[storekeep_domain::RentalPlanId],
+) -> ServiceResult<Vec<RentalPlan>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        match svc.store.rental_plan(tenant.id, id).await {
+            Ok(plan) => out.push(plan),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
