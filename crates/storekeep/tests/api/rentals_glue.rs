@@ -9,7 +9,7 @@ use storekeep_test_support::{TestApp, problem, spawn_app, spawn_app_with};
 
 use crate::catalog_support::{body, money};
 use crate::commerce_support::{
-    Shop, cart_req, checkout_body, order_action, selling_shop, set_settings, settings,
+    Shop, cart_req, checkout_body, order_action, selling_shop, set_settings, settings, stock,
 };
 use crate::email_support::{Mail, SmtpSink, python_has};
 use crate::identity::{admin, customer_token, register};
@@ -74,7 +74,7 @@ async fn starts_on_the_shop_date(app: &TestApp, slug: &str, zone: &str, offset: 
     let mut body = settings(1800);
     body["settings"]["time_zone"] = json!(zone);
     set_settings(app, slug, &s.token, &body).await;
-    let plan = rent_to_own_plan(app, slug, &s.variant).await;
+    let plan = rent_to_own_plan(app, slug, &s.token, &s.variant).await;
     let ada = customer(app, slug, "ada@example.com").await;
 
     let before = Utc::now();
@@ -145,8 +145,8 @@ async fn get_document(req: reqwest::RequestBuilder) -> (u16, String, String) {
 async fn the_agreement_document_holds_both_parties_every_disclosure_and_the_schedule() {
     let app = spawn_app().await;
     let s = selling_shop(&app, "agree", 60_000, 3).await;
-    let plan = rent_to_own_plan(&app, "agree", &s.variant).await;
-    units(&app, "agree", &s.variant, "SN-AGREE", 1).await;
+    let plan = rent_to_own_plan(&app, "agree", &s.token, &s.variant).await;
+    units(&app, "agree", &s.token, &s.variant, "SN-AGREE", 1).await;
     let ada = customer(&app, "agree", "ada@example.com").await;
     let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
     let (status, b) = rental_cart(&app, "agree", Some(&ada), item).await;
@@ -270,7 +270,7 @@ async fn paying_a_rental_order_sends_the_customer_the_contract_email_once() {
     let sink = SmtpSink::start(true);
     let app = app_with_sink(&sink).await;
     let s = selling_shop(&app, "rentmail", 60_000, 3).await;
-    let plan = rent_to_own_plan(&app, "rentmail", &s.variant).await;
+    let plan = rent_to_own_plan(&app, "rentmail", &s.token, &s.variant).await;
     let ada = customer(&app, "rentmail", "ada@example.com").await;
     let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
     let (status, b) = rental_cart(&app, "rentmail", Some(&ada), item).await;
@@ -331,4 +331,62 @@ async fn paying_a_rental_order_sends_the_customer_the_contract_email_once() {
     );
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     assert_eq!(sink.messages().len(), 3, "{:?}", subjects(&sink));
+}
+
+#[tokio::test]
+async fn rented_goods_are_neither_deleted_nor_restocked_by_a_refund() {
+    let app = spawn_app().await;
+    let s = selling_shop(&app, "keep", 60_000, 3).await;
+    let plan = rent_to_own_plan(&app, "keep", &s.token, &s.variant).await;
+    units(&app, "keep", &s.token, &s.variant, "SN-KEEP", 1).await;
+    let ada = customer(&app, "keep", "ada@example.com").await;
+    let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
+    let (status, b) = rental_cart(&app, "keep", Some(&ada), item).await;
+    assert_eq!(status, 201, "{b}");
+    let (status, order) = rent(&app, &s, &b["cart"], &ada, "ada@example.com").await;
+    assert_eq!(status, 201, "{order}");
+    let order = &order["order"];
+    let id = order["id"].as_str().unwrap();
+    let line = order["lines"][0]["id"].as_str().unwrap();
+    assert_eq!(order_action(&app, &s, id, "mark-paid").await.status(), 200);
+    // The line holds a serial-tracked unit: it took no stock.
+    assert_eq!(stock(&app, &s).await, (3, 0));
+
+    // Deleting the product (or its last variant) would drop the unit the
+    // contract names: refused, nothing deleted.
+    let product = format!("/api/v1/admin/products/{}", s.product);
+    let resp = admin(&app, "keep", &s.token, Method::DELETE, &product)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(resp, 409).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("rental contracts"),
+        "{p}"
+    );
+    let (status, _) = admin_get(&app, &s, &product).await;
+    assert_eq!(status, 200);
+
+    let refunds = format!("/api/v1/admin/orders/{id}/refunds");
+    let refund = |restock: Value| {
+        admin(&app, "keep", &s.token, Method::POST, &refunds).json(&json!({
+            "amount": {"amount": 12_500, "currency": "USD"},
+            "reason": "changed their mind",
+            "restock": restock
+        }))
+    };
+    // Putting the rented line back into stock is refused, nothing refunded.
+    let resp = refund(json!([{"line_id": line, "quantity": 1}]))
+        .send()
+        .await
+        .unwrap();
+    problem(resp, 422).await;
+    assert_eq!(stock(&app, &s).await, (3, 0));
+    let (_, o) = admin_get(&app, &s, &format!("/api/v1/admin/orders/{id}")).await;
+    assert_eq!(o["order"]["refunded"], money(0), "{o}");
+    // Refunded in full without restocking: the variant's stock is untouched.
+    let resp = refund(json!([])).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(body(resp).await["order"]["status"], "refunded");
+    assert_eq!(stock(&app, &s).await, (3, 0));
 }
