@@ -41,6 +41,8 @@ pub mod tenants;
 pub mod webhooks;
 // Rental contracts (contracts part).
 pub mod contracts;
+// i15 phase 2, glue: catalog deletes that contracts refuse.
+pub mod rental_guard;
 
 pub use id::DbId;
 pub use platform_health::{HealthCheck, Probe};

@@ -9,21 +9,13 @@
 use async_trait::async_trait;
 use storekeep_domain::{
     AuditContext, CartId, ContractDetail, ContractFilter, InstallmentId, Page, PageRequest,
-    RentalContract, RentalContractId, RentalPlan, RentalPlanId, TenantId, VariantId,
+    RentalContract, RentalContractId, RentalPlanId, TenantId, VariantId,
 };
 
 use crate::StoreResult;
 
 #[async_trait]
 pub trait ContractStore: Send + Sync {
-    /// These plans of the shop (unknown ids are left out), for pricing
-    /// carts: one query.
-    async fn plans_for_pricing(
-        &self,
-        tenant: TenantId,
-        plans: &[RentalPlanId],
-    ) -> StoreResult<Vec<RentalPlan>>;
-
     /// Makes the cart's line of `variant` a rental line (quantity 1) on
     /// `plan` for `term` periods, creating it if absent. The caller checked
     /// the plan. `Invalid` if the cart is checked out or full,
@@ -102,6 +94,21 @@ pub mod events {
                 "deposit": c.deposit, "cash_price": c.cash_price,
                 "start_date": c.start_date,
             }),
+        )
+    }
+
+    // i15 phase 2, glue: the contract email.
+    /// A contract's deposit and first installment are paid (its order is
+    /// paid): the contract is under way and the customer gets its email.
+    pub const CONTRACT_STARTED: &str = "rental.contract_started";
+
+    pub fn contract_started(
+        order: OrderId,
+        contract: storekeep_domain::RentalContractId,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_STARTED,
+            json!({"order_id": order, "contract_id": contract}),
         )
     }
 }

@@ -38,6 +38,8 @@ pub const EVENT_TYPES: &[&str] = &[
     crate::rules::rental_daily::INSTALLMENT_OVERDUE,
     crate::rules::rental_daily::LATE_FEE_APPLIED,
     crate::rules::rental_daily::CONTRACT_DEFAULTED,
+    // i15 phase 2, glue: the contract email.
+    crate::contracts::events::CONTRACT_STARTED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the

@@ -331,6 +331,7 @@ pub(super) async fn delete(
     // Locked first, so the images returned are all the ones deleted.
     lock_product::<B>(&mut tx, tenant, DbId(id.0)).await?;
     let before = fetch(&mut tx, tenant, id).await?;
+    storekeep_store_sql::rental_guard::product_deletable::<B>(&mut tx, tenant, id).await?;
     RUN.exec(
         &mut *tx,
         Stmt::new(sql::DELETE_PRODUCT, (DbId(tenant.0), DbId(id.0))),

@@ -133,6 +133,7 @@ pub async fn delete<B: Backend>(
     let product = DbId(before.product_id.0);
     let count = variant_count::<B>(&mut tx, product).await?;
     rules::variant_removable(count, before.inventory.reserved)?;
+    crate::rental_guard::variant_deletable::<B>(&mut tx, tenant, id).await?;
     B::exec(
         &mut tx,
         Stmt::new(sql::DELETE_VARIANT, (DbId(tenant.0), DbId(id.0))),

@@ -26,8 +26,11 @@ pub const PAYMENT_COLUMNS: &str =
 pub const REFUND_COLUMNS: &str = "order_id, id, amount, reason, restock, actor, created_at";
 
 /// The lines of order `$1` as a restock sees them ([`SoldLineRow`]).
-pub const SOLD_LINES: &str =
-    "SELECT id, variant_id, quantity, restocked FROM order_lines WHERE order_id = $1";
+/// A rental line whose contract holds a serial-tracked unit took no stock
+/// (i15 phase 2, glue), so a refund never puts any back for it.
+pub const SOLD_LINES: &str = "SELECT id, variant_id, quantity, restocked FROM order_lines l \
+     WHERE order_id = $1 AND NOT EXISTS (SELECT 1 FROM rental_contracts c \
+     WHERE c.order_line_id = l.id AND c.unit_id IS NOT NULL)";
 
 /// A stored order status.
 pub fn order_status(s: &str) -> StoreResult<OrderStatus> {

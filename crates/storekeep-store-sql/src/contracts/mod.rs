@@ -10,7 +10,7 @@ mod reads;
 pub mod daily;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
-pub use reads::{contract, list_contracts, plans_for_pricing, set_rental_item};
+pub use reads::{contract, list_contracts, set_rental_item};
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -265,6 +265,12 @@ async fn settle_first<B: Backend>(
             );
             B::exec(conn, Stmt::new(INSERT_PAYMENT, args)).await?;
         }
+        // i15 phase 2, glue: the contract email goes out from this event.
+        let (topic, payload) = storekeep_store::contracts::events::contract_started(
+            order,
+            storekeep_domain::RentalContractId(contract.0),
+        );
+        crate::commerce::outbox::emit::<B>(conn, tenant, order, topic, payload).await?;
     }
     Ok(())
 }

@@ -5,11 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Pool;
 use sqlx::types::Json;
 use storekeep_domain::{
-    BuyoutRule, CartId, ContractDetail, ContractFilter, ContractStatus, DepositRule, Installment,
-    InstallmentId, LateFeeRule, Maintainer, OrderId, Page, PageRequest, RentalContract,
-    RentalContractId, RentalKind, RentalPayment, RentalPaymentKind, RentalPlan, RentalPlanId,
-    RentalTerms, RentalUnit, RentalUnitId, TenantId, TermUnit, UnitCondition, UnitStatus, UserId,
-    VariantId,
+    CartId, ContractDetail, ContractFilter, ContractStatus, Installment, InstallmentId, OrderId,
+    Page, PageRequest, RentalContract, RentalContractId, RentalPayment, RentalPaymentKind,
+    RentalPlanId, RentalUnit, RentalUnitId, TenantId, UnitCondition, UnitStatus, UserId, VariantId,
 };
 use storekeep_store::rules::commerce::carts::{CHECKED_OUT, check_room_for_line};
 use storekeep_store::{StoreError, StoreResult, now};
@@ -26,83 +24,6 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 
 fn parse<T>(what: &str, value: &str, f: fn(&str) -> Option<T>) -> StoreResult<T> {
     f(value).ok_or_else(|| corrupt(what, value))
-}
-
-const PLAN_BY_ID: &str = "SELECT id, tenant_id, variant_id, name, kind, term_unit, term, \
-     min_term, max_term, price_per_period, deposit, late_fee, buyout, extension_allowed, \
-     maintainer, default_after_days, active, created_at, updated_at FROM rental_plans \
-     WHERE tenant_id = $1 AND id = $2";
-
-#[derive(sqlx::FromRow)]
-struct PlanRow {
-    id: DbId,
-    tenant_id: DbId,
-    variant_id: DbId,
-    name: String,
-    kind: String,
-    term_unit: String,
-    term: i32,
-    min_term: i32,
-    max_term: i32,
-    price_per_period: i64,
-    deposit: Json<DepositRule>,
-    late_fee: Json<LateFeeRule>,
-    buyout: Json<BuyoutRule>,
-    extension_allowed: bool,
-    maintainer: String,
-    default_after_days: i32,
-    active: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<PlanRow> for RentalPlan {
-    type Error = StoreError;
-    fn try_from(r: PlanRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: RentalPlanId(r.id.0),
-            tenant_id: TenantId(r.tenant_id.0),
-            variant_id: VariantId(r.variant_id.0),
-            name: r.name,
-            terms: RentalTerms {
-                kind: parse("rental kind", &r.kind, RentalKind::parse)?,
-                term_unit: parse("term unit", &r.term_unit, TermUnit::parse)?,
-                term: r.term,
-                min_term: r.min_term,
-                max_term: r.max_term,
-                price_per_period: r.price_per_period,
-                deposit: r.deposit.0,
-                late_fee: r.late_fee.0,
-                buyout: r.buyout.0,
-                extension_allowed: r.extension_allowed,
-                maintainer: parse("maintainer", &r.maintainer, Maintainer::parse)?,
-                default_after_days: r.default_after_days,
-            },
-            active: r.active,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-pub async fn plans_for_pricing<B: Backend>(
-    pool: &Pool<B::Db>,
-    tenant: TenantId,
-    plans: &[RentalPlanId],
-) -> StoreResult<Vec<RentalPlan>> {
-    let mut conn = B::conn(pool).await?;
-    let mut out = Vec::with_capacity(plans.len());
-    for plan in plans {
-        let row: Option<PlanRow> = B::optional(
-            &mut conn,
-            Stmt::new(PLAN_BY_ID, (DbId(tenant.0), DbId(plan.0))),
-        )
-        .await?;
-        if let Some(row) = row {
-            out.push(row.try_into()?);
-        }
-    }
-    Ok(out)
 }
 
 pub async fn set_rental_item<B: Backend>(
@@ -417,13 +338,6 @@ macro_rules! impl_contract_store {
 
             #[async_trait]
             impl ContractStore for $store {
-                async fn plans_for_pricing(
-                    &self,
-                    tenant: TenantId,
-                    plans: &[RentalPlanId],
-                ) -> StoreResult<Vec<RentalPlan>> {
-                    c::plans_for_pricing::<$backend>(&self.pool, tenant, plans).await
-                }
                 async fn set_rental_item(
                     &self,
                     tenant: TenantId,

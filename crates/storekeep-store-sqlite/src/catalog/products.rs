@@ -320,6 +320,7 @@ pub(super) async fn delete(
 ) -> StoreResult<Product> {
     let mut tx = write_tx(pool).await?;
     let before = fetch(&mut tx, tenant, id).await?;
+    storekeep_store_sql::rental_guard::product_deletable::<B>(&mut tx, tenant, id).await?;
     RUN.exec(
         &mut *tx,
         Stmt::new(sql::DELETE_PRODUCT, (DbId(tenant.0), DbId(id.0))),

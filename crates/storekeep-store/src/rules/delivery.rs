@@ -30,6 +30,8 @@ pub const EMAIL_TOPICS: &[&str] = &[
     "order.delivered",
     "refund.created",
     crate::webhooks::ENDPOINT_DISABLED,
+    // i15 phase 2, glue: the contract email.
+    crate::contracts::events::CONTRACT_STARTED,
 ];
 
 /// An outbox event not yet handed to its destinations.

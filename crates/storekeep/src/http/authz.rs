@@ -283,6 +283,12 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/rental-contracts/{id}/payments",
         Permission::OrdersWrite,
     ),
+    // i15 phase 2, glue: the agreement document.
+    (
+        "GET",
+        "/api/v1/admin/rental-contracts/{id}/document",
+        Permission::OrdersRead,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

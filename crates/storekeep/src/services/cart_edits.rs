@@ -256,7 +256,7 @@ async fn rental_term_checked(
         );
         return Ok(0);
     };
-    let plans = svc.store.plans_for_pricing(tenant.id, &[plan]).await?;
+    let plans = contracts::plans_by_id(svc, tenant, &[plan]).await?;
     Ok(contracts::check_plan(
         plans.first(),
         item.variant_id,

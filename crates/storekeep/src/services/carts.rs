@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::crypto::tokens;
 use crate::services::ServiceResult;
 use crate::services::Services;
-use crate::services::contracts::{self, quote, quote::RentalQuote};
+use crate::services::contracts::{self, quote::RentalQuote};
 use crate::wire::carts::{CartChanges, CartView, DealApplied, LineView};
 
 /// The header that carries a guest's cart token.
@@ -209,7 +209,7 @@ pub async fn priced(
     let plans = if plan_ids.is_empty() {
         Vec::new()
     } else {
-        store.plans_for_pricing(tenant.id, &plan_ids).await?
+        contracts::plans_by_id(state, tenant, &plan_ids).await?
     };
     let mut lines = Vec::with_capacity(cart.items.len());
     let mut unavailable = Vec::new();
@@ -217,7 +217,7 @@ pub async fn priced(
     for item in &cart.items {
         match by_variant.get(&item.variant_id) {
             Some(v) if v.status == ProductStatus::Active && item.rental_plan_id.is_some() => {
-                match rental_quote(item, v, &plans, now) {
+                match rental_quote(item, v, &plans, now, &tenant.settings.time_zone) {
                     Some(r) => rentals.push(r),
                     None => unavailable.push((item.id, item.variant_id)),
                 }
@@ -292,6 +292,7 @@ fn rental_quote(
     v: &SaleVariant,
     plans: &[storekeep_domain::RentalPlan],
     now: chrono::DateTime<chrono::Utc>,
+    time_zone: &str,
 ) -> Option<RentalQuote> {
     let plan = plans.iter().find(|p| Some(p.id) == item.rental_plan_id);
     let mut errors = ValidationErrors::new();
@@ -304,7 +305,8 @@ fn rental_quote(
         plan?.clone(),
         term,
         v.price,
-        quote::rental_start_date(now),
+        now,
+        time_zone,
     ))
 }
 

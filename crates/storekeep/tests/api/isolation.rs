@@ -145,6 +145,13 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "id",
         Obj::Contract,
     ),
+    // i15 phase 2, glue: the agreement document.
+    (
+        "/api/v1/admin/rental-contracts/{id}/document",
+        "id",
+        Obj::Contract,
+    ),
+    ("/api/v1/store/rentals/{id}/document", "id", Obj::Contract),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {

@@ -51,3 +51,5 @@ mod rentals_support;
 mod rentals_units;
 // i15 daily job
 mod rentals_daily;
+// i15 phase 2, glue: the pieces joined.
+mod rentals_glue;

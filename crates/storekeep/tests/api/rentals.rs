@@ -56,7 +56,7 @@ async fn rent(app: &TestApp, s: &Shop, cart: &Value, customer: Option<&str>) -> 
 async fn a_rental_line_shows_its_schedule_and_disclosures_and_checkout_makes_its_contract() {
     let app = spawn_app().await;
     let s = selling_shop(&app, "rent", 60_000, 3).await;
-    let plan = rent_to_own_plan(&app, "rent", &s.variant).await;
+    let plan = rent_to_own_plan(&app, "rent", &s.token, &s.variant).await;
     let ada = customer(&app, "rent", "ada@example.com").await;
 
     let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
@@ -216,8 +216,8 @@ async fn plans_of_another_shop_or_variant_and_terms_out_of_bounds_are_refused() 
     let app = spawn_app().await;
     let s = selling_shop(&app, "here", 60_000, 3).await;
     let other = selling_shop(&app, "there", 60_000, 3).await;
-    let theirs = rent_to_own_plan(&app, "there", &other.variant).await;
-    let mine = rent_to_own_plan(&app, "here", &s.variant).await;
+    let theirs = rent_to_own_plan(&app, "there", &other.token, &other.variant).await;
+    let mine = rent_to_own_plan(&app, "here", &s.token, &s.variant).await;
     // A second product of this shop, which `mine` does not rent.
     let p = crate::catalog_support::create(
         &app,
@@ -315,8 +315,8 @@ async fn an_unpaid_rental_expires_cancelling_its_contract_and_freeing_its_unit()
     .await;
     let s = selling_shop(&app, "lapse", 60_000, 0).await;
     set_settings(&app, "lapse", &s.token, &settings(1)).await;
-    let plan = rent_to_own_plan(&app, "lapse", &s.variant).await;
-    units(&app, "lapse", &s.variant, "SN", 1).await;
+    let plan = rent_to_own_plan(&app, "lapse", &s.token, &s.variant).await;
+    units(&app, "lapse", &s.token, &s.variant, "SN", 1).await;
 
     let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
     let (_, b) = rental_cart(&app, "lapse", None, item).await;
@@ -363,8 +363,8 @@ async fn an_unpaid_rental_expires_cancelling_its_contract_and_freeing_its_unit()
 async fn twenty_customers_racing_for_five_units_make_exactly_five_contracts() {
     let app = spawn_app().await;
     let s = selling_shop(&app, "race", 60_000, 0).await;
-    let plan = rent_to_own_plan(&app, "race", &s.variant).await;
-    units(&app, "race", &s.variant, "RACE", 5).await;
+    let plan = rent_to_own_plan(&app, "race", &s.token, &s.variant).await;
+    units(&app, "race", &s.token, &s.variant, "RACE", 5).await;
     let mut carts = Vec::new();
     for _ in 0..20 {
         let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
@@ -426,7 +426,7 @@ async fn pay(app: &TestApp, s: &Shop, contract: &str, body: Value) -> reqwest::R
 async fn staff_record_an_installment_once_and_the_payment_is_audited() {
     let app = spawn_app().await;
     let s = selling_shop(&app, "till", 60_000, 3).await;
-    let plan = rent_to_own_plan(&app, "till", &s.variant).await;
+    let plan = rent_to_own_plan(&app, "till", &s.token, &s.variant).await;
     let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
     let (_, b) = rental_cart(&app, "till", None, item.clone()).await;
     let (_, b) = rent(&app, &s, &b["cart"], None).await;

@@ -1,7 +1,6 @@
-//! Rental plans and serial-tracked units for the contract tests, written
-//! straight into the database (the plan and unit API is another part of
-//! the same issue; these helpers give way to it once merged), and a rental
-//! cart through the API.
+//! Rental plans and serial-tracked units for the contract tests, made
+//! through the admin API, a rental cart through the API, and one number
+//! read with literal SQL.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -9,8 +8,10 @@ use sqlx::Connection;
 use storekeep_test_support::TestApp;
 
 use crate::catalog_support::body;
+use crate::rentals_support::{ok, post_plan, post_unit};
 
-/// Runs statements of literal SQL (test data only) on the app's database.
+/// Runs statements of literal SQL (test data only: moving a schedule in
+/// time) on the app's database.
 pub async fn sql(app: &TestApp, statements: &[String]) {
     if app.db.is_sqlite() {
         let mut conn = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
@@ -42,58 +43,31 @@ pub async fn count(app: &TestApp, query: &str) -> i64 {
     }
 }
 
-async fn tenant_id(app: &TestApp, slug: &str) -> String {
-    let resp = app
-        .platform(Method::GET, &format!("/api/v1/platform/tenants/{slug}"))
-        .send()
-        .await
-        .unwrap();
-    let b = body(resp).await;
-    b["tenant"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("tenant id: {b}"))
-        .to_owned()
+/// A rent-to-own plan of `variant`, made through the admin API as
+/// `token`: 12 months (6 to 24) at 60.00 a month, a 10 % deposit, a 15.00
+/// late fee after 5 days, buy-out at the cash price less half the rent
+/// paid, maintained by the shop. Returns its id.
+pub async fn rent_to_own_plan(app: &TestApp, slug: &str, token: &str, variant: &str) -> String {
+    let plan = json!({
+        "variant_id": variant, "name": "Own it in a year", "kind": "rent_to_own",
+        "term": 12, "min_term": 6, "max_term": 24,
+        "price_per_period": {"amount": 6_000, "currency": "USD"},
+        "deposit": {"type": "percent", "bps": 1_000},
+        "late_fee": {"type": "fixed", "amount": 1_500, "grace_days": 5},
+        "buyout": {"type": "cash_price_minus_rent", "bps": 5_000},
+        "extension_allowed": true, "maintainer": "shop", "default_after_days": 30
+    });
+    let b = ok(post_plan(app, slug, token, plan).await, 201).await;
+    b["rental_plan"]["id"].as_str().unwrap().to_owned()
 }
 
-/// A rent-to-own plan of `variant`: 12 months (6 to 24) at 60.00 a month,
-/// a 10 % deposit, a 15.00 late fee after 5 days, buy-out at the cash price
-/// less half the rent paid, maintained by the shop. Returns its id.
-pub async fn rent_to_own_plan(app: &TestApp, slug: &str, variant: &str) -> String {
-    let id = uuid::Uuid::now_v7().to_string();
-    let tenant = tenant_id(app, slug).await;
-    let at = "2026-11-01T00:00:00Z";
-    sql(
-        app,
-        &[format!(
-            "INSERT INTO rental_plans (id, tenant_id, variant_id, name, kind, term_unit, term, \
-             min_term, max_term, price_per_period, deposit, late_fee, buyout, \
-             extension_allowed, maintainer, default_after_days, active, created_at, updated_at) \
-             VALUES ('{id}', '{tenant}', '{variant}', 'Own it in a year', 'rent_to_own', 'month', \
-             12, 6, 24, 6000, '{{\"type\":\"percent\",\"bps\":1000}}', \
-             '{{\"type\":\"fixed\",\"amount\":1500,\"grace_days\":5}}', \
-             '{{\"type\":\"cash_price_minus_rent\",\"bps\":5000}}', TRUE, 'shop', 30, TRUE, \
-             '{at}', '{at}')"
-        )],
-    )
-    .await;
-    id
-}
-
-/// `n` available units of `variant`, serials `{prefix}-1`…
-pub async fn units(app: &TestApp, slug: &str, variant: &str, prefix: &str, n: usize) {
-    let tenant = tenant_id(app, slug).await;
-    let at = "2026-11-01T00:00:00Z";
-    let rows: Vec<String> = (1..=n)
-        .map(|i| {
-            format!(
-                "INSERT INTO rental_units (id, tenant_id, variant_id, serial, condition, notes, \
-                 status, contract_id, created_at, updated_at) VALUES ('{}', '{tenant}', \
-                 '{variant}', '{prefix}-{i}', 'a', '', 'available', NULL, '{at}', '{at}')",
-                uuid::Uuid::now_v7()
-            )
-        })
-        .collect();
-    sql(app, &rows).await;
+/// `n` available units of `variant`, serials `{prefix}-1`…, made through
+/// the admin API as `token`.
+pub async fn units(app: &TestApp, slug: &str, token: &str, variant: &str, prefix: &str, n: usize) {
+    for i in 1..=n {
+        let unit = json!({"variant_id": variant, "serial": format!("{prefix}-{i}")});
+        ok(post_unit(app, slug, token, unit).await, 201).await;
+    }
 }
 
 /// Creates a cart holding one rental line (as `customer`, if given);
@@ -124,7 +98,7 @@ pub async fn seed_contract(
     customer: &str,
     variant: &str,
 ) -> String {
-    let plan = rent_to_own_plan(app, slug, variant).await;
+    let plan = rent_to_own_plan(app, slug, owner, variant).await;
     let item = json!({"variant_id": variant, "quantity": 1, "rental_plan_id": plan});
     let (status, b) = rental_cart(app, slug, Some(customer), item).await;
     assert_eq!(status, 201, "a rental cart: {b}");

@@ -23,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_contracts))
         .routes(routes!(get_contract))
         .routes(routes!(pay_installment))
+        // i15 phase 2, glue: the agreement document.
+        .routes(routes!(contract_document))
 }
 
 /// Rental contracts, newest first, optionally of one status or customer.
@@ -76,4 +78,22 @@ async fn pay_installment(
     Ok(Json(ContractBody {
         contract: ContractView::new(&detail),
     }))
+}
+
+// i15 phase 2, glue: the agreement document.
+/// The contract's agreement as one printable HTML page: both parties, the
+/// goods, every disclosure with its amount, the schedule and the
+/// early-purchase table.
+#[utoipa::path(get, path = "/api/v1/admin/rental-contracts/{id}/document", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String, description = "The agreement, a self-contained HTML page"), (status = 404, body = Problem)))]
+async fn contract_document(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<axum::response::Html<String>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::get(&state.services, &actor.tenant, id).await?;
+    let html = contracts::document::render(&state.services, &actor.tenant, &detail).await?;
+    Ok(axum::response::Html(html))
 }

@@ -18,6 +18,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_rentals))
         .routes(routes!(get_rental))
+        // i15 phase 2, glue: the agreement document.
+        .routes(routes!(rental_document))
 }
 
 fn customer(shopper: &Shopper) -> ApiResult<&UserRecord> {
@@ -65,4 +67,22 @@ async fn get_rental(
     Ok(Json(ContractBody {
         contract: ContractView::new(&detail),
     }))
+}
+
+// i15 phase 2, glue: the agreement document.
+/// The agreement of one of the customer's contracts as one printable HTML
+/// page; anyone else's is not found.
+#[utoipa::path(get, path = "/api/v1/store/rentals/{id}/document", tag = "store: orders",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String, description = "The agreement, a self-contained HTML page"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn rental_document(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+) -> ApiResult<axum::response::Html<String>> {
+    let me = customer(&shopper)?.id;
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::own(&state.services, &shopper.tenant, me, id).await?;
+    let html = contracts::document::render(&state.services, &shopper.tenant, &detail).await?;
+    Ok(axum::response::Html(html))
 }

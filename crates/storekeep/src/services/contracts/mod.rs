@@ -6,6 +6,8 @@
 pub mod quote;
 // i15 daily job
 pub mod daily;
+// i15 phase 2, glue: the agreement document.
+pub mod document;
 
 use storekeep_domain::{
     AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
@@ -87,7 +89,6 @@ impl ContractView {
     pub fn new(d: &ContractDetail) -> Self {
         let c = &d.contract;
         let m = |a| money(a, &c.currency);
-        let amounts: Vec<i64> = d.installments.iter().map(|i| i.amount).collect();
         Self {
             summary: ContractSummary::new(c),
             installments: d
@@ -124,8 +125,8 @@ impl ContractView {
             disclosures: quote::disclosures(
                 &c.terms,
                 c.cash_price,
-                c.deposit,
-                &amounts,
+                c.term,
+                c.start_date,
                 &c.currency,
             ),
         }
@@ -220,4 +221,23 @@ pub async fn pay_installment(
         .pay_installment(tenant.id, id, body.installment_id, reference, audit)
         .await?;
     Ok(svc.store.contract(tenant.id, id).await?)
+}
+
+// i15 phase 2, glue: one read of plans.
+/// The shop's plans among `ids` (unknown ones left out), for pricing carts:
+/// read through `RentalStore::rental_plan`, the one read of a plan.
+pub async fn plans_by_id(
+    svc: &Services,
+    tenant: &Tenant,
+    ids: &[storekeep_domain::RentalPlanId],
+) -> ServiceResult<Vec<RentalPlan>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        match svc.store.rental_plan(tenant.id, id).await {
+            Ok(plan) => out.push(plan),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
 }

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use storekeep_domain::{
-    CartItemId, NewContract, RentalContractId, RentalKind, RentalPlan, RentalTerms, VariantId,
+    CartItemId, NewContract, RentalContractId, RentalPlan, RentalTerms, VariantId,
 };
+use storekeep_store::rules::rental_disclosure::{Disclosure, disclosure};
 use storekeep_store::rules::rentals::{self, ScheduledInstallment};
 
 use crate::services::carts::money;
@@ -13,13 +14,10 @@ use crate::wire::contracts::{
     EarlyPurchase, RentalDisclosures, RentalFees, RentalLineView, ScheduledPayment,
 };
 
-/// The shop's time zone of contracts (UTC until shops have one).
-pub const CONTRACT_TIME_ZONE: &str = "UTC";
-
-/// The calendar date a contract made at `now` starts on: its first
-/// installment's due date. The one place to switch to the shop's time zone.
-pub fn rental_start_date(now: DateTime<Utc>) -> NaiveDate {
-    now.date_naive()
+/// The calendar date a contract made at `now` in a shop of `time_zone`
+/// starts on: its first installment's due date, the shop's date.
+pub fn rental_start_date(now: DateTime<Utc>, time_zone: &str) -> NaiveDate {
+    rentals::shop_today(now, time_zone)
 }
 
 /// A rental line priced: the plan, the term, and what follows from them.
@@ -33,7 +31,11 @@ pub struct RentalQuote {
     pub cash_price: i64,
     pub deposit: i64,
     pub start_date: NaiveDate,
+    /// The shop's time zone the start date was taken in.
+    pub time_zone: String,
     pub schedule: Vec<ScheduledInstallment>,
+    /// What the customer is told, from `rules::rental_disclosure`.
+    pub disclosure: Disclosure,
 }
 
 impl RentalQuote {
@@ -42,29 +44,32 @@ impl RentalQuote {
         plan: RentalPlan,
         term: i32,
         cash_price: i64,
-        start_date: NaiveDate,
+        now: DateTime<Utc>,
+        time_zone: &str,
     ) -> Self {
+        let start_date = rental_start_date(now, time_zone);
+        let disclosure = disclosure(&plan.terms, cash_price, term, start_date);
         Self {
             item_id,
             variant_id: plan.variant_id,
-            deposit: rentals::deposit(plan.terms.deposit, cash_price),
-            schedule: rentals::schedule(start_date, &plan.terms, term),
+            deposit: disclosure.deposit,
+            schedule: disclosure.schedule.clone(),
+            disclosure,
             plan,
             term,
             cash_price,
             start_date,
+            time_zone: time_zone.to_owned(),
         }
     }
 
     /// The deposit and the first installment: what checkout takes.
     pub fn due_today(&self) -> i64 {
-        self.deposit
-            .saturating_add(self.schedule.first().map_or(0, |i| i.amount))
+        self.disclosure.due_at_start
     }
 
     pub fn view(&self, currency: &str) -> RentalLineView {
         let t = &self.plan.terms;
-        let amounts: Vec<i64> = self.schedule.iter().map(|i| i.amount).collect();
         RentalLineView {
             plan_id: self.plan.id,
             plan_name: self.plan.name.clone(),
@@ -83,7 +88,7 @@ impl RentalQuote {
                     amount: money(i.amount, currency),
                 })
                 .collect(),
-            disclosures: disclosures(t, self.cash_price, self.deposit, &amounts, currency),
+            disclosures: disclosures_view(&self.disclosure, t, currency),
         }
     }
 
@@ -97,7 +102,7 @@ impl RentalQuote {
             cash_price: self.cash_price,
             deposit: self.deposit,
             term: self.term,
-            time_zone: CONTRACT_TIME_ZONE.to_owned(),
+            time_zone: self.time_zone.clone(),
             start_date: self.start_date,
             installments: self
                 .schedule
@@ -108,46 +113,47 @@ impl RentalQuote {
     }
 }
 
-/// The disclosures of a contract on `terms` whose installments are
-/// `amounts` (in order). Early-purchase terms list the buy-out price after
-/// each installment but the last (after the last, rent-to-own goods are
-/// the customer's).
+/// The disclosures of a contract of `term` periods on `terms` started on
+/// `start`, as the API shows them: `rules::rental_disclosure::disclosure`
+/// mapped into the wire view, amounts in `currency`.
 pub fn disclosures(
     terms: &RentalTerms,
     cash_price: i64,
-    deposit: i64,
-    amounts: &[i64],
+    term: i32,
+    start: NaiveDate,
     currency: &str,
 ) -> RentalDisclosures {
-    let total: i64 = amounts.iter().sum();
-    let mut early_purchase = Vec::new();
-    let mut paid = 0i64;
-    for (k, amount) in amounts
-        .iter()
-        .enumerate()
-        .take(amounts.len().saturating_sub(1))
-    {
-        paid += amount;
-        if let Some(price) = rentals::buyout_price(terms, cash_price, paid, total - paid) {
-            early_purchase.push(EarlyPurchase {
-                after_installment: i32::try_from(k + 1).unwrap_or(i32::MAX),
-                price: money(price, currency),
-            });
-        }
-    }
+    disclosures_view(&disclosure(terms, cash_price, term, start), terms, currency)
+}
+
+/// The wire view of a computed disclosure.
+pub fn disclosures_view(d: &Disclosure, terms: &RentalTerms, currency: &str) -> RentalDisclosures {
+    let early_purchase = d
+        .early_purchase
+        .as_ref()
+        .map(|e| {
+            e.prices
+                .iter()
+                .map(|&(after, price)| EarlyPurchase {
+                    after_installment: after,
+                    price: money(price, currency),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     RentalDisclosures {
-        cash_price: money(cash_price, currency),
-        payment_amount: money(terms.price_per_period, currency),
-        payment_every: terms.term_unit,
-        number_of_payments: i32::try_from(amounts.len()).unwrap_or(i32::MAX),
-        total_of_payments: money(total, currency),
-        cost_over_cash_price: money(total - cash_price, currency),
-        ownership_at_end: terms.kind == RentalKind::RentToOwn,
+        cash_price: money(d.cash_price, currency),
+        payment_amount: money(d.payment_amount, currency),
+        payment_every: d.term_unit,
+        number_of_payments: d.number_of_payments,
+        total_of_payments: money(d.total_of_payments, currency),
+        cost_over_cash_price: money(d.cost_of_renting, currency),
+        ownership_at_end: d.ownership_passes,
         early_purchase,
         fees: RentalFees {
-            deposit: money(deposit, currency),
+            deposit: money(d.deposit, currency),
             late_fee: terms.late_fee,
-            maintainer: terms.maintainer,
+            maintainer: d.maintainer,
         },
     }
 }

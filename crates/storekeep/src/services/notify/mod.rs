@@ -10,6 +10,8 @@
 pub mod device;
 pub mod preview;
 pub mod rentals;
+// i15 phase 2, glue: the contract email.
+pub mod contract_started;
 
 use std::sync::Arc;
 
@@ -191,6 +193,10 @@ pub async fn event_email(
     tenant: &Tenant,
     event: &OutboxEvent,
 ) -> ServiceResult<Option<Email>> {
+    // i15 phase 2, glue: the contract email.
+    if event.topic == storekeep_store::contracts::events::CONTRACT_STARTED {
+        return contract_started::contract_started_email(svc, tenant, event).await;
+    }
     let Some(kind) = kind_of_topic(&event.topic) else {
         return Ok(None);
     };
