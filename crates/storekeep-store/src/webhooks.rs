@@ -34,6 +34,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.created",
     ENDPOINT_DISABLED,
     crate::contracts::events::CONTRACT_CREATED,
+    // contract life cycle (i15 phase 2)
+    crate::contracts::events::CONTRACT_COMPLETED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the
@@ -226,6 +228,13 @@ mod tests {
         };
         topics.push(
             crate::contracts::events::contract_created(OrderId::new(), &c, None)
+                .0
+                .into(),
+        );
+        // Contract life cycle (i15 phase 2).
+        let contract = storekeep_domain::RentalContractId::new();
+        topics.push(
+            crate::contracts::events::contract_completed(contract, None)
                 .0
                 .into(),
         );

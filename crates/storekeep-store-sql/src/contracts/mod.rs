@@ -5,6 +5,8 @@
 //! ([`impl_contract_store!`](crate::impl_contract_store)).
 
 mod pay;
+// contract life cycle (i15 phase 2)
+mod life;
 mod reads;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};

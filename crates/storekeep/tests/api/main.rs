@@ -49,3 +49,6 @@ mod rentals_admin;
 mod rentals_contract_support;
 mod rentals_support;
 mod rentals_units;
+// Rentals: the contract life cycle (i15 phase 2).
+mod rentals_life;
+mod rentals_life_support;
