@@ -111,4 +111,19 @@ pub mod events {
             json!({"order_id": order, "contract_id": contract}),
         )
     }
+
+    // contract life cycle (i15 phase 2)
+    pub const CONTRACT_COMPLETED: &str = "rental.contract_completed";
+
+    /// Every installment of a rent-to-own contract is paid: the goods are
+    /// the customer's.
+    pub fn contract_completed(
+        contract: storekeep_domain::RentalContractId,
+        unit: Option<RentalUnitId>,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_COMPLETED,
+            json!({ "contract_id": contract, "unit_id": unit }),
+        )
+    }
 }

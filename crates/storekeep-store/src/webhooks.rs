@@ -40,6 +40,8 @@ pub const EVENT_TYPES: &[&str] = &[
     crate::rules::rental_daily::CONTRACT_DEFAULTED,
     // i15 phase 2, glue: the contract email.
     crate::contracts::events::CONTRACT_STARTED,
+    // contract life cycle (i15 phase 2)
+    crate::contracts::events::CONTRACT_COMPLETED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the
@@ -232,6 +234,13 @@ mod tests {
         };
         topics.push(
             crate::contracts::events::contract_created(OrderId::new(), &c, None)
+                .0
+                .into(),
+        );
+        // Contract life cycle (i15 phase 2).
+        let contract = storekeep_domain::RentalContractId::new();
+        topics.push(
+            crate::contracts::events::contract_completed(contract, None)
                 .0
                 .into(),
         );

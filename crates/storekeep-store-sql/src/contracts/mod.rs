@@ -5,6 +5,8 @@
 //! ([`impl_contract_store!`](crate::impl_contract_store)).
 
 mod pay;
+// contract life cycle (i15 phase 2)
+mod life;
 mod reads;
 // i15 daily job
 pub mod daily;

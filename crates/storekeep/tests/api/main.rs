@@ -53,3 +53,6 @@ mod rentals_units;
 mod rentals_daily;
 // i15 phase 2, glue: the pieces joined.
 mod rentals_glue;
+// Rentals: the contract life cycle (i15 phase 2).
+mod rentals_life;
+mod rentals_life_support;

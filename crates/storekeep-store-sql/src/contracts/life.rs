@@ -1,0 +1,106 @@
+//! The contract life cycle after checkout (issue 15, phase 2): a
+//! rent-to-own contract whose every installment is paid is `completed`,
+//! its unit `sold` to the customer.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use storekeep_domain::{OrderId, RentalUnitId, TenantId, UnitEventKind};
+use storekeep_store::StoreResult;
+use storekeep_store::contracts::events;
+
+use crate::DbId;
+use crate::backend::{Backend, Conn};
+use crate::stmt::Stmt;
+
+/// `(order_id, unit_id, terms)` of a running contract.
+const RUNNING: &str = "SELECT order_id, unit_id, terms FROM rental_contracts \
+     WHERE id = $1 AND status IN ('active', 'overdue')";
+
+const UNPAID: &str = "SELECT count(*) FROM rental_installments \
+     WHERE contract_id = $1 AND paid_at IS NULL";
+
+/// In the caller's transaction, after an installment was paid: a running
+/// rent-to-own contract with nothing left unpaid becomes `completed`, its
+/// unit (if any) `sold` with a history row, and an outbox event
+/// `rental.contract_completed` is written. A fixed-term contract stays
+/// active until it is returned. Returns whether it completed.
+pub async fn complete_if_paid<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    contract: DbId,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let row: Option<(DbId, Option<DbId>, Json<Value>)> =
+        B::optional(conn, Stmt::new(RUNNING, (contract,))).await?;
+    let Some((order, unit, terms)) = row else {
+        return Ok(false);
+    };
+    if !is_rent_to_own(&terms.0) {
+        return Ok(false);
+    }
+    let unpaid: i64 = B::scalar(conn, Stmt::new(UNPAID, (contract,))).await?;
+    if unpaid > 0 {
+        return Ok(false);
+    }
+    B::exec(
+        conn,
+        Stmt::new(
+            "UPDATE rental_contracts SET status = 'completed', updated_at = $2 WHERE id = $1",
+            (contract, at),
+        ),
+    )
+    .await?;
+    if let Some(unit) = unit {
+        sell_unit::<B>(
+            conn,
+            tenant,
+            RentalUnitId(unit.0),
+            contract,
+            "paid in full",
+            at,
+        )
+        .await?;
+    }
+    let (topic, payload) = events::contract_completed(
+        storekeep_domain::RentalContractId(contract.0),
+        unit.map(|u| RentalUnitId(u.0)),
+    );
+    crate::commerce::outbox::emit::<B>(conn, tenant, OrderId(order.0), topic, payload).await?;
+    Ok(true)
+}
+
+/// Whether stored terms are rent-to-own.
+pub(crate) fn is_rent_to_own(terms: &Value) -> bool {
+    terms["kind"] == "rent_to_own"
+}
+
+/// The unit passes to the customer: `sold`, with a history row.
+pub(crate) async fn sell_unit<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    unit: RentalUnitId,
+    contract: DbId,
+    note: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    B::exec(
+        conn,
+        Stmt::new(
+            "UPDATE rental_units SET status = 'sold', contract_id = NULL, updated_at = $2 \
+             WHERE id = $1",
+            (DbId(unit.0), at),
+        ),
+    )
+    .await?;
+    super::unit_event::<B>(
+        conn,
+        tenant,
+        unit,
+        UnitEventKind::Sold,
+        contract.0,
+        note,
+        at,
+    )
+    .await
+}
