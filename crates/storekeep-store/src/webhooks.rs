@@ -244,6 +244,19 @@ mod tests {
                 .0
                 .into(),
         );
+        topics.push(
+            crate::contracts::events::contract_started(OrderId::new(), contract)
+                .0
+                .into(),
+        );
+        // The daily rentals pass.
+        for t in [
+            crate::rules::rental_daily::INSTALLMENT_OVERDUE,
+            crate::rules::rental_daily::LATE_FEE_APPLIED,
+            crate::rules::rental_daily::CONTRACT_DEFAULTED,
+        ] {
+            topics.push(t.into());
+        }
         for t in &topics {
             assert!(EVENT_TYPES.contains(&t.as_str()), "{t} is not listed");
         }
