@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use storekeep_domain::{
     CartId, ContractDetail, ContractFilter, ContractStatus, Installment, InstallmentId, OrderId,
     Page, PageRequest, RentalContract, RentalContractId, RentalPayment, RentalPaymentKind,
-    RentalPlanId, RentalUnit, RentalUnitId, TenantId, UnitCondition, UnitStatus, UserId, VariantId,
+    RentalPlanId, RentalUnit, RentalUnitId, TenantId, UserId, VariantId,
 };
 use storekeep_store::rules::commerce::carts::{CHECKED_OUT, check_room_for_line};
 use storekeep_store::{StoreError, StoreResult, now};
@@ -16,6 +16,7 @@ use super::terms::TermsJson;
 use crate::DbId;
 use crate::backend::Backend;
 use crate::commerce::page_before;
+use crate::rentals::rows::UnitRow;
 use crate::stmt::{Stmt, found, page_of};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -200,38 +201,6 @@ impl TryFrom<PaymentRow> for RentalPayment {
             reason: r.reason,
             key: r.key,
             created_at: r.created_at,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct UnitRow {
-    id: DbId,
-    tenant_id: DbId,
-    variant_id: DbId,
-    serial: String,
-    condition: String,
-    notes: String,
-    status: String,
-    contract_id: Option<DbId>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<UnitRow> for RentalUnit {
-    type Error = StoreError;
-    fn try_from(r: UnitRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: RentalUnitId(r.id.0),
-            tenant_id: TenantId(r.tenant_id.0),
-            variant_id: VariantId(r.variant_id.0),
-            serial: r.serial,
-            condition: parse("unit condition", &r.condition, UnitCondition::parse)?,
-            notes: r.notes,
-            status: parse("unit status", &r.status, UnitStatus::parse)?,
-            contract_id: r.contract_id.map(|c| RentalContractId(c.0)),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
         })
     }
 }

@@ -5,7 +5,7 @@
 //! a unit writes one row of its history and an audit entry in the same
 //! transaction.
 
-mod rows;
+pub(crate) mod rows;
 mod store;
 
 use serde_json::{Value, json};
