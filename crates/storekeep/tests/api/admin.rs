@@ -12,7 +12,7 @@ use crate::identity::{
 async fn a_viewer_reads_but_is_refused_on_writes() {
     let app = spawn_app().await;
     shop_with_owner(&app, "acme").await;
-    cli_staff(&app, "acme", "viewer@acme.example", "viewer");
+    cli_staff(&app, "acme", "viewer@acme.example", "viewer").await;
     let viewer = token(&app, Some("acme"), "viewer@acme.example", "staff").await;
 
     let read = admin(&app, "acme", &viewer, Method::GET, "/api/v1/admin/settings")
@@ -178,7 +178,7 @@ async fn an_api_key_is_shown_once_works_within_its_scopes_and_stops_when_revoked
 async fn api_key_scopes_are_checked_and_bounded_by_the_creator() {
     let app = spawn_app().await;
     shop_with_owner(&app, "acme").await;
-    cli_staff(&app, "acme", "admin@acme.example", "admin");
+    cli_staff(&app, "acme", "admin@acme.example", "admin").await;
     let adm = token(&app, Some("acme"), "admin@acme.example", "staff").await;
 
     let bad = admin(&app, "acme", &adm, Method::POST, "/api/v1/admin/api-keys")
@@ -441,7 +441,7 @@ async fn staff_and_integration_actions_are_in_the_audit_log_with_who_and_from_wh
 #[tokio::test]
 async fn an_operator_created_by_the_cli_logs_in_to_the_platform_api() {
     let app = spawn_app().await;
-    crate::identity::cli_operator(&app, "ops@platform.example");
+    crate::identity::cli_operator(&app, "ops@platform.example").await;
 
     let t = token(&app, None, "ops@platform.example", "operator").await;
     let list = app
@@ -453,7 +453,7 @@ async fn an_operator_created_by_the_cli_logs_in_to_the_platform_api() {
     assert_eq!(list.status(), 200);
 
     app.create_tenant("acme", json!({})).await;
-    cli_staff(&app, "acme", "owner@acme.example", "owner");
+    cli_staff(&app, "acme", "owner@acme.example", "owner").await;
     let staff = token(&app, Some("acme"), "owner@acme.example", "staff").await;
     let refused = app
         .request(Method::GET, "/api/v1/platform/tenants")
@@ -487,7 +487,7 @@ async fn nobody_creates_an_account_more_powerful_than_themselves() {
         .unwrap();
     problem(by_key, 403).await;
 
-    cli_staff(&app, "acme", "admin@acme.example", "admin");
+    cli_staff(&app, "acme", "admin@acme.example", "admin").await;
     let adm = token(&app, Some("acme"), "admin@acme.example", "staff").await;
     let owner_by_admin = admin(&app, "acme", &adm, Method::POST, "/api/v1/admin/staff")
         .json(&new_staff("owner"))
@@ -528,7 +528,7 @@ async fn the_plans_staff_limit_is_a_402() {
         .await
         .unwrap();
     app.create_tenant("acme", json!({"plan": "solo"})).await;
-    cli_staff(&app, "acme", "owner@acme.example", "owner");
+    cli_staff(&app, "acme", "owner@acme.example", "owner").await;
     let owner = token(&app, Some("acme"), "owner@acme.example", "staff").await;
     let add = |email: &str| {
         admin(&app, "acme", &owner, Method::POST, "/api/v1/admin/staff")

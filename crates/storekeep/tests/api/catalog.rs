@@ -846,7 +846,7 @@ async fn viewers_and_read_only_keys_can_read_the_catalog_but_not_change_it() {
     let (owner, _) = shop(&app, "acme", None).await;
     let product = simple(&app, "acme", &owner, "Lamp", "L-1", 100).await;
     let pid = product["id"].as_str().unwrap();
-    cli_staff(&app, "acme", "viewer@acme.example", "viewer");
+    cli_staff(&app, "acme", "viewer@acme.example", "viewer").await;
     let viewer = token(&app, Some("acme"), "viewer@acme.example", "staff").await;
     let key = body(
         admin(&app, "acme", &owner, Method::POST, "/api/v1/admin/api-keys")

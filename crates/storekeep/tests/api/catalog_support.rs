@@ -26,7 +26,7 @@ pub async fn shop(app: &TestApp, slug: &str, plan: Option<&str>) -> (String, Val
     let extra = plan.map_or_else(|| json!({}), |p| json!({ "plan": p }));
     let tenant = app.create_tenant(slug, extra).await;
     let email = format!("owner@{slug}.example");
-    cli_staff(app, slug, &email, "owner");
+    cli_staff(app, slug, &email, "owner").await;
     (token(app, Some(slug), &email, "staff").await, tenant)
 }
 

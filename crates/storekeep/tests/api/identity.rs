@@ -10,46 +10,31 @@ use storekeep_test_support::{TestApp, storekeep_command};
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates a staff member of `slug` with the CLI, as an operator would.
-pub fn cli_staff(app: &TestApp, slug: &str, email: &str, role: &str) {
-    let pw = app.db.dir.path().join(format!("pw-{email}"));
-    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
-    let out = storekeep_command(env!("CARGO_BIN_EXE_storekeep"), &app.db)
-        .args([
-            "user",
-            "create",
-            "--tenant",
-            slug,
-            "--email",
-            email,
-            "--role",
-            role,
-            "--password-file",
-        ])
-        .arg(&pw)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "user create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+pub async fn cli_staff(app: &TestApp, slug: &str, email: &str, role: &str) {
+    let args = ["--tenant", slug, "--email", email, "--role", role];
+    cli_user_create(app, email, &args).await;
 }
 
 /// Creates a platform operator with the CLI.
-pub fn cli_operator(app: &TestApp, email: &str) {
+pub async fn cli_operator(app: &TestApp, email: &str) {
+    cli_user_create(app, email, &["--platform", "--email", email]).await;
+}
+
+/// Runs `storekeep user create ARGS --password-file …` on a blocking
+/// thread: the test's runtime keeps serving the in-process server
+/// meanwhile, as a real server's runtime would while an operator runs the
+/// CLI (a blocked runtime would stall any write it holds the lock for).
+async fn cli_user_create(app: &TestApp, email: &str, args: &[&str]) {
     let pw = app.db.dir.path().join(format!("pw-{email}"));
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
-    let out = storekeep_command(env!("CARGO_BIN_EXE_storekeep"), &app.db)
-        .args([
-            "user",
-            "create",
-            "--platform",
-            "--email",
-            email,
-            "--password-file",
-        ])
-        .arg(&pw)
-        .output()
+    let mut cmd = storekeep_command(env!("CARGO_BIN_EXE_storekeep"), &app.db);
+    cmd.args(["user", "create"])
+        .args(args)
+        .arg("--password-file")
+        .arg(&pw);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
         .unwrap();
     assert!(
         out.status.success(),
@@ -85,7 +70,7 @@ pub async fn token(app: &TestApp, slug: Option<&str>, email: &str, account: &str
 pub async fn shop_with_owner(app: &TestApp, slug: &str) -> String {
     app.create_tenant(slug, json!({})).await;
     let email = format!("owner@{slug}.example");
-    cli_staff(app, slug, &email, "owner");
+    cli_staff(app, slug, &email, "owner").await;
     token(app, Some(slug), &email, "staff").await
 }
 

@@ -135,7 +135,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         .unwrap()
         .to_string();
     let owner_email = format!("owner@{slug}.example");
-    crate::identity::cli_staff(app, slug, &owner_email, "owner");
+    crate::identity::cli_staff(app, slug, &owner_email, "owner").await;
     let owner = crate::identity::token(app, Some(slug), &owner_email, "staff").await;
     set_settings(app, slug, &owner, &settings(1800)).await;
 

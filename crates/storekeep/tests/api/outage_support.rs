@@ -289,7 +289,7 @@ pub async fn selling(app: &TestApp) -> (String, String, String) {
     app.create_tenant("outage", json!({"plan": "unmetered"}))
         .await;
     let email = "owner@outage.example";
-    cli_staff(app, "outage", email, "owner");
+    cli_staff(app, "outage", email, "owner").await;
     let token = owner_login(app, email).await;
     set_settings(app, "outage", &token, &settings(1800)).await;
     let product = create(

@@ -311,7 +311,7 @@ async fn viewers_read_rentals_but_only_catalog_writers_change_them() {
     )
     .await;
     let unit_id = u["rental_unit"]["id"].as_str().unwrap().to_owned();
-    cli_staff(&app, "perm", "viewer@perm.example", "viewer");
+    cli_staff(&app, "perm", "viewer@perm.example", "viewer").await;
     let viewer = token(&app, Some("perm"), "viewer@perm.example", "staff").await;
 
     for path in [
