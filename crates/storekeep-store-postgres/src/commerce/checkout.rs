@@ -28,7 +28,7 @@ use storekeep_store_sql::stmt::Stmt;
 // Rental contracts (contracts part).
 use storekeep_domain::{RentalContractId, RentalUnitId};
 use storekeep_store::contracts::events as contract_events;
-use storekeep_store_sql::contracts::{self, Hold};
+use storekeep_store_sql::contracts::{self, LineHold};
 
 pub(crate) async fn checkout(
     s: &Store,
@@ -213,22 +213,17 @@ async fn reserve(
     let mut misses = Misses::default();
     let mut units = HeldUnits::new();
     for i in rules::reservation_order(lines) {
-        let rental = contracts::rental_of(order, lines[i].variant_id);
-        let stock_line = rental.map(|c| contracts::as_stock_line(&lines[i], c));
-        let line = stock_line.as_ref().unwrap_or(&lines[i]);
-        if let Some(c) = rental {
-            match contracts::hold::<B>(conn, tenant, c, now()).await? {
-                Hold::Unit(unit) => {
-                    units.push((c.id, unit));
-                    continue;
-                }
-                Hold::Short => {
-                    misses.add(line, Some((line.unit_price, 0)));
-                    continue;
-                }
-                Hold::Stock => {}
+        let line = match contracts::hold_line::<B>(conn, tenant, order, &lines[i], now()).await? {
+            LineHold::Unit(contract, unit) => {
+                units.push((contract, unit));
+                continue;
             }
-        }
+            LineHold::Short(line) => {
+                misses.add(&line, Some((line.unit_price, 0)));
+                continue;
+            }
+            LineHold::Stock(line) => line,
+        };
         let product: Option<DbId> = RUN
             .scalar_optional(
                 &mut *conn,
@@ -248,7 +243,7 @@ async fn reserve(
                 Stmt::new(STOCK_OF, (line.variant_id.0, tenant.0)),
             )
             .await?;
-        misses.add(line, current);
+        misses.add(&line, current);
     }
     if let Some(refused) = misses.refusal() {
         return Ok(Err(refused));

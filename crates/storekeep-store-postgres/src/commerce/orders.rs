@@ -304,11 +304,11 @@ pub(crate) async fn insert_transition(
 /// Units of each variant on the order's lines, by variant id (not the
 /// lines holding a serial-tracked rental unit instead of stock).
 async fn units_by_variant(conn: &mut Conn, order: OrderId) -> StoreResult<BTreeMap<Uuid, i64>> {
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT variant_id, sum(quantity)::bigint FROM order_lines WHERE order_id = $1 \
-         AND id NOT IN (SELECT order_line_id FROM rental_contracts \
-         WHERE order_id = $1 AND unit_id IS NOT NULL) GROUP BY variant_id",
-    )
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(concat!(
+        "SELECT variant_id, sum(quantity)::bigint FROM order_lines WHERE ",
+        storekeep_store_sql::stock_lines_of_order!(),
+        " GROUP BY variant_id"
+    ))
     .bind(order.0)
     .fetch_all(&mut *conn)
     .await

@@ -14,10 +14,13 @@ pub mod daily;
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, set_rental_item};
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use storekeep_domain::{
-    NewContract, NewOrder, Order, OrderId, OrderStatus, RentalUnitId, TenantId, UnitEventKind,
+    NewContract, NewOrder, Order, OrderId, OrderStatus, QuotedLine, RentalContractId, RentalUnitId,
+    TenantId, UnitEventKind,
 };
 use storekeep_store::{StoreError, StoreResult};
 
@@ -82,6 +85,50 @@ pub enum Hold {
     Stock,
     /// The variant has units, none available: short.
     Short,
+}
+
+/// How checkout reserves one line of an order.
+pub enum LineHold<'a> {
+    /// A rental line of a serial-tracked variant claimed this unit for its
+    /// contract: it reserves no stock.
+    Unit(RentalContractId, RentalUnitId),
+    /// A rental line whose variant has units, none available: short by
+    /// one at this line.
+    Short(Cow<'a, QuotedLine>),
+    /// The line reserves stock as this line (a rental line of a variant
+    /// without units: one unit at the cash price).
+    Stock(Cow<'a, QuotedLine>),
+}
+
+/// What checkout does for `line` of `order` before reserving stock, the
+/// same on both databases: a rental line claims a unit if its variant is
+/// serial-tracked (see [`hold`]); every other line reserves stock.
+pub async fn hold_line<'a, B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    order: &NewOrder,
+    line: &'a QuotedLine,
+    at: DateTime<Utc>,
+) -> StoreResult<LineHold<'a>> {
+    let Some(c) = rental_of(order, line.variant_id) else {
+        return Ok(LineHold::Stock(Cow::Borrowed(line)));
+    };
+    let as_stock = Cow::Owned(as_stock_line(line, c));
+    Ok(match hold::<B>(conn, tenant, c, at).await? {
+        Hold::Unit(unit) => LineHold::Unit(c.id, unit),
+        Hold::Short => LineHold::Short(as_stock),
+        Hold::Stock => LineHold::Stock(as_stock),
+    })
+}
+
+/// The order `$1`'s lines that took stock: all but those holding a
+/// serial-tracked rental unit (`$1` is the order id). For `concat!`.
+#[macro_export]
+macro_rules! stock_lines_of_order {
+    () => {
+        "order_id = $1 AND id NOT IN (SELECT order_line_id FROM rental_contracts \
+         WHERE order_id = $1 AND unit_id IS NOT NULL)"
+    };
 }
 
 /// Claims a unit for the contract if its variant is serial-tracked.
@@ -340,11 +387,8 @@ pub fn rental_of(order: &NewOrder, variant: storekeep_domain::VariantId) -> Opti
 
 /// A rental line as the stock rules see it: one unit at the cash price
 /// (its quoted amount is what is due today, not the variant's price).
-pub fn as_stock_line(
-    line: &storekeep_domain::QuotedLine,
-    c: &NewContract,
-) -> storekeep_domain::QuotedLine {
-    storekeep_domain::QuotedLine {
+pub fn as_stock_line(line: &QuotedLine, c: &NewContract) -> QuotedLine {
+    QuotedLine {
         unit_price: c.cash_price,
         ..line.clone()
     }

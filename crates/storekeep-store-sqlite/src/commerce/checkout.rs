@@ -23,7 +23,7 @@ use storekeep_store_sql::stmt::Stmt;
 // Rental contracts (contracts part).
 use crate::backend::SqliteBackend;
 use crate::group_commit::batch::HeldUnits;
-use storekeep_store_sql::contracts::{self, Hold};
+use storekeep_store_sql::contracts::{self, LineHold};
 
 pub(crate) async fn checkout(
     s: &Store,
@@ -190,24 +190,20 @@ async fn reserve(
     let mut misses = Misses::default();
     let mut units = HeldUnits::new();
     for i in rules::reservation_order(lines) {
-        let rental = contracts::rental_of(o, lines[i].variant_id);
-        let stock_line = rental.map(|c| contracts::as_stock_line(&lines[i], c));
-        let line = stock_line.as_ref().unwrap_or(&lines[i]);
-        if let Some(c) = rental {
-            match contracts::hold::<SqliteBackend>(conn, tenant, c, now()).await? {
-                Hold::Unit(unit) => {
+        let line =
+            match contracts::hold_line::<SqliteBackend>(conn, tenant, o, &lines[i], now()).await? {
+                LineHold::Unit(contract, unit) => {
                     undo.wrote = true;
-                    owners[i] = DbId(line.product_id.0);
-                    units.push((c.id, unit));
+                    owners[i] = DbId(lines[i].product_id.0);
+                    units.push((contract, unit));
                     continue;
                 }
-                Hold::Short => {
-                    misses.add(line, Some((line.unit_price, 0)));
+                LineHold::Short(line) => {
+                    misses.add(&line, Some((line.unit_price, 0)));
                     continue;
                 }
-                Hold::Stock => {}
-            }
-        }
+                LineHold::Stock(line) => line,
+            };
         let owner: Option<DbId> = RUN
             .scalar_optional(
                 &mut *conn,
@@ -233,7 +229,7 @@ async fn reserve(
                 Stmt::new(STOCK_OF, (line.variant_id.to_string(), tenant.to_string())),
             )
             .await?;
-        misses.add(line, current);
+        misses.add(&line, current);
     }
     Ok(match misses.refusal() {
         Some(refused) => Err(refused),

@@ -279,9 +279,10 @@ async fn insert_transition(
 
 /// The lines whose stock a payment sells: not those holding a
 /// serial-tracked rental unit instead of stock.
-const UNIT_LINES_LEFT_OUT_SELL: &str = "SELECT variant_id, quantity FROM order_lines \
-     WHERE order_id = $1 AND id NOT IN (SELECT order_line_id FROM rental_contracts \
-     WHERE order_id = $1 AND unit_id IS NOT NULL)";
+const UNIT_LINES_LEFT_OUT_SELL: &str = concat!(
+    "SELECT variant_id, quantity FROM order_lines WHERE ",
+    storekeep_store_sql::stock_lines_of_order!()
+);
 
 /// Payment: the reservation becomes a sale: on_hand - reserved, and so
 /// the product's available stock, does not change. A variant deleted with
@@ -322,11 +323,10 @@ async fn sell_reserved(
 /// Cancellation: the reservation is released and the deals' usage given
 /// back.
 async fn release_order(conn: &mut Conn, tenant: TenantId, order: OrderId) -> StoreResult<()> {
-    let lines: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT variant_id, product_id, quantity FROM order_lines WHERE order_id = $1 \
-         AND id NOT IN (SELECT order_line_id FROM rental_contracts \
-         WHERE order_id = $1 AND unit_id IS NOT NULL)",
-    )
+    let lines: Vec<(String, String, i64)> = sqlx::query_as(concat!(
+        "SELECT variant_id, product_id, quantity FROM order_lines WHERE ",
+        storekeep_store_sql::stock_lines_of_order!()
+    ))
     .bind(order.to_string())
     .fetch_all(&mut *conn)
     .await
