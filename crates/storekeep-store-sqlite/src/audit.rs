@@ -22,22 +22,43 @@ pub async fn record(
     ctx: &AuditContext,
     change: Change,
 ) -> StoreResult<AuditEntry> {
-    let head: Option<(i64, String)> = RUN
-        .optional(&mut *conn, Stmt::new(HEAD, (&change.scope,)))
-        .await?;
-    let entry = link(head, change, ctx, now());
-    RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry)))
-        .await?;
+    let mut entries = record_many(conn, ctx, vec![change]).await?;
+    Ok(entries.pop().expect("one change makes one entry"))
+}
+
+/// Appends `changes`, all of one chain (the first's scope), in order: the
+/// head is read and written once, whatever their number.
+pub async fn record_many(
+    conn: &mut Conn,
+    ctx: &AuditContext,
+    changes: Vec<Change>,
+) -> StoreResult<Vec<AuditEntry>> {
+    let Some(scope) = changes.first().map(|c| c.scope.clone()) else {
+        return Ok(Vec::new());
+    };
+    let mut head: Option<(i64, String)> =
+        RUN.optional(&mut *conn, Stmt::new(HEAD, (&scope,))).await?;
+    let at = now();
+    let mut entries = Vec::with_capacity(changes.len());
+    for change in changes {
+        debug_assert_eq!(change.scope, scope, "one chain per call");
+        let entry = link(head.take(), change, ctx, at);
+        RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry)))
+            .await?;
+        head = Some((entry.seq, entry.hash.clone()));
+        entries.push(entry);
+    }
+    let (seq, hash) = head.expect("at least one entry");
     Stmt::new(
         "INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, $2, $3) \
          ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        (&entry.scope, entry.seq, &entry.hash),
+        (&scope, seq, &hash),
     )
     .query()
     .execute(&mut *conn)
     .await
     .map_err(other)?;
-    Ok(entry)
+    Ok(entries)
 }
 
 /// Appends one entry to `scope`'s chain.
