@@ -8,6 +8,7 @@ use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
+use storekeep_store_sql::contracts::daily::DailyStatements;
 use storekeep_store_sql::platform::TenantStatements;
 
 use crate::{audit, catalog, error, tenants, users};
@@ -25,6 +26,7 @@ impl Backend for PgBackend {
     const TENANTS: TenantStatements = tenants::STATEMENTS;
     const USER_UNIQUES: &'static [(&'static str, &'static str)] = users::UNIQUES;
     const USER_BY_EMAIL: &'static str = users::BY_EMAIL;
+    const DAILY: DailyStatements = DAILY;
 
     fn classify(e: sqlx::Error) -> StoreError {
         error::classify(e)
@@ -64,4 +66,28 @@ impl Backend for PgBackend {
             Ok(())
         })
     }
+
+    fn record_changes<'a>(
+        conn: &'a mut Conn<Postgres>,
+        ctx: &'a AuditContext,
+        changes: Vec<Change>,
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            audit::record_many(conn, ctx, changes).await?;
+            Ok(())
+        })
+    }
 }
+
+/// The daily pass's statements, reading a JSON array's rows with
+/// `jsonb_to_recordset` (typed columns).
+pub const DAILY: DailyStatements = storekeep_store_sql::daily_statements!(
+    "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid, fee bigint))",
+    "(SELECT id, prev::jsonb AS prev, next::jsonb AS next \
+     FROM jsonb_to_recordset($1) AS r(id uuid, prev text, next text))",
+    "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid))",
+    "(SELECT * FROM jsonb_to_recordset($1) \
+     AS r(id uuid, tenant_id uuid, topic text, subject text, payload jsonb))",
+    "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid, kind text, queue text, \
+     tenant_id uuid, payload jsonb, priority integer, max_attempts integer, unique_key text))"
+);

@@ -241,6 +241,18 @@ pub trait Backend: Send + Sync + 'static {
         change: Change,
     ) -> BoxFut<'a, StoreResult<()>>;
 
+    /// Appends `changes`, all of one chain, in order, in the caller's
+    /// transaction, reading and writing the chain's head once.
+    fn record_changes<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        ctx: &'a AuditContext,
+        changes: Vec<Change>,
+    ) -> BoxFut<'a, StoreResult<()>>;
+
+    /// The daily rentals pass's set-based statements in this dialect
+    /// (`crate::daily_statements!`).
+    const DAILY: crate::contracts::daily::DailyStatements;
+
     /// A connection from `pool`, for reads outside a transaction (what
     /// running a statement on the pool itself does, without a round trip).
     fn conn(pool: &Pool<Self::Db>) -> BoxFut<'static, StoreResult<PoolConnection<Self::Db>>> {

@@ -8,6 +8,7 @@ use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
+use storekeep_store_sql::contracts::daily::DailyStatements;
 use storekeep_store_sql::platform::TenantStatements;
 
 use crate::{audit, catalog, error, tenants, users};
@@ -32,6 +33,7 @@ impl Backend for SqliteBackend {
     const TENANTS: TenantStatements = tenants::STATEMENTS;
     const USER_UNIQUES: &'static [(&'static str, &'static str)] = users::UNIQUES;
     const USER_BY_EMAIL: &'static str = users::BY_EMAIL;
+    const DAILY: DailyStatements = DAILY;
 
     fn classify(e: sqlx::Error) -> StoreError {
         error::classify(e)
@@ -71,4 +73,33 @@ impl Backend for SqliteBackend {
             Ok(())
         })
     }
+
+    fn record_changes<'a>(
+        conn: &'a mut Conn<Sqlite>,
+        ctx: &'a AuditContext,
+        changes: Vec<Change>,
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            audit::record_many(conn, ctx, changes).await?;
+            Ok(())
+        })
+    }
 }
+
+/// The daily pass's statements, reading a JSON array's rows with
+/// `json_each` (`$.field` of each element).
+pub const DAILY: DailyStatements = storekeep_store_sql::daily_statements!(
+    "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.fee') AS fee \
+     FROM json_each($1))",
+    "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.prev') AS prev, \
+     json_extract(value, '$.next') AS next FROM json_each($1))",
+    "(SELECT json_extract(value, '$.id') AS id FROM json_each($1))",
+    "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.tenant_id') AS tenant_id, \
+     json_extract(value, '$.topic') AS topic, json_extract(value, '$.subject') AS subject, \
+     json_extract(value, '$.payload') AS payload FROM json_each($1))",
+    "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.kind') AS kind, \
+     json_extract(value, '$.queue') AS queue, json_extract(value, '$.tenant_id') AS tenant_id, \
+     json_extract(value, '$.payload') AS payload, json_extract(value, '$.priority') AS priority, \
+     json_extract(value, '$.max_attempts') AS max_attempts, \
+     json_extract(value, '$.unique_key') AS unique_key FROM json_each($1))"
+);
