@@ -3,7 +3,10 @@
 //!
 //! `checkout`: prepares one cart per checkout (untimed), then times
 //! `POST /carts/{id}/checkout` with N concurrent clients, each request with
-//! its own `Idempotency-Key`, and prints one JSON line per level.
+//! its own `Idempotency-Key`, and prints one JSON line per level. With
+//! `--rental-plans` (one per variant) each cart line rents its variant on
+//! that plan instead: checkout then also writes the contract, its
+//! schedule and, for a serial-tracked variant, the unit's claim.
 //!
 //! `baseline`: single-row durable inserts — one `INSERT` per transaction,
 //! committed (fsynced) before the next — straight to the database with N
@@ -39,6 +42,10 @@ enum What {
         /// Checkouts per level, in the same order.
         #[arg(long, default_value = "500,3000,12000")]
         counts: String,
+        /// Comma-separated rental plan ids, one per variant, in the same
+        /// order: every cart line rents on its variant's plan.
+        #[arg(long)]
+        rental_plans: Option<String>,
     },
     Baseline {
         /// `sqlite://path` (WAL, synchronous=FULL) or `postgres://...`.
@@ -109,10 +116,15 @@ where
 async fn checkout(
     url: String,
     tenant: String,
-    variants: Vec<String>,
+    lines: Vec<Value>,
     clients: Vec<usize>,
     counts: Vec<usize>,
 ) {
+    let kind = if lines[0].get("rental_plan_id").is_some() {
+        "rental_checkout"
+    } else {
+        "checkout"
+    };
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()
@@ -124,13 +136,13 @@ async fn checkout(
             http.clone(),
             url.clone(),
             tenant.clone(),
-            Arc::new(variants.clone()),
+            Arc::new(lines.clone()),
             carts.clone(),
         );
         let (prep, _) = drive(n, 32, move |i| {
             let (h, u, t, v, cs) = (h.clone(), u.clone(), t.clone(), v.clone(), cs.clone());
             async move {
-                let body = json!({"items": [{"variant_id": v[i % v.len()], "quantity": 1}]});
+                let body = json!({"items": [v[i % v.len()]]});
                 let Ok(r) = h
                     .post(format!("{u}/api/v1/store/carts"))
                     .header("x-tenant", &t)
@@ -205,7 +217,7 @@ async fn checkout(
         let ok = lat.iter().filter(|(_, ok)| *ok).count();
         let statuses = statuses.lock().unwrap().clone();
         report(
-            "checkout",
+            kind,
             c,
             lat.into_iter().map(|(l, _)| l).collect(),
             secs,
@@ -303,9 +315,21 @@ async fn main() {
             variants,
             clients,
             counts,
+            rental_plans,
         } => {
-            let variants = variants.split(',').map(str::to_owned).collect();
-            checkout(url, tenant, variants, list(&clients), list(&counts)).await;
+            let plans: Vec<Option<&str>> = match &rental_plans {
+                Some(p) => p.split(',').map(Some).collect(),
+                None => vec![None; variants.split(',').count()],
+            };
+            let lines = variants
+                .split(',')
+                .zip(plans)
+                .map(|(v, plan)| match plan {
+                    Some(p) => json!({"variant_id": v, "quantity": 1, "rental_plan_id": p}),
+                    None => json!({"variant_id": v, "quantity": 1}),
+                })
+                .collect();
+            checkout(url, tenant, lines, list(&clients), list(&counts)).await;
         }
         What::Baseline {
             db,
