@@ -47,10 +47,11 @@ const DUE_INSTALLMENTS: &str = "SELECT i.id, i.contract_id, c.tenant_id, c.terms
 #[derive(Debug, Clone, Copy)]
 pub struct DailyStatements {
     /// Late fees `[{id, fee}]` at `$2`, on installments still unpaid and
-    /// without one; answers the installments charged.
+    /// without one, of running contracts; answers the installments charged.
     pub charge_fees: &'static str,
     /// Reminder arrays `[{id, prev, next}]` (JSON text), each replaced
-    /// only if still `prev` and unpaid; answers the installments claimed.
+    /// only if still `prev`, unpaid and its contract running; answers the
+    /// installments claimed.
     pub claim_reminders: &'static str,
     /// Locks contracts `[{id}]` in id order (run only where
     /// `Backend::ROW_LOCKS`): two passes, or a pass and a payment, then
@@ -67,6 +68,18 @@ pub struct DailyStatements {
     pub insert_jobs: &'static str,
 }
 
+/// The installment's contract is still running: a contract bought out,
+/// returned or cancelled after the pass read it gets no fee or reminder
+/// (on PostgreSQL the pass holds the contract's row lock, so the change
+/// that closed it has committed or waits).
+#[macro_export]
+macro_rules! contract_running {
+    () => {
+        "EXISTS (SELECT 1 FROM rental_contracts c WHERE c.id = rental_installments.contract_id \
+         AND c.status IN ('active', 'overdue'))"
+    };
+}
+
 /// [`DailyStatements`] from a dialect's row sources: each argument is a
 /// sub-select naming the columns of the JSON array `$1` (fees, reminders,
 /// ids, events, jobs).
@@ -79,14 +92,18 @@ macro_rules! daily_statements {
                 $fees,
                 " AS j WHERE rental_installments.id = j.id \
                  AND rental_installments.late_fee_at IS NULL \
-                 AND rental_installments.paid_at IS NULL RETURNING rental_installments.id"
+                 AND rental_installments.paid_at IS NULL AND ",
+                $crate::contract_running!(),
+                " RETURNING rental_installments.id"
             ),
             claim_reminders: concat!(
                 "UPDATE rental_installments SET reminders = j.next FROM ",
                 $reminders,
                 " AS j WHERE rental_installments.id = j.id \
                  AND rental_installments.paid_at IS NULL \
-                 AND rental_installments.reminders = j.prev RETURNING rental_installments.id"
+                 AND rental_installments.reminders = j.prev AND ",
+                $crate::contract_running!(),
+                " RETURNING rental_installments.id"
             ),
             lock_contracts: concat!(
                 "SELECT id FROM rental_contracts WHERE id IN (SELECT id FROM ",
