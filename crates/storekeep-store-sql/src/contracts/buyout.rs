@@ -63,7 +63,9 @@ pub async fn buy_out<B: Backend>(
         })
         .collect();
     let terms = terms.0.into();
-    let quote = buyout_quote(&terms, status, cash_price, &states).map_err(StoreError::Invalid)?;
+    let started = super::returns::started::<B>(&mut tx, c).await?;
+    let quote =
+        buyout_quote(&terms, status, started, cash_price, &states).map_err(StoreError::Invalid)?;
     if expected.is_some_and(|a| a != quote.total) {
         return Err(StoreError::Invalid(QUOTE_CHANGED));
     }

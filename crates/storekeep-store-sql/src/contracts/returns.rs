@@ -47,7 +47,8 @@ pub async fn return_contract<B: Backend>(
         row.ok_or(StoreError::NotFound("rental contract"))?;
     let status = ContractStatus::parse(&status)
         .ok_or_else(|| StoreError::Other(format!("stored contract status {status:?}").into()))?;
-    check_returnable(status).map_err(StoreError::Invalid)?;
+    let started = started::<B>(&mut tx, c).await?;
+    check_returnable(status, started).map_err(StoreError::Invalid)?;
     if held != ret.held {
         return Err(StoreError::Invalid(NOT_OUT));
     }
@@ -125,6 +126,23 @@ pub async fn return_contract<B: Backend>(
     };
     B::record_change(&mut tx, audit, change).await?;
     B::commit(tx).await
+}
+
+/// Whether the contract's order was paid: its deposit is recorded (key
+/// `deposit`, written with the order's payment even when it is 0).
+pub(super) async fn started<B: Backend>(
+    conn: &mut crate::backend::Conn<B::Db>,
+    contract: DbId,
+) -> StoreResult<bool> {
+    let n: i64 = B::scalar(
+        conn,
+        Stmt::new(
+            "SELECT count(*) FROM rental_payments WHERE contract_id = $1 AND key = 'deposit'",
+            (contract,),
+        ),
+    )
+    .await?;
+    Ok(n > 0)
 }
 
 /// The unit's history note: the outcome, the charge's reason and staff's

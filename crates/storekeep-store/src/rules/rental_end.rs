@@ -21,6 +21,11 @@ pub const QUOTE_CHANGED: &str =
 pub const NOT_OUT: &str = "the contract is not active, overdue or defaulted: there is nothing to \
      return (it was returned, bought out, completed or cancelled)";
 
+/// A contract whose order is not paid yet: no deposit or installment was
+/// taken, so there is nothing to buy out or settle.
+pub const NOT_STARTED: &str = "the contract's order is not paid yet: nothing was taken from the \
+     customer; cancel the order instead";
+
 /// One installment as a quote sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Due {
@@ -46,9 +51,12 @@ pub struct BuyoutQuote {
 
 /// The buy-out quote of a contract in `status` on `terms`, or why there is
 /// none (a message for a `409`).
+/// `started` says whether the contract's order was paid (its deposit
+/// recorded).
 pub fn buyout_quote(
     terms: &RentalTerms,
     status: ContractStatus,
+    started: bool,
     cash_price: i64,
     installments: &[Due],
 ) -> Result<BuyoutQuote, &'static str> {
@@ -57,6 +65,9 @@ pub fn buyout_quote(
     }
     if !matches!(status, ContractStatus::Active | ContractStatus::Overdue) {
         return Err(NOT_RUNNING);
+    }
+    if !started {
+        return Err(NOT_STARTED);
     }
     let sum = |f: fn(&Due) -> i64| {
         installments
@@ -77,9 +88,15 @@ pub fn buyout_quote(
 }
 
 /// Whether a contract in `status` can be returned: it is still out with
-/// the customer (active, overdue or defaulted), fixed-term or rent-to-own.
-pub fn check_returnable(status: ContractStatus) -> Result<(), &'static str> {
+/// the customer (active, overdue or defaulted; fixed-term or rent-to-own)
+/// and `started` (its order was paid).
+pub fn check_returnable(status: ContractStatus, started: bool) -> Result<(), &'static str> {
     match status {
+        ContractStatus::Active | ContractStatus::Overdue | ContractStatus::Defaulted
+            if !started =>
+        {
+            Err(NOT_STARTED)
+        }
         ContractStatus::Active | ContractStatus::Overdue | ContractStatus::Defaulted => Ok(()),
         _ => Err(NOT_OUT),
     }
@@ -204,6 +221,7 @@ mod tests {
         let q = buyout_quote(
             &t,
             ContractStatus::Overdue,
+            true,
             12_000,
             &[due(true, 0), due(false, 750), due(false, 0)],
         )
@@ -217,19 +235,40 @@ mod tests {
         let mut t = terms(BuyoutRule::RemainingShare { bps: 8_000 });
         let d = [due(true, 0)];
         assert_eq!(
-            buyout_quote(&t, ContractStatus::Defaulted, 1, &d),
+            buyout_quote(&t, ContractStatus::Defaulted, true, 1, &d),
             Err(NOT_RUNNING)
+        );
+        assert_eq!(
+            buyout_quote(&t, ContractStatus::Active, false, 1, &d),
+            Err(NOT_STARTED)
         );
         t.kind = RentalKind::FixedTerm;
         assert_eq!(
-            buyout_quote(&t, ContractStatus::Active, 1, &d),
+            buyout_quote(&t, ContractStatus::Active, true, 1, &d),
             Err(FIXED_TERM)
         );
         let t = terms(BuyoutRule::None);
         assert_eq!(
-            buyout_quote(&t, ContractStatus::Active, 1, &d),
+            buyout_quote(&t, ContractStatus::Active, true, 1, &d),
             Err(NO_RULE)
         );
+    }
+
+    #[test]
+    fn only_goods_out_with_the_customer_come_back() {
+        assert_eq!(check_returnable(ContractStatus::Defaulted, true), Ok(()));
+        assert_eq!(
+            check_returnable(ContractStatus::Active, false),
+            Err(NOT_STARTED)
+        );
+        for closed in [
+            ContractStatus::Completed,
+            ContractStatus::BoughtOut,
+            ContractStatus::Returned,
+            ContractStatus::Cancelled,
+        ] {
+            assert_eq!(check_returnable(closed, true), Err(NOT_OUT));
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use storekeep_test_support::{TestApp, problem, spawn_app};
 
 use crate::catalog_support::{fields, money};
-use crate::commerce_support::{Shop, event_topics, selling_shop, stock};
+use crate::commerce_support::{Shop, cart_req, checkout_body, event_topics, selling_shop, stock};
 use crate::rentals_contract_support::count;
+use crate::rentals_contract_support::rental_cart;
 use crate::rentals_life_support::{act, contract, get, payments, plan, unit, unit_state};
 use crate::rentals_support::{call, ok};
 
@@ -259,4 +260,63 @@ async fn charges_that_do_not_fit_and_contracts_no_longer_out_are_refused() {
     )
     .await;
     assert_eq!(payments(&detail(&app, &s, &paid).await).len(), 3);
+}
+
+/// Rents on `plan` (a guest checkout) and leaves the order unpaid; the
+/// contract id.
+async fn unpaid_contract(app: &TestApp, s: &Shop, plan: &str) -> String {
+    let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
+    let (status, b) = rental_cart(app, &s.slug, None, item).await;
+    assert_eq!(status, 201, "{b}");
+    let cart = &b["cart"];
+    let path = format!(
+        "/api/v1/store/carts/{}/checkout",
+        cart["id"].as_str().unwrap()
+    );
+    let resp = cart_req(
+        app,
+        &s.slug,
+        cart["token"].as_str().unwrap(),
+        Method::POST,
+        &path,
+    )
+    .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+    .json(&checkout_body("renter@example.com"))
+    .send()
+    .await
+    .unwrap();
+    ok(resp, 201).await;
+    let list = get(app, s, "/api/v1/admin/rental-contracts?limit=1").await;
+    list["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_contract_whose_order_is_unpaid_is_neither_returned_nor_bought_out() {
+    let app = spawn_app().await;
+    let s = selling_shop(&app, "unpaid", 12_000, 3).await;
+    let rule = json!({"buyout": {"type": "remaining_share", "bps": 8_000}});
+    let own = plan(&app, &s, rule).await;
+    let laptop = unit(&app, &s, "SN-UNPAID-1").await;
+    let id = unpaid_contract(&app, &s, &own).await;
+    let p = problem(
+        act(&app, &s, &id, "return", json!({"outcome": "ok"})).await,
+        409,
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("not paid yet"),
+        "{p}"
+    );
+    let p = problem(act(&app, &s, &id, "buyout", json!({})).await, 409).await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("not paid yet"),
+        "{p}"
+    );
+    let path = format!("/api/v1/admin/rental-contracts/{id}/buyout");
+    let quote = call(&app, &s.slug, &s.token, Method::GET, &path, None).await;
+    problem(quote, 409).await;
+    let c = detail(&app, &s, &id).await;
+    assert_eq!(c["status"], "active");
+    assert_eq!(payments(&c).len(), 0);
+    assert_eq!(unit_state(&app, &s, &laptop).await.0, "rented");
 }

@@ -26,7 +26,8 @@ pub fn quote(d: &ContractDetail) -> ServiceResult<BuyoutQuoteView> {
             paid: i.paid_at.is_some(),
         })
         .collect();
-    let q = buyout_quote(&c.terms, c.status, c.cash_price, &dues).map_err(StoreError::Invalid)?;
+    let q = buyout_quote(&c.terms, c.status, started(d), c.cash_price, &dues)
+        .map_err(StoreError::Invalid)?;
     let terms = disclosure(&c.terms, c.cash_price, c.term, c.start_date)
         .early_purchase
         .map(|e| e.terms)
@@ -42,6 +43,13 @@ pub fn quote(d: &ContractDetail) -> ServiceResult<BuyoutQuoteView> {
         rule: c.terms.buyout,
         terms,
     })
+}
+
+/// Whether the contract's order was paid: its deposit is recorded.
+fn started(d: &ContractDetail) -> bool {
+    d.payments
+        .iter()
+        .any(|p| p.kind == storekeep_domain::RentalPaymentKind::Deposit)
 }
 
 /// A staff-given reference: trimmed, `staff` if empty, at most 200
@@ -108,7 +116,7 @@ pub async fn return_goods(
 ) -> ServiceResult<ContractDetail> {
     let before = svc.store.contract(tenant.id, id).await?;
     let c = &before.contract;
-    check_returnable(c.status).map_err(StoreError::Invalid)?;
+    check_returnable(c.status, started(&before)).map_err(StoreError::Invalid)?;
     let mut errors = ValidationErrors::new();
     let reason = text(body.reason.as_deref(), "reason", 500, &mut errors);
     let notes = text(body.notes.as_deref(), "notes", 2000, &mut errors);
