@@ -72,6 +72,57 @@ pub trait ContractStore: Send + Sync {
         crate::rules::rental_daily::DailyOutcome,
         Option<RentalContractId>,
     )>;
+
+    // i15 phase 3, buy-out and returns.
+    /// Staff buy a running rent-to-own contract out (see
+    /// `rules::rental_end::buyout_quote`), in one transaction: a `buyout`
+    /// payment (key `buyout`, `manual`, `reference`) and one `late_fee:<id>`
+    /// payment per late fee still owed, the contract `bought_out`, its unit
+    /// `sold`, an outbox event, an audit entry. `Invalid` when it has no
+    /// quote, or when `expected` is given and is not the quote's total
+    /// (`rules::rental_end::QUOTE_CHANGED`).
+    async fn buy_out(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        expected: Option<i64>,
+        reference: &str,
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
+
+    /// Staff take a contract's goods back (see `ReturnOfGoods`), in one
+    /// transaction: the deposit settled by `damage_charge` and
+    /// `deposit_refund` payments, `deposit_held` 0, the contract
+    /// `returned`, its unit to `inspection` or `retired` (or, without a
+    /// unit, one back in the variant's stock), an outbox event, an audit
+    /// entry. `Invalid` for a contract that is not out
+    /// (`rules::rental_end::NOT_OUT`).
+    async fn return_contract(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        ret: &ReturnOfGoods,
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
+}
+
+// i15 phase 3, buy-out and returns.
+/// A return as staff recorded it, already checked against the deposit
+/// held (`rules::rental_end::settle`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnOfGoods {
+    pub outcome: storekeep_domain::InspectionOutcome,
+    /// Kept from the deposit (the whole of it when missing).
+    pub charge: i64,
+    /// Owed back to the customer.
+    pub refund: i64,
+    /// Why the charge was kept.
+    pub reason: Option<String>,
+    /// Staff's inspection notes, for the unit's history.
+    pub notes: Option<String>,
+    /// The deposit held when the settlement was computed: the return is
+    /// refused if it changed since.
+    pub held: i64,
 }
 
 /// The outbox events of contracts, so both backends write one payload.
@@ -124,6 +175,45 @@ pub mod events {
         (
             CONTRACT_COMPLETED,
             json!({ "contract_id": contract, "unit_id": unit }),
+        )
+    }
+
+    // i15 phase 3, buy-out and returns.
+    pub const CONTRACT_BOUGHT_OUT: &str = "rental.contract_bought_out";
+    pub const CONTRACT_RETURNED: &str = "rental.contract_returned";
+
+    /// A rent-to-own contract was bought out early: `amount` is the
+    /// buy-out price, `late_fees` the late fees collected with it.
+    pub fn contract_bought_out(
+        contract: storekeep_domain::RentalContractId,
+        unit: Option<RentalUnitId>,
+        amount: i64,
+        late_fees: i64,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_BOUGHT_OUT,
+            json!({
+                "contract_id": contract, "unit_id": unit, "amount": amount,
+                "late_fees": late_fees,
+            }),
+        )
+    }
+
+    /// A contract's goods came back (or are missing): what the inspection
+    /// found, what was kept from the deposit and what is owed back.
+    pub fn contract_returned(
+        contract: storekeep_domain::RentalContractId,
+        unit: Option<RentalUnitId>,
+        outcome: storekeep_domain::InspectionOutcome,
+        charge: i64,
+        refund: i64,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_RETURNED,
+            json!({
+                "contract_id": contract, "unit_id": unit, "outcome": outcome.as_str(),
+                "charge": charge, "refund": refund,
+            }),
         )
     }
 }

@@ -42,6 +42,9 @@ pub const EVENT_TYPES: &[&str] = &[
     crate::contracts::events::CONTRACT_STARTED,
     // contract life cycle (i15 phase 2)
     crate::contracts::events::CONTRACT_COMPLETED,
+    // i15 phase 3, buy-out and returns.
+    crate::contracts::events::CONTRACT_BOUGHT_OUT,
+    crate::contracts::events::CONTRACT_RETURNED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the
@@ -257,6 +260,23 @@ mod tests {
         ] {
             topics.push(t.into());
         }
+        // i15 phase 3, buy-out and returns.
+        topics.push(
+            crate::contracts::events::contract_bought_out(contract, None, 1, 0)
+                .0
+                .into(),
+        );
+        topics.push(
+            crate::contracts::events::contract_returned(
+                contract,
+                None,
+                storekeep_domain::InspectionOutcome::Ok,
+                0,
+                1,
+            )
+            .0
+            .into(),
+        );
         for t in &topics {
             assert!(EVENT_TYPES.contains(&t.as_str()), "{t} is not listed");
         }

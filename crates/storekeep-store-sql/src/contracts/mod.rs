@@ -13,6 +13,11 @@ pub mod daily;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, set_rental_item};
+// i15 phase 3, buy-out and returns.
+mod buyout;
+mod returns;
+pub use buyout::buy_out;
+pub use returns::return_contract;
 
 use std::borrow::Cow;
 

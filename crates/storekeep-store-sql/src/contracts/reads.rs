@@ -363,6 +363,26 @@ macro_rules! impl_contract_store {
                 )> {
                     c::daily::daily_batch::<$backend>(&self.pool, pass, after, limit).await
                 }
+                // i15 phase 3, buy-out and returns.
+                async fn buy_out(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    expected: Option<i64>,
+                    reference: &str,
+                    audit: &AuditContext,
+                ) -> StoreResult<()> {
+                    c::buy_out::<$backend>(&self.pool, tenant, id, expected, reference, audit).await
+                }
+                async fn return_contract(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    ret: &storekeep_store::contracts::ReturnOfGoods,
+                    audit: &AuditContext,
+                ) -> StoreResult<()> {
+                    c::return_contract::<$backend>(&self.pool, tenant, id, ret, audit).await
+                }
             }
         };
     };

@@ -17,3 +17,5 @@ pub mod rental_units;
 pub mod rentals;
 // i15 daily job: the daily pass's decisions.
 pub mod rental_daily;
+// i15 phase 3, buy-out and returns: the quote and the deposit's settlement.
+pub mod rental_end;

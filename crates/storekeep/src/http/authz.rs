@@ -288,6 +288,21 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "GET",
         "/api/v1/admin/rental-contracts/{id}/document",
         Permission::OrdersRead,
+    ), // i15 phase 3, buy-out and returns.
+    (
+        "GET",
+        "/api/v1/admin/rental-contracts/{id}/buyout",
+        Permission::OrdersRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/rental-contracts/{id}/buyout",
+        Permission::OrdersWrite,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/rental-contracts/{id}/return",
+        Permission::OrdersWrite,
     ),
 ];
 

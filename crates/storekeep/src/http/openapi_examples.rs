@@ -153,6 +153,9 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ("move_rental_unit", _) => {
             json!({"status": "repair", "note": "cracked screen", "condition": "b"})
         }
+        // i15 phase 3, buy-out and returns.
+        ("buy_out_contract", _) => json!({"reference": "receipt 2001"}),
+        ("return_contract", _) => json!({"outcome": "ok", "notes": "all parts present"}),
         _ => return None,
     })
 }

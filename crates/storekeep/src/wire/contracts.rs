@@ -177,3 +177,61 @@ pub struct InstallmentPaymentBody {
     #[serde(default)]
     pub reference: Option<String>,
 }
+
+// i15 phase 3, buy-out and returns.
+/// What buying a rent-to-own contract out costs now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BuyoutQuoteView {
+    pub contract_id: RentalContractId,
+    /// The plan's buy-out rule applied to `rent_paid` and `remaining`.
+    pub buyout_price: Money,
+    /// Late fees charged on installments not yet paid, owed on top.
+    pub late_fees: Money,
+    /// `buyout_price + late_fees`: what the buy-out takes.
+    pub total: Money,
+    /// The installments paid so far.
+    pub rent_paid: Money,
+    /// The installments not yet paid, which the buy-out closes.
+    pub remaining: Money,
+    pub rule: storekeep_domain::BuyoutRule,
+    /// The rule in words, as the agreement states it.
+    pub terms: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BuyoutQuoteBody {
+    pub buyout: BuyoutQuoteView,
+}
+
+/// `POST /admin/rental-contracts/{id}/buyout`: staff record an early
+/// buy-out paid outside the shop's processors.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyoutBody {
+    /// What identifies the payment, at most 200 characters (`staff` if
+    /// absent).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// The quote's `total.amount` (minor units) staff agreed with the
+    /// customer; a different total now is a `409`.
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// `POST /admin/rental-contracts/{id}/return`: the goods came back (or did
+/// not), as inspected.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    pub outcome: storekeep_domain::InspectionOutcome,
+    /// Kept from the deposit held for damage, in minor units: 1 to the
+    /// deposit held, only with `damaged`, and with a `reason`.
+    #[serde(default)]
+    pub charge: Option<i64>,
+    /// Why the charge is kept, at most 500 characters.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Inspection notes for the unit's history, at most 2000 characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+}

@@ -151,7 +151,18 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "id",
         Obj::Contract,
     ),
-    ("/api/v1/store/rentals/{id}/document", "id", Obj::Contract),
+    ("/api/v1/store/rentals/{id}/document", "id", Obj::Contract), // i15 phase 3, buy-out and returns.
+    (
+        "/api/v1/admin/rental-contracts/{id}/buyout",
+        "id",
+        Obj::Contract,
+    ),
+    (
+        "/api/v1/admin/rental-contracts/{id}/return",
+        "id",
+        Obj::Contract,
+    ),
+    ("/api/v1/store/rentals/{id}/buyout", "id", Obj::Contract),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {

@@ -56,3 +56,6 @@ mod rentals_glue;
 // Rentals: the contract life cycle (i15 phase 2).
 mod rentals_life;
 mod rentals_life_support;
+// i15 phase 3, buy-out and returns.
+mod rentals_buyout;
+mod rentals_return;

@@ -25,6 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pay_installment))
         // i15 phase 2, glue: the agreement document.
         .routes(routes!(contract_document))
+        // i15 phase 3, buy-out and returns.
+        .routes(routes!(buyout_quote, buy_out_contract))
+        .routes(routes!(return_contract))
 }
 
 /// Rental contracts, newest first, optionally of one status or customer.
@@ -96,4 +99,64 @@ async fn contract_document(
     let detail = contracts::get(&state.services, &actor.tenant, id).await?;
     let html = contracts::document::render(&state.services, &actor.tenant, &detail).await?;
     Ok(axum::response::Html(html))
+}
+
+// i15 phase 3, buy-out and returns.
+/// What buying a rent-to-own contract out costs now: the buy-out price by
+/// the plan's rule, late fees still owed, the total and the rule in words.
+#[utoipa::path(get, path = "/api/v1/admin/rental-contracts/{id}/buyout", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = crate::wire::contracts::BuyoutQuoteBody), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn buyout_quote(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<crate::wire::contracts::BuyoutQuoteBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::get(&state.services, &actor.tenant, id).await?;
+    Ok(Json(crate::wire::contracts::BuyoutQuoteBody {
+        buyout: contracts::end::quote(&detail)?,
+    }))
+}
+
+/// Records an early buy-out paid outside the shop's processors: the
+/// buy-out price and any late fees owed, the contract `bought_out` and its
+/// unit sold, in one transaction (audited). `amount`, if given, must be the
+/// quote's total now.
+#[utoipa::path(post, path = "/api/v1/admin/rental-contracts/{id}/buyout", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = crate::wire::contracts::BuyoutBody,
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn buy_out_contract(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<crate::wire::contracts::BuyoutBody>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail =
+        contracts::end::buy_out(&state.services, &actor.tenant, id, body, &actor.audit).await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
+}
+
+/// Records the goods coming back (or missing) as inspected: the deposit
+/// settled as a damage charge and a refund owed, the unit to inspection
+/// (or retired), the contract `returned`, in one transaction (audited).
+#[utoipa::path(post, path = "/api/v1/admin/rental-contracts/{id}/return", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = crate::wire::contracts::ReturnBody,
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn return_contract(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<crate::wire::contracts::ReturnBody>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail =
+        contracts::end::return_goods(&state.services, &actor.tenant, id, body, &actor.audit)
+            .await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
 }

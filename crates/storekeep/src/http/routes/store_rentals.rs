@@ -20,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_rental))
         // i15 phase 2, glue: the agreement document.
         .routes(routes!(rental_document))
+        // i15 phase 3, buy-out and returns.
+        .routes(routes!(rental_buyout_quote))
 }
 
 fn customer(shopper: &Shopper) -> ApiResult<&UserRecord> {
@@ -85,4 +87,23 @@ async fn rental_document(
     let detail = contracts::own(&state.services, &shopper.tenant, me, id).await?;
     let html = contracts::document::render(&state.services, &shopper.tenant, &detail).await?;
     Ok(axum::response::Html(html))
+}
+
+// i15 phase 3, buy-out and returns.
+/// What buying one of the customer's rent-to-own contracts out costs now;
+/// anyone else's is not found.
+#[utoipa::path(get, path = "/api/v1/store/rentals/{id}/buyout", tag = "store: orders",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = crate::wire::contracts::BuyoutQuoteBody), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn rental_buyout_quote(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<crate::wire::contracts::BuyoutQuoteBody>> {
+    let me = customer(&shopper)?.id;
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::own(&state.services, &shopper.tenant, me, id).await?;
+    Ok(Json(crate::wire::contracts::BuyoutQuoteBody {
+        buyout: contracts::end::quote(&detail)?,
+    }))
 }
