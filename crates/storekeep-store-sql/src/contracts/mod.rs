@@ -273,6 +273,8 @@ async fn settle_first<B: Backend>(
             storekeep_domain::RentalContractId(contract.0),
         );
         crate::commerce::outbox::emit::<B>(conn, tenant, order, topic, payload).await?;
+        // i15 phase 3, payments: a one-period rent-to-own contract is paid in full.
+        life::after_payment::<B>(conn, tenant, contract, at).await?;
     }
     Ok(())
 }

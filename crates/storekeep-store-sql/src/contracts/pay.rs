@@ -129,6 +129,6 @@ pub async fn pay_installment<B: Backend>(
         )
     };
     B::record_change(&mut tx, audit, change).await?;
-    super::life::complete_if_paid::<B>(&mut tx, tenant, c, at).await?;
+    super::life::after_payment::<B>(&mut tx, tenant, c, at).await?;
     B::commit(tx).await
 }

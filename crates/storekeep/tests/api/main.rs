@@ -56,3 +56,5 @@ mod rentals_glue;
 // Rentals: the contract life cycle (i15 phase 2).
 mod rentals_life;
 mod rentals_life_support;
+// i15 phase 3, payments and extension.
+mod rentals_pay;
