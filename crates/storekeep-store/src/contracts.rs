@@ -72,6 +72,23 @@ pub trait ContractStore: Send + Sync {
         crate::rules::rental_daily::DailyOutcome,
         Option<RentalContractId>,
     )>;
+
+    // i15 phase 3, payments and extension.
+    /// Extends a running contract whose term the caller read as
+    /// `from_term` (and checked against its terms) by `periods`: the
+    /// installments appended on the same anchor
+    /// (`rules::rentals::extension`), the term set, audited
+    /// (`rental_contract.extended`), an outbox event
+    /// (`rental.contract_extended`). `Invalid` for a contract that is not
+    /// active or overdue, or whose term changed meanwhile.
+    async fn extend_contract(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        from_term: i32,
+        periods: i32,
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
 }
 
 /// The outbox events of contracts, so both backends write one payload.
@@ -124,6 +141,26 @@ pub mod events {
         (
             CONTRACT_COMPLETED,
             json!({ "contract_id": contract, "unit_id": unit }),
+        )
+    }
+
+    // i15 phase 3, payments and extension.
+    pub const CONTRACT_EXTENDED: &str = "rental.contract_extended";
+
+    /// A running contract was extended from `from_term` to `to_term`
+    /// periods; its last installment now falls due on `last_due_date`.
+    pub fn contract_extended(
+        contract: storekeep_domain::RentalContractId,
+        from_term: i32,
+        to_term: i32,
+        last_due_date: Option<chrono::NaiveDate>,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_EXTENDED,
+            json!({
+                "contract_id": contract, "from_term": from_term, "to_term": to_term,
+                "last_due_date": last_due_date,
+            }),
         )
     }
 }

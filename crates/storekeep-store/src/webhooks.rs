@@ -42,6 +42,8 @@ pub const EVENT_TYPES: &[&str] = &[
     crate::contracts::events::CONTRACT_STARTED,
     // contract life cycle (i15 phase 2)
     crate::contracts::events::CONTRACT_COMPLETED,
+    // i15 phase 3, payments and extension.
+    crate::contracts::events::CONTRACT_EXTENDED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the
@@ -246,6 +248,12 @@ mod tests {
         );
         topics.push(
             crate::contracts::events::contract_started(OrderId::new(), contract)
+                .0
+                .into(),
+        );
+        // i15 phase 3, payments and extension.
+        topics.push(
+            crate::contracts::events::contract_extended(contract, 1, 2, None)
                 .0
                 .into(),
         );

@@ -10,6 +10,8 @@ mod life;
 mod reads;
 // i15 daily job
 pub mod daily;
+// i15 phase 3, payments and extension.
+pub mod extend;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, set_rental_item};

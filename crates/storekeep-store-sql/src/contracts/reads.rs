@@ -363,6 +363,20 @@ macro_rules! impl_contract_store {
                 )> {
                     c::daily::daily_batch::<$backend>(&self.pool, pass, after, limit).await
                 }
+                // i15 phase 3, payments and extension.
+                async fn extend_contract(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    from_term: i32,
+                    periods: i32,
+                    audit: &AuditContext,
+                ) -> StoreResult<()> {
+                    c::extend::extend_contract::<$backend>(
+                        &self.pool, tenant, id, from_term, periods, audit,
+                    )
+                    .await
+                }
             }
         };
     };

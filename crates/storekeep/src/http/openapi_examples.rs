@@ -153,6 +153,8 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ("move_rental_unit", _) => {
             json!({"status": "repair", "note": "cracked screen", "condition": "b"})
         }
+        // i15 phase 3, payments and extension.
+        ("extend_contract", _) => json!({"periods": 2}),
         _ => return None,
     })
 }

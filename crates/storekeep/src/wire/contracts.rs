@@ -177,3 +177,13 @@ pub struct InstallmentPaymentBody {
     #[serde(default)]
     pub reference: Option<String>,
 }
+
+// i15 phase 3, payments and extension.
+/// `POST /admin/rental-contracts/{id}/extend`: more periods for a running
+/// contract whose terms allow extension, up to the plan's `max_term`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    /// Periods to add, at least 1.
+    pub periods: i32,
+}

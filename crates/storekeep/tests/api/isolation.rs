@@ -152,6 +152,12 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         Obj::Contract,
     ),
     ("/api/v1/store/rentals/{id}/document", "id", Obj::Contract),
+    // i15 phase 3, payments and extension.
+    (
+        "/api/v1/admin/rental-contracts/{id}/extend",
+        "id",
+        Obj::Contract,
+    ),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {

@@ -57,4 +57,5 @@ mod rentals_glue;
 mod rentals_life;
 mod rentals_life_support;
 // i15 phase 3, payments and extension.
+mod rentals_extend;
 mod rentals_pay;

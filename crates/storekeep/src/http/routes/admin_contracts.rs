@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pay_installment))
         // i15 phase 2, glue: the agreement document.
         .routes(routes!(contract_document))
+        // i15 phase 3, payments and extension.
+        .routes(routes!(extend_contract))
 }
 
 /// Rental contracts, newest first, optionally of one status or customer.
@@ -96,4 +98,24 @@ async fn contract_document(
     let detail = contracts::get(&state.services, &actor.tenant, id).await?;
     let html = contracts::document::render(&state.services, &actor.tenant, &detail).await?;
     Ok(axum::response::Html(html))
+}
+
+// i15 phase 3, payments and extension.
+/// Extends a running contract by more periods, if its terms allow
+/// extension and the new term stays within the plan's `max_term`: the
+/// installments are appended on the same anchor, audited.
+#[utoipa::path(post, path = "/api/v1/admin/rental-contracts/{id}/extend", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = crate::wire::contracts::ExtendBody,
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn extend_contract(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<crate::wire::contracts::ExtendBody>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::extend(&state.services, &actor.tenant, id, &body, &actor.audit).await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
 }
