@@ -89,6 +89,61 @@ pub trait ContractStore: Send + Sync {
         periods: i32,
         audit: &AuditContext,
     ) -> StoreResult<()>;
+
+    // i15 phase 3: customers paying installments.
+    /// Starts the customer's payment of an installment of their running
+    /// contract through a provider: a pending attempt (its amount and any
+    /// late fee charged), audited as the customer; a key seen before on the
+    /// contract answers its attempt again (`replayed`). `NotFound` for
+    /// anyone else's contract; `Invalid` for a contract not running, with
+    /// nothing due, or whose installment awaits its provider; `Conflict {
+    /// field: "installment_id" }` for one paid; `UnknownReference` for one
+    /// the contract does not have.
+    async fn start_installment_payment(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        req: &NewInstallmentPayment,
+        audit: &AuditContext,
+    ) -> StoreResult<InstallmentPayment>;
+
+    /// A provider's verified event for an installment attempt: confirmed
+    /// records the installment and its late fee once and completes or
+    /// reinstates the contract as any payment does; declined closes the
+    /// attempt. `NotFound("payment")` for a reference no attempt has.
+    async fn settle_installment_payment(
+        &self,
+        provider: &str,
+        reference: &str,
+        event_id: &str,
+        outcome: storekeep_domain::PaymentOutcome,
+    ) -> StoreResult<storekeep_domain::Settlement>;
+}
+
+// i15 phase 3: customers paying installments.
+/// A customer's payment of an installment, to start.
+#[derive(Debug, Clone)]
+pub struct NewInstallmentPayment {
+    pub customer: storekeep_domain::UserId,
+    /// The first unpaid installment if `None`.
+    pub installment: Option<InstallmentId>,
+    pub provider: String,
+    pub reference: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// An installment payment attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallmentPayment {
+    pub installment_id: InstallmentId,
+    pub seq: i32,
+    pub amount: i64,
+    pub late_fee: i64,
+    pub provider: String,
+    pub reference: String,
+    pub status: storekeep_domain::PaymentStatus,
+    /// Answered again for a key seen before: nothing new was started.
+    pub replayed: bool,
 }
 
 /// The outbox events of contracts, so both backends write one payload.

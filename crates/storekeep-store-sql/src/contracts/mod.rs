@@ -12,6 +12,8 @@ mod reads;
 pub mod daily;
 // i15 phase 3, payments and extension.
 pub mod extend;
+// i15 phase 3: customers paying installments.
+pub mod customer_pay;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, set_rental_item};

@@ -377,6 +377,31 @@ macro_rules! impl_contract_store {
                     )
                     .await
                 }
+                // i15 phase 3: customers paying installments.
+                async fn start_installment_payment(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    req: &storekeep_store::contracts::NewInstallmentPayment,
+                    audit: &AuditContext,
+                ) -> StoreResult<storekeep_store::contracts::InstallmentPayment> {
+                    c::customer_pay::start_installment_payment::<$backend>(
+                        &self.pool, tenant, id, req, audit,
+                    )
+                    .await
+                }
+                async fn settle_installment_payment(
+                    &self,
+                    provider: &str,
+                    reference: &str,
+                    event_id: &str,
+                    outcome: storekeep_domain::PaymentOutcome,
+                ) -> StoreResult<storekeep_domain::Settlement> {
+                    c::customer_pay::settle_installment_payment::<$backend>(
+                        &self.pool, provider, reference, event_id, outcome,
+                    )
+                    .await
+                }
             }
         };
     };

@@ -155,6 +155,8 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         }
         // i15 phase 3, payments and extension.
         ("extend_contract", _) => json!({"periods": 2}),
+        // i15 phase 3: customers paying installments.
+        ("pay_rental", _) => json!({}),
         _ => return None,
     })
 }

@@ -158,6 +158,8 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         "id",
         Obj::Contract,
     ),
+    // i15 phase 3: customers paying installments.
+    ("/api/v1/store/rentals/{id}/payments", "id", Obj::Contract),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {

@@ -59,3 +59,4 @@ mod rentals_life_support;
 // i15 phase 3, payments and extension.
 mod rentals_extend;
 mod rentals_pay;
+mod rentals_self_pay;

@@ -8,6 +8,8 @@ pub mod quote;
 pub mod daily;
 // i15 phase 2, glue: the agreement document.
 pub mod document;
+// i15 phase 3: customers paying installments.
+pub mod customer_pay;
 
 use storekeep_domain::{
     AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
