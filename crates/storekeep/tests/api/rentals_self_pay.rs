@@ -9,9 +9,9 @@ use storekeep_test_support::{TestApp, problem, spawn_app_with};
 
 use crate::commerce_support::{Shop, accept_test_payments, checkout_body, selling_shop};
 use crate::identity::{customer_token, register};
-use crate::rentals_contract_support::{rental_cart, sql};
+use crate::rentals_contract_support::{count, rental_cart, sql};
 use crate::rentals_life_support::{act, get, payments, plan, unit, unit_state};
-use crate::rentals_pay::admin_contract;
+use crate::rentals_pay::{admin_contract, due_on, run_daily};
 use crate::rentals_support::ok;
 
 async fn app() -> TestApp {
@@ -333,10 +333,35 @@ async fn a_manual_payment_waits_for_staff_to_record_it() {
     .await["contract"]
         .clone();
     assert!(paid(&c, 2));
+    // Recording it closed the customer's pending transfer.
+    let pending = format!(
+        "SELECT count(*) FROM rental_payment_attempts \
+         WHERE contract_id = '{id}' AND status = 'pending'"
+    );
+    assert_eq!(count(&app, &pending).await, 0);
     let b = ok(
         pay(&app, &s, Some(&renter), &id, json!({}), None).await,
         201,
     )
     .await;
     assert_eq!(b["payment"]["seq"], 3);
+}
+
+#[tokio::test]
+async fn an_overdue_contract_the_customer_pays_up_is_active_again() {
+    let app = app().await;
+    let s = selling_shop(&app, "selfpay-catchup", 12_000, 3).await;
+    accept_test_payments(&app, &s).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    let today = chrono::Utc::now().date_naive();
+    due_on(&app, &id, 2, today - chrono::Days::new(3)).await;
+    assert_eq!(run_daily(&app, today).await["overdue"], 1);
+    assert_eq!(admin_contract(&app, &s, &id).await["status"], "overdue");
+
+    let by_card = json!({"payment_provider": "test"});
+    ok(pay(&app, &s, Some(&renter), &id, by_card, None).await, 201).await;
+    let c = once(&app, &s, &id, |c| paid(c, 2)).await;
+    assert_eq!(c["status"], "active", "{c}");
 }
