@@ -104,6 +104,52 @@ pub trait ContractStore: Send + Sync {
         ret: &ReturnOfGoods,
         audit: &AuditContext,
     ) -> StoreResult<()>;
+
+    // i15 phase 3, payments and extension.
+    /// Extends a running contract whose term the caller read as
+    /// `from_term` (and checked against its terms) by `periods`: the
+    /// installments appended on the same anchor
+    /// (`rules::rentals::extension`), the term set, audited
+    /// (`rental_contract.extended`), an outbox event
+    /// (`rental.contract_extended`). `Invalid` for a contract that is not
+    /// active or overdue, or whose term changed meanwhile.
+    async fn extend_contract(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        from_term: i32,
+        periods: i32,
+        audit: &AuditContext,
+    ) -> StoreResult<()>;
+
+    // i15 phase 3: customers paying installments.
+    /// Starts the customer's payment of an installment of their running
+    /// contract through a provider: a pending attempt (its amount and any
+    /// late fee charged), audited as the customer; a key seen before on the
+    /// contract answers its attempt again (`replayed`). `NotFound` for
+    /// anyone else's contract; `Invalid` for a contract not running, with
+    /// nothing due, or whose installment awaits its provider; `Conflict {
+    /// field: "installment_id" }` for one paid; `UnknownReference` for one
+    /// the contract does not have.
+    async fn start_installment_payment(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        req: &NewInstallmentPayment,
+        audit: &AuditContext,
+    ) -> StoreResult<InstallmentPayment>;
+
+    /// A provider's verified event for an installment attempt: confirmed
+    /// records the installment and its late fee once and completes or
+    /// reinstates the contract as any payment does; declined closes the
+    /// attempt. `NotFound("payment")` for a reference no attempt has.
+    async fn settle_installment_payment(
+        &self,
+        provider: &str,
+        reference: &str,
+        event_id: &str,
+        outcome: storekeep_domain::PaymentOutcome,
+    ) -> StoreResult<storekeep_domain::Settlement>;
 }
 
 // i15 phase 3, buy-out and returns.
@@ -123,6 +169,32 @@ pub struct ReturnOfGoods {
     /// The deposit held when the settlement was computed: the return is
     /// refused if it changed since.
     pub held: i64,
+}
+
+// i15 phase 3: customers paying installments.
+/// A customer's payment of an installment, to start.
+#[derive(Debug, Clone)]
+pub struct NewInstallmentPayment {
+    pub customer: storekeep_domain::UserId,
+    /// The first unpaid installment if `None`.
+    pub installment: Option<InstallmentId>,
+    pub provider: String,
+    pub reference: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// An installment payment attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallmentPayment {
+    pub installment_id: InstallmentId,
+    pub seq: i32,
+    pub amount: i64,
+    pub late_fee: i64,
+    pub provider: String,
+    pub reference: String,
+    pub status: storekeep_domain::PaymentStatus,
+    /// Answered again for a key seen before: nothing new was started.
+    pub replayed: bool,
 }
 
 /// The outbox events of contracts, so both backends write one payload.
@@ -213,6 +285,26 @@ pub mod events {
             json!({
                 "contract_id": contract, "unit_id": unit, "outcome": outcome.as_str(),
                 "charge": charge, "refund": refund,
+            }),
+        )
+    }
+
+    // i15 phase 3, payments and extension.
+    pub const CONTRACT_EXTENDED: &str = "rental.contract_extended";
+
+    /// A running contract was extended from `from_term` to `to_term`
+    /// periods; its last installment now falls due on `last_due_date`.
+    pub fn contract_extended(
+        contract: storekeep_domain::RentalContractId,
+        from_term: i32,
+        to_term: i32,
+        last_due_date: Option<chrono::NaiveDate>,
+    ) -> (&'static str, Value) {
+        (
+            CONTRACT_EXTENDED,
+            json!({
+                "contract_id": contract, "from_term": from_term, "to_term": to_term,
+                "last_due_date": last_due_date,
             }),
         )
     }

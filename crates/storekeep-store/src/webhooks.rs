@@ -45,6 +45,8 @@ pub const EVENT_TYPES: &[&str] = &[
     // i15 phase 3, buy-out and returns.
     crate::contracts::events::CONTRACT_BOUGHT_OUT,
     crate::contracts::events::CONTRACT_RETURNED,
+    // i15 phase 3, payments and extension.
+    crate::contracts::events::CONTRACT_EXTENDED,
 ];
 
 /// What an attempt does to its endpoint, decided by the caller from the
@@ -249,6 +251,12 @@ mod tests {
         );
         topics.push(
             crate::contracts::events::contract_started(OrderId::new(), contract)
+                .0
+                .into(),
+        );
+        // i15 phase 3, payments and extension.
+        topics.push(
+            crate::contracts::events::contract_extended(contract, 1, 2, None)
                 .0
                 .into(),
         );

@@ -104,3 +104,65 @@ pub(crate) async fn sell_unit<B: Backend>(
     )
     .await
 }
+
+// i15 phase 3, payments: a paid-up overdue contract runs again.
+/// In the caller's transaction, after an installment was paid at `at`: an
+/// `overdue` contract with no unpaid installment past its due date on its
+/// shop's date (`rules::rental_daily::paid_up`) becomes `active` again.
+/// Returns whether it did.
+pub async fn reinstate_if_paid_up<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    contract: DbId,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let zone: Option<String> = B::scalar_optional(
+        conn,
+        Stmt::new(
+            "SELECT time_zone FROM rental_contracts WHERE id = $1 AND status = 'overdue'",
+            (contract,),
+        ),
+    )
+    .await?;
+    let Some(zone) = zone else {
+        return Ok(false);
+    };
+    let unpaid: Vec<(chrono::NaiveDate,)> = B::all(
+        conn,
+        Stmt::new(
+            "SELECT due_date FROM rental_installments WHERE contract_id = $1 AND paid_at IS NULL",
+            (contract,),
+        ),
+    )
+    .await?;
+    let unpaid: Vec<chrono::NaiveDate> = unpaid.into_iter().map(|(d,)| d).collect();
+    let today = storekeep_store::rules::rentals::shop_today(at, &zone);
+    if !storekeep_store::rules::rental_daily::paid_up(&unpaid, today) {
+        return Ok(false);
+    }
+    let moved = B::exec(
+        conn,
+        Stmt::new(
+            "UPDATE rental_contracts SET status = 'active', updated_at = $2 \
+             WHERE id = $1 AND status = 'overdue'",
+            (contract, at),
+        ),
+    )
+    .await?;
+    Ok(moved == 1)
+}
+
+/// After an installment was paid: the contract completes if it is paid in
+/// full, otherwise it runs again if it is paid up. Returns whether it
+/// completed.
+pub async fn after_payment<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    contract: DbId,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    if complete_if_paid::<B>(conn, tenant, contract, at).await? {
+        return Ok(true);
+    }
+    reinstate_if_paid_up::<B>(conn, contract, at).await?;
+    Ok(false)
+}

@@ -10,6 +10,10 @@ mod life;
 mod reads;
 // i15 daily job
 pub mod daily;
+// i15 phase 3, payments and extension.
+pub mod extend;
+// i15 phase 3: customers paying installments.
+pub mod customer_pay;
 
 pub use pay::{NOT_RUNNING, NOTHING_DUE, pay_installment};
 pub use reads::{contract, list_contracts, set_rental_item};
@@ -325,6 +329,8 @@ async fn settle_first<B: Backend>(
             storekeep_domain::RentalContractId(contract.0),
         );
         crate::commerce::outbox::emit::<B>(conn, tenant, order, topic, payload).await?;
+        // i15 phase 3, payments: a one-period rent-to-own contract is paid in full.
+        life::after_payment::<B>(conn, tenant, contract, at).await?;
     }
     Ok(())
 }

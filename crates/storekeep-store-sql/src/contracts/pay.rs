@@ -6,7 +6,7 @@ use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult, now};
 
 use crate::DbId;
-use crate::backend::Backend;
+use crate::backend::{Backend, Conn};
 use crate::stmt::Stmt;
 
 /// Only a running contract takes installments.
@@ -47,44 +47,7 @@ pub async fn pay_installment<B: Backend>(
         Some("active" | "overdue") => {}
         Some(_) => return Err(StoreError::Invalid(NOT_RUNNING)),
     }
-    let row: Option<InstallmentDue> = match installment {
-        Some(i) => {
-            B::optional(
-                &mut tx,
-                Stmt::new(
-                    "SELECT id, seq, amount, late_fee, paid_at FROM rental_installments \
-                     WHERE contract_id = $1 AND id = $2",
-                    (c, DbId(i.0)),
-                ),
-            )
-            .await?
-        }
-        None => {
-            B::optional(
-                &mut tx,
-                Stmt::new(
-                    "SELECT id, seq, amount, late_fee, paid_at FROM rental_installments \
-                     WHERE contract_id = $1 AND paid_at IS NULL ORDER BY seq LIMIT 1",
-                    (c,),
-                ),
-            )
-            .await?
-        }
-    };
-    let (inst, seq, amount, late_fee, paid_at) = match (row, installment) {
-        (Some(r), _) => r,
-        (None, Some(_)) => {
-            return Err(StoreError::UnknownReference {
-                field: "installment_id",
-            });
-        }
-        (None, None) => return Err(StoreError::Invalid(NOTHING_DUE)),
-    };
-    if paid_at.is_some() {
-        return Err(StoreError::Conflict {
-            field: "installment_id",
-        });
-    }
+    let (inst, seq, amount, late_fee) = installment_due::<B>(&mut tx, c, installment).await?;
     let mut moves = vec![("installment", amount, format!("installment:{}", inst.0))];
     if late_fee > 0 {
         moves.push(("late_fee", late_fee, format!("late_fee:{}", inst.0)));
@@ -129,6 +92,67 @@ pub async fn pay_installment<B: Backend>(
         )
     };
     B::record_change(&mut tx, audit, change).await?;
-    super::life::complete_if_paid::<B>(&mut tx, tenant, c, at).await?;
+    // i15 phase 3: a customer's `manual` attempt (a bank transfer) is
+    // settled by staff recording the installment.
+    B::exec(
+        &mut tx,
+        Stmt::new(
+            "UPDATE rental_payment_attempts SET status = 'confirmed', updated_at = $2 \
+             WHERE installment_id = $1 AND status = 'pending' AND provider = 'manual'",
+            (inst, at),
+        ),
+    )
+    .await?;
+    super::life::after_payment::<B>(&mut tx, tenant, c, at).await?;
     B::commit(tx).await
+}
+
+/// The installment to pay, `installment` or else the first unpaid one, as
+/// `(id, seq, amount, late_fee)`. `UnknownReference` if the contract has no
+/// such installment, `Invalid(NOTHING_DUE)` if none is unpaid, `Conflict {
+/// field: "installment_id" }` if the one named is paid.
+pub(crate) async fn installment_due<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    c: DbId,
+    installment: Option<InstallmentId>,
+) -> StoreResult<(DbId, i32, i64, i64)> {
+    let row: Option<InstallmentDue> = match installment {
+        Some(i) => {
+            B::optional(
+                conn,
+                Stmt::new(
+                    "SELECT id, seq, amount, late_fee, paid_at FROM rental_installments \
+                     WHERE contract_id = $1 AND id = $2",
+                    (c, DbId(i.0)),
+                ),
+            )
+            .await?
+        }
+        None => {
+            B::optional(
+                conn,
+                Stmt::new(
+                    "SELECT id, seq, amount, late_fee, paid_at FROM rental_installments \
+                     WHERE contract_id = $1 AND paid_at IS NULL ORDER BY seq LIMIT 1",
+                    (c,),
+                ),
+            )
+            .await?
+        }
+    };
+    let (inst, seq, amount, late_fee, paid_at) = match (row, installment) {
+        (Some(r), _) => r,
+        (None, Some(_)) => {
+            return Err(StoreError::UnknownReference {
+                field: "installment_id",
+            });
+        }
+        (None, None) => return Err(StoreError::Invalid(NOTHING_DUE)),
+    };
+    if paid_at.is_some() {
+        return Err(StoreError::Conflict {
+            field: "installment_id",
+        });
+    }
+    Ok((inst, seq, amount, late_fee))
 }

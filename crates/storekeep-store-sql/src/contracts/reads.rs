@@ -383,6 +383,45 @@ macro_rules! impl_contract_store {
                 ) -> StoreResult<()> {
                     c::return_contract::<$backend>(&self.pool, tenant, id, ret, audit).await
                 }
+                // i15 phase 3, payments and extension.
+                async fn extend_contract(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    from_term: i32,
+                    periods: i32,
+                    audit: &AuditContext,
+                ) -> StoreResult<()> {
+                    c::extend::extend_contract::<$backend>(
+                        &self.pool, tenant, id, from_term, periods, audit,
+                    )
+                    .await
+                }
+                // i15 phase 3: customers paying installments.
+                async fn start_installment_payment(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    req: &storekeep_store::contracts::NewInstallmentPayment,
+                    audit: &AuditContext,
+                ) -> StoreResult<storekeep_store::contracts::InstallmentPayment> {
+                    c::customer_pay::start_installment_payment::<$backend>(
+                        &self.pool, tenant, id, req, audit,
+                    )
+                    .await
+                }
+                async fn settle_installment_payment(
+                    &self,
+                    provider: &str,
+                    reference: &str,
+                    event_id: &str,
+                    outcome: storekeep_domain::PaymentOutcome,
+                ) -> StoreResult<storekeep_domain::Settlement> {
+                    c::customer_pay::settle_installment_payment::<$backend>(
+                        &self.pool, provider, reference, event_id, outcome,
+                    )
+                    .await
+                }
             }
         };
     };

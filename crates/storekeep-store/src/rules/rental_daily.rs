@@ -196,3 +196,35 @@ mod tests {
         assert_eq!(pass.horizon(), d(2027, 1, 6));
     }
 }
+
+// i15 phase 3, payments: a paid-up overdue contract runs again.
+/// Whether a contract whose unpaid installments fall due on `unpaid_due`
+/// is paid up on `today` (its shop's date): no unpaid installment is past
+/// its due date, so an `overdue` contract is `active` again. One due today
+/// is not late yet (as in [`decide`]).
+pub fn paid_up(unpaid_due: &[NaiveDate], today: NaiveDate) -> bool {
+    unpaid_due.iter().all(|&due| due >= today)
+}
+
+#[cfg(test)]
+mod paid_up_tests {
+    use chrono::NaiveDate;
+
+    use super::paid_up;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, m, day).unwrap()
+    }
+
+    #[test]
+    fn paid_up_means_nothing_unpaid_is_past_its_due_date() {
+        let today = d(3, 10);
+        assert!(paid_up(&[], today));
+        assert!(
+            paid_up(&[d(3, 10), d(4, 10)], today),
+            "due today is not late"
+        );
+        assert!(!paid_up(&[d(3, 9), d(4, 10)], today));
+        assert!(!paid_up(&[d(4, 10), d(2, 28)], today), "in any order");
+    }
+}

@@ -304,6 +304,12 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/rental-contracts/{id}/return",
         Permission::OrdersWrite,
     ),
+    // i15 phase 3, payments and extension.
+    (
+        "POST",
+        "/api/v1/admin/rental-contracts/{id}/extend",
+        Permission::OrdersWrite,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -156,6 +156,10 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         // i15 phase 3, buy-out and returns.
         ("buy_out_contract", _) => json!({"reference": "receipt 2001"}),
         ("return_contract", _) => json!({"outcome": "ok", "notes": "all parts present"}),
+        // i15 phase 3, payments and extension.
+        ("extend_contract", _) => json!({"periods": 2}),
+        // i15 phase 3: customers paying installments.
+        ("pay_rental", _) => json!({}),
         _ => return None,
     })
 }

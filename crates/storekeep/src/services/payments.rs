@@ -76,11 +76,26 @@ pub async fn settle(
                 audit: None,
             },
         )
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => StoreError::NotFound("payment"),
-            other => other,
-        })?;
+        .await;
+    // i15 phase 3: a reference no order payment has may be a customer's
+    // payment of a rental installment.
+    let settled = match settled {
+        Err(StoreError::NotFound(_)) => {
+            svc.store
+                .settle_installment_payment(
+                    provider,
+                    &event.reference,
+                    &event.event_id,
+                    event.outcome,
+                )
+                .await
+        }
+        other => other,
+    };
+    let settled = settled.map_err(|e| match e {
+        StoreError::NotFound(_) => StoreError::NotFound("payment"),
+        other => other,
+    })?;
     if matches!(settled, Settlement::Applied { .. }) {
         svc.dispatch.wake();
     }

@@ -235,3 +235,51 @@ pub struct ReturnBody {
     #[serde(default)]
     pub notes: Option<String>,
 }
+
+// i15 phase 3, payments and extension.
+/// `POST /admin/rental-contracts/{id}/extend`: more periods for a running
+/// contract whose terms allow extension, up to the plan's `max_term`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    /// Periods to add, at least 1.
+    pub periods: i32,
+}
+
+// i15 phase 3: customers paying installments.
+/// `POST /store/rentals/{id}/payments`: the customer pays an installment
+/// through one of the shop's payment providers.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RentalPayBody {
+    /// The installment to pay; the next unpaid one if absent.
+    #[serde(default)]
+    pub installment_id: Option<InstallmentId>,
+    /// One of the shop's payment providers; its first one if absent.
+    #[serde(default)]
+    pub payment_provider: Option<String>,
+    /// `test` provider only: `confirm` (default) or `decline`.
+    #[serde(default)]
+    pub test_outcome: Option<String>,
+}
+
+/// An installment payment a customer started.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstallmentAttemptView {
+    pub installment_id: InstallmentId,
+    pub seq: i32,
+    pub amount: Money,
+    /// The late fee charged on the installment, paid with it.
+    pub late_fee: Money,
+    pub provider: String,
+    /// The provider's reference of this payment.
+    pub reference: String,
+    /// `pending` until the provider confirms or declines it.
+    pub status: storekeep_domain::PaymentStatus,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RentalPaymentBody {
+    pub payment: InstallmentAttemptView,
+    pub contract: ContractView,
+}

@@ -163,6 +163,14 @@ const ROUTES: &[(&str, &str, Obj)] = &[
         Obj::Contract,
     ),
     ("/api/v1/store/rentals/{id}/buyout", "id", Obj::Contract),
+    // i15 phase 3, payments and extension.
+    (
+        "/api/v1/admin/rental-contracts/{id}/extend",
+        "id",
+        Obj::Contract,
+    ),
+    // i15 phase 3: customers paying installments.
+    ("/api/v1/store/rentals/{id}/payments", "id", Obj::Contract),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {

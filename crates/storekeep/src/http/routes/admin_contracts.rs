@@ -28,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         // i15 phase 3, buy-out and returns.
         .routes(routes!(buyout_quote, buy_out_contract))
         .routes(routes!(return_contract))
+        // i15 phase 3, payments and extension.
+        .routes(routes!(extend_contract))
 }
 
 /// Rental contracts, newest first, optionally of one status or customer.
@@ -156,6 +158,26 @@ async fn return_contract(
     let detail =
         contracts::end::return_goods(&state.services, &actor.tenant, id, body, &actor.audit)
             .await?;
+    Ok(Json(ContractBody {
+        contract: ContractView::new(&detail),
+    }))
+}
+
+// i15 phase 3, payments and extension.
+/// Extends a running contract by more periods, if its terms allow
+/// extension and the new term stays within the plan's `max_term`: the
+/// installments are appended on the same anchor, audited.
+#[utoipa::path(post, path = "/api/v1/admin/rental-contracts/{id}/extend", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = crate::wire::contracts::ExtendBody,
+    responses((status = 200, body = ContractBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn extend_contract(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<crate::wire::contracts::ExtendBody>,
+) -> ApiResult<Json<ContractBody>> {
+    let id = path_id(&raw, "rental contract")?;
+    let detail = contracts::extend(&state.services, &actor.tenant, id, &body, &actor.audit).await?;
     Ok(Json(ContractBody {
         contract: ContractView::new(&detail),
     }))

@@ -22,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rental_document))
         // i15 phase 3, buy-out and returns.
         .routes(routes!(rental_buyout_quote))
+        // i15 phase 3: customers paying installments.
+        .routes(routes!(pay_rental))
 }
 
 fn customer(shopper: &Shopper) -> ApiResult<&UserRecord> {
@@ -106,4 +108,65 @@ async fn rental_buyout_quote(
     Ok(Json(crate::wire::contracts::BuyoutQuoteBody {
         buyout: contracts::end::quote(&detail)?,
     }))
+}
+
+// i15 phase 3: customers paying installments.
+/// Pays an installment of one of the customer's contracts (the next unpaid
+/// one unless `installment_id` names it) through one of the shop's payment
+/// providers: the attempt is pending until the provider confirms it, which
+/// records the installment. Repeating an `Idempotency-Key` answers the
+/// payment it started.
+#[utoipa::path(post, path = "/api/v1/store/rentals/{id}/payments", tag = "store: orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "optional; repeat it when retrying so the installment is not paid twice (1 to 255 visible ASCII characters)", pattern = "^[!-~]{1,255}$")),
+    request_body = crate::wire::contracts::RentalPayBody,
+    responses((status = 201, body = crate::wire::contracts::RentalPaymentBody), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn pay_rental(
+    State(state): State<AppState>,
+    shopper: Shopper,
+    crate::http::routes::auth::RequestOrigin(origin): crate::http::routes::auth::RequestOrigin,
+    Path(raw): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<crate::wire::contracts::RentalPayBody>,
+) -> ApiResult<axum::response::Response> {
+    use crate::services::carts::money;
+    use crate::wire::contracts::{InstallmentAttemptView, RentalPaymentBody};
+    use axum::response::IntoResponse;
+
+    let me = customer(&shopper)?.id;
+    let id = path_id(&raw, "rental contract")?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| crate::services::checkout::parse_key(Some(v.to_str().unwrap_or("\u{7f}"))))
+        .transpose()?;
+    let audit = storekeep_domain::AuditContext {
+        actor: format!("customer:{me}"),
+        ip: origin.ip,
+        request_id: origin.request_id,
+    };
+    let (p, detail) =
+        contracts::customer_pay::pay(&state.services, &shopper.tenant, me, id, &body, key, &audit)
+            .await?;
+    let currency = &detail.contract.currency;
+    let payment = InstallmentAttemptView {
+        installment_id: p.installment_id,
+        seq: p.seq,
+        amount: money(p.amount, currency),
+        late_fee: money(p.late_fee, currency),
+        provider: p.provider,
+        reference: p.reference,
+        status: p.status,
+    };
+    let body = RentalPaymentBody {
+        payment,
+        contract: ContractView::new(&detail),
+    };
+    let mut response = (axum::http::StatusCode::CREATED, Json(body)).into_response();
+    if p.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }

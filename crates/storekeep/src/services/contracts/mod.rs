@@ -10,6 +10,8 @@ pub mod daily;
 pub mod document;
 // i15 phase 3, buy-out and returns.
 pub mod end;
+// i15 phase 3: customers paying installments.
+pub mod customer_pay;
 
 use storekeep_domain::{
     AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,
@@ -242,4 +244,53 @@ pub async fn plans_by_id(
         }
     }
     Ok(out)
+}
+
+// i15 phase 3, payments and extension.
+/// Extends a running contract by `body.periods` (see
+/// `ContractStore::extend_contract`): `422` on `periods` if it is under 1,
+/// the contract's terms allow no extension, or the new term would pass the
+/// plan's `max_term`; `409` for a contract that is not active or overdue.
+/// The contract as it is after.
+pub async fn extend(
+    svc: &Services,
+    tenant: &Tenant,
+    id: RentalContractId,
+    body: &crate::wire::contracts::ExtendBody,
+    audit: &AuditContext,
+) -> ServiceResult<ContractDetail> {
+    if body.periods < 1 {
+        return Err(ValidationErrors::single("periods", "must be at least 1").into());
+    }
+    let c = svc.store.contract(tenant.id, id).await?.contract;
+    if !matches!(c.status, ContractStatus::Active | ContractStatus::Overdue) {
+        return Err(StoreError::Invalid(
+            "the contract is not active or overdue: it cannot be extended",
+        )
+        .into());
+    }
+    if !c.terms.extension_allowed {
+        return Err(ValidationErrors::single(
+            "periods",
+            "the contract's terms do not allow extension",
+        )
+        .into());
+    }
+    let max = c.terms.max_term;
+    if i64::from(c.term) + i64::from(body.periods) > i64::from(max) {
+        return Err(ValidationErrors::single(
+            "periods",
+            format!(
+                "extends the contract past the plan's maximum of {max} periods \
+                 (it has {}; at most {} more)",
+                c.term,
+                max - c.term
+            ),
+        )
+        .into());
+    }
+    svc.store
+        .extend_contract(tenant.id, id, c.term, body.periods, audit)
+        .await?;
+    Ok(svc.store.contract(tenant.id, id).await?)
 }

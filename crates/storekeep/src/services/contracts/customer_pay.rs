@@ -1,0 +1,71 @@
+//! Customers paying an installment of their own contract through the
+//! shop's payment providers, the way an order is paid (i15 phase 3): the
+//! attempt is started here and settled by the provider's confirmation
+//! (`services::payments::settle`).
+
+use storekeep_domain::{
+    AuditContext, ContractDetail, PaymentOutcome, RentalContractId, Tenant, UserId,
+    ValidationErrors,
+};
+use storekeep_store::contracts::{InstallmentPayment, NewInstallmentPayment};
+
+use crate::payments::StartPayment;
+use crate::services::{ServiceResult, Services};
+use crate::wire::contracts::RentalPayBody;
+
+/// Starts the customer's payment of an installment (the next unpaid one
+/// unless `body.installment_id` names it) with `body.payment_provider`
+/// (the shop's first provider this server offers if absent), and asks the
+/// provider to collect it. A request repeating `key` answers the attempt
+/// it started, collecting nothing again. The attempt and the contract as
+/// it is now.
+pub async fn pay(
+    svc: &Services,
+    tenant: &Tenant,
+    customer: UserId,
+    id: RentalContractId,
+    body: &RentalPayBody,
+    key: Option<String>,
+    audit: &AuditContext,
+) -> ServiceResult<(InstallmentPayment, ContractDetail)> {
+    let detail = super::own(svc, tenant, customer, id).await?;
+    let outcome = match body.test_outcome.as_deref() {
+        None | Some("confirm") => PaymentOutcome::Confirmed,
+        Some("decline") => PaymentOutcome::Declined,
+        Some(_) => {
+            return Err(
+                ValidationErrors::single("test_outcome", "must be confirm or decline").into(),
+            );
+        }
+    };
+    let usable = svc.payments.usable(&tenant.settings);
+    let name = body
+        .payment_provider
+        .as_deref()
+        .or_else(|| usable.first().copied())
+        .unwrap_or_default();
+    let provider = svc
+        .payments
+        .for_shop(&tenant.settings, name)
+        .map_err(|m| ValidationErrors::single("payment_provider", m))?;
+    let req = NewInstallmentPayment {
+        customer,
+        installment: body.installment_id,
+        provider: provider.name().to_owned(),
+        reference: provider.new_reference(),
+        idempotency_key: key,
+    };
+    let started = svc
+        .store
+        .start_installment_payment(tenant.id, id, &req, audit)
+        .await?;
+    if !started.replayed {
+        provider.start(StartPayment {
+            reference: started.reference.clone(),
+            amount: started.amount + started.late_fee,
+            currency: detail.contract.currency.clone(),
+            test_outcome: outcome,
+        });
+    }
+    Ok((started, svc.store.contract(tenant.id, id).await?))
+}

@@ -1,0 +1,367 @@
+//! Customers paying their own installments through the shop's payment
+//! providers, the way an order is paid: the simulated `test` processor
+//! confirms (or declines) through its signed webhook, which records the
+//! installment once; `manual` waits for staff.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use storekeep_test_support::{TestApp, problem, spawn_app_with};
+
+use crate::commerce_support::{Shop, accept_test_payments, checkout_body, selling_shop};
+use crate::identity::{customer_token, register};
+use crate::rentals_contract_support::{count, rental_cart, sql};
+use crate::rentals_life_support::{act, get, payments, plan, unit, unit_state};
+use crate::rentals_pay::{admin_contract, due_on, run_daily};
+use crate::rentals_support::ok;
+
+async fn app() -> TestApp {
+    spawn_app_with(|s| s.payments.test_delay = std::time::Duration::from_millis(50)).await
+}
+
+/// A customer of the shop; their session token.
+async fn customer(app: &TestApp, s: &Shop, email: &str) -> String {
+    assert_eq!(register(app, &s.slug, email).await.status(), 201);
+    customer_token(app, &s.slug, email).await
+}
+
+/// The customer rents on `plan`, checks out and staff mark the order paid;
+/// the contract's id.
+async fn customer_contract(app: &TestApp, s: &Shop, token: &str, plan: &str) -> String {
+    let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
+    let (status, b) = rental_cart(app, &s.slug, Some(token), item).await;
+    assert_eq!(status, 201, "{b}");
+    let cart = &b["cart"];
+    let resp = app
+        .shop(
+            &s.slug,
+            Method::POST,
+            &format!(
+                "/api/v1/store/carts/{}/checkout",
+                cart["id"].as_str().unwrap()
+            ),
+        )
+        .bearer_auth(token)
+        .header("x-cart-token", cart["token"].as_str().unwrap())
+        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+        .json(&checkout_body("renter@example.com"))
+        .send()
+        .await
+        .unwrap();
+    let order = ok(resp, 201).await["order"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/admin/orders/{order}/mark-paid");
+    let paid = crate::rentals_support::call(app, &s.slug, &s.token, Method::POST, &path, None);
+    assert_eq!(paid.await.status(), 200);
+    let list = get(app, s, "/api/v1/admin/rental-contracts?limit=100").await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["order_id"] == json!(order))
+        .expect("the order's contract")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `POST /api/v1/store/rentals/{id}/payments` as `token` (none: a guest).
+async fn pay(
+    app: &TestApp,
+    s: &Shop,
+    token: Option<&str>,
+    id: &str,
+    b: Value,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let path = format!("/api/v1/store/rentals/{id}/payments");
+    let mut req = app.shop(&s.slug, Method::POST, &path).json(&b);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    req.send().await.unwrap()
+}
+
+/// The contract once `done` holds of it (the processor answers a moment
+/// after the payment starts).
+async fn once(app: &TestApp, s: &Shop, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let c = admin_contract(app, s, id).await;
+        if done(&c) {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "contract {id} never got there: {}",
+        admin_contract(app, s, id).await
+    );
+}
+
+fn paid(c: &Value, seq: usize) -> bool {
+    c["installments"][seq - 1]["paid_at"].is_string()
+}
+
+#[tokio::test]
+async fn a_customer_pays_their_installments_through_the_processor_to_ownership() {
+    let app = app().await;
+    let s = selling_shop(&app, "selfpay", 12_000, 3).await;
+    accept_test_payments(&app, &s).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let other = customer(&app, &s, "other@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let laptop = unit(&app, &s, "SN-SELF-1").await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    let by_card = json!({"payment_provider": "test"});
+
+    // A guest is told to log in; another customer sees no such contract.
+    problem(pay(&app, &s, None, &id, by_card.clone(), None).await, 401).await;
+    problem(
+        pay(&app, &s, Some(&other), &id, by_card.clone(), None).await,
+        404,
+    )
+    .await;
+
+    // The next installment (the second), by card: pending, then confirmed.
+    let b = ok(
+        pay(
+            &app,
+            &s,
+            Some(&renter),
+            &id,
+            by_card.clone(),
+            Some("inst-2"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let p = &b["payment"];
+    assert_eq!(p["seq"], 2);
+    assert_eq!(p["status"], "pending");
+    assert_eq!(p["provider"], "test");
+    assert_eq!(p["amount"]["amount"], 5_000);
+    let reference = p["reference"].as_str().unwrap().to_owned();
+    // The same request again starts nothing new.
+    let again = pay(
+        &app,
+        &s,
+        Some(&renter),
+        &id,
+        by_card.clone(),
+        Some("inst-2"),
+    )
+    .await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        ok(again, 201).await["payment"]["reference"],
+        json!(reference)
+    );
+
+    let c = once(&app, &s, &id, |c| paid(c, 2)).await;
+    assert_eq!(c["status"], "active");
+    assert!(!paid(&c, 3));
+    let recorded: Vec<&Value> = c["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["installment_id"] == c["installments"][1]["id"])
+        .collect();
+    assert_eq!(recorded.len(), 1, "recorded once: {c}");
+    assert_eq!(recorded[0]["provider"], "test");
+    assert_eq!(recorded[0]["reference"], json!(reference));
+    assert_eq!(recorded[0]["amount"]["amount"], 5_000);
+
+    // The last: the goods are the customer's.
+    let b = ok(
+        pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await,
+        201,
+    )
+    .await;
+    assert_eq!(b["payment"]["seq"], 3);
+    let c = once(&app, &s, &id, |c| c["status"] == "completed").await;
+    assert_eq!(
+        payments(&c),
+        [
+            ("deposit".to_owned(), 2_000),
+            ("installment".to_owned(), 5_000),
+            ("installment".to_owned(), 5_000),
+            ("installment".to_owned(), 5_000),
+        ]
+    );
+    assert_eq!(unit_state(&app, &s, &laptop).await.0, "sold");
+    // Nothing is left to pay, and the customer sees their contract completed.
+    problem(pay(&app, &s, Some(&renter), &id, by_card, None).await, 409).await;
+    let mine = app
+        .shop(&s.slug, Method::GET, &format!("/api/v1/store/rentals/{id}"))
+        .bearer_auth(&renter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok(mine, 200).await["contract"]["status"], "completed");
+
+    // Started as the customer, recorded as the processor.
+    let log = get(&app, &s, "/api/v1/admin/audit-log?limit=200").await;
+    let actors = |action: &str| -> Vec<String> {
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .map(|e| e["actor"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let customer_id = c["customer_id"].as_str().unwrap();
+    assert_eq!(
+        actors("rental_contract.payment_started"),
+        [
+            format!("customer:{customer_id}"),
+            format!("customer:{customer_id}")
+        ]
+    );
+    assert_eq!(
+        actors("rental_contract.installment_paid"),
+        ["provider:test", "provider:test"]
+    );
+}
+
+#[tokio::test]
+async fn a_declined_payment_records_nothing_and_a_late_fee_is_paid_with_its_installment() {
+    let app = app().await;
+    let s = selling_shop(&app, "selfpay-late", 12_000, 3).await;
+    accept_test_payments(&app, &s).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    // The second installment carries a 15.00 late fee (as the daily pass
+    // charges it).
+    sql(
+        &app,
+        &[format!(
+            "UPDATE rental_installments SET late_fee = 1500 WHERE contract_id = '{id}' AND seq = 2"
+        )],
+    )
+    .await;
+
+    let declined = json!({"payment_provider": "test", "test_outcome": "decline"});
+    let b = ok(pay(&app, &s, Some(&renter), &id, declined, None).await, 201).await;
+    assert_eq!(b["payment"]["late_fee"]["amount"], 1_500);
+    // While it awaits the processor, no second payment of it starts.
+    let by_card = json!({"payment_provider": "test"});
+    let mut answer = pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await;
+    assert_eq!(answer.status(), 409);
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        answer = pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await;
+        if answer.status() != 409 {
+            break;
+        }
+    }
+    // Declined: nothing was recorded, and the customer could pay again.
+    ok(answer, 201).await;
+    let c = once(&app, &s, &id, |c| paid(c, 2)).await;
+    assert_eq!(
+        payments(&c),
+        [
+            ("deposit".to_owned(), 2_000),
+            ("installment".to_owned(), 5_000),
+            ("installment".to_owned(), 5_000),
+            ("late_fee".to_owned(), 1_500),
+        ]
+    );
+
+    // Naming an installment: one the contract lacks is a 422, a paid one a 409.
+    let unknown = json!({"installment_id": uuid::Uuid::now_v7(), "payment_provider": "test"});
+    problem(pay(&app, &s, Some(&renter), &id, unknown, None).await, 422).await;
+    let first = c["installments"][0]["id"].clone();
+    let paid_one = json!({"installment_id": first, "payment_provider": "test"});
+    problem(pay(&app, &s, Some(&renter), &id, paid_one, None).await, 409).await;
+    // A provider the shop does not take is a 422 naming it.
+    let p = problem(
+        pay(
+            &app,
+            &s,
+            Some(&renter),
+            &id,
+            json!({"payment_provider": "cash"}),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "payment_provider", "{p}");
+}
+
+#[tokio::test]
+async fn a_manual_payment_waits_for_staff_to_record_it() {
+    let app = app().await;
+    let s = selling_shop(&app, "selfpay-bank", 12_000, 3).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    // The shop takes `manual` only: the default.
+    let b = ok(
+        pay(&app, &s, Some(&renter), &id, json!({}), None).await,
+        201,
+    )
+    .await;
+    assert_eq!(b["payment"]["provider"], "manual");
+    assert_eq!(b["payment"]["status"], "pending");
+    assert!(!paid(&b["contract"], 2));
+    problem(
+        pay(&app, &s, Some(&renter), &id, json!({}), None).await,
+        409,
+    )
+    .await;
+    // Staff receive the transfer and record it; the customer pays the next.
+    let c = ok(
+        act(
+            &app,
+            &s,
+            &id,
+            "payments",
+            json!({"reference": "transfer 77"}),
+        )
+        .await,
+        200,
+    )
+    .await["contract"]
+        .clone();
+    assert!(paid(&c, 2));
+    // Recording it closed the customer's pending transfer.
+    let pending = format!(
+        "SELECT count(*) FROM rental_payment_attempts \
+         WHERE contract_id = '{id}' AND status = 'pending'"
+    );
+    assert_eq!(count(&app, &pending).await, 0);
+    let b = ok(
+        pay(&app, &s, Some(&renter), &id, json!({}), None).await,
+        201,
+    )
+    .await;
+    assert_eq!(b["payment"]["seq"], 3);
+}
+
+#[tokio::test]
+async fn an_overdue_contract_the_customer_pays_up_is_active_again() {
+    let app = app().await;
+    let s = selling_shop(&app, "selfpay-catchup", 12_000, 3).await;
+    accept_test_payments(&app, &s).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    let today = chrono::Utc::now().date_naive();
+    due_on(&app, &id, 2, today - chrono::Days::new(3)).await;
+    assert_eq!(run_daily(&app, today).await["overdue"], 1);
+    assert_eq!(admin_contract(&app, &s, &id).await["status"], "overdue");
+
+    let by_card = json!({"payment_provider": "test"});
+    ok(pay(&app, &s, Some(&renter), &id, by_card, None).await, 201).await;
+    let c = once(&app, &s, &id, |c| paid(c, 2)).await;
+    assert_eq!(c["status"], "active", "{c}");
+}
