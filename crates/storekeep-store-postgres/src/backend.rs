@@ -85,7 +85,7 @@ pub const DAILY: DailyStatements = storekeep_store_sql::daily_statements!(
     "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid, fee bigint))",
     "(SELECT id, prev::jsonb AS prev, next::jsonb AS next \
      FROM jsonb_to_recordset($1) AS r(id uuid, prev text, next text))",
-    "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid))",
+    "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid, cutoff date))",
     "(SELECT * FROM jsonb_to_recordset($1) \
      AS r(id uuid, tenant_id uuid, topic text, subject text, payload jsonb))",
     "(SELECT * FROM jsonb_to_recordset($1) AS r(id uuid, kind text, queue text, \

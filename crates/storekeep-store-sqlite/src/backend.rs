@@ -93,7 +93,8 @@ pub const DAILY: DailyStatements = storekeep_store_sql::daily_statements!(
      FROM json_each($1))",
     "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.prev') AS prev, \
      json_extract(value, '$.next') AS next FROM json_each($1))",
-    "(SELECT json_extract(value, '$.id') AS id FROM json_each($1))",
+    "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.cutoff') AS cutoff \
+     FROM json_each($1))",
     "(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.tenant_id') AS tenant_id, \
      json_extract(value, '$.topic') AS topic, json_extract(value, '$.subject') AS subject, \
      json_extract(value, '$.payload') AS payload FROM json_each($1))",

@@ -87,6 +87,12 @@ pub async fn start_installment_payment<B: Backend>(
     if !matches!(status.as_str(), "active" | "overdue") {
         return Err(StoreError::Invalid(super::NOT_RUNNING));
     }
+    // Before the order is paid its payment records the first installment.
+    if !super::returns::started::<B>(&mut tx, c).await? {
+        return Err(StoreError::Invalid(
+            storekeep_store::rules::rental_end::NOT_STARTED,
+        ));
+    }
     let (inst, seq, amount, late_fee) =
         super::pay::installment_due::<B>(&mut tx, c, req.installment).await?;
     let pending: i64 = B::scalar(
@@ -168,6 +174,14 @@ pub async fn settle_installment_payment<B: Backend>(
 ) -> StoreResult<Settlement> {
     let at = now();
     let mut tx = B::write_tx(pool).await?;
+    // The contract's lock first, as every payment and the daily pass take
+    // it: then the attempt, under its own lock.
+    let found: Option<Settling> =
+        B::optional(&mut tx, Stmt::new(ATTEMPT, (provider, reference))).await?;
+    let contract = found.ok_or(StoreError::NotFound("payment"))?.2;
+    let sql = B::read_for_update(CONTRACT_OF, CONTRACT_OF_LOCKED);
+    let running: Option<String> = B::scalar_optional(&mut tx, Stmt::new(sql, (contract,))).await?;
+    let running = matches!(running.as_deref(), Some("active" | "overdue"));
     let sql = B::read_for_update(ATTEMPT, ATTEMPT_LOCKED);
     let row: Option<Settling> = B::optional(&mut tx, Stmt::new(sql, (provider, reference))).await?;
     let (attempt, tenant, contract, inst, amount, late_fee, status, seen) =
@@ -190,40 +204,54 @@ pub async fn settle_installment_payment<B: Backend>(
     .await?;
     if settled == PaymentStatus::Confirmed {
         let tenant = TenantId(tenant.0);
-        let paid = record::<B>(
-            &mut tx,
-            tenant,
-            contract,
-            inst,
-            (amount, late_fee),
-            (provider, reference),
-            at,
-        )
-        .await?;
+        // A contract closed since the attempt started (bought out,
+        // returned, cancelled, defaulted) takes no installment, nor one paid
+        // by staff meanwhile: the money collected is the shop's to refund,
+        // and the audit log says so.
+        let paid = running
+            && record::<B>(
+                &mut tx,
+                tenant,
+                contract,
+                inst,
+                (amount, late_fee),
+                (provider, reference),
+                at,
+            )
+            .await?;
+        let audit = AuditContext {
+            actor: format!("provider:{provider}"),
+            ip: None,
+            request_id: None,
+        };
+        let action = if paid {
+            "rental_contract.installment_paid"
+        } else {
+            "rental_contract.payment_unapplied"
+        };
+        let change = Change {
+            after: Some(serde_json::json!({
+                "installment_id": inst.0, "amount": amount, "late_fee": late_fee,
+                "provider": provider, "reference": reference,
+            })),
+            ..Change::new(
+                tenant.to_string(),
+                action,
+                format!("rental_contract:{}", contract.0),
+            )
+        };
+        B::record_change(&mut tx, &audit, change).await?;
         if paid {
-            let audit = AuditContext {
-                actor: format!("provider:{provider}"),
-                ip: None,
-                request_id: None,
-            };
-            let change = Change {
-                after: Some(serde_json::json!({
-                    "installment_id": inst.0, "amount": amount, "late_fee": late_fee,
-                    "provider": provider, "reference": reference,
-                })),
-                ..Change::new(
-                    tenant.to_string(),
-                    "rental_contract.installment_paid",
-                    format!("rental_contract:{}", contract.0),
-                )
-            };
-            B::record_change(&mut tx, &audit, change).await?;
             super::life::after_payment::<B>(&mut tx, tenant, contract, at).await?;
         }
     }
     B::commit(tx).await?;
     Ok(Settlement::Applied { order_paid: false })
 }
+
+/// The status of contract `$1`.
+const CONTRACT_OF: &str = "SELECT status FROM rental_contracts WHERE id = $1";
+const CONTRACT_OF_LOCKED: &str = "SELECT status FROM rental_contracts WHERE id = $1 FOR UPDATE";
 
 /// Records installment `inst` paid through `(provider, reference)`: its
 /// amount and late fee as payments, its `paid_at`. `false` (nothing

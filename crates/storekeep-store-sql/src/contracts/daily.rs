@@ -32,12 +32,16 @@ const CONTRACT_PAGE: &str = "SELECT id FROM rental_contracts \
      WHERE status IN ('active', 'overdue') AND id > $1 ORDER BY id LIMIT $2";
 
 /// The unpaid installments due by `$3` of the running contracts in the id
-/// range `($1, $2]`.
+/// range `($1, $2]` whose order was paid (its payment records the first
+/// installment): an order still awaiting payment is not late, and its
+/// payment or expiry settles the contract.
 const DUE_INSTALLMENTS: &str = "SELECT i.id, i.contract_id, c.tenant_id, c.terms, \
      c.time_zone, c.status, i.seq, i.due_date, i.amount, i.late_fee_at, i.reminders \
      FROM rental_installments i JOIN rental_contracts c ON c.id = i.contract_id \
      WHERE c.id > $1 AND c.id <= $2 AND c.status IN ('active', 'overdue') \
-     AND i.paid_at IS NULL AND i.due_date <= $3 ORDER BY c.id, i.seq";
+     AND i.paid_at IS NULL AND i.due_date <= $3 \
+     AND EXISTS (SELECT 1 FROM rental_installments f WHERE f.contract_id = c.id \
+     AND f.seq = 1 AND f.paid_at IS NOT NULL) ORDER BY c.id, i.seq";
 
 /// The daily pass's writes, each one set-based statement over a JSON array
 /// (`$1`) of the rows it changes or inserts, so a batch of contracts costs
@@ -46,8 +50,9 @@ const DUE_INSTALLMENTS: &str = "SELECT i.id, i.contract_id, c.tenant_id, c.terms
 /// rows of a JSON array.
 #[derive(Debug, Clone, Copy)]
 pub struct DailyStatements {
-    /// Late fees `[{id, fee}]` at `$2`, on installments still unpaid and
-    /// without one, of running contracts; answers the installments charged.
+    /// Late fees `[{id, fee}]` at `$2`, on installments still unpaid,
+    /// without one and no customer payment pending, of running contracts;
+    /// answers the installments charged.
     pub charge_fees: &'static str,
     /// Reminder arrays `[{id, prev, next}]` (JSON text), each replaced
     /// only if still `prev`, unpaid and its contract running; answers the
@@ -57,9 +62,11 @@ pub struct DailyStatements {
     /// `Backend::ROW_LOCKS`): two passes, or a pass and a payment, then
     /// meet on the first contract they share and never deadlock.
     pub lock_contracts: &'static str,
-    /// Contracts `[{id}]` still `active` → `overdue` at `$2`; answers them.
+    /// Contracts `[{id, cutoff}]` still `active` with an installment unpaid
+    /// that fell due before `cutoff` → `overdue` at `$2`; answers them.
     pub mark_overdue: &'static str,
-    /// Contracts `[{id}]` still running → `defaulted` at `$2`; answers them.
+    /// Contracts `[{id, cutoff}]` still running with an installment unpaid
+    /// that fell due before `cutoff` → `defaulted` at `$2`; answers them.
     pub mark_defaulted: &'static str,
     /// Outbox events `[{id, tenant_id, topic, subject, payload}]` at `$2`.
     pub insert_events: &'static str,
@@ -80,6 +87,18 @@ macro_rules! contract_running {
     };
 }
 
+/// The contract still has an installment unpaid that fell due before the
+/// row's `cutoff`: a payment made after the pass read it leaves the
+/// contract as the payment left it.
+#[macro_export]
+macro_rules! unpaid_before_cutoff {
+    () => {
+        "EXISTS (SELECT 1 FROM rental_installments i \
+         WHERE i.contract_id = rental_contracts.id AND i.paid_at IS NULL \
+         AND i.due_date < j.cutoff)"
+    };
+}
+
 /// [`DailyStatements`] from a dialect's row sources: each argument is a
 /// sub-select naming the columns of the JSON array `$1` (fees, reminders,
 /// ids, events, jobs).
@@ -92,7 +111,9 @@ macro_rules! daily_statements {
                 $fees,
                 " AS j WHERE rental_installments.id = j.id \
                  AND rental_installments.late_fee_at IS NULL \
-                 AND rental_installments.paid_at IS NULL AND ",
+                 AND rental_installments.paid_at IS NULL AND NOT EXISTS \
+                 (SELECT 1 FROM rental_payment_attempts a \
+                 WHERE a.installment_id = rental_installments.id AND a.status = 'pending') AND ",
                 $crate::contract_running!(),
                 " RETURNING rental_installments.id"
             ),
@@ -111,16 +132,20 @@ macro_rules! daily_statements {
                 " AS j) ORDER BY id FOR UPDATE"
             ),
             mark_overdue: concat!(
-                "UPDATE rental_contracts SET status = 'overdue', updated_at = $2 \
-                 WHERE status = 'active' AND id IN (SELECT id FROM ",
+                "UPDATE rental_contracts SET status = 'overdue', updated_at = $2 FROM ",
                 $ids,
-                " AS j) RETURNING id"
+                " AS j WHERE rental_contracts.id = j.id AND rental_contracts.status = 'active' \
+                 AND ",
+                $crate::unpaid_before_cutoff!(),
+                " RETURNING rental_contracts.id"
             ),
             mark_defaulted: concat!(
-                "UPDATE rental_contracts SET status = 'defaulted', updated_at = $2 \
-                 WHERE status IN ('active', 'overdue') AND id IN (SELECT id FROM ",
+                "UPDATE rental_contracts SET status = 'defaulted', updated_at = $2 FROM ",
                 $ids,
-                " AS j) RETURNING id"
+                " AS j WHERE rental_contracts.id = j.id \
+                 AND rental_contracts.status IN ('active', 'overdue') AND ",
+                $crate::unpaid_before_cutoff!(),
+                " RETURNING rental_contracts.id"
             ),
             insert_events: concat!(
                 "INSERT INTO outbox_events (id, tenant_id, topic, subject, payload, created_at) \
@@ -204,6 +229,17 @@ pub async fn daily_batch<B: Backend>(
     Ok((out, Some(RentalContractId(last.0))))
 }
 
+/// A contract as the pass walks its due installments.
+struct Walked {
+    contract: Uuid,
+    tenant: TenantId,
+    status: String,
+    today: NaiveDate,
+    default_after: chrono::Duration,
+    overdue: bool,
+    default: bool,
+}
+
 /// What one batch must write, decided from what it read.
 #[derive(Default)]
 struct Plan {
@@ -213,28 +249,36 @@ struct Plan {
     /// Reminders to claim: the statement's rows and each one's facts.
     reminders: Vec<serde_json::Value>,
     reminder_facts: HashMap<Uuid, (TenantId, Uuid, &'static str, serde_json::Value)>,
-    /// Contracts to move, by their tenant.
-    overdue: Vec<(Uuid, TenantId)>,
-    defaulted: Vec<(Uuid, TenantId)>,
+    /// Contracts to move, by their tenant, with the due date before which
+    /// an installment must still be unpaid when the move is written.
+    overdue: Vec<(Uuid, TenantId, NaiveDate)>,
+    defaulted: Vec<(Uuid, TenantId, NaiveDate)>,
 }
 
 impl Plan {
     fn decide(pass: &DailyPass, rows: Vec<DueRow>) -> Self {
         let mut plan = Self::default();
-        // (contract, tenant, status, overdue, default) being walked: rows
-        // come ordered by contract.
-        let mut current: Option<(Uuid, TenantId, String, bool, bool)> = None;
+        // The contract being walked: rows come ordered by contract.
+        let mut current: Option<Walked> = None;
         for (inst, contract, tenant, terms, zone, status, seq, due, amount, fee_at, sent) in rows {
             let (inst, contract, tenant) = (inst.0, contract.0, TenantId(tenant.0));
-            if current.as_ref().is_some_and(|c| c.0 != contract) {
+            if current.as_ref().is_some_and(|c| c.contract != contract) {
                 plan.settle(current.take());
             }
-            let cur = current.get_or_insert((contract, tenant, status, false, false));
             let terms = storekeep_domain::RentalTerms::from(terms.0);
             let today = pass.today(&zone);
+            let cur = current.get_or_insert(Walked {
+                contract,
+                tenant,
+                status,
+                today,
+                default_after: chrono::Duration::days(i64::from(terms.default_after_days)),
+                overdue: false,
+                default: false,
+            });
             let d = rules::decide(&terms, amount, due, today, &sent.0, fee_at.is_some());
-            cur.3 |= d.overdue;
-            cur.4 |= d.default;
+            cur.overdue |= d.overdue;
+            cur.default |= d.default;
             let facts = json!({
                 "contract_id": contract, "installment_id": inst, "seq": seq,
                 "due_date": due, "amount": amount,
@@ -261,14 +305,15 @@ impl Plan {
 
     /// What the walked contract becomes: defaulted, or overdue unless it
     /// already is (no write that changes nothing).
-    fn settle(&mut self, walked: Option<(Uuid, TenantId, String, bool, bool)>) {
-        let Some((contract, tenant, status, overdue, default)) = walked else {
+    fn settle(&mut self, walked: Option<Walked>) {
+        let Some(w) = walked else {
             return;
         };
-        if default {
-            self.defaulted.push((contract, tenant));
-        } else if overdue && status == "active" {
-            self.overdue.push((contract, tenant));
+        if w.default {
+            let cutoff = w.today - w.default_after;
+            self.defaulted.push((w.contract, w.tenant, cutoff));
+        } else if w.overdue && w.status == "active" {
+            self.overdue.push((w.contract, w.tenant, w.today));
         }
     }
 
@@ -288,8 +333,12 @@ impl Plan {
     ) -> StoreResult<()> {
         let at = now();
         let sql = B::DAILY;
-        let ids = |v: &[(Uuid, TenantId)]| {
-            json!(v.iter().map(|c| json!({"id": c.0})).collect::<Vec<_>>())
+        let ids = |v: &[(Uuid, TenantId, NaiveDate)]| {
+            json!(
+                v.iter()
+                    .map(|c| json!({"id": c.0, "cutoff": c.2}))
+                    .collect::<Vec<_>>()
+            )
         };
         if B::ROW_LOCKS {
             let mut touched: Vec<Uuid> = self
@@ -361,7 +410,8 @@ impl Plan {
                 Stmt::new(sql.mark_defaulted, (Json(ids(&self.defaulted)), at)),
             )
             .await?;
-            let tenants: HashMap<Uuid, TenantId> = self.defaulted.iter().copied().collect();
+            let tenants: HashMap<Uuid, TenantId> =
+                self.defaulted.iter().map(|c| (c.0, c.1)).collect();
             for (contract,) in moved {
                 out.defaulted += 1;
                 let tenant = tenants[&contract.0];

@@ -43,14 +43,19 @@ pub async fn complete_if_paid<B: Backend>(
     if unpaid > 0 {
         return Ok(false);
     }
-    B::exec(
+    if B::exec(
         conn,
         Stmt::new(
-            "UPDATE rental_contracts SET status = 'completed', updated_at = $2 WHERE id = $1",
+            "UPDATE rental_contracts SET status = 'completed', updated_at = $2 \
+             WHERE id = $1 AND status IN ('active', 'overdue')",
             (contract, at),
         ),
     )
-    .await?;
+    .await?
+        == 0
+    {
+        return Ok(false);
+    }
     if let Some(unit) = unit {
         sell_unit::<B>(
             conn,

@@ -47,6 +47,12 @@ pub async fn pay_installment<B: Backend>(
         Some("active" | "overdue") => {}
         Some(_) => return Err(StoreError::Invalid(NOT_RUNNING)),
     }
+    // Before the order is paid its payment records the first installment.
+    if !super::returns::started::<B>(&mut tx, c).await? {
+        return Err(StoreError::Invalid(
+            storekeep_store::rules::rental_end::NOT_STARTED,
+        ));
+    }
     let (inst, seq, amount, late_fee) = installment_due::<B>(&mut tx, c, installment).await?;
     let mut moves = vec![("installment", amount, format!("installment:{}", inst.0))];
     if late_fee > 0 {

@@ -58,6 +58,7 @@ mod rentals_life;
 mod rentals_life_support;
 // i15 phase 3, buy-out and returns.
 mod rentals_buyout;
+mod rentals_closed;
 mod rentals_return;
 // i15 phase 3, payments and extension.
 mod rentals_extend;

@@ -14,19 +14,24 @@ use crate::rentals_life_support::{act, get, payments, plan, unit, unit_state};
 use crate::rentals_pay::{admin_contract, due_on, run_daily};
 use crate::rentals_support::ok;
 
-async fn app() -> TestApp {
+pub async fn app() -> TestApp {
     spawn_app_with(|s| s.payments.test_delay = std::time::Duration::from_millis(50)).await
 }
 
 /// A customer of the shop; their session token.
-async fn customer(app: &TestApp, s: &Shop, email: &str) -> String {
+pub async fn customer(app: &TestApp, s: &Shop, email: &str) -> String {
     assert_eq!(register(app, &s.slug, email).await.status(), 201);
     customer_token(app, &s.slug, email).await
 }
 
-/// The customer rents on `plan`, checks out and staff mark the order paid;
-/// the contract's id.
-async fn customer_contract(app: &TestApp, s: &Shop, token: &str, plan: &str) -> String {
+/// The customer rents on `plan` and checks out (the order unpaid); the
+/// order's id and the contract's.
+pub async fn customer_checkout(
+    app: &TestApp,
+    s: &Shop,
+    token: &str,
+    plan: &str,
+) -> (String, String) {
     let item = json!({"variant_id": s.variant, "quantity": 1, "rental_plan_id": plan});
     let (status, b) = rental_cart(app, &s.slug, Some(token), item).await;
     assert_eq!(status, 201, "{b}");
@@ -51,11 +56,8 @@ async fn customer_contract(app: &TestApp, s: &Shop, token: &str, plan: &str) -> 
         .as_str()
         .unwrap()
         .to_owned();
-    let path = format!("/api/v1/admin/orders/{order}/mark-paid");
-    let paid = crate::rentals_support::call(app, &s.slug, &s.token, Method::POST, &path, None);
-    assert_eq!(paid.await.status(), 200);
     let list = get(app, s, "/api/v1/admin/rental-contracts?limit=100").await;
-    list["items"]
+    let id = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -63,11 +65,22 @@ async fn customer_contract(app: &TestApp, s: &Shop, token: &str, plan: &str) -> 
         .expect("the order's contract")["id"]
         .as_str()
         .unwrap()
-        .to_owned()
+        .to_owned();
+    (order, id)
+}
+
+/// The customer rents on `plan`, checks out and staff mark the order paid;
+/// the contract's id.
+pub async fn customer_contract(app: &TestApp, s: &Shop, token: &str, plan: &str) -> String {
+    let (order, id) = customer_checkout(app, s, token, plan).await;
+    let path = format!("/api/v1/admin/orders/{order}/mark-paid");
+    let paid = crate::rentals_support::call(app, &s.slug, &s.token, Method::POST, &path, None);
+    assert_eq!(paid.await.status(), 200);
+    id
 }
 
 /// `POST /api/v1/store/rentals/{id}/payments` as `token` (none: a guest).
-async fn pay(
+pub async fn pay(
     app: &TestApp,
     s: &Shop,
     token: Option<&str>,
@@ -88,7 +101,7 @@ async fn pay(
 
 /// The contract once `done` holds of it (the processor answers a moment
 /// after the payment starts).
-async fn once(app: &TestApp, s: &Shop, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn once(app: &TestApp, s: &Shop, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..100 {
         let c = admin_contract(app, s, id).await;
         if done(&c) {

@@ -3,7 +3,7 @@
 //! job". The store applies the pass a batch of contracts per transaction;
 //! each reminder is one `rental.remind` job sending one email.
 
-use storekeep_domain::{InstallmentId, RentalContractId, TenantId};
+use storekeep_domain::{ContractStatus, InstallmentId, RentalContractId, TenantId};
 use storekeep_store::rules::rental_daily::{BATCH, DailyOutcome, DailyPass};
 use storekeep_store::{Store, StoreError, StoreResult};
 
@@ -60,7 +60,7 @@ pub struct ReminderJob {
 
 /// The reminder email of `job` to the address sealed on the contract's
 /// order, or `None` when there is nothing to send any more (the installment
-/// was paid since, or the contract is gone).
+/// was paid since, the contract was settled otherwise, or it is gone).
 pub async fn reminder_email(
     svc: &Services,
     tenant: TenantId,
@@ -81,7 +81,13 @@ pub async fn reminder_email(
     else {
         return Ok(None);
     };
-    if inst.paid_at.is_some() {
+    // Paid since, or the contract settled otherwise (bought out, returned,
+    // cancelled): nothing to remind of. A defaulted contract still owes it.
+    let running = matches!(
+        detail.contract.status,
+        ContractStatus::Active | ContractStatus::Overdue | ContractStatus::Defaulted
+    );
+    if inst.paid_at.is_some() || !running {
         return Ok(None);
     }
     let shop = svc.store.tenant_by_id(tenant).await?;
