@@ -175,15 +175,14 @@ pub trait Backend: Send + Sync + 'static {
         if Self::ROW_LOCKS { locked } else { plain }
     }
 
-    /// Completes a batch of jobs in one statement, where the database
-    /// needs that: `$1` is a JSON array of `[id, lease token]` pairs, `$2`
-    /// the time; each job changes only while `running` under its token;
-    /// answers the ids it changed. SQLite has one writer: a transaction
-    /// held across awaits would keep every other writer (the CLI, another
-    /// process) waiting whenever the runtime stalls, so the batch is one
-    /// statement there. `None` (PostgreSQL, whose row locks stop no other
-    /// writer) completes the batch in one transaction of plain updates.
-    const COMPLETE_MANY: Option<&'static str> = None;
+    /// Completes a batch of jobs in one statement: `$1` is a JSON array of
+    /// `[id, lease token]` pairs, `$2` the time; each job changes only while
+    /// `running` under its token; answers the ids it changed. One statement,
+    /// not a transaction of single-job updates: no lock is held across an
+    /// await (SQLite's one writer would keep every other writer waiting
+    /// whenever the runtime stalls), and on PostgreSQL the batch costs one
+    /// round trip instead of one per job.
+    const COMPLETE_MANY: &'static str;
 
     /// The unique constraint of a taken plan name, as named in this
     /// database's errors.

@@ -21,13 +21,11 @@ impl Backend for SqliteBackend {
 
     const CATALOG_UNIQUES: &'static [(&'static str, &'static str)] = catalog::UNIQUES;
     const ROW_LOCKS: bool = false;
-    const COMPLETE_MANY: Option<&'static str> = Some(
-        "UPDATE jobs SET state = 'completed', finished_at = $2, \
+    const COMPLETE_MANY: &'static str = "UPDATE jobs SET state = 'completed', finished_at = $2, \
          lease_token = NULL, locked_until = NULL \
          WHERE state = 'running' AND (id, lease_token) IN \
          (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1)) \
-         RETURNING id",
-    );
+         RETURNING id";
     const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans.name", FIELD_NAME)];
     const TENANT_UNIQUES: &'static [(&'static str, &'static str)] = tenants::UNIQUES;
     const TENANTS: TenantStatements = tenants::STATEMENTS;

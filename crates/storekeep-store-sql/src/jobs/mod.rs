@@ -4,9 +4,11 @@
 //! operator's reads and moves.
 //!
 //! What the runner does in the background never holds a transaction
-//! across an await: a claim is one `UPDATE … RETURNING` statement (after a
-//! plain read that finds whether anything is due, so an idle poll writes
-//! nothing), settling is one statement conditional on the lease token.
+//! across an await: a claim is one `UPDATE … RETURNING` statement (on
+//! SQLite after a plain read that finds whether anything is due, so an
+//! idle poll takes no write lock; on PostgreSQL a claim that finds nothing
+//! writes nothing anyway), settling is one statement conditional on the
+//! lease token, a batch of successes one statement too.
 //! Each is atomic on its own; on SQLite it takes the write lock only for
 //! the statement, so a stalled runtime never keeps other writers waiting.
 //! The only dialect difference, the claim's row locks (`FOR UPDATE SKIP
@@ -181,10 +183,16 @@ pub async fn claim<B: Backend>(
     let args = (queue, at, limit, token, lease_end(at, lease), worker);
     let sql = B::read_for_update(CLAIM, CLAIM_LOCKED);
     let mut conn = B::conn(pool).await?;
-    // Most polls find nothing: look before taking SQLite's write lock.
-    let due: Option<i64> = B::scalar_optional(&mut conn, Stmt::new(ANY_DUE, (queue, at))).await?;
-    if due.is_none() {
-        return Ok(Vec::new());
+    // Most polls find nothing: on SQLite, look before taking the write
+    // lock. On PostgreSQL a claim that finds nothing writes nothing (no
+    // transaction id, no commit to flush), so the look would only add a
+    // round trip to every claim.
+    if !B::ROW_LOCKS {
+        let any = Stmt::new(ANY_DUE, (queue, at));
+        let due: Option<i64> = B::scalar_optional(&mut conn, any).await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
     }
     // One statement, atomic on its own: no lock is held across an await,
     // so a stalled runtime never keeps other writers waiting.
@@ -223,9 +231,10 @@ pub async fn complete<B: Backend>(pool: &Pool<B::Db>, id: JobId, token: Uuid) ->
 
 /// Completes a batch with one commit (one fsync) for every job in it,
 /// the way checkout's group commit shares one among orders; each job only
-/// under its own lease token. One statement where the dialect has one
-/// ([`Backend::COMPLETE_MANY`], SQLite: no lock held across an await),
-/// else one transaction of the single-job updates.
+/// under its own lease token. One statement ([`Backend::COMPLETE_MANY`]):
+/// no lock is held across an await, and the batch is one round trip. The
+/// pairs go in id order, so batches written at once (PostgreSQL keeps
+/// several in flight) lock their rows in one order.
 pub async fn complete_many<B: Backend>(
     pool: &Pool<B::Db>,
     done: &[(JobId, Uuid)],
@@ -233,24 +242,15 @@ pub async fn complete_many<B: Backend>(
     if done.is_empty() {
         return Ok(Vec::new());
     }
-    let at = now();
-    let Some(sql) = B::COMPLETE_MANY else {
-        let mut tx = B::write_tx(pool).await?;
-        let mut applied = Vec::with_capacity(done.len());
-        for (id, token) in done {
-            let args = (DbId(id.0), DbId(*token), at);
-            applied.push(B::exec(&mut tx, Stmt::new(COMPLETE, args)).await? == 1);
-        }
-        B::commit(tx).await?;
-        return Ok(applied);
-    };
-    let pairs: Vec<[String; 2]> = done
+    let mut sorted = done.to_vec();
+    sorted.sort_unstable();
+    let pairs: Vec<[String; 2]> = sorted
         .iter()
         .map(|(id, token)| [id.0.to_string(), token.to_string()])
         .collect();
     let changed: Vec<(DbId,)> = B::all(
         &mut *B::conn(pool).await?,
-        Stmt::new(sql, (Json(pairs), at)),
+        Stmt::new(B::COMPLETE_MANY, (Json(pairs), now())),
     )
     .await?;
     let changed: std::collections::HashSet<Uuid> = changed.into_iter().map(|(id,)| id.0).collect();

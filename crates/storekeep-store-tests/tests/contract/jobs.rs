@@ -530,3 +530,43 @@ async fn a_snoozed_job_waits_unrun_with_its_attempts_unchanged() {
         "not due before its time"
     );
 }
+
+#[tokio::test]
+async fn batches_written_at_once_complete_every_job_once() {
+    let db = connect().await;
+    let store: Arc<dyn Store> = db.store.clone();
+    let jobs: Vec<NewJob> = (0..200).map(|_| job("batch")).collect();
+    store.enqueue_many(&jobs).await.unwrap();
+    let held = store.claim("default", 200, LEASE, "w1").await.unwrap();
+    assert_eq!(held.len(), 200);
+    // Four batches at once (the runner's completer keeps several in flight
+    // on PostgreSQL), each in reverse id order, each also naming a job of
+    // another batch under a wrong token.
+    let mut pairs: Vec<_> = held
+        .iter()
+        .map(|j| (j.id, j.lease_token.unwrap()))
+        .collect();
+    pairs.reverse();
+    let mut tasks = Vec::new();
+    for (i, chunk) in pairs.chunks(50).enumerate() {
+        let mut batch = chunk.to_vec();
+        let stranger = pairs[(i * 50 + 50) % 200].0;
+        batch.push((stranger, uuid::Uuid::now_v7()));
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.complete_many(&batch).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        let applied = t.await.unwrap();
+        assert_eq!(applied.len(), 51);
+        assert!(applied[..50].iter().all(|a| *a), "the batch's own jobs");
+        assert!(!applied[50], "a wrong token changes nothing");
+    }
+    for j in &held {
+        let done = store.job(None, j.id).await.unwrap();
+        assert_eq!(done.state, JobState::Completed);
+        assert!(done.finished_at.is_some());
+        assert_eq!(done.lease_token, None);
+    }
+}

@@ -1,6 +1,6 @@
-//! The runner's behaviour with test handlers on a real (SQLite) store:
-//! retries and back-off, dead letters, heartbeats, rescue, shutdown and
-//! periodic jobs.
+//! The runner's behaviour with test handlers on a real store (the
+//! suite's database): retries and back-off, dead letters, heartbeats,
+//! rescue, shutdown, periodic jobs, and a busy queue's concurrency.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,20 +17,28 @@ use crate::jobs::{JobError, JobHandler, JobQueue, JobRun, Periodic};
 
 struct Db {
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _db: storekeep_test_support::TestDb,
 }
 
+/// A fresh, migrated store on the database the suite runs against (SQLite
+/// by default, PostgreSQL under `STOREKEEP_TEST_DATABASE_URL`).
 async fn db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/jobs.db", dir.path().display());
-    let store = storekeep_store_sqlite::SqliteStore::connect(&url, PoolConfig::default())
-        .await
-        .unwrap();
+    let db = storekeep_test_support::TestDb::new().await;
+    let store: Arc<dyn Store> = if db.is_sqlite() {
+        Arc::new(
+            storekeep_store_sqlite::SqliteStore::connect(&db.url, PoolConfig::default())
+                .await
+                .unwrap(),
+        )
+    } else {
+        Arc::new(
+            storekeep_store_postgres::PgStore::connect(&db.url, PoolConfig::default())
+                .await
+                .unwrap(),
+        )
+    };
     store.migrate().await.unwrap();
-    Db {
-        store: Arc::new(store),
-        _dir: dir,
-    }
+    Db { store, _db: db }
 }
 
 fn settings() -> JobSettings {
@@ -317,6 +325,70 @@ async fn shutdown_lets_a_running_handler_finish() {
         db.store.job(None, later).await.unwrap().state,
         JobState::Available
     );
+}
+
+/// Counts the handlers running at once and the highest count seen.
+#[derive(Clone, Default)]
+struct Gauge {
+    now: Arc<AtomicU32>,
+    most: Arc<AtomicU32>,
+    runs: Arc<Mutex<Vec<JobId>>>,
+}
+
+#[async_trait]
+impl JobHandler for Gauge {
+    async fn run(&self, job: &JobRun) -> Result<(), JobError> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(n, Ordering::SeqCst);
+        self.runs.lock().unwrap().push(job.id);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_busy_queue_runs_every_job_once_and_never_more_than_its_concurrency() {
+    let db = db().await;
+    let gauge = Gauge::default();
+    let g2 = gauge.clone();
+    let jobs: Vec<NewJob> = (0..400).map(|_| job("busy")).collect();
+    let mut ids = Vec::new();
+    for chunk in jobs.chunks(100) {
+        ids.extend(db.store.enqueue_many(chunk).await.unwrap());
+    }
+    let busy = JobSettings {
+        queues: vec![("default".into(), 8)],
+        ..settings()
+    };
+    // On PostgreSQL several claims are in flight at once, and several
+    // batches of completions.
+    let (_queue, running) = start(&db.store, busy, |r| {
+        r.register("busy", g2);
+    });
+    for _ in 0..600 {
+        let stats = db.store.job_stats(now()).await.unwrap();
+        let open: i64 = stats.iter().map(|s| s.ready + s.running).sum();
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop().await;
+
+    for id in &ids {
+        let j = db.store.job(None, *id).await.unwrap();
+        assert_eq!(j.state, JobState::Completed, "job {id}");
+        assert_eq!(j.attempt, 1, "job {id} ran once");
+    }
+    let mut runs = gauge.runs.lock().unwrap().clone();
+    assert_eq!(runs.len(), ids.len(), "every job ran exactly once");
+    runs.sort_unstable();
+    runs.dedup();
+    assert_eq!(runs.len(), ids.len(), "no job ran twice");
+    let most = gauge.most.load(Ordering::SeqCst);
+    assert!(most <= 8, "at most 8 handlers at once, saw {most}");
+    assert!(most > 1, "the queue ran jobs side by side, saw {most}");
 }
 
 #[tokio::test]
