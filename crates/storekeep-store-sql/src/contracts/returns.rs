@@ -24,6 +24,12 @@ const CONTRACT: &str = "SELECT status, deposit_held, order_id, unit_id, variant_
 const CONTRACT_LOCKED: &str = "SELECT status, deposit_held, order_id, unit_id, variant_id \
      FROM rental_contracts WHERE id = $1 AND tenant_id = $2 FOR UPDATE";
 
+/// Counts contract `$1`'s order line restocked by one, unless a refund
+/// already put it back.
+const RESTOCK_LINE: &str = "UPDATE order_lines SET restocked = restocked + 1 \
+     WHERE id = (SELECT order_line_id FROM rental_contracts WHERE id = $1) \
+     AND restocked < quantity";
+
 /// A settlement payment, with its reason, once per `(contract, key)`.
 const INSERT_SETTLEMENT: &str = "INSERT INTO rental_payments (id, tenant_id, contract_id, \
      installment_id, kind, amount, provider, reference, reason, actor_id, key, created_at) \
@@ -97,14 +103,20 @@ pub async fn return_contract<B: Backend>(
         }
         (None, InspectionOutcome::Missing) => {}
         (None, _) => {
-            let reason = format!("rental contract {id} returned");
-            change_stock::<B>(&mut tx, tenant, variant.0, 1, &reason, &audit.actor).await?;
-            let product: DbId = B::scalar(
-                &mut tx,
-                Stmt::new("SELECT product_id FROM variants WHERE id = $1", (variant,)),
-            )
-            .await?;
-            B::refresh_summary(&mut tx, product).await?;
+            // Back on the shelf once: the order line counts it restocked,
+            // so a refund that restocked the line already put it back (and
+            // a later refund cannot restock it again).
+            let back = B::exec(&mut tx, Stmt::new(RESTOCK_LINE, (c,))).await?;
+            if back == 1 {
+                let reason = format!("rental contract {id} returned");
+                change_stock::<B>(&mut tx, tenant, variant.0, 1, &reason, &audit.actor).await?;
+                let product: DbId = B::scalar(
+                    &mut tx,
+                    Stmt::new("SELECT product_id FROM variants WHERE id = $1", (variant,)),
+                )
+                .await?;
+                B::refresh_summary(&mut tx, product).await?;
+            }
         }
     }
     let unit_id = unit.map(|u| RentalUnitId(u.0));

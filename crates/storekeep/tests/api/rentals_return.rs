@@ -320,3 +320,35 @@ async fn a_contract_whose_order_is_unpaid_is_neither_returned_nor_bought_out() {
     assert_eq!(payments(&c).len(), 0);
     assert_eq!(unit_state(&app, &s, &laptop).await.0, "rented");
 }
+
+#[tokio::test]
+async fn goods_a_refund_put_back_in_stock_are_not_put_back_again_on_return() {
+    let app = spawn_app().await;
+    let s = selling_shop(&app, "twice", 12_000, 3).await;
+    let hire = hire_plan(&app, &s).await;
+    // Rented from ordinary stock: the paid order took one.
+    let id = contract(&app, &s, &hire).await;
+    assert_eq!(stock(&app, &s).await, (2, 0));
+    let c = detail(&app, &s, &id).await;
+    let order = c["order_id"].as_str().unwrap().to_owned();
+    let o = get(&app, &s, &format!("/api/v1/admin/orders/{order}")).await;
+    let line = o["order"]["lines"][0]["id"].as_str().unwrap().to_owned();
+    // Staff refund a little and restock the line: the unit is back.
+    let refund = json!({
+        "amount": {"amount": 100, "currency": "USD"}, "reason": "goodwill",
+        "restock": [{"line_id": line, "quantity": 1}]
+    });
+    let path = format!("/api/v1/admin/orders/{order}/refunds");
+    let resp = call(&app, &s.slug, &s.token, Method::POST, &path, Some(refund)).await;
+    ok(resp, 201).await;
+    assert_eq!(stock(&app, &s).await, (3, 0));
+    // The goods come back: the deposit is settled, the stock stays.
+    let c = ok(
+        act(&app, &s, &id, "return", json!({"outcome": "ok"})).await,
+        200,
+    )
+    .await["contract"]
+        .clone();
+    assert_eq!(c["status"], "returned");
+    assert_eq!(stock(&app, &s).await, (3, 0));
+}
