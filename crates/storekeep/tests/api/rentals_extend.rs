@@ -181,3 +181,38 @@ async fn only_running_contracts_whose_terms_allow_it_are_extended() {
     .await;
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn an_extension_into_a_leap_february_falls_due_on_the_29th() {
+    let app = spawn_app().await;
+    let s = selling_shop(&app, "leap", 12_000, 3).await;
+    let plan = plan(
+        &app,
+        &s,
+        json!({"term": 2, "min_term": 2, "max_term": 4, "extension_allowed": true}),
+    )
+    .await;
+    let id = contract(&app, &s, &plan).await;
+    // Started on 30 November 2027: due 30 November and 30 December.
+    let mut moves = vec![format!(
+        "UPDATE rental_contracts SET start_date = '2027-11-30' WHERE id = '{id}'"
+    )];
+    for (seq, due) in [(1, "2027-11-30"), (2, "2027-12-30")] {
+        moves.push(format!(
+            "UPDATE rental_installments SET due_date = '{due}' \
+             WHERE contract_id = '{id}' AND seq = {seq}"
+        ));
+    }
+    sql(&app, &moves).await;
+    let c = ok(
+        act(&app, &s, &id, "extend", json!({"periods": 2})).await,
+        200,
+    )
+    .await["contract"]
+        .clone();
+    // 2028 is a leap year: the anchor day 30 becomes 29 February.
+    assert_eq!(
+        due_dates(&c),
+        ["2027-11-30", "2027-12-30", "2028-01-30", "2028-02-29"]
+    );
+}
