@@ -80,24 +80,10 @@ pub async fn buy_out<B: Backend>(
             ));
         }
     }
-    for (installment, kind, amount, key) in moves {
-        let args = (
-            DbId(uuid::Uuid::now_v7()),
-            t,
-            c,
-            installment,
-            kind,
-            amount,
-            "manual",
-            reference,
-            key,
-            at,
-        );
-        if B::exec(&mut tx, Stmt::new(super::INSERT_PAYMENT, args)).await? == 0 {
-            return Err(StoreError::Invalid(
-                storekeep_store::rules::rental_end::NOT_RUNNING,
-            ));
-        }
+    if !super::record_moves::<B>(&mut tx, tenant, c, moves, ("manual", reference), at).await? {
+        return Err(StoreError::Invalid(
+            storekeep_store::rules::rental_end::NOT_RUNNING,
+        ));
     }
     B::exec(
         &mut tx,

@@ -277,24 +277,7 @@ async fn record<B: Backend>(
     if marked == 0 {
         return Ok(false);
     }
-    let mut moves = vec![("installment", amount, format!("installment:{}", inst.0))];
-    if late_fee > 0 {
-        moves.push(("late_fee", late_fee, format!("late_fee:{}", inst.0)));
-    }
-    for (kind, amount, key) in moves {
-        let args = (
-            DbId(uuid::Uuid::now_v7()),
-            DbId(tenant.0),
-            contract,
-            Some(inst),
-            kind,
-            amount,
-            provider,
-            reference,
-            key,
-            at,
-        );
-        B::exec(conn, Stmt::new(super::INSERT_PAYMENT, args)).await?;
-    }
+    let moves = super::installment_moves(inst, amount, late_fee);
+    super::record_moves::<B>(conn, tenant, contract, moves, (provider, reference), at).await?;
     Ok(true)
 }

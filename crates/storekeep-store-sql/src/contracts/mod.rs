@@ -78,6 +78,59 @@ const INSERT_PAYMENT: &str = "INSERT INTO rental_payments (id, tenant_id, contra
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $10) \
      ON CONFLICT (contract_id, key) DO NOTHING";
 
+/// One money movement of a contract: its installment (if any), kind,
+/// amount and the key that records it at most once.
+pub(crate) type Move = (Option<DbId>, &'static str, i64, String);
+
+/// What paying installment `inst` records: its amount, and the late fee
+/// charged on it, if any (keys `installment:<id>`, `late_fee:<id>`).
+pub(crate) fn installment_moves(inst: DbId, amount: i64, late_fee: i64) -> Vec<Move> {
+    let mut moves = vec![(
+        Some(inst),
+        "installment",
+        amount,
+        format!("installment:{}", inst.0),
+    )];
+    if late_fee > 0 {
+        moves.push((
+            Some(inst),
+            "late_fee",
+            late_fee,
+            format!("late_fee:{}", inst.0),
+        ));
+    }
+    moves
+}
+
+/// Records `moves` of `contract` as paid through `(provider, reference)`;
+/// whether every one was new (a key recorded before writes nothing).
+pub(crate) async fn record_moves<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    contract: DbId,
+    moves: Vec<Move>,
+    (provider, reference): (&str, &str),
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut all_new = true;
+    for (installment, kind, amount, key) in moves {
+        let args = (
+            DbId(uuid::Uuid::now_v7()),
+            DbId(tenant.0),
+            contract,
+            installment,
+            kind,
+            amount,
+            provider,
+            reference,
+            key,
+            at,
+        );
+        all_new &= B::exec(&mut *conn, Stmt::new(INSERT_PAYMENT, args)).await? == 1;
+    }
+    Ok(all_new)
+}
+
 /// The order lines whose units are serial-tracked: they hold a unit, not
 /// the variant's stock, so paying or cancelling the order leaves stock
 /// alone for them. `$1` is the order (the backends' stock statements add
@@ -308,21 +361,7 @@ async fn settle_first<B: Backend>(
             )
             .await?;
         }
-        for (installment, kind, amount, key) in moves {
-            let args = (
-                DbId(uuid::Uuid::now_v7()),
-                DbId(tenant.0),
-                contract,
-                installment,
-                kind,
-                amount,
-                provider.as_str(),
-                reference.as_str(),
-                key,
-                at,
-            );
-            B::exec(conn, Stmt::new(INSERT_PAYMENT, args)).await?;
-        }
+        record_moves::<B>(conn, tenant, contract, moves, (&provider, &reference), at).await?;
         // i15 phase 2, glue: the contract email goes out from this event.
         let (topic, payload) = storekeep_store::contracts::events::contract_started(
             order,

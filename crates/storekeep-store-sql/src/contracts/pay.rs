@@ -54,29 +54,11 @@ pub async fn pay_installment<B: Backend>(
         ));
     }
     let (inst, seq, amount, late_fee) = installment_due::<B>(&mut tx, c, installment).await?;
-    let mut moves = vec![("installment", amount, format!("installment:{}", inst.0))];
-    if late_fee > 0 {
-        moves.push(("late_fee", late_fee, format!("late_fee:{}", inst.0)));
-    }
-    for (kind, amount, key) in moves {
-        let args = (
-            DbId(uuid::Uuid::now_v7()),
-            t,
-            c,
-            Some(inst),
-            kind,
-            amount,
-            "manual",
-            reference,
-            key,
-            at,
-        );
-        let written = B::exec(&mut tx, Stmt::new(super::INSERT_PAYMENT, args)).await?;
-        if written == 0 {
-            return Err(StoreError::Conflict {
-                field: "installment_id",
-            });
-        }
+    let moves = super::installment_moves(inst, amount, late_fee);
+    if !super::record_moves::<B>(&mut tx, tenant, c, moves, ("manual", reference), at).await? {
+        return Err(StoreError::Conflict {
+            field: "installment_id",
+        });
     }
     B::exec(
         &mut tx,
