@@ -4,7 +4,7 @@
 
 use crate::{Conn, Pool};
 use storekeep_domain::{AuditContext, AuditEntry};
-use storekeep_store::audit::{Change, GENESIS, link};
+use storekeep_store::audit::{Change, GENESIS, link_all};
 use storekeep_store::{StoreResult, now};
 use storekeep_store_sql::platform::{
     AUDIT_CHAIN, AUDIT_PAGE, AuditRow, INSERT_AUDIT, audit_values,
@@ -43,7 +43,7 @@ pub async fn record_many(
     .execute(&mut *conn)
     .await
     .map_err(other)?;
-    let mut head: Option<(i64, String)> = Stmt::new(
+    let head: Option<(i64, String)> = Stmt::new(
         "SELECT seq, hash FROM audit_heads WHERE scope = $1 FOR UPDATE",
         (&scope,),
     )
@@ -51,20 +51,20 @@ pub async fn record_many(
     .fetch_optional(&mut *conn)
     .await
     .map_err(other)?;
-    let at = now();
-    let mut entries = Vec::with_capacity(changes.len());
-    for change in changes {
-        debug_assert_eq!(change.scope, scope, "one chain per call");
-        let entry = link(head.take(), change, ctx, at);
-        RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry)))
+    debug_assert!(
+        changes.iter().all(|c| c.scope == scope),
+        "one chain per call"
+    );
+    let entries = link_all(head, changes, ctx, now());
+    for entry in &entries {
+        RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(entry)))
             .await?;
-        head = Some((entry.seq, entry.hash.clone()));
-        entries.push(entry);
     }
-    let (seq, hash) = head.expect("at least one entry");
+    let last = entries.last().expect("at least one entry");
+    let (seq, hash) = (last.seq, &last.hash);
     Stmt::new(
         "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope = $1",
-        (&scope, seq, &hash),
+        (&scope, seq, hash),
     )
     .query()
     .execute(&mut *conn)

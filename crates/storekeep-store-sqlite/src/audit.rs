@@ -4,7 +4,7 @@
 
 use crate::{Conn, Pool};
 use storekeep_domain::{AuditContext, AuditEntry};
-use storekeep_store::audit::{Change, link};
+use storekeep_store::audit::{Change, link_all};
 use storekeep_store::{StoreResult, now};
 use storekeep_store_sql::platform::{
     AUDIT_CHAIN, AUDIT_PAGE, AuditRow, INSERT_AUDIT, audit_values,
@@ -36,23 +36,22 @@ pub async fn record_many(
     let Some(scope) = changes.first().map(|c| c.scope.clone()) else {
         return Ok(Vec::new());
     };
-    let mut head: Option<(i64, String)> =
-        RUN.optional(&mut *conn, Stmt::new(HEAD, (&scope,))).await?;
-    let at = now();
-    let mut entries = Vec::with_capacity(changes.len());
-    for change in changes {
-        debug_assert_eq!(change.scope, scope, "one chain per call");
-        let entry = link(head.take(), change, ctx, at);
-        RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(&entry)))
+    let head: Option<(i64, String)> = RUN.optional(&mut *conn, Stmt::new(HEAD, (&scope,))).await?;
+    debug_assert!(
+        changes.iter().all(|c| c.scope == scope),
+        "one chain per call"
+    );
+    let entries = link_all(head, changes, ctx, now());
+    for entry in &entries {
+        RUN.exec(&mut *conn, Stmt::new(INSERT_AUDIT, audit_values(entry)))
             .await?;
-        head = Some((entry.seq, entry.hash.clone()));
-        entries.push(entry);
     }
-    let (seq, hash) = head.expect("at least one entry");
+    let last = entries.last().expect("at least one entry");
+    let (seq, hash) = (last.seq, &last.hash);
     Stmt::new(
         "INSERT INTO audit_heads (scope, seq, hash) VALUES ($1, $2, $3) \
          ON CONFLICT (scope) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        (&scope, seq, &hash),
+        (&scope, seq, hash),
     )
     .query()
     .execute(&mut *conn)

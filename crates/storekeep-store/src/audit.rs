@@ -63,6 +63,23 @@ fn snapshot(state: &impl Serialize) -> StoreResult<serde_json::Value> {
     serde_json::to_value(state).map_err(StoreError::other)
 }
 
+/// The entries that append `changes`, in order, to a chain whose last
+/// entry is `head` (as [`link`]), each linked to the one before it.
+pub fn link_all(
+    mut head: Option<(i64, String)>,
+    changes: Vec<Change>,
+    ctx: &AuditContext,
+    at: DateTime<Utc>,
+) -> Vec<AuditEntry> {
+    let mut entries = Vec::with_capacity(changes.len());
+    for change in changes {
+        let entry = link(head.take(), change, ctx, at);
+        head = Some((entry.seq, entry.hash.clone()));
+        entries.push(entry);
+    }
+    entries
+}
+
 /// The entry that appends `change` to a chain whose last entry is `head`
 /// (its `(seq, hash)`; `None`, or seq 0, for an empty chain), made by `ctx`
 /// at `at`, with its hash.
