@@ -40,6 +40,9 @@ pub struct Runner {
     grace: Duration,
     /// Saves successes in batches; started by `run`.
     completer: Option<Completer>,
+    /// Per queue, how many more successes may wait to be saved after their
+    /// worker's slot was freed (the queue's concurrency; set by `run`).
+    unsaved: HashMap<String, Arc<Semaphore>>,
 }
 
 impl Runner {
@@ -62,6 +65,7 @@ impl Runner {
             metrics: None,
             grace,
             completer: None,
+            unsaved: HashMap::new(),
         }
     }
 
@@ -93,6 +97,9 @@ impl Runner {
     /// running handlers, at most the grace period.
     pub async fn run(mut self, stop: watch::Receiver<bool>) {
         self.completer = Some(Completer::start(self.store.clone()));
+        self.unsaved = (self.settings.queues.iter())
+            .map(|(queue, concurrency)| (queue.clone(), Arc::new(Semaphore::new(*concurrency))))
+            .collect();
         let me = Arc::new(self);
         let handlers = TaskTracker::new();
         let loops = TaskTracker::new();
@@ -280,8 +287,11 @@ impl Runner {
 
     /// Saves the outcome. A success goes to the completer, and the worker's
     /// slot is freed as soon as it is handed over, so the queue claims its
-    /// next jobs while the batch is written (a crash in between runs the
-    /// job again, as a crash before any completion would).
+    /// next jobs while the batch is written. A crash in between runs the job
+    /// again, as a crash before any completion would; at most the queue's
+    /// concurrency of successes wait unsaved (a worker waits, holding its
+    /// slot, for one of them to be saved), so a crash repeats at most twice
+    /// the concurrency of jobs: those running and those unsaved.
     async fn settle(
         &self,
         job: &Job,
@@ -299,13 +309,16 @@ impl Runner {
         let (result, applied) = match outcome {
             Ok(()) => (
                 "completed",
-                match &self.completer {
-                    Some(batches) => {
+                match (&self.completer, self.unsaved.get(&job.queue)) {
+                    (Some(batches), Some(unsaved)) => {
+                        let waiting = unsaved.clone().acquire_owned().await;
                         let saved = batches.submit(job.id, token);
                         free(slot);
-                        saved.await
+                        let saved = saved.await;
+                        drop(waiting);
+                        saved
                     }
-                    None => self.store.complete(job.id, token).await,
+                    _ => self.store.complete(job.id, token).await,
                 },
             ),
             Err(JobError::Snooze { after }) => (

@@ -226,11 +226,12 @@ async fn events_committed_before_a_kill_9_are_delivered_after_the_restart() {
     }
     assert_eq!(received.len(), acked.len(), "nothing else was delivered");
     // Emails: at least once; one sent again only if its job was running
-    // when the process died (at most the email queue's 4 workers).
+    // when the process died or its success was not saved yet: at most the
+    // email queue's 4 workers and 4 successes waiting to be saved.
     let emails = emails_per_order(&sink, &acked);
     let twice = emails.values().filter(|n| **n > 1).count();
     assert!(emails.values().all(|n| *n <= 2), "{emails:?}");
-    assert!(twice <= 4, "{twice} emails sent twice");
+    assert!(twice <= 8, "{twice} emails sent twice");
     eprintln!(
         "delivery-crash: {} orders, {} emails sent before the kill, {} sent twice",
         acked.len(),
