@@ -159,7 +159,7 @@ macro_rules! daily_statements {
                  SELECT id, kind, queue, tenant_id, payload, 'available', priority, $2, 0, \
                  max_attempts, unique_key, $2 FROM ",
                 $jobs,
-                " AS j WHERE true ON CONFLICT (unique_key) DO NOTHING"
+                " AS j WHERE true ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING"
             ),
         }
     };

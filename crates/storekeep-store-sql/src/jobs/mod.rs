@@ -96,7 +96,7 @@ impl TryFrom<JobRow> for Job {
 const INSERT: &str = "INSERT INTO jobs (id, kind, queue, tenant_id, payload, state, priority, \
      run_at, attempt, max_attempts, unique_key, created_at) \
      VALUES ($1, $2, $3, $4, $5, 'available', $6, $7, 0, $8, $9, $10) \
-     ON CONFLICT (unique_key) DO NOTHING";
+     ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING";
 
 const BY_UNIQUE_KEY: &str = "SELECT id FROM jobs WHERE unique_key = $1";
 
