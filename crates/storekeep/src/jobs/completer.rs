@@ -2,24 +2,19 @@
 //! succeeded hands its (id, token) here and waits; one task writes what
 //! has gathered with one statement, so a busy queue pays one durable write
 //! per batch instead of one per job, and an idle one writes at once (a
-//! batch is whatever arrived while the previous write ran). On SQLite one
-//! batch is written at a time (one writer); on PostgreSQL up to
-//! [`WRITES_IN_FLIGHT`] at once, each on its own connection, so a commit's
-//! flush does not hold back the next batch.
+//! batch is whatever arrived while the previous write ran). One batch is
+//! written at a time: several in flight on PostgreSQL measured no better
+//! (docs/benchmarks.md, "Background jobs").
 
 use std::sync::Arc;
 
 use storekeep_domain::JobId;
-use storekeep_store::{DatabaseKind, Store, StoreError, StoreResult};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use storekeep_store::{Store, StoreError, StoreResult};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// Most jobs saved by one write.
 const MAX_BATCH: usize = 256;
-
-/// Most batches written at once on PostgreSQL: 1 until several are
-/// measured to pay (they did not, with four claims in flight).
-const WRITES_IN_FLIGHT: usize = 1;
 
 type Reply = oneshot::Sender<Result<bool, String>>;
 
@@ -66,30 +61,14 @@ async fn write_batches(
     store: Arc<dyn Store>,
     mut rx: mpsc::UnboundedReceiver<(JobId, Uuid, Reply)>,
 ) {
-    let writes = match store.kind() {
-        DatabaseKind::Postgres => WRITES_IN_FLIGHT,
-        DatabaseKind::Sqlite => 1,
-    };
-    let slots = Arc::new(Semaphore::new(writes));
-    loop {
-        // A free slot first: what arrives meanwhile joins this batch.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            return;
-        }
-        tokio::spawn(write(store.clone(), batch, slot));
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        write(store.as_ref(), std::mem::take(&mut batch)).await;
     }
 }
 
 /// Writes one batch and answers each job's worker.
-async fn write(
-    store: Arc<dyn Store>,
-    batch: Vec<(JobId, Uuid, Reply)>,
-    _slot: OwnedSemaphorePermit,
-) {
+async fn write(store: &dyn Store, batch: Vec<(JobId, Uuid, Reply)>) {
     let done: Vec<(JobId, Uuid)> = batch.iter().map(|(id, token, _)| (*id, *token)).collect();
     match store.complete_many(&done).await {
         Ok(applied) => {

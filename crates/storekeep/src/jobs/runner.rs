@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use storekeep_domain::{Job, NewJob};
 use storekeep_store::jobs::Failure;
-use storekeep_store::{DatabaseKind, Store, StoreResult, now};
+use storekeep_store::{Store, StoreResult, now};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::task::TaskTracker;
@@ -19,11 +19,6 @@ use super::completer::Completer;
 use super::{JobError, JobHandler, JobQueue, JobRun, Periodic};
 use crate::config::JobSettings;
 use crate::metrics::Metrics;
-
-/// Most claims one queue keeps outstanding on PostgreSQL: 1. Four, each for
-/// a quarter of the workers, measured 0.28× of inserts where the serial
-/// loop measured 0.47× (docs/benchmarks.md): more commits per job.
-const CLAIMS_IN_FLIGHT: usize = 1;
 
 /// How often the queue figures (metrics, detailed health) are re-read.
 const STATS_EVERY: Duration = Duration::from_secs(10);
@@ -40,9 +35,6 @@ pub struct Runner {
     grace: Duration,
     /// Saves successes in batches; started by `run`.
     completer: Option<Completer>,
-    /// Per queue, how many more successes may wait to be saved after their
-    /// worker's slot was freed (the queue's concurrency; set by `run`).
-    unsaved: HashMap<String, Arc<Semaphore>>,
 }
 
 impl Runner {
@@ -65,7 +57,6 @@ impl Runner {
             metrics: None,
             grace,
             completer: None,
-            unsaved: HashMap::new(),
         }
     }
 
@@ -97,9 +88,6 @@ impl Runner {
     /// running handlers, at most the grace period.
     pub async fn run(mut self, stop: watch::Receiver<bool>) {
         self.completer = Some(Completer::start(self.store.clone()));
-        self.unsaved = (self.settings.queues.iter())
-            .map(|(queue, concurrency)| (queue.clone(), Arc::new(Semaphore::new(*concurrency))))
-            .collect();
         let me = Arc::new(self);
         let handlers = TaskTracker::new();
         let loops = TaskTracker::new();
@@ -135,12 +123,11 @@ impl Runner {
     /// finished job: a claim is a write, and a busy queue then costs about
     /// one write per job besides its own settling.
     ///
-    /// Each claim reserves the free workers' permits before it is sent, so
-    /// no more handlers than `concurrency` ever run. On PostgreSQL a busy
-    /// queue keeps up to [`CLAIMS_IN_FLIGHT`] claims outstanding (`SKIP
-    /// LOCKED` lets them pass each other): workers freed while one claim's
-    /// commit is under way are claimed for at once instead of idling until
-    /// it returns. SQLite's one writer takes claims in turn, so it keeps one.
+    /// A claim reserves the free workers' permits before it is sent, so no
+    /// more handlers than `concurrency` ever run. One claim is outstanding
+    /// at a time: several in flight on PostgreSQL (`SKIP LOCKED` lets them
+    /// pass each other) measured worse, more commits per job
+    /// (docs/benchmarks.md, "Background jobs").
     async fn queue_loop(
         self: Arc<Self>,
         queue: String,
@@ -151,10 +138,6 @@ impl Runner {
     ) {
         let wake = self.queue.notify(&queue);
         let batch = (concurrency / 4).max(1);
-        let in_flight = match self.store.kind() {
-            DatabaseKind::Postgres => CLAIMS_IN_FLIGHT,
-            DatabaseKind::Sqlite => 1,
-        };
         let mut claims: JoinSet<Claimed> = JoinSet::new();
         // May claim now: woken, polled, or the last claim came back full.
         let mut ready = true;
@@ -163,20 +146,16 @@ impl Runner {
         let mut failures: u32 = 0;
         loop {
             let stopping = stopped || *stop.borrow();
-            while !stopping && ready && claims.len() < in_flight && (claims.is_empty() || backlog) {
-                let free = sem.available_permits();
-                if free == 0 || (backlog && free < batch) {
-                    break;
-                }
+            let free = sem.available_permits();
+            if !stopping && ready && claims.is_empty() && free > 0 && (!backlog || free >= batch) {
                 let n = u32::try_from(free).unwrap_or(u32::MAX);
-                let Ok(permits) = sem.clone().try_acquire_many_owned(n) else {
-                    break;
-                };
-                claims.spawn(self.clone().claim(queue.clone(), permits));
+                if let Ok(permits) = sem.clone().try_acquire_many_owned(n) {
+                    claims.spawn(self.clone().claim(queue.clone(), permits));
+                }
             }
             if stopping && claims.is_empty() {
-                // Claims still in flight were waited for above: their jobs
-                // run (within the grace period), none is left claimed.
+                // A claim in flight was waited for: its jobs run (within
+                // the grace period), none is left claimed.
                 return;
             }
             tokio::select! {
@@ -288,10 +267,13 @@ impl Runner {
     /// Saves the outcome. A success goes to the completer, and the worker's
     /// slot is freed as soon as it is handed over, so the queue claims its
     /// next jobs while the batch is written. A crash in between runs the job
-    /// again, as a crash before any completion would; at most the queue's
-    /// concurrency of successes wait unsaved (a worker waits, holding its
-    /// slot, for one of them to be saved), so a crash repeats at most twice
-    /// the concurrency of jobs: those running and those unsaved.
+    /// again, as a crash before any completion would: a crash repeats the
+    /// jobs running and those whose success was not written yet (the batch
+    /// being written and what finished meanwhile). Bounding those waiting
+    /// to the queue's concurrency (a worker waiting, holding its slot) would
+    /// cap a crash's repeats at twice the concurrency, but measured 0.27× of
+    /// inserts on PostgreSQL against 0.42× without the bound
+    /// (docs/benchmarks.md, "Background jobs").
     async fn settle(
         &self,
         job: &Job,
@@ -309,16 +291,13 @@ impl Runner {
         let (result, applied) = match outcome {
             Ok(()) => (
                 "completed",
-                match (&self.completer, self.unsaved.get(&job.queue)) {
-                    (Some(batches), Some(unsaved)) => {
-                        let waiting = unsaved.clone().acquire_owned().await;
+                match &self.completer {
+                    Some(batches) => {
                         let saved = batches.submit(job.id, token);
                         free(slot);
-                        let saved = saved.await;
-                        drop(waiting);
-                        saved
+                        saved.await
                     }
-                    _ => self.store.complete(job.id, token).await,
+                    None => self.store.complete(job.id, token).await,
                 },
             ),
             Err(JobError::Snooze { after }) => (
