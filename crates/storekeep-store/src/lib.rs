@@ -12,6 +12,7 @@ pub mod commerce;
 pub mod jobs;
 pub mod rentals;
 pub mod rules;
+pub mod sealed;
 pub mod webhooks;
 // Rental contracts (contracts part).
 pub mod contracts;
@@ -20,6 +21,7 @@ pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
 pub use rentals::RentalStore;
+pub use sealed::SealedStore;
 pub use webhooks::WebhookStore;
 // Rental contracts (contracts part).
 pub use contracts::ContractStore;
@@ -174,6 +176,7 @@ pub trait Store:
     + WebhookStore
     + RentalStore
     + ContractStore
+    + SealedStore
     + Send
     + Sync
     + 'static
