@@ -88,6 +88,18 @@ pub struct TenantFields<'a> {
     pub settings: &'a TenantSettings,
 }
 
+/// The settings a patch stores, if it changes them: its own, but with the
+/// shop's current DKIM signing when the patch keeps it
+/// (`TenantPatch::keep_email_dkim`). Applied to the row read under the
+/// update's lock, so a key the shop's staff set meanwhile is kept too.
+pub fn patched_settings(current: &Tenant, patch: &TenantPatch) -> Option<TenantSettings> {
+    let mut settings = patch.settings.clone()?;
+    if patch.keep_email_dkim {
+        settings.email_dkim.clone_from(&current.settings.email_dkim);
+    }
+    Some(settings)
+}
+
 pub fn patched_tenant<'a>(current: &'a Tenant, patch: &'a TenantPatch) -> TenantFields<'a> {
     TenantFields {
         name: patch.name.as_deref().unwrap_or(&current.name),
