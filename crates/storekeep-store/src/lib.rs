@@ -326,12 +326,15 @@ pub trait Store:
 
     // --- password reset
 
+    /// Stores a reset token and enqueues `email`, the job that sends it,
+    /// in one transaction: both or neither; the job's id.
     async fn create_password_reset(
         &self,
         user: UserId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        email: &storekeep_domain::NewJob,
+    ) -> StoreResult<storekeep_domain::JobId>;
     /// Consumes a live reset token: sets the password, ends every session
     /// and clears the lockout, atomically. Unknown, used or expired → `NotFound`.
     async fn reset_password(
