@@ -62,8 +62,8 @@ pub use tenant::{
 };
 pub use validation::{FieldError, ValidationErrors};
 pub use webhooks::{
-    DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch, WebhookStatus,
-    subscribes,
+    DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch, WebhookReplay,
+    WebhookStatus, subscribes,
 };
 // Rental contracts (contracts part).
 pub use rentals::{ContractDetail, ContractFilter, NewContract, RentalPayment};

@@ -553,6 +553,10 @@ pub struct TenantPatch {
     pub plan: Option<PlanName>,
     pub domains: Option<Vec<DomainName>>,
     pub settings: Option<TenantSettings>,
+    /// `settings` leaves the shop's DKIM signing (`email_dkim`, its sealed
+    /// key included) as it is stored: the platform API replaces a shop's
+    /// settings without ever seeing the key, which only its staff set.
+    pub keep_email_dkim: bool,
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::{TenantId, WebhookDeliveryId, WebhookEndpointId};
+use crate::{EventId, TenantId, WebhookDeliveryId, WebhookEndpointId};
 
 /// Whether an endpoint is sent events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -135,4 +135,18 @@ pub struct WebhookDelivery {
     /// characters removed).
     pub response_excerpt: String,
     pub outcome: DeliveryOutcome,
+}
+
+/// A staff replay as the audit log records it (`webhook_endpoint.replay`):
+/// the one event, or the time range, and how many events it sends again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookReplay {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// Events sent again: one delivery job each.
+    pub events: usize,
 }

@@ -119,6 +119,7 @@ pub(crate) async fn write_tx(
 }
 
 storekeep_store_sql::impl_webhook_store!(PgStore, crate::backend::PgBackend);
+storekeep_store_sql::impl_sealed_store!(PgStore, crate::backend::PgBackend);
 storekeep_store_sql::impl_rental_store!(PgStore, crate::backend::PgBackend);
 // Rental contracts (contracts part).
 storekeep_store_sql::impl_contract_store!(PgStore, crate::backend::PgBackend);

@@ -36,6 +36,7 @@ mod platform_health;
 mod platform_store;
 pub mod rentals;
 pub mod run;
+pub mod sealed;
 pub mod stmt;
 pub mod tenants;
 pub mod webhooks;

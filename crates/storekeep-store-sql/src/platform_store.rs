@@ -213,8 +213,9 @@ macro_rules! impl_store {
                 user: ::storekeep_domain::UserId,
                 token_hash: &str,
                 expires_at: ::chrono::DateTime<::chrono::Utc>,
-            ) -> ::storekeep_store::StoreResult<()> {
-                $crate::identity::accounts::create_reset::<$backend>(&self.pool, user, token_hash, expires_at).await
+                email: &::storekeep_domain::NewJob,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::JobId> {
+                $crate::identity::accounts::create_reset::<$backend>(&self.pool, user, token_hash, expires_at, email).await
             }
 
             async fn reset_password(

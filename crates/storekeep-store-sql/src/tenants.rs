@@ -10,7 +10,7 @@ use storekeep_domain::{
     TenantPatch,
 };
 use storekeep_store::rules::platform::{
-    FIELD_PLAN, TENANT, patched_tenant, plan_of, tenant_created, tenant_updated,
+    FIELD_PLAN, TENANT, patched_settings, patched_tenant, plan_of, tenant_created, tenant_updated,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
@@ -110,6 +110,10 @@ pub async fn update<B: Backend>(
     let plan = match &patch.plan {
         Some(plan) => plan_id::<B>(&mut tx, plan).await?,
         None => current_plan,
+    };
+    let patch = &TenantPatch {
+        settings: patched_settings(&current, patch),
+        ..patch.clone()
     };
     let stmt = update_tenant(current.id, patched_tenant(&current, patch), plan, now());
     B::exec(&mut tx, stmt).await?;

@@ -8,11 +8,15 @@ use serde_json::json;
 use sqlx::Pool;
 use sqlx::types::Json;
 use storekeep_domain::{
-    AuditContext, DeliveryOutcome, EventId, Page, PageRequest, TenantId, WebhookDelivery,
-    WebhookDeliveryId, WebhookEndpoint, WebhookEndpointId, WebhookEndpointPatch, WebhookStatus,
+    AuditContext, DeliveryOutcome, EventId, JobId, NewJob, Page, PageRequest, TenantId,
+    WebhookDelivery, WebhookDeliveryId, WebhookEndpoint, WebhookEndpointId, WebhookEndpointPatch,
+    WebhookReplay, WebhookStatus,
 };
 use storekeep_store::audit::Change;
-use storekeep_store::webhooks::{AttemptEffect, AttemptRecorded, ENDPOINT_DISABLED, apply_attempt};
+use storekeep_store::webhooks::{
+    AttemptEffect, AttemptRecorded, ENDPOINT_DISABLED, ENDPOINT_REPLAY, REPLAY_DISABLED,
+    apply_attempt,
+};
 use storekeep_store::{StoreError, StoreResult, now};
 
 use crate::DbId;
@@ -349,6 +353,31 @@ pub async fn rotate_webhook_secret<B: Backend>(
     Ok(e)
 }
 
+/// A staff replay: the endpoint locked (and checked enabled), its jobs
+/// inserted and the replay audited, all in one transaction.
+pub async fn replay_webhook<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    id: WebhookEndpointId,
+    replay: &WebhookReplay,
+    jobs: &[NewJob],
+    ctx: &AuditContext,
+) -> StoreResult<Vec<JobId>> {
+    let mut tx = B::write_tx(pool).await?;
+    let endpoint = locked::<B>(&mut tx, tenant, id).await?;
+    if endpoint.status == WebhookStatus::Disabled {
+        return Err(StoreError::Invalid(REPLAY_DISABLED));
+    }
+    let mut ids = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        ids.push(crate::jobs::enqueue_in::<B>(&mut tx, job).await?);
+    }
+    let audit = change(&endpoint, ENDPOINT_REPLAY).after(replay)?;
+    B::record_change(&mut tx, ctx, audit).await?;
+    B::commit(tx).await?;
+    Ok(ids)
+}
+
 pub async fn record_webhook_attempt<B: Backend>(
     pool: &Pool<B::Db>,
     d: &WebhookDelivery,
@@ -504,6 +533,16 @@ macro_rules! impl_webhook_store {
                     )
                     .await
                 }
+                async fn replay_webhook(
+                    &self,
+                    tenant: TenantId,
+                    id: WebhookEndpointId,
+                    replay: &WebhookReplay,
+                    jobs: &[NewJob],
+                    audit: &AuditContext,
+                ) -> StoreResult<Vec<JobId>> {
+                    w::replay_webhook::<$backend>(&self.pool, tenant, id, replay, jobs, audit).await
+                }
                 async fn record_webhook_attempt(
                     &self,
                     attempt: &WebhookDelivery,
@@ -530,8 +569,8 @@ pub mod reexports {
     pub use async_trait::async_trait;
     pub use chrono::{DateTime, Utc};
     pub use storekeep_domain::{
-        AuditContext, Page, PageRequest, TenantId, WebhookDelivery, WebhookEndpoint,
-        WebhookEndpointId, WebhookEndpointPatch,
+        AuditContext, JobId, NewJob, Page, PageRequest, TenantId, WebhookDelivery, WebhookEndpoint,
+        WebhookEndpointId, WebhookEndpointPatch, WebhookReplay,
     };
     pub use storekeep_store::StoreResult;
     pub use storekeep_store::webhooks::{AttemptEffect, AttemptRecorded, WebhookStore};

@@ -139,6 +139,7 @@ pub(crate) async fn write_tx(
 }
 
 storekeep_store_sql::impl_webhook_store!(SqliteStore, crate::backend::SqliteBackend);
+storekeep_store_sql::impl_sealed_store!(SqliteStore, crate::backend::SqliteBackend);
 storekeep_store_sql::impl_rental_store!(SqliteStore, crate::backend::SqliteBackend);
 // Rental contracts (contracts part).
 storekeep_store_sql::impl_contract_store!(SqliteStore, crate::backend::SqliteBackend);

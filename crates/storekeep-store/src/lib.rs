@@ -12,6 +12,7 @@ pub mod commerce;
 pub mod jobs;
 pub mod rentals;
 pub mod rules;
+pub mod sealed;
 pub mod webhooks;
 // Rental contracts (contracts part).
 pub mod contracts;
@@ -20,6 +21,7 @@ pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
 pub use rentals::RentalStore;
+pub use sealed::SealedStore;
 pub use webhooks::WebhookStore;
 // Rental contracts (contracts part).
 pub use contracts::ContractStore;
@@ -174,6 +176,7 @@ pub trait Store:
     + WebhookStore
     + RentalStore
     + ContractStore
+    + SealedStore
     + Send
     + Sync
     + 'static
@@ -323,12 +326,15 @@ pub trait Store:
 
     // --- password reset
 
+    /// Stores a reset token and enqueues `email`, the job that sends it,
+    /// in one transaction: both or neither; the job's id.
     async fn create_password_reset(
         &self,
         user: UserId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        email: &storekeep_domain::NewJob,
+    ) -> StoreResult<storekeep_domain::JobId>;
     /// Consumes a live reset token: sets the password, ends every session
     /// and clears the lockout, atomically. Unknown, used or expired → `NotFound`.
     async fn reset_password(

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
-    AuditContext, Page, PageRequest, TenantId, WebhookDelivery, WebhookEndpoint, WebhookEndpointId,
-    WebhookEndpointPatch,
+    AuditContext, JobId, NewJob, Page, PageRequest, TenantId, WebhookDelivery, WebhookEndpoint,
+    WebhookEndpointId, WebhookEndpointPatch, WebhookReplay,
 };
 
 use crate::StoreResult;
@@ -14,6 +14,12 @@ use crate::StoreResult;
 /// The topic of the outbox event written when an endpoint is disabled by
 /// delivery (410 Gone, or failing for too long).
 pub const ENDPOINT_DISABLED: &str = "webhook_endpoint.disabled";
+
+/// The audit action of a staff replay.
+pub const ENDPOINT_REPLAY: &str = "webhook_endpoint.replay";
+
+/// Why a disabled endpoint is not replayed to.
+pub const REPLAY_DISABLED: &str = "the endpoint is disabled: enable it before replaying";
 
 /// The topic of the ping `POST /admin/webhooks/{id}/test` sends.
 pub const TEST_EVENT: &str = "webhook.test";
@@ -128,6 +134,19 @@ pub trait WebhookStore: Send + Sync {
         previous_expires_at: DateTime<Utc>,
         audit: &AuditContext,
     ) -> StoreResult<WebhookEndpoint>;
+    /// Enqueues a staff replay's delivery `jobs` and audits the replay
+    /// (`webhook_endpoint.replay`, `after` = `replay`), in one transaction;
+    /// the jobs' ids in order. A disabled endpoint is `Invalid`
+    /// ([`REPLAY_DISABLED`]) and nothing is written.
+    async fn replay_webhook(
+        &self,
+        tenant: TenantId,
+        id: WebhookEndpointId,
+        replay: &WebhookReplay,
+        jobs: &[NewJob],
+        audit: &AuditContext,
+    ) -> StoreResult<Vec<JobId>>;
+
     /// Records an attempt and applies its effect on the endpoint, in one
     /// transaction. `NotFound` if the endpoint is gone.
     async fn record_webhook_attempt(

@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 use storekeep_domain::{
-    AuditContext, LoginThrottle, Page, PageRequest, TenantId, UserId, UserKind, UserRecord,
+    AuditContext, JobId, LoginThrottle, NewJob, Page, PageRequest, TenantId, UserId, UserKind,
+    UserRecord,
 };
 use storekeep_store::rules::identity::{
     ACCOUNT, MFA_DISABLE, MFA_ENABLE, PASSWORD_CHANGE, RESET_TOKEN, account_changed,
@@ -225,10 +226,14 @@ pub async fn create_reset<B: Backend>(
     user: UserId,
     token_hash: &str,
     expires_at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let stmt = sql::insert_reset(user, token_hash, expires_at);
-    B::exec(&mut *B::conn(pool).await?, stmt).await?;
-    Ok(())
+    email: &NewJob,
+) -> StoreResult<JobId> {
+    // The token first: a job that cannot be inserted takes it back.
+    let mut tx = B::write_tx(pool).await?;
+    B::exec(&mut tx, sql::insert_reset(user, token_hash, expires_at)).await?;
+    let job = crate::jobs::enqueue_in::<B>(&mut tx, email).await?;
+    B::commit(tx).await?;
+    Ok(job)
 }
 
 pub async fn reset_password<B: Backend>(

@@ -37,5 +37,7 @@ mod jobs;
 mod dispatch;
 // Outbound webhooks.
 mod webhooks;
+// Sealed values, for key rotation.
+mod sealed;
 // Rentals.
 mod rentals;

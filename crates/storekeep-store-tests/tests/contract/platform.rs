@@ -190,6 +190,7 @@ async fn updating_a_tenant_applies_its_patch_and_replaces_its_domains() {
                 plan: Some(PlanName::parse("growth").unwrap()),
                 domains: Some(vec![domain("new.test")]),
                 settings: Some(settings.clone()),
+                keep_email_dkim: false,
             },
             &ctx(),
         )

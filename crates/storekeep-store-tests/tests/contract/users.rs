@@ -1,7 +1,10 @@
 //! Accounts, login throttling, MFA and password resets.
 
 use chrono::Duration;
-use storekeep_domain::{NewSession, PLATFORM_SCOPE, SessionId, UserId, UserKind, UserRecord};
+use storekeep_domain::{
+    JobFilter, NewJob, NewSession, PLATFORM_SCOPE, PageRequest, SessionId, UserId, UserKind,
+    UserRecord,
+};
 use storekeep_store::{Store, StoreError, now};
 
 use crate::support::{account, actions, all_pages, chain, connect, ctx, race, shop};
@@ -358,15 +361,15 @@ async fn a_reset_token_sets_the_password_once_and_ends_sessions_and_other_links(
         .unwrap();
     let at = now();
     store
-        .create_password_reset(user.id, "r1", at + Duration::hours(1))
+        .create_password_reset(user.id, "r1", at + Duration::hours(1), &reset_email())
         .await
         .unwrap();
     store
-        .create_password_reset(user.id, "r2", at + Duration::hours(1))
+        .create_password_reset(user.id, "r2", at + Duration::hours(1), &reset_email())
         .await
         .unwrap();
     store
-        .create_password_reset(user.id, "old", at - Duration::seconds(1))
+        .create_password_reset(user.id, "old", at - Duration::seconds(1), &reset_email())
         .await
         .unwrap();
 
@@ -389,6 +392,70 @@ async fn a_reset_token_sets_the_password_once_and_ends_sessions_and_other_links(
     assert_eq!(
         store.user_by_id(user.id).await.unwrap().password_hash,
         "hash-2"
+    );
+}
+
+/// The job that would mail a reset token.
+fn reset_email() -> NewJob {
+    NewJob::new(
+        "email.account",
+        serde_json::json!({"template": "password_reset"}),
+    )
+    .queue("email")
+}
+
+#[tokio::test]
+async fn a_reset_token_and_its_email_job_are_written_together_or_not_at_all() {
+    let db = connect().await;
+    let store = &db.store;
+    let user = account(None, UserKind::Operator, "op");
+    store.create_user(&user, None).await.unwrap();
+    let emails = async || {
+        let filter = JobFilter {
+            kind: Some("email.account".into()),
+            ..JobFilter::default()
+        };
+        let page = PageRequest {
+            limit: 100,
+            after: None,
+        };
+        store.list_jobs(None, &filter, &page).await.unwrap().items
+    };
+    let later = now() + Duration::hours(1);
+
+    // The job cannot be inserted (no queue): the token goes with it.
+    let broken = NewJob {
+        queue: String::new(),
+        ..reset_email()
+    };
+    let refused = store
+        .create_password_reset(user.id, "lost", later, &broken)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert!(emails().await.is_empty());
+    assert!(matches!(
+        store.reset_password("lost", "hash-2", now()).await,
+        Err(StoreError::NotFound("reset token"))
+    ));
+
+    let job = store
+        .create_password_reset(user.id, "kept", later, &reset_email())
+        .await
+        .unwrap();
+    let queued = emails().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].id, job);
+    assert_eq!(queued[0].queue, "email");
+    assert_eq!(
+        store
+            .reset_password("kept", "hash-2", now())
+            .await
+            .unwrap()
+            .id,
+        user.id
     );
 }
 

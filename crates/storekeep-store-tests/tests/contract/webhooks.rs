@@ -5,13 +5,13 @@
 
 use chrono::Duration;
 use storekeep_domain::{
-    DeliveryOutcome, TenantId, WebhookDelivery, WebhookDeliveryId, WebhookEndpoint,
-    WebhookEndpointId, WebhookEndpointPatch, WebhookStatus,
+    DeliveryOutcome, JobFilter, NewJob, TenantId, WebhookDelivery, WebhookDeliveryId,
+    WebhookEndpoint, WebhookEndpointId, WebhookEndpointPatch, WebhookReplay, WebhookStatus,
 };
 use storekeep_store::webhooks::{AttemptEffect, ENDPOINT_DISABLED};
 use storekeep_store::{Store, StoreError, now};
 
-use crate::support::{all_pages, connect, ctx, page, shop};
+use crate::support::{all_pages, chain, connect, ctx, page, shop};
 
 fn endpoint(tenant: TenantId, events: &[&str]) -> WebhookEndpoint {
     let at = now();
@@ -324,4 +324,81 @@ async fn an_endpoint_failing_too_long_or_gone_is_disabled_once_with_an_event() {
         )
         .await;
     assert!(matches!(r, Err(StoreError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn a_replay_enqueues_its_jobs_with_its_audit_entry_or_writes_nothing() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store: &dyn Store = db.store.as_ref();
+    let e = store
+        .create_webhook_endpoint(&endpoint(a.tenant, &[]), &ctx())
+        .await
+        .unwrap();
+    let replay = WebhookReplay {
+        event_id: None,
+        since: Some(now() - Duration::hours(1)),
+        until: Some(now()),
+        events: 2,
+    };
+    let jobs = [
+        NewJob::new("webhook.deliver", serde_json::json!({"n": 1}))
+            .queue("webhooks")
+            .tenant(a.tenant),
+        NewJob::new("webhook.deliver", serde_json::json!({"n": 2}))
+            .queue("webhooks")
+            .tenant(a.tenant),
+    ];
+    let deliveries = async || {
+        let filter = JobFilter {
+            kind: Some("webhook.deliver".into()),
+            ..JobFilter::default()
+        };
+        store
+            .list_jobs(Some(a.tenant), &filter, &page(100, None))
+            .await
+            .unwrap()
+            .items
+    };
+
+    let ids = store
+        .replay_webhook(a.tenant, e.id, &replay, &jobs, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(deliveries().await.len(), 2);
+    let entries = chain(store, &a.scope()).await;
+    let last = entries.last().unwrap();
+    assert_eq!(last.action, "webhook_endpoint.replay");
+    assert_eq!(last.target, format!("webhook_endpoint:{}", e.id));
+    assert_eq!(last.after.as_ref().unwrap()["events"], 2);
+    assert_eq!(last.actor, ctx().actor);
+
+    // Disabled, or another shop's: refused, and nothing is written.
+    let off = WebhookEndpointPatch {
+        status: Some(WebhookStatus::Disabled),
+        ..WebhookEndpointPatch::default()
+    };
+    store
+        .update_webhook_endpoint(a.tenant, e.id, &off, &ctx())
+        .await
+        .unwrap();
+    let before = chain(store, &a.scope()).await.len();
+    let refused = store
+        .replay_webhook(a.tenant, e.id, &replay, &jobs, &ctx())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    let b = shop(&db, "beta").await;
+    let elsewhere = store
+        .replay_webhook(b.tenant, e.id, &replay, &jobs, &ctx())
+        .await;
+    assert!(
+        matches!(elsewhere, Err(StoreError::NotFound(_))),
+        "{elsewhere:?}"
+    );
+    assert_eq!(deliveries().await.len(), 2);
+    assert_eq!(chain(store, &a.scope()).await.len(), before);
 }

@@ -88,6 +88,18 @@ pub struct TenantFields<'a> {
     pub settings: &'a TenantSettings,
 }
 
+/// The settings a patch stores, if it changes them: its own, but with the
+/// shop's current DKIM signing when the patch keeps it
+/// (`TenantPatch::keep_email_dkim`). Applied to the row read under the
+/// update's lock, so a key the shop's staff set meanwhile is kept too.
+pub fn patched_settings(current: &Tenant, patch: &TenantPatch) -> Option<TenantSettings> {
+    let mut settings = patch.settings.clone()?;
+    if patch.keep_email_dkim {
+        settings.email_dkim.clone_from(&current.settings.email_dkim);
+    }
+    Some(settings)
+}
+
 pub fn patched_tenant<'a>(current: &'a Tenant, patch: &'a TenantPatch) -> TenantFields<'a> {
     TenantFields {
         name: patch.name.as_deref().unwrap_or(&current.name),
@@ -97,13 +109,22 @@ pub fn patched_tenant<'a>(current: &'a Tenant, patch: &'a TenantPatch) -> Tenant
 }
 
 pub fn tenant_created(tenant: &Tenant) -> StoreResult<Change> {
-    Change::new(PLATFORM_SCOPE, TENANT_CREATE, tenant_target(tenant)).after(tenant)
+    Change::new(PLATFORM_SCOPE, TENANT_CREATE, tenant_target(tenant)).after(&audited(tenant))
 }
 
 pub fn tenant_updated(before: &Tenant, after: &Tenant) -> StoreResult<Change> {
     Change::new(PLATFORM_SCOPE, TENANT_UPDATE, tenant_target(after))
-        .before(before)?
-        .after(after)
+        .before(&audited(before))?
+        .after(&audited(after))
+}
+
+/// A tenant as the audit log keeps it: the sealed DKIM key left out (only
+/// `key_configured` says there is one). The log is append-only, so what it
+/// holds cannot be re-encrypted by a key rotation: it holds no key material.
+fn audited(tenant: &Tenant) -> Tenant {
+    let mut t = tenant.clone();
+    t.settings = t.settings.redacted();
+    t
 }
 
 fn tenant_target(tenant: &Tenant) -> String {

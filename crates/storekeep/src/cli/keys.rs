@@ -15,13 +15,14 @@ use clap::Subcommand;
 
 use crate::crypto::{self, Keyring};
 use crate::db;
-use crate::services::accounts;
+use crate::services::keys;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Print a fresh key set for `encryption.keys` and `encryption.blind_index_key`.
     Generate,
-    /// Re-encrypt every stored PII value under the newest key.
+    /// Re-encrypt every sealed value (PII, webhook secrets, DKIM keys)
+    /// under the newest key.
     Rotate {
         /// Append a newly generated key first (generated key files only).
         #[arg(long)]
@@ -60,25 +61,22 @@ pub async fn run(config: Option<PathBuf>, cmd: KeysCommand) -> anyhow::Result<Ex
             }
             let keyring = settings.load_keyring()?;
             let store = db::connect_and_migrate(&settings).await?;
-            let (mut seen, mut resealed) = (0u64, 0u64);
-            let mut after = None;
-            loop {
-                let batch = store.users_after(after, 500).await?;
-                let Some(last) = batch.last() else { break };
-                after = Some(last.id);
-                for mut user in batch {
-                    seen += 1;
-                    if accounts::reseal(&keyring, &mut user)? {
-                        store.update_user_sealed(&user).await?;
-                        resealed += 1;
-                    }
+            let done = keys::rotate(store.as_ref(), &keyring).await;
+            store.close().await;
+            let kid = keyring.current_key_id();
+            for place in done? {
+                if place.place == "accounts" {
+                    println!(
+                        "{} of {} accounts re-encrypted under key {kid}",
+                        place.resealed, place.seen
+                    );
+                } else {
+                    println!(
+                        "{}: {} of {} values re-encrypted under key {kid}",
+                        place.place, place.resealed, place.seen
+                    );
                 }
             }
-            println!(
-                "{resealed} of {seen} accounts re-encrypted under key {}",
-                keyring.current_key_id()
-            );
-            store.close().await;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -157,7 +157,10 @@ impl JobQueue {
         }
     }
 
-    fn with_default(&self, job: &NewJob) -> NewJob {
+    /// `job` as this queue enqueues it (with the default `max_attempts`),
+    /// for a store operation that inserts it in its own transaction; call
+    /// [`JobQueue::wake`] once that has committed.
+    pub fn with_default(&self, job: &NewJob) -> NewJob {
         let mut job = job.clone();
         job.max_attempts.get_or_insert(self.max_attempts);
         job

@@ -500,8 +500,9 @@ pub async fn verify_user_password(user: &UserRecord, pw: &str) -> bool {
 /// either way. Returns at once: the look-up, the token and the message
 /// happen after the caller has answered, so a known and an unknown email
 /// cost the request the same work and time. Shutdown waits for the work
-/// (`Services::background`). A failure is logged (the person can ask
-/// again); it is never reported to the caller.
+/// (`Services::background`). The token and the job that mails it are
+/// written in one transaction: both or neither. A failure is logged (the
+/// person can ask again); it is never reported to the caller.
 pub fn request_reset(
     state: &std::sync::Arc<Services>,
     tenant: Option<&Tenant>,
@@ -541,19 +542,20 @@ async fn send_reset(
         Err(e) => return Err(e.into()),
     };
     let (token, hash) = tokens::generate(tokens::RESET);
-    state
-        .store
-        .create_password_reset(user.id, &hash, now() + RESET_TTL)
-        .await?;
-    super::notify::queue_account_email(
+    let job = super::notify::account_email_job(
         state,
         tenant,
         &user,
         crate::mail::templates::Kind::PasswordReset,
         None,
         Some(&token),
-    )
-    .await;
+    );
+    // The token and the job that mails it: one transaction, both or neither.
+    state
+        .store
+        .create_password_reset(user.id, &hash, now() + RESET_TTL, &job)
+        .await?;
+    state.jobs.wake(&job.queue);
     tracing::info!(email = %mask_email(&email), "password reset queued");
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod demo_catalog;
 pub mod health;
 pub mod images;
 pub mod jobs;
+pub mod keys;
 pub mod notify;
 pub mod orders;
 pub mod payments;

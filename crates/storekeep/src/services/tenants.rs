@@ -102,6 +102,8 @@ impl TenantPatchInput {
             plan,
             domains,
             settings: self.settings.clone(),
+            // The shop's DKIM key is its staff's: the operator never sees it.
+            keep_email_dkim: true,
         })
     }
 }

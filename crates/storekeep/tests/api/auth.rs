@@ -338,6 +338,28 @@ async fn a_password_reset_token_is_emailed_works_once_and_ends_every_session() {
         1,
         "no message for the unknown email"
     );
+    // One email job, written with the token: it carries the token sealed,
+    // never in clear, and nothing was queued for the unknown email.
+    let jobs: Value = app
+        .platform(Method::GET, "/api/v1/platform/jobs?kind=email.account")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jobs = jobs["items"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["payload"]["template"], "password_reset");
+    assert_eq!(jobs[0]["queue"], "email");
+    assert!(
+        jobs[0]["payload"]["token_sealed"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("v1.")),
+        "{}",
+        jobs[0]
+    );
+    assert!(!jobs[0].to_string().contains(&token), "the token is sealed");
 
     let new_password = "a brand new long passphrase";
     let confirm = |t: String| {

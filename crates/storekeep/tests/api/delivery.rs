@@ -333,6 +333,25 @@ async fn a_delivery_is_retried_until_the_receiver_is_back_and_a_gone_one_dead_le
     assert_eq!(done["job"]["state"], "completed");
 }
 
+/// The shop's audit entries of replays, newest first.
+async fn replays(app: &TestApp, s: &Shop) -> Vec<Value> {
+    let log = call(
+        app,
+        s,
+        Method::GET,
+        "/api/v1/admin/audit-log?limit=200",
+        None,
+    )
+    .await;
+    log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "webhook_endpoint.replay")
+        .cloned()
+        .collect()
+}
+
 #[tokio::test]
 async fn staff_replay_one_delivery_or_a_range_with_the_events_own_ids() {
     if !python_has("standardwebhooks") {
@@ -367,6 +386,15 @@ async fn staff_replay_one_delivery_or_a_range_with_the_events_own_ids() {
         "the same event, the same body"
     );
     assert_eq!(got[3]["verified"], json!([true]));
+    // Audited: who replayed what to which endpoint, and nothing more.
+    let audited = replays(&app, &s).await;
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert!(audited[0]["actor"].as_str().unwrap().starts_with("staff:"));
+    assert_eq!(audited[0]["target"], format!("webhook_endpoint:{hook}"));
+    assert_eq!(
+        audited[0]["after"],
+        json!({"event_id": ids[1], "events": 1})
+    );
 
     let until = chrono::Utc::now() + chrono::Duration::seconds(1);
     let resp = send(json!({"since": since, "until": until})).await.unwrap();
@@ -382,6 +410,27 @@ async fn staff_replay_one_delivery_or_a_range_with_the_events_own_ids() {
     let mut want = ids.clone();
     want.sort_unstable();
     assert_eq!(replayed, want);
+    let audited = replays(&app, &s).await;
+    assert_eq!(audited.len(), 2, "{audited:?}");
+    let range = &audited[0]["after"];
+    assert_eq!(range["events"], 3, "{range}");
+    assert_eq!(
+        (
+            range["since"]
+                .as_str()
+                .map(chrono::DateTime::parse_from_rfc3339),
+            range["until"]
+                .as_str()
+                .map(chrono::DateTime::parse_from_rfc3339)
+        ),
+        (Some(Ok(since.into())), Some(Ok(until.into()))),
+        "{range}"
+    );
+    assert!(
+        !audited[0].to_string().contains("@example.com"),
+        "no customer data in the entry: {}",
+        audited[0]
+    );
 
     // Refusals: a topic the endpoint does not want, an empty range, no
     // event named, a disabled endpoint.
@@ -420,6 +469,11 @@ async fn staff_replay_one_delivery_or_a_range_with_the_events_own_ids() {
     .await;
     let resp = send(json!({"event_id": ids[0]})).await.unwrap();
     assert_eq!(resp.status(), 409);
+    assert_eq!(
+        replays(&app, &s).await.len(),
+        2,
+        "a refused replay is not audited"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(rx.received().await.len(), 7, "nothing else was sent");
 }

@@ -319,6 +319,90 @@ async fn the_dkim_key_is_accepted_sealed_and_never_shown() {
     app.stop().await;
 }
 
+/// The shop's DKIM settings as its staff see them.
+async fn dkim_shown(app: &TestApp, token: &str) -> Value {
+    let shown: Value = serde_json::from_str(&get_settings(app, token).await).unwrap();
+    shown["settings"]["email_dkim"].clone()
+}
+
+/// Asks for a password reset of `email` and answers the message it sends.
+async fn reset_mail(app: &TestApp, email: &str) -> std::path::PathBuf {
+    let folder = app.db.dir.path().join("mail");
+    let before = messages_in(&folder).len();
+    let asked = app
+        .shop("acme", Method::POST, "/api/v1/auth/password-reset")
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    wait_for(&folder, before + 1).await.last().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_settings_patch_that_does_not_name_the_dkim_key_keeps_it() {
+    let app = spawn_app().await;
+    let (token, _) = shop(&app, "acme", None).await;
+    let keys = tempfile::tempdir().unwrap();
+    let (pem, txt) = dkim_rsa_key(keys.path());
+    let mut settings = branding();
+    settings["email_dkim"] =
+        json!({"selector": "sk1", "domain": "acme.example", "private_key": pem});
+    assert_eq!(patch_settings(&app, &token, settings).await.status(), 200);
+    let configured = json!({"selector": "sk1", "domain": "acme.example", "key_configured": true});
+
+    // The operator replaces the shop's settings (a new colour), never
+    // seeing the key: the key stays, and the shop's mail is still signed.
+    let mut platform = branding();
+    platform["email_brand_color"] = json!("#123456");
+    let resp = app
+        .platform(Method::PATCH, "/api/v1/platform/tenants/acme")
+        .json(&json!({"tenant": {"settings": platform}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["tenant"]["settings"]["email_dkim"], configured);
+    assert_eq!(v["tenant"]["settings"]["email_brand_color"], "#123456");
+    assert_eq!(dkim_shown(&app, &token).await, configured);
+    register(&app, "acme", "ada@example.com").await;
+    let mail = reset_mail(&app, "ada@example.com").await;
+    assert!(
+        Mail::read(&mail)
+            .header("DKIM-Signature")
+            .is_some_and(|h| h.contains("d=acme.example")),
+        "signed after the operator's patch"
+    );
+    if crate::email_support::python_has("dkim") {
+        assert!(crate::email_support::dkim_verifies(&mail, &txt));
+    }
+    // The operator cannot clear it either: that is the staff's to do.
+    let mut clear = branding();
+    clear["email_dkim"] = json!({"selector": "sk1", "domain": "acme.example"});
+    let refused = app
+        .platform(Method::PATCH, "/api/v1/platform/tenants/acme")
+        .json(&json!({"tenant": {"settings": clear}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert_eq!(dkim_shown(&app, &token).await, configured);
+
+    // Staff: leaving `private_key` out keeps it; an explicit null clears it.
+    let mut kept = branding();
+    kept["email_dkim"] = json!({"selector": "sk2", "domain": "acme.example"});
+    assert_eq!(patch_settings(&app, &token, kept).await.status(), 200);
+    assert_eq!(dkim_shown(&app, &token).await["key_configured"], true);
+    let mut cleared = branding();
+    cleared["email_dkim"] = Value::Null;
+    assert_eq!(patch_settings(&app, &token, cleared).await.status(), 200);
+    assert_eq!(dkim_shown(&app, &token).await, Value::Null);
+    let mail = reset_mail(&app, "ada@example.com").await;
+    assert_eq!(Mail::read(&mail).header("DKIM-Signature"), None);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_folder_transport_writes_signed_multipart_messages() {
     let app = spawn_app().await;

@@ -12,12 +12,12 @@ mod delivery;
 mod email_support;
 mod jobs;
 mod outage;
+mod rotation;
 mod security;
 mod serve;
 mod shutdown;
 mod tenant;
 #[path = "../api/webhook_support.rs"]
-#[expect(dead_code, reason = "shared with the API tests, which use all of it")]
 mod webhook_support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_storekeep");

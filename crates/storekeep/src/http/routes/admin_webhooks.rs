@@ -184,6 +184,8 @@ async fn test_webhook(
 /// Sends the endpoint one event again (`event_id`), or every event it
 /// wants created in `[since, until)` (at most 1,000), as new deliveries
 /// with the events' own `webhook-id`s. A disabled endpoint is refused.
+/// Audited (`webhook_endpoint.replay`, with the event or the range and how
+/// many events were sent again).
 #[utoipa::path(post, path = "/api/v1/admin/webhooks/{id}/replay", tag = "admin: shop",
     security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -196,6 +198,7 @@ async fn replay_webhook(
     Json(input): Json<ReplayInput>,
 ) -> ApiResult<(StatusCode, Json<ReplayAnswer>)> {
     let id = path_id(&id, WHAT)?;
-    let jobs = webhooks::replay::replay(&state.services, actor.tenant.id, id, &input).await?;
+    let jobs = webhooks::replay::replay(&state.services, actor.tenant.id, id, &input, &actor.audit)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(ReplayAnswer { jobs })))
 }

@@ -85,7 +85,7 @@ async fn check(
             .and_then(network)
             .unwrap_or_else(|| "unknown".to_owned()),
     };
-    super::queue_account_email(svc, tenant, user, Kind::NewDevice, Some(device), None).await;
+    super::queue_account_email(svc, tenant, user, Kind::NewDevice, Some(device)).await;
     Ok(())
 }
 

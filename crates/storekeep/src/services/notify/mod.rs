@@ -319,19 +319,18 @@ pub fn reset_token_context(user: storekeep_domain::UserId) -> String {
     format!("jobs.password_reset:{user}")
 }
 
-/// Queues an account email for `user` on the `email` queue: the job reads
-/// the account (its sealed address) when it runs, so a node that dies
-/// before sending leaves the job for another. A reset token travels sealed
-/// with the keyring; a failure to queue is logged (the account's action
-/// has happened anyway).
-pub async fn queue_account_email(
+/// The job that sends an account email to `user` on the `email` queue:
+/// it reads the account (its sealed address) when it runs, so a node that
+/// dies before sending leaves the job for another. A reset token travels
+/// sealed with the keyring.
+pub fn account_email_job(
     svc: &Services,
     tenant: Option<&Tenant>,
     user: &storekeep_domain::UserRecord,
     kind: Kind,
     device: Option<templates::Device>,
     token: Option<&str>,
-) {
+) -> storekeep_domain::NewJob {
     let payload = serde_json::json!({
         "template": kind.name(),
         "user_id": user.id,
@@ -343,6 +342,21 @@ pub async fn queue_account_email(
     if let Some(t) = tenant {
         job = job.tenant(t.id);
     }
+    svc.jobs.with_default(&job)
+}
+
+/// Queues an account notice (MFA on and off, a new device) for `user`; a
+/// failure to queue is logged (the account's action has happened anyway).
+/// A password reset writes its token and this job together instead
+/// (`accounts::request_reset`).
+pub async fn queue_account_email(
+    svc: &Services,
+    tenant: Option<&Tenant>,
+    user: &storekeep_domain::UserRecord,
+    kind: Kind,
+    device: Option<templates::Device>,
+) {
+    let job = account_email_job(svc, tenant, user, kind, device, None);
     if let Err(error) = svc.jobs.enqueue(job).await {
         tracing::error!(template = kind.name(), %error, "account notice not queued");
     }
@@ -358,6 +372,6 @@ pub fn spawn_account_email(
 ) {
     let (svc2, tenant, user) = (svc.clone(), tenant.cloned(), user.clone());
     svc.background.spawn(async move {
-        queue_account_email(&svc2, tenant.as_ref(), &user, kind, None, None).await;
+        queue_account_email(&svc2, tenant.as_ref(), &user, kind, None).await;
     });
 }

@@ -1,15 +1,17 @@
 //! Replays: staff send an endpoint one event again, or every event of a
 //! time range that it wants, as new `webhook.deliver` jobs (retried like
 //! any delivery). A replayed delivery carries the event's own
-//! `webhook-id`, so a receiver that already handled it can tell.
+//! `webhook-id`, so a receiver that already handled it can tell. The jobs
+//! and the audit entry (`webhook_endpoint.replay`: who, which endpoint,
+//! the event or the range, how many events) are written in one
+//! transaction.
 
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
-    EventId, JobId, OutboxEvent, PageRequest, TenantId, ValidationErrors, WebhookEndpoint,
-    WebhookEndpointId, WebhookStatus,
+    AuditContext, EventId, JobId, OutboxEvent, PageRequest, TenantId, ValidationErrors,
+    WebhookEndpoint, WebhookEndpointId, WebhookReplay,
 };
-use storekeep_store::StoreError;
-use storekeep_store::rules::delivery::{PendingEvent, webhook_job};
+use storekeep_store::rules::delivery::{PendingEvent, WEBHOOK_QUEUE, webhook_job};
 
 use crate::services::{ServiceResult, Services};
 use crate::wire::webhooks::ReplayInput;
@@ -23,6 +25,7 @@ pub async fn replay(
     tenant: TenantId,
     id: WebhookEndpointId,
     input: &ReplayInput,
+    audit: &AuditContext,
 ) -> ServiceResult<Vec<JobId>> {
     let endpoint = svc.store.webhook_endpoint(tenant, id).await?;
     let events = match (input.event_id, input.since, input.until) {
@@ -41,11 +44,6 @@ pub async fn replay(
             .into());
         }
     };
-    if endpoint.status == WebhookStatus::Disabled {
-        return Err(
-            StoreError::Invalid("the endpoint is disabled: enable it before replaying").into(),
-        );
-    }
     let jobs: Vec<_> = events
         .iter()
         .map(|e| {
@@ -54,10 +52,22 @@ pub async fn replay(
                 tenant,
                 topic: e.topic.clone(),
             };
-            webhook_job(&event, endpoint.id)
+            svc.jobs.with_default(&webhook_job(&event, endpoint.id))
         })
         .collect();
-    Ok(svc.jobs.enqueue_many(&jobs).await?)
+    let replay = WebhookReplay {
+        event_id: input.event_id,
+        since: input.since,
+        until: input.until,
+        events: jobs.len(),
+    };
+    // A disabled endpoint is refused here, under the endpoint's lock.
+    let ids = svc
+        .store
+        .replay_webhook(tenant, endpoint.id, &replay, &jobs, audit)
+        .await?;
+    svc.jobs.wake(WEBHOOK_QUEUE);
+    Ok(ids)
 }
 
 async fn one(
