@@ -384,7 +384,39 @@ pub async fn record_webhook_attempt<B: Backend>(
     effect: AttemptEffect,
 ) -> StoreResult<AttemptRecorded> {
     let mut tx = B::write_tx(pool).await?;
-    let mut endpoint = locked::<B>(&mut tx, d.tenant_id, d.endpoint_id).await?;
+    let recorded = record_in::<B>(&mut *tx, d, effect).await?;
+    B::commit(tx).await?;
+    Ok(recorded)
+}
+
+/// Records a batch of attempts in one transaction (one commit), in order
+/// of endpoint so that batches written at once on several nodes lock the
+/// endpoints in one order (attempts of one endpoint keep theirs); the
+/// answers in the order given. One attempt that cannot be recorded (its
+/// endpoint was deleted meanwhile) fails the batch: the caller records
+/// them one by one then.
+pub async fn record_webhook_attempts<B: Backend>(
+    pool: &Pool<B::Db>,
+    batch: &[(WebhookDelivery, AttemptEffect)],
+) -> StoreResult<Vec<AttemptRecorded>> {
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (batch[i].0.tenant_id, batch[i].0.endpoint_id));
+    let mut answers: Vec<Option<AttemptRecorded>> = vec![None; batch.len()];
+    let mut tx = B::write_tx(pool).await?;
+    for i in order {
+        let (d, effect) = &batch[i];
+        answers[i] = Some(record_in::<B>(&mut *tx, d, *effect).await?);
+    }
+    B::commit(tx).await?;
+    Ok(answers.into_iter().flatten().collect())
+}
+
+async fn record_in<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    d: &WebhookDelivery,
+    effect: AttemptEffect,
+) -> StoreResult<AttemptRecorded> {
+    let mut endpoint = locked::<B>(conn, d.tenant_id, d.endpoint_id).await?;
     let args = (
         DbId(d.id.0),
         DbId(d.tenant_id.0),
@@ -399,12 +431,12 @@ pub async fn record_webhook_attempt<B: Backend>(
         d.response_excerpt.as_str(),
         d.outcome.as_str(),
     );
-    B::exec(&mut tx, Stmt::new(INSERT_DELIVERY, args)).await?;
+    B::exec(conn, Stmt::new(INSERT_DELIVERY, args)).await?;
     let before = endpoint.clone();
     let disabled = apply_attempt(&mut endpoint, effect, d.at);
     if endpoint != before {
         endpoint.updated_at = now();
-        write::<B>(&mut tx, &endpoint).await?;
+        write::<B>(conn, &endpoint).await?;
     }
     if let Some(reason) = &disabled {
         let payload = json!({
@@ -418,7 +450,7 @@ pub async fn record_webhook_attempt<B: Backend>(
             Json(payload),
             now(),
         );
-        B::exec(&mut tx, Stmt::new(INSERT_EVENT, args)).await?;
+        B::exec(conn, Stmt::new(INSERT_EVENT, args)).await?;
         let ctx = AuditContext {
             actor: "system".into(),
             ip: None,
@@ -427,9 +459,8 @@ pub async fn record_webhook_attempt<B: Backend>(
         let audit = change(&endpoint, "webhook_endpoint.disable")
             .before(&before)?
             .after(&endpoint)?;
-        B::record_change(&mut tx, &ctx, audit).await?;
+        B::record_change(conn, &ctx, audit).await?;
     }
-    B::commit(tx).await?;
     Ok(AttemptRecorded {
         endpoint,
         disabled: disabled.is_some(),
@@ -549,6 +580,12 @@ macro_rules! impl_webhook_store {
                     effect: AttemptEffect,
                 ) -> StoreResult<AttemptRecorded> {
                     w::record_webhook_attempt::<$backend>(&self.pool, attempt, effect).await
+                }
+                async fn record_webhook_attempts(
+                    &self,
+                    batch: &[(WebhookDelivery, AttemptEffect)],
+                ) -> StoreResult<Vec<AttemptRecorded>> {
+                    w::record_webhook_attempts::<$backend>(&self.pool, batch).await
                 }
                 async fn list_webhook_deliveries(
                     &self,

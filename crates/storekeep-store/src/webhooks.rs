@@ -154,6 +154,14 @@ pub trait WebhookStore: Send + Sync {
         attempt: &WebhookDelivery,
         effect: AttemptEffect,
     ) -> StoreResult<AttemptRecorded>;
+    /// Records a batch of attempts in one transaction, each as
+    /// `record_webhook_attempt` would (attempts of one endpoint in the order
+    /// given); the answers in the order given. If one cannot be recorded,
+    /// nothing is and the error is returned.
+    async fn record_webhook_attempts(
+        &self,
+        batch: &[(WebhookDelivery, AttemptEffect)],
+    ) -> StoreResult<Vec<AttemptRecorded>>;
     /// An endpoint's attempts, newest first; the cursor is the last
     /// attempt id seen.
     async fn list_webhook_deliveries(

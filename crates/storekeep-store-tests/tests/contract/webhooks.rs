@@ -402,3 +402,79 @@ async fn a_replay_enqueues_its_jobs_with_its_audit_entry_or_writes_nothing() {
     assert_eq!(deliveries().await.len(), 2);
     assert_eq!(chain(store, &a.scope()).await.len(), before);
 }
+
+#[tokio::test]
+async fn a_batch_of_attempts_is_recorded_in_order_per_endpoint_or_not_at_all() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let e1 = store
+        .create_webhook_endpoint(&endpoint(a.tenant, &[]), &ctx())
+        .await
+        .unwrap();
+    let e2 = store
+        .create_webhook_endpoint(&endpoint(a.tenant, &[]), &ctx())
+        .await
+        .unwrap();
+    let keep_going = AttemptEffect::Failed {
+        disable_if_failing_since: now() - Duration::days(5),
+    };
+    // Given with the endpoints interleaved: each endpoint's attempts apply
+    // in the order given, and the answers come in the order given.
+    let (f1, f2) = (
+        attempt(&e1, 1, DeliveryOutcome::Failed),
+        attempt(&e2, 1, DeliveryOutcome::Failed),
+    );
+    let ok1 = WebhookDelivery {
+        status_code: Some(200),
+        ..attempt(&e1, 2, DeliveryOutcome::Succeeded)
+    };
+    let batch = [
+        (f1.clone(), keep_going),
+        (f2.clone(), keep_going),
+        (ok1.clone(), AttemptEffect::Succeeded),
+    ];
+    let r = store.record_webhook_attempts(&batch).await.unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(
+        (r[0].endpoint.id, r[0].endpoint.failing_since),
+        (e1.id, Some(f1.at))
+    );
+    assert_eq!(
+        (r[1].endpoint.id, r[1].endpoint.failing_since),
+        (e2.id, Some(f2.at))
+    );
+    assert_eq!(
+        (r[2].endpoint.id, r[2].endpoint.failing_since),
+        (e1.id, None)
+    );
+    let listed = |e: WebhookEndpointId| async move {
+        all_pages(10, async |pg| {
+            store.list_webhook_deliveries(a.tenant, e, &pg).await
+        })
+        .await
+    };
+    assert_eq!(listed(e1.id).await, [ok1, f1]);
+    assert_eq!(listed(e2.id).await, [f2]);
+
+    // An attempt whose endpoint is gone fails the batch: nothing of it is
+    // written, not even the others' attempts.
+    store
+        .delete_webhook_endpoint(a.tenant, e2.id, &ctx())
+        .await
+        .unwrap();
+    let batch = [
+        (attempt(&e1, 3, DeliveryOutcome::Failed), keep_going),
+        (attempt(&e2, 2, DeliveryOutcome::Failed), keep_going),
+    ];
+    assert!(store.record_webhook_attempts(&batch).await.is_err());
+    assert_eq!(listed(e1.id).await.len(), 2);
+    assert_eq!(
+        store
+            .webhook_endpoint(a.tenant, e1.id)
+            .await
+            .unwrap()
+            .failing_since,
+        None
+    );
+}

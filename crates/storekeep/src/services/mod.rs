@@ -77,6 +77,8 @@ pub struct Services {
     pub dispatch: delivery::DispatchSignal,
     /// The HTTP client of outbound webhooks (`webhooks::deliver::client`).
     pub webhook_client: reqwest::Client,
+    /// Records webhook attempts in batches (`webhooks::deliver::recorder`).
+    pub webhook_attempts: webhooks::deliver::AttemptRecorder,
 }
 
 impl Services {
@@ -99,7 +101,7 @@ impl Services {
         );
         let settings_webhooks = settings.webhooks.clone();
         Ok(Self {
-            store,
+            store: store.clone(),
             mailer: Mailer::from_settings(&settings.mail, &settings.data_dir)?,
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),
@@ -113,6 +115,7 @@ impl Services {
             jobs,
             dispatch: delivery::DispatchSignal::default(),
             webhook_client: webhooks::deliver::client(&settings_webhooks),
+            webhook_attempts: webhooks::deliver::recorder(store.clone()),
         })
     }
 

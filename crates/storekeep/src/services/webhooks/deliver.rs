@@ -2,6 +2,7 @@
 //! classify the answer. What the job handler for `webhook.deliver` calls;
 //! retries are the job runner's (with [`webhook_retry_delay`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -10,11 +11,12 @@ use storekeep_domain::{
     DeliveryOutcome, OutboxEvent, TenantId, WebhookDelivery, WebhookDeliveryId, WebhookEndpoint,
     WebhookEndpointId, WebhookStatus,
 };
-use storekeep_store::webhooks::AttemptEffect;
-use storekeep_store::{StoreError, now};
+use storekeep_store::webhooks::{AttemptEffect, AttemptRecorded};
+use storekeep_store::{Store, StoreError, StoreResult, now};
 
 use super::ssrf::{self, Policy, Refused};
 use super::{secret_context, sign};
+use crate::batch::Batcher;
 use crate::config::WebhookSettings;
 use crate::services::{ServiceError, ServiceResult, Services};
 
@@ -227,6 +229,33 @@ fn host_of(url: &str) -> String {
 
 /// Sends `msg` to `e` once, records the attempt and applies its effect on
 /// the endpoint. Sends even to a disabled endpoint (the caller decides).
+/// Records attempts in batches: [`recorder`].
+pub type AttemptRecorder = Batcher<(WebhookDelivery, AttemptEffect), StoreResult<AttemptRecorded>>;
+
+/// Records the attempts of deliveries running at once with one commit
+/// (`Store::record_webhook_attempts`): on SQLite, whose one writer pays an
+/// fsync per commit, that commit was the bound on deliveries per second.
+/// If the batch cannot be written (an endpoint deleted while its delivery
+/// ran), each attempt is recorded on its own, so only that one fails.
+pub fn recorder(store: Arc<dyn Store>) -> AttemptRecorder {
+    Batcher::new(move |batch: Vec<(WebhookDelivery, AttemptEffect)>| {
+        let store = store.clone();
+        async move {
+            match store.record_webhook_attempts(&batch).await {
+                Ok(recorded) => recorded.into_iter().map(|r| Ok(Ok(r))).collect(),
+                Err(_) if batch.len() > 1 => {
+                    let mut answers = Vec::with_capacity(batch.len());
+                    for (delivery, effect) in &batch {
+                        answers.push(Ok(store.record_webhook_attempt(delivery, *effect).await));
+                    }
+                    answers
+                }
+                Err(e) => vec![Ok(Err(e))],
+            }
+        }
+    })
+}
+
 pub async fn attempt(
     svc: &Services,
     e: &WebhookEndpoint,
@@ -288,7 +317,11 @@ pub async fn attempt(
         .with_label_values(&[outcome.as_str()])
         .inc();
     svc.metrics.webhook_duration.observe(took.as_secs_f64());
-    let recorded = svc.store.record_webhook_attempt(&delivery, effect).await?;
+    let recorded = svc
+        .webhook_attempts
+        .submit((delivery.clone(), effect))
+        .await
+        .map_err(|e| StoreError::Other(e.into()))??;
     tracing::info!(
         tenant = %e.tenant_id,
         endpoint = %e.id,
