@@ -162,7 +162,9 @@ impl SmtpSink {
             .args(["--port", &port.to_string(), "--user", SINK_USER])
             .args(["--password", SINK_PASSWORD])
             .arg("--dir")
-            .arg(dir.path().join("inbox"));
+            .arg(dir.path().join("inbox"))
+            .arg("--peers")
+            .arg(dir.path().join("peers.log"));
         let mut ca = None;
         if tls {
             let (ca_pem, leaf, key) = test_ca(dir.path());
@@ -198,6 +200,16 @@ impl SmtpSink {
 
     pub fn messages(&self) -> Vec<PathBuf> {
         messages_in(&self.dir.path().join("inbox"))
+    }
+
+    /// For every message accepted, in order, the client port of the
+    /// connection it came over (one port per connection).
+    pub fn peers(&self) -> Vec<u16> {
+        std::fs::read_to_string(self.dir.path().join("peers.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.parse().expect("a port"))
+            .collect()
     }
 
     /// Waits until `n` messages have arrived (10 s at most).
