@@ -3,17 +3,18 @@
 //! message came over): many confirmations share the pool's few
 //! connections, and after the server restarts (the parked connections are
 //! dead) the next email goes out at its first attempt over a new one.
+//! Implicit TLS (`smtps://`, lettre's own transport) delivers too.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use storekeep_test_support::{TestApp, spawn_app_with};
 
 use crate::commerce_support::{Shop, order_of, selling_shop};
 use crate::email_support::{Mail, SmtpSink, python_has};
-use crate::identity::admin;
+use crate::identity::{admin, register};
 
 /// The `email.send` jobs, once `n` of them have completed (20 s at most).
 async fn completed_email_jobs(app: &TestApp, s: &Shop, n: usize) -> Vec<Value> {
@@ -103,5 +104,38 @@ async fn confirmations_share_two_pooled_connections_and_a_restarted_server_is_re
         jobs.iter().all(|j| j["attempt"] == 1),
         "no send failed on a dead connection: {jobs:?}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_reset_arrives_over_implicit_tls() {
+    if !python_has("aiosmtpd") {
+        return;
+    }
+    let sink = SmtpSink::start_implicit_tls();
+    let (url, ca) = (
+        sink.url().replacen("smtp://", "smtps://", 1),
+        sink.ca.clone(),
+    );
+    let app = spawn_app_with(move |s| {
+        s.mail.transport = storekeep::config::MailTransport::Smtp;
+        s.mail.smtp_url = Some(storekeep::config::Secret::new(url));
+        s.mail.smtp_ca_file = ca;
+        s.mail.smtp_timeout = Duration::from_secs(5);
+    })
+    .await;
+    app.create_tenant("acme", json!({})).await;
+    register(&app, "acme", "ada@example.com").await;
+    let asked = app
+        .shop("acme", Method::POST, "/api/v1/auth/password-reset")
+        .json(&json!({"email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let inbox = sink.wait_for(1).await;
+    let mail = Mail::read(&inbox[0]);
+    assert_eq!(mail.header("To"), Some("ada@example.com"));
+    assert!(mail.header("Subject").unwrap().starts_with("Reset your "));
     app.stop().await;
 }

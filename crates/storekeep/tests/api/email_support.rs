@@ -155,6 +155,20 @@ impl SmtpSink {
     /// On `port` (a server that went away and came back), with an empty
     /// inbox.
     pub fn start_on(port: u16, tls: bool) -> Self {
+        Self::spawn(port, tls, false)
+    }
+
+    /// With implicit TLS (TLS from the first byte, as on port 465).
+    pub fn start_implicit_tls() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::spawn(port, true, true)
+    }
+
+    fn spawn(port: u16, tls: bool, implicit: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
         let mut cmd = Command::new("python3");
@@ -169,6 +183,9 @@ impl SmtpSink {
         if tls {
             let (ca_pem, leaf, key) = test_ca(dir.path());
             cmd.arg("--cert").arg(leaf).arg("--key").arg(key);
+            if implicit {
+                cmd.arg("--implicit-tls");
+            }
             ca = Some(ca_pem);
         }
         let mut child = cmd

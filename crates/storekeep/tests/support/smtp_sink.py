@@ -3,7 +3,8 @@
 
 Listens on 127.0.0.1:PORT, requires AUTH (PLAIN/LOGIN) with USER and
 PASSWORD when given, offers STARTTLS with CERT/KEY when given (and then
-requires it before AUTH and MAIL), and writes each message it accepts, as
+requires it before AUTH and MAIL; with --implicit-tls, speaks TLS from the
+first byte instead, like port 465), and writes each message it accepts, as
 received, to DIR/<n>.eml (a temporary name first, then renamed). A
 recipient starting with `reject` is refused for good (550), one starting
 with `later` for now (451). With --peers FILE, appends the client's port
@@ -11,7 +12,8 @@ with `later` for now (451). With --peers FILE, appends the client's port
 once it accepts connections.
 
     smtp_sink.py --port 2525 --dir /tmp/mail [--user u --password p]
-                 [--cert leaf.pem --key leaf.key] [--count-only] [--peers FILE]
+                 [--cert leaf.pem --key leaf.key [--implicit-tls]]
+                 [--count-only] [--peers FILE]
 """
 
 import argparse
@@ -65,6 +67,7 @@ def main():
     p.add_argument("--password")
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--implicit-tls", action="store_true")
     p.add_argument("--count-only", action="store_true")
     p.add_argument("--peers")
     a = p.parse_args()
@@ -83,7 +86,10 @@ def main():
     if a.cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.cert, a.key)
-        kwargs.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
+        if a.implicit_tls:
+            kwargs.update(ssl_context=ctx, auth_require_tls=False)
+        else:
+            kwargs.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
     else:
         kwargs.update(auth_require_tls=False)
     controller = Controller(
