@@ -267,12 +267,12 @@ pub const KEYS: &[(&str, bool, &str)] = &[
     (
         "mail.smtp_pool_size",
         false,
-        "SMTP connections kept open and used at once [4]",
+        "SMTP connections open at most, each reused, closed after 60 s unused [4]",
     ),
     (
         "mail.smtp_timeout_secs",
         false,
-        "longest one SMTP command may take [10]",
+        "longest one step of an SMTP conversation may take (connect, greeting, STARTTLS, AUTH, one message) [10]",
     ),
     (
         "mail.from",

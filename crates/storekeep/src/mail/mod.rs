@@ -5,17 +5,21 @@
 //! - `folder` (the development default): each message is written, exactly
 //!   as it would be sent (multipart, DKIM-signed when configured), as an
 //!   `.eml` file to `DATA_DIR/mail/`;
-//! - `smtp`: a pooled SMTP client (lettre) with STARTTLS, implicit TLS or,
-//!   towards a loopback host only, none.
+//! - `smtp`: a pooled SMTP client with STARTTLS, implicit TLS or, towards
+//!   a loopback host only, none: lettre speaks SMTP, over sockets of
+//!   [`smtp_pool`]'s with `TCP_NODELAY` (lettre's own transport, for
+//!   implicit TLS only, leaves Nagle's algorithm on).
 //!
 //! Rendering lives in [`templates`], DKIM keys in [`dkim`]. A failure is a
 //! [`MailError`] whose message never contains an address, and which says
 //! whether trying again can help.
 
 pub mod dkim;
+mod smtp_pool;
 pub mod templates;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart, header::HeaderName};
@@ -23,6 +27,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::{AsyncSmtpTransport, PoolConfig};
 use lettre::{AsyncTransport, Message, Tokio1Executor};
+use smtp_pool::{SmtpPool, SmtpTarget};
 
 use crate::config::{MailSettings, MailTransport, SmtpTls};
 
@@ -107,7 +112,11 @@ pub fn redact_addresses(text: &str) -> String {
 #[derive(Clone)]
 enum Transport {
     Folder(PathBuf),
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `smtp://` (STARTTLS or, towards loopback, plaintext).
+    Smtp(Arc<SmtpPool>),
+    /// `smtps://`: lettre's transport and pool, which can start TLS before
+    /// the greeting (on a socket without `TCP_NODELAY`, see [`smtp_pool`]).
+    Smtps(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 /// Delivers messages through the configured transport. Cheap to clone.
@@ -121,7 +130,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.transport {
             Transport::Folder(_) => "Mailer(folder)",
-            Transport::Smtp(_) => "Mailer(smtp)",
+            Transport::Smtp(_) | Transport::Smtps(_) => "Mailer(smtp)",
         })
     }
 }
@@ -143,7 +152,7 @@ impl Mailer {
     ) -> anyhow::Result<Self> {
         let transport = match settings.transport {
             MailTransport::Folder => Transport::Folder(data_dir.join("mail")),
-            MailTransport::Smtp => Transport::Smtp(smtp_transport(settings)?),
+            MailTransport::Smtp => smtp_transport(settings)?,
         };
         Ok(Self {
             transport,
@@ -162,7 +171,8 @@ impl Mailer {
         let message = build(email)?;
         match &self.transport {
             Transport::Folder(dir) => write_eml(dir, &message.formatted()).await,
-            Transport::Smtp(smtp) => smtp
+            Transport::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
+            Transport::Smtps(smtp) => smtp
                 .send(message)
                 .await
                 .map(drop)
@@ -246,7 +256,7 @@ fn is_loopback(host: &str) -> bool {
 /// The SMTP client: host, port and credentials from `mail.smtp_url`, TLS
 /// from `mail.smtp_tls` (default: STARTTLS for `smtp://`, implicit TLS for
 /// `smtps://`), trusted roots from the system plus `mail.smtp_ca_file`.
-fn smtp_transport(s: &MailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+fn smtp_transport(s: &MailSettings) -> anyhow::Result<Transport> {
     use anyhow::Context;
     let raw = s
         .smtp_url
@@ -273,19 +283,19 @@ fn smtp_transport(s: &MailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1E
     if tls == SmtpTls::None && !is_loopback(&host) {
         anyhow::bail!("mail.smtp_tls = none is allowed only towards a loopback host, not {host}");
     }
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let port = url.port().unwrap_or(match tls {
         SmtpTls::Tls => 465,
         SmtpTls::Starttls => 587,
         SmtpTls::None => 25,
     });
-    let tls = match tls {
-        SmtpTls::None => Tls::None,
+    let params = match tls {
+        SmtpTls::None => None,
         SmtpTls::Starttls | SmtpTls::Tls => {
-            let mut params = TlsParameters::builder(
-                host.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_owned(),
-            );
+            let mut params = TlsParameters::builder(host.clone());
             if let Some(ca) = &s.smtp_ca_file {
                 let pem = std::fs::read(ca)
                     .with_context(|| format!("reading mail.smtp_ca_file {}", ca.display()))?;
@@ -297,34 +307,47 @@ fn smtp_transport(s: &MailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1E
                 })?;
                 params = params.add_root_certificate(cert);
             }
-            let params = params.build_rustls().context("setting up TLS for SMTP")?;
-            if tls == SmtpTls::Tls {
-                Tls::Wrapper(params)
-            } else {
-                Tls::Required(params)
-            }
+            Some(params.build_rustls().context("setting up TLS for SMTP")?)
         }
     };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(port)
-        .tls(tls)
-        .timeout(Some(s.smtp_timeout))
-        .pool_config(
-            PoolConfig::new()
-                .max_size(s.smtp_pool_size)
-                .idle_timeout(Duration::from_secs(60)),
-        );
-    if !url.username().is_empty() {
+    let credentials = if url.username().is_empty() {
+        None
+    } else {
         let decode = |v: &str| {
             percent_decode(v)
                 .context("mail.smtp_url's user or password is not valid percent-encoding")
         };
-        builder = builder.credentials(Credentials::new(
+        Some(Credentials::new(
             decode(url.username())?,
             decode(url.password().unwrap_or(""))?,
-        ));
+        ))
+    };
+    if let (SmtpTls::Tls, Some(params)) = (tls, &params) {
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .tls(Tls::Wrapper(params.clone()))
+            .timeout(Some(s.smtp_timeout))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(s.smtp_pool_size)
+                    .idle_timeout(Duration::from_secs(60)),
+            );
+        if let Some(credentials) = credentials {
+            builder = builder.credentials(credentials);
+        }
+        return Ok(Transport::Smtps(builder.build()));
     }
-    Ok(builder.build())
+    let target = SmtpTarget {
+        host,
+        port,
+        starttls: params,
+        credentials,
+        timeout: s.smtp_timeout,
+    };
+    Ok(Transport::Smtp(Arc::new(SmtpPool::new(
+        target,
+        s.smtp_pool_size,
+    ))))
 }
 
 fn percent_decode(v: &str) -> anyhow::Result<String> {

@@ -155,6 +155,20 @@ impl SmtpSink {
     /// On `port` (a server that went away and came back), with an empty
     /// inbox.
     pub fn start_on(port: u16, tls: bool) -> Self {
+        Self::spawn(port, tls, false)
+    }
+
+    /// With implicit TLS (TLS from the first byte, as on port 465).
+    pub fn start_implicit_tls() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::spawn(port, true, true)
+    }
+
+    fn spawn(port: u16, tls: bool, implicit: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
         let mut cmd = Command::new("python3");
@@ -162,11 +176,16 @@ impl SmtpSink {
             .args(["--port", &port.to_string(), "--user", SINK_USER])
             .args(["--password", SINK_PASSWORD])
             .arg("--dir")
-            .arg(dir.path().join("inbox"));
+            .arg(dir.path().join("inbox"))
+            .arg("--peers")
+            .arg(dir.path().join("peers.log"));
         let mut ca = None;
         if tls {
             let (ca_pem, leaf, key) = test_ca(dir.path());
             cmd.arg("--cert").arg(leaf).arg("--key").arg(key);
+            if implicit {
+                cmd.arg("--implicit-tls");
+            }
             ca = Some(ca_pem);
         }
         let mut child = cmd
@@ -198,6 +217,16 @@ impl SmtpSink {
 
     pub fn messages(&self) -> Vec<PathBuf> {
         messages_in(&self.dir.path().join("inbox"))
+    }
+
+    /// For every message accepted, in order, the client port of the
+    /// connection it came over (one port per connection).
+    pub fn peers(&self) -> Vec<u16> {
+        std::fs::read_to_string(self.dir.path().join("peers.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.parse().expect("a port"))
+            .collect()
     }
 
     /// Waits until `n` messages have arrived (10 s at most).

@@ -20,6 +20,7 @@ mod deals;
 mod delivery;
 mod docs;
 mod email;
+mod email_pool;
 mod email_smtp;
 mod email_support;
 mod errors;

@@ -3,13 +3,17 @@
 
 Listens on 127.0.0.1:PORT, requires AUTH (PLAIN/LOGIN) with USER and
 PASSWORD when given, offers STARTTLS with CERT/KEY when given (and then
-requires it before AUTH and MAIL), and writes each message it accepts, as
+requires it before AUTH and MAIL; with --implicit-tls, speaks TLS from the
+first byte instead, like port 465), and writes each message it accepts, as
 received, to DIR/<n>.eml (a temporary name first, then renamed). A
 recipient starting with `reject` is refused for good (550), one starting
-with `later` for now (451). Prints `ready` once it accepts connections.
+with `later` for now (451). With --peers FILE, appends the client's port
+(one per connection) to FILE for every message accepted. Prints `ready`
+once it accepts connections.
 
     smtp_sink.py --port 2525 --dir /tmp/mail [--user u --password p]
-                 [--cert leaf.pem --key leaf.key] [--count-only]
+                 [--cert leaf.pem --key leaf.key [--implicit-tls]]
+                 [--count-only] [--peers FILE]
 """
 
 import argparse
@@ -25,9 +29,10 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
-    def __init__(self, folder, count_only):
+    def __init__(self, folder, count_only, peers=None):
         self.folder = folder
         self.count_only = count_only
+        self.peers = peers
         self.seq = itertools.count(1)
         self.lock = threading.Lock()
 
@@ -42,6 +47,9 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             n = next(self.seq)
+            if self.peers:
+                with open(self.peers, "a") as f:
+                    f.write(f"{session.peer[1]}\n")
         if self.count_only:
             return "250 Message accepted"
         tmp = os.path.join(self.folder, f".{n}.partial")
@@ -59,7 +67,9 @@ def main():
     p.add_argument("--password")
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--implicit-tls", action="store_true")
     p.add_argument("--count-only", action="store_true")
+    p.add_argument("--peers")
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
 
@@ -76,11 +86,14 @@ def main():
     if a.cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.cert, a.key)
-        kwargs.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
+        if a.implicit_tls:
+            kwargs.update(ssl_context=ctx, auth_require_tls=False)
+        else:
+            kwargs.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
     else:
         kwargs.update(auth_require_tls=False)
     controller = Controller(
-        Sink(a.dir, a.count_only),
+        Sink(a.dir, a.count_only, a.peers),
         hostname="127.0.0.1",
         port=a.port,
         server_hostname="localhost",
