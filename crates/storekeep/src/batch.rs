@@ -74,12 +74,24 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     }
 }
 
-async fn write_batches<T, R>(write: Write<T, R>, mut rx: mpsc::UnboundedReceiver<(T, Reply<R>)>) {
+async fn write_batches<T: Send + 'static, R: Send + 'static>(
+    write: Write<T, R>,
+    mut rx: mpsc::UnboundedReceiver<(T, Reply<R>)>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (items, replies): (Vec<T>, Vec<Reply<R>>) =
             std::mem::take(&mut batch).into_iter().unzip();
-        let mut results = write(items).await.into_iter();
+        // A task of its own, so a panicking write fails its batch only and
+        // the writer goes on with the next.
+        let mut results = match tokio::spawn(write(items)).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::error!(error = %e, "a batch write failed");
+                Vec::new()
+            }
+        }
+        .into_iter();
         for reply in replies {
             let result = results
                 .next()
@@ -126,6 +138,16 @@ mod tests {
         assert_eq!(answers[5], Err("seven".to_owned()));
         assert_eq!(answers[7], Ok(90));
         assert_eq!(*sizes.lock().unwrap(), vec![1, 8]);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_fails_its_batch_and_the_next_batch_is_written() {
+        let b: Batcher<u32, u32> = Batcher::new(|items: Vec<u32>| async move {
+            assert!(!items.contains(&0), "a write that panics");
+            items.into_iter().map(Ok).collect()
+        });
+        assert!(b.submit(0).await.is_err());
+        assert_eq!(b.submit(5).await, Ok(5));
     }
 
     #[tokio::test]

@@ -158,7 +158,9 @@ const CLAIM: &str = concat!(
 /// for its own transaction, set inside the statement so it stays one round
 /// trip): if PostgreSQL itself crashes, the last fraction of a second of
 /// claims may be lost, which only makes those jobs due again, as a claim
-/// whose worker died would. The jobs themselves were inserted durably.
+/// whose worker died would (a worker still running one learns it at its
+/// next heartbeat and stops, so two runs may overlap briefly — at least
+/// once). The jobs themselves were inserted durably.
 /// Halving the durable commits of a job's run doubled no-op jobs/s
 /// (docs/benchmarks.md, "Background jobs").
 const CLAIM_LOCKED: &str = concat!(
