@@ -103,8 +103,12 @@ macro_rules! impl_store {
                 $crate::identity::accounts::count::<$backend>(&self.pool, tenant, kind).await
             }
 
-            async fn update_user_sealed(&self, user: &::storekeep_domain::UserRecord) -> ::storekeep_store::StoreResult<()> {
-                $crate::identity::accounts::update_sealed::<$backend>(&self.pool, user).await
+            async fn replace_user_sealed(
+                &self,
+                old: &::storekeep_domain::UserRecord,
+                new: &::storekeep_domain::UserRecord,
+            ) -> ::storekeep_store::StoreResult<bool> {
+                $crate::identity::accounts::replace_sealed::<$backend>(&self.pool, old, new).await
             }
 
             async fn users_after(&self, after: Option<::storekeep_domain::UserId>, limit: i64) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::UserRecord>> {

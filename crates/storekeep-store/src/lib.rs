@@ -256,8 +256,11 @@ pub trait Store:
     ) -> StoreResult<Page<UserRecord>>;
     /// How many accounts of `kind` the shop has.
     async fn count_users(&self, tenant: TenantId, kind: UserKind) -> StoreResult<i64>;
-    /// Writes the sealed fields back (key rotation, profile changes).
-    async fn update_user_sealed(&self, user: &UserRecord) -> StoreResult<()>;
+    /// Writes `new`'s sealed fields (email, name, phone, TOTP secrets) for
+    /// a key rotation, only while the stored ones are still all `old`'s:
+    /// `false` (nothing written) if the account changed since `old` was
+    /// read, or is gone.
+    async fn replace_user_sealed(&self, old: &UserRecord, new: &UserRecord) -> StoreResult<bool>;
     /// Every account, for re-sealing under a new key, in id order after `after`.
     async fn users_after(&self, after: Option<UserId>, limit: i64) -> StoreResult<Vec<UserRecord>>;
 

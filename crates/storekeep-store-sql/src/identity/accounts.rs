@@ -84,12 +84,18 @@ pub async fn after<B: Backend>(
     rows.into_iter().map(UserRecord::try_from).collect()
 }
 
-pub async fn update_sealed<B: Backend>(pool: &Pool<B::Db>, u: &UserRecord) -> StoreResult<()> {
-    let done = B::exec(&mut *B::conn(pool).await?, sql::update_sealed(u, now())).await?;
-    if done == 0 {
-        return Err(StoreError::NotFound(ACCOUNT));
+pub async fn replace_sealed<B: Backend>(
+    pool: &Pool<B::Db>,
+    old: &UserRecord,
+    new: &UserRecord,
+) -> StoreResult<bool> {
+    if old.id != new.id {
+        return Err(StoreError::Invalid(
+            "a re-sealed account is another account",
+        ));
     }
-    Ok(())
+    let stmt = sql::replace_sealed(old, new, now());
+    Ok(B::exec(&mut *B::conn(pool).await?, stmt).await? == 1)
 }
 
 pub async fn count<B: Backend>(

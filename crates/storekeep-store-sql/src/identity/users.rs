@@ -17,7 +17,25 @@ pub const SELECT_PAGE: &str =
 /// Every account, in id order: ids after `$1`, at most `$2`.
 pub const SELECT_AFTER: &str = crate::select_users!("u.id > $1 ORDER BY u.id LIMIT $2");
 
-type SealedValues<'a> = (
+type SealedColumns<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn sealed_columns(u: &UserRecord) -> SealedColumns<'_> {
+    (
+        &u.email_sealed,
+        u.name_sealed.as_deref(),
+        u.phone_sealed.as_deref(),
+        u.totp_sealed.as_deref(),
+        u.totp_pending_sealed.as_deref(),
+    )
+}
+
+type ReplaceSealed<'a> = (
     &'a str,
     Option<&'a str>,
     Option<&'a str>,
@@ -25,21 +43,42 @@ type SealedValues<'a> = (
     Option<&'a str>,
     DateTime<Utc>,
     DbId,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
 );
 
-/// Stores an account's sealed fields (after a key rotation).
-pub fn update_sealed(u: &UserRecord, at: DateTime<Utc>) -> Stmt<SealedValues<'_>> {
+/// Stores an account's sealed fields (after a key rotation) only while
+/// all five are still `old`'s: a compare-and-set, no row if the account
+/// changed meanwhile or is gone.
+pub fn replace_sealed<'a>(
+    old: &'a UserRecord,
+    new: &'a UserRecord,
+    at: DateTime<Utc>,
+) -> Stmt<ReplaceSealed<'a>> {
+    let (email, name, phone, totp, pending) = sealed_columns(new);
+    let (old_email, old_name, old_phone, old_totp, old_pending) = sealed_columns(old);
     Stmt::new(
         "UPDATE users SET email_sealed = $1, name_sealed = $2, phone_sealed = $3, \
-         totp_sealed = $4, totp_pending_sealed = $5, updated_at = $6 WHERE id = $7",
+         totp_sealed = $4, totp_pending_sealed = $5, updated_at = $6 \
+         WHERE id = $7 AND email_sealed = $8 AND name_sealed IS NOT DISTINCT FROM $9 \
+         AND phone_sealed IS NOT DISTINCT FROM $10 AND totp_sealed IS NOT DISTINCT FROM $11 \
+         AND totp_pending_sealed IS NOT DISTINCT FROM $12",
         (
-            &u.email_sealed,
-            u.name_sealed.as_deref(),
-            u.phone_sealed.as_deref(),
-            u.totp_sealed.as_deref(),
-            u.totp_pending_sealed.as_deref(),
+            email,
+            name,
+            phone,
+            totp,
+            pending,
             at,
-            DbId(u.id.0),
+            DbId(new.id.0),
+            old_email,
+            old_name,
+            old_phone,
+            old_totp,
+            old_pending,
         ),
     )
 }

@@ -166,22 +166,125 @@ async fn sealed_fields_are_rewritten_and_every_account_is_visited_in_id_order() 
     changed.name_sealed = Some("name".into());
     changed.totp_pending_sealed = Some("pending".into());
 
-    store.update_user_sealed(&changed).await.unwrap();
-    let missing = store
-        .update_user_sealed(&account(None, UserKind::Operator, "x"))
-        .await;
+    assert!(store.replace_user_sealed(&ids[0], &changed).await.unwrap());
+    let ghost = account(None, UserKind::Operator, "x");
+    let missing = store.replace_user_sealed(&ghost, &ghost).await;
 
     let read = store.user_by_id(changed.id).await.unwrap();
     assert_eq!(read.email_sealed, "resealed");
     assert_eq!(read.name_sealed.as_deref(), Some("name"));
     assert_eq!(read.totp_pending_sealed.as_deref(), Some("pending"));
     assert_eq!(read.email_index, changed.email_index);
-    assert!(matches!(missing, Err(StoreError::NotFound("account"))));
+    assert!(!missing.unwrap(), "an account that is gone is not written");
+    assert!(matches!(
+        store.user_by_id(ghost.id).await,
+        Err(StoreError::NotFound("account"))
+    ));
     let first = store.users_after(None, 2).await.unwrap();
     let rest = store.users_after(Some(first[1].id), 2).await.unwrap();
     let visited: Vec<UserId> = first.iter().chain(&rest).map(|u| u.id).collect();
     let expected: Vec<UserId> = ids.iter().map(|u| u.id).collect();
     assert_eq!(visited, expected);
+}
+
+/// `u` with every sealed field it holds re-sealed (as a key rotation does).
+fn rotated(u: &UserRecord) -> UserRecord {
+    let seal = |v: &str| format!("{v}+rotated");
+    UserRecord {
+        email_sealed: seal(&u.email_sealed),
+        name_sealed: u.name_sealed.as_deref().map(seal),
+        phone_sealed: u.phone_sealed.as_deref().map(seal),
+        totp_sealed: u.totp_sealed.as_deref().map(seal),
+        totp_pending_sealed: u.totp_pending_sealed.as_deref().map(seal),
+        ..u.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_reseal_read_before_a_change_to_the_account_is_not_applied() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let mut user = account(Some(a.tenant), UserKind::Customer, "ada");
+    user.name_sealed = Some("name-1".into());
+    store.create_user(&user, None).await.unwrap();
+
+    // TOTP enabled after the rotation read the account: not switched off.
+    let read = store.user_by_id(user.id).await.unwrap();
+    store
+        .enable_totp(user.id, "totp-1", 1, &[], &ctx())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .replace_user_sealed(&read, &rotated(&read))
+            .await
+            .unwrap()
+    );
+    let now_stored = store.user_by_id(user.id).await.unwrap();
+    assert_eq!(now_stored.totp_sealed.as_deref(), Some("totp-1"));
+    assert_eq!(now_stored.email_sealed, "sealed:ada");
+    assert_eq!(now_stored.name_sealed.as_deref(), Some("name-1"));
+
+    // The email changed after the read: the new address survives.
+    let read = store.user_by_id(user.id).await.unwrap();
+    let moved = UserRecord {
+        email_sealed: "sealed:ada-new".into(),
+        ..read.clone()
+    };
+    assert!(store.replace_user_sealed(&read, &moved).await.unwrap());
+    assert!(
+        !store
+            .replace_user_sealed(&read, &rotated(&read))
+            .await
+            .unwrap()
+    );
+    let now_stored = store.user_by_id(user.id).await.unwrap();
+    assert_eq!(now_stored.email_sealed, "sealed:ada-new");
+    assert_eq!(now_stored.totp_sealed.as_deref(), Some("totp-1"));
+
+    // TOTP disabled after the read: not switched back on.
+    let read = store.user_by_id(user.id).await.unwrap();
+    store.disable_totp(user.id, &ctx()).await.unwrap();
+    assert!(
+        !store
+            .replace_user_sealed(&read, &rotated(&read))
+            .await
+            .unwrap()
+    );
+    let now_stored = store.user_by_id(user.id).await.unwrap();
+    assert_eq!(now_stored.totp_sealed, None);
+    assert_eq!(now_stored.email_sealed, "sealed:ada-new");
+
+    // Read again, nothing changed meanwhile (NULLs included): applied.
+    let read = store.user_by_id(user.id).await.unwrap();
+    assert!(
+        store
+            .replace_user_sealed(&read, &rotated(&read))
+            .await
+            .unwrap()
+    );
+    let now_stored = store.user_by_id(user.id).await.unwrap();
+    assert_eq!(now_stored.email_sealed, "sealed:ada-new+rotated");
+    assert_eq!(now_stored.name_sealed.as_deref(), Some("name-1+rotated"));
+    assert_eq!(
+        (now_stored.phone_sealed, now_stored.totp_sealed),
+        (None, None)
+    );
+    assert_eq!(now_stored.email_index, "ada");
+
+    // A user deleted after the read (never stored, here) is skipped.
+    let gone = account(Some(a.tenant), UserKind::Customer, "gone");
+    assert!(
+        !store
+            .replace_user_sealed(&gone, &rotated(&gone))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.user_by_id(gone.id).await,
+        Err(StoreError::NotFound("account"))
+    ));
 }
 
 #[tokio::test]

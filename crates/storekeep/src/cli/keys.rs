@@ -70,6 +70,12 @@ pub async fn run(config: Option<PathBuf>, cmd: KeysCommand) -> anyhow::Result<Ex
                         "{} of {} accounts re-encrypted under key {kid}",
                         place.resealed, place.seen
                     );
+                    if place.skipped > 0 {
+                        println!(
+                            "{} accounts changed while being re-encrypted: run `storekeep keys rotate` again",
+                            place.skipped
+                        );
+                    }
                 } else {
                     println!(
                         "{}: {} of {} values re-encrypted under key {kid}",

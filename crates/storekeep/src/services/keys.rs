@@ -6,11 +6,15 @@
 //!
 //! Safe beside running servers: each value is replaced only if it is still
 //! the one that was read (a value changed meanwhile was sealed under the
-//! newest key already), and servers read every configured key.
+//! newest key already), and servers read every configured key. An account
+//! is replaced whole (its five sealed fields) only if none of them changed;
+//! one changed meanwhile is read again and re-sealed once more, one that
+//! changes again is left and counted in [`Resealed::skipped`] (a second
+//! run finishes it), one deleted meanwhile is passed over.
 
 use storekeep_domain::{OrderId, TenantId, UserId, WebhookEndpointId};
-use storekeep_store::Store;
 use storekeep_store::sealed::SealedField;
+use storekeep_store::{Store, StoreError};
 
 use super::ServiceResult;
 use crate::crypto::Keyring;
@@ -27,6 +31,9 @@ pub struct Resealed {
     pub seen: u64,
     /// Values re-encrypted (the others were under the newest key already).
     pub resealed: u64,
+    /// Values left under an older key because they kept changing while
+    /// being re-encrypted (accounts only): run the rotation again.
+    pub skipped: u64,
 }
 
 /// The keyring context a value of `field` owned by `owner` is sealed under.
@@ -51,6 +58,7 @@ pub async fn rotate(store: &dyn Store, keyring: &Keyring) -> ServiceResult<Vec<R
             place: field.name(),
             seen: 0,
             resealed: 0,
+            skipped: 0,
         };
         let mut after = None;
         loop {
@@ -79,19 +87,57 @@ async fn accounts(store: &dyn Store, keyring: &Keyring) -> ServiceResult<Reseale
         place: "accounts",
         seen: 0,
         resealed: 0,
+        skipped: 0,
     };
     let mut after = None;
     loop {
         let batch = store.users_after(after, BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
-        for mut user in batch {
+        for user in batch {
             report.seen += 1;
-            if super::accounts::reseal(keyring, &mut user)? {
-                store.update_user_sealed(&user).await?;
-                report.resealed += 1;
+            match reseal_account(store, keyring, user).await? {
+                Account::Resealed => report.resealed += 1,
+                Account::Current => {}
+                Account::Skipped => report.skipped += 1,
             }
         }
     }
     Ok(report)
+}
+
+/// What became of one account.
+enum Account {
+    Resealed,
+    /// Under the newest key already, or deleted.
+    Current,
+    /// Changed twice while being re-sealed: still (partly) under an older key.
+    Skipped,
+}
+
+/// Re-seals `read` if it is not under the newest key; if it changed since
+/// it was read, reads it again and tries once more.
+async fn reseal_account(
+    store: &dyn Store,
+    keyring: &Keyring,
+    read: storekeep_domain::UserRecord,
+) -> ServiceResult<Account> {
+    let mut old = read;
+    for attempt in 0..2 {
+        if attempt > 0 {
+            old = match store.user_by_id(old.id).await {
+                Ok(user) => user,
+                Err(StoreError::NotFound(_)) => return Ok(Account::Current),
+                Err(e) => return Err(e.into()),
+            };
+        }
+        let mut new = old.clone();
+        if !super::accounts::reseal(keyring, &mut new)? {
+            return Ok(Account::Current);
+        }
+        if store.replace_user_sealed(&old, &new).await? {
+            return Ok(Account::Resealed);
+        }
+    }
+    Ok(Account::Skipped)
 }
