@@ -1,0 +1,675 @@
+//! Backups (`storekeep backup`): a consistent snapshot of the live
+//! database, compressed and encrypted into one archive, with a manifest
+//! beside it that says what it must restore to; verifying one by
+//! restoring it into a scratch database; restoring one safely; pruning by
+//! a retention policy. See docs/backups.md.
+//!
+//! - SQLite: `VACUUM INTO` a file (one read transaction: writers carry on).
+//! - PostgreSQL: `pg_dump --format=custom` of a snapshot exported by a
+//!   repeatable-read transaction, which also counts the rows, so the
+//!   manifest describes exactly what was dumped.
+//!
+//! The SQL lives in each backend's `maintenance` module; this module runs
+//! the steps, the files and the programs.
+
+pub mod archive;
+pub mod destination;
+pub mod pg_tools;
+mod restore;
+pub mod retention;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use storekeep_store::DatabaseKind;
+use storekeep_store::maintenance::{AuditHead, DatabaseFacts};
+use storekeep_store_postgres::maintenance as pg;
+use storekeep_store_sqlite::maintenance as lite;
+
+pub use archive::Digested;
+pub use destination::Destination;
+pub use restore::{RestoreOutcome, restore};
+
+use crate::config::{Secret, Settings};
+
+/// The archive format this binary writes and the newest it reads.
+pub const FORMAT: u32 = 1;
+const MANIFEST_SUFFIX: &str = ".manifest.json";
+
+/// What a backup holds and must restore to. Written as JSON beside the
+/// archive (no personal data: names of tables, counts, hashes); the
+/// archive's SHA-256 in it binds the two.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub storekeep_version: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// The newest migration applied to the database backed up.
+    pub schema_version: Option<i64>,
+    /// The encrypted file: its name at the destination, size and SHA-256.
+    pub archive: ArchiveFile,
+    /// The dump inside (SQLite file or `pg_dump` custom format), before
+    /// compression.
+    pub dump: Digested,
+    /// Rows per table at the snapshot.
+    pub tables: BTreeMap<String, i64>,
+    /// Each audit chain's head at the snapshot.
+    pub audit_heads: BTreeMap<String, AuditHead>,
+    /// The media objects (product images) the snapshot can refer to, by
+    /// checksum; they stay in the media store (see docs/backups.md).
+    pub media: MediaRefs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArchiveFile {
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaRefs {
+    /// `local` or `s3`.
+    pub store: String,
+    pub objects: Vec<MediaObject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaObject {
+    pub key: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Manifest {
+    fn facts(&self) -> DatabaseFacts {
+        DatabaseFacts {
+            schema_version: self.schema_version,
+            tables: self.tables.clone(),
+            audit_heads: self.audit_heads.clone(),
+        }
+    }
+
+    /// Refuses a backup this binary cannot restore: a newer format or
+    /// schema, or another kind of database than the configured one.
+    pub fn check_readable(&self, kind: DatabaseKind) -> anyhow::Result<()> {
+        if self.format > FORMAT {
+            bail!(
+                "backup {} has format {} but this storekeep reads format {FORMAT} at most: use a newer storekeep",
+                self.id,
+                self.format
+            );
+        }
+        let known = known_schema(kind);
+        if let Some(v) = self.schema_version
+            && v > known
+        {
+            bail!(
+                "backup {} has schema version {v}, newer than this storekeep's {known}: restore it with storekeep {} or newer",
+                self.id,
+                self.storekeep_version
+            );
+        }
+        if self.database != kind.as_str() {
+            bail!(
+                "backup {} is of a {} database but database.url is {}: an archive restores to its own kind of database",
+                self.id,
+                self.database,
+                kind.as_str()
+            );
+        }
+        Ok(())
+    }
+}
+
+fn known_schema(kind: DatabaseKind) -> i64 {
+    match kind {
+        DatabaseKind::Sqlite => lite::latest_known_migration(),
+        DatabaseKind::Postgres => pg::latest_known_migration(),
+    }
+}
+
+/// Progress on stderr while on a terminal (and not `--json`).
+#[derive(Clone)]
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub fn new(shown: bool) -> Self {
+        use std::io::IsTerminal;
+        Self((shown && std::io::stderr().is_terminal()).then(indicatif::ProgressBar::no_length))
+    }
+
+    /// A new step: `what`, measured in `total` bytes (0: unknown).
+    pub fn step(&self, what: &str, total: u64) {
+        if let Some(bar) = &self.0 {
+            let template = if total > 0 {
+                "{msg:<12} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+            } else {
+                "{spinner} {msg:<12} {elapsed}"
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template).expect("a valid template"),
+            );
+            bar.set_length(total);
+            bar.set_position(0);
+            bar.set_message(what.to_owned());
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
+    }
+
+    pub fn at(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes);
+        }
+    }
+
+    pub fn done(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The configured database's kind, refusing an in-memory one.
+pub fn database_kind(settings: &Settings) -> anyhow::Result<DatabaseKind> {
+    let url = settings.database_url();
+    if url.expose().starts_with("sqlite:") {
+        if crate::db::embedded_file(settings).is_none() {
+            bail!("an in-memory SQLite database cannot be backed up or restored");
+        }
+        Ok(DatabaseKind::Sqlite)
+    } else {
+        Ok(DatabaseKind::Postgres)
+    }
+}
+
+pub fn destination(settings: &Settings) -> Destination {
+    Destination::Local(settings.backup.dir(&settings.data_dir))
+}
+
+/// The identity generated for a fresh installation, used when
+/// `backup.recipients` is unset.
+fn generated_identity_file(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("secrets").join("backup-identity")
+}
+
+/// A fresh age identity file's text: a comment with its recipient, then
+/// the secret key.
+pub fn new_identity() -> (String, String) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    let recipient = id.to_public().to_string();
+    let text = format!(
+        "# storekeep backup identity\n# recipient: {recipient}\n{}\n",
+        id.to_string().expose_secret()
+    );
+    (text, recipient)
+}
+
+/// The recipients a new backup is encrypted to: `backup.recipients`, or
+/// the generated identity's (created on first use, with a warning).
+fn recipients(settings: &Settings) -> anyhow::Result<Vec<age::x25519::Recipient>> {
+    if !settings.backup.recipients.is_empty() {
+        return archive::recipients(&settings.backup.recipients);
+    }
+    let path = generated_identity_file(settings);
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let (text, _) = new_identity();
+        crate::crypto::files::write_private(&path, text.trim_end())?;
+    }
+    eprintln!(
+        "warning: backup.recipients is unset: encrypting to the generated identity {}; keep a copy of it away \
+         from this machine (without it no backup can be read) or set backup.recipients",
+        path.display()
+    );
+    Ok(archive::identities(&path)?
+        .iter()
+        .map(age::x25519::Identity::to_public)
+        .collect())
+}
+
+/// The identities that open backups: `--identity`, `backup.identity_file`,
+/// or the generated one.
+pub fn identities(
+    settings: &Settings,
+    flag: Option<&Path>,
+) -> anyhow::Result<Vec<age::x25519::Identity>> {
+    let path = match (flag, &settings.backup.identity_file) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => {
+            let p = generated_identity_file(settings);
+            if !p.exists() {
+                bail!(
+                    "no identity to decrypt backups with: pass --identity FILE or set backup.identity_file"
+                );
+            }
+            p
+        }
+    };
+    archive::identities(&path)
+}
+
+/// A connection URL of the same server for database `name`.
+fn pg_url_for(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("database.url is not a URL")?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.into())
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Settings that point at another database (a scratch one).
+fn settings_for(settings: &Settings, url: String) -> Settings {
+    let mut s = settings.clone();
+    s.database_url = Some(Secret::new(url));
+    s
+}
+
+/// Takes a backup of the configured database.
+pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<Manifest> {
+    let kind = database_kind(settings)?;
+    let recipients = recipients(settings)?;
+    let dest = destination(settings);
+    let staging = dest.staging()?;
+    let created_at = Utc::now();
+    let id = created_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+    let dump = staging.path().join("dump");
+    let url = settings.database_url().expose().to_owned();
+    progress.step("snapshot", 0);
+    let facts = match kind {
+        DatabaseKind::Sqlite => {
+            lite::vacuum_into(&url, &dump)
+                .await
+                .context("taking the SQLite snapshot (VACUUM INTO)")?;
+            lite::facts(&sqlite_url(&dump)).await?
+        }
+        DatabaseKind::Postgres => {
+            let tool = pg_tools::find("pg_dump", settings.backup.pg_bin_dir.as_deref())?;
+            let mut snapshot = pg::export_snapshot(&url).await?;
+            let facts = snapshot.facts().await?;
+            let mut cmd = pg_tools::command(&tool, &url)?;
+            cmd.arg("--format=custom")
+                .arg(format!("--snapshot={}", snapshot.id))
+                .arg("--file")
+                .arg(&dump);
+            let dumped = tokio::task::spawn_blocking(move || pg_tools::run(cmd, "pg_dump")).await?;
+            snapshot.end().await?;
+            dumped?;
+            facts
+        }
+    };
+    let media = media_refs(settings).await?;
+    let archive_name = format!("{id}.{}.zst.age", kind.as_str());
+    let sealed = staging.path().join(&archive_name);
+    let total = std::fs::metadata(&dump)?.len();
+    progress.step("encrypt", total);
+    let (dump_digest, archive_digest) = {
+        let (dump, sealed, p) = (dump.clone(), sealed.clone(), progress.clone());
+        tokio::task::spawn_blocking(move || {
+            archive::seal(&dump, &sealed, &recipients, &|n| p.at(n))
+        })
+        .await??
+    };
+    progress.done();
+    let manifest = Manifest {
+        format: FORMAT,
+        id: id.clone(),
+        created_at,
+        storekeep_version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: kind.as_str().to_owned(),
+        schema_version: facts.schema_version,
+        archive: ArchiveFile {
+            file: archive_name.clone(),
+            bytes: archive_digest.bytes,
+            sha256: archive_digest.sha256,
+        },
+        dump: dump_digest,
+        tables: facts.tables,
+        audit_heads: facts.audit_heads,
+        media,
+    };
+    let manifest_path = staging.path().join("manifest");
+    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::File::open(&manifest_path)?.sync_all()?;
+    // The manifest goes last: a listed backup is a whole one.
+    dest.put(&archive_name, &sealed)?;
+    dest.put(&format!("{id}{MANIFEST_SUFFIX}"), &manifest_path)?;
+    Ok(manifest)
+}
+
+/// Every media object with its checksum.
+async fn media_refs(settings: &Settings) -> anyhow::Result<MediaRefs> {
+    use sha2::Digest;
+    let media = crate::media::Media::from_settings(&settings.media, &settings.data_dir)?;
+    let mut objects = Vec::new();
+    for (key, bytes) in media.inventory().await.context("listing the media store")? {
+        let Some(body) = media.get(&key).await? else {
+            continue; // deleted meanwhile
+        };
+        objects.push(MediaObject {
+            key,
+            bytes,
+            sha256: format!("{:x}", sha2::Sha256::digest(&body)),
+        });
+    }
+    Ok(MediaRefs {
+        store: media.kind().to_owned(),
+        objects,
+    })
+}
+
+/// The backups at the destination, newest first. A manifest that does
+/// not parse is reported as a warning and left out.
+pub fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
+    let dest = destination(settings);
+    let mut found = Vec::new();
+    for name in dest.list()? {
+        if !name.ends_with(MANIFEST_SUFFIX) {
+            continue;
+        }
+        match serde_json::from_slice::<Manifest>(&dest.read(&name)?) {
+            Ok(m) => found.push(m),
+            Err(e) => eprintln!("warning: {name} is not a backup manifest: {e}"),
+        }
+    }
+    found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(found)
+}
+
+/// The backup `which` names: an id or `latest`.
+pub fn find(settings: &Settings, which: &str) -> anyhow::Result<Manifest> {
+    let all = list(settings)?;
+    let dest = destination(settings).describe();
+    let found = if which == "latest" {
+        all.into_iter().next()
+    } else {
+        all.into_iter().find(|m| m.id == which)
+    };
+    found.with_context(|| format!("there is no backup '{which}' in {dest}"))
+}
+
+/// Checks the archive against its manifest, then decrypts and
+/// decompresses it into `into`.
+async fn unpack(
+    settings: &Settings,
+    manifest: &Manifest,
+    identities: Vec<age::x25519::Identity>,
+    into: &Path,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let dest = destination(settings);
+    let path = dest.get(&manifest.archive.file, into.parent().unwrap_or(into))?;
+    progress.step("checksum", 0);
+    let found = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || archive::digest_file(&path)).await??
+    };
+    if found.bytes != manifest.archive.bytes || found.sha256 != manifest.archive.sha256 {
+        bail!(
+            "the archive {} does not match its manifest (SHA-256 {}, {} bytes; the manifest says {}, {} bytes): \
+             it was altered or truncated",
+            manifest.archive.file,
+            found.sha256,
+            found.bytes,
+            manifest.archive.sha256,
+            manifest.archive.bytes
+        );
+    }
+    progress.step("decrypt", manifest.dump.bytes);
+    let plain = {
+        let (into, p) = (into.to_path_buf(), progress.clone());
+        tokio::task::spawn_blocking(move || archive::open(&path, &into, &identities, &|n| p.at(n)))
+            .await?
+    }
+    .with_context(|| format!("opening the archive {}", manifest.archive.file))?;
+    if plain != manifest.dump {
+        bail!(
+            "the dump inside {} does not match its manifest (SHA-256 {})",
+            manifest.archive.file,
+            plain.sha256
+        );
+    }
+    Ok(())
+}
+
+/// A database the archive was restored into, and how to check it.
+enum Scratch {
+    Sqlite(PathBuf),
+    Postgres { url: String, name: String },
+}
+
+impl Scratch {
+    fn url(&self) -> String {
+        match self {
+            Self::Sqlite(p) => sqlite_url(p),
+            Self::Postgres { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// Restores the unpacked dump `dump` into a new database: the file itself
+/// for SQLite (moved to `sqlite_at`), a new database `pg_name` for
+/// PostgreSQL.
+async fn load_dump(
+    settings: &Settings,
+    dump: &Path,
+    sqlite_at: &Path,
+    pg_name: &str,
+    progress: &Progress,
+) -> anyhow::Result<Scratch> {
+    match database_kind(settings)? {
+        DatabaseKind::Sqlite => {
+            std::fs::rename(dump, sqlite_at)
+                .with_context(|| format!("moving the restored file to {}", sqlite_at.display()))?;
+            Ok(Scratch::Sqlite(sqlite_at.to_path_buf()))
+        }
+        DatabaseKind::Postgres => {
+            let tool = pg_tools::find("pg_restore", settings.backup.pg_bin_dir.as_deref())?;
+            let url = settings.database_url().expose().to_owned();
+            pg::create_database(&url, pg_name).await?;
+            let scratch = Scratch::Postgres {
+                url: pg_url_for(&url, pg_name)?,
+                name: pg_name.to_owned(),
+            };
+            progress.step("pg_restore", 0);
+            let mut cmd = pg_tools::command(&tool, &scratch.url())?;
+            cmd.args([
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--dbname",
+            ])
+            .arg(pg_name)
+            .arg(dump);
+            let loaded =
+                tokio::task::spawn_blocking(move || pg_tools::run(cmd, "pg_restore")).await?;
+            if let Err(e) = loaded {
+                drop_scratch(settings, &scratch).await;
+                return Err(e);
+            }
+            Ok(scratch)
+        }
+    }
+}
+
+async fn drop_scratch(settings: &Settings, scratch: &Scratch) {
+    match scratch {
+        Scratch::Sqlite(path) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        Scratch::Postgres { name, .. } => {
+            if let Err(e) = pg::drop_database(settings.database_url().expose(), name).await {
+                eprintln!("warning: could not drop the scratch database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// What [`verify`] found wrong with a restored database (empty: nothing).
+async fn problems(
+    settings: &Settings,
+    scratch: &Scratch,
+    manifest: &Manifest,
+) -> anyhow::Result<Vec<String>> {
+    let url = scratch.url();
+    let mut problems = Vec::new();
+    let facts = match scratch {
+        Scratch::Sqlite(_) => {
+            problems.extend(lite::integrity_problems(&url).await?);
+            lite::facts(&url).await?
+        }
+        Scratch::Postgres { .. } => pg::facts(&url).await?,
+    };
+    let want = manifest.facts();
+    if facts.schema_version != want.schema_version {
+        problems.push(format!(
+            "schema version {:?}, the manifest says {:?}",
+            facts.schema_version, want.schema_version
+        ));
+    }
+    for table in want.tables.keys().chain(facts.tables.keys()) {
+        let (has, wants) = (facts.tables.get(table), want.tables.get(table));
+        if has != wants
+            && !problems
+                .iter()
+                .any(|p| p.starts_with(&format!("table {table}:")))
+        {
+            problems.push(format!(
+                "table {table}: {} rows, the manifest says {}",
+                has.map_or("no such table".to_owned(), i64::to_string),
+                wants.map_or("no such table".to_owned(), i64::to_string)
+            ));
+        }
+    }
+    if facts.audit_heads != want.audit_heads {
+        problems.push("the audit chain heads differ from the manifest's".to_owned());
+    }
+    let store = crate::db::connect(&settings_for(settings, url)).await?;
+    let verdicts = crate::services::audit::verify_chains(store.as_ref()).await;
+    store.close().await;
+    for (scope, verdict) in verdicts? {
+        if let crate::services::audit::ChainVerdict::Broken(why) = verdict {
+            problems.push(format!("audit chain {scope} is broken: {why}"));
+        }
+    }
+    Ok(problems)
+}
+
+/// What a successful verification checked.
+#[derive(Debug, serde::Serialize)]
+pub struct Verified {
+    pub id: String,
+    pub tables: usize,
+    pub rows: i64,
+    pub audit_chains: usize,
+    /// Media objects the manifest names that the media store lacks or
+    /// holds with other bytes.
+    pub media_missing: Vec<String>,
+}
+
+/// Restores backup `manifest` into a scratch database, checks it and
+/// drops it. An error names what failed.
+pub async fn verify(
+    settings: &Settings,
+    manifest: &Manifest,
+    identities: Vec<age::x25519::Identity>,
+    progress: &Progress,
+) -> anyhow::Result<Verified> {
+    let kind = database_kind(settings)?;
+    manifest.check_readable(kind)?;
+    let work = destination(settings).staging()?;
+    let dump = work.path().join("dump");
+    unpack(settings, manifest, identities, &dump, progress).await?;
+    let scratch_name = format!(
+        "{}_verify_{}",
+        pg_db_name(settings).unwrap_or_default(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let scratch = load_dump(
+        settings,
+        &dump,
+        &work.path().join("scratch.db"),
+        &scratch_name,
+        progress,
+    )
+    .await?;
+    progress.step("checks", 0);
+    let found = problems(settings, &scratch, manifest).await;
+    drop_scratch(settings, &scratch).await;
+    progress.done();
+    let found = found?;
+    if !found.is_empty() {
+        bail!(
+            "backup {} failed verification:\n  - {}",
+            manifest.id,
+            found.join("\n  - ")
+        );
+    }
+    Ok(Verified {
+        id: manifest.id.clone(),
+        tables: manifest.tables.len(),
+        rows: manifest.tables.values().sum(),
+        audit_chains: manifest.audit_heads.len(),
+        media_missing: missing_media(settings, manifest).await?,
+    })
+}
+
+/// The configured PostgreSQL database's name (`None` for SQLite).
+fn pg_db_name(settings: &Settings) -> Option<String> {
+    let url = settings.database_url();
+    (!url.expose().starts_with("sqlite:"))
+        .then(|| pg::database_name(url.expose()).ok())
+        .flatten()
+}
+
+async fn missing_media(settings: &Settings, manifest: &Manifest) -> anyhow::Result<Vec<String>> {
+    use sha2::Digest;
+    let media = crate::media::Media::from_settings(&settings.media, &settings.data_dir)?;
+    let mut missing = Vec::new();
+    for object in &manifest.media.objects {
+        let ok = match media.get(&object.key).await? {
+            Some(body) => format!("{:x}", sha2::Sha256::digest(&body)) == object.sha256,
+            None => false,
+        };
+        if !ok {
+            missing.push(object.key.clone());
+        }
+    }
+    Ok(missing)
+}
+
+/// The backups `policy` prunes at `now`, oldest first (none is deleted
+/// here).
+pub fn to_prune(settings: &Settings, now: DateTime<Utc>) -> anyhow::Result<Vec<Manifest>> {
+    let all = list(settings)?;
+    let times: Vec<i64> = all.iter().map(|m| m.created_at.timestamp()).collect();
+    let kept = retention::keep(&settings.backup.keep, &times, now.timestamp());
+    let mut gone: Vec<Manifest> = all
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(m, k)| (!k).then_some(m))
+        .collect();
+    gone.reverse();
+    Ok(gone)
+}
+
+/// Deletes a backup: its manifest first (so it is no longer listed), then
+/// its archive.
+pub fn delete(settings: &Settings, manifest: &Manifest) -> anyhow::Result<()> {
+    let dest = destination(settings);
+    dest.delete(&format!("{}{MANIFEST_SUFFIX}", manifest.id))?;
+    dest.delete(&manifest.archive.file)
+}
