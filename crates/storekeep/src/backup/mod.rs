@@ -593,10 +593,15 @@ pub async fn verify(
     let work = destination(settings).staging()?;
     let dump = work.path().join("dump");
     unpack(settings, manifest, identities, &dump, progress).await?;
+    // Within PostgreSQL's 63-byte names.
+    let short: String = pg_db_name(settings)
+        .unwrap_or_default()
+        .chars()
+        .take(30)
+        .collect();
     let scratch_name = format!(
-        "{}_verify_{}",
-        pg_db_name(settings).unwrap_or_default(),
-        uuid::Uuid::new_v4().simple()
+        "{short}_verify_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
     );
     let scratch = load_dump(
         settings,
