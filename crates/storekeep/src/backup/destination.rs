@@ -21,6 +21,7 @@ impl Destination {
             Self::Local(dir) => {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating the backup folder {}", dir.display()))?;
+                remove_stale_staging(dir);
                 tempfile::Builder::new()
                     .prefix(".staging-")
                     .tempdir_in(dir)
@@ -100,6 +101,25 @@ impl Destination {
     pub fn describe(&self) -> String {
         match self {
             Self::Local(dir) => dir.display().to_string(),
+        }
+    }
+}
+
+/// Staging folders a killed command left behind (they may hold a plain
+/// dump): removed once a day old, when no command can still be using them.
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(86_400);
+    for entry in entries.filter_map(Result::ok) {
+        let stale = entry.file_name().to_string_lossy().starts_with(".staging-")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -84,9 +84,15 @@ async fn a_backup_lists_verifies_and_restores_over_later_changes() {
         return;
     }
     shop_with_owner(&db);
+    let image = upload_an_image(&db).await;
     let manifest = create(&db);
     let id = manifest["id"].as_str().unwrap();
     assert_eq!(manifest["format"], 1);
+    assert_eq!(
+        manifest["media"]["objects"],
+        json!([{"key": image, "bytes": PNG.len(), "sha256": sha256_hex(PNG)}]),
+        "the image is referenced by its checksum"
+    );
     assert_eq!(
         manifest["database"],
         if db.is_sqlite() { "sqlite" } else { "postgres" }
@@ -125,6 +131,15 @@ async fn a_backup_lists_verifies_and_restores_over_later_changes() {
     let verified = cli(&db, &["backup", "verify", "latest", "--json"]);
     let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(verified["id"], id);
+    assert_eq!(verified["media_missing"], json!([]));
+    // An image gone from the media store is reported, not hidden.
+    let stored = db.dir.path().join("media").join(&image);
+    std::fs::rename(&stored, db.dir.path().join("moved-image")).unwrap();
+    let warned = cli(&db, &["backup", "verify", "latest", "--json"]);
+    let warned_json: Value = serde_json::from_slice(&warned.stdout).unwrap();
+    assert_eq!(warned_json["media_missing"], json!([image]));
+    assert!(stderr(&warned).contains(&format!("media object {image} is missing")));
+    std::fs::rename(db.dir.path().join("moved-image"), &stored).unwrap();
 
     // A change after the backup; restoring without --force is refused.
     cli(&db, &["tenant", "create", "later", "--name", "Later"]);
@@ -154,6 +169,60 @@ async fn a_backup_lists_verifies_and_restores_over_later_changes() {
     let mut api = Api::new(&server);
     api.log_in().await;
     server.sigterm();
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// A product with one image, through the API of a server that is then
+/// stopped; the image's key in the media store.
+async fn upload_an_image(db: &TestDb) -> String {
+    let (server, _) = serve(db);
+    let mut api = Api::new(&server);
+    api.log_in().await;
+    let p = expect(
+        api.admin(Method::POST, "/api/v1/admin/products").json(
+            &json!({"product": {"title": "Pictured", "variants": [
+                {"sku": "PIC-1", "price": {"amount": 100, "currency": "USD"}}
+            ]}}),
+        ),
+        201,
+        "creating a product",
+    )
+    .await;
+    let boundary = "backup-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let pid = p["product"]["id"].as_str().unwrap();
+    let image = expect(
+        api.admin(
+            Method::POST,
+            &format!("/api/v1/admin/products/{pid}/images"),
+        )
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body),
+        201,
+        "uploading an image",
+    )
+    .await;
+    server.sigterm();
+    let _ = server.wait(Duration::from_secs(30));
+    let url = image["image"]["url"].as_str().unwrap();
+    url.strip_prefix("/media/").unwrap().to_owned()
 }
 
 /// A guest checking out in a loop until told to stop: each acknowledged
@@ -457,4 +526,34 @@ async fn prune_deletes_exactly_what_the_policy_lets_go() {
         .collect();
     assert_eq!(left, [ids[0].clone(), ids[2].clone()], "newest first");
     assert_eq!(files(&backups_dir(&db)), 4, "their archives went too");
+}
+
+/// PostgreSQL renames the restored database in only when no one else is
+/// connected: with a server still running the restore stops, and the
+/// database is unchanged. (SQLite cannot tell; the runbook says to stop
+/// the servers first.)
+#[tokio::test]
+async fn a_restore_under_a_running_server_changes_nothing_on_postgres() {
+    let db = TestDb::new().await;
+    if db.is_sqlite() || !tools_ready(&db) {
+        return;
+    }
+    shop_with_owner(&db);
+    create(&db);
+    cli(&db, &["tenant", "create", "later", "--name", "Later"]);
+    let (server, _) = serve(&db);
+    let out = run(&db, &["backup", "restore", "latest", "--force"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("other session(s) are connected"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(slugs(&db), ["crash", "later"], "nothing changed");
+    let api = Api::new(&server);
+    let (status, _) = call(api.shop(Method::GET, "/api/v1/store/products"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "the server still serves its database");
+    server.sigterm();
 }
