@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use storekeep_store::StoreResult;
 use storekeep_store::maintenance::{AUDIT_HEADS, AuditHead, DatabaseFacts, SCHEMA_VERSION};
@@ -113,4 +113,30 @@ pub async fn integrity_problems(url: &str) -> StoreResult<Vec<String>> {
     }));
     conn.close().await.map_err(error::other)?;
     Ok(problems)
+}
+
+/// `Some(why)` when another connection (a running server, another
+/// command) has the database open. In WAL mode every open connection holds
+/// a shared lock on the file, so an exclusive lock is granted only to a
+/// connection that is alone; it is released at once.
+pub async fn in_use(url: &str) -> StoreResult<Option<String>> {
+    let mut conn = SqliteConnectOptions::from_str(url)
+        .map_err(error::other)?
+        .locking_mode(SqliteLockingMode::Exclusive)
+        .busy_timeout(std::time::Duration::from_secs(1))
+        .connect()
+        .await
+        .map_err(error::other)?;
+    let verdict = match sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await {
+        Ok(_) => {
+            sqlx::query("COMMIT")
+                .execute(&mut conn)
+                .await
+                .map_err(error::other)?;
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    conn.close().await.map_err(error::other)?;
+    Ok(verdict)
 }

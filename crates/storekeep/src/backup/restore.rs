@@ -47,6 +47,7 @@ pub async fn restore(
                     force,
                     &db.display().to_string(),
                 )?;
+                refuse_in_use(&url, &db).await?;
             }
             let dir = db.parent().unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir)?;
@@ -59,6 +60,12 @@ pub async fn restore(
             let fresh = PathBuf::from(format!("{}.restoring-{stamp}", db.display()));
             let scratch = load_dump(settings, &dump, &fresh, "", progress).await?;
             checked(settings, &scratch, manifest, progress).await?;
+            if db.exists()
+                && let Err(e) = refuse_in_use(&url, &db).await
+            {
+                drop_scratch(settings, &scratch).await;
+                return Err(e);
+            }
             let previous = if db.exists() {
                 let aside = format!("{}.before-restore-{stamp}", db.display());
                 move_db(&db, Path::new(&aside))?;
@@ -122,6 +129,19 @@ pub async fn restore(
             })
         }
     }
+}
+
+/// Refuses while another process has the SQLite database open: moving the
+/// file under a running server would lose what it writes next.
+async fn refuse_in_use(url: &str, db: &Path) -> anyhow::Result<()> {
+    if let Some(why) = lite::in_use(url).await? {
+        bail!(
+            "another process (a running server?) has {} open ({why}): stop every server using it \
+             and run again; nothing was changed",
+            db.display()
+        );
+    }
+    Ok(())
 }
 
 fn refuse_live(tables: usize, force: bool, what: &str) -> anyhow::Result<()> {
