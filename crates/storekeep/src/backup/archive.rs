@@ -68,6 +68,28 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// A new folder in `parent` that only the owner can enter (0700): plain
+/// dumps are staged in one.
+pub fn private_tempdir(parent: &Path, prefix: &str) -> io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(parent)
+}
+
+/// Creates (or empties) `path` readable by its owner only (0600): a plain
+/// dump is never readable by others, whatever the umask.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 /// The SHA-256 and size of a file.
 pub fn digest_file(path: &Path) -> anyhow::Result<Digested> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -171,7 +193,7 @@ pub fn open(
         })?;
     let mut decompressed =
         zstd::stream::Decoder::new(reader).map_err(|e| OpenError::Damaged(e.to_string()))?;
-    let output = File::create(plain)?;
+    let output = create_private(plain)?;
     let mut writer = Hashing::new(BufWriter::new(output));
     copy_with_progress(&mut decompressed, &mut writer, progress)
         .map_err(|e| OpenError::Damaged(e.to_string()))?;
@@ -203,4 +225,36 @@ fn copy_with_progress(
         progress(total);
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Whatever the umask lets through, a staging folder is the owner's
+    /// alone and a plain dump opened from an archive is 0600.
+    #[test]
+    fn staging_folders_and_plain_dumps_are_private() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = private_tempdir(parent.path(), ".staging-").unwrap();
+        assert_eq!(mode(dir.path()), 0o700);
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"not a secret, but a dump").unwrap();
+        let id = age::x25519::Identity::generate();
+        let sealed = dir.path().join("sealed");
+        seal(&plain, &sealed, &[id.to_public()], &|_| {}).unwrap();
+        let opened = dir.path().join("opened");
+        open(&sealed, &opened, &[id], &|_| {}).unwrap();
+        assert_eq!(mode(&opened), 0o600);
+        assert_eq!(std::fs::read(&opened).unwrap(), b"not a secret, but a dump");
+        let made = dir.path().join("made");
+        create_private(&made).unwrap();
+        assert_eq!(mode(&made), 0o600);
+    }
 }

@@ -22,9 +22,7 @@ impl Destination {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating the backup folder {}", dir.display()))?;
                 remove_stale_staging(dir);
-                tempfile::Builder::new()
-                    .prefix(".staging-")
-                    .tempdir_in(dir)
+                super::archive::private_tempdir(dir, ".staging-")
                     .with_context(|| format!("writing to the backup folder {}", dir.display()))
             }
         }

@@ -289,6 +289,9 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
     let id = created_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let dump = staging.path().join("dump");
     let url = settings.database_url().expose().to_owned();
+    // Created empty and 0600 first: `VACUUM INTO` and `pg_dump` fill it
+    // without widening its mode.
+    archive::create_private(&dump).context("creating the dump file")?;
     progress.step("snapshot", 0);
     let facts = match kind {
         DatabaseKind::Sqlite => {

@@ -51,9 +51,7 @@ pub async fn restore(
             }
             let dir = db.parent().unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir)?;
-            let work = tempfile::Builder::new()
-                .prefix(".restore-")
-                .tempdir_in(dir)
+            let work = super::archive::private_tempdir(dir, ".restore-")
                 .with_context(|| format!("writing to {}", dir.display()))?;
             let dump = work.path().join("dump");
             unpack(settings, manifest, identities, &dump, progress).await?;
