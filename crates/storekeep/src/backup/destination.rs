@@ -14,14 +14,15 @@ pub enum Destination {
 }
 
 impl Destination {
-    /// A folder on the same file system as the destination for files in
-    /// the making (so `put` is a rename for a local folder).
+    /// A folder on the same file system as the destination for sealed
+    /// archives and manifests in the making (so `put` is a rename for a
+    /// local folder). Plain dumps never go here: see `backup::plain_staging`.
     pub fn staging(&self) -> anyhow::Result<tempfile::TempDir> {
         match self {
             Self::Local(dir) => {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating the backup folder {}", dir.display()))?;
-                remove_stale_staging(dir);
+                remove_stale(dir, ".staging-");
                 super::archive::private_tempdir(dir, ".staging-")
                     .with_context(|| format!("writing to the backup folder {}", dir.display()))
             }
@@ -103,15 +104,15 @@ impl Destination {
     }
 }
 
-/// Staging folders a killed command left behind (they may hold a plain
-/// dump): removed once a day old, when no command can still be using them.
-fn remove_stale_staging(dir: &Path) {
+/// Folders named `prefix…` in `dir` that a killed command left behind:
+/// removed once a day old, when no command can still be using them.
+pub(super) fn remove_stale(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     let day = std::time::Duration::from_secs(86_400);
     for entry in entries.filter_map(Result::ok) {
-        let stale = entry.file_name().to_string_lossy().starts_with(".staging-")
+        let stale = entry.file_name().to_string_lossy().starts_with(prefix)
             && entry
                 .metadata()
                 .and_then(|m| m.modified())

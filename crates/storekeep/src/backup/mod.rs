@@ -279,15 +279,32 @@ fn settings_for(settings: &Settings, url: String) -> Settings {
     s
 }
 
+/// A private local folder for a plain dump: a new 0700 folder in
+/// `DATA_DIR/tmp` (itself 0700), never in `backup.dir`, which may be a
+/// network mount or a synced folder (the very storage the encryption
+/// protects against). Folders a killed command left are removed once a
+/// day old.
+pub(crate) fn plain_staging(settings: &Settings) -> anyhow::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = settings.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", tmp.display()))?;
+    destination::remove_stale(&tmp, ".backup-");
+    archive::private_tempdir(&tmp, ".backup-")
+        .with_context(|| format!("writing to {}", tmp.display()))
+}
+
 /// Takes a backup of the configured database.
 pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<Manifest> {
     let kind = database_kind(settings)?;
     let recipients = recipients(settings)?;
     let dest = destination(settings);
+    let plain = plain_staging(settings)?;
     let staging = dest.staging()?;
     let created_at = Utc::now();
     let id = created_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
-    let dump = staging.path().join("dump");
+    let dump = plain.path().join("dump");
     let url = settings.database_url().expose().to_owned();
     // Created empty and 0600 first: `VACUUM INTO` and `pg_dump` fill it
     // without widening its mode.
@@ -328,6 +345,9 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
         .await??
     };
     progress.done();
+    plain
+        .close()
+        .context("removing the plain dump from the private staging folder")?;
     let manifest = Manifest {
         format: FORMAT,
         id: id.clone(),

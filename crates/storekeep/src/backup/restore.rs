@@ -91,7 +91,7 @@ pub async fn restore(
             let unix = chrono::Utc::now().timestamp();
             let fresh = format!("{short}_restoring_{unix}");
             let aside = format!("{short}_pre_restore_{unix}");
-            let work = super::destination(settings).staging()?;
+            let work = super::plain_staging(settings)?;
             let dump = work.path().join("dump");
             let loaded = async {
                 unpack(settings, manifest, identities, &dump, progress).await?;

@@ -10,8 +10,7 @@ use storekeep_store_postgres::maintenance as pg;
 use storekeep_store_sqlite::maintenance as lite;
 
 use super::{
-    Manifest, Progress, database_kind, destination, pg_tools, pg_url_for, settings_for, sqlite_url,
-    unpack,
+    Manifest, Progress, database_kind, pg_tools, pg_url_for, settings_for, sqlite_url, unpack,
 };
 use crate::config::Settings;
 
@@ -162,7 +161,7 @@ pub async fn verify(
 ) -> anyhow::Result<Verified> {
     let kind = database_kind(settings)?;
     manifest.check_readable(kind)?;
-    let work = destination(settings).staging()?;
+    let work = super::plain_staging(settings)?;
     let dump = work.path().join("dump");
     unpack(settings, manifest, identities, &dump, progress).await?;
     // Within PostgreSQL's 63-byte names.

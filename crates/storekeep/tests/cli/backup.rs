@@ -20,7 +20,7 @@ use crate::crash_support::{Api, audit_intact, call, cli, expect, serve, shop_wit
 
 /// On PostgreSQL the tests need `pg_dump` and `pg_restore`: skipped when
 /// missing, unless `STOREKEEP_TEST_REQUIRE_TOOLS` is set.
-fn tools_ready(db: &TestDb) -> bool {
+pub(crate) fn tools_ready(db: &TestDb) -> bool {
     if db.is_sqlite() {
         return true;
     }
@@ -51,7 +51,7 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn backups_dir(db: &TestDb) -> PathBuf {
+pub(crate) fn backups_dir(db: &TestDb) -> PathBuf {
     db.dir.path().join("backups")
 }
 
