@@ -13,6 +13,14 @@ pub enum Destination {
     Local(PathBuf),
 }
 
+/// A name that stays in the folder it is joined to: no separator, not `.`
+/// or `..`, not empty.
+fn plain_name(name: &str) -> anyhow::Result<&str> {
+    let bad = name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']);
+    anyhow::ensure!(!bad, "{name:?} is not a backup file name");
+    Ok(name)
+}
+
 impl Destination {
     /// A folder on the same file system as the destination for sealed
     /// archives and manifests in the making (so `put` is a rename for a
@@ -33,7 +41,7 @@ impl Destination {
     pub fn put(&self, name: &str, from: &Path) -> anyhow::Result<()> {
         match self {
             Self::Local(dir) => {
-                let to = dir.join(name);
+                let to = dir.join(plain_name(name)?);
                 std::fs::rename(from, &to)
                     .with_context(|| format!("moving the backup to {}", to.display()))?;
                 std::fs::File::open(dir)?.sync_all()?;
@@ -47,7 +55,7 @@ impl Destination {
     pub fn get(&self, name: &str, _scratch: &Path) -> anyhow::Result<PathBuf> {
         match self {
             Self::Local(dir) => {
-                let path = dir.join(name);
+                let path = dir.join(plain_name(name)?);
                 anyhow::ensure!(path.is_file(), "there is no {} in {}", name, dir.display());
                 Ok(path)
             }
@@ -58,7 +66,7 @@ impl Destination {
     pub fn read(&self, name: &str) -> anyhow::Result<Vec<u8>> {
         match self {
             Self::Local(dir) => {
-                let path = dir.join(name);
+                let path = dir.join(plain_name(name)?);
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
             }
         }
@@ -88,7 +96,7 @@ impl Destination {
     /// Removes `name`; a missing file is not an error.
     pub fn delete(&self, name: &str) -> anyhow::Result<()> {
         match self {
-            Self::Local(dir) => match std::fs::remove_file(dir.join(name)) {
+            Self::Local(dir) => match std::fs::remove_file(dir.join(plain_name(name)?)) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(e).with_context(|| format!("deleting {name}")),

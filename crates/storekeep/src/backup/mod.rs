@@ -130,6 +130,43 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// Why the file names this manifest gives are not those `create`
+    /// writes for it (`None`: they are): an id `YYYYMMDDTHHMMSSmmmZ`, the
+    /// manifest file `ID.manifest.json` (`listed_as`) and the archive
+    /// `ID.DATABASE.zst.age`. An edited manifest naming `../storekeep.db`
+    /// or an absolute path must not make prune delete it.
+    fn names_problem(&self, listed_as: &str) -> Option<String> {
+        if !is_backup_id(&self.id) {
+            return Some(format!("its id {:?} is not a backup id", self.id));
+        }
+        if listed_as != format!("{}{MANIFEST_SUFFIX}", self.id) {
+            return Some(format!("its id {} does not match its file name", self.id));
+        }
+        if !matches!(self.database.as_str(), "sqlite" | "postgres") {
+            return Some(format!("{:?} is not a database kind", self.database));
+        }
+        let archive = format!("{}.{}.zst.age", self.id, self.database);
+        if self.archive.file != archive {
+            return Some(format!(
+                "its archive {:?} is not {archive}",
+                self.archive.file
+            ));
+        }
+        None
+    }
+}
+
+/// `YYYYMMDDTHHMMSSmmmZ`: 8 digits, `T`, 9 digits, `Z`.
+fn is_backup_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 19
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..18].iter().all(u8::is_ascii_digit)
+        && b[18] == b'Z'
+}
+
 fn known_schema(kind: DatabaseKind) -> i64 {
     match kind {
         DatabaseKind::Sqlite => lite::latest_known_migration(),
@@ -396,7 +433,9 @@ async fn media_refs(settings: &Settings) -> anyhow::Result<MediaRefs> {
 }
 
 /// The backups at the destination, newest first. A manifest that does
-/// not parse is reported as a warning and left out.
+/// not parse, or whose names are not the ones `create` writes, is
+/// reported as a warning and left out: every command that deletes or
+/// reads a file names it from a listed manifest.
 pub fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
     let dest = destination(settings);
     let mut found = Vec::new();
@@ -405,7 +444,10 @@ pub fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
             continue;
         }
         match serde_json::from_slice::<Manifest>(&dest.read(&name)?) {
-            Ok(m) => found.push(m),
+            Ok(m) => match m.names_problem(&name) {
+                None => found.push(m),
+                Some(why) => eprintln!("warning: {name} is skipped: {why}"),
+            },
             Err(e) => eprintln!("warning: {name} is not a backup manifest: {e}"),
         }
     }
@@ -490,4 +532,26 @@ pub fn delete(settings: &Settings, manifest: &Manifest) -> anyhow::Result<()> {
     let dest = destination(settings);
     dest.delete(&format!("{}{MANIFEST_SUFFIX}", manifest.id))?;
     dest.delete(&manifest.archive.file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_ids_create_writes_are_backup_ids() {
+        assert!(is_backup_id("20261127T120102123Z"));
+        for bad in [
+            "",
+            "../storekeep",
+            "/var/lib/storekeep/storekeep.db",
+            "20261127T120102123",
+            "20261127T12010212Z",
+            "2026112XT120102123Z",
+            "20261127T120102123Z/..",
+            "20261127/120102123Z",
+        ] {
+            assert!(!is_backup_id(bad), "{bad}");
+        }
+    }
 }

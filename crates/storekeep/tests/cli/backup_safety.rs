@@ -77,3 +77,65 @@ async fn plain_dumps_stay_in_a_private_local_folder() {
     assert_eq!(mode(&tmp), 0o700);
     assert!(names(&tmp).is_empty(), "no plain dump left after verify");
 }
+
+/// Manifests edited to name a file outside the backup folder (through
+/// `../`, an absolute path or an id that is not one) are skipped with a
+/// warning: an old date makes prune pick them, and it deletes nothing of
+/// theirs; the files they name survive.
+#[tokio::test]
+async fn prune_never_deletes_a_file_an_edited_manifest_names() {
+    let db = TestDb::new().await;
+    if !tools_ready(&db) {
+        return;
+    }
+    shop_with_owner(&db);
+    let out = open_umask(&db, &["backup", "create", "--json"]);
+    let real: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = backups_dir(&db);
+    let victim = db.dir.path().join("victim.db");
+    std::fs::write(&victim, b"live data").unwrap();
+    // `../victim.manifest.json` is where an id of `../victim` leads.
+    let victim_by_id = db.dir.path().join("victim.manifest.json");
+    std::fs::write(&victim_by_id, b"live data").unwrap();
+    let plant = |file: &str, id: &str, archive: &str| {
+        let mut m = real.clone();
+        m["id"] = id.into();
+        m["created_at"] = "2020-01-01T00:00:00Z".into();
+        m["archive"]["file"] = archive.into();
+        std::fs::write(dir.join(file), serde_json::to_vec(&m).unwrap()).unwrap();
+    };
+    let valid_id = "20200101T000000000Z";
+    plant(
+        &format!("{valid_id}.manifest.json"),
+        valid_id,
+        "../victim.db",
+    );
+    plant(
+        "20200101T000000001Z.manifest.json",
+        "20200101T000000001Z",
+        victim.to_str().unwrap(),
+    );
+    plant("planted.manifest.json", "../victim", "../victim.db");
+
+    let out = open_umask(&db, &["backup", "list", "--json"]);
+    let listed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed, [real.clone()], "only the real backup is listed");
+    let warnings = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(warnings.matches("is skipped").count(), 3, "{warnings}");
+
+    let out = open_umask(&db, &["backup", "prune", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "nothing to prune: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"live data");
+    assert_eq!(std::fs::read(&victim_by_id).unwrap(), b"live data");
+    if db.is_sqlite() {
+        assert!(db.dir.path().join("storekeep.db").is_file());
+    }
+    assert_eq!(names(&dir).len(), 5, "the planted manifests stay, skipped");
+}
