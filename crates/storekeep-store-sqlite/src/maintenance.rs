@@ -23,7 +23,7 @@ async fn open(url: &str, read_only: bool) -> StoreResult<SqliteConnection> {
 }
 
 /// Writes a consistent snapshot of the database at `url` to `dest` (which
-/// must not exist) with `VACUUM INTO`: one read transaction, so writers
+/// must not exist, or be empty) with `VACUUM INTO`: one read transaction, so writers
 /// carry on and the copy holds exactly the transactions committed before
 /// it began.
 pub async fn vacuum_into(url: &str, dest: &Path) -> StoreResult<()> {
@@ -116,27 +116,70 @@ pub async fn integrity_problems(url: &str) -> StoreResult<Vec<String>> {
 }
 
 /// `Some(why)` when another connection (a running server, another
-/// command) has the database open. In WAL mode every open connection holds
-/// a shared lock on the file, so an exclusive lock is granted only to a
-/// connection that is alone; it is released at once.
+/// command) has the database open; see [`Exclusive::take`]. The lock is
+/// released at once.
 pub async fn in_use(url: &str) -> StoreResult<Option<String>> {
-    let mut conn = SqliteConnectOptions::from_str(url)
-        .map_err(error::other)?
-        .locking_mode(SqliteLockingMode::Exclusive)
-        .busy_timeout(std::time::Duration::from_secs(1))
-        .connect()
-        .await
-        .map_err(error::other)?;
-    let verdict = match sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await {
-        Ok(_) => {
-            sqlx::query("COMMIT")
-                .execute(&mut conn)
-                .await
-                .map_err(error::other)?;
-            None
+    match Exclusive::take(url).await? {
+        Ok(held) => {
+            held.release().await?;
+            Ok(None)
         }
-        Err(e) => Some(e.to_string()),
-    };
-    conn.close().await.map_err(error::other)?;
-    Ok(verdict)
+        Err(why) => Ok(Some(why)),
+    }
+}
+
+/// A connection holding the database's exclusive lock: while it lives no
+/// other connection can read or write the database.
+pub struct Exclusive(SqliteConnection);
+
+impl Exclusive {
+    /// The exclusive lock, or `Err(why)` when another connection (a
+    /// running server, another command) has the database open. In WAL mode
+    /// every open connection holds a shared lock on the file, so the lock
+    /// is granted only to a connection that is alone; the locking mode
+    /// EXCLUSIVE keeps it until [`Exclusive::release`].
+    pub async fn take(url: &str) -> StoreResult<Result<Self, String>> {
+        let mut conn = SqliteConnectOptions::from_str(url)
+            .map_err(error::other)?
+            .locking_mode(SqliteLockingMode::Exclusive)
+            .busy_timeout(std::time::Duration::from_secs(1))
+            .connect()
+            .await
+            .map_err(error::other)?;
+        match sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await {
+            Ok(_) => {
+                sqlx::query("COMMIT")
+                    .execute(&mut conn)
+                    .await
+                    .map_err(error::other)?;
+                Ok(Ok(Self(conn)))
+            }
+            Err(e) => {
+                let why = e.to_string();
+                conn.close().await.map_err(error::other)?;
+                Ok(Err(why))
+            }
+        }
+    }
+
+    /// Moves every page of the write-ahead log into the main file and
+    /// empties the log (`wal_checkpoint(TRUNCATE)`): the main file alone
+    /// then holds the whole database.
+    pub async fn checkpoint(&mut self) -> StoreResult<()> {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut self.0)
+            .await
+            .map_err(error::other)?;
+        if busy != 0 {
+            return Err(storekeep_store::StoreError::Invalid(
+                "the write-ahead log could not be checkpointed: another connection is busy",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Closes the connection, which releases the lock.
+    pub async fn release(self) -> StoreResult<()> {
+        self.0.close().await.map_err(error::other)
+    }
 }

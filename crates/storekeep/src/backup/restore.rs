@@ -58,20 +58,11 @@ pub async fn restore(
             let fresh = PathBuf::from(format!("{}.restoring-{stamp}", db.display()));
             let scratch = load_dump(settings, &dump, &fresh, "", progress).await?;
             checked(settings, &scratch, manifest, progress).await?;
-            if db.exists()
-                && let Err(e) = refuse_in_use(&url, &db).await
-            {
+            let swapped = swap_sqlite(&url, &db, &fresh, &stamp).await;
+            if swapped.is_err() {
                 drop_scratch(settings, &scratch).await;
-                return Err(e);
             }
-            let previous = if db.exists() {
-                let aside = format!("{}.before-restore-{stamp}", db.display());
-                move_db(&db, Path::new(&aside))?;
-                Some(aside)
-            } else {
-                None
-            };
-            move_db(&fresh, &db)?;
+            let previous = swapped?;
             Ok(RestoreOutcome {
                 id: manifest.id.clone(),
                 previous,
@@ -180,18 +171,97 @@ async fn checked(
     Ok(())
 }
 
-/// Renames an SQLite database file with its `-wal` and `-shm` files.
-fn move_db(from: &Path, to: &Path) -> anyhow::Result<()> {
-    for suffix in ["-wal", "-shm", ""] {
-        let (f, t) = (
-            format!("{}{suffix}", from.display()),
-            format!("{}{suffix}", to.display()),
-        );
-        if Path::new(&f).exists() {
-            std::fs::rename(&f, &t).with_context(|| format!("renaming {f} to {t}"))?;
+/// Puts the verified file `fresh` in the place of the database `db`
+/// with one atomic rename, so a crash at any moment leaves a whole
+/// database at `db`, the old or the new. While it holds the old
+/// database's exclusive lock (refusing, with nothing changed, if another
+/// process has it open) its log is checkpointed into the main file, which
+/// is then kept aside by a hard link. Answers where the old one is.
+async fn swap_sqlite(
+    url: &str,
+    db: &Path,
+    fresh: &Path,
+    stamp: &str,
+) -> anyhow::Result<Option<String>> {
+    settle(fresh).await?;
+    if !db.exists() {
+        std::fs::rename(fresh, db)
+            .with_context(|| format!("moving {} to {}", fresh.display(), db.display()))?;
+        remove_log_files(db)?;
+        sync_dir(db)?;
+        return Ok(None);
+    }
+    let mut held = match lite::Exclusive::take(url).await? {
+        Ok(held) => held,
+        Err(why) => bail!(
+            "another process (a running server?) has {} open ({why}): stop every server using it \
+             and run again; nothing was changed",
+            db.display()
+        ),
+    };
+    let swapped = async {
+        held.checkpoint()
+            .await
+            .with_context(|| format!("checkpointing {}; nothing was changed", db.display()))?;
+        let aside = PathBuf::from(format!("{}.before-restore-{stamp}", db.display()));
+        std::fs::hard_link(db, &aside).with_context(|| {
+            format!(
+                "keeping {} aside as {}; nothing was changed",
+                db.display(),
+                aside.display()
+            )
+        })?;
+        if let Err(e) = std::fs::rename(fresh, db) {
+            let _ = std::fs::remove_file(&aside);
+            return Err(anyhow::Error::new(e).context(format!(
+                "moving {} to {}; nothing was changed",
+                fresh.display(),
+                db.display()
+            )));
+        }
+        // The old database's log, emptied by the checkpoint, must not be
+        // read as the new one's.
+        remove_log_files(db)?;
+        sync_dir(db)?;
+        anyhow::Ok(aside.display().to_string())
+    }
+    .await;
+    if let Err(e) = held.release().await {
+        eprintln!("warning: releasing the lock on the old database: {e}");
+    }
+    swapped.map(Some)
+}
+
+/// Empties the log of the (unused) file `path` into it and removes its
+/// `-wal` and `-shm`, so the file alone is the database.
+async fn settle(path: &Path) -> anyhow::Result<()> {
+    let url = super::sqlite_url(path);
+    match lite::Exclusive::take(&url).await? {
+        Ok(mut held) => {
+            held.checkpoint().await?;
+            held.release().await?;
+        }
+        Err(why) => bail!("{} is in use: {why}", path.display()),
+    }
+    remove_log_files(path)
+}
+
+/// Removes `path`'s `-wal` and `-shm` files; missing ones are fine.
+fn remove_log_files(path: &Path) -> anyhow::Result<()> {
+    for suffix in ["-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::new(e).context(format!("removing {file}")));
+            }
+            _ => {}
         }
     }
-    if let Some(dir) = to.parent() {
+    Ok(())
+}
+
+fn sync_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())

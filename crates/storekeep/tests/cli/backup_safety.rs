@@ -12,7 +12,7 @@ use storekeep_test_support::{TestDb, storekeep_command};
 
 use crate::BIN;
 use crate::backup::{backups_dir, tools_ready};
-use crate::crash_support::shop_with_owner;
+use crate::crash_support::{cli, shop_with_owner};
 
 /// `storekeep ARGS` under umask 000, so only the modes the code sets
 /// itself keep what it writes private; it must succeed.
@@ -138,4 +138,58 @@ async fn prune_never_deletes_a_file_an_edited_manifest_names() {
         assert!(db.dir.path().join("storekeep.db").is_file());
     }
     assert_eq!(names(&dir).len(), 5, "the planted manifests stay, skipped");
+}
+
+/// SQLite: the restored file takes the database's place in one rename;
+/// the old database, checkpointed first, is whole on its own aside (no
+/// `-wal` or `-shm` beside it), and no old log is left beside the new one.
+#[tokio::test]
+async fn an_sqlite_restore_keeps_a_whole_old_database_aside() {
+    let db = TestDb::new().await;
+    if !db.is_sqlite() {
+        return;
+    }
+    shop_with_owner(&db);
+    open_umask(&db, &["backup", "create"]);
+    cli(&db, &["tenant", "create", "later", "--name", "Later"]);
+    let out = open_umask(&db, &["backup", "restore", "latest", "--force", "--json"]);
+    let restored: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let aside = restored["previous"].as_str().unwrap().to_owned();
+    let left = names(db.dir.path());
+    assert!(
+        !left.iter().any(|n| n.starts_with("storekeep.db.")
+            && (n.ends_with("-wal") || n.ends_with("-shm") || n.contains("restoring"))),
+        "nothing but the old file beside the database: {left:?}"
+    );
+    assert_eq!(tenants(&db, None), ["crash"], "the backup's database");
+    assert_eq!(
+        tenants(&db, Some(&aside)),
+        ["crash", "later"],
+        "the old database, whole, aside"
+    );
+}
+
+/// The shops' slugs in the database (`file`: another SQLite file).
+fn tenants(db: &TestDb, file: Option<&str>) -> Vec<String> {
+    let mut cmd = storekeep_command(BIN, db);
+    if let Some(file) = file {
+        cmd.env("STOREKEEP_DATABASE_URL", format!("sqlite://{file}"));
+    }
+    let out = cmd.args(["tenant", "list", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut slugs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["slug"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    slugs.sort();
+    slugs
 }
