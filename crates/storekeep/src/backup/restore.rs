@@ -203,6 +203,7 @@ async fn swap_sqlite(
         held.checkpoint()
             .await
             .with_context(|| format!("checkpointing {}; nothing was changed", db.display()))?;
+        copy_owner_and_mode(db, fresh)?;
         let aside = PathBuf::from(format!("{}.before-restore-{stamp}", db.display()));
         std::fs::hard_link(db, &aside).with_context(|| {
             format!(
@@ -230,6 +231,29 @@ async fn swap_sqlite(
         eprintln!("warning: releasing the lock on the old database: {e}");
     }
     swapped.map(Some)
+}
+
+/// Gives `fresh` the owner, group and mode of the database `old`, so the
+/// server that ran on it can still open it when the restore ran as another
+/// user (root, typically). Changing the owner is only tried when it
+/// differs; when not permitted, a warning says so.
+fn copy_owner_and_mode(old: &Path, fresh: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let was = std::fs::metadata(old)?;
+    let is = std::fs::metadata(fresh)?;
+    if (was.uid(), was.gid()) != (is.uid(), is.gid())
+        && let Err(e) = std::os::unix::fs::chown(fresh, Some(was.uid()), Some(was.gid()))
+    {
+        eprintln!(
+            "warning: the restored database could not be given the old one's owner {}:{} ({e}): \
+             make sure the server's user can write {}",
+            was.uid(),
+            was.gid(),
+            old.display()
+        );
+    }
+    std::fs::set_permissions(fresh, was.permissions())
+        .with_context(|| format!("giving {} the mode of {}", fresh.display(), old.display()))
 }
 
 /// Empties the log of the (unused) file `path` into it and removes its

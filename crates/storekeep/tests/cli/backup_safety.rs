@@ -193,3 +193,30 @@ fn tenants(db: &TestDb, file: Option<&str>) -> Vec<String> {
     slugs.sort();
     slugs
 }
+
+/// SQLite: the restored file gets the old database's mode and (when the
+/// restore may change it, as root) its owner and group, so the server's
+/// user can still open it.
+#[tokio::test]
+async fn an_sqlite_restore_keeps_the_database_owner_and_mode() {
+    use std::os::unix::fs::MetadataExt;
+    let db = TestDb::new().await;
+    if !db.is_sqlite() {
+        return;
+    }
+    shop_with_owner(&db);
+    open_umask(&db, &["backup", "create"]);
+    let file = db.dir.path().join("storekeep.db");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let as_root = std::fs::metadata(&file).unwrap().uid() == 0;
+    if as_root {
+        std::os::unix::fs::chown(&file, Some(4321), Some(4322)).unwrap();
+    }
+    open_umask(&db, &["backup", "restore", "latest", "--force"]);
+    let now = std::fs::metadata(&file).unwrap();
+    assert_eq!(now.permissions().mode() & 0o777, 0o640);
+    if as_root {
+        assert_eq!((now.uid(), now.gid()), (4321, 4322));
+    }
+    assert_eq!(tenants(&db, None), ["crash"]);
+}
