@@ -122,7 +122,11 @@ async fn prune_never_deletes_a_file_an_edited_manifest_names() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(listed, [real.clone()], "only the real backup is listed");
+    assert_eq!(
+        listed,
+        std::slice::from_ref(&real),
+        "only the real backup is listed"
+    );
     let warnings = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(warnings.matches("is skipped").count(), 3, "{warnings}");
 
