@@ -251,6 +251,32 @@ pub fn new_identity() -> (String, String) {
     (text, recipient)
 }
 
+/// Generates the identity file `path` unless it exists. The identity is
+/// written whole to a private temporary file, then linked into place only
+/// if nothing is there yet: of two commands generating one at once, one
+/// wins and both use its identity (a truncate-and-write would let the
+/// second replace the key the first had already encrypted to).
+fn ensure_identity_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (text, _) = new_identity();
+    // NamedTempFile is 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing to {}", dir.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    match file.persist_noclobber(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e.error)
+            .context(format!("writing the backup identity {}", path.display()))),
+    }
+}
+
 /// The recipients a new backup is encrypted to: `backup.recipients`, or
 /// the generated identity's (created on first use, with a warning).
 fn recipients(settings: &Settings) -> anyhow::Result<Vec<age::x25519::Recipient>> {
@@ -258,13 +284,7 @@ fn recipients(settings: &Settings) -> anyhow::Result<Vec<age::x25519::Recipient>
         return archive::recipients(&settings.backup.recipients);
     }
     let path = generated_identity_file(settings);
-    if !path.exists() {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let (text, _) = new_identity();
-        crate::crypto::files::write_private(&path, text.trim_end())?;
-    }
+    ensure_identity_file(&path)?;
     eprintln!(
         "warning: backup.recipients is unset: encrypting to the generated identity {}; keep a copy of it away \
          from this machine (without it no backup can be read) or set backup.recipients",
@@ -537,6 +557,35 @@ pub fn delete(settings: &Settings, manifest: &Manifest) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Eight first backups at once generate one identity between them:
+    /// every one of them reads the same key, the one in the file.
+    #[test]
+    fn concurrent_first_backups_share_one_generated_identity() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets").join("backup-identity");
+        let start = std::sync::Barrier::new(8);
+        let seen: Vec<String> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        ensure_identity_file(&path).unwrap();
+                        archive::identities(&path).unwrap()[0]
+                            .to_public()
+                            .to_string()
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert!(seen.iter().all(|r| *r == seen[0]), "{seen:?}");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let files = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(files, 1, "no temporary file left");
+    }
 
     #[test]
     fn only_the_ids_create_writes_are_backup_ids() {
