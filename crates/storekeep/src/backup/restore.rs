@@ -57,12 +57,11 @@ pub async fn restore(
             unpack(settings, manifest, identities, &dump, progress).await?;
             let fresh = PathBuf::from(format!("{}.restoring-{stamp}", db.display()));
             let scratch = load_dump(settings, &dump, &fresh, "", progress).await?;
-            checked(settings, &scratch, manifest, progress).await?;
-            let swapped = swap_sqlite(&url, &db, &fresh, &stamp).await;
-            if swapped.is_err() {
-                drop_scratch(settings, &scratch).await;
-            }
-            let previous = swapped?;
+            let previous = dropped_on_error(settings, &scratch, async {
+                checked(settings, &scratch, manifest, progress).await?;
+                swap_sqlite(&url, &db, &fresh, &stamp).await
+            })
+            .await?;
             Ok(RestoreOutcome {
                 id: manifest.id.clone(),
                 previous,
@@ -92,26 +91,29 @@ pub async fn restore(
             let scratch = match loaded {
                 Ok(s) => s,
                 Err(e) => {
-                    lock.release().await?;
+                    if let Err(r) = lock.release().await {
+                        eprintln!("warning: releasing the migration lock: {r}");
+                    }
                     return Err(e);
                 }
             };
-            let verdict = checked(settings, &scratch, manifest, progress).await;
-            lock.release().await?;
-            verdict?;
-            let others = pg::other_sessions(&url, &target).await?;
-            if others > 0 {
-                drop_scratch(settings, &scratch).await;
-                bail!(
-                    "{others} other session(s) are connected to database {target}: stop every server using it \
-                     and run again; nothing was changed"
-                );
-            }
-            if let Err(e) = pg::swap_in(&url, &fresh, &aside).await {
-                drop_scratch(settings, &scratch).await;
-                return Err(anyhow::Error::new(e)
-                    .context(format!("renaming {fresh} to {target}; nothing was changed")));
-            }
+            dropped_on_error(settings, &scratch, async {
+                let verdict = checked(settings, &scratch, manifest, progress).await;
+                let released = lock.release().await;
+                verdict?;
+                released.context("releasing the migration lock; nothing was changed")?;
+                let others = pg::other_sessions(&url, &target).await?;
+                if others > 0 {
+                    bail!(
+                        "{others} other session(s) are connected to database {target}: stop every server \
+                         using it and run again; nothing was changed"
+                    );
+                }
+                pg::swap_in(&url, &fresh, &aside)
+                    .await
+                    .with_context(|| format!("renaming {fresh} to {target}; nothing was changed"))
+            })
+            .await?;
             Ok(RestoreOutcome {
                 id: manifest.id.clone(),
                 previous: Some(format!("database {aside}")),
@@ -143,7 +145,22 @@ fn refuse_live(tables: usize, force: bool, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Verifies the restored database; drops it when anything is wrong.
+/// Runs `steps` on the restored copy `scratch`; whichever of them fails,
+/// the copy is dropped before the error is returned (one exit, so no
+/// early return can leave a `_restoring_` database or file behind).
+async fn dropped_on_error<T>(
+    settings: &Settings,
+    scratch: &Scratch,
+    steps: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let result = steps.await;
+    if result.is_err() {
+        drop_scratch(settings, scratch).await;
+    }
+    result
+}
+
+/// Verifies the restored database.
 async fn checked(
     settings: &Settings,
     scratch: &Scratch,
@@ -153,15 +170,8 @@ async fn checked(
     progress.step("checks", 0);
     let found = problems(settings, scratch, manifest).await;
     progress.done();
-    let found = match found {
-        Ok(f) => f,
-        Err(e) => {
-            drop_scratch(settings, scratch).await;
-            return Err(e);
-        }
-    };
+    let found = found?;
     if !found.is_empty() {
-        drop_scratch(settings, scratch).await;
         bail!(
             "the restored copy of backup {} failed verification, so nothing was changed:\n  - {}",
             manifest.id,
