@@ -144,14 +144,54 @@ pub fn latest_known_migration() -> i64 {
         .unwrap_or(0)
 }
 
-/// Creates an empty database `name` on the server of `url`.
+/// Creates an empty database `name` on the server of `url` from
+/// `template0`, with the encoding, collation and character classes of the
+/// database `url` names (the server's defaults when that one does not
+/// exist), so a restored database sorts and compares text as the one it
+/// replaces.
 pub async fn create_database(url: &str, name: &str) -> StoreResult<()> {
+    let like = database_name(url)?;
     let mut conn = open_maintenance(url).await?;
-    sqlx::query(&format!("CREATE DATABASE {}", quoted(name)))
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT pg_encoding_to_char(encoding)::text, datcollate::text, datctype::text \
+         FROM pg_database WHERE datname = $1",
+    )
+    .bind(&like)
+    .fetch_optional(&mut conn)
+    .await
+    .map_err(error::other)?;
+    let mut sql = format!("CREATE DATABASE {} TEMPLATE template0", quoted(name));
+    if let Some((encoding, collate, ctype)) = row {
+        sql.push_str(&format!(
+            " ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+            literal(&encoding),
+            literal(&collate),
+            literal(&ctype)
+        ));
+    }
+    sqlx::query(&sql)
         .execute(&mut conn)
         .await
         .map_err(error::other)?;
     conn.close().await.map_err(error::other)
+}
+
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// Whether the database `url` names exists on its server.
+pub async fn database_exists(url: &str) -> StoreResult<bool> {
+    let name = database_name(url)?;
+    let mut conn = open_maintenance(url).await?;
+    let found: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(error::other)?;
+    conn.close().await.map_err(error::other)?;
+    Ok(found)
 }
 
 /// Drops database `name` (if it exists), closing its sessions.
@@ -184,22 +224,27 @@ pub async fn other_sessions(url: &str, name: &str) -> StoreResult<i64> {
 /// In one transaction: the database of `url` becomes `aside`, and
 /// `restored` takes its name. Either both renames happen or neither
 /// (PostgreSQL refuses while anyone is connected to either database).
-pub async fn swap_in(url: &str, restored: &str, aside: &str) -> StoreResult<()> {
+/// With `aside` `None` (the database of `url` does not exist), `restored`
+/// only takes its name.
+pub async fn swap_in(url: &str, restored: &str, aside: Option<&str>) -> StoreResult<()> {
     let target = database_name(url)?;
     let mut conn = open_maintenance(url).await?;
     let mut tx = conn.begin().await.map_err(error::other)?;
-    for sql in [
-        format!(
-            "ALTER DATABASE {} RENAME TO {}",
-            quoted(&target),
-            quoted(aside)
-        ),
-        format!(
+    let renames = aside
+        .map(|aside| {
+            format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quoted(&target),
+                quoted(aside)
+            )
+        })
+        .into_iter()
+        .chain([format!(
             "ALTER DATABASE {} RENAME TO {}",
             quoted(restored),
             quoted(&target)
-        ),
-    ] {
+        )]);
+    for sql in renames {
         sqlx::query(&sql)
             .execute(&mut *tx)
             .await

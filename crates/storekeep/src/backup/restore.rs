@@ -69,14 +69,26 @@ pub async fn restore(
         }
         DatabaseKind::Postgres => {
             let target = pg::database_name(&url)?;
-            refuse_live(
-                pg::facts(&url).await?.tables.len(),
-                force,
-                &format!("database {target}"),
-            )?;
-            let lock = pg::lock_migrations(&url)
-                .await
-                .context("taking the migration lock")?;
+            // A database that does not exist yet (disaster recovery) is
+            // restored to as an empty one: nothing to refuse, lock or keep
+            // aside.
+            let exists = pg::database_exists(&url).await?;
+            if exists {
+                refuse_live(
+                    pg::facts(&url).await?.tables.len(),
+                    force,
+                    &format!("database {target}"),
+                )?;
+            }
+            let lock = if exists {
+                Some(
+                    pg::lock_migrations(&url)
+                        .await
+                        .context("taking the migration lock")?,
+                )
+            } else {
+                None
+            };
             let short: String = target.chars().take(30).collect();
             let unix = chrono::Utc::now().timestamp();
             let fresh = format!("{short}_restoring_{unix}");
@@ -91,7 +103,9 @@ pub async fn restore(
             let scratch = match loaded {
                 Ok(s) => s,
                 Err(e) => {
-                    if let Err(r) = lock.release().await {
+                    if let Some(lock) = lock
+                        && let Err(r) = lock.release().await
+                    {
                         eprintln!("warning: releasing the migration lock: {r}");
                     }
                     return Err(e);
@@ -99,7 +113,10 @@ pub async fn restore(
             };
             dropped_on_error(settings, &scratch, async {
                 let verdict = checked(settings, &scratch, manifest, progress).await;
-                let released = lock.release().await;
+                let released = match lock {
+                    Some(lock) => lock.release().await,
+                    None => Ok(()),
+                };
                 verdict?;
                 released.context("releasing the migration lock; nothing was changed")?;
                 let others = pg::other_sessions(&url, &target).await?;
@@ -109,14 +126,14 @@ pub async fn restore(
                          using it and run again; nothing was changed"
                     );
                 }
-                pg::swap_in(&url, &fresh, &aside)
+                pg::swap_in(&url, &fresh, exists.then_some(aside.as_str()))
                     .await
                     .with_context(|| format!("renaming {fresh} to {target}; nothing was changed"))
             })
             .await?;
             Ok(RestoreOutcome {
                 id: manifest.id.clone(),
-                previous: Some(format!("database {aside}")),
+                previous: exists.then(|| format!("database {aside}")),
             })
         }
     }

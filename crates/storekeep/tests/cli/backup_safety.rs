@@ -167,17 +167,17 @@ async fn an_sqlite_restore_keeps_a_whole_old_database_aside() {
     );
     assert_eq!(tenants(&db, None), ["crash"], "the backup's database");
     assert_eq!(
-        tenants(&db, Some(&aside)),
+        tenants(&db, Some(&format!("sqlite://{aside}"))),
         ["crash", "later"],
         "the old database, whole, aside"
     );
 }
 
-/// The shops' slugs in the database (`file`: another SQLite file).
-fn tenants(db: &TestDb, file: Option<&str>) -> Vec<String> {
+/// The shops' slugs in the database (`url`: another database).
+fn tenants(db: &TestDb, url: Option<&str>) -> Vec<String> {
     let mut cmd = storekeep_command(BIN, db);
-    if let Some(file) = file {
-        cmd.env("STOREKEEP_DATABASE_URL", format!("sqlite://{file}"));
+    if let Some(url) = url {
+        cmd.env("STOREKEEP_DATABASE_URL", url);
     }
     let out = cmd.args(["tenant", "list", "--json"]).output().unwrap();
     assert!(
@@ -223,4 +223,32 @@ async fn an_sqlite_restore_keeps_the_database_owner_and_mode() {
         assert_eq!((now.uid(), now.gid()), (4321, 4322));
     }
     assert_eq!(tenants(&db, None), ["crash"]);
+}
+
+/// PostgreSQL disaster recovery: restoring into a database that does not
+/// exist yet creates it from the backup (nothing to keep aside).
+#[tokio::test]
+async fn a_postgres_restore_into_a_missing_database_creates_it() {
+    let db = TestDb::new().await;
+    if db.is_sqlite() || !tools_ready(&db) {
+        return;
+    }
+    shop_with_owner(&db);
+    open_umask(&db, &["backup", "create"]);
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let name = format!("{}_dr", url.path().trim_start_matches('/'));
+    url.set_path(&format!("/{name}"));
+    let out = storekeep_command(BIN, &db)
+        .env("STOREKEEP_DATABASE_URL", url.as_str())
+        .args(["backup", "restore", "latest", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(restored["previous"], Value::Null, "nothing was replaced");
+    assert_eq!(tenants(&db, Some(url.as_str())), ["crash"]);
 }
