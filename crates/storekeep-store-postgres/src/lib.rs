@@ -9,6 +9,7 @@ mod catalog;
 mod commerce;
 mod error;
 mod health;
+pub mod maintenance;
 mod run;
 mod tenants;
 mod users;

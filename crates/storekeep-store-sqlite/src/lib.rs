@@ -11,6 +11,7 @@ mod commerce;
 mod error;
 mod group_commit;
 mod health;
+pub mod maintenance;
 mod run;
 mod tenants;
 mod users;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod catalog;
 pub mod commerce;
 pub mod jobs;
+pub mod maintenance;
 pub mod rentals;
 pub mod rules;
 pub mod sealed;

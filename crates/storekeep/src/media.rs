@@ -243,6 +243,22 @@ impl Media {
         }
     }
 
+    /// Every object's key and size (keys are `{tenant}/{file}`: two
+    /// levels, listed a folder at a time).
+    pub async fn inventory(&self) -> MediaResult<Vec<(String, u64)>> {
+        let mut found = Vec::new();
+        let top = self.store.list_with_delimiter(None).await?;
+        let mut listings = vec![top.objects];
+        for prefix in top.common_prefixes {
+            listings.push(self.store.list_with_delimiter(Some(&prefix)).await?.objects);
+        }
+        for meta in listings.into_iter().flatten() {
+            found.push((meta.location.to_string(), meta.size));
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// One round trip to the store for readiness: the metadata of a key
     /// that is never written ("not found" is the healthy answer), at most
     /// `bound`; `Err` says why not. Answers are reused for a second.

@@ -1,6 +1,7 @@
 //! The command line: one file per command.
 
 mod audit;
+mod backup;
 mod catalog;
 mod check_config;
 mod keys;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Rentals upkeep: the daily pass.
     #[command(subcommand)]
     Rentals(rentals::RentalsCommand),
+    /// Encrypted backups: create, list, verify, restore, prune.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -92,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(cmd) => catalog::export(load_settings(cli.config)?, cmd).await,
         Command::Jobs(cmd) => jobs::run(load_settings(cli.config)?, cmd).await,
         Command::Rentals(cmd) => rentals::run(load_settings(cli.config)?, cmd).await,
+        Command::Backup(cmd) => backup::run(load_settings(cli.config)?, cmd).await,
     }
 }
 

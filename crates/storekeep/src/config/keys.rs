@@ -185,6 +185,31 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "how long the `test` provider's simulated processor waits before confirming or declining [200]",
     ),
     (
+        "backup.dir",
+        false,
+        "folder backups are written to and read from [DATA_DIR/backups]",
+    ),
+    (
+        "backup.recipients",
+        false,
+        "age X25519 recipients (age1…, comma-separated) every backup is encrypted to [unset: a generated identity in DATA_DIR/secrets/backup-identity]",
+    ),
+    (
+        "backup.identity_file",
+        false,
+        "age identity file that decrypts backups for verify and restore [unset: DATA_DIR/secrets/backup-identity]",
+    ),
+    (
+        "backup.pg_bin_dir",
+        false,
+        "folder holding pg_dump and pg_restore [unset: PATH, then the newest /usr/lib/postgresql/*/bin]",
+    ),
+    (
+        "backup.keep",
+        false,
+        "retention policy of backup prune: EVERY:FOR pairs, one backup per EVERY for FOR [15m:1d,1h:7d,1d:30d]",
+    ),
+    (
         "jobs.enabled",
         false,
         "run the background job runner on this node under `serve` [true]",

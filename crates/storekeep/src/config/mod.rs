@@ -18,10 +18,12 @@ use std::time::Duration;
 
 use storekeep_domain::DomainName;
 
+mod backup;
 mod jobs;
 mod keys;
 mod load;
 
+pub use backup::{BackupSettings, DEFAULT_KEEP};
 pub use jobs::{DEFAULT_QUEUES, JobSettings};
 
 pub use keys::KEYS;
@@ -93,6 +95,7 @@ pub struct Settings {
     pub order_expiry_interval: Duration,
     pub payments: PaymentSettings,
     pub jobs: JobSettings,
+    pub backup: BackupSettings,
     pub webhooks: WebhookSettings,
     pub mail: MailSettings,
 }
@@ -248,6 +251,7 @@ impl Default for Settings {
             order_expiry_interval: Duration::from_secs(10),
             payments: PaymentSettings::default(),
             jobs: JobSettings::default(),
+            backup: BackupSettings::default(),
             webhooks: WebhookSettings::default(),
             mail: MailSettings::default(),
         }
@@ -391,6 +395,7 @@ impl Settings {
             _ if key.starts_with("media.") => self.set_media(key, value)?,
             _ if key.starts_with("payments.") => self.set_payments(key, value)?,
             _ if key.starts_with("jobs.") => self.jobs.set(key, value)?,
+            _ if key.starts_with("backup.") => self.backup.set(key, value)?,
             _ if key.starts_with("webhooks.") => self.set_webhooks(key, value)?,
             _ if key.starts_with("mail.") => self.set_mail(key, value)?,
             _ => return Err("is not a known setting".into()),

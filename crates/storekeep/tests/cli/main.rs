@@ -1,6 +1,8 @@
 //! The `storekeep` binary, run as a user or an orchestrator runs it:
 //! commands, exit codes, signals, restarts and log lines.
 
+mod backup;
+mod backup_safety;
 mod catalog;
 mod config;
 mod crash;

@@ -1,0 +1,606 @@
+//! Backups (`storekeep backup`): a consistent snapshot of the live
+//! database, compressed and encrypted into one archive, with a manifest
+//! beside it that says what it must restore to; verifying one by
+//! restoring it into a scratch database; restoring one safely; pruning by
+//! a retention policy. See docs/backups.md.
+//!
+//! - SQLite: `VACUUM INTO` a file (one read transaction: writers carry on).
+//! - PostgreSQL: `pg_dump --format=custom` of a snapshot exported by a
+//!   repeatable-read transaction, which also counts the rows, so the
+//!   manifest describes exactly what was dumped.
+//!
+//! The SQL lives in each backend's `maintenance` module; this module runs
+//! the steps, the files and the programs.
+
+pub mod archive;
+pub mod destination;
+pub mod pg_tools;
+mod restore;
+pub mod retention;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use storekeep_store::DatabaseKind;
+use storekeep_store::maintenance::{AuditHead, DatabaseFacts};
+use storekeep_store_postgres::maintenance as pg;
+use storekeep_store_sqlite::maintenance as lite;
+
+pub use archive::Digested;
+pub use destination::Destination;
+pub use restore::{RestoreOutcome, restore};
+use verify::{Scratch, drop_scratch, load_dump, problems};
+pub use verify::{Verified, verify};
+
+use crate::config::{Secret, Settings};
+
+/// The archive format this binary writes and the newest it reads.
+pub const FORMAT: u32 = 1;
+const MANIFEST_SUFFIX: &str = ".manifest.json";
+
+/// What a backup holds and must restore to. Written as JSON beside the
+/// archive (no personal data: names of tables, counts, hashes); the
+/// archive's SHA-256 in it binds the two.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub storekeep_version: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// The newest migration applied to the database backed up.
+    pub schema_version: Option<i64>,
+    /// The encrypted file: its name at the destination, size and SHA-256.
+    pub archive: ArchiveFile,
+    /// The dump inside (SQLite file or `pg_dump` custom format), before
+    /// compression.
+    pub dump: Digested,
+    /// Rows per table at the snapshot.
+    pub tables: BTreeMap<String, i64>,
+    /// Each audit chain's head at the snapshot.
+    pub audit_heads: BTreeMap<String, AuditHead>,
+    /// The media objects (product images) the snapshot can refer to, by
+    /// checksum; they stay in the media store (see docs/backups.md).
+    pub media: MediaRefs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArchiveFile {
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaRefs {
+    /// `local` or `s3`.
+    pub store: String,
+    pub objects: Vec<MediaObject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MediaObject {
+    pub key: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Manifest {
+    fn facts(&self) -> DatabaseFacts {
+        DatabaseFacts {
+            schema_version: self.schema_version,
+            tables: self.tables.clone(),
+            audit_heads: self.audit_heads.clone(),
+        }
+    }
+
+    /// Refuses a backup this binary cannot restore: a newer format or
+    /// schema, or another kind of database than the configured one.
+    pub fn check_readable(&self, kind: DatabaseKind) -> anyhow::Result<()> {
+        if self.format > FORMAT {
+            bail!(
+                "backup {} has format {} but this storekeep reads format {FORMAT} at most: use a newer storekeep",
+                self.id,
+                self.format
+            );
+        }
+        let known = known_schema(kind);
+        if let Some(v) = self.schema_version
+            && v > known
+        {
+            bail!(
+                "backup {} has schema version {v}, newer than this storekeep's {known}: restore it with storekeep {} or newer",
+                self.id,
+                self.storekeep_version
+            );
+        }
+        if self.database != kind.as_str() {
+            bail!(
+                "backup {} is of a {} database but database.url is {}: an archive restores to its own kind of database",
+                self.id,
+                self.database,
+                kind.as_str()
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// Why the file names this manifest gives are not those `create`
+    /// writes for it (`None`: they are): an id `YYYYMMDDTHHMMSSmmmZ`, the
+    /// manifest file `ID.manifest.json` (`listed_as`) and the archive
+    /// `ID.DATABASE.zst.age`. An edited manifest naming `../storekeep.db`
+    /// or an absolute path must not make prune delete it.
+    fn names_problem(&self, listed_as: &str) -> Option<String> {
+        if !is_backup_id(&self.id) {
+            return Some(format!("its id {:?} is not a backup id", self.id));
+        }
+        if listed_as != format!("{}{MANIFEST_SUFFIX}", self.id) {
+            return Some(format!("its id {} does not match its file name", self.id));
+        }
+        if !matches!(self.database.as_str(), "sqlite" | "postgres") {
+            return Some(format!("{:?} is not a database kind", self.database));
+        }
+        let archive = format!("{}.{}.zst.age", self.id, self.database);
+        if self.archive.file != archive {
+            return Some(format!(
+                "its archive {:?} is not {archive}",
+                self.archive.file
+            ));
+        }
+        None
+    }
+}
+
+/// `YYYYMMDDTHHMMSSmmmZ`: 8 digits, `T`, 9 digits, `Z`.
+fn is_backup_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 19
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..18].iter().all(u8::is_ascii_digit)
+        && b[18] == b'Z'
+}
+
+fn known_schema(kind: DatabaseKind) -> i64 {
+    match kind {
+        DatabaseKind::Sqlite => lite::latest_known_migration(),
+        DatabaseKind::Postgres => pg::latest_known_migration(),
+    }
+}
+
+/// Progress on stderr while on a terminal (and not `--json`).
+#[derive(Clone)]
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub fn new(shown: bool) -> Self {
+        use std::io::IsTerminal;
+        Self((shown && std::io::stderr().is_terminal()).then(indicatif::ProgressBar::no_length))
+    }
+
+    /// A new step: `what`, measured in `total` bytes (0: unknown).
+    pub fn step(&self, what: &str, total: u64) {
+        if let Some(bar) = &self.0 {
+            let template = if total > 0 {
+                "{msg:<12} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+            } else {
+                "{spinner} {msg:<12} {elapsed}"
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template).expect("a valid template"),
+            );
+            bar.set_length(total);
+            bar.set_position(0);
+            bar.set_message(what.to_owned());
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
+    }
+
+    pub fn at(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes);
+        }
+    }
+
+    pub fn done(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The configured database's kind, refusing an in-memory one.
+pub fn database_kind(settings: &Settings) -> anyhow::Result<DatabaseKind> {
+    let url = settings.database_url();
+    if url.expose().starts_with("sqlite:") {
+        if crate::db::embedded_file(settings).is_none() {
+            bail!("an in-memory SQLite database cannot be backed up or restored");
+        }
+        Ok(DatabaseKind::Sqlite)
+    } else {
+        Ok(DatabaseKind::Postgres)
+    }
+}
+
+pub fn destination(settings: &Settings) -> Destination {
+    Destination::Local(settings.backup.dir(&settings.data_dir))
+}
+
+/// The identity generated for a fresh installation, used when
+/// `backup.recipients` is unset.
+fn generated_identity_file(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("secrets").join("backup-identity")
+}
+
+/// A fresh age identity file's text: a comment with its recipient, then
+/// the secret key.
+pub fn new_identity() -> (String, String) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    let recipient = id.to_public().to_string();
+    let text = format!(
+        "# storekeep backup identity\n# recipient: {recipient}\n{}\n",
+        id.to_string().expose_secret()
+    );
+    (text, recipient)
+}
+
+/// Generates the identity file `path` unless it exists. The identity is
+/// written whole to a private temporary file, then linked into place only
+/// if nothing is there yet: of two commands generating one at once, one
+/// wins and both use its identity (a truncate-and-write would let the
+/// second replace the key the first had already encrypted to).
+fn ensure_identity_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (text, _) = new_identity();
+    // NamedTempFile is 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing to {}", dir.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    match file.persist_noclobber(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e.error)
+            .context(format!("writing the backup identity {}", path.display()))),
+    }
+}
+
+/// The recipients a new backup is encrypted to: `backup.recipients`, or
+/// the generated identity's (created on first use, with a warning).
+fn recipients(settings: &Settings) -> anyhow::Result<Vec<age::x25519::Recipient>> {
+    if !settings.backup.recipients.is_empty() {
+        return archive::recipients(&settings.backup.recipients);
+    }
+    let path = generated_identity_file(settings);
+    ensure_identity_file(&path)?;
+    eprintln!(
+        "warning: backup.recipients is unset: encrypting to the generated identity {}; keep a copy of it away \
+         from this machine (without it no backup can be read) or set backup.recipients",
+        path.display()
+    );
+    Ok(archive::identities(&path)?
+        .iter()
+        .map(age::x25519::Identity::to_public)
+        .collect())
+}
+
+/// The identities that open backups: `--identity`, `backup.identity_file`,
+/// or the generated one.
+pub fn identities(
+    settings: &Settings,
+    flag: Option<&Path>,
+) -> anyhow::Result<Vec<age::x25519::Identity>> {
+    let path = match (flag, &settings.backup.identity_file) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => {
+            let p = generated_identity_file(settings);
+            if !p.exists() {
+                bail!(
+                    "no identity to decrypt backups with: pass --identity FILE or set backup.identity_file"
+                );
+            }
+            p
+        }
+    };
+    archive::identities(&path)
+}
+
+/// A connection URL of the same server for database `name`.
+fn pg_url_for(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("database.url is not a URL")?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.into())
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Settings that point at another database (a scratch one).
+fn settings_for(settings: &Settings, url: String) -> Settings {
+    let mut s = settings.clone();
+    s.database_url = Some(Secret::new(url));
+    s
+}
+
+/// A private local folder for a plain dump: a new 0700 folder in
+/// `DATA_DIR/tmp` (itself 0700), never in `backup.dir`, which may be a
+/// network mount or a synced folder (the very storage the encryption
+/// protects against). Folders a killed command left are removed once a
+/// day old.
+pub(crate) fn plain_staging(settings: &Settings) -> anyhow::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = settings.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", tmp.display()))?;
+    destination::remove_stale(&tmp, ".backup-");
+    archive::private_tempdir(&tmp, ".backup-")
+        .with_context(|| format!("writing to {}", tmp.display()))
+}
+
+/// Takes a backup of the configured database.
+pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<Manifest> {
+    let kind = database_kind(settings)?;
+    let recipients = recipients(settings)?;
+    let dest = destination(settings);
+    let plain = plain_staging(settings)?;
+    let staging = dest.staging()?;
+    let created_at = Utc::now();
+    let id = created_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+    let dump = plain.path().join("dump");
+    let url = settings.database_url().expose().to_owned();
+    // Created empty and 0600 first: `VACUUM INTO` and `pg_dump` fill it
+    // without widening its mode.
+    archive::create_private(&dump).context("creating the dump file")?;
+    progress.step("snapshot", 0);
+    let facts = match kind {
+        DatabaseKind::Sqlite => {
+            lite::vacuum_into(&url, &dump)
+                .await
+                .context("taking the SQLite snapshot (VACUUM INTO)")?;
+            lite::facts(&sqlite_url(&dump)).await?
+        }
+        DatabaseKind::Postgres => {
+            let tool = pg_tools::find("pg_dump", settings.backup.pg_bin_dir.as_deref())?;
+            let mut snapshot = pg::export_snapshot(&url).await?;
+            let facts = snapshot.facts().await?;
+            let mut cmd = pg_tools::command(&tool, &url)?;
+            cmd.arg("--format=custom")
+                .arg(format!("--snapshot={}", snapshot.id))
+                .arg("--file")
+                .arg(&dump);
+            let dumped = tokio::task::spawn_blocking(move || pg_tools::run(cmd, "pg_dump")).await?;
+            snapshot.end().await?;
+            dumped?;
+            facts
+        }
+    };
+    let media = media_refs(settings).await?;
+    let archive_name = format!("{id}.{}.zst.age", kind.as_str());
+    let sealed = staging.path().join(&archive_name);
+    let total = std::fs::metadata(&dump)?.len();
+    progress.step("encrypt", total);
+    let (dump_digest, archive_digest) = {
+        let (dump, sealed, p) = (dump.clone(), sealed.clone(), progress.clone());
+        tokio::task::spawn_blocking(move || {
+            archive::seal(&dump, &sealed, &recipients, &|n| p.at(n))
+        })
+        .await??
+    };
+    progress.done();
+    plain
+        .close()
+        .context("removing the plain dump from the private staging folder")?;
+    let manifest = Manifest {
+        format: FORMAT,
+        id: id.clone(),
+        created_at,
+        storekeep_version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: kind.as_str().to_owned(),
+        schema_version: facts.schema_version,
+        archive: ArchiveFile {
+            file: archive_name.clone(),
+            bytes: archive_digest.bytes,
+            sha256: archive_digest.sha256,
+        },
+        dump: dump_digest,
+        tables: facts.tables,
+        audit_heads: facts.audit_heads,
+        media,
+    };
+    let manifest_path = staging.path().join("manifest");
+    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::File::open(&manifest_path)?.sync_all()?;
+    // The manifest goes last: a listed backup is a whole one.
+    dest.put(&archive_name, &sealed)?;
+    dest.put(&format!("{id}{MANIFEST_SUFFIX}"), &manifest_path)?;
+    Ok(manifest)
+}
+
+/// Every media object with its checksum.
+async fn media_refs(settings: &Settings) -> anyhow::Result<MediaRefs> {
+    use sha2::Digest;
+    let media = crate::media::Media::from_settings(&settings.media, &settings.data_dir)?;
+    let mut objects = Vec::new();
+    for (key, bytes) in media.inventory().await.context("listing the media store")? {
+        let Some(body) = media.get(&key).await? else {
+            continue; // deleted meanwhile
+        };
+        objects.push(MediaObject {
+            key,
+            bytes,
+            sha256: format!("{:x}", sha2::Sha256::digest(&body)),
+        });
+    }
+    Ok(MediaRefs {
+        store: media.kind().to_owned(),
+        objects,
+    })
+}
+
+/// The backups at the destination, newest first. A manifest that does
+/// not parse, or whose names are not the ones `create` writes, is
+/// reported as a warning and left out: every command that deletes or
+/// reads a file names it from a listed manifest.
+pub fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
+    let dest = destination(settings);
+    let mut found = Vec::new();
+    for name in dest.list()? {
+        if !name.ends_with(MANIFEST_SUFFIX) {
+            continue;
+        }
+        match serde_json::from_slice::<Manifest>(&dest.read(&name)?) {
+            Ok(m) => match m.names_problem(&name) {
+                None => found.push(m),
+                Some(why) => eprintln!("warning: {name} is skipped: {why}"),
+            },
+            Err(e) => eprintln!("warning: {name} is not a backup manifest: {e}"),
+        }
+    }
+    found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(found)
+}
+
+/// The backup `which` names: an id or `latest`.
+pub fn find(settings: &Settings, which: &str) -> anyhow::Result<Manifest> {
+    let all = list(settings)?;
+    let dest = destination(settings).describe();
+    let found = if which == "latest" {
+        all.into_iter().next()
+    } else {
+        all.into_iter().find(|m| m.id == which)
+    };
+    found.with_context(|| format!("there is no backup '{which}' in {dest}"))
+}
+
+/// Checks the archive against its manifest, then decrypts and
+/// decompresses it into `into`.
+async fn unpack(
+    settings: &Settings,
+    manifest: &Manifest,
+    identities: Vec<age::x25519::Identity>,
+    into: &Path,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let dest = destination(settings);
+    let path = dest.get(&manifest.archive.file, into.parent().unwrap_or(into))?;
+    progress.step("checksum", 0);
+    let found = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || archive::digest_file(&path)).await??
+    };
+    if found.bytes != manifest.archive.bytes || found.sha256 != manifest.archive.sha256 {
+        bail!(
+            "the archive {} does not match its manifest (SHA-256 {}, {} bytes; the manifest says {}, {} bytes): \
+             it was altered or truncated",
+            manifest.archive.file,
+            found.sha256,
+            found.bytes,
+            manifest.archive.sha256,
+            manifest.archive.bytes
+        );
+    }
+    progress.step("decrypt", manifest.dump.bytes);
+    let plain = {
+        let (into, p) = (into.to_path_buf(), progress.clone());
+        tokio::task::spawn_blocking(move || archive::open(&path, &into, &identities, &|n| p.at(n)))
+            .await?
+    }
+    .with_context(|| format!("opening the archive {}", manifest.archive.file))?;
+    if plain != manifest.dump {
+        bail!(
+            "the dump inside {} does not match its manifest (SHA-256 {})",
+            manifest.archive.file,
+            plain.sha256
+        );
+    }
+    Ok(())
+}
+
+/// The backups `policy` prunes at `now`, oldest first (none is deleted
+/// here).
+pub fn to_prune(settings: &Settings, now: DateTime<Utc>) -> anyhow::Result<Vec<Manifest>> {
+    let all = list(settings)?;
+    let times: Vec<i64> = all.iter().map(|m| m.created_at.timestamp()).collect();
+    let kept = retention::keep(&settings.backup.keep, &times, now.timestamp());
+    let mut gone: Vec<Manifest> = all
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(m, k)| (!k).then_some(m))
+        .collect();
+    gone.reverse();
+    Ok(gone)
+}
+
+/// Deletes a backup: its manifest first (so it is no longer listed), then
+/// its archive.
+pub fn delete(settings: &Settings, manifest: &Manifest) -> anyhow::Result<()> {
+    let dest = destination(settings);
+    dest.delete(&format!("{}{MANIFEST_SUFFIX}", manifest.id))?;
+    dest.delete(&manifest.archive.file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Eight first backups at once generate one identity between them:
+    /// every one of them reads the same key, the one in the file.
+    #[test]
+    fn concurrent_first_backups_share_one_generated_identity() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets").join("backup-identity");
+        let start = std::sync::Barrier::new(8);
+        let seen: Vec<String> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        ensure_identity_file(&path).unwrap();
+                        archive::identities(&path).unwrap()[0]
+                            .to_public()
+                            .to_string()
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert!(seen.iter().all(|r| *r == seen[0]), "{seen:?}");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let files = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        assert_eq!(files, 1, "no temporary file left");
+    }
+
+    #[test]
+    fn only_the_ids_create_writes_are_backup_ids() {
+        assert!(is_backup_id("20261127T120102123Z"));
+        for bad in [
+            "",
+            "../storekeep",
+            "/var/lib/storekeep/storekeep.db",
+            "20261127T120102123",
+            "20261127T12010212Z",
+            "2026112XT120102123Z",
+            "20261127T120102123Z/..",
+            "20261127/120102123Z",
+        ] {
+            assert!(!is_backup_id(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! PostgreSQL's own client programs, `pg_dump` and `pg_restore`: found in
+//! `backup.pg_bin_dir`, on PATH, or in the newest
+//! `/usr/lib/postgresql/*/bin`. The password travels in `PGPASSWORD`,
+//! never on the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The path of `tool`, or an error naming it and where it was looked for.
+pub fn find(tool: &str, bin_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = bin_dir {
+        let path = dir.join(tool);
+        if path.is_file() {
+            return Ok(path);
+        }
+        bail!(
+            "{tool} is not in backup.pg_bin_dir ({}); install PostgreSQL's client programs there or fix the setting",
+            dir.display()
+        );
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let path = dir.join(tool);
+            if path.is_file() {
+                return Ok(path);
+            }
+        }
+    }
+    let newest = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("bin").join(tool))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| {
+            p.ancestors()
+                .nth(2)
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+    newest.with_context(|| {
+        format!(
+            "{tool} was not found (not on PATH nor in /usr/lib/postgresql/*/bin): install PostgreSQL's client programs \
+             (Debian: apt-get install postgresql-client) or set backup.pg_bin_dir"
+        )
+    })
+}
+
+/// `tool` with the connection of `url` in its environment (`PGHOST`,
+/// `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, and `sslmode`).
+pub fn command(tool: &Path, url: &str) -> anyhow::Result<Command> {
+    let parsed = url::Url::parse(url).context("database.url is not a URL")?;
+    let mut cmd = Command::new(tool);
+    if let Some(host) = parsed.host_str() {
+        cmd.env("PGHOST", host.trim_start_matches('[').trim_end_matches(']'));
+    }
+    if let Some(port) = parsed.port() {
+        cmd.env("PGPORT", port.to_string());
+    }
+    if !parsed.username().is_empty() {
+        cmd.env("PGUSER", decode(parsed.username()));
+    }
+    if let Some(pw) = parsed.password() {
+        cmd.env("PGPASSWORD", decode(pw));
+    }
+    let db = parsed.path().trim_start_matches('/');
+    if !db.is_empty() {
+        cmd.env("PGDATABASE", decode(db));
+    }
+    for (k, v) in parsed.query_pairs() {
+        match k.as_ref() {
+            "sslmode" => cmd.env("PGSSLMODE", v.as_ref()),
+            "host" => cmd.env("PGHOST", v.as_ref()),
+            _ => &mut cmd,
+        };
+    }
+    Ok(cmd)
+}
+
+fn decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Runs `cmd` to its end; an error holds what it wrote on stderr.
+pub fn run(mut cmd: Command, what: &str) -> anyhow::Result<()> {
+    let out = cmd.output().with_context(|| format!("starting {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
