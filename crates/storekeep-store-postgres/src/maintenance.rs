@@ -8,9 +8,10 @@ use std::str::FromStr;
 use sqlx::migrate::Migrate;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
-use storekeep_store::maintenance::{AUDIT_HEADS, AuditHead, DatabaseFacts, SCHEMA_VERSION};
+use storekeep_store::maintenance::DatabaseFacts;
 use storekeep_store::{StoreError, StoreResult};
 
+use crate::backend::PgBackend;
 use crate::error;
 
 async fn open(url: &str) -> StoreResult<PgConnection> {
@@ -71,32 +72,14 @@ async fn read_facts(conn: &mut PgConnection) -> StoreResult<DatabaseFacts> {
     .fetch_all(&mut *conn)
     .await
     .map_err(error::other)?;
-    let mut facts = DatabaseFacts::default();
-    for name in &names {
+    let count = async |conn: &mut PgConnection, name: &str| -> StoreResult<i64> {
         let sql = format!("SELECT COUNT(*) FROM public.{}", quoted(name));
-        let n: i64 = sqlx::query_scalar(&sql)
-            .fetch_one(&mut *conn)
+        sqlx::query_scalar(&sql)
+            .fetch_one(conn)
             .await
-            .map_err(error::other)?;
-        facts.tables.insert(name.clone(), n);
-    }
-    if facts.tables.contains_key("_sqlx_migrations") {
-        facts.schema_version = sqlx::query_scalar(SCHEMA_VERSION)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(error::other)?;
-    }
-    if facts.tables.contains_key("audit_heads") {
-        let heads: Vec<(String, i64, String)> = sqlx::query_as(AUDIT_HEADS)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(error::other)?;
-        facts.audit_heads = heads
-            .into_iter()
-            .map(|(scope, seq, hash)| (scope, AuditHead { seq, hash }))
-            .collect();
-    }
-    Ok(facts)
+            .map_err(error::other)
+    };
+    storekeep_store_sql::maintenance::read_facts::<PgBackend>(conn, names, count).await
 }
 
 /// A read-only repeatable-read transaction whose snapshot is exported:

@@ -30,6 +30,7 @@ pub mod commerce;
 mod id;
 pub mod identity;
 pub mod jobs;
+pub mod maintenance;
 pub mod plans;
 pub mod platform;
 mod platform_health;

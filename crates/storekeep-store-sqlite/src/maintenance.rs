@@ -8,8 +8,9 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteLockingMode};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use storekeep_store::StoreResult;
-use storekeep_store::maintenance::{AUDIT_HEADS, AuditHead, DatabaseFacts, SCHEMA_VERSION};
+use storekeep_store::maintenance::DatabaseFacts;
 
+use crate::backend::SqliteBackend;
 use crate::error;
 
 async fn open(url: &str, read_only: bool) -> StoreResult<SqliteConnection> {
@@ -50,31 +51,16 @@ pub async fn facts(url: &str) -> StoreResult<DatabaseFacts> {
     .fetch_all(&mut *tx)
     .await
     .map_err(error::other)?;
-    let mut facts = DatabaseFacts::default();
-    for name in &names {
+    let count = async |conn: &mut SqliteConnection, name: &str| -> StoreResult<i64> {
         let sql = format!("SELECT COUNT(*) FROM \"{}\"", name.replace('"', "\"\""));
-        let n: i64 = sqlx::query_scalar(&sql)
-            .fetch_one(&mut *tx)
+        sqlx::query_scalar(&sql)
+            .fetch_one(conn)
             .await
-            .map_err(error::other)?;
-        facts.tables.insert(name.clone(), n);
-    }
-    if facts.tables.contains_key("_sqlx_migrations") {
-        facts.schema_version = sqlx::query_scalar(SCHEMA_VERSION)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(error::other)?;
-    }
-    if facts.tables.contains_key("audit_heads") {
-        let heads: Vec<(String, i64, String)> = sqlx::query_as(AUDIT_HEADS)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(error::other)?;
-        facts.audit_heads = heads
-            .into_iter()
-            .map(|(scope, seq, hash)| (scope, AuditHead { seq, hash }))
-            .collect();
-    }
+            .map_err(error::other)
+    };
+    let facts =
+        storekeep_store_sql::maintenance::read_facts::<SqliteBackend>(&mut tx, names, count)
+            .await?;
     tx.commit().await.map_err(error::other)?;
     conn.close().await.map_err(error::other)?;
     Ok(facts)

@@ -1,5 +1,6 @@
 //! What a backup records about a database, read the same way on both
-//! backends (each backend's `maintenance` module reads it).
+//! backends (`storekeep_store_sql::maintenance::read_facts`, given each
+//! backend's table list and row count).
 
 use std::collections::BTreeMap;
 
