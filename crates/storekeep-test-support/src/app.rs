@@ -60,6 +60,8 @@ pub async fn spawn_app_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> 
         },
         ..Settings::default()
     };
+    // Scheduled backups (on by default on SQLite) only where a test asks.
+    settings.backup.schedule = storekeep::config::Schedule::Off;
     configure(&mut settings);
     let store = storekeep::db::connect_and_migrate(&settings)
         .await

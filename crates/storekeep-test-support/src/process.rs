@@ -24,6 +24,9 @@ pub fn storekeep_command(bin: &str, db: &TestDb) -> Command {
         .env("STOREKEEP_LISTEN", "127.0.0.1:0")
         .env("STOREKEEP_ENCRYPTION_KEYS", crate::TEST_KEYS.0)
         .env("STOREKEEP_ENCRYPTION_BLIND_INDEX_KEY", crate::TEST_KEYS.1)
+        // Scheduled backups (on by default on SQLite) only where a test
+        // asks.
+        .env("STOREKEEP_BACKUP_SCHEDULE", "off")
         .current_dir(db.dir.path());
     cmd
 }

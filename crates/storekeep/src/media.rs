@@ -159,33 +159,22 @@ impl Media {
     pub fn from_settings(settings: &MediaSettings, data_dir: &Path) -> anyhow::Result<Self> {
         let (store, kind): (Arc<dyn ObjectStore>, _) = match &settings.s3_bucket {
             Some(bucket) => {
-                let mut builder = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_region(&settings.s3_region)
-                    .with_client_options(
-                        ClientOptions::new().with_connect_timeout(S3_CONNECT_TIMEOUT),
-                    )
-                    .with_retry(RetryConfig {
-                        backoff: BackoffConfig {
-                            init_backoff: Duration::from_millis(100),
-                            max_backoff: Duration::from_secs(1),
-                            base: 2.0,
-                        },
-                        max_retries: S3_RETRIES,
-                        retry_timeout: S3_RETRY_WINDOW,
-                    });
-                if let Some(endpoint) = &settings.s3_endpoint {
-                    builder = builder
-                        .with_endpoint(endpoint)
-                        .with_allow_http(endpoint.starts_with("http://"))
-                        .with_virtual_hosted_style_request(false);
-                }
-                if let Some(id) = &settings.s3_access_key_id {
-                    builder = builder.with_access_key_id(id);
-                }
-                if let Some(secret) = &settings.s3_secret_access_key {
-                    builder = builder.with_secret_access_key(secret.expose());
-                }
+                let builder = s3_builder(&S3Access {
+                    bucket,
+                    region: &settings.s3_region,
+                    endpoint: settings.s3_endpoint.as_deref(),
+                    access_key_id: settings.s3_access_key_id.as_deref(),
+                    secret_access_key: settings.s3_secret_access_key.as_ref().map(|s| s.expose()),
+                })
+                .with_retry(RetryConfig {
+                    backoff: BackoffConfig {
+                        init_backoff: Duration::from_millis(100),
+                        max_backoff: Duration::from_secs(1),
+                        base: 2.0,
+                    },
+                    max_retries: S3_RETRIES,
+                    retry_timeout: S3_RETRY_WINDOW,
+                });
                 (Arc::new(builder.build()?), "s3")
             }
             None => {
@@ -274,6 +263,42 @@ impl Media {
             })
             .await
     }
+}
+
+/// Where an S3-compatible bucket is and how to sign in to it (the
+/// `media.s3_*` or `backup.s3_*` settings).
+pub struct S3Access<'a> {
+    pub bucket: &'a str,
+    pub region: &'a str,
+    /// A URL for S3-compatible servers (path-style requests; plain HTTP
+    /// allowed only when it says `http://`, as for a loopback test server).
+    pub endpoint: Option<&'a str>,
+    /// Unset: from the environment (`AWS_ACCESS_KEY_ID`, an instance role).
+    pub access_key_id: Option<&'a str>,
+    pub secret_access_key: Option<&'a str>,
+}
+
+/// A client builder for the bucket `access` names (credentials from the
+/// environment unless given), with a short connect timeout; the caller
+/// chooses its retries.
+pub fn s3_builder(access: &S3Access<'_>) -> object_store::aws::AmazonS3Builder {
+    let mut builder = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(access.bucket)
+        .with_region(access.region)
+        .with_client_options(ClientOptions::new().with_connect_timeout(S3_CONNECT_TIMEOUT));
+    if let Some(endpoint) = access.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    if let Some(id) = access.access_key_id {
+        builder = builder.with_access_key_id(id);
+    }
+    if let Some(secret) = access.secret_access_key {
+        builder = builder.with_secret_access_key(secret);
+    }
+    builder
 }
 
 /// Keys are `{tenant}/{image id}.{ext}`: unguessable, and never made from

@@ -47,6 +47,11 @@ pub struct Metrics {
     /// abandoned).
     pub webhook_deliveries: IntCounterVec,
     pub webhook_duration: Histogram,
+    /// The newest good backup's creation time (Unix seconds, 0: none
+    /// found), read from the destination (`backup::watch`).
+    pub backup_last_success: IntGauge,
+    /// This node's failed scheduled backup runs.
+    pub backup_failures: IntCounter,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -157,6 +162,16 @@ impl Metrics {
             ]),
         )
         .expect("valid metric");
+        let backup_last_success = IntGauge::new(
+            "backup_last_success_timestamp_seconds",
+            "Creation time of the newest good backup at the destination (Unix seconds; 0: none found).",
+        )
+        .expect("valid metric");
+        let backup_failures = IntCounter::new(
+            "backup_failures_total",
+            "Scheduled backup runs (create, then prune) that failed on this node.",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -175,6 +190,8 @@ impl Metrics {
             Box::new(uptime.clone()),
             Box::new(webhook_deliveries.clone()),
             Box::new(webhook_duration.clone()),
+            Box::new(backup_last_success.clone()),
+            Box::new(backup_failures.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -212,6 +229,8 @@ impl Metrics {
             outbox_dispatched,
             webhook_deliveries,
             webhook_duration,
+            backup_last_success,
+            backup_failures,
         }
     }
 

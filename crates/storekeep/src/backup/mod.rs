@@ -18,6 +18,7 @@ pub mod pg_tools;
 mod restore;
 pub mod retention;
 mod verify;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -228,8 +229,46 @@ pub fn database_kind(settings: &Settings) -> anyhow::Result<DatabaseKind> {
     }
 }
 
-pub fn destination(settings: &Settings) -> Destination {
-    Destination::Local(settings.backup.dir(&settings.data_dir))
+/// The period of scheduled backups (`backup.schedule`; `auto`: every 15
+/// minutes on an SQLite file database, off on PostgreSQL); `None`: off.
+pub fn schedule(settings: &Settings) -> Option<std::time::Duration> {
+    let sqlite_file = matches!(database_kind(settings), Ok(DatabaseKind::Sqlite));
+    settings.backup.period(sqlite_file)
+}
+
+/// Where backups go: `backup.s3_bucket` when set, else `backup.dir`.
+pub fn destination(settings: &Settings) -> anyhow::Result<Destination> {
+    let b = &settings.backup;
+    let Some(bucket) = &b.s3_bucket else {
+        return Ok(Destination::Local(b.dir(&settings.data_dir)));
+    };
+    // The client's default retries (ten, over up to three minutes): a
+    // backup is worth waiting for, unlike a shopper's image upload.
+    let store = crate::media::s3_builder(&crate::media::S3Access {
+        bucket,
+        region: &b.s3_region,
+        endpoint: b.s3_endpoint.as_deref(),
+        access_key_id: b.s3_access_key_id.as_deref(),
+        secret_access_key: b.s3_secret_access_key.as_ref().map(|s| s.expose()),
+    })
+    .build()
+    .context("configuring the backup bucket (backup.s3_*)")?;
+    Ok(Destination::S3(destination::Bucket {
+        store: std::sync::Arc::new(store),
+        bucket: bucket.clone(),
+        prefix: b.s3_prefix.clone(),
+        local_tmp: private_tmp(settings)?,
+    }))
+}
+
+/// `DATA_DIR/tmp`, created private (0700).
+fn private_tmp(settings: &Settings) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = settings.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", tmp.display()))?;
+    Ok(tmp)
 }
 
 /// The identity generated for a fresh installation, used when
@@ -342,11 +381,7 @@ fn settings_for(settings: &Settings, url: String) -> Settings {
 /// protects against). Folders a killed command left are removed once a
 /// day old.
 pub(crate) fn plain_staging(settings: &Settings) -> anyhow::Result<tempfile::TempDir> {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = settings.data_dir.join("tmp");
-    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("making {} private", tmp.display()))?;
+    let tmp = private_tmp(settings)?;
     destination::remove_stale(&tmp, ".backup-");
     archive::private_tempdir(&tmp, ".backup-")
         .with_context(|| format!("writing to {}", tmp.display()))
@@ -356,7 +391,7 @@ pub(crate) fn plain_staging(settings: &Settings) -> anyhow::Result<tempfile::Tem
 pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<Manifest> {
     let kind = database_kind(settings)?;
     let recipients = recipients(settings)?;
-    let dest = destination(settings);
+    let dest = destination(settings)?;
     let plain = plain_staging(settings)?;
     let staging = dest.staging()?;
     let created_at = Utc::now();
@@ -389,7 +424,11 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
             facts
         }
     };
-    let media = media_refs(settings).await?;
+    let previous = newest(&dest).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %format!("{e:#}"), "backup: reading the previous manifest failed; every media object is hashed");
+        None
+    });
+    let media = media_refs(settings, previous.as_ref()).await?;
     let archive_name = format!("{id}.{}.zst.age", kind.as_str());
     let sealed = staging.path().join(&archive_name);
     let total = std::fs::metadata(&dump)?.len();
@@ -426,17 +465,37 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
     std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)?;
     std::fs::File::open(&manifest_path)?.sync_all()?;
     // The manifest goes last: a listed backup is a whole one.
-    dest.put(&archive_name, &sealed)?;
-    dest.put(&format!("{id}{MANIFEST_SUFFIX}"), &manifest_path)?;
+    dest.put(&archive_name, &sealed).await?;
+    dest.put(&format!("{id}{MANIFEST_SUFFIX}"), &manifest_path)
+        .await?;
     Ok(manifest)
 }
 
-/// Every media object with its checksum.
-async fn media_refs(settings: &Settings) -> anyhow::Result<MediaRefs> {
+/// Every media object with its checksum. Media keys are never rewritten
+/// (each upload gets a new random key), so an object the previous backup
+/// listed with the same size keeps that backup's checksum instead of being
+/// downloaded and hashed again; only new objects are read. (The database
+/// keeps no checksum of images.) `backup verify` still compares every
+/// object with the manifest.
+async fn media_refs(settings: &Settings, previous: Option<&Manifest>) -> anyhow::Result<MediaRefs> {
     use sha2::Digest;
     let media = crate::media::Media::from_settings(&settings.media, &settings.data_dir)?;
+    let known: std::collections::HashMap<&str, &MediaObject> = previous
+        .filter(|m| m.media.store == media.kind())
+        .map(|m| {
+            m.media
+                .objects
+                .iter()
+                .map(|o| (o.key.as_str(), o))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut objects = Vec::new();
     for (key, bytes) in media.inventory().await.context("listing the media store")? {
+        if let Some(o) = known.get(key.as_str()).filter(|o| o.bytes == bytes) {
+            objects.push((*o).clone());
+            continue;
+        }
         let Some(body) = media.get(&key).await? else {
             continue; // deleted meanwhile
         };
@@ -456,14 +515,14 @@ async fn media_refs(settings: &Settings) -> anyhow::Result<MediaRefs> {
 /// not parse, or whose names are not the ones `create` writes, is
 /// reported as a warning and left out: every command that deletes or
 /// reads a file names it from a listed manifest.
-pub fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
-    let dest = destination(settings);
+pub async fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
+    let dest = destination(settings)?;
     let mut found = Vec::new();
-    for name in dest.list()? {
+    for name in dest.list().await? {
         if !name.ends_with(MANIFEST_SUFFIX) {
             continue;
         }
-        match serde_json::from_slice::<Manifest>(&dest.read(&name)?) {
+        match serde_json::from_slice::<Manifest>(&dest.read(&name).await?) {
             Ok(m) => match m.names_problem(&name) {
                 None => found.push(m),
                 Some(why) => eprintln!("warning: {name} is skipped: {why}"),
@@ -475,10 +534,32 @@ pub fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
     Ok(found)
 }
 
+/// The newest whole backup at `dest`, reading one manifest (ids sort by
+/// time): the newest valid manifest file, skipping any that does not
+/// parse or names other files.
+pub async fn newest(dest: &Destination) -> anyhow::Result<Option<Manifest>> {
+    let mut names: Vec<String> = dest
+        .list()
+        .await?
+        .into_iter()
+        .filter(|n| n.strip_suffix(MANIFEST_SUFFIX).is_some_and(is_backup_id))
+        .collect();
+    names.sort_unstable_by(|a, b| b.cmp(a));
+    for name in names {
+        let parsed = serde_json::from_slice::<Manifest>(&dest.read(&name).await?);
+        if let Ok(m) = parsed
+            && m.names_problem(&name).is_none()
+        {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
 /// The backup `which` names: an id or `latest`.
-pub fn find(settings: &Settings, which: &str) -> anyhow::Result<Manifest> {
-    let all = list(settings)?;
-    let dest = destination(settings).describe();
+pub async fn find(settings: &Settings, which: &str) -> anyhow::Result<Manifest> {
+    let all = list(settings).await?;
+    let dest = destination(settings)?.describe();
     let found = if which == "latest" {
         all.into_iter().next()
     } else {
@@ -496,8 +577,11 @@ async fn unpack(
     into: &Path,
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    let dest = destination(settings);
-    let path = dest.get(&manifest.archive.file, into.parent().unwrap_or(into))?;
+    let dest = destination(settings)?;
+    progress.step("download", 0);
+    let path = dest
+        .get(&manifest.archive.file, into.parent().unwrap_or(into))
+        .await?;
     progress.step("checksum", 0);
     let found = {
         let path = path.clone();
@@ -533,8 +617,8 @@ async fn unpack(
 
 /// The backups `policy` prunes at `now`, oldest first (none is deleted
 /// here).
-pub fn to_prune(settings: &Settings, now: DateTime<Utc>) -> anyhow::Result<Vec<Manifest>> {
-    let all = list(settings)?;
+pub async fn to_prune(settings: &Settings, now: DateTime<Utc>) -> anyhow::Result<Vec<Manifest>> {
+    let all = list(settings).await?;
     let times: Vec<i64> = all.iter().map(|m| m.created_at.timestamp()).collect();
     let kept = retention::keep(&settings.backup.keep, &times, now.timestamp());
     let mut gone: Vec<Manifest> = all
@@ -546,12 +630,15 @@ pub fn to_prune(settings: &Settings, now: DateTime<Utc>) -> anyhow::Result<Vec<M
     Ok(gone)
 }
 
-/// Deletes a backup: its manifest first (so it is no longer listed), then
-/// its archive.
-pub fn delete(settings: &Settings, manifest: &Manifest) -> anyhow::Result<()> {
-    let dest = destination(settings);
-    dest.delete(&format!("{}{MANIFEST_SUFFIX}", manifest.id))?;
-    dest.delete(&manifest.archive.file)
+/// Deletes a backup: its archive first, then its manifest. An archive
+/// whose deletion fails stays listed (and the next prune deletes it
+/// again) instead of being left behind unlisted; a manifest whose
+/// deletion fails lists a backup whose verify reports the missing
+/// archive.
+pub async fn delete(dest: &Destination, manifest: &Manifest) -> anyhow::Result<()> {
+    dest.delete(&manifest.archive.file).await?;
+    dest.delete(&format!("{}{MANIFEST_SUFFIX}", manifest.id))
+        .await
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub struct Rule {
 }
 
 /// A duration such as `90s`, `15m`, `1h`, `7d` or `4w`, in seconds.
-fn parse_duration(raw: &str) -> Result<i64, String> {
+pub fn parse_duration(raw: &str) -> Result<i64, String> {
     let raw = raw.trim();
     let split = raw
         .find(|c: char| !c.is_ascii_digit())

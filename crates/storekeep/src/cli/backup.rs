@@ -82,7 +82,7 @@ pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitC
             }
         }
         BackupCommand::List { json } => {
-            let all = backup::list(&settings)?;
+            let all = backup::list(&settings).await?;
             if !json {
                 println!(
                     "{:<20} {:>10} {:>8} {:<9} {:>16}",
@@ -107,7 +107,7 @@ pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitC
             }
         }
         BackupCommand::Verify { id, identity, json } => {
-            let m = backup::find(&settings, &id)?;
+            let m = backup::find(&settings, &id).await?;
             let ids = backup::identities(&settings, identity.as_deref())?;
             let v = backup::verify(&settings, &m, ids, &Progress::new(!json)).await?;
             if json {
@@ -129,7 +129,7 @@ pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitC
             identity,
             json,
         } => {
-            let m = backup::find(&settings, &id)?;
+            let m = backup::find(&settings, &id).await?;
             let ids = backup::identities(&settings, identity.as_deref())?;
             super::announce(&settings, true)?;
             let r = backup::restore(&settings, &m, ids, force, &Progress::new(!json)).await?;
@@ -143,10 +143,11 @@ pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitC
             }
         }
         BackupCommand::Prune { dry_run, json } => {
-            let gone = backup::to_prune(&settings, chrono::Utc::now())?;
+            let gone = backup::to_prune(&settings, chrono::Utc::now()).await?;
+            let dest = backup::destination(&settings)?;
             for m in &gone {
                 if !dry_run {
-                    backup::delete(&settings, m)?;
+                    backup::delete(&dest, m).await?;
                 }
                 if json {
                     println!(

@@ -1,9 +1,12 @@
-//! The `backup.*` settings: where backups go, whom they are encrypted to,
-//! which key opens them, and how long they are kept.
+//! The `backup.*` settings: where backups go (a folder or an
+//! S3-compatible bucket), whom they are encrypted to, which key opens
+//! them, how often the server takes them and how long they are kept.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
+use super::Secret;
 use crate::backup::retention::{self, Rule};
 
 /// `storekeep backup`'s settings (`backup.*`).
@@ -19,8 +22,49 @@ pub struct BackupSettings {
     /// Where `pg_dump` and `pg_restore` are; `None`: PATH, then the newest
     /// `/usr/lib/postgresql/*/bin`.
     pub pg_bin_dir: Option<PathBuf>,
-    /// The retention policy `backup prune` applies.
+    /// The retention policy `backup prune` (and each scheduled run)
+    /// applies.
     pub keep: Vec<Rule>,
+    /// How often the job runner takes a backup and prunes.
+    pub schedule: Schedule,
+    /// The bucket backups go to instead of `dir`, when set.
+    pub s3_bucket: Option<String>,
+    /// The folder in the bucket (`storekeep/prod`: no leading or trailing
+    /// slash); `None`: the bucket's top.
+    pub s3_prefix: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
+}
+
+/// `backup.schedule`: `auto` (every 15 minutes on an SQLite file
+/// database, off on PostgreSQL), `off`, or a period such as `15m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    Auto,
+    Off,
+    Every(Duration),
+}
+
+/// The period `auto` means on an SQLite database.
+pub const AUTO_PERIOD: Duration = Duration::from_secs(15 * 60);
+
+impl Schedule {
+    fn parse(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "auto" => Ok(Self::Auto),
+            "off" => Ok(Self::Off),
+            other => {
+                let secs = retention::parse_duration(other)
+                    .map_err(|e| format!("{e}; or 'auto' or 'off'"))?;
+                if secs < 60 {
+                    return Err("must be at least 1m".into());
+                }
+                Ok(Self::Every(Duration::from_secs(secs.unsigned_abs())))
+            }
+        }
+    }
 }
 
 pub const DEFAULT_KEEP: &str = "15m:1d,1h:7d,1d:30d";
@@ -33,6 +77,13 @@ impl Default for BackupSettings {
             identity_file: None,
             pg_bin_dir: None,
             keep: retention::parse_policy(DEFAULT_KEEP).expect("the default policy parses"),
+            schedule: Schedule::Auto,
+            s3_bucket: None,
+            s3_prefix: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
         }
     }
 }
@@ -47,6 +98,32 @@ impl BackupSettings {
             "backup.identity_file" => self.identity_file = Some(path(value)?),
             "backup.pg_bin_dir" => self.pg_bin_dir = Some(path(value)?),
             "backup.keep" => self.keep = retention::parse_policy(value)?,
+            "backup.schedule" => self.schedule = Schedule::parse(value)?,
+            "backup.s3_bucket" => self.s3_bucket = Some(super::non_empty(value)?),
+            "backup.s3_prefix" => {
+                let prefix = value.trim().trim_matches('/');
+                let bad = prefix
+                    .split('/')
+                    .any(|p| p.is_empty() || p == "." || p == ".." || p.contains(['\\', '\0']));
+                if bad {
+                    return Err(
+                        "must be folder names separated by '/', such as storekeep/prod".into(),
+                    );
+                }
+                self.s3_prefix = Some(prefix.to_owned());
+            }
+            "backup.s3_endpoint" => {
+                let url = super::non_empty(value)?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err("must start with https:// or http://".into());
+                }
+                self.s3_endpoint = Some(url);
+            }
+            "backup.s3_region" => self.s3_region = super::non_empty(value)?,
+            "backup.s3_access_key_id" => self.s3_access_key_id = Some(super::non_empty(value)?),
+            "backup.s3_secret_access_key" => {
+                self.s3_secret_access_key = Some(Secret::new(super::non_empty(value)?));
+            }
             _ => return Err("is not a known setting".into()),
         }
         Ok(())
@@ -55,6 +132,16 @@ impl BackupSettings {
     /// The destination folder.
     pub fn dir(&self, data_dir: &Path) -> PathBuf {
         self.dir.clone().unwrap_or_else(|| data_dir.join("backups"))
+    }
+
+    /// The period of scheduled backups, `None`: off. `sqlite` says the
+    /// database is an SQLite file (where `auto` means every 15 minutes).
+    pub fn period(&self, sqlite: bool) -> Option<Duration> {
+        match self.schedule {
+            Schedule::Auto => sqlite.then_some(AUTO_PERIOD),
+            Schedule::Off => None,
+            Schedule::Every(d) => Some(d),
+        }
     }
 }
 
@@ -88,5 +175,29 @@ mod tests {
         assert!(parse_recipients("").is_err());
         assert!(parse_recipients("age1notakey").is_err());
         assert!(parse_recipients("ssh-ed25519 AAAA").is_err());
+    }
+
+    #[test]
+    fn schedules_are_auto_off_or_a_period_of_a_minute_or_more() {
+        let mut s = BackupSettings::default();
+        assert_eq!(s.period(true), Some(AUTO_PERIOD));
+        assert_eq!(s.period(false), None, "auto is off on PostgreSQL");
+        s.set("backup.schedule", "1h").unwrap();
+        assert_eq!(s.period(false), Some(Duration::from_secs(3600)));
+        s.set("backup.schedule", "off").unwrap();
+        assert_eq!(s.period(true), None);
+        for bad in ["", "30s", "15", "often", "-5m"] {
+            assert!(s.set("backup.schedule", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s3_prefixes_are_plain_folder_names() {
+        let mut s = BackupSettings::default();
+        s.set("backup.s3_prefix", "/storekeep/prod/").unwrap();
+        assert_eq!(s.s3_prefix.as_deref(), Some("storekeep/prod"));
+        for bad in ["", "/", "a//b", "a/../b", "..", "a/./b"] {
+            assert!(s.set("backup.s3_prefix", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -207,7 +207,42 @@ pub const KEYS: &[(&str, bool, &str)] = &[
     (
         "backup.keep",
         false,
-        "retention policy of backup prune: EVERY:FOR pairs, one backup per EVERY for FOR [15m:1d,1h:7d,1d:30d]",
+        "retention policy of backup prune and of scheduled backups: EVERY:FOR pairs, one backup per EVERY for FOR [15m:1d,1h:7d,1d:30d]",
+    ),
+    (
+        "backup.schedule",
+        false,
+        "how often the job runner takes a backup, then prunes by backup.keep: a period such as 15m (at least 1m), off, or auto (15m on an SQLite database, off on PostgreSQL) [auto]",
+    ),
+    (
+        "backup.s3_bucket",
+        false,
+        "keep backups in this S3-compatible bucket instead of backup.dir [unset: backup.dir]",
+    ),
+    (
+        "backup.s3_prefix",
+        false,
+        "folder in the bucket backups go to, such as storekeep/prod [unset: the bucket's top]",
+    ),
+    (
+        "backup.s3_endpoint",
+        false,
+        "S3 endpoint URL of the backup bucket, for S3-compatible servers (MinIO, Ceph, ...) [unset: AWS]",
+    ),
+    (
+        "backup.s3_region",
+        false,
+        "S3 region of the backup bucket [us-east-1]",
+    ),
+    (
+        "backup.s3_access_key_id",
+        false,
+        "S3 access key id for the backup bucket [unset: from the environment, e.g. AWS_ACCESS_KEY_ID or an instance role]",
+    ),
+    (
+        "backup.s3_secret_access_key",
+        true,
+        "S3 secret access key for the backup bucket [unset: from the environment]",
     ),
     (
         "jobs.enabled",

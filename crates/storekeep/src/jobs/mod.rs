@@ -24,6 +24,7 @@
 //!   grace period, return; unfinished leases are rescued later.
 
 pub mod backoff;
+mod backups;
 mod completer;
 mod delivery;
 pub mod kinds;
@@ -54,6 +55,7 @@ pub fn start(services: &Arc<crate::services::Services>) -> Runner {
     delivery::register(&mut runner, services);
     // i15 daily job
     rentals::register(&mut runner, services);
+    backups::register(&mut runner, services);
     runner
 }
 

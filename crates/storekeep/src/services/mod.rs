@@ -79,6 +79,8 @@ pub struct Services {
     pub webhook_client: reqwest::Client,
     /// Records webhook attempts in batches (`webhooks::deliver::recorder`).
     pub webhook_attempts: webhooks::deliver::AttemptRecorder,
+    /// The last good backup and this node's backup failures.
+    pub backups: Arc<crate::backup::watch::BackupWatch>,
 }
 
 impl Services {
@@ -100,12 +102,18 @@ impl Services {
             &settings.jobs.queues,
         );
         let settings_webhooks = settings.webhooks.clone();
+        let metrics = Arc::new(Metrics::new());
+        let backups = Arc::new(crate::backup::watch::BackupWatch::new(
+            crate::backup::destination(&settings),
+            crate::backup::schedule(&settings),
+            metrics.clone(),
+        ));
         Ok(Self {
             store: store.clone(),
             mailer: Mailer::from_settings(&settings.mail, &settings.data_dir)?,
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             cache,
             tenants: tenancy::TenantCache::default(),
             default_limits: plans::DefaultLimits::default(),
@@ -116,6 +124,7 @@ impl Services {
             dispatch: delivery::DispatchSignal::default(),
             webhook_client: webhooks::deliver::client(&settings_webhooks),
             webhook_attempts: webhooks::deliver::recorder(store.clone()),
+            backups,
         })
     }
 

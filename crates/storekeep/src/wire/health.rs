@@ -1,5 +1,6 @@
 //! Health, readiness and the operator's detailed status.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// The state of one dependency.
@@ -51,6 +52,27 @@ pub struct DatabaseDetail {
     pub pool_max: u32,
 }
 
+/// The backups section of `/api/health/detailed`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BackupHealth {
+    /// Where backups go: a folder or `s3://BUCKET/PREFIX`.
+    pub destination: String,
+    /// Seconds between scheduled backups; `null`: not scheduled by
+    /// storekeep (`backup.schedule`).
+    pub schedule_seconds: Option<u64>,
+    /// The newest good backup's id and creation time (`null`: none found).
+    pub last_success_id: Option<String>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Seconds since then.
+    pub age_seconds: Option<i64>,
+    /// This node's failed scheduled runs since it started.
+    pub failures: u64,
+    /// This node's last failure (of a scheduled run, or of reading the
+    /// destination), and when.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Detailed {
     pub status: &'static str,
@@ -75,4 +97,7 @@ pub struct Detailed {
     /// not read them yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jobs: Option<Vec<storekeep_domain::QueueStats>>,
+    /// The last good backup (read from the destination, so the same on
+    /// every node) and this node's backup failures.
+    pub backups: BackupHealth,
 }

@@ -171,6 +171,37 @@ async fn a_backup_lists_verifies_and_restores_over_later_changes() {
     server.sigterm();
 }
 
+/// A later backup reads and hashes only media objects the previous one
+/// did not list (keys are never rewritten): an object it knew keeps that
+/// checksum, even if its bytes changed in place since; `verify`, which
+/// reads every object, reports that one.
+#[tokio::test]
+async fn a_later_backup_reuses_the_checksums_of_media_it_already_listed() {
+    let db = TestDb::new().await;
+    if !tools_ready(&db) {
+        return;
+    }
+    shop_with_owner(&db);
+    let image = upload_an_image(&db).await;
+    let first = create(&db);
+    assert_eq!(first["media"]["objects"][0]["sha256"], sha256_hex(PNG));
+    let stored = db.dir.path().join("media").join(&image);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&stored, &bytes).unwrap();
+
+    let second = create(&db);
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(
+        second["media"], first["media"],
+        "the first backup's checksum, not the changed bytes'"
+    );
+    let verified = cli(&db, &["backup", "verify", "latest", "--json"]);
+    let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(verified["media_missing"], json!([image]));
+}
+
 /// A 1×1 PNG.
 const PNG: &[u8] = &[
     0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,

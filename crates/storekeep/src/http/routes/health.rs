@@ -286,6 +286,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         latency_ms,
         migrations,
     } = probe(&state).await;
+    state.services.backups.refresh().await;
     let pool = services::health::pool_stats(&state.services);
     let body = Detailed {
         status: r.status,
@@ -309,6 +310,7 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         read_cache: state.services.cache.backend(),
         media_store: state.services.media.kind(),
         jobs: services::health::job_stats(&state.services),
+        backups: state.services.backups.health(),
     };
     with_status(r.status == "ready", body)
 }

@@ -16,6 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.services.backups.refresh().await;
     let body = state.services.metrics.render(
         crate::services::health::pool_stats(&state.services),
         state.started.elapsed().as_secs_f64(),
