@@ -57,6 +57,14 @@ impl PgServer {
 
     /// Creates a cluster with the programs in `bin` and starts it.
     pub fn start(bin: &Path) -> anyhow::Result<Self> {
+        Self::start_with(bin, "", &[])
+    }
+
+    /// Like [`PgServer::start`], with `conf` appended to the cluster's
+    /// `postgresql.conf` before the first start. `{dir}` in it stands for
+    /// the cluster's folder (which holds `data`); `folders` are made in it
+    /// first, owned by the server's user (a WAL archive, say).
+    pub fn start_with(bin: &Path, conf: &str, folders: &[&str]) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("storekeep-pg-")
             .tempdir()
@@ -85,6 +93,23 @@ impl PgServer {
             "initdb",
             &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"],
         )?;
+        for folder in folders {
+            let path = server.dir.path().join(folder);
+            std::fs::create_dir_all(&path).with_context(|| format!("creating {folder}"))?;
+            if server.as_user.is_some() {
+                std::os::unix::fs::chown(&path, Some(user_id(PG_USER)?), None)
+                    .with_context(|| format!("handing {folder} to the PostgreSQL user"))?;
+            }
+        }
+        if !conf.is_empty() {
+            let conf = conf.replace("{dir}", &server.dir().display().to_string());
+            let path = server.dir.path().join("data/postgresql.conf");
+            let mut text = std::fs::read_to_string(&path).context("reading postgresql.conf")?;
+            text.push('\n');
+            text.push_str(&conf);
+            text.push('\n');
+            std::fs::write(&path, text).context("writing postgresql.conf")?;
+        }
         server.start_again()?;
         Ok(server)
     }
@@ -139,6 +164,52 @@ impl PgServer {
         self.start_again()
     }
 
+    /// The cluster's folder: `data` (the data directory) and whatever the
+    /// test keeps beside it; writable by the server's user.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data directory (`{dir}/data`).
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `program` (a path, or a name on PATH) as the server's user, as
+    /// an operator runs PostgreSQL's tools and shell steps on its files
+    /// (`pg_basebackup` is `bin().join("pg_basebackup")`). Fails with the
+    /// output when it exits non-zero.
+    pub fn run_as_owner(&self, program: &Path, args: &[&str]) -> anyhow::Result<Output> {
+        let mut cmd = match self.as_user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let output = cmd
+            .args(args)
+            .output()
+            .with_context(|| format!("running {}", program.display()))?;
+        if !output.status.success() {
+            bail!(
+                "{} {} failed ({}): {}{}",
+                program.display(),
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+            );
+        }
+        Ok(output)
+    }
+
+    /// The folder of PostgreSQL's programs this server runs with.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// The server's log so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
@@ -148,32 +219,11 @@ impl PgServer {
         self.dir.path().join("data").display().to_string()
     }
 
-    /// Runs one of PostgreSQL's programs (as the PostgreSQL user if root).
+    /// Runs one of PostgreSQL's programs (as the PostgreSQL user if root);
+    /// a failure carries the server's log.
     fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<Output> {
-        let path = self.bin.join(program);
-        let mut cmd = match self.as_user {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(&path);
-                c
-            }
-            None => Command::new(&path),
-        };
-        let output = cmd
-            .args(args)
-            .output()
-            .with_context(|| format!("running {program}"))?;
-        if !output.status.success() {
-            bail!(
-                "{program} {} failed ({}): {}{}\n{}",
-                args.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr),
-                self.log()
-            );
-        }
-        Ok(output)
+        self.run_as_owner(&self.bin.join(program), args)
+            .map_err(|e| anyhow::anyhow!("{e:#}\n{}", self.log()))
     }
 }
 

@@ -174,6 +174,24 @@ async fn a_customer_pays_their_installments_through_the_processor_to_ownership()
         ok(again, 201).await["payment"]["reference"],
         json!(reference)
     );
+    // The key belongs to that payment: naming another installment under it
+    // is refused, and starts nothing.
+    let third = b["contract"]["installments"][2]["id"].clone();
+    assert!(third.is_string(), "{b}");
+    let reused = problem(
+        pay(
+            &app,
+            &s,
+            Some(&renter),
+            &id,
+            json!({"payment_provider": "test", "installment_id": third}),
+            Some("inst-2"),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(reused.to_string().contains("Idempotency-Key"), "{reused}");
 
     let c = once(&app, &s, &id, |c| paid(c, 2)).await;
     assert_eq!(c["status"], "active");

@@ -62,7 +62,7 @@ fn create(db: &TestDb) -> Value {
 }
 
 /// The shops' slugs, sorted.
-fn slugs(db: &TestDb) -> Vec<String> {
+pub(crate) fn slugs(db: &TestDb) -> Vec<String> {
     let out = cli(db, &["tenant", "list", "--json"]);
     let mut slugs: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()

@@ -15,6 +15,7 @@ mod delivery;
 mod email_support;
 mod jobs;
 mod outage;
+mod pitr;
 mod rotation;
 mod security;
 mod serve;

@@ -115,7 +115,8 @@ async fn rental_buyout_quote(
 /// one unless `installment_id` names it) through one of the shop's payment
 /// providers: the attempt is pending until the provider confirms it, which
 /// records the installment. Repeating an `Idempotency-Key` answers the
-/// payment it started.
+/// payment it started; repeating it for another installment or provider
+/// is refused (422).
 #[utoipa::path(post, path = "/api/v1/store/rentals/{id}/payments", tag = "store: orders",
     security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "optional; repeat it when retrying so the installment is not paid twice (1 to 255 visible ASCII characters)", pattern = "^[!-~]{1,255}$")),

@@ -17,8 +17,9 @@ use crate::wire::contracts::RentalPayBody;
 /// unless `body.installment_id` names it) with `body.payment_provider`
 /// (the shop's first provider this server offers if absent), and asks the
 /// provider to collect it. A request repeating `key` answers the attempt
-/// it started, collecting nothing again. The attempt and the contract as
-/// it is now.
+/// it started, collecting nothing again; one that repeats the key for
+/// another installment or provider is refused (422). The attempt and the
+/// contract as it is now.
 pub async fn pay(
     svc: &Services,
     tenant: &Tenant,
@@ -59,6 +60,19 @@ pub async fn pay(
         .store
         .start_installment_payment(tenant.id, id, &req, audit)
         .await?;
+    // A key answers only the request it started: another installment or
+    // provider under it is a client's mistake, not a retry.
+    let differs = body
+        .installment_id
+        .is_some_and(|asked| asked != started.installment_id)
+        || started.provider != provider.name();
+    if started.replayed && differs {
+        return Err(ValidationErrors::single(
+            "Idempotency-Key",
+            "was already used for a different payment request; use a new key",
+        )
+        .into());
+    }
     if !started.replayed {
         provider.start(StartPayment {
             reference: started.reference.clone(),
