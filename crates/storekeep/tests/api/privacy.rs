@@ -179,7 +179,7 @@ async fn a_customer_export_holds_their_data_and_nothing_of_anyone_else() {
         .unwrap();
     assert_eq!(own["total"], order["total"]);
     assert_eq!(own["lines"], order["lines"]);
-    assert_eq!(ids(&export["rental_contracts"]), [contract.clone()]);
+    assert_eq!(ids(&export["rental_contracts"]), [contract]);
     assert!(
         !export["rental_contracts"][0]["installments"]
             .as_array()
