@@ -1,11 +1,11 @@
 //! Customers' rights (issue 16): an erasure is refused while an order is
 //! open, refused when the caller's list of orders is stale, and otherwise
 //! replaces the account's and its orders' PII, frees the email index,
-//! deletes the sessions and writes one audit entry, once; only a customer
-//! of the shop is found.
+//! deletes the sessions and the pending email jobs about the customer and
+//! writes one audit entry, once; only a customer of the shop is found.
 
 use chrono::Duration;
-use storekeep_domain::{NewSession, OrderStatus, SessionId, UserKind};
+use storekeep_domain::{NewJob, NewSession, OrderStatus, SessionId, UserKind};
 use storekeep_store::privacy::{ErasedOrder, Erasure, ErasureOutcome};
 use storekeep_store::rules::privacy::{ErasureReport, is_erased_index};
 use storekeep_store::{Store, StoreError, now};
@@ -40,6 +40,14 @@ async fn an_erasure_waits_for_open_orders_then_replaces_the_pii_once() {
     order.customer_id = Some(ann.id);
     let order = crate::support::created(a.checkout(&order).await);
     let id = order.order.id;
+    // A pending account email to Ann, and one to someone else.
+    let email_job = |user: storekeep_domain::UserId| {
+        NewJob::new("email.account", serde_json::json!({ "user_id": user }))
+            .queue("email")
+            .tenant(a.tenant)
+    };
+    let anns_job = store.enqueue(&email_job(ann.id)).await.unwrap();
+    let owners_job = store.enqueue(&email_job(owner.id)).await.unwrap();
     let erasure = |orders: Vec<ErasedOrder>| Erasure {
         tenant: a.tenant,
         customer: ann.id,
@@ -87,9 +95,11 @@ async fn an_erasure_waits_for_open_orders_then_replaces_the_pii_once() {
         ErasureOutcome::Erased(ErasureReport {
             orders: 1,
             sessions: 1,
-            jobs: 0
+            jobs: 1
         })
     );
+    assert!(store.job(Some(a.tenant), anns_job).await.is_err());
+    assert!(store.job(Some(a.tenant), owners_job).await.is_ok());
     let erased = store.user_by_id(ann.id).await.unwrap();
     assert!(is_erased_index(&erased.email_index));
     assert_eq!(erased.email_sealed, "sealed-placeholder");
