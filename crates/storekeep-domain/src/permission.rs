@@ -18,6 +18,10 @@ pub enum Permission {
     CatalogWrite,
     OrdersRead,
     OrdersWrite,
+    /// Export everything the shop holds about a customer.
+    CustomersRead,
+    /// Erase a customer's personal data.
+    CustomersErase,
 }
 
 /// Every permission, in the order they are listed to clients.
@@ -33,6 +37,8 @@ const ALL: &[Permission] = &[
     Permission::CatalogWrite,
     Permission::OrdersRead,
     Permission::OrdersWrite,
+    Permission::CustomersRead,
+    Permission::CustomersErase,
 ];
 
 /// What staff may do: run the shop's catalog and orders, see its settings
@@ -69,6 +75,8 @@ impl Permission {
             Self::CatalogWrite => "catalog:write",
             Self::OrdersRead => "orders:read",
             Self::OrdersWrite => "orders:write",
+            Self::CustomersRead => "customers:read",
+            Self::CustomersErase => "customers:erase",
         }
     }
 

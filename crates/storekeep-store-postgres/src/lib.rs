@@ -9,7 +9,9 @@ mod catalog;
 mod commerce;
 mod error;
 mod health;
+// i16: customers' rights (erasure).
 pub mod maintenance;
+mod privacy;
 mod run;
 mod tenants;
 mod users;

@@ -33,8 +33,10 @@ pub mod jobs;
 pub mod maintenance;
 pub mod plans;
 pub mod platform;
+// i16: customers' rights (export, erasure).
 mod platform_health;
 mod platform_store;
+pub mod privacy;
 pub mod rentals;
 pub mod run;
 pub mod sealed;

@@ -1,8 +1,9 @@
 //! Embedded SQLite implementation of the storekeep `Store`.
 //!
 //! Durability first: WAL journal, `synchronous=FULL` (every commit is
-//! fsynced), foreign keys enforced, and a busy timeout so concurrent writers
-//! wait for the lock instead of failing.
+//! fsynced), foreign keys enforced, freed space zeroed (`secure_delete`),
+//! and a busy timeout so concurrent writers wait for the lock instead of
+//! failing.
 
 mod audit;
 mod backend;
@@ -11,7 +12,9 @@ mod commerce;
 mod error;
 mod group_commit;
 mod health;
+// i16: customers' rights (erasure).
 pub mod maintenance;
+mod privacy;
 mod run;
 mod tenants;
 mod users;
@@ -50,6 +53,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // What a write frees (an erased customer's old ciphertexts, a
+            // deleted row) is zeroed, not left readable in free space.
+            .pragma("secure_delete", "ON")
             // Lock contention, not an outage: writers queue for the lock
             // longer than requests wait for a connection.
             .busy_timeout(Duration::from_secs(10))

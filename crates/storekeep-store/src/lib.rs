@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod commerce;
 pub mod jobs;
 pub mod maintenance;
+// i16: customers' rights (export, erasure).
+pub mod privacy;
 pub mod rentals;
 pub mod rules;
 pub mod sealed;
@@ -21,6 +23,7 @@ pub mod contracts;
 pub use catalog::CatalogStore;
 pub use commerce::{CommerceStore, TransitionActor};
 pub use jobs::JobStore;
+pub use privacy::PrivacyStore;
 pub use rentals::RentalStore;
 pub use sealed::SealedStore;
 pub use webhooks::WebhookStore;
@@ -178,6 +181,7 @@ pub trait Store:
     + RentalStore
     + ContractStore
     + SealedStore
+    + PrivacyStore
     + Send
     + Sync
     + 'static

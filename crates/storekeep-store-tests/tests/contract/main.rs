@@ -41,3 +41,5 @@ mod webhooks;
 mod sealed;
 // Rentals.
 mod rentals;
+// Customers' rights (export, erasure).
+mod privacy;

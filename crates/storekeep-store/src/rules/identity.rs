@@ -84,7 +84,8 @@ pub fn account_changed(action: &str, user: UserId, tenant: Option<TenantId>) -> 
     Change::new(scope_of(tenant), action, user_target(user))
 }
 
-fn user_target(user: UserId) -> String {
+/// The audit target naming an account.
+pub fn user_target(user: UserId) -> String {
     format!("user:{user}")
 }
 

@@ -10,6 +10,8 @@ pub mod delivery;
 pub mod identity;
 pub mod jobs;
 pub mod platform;
+// i16: customers' rights (export, erasure).
+pub mod privacy;
 pub mod rental_disclosure;
 #[cfg(test)]
 mod rental_proptests;

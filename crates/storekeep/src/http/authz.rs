@@ -310,6 +310,17 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/rental-contracts/{id}/extend",
         Permission::OrdersWrite,
     ),
+    // i16: customers' rights (export, erasure).
+    (
+        "GET",
+        "/api/v1/admin/customers/{id}/export",
+        Permission::CustomersRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/customers/{id}/erase",
+        Permission::CustomersErase,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

@@ -44,6 +44,7 @@ use error::ApiError;
         (name = "admin: shop", description = "Settings, staff, API keys, OAuth clients, outbound webhooks, audit log"),
         (name = "webhooks", description = "Payment processors report outcomes"),
         (name = "admin: rentals", description = "Rental plans and serial-tracked rental units"),
+        (name = "privacy", description = "Customers' rights: data export and erasure"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +65,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_rentals::router())
         // Rental contracts (contracts part).
         .merge(routes::admin_contracts::router())
+        // i16: customers' rights (export, erasure).
+        .merge(routes::admin_customers::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
@@ -91,6 +94,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::store_rental_plans::router())
         // Rental contracts (contracts part).
         .merge(routes::store_rentals::router())
+        // i16: customers' rights (export, erasure).
+        .merge(routes::store_account::router())
         .merge(admin)
         .split_for_parts()
 }

@@ -160,6 +160,8 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ("extend_contract", _) => json!({"periods": 2}),
         // i15 phase 3: customers paying installments.
         ("pay_rental", _) => json!({}),
+        // i16: a customer's own erasure asks for the password again.
+        ("erase_account", _) => json!({"password": "a long and uncommon passphrase"}),
         _ => return None,
     })
 }

@@ -55,7 +55,7 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
-fn email_context(id: UserId) -> String {
+pub(crate) fn email_context(id: UserId) -> String {
     format!("users.email:{id}")
 }
 fn name_context(id: UserId) -> String {

@@ -24,6 +24,8 @@ pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod plans;
+// i16: customers' rights (export, erasure).
+pub mod privacy;
 pub mod products;
 pub mod rental_document;
 pub mod sessions;

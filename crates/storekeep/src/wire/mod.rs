@@ -21,6 +21,8 @@ pub mod orders;
 pub mod page;
 pub mod payments;
 pub mod plans;
+// i16: customers' rights (export, erasure).
+pub mod privacy;
 pub mod problem;
 pub mod settings;
 pub mod staff;

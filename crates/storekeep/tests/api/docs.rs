@@ -227,6 +227,7 @@ async fn every_operation_documents_its_problems_and_security() {
         71 // 42, 9 webhooks, 2 email templates, 4 jobs, 10 rentals, 3 rental contracts, 1 agreement document
             + 3 // i15 phase 3, buy-out and returns: quote, buy-out, return
             + 1 // i15 phase 3: extend
+            + 2 // i16: a customer's data export and erasure
     );
     // Storefront reads are open; a customer's orders need a session; a
     // guest's cart its token (or the customer's session).

@@ -50,6 +50,7 @@ enum Obj {
     RentalPlan,
     RentalUnit,
     Contract,
+    Customer,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -171,6 +172,9 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ),
     // i15 phase 3: customers paying installments.
     ("/api/v1/store/rentals/{id}/payments", "id", Obj::Contract),
+    // i16: customers' rights (export, erasure).
+    ("/api/v1/admin/customers/{id}/export", "id", Obj::Customer),
+    ("/api/v1/admin/customers/{id}/erase", "id", Obj::Customer),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -199,6 +203,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         Obj::RentalPlan => b.rental_plan.clone(),
         Obj::RentalUnit => b.rental_unit.clone(),
         Obj::Contract => b.contract.clone(),
+        Obj::Customer => b.customer_id.clone(),
     }
 }
 

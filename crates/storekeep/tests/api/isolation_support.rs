@@ -30,6 +30,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "catalog:write",
     "orders:read",
     "orders:write",
+    "customers:read",
+    "customers:erase",
 ];
 
 /// One seeded shop: the ids of its objects, its credentials and its

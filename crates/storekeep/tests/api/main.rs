@@ -65,3 +65,5 @@ mod rentals_return;
 mod rentals_extend;
 mod rentals_pay;
 mod rentals_self_pay;
+// i16: customers' rights (export, erasure).
+mod privacy;

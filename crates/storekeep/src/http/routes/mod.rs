@@ -31,6 +31,9 @@ pub mod store_rental_plans;
 // Rental contracts (contracts part).
 pub mod admin_contracts;
 pub mod store_rentals;
+// i16: customers' rights (export, erasure).
+pub mod admin_customers;
+pub mod store_account;
 
 use crate::http::error::{ApiError, ApiResult};
 

@@ -145,6 +145,19 @@ pub fn compose(
 /// Sends one message and counts it (`storekeep_emails_total`). The log
 /// line names the template and the recipient's domain, never the address.
 pub async fn deliver(svc: &Services, email: &Email) -> Result<(), MailError> {
+    // An erased customer's placeholder (docs/privacy.md): nobody to tell,
+    // and `.invalid` is never routable; the email is dropped, not failed.
+    if storekeep_store::rules::privacy::is_erased_email(&email.to) {
+        svc.metrics
+            .emails
+            .with_label_values(&[email.template, "erased"])
+            .inc();
+        tracing::info!(
+            template = email.template,
+            "email to an erased customer dropped"
+        );
+        return Ok(());
+    }
     let outcome = svc.mailer.send(email).await;
     let result = match &outcome {
         Ok(()) => "sent",

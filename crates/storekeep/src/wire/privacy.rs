@@ -1,0 +1,71 @@
+//! Customers' rights (issue 16): the data export document, the erasure's
+//! answer and the customer's own erasure request. See docs/privacy.md.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use storekeep_domain::{AuditEntry, SessionRecord, UserId};
+
+use crate::wire::accounts::Account;
+use crate::wire::contracts::ContractView;
+use crate::wire::orders::{Address, OrderView};
+
+/// Everything the shop holds about one customer, in one document. No
+/// secrets: no password hash, TOTP seed, session token or reset token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerExport {
+    pub generated_at: DateTime<Utc>,
+    /// The shop's slug.
+    pub shop: String,
+    /// The account (email, name and phone opened from their sealed form).
+    pub profile: Account,
+    /// Whether the account's personal data was erased (the email is then a
+    /// placeholder).
+    pub erased: bool,
+    /// Every distinct shipping address of the customer's orders (the shop
+    /// keeps no address book).
+    pub addresses: Vec<Address>,
+    /// Every order, with its lines, amounts, payments, refunds and history.
+    pub orders: Vec<OrderView>,
+    /// Every rental contract, with its installments and payments.
+    pub rental_contracts: Vec<ContractView>,
+    /// The account's live sessions (when, from which address and agent;
+    /// never the token).
+    pub sessions: Vec<SessionRecord>,
+    /// Consents the shop recorded: none (storekeep keeps no marketing
+    /// consents); always empty, listed so the document says so.
+    pub consents: Vec<serde_json::Value>,
+    /// The shop's audit entries about the customer, their orders and their
+    /// contracts, oldest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerExportBody {
+    pub export: CustomerExport,
+}
+
+/// What an erasure did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErasureView {
+    pub customer_id: UserId,
+    /// False when the account had been erased before (nothing changed).
+    pub erased_now: bool,
+    /// Orders whose email and address were replaced.
+    pub orders: u64,
+    /// Sessions ended and deleted.
+    pub sessions: u64,
+    /// Email jobs about the customer dropped or cleared.
+    pub jobs: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErasureBody {
+    pub erasure: ErasureView,
+}
+
+/// A customer's own erasure request: the password again.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseOwnRequest {
+    pub password: String,
+}
