@@ -10,6 +10,7 @@ mod commerce;
 mod error;
 mod health;
 pub mod maintenance;
+pub mod portable;
 mod run;
 mod tenants;
 mod users;

@@ -35,6 +35,7 @@ pub mod plans;
 pub mod platform;
 mod platform_health;
 mod platform_store;
+pub mod portable;
 pub mod rentals;
 pub mod run;
 pub mod sealed;

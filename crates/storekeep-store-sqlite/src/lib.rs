@@ -12,6 +12,7 @@ mod error;
 mod group_commit;
 mod health;
 pub mod maintenance;
+pub mod portable;
 mod run;
 mod tenants;
 mod users;
