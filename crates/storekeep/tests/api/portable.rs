@@ -4,7 +4,8 @@
 //! already holds another shop; the moved shop answers the same API bodies,
 //! ids included, its audit chain verifies, and the other shop is
 //! untouched. Clashing, damaged, newer and wrongly keyed archives are
-//! refused with nothing written.
+//! refused with nothing written (that test moves a shop between two
+//! databases of the pass's own kind).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -405,7 +406,9 @@ fn walk(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_nothing_written() {
-    let source = spawn_app_on(sqlite_db(), |_| {}).await;
+    // The source is this pass's database: SQLite → SQLite, or PostgreSQL
+    // → PostgreSQL.
+    let source = spawn_app_on(TestDb::new().await, |_| {}).await;
     let shop = selling_shop(&source, "boxed", 1_500, 4).await;
     let resp = upload(
         &source,
@@ -419,6 +422,7 @@ async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_noth
     assert_eq!(resp.status(), 201);
     let work = tempfile::tempdir().unwrap();
     let file = export(&source.db, "boxed", work.path());
+    let listed = get(source.shop("boxed", Method::GET, "/api/v1/store/products")).await;
     source.stop().await;
     let target = spawn_app_on(TestDb::new().await, |_| {}).await;
     selling_shop(&target, "here", 1_000, 1).await;
@@ -490,6 +494,10 @@ async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_noth
     ok(&target.db, &["import", "shop", file.to_str().unwrap()]);
     let imported = state(&target).await;
     assert_ne!(imported, untouched);
+    let moved = get(target.shop("boxed", Method::GET, "/api/v1/store/products")).await;
+    assert_eq!(moved, listed);
+    let chains = ok(&target.db, &["audit", "verify"]);
+    assert!(String::from_utf8_lossy(&chains.stdout).contains("audit log intact"));
     let out = run(&target.db, &["import", "shop", file.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(
