@@ -45,7 +45,7 @@ pub(crate) fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-fn text<'v>(value: &'v serde_json::Value, kind: Kind) -> Result<&'v str, String> {
+fn text(value: &serde_json::Value, kind: Kind) -> Result<&str, String> {
     value
         .as_str()
         .ok_or_else(|| format!("a {} must be a string, not {value}", kind.name()))
