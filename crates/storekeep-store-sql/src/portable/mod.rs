@@ -6,6 +6,7 @@
 
 pub mod registry;
 mod rows;
+mod tables;
 
 use std::collections::BTreeMap;
 
