@@ -11,6 +11,7 @@ mod error;
 mod health;
 // i16: customers' rights (erasure).
 pub mod maintenance;
+pub mod portable;
 mod privacy;
 mod run;
 mod tenants;

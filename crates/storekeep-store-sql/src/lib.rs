@@ -36,6 +36,7 @@ pub mod platform;
 // i16: customers' rights (export, erasure).
 mod platform_health;
 mod platform_store;
+pub mod portable;
 pub mod privacy;
 pub mod rentals;
 pub mod run;

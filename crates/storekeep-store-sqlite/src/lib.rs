@@ -14,6 +14,7 @@ mod group_commit;
 mod health;
 // i16: customers' rights (erasure).
 pub mod maintenance;
+pub mod portable;
 mod privacy;
 mod run;
 mod tenants;

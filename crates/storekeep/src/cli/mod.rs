@@ -7,6 +7,8 @@ mod check_config;
 mod keys;
 mod migrate;
 mod plan;
+// `export shop` / `import shop` (issue 16), beside the catalog formats.
+mod portable;
 mod seed;
 mod serve;
 mod tenant;
@@ -64,12 +66,12 @@ pub enum Command {
     /// Manage the PII encryption keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Bulk-load data into a shop.
+    /// Bulk-load data into a shop, or import a whole shop.
     #[command(subcommand)]
-    Import(catalog::ImportCommand),
-    /// Write a shop's data out.
+    Import(portable::ImportCommand),
+    /// Write a shop's data out: its products, or the whole shop.
     #[command(subcommand)]
-    Export(catalog::ExportCommand),
+    Export(portable::ExportCommand),
     /// Inspect, retry and discard background jobs.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
@@ -92,8 +94,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(cmd) => user::run(load_settings(cli.config)?, cmd).await,
         Command::Audit(cmd) => audit::run(load_settings(cli.config)?, cmd).await,
         Command::Keys(cmd) => keys::run(cli.config, cmd).await,
-        Command::Import(cmd) => catalog::import(load_settings(cli.config)?, cmd).await,
-        Command::Export(cmd) => catalog::export(load_settings(cli.config)?, cmd).await,
+        Command::Import(cmd) => portable::import(load_settings(cli.config)?, cmd).await,
+        Command::Export(cmd) => portable::export(load_settings(cli.config)?, cmd).await,
         Command::Jobs(cmd) => jobs::run(load_settings(cli.config)?, cmd).await,
         Command::Rentals(cmd) => rentals::run(load_settings(cli.config)?, cmd).await,
         Command::Backup(cmd) => backup::run(load_settings(cli.config)?, cmd).await,

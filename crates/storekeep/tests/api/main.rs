@@ -39,6 +39,7 @@ mod outage_redis;
 mod outage_support;
 mod payments;
 mod plans;
+mod portable;
 mod security;
 mod tenancy;
 mod tenants;

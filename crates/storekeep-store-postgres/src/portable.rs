@@ -1,0 +1,87 @@
+//! `storekeep export` / `storekeep import` on PostgreSQL: the connection and
+//! transaction around the shared portable read and write
+//! (`storekeep_store_sql::portable`). The search index is an expression index over
+//! `products.search_doc`: it follows the rows. No sequences to move.
+
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use storekeep_store::StoreResult;
+use storekeep_store_sql::portable::{PortableError, ShopRows, postgres};
+
+use crate::error;
+
+async fn open(url: &str, _read_only: bool) -> StoreResult<PgConnection> {
+    PgConnectOptions::from_str(url)
+        .map_err(error::other)?
+        .application_name("storekeep-portable")
+        .connect()
+        .await
+        .map_err(error::other)
+}
+
+async fn run(conn: &mut PgConnection, sql: &str) -> StoreResult<()> {
+    sqlx::query(sql)
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(error::other)
+}
+
+/// Every column of every table: `(table, column, declared type)`.
+pub async fn columns(url: &str) -> StoreResult<Vec<(String, String, String)>> {
+    let mut conn = open(url, true).await?;
+    let cols = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(error::other)?;
+    conn.close().await.map_err(error::other)?;
+    Ok(cols)
+}
+
+/// The shop `slug`, read in one transaction.
+pub async fn export_shop(
+    url: &str,
+    slug: &str,
+    progress: impl FnMut(&str, usize),
+) -> Result<ShopRows, PortableError> {
+    let mut conn = open(url, true).await?;
+    run(&mut conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let shop = postgres::read_shop(&mut conn, slug, progress).await;
+    run(&mut conn, "COMMIT").await?;
+    conn.close().await.map_err(error::other)?;
+    shop
+}
+
+/// The schema version and what the shop would clash with here (nothing
+/// written).
+pub async fn check_shop(url: &str, shop: &ShopRows) -> Result<(i64, Vec<String>), PortableError> {
+    let mut conn = open(url, true).await?;
+    let version = postgres::schema_version(&mut conn).await?;
+    let clashes = postgres::clashes(&mut conn, shop).await?;
+    conn.close().await.map_err(error::other)?;
+    Ok((version, clashes))
+}
+
+/// Writes the shop in one transaction: all of it, or nothing.
+pub async fn import_shop(
+    url: &str,
+    shop: &ShopRows,
+    progress: impl FnMut(&str, usize),
+) -> Result<(), PortableError> {
+    let mut conn = open(url, false).await?;
+    run(&mut conn, "BEGIN").await?;
+    match postgres::write_shop(&mut conn, shop, progress).await {
+        Ok(()) => run(&mut conn, "COMMIT").await?,
+        Err(e) => {
+            run(&mut conn, "ROLLBACK").await?;
+            return Err(e);
+        }
+    }
+    conn.close().await.map_err(error::other)?;
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! Reading and writing [`super::Row`]s, written once for both drivers by
+//! [`portable_rows!`]: the statements are built from the registry, quote
+//! every name, and bind `$n` parameters, which both dialects accept.
+
+use super::registry::{Kind, Table};
+
+/// `SELECT` of one shop's rows of `table`, integers widened to 64 bits
+/// (PostgreSQL's `integer` columns decode only as `i32`).
+fn select_sql(table: &Table) -> String {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|(name, kind)| match kind {
+            Kind::Int => format!("CAST(\"{name}\" AS BIGINT)"),
+            _ => format!("\"{name}\""),
+        })
+        .collect();
+    format!(
+        "SELECT {} FROM \"{}\" WHERE {} ORDER BY {}",
+        columns.join(", "),
+        table.name,
+        table.filter(),
+        table.order
+    )
+}
+
+/// `INSERT` of one row of `table`.
+fn insert_sql(table: &Table) -> String {
+    let names: Vec<String> = table
+        .columns
+        .iter()
+        .map(|(name, _)| format!("\"{name}\""))
+        .collect();
+    let params: Vec<String> = (1..=table.columns.len()).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO \"{}\" ({}) VALUES ({})",
+        table.name,
+        names.join(", "),
+        params.join(", ")
+    )
+}
+
+/// The portable form of an instant: RFC 3339 in UTC, every stored digit.
+pub(crate) fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn text(value: &serde_json::Value, kind: Kind) -> Result<&str, String> {
+    value
+        .as_str()
+        .ok_or_else(|| format!("a {} must be a string, not {value}", kind.name()))
+}
+
+macro_rules! portable_rows {
+    ($module:ident, $db:ty, $conn:ty) => {
+        /// Portable rows on this driver.
+        pub mod $module {
+            use serde_json::Value;
+            use sqlx::Row as _;
+            use storekeep_store::{StoreError, StoreResult};
+
+            use super::super::registry::{Kind, TABLES, Table};
+            use super::super::{PortableError, Row, ShopRows, parents_first};
+            use super::{insert_sql, select_sql, text, time_text};
+            use crate::DbId;
+
+            type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            fn decode(row: &DbRow, table: &Table) -> Result<Row, sqlx::Error> {
+                let mut out = Row::new();
+                for (i, (name, kind)) in table.columns.iter().enumerate() {
+                    let value = match kind {
+                        Kind::Uuid => row
+                            .try_get::<Option<DbId>, _>(i)?
+                            .map(|id| Value::String(id.0.to_string())),
+                        Kind::Text => row.try_get::<Option<String>, _>(i)?.map(Value::String),
+                        Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Value::from),
+                        Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Value::Bool),
+                        Kind::Time => row
+                            .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)?
+                            .map(|t| Value::String(time_text(t))),
+                        Kind::Date => row
+                            .try_get::<Option<chrono::NaiveDate>, _>(i)?
+                            .map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+                        Kind::Json => row
+                            .try_get::<Option<sqlx::types::Json<Value>>, _>(i)?
+                            .map(|j| j.0),
+                    };
+                    out.insert((*name).to_owned(), value.unwrap_or(Value::Null));
+                }
+                Ok(out)
+            }
+
+            fn bind<'q>(q: Query<'q>, kind: Kind, value: &Value) -> Result<Query<'q>, String> {
+                if value.is_null() {
+                    return Ok(match kind {
+                        Kind::Uuid => q.bind(None::<DbId>),
+                        Kind::Text => q.bind(None::<String>),
+                        Kind::Int => q.bind(None::<i64>),
+                        Kind::Bool => q.bind(None::<bool>),
+                        Kind::Time => q.bind(None::<chrono::DateTime<chrono::Utc>>),
+                        Kind::Date => q.bind(None::<chrono::NaiveDate>),
+                        Kind::Json => q.bind(None::<sqlx::types::Json<Value>>),
+                    });
+                }
+                Ok(match kind {
+                    Kind::Uuid => {
+                        let id = uuid::Uuid::parse_str(text(value, kind)?)
+                            .map_err(|e| format!("not a uuid: {e}"))?;
+                        q.bind(DbId(id))
+                    }
+                    Kind::Text => q.bind(text(value, kind)?.to_owned()),
+                    Kind::Int => q.bind(
+                        value
+                            .as_i64()
+                            .ok_or_else(|| format!("an int must be an integer, not {value}"))?,
+                    ),
+                    Kind::Bool => q.bind(
+                        value
+                            .as_bool()
+                            .ok_or_else(|| format!("a bool must be true or false, not {value}"))?,
+                    ),
+                    Kind::Time => {
+                        let t = chrono::DateTime::parse_from_rfc3339(text(value, kind)?)
+                            .map_err(|e| format!("not an RFC 3339 time: {e}"))?;
+                        q.bind(t.with_timezone(&chrono::Utc))
+                    }
+                    Kind::Date => {
+                        let d = chrono::NaiveDate::parse_from_str(text(value, kind)?, "%Y-%m-%d")
+                            .map_err(|e| format!("not a YYYY-MM-DD date: {e}"))?;
+                        q.bind(d)
+                    }
+                    Kind::Json => q.bind(sqlx::types::Json(value.clone())),
+                })
+            }
+
+            /// One shop's rows of `table`.
+            pub async fn read_table(
+                conn: &mut $conn,
+                table: &Table,
+                tenant: uuid::Uuid,
+            ) -> StoreResult<Vec<Row>> {
+                let sql = select_sql(table);
+                let q = sqlx::query(&sql);
+                let q = match table.scope {
+                    super::super::registry::Scope::Chain => q.bind(tenant.to_string()),
+                    _ => q.bind(DbId(tenant)),
+                };
+                let rows = q.fetch_all(&mut *conn).await.map_err(StoreError::other)?;
+                rows.iter()
+                    .map(|r| decode(r, table))
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::other)
+            }
+
+            /// The newest migration applied to the database.
+            pub async fn schema_version(conn: &mut $conn) -> StoreResult<i64> {
+                let v: Option<i64> =
+                    sqlx::query_scalar(storekeep_store::maintenance::SCHEMA_VERSION)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(StoreError::other)?;
+                Ok(v.unwrap_or(0))
+            }
+
+            /// Every table of the shop `slug`, read on `conn` (the caller's
+            /// read transaction, so the rows describe one moment).
+            /// `progress` is told each table's name and row count.
+            pub async fn read_shop(
+                conn: &mut $conn,
+                slug: &str,
+                mut progress: impl FnMut(&str, usize),
+            ) -> Result<ShopRows, PortableError> {
+                let id: Option<DbId> = sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1")
+                    .bind(slug)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(StoreError::other)?;
+                let Some(DbId(tenant_id)) = id else {
+                    return Err(PortableError::Refused(format!("there is no shop '{slug}'")));
+                };
+                let mut shop = ShopRows {
+                    tenant_id,
+                    slug: slug.to_owned(),
+                    schema_version: schema_version(conn).await?,
+                    ..ShopRows::default()
+                };
+                for table in TABLES {
+                    let rows = read_table(conn, table, tenant_id).await?;
+                    progress(table.name, rows.len());
+                    shop.tables.insert(table.name.to_owned(), rows);
+                }
+                Ok(shop)
+            }
+
+            async fn taken(
+                conn: &mut $conn,
+                sql: &str,
+                value: Value,
+                kind: Kind,
+            ) -> StoreResult<Option<String>> {
+                let q = bind(sqlx::query(sql), kind, &value)
+                    .map_err(|e| StoreError::Other(e.into()))?;
+                let row = q
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(StoreError::other)?;
+                Ok(match row {
+                    Some(row) => Some(row.try_get::<String, _>(0).map_err(StoreError::other)?),
+                    None => None,
+                })
+            }
+
+            /// What in this database the shop clashes with (its id, slug or
+            /// a domain taken; its plan's name used by another plan), one
+            /// sentence each; empty when it can be written.
+            pub async fn clashes(
+                conn: &mut $conn,
+                shop: &ShopRows,
+            ) -> Result<Vec<String>, PortableError> {
+                let mut out = Vec::new();
+                let empty = Vec::new();
+                let rows = |name: &str| shop.tables.get(name).unwrap_or(&empty);
+                let Some(tenant) = rows("tenants").first() else {
+                    return Err(PortableError::Refused("the archive holds no shop".into()));
+                };
+                let id = tenant.get("id").cloned().unwrap_or_default();
+                if let Some(slug) = taken(
+                    conn,
+                    "SELECT slug FROM tenants WHERE id = $1",
+                    id.clone(),
+                    Kind::Uuid,
+                )
+                .await?
+                {
+                    out.push(format!(
+                        "a shop with the id {} is already here (slug '{slug}')",
+                        id.as_str().unwrap_or("?")
+                    ));
+                }
+                let slug = tenant.get("slug").cloned().unwrap_or_default();
+                if taken(
+                    conn,
+                    "SELECT slug FROM tenants WHERE slug = $1",
+                    slug.clone(),
+                    Kind::Text,
+                )
+                .await?
+                .is_some()
+                {
+                    out.push(format!(
+                        "the slug '{}' is taken by a shop here",
+                        slug.as_str().unwrap_or("?")
+                    ));
+                }
+                for domain in rows("tenant_domains") {
+                    let name = domain.get("domain").cloned().unwrap_or_default();
+                    if taken(
+                        conn,
+                        "SELECT domain FROM tenant_domains WHERE domain = $1",
+                        name.clone(),
+                        Kind::Text,
+                    )
+                    .await?
+                    .is_some()
+                    {
+                        out.push(format!(
+                            "the domain {} is taken by a shop here",
+                            name.as_str().unwrap_or("?")
+                        ));
+                    }
+                }
+                for plan in rows("plans") {
+                    let id = plan.get("id").cloned().unwrap_or_default();
+                    let name = plan.get("name").cloned().unwrap_or_default();
+                    let name = name.as_str().unwrap_or("?");
+                    match taken(
+                        conn,
+                        "SELECT name FROM plans WHERE id = $1",
+                        id.clone(),
+                        Kind::Uuid,
+                    )
+                    .await?
+                    {
+                        Some(here) if here != name => out.push(format!(
+                            "the shop's plan {} is named '{name}' in the archive but '{here}' here",
+                            id.as_str().unwrap_or("?")
+                        )),
+                        Some(_) => {}
+                        None => {
+                            if taken(
+                                conn,
+                                "SELECT name FROM plans WHERE name = $1",
+                                Value::from(name),
+                                Kind::Text,
+                            )
+                            .await?
+                            .is_some()
+                            {
+                                out.push(format!(
+                                    "a plan named '{name}' is here with another id than the shop's"
+                                ));
+                            }
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            /// Writes the shop on `conn` (the caller's write transaction,
+            /// which it rolls back on an error): refused when it
+            /// [`clashes`]; the shop's plan is written only if this
+            /// database lacks it.
+            pub async fn write_shop(
+                conn: &mut $conn,
+                shop: &ShopRows,
+                mut progress: impl FnMut(&str, usize),
+            ) -> Result<(), PortableError> {
+                let clashes = clashes(conn, shop).await?;
+                if !clashes.is_empty() {
+                    return Err(PortableError::Refused(clashes.join("; ")));
+                }
+                for table in TABLES {
+                    let Some(rows) = shop.tables.get(table.name) else {
+                        return Err(PortableError::Refused(format!(
+                            "the archive lacks the table {}",
+                            table.name
+                        )));
+                    };
+                    let mut rows = parents_first(table.name, rows);
+                    if table.name == "plans" {
+                        let mut missing = Vec::new();
+                        for plan in rows {
+                            let id = plan.get("id").cloned().unwrap_or_default();
+                            if taken(conn, "SELECT name FROM plans WHERE id = $1", id, Kind::Uuid)
+                                .await?
+                                .is_none()
+                            {
+                                missing.push(plan);
+                            }
+                        }
+                        rows = missing;
+                    }
+                    let sql = insert_sql(table);
+                    for (n, row) in rows.iter().enumerate() {
+                        let mut q = sqlx::query(&sql);
+                        for (name, kind) in table.columns {
+                            let value = row.get(*name).unwrap_or(&Value::Null);
+                            q = bind(q, *kind, value).map_err(|e| {
+                                PortableError::Refused(format!(
+                                    "{}: row {} column {name}: {e}",
+                                    table.name,
+                                    n + 1
+                                ))
+                            })?;
+                        }
+                        q.execute(&mut *conn).await.map_err(|e| match e {
+                            sqlx::Error::Database(db) => PortableError::Refused(format!(
+                                "{}: row {} cannot be written here: {}",
+                                table.name,
+                                n + 1,
+                                db.message()
+                            )),
+                            e => PortableError::Store(StoreError::other(e)),
+                        })?;
+                    }
+                    progress(table.name, rows.len());
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+portable_rows!(sqlite, sqlx::Sqlite, sqlx::SqliteConnection);
+portable_rows!(postgres, sqlx::Postgres, sqlx::PgConnection);

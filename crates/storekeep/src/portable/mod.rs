@@ -1,0 +1,483 @@
+//! `storekeep export shop` and `storekeep import shop`: one shop moved
+//! between installations and databases (SQLite ↔ PostgreSQL) as a
+//! portable archive (`archive.rs`): every row of the shop's tables as
+//! JSON lines typed by the registry (`storekeep_store_sql::portable`), its
+//! images, and a manifest that promises each file's row count and SHA-256.
+//! Ids, hashes and sealed values travel unchanged, so the audit chain
+//! verifies on the target and the API answers alike. See docs/export.md.
+
+pub mod archive;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use storekeep_store::StoreResult;
+use storekeep_store_sql::portable::{self, PortableError, Row, ShopRows, TABLES};
+
+use crate::config::Settings;
+use crate::crypto::Keyring;
+use crate::media::Media;
+
+/// What the manifest's `format` says.
+pub const FORMAT: &str = "storekeep-shop";
+/// The archive layout this version writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `manifest.json`: what the archive holds and promises.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub storekeep_version: String,
+    /// `sqlite` or `postgres`.
+    pub source_database: String,
+    /// The newest migration of the source; the target must be at it.
+    pub schema_version: i64,
+    pub created_at: DateTime<Utc>,
+    pub shop: ShopRef,
+    /// `tables/<name>.jsonl`: rows, SHA-256 and columns.
+    pub tables: BTreeMap<String, TableEntry>,
+    /// `media/<key>`: each image object.
+    pub media: BTreeMap<String, MediaEntry>,
+    /// The ids of the keys the shop's sealed values are sealed with: the
+    /// target's keyring must hold them.
+    pub sealed_key_ids: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShopRef {
+    pub id: uuid::Uuid,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub rows: u64,
+    pub sha256: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaEntry {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A step done, for a progress bar: a table's rows or one image.
+pub enum Step<'a> {
+    Table(&'a str, usize),
+    Media(&'a str),
+}
+
+/// The configured database, by backend.
+enum Db {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl Db {
+    fn of(settings: &Settings) -> Self {
+        let url = settings.database_url().expose().to_owned();
+        if url.starts_with("sqlite:") {
+            Self::Sqlite(url)
+        } else {
+            Self::Postgres(url)
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn columns(&self) -> StoreResult<Vec<(String, String, String)>> {
+        match self {
+            Self::Sqlite(url) => storekeep_store_sqlite::portable::columns(url).await,
+            Self::Postgres(url) => storekeep_store_postgres::portable::columns(url).await,
+        }
+    }
+
+    /// Refuses when this database's tables are not what the registry
+    /// knows (a newer or older schema than this binary's).
+    async fn require_known_schema(&self) -> anyhow::Result<()> {
+        let problems = portable::drift(&self.columns().await?);
+        if !problems.is_empty() {
+            bail!(
+                "this database's schema is not the one this storekeep version moves:\n  - {}",
+                problems.join("\n  - ")
+            );
+        }
+        Ok(())
+    }
+
+    async fn export(
+        &self,
+        slug: &str,
+        progress: impl FnMut(&str, usize),
+    ) -> Result<ShopRows, PortableError> {
+        match self {
+            Self::Sqlite(url) => {
+                storekeep_store_sqlite::portable::export_shop(url, slug, progress).await
+            }
+            Self::Postgres(url) => {
+                storekeep_store_postgres::portable::export_shop(url, slug, progress).await
+            }
+        }
+    }
+
+    async fn check(&self, shop: &ShopRows) -> Result<(i64, Vec<String>), PortableError> {
+        match self {
+            Self::Sqlite(url) => storekeep_store_sqlite::portable::check_shop(url, shop).await,
+            Self::Postgres(url) => storekeep_store_postgres::portable::check_shop(url, shop).await,
+        }
+    }
+
+    async fn import(
+        &self,
+        shop: &ShopRows,
+        progress: impl FnMut(&str, usize),
+    ) -> Result<(), PortableError> {
+        match self {
+            Self::Sqlite(url) => {
+                storekeep_store_sqlite::portable::import_shop(url, shop, progress).await
+            }
+            Self::Postgres(url) => {
+                storekeep_store_postgres::portable::import_shop(url, shop, progress).await
+            }
+        }
+    }
+}
+
+fn refused(e: PortableError) -> anyhow::Error {
+    match e {
+        PortableError::Refused(why) => anyhow::anyhow!("refused: {why}"),
+        PortableError::Store(e) => anyhow::Error::new(e).context("the database failed"),
+    }
+}
+
+fn string<'r>(row: &'r Row, column: &str) -> Option<&'r str> {
+    row.get(column).and_then(|v| v.as_str())
+}
+
+/// The key ids of every sealed value (`*_sealed` columns) of the shop.
+fn sealed_key_ids(shop: &ShopRows) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for rows in shop.tables.values() {
+        for row in rows {
+            for (column, value) in row {
+                if column.ends_with("_sealed")
+                    && let Some(kid) = value.as_str().and_then(Keyring::key_id_of)
+                {
+                    ids.insert(kid.to_owned());
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// The image objects the shop's rows name.
+fn media_keys(shop: &ShopRows) -> BTreeSet<String> {
+    shop.tables
+        .get("product_images")
+        .into_iter()
+        .flatten()
+        .filter_map(|row| string(row, "object_key").map(str::to_owned))
+        .collect()
+}
+
+/// Writes the shop `slug` of the configured database, with its images,
+/// to the archive `out` (which must not exist).
+pub async fn export_shop(
+    settings: &Settings,
+    slug: &str,
+    out: &Path,
+    mut progress: impl FnMut(Step<'_>),
+) -> anyhow::Result<(Manifest, u64)> {
+    if out.exists() {
+        bail!(
+            "{} exists; name a new file or remove it first",
+            out.display()
+        );
+    }
+    let db = Db::of(settings);
+    db.require_known_schema().await?;
+    let shop = db
+        .export(slug, |table, n| progress(Step::Table(table, n)))
+        .await
+        .map_err(refused)?;
+    let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+    let mut objects = Vec::new();
+    for key in media_keys(&shop) {
+        let bytes = media
+            .get(&key)
+            .await
+            .with_context(|| format!("reading image {key} from the image store"))?
+            .with_context(|| {
+                format!("image {key} of shop '{slug}' is missing from the image store")
+            })?;
+        progress(Step::Media(&key));
+        objects.push((key, bytes));
+    }
+    let mut manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        storekeep_version: env!("CARGO_PKG_VERSION").into(),
+        source_database: db.name().into(),
+        schema_version: shop.schema_version,
+        created_at: storekeep_store::now(),
+        shop: ShopRef {
+            id: shop.tenant_id,
+            slug: shop.slug.clone(),
+        },
+        tables: BTreeMap::new(),
+        media: BTreeMap::new(),
+        sealed_key_ids: sealed_key_ids(&shop),
+    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for table in TABLES {
+        let rows = shop.tables.get(table.name).map_or(&[][..], Vec::as_slice);
+        let mut text = Vec::new();
+        for row in rows {
+            serde_json::to_writer(&mut text, row)?;
+            text.push(b'\n');
+        }
+        manifest.tables.insert(
+            table.name.to_owned(),
+            TableEntry {
+                rows: rows.len() as u64,
+                sha256: archive::sha256_hex(&text),
+                columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
+            },
+        );
+        files.push((format!("tables/{}.jsonl", table.name), text));
+    }
+    for (key, bytes) in &objects {
+        manifest.media.insert(
+            key.clone(),
+            MediaEntry {
+                bytes: bytes.len() as u64,
+                sha256: archive::sha256_hex(bytes),
+            },
+        );
+    }
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
+    let mut members: Vec<(String, &[u8])> = vec![("manifest.json".into(), &manifest_bytes)];
+    members.extend(files.iter().map(|(n, b)| (n.clone(), b.as_slice())));
+    members.extend(
+        objects
+            .iter()
+            .map(|(k, b)| (format!("media/{k}"), b.as_ref())),
+    );
+    let size = archive::write(out, &members)?;
+    Ok((manifest, size))
+}
+
+/// An archive read and checked against its manifest: every table file's
+/// row count and SHA-256, every image's, nothing missing or extra.
+pub struct Checked {
+    pub manifest: Manifest,
+    pub shop: ShopRows,
+    pub media: Vec<(String, Vec<u8>)>,
+}
+
+/// Reads the archive at `file` and checks it against its manifest and
+/// this binary's format and registry (nothing touches a database).
+pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
+    let mut members = archive::read(file)?;
+    let manifest = members
+        .remove("manifest.json")
+        .with_context(|| format!("{} holds no manifest.json", file.display()))?;
+    let head: serde_json::Value = serde_json::from_slice(&manifest)
+        .with_context(|| format!("{}: manifest.json is not JSON", file.display()))?;
+    if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
+        bail!("{} is not a storekeep shop archive", file.display());
+    }
+    let version = head.get("format_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        bail!(
+            "refused: {} is archive format {}, this storekeep reads format {FORMAT_VERSION} (use the storekeep version that wrote it)",
+            file.display(),
+            version.map_or_else(|| "?".to_owned(), |v| v.to_string())
+        );
+    }
+    let manifest: Manifest = serde_json::from_value(head)
+        .with_context(|| format!("{}: manifest.json is malformed", file.display()))?;
+    let mut shop = ShopRows {
+        tenant_id: manifest.shop.id,
+        slug: manifest.shop.slug.clone(),
+        schema_version: manifest.schema_version,
+        tables: BTreeMap::new(),
+    };
+    let known: BTreeSet<&str> = TABLES.iter().map(|t| t.name).collect();
+    let listed: BTreeSet<&str> = manifest.tables.keys().map(String::as_str).collect();
+    if known != listed {
+        bail!(
+            "refused: the archive's tables are not this version's (missing: {:?}, unknown: {:?})",
+            known.difference(&listed).collect::<Vec<_>>(),
+            listed.difference(&known).collect::<Vec<_>>()
+        );
+    }
+    for table in TABLES {
+        let entry = &manifest.tables[table.name];
+        let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+        if entry.columns != columns {
+            bail!(
+                "refused: the archive's columns of {} are not this version's",
+                table.name
+            );
+        }
+        let path = format!("tables/{}.jsonl", table.name);
+        let bytes = members
+            .remove(&path)
+            .with_context(|| format!("refused: the archive lacks {path}"))?;
+        if archive::sha256_hex(&bytes) != entry.sha256 {
+            bail!("refused: {path} does not match the manifest's SHA-256 (damaged or edited)");
+        }
+        let text =
+            std::str::from_utf8(&bytes).with_context(|| format!("refused: {path} is not UTF-8"))?;
+        let rows = text
+            .lines()
+            .enumerate()
+            .map(|(n, line)| {
+                serde_json::from_str::<Row>(line)
+                    .with_context(|| format!("refused: {path} line {}: not a JSON object", n + 1))
+            })
+            .collect::<anyhow::Result<Vec<Row>>>()?;
+        if rows.len() as u64 != entry.rows {
+            bail!(
+                "refused: {path} holds {} rows, the manifest says {}",
+                rows.len(),
+                entry.rows
+            );
+        }
+        shop.tables.insert(table.name.to_owned(), rows);
+    }
+    let wanted = media_keys(&shop);
+    let listed: BTreeSet<String> = manifest.media.keys().cloned().collect();
+    if wanted != listed {
+        bail!("refused: the archive's images are not the ones its products name");
+    }
+    let prefix = format!("{}/", manifest.shop.id);
+    let mut media = Vec::new();
+    for (key, entry) in &manifest.media {
+        if !key.starts_with(&prefix) || key.split('/').any(|part| part.is_empty() || part == "..") {
+            bail!("refused: image key {key} is not one of the shop's");
+        }
+        let bytes = members
+            .remove(&format!("media/{key}"))
+            .with_context(|| format!("refused: the archive lacks media/{key}"))?;
+        if bytes.len() as u64 != entry.bytes || archive::sha256_hex(&bytes) != entry.sha256 {
+            bail!("refused: media/{key} does not match the manifest's SHA-256");
+        }
+        media.push((key.clone(), bytes));
+    }
+    Ok(Checked {
+        manifest,
+        shop,
+        media,
+    })
+}
+
+/// Refuses when `keyring` cannot open the shop's sealed values or gives
+/// other blind indexes: the target needs the source's keys.
+fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()> {
+    let known: BTreeSet<&str> = keyring.key_ids().into_iter().collect();
+    let missing: Vec<&String> = checked
+        .manifest
+        .sealed_key_ids
+        .iter()
+        .filter(|k| !known.contains(k.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "refused: the shop's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: \
+             configure the source's encryption.keys and encryption.blind_index_key here (or copy its DATA_DIR/secrets)"
+        );
+    }
+    let users = checked.shop.tables.get("users").into_iter().flatten();
+    if let Some(user) = users.into_iter().next() {
+        let (Some(id), Some(sealed), Some(index)) = (
+            string(user, "id"),
+            string(user, "email_sealed"),
+            string(user, "email_index"),
+        ) else {
+            bail!("refused: the archive's first account lacks its id or email");
+        };
+        let email = keyring
+            .open(sealed, &format!("users.email:{id}"))
+            .map_err(|e| anyhow::anyhow!(
+                "refused: this installation's encryption keys cannot open the shop's sealed data ({e:?}): configure the source's encryption.keys here"
+            ))?;
+        if keyring.blind_index("email", &email) != index {
+            bail!(
+                "refused: this installation's blind-index key is not the source's (nobody could sign in): configure the source's encryption.blind_index_key here"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Imports the archive at `file` into the configured database (already
+/// migrated): refused, with nothing written, when the archive is damaged,
+/// of another format or schema version, sealed with other keys, or
+/// clashes with a shop here; otherwise its images go to the image store
+/// and its rows in one transaction (images removed again if that fails).
+pub async fn import_shop(
+    settings: &Settings,
+    file: &Path,
+    mut progress: impl FnMut(Step<'_>),
+) -> anyhow::Result<Manifest> {
+    let checked = read_archive(file)?;
+    let db = Db::of(settings);
+    db.require_known_schema().await?;
+    let (version, clashes) = db.check(&checked.shop).await.map_err(refused)?;
+    let theirs = checked.manifest.schema_version;
+    if theirs > version {
+        bail!(
+            "refused: the archive's schema ({theirs}) is newer than this database's ({version}); import it with a storekeep at least as new as the one that wrote it"
+        );
+    }
+    if theirs < version {
+        bail!(
+            "refused: the archive's schema ({theirs}) is older than this database's ({version}); export it again with this storekeep version (it migrates the source first)"
+        );
+    }
+    require_same_keys(&settings.load_keyring()?, &checked)?;
+    if !clashes.is_empty() {
+        bail!("refused: {}", clashes.join("; "));
+    }
+    let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+    let mut written = Vec::new();
+    let mut outcome = Ok(());
+    for (key, bytes) in &checked.media {
+        if let Err(e) = media.put(key, bytes::Bytes::from(bytes.clone())).await {
+            outcome =
+                Err(anyhow::Error::new(e)
+                    .context(format!("writing image {key} to the image store")));
+            break;
+        }
+        written.push(key.clone());
+        progress(Step::Media(key));
+    }
+    if outcome.is_ok() {
+        outcome = db
+            .import(&checked.shop, |table, n| progress(Step::Table(table, n)))
+            .await
+            .map_err(refused);
+    }
+    if let Err(e) = outcome {
+        for key in &written {
+            if let Err(cleanup) = media.delete(key).await {
+                tracing::warn!(key, error = %cleanup, "could not remove an imported image after the import failed");
+            }
+        }
+        return Err(e);
+    }
+    Ok(checked.manifest)
+}
