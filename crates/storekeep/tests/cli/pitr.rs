@@ -28,10 +28,14 @@ async fn connect(pg: &PgServer) -> PgConnection {
 }
 
 fn tenant(db: &TestDb, slug: &str) {
-    cli(db, &["tenant", "create", slug, "--name", slug, "--plan", "crash"]);
+    cli(
+        db,
+        &["tenant", "create", slug, "--name", slug, "--plan", "crash"],
+    );
 }
 
-/// Closes the current WAL segment and waits until the archive holds it.
+/// Runbook step 2: closes the current WAL segment and waits until
+/// `pg_stat_archiver` names it (and the archive holds it).
 async fn archive_current_segment(pg: &PgServer) {
     let mut conn = connect(pg).await;
     let segment: String = sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())")
@@ -40,7 +44,16 @@ async fn archive_current_segment(pg: &PgServer) {
         .unwrap();
     let file = pg.dir().join("wal-archive").join(&segment);
     let started = Instant::now();
-    while !file.is_file() {
+    loop {
+        let archived: Option<String> =
+            sqlx::query_scalar("SELECT last_archived_wal FROM pg_stat_archiver")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        // Segment names sort in WAL order (same timeline).
+        if archived.is_some_and(|a| a >= segment) && file.is_file() {
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "segment {segment} was not archived: {}",
@@ -71,13 +84,15 @@ async fn a_base_backup_and_the_wal_archive_recover_to_a_moment() {
 
     // A base backup while the server runs (the runbook's line).
     let base = pg.dir().join("base");
+    // As the server's user over its local socket, as the runbook runs it.
     let port = pg.port().to_string();
+    let socket = pg.dir().display().to_string();
     let base_arg = base.display().to_string();
     let basebackup = pg.bin().join("pg_basebackup");
     pg.run_as_owner(
         &basebackup,
         &[
-            "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", &base_arg, "-Ft", "-z", "-X",
+            "-h", &socket, "-p", &port, "-U", "postgres", "-D", &base_arg, "-Ft", "-z", "-X",
             "stream", "-c", "fast",
         ],
     )
@@ -97,16 +112,21 @@ async fn a_base_backup_and_the_wal_archive_recover_to_a_moment() {
     // The damage: written after the target.
     tenant(&db, "after-target");
     assert_eq!(slugs(&db), ["after-target", "before-target", "crash"]);
-    archive_current_segment(&pg).await;
 
-    // Recover (runbook steps 2–6).
+    // Recover (runbook steps 2–6): the running server archives its open
+    // segment first — without it the target lies in WAL the archive lacks.
+    archive_current_segment(&pg).await;
     pg.stop().unwrap();
     let data = pg.data();
     std::fs::rename(&data, pg.dir().join("data.before-pitr")).unwrap();
     let data_arg = data.display().to_string();
     as_owner(&pg, "install", &["-d", "-m", "700", &data_arg]);
     let tarball = |name: &str| base.join(name).display().to_string();
-    as_owner(&pg, "tar", &["-xzf", &tarball("base.tar.gz"), "-C", &data_arg]);
+    as_owner(
+        &pg,
+        "tar",
+        &["-xzf", &tarball("base.tar.gz"), "-C", &data_arg],
+    );
     let wal = data.join("pg_wal").display().to_string();
     as_owner(&pg, "tar", &["-xzf", &tarball("pg_wal.tar.gz"), "-C", &wal]);
     let archive = pg.dir().join("wal-archive").display().to_string();
@@ -117,7 +137,11 @@ async fn a_base_backup_and_the_wal_archive_recover_to_a_moment() {
     let mut conf = std::fs::read_to_string(&auto_conf).unwrap();
     conf.push_str(&recovery);
     std::fs::write(&auto_conf, conf).unwrap();
-    as_owner(&pg, "touch", &[&data.join("recovery.signal").display().to_string()]);
+    as_owner(
+        &pg,
+        "touch",
+        &[&data.join("recovery.signal").display().to_string()],
+    );
     pg.start_again().unwrap();
     let started = Instant::now();
     loop {
