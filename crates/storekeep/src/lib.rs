@@ -19,6 +19,7 @@ pub mod mail;
 pub mod media;
 pub mod metrics;
 pub mod payments;
+pub mod progress;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod services;
