@@ -16,8 +16,8 @@ use storekeep_domain::{
 
 use crate::{StoreError, StoreResult};
 
-/// The most rows one import transaction holds; each row has its own
-/// savepoint inside it.
+/// The most rows one import transaction holds; each row that can fail in
+/// the database has its own savepoint inside it.
 pub const IMPORT_BATCH: usize = 500;
 
 #[async_trait]
@@ -166,9 +166,10 @@ pub trait CatalogStore: Send + Sync {
 
     // --- bulk
 
-    /// Applies up to [`IMPORT_BATCH`] rows in one transaction, each row in
-    /// its own savepoint: a failing row leaves nothing behind and does not
-    /// stop the others. Products are matched by handle, variants by SKU (a
+    /// Applies up to [`IMPORT_BATCH`] rows in one transaction, each row
+    /// atomically (new products decided in memory and written together,
+    /// the other rows in their own savepoints): a failing row leaves
+    /// nothing behind and does not stop the others. Products are matched by handle, variants by SKU (a
     /// SKU of another product fails the row); stock is set to the row's
     /// figure through a ledger entry. Appends one audit entry for the batch.
     async fn import_rows(

@@ -20,6 +20,7 @@ pub mod media;
 pub mod metrics;
 pub mod payments;
 pub mod portable;
+pub mod progress;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod services;

@@ -1,8 +1,30 @@
-//! What both backends do alike around an import row, beyond the counting
-//! (which is `storekeep_store::rules::catalog::ImportBatch`).
+//! What both backends do alike around an import batch, beyond the counting
+//! (which is `storekeep_store::rules::catalog::ImportBatch`): which rows
+//! the batch can decide in memory, and the rows those write.
+//!
+//! A batch reads first, in three statements, what its rows name that the
+//! shop already has ([`Known`]: products by handle, variants by SKU,
+//! categories by handle). A row that only creates — its handle and every
+//! SKU new to the shop and named by no other row of the batch — can then
+//! only fail for reasons known in memory (an unknown category, the plan's
+//! room, its variant count), so it needs no savepoint: it is decided here
+//! and written with the batch's other new products in a few multi-row
+//! statements ([`NewProduct`]). Every other row (an update, a SKU that
+//! exists, a handle or SKU twice in the batch) runs as before, alone in a
+//! savepoint. Should a multi-row write fail all the same (a concurrent
+//! writer took a handle or SKU on PostgreSQL), the backend rolls the batch
+//! back and runs it again row by row, so one bad row still fails alone.
 
-use storekeep_domain::ImportOutcome;
+use std::collections::{HashMap, HashSet};
+
+use storekeep_domain::{
+    ImportOutcome, ImportRow, InventoryAdjustment, NewVariant, ProductId, VariantId,
+};
+use storekeep_store::rules::catalog as rules;
 use storekeep_store::{StoreError, StoreResult};
+
+use super::adjustment;
+use crate::DbId;
 
 /// Logs a row that failed for a reason of the store's own (not a refusal
 /// the row's data earned), with the line it came from.
@@ -11,3 +33,145 @@ pub fn warn_if_broken(result: &StoreResult<ImportOutcome>, line: u64) {
         tracing::warn!(error = %cause, line, "import row failed");
     }
 }
+
+/// What the shop already has of what a batch's rows name, read under the
+/// batch's lock.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Handles of existing products.
+    pub products: HashSet<String>,
+    /// SKUs of existing variants.
+    pub skus: HashSet<String>,
+    /// Existing categories, by handle.
+    pub categories: HashMap<String, DbId>,
+}
+
+/// The handles, SKUs and category handles a batch names, each once: what
+/// [`Known`] is read for.
+pub fn named(rows: &[ImportRow]) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
+    let mut handles = HashSet::new();
+    let mut skus = HashSet::new();
+    let mut categories = HashSet::new();
+    for row in rows {
+        handles.insert(row.handle.as_str());
+        skus.extend(row.variants.iter().map(|v| v.variant.sku.as_str()));
+        categories.extend(row.categories.iter().map(|c| c.as_str()));
+    }
+    (sorted(handles), sorted(skus), sorted(categories))
+}
+
+fn sorted(set: HashSet<&str>) -> Vec<&str> {
+    let mut v: Vec<&str> = set.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+/// For each row, whether it only creates: its handle and SKUs are new to
+/// the shop and appear nowhere else in the batch. Such a row touches
+/// nothing another row of the batch touches, so it can be written after
+/// them without changing any result.
+pub fn only_creates(rows: &[ImportRow], known: &Known) -> Vec<bool> {
+    let mut handles: HashMap<&str, usize> = HashMap::new();
+    let mut skus: HashMap<&str, usize> = HashMap::new();
+    for row in rows {
+        *handles.entry(row.handle.as_str()).or_default() += 1;
+        for v in &row.variants {
+            *skus.entry(v.variant.sku.as_str()).or_default() += 1;
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let handle = row.handle.as_str();
+            handles[handle] == 1
+                && !known.products.contains(handle)
+                && row.variants.iter().all(|v| {
+                    let sku = v.variant.sku.as_str();
+                    skus[sku] == 1 && !known.skus.contains(sku)
+                })
+        })
+        .collect()
+}
+
+/// A new product decided in memory: every row it writes.
+#[derive(Debug)]
+pub struct NewProduct<'a> {
+    pub row: &'a ImportRow,
+    pub id: DbId,
+    /// The cheapest variant's price and the stock on hand, the summary
+    /// columns a refresh would compute (nothing is reserved yet).
+    pub min_price: i64,
+    pub available: i64,
+    /// Its tags, each once.
+    pub tags: Vec<&'a str>,
+    /// Its filings: category and position (a repeat keeps its first).
+    pub filings: Vec<(DbId, i64)>,
+    /// Its variants: id, the variant and its position.
+    pub variants: Vec<(DbId, &'a NewVariant, i64)>,
+    /// The ledger entries of the variants' initial stock.
+    pub ledger: Vec<InventoryAdjustment>,
+}
+
+/// The categories a row is filed under, each of which must exist (checked
+/// first, as a row run alone checks it).
+pub fn categories(row: &ImportRow, known: &Known) -> StoreResult<Vec<DbId>> {
+    row.categories
+        .iter()
+        .map(|h| rules::known_category(known.categories.get(h.as_str()).copied()))
+        .collect()
+}
+
+/// The rows a creating import row writes, as a row run alone writes them
+/// (`insert`, `insert_variant` with reason `import`, `refresh_summary`).
+pub fn new_product<'a>(
+    row: &'a ImportRow,
+    categories: &[DbId],
+    actor: &str,
+) -> StoreResult<NewProduct<'a>> {
+    rules::variant_count(row.variants.len() as i64)?;
+    let id = DbId(ProductId::new().0);
+    let mut seen = HashSet::new();
+    let tags = row
+        .tags
+        .iter()
+        .map(String::as_str)
+        .filter(|t| seen.insert(*t))
+        .collect();
+    let mut seen = HashSet::new();
+    let filings = categories
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| seen.insert(**c))
+        .map(|(position, c)| (*c, position as i64))
+        .collect();
+    let mut variants = Vec::with_capacity(row.variants.len());
+    let mut ledger = Vec::new();
+    for (position, v) in row.variants.iter().enumerate() {
+        let vid = VariantId::new();
+        let on_hand = v.variant.on_hand;
+        if on_hand != 0 {
+            ledger.push(adjustment(vid, on_hand, "import", on_hand, actor));
+        }
+        variants.push((DbId(vid.0), &v.variant, position as i64));
+    }
+    let min_price = row
+        .variants
+        .iter()
+        .map(|v| v.variant.price.amount)
+        .min()
+        .unwrap_or(0);
+    let available = row.variants.iter().map(|v| v.variant.on_hand.max(0)).sum();
+    Ok(NewProduct {
+        row,
+        id,
+        min_price,
+        available,
+        tags,
+        filings,
+        variants,
+        ledger,
+    })
+}
+
+/// Most rows of one multi-row `INSERT`: far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound values at the widest table's 14 columns.
+pub const ROWS_PER_INSERT: usize = 1_000;

@@ -1,17 +1,23 @@
-//! Bulk import: up to `IMPORT_BATCH` rows in one transaction, each row in
-//! its own savepoint. The batch's write lock keeps the product count (the
-//! plan's room) true for the whole batch.
+//! Bulk import: up to `IMPORT_BATCH` rows in one transaction. Rows that
+//! only create are decided in memory and written together in multi-row
+//! statements; every other row runs alone in its own savepoint
+//! (`storekeep_store_sql::catalog::import` says which and why). The
+//! batch's write lock keeps the product count (the plan's room) and what
+//! the batch read true for the whole batch.
 
+use sqlx::{QueryBuilder, Sqlite};
 use storekeep_domain::{
-    AuditContext, CategoryId, Handle, ImportOutcome, ImportRow, ImportVariant, TenantId,
+    AuditContext, CategoryId, Handle, ImportOutcome, ImportRow, ImportVariant, ProductStatus,
+    TenantId, search_document, title_key,
 };
 use storekeep_store::rules::catalog::{self as rules, ImportBatch};
-use storekeep_store::{StoreError, StoreResult};
+use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
+use storekeep_store_sql::catalog::import::{self as plan, Known, NewProduct, ROWS_PER_INSERT};
 use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
 
 use super::products::{insert, product_count, refresh_summary, rewrite};
-use super::{Conn, Pool, lock_tenant, record};
+use super::{Conn, Pool, lock_tenant, map_err, record};
 use crate::backend::SqliteBackend as B;
 use crate::error::other;
 use crate::run::RUN;
@@ -20,13 +26,78 @@ use storekeep_store_sql::catalog::inventory::change_stock;
 use storekeep_store_sql::catalog::variants::{insert_variant, variant_count, write_variant};
 use storekeep_store_sql::stmt::Stmt;
 
+type Outcomes = Vec<Result<ImportOutcome, StoreError>>;
+
 pub(super) async fn rows(
     pool: &Pool,
     tenant: TenantId,
     rows: &[ImportRow],
     max_products: i64,
     ctx: &AuditContext,
-) -> StoreResult<Vec<Result<ImportOutcome, StoreError>>> {
+) -> StoreResult<Outcomes> {
+    match in_bulk(pool, tenant, rows, max_products, ctx).await? {
+        Some(outcomes) => Ok(outcomes),
+        None => one_by_one(pool, tenant, rows, max_products, ctx).await,
+    }
+}
+
+/// The batch with its creating rows written together; `None` if writing
+/// them failed, the transaction rolled back (the batch is then run again
+/// row by row).
+async fn in_bulk(
+    pool: &Pool,
+    tenant: TenantId,
+    rows: &[ImportRow],
+    max_products: i64,
+    ctx: &AuditContext,
+) -> StoreResult<Option<Outcomes>> {
+    let mut tx = write_tx(pool).await?;
+    lock_tenant(&mut tx, tenant).await?;
+    let known = known(&mut tx, tenant, rows).await?;
+    let products = product_count(&mut tx, tenant).await?;
+    let mut batch = ImportBatch::new(max_products, products, rows.len());
+    let mut new = Vec::new();
+    for (row, only_creates) in rows.iter().zip(plan::only_creates(rows, &known)) {
+        if !only_creates {
+            in_savepoint(&mut tx, tenant, row, &mut batch, &ctx.actor).await?;
+            continue;
+        }
+        let planned = plan::categories(row, &known).and_then(|categories| {
+            batch.may_create()?;
+            plan::new_product(row, &categories, &ctx.actor)
+        });
+        match planned {
+            Ok(p) => {
+                new.push(p);
+                batch.record(Ok(ImportOutcome::Created))?;
+            }
+            Err(e) => {
+                batch.record(Err(e))?;
+            }
+        }
+    }
+    if let Err(e) = write_new(&mut tx, tenant, &new).await {
+        if e.is_unavailable() {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "import batch failed as a whole; running it row by row");
+        return Ok(None);
+    }
+    if let Some(event) = batch.audit(rows) {
+        record(&mut tx, tenant, ctx, event).await?;
+    }
+    tx.commit().await.map_err(other)?;
+    Ok(Some(batch.into_outcomes()))
+}
+
+/// The batch with every row in its own savepoint.
+async fn one_by_one(
+    pool: &Pool,
+    tenant: TenantId,
+    rows: &[ImportRow],
+    max_products: i64,
+    ctx: &AuditContext,
+) -> StoreResult<Outcomes> {
     let mut tx = write_tx(pool).await?;
     // Locked once for the batch, outside the savepoints: a row lock taken
     // inside one is dropped when it is rolled back.
@@ -35,19 +106,206 @@ pub(super) async fn rows(
     let products = product_count(&mut tx, tenant).await?;
     let mut batch = ImportBatch::new(max_products, products, rows.len());
     for row in rows {
-        RUN.exec(&mut *tx, Stmt::new(sql::SAVEPOINT, ())).await?;
-        let result = import_row(&mut tx, tenant, row, &batch, &ctx.actor).await;
-        warn_if_broken(&result, row.line);
-        if !batch.record(result)? {
-            RUN.exec(&mut *tx, Stmt::new(sql::ROLLBACK_TO, ())).await?;
-        }
-        RUN.exec(&mut *tx, Stmt::new(sql::RELEASE, ())).await?;
+        in_savepoint(&mut tx, tenant, row, &mut batch, &ctx.actor).await?;
     }
     if let Some(event) = batch.audit(rows) {
         record(&mut tx, tenant, ctx, event).await?;
     }
     tx.commit().await.map_err(other)?;
     Ok(batch.into_outcomes())
+}
+
+/// Runs one row alone in a savepoint, rolled back if the row fails.
+async fn in_savepoint(
+    conn: &mut Conn,
+    tenant: TenantId,
+    row: &ImportRow,
+    batch: &mut ImportBatch,
+    actor: &str,
+) -> StoreResult<()> {
+    RUN.exec(&mut *conn, Stmt::new(sql::SAVEPOINT, ())).await?;
+    let result = import_row(conn, tenant, row, batch, actor).await;
+    warn_if_broken(&result, row.line);
+    if !batch.record(result)? {
+        RUN.exec(&mut *conn, Stmt::new(sql::ROLLBACK_TO, ()))
+            .await?;
+    }
+    RUN.exec(&mut *conn, Stmt::new(sql::RELEASE, ())).await?;
+    Ok(())
+}
+
+/// A JSON array of `values`, bound as one argument and read with
+/// `json_each` (no limit on the number of values).
+fn json_list(values: &[&str]) -> String {
+    serde_json::to_string(values).expect("strings serialise")
+}
+
+/// What the shop has of what the batch names, in three statements.
+async fn known(conn: &mut Conn, tenant: TenantId, rows: &[ImportRow]) -> StoreResult<Known> {
+    let (handles, skus, categories) = plan::named(rows);
+    let t = DbId(tenant.0);
+    let products: Vec<String> = sqlx::query_scalar(
+        "SELECT handle FROM products WHERE tenant_id = $1 \
+         AND handle IN (SELECT value FROM json_each($2))",
+    )
+    .bind(t)
+    .bind(json_list(&handles))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let skus: Vec<String> = sqlx::query_scalar(
+        "SELECT sku FROM variants WHERE tenant_id = $1 \
+         AND sku IN (SELECT value FROM json_each($2))",
+    )
+    .bind(t)
+    .bind(json_list(&skus))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?;
+    let categories: Vec<(String, DbId)> = if categories.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT handle, id FROM categories WHERE tenant_id = $1 \
+             AND handle IN (SELECT value FROM json_each($2))",
+        )
+        .bind(t)
+        .bind(json_list(&categories))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(other)?
+    };
+    Ok(Known {
+        products: products.into_iter().collect(),
+        skus: skus.into_iter().collect(),
+        categories: categories.into_iter().collect(),
+    })
+}
+
+/// Runs `push` for each chunk of `items` as one multi-row `INSERT`.
+async fn insert_many<T>(
+    conn: &mut Conn,
+    head: &str,
+    items: &[T],
+    push: impl Fn(sqlx::query_builder::Separated<'_, '_, Sqlite, &'static str>, &T),
+) -> StoreResult<()> {
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(head);
+        q.push_values(chunk, &push);
+        q.build().execute(&mut *conn).await.map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Writes the batch's new products, their tags, filings, variants and
+/// ledger entries: one statement per table (per thousand rows).
+async fn write_new(conn: &mut Conn, tenant: TenantId, new: &[NewProduct<'_>]) -> StoreResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let t = DbId(tenant.0);
+    let at = now();
+    insert_many(
+        conn,
+        "INSERT INTO products (id, tenant_id, handle, title, title_key, description, status, \
+         tags, min_price, available, search_doc, created_at, updated_at) ",
+        new,
+        |mut b, p| {
+            let r = p.row;
+            let status = r.status.unwrap_or(ProductStatus::Draft);
+            b.push_bind(p.id)
+                .push_bind(t)
+                .push_bind(r.handle.as_str().to_owned())
+                .push_bind(r.title.clone())
+                .push_bind(title_key(&r.title))
+                .push_bind(r.description.clone())
+                .push_bind(status.as_str())
+                .push_bind(sqlx::types::Json(r.tags.clone()))
+                .push_bind(p.min_price)
+                .push_bind(p.available)
+                .push_bind(search_document(&r.title, &r.tags, &r.description))
+                .push_bind(at)
+                .push_bind(at);
+        },
+    )
+    .await?;
+    let tags: Vec<(DbId, &str)> = new
+        .iter()
+        .flat_map(|p| p.tags.iter().map(|t| (p.id, *t)))
+        .collect();
+    insert_many(
+        conn,
+        "INSERT INTO product_tags (product_id, tenant_id, tag) ",
+        &tags,
+        |mut b, (product, tag)| {
+            b.push_bind(*product)
+                .push_bind(t)
+                .push_bind(tag.to_string());
+        },
+    )
+    .await?;
+    let filings: Vec<(DbId, DbId, i64)> = new
+        .iter()
+        .flat_map(|p| p.filings.iter().map(|(c, pos)| (p.id, *c, *pos)))
+        .collect();
+    insert_many(
+        conn,
+        "INSERT INTO product_categories (product_id, category_id, position) ",
+        &filings,
+        |mut b, (product, category, position)| {
+            b.push_bind(*product)
+                .push_bind(*category)
+                .push_bind(*position);
+        },
+    )
+    .await?;
+    let variants: Vec<(DbId, DbId, &storekeep_domain::NewVariant, i64)> = new
+        .iter()
+        .flat_map(|p| p.variants.iter().map(|(id, v, pos)| (*id, p.id, *v, *pos)))
+        .collect();
+    insert_many(
+        conn,
+        "INSERT INTO variants (id, tenant_id, product_id, sku, title, options, price, \
+         currency, compare_at_price, on_hand, reserved, position, created_at, updated_at) ",
+        &variants,
+        |mut b, (id, product, v, position)| {
+            b.push_bind(*id)
+                .push_bind(t)
+                .push_bind(*product)
+                .push_bind(v.sku.as_str().to_owned())
+                .push_bind(v.title.clone())
+                .push_bind(sqlx::types::Json(v.options.clone()))
+                .push_bind(v.price.amount)
+                .push_bind(v.price.currency.clone())
+                .push_bind(v.compare_at_price.as_ref().map(|m| m.amount))
+                .push_bind(v.on_hand)
+                .push_bind(0_i64)
+                .push_bind(*position)
+                .push_bind(at)
+                .push_bind(at);
+        },
+    )
+    .await?;
+    let ledger: Vec<&storekeep_domain::InventoryAdjustment> =
+        new.iter().flat_map(|p| p.ledger.iter()).collect();
+    insert_many(
+        conn,
+        "INSERT INTO inventory_ledger (id, tenant_id, variant_id, delta, reason, \
+         on_hand_after, actor, at) ",
+        &ledger,
+        |mut b, a| {
+            b.push_bind(DbId(a.id))
+                .push_bind(t)
+                .push_bind(DbId(a.variant_id.0))
+                .push_bind(a.delta)
+                .push_bind(a.reason.clone())
+                .push_bind(a.on_hand_after)
+                .push_bind(a.actor.clone())
+                .push_bind(a.at);
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Locks the batch's existing products on PostgreSQL. Here the write

@@ -175,46 +175,8 @@ fn known_schema(kind: DatabaseKind) -> i64 {
     }
 }
 
-/// Progress on stderr while on a terminal (and not `--json`).
-#[derive(Clone)]
-pub struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    pub fn new(shown: bool) -> Self {
-        use std::io::IsTerminal;
-        Self((shown && std::io::stderr().is_terminal()).then(indicatif::ProgressBar::no_length))
-    }
-
-    /// A new step: `what`, measured in `total` bytes (0: unknown).
-    pub fn step(&self, what: &str, total: u64) {
-        if let Some(bar) = &self.0 {
-            let template = if total > 0 {
-                "{msg:<12} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
-            } else {
-                "{spinner} {msg:<12} {elapsed}"
-            };
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(template).expect("a valid template"),
-            );
-            bar.set_length(total);
-            bar.set_position(0);
-            bar.set_message(what.to_owned());
-            bar.enable_steady_tick(std::time::Duration::from_millis(200));
-        }
-    }
-
-    pub fn at(&self, bytes: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_position(bytes);
-        }
-    }
-
-    pub fn done(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
+/// Shared with the other long commands; kept here under its old name.
+pub use crate::progress::Progress;
 
 /// The configured database's kind, refusing an in-memory one.
 pub fn database_kind(settings: &Settings) -> anyhow::Result<DatabaseKind> {

@@ -1,13 +1,13 @@
 //! `storekeep import products` and `storekeep export products`: the bulk
 //! catalog formats of docs/API.md, from and to files.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
 use crate::config::Settings;
+use crate::progress::Progress;
 use crate::services;
 use crate::services::bulk::{self, Format, ImportError};
 
@@ -24,6 +24,10 @@ pub enum ImportCommand {
         /// Override the format the file name implies: csv or jsonl.
         #[arg(long)]
         format: Option<String>,
+        /// Print the report as JSON on standard output (no progress bar):
+        /// `{"created", "updated", "failed", "errors": [{"line", "message"}]}`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -47,6 +51,7 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         tenant,
         file,
         format,
+        json,
     } = cmd;
     let format = match format {
         Some(f) => Format::parse(&f).context("--format must be csv or jsonl")?,
@@ -68,31 +73,17 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         Err(ImportError::Format(m)) => bail!("{}: {m}", file.display()),
         Err(ImportError::Store(e)) => return Err(e.into()),
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(rows.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}",
-            )
-            .expect("a valid template"),
-        );
-        bar
-    });
+    let progress = Progress::new(!json);
+    progress.rows("import", rows.len() as u64);
     let report = bulk::import(
         store.as_ref(),
         &shop,
         rows,
         &super::cli_actor(),
-        |done, _| {
-            if let Some(bar) = &bar {
-                bar.set_position(done);
-            }
-        },
+        |done, _| progress.at(done),
     )
     .await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.done();
     store.close().await;
     // Running servers sharing Redis drop their cached pages of this shop
     // now; without Redis they show the import within cache.ttl_secs.
@@ -106,6 +97,10 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         Err(ImportError::Format(m)) => bail!("{m}"),
         Err(ImportError::Store(e)) => return Err(e.into()),
     };
+    if json {
+        super::print_json(&report)?;
+        return Ok(exit_code(&report));
+    }
     for e in &report.errors {
         eprintln!("line {}: {}", e.line, e.message);
     }
@@ -119,11 +114,16 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         "{} created, {} updated, {} failed",
         report.created, report.updated, report.failed
     );
-    Ok(if report.failed > 0 {
+    Ok(exit_code(&report))
+}
+
+/// 1 if any row failed.
+fn exit_code(report: &crate::wire::bulk::ImportReport) -> ExitCode {
+    if report.failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 pub async fn export(settings: Settings, cmd: ExportCommand) -> anyhow::Result<ExitCode> {

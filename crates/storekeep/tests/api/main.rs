@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod catalog;
 mod catalog_bulk;
+mod catalog_bulk_rows;
 mod catalog_cache;
 mod catalog_csv;
 mod catalog_media;

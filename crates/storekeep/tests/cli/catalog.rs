@@ -87,6 +87,67 @@ async fn an_import_with_bad_rows_imports_the_good_ones_and_names_the_bad_lines()
 }
 
 #[tokio::test]
+async fn import_json_prints_the_report_for_machines_and_keeps_the_exit_code() {
+    let db = TestDb::new().await;
+    create_shop(&db, "acme");
+    let file = db.dir.path().join("products.csv");
+    std::fs::write(
+        &file,
+        "handle,title,sku,price,inventory\n\
+         lamp,Lamp,LAMP-1,2500,3\n\
+         bad-price,Broken,BAD-1,12.50,1\n\
+         lamp,Lamp,LAMP-2,2700,1\n\
+         desk,Desk,DESK-1,19900,1\n",
+    )
+    .unwrap();
+    let import = |file: &std::path::Path| {
+        run(
+            &db,
+            &[
+                "import",
+                "products",
+                "--tenant",
+                "acme",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        )
+    };
+    let out = import(&file);
+    assert_eq!(out.status.code(), Some(1), "a row failed: exit 1");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", text(&out.stdout)));
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "created": 2,
+            "updated": 1,
+            "failed": 1,
+            "errors": [{
+                "line": 3,
+                "message": "price: '12.50' is not a whole number of minor units (34900 for 349.00)",
+            }],
+        })
+    );
+    assert!(
+        !text(&out.stderr).contains("line 3"),
+        "the errors are in the report, not repeated on stderr: {}",
+        text(&out.stderr)
+    );
+
+    // A clean file: exit 0, every row counted.
+    let clean = db.dir.path().join("clean.csv");
+    std::fs::write(&clean, "handle,title,sku,price\nlamp,Lamp,LAMP-1,2600\n").unwrap();
+    let out = import(&clean);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"created": 0, "updated": 1, "failed": 0, "errors": []})
+    );
+}
+
+#[tokio::test]
 async fn an_export_imports_into_another_shop_unchanged_in_both_formats() {
     let db = TestDb::new().await;
     for slug in ["src", "csvcopy", "jsoncopy"] {
