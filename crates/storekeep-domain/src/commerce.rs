@@ -671,6 +671,10 @@ pub enum PaymentStatus {
     Pending,
     Confirmed,
     Declined,
+    /// A rental installment attempt still pending when its shop's payment
+    /// timeout passed: closed, so another may start (a late confirmation
+    /// is still recorded).
+    Expired,
 }
 
 impl PaymentStatus {
@@ -679,6 +683,7 @@ impl PaymentStatus {
             Self::Pending => "pending",
             Self::Confirmed => "confirmed",
             Self::Declined => "declined",
+            Self::Expired => "expired",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -686,6 +691,7 @@ impl PaymentStatus {
             "pending" => Some(Self::Pending),
             "confirmed" => Some(Self::Confirmed),
             "declined" => Some(Self::Declined),
+            "expired" => Some(Self::Expired),
             _ => None,
         }
     }

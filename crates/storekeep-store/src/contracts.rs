@@ -181,6 +181,9 @@ pub struct NewInstallmentPayment {
     pub provider: String,
     pub reference: String,
     pub idempotency_key: Option<String>,
+    /// A pending attempt of the installment started at or before this
+    /// (now less the shop's `payment_timeout_secs`) is expired first.
+    pub expire_started_before: chrono::DateTime<chrono::Utc>,
 }
 
 /// An installment payment attempt.

@@ -55,7 +55,10 @@ fn attempt(row: AttemptRow, replayed: bool) -> InstallmentPayment {
 
 /// Starts the customer's payment of installment `req.installment` (the
 /// first unpaid one if `None`) of their contract: a pending attempt of its
-/// amount and any late fee charged on it, audited as the customer. A key
+/// amount and any late fee charged on it, audited as the customer. A
+/// pending attempt of the installment started at or before
+/// `req.expire_started_before` is expired first (audited
+/// `rental_contract.payment_expired`). A key
 /// seen before on this contract answers the attempt it started
 /// (`replayed`). `NotFound` for a contract of anyone else,
 /// `Invalid(NOT_RUNNING | NOTHING_DUE | ATTEMPT_PENDING)`,
@@ -95,6 +98,45 @@ pub async fn start_installment_payment<B: Backend>(
     }
     let (inst, seq, amount, late_fee) =
         super::pay::installment_due::<B>(&mut tx, c, req.installment).await?;
+    // An attempt its provider left pending past the shop's payment
+    // timeout is closed first (a confirmation arriving later is still
+    // recorded, see `settle_installment_payment`).
+    let stale: Vec<(DbId, String, String)> = B::all(
+        &mut tx,
+        Stmt::new(
+            "SELECT id, provider, reference FROM rental_payment_attempts \
+             WHERE installment_id = $1 AND status = 'pending' AND created_at <= $2",
+            (inst, req.expire_started_before),
+        ),
+    )
+    .await?;
+    for (old, provider, reference) in stale {
+        let closed = B::exec(
+            &mut tx,
+            Stmt::new(
+                "UPDATE rental_payment_attempts SET status = 'expired', updated_at = $2 \
+                 WHERE id = $1 AND status = 'pending'",
+                (old, at),
+            ),
+        )
+        .await?;
+        if closed == 0 {
+            continue;
+        }
+        let change = Change {
+            before: Some(serde_json::json!({"status": "pending"})),
+            after: Some(serde_json::json!({
+                "installment_id": inst.0, "seq": seq, "provider": provider,
+                "reference": reference, "status": "expired",
+            })),
+            ..Change::new(
+                tenant.to_string(),
+                "rental_contract.payment_expired",
+                format!("rental_contract:{id}"),
+            )
+        };
+        B::record_change(&mut tx, audit, change).await?;
+    }
     let pending: i64 = B::scalar(
         &mut tx,
         Stmt::new(
@@ -163,8 +205,11 @@ const ATTEMPT_LOCKED: &str = "SELECT id, tenant_id, contract_id, installment_id,
 /// late fee are recorded once (keys `installment:<id>`, `late_fee:<id>`),
 /// audited as the provider, and the contract completes or runs again as
 /// after any payment; declined, the attempt is closed and another may
-/// start. The event seen before is `Duplicate`; an attempt settled before
-/// `AlreadySettled`; an unknown reference `NotFound("payment")`.
+/// start. An attempt expired (its shop's payment timeout passed) is
+/// confirmed late like a pending one; declined, it stays expired
+/// (`AlreadySettled`). The event seen before is `Duplicate`; an attempt
+/// settled before `AlreadySettled`; an unknown reference
+/// `NotFound("payment")`.
 pub async fn settle_installment_payment<B: Backend>(
     pool: &Pool<B::Db>,
     provider: &str,
@@ -189,16 +234,23 @@ pub async fn settle_installment_payment<B: Backend>(
     if seen.as_deref() == Some(event_id) {
         return Ok(Settlement::Duplicate);
     }
-    if status != PaymentStatus::Pending.as_str() {
+    let settled = storekeep_store::rules::commerce::payments::settled(outcome);
+    // An attempt expired while its provider was silent: a confirmation
+    // still means the money was taken, so it is recorded (or, the
+    // installment paid meanwhile, audited as unapplied); a decline changes
+    // nothing.
+    let expired = status == PaymentStatus::Expired.as_str();
+    let open = status == PaymentStatus::Pending.as_str()
+        || (expired && settled == PaymentStatus::Confirmed);
+    if !open {
         return Ok(Settlement::AlreadySettled);
     }
-    let settled = storekeep_store::rules::commerce::payments::settled(outcome);
     B::exec(
         &mut tx,
         Stmt::new(
             "UPDATE rental_payment_attempts SET status = $2, event_id = $3, updated_at = $4 \
-             WHERE id = $1 AND status = 'pending'",
-            (attempt, settled.as_str(), event_id, at),
+             WHERE id = $1 AND status = $5",
+            (attempt, settled.as_str(), event_id, at, status.as_str()),
         ),
     )
     .await?;

@@ -274,7 +274,9 @@ pub struct InstallmentAttemptView {
     pub provider: String,
     /// The provider's reference of this payment.
     pub reference: String,
-    /// `pending` until the provider confirms or declines it.
+    /// `pending` until the provider confirms or declines it; `expired` (an
+    /// `Idempotency-Key` replay only) once the shop's `payment_timeout_secs`
+    /// passed and a newer attempt of the installment started.
     pub status: storekeep_domain::PaymentStatus,
 }
 

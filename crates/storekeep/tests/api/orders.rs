@@ -15,9 +15,9 @@ use crate::commerce_support::{
 };
 use crate::identity::admin;
 
-const SECRET: &str = "test-webhook-secret-0123456789";
+pub const SECRET: &str = "test-webhook-secret-0123456789";
 
-fn signed(secret: &str, t: i64, body: &str) -> String {
+pub fn signed(secret: &str, t: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{body}").as_bytes());
     let hex: String = mac
@@ -29,7 +29,7 @@ fn signed(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},v1={hex}")
 }
 
-async fn post_webhook(app: &TestApp, signature: &str, body: &str) -> reqwest::Response {
+pub async fn post_webhook(app: &TestApp, signature: &str, body: &str) -> reqwest::Response {
     app.request(Method::POST, "/api/v1/webhooks/payments/test")
         .header("storekeep-signature", signature)
         .header("content-type", "application/json")

@@ -9,6 +9,7 @@ use storekeep_test_support::{TestApp, problem, spawn_app_with};
 
 use crate::commerce_support::{Shop, accept_test_payments, checkout_body, selling_shop};
 use crate::identity::{customer_token, register};
+use crate::orders::{SECRET, post_webhook, signed};
 use crate::rentals_contract_support::{count, rental_cart, sql};
 use crate::rentals_life_support::{act, get, payments, plan, unit, unit_state};
 use crate::rentals_pay::{admin_contract, due_on, run_daily};
@@ -395,4 +396,202 @@ async fn an_overdue_contract_the_customer_pays_up_is_active_again() {
     ok(pay(&app, &s, Some(&renter), &id, by_card, None).await, 201).await;
     let c = once(&app, &s, &id, |c| paid(c, 2)).await;
     assert_eq!(c["status"], "active", "{c}");
+}
+
+/// A server whose `test` processor never answers by itself (its outcome
+/// arrives an hour later): the tests post its signed events.
+async fn silent_processor_app() -> TestApp {
+    spawn_app_with(|s| {
+        s.payments.test_webhook_secret = Some(storekeep::config::Secret::new(SECRET));
+        s.payments.test_delay = std::time::Duration::from_secs(3600);
+    })
+    .await
+}
+
+/// The processor's signed `payment.<kind>` event `event` for `reference`;
+/// the webhook's `result`.
+async fn processor_says(app: &TestApp, event: &str, kind: &str, reference: &str) -> Value {
+    let e =
+        json!({"id": event, "type": format!("payment.{kind}"), "reference": reference}).to_string();
+    let t = chrono::Utc::now().timestamp();
+    let resp = post_webhook(app, &signed(SECRET, t, &e), &e).await;
+    ok(resp, 200).await["result"].clone()
+}
+
+/// Moves attempt `reference` back two hours, past the shop's payment
+/// timeout (1800 s), as if its customer had left the card page long ago.
+async fn started_long_ago(app: &TestApp, reference: &str) {
+    let at = (chrono::Utc::now() - chrono::Duration::hours(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+    let at = if app.db.is_sqlite() {
+        format!("'{at}'")
+    } else {
+        format!("'{at}'::timestamptz")
+    };
+    sql(
+        app,
+        &[format!(
+            "UPDATE rental_payment_attempts SET created_at = {at} WHERE reference = '{reference}'"
+        )],
+    )
+    .await;
+}
+
+/// The status of attempt `reference`, as stored.
+async fn attempt_status(app: &TestApp, reference: &str) -> &'static str {
+    for status in ["pending", "confirmed", "declined", "expired"] {
+        let q = format!(
+            "SELECT count(*) FROM rental_payment_attempts \
+             WHERE reference = '{reference}' AND status = '{status}'"
+        );
+        if count(app, &q).await == 1 {
+            return status;
+        }
+    }
+    panic!("no attempt {reference}");
+}
+
+async fn audited(app: &TestApp, action: &str) -> i64 {
+    count(
+        app,
+        &format!("SELECT count(*) FROM audit_log WHERE action = '{action}'"),
+    )
+    .await
+}
+
+/// The installment payments recorded on the contract (the deposit aside).
+fn installments_recorded(c: &Value) -> usize {
+    payments(c)
+        .iter()
+        .filter(|(k, _)| k == "installment")
+        .count()
+}
+
+#[tokio::test]
+async fn a_payment_its_provider_never_settles_expires_and_a_new_one_can_start() {
+    let app = silent_processor_app().await;
+    let s = selling_shop(&app, "selfpay-expiry", 12_000, 3).await;
+    accept_test_payments(&app, &s).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    let by_card = json!({"payment_provider": "test"});
+
+    let first = ok(
+        pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await,
+        201,
+    )
+    .await;
+    let a = first["payment"]["reference"].as_str().unwrap().to_owned();
+    assert_eq!(first["payment"]["seq"], 2);
+    // Within the shop's payment timeout it still blocks the installment.
+    problem(
+        pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await,
+        409,
+    )
+    .await;
+    assert_eq!(attempt_status(&app, &a).await, "pending");
+
+    // Past it, a new attempt of the same installment starts; the old one
+    // is expired, audited, and no longer pending.
+    started_long_ago(&app, &a).await;
+    let second = ok(
+        pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await,
+        201,
+    )
+    .await;
+    let b = second["payment"]["reference"].as_str().unwrap().to_owned();
+    assert_ne!(a, b);
+    assert_eq!(second["payment"]["seq"], 2);
+    assert_eq!(second["payment"]["status"], "pending");
+    assert_eq!(attempt_status(&app, &a).await, "expired");
+    assert_eq!(audited(&app, "rental_contract.payment_expired").await, 1);
+
+    // The new attempt is confirmed: the installment is paid once.
+    assert_eq!(
+        processor_says(&app, "evt_b_ok", "confirmed", &b).await,
+        "applied"
+    );
+    let c = admin_contract(&app, &s, &id).await;
+    assert!(paid(&c, 2), "{c}");
+    assert_eq!(installments_recorded(&c), 2, "{c}");
+
+    // The expired attempt's confirmation arrives late: the money was taken
+    // but the installment is paid, so it is audited for a refund and
+    // nothing is recorded twice.
+    assert_eq!(
+        processor_says(&app, "evt_a_ok", "confirmed", &a).await,
+        "applied"
+    );
+    assert_eq!(attempt_status(&app, &a).await, "confirmed");
+    assert_eq!(audited(&app, "rental_contract.payment_unapplied").await, 1);
+    let c = admin_contract(&app, &s, &id).await;
+    assert_eq!(installments_recorded(&c), 2, "{c}");
+    assert!(!paid(&c, 3), "{c}");
+    // Its replay is refused as an event already processed.
+    let e = json!({"id": "evt_a_ok", "type": "payment.confirmed", "reference": a}).to_string();
+    let t = chrono::Utc::now().timestamp();
+    problem(post_webhook(&app, &signed(SECRET, t, &e), &e).await, 409).await;
+    assert_eq!(audited(&app, "rental_contract.payment_unapplied").await, 1);
+    let c = admin_contract(&app, &s, &id).await;
+    assert_eq!(installments_recorded(&c), 2, "{c}");
+}
+
+#[tokio::test]
+async fn a_late_confirmation_of_an_expired_payment_records_an_unpaid_installment_once() {
+    let app = silent_processor_app().await;
+    let s = selling_shop(&app, "selfpay-late", 12_000, 3).await;
+    accept_test_payments(&app, &s).await;
+    let renter = customer(&app, &s, "renter@example.com").await;
+    let plan = plan(&app, &s, json!({})).await;
+    let id = customer_contract(&app, &s, &renter, &plan).await;
+    let by_card = json!({"payment_provider": "test"});
+
+    let first = ok(
+        pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await,
+        201,
+    )
+    .await;
+    let a = first["payment"]["reference"].as_str().unwrap().to_owned();
+    started_long_ago(&app, &a).await;
+    let second = ok(
+        pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await,
+        201,
+    )
+    .await;
+    let b = second["payment"]["reference"].as_str().unwrap().to_owned();
+    assert_eq!(attempt_status(&app, &a).await, "expired");
+
+    // A decline of the expired attempt changes nothing.
+    assert_eq!(
+        processor_says(&app, "evt_a_no", "declined", &a).await,
+        "already_settled"
+    );
+    assert_eq!(attempt_status(&app, &a).await, "expired");
+    assert_eq!(attempt_status(&app, &b).await, "pending");
+    assert!(!paid(&admin_contract(&app, &s, &id).await, 2));
+
+    // Its confirmation, the installment still unpaid, records it as an
+    // on-time one would.
+    assert_eq!(
+        processor_says(&app, "evt_a_ok", "confirmed", &a).await,
+        "applied"
+    );
+    assert_eq!(attempt_status(&app, &a).await, "confirmed");
+    let c = admin_contract(&app, &s, &id).await;
+    assert!(paid(&c, 2), "{c}");
+    assert_eq!(installments_recorded(&c), 2, "{c}");
+    assert_eq!(audited(&app, "rental_contract.payment_unapplied").await, 0);
+
+    // The newer attempt confirmed too: the customer paid twice, the
+    // installment is recorded once and the second sum is the shop's to
+    // refund.
+    assert_eq!(
+        processor_says(&app, "evt_b_ok", "confirmed", &b).await,
+        "applied"
+    );
+    let c = admin_contract(&app, &s, &id).await;
+    assert_eq!(installments_recorded(&c), 2, "{c}");
+    assert!(!paid(&c, 3), "{c}");
+    assert_eq!(audited(&app, "rental_contract.payment_unapplied").await, 1);
 }

@@ -55,6 +55,10 @@ pub async fn pay(
         provider: provider.name().to_owned(),
         reference: provider.new_reference(),
         idempotency_key: key,
+        // An attempt its provider never settled blocks the installment no
+        // longer than an unpaid order holds its stock.
+        expire_started_before: storekeep_store::now()
+            - chrono::Duration::seconds(tenant.settings.payment_timeout_secs),
     };
     let started = svc
         .store
