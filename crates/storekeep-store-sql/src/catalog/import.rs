@@ -175,3 +175,140 @@ pub fn new_product<'a>(
 /// Most rows of one multi-row `INSERT`: far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound values at the widest table's 14 columns.
 pub const ROWS_PER_INSERT: usize = 1_000;
+
+/// The writer of a batch's new products (`write_new`, with its helper
+/// `insert_many`), the same statements on both databases: expanded in each
+/// backend's `catalog/import.rs` with its sqlx database type, where `Conn`,
+/// `map_err`, `now`, `title_key`, `search_document`, `DbId`, `TenantId`,
+/// `ProductStatus`, `NewProduct`, `ROWS_PER_INSERT` and `StoreResult` are in
+/// scope.
+#[macro_export]
+macro_rules! import_writer {
+    ($db:ty) => {
+        /// Runs `push` for each chunk of `items` as one multi-row `INSERT`.
+        async fn insert_many<T>(
+            conn: &mut Conn,
+            head: &str,
+            items: &[T],
+            push: impl Fn(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, &T),
+        ) -> StoreResult<()> {
+            for chunk in items.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(head);
+                q.push_values(chunk, &push);
+                q.build().execute(&mut *conn).await.map_err(map_err)?;
+            }
+            Ok(())
+        }
+
+        /// Writes the batch's new products, their tags, filings, variants and
+        /// ledger entries: one statement per table (per thousand rows).
+        async fn write_new(conn: &mut Conn, tenant: TenantId, new: &[NewProduct<'_>]) -> StoreResult<()> {
+            if new.is_empty() {
+                return Ok(());
+            }
+            let t = DbId(tenant.0);
+            let at = now();
+            insert_many(
+                conn,
+                "INSERT INTO products (id, tenant_id, handle, title, title_key, description, status, \
+                 tags, min_price, available, search_doc, created_at, updated_at) ",
+                new,
+                |mut b, p| {
+                    let r = p.row;
+                    let status = r.status.unwrap_or(ProductStatus::Draft);
+                    b.push_bind(p.id)
+                        .push_bind(t)
+                        .push_bind(r.handle.as_str().to_owned())
+                        .push_bind(r.title.clone())
+                        .push_bind(title_key(&r.title))
+                        .push_bind(r.description.clone())
+                        .push_bind(status.as_str())
+                        .push_bind(sqlx::types::Json(r.tags.clone()))
+                        .push_bind(p.min_price)
+                        .push_bind(p.available)
+                        .push_bind(search_document(&r.title, &r.tags, &r.description))
+                        .push_bind(at)
+                        .push_bind(at);
+                },
+            )
+            .await?;
+            let tags: Vec<(DbId, &str)> = new
+                .iter()
+                .flat_map(|p| p.tags.iter().map(|t| (p.id, *t)))
+                .collect();
+            insert_many(
+                conn,
+                "INSERT INTO product_tags (product_id, tenant_id, tag) ",
+                &tags,
+                |mut b, (product, tag)| {
+                    b.push_bind(*product)
+                        .push_bind(t)
+                        .push_bind(tag.to_string());
+                },
+            )
+            .await?;
+            let filings: Vec<(DbId, DbId, i64)> = new
+                .iter()
+                .flat_map(|p| p.filings.iter().map(|(c, pos)| (p.id, *c, *pos)))
+                .collect();
+            insert_many(
+                conn,
+                "INSERT INTO product_categories (product_id, category_id, position) ",
+                &filings,
+                |mut b, (product, category, position)| {
+                    b.push_bind(*product)
+                        .push_bind(*category)
+                        .push_bind(*position);
+                },
+            )
+            .await?;
+            let variants: Vec<(DbId, DbId, &storekeep_domain::NewVariant, i64)> = new
+                .iter()
+                .flat_map(|p| p.variants.iter().map(|(id, v, pos)| (*id, p.id, *v, *pos)))
+                .collect();
+            insert_many(
+                conn,
+                "INSERT INTO variants (id, tenant_id, product_id, sku, title, options, price, \
+                 currency, compare_at_price, on_hand, reserved, position, created_at, updated_at) ",
+                &variants,
+                |mut b, (id, product, v, position)| {
+                    b.push_bind(*id)
+                        .push_bind(t)
+                        .push_bind(*product)
+                        .push_bind(v.sku.as_str().to_owned())
+                        .push_bind(v.title.clone())
+                        .push_bind(sqlx::types::Json(v.options.clone()))
+                        .push_bind(v.price.amount)
+                        .push_bind(v.price.currency.clone())
+                        .push_bind(v.compare_at_price.as_ref().map(|m| m.amount))
+                        .push_bind(v.on_hand)
+                        .push_bind(0_i64)
+                        .push_bind(*position)
+                        .push_bind(at)
+                        .push_bind(at);
+                },
+            )
+            .await?;
+            let ledger: Vec<&storekeep_domain::InventoryAdjustment> =
+                new.iter().flat_map(|p| p.ledger.iter()).collect();
+            insert_many(
+                conn,
+                "INSERT INTO inventory_ledger (id, tenant_id, variant_id, delta, reason, \
+                 on_hand_after, actor, at) ",
+                &ledger,
+                |mut b, a| {
+                    b.push_bind(DbId(a.id))
+                        .push_bind(t)
+                        .push_bind(DbId(a.variant_id.0))
+                        .push_bind(a.delta)
+                        .push_bind(a.reason.clone())
+                        .push_bind(a.on_hand_after)
+                        .push_bind(a.actor.clone())
+                        .push_bind(a.at);
+                },
+            )
+            .await?;
+            Ok(())
+        }
+    };
+}
