@@ -52,6 +52,9 @@ pub struct Metrics {
     pub backup_last_success: IntGauge,
     /// This node's failed scheduled backup runs.
     pub backup_failures: IntCounter,
+    /// Scheduled backup runs this node skipped: another run was still
+    /// going (on this node, or on another node of a PostgreSQL cluster).
+    pub backup_skips: IntCounter,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -172,6 +175,11 @@ impl Metrics {
             "Scheduled backup runs (create, then prune) that failed on this node.",
         )
         .expect("valid metric");
+        let backup_skips = IntCounter::new(
+            "backup_skipped_runs_total",
+            "Scheduled backup runs skipped on this node because another run was still going.",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -192,6 +200,7 @@ impl Metrics {
             Box::new(webhook_duration.clone()),
             Box::new(backup_last_success.clone()),
             Box::new(backup_failures.clone()),
+            Box::new(backup_skips.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -231,6 +240,7 @@ impl Metrics {
             webhook_duration,
             backup_last_success,
             backup_failures,
+            backup_skips,
         }
     }
 

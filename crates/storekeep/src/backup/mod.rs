@@ -418,7 +418,7 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
                 .arg(format!("--snapshot={}", snapshot.id))
                 .arg("--file")
                 .arg(&dump);
-            let dumped = tokio::task::spawn_blocking(move || pg_tools::run(cmd, "pg_dump")).await?;
+            let dumped = pg_tools::run_killable(cmd, "pg_dump").await;
             snapshot.end().await?;
             dumped?;
             facts

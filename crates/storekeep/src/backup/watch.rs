@@ -94,6 +94,11 @@ impl BackupWatch {
         self.state().last_error = Some((Utc::now(), format!("{error:#}")));
     }
 
+    /// A scheduled run skipped: another was still going.
+    pub fn skipped(&self) {
+        self.metrics.backup_skips.inc();
+    }
+
     fn saw(&self, newest: Option<&Manifest>) {
         let mut state = self.state();
         if let Some(m) = newest {

@@ -28,7 +28,10 @@ async fn connect(pg: &PgServer) -> PgConnection {
 }
 
 fn tenant(db: &TestDb, slug: &str) {
-    cli(db, &["tenant", "create", slug, "--name", slug, "--plan", "crash"]);
+    cli(
+        db,
+        &["tenant", "create", slug, "--name", slug, "--plan", "crash"],
+    );
 }
 
 /// Closes the current WAL segment and waits until the archive holds it.
@@ -77,8 +80,20 @@ async fn a_base_backup_and_the_wal_archive_recover_to_a_moment() {
     pg.run_as_owner(
         &basebackup,
         &[
-            "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", &base_arg, "-Ft", "-z", "-X",
-            "stream", "-c", "fast",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-D",
+            &base_arg,
+            "-Ft",
+            "-z",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
         ],
     )
     .unwrap_or_else(|e| panic!("{e:#}"));
@@ -106,7 +121,11 @@ async fn a_base_backup_and_the_wal_archive_recover_to_a_moment() {
     let data_arg = data.display().to_string();
     as_owner(&pg, "install", &["-d", "-m", "700", &data_arg]);
     let tarball = |name: &str| base.join(name).display().to_string();
-    as_owner(&pg, "tar", &["-xzf", &tarball("base.tar.gz"), "-C", &data_arg]);
+    as_owner(
+        &pg,
+        "tar",
+        &["-xzf", &tarball("base.tar.gz"), "-C", &data_arg],
+    );
     let wal = data.join("pg_wal").display().to_string();
     as_owner(&pg, "tar", &["-xzf", &tarball("pg_wal.tar.gz"), "-C", &wal]);
     let archive = pg.dir().join("wal-archive").display().to_string();
@@ -117,7 +136,11 @@ async fn a_base_backup_and_the_wal_archive_recover_to_a_moment() {
     let mut conf = std::fs::read_to_string(&auto_conf).unwrap();
     conf.push_str(&recovery);
     std::fs::write(&auto_conf, conf).unwrap();
-    as_owner(&pg, "touch", &[&data.join("recovery.signal").display().to_string()]);
+    as_owner(
+        &pg,
+        "touch",
+        &[&data.join("recovery.signal").display().to_string()],
+    );
     pg.start_again().unwrap();
     let started = Instant::now();
     loop {
