@@ -126,8 +126,14 @@ impl Destination {
     pub async fn read(&self, name: &str) -> anyhow::Result<Vec<u8>> {
         match self {
             Self::Local(dir) => {
+                // Off the runtime: a hung disk or network mount must not
+                // stall a worker thread (the health and metrics routes read
+                // manifests).
                 let path = dir.join(plain_name(name)?);
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                tokio::task::spawn_blocking(move || {
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                })
+                .await?
             }
             Self::S3(b) => {
                 let got = async {
@@ -150,19 +156,24 @@ impl Destination {
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         match self {
             Self::Local(dir) => {
-                if !dir.exists() {
-                    return Ok(Vec::new());
-                }
-                let mut names = Vec::new();
-                for entry in std::fs::read_dir(dir)
-                    .with_context(|| format!("listing the backup folder {}", dir.display()))?
-                {
-                    let entry = entry?;
-                    if entry.file_type()?.is_file() {
-                        names.push(entry.file_name().to_string_lossy().into_owned());
+                // Off the runtime, as `read`.
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    if !dir.exists() {
+                        return Ok(Vec::new());
                     }
-                }
-                Ok(names)
+                    let mut names = Vec::new();
+                    for entry in std::fs::read_dir(&dir)
+                        .with_context(|| format!("listing the backup folder {}", dir.display()))?
+                    {
+                        let entry = entry?;
+                        if entry.file_type()?.is_file() {
+                            names.push(entry.file_name().to_string_lossy().into_owned());
+                        }
+                    }
+                    Ok(names)
+                })
+                .await?
             }
             Self::S3(b) => {
                 let prefix = b.prefix.as_deref().map(ObjectPath::from);

@@ -39,7 +39,8 @@ pub struct BackupWatch {
     schedule: Option<Duration>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
-    /// Serialises readings of the destination (one at a time per node).
+    /// One reading of the destination at a time per node; others keep
+    /// the previous value meanwhile.
     reading: tokio::sync::Mutex<()>,
 }
 
@@ -118,13 +119,20 @@ impl BackupWatch {
     }
 
     /// Reads the destination's newest manifest unless read within
-    /// [`REFRESH`]; a reading that fails or takes longer than a few
-    /// seconds keeps the previous one (and is the last error).
+    /// [`REFRESH`] or being read; a reading that fails or takes longer
+    /// than a few seconds keeps the previous one (and is the last error).
+    /// A local folder is read on the blocking pool, so the bound holds
+    /// and no runtime thread waits on the disk.
     pub async fn refresh(&self) {
         let Some(dest) = &self.destination else {
             return;
         };
-        let _one = self.reading.lock().await;
+        // A reading already under way (perhaps stuck on a slow disk or
+        // bucket, up to READ_BOUND): serve the value we have rather than
+        // make every scrape wait behind it.
+        let Ok(_one) = self.reading.try_lock() else {
+            return;
+        };
         if self.state().read_at.is_some_and(|t| t.elapsed() < REFRESH) {
             return;
         }
