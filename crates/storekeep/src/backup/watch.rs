@@ -31,6 +31,25 @@ struct State {
     read_at: Option<Instant>,
 }
 
+/// Where a scheduled run failed (the `stage` label of
+/// `storekeep_backup_failures_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Taking the backup (or the run's lock): no new backup.
+    Create,
+    /// Pruning after a good backup.
+    Prune,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Prune => "prune",
+        }
+    }
+}
+
 /// Shared by the job and the health and metrics routes; one per process,
 /// in `Services`.
 pub struct BackupWatch {
@@ -89,9 +108,13 @@ impl BackupWatch {
         self.saw(Some(manifest));
     }
 
-    /// A scheduled run that failed: counted, kept as the last error.
-    pub fn failed(&self, error: &anyhow::Error) {
-        self.metrics.backup_failures.inc();
+    /// A scheduled run that failed at `stage`: counted, kept as the last
+    /// error.
+    pub fn failed(&self, stage: Stage, error: &anyhow::Error) {
+        self.metrics
+            .backup_failures
+            .with_label_values(&[stage.as_str()])
+            .inc();
         self.state().last_error = Some((Utc::now(), format!("{error:#}")));
     }
 
@@ -172,7 +195,10 @@ impl BackupWatch {
             age_seconds: at.map(|at| (Utc::now() - at).num_seconds().max(0)),
             last_success_id: id,
             last_success_at: at,
-            failures: self.metrics.backup_failures.get(),
+            failures: ["create", "prune"]
+                .iter()
+                .map(|s| self.metrics.backup_failures.with_label_values(&[*s]).get())
+                .sum(),
             last_error: state.last_error.as_ref().map(|(_, e)| e.clone()),
             last_error_at: state.last_error.as_ref().map(|(at, _)| *at),
         }

@@ -1,7 +1,7 @@
 //! `backup.run`, the scheduled backup (periodic, every `backup.schedule`,
 //! once per period across all nodes, on the `default` queue): takes a backup, then prunes by
 //! `backup.keep`. A failure is logged, counted
-//! (`storekeep_backup_failures_total`) and kept as the last error in
+//! (`storekeep_backup_failures_total`, `stage` `create` or `prune`) and kept as the last error in
 //! `/api/health/detailed`; the job itself ends (no retry within the
 //! period): the next period's run tries again.
 //!
@@ -19,6 +19,7 @@
 //! schedule.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ use storekeep_store_postgres::maintenance as pg;
 use super::{JobError, JobHandler, JobRun, Periodic, Runner};
 use storekeep_store::DatabaseKind;
 
+use crate::backup::watch::Stage;
 use crate::backup::{self, Progress};
 use crate::services::Services;
 
@@ -77,7 +79,7 @@ impl JobHandler for ScheduledBackup {
                     Err(e) => {
                         let e = anyhow::Error::new(e).context("taking the backup lock");
                         tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
-                        watch.failed(&e);
+                        watch.failed(Stage::Create, &e);
                         return Ok(());
                     }
                 }
@@ -87,7 +89,8 @@ impl JobHandler for ScheduledBackup {
         let limit = settings
             .backup
             .run_timeout(watch.schedule().unwrap_or(crate::config::AUTO_PERIOD));
-        if tokio::time::timeout(limit, self.create_and_prune())
+        let created = AtomicBool::new(false);
+        if tokio::time::timeout(limit, self.create_and_prune(&created))
             .await
             .is_err()
         {
@@ -95,8 +98,13 @@ impl JobHandler for ScheduledBackup {
                 "the run took longer than backup.timeout ({}); it was stopped and its temporary files removed",
                 humantime(limit)
             );
-            tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
-            watch.failed(&e);
+            if created.load(Ordering::Relaxed) {
+                tracing::error!(error = %format!("{e:#}"), "scheduled backup: pruning failed");
+                watch.failed(Stage::Prune, &e);
+            } else {
+                tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
+                watch.failed(Stage::Create, &e);
+            }
         }
         if let Some(lock) = cluster {
             if let Err(e) = lock.release().await {
@@ -119,17 +127,20 @@ fn humantime(d: Duration) -> String {
 }
 
 impl ScheduledBackup {
-    async fn create_and_prune(&self) {
+    /// `created` is set once the backup is taken (a timeout after it is
+    /// a prune failure).
+    async fn create_and_prune(&self, created: &AtomicBool) {
         let settings = &self.0.settings;
         let watch = &self.0.backups;
         let m = match backup::create(settings, &Progress::new(false)).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
-                watch.failed(&e);
+                watch.failed(Stage::Create, &e);
                 return;
             }
         };
+        created.store(true, Ordering::Relaxed);
         watch.succeeded(&m);
         tracing::info!(
             id = m.id,
@@ -152,7 +163,7 @@ impl ScheduledBackup {
             Err(e) => {
                 let e = e.context("pruning after the scheduled backup");
                 tracing::error!(error = %format!("{e:#}"), "scheduled backup: pruning failed");
-                watch.failed(&e);
+                watch.failed(Stage::Prune, &e);
             }
         }
     }

@@ -357,7 +357,11 @@ async fn a_scheduled_backup_prunes_what_the_policy_says_and_reports_its_age() {
         Some(new_at.timestamp() as f64)
     );
     assert_eq!(
-        metric(&server, "storekeep_backup_failures_total").await,
+        metric(&server, "storekeep_backup_failures_total{stage=\"create\"}").await,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&server, "storekeep_backup_failures_total{stage=\"prune\"}").await,
         Some(0.0)
     );
 
@@ -410,7 +414,7 @@ async fn a_failing_scheduled_backup_is_counted_and_its_error_shown() {
         "{backups}"
     );
     assert_eq!(
-        metric(&server, "storekeep_backup_failures_total").await,
+        metric(&server, "storekeep_backup_failures_total{stage=\"create\"}").await,
         Some(1.0)
     );
     assert_eq!(
@@ -515,7 +519,7 @@ async fn a_hung_scheduled_run_is_stopped_at_the_timeout_and_cleaned_up() {
     let error = d["backups"]["last_error"].as_str().unwrap();
     assert!(error.contains("backup.timeout (10s)"), "{error}");
     assert_eq!(
-        metric(&server, "storekeep_backup_failures_total").await,
+        metric(&server, "storekeep_backup_failures_total{stage=\"create\"}").await,
         Some(1.0)
     );
     let pid = std::fs::read_to_string(&pid_file).unwrap();
