@@ -106,10 +106,10 @@ impl JobHandler for ScheduledBackup {
                 watch.failed(Stage::Create, &e);
             }
         }
-        if let Some(lock) = cluster {
-            if let Err(e) = lock.release().await {
-                tracing::warn!(error = %e, "backup: releasing the backup lock");
-            }
+        if let Some(lock) = cluster
+            && let Err(e) = lock.release().await
+        {
+            tracing::warn!(error = %e, "backup: releasing the backup lock");
         }
         Ok(())
     }
@@ -117,9 +117,9 @@ impl JobHandler for ScheduledBackup {
 
 fn humantime(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 3600 == 0 {
+    if s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
