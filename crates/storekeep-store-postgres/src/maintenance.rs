@@ -254,3 +254,36 @@ impl MigrationLock {
         self.0.close().await.map_err(error::other)
     }
 }
+
+/// The advisory lock key of scheduled backups (a constant, easy to find
+/// in `pg_locks`).
+pub const BACKUP_LOCK_KEY: i64 = 0x5354_4B42_4B55_5031; // "STKBKUP1"
+
+/// A session advisory lock held for one scheduled backup run, on its own
+/// connection: at most one run at a time across the cluster. Closing (or
+/// losing) the connection releases it.
+pub struct BackupLock(PgConnection);
+
+/// Takes the backup lock of the database of `url` without waiting;
+/// `None`: another session (node) holds it.
+pub async fn try_lock_backups(url: &str) -> StoreResult<Option<BackupLock>> {
+    let mut conn = open(url).await?;
+    let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+        .bind(BACKUP_LOCK_KEY)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(error::other)?;
+    if got {
+        Ok(Some(BackupLock(conn)))
+    } else {
+        conn.close().await.map_err(error::other)?;
+        Ok(None)
+    }
+}
+
+impl BackupLock {
+    pub async fn release(self) -> StoreResult<()> {
+        // Closing the session ends its advisory locks.
+        self.0.close().await.map_err(error::other)
+    }
+}

@@ -29,7 +29,7 @@ const FORMATS: &[(imagesize::ImageType, &str)] = &[
 pub const MAX_DIMENSION: usize = 20_000;
 
 /// How long a connection to the bucket may take to open.
-const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Retries of a failed S3 request: a few, quickly, so that a bucket that
 /// refuses connections (down, restarting) is reported within a couple of
 /// seconds instead of after the client's default three minutes.

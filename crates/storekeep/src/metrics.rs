@@ -50,8 +50,12 @@ pub struct Metrics {
     /// The newest good backup's creation time (Unix seconds, 0: none
     /// found), read from the destination (`backup::watch`).
     pub backup_last_success: IntGauge,
-    /// This node's failed scheduled backup runs.
-    pub backup_failures: IntCounter,
+    /// This node's failed scheduled backup runs, by `stage`: `create`
+    /// (no new backup; what `BackupFailing` alerts on) or `prune`.
+    pub backup_failures: IntCounterVec,
+    /// Scheduled backup runs this node skipped: another run was still
+    /// going (on this node, or on another node of a PostgreSQL cluster).
+    pub backup_skips: IntCounter,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -167,9 +171,17 @@ impl Metrics {
             "Creation time of the newest good backup at the destination (Unix seconds; 0: none found).",
         )
         .expect("valid metric");
-        let backup_failures = IntCounter::new(
+        let backup_failures = counter_vec(
             "backup_failures_total",
-            "Scheduled backup runs (create, then prune) that failed on this node.",
+            "Scheduled backup runs that failed on this node, by stage: create (no new backup) or prune.",
+            &["stage"],
+        );
+        for stage in ["create", "prune"] {
+            backup_failures.with_label_values(&[stage]);
+        }
+        let backup_skips = IntCounter::new(
+            "backup_skipped_runs_total",
+            "Scheduled backup runs skipped on this node because another run was still going.",
         )
         .expect("valid metric");
         for c in [
@@ -192,6 +204,7 @@ impl Metrics {
             Box::new(webhook_duration.clone()),
             Box::new(backup_last_success.clone()),
             Box::new(backup_failures.clone()),
+            Box::new(backup_skips.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -231,6 +244,7 @@ impl Metrics {
             webhook_duration,
             backup_last_success,
             backup_failures,
+            backup_skips,
         }
     }
 

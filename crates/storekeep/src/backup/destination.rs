@@ -19,6 +19,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// The part size of uploads and range size of downloads (S3 needs parts
 /// of 5 MiB at least, the last excepted).
 pub const PART: usize = 8 * 1024 * 1024;
+/// S3 allows at most 10 000 parts: [`part_size`] keeps under 9 000.
+const MAX_PARTS: u64 = 9_000;
+/// The per-request limit of the backup bucket's client (the client's
+/// default, 30 s, is short for a large part on a slow link).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 /// Parts uploaded at once.
 const PARTS_IN_FLIGHT: usize = 2;
 
@@ -121,8 +126,14 @@ impl Destination {
     pub async fn read(&self, name: &str) -> anyhow::Result<Vec<u8>> {
         match self {
             Self::Local(dir) => {
+                // Off the runtime: a hung disk or network mount must not
+                // stall a worker thread (the health and metrics routes read
+                // manifests).
                 let path = dir.join(plain_name(name)?);
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                tokio::task::spawn_blocking(move || {
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                })
+                .await?
             }
             Self::S3(b) => {
                 let got = async {
@@ -145,19 +156,24 @@ impl Destination {
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         match self {
             Self::Local(dir) => {
-                if !dir.exists() {
-                    return Ok(Vec::new());
-                }
-                let mut names = Vec::new();
-                for entry in std::fs::read_dir(dir)
-                    .with_context(|| format!("listing the backup folder {}", dir.display()))?
-                {
-                    let entry = entry?;
-                    if entry.file_type()?.is_file() {
-                        names.push(entry.file_name().to_string_lossy().into_owned());
+                // Off the runtime, as `read`.
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    if !dir.exists() {
+                        return Ok(Vec::new());
                     }
-                }
-                Ok(names)
+                    let mut names = Vec::new();
+                    for entry in std::fs::read_dir(&dir)
+                        .with_context(|| format!("listing the backup folder {}", dir.display()))?
+                    {
+                        let entry = entry?;
+                        if entry.file_type()?.is_file() {
+                            names.push(entry.file_name().to_string_lossy().into_owned());
+                        }
+                    }
+                    Ok(names)
+                })
+                .await?
             }
             Self::S3(b) => {
                 let prefix = b.prefix.as_deref().map(ObjectPath::from);
@@ -219,21 +235,29 @@ async fn upload(store: &dyn ObjectStore, path: &ObjectPath, from: &Path) -> anyh
         store.put(path, body.into()).await?;
         return Ok(());
     }
-    let mut upload = WriteMultipart::new_with_chunk_size(store.put_multipart(path).await?, PART);
+    let part = part_size(size);
+    let mut upload = WriteMultipart::new_with_chunk_size(store.put_multipart(path).await?, part);
     let sent: anyhow::Result<()> = async {
-        let mut buf = vec![0u8; PART];
+        let mut buf = vec![0u8; part];
         loop {
             let n = read_full(&mut file, &mut buf).await?;
             if n == 0 {
-                return Ok(());
+                break;
             }
             upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
             upload.write(&buf[..n]);
         }
+        // Every part in flight settled here, where a failure still aborts:
+        // `finish` would return its error without aborting.
+        upload.wait_for_capacity(0).await?;
+        Ok(())
     }
     .await;
     match sent {
         Ok(()) => {
+            // Only the completing request is left; should it fail, the
+            // parts stay until the bucket's lifecycle rule
+            // (AbortIncompleteMultipartUpload, docs/backups.md) drops them.
             upload.finish().await?;
             Ok(())
         }
@@ -242,6 +266,14 @@ async fn upload(store: &dyn ObjectStore, path: &ObjectPath, from: &Path) -> anyh
             Err(e)
         }
     }
+}
+
+/// The part size of a multipart upload of `size` bytes: [`PART`], or
+/// larger so that the upload needs at most [`MAX_PARTS`] parts (archives
+/// above ~70 GiB).
+pub fn part_size(size: u64) -> usize {
+    let needed = size.div_ceil(MAX_PARTS);
+    usize::try_from(needed).unwrap_or(usize::MAX).max(PART)
 }
 
 /// Fills `buf` unless the file ends first; the bytes read.
@@ -302,6 +334,18 @@ pub(super) fn remove_stale(dir: &Path, prefix: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// S3 takes at most 10 000 parts: parts grow past 8 MiB for archives
+    /// that would need more than 9 000.
+    #[test]
+    fn parts_grow_so_a_huge_archive_needs_at_most_9000() {
+        assert_eq!(part_size(1), PART);
+        assert_eq!(part_size(PART as u64 * 9_000), PART);
+        let big = 200u64 << 30; // 200 GiB
+        let p = part_size(big) as u64;
+        assert!(p > PART as u64);
+        assert!(big.div_ceil(p) <= 9_000);
+    }
 
     /// An archive larger than a part goes up as a multipart upload and
     /// comes back, by ranges, byte for byte (against the S3 test server

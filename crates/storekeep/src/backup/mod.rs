@@ -205,7 +205,9 @@ pub fn destination(settings: &Settings) -> anyhow::Result<Destination> {
         return Ok(Destination::Local(b.dir(&settings.data_dir)));
     };
     // The client's default retries (ten, over up to three minutes): a
-    // backup is worth waiting for, unlike a shopper's image upload.
+    // backup is worth waiting for, unlike a shopper's image upload. And a
+    // longer per-request limit than the client's 30 s default: a part of
+    // a large archive ([`destination::part_size`]) on a slow link.
     let store = crate::media::s3_builder(&crate::media::S3Access {
         bucket,
         region: &b.s3_region,
@@ -213,6 +215,18 @@ pub fn destination(settings: &Settings) -> anyhow::Result<Destination> {
         access_key_id: b.s3_access_key_id.as_deref(),
         secret_access_key: b.s3_secret_access_key.as_ref().map(|s| s.expose()),
     })
+    // (These options replace the ones `s3_builder` set: its connect
+    // timeout and plain HTTP for an `http://` endpoint are set again.)
+    .with_client_options(
+        object_store::ClientOptions::new()
+            .with_connect_timeout(crate::media::S3_CONNECT_TIMEOUT)
+            .with_allow_http(
+                b.s3_endpoint
+                    .as_ref()
+                    .is_some_and(|e| e.starts_with("http://")),
+            )
+            .with_timeout(destination::REQUEST_TIMEOUT),
+    )
     .build()
     .context("configuring the backup bucket (backup.s3_*)")?;
     Ok(Destination::S3(destination::Bucket {
@@ -380,7 +394,7 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
                 .arg(format!("--snapshot={}", snapshot.id))
                 .arg("--file")
                 .arg(&dump);
-            let dumped = tokio::task::spawn_blocking(move || pg_tools::run(cmd, "pg_dump")).await?;
+            let dumped = pg_tools::run_killable(cmd, "pg_dump").await;
             snapshot.end().await?;
             dumped?;
             facts

@@ -91,6 +91,51 @@ fn decode(s: &str) -> String {
 /// Runs `cmd` to its end; an error holds what it wrote on stderr.
 pub fn run(mut cmd: Command, what: &str) -> anyhow::Result<()> {
     let out = cmd.output().with_context(|| format!("starting {what}"))?;
+    check(out, what)
+}
+
+/// [`run`] without blocking the runtime (it polls the tool's exit); the
+/// tool is killed if the future is dropped (a scheduled run past
+/// `backup.timeout`), so a hung `pg_dump` does not outlive its run.
+pub async fn run_killable(mut cmd: Command, what: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Seek};
+    let mut stderr = tempfile::tempfile().context("creating a file for the tool's errors")?;
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr.try_clone()?);
+    let mut child = KillOnDrop(cmd.spawn().with_context(|| format!("starting {what}"))?);
+    let status = loop {
+        if let Some(status) = child.0.try_wait()? {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let mut errors = Vec::new();
+    stderr.rewind()?;
+    stderr.read_to_end(&mut errors)?;
+    check(
+        std::process::Output {
+            status,
+            stdout: Vec::new(),
+            stderr: errors,
+        },
+        what,
+    )
+}
+
+/// Kills the child (and reaps it) unless it has ended.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn check(out: std::process::Output, what: &str) -> anyhow::Result<()> {
     if !out.status.success() {
         bail!(
             "{what} failed ({}): {}",

@@ -31,6 +31,25 @@ struct State {
     read_at: Option<Instant>,
 }
 
+/// Where a scheduled run failed (the `stage` label of
+/// `storekeep_backup_failures_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Taking the backup (or the run's lock): no new backup.
+    Create,
+    /// Pruning after a good backup.
+    Prune,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Prune => "prune",
+        }
+    }
+}
+
 /// Shared by the job and the health and metrics routes; one per process,
 /// in `Services`.
 pub struct BackupWatch {
@@ -39,7 +58,8 @@ pub struct BackupWatch {
     schedule: Option<Duration>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
-    /// Serialises readings of the destination (one at a time per node).
+    /// One reading of the destination at a time per node; others keep
+    /// the previous value meanwhile.
     reading: tokio::sync::Mutex<()>,
 }
 
@@ -88,10 +108,19 @@ impl BackupWatch {
         self.saw(Some(manifest));
     }
 
-    /// A scheduled run that failed: counted, kept as the last error.
-    pub fn failed(&self, error: &anyhow::Error) {
-        self.metrics.backup_failures.inc();
+    /// A scheduled run that failed at `stage`: counted, kept as the last
+    /// error.
+    pub fn failed(&self, stage: Stage, error: &anyhow::Error) {
+        self.metrics
+            .backup_failures
+            .with_label_values(&[stage.as_str()])
+            .inc();
         self.state().last_error = Some((Utc::now(), format!("{error:#}")));
+    }
+
+    /// A scheduled run skipped: another was still going.
+    pub fn skipped(&self) {
+        self.metrics.backup_skips.inc();
     }
 
     fn saw(&self, newest: Option<&Manifest>) {
@@ -113,13 +142,20 @@ impl BackupWatch {
     }
 
     /// Reads the destination's newest manifest unless read within
-    /// [`REFRESH`]; a reading that fails or takes longer than a few
-    /// seconds keeps the previous one (and is the last error).
+    /// [`REFRESH`] or being read; a reading that fails or takes longer
+    /// than a few seconds keeps the previous one (and is the last error).
+    /// A local folder is read on the blocking pool, so the bound holds
+    /// and no runtime thread waits on the disk.
     pub async fn refresh(&self) {
         let Some(dest) = &self.destination else {
             return;
         };
-        let _one = self.reading.lock().await;
+        // A reading already under way (perhaps stuck on a slow disk or
+        // bucket, up to READ_BOUND): serve the value we have rather than
+        // make every scrape wait behind it.
+        let Ok(_one) = self.reading.try_lock() else {
+            return;
+        };
         if self.state().read_at.is_some_and(|t| t.elapsed() < REFRESH) {
             return;
         }
@@ -159,7 +195,10 @@ impl BackupWatch {
             age_seconds: at.map(|at| (Utc::now() - at).num_seconds().max(0)),
             last_success_id: id,
             last_success_at: at,
-            failures: self.metrics.backup_failures.get(),
+            failures: ["create", "prune"]
+                .iter()
+                .map(|s| self.metrics.backup_failures.with_label_values(&[*s]).get())
+                .sum(),
             last_error: state.last_error.as_ref().map(|(_, e)| e.clone()),
             last_error_at: state.last_error.as_ref().map(|(at, _)| *at),
         }

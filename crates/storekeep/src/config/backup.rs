@@ -27,6 +27,10 @@ pub struct BackupSettings {
     pub keep: Vec<Rule>,
     /// How often the job runner takes a backup and prunes.
     pub schedule: Schedule,
+    /// The longest a scheduled run (create, then prune) may take before it
+    /// is stopped and counted as failed; `None`: twice the period, at
+    /// least an hour.
+    pub timeout: Option<Duration>,
     /// The bucket backups go to instead of `dir`, when set.
     pub s3_bucket: Option<String>,
     /// The folder in the bucket (`storekeep/prod`: no leading or trailing
@@ -78,6 +82,7 @@ impl Default for BackupSettings {
             pg_bin_dir: None,
             keep: retention::parse_policy(DEFAULT_KEEP).expect("the default policy parses"),
             schedule: Schedule::Auto,
+            timeout: None,
             s3_bucket: None,
             s3_prefix: None,
             s3_endpoint: None,
@@ -99,6 +104,13 @@ impl BackupSettings {
             "backup.pg_bin_dir" => self.pg_bin_dir = Some(path(value)?),
             "backup.keep" => self.keep = retention::parse_policy(value)?,
             "backup.schedule" => self.schedule = Schedule::parse(value)?,
+            "backup.timeout" => {
+                let secs = retention::parse_duration(value.trim())?;
+                if secs < 10 {
+                    return Err("must be at least 10s".into());
+                }
+                self.timeout = Some(Duration::from_secs(secs.unsigned_abs()));
+            }
             "backup.s3_bucket" => self.s3_bucket = Some(super::non_empty(value)?),
             "backup.s3_prefix" => {
                 let prefix = value.trim().trim_matches('/');
@@ -142,6 +154,15 @@ impl BackupSettings {
             Schedule::Off => None,
             Schedule::Every(d) => Some(d),
         }
+    }
+}
+
+impl BackupSettings {
+    /// The time limit of a scheduled run of period `period`:
+    /// `backup.timeout`, else twice the period and at least an hour.
+    pub fn run_timeout(&self, period: Duration) -> Duration {
+        self.timeout
+            .unwrap_or_else(|| (period * 2).max(Duration::from_secs(3600)))
     }
 }
 

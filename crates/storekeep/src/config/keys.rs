@@ -215,6 +215,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "how often the job runner takes a backup, then prunes by backup.keep: a period such as 15m (at least 1m), off, or auto (15m on an SQLite database, off on PostgreSQL) [auto]",
     ),
     (
+        "backup.timeout",
+        false,
+        "the longest a scheduled backup run (create, then prune) may take before it is stopped, its temporary files removed and the run counted as failed [unset: twice backup.schedule, at least 1h]",
+    ),
+    (
         "backup.s3_bucket",
         false,
         "keep backups in this S3-compatible bucket instead of backup.dir [unset: backup.dir]",

@@ -23,7 +23,7 @@ mod jobs;
 mod keys;
 mod load;
 
-pub use backup::{BackupSettings, DEFAULT_KEEP, Schedule};
+pub use backup::{AUTO_PERIOD, BackupSettings, DEFAULT_KEEP, Schedule};
 pub use jobs::{DEFAULT_QUEUES, JobSettings};
 
 pub use keys::KEYS;

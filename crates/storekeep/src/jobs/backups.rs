@@ -1,15 +1,34 @@
 //! `backup.run`, the scheduled backup (periodic, every `backup.schedule`,
 //! once per period across all nodes, on the `default` queue): takes a backup, then prunes by
 //! `backup.keep`. A failure is logged, counted
-//! (`storekeep_backup_failures_total`) and kept as the last error in
+//! (`storekeep_backup_failures_total`, `stage` `create` or `prune`) and kept as the last error in
 //! `/api/health/detailed`; the job itself ends (no retry within the
 //! period): the next period's run tries again.
+//!
+//! At most one run at a time: per process (a mutex) and, on PostgreSQL,
+//! across the cluster (a session advisory lock on a connection of its
+//! own, held for the run). A run that finds another still going is
+//! skipped (logged, `storekeep_backup_skipped_runs_total`). A run is
+//! stopped after `backup.timeout` (its plain dump folder is removed and
+//! `pg_dump` killed as the run's future is dropped) and counted as failed.
+//!
+//! The handler is registered on every node, scheduled or not: every node
+//! claims from `default`, so a node with `backup.schedule = off` that
+//! claims a run runs it (with its own settings) rather than failing the
+//! job with "no handler". Only the periodic enqueue depends on the
+//! schedule.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use storekeep_store_postgres::maintenance as pg;
 
 use super::{JobError, JobHandler, JobRun, Periodic, Runner};
+use storekeep_store::DatabaseKind;
+
+use crate::backup::watch::Stage;
 use crate::backup::{self, Progress};
 use crate::services::Services;
 
@@ -18,18 +37,20 @@ pub const BACKUP_JOB: &str = "backup.run";
 /// would wait for a long backup before expiring unpaid orders.
 const QUEUE: &str = "default";
 
+/// One scheduled run at a time in this process.
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub fn register(runner: &mut Runner, services: &Arc<Services>) {
-    let Some(period) = services.backups.schedule() else {
-        return;
-    };
-    runner
-        .register(BACKUP_JOB, ScheduledBackup(services.clone()))
-        .periodic(Periodic {
+    let period = services.backups.schedule();
+    let runner = runner.register(BACKUP_JOB, ScheduledBackup(services.clone()));
+    if let Some(period) = period {
+        runner.periodic(Periodic {
             name: BACKUP_JOB.into(),
             kind: BACKUP_JOB.into(),
             queue: QUEUE.into(),
             period,
         });
+    }
 }
 
 struct ScheduledBackup(Arc<Services>);
@@ -39,14 +60,87 @@ impl JobHandler for ScheduledBackup {
     async fn run(&self, _job: &JobRun) -> Result<(), JobError> {
         let settings = &self.0.settings;
         let watch = &self.0.backups;
+        let Ok(_one) = RUNNING.try_lock() else {
+            tracing::warn!("scheduled backup skipped: another run is still going on this node");
+            watch.skipped();
+            return Ok(());
+        };
+        let cluster = match backup::database_kind(settings) {
+            Ok(DatabaseKind::Postgres) => {
+                match pg::try_lock_backups(settings.database_url().expose()).await {
+                    Ok(Some(lock)) => Some(lock),
+                    Ok(None) => {
+                        tracing::warn!(
+                            "scheduled backup skipped: another node's run is still going"
+                        );
+                        watch.skipped();
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        let e = anyhow::Error::new(e).context("taking the backup lock");
+                        tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
+                        watch.failed(Stage::Create, &e);
+                        return Ok(());
+                    }
+                }
+            }
+            _ => None,
+        };
+        let limit = settings
+            .backup
+            .run_timeout(watch.schedule().unwrap_or(crate::config::AUTO_PERIOD));
+        let created = AtomicBool::new(false);
+        if tokio::time::timeout(limit, self.create_and_prune(&created))
+            .await
+            .is_err()
+        {
+            let e = anyhow::anyhow!(
+                "the run took longer than backup.timeout ({}); it was stopped and its temporary files removed",
+                humantime(limit)
+            );
+            if created.load(Ordering::Relaxed) {
+                tracing::error!(error = %format!("{e:#}"), "scheduled backup: pruning failed");
+                watch.failed(Stage::Prune, &e);
+            } else {
+                tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
+                watch.failed(Stage::Create, &e);
+            }
+        }
+        if let Some(lock) = cluster
+            && let Err(e) = lock.release().await
+        {
+            tracing::warn!(error = %e, "backup: releasing the backup lock");
+        }
+        Ok(())
+    }
+}
+
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    if s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl ScheduledBackup {
+    /// `created` is set once the backup is taken (a timeout after it is
+    /// a prune failure).
+    async fn create_and_prune(&self, created: &AtomicBool) {
+        let settings = &self.0.settings;
+        let watch = &self.0.backups;
         let m = match backup::create(settings, &Progress::new(false)).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
-                watch.failed(&e);
-                return Ok(());
+                watch.failed(Stage::Create, &e);
+                return;
             }
         };
+        created.store(true, Ordering::Relaxed);
         watch.succeeded(&m);
         tracing::info!(
             id = m.id,
@@ -69,9 +163,8 @@ impl JobHandler for ScheduledBackup {
             Err(e) => {
                 let e = e.context("pruning after the scheduled backup");
                 tracing::error!(error = %format!("{e:#}"), "scheduled backup: pruning failed");
-                watch.failed(&e);
+                watch.failed(Stage::Prune, &e);
             }
         }
-        Ok(())
     }
 }

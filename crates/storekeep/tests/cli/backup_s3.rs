@@ -357,7 +357,11 @@ async fn a_scheduled_backup_prunes_what_the_policy_says_and_reports_its_age() {
         Some(new_at.timestamp() as f64)
     );
     assert_eq!(
-        metric(&server, "storekeep_backup_failures_total").await,
+        metric(&server, "storekeep_backup_failures_total{stage=\"create\"}").await,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&server, "storekeep_backup_failures_total{stage=\"prune\"}").await,
         Some(0.0)
     );
 
@@ -410,7 +414,7 @@ async fn a_failing_scheduled_backup_is_counted_and_its_error_shown() {
         "{backups}"
     );
     assert_eq!(
-        metric(&server, "storekeep_backup_failures_total").await,
+        metric(&server, "storekeep_backup_failures_total{stage=\"create\"}").await,
         Some(1.0)
     );
     assert_eq!(
@@ -426,4 +430,166 @@ async fn a_failing_scheduled_backup_is_counted_and_its_error_shown() {
         "the failure is logged"
     );
     server.sigterm();
+}
+
+/// A session of the test's own on the PostgreSQL database of `db`.
+async fn pg_session(db: &TestDb) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(&db.url).await.unwrap()
+}
+
+/// On PostgreSQL a run waits for no other node: while another session
+/// (here: the test, standing in for another node's run) holds the backup
+/// lock, the scheduled run is skipped and counted, and takes no backup.
+/// (SQLite is single-node: the per-process mutex is its only guard.)
+#[tokio::test]
+async fn a_scheduled_run_is_skipped_while_another_nodes_run_holds_the_lock() {
+    let db = TestDb::new().await;
+    if db.is_sqlite() || !tools_ready(&db) {
+        return;
+    }
+    let mut other = pg_session(&db).await;
+    let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+        .bind(storekeep_store_postgres::maintenance::BACKUP_LOCK_KEY)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert!(got);
+    let mut cmd = storekeep_command(BIN, &db);
+    cmd.arg("serve")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
+        .env("STOREKEEP_BACKUP_SCHEDULE", "1h")
+        .env("STOREKEEP_JOBS_POLL_INTERVAL_MS", "100");
+    let server = ServerProcess::start(cmd);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(&server, "storekeep_backup_skipped_runs_total").await != Some(1.0) {
+        assert!(Instant::now() < deadline, "no skip: {:?}", server.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let d = detailed(&server).await;
+    assert_eq!(d["backups"]["failures"], 0, "{d:#}");
+    assert_eq!(d["backups"]["last_success_at"], Value::Null, "{d:#}");
+    assert!(backup_ids(&db).is_empty(), "the skipped run took no backup");
+    assert!(
+        server
+            .logs()
+            .iter()
+            .any(|l| l.contains("another node's run is still going")),
+        "the skip is logged"
+    );
+    server.sigterm();
+}
+
+/// A hung run is stopped at `backup.timeout`: counted as failed with the
+/// reason, its `pg_dump` killed, its plain dump folder removed. (On
+/// PostgreSQL, where a stand-in `pg_dump` that never ends can be set in
+/// `backup.pg_bin_dir`; an SQLite snapshot cannot be made to hang.)
+#[tokio::test]
+async fn a_hung_scheduled_run_is_stopped_at_the_timeout_and_cleaned_up() {
+    let db = TestDb::new().await;
+    if db.is_sqlite() || !tools_ready(&db) {
+        return;
+    }
+    let bin = db.dir.path().join("fake-bin");
+    std::fs::create_dir(&bin).unwrap();
+    let pid_file = db.dir.path().join("pg_dump.pid");
+    let script = bin.join("pg_dump");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho $$ > '{}'\nexec sleep 600\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = storekeep_command(BIN, &db);
+    cmd.arg("serve")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
+        .env("STOREKEEP_BACKUP_SCHEDULE", "1h")
+        .env("STOREKEEP_BACKUP_TIMEOUT", "10s")
+        .env("STOREKEEP_BACKUP_PG_BIN_DIR", &bin)
+        .env("STOREKEEP_JOBS_POLL_INTERVAL_MS", "100");
+    let server = ServerProcess::start(cmd);
+    let d = until(&server, "the stopped run", |d| {
+        d["backups"]["failures"] == 1
+    })
+    .await;
+    let error = d["backups"]["last_error"].as_str().unwrap();
+    assert!(error.contains("backup.timeout (10s)"), "{error}");
+    assert_eq!(
+        metric(&server, "storekeep_backup_failures_total{stage=\"create\"}").await,
+        Some(1.0)
+    );
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(
+        !std::path::Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the hung pg_dump ({}) was killed and reaped",
+        pid.trim()
+    );
+    let left: Vec<_> = std::fs::read_dir(db.dir.path().join("tmp"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".backup-"))
+        .collect();
+    assert!(left.is_empty(), "plain dump folders left: {left:?}");
+    assert!(backup_ids(&db).is_empty());
+    server.sigterm();
+}
+
+/// A node with the schedule off still runs a `backup.run` it claims
+/// (every node works `default`): here the scheduled node enqueues the
+/// period's run but works no `default` queue, so only the unscheduled
+/// node can take it; it takes the backup instead of failing the job.
+#[tokio::test]
+async fn a_node_with_the_schedule_off_runs_a_scheduled_backup_it_claims() {
+    let db = TestDb::new().await;
+    if !tools_ready(&db) {
+        return;
+    }
+    shop_with_owner(&db);
+    let mut cmd = storekeep_command(BIN, &db);
+    cmd.arg("serve")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
+        .env("STOREKEEP_BACKUP_SCHEDULE", "1h")
+        .env("STOREKEEP_JOBS_QUEUES", "email=1")
+        .env("STOREKEEP_JOBS_POLL_INTERVAL_MS", "100");
+    let scheduler = ServerProcess::start(cmd);
+    let mut cmd = storekeep_command(BIN, &db);
+    cmd.arg("serve")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
+        .env("STOREKEEP_BACKUP_SCHEDULE", "off")
+        .env("STOREKEEP_JOBS_POLL_INTERVAL_MS", "100");
+    let worker = ServerProcess::start(cmd);
+    let d = until(&worker, "the run on the unscheduled node", |d| {
+        d["backups"]["last_success_id"].is_string()
+    })
+    .await;
+    assert_eq!(d["backups"]["schedule_seconds"], Value::Null, "{d:#}");
+    assert_eq!(d["backups"]["failures"], 0, "{d:#}");
+    assert_eq!(
+        backup_ids(&db),
+        [d["backups"]["last_success_id"].as_str().unwrap()]
+    );
+    // The job ends completed (its outcome is recorded in batches: wait).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = cli(&db, &["jobs", "list", "--kind", "backup.run", "--json"]);
+        let jobs = lines(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(jobs.len(), 1, "one run for the period: {jobs:?}");
+        if jobs[0]["state"] == "completed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:#}\n{:?}",
+            jobs[0],
+            worker.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    worker.sigterm();
+    scheduler.sigterm();
 }
