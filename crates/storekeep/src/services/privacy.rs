@@ -163,8 +163,9 @@ fn erased_address(country: &str) -> Address {
 }
 
 /// Erases customer `id`'s personal data (see docs/privacy.md): refused
-/// with 409 naming the open orders and contracts; a second erasure
-/// changes nothing and says so.
+/// with 409 naming the open orders and contracts; erasing again scrubs
+/// what a race wrote since (an order, a session) and says
+/// `erased_now: false` only when nothing was left.
 pub async fn erase(
     svc: &Services,
     tenant: &Tenant,
