@@ -54,11 +54,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // What a write frees on the pages it writes anyway (an erased
-            // customer's old ciphertexts, a deleted row) is zeroed, not
-            // left readable; `FAST` adds no I/O (`ON` would also zero
-            // whole pages put on the freelist, at a write each).
-            .pragma("secure_delete", "FAST")
+            // What a write frees (an erased customer's old ciphertexts, a
+            // deleted row) is zeroed, not left readable: free space inside
+            // pages and whole pages put on the freelist, which b-tree
+            // rebalancing fills with stale copies of other rows. `FAST`
+            // would skip the freelist pages; `ON` pays a write for each.
+            .pragma("secure_delete", "ON")
             // Lock contention, not an outage: writers queue for the lock
             // longer than requests wait for a connection.
             .busy_timeout(Duration::from_secs(10))

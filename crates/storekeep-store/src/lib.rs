@@ -286,6 +286,8 @@ pub trait Store:
 
     // --- sessions
 
+    /// Stores a new session; `NotFound` when the account is erased (or
+    /// gone), checked in the same statement (docs/privacy.md).
     async fn create_session(&self, session: &NewSession) -> StoreResult<SessionRecord>;
     /// A live (unexpired, unrevoked) session and its account.
     async fn session_by_token(

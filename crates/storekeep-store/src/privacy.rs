@@ -38,7 +38,8 @@ pub struct Erasure {
 pub enum ErasureOutcome {
     /// Done, in one transaction with its audit entry.
     Erased(ErasureReport),
-    /// The account was erased before; nothing changed.
+    /// The account was erased before and nothing was left to scrub (no
+    /// order with its old email, no session): nothing changed.
     AlreadyErased,
     /// Refused: these orders and contracts are open.
     Blocked(Obligations),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 use storekeep_domain::{NewSession, SessionId, SessionRecord, UserId, UserRecord};
-use storekeep_store::rules::identity::SESSION;
+use storekeep_store::rules::identity::{ACCOUNT, SESSION};
 use storekeep_store::{StoreError, StoreResult, now};
 
 use super::users::SELECT_BY_ID;
@@ -34,11 +34,16 @@ type SessionValues<'a> = (
     Option<&'a str>,
 );
 
-/// Stores a new session, begun at `at`.
+/// Stores a new session, begun at `at`, unless the account is erased
+/// (its `email_index` is an erasure's, `rules::privacy::ERASED_INDEX_PREFIX`):
+/// a sign-in whose password check ran while the erasure committed must not
+/// leave a session behind, so the check is in the same statement.
 pub fn insert(s: &NewSession, at: DateTime<Utc>) -> Stmt<SessionValues<'_>> {
     Stmt::new(
         "INSERT INTO sessions (id, token_hash, user_id, tenant_id, created_at, last_seen_at, \
-         expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
+         expires_at, ip, user_agent) SELECT $1, $2, $3, $4, $5, $5, $6, $7, $8 \
+         WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = $3 \
+         AND u.email_index NOT LIKE 'erased:%')",
         (
             DbId(s.id.0),
             &s.token_hash,
@@ -96,7 +101,10 @@ pub fn revoke_others(
 
 pub async fn create<B: Backend>(pool: &Pool<B::Db>, s: &NewSession) -> StoreResult<SessionRecord> {
     let at = now();
-    B::exec(&mut *B::conn(pool).await?, insert(s, at)).await?;
+    if B::exec(&mut *B::conn(pool).await?, insert(s, at)).await? == 0 {
+        // The account is erased (or gone): no session.
+        return Err(StoreError::NotFound(ACCOUNT));
+    }
     Ok(SessionRecord {
         id: s.id,
         user_id: s.user_id,

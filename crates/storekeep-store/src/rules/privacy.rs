@@ -1,6 +1,7 @@
 //! Customers' rights (issue 16): what an erasure leaves in place of a
-//! customer's personal data, what stops one, which background jobs are
-//! about the customer, and what the audit log records (never PII).
+//! customer's personal data, what stops one, and what the audit log
+//! records (never PII). Which email jobs are about the customer is SQL
+//! (`storekeep-store-sql/src/privacy.rs`).
 //! See docs/privacy.md.
 
 use serde_json::Value;
@@ -81,24 +82,31 @@ impl Obligations {
     }
 }
 
-/// Whether a job (on the email queue) is about the customer: an account
-/// email to them, a reminder of one of their contracts, or the email of an
-/// event about one of their orders or contracts (`events`).
-pub fn job_is_about(
-    payload: &Value,
-    customer: UserId,
-    contracts: &[uuid::Uuid],
-    events: &[uuid::Uuid],
-) -> bool {
-    let id_at = |key: &str| {
-        payload
-            .get(key)
-            .and_then(Value::as_str)
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-    };
-    id_at("user_id") == Some(customer.0)
-        || id_at("contract_id").is_some_and(|c| contracts.contains(&c))
-        || id_at("event_id").is_some_and(|e| events.contains(&e))
+/// An audit entry as the customer's own export shows it: the entries of
+/// others about their orders and contracts (staff, API keys, OAuth
+/// clients, providers, the system) name no one (`actor` becomes `staff`
+/// or `system`) and lose the `ip` and `request_id` of whoever wrote them;
+/// the customer's own entries are kept whole. Staff exports keep all.
+pub fn redact_for_customer(entry: &mut storekeep_domain::AuditEntry, customer: UserId) {
+    if entry.actor == format!("customer:{customer}") {
+        return;
+    }
+    // Staff and operator accounts (`<kind>:<id>`), API keys, OAuth
+    // clients, the platform token; anything else (`system`, a payment
+    // provider) is the system.
+    let staff = [
+        "staff:",
+        "operator:",
+        "user:",
+        "api_key:",
+        "oauth_client:",
+        "platform_token",
+    ]
+    .iter()
+    .any(|p| entry.actor.starts_with(p));
+    entry.actor = if staff { "staff" } else { "system" }.into();
+    entry.ip = None;
+    entry.request_id = None;
 }
 
 /// What the audit entry of an erasure records: counts, never PII.
@@ -117,7 +125,7 @@ pub struct ErasureReport {
     pub orders: u64,
     /// Sessions deleted (their IP addresses and user agents with them).
     pub sessions: u64,
-    /// Email jobs about the customer dropped or cleared of their errors.
+    /// Email jobs about the customer deleted (pending and finished).
     pub jobs: u64,
 }
 
@@ -152,26 +160,5 @@ mod tests {
         for done in ["returned", "bought_out", "completed", "cancelled"] {
             assert!(!contract_is_open(done));
         }
-    }
-
-    #[test]
-    fn jobs_about_the_customer_are_told_by_their_payload_ids() {
-        let (me, other) = (UserId::new(), UserId::new());
-        let (c, e) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
-        let about = |p: Value| job_is_about(&p, me, &[c], &[e]);
-        assert!(about(
-            serde_json::json!({"user_id": me, "template": "mfa_enabled"})
-        ));
-        assert!(about(
-            serde_json::json!({"contract_id": c, "reminder": "due"})
-        ));
-        assert!(about(
-            serde_json::json!({"event_id": e, "topic": "order.created"})
-        ));
-        assert!(!about(serde_json::json!({"user_id": other})));
-        assert!(!about(
-            serde_json::json!({"event_id": uuid::Uuid::now_v7()})
-        ));
-        assert!(!about(serde_json::json!({"user_id": "not a uuid"})));
     }
 }

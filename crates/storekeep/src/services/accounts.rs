@@ -338,7 +338,7 @@ pub async fn login(
     store.clear_login_failures(&scope, &index).await?;
     let (token, token_hash) = tokens::generate(tokens::SESSION);
     let expires_at = session_expiry(state, now(), now());
-    let session = store
+    let created = store
         .create_session(&NewSession {
             id: SessionId::new(),
             token_hash,
@@ -351,7 +351,13 @@ pub async fn login(
                 .as_deref()
                 .map(|u| u.chars().take(256).collect()),
         })
-        .await?;
+        .await;
+    let session = match created {
+        Ok(s) => s,
+        // Erased while the password was being checked: a failed sign-in.
+        Err(StoreError::NotFound(_)) => return Err(LoginFailure::Invalid),
+        Err(e) => return Err(e.into()),
+    };
     super::notify::device::spawn_sign_in_check(state, tenant, &user, &session);
     Ok(LoginSuccess {
         token,

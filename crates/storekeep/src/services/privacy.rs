@@ -69,7 +69,12 @@ pub async fn export(
             .map(|c| format!("rental_contract:{}", c.summary.id)),
     );
     let sessions = svc.store.list_sessions(id, now()).await?;
-    let history = svc.store.audit_about(tenant.id, id, &targets).await?;
+    let mut history = svc.store.audit_about(tenant.id, id, &targets).await?;
+    if by == Requester::Customer {
+        for entry in &mut history {
+            rules::redact_for_customer(entry, id);
+        }
+    }
     let erased = rules::is_erased_index(&user.email_index);
     let profile = open_account(&svc.keyring, &user)?;
     svc.store
@@ -158,8 +163,9 @@ fn erased_address(country: &str) -> Address {
 }
 
 /// Erases customer `id`'s personal data (see docs/privacy.md): refused
-/// with 409 naming the open orders and contracts; a second erasure
-/// changes nothing and says so.
+/// with 409 naming the open orders and contracts; erasing again scrubs
+/// what a race wrote since (an order, a session) and says
+/// `erased_now: false` only when nothing was left.
 pub async fn erase(
     svc: &Services,
     tenant: &Tenant,
@@ -240,15 +246,23 @@ async fn prepare(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<E
     })
 }
 
-/// A customer's own erasure: their password again (throttled like a
-/// login, per account), then [`erase`].
+/// A customer's own erasure: their password again and, when MFA is on, a
+/// second factor (a current TOTP code or a recovery code, checked as
+/// turning MFA off checks it), throttled like a login, per account; then
+/// [`erase`]. `MfaRequired`: MFA is on and no code was given.
 pub async fn erase_own(
     svc: &Arc<Services>,
     tenant: &Tenant,
     user: &UserRecord,
     password: &str,
+    code: Option<&str>,
     audit: &AuditContext,
 ) -> Result<ErasureView, LoginFailure> {
+    let code = match (user.mfa_enabled(), code) {
+        (false, _) => None,
+        (true, Some(code)) => Some(code),
+        (true, None) => return Err(LoginFailure::MfaRequired),
+    };
     let scope = "account-erase";
     let key = user.id.to_string();
     match accounts::begin_attempt(svc.store.as_ref(), scope, &key).await {
@@ -257,6 +271,13 @@ pub async fn erase_own(
         Err(_) => return Err(LoginFailure::Invalid),
     }
     if !accounts::verify_user_password(user, password).await {
+        return Err(LoginFailure::Invalid);
+    }
+    if let Some(code) = code
+        && !accounts::check_second_factor(svc, user, code)
+            .await
+            .map_err(LoginFailure::Error)?
+    {
         return Err(LoginFailure::Invalid);
     }
     svc.store.clear_login_failures(scope, &key).await?;

@@ -63,9 +63,14 @@ pub struct ErasureBody {
     pub erasure: ErasureView,
 }
 
-/// A customer's own erasure request: the password again.
+/// A customer's own erasure request: the password again and, when MFA is
+/// on, a second factor.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseOwnRequest {
     pub password: String,
+    /// A current TOTP code or an unused recovery code; required when MFA
+    /// is on.
+    #[serde(default)]
+    pub code: Option<String>,
 }

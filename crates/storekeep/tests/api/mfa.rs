@@ -6,7 +6,7 @@ use storekeep_test_support::{TestApp, problem, spawn_app};
 
 use crate::identity::{PASSWORD, customer_token, login_as, now_unix, register, totp};
 
-async fn customer_with_mfa(app: &TestApp) -> (String, Vec<String>) {
+pub(crate) async fn customer_with_mfa(app: &TestApp) -> (String, Vec<String>) {
     app.create_tenant("acme", json!({})).await;
     register(app, "acme", "ada@example.com").await;
     let token = login_as(

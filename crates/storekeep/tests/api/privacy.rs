@@ -515,6 +515,40 @@ async fn a_customer_erases_their_own_account_with_their_password() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Staff's entries about her contract and order name no one in her own
+    // export; the staff export keeps who, from where.
+    let mine = format!("customer:{ann_id}");
+    let entries = export["export"]["audit"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["actor"] == "staff"), "{entries:?}");
+    for e in entries.iter().filter(|e| e["actor"] != mine.as_str()) {
+        assert!(e["actor"] == "staff" || e["actor"] == "system", "{e}");
+        assert!(e["ip"].is_null() && e["request_id"].is_null(), "{e}");
+    }
+    let path = format!("/api/v1/admin/customers/{ann_id}/export");
+    let full = body(
+        admin(&app, "acme", &s.token, Method::GET, &path)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let staffs: Vec<&Value> = full["export"]["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] != mine.as_str())
+        .collect();
+    assert!(!staffs.is_empty());
+    assert!(
+        staffs
+            .iter()
+            .all(|e| e["actor"] != "staff" && e["actor"] != "system"),
+        "{staffs:?}"
+    );
+    assert!(
+        staffs.iter().any(|e| !e["request_id"].is_null()),
+        "{staffs:?}"
+    );
     order_action(&app, &s, &order, "fulfil").await;
 
     let resp = own_erase(PASSWORD).await.unwrap();
@@ -523,7 +557,12 @@ async fn a_customer_erases_their_own_account_with_their_password() {
     assert_eq!(done["customer_id"], ann_id.as_str());
     assert_eq!(done["erased_now"], true);
     // The session that asked has ended too.
-    let resp = own_erase(PASSWORD).await.unwrap();
+    let resp = app
+        .shop("acme", Method::GET, "/api/v1/store/account/export")
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     // The contract keeps its money; its order its amounts.
     let path = format!("/api/v1/admin/rental-contracts/{contract}");
@@ -554,5 +593,53 @@ async fn a_customer_erases_their_own_account_with_their_password() {
         .find(|e| e["action"] == "customer.erased")
         .unwrap();
     assert_eq!(newest["actor"], format!("customer:{ann_id}"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_mfa_on_a_customer_erases_their_account_only_with_a_second_factor() {
+    let app = spawn_app().await;
+    let (_, codes) = crate::mfa::customer_with_mfa(&app).await;
+    let creds =
+        json!({"email": "ada@example.com", "password": PASSWORD, "recovery_code": codes[0]});
+    let resp = login_as(&app, Some("acme"), creds).await;
+    assert_eq!(resp.status(), 200);
+    let ada = body(resp).await["token"].as_str().unwrap().to_owned();
+    let own_erase = |erase: Value| {
+        app.shop("acme", Method::POST, "/api/v1/store/account/erase")
+            .bearer_auth(&ada)
+            .json(&erase)
+            .send()
+    };
+
+    // The password alone is not enough: the code is asked for.
+    let resp = own_erase(json!({ "password": PASSWORD })).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(body(resp).await["errors"][0]["field"], "totp");
+    let resp = own_erase(json!({ "password": PASSWORD, "code": "not-a-code" }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // A right code with a wrong password is refused too.
+    let resp = own_erase(json!({ "password": "not my password at all", "code": codes[1] }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let me = app
+        .shop("acme", Method::GET, "/api/v1/store/account/export")
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(me).await["export"]["erased"], false);
+
+    let resp = own_erase(json!({ "password": PASSWORD, "code": codes[2] }))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(body(resp).await["erasure"]["erased_now"], true);
+    let creds =
+        json!({"email": "ada@example.com", "password": PASSWORD, "recovery_code": codes[3]});
+    assert_eq!(login_as(&app, Some("acme"), creds).await.status(), 401);
     app.stop().await;
 }

@@ -57,7 +57,9 @@ async fn export_account(
 }
 
 /// Erases the signed-in customer's personal data (as staff's erasure
-/// does) once they give their password again; every session ends, this
+/// does) once they give their password again (and, with MFA on, a TOTP
+/// or recovery code: `401` with `errors[0].field = "totp"` without one);
+/// every session ends, this
 /// one included. `409` names the open orders and running rental contracts
 /// that stop it; wrong passwords are throttled like logins.
 #[utoipa::path(post, path = "/api/v1/store/account/erase", tag = "privacy",
@@ -76,6 +78,7 @@ async fn erase_account(
         &tenant,
         &me.user,
         &body.password,
+        body.code.as_deref(),
         &me.audit,
     )
     .await
@@ -85,7 +88,10 @@ async fn erase_account(
             detail: format!("too many wrong attempts; try again in {retry_after_secs} s"),
             retry_after_secs,
         }),
+        Err(LoginFailure::MfaRequired) => Err(ApiError::MfaRequired),
         Err(LoginFailure::Error(e)) => Err(e.into()),
-        Err(_) => Err(ApiError::Unauthorized("the password is wrong".into())),
+        Err(_) => Err(ApiError::Unauthorized(
+            "the password or code is wrong".into(),
+        )),
     }
 }
