@@ -363,6 +363,24 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     if wanted != listed {
         bail!("refused: the archive's images are not the ones its products name");
     }
+    // The images' prefix is the shop's own id, taken from its one tenants
+    // row (which must be the shop the manifest names).
+    let tenant = match shop.tables.get("tenants").map(Vec::as_slice) {
+        Some([tenant]) => Some(tenant),
+        _ => None,
+    };
+    let tenant_id = tenant
+        .and_then(|t| string(t, "id"))
+        .and_then(|s| uuid::Uuid::parse_str(s).ok());
+    if tenant_id != Some(manifest.shop.id)
+        || tenant.and_then(|t| string(t, "slug")) != Some(manifest.shop.slug.as_str())
+    {
+        bail!(
+            "refused: the archive must hold exactly one shop, the one its manifest names ({} '{}')",
+            manifest.shop.id,
+            manifest.shop.slug
+        );
+    }
     let prefix = format!("{}/", manifest.shop.id);
     let mut media = Vec::new();
     for (key, entry) in &manifest.media {
@@ -453,6 +471,18 @@ pub async fn import_shop(
         bail!("refused: {}", clashes.join("; "));
     }
     let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+    for (key, _) in &checked.media {
+        let here = media
+            .get(key)
+            .await
+            .with_context(|| format!("reading image {key} from the image store"))?;
+        if here.is_some() {
+            bail!(
+                "refused: the image store already holds {key}; an import never overwrites an image"
+            );
+        }
+    }
+    // Only the images this import created are removed if it fails.
     let mut written = Vec::new();
     let mut outcome = Ok(());
     for (key, bytes) in &checked.media {

@@ -665,3 +665,82 @@ async fn archives_forged_to_reach_another_shop_are_refused_with_nothing_written(
     }
     target.stop().await;
 }
+
+/// An archive whose image is another shop's existing image is refused,
+/// and that image is unchanged.
+#[tokio::test]
+async fn an_archive_naming_another_shops_image_is_refused_and_the_image_unchanged() {
+    let source = spawn_app_on(TestDb::new().await, |_| {}).await;
+    let shop = selling_shop(&source, "pictured", 1_500, 4).await;
+    let resp = upload(
+        &source,
+        "pictured",
+        &shop.token,
+        &shop.product,
+        &png(2, 2),
+        "image/png",
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let work = tempfile::tempdir().unwrap();
+    let file = export(&source.db, "pictured", work.path());
+    source.stop().await;
+    let target = spawn_app_on(TestDb::new().await, |_| {}).await;
+    let victim = selling_shop(&target, "victim", 1_000, 1).await;
+    let resp = upload(
+        &target,
+        "victim",
+        &victim.token,
+        &victim.product,
+        &png(3, 3),
+        "image/png",
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let root = target.db.dir.path().join("media");
+    let image = walk(&root).pop().expect("the victim's image is stored");
+    let victim_key = Path::new(&image)
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let victim_bytes = std::fs::read(&image).unwrap();
+
+    let forged = work.path().join("image.tar.zst");
+    rewrite(&file, &forged, |all| {
+        let mut ours = String::new();
+        edit_table(all, "product_images", |rows| {
+            ours = rows[0]["object_key"].as_str().unwrap().to_owned();
+            rows[0]["object_key"] = json!(victim_key);
+        });
+        edit_manifest(all, |m| {
+            let entry = m["media"][&ours].take();
+            m["media"].as_object_mut().unwrap().remove(&ours);
+            m["media"][&victim_key] = entry;
+        });
+        let member = all
+            .iter_mut()
+            .find(|(n, _)| *n == format!("media/{ours}"))
+            .unwrap();
+        member.0 = format!("media/{victim_key}");
+    });
+    let untouched = state(&target).await;
+    let out = run(&target.db, &["import", "shop", forged.to_str().unwrap()]);
+    assert!(!out.status.success(), "the forged archive was imported");
+    assert!(
+        stderr(&out).contains(&format!("image key {victim_key} is not one of the shop's")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        state(&target).await,
+        untouched,
+        "the import changed the target"
+    );
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        victim_bytes,
+        "the victim's image changed"
+    );
+    target.stop().await;
+}
