@@ -402,21 +402,58 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     })
 }
 
-/// Refuses when `keyring` cannot open the shop's sealed values or gives
-/// other blind indexes: the target needs the source's keys.
+/// Why the keys must already agree, for every key refusal.
+const SAME_KEYS: &str = "the target must already run with the source's encryption keys and blind-index key \
+     (e.g. an installation moving its own shop between SQLite and PostgreSQL); installing the source's keys \
+     here is only safe on an EMPTY target (on one with shops it breaks every existing account's sign-in), \
+     and moving a shop between installations with different keys is not supported yet";
+
+/// The sealed values an import opens to prove the keys: (table, column,
+/// the sealing context's prefix; the row's id completes it).
+const PROBES: &[(&str, &str, &str)] = &[
+    ("users", "email_sealed", "users.email"),
+    ("orders", "email_sealed", "orders.email"),
+    ("orders", "address_sealed", "orders.address"),
+    (
+        "webhook_endpoints",
+        "secret_sealed",
+        "webhook_endpoints.secret",
+    ),
+];
+
+/// Refuses when `keyring` lacks a key the shop's rows are sealed with
+/// (read from the rows, not the manifest), cannot open one value per key
+/// id among [`PROBES`], or gives other blind indexes: the target must
+/// already have the source's keys.
 fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()> {
     let known: BTreeSet<&str> = keyring.key_ids().into_iter().collect();
-    let missing: Vec<&String> = checked
-        .manifest
-        .sealed_key_ids
-        .iter()
+    let missing: Vec<String> = sealed_key_ids(&checked.shop)
+        .into_iter()
         .filter(|k| !known.contains(k.as_str()))
         .collect();
     if !missing.is_empty() {
         bail!(
-            "refused: the shop's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: \
-             configure the source's encryption.keys and encryption.blind_index_key here (or copy its DATA_DIR/secrets)"
+            "refused: the shop's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: {SAME_KEYS}"
         );
+    }
+    let mut opened = BTreeSet::new();
+    for (table, column, context) in PROBES {
+        for row in checked.shop.tables.get(*table).into_iter().flatten() {
+            let (Some(id), Some(sealed)) = (string(row, "id"), string(row, column)) else {
+                continue;
+            };
+            let Some(kid) = Keyring::key_id_of(sealed) else {
+                continue;
+            };
+            if !opened.insert(kid.to_owned()) {
+                continue;
+            }
+            keyring.open(sealed, &format!("{context}:{id}")).map_err(|e| {
+                anyhow::anyhow!(
+                    "refused: this installation's encryption keys cannot open the shop's {table}.{column} (key {kid}, {e:?}): {SAME_KEYS}"
+                )
+            })?;
+        }
     }
     let users = checked.shop.tables.get("users").into_iter().flatten();
     if let Some(user) = users.into_iter().next() {
@@ -429,12 +466,14 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
         };
         let email = keyring
             .open(sealed, &format!("users.email:{id}"))
-            .map_err(|e| anyhow::anyhow!(
-                "refused: this installation's encryption keys cannot open the shop's sealed data ({e:?}): configure the source's encryption.keys here"
-            ))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "refused: this installation's encryption keys cannot open the shop's sealed data ({e:?}): {SAME_KEYS}"
+                )
+            })?;
         if keyring.blind_index("email", &email) != index {
             bail!(
-                "refused: this installation's blind-index key is not the source's (nobody could sign in): configure the source's encryption.blind_index_key here"
+                "refused: this installation's blind-index key is not the source's (nobody could sign in): {SAME_KEYS}"
             );
         }
     }
