@@ -58,6 +58,10 @@ pub struct TableEntry {
     pub rows: u64,
     pub sha256: String,
     pub columns: Vec<String>,
+    /// The file's size; archives written before it was recorded lack it
+    /// (their table files are then bounded by the archive's total cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +256,7 @@ pub async fn export_shop(
             TableEntry {
                 rows: rows.len() as u64,
                 sha256: archive::sha256_hex(&text),
+                bytes: Some(text.len() as u64),
                 columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
             },
         );
@@ -286,14 +291,10 @@ pub struct Checked {
     pub media: Vec<(String, Vec<u8>)>,
 }
 
-/// Reads the archive at `file` and checks it against its manifest and
-/// this binary's format and registry (nothing touches a database).
-pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
-    let mut members = archive::read(file)?;
-    let manifest = members
-        .remove("manifest.json")
-        .with_context(|| format!("{} holds no manifest.json", file.display()))?;
-    let head: serde_json::Value = serde_json::from_slice(&manifest)
+/// The archive's manifest, refused when it is not a storekeep shop archive
+/// of this format version.
+fn parse_manifest(file: &Path, bytes: &[u8]) -> anyhow::Result<Manifest> {
+    let head: serde_json::Value = serde_json::from_slice(bytes)
         .with_context(|| format!("{}: manifest.json is not JSON", file.display()))?;
     if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
         bail!("{} is not a storekeep shop archive", file.display());
@@ -308,6 +309,28 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     }
     let manifest: Manifest = serde_json::from_value(head)
         .with_context(|| format!("{}: manifest.json is malformed", file.display()))?;
+    Ok(manifest)
+}
+
+/// Reads the archive at `file` and checks it against its manifest and
+/// this binary's format and registry (nothing touches a database).
+pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
+    let mut parsed = None;
+    let (_, mut members) = archive::read(file, |bytes| {
+        let listed = parse_manifest(file, bytes)?;
+        let tables = listed
+            .tables
+            .iter()
+            .map(|(name, e)| (format!("tables/{name}.jsonl"), e.bytes));
+        let media = listed
+            .media
+            .iter()
+            .map(|(key, e)| (format!("media/{key}"), Some(e.bytes)));
+        let all = tables.chain(media).collect();
+        parsed = Some(listed);
+        Ok(all)
+    })?;
+    let manifest = parsed.context("the archive's manifest was not read")?;
     let mut shop = ShopRows {
         tenant_id: manifest.shop.id,
         slug: manifest.shop.slug.clone(),

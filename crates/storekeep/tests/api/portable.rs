@@ -397,10 +397,12 @@ fn edit_table(all: &mut [(String, Vec<u8>)], table: &str, change: impl FnOnce(&m
         .map(|r| format!("{r}\n"))
         .collect::<String>()
         .into_bytes();
-    let (count, sha) = (rows.len(), storekeep::portable::archive::sha256_hex(&t.1));
+    let (count, size) = (rows.len(), t.1.len());
+    let sha = storekeep::portable::archive::sha256_hex(&t.1);
     edit_manifest(all, |m| {
         m["tables"][table]["rows"] = json!(count);
         m["tables"][table]["sha256"] = json!(sha);
+        m["tables"][table]["bytes"] = json!(size);
     });
 }
 
@@ -460,7 +462,7 @@ async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_noth
             .unwrap();
         t.1 = String::from_utf8(t.1.clone())
             .unwrap()
-            .replace("Refurbished", "Brand-new")
+            .replace("Refurbished", "Factory-new") // same size
             .into_bytes();
     });
     rewrite(&file, &path("format.tar.zst"), |all| {
@@ -471,8 +473,12 @@ async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_noth
             m["schema_version"] = json!(m["schema_version"].as_i64().unwrap() + 1)
         });
     });
+    rewrite(&file, &path("extra.tar.zst"), |all| {
+        all.push(("tables/extra.jsonl".into(), vec![b'x'; 1 << 20]));
+    });
     let untouched = state(&target).await;
     for (name, why) in [
+        ("extra.tar.zst", "which its manifest does not list"),
         ("tampered.tar.zst", "does not match the manifest's SHA-256"),
         ("format.tar.zst", "archive format 2"),
         ("schema.tar.zst", "is newer than this database's"),
