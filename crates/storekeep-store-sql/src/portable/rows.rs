@@ -194,6 +194,49 @@ macro_rules! portable_rows {
                 Ok(shop)
             }
 
+            /// The archive's one `tenants` row, which must be the shop its
+            /// manifest names (id and slug), with at most the one plan that
+            /// row's `plan_id` names: an archive that holds another shop's
+            /// row is refused before anything is written.
+            fn the_shop(shop: &ShopRows) -> Result<&Row, PortableError> {
+                let refused = |why: String| Err(PortableError::Refused(why));
+                let tenants = shop.tables.get("tenants").map_or(&[][..], Vec::as_slice);
+                let [tenant] = tenants else {
+                    return refused(format!(
+                        "the archive must hold exactly one shop (tenants row), it holds {}",
+                        tenants.len()
+                    ));
+                };
+                let id = tenant
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| uuid::Uuid::parse_str(s).ok());
+                let slug = tenant.get("slug").and_then(Value::as_str);
+                if id != Some(shop.tenant_id) || slug != Some(shop.slug.as_str()) {
+                    return refused(format!(
+                        "the archive's tenants row is not the shop its manifest names ({} '{}')",
+                        shop.tenant_id, shop.slug
+                    ));
+                }
+                let plans = shop.tables.get("plans").map_or(&[][..], Vec::as_slice);
+                let uuid_of = |row: &Row, column: &str| {
+                    row.get(column)
+                        .and_then(Value::as_str)
+                        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                };
+                let plan_id = uuid_of(tenant, "plan_id");
+                match plans {
+                    [] => {}
+                    [plan] if plan_id.is_some() && uuid_of(plan, "id") == plan_id => {}
+                    _ => {
+                        return refused(
+                            "the archive's plans are not the one plan its shop is on".into(),
+                        );
+                    }
+                }
+                Ok(tenant)
+            }
+
             async fn taken(
                 conn: &mut $conn,
                 sql: &str,
@@ -222,9 +265,7 @@ macro_rules! portable_rows {
                 let mut out = Vec::new();
                 let empty = Vec::new();
                 let rows = |name: &str| shop.tables.get(name).unwrap_or(&empty);
-                let Some(tenant) = rows("tenants").first() else {
-                    return Err(PortableError::Refused("the archive holds no shop".into()));
-                };
+                let tenant = the_shop(shop)?;
                 let id = tenant.get("id").cloned().unwrap_or_default();
                 if let Some(slug) = taken(
                     conn,
@@ -366,6 +407,24 @@ macro_rules! portable_rows {
                         })?;
                     }
                     progress(table.name, rows.len());
+                }
+                let back = read_shop(conn, &shop.slug, |_, _| {}).await?;
+                let mut differ = Vec::new();
+                for table in TABLES {
+                    let wanted = shop.tables.get(table.name).map_or(0, Vec::len);
+                    let found = back.tables.get(table.name).map_or(0, Vec::len);
+                    if wanted != found {
+                        differ.push(format!(
+                            "{}: {wanted} in the archive, {found} of the shop's",
+                            table.name
+                        ));
+                    }
+                }
+                if back.tenant_id != shop.tenant_id || !differ.is_empty() {
+                    return Err(PortableError::Refused(format!(
+                        "the archive holds rows that are not the shop's own ({}); nothing was written",
+                        differ.join(", ")
+                    )));
                 }
                 Ok(())
             }

@@ -58,6 +58,10 @@ pub struct TableEntry {
     pub rows: u64,
     pub sha256: String,
     pub columns: Vec<String>,
+    /// The file's size; archives written before it was recorded lack it
+    /// (their table files are then bounded by the archive's total cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +256,7 @@ pub async fn export_shop(
             TableEntry {
                 rows: rows.len() as u64,
                 sha256: archive::sha256_hex(&text),
+                bytes: Some(text.len() as u64),
                 columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
             },
         );
@@ -286,14 +291,10 @@ pub struct Checked {
     pub media: Vec<(String, Vec<u8>)>,
 }
 
-/// Reads the archive at `file` and checks it against its manifest and
-/// this binary's format and registry (nothing touches a database).
-pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
-    let mut members = archive::read(file)?;
-    let manifest = members
-        .remove("manifest.json")
-        .with_context(|| format!("{} holds no manifest.json", file.display()))?;
-    let head: serde_json::Value = serde_json::from_slice(&manifest)
+/// The archive's manifest, refused when it is not a storekeep shop archive
+/// of this format version.
+fn parse_manifest(file: &Path, bytes: &[u8]) -> anyhow::Result<Manifest> {
+    let head: serde_json::Value = serde_json::from_slice(bytes)
         .with_context(|| format!("{}: manifest.json is not JSON", file.display()))?;
     if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
         bail!("{} is not a storekeep shop archive", file.display());
@@ -308,6 +309,28 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     }
     let manifest: Manifest = serde_json::from_value(head)
         .with_context(|| format!("{}: manifest.json is malformed", file.display()))?;
+    Ok(manifest)
+}
+
+/// Reads the archive at `file` and checks it against its manifest and
+/// this binary's format and registry (nothing touches a database).
+pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
+    let mut parsed = None;
+    let (_, mut members) = archive::read(file, |bytes| {
+        let listed = parse_manifest(file, bytes)?;
+        let tables = listed
+            .tables
+            .iter()
+            .map(|(name, e)| (format!("tables/{name}.jsonl"), e.bytes));
+        let media = listed
+            .media
+            .iter()
+            .map(|(key, e)| (format!("media/{key}"), Some(e.bytes)));
+        let all = tables.chain(media).collect();
+        parsed = Some(listed);
+        Ok(all)
+    })?;
+    let manifest = parsed.context("the archive's manifest was not read")?;
     let mut shop = ShopRows {
         tenant_id: manifest.shop.id,
         slug: manifest.shop.slug.clone(),
@@ -363,6 +386,24 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     if wanted != listed {
         bail!("refused: the archive's images are not the ones its products name");
     }
+    // The images' prefix is the shop's own id, taken from its one tenants
+    // row (which must be the shop the manifest names).
+    let tenant = match shop.tables.get("tenants").map(Vec::as_slice) {
+        Some([tenant]) => Some(tenant),
+        _ => None,
+    };
+    let tenant_id = tenant
+        .and_then(|t| string(t, "id"))
+        .and_then(|s| uuid::Uuid::parse_str(s).ok());
+    if tenant_id != Some(manifest.shop.id)
+        || tenant.and_then(|t| string(t, "slug")) != Some(manifest.shop.slug.as_str())
+    {
+        bail!(
+            "refused: the archive must hold exactly one shop, the one its manifest names ({} '{}')",
+            manifest.shop.id,
+            manifest.shop.slug
+        );
+    }
     let prefix = format!("{}/", manifest.shop.id);
     let mut media = Vec::new();
     for (key, entry) in &manifest.media {
@@ -384,21 +425,58 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     })
 }
 
-/// Refuses when `keyring` cannot open the shop's sealed values or gives
-/// other blind indexes: the target needs the source's keys.
+/// Why the keys must already agree, for every key refusal.
+const SAME_KEYS: &str = "the target must already run with the source's encryption keys and blind-index key \
+     (e.g. an installation moving its own shop between SQLite and PostgreSQL); installing the source's keys \
+     here is only safe on an EMPTY target (on one with shops it breaks every existing account's sign-in), \
+     and moving a shop between installations with different keys is not supported yet";
+
+/// The sealed values an import opens to prove the keys: (table, column,
+/// the sealing context's prefix; the row's id completes it).
+const PROBES: &[(&str, &str, &str)] = &[
+    ("users", "email_sealed", "users.email"),
+    ("orders", "email_sealed", "orders.email"),
+    ("orders", "address_sealed", "orders.address"),
+    (
+        "webhook_endpoints",
+        "secret_sealed",
+        "webhook_endpoints.secret",
+    ),
+];
+
+/// Refuses when `keyring` lacks a key the shop's rows are sealed with
+/// (read from the rows, not the manifest), cannot open one value per key
+/// id among [`PROBES`], or gives other blind indexes: the target must
+/// already have the source's keys.
 fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()> {
     let known: BTreeSet<&str> = keyring.key_ids().into_iter().collect();
-    let missing: Vec<&String> = checked
-        .manifest
-        .sealed_key_ids
-        .iter()
+    let missing: Vec<String> = sealed_key_ids(&checked.shop)
+        .into_iter()
         .filter(|k| !known.contains(k.as_str()))
         .collect();
     if !missing.is_empty() {
         bail!(
-            "refused: the shop's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: \
-             configure the source's encryption.keys and encryption.blind_index_key here (or copy its DATA_DIR/secrets)"
+            "refused: the shop's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: {SAME_KEYS}"
         );
+    }
+    let mut opened = BTreeSet::new();
+    for (table, column, context) in PROBES {
+        for row in checked.shop.tables.get(*table).into_iter().flatten() {
+            let (Some(id), Some(sealed)) = (string(row, "id"), string(row, column)) else {
+                continue;
+            };
+            let Some(kid) = Keyring::key_id_of(sealed) else {
+                continue;
+            };
+            if !opened.insert(kid.to_owned()) {
+                continue;
+            }
+            keyring.open(sealed, &format!("{context}:{id}")).map_err(|e| {
+                anyhow::anyhow!(
+                    "refused: this installation's encryption keys cannot open the shop's {table}.{column} (key {kid}, {e:?}): {SAME_KEYS}"
+                )
+            })?;
+        }
     }
     let users = checked.shop.tables.get("users").into_iter().flatten();
     if let Some(user) = users.into_iter().next() {
@@ -411,12 +489,14 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
         };
         let email = keyring
             .open(sealed, &format!("users.email:{id}"))
-            .map_err(|e| anyhow::anyhow!(
-                "refused: this installation's encryption keys cannot open the shop's sealed data ({e:?}): configure the source's encryption.keys here"
-            ))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "refused: this installation's encryption keys cannot open the shop's sealed data ({e:?}): {SAME_KEYS}"
+                )
+            })?;
         if keyring.blind_index("email", &email) != index {
             bail!(
-                "refused: this installation's blind-index key is not the source's (nobody could sign in): configure the source's encryption.blind_index_key here"
+                "refused: this installation's blind-index key is not the source's (nobody could sign in): {SAME_KEYS}"
             );
         }
     }
@@ -453,6 +533,18 @@ pub async fn import_shop(
         bail!("refused: {}", clashes.join("; "));
     }
     let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+    for (key, _) in &checked.media {
+        let here = media
+            .get(key)
+            .await
+            .with_context(|| format!("reading image {key} from the image store"))?;
+        if here.is_some() {
+            bail!(
+                "refused: the image store already holds {key}; an import never overwrites an image"
+            );
+        }
+    }
+    // Only the images this import created are removed if it fails.
     let mut written = Vec::new();
     let mut outcome = Ok(());
     for (key, bytes) in &checked.media {

@@ -381,6 +381,31 @@ fn edit_manifest(all: &mut [(String, Vec<u8>)], change: impl FnOnce(&mut Value))
     m.1 = serde_json::to_vec(&manifest).unwrap();
 }
 
+/// Edits the rows of `table` and promises the edit in the manifest (its
+/// row count and SHA-256), as a forger would.
+fn edit_table(all: &mut [(String, Vec<u8>)], table: &str, change: impl FnOnce(&mut Vec<Value>)) {
+    let name = format!("tables/{table}.jsonl");
+    let t = all.iter_mut().find(|(n, _)| *n == name).unwrap();
+    let mut rows: Vec<Value> = String::from_utf8(t.1.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    change(&mut rows);
+    t.1 = rows
+        .iter()
+        .map(|r| format!("{r}\n"))
+        .collect::<String>()
+        .into_bytes();
+    let (count, size) = (rows.len(), t.1.len());
+    let sha = storekeep::portable::archive::sha256_hex(&t.1);
+    edit_manifest(all, |m| {
+        m["tables"][table]["rows"] = json!(count);
+        m["tables"][table]["sha256"] = json!(sha);
+        m["tables"][table]["bytes"] = json!(size);
+    });
+}
+
 /// Everything the target holds that an import would change.
 async fn state(app: &TestApp) -> Value {
     let tenants = get(app.platform(Method::GET, "/api/v1/platform/tenants")).await;
@@ -437,7 +462,7 @@ async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_noth
             .unwrap();
         t.1 = String::from_utf8(t.1.clone())
             .unwrap()
-            .replace("Refurbished", "Brand-new")
+            .replace("Refurbished", "Factory-new") // same size
             .into_bytes();
     });
     rewrite(&file, &path("format.tar.zst"), |all| {
@@ -448,8 +473,12 @@ async fn clashing_damaged_newer_and_wrongly_keyed_archives_are_refused_with_noth
             m["schema_version"] = json!(m["schema_version"].as_i64().unwrap() + 1)
         });
     });
+    rewrite(&file, &path("extra.tar.zst"), |all| {
+        all.push(("tables/extra.jsonl".into(), vec![b'x'; 1 << 20]));
+    });
     let untouched = state(&target).await;
     for (name, why) in [
+        ("extra.tar.zst", "which its manifest does not list"),
         ("tampered.tar.zst", "does not match the manifest's SHA-256"),
         ("format.tar.zst", "archive format 2"),
         ("schema.tar.zst", "is newer than this database's"),
@@ -584,4 +613,140 @@ async fn the_portable_registry_knows_every_table_and_column_of_the_schema() {
         "{}",
         stderr(&out)
     );
+}
+/// A forged archive (its manifest's SHA-256 recomputed) that reaches into
+/// another shop here is refused, with nothing written.
+#[tokio::test]
+async fn archives_forged_to_reach_another_shop_are_refused_with_nothing_written() {
+    let source = spawn_app_on(TestDb::new().await, |_| {}).await;
+    selling_shop(&source, "forged", 1_500, 4).await;
+    let work = tempfile::tempdir().unwrap();
+    let file = export(&source.db, "forged", work.path());
+    source.stop().await;
+    let target = spawn_app_on(TestDb::new().await, |_| {}).await;
+    selling_shop(&target, "victim", 1_000, 1).await;
+    let victim = get(target.platform(Method::GET, "/api/v1/platform/tenants/victim")).await;
+    let victim_id = victim["tenant"]["id"].as_str().unwrap().to_owned();
+    let path = |name: &str| work.path().join(name);
+
+    // An admin API key for the victim shop, and audit entries on the
+    // platform's chain.
+    rewrite(&file, &path("key.tar.zst"), |all| {
+        edit_table(all, "api_keys", |rows| {
+            rows.push(json!({
+                "id": "0b9c7a52-2f4e-4c55-9d1e-3f0c2a7b8e11",
+                "tenant_id": victim_id,
+                "name": "planted",
+                "prefix": "sk_planted",
+                "key_hash": "0000000000000000000000000000000000000000000000000000000000000000",
+                "scopes": "admin",
+                "created_by": "forger",
+                "created_at": "2026-01-01T00:00:00Z",
+                "last_used_at": null,
+                "revoked_at": null,
+            }));
+        });
+    });
+    rewrite(&file, &path("platform.tar.zst"), |all| {
+        edit_table(all, "audit_log", |rows| {
+            for row in rows.iter_mut() {
+                row["scope"] = json!("platform");
+                row["seq"] = json!(row["seq"].as_i64().unwrap() + 1_000_000);
+            }
+        });
+    });
+    let untouched = state(&target).await;
+    for name in ["key.tar.zst", "platform.tar.zst"] {
+        let out = run(
+            &target.db,
+            &["import", "shop", path(name).to_str().unwrap()],
+        );
+        assert!(!out.status.success(), "{name} was imported");
+        assert!(
+            stderr(&out).contains("rows that are not the shop's own"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert_eq!(state(&target).await, untouched, "{name} changed the target");
+    }
+    target.stop().await;
+}
+
+/// An archive whose image is another shop's existing image is refused,
+/// and that image is unchanged.
+#[tokio::test]
+async fn an_archive_naming_another_shops_image_is_refused_and_the_image_unchanged() {
+    let source = spawn_app_on(TestDb::new().await, |_| {}).await;
+    let shop = selling_shop(&source, "pictured", 1_500, 4).await;
+    let resp = upload(
+        &source,
+        "pictured",
+        &shop.token,
+        &shop.product,
+        &png(2, 2),
+        "image/png",
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let work = tempfile::tempdir().unwrap();
+    let file = export(&source.db, "pictured", work.path());
+    source.stop().await;
+    let target = spawn_app_on(TestDb::new().await, |_| {}).await;
+    let victim = selling_shop(&target, "victim", 1_000, 1).await;
+    let resp = upload(
+        &target,
+        "victim",
+        &victim.token,
+        &victim.product,
+        &png(3, 3),
+        "image/png",
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let root = target.db.dir.path().join("media");
+    let image = walk(&root).pop().expect("the victim's image is stored");
+    let victim_key = Path::new(&image)
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let victim_bytes = std::fs::read(&image).unwrap();
+
+    let forged = work.path().join("image.tar.zst");
+    rewrite(&file, &forged, |all| {
+        let mut ours = String::new();
+        edit_table(all, "product_images", |rows| {
+            ours = rows[0]["object_key"].as_str().unwrap().to_owned();
+            rows[0]["object_key"] = json!(victim_key);
+        });
+        edit_manifest(all, |m| {
+            let entry = m["media"][&ours].take();
+            m["media"].as_object_mut().unwrap().remove(&ours);
+            m["media"][&victim_key] = entry;
+        });
+        let member = all
+            .iter_mut()
+            .find(|(n, _)| *n == format!("media/{ours}"))
+            .unwrap();
+        member.0 = format!("media/{victim_key}");
+    });
+    let untouched = state(&target).await;
+    let out = run(&target.db, &["import", "shop", forged.to_str().unwrap()]);
+    assert!(!out.status.success(), "the forged archive was imported");
+    assert!(
+        stderr(&out).contains(&format!("image key {victim_key} is not one of the shop's")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        state(&target).await,
+        untouched,
+        "the import changed the target"
+    );
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        victim_bytes,
+        "the victim's image changed"
+    );
+    target.stop().await;
 }
