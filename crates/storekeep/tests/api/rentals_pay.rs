@@ -10,14 +10,37 @@ use storekeep_test_support::{TestApp, spawn_app, spawn_app_with, storekeep_comma
 use crate::commerce_support::{
     Shop, accept_test_payments, cart_req, checkout_body, event_topics, selling_shop,
 };
-use crate::rentals_contract_support::{rental_cart, sql};
+use crate::rentals_contract_support::{count, rental_cart, sql};
 use crate::rentals_life_support::{act, contract, get, payments, plan, unit, unit_state};
 use crate::rentals_support::ok;
 
 const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
 
+/// Waits until the server's own `rentals.daily` run of this hour (the
+/// job runner enqueues one when it starts) is over, so a pass the test runs
+/// on today's date does not share its work with it (each claim is made
+/// once: two passes at once split the counts the tests assert).
+async fn settle_server_pass(app: &TestApp) {
+    let pending = "SELECT count(*) FROM jobs WHERE kind = 'rentals.daily' \
+                   AND state IN ('available', 'running', 'retryable')";
+    let done = "SELECT count(*) FROM jobs WHERE kind = 'rentals.daily' AND state = 'completed'";
+    let started = std::time::Instant::now();
+    loop {
+        let (waiting, finished) = (count(app, pending).await, count(app, done).await);
+        if waiting == 0 && (finished > 0 || started.elapsed() > std::time::Duration::from_secs(5)) {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the server's rentals.daily run did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Runs `storekeep rentals run-daily --date <date>`; what it reports.
 pub async fn run_daily(app: &TestApp, date: NaiveDate) -> Value {
+    settle_server_pass(app).await;
     let mut c = storekeep_command(BIN, &app.db);
     c.args(["rentals", "run-daily", "--date", &date.to_string()]);
     let out = tokio::task::spawn_blocking(move || c.output())
