@@ -215,17 +215,11 @@ pub fn destination(settings: &Settings) -> anyhow::Result<Destination> {
         access_key_id: b.s3_access_key_id.as_deref(),
         secret_access_key: b.s3_secret_access_key.as_ref().map(|s| s.expose()),
     })
-    // (These options replace the ones `s3_builder` set: its connect
-    // timeout and plain HTTP for an `http://` endpoint are set again.)
-    .with_client_options(
-        object_store::ClientOptions::new()
-            .with_connect_timeout(crate::media::S3_CONNECT_TIMEOUT)
-            .with_allow_http(
-                b.s3_endpoint
-                    .as_ref()
-                    .is_some_and(|e| e.starts_with("http://")),
-            )
-            .with_timeout(destination::REQUEST_TIMEOUT),
+    // One option on top of `s3_builder`'s (its connect timeout, plain
+    // HTTP for an `http://` endpoint), not a set replacing them.
+    .with_config(
+        object_store::aws::AmazonS3ConfigKey::Client(object_store::ClientConfigKey::Timeout),
+        format!("{}s", destination::REQUEST_TIMEOUT.as_secs()),
     )
     .build()
     .context("configuring the backup bucket (backup.s3_*)")?;
