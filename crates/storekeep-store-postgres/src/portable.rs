@@ -85,7 +85,10 @@ pub async fn import_shop(
         // other connection may write a row in between (SQLite's
         // `BEGIN IMMEDIATE` gives the same).
         let names: Vec<String> = TABLES.iter().map(|t| format!("\"{}\"", t.name)).collect();
-        let lock = format!("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", names.join(", "));
+        let lock = format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            names.join(", ")
+        );
         if let Err(e) = run(&mut conn, &lock).await {
             run(&mut conn, "ROLLBACK").await?;
             return Err(e.into());

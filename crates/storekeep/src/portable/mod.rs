@@ -397,7 +397,11 @@ fn parse_manifest(file: &Path, bytes: &[u8], extent: Extent) -> anyhow::Result<M
                 other.command()
             );
         }
-        bail!("{} is not a storekeep {} archive", file.display(), extent.name());
+        bail!(
+            "{} is not a storekeep {} archive",
+            file.display(),
+            extent.name()
+        );
     }
     let version = head.get("format_version").and_then(|v| v.as_u64());
     if version != Some(u64::from(FORMAT_VERSION)) {
@@ -512,7 +516,9 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
         }
         _ => {
             if rows != tenants.len() || tenants != manifest.shops {
-                bail!("refused: the archive's shops (tenants rows) are not the ones its manifest lists");
+                bail!(
+                    "refused: the archive's shops (tenants rows) are not the ones its manifest lists"
+                );
             }
         }
     }
