@@ -15,7 +15,8 @@ use storekeep_test_support::{TestApp, TestDb, spawn_app_on, storekeep_command};
 
 use crate::identity::{PASSWORD, cli_operator, token};
 use crate::portable::{
-    BIN, assert_same_views, audit_before, build_shop, get, ok, run, sqlite_db, state, stderr, views,
+    BIN, assert_same_views, audit_before, build_shop, edit_manifest, get, ok, rewrite, run,
+    sqlite_db, state, stderr, views,
 };
 
 const OPERATOR: &str = "ops@platform.example";
@@ -191,24 +192,38 @@ async fn a_platform_archive_goes_only_into_an_empty_installation_and_only_throug
     }
     let out = run(&target.db, &["import", "all", all.to_str().unwrap()]);
     assert!(stderr(&out).contains("tenants: 1,"), "{}", stderr(&out));
+    // A platform archive whose manifest does not list its shops.
+    let forged = work.path().join("forged.tar.zst");
+    rewrite(&all, &forged, |members| {
+        edit_manifest(members, |m| m["shops"] = json!([]));
+    });
+    let out = run(&target.db, &["import", "all", forged.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("are not the ones its manifest lists"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(state(&target).await, untouched);
     target.stop().await;
 
     // An installation with no shop but an operator account is not empty
-    // either; once empty (only migrated), the archive goes in.
+    // either.
     let lone = spawn_app_on(TestDb::new().await, |_| {}).await;
     cli_operator(&lone, "other@platform.example").await;
     let out = run(&lone.db, &["import", "all", all.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("users: 1"), "{}", stderr(&out));
     lone.stop().await;
-    let empty = TestDb::new().await;
-    ok(&empty, &["migrate"]);
-    ok(&empty, &["import", "all", all.to_str().unwrap()]);
-    // ...and a second time it is refused: the installation is no longer
-    // empty.
-    let out = run(&empty, &["import", "all", all.to_str().unwrap()]);
+    // One a server runs on, with nothing created, is: the archive goes in
+    // and is served at once; a second time it is refused, the
+    // installation is no longer empty.
+    let served = spawn_app_on(TestDb::new().await, |_| {}).await;
+    ok(&served.db, &["import", "all", all.to_str().unwrap()]);
+    get(served.shop("boxed", Method::GET, "/api/v1/store/products")).await;
+    let out = run(&served.db, &["import", "all", all.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    served.stop().await;
     // Other encryption keys: refused with the shop import's message.
     let fresh = TestDb::new().await;
     ok(&fresh, &["migrate"]);
