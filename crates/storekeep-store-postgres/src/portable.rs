@@ -8,7 +8,7 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 use storekeep_store::StoreResult;
-use storekeep_store_sql::portable::{PortableError, ShopRows, postgres};
+use storekeep_store_sql::portable::{PortableError, ShopRows, TABLES, postgres};
 
 use crate::error;
 
@@ -43,22 +43,26 @@ pub async fn columns(url: &str) -> StoreResult<Vec<(String, String, String)>> {
     Ok(cols)
 }
 
-/// The shop `slug`, read in one transaction.
+/// The shop `slug`, or the whole platform (`None`), read in one
+/// transaction.
 pub async fn export_shop(
     url: &str,
-    slug: &str,
+    slug: Option<&str>,
     progress: impl FnMut(&str, usize),
 ) -> Result<ShopRows, PortableError> {
     let mut conn = open(url, true).await?;
     run(&mut conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-    let shop = postgres::read_shop(&mut conn, slug, progress).await;
+    let shop = match slug {
+        Some(slug) => postgres::read_shop(&mut conn, slug, progress).await,
+        None => postgres::read_all(&mut conn, progress).await,
+    };
     run(&mut conn, "COMMIT").await?;
     conn.close().await.map_err(error::other)?;
     shop
 }
 
-/// The schema version and what the shop would clash with here (nothing
-/// written).
+/// The schema version and what the shop would clash with here (for the
+/// whole platform: why this database is not empty); nothing written.
 pub async fn check_shop(url: &str, shop: &ShopRows) -> Result<(i64, Vec<String>), PortableError> {
     let mut conn = open(url, true).await?;
     let version = postgres::schema_version(&mut conn).await?;
@@ -67,7 +71,8 @@ pub async fn check_shop(url: &str, shop: &ShopRows) -> Result<(i64, Vec<String>)
     Ok((version, clashes))
 }
 
-/// Writes the shop in one transaction: all of it, or nothing.
+/// Writes the shop (or the whole platform) in one transaction: all of
+/// it, or nothing.
 pub async fn import_shop(
     url: &str,
     shop: &ShopRows,
@@ -75,7 +80,26 @@ pub async fn import_shop(
 ) -> Result<(), PortableError> {
     let mut conn = open(url, false).await?;
     run(&mut conn, "BEGIN").await?;
-    match postgres::write_shop(&mut conn, shop, progress).await {
+    if shop.is_platform() {
+        // `import all` checks the database is empty, then fills it: no
+        // other connection may write a row in between (SQLite's
+        // `BEGIN IMMEDIATE` gives the same).
+        let names: Vec<String> = TABLES.iter().map(|t| format!("\"{}\"", t.name)).collect();
+        let lock = format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            names.join(", ")
+        );
+        if let Err(e) = run(&mut conn, &lock).await {
+            run(&mut conn, "ROLLBACK").await?;
+            return Err(e.into());
+        }
+    }
+    let written = if shop.is_platform() {
+        postgres::write_all(&mut conn, shop, progress).await
+    } else {
+        postgres::write_shop(&mut conn, shop, progress).await
+    };
+    match written {
         Ok(()) => run(&mut conn, "COMMIT").await?,
         Err(e) => {
             run(&mut conn, "ROLLBACK").await?;

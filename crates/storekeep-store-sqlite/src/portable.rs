@@ -45,22 +45,26 @@ pub async fn columns(url: &str) -> StoreResult<Vec<(String, String, String)>> {
     Ok(cols)
 }
 
-/// The shop `slug`, read in one transaction.
+/// The shop `slug`, or the whole platform (`None`), read in one
+/// transaction.
 pub async fn export_shop(
     url: &str,
-    slug: &str,
+    slug: Option<&str>,
     progress: impl FnMut(&str, usize),
 ) -> Result<ShopRows, PortableError> {
     let mut conn = open(url, true).await?;
     run(&mut conn, "BEGIN").await?;
-    let shop = sqlite::read_shop(&mut conn, slug, progress).await;
+    let shop = match slug {
+        Some(slug) => sqlite::read_shop(&mut conn, slug, progress).await,
+        None => sqlite::read_all(&mut conn, progress).await,
+    };
     run(&mut conn, "COMMIT").await?;
     conn.close().await.map_err(error::other)?;
     shop
 }
 
-/// The schema version and what the shop would clash with here (nothing
-/// written).
+/// The schema version and what the shop would clash with here (for the
+/// whole platform: why this database is not empty); nothing written.
 pub async fn check_shop(url: &str, shop: &ShopRows) -> Result<(i64, Vec<String>), PortableError> {
     let mut conn = open(url, true).await?;
     let version = sqlite::schema_version(&mut conn).await?;
@@ -69,7 +73,8 @@ pub async fn check_shop(url: &str, shop: &ShopRows) -> Result<(i64, Vec<String>)
     Ok((version, clashes))
 }
 
-/// Writes the shop in one transaction: all of it, or nothing.
+/// Writes the shop (or the whole platform) in one transaction: all of
+/// it, or nothing.
 pub async fn import_shop(
     url: &str,
     shop: &ShopRows,
@@ -77,7 +82,12 @@ pub async fn import_shop(
 ) -> Result<(), PortableError> {
     let mut conn = open(url, false).await?;
     run(&mut conn, "BEGIN IMMEDIATE").await?;
-    match sqlite::write_shop(&mut conn, shop, progress).await {
+    let written = if shop.is_platform() {
+        sqlite::write_all(&mut conn, shop, progress).await
+    } else {
+        sqlite::write_shop(&mut conn, shop, progress).await
+    };
+    match written {
         Ok(()) => run(&mut conn, "COMMIT").await?,
         Err(e) => {
             run(&mut conn, "ROLLBACK").await?;

@@ -1,5 +1,6 @@
-//! One shop's rows, read from and written to either database in a
-//! portable form (`storekeep export` / `storekeep import`): each row a
+//! One shop's rows, or the whole platform's, read from and written to
+//! either database in a portable form (`storekeep export` /
+//! `storekeep import`): each row a
 //! JSON object of column → value, typed by the [`registry`]. The read and
 //! the write are written once, for both drivers ([`sqlite`], [`postgres`]);
 //! each backend opens the connection and the transaction around them.
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 
 use storekeep_store::StoreError;
 
-pub use registry::{EXCLUDED, Kind, TABLES, Table, drift};
+pub use registry::{DEFAULT_PLAN_ID, EXCLUDED, Kind, TABLES, Table, drift};
 pub use rows::{postgres, sqlite};
 
 /// One row: column name → portable value.
@@ -20,13 +21,30 @@ pub type Row = serde_json::Map<String, serde_json::Value>;
 
 /// One shop's data: its id and slug, the schema version it was read at,
 /// and the rows of each table of [`TABLES`] (every table present, maybe
-/// empty).
+/// empty). The whole platform's data (`export all`: every row of every
+/// table) has the nil id and no slug: see [`ShopRows::platform`].
 #[derive(Debug, Clone, Default)]
 pub struct ShopRows {
     pub tenant_id: uuid::Uuid,
     pub slug: String,
     pub schema_version: i64,
     pub tables: BTreeMap<String, Vec<Row>>,
+}
+
+impl ShopRows {
+    /// The whole platform's rows (none yet), read at `schema_version`.
+    pub fn platform(schema_version: i64) -> Self {
+        Self {
+            schema_version,
+            ..Self::default()
+        }
+    }
+
+    /// Whether these are the whole platform's rows rather than one shop's
+    /// (no shop has the nil id: ids are UUIDv7).
+    pub fn is_platform(&self) -> bool {
+        self.tenant_id.is_nil()
+    }
 }
 
 /// Why an import did not happen.

@@ -97,6 +97,10 @@ impl Table {
     }
 }
 
+/// The id of the built-in `default` plan, which the first migration
+/// inserts in every database (the same id everywhere).
+pub const DEFAULT_PLAN_ID: &str = "00000000-0000-7000-8000-000000000001";
+
 /// Tables that stay behind, and why.
 pub const EXCLUDED: &[(&str, &str)] = &[
     (

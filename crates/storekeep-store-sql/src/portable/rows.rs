@@ -4,9 +4,10 @@
 
 use super::registry::{Kind, Table};
 
-/// `SELECT` of one shop's rows of `table`, integers widened to 64 bits
-/// (PostgreSQL's `integer` columns decode only as `i32`).
-fn select_sql(table: &Table) -> String {
+/// `SELECT` of one shop's rows of `table` (every row when `whole`, for
+/// the whole platform), integers widened to 64 bits (PostgreSQL's
+/// `integer` columns decode only as `i32`).
+fn select_sql(table: &Table, whole: bool) -> String {
     let columns: Vec<String> = table
         .columns
         .iter()
@@ -15,11 +16,15 @@ fn select_sql(table: &Table) -> String {
             _ => format!("\"{name}\""),
         })
         .collect();
+    let filter = if whole {
+        String::new()
+    } else {
+        format!(" WHERE {}", table.filter())
+    };
     format!(
-        "SELECT {} FROM \"{}\" WHERE {} ORDER BY {}",
+        "SELECT {} FROM \"{}\"{filter} ORDER BY {}",
         columns.join(", "),
         table.name,
-        table.filter(),
         table.order
     )
 }
@@ -59,7 +64,7 @@ macro_rules! portable_rows {
             use sqlx::Row as _;
             use storekeep_store::{StoreError, StoreResult};
 
-            use super::super::registry::{Kind, TABLES, Table};
+            use super::super::registry::{DEFAULT_PLAN_ID, Kind, TABLES, Table};
             use super::super::{PortableError, Row, ShopRows, parents_first};
             use super::{insert_sql, select_sql, text, time_text};
             use crate::DbId;
@@ -135,17 +140,19 @@ macro_rules! portable_rows {
                 })
             }
 
-            /// One shop's rows of `table`.
+            /// One shop's rows of `table`, or all of them (`None`: the
+            /// whole platform).
             pub async fn read_table(
                 conn: &mut $conn,
                 table: &Table,
-                tenant: uuid::Uuid,
+                tenant: Option<uuid::Uuid>,
             ) -> StoreResult<Vec<Row>> {
-                let sql = select_sql(table);
+                let sql = select_sql(table, tenant.is_none());
                 let q = sqlx::query(&sql);
-                let q = match table.scope {
-                    super::super::registry::Scope::Chain => q.bind(tenant.to_string()),
-                    _ => q.bind(DbId(tenant)),
+                let q = match (tenant, table.scope) {
+                    (None, _) => q,
+                    (Some(t), super::super::registry::Scope::Chain) => q.bind(t.to_string()),
+                    (Some(t), _) => q.bind(DbId(t)),
                 };
                 let rows = q.fetch_all(&mut *conn).await.map_err(StoreError::other)?;
                 rows.iter()
@@ -187,11 +194,56 @@ macro_rules! portable_rows {
                     ..ShopRows::default()
                 };
                 for table in TABLES {
-                    let rows = read_table(conn, table, tenant_id).await?;
+                    let rows = read_table(conn, table, Some(tenant_id)).await?;
                     progress(table.name, rows.len());
                     shop.tables.insert(table.name.to_owned(), rows);
                 }
                 Ok(shop)
+            }
+
+            /// Every row of every table (`export all`), read on `conn`
+            /// (the caller's read transaction).
+            pub async fn read_all(
+                conn: &mut $conn,
+                mut progress: impl FnMut(&str, usize),
+            ) -> Result<ShopRows, PortableError> {
+                let mut all = ShopRows::platform(schema_version(conn).await?);
+                for table in TABLES {
+                    let rows = read_table(conn, table, None).await?;
+                    progress(table.name, rows.len());
+                    all.tables.insert(table.name.to_owned(), rows);
+                }
+                Ok(all)
+            }
+
+            /// Why this database is not empty, one sentence (`import all`
+            /// fills only an empty one: no row in any table the archive
+            /// carries, except the built-in `default` plan); `None` when
+            /// it is empty.
+            pub async fn occupied(conn: &mut $conn) -> StoreResult<Option<String>> {
+                let mut held = Vec::new();
+                for table in TABLES {
+                    let sql = if table.name == "plans" {
+                        format!("SELECT COUNT(*) FROM plans WHERE id <> '{DEFAULT_PLAN_ID}'")
+                    } else {
+                        format!("SELECT COUNT(*) FROM \"{}\"", table.name)
+                    };
+                    let n: i64 = sqlx::query_scalar(&sql)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(StoreError::other)?;
+                    if n > 0 {
+                        held.push(format!("{}: {n}", table.name));
+                    }
+                }
+                Ok((!held.is_empty()).then(|| {
+                    format!(
+                        "this installation is not empty ({} rows); `import all` fills only an \
+                         empty installation: no shop, account, plan other than the built-in \
+                         `default`, audit entry or any other row an archive carries",
+                        held.join(", ")
+                    )
+                }))
             }
 
             /// The archive's one `tenants` row, which must be the shop its
@@ -262,6 +314,9 @@ macro_rules! portable_rows {
                 conn: &mut $conn,
                 shop: &ShopRows,
             ) -> Result<Vec<String>, PortableError> {
+                if shop.is_platform() {
+                    return Ok(occupied(conn).await?.into_iter().collect());
+                }
                 let mut out = Vec::new();
                 let empty = Vec::new();
                 let rows = |name: &str| shop.tables.get(name).unwrap_or(&empty);
@@ -349,6 +404,92 @@ macro_rules! portable_rows {
                 Ok(out)
             }
 
+            /// Inserts `rows` into `table`; a value of the wrong type or a
+            /// row the database refuses is a refusal naming the table.
+            async fn insert_rows(
+                conn: &mut $conn,
+                table: &Table,
+                rows: &[Row],
+            ) -> Result<(), PortableError> {
+                let sql = insert_sql(table);
+                for (n, row) in rows.iter().enumerate() {
+                    let mut q = sqlx::query(&sql);
+                    for (name, kind) in table.columns {
+                        let value = row.get(*name).unwrap_or(&Value::Null);
+                        q = bind(q, *kind, value).map_err(|e| {
+                            PortableError::Refused(format!(
+                                "{}: row {} column {name}: {e}",
+                                table.name,
+                                n + 1
+                            ))
+                        })?;
+                    }
+                    q.execute(&mut *conn).await.map_err(|e| match e {
+                        sqlx::Error::Database(db) => PortableError::Refused(format!(
+                            "{}: row {} cannot be written here: {}",
+                            table.name,
+                            n + 1,
+                            db.message()
+                        )),
+                        e => PortableError::Store(StoreError::other(e)),
+                    })?;
+                }
+                Ok(())
+            }
+
+            /// Writes the whole platform on `conn` (the caller's write
+            /// transaction, which it rolls back on an error): refused
+            /// unless this database is empty ([`occupied`]). The archive's
+            /// plans replace the built-in `default` plan the migrations
+            /// made. Before the caller commits, every table is read back
+            /// and must hold exactly the archive's row count.
+            pub async fn write_all(
+                conn: &mut $conn,
+                all: &ShopRows,
+                mut progress: impl FnMut(&str, usize),
+            ) -> Result<(), PortableError> {
+                if let Some(why) = occupied(conn).await? {
+                    return Err(PortableError::Refused(why));
+                }
+                if all.tables.get("plans").into_iter().flatten().any(|p| {
+                    p.get("id").and_then(Value::as_str) == Some(DEFAULT_PLAN_ID)
+                }) {
+                    sqlx::query(&format!("DELETE FROM plans WHERE id = '{DEFAULT_PLAN_ID}'"))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(StoreError::other)?;
+                }
+                for table in TABLES {
+                    let Some(rows) = all.tables.get(table.name) else {
+                        return Err(PortableError::Refused(format!(
+                            "the archive lacks the table {}",
+                            table.name
+                        )));
+                    };
+                    insert_rows(conn, table, &parents_first(table.name, rows)).await?;
+                    progress(table.name, rows.len());
+                }
+                let back = read_all(conn, |_, _| {}).await?;
+                let mut differ = Vec::new();
+                for table in TABLES {
+                    let wanted = all.tables.get(table.name).map_or(0, Vec::len);
+                    let found = back.tables.get(table.name).map_or(0, Vec::len);
+                    if wanted != found {
+                        differ.push(format!(
+                            "{}: {wanted} in the archive, {found} here",
+                            table.name
+                        ));
+                    }
+                }
+                if !differ.is_empty() {
+                    return Err(PortableError::Refused(format!(
+                        "the database does not hold what the archive does after writing it ({}); nothing was written",
+                        differ.join(", ")
+                    )));
+                }
+                Ok(())
+            }
+
             /// Writes the shop on `conn` (the caller's write transaction,
             /// which it rolls back on an error): refused when it
             /// [`clashes`]; the shop's plan is written only if this
@@ -383,29 +524,7 @@ macro_rules! portable_rows {
                         }
                         rows = missing;
                     }
-                    let sql = insert_sql(table);
-                    for (n, row) in rows.iter().enumerate() {
-                        let mut q = sqlx::query(&sql);
-                        for (name, kind) in table.columns {
-                            let value = row.get(*name).unwrap_or(&Value::Null);
-                            q = bind(q, *kind, value).map_err(|e| {
-                                PortableError::Refused(format!(
-                                    "{}: row {} column {name}: {e}",
-                                    table.name,
-                                    n + 1
-                                ))
-                            })?;
-                        }
-                        q.execute(&mut *conn).await.map_err(|e| match e {
-                            sqlx::Error::Database(db) => PortableError::Refused(format!(
-                                "{}: row {} cannot be written here: {}",
-                                table.name,
-                                n + 1,
-                                db.message()
-                            )),
-                            e => PortableError::Store(StoreError::other(e)),
-                        })?;
-                    }
+                    insert_rows(conn, table, &rows).await?;
                     progress(table.name, rows.len());
                 }
                 let back = read_shop(conn, &shop.slug, |_, _| {}).await?;

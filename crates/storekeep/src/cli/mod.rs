@@ -66,10 +66,10 @@ pub enum Command {
     /// Manage the PII encryption keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Bulk-load data into a shop, or import a whole shop.
+    /// Bulk-load data into a shop, or import a whole shop or platform.
     #[command(subcommand)]
     Import(portable::ImportCommand),
-    /// Write a shop's data out: its products, or the whole shop.
+    /// Write data out: a shop's products, the whole shop, or the whole platform.
     #[command(subcommand)]
     Export(portable::ExportCommand),
     /// Inspect, retry and discard background jobs.

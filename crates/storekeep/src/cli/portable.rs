@@ -1,7 +1,8 @@
 //! `storekeep export shop` and `storekeep import shop`: a shop moved
 //! between installations or databases as one archive (`crate::portable`,
-//! docs/export.md). Beside them, under the same two commands, the catalog
-//! formats of `catalog.rs`.
+//! docs/export.md); `export all` / `import all`: the whole platform, into
+//! an empty installation. Beside them, under the same two commands, the
+//! catalog formats of `catalog.rs`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -21,6 +22,12 @@ pub enum ImportCommand {
     /// if it is damaged, of another schema version, or sealed with other
     /// encryption keys than this installation's.
     Shop(ImportShopArgs),
+    /// Import a platform archive written by `storekeep export all` into
+    /// this EMPTY installation (no shop, account, audit entry or plan but
+    /// the built-in `default`): refused, with nothing written, otherwise,
+    /// or if the archive is damaged, of another schema version, or sealed
+    /// with other encryption keys than this installation's.
+    All(ImportShopArgs),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -31,6 +38,20 @@ pub enum ExportCommand {
     /// portable archive that `storekeep import shop` reads on SQLite or
     /// PostgreSQL.
     Shop(ExportShopArgs),
+    /// Write the whole platform (every shop, the plans, the operators,
+    /// every audit chain, all images) to a portable archive that
+    /// `storekeep import all` reads into an empty installation.
+    All(ExportAllArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportAllArgs {
+    /// The archive to write (`.tar.zst`); it must not exist.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +69,7 @@ pub struct ExportShopArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportShopArgs {
-    /// The archive `storekeep export shop` wrote.
+    /// The archive `storekeep export shop` (or `export all`) wrote.
     file: PathBuf,
     /// Print the result as JSON on stdout.
     #[arg(long)]
@@ -56,38 +77,54 @@ pub struct ImportShopArgs {
 }
 
 pub async fn export(settings: Settings, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
-    let args = match cmd {
+    let (tenant, output, as_json) = match cmd {
         ExportCommand::Catalog(cmd) => return super::catalog::export(settings, cmd).await,
-        ExportCommand::Shop(args) => args,
+        ExportCommand::Shop(args) => (Some(args.tenant), args.output, args.json),
+        ExportCommand::All(args) => (None, args.output, args.json),
     };
     // Brings the source to this version's schema, which the archive names.
     super::open_store(&settings, false).await?.close().await;
-    let bar = Bar::new(args.json);
-    let (manifest, bytes) =
-        portable::export_shop(&settings, &args.tenant, &args.output, |s| bar.step(s)).await?;
+    let bar = Bar::new(as_json);
+    let (manifest, bytes) = match &tenant {
+        Some(slug) => portable::export_shop(&settings, slug, &output, |s| bar.step(s)).await?,
+        None => portable::export_all(&settings, &output, |s| bar.step(s)).await?,
+    };
     bar.finish();
     report(
         &manifest,
-        args.json,
-        |rows, images| json!({"file": args.output, "bytes": bytes, "rows": rows, "images": images}),
+        as_json,
+        |rows, images| json!({"file": output, "bytes": bytes, "rows": rows, "images": images}),
         |rows, images| {
             format!(
-                "exported shop '{}' ({rows} rows, {images} images) to {} ({bytes} bytes)",
-                manifest.shop.slug,
-                args.output.display()
+                "exported {} ({rows} rows, {images} images) to {} ({bytes} bytes)",
+                what(&manifest),
+                output.display()
             )
         },
     )
 }
 
+/// What an archive holds, for the summary line.
+fn what(manifest: &Manifest) -> String {
+    match &manifest.shop {
+        Some(shop) => format!("shop '{}'", shop.slug),
+        None => format!("the platform ({} shops)", manifest.shops.len()),
+    }
+}
+
 pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
-    let args = match cmd {
+    let (args, all) = match cmd {
         ImportCommand::Catalog(cmd) => return super::catalog::import(settings, cmd).await,
-        ImportCommand::Shop(args) => args,
+        ImportCommand::Shop(args) => (args, false),
+        ImportCommand::All(args) => (args, true),
     };
     super::open_store(&settings, true).await?.close().await;
     let bar = Bar::new(args.json);
-    let manifest = portable::import_shop(&settings, &args.file, |s| bar.step(s)).await?;
+    let manifest = if all {
+        portable::import_all(&settings, &args.file, |s| bar.step(s)).await?
+    } else {
+        portable::import_shop(&settings, &args.file, |s| bar.step(s)).await?
+    };
     bar.finish();
     report(
         &manifest,
@@ -95,8 +132,8 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         |rows, images| json!({"file": args.file, "rows": rows, "images": images}),
         |rows, images| {
             format!(
-                "imported shop '{}' ({rows} rows, {images} images) from {}",
-                manifest.shop.slug,
+                "imported {} ({rows} rows, {images} images) from {}",
+                what(&manifest),
                 args.file.display()
             )
         },
@@ -113,7 +150,10 @@ fn report(
     let images = manifest.media.len();
     if as_json {
         let mut out = extra(rows, images);
-        out["shop"] = json!(manifest.shop);
+        match &manifest.shop {
+            Some(shop) => out["shop"] = json!(shop),
+            None => out["shops"] = json!(manifest.shops),
+        }
         out["schema_version"] = json!(manifest.schema_version);
         out["source_database"] = json!(manifest.source_database);
         out["tables"] = manifest

@@ -3,6 +3,9 @@
 //! portable archive (`archive.rs`): every row of the shop's tables as
 //! JSON lines typed by the registry (`storekeep_store_sql::portable`), its
 //! images, and a manifest that promises each file's row count and SHA-256.
+//! `storekeep export all` / `import all` move the whole platform (every
+//! row of every table, all shops' images) the same way, into an empty
+//! installation only ([`Extent`]).
 //! Ids, hashes and sealed values travel unchanged, so the audit chain
 //! verifies on the target and the API answers alike. See docs/export.md.
 
@@ -21,10 +24,44 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::media::Media;
 
-/// What the manifest's `format` says.
+/// What the manifest's `format` says of one shop's archive.
 pub const FORMAT: &str = "storekeep-shop";
+/// What the manifest's `format` says of the whole platform's archive.
+pub const PLATFORM_FORMAT: &str = "storekeep-platform";
 /// The archive layout this version writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// What an archive holds: one shop, or the whole platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    Shop,
+    Platform,
+}
+
+impl Extent {
+    /// The manifest's `format`.
+    pub fn format(self) -> &'static str {
+        match self {
+            Self::Shop => FORMAT,
+            Self::Platform => PLATFORM_FORMAT,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Shop => "shop",
+            Self::Platform => "platform",
+        }
+    }
+
+    /// The subcommand of `export` / `import` for this kind of archive.
+    fn command(self) -> &'static str {
+        match self {
+            Self::Shop => "shop",
+            Self::Platform => "all",
+        }
+    }
+}
 
 /// `manifest.json`: what the archive holds and promises.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,7 +74,13 @@ pub struct Manifest {
     /// The newest migration of the source; the target must be at it.
     pub schema_version: i64,
     pub created_at: DateTime<Utc>,
-    pub shop: ShopRef,
+    /// The shop of a shop archive (`format` `storekeep-shop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop: Option<ShopRef>,
+    /// Every shop of a platform archive (`format` `storekeep-platform`),
+    /// as its `tenants` rows name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shops: Vec<ShopRef>,
     /// `tables/<name>.jsonl`: rows, SHA-256 and columns.
     pub tables: BTreeMap<String, TableEntry>,
     /// `media/<key>`: each image object.
@@ -47,7 +90,7 @@ pub struct Manifest {
     pub sealed_key_ids: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopRef {
     pub id: uuid::Uuid,
     pub slug: String,
@@ -119,9 +162,10 @@ impl Db {
         Ok(())
     }
 
+    /// The shop `slug`'s rows, or every row (`None`).
     async fn export(
         &self,
-        slug: &str,
+        slug: Option<&str>,
         progress: impl FnMut(&str, usize),
     ) -> Result<ShopRows, PortableError> {
         match self {
@@ -185,6 +229,21 @@ fn sealed_key_ids(shop: &ShopRows) -> BTreeSet<String> {
     ids
 }
 
+/// The `(id, slug)` of every `tenants` row.
+fn tenant_refs(shop: &ShopRows) -> Vec<ShopRef> {
+    shop.tables
+        .get("tenants")
+        .into_iter()
+        .flatten()
+        .filter_map(|row| {
+            Some(ShopRef {
+                id: uuid::Uuid::parse_str(string(row, "id")?).ok()?,
+                slug: string(row, "slug")?.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// The image objects the shop's rows name.
 fn media_keys(shop: &ShopRows) -> BTreeSet<String> {
     shop.tables
@@ -200,6 +259,26 @@ fn media_keys(shop: &ShopRows) -> BTreeSet<String> {
 pub async fn export_shop(
     settings: &Settings,
     slug: &str,
+    out: &Path,
+    progress: impl FnMut(Step<'_>),
+) -> anyhow::Result<(Manifest, u64)> {
+    export(settings, Some(slug), out, progress).await
+}
+
+/// Writes the whole platform (every row of every table the registry
+/// carries, every shop's images) to the archive `out` (which must not
+/// exist).
+pub async fn export_all(
+    settings: &Settings,
+    out: &Path,
+    progress: impl FnMut(Step<'_>),
+) -> anyhow::Result<(Manifest, u64)> {
+    export(settings, None, out, progress).await
+}
+
+async fn export(
+    settings: &Settings,
+    slug: Option<&str>,
     out: &Path,
     mut progress: impl FnMut(Step<'_>),
 ) -> anyhow::Result<(Manifest, u64)> {
@@ -222,22 +301,29 @@ pub async fn export_shop(
             .get(&key)
             .await
             .with_context(|| format!("reading image {key} from the image store"))?
-            .with_context(|| {
-                format!("image {key} of shop '{slug}' is missing from the image store")
-            })?;
+            .with_context(|| format!("image {key} is missing from the image store"))?;
         progress(Step::Media(&key));
         objects.push((key, bytes));
     }
+    let extent = if shop.is_platform() {
+        Extent::Platform
+    } else {
+        Extent::Shop
+    };
     let mut manifest = Manifest {
-        format: FORMAT.into(),
+        format: extent.format().into(),
         format_version: FORMAT_VERSION,
         storekeep_version: env!("CARGO_PKG_VERSION").into(),
         source_database: db.name().into(),
         schema_version: shop.schema_version,
         created_at: storekeep_store::now(),
-        shop: ShopRef {
+        shop: (extent == Extent::Shop).then(|| ShopRef {
             id: shop.tenant_id,
             slug: shop.slug.clone(),
+        }),
+        shops: match extent {
+            Extent::Shop => Vec::new(),
+            Extent::Platform => tenant_refs(&shop),
         },
         tables: BTreeMap::new(),
         media: BTreeMap::new(),
@@ -291,13 +377,31 @@ pub struct Checked {
     pub media: Vec<(String, Vec<u8>)>,
 }
 
-/// The archive's manifest, refused when it is not a storekeep shop archive
-/// of this format version.
-fn parse_manifest(file: &Path, bytes: &[u8]) -> anyhow::Result<Manifest> {
+/// The archive's manifest, refused when it is not a storekeep archive of
+/// this extent and format version.
+fn parse_manifest(file: &Path, bytes: &[u8], extent: Extent) -> anyhow::Result<Manifest> {
     let head: serde_json::Value = serde_json::from_slice(bytes)
         .with_context(|| format!("{}: manifest.json is not JSON", file.display()))?;
-    if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
-        bail!("{} is not a storekeep shop archive", file.display());
+    let format = head.get("format").and_then(|v| v.as_str());
+    if format != Some(extent.format()) {
+        let other = [Extent::Shop, Extent::Platform]
+            .into_iter()
+            .find(|e| Some(e.format()) == format);
+        if let Some(other) = other {
+            bail!(
+                "refused: {} is a storekeep {} archive (written by `storekeep export {}`), not a {} archive; import it with `storekeep import {}`",
+                file.display(),
+                other.name(),
+                other.command(),
+                extent.name(),
+                other.command()
+            );
+        }
+        bail!(
+            "{} is not a storekeep {} archive",
+            file.display(),
+            extent.name()
+        );
     }
     let version = head.get("format_version").and_then(|v| v.as_u64());
     if version != Some(u64::from(FORMAT_VERSION)) {
@@ -312,12 +416,17 @@ fn parse_manifest(file: &Path, bytes: &[u8]) -> anyhow::Result<Manifest> {
     Ok(manifest)
 }
 
-/// Reads the archive at `file` and checks it against its manifest and
-/// this binary's format and registry (nothing touches a database).
+/// Reads the shop archive at `file` and checks it against its manifest
+/// and this binary's format and registry (nothing touches a database).
 pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
+    read_archive_of(file, Extent::Shop)
+}
+
+/// [`read_archive`] for an archive of `extent`.
+pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
     let mut parsed = None;
     let (_, mut members) = archive::read(file, |bytes| {
-        let listed = parse_manifest(file, bytes)?;
+        let listed = parse_manifest(file, bytes, extent)?;
         let tables = listed
             .tables
             .iter()
@@ -330,12 +439,16 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
         parsed = Some(listed);
         Ok(all)
     })?;
-    let manifest = parsed.context("the archive's manifest was not read")?;
-    let mut shop = ShopRows {
-        tenant_id: manifest.shop.id,
-        slug: manifest.shop.slug.clone(),
-        schema_version: manifest.schema_version,
-        tables: BTreeMap::new(),
+    let manifest: Manifest = parsed.context("the archive's manifest was not read")?;
+    let mut shop = match (extent, &manifest.shop) {
+        (Extent::Shop, Some(named)) => ShopRows {
+            tenant_id: named.id,
+            slug: named.slug.clone(),
+            schema_version: manifest.schema_version,
+            tables: BTreeMap::new(),
+        },
+        (Extent::Shop, None) => bail!("refused: the shop archive's manifest names no shop"),
+        (Extent::Platform, _) => ShopRows::platform(manifest.schema_version),
     };
     let known: BTreeSet<&str> = TABLES.iter().map(|t| t.name).collect();
     let listed: BTreeSet<&str> = manifest.tables.keys().map(String::as_str).collect();
@@ -386,28 +499,35 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
     if wanted != listed {
         bail!("refused: the archive's images are not the ones its products name");
     }
-    // The images' prefix is the shop's own id, taken from its one tenants
-    // row (which must be the shop the manifest names).
-    let tenant = match shop.tables.get("tenants").map(Vec::as_slice) {
-        Some([tenant]) => Some(tenant),
-        _ => None,
-    };
-    let tenant_id = tenant
-        .and_then(|t| string(t, "id"))
-        .and_then(|s| uuid::Uuid::parse_str(s).ok());
-    if tenant_id != Some(manifest.shop.id)
-        || tenant.and_then(|t| string(t, "slug")) != Some(manifest.shop.slug.as_str())
-    {
-        bail!(
-            "refused: the archive must hold exactly one shop, the one its manifest names ({} '{}')",
-            manifest.shop.id,
-            manifest.shop.slug
-        );
+    // The images' prefix is a shop's own id, taken from the tenants rows:
+    // a shop archive's one row must be the shop the manifest names, a
+    // platform archive's rows the shops it lists.
+    let tenants = tenant_refs(&shop);
+    let rows = shop.tables.get("tenants").map_or(0, Vec::len);
+    match &manifest.shop {
+        Some(named) if extent == Extent::Shop => {
+            if rows != 1 || tenants != [named.clone()] {
+                bail!(
+                    "refused: the archive must hold exactly one shop, the one its manifest names ({} '{}')",
+                    named.id,
+                    named.slug
+                );
+            }
+        }
+        _ => {
+            if rows != tenants.len() || tenants != manifest.shops {
+                bail!(
+                    "refused: the archive's shops (tenants rows) are not the ones its manifest lists"
+                );
+            }
+        }
     }
-    let prefix = format!("{}/", manifest.shop.id);
+    let prefixes: Vec<String> = tenants.iter().map(|t| format!("{}/", t.id)).collect();
     let mut media = Vec::new();
     for (key, entry) in &manifest.media {
-        if !key.starts_with(&prefix) || key.split('/').any(|part| part.is_empty() || part == "..") {
+        if !prefixes.iter().any(|p| key.starts_with(p))
+            || key.split('/').any(|part| part.is_empty() || part == "..")
+        {
             bail!("refused: image key {key} is not one of the shop's");
         }
         let bytes = members
@@ -511,9 +631,31 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
 pub async fn import_shop(
     settings: &Settings,
     file: &Path,
+    progress: impl FnMut(Step<'_>),
+) -> anyhow::Result<Manifest> {
+    import(settings, file, Extent::Shop, progress).await
+}
+
+/// Imports the platform archive at `file` into the configured database
+/// (already migrated), which must be empty: refused, with nothing
+/// written, as [`import_shop`] refuses, and when this installation holds
+/// any row an archive carries (a shop, an account, a plan other than the
+/// built-in `default`, an audit entry…).
+pub async fn import_all(
+    settings: &Settings,
+    file: &Path,
+    progress: impl FnMut(Step<'_>),
+) -> anyhow::Result<Manifest> {
+    import(settings, file, Extent::Platform, progress).await
+}
+
+async fn import(
+    settings: &Settings,
+    file: &Path,
+    extent: Extent,
     mut progress: impl FnMut(Step<'_>),
 ) -> anyhow::Result<Manifest> {
-    let checked = read_archive(file)?;
+    let checked = read_archive_of(file, extent)?;
     let db = Db::of(settings);
     db.require_known_schema().await?;
     let (version, clashes) = db.check(&checked.shop).await.map_err(refused)?;

@@ -41,6 +41,7 @@ mod outage_support;
 mod payments;
 mod plans;
 mod portable;
+mod portable_all;
 mod security;
 mod tenancy;
 mod tenants;

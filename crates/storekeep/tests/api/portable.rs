@@ -21,32 +21,32 @@ use crate::commerce_support::{
 };
 use crate::identity::{admin, customer_token, register, token};
 
-const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
 const CUSTOMER: &str = "ada@moving.example";
 
 /// A SQLite database in a folder of its own, whatever this pass's
 /// database is: the source of every move.
-fn sqlite_db() -> TestDb {
+pub(crate) fn sqlite_db() -> TestDb {
     let mut db = TestDb::at("sqlite:");
     db.url = format!("sqlite://{}", db.dir.path().join("storekeep.db").display());
     db
 }
 
-fn run(db: &TestDb, args: &[&str]) -> Output {
+pub(crate) fn run(db: &TestDb, args: &[&str]) -> Output {
     storekeep_command(BIN, db).args(args).output().unwrap()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn ok(db: &TestDb, args: &[&str]) -> Output {
+pub(crate) fn ok(db: &TestDb, args: &[&str]) -> Output {
     let out = run(db, args);
     assert!(out.status.success(), "storekeep {args:?}: {}", stderr(&out));
     out
 }
 
-async fn get(req: reqwest::RequestBuilder) -> Value {
+pub(crate) async fn get(req: reqwest::RequestBuilder) -> Value {
     let resp = req.send().await.unwrap();
     let status = resp.status();
     let url = resp.url().to_string();
@@ -56,7 +56,7 @@ async fn get(req: reqwest::RequestBuilder) -> Value {
 }
 
 /// What the test built: the shop's ids.
-struct Built {
+pub(crate) struct Built {
     shop: Shop,
     laptop: String,
     orders: Vec<String>,
@@ -66,7 +66,7 @@ struct Built {
 /// A shop with two products (one with an image, one of two variants), a
 /// coupon, a webhook endpoint, a customer with an order, a paid guest
 /// order and a paid rental contract, all made through the API.
-async fn build_shop(app: &TestApp, slug: &str) -> Built {
+pub(crate) async fn build_shop(app: &TestApp, slug: &str) -> Built {
     let shop = selling_shop(app, slug, 2_500, 50).await;
     let resp = upload(
         app,
@@ -177,7 +177,7 @@ async fn build_shop(app: &TestApp, slug: &str) -> Built {
 /// The API's answers about the shop, path by path, as a visitor, the
 /// owner and the customer see them (each signing in afresh: sessions do
 /// not travel).
-async fn views(app: &TestApp, slug: &str, built: &Built) -> Vec<(String, Value)> {
+pub(crate) async fn views(app: &TestApp, slug: &str, built: &Built) -> Vec<(String, Value)> {
     let owner = token(app, Some(slug), &format!("owner@{slug}.example"), "staff").await;
     let customer = customer_token(app, slug, CUSTOMER).await;
     let s = &built.shop;
@@ -245,7 +245,7 @@ async fn views(app: &TestApp, slug: &str, built: &Built) -> Vec<(String, Value)>
 
 /// The entries of an audit-log page made before the moment `cut` (an
 /// entry's `at`), oldest first: sign-ins on the target come after.
-fn audit_before(log: &Value, cut: &str) -> Vec<Value> {
+pub(crate) fn audit_before(log: &Value, cut: &str) -> Vec<Value> {
     let mut entries: Vec<Value> = log["items"]
         .as_array()
         .unwrap_or_else(|| panic!("an audit page: {log}"))
@@ -257,8 +257,27 @@ fn audit_before(log: &Value, cut: &str) -> Vec<Value> {
     entries
 }
 
+/// Asserts two [`views`] of a shop are alike, ids included; of the audit
+/// log, the entries made before `before` was taken (the sign-ins of
+/// `views` on the target come after).
+pub(crate) fn assert_same_views(before: &[(String, Value)], after: &[(String, Value)]) {
+    assert_eq!(before.len(), after.len());
+    for ((path, was), (_, now)) in before.iter().zip(after) {
+        if path == "/api/v1/admin/audit-log" {
+            let cut = audit_before(was, "9999").last().unwrap()["at"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(audit_before(was, &cut), audit_before(now, &cut), "{path}");
+            assert!(!audit_before(was, &cut).is_empty());
+        } else {
+            assert_eq!(was, now, "{path} differs after the move");
+        }
+    }
+}
+
 /// The export of `slug` from `db`, written into `dir`.
-fn export(db: &TestDb, slug: &str, dir: &Path) -> PathBuf {
+pub(crate) fn export(db: &TestDb, slug: &str, dir: &Path) -> PathBuf {
     let file = dir.join(format!("{slug}.tar.zst"));
     let out = ok(
         db,
@@ -310,19 +329,7 @@ async fn a_shop_moved_from_sqlite_answers_the_same_and_verifies_its_audit_chain(
     assert_eq!(summary["shop"]["slug"], "moving");
     assert_eq!(summary["images"], 1, "{summary}");
     let after = views(&target, "moving", &built).await;
-    assert_eq!(before.len(), after.len());
-    for ((path, was), (_, now)) in before.iter().zip(&after) {
-        if path == "/api/v1/admin/audit-log" {
-            let cut = audit_before(was, "9999").last().unwrap()["at"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            assert_eq!(audit_before(was, &cut), audit_before(now, &cut), "{path}");
-            assert!(!audit_before(was, &cut).is_empty());
-        } else {
-            assert_eq!(was, now, "{path} differs after the move");
-        }
-    }
+    assert_same_views(&before, &after);
     let found = &after
         .iter()
         .find(|(p, _)| p == "/api/v1/store/search?q=thinkpad")
@@ -345,7 +352,7 @@ async fn a_shop_moved_from_sqlite_answers_the_same_and_verifies_its_audit_chain(
 }
 
 /// The archive's members, to edit one and write them back.
-fn members(file: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn members(file: &Path) -> Vec<(String, Vec<u8>)> {
     let raw = std::fs::read(file).unwrap();
     let tar = zstd::decode_all(&raw[..]).unwrap();
     let mut archive = tar::Archive::new(&tar[..]);
@@ -360,7 +367,7 @@ fn members(file: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn rewrite(file: &Path, to: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
+pub(crate) fn rewrite(file: &Path, to: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
     let mut all = members(file);
     edit(&mut all);
     let mut tar = tar::Builder::new(Vec::new());
@@ -374,7 +381,7 @@ fn rewrite(file: &Path, to: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>
     std::fs::write(to, zstd::encode_all(&tar[..], 3).unwrap()).unwrap();
 }
 
-fn edit_manifest(all: &mut [(String, Vec<u8>)], change: impl FnOnce(&mut Value)) {
+pub(crate) fn edit_manifest(all: &mut [(String, Vec<u8>)], change: impl FnOnce(&mut Value)) {
     let m = all.iter_mut().find(|(n, _)| n == "manifest.json").unwrap();
     let mut manifest: Value = serde_json::from_slice(&m.1).unwrap();
     change(&mut manifest);
@@ -407,14 +414,14 @@ fn edit_table(all: &mut [(String, Vec<u8>)], table: &str, change: impl FnOnce(&m
 }
 
 /// Everything the target holds that an import would change.
-async fn state(app: &TestApp) -> Value {
+pub(crate) async fn state(app: &TestApp) -> Value {
     let tenants = get(app.platform(Method::GET, "/api/v1/platform/tenants")).await;
     let audit = get(app.platform(Method::GET, "/api/v1/platform/audit-log")).await;
     let media = walk(&app.db.dir.path().join("media"));
     json!({"tenants": tenants, "audit": audit, "media": media})
 }
 
-fn walk(dir: &Path) -> Vec<String> {
+pub(crate) fn walk(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
