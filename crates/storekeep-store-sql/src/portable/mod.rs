@@ -6,6 +6,7 @@
 
 pub mod registry;
 mod rows;
+pub mod sealed;
 mod tables;
 
 use std::collections::BTreeMap;

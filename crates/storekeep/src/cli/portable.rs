@@ -19,7 +19,8 @@ pub enum ImportCommand {
     /// Import a shop archive written by `storekeep export shop`: refused,
     /// with nothing written, if its slug, id or a domain is taken here,
     /// if it is damaged, of another schema version, or sealed with other
-    /// encryption keys than this installation's.
+    /// encryption keys than this installation's (unless `--source-keys`
+    /// names them).
     Shop(ImportShopArgs),
 }
 
@@ -50,6 +51,14 @@ pub struct ExportShopArgs {
 pub struct ImportShopArgs {
     /// The archive `storekeep export shop` wrote.
     file: PathBuf,
+    /// The exporting installation's encryption keys, when they are not
+    /// this installation's: a TOML file with an `[encryption]` section
+    /// (`keys` and `blind_index_key`, or their `_file` forms), such as the
+    /// source's configuration file. The shop's sealed data is re-sealed
+    /// with this installation's keys and its email indexes recomputed; the
+    /// archive is not changed. See docs/export.md.
+    #[arg(long, value_name = "KEYFILE")]
+    source_keys: Option<PathBuf>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -85,9 +94,15 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         ImportCommand::Catalog(cmd) => return super::catalog::import(settings, cmd).await,
         ImportCommand::Shop(args) => args,
     };
+    let source_keys = args
+        .source_keys
+        .as_deref()
+        .map(portable::reseal::source_keys)
+        .transpose()?;
     super::open_store(&settings, true).await?.close().await;
     let bar = Bar::new(args.json);
-    let manifest = portable::import_shop(&settings, &args.file, |s| bar.step(s)).await?;
+    let manifest =
+        portable::import_shop(&settings, &args.file, source_keys.as_ref(), |s| bar.step(s)).await?;
     bar.finish();
     report(
         &manifest,

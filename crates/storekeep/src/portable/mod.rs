@@ -7,6 +7,7 @@
 //! verifies on the target and the API answers alike. See docs/export.md.
 
 pub mod archive;
+pub mod reseal;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -428,8 +429,9 @@ pub fn read_archive(file: &Path) -> anyhow::Result<Checked> {
 /// Why the keys must already agree, for every key refusal.
 const SAME_KEYS: &str = "the target must already run with the source's encryption keys and blind-index key \
      (e.g. an installation moving its own shop between SQLite and PostgreSQL); installing the source's keys \
-     here is only safe on an EMPTY target (on one with shops it breaks every existing account's sign-in), \
-     and moving a shop between installations with different keys is not supported yet";
+     here is only safe on an EMPTY target (on one with shops it breaks every existing account's sign-in); \
+     to move a shop into an installation with other keys, give the source's keys with --source-keys \
+     (they re-seal the shop's data with this installation's keys)";
 
 /// The sealed values an import opens to prove the keys: (table, column,
 /// the sealing context's prefix; the row's id completes it).
@@ -508,12 +510,16 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
 /// of another format or schema version, sealed with other keys, or
 /// clashes with a shop here; otherwise its images go to the image store
 /// and its rows in one transaction (images removed again if that fails).
+/// With `source_keys` (the exporting installation's), the rows are
+/// re-sealed with this installation's keys first (`reseal.rs`) instead of
+/// requiring the same keys.
 pub async fn import_shop(
     settings: &Settings,
     file: &Path,
+    source_keys: Option<&Keyring>,
     mut progress: impl FnMut(Step<'_>),
 ) -> anyhow::Result<Manifest> {
-    let checked = read_archive(file)?;
+    let mut checked = read_archive(file)?;
     let db = Db::of(settings);
     db.require_known_schema().await?;
     let (version, clashes) = db.check(&checked.shop).await.map_err(refused)?;
@@ -528,7 +534,11 @@ pub async fn import_shop(
             "refused: the archive's schema ({theirs}) is older than this database's ({version}); export it again with this storekeep version (it migrates the source first)"
         );
     }
-    require_same_keys(&settings.load_keyring()?, &checked)?;
+    let keyring = settings.load_keyring()?;
+    match source_keys {
+        None => require_same_keys(&keyring, &checked)?,
+        Some(source) => _ = reseal::reseal(source, &keyring, &mut checked.shop)?,
+    }
     if !clashes.is_empty() {
         bail!("refused: {}", clashes.join("; "));
     }

@@ -41,6 +41,7 @@ mod outage_support;
 mod payments;
 mod plans;
 mod portable;
+mod portable_reseal;
 mod security;
 mod tenancy;
 mod tenants;
