@@ -24,7 +24,10 @@ use storekeep_test_support::{TEST_KEYS, TestApp, TestDb, spawn_app_on, storekeep
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::catalog_support::body;
-use crate::commerce_support::{Shop, cart_req, cart_with, checkout, checkout_body, selling_shop};
+use crate::commerce_support::{
+    Shop, cart_req, cart_with, checkout, checkout_body, selling_shop, set_settings, settings,
+};
+use crate::email_support::{Mail, dkim_rsa_key, dkim_verifies, messages_in, python_has, wait_for};
 use crate::identity::{PASSWORD, admin, customer_token, login_as, now_unix, register, token, totp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
@@ -150,7 +153,10 @@ async fn staying_people_sign_in(app: &TestApp) {
 /// A webhook receiver of the test's own on loopback: answers 200 and
 /// keeps each request's headers and body.
 #[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>);
+struct Receiver(Arc<Mutex<Vec<Request>>>);
+
+/// A request's headers (names in lower case) and body.
+type Request = (Vec<(String, String)>, Vec<u8>);
 
 impl Receiver {
     async fn start() -> (Self, String) {
@@ -206,7 +212,7 @@ impl Receiver {
         (me, url)
     }
 
-    fn received(&self) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+    fn received(&self) -> Vec<Request> {
         self.0.lock().unwrap().clone()
     }
 }
@@ -386,6 +392,12 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     })
     .await;
     let shop = selling_shop(&source, "moving", 2_500, 50).await;
+    let dkim = tempfile::tempdir().unwrap();
+    let (pem, txt) = dkim_rsa_key(dkim.path());
+    let mut signed = settings(1800);
+    signed["settings"]["email_dkim"] =
+        json!({"selector": "sk1", "domain": "moving.example", "private_key": pem});
+    set_settings(&source, "moving", &shop.token, &signed).await;
     let resp = source
         .shop("moving", Method::POST, "/api/v1/auth/register")
         .json(&json!({"account": {
@@ -554,6 +566,27 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
         export["export"]["profile"]["email"],
         format!("erased+{gone}@erased.invalid")
     );
+    // The shop's DKIM key signs its mail (a password reset, found by the
+    // email's new index).
+    let folder = target.db.dir.path().join("mail");
+    let before = messages_in(&folder).len();
+    let asked = target
+        .shop("moving", Method::POST, "/api/v1/auth/password-reset")
+        .json(&json!({ "email": CUSTOMER }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let mail = wait_for(&folder, before + 1).await.last().unwrap().clone();
+    assert!(
+        Mail::read(&mail)
+            .header("DKIM-Signature")
+            .is_some_and(|h| h.contains("d=moving.example")),
+        "the reset mail is signed with the re-sealed DKIM key"
+    );
+    if python_has("dkim") {
+        assert!(dkim_verifies(&mail, &txt));
+    }
     // Name and phone were re-sealed too.
     let export = get(admin(
         &target,
