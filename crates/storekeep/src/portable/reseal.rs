@@ -65,7 +65,7 @@ fn text<'r>(row: &'r Row, column: &str) -> Option<&'r str> {
     row.get(column).and_then(Value::as_str)
 }
 
-/// Why every refusal of a re-seal happens.
+/// What each refusal of a re-seal asks for.
 const SOURCE_KEYS: &str = "--source-keys must name the encryption keys and blind-index key \
      of the installation that exported the shop";
 
