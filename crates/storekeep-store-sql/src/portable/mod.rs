@@ -7,6 +7,7 @@
 
 pub mod registry;
 mod rows;
+pub mod sealed;
 mod tables;
 
 use std::collections::BTreeMap;

@@ -20,7 +20,8 @@ pub enum ImportCommand {
     /// Import a shop archive written by `storekeep export shop`: refused,
     /// with nothing written, if its slug, id or a domain is taken here,
     /// if it is damaged, of another schema version, or sealed with other
-    /// encryption keys than this installation's.
+    /// encryption keys than this installation's (unless `--source-keys`
+    /// names them).
     Shop(ImportShopArgs),
     /// Import a platform archive written by `storekeep export all` into
     /// this EMPTY installation (no shop, account, audit entry or plan but
@@ -71,6 +72,14 @@ pub struct ExportShopArgs {
 pub struct ImportShopArgs {
     /// The archive `storekeep export shop` (or `export all`) wrote.
     file: PathBuf,
+    /// The exporting installation's encryption keys, when they are not
+    /// this installation's: a TOML file with an `[encryption]` section
+    /// (`keys` and `blind_index_key`, or their `_file` forms), such as the
+    /// source's configuration file. The shop's sealed data is re-sealed
+    /// with this installation's keys and its email indexes recomputed; the
+    /// archive is not changed. See docs/export.md.
+    #[arg(long, value_name = "KEYFILE")]
+    source_keys: Option<PathBuf>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -118,12 +127,22 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
         ImportCommand::Shop(args) => (args, false),
         ImportCommand::All(args) => (args, true),
     };
+    let source_keys = args
+        .source_keys
+        .as_deref()
+        .map(portable::reseal::source_keys)
+        .transpose()?;
+    if all && source_keys.is_some() {
+        anyhow::bail!(
+            "refused: --source-keys is for `import shop`; `import all` fills an EMPTY installation, which can simply run with the source's encryption keys (see docs/export.md)"
+        );
+    }
     super::open_store(&settings, true).await?.close().await;
     let bar = Bar::new(args.json);
     let manifest = if all {
         portable::import_all(&settings, &args.file, |s| bar.step(s)).await?
     } else {
-        portable::import_shop(&settings, &args.file, |s| bar.step(s)).await?
+        portable::import_shop(&settings, &args.file, source_keys.as_ref(), |s| bar.step(s)).await?
     };
     bar.finish();
     report(

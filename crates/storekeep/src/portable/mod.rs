@@ -10,6 +10,7 @@
 //! verifies on the target and the API answers alike. See docs/export.md.
 
 pub mod archive;
+pub mod reseal;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -548,8 +549,9 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
 /// Why the keys must already agree, for every key refusal.
 const SAME_KEYS: &str = "the target must already run with the source's encryption keys and blind-index key \
      (e.g. an installation moving its own shop between SQLite and PostgreSQL); installing the source's keys \
-     here is only safe on an EMPTY target (on one with shops it breaks every existing account's sign-in), \
-     and moving a shop between installations with different keys is not supported yet";
+     here is only safe on an EMPTY target (on one with shops it breaks every existing account's sign-in); \
+     to move a shop into an installation with other keys, give the source's keys with --source-keys \
+     (they re-seal the shop's data with this installation's keys)";
 
 /// The sealed values an import opens to prove the keys: (table, column,
 /// the sealing context's prefix; the row's id completes it).
@@ -628,34 +630,40 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
 /// of another format or schema version, sealed with other keys, or
 /// clashes with a shop here; otherwise its images go to the image store
 /// and its rows in one transaction (images removed again if that fails).
+/// With `source_keys` (the exporting installation's), the rows are
+/// re-sealed with this installation's keys first (`reseal.rs`) instead of
+/// requiring the same keys.
 pub async fn import_shop(
     settings: &Settings,
     file: &Path,
+    source_keys: Option<&Keyring>,
     progress: impl FnMut(Step<'_>),
 ) -> anyhow::Result<Manifest> {
-    import(settings, file, Extent::Shop, progress).await
+    import(settings, file, Extent::Shop, source_keys, progress).await
 }
 
 /// Imports the platform archive at `file` into the configured database
 /// (already migrated), which must be empty: refused, with nothing
 /// written, as [`import_shop`] refuses, and when this installation holds
 /// any row an archive carries (a shop, an account, a plan other than the
-/// built-in `default`, an audit entry…).
+/// built-in `default`, an audit entry…). There is no re-seal: an empty
+/// installation can simply run with the source's keys.
 pub async fn import_all(
     settings: &Settings,
     file: &Path,
     progress: impl FnMut(Step<'_>),
 ) -> anyhow::Result<Manifest> {
-    import(settings, file, Extent::Platform, progress).await
+    import(settings, file, Extent::Platform, None, progress).await
 }
 
 async fn import(
     settings: &Settings,
     file: &Path,
     extent: Extent,
+    source_keys: Option<&Keyring>,
     mut progress: impl FnMut(Step<'_>),
 ) -> anyhow::Result<Manifest> {
-    let checked = read_archive_of(file, extent)?;
+    let mut checked = read_archive_of(file, extent)?;
     let db = Db::of(settings);
     db.require_known_schema().await?;
     let (version, clashes) = db.check(&checked.shop).await.map_err(refused)?;
@@ -670,7 +678,11 @@ async fn import(
             "refused: the archive's schema ({theirs}) is older than this database's ({version}); export it again with this storekeep version (it migrates the source first)"
         );
     }
-    require_same_keys(&settings.load_keyring()?, &checked)?;
+    let keyring = settings.load_keyring()?;
+    match source_keys {
+        None => require_same_keys(&keyring, &checked)?,
+        Some(source) => _ = reseal::reseal(source, &keyring, &mut checked.shop)?,
+    }
     if !clashes.is_empty() {
         bail!("refused: {}", clashes.join("; "));
     }

@@ -42,6 +42,7 @@ mod payments;
 mod plans;
 mod portable;
 mod portable_all;
+mod portable_reseal;
 mod security;
 mod tenancy;
 mod tenants;
