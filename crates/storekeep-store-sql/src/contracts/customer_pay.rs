@@ -256,6 +256,11 @@ pub async fn settle_installment_payment<B: Backend>(
     .await?;
     if settled == PaymentStatus::Confirmed {
         let tenant = TenantId(tenant.0);
+        let audit = AuditContext {
+            actor: format!("provider:{provider}"),
+            ip: None,
+            request_id: None,
+        };
         // A contract closed since the attempt started (bought out,
         // returned, cancelled, defaulted) takes no installment, nor one paid
         // by staff meanwhile: the money collected is the shop's to refund,
@@ -268,14 +273,10 @@ pub async fn settle_installment_payment<B: Backend>(
                 inst,
                 (amount, late_fee),
                 (provider, reference),
+                &audit.actor,
                 at,
             )
             .await?;
-        let audit = AuditContext {
-            actor: format!("provider:{provider}"),
-            ip: None,
-            request_id: None,
-        };
         let action = if paid {
             "rental_contract.installment_paid"
         } else {
@@ -316,6 +317,7 @@ async fn record<B: Backend>(
     inst: DbId,
     (amount, late_fee): (i64, i64),
     (provider, reference): (&str, &str),
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let marked = B::exec(
@@ -330,6 +332,15 @@ async fn record<B: Backend>(
         return Ok(false);
     }
     let moves = super::installment_moves(inst, amount, late_fee);
-    super::record_moves::<B>(conn, tenant, contract, moves, (provider, reference), at).await?;
+    super::record_moves::<B>(
+        conn,
+        tenant,
+        contract,
+        moves,
+        (provider, reference),
+        actor,
+        at,
+    )
+    .await?;
     Ok(true)
 }

@@ -117,6 +117,7 @@ impl ContractView {
                     provider: p.provider.clone(),
                     reference: p.reference.clone(),
                     reason: p.reason.clone(),
+                    actor: p.actor.clone(),
                     created_at: p.created_at,
                 })
                 .collect(),
