@@ -10,6 +10,13 @@ use storekeep_domain::{OrderStatus, UserId};
 /// Audit actions.
 pub const CUSTOMER_ERASED: &str = "customer.erased";
 pub const CUSTOMER_DATA_EXPORTED: &str = "customer.data_exported";
+/// An erasure of a data subject by email (their account, if any, and every
+/// order placed with the email).
+pub const CUSTOMER_ERASED_BY_EMAIL: &str = "customer.erased_by_email";
+
+/// The audit target of an export or erasure by email when the email has
+/// no account (the address itself never goes into the log).
+pub const GUEST_TARGET: &str = "guest";
 
 /// What `NotFound` names: a customer account of the shop (staff and
 /// other shops' customers are not found).
@@ -42,6 +49,12 @@ pub fn is_erased_index(index: &str) -> bool {
 /// any address, so every reader opens it as before).
 pub fn erased_email(customer: UserId) -> String {
     format!("erased+{customer}@{ERASED_EMAIL_DOMAIN}")
+}
+
+/// The placeholder address an erasure by email leaves on an order that
+/// belongs to no account (`order` is the order's id).
+pub fn erased_order_email(order: uuid::Uuid) -> String {
+    format!("erased+{order}@{ERASED_EMAIL_DOMAIN}")
 }
 
 /// Whether `email` is an erasure's placeholder (mail to it is never
@@ -115,6 +128,23 @@ pub fn erasure_summary(report: &ErasureReport) -> Value {
         "orders": report.orders,
         "sessions": report.sessions,
         "jobs": report.jobs,
+    })
+}
+
+/// What the audit entry of an erasure by email records: counts, whether
+/// an account was found, and the orders' ids; never the address nor its
+/// blind index.
+pub fn erasure_by_email_summary(
+    report: &ErasureReport,
+    account: bool,
+    orders: &[storekeep_domain::OrderId],
+) -> Value {
+    serde_json::json!({
+        "orders": report.orders,
+        "sessions": report.sessions,
+        "jobs": report.jobs,
+        "account": account,
+        "order_ids": orders,
     })
 }
 

@@ -71,3 +71,5 @@ mod rentals_self_pay;
 mod privacy;
 // i16 review: staff actions name their actor, not `system`.
 mod privacy_actors;
+// i16: customers' rights by email (guest purchases).
+mod privacy_email;

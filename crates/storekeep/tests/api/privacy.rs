@@ -309,7 +309,7 @@ async fn sealed_of(app: &TestApp, customer: &str) -> Vec<String> {
 
 /// Everything stored, as bytes: the SQLite files, or every row of the
 /// tables that can hold PII as text on PostgreSQL.
-async fn stored(app: &TestApp) -> String {
+pub async fn stored(app: &TestApp) -> String {
     if app.db.is_sqlite() {
         let mut bytes = Vec::new();
         for f in ["storekeep.db", "storekeep.db-wal"] {
