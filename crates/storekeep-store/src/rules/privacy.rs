@@ -104,9 +104,21 @@ pub fn redact_for_customer(entry: &mut storekeep_domain::AuditEntry, customer: U
     if entry.actor == format!("customer:{customer}") {
         return;
     }
+    entry.actor = actor_for_customer(&entry.actor, customer);
+    entry.ip = None;
+    entry.request_id = None;
+}
+
+/// An actor (`staff:<id>`, `api_key:<id>`…) as the customer's own views
+/// show it: their own kept, any staff account, API key, OAuth client or
+/// operator `staff`, anything else (`system`, a payment provider)
+/// `system`.
+pub fn actor_for_customer(actor: &str, customer: UserId) -> String {
+    if actor == format!("customer:{customer}") {
+        return actor.to_owned();
+    }
     // Staff and operator accounts (`<kind>:<id>`), API keys, OAuth
-    // clients, the platform token; anything else (`system`, a payment
-    // provider) is the system.
+    // clients, the platform token.
     let staff = [
         "staff:",
         "operator:",
@@ -116,10 +128,8 @@ pub fn redact_for_customer(entry: &mut storekeep_domain::AuditEntry, customer: U
         "platform_token",
     ]
     .iter()
-    .any(|p| entry.actor.starts_with(p));
-    entry.actor = if staff { "staff" } else { "system" }.into();
-    entry.ip = None;
-    entry.request_id = None;
+    .any(|p| actor.starts_with(p));
+    if staff { "staff" } else { "system" }.into()
 }
 
 /// What the audit entry of an erasure records: counts, never PII.

@@ -82,7 +82,7 @@ pub(crate) async fn build_export(
             addresses.push(o.shipping_address.clone());
         }
     }
-    let rentals = all_contracts(svc, tenant, id).await?;
+    let rentals = all_contracts(svc, tenant, id, by).await?;
     let mut targets: Vec<String> = orders.iter().map(|o| format!("order:{}", o.id)).collect();
     targets.extend(
         rentals
@@ -145,6 +145,7 @@ async fn all_contracts(
     svc: &Services,
     tenant: &Tenant,
     id: UserId,
+    by: Requester,
 ) -> ServiceResult<Vec<ContractView>> {
     let filter = ContractFilter {
         customer_id: Some(id),
@@ -159,7 +160,10 @@ async fn all_contracts(
         let found = contracts::list(svc, tenant, &filter, &page).await?;
         for c in &found.items {
             let detail = contracts::get(svc, tenant, c.id).await?;
-            out.push(ContractView::new(&detail));
+            out.push(match by {
+                Requester::Customer => ContractView::for_customer(&detail, id),
+                Requester::Staff => ContractView::new(&detail),
+            });
         }
         match found.next_cursor {
             Some(next) => page.after = Some(next),

@@ -234,5 +234,28 @@ async fn staff_and_api_key_actions_on_orders_and_contracts_name_who_did_them() {
             );
         }
     }
+    // Ann's own view of a contract names no staff member or key.
+    let resp = app
+        .shop(
+            "acme",
+            Method::GET,
+            &format!("/api/v1/store/rentals/{contract_k}"),
+        )
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let own = body(resp).await;
+    let actors: Vec<&str> = own["contract"]["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        !actors.is_empty() && actors.iter().all(|&a| a == "staff"),
+        "{actors:?}"
+    );
     app.stop().await;
 }
