@@ -16,9 +16,10 @@
 //!    rewriting a random row's payload with one of another length (a status
 //!    change, an erasure's placeholders: the old cell's bytes are freed
 //!    inside the page and, with `ON`, zeroed);
-//! 3. **delete**: every row deleted in transactions of 500 (the `jobs.prune`
-//!    and erasure pattern: whole pages go to the freelist and, with `ON`,
-//!    are overwritten with zeros).
+//! 3. **delete**: `--delete-rows` rows (loaded untimed in one transaction)
+//!    deleted in durable transactions of 500 (the `jobs.prune` and erasure
+//!    pattern: whole pages go to the freelist and, with `ON`, are
+//!    overwritten with zeros).
 //!
 //! `ON` and `OFF` alternate for `--rounds` rounds, so a machine whose load
 //! drifts weighs on both alike; one JSON line per round, then the medians
@@ -38,8 +39,11 @@ struct Args {
     /// A folder for the throwaway database files.
     #[arg(long)]
     dir: std::path::PathBuf,
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 1000)]
     count: usize,
+    /// Rows the delete workload removes.
+    #[arg(long, default_value_t = 50_000)]
+    delete_rows: usize,
     /// Bytes of payload per row.
     #[arg(long, default_value_t = 400)]
     payload: usize,
@@ -136,6 +140,22 @@ async fn one(args: &Args, secure: bool) -> [f64; 3] {
     }
     let update = args.count as f64 / start.elapsed().as_secs_f64();
 
+    // The delete workload's rows, loaded untimed in one transaction.
+    let mut tx = conn.begin().await.expect("begin");
+    for i in 0..args.delete_rows.saturating_sub(args.count) {
+        sqlx::query("INSERT INTO rows (tenant_id, state, payload, created_at) VALUES ($1, 'completed', $2, $3)")
+            .bind(&tenant)
+            .bind(&payloads[i % payloads.len()])
+            .bind(chrono::Utc::now())
+            .execute(&mut *tx)
+            .await
+            .expect("load");
+    }
+    tx.commit().await.expect("commit");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM rows")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
     let start = Instant::now();
     loop {
         let mut tx = conn.begin().await.expect("begin");
@@ -150,7 +170,7 @@ async fn one(args: &Args, secure: bool) -> [f64; 3] {
             break;
         }
     }
-    let delete = args.count as f64 / start.elapsed().as_secs_f64();
+    let delete = rows as f64 / start.elapsed().as_secs_f64();
     conn.close().await.expect("close");
     [insert, update, delete]
 }
@@ -203,7 +223,7 @@ async fn main() {
         .collect();
     println!(
         "{}",
-        json!({"median": summary, "count": args.count, "payload_bytes": args.payload,
-               "rounds": args.rounds})
+        json!({"median": summary, "count": args.count, "delete_rows": args.delete_rows,
+               "payload_bytes": args.payload, "rounds": args.rounds})
     );
 }
