@@ -377,8 +377,10 @@ pub async fn erase_by_email<B: Backend>(
         return Ok(ErasureOutcome::OrdersChanged);
     }
 
-    let mut report = ErasureReport::default();
-    report.orders = erase_orders::<B>(&mut tx, &erasure.orders).await?;
+    let mut report = ErasureReport {
+        orders: erase_orders::<B>(&mut tx, &erasure.orders).await?,
+        ..ErasureReport::default()
+    };
     let guest_key = format!("email:{index}");
     for o in &erasure.orders {
         let (id, key) = (DbId(o.id.0), rules::erased_index(o.id.0));

@@ -272,8 +272,7 @@ pub async fn settle_installment_payment<B: Backend>(
                 contract,
                 inst,
                 (amount, late_fee),
-                (provider, reference),
-                &audit.actor,
+                (provider, reference, &audit.actor),
                 at,
             )
             .await?;
@@ -306,7 +305,8 @@ pub async fn settle_installment_payment<B: Backend>(
 const CONTRACT_OF: &str = "SELECT status FROM rental_contracts WHERE id = $1";
 const CONTRACT_OF_LOCKED: &str = "SELECT status FROM rental_contracts WHERE id = $1 FOR UPDATE";
 
-/// Records installment `inst` paid through `(provider, reference)`: its
+/// Records installment `inst` paid through `(provider, reference)`, by
+/// `actor` (as the audit log names it): its
 /// amount and late fee as payments, its `paid_at`. `false` (nothing
 /// written) if it was paid meanwhile (by staff): the money is then the
 /// shop's to refund by hand.
@@ -316,8 +316,7 @@ async fn record<B: Backend>(
     contract: DbId,
     inst: DbId,
     (amount, late_fee): (i64, i64),
-    (provider, reference): (&str, &str),
-    actor: &str,
+    (provider, reference, actor): (&str, &str, &str),
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let marked = B::exec(
