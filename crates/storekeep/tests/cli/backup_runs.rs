@@ -259,6 +259,11 @@ async fn a_backup_by_hand_is_refused_and_a_scheduled_one_skipped_while_another_r
     held.release().await;
     let out = cli(&db, &["backup", "create", "--json"]);
     let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("WARN backup.recipients is unset"),
+        "the command's warnings on stderr: {said}"
+    );
     cli(&db, &["backup", "verify", made["id"].as_str().unwrap()]);
     assert!(
         !db.dir.path().join("tmp/backup.lock").exists(),

@@ -569,6 +569,19 @@ async fn a_node_with_the_schedule_off_runs_a_scheduled_backup_it_claims() {
     .await;
     assert_eq!(d["backups"]["schedule_seconds"], Value::Null, "{d:#}");
     assert_eq!(d["backups"]["failures"], 0, "{d:#}");
+    // Its warning (no backup.recipients) is a line of the JSON log.
+    assert!(
+        worker.logs().iter().any(|l| {
+            serde_json::from_str::<Value>(l).is_ok_and(|j| {
+                j["level"] == "WARN"
+                    && j["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("backup.recipients is unset"))
+            })
+        }),
+        "{:?}",
+        worker.logs()
+    );
     assert_eq!(
         backup_ids(&db),
         [d["backups"]["last_success_id"].as_str().unwrap()]
