@@ -69,7 +69,11 @@ pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitC
             // The scheduled run's lock: one backup at a time.
             let held = backup::lock::lock(&settings).await?;
             let created = backup::create(&settings, &held, &Progress::new(!json)).await;
-            held.release().await?;
+            if let Err(e) = held.release().await {
+                // The backup stands; the lock goes with the connection or
+                // the process anyway.
+                tracing::warn!(error = %format!("{e:#}"), "releasing the backup lock");
+            }
             let m = created?;
             if json {
                 super::print_json(&m)?;
