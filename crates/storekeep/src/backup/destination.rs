@@ -99,9 +99,21 @@ impl Destination {
             }
             Self::S3(b) => {
                 let path = b.path(name)?;
+                let started = std::time::Instant::now();
                 upload(b.store.as_ref(), &path, from)
                     .await
-                    .with_context(|| format!("uploading {name} to {}", self.describe()))
+                    .with_context(|| format!("uploading {name} to {}", self.describe()))?;
+                // The upload's own rate (scripts/bench backup reads it).
+                let bytes = std::fs::metadata(from).map_or(0, |m| m.len());
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::info!(
+                    file = name,
+                    bytes,
+                    seconds,
+                    "uploaded {name} to {}: {bytes} bytes in {seconds:.3} s",
+                    self.describe()
+                );
+                Ok(())
             }
         }
     }
