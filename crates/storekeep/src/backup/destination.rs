@@ -70,14 +70,18 @@ impl Destination {
     /// for a local folder, on the same file system (so `put` is a rename);
     /// for a bucket, in `DATA_DIR/tmp`. Plain dumps never go here: see
     /// `backup::plain_staging`.
-    pub fn staging(&self) -> anyhow::Result<tempfile::TempDir> {
+    ///
+    /// Only `create` makes one, holding the backup lock (`_held`): any
+    /// other staging folder there is a killed run's leftover, removed at
+    /// once.
+    pub fn staging(&self, _held: &super::RunLock) -> anyhow::Result<tempfile::TempDir> {
         let dir = match self {
             Self::Local(dir) => dir,
             Self::S3(b) => &b.local_tmp,
         };
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the folder {}", dir.display()))?;
-        remove_stale(dir, ".staging-");
+        remove_leftovers(dir, ".staging-", std::time::Duration::ZERO);
         super::archive::private_tempdir(dir, ".staging-")
             .with_context(|| format!("writing to {}", dir.display()))
     }
@@ -95,9 +99,21 @@ impl Destination {
             }
             Self::S3(b) => {
                 let path = b.path(name)?;
+                let started = std::time::Instant::now();
                 upload(b.store.as_ref(), &path, from)
                     .await
-                    .with_context(|| format!("uploading {name} to {}", self.describe()))
+                    .with_context(|| format!("uploading {name} to {}", self.describe()))?;
+                // The upload's own rate (scripts/bench backup reads it).
+                let bytes = std::fs::metadata(from).map_or(0, |m| m.len());
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::info!(
+                    file = name,
+                    bytes,
+                    seconds,
+                    "uploaded {name} to {}: {bytes} bytes in {seconds:.3} s",
+                    self.describe()
+                );
+                Ok(())
             }
         }
     }
@@ -312,19 +328,24 @@ async fn download(store: &dyn ObjectStore, path: &ObjectPath, to: &Path) -> anyh
     Ok(())
 }
 
-/// Folders named `prefix…` in `dir` that a killed command left behind:
-/// removed once a day old, when no command can still be using them.
-pub(super) fn remove_stale(dir: &Path, prefix: &str) {
+/// How old a scratch folder of `verify` or `restore` must be to be taken
+/// for a killed command's: a day, when no command can still be using it.
+pub(super) const STALE: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// Folders named `prefix…` in `dir` that a killed command left behind,
+/// removed once older than `age` (zero: now, for folders only a holder of
+/// the backup lock makes).
+pub(super) fn remove_leftovers(dir: &Path, prefix: &str, age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let day = std::time::Duration::from_secs(86_400);
     for entry in entries.filter_map(Result::ok) {
         let stale = entry.file_name().to_string_lossy().starts_with(prefix)
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+            && (age.is_zero()
+                || entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|old| old >= age)));
         if stale {
             let _ = std::fs::remove_dir_all(entry.path());
         }

@@ -14,6 +14,7 @@
 
 pub mod archive;
 pub mod destination;
+pub mod lock;
 pub mod pg_tools;
 mod restore;
 pub mod retention;
@@ -32,6 +33,7 @@ use storekeep_store_sqlite::maintenance as lite;
 
 pub use archive::Digested;
 pub use destination::Destination;
+pub use lock::RunLock;
 pub use restore::{RestoreOutcome, restore};
 use verify::{Scratch, drop_scratch, load_dump, problems};
 pub use verify::{Verified, verify};
@@ -294,8 +296,8 @@ fn recipients(settings: &Settings) -> anyhow::Result<Vec<age::x25519::Recipient>
     }
     let path = generated_identity_file(settings);
     ensure_identity_file(&path)?;
-    eprintln!(
-        "warning: backup.recipients is unset: encrypting to the generated identity {}; keep a copy of it away \
+    tracing::warn!(
+        "backup.recipients is unset: encrypting to the generated identity {}; keep a copy of it away \
          from this machine (without it no backup can be read) or set backup.recipients",
         path.display()
     );
@@ -352,18 +354,38 @@ fn settings_for(settings: &Settings, url: String) -> Settings {
 /// day old.
 pub(crate) fn plain_staging(settings: &Settings) -> anyhow::Result<tempfile::TempDir> {
     let tmp = private_tmp(settings)?;
-    destination::remove_stale(&tmp, ".backup-");
+    destination::remove_leftovers(&tmp, ".backup-", destination::STALE);
     archive::private_tempdir(&tmp, ".backup-")
         .with_context(|| format!("writing to {}", tmp.display()))
 }
 
-/// Takes a backup of the configured database.
-pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<Manifest> {
+/// The private folder of `create`'s plain dump, in `DATA_DIR/tmp`. Only
+/// a holder of the backup lock makes one, so any other such folder there
+/// is a killed run's leftover (with a partial or whole plain dump) and is
+/// removed at once, whatever its age: killed runs leave at most one.
+fn create_staging(settings: &Settings, _held: &RunLock) -> anyhow::Result<tempfile::TempDir> {
+    let tmp = private_tmp(settings)?;
+    destination::remove_leftovers(&tmp, CREATE_PREFIX, std::time::Duration::ZERO);
+    archive::private_tempdir(&tmp, CREATE_PREFIX)
+        .with_context(|| format!("writing to {}", tmp.display()))
+}
+
+/// `create`'s plain dump folders (under `.backup-`, which `verify` and
+/// `restore` sweep too once a day old).
+const CREATE_PREFIX: &str = ".backup-create-";
+
+/// Takes a backup of the configured database. `held`: the backup lock
+/// ([`lock::try_lock`]), so that one backup runs at a time.
+pub async fn create(
+    settings: &Settings,
+    held: &RunLock,
+    progress: &Progress,
+) -> anyhow::Result<Manifest> {
     let kind = database_kind(settings)?;
     let recipients = recipients(settings)?;
     let dest = destination(settings)?;
-    let plain = plain_staging(settings)?;
-    let staging = dest.staging()?;
+    let plain = create_staging(settings, held)?;
+    let staging = dest.staging(held)?;
     let created_at = Utc::now();
     let id = created_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let dump = plain.path().join("dump");
@@ -385,10 +407,10 @@ pub async fn create(settings: &Settings, progress: &Progress) -> anyhow::Result<
             let facts = snapshot.facts().await?;
             let mut cmd = pg_tools::command(&tool, &url)?;
             cmd.arg("--format=custom")
-                .arg(format!("--snapshot={}", snapshot.id))
-                .arg("--file")
-                .arg(&dump);
-            let dumped = pg_tools::run_killable(cmd, "pg_dump").await;
+                .arg(format!("--snapshot={}", snapshot.id));
+            // Through a pipe, not `--file`: a `pg_dump` whose storekeep is
+            // killed dies at its next write instead of dumping on alone.
+            let dumped = pg_tools::run_killable_into(cmd, "pg_dump", &dump).await;
             snapshot.end().await?;
             dumped?;
             facts
@@ -495,9 +517,9 @@ pub async fn list(settings: &Settings) -> anyhow::Result<Vec<Manifest>> {
         match serde_json::from_slice::<Manifest>(&dest.read(&name).await?) {
             Ok(m) => match m.names_problem(&name) {
                 None => found.push(m),
-                Some(why) => eprintln!("warning: {name} is skipped: {why}"),
+                Some(why) => tracing::warn!(file = name, "{name} is skipped: {why}"),
             },
-            Err(e) => eprintln!("warning: {name} is not a backup manifest: {e}"),
+            Err(e) => tracing::warn!(file = name, "{name} is not a backup manifest: {e}"),
         }
     }
     found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));

@@ -94,21 +94,40 @@ pub fn run(mut cmd: Command, what: &str) -> anyhow::Result<()> {
     check(out, what)
 }
 
-/// [`run`] without blocking the runtime (it polls the tool's exit); the
-/// tool is killed if the future is dropped (a scheduled run past
-/// `backup.timeout`), so a hung `pg_dump` does not outlive its run.
-pub async fn run_killable(mut cmd: Command, what: &str) -> anyhow::Result<()> {
-    use std::io::{Read, Seek};
+/// Runs a tool that writes its output on stdout, without blocking the
+/// runtime; an error holds what it wrote on stderr. The output goes
+/// through a pipe into the existing file `into` (created private by the
+/// caller). The tool is killed if the future is dropped (a scheduled run
+/// past `backup.timeout`), so a hung `pg_dump` does not outlive its run. Should this process die (`kill -9`, a crash,
+/// the machine's OOM killer), the pipe closes and the tool dies at its
+/// next write (`SIGPIPE`), instead of dumping on alone into a folder the
+/// next run removes.
+pub async fn run_killable_into(mut cmd: Command, what: &str, into: &Path) -> anyhow::Result<()> {
+    use std::io::{Read, Seek, Write};
     let mut stderr = tempfile::tempfile().context("creating a file for the tool's errors")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(into)
+        .with_context(|| format!("opening {}", into.display()))?;
     cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(stderr.try_clone()?);
     let mut child = KillOnDrop(cmd.spawn().with_context(|| format!("starting {what}"))?);
+    let mut out = child.0.stdout.take().context("the tool's stdout")?;
+    // Ends when the tool closes its stdout: it ended, or was killed (by
+    // `KillOnDrop` when this future is dropped).
+    let copied = tokio::task::spawn_blocking(move || {
+        std::io::copy(&mut out, &mut file)?;
+        file.flush()?;
+        file.sync_all()
+    })
+    .await?;
     let status = loop {
         if let Some(status) = child.0.try_wait()? {
             break status;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     let mut errors = Vec::new();
     stderr.rewind()?;
@@ -120,7 +139,8 @@ pub async fn run_killable(mut cmd: Command, what: &str) -> anyhow::Result<()> {
             stderr: errors,
         },
         what,
-    )
+    )?;
+    copied.with_context(|| format!("writing {what}'s output to {}", into.display()))
 }
 
 /// Kills the child (and reaps it) unless it has ended.

@@ -106,7 +106,7 @@ pub async fn restore(
                     if let Some(lock) = lock
                         && let Err(r) = lock.release().await
                     {
-                        eprintln!("warning: releasing the migration lock: {r}");
+                        tracing::warn!(error = %r, "releasing the migration lock: {r}");
                     }
                     return Err(e);
                 }
@@ -255,7 +255,7 @@ async fn swap_sqlite(
     }
     .await;
     if let Err(e) = held.release().await {
-        eprintln!("warning: releasing the lock on the old database: {e}");
+        tracing::warn!(error = %e, "releasing the lock on the old database: {e}");
     }
     swapped.map(Some)
 }
@@ -271,8 +271,8 @@ fn copy_owner_and_mode(old: &Path, fresh: &Path) -> anyhow::Result<()> {
     if (was.uid(), was.gid()) != (is.uid(), is.gid())
         && let Err(e) = std::os::unix::fs::chown(fresh, Some(was.uid()), Some(was.gid()))
     {
-        eprintln!(
-            "warning: the restored database could not be given the old one's owner {}:{} ({e}): \
+        tracing::warn!(
+            "the restored database could not be given the old one's owner {}:{} ({e}): \
              make sure the server's user can write {}",
             was.uid(),
             was.gid(),

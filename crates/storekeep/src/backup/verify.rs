@@ -83,7 +83,7 @@ pub(super) async fn drop_scratch(settings: &Settings, scratch: &Scratch) {
         }
         Scratch::Postgres { name, .. } => {
             if let Err(e) = pg::drop_database(settings.database_url().expose(), name).await {
-                eprintln!("warning: could not drop the scratch database {name}: {e}");
+                tracing::warn!(database = %name, error = %e, "could not drop the scratch database {name}: {e}");
             }
         }
     }

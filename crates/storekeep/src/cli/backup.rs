@@ -62,10 +62,19 @@ pub enum BackupCommand {
 }
 
 pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitCode> {
+    log_warnings_to_stderr();
     match cmd {
         BackupCommand::Create { json } => {
             super::announce(&settings, false)?;
-            let m = backup::create(&settings, &Progress::new(!json)).await?;
+            // The scheduled run's lock: one backup at a time.
+            let held = backup::lock::lock(&settings).await?;
+            let created = backup::create(&settings, &held, &Progress::new(!json)).await;
+            if let Err(e) = held.release().await {
+                // The backup stands; the lock goes with the connection or
+                // the process anyway.
+                tracing::warn!(error = %format!("{e:#}"), "releasing the backup lock");
+            }
+            let m = created?;
             if json {
                 super::print_json(&m)?;
             } else {
@@ -205,4 +214,19 @@ fn human_age(secs: i64) -> String {
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
     }
+}
+
+/// The backup code warns through `tracing` (so that a scheduled run's
+/// warnings land in the server's JSON log); a command shows them on
+/// stderr, one plain line each (`RUST_LOG` may ask for more).
+fn log_warnings_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .try_init();
 }

@@ -166,6 +166,111 @@ impl BackupSettings {
     }
 }
 
+impl BackupSettings {
+    /// Why the backup destination overlaps the media store (`None`: it
+    /// does not), naming both settings: the same bucket (on the same
+    /// endpoint) with prefixes one inside the other — the media store
+    /// uses its whole bucket, so any prefix is inside it — or a
+    /// `backup.dir` inside (or equal to) the media folder
+    /// `DATA_DIR/media`, or holding it. Backups kept with the images
+    /// would be listed by the media inventory (every manifest would list
+    /// the archives), and whoever may write images could overwrite or
+    /// delete backups.
+    pub fn media_overlap(&self, media: &super::MediaSettings, data_dir: &Path) -> Option<String> {
+        match (&self.s3_bucket, &media.s3_bucket) {
+            (Some(backup), Some(images)) => {
+                let endpoint =
+                    |e: &Option<String>| e.as_deref().map(|e| e.trim_end_matches('/').to_owned());
+                if backup != images || endpoint(&self.s3_endpoint) != endpoint(&media.s3_endpoint) {
+                    return None;
+                }
+                let prefix = self.s3_prefix.as_deref().unwrap_or("");
+                // The media store has no prefix of its own: the whole bucket.
+                prefixes_overlap(prefix, "").then(|| {
+                    let under = if prefix.is_empty() {
+                        "the bucket's top (backup.s3_prefix is unset)".to_owned()
+                    } else {
+                        format!("backup.s3_prefix '{prefix}'")
+                    };
+                    format!(
+                        "backup.s3_bucket '{backup}' is also media.s3_bucket, whose images fill the whole bucket, \
+                         {under} included: keep backups in a bucket of their own"
+                    )
+                })
+            }
+            (Some(_), None) | (None, Some(_)) => None,
+            (None, None) => {
+                let backups = resolved(&self.dir(data_dir));
+                let images = resolved(&data_dir.join("media"));
+                let shown = |p: &Path| p.display().to_string();
+                if backups.starts_with(&images) {
+                    Some(format!(
+                        "backup.dir '{}' is inside the media folder '{}' (data_dir/media, where images are kept \
+                         while media.s3_bucket is unset): keep backups in a folder of their own",
+                        shown(&backups),
+                        shown(&images)
+                    ))
+                } else if images.starts_with(&backups) {
+                    Some(format!(
+                        "backup.dir '{}' holds the media folder '{}' (data_dir/media, where images are kept \
+                         while media.s3_bucket is unset): keep backups in a folder of their own",
+                        shown(&backups),
+                        shown(&images)
+                    ))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Whether two bucket prefixes (folder names separated by `/`, no slash
+/// at either end; empty: the whole bucket) share objects: one is the
+/// other or a folder inside it.
+fn prefixes_overlap(a: &str, b: &str) -> bool {
+    let inside = |inner: &str, outer: &str| {
+        outer.is_empty() || inner == outer || inner.starts_with(&format!("{outer}/"))
+    };
+    inside(a, b) || inside(b, a)
+}
+
+/// `path` made absolute (against the working directory, as the commands
+/// use it), `.` and `..` applied, and the part that exists with its
+/// symbolic links resolved: two spellings of one folder compare equal.
+fn resolved(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    let mut plain = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                plain.pop();
+            }
+            other => plain.push(other),
+        }
+    }
+    let mut rest = Vec::new();
+    let mut existing = plain.as_path();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            out.extend(rest.iter().rev());
+            return out;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return plain,
+        }
+    }
+}
+
 /// Comma-separated age X25519 recipients (`age1…`), at least one.
 pub fn parse_recipients(value: &str) -> Result<Vec<String>, String> {
     let list: Vec<String> = value
@@ -210,6 +315,94 @@ mod tests {
         for bad in ["", "30s", "15", "often", "-5m"] {
             assert!(s.set("backup.schedule", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn prefixes_overlap_when_one_is_inside_the_other_or_either_is_the_whole_bucket() {
+        for (a, b) in [
+            ("", ""),
+            ("a", ""),
+            ("", "a/b"),
+            ("a", "a"),
+            ("a", "a/b"),
+            ("a/b/c", "a/b"),
+        ] {
+            assert!(prefixes_overlap(a, b), "{a:?} {b:?}");
+        }
+        for (a, b) in [
+            ("a", "b"),
+            ("a", "ab"),
+            ("a/b", "a/bc"),
+            ("prod", "prod-media"),
+        ] {
+            assert!(!prefixes_overlap(a, b), "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn a_backup_folder_overlapping_the_media_folder_is_named_with_both() {
+        let data = tempfile::tempdir().unwrap();
+        let media = super::super::MediaSettings::default();
+        let mut s = BackupSettings::default();
+        assert_eq!(s.media_overlap(&media, data.path()), None, "the default");
+        for (dir, word) in [
+            ("media", "inside"),
+            ("media/backups", "inside"),
+            ("media/../media/x", "inside"),
+            (".", "holds"),
+        ] {
+            s.dir = Some(data.path().join(dir));
+            let why = s.media_overlap(&media, data.path()).expect(dir);
+            assert!(
+                why.contains("backup.dir") && why.contains("data_dir/media") && why.contains(word),
+                "{why}"
+            );
+        }
+        s.dir = Some(data.path().join("media-backups"));
+        assert_eq!(s.media_overlap(&media, data.path()), None);
+        let bucket = super::super::MediaSettings {
+            s3_bucket: Some("images".into()),
+            ..media.clone()
+        };
+        s.dir = Some(data.path().join("media"));
+        assert_eq!(
+            s.media_overlap(&bucket, data.path()),
+            None,
+            "the images are in a bucket"
+        );
+    }
+
+    #[test]
+    fn a_backup_bucket_that_is_the_media_bucket_is_named_with_both() {
+        let data = Path::new("/nonexistent");
+        let media = super::super::MediaSettings {
+            s3_bucket: Some("shop".into()),
+            ..Default::default()
+        };
+        let mut s = BackupSettings {
+            s3_bucket: Some("shop".into()),
+            ..Default::default()
+        };
+        let why = s.media_overlap(&media, data).unwrap();
+        assert!(
+            why.contains("backup.s3_bucket 'shop' is also media.s3_bucket"),
+            "{why}"
+        );
+        s.s3_prefix = Some("backups".into());
+        assert!(
+            s.media_overlap(&media, data)
+                .unwrap()
+                .contains("backup.s3_prefix 'backups'")
+        );
+        s.s3_endpoint = Some("http://127.0.0.1:9000".into());
+        assert_eq!(
+            s.media_overlap(&media, data),
+            None,
+            "another server's bucket"
+        );
+        s.s3_bucket = Some("shop-backups".into());
+        s.s3_endpoint = None;
+        assert_eq!(s.media_overlap(&media, data), None);
     }
 
     #[test]

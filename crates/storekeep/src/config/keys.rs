@@ -187,7 +187,7 @@ pub const KEYS: &[(&str, bool, &str)] = &[
     (
         "backup.dir",
         false,
-        "folder backups are written to and read from [DATA_DIR/backups]",
+        "folder backups are written to and read from; refused inside DATA_DIR/media or holding it [DATA_DIR/backups]",
     ),
     (
         "backup.recipients",
@@ -222,7 +222,7 @@ pub const KEYS: &[(&str, bool, &str)] = &[
     (
         "backup.s3_bucket",
         false,
-        "keep backups in this S3-compatible bucket instead of backup.dir [unset: backup.dir]",
+        "keep backups in this S3-compatible bucket instead of backup.dir; refused if it is media.s3_bucket (on the same endpoint) [unset: backup.dir]",
     ),
     (
         "backup.s3_prefix",

@@ -85,6 +85,13 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
         _ => problems
             .push("encryption.keys and encryption.blind_index_key must be set together".into()),
     }
+    // Across settings, so named by both rather than by a source.
+    if let Some(why) = settings
+        .backup
+        .media_overlap(&settings.media, &settings.data_dir)
+    {
+        problems.push(format!("backup: {why}"));
+    }
 
     Loaded {
         settings: if problems.is_empty() {
@@ -375,7 +382,9 @@ mod tests {
                         prop_assert!(!problems.is_empty());
                         for p in &problems {
                             prop_assert!(
-                                p.starts_with(&format!("{name} ")) || p.starts_with("encryption"),
+                                p.starts_with(&format!("{name} "))
+                                    || p.starts_with("encryption")
+                                    || p.starts_with("backup: "),
                                 "{p}"
                             );
                         }
@@ -427,7 +436,9 @@ mod tests {
                         let prefix = file.display().to_string();
                         for p in &problems {
                             prop_assert!(
-                                p.starts_with(&prefix) || p.starts_with("encryption"),
+                                p.starts_with(&prefix)
+                                    || p.starts_with("encryption")
+                                    || p.starts_with("backup: "),
                                 "{p}"
                             );
                         }

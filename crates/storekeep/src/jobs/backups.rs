@@ -5,9 +5,10 @@
 //! `/api/health/detailed`; the job itself ends (no retry within the
 //! period): the next period's run tries again.
 //!
-//! At most one run at a time: per process (a mutex) and, on PostgreSQL,
-//! across the cluster (a session advisory lock on a connection of its
-//! own, held for the run). A run that finds another still going is
+//! At most one run at a time: per process (a mutex) and the backup lock
+//! `storekeep backup create` takes too (`backup::lock`: on PostgreSQL a
+//! session advisory lock across the cluster, on SQLite a lock file). A
+//! run that finds another still going, or a `backup create` by hand, is
 //! skipped (logged, `storekeep_backup_skipped_runs_total`). A run is
 //! stopped after `backup.timeout` (its plain dump folder is removed and
 //! `pg_dump` killed as the run's future is dropped) and counted as failed.
@@ -23,10 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use storekeep_store_postgres::maintenance as pg;
 
 use super::{JobError, JobHandler, JobRun, Periodic, Runner};
-use storekeep_store::DatabaseKind;
 
 use crate::backup::watch::Stage;
 use crate::backup::{self, Progress};
@@ -65,32 +64,27 @@ impl JobHandler for ScheduledBackup {
             watch.skipped();
             return Ok(());
         };
-        let cluster = match backup::database_kind(settings) {
-            Ok(DatabaseKind::Postgres) => {
-                match pg::try_lock_backups(settings.database_url().expose()).await {
-                    Ok(Some(lock)) => Some(lock),
-                    Ok(None) => {
-                        tracing::warn!(
-                            "scheduled backup skipped: another node's run is still going"
-                        );
-                        watch.skipped();
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        let e = anyhow::Error::new(e).context("taking the backup lock");
-                        tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
-                        watch.failed(Stage::Create, &e);
-                        return Ok(());
-                    }
-                }
+        let held = match backup::lock::try_lock(settings).await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                tracing::warn!(
+                    "scheduled backup skipped: {} (another node's run, or `storekeep backup create`)",
+                    backup::lock::BUSY
+                );
+                watch.skipped();
+                return Ok(());
             }
-            _ => None,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");
+                watch.failed(Stage::Create, &e);
+                return Ok(());
+            }
         };
         let limit = settings
             .backup
             .run_timeout(watch.schedule().unwrap_or(crate::config::AUTO_PERIOD));
         let created = AtomicBool::new(false);
-        if tokio::time::timeout(limit, self.create_and_prune(&created))
+        if tokio::time::timeout(limit, self.create_and_prune(&held, &created))
             .await
             .is_err()
         {
@@ -106,10 +100,8 @@ impl JobHandler for ScheduledBackup {
                 watch.failed(Stage::Create, &e);
             }
         }
-        if let Some(lock) = cluster
-            && let Err(e) = lock.release().await
-        {
-            tracing::warn!(error = %e, "backup: releasing the backup lock");
+        if let Err(e) = held.release().await {
+            tracing::warn!(error = %format!("{e:#}"), "backup: releasing the backup lock");
         }
         Ok(())
     }
@@ -129,10 +121,10 @@ fn humantime(d: Duration) -> String {
 impl ScheduledBackup {
     /// `created` is set once the backup is taken (a timeout after it is
     /// a prune failure).
-    async fn create_and_prune(&self, created: &AtomicBool) {
+    async fn create_and_prune(&self, held: &backup::RunLock, created: &AtomicBool) {
         let settings = &self.0.settings;
         let watch = &self.0.backups;
-        let m = match backup::create(settings, &Progress::new(false)).await {
+        let m = match backup::create(settings, held, &Progress::new(false)).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "scheduled backup failed");

@@ -243,7 +243,7 @@ async fn backups_to_s3_list_verify_restore_and_prune() {
 }
 
 /// The server's `/api/health/detailed` body.
-async fn detailed(server: &ServerProcess) -> Value {
+pub(crate) async fn detailed(server: &ServerProcess) -> Value {
     reqwest::Client::new()
         .get(server.url("/api/health/detailed"))
         .bearer_auth(PLATFORM_TOKEN)
@@ -256,7 +256,7 @@ async fn detailed(server: &ServerProcess) -> Value {
 }
 
 /// One sample's value in `/api/metrics`.
-async fn metric(server: &ServerProcess, name: &str) -> Option<f64> {
+pub(crate) async fn metric(server: &ServerProcess, name: &str) -> Option<f64> {
     let text = reqwest::get(server.url("/api/metrics"))
         .await
         .unwrap()
@@ -284,7 +284,7 @@ async fn until(server: &ServerProcess, what: &str, done: impl Fn(&Value) -> bool
     }
 }
 
-fn backup_ids(db: &TestDb) -> Vec<String> {
+pub(crate) fn backup_ids(db: &TestDb) -> Vec<String> {
     let out = cli(db, &["backup", "list", "--json"]);
     lines(&String::from_utf8_lossy(&out.stdout))
         .iter()
@@ -433,7 +433,7 @@ async fn a_failing_scheduled_backup_is_counted_and_its_error_shown() {
 }
 
 /// A session of the test's own on the PostgreSQL database of `db`.
-async fn pg_session(db: &TestDb) -> sqlx::PgConnection {
+pub(crate) async fn pg_session(db: &TestDb) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(&db.url).await.unwrap()
 }
@@ -441,7 +441,7 @@ async fn pg_session(db: &TestDb) -> sqlx::PgConnection {
 /// On PostgreSQL a run waits for no other node: while another session
 /// (here: the test, standing in for another node's run) holds the backup
 /// lock, the scheduled run is skipped and counted, and takes no backup.
-/// (SQLite is single-node: the per-process mutex is its only guard.)
+/// (SQLite's lock file, and `backup create` by hand: `backup_runs.rs`.)
 #[tokio::test]
 async fn a_scheduled_run_is_skipped_while_another_nodes_run_holds_the_lock() {
     let db = TestDb::new().await;
@@ -474,7 +474,7 @@ async fn a_scheduled_run_is_skipped_while_another_nodes_run_holds_the_lock() {
         server
             .logs()
             .iter()
-            .any(|l| l.contains("another node's run is still going")),
+            .any(|l| l.contains("scheduled backup skipped: another backup is running")),
         "the skip is logged"
     );
     server.sigterm();
@@ -569,6 +569,19 @@ async fn a_node_with_the_schedule_off_runs_a_scheduled_backup_it_claims() {
     .await;
     assert_eq!(d["backups"]["schedule_seconds"], Value::Null, "{d:#}");
     assert_eq!(d["backups"]["failures"], 0, "{d:#}");
+    // Its warning (no backup.recipients) is a line of the JSON log.
+    assert!(
+        worker.logs().iter().any(|l| {
+            serde_json::from_str::<Value>(l).is_ok_and(|j| {
+                j["level"] == "WARN"
+                    && j["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("backup.recipients is unset"))
+            })
+        }),
+        "{:?}",
+        worker.logs()
+    );
     assert_eq!(
         backup_ids(&db),
         [d["backups"]["last_success_id"].as_str().unwrap()]

@@ -252,3 +252,124 @@ async fn a_postgres_restore_into_a_missing_database_creates_it() {
     assert_eq!(restored["previous"], Value::Null, "nothing was replaced");
     assert_eq!(tenants(&db, Some(url.as_str())), ["crash"]);
 }
+
+/// `storekeep ARGS` with extra settings `env`, expected to fail (exit
+/// 1): what it said, stdout (`check-config`) and stderr.
+fn refused(db: &TestDb, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = storekeep_command(BIN, db);
+    cmd.envs(env.iter().copied()).args(args);
+    let out = cmd.output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "storekeep {args:?}: {said}");
+    said
+}
+
+/// A backup folder inside the media folder (or holding it) is refused
+/// when the configuration is loaded — by `serve` at start-up and by
+/// every `backup` command — naming both settings, and nothing is written.
+#[tokio::test]
+async fn a_backup_folder_overlapping_the_media_folder_is_refused_at_start() {
+    let db = TestDb::new().await;
+    shop_with_owner(&db);
+    let media = db.dir.path().join("media");
+    for (dir, word) in [
+        (media.join("backups"), "is inside the media folder"),
+        (media.clone(), "is inside the media folder"),
+        (db.dir.path().to_path_buf(), "holds the media folder"),
+    ] {
+        let env = [("STOREKEEP_BACKUP_DIR", dir.to_str().unwrap())];
+        for args in [
+            &["backup", "create"][..],
+            &["backup", "list"],
+            &["backup", "prune"],
+            &["serve"],
+            &["check-config"],
+        ] {
+            let said = refused(&db, &env, args);
+            assert!(
+                said.contains("backup.dir")
+                    && said.contains("data_dir/media")
+                    && said.contains(word),
+                "storekeep {args:?} with backup.dir {}: {said}",
+                dir.display()
+            );
+        }
+    }
+    assert!(!media.join("backups").exists(), "no backup was written");
+    assert!(
+        !db.dir.path().read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".manifest.json")),
+        "no backup was written beside the media folder"
+    );
+    // A folder beside the media folder is fine.
+    let beside = db.dir.path().join("media-backups");
+    let out = storekeep_command(BIN, &db)
+        .env("STOREKEEP_BACKUP_DIR", &beside)
+        .args(["backup", "create"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The media bucket as the backup bucket is refused at start, whatever
+/// the backup prefix (the media store fills its whole bucket); refused
+/// before any request, so no S3 server is needed. Another bucket, or the
+/// same name on another server, is fine.
+#[tokio::test]
+async fn the_media_bucket_as_the_backup_bucket_is_refused_at_start() {
+    let db = TestDb::new().await;
+    let bucket = [
+        ("STOREKEEP_MEDIA_S3_BUCKET", "shop"),
+        ("STOREKEEP_MEDIA_S3_ENDPOINT", "http://127.0.0.1:9"),
+        ("STOREKEEP_BACKUP_S3_BUCKET", "shop"),
+        ("STOREKEEP_BACKUP_S3_ENDPOINT", "http://127.0.0.1:9/"),
+    ];
+    for prefix in [None, Some("backups/prod")] {
+        let mut env = bucket.to_vec();
+        if let Some(p) = prefix {
+            env.push(("STOREKEEP_BACKUP_S3_PREFIX", p));
+        }
+        for args in [&["backup", "create"][..], &["backup", "list"], &["serve"]] {
+            let said = refused(&db, &env, args);
+            assert!(
+                said.contains("backup.s3_bucket 'shop' is also media.s3_bucket"),
+                "storekeep {args:?}: {said}"
+            );
+            if let Some(p) = prefix {
+                assert!(said.contains(&format!("backup.s3_prefix '{p}'")), "{said}");
+            }
+        }
+    }
+    let said = refused(&db, &bucket, &["check-config"]);
+    assert!(said.contains("media.s3_bucket"), "{said}");
+    // Another bucket, or the same name on another server, passes.
+    for (key, value) in [
+        ("STOREKEEP_BACKUP_S3_BUCKET", "shop-backups"),
+        ("STOREKEEP_BACKUP_S3_ENDPOINT", "http://127.0.0.2:9"),
+    ] {
+        let mut env = bucket.to_vec();
+        env.retain(|(k, _)| *k != key);
+        env.push((key, value));
+        let out = storekeep_command(BIN, &db)
+            .envs(env.iter().copied())
+            .arg("check-config")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("configuration OK"),
+            "{said}"
+        );
+    }
+}

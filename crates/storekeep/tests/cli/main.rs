@@ -2,6 +2,7 @@
 //! commands, exit codes, signals, restarts and log lines.
 
 mod backup;
+mod backup_runs;
 mod backup_s3;
 mod backup_safety;
 mod catalog;
