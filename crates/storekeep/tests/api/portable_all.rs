@@ -586,15 +586,30 @@ async fn forged_platform_archives_are_refused_with_nothing_written() {
 #[tokio::test]
 async fn a_shop_archive_forged_to_the_nil_id_is_refused_by_import_shop() {
     let work = tempfile::tempdir().unwrap();
-    let (source, shop_id, _) = small_platform(work.path()).await;
-    let shop = crate::portable::export(&source.db, "boxed", work.path());
+    // `spare` has no image, whose key would be refused for its prefix.
+    let (source, _, _) = small_platform(work.path()).await;
+    let shop_id = shop_id_of(&source, "spare").await;
+    let shop = crate::portable::export(&source.db, "spare", work.path());
     source.stop().await;
     let target = spawn_app_on(TestDb::new().await, |_| {}).await;
     let untouched = state(&target).await;
     let nil = uuid::Uuid::nil().to_string();
     let forged = work.path().join("nil.tar.zst");
+    // Consistently: every row's shop id (tenant_id, the audit chain's
+    // scope, the tenants row) is the nil id.
     rewrite(&shop, &forged, |m| {
-        edit_table(m, "tenants", |rows| rows[0]["id"] = json!(nil));
+        let tables: Vec<String> = m
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix("tables/")?.strip_suffix(".jsonl"))
+            .map(str::to_owned)
+            .collect();
+        for table in tables {
+            edit_table(m, &table, |rows| {
+                for row in rows.iter_mut() {
+                    *row = serde_json::from_str(&row.to_string().replace(&shop_id, &nil)).unwrap();
+                }
+            });
+        }
         edit_manifest(m, |man| man["shop"]["id"] = json!(nil));
     });
     let out = run(&target.db, &["import", "shop", forged.to_str().unwrap()]);
