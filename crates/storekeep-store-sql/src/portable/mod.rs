@@ -33,7 +33,10 @@ pub enum Extent {
 /// One shop's data: its id and slug, the schema version it was read at,
 /// and the rows of each table of [`TABLES`] (every table present, maybe
 /// empty). The whole platform's data (`export all`: every row of every
-/// table) has the nil id and no slug: see [`ShopRows::platform`].
+/// table) has the nil id and no slug: see [`ShopRows::platform`]. Which
+/// of the two an archive holds is never inferred from the id: every check
+/// and write is given its [`Extent`], and a shop archive with the nil id is
+/// refused.
 #[derive(Debug, Clone, Default)]
 pub struct ShopRows {
     pub tenant_id: uuid::Uuid,
