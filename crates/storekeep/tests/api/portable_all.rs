@@ -232,8 +232,9 @@ async fn a_platform_moved_from_sqlite_answers_the_same_and_verifies_every_audit_
         &["import", "all", file.to_str().unwrap(), "--json"],
     );
     let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(imported["rows"], summary["rows"], "{imported}");
-    // What the target holds, counted afresh, is what the source held.
+    assert_eq!(imported["shops"], summary["shops"], "{imported}");
+    // What the target holds, counted afresh (not the archive's manifest),
+    // is what the source held.
     assert_eq!(row_counts(&target_db), summary["tables"]);
     for table in [
         "api_keys",
@@ -715,4 +716,38 @@ async fn exports_report_the_jobs_still_queued() {
         stderr(&out)
     );
     source.stop().await;
+}
+
+/// `import` writes images with `Media::put_new`: on a local folder and on
+/// the S3 test server (moto), a second write of a key is refused and the
+/// first object stays as it was.
+#[tokio::test]
+async fn images_are_written_create_only_in_a_folder_and_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = vec![("local", storekeep::config::MediaSettings::default())];
+    if let Some((endpoint, bucket)) = crate::catalog_support::s3_env() {
+        let s3 = storekeep::config::MediaSettings {
+            s3_bucket: Some(bucket),
+            s3_endpoint: Some(endpoint),
+            s3_access_key_id: Some("test".into()),
+            s3_secret_access_key: Some(storekeep::config::Secret::new("test")),
+            ..Default::default()
+        };
+        stores.push(("s3", s3));
+    }
+    for (kind, settings) in stores {
+        let media = storekeep::media::Media::from_settings(&settings, dir.path()).unwrap();
+        let key = format!("{}/{}.png", uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let first = bytes::Bytes::from_static(b"first");
+        assert!(media.put_new(&key, first.clone()).await.unwrap(), "{kind}");
+        let second = bytes::Bytes::from_static(b"second, longer");
+        assert!(
+            !media.put_new(&key, second).await.unwrap(),
+            "{kind}: the second write was taken"
+        );
+        assert_eq!(media.get(&key).await.unwrap(), Some(first), "{kind}");
+        assert_eq!(media.size(&key).await.unwrap(), Some(5), "{kind}");
+        media.delete(&key).await.unwrap();
+        assert_eq!(media.size(&key).await.unwrap(), None, "{kind}");
+    }
 }
