@@ -8,7 +8,7 @@ use std::str::FromStr;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use storekeep_store::StoreResult;
-use storekeep_store_sql::portable::{PortableError, ShopRows, sqlite};
+use storekeep_store_sql::portable::{Extent, PortableError, ShopRows, sqlite};
 
 use crate::error;
 
@@ -63,30 +63,40 @@ pub async fn export_shop(
     shop
 }
 
-/// The schema version and what the shop would clash with here (for the
-/// whole platform: why this database is not empty); nothing written.
-pub async fn check_shop(url: &str, shop: &ShopRows) -> Result<(i64, Vec<String>), PortableError> {
+/// How many jobs of the shop `tenant` (all: `None`) are still to run.
+pub async fn pending_jobs(url: &str, tenant: Option<uuid::Uuid>) -> StoreResult<i64> {
+    let mut conn = open(url, true).await?;
+    let n = sqlite::pending_jobs(&mut conn, tenant).await?;
+    conn.close().await.map_err(error::other)?;
+    Ok(n)
+}
+
+/// The schema version and what the archive of `extent` would clash with
+/// here (for the whole platform: why this database is not empty);
+/// nothing written.
+pub async fn check_shop(
+    url: &str,
+    shop: &ShopRows,
+    extent: Extent,
+) -> Result<(i64, Vec<String>), PortableError> {
     let mut conn = open(url, true).await?;
     let version = sqlite::schema_version(&mut conn).await?;
-    let clashes = sqlite::clashes(&mut conn, shop).await?;
+    let clashes = sqlite::clashes(&mut conn, shop, extent).await?;
     conn.close().await.map_err(error::other)?;
     Ok((version, clashes))
 }
 
-/// Writes the shop (or the whole platform) in one transaction: all of
-/// it, or nothing.
+/// Writes the shop (or the whole platform: `extent`) in one transaction:
+/// all of it, or nothing.
 pub async fn import_shop(
     url: &str,
     shop: &ShopRows,
+    extent: Extent,
     progress: impl FnMut(&str, usize),
 ) -> Result<(), PortableError> {
     let mut conn = open(url, false).await?;
     run(&mut conn, "BEGIN IMMEDIATE").await?;
-    let written = if shop.is_platform() {
-        sqlite::write_all(&mut conn, shop, progress).await
-    } else {
-        sqlite::write_shop(&mut conn, shop, progress).await
-    };
+    let written = sqlite::write(&mut conn, shop, extent, progress).await;
     match written {
         Ok(()) => run(&mut conn, "COMMIT").await?,
         Err(e) => {

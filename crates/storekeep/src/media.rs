@@ -215,6 +215,36 @@ impl Media {
             .map_err(MediaError::from)
     }
 
+    /// Writes a new object: `Ok(false)`, with nothing written, when the
+    /// key is taken (create-only: a local folder links the file in only
+    /// if the name is free; S3 sends `If-None-Match: *`). Two writers of
+    /// one key: exactly one gets `Ok(true)`.
+    pub async fn put_new(&self, key: &str, bytes: Bytes) -> MediaResult<bool> {
+        let opts = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&ObjectPath::from(key), bytes.into(), opts)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The object's size in bytes (its metadata only), or `None` when
+    /// there is no such object.
+    pub async fn size(&self, key: &str) -> MediaResult<Option<u64>> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The object's bytes, or `None` when there is no such object.
     pub async fn get(&self, key: &str) -> MediaResult<Option<Bytes>> {
         match self.store.get(&ObjectPath::from(key)).await {

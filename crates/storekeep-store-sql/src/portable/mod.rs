@@ -20,10 +20,23 @@ pub use rows::{postgres, sqlite};
 /// One row: column name → portable value.
 pub type Row = serde_json::Map<String, serde_json::Value>;
 
+/// What an archive holds, which the caller says explicitly to every
+/// check and write (never inferred from the rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// One shop (`export shop` / `import shop`).
+    Shop,
+    /// The whole platform (`export all` / `import all`).
+    Platform,
+}
+
 /// One shop's data: its id and slug, the schema version it was read at,
 /// and the rows of each table of [`TABLES`] (every table present, maybe
 /// empty). The whole platform's data (`export all`: every row of every
-/// table) has the nil id and no slug: see [`ShopRows::platform`].
+/// table) has the nil id and no slug: see [`ShopRows::platform`]. Which
+/// of the two an archive holds is never inferred from the id: every check
+/// and write is given its [`Extent`], and a shop archive with the nil id is
+/// refused.
 #[derive(Debug, Clone, Default)]
 pub struct ShopRows {
     pub tenant_id: uuid::Uuid,
@@ -39,12 +52,6 @@ impl ShopRows {
             schema_version,
             ..Self::default()
         }
-    }
-
-    /// Whether these are the whole platform's rows rather than one shop's
-    /// (no shop has the nil id: ids are UUIDv7).
-    pub fn is_platform(&self) -> bool {
-        self.tenant_id.is_nil()
     }
 }
 

@@ -45,6 +45,53 @@ fn insert_sql(table: &Table) -> String {
     )
 }
 
+/// The rows of a platform archive that belong to no shop, by table (the
+/// condition selecting them): the operators, their recovery codes, the
+/// `platform` audit chain, and every plan. Any other row must be one of
+/// the archive's shops' own.
+fn platform_rows(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "plans" => "1 = 1",
+        "users" => "tenant_id IS NULL",
+        "recovery_codes" => "user_id IN (SELECT id FROM users WHERE tenant_id IS NULL)",
+        "audit_log" | "audit_heads" => "scope = 'platform'",
+        _ => return None,
+    })
+}
+
+/// `SELECT COUNT(*)` of the rows of `table` that are the shop `$1`'s own:
+/// its registry filter, and, for a table reached through a parent that
+/// also names a shop, that shop too (a child row naming another shop than
+/// its parent's belongs to neither).
+fn count_own_sql(table: &Table) -> String {
+    let own_column = !matches!(table.scope, super::registry::Scope::Shop)
+        && table.columns.iter().any(|(c, _)| *c == "tenant_id");
+    let also = if own_column {
+        " AND tenant_id = $1"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT COUNT(*) FROM \"{}\" WHERE ({}){also}",
+        table.name,
+        table.filter()
+    )
+}
+
+/// For each table of [`TABLES`](super::TABLES), `wanted` rows against
+/// `found`, one phrase per table where they differ (`what` names where
+/// the found rows are).
+fn differ(wanted: &super::ShopRows, found: impl Fn(&str) -> usize, what: &str) -> Vec<String> {
+    super::TABLES
+        .iter()
+        .filter_map(|table| {
+            let w = wanted.tables.get(table.name).map_or(0, Vec::len);
+            let f = found(table.name);
+            (w != f).then(|| format!("{}: {w} in the archive, {f} {what}", table.name))
+        })
+        .collect()
+}
+
 /// The portable form of an instant: RFC 3339 in UTC, every stored digit.
 pub(crate) fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
@@ -65,8 +112,10 @@ macro_rules! portable_rows {
             use storekeep_store::{StoreError, StoreResult};
 
             use super::super::registry::{DEFAULT_PLAN_ID, Kind, TABLES, Table};
-            use super::super::{PortableError, Row, ShopRows, parents_first};
-            use super::{insert_sql, select_sql, text, time_text};
+            use super::super::{Extent, PortableError, Row, ShopRows, parents_first};
+            use super::{
+                count_own_sql, differ, insert_sql, platform_rows, select_sql, text, time_text,
+            };
             use crate::DbId;
 
             type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
@@ -201,6 +250,23 @@ macro_rules! portable_rows {
                 Ok(shop)
             }
 
+            /// How many jobs of the shop `tenant` (every job: `None`) are
+            /// still to run (available, running or retrying): the queue
+            /// does not travel, so an export warns of them.
+            pub async fn pending_jobs(
+                conn: &mut $conn,
+                tenant: Option<uuid::Uuid>,
+            ) -> StoreResult<i64> {
+                const PENDING: &str =
+                    "SELECT COUNT(*) FROM jobs WHERE state IN ('available', 'running', 'retryable')";
+                let (own, all) = (format!("{PENDING} AND tenant_id = $1"), PENDING);
+                let q = match tenant {
+                    Some(t) => sqlx::query_scalar(&own).bind(DbId(t)),
+                    None => sqlx::query_scalar(all),
+                };
+                q.fetch_one(&mut *conn).await.map_err(StoreError::other)
+            }
+
             /// Every row of every table (`export all`), read on `conn`
             /// (the caller's read transaction).
             pub async fn read_all(
@@ -216,31 +282,32 @@ macro_rules! portable_rows {
                 Ok(all)
             }
 
-            /// Why this database is not empty, one sentence (`import all`
-            /// fills only an empty one: no row in any table the archive
-            /// carries, except the built-in `default` plan); `None` when
-            /// it is empty.
+            /// Why this database is not empty, one sentence naming the
+            /// tables that hold rows (`import all` fills only an empty
+            /// one: no row in any table the archive carries, except the
+            /// built-in `default` plan); `None` when it is empty. One
+            /// `LIMIT 1` probe per table: nothing is counted.
             pub async fn occupied(conn: &mut $conn) -> StoreResult<Option<String>> {
                 let mut held = Vec::new();
                 for table in TABLES {
                     let sql = if table.name == "plans" {
-                        format!("SELECT COUNT(*) FROM plans WHERE id <> '{DEFAULT_PLAN_ID}'")
+                        format!("SELECT 1 FROM plans WHERE id <> '{DEFAULT_PLAN_ID}' LIMIT 1")
                     } else {
-                        format!("SELECT COUNT(*) FROM \"{}\"", table.name)
+                        format!("SELECT 1 FROM \"{}\" LIMIT 1", table.name)
                     };
-                    let n: i64 = sqlx::query_scalar(&sql)
-                        .fetch_one(&mut *conn)
+                    let any = sqlx::query(&sql)
+                        .fetch_optional(&mut *conn)
                         .await
                         .map_err(StoreError::other)?;
-                    if n > 0 {
-                        held.push(format!("{}: {n}", table.name));
+                    if any.is_some() {
+                        held.push(table.name);
                     }
                 }
                 Ok((!held.is_empty()).then(|| {
                     format!(
-                        "this installation is not empty ({} rows); `import all` fills only an \
-                         empty installation: no shop, account, plan other than the built-in \
-                         `default`, audit entry or any other row an archive carries",
+                        "this installation is not empty (it holds rows in: {}); `import all` \
+                         fills only an empty installation: no shop, account, plan other than \
+                         the built-in `default`, audit entry or any other row an archive carries",
                         held.join(", ")
                     )
                 }))
@@ -264,6 +331,9 @@ macro_rules! portable_rows {
                     .and_then(Value::as_str)
                     .and_then(|s| uuid::Uuid::parse_str(s).ok());
                 let slug = tenant.get("slug").and_then(Value::as_str);
+                if shop.tenant_id.is_nil() {
+                    return refused("a shop archive's shop cannot have the nil id".into());
+                }
                 if id != Some(shop.tenant_id) || slug != Some(shop.slug.as_str()) {
                     return refused(format!(
                         "the archive's tenants row is not the shop its manifest names ({} '{}')",
@@ -307,14 +377,16 @@ macro_rules! portable_rows {
                 })
             }
 
-            /// What in this database the shop clashes with (its id, slug or
-            /// a domain taken; its plan's name used by another plan), one
-            /// sentence each; empty when it can be written.
+            /// What in this database the archive clashes with, one sentence
+            /// each; empty when it can be written. A shop: its id, slug or
+            /// a domain taken, its plan's name used by another plan. The
+            /// platform: why this database is not empty ([`occupied`]).
             pub async fn clashes(
                 conn: &mut $conn,
                 shop: &ShopRows,
+                extent: Extent,
             ) -> Result<Vec<String>, PortableError> {
-                if shop.is_platform() {
+                if extent == Extent::Platform {
                     return Ok(occupied(conn).await?.into_iter().collect());
                 }
                 let mut out = Vec::new();
@@ -441,8 +513,10 @@ macro_rules! portable_rows {
             /// transaction, which it rolls back on an error): refused
             /// unless this database is empty ([`occupied`]). The archive's
             /// plans replace the built-in `default` plan the migrations
-            /// made. Before the caller commits, every table is read back
-            /// and must hold exactly the archive's row count.
+            /// made (the archive must hold its own: `read_archive_of`).
+            /// Before the caller commits, every row must be one of the
+            /// archive's shops' own or a platform row, and every audit
+            /// head its chain's last entry.
             pub async fn write_all(
                 conn: &mut $conn,
                 all: &ShopRows,
@@ -469,25 +543,77 @@ macro_rules! portable_rows {
                     insert_rows(conn, table, &parents_first(table.name, rows)).await?;
                     progress(table.name, rows.len());
                 }
-                let back = read_all(conn, |_, _| {}).await?;
-                let mut differ = Vec::new();
-                for table in TABLES {
-                    let wanted = all.tables.get(table.name).map_or(0, Vec::len);
-                    let found = back.tables.get(table.name).map_or(0, Vec::len);
-                    if wanted != found {
-                        differ.push(format!(
-                            "{}: {wanted} in the archive, {found} here",
-                            table.name
-                        ));
-                    }
-                }
-                if !differ.is_empty() {
-                    return Err(PortableError::Refused(format!(
-                        "the database does not hold what the archive does after writing it ({}); nothing was written",
-                        differ.join(", ")
-                    )));
-                }
+                foreign_rows(conn, all).await?;
+                audit_heads_match(conn).await?;
                 Ok(())
+            }
+
+            /// Refuses when a written platform holds a row that is neither
+            /// one of the archive's shops' own (its registry filter, with
+            /// `$1` each `tenants` row's id in turn) nor a platform row
+            /// ([`platform_rows`]): a row naming a shop the archive does not
+            /// hold, or a child row naming another shop than its parent.
+            async fn foreign_rows(conn: &mut $conn, all: &ShopRows) -> Result<(), PortableError> {
+                let tenants: Vec<DbId> = sqlx::query_scalar("SELECT id FROM tenants")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(StoreError::other)?;
+                let mut found = std::collections::BTreeMap::new();
+                for table in TABLES {
+                    let mut n: i64 = 0;
+                    if let Some(cond) = platform_rows(table.name) {
+                        let sql = format!("SELECT COUNT(*) FROM \"{}\" WHERE {cond}", table.name);
+                        n += sqlx::query_scalar::<_, i64>(&sql)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .map_err(StoreError::other)?;
+                    }
+                    if table.name != "plans" {
+                        let sql = count_own_sql(table);
+                        for tenant in &tenants {
+                            let q = sqlx::query_scalar::<_, i64>(&sql);
+                            let q = match table.scope {
+                                super::super::registry::Scope::Chain => q.bind(tenant.0.to_string()),
+                                _ => q.bind(DbId(tenant.0)),
+                            };
+                            n += q.fetch_one(&mut *conn).await.map_err(StoreError::other)?;
+                        }
+                    }
+                    found.insert(table.name, usize::try_from(n).unwrap_or(0));
+                }
+                let differ = differ(all, |t| found.get(t).copied().unwrap_or(0), "of its shops' own or the platform's");
+                if differ.is_empty() {
+                    return Ok(());
+                }
+                Err(PortableError::Refused(format!(
+                    "the archive holds rows that belong to none of its shops, or to another shop than their parent's ({}); nothing was written",
+                    differ.join(", ")
+                )))
+            }
+
+            /// Refuses unless every audit chain has a head, and every head
+            /// is its chain's last entry (the highest `seq`, the same
+            /// hash): the next audited write continues from the head.
+            async fn audit_heads_match(conn: &mut $conn) -> Result<(), PortableError> {
+                let bad: Vec<String> = sqlx::query_scalar(
+                    "SELECT h.scope FROM audit_heads h WHERE NOT EXISTS (\
+                       SELECT 1 FROM audit_log l WHERE l.scope = h.scope AND l.seq = h.seq \
+                       AND l.hash = h.hash \
+                       AND l.seq = (SELECT MAX(m.seq) FROM audit_log m WHERE m.scope = h.scope)) \
+                     UNION SELECT DISTINCT l.scope FROM audit_log l WHERE NOT EXISTS (\
+                       SELECT 1 FROM audit_heads h WHERE h.scope = l.scope) \
+                     ORDER BY 1",
+                )
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(StoreError::other)?;
+                if bad.is_empty() {
+                    return Ok(());
+                }
+                Err(PortableError::Refused(format!(
+                    "the archive's audit heads do not match their chains' last entries (scopes: {}); nothing was written",
+                    bad.join(", ")
+                )))
             }
 
             /// Writes the shop on `conn` (the caller's write transaction,
@@ -499,7 +625,7 @@ macro_rules! portable_rows {
                 shop: &ShopRows,
                 mut progress: impl FnMut(&str, usize),
             ) -> Result<(), PortableError> {
-                let clashes = clashes(conn, shop).await?;
+                let clashes = clashes(conn, shop, Extent::Shop).await?;
                 if !clashes.is_empty() {
                     return Err(PortableError::Refused(clashes.join("; ")));
                 }
@@ -528,17 +654,8 @@ macro_rules! portable_rows {
                     progress(table.name, rows.len());
                 }
                 let back = read_shop(conn, &shop.slug, |_, _| {}).await?;
-                let mut differ = Vec::new();
-                for table in TABLES {
-                    let wanted = shop.tables.get(table.name).map_or(0, Vec::len);
-                    let found = back.tables.get(table.name).map_or(0, Vec::len);
-                    if wanted != found {
-                        differ.push(format!(
-                            "{}: {wanted} in the archive, {found} of the shop's",
-                            table.name
-                        ));
-                    }
-                }
+                let found = |t: &str| back.tables.get(t).map_or(0, Vec::len);
+                let differ = differ(shop, found, "of the shop's");
                 if back.tenant_id != shop.tenant_id || !differ.is_empty() {
                     return Err(PortableError::Refused(format!(
                         "the archive holds rows that are not the shop's own ({}); nothing was written",
@@ -546,6 +663,20 @@ macro_rules! portable_rows {
                     )));
                 }
                 Ok(())
+            }
+
+            /// Writes the archive of `extent` on `conn` (the caller's write
+            /// transaction): [`write_shop`] or [`write_all`].
+            pub async fn write(
+                conn: &mut $conn,
+                rows: &ShopRows,
+                extent: Extent,
+                progress: impl FnMut(&str, usize),
+            ) -> Result<(), PortableError> {
+                match extent {
+                    Extent::Shop => write_shop(conn, rows, progress).await,
+                    Extent::Platform => write_all(conn, rows, progress).await,
+                }
             }
         }
     };

@@ -94,15 +94,24 @@ pub async fn export(settings: Settings, cmd: ExportCommand) -> anyhow::Result<Ex
     // Brings the source to this version's schema, which the archive names.
     super::open_store(&settings, false).await?.close().await;
     let bar = Bar::new(as_json);
-    let (manifest, bytes) = match &tenant {
+    let exported = match &tenant {
         Some(slug) => portable::export_shop(&settings, slug, &output, |s| bar.step(s)).await?,
         None => portable::export_all(&settings, &output, |s| bar.step(s)).await?,
     };
     bar.finish();
+    let (manifest, bytes, pending) = (exported.manifest, exported.bytes, exported.pending_jobs);
+    if pending > 0 {
+        // The queue does not travel: what those jobs would change (an
+        // outbox event delivered, a payment retried) is not in the archive.
+        eprintln!(
+            "warning: {pending} job(s) of {} are still queued and do not travel; stop the servers, let the workers drain them (`storekeep jobs`) and export again",
+            what(&manifest)
+        );
+    }
     report(
         &manifest,
         as_json,
-        |rows, images| json!({"file": output, "bytes": bytes, "rows": rows, "images": images}),
+        |rows, images| json!({"file": output, "bytes": bytes, "rows": rows, "images": images, "pending_jobs": pending}),
         |rows, images| {
             format!(
                 "exported {} ({rows} rows, {images} images) to {} ({bytes} bytes)",

@@ -14,8 +14,10 @@ use sha2::{Digest, Sha256};
 /// The zstd level: fast, and most of the size gain.
 const ZSTD_LEVEL: i32 = 3;
 
-/// The most an archive's members may hold in all, read into memory.
-const MAX_TOTAL_BYTES: u64 = 4 << 30;
+/// The most an archive's members may hold in all, read into memory: an
+/// import refuses more, so an export stops before writing more
+/// ([`require_within_cap`]).
+pub const MAX_TOTAL_BYTES: u64 = 4 << 30;
 
 /// The largest `manifest.json` read.
 const MAX_MANIFEST_BYTES: u64 = 64 << 20;
@@ -60,6 +62,18 @@ fn write_to(path: &Path, partial: &Path, members: &[(String, &[u8])]) -> anyhow:
     std::fs::rename(partial, path)
         .with_context(|| format!("renaming {} to {}", partial.display(), path.display()))?;
     Ok(size)
+}
+
+/// Refuses `total` bytes of members (tables and images, the manifest
+/// aside) above [`MAX_TOTAL_BYTES`], naming the cap; `what` says what was
+/// counted so far.
+pub fn require_within_cap(total: u64, what: &str) -> anyhow::Result<()> {
+    if total > MAX_TOTAL_BYTES {
+        bail!(
+            "refused: {what} come to {total} bytes, more than the {MAX_TOTAL_BYTES} bytes (4 GiB) an archive may hold in all (an import refuses a larger one); nothing was written. Move the shops one at a time with `storekeep export shop`, or copy the database and the image store instead (docs/export.md)"
+        );
+    }
+    Ok(())
 }
 
 /// Reads the archive at `path`: `manifest.json`, which must come first

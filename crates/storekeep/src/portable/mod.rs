@@ -19,7 +19,8 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use storekeep_store::StoreResult;
-use storekeep_store_sql::portable::{self, PortableError, Row, ShopRows, TABLES};
+pub use storekeep_store_sql::portable::Extent;
+use storekeep_store_sql::portable::{self, DEFAULT_PLAN_ID, PortableError, Row, ShopRows, TABLES};
 
 use crate::config::Settings;
 use crate::crypto::Keyring;
@@ -32,35 +33,27 @@ pub const PLATFORM_FORMAT: &str = "storekeep-platform";
 /// The archive layout this version writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// What an archive holds: one shop, or the whole platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Extent {
-    Shop,
-    Platform,
+/// The manifest's `format` of an archive of `extent` (one shop, or the
+/// whole platform).
+pub fn format_of(extent: Extent) -> &'static str {
+    match extent {
+        Extent::Shop => FORMAT,
+        Extent::Platform => PLATFORM_FORMAT,
+    }
 }
 
-impl Extent {
-    /// The manifest's `format`.
-    pub fn format(self) -> &'static str {
-        match self {
-            Self::Shop => FORMAT,
-            Self::Platform => PLATFORM_FORMAT,
-        }
+fn name_of(extent: Extent) -> &'static str {
+    match extent {
+        Extent::Shop => "shop",
+        Extent::Platform => "platform",
     }
+}
 
-    fn name(self) -> &'static str {
-        match self {
-            Self::Shop => "shop",
-            Self::Platform => "platform",
-        }
-    }
-
-    /// The subcommand of `export` / `import` for this kind of archive.
-    fn command(self) -> &'static str {
-        match self {
-            Self::Shop => "shop",
-            Self::Platform => "all",
-        }
+/// The subcommand of `export` / `import` for this kind of archive.
+fn command_of(extent: Extent) -> &'static str {
+    match extent {
+        Extent::Shop => "shop",
+        Extent::Platform => "all",
     }
 }
 
@@ -179,24 +172,44 @@ impl Db {
         }
     }
 
-    async fn check(&self, shop: &ShopRows) -> Result<(i64, Vec<String>), PortableError> {
+    /// How many jobs of the shop `tenant` (every job: `None`) are still
+    /// to run.
+    async fn pending_jobs(&self, tenant: Option<uuid::Uuid>) -> StoreResult<i64> {
         match self {
-            Self::Sqlite(url) => storekeep_store_sqlite::portable::check_shop(url, shop).await,
-            Self::Postgres(url) => storekeep_store_postgres::portable::check_shop(url, shop).await,
+            Self::Sqlite(url) => storekeep_store_sqlite::portable::pending_jobs(url, tenant).await,
+            Self::Postgres(url) => {
+                storekeep_store_postgres::portable::pending_jobs(url, tenant).await
+            }
+        }
+    }
+
+    async fn check(
+        &self,
+        shop: &ShopRows,
+        extent: Extent,
+    ) -> Result<(i64, Vec<String>), PortableError> {
+        match self {
+            Self::Sqlite(url) => {
+                storekeep_store_sqlite::portable::check_shop(url, shop, extent).await
+            }
+            Self::Postgres(url) => {
+                storekeep_store_postgres::portable::check_shop(url, shop, extent).await
+            }
         }
     }
 
     async fn import(
         &self,
         shop: &ShopRows,
+        extent: Extent,
         progress: impl FnMut(&str, usize),
     ) -> Result<(), PortableError> {
         match self {
             Self::Sqlite(url) => {
-                storekeep_store_sqlite::portable::import_shop(url, shop, progress).await
+                storekeep_store_sqlite::portable::import_shop(url, shop, extent, progress).await
             }
             Self::Postgres(url) => {
-                storekeep_store_postgres::portable::import_shop(url, shop, progress).await
+                storekeep_store_postgres::portable::import_shop(url, shop, extent, progress).await
             }
         }
     }
@@ -255,6 +268,16 @@ fn media_keys(shop: &ShopRows) -> BTreeSet<String> {
         .collect()
 }
 
+/// What an export wrote.
+pub struct Exported {
+    pub manifest: Manifest,
+    /// The archive's size in bytes.
+    pub bytes: u64,
+    /// Jobs of what was exported still queued (the queue does not travel:
+    /// their work is not in the archive until they run).
+    pub pending_jobs: i64,
+}
+
 /// Writes the shop `slug` of the configured database, with its images,
 /// to the archive `out` (which must not exist).
 pub async fn export_shop(
@@ -262,7 +285,7 @@ pub async fn export_shop(
     slug: &str,
     out: &Path,
     progress: impl FnMut(Step<'_>),
-) -> anyhow::Result<(Manifest, u64)> {
+) -> anyhow::Result<Exported> {
     export(settings, Some(slug), out, progress).await
 }
 
@@ -273,7 +296,7 @@ pub async fn export_all(
     settings: &Settings,
     out: &Path,
     progress: impl FnMut(Step<'_>),
-) -> anyhow::Result<(Manifest, u64)> {
+) -> anyhow::Result<Exported> {
     export(settings, None, out, progress).await
 }
 
@@ -282,7 +305,7 @@ async fn export(
     slug: Option<&str>,
     out: &Path,
     mut progress: impl FnMut(Step<'_>),
-) -> anyhow::Result<(Manifest, u64)> {
+) -> anyhow::Result<Exported> {
     if out.exists() {
         bail!(
             "{} exists; name a new file or remove it first",
@@ -295,24 +318,12 @@ async fn export(
         .export(slug, |table, n| progress(Step::Table(table, n)))
         .await
         .map_err(refused)?;
-    let media = Media::from_settings(&settings.media, &settings.data_dir)?;
-    let mut objects = Vec::new();
-    for key in media_keys(&shop) {
-        let bytes = media
-            .get(&key)
-            .await
-            .with_context(|| format!("reading image {key} from the image store"))?
-            .with_context(|| format!("image {key} is missing from the image store"))?;
-        progress(Step::Media(&key));
-        objects.push((key, bytes));
-    }
-    let extent = if shop.is_platform() {
-        Extent::Platform
-    } else {
-        Extent::Shop
+    let extent = match slug {
+        Some(_) => Extent::Shop,
+        None => Extent::Platform,
     };
     let mut manifest = Manifest {
-        format: extent.format().into(),
+        format: format_of(extent).into(),
         format_version: FORMAT_VERSION,
         storekeep_version: env!("CARGO_PKG_VERSION").into(),
         source_database: db.name().into(),
@@ -331,6 +342,7 @@ async fn export(
         sealed_key_ids: sealed_key_ids(&shop),
     };
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut total: u64 = 0;
     for table in TABLES {
         let rows = shop.tables.get(table.name).map_or(&[][..], Vec::as_slice);
         let mut text = Vec::new();
@@ -338,6 +350,7 @@ async fn export(
             serde_json::to_writer(&mut text, row)?;
             text.push(b'\n');
         }
+        total = total.saturating_add(text.len() as u64);
         manifest.tables.insert(
             table.name.to_owned(),
             TableEntry {
@@ -349,15 +362,44 @@ async fn export(
         );
         files.push((format!("tables/{}.jsonl", table.name), text));
     }
-    for (key, bytes) in &objects {
+    archive::require_within_cap(total, "the tables")?;
+    // The images are sized from their metadata before any is read, so a
+    // platform too large to import is refused before gigabytes are read.
+    let media = Media::from_settings(&settings.media, &settings.data_dir)?;
+    let keys = media_keys(&shop);
+    let mut sized = total;
+    for key in &keys {
+        let size = media
+            .size(key)
+            .await
+            .with_context(|| format!("sizing image {key} in the image store"))?
+            .with_context(|| format!("image {key} is missing from the image store"))?;
+        sized = sized.saturating_add(size);
+    }
+    archive::require_within_cap(sized, "the tables and images")?;
+    let mut objects = Vec::new();
+    for key in keys {
+        let bytes = media
+            .get(&key)
+            .await
+            .with_context(|| format!("reading image {key} from the image store"))?
+            .with_context(|| format!("image {key} is missing from the image store"))?;
+        // An image replaced since it was sized counts as read.
+        total = total.saturating_add(bytes.len() as u64);
+        archive::require_within_cap(total, "the tables and images")?;
+        progress(Step::Media(&key));
         manifest.media.insert(
             key.clone(),
             MediaEntry {
                 bytes: bytes.len() as u64,
-                sha256: archive::sha256_hex(bytes),
+                sha256: archive::sha256_hex(&bytes),
             },
         );
+        objects.push((key, bytes));
     }
+    let pending_jobs = db
+        .pending_jobs((extent == Extent::Shop).then_some(shop.tenant_id))
+        .await?;
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
     let mut members: Vec<(String, &[u8])> = vec![("manifest.json".into(), &manifest_bytes)];
     members.extend(files.iter().map(|(n, b)| (n.clone(), b.as_slice())));
@@ -366,8 +408,12 @@ async fn export(
             .iter()
             .map(|(k, b)| (format!("media/{k}"), b.as_ref())),
     );
-    let size = archive::write(out, &members)?;
-    Ok((manifest, size))
+    let bytes = archive::write(out, &members)?;
+    Ok(Exported {
+        manifest,
+        bytes,
+        pending_jobs,
+    })
 }
 
 /// An archive read and checked against its manifest: every table file's
@@ -384,24 +430,24 @@ fn parse_manifest(file: &Path, bytes: &[u8], extent: Extent) -> anyhow::Result<M
     let head: serde_json::Value = serde_json::from_slice(bytes)
         .with_context(|| format!("{}: manifest.json is not JSON", file.display()))?;
     let format = head.get("format").and_then(|v| v.as_str());
-    if format != Some(extent.format()) {
+    if format != Some(format_of(extent)) {
         let other = [Extent::Shop, Extent::Platform]
             .into_iter()
-            .find(|e| Some(e.format()) == format);
+            .find(|e| Some(format_of(*e)) == format);
         if let Some(other) = other {
             bail!(
                 "refused: {} is a storekeep {} archive (written by `storekeep export {}`), not a {} archive; import it with `storekeep import {}`",
                 file.display(),
-                other.name(),
-                other.command(),
-                extent.name(),
-                other.command()
+                name_of(other),
+                command_of(other),
+                name_of(extent),
+                command_of(other)
             );
         }
         bail!(
             "{} is not a storekeep {} archive",
             file.display(),
-            extent.name()
+            name_of(extent)
         );
     }
     let version = head.get("format_version").and_then(|v| v.as_u64());
@@ -442,6 +488,9 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
     })?;
     let manifest: Manifest = parsed.context("the archive's manifest was not read")?;
     let mut shop = match (extent, &manifest.shop) {
+        (Extent::Shop, Some(named)) if named.id.is_nil() => {
+            bail!("refused: the shop archive's manifest names a shop with the nil id")
+        }
         (Extent::Shop, Some(named)) => ShopRows {
             tenant_id: named.id,
             slug: named.slug.clone(),
@@ -495,6 +544,19 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
         }
         shop.tables.insert(table.name.to_owned(), rows);
     }
+    if extent == Extent::Platform {
+        require_default_plan(&shop)?;
+    }
+    // Each image belongs to the shop of the row that names it.
+    for row in shop.tables.get("product_images").into_iter().flatten() {
+        let (Some(tenant), Some(key)) = (string(row, "tenant_id"), string(row, "object_key"))
+        else {
+            bail!("refused: a product_images row lacks its tenant_id or object_key");
+        };
+        if !key.starts_with(&format!("{tenant}/")) {
+            bail!("refused: image key {key} is not its own shop's ({tenant})");
+        }
+    }
     let wanted = media_keys(&shop);
     let listed: BTreeSet<String> = manifest.media.keys().cloned().collect();
     if wanted != listed {
@@ -529,7 +591,7 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
         if !prefixes.iter().any(|p| key.starts_with(p))
             || key.split('/').any(|part| part.is_empty() || part == "..")
         {
-            bail!("refused: image key {key} is not one of the shop's");
+            bail!("refused: image key {key} is not one of the archive's shops'");
         }
         let bytes = members
             .remove(&format!("media/{key}"))
@@ -544,6 +606,27 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
         shop,
         media,
     })
+}
+
+/// Refuses a platform archive unless its plans hold the built-in
+/// `default` plan, once, by its id and name: it replaces the one the
+/// target's migrations made, which every new shop is put on.
+fn require_default_plan(all: &ShopRows) -> anyhow::Result<()> {
+    let plans = all.tables.get("plans").map_or(&[][..], Vec::as_slice);
+    let by_id: Vec<&Row> = plans
+        .iter()
+        .filter(|p| string(p, "id") == Some(DEFAULT_PLAN_ID))
+        .collect();
+    let by_name = plans
+        .iter()
+        .filter(|p| string(p, "name") == Some("default"))
+        .count();
+    match by_id.as_slice() {
+        [plan] if string(plan, "name") == Some("default") && by_name == 1 => Ok(()),
+        _ => bail!(
+            "refused: the archive's plans must hold the built-in `default` plan exactly once, with its id {DEFAULT_PLAN_ID} and the name `default`"
+        ),
+    }
 }
 
 /// Why the keys must already agree, for every key refusal.
@@ -578,7 +661,7 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
         .collect();
     if !missing.is_empty() {
         bail!(
-            "refused: the shop's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: {SAME_KEYS}"
+            "refused: the archive's personal data is sealed with key(s) {missing:?}, which this installation's keyring lacks: {SAME_KEYS}"
         );
     }
     let mut opened = BTreeSet::new();
@@ -595,7 +678,7 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
             }
             keyring.open(sealed, &format!("{context}:{id}")).map_err(|e| {
                 anyhow::anyhow!(
-                    "refused: this installation's encryption keys cannot open the shop's {table}.{column} (key {kid}, {e:?}): {SAME_KEYS}"
+                    "refused: this installation's encryption keys cannot open the archive's {table}.{column} (key {kid}, {e:?}): {SAME_KEYS}"
                 )
             })?;
         }
@@ -613,7 +696,7 @@ fn require_same_keys(keyring: &Keyring, checked: &Checked) -> anyhow::Result<()>
             .open(sealed, &format!("users.email:{id}"))
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "refused: this installation's encryption keys cannot open the shop's sealed data ({e:?}): {SAME_KEYS}"
+                    "refused: this installation's encryption keys cannot open the archive's sealed data ({e:?}): {SAME_KEYS}"
                 )
             })?;
         if keyring.blind_index("email", &email) != index {
@@ -666,7 +749,7 @@ async fn import(
     let mut checked = read_archive_of(file, extent)?;
     let db = Db::of(settings);
     db.require_known_schema().await?;
-    let (version, clashes) = db.check(&checked.shop).await.map_err(refused)?;
+    let (version, clashes) = db.check(&checked.shop, extent).await.map_err(refused)?;
     let theirs = checked.manifest.schema_version;
     if theirs > version {
         bail!(
@@ -678,42 +761,57 @@ async fn import(
             "refused: the archive's schema ({theirs}) is older than this database's ({version}); export it again with this storekeep version (it migrates the source first)"
         );
     }
+    // What is here comes first: a target that is not empty (or holds the
+    // shop) is refused as such, whatever its keys.
+    if !clashes.is_empty() {
+        bail!("refused: {}", clashes.join("; "));
+    }
     let keyring = settings.load_keyring()?;
     match source_keys {
         None => require_same_keys(&keyring, &checked)?,
         Some(source) => _ = reseal::reseal(source, &keyring, &mut checked.shop)?,
     }
-    if !clashes.is_empty() {
-        bail!("refused: {}", clashes.join("; "));
-    }
     let media = Media::from_settings(&settings.media, &settings.data_dir)?;
     for (key, _) in &checked.media {
         let here = media
-            .get(key)
+            .size(key)
             .await
-            .with_context(|| format!("reading image {key} from the image store"))?;
+            .with_context(|| format!("looking for image {key} in the image store"))?;
         if here.is_some() {
             bail!(
                 "refused: the image store already holds {key}; an import never overwrites an image"
             );
         }
     }
-    // Only the images this import created are removed if it fails.
+    // Images are written create-only: one another writer (a second
+    // import running at once) wrote in between is refused, not
+    // overwritten, and only the images this import created are removed
+    // if it fails.
     let mut written = Vec::new();
     let mut outcome = Ok(());
     for (key, bytes) in &checked.media {
-        if let Err(e) = media.put(key, bytes::Bytes::from(bytes.clone())).await {
-            outcome =
-                Err(anyhow::Error::new(e)
+        match media.put_new(key, bytes::Bytes::from(bytes.clone())).await {
+            Ok(true) => {}
+            Ok(false) => {
+                outcome = Err(anyhow::anyhow!(
+                    "refused: the image store already holds {key} (another import running at once?); an import never overwrites an image"
+                ));
+                break;
+            }
+            Err(e) => {
+                outcome = Err(anyhow::Error::new(e)
                     .context(format!("writing image {key} to the image store")));
-            break;
+                break;
+            }
         }
         written.push(key.clone());
         progress(Step::Media(key));
     }
     if outcome.is_ok() {
         outcome = db
-            .import(&checked.shop, |table, n| progress(Step::Table(table, n)))
+            .import(&checked.shop, extent, |table, n| {
+                progress(Step::Table(table, n))
+            })
             .await
             .map_err(refused);
     }

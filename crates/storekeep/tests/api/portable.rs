@@ -57,7 +57,7 @@ pub(crate) async fn get(req: reqwest::RequestBuilder) -> Value {
 
 /// What the test built: the shop's ids.
 pub(crate) struct Built {
-    shop: Shop,
+    pub(crate) shop: Shop,
     laptop: String,
     orders: Vec<String>,
     contract: String,
@@ -390,7 +390,11 @@ pub(crate) fn edit_manifest(all: &mut [(String, Vec<u8>)], change: impl FnOnce(&
 
 /// Edits the rows of `table` and promises the edit in the manifest (its
 /// row count and SHA-256), as a forger would.
-fn edit_table(all: &mut [(String, Vec<u8>)], table: &str, change: impl FnOnce(&mut Vec<Value>)) {
+pub(crate) fn edit_table(
+    all: &mut [(String, Vec<u8>)],
+    table: &str,
+    change: impl FnOnce(&mut Vec<Value>),
+) {
     let name = format!("tables/{table}.jsonl");
     let t = all.iter_mut().find(|(n, _)| *n == name).unwrap();
     let mut rows: Vec<Value> = String::from_utf8(t.1.clone())
@@ -413,12 +417,27 @@ fn edit_table(all: &mut [(String, Vec<u8>)], table: &str, change: impl FnOnce(&m
     });
 }
 
-/// Everything the target holds that an import would change.
+/// Everything the target holds that an import would change: the shops
+/// and the platform's audit log as the API shows them, the image files,
+/// and the row count of every table an archive carries (users, plans,
+/// API keys, orders…), as `storekeep export all --json` counts them.
 pub(crate) async fn state(app: &TestApp) -> Value {
     let tenants = get(app.platform(Method::GET, "/api/v1/platform/tenants")).await;
     let audit = get(app.platform(Method::GET, "/api/v1/platform/audit-log")).await;
     let media = walk(&app.db.dir.path().join("media"));
-    json!({"tenants": tenants, "audit": audit, "media": media})
+    json!({"tenants": tenants, "audit": audit, "media": media, "rows": row_counts(&app.db)})
+}
+
+/// Every table's row count, by `storekeep export all --json`.
+pub(crate) fn row_counts(db: &TestDb) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("count.tar.zst");
+    let out = ok(
+        db,
+        &["export", "all", "-o", file.to_str().unwrap(), "--json"],
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    summary["tables"].clone()
 }
 
 pub(crate) fn walk(dir: &Path) -> Vec<String> {
@@ -741,7 +760,7 @@ async fn an_archive_naming_another_shops_image_is_refused_and_the_image_unchange
     let out = run(&target.db, &["import", "shop", forged.to_str().unwrap()]);
     assert!(!out.status.success(), "the forged archive was imported");
     assert!(
-        stderr(&out).contains(&format!("image key {victim_key} is not one of the shop's")),
+        stderr(&out).contains(&format!("image key {victim_key} is not its own shop's")),
         "{}",
         stderr(&out)
     );
