@@ -114,10 +114,12 @@ pub struct MediaEntry {
     pub sha256: String,
 }
 
-/// A step done, for a progress bar: a table's rows or one image.
+/// A step done, for a progress bar: a table's rows or one image; or, for
+/// the summary, what a re-seal (`--source-keys`) changed.
 pub enum Step<'a> {
     Table(&'a str, usize),
     Media(&'a str),
+    Resealed(reseal::Resealed),
 }
 
 /// The configured database, by backend.
@@ -681,7 +683,11 @@ async fn import(
     let keyring = settings.load_keyring()?;
     match source_keys {
         None => require_same_keys(&keyring, &checked)?,
-        Some(source) => _ = reseal::reseal(source, &keyring, &mut checked.shop)?,
+        Some(source) => progress(Step::Resealed(reseal::reseal(
+            source,
+            &keyring,
+            &mut checked.shop,
+        )?)),
     }
     if !clashes.is_empty() {
         bail!("refused: {}", clashes.join("; "));
