@@ -9,8 +9,9 @@
 //! installation's newest key; every blind index is recomputed with this
 //! installation's blind-index key from the value it indexes (checked
 //! first against the source's blind-index key), and every key built from
-//! one (a guest's coupon-cap key) follows it. The archive file is never
-//! changed. Then every string of every row — the audit log's entries
+//! one (a guest's coupon-cap key) becomes its own row's new index (its
+//! order's; refused if it was not that index; an erased order's marker if
+//! the order was erased). The archive file is never changed. Then every string of every row — the audit log's entries
 //! included — is searched for a sealed value (`v1.<kid>.…`, whatever the
 //! key id, anywhere inside the string) that this re-seal did not write,
 //! and for a source blind index: any left refuses the import (the
