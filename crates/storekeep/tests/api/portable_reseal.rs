@@ -808,5 +808,29 @@ async fn wrong_source_keys_and_other_keys_without_them_are_refused_with_nothing_
         .unwrap();
     assert_eq!(boxed.status(), 404);
     staying_people_sign_in(&target).await;
+
+    // The refusals left nothing in the way: with the source's keys the
+    // import goes through, and its summary says what it re-sealed (the
+    // owner's and the customer's emails and email indexes).
+    let right = key_file(work.path(), "right.toml", TEST_KEYS);
+    let out = ok_with(
+        &target.db,
+        TARGET_KEYS,
+        &[
+            "import",
+            "shop",
+            archive,
+            "--source-keys",
+            right.to_str().unwrap(),
+        ],
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.starts_with("imported shop 'boxed' ("), "{line}");
+    assert!(
+        line.trim_end()
+            .ends_with("; re-sealed 2 values and 2 indexes with this installation's keys"),
+        "{line}"
+    );
+    customer_token(&target, "boxed", CUSTOMER).await;
     target.stop().await;
 }
