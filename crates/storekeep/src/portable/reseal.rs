@@ -634,10 +634,8 @@ mod tests {
         // and secret files that do not exist, are not read.
         std::fs::write(
             &file,
-            format!(
-                "listen = \"nowhere\"\n[mail]\nsmtp_password_file = \"/nonexistent/smtp\"\n\
-                 [encryption]\nkeys_file = \"keys\"\nblind_index_key_file = \"index\"\n"
-            ),
+            "listen = \"nowhere\"\n[mail]\nsmtp_password_file = \"/nonexistent/smtp\"\n\
+             [encryption]\nkeys_file = \"keys\"\nblind_index_key_file = \"index\"\n",
         )
         .unwrap();
         std::fs::write(dir.path().join("keys"), format!("{}\n", K1.0)).unwrap();
