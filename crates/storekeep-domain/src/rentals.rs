@@ -294,6 +294,10 @@ pub struct RentalPayment {
     pub reason: Option<String>,
     pub key: String,
     pub created_at: DateTime<Utc>,
+    /// Who recorded it, as the audit log names actors (`staff:<id>`,
+    /// `api_key:<id>`, `provider:<name>`…); `None` for payments recorded
+    /// before this was kept.
+    pub actor: Option<String>,
 }
 
 /// A contract with its schedule, money movements and unit.

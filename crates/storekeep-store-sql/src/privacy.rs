@@ -9,20 +9,20 @@ use std::collections::BTreeSet;
 
 use sqlx::Pool;
 use storekeep_domain::{
-    AuditContext, AuditEntry, OrderId, OrderStatus, TenantId, UserId, UserRecord,
+    AuditContext, AuditEntry, OrderId, OrderStatus, RentalContractId, TenantId, UserId, UserRecord,
 };
 use storekeep_store::audit::Change;
-use storekeep_store::privacy::{Erasure, ErasureOutcome};
+use storekeep_store::privacy::{EmailErasure, ErasedOrder, Erasure, ErasureOutcome};
 use storekeep_store::rules::delivery::EMAIL_QUEUE;
 use storekeep_store::rules::identity::user_target;
 use storekeep_store::rules::privacy::{
-    self as rules, CUSTOMER, CUSTOMER_ERASED, ErasureReport, Obligations,
+    self as rules, CUSTOMER, CUSTOMER_ERASED, CUSTOMER_ERASED_BY_EMAIL, ErasureReport, Obligations,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use uuid::Uuid;
 
 use crate::DbId;
-use crate::backend::Backend;
+use crate::backend::{Backend, Conn};
 use crate::identity::UserRow;
 use crate::platform::AuditRow;
 use crate::stmt::{Stmt, found};
@@ -78,6 +78,36 @@ const DELETE_EMAIL_JOBS: &str = "DELETE FROM jobs WHERE tenant_id = $1 AND queue
            UNION ALL SELECT 'rental_contract:' || CAST(rc.id AS TEXT) FROM rental_contracts rc \
              WHERE rc.tenant_id = $1 AND rc.customer_id = $4)))";
 
+/// The orders of shop `$1` placed with the email whose blind index is
+/// `$2` (guest or not), oldest first.
+const ORDERS_BY_EMAIL: &str =
+    "SELECT id, status FROM orders WHERE tenant_id = $1 AND email_index = $2 ORDER BY id";
+const ORDERS_BY_EMAIL_LOCKED: &str = "SELECT id, status FROM orders \
+     WHERE tenant_id = $1 AND email_index = $2 ORDER BY id FOR UPDATE";
+const CONTRACTS_OF_ORDER: &str =
+    "SELECT id, status FROM rental_contracts WHERE tenant_id = $1 AND order_id = $2 ORDER BY id";
+/// A guest's per-customer deal key is their email's blind index
+/// (`email:<index>`, `$3`): it becomes the order's erased marker `$2`, so
+/// the blind index leaves `deal_uses` (and that use no longer counts
+/// towards the address's per-customer cap).
+const ERASE_DEAL_KEY: &str =
+    "UPDATE deal_uses SET customer_key = $2 WHERE order_id = $1 AND customer_key = $3";
+/// Sign-in failures keyed by the email's blind index (an address without
+/// an account has no account-id rows).
+const DELETE_THROTTLE_OF_INDEX: &str = "DELETE FROM login_throttle WHERE email_index = $1";
+/// The email jobs (queue `$2`) of shop `$1` about order `$3` (its id as
+/// text) / `$4`, pending or finished, deleted: the emails of outbox events
+/// about the order or its rental contracts, reminders of its contracts
+/// (see [`DELETE_EMAIL_JOBS`]).
+const DELETE_ORDER_EMAIL_JOBS: &str = "DELETE FROM jobs WHERE tenant_id = $1 AND queue = $2 \
+     AND state <> 'running' AND ( \
+       payload ->> 'contract_id' IN (SELECT CAST(rc.id AS TEXT) FROM rental_contracts rc \
+         WHERE rc.tenant_id = $1 AND rc.order_id = $4) \
+       OR payload ->> 'event_id' IN (SELECT CAST(e.id AS TEXT) FROM outbox_events e \
+         WHERE e.tenant_id = $1 AND (e.subject = 'order:' || $3 OR e.subject IN ( \
+           SELECT 'rental_contract:' || CAST(rc.id AS TEXT) FROM rental_contracts rc \
+             WHERE rc.tenant_id = $1 AND rc.order_id = $4))))";
+
 macro_rules! audit_rows {
     ($clause:literal) => {
         concat!(
@@ -113,20 +143,23 @@ pub async fn order_ids<B: Backend>(
 pub async fn audit_about<B: Backend>(
     pool: &Pool<B::Db>,
     tenant: TenantId,
-    customer: UserId,
+    customer: Option<UserId>,
     targets: &[String],
 ) -> StoreResult<Vec<AuditEntry>> {
     let scope = tenant.to_string();
     let mut conn = B::conn(pool).await?;
-    let actor = format!("customer:{customer}");
-    let mut rows: Vec<AuditRow> = B::all(
-        &mut *conn,
-        Stmt::new(
-            AUDIT_OWN,
-            (scope.as_str(), actor.as_str(), user_target(customer)),
-        ),
-    )
-    .await?;
+    let mut rows: Vec<AuditRow> = Vec::new();
+    if let Some(customer) = customer {
+        let actor = format!("customer:{customer}");
+        rows = B::all(
+            &mut *conn,
+            Stmt::new(
+                AUDIT_OWN,
+                (scope.as_str(), actor.as_str(), user_target(customer)),
+            ),
+        )
+        .await?;
+    }
     for target in targets {
         let more: Vec<AuditRow> = B::all(
             &mut *conn,
@@ -148,38 +181,70 @@ pub async fn erase<B: Backend>(
     erasure: &Erasure,
     audit: &AuditContext,
 ) -> StoreResult<ErasureOutcome> {
-    let (t, c) = (DbId(erasure.tenant.0), DbId(erasure.customer.0));
     let mut tx = B::write_tx(pool).await?;
+    let (user, report, changed) = match erase_account::<B>(&mut tx, erasure).await? {
+        AccountStep::Stop(outcome) => return Ok(outcome),
+        AccountStep::Done {
+            user,
+            report,
+            changed,
+        } => (user, report, changed),
+    };
+    if !changed {
+        // Nothing was left to scrub: no second audit entry.
+        return Ok(ErasureOutcome::AlreadyErased);
+    }
+    let change = Change {
+        after: Some(rules::erasure_summary(&report)),
+        ..Change::new(
+            erasure.tenant.to_string(),
+            CUSTOMER_ERASED,
+            user_target(user),
+        )
+    };
+    B::record_change(&mut tx, audit, change).await?;
+    B::commit(tx).await?;
+    Ok(ErasureOutcome::Erased(report))
+}
+
+/// What the account part of an erasure came to, inside its transaction.
+enum AccountStep {
+    /// Refused or to prepare again: the caller rolls back.
+    Stop(ErasureOutcome),
+    /// Written; `changed` is false when the account had been erased before
+    /// and nothing was left to scrub.
+    Done {
+        user: UserId,
+        report: ErasureReport,
+        changed: bool,
+    },
+}
+
+/// The account part of an erasure (docs/privacy.md), in `tx`: refused
+/// for open obligations, `OrdersChanged` if its orders are not the ones
+/// `erasure` names; otherwise the account, its sessions, secrets, throttle
+/// rows, orders and email jobs scrubbed (not yet audited nor committed).
+async fn erase_account<B: Backend>(
+    tx: &mut Conn<B::Db>,
+    erasure: &Erasure,
+) -> StoreResult<AccountStep> {
+    let (t, c) = (DbId(erasure.tenant.0), DbId(erasure.customer.0));
     let read = B::read_for_update(CUSTOMER_ROW, CUSTOMER_ROW_LOCKED);
-    let row: Option<UserRow> = B::optional(&mut tx, Stmt::new(read, (c, t))).await?;
+    let row: Option<UserRow> = B::optional(&mut *tx, Stmt::new(read, (c, t))).await?;
     let user: UserRecord = found(row, CUSTOMER)?;
     // Erased before: still scrub what a race wrote since (an order placed,
     // a session begun while it committed); see docs/privacy.md.
     let already = rules::is_erased_index(&user.email_index);
 
     let read = B::read_for_update(ORDERS_OF, ORDERS_OF_LOCKED);
-    let orders: Vec<(DbId, String)> = B::all(&mut tx, Stmt::new(read, (t, c))).await?;
-    let contracts: Vec<(DbId, String)> = B::all(&mut tx, Stmt::new(CONTRACTS_OF, (t, c))).await?;
-    let mut blocked = Obligations::default();
-    for (id, status) in &orders {
-        let status = OrderStatus::parse(status)
-            .ok_or_else(|| StoreError::Other(format!("unknown order status {status}").into()))?;
-        if rules::order_is_open(status) {
-            blocked.orders.push(id.0);
-        }
-    }
-    for (id, status) in &contracts {
-        if rules::contract_is_open(status) {
-            blocked.contracts.push(id.0);
-        }
-    }
+    let orders: Vec<(DbId, String)> = B::all(&mut *tx, Stmt::new(read, (t, c))).await?;
+    let contracts: Vec<(DbId, String)> = B::all(&mut *tx, Stmt::new(CONTRACTS_OF, (t, c))).await?;
+    let blocked = obligations(&orders, &contracts)?;
     if !blocked.is_empty() {
-        return Ok(ErasureOutcome::Blocked(blocked));
+        return Ok(AccountStep::Stop(ErasureOutcome::Blocked(blocked)));
     }
-    let read: BTreeSet<Uuid> = orders.iter().map(|(id, _)| id.0).collect();
-    let given: BTreeSet<Uuid> = erasure.orders.iter().map(|o| o.id.0).collect();
-    if read != given || given.len() != erasure.orders.len() {
-        return Ok(ErasureOutcome::OrdersChanged);
+    if !same_orders(&orders, &erasure.orders) {
+        return Ok(AccountStep::Stop(ErasureOutcome::OrdersChanged));
     }
 
     let mut report = ErasureReport::default();
@@ -194,41 +259,189 @@ pub async fn erase<B: Backend>(
                 now(),
             ),
         );
-        B::exec(&mut tx, stmt).await?;
+        B::exec(&mut *tx, stmt).await?;
     }
-    report.sessions = B::exec(&mut tx, Stmt::new(DELETE_SESSIONS, (c,))).await?;
-    let mut secrets = B::exec(&mut tx, Stmt::new(DELETE_RECOVERY_CODES, (c,))).await?;
-    secrets += B::exec(&mut tx, Stmt::new(DELETE_RESETS, (c,))).await?;
+    report.sessions = B::exec(&mut *tx, Stmt::new(DELETE_SESSIONS, (c,))).await?;
+    let mut secrets = B::exec(&mut *tx, Stmt::new(DELETE_RECOVERY_CODES, (c,))).await?;
+    secrets += B::exec(&mut *tx, Stmt::new(DELETE_RESETS, (c,))).await?;
     let throttle = (user.email_index.as_str(), user.id.to_string());
-    B::exec(&mut tx, Stmt::new(DELETE_THROTTLE, throttle)).await?;
-    for o in &erasure.orders {
+    B::exec(&mut *tx, Stmt::new(DELETE_THROTTLE, throttle)).await?;
+    report.orders = erase_orders::<B>(tx, &erasure.orders).await?;
+
+    let jobs = (t, EMAIL_QUEUE, user.id.to_string(), c);
+    report.jobs = B::exec(&mut *tx, Stmt::new(DELETE_EMAIL_JOBS, jobs)).await?;
+    let changed = !already || report != ErasureReport::default() || secrets > 0;
+    Ok(AccountStep::Done {
+        user: user.id,
+        report,
+        changed,
+    })
+}
+
+/// The open orders and running contracts among these `(id, status)`
+/// rows.
+fn obligations(
+    orders: &[(DbId, String)],
+    contracts: &[(DbId, String)],
+) -> StoreResult<Obligations> {
+    let mut blocked = Obligations::default();
+    for (id, status) in orders {
+        let status = OrderStatus::parse(status)
+            .ok_or_else(|| StoreError::Other(format!("unknown order status {status}").into()))?;
+        if rules::order_is_open(status) {
+            blocked.orders.push(id.0);
+        }
+    }
+    for (id, status) in contracts {
+        if rules::contract_is_open(status) {
+            blocked.contracts.push(id.0);
+        }
+    }
+    Ok(blocked)
+}
+
+/// Whether the orders read in the transaction are those the caller
+/// prepared placeholders for.
+fn same_orders(read: &[(DbId, String)], given: &[ErasedOrder]) -> bool {
+    let read: BTreeSet<Uuid> = read.iter().map(|(id, _)| id.0).collect();
+    let ids: BTreeSet<Uuid> = given.iter().map(|o| o.id.0).collect();
+    read == ids && ids.len() == given.len()
+}
+
+/// Replaces these orders' email, address and email index with their
+/// placeholders (an order already erased is left alone); how many changed.
+async fn erase_orders<B: Backend>(
+    tx: &mut Conn<B::Db>,
+    orders: &[ErasedOrder],
+) -> StoreResult<u64> {
+    let mut n = 0;
+    for o in orders {
         let args = (
             DbId(o.id.0),
             o.email_sealed.as_str(),
             rules::erased_index(o.id.0),
             o.address_sealed.as_str(),
         );
-        report.orders += B::exec(&mut tx, Stmt::new(ERASE_ORDER, args)).await?;
+        n += B::exec(&mut *tx, Stmt::new(ERASE_ORDER, args)).await?;
+    }
+    Ok(n)
+}
+
+/// The erasure of a data subject by email (docs/privacy.md, "Guest
+/// purchases"), in one transaction: the account of that email (as
+/// [`erase`] erases it) and every order of the shop placed with the email,
+/// whatever account it belongs to, each with the email jobs about it and
+/// the guest's per-customer deal key. One `customer.erased_by_email` audit
+/// entry (counts and ids, no PII), none when nothing was left.
+pub async fn erase_by_email<B: Backend>(
+    pool: &Pool<B::Db>,
+    erasure: &EmailErasure,
+    audit: &AuditContext,
+) -> StoreResult<ErasureOutcome> {
+    let t = DbId(erasure.tenant.0);
+    let mut tx = B::write_tx(pool).await?;
+    let read = B::read_for_update(ORDERS_BY_EMAIL, ORDERS_BY_EMAIL_LOCKED);
+    let index = erasure.email_index.as_str();
+    let orders: Vec<(DbId, String)> = B::all(&mut tx, Stmt::new(read, (t, index))).await?;
+    let mut contracts: Vec<(DbId, String)> = Vec::new();
+    for (order, _) in &orders {
+        let more: Vec<(DbId, String)> =
+            B::all(&mut tx, Stmt::new(CONTRACTS_OF_ORDER, (t, *order))).await?;
+        contracts.extend(more);
+    }
+    let mut blocked = obligations(&orders, &contracts)?;
+    // The account's own obligations too, before anything is written.
+    let mut account = None;
+    if let Some(a) = &erasure.account {
+        match erase_account::<B>(&mut tx, a).await? {
+            AccountStep::Stop(ErasureOutcome::Blocked(more)) => {
+                blocked.orders.extend(more.orders);
+                blocked.contracts.extend(more.contracts);
+            }
+            AccountStep::Stop(outcome) => return Ok(outcome),
+            AccountStep::Done {
+                user,
+                report,
+                changed,
+            } => account = Some((user, report, changed)),
+        }
+    }
+    if !blocked.is_empty() {
+        blocked.orders.sort_unstable();
+        blocked.orders.dedup();
+        blocked.contracts.sort_unstable();
+        blocked.contracts.dedup();
+        return Ok(ErasureOutcome::Blocked(blocked));
+    }
+    if !same_orders(&orders, &erasure.orders) {
+        return Ok(ErasureOutcome::OrdersChanged);
     }
 
-    let jobs = (t, EMAIL_QUEUE, user.id.to_string(), c);
-    report.jobs = B::exec(&mut tx, Stmt::new(DELETE_EMAIL_JOBS, jobs)).await?;
-
-    if already && report == ErasureReport::default() && secrets == 0 {
-        // Nothing was left to scrub: no second audit entry.
+    let mut report = ErasureReport {
+        orders: erase_orders::<B>(&mut tx, &erasure.orders).await?,
+        ..ErasureReport::default()
+    };
+    let guest_key = format!("email:{index}");
+    for o in &erasure.orders {
+        let (id, key) = (DbId(o.id.0), rules::erased_index(o.id.0));
+        B::exec(
+            &mut tx,
+            Stmt::new(ERASE_DEAL_KEY, (id, key, guest_key.as_str())),
+        )
+        .await?;
+        let args = (t, EMAIL_QUEUE, o.id.to_string(), id);
+        report.jobs += B::exec(&mut tx, Stmt::new(DELETE_ORDER_EMAIL_JOBS, args)).await?;
+    }
+    // Sign-in failures of an address that has no account are keyed by its
+    // blind index too.
+    B::exec(&mut tx, Stmt::new(DELETE_THROTTLE_OF_INDEX, (index,))).await?;
+    let mut changed = report != ErasureReport::default();
+    let mut target = rules::GUEST_TARGET.to_owned();
+    if let Some((user, a, account_changed)) = account {
+        report.orders += a.orders;
+        report.sessions += a.sessions;
+        report.jobs += a.jobs;
+        changed |= account_changed;
+        target = user_target(user);
+    }
+    if !changed {
         return Ok(ErasureOutcome::AlreadyErased);
     }
+    let ids: Vec<OrderId> = erasure.orders.iter().map(|o| o.id).collect();
     let change = Change {
-        after: Some(rules::erasure_summary(&report)),
-        ..Change::new(
-            erasure.tenant.to_string(),
-            CUSTOMER_ERASED,
-            user_target(user.id),
-        )
+        after: Some(rules::erasure_by_email_summary(
+            &report,
+            erasure.account.is_some(),
+            &ids,
+        )),
+        ..Change::new(erasure.tenant.to_string(), CUSTOMER_ERASED_BY_EMAIL, target)
     };
     B::record_change(&mut tx, audit, change).await?;
     B::commit(tx).await?;
     Ok(ErasureOutcome::Erased(report))
+}
+
+pub async fn order_contract_ids<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    order: OrderId,
+) -> StoreResult<Vec<RentalContractId>> {
+    let stmt = Stmt::new(CONTRACTS_OF_ORDER, (DbId(tenant.0), DbId(order.0)));
+    let rows: Vec<(DbId, String)> = B::all(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, _)| RentalContractId(id.0))
+        .collect())
+}
+
+pub async fn orders_by_email<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    email_index: &str,
+) -> StoreResult<Vec<OrderId>> {
+    let stmt = Stmt::new(ORDERS_BY_EMAIL, (DbId(tenant.0), email_index));
+    let rows: Vec<(DbId, String)> = B::all(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(rows.into_iter().map(|(id, _)| OrderId(id.0)).collect())
 }
 
 /// Implements `PrivacyStore` for a backend's store type (with a `pool`
@@ -259,7 +472,7 @@ macro_rules! impl_privacy_store {
                 async fn audit_about(
                     &self,
                     tenant: TenantId,
-                    customer: UserId,
+                    customer: Option<UserId>,
                     targets: &[String],
                 ) -> StoreResult<Vec<AuditEntry>> {
                     $crate::privacy::audit_about::<$backend>(&self.pool, tenant, customer, targets)
@@ -277,6 +490,34 @@ macro_rules! impl_privacy_store {
                     }
                     Ok(outcome)
                 }
+                async fn orders_by_email(
+                    &self,
+                    tenant: TenantId,
+                    email_index: &str,
+                ) -> StoreResult<Vec<OrderId>> {
+                    $crate::privacy::orders_by_email::<$backend>(&self.pool, tenant, email_index)
+                        .await
+                }
+                async fn order_contract_ids(
+                    &self,
+                    tenant: TenantId,
+                    order: OrderId,
+                ) -> StoreResult<Vec<RentalContractId>> {
+                    $crate::privacy::order_contract_ids::<$backend>(&self.pool, tenant, order).await
+                }
+                async fn erase_by_email(
+                    &self,
+                    erasure: &EmailErasure,
+                    audit: &AuditContext,
+                ) -> StoreResult<ErasureOutcome> {
+                    let outcome =
+                        $crate::privacy::erase_by_email::<$backend>(&self.pool, erasure, audit)
+                            .await?;
+                    if matches!(outcome, ErasureOutcome::Erased(_)) {
+                        self.after_erasure().await?;
+                    }
+                    Ok(outcome)
+                }
             }
         };
     };
@@ -286,7 +527,9 @@ macro_rules! impl_privacy_store {
 /// (public only for the macro).
 pub mod reexports {
     pub use async_trait::async_trait;
-    pub use storekeep_domain::{AuditContext, AuditEntry, OrderId, TenantId, UserId, UserRecord};
+    pub use storekeep_domain::{
+        AuditContext, AuditEntry, OrderId, RentalContractId, TenantId, UserId, UserRecord,
+    };
     pub use storekeep_store::StoreResult;
-    pub use storekeep_store::privacy::{Erasure, ErasureOutcome, PrivacyStore};
+    pub use storekeep_store::privacy::{EmailErasure, Erasure, ErasureOutcome, PrivacyStore};
 }

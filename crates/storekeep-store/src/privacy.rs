@@ -5,7 +5,7 @@
 //! caller's (the store never sees a key). See docs/privacy.md.
 
 use async_trait::async_trait;
-use storekeep_domain::{AuditContext, AuditEntry, OrderId, TenantId, UserId};
+use storekeep_domain::{AuditContext, AuditEntry, OrderId, RentalContractId, TenantId, UserId};
 
 use crate::StoreResult;
 use crate::rules::privacy::{ErasureReport, Obligations};
@@ -31,6 +31,21 @@ pub struct Erasure {
     /// The placeholder address, sealed for the account's email context.
     pub email_sealed: String,
     pub orders: Vec<ErasedOrder>,
+}
+
+/// An erasure of a data subject by email (docs/privacy.md, "Guest
+/// purchases"), prepared by the caller: every order of the shop placed
+/// with the email (guest or not) and, if the email has a customer account,
+/// that account's erasure, done in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailErasure {
+    pub tenant: TenantId,
+    /// The email's blind index (the store never sees the address).
+    pub email_index: String,
+    /// Every order with that `email_index`, as the caller read them.
+    pub orders: Vec<ErasedOrder>,
+    /// The customer account of that email, if one exists.
+    pub account: Option<Erasure>,
 }
 
 /// What became of an erasure.
@@ -66,14 +81,45 @@ pub trait PrivacyStore {
     ) -> StoreResult<Vec<OrderId>>;
 
     /// The shop's audit entries about the customer, oldest first: those
-    /// whose actor or target is the account, or whose target is one of
-    /// `targets` (its orders and contracts, as audit targets name them).
+    /// whose actor or target is the account (if `customer` names one), or
+    /// whose target is one of `targets` (its orders and contracts, as audit
+    /// targets name them).
     async fn audit_about(
         &self,
         tenant: TenantId,
-        customer: UserId,
+        customer: Option<UserId>,
         targets: &[String],
     ) -> StoreResult<Vec<AuditEntry>>;
+
+    /// The ids of every order of the shop placed with the email whose
+    /// blind index is `email_index`, whatever account (or none) placed it,
+    /// oldest first.
+    async fn orders_by_email(
+        &self,
+        tenant: TenantId,
+        email_index: &str,
+    ) -> StoreResult<Vec<OrderId>>;
+
+    /// The rental contracts made by order `order`, oldest first.
+    async fn order_contract_ids(
+        &self,
+        tenant: TenantId,
+        order: OrderId,
+    ) -> StoreResult<Vec<RentalContractId>>;
+
+    /// Erases a data subject by email in one transaction: their account,
+    /// if `erasure.account` names one (as [`erase_customer`] does), and
+    /// every order placed with the email, with the email jobs about them;
+    /// one `customer.erased_by_email` audit entry (counts and ids, no PII).
+    /// `OrdersChanged` if the orders with that email are not those
+    /// `erasure.orders` names; `AlreadyErased` when nothing was left.
+    ///
+    /// [`erase_customer`]: PrivacyStore::erase_customer
+    async fn erase_by_email(
+        &self,
+        erasure: &EmailErasure,
+        audit: &AuditContext,
+    ) -> StoreResult<ErasureOutcome>;
 
     /// Erases the customer's personal data in one transaction (see
     /// docs/privacy.md for what each table keeps), writing the

@@ -257,7 +257,7 @@ pub(crate) async fn move_order(
         StockEffect::Release => release_order(conn, tenant, id).await?,
         StockEffect::None => {}
     }
-    storekeep_store_sql::contracts::order_moved::<B>(conn, tenant, id, to, at).await?;
+    storekeep_store_sql::contracts::order_moved::<B>(conn, tenant, id, to, by.actor, at).await?;
     insert_transition(conn, id, Some(from), to, by.actor, by.reason, at).await?;
     let (topic, payload) = events::order_moved(id, from, to, by.actor, by.reason);
     emit::<B>(conn, tenant, id, &topic, payload).await?;

@@ -80,7 +80,8 @@ pub async fn buy_out<B: Backend>(
             ));
         }
     }
-    if !super::record_moves::<B>(&mut tx, tenant, c, moves, ("manual", reference), at).await? {
+    let paid_by = ("manual", reference);
+    if !super::record_moves::<B>(&mut tx, tenant, c, moves, paid_by, &audit.actor, at).await? {
         return Err(StoreError::Invalid(
             storekeep_store::rules::rental_end::NOT_RUNNING,
         ));

@@ -256,6 +256,11 @@ pub async fn settle_installment_payment<B: Backend>(
     .await?;
     if settled == PaymentStatus::Confirmed {
         let tenant = TenantId(tenant.0);
+        let audit = AuditContext {
+            actor: format!("provider:{provider}"),
+            ip: None,
+            request_id: None,
+        };
         // A contract closed since the attempt started (bought out,
         // returned, cancelled, defaulted) takes no installment, nor one paid
         // by staff meanwhile: the money collected is the shop's to refund,
@@ -267,15 +272,10 @@ pub async fn settle_installment_payment<B: Backend>(
                 contract,
                 inst,
                 (amount, late_fee),
-                (provider, reference),
+                (provider, reference, &audit.actor),
                 at,
             )
             .await?;
-        let audit = AuditContext {
-            actor: format!("provider:{provider}"),
-            ip: None,
-            request_id: None,
-        };
         let action = if paid {
             "rental_contract.installment_paid"
         } else {
@@ -305,7 +305,8 @@ pub async fn settle_installment_payment<B: Backend>(
 const CONTRACT_OF: &str = "SELECT status FROM rental_contracts WHERE id = $1";
 const CONTRACT_OF_LOCKED: &str = "SELECT status FROM rental_contracts WHERE id = $1 FOR UPDATE";
 
-/// Records installment `inst` paid through `(provider, reference)`: its
+/// Records installment `inst` paid through `(provider, reference)`, by
+/// `actor` (as the audit log names it): its
 /// amount and late fee as payments, its `paid_at`. `false` (nothing
 /// written) if it was paid meanwhile (by staff): the money is then the
 /// shop's to refund by hand.
@@ -315,7 +316,7 @@ async fn record<B: Backend>(
     contract: DbId,
     inst: DbId,
     (amount, late_fee): (i64, i64),
-    (provider, reference): (&str, &str),
+    (provider, reference, actor): (&str, &str, &str),
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let marked = B::exec(
@@ -330,6 +331,15 @@ async fn record<B: Backend>(
         return Ok(false);
     }
     let moves = super::installment_moves(inst, amount, late_fee);
-    super::record_moves::<B>(conn, tenant, contract, moves, (provider, reference), at).await?;
+    super::record_moves::<B>(
+        conn,
+        tenant,
+        contract,
+        moves,
+        (provider, reference),
+        actor,
+        at,
+    )
+    .await?;
     Ok(true)
 }

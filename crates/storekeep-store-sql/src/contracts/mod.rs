@@ -74,8 +74,8 @@ const INSERT_INSTALLMENT: &str = "INSERT INTO rental_installments (id, tenant_id
 
 /// One money movement, at most once per `(contract, key)`.
 const INSERT_PAYMENT: &str = "INSERT INTO rental_payments (id, tenant_id, contract_id, \
-     installment_id, kind, amount, provider, reference, reason, actor_id, key, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $10) \
+     installment_id, kind, amount, provider, reference, reason, actor_id, key, created_at, actor) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9, $10, $11) \
      ON CONFLICT (contract_id, key) DO NOTHING";
 
 /// One money movement of a contract: its installment (if any), kind,
@@ -102,14 +102,16 @@ pub(crate) fn installment_moves(inst: DbId, amount: i64, late_fee: i64) -> Vec<M
     moves
 }
 
-/// Records `moves` of `contract` as paid through `(provider, reference)`;
-/// whether every one was new (a key recorded before writes nothing).
+/// Records `moves` of `contract` as paid through `(provider, reference)`
+/// by `actor` (as the audit log names it); whether every one was new (a
+/// key recorded before writes nothing).
 pub(crate) async fn record_moves<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
     contract: DbId,
     moves: Vec<Move>,
     (provider, reference): (&str, &str),
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let mut all_new = true;
@@ -125,6 +127,7 @@ pub(crate) async fn record_moves<B: Backend>(
             reference,
             key,
             at,
+            actor,
         );
         all_new &= B::exec(&mut *conn, Stmt::new(INSERT_PAYMENT, args)).await? == 1;
     }
@@ -301,7 +304,8 @@ pub async fn insert_contract<B: Backend>(
 
 /// What moving an order to `to` does to its contracts, in the move's
 /// transaction: paid → the deposit and first installment are recorded as
-/// paid (keys `deposit`, `installment:<id>`); cancelled (by staff or
+/// paid (keys `deposit`, `installment:<id>`) by `actor`, who moved the
+/// order (staff marking it paid, or the payment provider); cancelled (by staff or
 /// expiry, only ever from unpaid) → its active contracts are cancelled and
 /// their units made available again, with a history row.
 pub async fn order_moved<B: Backend>(
@@ -309,10 +313,11 @@ pub async fn order_moved<B: Backend>(
     tenant: TenantId,
     order: OrderId,
     to: OrderStatus,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     match to {
-        OrderStatus::Paid => settle_first::<B>(conn, tenant, order, at).await,
+        OrderStatus::Paid => settle_first::<B>(conn, tenant, order, actor, at).await,
         OrderStatus::Cancelled => cancel_all::<B>(conn, tenant, order, at).await,
         _ => Ok(()),
     }
@@ -322,6 +327,7 @@ async fn settle_first<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
     order: OrderId,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let contracts: Vec<(DbId, i64, String)> = B::all(
@@ -361,7 +367,8 @@ async fn settle_first<B: Backend>(
             )
             .await?;
         }
-        record_moves::<B>(conn, tenant, contract, moves, (&provider, &reference), at).await?;
+        let paid_by = (&provider[..], &reference[..]);
+        record_moves::<B>(conn, tenant, contract, moves, paid_by, actor, at).await?;
         // i15 phase 2, glue: the contract email goes out from this event.
         let (topic, payload) = storekeep_store::contracts::events::contract_started(
             order,

@@ -55,7 +55,8 @@ pub async fn pay_installment<B: Backend>(
     }
     let (inst, seq, amount, late_fee) = installment_due::<B>(&mut tx, c, installment).await?;
     let moves = super::installment_moves(inst, amount, late_fee);
-    if !super::record_moves::<B>(&mut tx, tenant, c, moves, ("manual", reference), at).await? {
+    let paid_by = ("manual", reference);
+    if !super::record_moves::<B>(&mut tx, tenant, c, moves, paid_by, &audit.actor, at).await? {
         return Err(StoreError::Conflict {
             field: "installment_id",
         });

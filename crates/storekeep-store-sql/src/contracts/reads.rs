@@ -185,6 +185,7 @@ struct PaymentRow {
     reason: Option<String>,
     key: String,
     created_at: DateTime<Utc>,
+    actor: Option<String>,
 }
 
 impl TryFrom<PaymentRow> for RentalPayment {
@@ -201,6 +202,7 @@ impl TryFrom<PaymentRow> for RentalPayment {
             reason: r.reason,
             key: r.key,
             created_at: r.created_at,
+            actor: r.actor,
         })
     }
 }
@@ -264,7 +266,7 @@ pub async fn contract<B: Backend>(
         &mut conn,
         Stmt::new(
             "SELECT id, contract_id, installment_id, kind, amount, provider, reference, reason, \
-             key, created_at FROM rental_payments WHERE contract_id = $1 ORDER BY id",
+             key, created_at, actor FROM rental_payments WHERE contract_id = $1 ORDER BY id",
             (DbId(id.0),),
         ),
     )

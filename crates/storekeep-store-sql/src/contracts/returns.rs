@@ -32,8 +32,8 @@ const RESTOCK_LINE: &str = "UPDATE order_lines SET restocked = restocked + 1 \
 
 /// A settlement payment, with its reason, once per `(contract, key)`.
 const INSERT_SETTLEMENT: &str = "INSERT INTO rental_payments (id, tenant_id, contract_id, \
-     installment_id, kind, amount, provider, reference, reason, actor_id, key, created_at) \
-     VALUES ($1, $2, $3, NULL, $4, $5, 'manual', 'return', $6, NULL, $4, $7) \
+     installment_id, kind, amount, provider, reference, reason, actor_id, key, created_at, \
+     actor) VALUES ($1, $2, $3, NULL, $4, $5, 'manual', 'return', $6, NULL, $4, $7, $8) \
      ON CONFLICT (contract_id, key) DO NOTHING";
 
 pub async fn return_contract<B: Backend>(
@@ -66,7 +66,8 @@ pub async fn return_contract<B: Backend>(
         if amount <= 0 {
             continue;
         }
-        let args = (DbId(uuid::Uuid::now_v7()), t, c, kind, amount, reason, at);
+        let id = DbId(uuid::Uuid::now_v7());
+        let args = (id, t, c, kind, amount, reason, at, audit.actor.as_str());
         if B::exec(&mut tx, Stmt::new(INSERT_SETTLEMENT, args)).await? == 0 {
             return Err(StoreError::Invalid(NOT_OUT));
         }

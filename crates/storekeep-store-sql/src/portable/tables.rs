@@ -559,6 +559,7 @@ pub static TABLES: &[Table] = &[
             ("actor_id", Uuid),
             ("key", Text),
             ("created_at", Time),
+            ("actor", Text),
         ],
     },
     Table {

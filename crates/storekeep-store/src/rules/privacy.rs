@@ -10,6 +10,13 @@ use storekeep_domain::{OrderStatus, UserId};
 /// Audit actions.
 pub const CUSTOMER_ERASED: &str = "customer.erased";
 pub const CUSTOMER_DATA_EXPORTED: &str = "customer.data_exported";
+/// An erasure of a data subject by email (their account, if any, and every
+/// order placed with the email).
+pub const CUSTOMER_ERASED_BY_EMAIL: &str = "customer.erased_by_email";
+
+/// The audit target of an export or erasure by email when the email has
+/// no account (the address itself never goes into the log).
+pub const GUEST_TARGET: &str = "guest";
 
 /// What `NotFound` names: a customer account of the shop (staff and
 /// other shops' customers are not found).
@@ -42,6 +49,12 @@ pub fn is_erased_index(index: &str) -> bool {
 /// any address, so every reader opens it as before).
 pub fn erased_email(customer: UserId) -> String {
     format!("erased+{customer}@{ERASED_EMAIL_DOMAIN}")
+}
+
+/// The placeholder address an erasure by email leaves on an order that
+/// belongs to no account (`order` is the order's id).
+pub fn erased_order_email(order: uuid::Uuid) -> String {
+    format!("erased+{order}@{ERASED_EMAIL_DOMAIN}")
 }
 
 /// Whether `email` is an erasure's placeholder (mail to it is never
@@ -91,9 +104,21 @@ pub fn redact_for_customer(entry: &mut storekeep_domain::AuditEntry, customer: U
     if entry.actor == format!("customer:{customer}") {
         return;
     }
+    entry.actor = actor_for_customer(&entry.actor, customer);
+    entry.ip = None;
+    entry.request_id = None;
+}
+
+/// An actor (`staff:<id>`, `api_key:<id>`…) as the customer's own views
+/// show it: their own kept, any staff account, API key, OAuth client or
+/// operator `staff`, anything else (`system`, a payment provider)
+/// `system`.
+pub fn actor_for_customer(actor: &str, customer: UserId) -> String {
+    if actor == format!("customer:{customer}") {
+        return actor.to_owned();
+    }
     // Staff and operator accounts (`<kind>:<id>`), API keys, OAuth
-    // clients, the platform token; anything else (`system`, a payment
-    // provider) is the system.
+    // clients, the platform token.
     let staff = [
         "staff:",
         "operator:",
@@ -103,10 +128,8 @@ pub fn redact_for_customer(entry: &mut storekeep_domain::AuditEntry, customer: U
         "platform_token",
     ]
     .iter()
-    .any(|p| entry.actor.starts_with(p));
-    entry.actor = if staff { "staff" } else { "system" }.into();
-    entry.ip = None;
-    entry.request_id = None;
+    .any(|p| actor.starts_with(p));
+    if staff { "staff" } else { "system" }.into()
 }
 
 /// What the audit entry of an erasure records: counts, never PII.
@@ -115,6 +138,23 @@ pub fn erasure_summary(report: &ErasureReport) -> Value {
         "orders": report.orders,
         "sessions": report.sessions,
         "jobs": report.jobs,
+    })
+}
+
+/// What the audit entry of an erasure by email records: counts, whether
+/// an account was found, and the orders' ids; never the address nor its
+/// blind index.
+pub fn erasure_by_email_summary(
+    report: &ErasureReport,
+    account: bool,
+    orders: &[storekeep_domain::OrderId],
+) -> Value {
+    serde_json::json!({
+        "orders": report.orders,
+        "sessions": report.sessions,
+        "jobs": report.jobs,
+        "account": account,
+        "order_ids": orders,
     })
 }
 

@@ -321,6 +321,17 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         "/api/v1/admin/customers/{id}/erase",
         Permission::CustomersErase,
     ),
+    // i16: customers' rights by email (guest purchases).
+    (
+        "POST",
+        "/api/v1/admin/privacy/export",
+        Permission::CustomersRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/privacy/erase",
+        Permission::CustomersErase,
+    ),
 ];
 
 pub fn required(method: &Method, route: &str) -> Option<Permission> {

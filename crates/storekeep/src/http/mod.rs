@@ -67,6 +67,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_contracts::router())
         // i16: customers' rights (export, erasure).
         .merge(routes::admin_customers::router())
+        // i16: customers' rights by email (guest purchases).
+        .merge(routes::admin_privacy::router())
         .merge(
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())

@@ -162,6 +162,8 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ("pay_rental", _) => json!({}),
         // i16: a customer's own erasure asks for the password again.
         ("erase_account", _) => json!({"password": "a long and uncommon passphrase"}),
+        // i16: staff's export and erasure by email.
+        ("export_by_email" | "erase_by_email", _) => json!({"email": "guest@example.com"}),
         _ => return None,
     })
 }

@@ -26,6 +26,7 @@ pub mod payments;
 pub mod plans;
 // i16: customers' rights (export, erasure).
 pub mod privacy;
+pub mod privacy_email;
 pub mod products;
 pub mod rental_document;
 pub mod sessions;

@@ -13,7 +13,7 @@ use storekeep_domain::{
 };
 use storekeep_store::privacy::{ErasedOrder, Erasure, ErasureOutcome};
 use storekeep_store::rules::identity::user_target;
-use storekeep_store::rules::privacy::{self as rules, CUSTOMER_DATA_EXPORTED};
+use storekeep_store::rules::privacy::{self as rules, CUSTOMER_DATA_EXPORTED, Obligations};
 use storekeep_store::{StoreError, now};
 
 use crate::services::accounts::{self, LoginFailure, open_account};
@@ -35,7 +35,7 @@ pub enum Requester {
 }
 
 impl Requester {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Customer => "customer",
             Self::Staff => "staff",
@@ -53,30 +53,7 @@ pub async fn export(
     by: Requester,
     audit: &AuditContext,
 ) -> ServiceResult<CustomerExport> {
-    let user = svc.store.customer(tenant.id, id).await?;
-    let orders = all_orders(svc, tenant, id).await?;
-    let mut addresses: Vec<Address> = Vec::new();
-    for o in &orders {
-        if !addresses.contains(&o.shipping_address) {
-            addresses.push(o.shipping_address.clone());
-        }
-    }
-    let rentals = all_contracts(svc, tenant, id).await?;
-    let mut targets: Vec<String> = orders.iter().map(|o| format!("order:{}", o.id)).collect();
-    targets.extend(
-        rentals
-            .iter()
-            .map(|c| format!("rental_contract:{}", c.summary.id)),
-    );
-    let sessions = svc.store.list_sessions(id, now()).await?;
-    let mut history = svc.store.audit_about(tenant.id, id, &targets).await?;
-    if by == Requester::Customer {
-        for entry in &mut history {
-            rules::redact_for_customer(entry, id);
-        }
-    }
-    let erased = rules::is_erased_index(&user.email_index);
-    let profile = open_account(&svc.keyring, &user)?;
+    let document = build_export(svc, tenant, id, by).await?;
     svc.store
         .append_audit(
             &tenant.id.to_string(),
@@ -86,6 +63,41 @@ pub async fn export(
             Some(serde_json::json!({ "by": by.as_str() })),
         )
         .await?;
+    Ok(document)
+}
+
+/// Customer `id`'s export document, not audited (the caller writes the
+/// entry).
+pub(crate) async fn build_export(
+    svc: &Services,
+    tenant: &Tenant,
+    id: UserId,
+    by: Requester,
+) -> ServiceResult<CustomerExport> {
+    let user = svc.store.customer(tenant.id, id).await?;
+    let orders = all_orders(svc, tenant, id).await?;
+    let mut addresses: Vec<Address> = Vec::new();
+    for o in &orders {
+        if !addresses.contains(&o.shipping_address) {
+            addresses.push(o.shipping_address.clone());
+        }
+    }
+    let rentals = all_contracts(svc, tenant, id, by).await?;
+    let mut targets: Vec<String> = orders.iter().map(|o| format!("order:{}", o.id)).collect();
+    targets.extend(
+        rentals
+            .iter()
+            .map(|c| format!("rental_contract:{}", c.summary.id)),
+    );
+    let sessions = svc.store.list_sessions(id, now()).await?;
+    let mut history = svc.store.audit_about(tenant.id, Some(id), &targets).await?;
+    if by == Requester::Customer {
+        for entry in &mut history {
+            rules::redact_for_customer(entry, id);
+        }
+    }
+    let erased = rules::is_erased_index(&user.email_index);
+    let profile = open_account(&svc.keyring, &user)?;
     Ok(CustomerExport {
         generated_at: now(),
         shop: tenant.slug.to_string(),
@@ -105,13 +117,22 @@ async fn all_orders(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResul
         customer_id: Some(id),
         ..Default::default()
     };
+    orders_matching(svc, tenant, &filter).await
+}
+
+/// Every order of the shop `filter` selects, newest first.
+pub(crate) async fn orders_matching(
+    svc: &Services,
+    tenant: &Tenant,
+    filter: &OrderFilter,
+) -> ServiceResult<Vec<OrderView>> {
     let mut page = PageRequest {
         limit: PAGE,
         after: None,
     };
     let mut out = Vec::new();
     loop {
-        let found = crate::services::orders::list(svc, tenant, &filter, &page).await?;
+        let found = crate::services::orders::list(svc, tenant, filter, &page).await?;
         out.extend(found.items);
         match found.next_cursor {
             Some(next) => page.after = Some(next),
@@ -124,6 +145,7 @@ async fn all_contracts(
     svc: &Services,
     tenant: &Tenant,
     id: UserId,
+    by: Requester,
 ) -> ServiceResult<Vec<ContractView>> {
     let filter = ContractFilter {
         customer_id: Some(id),
@@ -138,7 +160,10 @@ async fn all_contracts(
         let found = contracts::list(svc, tenant, &filter, &page).await?;
         for c in &found.items {
             let detail = contracts::get(svc, tenant, c.id).await?;
-            out.push(ContractView::new(&detail));
+            out.push(match by {
+                Requester::Customer => ContractView::for_customer(&detail, id),
+                Requester::Staff => ContractView::new(&detail),
+            });
         }
         match found.next_cursor {
             Some(next) => page.after = Some(next),
@@ -149,7 +174,7 @@ async fn all_contracts(
 
 /// The placeholder shipping address an erasure leaves: no person, the
 /// order's country kept (its tax records name it anyway).
-fn erased_address(country: &str) -> Address {
+pub(crate) fn erased_address(country: &str) -> Address {
     Address {
         name: "erased".into(),
         line1: "erased".into(),
@@ -196,33 +221,36 @@ pub async fn erase(
                     jobs: 0,
                 });
             }
-            ErasureOutcome::Blocked(open) => {
-                let errors = open
-                    .orders
-                    .iter()
-                    .map(|o| FieldError {
-                        field: format!("orders[{o}]"),
-                        message: "is unpaid or not yet shipped".into(),
-                    })
-                    .chain(open.contracts.iter().map(|c| FieldError {
-                        field: format!("rental_contracts[{c}]"),
-                        message: "is still running".into(),
-                    }))
-                    .collect();
-                return Err(ServiceError::Conflict {
-                    detail: rules::OPEN_OBLIGATIONS.into(),
-                    errors,
-                });
-            }
+            ErasureOutcome::Blocked(open) => return Err(blocked(&open)),
             ErasureOutcome::OrdersChanged => continue,
         }
     }
     Err(StoreError::Other("the customer's orders kept changing during the erasure".into()).into())
 }
 
+/// The 409 of an erasure refused for open obligations, naming each.
+pub(crate) fn blocked(open: &Obligations) -> ServiceError {
+    let errors = open
+        .orders
+        .iter()
+        .map(|o| FieldError {
+            field: format!("orders[{o}]"),
+            message: "is unpaid or not yet shipped".into(),
+        })
+        .chain(open.contracts.iter().map(|c| FieldError {
+            field: format!("rental_contracts[{c}]"),
+            message: "is still running".into(),
+        }))
+        .collect();
+    ServiceError::Conflict {
+        detail: rules::OPEN_OBLIGATIONS.into(),
+        errors,
+    }
+}
+
 /// The erasure's sealed placeholders, for the account and each of its
 /// orders as read now.
-async fn prepare(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<Erasure> {
+pub(crate) async fn prepare(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<Erasure> {
     let user = svc.store.customer(tenant.id, id).await?;
     let email = rules::erased_email(user.id);
     let order_ids: Vec<OrderId> = svc.store.customer_order_ids(tenant.id, id).await?;
@@ -230,13 +258,7 @@ async fn prepare(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<E
     for order in order_ids {
         // The country stays as the order has it (a plain column too).
         let detail = svc.store.order(tenant.id, order).await?;
-        let address = serde_json::to_string(&erased_address(&detail.order.country))
-            .expect("a plain struct serialises");
-        orders.push(ErasedOrder {
-            id: order,
-            email_sealed: svc.keyring.seal(&email, &email_context(order)),
-            address_sealed: svc.keyring.seal(&address, &address_context(order)),
-        });
+        orders.push(erased_order(svc, order, &email, &detail.order.country));
     }
     Ok(Erasure {
         tenant: tenant.id,
@@ -244,6 +266,23 @@ async fn prepare(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<E
         email_sealed: svc.keyring.seal(&email, &accounts::email_context(id)),
         orders,
     })
+}
+
+/// Order `order`'s sealed placeholders: `email`, and the erased address
+/// keeping `country`.
+pub(crate) fn erased_order(
+    svc: &Services,
+    order: OrderId,
+    email: &str,
+    country: &str,
+) -> ErasedOrder {
+    let address =
+        serde_json::to_string(&erased_address(country)).expect("a plain struct serialises");
+    ErasedOrder {
+        id: order,
+        email_sealed: svc.keyring.seal(email, &email_context(order)),
+        address_sealed: svc.keyring.seal(&address, &address_context(order)),
+    }
 }
 
 /// A customer's own erasure: their password again and, when MFA is on, a

@@ -92,6 +92,10 @@ pub struct RentalPaymentView {
     pub provider: String,
     pub reference: String,
     pub reason: Option<String>,
+    /// Who recorded it, as the audit log names actors (`staff:<id>`,
+    /// `api_key:<id>`, `provider:<name>`…); null for payments recorded
+    /// before storekeep kept it.
+    pub actor: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -74,3 +74,66 @@ pub struct EraseOwnRequest {
     #[serde(default)]
     pub code: Option<String>,
 }
+
+/// Staff's request about a data subject by email (a POST, so the address
+/// stays out of URLs and access logs).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectRequest {
+    pub email: String,
+}
+
+/// Everything the shop holds about whoever uses one email address: the
+/// customer account of that email (if any) and every order placed with it,
+/// guest or not. Staff only (see docs/privacy.md, "Guest purchases").
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubjectExport {
+    pub generated_at: DateTime<Utc>,
+    /// The shop's slug.
+    pub shop: String,
+    /// The address asked about, as storekeep compares addresses (trimmed,
+    /// lower case).
+    pub email: String,
+    /// The export of the customer account of that email (as
+    /// `GET /api/v1/admin/customers/{id}/export` answers it), or null when
+    /// the address has no account.
+    pub account: Option<CustomerExport>,
+    /// Every order of the shop placed with this email, by a guest or by any
+    /// account (an account's order placed with it is in `account` too),
+    /// newest first, with lines, amounts, payments, refunds and history.
+    pub orders: Vec<OrderView>,
+    /// The distinct shipping addresses of `orders`.
+    pub addresses: Vec<Address>,
+    /// The rental contracts those orders made.
+    pub rental_contracts: Vec<ContractView>,
+    /// The shop's audit entries about those orders and contracts, oldest
+    /// first.
+    pub audit: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubjectExportBody {
+    pub export: SubjectExport,
+}
+
+/// What an erasure by email did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubjectErasureView {
+    /// The customer account of that email, if one was found (and erased).
+    pub customer_id: Option<UserId>,
+    /// False when nothing was left to erase (asked again, or nothing is
+    /// held about the address).
+    pub erased_now: bool,
+    /// Orders whose email and address were replaced (the account's and
+    /// those placed with the email).
+    pub orders: u64,
+    /// The account's sessions ended and deleted.
+    pub sessions: u64,
+    /// Email jobs about the account and the orders deleted.
+    pub jobs: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubjectErasureBody {
+    pub erasure: SubjectErasureView,
+}

@@ -71,3 +71,7 @@ mod rentals_pay;
 mod rentals_self_pay;
 // i16: customers' rights (export, erasure).
 mod privacy;
+// i16 review: staff actions name their actor, not `system`.
+mod privacy_actors;
+// i16: customers' rights by email (guest purchases).
+mod privacy_email;

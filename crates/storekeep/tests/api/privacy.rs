@@ -20,7 +20,7 @@ const ANN_NAME: &str = "Ann Quintessa Example";
 const ANN_LINE: &str = "42 Unmistakable Lane";
 
 /// Registers a customer with a name and phone; their id.
-async fn register_named(app: &TestApp, slug: &str, email: &str, name: &str) -> String {
+pub async fn register_named(app: &TestApp, slug: &str, email: &str, name: &str) -> String {
     let resp = app
         .shop(slug, Method::POST, "/api/v1/auth/register")
         .json(&json!({"account": {
@@ -37,7 +37,7 @@ async fn register_named(app: &TestApp, slug: &str, email: &str, name: &str) -> S
 
 /// An order of the logged-in customer (one unit of `variant`), shipped to
 /// `line1`; the order.
-async fn customer_order(
+pub async fn customer_order(
     app: &TestApp,
     slug: &str,
     customer: &str,
@@ -309,7 +309,7 @@ async fn sealed_of(app: &TestApp, customer: &str) -> Vec<String> {
 
 /// Everything stored, as bytes: the SQLite files, or every row of the
 /// tables that can hold PII as text on PostgreSQL.
-async fn stored(app: &TestApp) -> String {
+pub async fn stored(app: &TestApp) -> String {
     if app.db.is_sqlite() {
         let mut bytes = Vec::new();
         for f in ["storekeep.db", "storekeep.db-wal"] {

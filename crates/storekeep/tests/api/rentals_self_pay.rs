@@ -263,7 +263,10 @@ async fn a_customer_pays_their_installments_through_the_processor_to_ownership()
 
 #[tokio::test]
 async fn a_declined_payment_records_nothing_and_a_late_fee_is_paid_with_its_installment() {
-    let app = app().await;
+    // The processor answers after 2 s, so the second request below finds
+    // the first still pending even on a loaded machine (at 50 ms it could
+    // come after the decline and start a payment: seen under load).
+    let app = spawn_app_with(|s| s.payments.test_delay = std::time::Duration::from_secs(2)).await;
     let s = selling_shop(&app, "selfpay-late", 12_000, 3).await;
     accept_test_payments(&app, &s).await;
     let renter = customer(&app, &s, "renter@example.com").await;
@@ -286,7 +289,7 @@ async fn a_declined_payment_records_nothing_and_a_late_fee_is_paid_with_its_inst
     let by_card = json!({"payment_provider": "test"});
     let mut answer = pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await;
     assert_eq!(answer.status(), 409);
-    for _ in 0..100 {
+    for _ in 0..600 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         answer = pay(&app, &s, Some(&renter), &id, by_card.clone(), None).await;
         if answer.status() != 409 {

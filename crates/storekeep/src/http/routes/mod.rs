@@ -33,6 +33,7 @@ pub mod admin_contracts;
 pub mod store_rentals;
 // i16: customers' rights (export, erasure).
 pub mod admin_customers;
+pub mod admin_privacy;
 pub mod store_account;
 
 use crate::http::error::{ApiError, ApiResult};

@@ -69,7 +69,7 @@ async fn get_rental(
     let id = path_id(&raw, "rental contract")?;
     let detail = contracts::own(&state.services, &shopper.tenant, me, id).await?;
     Ok(Json(ContractBody {
-        contract: ContractView::new(&detail),
+        contract: ContractView::for_customer(&detail, me),
     }))
 }
 
@@ -160,7 +160,7 @@ async fn pay_rental(
     };
     let body = RentalPaymentBody {
         payment,
-        contract: ContractView::new(&detail),
+        contract: ContractView::for_customer(&detail, me),
     };
     let mut response = (axum::http::StatusCode::CREATED, Json(body)).into_response();
     if p.replayed {

@@ -90,6 +90,20 @@ impl ContractSummary {
 }
 
 impl ContractView {
+    /// The contract as customer `me` sees it: who recorded each payment
+    /// names no staff member or key (`staff` / `system`, as their own
+    /// export shows audit entries; `rules::privacy::actor_for_customer`).
+    pub fn for_customer(d: &ContractDetail, me: storekeep_domain::UserId) -> Self {
+        let mut view = Self::new(d);
+        for p in &mut view.payments {
+            p.actor = p
+                .actor
+                .as_deref()
+                .map(|a| storekeep_store::rules::privacy::actor_for_customer(a, me));
+        }
+        view
+    }
+
     pub fn new(d: &ContractDetail) -> Self {
         let c = &d.contract;
         let m = |a| money(a, &c.currency);
@@ -117,6 +131,7 @@ impl ContractView {
                     provider: p.provider.clone(),
                     reference: p.reference.clone(),
                     reason: p.reason.clone(),
+                    actor: p.actor.clone(),
                     created_at: p.created_at,
                 })
                 .collect(),
