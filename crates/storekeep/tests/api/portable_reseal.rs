@@ -5,7 +5,8 @@
 //! indexes recomputed on the way in: people sign in with their passwords
 //! (and their TOTP codes), orders show their emails and addresses, the
 //! webhook secret still signs, the audit chains verify, an erased customer
-//! stays erased, a guest's per-customer coupon cap still holds, a webhook
+//! stays erased (a guest erased by email too, whose coupon use then counts
+//! towards nobody's cap), a guest's per-customer coupon cap still holds, a webhook
 //! secret in its rotation overlap and a half-finished TOTP enrolment
 //! survive, and no value sealed with the source's key (nor a source blind
 //! index) is left in the target's database. Wrong source keys, and other
@@ -27,8 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::catalog_support::body;
 use crate::commerce_support::{
-    Shop, cart_req, cart_with, checkout, checkout_body, create_deal, selling_shop, set_settings,
-    settings,
+    Shop, cart_req, cart_with, checkout, checkout_body, create_deal, order_action, selling_shop,
+    set_settings, settings,
 };
 use crate::email_support::{Mail, dkim_rsa_key, dkim_verifies, messages_in, python_has, wait_for};
 use crate::identity::{PASSWORD, admin, customer_token, login_as, now_unix, register, token, totp};
@@ -48,6 +49,8 @@ const COUPON_GUEST: &str = "penny@resealed.example";
 /// A customer who began a TOTP enrolment and did not confirm it.
 const PENDING_MFA: &str = "lin@resealed.example";
 const COUPON: &str = "MOVING";
+/// A guest who used the coupon and was then erased by email.
+const ERASED_GUEST: &str = "erin@resealed.example";
 
 /// A SQLite database in a folder of its own: the source of every move.
 fn sqlite_db() -> TestDb {
@@ -469,6 +472,27 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     let (status, used) = coupon_checkout(&source, &shop, COUPON_GUEST).await;
     assert_eq!(status, 201, "{used}");
     assert_eq!(used["order"]["discount"]["amount"], 300, "{used}");
+    // Another guest used it, was served, and was erased by email: the
+    // order's index and the use's key became the order's erasure marker.
+    let (status, erased_use) = coupon_checkout(&source, &shop, ERASED_GUEST).await;
+    assert_eq!(status, 201, "{erased_use}");
+    let erased_order = erased_use["order"]["id"].as_str().unwrap().to_owned();
+    for action in ["mark-paid", "fulfil"] {
+        let resp = order_action(&source, &shop, &erased_order, action).await;
+        assert_eq!(resp.status(), 200, "{action}");
+    }
+    let resp = admin(
+        &source,
+        "moving",
+        &shop.token,
+        Method::POST,
+        "/api/v1/admin/privacy/erase",
+    )
+    .json(&json!({ "email": ERASED_GUEST }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200, "{}", body(resp).await);
     let resp = admin(
         &source,
         "moving",
@@ -562,13 +586,14 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["shop"]["slug"], "moving", "{summary}");
     // Values: the five accounts' emails (the erased one's placeholder),
-    // Ada's name and phone, two TOTP secrets (one pending), three orders'
-    // emails and addresses, the webhook's two secrets, the DKIM key.
-    // Indexes: four accounts' and three orders' (the erased account's
-    // marker is none), the coupon guest's cap key.
+    // Ada's name and phone, two TOTP secrets (one pending), four orders'
+    // emails and addresses (the erased one's placeholders), the webhook's
+    // two secrets, the DKIM key. Indexes: four accounts' and three
+    // orders' (the erased account's and order's markers are none), the
+    // coupon guest's cap key (the erased guest's is the marker).
     assert_eq!(
         summary["resealed"],
-        json!({"values": 18, "indexes": 8}),
+        json!({"values": 20, "indexes": 8}),
         "{summary}"
     );
     // Staff and customers sign in (email look-up by the new blind index)
@@ -660,6 +685,11 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     let (status, other) = coupon_checkout(&target, &shop, "quinn@resealed.example").await;
     assert_eq!(status, 201, "{other}");
     assert_eq!(other["order"]["discount"]["amount"], 300, "{other}");
+    // The erased guest's use counts towards nobody's cap, as on the
+    // source after the erasure.
+    let (status, fresh) = coupon_checkout(&target, &shop, ERASED_GUEST).await;
+    assert_eq!(status, 201, "{fresh}");
+    assert_eq!(fresh["order"]["discount"]["amount"], 300, "{fresh}");
     // The erased customer stays erased: no sign-in, the placeholder.
     let erased = login_as(
         &target,
@@ -734,6 +764,7 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
         MFA_CUSTOMER,
         PENDING_MFA,
         COUPON_GUEST,
+        ERASED_GUEST,
         "owner@moving.example",
     ] {
         let index = source_ring.blind_index("email", email);
