@@ -6,12 +6,11 @@
 //! (and their TOTP codes), orders show their emails and addresses, the
 //! webhook secret still signs, the audit chains verify, an erased customer
 //! stays erased (a guest erased by email too, whose coupon use then counts
-//! towards nobody's cap), a guest's per-customer coupon cap still holds, a webhook
-//! secret in its rotation overlap and a half-finished TOTP enrolment
-//! survive, and no value sealed with the source's key (nor a source blind
-//! index) is left in the target's database. Wrong source keys, and other
-//! keys without `--source-keys`, are refused with nothing written.
-
+//! towards nobody's cap), a guest's per-customer coupon cap still holds, a
+//! webhook secret in its rotation overlap and a half-finished TOTP
+//! enrolment survive, and no value sealed with the source's key (nor a
+//! source blind index) is left in the target's database. Wrong source keys,
+//! and other keys without `--source-keys`, are refused with nothing written.
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
