@@ -11,6 +11,7 @@
 //! enrolment survive, and no value sealed with the source's key (nor a
 //! source blind index) is left in the target's database. Wrong source keys,
 //! and other keys without `--source-keys`, are refused with nothing written.
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
