@@ -612,3 +612,43 @@ pub mod reexports {
     pub use storekeep_store::StoreResult;
     pub use storekeep_store::webhooks::{AttemptEffect, AttemptRecorded, WebhookStore};
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an endpoint's audit entries record of it (`change(..).before`,
+    /// `.after`): its state, never a secret, sealed or not (the import's
+    /// re-seal relies on it, docs/export.md).
+    #[test]
+    fn an_endpoint_snapshot_records_no_sealed_field() {
+        let at = now();
+        let e = WebhookEndpoint {
+            id: WebhookEndpointId(uuid::Uuid::now_v7()),
+            tenant_id: TenantId(uuid::Uuid::now_v7()),
+            url: "https://hooks.example/in".into(),
+            description: "orders".into(),
+            events: vec!["order.paid".into()],
+            secret_sealed: "v1.k1.current-secret-sealed".into(),
+            previous_secret_sealed: Some("v1.k1.previous-secret-sealed".into()),
+            previous_secret_expires_at: Some(at),
+            status: WebhookStatus::Enabled,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let audit = change(&e, "webhook_endpoint.update")
+            .before(&e)
+            .unwrap()
+            .after(&e)
+            .unwrap();
+        for state in [audit.before.unwrap(), audit.after.unwrap()] {
+            let fields = state.as_object().expect("an endpoint is an object");
+            assert_eq!(fields["url"], "https://hooks.example/in", "{state}");
+            assert!(fields.contains_key("previous_secret_expires_at"), "{state}");
+            assert!(fields.keys().all(|k| !k.ends_with("_sealed")), "{state}");
+            assert!(!state.to_string().contains("secret-sealed"), "{state}");
+        }
+    }
+}

@@ -11,7 +11,9 @@
 //! re-seals (`storekeep_store::sealed::SealedField`) is missing, so a new
 //! sealed column cannot be forgotten. A value inside a JSON column cannot
 //! be found by its name: the import also refuses an archive in which any
-//! string still looks sealed with a source key after the re-seal.
+//! string still holds a sealed value the re-seal did not write.
+
+use storekeep_store::rules::privacy::ERASED_INDEX_PREFIX;
 
 /// A sealed value: in `column` of `table` (or, with `pointer`, at that
 /// JSON pointer inside the column's document), sealed under the keyring
@@ -53,15 +55,19 @@ pub struct Indexed {
 }
 
 /// A key built from a blind index: `column` of `table` is `prefix`
-/// followed by a blind index some [`INDEXED`] column holds (a guest's
-/// coupon-cap key `email:<index>`); other values are not keyed. `row`
-/// names the column identifying the row in refusals and replacements.
+/// followed by the blind index that the [`INDEXED`] column `from` of the
+/// `from_table` row whose `id` is this row's `row` holds (a guest's
+/// coupon-cap key `email:<index>` is its order's `email_index`); other
+/// values are not keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Derived {
     pub table: &'static str,
     pub column: &'static str,
     pub prefix: &'static str,
+    /// The column naming the row the index comes from.
     pub row: &'static str,
+    pub from_table: &'static str,
+    pub from: &'static str,
 }
 
 const fn column(table: &'static str, column: &'static str, context: &'static str) -> Sealed {
@@ -109,14 +115,14 @@ pub const INDEXED: &[Indexed] = &[
         column: "email_index",
         purpose: "email",
         of: "email_sealed",
-        kept_prefix: "erased:",
+        kept_prefix: ERASED_INDEX_PREFIX,
     },
     Indexed {
         table: "orders",
         column: "email_index",
         purpose: "email",
         of: "email_sealed",
-        kept_prefix: "erased:",
+        kept_prefix: ERASED_INDEX_PREFIX,
     },
 ];
 
@@ -126,6 +132,8 @@ pub const DERIVED: &[Derived] = &[Derived {
     column: "customer_key",
     prefix: "email:",
     row: "order_id",
+    from_table: "orders",
+    from: "email_index",
 }];
 
 #[cfg(test)]
@@ -184,6 +192,12 @@ mod tests {
         for d in DERIVED {
             assert!(has_column(d.table, d.column), "{d:?}");
             assert!(has_column(d.table, d.row), "{d:?}");
+            assert!(
+                INDEXED
+                    .iter()
+                    .any(|i| i.table == d.from_table && i.column == d.from),
+                "{d:?}"
+            );
         }
     }
 

@@ -148,19 +148,36 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
     }
     super::open_store(&settings, true).await?.close().await;
     let bar = Bar::new(args.json);
+    let mut resealed = None;
+    let step = |s: Step<'_>| match s {
+        Step::Resealed(done) => resealed = Some(done),
+        s => bar.step(s),
+    };
     let manifest = if all {
-        portable::import_all(&settings, &args.file, |s| bar.step(s)).await?
+        portable::import_all(&settings, &args.file, step).await?
     } else {
-        portable::import_shop(&settings, &args.file, source_keys.as_ref(), |s| bar.step(s)).await?
+        portable::import_shop(&settings, &args.file, source_keys.as_ref(), step).await?
     };
     bar.finish();
     report(
         &manifest,
         args.json,
-        |rows, images| json!({"file": args.file, "rows": rows, "images": images}),
         |rows, images| {
+            let mut out = json!({"file": args.file, "rows": rows, "images": images});
+            if let Some(done) = resealed {
+                out["resealed"] = json!(done);
+            }
+            out
+        },
+        |rows, images| {
+            let resealed = resealed.map_or(String::new(), |done| {
+                format!(
+                    "; re-sealed {} values and {} indexes with this installation's keys",
+                    done.values, done.indexes
+                )
+            });
             format!(
-                "imported {} ({rows} rows, {images} images) from {}",
+                "imported {} ({rows} rows, {images} images) from {}{resealed}",
                 what(&manifest),
                 args.file.display()
             )
@@ -222,6 +239,7 @@ impl Bar {
                 bar.inc_length(1);
                 bar.set_message(format!("image {key}"));
             }
+            Step::Resealed(_) => return,
         }
         bar.inc(1);
     }

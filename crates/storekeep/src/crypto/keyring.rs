@@ -71,7 +71,8 @@ impl Keyring {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
-                return Err(format!("key id '{kid}' must be 1-32 of a-z, 0-9, - and _"));
+                // Not echoed: a key pasted before the colon would be.
+                return Err("each key id must be 1-32 of a-z, 0-9, - and _".into());
             }
             if parsed.iter().any(|(k, _)| k == kid) {
                 return Err(format!("key id '{kid}' is listed twice"));
@@ -229,6 +230,15 @@ mod tests {
     fn ring(keys: &str) -> Keyring {
         let (_, index) = Keyring::generate();
         Keyring::parse(keys, &index).unwrap()
+    }
+
+    #[test]
+    fn a_malformed_key_id_is_not_echoed() {
+        let (keys, index) = Keyring::generate();
+        let key = keys.split_once(':').unwrap().1;
+        let err = Keyring::parse(&format!("{key}:{key}"), &index).unwrap_err();
+        assert!(err.contains("key id must be"), "{err}");
+        assert!(!err.contains(&key[..8]), "{err}");
     }
 
     #[test]

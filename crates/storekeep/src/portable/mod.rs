@@ -107,10 +107,12 @@ pub struct MediaEntry {
     pub sha256: String,
 }
 
-/// A step done, for a progress bar: a table's rows or one image.
+/// A step done, for a progress bar: a table's rows or one image; or, for
+/// the summary, what a re-seal (`--source-keys`) changed.
 pub enum Step<'a> {
     Table(&'a str, usize),
     Media(&'a str),
+    Resealed(reseal::Resealed),
 }
 
 /// The configured database, by backend.
@@ -769,7 +771,11 @@ async fn import(
     let keyring = settings.load_keyring()?;
     match source_keys {
         None => require_same_keys(&keyring, &checked)?,
-        Some(source) => _ = reseal::reseal(source, &keyring, &mut checked.shop)?,
+        Some(source) => progress(Step::Resealed(reseal::reseal(
+            source,
+            &keyring,
+            &mut checked.shop,
+        )?)),
     }
     let media = Media::from_settings(&settings.media, &settings.data_dir)?;
     for (key, _) in &checked.media {

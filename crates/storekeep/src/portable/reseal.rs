@@ -9,51 +9,94 @@
 //! installation's newest key; every blind index is recomputed with this
 //! installation's blind-index key from the value it indexes (checked
 //! first against the source's blind-index key), and every key built from
-//! one (a guest's coupon-cap key) follows it. The archive file is never
-//! changed. Then every string of every row — the audit log's entries
-//! included — is searched for a value still sealed with a source key or
-//! a source index: any left refuses the import (the registry would lack
-//! a place; an audit entry cannot be re-sealed without breaking its hash
-//! chain, and none holds such a value today).
+//! one (a guest's coupon-cap key) becomes its own row's new index (its
+//! order's; refused if it was not that index; an erased order's marker if
+//! the order was erased). The archive file is never changed. Then every string of every row — the audit log's entries
+//! included — is searched for a sealed value (`v1.<kid>.…`, whatever the
+//! key id, anywhere inside the string) that this re-seal did not write,
+//! and for a source blind index: any left refuses the import (the
+//! registry would lack a place; an audit entry cannot be re-sealed
+//! without breaking its hash chain, and none holds such a value today).
 //!
 //! Erased values stay erased: an erasure overwrites the sealed values
 //! with sealed placeholders (re-sealed like any value, they open to the
-//! placeholder) or NULL (left NULL), and its `erased:` marker in place of
-//! an email index is kept as it is. See docs/export.md.
+//! placeholder) or NULL (left NULL), and its marker in place of an email
+//! index (`rules::privacy::ERASED_INDEX_PREFIX`) is kept as it is. See
+//! docs/export.md.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context as _, anyhow, bail};
 use serde_json::Value;
-use storekeep_store_sql::portable::sealed::{DERIVED, INDEXED, SEALED};
+use storekeep_store::rules::privacy::is_erased_index;
+use storekeep_store_sql::portable::sealed::{DERIVED, INDEXED, SEALED, Sealed};
 use storekeep_store_sql::portable::{Row, ShopRows};
 
 use crate::crypto::Keyring;
 
 /// What `--source-keys` names: a TOML file with an `[encryption]` section
 /// in the configuration's own syntax (`keys` and `blind_index_key`, or
-/// their `keys_file` / `blind_index_key_file` forms), such as the source
-/// installation's configuration file; nothing else in it is used. The
-/// keys are kept in memory only and never printed.
+/// their `keys_file` / `blind_index_key_file` forms, a relative path being
+/// relative to the key file's folder), such as the source installation's
+/// configuration file; nothing else in it is read or checked. The keys
+/// are kept in memory only and never printed.
 pub fn source_keys(path: &Path) -> anyhow::Result<Keyring> {
-    let loaded = crate::config::load(Some(path), std::iter::empty());
-    let settings = loaded
-        .settings
-        .map_err(|problems| anyhow!("--source-keys {}: {}", path.display(), problems.join("; ")))?;
-    match (&settings.encryption_keys, &settings.blind_index_key) {
-        (Some(keys), Some(index)) => Keyring::parse(keys.expose(), index.expose())
-            .map_err(|m| anyhow!("--source-keys {}: encryption: {m}", path.display())),
-        _ => bail!(
-            "--source-keys {}: names no encryption keys: write the source installation's \
-             [encryption] keys and blind_index_key in it (see docs/export.md)",
-            path.display()
-        ),
+    let at = |m: String| anyhow!("--source-keys {}: {m}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot read: {e}")))?;
+    // toml's own message quotes the offending line, which may hold a key.
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map_or(0, |span| text[..span.start].matches('\n').count() + 1);
+        at(format!("not valid TOML (line {line})"))
+    })?;
+    let encryption = table.get("encryption").and_then(toml::Value::as_table);
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let setting = |name: &str| -> anyhow::Result<Option<String>> {
+        let Some(encryption) = encryption else {
+            return Ok(None);
+        };
+        let file_name = format!("{name}_file");
+        let string = |key: &str, value: &toml::Value| {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| at(format!("encryption.{key} must be a string")))
+        };
+        match (encryption.get(name), encryption.get(&file_name)) {
+            (Some(_), Some(_)) => Err(at(format!(
+                "encryption.{name} and encryption.{file_name} are both set; keep one"
+            ))),
+            (Some(value), None) => string(name, value).map(Some),
+            (None, Some(value)) => {
+                let file = folder.join(string(&file_name, value)?.trim());
+                let secret = std::fs::read_to_string(&file).with_context(|| {
+                    format!(
+                        "--source-keys {}: encryption.{file_name}: cannot read {}",
+                        path.display(),
+                        file.display()
+                    )
+                })?;
+                Ok(Some(secret.trim_end_matches(['\n', '\r']).to_owned()))
+            }
+            (None, None) => Ok(None),
+        }
+    };
+    match (setting("keys")?, setting("blind_index_key")?) {
+        (Some(keys), Some(index)) => {
+            Keyring::parse(&keys, &index).map_err(|m| at(format!("encryption: {m}")))
+        }
+        _ => Err(at(
+            "names no encryption keys: write the source installation's \
+             [encryption] keys and blind_index_key in it (see docs/export.md)"
+                .to_owned(),
+        )),
     }
 }
 
 /// What a re-seal changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Resealed {
     /// Sealed values opened with the source's keys and sealed again.
     pub values: u64,
@@ -65,6 +108,12 @@ fn text<'r>(row: &'r Row, column: &str) -> Option<&'r str> {
     row.get(column).and_then(Value::as_str)
 }
 
+/// The keyring context of `s`'s value in the row whose owner column is
+/// `owner`: the services' `*_context(owner)` (a unit test keeps them one).
+fn context(s: &Sealed, owner: &str) -> String {
+    format!("{}:{owner}", s.context)
+}
+
 /// What each refusal of a re-seal asks for.
 const SOURCE_KEYS: &str = "--source-keys must name the encryption keys and blind-index key \
      of the installation that exported the shop";
@@ -72,13 +121,17 @@ const SOURCE_KEYS: &str = "--source-keys must name the encryption keys and blind
 /// Re-seals `shop`'s rows (read from an archive) from the `source` keys
 /// to the `target` keys, as the module says. Refused, with the rows left
 /// half-changed (the caller then writes nothing), when a value does not
-/// open with the source's keys, an index is not the source's, or a value
-/// sealed with a source key or a source index is left anywhere.
+/// open with the source's keys, an index is not the source's, a key built
+/// from an index is not its row's, or a sealed value this re-seal did not
+/// write or a source index is left anywhere.
 pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow::Result<Resealed> {
     let mut done = Resealed::default();
     // The values this re-seal wrote, and each source index → its new one.
     let mut fresh: HashSet<String> = HashSet::new();
     let mut indexes: HashMap<String, String> = HashMap::new();
+    // Each indexed row's (table, index column, id) → (stored, new) index;
+    // an erasure's marker is both.
+    let mut of_row: HashMap<(&str, &str, String), (String, String)> = HashMap::new();
     for (table, rows) in &mut shop.tables {
         let sealed: Vec<_> = SEALED
             .iter()
@@ -99,7 +152,7 @@ pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow
                 let owner = text(row, s.owner)
                     .ok_or_else(|| anyhow!("refused: {table} row {id} lacks its {}", s.owner))?
                     .to_owned();
-                let context = format!("{}:{owner}", s.context);
+                let context = context(s, &owner);
                 let slot = match s.pointer {
                     None => row.get_mut(s.column),
                     Some(at) => row.get_mut(s.column).and_then(|doc| doc.pointer_mut(at)),
@@ -108,14 +161,11 @@ pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow
                 let old = match slot {
                     Value::Null => continue,
                     Value::String(old) => old.as_str(),
-                    _ => bail!(
-                        "refused: {table}.{} of row {id} is not a sealed value",
-                        s.name()
-                    ),
+                    _ => bail!("refused: {} of row {id} is not a sealed value", s.name()),
                 };
                 let opened = source.open(old, &context).map_err(|e| {
                     anyhow!(
-                        "refused: the source keys cannot open {table}.{} of row {id} ({e}): {SOURCE_KEYS}",
+                        "refused: the source keys cannot open {} of row {id} ({e}): {SOURCE_KEYS}",
                         s.name()
                     )
                 })?;
@@ -132,6 +182,7 @@ pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow
                     continue;
                 };
                 if old.starts_with(i.kept_prefix) {
+                    of_row.insert((i.table, i.column, id.clone()), (old.into(), old.into()));
                     continue;
                 }
                 let value = plain.get(i.of).ok_or_else(|| {
@@ -150,6 +201,7 @@ pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow
                 }
                 let new = target.blind_index(i.purpose, value);
                 indexes.insert(old.to_owned(), new.clone());
+                of_row.insert((i.table, i.column, id.clone()), (old.into(), new.clone()));
                 row.insert(i.column.to_owned(), Value::String(new));
                 done.indexes += 1;
             }
@@ -160,20 +212,41 @@ pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow
             let Some(index) = text(row, d.column).and_then(|v| v.strip_prefix(d.prefix)) else {
                 continue;
             };
-            if index.starts_with("erased:") {
+            if is_erased_index(index) {
                 continue;
             }
-            // An index no row holds any more is an erased guest's (their
-            // orders' indexes became `erased:<id>`): no key can compute it
-            // again, so it becomes an erasure marker of its own.
-            let new = match indexes.get(index) {
-                Some(new) => new.clone(),
-                None => format!("erased:{}", text(row, d.row).unwrap_or("?")),
+            let of = text(row, d.row).unwrap_or("?").to_owned();
+            let Some((stored, new)) = of_row.get(&(d.from_table, d.from, of.clone())) else {
+                bail!(
+                    "refused: {}.{} of {} {of} is built from an index, but the archive holds \
+                     no {} row {of} with an {}",
+                    d.table,
+                    d.column,
+                    d.row,
+                    d.from_table,
+                    d.from
+                );
             };
-            row.insert(
-                d.column.to_owned(),
-                Value::String(format!("{}{new}", d.prefix)),
-            );
+            let key = if is_erased_index(stored) {
+                // Its row was erased after the key was written: the key
+                // becomes the row's erasure marker, as an erasure of the
+                // row by email writes it (services/privacy), so the use
+                // counts towards nobody's cap.
+                stored.clone()
+            } else if stored == index {
+                format!("{}{new}", d.prefix)
+            } else {
+                bail!(
+                    "refused: {}.{} of {} {of} is not built from its {} row's {} \
+                     (inconsistent data: re-sealing it would drop that customer's cap)",
+                    d.table,
+                    d.column,
+                    d.row,
+                    d.from_table,
+                    d.from
+                );
+            };
+            row.insert(d.column.to_owned(), Value::String(key));
             done.indexes += 1;
         }
     }
@@ -183,26 +256,49 @@ pub fn reseal(source: &Keyring, target: &Keyring, shop: &mut ShopRows) -> anyhow
         .filter(|old| !new_indexes.contains(old))
         .map(String::as_str)
         .collect();
-    leftovers(source, shop, &fresh, &stale)?;
+    leftovers(shop, &fresh, &stale)?;
     Ok(done)
 }
 
-/// Refuses when any string of any row still holds a value sealed with a
-/// source key that this re-seal did not write, or a source blind index.
+/// The shortest text after `v1.<kid>.` of a sealed value: a nonce and a
+/// tag (28 bytes) in unpadded base64url.
+const SEALED_BODY_MIN: usize = 38;
+
+fn base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Every substring of `s` shaped like a sealed value (`Keyring::seal`'s
+/// `v1.<kid>.<base64url>`, any key id of 1 to 32 characters), wherever it
+/// starts and whatever follows it.
+fn sealed_in(s: &str) -> impl Iterator<Item = &str> {
+    s.match_indices("v1.").filter_map(move |(at, _)| {
+        let rest = &s.as_bytes()[at + 3..];
+        let kid = rest.iter().take_while(|b| base64url(**b)).count();
+        if kid == 0 || kid > 32 || rest.get(kid) != Some(&b'.') {
+            return None;
+        }
+        let body = rest[kid + 1..]
+            .iter()
+            .take_while(|b| base64url(**b))
+            .count();
+        (body >= SEALED_BODY_MIN).then(|| &s[at..at + 3 + kid + 1 + body])
+    })
+}
+
+/// Refuses when any string of any row holds, anywhere in it, a sealed
+/// value this re-seal did not write (`fresh`), whichever key sealed it, or
+/// a source blind index (`stale`, alone or inside a key such as
+/// `email:<index>`).
 fn leftovers(
-    source: &Keyring,
     shop: &ShopRows,
     fresh: &HashSet<String>,
     stale: &HashSet<&str>,
 ) -> anyhow::Result<()> {
-    let kids: HashSet<&str> = source.key_ids().into_iter().collect();
     let left = |s: &str| {
-        let sealed = Keyring::key_id_of(s).is_some_and(|k| kids.contains(k)) && !fresh.contains(s);
-        let index = stale.contains(s)
-            || DERIVED
-                .iter()
-                .any(|d| s.strip_prefix(d.prefix).is_some_and(|i| stale.contains(i)));
-        sealed || index
+        sealed_in(s).any(|v| !fresh.contains(v))
+            || s.split(|c: char| !(c.is_ascii() && base64url(c as u8)))
+                .any(|word| stale.contains(word))
     };
     for (table, rows) in &shop.tables {
         for row in rows {
@@ -212,15 +308,15 @@ fn leftovers(
                 }
                 if table.starts_with("audit_") {
                     bail!(
-                        "refused: the shop's {table}.{column} holds a value sealed with the source's \
-                         keys (or one of its blind indexes); audit entries are hash-chained, so it \
-                         cannot be re-sealed without breaking `audit verify`: import into an \
-                         installation that runs with the source's keys instead"
+                        "refused: the shop's {table}.{column} holds a sealed value (or one of the \
+                         source's blind indexes); audit entries are hash-chained, so it cannot be \
+                         re-sealed without breaking `audit verify`: import into an installation \
+                         that runs with the source's keys instead"
                     );
                 }
                 bail!(
-                    "refused: {table}.{column} holds a value sealed with the source's keys (or one \
-                     of its blind indexes) that the re-seal does not know \
+                    "refused: {table}.{column} holds a sealed value (or one of the source's blind \
+                     indexes) that the re-seal does not know \
                      (storekeep_store_sql::portable::sealed does not list it)"
                 );
             }
@@ -244,8 +340,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::json;
+    use storekeep_domain::{OrderId, TenantId, UserId, WebhookEndpointId};
 
     use super::*;
+    use crate::services;
 
     const K1: (&str, &str) = (
         "src1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
@@ -254,6 +352,11 @@ mod tests {
     const K2: (&str, &str) = (
         "dst1:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=",
         "YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8=",
+    );
+    /// A third installation's keys.
+    const K3: (&str, &str) = (
+        "other:gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8=",
+        "oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8=",
     );
 
     fn ring((keys, index): (&str, &str)) -> Keyring {
@@ -265,7 +368,10 @@ mod tests {
     }
 
     /// A shop with a customer, an erased customer, a guest order with a
-    /// coupon use, an erased guest's coupon use and a DKIM key.
+    /// coupon use, an erased guest order whose coupon use still has its
+    /// key (an erasure that left it) and one whose key is the order's
+    /// marker (as an erasure by email writes it), a customer's coupon use,
+    /// a DKIM key and a product text that merely mentions "v1.".
     fn shop(k: &Keyring) -> ShopRows {
         let (user, erased, order, tenant) = ("u1", "u2", "o1", "t1");
         let mut tables = BTreeMap::new();
@@ -292,12 +398,26 @@ mod tests {
         );
         tables.insert(
             "orders".to_owned(),
-            vec![row(json!({
-                "id": order,
-                "email_sealed": k.seal("guest@example.com", &format!("orders.email:{order}")),
-                "email_index": k.blind_index("email", "guest@example.com"),
-                "address_sealed": k.seal("{\"line1\":\"1 Road\"}", &format!("orders.address:{order}")),
-            }))],
+            vec![
+                row(json!({
+                    "id": order,
+                    "email_sealed": k.seal("guest@example.com", &format!("orders.email:{order}")),
+                    "email_index": k.blind_index("email", "guest@example.com"),
+                    "address_sealed": k.seal("{\"line1\":\"1 Road\"}", &format!("orders.address:{order}")),
+                })),
+                row(json!({
+                    "id": "o2",
+                    "email_sealed": k.seal("erased@erased.invalid", "orders.email:o2"),
+                    "email_index": "erased:o2",
+                    "address_sealed": null,
+                })),
+                row(json!({
+                    "id": "o4",
+                    "email_sealed": k.seal("erased@erased.invalid", "orders.email:o4"),
+                    "email_index": "erased:o4",
+                    "address_sealed": null,
+                })),
+            ],
         );
         tables.insert(
             "deal_uses".to_owned(),
@@ -311,6 +431,7 @@ mod tests {
                     "customer_key": format!("email:{}", k.blind_index("email", "gone@example.com")),
                 })),
                 row(json!({"order_id": "o3", "customer_key": "user:u1"})),
+                row(json!({"order_id": "o4", "customer_key": "erased:o4"})),
             ],
         );
         tables.insert(
@@ -321,6 +442,13 @@ mod tests {
                     "selector": "sk1",
                     "key_sealed": k.seal("PEM", &format!("tenants.email_dkim:{tenant}")),
                 }},
+            }))],
+        );
+        tables.insert(
+            "products".to_owned(),
+            vec![row(json!({
+                "id": "p1",
+                "description": "Firmware v1.2.3 (see v1.changes.txt); api/v1.k20260101.",
             }))],
         );
         tables.insert(
@@ -339,12 +467,22 @@ mod tests {
         text(&shop.tables[table][n], column).unwrap()
     }
 
+    fn refusal(source: &Keyring, target: &Keyring, mut shop: ShopRows) -> String {
+        reseal(source, target, &mut shop).unwrap_err().to_string()
+    }
+
     #[test]
     fn every_value_opens_with_the_target_keys_and_indexes_are_the_targets() {
         let (k1, k2) = (ring(K1), ring(K2));
         let mut moved = shop(&k1);
         let done = reseal(&k1, &k2, &mut moved).unwrap();
-        assert_eq!(done.values, 7, "{done:?}");
+        assert_eq!(
+            done,
+            Resealed {
+                values: 9,
+                indexes: 4
+            }
+        );
         let email = get(&moved, "users", 0, "email_sealed");
         assert_eq!(Keyring::key_id_of(email), Some("dst1"));
         assert_eq!(k2.open(email, "users.email:u1").unwrap(), "ada@example.com");
@@ -367,68 +505,173 @@ mod tests {
             "erased+u2@erased.invalid"
         );
         assert!(moved.tables["users"][1]["name_sealed"].is_null());
-        // Coupon-cap keys follow their index; an erased guest's is no index.
+        assert_eq!(get(&moved, "orders", 1, "email_index"), "erased:o2");
+        // A guest's coupon-cap key follows its order's index; an erased
+        // order's becomes the order's marker, as an erasure by email
+        // writes it; other keys are left.
         assert_eq!(
             get(&moved, "deal_uses", 0, "customer_key"),
             format!("email:{}", k2.blind_index("email", "guest@example.com"))
         );
-        assert_eq!(
-            get(&moved, "deal_uses", 1, "customer_key"),
-            "email:erased:o2"
-        );
+        assert_eq!(get(&moved, "deal_uses", 1, "customer_key"), "erased:o2");
         assert_eq!(get(&moved, "deal_uses", 2, "customer_key"), "user:u1");
+        assert_eq!(get(&moved, "deal_uses", 3, "customer_key"), "erased:o4");
     }
 
     #[test]
-    fn wrong_source_keys_are_refused() {
+    fn a_coupon_key_that_is_not_its_orders_index_is_refused() {
         let (k1, k2) = (ring(K1), ring(K2));
-        let err = reseal(&k2, &k2, &mut shop(&k1)).unwrap_err().to_string();
+        // Another guest's index: before, it became an erasure marker and
+        // that guest's cap was lost.
+        let mut other = shop(&k1);
+        other.tables.get_mut("deal_uses").unwrap()[0]["customer_key"] = json!(format!(
+            "email:{}",
+            k1.blind_index("email", "someone@example.com")
+        ));
+        let err = refusal(&k1, &k2, other);
         assert!(
-            err.starts_with("refused: the source keys cannot open"),
+            err.contains("deal_uses.customer_key of order_id o1 is not built from its orders row's email_index"),
+            "{err}"
+        );
+        // A coupon use whose order is not in the archive.
+        let mut orphan = shop(&k1);
+        orphan.tables.get_mut("deal_uses").unwrap()[0]["order_id"] = json!("o9");
+        let err = refusal(&k1, &k2, orphan);
+        assert!(err.contains("no orders row o9"), "{err}");
+    }
+
+    #[test]
+    fn wrong_source_keys_are_refused_naming_the_place_once() {
+        let (k1, k2) = (ring(K1), ring(K2));
+        let err = refusal(&k2, &k2, shop(&k1));
+        assert!(
+            err.starts_with("refused: the source keys cannot open orders.email of row o1"),
             "{err}"
         );
         assert!(!err.contains(K1.0.split(':').nth(1).unwrap()), "{err}");
+        let mut odd = shop(&k1);
+        odd.tables.get_mut("users").unwrap()[0]["email_sealed"] = json!(7);
+        let err = refusal(&k1, &k2, odd);
+        assert!(
+            err.starts_with("refused: users.email of row u1 is not a sealed value"),
+            "{err}"
+        );
         // The right encryption key but another blind-index key.
-        let other_index = ring((K1.0, K2.1));
-        let err = reseal(&other_index, &k2, &mut shop(&k1))
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&ring((K1.0, K2.1)), &k2, shop(&k1));
         assert!(err.contains("blind-index key does not give"), "{err}");
     }
 
     #[test]
-    fn a_sealed_value_the_registry_does_not_list_is_refused() {
+    fn a_sealed_value_the_registry_does_not_list_is_refused_wherever_it_is() {
         let (k1, k2) = (ring(K1), ring(K2));
         let mut unlisted = shop(&k1);
         unlisted.tables.get_mut("orders").unwrap()[0]
             .insert("note".into(), json!(k1.seal("x", "orders.note:o1")));
-        let err = reseal(&k1, &k2, &mut unlisted).unwrap_err().to_string();
-        assert!(err.contains("orders.note holds a value sealed"), "{err}");
+        let err = refusal(&k1, &k2, unlisted);
+        assert!(err.contains("orders.note holds a sealed value"), "{err}");
+        // Inside a longer string, deep in a document, sealed by a key the
+        // key file does not name, or by the target's key but not by this
+        // re-seal: each is a leftover.
+        for sealed in [
+            k1.seal("x", "products.note:p1"),
+            ring(K3).seal("x", "products.note:p1"),
+            k2.seal("x", "products.note:p1"),
+        ] {
+            let mut hidden = shop(&k1);
+            hidden.tables.get_mut("products").unwrap()[0].insert(
+                "meta".into(),
+                json!({"notes": [format!("kept: {sealed}!")]}),
+            );
+            let err = refusal(&k1, &k2, hidden);
+            assert!(err.contains("products.meta holds a sealed value"), "{err}");
+        }
+        // A source index inside an audit entry's text.
         let mut audited = shop(&k1);
         let index = k1.blind_index("email", "ada@example.com");
-        audited.tables.get_mut("audit_log").unwrap()[0]["after"]["email_index"] = json!(index);
-        let err = reseal(&k1, &k2, &mut audited).unwrap_err().to_string();
+        audited.tables.get_mut("audit_log").unwrap()[0]["after"]["note"] =
+            json!(format!("looked up {index} today"));
+        let err = refusal(&k1, &k2, audited);
         assert!(err.contains("audit entries are hash-chained"), "{err}");
     }
 
     #[test]
-    fn the_key_file_is_a_configuration_file_and_never_echoes_a_key() {
+    fn each_sealed_context_is_the_one_the_services_seal_under() {
+        let id = uuid::Uuid::now_v7();
+        for s in SEALED {
+            let services = match (s.table, s.column) {
+                ("users", "email_sealed") => services::accounts::email_context(UserId(id)),
+                ("users", "name_sealed") => services::accounts::name_context(UserId(id)),
+                ("users", "phone_sealed") => services::accounts::phone_context(UserId(id)),
+                ("users", "totp_sealed" | "totp_pending_sealed") => {
+                    services::accounts::totp_context(UserId(id))
+                }
+                ("orders", "email_sealed") => services::orders::email_context(OrderId(id)),
+                ("orders", "address_sealed") => services::orders::address_context(OrderId(id)),
+                ("webhook_endpoints", "secret_sealed" | "previous_secret_sealed") => {
+                    services::webhooks::secret_context(WebhookEndpointId(id))
+                }
+                ("tenants", "settings") => services::notify::dkim_context(TenantId(id)),
+                _ => panic!("{s:?}: name the services' context function for it here"),
+            };
+            assert_eq!(context(s, &id.to_string()), services, "{s:?}");
+        }
+    }
+
+    fn write_keys(file: &Path, encryption: &str) {
+        std::fs::write(file, format!("[encryption]\n{encryption}\n")).unwrap();
+    }
+
+    #[test]
+    fn the_key_file_gives_only_its_encryption_keys_and_never_echoes_a_key() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("source-keys.toml");
+        write_keys(
+            &file,
+            &format!("keys = \"{}\"\nblind_index_key = \"{}\"", K1.0, K1.1),
+        );
+        assert_eq!(source_keys(&file).unwrap().key_ids(), ["src1"]);
+        // A whole configuration file: its other settings, even wrong ones
+        // and secret files that do not exist, are not read.
         std::fs::write(
             &file,
-            format!(
-                "[encryption]\nkeys = \"{}\"\nblind_index_key = \"{}\"\n",
-                K1.0, K1.1
-            ),
+            "listen = \"nowhere\"\n[mail]\nsmtp_password_file = \"/nonexistent/smtp\"\n\
+             [encryption]\nkeys_file = \"keys\"\nblind_index_key_file = \"index\"\n",
         )
         .unwrap();
+        std::fs::write(dir.path().join("keys"), format!("{}\n", K1.0)).unwrap();
+        std::fs::write(dir.path().join("index"), format!("{}\n", K1.1)).unwrap();
         assert_eq!(source_keys(&file).unwrap().key_ids(), ["src1"]);
-        std::fs::write(&file, "[encryption]\nkeys = \"src1:c2hvcnQ=\"\n").unwrap();
+        // Malformed: both keys are given, one entry is wrong each time
+        // (a key too short, a key pasted where the id goes, an index key
+        // that is not one); no part of either is printed.
+        let (key, index) = (K1.0.split_once(':').unwrap().1, K1.1);
+        for (keys, index_key) in [
+            (format!("{},src2:c2hvcnQ=", K1.0), index.to_owned()),
+            (format!("{key}:{key}"), index.to_owned()),
+            (K1.0.to_owned(), format!("{index}!")),
+        ] {
+            write_keys(
+                &file,
+                &format!("keys = \"{keys}\"\nblind_index_key = \"{index_key}\""),
+            );
+            let err = source_keys(&file).unwrap_err().to_string();
+            assert!(err.contains("encryption:"), "{err}");
+            for secret in [key, index, "c2hvcnQ"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+        }
+        // Not TOML: the line is named, not quoted.
+        std::fs::write(&file, format!("[encryption]\nkeys = {key}\n")).unwrap();
         let err = source_keys(&file).unwrap_err().to_string();
-        assert!(!err.contains("c2hvcnQ"), "{err}");
-        std::fs::write(&file, "listen = \"127.0.0.1:1\"\n").unwrap();
-        let err = source_keys(&file).unwrap_err().to_string();
-        assert!(err.contains("names no encryption keys"), "{err}");
+        assert!(err.contains("not valid TOML (line 2)"), "{err}");
+        assert!(!err.contains(key), "{err}");
+        for lacking in [
+            "listen = \"127.0.0.1:1\"\n".to_owned(),
+            format!("[encryption]\nkeys = \"{}\"\n", K1.0),
+        ] {
+            std::fs::write(&file, lacking).unwrap();
+            let err = source_keys(&file).unwrap_err().to_string();
+            assert!(err.contains("names no encryption keys"), "{err}");
+        }
     }
 }

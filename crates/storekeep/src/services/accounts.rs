@@ -58,13 +58,13 @@ pub fn mask_email(email: &str) -> String {
 pub(crate) fn email_context(id: UserId) -> String {
     format!("users.email:{id}")
 }
-fn name_context(id: UserId) -> String {
+pub(crate) fn name_context(id: UserId) -> String {
     format!("users.name:{id}")
 }
-fn phone_context(id: UserId) -> String {
+pub(crate) fn phone_context(id: UserId) -> String {
     format!("users.phone:{id}")
 }
-fn totp_context(id: UserId) -> String {
+pub(crate) fn totp_context(id: UserId) -> String {
     format!("users.totp:{id}")
 }
 

@@ -5,9 +5,12 @@
 //! indexes recomputed on the way in: people sign in with their passwords
 //! (and their TOTP codes), orders show their emails and addresses, the
 //! webhook secret still signs, the audit chains verify, an erased customer
-//! stays erased, and no value sealed with the source's key (nor a source
-//! blind index) is left in the target's database. Wrong source keys, and
-//! other keys without `--source-keys`, are refused with nothing written.
+//! stays erased (a guest erased by email too, whose coupon use then counts
+//! towards nobody's cap), a guest's per-customer coupon cap still holds, a
+//! webhook secret in its rotation overlap and a half-finished TOTP
+//! enrolment survive, and no value sealed with the source's key (nor a
+//! source blind index) is left in the target's database. Wrong source keys,
+//! and other keys without `--source-keys`, are refused with nothing written.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -25,7 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::catalog_support::body;
 use crate::commerce_support::{
-    Shop, cart_req, cart_with, checkout, checkout_body, selling_shop, set_settings, settings,
+    Shop, cart_req, cart_with, checkout, checkout_body, create_deal, order_action, selling_shop,
+    set_settings, settings,
 };
 use crate::email_support::{Mail, dkim_rsa_key, dkim_verifies, messages_in, python_has, wait_for};
 use crate::identity::{PASSWORD, admin, customer_token, login_as, now_unix, register, token, totp};
@@ -40,6 +44,13 @@ const CUSTOMER: &str = "ada@resealed.example";
 const MFA_CUSTOMER: &str = "grace@resealed.example";
 const ERASED: &str = "gone@resealed.example";
 const GUEST: &str = "guest@resealed.example";
+/// A guest who used a coupon limited to one use per customer.
+const COUPON_GUEST: &str = "penny@resealed.example";
+/// A customer who began a TOTP enrolment and did not confirm it.
+const PENDING_MFA: &str = "lin@resealed.example";
+const COUPON: &str = "MOVING";
+/// A guest who used the coupon and was then erased by email.
+const ERASED_GUEST: &str = "erin@resealed.example";
 
 /// A SQLite database in a folder of its own: the source of every move.
 fn sqlite_db() -> TestDb {
@@ -357,6 +368,29 @@ async fn orders(app: &TestApp, shop: &Shop, customer: &str) -> Vec<String> {
     ids
 }
 
+/// A guest checkout by `email` of a cart with the [`COUPON`]: the
+/// response's status and body.
+async fn coupon_checkout(app: &TestApp, shop: &Shop, email: &str) -> (u16, Value) {
+    let slug = shop.slug.as_str();
+    let (cart, cart_token) = cart_with(app, slug, &[(&shop.variant, 1)]).await;
+    let resp = cart_req(
+        app,
+        slug,
+        &cart_token,
+        Method::PATCH,
+        &format!("/api/v1/store/carts/{cart}"),
+    )
+    .json(&json!({ "coupon_code": COUPON }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200, "{}", body(resp).await);
+    let key = uuid::Uuid::now_v7().to_string();
+    let resp = checkout(app, slug, &cart, &cart_token, &key, &checkout_body(email)).await;
+    let status = resp.status().as_u16();
+    (status, body(resp).await)
+}
+
 /// What staff and the customer see of the orders.
 async fn order_views(app: &TestApp, slug: &str, orders: &[String]) -> Vec<Value> {
     let owner = token(app, Some(slug), &format!("owner@{slug}.example"), "staff").await;
@@ -413,6 +447,52 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     let customer = customer_token(&source, "moving", CUSTOMER).await;
     let order_ids = orders(&source, &shop, &customer).await;
     let mfa_secret = customer_with_mfa(&source, "moving", MFA_CUSTOMER).await;
+    // A TOTP enrolment begun and not confirmed (its secret is pending).
+    assert_eq!(register(&source, "moving", PENDING_MFA).await.status(), 201);
+    let session = customer_token(&source, "moving", PENDING_MFA).await;
+    let enrol = body(
+        source
+            .shop("moving", Method::POST, "/api/v1/auth/mfa/totp")
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let pending_secret = enrol["secret"].as_str().unwrap().to_owned();
+    // A guest uses a coupon capped at one use per customer.
+    let deal = create_deal(
+        &source,
+        &shop,
+        json!({"name": "Moving day", "amount_off": {"amount": 300, "currency": "USD"},
+               "applies_to": "order", "code": COUPON, "max_uses_per_customer": 1}),
+    )
+    .await;
+    let deal_id = deal["id"].as_str().unwrap().to_owned();
+    let (status, used) = coupon_checkout(&source, &shop, COUPON_GUEST).await;
+    assert_eq!(status, 201, "{used}");
+    assert_eq!(used["order"]["discount"]["amount"], 300, "{used}");
+    // Another guest used it, was served, and was erased by email: the
+    // order's index and the use's key became the order's erasure marker.
+    let (status, erased_use) = coupon_checkout(&source, &shop, ERASED_GUEST).await;
+    assert_eq!(status, 201, "{erased_use}");
+    let erased_order = erased_use["order"]["id"].as_str().unwrap().to_owned();
+    for action in ["mark-paid", "fulfil"] {
+        let resp = order_action(&source, &shop, &erased_order, action).await;
+        assert_eq!(resp.status(), 200, "{action}");
+    }
+    let resp = admin(
+        &source,
+        "moving",
+        &shop.token,
+        Method::POST,
+        "/api/v1/admin/privacy/erase",
+    )
+    .json(&json!({ "email": ERASED_GUEST }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200, "{}", body(resp).await);
     let resp = admin(
         &source,
         "moving",
@@ -428,6 +508,21 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     let created = body(resp).await;
     let hook_secret = created["secret"].as_str().unwrap().to_owned();
     let hook_id = created["webhook"]["id"].as_str().unwrap().to_owned();
+    // Rotated: the old secret still signs during the overlap.
+    let resp = admin(
+        &source,
+        "moving",
+        &shop.token,
+        Method::POST,
+        &format!("/api/v1/admin/webhooks/{hook_id}/rotate-secret"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let rotated = body(resp).await;
+    let new_hook_secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_hook_secret, hook_secret);
     // A customer erased before the move.
     let gone = body(register(&source, "moving", ERASED).await).await["account"]["id"]
         .as_str()
@@ -472,10 +567,12 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
             file.to_str().unwrap(),
             "--source-keys",
             keys.to_str().unwrap(),
+            "--json",
         ],
     );
 
-    // Assert: the archive is unchanged, no key was printed.
+    // Assert: the archive is unchanged, no key was printed, what was
+    // re-sealed is reported.
     assert_eq!(
         std::fs::read(&file).unwrap(),
         archive,
@@ -486,6 +583,19 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
         let key = secret.rsplit(':').next().unwrap();
         assert!(!printed.contains(key), "a key was printed: {printed}");
     }
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["shop"]["slug"], "moving", "{summary}");
+    // Values: the five accounts' emails (the erased one's placeholder),
+    // Ada's name and phone, two TOTP secrets (one pending), four orders'
+    // emails and addresses (the erased one's placeholders), the webhook's
+    // two secrets, the DKIM key. Indexes: four accounts' and three
+    // orders' (the erased account's and order's markers are none), the
+    // coupon guest's cap key (the erased guest's is the marker).
+    assert_eq!(
+        summary["resealed"],
+        json!({"values": 20, "indexes": 8}),
+        "{summary}"
+    );
     // Staff and customers sign in (email look-up by the new blind index)
     // and see the same orders, emails and addresses.
     let views_after = order_views(&target, "moving", &order_ids).await;
@@ -542,9 +652,44 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
     assert_eq!(ping["delivery"]["outcome"], "succeeded", "{ping}");
     let (headers, sent) = receiver.received().pop().expect("the test event arrived");
     assert!(
-        signed_with(&hook_secret, &headers, &sent),
+        signed_with(&new_hook_secret, &headers, &sent),
         "the re-sealed secret does not sign: {headers:?}"
     );
+    assert!(
+        signed_with(&hook_secret, &headers, &sent),
+        "the re-sealed previous secret does not sign in the overlap: {headers:?}"
+    );
+    // The half-finished TOTP enrolment is confirmed on the target with a
+    // code of its pending secret; then the password alone is not enough.
+    let session = customer_token(&target, "moving", PENDING_MFA).await;
+    let confirmed = target
+        .shop("moving", Method::POST, "/api/v1/auth/mfa/totp/confirm")
+        .bearer_auth(&session)
+        .json(&json!({"code": totp(&pending_secret, now_unix())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200, "{}", body(confirmed).await);
+    let without = login_as(
+        &target,
+        Some("moving"),
+        json!({"email": PENDING_MFA, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(without.status(), 401);
+    // The guest's coupon cap holds on the target (found by the new
+    // index); another guest still gets the coupon.
+    let (status, again) = coupon_checkout(&target, &shop, COUPON_GUEST).await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(again["errors"][0]["field"], format!("deals[{deal_id}]"));
+    let (status, other) = coupon_checkout(&target, &shop, "quinn@resealed.example").await;
+    assert_eq!(status, 201, "{other}");
+    assert_eq!(other["order"]["discount"]["amount"], 300, "{other}");
+    // The erased guest's use counts towards nobody's cap, as on the
+    // source after the erasure.
+    let (status, fresh) = coupon_checkout(&target, &shop, ERASED_GUEST).await;
+    assert_eq!(status, 201, "{fresh}");
+    assert_eq!(fresh["order"]["discount"]["amount"], 300, "{fresh}");
     // The erased customer stays erased: no sign-in, the placeholder.
     let erased = login_as(
         &target,
@@ -613,7 +758,15 @@ async fn a_shop_moved_to_an_installation_with_other_keys_is_resealed_and_everyon
         "sealed with the source's key: {sealed:?}"
     );
     let source_ring = Keyring::parse(TEST_KEYS.0, TEST_KEYS.1).unwrap();
-    for email in [CUSTOMER, GUEST, MFA_CUSTOMER, "owner@moving.example"] {
+    for email in [
+        CUSTOMER,
+        GUEST,
+        MFA_CUSTOMER,
+        PENDING_MFA,
+        COUPON_GUEST,
+        ERASED_GUEST,
+        "owner@moving.example",
+    ] {
         let index = source_ring.blind_index("email", email);
         let left = occurrences(&target.db, &index).await;
         assert!(left.is_empty(), "the source's index of {email}: {left:?}");
@@ -686,5 +839,29 @@ async fn wrong_source_keys_and_other_keys_without_them_are_refused_with_nothing_
         .unwrap();
     assert_eq!(boxed.status(), 404);
     staying_people_sign_in(&target).await;
+
+    // The refusals left nothing in the way: with the source's keys the
+    // import goes through, and its summary says what it re-sealed (the
+    // owner's and the customer's emails and email indexes).
+    let right = key_file(work.path(), "right.toml", TEST_KEYS);
+    let out = ok_with(
+        &target.db,
+        TARGET_KEYS,
+        &[
+            "import",
+            "shop",
+            archive,
+            "--source-keys",
+            right.to_str().unwrap(),
+        ],
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.starts_with("imported shop 'boxed' ("), "{line}");
+    assert!(
+        line.trim_end()
+            .ends_with("; re-sealed 2 values and 2 indexes with this installation's keys"),
+        "{line}"
+    );
+    customer_token(&target, "boxed", CUSTOMER).await;
     target.stop().await;
 }
