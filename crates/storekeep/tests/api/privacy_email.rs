@@ -212,6 +212,12 @@ async fn bad_addresses_and_callers_without_the_permission_are_refused() {
         }
         let resp = by_email(&app, "acme", &s.token, what, json!({"email": "x"})).await;
         assert_eq!(body(resp).await["errors"][0]["field"], "email");
+        // A body without the field is refused by the JSON reader, as
+        // every body is (docs/privacy.md).
+        let resp = by_email(&app, "acme", &s.token, what, json!({})).await;
+        let problem = body(resp).await;
+        assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
+        assert!(problem.to_string().contains("email"), "{problem}");
     }
     for role in ["staff", "viewer"] {
         let email = format!("{role}@acme.example");
