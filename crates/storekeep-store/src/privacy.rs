@@ -61,6 +61,10 @@ pub enum ErasureOutcome {
     /// The customer's orders are not the ones `Erasure::orders` names (one
     /// was placed meanwhile): nothing changed; prepare again.
     OrdersChanged,
+    /// The database rolled the transaction back to resolve a lock conflict
+    /// with a concurrent writer (PostgreSQL's deadlock victim, 40P01, or a
+    /// serialization failure, 40001): nothing changed; prepare again.
+    Contended,
 }
 
 #[async_trait]

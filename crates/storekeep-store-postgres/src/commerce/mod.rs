@@ -17,6 +17,11 @@
 //! 5. the deals an order uses, by id;
 //! 6. the audit chain's head, taken by `audit::append`, always last.
 //!
+//! An erasure (issue 16, `storekeep-store-sql/src/privacy.rs`) locks the
+//! customer's account row, then all the orders it scrubs in one statement
+//! by id, then the audit head: two erasures of one account queue on its
+//! row.
+//!
 //! Stock and deal caps change through conditional updates, so no
 //! interleaving oversells, and `products.available` is kept true.
 

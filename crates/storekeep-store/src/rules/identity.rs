@@ -46,6 +46,19 @@ pub fn scope_of(tenant: Option<TenantId>) -> String {
     tenant.map_or_else(|| PLATFORM_SCOPE.to_owned(), |t| t.to_string())
 }
 
+/// The login lockout counters' scope (`login_throttle.scope`): a shop's
+/// customers (`<tenant>:customer`), a shop's staff (`<tenant>:staff`) or
+/// the platform's operators (`platform:operator`). The counters are keyed
+/// by the email's blind index, which is the same in every shop: whatever
+/// clears them (a success, a reset, an erasure) names the scope too.
+pub fn throttle_scope(tenant: Option<TenantId>, kind: UserKind) -> String {
+    format!(
+        "{}:{}",
+        tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string()),
+        kind.as_str()
+    )
+}
+
 /// The action that records an account's creation, by kind.
 pub fn account_create_action(kind: UserKind) -> &'static str {
     match kind {

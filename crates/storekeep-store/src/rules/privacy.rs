@@ -35,6 +35,12 @@ pub const ERASED_EMAIL_DOMAIN: &str = "erased.invalid";
 /// password ever verifies against it.
 pub const ERASED_PASSWORD_HASH: &str = "!erased";
 
+/// What an erasure leaves in `idempotency_keys.request_hash` of its
+/// orders: the hash was a SHA-256 of the checkout body (email and address
+/// included), so whoever reads it could confirm a guessed address. No
+/// digest is spelled so, so a replay of the key is refused as a reuse.
+pub const ERASED_REQUEST_HASH: &str = "erased";
+
 /// The `email_index` of erased account or order `id`.
 pub fn erased_index(id: uuid::Uuid) -> String {
     format!("{ERASED_INDEX_PREFIX}{id}")

@@ -7,6 +7,7 @@ use storekeep_domain::{
     AuditContext, NewSession, Role, SessionId, SessionRecord, Tenant, TenantId, UserId, UserKind,
     UserRecord, ValidationErrors,
 };
+use storekeep_store::rules::identity::throttle_scope;
 use storekeep_store::{StoreError, now};
 
 use super::{ServiceError, ServiceResult};
@@ -232,16 +233,6 @@ pub struct Origin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
-}
-
-/// The lockout counters' scope: a shop's customers, a shop's staff, or
-/// the platform's operators.
-fn throttle_scope(tenant: Option<TenantId>, kind: UserKind) -> String {
-    format!(
-        "{}:{}",
-        tenant.map_or_else(|| "platform".to_owned(), |t| t.to_string()),
-        kind.as_str()
-    )
 }
 
 /// Starts a guarded attempt at a secret (a login, or re-authentication):

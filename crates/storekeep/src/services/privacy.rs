@@ -5,6 +5,7 @@
 //! with PII). The placeholders an erasure leaves are sealed here, like any
 //! address, so every reader opens them as before. See docs/privacy.md.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use storekeep_domain::{
@@ -13,7 +14,9 @@ use storekeep_domain::{
 };
 use storekeep_store::privacy::{ErasedOrder, Erasure, ErasureOutcome};
 use storekeep_store::rules::identity::user_target;
-use storekeep_store::rules::privacy::{self as rules, CUSTOMER_DATA_EXPORTED, Obligations};
+use storekeep_store::rules::privacy::{
+    self as rules, CUSTOMER_DATA_EXPORTED, ErasureReport, Obligations,
+};
 use storekeep_store::{StoreError, now};
 
 use crate::services::accounts::{self, LoginFailure, open_account};
@@ -197,35 +200,47 @@ pub async fn erase(
     id: UserId,
     audit: &AuditContext,
 ) -> ServiceResult<ErasureView> {
-    // An order placed between the read and the transaction makes the
-    // store answer `OrdersChanged`: read again, a few times.
-    for _ in 0..3 {
+    let (done, ()) = with_retries("the customer's orders", || async move {
         let erasure = prepare(svc, tenant, id).await?;
-        match svc.store.erase_customer(&erasure, audit).await? {
-            ErasureOutcome::Erased(r) => {
-                tracing::info!(customer = %id, orders = r.orders, "customer erased");
-                return Ok(ErasureView {
-                    customer_id: id,
-                    erased_now: true,
-                    orders: r.orders,
-                    sessions: r.sessions,
-                    jobs: r.jobs,
-                });
-            }
-            ErasureOutcome::AlreadyErased => {
-                return Ok(ErasureView {
-                    customer_id: id,
-                    erased_now: false,
-                    orders: 0,
-                    sessions: 0,
-                    jobs: 0,
-                });
-            }
-            ErasureOutcome::Blocked(open) => return Err(blocked(&open)),
-            ErasureOutcome::OrdersChanged => continue,
+        Ok((svc.store.erase_customer(&erasure, audit).await?, ()))
+    })
+    .await?;
+    let r = done.unwrap_or_default();
+    if done.is_some() {
+        tracing::info!(customer = %id, orders = r.orders, "customer erased");
+    }
+    Ok(ErasureView {
+        customer_id: id,
+        erased_now: done.is_some(),
+        orders: r.orders,
+        sessions: r.sessions,
+        jobs: r.jobs,
+    })
+}
+
+/// Runs `attempt` (prepare an erasure and hand it to the store) until the
+/// store neither finds the orders changed since they were read (one placed
+/// meanwhile) nor loses a lock conflict, at most three times; `what`
+/// names what kept changing. The report of an erasure done now, `None`
+/// when nothing was left (and the attempt's `T`); `409` for open
+/// obligations.
+pub(crate) async fn with_retries<T, F, Fut>(
+    what: &str,
+    mut attempt: F,
+) -> ServiceResult<(Option<ErasureReport>, T)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ServiceResult<(ErasureOutcome, T)>>,
+{
+    for _ in 0..3 {
+        match attempt().await? {
+            (ErasureOutcome::Erased(r), t) => return Ok((Some(r), t)),
+            (ErasureOutcome::AlreadyErased, t) => return Ok((None, t)),
+            (ErasureOutcome::Blocked(open), _) => return Err(blocked(&open)),
+            (ErasureOutcome::OrdersChanged | ErasureOutcome::Contended, _) => {}
         }
     }
-    Err(StoreError::Other("the customer's orders kept changing during the erasure".into()).into())
+    Err(StoreError::Other(format!("{what} kept changing during the erasure").into()).into())
 }
 
 /// The 409 of an erasure refused for open obligations, naming each.

@@ -11,14 +11,14 @@
 use storekeep_domain::{AuditContext, OrderFilter, Tenant, UserKind, UserRecord, ValidationErrors};
 use storekeep_store::StoreError;
 use storekeep_store::now;
-use storekeep_store::privacy::{EmailErasure, ErasureOutcome};
+use storekeep_store::privacy::EmailErasure;
 use storekeep_store::rules::identity::user_target;
 use storekeep_store::rules::privacy::{self as rules, CUSTOMER_DATA_EXPORTED, GUEST_TARGET};
 
 use crate::services::accounts::normalize_email;
 use crate::services::contracts;
 use crate::services::privacy::{self, Requester};
-use crate::services::{ServiceError, ServiceResult, Services};
+use crate::services::{ServiceResult, Services};
 use crate::wire::contracts::ContractView;
 use crate::wire::orders::Address;
 use crate::wire::privacy::{SubjectErasureView, SubjectExport};
@@ -126,16 +126,15 @@ pub async fn erase(
     audit: &AuditContext,
 ) -> ServiceResult<SubjectErasureView> {
     let (_, index) = parse(svc, raw_email)?;
-    // An order placed with the address between the read and the
-    // transaction makes the store answer `OrdersChanged`: read again.
-    for _ in 0..3 {
-        let user = account_of(svc, tenant, &index).await?;
+    let index = index.as_str();
+    let (done, customer_id) = privacy::with_retries("the orders of this email", || async move {
+        let user = account_of(svc, tenant, index).await?;
         let account = match &user {
             Some(u) => Some(privacy::prepare(svc, tenant, u.id).await?),
             None => None,
         };
         let mut orders = Vec::new();
-        for id in svc.store.orders_by_email(tenant.id, &index).await? {
+        for id in svc.store.orders_by_email(tenant.id, index).await? {
             let detail = svc.store.order(tenant.id, id).await?;
             // An account's order gets the account's placeholder, a
             // guest's one of its own.
@@ -152,36 +151,23 @@ pub async fn erase(
         }
         let erasure = EmailErasure {
             tenant: tenant.id,
-            email_index: index.clone(),
+            email_index: index.to_owned(),
             orders,
             account,
         };
-        let customer_id = user.as_ref().map(|u| u.id);
-        match svc.store.erase_by_email(&erasure, audit).await? {
-            ErasureOutcome::Erased(r) => {
-                tracing::info!(orders = r.orders, "data subject erased by email");
-                return Ok(SubjectErasureView {
-                    customer_id,
-                    erased_now: true,
-                    orders: r.orders,
-                    sessions: r.sessions,
-                    jobs: r.jobs,
-                });
-            }
-            ErasureOutcome::AlreadyErased => {
-                return Ok(SubjectErasureView {
-                    customer_id,
-                    erased_now: false,
-                    orders: 0,
-                    sessions: 0,
-                    jobs: 0,
-                });
-            }
-            ErasureOutcome::Blocked(open) => return Err(privacy::blocked(&open)),
-            ErasureOutcome::OrdersChanged => continue,
-        }
+        let outcome = svc.store.erase_by_email(&erasure, audit).await?;
+        Ok((outcome, user.map(|u| u.id)))
+    })
+    .await?;
+    let r = done.unwrap_or_default();
+    if done.is_some() {
+        tracing::info!(orders = r.orders, "data subject erased by email");
     }
-    Err(ServiceError::from(StoreError::Other(
-        "the orders of this email kept changing during the erasure".into(),
-    )))
+    Ok(SubjectErasureView {
+        customer_id,
+        erased_now: done.is_some(),
+        orders: r.orders,
+        sessions: r.sessions,
+        jobs: r.jobs,
+    })
 }

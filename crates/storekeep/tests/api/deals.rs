@@ -29,7 +29,7 @@ async fn deal_state(app: &TestApp, s: &Shop, id: &str) -> Value {
     body(resp).await["deal"].clone()
 }
 
-async fn cart_with_coupon(
+pub async fn cart_with_coupon(
     app: &TestApp,
     s: &Shop,
     qty: i64,

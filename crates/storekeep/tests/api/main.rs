@@ -75,3 +75,6 @@ mod privacy;
 mod privacy_actors;
 // i16: customers' rights by email (guest purchases).
 mod privacy_email;
+// i16 review: an erasure reaches only its shop's customer; concurrent
+// erasures of one account queue instead of deadlocking.
+mod privacy_scope;

@@ -96,7 +96,7 @@ async fn admin_order(app: &TestApp, s: &Shop, order: &str) -> Value {
     body(resp).await["order"].clone()
 }
 
-async fn erase(app: &TestApp, slug: &str, token: &str, customer: &str) -> reqwest::Response {
+pub async fn erase(app: &TestApp, slug: &str, token: &str, customer: &str) -> reqwest::Response {
     let path = format!("/api/v1/admin/customers/{customer}/erase");
     admin(app, slug, token, Method::POST, &path)
         .send()

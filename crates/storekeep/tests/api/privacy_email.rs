@@ -23,7 +23,7 @@ const ACCOUNT_LINE: &str = "5 Accountable Row";
 
 /// A guest checkout of one unit with `email`, shipped to `line1`; the
 /// order.
-async fn guest_order(app: &TestApp, s: &Shop, email: &str, line1: &str) -> Value {
+pub async fn guest_order(app: &TestApp, s: &Shop, email: &str, line1: &str) -> Value {
     let (cart, tok) = cart_with(app, &s.slug, &[(&s.variant, 1)]).await;
     let mut b = checkout_body(email);
     b["shipping_address"]["line1"] = json!(line1);
@@ -42,7 +42,7 @@ async fn guest_order(app: &TestApp, s: &Shop, email: &str, line1: &str) -> Value
     b["order"].clone()
 }
 
-async fn by_email(
+pub async fn by_email(
     app: &TestApp,
     slug: &str,
     tok: &str,
@@ -62,7 +62,7 @@ async fn by_email(
     .unwrap()
 }
 
-fn id(v: &Value) -> String {
+pub fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
@@ -92,7 +92,7 @@ async fn audit_entries(app: &TestApp, s: &Shop, action: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn ok(resp: reqwest::Response) -> Value {
+pub async fn ok(resp: reqwest::Response) -> Value {
     let status = resp.status();
     let b = body(resp).await;
     assert_eq!(status, 200, "{b}");
@@ -212,6 +212,12 @@ async fn bad_addresses_and_callers_without_the_permission_are_refused() {
         }
         let resp = by_email(&app, "acme", &s.token, what, json!({"email": "x"})).await;
         assert_eq!(body(resp).await["errors"][0]["field"], "email");
+        // A body without the field is refused by the JSON reader, as
+        // every body is (docs/privacy.md).
+        let resp = by_email(&app, "acme", &s.token, what, json!({})).await;
+        let problem = body(resp).await;
+        assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
+        assert!(problem.to_string().contains("email"), "{problem}");
     }
     for role in ["staff", "viewer"] {
         let email = format!("{role}@acme.example");
@@ -340,8 +346,7 @@ async fn staff_erase_by_email_scrubs_the_guest_orders_and_the_account_and_keeps_
     );
     assert_eq!(after["shipping_address"]["line1"], "erased");
     assert_eq!(after["shipping_address"]["country"], "US");
-    // Nothing is found by the address any more; Bob is untouched; Ann's
-    // account is erased (no sign-in).
+    // Nothing is found by the address any more; Bob is untouched.
     let found = admin(
         &app,
         "acme",
@@ -357,13 +362,6 @@ async fn staff_erase_by_email_scrubs_the_guest_orders_and_the_account_and_keeps_
         admin_order(&app, &s, &bob).await["email"],
         "bob.guest@example.com"
     );
-    let login = crate::identity::login_as(
-        &app,
-        Some("acme"),
-        json!({"email": ANN, "password": crate::identity::PASSWORD, "account": "customer"}),
-    )
-    .await;
-    assert_eq!(login.status(), 401);
 
     // Audited once, without PII; asking again changes nothing.
     let resp = by_email(&app, "acme", &s.token, "erase", json!({"email": ANN})).await;
@@ -376,6 +374,16 @@ async fn staff_erase_by_email_scrubs_the_guest_orders_and_the_account_and_keeps_
     assert!(erased[0]["actor"].as_str().unwrap().starts_with("staff:"));
     assert_eq!(erased[0]["after"]["orders"], 3);
     assert_eq!(erased[0]["after"]["account"], true);
+    // Ann's account is erased: no sign-in. (The failed sign-in is counted
+    // under the address's blind index, which erasing again would scrub:
+    // see privacy_scope.rs.)
+    let login = crate::identity::login_as(
+        &app,
+        Some("acme"),
+        json!({"email": ANN, "password": crate::identity::PASSWORD, "account": "customer"}),
+    )
+    .await;
+    assert_eq!(login.status(), 401);
     let entry = erased[0].to_string();
     for pii in [ANN, GUEST_LINE, ACCOUNT_LINE, sealed[2].as_str()] {
         assert!(!entry.contains(pii), "the audit entry holds {pii}");
