@@ -420,10 +420,12 @@ async fn a_backup_whose_postgres_lock_is_lost_midway_fails_and_lists_nothing() {
     until_dumping(&db, &mut create, 1, &[]);
     signal(create.id(), "-STOP");
     let mut session = pg_session(&db).await;
-    // BACKUP_LOCK_KEY "STKBKUP1": classid "STKB", objid "KUP1".
+    // BACKUP_LOCK_KEY "STKBKUP1": classid "STKB", objid "KUP1"; in this
+    // test's database only (the cluster is shared with other tests).
     let (ended,): (i64,) = sqlx::query_as(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_locks
          WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
            AND classid = x'53544B42'::bigint::oid AND objid = x'4B555031'::bigint::oid",
     )
     .fetch_one(&mut session)
