@@ -206,6 +206,12 @@ fn schemathesis(base: &str, run: &Run, dir: &Path) -> (BTreeSet<(String, String)
             "--seed",
             "20261126",
         ])
+        // The server refuses a NUL character anywhere in a body at the
+        // door (400: PostgreSQL text cannot hold one; `errors.rs` and
+        // `fuzz.rs` test it), which JSON Schema cannot say for the keys of
+        // a free-form object: the stateful phase put one in a property
+        // name once and called the 400 a rejected valid request.
+        .args(["--generation-allow-x00", "false"])
         .args(["--report", "json", "--report-dir"])
         .arg(&report)
         .args(["--include-path-regex", run.include_path_regex])
