@@ -262,7 +262,7 @@ pub const BACKUP_LOCK_KEY: i64 = 0x5354_4B42_4B55_5031; // "STKBKUP1"
 /// A session advisory lock held for one scheduled backup run, on its own
 /// connection: at most one run at a time across the cluster. Closing (or
 /// losing) the connection releases it.
-pub struct BackupLock(PgConnection);
+pub struct BackupLock(tokio::sync::Mutex<PgConnection>);
 
 /// Takes the backup lock of the database of `url` without waiting;
 /// `None`: another session (node) holds it.
@@ -274,7 +274,7 @@ pub async fn try_lock_backups(url: &str) -> StoreResult<Option<BackupLock>> {
         .await
         .map_err(error::other)?;
     if got {
-        Ok(Some(BackupLock(conn)))
+        Ok(Some(BackupLock(tokio::sync::Mutex::new(conn))))
     } else {
         conn.close().await.map_err(error::other)?;
         Ok(None)
@@ -282,8 +282,27 @@ pub async fn try_lock_backups(url: &str) -> StoreResult<Option<BackupLock>> {
 }
 
 impl BackupLock {
+    /// Whether this session still holds the lock: its connection answers
+    /// and `pg_locks` shows the lock granted to its backend. `false` once
+    /// the session was lost (`idle_session_timeout`, a restart, the
+    /// network), when another node may have taken the lock.
+    pub async fn held(&self) -> bool {
+        let mut conn = self.0.lock().await;
+        // A bigint key is held as classid (high half), objid (low half),
+        // objsubid 1.
+        let held: Result<(bool,), _> = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+               AND pid = pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND classid = ($1 >> 32)::oid AND objid = ($1 & 4294967295)::oid AND objsubid = 1)",
+        )
+        .bind(BACKUP_LOCK_KEY)
+        .fetch_one(&mut *conn)
+        .await;
+        matches!(held, Ok((true,)))
+    }
+
     pub async fn release(self) -> StoreResult<()> {
         // Closing the session ends its advisory locks.
-        self.0.close().await.map_err(error::other)
+        self.0.into_inner().close().await.map_err(error::other)
     }
 }

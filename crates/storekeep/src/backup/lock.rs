@@ -59,7 +59,25 @@ pub async fn lock(settings: &Settings) -> anyhow::Result<RunLock> {
     })
 }
 
+/// What a run whose lock went away is told.
+pub const LOST: &str = "the backup lock was lost";
+
 impl RunLock {
+    /// Fails once the lock is no longer held: the PostgreSQL session
+    /// holding it ended (`idle_session_timeout`, a restart, the network),
+    /// so another node may be running (and removing this run's folders as
+    /// leftovers). Checked before the leftover cleanup and before the
+    /// manifest is written. A lock file's `flock` cannot be lost.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Postgres(lock) if !lock.held().await => anyhow::bail!(
+                "{LOST} (its PostgreSQL session ended: idle_session_timeout, a restart or the network): \
+                 this run stops, as another may have started; the next run takes a new one"
+            ),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn release(self) -> anyhow::Result<()> {
         match self {
             Self::Postgres(lock) => lock.release().await.context("releasing the backup lock"),
@@ -84,14 +102,21 @@ impl LockFile {
     fn try_take(path: PathBuf) -> anyhow::Result<Option<Self>> {
         use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
         loop {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(&path)
-                .with_context(|| format!("opening the backup lock {}", path.display()))?;
+            // Read-only when it exists (`flock` needs no write access), so
+            // a file left by `sudo storekeep backup create` does not block
+            // the server's user; created 0644 for the same reason (it
+            // holds nothing).
+            let file = match std::fs::File::open(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o644)
+                    .open(&path),
+                other => other,
+            }
+            .with_context(|| format!("opening the backup lock {}", path.display()))?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => return Ok(None),

@@ -381,9 +381,20 @@ pub async fn create(
     held: &RunLock,
     progress: &Progress,
 ) -> anyhow::Result<Manifest> {
+    // Refused here rather than at load: `serve` starts (its scheduled runs
+    // fail with this message, and the alert fires) and the other backup
+    // commands still read the backups already there.
+    if let Some(why) = settings
+        .backup
+        .media_overlap(&settings.media, &settings.data_dir)
+    {
+        bail!("backup: {why}");
+    }
     let kind = database_kind(settings)?;
     let recipients = recipients(settings)?;
     let dest = destination(settings)?;
+    // Before removing leftovers: only a holder of the lock may.
+    held.check().await?;
     let plain = create_staging(settings, held)?;
     let staging = dest.staging(held)?;
     let created_at = Utc::now();
@@ -456,7 +467,9 @@ pub async fn create(
     let manifest_path = staging.path().join("manifest");
     std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)?;
     std::fs::File::open(&manifest_path)?.sync_all()?;
-    // The manifest goes last: a listed backup is a whole one.
+    // The manifest goes last: a listed backup is a whole one. Not
+    // published if the lock went meanwhile (another run may be writing).
+    held.check().await?;
     dest.put(&archive_name, &sealed).await?;
     dest.put(&format!("{id}{MANIFEST_SUFFIX}"), &manifest_path)
         .await?;

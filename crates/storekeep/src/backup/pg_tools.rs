@@ -132,15 +132,23 @@ pub async fn run_killable_into(mut cmd: Command, what: &str, into: &Path) -> any
     let mut errors = Vec::new();
     stderr.rewind()?;
     stderr.read_to_end(&mut errors)?;
-    check(
+    let ended = check(
         std::process::Output {
             status,
             stdout: Vec::new(),
             stderr: errors,
         },
         what,
-    )?;
-    copied.with_context(|| format!("writing {what}'s output to {}", into.display()))
+    );
+    // A failed copy (a full disk) comes first: the tool then dies of
+    // SIGPIPE, which says nothing of the cause.
+    match copied.with_context(|| format!("writing {what}'s output to {}", into.display())) {
+        Ok(()) => ended,
+        Err(e) => match ended {
+            Ok(()) => Err(e),
+            Err(tool) => Err(anyhow::anyhow!("{e:#}; {tool:#}")),
+        },
+    }
 }
 
 /// Kills the child (and reaps it) unless it has ended.

@@ -63,6 +63,16 @@ pub enum BackupCommand {
 
 pub async fn run(settings: Settings, cmd: BackupCommand) -> anyhow::Result<ExitCode> {
     log_warnings_to_stderr();
+    if let Some(why) = settings
+        .backup
+        .media_overlap(&settings.media, &settings.data_dir)
+    {
+        // `create` refuses it (in `backup::create`); reading and pruning
+        // the backups already there still works, so they can be moved.
+        if !matches!(cmd, BackupCommand::Create { .. }) {
+            eprintln!("warning: backup: {why}; `backup create` refuses this configuration");
+        }
+    }
     match cmd {
         BackupCommand::Create { json } => {
             super::announce(&settings, false)?;

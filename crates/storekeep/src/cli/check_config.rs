@@ -28,6 +28,12 @@ pub async fn run(file: Option<PathBuf>, args: CheckConfigArgs) -> ExitCode {
     };
 
     let mut problems = config::check_environment(&settings);
+    if let Some(why) = settings
+        .backup
+        .media_overlap(&settings.media, &settings.data_dir)
+    {
+        problems.push(format!("backup: {why}"));
+    }
     let missing = db::embedded_file(&settings).filter(|f| !f.exists());
     if let Some(file) = &missing {
         // Connecting would create it: say so instead.

@@ -55,6 +55,13 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         tracing::warn!("no platform token configured: the platform API refuses every request");
     }
 
+    if let Some(why) = settings
+        .backup
+        .media_overlap(&settings.media, &settings.data_dir)
+    {
+        tracing::warn!("backup: {why}; every backup is refused until backup.* changes");
+    }
+
     super::announce(&settings, true)?;
     let store = db::connect(&settings).await?;
     if args.no_migrate {

@@ -172,15 +172,15 @@ impl BackupSettings {
     /// endpoint) with prefixes one inside the other — the media store
     /// uses its whole bucket, so any prefix is inside it — or a
     /// `backup.dir` inside (or equal to) the media folder
-    /// `DATA_DIR/media`, or holding it. Backups kept with the images
-    /// would be listed by the media inventory (every manifest would list
-    /// the archives), and whoever may write images could overwrite or
-    /// delete backups.
+    /// `DATA_DIR/media`. Backups kept with the images would be listed by
+    /// the media inventory (every manifest would list the archives), and
+    /// whoever may write images could overwrite or delete backups. Only
+    /// `backup create` (and so the scheduled run) refuses it; `serve` and
+    /// the other backup commands warn, and `check-config` reports it.
     pub fn media_overlap(&self, media: &super::MediaSettings, data_dir: &Path) -> Option<String> {
         match (&self.s3_bucket, &media.s3_bucket) {
             (Some(backup), Some(images)) => {
-                let endpoint =
-                    |e: &Option<String>| e.as_deref().map(|e| e.trim_end_matches('/').to_owned());
+                let endpoint = |e: &Option<String>| e.as_deref().map(same_endpoint_key);
                 if backup != images || endpoint(&self.s3_endpoint) != endpoint(&media.s3_endpoint) {
                     return None;
                 }
@@ -203,25 +203,37 @@ impl BackupSettings {
                 let backups = resolved(&self.dir(data_dir));
                 let images = resolved(&data_dir.join("media"));
                 let shown = |p: &Path| p.display().to_string();
-                if backups.starts_with(&images) {
-                    Some(format!(
+                // Only a folder inside the media folder: one holding it is
+                // fine, since backup listing and cleanup read only the
+                // folder's own entries (not recursive) and never touch
+                // `media/`.
+                backups.starts_with(&images).then(|| {
+                    format!(
                         "backup.dir '{}' is inside the media folder '{}' (data_dir/media, where images are kept \
                          while media.s3_bucket is unset): keep backups in a folder of their own",
                         shown(&backups),
                         shown(&images)
-                    ))
-                } else if images.starts_with(&backups) {
-                    Some(format!(
-                        "backup.dir '{}' holds the media folder '{}' (data_dir/media, where images are kept \
-                         while media.s3_bucket is unset): keep backups in a folder of their own",
-                        shown(&backups),
-                        shown(&images)
-                    ))
-                } else {
-                    None
-                }
+                    )
+                })
             }
         }
+    }
+}
+
+/// An S3 endpoint in a form two spellings of one server share: scheme
+/// and host lowercased, a default port (80, 443) dropped, no trailing
+/// slash. An endpoint that does not parse is compared as written.
+fn same_endpoint_key(endpoint: &str) -> String {
+    match url::Url::parse(endpoint.trim()) {
+        // `Url` lowercases scheme and host and drops a default port.
+        Ok(u) => format!(
+            "{}://{}{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            u.path().trim_end_matches('/')
+        ),
+        Err(_) => endpoint.trim().trim_end_matches('/').to_owned(),
     }
 }
 
@@ -349,7 +361,6 @@ mod tests {
             ("media", "inside"),
             ("media/backups", "inside"),
             ("media/../media/x", "inside"),
-            (".", "holds"),
         ] {
             s.dir = Some(data.path().join(dir));
             let why = s.media_overlap(&media, data.path()).expect(dir);
@@ -358,8 +369,10 @@ mod tests {
                 "{why}"
             );
         }
-        s.dir = Some(data.path().join("media-backups"));
-        assert_eq!(s.media_overlap(&media, data.path()), None);
+        for fine in ["media-backups", "."] {
+            s.dir = Some(data.path().join(fine));
+            assert_eq!(s.media_overlap(&media, data.path()), None, "{fine}");
+        }
         let bucket = super::super::MediaSettings {
             s3_bucket: Some("images".into()),
             ..media.clone()
@@ -394,6 +407,21 @@ mod tests {
                 .unwrap()
                 .contains("backup.s3_prefix 'backups'")
         );
+        let on = |backup: &str, images: &str| {
+            let media = super::super::MediaSettings {
+                s3_endpoint: Some(images.into()),
+                ..media.clone()
+            };
+            let s = BackupSettings {
+                s3_endpoint: Some(backup.into()),
+                ..s.clone()
+            };
+            s.media_overlap(&media, data).is_some()
+        };
+        assert!(on("HTTPS://S3.Example.com:443/", "https://s3.example.com"));
+        assert!(on("http://minio:80", "http://MINIO/"));
+        assert!(!on("http://minio:9000", "http://minio"));
+        assert!(!on("https://minio", "http://minio"));
         s.s3_endpoint = Some("http://127.0.0.1:9000".into());
         assert_eq!(
             s.media_overlap(&media, data),

@@ -85,13 +85,10 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
         _ => problems
             .push("encryption.keys and encryption.blind_index_key must be set together".into()),
     }
-    // Across settings, so named by both rather than by a source.
-    if let Some(why) = settings
-        .backup
-        .media_overlap(&settings.media, &settings.data_dir)
-    {
-        problems.push(format!("backup: {why}"));
-    }
+    // A backup destination overlapping the media store is not refused
+    // here: only `backup create` and the scheduled run refuse it (see
+    // `BackupSettings::media_overlap`), so that existing backups can
+    // still be listed and restored after an upgrade.
 
     Loaded {
         settings: if problems.is_empty() {

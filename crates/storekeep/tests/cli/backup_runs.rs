@@ -403,3 +403,39 @@ async fn a_backup_killed_midway_leaves_nothing_listed_and_the_next_one_cleans_up
     assert_eq!(next["tables"], first["tables"], "the database is unchanged");
     assert_eq!(next["audit_heads"], first["audit_heads"]);
 }
+
+/// PostgreSQL: a `create` whose lock session ends midway (here
+/// terminated, as `idle_session_timeout`, a restart or the network would)
+/// fails, saying the lock was lost, and publishes nothing: another node
+/// may have taken the lock meanwhile.
+#[tokio::test]
+async fn a_backup_whose_postgres_lock_is_lost_midway_fails_and_lists_nothing() {
+    let db = TestDb::new().await;
+    if db.is_sqlite() || !tools_ready(&db) {
+        return;
+    }
+    shop_with_owner(&db);
+    fill(&db).await;
+    let mut create = start_create(&db, &[]);
+    until_dumping(&db, &mut create, 1, &[]);
+    signal(create.id(), "-STOP");
+    let mut session = pg_session(&db).await;
+    // BACKUP_LOCK_KEY "STKBKUP1": classid "STKB", objid "KUP1"; in this
+    // test's database only (the cluster is shared with other tests).
+    let (ended,): (i64,) = sqlx::query_as(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND classid = x'53544B42'::bigint::oid AND objid = x'4B555031'::bigint::oid",
+    )
+    .fetch_one(&mut session)
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "the run's lock session was found");
+    signal(create.id(), "-CONT");
+    let out = create.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the run fails");
+    assert!(said.contains("the backup lock was lost"), "{said}");
+    assert!(backup_ids(&db).is_empty(), "nothing is listed");
+}

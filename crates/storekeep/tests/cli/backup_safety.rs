@@ -8,10 +8,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use storekeep_test_support::{TestDb, storekeep_command};
+use storekeep_test_support::{ServerProcess, TestDb, storekeep_command};
 
 use crate::BIN;
 use crate::backup::{backups_dir, tools_ready};
+use crate::backup_s3::metric;
 use crate::crash_support::{cli, shop_with_owner};
 
 /// `storekeep ARGS` under umask 000, so only the modes the code sets
@@ -268,27 +269,63 @@ fn refused(db: &TestDb, env: &[(&str, &str)], args: &[&str]) -> String {
     said
 }
 
-/// A backup folder inside the media folder (or holding it) is refused
-/// when the configuration is loaded — by `serve` at start-up and by
-/// every `backup` command — naming both settings, and nothing is written.
+/// `storekeep ARGS` with extra settings `env`, expected to succeed:
+/// what it wrote on stderr.
+fn warned(db: &TestDb, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = storekeep_command(BIN, db)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "storekeep {args:?}: {said}");
+    said
+}
+
+/// A server with extra settings `env` taking a backup every hour (the
+/// first at once): it starts, and that run fails, counted, saying `why`.
+async fn serve_fails_its_backups(db: &TestDb, env: &[(&str, &str)], why: &str) {
+    let mut cmd = storekeep_command(BIN, db);
+    cmd.envs(env.iter().copied())
+        .arg("serve")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
+        .env("STOREKEEP_BACKUP_SCHEDULE", "1h")
+        .env("STOREKEEP_JOBS_POLL_INTERVAL_MS", "100");
+    let server = ServerProcess::start(cmd);
+    let failures = "storekeep_backup_failures_total{stage=\"create\"}";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while metric(&server, failures).await != Some(1.0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed run: {:?}",
+            server.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let logs = server.logs_until(std::time::Duration::from_secs(5), |l| {
+        l.contains("scheduled backup failed") && l.contains(why)
+    });
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("scheduled backup failed") && l.contains(why)),
+        "the failure says why: {logs:?}"
+    );
+}
+
+/// A backup folder inside the media folder is refused by `backup create`
+/// (and so by the server's scheduled runs, which fail and are counted)
+/// and reported by `check-config`, naming both settings, and nothing is
+/// written; `serve` still starts and the other backup commands run with
+/// a warning, so that backups taken before an upgrade can be moved.
 #[tokio::test]
-async fn a_backup_folder_overlapping_the_media_folder_is_refused_at_start() {
+async fn a_backup_folder_inside_the_media_folder_is_refused_by_create_only() {
     let db = TestDb::new().await;
     shop_with_owner(&db);
     let media = db.dir.path().join("media");
-    for (dir, word) in [
-        (media.join("backups"), "is inside the media folder"),
-        (media.clone(), "is inside the media folder"),
-        (db.dir.path().to_path_buf(), "holds the media folder"),
-    ] {
+    let word = "is inside the media folder";
+    for dir in [media.join("backups"), media.clone()] {
         let env = [("STOREKEEP_BACKUP_DIR", dir.to_str().unwrap())];
-        for args in [
-            &["backup", "create"][..],
-            &["backup", "list"],
-            &["backup", "prune"],
-            &["serve"],
-            &["check-config"],
-        ] {
+        for args in [&["backup", "create"][..], &["check-config"]] {
             let said = refused(&db, &env, args);
             assert!(
                 said.contains("backup.dir")
@@ -298,37 +335,62 @@ async fn a_backup_folder_overlapping_the_media_folder_is_refused_at_start() {
                 dir.display()
             );
         }
+        for args in [&["backup", "list"][..], &["backup", "prune"]] {
+            let said = warned(&db, &env, args);
+            assert!(
+                said.contains("warning") && said.contains(word),
+                "storekeep {args:?} with backup.dir {}: {said}",
+                dir.display()
+            );
+        }
     }
-    assert!(!media.join("backups").exists(), "no backup was written");
+    serve_fails_its_backups(
+        &db,
+        &[(
+            "STOREKEEP_BACKUP_DIR",
+            media.join("backups").to_str().unwrap(),
+        )],
+        word,
+    )
+    .await;
     assert!(
-        !db.dir.path().read_dir().unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .ends_with(".manifest.json")),
-        "no backup was written beside the media folder"
+        !media.join("backups").exists()
+            || !media.join("backups").read_dir().unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".manifest.json")),
+        "no backup was written"
     );
-    // A folder beside the media folder is fine.
-    let beside = db.dir.path().join("media-backups");
-    let out = storekeep_command(BIN, &db)
-        .env("STOREKEEP_BACKUP_DIR", &beside)
-        .args(["backup", "create"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // A folder beside the media folder, or holding it (backup listing and
+    // cleanup never look into subfolders), is fine.
+    for fine in [
+        db.dir.path().join("media-backups"),
+        db.dir.path().to_path_buf(),
+    ] {
+        let out = storekeep_command(BIN, &db)
+            .env("STOREKEEP_BACKUP_DIR", &fine)
+            .args(["backup", "create"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            fine.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
-/// The media bucket as the backup bucket is refused at start, whatever
-/// the backup prefix (the media store fills its whole bucket); refused
-/// before any request, so no S3 server is needed. Another bucket, or the
+/// The media bucket as the backup bucket is refused by `backup create`
+/// and `check-config`, whatever the backup prefix (the media store fills
+/// its whole bucket); refused before any request, so no S3 server is
+/// needed (`list` only warns: see the folder case above). Another bucket, or the
 /// same name on another server, is fine.
 #[tokio::test]
-async fn the_media_bucket_as_the_backup_bucket_is_refused_at_start() {
+async fn the_media_bucket_as_the_backup_bucket_is_refused_by_create() {
     let db = TestDb::new().await;
+    shop_with_owner(&db);
     let bucket = [
         ("STOREKEEP_MEDIA_S3_BUCKET", "shop"),
         ("STOREKEEP_MEDIA_S3_ENDPOINT", "http://127.0.0.1:9"),
@@ -340,15 +402,13 @@ async fn the_media_bucket_as_the_backup_bucket_is_refused_at_start() {
         if let Some(p) = prefix {
             env.push(("STOREKEEP_BACKUP_S3_PREFIX", p));
         }
-        for args in [&["backup", "create"][..], &["backup", "list"], &["serve"]] {
-            let said = refused(&db, &env, args);
-            assert!(
-                said.contains("backup.s3_bucket 'shop' is also media.s3_bucket"),
-                "storekeep {args:?}: {said}"
-            );
-            if let Some(p) = prefix {
-                assert!(said.contains(&format!("backup.s3_prefix '{p}'")), "{said}");
-            }
+        let said = refused(&db, &env, &["backup", "create"]);
+        assert!(
+            said.contains("backup.s3_bucket 'shop' is also media.s3_bucket"),
+            "{said}"
+        );
+        if let Some(p) = prefix {
+            assert!(said.contains(&format!("backup.s3_prefix '{p}'")), "{said}");
         }
     }
     let said = refused(&db, &bucket, &["check-config"]);
