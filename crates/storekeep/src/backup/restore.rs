@@ -119,7 +119,17 @@ pub async fn restore(
                 };
                 verdict?;
                 released.context("releasing the migration lock; nothing was changed")?;
-                let others = pg::other_sessions(&url, &target).await?;
+                // A server stopped just now may still be listed for a
+                // moment: PostgreSQL ends a closed client's backend
+                // asynchronously. Give those up to 5 s to go.
+                let mut others = pg::other_sessions(&url, &target).await?;
+                for _ in 0..20 {
+                    if others == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    others = pg::other_sessions(&url, &target).await?;
+                }
                 if others > 0 {
                     bail!(
                         "{others} other session(s) are connected to database {target}: stop every server \
