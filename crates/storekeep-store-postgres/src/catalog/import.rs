@@ -78,7 +78,7 @@ async fn in_bulk(
         }
     }
     if let Err(e) = write_new(&mut tx, tenant, &new).await {
-        if e.is_unavailable() {
+        if e.is_retryable() {
             return Err(e);
         }
         tracing::warn!(error = %e, "import batch failed as a whole; running it row by row");
