@@ -23,8 +23,9 @@ pub async fn fragment(
     let tenant = shop.tenant.id;
     let ticket = cache.ticket(tenant).await;
     let read = |body: Body| serde_json::from_slice::<Fragment>(&body.identity).ok();
-    if let Some(f) = cache.get(tenant, ticket, &key).and_then(read) {
+    if let Some(mut f) = cache.get(tenant, ticket, &key).and_then(read) {
         state.services.metrics.cache_lookup(true);
+        f.hit = true;
         return Ok(f);
     }
     state.services.metrics.cache_lookup(false);
@@ -32,7 +33,8 @@ pub async fn fragment(
     let _building = match cache.claim(tenant, ticket, &key, limit).await {
         Claim::Build(claim) => claim,
         Claim::Waited => {
-            if let Some(f) = cache.get(tenant, ticket, &key).and_then(read) {
+            if let Some(mut f) = cache.get(tenant, ticket, &key).and_then(read) {
+                f.hit = true;
                 return Ok(f);
             }
             None

@@ -61,6 +61,9 @@ pub struct Fragment {
     pub title: String,
     pub head: String,
     pub main: String,
+    /// Whether it came from the cache (the `X-Cache: HIT` header), not stored.
+    #[serde(skip)]
+    pub hit: bool,
 }
 
 /// The layout around a [`Fragment`].
@@ -88,7 +91,12 @@ pub fn page(
     }
     .render()
     .map_err(|e| WebError::Internal(format!("rendering the layout: {e}")))?;
-    Ok(html(StatusCode::OK, body, chrome.lang, media_origin))
+    let mut response = html(StatusCode::OK, body, chrome.lang, media_origin);
+    response.headers_mut().insert(
+        "x-cache",
+        HeaderValue::from_static(if fragment.hit { "HIT" } else { "MISS" }),
+    );
+    Ok(response)
 }
 
 /// A storefront request that cannot be answered with its page.

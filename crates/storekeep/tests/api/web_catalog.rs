@@ -118,8 +118,19 @@ async fn a_product_page_follows_catalog_writes_through_the_cache() {
     let token = shop(&app, "acme").await;
     let p = simple(&app, "acme", &token, "Old title", "OT-1", 1_000).await;
     let path = format!("/products/{}", p["handle"].as_str().unwrap());
-    assert!(get(&app, "acme", &path).await.body.contains("Old title"));
-    assert!(get(&app, "acme", &path).await.body.contains("Old title"));
+    let first = get(&app, "acme", &path).await;
+    assert!(first.body.contains("Old title"));
+    assert_eq!(first.header("x-cache"), "MISS");
+    let again = get(&app, "acme", &path).await;
+    assert!(again.body.contains("Old title"));
+    assert_eq!(
+        again.header("x-cache"),
+        "HIT",
+        "the second view comes from the cache"
+    );
+    // Another language is another entry.
+    let de = get_at(&app, &host("acme"), &path, &[("accept-language", "de")]).await;
+    assert_eq!(de.header("x-cache"), "MISS");
     patch_product(
         &app,
         "acme",
@@ -130,6 +141,11 @@ async fn a_product_page_follows_catalog_writes_through_the_cache() {
     .await;
     let after = get(&app, "acme", &path).await;
     assert!(after.body.contains("New title") && !after.body.contains("Old title"));
+    assert_eq!(
+        after.header("x-cache"),
+        "MISS",
+        "a catalog write is seen at once"
+    );
     app.stop().await;
 }
 

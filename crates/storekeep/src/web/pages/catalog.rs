@@ -173,5 +173,6 @@ async fn build(
         title: format!("{} · {}", category.name, shop.name()),
         head: String::new(),
         main,
+        hit: false,
     })
 }

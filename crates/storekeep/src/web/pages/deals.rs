@@ -94,5 +94,6 @@ async fn build(state: &AppState, shop: &Shop) -> Result<Fragment, WebError> {
         title: format!("{} · {}", t.deals_title, shop.name()),
         head: String::new(),
         main,
+        hit: false,
     })
 }

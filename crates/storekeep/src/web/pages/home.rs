@@ -81,5 +81,6 @@ async fn build(state: &AppState, shop: &Shop) -> Result<Fragment, WebError> {
         title: shop.name().to_owned(),
         head: String::new(),
         main,
+        hit: false,
     })
 }

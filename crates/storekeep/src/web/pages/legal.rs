@@ -59,5 +59,6 @@ fn build(shop: &Shop, which: &str) -> Result<Fragment, WebError> {
         title: format!("{heading} · {}", shop.name()),
         head: String::new(),
         main,
+        hit: false,
     })
 }

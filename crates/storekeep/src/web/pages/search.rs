@@ -95,5 +95,6 @@ async fn build(state: &AppState, shop: &Shop, form: &SearchForm) -> Result<Fragm
         ),
         head: "<meta name=\"robots\" content=\"noindex\">".to_owned(),
         main,
+        hit: false,
     })
 }
