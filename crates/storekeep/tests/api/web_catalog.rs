@@ -183,6 +183,25 @@ async fn a_rentable_product_shows_its_plans_with_the_rent_to_own_disclosure() {
     assert!(
         b.contains("name=\"rental_plan_id\"") && b.contains("name=\"rental_term\" value=\"12\"")
     );
+    // The same disclosure in German, for a browser that prefers it.
+    let de = get_at(
+        &app,
+        &host("acme"),
+        "/products/laptop",
+        &[("accept-language", "de")],
+    )
+    .await;
+    assert!(
+        de.body.contains("Barpreis</dt><dd>900,00\u{a0}$"),
+        "{}",
+        de.body
+    );
+    assert!(
+        de.body.contains("12 Zahlungen zu je 49,00\u{a0}$"),
+        "{}",
+        de.body
+    );
+    assert!(de.body.contains("Mit diesem Tarif mieten"));
     app.stop().await;
 }
 

@@ -303,3 +303,39 @@ async fn the_site_stylesheet_is_served_under_its_hash_for_a_year() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_logo_is_one_of_the_shops_own_images() {
+    let app = web_app().await;
+    let a = shop(&app, "acme").await;
+    let b = shop(&app, "bolt").await;
+    let p = simple(&app, "acme", &a, "Anvil", "AN-1", 1_000).await;
+    let resp = crate::catalog_support::upload(
+        &app,
+        "acme",
+        &a,
+        p["id"].as_str().unwrap(),
+        &crate::catalog_support::png(8, 8),
+        "image/png",
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let image: serde_json::Value = resp.json().await.unwrap();
+    let url = image["image"]["url"].as_str().unwrap().to_owned();
+    let key = url.strip_prefix("/media/").unwrap();
+
+    // Another shop may not show it.
+    let (status, body) = put_settings(&app, "bolt", &b, json!({"storefront": {"logo": key}})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = put_settings(&app, "acme", &a, json!({"storefront": {"logo": key}})).await;
+    assert_eq!(status, 200, "{body}");
+    let home = get(&app, "acme", "/").await;
+    home.assert_safe();
+    assert!(
+        home.body
+            .contains(&format!("<img src=\"{url}\" alt=\"Shop acme\"")),
+        "{}",
+        home.body
+    );
+    app.stop().await;
+}
