@@ -12,7 +12,8 @@ async fn a_client_request_id_is_echoed_and_used_as_instance() {
     let app = spawn_app().await;
 
     let resp = app
-        .request(Method::GET, "/no/such/path")
+        // An API path: any other path is a storefront page, whose 404 is HTML.
+        .request(Method::GET, "/api/no/such/path")
         .header("x-request-id", "client-abc-123")
         .send()
         .await
