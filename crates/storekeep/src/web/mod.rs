@@ -3,3 +3,4 @@
 
 pub mod csrf;
 pub mod session;
+pub mod shopping;
