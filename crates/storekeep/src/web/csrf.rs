@@ -196,7 +196,9 @@ pub fn check(
 
 /// The route layer: every request but `GET`, `HEAD` and `OPTIONS` is
 /// checked before its handler runs. Needs the [`Visitor`] in the request's
-/// extensions (the session layer runs first); without one it refuses.
+/// extensions (the session layer runs first, and adds the visitor's
+/// pending cookies to a refusal too, so a reload gets a token that works);
+/// without one it refuses.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
@@ -206,11 +208,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         return refused(Refusal::BadToken);
     };
     if let Err(r) = check_origin(&parts.headers) {
-        return finish(&visitor, refused(r));
+        return refused(r);
     }
     let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return finish(&visitor, refused(Refusal::TooLarge)),
+        Err(_) => return refused(Refusal::TooLarge),
     };
     if let Err(r) = check(
         &state.services.keyring,
@@ -219,17 +221,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         &parts.headers,
         &bytes,
     ) {
-        return finish(&visitor, refused(r));
+        return refused(r);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-/// A refusal still carries the visitor's pending cookies (a new browser id),
-/// so a reload gets a token that works.
-fn finish(visitor: &Visitor, mut response: Response) -> Response {
-    visitor.finish(response.headers_mut());
-    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,74 @@
-//! The storefront's web layer (issue 17). Sessions and CSRF come first;
-//! the layer's router, pages and templates join them.
+//! The storefront: server-rendered HTML pages of one shop at the shop's own
+//! host (a custom domain or `{slug}.{base_domain}`), beside the JSON API.
+//!
+//! A layer next to `http/`: page handlers extract the [`shop::Shop`] (by
+//! host only), call the SAME services the API calls, and render askama
+//! templates (`templates/storefront/`) inside the layout with a
+//! [`chrome::Chrome`]. `web/` never touches the store (checked by a grep in
+//! ARCHITECTURE.md). Every request whose path is not `/api/…` or
+//! `/media/…` comes here.
+//!
+//! Paths: `/`, `/products/{handle}`, `/categories/{handle}`, `/search`,
+//! `/deals`, `/legal/{terms|privacy|returns}`, `/sitemap.xml`,
+//! `/robots.txt`, `/assets/{file}`. Reserved for the session pages:
+//! `/cart…`, `/checkout…`, `/orders/…`, `/account…`, `/signin`,
+//! `/signup`, `/signout`.
 
+pub mod assets;
+pub mod branding;
+pub mod cache;
+pub mod chrome;
 pub mod csrf;
+pub mod i18n;
+pub mod images;
+pub mod money;
+pub mod pages;
+pub mod respond;
 pub mod session;
+pub mod shop;
 pub mod shopping;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+pub use respond::{Fragment, WebError};
+
+/// The storefront's routes (merged into the one router by `http::build_router`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home::page))
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// The storefront as `http::build_router` mounts it: the catalog's routes
+/// ([`router`]) and the session pages' (`pages::shopper::router`), behind
+/// the visitor layers — `session::layer` (cookies → visitor, layout slots,
+/// `Set-Cookie`) outside `csrf::guard` (every form post checked before its
+/// handler runs).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    router()
+        .merge(pages::shopper::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
+}
+
+/// Whatever no route took: `/api/…` and `/media/…` keep the API's
+/// problem+json 404; every other path is a storefront page that does not
+/// exist (an HTML 404).
+pub async fn fallback(req: Request) -> Response {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") || path.starts_with("/media/") {
+        return ApiError::NotFound("there is nothing at this path".into()).into_response();
+    }
+    WebError::NotFound.into_response()
+}

@@ -247,6 +247,92 @@ impl Visitor {
     }
 }
 
+/// What the layout shows of the visitor: the CSRF token of its forms, the
+/// signed-in customer's name, the cart's unit count. Set by [`layer`] for
+/// the request's handler and read by `Chrome::new` ([`fill`]), so every
+/// page — the catalog's too — shows them without passing them along.
+#[derive(Debug, Clone, Default)]
+pub struct Slots {
+    pub csrf: Option<String>,
+    pub account: Option<String>,
+    pub cart_count: u32,
+}
+
+tokio::task_local! {
+    static SLOTS: Slots;
+}
+
+/// Fills the page context's visitor slots from the request's [`Slots`]
+/// (nothing outside a storefront request).
+pub fn fill(chrome: &mut crate::web::chrome::Chrome) {
+    let _ = SLOTS.try_with(|s| {
+        chrome.csrf = s.csrf.clone();
+        chrome.account = s.account.clone();
+        chrome.cart_count = s.cart_count;
+    });
+}
+
+/// Paths that are no page: served without looking at the visitor.
+fn is_asset(path: &str) -> bool {
+    path.starts_with("/assets/") || path == "/robots.txt" || path == "/sitemap.xml"
+}
+
+/// The storefront's outer route layer: resolves the shop (by host) and the
+/// [`Visitor`] from the cookies, keeps the visitor in the request's
+/// extensions for the CSRF guard and the handlers, sets the layout's
+/// [`Slots`] and adds the visitor's pending `Set-Cookie`s to the answer.
+/// A host with no shop passes through (the handler answers its 404).
+pub async fn layer(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    if is_asset(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let Ok(shop) = crate::web::shop::Shop::from_request_parts(&mut parts, &state).await else {
+        return next
+            .run(axum::extract::Request::from_parts(parts, body))
+            .await;
+    };
+    let svc = &state.services;
+    let policy = CookiePolicy {
+        secure: svc.settings.secure_cookies,
+    };
+    let visitor = match Visitor::resolve(svc, shop.tenant.clone(), &parts.headers, policy).await {
+        Ok(v) => v,
+        Err(e) => return crate::web::WebError::from(e).render(shop.lang),
+    };
+    let cart_count = match crate::web::shopping::cart_count(svc, &visitor).await {
+        Ok(n) => n,
+        Err(e) => return crate::web::WebError::from(e).render(shop.lang),
+    };
+    let slots = Slots {
+        csrf: Some(crate::web::csrf::visitor_token(&svc.keyring, &visitor)),
+        account: visitor
+            .customer
+            .as_ref()
+            .map(|c| display_name(&svc.keyring, &c.user)),
+        cart_count,
+    };
+    parts.extensions.insert(visitor.clone());
+    let req = axum::extract::Request::from_parts(parts, body);
+    let mut response = SLOTS.scope(slots, next.run(req)).await;
+    visitor.finish(response.headers_mut());
+    response
+}
+
+/// How the header names a signed-in customer: their name, else their
+/// email.
+pub fn display_name(keyring: &Keyring, user: &UserRecord) -> String {
+    match crate::services::accounts::open_account(keyring, user) {
+        Ok(a) => a.name.filter(|n| !n.trim().is_empty()).unwrap_or(a.email),
+        Err(_) => String::new(),
+    }
+}
+
 /// The `Set-Cookie` that signs a browser in with a session token; kept as
 /// long as a session can live (`auth.session_ttl_hours`: the server ends
 /// it sooner when it idles).

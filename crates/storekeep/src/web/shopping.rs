@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::Keyring;
 use crate::services::checkout::{self, Checkout};
-use crate::services::{ServiceError, ServiceResult, Services, cart_edits, orders};
+use crate::services::{ServiceError, ServiceResult, Services, cart_edits, carts, orders};
 use crate::web::session::{CartCookie, Visitor};
 use crate::wire::carts::{CartChanges, CartView, NewItem};
 use crate::wire::orders::{Address, CheckoutRequest};
@@ -96,11 +96,23 @@ pub async fn open_cart(svc: &Services, v: &Visitor) -> ServiceResult<Option<Cart
     }
 }
 
-/// The number of units in the visitor's cart (the page header's count).
-pub async fn cart_count(svc: &Services, v: &Visitor) -> ServiceResult<i64> {
-    Ok(open_cart(svc, v)
-        .await?
-        .map_or(0, |c| c.items.iter().map(|l| l.quantity).sum()))
+/// The number of units in the visitor's open cart (the header's count):
+/// one read, no pricing.
+pub async fn cart_count(svc: &Services, v: &Visitor) -> ServiceResult<u32> {
+    let Some(c) = &v.cart else {
+        return Ok(0);
+    };
+    match carts::open(svc, &v.tenant, c.id, &v.access()).await {
+        Ok(cart) if cart.status == CartStatus::Open => Ok(cart
+            .items
+            .iter()
+            .map(|i| i.quantity)
+            .sum::<i64>()
+            .clamp(0, i64::from(u32::MAX))
+            as u32),
+        Ok(_) | Err(ServiceError::Store(StoreError::NotFound(_))) => Ok(0),
+        Err(e) => Err(e),
+    }
 }
 
 /// The add-to-cart form of a product page.

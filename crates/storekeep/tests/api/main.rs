@@ -46,6 +46,12 @@ mod portable_reseal;
 mod security;
 mod tenancy;
 mod tenants;
+mod web_browser;
+mod web_cart;
+mod web_checkout;
+mod web_session;
+mod web_shell;
+mod web_support;
 mod webhook_support;
 mod webhooks_out;
 // Rentals: plans and units, contracts.

@@ -191,10 +191,102 @@ impl Browser {
             .to_owned();
         self.get(&path).await
     }
+}
 
-    /// Posts a form and follows its redirect.
-    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let page = self.post(path, fields).await;
-        self.follow(page).await
+/// A selling shop at `{slug}.shops.example` (the web test server's base
+/// domain) with two products: the ThinkPad of `selling_shop` (19.99, 10 in
+/// stock) and a dock (50.00, 5 in stock); `test` payments accepted.
+/// Returns the shop and the dock's variant id.
+pub async fn two_product_shop(
+    app: &TestApp,
+    slug: &str,
+) -> (crate::commerce_support::Shop, String) {
+    let s = crate::commerce_support::selling_shop(app, slug, 1999, 10).await;
+    crate::commerce_support::accept_test_payments(app, &s).await;
+    let dock = crate::catalog_support::create(
+        app,
+        slug,
+        &s.token,
+        &crate::catalog_support::product_json("USB-C Dock", &[(&format!("{slug}-DOCK"), 5000, 5)]),
+    )
+    .await;
+    let dock = dock["variants"][0]["id"].as_str().unwrap().to_owned();
+    (s, dock)
+}
+
+/// The orders of a shop as its staff see them.
+pub async fn admin_orders(app: &TestApp, slug: &str, token: &str) -> Vec<serde_json::Value> {
+    let resp = crate::identity::admin(app, slug, token, Method::GET, "/api/v1/admin/orders")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    v["items"].as_array().unwrap().clone()
+}
+
+impl Browser {
+    /// This browser's CSRF token, from a page that always has a form
+    /// (the sign-in page's).
+    pub async fn token(&mut self) -> String {
+        self.get("/signin").await.csrf()
+    }
+
+    /// Adds `quantity` of `variant` as a product page's form does.
+    pub async fn add(&mut self, variant: &str, quantity: &str) -> Page {
+        let csrf = self.token().await;
+        self.post(
+            "/cart/items",
+            &[
+                ("csrf", &csrf),
+                ("variant_id", variant),
+                ("quantity", quantity),
+            ],
+        )
+        .await
+    }
+
+    /// The cart cookie's cart as the API shows it (id, token, JSON).
+    pub async fn api_cart(&self, app: &TestApp, slug: &str) -> serde_json::Value {
+        let cookie = self.jar.get("__Host-sk_cart").expect("a cart cookie");
+        let (id, token) = cookie.split_once('.').unwrap();
+        let resp = app
+            .shop(slug, Method::GET, &format!("/api/v1/store/carts/{id}"))
+            .header("x-cart-token", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json::<serde_json::Value>().await.unwrap()["cart"].clone()
+    }
+
+    /// The checkout form's fields for a guest in the US, with the form's
+    /// own CSRF token and idempotency key.
+    pub async fn checkout_form(&mut self, provider: &str) -> Vec<(&'static str, String)> {
+        let page = self.get("/checkout").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        vec![
+            ("csrf", page.csrf()),
+            (
+                "idempotency_key",
+                page.input("idempotency_key").expect("a key"),
+            ),
+            ("email", "ann@example.com".into()),
+            ("name", "Ann Guest".into()),
+            ("line1", "1 Main Street".into()),
+            ("line2", String::new()),
+            ("city", "Springfield".into()),
+            ("region", String::new()),
+            ("postal_code", "12345".into()),
+            ("country", "US".into()),
+            ("phone", String::new()),
+            ("shipping_method", "standard".into()),
+            ("payment_provider", provider.into()),
+        ]
+    }
+
+    pub async fn post_owned(&mut self, path: &str, fields: &[(&'static str, String)]) -> Page {
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(path, &f).await
     }
 }
