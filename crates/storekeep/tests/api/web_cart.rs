@@ -38,7 +38,10 @@ async fn a_guest_fills_a_cart_changes_it_and_sees_the_totals_priced() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|l| l["title"].as_str().unwrap().contains(title) || l["sku"].as_str().unwrap().contains(title))
+            .find(|l| {
+                l["title"].as_str().unwrap().contains(title)
+                    || l["sku"].as_str().unwrap().contains(title)
+            })
             .unwrap()["id"]
             .as_str()
             .unwrap()
