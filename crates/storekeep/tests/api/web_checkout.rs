@@ -146,3 +146,36 @@ async fn a_guest_cannot_open_another_guests_order() {
     let page = elsewhere.get(&format!("{anns_path}?k={anns_key}")).await;
     assert_eq!(page.status, 404);
 }
+
+#[tokio::test]
+async fn a_signed_in_customer_checks_out_and_finds_the_order_in_the_account() {
+    let app = web_app().await;
+    let (s, _) = two_product_shop(&app, "acme").await;
+    let mut b = Browser::new(&app, &host("acme"));
+    crate::web_session::sign_up(&mut b, "ann@example.com").await;
+    let empty = b.get("/account").await;
+    assert!(empty.body.contains("No orders yet"), "{}", empty.body);
+    b.add(&s.variant, "1").await;
+    let checkout = b.get("/checkout").await;
+    assert_eq!(
+        checkout.input("email").as_deref(),
+        Some("ann@example.com"),
+        "prefilled"
+    );
+    let form = b.checkout_form("manual").await;
+    let to = b.post_owned("/checkout", &form).await.location.unwrap();
+    let (path, _) = to.split_once("?k=").unwrap();
+
+    let orders = admin_orders(&app, "acme", &s.token).await;
+    assert_eq!(orders.len(), 1);
+    assert!(orders[0]["customer_id"].is_string(), "the customer's order");
+    // The session opens it, no link key needed, and the account lists it.
+    assert_eq!(b.get(path).await.status, 200);
+    let account = b.get("/account").await;
+    assert!(
+        account.body.contains(&format!("href=\"{path}\"")),
+        "{}",
+        account.body
+    );
+    assert!(account.body.contains("Waiting for payment"));
+}

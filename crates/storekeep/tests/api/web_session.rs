@@ -32,7 +32,7 @@ fn assert_strict(b: &Browser, name: &str) {
 }
 
 /// Signs a new customer up through the sign-up form.
-async fn sign_up(b: &mut Browser, email: &str) {
+pub async fn sign_up(b: &mut Browser, email: &str) {
     let csrf = b.get("/signup").await.csrf();
     let page = b
         .post(

@@ -26,6 +26,8 @@ pub struct AccountMsgs {
     pub problem: &'static str,
     pub account_title: &'static str,
     pub signed_in_as: &'static str,
+    pub orders: &'static str,
+    pub no_orders: &'static str,
 }
 
 pub const EN: AccountMsgs = AccountMsgs {
@@ -51,6 +53,8 @@ pub const EN: AccountMsgs = AccountMsgs {
     problem: "Please correct the fields marked below.",
     account_title: "Your account",
     signed_in_as: "Signed in as {name}.",
+    orders: "Your orders",
+    no_orders: "No orders yet.",
 };
 
 pub const DE: AccountMsgs = AccountMsgs {
@@ -76,6 +80,8 @@ pub const DE: AccountMsgs = AccountMsgs {
     problem: "Bitte korrigieren Sie die markierten Felder.",
     account_title: "Ihr Konto",
     signed_in_as: "Angemeldet als {name}.",
+    orders: "Ihre Bestellungen",
+    no_orders: "Noch keine Bestellungen.",
 };
 
 pub fn get(lang: Lang) -> &'static AccountMsgs {

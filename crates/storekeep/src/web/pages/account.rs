@@ -481,7 +481,20 @@ struct AccountPage<'a> {
     t: &'a AccountMsgs,
     csrf: &'a str,
     signed_in_as: String,
+    orders: Vec<OrderRow>,
 }
+
+/// One of the customer's orders in the account page's list.
+pub struct OrderRow {
+    pub url: String,
+    pub title: String,
+    pub date: String,
+    pub status: String,
+    pub total: String,
+}
+
+/// Orders the account page lists (the newest).
+pub const ACCOUNT_ORDERS: u32 = 20;
 
 /// The account page: who is signed in, and the sign-out form.
 pub async fn page(State(state): State<AppState>, here: Here) -> Response {
@@ -491,10 +504,38 @@ pub async fn page(State(state): State<AppState>, here: Here) -> Response {
     };
     let name = session::display_name(&state.services.keyring, &c.user);
     let csrf = csrf(&state, &here);
+    let filter = storekeep_domain::OrderFilter {
+        customer_id: Some(c.user.id),
+        ..Default::default()
+    };
+    let page = storekeep_domain::PageRequest {
+        limit: ACCOUNT_ORDERS,
+        after: None,
+    };
+    let found =
+        match crate::services::orders::list(&state.services, &here.shop.tenant, &filter, &page)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => return WebError::from(e).render(here.shop.lang),
+        };
+    let tk = crate::web::i18n::checkout::get(here.shop.lang);
+    let orders = found
+        .items
+        .iter()
+        .map(|o| OrderRow {
+            url: format!("/orders/{}", o.id),
+            title: tk.order_title.replace("{id}", &o.id.to_string()),
+            date: o.created_at.format("%Y-%m-%d").to_string(),
+            status: crate::web::pages::checkout::status_text(tk, o.status).to_owned(),
+            total: crate::web::money::format(o.total.amount, &o.total.currency, here.shop.lang),
+        })
+        .collect();
     let main = AccountPage {
         t,
         csrf: &csrf,
         signed_in_as: t.signed_in_as.replace("{name}", &name),
+        orders,
     }
     .render();
     render(

@@ -270,7 +270,7 @@ struct OrderPage<'a> {
     ship_to: Vec<String>,
 }
 
-fn status_text(t: &CheckoutMsgs, s: OrderStatus) -> &str {
+pub fn status_text(t: &CheckoutMsgs, s: OrderStatus) -> &str {
     match s {
         OrderStatus::PendingPayment => t.status_pending_payment,
         OrderStatus::Paid => t.status_paid,
