@@ -104,6 +104,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "a session unused this long ends [72]",
     ),
     (
+        "web.secure_cookies",
+        false,
+        "storefront cookies are Secure and `__Host-`-prefixed; false only for plain-HTTP development in a browser that does not treat *.localhost as secure (Safari) [true]",
+    ),
+    (
         "http.trusted_proxies",
         false,
         "comma-separated IPs or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed [none]",

@@ -87,6 +87,9 @@ pub struct Settings {
     pub blind_index_key: Option<Secret>,
     pub session_ttl: Duration,
     pub session_idle: Duration,
+    /// Storefront cookies are `Secure` and `__Host-`-prefixed
+    /// (`web.secure_cookies`); off only for plain-HTTP development.
+    pub secure_cookies: bool,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub redis_url: Option<Secret>,
     pub cache_max_bytes: u64,
@@ -243,6 +246,7 @@ impl Default for Settings {
             blind_index_key: None,
             session_ttl: Duration::from_secs(720 * 3600),
             session_idle: Duration::from_secs(72 * 3600),
+            secure_cookies: true,
             trusted_proxies: Vec::new(),
             redis_url: None,
             cache_max_bytes: 64 * 1024 * 1024,
@@ -370,6 +374,13 @@ impl Settings {
             }
             "auth.session_ttl_hours" => self.session_ttl = parse_session_hours(value)?,
             "auth.session_idle_hours" => self.session_idle = parse_session_hours(value)?,
+            "web.secure_cookies" => {
+                self.secure_cookies = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("'{value}' is not true or false")),
+                }
+            }
             "http.trusted_proxies" => {
                 self.trusted_proxies = value
                     .split(',')

@@ -185,6 +185,22 @@ impl Keyring {
         mac.update(value.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
+
+    /// A MAC of `message` under a key derived for `purpose` alone (for
+    /// example `web.csrf`), so each use has a key of its own and none can
+    /// stand in for a blind index. Derived from the blind-index key, which
+    /// `keys rotate` leaves in place: MACs given out (form tokens, links)
+    /// stay valid across a rotation of the encryption keys.
+    pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        let mut derive =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
+        derive.update(b"storekeep derived key\0");
+        derive.update(purpose.as_bytes());
+        let key = derive.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// The keyring in force: the `configured` keys (`encryption.keys`,
@@ -278,6 +294,20 @@ mod tests {
             rotated.blind_index("email", "ada@example.com"),
             "the blind index does not depend on the encryption keys"
         );
+    }
+
+    #[test]
+    fn a_mac_depends_on_its_purpose_and_the_index_key_only() {
+        let (k1, index) = Keyring::generate();
+        let (k2, _) = Keyring::generate();
+        let a = Keyring::parse(&k1, &index).unwrap();
+        let rotated = Keyring::parse(&k2.replacen(':', "-2:", 1), &index).unwrap();
+        assert_eq!(a.mac("web.csrf", b"x"), rotated.mac("web.csrf", b"x"));
+        assert_ne!(a.mac("web.csrf", b"x"), a.mac("web.order", b"x"));
+        assert_ne!(a.mac("web.csrf", b"x"), a.mac("web.csrf", b"y"));
+        let (_, other_index) = Keyring::generate();
+        let b = Keyring::parse(&k1, &other_index).unwrap();
+        assert_ne!(a.mac("web.csrf", b"x"), b.mac("web.csrf", b"x"));
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/api/docs/assets/{file}", get(routes::docs::asset))
         // The storefront: every other path, at a shop's host.
-        .merge(crate::web::router())
+        .merge(crate::web::routes(&state))
         .route_layer(tower::util::MapRequestLayer::new(middleware::record_route))
         .fallback(crate::web::fallback)
         .layer(mw::from_fn_with_state(state.clone(), middleware::context))

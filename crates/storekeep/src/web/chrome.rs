@@ -51,7 +51,7 @@ impl Chrome {
     pub fn new(state: &AppState, shop: &Shop, path: &str) -> Self {
         let s = &shop.tenant.settings.storefront;
         let present = |t: &Option<String>| t.as_deref().is_some_and(|t| !t.trim().is_empty());
-        Self {
+        let mut chrome = Self {
             shop_name: shop.name().to_owned(),
             logo_url: s.logo.as_deref().map(|k| state.services.media.url(k)),
             site_css: assets::site_css_url(),
@@ -65,7 +65,10 @@ impl Chrome {
             has_terms: present(&s.terms),
             has_privacy: present(&s.privacy),
             has_returns: present(&s.returns),
-        }
+        };
+        // The visitor's slots (CSRF token, account, cart count).
+        crate::web::session::fill(&mut chrome);
+        chrome
     }
 
     /// The token to put in forms (empty until sessions provide one).

@@ -18,12 +18,15 @@ pub mod assets;
 pub mod branding;
 pub mod cache;
 pub mod chrome;
+pub mod csrf;
 pub mod i18n;
 pub mod images;
 pub mod money;
 pub mod pages;
 pub mod respond;
+pub mod session;
 pub mod shop;
+pub mod shopping;
 
 use axum::Router;
 use axum::extract::Request;
@@ -46,6 +49,24 @@ pub fn router() -> Router<AppState> {
         .route("/legal/{page}", get(pages::legal::page))
         .route("/sitemap.xml", get(pages::seo::sitemap))
         .route("/robots.txt", get(pages::seo::robots))
+}
+
+/// The storefront as `http::build_router` mounts it: the catalog's routes
+/// ([`router`]) and the session pages' (`pages::shopper::router`), behind
+/// the visitor layers — `session::layer` (cookies → visitor, layout slots,
+/// `Set-Cookie`) outside `csrf::guard` (every form post checked before its
+/// handler runs).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    router()
+        .merge(pages::shopper::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
 }
 
 /// Whatever no route took: `/api/…` and `/media/…` keep the API's

@@ -5,7 +5,10 @@
 //! literal must name every field). A page takes the areas it needs with
 //! `area::get(lang)`.
 
+pub mod account;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod layout;
 pub mod rental;
 

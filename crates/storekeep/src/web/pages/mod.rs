@@ -1,13 +1,17 @@
 //! One module per storefront page (handler and its view types); the
 //! templates are in `templates/storefront/`.
 
+pub mod account;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod deals;
 pub mod home;
 pub mod legal;
 pub mod product;
 pub mod search;
 pub mod seo;
+pub mod shopper;
 pub mod views;
 
 use axum::response::Response;

@@ -1,0 +1,549 @@
+//! Sign in (with the TOTP step for accounts with MFA), sign up, sign out
+//! and the account page — the account entry a customer needs to check out
+//! signed in. Each goes through the services the API's `/api/v1/auth/*`
+//! uses (`accounts::login`, `accounts::create_account`, `sessions::end`),
+//! so lockout, MFA and sessions behave exactly as there.
+//!
+//! MFA: the password step, when the account needs a code, answers a page
+//! asking for it and keeps the email and password sealed in the short-lived
+//! `sk_signin` cookie (see `web::session`); the code step opens it and
+//! signs in with all three in one `accounts::login` call, so the code is
+//! never checked without the password.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use storekeep_domain::{FieldError, UserKind};
+
+use crate::app::AppState;
+use crate::services::accounts::{self, LoginFailure, Origin};
+use crate::services::sessions;
+use crate::web::WebError;
+use crate::web::i18n::account::AccountMsgs;
+use crate::web::pages::checkout::FieldRow;
+use crate::web::pages::shopper::{Here, local_path, render, see_other, unreadable};
+use crate::web::session::{
+    self, SIGN_IN, SIGN_IN_MAX_AGE_SECS, open_sign_in, seal_sign_in, sign_in_cookie,
+    sign_out_cookies,
+};
+use crate::web::shopping::message_for;
+use crate::wire::accounts::{LoginInput, NewAccountInput};
+
+#[derive(Template)]
+#[template(path = "storefront/account_form.html")]
+struct FormPage<'a> {
+    title: &'a str,
+    action: String,
+    csrf: &'a str,
+    problem: Option<String>,
+    fields: Vec<FieldRow>,
+    submit: &'a str,
+    other_text: &'a str,
+    other_link: &'a str,
+    other_label: &'a str,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SignUpForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    name: String,
+}
+
+fn csrf(state: &AppState, here: &Here) -> String {
+    crate::web::csrf::visitor_token(&state.services.keyring, &here.visitor)
+}
+
+fn with_next(path: &str, next: &str) -> String {
+    if next == "/" {
+        path.to_owned()
+    } else {
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        format!("{path}?{q}")
+    }
+}
+
+fn text_field(
+    name: &'static str,
+    label: &'static str,
+    value: &str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    errors: &[FieldError],
+) -> FieldRow {
+    FieldRow {
+        name,
+        label,
+        value: value.to_owned(),
+        kind,
+        autocomplete,
+        required: true,
+        error: message_for(errors, name).map(str::to_owned),
+    }
+}
+
+fn sign_in_form(
+    state: &AppState,
+    here: &Here,
+    status: StatusCode,
+    email: &str,
+    next: &str,
+    problem: Option<String>,
+) -> Response {
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    let csrf = csrf(state, here);
+    let main = FormPage {
+        title: t.sign_in_title,
+        action: with_next("/signin", next),
+        csrf: &csrf,
+        problem,
+        fields: vec![
+            text_field("email", t.email, email, "email", "email", &[]),
+            text_field(
+                "password",
+                t.password,
+                "",
+                "password",
+                "current-password",
+                &[],
+            ),
+        ],
+        submit: t.sign_in,
+        other_text: t.no_account,
+        other_link: "/signup",
+        other_label: t.sign_up,
+    }
+    .render();
+    render(state, &here.shop, "/signin", status, t.sign_in_title, main)
+}
+
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    here: Here,
+    Query(q): Query<Next>,
+) -> Response {
+    let next = local_path(q.next.as_deref()).to_owned();
+    sign_in_form(&state, &here, StatusCode::OK, "", &next, None)
+}
+
+fn origin_of(headers: &HeaderMap, parts_ip: Option<String>) -> Origin {
+    Origin {
+        ip: parts_ip,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        request_id: None,
+    }
+}
+
+/// What a failed sign-in shows.
+fn failure_text(t: &AccountMsgs, f: &LoginFailure) -> String {
+    match f {
+        LoginFailure::Locked { retry_after_secs } => {
+            t.locked.replace("{secs}", &retry_after_secs.to_string())
+        }
+        _ => t.wrong.to_owned(),
+    }
+}
+
+async fn try_sign_in(
+    state: &AppState,
+    here: &Here,
+    headers: &HeaderMap,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<Response, LoginFailure> {
+    let code = code.map(str::trim).filter(|c| !c.is_empty());
+    let input = LoginInput {
+        email: email.to_owned(),
+        password: password.to_owned(),
+        totp: code.filter(|c| c.len() <= 8).map(str::to_owned),
+        recovery_code: code.filter(|c| c.len() > 8).map(str::to_owned),
+        account: Some(UserKind::Customer),
+    };
+    let ip = here.ip.clone();
+    let ok = accounts::login(
+        &state.services,
+        Some(&here.shop.tenant),
+        &input,
+        &origin_of(headers, ip),
+    )
+    .await?;
+    let _ = ok.user;
+    let mut r = see_other("/");
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        sign_in_cookie(&state.services, here.visitor.cookies, &ok.token),
+    );
+    h.append(header::SET_COOKIE, here.visitor.cookies.clear(SIGN_IN));
+    Ok(r)
+}
+
+fn go(mut r: Response, to: &str) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    here: Here,
+    Query(q): Query<Next>,
+    headers: HeaderMap,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return unreadable(&here.shop);
+    };
+    let next = local_path(q.next.as_deref()).to_owned();
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    match try_sign_in(&state, &here, &headers, &form.email, &form.password, None).await {
+        Ok(r) => go(r, &next),
+        Err(LoginFailure::MfaRequired) => {
+            let sealed = seal_sign_in(
+                &state.services.keyring,
+                here.shop.tenant.id,
+                form.email.trim(),
+                &form.password,
+            );
+            let mut r = see_other(&with_next("/signin/code", &next));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                here.visitor
+                    .cookies
+                    .set(SIGN_IN, &sealed, Some(SIGN_IN_MAX_AGE_SECS as u64)),
+            );
+            r
+        }
+        Err(LoginFailure::Error(e)) => WebError::from(e).render(here.shop.lang),
+        Err(f) => {
+            let status = match f {
+                LoginFailure::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            sign_in_form(
+                &state,
+                &here,
+                status,
+                &form.email,
+                &next,
+                Some(failure_text(t, &f)),
+            )
+        }
+    }
+}
+
+fn code_form(
+    state: &AppState,
+    here: &Here,
+    status: StatusCode,
+    next: &str,
+    problem: Option<String>,
+) -> Response {
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    let csrf = csrf(state, here);
+    let main = FormPage {
+        title: t.code_title,
+        action: with_next("/signin/code", next),
+        csrf: &csrf,
+        problem,
+        fields: vec![text_field("code", t.code, "", "text", "one-time-code", &[])],
+        submit: t.verify,
+        other_text: "",
+        other_link: "/signin",
+        other_label: t.sign_in_title,
+    }
+    .render();
+    render(
+        state,
+        &here.shop,
+        "/signin/code",
+        status,
+        t.code_title,
+        main,
+    )
+}
+
+pub async fn code_page(
+    State(state): State<AppState>,
+    here: Here,
+    Query(q): Query<Next>,
+) -> Response {
+    let next = local_path(q.next.as_deref()).to_owned();
+    code_form(&state, &here, StatusCode::OK, &next, None)
+}
+
+pub async fn code(
+    State(state): State<AppState>,
+    here: Here,
+    Query(q): Query<Next>,
+    headers: HeaderMap,
+    form: Result<Form<CodeForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return unreadable(&here.shop);
+    };
+    let next = local_path(q.next.as_deref()).to_owned();
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    let pending = here
+        .visitor
+        .cookies
+        .read(&headers, SIGN_IN)
+        .and_then(|s| open_sign_in(&state.services.keyring, here.shop.tenant.id, s));
+    let Some((email, password)) = pending else {
+        return sign_in_form(
+            &state,
+            &here,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+            &next,
+            Some(t.code_expired.to_owned()),
+        );
+    };
+    match try_sign_in(&state, &here, &headers, &email, &password, Some(&form.code)).await {
+        Ok(r) => go(r, &next),
+        Err(LoginFailure::Error(e)) => WebError::from(e).render(here.shop.lang),
+        Err(f @ LoginFailure::Locked { .. }) => code_form(
+            &state,
+            &here,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            Some(failure_text(t, &f)),
+        ),
+        Err(_) => code_form(
+            &state,
+            &here,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &next,
+            Some(t.code_wrong.to_owned()),
+        ),
+    }
+}
+
+fn sign_up_form(
+    state: &AppState,
+    here: &Here,
+    status: StatusCode,
+    form: &SignUpForm,
+    errors: &[FieldError],
+    problem: Option<String>,
+) -> Response {
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    let csrf = csrf(state, here);
+    let mut name = text_field("name", t.name, &form.name, "text", "name", errors);
+    name.required = false;
+    let password = text_field(
+        "password",
+        t.password,
+        "",
+        "password",
+        "new-password",
+        errors,
+    );
+    let main = FormPage {
+        title: t.sign_up_title,
+        action: "/signup".into(),
+        csrf: &csrf,
+        problem,
+        fields: vec![
+            text_field("email", t.email, &form.email, "email", "email", errors),
+            password,
+            name,
+        ],
+        submit: t.sign_up,
+        other_text: t.have_account,
+        other_link: "/signin",
+        other_label: t.sign_in,
+    }
+    .render();
+    render(state, &here.shop, "/signup", status, t.sign_up_title, main)
+}
+
+pub async fn sign_up_page(State(state): State<AppState>, here: Here) -> Response {
+    sign_up_form(
+        &state,
+        &here,
+        StatusCode::OK,
+        &SignUpForm::default(),
+        &[],
+        None,
+    )
+}
+
+/// Creates the account and signs the browser in with it.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    here: Here,
+    headers: HeaderMap,
+    form: Result<Form<SignUpForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return unreadable(&here.shop);
+    };
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    let input = NewAccountInput {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        name: Some(form.name.clone()).filter(|n| !n.trim().is_empty()),
+        phone: None,
+    };
+    let created = accounts::create_account(
+        &state.services,
+        Some(here.shop.tenant.id),
+        UserKind::Customer,
+        None,
+        &input,
+        None,
+    )
+    .await;
+    match created {
+        Ok(_) => {}
+        Err(crate::services::ServiceError::Invalid(v)) => {
+            return sign_up_form(
+                &state,
+                &here,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &v.0,
+                Some(t.problem.to_owned()),
+            );
+        }
+        Err(crate::services::ServiceError::Store(storekeep_store::StoreError::Conflict {
+            ..
+        })) => {
+            return sign_up_form(
+                &state,
+                &here,
+                StatusCode::CONFLICT,
+                &form,
+                &[],
+                Some(t.taken.to_owned()),
+            );
+        }
+        Err(e) => return WebError::from(e).render(here.shop.lang),
+    }
+    match try_sign_in(&state, &here, &headers, &form.email, &form.password, None).await {
+        Ok(r) => r,
+        Err(LoginFailure::Error(e)) => WebError::from(e).render(here.shop.lang),
+        Err(_) => see_other("/signin"),
+    }
+}
+
+/// Ends the session server-side and drops the browser's session and cart
+/// cookies.
+pub async fn sign_out(State(state): State<AppState>, here: Here) -> Response {
+    if let Some(c) = &here.visitor.customer
+        && let Err(e) = sessions::end(&state.services, c.user.id, c.session.id).await
+    {
+        return WebError::from(e).render(here.shop.lang);
+    }
+    let mut r = see_other("/");
+    for v in sign_out_cookies(here.visitor.cookies) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Template)]
+#[template(path = "storefront/account.html")]
+struct AccountPage<'a> {
+    t: &'a AccountMsgs,
+    csrf: &'a str,
+    signed_in_as: String,
+    orders: Vec<OrderRow>,
+}
+
+/// One of the customer's orders in the account page's list.
+pub struct OrderRow {
+    pub url: String,
+    pub title: String,
+    pub date: String,
+    pub status: String,
+    pub total: String,
+}
+
+/// Orders the account page lists (the newest).
+pub const ACCOUNT_ORDERS: u32 = 20;
+
+/// The account page: who is signed in, and the sign-out form.
+pub async fn page(State(state): State<AppState>, here: Here) -> Response {
+    let t = crate::web::i18n::account::get(here.shop.lang);
+    let Some(c) = &here.visitor.customer else {
+        return see_other("/signin?next=%2Faccount");
+    };
+    let name = session::display_name(&state.services.keyring, &c.user);
+    let csrf = csrf(&state, &here);
+    let filter = storekeep_domain::OrderFilter {
+        customer_id: Some(c.user.id),
+        ..Default::default()
+    };
+    let page = storekeep_domain::PageRequest {
+        limit: ACCOUNT_ORDERS,
+        after: None,
+    };
+    let found =
+        match crate::services::orders::list(&state.services, &here.shop.tenant, &filter, &page)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => return WebError::from(e).render(here.shop.lang),
+        };
+    let tk = crate::web::i18n::checkout::get(here.shop.lang);
+    let orders = found
+        .items
+        .iter()
+        .map(|o| OrderRow {
+            url: format!("/orders/{}", o.id),
+            title: tk.order_title.replace("{id}", &o.id.to_string()),
+            date: o.created_at.format("%Y-%m-%d").to_string(),
+            status: crate::web::pages::checkout::status_text(tk, o.status).to_owned(),
+            total: crate::web::money::format(o.total.amount, &o.total.currency, here.shop.lang),
+        })
+        .collect();
+    let main = AccountPage {
+        t,
+        csrf: &csrf,
+        signed_in_as: t.signed_in_as.replace("{name}", &name),
+        orders,
+    }
+    .render();
+    render(
+        &state,
+        &here.shop,
+        "/account",
+        StatusCode::OK,
+        t.account_title,
+        main,
+    )
+}
