@@ -512,13 +512,18 @@ pub async fn page(State(state): State<AppState>, here: Here) -> Response {
         limit: ACCOUNT_ORDERS,
         after: None,
     };
-    let found =
-        match crate::services::orders::list(&state.services, &here.shop.tenant, &filter, &page)
-            .await
-        {
-            Ok(f) => f,
-            Err(e) => return WebError::from(e).render(here.shop.lang),
-        };
+    let found = match crate::services::orders::list(
+        &state.services,
+        &here.shop.tenant,
+        &filter,
+        &page,
+        crate::services::orders::Audience::Customer,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => return WebError::from(e).render(here.shop.lang),
+    };
     let tk = crate::web::i18n::checkout::get(here.shop.lang);
     let orders = found
         .items

@@ -296,7 +296,7 @@ pub async fn order(
         Err(Refused::Fault(e)) => return WebError::from(e).render(shop.lang),
         Err(_) => return WebError::NotFound.render(shop.lang),
     };
-    let view = match crate::wire::orders::OrderView::new(&detail, &svc.keyring) {
+    let view = match crate::wire::orders::OrderView::for_customer(&detail, &svc.keyring) {
         Ok(v) => v,
         Err(e) => return WebError::from(e).render(shop.lang),
     };

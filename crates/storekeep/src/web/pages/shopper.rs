@@ -95,6 +95,7 @@ pub fn render_with_head(
         title: format!("{title} · {}", shop.name()),
         head: format!("<meta name=\"robots\" content=\"noindex\">{head}"),
         main,
+        hit: false,
     };
     match respond::page(
         &chrome,
