@@ -10,6 +10,7 @@ mod catalog_bulk_rows;
 mod catalog_cache;
 mod catalog_csv;
 mod catalog_media;
+mod catalog_variants;
 mod catalog_nodes;
 mod catalog_store;
 mod catalog_support;
