@@ -8,10 +8,10 @@
 
 use async_trait::async_trait;
 use storekeep_domain::{
-    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant, ImportOutcome, ImportRow,
-    InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
-    ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc, TenantId, Variant, VariantId,
-    VariantPatch,
+    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant,
+    ImportOutcome, ImportRow, InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant,
+    Page, PageRequest, Product, ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc,
+    TenantId, Variant, VariantId, VariantPatch,
 };
 
 use crate::{StoreError, StoreResult};

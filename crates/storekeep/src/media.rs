@@ -348,7 +348,9 @@ pub fn object_key(
 /// WebP of `{tenant}/{image id}.jpg`. Derived, so unguessable too, and
 /// removed with the image.
 pub fn variant_key(image_key: &str, width: u32, content_type: &str) -> String {
-    let stem = image_key.rsplit_once('.').map_or(image_key, |(stem, _)| stem);
+    let stem = image_key
+        .rsplit_once('.')
+        .map_or(image_key, |(stem, _)| stem);
     format!("{stem}-{width}.{}", extension_of(content_type))
 }
 
@@ -482,7 +484,14 @@ mod tests {
             content_type_of(&variant_key(&key, 160, "image/jpeg")),
             Some("image/jpeg")
         );
-        for bad in ["-0480.webp", "-.webp", "-48a.webp", "-123456.webp", "_480.webp", "-480-1.webp"] {
+        for bad in [
+            "-0480.webp",
+            "-.webp",
+            "-48a.webp",
+            "-123456.webp",
+            "_480.webp",
+            "-480-1.webp",
+        ] {
             let other = key.replace(".png", bad);
             assert_eq!(content_type_of(&other), None, "{other}");
         }

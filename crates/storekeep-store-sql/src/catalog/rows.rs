@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use storekeep_domain::{
-    Category, CategoryId, Handle, ImageId, ImageVariant, Inventory, InventoryAdjustment, Money, Product,
-    ProductId, ProductImage, ProductStatus, SearchDoc, Sku, Variant, VariantId,
+    Category, CategoryId, Handle, ImageId, ImageVariant, Inventory, InventoryAdjustment, Money,
+    Product, ProductId, ProductImage, ProductStatus, SearchDoc, Sku, Variant, VariantId,
 };
 use storekeep_store::{StoreError, StoreResult};
 

@@ -4,10 +4,10 @@
 
 pub use async_trait::async_trait;
 pub use storekeep_domain::{
-    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant, ImportOutcome, ImportRow,
-    InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
-    ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc, TenantId, Variant, VariantId,
-    VariantPatch,
+    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant,
+    ImportOutcome, ImportRow, InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant,
+    Page, PageRequest, Product, ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc,
+    TenantId, Variant, VariantId, VariantPatch,
 };
 pub use storekeep_store::{CatalogStore, StoreError, StoreResult};
 

@@ -171,10 +171,7 @@ fn classify(e: image::ImageError) -> VariantError {
     }
 }
 
-fn encode_family(
-    image: &fr::images::Image<'_>,
-    transparent: bool,
-) -> Result<Made, VariantError> {
+fn encode_family(image: &fr::images::Image<'_>, transparent: bool) -> Result<Made, VariantError> {
     let (w, h) = (image.width(), image.height());
     let mut bytes = Vec::new();
     let content_type = if transparent {
@@ -222,10 +219,7 @@ static PERMITS: LazyLock<tokio::sync::Semaphore> =
 
 /// [`make`] on the blocking pool, waiting (without holding a thread) for
 /// one of the process's [`permits`].
-pub async fn make_bounded(
-    bytes: bytes::Bytes,
-    max_pixels: u64,
-) -> Result<Vec<Made>, VariantError> {
+pub async fn make_bounded(bytes: bytes::Bytes, max_pixels: u64) -> Result<Vec<Made>, VariantError> {
     let _permit = PERMITS
         .acquire()
         .await
@@ -268,7 +262,11 @@ mod tests {
 
     #[test]
     fn a_jpeg_gets_jpeg_and_webp_at_each_width_widest_first() {
-        let made = make(&encode(photo(2000, 1000), image::ImageFormat::Jpeg), 40_000_000).unwrap();
+        let made = make(
+            &encode(photo(2000, 1000), image::ImageFormat::Jpeg),
+            40_000_000,
+        )
+        .unwrap();
         let got: Vec<_> = made
             .iter()
             .map(|m| (m.width, m.height, m.content_type))

@@ -576,7 +576,8 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
             bail!("refused: a product_images row lacks its tenant_id or object_key");
         };
         if let Some(v) = string(row, "variants").filter(|v| !v.is_empty())
-            && serde_json::from_str::<Vec<storekeep_store_sql::catalog::rows::StoredVariant>>(v).is_err()
+            && serde_json::from_str::<Vec<storekeep_store_sql::catalog::rows::StoredVariant>>(v)
+                .is_err()
         {
             bail!("refused: image {key}'s variants list is not one storekeep writes");
         }

@@ -7,7 +7,7 @@ use storekeep_domain::{
     AuditContext, ImageId, ImageVariant, NewImage, ProductId, ProductImage, Tenant,
     ValidationErrors,
 };
-use storekeep_store::{StoreError, Store};
+use storekeep_store::{Store, StoreError};
 
 use crate::media::variants::{self, VariantError};
 use crate::media::{self, Media, MediaError};
@@ -55,7 +55,11 @@ pub async fn upload(
     let variants = match write_variants(&svc.media, &key, made).await {
         Ok(v) => v,
         Err((e, written)) => {
-            remove(&svc.media, std::iter::once(key.as_str()).chain(written.iter().map(|s| s.as_str()))).await;
+            remove(
+                &svc.media,
+                std::iter::once(key.as_str()).chain(written.iter().map(|s| s.as_str())),
+            )
+            .await;
             return Err(e.into());
         }
     };
@@ -90,7 +94,10 @@ pub async fn upload(
 /// failing is the server's.
 fn refusal(e: VariantError) -> ServiceError {
     match e {
-        VariantError::TooLarge(m) => ValidationErrors::single("file", format!("the image is too large to process: {m}")).into(),
+        VariantError::TooLarge(m) => {
+            ValidationErrors::single("file", format!("the image is too large to process: {m}"))
+                .into()
+        }
         VariantError::Undecodable(m) => {
             ValidationErrors::single("file", format!("the image's data is damaged: {m}")).into()
         }
@@ -204,7 +211,10 @@ pub async fn backfill(
         after = Some(*last);
         for (tenant, id, key) in batch {
             let Some(bytes) = media.get(&key).await? else {
-                tracing::warn!(key, "backfill: the image's object is missing; no variants made");
+                tracing::warn!(
+                    key,
+                    "backfill: the image's object is missing; no variants made"
+                );
                 out.missing += 1;
                 continue;
             };

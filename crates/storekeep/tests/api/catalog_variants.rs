@@ -29,7 +29,12 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
 /// A PNG of `w` × `h` whose left half is transparent.
 fn png_alpha(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbaImage::from_fn(w, h, |x, y| {
-        image::Rgba([(x % 256) as u8, (y % 256) as u8, 90, if x < w / 2 { 0 } else { 255 }])
+        image::Rgba([
+            (x % 256) as u8,
+            (y % 256) as u8,
+            90,
+            if x < w / 2 { 0 } else { 255 },
+        ])
     });
     let mut out = Cursor::new(Vec::new());
     image::DynamicImage::ImageRgba8(img)
@@ -86,7 +91,11 @@ async fn fetch(app: &TestApp, url: &str) -> (u16, String, String, Vec<u8>) {
             .unwrap_or("")
             .to_owned()
     };
-    let (status, ct, cc) = (resp.status().as_u16(), header("content-type"), header("cache-control"));
+    let (status, ct, cc) = (
+        resp.status().as_u16(),
+        header("content-type"),
+        header("cache-control"),
+    );
     (status, ct, cc, resp.bytes().await.unwrap().to_vec())
 }
 
@@ -120,7 +129,10 @@ async fn check_variants_served(app: &TestApp, image: &Value) -> Vec<bool> {
         let (status, ct, cc, bytes) = fetch(app, url).await;
         assert_eq!(status, 200, "{url}");
         assert_eq!(ct, v["content_type"].as_str().unwrap(), "{url}");
-        assert!(cc.contains("max-age=31536000") && cc.contains("immutable"), "{cc}");
+        assert!(
+            cc.contains("max-age=31536000") && cc.contains("immutable"),
+            "{cc}"
+        );
         assert_eq!(v["size_bytes"], bytes.len(), "{url}");
         let format = image::guess_format(&bytes).unwrap();
         let expected = match v["content_type"].as_str().unwrap() {
@@ -149,8 +161,8 @@ async fn a_jpeg_and_a_transparent_png_get_their_variants_once_at_upload() {
     let pid = product["id"].as_str().unwrap();
 
     let photo = jpeg(2000, 1500);
-    let image = body(upload(&app, "acme", &owner, pid, &photo, "image/jpeg").await).await["image"]
-        .clone();
+    let image =
+        body(upload(&app, "acme", &owner, pid, &photo, "image/jpeg").await).await["image"].clone();
     assert_eq!(
         shapes(&image),
         vec![
@@ -173,7 +185,11 @@ async fn a_jpeg_and_a_transparent_png_get_their_variants_once_at_upload() {
         "-160.jpg",
         "-160.webp",
     ]) {
-        assert_eq!(v["url"], format!("{stem}{suffix}"), "keys derive from the original's");
+        assert_eq!(
+            v["url"],
+            format!("{stem}{suffix}"),
+            "keys derive from the original's"
+        );
     }
     assert!(check_variants_served(&app, &image).await.iter().all(|a| !a));
     let (_, _, _, bytes) = fetch(&app, original).await;
@@ -181,10 +197,14 @@ async fn a_jpeg_and_a_transparent_png_get_their_variants_once_at_upload() {
     // Listed the same on the product, in the admin and the storefront API.
     assert_eq!(get_product(&app, &owner, pid).await["images"][0], image);
     let shown = body(
-        app.shop("acme", Method::GET, &format!("/api/v1/store/products/{pid}"))
-            .send()
-            .await
-            .unwrap(),
+        app.shop(
+            "acme",
+            Method::GET,
+            &format!("/api/v1/store/products/{pid}"),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(shown["product"]["images"][0]["variants"], image["variants"]);
@@ -192,8 +212,8 @@ async fn a_jpeg_and_a_transparent_png_get_their_variants_once_at_upload() {
     // Transparency keeps PNG (and the WebP keeps its alpha channel); a
     // 600 px original gets 600 for the full slot, not an upscaled 1200.
     let clear = png_alpha(600, 400);
-    let image = body(upload(&app, "acme", &owner, pid, &clear, "image/png").await).await["image"]
-        .clone();
+    let image =
+        body(upload(&app, "acme", &owner, pid, &clear, "image/png").await).await["image"].clone();
     assert_eq!(
         shapes(&image),
         vec![
@@ -215,9 +235,9 @@ async fn a_small_image_is_not_upscaled() {
     let (owner, _) = shop(&app, "acme", None).await;
     let product = simple(&app, "acme", &owner, "Poster", "POSTER-1", 1500).await;
     let pid = product["id"].as_str().unwrap();
-    let image = body(upload(&app, "acme", &owner, pid, &jpeg(120, 90), "image/jpeg").await).await
-        ["image"]
-        .clone();
+    let image =
+        body(upload(&app, "acme", &owner, pid, &jpeg(120, 90), "image/jpeg").await).await["image"]
+            .clone();
     assert_eq!(
         shapes(&image),
         vec![shape(120, 90, "image/jpeg"), shape(120, 90, "image/webp")]
@@ -238,7 +258,11 @@ async fn deleting_an_image_or_its_product_removes_its_variants() {
     let second = body(upload(&app, "acme", &owner, pid, &jpeg(300, 200), "image/jpeg").await).await
         ["image"]
         .clone();
-    assert_eq!(media_files(&app).len(), 2 + 6 + 4, "originals and variants stored");
+    assert_eq!(
+        media_files(&app).len(),
+        2 + 6 + 4,
+        "originals and variants stored"
+    );
 
     let resp = admin(
         &app,
@@ -254,18 +278,33 @@ async fn deleting_an_image_or_its_product_removes_its_variants() {
     for v in first["variants"].as_array().unwrap() {
         assert_eq!(fetch(&app, v["url"].as_str().unwrap()).await.0, 404);
     }
-    assert_eq!(fetch(&app, second["variants"][0]["url"].as_str().unwrap()).await.0, 200);
+    assert_eq!(
+        fetch(&app, second["variants"][0]["url"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
     assert_eq!(media_files(&app).len(), 1 + 4);
 
-    let resp = admin(&app, "acme", &owner, Method::DELETE, &format!("/api/v1/admin/products/{pid}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = admin(
+        &app,
+        "acme",
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/admin/products/{pid}"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 204);
     for v in second["variants"].as_array().unwrap() {
         assert_eq!(fetch(&app, v["url"].as_str().unwrap()).await.0, 404);
     }
-    assert_eq!(media_files(&app), Vec::<PathBuf>::new(), "nothing left behind");
+    assert_eq!(
+        media_files(&app),
+        Vec::<PathBuf>::new(),
+        "nothing left behind"
+    );
     app.stop().await;
 }
 
@@ -276,8 +315,8 @@ async fn stored_bytes(bytes: &[u8], content_type: &str) -> u64 {
     let (owner, _) = shop(&app, "acme", None).await;
     let product = simple(&app, "acme", &owner, "Poster", "POSTER-1", 1500).await;
     let pid = product["id"].as_str().unwrap();
-    let image = body(upload(&app, "acme", &owner, pid, bytes, content_type).await).await["image"]
-        .clone();
+    let image =
+        body(upload(&app, "acme", &owner, pid, bytes, content_type).await).await["image"].clone();
     app.stop().await;
     image["size_bytes"].as_u64().unwrap()
         + image["variants"]
@@ -302,9 +341,17 @@ async fn variants_count_toward_the_plan_storage_and_a_refused_upload_leaves_noth
     let (owner, _) = shop(&app, "acme", Some("tight")).await;
     let product = simple(&app, "acme", &owner, "Poster", "POSTER-1", 1500).await;
     let pid = product["id"].as_str().unwrap();
-    let p = problem(upload(&app, "acme", &owner, pid, &photo, "image/jpeg").await, 402).await;
+    let p = problem(
+        upload(&app, "acme", &owner, pid, &photo, "image/jpeg").await,
+        402,
+    )
+    .await;
     assert!(p["detail"].as_str().unwrap().contains("storage"), "{p}");
-    assert_eq!(media_files(&app), Vec::<PathBuf>::new(), "no object lingers");
+    assert_eq!(
+        media_files(&app),
+        Vec::<PathBuf>::new(),
+        "no object lingers"
+    );
     assert_eq!(get_product(&app, &owner, pid).await["images"], json!([]));
     app.stop().await;
 
@@ -318,7 +365,11 @@ async fn variants_count_toward_the_plan_storage_and_a_refused_upload_leaves_noth
     assert_eq!(first.status(), 201);
     let files = media_files(&app);
     assert_eq!(files.len(), 7);
-    problem(upload(&app, "acme", &owner, pid, &jpeg(200, 100), "image/jpeg").await, 402).await;
+    problem(
+        upload(&app, "acme", &owner, pid, &jpeg(200, 100), "image/jpeg").await,
+        402,
+    )
+    .await;
     assert_eq!(media_files(&app), files, "the refused upload left nothing");
     app.stop().await;
 }
@@ -334,22 +385,38 @@ async fn a_decompression_bomb_and_damaged_data_are_refused_with_nothing_written(
     let mut bomb = crate::catalog_support::png(1, 1);
     bomb[16..20].copy_from_slice(&20_000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&20_000u32.to_be_bytes());
-    let p = problem(upload(&app, "acme", &owner, pid, &bomb, "image/png").await, 422).await;
+    let p = problem(
+        upload(&app, "acme", &owner, pid, &bomb, "image/png").await,
+        422,
+    )
+    .await;
     assert_eq!(p["errors"][0]["field"], "file", "{p}");
     // A header within the cap over data that does not hold the pixels it
     // promises (36 megapixels claimed, one pixel of data).
     let mut hollow = crate::catalog_support::png(1, 1);
     hollow[16..20].copy_from_slice(&6_000u32.to_be_bytes());
     hollow[20..24].copy_from_slice(&6_000u32.to_be_bytes());
-    let p = problem(upload(&app, "acme", &owner, pid, &hollow, "image/png").await, 422).await;
-    assert!(p["errors"][0]["message"].as_str().unwrap().contains("damaged"), "{p}");
+    let p = problem(
+        upload(&app, "acme", &owner, pid, &hollow, "image/png").await,
+        422,
+    )
+    .await;
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("damaged"),
+        "{p}"
+    );
     // (A JPEG cut short is not refused: its decoder, like a browser's,
     // shows what arrived and fills the rest.)
     assert_eq!(media_files(&app), Vec::<PathBuf>::new());
     assert_eq!(get_product(&app, &owner, pid).await["images"], json!([]));
     // The server still works.
     assert_eq!(
-        upload(&app, "acme", &owner, pid, &jpeg(50, 50), "image/jpeg").await.status(),
+        upload(&app, "acme", &owner, pid, &jpeg(50, 50), "image/jpeg")
+            .await
+            .status(),
         201
     );
     app.stop().await;
@@ -410,7 +477,10 @@ async fn the_backfill_command_makes_the_variants_of_older_images_once() {
         .await["image"]
         .clone();
     forget_variants(&app, &old).await;
-    assert_eq!(get_product(&app, &owner, pid).await["images"][0]["variants"], json!([]));
+    assert_eq!(
+        get_product(&app, &owner, pid).await["images"][0]["variants"],
+        json!([])
+    );
     for v in old["variants"].as_array().unwrap() {
         assert_eq!(fetch(&app, v["url"].as_str().unwrap()).await.0, 404);
     }
@@ -419,7 +489,10 @@ async fn the_backfill_command_makes_the_variants_of_older_images_once() {
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["made"], 1, "only the older image: {summary}");
     let images = get_product(&app, &owner, pid).await["images"].clone();
-    assert_eq!(images[0]["variants"], old["variants"], "the same variants as at upload");
+    assert_eq!(
+        images[0]["variants"], old["variants"],
+        "the same variants as at upload"
+    );
     assert_eq!(images[1], recent, "the recent image is untouched");
     check_variants_served(&app, &images[0]).await;
 
@@ -446,16 +519,28 @@ async fn a_shop_export_carries_the_variants_to_the_import() {
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("acme.tar.zst");
     let file = file.to_str().unwrap();
-    let out = cli(&source.db, &["export", "shop", "--tenant", "acme", "-o", file, "--json"]).await;
+    let out = cli(
+        &source.db,
+        &["export", "shop", "--tenant", "acme", "-o", file, "--json"],
+    )
+    .await;
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["images"], 1 + 6, "the image and its variants: {summary}");
+    assert_eq!(
+        summary["images"],
+        1 + 6,
+        "the image and its variants: {summary}"
+    );
     source.stop().await;
 
     let target = spawn_app_on(TestDb::new().await, |_| {}).await;
     cli(&target.db, &["import", "shop", file, "--json"]).await;
     let shown = body(
         target
-            .shop("acme", Method::GET, &format!("/api/v1/store/products/{pid}"))
+            .shop(
+                "acme",
+                Method::GET,
+                &format!("/api/v1/store/products/{pid}"),
+            )
             .send()
             .await
             .unwrap(),
@@ -500,7 +585,11 @@ async fn with_s3_variants_live_in_the_bucket_and_go_with_the_image() {
         ]
     );
     check_variants_served(&app, &image).await;
-    assert_eq!(media_files(&app), Vec::<PathBuf>::new(), "nothing in the local folder");
+    assert_eq!(
+        media_files(&app),
+        Vec::<PathBuf>::new(),
+        "nothing in the local folder"
+    );
     let resp = admin(
         &app,
         "acme",
