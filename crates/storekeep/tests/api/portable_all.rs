@@ -222,7 +222,10 @@ async fn a_platform_moved_from_sqlite_answers_the_same_and_verifies_every_audit_
         Some(2),
         "{summary}"
     );
-    assert_eq!(summary["images"], 2, "{summary}");
+    assert_eq!(
+        summary["images"], 6,
+        "two images, each with two variants: {summary}"
+    );
     assert_eq!(summary["tables"]["plans"], 2, "{summary}");
 
     // Act: into an empty database of this pass's kind, then serve it.
