@@ -51,18 +51,14 @@ pub async fn upload(
     let image_id = ImageId::new();
     let key = media::object_key(tenant.id, image_id, inspected.extension);
     let size = bytes.len() as i64;
-    svc.media.put(&key, bytes).await?;
-    let variants = match write_variants(&svc.media, &key, made).await {
-        Ok(v) => v,
-        Err((e, written)) => {
-            remove(
-                &svc.media,
-                std::iter::once(key.as_str()).chain(written.iter().map(|s| s.as_str())),
-            )
-            .await;
-            return Err(e.into());
-        }
-    };
+    // The original and its variants are written at once, so an upload
+    // waits for one write, not one per object.
+    let (variants, mut objects) = plan_variants(&key, made);
+    objects.push((key.clone(), bytes));
+    if let Err((e, written)) = put_all(&svc.media, objects).await {
+        remove(&svc.media, written.iter().map(String::as_str)).await;
+        return Err(e.into());
+    }
     let new = NewImage {
         id: image_id,
         product_id,
@@ -109,30 +105,57 @@ fn object_keys_of_new(new: &NewImage) -> impl Iterator<Item = &str> {
     std::iter::once(new.key.as_str()).chain(new.variants.iter().map(|v| v.key.as_str()))
 }
 
-/// Writes each variant under its key derived from `key`; on failure, the
-/// error and the keys already written.
-async fn write_variants(
-    media: &Media,
+/// The variants' records (keys derived from `key`) and the objects to write.
+fn plan_variants(
     key: &str,
     made: Vec<variants::Made>,
-) -> Result<Vec<ImageVariant>, (MediaError, Vec<String>)> {
-    let mut written: Vec<ImageVariant> = Vec::with_capacity(made.len());
-    for m in made {
-        let vkey = media::variant_key(key, m.width, m.content_type);
-        let size_bytes = m.bytes.len() as i64;
-        if let Err(e) = media.put(&vkey, Bytes::from(m.bytes)).await {
-            return Err((e, written.into_iter().map(|v| v.key).collect()));
-        }
-        written.push(ImageVariant {
-            key: vkey,
-            url: String::new(),
-            width: m.width,
-            height: m.height,
-            content_type: m.content_type.to_owned(),
-            size_bytes,
+) -> (Vec<ImageVariant>, Vec<(String, Bytes)>) {
+    made.into_iter()
+        .map(|m| {
+            let vkey = media::variant_key(key, m.width, m.content_type);
+            let record = ImageVariant {
+                key: vkey.clone(),
+                url: String::new(),
+                width: m.width,
+                height: m.height,
+                content_type: m.content_type.to_owned(),
+                size_bytes: m.bytes.len() as i64,
+            };
+            (record, (vkey, Bytes::from(m.bytes)))
+        })
+        .unzip()
+}
+
+/// Writes the objects concurrently; on failure, the first error and the
+/// keys that were written (for the caller to remove).
+async fn put_all(
+    media: &Media,
+    objects: Vec<(String, Bytes)>,
+) -> Result<(), (MediaError, Vec<String>)> {
+    let mut writes = tokio::task::JoinSet::new();
+    for (key, bytes) in objects {
+        let media = media.clone();
+        writes.spawn(async move {
+            let result = media.put(&key, bytes).await;
+            (key, result)
         });
     }
-    Ok(written)
+    let (mut written, mut failure) = (Vec::new(), None);
+    while let Some(joined) = writes.join_next().await {
+        match joined {
+            Ok((key, Ok(()))) => written.push(key),
+            Ok((_, Err(e))) => {
+                failure.get_or_insert(e);
+            }
+            Err(e) => {
+                failure.get_or_insert(MediaError::Other(object_store::Error::Generic {
+                    store: "media",
+                    source: Box::new(e),
+                }));
+            }
+        }
+    }
+    failure.map_or(Ok(()), |e| Err((e, written)))
 }
 
 /// Removes objects, logging (not failing on) any that cannot be.
@@ -226,13 +249,11 @@ pub async fn backfill(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let variants = match write_variants(media, &key, made).await {
-                Ok(v) => v,
-                Err((e, written)) => {
-                    remove(media, written.iter().map(|s| s.as_str())).await;
-                    return Err(e.into());
-                }
-            };
+            let (variants, objects) = plan_variants(&key, made);
+            if let Err((e, written)) = put_all(media, objects).await {
+                remove(media, written.iter().map(String::as_str)).await;
+                return Err(e.into());
+            }
             if store.set_image_variants(tenant, id, &variants).await? {
                 if variants.is_empty() {
                     out.none_possible += 1;
