@@ -225,6 +225,30 @@ pub struct ProductImage {
     pub alt: String,
     pub position: i64,
     pub created_at: DateTime<Utc>,
+    /// Resized copies made once at upload (thumbnail 160, card 480, full
+    /// 1200 px wide, never wider than the original), each in the
+    /// original's family (JPEG, or PNG when it has transparency) and in
+    /// WebP; widest first. Empty for a GIF, and for an image uploaded
+    /// before variants existed until `storekeep media variants` has run.
+    pub variants: Vec<ImageVariant>,
+}
+
+/// One resized copy of a product image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ImageVariant {
+    /// The object's key in the media store.
+    #[serde(skip)]
+    pub key: String,
+    /// Where clients fetch it.
+    pub url: String,
+    #[schema(example = 480)]
+    pub width: u32,
+    #[schema(example = 320)]
+    pub height: u32,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    #[schema(example = "image/webp")]
+    pub content_type: String,
+    pub size_bytes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -343,6 +367,8 @@ pub struct NewImage {
     pub height: u32,
     pub size_bytes: i64,
     pub alt: String,
+    /// Its variants, already written to the media store.
+    pub variants: Vec<ImageVariant>,
 }
 
 /// How a product list is ordered. Every order ends with the id, so it is

@@ -21,8 +21,8 @@ mod validation;
 mod webhooks;
 
 pub use catalog::{
-    Category, CategoryPatch, Handle, ImportOutcome, ImportRow, ImportVariant, Inventory,
-    InventoryAdjustment, MAX_AMOUNT, MAX_DESCRIPTION, MAX_QUANTITY, MAX_TAGS, MAX_TITLE,
+    Category, CategoryPatch, Handle, ImageVariant, ImportOutcome, ImportRow, ImportVariant,
+    Inventory, InventoryAdjustment, MAX_AMOUNT, MAX_DESCRIPTION, MAX_QUANTITY, MAX_TAGS, MAX_TITLE,
     MAX_VARIANTS, Money, NewCategory, NewImage, NewProduct, NewVariant, Product, ProductCursor,
     ProductImage, ProductPatch, ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, Variant,
     VariantPatch, parse_tag, search_document, search_terms, title_key,

@@ -33,29 +33,56 @@ fn pool() -> PoolConfig {
 /// this value; a PostgreSQL database lives on the throwaway server.
 pub struct TestStore {
     pub store: Arc<dyn Store>,
+    /// The database's URL, for the few tests that set up a state no store
+    /// operation makes (rows as an older version left them).
+    pub url: String,
     _dir: tempfile::TempDir,
 }
 
 impl TestStore {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("creating a temporary folder");
-        let store: Arc<dyn Store> = match admin_url() {
-            Some(admin) => Arc::new(
-                PgStore::connect(&create_pg_database(&admin).await, pool())
+        let (store, url): (Arc<dyn Store>, String) = match admin_url() {
+            Some(admin) => {
+                let url = create_pg_database(&admin).await;
+                let store = PgStore::connect(&url, pool())
                     .await
-                    .expect("connecting to the test database"),
-            ),
+                    .expect("connecting to the test database");
+                (Arc::new(store), url)
+            }
             None => {
                 let url = format!("sqlite://{}", dir.path().join("storekeep.db").display());
-                Arc::new(
-                    SqliteStore::connect(&url, pool())
-                        .await
-                        .expect("opening the test database"),
-                )
+                let store = SqliteStore::connect(&url, pool())
+                    .await
+                    .expect("opening the test database");
+                (Arc::new(store), url)
             }
         };
         store.migrate().await.expect("migrating the test database");
-        Self { store, _dir: dir }
+        Self {
+            store,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// Makes the image's row look as one written before image variants
+    /// existed (the migration's default: no list at all).
+    pub async fn forget_variants(&self, image: impl std::fmt::Display) {
+        let sql = format!(
+            "UPDATE product_images SET variants = '', variants_bytes = 0 WHERE id = '{image}'"
+        );
+        if on_postgres() {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
+                .await
+                .unwrap();
+            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url)
+                .await
+                .unwrap();
+            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        }
     }
 }
 

@@ -8,10 +8,10 @@
 
 use async_trait::async_trait;
 use storekeep_domain::{
-    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
-    InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
-    ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc, TenantId, Variant, VariantId,
-    VariantPatch,
+    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant,
+    ImportOutcome, ImportRow, InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant,
+    Page, PageRequest, Product, ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc,
+    TenantId, Variant, VariantId, VariantPatch,
 };
 
 use crate::{StoreError, StoreResult};
@@ -152,6 +152,24 @@ pub trait CatalogStore: Send + Sync {
         id: ImageId,
         audit: &AuditContext,
     ) -> StoreResult<ProductImage>;
+    /// Up to `limit` images of every shop whose variants were never made
+    /// (uploaded before variants existed), after `after` in id order: the
+    /// shop, the image and its object key.
+    async fn images_without_variants(
+        &self,
+        after: Option<ImageId>,
+        limit: i64,
+    ) -> StoreResult<Vec<(TenantId, ImageId, String)>>;
+    /// Records the variants (already written to the media store) of an
+    /// image that has none; `false`, recording nothing, when the image is
+    /// gone or its variants were recorded meanwhile. Not held to the plan's
+    /// storage limit: the operator's backfill completes what was uploaded.
+    async fn set_image_variants(
+        &self,
+        tenant: TenantId,
+        id: ImageId,
+        variants: &[ImageVariant],
+    ) -> StoreResult<bool>;
 
     // --- search
 

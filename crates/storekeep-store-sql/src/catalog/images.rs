@@ -2,12 +2,13 @@
 //! written once over the [`Backend`].
 
 use sqlx::Pool;
-use storekeep_domain::{AuditContext, ImageId, NewImage, ProductImage, TenantId};
+use storekeep_domain::{AuditContext, ImageId, ImageVariant, NewImage, ProductImage, TenantId};
 use storekeep_store::rules::catalog as rules;
 use storekeep_store::rules::catalog_audit::AuditEvent;
 use storekeep_store::{StoreError, StoreResult, now};
 
 use super::products::{lock_product, touch};
+use super::rows::PendingImageRow;
 use super::{ImageRow, sql};
 use crate::DbId;
 use crate::backend::{Backend, Conn};
@@ -35,7 +36,8 @@ pub async fn add<B: Backend>(
     let product = DbId(image.product_id.0);
     lock_product::<B>(&mut tx, tenant, product).await?;
     let used: i64 = B::scalar(&mut tx, Stmt::new(sql::IMAGE_BYTES_USED, (DbId(tenant.0),))).await?;
-    rules::image_room(used, image.size_bytes, storage_limit)?;
+    let variants = super::rows::variants_bytes(&image.variants);
+    rules::image_room(used, image.size_bytes + variants, storage_limit)?;
     let next = Stmt::new(sql::NEXT_IMAGE_POSITION, (product,));
     let position: i64 = B::scalar(&mut tx, next).await?;
     B::exec(
@@ -87,4 +89,43 @@ pub async fn delete<B: Backend>(
     B::record(&mut tx, tenant, ctx, AuditEvent::image_deleted(&image)).await?;
     B::commit(tx).await?;
     Ok(image)
+}
+
+/// Up to `limit` images (every shop's) whose variants were never made,
+/// after `after` in id order: their shop, id and object key.
+pub async fn without_variants<B: Backend>(
+    pool: &Pool<B::Db>,
+    after: Option<ImageId>,
+    limit: i64,
+) -> StoreResult<Vec<(TenantId, ImageId, String)>> {
+    let after = DbId(after.map_or(uuid::Uuid::nil(), |a| a.0));
+    let stmt = Stmt::new(sql::IMAGES_WITHOUT_VARIANTS, (after, limit));
+    let rows = B::all::<_, PendingImageRow>(&mut *B::conn(pool).await?, stmt).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (TenantId(r.tenant_id.0), ImageId(r.id.0), r.object_key))
+        .collect())
+}
+
+/// Records the variants of an image that has none yet; `false` when there
+/// is no such image any more or its variants were recorded meanwhile.
+pub async fn set_variants<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    id: ImageId,
+    variants: &[ImageVariant],
+) -> StoreResult<bool> {
+    let mut tx = B::write_tx(pool).await?;
+    let stmt = Stmt::new(
+        sql::SET_IMAGE_VARIANTS,
+        (
+            DbId(tenant.0),
+            DbId(id.0),
+            super::rows::variants_json(variants),
+            super::rows::variants_bytes(variants),
+        ),
+    );
+    let changed = B::exec(&mut tx, stmt).await?;
+    B::commit(tx).await?;
+    Ok(changed == 1)
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use storekeep_domain::{
-    Category, CategoryId, Handle, ImageId, Inventory, InventoryAdjustment, Money, Product,
-    ProductId, ProductImage, ProductStatus, SearchDoc, Sku, Variant, VariantId,
+    Category, CategoryId, Handle, ImageId, ImageVariant, Inventory, InventoryAdjustment, Money,
+    Product, ProductId, ProductImage, ProductStatus, SearchDoc, Sku, Variant, VariantId,
 };
 use storekeep_store::{StoreError, StoreResult};
 
@@ -83,6 +83,66 @@ pub struct ImageRow {
     pub alt: String,
     pub position: i64,
     pub created_at: DateTime<Utc>,
+    /// JSON: a list of [`StoredVariant`]; `''` when never made.
+    pub variants: String,
+}
+
+/// An image variant as the `variants` column holds it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredVariant {
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// The `variants` column's text for `variants`.
+pub fn variants_json(variants: &[ImageVariant]) -> String {
+    let stored: Vec<StoredVariant> = variants
+        .iter()
+        .map(|v| StoredVariant {
+            key: v.key.clone(),
+            width: v.width,
+            height: v.height,
+            content_type: v.content_type.clone(),
+            size_bytes: v.size_bytes,
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The bytes `variants` take in the media store.
+pub fn variants_bytes(variants: &[ImageVariant]) -> i64 {
+    variants.iter().map(|v| v.size_bytes).sum()
+}
+
+/// The variants the `variants` column's text records (`''`: none made).
+pub fn parse_variants(text: &str) -> StoreResult<Vec<ImageVariant>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored: Vec<StoredVariant> = serde_json::from_str(text).map_err(corrupt)?;
+    Ok(stored
+        .into_iter()
+        .map(|v| ImageVariant {
+            key: v.key,
+            url: String::new(),
+            width: v.width,
+            height: v.height,
+            content_type: v.content_type,
+            size_bytes: v.size_bytes,
+        })
+        .collect())
+}
+
+/// An image still without variants: its shop, id and key.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingImageRow {
+    pub tenant_id: DbId,
+    pub id: DbId,
+    pub object_key: String,
 }
 
 impl TryFrom<ImageRow> for ProductImage {
@@ -100,6 +160,7 @@ impl TryFrom<ImageRow> for ProductImage {
             alt: r.alt,
             position: r.position,
             created_at: r.created_at,
+            variants: parse_variants(&r.variants)?,
         })
     }
 }

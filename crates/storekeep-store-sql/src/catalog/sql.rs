@@ -31,7 +31,7 @@ macro_rules! variant_columns {
 macro_rules! image_columns {
     () => {
         "id, product_id, object_key, content_type, width, height, size_bytes, alt, position, \
-         created_at"
+         created_at, variants"
     };
 }
 macro_rules! category_columns {
@@ -78,9 +78,10 @@ pub const PRODUCT_EXISTS: &str = "SELECT id FROM products WHERE tenant_id = $1 A
 pub const PRODUCT_EXISTS_LOCKED: &str =
     "SELECT id FROM products WHERE tenant_id = $1 AND id = $2 FOR UPDATE";
 
-/// The bytes of images a shop stores (the cast makes PostgreSQL's numeric
-/// sum a bigint; SQLite's is an integer already).
-pub const IMAGE_BYTES_USED: &str = "SELECT CAST(coalesce(sum(size_bytes), 0) AS BIGINT) \
+/// The bytes of images a shop stores, originals and their variants (the
+/// cast makes PostgreSQL's numeric sum a bigint; SQLite's is an integer
+/// already).
+pub const IMAGE_BYTES_USED: &str = "SELECT CAST(coalesce(sum(size_bytes + variants_bytes), 0) AS BIGINT) \
      FROM product_images WHERE tenant_id = $1";
 pub const DELETE_PRODUCT_TAGS: &str = "DELETE FROM product_tags WHERE product_id = $1";
 pub const DELETE_PRODUCT_CATEGORIES: &str = "DELETE FROM product_categories WHERE product_id = $1";
@@ -170,8 +171,16 @@ pub const NEXT_IMAGE_POSITION: &str =
     "SELECT coalesce(max(position) + 1, 0) FROM product_images WHERE product_id = $1";
 pub const DELETE_IMAGE: &str = "DELETE FROM product_images WHERE tenant_id = $1 AND id = $2";
 const INSERT_IMAGE: &str = "INSERT INTO product_images (id, tenant_id, product_id, object_key, \
-     content_type, width, height, size_bytes, alt, position, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     content_type, width, height, size_bytes, alt, position, created_at, variants, variants_bytes) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+/// Images whose variants were never made (`variants` is `''` for rows
+/// written before variants existed), every shop's, in id order.
+pub const IMAGES_WITHOUT_VARIANTS: &str = "SELECT tenant_id, id, object_key FROM product_images \
+     WHERE variants = '' AND id > $1 ORDER BY id LIMIT $2";
+/// Records the variants of an image that has none yet (0 rows: deleted, or
+/// another run recorded them first).
+pub const SET_IMAGE_VARIANTS: &str = "UPDATE product_images SET variants = $3, variants_bytes = $4 \
+     WHERE tenant_id = $1 AND id = $2 AND variants = ''";
 
 // --- import: one savepoint per row
 
@@ -460,6 +469,8 @@ pub fn insert_image(
         image.alt.as_str(),
         position,
         at,
+        super::rows::variants_json(&image.variants),
+        super::rows::variants_bytes(&image.variants),
     );
     Stmt::new(INSERT_IMAGE, args)
 }
@@ -477,4 +488,6 @@ pub type ImageArgs<'q> = (
     &'q str,
     i64,
     DateTime<Utc>,
+    String,
+    i64,
 );

@@ -4,10 +4,10 @@
 
 pub use async_trait::async_trait;
 pub use storekeep_domain::{
-    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImportOutcome, ImportRow,
-    InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant, Page, PageRequest, Product,
-    ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc, TenantId, Variant, VariantId,
-    VariantPatch,
+    AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant,
+    ImportOutcome, ImportRow, InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant,
+    Page, PageRequest, Product, ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc,
+    TenantId, Variant, VariantId, VariantPatch,
 };
 pub use storekeep_store::{CatalogStore, StoreError, StoreResult};
 
@@ -218,6 +218,27 @@ macro_rules! impl_catalog_store {
                     ctx: &AuditContext,
                 ) -> StoreResult<ProductImage> {
                     $crate::catalog::images::delete::<$backend>(&self.pool, tenant, id, ctx).await
+                }
+
+                async fn images_without_variants(
+                    &self,
+                    after: Option<ImageId>,
+                    limit: i64,
+                ) -> StoreResult<Vec<(TenantId, ImageId, String)>> {
+                    $crate::catalog::images::without_variants::<$backend>(&self.pool, after, limit)
+                        .await
+                }
+
+                async fn set_image_variants(
+                    &self,
+                    tenant: TenantId,
+                    id: ImageId,
+                    variants: &[ImageVariant],
+                ) -> StoreResult<bool> {
+                    $crate::catalog::images::set_variants::<$backend>(
+                        &self.pool, tenant, id, variants,
+                    )
+                    .await
                 }
 
                 async fn search_candidates(

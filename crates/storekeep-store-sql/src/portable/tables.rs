@@ -209,6 +209,8 @@ pub static TABLES: &[Table] = &[
             ("alt", Text),
             ("position", Int),
             ("created_at", Time),
+            ("variants", Text),
+            ("variants_bytes", Int),
         ],
     },
     Table {

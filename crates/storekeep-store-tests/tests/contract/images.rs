@@ -1,6 +1,6 @@
 //! Product images: recorded in order, counted against the plan's storage.
 
-use storekeep_domain::{ImageId, NewImage, ProductId};
+use storekeep_domain::{ImageId, ImageVariant, NewImage, ProductId};
 use storekeep_store::StoreError;
 
 use crate::support::{connect, ctx, race, shop};
@@ -15,7 +15,141 @@ fn image(product: ProductId, size: i64) -> NewImage {
         height: 480,
         size_bytes: size,
         alt: "front".into(),
+        variants: vec![],
     }
+}
+
+fn variant(image: &NewImage, width: u32, size: i64) -> ImageVariant {
+    ImageVariant {
+        key: image.key.replace(".png", &format!("-{width}.webp")),
+        url: String::new(),
+        width,
+        height: width * 3 / 4,
+        content_type: "image/webp".into(),
+        size_bytes: size,
+    }
+}
+
+#[tokio::test]
+async fn variants_are_recorded_with_the_image_and_count_toward_its_storage() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let p = a.product("tee", &[("T-1", 1000, 1)]).await;
+    let mut first = image(p.id, 400);
+    first.variants = vec![variant(&first, 480, 300), variant(&first, 160, 100)];
+    let one = store
+        .add_image(a.tenant, &first, 1000, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(one.variants, first.variants, "recorded in order, keys kept");
+    assert_eq!(
+        store.image(a.tenant, one.id).await.unwrap().variants,
+        first.variants
+    );
+    // 800 of 1000 bytes used: the original's 400 and its variants' 400.
+    let over = store
+        .add_image(a.tenant, &image(p.id, 201), 1000, &ctx())
+        .await;
+    assert!(matches!(
+        over,
+        Err(StoreError::LimitReached("image storage"))
+    ));
+    store
+        .add_image(a.tenant, &image(p.id, 200), 1000, &ctx())
+        .await
+        .unwrap();
+    let deleted = store.delete_image(a.tenant, one.id, &ctx()).await.unwrap();
+    assert_eq!(
+        deleted.variants, first.variants,
+        "the caller learns what to remove"
+    );
+}
+
+#[tokio::test]
+async fn images_without_variants_are_listed_across_shops_and_completed_once() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let b = shop(&db, "beta").await;
+    let store = &db.store;
+    let pa = a.product("tee", &[("T-1", 1000, 1)]).await;
+    let pb = b.product("cap", &[("C-1", 1000, 1)]).await;
+    // Recorded with variants (an upload now): not listed. The others are
+    // written as a row from before variants existed (`variants` = '').
+    let mut done = image(pa.id, 10);
+    done.variants = vec![variant(&done, 160, 5)];
+    store
+        .add_image(a.tenant, &done, 1_000_000, &ctx())
+        .await
+        .unwrap();
+    let (old_a, old_b) = (image(pa.id, 10), image(pb.id, 10));
+    store
+        .add_image(a.tenant, &old_a, 1_000_000, &ctx())
+        .await
+        .unwrap();
+    store
+        .add_image(b.tenant, &old_b, 1_000_000, &ctx())
+        .await
+        .unwrap();
+    db.forget_variants(old_a.id.0).await;
+    db.forget_variants(old_b.id.0).await;
+
+    let listed = store.images_without_variants(None, 10).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            (a.tenant, old_a.id, old_a.key.clone()),
+            (b.tenant, old_b.id, old_b.key.clone())
+        ]
+    );
+    let page = store.images_without_variants(None, 1).await.unwrap();
+    let rest = store
+        .images_without_variants(Some(page[0].1), 10)
+        .await
+        .unwrap();
+    assert_eq!([page, rest].concat(), listed, "paged by id");
+
+    let made = vec![variant(&old_a, 160, 7)];
+    assert!(
+        store
+            .set_image_variants(a.tenant, old_a.id, &made)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_image_variants(a.tenant, old_a.id, &made)
+            .await
+            .unwrap(),
+        "recorded once"
+    );
+    assert!(
+        !store
+            .set_image_variants(a.tenant, old_b.id, &made)
+            .await
+            .unwrap(),
+        "another shop's image is not found"
+    );
+    assert_eq!(
+        store.image(a.tenant, old_a.id).await.unwrap().variants,
+        made
+    );
+    let listed = store.images_without_variants(None, 10).await.unwrap();
+    assert_eq!(listed, vec![(b.tenant, old_b.id, old_b.key.clone())]);
+    // Recording none (a GIF) completes it too.
+    assert!(
+        store
+            .set_image_variants(b.tenant, old_b.id, &[])
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .images_without_variants(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

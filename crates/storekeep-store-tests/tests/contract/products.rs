@@ -271,6 +271,7 @@ async fn deleting_a_product_returns_it_with_its_images_and_removes_them_all() {
                 height: 20,
                 size_bytes: 300,
                 alt: "a mug".into(),
+                variants: vec![],
             },
             1_000_000,
             &ctx(),

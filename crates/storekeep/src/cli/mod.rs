@@ -16,6 +16,7 @@ mod user;
 // Background jobs.
 mod jobs;
 // i15 daily job
+mod media;
 mod rentals;
 
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Encrypted backups: create, list, verify, restore, prune.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Image upkeep: make missing image variants.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -99,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Jobs(cmd) => jobs::run(load_settings(cli.config)?, cmd).await,
         Command::Rentals(cmd) => rentals::run(load_settings(cli.config)?, cmd).await,
         Command::Backup(cmd) => backup::run(load_settings(cli.config)?, cmd).await,
+        Command::Media(cmd) => media::run(load_settings(cli.config)?, cmd).await,
     }
 }
 

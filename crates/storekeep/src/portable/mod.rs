@@ -260,14 +260,34 @@ fn tenant_refs(shop: &ShopRows) -> Vec<ShopRef> {
         .collect()
 }
 
-/// The image objects the shop's rows name.
+/// The image objects the shop's rows name: each image's, and its
+/// variants' (they travel with the archive, so an import needs no decoding).
 fn media_keys(shop: &ShopRows) -> BTreeSet<String> {
     shop.tables
         .get("product_images")
         .into_iter()
         .flatten()
-        .filter_map(|row| string(row, "object_key").map(str::to_owned))
+        .flat_map(row_media_keys)
         .collect()
+}
+
+/// The object keys one `product_images` row names: the original's, then
+/// those in its `variants` list (JSON text; `''` when none were made).
+fn row_media_keys(row: &Row) -> Vec<String> {
+    let mut keys: Vec<String> = string(row, "object_key")
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let Some(Ok(serde_json::Value::Array(list))) = string(row, "variants")
+        .filter(|v| !v.is_empty())
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        keys.extend(
+            list.iter()
+                .filter_map(|v| v.get("key").and_then(|k| k.as_str()).map(str::to_owned)),
+        );
+    }
+    keys
 }
 
 /// What an export wrote.
@@ -555,8 +575,16 @@ pub fn read_archive_of(file: &Path, extent: Extent) -> anyhow::Result<Checked> {
         else {
             bail!("refused: a product_images row lacks its tenant_id or object_key");
         };
-        if !key.starts_with(&format!("{tenant}/")) {
-            bail!("refused: image key {key} is not its own shop's ({tenant})");
+        if let Some(v) = string(row, "variants").filter(|v| !v.is_empty())
+            && serde_json::from_str::<Vec<storekeep_store_sql::catalog::rows::StoredVariant>>(v)
+                .is_err()
+        {
+            bail!("refused: image {key}'s variants list is not one storekeep writes");
+        }
+        for key in std::iter::once(key.to_owned()).chain(row_media_keys(row)) {
+            if !key.starts_with(&format!("{tenant}/")) {
+                bail!("refused: image key {key} is not its own shop's ({tenant})");
+            }
         }
     }
     let wanted = media_keys(&shop);

@@ -331,10 +331,8 @@ pub async fn delete_product(
     audit: &AuditContext,
 ) -> ServiceResult<()> {
     let product = state.store.delete_product(tenant.id, id, audit).await?;
-    for image in product.images {
-        if let Err(e) = state.media.delete(&image.key).await {
-            tracing::warn!(error = %e, key = image.key, "could not delete an image object");
-        }
+    for image in &product.images {
+        super::images::remove_objects(&state.media, image).await;
     }
     Ok(())
 }
@@ -342,7 +340,7 @@ pub async fn delete_product(
 /// Fills in image URLs, which depend on configuration, not on the data.
 pub fn with_urls(state: &Services, mut product: Product) -> Product {
     for image in &mut product.images {
-        image.url = state.media.url(&image.key);
+        super::images::with_urls(&state.media, image);
     }
     product
 }

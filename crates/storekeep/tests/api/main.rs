@@ -13,6 +13,7 @@ mod catalog_media;
 mod catalog_nodes;
 mod catalog_store;
 mod catalog_support;
+mod catalog_variants;
 mod checkout;
 mod commerce_support;
 mod connections;

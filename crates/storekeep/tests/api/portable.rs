@@ -327,7 +327,10 @@ async fn a_shop_moved_from_sqlite_answers_the_same_and_verifies_its_audit_chain(
     // Assert: every answer alike, ids included.
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["shop"]["slug"], "moving");
-    assert_eq!(summary["images"], 1, "{summary}");
+    assert_eq!(
+        summary["images"], 3,
+        "the image and its two variants: {summary}"
+    );
     let after = views(&target, "moving", &built).await;
     assert_same_views(&before, &after);
     let found = &after

@@ -222,7 +222,10 @@ async fn a_platform_moved_from_sqlite_answers_the_same_and_verifies_every_audit_
         Some(2),
         "{summary}"
     );
-    assert_eq!(summary["images"], 2, "{summary}");
+    assert_eq!(
+        summary["images"], 6,
+        "two images, each with two variants: {summary}"
+    );
     assert_eq!(summary["tables"]["plans"], 2, "{summary}");
 
     // Act: into an empty database of this pass's kind, then serve it.
@@ -473,8 +476,9 @@ async fn an_export_larger_than_an_archive_may_hold_stops_before_reading_the_imag
     let work = tempfile::tempdir().unwrap();
     let (source, _, _) = small_platform(work.path()).await;
     let images = crate::portable::walk(&source.db.dir.path().join("media"));
-    let [image] = images.as_slice() else {
-        panic!("one image: {images:?}")
+    // The original (its two variants sort before it: `-` < `.`).
+    let [_, _, image] = images.as_slice() else {
+        panic!("one image and its two variants: {images:?}")
     };
     let file = std::fs::OpenOptions::new().write(true).open(image).unwrap();
     file.set_len(5 << 30).unwrap();
@@ -626,7 +630,7 @@ async fn two_imports_at_once_leave_the_winners_images_in_place() {
     let work = tempfile::tempdir().unwrap();
     let (source, _, all) = small_platform(work.path()).await;
     let images = crate::portable::walk(&source.db.dir.path().join("media"));
-    let bytes = std::fs::read(&images[0]).unwrap();
+    let bytes: Vec<Vec<u8>> = images.iter().map(|i| std::fs::read(i).unwrap()).collect();
     source.stop().await;
     let target = TestDb::new().await;
     ok(&target, &["migrate"]);
@@ -648,8 +652,13 @@ async fn two_imports_at_once_leave_the_winners_images_in_place() {
         "exactly one import: {outcomes:?}"
     );
     let here = crate::portable::walk(&target.dir.path().join("media"));
-    assert_eq!(here.len(), 1, "the winner's image is in place: {here:?}");
-    assert_eq!(std::fs::read(&here[0]).unwrap(), bytes);
+    assert_eq!(
+        here.len(),
+        3,
+        "the winner's image and its two variants are in place: {here:?}"
+    );
+    let here_bytes: Vec<Vec<u8>> = here.iter().map(|i| std::fs::read(i).unwrap()).collect();
+    assert_eq!(here_bytes, bytes);
     let app = spawn_app_on(target, |_| {}).await;
     let products = get(app.shop("boxed", Method::GET, "/api/v1/store/products")).await;
     let url = products.to_string();

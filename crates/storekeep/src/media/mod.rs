@@ -7,6 +7,8 @@
 //! from the header (JPEG, PNG, WebP, GIF), must match the declared content
 //! type, and its dimensions are read without decoding the image.
 
+pub mod variants;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -350,27 +352,56 @@ pub fn object_key(
     format!("{tenant}/{image}.{ext}")
 }
 
-/// The longest key [`object_key`] makes: two hyphenated UUIDs, a slash,
-/// a dot and an extension.
-const MAX_KEY_LEN: usize = 36 + 1 + 36 + 1 + 4;
+/// A variant's key: its image's key with `-{width}` before the extension
+/// of the variant's format — `{tenant}/{image id}-480.webp` for the 480 px
+/// WebP of `{tenant}/{image id}.jpg`. Derived, so unguessable too, and
+/// removed with the image.
+pub fn variant_key(image_key: &str, width: u32, content_type: &str) -> String {
+    let stem = image_key
+        .rsplit_once('.')
+        .map_or(image_key, |(stem, _)| stem);
+    format!("{stem}-{width}.{}", extension_of(content_type))
+}
 
-/// The content type of a key [`object_key`] made, or `None` for any other
-/// string: only the exact spelling it writes (lower-case hyphenated UUIDs,
-/// a known extension, nothing after it) passes. Checked before a key from a
-/// URL reaches the object store, so no other path touches storage.
+/// The longest key [`object_key`] or [`variant_key`] makes: two hyphenated
+/// UUIDs, a slash, a width of at most five digits after a hyphen, a dot
+/// and an extension.
+const MAX_KEY_LEN: usize = 36 + 1 + 36 + 6 + 1 + 4;
+
+/// The content type of a key [`object_key`] or [`variant_key`] made, or
+/// `None` for any other string: only the exact spelling they write
+/// (lower-case hyphenated UUIDs, a width without leading zero, a known
+/// extension, nothing after it) passes. Checked before a key from a URL
+/// reaches the object store, so no other path touches storage.
 pub fn content_type_of(key: &str) -> Option<&'static str> {
     if key.len() > MAX_KEY_LEN {
         return None;
     }
     let (tenant, file) = key.split_once('/')?;
-    let (id, ext) = file.split_once('.')?;
+    let (name, ext) = file.split_once('.')?;
+    // A UUID is 36 characters; a variant's width follows it.
+    let (id, width) = match name.get(36..) {
+        Some("") => (name, None),
+        Some(rest) => (&name[..36], Some(rest.strip_prefix('-')?)),
+        None => return None,
+    };
+    if let Some(width) = width
+        && (width.is_empty()
+            || width.len() > 5
+            || width.starts_with('0')
+            || !width.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
     let tenant = uuid::Uuid::parse_str(tenant).ok()?;
     let id = uuid::Uuid::parse_str(id).ok()?;
     let content_type = FORMATS
         .iter()
         .map(|(_, ct)| *ct)
         .find(|ct| extension_of(ct) == ext)?;
-    (format!("{}/{}.{ext}", tenant.hyphenated(), id.hyphenated()) == key).then_some(content_type)
+    let width = width.map_or(String::new(), |w| format!("-{w}"));
+    (format!("{}/{}{width}.{ext}", tenant.hyphenated(), id.hyphenated()) == key)
+        .then_some(content_type)
 }
 
 fn extension_of(content_type: &str) -> &str {
@@ -455,6 +486,24 @@ mod tests {
             Some("image/jpeg")
         );
         assert_eq!(content_type_of("../etc/passwd"), None);
+        let variant = variant_key(&key, 480, "image/webp");
+        assert!(variant.ends_with("-480.webp"), "{variant}");
+        assert_eq!(content_type_of(&variant), Some("image/webp"));
+        assert_eq!(
+            content_type_of(&variant_key(&key, 160, "image/jpeg")),
+            Some("image/jpeg")
+        );
+        for bad in [
+            "-0480.webp",
+            "-.webp",
+            "-48a.webp",
+            "-123456.webp",
+            "_480.webp",
+            "-480-1.webp",
+        ] {
+            let other = key.replace(".png", bad);
+            assert_eq!(content_type_of(&other), None, "{other}");
+        }
         assert_eq!(content_type_of(&key.replace(".png", ".html")), None);
         for other in [
             format!("{key}/x"),
