@@ -15,6 +15,7 @@ mod plan;
 #[cfg(test)]
 mod proptests;
 mod rentals;
+mod storefront;
 mod tenant;
 mod validation;
 mod webhooks;
@@ -55,6 +56,10 @@ pub use rentals::{
     LateFeeRule, MAX_TERM_PERIODS, Maintainer, RentalContract, RentalKind, RentalPaymentKind,
     RentalPlan, RentalTerms, RentalUnit, TermUnit, UnitCondition, UnitEvent, UnitEventKind,
     UnitStatus,
+};
+pub use storefront::{
+    FONT_STACKS, MAX_CUSTOM_CSS, STOREFRONT_LANGUAGES, StorefrontSettings, custom_css_problem,
+    is_media_key,
 };
 pub use tenant::{
     DomainName, EmailDkim, NewTenant, PAYMENT_PROVIDERS, Slug, Tenant, TenantPatch, TenantSettings,

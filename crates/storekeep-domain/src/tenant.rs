@@ -84,6 +84,13 @@ impl DomainName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `localhost`, the development base domain (`{slug}.localhost` reaches
+    /// a local server in browsers). A single label, so `parse` refuses it
+    /// as a shop's own domain; only the `base_domain` setting accepts it.
+    pub fn localhost() -> Self {
+        Self("localhost".to_owned())
+    }
 }
 
 /// Whether a tenant's shop is served. A suspended tenant answers like an
@@ -173,6 +180,10 @@ pub struct TenantSettings {
     #[serde(default = "default_time_zone")]
     #[schema(example = "Europe/Berlin")]
     pub time_zone: String,
+    /// How the shop's web storefront looks and speaks (see
+    /// [`crate::StorefrontSettings`]); left out of answers while unset.
+    #[serde(default, skip_serializing_if = "crate::StorefrontSettings::is_default")]
+    pub storefront: crate::StorefrontSettings,
     /// Keys this version does not know. A request naming one is refused
     /// (see [`TenantSettings::problems`]: a misspelt setting must not be
     /// ignored in silence); a stored one is read without error and kept
@@ -258,6 +269,7 @@ impl Default for TenantSettings {
             email_accent_color: None,
             email_dkim: None,
             time_zone: default_time_zone(),
+            storefront: crate::StorefrontSettings::default(),
             unknown: std::collections::BTreeMap::new(),
         }
     }
@@ -312,6 +324,7 @@ impl TenantSettings {
                 ),
             ));
         }
+        self.storefront.problems(&mut out);
         out.into_iter()
             .map(|(field, message)| (field.to_owned(), message))
             .collect()

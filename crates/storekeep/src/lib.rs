@@ -26,6 +26,7 @@ pub mod redis_link;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod web;
 pub mod wire;
 
 /// The crate version, reported by health checks and metrics.

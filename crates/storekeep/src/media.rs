@@ -199,6 +199,15 @@ impl Media {
         self.kind
     }
 
+    /// `scheme://host[:port]` of the configured public base URL, if images
+    /// are served from another origin (the storefront's CSP allows it).
+    pub fn public_origin(&self) -> Option<String> {
+        let base = self.public_base_url.as_deref()?;
+        let (scheme, rest) = base.split_once("://")?;
+        let host = rest.split('/').next().unwrap_or(rest);
+        (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+    }
+
     /// The link clients fetch an image by.
     pub fn url(&self, key: &str) -> String {
         match &self.public_base_url {

@@ -39,6 +39,10 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
     let _log = telemetry::init(&settings);
     if args.demo {
         settings.payments.test_enabled = true;
+        // The demo shop's storefront at http://demo.localhost:PORT/.
+        if settings.base_domain.is_none() {
+            settings.base_domain = Some(storekeep_domain::DomainName::localhost());
+        }
     }
 
     if args.demo && settings.platform_token.is_none() {
@@ -84,7 +88,7 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         tracing::info!(
             tenant = %tenant.slug,
             products_created = created,
-            "demo tenant ready (send X-Tenant: demo)"
+            "demo tenant ready (send X-Tenant: demo; storefront at http://demo.localhost:PORT/)"
         );
     }
 

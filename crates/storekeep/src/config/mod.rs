@@ -317,6 +317,8 @@ impl Settings {
             "base_domain" => {
                 self.base_domain = if value.trim().is_empty() {
                     None
+                } else if value.trim().eq_ignore_ascii_case("localhost") {
+                    Some(DomainName::localhost())
                 } else {
                     Some(DomainName::parse(value)?)
                 }

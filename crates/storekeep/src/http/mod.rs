@@ -127,10 +127,10 @@ pub fn build_router(state: AppState) -> Router {
             get(move || async move { Html(page.to_string()) }),
         )
         .route("/api/docs/assets/{file}", get(routes::docs::asset))
+        // The storefront: every other path, at a shop's host.
+        .merge(crate::web::router())
         .route_layer(tower::util::MapRequestLayer::new(middleware::record_route))
-        .fallback(|| async {
-            ApiError::NotFound("there is nothing at this path".into()).into_response()
-        })
+        .fallback(crate::web::fallback)
         .layer(mw::from_fn_with_state(state.clone(), middleware::context))
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -194,6 +194,16 @@ pub async fn change_settings(
     for (field, message) in settings.problems() {
         errors.add(&format!("settings.{field}"), message);
     }
+    // A logo must be one of this shop's own images.
+    if let Some(logo) = &settings.storefront.logo
+        && storekeep_domain::is_media_key(logo)
+        && !logo.starts_with(&format!("{}/", tenant.id))
+    {
+        errors.add(
+            "settings.storefront.logo",
+            "must be the key of one of this shop's images".to_owned(),
+        );
+    }
     if errors.is_empty() {
         super::notify::seal_dkim_key(&svc.keyring, tenant, &mut settings, &mut errors);
     }

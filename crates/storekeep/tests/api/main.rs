@@ -46,6 +46,8 @@ mod portable_reseal;
 mod security;
 mod tenancy;
 mod tenants;
+mod web_shell;
+mod web_support;
 mod webhook_support;
 mod webhooks_out;
 // Rentals: plans and units, contracts.

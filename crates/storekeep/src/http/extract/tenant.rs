@@ -54,7 +54,7 @@ impl FromRequestParts<AppState> for CurrentTenant {
 
 /// The host name of the request, lowercased and without the port, unless
 /// it is an IP address or a bare name (which no tenant can own).
-fn host_name(parts: &Parts) -> Option<DomainName> {
+pub fn host_name(parts: &Parts) -> Option<DomainName> {
     let host = parts.headers.get(HOST)?.to_str().ok()?;
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,

@@ -174,6 +174,8 @@ fn render_problem(response: &mut Response, request_id: &str) {
             // Health checks answer 503 with their own JSON body; keep it.
             if content_type.starts_with("application/json")
                 || content_type.starts_with("application/problem+json")
+                // The storefront's error pages (`web::WebError`).
+                || content_type.starts_with("text/html")
             {
                 return;
             }

@@ -22,15 +22,15 @@ pub fn headers(response: &mut Response, https: bool) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if is_html {
+    // A response that set its own policy keeps it (the storefront's is
+    // stricter than this one, which Swagger UI's inline styles need).
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(if is_html {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
              frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
         } else {
             "default-src 'none'; frame-ancestors 'none'"
-        }),
-    );
+        }));
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),

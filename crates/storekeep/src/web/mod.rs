@@ -1,0 +1,53 @@
+//! The storefront: server-rendered HTML pages of one shop at the shop's own
+//! host (a custom domain or `{slug}.{base_domain}`), beside the JSON API.
+//!
+//! A layer next to `http/`: page handlers extract the [`shop::Shop`] (by
+//! host only), call the SAME services the API calls, and render askama
+//! templates (`templates/storefront/`) inside the layout with a
+//! [`chrome::Chrome`]. `web/` never touches the store (checked by a grep in
+//! ARCHITECTURE.md). Every request whose path is not `/api/…` or
+//! `/media/…` comes here.
+//!
+//! Paths: `/`, `/products/{handle}`, `/categories/{handle}`, `/search`,
+//! `/deals`, `/legal/{terms|privacy|returns}`, `/sitemap.xml`,
+//! `/robots.txt`, `/assets/{file}`. Reserved for the session pages:
+//! `/cart…`, `/checkout…`, `/orders/…`, `/account…`, `/signin`,
+//! `/signup`, `/signout`.
+
+pub mod assets;
+pub mod branding;
+pub mod cache;
+pub mod chrome;
+pub mod i18n;
+pub mod images;
+pub mod money;
+pub mod pages;
+pub mod respond;
+pub mod shop;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+pub use respond::{Fragment, WebError};
+
+/// The storefront's routes (merged into the one router by `http::build_router`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home::page))
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// Whatever no route took: `/api/…` and `/media/…` keep the API's
+/// problem+json 404; every other path is a storefront page that does not
+/// exist (an HTML 404).
+pub async fn fallback(req: Request) -> Response {
+    let path = req.uri().path();
+    if path == "/api" || path.starts_with("/api/") || path.starts_with("/media/") {
+        return ApiError::NotFound("there is nothing at this path".into()).into_response();
+    }
+    WebError::NotFound.into_response()
+}

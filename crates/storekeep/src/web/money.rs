@@ -1,0 +1,127 @@
+//! Money as a shopper reads it: the amount in the currency's minor units,
+//! written with the currency's decimals and the language's separators and
+//! symbol placement (`$1,234.56` in English, `1.234,56 €` in German,
+//! `¥1,235` for a zero-decimal currency).
+
+use crate::web::i18n::Lang;
+
+/// Decimal places of `currency` (ISO 4217 minor units): 0 for the
+/// currencies without a minor unit in use, 3 for the dinars that have
+/// three, 2 for the rest.
+pub fn decimals(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// The symbol shown for `currency`, where one is unambiguous in `lang`;
+/// `None` writes the ISO code.
+fn symbol(currency: &str, lang: Lang) -> Option<&'static str> {
+    Some(match (currency, lang) {
+        ("USD", Lang::En) => "$",
+        ("USD", Lang::De) => "$",
+        ("EUR", _) => "€",
+        ("GBP", _) => "£",
+        ("JPY", _) => "¥",
+        ("INR", _) => "₹",
+        ("KRW", _) => "₩",
+        ("CAD", Lang::En) => "CA$",
+        ("AUD", Lang::En) => "A$",
+        _ => return None,
+    })
+}
+
+/// `amount` minor units of `currency`, formatted for `lang`.
+pub fn format(amount: i64, currency: &str, lang: Lang) -> String {
+    let places = decimals(currency);
+    let unit = 10_i128.pow(places);
+    let abs = i128::from(amount).abs();
+    let (whole, frac) = (abs / unit, abs % unit);
+    let (group, point) = match lang {
+        Lang::En => (',', '.'),
+        Lang::De => ('.', ','),
+    };
+    let digits = whole.to_string();
+    let mut number = String::with_capacity(digits.len() + 8);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            number.push(group);
+        }
+        number.push(c);
+    }
+    if places > 0 {
+        number.push(point);
+        number.push_str(&format!("{frac:0width$}", width = places as usize));
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    match (lang, symbol(currency, lang)) {
+        (Lang::En, Some(s)) => format!("{sign}{s}{number}"),
+        (Lang::En, None) => format!("{sign}{currency}\u{a0}{number}"),
+        (Lang::De, Some(s)) => format!("{sign}{number}\u{a0}{s}"),
+        (Lang::De, None) => format!("{sign}{number}\u{a0}{currency}"),
+    }
+}
+
+/// The plain decimal amount (`19.99`, `1235`), as schema.org and
+/// OpenGraph want a price: no symbol, a point, no grouping.
+pub fn plain(amount: i64, currency: &str) -> String {
+    let places = decimals(currency);
+    let unit = 10_i128.pow(places);
+    let abs = i128::from(amount).abs();
+    let sign = if amount < 0 { "-" } else { "" };
+    if places == 0 {
+        format!("{sign}{abs}")
+    } else {
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / unit,
+            abs % unit,
+            width = places as usize
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_puts_the_symbol_first_and_groups_with_commas() {
+        assert_eq!(format(1999, "USD", Lang::En), "$19.99");
+        assert_eq!(format(123_456_789, "USD", Lang::En), "$1,234,567.89");
+        assert_eq!(format(5, "GBP", Lang::En), "£0.05");
+        assert_eq!(format(-250, "USD", Lang::En), "-$2.50");
+        assert_eq!(format(100_000, "SEK", Lang::En), "SEK\u{a0}1,000.00");
+    }
+
+    #[test]
+    fn german_puts_the_symbol_last_with_a_decimal_comma() {
+        assert_eq!(format(1999, "EUR", Lang::De), "19,99\u{a0}€");
+        assert_eq!(format(123_456, "EUR", Lang::De), "1.234,56\u{a0}€");
+        assert_eq!(format(1999, "USD", Lang::De), "19,99\u{a0}$");
+        assert_eq!(format(1000, "CHF", Lang::De), "10,00\u{a0}CHF");
+    }
+
+    #[test]
+    fn zero_and_three_decimal_currencies() {
+        assert_eq!(format(1235, "JPY", Lang::En), "¥1,235");
+        assert_eq!(format(1235, "JPY", Lang::De), "1.235\u{a0}¥");
+        assert_eq!(format(1_500, "KWD", Lang::En), "KWD\u{a0}1.500");
+        assert_eq!(plain(1235, "JPY"), "1235");
+        assert_eq!(plain(1999, "USD"), "19.99");
+        assert_eq!(plain(7, "USD"), "0.07");
+        assert_eq!(plain(1_500, "KWD"), "1.500");
+    }
+
+    #[test]
+    fn extremes_do_not_overflow() {
+        assert_eq!(
+            format(i64::MIN, "USD", Lang::En),
+            "-$92,233,720,368,547,758.08"
+        );
+        assert_eq!(format(0, "USD", Lang::En), "$0.00");
+    }
+}

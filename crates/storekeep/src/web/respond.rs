@@ -1,0 +1,183 @@
+//! How storefront pages answer: HTML with the storefront's headers (a
+//! strict Content-Security-Policy with no inline script or style,
+//! `Content-Language`, `Vary: Accept-Language`), and errors as small HTML
+//! pages — never problem+json.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use storekeep_store::StoreError;
+
+use crate::http::error::ErrorCause;
+use crate::services::ServiceError;
+use crate::web::chrome::{CSRF_SLOT, Chrome};
+use crate::web::i18n::{Lang, layout};
+
+/// The storefront's policy: nothing but this origin's stylesheets, scripts
+/// and forms; images from here (and the media store's public origin, when
+/// one is configured); no framing, no `<base>`. JSON-LD blocks are data,
+/// not scripts, so `script-src 'self'` does not stop them.
+pub fn csp(media_origin: Option<&str>) -> String {
+    let media = media_origin.map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:{media}; \
+         font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'"
+    )
+}
+
+/// An HTML response with the storefront's headers.
+pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&str>) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp(media_origin)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.code()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-language"));
+    // Pages carry per-visitor parts (cart count, CSRF token): a shared
+    // cache must not keep them, a browser must ask again.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response
+}
+
+/// A page's own parts, apart from the layout: its `<title>`, what it adds
+/// to `<head>` (canonical, OpenGraph, JSON-LD) and its `<main>`. Cacheable
+/// per shop and language: nothing in it depends on the visitor (forms carry
+/// [`CSRF_SLOT`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Fragment {
+    pub title: String,
+    pub head: String,
+    pub main: String,
+}
+
+/// The layout around a [`Fragment`].
+#[derive(Template)]
+#[template(path = "storefront/page.html")]
+struct Page<'a> {
+    chrome: &'a Chrome,
+    title: &'a str,
+    head: &'a str,
+    main: &'a str,
+}
+
+/// Renders `fragment` in the layout with `chrome`: the page as sent.
+pub fn page(
+    chrome: &Chrome,
+    fragment: &Fragment,
+    media_origin: Option<&str>,
+) -> Result<Response, WebError> {
+    let main = fragment.main.replace(CSRF_SLOT, chrome.csrf_token());
+    let body = Page {
+        chrome,
+        title: &fragment.title,
+        head: &fragment.head,
+        main: &main,
+    }
+    .render()
+    .map_err(|e| WebError::Internal(format!("rendering the layout: {e}")))?;
+    Ok(html(StatusCode::OK, body, chrome.lang, media_origin))
+}
+
+/// A storefront request that cannot be answered with its page.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The host names no active shop.
+    #[error("no shop at this host")]
+    NoShop,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    /// A dependency (the database) is down: 503, try again.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ServiceError> for WebError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(StoreError::NotFound(_)) => Self::NotFound,
+            ServiceError::Store(StoreError::Unavailable(m)) => Self::Unavailable(m.to_string()),
+            ServiceError::Store(StoreError::InvalidCursor) => {
+                Self::BadRequest("this page link is not valid".into())
+            }
+            ServiceError::BadRequest(m) => Self::BadRequest(m),
+            ServiceError::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The error page: small, self-contained, unbranded (it must render even
+/// when the shop could not be read), with the site stylesheet.
+#[derive(Template)]
+#[template(path = "storefront/error.html")]
+struct ErrorPage<'a> {
+    lang: Lang,
+    site_css: &'static str,
+    title: &'a str,
+    text: &'a str,
+    back: &'a str,
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NoShop | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error page in `lang`.
+    pub fn render(&self, lang: Lang) -> Response {
+        let t = layout::get(lang);
+        let (title, text) = match self {
+            Self::NoShop | Self::NotFound => (t.not_found_title, t.not_found_text),
+            Self::BadRequest(m) => (t.error_title, m.as_str()),
+            Self::Unavailable(_) => (t.error_title, t.unavailable_text),
+            Self::Internal(_) => (t.error_title, t.error_text),
+        };
+        let body = ErrorPage {
+            lang,
+            site_css: crate::web::assets::site_css_url(),
+            title,
+            text,
+            back: t.back_home,
+        }
+        .render()
+        .unwrap_or_else(|_| "<!doctype html><title>Error</title>".to_owned());
+        let mut response = html(self.status(), body, lang, None);
+        if let Self::Unavailable(cause) | Self::Internal(cause) = self {
+            response.extensions_mut().insert(ErrorCause(cause.clone()));
+            if matches!(self, Self::Unavailable(_)) {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+        }
+        response
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        self.render(Lang::En)
+    }
+}
