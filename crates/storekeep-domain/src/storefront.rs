@@ -107,7 +107,7 @@ impl StorefrontSettings {
 
     /// Checks every field, as `(field, message)` with the field named
     /// under `storefront.`.
-    pub fn problems<'a>(&self, out: &mut Vec<(&'a str, String)>) {
+    pub fn problems(&self, out: &mut Vec<(&str, String)>) {
         if let Some(name) = &self.name
             && (name.trim().is_empty()
                 || name.chars().count() > 100

@@ -39,6 +39,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home::page))
         .route("/assets/{file}", get(assets::serve))
+        .route("/products/{handle}", get(pages::product::page))
+        .route("/categories/{handle}", get(pages::catalog::page))
+        .route("/search", get(pages::search::page))
+        .route("/deals", get(pages::deals::page))
+        .route("/legal/{page}", get(pages::legal::page))
+        .route("/sitemap.xml", get(pages::seo::sitemap))
+        .route("/robots.txt", get(pages::seo::robots))
 }
 
 /// Whatever no route took: `/api/…` and `/media/…` keep the API's

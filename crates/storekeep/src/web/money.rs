@@ -125,3 +125,51 @@ mod tests {
         assert_eq!(format(0, "USD", Lang::En), "$0.00");
     }
 }
+
+/// A price a shopper typed (`19.99`, `19,99`, `20`) in `currency`'s
+/// minor units; `None` when it is not a plain non-negative amount.
+pub fn parse_major(raw: &str, currency: &str) -> Option<i64> {
+    let raw = raw.trim().replace(',', ".");
+    if raw.is_empty() || raw.len() > 15 {
+        return None;
+    }
+    let places = decimals(currency) as usize;
+    let (whole, frac) = raw.split_once('.').unwrap_or((&raw, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > places
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<places$}").parse().ok()?
+    };
+    whole
+        .checked_mul(10_i64.pow(places as u32))?
+        .checked_add(frac)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::parse_major;
+
+    #[test]
+    fn typed_prices_become_minor_units() {
+        assert_eq!(parse_major("19.99", "USD"), Some(1999));
+        assert_eq!(parse_major("19,9", "EUR"), Some(1990));
+        assert_eq!(parse_major(" 20 ", "USD"), Some(2000));
+        assert_eq!(parse_major("1235", "JPY"), Some(1235));
+        assert_eq!(parse_major("12.5", "JPY"), None);
+        assert_eq!(parse_major("-1", "USD"), None);
+        assert_eq!(parse_major("1e3", "USD"), None);
+        assert_eq!(parse_major("", "USD"), None);
+    }
+}

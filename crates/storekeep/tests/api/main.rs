@@ -46,6 +46,7 @@ mod portable_reseal;
 mod security;
 mod tenancy;
 mod tenants;
+mod web_catalog;
 mod web_shell;
 mod web_support;
 mod webhook_support;

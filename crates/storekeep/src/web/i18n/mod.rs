@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod layout;
+pub mod rental;
 
 /// A language the storefront speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,11 +8,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::services::{deals, storefront};
-use crate::web::chrome::Chrome;
 use crate::web::i18n::catalog::{self, CatalogMsgs};
 use crate::web::pages::views::{Card, when};
 use crate::web::shop::Shop;
-use crate::web::{Fragment, WebError, respond};
+use crate::web::{Fragment, WebError};
 use crate::wire::catalog::ListParams;
 
 /// Products on the home page.
@@ -39,14 +38,8 @@ pub async fn page(State(state): State<AppState>, shop: Result<Shop, WebError>) -
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    match build(&state, &shop).await {
-        Ok(f) => {
-            let chrome = Chrome::new(&state, &shop, "/");
-            respond::page(&chrome, &f, state.services.media.public_origin().as_deref())
-                .unwrap_or_else(|e| e.render(shop.lang))
-        }
-        Err(e) => e.render(shop.lang),
-    }
+    let built = build(&state, &shop).await;
+    crate::web::pages::finish(&state, &shop, "/", built)
 }
 
 async fn build(state: &AppState, shop: &Shop) -> Result<Fragment, WebError> {
