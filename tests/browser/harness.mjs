@@ -89,6 +89,16 @@ test('console errors, page errors, failed and refused requests and CSP violation
   await done(page);
 });
 
+test('a known gap the spec tolerates does not fail the page; anything else still does', async (browser) => {
+  const page = await newPage(browser, { tolerate: [{ pattern: /\/missing\.png\)?$/, reason: 'harness self-test' }] });
+  await page.goto(fixture('/noisy'));
+  await page.waitForTimeout(500);
+  const message = await failure(() => expectClean(page));
+  check(!message.includes('missing.png'), `the tolerated 404 is not reported:\n${message}`);
+  check(message.includes('boom from noisy.js'), `other problems still are:\n${message}`);
+  await done(page);
+});
+
 test('axe fails on serious and critical violations and lists them by rule', async (browser) => {
   const page = await newPage(browser);
   await visit(page, fixture('/inaccessible'));

@@ -50,30 +50,52 @@ export async function launch() {
 /// errors, requests that failed at the network level, and responses of
 /// 400 or more. `javaScript: false` is a browser with JavaScript off.
 /// `expect(page)` (or `await visit(...)`) fails on any problem.
-export async function newPage(browser, { javaScript = true, ...options } = {}) {
+///
+/// `tolerate` lists known gaps, `{ pattern, reason }`: a problem whose text
+/// matches `pattern` does not fail the page but is printed, with its
+/// reason, at the end of the run (see `run`), so a gap stays in sight
+/// until it is fixed and its entry removed.
+export async function newPage(browser, { javaScript = true, tolerate = [], ...options } = {}) {
   const context = await browser.newContext({ javaScriptEnabled: javaScript, ...options });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   const page = await context.newPage();
   const problems = [];
+  const report = (problem) => {
+    const gap = tolerate.find((t) => t.pattern.test(problem));
+    if (gap) tolerated.add(`${problem} — ${gap.reason}`);
+    else problems.push(problem);
+  };
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     // Chromium also logs a response of 400 or more as a console error;
     // one `visit` expects is no problem (any other is reported twice).
     const expected = m.text().startsWith('Failed to load resource') && page.sk.allowed.has(m.location().url);
-    if (!expected) problems.push(`console error: ${m.text()} (${m.location().url})`);
+    if (!expected) report(`console error: ${m.text()} (${m.location().url})`);
   });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) =>
-    problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`),
-  );
+  page.on('pageerror', (e) => report(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => report(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
   page.on('response', (r) => {
     if (r.status() >= 400 && !page.sk.allowed.has(r.url())) {
-      problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+      report(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
     }
   });
   page.sk = { problems, allowed: new Set(), javaScript };
   return page;
 }
+
+/// The storefront's known gaps, tolerated by the specs (see `newPage`):
+/// each names what is wrong and who has it. Remove an entry when it is
+/// fixed; the specs then fail if it comes back.
+export const STOREFRONT_GAPS = [
+  {
+    // Every page: Chromium asks each origin for /favicon.ico by itself.
+    pattern: /\/favicon\.ico\)?$/,
+    reason: 'the storefront declares no icon, so /favicon.ico answers 404 (reported to i17-web, 2026-11-27)',
+  },
+];
+
+/// Problems a spec tolerated as known gaps, printed by `run`.
+const tolerated = new Set();
 
 /// Opens `url`, checks the main response's status (200 unless `status`
 /// says otherwise: a page meant to answer 404 is not a problem) and that
@@ -216,6 +238,7 @@ export async function run() {
   } finally {
     await browser.close();
   }
+  for (const t of tolerated) console.log(`tolerated (known gap): ${t}`);
   console.log(failed ? `${failed} case(s) failed` : 'all cases passed');
   process.exit(failed ? 1 : 0);
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use storekeep_test_support::{
     ServerProcess, TestDb, on_postgres, storekeep_command, tool_available,
 };
@@ -68,25 +68,52 @@ fn browser_available() -> bool {
     )
 }
 
-/// A shop the spec browses: its slug, its name, the products only it sells.
+/// A shop the spec browses: its slug, the name and colour its storefront
+/// shows, a category, and its products `(title, price in cents, in the
+/// category)`, which no other shop sells.
 struct Shop {
     slug: &'static str,
     name: &'static str,
-    products: &'static [&'static str],
+    color: &'static str,
+    category: (&'static str, &'static str),
+    /// A word some of its product titles hold.
+    search: &'static str,
+    terms: &'static str,
+    products: &'static [(&'static str, i64, bool)],
 }
 
 const SHOPS: &[Shop] = &[
     Shop {
         slug: "alpha",
         name: "Alpha Audio",
-        products: &["Studio Headphones", "Desk Speaker"],
+        color: "#7a1f1f",
+        category: ("headphones", "Headphones"),
+        search: "headphones",
+        terms: "Alpha Audio sells to adults only.",
+        products: &[
+            ("Studio Headphones", 4999, true),
+            ("Travel Headphones", 2999, true),
+            ("Wireless Headphones", 8999, true),
+            ("Desk Speaker", 1999, false),
+        ],
     },
     Shop {
         slug: "beta",
         name: "Beta Books",
-        products: &["Garden Atlas", "Poetry Collection"],
+        color: "#14532d",
+        category: ("atlases", "Atlases"),
+        search: "atlas",
+        terms: "Beta Books ships within the EU.",
+        products: &[
+            ("Garden Atlas", 2500, true),
+            ("Star Atlas", 4500, true),
+            ("Ocean Atlas", 3500, true),
+            ("Poetry Collection", 1500, false),
+        ],
     },
 ];
+
+const PASSWORD: &str = "correct horse battery staple";
 
 fn cli(db: &TestDb, args: &[&str]) {
     let out = storekeep_command(BIN, db).args(args).output().unwrap();
@@ -98,39 +125,131 @@ fn cli(db: &TestDb, args: &[&str]) {
     );
 }
 
-/// The two shops, each at `{slug}.localhost` and with its own products,
-/// made with the CLI as an operator would.
-fn seed(db: &TestDb) {
+/// The shops and their owners, made with the CLI as an operator would.
+fn create_shops(db: &TestDb) {
+    let pw = db.dir.path().join("owner-password");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
     for shop in SHOPS {
-        let domain = format!("{}.localhost", shop.slug);
+        cli(db, &["tenant", "create", shop.slug, "--name", shop.name]);
+        let email = format!("owner@{}.example", shop.slug);
         cli(
             db,
             &[
-                "tenant", "create", shop.slug, "--name", shop.name, "--domain", &domain,
-            ],
-        );
-        let mut csv = String::from("handle,title,sku,price,inventory\n");
-        for (i, title) in shop.products.iter().enumerate() {
-            let handle = title.to_lowercase().replace(' ', "-");
-            csv.push_str(&format!(
-                "{handle},{title},{}-{i},{},10\n",
-                shop.slug.to_uppercase(),
-                1999 + 1000 * i
-            ));
-        }
-        let file = db.dir.path().join(format!("{}.csv", shop.slug));
-        std::fs::write(&file, csv).unwrap();
-        cli(
-            db,
-            &[
-                "import",
-                "products",
+                "user",
+                "create",
                 "--tenant",
                 shop.slug,
-                file.to_str().unwrap(),
+                "--email",
+                &email,
+                "--password-file",
+                pw.to_str().unwrap(),
             ],
         );
     }
+}
+
+/// Sends `body` as the shop's owner and answers the response's JSON,
+/// asserting `status`.
+async fn call(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    slug: &str,
+    token: Option<&str>,
+    (method, path, status): (reqwest::Method, &str, u16),
+    body: Value,
+) -> Value {
+    let mut req = client
+        .request(method, server.url(path))
+        .header("x-tenant", slug)
+        .json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.unwrap();
+    let got = resp.status().as_u16();
+    let answer: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{path}: {answer}");
+    answer
+}
+
+/// Each shop's branding, terms, shipping, payment providers, category and
+/// products, through the admin API as its owner would; answers what the
+/// spec is told about them.
+async fn furnish(server: &ServerProcess) -> Vec<Value> {
+    use reqwest::Method;
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    for shop in SHOPS {
+        let email = format!("owner@{}.example", shop.slug);
+        let login = call(
+            &client,
+            server,
+            shop.slug,
+            None,
+            (Method::POST, "/api/v1/auth/login", 200),
+            json!({"email": email, "password": PASSWORD, "account": "staff"}),
+        )
+        .await;
+        let token = login["token"].as_str().unwrap().to_owned();
+        let token = Some(token.as_str());
+        call(
+            &client,
+            server,
+            shop.slug,
+            token,
+            (Method::PATCH, "/api/v1/admin/settings", 200),
+            json!({"settings": {
+                "storefront": {"name": shop.name, "primary_color": shop.color, "terms": shop.terms},
+                "shipping_methods": [{"code": "standard", "name": "Standard", "price": 500}],
+                "payment_providers": ["manual", "test"],
+            }}),
+        )
+        .await;
+        let (handle, name) = shop.category;
+        let category = call(
+            &client,
+            server,
+            shop.slug,
+            token,
+            (Method::POST, "/api/v1/admin/categories", 201),
+            json!({"category": {"handle": handle, "name": name}}),
+        )
+        .await;
+        let mut products = Vec::new();
+        for (i, (title, cents, in_category)) in shop.products.iter().enumerate() {
+            let categories = if *in_category {
+                json!([category["category"]["id"]])
+            } else {
+                json!([])
+            };
+            let created = call(
+                &client,
+                server,
+                shop.slug,
+                token,
+                (Method::POST, "/api/v1/admin/products", 201),
+                json!({"product": {
+                    "title": title, "status": "active", "categories": categories,
+                    "variants": [{"sku": format!("{}-{i}", shop.slug), "inventory": 5,
+                                  "price": {"amount": cents, "currency": "USD"}}],
+                }}),
+            )
+            .await;
+            products.push(json!({
+                "title": title,
+                "handle": created["product"]["handle"],
+                "cents": cents,
+                "price": format!("${}.{:02}", cents / 100, cents % 100),
+                "in_category": in_category,
+            }));
+        }
+        out.push(json!({
+            "slug": shop.slug, "name": shop.name, "color": shop.color,
+            "category": {"handle": handle, "name": name},
+            "search": shop.search, "terms": shop.terms, "products": products,
+        }));
+    }
+    out
 }
 
 /// Where the spec writes its screenshots: one folder per database, under
@@ -144,13 +263,9 @@ fn screenshot_dir() -> PathBuf {
         .join(if on_postgres() { "postgres" } else { "sqlite" })
 }
 
-/// Runs `node tests/browser/<spec>` against `server` and fails, showing
-/// the spec's output, unless it exits 0.
-fn run_spec(spec: &str, server: &ServerProcess, db: &TestDb) {
-    let shops: Vec<_> = SHOPS
-        .iter()
-        .map(|s| json!({"slug": s.slug, "name": s.name, "products": s.products}))
-        .collect();
+/// Runs `node tests/browser/<spec>` against `server`, telling it about
+/// `shops`, and fails, showing the spec's output, unless it exits 0.
+fn run_spec(spec: &str, server: &ServerProcess, db: &TestDb, shops: &[Value]) {
     let log = db.dir.path().join(format!("{spec}.log"));
     let out = File::create(&log).unwrap();
     let mut child = Command::new("node")
@@ -186,10 +301,24 @@ fn run_spec(spec: &str, server: &ServerProcess, db: &TestDb) {
     }
 }
 
+/// The binary serving every shop at `{slug}.localhost:PORT`, with the
+/// simulated `test` payment provider on.
 fn serve(db: &TestDb) -> ServerProcess {
     let mut cmd = storekeep_command(BIN, db);
-    cmd.arg("serve").env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0");
+    cmd.arg("serve")
+        .env("STOREKEEP_BASE_DOMAIN", "localhost")
+        .env("STOREKEEP_PAYMENTS_TEST_ENABLED", "true")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0");
     ServerProcess::start(cmd)
+}
+
+/// Two furnished shops served, and what the specs are told about them.
+async fn two_shops() -> (TestDb, ServerProcess, Vec<Value>) {
+    let db = TestDb::new().await;
+    create_shops(&db);
+    let server = serve(&db);
+    let shops = furnish(&server).await;
+    (db, server, shops)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -197,8 +326,15 @@ async fn the_browser_harness_catches_what_it_promises_and_reaches_each_shop_by_h
     if !browser_available() {
         return;
     }
-    let db = TestDb::new().await;
-    seed(&db);
-    let server = serve(&db);
-    run_spec("harness.mjs", &server, &db);
+    let (db, server, shops) = two_shops().await;
+    run_spec("harness.mjs", &server, &db, &shops);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_browses_two_shops_by_host_name_with_and_without_javascript() {
+    if !browser_available() {
+        return;
+    }
+    let (db, server, shops) = two_shops().await;
+    run_spec("browse.mjs", &server, &db, &shops);
 }
