@@ -2,8 +2,9 @@
 
     python3 scripts/bench.d/throughput.py catalog BIN               # storefront routes vs /api/health/live
     python3 scripts/bench.d/throughput.py request-path BIN BARE     # every route as a ratio of a bare axum handler
+    python3 scripts/bench.d/throughput.py storefront BIN LIGHTHOUSE # storefront pages vs /api/health/live, Lighthouse
 
-BENCH_SECS (default 10 for catalog, 6 for request-path) per measurement,
+BENCH_SECS (default 10 for catalog and storefront, 6 for request-path) per measurement,
 ROUNDS (request-path, default 3): the whole set is measured that many
 times, bare axum before and after each route, and medians are reported.
 ACCEPT_ENCODING (default "gzip", as browsers and HTTP libraries send;
@@ -129,9 +130,12 @@ def to_ms(value):
 ACCEPT = os.environ.get("ACCEPT_ENCODING", "gzip")
 
 
-def wrk(url, seconds, fail):
-    """Requests/s and p99 in ms; every answer must be 2xx."""
+def wrk(url, seconds, fail, host=None):
+    """Requests/s and p99 in ms; every answer must be 2xx. `host` is sent
+    as the Host header (a storefront page is chosen by host only)."""
     cmd = ["wrk", "--latency", "-t2", "-c32", f"-d{seconds}s", "-H", "X-Tenant: demo"]
+    if host:
+        cmd += ["-H", f"Host: {host}"]
     if ACCEPT:
         cmd += ["-H", f"Accept-Encoding: {ACCEPT}"]
     cmd.append(url)
@@ -225,11 +229,89 @@ def request_path(bin, bare_bin):
         server.stop()
 
 
+def storefront(bin, lighthouse):
+    """The demo shop's storefront (served at demo.localhost, `--demo` makes
+    localhost the base domain): its product page and a category page as
+    requests/s beside /api/health/live in the same run, then Lighthouse's
+    performance and accessibility scores for the product page."""
+    secs = int(os.environ.get("BENCH_SECS", "10"))
+    server = Server(bin)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        server.wait_ready()
+        server.unlimited_demo_shop()
+        product, _ = server.routes()
+        status, _, body = server.call("GET", "/api/v1/store/categories", headers={"x-tenant": "demo"})
+        if status != 200: server.fail(f"GET /api/v1/store/categories: {status} {body[:500]!r}")
+        cats = json.loads(body)
+        cats = cats.get("items") or cats.get("categories") or []
+        if not cats: server.fail("the demo shop has no category")
+        category = cats[0]["handle"]
+        host = f"demo.localhost:{server.port}"
+        routes = [
+            ("GET /api/health/live", "/api/health/live", None),
+            (f"GET /products/{{handle}} (HTML)", f"/products/{product['handle']}", host),
+            (f"GET /categories/{{handle}} (HTML)", f"/categories/{category}", host),
+        ]
+        for name, path, h in routes:
+            req = urllib.request.Request(server.base + path, headers={"host": h} if h else {})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    kind, size = r.headers.get("content-type", ""), len(r.read())
+            except urllib.error.HTTPError as e:
+                server.fail(f"{name}: {e.code} {e.read()[:500]!r}")
+            if h and not kind.startswith("text/html"): server.fail(f"{name}: {kind}, not HTML")
+            if h: print(f"{name}: {size} bytes of HTML (uncompressed)")
+        print(f"storekeep serve --demo, SQLite, release build; wrk -t2 -c32 -d{secs}s after a 2 s warm-up, "
+              f"Accept-Encoding: {ACCEPT or '(none)'}; on {os.cpu_count()} CPUs shared by client and server")
+        print(f"product: {product['handle']}; category: {category}; pages at http://{host}")
+        results = []
+        for name, path, h in routes:
+            wrk(server.base + path, 2, server.fail, h)
+            rps, p99 = wrk(server.base + path, secs, server.fail, h)
+            results.append((name, rps, p99))
+        print(f"{'route':<40} {'req/s':>10} {'p99 ms':>8} {'vs live':>8}")
+        for name, rps, p99 in results:
+            print(f"{name:<40} {rps:>10.0f} {p99:>8.2f} {rps / results[0][1]:>8.2f}")
+
+        # Lighthouse on the product page, against the system Chromium.
+        url = f"http://{host}/products/{product['handle']}"
+        report = os.path.join(server.dir.name, "lighthouse.json")
+        env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
+        out = subprocess.run([lighthouse, url, "--quiet", "--output=json", f"--output-path={report}",
+                              "--only-categories=performance,accessibility",
+                              "--chrome-flags=--headless=new --no-sandbox"],
+                             env=env, capture_output=True, text=True, timeout=300)
+        if out.returncode != 0 or not os.path.exists(report):
+            server.fail(f"lighthouse failed ({out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-3000:]}")
+        with open(report) as f:
+            lh = json.load(f)
+        if lh.get("runtimeError"): server.fail(f"lighthouse: {lh['runtimeError']}")
+        cats = lh["categories"]
+        print(f"Lighthouse {lh['lighthouseVersion']} ({lh['environment']['hostUserAgent'].split(' ')[-2]}, "
+              f"its default mobile emulation and throttling) on {url}:")
+        for key in ("performance", "accessibility"):
+            score = cats[key]["score"]
+            print(f"  {key}: {'n/a' if score is None else round(score * 100)}")
+        for audit in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
+                      "cumulative-layout-shift", "speed-index"):
+            a = lh["audits"].get(audit)
+            if a: print(f"    {a['title']}: {a.get('displayValue', '')}")
+        failing = [a["id"] for a in lh["audits"].values()
+                   if a.get("score") is not None and a["score"] < 1 and
+                   any(r["id"] == a["id"] for r in cats["accessibility"]["auditRefs"] if r["weight"] > 0)]
+        if failing: print(f"  accessibility audits not passed: {', '.join(failing)}")
+    finally:
+        server.stop()
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
     if what == "catalog":
         catalog(sys.argv[2])
     elif what == "request-path":
         request_path(sys.argv[2], sys.argv[3])
+    elif what == "storefront":
+        storefront(sys.argv[2], sys.argv[3])
     else:
         sys.exit(f"unknown benchmark {what}")

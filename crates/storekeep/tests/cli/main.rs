@@ -5,6 +5,7 @@ mod backup;
 mod backup_runs;
 mod backup_s3;
 mod backup_safety;
+mod browser;
 mod catalog;
 mod config;
 mod crash;
