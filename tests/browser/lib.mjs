@@ -87,11 +87,6 @@ export async function newPage(browser, { javaScript = true, tolerate = [], ...op
 /// each names what is wrong and who has it. Remove an entry when it is
 /// fixed; the specs then fail if it comes back.
 export const STOREFRONT_GAPS = [
-  {
-    // Every page: Chromium asks each origin for /favicon.ico by itself.
-    pattern: /\/favicon\.ico\)?$/,
-    reason: 'the storefront declares no icon, so /favicon.ico answers 404 (reported to i17-web, 2026-11-27)',
-  },
 ];
 
 /// Problems a spec tolerated as known gaps, printed by `run`.

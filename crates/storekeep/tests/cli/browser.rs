@@ -338,3 +338,12 @@ async fn a_guest_browses_two_shops_by_host_name_with_and_without_javascript() {
     let (db, server, shops) = two_shops().await;
     run_spec("browse.mjs", &server, &db, &shops);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_buys_two_items_with_the_test_provider_with_and_without_javascript() {
+    if !browser_available() {
+        return;
+    }
+    let (db, server, shops) = two_shops().await;
+    run_spec("checkout.mjs", &server, &db, &shops);
+}
