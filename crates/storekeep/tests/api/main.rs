@@ -47,6 +47,7 @@ mod security;
 mod tenancy;
 mod tenants;
 mod web_catalog;
+mod web_review;
 mod web_shell;
 mod web_support;
 mod webhook_support;
