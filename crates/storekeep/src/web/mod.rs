@@ -20,6 +20,7 @@ pub mod cache;
 pub mod chrome;
 pub mod i18n;
 pub mod images;
+pub mod limit;
 pub mod money;
 pub mod pages;
 pub mod respond;

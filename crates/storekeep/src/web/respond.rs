@@ -61,6 +61,10 @@ pub struct Fragment {
     pub title: String,
     pub head: String,
     pub main: String,
+    /// The page's canonical path when it is not the path asked for (a
+    /// product reached by its id declares its handle's URL).
+    #[serde(default)]
+    pub canonical_path: Option<String>,
     /// Whether it came from the cache (the `X-Cache: HIT` header), not stored.
     #[serde(skip)]
     pub hit: bool,
@@ -112,6 +116,9 @@ pub enum WebError {
     /// A dependency (the database) is down: 503, try again.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The page tier's rate limit is used up: 429, retry after this many seconds.
+    #[error("rate limited")]
+    TooManyRequests(u64),
     #[error("{0}")]
     Internal(String),
 }
@@ -149,6 +156,7 @@ impl WebError {
             Self::NoShop | Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -160,6 +168,7 @@ impl WebError {
             Self::NoShop | Self::NotFound => (t.not_found_title, t.not_found_text),
             Self::BadRequest(m) => (t.error_title, m.as_str()),
             Self::Unavailable(_) => (t.error_title, t.unavailable_text),
+            Self::TooManyRequests(_) => (t.error_title, t.too_many_text),
             Self::Internal(_) => (t.error_title, t.error_text),
         };
         let body = ErrorPage {
@@ -172,6 +181,11 @@ impl WebError {
         .render()
         .unwrap_or_else(|_| "<!doctype html><title>Error</title>".to_owned());
         let mut response = html(self.status(), body, lang, None);
+        if let Self::TooManyRequests(secs) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+        }
         if let Self::Unavailable(cause) | Self::Internal(cause) = self {
             response.extensions_mut().insert(ErrorCause(cause.clone()));
             if matches!(self, Self::Unavailable(_)) {

@@ -3,10 +3,12 @@
 //! rental terms seen at once, forward-compatible storefront settings, the
 //! CSRF slot, errors, canonical URLs, accessibility and languages.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use reqwest::Method;
 use storekeep_test_support::spawn_app_with;
 
 use crate::catalog_support::{png, simple, upload};
+use crate::rentals_support::{call, plan, post_plan};
 use crate::web_support::{BASE, get, get_at, host, shop, web_app};
 
 /// The JSON of the page's `<script type="application/ld+json">`.
@@ -81,5 +83,138 @@ async fn the_public_scheme_and_port_come_from_the_settings() {
         page.canonical(),
         Some("https://acme.shops.example:8443/products/acme-anvil")
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn storefront_pages_are_rate_limited_per_tier_with_an_html_429() {
+    let app = web_app().await;
+    let limits = json!({
+        "api_requests_per_minute": 3, "auth_requests_per_minute": 100,
+        "search_requests_per_minute": 2, "admin_requests_per_minute": 1000
+    });
+    crate::catalog_support::create_plan(&app, "tiny", limits).await;
+    crate::catalog_support::shop(&app, "acme", Some("tiny")).await;
+    for _ in 0..2 {
+        assert_eq!(get(&app, "acme", "/search?q=x").await.status, 200);
+    }
+    let limited = get(&app, "acme", "/search?q=x").await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.header("content-type").starts_with("text/html"));
+    assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
+    // The Api tier is its own bucket.
+    for _ in 0..3 {
+        assert_eq!(get(&app, "acme", "/deals").await.status, 200);
+    }
+    let limited = get(&app, "acme", "/").await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.body.contains("<html"), "{}", limited.body);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_share_the_plain_pages_cache_entry() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    simple(&app, "acme", &token, "Acme Anvil", "AN-1", 1_000).await;
+    crate::catalog_support::create_category(
+        &app,
+        "acme",
+        &token,
+        json!({"name": "Tools", "handle": "tools"}),
+    )
+    .await;
+    for path in ["/categories/tools", "/search?q=anvil"] {
+        let first = get(&app, "acme", path).await;
+        assert_eq!(first.status, 200, "{path}: {}", first.body);
+        assert_eq!(first.header("x-cache"), "MISS", "{path}");
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for junk in ["junk=1", "junk=2&x=y"] {
+            let again = get(&app, "acme", &format!("{path}{sep}{junk}")).await;
+            assert_eq!(again.status, 200);
+            assert_eq!(again.header("x-cache"), "HIT", "{path}{sep}{junk}");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_changed_rental_plan_shows_on_the_product_page_at_once() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    let product = crate::catalog_support::create(
+        &app,
+        "acme",
+        &token,
+        &crate::catalog_support::product_json("Laptop", &[("LAP-8", 90_000, 3)]),
+    )
+    .await;
+    let variant = product["variants"][0]["id"].as_str().unwrap();
+    let resp = post_plan(&app, "acme", &token, plan(variant)).await;
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let id = created["rental_plan"]["id"].as_str().unwrap().to_owned();
+    let before = get(&app, "acme", "/products/laptop").await;
+    assert!(before.body.contains("$49.00 every month"), "{}", before.body);
+    assert_eq!(get(&app, "acme", "/products/laptop").await.header("x-cache"), "HIT");
+
+    let resp = call(
+        &app,
+        "acme",
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/admin/rental-plans/{id}"),
+        Some(json!({"rental_plan": {"price_per_period": {"amount": 5_900, "currency": "USD"}}})),
+    )
+    .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let after = get(&app, "acme", "/products/laptop").await;
+    assert!(after.body.contains("$59.00 every month"), "{}", after.body);
+    assert!(after.body.contains("Total of payments</dt><dd>$708.00"));
+    assert!(!after.body.contains("$49.00 every month"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_old_csrf_marker_in_a_product_title_is_shown_as_typed() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    simple(&app, "acme", &token, "Mug __sk_csrf_slot__ edition", "MUG-1", 900).await;
+    let page = get(&app, "acme", "/products/mug-sk-csrf-slot-edition").await;
+    let page = if page.status == 404 {
+        // Whatever handle the shop made of the title.
+        let list = get(&app, "acme", "/search?q=Mug").await;
+        let i = list.body.find("/products/").expect("a product link");
+        let rest = &list.body[i..];
+        let path = &rest[..rest.find('"').unwrap()];
+        get(&app, "acme", path).await
+    } else {
+        page
+    };
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<h1>Mug __sk_csrf_slot__ edition</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("sk-csrf-slot-->"), "the slot was left in");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_product_reached_by_its_id_declares_its_handles_url_canonical() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    let product = simple(&app, "acme", &token, "Acme Anvil", "AN-1", 1_000).await;
+    let id = product["id"].as_str().unwrap();
+    let page = get(&app, "acme", &format!("/products/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.canonical(),
+        Some("http://acme.shops.example/products/acme-anvil")
+    );
+    assert!(page.body.contains(
+        "<meta property=\"og:url\" content=\"http://acme.shops.example/products/acme-anvil\">"
+    ));
     app.stop().await;
 }
