@@ -43,7 +43,7 @@ pub const FONT_STACKS: &[(&str, &str)] = &[
 /// The storefront section of a shop's settings. Every field is optional
 /// or has a default, so a shop that never set any is served plainly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct StorefrontSettings {
     /// The name shown in the shop's header and titles; the shop's name
     /// when unset.
@@ -89,6 +89,14 @@ pub struct StorefrontSettings {
     /// Returns policy, plain text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returns: Option<String>,
+    /// Keys this version does not know, as the top-level settings' own
+    /// (`TenantSettings::unknown`): refused when staff send one (a
+    /// misspelt setting is not ignored in silence), but a stored one — a
+    /// setting written by a newer node during a rolling deploy — is read
+    /// without error and kept when staff change the settings.
+    #[serde(flatten, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(ignore)]
+    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl StorefrontSettings {

@@ -27,6 +27,11 @@ pub fn csp(media_origin: Option<&str>) -> String {
     )
 }
 
+/// Marks a storefront response (page or error page): the API's error
+/// rewriting (`http::middleware::observe`) leaves its HTML as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct StorefrontPage;
+
 /// An HTML response with the storefront's headers.
 pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&str>) -> Response {
     let mut response = (status, body).into_response();
@@ -35,9 +40,24 @@ pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    if let Ok(v) = HeaderValue::from_str(&csp(media_origin)) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    // A media origin that cannot stand in a header falls back to the strict
+    // policy without it — never to no policy (the generic one allows
+    // 'unsafe-inline').
+    // (Visible ASCII only, and no `;` or `,` that would add directives or
+    // policies.)
+    let usable = |o: &&str| {
+        o.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+    };
+    let media = match media_origin {
+        Some(o) if !usable(&o) => {
+            tracing::warn!(media_origin = o, "the media origin cannot stand in a CSP header; left out");
+            None
+        }
+        other => other,
+    };
+    let policy = HeaderValue::from_str(&csp(media)).expect("the policy is a valid header");
+    h.insert(header::CONTENT_SECURITY_POLICY, policy);
     h.insert(
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(lang.code()),
@@ -49,6 +69,7 @@ pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
+    response.extensions_mut().insert(StorefrontPage);
     response
 }
 

@@ -218,3 +218,108 @@ async fn a_product_reached_by_its_id_declares_its_handles_url_canonical() {
     ));
     app.stop().await;
 }
+
+/// Runs one statement on the app's database.
+async fn run_sql(app: &storekeep_test_support::TestApp, pg: &str, sqlite: &str) {
+    use sqlx::Connection;
+    if app.db.url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(pg).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(sqlite).execute(&mut c).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_storefront_setting_from_a_newer_node_is_read_and_kept_but_refused_on_save() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    // A newer node stored a storefront key this version does not know.
+    let stored = r#"{"name": "Acme Future", "hero_video": {"src": "x"}}"#;
+    run_sql(
+        &app,
+        &format!(
+            "UPDATE tenants SET settings = jsonb_set(settings, '{{storefront}}', '{stored}'::jsonb) WHERE slug = 'acme'"
+        ),
+        &format!(
+            "UPDATE tenants SET settings = json_set(settings, '$.storefront', json('{stored}')) WHERE slug = 'acme'"
+        ),
+    )
+    .await;
+    // Past the tenant look-up cache (1 s).
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let home = get(&app, "acme", "/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Acme Future"), "{}", home.body);
+
+    // Staff change a known setting: the unknown key stays.
+    let (status, body) = crate::web_support::put_settings(
+        &app,
+        "acme",
+        &token,
+        json!({"currency": "USD", "storefront": {"name": "Acme Now"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let read = app
+        .platform(Method::GET, "/api/v1/platform/tenants/acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let read: Value = read.json().await.unwrap();
+    let sf = &read["tenant"]["settings"]["storefront"];
+    assert_eq!(sf["name"], "Acme Now", "{read}");
+    assert_eq!(sf["hero_video"]["src"], "x", "{read}");
+
+    // Staff sending an unknown key are refused, naming it.
+    let (status, body) = crate::web_support::put_settings(
+        &app,
+        "acme",
+        &token,
+        json!({"currency": "USD", "storefront": {"colour": "#ffffff"}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "settings.storefront.colour", "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_media_origin_that_cannot_be_a_header_keeps_the_strict_policy() {
+    let app = spawn_app_with(|s| {
+        s.base_domain = Some(storekeep_domain::DomainName::parse(BASE).unwrap());
+        s.media.public_base_url = Some("https://cdn\u{e9}.example/media".into());
+    })
+    .await;
+    shop(&app, "acme").await;
+    let page = get(&app, "acme", "/").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_safe();
+    assert!(!page.header("content-security-policy").contains("cdn"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_api_error_asked_for_as_html_stays_problem_json() {
+    let app = web_app().await;
+    shop(&app, "acme").await;
+    for path in ["/api/v1/store/products/no-such-thing", "/api/v1/nothing-here"] {
+        let resp = app
+            .request(Method::GET, path)
+            .header("host", host("acme"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(ct, "application/problem+json", "{path}");
+    }
+    // A storefront page's error stays HTML.
+    let page = get_at(&app, &host("acme"), "/products/nope", &[("accept", "text/html")]).await;
+    assert_eq!(page.status, 404);
+    assert!(page.header("content-type").starts_with("text/html"));
+    app.stop().await;
+}
