@@ -215,7 +215,12 @@ pub struct UnitEvent {
     pub contract_id: Option<RentalContractId>,
     pub condition: Option<UnitCondition>,
     pub note: String,
+    /// The staff account that wrote it, if a staff account did.
     pub actor: Option<UserId>,
+    /// Who wrote it, as the audit log names actors (`staff:<id>`,
+    /// `api_key:<id>`, `customer:<id>`, `guest`, `provider:<name>`,
+    /// `system`…); `None` on rows written before storekeep kept it.
+    pub by: Option<String>,
     pub at: DateTime<Utc>,
 }
 

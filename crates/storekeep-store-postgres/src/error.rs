@@ -33,8 +33,15 @@ pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 /// `Unavailable` for failures of the database rather than of the request:
 /// the pool (timed out, closed), the connection (I/O, TLS) and the SQLSTATEs
-/// of [`unavailable_state`].
+/// of [`unavailable_state`]; `Contended` for a transaction rolled back to
+/// resolve a conflict with another (40P01 deadlock victim, 40001
+/// serialization failure).
 pub fn classify(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.code().is_some_and(|c| contended_state(&c))
+    {
+        return StoreError::Contended(Box::new(e));
+    }
     let unavailable = match &e {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
@@ -66,6 +73,12 @@ fn unavailable_state(code: &str) -> bool {
         )
 }
 
+/// SQLSTATEs of a transaction the server rolled back because it collided
+/// with a concurrent one: nothing was written, and running it again may pass.
+fn contended_state(code: &str) -> bool {
+    matches!(code, "40P01" | "40001")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +92,12 @@ mod tests {
         }
         for state in ["23505", "23503", "42P01", "40001", "22001"] {
             assert!(!unavailable_state(state), "{state}");
+        }
+        for state in ["40P01", "40001"] {
+            assert!(contended_state(state), "{state}");
+        }
+        for state in ["40000", "40003", "23505", "57014"] {
+            assert!(!contended_state(state), "{state}");
         }
         assert!(classify(sqlx::Error::PoolTimedOut).is_unavailable());
         assert!(classify(sqlx::Error::PoolClosed).is_unavailable());

@@ -252,18 +252,13 @@ async fn erase_tx<B: Backend>(
     Ok(ErasureOutcome::Erased(report))
 }
 
-/// `Contended` for a transaction the database rolled back to resolve a
-/// lock conflict (PostgreSQL's deadlock victim, 40P01, or a serialization
-/// failure, 40001): nothing was written, and preparing again may pass.
+/// `ErasureOutcome::Contended` for a transaction the database rolled back
+/// to resolve a lock conflict (`StoreError::Contended`, as the backend's
+/// classifier names PostgreSQL's 40P01 and 40001): nothing was written,
+/// and preparing again may pass.
 fn contended(result: StoreResult<ErasureOutcome>) -> StoreResult<ErasureOutcome> {
     match result {
-        Err(StoreError::Other(source))
-            if source
-                .downcast_ref::<sqlx::Error>()
-                .and_then(|e| e.as_database_error())
-                .and_then(|db| db.code())
-                .is_some_and(|code| code == "40P01" || code == "40001") =>
-        {
+        Err(StoreError::Contended(source)) => {
             tracing::info!(error = %source, "an erasure lost a lock conflict; prepared again");
             Ok(ErasureOutcome::Contended)
         }

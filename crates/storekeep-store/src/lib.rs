@@ -82,6 +82,13 @@ pub enum StoreError {
     /// to clients; they are told to retry (HTTP 503 with `Retry-After`).
     #[error("database unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database rolled the transaction back to resolve a conflict with
+    /// a concurrent one (PostgreSQL's deadlock victim, 40P01, or a
+    /// serialization failure, 40001). Nothing was committed and the same
+    /// operation may pass if run again; clients are told to retry (HTTP 503
+    /// with `Retry-After`), never shown a 500.
+    #[error("transaction rolled back by a concurrent one: {0}")]
+    Contended(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything else that failed (a bug, corrupt data); never shown to
     /// clients.
     #[error("database error: {0}")]
@@ -104,6 +111,13 @@ impl StoreError {
     /// fault: the whole unit of work is abandoned, and may be retried.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+
+    /// Whether the whole unit of work was abandoned through no fault of its
+    /// input and may be retried as it is: an outage, or a transaction rolled
+    /// back by a concurrent one.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Contended(_))
     }
 }
 

@@ -312,3 +312,125 @@ macro_rules! import_writer {
         }
     };
 }
+
+/// The batch runner (`rows`: the batch with its creating rows written
+/// together by `in_bulk`, or, if that write fails, again row by row by
+/// `one_by_one`, each row in its own savepoint by `in_savepoint`), the same
+/// steps on both databases: expanded in each backend's `catalog/import.rs`,
+/// where `Pool`, `Conn`, `write_tx`, `lock_tenant`, `lock_existing`,
+/// `known`, `product_count`, `import_row`, `write_new` (from
+/// [`import_writer!`]), `record`, `other`, `RUN`, `sql`, `Stmt`, `plan`,
+/// `ImportBatch`, `ImportOutcome`, `ImportRow`, `warn_if_broken`,
+/// `AuditContext`, `TenantId`, `StoreError` and `StoreResult` are in scope.
+#[macro_export]
+macro_rules! import_batches {
+    () => {
+        type Outcomes = Vec<Result<ImportOutcome, StoreError>>;
+
+        pub(super) async fn rows(
+            pool: &Pool,
+            tenant: TenantId,
+            rows: &[ImportRow],
+            max_products: i64,
+            ctx: &AuditContext,
+        ) -> StoreResult<Outcomes> {
+            match in_bulk(pool, tenant, rows, max_products, ctx).await? {
+                Some(outcomes) => Ok(outcomes),
+                None => one_by_one(pool, tenant, rows, max_products, ctx).await,
+            }
+        }
+
+        /// The batch with its creating rows written together; `None` if writing
+        /// them failed, the transaction rolled back (the batch is then run again
+        /// row by row).
+        async fn in_bulk(
+            pool: &Pool,
+            tenant: TenantId,
+            rows: &[ImportRow],
+            max_products: i64,
+            ctx: &AuditContext,
+        ) -> StoreResult<Option<Outcomes>> {
+            let mut tx = write_tx(pool).await?;
+            lock_tenant(&mut tx, tenant).await?;
+            let known = known(&mut tx, tenant, rows).await?;
+            let products = product_count(&mut tx, tenant).await?;
+            let mut batch = ImportBatch::new(max_products, products, rows.len());
+            let mut new = Vec::new();
+            for (row, only_creates) in rows.iter().zip(plan::only_creates(rows, &known)) {
+                if !only_creates {
+                    in_savepoint(&mut tx, tenant, row, &mut batch, &ctx.actor).await?;
+                    continue;
+                }
+                let planned = plan::categories(row, &known).and_then(|categories| {
+                    batch.may_create()?;
+                    plan::new_product(row, &categories, &ctx.actor)
+                });
+                match planned {
+                    Ok(p) => {
+                        new.push(p);
+                        batch.record(Ok(ImportOutcome::Created))?;
+                    }
+                    Err(e) => {
+                        batch.record(Err(e))?;
+                    }
+                }
+            }
+            if let Err(e) = write_new(&mut tx, tenant, &new).await {
+                if e.is_retryable() {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "import batch failed as a whole; running it row by row");
+                return Ok(None);
+            }
+            if let Some(event) = batch.audit(rows) {
+                record(&mut tx, tenant, ctx, event).await?;
+            }
+            tx.commit().await.map_err(other)?;
+            Ok(Some(batch.into_outcomes()))
+        }
+
+        /// The batch with every row in its own savepoint.
+        async fn one_by_one(
+            pool: &Pool,
+            tenant: TenantId,
+            rows: &[ImportRow],
+            max_products: i64,
+            ctx: &AuditContext,
+        ) -> StoreResult<Outcomes> {
+            let mut tx = write_tx(pool).await?;
+            // Locked once for the batch, outside the savepoints: a row lock taken
+            // inside one is dropped when it is rolled back.
+            lock_tenant(&mut tx, tenant).await?;
+            lock_existing(&mut tx, tenant, rows).await?;
+            let products = product_count(&mut tx, tenant).await?;
+            let mut batch = ImportBatch::new(max_products, products, rows.len());
+            for row in rows {
+                in_savepoint(&mut tx, tenant, row, &mut batch, &ctx.actor).await?;
+            }
+            if let Some(event) = batch.audit(rows) {
+                record(&mut tx, tenant, ctx, event).await?;
+            }
+            tx.commit().await.map_err(other)?;
+            Ok(batch.into_outcomes())
+        }
+
+        /// Runs one row alone in a savepoint, rolled back if the row fails.
+        async fn in_savepoint(
+            conn: &mut Conn,
+            tenant: TenantId,
+            row: &ImportRow,
+            batch: &mut ImportBatch,
+            actor: &str,
+        ) -> StoreResult<()> {
+            RUN.exec(&mut *conn, Stmt::new(sql::SAVEPOINT, ())).await?;
+            let result = import_row(conn, tenant, row, batch, actor).await;
+            warn_if_broken(&result, row.line);
+            if !batch.record(result)? {
+                RUN.exec(&mut *conn, Stmt::new(sql::ROLLBACK_TO, ()))
+                    .await?;
+            }
+            RUN.exec(&mut *conn, Stmt::new(sql::RELEASE, ())).await?;
+            Ok(())
+        }
+    };
+}

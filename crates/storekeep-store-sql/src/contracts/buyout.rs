@@ -95,7 +95,8 @@ pub async fn buy_out<B: Backend>(
     )
     .await?;
     if let Some(unit) = unit {
-        super::life::sell_unit::<B>(&mut tx, tenant, RentalUnitId(unit.0), c, "bought out", at)
+        let unit = RentalUnitId(unit.0);
+        super::life::sell_unit::<B>(&mut tx, tenant, unit, c, "bought out", &audit.actor, at)
             .await?;
     }
     let (topic, payload) = events::contract_bought_out(

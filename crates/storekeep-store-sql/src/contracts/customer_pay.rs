@@ -294,7 +294,7 @@ pub async fn settle_installment_payment<B: Backend>(
         };
         B::record_change(&mut tx, &audit, change).await?;
         if paid {
-            super::life::after_payment::<B>(&mut tx, tenant, contract, at).await?;
+            super::life::after_payment::<B>(&mut tx, tenant, contract, &audit.actor, at).await?;
         }
     }
     B::commit(tx).await?;

@@ -29,6 +29,7 @@ pub async fn complete_if_paid<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
     contract: DbId,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let row: Option<(DbId, Option<DbId>, Json<Value>)> =
@@ -63,6 +64,7 @@ pub async fn complete_if_paid<B: Backend>(
             RentalUnitId(unit.0),
             contract,
             "paid in full",
+            actor,
             at,
         )
         .await?;
@@ -87,6 +89,7 @@ pub(crate) async fn sell_unit<B: Backend>(
     unit: RentalUnitId,
     contract: DbId,
     note: &str,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     B::exec(
@@ -105,6 +108,7 @@ pub(crate) async fn sell_unit<B: Backend>(
         UnitEventKind::Sold,
         contract.0,
         note,
+        actor,
         at,
     )
     .await
@@ -163,9 +167,10 @@ pub async fn after_payment<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
     contract: DbId,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    if complete_if_paid::<B>(conn, tenant, contract, at).await? {
+    if complete_if_paid::<B>(conn, tenant, contract, actor, at).await? {
         return Ok(true);
     }
     reinstate_if_paid_up::<B>(conn, contract, at).await?;

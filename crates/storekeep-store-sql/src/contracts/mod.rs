@@ -61,7 +61,8 @@ const TRACKED_UNITS: &str = "SELECT count(*) FROM rental_units \
      WHERE tenant_id = $1 AND variant_id = $2 AND status NOT IN ('sold', 'retired')";
 
 const INSERT_UNIT_EVENT: &str = "INSERT INTO rental_unit_events (id, tenant_id, unit_id, kind, \
-     contract_id, condition, note, actor_id, at) VALUES ($1, $2, $3, $4, $5, NULL, $6, NULL, $7)";
+     contract_id, condition, note, actor_id, at, actor) \
+     VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9)";
 
 const INSERT_CONTRACT: &str = "INSERT INTO rental_contracts (id, tenant_id, order_id, \
      order_line_id, plan_id, variant_id, unit_id, customer_id, status, terms, cash_price, \
@@ -179,7 +180,7 @@ pub async fn hold_line<'a, B: Backend>(
         return Ok(LineHold::Stock(Cow::Borrowed(line)));
     };
     let as_stock = Cow::Owned(as_stock_line(line, c));
-    Ok(match hold::<B>(conn, tenant, c, at).await? {
+    Ok(match hold::<B>(conn, tenant, c, &order.actor, at).await? {
         Hold::Unit(unit) => LineHold::Unit(c.id, unit),
         Hold::Short => LineHold::Short(as_stock),
         Hold::Stock => LineHold::Stock(as_stock),
@@ -201,6 +202,7 @@ pub async fn hold<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
     c: &NewContract,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<Hold> {
     let sql = B::read_for_update(CLAIM_UNIT, CLAIM_UNIT_LOCKED);
@@ -215,6 +217,7 @@ pub async fn hold<B: Backend>(
             UnitEventKind::Rented,
             c.id.0,
             "rented at checkout",
+            actor,
             at,
         )
         .await?;
@@ -232,6 +235,10 @@ pub async fn hold<B: Backend>(
     })
 }
 
+/// A unit's history row written by a contract's life (rented at
+/// checkout, released, sold, returned) by `actor`, as the audit log names
+/// actors.
+#[allow(clippy::too_many_arguments)]
 async fn unit_event<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
@@ -239,6 +246,7 @@ async fn unit_event<B: Backend>(
     kind: UnitEventKind,
     contract: uuid::Uuid,
     note: &str,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let args = (
@@ -248,7 +256,9 @@ async fn unit_event<B: Backend>(
         kind.as_str(),
         DbId(contract),
         note,
+        crate::rentals::staff_id(actor),
         at,
+        actor,
     );
     B::exec(conn, Stmt::new(INSERT_UNIT_EVENT, args)).await?;
     Ok(())
@@ -318,7 +328,7 @@ pub async fn order_moved<B: Backend>(
 ) -> StoreResult<()> {
     match to {
         OrderStatus::Paid => settle_first::<B>(conn, tenant, order, actor, at).await,
-        OrderStatus::Cancelled => cancel_all::<B>(conn, tenant, order, at).await,
+        OrderStatus::Cancelled => cancel_all::<B>(conn, tenant, order, actor, at).await,
         _ => Ok(()),
     }
 }
@@ -376,7 +386,7 @@ async fn settle_first<B: Backend>(
         );
         crate::commerce::outbox::emit::<B>(conn, tenant, order, topic, payload).await?;
         // i15 phase 3, payments: a one-period rent-to-own contract is paid in full.
-        life::after_payment::<B>(conn, tenant, contract, at).await?;
+        life::after_payment::<B>(conn, tenant, contract, actor, at).await?;
     }
     Ok(())
 }
@@ -385,6 +395,7 @@ async fn cancel_all<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: TenantId,
     order: OrderId,
+    actor: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let contracts: Vec<(DbId, Option<DbId>)> = B::all(
@@ -417,6 +428,7 @@ async fn cancel_all<B: Backend>(
                 UnitEventKind::Returned,
                 contract.0,
                 note,
+                actor,
                 at,
             )
             .await?;

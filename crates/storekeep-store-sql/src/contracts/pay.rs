@@ -92,7 +92,7 @@ pub async fn pay_installment<B: Backend>(
         ),
     )
     .await?;
-    super::life::after_payment::<B>(&mut tx, tenant, c, at).await?;
+    super::life::after_payment::<B>(&mut tx, tenant, c, &audit.actor, at).await?;
     B::commit(tx).await
 }
 

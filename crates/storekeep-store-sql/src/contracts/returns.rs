@@ -99,7 +99,8 @@ pub async fn return_contract<B: Backend>(
             .await?;
             if moved > 0 {
                 let unit = RentalUnitId(unit.0);
-                super::unit_event::<B>(&mut tx, tenant, unit, kind, c.0, &note, at).await?;
+                super::unit_event::<B>(&mut tx, tenant, unit, kind, c.0, &note, &audit.actor, at)
+                    .await?;
             }
         }
         (None, InspectionOutcome::Missing) => {}

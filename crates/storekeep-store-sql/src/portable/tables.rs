@@ -523,6 +523,7 @@ pub static TABLES: &[Table] = &[
             ("note", Text),
             ("actor_id", Uuid),
             ("at", Time),
+            ("actor", Text),
         ],
     },
     Table {

@@ -139,10 +139,11 @@ const UNIT_COUNTS: &str = "SELECT COUNT(*) AS total, \
      FROM rental_units WHERE tenant_id = $1 AND variant_id = $2";
 
 const INSERT_EVENT: &str = "INSERT INTO rental_unit_events (id, tenant_id, unit_id, kind, \
-     contract_id, condition, note, actor_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     contract_id, condition, note, actor_id, at, actor) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// A unit's history, newest first.
-const UNIT_EVENTS: &str = "SELECT unit_id, kind, contract_id, condition, note, actor_id, at \
+const UNIT_EVENTS: &str = "SELECT unit_id, kind, contract_id, condition, note, actor_id, actor, at \
      FROM rental_unit_events WHERE tenant_id = $1 AND unit_id = $2 ORDER BY id DESC";
 
 fn plan_json(p: &RentalPlan) -> Value {
@@ -183,7 +184,12 @@ fn unit_change(u: &RentalUnit, action: &str) -> Change {
 
 /// The staff member behind `ctx` (`staff:<id>`), recorded on unit events.
 fn actor_id(ctx: &AuditContext) -> Option<DbId> {
-    ctx.actor
+    staff_id(&ctx.actor)
+}
+
+/// The staff account an actor (`staff:<id>`) names, if it names one.
+pub(crate) fn staff_id(actor: &str) -> Option<DbId> {
+    actor
         .strip_prefix("staff:")
         .and_then(|id| uuid::Uuid::parse_str(id).ok())
         .map(DbId)
@@ -244,6 +250,7 @@ async fn write_event<B: Backend>(
         note.to_owned(),
         actor_id(ctx),
         now(),
+        ctx.actor.as_str(),
     );
     B::exec(conn, Stmt::new(INSERT_EVENT, args)).await?;
     Ok(())

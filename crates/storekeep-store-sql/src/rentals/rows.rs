@@ -199,6 +199,7 @@ pub struct EventRow {
     condition: Option<String>,
     note: String,
     actor_id: Option<DbId>,
+    actor: Option<String>,
     at: DateTime<Utc>,
 }
 
@@ -216,6 +217,7 @@ impl TryFrom<EventRow> for UnitEvent {
             condition,
             note: r.note,
             actor: r.actor_id.map(|a| UserId(a.0)),
+            by: r.actor,
             at: r.at,
         })
     }

@@ -251,7 +251,9 @@ async fn run_batch(
             // transaction back behind our back, leaving the connection in
             // autocommit: nothing more may run on it, and nothing is
             // committed.
-            Err(e @ (StoreError::Other(_) | StoreError::Unavailable(_))) => {
+            Err(
+                e @ (StoreError::Other(_) | StoreError::Unavailable(_) | StoreError::Contended(_)),
+            ) => {
                 return Err(Failure::Fatal(e));
             }
             result => results.push(result),

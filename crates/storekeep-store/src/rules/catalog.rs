@@ -208,12 +208,13 @@ impl ImportBatch {
     }
 
     /// Records a row's result: `Ok(true)` if it applied (release its
-    /// savepoint), `Ok(false)` if it failed (roll back to it). An outage is
-    /// not the row's fault: it comes back as the error, and the whole batch
-    /// stops and rolls back rather than blaming every row after it.
+    /// savepoint), `Ok(false)` if it failed (roll back to it). An outage or
+    /// a collision with another transaction is not the row's fault: it comes
+    /// back as the error, and the whole batch stops and rolls back rather
+    /// than blaming every row after it.
     pub fn record(&mut self, result: StoreResult<ImportOutcome>) -> StoreResult<bool> {
         let result = match result {
-            Err(e) if e.is_unavailable() => return Err(e),
+            Err(e) if e.is_retryable() => return Err(e),
             result => result,
         };
         if matches!(result, Ok(ImportOutcome::Created)) {

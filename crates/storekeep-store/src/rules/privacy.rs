@@ -110,17 +110,22 @@ pub fn redact_for_customer(entry: &mut storekeep_domain::AuditEntry, customer: U
     if entry.actor == format!("customer:{customer}") {
         return;
     }
-    entry.actor = actor_for_customer(&entry.actor, customer);
+    entry.actor = actor_for_customer(&entry.actor, Some(customer));
     entry.ip = None;
     entry.request_id = None;
 }
 
 /// An actor (`staff:<id>`, `api_key:<id>`…) as the customer's own views
-/// show it: their own kept, any staff account, API key, OAuth client or
-/// operator `staff`, anything else (`system`, a payment provider)
+/// show it: their own kept (`customer:<id>` of `customer`, or `guest` on an
+/// order placed without an account), any staff account, API key, OAuth
+/// client or operator `staff`, anything else (`system`, a payment provider)
 /// `system`.
-pub fn actor_for_customer(actor: &str, customer: UserId) -> String {
-    if actor == format!("customer:{customer}") {
+pub fn actor_for_customer(actor: &str, customer: Option<UserId>) -> String {
+    let own = match customer {
+        Some(me) => actor == format!("customer:{me}"),
+        None => actor == "guest",
+    };
+    if own {
         return actor.to_owned();
     }
     // Staff and operator accounts (`<kind>:<id>`), API keys, OAuth
@@ -178,6 +183,32 @@ pub struct ErasureReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn customers_see_their_own_actions_and_only_staff_or_system_besides() {
+        let me = UserId(uuid::Uuid::now_v7());
+        let other = UserId(uuid::Uuid::now_v7());
+        let mine = format!("customer:{me}");
+        assert_eq!(actor_for_customer(&mine, Some(me)), mine);
+        assert_eq!(
+            actor_for_customer(&format!("customer:{other}"), Some(me)),
+            "system"
+        );
+        assert_eq!(actor_for_customer("guest", None), "guest");
+        assert_eq!(actor_for_customer("guest", Some(me)), "system");
+        assert_eq!(actor_for_customer(&mine, None), "system");
+        for staff in [
+            "staff:1",
+            "api_key:2",
+            "oauth_client:3",
+            "operator:4",
+            "platform_token",
+        ] {
+            assert_eq!(actor_for_customer(staff, Some(me)), "staff", "{staff}");
+            assert_eq!(actor_for_customer(staff, None), "staff", "{staff}");
+        }
+        assert_eq!(actor_for_customer("provider:test", None), "system");
+    }
 
     #[test]
     fn the_placeholder_is_recognised_and_unroutable() {

@@ -32,7 +32,7 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
         match std::fs::read_to_string(path) {
             Err(e) => problems.push(format!("{}: cannot read: {e}", path.display())),
             Ok(text) => match text.parse::<toml::Table>() {
-                Err(e) => problems.push(format!("{}: not valid TOML: {e}", path.display())),
+                Err(e) => problems.push(format!("{}: {}", path.display(), toml_problem(&text, &e))),
                 Ok(table) => {
                     let mut flat = Vec::new();
                     flatten("", &table, &mut flat);
@@ -122,6 +122,22 @@ fn apply(
 }
 
 /// Turns nested TOML tables into dotted keys with textual values.
+/// What is wrong with a TOML text, by line and column: toml's own message
+/// quotes the offending line, which may hold a secret, so only its
+/// description of the error is kept.
+pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return format!("not valid TOML: {}", e.message().trim());
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(
+        "not valid TOML at line {line}, column {column}: {}",
+        e.message().trim()
+    )
+}
+
 fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, Result<String, String>)>) {
     for (k, v) in table {
         let key = if prefix.is_empty() {
@@ -230,6 +246,25 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("http.request_timeout_secs must be greater than zero"));
         assert!(problems[1].contains("STOREKEEP_LISTEN 'nonsense' is not an address"));
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_by_line_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("storekeep.toml");
+        let secret = "s3cr3t-platform-token-value-0123456789";
+        std::fs::write(
+            &file,
+            format!("listen = \"127.0.0.1:0\"\nplatform_token = \"{secret}\nbase_domain = 1\n"),
+        )
+        .unwrap();
+        let loaded = load(Some(&file), env(&[]));
+        let problems = loaded.settings.unwrap_err().join("\n");
+        assert!(problems.contains("not valid TOML at line 2"), "{problems}");
+        assert!(
+            !problems.contains("s3cr3t"),
+            "a secret was quoted: {problems}"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use storekeep_domain::DomainName;
 mod backup;
 mod jobs;
 mod keys;
-mod load;
+pub mod load;
 
 pub use backup::{AUTO_PERIOD, BackupSettings, DEFAULT_KEEP, Schedule};
 pub use jobs::{DEFAULT_QUEUES, JobSettings};

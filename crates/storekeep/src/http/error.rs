@@ -66,6 +66,13 @@ pub enum ApiError {
         #[source]
         cause: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// 503 because the database rolled the request's transaction back to
+    /// resolve a collision with a concurrent one (a deadlock victim, a
+    /// serialization failure): nothing was written; the cause is logged.
+    #[error(
+        "the request collided with a concurrent change to the same data and nothing was written; retry it"
+    )]
+    Contended(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -91,7 +98,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) | Self::DependencyUnavailable { .. } => {
+            Self::Unavailable(_) | Self::DependencyUnavailable { .. } | Self::Contended(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -174,6 +181,7 @@ impl From<StoreError> for ApiError {
                 dependency: "database",
                 cause: e,
             },
+            StoreError::Contended(e) => Self::Contended(e),
             StoreError::Other(e) => Self::Internal(e),
         }
     }
@@ -248,12 +256,17 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
-        if let Self::Unavailable(_) | Self::DependencyUnavailable { .. } = &self {
+        if let Self::Unavailable(_) | Self::DependencyUnavailable { .. } | Self::Contended(_) =
+            &self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
-        if let Self::Internal(cause) | Self::DependencyUnavailable { cause, .. } = &self {
+        if let Self::Internal(cause)
+        | Self::DependencyUnavailable { cause, .. }
+        | Self::Contended(cause) = &self
+        {
             response
                 .extensions_mut()
                 .insert(ErrorCause(error_chain(cause.as_ref())));

@@ -45,12 +45,9 @@ pub fn source_keys(path: &Path) -> anyhow::Result<Keyring> {
     let at = |m: String| anyhow!("--source-keys {}: {m}", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| at(format!("cannot read: {e}")))?;
     // toml's own message quotes the offending line, which may hold a key.
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map_or(0, |span| text[..span.start].matches('\n').count() + 1);
-        at(format!("not valid TOML (line {line})"))
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| at(crate::config::load::toml_problem(&text, &e)))?;
     let encryption = table.get("encryption").and_then(toml::Value::as_table);
     let folder = path.parent().unwrap_or(Path::new(""));
     let setting = |name: &str| -> anyhow::Result<Option<String>> {
@@ -663,7 +660,7 @@ mod tests {
         // Not TOML: the line is named, not quoted.
         std::fs::write(&file, format!("[encryption]\nkeys = {key}\n")).unwrap();
         let err = source_keys(&file).unwrap_err().to_string();
-        assert!(err.contains("not valid TOML (line 2)"), "{err}");
+        assert!(err.contains("not valid TOML at line 2"), "{err}");
         assert!(!err.contains(key), "{err}");
         for lacking in [
             "listen = \"127.0.0.1:1\"\n".to_owned(),

@@ -408,9 +408,10 @@ fn row_message(e: &StoreError) -> String {
         StoreError::LimitReached(what) => format!("the shop's plan allows no more {what}"),
         StoreError::Invalid(m) => (*m).to_owned(),
         StoreError::NotFound(what) => format!("{what} not found"),
-        StoreError::InvalidCursor | StoreError::Unavailable(_) | StoreError::Other(_) => {
-            "the row could not be stored (see the server log)".into()
-        }
+        StoreError::InvalidCursor
+        | StoreError::Unavailable(_)
+        | StoreError::Contended(_)
+        | StoreError::Other(_) => "the row could not be stored (see the server log)".into(),
     }
 }
 

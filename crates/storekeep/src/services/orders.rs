@@ -77,18 +77,50 @@ impl OrderView {
     }
 }
 
-/// A page of orders as the API shows them, each with its history.
+impl OrderView {
+    /// The order as the customer (or the guest) who placed it sees it: who
+    /// moved or refunded it is named only `staff` or `system` beside their
+    /// own actions, as their data export names audit entries
+    /// (`rules::privacy::actor_for_customer`).
+    pub fn for_customer(d: &OrderDetail, keyring: &Keyring) -> ServiceResult<Self> {
+        let mut view = Self::new(d, keyring)?;
+        let me = d.order.customer_id;
+        for t in &mut view.transitions {
+            t.actor = storekeep_store::rules::privacy::actor_for_customer(&t.actor, me);
+        }
+        for r in &mut view.refunds {
+            r.actor = storekeep_store::rules::privacy::actor_for_customer(&r.actor, me);
+        }
+        Ok(view)
+    }
+}
+
+/// Who an order view is for: the shop's staff see every actor, a customer
+/// (or a data subject's export) sees [`OrderView::for_customer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    Customer,
+}
+
+/// A page of orders as the API shows them to `audience`, each with its
+/// history.
 pub async fn list(
     state: &Services,
     tenant: &Tenant,
     filter: &storekeep_domain::OrderFilter,
     page: &storekeep_domain::PageRequest,
+    audience: Audience,
 ) -> ServiceResult<storekeep_domain::Page<OrderView>> {
     let found = state.store.list_orders(tenant.id, filter, page).await?;
+    let view = match audience {
+        Audience::Staff => OrderView::new,
+        Audience::Customer => OrderView::for_customer,
+    };
     let items = found
         .items
         .iter()
-        .map(|detail| OrderView::new(detail, &state.keyring))
+        .map(|detail| view(detail, &state.keyring))
         .collect::<Result<_, _>>()?;
     Ok(storekeep_domain::Page {
         items,

@@ -78,7 +78,7 @@ pub(crate) async fn build_export(
     by: Requester,
 ) -> ServiceResult<CustomerExport> {
     let user = svc.store.customer(tenant.id, id).await?;
-    let orders = all_orders(svc, tenant, id).await?;
+    let orders = all_orders(svc, tenant, id, by).await?;
     let mut addresses: Vec<Address> = Vec::new();
     for o in &orders {
         if !addresses.contains(&o.shipping_address) {
@@ -115,27 +115,38 @@ pub(crate) async fn build_export(
     })
 }
 
-async fn all_orders(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<Vec<OrderView>> {
+async fn all_orders(
+    svc: &Services,
+    tenant: &Tenant,
+    id: UserId,
+    by: Requester,
+) -> ServiceResult<Vec<OrderView>> {
     let filter = OrderFilter {
         customer_id: Some(id),
         ..Default::default()
     };
-    orders_matching(svc, tenant, &filter).await
+    orders_matching(svc, tenant, &filter, by).await
 }
 
-/// Every order of the shop `filter` selects, newest first.
+/// Every order of the shop `filter` selects, newest first, as `by` sees
+/// them (a customer's own export names no staff member or key).
 pub(crate) async fn orders_matching(
     svc: &Services,
     tenant: &Tenant,
     filter: &OrderFilter,
+    by: Requester,
 ) -> ServiceResult<Vec<OrderView>> {
+    let audience = match by {
+        Requester::Customer => crate::services::orders::Audience::Customer,
+        Requester::Staff => crate::services::orders::Audience::Staff,
+    };
     let mut page = PageRequest {
         limit: PAGE,
         after: None,
     };
     let mut out = Vec::new();
     loop {
-        let found = crate::services::orders::list(svc, tenant, filter, &page).await?;
+        let found = crate::services::orders::list(svc, tenant, filter, &page, audience).await?;
         out.extend(found.items);
         match found.next_cursor {
             Some(next) => page.after = Some(next),

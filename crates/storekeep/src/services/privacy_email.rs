@@ -70,7 +70,7 @@ pub async fn export(
         email_index: Some(index),
         ..Default::default()
     };
-    let orders = privacy::orders_matching(svc, tenant, &filter).await?;
+    let orders = privacy::orders_matching(svc, tenant, &filter, Requester::Staff).await?;
     let mut addresses: Vec<Address> = Vec::new();
     let mut rentals = Vec::new();
     let mut targets = Vec::new();

@@ -233,8 +233,13 @@ pub struct UnitEventView {
     pub contract_id: Option<RentalContractId>,
     pub condition: Option<UnitCondition>,
     pub note: String,
-    /// The staff member who made the change (none for the system).
+    /// The staff member who made the change (none for the system, a
+    /// customer, an API key).
     pub actor_id: Option<UserId>,
+    /// Who made the change, as the audit log names actors (`staff:<id>`,
+    /// `api_key:<id>`, `customer:<id>`, `guest`, `provider:<name>`,
+    /// `system`…); null on entries written before storekeep kept it.
+    pub actor: Option<String>,
     pub at: DateTime<Utc>,
 }
 

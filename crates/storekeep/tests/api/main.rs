@@ -16,6 +16,7 @@ mod catalog_support;
 mod checkout;
 mod commerce_support;
 mod connections;
+mod contention;
 mod contract;
 mod deals;
 mod delivery;

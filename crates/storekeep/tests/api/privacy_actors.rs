@@ -257,5 +257,62 @@ async fn staff_and_api_key_actions_on_orders_and_contracts_name_who_did_them() {
         !actors.is_empty() && actors.iter().all(|&a| a == "staff"),
         "{actors:?}"
     );
+
+    // Ann's own views of her orders, one by one, in her list and in her
+    // own export: staff moves and refunds are `staff`, her own checkout
+    // is hers.
+    let own_actors = |o: &Value| -> (Vec<String>, Vec<String>) {
+        let moves = o["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["actor"].as_str().unwrap().to_owned())
+            .collect();
+        let refunds = o["refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["actor"].as_str().unwrap().to_owned())
+            .collect();
+        (moves, refunds)
+    };
+    let as_ann = format!("customer:{ann_id}");
+    let check = |o: &Value, moves: &[&str], place: &str| {
+        let (actors, refunds) = own_actors(o);
+        let mut want = vec![as_ann.clone()];
+        want.extend(moves.iter().map(|_| "staff".to_owned()));
+        assert_eq!(actors, want, "{place}: {o}");
+        assert!(refunds.iter().all(|a| a == "staff"), "{place}: {refunds:?}");
+    };
+    let shop_get = |path: String| {
+        let (app, ann) = (&app, &ann);
+        async move {
+            let resp = app
+                .shop("acme", Method::GET, &path)
+                .bearer_auth(ann)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            body(resp).await
+        }
+    };
+    let list = shop_get("/api/v1/store/orders?limit=50".into()).await;
+    let own_export = shop_get("/api/v1/store/account/export".into()).await;
+    for (order, _, moves) in &expected {
+        let one = shop_get(format!("/api/v1/store/orders/{order}")).await;
+        check(&one["order"], moves, "GET order");
+        let find = |items: &Value| {
+            items
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["id"] == order.as_str())
+                .cloned()
+                .unwrap_or_else(|| panic!("order {order}"))
+        };
+        check(&find(&list["items"]), moves, "order list");
+        check(&find(&own_export["export"]["orders"]), moves, "own export");
+    }
     app.stop().await;
 }

@@ -93,6 +93,14 @@ async fn a_buyout_costs_the_cash_price_less_half_the_rent_paid_and_sells_the_uni
     let (unit_status, history) = unit_state(&app, &s, &laptop).await;
     assert_eq!(unit_status, "sold");
     assert_eq!(history, ["sold", "rented", "added"]);
+    // Each row names who wrote it: the owner sold (bought out) and added
+    // the unit, the guest's checkout (`contract` checks out without an
+    // account) rented it.
+    let owner = crate::catalog_support::actor_of(&app, &s.slug, &s.token).await;
+    let actors = crate::rentals_life_support::unit_actors(&app, &s, &laptop).await;
+    assert_eq!(actors[0], owner, "{actors:?}");
+    assert_eq!(actors[1], "guest", "{actors:?}");
+    assert_eq!(actors[2], owner, "{actors:?}");
     let topics = event_topics(&app, &s).await;
     let events: Vec<&Value> = topics
         .iter()

@@ -101,6 +101,17 @@ pub fn payments(c: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// Who wrote each of a unit's history rows, newest first.
+pub async fn unit_actors(app: &TestApp, s: &Shop, id: &str) -> Vec<String> {
+    let b = get(app, s, &format!("/api/v1/admin/rental-units/{id}")).await;
+    b["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["actor"].as_str().unwrap_or("(none)").to_owned())
+        .collect()
+}
+
 /// A unit's status and its history kinds, newest first.
 pub async fn unit_state(app: &TestApp, s: &Shop, id: &str) -> (String, Vec<String>) {
     let b = get(app, s, &format!("/api/v1/admin/rental-units/{id}")).await;

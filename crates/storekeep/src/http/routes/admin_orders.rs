@@ -41,7 +41,14 @@ async fn list_orders(
     Query(q): Query<OrderQuery>,
 ) -> ApiResult<Json<OrderPage>> {
     let (filter, page) = orders::parse_query(&state.services, &q)?;
-    let found = orders::list(&state.services, &actor.tenant, &filter, &page).await?;
+    let found = orders::list(
+        &state.services,
+        &actor.tenant,
+        &filter,
+        &page,
+        orders::Audience::Staff,
+    )
+    .await?;
     Ok(Json(OrderPage {
         items: found.items,
         next_cursor: found.next_cursor,

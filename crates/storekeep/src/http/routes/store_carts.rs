@@ -228,7 +228,7 @@ async fn checkout_cart(
         Checkout::Created(d) => (d, false),
         Checkout::Replayed(d) => (d, true),
     };
-    let order = OrderView::new(&detail, &state.services.keyring)?;
+    let order = OrderView::for_customer(&detail, &state.services.keyring)?;
     let mut response = (StatusCode::CREATED, Json(OrderBody { order })).into_response();
     if replayed {
         response

@@ -41,7 +41,14 @@ async fn list_orders(
         customer_id: Some(customer.id),
         ..Default::default()
     };
-    let found = orders::list(&state.services, &shopper.tenant, &filter, &page).await?;
+    let found = orders::list(
+        &state.services,
+        &shopper.tenant,
+        &filter,
+        &page,
+        orders::Audience::Customer,
+    )
+    .await?;
     Ok(Json(OrderPage {
         items: found.items,
         next_cursor: found.next_cursor,
@@ -66,7 +73,7 @@ async fn get_order(
 ) -> ApiResult<Json<OrderBody>> {
     let detail = own_order(&state, &shopper, &raw).await?;
     Ok(Json(OrderBody {
-        order: OrderView::new(&detail, &state.services.keyring)?,
+        order: OrderView::for_customer(&detail, &state.services.keyring)?,
     }))
 }
 
@@ -102,7 +109,7 @@ async fn pay_order(
     Ok((
         StatusCode::CREATED,
         Json(OrderBody {
-            order: OrderView::new(&detail, &state.services.keyring)?,
+            order: OrderView::for_customer(&detail, &state.services.keyring)?,
         }),
     ))
 }

@@ -39,7 +39,7 @@ async fn batch(
     let mut wait = std::time::Duration::from_millis(200);
     for _ in 0..4 {
         match store.rentals_daily_batch(pass, after, BATCH).await {
-            Err(e) if e.is_unavailable() => {
+            Err(e) if e.is_retryable() => {
                 tracing::warn!(error = %e, "daily rentals batch not taken, trying again");
                 tokio::time::sleep(wait).await;
                 wait *= 2;

@@ -99,7 +99,7 @@ impl ContractView {
             p.actor = p
                 .actor
                 .as_deref()
-                .map(|a| storekeep_store::rules::privacy::actor_for_customer(a, me));
+                .map(|a| storekeep_store::rules::privacy::actor_for_customer(a, Some(me)));
         }
         view
     }

@@ -42,6 +42,7 @@ impl From<UnitEvent> for UnitEventView {
             condition: e.condition,
             note: e.note,
             actor_id: e.actor,
+            actor: e.by.clone(),
             at: e.at,
         }
     }
