@@ -51,7 +51,10 @@ pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&
     };
     let media = match media_origin {
         Some(o) if !usable(&o) => {
-            tracing::warn!(media_origin = o, "the media origin cannot stand in a CSP header; left out");
+            tracing::warn!(
+                media_origin = o,
+                "the media origin cannot stand in a CSP header; left out"
+            );
             None
         }
         other => other,

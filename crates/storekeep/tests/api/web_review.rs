@@ -3,8 +3,8 @@
 //! rental terms seen at once, forward-compatible storefront settings, the
 //! CSRF slot, errors, canonical URLs, accessibility and languages.
 
-use serde_json::{Value, json};
 use reqwest::Method;
+use serde_json::{Value, json};
 use storekeep_test_support::spawn_app_with;
 
 use crate::catalog_support::{png, simple, upload};
@@ -39,8 +39,7 @@ async fn a_forged_host_port_never_reaches_cached_pages_or_the_sitemap() {
     assert!(!page.body.contains(":6666"), "{}", page.body);
     let ld = json_ld(&page.body);
     assert_eq!(
-        ld["offers"][0]["url"],
-        "http://acme.shops.example/products/acme-anvil",
+        ld["offers"][0]["url"], "http://acme.shops.example/products/acme-anvil",
         "{ld}"
     );
     assert!(
@@ -155,8 +154,17 @@ async fn a_changed_rental_plan_shows_on_the_product_page_at_once() {
     let created: Value = resp.json().await.unwrap();
     let id = created["rental_plan"]["id"].as_str().unwrap().to_owned();
     let before = get(&app, "acme", "/products/laptop").await;
-    assert!(before.body.contains("$49.00 every month"), "{}", before.body);
-    assert_eq!(get(&app, "acme", "/products/laptop").await.header("x-cache"), "HIT");
+    assert!(
+        before.body.contains("$49.00 every month"),
+        "{}",
+        before.body
+    );
+    assert_eq!(
+        get(&app, "acme", "/products/laptop")
+            .await
+            .header("x-cache"),
+        "HIT"
+    );
 
     let resp = call(
         &app,
@@ -179,7 +187,15 @@ async fn a_changed_rental_plan_shows_on_the_product_page_at_once() {
 async fn the_old_csrf_marker_in_a_product_title_is_shown_as_typed() {
     let app = web_app().await;
     let token = shop(&app, "acme").await;
-    simple(&app, "acme", &token, "Mug __sk_csrf_slot__ edition", "MUG-1", 900).await;
+    simple(
+        &app,
+        "acme",
+        &token,
+        "Mug __sk_csrf_slot__ edition",
+        "MUG-1",
+        900,
+    )
+    .await;
     let page = get(&app, "acme", "/products/mug-sk-csrf-slot-edition").await;
     let page = if page.status == 404 {
         // Whatever handle the shop made of the title.
@@ -197,7 +213,10 @@ async fn the_old_csrf_marker_in_a_product_title_is_shown_as_typed() {
         "{}",
         page.body
     );
-    assert!(!page.body.contains("sk-csrf-slot-->"), "the slot was left in");
+    assert!(
+        !page.body.contains("sk-csrf-slot-->"),
+        "the slot was left in"
+    );
     app.stop().await;
 }
 
@@ -282,7 +301,10 @@ async fn a_storefront_setting_from_a_newer_node_is_read_and_kept_but_refused_on_
     )
     .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["errors"][0]["field"], "settings.storefront.colour", "{body}");
+    assert_eq!(
+        body["errors"][0]["field"], "settings.storefront.colour",
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -305,7 +327,10 @@ async fn a_media_origin_that_cannot_be_a_header_keeps_the_strict_policy() {
 async fn an_api_error_asked_for_as_html_stays_problem_json() {
     let app = web_app().await;
     shop(&app, "acme").await;
-    for path in ["/api/v1/store/products/no-such-thing", "/api/v1/nothing-here"] {
+    for path in [
+        "/api/v1/store/products/no-such-thing",
+        "/api/v1/nothing-here",
+    ] {
         let resp = app
             .request(Method::GET, path)
             .header("host", host("acme"))
@@ -318,7 +343,13 @@ async fn an_api_error_asked_for_as_html_stays_problem_json() {
         assert_eq!(ct, "application/problem+json", "{path}");
     }
     // A storefront page's error stays HTML.
-    let page = get_at(&app, &host("acme"), "/products/nope", &[("accept", "text/html")]).await;
+    let page = get_at(
+        &app,
+        &host("acme"),
+        "/products/nope",
+        &[("accept", "text/html")],
+    )
+    .await;
     assert_eq!(page.status, 404);
     assert!(page.header("content-type").starts_with("text/html"));
     app.stop().await;
