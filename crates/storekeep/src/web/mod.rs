@@ -27,7 +27,7 @@ pub mod respond;
 pub mod shop;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -52,10 +52,19 @@ pub fn router() -> Router<AppState> {
 /// Whatever no route took: `/api/…` and `/media/…` keep the API's
 /// problem+json 404; every other path is a storefront page that does not
 /// exist (an HTML 404).
-pub async fn fallback(req: Request) -> Response {
+pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path();
     if path == "/api" || path.starts_with("/api/") || path.starts_with("/media/") {
         return ApiError::NotFound("there is nothing at this path".into()).into_response();
     }
-    WebError::NotFound.into_response()
+    // At a shop's host, in the shop's language.
+    let (mut parts, _) = req.into_parts();
+    match <shop::Shop as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(shop) => WebError::NotFound.render(shop.lang),
+        Err(_) => WebError::NotFound.into_response(),
+    }
 }

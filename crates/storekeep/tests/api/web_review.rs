@@ -354,3 +354,56 @@ async fn an_api_error_asked_for_as_html_stays_problem_json() {
     assert!(page.header("content-type").starts_with("text/html"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn search_forms_are_told_apart_and_card_images_are_not_read_twice() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    let product = simple(&app, "acme", &token, "Acme Anvil", "AN-1", 1_000).await;
+    let id = product["id"].as_str().unwrap();
+    let resp = upload(&app, "acme", &token, id, &png(4, 3), "image/png").await;
+    assert_eq!(resp.status(), 201);
+    let page = get(&app, "acme", "/search?q=anvil").await;
+    assert_eq!(page.status, 200);
+    let labels: Vec<&str> = page
+        .body
+        .match_indices("role=\"search\"")
+        .map(|(i, _)| {
+            let rest = &page.body[i..];
+            let a = rest.find("aria-label=\"").expect("a labelled search form") + 12;
+            &rest[a..a + rest[a..].find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(labels.len(), 2, "{}", page.body);
+    assert_ne!(labels[0], labels[1]);
+    assert!(labels.iter().all(|l| !l.is_empty()));
+    // The card's image is decoration: its link says "Acme Anvil" already.
+    let card = &page.body[page.body.find("class=\"card\"").unwrap()..];
+    let card = &card[..card.find("</li>").unwrap()];
+    assert!(card.contains("alt=\"\""), "{card}");
+    assert!(card.contains("<span class=\"card-title\">Acme Anvil</span>"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_fallback_404_speaks_the_shops_language() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    let (status, body) = crate::web_support::put_settings(
+        &app,
+        "acme",
+        &token,
+        json!({"currency": "EUR", "storefront": {"language": "de", "follow_browser_language": false}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let page = get(&app, "acme", "/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert_eq!(page.header("content-language"), "de");
+    assert!(page.body.contains("Seite nicht gefunden"), "{}", page.body);
+    // No shop at the host: the plain English page.
+    let none = get_at(&app, BASE, "/no/such/page", &[]).await;
+    assert_eq!(none.status, 404);
+    assert!(none.body.contains("Page not found"), "{}", none.body);
+    app.stop().await;
+}
