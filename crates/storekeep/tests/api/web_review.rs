@@ -407,3 +407,36 @@ async fn the_fallback_404_speaks_the_shops_language() {
     assert!(none.body.contains("Page not found"), "{}", none.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_pale_accent_colour_is_refused_for_its_contrast() {
+    let app = web_app().await;
+    let token = shop(&app, "acme").await;
+    let (status, body) = crate::web_support::put_settings(
+        &app,
+        "acme",
+        &token,
+        json!({"storefront": {"accent_color": "#ffb400"}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["field"],
+        "settings.storefront.accent_color"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4.5:1")
+    );
+    let (status, body) = crate::web_support::put_settings(
+        &app,
+        "acme",
+        &token,
+        json!({"storefront": {"accent_color": "#2563eb"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
