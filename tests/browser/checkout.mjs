@@ -30,7 +30,8 @@ async function checkout(browser, { javaScript }) {
   }
   await submit(page, page.locator('header nav a[href="/cart"]'));
   checkEqual(new URL(page.url()).pathname, '/cart', 'the header links to the cart');
-  const lines = (await page.locator('table.cart tbody tr td:first-child').allTextContents()).map((t) => t.trim());
+  // A line reads "<product> — <variant>".
+  const lines = (await page.locator('table.cart tbody tr td:first-child').allTextContents()).map((t) => t.trim().split(' — ')[0]);
   checkEqual(JSON.stringify(lines), JSON.stringify([first.title, second.title]), 'the cart holds both products');
   await pageType(page, 'cart');
 

@@ -43,7 +43,7 @@ pub const FONT_STACKS: &[(&str, &str)] = &[
 /// The storefront section of a shop's settings. Every field is optional
 /// or has a default, so a shop that never set any is served plainly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct StorefrontSettings {
     /// The name shown in the shop's header and titles; the shop's name
     /// when unset.
@@ -89,6 +89,14 @@ pub struct StorefrontSettings {
     /// Returns policy, plain text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returns: Option<String>,
+    /// Keys this version does not know, as the top-level settings' own
+    /// (`TenantSettings::unknown`): refused when staff send one (a
+    /// misspelt setting is not ignored in silence), but a stored one — a
+    /// setting written by a newer node during a rolling deploy — is read
+    /// without error and kept when staff change the settings.
+    #[serde(flatten, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(ignore)]
+    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl StorefrontSettings {
@@ -137,6 +145,19 @@ impl StorefrontSettings {
                 out.push((field, "must be a colour as #rrggbb, such as #1f2933".into()));
             }
         }
+        // Links are drawn in the accent colour on white: WCAG AA asks 4.5:1.
+        if let Some(c) = &self.accent_color
+            && is_hex_color(c)
+            && contrast_on_white(c) < 4.5
+        {
+            out.push((
+                "storefront.accent_color",
+                format!(
+                    "contrasts {:.1}:1 with the white page; links need at least 4.5:1 (try a darker colour such as #2563eb)",
+                    contrast_on_white(c)
+                ),
+            ));
+        }
         if let Some(font) = &self.font
             && !FONT_STACKS.iter().any(|(n, _)| n == font)
         {
@@ -176,6 +197,20 @@ impl StorefrontSettings {
 }
 
 /// Whether `raw` is a colour as `#rrggbb`.
+/// The WCAG contrast ratio of the `#rrggbb` colour `hex` with white.
+pub fn contrast_on_white(hex: &str) -> f64 {
+    let channel = |i: usize| {
+        let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+        if v <= 0.039_28 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    1.05 / (l + 0.05)
+}
+
 pub fn is_hex_color(raw: &str) -> bool {
     raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }

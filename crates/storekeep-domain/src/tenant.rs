@@ -327,6 +327,12 @@ impl TenantSettings {
         self.storefront.problems(&mut out);
         out.into_iter()
             .map(|(field, message)| (field.to_owned(), message))
+            .chain(
+                self.storefront
+                    .unknown
+                    .keys()
+                    .map(|key| (format!("storefront.{key}"), "is not a setting".to_owned())),
+            )
             .collect()
     }
 

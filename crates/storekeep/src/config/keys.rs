@@ -129,6 +129,16 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "the longest a cached storefront response is served, in seconds [60]",
     ),
     (
+        "web.public_url_scheme",
+        false,
+        "scheme of the storefront's absolute URLs (canonical links, sitemap, JSON-LD): http or https [http]",
+    ),
+    (
+        "web.public_port",
+        false,
+        "port of the storefront's absolute URLs [unset: the scheme's own; the listen port for a localhost host]",
+    ),
+    (
         "media.max_image_bytes",
         false,
         "largest image upload accepted, in bytes [10485760]",

@@ -94,6 +94,12 @@ pub struct Settings {
     pub redis_url: Option<Secret>,
     pub cache_max_bytes: u64,
     pub cache_ttl: Duration,
+    /// The scheme of the storefront's absolute URLs (canonical links,
+    /// sitemap, JSON-LD): `http` or `https`.
+    pub web_public_scheme: String,
+    /// The port of those URLs; `None`: the scheme's own, except the listen
+    /// port for a `localhost` host (development).
+    pub web_public_port: Option<u16>,
     pub media: MediaSettings,
     pub order_expiry_interval: Duration,
     pub payments: PaymentSettings,
@@ -251,6 +257,8 @@ impl Default for Settings {
             redis_url: None,
             cache_max_bytes: 64 * 1024 * 1024,
             cache_ttl: Duration::from_secs(60),
+            web_public_scheme: "http".into(),
+            web_public_port: None,
             media: MediaSettings::default(),
             order_expiry_interval: Duration::from_secs(10),
             payments: PaymentSettings::default(),
@@ -402,6 +410,20 @@ impl Settings {
             }
             "cache.max_bytes" => self.cache_max_bytes = parse(value, "a whole number of bytes")?,
             "cache.ttl_secs" => self.cache_ttl = Duration::from_secs(parse_positive(value)?),
+            "web.public_url_scheme" => {
+                let v = value.trim().to_ascii_lowercase();
+                if v != "http" && v != "https" {
+                    return Err("must be http or https".into());
+                }
+                self.web_public_scheme = v;
+            }
+            "web.public_port" => {
+                self.web_public_port = if value.trim().is_empty() {
+                    None
+                } else {
+                    Some(parse_positive(value)?)
+                };
+            }
             "orders.expiry_interval_secs" => {
                 self.order_expiry_interval = Duration::from_secs(parse_positive(value)?);
             }

@@ -62,7 +62,6 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::admin_webhooks::router())
         .merge(routes::admin_email::router())
         .merge(routes::admin_jobs::router())
-        .merge(routes::admin_rentals::router())
         // Rental contracts (contracts part).
         .merge(routes::admin_contracts::router())
         // i16: customers' rights (export, erasure).
@@ -73,6 +72,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .merge(routes::admin_catalog::router())
                 .merge(routes::admin_bulk::router())
+                // Plans and units: product pages show their terms.
+                .merge(routes::admin_rentals::router())
                 .route_layer(mw::from_fn_with_state(
                     state.clone(),
                     routes::admin_catalog::invalidate_after_writes,

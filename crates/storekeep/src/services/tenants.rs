@@ -209,6 +209,10 @@ pub async fn change_settings(
     }
     errors.into_result()?;
     settings.unknown = tenant.settings.unknown.clone();
+    settings
+        .storefront
+        .unknown
+        .clone_from(&tenant.settings.storefront.unknown);
     let patch = TenantPatch {
         settings: Some(settings),
         ..Default::default()

@@ -43,7 +43,9 @@ pub struct Chrome {
 
 /// What a cached page part holds where a form's CSRF token goes; the
 /// response replaces it with [`Chrome::csrf`] (or nothing).
-pub const CSRF_SLOT: &str = "__sk_csrf_slot__";
+/// Contains `<`, which escaped text (a product's title, a legal page)
+/// can never hold, so only the forms' own slots are replaced.
+pub const CSRF_SLOT: &str = "<!--sk-csrf-slot-->";
 
 impl Chrome {
     /// The context for a page of `shop` at `path` (the canonical path,

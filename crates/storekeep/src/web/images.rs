@@ -31,10 +31,15 @@ struct ImageTag<'a> {
 
 /// The `<img>` for `image` in `slot`: width and height set (no layout
 /// shift), `alt` (the image's own, else `fallback_alt`, the product's
-/// title), `decoding="async"`, and `loading="lazy"` unless `eager` (the
+/// title; empty on a card, whose link text names the product),
+/// `decoding="async"`, and `loading="lazy"` unless `eager` (the
 /// images above the fold).
 pub fn tag(image: &ProductImage, slot: Slot, eager: bool, fallback_alt: &str) -> String {
-    let alt = if image.alt.trim().is_empty() {
+    // A card's link text already names the product: its image is
+    // decoration there (`alt=""`), not the name read twice.
+    let alt = if slot == Slot::Card {
+        ""
+    } else if image.alt.trim().is_empty() {
         fallback_alt
     } else {
         &image.alt

@@ -21,6 +21,7 @@ pub mod chrome;
 pub mod csrf;
 pub mod i18n;
 pub mod images;
+pub mod limit;
 pub mod money;
 pub mod pages;
 pub mod respond;
@@ -29,7 +30,7 @@ pub mod shop;
 pub mod shopping;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -53,9 +54,10 @@ pub fn router() -> Router<AppState> {
 
 /// The storefront as `http::build_router` mounts it: the catalog's routes
 /// ([`router`]) and the session pages' (`pages::shopper::router`), behind
-/// the visitor layers — `session::layer` (cookies → visitor, layout slots,
-/// `Set-Cookie`) outside `csrf::guard` (every form post checked before its
-/// handler runs).
+/// the pages' rate limit (`limit::pages`, outermost: a refused request
+/// reads no session) and the visitor layers — `session::layer` (cookies →
+/// visitor, layout slots, `Set-Cookie`) outside `csrf::guard` (every form
+/// post checked before its handler runs).
 pub fn routes(state: &AppState) -> Router<AppState> {
     router()
         .merge(pages::shopper::router())
@@ -67,15 +69,28 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             session::layer,
         ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::pages,
+        ))
 }
 
 /// Whatever no route took: `/api/…` and `/media/…` keep the API's
 /// problem+json 404; every other path is a storefront page that does not
 /// exist (an HTML 404).
-pub async fn fallback(req: Request) -> Response {
+pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path();
     if path == "/api" || path.starts_with("/api/") || path.starts_with("/media/") {
         return ApiError::NotFound("there is nothing at this path".into()).into_response();
     }
-    WebError::NotFound.into_response()
+    // At a shop's host, in the shop's language.
+    let (mut parts, _) = req.into_parts();
+    match <shop::Shop as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(shop) => WebError::NotFound.render(shop.lang),
+        Err(_) => WebError::NotFound.into_response(),
+    }
 }

@@ -27,6 +27,11 @@ pub fn csp(media_origin: Option<&str>) -> String {
     )
 }
 
+/// Marks a storefront response (page or error page): the API's error
+/// rewriting (`http::middleware::observe`) leaves its HTML as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct StorefrontPage;
+
 /// An HTML response with the storefront's headers.
 pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&str>) -> Response {
     let mut response = (status, body).into_response();
@@ -35,9 +40,27 @@ pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    if let Ok(v) = HeaderValue::from_str(&csp(media_origin)) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    // A media origin that cannot stand in a header falls back to the strict
+    // policy without it — never to no policy (the generic one allows
+    // 'unsafe-inline').
+    // (Visible ASCII only, and no `;` or `,` that would add directives or
+    // policies.)
+    let usable = |o: &&str| {
+        o.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+    };
+    let media = match media_origin {
+        Some(o) if !usable(&o) => {
+            tracing::warn!(
+                media_origin = o,
+                "the media origin cannot stand in a CSP header; left out"
+            );
+            None
+        }
+        other => other,
+    };
+    let policy = HeaderValue::from_str(&csp(media)).expect("the policy is a valid header");
+    h.insert(header::CONTENT_SECURITY_POLICY, policy);
     h.insert(
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(lang.code()),
@@ -49,6 +72,7 @@ pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
+    response.extensions_mut().insert(StorefrontPage);
     response
 }
 
@@ -61,6 +85,10 @@ pub struct Fragment {
     pub title: String,
     pub head: String,
     pub main: String,
+    /// The page's canonical path when it is not the path asked for (a
+    /// product reached by its id declares its handle's URL).
+    #[serde(default)]
+    pub canonical_path: Option<String>,
     /// Whether it came from the cache (the `X-Cache: HIT` header), not stored.
     #[serde(skip)]
     pub hit: bool,
@@ -112,6 +140,9 @@ pub enum WebError {
     /// A dependency (the database) is down: 503, try again.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The page tier's rate limit is used up: 429, retry after this many seconds.
+    #[error("rate limited")]
+    TooManyRequests(u64),
     #[error("{0}")]
     Internal(String),
 }
@@ -149,6 +180,7 @@ impl WebError {
             Self::NoShop | Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -160,6 +192,7 @@ impl WebError {
             Self::NoShop | Self::NotFound => (t.not_found_title, t.not_found_text),
             Self::BadRequest(m) => (t.error_title, m.as_str()),
             Self::Unavailable(_) => (t.error_title, t.unavailable_text),
+            Self::TooManyRequests(_) => (t.error_title, t.too_many_text),
             Self::Internal(_) => (t.error_title, t.error_text),
         };
         let body = ErrorPage {
@@ -172,6 +205,11 @@ impl WebError {
         .render()
         .unwrap_or_else(|_| "<!doctype html><title>Error</title>".to_owned());
         let mut response = html(self.status(), body, lang, None);
+        if let Self::TooManyRequests(secs) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+        }
         if let Self::Unavailable(cause) | Self::Internal(cause) = self {
             response.extensions_mut().insert(ErrorCause(cause.clone()));
             if matches!(self, Self::Unavailable(_)) {

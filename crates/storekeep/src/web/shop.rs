@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{ACCEPT_LANGUAGE, HOST};
+use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
-use storekeep_domain::{Tenant, TenantStatus};
+use storekeep_domain::{DomainName, Tenant, TenantStatus};
 
 use crate::app::AppState;
+use crate::config::Settings;
 use crate::http::extract::tenant::host_name;
 use crate::http::middleware::RequestContext;
 use crate::services::tenancy;
@@ -24,8 +25,8 @@ pub struct Shop {
     pub tenant: Arc<Tenant>,
     /// The language pages are shown in (see [`Lang::choose`]).
     pub lang: Lang,
-    /// `scheme://host[:port]` of the shop's canonical address: its first
-    /// custom domain if it has one, else the host the request named.
+    /// `scheme://host[:port]` of the shop's canonical address, from
+    /// configuration only (see [`origin`]).
     pub origin: String,
 }
 
@@ -64,31 +65,10 @@ impl FromRequestParts<AppState> for Shop {
             Some(t) if t.status == TenantStatus::Active => t,
             _ => return Err(WebError::NoShop),
         };
-        let https = parts.extensions.get::<RequestContext>().is_some_and(|ctx| {
+        if let Some(ctx) = parts.extensions.get::<RequestContext>() {
             ctx.set_tenant(&tenant);
-            ctx.https
-        });
-        let scheme = if https { "https" } else { "http" };
-        let origin = match tenant.domains.first() {
-            Some(domain) => format!("{scheme}://{}", domain.as_str()),
-            None => {
-                // The host resolved to this shop; keep a port the client
-                // named (development: `demo.localhost:8080`).
-                let port = parts
-                    .headers
-                    .get(HOST)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|h| h.rsplit_once(':'))
-                    .map(|(_, p)| p)
-                    .filter(|p| {
-                        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-                    });
-                match port {
-                    Some(p) => format!("{scheme}://{}:{p}", host.as_str()),
-                    None => format!("{scheme}://{}", host.as_str()),
-                }
-            }
-        };
+        }
+        let origin = origin(&state.services.settings, &tenant, &host);
         let settings = &tenant.settings.storefront;
         let shop_lang = settings
             .language
@@ -111,5 +91,29 @@ impl FromRequestParts<AppState> for Shop {
         };
         parts.extensions.insert(shop.clone());
         Ok(shop)
+    }
+}
+
+/// The shop's public origin, from configuration ONLY — never the request's
+/// `Host` port or scheme, which a client chooses and which would otherwise
+/// end up in cached fragments (JSON-LD, `og:image`, the sitemap): its first
+/// custom domain, else `{slug}.{base_domain}` (else the host that resolved
+/// it), with `web.public_url_scheme` and `web.public_port` (unset: none,
+/// except the listen port for a `localhost` host, for development).
+pub fn origin(settings: &Settings, tenant: &Tenant, resolved: &DomainName) -> String {
+    let host = match (tenant.domains.first(), &settings.base_domain) {
+        (Some(domain), _) => domain.as_str().to_owned(),
+        (None, Some(base)) => format!("{}.{}", tenant.slug, base.as_str()),
+        (None, None) => resolved.as_str().to_owned(),
+    };
+    let scheme = settings.web_public_scheme.as_str();
+    let local = host == "localhost" || host.ends_with(".localhost");
+    let port = settings
+        .web_public_port
+        .or_else(|| local.then(|| settings.listen.port()));
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
     }
 }

@@ -65,7 +65,7 @@ async fn a_product_page_shows_variants_prices_stock_and_structured_data() {
     );
     assert!(b.contains(&format!("value=\"{v16}\" disabled")), "{b}");
     assert!(b.contains("name=\"quantity\"") && b.contains("name=\"csrf\""));
-    assert!(!b.contains("__sk_csrf_slot__"));
+    assert!(!b.contains("__sk_csrf_slot__") && !b.contains("sk-csrf-slot"));
     // Description escaped, in paragraphs.
     assert!(
         b.contains("<p>Fast &#38; light.</p>") || b.contains("<p>Fast &amp; light.</p>"),

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::catalog_support::{create, product_json, simple};
-use crate::web_support::{get, get_at, host, put_settings, shop, web_app};
+use crate::web_support::{BASE, get, get_at, host, put_settings, shop, web_app};
 
 #[tokio::test]
 async fn the_home_page_shows_the_shops_newest_products_with_prices() {
@@ -89,7 +89,9 @@ async fn x_tenant_does_not_choose_a_shop_for_pages() {
     let token = shop(&app, "acme").await;
     simple(&app, "acme", &token, "Acme Anvil", "AN-1", 1_000).await;
 
-    let by_header = get_at(&app, "127.0.0.1", "/", &[("x-tenant", "acme")]).await;
+    // A host that names no shop (the bare base domain is kept, unlike an
+    // IP address, so X-Tenant would be consulted if it could choose).
+    let by_header = get_at(&app, BASE, "/", &[("x-tenant", "acme")]).await;
     assert_eq!(by_header.status, 404);
     assert!(by_header.header("content-type").starts_with("text/html"));
     assert!(!by_header.body.contains("Acme Anvil"));
@@ -267,9 +269,16 @@ async fn branding_settings_are_checked_on_save() {
             .collect();
         assert_eq!(fields, [field], "{body}");
     }
-    // Nothing of it was saved.
-    let css = get(&app, "acme", "/").await;
-    assert!(!css.body.contains("evil"));
+    // Nothing of it was saved: the shop's own stylesheet (where custom CSS
+    // and colours go) has none of it.
+    let shop_css = |home: String| {
+        let i = home.find("/assets/shop-").expect("the shop's stylesheet");
+        home[i..i + home[i..].find('"').unwrap()].to_owned()
+    };
+    let url = shop_css(get(&app, "acme", "/").await.body);
+    let css = get(&app, "acme", &url).await;
+    assert_eq!(css.status, 200);
+    assert!(!css.body.contains("evil") && !css.body.contains("a{}a{}"));
     let (status, _) = put_settings(
         &app,
         "acme",
@@ -278,6 +287,14 @@ async fn branding_settings_are_checked_on_save() {
     )
     .await;
     assert_eq!(status, 200);
+    // ...and what is valid reaches that stylesheet (so the check above can fail).
+    let url = shop_css(get(&app, "acme", "/").await.body);
+    let css = get(&app, "acme", &url).await;
+    assert!(
+        css.body.contains(".hero { color: #123456 }"),
+        "{}",
+        css.body
+    );
     app.stop().await;
 }
 

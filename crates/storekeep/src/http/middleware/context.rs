@@ -54,7 +54,7 @@ impl Tier {
         }
     }
 
-    fn per_minute(self, limits: &PlanLimits) -> u32 {
+    pub fn per_minute(self, limits: &PlanLimits) -> u32 {
         let n = match self {
             Self::Api => limits.api_requests_per_minute,
             Self::Auth => limits.auth_requests_per_minute,

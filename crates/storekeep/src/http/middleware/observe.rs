@@ -174,8 +174,12 @@ fn render_problem(response: &mut Response, request_id: &str) {
             // Health checks answer 503 with their own JSON body; keep it.
             if content_type.starts_with("application/json")
                 || content_type.starts_with("application/problem+json")
-                // The storefront's error pages (`web::WebError`).
-                || content_type.starts_with("text/html")
+                // The storefront's error pages (`web::WebError`), marked as
+                // such: any other HTML error becomes a problem.
+                || response
+                    .extensions()
+                    .get::<crate::web::respond::StorefrontPage>()
+                    .is_some()
             {
                 return;
             }

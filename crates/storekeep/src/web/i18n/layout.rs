@@ -21,6 +21,7 @@ pub struct LayoutMsgs {
     pub error_title: &'static str,
     pub error_text: &'static str,
     pub unavailable_text: &'static str,
+    pub too_many_text: &'static str,
     pub back_home: &'static str,
 }
 
@@ -42,6 +43,7 @@ pub const EN: LayoutMsgs = LayoutMsgs {
     error_title: "Something went wrong",
     error_text: "This page could not be shown. Please try again in a moment.",
     unavailable_text: "The shop is busy right now. Please try again in a moment.",
+    too_many_text: "Too many requests from your address. Please wait a minute and try again.",
     back_home: "Back to the shop",
 };
 
@@ -63,6 +65,7 @@ pub const DE: LayoutMsgs = LayoutMsgs {
     error_title: "Etwas ist schiefgegangen",
     error_text: "Diese Seite konnte nicht angezeigt werden. Bitte versuchen Sie es gleich noch einmal.",
     unavailable_text: "Der Shop ist gerade ausgelastet. Bitte versuchen Sie es gleich noch einmal.",
+    too_many_text: "Zu viele Anfragen von Ihrer Adresse. Bitte warten Sie eine Minute und versuchen Sie es dann noch einmal.",
     back_home: "Zurück zum Shop",
 };
 

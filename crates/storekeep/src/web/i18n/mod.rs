@@ -54,10 +54,20 @@ impl Lang {
             let mut fields = item.split(';').map(str::trim);
             let tag = fields.next().unwrap_or_default().to_ascii_lowercase();
             let primary = tag.split('-').next().unwrap_or_default();
+            // `q` in any case (`Q=0.5`); a weight that is not a number
+            // in 0–1 counts as 0 (the language is not chosen).
             let q = fields
-                .find_map(|f| f.strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
+                .find_map(|f| {
+                    let (name, value) = f.split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("q").then_some(value)
+                })
+                .map_or(1.0, |q| {
+                    q.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0)
+                });
             let Some(lang) = Self::parse(primary) else {
                 continue;
             };
@@ -91,5 +101,31 @@ mod tests {
             Lang::De
         );
         assert_eq!(Lang::choose(Lang::En, true, Some("de;q=0")), Lang::En);
+    }
+
+    #[test]
+    fn the_q_parameter_is_case_insensitive() {
+        assert_eq!(
+            Lang::choose(Lang::En, true, Some("en;Q=0.2, de;Q=0.9")),
+            Lang::De
+        );
+        assert_eq!(
+            Lang::choose(Lang::De, true, Some("de;Q=0.1, en ; q = 0.8")),
+            Lang::En
+        );
+        assert_eq!(Lang::choose(Lang::En, true, Some("de;Q=0")), Lang::En);
+    }
+
+    #[test]
+    fn weights_outside_zero_to_one_count_as_zero() {
+        // 7 is no weight: German is not preferred over English at 0.5.
+        assert_eq!(
+            Lang::choose(Lang::En, true, Some("de;q=7, en;q=0.5")),
+            Lang::En
+        );
+        assert_eq!(Lang::choose(Lang::En, true, Some("de;q=-1")), Lang::En);
+        assert_eq!(Lang::choose(Lang::En, true, Some("de;q=1.5")), Lang::En);
+        assert_eq!(Lang::choose(Lang::En, true, Some("de;q=NaN")), Lang::En);
+        assert_eq!(Lang::choose(Lang::En, true, Some("de;q=1")), Lang::De);
     }
 }

@@ -63,12 +63,38 @@ pub async fn page(
             return WebError::BadRequest("the filters are not valid".into()).render(shop.lang);
         }
     };
-    let key = uri
-        .path_and_query()
-        .map_or(uri.path(), |p| p.as_str())
-        .to_owned();
+    let key = filters.cache_key(uri.path());
     let built = cache::fragment(&state, &shop, &key, build(&state, &shop, &handle, &filters)).await;
     finish(&state, &shop, uri.path(), built)
+}
+
+impl Filters {
+    /// The cache key of `path` with these filters: the parsed fields only
+    /// (unknown parameters dropped), trimmed, empty ones left out, an
+    /// unknown sort as the default — so `?junk=1` shares the plain page's
+    /// entry and a visitor cannot fill the cache with made-up URLs.
+    pub fn cache_key(&self, path: &str) -> String {
+        let field = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(encode)
+                .unwrap_or_default()
+        };
+        let sort = self
+            .sort
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| ["newest", "price_asc", "price_desc", "title"].contains(s))
+            .unwrap_or("newest");
+        format!(
+            "{path}?sort={sort}&min={}&max={}&stock={}&after={}",
+            field(&self.min_price),
+            field(&self.max_price),
+            self.in_stock.as_deref() == Some("true"),
+            field(&self.after),
+        )
+    }
 }
 
 /// `value` percent-encoded for a query string.
@@ -173,6 +199,7 @@ async fn build(
         title: format!("{} · {}", category.name, shop.name()),
         head: String::new(),
         main,
+        canonical_path: None,
         hit: false,
     })
 }

@@ -94,6 +94,7 @@ async fn build(state: &AppState, shop: &Shop) -> Result<Fragment, WebError> {
         title: format!("{} · {}", t.deals_title, shop.name()),
         head: String::new(),
         main,
+        canonical_path: None,
         hit: false,
     })
 }

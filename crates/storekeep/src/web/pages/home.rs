@@ -81,6 +81,7 @@ async fn build(state: &AppState, shop: &Shop) -> Result<Fragment, WebError> {
         title: shop.name().to_owned(),
         head: String::new(),
         main,
+        canonical_path: None,
         hit: false,
     })
 }

@@ -59,6 +59,7 @@ fn build(shop: &Shop, which: &str) -> Result<Fragment, WebError> {
         title: format!("{heading} · {}", shop.name()),
         head: String::new(),
         main,
+        canonical_path: None,
         hit: false,
     })
 }

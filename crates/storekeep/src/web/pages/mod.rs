@@ -32,7 +32,8 @@ pub fn finish(
     let media = state.services.media.public_origin();
     match fragment {
         Ok(f) => {
-            let chrome = Chrome::new(state, shop, canonical_path);
+            let canonical = f.canonical_path.as_deref().unwrap_or(canonical_path);
+            let chrome = Chrome::new(state, shop, canonical);
             respond::page(&chrome, &f, media.as_deref()).unwrap_or_else(|e| e.render(shop.lang))
         }
         Err(e) => e.render(shop.lang),

@@ -181,6 +181,7 @@ async fn build(state: &AppState, shop: &Shop, handle: &str) -> Result<Fragment, 
         title: format!("{} · {}", product.title, shop.name()),
         head,
         main,
+        canonical_path: Some(format!("/products/{}", product.handle.as_str())),
         hit: false,
     })
 }

@@ -46,10 +46,13 @@ pub async fn page(
         Ok(Query(f)) => f,
         Err(_) => return WebError::BadRequest("the search is not valid".into()).render(shop.lang),
     };
-    let key = uri
-        .path_and_query()
-        .map_or(uri.path(), |p| p.as_str())
-        .to_owned();
+    // The key from the parsed form (unknown parameters dropped, the query
+    // trimmed), never the raw query string.
+    let key = format!(
+        "/search?q={}&after={}",
+        encode(form.q.as_deref().map_or("", str::trim)),
+        encode(form.after.as_deref().unwrap_or(""))
+    );
     let built = cache::fragment(&state, &shop, &key, build(&state, &shop, &form)).await;
     finish(&state, &shop, "/search", built)
 }
@@ -95,6 +98,7 @@ async fn build(state: &AppState, shop: &Shop, form: &SearchForm) -> Result<Fragm
         ),
         head: "<meta name=\"robots\" content=\"noindex\">".to_owned(),
         main,
+        canonical_path: None,
         hit: false,
     })
 }

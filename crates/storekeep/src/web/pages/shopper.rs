@@ -96,6 +96,7 @@ pub fn render_with_head(
         head: format!("<meta name=\"robots\" content=\"noindex\">{head}"),
         main,
         hit: false,
+        canonical_path: None,
     };
     match respond::page(
         &chrome,
