@@ -26,7 +26,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
@@ -163,21 +163,23 @@ pub fn form_token(body: &[u8]) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The page a refused post gets.
+/// The page a refused post gets: a storefront page (its headers, the
+/// strict CSP, the `StorefrontPage` mark that keeps it HTML), never stored.
 pub fn refused(refusal: Refusal) -> Response {
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\">\
          <title>Not accepted</title></head><body><main><h1>Not accepted</h1><p>{}</p>\
          <p><a href=\"/\">Back to the shop</a></p></main></body></html>\n",
         refusal.message()
     );
-    (
-        refusal.status(),
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(body),
-    )
-        .into_response()
+    let mut response =
+        crate::web::respond::html(refusal.status(), body, crate::web::i18n::Lang::En, None);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Checks `body` (a whole form) from `headers`, posted in `tenant`'s pages
