@@ -77,6 +77,14 @@ async fn a_product_page_shows_variants_prices_stock_and_structured_data() {
         b.contains("width=\"40\" height=\"30\" alt=\"A picture\" decoding=\"async\""),
         "{b}"
     );
+    // Its resized copies: a WebP source and the original's family, each
+    // in `srcset` (a 40 px image has one copy of each, at its own width).
+    assert!(
+        b.contains("<picture><source type=\"image/webp\" srcset=\"")
+            && b.contains("-40.webp 40w\"")
+            && b.contains("-40.jpg 40w\""),
+        "{b}"
+    );
     // Search engines and sharing.
     assert_eq!(
         page.canonical(),
