@@ -108,6 +108,19 @@ impl Sku {
     }
 }
 
+/// Minor-unit digits of an ISO 4217 currency: 0 for the currencies
+/// without a minor unit in use, 3 for the dinars that have three, 2 for
+/// the rest. The one table every place that writes amounts (emails,
+/// storefront pages) reads.
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
 /// An amount of money in integer minor units (cents for USD) of an ISO
 /// 4217 currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

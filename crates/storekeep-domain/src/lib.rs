@@ -25,7 +25,7 @@ pub use catalog::{
     Inventory, InventoryAdjustment, MAX_AMOUNT, MAX_DESCRIPTION, MAX_QUANTITY, MAX_TAGS, MAX_TITLE,
     MAX_VARIANTS, Money, NewCategory, NewImage, NewProduct, NewVariant, Product, ProductCursor,
     ProductImage, ProductPatch, ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, Variant,
-    VariantPatch, parse_tag, search_document, search_terms, title_key,
+    VariantPatch, minor_digits, parse_tag, search_document, search_terms, title_key,
 };
 pub use commerce::{
     AppliedDeal, Cart, CartItem, CartPatch, CartStatus, CheckoutOutcome, Deal, DealKind,

@@ -374,20 +374,10 @@ fn tidy_text(text: &str) -> String {
     out
 }
 
-/// Minor-unit digits of a currency (ISO 4217): 2 unless listed.
-fn minor_digits(currency: &str) -> u32 {
-    match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
-        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
-    }
-}
-
 /// An amount in minor units as the shop's customers read it:
 /// `$1,234.50`, `€9.99`, `¥1,200`, `CHF 12.00`.
 pub fn format_money(amount: i64, currency: &str) -> String {
-    let digits = minor_digits(currency);
+    let digits = storekeep_domain::minor_digits(currency);
     let scale = 10_i64.pow(digits);
     let (whole, frac) = (
         amount.unsigned_abs() / scale as u64,

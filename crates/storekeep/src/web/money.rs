@@ -5,16 +5,10 @@
 
 use crate::web::i18n::Lang;
 
-/// Decimal places of `currency` (ISO 4217 minor units): 0 for the
-/// currencies without a minor unit in use, 3 for the dinars that have
-/// three, 2 for the rest.
+/// Decimal places of `currency` (ISO 4217 minor units), from the one
+/// table in `storekeep_domain::minor_digits`.
 pub fn decimals(currency: &str) -> u32 {
-    match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
-        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
-    }
+    storekeep_domain::minor_digits(currency)
 }
 
 /// The symbol shown for `currency`, where one is unambiguous in `lang`;
