@@ -109,14 +109,16 @@ impl Sku {
 }
 
 /// Minor-unit digits of an ISO 4217 currency: 0 for the currencies
-/// without a minor unit in use, 3 for the dinars that have three, 2 for
-/// the rest. The one table every place that writes amounts (emails,
-/// storefront pages) reads.
+/// without a minor unit in use, 3 for the dinars that have three, 4 for
+/// the two units of account that have four, 2 for the rest. The one
+/// table every place that writes amounts (emails, storefront pages) reads.
 pub fn minor_digits(currency: &str) -> u32 {
     match currency {
         "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
         | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
         "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        // Units of account (Chile's UF, Uruguay's wage index unit).
+        "CLF" | "UYW" => 4,
         _ => 2,
     }
 }

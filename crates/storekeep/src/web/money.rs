@@ -120,20 +120,68 @@ mod tests {
     }
 }
 
-/// A price a shopper typed (`19.99`, `19,99`, `20`) in `currency`'s
-/// minor units; `None` when it is not a plain non-negative amount.
-pub fn parse_major(raw: &str, currency: &str) -> Option<i64> {
-    let raw = raw.trim().replace(',', ".");
-    if raw.is_empty() || raw.len() > 15 {
+/// A price a shopper typed in `currency`'s minor units, read the way
+/// `lang` writes numbers and forgiving the other way: `19.99`, `19,99`,
+/// `1,234.50`, `1.234,50`, `20`. With both marks the last is the decimal
+/// one; a mark used twice groups thousands; one mark followed by exactly
+/// three digits is `lang`'s choice (`1,500` is fifteen hundred in English,
+/// one and a half in German); otherwise one mark is the decimal point.
+/// Digits beyond the currency's decimals are accepted only as zeros.
+/// `None` when it is not a plain non-negative amount.
+pub fn parse_major(raw: &str, currency: &str, lang: Lang) -> Option<i64> {
+    let raw = raw.trim();
+    if raw.is_empty()
+        || raw.len() > 24
+        || !raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+    {
+        return None;
+    }
+    let count = |m: char| raw.matches(m).count();
+    let point = match lang {
+        Lang::En => '.',
+        Lang::De => ',',
+    };
+    let last_mark = raw
+        .rfind(['.', ','])
+        .map(|i| (i, char::from(raw.as_bytes()[i])));
+    let decimal_at = match last_mark {
+        None => None,
+        Some((i, m)) => {
+            let other = if m == '.' { ',' } else { '.' };
+            if count(other) > 0 {
+                if count(m) > 1 {
+                    return None;
+                }
+                Some(i)
+            } else if count(m) > 1 {
+                None
+            } else if raw.len() - i - 1 == 3 {
+                (m == point).then_some(i)
+            } else {
+                Some(i)
+            }
+        }
+    };
+    let (whole, frac) = match decimal_at {
+        Some(i) => (&raw[..i], &raw[i + 1..]),
+        None => (raw, ""),
+    };
+    // The whole part: plain digits, or groups of three after the first.
+    let groups: Vec<&str> = whole.split(['.', ',']).collect();
+    if groups.len() > 1
+        && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3))
+    {
+        return None;
+    }
+    let whole: String = groups.concat();
+    if whole.is_empty() && frac.is_empty() {
         return None;
     }
     let places = decimals(currency) as usize;
-    let (whole, frac) = raw.split_once('.').unwrap_or((&raw, ""));
-    if whole.is_empty() && frac.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > places
-    {
+    let (kept, beyond) = frac.split_at(frac.len().min(places));
+    if beyond.bytes().any(|b| b != b'0') {
         return None;
     }
     let whole: i64 = if whole.is_empty() {
@@ -141,10 +189,10 @@ pub fn parse_major(raw: &str, currency: &str) -> Option<i64> {
     } else {
         whole.parse().ok()?
     };
-    let frac: i64 = if frac.is_empty() {
+    let frac: i64 = if kept.is_empty() {
         0
     } else {
-        format!("{frac:0<places$}").parse().ok()?
+        format!("{kept:0<places$}").parse().ok()?
     };
     whole
         .checked_mul(10_i64.pow(places as u32))?
@@ -154,16 +202,50 @@ pub fn parse_major(raw: &str, currency: &str) -> Option<i64> {
 #[cfg(test)]
 mod parse_tests {
     use super::parse_major;
+    use crate::web::i18n::Lang::{De, En};
 
     #[test]
     fn typed_prices_become_minor_units() {
-        assert_eq!(parse_major("19.99", "USD"), Some(1999));
-        assert_eq!(parse_major("19,9", "EUR"), Some(1990));
-        assert_eq!(parse_major(" 20 ", "USD"), Some(2000));
-        assert_eq!(parse_major("1235", "JPY"), Some(1235));
-        assert_eq!(parse_major("12.5", "JPY"), None);
-        assert_eq!(parse_major("-1", "USD"), None);
-        assert_eq!(parse_major("1e3", "USD"), None);
-        assert_eq!(parse_major("", "USD"), None);
+        assert_eq!(parse_major("19.99", "USD", En), Some(1999));
+        assert_eq!(parse_major("19,9", "EUR", De), Some(1990));
+        assert_eq!(parse_major("19,99", "USD", En), Some(1999));
+        assert_eq!(parse_major("19.99", "EUR", De), Some(1999));
+        assert_eq!(parse_major(" 20 ", "USD", En), Some(2000));
+        assert_eq!(parse_major(".5", "USD", En), Some(50));
+        assert_eq!(parse_major("1235", "JPY", En), Some(1235));
+        assert_eq!(parse_major("12.5", "JPY", En), None);
+        assert_eq!(parse_major("12.00", "JPY", En), Some(12));
+        assert_eq!(parse_major("-1", "USD", En), None);
+        assert_eq!(parse_major("1e3", "USD", En), None);
+        assert_eq!(parse_major("", "USD", En), None);
+        assert_eq!(parse_major(".", "USD", En), None);
+        assert_eq!(parse_major("19.999", "USD", De), Some(1_999_900));
+        assert_eq!(parse_major("19.999", "USD", En), None);
+    }
+
+    #[test]
+    fn thousands_groups_follow_the_language() {
+        assert_eq!(parse_major("1,000", "USD", En), Some(100_000));
+        assert_eq!(parse_major("1,234.50", "USD", En), Some(123_450));
+        assert_eq!(parse_major("1.234,50", "EUR", De), Some(123_450));
+        assert_eq!(parse_major("1.234,50", "EUR", En), Some(123_450));
+        assert_eq!(parse_major("1,234,567", "USD", En), Some(123_456_700));
+        assert_eq!(parse_major("1.000", "EUR", De), Some(100_000));
+        assert_eq!(parse_major("1,000", "JPY", En), Some(1000));
+        // One mark and three digits: the language decides.
+        assert_eq!(parse_major("1,500", "KWD", En), Some(1_500_000));
+        assert_eq!(parse_major("1,500", "KWD", De), Some(1_500));
+        assert_eq!(parse_major("1.500", "KWD", En), Some(1_500));
+        // Groups must be groups.
+        assert_eq!(parse_major("1,23,456", "USD", En), None);
+        assert_eq!(parse_major("1,2.50", "USD", En), None);
+        assert_eq!(parse_major("1.234.5", "USD", En), None);
+        assert_eq!(parse_major("1,234.5,0", "USD", En), None);
+    }
+
+    #[test]
+    fn four_decimal_units_of_account() {
+        assert_eq!(parse_major("1.2345", "CLF", En), Some(12_345));
+        assert_eq!(parse_major("2", "UYW", En), Some(20_000));
     }
 }

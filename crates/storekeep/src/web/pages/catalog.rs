@@ -6,11 +6,13 @@
 
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::services::storefront;
+use crate::web::i18n::Lang;
 use crate::web::i18n::catalog::{self, CatalogMsgs};
 use crate::web::pages::finish;
 use crate::web::pages::views::Card;
@@ -42,6 +44,9 @@ struct CategoryMain<'a> {
     sorts: Vec<(&'static str, &'static str, bool)>,
     min_price: &'a str,
     max_price: &'a str,
+    /// The message under a price the shop's currency cannot read.
+    min_price_error: Option<&'a str>,
+    max_price_error: Option<&'a str>,
     in_stock: bool,
     cards: Vec<Card>,
     next: Option<String>,
@@ -63,12 +68,29 @@ pub async fn page(
             return WebError::BadRequest("the filters are not valid".into()).render(shop.lang);
         }
     };
+    // A price that is not an amount re-renders the page (products
+    // unfiltered by it) with the field marked, as a 422 and uncached.
+    if filters.has_bad_price(&shop.tenant.settings.currency, shop.lang) {
+        let built = build(&state, &shop, &handle, &filters).await;
+        let mut response = finish(&state, &shop, uri.path(), built);
+        if response.status().is_success() {
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        return response;
+    }
     let key = filters.cache_key(uri.path());
     let built = cache::fragment(&state, &shop, &key, build(&state, &shop, &handle, &filters)).await;
     finish(&state, &shop, uri.path(), built)
 }
 
 impl Filters {
+    /// Whether a price bound is typed but is not an amount of `currency`.
+    pub fn has_bad_price(&self, currency: &str, lang: Lang) -> bool {
+        [&self.min_price, &self.max_price]
+            .into_iter()
+            .any(|raw| price(raw, currency, lang).is_err())
+    }
+
     /// The cache key of `path` with these filters: the parsed fields only
     /// (unknown parameters dropped), trimmed, empty ones left out, an
     /// unknown sort as the default — so `?junk=1` shares the plain page's
@@ -94,6 +116,15 @@ impl Filters {
             self.in_stock.as_deref() == Some("true"),
             field(&self.after),
         )
+    }
+}
+
+/// A typed price bound (read as `lang` writes numbers) in minor units: `Ok(None)` when left empty, `Err`
+/// when it is not an amount of `currency`.
+fn price(raw: &Option<String>, currency: &str, lang: Lang) -> Result<Option<i64>, ()> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(r) => money::parse_major(r, currency, lang).map(Some).ok_or(()),
     }
 }
 
@@ -139,19 +170,15 @@ async fn build(
         .as_deref()
         .filter(|s| sorts(t).iter().any(|(v, _)| v == s))
         .unwrap_or("newest");
-    let price = |raw: &Option<String>| -> Result<Option<i64>, WebError> {
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(r) => money::parse_major(r, currency)
-                .map(Some)
-                .ok_or_else(|| WebError::BadRequest(format!("'{r}' is not a price"))),
-        }
-    };
+    let (min_price, max_price) = (
+        price(&f.min_price, currency, shop.lang),
+        price(&f.max_price, currency, shop.lang),
+    );
     let in_stock = f.in_stock.as_deref() == Some("true");
     let params = ListParams {
         category: Some(category.id.to_string()),
-        min_price: price(&f.min_price)?,
-        max_price: price(&f.max_price)?,
+        min_price: min_price.unwrap_or(None),
+        max_price: max_price.unwrap_or(None),
         in_stock: in_stock.then_some(true),
         sort: Some(sort.to_owned()),
         limit: Some(PAGE_SIZE),
@@ -162,8 +189,11 @@ async fn build(
     let action = format!("/categories/{}", category.handle.as_str());
     let next = page.next_cursor.map(|cursor| {
         let mut q = format!("{action}?sort={sort}");
-        for (name, value) in [("min_price", &f.min_price), ("max_price", &f.max_price)] {
-            if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+        for (name, value, read) in [
+            ("min_price", &f.min_price, &min_price),
+            ("max_price", &f.max_price, &max_price),
+        ] {
+            if let (Some(v), Ok(Some(_))) = (value.as_deref(), read) {
                 q.push_str(&format!("&{name}={}", encode(v.trim())));
             }
         }
@@ -188,6 +218,8 @@ async fn build(
             .collect(),
         min_price: f.min_price.as_deref().unwrap_or(""),
         max_price: f.max_price.as_deref().unwrap_or(""),
+        min_price_error: min_price.is_err().then_some(t.price_invalid),
+        max_price_error: max_price.is_err().then_some(t.price_invalid),
         in_stock,
         cards: Card::list(&page.items, currency, shop.lang, t),
         next,
