@@ -55,6 +55,12 @@ pub struct StorefrontSettings {
     /// shop's media, so the page's CSP needs no foreign image origin.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
+    /// The logo's size in pixels, `[width, height]`, read by the server
+    /// from the image each time the settings are saved (what a client sends
+    /// is replaced): pages give the logo its box before it loads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!([320, 80]))]
+    pub logo_size: Option<[u32; 2]>,
     /// Header and button colour, `#rrggbb`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "#1f2933")]

@@ -184,6 +184,23 @@ pub async fn change_shop(
 /// `PATCH /admin/settings`: checks and replaces the shop's settings; keys
 /// only a newer version knows stay as they are. This node forgets the
 /// tenants it had looked up and the shop's cached reads.
+/// The pixel size of the shop's image whose media key is `key`, or `None`
+/// when the shop has no such image.
+async fn logo_size(svc: &Services, tenant: &Tenant, key: &str) -> ServiceResult<Option<[u32; 2]>> {
+    let Some(image) = key
+        .strip_prefix(&format!("{}/", tenant.id))
+        .and_then(|rest| rest.split_once('.'))
+        .and_then(|(id, _)| id.parse::<storekeep_domain::ImageId>().ok())
+    else {
+        return Ok(None);
+    };
+    match svc.store.image(tenant.id, image).await {
+        Ok(image) if image.key == key => Ok(Some([image.width, image.height])),
+        Ok(_) | Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn change_settings(
     svc: &Services,
     tenant: &Tenant,
@@ -194,15 +211,18 @@ pub async fn change_settings(
     for (field, message) in settings.problems() {
         errors.add(&format!("settings.{field}"), message);
     }
-    // A logo must be one of this shop's own images.
+    // A logo must be one of this shop's own images; its size comes from it.
+    settings.storefront.logo_size = None;
     if let Some(logo) = &settings.storefront.logo
         && storekeep_domain::is_media_key(logo)
-        && !logo.starts_with(&format!("{}/", tenant.id))
     {
-        errors.add(
-            "settings.storefront.logo",
-            "must be the key of one of this shop's images".to_owned(),
-        );
+        match logo_size(svc, tenant, logo).await? {
+            Some(size) => settings.storefront.logo_size = Some(size),
+            None => errors.add(
+                "settings.storefront.logo",
+                "must be the key of one of this shop's images".to_owned(),
+            ),
+        }
     }
     if errors.is_empty() {
         super::notify::seal_dkim_key(&svc.keyring, tenant, &mut settings, &mut errors);

@@ -15,6 +15,8 @@ pub struct Chrome {
     pub shop_name: String,
     /// The logo's URL (one of the shop's own images), if it set one.
     pub logo_url: Option<String>,
+    /// The logo's width at the header's 40 px height, when its size is known.
+    pub logo_width: Option<u32>,
     /// `/assets/site-<hash>.css`: the storefront's own stylesheet.
     pub site_css: &'static str,
     /// `/assets/shop-<hash>.css`: this shop's colours, font and custom CSS.
@@ -41,6 +43,9 @@ pub struct Chrome {
     pub has_returns: bool,
 }
 
+/// The logo's height in the header, in CSS pixels (the layout's `height`).
+pub const LOGO_HEIGHT: u64 = 40;
+
 /// What a cached page part holds where a form's CSRF token goes; the
 /// response replaces it with [`Chrome::csrf`] (or nothing).
 /// Contains `<`, which escaped text (a product's title, a legal page)
@@ -56,6 +61,10 @@ impl Chrome {
         let mut chrome = Self {
             shop_name: shop.name().to_owned(),
             logo_url: s.logo.as_deref().map(|k| state.services.media.url(k)),
+            logo_width: s
+                .logo_size
+                .filter(|[w, h]| *w > 0 && *h > 0)
+                .map(|[w, h]| (u64::from(w) * LOGO_HEIGHT / u64::from(h)).clamp(1, 4000) as u32),
             site_css: assets::site_css_url(),
             shop_css: branding::css_url(&shop.tenant),
             lang: shop.lang,

@@ -322,35 +322,54 @@ async fn the_site_stylesheet_is_served_under_its_hash_for_a_year() {
 }
 
 #[tokio::test]
-async fn a_logo_is_one_of_the_shops_own_images() {
+async fn a_logo_is_one_of_the_shops_images_and_keeps_its_box_before_it_loads() {
     let app = web_app().await;
     let a = shop(&app, "acme").await;
     let b = shop(&app, "bolt").await;
-    let p = simple(&app, "acme", &a, "Anvil", "AN-1", 1_000).await;
+    let poster = simple(&app, "acme", &a, "Poster", "PO-1", 1_000).await;
     let resp = crate::catalog_support::upload(
         &app,
         "acme",
         &a,
-        p["id"].as_str().unwrap(),
-        &crate::catalog_support::png(8, 8),
+        poster["id"].as_str().unwrap(),
+        &crate::catalog_support::png(300, 100),
         "image/png",
     )
     .await;
     assert_eq!(resp.status(), 201);
     let image: serde_json::Value = resp.json().await.unwrap();
-    let url = image["image"]["url"].as_str().unwrap().to_owned();
-    let key = url.strip_prefix("/media/").unwrap();
+    let url = image["image"]["url"].as_str().unwrap();
+    let key = url.strip_prefix("/media/").unwrap().to_owned();
 
-    // Another shop may not show it.
+    // Another shop cannot borrow it, and a key of no image is refused.
     let (status, body) = put_settings(&app, "bolt", &b, json!({"storefront": {"logo": key}})).await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = put_settings(&app, "acme", &a, json!({"storefront": {"logo": key}})).await;
+    assert_eq!(body["errors"][0]["field"], "settings.storefront.logo");
+    let missing = format!("{}.jpg", key.rsplit_once('.').unwrap().0);
+    let (status, body) =
+        put_settings(&app, "acme", &a, json!({"storefront": {"logo": missing}})).await;
+    assert_eq!(status, 422, "{body}");
+
+    // The size is read from the image, whatever the client claims.
+    let (status, body) = put_settings(
+        &app,
+        "acme",
+        &a,
+        json!({"storefront": {"logo": key, "logo_size": [1, 1]}}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["settings"]["storefront"]["logo_size"],
+        json!([300, 100])
+    );
     let home = get(&app, "acme", "/").await;
+    assert_eq!(home.status, 200);
     home.assert_safe();
     assert!(
-        home.body
-            .contains(&format!("<img src=\"{url}\" alt=\"Shop acme\"")),
+        home.body.contains(&format!(
+            "<img src=\"{url}\" alt=\"Shop acme\" width=\"120\" height=\"40\">"
+        )),
         "{}",
         home.body
     );
