@@ -130,12 +130,15 @@ def to_ms(value):
 ACCEPT = os.environ.get("ACCEPT_ENCODING", "gzip")
 
 
-def wrk(url, seconds, fail, host=None):
+def wrk(url, seconds, fail, host=None, cookie=None):
     """Requests/s and p99 in ms; every answer must be 2xx. `host` is sent
-    as the Host header (a storefront page is chosen by host only)."""
+    as the Host header (a storefront page is chosen by host only), `cookie`
+    as the Cookie header."""
     cmd = ["wrk", "--latency", "-t2", "-c32", f"-d{seconds}s", "-H", "X-Tenant: demo"]
     if host:
         cmd += ["-H", f"Host: {host}"]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
     if ACCEPT:
         cmd += ["-H", f"Accept-Encoding: {ACCEPT}"]
     cmd.append(url)
@@ -232,7 +235,8 @@ def request_path(bin, bare_bin):
 def storefront(bin, lighthouse):
     """The demo shop's storefront (served at demo.localhost, `--demo` makes
     localhost the base domain): its product page and a category page as
-    requests/s beside /api/health/live in the same run, then Lighthouse's
+    requests/s beside /api/health/live in the same run (the product page
+    also as a shopper with a cart sees it), then Lighthouse's
     performance and accessibility scores for the product page."""
     secs = int(os.environ.get("BENCH_SECS", "10"))
     server = Server(bin)
@@ -248,27 +252,46 @@ def storefront(bin, lighthouse):
         if not cats: server.fail("the demo shop has no category")
         category = cats[0]["handle"]
         host = f"demo.localhost:{server.port}"
+        # A shopper with a cart: every page reads the cart for the header's
+        # count (the session layer), so this is the cost of that read.
+        status, _, body = server.call("GET", f"/api/v1/store/products/{product['handle']}",
+                                      headers={"x-tenant": "demo"})
+        if status != 200: server.fail(f"GET the product: {status} {body[:500]!r}")
+        detail = json.loads(body)
+        detail = detail.get("product", detail)
+        variant = detail["variants"][0]["id"]
+        status, _, body = server.call("POST", "/api/v1/store/carts",
+                                      {"items": [{"variant_id": variant, "quantity": 1}]},
+                                      headers={"x-tenant": "demo"})
+        if status != 201: server.fail(f"POST /api/v1/store/carts: {status} {body[:500]!r}")
+        cart = json.loads(body)["cart"]
+        cart_cookie = f"__Host-sk_cart={cart['id']}.{cart['token']}"
         routes = [
-            ("GET /api/health/live", "/api/health/live", None),
-            (f"GET /products/{{handle}} (HTML)", f"/products/{product['handle']}", host),
-            (f"GET /categories/{{handle}} (HTML)", f"/categories/{category}", host),
+            ("GET /api/health/live", "/api/health/live", None, None),
+            (f"GET /products/{{handle}} (HTML)", f"/products/{product['handle']}", host, None),
+            (f"GET /categories/{{handle}} (HTML)", f"/categories/{category}", host, None),
+            (f"GET /products/{{handle}}, with a cart", f"/products/{product['handle']}", host, cart_cookie),
         ]
-        for name, path, h in routes:
-            req = urllib.request.Request(server.base + path, headers={"host": h} if h else {})
+        for name, path, h, cookie in routes:
+            headers = {"host": h} if h else {}
+            if cookie: headers["cookie"] = cookie
+            req = urllib.request.Request(server.base + path, headers=headers)
             try:
                 with urllib.request.urlopen(req, timeout=30) as r:
-                    kind, size = r.headers.get("content-type", ""), len(r.read())
+                    kind, page = r.headers.get("content-type", ""), r.read()
             except urllib.error.HTTPError as e:
                 server.fail(f"{name}: {e.code} {e.read()[:500]!r}")
             if h and not kind.startswith("text/html"): server.fail(f"{name}: {kind}, not HTML")
-            if h: print(f"{name}: {size} bytes of HTML (uncompressed)")
+            if cookie and b'<span class="badge">1</span>' not in page:
+                server.fail(f"{name}: the page does not show the cart's item, the cookie was not read")
+            if h and not cookie: print(f"{name}: {len(page)} bytes of HTML (uncompressed)")
         print(f"storekeep serve --demo, SQLite, release build; wrk -t2 -c32 -d{secs}s after a 2 s warm-up, "
               f"Accept-Encoding: {ACCEPT or '(none)'}; on {os.cpu_count()} CPUs shared by client and server")
         print(f"product: {product['handle']}; category: {category}; pages at http://{host}")
         results = []
-        for name, path, h in routes:
-            wrk(server.base + path, 2, server.fail, h)
-            rps, p99 = wrk(server.base + path, secs, server.fail, h)
+        for name, path, h, cookie in routes:
+            wrk(server.base + path, 2, server.fail, h, cookie)
+            rps, p99 = wrk(server.base + path, secs, server.fail, h, cookie)
             results.append((name, rps, p99))
         print(f"{'route':<40} {'req/s':>10} {'p99 ms':>8} {'vs live':>8}")
         for name, rps, p99 in results:
