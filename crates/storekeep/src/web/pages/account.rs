@@ -46,6 +46,10 @@ pub(crate) struct FormPage<'a> {
     pub other_text: &'a str,
     pub other_link: &'a str,
     pub other_label: &'a str,
+    /// A second link under the form (`href`, label).
+    pub extra_link: Option<(&'a str, &'a str)>,
+    /// Hidden fields besides `csrf` (name, value).
+    pub hidden: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -81,7 +85,7 @@ pub(crate) fn csrf(state: &AppState, here: &Here) -> String {
     crate::web::csrf::visitor_token(&state.services.keyring, &here.visitor)
 }
 
-fn with_next(path: &str, next: &str) -> String {
+pub(crate) fn with_next(path: &str, next: &str) -> String {
     if next == "/" {
         path.to_owned()
     } else {
@@ -142,6 +146,8 @@ fn sign_in_form(
         other_text: t.no_account,
         other_link: "/signup",
         other_label: t.sign_up,
+        extra_link: Some(("/password-reset", t.forgot)),
+        hidden: Vec::new(),
     }
     .render();
     render(state, &here.shop, "/signin", status, t.sign_in_title, main)
@@ -261,6 +267,8 @@ fn code_form(
         other_text: "",
         other_link: "/signin",
         other_label: t.sign_in_title,
+        extra_link: None,
+        hidden: Vec::new(),
     }
     .render();
     render(
@@ -375,6 +383,8 @@ fn sign_up_form(
         other_text: t.have_account,
         other_link: "/signin",
         other_label: t.sign_in,
+        extra_link: None,
+        hidden: Vec::new(),
     }
     .render();
     render(state, &here.shop, "/signup", status, t.sign_up_title, main)
@@ -550,4 +560,25 @@ pub async fn page(State(state): State<AppState>, here: Here) -> Response {
         t.account_title,
         main,
     )
+}
+
+/// The signed-in customer, or (for a guest) the answer that sends them to
+/// sign in and come back to `path`.
+pub(crate) fn customer_or_sign_in<'a>(
+    here: &'a Here,
+    path: &str,
+) -> Result<&'a session::Customer, Response> {
+    here.visitor
+        .customer
+        .as_ref()
+        .ok_or_else(|| see_other(&with_next("/signin", path)))
+}
+
+/// Who acts, as the audit log records a signed-in customer's action.
+pub(crate) fn audit_of(here: &Here, c: &session::Customer) -> storekeep_domain::AuditContext {
+    storekeep_domain::AuditContext {
+        actor: format!("{}:{}", c.user.kind.as_str(), c.user.id),
+        ip: here.ip.clone(),
+        request_id: here.request_id.clone(),
+    }
 }
