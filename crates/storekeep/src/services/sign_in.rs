@@ -30,7 +30,11 @@ use crate::wire::accounts::LoginInput;
 /// How long the code step may wait after the password step.
 pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 /// Codes a challenge takes; then it is dead and the sign-in starts again.
-pub const CHALLENGE_ATTEMPTS: i64 = 5;
+/// Fewer than the lockout's free failures (`accounts::FREE_FAILURES`, of
+/// which the password step spent one), so a guesser holding the password
+/// must start again — and pass the password check and the lockout again —
+/// before the account's own lock would stop them.
+pub const CHALLENGE_ATTEMPTS: i64 = 3;
 
 /// What the password step led to.
 #[derive(Debug)]
