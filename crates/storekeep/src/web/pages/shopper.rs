@@ -1,5 +1,5 @@
 //! The session pages' routes — cart, checkout, orders, sign-in, sign-up,
-//! sign-out, account — and what they share: the [`Here`] extractor (the
+//! sign-out, account, its sessions, MFA and privacy pages, password reset — and what they share: the [`Here`] extractor (the
 //! shop and the visitor), rendering a page body in the layout with a
 //! status, redirects after a post, and how a refused action is shown.
 //! Every form post among them passes `csrf::guard` first (see
