@@ -562,16 +562,25 @@ pub async fn page(State(state): State<AppState>, here: Here) -> Response {
     )
 }
 
-/// The signed-in customer, or (for a guest) the answer that sends them to
-/// sign in and come back to `path`.
+/// The signed-in customer, or (for a guest) [`SignInFirst`]: the answer
+/// that sends them to sign in and come back to `path`.
 pub(crate) fn customer_or_sign_in<'a>(
     here: &'a Here,
     path: &str,
-) -> Result<&'a session::Customer, Response> {
+) -> Result<&'a session::Customer, SignInFirst> {
     here.visitor
         .customer
         .as_ref()
-        .ok_or_else(|| see_other(&with_next("/signin", path)))
+        .ok_or_else(|| SignInFirst(with_next("/signin", path)))
+}
+
+/// A guest on a signed-in page: `303` to the sign-in page (its `Location`).
+pub(crate) struct SignInFirst(String);
+
+impl axum::response::IntoResponse for SignInFirst {
+    fn into_response(self) -> Response {
+        see_other(&self.0)
+    }
 }
 
 /// Who acts, as the audit log records a signed-in customer's action.

@@ -11,7 +11,7 @@ use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use storekeep_domain::SessionId;
 
 use crate::app::AppState;
@@ -60,7 +60,7 @@ async fn sessions_page(
     let t = crate::web::i18n::account::get(here.shop.lang);
     let c = match customer_or_sign_in(here, "/account/sessions") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let list = match sessions::list(&state.services, c.user.id).await {
         Ok(l) => l,
@@ -125,7 +125,7 @@ pub async fn revoke(State(state): State<AppState>, here: Here, Path(id): Path<St
     let t = crate::web::i18n::account::get(here.shop.lang);
     let c = match customer_or_sign_in(&here, "/account/sessions") {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Ok(id) = id.parse::<SessionId>() else {
         return WebError::NotFound.render(here.shop.lang);
@@ -145,7 +145,7 @@ pub async fn revoke(State(state): State<AppState>, here: Here, Path(id): Path<St
 pub async fn revoke_all(State(state): State<AppState>, here: Here) -> Response {
     let c = match customer_or_sign_in(&here, "/account/sessions") {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match sessions::end_all(&state.services, c.user.id).await {
         Ok(()) => signed_out(&here),
@@ -188,7 +188,7 @@ pub async fn mfa(State(state): State<AppState>, here: Here) -> Response {
     let t = crate::web::i18n::account::get(here.shop.lang);
     let c = match customer_or_sign_in(&here, "/account/mfa") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let csrf = csrf(&state, &here);
     let page = MfaPage {
@@ -208,7 +208,7 @@ pub async fn mfa_start(State(state): State<AppState>, here: Here) -> Response {
     let t = crate::web::i18n::account::get(here.shop.lang);
     let c = match customer_or_sign_in(&here, "/account/mfa") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if c.user.mfa_enabled() {
         return see_other("/account/mfa");
@@ -248,7 +248,7 @@ pub async fn mfa_confirm(
     let t = crate::web::i18n::account::get(here.shop.lang);
     let c = match customer_or_sign_in(&here, "/account/mfa") {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let csrf = csrf(&state, &here);
     let done = sessions::confirm_totp(

@@ -40,7 +40,7 @@ struct PrivacyPage<'a> {
 pub async fn page(State(state): State<AppState>, here: Here) -> Response {
     let t = crate::web::i18n::account::get(here.shop.lang);
     if let Err(r) = customer_or_sign_in(&here, "/account/privacy") {
-        return r;
+        return r.into_response();
     }
     let csrf = csrf(&state, &here);
     let main = PrivacyPage { t, csrf: &csrf }.render();
@@ -58,7 +58,7 @@ pub async fn page(State(state): State<AppState>, here: Here) -> Response {
 pub async fn export(State(state): State<AppState>, here: Here) -> Response {
     let c = match customer_or_sign_in(&here, "/account/privacy") {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let export = match privacy::export(
         &state.services,
@@ -150,7 +150,7 @@ fn erase_form(
 pub async fn erase_page(State(state): State<AppState>, here: Here) -> Response {
     let c = match customer_or_sign_in(&here, "/account/privacy/erase") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mfa = c.user.mfa_enabled();
     erase_form(&state, &here, StatusCode::OK, mfa, None)
@@ -169,7 +169,7 @@ pub async fn erase(
     let t = crate::web::i18n::account::get(here.shop.lang);
     let c = match customer_or_sign_in(&here, "/account/privacy/erase") {
         Ok(c) => c.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mfa = c.user.mfa_enabled();
     let code = Some(form.code.trim()).filter(|c| !c.is_empty());
