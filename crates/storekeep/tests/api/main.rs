@@ -48,6 +48,7 @@ mod portable_reseal;
 mod security;
 mod tenancy;
 mod tenants;
+mod web_account;
 mod web_browser;
 mod web_cart;
 mod web_catalog;

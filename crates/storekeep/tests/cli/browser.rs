@@ -347,3 +347,12 @@ async fn a_guest_buys_two_items_with_the_test_provider_with_and_without_javascri
     let (db, server, shops) = two_shops().await;
     run_spec("checkout.mjs", &server, &db, &shops);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_uses_the_account_security_and_privacy_pages_with_and_without_javascript() {
+    if !browser_available() {
+        return;
+    }
+    let (db, server, shops) = two_shops().await;
+    run_spec("account.mjs", &server, &db, &shops);
+}

@@ -2,12 +2,15 @@
 //! templates are in `templates/storefront/`.
 
 pub mod account;
+pub mod account_security;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod deals;
 pub mod home;
 pub mod legal;
+pub mod password_reset;
+pub mod privacy;
 pub mod product;
 pub mod search;
 pub mod seo;
