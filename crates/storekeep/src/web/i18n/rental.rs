@@ -3,6 +3,8 @@
 //! (deposit, buy-out and fee terms in words) come from
 //! `rules::rental_disclosure` in English.
 
+use storekeep_domain::TermUnit;
+
 use super::Lang;
 
 #[derive(Debug)]
@@ -28,6 +30,34 @@ pub struct RentalMsgs {
     pub default_value: &'static str,
     pub schedule: &'static str,
     pub term: &'static str,
+    /// One period of a plan ("one every {period}", "{amount} / {period}").
+    pub week: &'static str,
+    pub month: &'static str,
+    /// A term of `{n}` periods.
+    pub weeks: &'static str,
+    pub months: &'static str,
+}
+
+impl RentalMsgs {
+    /// One period of `unit`: "month", "Monat".
+    pub fn period(&self, unit: TermUnit) -> &'static str {
+        match unit {
+            TermUnit::Week => self.week,
+            TermUnit::Month => self.month,
+        }
+    }
+
+    /// A term of `n` periods of `unit`: "12 months", "12 Monate".
+    pub fn periods(&self, unit: TermUnit, n: i32) -> String {
+        if n == 1 {
+            return format!("1 {}", self.period(unit));
+        }
+        match unit {
+            TermUnit::Week => self.weeks,
+            TermUnit::Month => self.months,
+        }
+        .replace("{n}", &n.to_string())
+    }
 }
 
 pub const EN: RentalMsgs = RentalMsgs {
@@ -52,6 +82,10 @@ pub const EN: RentalMsgs = RentalMsgs {
     default_value: "{n} days after an unpaid due date",
     schedule: "First payment due {first}, last payment due {last}.",
     term: "Term",
+    week: "week",
+    month: "month",
+    weeks: "{n} weeks",
+    months: "{n} months",
 };
 
 pub const DE: RentalMsgs = RentalMsgs {
@@ -76,6 +110,10 @@ pub const DE: RentalMsgs = RentalMsgs {
     default_value: "{n} Tage nach einem unbezahlten Fälligkeitstag",
     schedule: "Erste Zahlung fällig am {first}, letzte am {last}.",
     term: "Laufzeit",
+    week: "Woche",
+    month: "Monat",
+    weeks: "{n} Wochen",
+    months: "{n} Monate",
 };
 
 pub fn get(lang: Lang) -> &'static RentalMsgs {
