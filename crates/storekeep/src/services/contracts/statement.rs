@@ -13,6 +13,7 @@ use storekeep_domain::{
 use storekeep_store::StoreError;
 use storekeep_store::contracts::InstallmentPayment;
 use storekeep_store::rules::rental_daily::decide;
+use storekeep_store::rules::rental_disclosure::{Disclosure, disclosure};
 use storekeep_store::rules::rentals::shop_today;
 
 use crate::services::{ServiceResult, Services};
@@ -134,6 +135,9 @@ pub struct CustomerRental {
     /// The plan's name (empty if the plan was deleted since).
     pub plan_name: String,
     pub statement: Statement,
+    /// The disclosure as agreed: from the terms, cash price, term and start
+    /// date the contract snapshotted (as its API view and agreement show).
+    pub disclosure: Disclosure,
 }
 
 async fn describe(
@@ -157,11 +161,13 @@ async fn describe(
         .map(|(_, n)| n.clone())
         .unwrap_or_default();
     let statement = Statement::new(&detail, now);
+    let disclosure = disclosure(&c.terms, c.cash_price, c.term, c.start_date);
     Ok(CustomerRental {
         detail,
         title,
         plan_name,
         statement,
+        disclosure,
     })
 }
 

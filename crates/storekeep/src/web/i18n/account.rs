@@ -28,6 +28,8 @@ pub struct AccountMsgs {
     pub signed_in_as: &'static str,
     pub orders: &'static str,
     pub no_orders: &'static str,
+    /// The account page's link to `/account/rentals` (i17).
+    pub rentals: &'static str,
 }
 
 pub const EN: AccountMsgs = AccountMsgs {
@@ -55,6 +57,7 @@ pub const EN: AccountMsgs = AccountMsgs {
     signed_in_as: "Signed in as {name}.",
     orders: "Your orders",
     no_orders: "No orders yet.",
+    rentals: "Your rentals",
 };
 
 pub const DE: AccountMsgs = AccountMsgs {
@@ -82,6 +85,7 @@ pub const DE: AccountMsgs = AccountMsgs {
     signed_in_as: "Angemeldet als {name}.",
     orders: "Ihre Bestellungen",
     no_orders: "Noch keine Bestellungen.",
+    rentals: "Ihre Mietverträge",
 };
 
 pub fn get(lang: Lang) -> &'static AccountMsgs {

@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use storekeep_domain::{Maintainer, Product, RentalKind};
+use storekeep_store::rules::rental_disclosure::Disclosure;
 
 use crate::app::AppState;
 use crate::services::rentals::plans::{self, PlanOffer};
@@ -262,17 +263,11 @@ async fn rental_plans(
         .collect())
 }
 
-fn plan_view(
-    o: &PlanOffer,
-    variant: &storekeep_domain::Variant,
-    product: &Product,
-    currency: &str,
-    lang: Lang,
-) -> PlanView {
-    let (p, d) = (&o.plan, &o.disclosure);
+/// The disclosure's `(label, value)` rows, as the product page, the cart's
+/// rental line and the contract page show them.
+pub fn disclosure_rows(d: &Disclosure, currency: &str, lang: Lang) -> Vec<(String, String)> {
     let fmt = |a: i64| money::format(a, currency, lang);
     let l = crate::web::i18n::rental::get(lang);
-    let t = catalog::get(lang);
     let mut rows = vec![
         (l.cash_price.to_owned(), fmt(d.cash_price)),
         (
@@ -330,6 +325,21 @@ fn plan_view(
         l.default_value
             .replace("{n}", &d.default_after_days.to_string()),
     ));
+    rows
+}
+
+fn plan_view(
+    o: &PlanOffer,
+    variant: &storekeep_domain::Variant,
+    product: &Product,
+    currency: &str,
+    lang: Lang,
+) -> PlanView {
+    let (p, d) = (&o.plan, &o.disclosure);
+    let fmt = |a: i64| money::format(a, currency, lang);
+    let l = crate::web::i18n::rental::get(lang);
+    let t = catalog::get(lang);
+    let rows = disclosure_rows(d, currency, lang);
     let first = d
         .schedule
         .first()

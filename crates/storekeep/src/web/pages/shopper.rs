@@ -1,5 +1,5 @@
 //! The session pages' routes — cart, checkout, orders, sign-in, sign-up,
-//! sign-out, account — and what they share: the [`Here`] extractor (the
+//! sign-out, account, the account's rentals — and what they share: the [`Here`] extractor (the
 //! shop and the visitor), rendering a page body in the layout with a
 //! status, redirects after a post, and how a refused action is shown.
 //! Every form post among them passes `csrf::guard` first (see
@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::web::chrome::Chrome;
-use crate::web::pages::{account, cart, checkout};
+use crate::web::pages::{account, cart, checkout, rentals};
 use crate::web::session::Visitor;
 use crate::web::shop::Shop;
 use crate::web::shopping::Refused;
@@ -35,6 +35,11 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(account::sign_up_page).post(account::sign_up))
         .route("/signout", post(account::sign_out))
         .route("/account", get(account::page))
+        // i17: the customer's rentals (web/pages/rentals.rs).
+        .route("/account/rentals", get(rentals::list))
+        .route("/account/rentals/{id}", get(rentals::show))
+        .route("/account/rentals/{id}/payments", post(rentals::pay))
+        .route("/account/rentals/{id}/document", get(rentals::document))
 }
 
 /// The shop (by host) and its visitor (from `session::layer`).
