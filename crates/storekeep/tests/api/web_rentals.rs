@@ -252,7 +252,9 @@ async fn the_contract_page_shows_the_schedule_and_paying_an_installment_records_
         assert!(page.body.contains(text), "{text}: {}", page.body);
     }
 
-    let paid = b.post_owned(&format!("{path}/payments"), &pay_fields(&page)).await;
+    let paid = b
+        .post_owned(&format!("{path}/payments"), &pay_fields(&page))
+        .await;
     assert_eq!(paid.status, 303, "{}", paid.body);
     let back = paid.location.unwrap();
     assert_eq!(back, format!("{path}?paying=1"));
@@ -353,7 +355,9 @@ async fn a_declined_payment_is_said_and_the_installment_can_be_paid_again() {
     let c = admin_contract(&app, &s, &id).await;
     assert!(c["installments"][1]["paid_at"].is_null(), "{c}");
 
-    let again = b.post_owned(&format!("{path}/payments"), &pay_fields(&page)).await;
+    let again = b
+        .post_owned(&format!("{path}/payments"), &pay_fields(&page))
+        .await;
     assert_eq!(again.status, 303, "{}", again.body);
     until(&mut b, &format!("{path}?paying=1"), "Payment 2 is paid").await;
 }
@@ -371,7 +375,11 @@ async fn another_customers_rental_is_not_found_and_a_guest_is_sent_to_sign_in() 
     crate::web_session::sign_up(&mut bob, "bob@example.com").await;
     let list = bob.get("/account/rentals").await;
     assert_eq!(list.status, 200);
-    assert!(list.body.contains("You have no rentals yet."), "{}", list.body);
+    assert!(
+        list.body.contains("You have no rentals yet."),
+        "{}",
+        list.body
+    );
     for p in [
         path.clone(),
         format!("{path}/document"),
@@ -393,7 +401,10 @@ async fn another_customers_rental_is_not_found_and_a_guest_is_sent_to_sign_in() 
     // A guest is sent to sign in, and back here after.
     let mut guest = Browser::new(&app, &host("acme"));
     for (p, next) in [
-        ("/account/rentals".to_owned(), "%2Faccount%2Frentals".to_owned()),
+        (
+            "/account/rentals".to_owned(),
+            "%2Faccount%2Frentals".to_owned(),
+        ),
         (path.clone(), format!("%2Faccount%2Frentals%2F{id}")),
     ] {
         let page = guest.get(&p).await;

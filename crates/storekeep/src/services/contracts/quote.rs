@@ -63,7 +63,8 @@ impl RentalQuote {
         now: DateTime<Utc>,
         time_zone: &str,
     ) -> Self {
-        let (start_date, disclosure) = quote_disclosure(&plan.terms, cash_price, term, now, time_zone);
+        let (start_date, disclosure) =
+            quote_disclosure(&plan.terms, cash_price, term, now, time_zone);
         Self {
             item_id,
             variant_id: plan.variant_id,

@@ -92,11 +92,7 @@ impl Statement {
             .collect();
         let running = matches!(c.status, ContractStatus::Active | ContractStatus::Overdue);
         let next_due = (running && super::end::started(d))
-            .then(|| {
-                lines
-                    .iter()
-                    .position(|l| l.state != InstallmentState::Paid)
-            })
+            .then(|| lines.iter().position(|l| l.state != InstallmentState::Paid))
             .flatten();
         let paid = lines
             .iter()

@@ -4,16 +4,16 @@
 
 use storekeep_domain::{
     AuditContext, BuyoutRule, DepositRule, FULL_SHARE_BPS, Handle, LateFeeRule, MAX_AMOUNT,
-    MAX_TERM_PERIODS, Maintainer, Money, Page, PageRequest, Product, ProductId, ProductStatus, RentalKind,
-    RentalPlan, RentalPlanId, RentalTerms, Tenant, TermUnit, ValidationErrors,
+    MAX_TERM_PERIODS, Maintainer, Money, Page, PageRequest, Product, ProductId, ProductStatus,
+    RentalKind, RentalPlan, RentalPlanId, RentalTerms, Tenant, TermUnit, ValidationErrors,
 };
 use storekeep_store::StoreError;
 use storekeep_store::rentals::RentalPlanFilter;
 use storekeep_store::rules::rental_disclosure::Disclosure;
 
 use super::shop_variant;
-use crate::services::contracts::quote;
 use crate::services::carts::money;
+use crate::services::contracts::quote;
 use crate::services::{ServiceError, ServiceResult, Services};
 use crate::wire::rentals::{
     PublicRentalPlan, PublicRentalPlanList, RentalPlanInput, RentalPlanPatch, RentalPlanQuery,

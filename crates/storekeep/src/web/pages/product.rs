@@ -257,7 +257,10 @@ async fn rental_plans(
         .iter()
         .filter(|o| o.available_units != Some(0))
         .filter_map(|o| {
-            let variant = product.variants.iter().find(|v| v.id == o.plan.variant_id)?;
+            let variant = product
+                .variants
+                .iter()
+                .find(|v| v.id == o.plan.variant_id)?;
             Some(plan_view(o, variant, product, currency, shop.lang))
         })
         .collect())

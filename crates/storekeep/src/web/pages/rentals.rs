@@ -246,7 +246,15 @@ pub async fn show(
     Path(raw): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Response {
-    rental_page(&state, &here, &raw, q.paying.is_some(), StatusCode::OK, None).await
+    rental_page(
+        &state,
+        &here,
+        &raw,
+        q.paying.is_some(),
+        StatusCode::OK,
+        None,
+    )
+    .await
 }
 
 /// The contract page, with `problem` (a refused payment) above it.
@@ -339,7 +347,10 @@ async fn rental_page(
     let mut summary = vec![
         (l.item.to_owned(), r.title.clone()),
         (l.plan.to_owned(), plan_text(l, &r, lang)),
-        (l.status.to_owned(), status_text(l, contract.status).to_owned()),
+        (
+            l.status.to_owned(),
+            status_text(l, contract.status).to_owned(),
+        ),
         (l.started.to_owned(), contract.start_date.to_string()),
         (l.paid_so_far.to_owned(), m(st.paid)),
     ];
@@ -349,9 +360,7 @@ async fn rental_page(
     ) {
         summary.push((l.left_to_pay.to_owned(), m(st.left)));
     }
-    let buyout = end::quote(&r.detail)
-        .ok()
-        .map(|q| m(q.total.amount));
+    let buyout = end::quote(&r.detail).ok().map(|q| m(q.total.amount));
 
     let schedule = st
         .lines
