@@ -302,6 +302,16 @@ async fn a_double_submit_of_the_pay_form_pays_once() {
     let path = format!("/account/rentals/{id}");
     let fields = pay_fields(&b.get(&path).await);
 
+    // Without the form's CSRF token the guard refuses it: nothing starts.
+    let mut forged = fields.clone();
+    forged[0].1 = "forged".into();
+    let refused = b.post_owned(&format!("{path}/payments"), &forged).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM rental_payment_attempts").await,
+        0
+    );
+
     let first = b.post_owned(&format!("{path}/payments"), &fields).await;
     let second = b.post_owned(&format!("{path}/payments"), &fields).await;
     assert_eq!(first.status, 303, "{}", first.body);

@@ -413,7 +413,9 @@ async fn rental_page(
                 .unwrap_or_default(),
         );
     let csrf = crate::web::csrf::visitor_token(&svc.keyring, &here.visitor);
-    let title = l.rental_title.replace("{title}", &r.title);
+    // The order line's title already says it is a rental and on which plan
+    // ("… — rental: Own it in a year").
+    let title = r.title.clone();
     let main = RentalPage {
         t: l,
         csrf: &csrf,
