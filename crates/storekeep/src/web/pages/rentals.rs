@@ -31,9 +31,9 @@ use storekeep_domain::{
 };
 
 use crate::app::AppState;
+use crate::services::checkout;
 use crate::services::contracts::statement::{self, CustomerRental, InstallmentState};
 use crate::services::contracts::{customer_pay, document, end};
-use crate::services::{ServiceError, checkout};
 use crate::web::i18n::Lang;
 use crate::web::i18n::rental::{self as msgs, RentalMsgs};
 use crate::web::pages::product::disclosure_rows;
@@ -577,7 +577,7 @@ pub async fn document(
     };
     match html {
         Ok(html) => document_response(html),
-        Err(e) => WebError::from(e as ServiceError).render(shop.lang),
+        Err(e) => WebError::from(e).render(shop.lang),
     }
 }
 
