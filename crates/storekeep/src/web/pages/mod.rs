@@ -9,6 +9,7 @@ pub mod deals;
 pub mod home;
 pub mod legal;
 pub mod product;
+pub mod rental_document;
 pub mod rentals;
 pub mod search;
 pub mod seo;

@@ -6,12 +6,12 @@
 //! this installment" form), `POST /account/rentals/{id}/payments` (pays
 //! the next installment through the shop's provider, as
 //! `POST /api/v1/store/rentals/{id}/payments` does) and
-//! `GET /account/rentals/{id}/document` (the printable agreement, as
-//! `GET /api/v1/store/rentals/{id}/document`).
+//! `GET /account/rentals/{id}/document` (the printable agreement, in
+//! `rental_document.rs`).
 //!
 //! Everything goes through the services the API's handlers call
 //! (`contracts::own`/`list` by way of `contracts::statement`,
-//! `customer_pay::pay`, `end::quote`, `document::render`). A guest is sent
+//! `customer_pay::pay`, `end::quote`). A guest is sent
 //! to `/signin?next=…`; another customer's contract (or a malformed id) is
 //! the 404 page, never a 403 that says it exists.
 //!
@@ -23,8 +23,8 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use storekeep_domain::{
     AuditContext, ContractStatus, InstallmentId, PageRequest, PaymentStatus, RentalContractId,
     RentalPaymentKind,
@@ -33,7 +33,7 @@ use storekeep_domain::{
 use crate::app::AppState;
 use crate::services::checkout;
 use crate::services::contracts::statement::{self, CustomerRental, InstallmentState};
-use crate::services::contracts::{customer_pay, document, end};
+use crate::services::contracts::{customer_pay, end};
 use crate::web::i18n::Lang;
 use crate::web::i18n::rental::{self as msgs, RentalMsgs};
 use crate::web::pages::product::disclosure_rows;
@@ -47,7 +47,7 @@ use crate::wire::contracts::RentalPayBody;
 pub const RENTALS_PAGE: u32 = 20;
 
 /// A guest's way in: the sign-in page, back to `path` after.
-fn sign_in_first(path: &str) -> Response {
+pub(crate) fn sign_in_first(path: &str) -> Response {
     see_other(&format!("/signin?next={}", path.replace('/', "%2F")))
 }
 
@@ -235,7 +235,7 @@ pub struct ShowQuery {
     paying: Option<String>,
 }
 
-fn contract_id(raw: &str) -> Option<RentalContractId> {
+pub(crate) fn contract_id(raw: &str) -> Option<RentalContractId> {
     raw.parse().ok()
 }
 
@@ -550,62 +550,4 @@ async fn refusal(state: &AppState, here: &Here, raw: &str, r: Refused) -> Respon
         Refused::Fault(e) => return WebError::from(e).render(lang),
     };
     rental_page(state, here, raw, false, status, Some(refused(detail))).await
-}
-
-// ----------------------------------------------------------- the document
-
-/// `GET /account/rentals/{id}/document`: the agreement as one printable
-/// page (the API's document). Its one `<style>` block is allowed by its
-/// hash, so the page keeps a policy with no `'unsafe-inline'` and no
-/// script at all.
-pub async fn document(
-    State(state): State<AppState>,
-    here: Here,
-    Path(raw): Path<String>,
-) -> Response {
-    let shop = &here.shop;
-    let Some(c) = &here.visitor.customer else {
-        return sign_in_first(&format!("/account/rentals/{raw}/document"));
-    };
-    let Some(id) = contract_id(&raw) else {
-        return WebError::NotFound.render(shop.lang);
-    };
-    let svc = &state.services;
-    let html = match crate::services::contracts::own(svc, &shop.tenant, c.user.id, id).await {
-        Ok(d) => document::render(svc, &shop.tenant, &d).await,
-        Err(e) => Err(e),
-    };
-    match html {
-        Ok(html) => document_response(html),
-        Err(e) => WebError::from(e).render(shop.lang),
-    }
-}
-
-/// The agreement's response: its own policy, the style block by hash.
-fn document_response(html: String) -> Response {
-    use base64::Engine;
-    use sha2::Digest;
-    let style = html
-        .split_once("<style>")
-        .and_then(|(_, rest)| rest.split_once("</style>"))
-        .map(|(css, _)| css)
-        .unwrap_or_default();
-    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
-    let policy = format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; form-action 'none'; \
-         frame-ancestors 'none'; base-uri 'none'"
-    );
-    let mut r = (StatusCode::OK, html).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&policy) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r.extensions_mut()
-        .insert(crate::web::respond::StorefrontPage);
-    r
 }

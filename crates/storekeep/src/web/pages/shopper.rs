@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::web::chrome::Chrome;
-use crate::web::pages::{account, cart, checkout, rentals};
+use crate::web::pages::{account, cart, checkout, rental_document, rentals};
 use crate::web::session::Visitor;
 use crate::web::shop::Shop;
 use crate::web::shopping::Refused;
@@ -35,11 +35,14 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(account::sign_up_page).post(account::sign_up))
         .route("/signout", post(account::sign_out))
         .route("/account", get(account::page))
-        // i17: the customer's rentals (web/pages/rentals.rs).
+        // i17: the customer's rentals (web/pages/rentals.rs, rental_document.rs).
         .route("/account/rentals", get(rentals::list))
         .route("/account/rentals/{id}", get(rentals::show))
         .route("/account/rentals/{id}/payments", post(rentals::pay))
-        .route("/account/rentals/{id}/document", get(rentals::document))
+        .route(
+            "/account/rentals/{id}/document",
+            get(rental_document::document),
+        )
 }
 
 /// The shop (by host) and its visitor (from `session::layer`).
