@@ -53,6 +53,7 @@ mod web_browser;
 mod web_cart;
 mod web_catalog;
 mod web_checkout;
+mod web_rentals;
 mod web_review;
 mod web_session;
 mod web_shell;

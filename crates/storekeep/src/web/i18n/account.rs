@@ -86,6 +86,8 @@ pub struct AccountMsgs {
     pub mfa_confirm: &'static str,
     pub mfa_codes: &'static str,
     pub link_mfa: &'static str,
+    /// The account page's link to `/account/rentals` (i17).
+    pub rentals: &'static str,
 }
 
 pub const EN: AccountMsgs = AccountMsgs {
@@ -170,6 +172,7 @@ pub const EN: AccountMsgs = AccountMsgs {
     mfa_confirm: "Turn on",
     mfa_codes: "Two-step verification is on. Keep these recovery codes somewhere safe: each signs you in once if you lose the device. They are shown only now.",
     link_mfa: "Two-step verification",
+    rentals: "Your rentals",
 };
 
 pub const DE: AccountMsgs = AccountMsgs {
@@ -254,6 +257,7 @@ pub const DE: AccountMsgs = AccountMsgs {
     mfa_confirm: "Einschalten",
     mfa_codes: "Die Bestätigung in zwei Schritten ist eingeschaltet. Bewahren Sie diese Wiederherstellungscodes sicher auf: Jeder meldet Sie einmal an, falls Sie das Gerät verlieren. Sie werden nur jetzt angezeigt.",
     link_mfa: "Bestätigung in zwei Schritten",
+    rentals: "Ihre Mietverträge",
 };
 
 pub fn get(lang: Lang) -> &'static AccountMsgs {

@@ -12,6 +12,8 @@ pub mod legal;
 pub mod password_reset;
 pub mod privacy;
 pub mod product;
+pub mod rental_document;
+pub mod rentals;
 pub mod search;
 pub mod seo;
 pub mod shopper;

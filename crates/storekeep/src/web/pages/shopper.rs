@@ -1,5 +1,5 @@
 //! The session pages' routes — cart, checkout, orders, sign-in, sign-up,
-//! sign-out, account, its sessions, MFA and privacy pages, password reset — and what they share: the [`Here`] extractor (the
+//! sign-out, account, its rentals, sessions, MFA and privacy pages, password reset — and what they share: the [`Here`] extractor (the
 //! shop and the visitor), rendering a page body in the layout with a
 //! status, redirects after a post, and how a refused action is shown.
 //! Every form post among them passes `csrf::guard` first (see
@@ -14,7 +14,9 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::web::chrome::Chrome;
-use crate::web::pages::{account, account_security, cart, checkout, password_reset, privacy};
+use crate::web::pages::{
+    account, account_security, cart, checkout, password_reset, privacy, rental_document, rentals,
+};
 use crate::web::session::Visitor;
 use crate::web::shop::Shop;
 use crate::web::shopping::Refused;
@@ -66,6 +68,14 @@ pub fn router() -> Router<AppState> {
             get(password_reset::confirm_page).post(password_reset::confirm),
         )
         .route("/password-reset/done", get(password_reset::done))
+        // i17: the customer's rentals (web/pages/rentals.rs, rental_document.rs).
+        .route("/account/rentals", get(rentals::list))
+        .route("/account/rentals/{id}", get(rentals::show))
+        .route("/account/rentals/{id}/payments", post(rentals::pay))
+        .route(
+            "/account/rentals/{id}/document",
+            get(rental_document::document),
+        )
 }
 
 /// The shop (by host) and its visitor (from `session::layer`).
