@@ -189,6 +189,17 @@ pub struct NewSession {
     pub user_agent: Option<String>,
 }
 
+/// A pending second step of a sign-in with MFA: made once the password is
+/// verified, answered with a code. Only the hash of its token is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSignInChallenge {
+    pub token_hash: String,
+    pub user_id: UserId,
+    /// The account's shop (`None`: the platform's).
+    pub tenant_id: Option<TenantId>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// An API key as listed; the secret itself is never stored.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyRecord {

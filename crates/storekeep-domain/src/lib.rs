@@ -37,8 +37,8 @@ pub use commerce::{
 };
 pub use identity::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,
-    NewOAuthClient, NewSession, OAuthClientId, OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId,
-    SessionRecord, UserId, UserKind, UserRecord,
+    NewOAuthClient, NewSession, NewSignInChallenge, OAuthClientId, OAuthClientRecord,
+    PLATFORM_SCOPE, Role, SessionId, SessionRecord, UserId, UserKind, UserRecord,
 };
 pub use ids::JobId;
 pub use ids::{

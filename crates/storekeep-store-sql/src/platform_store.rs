@@ -185,6 +185,24 @@ macro_rules! impl_store {
                 $crate::identity::sessions::revoke_all_but::<$backend>(&self.pool, user, keep).await
             }
 
+            async fn create_sign_in_challenge(&self, challenge: &::storekeep_domain::NewSignInChallenge) -> ::storekeep_store::StoreResult<()> {
+                $crate::identity::challenges::create::<$backend>(&self.pool, challenge).await
+            }
+
+            async fn claim_sign_in_challenge(
+                &self,
+                token_hash: &str,
+                tenant: Option<::storekeep_domain::TenantId>,
+                now: ::chrono::DateTime<::chrono::Utc>,
+                max_attempts: i64,
+            ) -> ::storekeep_store::StoreResult<(::storekeep_domain::UserId, i64)> {
+                $crate::identity::challenges::claim::<$backend>(&self.pool, token_hash, tenant, now, max_attempts).await
+            }
+
+            async fn use_sign_in_challenge(&self, token_hash: &str, now: ::chrono::DateTime<::chrono::Utc>) -> ::storekeep_store::StoreResult<()> {
+                $crate::identity::challenges::use_one::<$backend>(&self.pool, token_hash, now).await
+            }
+
             async fn set_totp_pending(&self, user: ::storekeep_domain::UserId, sealed: Option<&str>) -> ::storekeep_store::StoreResult<()> {
                 $crate::identity::accounts::set_totp_pending::<$backend>(&self.pool, user, sealed).await
             }

@@ -59,6 +59,7 @@ const ERASE_ACCOUNT: &str = "UPDATE users SET email_sealed = $2, email_index = $
 const DELETE_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
 const DELETE_RESETS: &str = "DELETE FROM password_resets WHERE user_id = $1";
+const DELETE_CHALLENGES: &str = "DELETE FROM sign_in_challenges WHERE user_id = $1";
 /// The account's login lockout counters: its shop's customer counter of
 /// its email's blind index (scope `$1`, `<tenant>:customer`, index `$2`)
 /// and those keyed by its account id `$3` (re-authentication before an
@@ -332,6 +333,7 @@ async fn erase_account<B: Backend>(
     report.sessions = B::exec(&mut *tx, Stmt::new(DELETE_SESSIONS, (c,))).await?;
     let mut secrets = B::exec(&mut *tx, Stmt::new(DELETE_RECOVERY_CODES, (c,))).await?;
     secrets += B::exec(&mut *tx, Stmt::new(DELETE_RESETS, (c,))).await?;
+    secrets += B::exec(&mut *tx, Stmt::new(DELETE_CHALLENGES, (c,))).await?;
     let scope = throttle_scope(Some(erasure.tenant), UserKind::Customer);
     let throttle = (scope, user.email_index.as_str(), user.id.to_string());
     secrets += B::exec(&mut *tx, Stmt::new(DELETE_THROTTLE, throttle)).await?;

@@ -139,6 +139,18 @@ pub trait ContractStore: Send + Sync {
         audit: &AuditContext,
     ) -> StoreResult<InstallmentPayment>;
 
+    // i17: the storefront's rental page.
+    /// The newest installment payment attempt `customer` started on their
+    /// contract `id` (any status), if any — what the rental page says of a
+    /// payment awaiting its provider or declined. `None` for a contract of
+    /// anyone else or of another shop. (`replayed` is always `false`.)
+    async fn latest_installment_attempt(
+        &self,
+        tenant: TenantId,
+        id: RentalContractId,
+        customer: storekeep_domain::UserId,
+    ) -> StoreResult<Option<InstallmentPayment>>;
+
     /// A provider's verified event for an installment attempt: confirmed
     /// records the installment and its late fee once and completes or
     /// reinstates the contract as any payment does; declined closes the

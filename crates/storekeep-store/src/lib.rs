@@ -328,6 +328,31 @@ pub trait Store:
     /// Revokes all of `user`'s sessions but `keep`; returns how many.
     async fn revoke_other_sessions(&self, user: UserId, keep: SessionId) -> StoreResult<u64>;
 
+    // --- the second step of a sign-in with MFA
+
+    /// Stores a pending sign-in challenge; the account's expired or used
+    /// ones are deleted in the same transaction.
+    async fn create_sign_in_challenge(
+        &self,
+        challenge: &storekeep_domain::NewSignInChallenge,
+    ) -> StoreResult<()>;
+    /// Claims one code attempt of a live challenge — its token hash, of
+    /// shop `tenant` (`None`: the platform), unused, unexpired at `now`,
+    /// with fewer than `max_attempts` attempts — counting it atomically, so
+    /// concurrent guesses each spend one; the account it belongs to and
+    /// the attempts counted so far, this one included.
+    /// Anything else is `NotFound`.
+    async fn claim_sign_in_challenge(
+        &self,
+        token_hash: &str,
+        tenant: Option<TenantId>,
+        now: DateTime<Utc>,
+        max_attempts: i64,
+    ) -> StoreResult<(UserId, i64)>;
+    /// Marks a challenge used (single use): `NotFound` if it already was,
+    /// or expired at `now`.
+    async fn use_sign_in_challenge(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
     // --- MFA
 
     async fn set_totp_pending(&self, user: UserId, sealed: Option<&str>) -> StoreResult<()>;

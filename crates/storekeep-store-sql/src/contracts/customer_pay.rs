@@ -53,6 +53,30 @@ fn attempt(row: AttemptRow, replayed: bool) -> InstallmentPayment {
     }
 }
 
+/// The newest attempt `customer` started on their contract `id` of
+/// `tenant` (by start time, then id), if any.
+pub async fn latest_installment_attempt<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    id: RentalContractId,
+    customer: storekeep_domain::UserId,
+) -> StoreResult<Option<InstallmentPayment>> {
+    let mut conn = B::conn(pool).await?;
+    let row: Option<AttemptRow> = B::optional(
+        &mut conn,
+        Stmt::new(
+            "SELECT a.installment_id, i.seq, a.amount, a.late_fee, a.provider, a.reference, \
+             a.status FROM rental_payment_attempts a \
+             JOIN rental_installments i ON i.id = a.installment_id \
+             WHERE a.contract_id = $1 AND a.tenant_id = $2 AND a.customer_id = $3 \
+             ORDER BY a.created_at DESC, a.id DESC LIMIT 1",
+            (DbId(id.0), DbId(tenant.0), DbId(customer.0)),
+        ),
+    )
+    .await?;
+    Ok(row.map(|r| attempt(r, false)))
+}
+
 /// Starts the customer's payment of installment `req.installment` (the
 /// first unpaid one if `None`) of their contract: a pending attempt of its
 /// amount and any late fee charged on it, audited as the customer. A

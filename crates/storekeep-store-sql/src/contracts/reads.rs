@@ -412,6 +412,18 @@ macro_rules! impl_contract_store {
                     )
                     .await
                 }
+                // i17: the storefront's rental page.
+                async fn latest_installment_attempt(
+                    &self,
+                    tenant: TenantId,
+                    id: RentalContractId,
+                    customer: storekeep_domain::UserId,
+                ) -> StoreResult<Option<storekeep_store::contracts::InstallmentPayment>> {
+                    c::customer_pay::latest_installment_attempt::<$backend>(
+                        &self.pool, tenant, id, customer,
+                    )
+                    .await
+                }
                 async fn settle_installment_payment(
                     &self,
                     provider: &str,

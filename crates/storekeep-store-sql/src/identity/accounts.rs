@@ -259,7 +259,8 @@ pub async fn reset_password<B: Backend>(
     row.try_into()
 }
 
-/// Sets the password and ends every session of the account.
+/// Sets the password, ends every session of the account and drops its
+/// pending sign-in challenges.
 async fn set_password_in<B: Backend>(
     conn: &mut Conn<B::Db>,
     user: DbId,
@@ -271,6 +272,8 @@ async fn set_password_in<B: Backend>(
         return Err(StoreError::NotFound(ACCOUNT));
     }
     B::exec(&mut *conn, revoke_all(user, at)).await?;
+    // A sign-in waiting for its code began with the old password.
+    B::exec(&mut *conn, super::challenges::delete_of_user(user)).await?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use crate::stmt::Stmt;
 
 pub mod access;
 pub mod accounts;
+pub mod challenges;
 pub mod credentials;
 pub mod sessions;
 pub mod users;

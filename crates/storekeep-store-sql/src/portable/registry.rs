@@ -116,6 +116,10 @@ pub const EXCLUDED: &[(&str, &str)] = &[
         "reset links are short-lived and single-use; a reset is asked for again",
     ),
     (
+        "sign_in_challenges",
+        "a sign-in's pending code step lives five minutes; people sign in again",
+    ),
+    (
         "login_throttle",
         "rate-limit state of the source's sign-in attempts",
     ),

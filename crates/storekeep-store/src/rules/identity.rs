@@ -22,6 +22,7 @@ pub const PASSWORD_CHANGE: &str = "password.change";
 pub const ACCOUNT: &str = "account";
 pub const SESSION: &str = "session";
 pub const RESET_TOKEN: &str = "reset token";
+pub const SIGN_IN_CHALLENGE: &str = "sign-in challenge";
 pub const API_KEY: &str = "API key";
 pub const OAUTH_CLIENT: &str = "OAuth client";
 pub const ACCESS_TOKEN: &str = "access token";

@@ -16,6 +16,8 @@ pub const ACCESS_TOKEN: &str = "sko_";
 pub const CLIENT_SECRET: &str = "skc_";
 /// Password reset token (sent by email).
 pub const RESET: &str = "skr_";
+/// The pending second step of a sign-in with MFA (a browser's cookie).
+pub const CHALLENGE: &str = "skm_";
 
 /// A new random token with `prefix` and the hash to store.
 pub fn generate(prefix: &str) -> (String, String) {

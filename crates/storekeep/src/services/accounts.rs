@@ -275,6 +275,57 @@ pub async fn login(
     input: &LoginInput,
     origin: &Origin,
 ) -> Result<LoginSuccess, LoginFailure> {
+    let checked = check_password(state, tenant, input).await?;
+    let user = &checked.user;
+    if user.mfa_enabled() {
+        let Some(code) = input.totp.as_deref().or(input.recovery_code.as_deref()) else {
+            return Err(LoginFailure::MfaRequired);
+        };
+        if !check_second_factor(state, user, code)
+            .await
+            .map_err(LoginFailure::Error)?
+        {
+            return Err(checked.refusal());
+        }
+    }
+    finish_login(state, tenant, checked.user, origin).await
+}
+
+/// A password that checked out: the account, and the attempt it was
+/// counted as (its lock, should a second factor fail).
+pub struct PasswordChecked {
+    pub user: UserRecord,
+    pub attempt: storekeep_domain::LoginThrottle,
+}
+
+impl PasswordChecked {
+    /// What a failed second factor answers: the lock the attempt brought,
+    /// else a plain refusal.
+    pub fn refusal(&self) -> LoginFailure {
+        refusal(&self.attempt)
+    }
+}
+
+/// The answer to a failed attempt counted as `attempt`.
+pub fn refusal(attempt: &storekeep_domain::LoginThrottle) -> LoginFailure {
+    match attempt.locked_until {
+        Some(until) => LoginFailure::Locked {
+            retry_after_secs: retry_after(until),
+        },
+        None => LoginFailure::Invalid,
+    }
+}
+
+/// A login's first factor: the account of the email in the shop (or
+/// platform), under the lockout (the attempt counted before the check,
+/// `begin_attempt`), its password verified (unknown emails cost one
+/// argon2 verification too). Nothing is cleared: the caller signs in
+/// ([`finish_login`]) or asks for a second factor.
+pub async fn check_password(
+    state: &Services,
+    tenant: Option<&Tenant>,
+    input: &LoginInput,
+) -> Result<PasswordChecked, LoginFailure> {
     let kind = input.account.unwrap_or(if tenant.is_some() {
         UserKind::Customer
     } else {
@@ -289,13 +340,6 @@ pub async fn login(
     let scope = throttle_scope(tenant.map(|t| t.id), kind);
 
     let attempt = begin_attempt(store, &scope, &index).await?;
-    let locked = || match attempt.locked_until {
-        Some(until) => LoginFailure::Locked {
-            retry_after_secs: retry_after(until),
-        },
-        None => LoginFailure::Invalid,
-    };
-
     let user = match store
         .user_by_email(tenant.map(|t| t.id), kind, &index)
         .await
@@ -310,23 +354,25 @@ pub async fn login(
         .map_or_else(|| password::DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password_ok = verify_password(input.password.clone(), hash).await && user.is_some();
 
-    let Some(user) = user.filter(|_| password_ok) else {
-        return Err(locked());
-    };
-
-    if user.mfa_enabled() {
-        let Some(code) = input.totp.as_deref().or(input.recovery_code.as_deref()) else {
-            return Err(LoginFailure::MfaRequired);
-        };
-        if !check_second_factor(state, &user, code)
-            .await
-            .map_err(LoginFailure::Error)?
-        {
-            return Err(locked());
-        }
+    match user.filter(|_| password_ok) {
+        Some(user) => Ok(PasswordChecked { user, attempt }),
+        None => Err(refusal(&attempt)),
     }
+}
 
-    store.clear_login_failures(&scope, &index).await?;
+/// The end of a successful login: the account's lockout cleared, a new
+/// session, the new-device check.
+pub async fn finish_login(
+    state: &std::sync::Arc<Services>,
+    tenant: Option<&Tenant>,
+    user: UserRecord,
+    origin: &Origin,
+) -> Result<LoginSuccess, LoginFailure> {
+    let store = state.store.as_ref();
+    let scope = throttle_scope(user.tenant_id, user.kind);
+    store
+        .clear_login_failures(&scope, &user.email_index)
+        .await?;
     let (token, token_hash) = tokens::generate(tokens::SESSION);
     let expires_at = session_expiry(state, now(), now());
     let created = store

@@ -30,6 +30,7 @@ pub mod privacy_email;
 pub mod products;
 pub mod rental_document;
 pub mod sessions;
+pub mod sign_in;
 pub mod staff;
 pub mod storefront;
 pub mod tenancy;

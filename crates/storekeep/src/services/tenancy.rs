@@ -116,3 +116,33 @@ pub async fn resolve(
         _ => Ok(None),
     }
 }
+
+/// The shop's public origin (`scheme://host[:port]`), from configuration
+/// ONLY — never a request's `Host` port or scheme, which a client chooses:
+/// its first custom domain, else `{slug}.{base_domain}`, else `fallback`
+/// (the host a request resolved it by; `None` outside a request: no
+/// origin), with `web.public_url_scheme` and `web.public_port` (unset:
+/// none, except the listen port for a `localhost` host, for development).
+/// The storefront's links (`web::shop::origin`) and the emails' links
+/// (a password reset's) are built by it, so both point at the same place.
+pub fn public_origin(
+    settings: &crate::config::Settings,
+    tenant: &Tenant,
+    fallback: Option<&str>,
+) -> Option<String> {
+    let host = match (tenant.domains.first(), &settings.base_domain) {
+        (Some(domain), _) => domain.as_str().to_owned(),
+        (None, Some(base)) => format!("{}.{}", tenant.slug, base.as_str()),
+        (None, None) => fallback?.to_owned(),
+    };
+    let scheme = settings.web_public_scheme.as_str();
+    let local = host == "localhost" || host.ends_with(".localhost");
+    let port = settings
+        .web_public_port
+        .or_else(|| local.then(|| settings.listen.port()));
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    Some(match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}

@@ -12,7 +12,7 @@
 //! `/deals`, `/legal/{terms|privacy|returns}`, `/sitemap.xml`,
 //! `/robots.txt`, `/assets/{file}`. Reserved for the session pages:
 //! `/cart…`, `/checkout…`, `/orders/…`, `/account…`, `/signin`,
-//! `/signup`, `/signout`.
+//! `/signup`, `/signout`, `/password-reset…`.
 
 pub mod assets;
 pub mod branding;

@@ -11,9 +11,11 @@
 //!   the API (`CartAccess`).
 //! - The browser cookie holds a random id that binds a guest's CSRF tokens
 //!   (`web::csrf`); it says nothing and is kept for the browser's session.
-//! - The sign-in cookie holds, sealed (AES-GCM under the keyring, bound to
-//!   the shop), the email and password between the password step and the
-//!   TOTP step of a sign-in with MFA, for five minutes.
+//! - The sign-in cookie holds only the random token of a pending sign-in
+//!   challenge (`services::sign_in`) between the password step and the
+//!   code step of a sign-in with MFA, for five minutes; the challenge
+//!   itself (its hash, the account, the shop, the attempts) is in the
+//!   database, so any node answers the code step. No password is kept.
 //!
 //! Every cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, has no `Domain`
 //! (so it goes back only to the host that set it: one shop's cookies are
@@ -33,7 +35,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use storekeep_domain::{CartId, SessionRecord, Tenant, TenantId, UserKind, UserRecord};
+use storekeep_domain::{CartId, SessionRecord, Tenant, UserKind, UserRecord};
 
 use crate::crypto::{Keyring, tokens};
 use crate::services::authn::{self, Authentication, Principal};
@@ -46,13 +48,14 @@ pub const SESSION: &str = "sk_session";
 pub const CART: &str = "sk_cart";
 /// The random id binding a guest's CSRF tokens.
 pub const BROWSER: &str = "sk_browser";
-/// The sealed first step of a sign-in with MFA.
+/// The pending challenge of a sign-in with MFA (its token).
 pub const SIGN_IN: &str = "sk_signin";
 
 /// How long the cart cookie is kept (an abandoned cart is abandoned).
 pub const CART_MAX_AGE_SECS: u64 = 30 * 24 * 3600;
-/// How long the first step of a sign-in with MFA may wait for the code.
-pub const SIGN_IN_MAX_AGE_SECS: i64 = 300;
+/// How long the first step of a sign-in with MFA may wait for the code
+/// (the challenge's own lifetime, `services::sign_in::CHALLENGE_TTL`).
+pub const SIGN_IN_MAX_AGE_SECS: i64 = crate::services::sign_in::CHALLENGE_TTL.num_seconds();
 
 /// How this server writes its cookies (`web.secure_cookies`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,39 +353,6 @@ pub fn sign_out_cookies(cookies: CookiePolicy) -> [HeaderValue; 3] {
     ]
 }
 
-fn sign_in_context(tenant: TenantId) -> String {
-    format!("web.sign_in:{tenant}")
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct PendingSignIn {
-    email: String,
-    password: String,
-    /// Unix seconds after which the step is void.
-    until: i64,
-}
-
-/// Seals the first step of a sign-in with MFA, for [`SIGN_IN`].
-pub fn seal_sign_in(keyring: &Keyring, tenant: TenantId, email: &str, password: &str) -> String {
-    let step = PendingSignIn {
-        email: email.to_owned(),
-        password: password.to_owned(),
-        until: chrono::Utc::now().timestamp() + SIGN_IN_MAX_AGE_SECS,
-    };
-    keyring.seal(
-        &serde_json::to_string(&step).expect("a plain struct serialises"),
-        &sign_in_context(tenant),
-    )
-}
-
-/// The email and password of a sealed first step, if it is this shop's and
-/// not too old.
-pub fn open_sign_in(keyring: &Keyring, tenant: TenantId, sealed: &str) -> Option<(String, String)> {
-    let plain = keyring.open(sealed, &sign_in_context(tenant)).ok()?;
-    let step: PendingSignIn = serde_json::from_str(&plain).ok()?;
-    (step.until >= chrono::Utc::now().timestamp()).then_some((step.email, step.password))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,20 +422,5 @@ mod tests {
         ] {
             assert_eq!(CartCookie::parse(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn a_sealed_sign_in_step_opens_only_for_its_shop() {
-        let (keys, index) = Keyring::generate();
-        let keyring = Keyring::parse(&keys, &index).unwrap();
-        let (a, b) = (TenantId::new(), TenantId::new());
-        let sealed = seal_sign_in(&keyring, a, "ann@example.com", "pw pw pw pw pw");
-        assert!(!sealed.contains("ann") && !sealed.contains("pw"));
-        assert_eq!(
-            open_sign_in(&keyring, a, &sealed),
-            Some(("ann@example.com".into(), "pw pw pw pw pw".into()))
-        );
-        assert_eq!(open_sign_in(&keyring, b, &sealed), None);
-        assert_eq!(open_sign_in(&keyring, a, "v1.x.garbage"), None);
     }
 }

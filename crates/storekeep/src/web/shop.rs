@@ -94,26 +94,16 @@ impl FromRequestParts<AppState> for Shop {
     }
 }
 
-/// The shop's public origin, from configuration ONLY — never the request's
-/// `Host` port or scheme, which a client chooses and which would otherwise
-/// end up in cached fragments (JSON-LD, `og:image`, the sitemap): its first
-/// custom domain, else `{slug}.{base_domain}` (else the host that resolved
-/// it), with `web.public_url_scheme` and `web.public_port` (unset: none,
-/// except the listen port for a `localhost` host, for development).
+/// The shop's public origin, from configuration ONLY (see
+/// `services::tenancy::public_origin`, which the emails' links share), the
+/// host that resolved it standing in when the shop has neither a custom
+/// domain nor a `base_domain` subdomain.
 pub fn origin(settings: &Settings, tenant: &Tenant, resolved: &DomainName) -> String {
-    let host = match (tenant.domains.first(), &settings.base_domain) {
-        (Some(domain), _) => domain.as_str().to_owned(),
-        (None, Some(base)) => format!("{}.{}", tenant.slug, base.as_str()),
-        (None, None) => resolved.as_str().to_owned(),
-    };
-    let scheme = settings.web_public_scheme.as_str();
-    let local = host == "localhost" || host.ends_with(".localhost");
-    let port = settings
-        .web_public_port
-        .or_else(|| local.then(|| settings.listen.port()));
-    let default_port = if scheme == "https" { 443 } else { 80 };
-    match port {
-        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
-        _ => format!("{scheme}://{host}"),
-    }
+    tenancy::public_origin(settings, tenant, Some(resolved.as_str())).unwrap_or_else(|| {
+        format!(
+            "{}://{}",
+            settings.web_public_scheme.as_str(),
+            resolved.as_str()
+        )
+    })
 }

@@ -297,6 +297,9 @@ pub struct PublicRentalPlan {
     /// Serial-tracked units of the variant available now; null when the
     /// variant has no units (its ordinary stock applies).
     pub available_units: Option<i64>,
+    /// What renting on the plan's own term from today at the variant's
+    /// price discloses (as a cart line's `rental.disclosures`).
+    pub disclosures: crate::wire::contracts::RentalDisclosures,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -46,7 +46,7 @@ pub fn quote(d: &ContractDetail) -> ServiceResult<BuyoutQuoteView> {
 }
 
 /// Whether the contract's order was paid: its deposit is recorded.
-fn started(d: &ContractDetail) -> bool {
+pub(crate) fn started(d: &ContractDetail) -> bool {
     d.payments
         .iter()
         .any(|p| p.kind == storekeep_domain::RentalPaymentKind::Deposit)

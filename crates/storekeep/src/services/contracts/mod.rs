@@ -12,6 +12,8 @@ pub mod document;
 pub mod end;
 // i15 phase 3: customers paying installments.
 pub mod customer_pay;
+// i17: the storefront's account rental pages.
+pub mod statement;
 
 use storekeep_domain::{
     AuditContext, ContractDetail, ContractFilter, ContractStatus, Page, PageRequest,

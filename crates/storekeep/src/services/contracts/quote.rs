@@ -20,6 +20,22 @@ pub fn rental_start_date(now: DateTime<Utc>, time_zone: &str) -> NaiveDate {
     rentals::shop_today(now, time_zone)
 }
 
+/// What renting on `terms` for `term` periods at `cash_price` discloses
+/// for a contract made at `now` in a shop of `time_zone`, and the date it
+/// would start: the one computation behind a cart line's quote, the
+/// product page's plans and the API's plan list
+/// (`services::rentals::plans::offers`).
+pub fn quote_disclosure(
+    terms: &RentalTerms,
+    cash_price: i64,
+    term: i32,
+    now: DateTime<Utc>,
+    time_zone: &str,
+) -> (NaiveDate, Disclosure) {
+    let start = rental_start_date(now, time_zone);
+    (start, disclosure(terms, cash_price, term, start))
+}
+
 /// A rental line priced: the plan, the term, and what follows from them.
 #[derive(Debug, Clone)]
 pub struct RentalQuote {
@@ -47,8 +63,8 @@ impl RentalQuote {
         now: DateTime<Utc>,
         time_zone: &str,
     ) -> Self {
-        let start_date = rental_start_date(now, time_zone);
-        let disclosure = disclosure(&plan.terms, cash_price, term, start_date);
+        let (start_date, disclosure) =
+            quote_disclosure(&plan.terms, cash_price, term, now, time_zone);
         Self {
             item_id,
             variant_id: plan.variant_id,

@@ -262,8 +262,11 @@ pub fn order_summary(view: &OrderView, currency: &str) -> OrderSummary {
     }
 }
 
-/// The password-reset message: the token, and a link when the shop has a
-/// host name to put it on.
+/// The password-reset message: the token, and a link to the storefront's
+/// reset page (`/password-reset/confirm?token=…`) at the shop's public
+/// origin (`tenancy::public_origin`: its scheme and port from
+/// `web.public_url_scheme`/`web.public_port`, so it works in development
+/// too) when the shop has a host name to put it on.
 pub fn password_reset_email(
     svc: &Services,
     tenant: Option<&Tenant>,
@@ -272,24 +275,10 @@ pub fn password_reset_email(
 ) -> ServiceResult<Email> {
     let mut context = Context::new(branding(tenant));
     context.token = Some(token.to_owned());
-    context.link = shop_host(svc, tenant)
-        .map(|host| format!("https://{host}/account/reset-password?token={token}"));
+    context.link = tenant
+        .and_then(|t| crate::services::tenancy::public_origin(&svc.settings, t, None))
+        .map(|origin| format!("{origin}/password-reset/confirm?token={token}"));
     compose(svc, tenant, Kind::PasswordReset, &context, to)
-}
-
-/// Where the shop is served: its first own domain, else
-/// `{slug}.{base_domain}`.
-fn shop_host(svc: &Services, tenant: Option<&Tenant>) -> Option<String> {
-    let t = tenant?;
-    t.domains
-        .first()
-        .map(|d| d.as_str().to_owned())
-        .or_else(|| {
-            svc.settings
-                .base_domain
-                .as_ref()
-                .map(|b| format!("{}.{}", t.slug, b.as_str()))
-        })
 }
 
 /// The notice to staff that a webhook endpoint was disabled.

@@ -89,7 +89,7 @@ pub async fn render(svc: &Services, tenant: &Tenant, name: &str) -> ServiceResul
     });
     c.amount = Some(m(if kind == Kind::Refunded { 2_500 } else { 7_518 }));
     c.token = Some("skr_SAMPLE-TOKEN".into());
-    c.link = Some("https://shop.example.com/account/reset-password?token=skr_SAMPLE-TOKEN".into());
+    c.link = Some("https://shop.example.com/password-reset/confirm?token=skr_SAMPLE-TOKEN".into());
     c.device = Some(Device {
         agent: "Mozilla/5.0 (sample browser)".into(),
         network: "203.0.113.0/24".into(),

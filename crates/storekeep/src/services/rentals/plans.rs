@@ -4,14 +4,16 @@
 
 use storekeep_domain::{
     AuditContext, BuyoutRule, DepositRule, FULL_SHARE_BPS, Handle, LateFeeRule, MAX_AMOUNT,
-    MAX_TERM_PERIODS, Maintainer, Money, Page, PageRequest, ProductId, ProductStatus, RentalKind,
-    RentalPlan, RentalPlanId, RentalTerms, Tenant, TermUnit, ValidationErrors,
+    MAX_TERM_PERIODS, Maintainer, Money, Page, PageRequest, Product, ProductId, ProductStatus,
+    RentalKind, RentalPlan, RentalPlanId, RentalTerms, Tenant, TermUnit, ValidationErrors,
 };
 use storekeep_store::StoreError;
 use storekeep_store::rentals::RentalPlanFilter;
+use storekeep_store::rules::rental_disclosure::Disclosure;
 
 use super::shop_variant;
 use crate::services::carts::money;
+use crate::services::contracts::quote;
 use crate::services::{ServiceError, ServiceResult, Services};
 use crate::wire::rentals::{
     PublicRentalPlan, PublicRentalPlanList, RentalPlanInput, RentalPlanPatch, RentalPlanQuery,
@@ -386,8 +388,63 @@ pub async fn delete(
     Ok(svc.store.delete_rental_plan(tenant.id, id, audit).await?)
 }
 
-/// A published product's active plans, each with the variant's units
-/// available now (none when the variant has no serial-tracked units).
+/// One plan a published product can be rented on, as the shop offers it
+/// now: the plan, the variant's serial-tracked units available (`None`
+/// when it has none: its ordinary stock applies), and the disclosure of a
+/// contract on the plan's own term made today at the variant's price
+/// (`quote::quote_disclosure`, as the cart's quote computes it).
+#[derive(Debug, Clone)]
+pub struct PlanOffer {
+    pub plan: RentalPlan,
+    pub available_units: Option<i64>,
+    pub disclosure: Disclosure,
+}
+
+/// The active plans of `product`'s variants with their disclosures: what
+/// the product page shows and `GET /api/v1/store/products/{id}/rental-plans`
+/// answers (one read of the plans per variant, no per-plan read).
+pub async fn offers(
+    svc: &Services,
+    tenant: &Tenant,
+    product: &Product,
+) -> ServiceResult<Vec<PlanOffer>> {
+    let page = PageRequest::new(Some(STORE_PLANS), None).map_err(ServiceError::BadRequest)?;
+    let now = storekeep_store::now();
+    let mut out = Vec::new();
+    for v in &product.variants {
+        let filter = RentalPlanFilter {
+            variant_id: Some(v.id),
+            active: Some(true),
+        };
+        let plans = svc
+            .store
+            .list_rental_plans(tenant.id, &filter, &page)
+            .await?;
+        if plans.items.is_empty() {
+            continue;
+        }
+        let counts = svc.store.rental_unit_counts(tenant.id, v.id).await?;
+        let available_units = (counts.total > 0).then_some(counts.available);
+        for plan in plans.items {
+            let (_, disclosure) = quote::quote_disclosure(
+                &plan.terms,
+                v.price.amount,
+                plan.terms.term,
+                now,
+                &tenant.settings.time_zone,
+            );
+            out.push(PlanOffer {
+                plan,
+                available_units,
+                disclosure,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A published product's active plans (by id or handle), each with the
+/// variant's units available now and the disclosure ([`offers`]).
 pub async fn for_product(
     svc: &Services,
     tenant: &Tenant,
@@ -403,25 +460,14 @@ pub async fn for_product(
         return Err(StoreError::NotFound("product").into());
     }
     let currency = &tenant.settings.currency;
-    let page = PageRequest::new(Some(STORE_PLANS), None).map_err(ServiceError::BadRequest)?;
-    let mut items = Vec::new();
-    for v in &product.variants {
-        let filter = RentalPlanFilter {
-            variant_id: Some(v.id),
-            active: Some(true),
-        };
-        let plans = svc
-            .store
-            .list_rental_plans(tenant.id, &filter, &page)
-            .await?;
-        if plans.items.is_empty() {
-            continue;
-        }
-        let counts = svc.store.rental_unit_counts(tenant.id, v.id).await?;
-        let available = (counts.total > 0).then_some(counts.available);
-        for p in plans.items {
+    let items = offers(svc, tenant, &product)
+        .await?
+        .into_iter()
+        .map(|o| {
+            let disclosures = quote::disclosures_view(&o.disclosure, &o.plan.terms, currency);
+            let p = o.plan;
             let t = p.terms;
-            items.push(PublicRentalPlan {
+            PublicRentalPlan {
                 id: p.id,
                 variant_id: p.variant_id,
                 name: p.name,
@@ -436,9 +482,10 @@ pub async fn for_product(
                 buyout: t.buyout,
                 extension_allowed: t.extension_allowed,
                 maintainer: t.maintainer,
-                available_units: available,
-            });
-        }
-    }
+                available_units: o.available_units,
+                disclosures,
+            }
+        })
+        .collect();
     Ok(PublicRentalPlanList { items })
 }

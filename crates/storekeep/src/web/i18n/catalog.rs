@@ -132,7 +132,7 @@ pub const DE: CatalogMsgs = CatalogMsgs {
     add_to_cart: "In den Warenkorb",
     rent_title: "Mieten",
     rent_button: "Mit diesem Tarif mieten",
-    rent_per_installment: "{amount} alle {period}",
+    rent_per_installment: "{amount} pro {period}",
     rent_disclosure: "{count} Zahlungen zu je {amount}, insgesamt {total}. Der Barpreis beträgt {cash}.",
     rent_to_own: "Mietkauf: Nach der letzten Zahlung gehört Ihnen der Artikel; Sie können ihn jederzeit zurückgeben oder vorzeitig kaufen.",
     search_title: "Suche",

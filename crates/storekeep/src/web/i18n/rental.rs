@@ -1,7 +1,10 @@
-//! The rent-to-own disclosure's labels on the product page (what
-//! docs/rentals.md, "The disclosure", lists). The rule's own phrases
+//! The rent-to-own disclosure's labels (what docs/rentals.md, "The
+//! disclosure", lists) on the product page, the cart and the contract
+//! page, the plan's periods, and the account's rental pages. The rule's own phrases
 //! (deposit, buy-out and fee terms in words) come from
 //! `rules::rental_disclosure` in English.
+
+use storekeep_domain::TermUnit;
 
 use super::Lang;
 
@@ -28,6 +31,89 @@ pub struct RentalMsgs {
     pub default_value: &'static str,
     pub schedule: &'static str,
     pub term: &'static str,
+    /// One period of a plan ("one every {period}", "{amount} / {period}").
+    pub week: &'static str,
+    pub month: &'static str,
+    /// A term of `{n}` periods.
+    pub weeks: &'static str,
+    pub months: &'static str,
+    // The account's rental pages and the cart's rental line.
+    pub rentals_title: &'static str,
+    pub no_rentals: &'static str,
+    pub item: &'static str,
+    pub plan: &'static str,
+    pub status: &'static str,
+    pub next_payment: &'static str,
+    pub next_payment_value: &'static str,
+    pub none_due: &'static str,
+    pub more: &'static str,
+    pub back: &'static str,
+    pub status_active: &'static str,
+    pub status_overdue: &'static str,
+    pub status_returned: &'static str,
+    pub status_bought_out: &'static str,
+    pub status_completed: &'static str,
+    pub status_defaulted: &'static str,
+    pub status_cancelled: &'static str,
+    pub state_paid: &'static str,
+    pub state_due: &'static str,
+    pub state_overdue: &'static str,
+    pub contract_title: &'static str,
+    pub started: &'static str,
+    pub paid_so_far: &'static str,
+    pub left_to_pay: &'static str,
+    pub buyout_price: &'static str,
+    pub buyout_note: &'static str,
+    pub schedule_title: &'static str,
+    pub col_payment: &'static str,
+    pub col_due: &'static str,
+    pub col_amount: &'static str,
+    pub late_fee: &'static str,
+    pub payments_title: &'static str,
+    pub col_date: &'static str,
+    pub col_kind: &'static str,
+    pub no_payments: &'static str,
+    pub kind_deposit: &'static str,
+    pub kind_installment: &'static str,
+    pub kind_late_fee: &'static str,
+    pub kind_buyout: &'static str,
+    pub kind_damage_charge: &'static str,
+    pub kind_deposit_refund: &'static str,
+    pub terms_title: &'static str,
+    pub document_link: &'static str,
+    pub pay_title: &'static str,
+    pub pay_next: &'static str,
+    pub pay_with: &'static str,
+    pub pay_button: &'static str,
+    pub paying: &'static str,
+    pub paid_notice: &'static str,
+    pub declined: &'static str,
+    pub refused: &'static str,
+    pub nothing_due: &'static str,
+    pub cart_plan: &'static str,
+    pub cart_due_today: &'static str,
+}
+
+impl RentalMsgs {
+    /// One period of `unit`: "month", "Monat".
+    pub fn period(&self, unit: TermUnit) -> &'static str {
+        match unit {
+            TermUnit::Week => self.week,
+            TermUnit::Month => self.month,
+        }
+    }
+
+    /// A term of `n` periods of `unit`: "12 months", "12 Monate".
+    pub fn periods(&self, unit: TermUnit, n: i32) -> String {
+        if n == 1 {
+            return format!("1 {}", self.period(unit));
+        }
+        match unit {
+            TermUnit::Week => self.weeks,
+            TermUnit::Month => self.months,
+        }
+        .replace("{n}", &n.to_string())
+    }
 }
 
 pub const EN: RentalMsgs = RentalMsgs {
@@ -52,6 +138,64 @@ pub const EN: RentalMsgs = RentalMsgs {
     default_value: "{n} days after an unpaid due date",
     schedule: "First payment due {first}, last payment due {last}.",
     term: "Term",
+    week: "week",
+    month: "month",
+    weeks: "{n} weeks",
+    months: "{n} months",
+    rentals_title: "Your rentals",
+    no_rentals: "You have no rentals yet.",
+    item: "Item",
+    plan: "Plan",
+    status: "Status",
+    next_payment: "Next payment",
+    next_payment_value: "{amount} due {date}",
+    none_due: "Nothing due",
+    more: "More rentals",
+    back: "Back to your account",
+    status_active: "Active",
+    status_overdue: "Overdue",
+    status_returned: "Returned",
+    status_bought_out: "Bought out",
+    status_completed: "Completed: the item is yours",
+    status_defaulted: "Ended for non-payment",
+    status_cancelled: "Cancelled",
+    state_paid: "Paid",
+    state_due: "Due",
+    state_overdue: "Overdue",
+    contract_title: "Your contract",
+    started: "Started",
+    paid_so_far: "Paid so far",
+    left_to_pay: "Left to pay",
+    buyout_price: "Buy-out price now",
+    buyout_note: "To buy the item out now, contact the shop: staff record the buy-out.",
+    schedule_title: "Payment schedule",
+    col_payment: "Payment",
+    col_due: "Due date",
+    col_amount: "Amount",
+    late_fee: "late fee {amount}",
+    payments_title: "Payments made",
+    col_date: "Date",
+    col_kind: "What",
+    no_payments: "No payments yet.",
+    kind_deposit: "Deposit",
+    kind_installment: "Payment {n}",
+    kind_late_fee: "Late fee",
+    kind_buyout: "Buy-out",
+    kind_damage_charge: "Damage charge",
+    kind_deposit_refund: "Deposit refund",
+    terms_title: "The terms as agreed",
+    document_link: "The contract document (printable)",
+    pay_title: "Pay this installment",
+    pay_next: "Payment {n} of {count}, due {date}: {amount}",
+    pay_with: "Pay with",
+    pay_button: "Pay {amount} now",
+    paying: "Your payment of installment {n} is waiting for the payment provider. This page updates itself.",
+    paid_notice: "Payment {n} is paid. Thank you!",
+    declined: "The payment of installment {n} was declined; nothing was charged. You can try again.",
+    refused: "The payment could not be started: {detail}",
+    nothing_due: "Nothing is due on this contract now.",
+    cart_plan: "Rented on “{plan}”",
+    cart_due_today: "Due today (deposit and first payment)",
 };
 
 pub const DE: RentalMsgs = RentalMsgs {
@@ -76,6 +220,64 @@ pub const DE: RentalMsgs = RentalMsgs {
     default_value: "{n} Tage nach einem unbezahlten Fälligkeitstag",
     schedule: "Erste Zahlung fällig am {first}, letzte am {last}.",
     term: "Laufzeit",
+    week: "Woche",
+    month: "Monat",
+    weeks: "{n} Wochen",
+    months: "{n} Monate",
+    rentals_title: "Ihre Mietverträge",
+    no_rentals: "Sie haben noch keine Mietverträge.",
+    item: "Artikel",
+    plan: "Tarif",
+    status: "Status",
+    next_payment: "Nächste Zahlung",
+    next_payment_value: "{amount}, fällig am {date}",
+    none_due: "Nichts fällig",
+    more: "Weitere Mietverträge",
+    back: "Zurück zu Ihrem Konto",
+    status_active: "Laufend",
+    status_overdue: "Überfällig",
+    status_returned: "Zurückgegeben",
+    status_bought_out: "Abgelöst",
+    status_completed: "Abgeschlossen: der Artikel gehört Ihnen",
+    status_defaulted: "Wegen Zahlungsverzug beendet",
+    status_cancelled: "Storniert",
+    state_paid: "Bezahlt",
+    state_due: "Offen",
+    state_overdue: "Überfällig",
+    contract_title: "Ihr Vertrag",
+    started: "Beginn",
+    paid_so_far: "Bisher bezahlt",
+    left_to_pay: "Noch zu zahlen",
+    buyout_price: "Ablösepreis heute",
+    buyout_note: "Um den Artikel jetzt abzulösen, wenden Sie sich an den Shop: er erfasst die Ablösung.",
+    schedule_title: "Zahlungsplan",
+    col_payment: "Rate",
+    col_due: "Fällig am",
+    col_amount: "Betrag",
+    late_fee: "Mahngebühr {amount}",
+    payments_title: "Geleistete Zahlungen",
+    col_date: "Datum",
+    col_kind: "Art",
+    no_payments: "Noch keine Zahlungen.",
+    kind_deposit: "Kaution",
+    kind_installment: "Rate {n}",
+    kind_late_fee: "Mahngebühr",
+    kind_buyout: "Ablösung",
+    kind_damage_charge: "Schadensersatz",
+    kind_deposit_refund: "Kautionserstattung",
+    terms_title: "Die vereinbarten Bedingungen",
+    document_link: "Das Vertragsdokument (druckbar)",
+    pay_title: "Diese Rate bezahlen",
+    pay_next: "Rate {n} von {count}, fällig am {date}: {amount}",
+    pay_with: "Bezahlen mit",
+    pay_button: "{amount} jetzt bezahlen",
+    paying: "Ihre Zahlung der Rate {n} wartet auf den Zahlungsdienst. Diese Seite aktualisiert sich selbst.",
+    paid_notice: "Rate {n} ist bezahlt. Vielen Dank!",
+    declined: "Die Zahlung der Rate {n} wurde abgelehnt; es wurde nichts abgebucht. Sie können es erneut versuchen.",
+    refused: "Die Zahlung konnte nicht gestartet werden: {detail}",
+    nothing_due: "Für diesen Vertrag ist derzeit nichts fällig.",
+    cart_plan: "Gemietet im Tarif „{plan}“",
+    cart_due_today: "Heute fällig (Kaution und erste Zahlung)",
 };
 
 pub fn get(lang: Lang) -> &'static RentalMsgs {

@@ -4,11 +4,13 @@
 //! uses (`accounts::login`, `accounts::create_account`, `sessions::end`),
 //! so lockout, MFA and sessions behave exactly as there.
 //!
-//! MFA: the password step, when the account needs a code, answers a page
-//! asking for it and keeps the email and password sealed in the short-lived
-//! `sk_signin` cookie (see `web::session`); the code step opens it and
-//! signs in with all three in one `accounts::login` call, so the code is
-//! never checked without the password.
+//! MFA: the password step (`services::sign_in::begin`), when the account
+//! needs a code, makes a pending challenge server-side and keeps only its
+//! random token in the short-lived `sk_signin` cookie (see `web::session`);
+//! the code step answers it (`services::sign_in::answer`): bound to the
+//! shop and the account, five minutes, single use, a bounded number of
+//! codes, each counted against the account's lockout as the API's are.
+//! No password is kept between the steps.
 
 use askama::Template;
 use axum::Form;
@@ -21,29 +23,33 @@ use storekeep_domain::{FieldError, UserKind};
 use crate::app::AppState;
 use crate::services::accounts::{self, LoginFailure, Origin};
 use crate::services::sessions;
+use crate::services::sign_in::{self as two_step, CodeFailure, FirstStep};
 use crate::web::WebError;
 use crate::web::i18n::account::AccountMsgs;
 use crate::web::pages::checkout::FieldRow;
 use crate::web::pages::shopper::{Here, local_path, render, see_other, unreadable};
-use crate::web::session::{
-    self, SIGN_IN, SIGN_IN_MAX_AGE_SECS, open_sign_in, seal_sign_in, sign_in_cookie,
-    sign_out_cookies,
-};
+use crate::web::session::{self, SIGN_IN, SIGN_IN_MAX_AGE_SECS, sign_in_cookie, sign_out_cookies};
 use crate::web::shopping::message_for;
-use crate::wire::accounts::{LoginInput, NewAccountInput};
+use crate::wire::accounts::NewAccountInput;
 
+/// A one-form page (sign-in, sign-up, the code step, password reset).
 #[derive(Template)]
 #[template(path = "storefront/account_form.html")]
-struct FormPage<'a> {
-    title: &'a str,
-    action: String,
-    csrf: &'a str,
-    problem: Option<String>,
-    fields: Vec<FieldRow>,
-    submit: &'a str,
-    other_text: &'a str,
-    other_link: &'a str,
-    other_label: &'a str,
+pub(crate) struct FormPage<'a> {
+    pub title: &'a str,
+    pub intro: Option<&'a str>,
+    pub action: String,
+    pub csrf: &'a str,
+    pub problem: Option<String>,
+    pub fields: Vec<FieldRow>,
+    pub submit: &'a str,
+    pub other_text: &'a str,
+    pub other_link: &'a str,
+    pub other_label: &'a str,
+    /// A second link under the form (`href`, label).
+    pub extra_link: Option<(&'a str, &'a str)>,
+    /// Hidden fields besides `csrf` (name, value).
+    pub hidden: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -75,11 +81,11 @@ pub struct SignUpForm {
     name: String,
 }
 
-fn csrf(state: &AppState, here: &Here) -> String {
+pub(crate) fn csrf(state: &AppState, here: &Here) -> String {
     crate::web::csrf::visitor_token(&state.services.keyring, &here.visitor)
 }
 
-fn with_next(path: &str, next: &str) -> String {
+pub(crate) fn with_next(path: &str, next: &str) -> String {
     if next == "/" {
         path.to_owned()
     } else {
@@ -90,7 +96,7 @@ fn with_next(path: &str, next: &str) -> String {
     }
 }
 
-fn text_field(
+pub(crate) fn text_field(
     name: &'static str,
     label: &'static str,
     value: &str,
@@ -120,6 +126,7 @@ fn sign_in_form(
     let t = crate::web::i18n::account::get(here.shop.lang);
     let csrf = csrf(state, here);
     let main = FormPage {
+        intro: None,
         title: t.sign_in_title,
         action: with_next("/signin", next),
         csrf: &csrf,
@@ -139,6 +146,8 @@ fn sign_in_form(
         other_text: t.no_account,
         other_link: "/signup",
         other_label: t.sign_up,
+        extra_link: Some(("/password-reset", t.forgot)),
+        hidden: Vec::new(),
     }
     .render();
     render(state, &here.shop, "/signin", status, t.sign_in_title, main)
@@ -153,7 +162,7 @@ pub async fn sign_in_page(
     sign_in_form(&state, &here, StatusCode::OK, "", &next, None)
 }
 
-fn origin_of(headers: &HeaderMap, parts_ip: Option<String>) -> Origin {
+pub(crate) fn origin_of(headers: &HeaderMap, parts_ip: Option<String>) -> Origin {
     Origin {
         ip: parts_ip,
         user_agent: headers
@@ -165,7 +174,7 @@ fn origin_of(headers: &HeaderMap, parts_ip: Option<String>) -> Origin {
 }
 
 /// What a failed sign-in shows.
-fn failure_text(t: &AccountMsgs, f: &LoginFailure) -> String {
+pub(crate) fn failure_text(t: &AccountMsgs, f: &LoginFailure) -> String {
     match f {
         LoginFailure::Locked { retry_after_secs } => {
             t.locked.replace("{secs}", &retry_after_secs.to_string())
@@ -174,45 +183,16 @@ fn failure_text(t: &AccountMsgs, f: &LoginFailure) -> String {
     }
 }
 
-async fn try_sign_in(
-    state: &AppState,
-    here: &Here,
-    headers: &HeaderMap,
-    email: &str,
-    password: &str,
-    code: Option<&str>,
-) -> Result<Response, LoginFailure> {
-    let code = code.map(str::trim).filter(|c| !c.is_empty());
-    let input = LoginInput {
-        email: email.to_owned(),
-        password: password.to_owned(),
-        totp: code.filter(|c| c.len() <= 8).map(str::to_owned),
-        recovery_code: code.filter(|c| c.len() > 8).map(str::to_owned),
-        account: Some(UserKind::Customer),
-    };
-    let ip = here.ip.clone();
-    let ok = accounts::login(
-        &state.services,
-        Some(&here.shop.tenant),
-        &input,
-        &origin_of(headers, ip),
-    )
-    .await?;
-    let _ = ok.user;
-    let mut r = see_other("/");
+/// The `303` of a finished sign-in: the session cookie set, the pending
+/// challenge's cookie dropped.
+fn signed_in(state: &AppState, here: &Here, token: &str, next: &str) -> Response {
+    let mut r = see_other(next);
     let h = r.headers_mut();
     h.append(
         header::SET_COOKIE,
-        sign_in_cookie(&state.services, here.visitor.cookies, &ok.token),
+        sign_in_cookie(&state.services, here.visitor.cookies, token),
     );
     h.append(header::SET_COOKIE, here.visitor.cookies.clear(SIGN_IN));
-    Ok(r)
-}
-
-fn go(mut r: Response, to: &str) -> Response {
-    if let Ok(v) = header::HeaderValue::from_str(to) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
     r
 }
 
@@ -228,21 +208,24 @@ pub async fn sign_in(
     };
     let next = local_path(q.next.as_deref()).to_owned();
     let t = crate::web::i18n::account::get(here.shop.lang);
-    match try_sign_in(&state, &here, &headers, &form.email, &form.password, None).await {
-        Ok(r) => go(r, &next),
-        Err(LoginFailure::MfaRequired) => {
-            let sealed = seal_sign_in(
-                &state.services.keyring,
-                here.shop.tenant.id,
-                form.email.trim(),
-                &form.password,
-            );
+    let origin = origin_of(&headers, here.ip.clone());
+    let step = two_step::begin(
+        &state.services,
+        Some(&here.shop.tenant),
+        &form.email,
+        &form.password,
+        &origin,
+    )
+    .await;
+    match step {
+        Ok(FirstStep::SignedIn(ok)) => signed_in(&state, &here, &ok.token, &next),
+        Ok(FirstStep::Challenge { token, .. }) => {
             let mut r = see_other(&with_next("/signin/code", &next));
             r.headers_mut().append(
                 header::SET_COOKIE,
                 here.visitor
                     .cookies
-                    .set(SIGN_IN, &sealed, Some(SIGN_IN_MAX_AGE_SECS as u64)),
+                    .set(SIGN_IN, &token, Some(SIGN_IN_MAX_AGE_SECS as u64)),
             );
             r
         }
@@ -274,6 +257,7 @@ fn code_form(
     let t = crate::web::i18n::account::get(here.shop.lang);
     let csrf = csrf(state, here);
     let main = FormPage {
+        intro: None,
         title: t.code_title,
         action: with_next("/signin/code", next),
         csrf: &csrf,
@@ -283,6 +267,8 @@ fn code_form(
         other_text: "",
         other_link: "/signin",
         other_label: t.sign_in_title,
+        extra_link: None,
+        hidden: Vec::new(),
     }
     .render();
     render(
@@ -316,32 +302,43 @@ pub async fn code(
     };
     let next = local_path(q.next.as_deref()).to_owned();
     let t = crate::web::i18n::account::get(here.shop.lang);
-    let pending = here
-        .visitor
-        .cookies
-        .read(&headers, SIGN_IN)
-        .and_then(|s| open_sign_in(&state.services.keyring, here.shop.tenant.id, s));
-    let Some((email, password)) = pending else {
-        return sign_in_form(
-            &state,
-            &here,
+    let start_again = |state: &AppState, here: &Here| {
+        let mut r = sign_in_form(
+            state,
+            here,
             StatusCode::UNPROCESSABLE_ENTITY,
             "",
             &next,
             Some(t.code_expired.to_owned()),
         );
+        r.headers_mut()
+            .append(header::SET_COOKIE, here.visitor.cookies.clear(SIGN_IN));
+        r
     };
-    match try_sign_in(&state, &here, &headers, &email, &password, Some(&form.code)).await {
-        Ok(r) => go(r, &next),
-        Err(LoginFailure::Error(e)) => WebError::from(e).render(here.shop.lang),
-        Err(f @ LoginFailure::Locked { .. }) => code_form(
+    let Some(token) = here.visitor.cookies.read(&headers, SIGN_IN) else {
+        return start_again(&state, &here);
+    };
+    let origin = origin_of(&headers, here.ip.clone());
+    let answered = two_step::answer(
+        &state.services,
+        Some(&here.shop.tenant),
+        token,
+        &form.code,
+        &origin,
+    )
+    .await;
+    match answered {
+        Ok(ok) => signed_in(&state, &here, &ok.token, &next),
+        Err(CodeFailure::Error(e)) => WebError::from(e).render(here.shop.lang),
+        Err(CodeFailure::Gone | CodeFailure::Wrong { dead: true }) => start_again(&state, &here),
+        Err(CodeFailure::Locked { retry_after_secs }) => code_form(
             &state,
             &here,
             StatusCode::TOO_MANY_REQUESTS,
             &next,
-            Some(failure_text(t, &f)),
+            Some(failure_text(t, &LoginFailure::Locked { retry_after_secs })),
         ),
-        Err(_) => code_form(
+        Err(CodeFailure::Wrong { dead: false }) => code_form(
             &state,
             &here,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -372,6 +369,7 @@ fn sign_up_form(
         errors,
     );
     let main = FormPage {
+        intro: None,
         title: t.sign_up_title,
         action: "/signup".into(),
         csrf: &csrf,
@@ -385,6 +383,8 @@ fn sign_up_form(
         other_text: t.have_account,
         other_link: "/signin",
         other_label: t.sign_in,
+        extra_link: None,
+        hidden: Vec::new(),
     }
     .render();
     render(state, &here.shop, "/signup", status, t.sign_up_title, main)
@@ -453,10 +453,19 @@ pub async fn sign_up(
         }
         Err(e) => return WebError::from(e).render(here.shop.lang),
     }
-    match try_sign_in(&state, &here, &headers, &form.email, &form.password, None).await {
-        Ok(r) => r,
+    let origin = origin_of(&headers, here.ip.clone());
+    let step = two_step::begin(
+        &state.services,
+        Some(&here.shop.tenant),
+        &form.email,
+        &form.password,
+        &origin,
+    )
+    .await;
+    match step {
+        Ok(FirstStep::SignedIn(ok)) => signed_in(&state, &here, &ok.token, "/"),
         Err(LoginFailure::Error(e)) => WebError::from(e).render(here.shop.lang),
-        Err(_) => see_other("/signin"),
+        _ => see_other("/signin"),
     }
 }
 
@@ -551,4 +560,34 @@ pub async fn page(State(state): State<AppState>, here: Here) -> Response {
         t.account_title,
         main,
     )
+}
+
+/// The signed-in customer, or (for a guest) [`SignInFirst`]: the answer
+/// that sends them to sign in and come back to `path`.
+pub(crate) fn customer_or_sign_in<'a>(
+    here: &'a Here,
+    path: &str,
+) -> Result<&'a session::Customer, SignInFirst> {
+    here.visitor
+        .customer
+        .as_ref()
+        .ok_or_else(|| SignInFirst(with_next("/signin", path)))
+}
+
+/// A guest on a signed-in page: `303` to the sign-in page (its `Location`).
+pub(crate) struct SignInFirst(String);
+
+impl axum::response::IntoResponse for SignInFirst {
+    fn into_response(self) -> Response {
+        see_other(&self.0)
+    }
+}
+
+/// Who acts, as the audit log records a signed-in customer's action.
+pub(crate) fn audit_of(here: &Here, c: &session::Customer) -> storekeep_domain::AuditContext {
+    storekeep_domain::AuditContext {
+        actor: format!("{}:{}", c.user.kind.as_str(), c.user.id),
+        ip: here.ip.clone(),
+        request_id: here.request_id.clone(),
+    }
 }

@@ -22,6 +22,7 @@ use crate::web::pages::shopper::{Here, render, see_other, status_of, unreadable}
 use crate::web::session::{CART, CART_MAX_AGE_SECS};
 use crate::web::shopping::{self, AddForm, CouponForm, QuantityForm, Refused};
 use crate::wire::carts::CartView;
+use crate::wire::contracts::RentalLineView;
 
 pub struct LineRow {
     pub id: String,
@@ -31,8 +32,42 @@ pub struct LineRow {
     pub discount: Option<String>,
     pub total: String,
     pub rental: Option<String>,
+    /// A rental line's plan and disclosure, `(label, value)` rows.
+    pub rental_rows: Vec<(String, String)>,
     /// A rental line rents one unit: no quantity form.
     pub rented: bool,
+}
+
+/// A rental line's plan and the disclosure's key figures, as the cart
+/// API's `rental` block carries them (computed by `contracts::quote`).
+fn rental_rows(r: &RentalLineView, lang: Lang) -> Vec<(String, String)> {
+    let f = |m: &storekeep_domain::Money| money::format(m.amount, &m.currency, lang);
+    let l = crate::web::i18n::rental::get(lang);
+    let d = &r.disclosures;
+    vec![
+        (l.plan.to_owned(), r.plan_name.clone()),
+        (
+            l.payments.to_owned(),
+            l.payments_value
+                .replace("{count}", &d.number_of_payments.to_string())
+                .replace("{amount}", &f(&d.payment_amount))
+                .replace("{period}", l.period(d.payment_every)),
+        ),
+        (l.cash_price.to_owned(), f(&d.cash_price)),
+        (l.total_of_payments.to_owned(), f(&d.total_of_payments)),
+        (l.cost_of_renting.to_owned(), f(&d.cost_over_cash_price)),
+        (l.deposit.to_owned(), f(&d.fees.deposit)),
+        (l.cart_due_today.to_owned(), f(&r.due_today)),
+        (
+            l.ownership.to_owned(),
+            if d.ownership_at_end {
+                l.ownership_passes
+            } else {
+                l.ownership_returns
+            }
+            .to_owned(),
+        ),
+    ]
 }
 
 pub struct TotalRow {
@@ -71,6 +106,11 @@ pub fn rows(cart: &CartView, lang: Lang, t: &CartMsgs) -> (Vec<LineRow>, Vec<Tot
                         .replace("{term}", &r.term.to_string())
                         .replace("{amount}", &f(&r.price_per_period))
                 }),
+                rental_rows: l
+                    .rental
+                    .as_ref()
+                    .map(|r| rental_rows(r, lang))
+                    .unwrap_or_default(),
                 rented: l.rental.is_some(),
             })
         })

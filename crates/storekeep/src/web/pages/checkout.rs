@@ -73,7 +73,7 @@ impl CheckoutPage<'_> {
     }
 }
 
-fn provider_label(t: &CheckoutMsgs, code: &str) -> String {
+pub fn provider_label(t: &CheckoutMsgs, code: &str) -> String {
     match code {
         "manual" => t.provider_manual.into(),
         "test" => t.provider_test.into(),
@@ -360,6 +360,7 @@ fn order_rows(
             discount: (l.discount.amount > 0).then(|| f(&l.discount)),
             total: f(&l.total),
             rental: None,
+            rental_rows: Vec::new(),
             rented: false,
         })
         .collect();

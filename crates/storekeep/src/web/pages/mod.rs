@@ -2,13 +2,18 @@
 //! templates are in `templates/storefront/`.
 
 pub mod account;
+pub mod account_security;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod deals;
 pub mod home;
 pub mod legal;
+pub mod password_reset;
+pub mod privacy;
 pub mod product;
+pub mod rental_document;
+pub mod rentals;
 pub mod search;
 pub mod seo;
 pub mod shopper;

@@ -7,11 +7,11 @@
 use askama::Template;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
-use storekeep_domain::{Maintainer, Product, RentalKind, TermUnit};
-use storekeep_store::rules::rental_disclosure::{self, Disclosure};
+use storekeep_domain::{Maintainer, Product, RentalKind};
+use storekeep_store::rules::rental_disclosure::Disclosure;
 
 use crate::app::AppState;
-use crate::services::rentals::plans;
+use crate::services::rentals::plans::{self, PlanOffer};
 use crate::services::storefront;
 use crate::web::chrome::CSRF_SLOT;
 use crate::web::i18n::Lang;
@@ -241,61 +241,36 @@ fn product_json_ld(shop: &Shop, p: &Product, currency: &str) -> serde_json::Valu
     })
 }
 
-/// The product's active rental plans with their disclosure, computed by
-/// the same rule the cart, the contract and the agreement use.
+/// The product's active rental plans with their disclosure, as
+/// `services::rentals::plans::offers` computes them for the API too (the
+/// rule the cart, the contract and the agreement use). A plan whose
+/// serial-tracked units are all out is left out.
 async fn rental_plans(
     state: &AppState,
     shop: &Shop,
     product: &Product,
 ) -> Result<Vec<PlanView>, WebError> {
-    let svc = &state.services;
     let tenant = &shop.tenant;
-    let listed = plans::for_product(svc, tenant, &product.id.to_string()).await?;
     let currency = tenant.settings.currency.as_str();
-    let lang = shop.lang;
-    let today = storekeep_store::rules::rentals::shop_today(
-        storekeep_store::now(),
-        &tenant.settings.time_zone,
-    );
-    let mut out = Vec::new();
-    for p in listed.items {
-        let Some(variant) = product.variants.iter().find(|v| v.id == p.variant_id) else {
-            continue;
-        };
-        if p.available_units == Some(0) {
-            continue;
-        }
-        let plan = plans::get(svc, tenant, p.id).await?;
-        let d = rental_disclosure::disclosure(&plan.terms, variant.price.amount, p.term, today);
-        out.push(plan_view(&p, variant, product, &d, currency, lang));
-    }
-    Ok(out)
+    let offers = plans::offers(&state.services, tenant, product).await?;
+    Ok(offers
+        .iter()
+        .filter(|o| o.available_units != Some(0))
+        .filter_map(|o| {
+            let variant = product
+                .variants
+                .iter()
+                .find(|v| v.id == o.plan.variant_id)?;
+            Some(plan_view(o, variant, product, currency, shop.lang))
+        })
+        .collect())
 }
 
-fn period(unit: TermUnit, lang: Lang, n: i32) -> String {
-    match (unit, lang, n == 1) {
-        (TermUnit::Month, Lang::En, true) => "month".into(),
-        (TermUnit::Month, Lang::En, false) => format!("{n} months"),
-        (TermUnit::Week, Lang::En, true) => "week".into(),
-        (TermUnit::Week, Lang::En, false) => format!("{n} weeks"),
-        (TermUnit::Month, Lang::De, true) => "Monat".into(),
-        (TermUnit::Month, Lang::De, false) => format!("{n} Monate"),
-        (TermUnit::Week, Lang::De, true) => "Woche".into(),
-        (TermUnit::Week, Lang::De, false) => format!("{n} Wochen"),
-    }
-}
-
-fn plan_view(
-    p: &crate::wire::rentals::PublicRentalPlan,
-    variant: &storekeep_domain::Variant,
-    product: &Product,
-    d: &Disclosure,
-    currency: &str,
-    lang: Lang,
-) -> PlanView {
+/// The disclosure's `(label, value)` rows, as the product page, the cart's
+/// rental line and the contract page show them.
+pub fn disclosure_rows(d: &Disclosure, currency: &str, lang: Lang) -> Vec<(String, String)> {
     let fmt = |a: i64| money::format(a, currency, lang);
     let l = crate::web::i18n::rental::get(lang);
-    let t = catalog::get(lang);
     let mut rows = vec![
         (l.cash_price.to_owned(), fmt(d.cash_price)),
         (
@@ -303,7 +278,7 @@ fn plan_view(
             l.payments_value
                 .replace("{count}", &d.number_of_payments.to_string())
                 .replace("{amount}", &fmt(d.payment_amount))
-                .replace("{period}", &period(d.term_unit, lang, 1)),
+                .replace("{period}", l.period(d.term_unit)),
         ),
         (l.total_of_payments.to_owned(), fmt(d.total_of_payments)),
         (l.total_cost.to_owned(), fmt(d.total_cost)),
@@ -353,6 +328,21 @@ fn plan_view(
         l.default_value
             .replace("{n}", &d.default_after_days.to_string()),
     ));
+    rows
+}
+
+fn plan_view(
+    o: &PlanOffer,
+    variant: &storekeep_domain::Variant,
+    product: &Product,
+    currency: &str,
+    lang: Lang,
+) -> PlanView {
+    let (p, d) = (&o.plan, &o.disclosure);
+    let fmt = |a: i64| money::format(a, currency, lang);
+    let l = crate::web::i18n::rental::get(lang);
+    let t = catalog::get(lang);
+    let rows = disclosure_rows(d, currency, lang);
     let first = d
         .schedule
         .first()
@@ -368,16 +358,16 @@ fn plan_view(
         variant_id: variant.id.to_string(),
         name: p.name.clone(),
         variant_label: variant_label(product, variant),
-        term: p.term,
+        term: p.terms.term,
         headline: t
             .rent_per_installment
             .replace("{amount}", &fmt(d.payment_amount))
-            .replace("{period}", &period(d.term_unit, lang, 1)),
+            .replace("{period}", l.period(d.term_unit)),
         rows,
         schedule_note: l
             .schedule
             .replace("{first}", &first)
             .replace("{last}", &last),
-        rent_to_own: p.kind == RentalKind::RentToOwn,
+        rent_to_own: p.terms.kind == RentalKind::RentToOwn,
     }
 }

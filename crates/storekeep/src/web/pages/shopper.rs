@@ -1,5 +1,5 @@
 //! The session pages' routes — cart, checkout, orders, sign-in, sign-up,
-//! sign-out, account — and what they share: the [`Here`] extractor (the
+//! sign-out, account, its rentals, sessions, MFA and privacy pages, password reset — and what they share: the [`Here`] extractor (the
 //! shop and the visitor), rendering a page body in the layout with a
 //! status, redirects after a post, and how a refused action is shown.
 //! Every form post among them passes `csrf::guard` first (see
@@ -14,7 +14,9 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::web::chrome::Chrome;
-use crate::web::pages::{account, cart, checkout};
+use crate::web::pages::{
+    account, account_security, cart, checkout, password_reset, privacy, rental_document, rentals,
+};
 use crate::web::session::Visitor;
 use crate::web::shop::Shop;
 use crate::web::shopping::Refused;
@@ -35,6 +37,45 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(account::sign_up_page).post(account::sign_up))
         .route("/signout", post(account::sign_out))
         .route("/account", get(account::page))
+        // The account's security and privacy pages (issue 17, "account").
+        .route("/account/sessions", get(account_security::list))
+        .route(
+            "/account/sessions/revoke-all",
+            post(account_security::revoke_all),
+        )
+        .route(
+            "/account/sessions/{id}/revoke",
+            post(account_security::revoke),
+        )
+        .route(
+            "/account/mfa",
+            get(account_security::mfa).post(account_security::mfa_start),
+        )
+        .route("/account/mfa/confirm", post(account_security::mfa_confirm))
+        .route("/account/privacy", get(privacy::page))
+        .route("/account/privacy/export", post(privacy::export))
+        .route(
+            "/account/privacy/erase",
+            get(privacy::erase_page).post(privacy::erase),
+        )
+        .route("/account/erased", get(privacy::erased))
+        .route(
+            "/password-reset",
+            get(password_reset::ask_page).post(password_reset::ask),
+        )
+        .route(
+            "/password-reset/confirm",
+            get(password_reset::confirm_page).post(password_reset::confirm),
+        )
+        .route("/password-reset/done", get(password_reset::done))
+        // i17: the customer's rentals (web/pages/rentals.rs, rental_document.rs).
+        .route("/account/rentals", get(rentals::list))
+        .route("/account/rentals/{id}", get(rentals::show))
+        .route("/account/rentals/{id}/payments", post(rentals::pay))
+        .route(
+            "/account/rentals/{id}/document",
+            get(rental_document::document),
+        )
 }
 
 /// The shop (by host) and its visitor (from `session::layer`).
@@ -43,6 +84,8 @@ pub struct Here {
     pub visitor: Visitor,
     /// The client's address (sessions record it).
     pub ip: Option<String>,
+    /// The request's id (audit entries carry it).
+    pub request_id: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Here {
@@ -55,12 +98,17 @@ impl FromRequestParts<AppState> for Here {
         let visitor = parts.extensions.get::<Visitor>().cloned().ok_or_else(|| {
             WebError::Internal("the session layer did not run".into()).render(shop.lang)
         })?;
-        let ip = parts
+        let ctx = parts
             .extensions
-            .get::<crate::http::middleware::RequestContext>()
-            .and_then(|c| c.client_ip)
-            .map(|ip| ip.to_string());
-        Ok(Self { shop, visitor, ip })
+            .get::<crate::http::middleware::RequestContext>();
+        let ip = ctx.and_then(|c| c.client_ip).map(|ip| ip.to_string());
+        let request_id = ctx.map(|c| c.request_id.to_string());
+        Ok(Self {
+            shop,
+            visitor,
+            ip,
+            request_id,
+        })
     }
 }
 
