@@ -8,10 +8,13 @@
 //! bound to the account and its shop, for [`CHALLENGE_TTL`], single use,
 //! and dead after [`CHALLENGE_ATTEMPTS`] codes (each attempt counted in
 //! the statement that checks the challenge, so concurrent guesses each
-//! spend one). Every code is also counted against the account's login
-//! lockout exactly as the API's login counts it (`begin_attempt` before
-//! the check, cleared on success), so the challenge adds no guesses. The
-//! password is never kept anywhere.
+//! spend one). The account's login lockout counts the password step once
+//! (as the API's login counts a password and a code together) and each
+//! code after the first once more; success clears it. The code step checks
+//! no lock (the password was right under the lockout when the challenge
+//! was made), so a sign-in that was the lock's own attempt still completes
+//! with the right code, as the API's does. The password is never kept
+//! anywhere.
 
 use std::sync::Arc;
 
@@ -22,7 +25,7 @@ use storekeep_store::{StoreError, now};
 
 use crate::crypto::tokens;
 use crate::services::accounts::{
-    self, LoginFailure, LoginSuccess, Origin, begin_attempt, check_password, finish_login,
+    self, LoginFailure, LoginSuccess, Origin, check_password, finish_login,
 };
 use crate::services::{ServiceError, Services};
 use crate::wire::accounts::LoginInput;
@@ -132,16 +135,16 @@ pub async fn answer(
         Err(StoreError::NotFound(_)) => return Err(CodeFailure::Gone),
         Err(e) => return Err(e.into()),
     };
-    // The code counts against the account's lockout as a login's does.
+    // The lockout: the password step counted this sign-in once, under the
+    // lockout, as the API's login counts a password and a code together;
+    // the first code is that same attempt, and each further code counts as
+    // one more failure. A lock is not checked here: the challenge exists
+    // only because the password was right under the lockout (even when
+    // that attempt was the one that locked, as the API's login then still
+    // accepts the right code), and its own bound caps the guesses. Were
+    // locks checked here, a fifth failed attempt would leave the owner's
+    // right password and code refused at every try until a reset.
     let scope = throttle_scope(user.tenant_id, user.kind);
-    let attempt = match begin_attempt(svc.store.as_ref(), &scope, &user.email_index).await {
-        Ok(a) => a,
-        Err(LoginFailure::Locked { retry_after_secs }) => {
-            return Err(CodeFailure::Locked { retry_after_secs });
-        }
-        Err(LoginFailure::Error(e)) => return Err(CodeFailure::Error(e)),
-        Err(_) => return Err(CodeFailure::Wrong { dead: false }),
-    };
     let code = code.trim();
     let ok = !code.is_empty()
         && code.len() <= 64
@@ -149,11 +152,23 @@ pub async fn answer(
             .await
             .map_err(CodeFailure::Error)?;
     if !ok {
-        return Err(match accounts::refusal(&attempt) {
-            LoginFailure::Locked { retry_after_secs } => CodeFailure::Locked { retry_after_secs },
-            _ => CodeFailure::Wrong {
-                dead: attempts >= CHALLENGE_ATTEMPTS,
-            },
+        if attempts > 1 {
+            let counted = svc
+                .store
+                .record_login_failure(
+                    &scope,
+                    &user.email_index,
+                    accounts::FREE_FAILURES,
+                    accounts::BASE_LOCK,
+                    accounts::MAX_LOCK,
+                )
+                .await?;
+            if let LoginFailure::Locked { retry_after_secs } = accounts::refusal(&counted) {
+                return Err(CodeFailure::Locked { retry_after_secs });
+            }
+        }
+        return Err(CodeFailure::Wrong {
+            dead: attempts >= CHALLENGE_ATTEMPTS,
         });
     }
     // Single use: a concurrent answer that got here first wins.

@@ -192,17 +192,20 @@ async fn too_many_wrong_codes_kill_the_challenge_and_count_toward_the_lockout() 
     assert_eq!(dead.status, 422, "{}", dead.body);
     assert!(!b.jar.contains_key(SESSION));
 
-    // The password step and the three codes were four failed attempts of
-    // the account, as the API counts them: one more wrong password is the
-    // fifth and locks it (without them it would be a plain 401), and then
-    // even the right password and code are refused.
-    let wrong = login_as(
-        &app,
-        Some("acme"),
-        json!({"email": "ada@example.com", "password": "not the password"}),
-    )
-    .await;
-    assert_eq!(wrong.status(), 429, "the fifth failure locks");
+    // The password step and the codes after the first were three failed
+    // attempts of the account (the first code rides on the password step's
+    // count, as the API counts a password and a code as one attempt): a
+    // wrong password is the fourth (a plain 401), the next the fifth, which
+    // locks it, and then even the right password and code are refused.
+    for (n, status) in [(4, 401), (5, 429)] {
+        let wrong = login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": "not the password"}),
+        )
+        .await;
+        assert_eq!(wrong.status(), status, "failure {n}");
+    }
     let locked = login_as(
         &app,
         Some("acme"),
@@ -211,6 +214,40 @@ async fn too_many_wrong_codes_kill_the_challenge_and_count_toward_the_lockout() 
     )
     .await;
     assert_eq!(locked.status(), 429, "the codes counted toward the lockout");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_sign_in_that_is_the_locks_own_attempt_completes_with_the_right_code() {
+    // Four failed logins (someone guessing, or the owner mistyping); the
+    // owner's next sign-in is the fifth attempt, which sets the lock, yet
+    // the password is right: as the API's one-call login does, the right
+    // code completes it (a code step that refused on that lock would leave
+    // the account unable to sign in on the storefront until a reset).
+    let app = web_app().await;
+    let (secret, _) = crate::mfa::customer_with_mfa(&app).await;
+    for n in 1..=4 {
+        let wrong = login_as(
+            &app,
+            Some("acme"),
+            json!({"email": "ada@example.com", "password": "not the password"}),
+        )
+        .await;
+        assert_eq!(wrong.status(), 401, "failure {n}");
+    }
+    let mut b = Browser::new(&app, &host("acme"));
+    password_step(&mut b).await;
+    let done = code_step(&mut b, &next_code(&secret)).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(b.jar.contains_key(SESSION));
+    // The success cleared the count: a wrong password is a plain 401 again.
+    let wrong = login_as(
+        &app,
+        Some("acme"),
+        json!({"email": "ada@example.com", "password": "not the password"}),
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
     app.stop().await;
 }
 

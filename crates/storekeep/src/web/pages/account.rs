@@ -1,8 +1,9 @@
 //! Sign in (with the TOTP step for accounts with MFA), sign up, sign out
 //! and the account page — the account entry a customer needs to check out
 //! signed in. Each goes through the services the API's `/api/v1/auth/*`
-//! uses (`accounts::login`, `accounts::create_account`, `sessions::end`),
-//! so lockout, MFA and sessions behave exactly as there.
+//! uses (`sign_in::begin`/`answer` over `accounts::check_password` and
+//! `finish_login`, `accounts::create_account`, `sessions::end`), so
+//! lockout, MFA and sessions behave as there.
 //!
 //! MFA: the password step (`services::sign_in::begin`), when the account
 //! needs a code, makes a pending challenge server-side and keeps only its

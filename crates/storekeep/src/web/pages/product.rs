@@ -85,7 +85,15 @@ pub async fn page(
         Err(e) => return axum::response::IntoResponse::into_response(e),
     };
     let path = uri.path().to_owned();
-    let fragment = cache::fragment(&state, &shop, &path, build(&state, &shop, &handle)).await;
+    // The rental plans' disclosures are dated (a contract made today
+    // starts today, in the shop's calendar): the entry is the day's, so a
+    // page cached yesterday never shows yesterday's schedule.
+    let day = crate::services::contracts::quote::rental_start_date(
+        storekeep_store::now(),
+        &shop.tenant.settings.time_zone,
+    );
+    let key = format!("{path}?day={day}");
+    let fragment = cache::fragment(&state, &shop, &key, build(&state, &shop, &handle)).await;
     finish(&state, &shop, &path, fragment)
 }
 
