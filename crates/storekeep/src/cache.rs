@@ -62,6 +62,15 @@ impl Body {
         Self { identity, gzip }
     }
 
+    /// `identity` alone, for what is never sent as it is (a page's
+    /// fragment, which the layout goes around).
+    pub fn uncompressed(identity: Vec<u8>) -> Self {
+        Self {
+            identity: exact(identity),
+            gzip: None,
+        }
+    }
+
     fn len(&self) -> usize {
         self.identity.len() + self.gzip.as_ref().map_or(0, Bytes::len)
     }

@@ -5,8 +5,11 @@
 //! hash of the content is in the name, so it is cached for a year and a
 //! change of settings is a new name.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use sha2::{Digest, Sha256};
-use storekeep_domain::Tenant;
+use storekeep_domain::{Tenant, TenantId};
 
 pub const DEFAULT_PRIMARY: &str = "#1f2933";
 pub const DEFAULT_ACCENT: &str = "#1d4ed8";
@@ -37,7 +40,58 @@ pub fn css_name(css: &str) -> String {
 
 /// Where the shop's stylesheet is served.
 pub fn css_url(tenant: &Tenant) -> String {
-    format!("/assets/{}", css_name(&css(tenant)))
+    // Every page names it, and making it builds the stylesheet and hashes
+    // it: each shop's is kept with the settings it was made from, and made
+    // again when they differ (compared as they are, so no change is missed
+    // whatever path wrote the settings).
+    type Made = (Inputs, String);
+    static MADE: LazyLock<Mutex<HashMap<TenantId, Made>>> = LazyLock::new(Default::default);
+    let mut made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((was, url)) = made.get(&tenant.id)
+        && was.made(tenant)
+    {
+        return url.clone();
+    }
+    let url = format!("/assets/{}", css_name(&css(tenant)));
+    if made.len() >= MADE_MAX {
+        made.clear();
+    }
+    made.insert(tenant.id, (Inputs::of(tenant), url.clone()));
+    url
+}
+
+/// Shops whose stylesheet names are kept (beyond it the memo starts over).
+const MADE_MAX: usize = 10_000;
+
+/// What [`css`] is made from.
+struct Inputs {
+    primary: Option<String>,
+    accent: Option<String>,
+    font: Option<String>,
+    custom: Option<String>,
+}
+
+impl Inputs {
+    fn of(tenant: &Tenant) -> Self {
+        let s = &tenant.settings.storefront;
+        Self {
+            primary: s.primary_color.clone(),
+            accent: s.accent_color.clone(),
+            font: s.font.clone(),
+            custom: s.custom_css.clone(),
+        }
+    }
+
+    /// Whether `tenant`'s stylesheet is made from these.
+    fn made(&self, tenant: &Tenant) -> bool {
+        let s = &tenant.settings.storefront;
+        self.primary == s.primary_color
+            && self.accent == s.accent_color
+            && self.font == s.font
+            && self.custom == s.custom_css
+    }
 }
 
 /// 16 hex digits of the SHA-256 of `bytes`.

@@ -22,7 +22,7 @@ pub async fn fragment(
     let cache = &state.services.cache;
     let tenant = shop.tenant.id;
     let ticket = cache.ticket(tenant).await;
-    let read = |body: Body| serde_json::from_slice::<Fragment>(&body.identity).ok();
+    let read = |body: Body| Fragment::from_bytes(&body.identity);
     if let Some(mut f) = cache.get(tenant, ticket, &key).and_then(read) {
         state.services.metrics.cache_lookup(true);
         f.hit = true;
@@ -41,8 +41,12 @@ pub async fn fragment(
         }
     };
     let fragment = build.await?;
-    let bytes = serde_json::to_vec(&fragment)
-        .map_err(|e| WebError::Internal(format!("caching a page: {e}")))?;
-    cache.put(tenant, ticket, &key, Body::new(bytes));
+    // A fragment is never sent as it is, so it is kept without a gzip form.
+    cache.put(
+        tenant,
+        ticket,
+        &key,
+        Body::uncompressed(fragment.to_bytes()),
+    );
     Ok(fragment)
 }

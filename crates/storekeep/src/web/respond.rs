@@ -6,7 +6,6 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use storekeep_store::StoreError;
 
 use crate::http::error::ErrorCause;
@@ -80,18 +79,84 @@ pub fn html(status: StatusCode, body: String, lang: Lang, media_origin: Option<&
 /// to `<head>` (canonical, OpenGraph, JSON-LD) and its `<main>`. Cacheable
 /// per shop and language: nothing in it depends on the visitor (forms carry
 /// [`CSRF_SLOT`]).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fragment {
     pub title: String,
     pub head: String,
     pub main: String,
     /// The page's canonical path when it is not the path asked for (a
     /// product reached by its id declares its handle's URL).
-    #[serde(default)]
     pub canonical_path: Option<String>,
     /// Whether it came from the cache (the `X-Cache: HIT` header), not stored.
-    #[serde(skip)]
     pub hit: bool,
+}
+
+/// The first byte of a fragment's cache form (and its version): anything
+/// else — an entry another version wrote to a shared Redis — is a miss.
+const FRAGMENT_FORM: u8 = 0xF1;
+/// The length written for a missing `canonical_path`.
+const ABSENT: u32 = u32::MAX;
+
+impl Fragment {
+    /// The cache form: [`FRAGMENT_FORM`], then each part as its byte length
+    /// (`u32`, little-endian; [`ABSENT`] for no canonical path) and its
+    /// bytes. Read back by slicing, with nothing to unescape: as JSON,
+    /// undoing the escapes of every `"` in the HTML cost a cached page view
+    /// more than the rest of its handling (scripts/bench storefront).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let parts = [
+            Some(&self.title),
+            Some(&self.head),
+            Some(&self.main),
+            self.canonical_path.as_ref(),
+        ];
+        let size = parts.iter().flatten().map(|p| p.len() + 4).sum::<usize>() + 5;
+        let mut out = Vec::with_capacity(size);
+        out.push(FRAGMENT_FORM);
+        for part in parts {
+            match part {
+                Some(p) => {
+                    // Pages are far below 4 GiB; a longer part could not be
+                    // read back, so it is cut to an empty, unreadable entry.
+                    let Ok(len) = u32::try_from(p.len()) else {
+                        return Vec::new();
+                    };
+                    out.extend_from_slice(&len.to_le_bytes());
+                    out.extend_from_slice(p.as_bytes());
+                }
+                None => out.extend_from_slice(&ABSENT.to_le_bytes()),
+            }
+        }
+        out
+    }
+
+    /// A fragment from its cache form; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (&form, mut rest) = bytes.split_first()?;
+        if form != FRAGMENT_FORM {
+            return None;
+        }
+        let mut part = || -> Option<Option<String>> {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len);
+            if len == ABSENT {
+                rest = tail;
+                return Some(None);
+            }
+            let len = usize::try_from(len).ok()?;
+            let (text, tail) = (tail.get(..len)?, tail.get(len..)?);
+            rest = tail;
+            Some(Some(std::str::from_utf8(text).ok()?.to_owned()))
+        };
+        let fragment = Self {
+            title: part()??,
+            head: part()??,
+            main: part()??,
+            canonical_path: part()?,
+            hit: false,
+        };
+        rest.is_empty().then_some(fragment)
+    }
 }
 
 /// The layout around a [`Fragment`].
@@ -225,5 +290,53 @@ impl WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         self.render(Lang::En)
+    }
+}
+
+#[cfg(test)]
+mod fragment_form_tests {
+    use super::Fragment;
+
+    #[test]
+    fn a_fragment_comes_back_from_its_cache_form_and_nothing_else_does() {
+        for canonical_path in [
+            None,
+            Some("/products/anvil".to_owned()),
+            Some(String::new()),
+        ] {
+            let f = Fragment {
+                title: "Anvil · \"Acme\" <shop>".into(),
+                head: "<meta property=\"og:title\" content=\"Anvil\">".into(),
+                main: "<h1>Anvil</h1>\n<p>ü € \u{1F528}</p>".into(),
+                canonical_path,
+                hit: true,
+            };
+            let back = Fragment::from_bytes(&f.to_bytes()).unwrap();
+            assert_eq!(
+                back,
+                Fragment {
+                    hit: false,
+                    ..f.clone()
+                }
+            );
+            // Cut anywhere, or with bytes after it: not a fragment.
+            let bytes = f.to_bytes();
+            for n in 0..bytes.len() {
+                assert_eq!(Fragment::from_bytes(&bytes[..n]), None, "cut at {n}");
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert_eq!(Fragment::from_bytes(&longer), None);
+        }
+        // An entry of another form (the JSON older versions wrote).
+        assert_eq!(
+            Fragment::from_bytes(br#"{"title":"x","head":"","main":""}"#),
+            None
+        );
+        // Not UTF-8.
+        let mut bad = Fragment::default().to_bytes();
+        bad[1..5].copy_from_slice(&1u32.to_le_bytes());
+        bad.insert(5, 0xFF);
+        assert_eq!(Fragment::from_bytes(&bad), None);
     }
 }
