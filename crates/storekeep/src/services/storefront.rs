@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use storekeep_domain::{Handle, PageRequest, ProductId, ProductStatus, Tenant, search_terms};
+use storekeep_domain::{
+    Handle, PageRequest, Product, ProductId, ProductStatus, Tenant, search_terms,
+};
 use storekeep_store::StoreError;
 
 use crate::services::catalog::{self, SEARCH_CANDIDATES};
@@ -37,6 +39,20 @@ pub async fn product(
     tenant: &Tenant,
     id_or_handle: &str,
 ) -> ServiceResult<StoreProductBody> {
+    let product = active_product(svc, tenant, id_or_handle).await?;
+    Ok(StoreProductBody {
+        product: catalog::with_urls(svc, product),
+    })
+}
+
+/// The shop's published product by id or handle, as the store holds it;
+/// a draft, an archived one or none at all is not found. What every
+/// storefront read of one product starts from.
+pub async fn active_product(
+    svc: &Services,
+    tenant: &Tenant,
+    id_or_handle: &str,
+) -> ServiceResult<Product> {
     let product = if let Ok(id) = id_or_handle.parse::<ProductId>() {
         svc.store.product(tenant.id, id).await?
     } else {
@@ -46,9 +62,7 @@ pub async fn product(
     if product.status != ProductStatus::Active {
         return Err(StoreError::NotFound("product").into());
     }
-    Ok(StoreProductBody {
-        product: catalog::with_urls(svc, product),
-    })
+    Ok(product)
 }
 
 /// The category tree, flat; `parent_id` links it.

@@ -3,11 +3,10 @@
 //! sees a published product's active plans with the units available.
 
 use storekeep_domain::{
-    AuditContext, BuyoutRule, DepositRule, FULL_SHARE_BPS, Handle, LateFeeRule, MAX_AMOUNT,
-    MAX_TERM_PERIODS, Maintainer, Money, Page, PageRequest, Product, ProductId, ProductStatus,
-    RentalKind, RentalPlan, RentalPlanId, RentalTerms, Tenant, TermUnit, ValidationErrors,
+    AuditContext, BuyoutRule, DepositRule, FULL_SHARE_BPS, LateFeeRule, MAX_AMOUNT,
+    MAX_TERM_PERIODS, Maintainer, Money, Page, PageRequest, Product, RentalKind, RentalPlan,
+    RentalPlanId, RentalTerms, Tenant, TermUnit, ValidationErrors,
 };
-use storekeep_store::StoreError;
 use storekeep_store::rentals::RentalPlanFilter;
 use storekeep_store::rules::rental_disclosure::Disclosure;
 
@@ -450,15 +449,7 @@ pub async fn for_product(
     tenant: &Tenant,
     id_or_handle: &str,
 ) -> ServiceResult<PublicRentalPlanList> {
-    let product = if let Ok(id) = id_or_handle.parse::<ProductId>() {
-        svc.store.product(tenant.id, id).await?
-    } else {
-        let handle = Handle::parse(id_or_handle).map_err(|_| StoreError::NotFound("product"))?;
-        svc.store.product_by_handle(tenant.id, &handle).await?
-    };
-    if product.status != ProductStatus::Active {
-        return Err(StoreError::NotFound("product").into());
-    }
+    let product = crate::services::storefront::active_product(svc, tenant, id_or_handle).await?;
     let currency = &tenant.settings.currency;
     let items = offers(svc, tenant, &product)
         .await?
