@@ -410,5 +410,6 @@ async fn the_sitemap_lists_only_this_shops_pages_and_robots_points_to_it() {
             .contains("Sitemap: http://bolt.shops.example/sitemap.xml")
     );
     assert!(robots.body.contains("Disallow: /checkout"));
+    assert!(robots.body.contains("Disallow: /password-reset\n"));
     app.stop().await;
 }

@@ -43,6 +43,7 @@ pub async fn robots(shop: Result<Shop, WebError>) -> Response {
     let body = format!(
         "User-agent: *\nDisallow: /cart\nDisallow: /checkout\nDisallow: /account\n\
          Disallow: /orders\nDisallow: /search\nDisallow: /signin\nDisallow: /signup\n\
+         Disallow: /signout\nDisallow: /password-reset\n\
          Allow: /\n\nSitemap: {}\n",
         shop.url("/sitemap.xml")
     );
