@@ -1,5 +1,6 @@
 // A guest buys two products from the first seeded shop as a shopper would:
-// adds each from its product page, reviews the cart, fills in the checkout
+// finds one through a category and one through the search, adds each from
+// its product page, reviews the cart, fills in the checkout
 // form, pays with the simulated `test` provider and sees the order paid —
 // with axe-core and a screenshot on the cart, checkout and order pages;
 // then the same with JavaScript off.
@@ -22,12 +23,21 @@ async function submit(page, button) {
 
 async function checkout(browser, { javaScript }) {
   const page = await newPage(browser, { javaScript, tolerate: STOREFRONT_GAPS });
-  const [first, second] = shop.products;
-
-  for (const product of [first, second]) {
-    await visit(page, shopUrl(shop.slug, `/products/${product.handle}`));
-    await submit(page, page.locator('form.add-to-cart button[type=submit]'));
-  }
+  // Browsing: the first item from the category page, the second found
+  // with the header's search; each added from its product page.
+  const first = shop.products.find((p) => p.in_category);
+  const second = shop.products.find((p) => p !== first && p.title.toLowerCase().includes(shop.search.toLowerCase()));
+  check(first && second, 'the shop has a product in its category and another its search finds');
+  await visit(page, shopUrl(shop.slug, `/categories/${shop.category.handle}`));
+  await submit(page, page.locator('.card a', { hasText: first.title }));
+  checkEqual(new URL(page.url()).pathname, `/products/${first.handle}`, 'the category links to the product');
+  await submit(page, page.locator('form.add-to-cart button[type=submit]'));
+  await page.fill('header #q', shop.search);
+  await submit(page, page.locator('header form[role=search] button[type=submit]'));
+  checkEqual(new URL(page.url()).pathname, '/search', 'the header search opens the search page');
+  await submit(page, page.locator('.card a', { hasText: second.title }));
+  checkEqual(new URL(page.url()).pathname, `/products/${second.handle}`, 'the search result links to the product');
+  await submit(page, page.locator('form.add-to-cart button[type=submit]'));
   await submit(page, page.locator('header nav a[href="/cart"]'));
   checkEqual(new URL(page.url()).pathname, '/cart', 'the header links to the cart');
   // A line reads "<product> — <variant>".
