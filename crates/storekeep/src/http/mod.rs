@@ -128,6 +128,8 @@ pub fn build_router(state: AppState) -> Router {
             get(move || async move { Html(page.to_string()) }),
         )
         .route("/api/docs/assets/{file}", get(routes::docs::asset))
+        // The console: `/console…`, at a shop's host or the platform's.
+        .merge(crate::web::console::routes(&state))
         // The storefront: every other path, at a shop's host.
         .merge(crate::web::routes(&state))
         .route_layer(tower::util::MapRequestLayer::new(middleware::record_route))

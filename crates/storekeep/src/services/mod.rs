@@ -12,6 +12,7 @@ pub mod cart_edits;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
+pub mod console;
 pub mod credentials;
 pub mod deals;
 pub mod delivery;

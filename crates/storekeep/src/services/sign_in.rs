@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use storekeep_domain::{NewSignInChallenge, Tenant};
+use storekeep_domain::{NewSignInChallenge, Tenant, UserKind};
 use storekeep_store::rules::identity::throttle_scope;
 use storekeep_store::{StoreError, now};
 
@@ -82,6 +82,7 @@ impl From<StoreError> for CodeFailure {
 pub async fn begin(
     svc: &Arc<Services>,
     tenant: Option<&Tenant>,
+    kind: UserKind,
     email: &str,
     password: &str,
     origin: &Origin,
@@ -91,7 +92,7 @@ pub async fn begin(
         password: password.to_owned(),
         totp: None,
         recovery_code: None,
-        account: None,
+        account: Some(kind),
     };
     let checked = check_password(svc, tenant, &input).await?;
     if !checked.user.mfa_enabled() {

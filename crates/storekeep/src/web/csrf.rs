@@ -145,7 +145,7 @@ pub fn check_origin(headers: &HeaderMap) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+pub fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -18,6 +18,7 @@ pub mod assets;
 pub mod branding;
 pub mod cache;
 pub mod chrome;
+pub mod console;
 pub mod csrf;
 pub mod i18n;
 pub mod images;

@@ -213,6 +213,7 @@ pub async fn sign_in(
     let step = two_step::begin(
         &state.services,
         Some(&here.shop.tenant),
+        storekeep_domain::UserKind::Customer,
         &form.email,
         &form.password,
         &origin,
@@ -458,6 +459,7 @@ pub async fn sign_up(
     let step = two_step::begin(
         &state.services,
         Some(&here.shop.tenant),
+        storekeep_domain::UserKind::Customer,
         &form.email,
         &form.password,
         &origin,

@@ -1,0 +1,147 @@
+//! What the console's first screen ("needs attention") reads: the shop's
+//! work waiting now.
+//!
+//! Every figure is *bounded*: it is one page of at most [`CAP`] + 1 rows
+//! read through the same keyset listing (an index range) the console's
+//! lists use, never a `COUNT(*)` over a table, so the screen costs the
+//! same on a shop of ten orders and of a million. Past [`CAP`] the screen
+//! says "50+", and the link opens the list itself.
+
+use storekeep_domain::{
+    ContractFilter, ContractStatus, JobFilter, JobState, OrderFilter, OrderStatus, PageRequest,
+    Tenant, UnitStatus,
+};
+use storekeep_store::rentals::RentalUnitFilter;
+
+use crate::services::{ServiceResult, Services};
+
+/// The most a figure counts exactly.
+pub const CAP: u32 = 50;
+
+/// A count read as one bounded page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded {
+    /// Rows seen, at most [`CAP`].
+    pub n: u32,
+    /// More than [`CAP`] exist.
+    pub more: bool,
+}
+
+impl Bounded {
+    fn of(len: usize, has_next: bool) -> Self {
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        Self {
+            n: len.min(CAP),
+            more: len > CAP || has_next,
+        }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.n == 0 && !self.more
+    }
+}
+
+impl std::fmt::Display for Bounded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.more {
+            write!(f, "{}+", self.n)
+        } else {
+            write!(f, "{}", self.n)
+        }
+    }
+}
+
+/// The shop's waiting work.
+#[derive(Debug, Clone)]
+pub struct Attention {
+    /// Paid orders not yet fulfilled.
+    pub to_fulfil: Bounded,
+    /// Orders waiting for their payment.
+    pub awaiting_payment: Bounded,
+    /// Rental contracts behind on an installment.
+    pub overdue_rentals: Bounded,
+    /// Returned rental units waiting for their inspection.
+    pub to_inspect: Bounded,
+    /// The shop's emails and webhooks that gave up (dead-lettered jobs).
+    pub dead_jobs: Bounded,
+}
+
+fn first_page() -> PageRequest {
+    PageRequest {
+        limit: CAP + 1,
+        after: None,
+    }
+}
+
+/// Reads the shop's [`Attention`] figures.
+pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attention> {
+    let store = svc.store.as_ref();
+    let orders = |status| OrderFilter {
+        status: Some(status),
+        ..OrderFilter::default()
+    };
+    let to_fulfil = store
+        .list_orders(tenant.id, &orders(OrderStatus::Paid), &first_page())
+        .await?;
+    let awaiting = store
+        .list_orders(
+            tenant.id,
+            &orders(OrderStatus::PendingPayment),
+            &first_page(),
+        )
+        .await?;
+    let overdue = store
+        .list_contracts(
+            tenant.id,
+            &ContractFilter {
+                status: Some(ContractStatus::Overdue),
+                customer_id: None,
+            },
+            &first_page(),
+        )
+        .await?;
+    let inspect = store
+        .list_rental_units(
+            tenant.id,
+            &RentalUnitFilter {
+                status: Some(UnitStatus::Inspection),
+                ..RentalUnitFilter::default()
+            },
+            &first_page(),
+        )
+        .await?;
+    let dead = store
+        .list_jobs(
+            Some(tenant.id),
+            &JobFilter {
+                state: Some(JobState::Dead),
+                tenant: Some(tenant.id),
+                ..JobFilter::default()
+            },
+            &first_page(),
+        )
+        .await?;
+    Ok(Attention {
+        to_fulfil: Bounded::of(to_fulfil.items.len(), to_fulfil.next_cursor.is_some()),
+        awaiting_payment: Bounded::of(awaiting.items.len(), awaiting.next_cursor.is_some()),
+        overdue_rentals: Bounded::of(overdue.items.len(), overdue.next_cursor.is_some()),
+        to_inspect: Bounded::of(inspect.items.len(), inspect.next_cursor.is_some()),
+        dead_jobs: Bounded::of(dead.items.len(), dead.next_cursor.is_some()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounded_count_says_plus_past_its_cap() {
+        assert_eq!(Bounded::of(0, false).to_string(), "0");
+        assert!(Bounded::of(0, false).is_zero());
+        assert_eq!(Bounded::of(7, false).to_string(), "7");
+        assert_eq!(Bounded::of(50, false).to_string(), "50");
+        assert_eq!(Bounded::of(51, false).to_string(), "50+");
+        assert_eq!(Bounded::of(50, true).to_string(), "50+");
+        assert!(!Bounded::of(0, true).is_zero());
+    }
+}

@@ -1,0 +1,127 @@
+//! The console's first screen: for shop staff, "needs attention" — the
+//! work waiting now (`services::console::attention`, bounded figures);
+//! for operators, the platform's overview.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use storekeep_domain::Permission;
+
+use crate::app::AppState;
+use crate::services::console::{self, Bounded};
+use crate::web::console::desk::{Scope, Signed, Staff};
+use crate::web::console::page;
+
+struct Tile {
+    key: &'static str,
+    label: &'static str,
+    href: &'static str,
+    figure: String,
+    zero: bool,
+}
+
+impl Tile {
+    fn new(key: &'static str, label: &'static str, href: &'static str, b: Bounded) -> Self {
+        Self {
+            key,
+            label,
+            href,
+            figure: b.to_string(),
+            zero: b.is_zero(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct Home<'a> {
+    shop: &'a str,
+    cap: u32,
+    tiles: Vec<Tile>,
+    all_clear: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_home.html")]
+struct PlatformHome;
+
+/// `GET /console`.
+pub async fn page(State(state): State<AppState>, signed: Signed) -> Response {
+    match signed.desk.scope {
+        Scope::Platform => page::render(
+            &state,
+            &signed.desk,
+            "/console",
+            StatusCode::OK,
+            "Overview",
+            PlatformHome.render(),
+        ),
+        Scope::Shop(ref shop) => {
+            let staff = Staff {
+                shop: shop.clone(),
+                desk: signed.desk.clone(),
+                user: signed.user.clone(),
+            };
+            needs_attention(&state, &staff).await
+        }
+    }
+}
+
+async fn needs_attention(state: &AppState, staff: &Staff) -> Response {
+    if let Err(r) = staff.require(state, Permission::OrdersRead) {
+        return r;
+    }
+    let a = match console::attention(&state.services, staff.tenant()).await {
+        Ok(a) => a,
+        Err(e) => return page::error(state, &staff.desk, e),
+    };
+    let tiles = vec![
+        Tile::new(
+            "to_fulfil",
+            "orders to fulfil",
+            "/console/orders?status=paid",
+            a.to_fulfil,
+        ),
+        Tile::new(
+            "awaiting_payment",
+            "orders awaiting payment",
+            "/console/orders?status=pending_payment",
+            a.awaiting_payment,
+        ),
+        Tile::new(
+            "overdue_rentals",
+            "rentals overdue",
+            "/console/rentals?status=overdue",
+            a.overdue_rentals,
+        ),
+        Tile::new(
+            "to_inspect",
+            "returns to inspect",
+            "/console/rentals/units?status=inspection",
+            a.to_inspect,
+        ),
+        Tile::new(
+            "dead_jobs",
+            "emails and webhooks that gave up",
+            "/console/jobs?state=dead",
+            a.dead_jobs,
+        ),
+    ];
+    let all_clear = tiles.iter().all(|t| t.zero);
+    let main = Home {
+        shop: staff.shop.name(),
+        cap: console::CAP,
+        tiles,
+        all_clear,
+    }
+    .render();
+    page::render(
+        state,
+        &staff.desk,
+        "/console",
+        StatusCode::OK,
+        "Needs attention",
+        main,
+    )
+}

@@ -1,0 +1,215 @@
+//! How console pages answer: a page body (`main`) in the console's layout
+//! (`templates/console/layout.html`), with the storefront's strict headers
+//! (`web::respond::html`: CSP without inline script or style) and
+//! `Cache-Control: no-store` (set by `desk::layer`). The navigation shows
+//! only what the signed-in account may open.
+
+use std::sync::LazyLock;
+
+use askama::Template;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use storekeep_domain::Permission;
+
+use crate::app::AppState;
+use crate::web::WebError;
+use crate::web::console::desk::{Desk, Scope};
+use crate::web::i18n::Lang;
+
+const CONSOLE_CSS: &[u8] = include_bytes!("../../../assets/console/console.css");
+
+/// `/console/assets/console-<hash>.css`.
+static CSS_URL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "/console/assets/console-{}.css",
+        crate::web::branding::short_hash(CONSOLE_CSS)
+    )
+});
+
+pub fn css_url() -> &'static str {
+    &CSS_URL
+}
+
+/// `GET /console/assets/{file}`: the console's stylesheet under its current
+/// name, cached for a year.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    if CSS_URL.strip_prefix("/console/assets/") == Some(file.as_str()) {
+        return (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/css; charset=utf-8"),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
+            ],
+            CONSOLE_CSS,
+        )
+            .into_response();
+    }
+    WebError::NotFound.into_response()
+}
+
+/// One link of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// A staff console's sections and what opening each needs.
+const SHOP_SECTIONS: &[(&str, &str, Permission)] = &[
+    ("/console", "Needs attention", Permission::OrdersRead),
+    ("/console/orders", "Orders", Permission::OrdersRead),
+    ("/console/products", "Products", Permission::CatalogRead),
+    ("/console/rentals", "Rentals", Permission::OrdersRead),
+    ("/console/deals", "Deals", Permission::CatalogRead),
+    ("/console/api-keys", "API keys", Permission::CredentialsRead),
+    ("/console/audit", "Audit log", Permission::AuditRead),
+];
+
+/// The operators' sections.
+const PLATFORM_SECTIONS: &[(&str, &str)] = &[
+    ("/console", "Overview"),
+    ("/console/shops", "Shops"),
+    ("/console/health", "Health"),
+];
+
+fn nav(desk: &Desk, path: &str) -> Vec<NavLink> {
+    if desk.user.is_none() {
+        return Vec::new();
+    }
+    let current = |href: &str| {
+        if href == "/console" {
+            path == "/console"
+        } else {
+            path == href || path.starts_with(&format!("{href}/"))
+        }
+    };
+    match &desk.scope {
+        Scope::Shop(_) => SHOP_SECTIONS
+            .iter()
+            .filter(|(_, _, p)| desk.can(*p))
+            .map(|(href, label, _)| NavLink {
+                href,
+                label,
+                current: current(href),
+            })
+            .collect(),
+        Scope::Platform => PLATFORM_SECTIONS
+            .iter()
+            .map(|(href, label)| NavLink {
+                href,
+                label,
+                current: current(href),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/layout.html")]
+struct Layout<'a> {
+    css: &'a str,
+    title: &'a str,
+    desk_name: &'a str,
+    platform: bool,
+    user: Option<&'a str>,
+    role: Option<&'a str>,
+    nav: Vec<NavLink>,
+    csrf: &'a str,
+    main: &'a str,
+}
+
+/// `main` in the layout of `desk`'s console, answered with `status`.
+pub fn render(
+    state: &AppState,
+    desk: &Desk,
+    path: &str,
+    status: StatusCode,
+    title: &str,
+    main: Result<String, askama::Error>,
+) -> Response {
+    let main = match main {
+        Ok(m) => m,
+        Err(e) => return WebError::Internal(format!("rendering {path}: {e}")).into_response(),
+    };
+    let csrf = desk.csrf(state);
+    let desk_name = desk.scope.name();
+    let user = desk.user.as_ref();
+    let body = Layout {
+        css: css_url(),
+        title,
+        desk_name: &desk_name,
+        platform: matches!(desk.scope, Scope::Platform),
+        user: user.map(|u| u.name.as_str()),
+        role: user.and_then(|u| u.role).map(|r| r.as_str()),
+        nav: nav(desk, path),
+        csrf: &csrf,
+        main: &main,
+    }
+    .render();
+    match body {
+        Ok(body) => crate::web::respond::html(status, body, Lang::En, None),
+        Err(e) => WebError::Internal(format!("rendering the console layout: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct Message<'a> {
+    heading: &'a str,
+    text: &'a str,
+}
+
+/// A page that only says something (a refusal, a missing record).
+pub fn message(
+    state: &AppState,
+    desk: &Desk,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> Response {
+    render(
+        state,
+        desk,
+        "",
+        status,
+        heading,
+        Message { heading, text }.render(),
+    )
+}
+
+/// The 403 page of an action the account may not take.
+pub fn forbidden(state: &AppState, desk: &Desk, text: &str) -> Response {
+    message(state, desk, StatusCode::FORBIDDEN, "Not allowed", text)
+}
+
+/// The page of an error a service answered, in the console's layout.
+pub fn error(state: &AppState, desk: &Desk, e: impl Into<WebError>) -> Response {
+    let e = e.into();
+    let (status, heading, text) = match &e {
+        WebError::NoShop | WebError::NotFound => (
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is nothing here.".to_owned(),
+        ),
+        WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Not accepted", m.clone()),
+        WebError::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "The database is not answering. Try again in a moment.".to_owned(),
+        ),
+        WebError::TooManyRequests(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            "Wait a moment and try again.".to_owned(),
+        ),
+        WebError::Internal(_) => return e.into_response(),
+    };
+    message(state, desk, status, heading, &text)
+}
