@@ -17,6 +17,8 @@ mod catalog_variants;
 mod checkout;
 mod commerce_support;
 mod connections;
+mod console;
+mod console_support;
 mod contention;
 mod contract;
 mod deals;

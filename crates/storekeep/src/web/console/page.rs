@@ -213,3 +213,37 @@ pub fn error(state: &AppState, desk: &Desk, e: impl Into<WebError>) -> Response 
     };
     message(state, desk, status, heading, &text)
 }
+
+/// The link to a list's next page: `path` with the list's own filters
+/// (`query`, empty values left out) and `after=<cursor>`; `None` on the
+/// last page. Lists page by keyset only (the store's cursors), never by
+/// counting rows.
+pub fn next_link(path: &str, query: &[(&str, &str)], next_cursor: Option<&str>) -> Option<String> {
+    let cursor = next_cursor?;
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query.iter().filter(|(_, v)| !v.is_empty()) {
+        q.append_pair(k, v);
+    }
+    q.append_pair("after", cursor);
+    Some(format!("{path}?{}", q.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_next_page_keeps_the_filters_and_adds_the_cursor() {
+        assert_eq!(
+            super::next_link("/console/orders", &[("status", "paid")], None),
+            None
+        );
+        assert_eq!(
+            super::next_link(
+                "/console/orders",
+                &[("status", "paid"), ("q", ""), ("email", "a b@x")],
+                Some("c/1=")
+            )
+            .as_deref(),
+            Some("/console/orders?status=paid&email=a+b%40x&after=c%2F1%3D")
+        );
+    }
+}
