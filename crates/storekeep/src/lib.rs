@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod metrics;
+pub mod metrics_history;
 pub mod payments;
 pub mod portable;
 pub mod progress;

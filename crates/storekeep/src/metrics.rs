@@ -56,6 +56,9 @@ pub struct Metrics {
     /// Scheduled backup runs this node skipped: another run was still
     /// going (on this node, or on another node of a PostgreSQL cluster).
     pub backup_skips: IntCounter,
+    /// The last hour of the totals above, minute by minute (the console's
+    /// charts; sampled by `metrics_history::run`).
+    pub history: crate::metrics_history::History,
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -245,7 +248,18 @@ impl Metrics {
             backup_last_success,
             backup_failures,
             backup_skips,
+            history: Default::default(),
         }
+    }
+
+    /// The request counter family (for `metrics_history`).
+    pub fn http_requests_family(&self) -> &IntCounterVec {
+        &self.http_requests
+    }
+
+    /// The request-duration histogram family (for `metrics_history`).
+    pub fn http_duration_family(&self) -> &HistogramVec {
+        &self.http_duration
     }
 
     /// Counts events the dispatcher handed over.

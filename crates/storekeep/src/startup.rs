@@ -76,6 +76,11 @@ impl Application {
             .jobs
             .enabled
             .then(|| tokio::spawn(crate::jobs::start(&state.services).run(bg_rx.clone())));
+        // The last hour of this node's metrics, for the console's charts.
+        let sampler = tokio::spawn(crate::metrics_history::run(
+            state.services.metrics.clone(),
+            bg_rx.clone(),
+        ));
         // The outbox dispatcher, beside the runner that delivers its jobs.
         let dispatcher = state.services.settings.jobs.enabled.then(|| {
             tokio::spawn(crate::services::delivery::dispatch_loop(
@@ -147,6 +152,7 @@ impl Application {
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
         }
+        let _ = sampler.await;
         // Work requests left behind (a reset's mail) finishes first.
         state.services.background.close();
         let _ = tokio::time::timeout(grace, state.services.background.wait()).await;

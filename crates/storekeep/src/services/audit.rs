@@ -69,3 +69,9 @@ pub async fn verify_chains(
     }
     Ok(verdicts)
 }
+
+/// [`verify_chains`] over the server's own store (the operators' console's
+/// "verify now").
+pub async fn verify_all(svc: &Services) -> ServiceResult<Vec<(String, ChainVerdict)>> {
+    Ok(verify_chains(svc.store.as_ref()).await?)
+}

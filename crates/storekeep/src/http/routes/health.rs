@@ -281,14 +281,21 @@ async fn health(State(state): State<AppState>) -> Response {
     responses((status = 200, body = Detailed), (status = 503, body = Detailed),
         (status = 401, body = crate::wire::problem::Problem)))]
 async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Response {
+    let body = detailed_facts(&state).await;
+    with_status(body.status == "ready", body)
+}
+
+/// What `/api/health/detailed` answers (and the operators' console shows):
+/// a readiness probe, this node's facts, the job queues and the backups.
+pub async fn detailed_facts(state: &AppState) -> Detailed {
     let Probe {
         readiness: r,
         latency_ms,
         migrations,
-    } = probe(&state).await;
+    } = probe(state).await;
     state.services.backups.refresh().await;
     let pool = services::health::pool_stats(&state.services);
-    let body = Detailed {
+    Detailed {
         status: r.status,
         version: crate::VERSION,
         git_revision: crate::GIT_REVISION,
@@ -311,6 +318,5 @@ async fn detailed(_op: PlatformOperator, State(state): State<AppState>) -> Respo
         media_store: state.services.media.kind(),
         jobs: services::health::job_stats(&state.services),
         backups: state.services.backups.health(),
-    };
-    with_status(r.status == "ready", body)
+    }
 }

@@ -213,6 +213,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(None) => return WebError::NotFound.into_response(),
         Err(e) => return e.into_response(),
     };
+    if let Some(refused) = limit(&state, &scope, &parts).await {
+        return refused;
+    }
     let cookies = CookiePolicy {
         secure: state.services.settings.secure_cookies,
     };
@@ -255,6 +258,47 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The console's posts that try a secret (sign-in and its code step).
+pub const AUTH_POSTS: [&str; 2] = ["/console/signin", "/console/signin/code"];
+
+/// Rate limits, as the API's and the storefront's: sign-in posts in the
+/// Auth tier (the same bucket as `/api/v1/auth/*` from that address, for
+/// the shop or the platform), every other console request in the Api tier,
+/// per client IP, under the shop's plan (the default plan's at the
+/// platform's desk). A request past the limit gets a 429 page.
+async fn limit(state: &AppState, scope: &Scope, parts: &Parts) -> Option<Response> {
+    use crate::http::middleware::Tier;
+    let tier = if parts.method == Method::POST && AUTH_POSTS.contains(&parts.uri.path()) {
+        Tier::Auth
+    } else {
+        Tier::Api
+    };
+    let (shop, limits) = match scope {
+        Scope::Shop(s) => (s.tenant.id.to_string(), s.tenant.limits),
+        Scope::Platform => (
+            "-".to_owned(),
+            crate::services::plans::default_limits(&state.services).await,
+        ),
+    };
+    let ip = parts
+        .extensions
+        .get::<crate::http::middleware::RequestContext>()
+        .and_then(|c| c.client_ip)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let key = format!("{}:{shop}:ip:{ip}", tier.as_str());
+    let decision = state.limiter.check(&key, tier.per_minute(&limits)).await;
+    if decision.allowed {
+        return None;
+    }
+    state
+        .services
+        .metrics
+        .rate_limited
+        .with_label_values(&[tier.as_str()])
+        .inc();
+    Some(WebError::TooManyRequests(decision.retry_after_secs.max(1)).into_response())
 }
 
 /// Every console request but `GET`, `HEAD` and `OPTIONS` is checked before

@@ -17,9 +17,11 @@
 //!   permission its action needs (`Staff::require`) whether or not the
 //!   page showed the button: the server refuses regardless.
 
+pub mod chart;
 pub mod desk;
 pub mod home;
 pub mod page;
+pub mod platform;
 pub mod signin;
 
 use axum::Router;
@@ -40,6 +42,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(signin::code_page).post(signin::code),
         )
         .route("/console/signout", post(signin::sign_out))
+        // --- operators (i18-console) ---
+        .route(
+            "/console/shops",
+            get(platform::shops).post(platform::open_shop),
+        )
+        .route("/console/shops/{slug}/status", post(platform::set_status))
+        .route("/console/health", get(platform::health))
+        .route("/console/platform-audit", get(platform::audit_log))
+        .route("/console/platform-audit/verify", post(platform::verify))
+        // --- end operators ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.

@@ -77,6 +77,7 @@ const PLATFORM_SECTIONS: &[(&str, &str)] = &[
     ("/console", "Overview"),
     ("/console/shops", "Shops"),
     ("/console/health", "Health"),
+    ("/console/platform-audit", "Audit log"),
 ];
 
 fn nav(desk: &Desk, path: &str) -> Vec<NavLink> {

@@ -1,0 +1,530 @@
+//! The operators' console (at the platform's host): shops and their plans
+//! (open, suspend, resume), system health (every dependency's readiness,
+//! versions, migrations, the job queues, the backups) with the last hour
+//! of this node's requests, errors, p99 latency and orders drawn from its
+//! own metrics, and the platform's audit log with chain verification.
+//! Every action goes through the same services as `/api/v1/platform/*`.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use storekeep_domain::{PLATFORM_SCOPE, PageRequest, TenantStatus};
+
+use crate::app::AppState;
+use crate::services::{ServiceError, audit, tenants};
+use crate::web::WebError;
+use crate::web::console::chart::{self, Chart};
+use crate::web::console::desk::Operator;
+use crate::web::console::page;
+use crate::web::pages::shopper::see_other;
+use crate::wire::tenants::{NewTenantInput, TenantPatchInput};
+
+const PAGE: u32 = 50;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ListQuery {
+    after: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct NewShopForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    plan: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+struct ShopRow {
+    slug: String,
+    name: String,
+    plan: String,
+    active: bool,
+    domains: String,
+    created: String,
+}
+
+/// A field's problem, shown beside it.
+struct FieldProblem {
+    field: String,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_shops.html")]
+struct ShopsPage<'a> {
+    csrf: &'a str,
+    rows: Vec<ShopRow>,
+    next: Option<String>,
+    notice: Option<String>,
+    form: NewShopForm,
+    plans: Vec<String>,
+    problems: Vec<FieldProblem>,
+}
+
+impl ShopsPage<'_> {
+    fn problem(&self, field: &str) -> Option<&str> {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.as_str())
+    }
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn shops_page(
+    state: &AppState,
+    op: &Operator,
+    q: &ListQuery,
+    status: StatusCode,
+    form: NewShopForm,
+    problems: Vec<FieldProblem>,
+) -> Response {
+    let svc = &state.services;
+    let req = match PageRequest::new(Some(PAGE), q.after.clone()) {
+        Ok(r) => r,
+        Err(m) => return page::error(state, &op.desk, WebError::BadRequest(m)),
+    };
+    let found = match tenants::list(svc, &req).await {
+        Ok(p) => p,
+        Err(e) => return page::error(state, &op.desk, e),
+    };
+    let plans =
+        match crate::services::plans::list(svc, &PageRequest::new(Some(200), None).expect("valid"))
+            .await
+        {
+            Ok(p) => p.items.into_iter().map(|p| p.name.to_string()).collect(),
+            Err(e) => return page::error(state, &op.desk, e),
+        };
+    let rows = found
+        .items
+        .iter()
+        .map(|t| ShopRow {
+            slug: t.slug.to_string(),
+            name: t.name.clone(),
+            plan: t.plan.to_string(),
+            active: t.status == TenantStatus::Active,
+            domains: t
+                .domains
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            created: when(t.created_at),
+        })
+        .collect();
+    let notice = q.done.as_deref().and_then(|d| match d {
+        "created" => Some("The shop is open.".to_owned()),
+        "suspended" => Some("The shop is suspended: its storefront and API answer 404.".to_owned()),
+        "active" => Some("The shop is active again.".to_owned()),
+        _ => None,
+    });
+    let csrf = op.desk.csrf(state);
+    let main = ShopsPage {
+        csrf: &csrf,
+        rows,
+        next: page::next_link("/console/shops", &[], found.next_cursor.as_deref()),
+        notice,
+        form,
+        plans,
+        problems,
+    }
+    .render();
+    page::render(state, &op.desk, "/console/shops", status, "Shops", main)
+}
+
+/// `GET /console/shops`.
+pub async fn shops(
+    State(state): State<AppState>,
+    op: Operator,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    shops_page(
+        &state,
+        &op,
+        &q,
+        StatusCode::OK,
+        NewShopForm::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// `POST /console/shops`: opens a shop.
+pub async fn open_shop(
+    State(state): State<AppState>,
+    op: Operator,
+    form: Result<Form<NewShopForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return page::error(
+            &state,
+            &op.desk,
+            WebError::BadRequest("The form could not be read.".into()),
+        );
+    };
+    let input = NewTenantInput {
+        slug: form.slug.trim().to_owned(),
+        name: form.name.trim().to_owned(),
+        plan: Some(form.plan.trim().to_owned()).filter(|p| !p.is_empty()),
+        domains: Vec::new(),
+        settings: None,
+    };
+    match tenants::open_shop(&state.services, &input, &op.desk.audit()).await {
+        Ok(_) => see_other("/console/shops?done=created"),
+        Err(ServiceError::Invalid(errors)) => {
+            let problems = errors
+                .0
+                .into_iter()
+                .map(|e| FieldProblem {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect();
+            shops_page(
+                &state,
+                &op,
+                &ListQuery::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                problems,
+            )
+            .await
+        }
+        Err(ServiceError::Store(storekeep_store::StoreError::Conflict { field })) => {
+            let problems = vec![FieldProblem {
+                field: field.into(),
+                message: "is already taken by another shop".into(),
+            }];
+            shops_page(
+                &state,
+                &op,
+                &ListQuery::default(),
+                StatusCode::CONFLICT,
+                form,
+                problems,
+            )
+            .await
+        }
+        Err(ServiceError::Store(storekeep_store::StoreError::UnknownReference { field })) => {
+            let problems = vec![FieldProblem {
+                field: field.into(),
+                message: "names no plan of this platform".into(),
+            }];
+            shops_page(
+                &state,
+                &op,
+                &ListQuery::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                problems,
+            )
+            .await
+        }
+        Err(e) => page::error(&state, &op.desk, e),
+    }
+}
+
+/// `POST /console/shops/{slug}/status`: suspends (`suspended`) or resumes
+/// (`active`) a shop. A suspended shop's storefront, console and API
+/// answer 404 on every node as soon as its cached tenant is forgotten
+/// (this node at once; see `services::tenants::change_shop`).
+pub async fn set_status(
+    State(state): State<AppState>,
+    op: Operator,
+    Path(slug): Path<String>,
+    form: Result<Form<StatusForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return page::error(
+            &state,
+            &op.desk,
+            WebError::BadRequest("The form could not be read.".into()),
+        );
+    };
+    let status = match form.status.as_str() {
+        "suspended" => TenantStatus::Suspended,
+        "active" => TenantStatus::Active,
+        _ => {
+            return page::error(
+                &state,
+                &op.desk,
+                WebError::BadRequest("The status must be 'active' or 'suspended'.".into()),
+            );
+        }
+    };
+    let patch = TenantPatchInput {
+        name: None,
+        status: Some(status),
+        plan: None,
+        domains: None,
+        settings: None,
+    };
+    match tenants::change_shop(&state.services, &slug, &patch, &op.desk.audit()).await {
+        Ok(t) => see_other(&format!("/console/shops?done={}", t.status.as_str())),
+        Err(e) => page::error(&state, &op.desk, e),
+    }
+}
+
+struct Dependency {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+struct QueueRow {
+    queue: String,
+    ready: i64,
+    oldest: String,
+    scheduled: i64,
+    running: i64,
+    dead: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_health.html")]
+struct HealthPage {
+    status: &'static str,
+    version: &'static str,
+    revision: &'static str,
+    uptime: String,
+    dependencies: Vec<Dependency>,
+    migrations: String,
+    pool: String,
+    queues: Option<Vec<QueueRow>>,
+    backup_destination: String,
+    backup_last: String,
+    backup_age: String,
+    backup_failures: u64,
+    backup_error: Option<String>,
+    charts: Vec<Chart>,
+}
+
+fn duration_words(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
+/// `GET /console/health`.
+pub async fn health(State(state): State<AppState>, op: Operator) -> Response {
+    let f = crate::http::routes::health::detailed_facts(&state).await;
+    let check = |name, ok: bool, detail: Option<String>, good: String| Dependency {
+        name,
+        ok,
+        detail: if ok {
+            good
+        } else {
+            detail.unwrap_or_else(|| "down".into())
+        },
+    };
+    let mut dependencies = vec![check(
+        "Database",
+        f.database.ok,
+        Some("unreachable".into()),
+        format!("{}, {:.1} ms", f.database.kind, f.database.latency_ms),
+    )];
+    if let Some(r) = &f.redis {
+        dependencies.push(check(
+            "Redis",
+            r.ok,
+            r.detail.clone(),
+            format!(
+                "rate limits: {}, read cache: {}",
+                f.rate_limiter, f.read_cache
+            ),
+        ));
+    }
+    dependencies.push(check(
+        "Image store",
+        f.media.ok,
+        f.media.detail.clone(),
+        f.media_store.to_owned(),
+    ));
+    let queues = f.jobs.as_ref().map(|qs| {
+        qs.iter()
+            .map(|q| QueueRow {
+                queue: q.queue.clone(),
+                ready: q.ready,
+                oldest: q.oldest_ready_at.map_or_else(|| "—".into(), when),
+                scheduled: q.scheduled,
+                running: q.running,
+                dead: q.dead,
+            })
+            .collect()
+    });
+    let b = &f.backups;
+    let metrics = &state.services.metrics;
+    let minutes = metrics
+        .history
+        .minutes(chrono::Utc::now(), &crate::metrics_history::totals(metrics));
+    let main = HealthPage {
+        status: f.status,
+        version: f.version,
+        revision: f.git_revision,
+        uptime: duration_words(f.uptime_seconds),
+        dependencies,
+        migrations: format!(
+            "{} of {} applied",
+            f.database.migrations_applied, f.database.migrations_known
+        ),
+        pool: format!(
+            "{} open, {} idle, at most {}",
+            f.database.pool_open, f.database.pool_idle, f.database.pool_max
+        ),
+        queues,
+        backup_destination: b.destination.clone(),
+        backup_last: match (&b.last_success_id, b.last_success_at) {
+            (Some(id), Some(at)) => format!("{id} ({})", when(at)),
+            _ => "none found".into(),
+        },
+        backup_age: b
+            .age_seconds
+            .map_or_else(|| "—".into(), |s| duration_words(s.max(0) as u64)),
+        backup_failures: b.failures,
+        backup_error: b.last_error.clone(),
+        charts: chart::last_hour(&minutes),
+    }
+    .render();
+    page::render(
+        &state,
+        &op.desk,
+        "/console/health",
+        StatusCode::OK,
+        "System health",
+        main,
+    )
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct AuditQuery {
+    after: Option<String>,
+}
+
+struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    request_id: String,
+}
+
+struct Verdict {
+    scope: String,
+    intact: bool,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_audit.html")]
+struct AuditPage<'a> {
+    csrf: &'a str,
+    rows: Vec<AuditRow>,
+    next: Option<String>,
+    verdicts: Option<Vec<Verdict>>,
+}
+
+async fn audit_page(
+    state: &AppState,
+    op: &Operator,
+    q: &AuditQuery,
+    verdicts: Option<Vec<Verdict>>,
+) -> Response {
+    let before = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => match a.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return page::error(
+                    state,
+                    &op.desk,
+                    WebError::BadRequest("this page link is not valid".into()),
+                );
+            }
+        },
+    };
+    let (entries, next) = match audit::page(&state.services, PLATFORM_SCOPE, before, PAGE).await {
+        Ok(p) => p,
+        Err(e) => return page::error(state, &op.desk, e),
+    };
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: when(e.at),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            request_id: e.request_id.unwrap_or_default(),
+        })
+        .collect();
+    let csrf = op.desk.csrf(state);
+    let main = AuditPage {
+        csrf: &csrf,
+        rows,
+        next: page::next_link("/console/platform-audit", &[], next.as_deref()),
+        verdicts,
+    }
+    .render();
+    page::render(
+        state,
+        &op.desk,
+        "/console/platform-audit",
+        StatusCode::OK,
+        "Audit log",
+        main,
+    )
+}
+
+/// `GET /console/platform-audit`: the platform's audit chain, newest first.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    op: Operator,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    audit_page(&state, &op, &q, None).await
+}
+
+/// `POST /console/platform-audit/verify`: recomputes every audit chain (the
+/// platform's and each shop's), as `storekeep audit verify` does, and
+/// shows each verdict.
+pub async fn verify(State(state): State<AppState>, op: Operator) -> Response {
+    let verdicts = match audit::verify_all(&state.services).await {
+        Ok(v) => v,
+        Err(e) => return page::error(&state, &op.desk, e),
+    };
+    let verdicts = verdicts
+        .into_iter()
+        .map(|(scope, v)| match v {
+            audit::ChainVerdict::Intact(n) => Verdict {
+                scope,
+                intact: true,
+                text: format!("intact, {n} entries"),
+            },
+            audit::ChainVerdict::Broken(why) => Verdict {
+                scope,
+                intact: false,
+                text: format!("BROKEN: {why}"),
+            },
+        })
+        .collect();
+    audit_page(&state, &op, &AuditQuery::default(), Some(verdicts)).await
+}
