@@ -797,6 +797,16 @@ pub enum CheckoutOutcome {
     CartClosed,
 }
 
+/// What a shop sold in one currency over a span of time: the orders it
+/// took (every status but cancelled) and what its paid ones brought in
+/// (their totals less refunds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencySales {
+    pub currency: String,
+    pub orders: i64,
+    pub revenue: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub status: Option<OrderStatus>,

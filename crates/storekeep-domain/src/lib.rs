@@ -28,12 +28,12 @@ pub use catalog::{
     VariantPatch, minor_digits, parse_tag, search_document, search_terms, title_key,
 };
 pub use commerce::{
-    AppliedDeal, Cart, CartItem, CartPatch, CartStatus, CheckoutOutcome, Deal, DealKind,
-    DealTarget, MAX_CART_LINES, MAX_LINE_QUANTITY, NewCart, NewDeal, NewOrder, NewPayment,
-    NewRefund, Order, OrderDetail, OrderFilter, OrderLine, OrderStatus, OrderTransition,
-    OutboxEvent, Payment, PaymentOutcome, PaymentStatus, PricingContext, PricingLine, Quote,
-    QuotedLine, Refund, RestockLine, SaleVariant, Settlement, ShippingMethod, Shortage, TaxRate,
-    parse_country, parse_coupon_code, parse_region, price, tax_rate_for,
+    AppliedDeal, Cart, CartItem, CartPatch, CartStatus, CheckoutOutcome, CurrencySales, Deal,
+    DealKind, DealTarget, MAX_CART_LINES, MAX_LINE_QUANTITY, NewCart, NewDeal, NewOrder,
+    NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderLine, OrderStatus,
+    OrderTransition, OutboxEvent, Payment, PaymentOutcome, PaymentStatus, PricingContext,
+    PricingLine, Quote, QuotedLine, Refund, RestockLine, SaleVariant, Settlement, ShippingMethod,
+    Shortage, TaxRate, parse_country, parse_coupon_code, parse_region, price, tax_rate_for,
 };
 pub use identity::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,

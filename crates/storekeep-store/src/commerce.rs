@@ -23,10 +23,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use storekeep_domain::{
-    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, EventId,
-    NewCart, NewDeal, NewOrder, NewPayment, NewRefund, OrderDetail, OrderFilter, OrderId,
-    OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId,
-    VariantId,
+    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, CurrencySales, Deal,
+    DealId, EventId, NewCart, NewDeal, NewOrder, NewPayment, NewRefund, OrderDetail, OrderFilter,
+    OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement,
+    TenantId, VariantId,
 };
 
 use crate::StoreResult;
@@ -104,6 +104,16 @@ pub trait CommerceStore: Send + Sync {
         filter: &OrderFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<OrderDetail>>;
+    /// What `tenant` sold from `from` up to (not including) `to`, per
+    /// currency (see `CurrencySales`). Reads only the orders of that span,
+    /// found by their ids (UUIDv7: creation time first) on the orders'
+    /// `(tenant_id, id)` index — a day's orders, never the whole table.
+    async fn order_sales(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CurrencySales>>;
     /// Moves the order to `to` if its current status is one of
     /// `OrderStatus::sources(to)`, else `Invalid` (409). Applies the stock
     /// effect of the move (see module docs). Not for `Refunded`: use

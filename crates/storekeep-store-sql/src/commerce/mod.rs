@@ -22,6 +22,7 @@ pub use orders::{
 };
 pub use outbox::{EVENT_COLUMNS, EventRow};
 
+use chrono::{DateTime, Utc};
 use storekeep_domain::PageRequest;
 use storekeep_store::{StoreError, StoreResult};
 use uuid::Uuid;
@@ -39,4 +40,34 @@ pub fn page_before(page: &PageRequest) -> StoreResult<DbId> {
     Ok(DbId(
         storekeep_store::parse_cursor(page)?.unwrap_or(Uuid::max()),
     ))
+}
+
+/// The smallest UUIDv7 of `at`'s millisecond: every id made at `at` or
+/// later is at least this (UUIDv7s begin with their 48-bit millisecond
+/// time), every id made earlier is below it.
+pub fn id_floor(at: DateTime<Utc>) -> DbId {
+    let ms = u128::try_from(at.timestamp_millis()).unwrap_or(0) & ((1 << 48) - 1);
+    DbId(Uuid::from_u128(ms << 80))
+}
+
+/// How long before its `created_at` an order's id may have been made (a
+/// checkout's whole run is far shorter: the request timeout bounds it).
+pub const ID_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// A row of [`sql::ORDER_SALES`].
+#[derive(Debug, sqlx::FromRow)]
+pub struct SalesRow {
+    pub currency: String,
+    pub orders: i64,
+    pub revenue: i64,
+}
+
+impl From<SalesRow> for storekeep_domain::CurrencySales {
+    fn from(r: SalesRow) -> Self {
+        Self {
+            currency: r.currency,
+            orders: r.orders,
+            revenue: r.revenue,
+        }
+    }
 }

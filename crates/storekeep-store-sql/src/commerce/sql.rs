@@ -91,3 +91,17 @@ pub const DELETE_DEAL: &str = "DELETE FROM deals WHERE tenant_id = $1 AND id = $
 /// `$1` id, `$2` tenant, `$3` topic, `$4` subject, `$5` payload, `$6` at.
 pub const INSERT_EVENT: &str = "INSERT INTO outbox_events (id, tenant_id, topic, subject, \
      payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+// ---------------------------------------------------------------- sales
+
+/// A span's sales per currency ([`SalesRow`](super::SalesRow)): `$1`
+/// tenant, `$2`/`$3` the id floor of the span's start (less `ID_SLACK`) and end (UUIDv7 ids
+/// begin with their creation time: the `(tenant_id, id)` index finds the
+/// span), `$4`/`$5` the span itself. Cancelled orders are left out;
+/// revenue counts the paid ones (paid or later) less their refunds.
+pub const ORDER_SALES: &str = "SELECT currency, count(*) AS orders, \
+     CAST(COALESCE(SUM(CASE WHEN status IN ('paid', 'fulfilled', 'delivered', 'refunded') \
+     THEN total - refunded ELSE 0 END), 0) AS BIGINT) AS revenue \
+     FROM orders WHERE tenant_id = $1 AND id >= $2 AND id < $3 \
+     AND created_at >= $4 AND created_at < $5 AND status <> 'cancelled' \
+     GROUP BY currency ORDER BY currency";

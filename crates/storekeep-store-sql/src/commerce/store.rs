@@ -5,10 +5,10 @@
 pub use async_trait::async_trait;
 pub use chrono::{DateTime, Utc};
 pub use storekeep_domain::{
-    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, Deal, DealId, EventId,
-    NewCart, NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderId,
-    OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement, TenantId,
-    VariantId,
+    AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, CurrencySales, Deal,
+    DealId, EventId, NewCart, NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail,
+    OrderFilter, OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant,
+    Settlement, TenantId, VariantId,
 };
 pub use storekeep_store::{CommerceStore, StoreResult, TransitionActor};
 
@@ -98,6 +98,14 @@ macro_rules! impl_commerce_store {
                     page: &PageRequest,
                 ) -> StoreResult<Page<OrderDetail>> {
                     crate::commerce::orders::list_orders(self, tenant, filter, page).await
+                }
+                async fn order_sales(
+                    &self,
+                    tenant: TenantId,
+                    from: DateTime<Utc>,
+                    to: DateTime<Utc>,
+                ) -> StoreResult<Vec<CurrencySales>> {
+                    crate::commerce::orders::order_sales(self, tenant, from, to).await
                 }
                 async fn transition_order(
                     &self,

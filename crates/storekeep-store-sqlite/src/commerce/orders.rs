@@ -382,3 +382,25 @@ async fn release_order(conn: &mut Conn, tenant: TenantId, order: OrderId) -> Sto
     .await?;
     Ok(())
 }
+
+pub(crate) async fn order_sales(
+    s: &Store,
+    tenant: TenantId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<storekeep_domain::CurrencySales>> {
+    use storekeep_store_sql::commerce::{SalesRow, id_floor};
+    let rows: Vec<SalesRow> = sqlx::query_as(sql::ORDER_SALES)
+        .bind(DbId(tenant.0))
+        // An id is made when checkout begins, a moment before the order's
+        // `created_at`: the id range starts earlier by `ID_SLACK`, and the
+        // exact span is the `created_at` condition.
+        .bind(id_floor(from - storekeep_store_sql::commerce::ID_SLACK))
+        .bind(id_floor(to))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&s.pool)
+        .await
+        .map_err(other)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}

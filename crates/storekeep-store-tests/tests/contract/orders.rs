@@ -421,3 +421,69 @@ async fn concurrent_moves_of_one_order_change_it_exactly_once() {
     );
     a.assert_stock_listing().await;
 }
+
+#[tokio::test]
+async fn a_spans_sales_count_its_orders_but_cancelled_and_its_paid_revenue_less_refunds() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1000, 50)]).await;
+    let v = &p.variants[0];
+    let start = now();
+    let before = a.place(&[(v, 1)]).await.order;
+    let paid = a.place(&[(v, 2)]).await.order;
+    let pending = a.place(&[(v, 3)]).await.order;
+    let cancelled = a.place(&[(v, 4)]).await.order;
+    b.place(&[(&b.product("q", &[("B", 500, 5)]).await.variants[0], 1)])
+        .await;
+    let audit = ctx();
+    let staffer = staff(&audit);
+    store
+        .transition_order(a.tenant, paid.id, OrderStatus::Paid, &staffer)
+        .await
+        .unwrap();
+    store
+        .transition_order(a.tenant, cancelled.id, OrderStatus::Cancelled, &staffer)
+        .await
+        .unwrap();
+    store
+        .refund_order(
+            a.tenant,
+            paid.id,
+            &NewRefund {
+                id: RefundId::new(),
+                amount: 300,
+                reason: None,
+                restock: Vec::new(),
+            },
+            &staffer,
+        )
+        .await
+        .unwrap();
+    let end = now() + Duration::seconds(1);
+
+    // From just after the first order: the paid one (less its refund),
+    // the pending one counted without revenue, the cancelled one left out.
+    let from = before.created_at + Duration::milliseconds(1);
+    let sales = store.order_sales(a.tenant, from, end).await.unwrap();
+    assert_eq!(sales.len(), 1, "{sales:?}");
+    assert_eq!(sales[0].currency, paid.currency);
+    assert_eq!(sales[0].orders, 2);
+    assert_eq!(sales[0].revenue, paid.total - 300);
+    let _ = pending;
+
+    let all = store.order_sales(a.tenant, start, end).await.unwrap();
+    assert_eq!(all[0].orders, 3);
+    // A span before anything, and another shop's: nothing.
+    let earlier = store
+        .order_sales(
+            a.tenant,
+            start - Duration::days(8),
+            start - Duration::days(7),
+        )
+        .await
+        .unwrap();
+    assert!(earlier.is_empty());
+    let theirs = store.order_sales(b.tenant, start, end).await.unwrap();
+    assert_eq!(theirs[0].orders, 1);
+}

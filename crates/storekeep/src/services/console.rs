@@ -7,9 +7,10 @@
 //! same on a shop of ten orders and of a million. Past [`CAP`] the screen
 //! says "50+", and the link opens the list itself.
 
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use storekeep_domain::{
-    ContractFilter, ContractStatus, JobFilter, JobState, OrderFilter, OrderStatus, PageRequest,
-    Tenant, UnitStatus,
+    ContractFilter, ContractStatus, CurrencySales, JobFilter, JobState, OrderFilter, OrderStatus,
+    PageRequest, Tenant, UnitStatus,
 };
 use storekeep_store::rentals::RentalUnitFilter;
 
@@ -64,6 +65,24 @@ pub struct Attention {
     pub to_inspect: Bounded,
     /// The shop's emails and webhooks that gave up (dead-lettered jobs).
     pub dead_jobs: Bounded,
+    /// Today so far (the shop's calendar day, in its time zone), and the
+    /// same span of the same weekday a week before.
+    pub today: Vec<CurrencySales>,
+    pub week_ago: Vec<CurrencySales>,
+}
+
+/// The start of the shop's calendar day holding `now`, in UTC.
+pub fn start_of_day(now: DateTime<Utc>, time_zone: &str) -> DateTime<Utc> {
+    let zone: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let local = now.with_timezone(&zone).date_naive();
+    // A zone whose midnight is skipped (a DST jump at 00:00) starts the day
+    // at its first existing instant.
+    (0..=120)
+        .find_map(|m| {
+            zone.from_local_datetime(&(local.and_time(NaiveTime::MIN) + Duration::minutes(m)))
+                .earliest()
+        })
+        .map_or(now, |t| t.with_timezone(&Utc))
 }
 
 fn first_page() -> PageRequest {
@@ -121,18 +140,47 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
             &first_page(),
         )
         .await?;
+    let now = storekeep_store::now();
+    let from = start_of_day(now, &tenant.settings.time_zone);
+    let week = Duration::days(7);
+    let today = store.order_sales(tenant.id, from, now).await?;
+    let week_ago = store
+        .order_sales(tenant.id, from - week, now - week)
+        .await?;
     Ok(Attention {
         to_fulfil: Bounded::of(to_fulfil.items.len(), to_fulfil.next_cursor.is_some()),
         awaiting_payment: Bounded::of(awaiting.items.len(), awaiting.next_cursor.is_some()),
         overdue_rentals: Bounded::of(overdue.items.len(), overdue.next_cursor.is_some()),
         to_inspect: Bounded::of(inspect.items.len(), inspect.next_cursor.is_some()),
         dead_jobs: Bounded::of(dead.items.len(), dead.next_cursor.is_some()),
+        today,
+        week_ago,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shops_day_starts_at_its_own_midnight() {
+        let now = "2026-11-28T02:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            start_of_day(now, "UTC").to_rfc3339(),
+            "2026-11-28T00:00:00+00:00"
+        );
+        // Berlin (UTC+1 in November): the 28th began at 23:00 UTC on the 27th.
+        assert_eq!(
+            start_of_day(now, "Europe/Berlin").to_rfc3339(),
+            "2026-11-27T23:00:00+00:00"
+        );
+        // Los Angeles (UTC-8): still the 27th there, begun at 08:00 UTC.
+        assert_eq!(
+            start_of_day(now, "America/Los_Angeles").to_rfc3339(),
+            "2026-11-27T08:00:00+00:00"
+        );
+        assert_eq!(start_of_day(now, "Not/AZone"), start_of_day(now, "UTC"));
+    }
 
     #[test]
     fn a_bounded_count_says_plus_past_its_cap() {

@@ -121,6 +121,25 @@ async fn staff_sign_in_with_totp_and_needs_attention_shows_the_shops_waiting_ord
     assert_eq!(figure(&home, "awaiting_payment"), "0");
     assert_eq!(figure(&home, "to_fulfil"), "1");
     assert!(!home.body.contains("Nothing is waiting"));
+
+    // Today so far: one order, and its total once paid (nothing a week ago).
+    let row = home
+        .body
+        .split("<tr data-sales=\"USD\">")
+        .nth(1)
+        .expect("a USD row");
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("<td class=\"num\" data-orders-today>1</td>"),
+        "{row}"
+    );
+    let total = order["total"]["amount"].as_i64().unwrap();
+    let shown = format!("{}.{:02}", total / 100, total % 100);
+    assert!(row.contains(&shown), "{shown} in {row}");
+    assert!(
+        row.contains("<td class=\"num\">0</td>"),
+        "none a week ago: {row}"
+    );
 }
 
 #[tokio::test]

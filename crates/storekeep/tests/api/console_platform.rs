@@ -234,7 +234,11 @@ async fn the_health_page_shows_every_dependency_and_this_nodes_last_hour() {
     let direct =
         crate::web_support::get_at(&app, crate::web_support::BASE, "/console/health", &[]).await;
     // Signed out (the client follows the redirect): the sign-in form.
-    assert!(direct.body.contains("Platform operators sign in here."), "{}", direct.body);
+    assert!(
+        direct.body.contains("Platform operators sign in here."),
+        "{}",
+        direct.body
+    );
     assert!(!direct.body.contains("<h1>System health</h1>"));
 }
 

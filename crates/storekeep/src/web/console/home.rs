@@ -6,12 +6,14 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use storekeep_domain::Permission;
+use storekeep_domain::{CurrencySales, Permission};
 
 use crate::app::AppState;
 use crate::services::console::{self, Bounded};
 use crate::web::console::desk::{Scope, Signed, Staff};
 use crate::web::console::page;
+use crate::web::i18n::Lang;
+use crate::web::money;
 
 struct Tile {
     key: &'static str,
@@ -33,6 +35,45 @@ impl Tile {
     }
 }
 
+/// One currency's sales today against the same span a week before.
+struct Sales {
+    currency: String,
+    orders: i64,
+    revenue: String,
+    week_orders: i64,
+    week_revenue: String,
+}
+
+fn sales(today: &[CurrencySales], week_ago: &[CurrencySales], shop_currency: &str) -> Vec<Sales> {
+    let mut currencies: Vec<&str> = today
+        .iter()
+        .chain(week_ago)
+        .map(|s| s.currency.as_str())
+        .collect();
+    currencies.push(shop_currency);
+    currencies.sort_unstable();
+    currencies.dedup();
+    let of = |list: &[CurrencySales], c: &str| {
+        list.iter()
+            .find(|s| s.currency == c)
+            .map_or((0, 0), |s| (s.orders, s.revenue))
+    };
+    currencies
+        .into_iter()
+        .map(|c| {
+            let (orders, revenue) = of(today, c);
+            let (week_orders, week_revenue) = of(week_ago, c);
+            Sales {
+                currency: c.to_owned(),
+                orders,
+                revenue: money::format(revenue, c, Lang::En),
+                week_orders,
+                week_revenue: money::format(week_revenue, c, Lang::En),
+            }
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "console/home.html")]
 struct Home<'a> {
@@ -40,6 +81,7 @@ struct Home<'a> {
     cap: u32,
     tiles: Vec<Tile>,
     all_clear: bool,
+    sales: Vec<Sales>,
 }
 
 #[derive(Template)]
@@ -114,6 +156,7 @@ async fn needs_attention(state: &AppState, staff: &Staff) -> Response {
         cap: console::CAP,
         tiles,
         all_clear,
+        sales: sales(&a.today, &a.week_ago, &staff.tenant().settings.currency),
     }
     .render();
     page::render(
