@@ -266,6 +266,17 @@ fn screenshot_dir() -> PathBuf {
 /// Runs `node tests/browser/<spec>` against `server`, telling it about
 /// `shops`, and fails, showing the spec's output, unless it exits 0.
 fn run_spec(spec: &str, server: &ServerProcess, db: &TestDb, shops: &[Value]) {
+    run_spec_with(spec, server, db, shops, &[]);
+}
+
+/// [`run_spec`] with more environment for the spec.
+fn run_spec_with(
+    spec: &str,
+    server: &ServerProcess,
+    db: &TestDb,
+    shops: &[Value],
+    extra: &[(&str, String)],
+) {
     let log = db.dir.path().join(format!("{spec}.log"));
     let out = File::create(&log).unwrap();
     let mut child = Command::new("node")
@@ -277,6 +288,7 @@ fn run_spec(spec: &str, server: &ServerProcess, db: &TestDb, shops: &[Value]) {
             serde_json::to_string(&shops).unwrap(),
         )
         .env("STOREKEEP_BROWSER_SCREENSHOTS", screenshot_dir())
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .spawn()
@@ -423,4 +435,56 @@ async fn a_customer_rents_a_laptop_sees_the_schedule_and_pays_an_installment() {
     let (db, server, mut shops) = two_shops().await;
     furnish_rental(&server, &mut shops).await;
     run_spec("rent.mjs", &server, &db, &shops);
+}
+
+/// The console's people: a platform operator and a viewer of the first
+/// shop, made with the CLI as an operator would (the owner exists).
+fn console_people(db: &TestDb) -> Value {
+    let pw = db.dir.path().join("owner-password");
+    let operator = "ops@platform.example";
+    cli(
+        db,
+        &[
+            "user",
+            "create",
+            "--platform",
+            "--email",
+            operator,
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    let viewer = format!("viewer@{}.example", SHOPS[0].slug);
+    cli(
+        db,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            SHOPS[0].slug,
+            "--email",
+            &viewer,
+            "--role",
+            "viewer",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    json!({"operator": operator, "viewer": viewer, "password": PASSWORD})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_and_operators_do_their_daily_work_in_the_console() {
+    if !browser_available() {
+        return;
+    }
+    let (db, server, shops) = two_shops().await;
+    let people = console_people(&db);
+    run_spec_with(
+        "console.mjs",
+        &server,
+        &db,
+        &shops,
+        &[("STOREKEEP_BROWSER_CONSOLE", people.to_string())],
+    );
 }

@@ -37,8 +37,11 @@ fn chart(
 ) -> Chart {
     let values: Vec<Option<f64>> = minutes.iter().map(&value).collect();
     let peak = values.iter().flatten().copied().fold(0.0_f64, f64::max);
-    let n = values.len().max(1) as f64;
-    let slot = W / n;
+    // A slot per kept minute, the newest at the right edge, so a young
+    // node's few minutes are drawn as few narrow bars.
+    let slots = crate::metrics_history::KEEP.max(values.len());
+    let slot = W / slots as f64;
+    let first = slots - values.len();
     let bars = values
         .iter()
         .enumerate()
@@ -50,7 +53,7 @@ fn chart(
                 1.0
             };
             Some(Bar {
-                x: format!("{:.1}", i as f64 * slot + slot * 0.1),
+                x: format!("{:.1}", (first + i) as f64 * slot + slot * 0.1),
                 y: format!("{:.1}", H - h),
                 w: format!("{:.1}", slot * 0.8),
                 h: format!("{h:.1}"),

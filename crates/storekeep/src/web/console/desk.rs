@@ -158,12 +158,24 @@ async fn scope(state: &AppState, parts: &mut Parts) -> Result<Option<Scope>, Web
         Err(e) => return Err(e),
     }
     let svc = &state.services;
-    let Some(host) = host_name(parts) else {
-        return Ok(None);
-    };
-    let platform = match &svc.settings.base_domain {
-        Some(base) => host.as_str() == base.as_str(),
-        None => tenancy::resolve(svc, Some(&host), None).await?.is_none(),
+    // The host as sent, without its port: `localhost` and IP addresses are
+    // no `DomainName`, and either can be the platform's host.
+    let raw = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| match h.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => h,
+        })
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase());
+    let platform = match (&svc.settings.base_domain, raw) {
+        (_, None) => false,
+        (Some(base), Some(raw)) => raw == base.as_str(),
+        (None, Some(_)) => match host_name(parts) {
+            Some(host) => tenancy::resolve(svc, Some(&host), None).await?.is_none(),
+            None => true,
+        },
     };
     Ok(platform.then_some(Scope::Platform))
 }

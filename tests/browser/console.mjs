@@ -1,0 +1,149 @@
+// The web console as staff and operators use it, in a real browser:
+// the owner turns on two-step verification and signs in with a TOTP code,
+// reads "needs attention", and does the daily work; a viewer finds no
+// button it may not use and a forged post is refused; a post without the
+// CSRF token is refused; an operator suspends a shop and its storefront
+// answers 404, then resumes it. axe-core (no serious or critical
+// violation) and a screenshot on every console page, no console error.
+//
+// STOREKEEP_BROWSER_SHOPS as for browse.mjs (the first shop is used);
+// STOREKEEP_BROWSER_CONSOLE (crates/storekeep/tests/cli/browser.rs):
+// `{operator, viewer, password}`.
+
+import crypto from 'node:crypto';
+import { test, run, newPage, visit, axe, screenshot, done, check, checkEqual, env, shopUrl } from './lib.mjs';
+
+const shops = JSON.parse(env('STOREKEEP_BROWSER_SHOPS'));
+const shop = shops[0];
+const people = JSON.parse(env('STOREKEEP_BROWSER_CONSOLE'));
+const port = env('STOREKEEP_BROWSER_PORT');
+const owner = `owner@${shop.slug}.example`;
+const platformUrl = (pathname) => `http://localhost:${port}${pathname}`;
+
+/// RFC 6238 (HMAC-SHA1, 30 s, 6 digits), for the authenticator app.
+function totp(secret, unix = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unix / 30)));
+  const h = crypto.createHmac('sha1', key).update(counter).digest();
+  const o = h[19] & 0xf;
+  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
+}
+
+/// The API as an integration calls it (the shop named by `X-Tenant`).
+async function api(method, pathname, { token, body } = {}) {
+  const response = await fetch(`http://127.0.0.1:${port}${pathname}`, {
+    method,
+    headers: {
+      'x-tenant': shop.slug,
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+async function pageType(page, name) {
+  await axe(page);
+  await screenshot(page, `console-${name}`);
+}
+
+async function submit(page, button) {
+  await Promise.all([page.waitForNavigation(), button.click()]);
+}
+
+const path = (page) => new URL(page.url()).pathname;
+
+async function signIn(page, url, email, { secret } = {}) {
+  await visit(page, `${url}/console`);
+  checkEqual(path(page), '/console/signin', 'a signed-out visit is sent to sign in');
+  await page.fill('#email', email);
+  await page.fill('#password', people.password);
+  await submit(page, page.locator('main button[type=submit]'));
+  if (secret) {
+    checkEqual(path(page), '/console/signin/code', 'the code step');
+    await pageType(page, 'signin-code');
+    // The next window's code: the current one was spent turning MFA on.
+    await page.fill('#code', totp(secret, Date.now() / 1000 + 30));
+    await submit(page, page.locator('main button[type=submit]'));
+  }
+  checkEqual(path(page), '/console', 'signed in: the first screen');
+}
+
+/// Posts a form from the page's own context (same origin, the session's
+/// cookie), with `fields`; answers the HTTP status.
+async function forge(page, action, fields) {
+  // A refusal is the expected answer here, not a problem of the page.
+  page.sk.allowed.add(new URL(action, page.url()).href);
+  return page.evaluate(async ({ action, fields }) => {
+    const response = await fetch(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+      redirect: 'manual',
+    });
+    await response.text();
+    return response.status;
+  }, { action, fields });
+}
+
+let secret;
+
+test('the owner turns on two-step verification and signs in with a TOTP code', async (browser) => {
+  const login = await api('POST', '/api/v1/auth/login', { body: { email: owner, password: people.password, account: 'staff' } });
+  checkEqual(login.status, 200, 'the owner logs in through the API');
+  const enrol = await api('POST', '/api/v1/auth/mfa/totp', { token: login.json.token });
+  checkEqual(enrol.status, 200, 'TOTP enrolment starts');
+  secret = enrol.json.secret;
+  const confirmed = await api('POST', '/api/v1/auth/mfa/totp/confirm', { token: login.json.token, body: { code: totp(secret) } });
+  checkEqual(confirmed.status, 200, 'TOTP is on');
+
+  const page = await newPage(browser);
+  await visit(page, shopUrl(shop.slug, '/console/signin'));
+  await pageType(page, 'signin');
+  await signIn(page, shopUrl(shop.slug, ''), owner, { secret });
+  check((await page.textContent('h1')) === 'Needs attention', 'needs attention first');
+  checkEqual(await page.locator('[data-figure]').count(), 5, 'five figures');
+  await pageType(page, 'needs-attention');
+
+  // A form post without the token is refused, and signs nobody out.
+  checkEqual(await forge(page, '/console/signout', {}), 403, 'no CSRF token: refused');
+  await visit(page, shopUrl(shop.slug, '/console'));
+  checkEqual(path(page), '/console', 'still signed in');
+  await done(page);
+});
+
+test('an operator suspends a shop, its storefront answers 404, and resumes it', async (browser) => {
+  const target = shops[1];
+  const page = await newPage(browser);
+  await signIn(page, platformUrl(''), people.operator);
+  check((await page.textContent('h1')) === 'Overview', 'the operators overview');
+  await pageType(page, 'platform-overview');
+
+  await visit(page, platformUrl('/console/shops'));
+  await pageType(page, 'platform-shops');
+  await submit(page, page.getByRole('button', { name: `Suspend ${target.slug}` }));
+  checkEqual(await page.textContent(`[data-status="${target.slug}"]`), 'suspended', 'listed as suspended');
+  await visit(page, shopUrl(target.slug, '/'), { status: 404 });
+  await visit(page, platformUrl('/console/shops'));
+  await submit(page, page.getByRole('button', { name: `Resume ${target.slug}` }));
+  checkEqual(await page.textContent(`[data-status="${target.slug}"]`), 'active', 'active again');
+  await visit(page, shopUrl(target.slug, '/'));
+
+  await visit(page, platformUrl('/console/health'));
+  checkEqual(await page.textContent('[data-status="node"]'), 'ready', 'the node is ready');
+  await pageType(page, 'platform-health');
+  await visit(page, platformUrl('/console/platform-audit'));
+  await submit(page, page.getByRole('button', { name: 'Verify every chain now' }));
+  check((await page.textContent('[data-chain="platform"]')).includes('intact'), 'the platform chain verifies');
+  await pageType(page, 'platform-audit');
+  await done(page);
+});
+
+await run();
