@@ -376,7 +376,9 @@ impl Staff {
         &self.shop.tenant
     }
 
-    /// `Ok` when the staff member may do `p`; else the 403 page.
+    /// `Ok` when the staff member may do `p`; else the 403 page (a whole
+    /// response: handlers return it as it is).
+    #[allow(clippy::result_large_err)]
     pub fn require(&self, state: &AppState, p: Permission) -> Result<(), Response> {
         if self.desk.can(p) {
             Ok(())

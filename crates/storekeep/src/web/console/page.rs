@@ -67,6 +67,7 @@ const SHOP_SECTIONS: &[(&str, &str, Permission)] = &[
     ("/console/orders", "Orders", Permission::OrdersRead),
     ("/console/products", "Products", Permission::CatalogRead),
     ("/console/rentals", "Rentals", Permission::OrdersRead),
+    ("/console/jobs", "Jobs", Permission::OrdersRead),
     ("/console/deals", "Deals", Permission::CatalogRead),
     ("/console/api-keys", "API keys", Permission::CredentialsRead),
     ("/console/audit", "Audit log", Permission::AuditRead),
@@ -190,9 +191,60 @@ pub fn forbidden(state: &AppState, desk: &Desk, text: &str) -> Response {
     message(state, desk, StatusCode::FORBIDDEN, "Not allowed", text)
 }
 
-/// The page of an error a service answered, in the console's layout.
-pub fn error(state: &AppState, desk: &Desk, e: impl Into<WebError>) -> Response {
-    let e = e.into();
+/// What a console page could not do: a web error (a page that does not
+/// exist, a bad link) or a service's refusal.
+#[derive(Debug)]
+pub enum Failure {
+    Web(WebError),
+    Service(crate::services::ServiceError),
+}
+
+impl From<WebError> for Failure {
+    fn from(e: WebError) -> Self {
+        Self::Web(e)
+    }
+}
+
+impl From<crate::services::ServiceError> for Failure {
+    fn from(e: crate::services::ServiceError) -> Self {
+        Self::Service(e)
+    }
+}
+
+/// The page of a failure, in the console's layout. A service's refusal is
+/// answered with the status and words the API gives it (a 404, a 409 of a
+/// conflict, a 422 of invalid input, a 403 of a plan limit, a 503 of a
+/// database that is down or a transaction that collided — nothing
+/// written); only a fault of the server itself is a 500.
+pub fn error(state: &AppState, desk: &Desk, e: impl Into<Failure>) -> Response {
+    let e = match e.into() {
+        Failure::Web(e) => e,
+        Failure::Service(e) => {
+            let api = crate::http::error::ApiError::from(e);
+            let status = api.status();
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                return WebError::Internal(api.to_string()).into_response();
+            }
+            let heading = match status {
+                StatusCode::NOT_FOUND => "Not found",
+                StatusCode::CONFLICT => "Not possible now",
+                StatusCode::FORBIDDEN => "Not allowed",
+                StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => "Try again",
+                _ => "Not accepted",
+            };
+            let text = if status == StatusCode::NOT_FOUND {
+                "There is nothing here.".to_owned()
+            } else {
+                api.to_string()
+            };
+            let mut r = message(state, desk, status, heading, &text);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            return r;
+        }
+    };
     let (status, heading, text) = match &e {
         WebError::NoShop | WebError::NotFound => (
             StatusCode::NOT_FOUND,
