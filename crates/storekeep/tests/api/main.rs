@@ -18,6 +18,8 @@ mod checkout;
 mod commerce_support;
 mod connections;
 mod console;
+mod console_jobs;
+mod console_rentals;
 mod console_support;
 mod contention;
 mod contract;
