@@ -258,6 +258,25 @@ async fn payments_and_a_buyout_are_recorded_in_the_console() {
     assert!(bad.body.contains("at most 200 characters"));
     assert!(detail(&app, &s, &id).await["installments"][1]["paid_at"].is_null());
 
+    // An installment that is none of this contract's: 422; the first,
+    // paid at checkout: 409; nothing paid either way.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let bad = submit(&mut b, &page, &pay, &[("installment_id", &unknown)]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("refers to something that does not exist"));
+    assert!(
+        bad.body
+            .contains("aria-describedby=\"installment_id-error\"")
+    );
+    let first = detail(&app, &s, &id).await["installments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = submit(&mut b, &page, &pay, &[("installment_id", &first)]).await;
+    assert_eq!(paid.status, StatusCode::CONFLICT, "{}", paid.body);
+    assert!(paid.body.contains("is paid already"), "{}", paid.body);
+    assert_eq!(payments(&detail(&app, &s, &id).await).len(), 2);
+
     // The second installment paid in cash.
     let second = detail(&app, &s, &id).await["installments"][1]["id"]
         .as_str()

@@ -94,6 +94,11 @@ pub(crate) fn refusal(e: ServiceError) -> Result<Refusal, WebError> {
         ServiceError::Store(StoreError::Conflict { field }) => {
             Ok(conflict(&format!("{field} is already taken")))
         }
+        ServiceError::Store(StoreError::UnknownReference { field }) => Ok(Refusal::field(
+            field,
+            "refers to something that does not exist",
+        )),
+        ServiceError::Store(e @ StoreError::LimitReached(_)) => Ok(conflict(&e.to_string())),
         ServiceError::Conflict { detail, .. } => Ok(conflict(&detail)),
         other => Err(other.into()),
     }
@@ -577,6 +582,24 @@ pub async fn pay(
     let audit = staff.desk.audit();
     match contracts::pay_installment(&state.services, staff.tenant(), id, body, &audit).await {
         Ok(_) => see_other(&format!("/console/rentals/{id}?done=payment")),
+        Err(ServiceError::Store(StoreError::Conflict {
+            field: "installment_id",
+        })) => {
+            let r = Refusal {
+                status: StatusCode::CONFLICT,
+                ..Refusal::field("installment_id", "is paid already")
+            };
+            contract_page(
+                &state,
+                &staff,
+                id,
+                r.status,
+                None,
+                Some(&r),
+                ReturnTyped::default(),
+            )
+            .await
+        }
         Err(e) => refused(&state, &staff, id, e, ReturnTyped::default()).await,
     }
 }
