@@ -20,8 +20,10 @@
 pub mod chart;
 pub mod desk;
 pub mod home;
+pub mod jobs;
 pub mod page;
 pub mod platform;
+pub mod rentals;
 pub mod signin;
 
 use axum::Router;
@@ -52,6 +54,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/platform-audit", get(platform::audit_log))
         .route("/console/platform-audit/verify", post(platform::verify))
         // --- end operators ---
+        // --- rentals (i18-rentals) ---
+        .route("/console/rentals", get(rentals::list))
+        .route("/console/rentals/units", get(rentals::units))
+        .route("/console/rentals/units/{id}", get(rentals::unit))
+        .route("/console/rentals/units/{id}/status", post(rentals::inspect))
+        .route("/console/rentals/{id}", get(rentals::contract))
+        .route("/console/rentals/{id}/payments", post(rentals::pay))
+        .route("/console/rentals/{id}/buyout", post(rentals::buy_out))
+        .route("/console/rentals/{id}/return", post(rentals::return_goods))
+        .route("/console/jobs", get(jobs::list))
+        .route("/console/jobs/{id}/retry", post(jobs::retry))
+        .route("/console/jobs/{id}/discard", post(jobs::discard))
+        // --- end rentals ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
