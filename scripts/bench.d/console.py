@@ -56,6 +56,11 @@ class Shop:
                         STOREKEEP_LOG_LEVEL="warn", STOREKEEP_SHUTDOWN_DRAIN_SECS="0")
         if db_url:
             self.env["STOREKEEP_DATABASE_URL"] = db_url
+            # PostgreSQL needs its keys configured (SQLite generates them).
+            keys = subprocess.run([BIN, "keys", "generate"], capture_output=True, text=True, check=True)
+            for line in keys.stdout.split():
+                k, v = line.split("=", 1)
+                self.env[k] = v
         self.db_url = db_url
         self.server = None
 
