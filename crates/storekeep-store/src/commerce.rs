@@ -104,6 +104,15 @@ pub trait CommerceStore: Send + Sync {
         filter: &OrderFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<OrderDetail>>;
+    /// How many of `tenant`'s orders are in `status`, counted up to `cap`
+    /// (an index range of at most `cap` entries: the console's bounded
+    /// figures, never a count of the whole table).
+    async fn count_orders_upto(
+        &self,
+        tenant: TenantId,
+        status: OrderStatus,
+        cap: i64,
+    ) -> StoreResult<i64>;
     /// What `tenant` sold from `from` up to (not including) `to`, per
     /// currency (see `CurrencySales`). Reads only the orders of that span,
     /// found by their ids (UUIDv7: creation time first) on the orders'

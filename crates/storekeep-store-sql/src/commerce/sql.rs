@@ -105,3 +105,8 @@ pub const ORDER_SALES: &str = "SELECT currency, count(*) AS orders, \
      FROM orders WHERE tenant_id = $1 AND id >= $2 AND id < $3 \
      AND created_at >= $4 AND created_at < $5 AND status <> 'cancelled' \
      GROUP BY currency ORDER BY currency";
+
+/// `$1` tenant, `$2` status, `$3` the cap: at most that many entries of
+/// the `(tenant_id, status, id)` index are read.
+pub const COUNT_ORDERS_UPTO: &str = "SELECT count(*) FROM (SELECT 1 FROM orders \
+     WHERE tenant_id = $1 AND status = $2 LIMIT $3) AS capped";

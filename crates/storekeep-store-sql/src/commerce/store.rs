@@ -99,6 +99,14 @@ macro_rules! impl_commerce_store {
                 ) -> StoreResult<Page<OrderDetail>> {
                     crate::commerce::orders::list_orders(self, tenant, filter, page).await
                 }
+                async fn count_orders_upto(
+                    &self,
+                    tenant: TenantId,
+                    status: OrderStatus,
+                    cap: i64,
+                ) -> StoreResult<i64> {
+                    crate::commerce::orders::count_orders_upto(self, tenant, status, cap).await
+                }
                 async fn order_sales(
                     &self,
                     tenant: TenantId,

@@ -404,3 +404,18 @@ pub(crate) async fn order_sales(
         .map_err(other)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
+
+pub(crate) async fn count_orders_upto(
+    s: &Store,
+    tenant: TenantId,
+    status: OrderStatus,
+    cap: i64,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(sql::COUNT_ORDERS_UPTO)
+        .bind(DbId(tenant.0))
+        .bind(status.as_str())
+        .bind(cap)
+        .fetch_one(&s.pool)
+        .await
+        .map_err(other)
+}

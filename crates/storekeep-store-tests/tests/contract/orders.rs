@@ -487,3 +487,45 @@ async fn a_spans_sales_count_its_orders_but_cancelled_and_its_paid_revenue_less_
     let theirs = store.order_sales(b.tenant, start, end).await.unwrap();
     assert_eq!(theirs[0].orders, 1);
 }
+
+#[tokio::test]
+async fn orders_of_a_status_are_counted_up_to_a_cap_and_only_the_shops_own() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1000, 50)]).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(a.place(&[(&p.variants[0], 1)]).await.order.id);
+    }
+    let audit = ctx();
+    store
+        .transition_order(a.tenant, ids[0], OrderStatus::Paid, &staff(&audit))
+        .await
+        .unwrap();
+    let count = |tenant, status, cap| store.count_orders_upto(tenant, status, cap);
+    assert_eq!(
+        count(a.tenant, OrderStatus::PendingPayment, 10)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        count(a.tenant, OrderStatus::PendingPayment, 2)
+            .await
+            .unwrap(),
+        2,
+        "capped"
+    );
+    assert_eq!(count(a.tenant, OrderStatus::Paid, 10).await.unwrap(), 1);
+    assert_eq!(
+        count(a.tenant, OrderStatus::Fulfilled, 10).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        count(b.tenant, OrderStatus::PendingPayment, 10)
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use storekeep_domain::{
-    ContractFilter, ContractStatus, CurrencySales, JobFilter, JobState, OrderFilter, OrderStatus,
-    PageRequest, Tenant, UnitStatus,
+    ContractFilter, ContractStatus, CurrencySales, JobFilter, JobState, OrderStatus, PageRequest,
+    Tenant, UnitStatus,
 };
 use storekeep_store::rentals::RentalUnitFilter;
 
@@ -95,19 +95,12 @@ fn first_page() -> PageRequest {
 /// Reads the shop's [`Attention`] figures.
 pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attention> {
     let store = svc.store.as_ref();
-    let orders = |status| OrderFilter {
-        status: Some(status),
-        ..OrderFilter::default()
-    };
+    let cap = i64::from(CAP) + 1;
     let to_fulfil = store
-        .list_orders(tenant.id, &orders(OrderStatus::Paid), &first_page())
+        .count_orders_upto(tenant.id, OrderStatus::Paid, cap)
         .await?;
     let awaiting = store
-        .list_orders(
-            tenant.id,
-            &orders(OrderStatus::PendingPayment),
-            &first_page(),
-        )
+        .count_orders_upto(tenant.id, OrderStatus::PendingPayment, cap)
         .await?;
     let overdue = store
         .list_contracts(
@@ -148,8 +141,8 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
         .order_sales(tenant.id, from - week, now - week)
         .await?;
     Ok(Attention {
-        to_fulfil: Bounded::of(to_fulfil.items.len(), to_fulfil.next_cursor.is_some()),
-        awaiting_payment: Bounded::of(awaiting.items.len(), awaiting.next_cursor.is_some()),
+        to_fulfil: Bounded::of(usize::try_from(to_fulfil).unwrap_or(0), false),
+        awaiting_payment: Bounded::of(usize::try_from(awaiting).unwrap_or(0), false),
         overdue_rentals: Bounded::of(overdue.items.len(), overdue.next_cursor.is_some()),
         to_inspect: Bounded::of(inspect.items.len(), inspect.next_cursor.is_some()),
         dead_jobs: Bounded::of(dead.items.len(), dead.next_cursor.is_some()),
