@@ -77,6 +77,16 @@ pub trait CatalogStore: Send + Sync {
         query: &ProductQuery,
     ) -> StoreResult<Page<Product>>;
     async fn count_products(&self, tenant: TenantId) -> StoreResult<i64>;
+    /// How many of `tenant`'s variants have at most `at_most` units
+    /// available (on hand less reserved), counted up to `cap` on the
+    /// `(tenant_id, on_hand - reserved)` index: the console's bounded
+    /// "low stock" figure.
+    async fn count_low_stock_upto(
+        &self,
+        tenant: TenantId,
+        at_most: i64,
+        cap: i64,
+    ) -> StoreResult<i64>;
     async fn update_product(
         &self,
         tenant: TenantId,

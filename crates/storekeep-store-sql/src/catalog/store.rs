@@ -112,6 +112,16 @@ macro_rules! impl_catalog_store {
                     crate::catalog::products::count(&self.pool, tenant).await
                 }
 
+                async fn count_low_stock_upto(
+                    &self,
+                    tenant: TenantId,
+                    at_most: i64,
+                    cap: i64,
+                ) -> StoreResult<i64> {
+                    crate::catalog::products::count_low_stock_upto(&self.pool, tenant, at_most, cap)
+                        .await
+                }
+
                 async fn update_product(
                     &self,
                     tenant: TenantId,

@@ -303,3 +303,49 @@ async fn adjustments_racing_checkouts_never_take_reserved_stock() {
     assert_eq!(stock.available, 0);
     a.assert_stock_listing().await;
 }
+
+#[tokio::test]
+async fn variants_low_on_stock_are_counted_up_to_a_cap_reservations_included() {
+    let db = crate::support::connect().await;
+    let (a, b) = (
+        crate::support::shop(&db, "alpha").await,
+        crate::support::shop(&db, "beta").await,
+    );
+    let store = &db.store;
+    a.product(
+        "p",
+        &[
+            ("A", 1000, 0),
+            ("B", 1000, 2),
+            ("C", 1000, 3),
+            ("D", 1000, 10),
+        ],
+    )
+    .await;
+    let q = b.product("q", &[("E", 1000, 0)]).await;
+    let _ = q;
+    assert_eq!(
+        store.count_low_stock_upto(a.tenant, 2, 10).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.count_low_stock_upto(a.tenant, 2, 1).await.unwrap(),
+        1,
+        "capped"
+    );
+    assert_eq!(
+        store.count_low_stock_upto(a.tenant, 0, 10).await.unwrap(),
+        1
+    );
+    // Units reserved by an unpaid order are not available.
+    let p = a.product("r", &[("F", 1000, 5)]).await;
+    a.place(&[(&p.variants[0], 3)]).await;
+    assert_eq!(
+        store.count_low_stock_upto(a.tenant, 2, 10).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        store.count_low_stock_upto(b.tenant, 2, 10).await.unwrap(),
+        1
+    );
+}

@@ -18,6 +18,8 @@ use crate::services::{ServiceResult, Services};
 
 /// The most a figure counts exactly.
 pub const CAP: u32 = 50;
+/// A variant is low on stock with at most this many units available.
+pub const LOW_STOCK: i64 = 2;
 
 /// A count read as one bounded page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub struct Attention {
     pub to_fulfil: Bounded,
     /// Orders waiting for their payment.
     pub awaiting_payment: Bounded,
+    /// Variants with at most [`LOW_STOCK`] units available.
+    pub low_stock: Bounded,
     /// Rental contracts behind on an installment.
     pub overdue_rentals: Bounded,
     /// Returned rental units waiting for their inspection.
@@ -102,6 +106,9 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
     let awaiting = store
         .count_orders_upto(tenant.id, OrderStatus::PendingPayment, cap)
         .await?;
+    let low = store
+        .count_low_stock_upto(tenant.id, LOW_STOCK, cap)
+        .await?;
     let overdue = store
         .list_contracts(
             tenant.id,
@@ -143,6 +150,7 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
     Ok(Attention {
         to_fulfil: Bounded::of(usize::try_from(to_fulfil).unwrap_or(0), false),
         awaiting_payment: Bounded::of(usize::try_from(awaiting).unwrap_or(0), false),
+        low_stock: Bounded::of(usize::try_from(low).unwrap_or(0), false),
         overdue_rentals: Bounded::of(overdue.items.len(), overdue.next_cursor.is_some()),
         to_inspect: Bounded::of(inspect.items.len(), inspect.next_cursor.is_some()),
         dead_jobs: Bounded::of(dead.items.len(), dead.next_cursor.is_some()),

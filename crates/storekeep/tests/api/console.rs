@@ -101,6 +101,7 @@ async fn staff_sign_in_with_totp_and_needs_attention_shows_the_shops_waiting_ord
     assert!(home.body.contains("<h1>Needs attention</h1>"));
     assert_eq!(figure(&home, "awaiting_payment"), "0");
     assert_eq!(figure(&home, "to_fulfil"), "0");
+    assert_eq!(figure(&home, "low_stock"), "0", "ten in stock");
     assert!(home.body.contains("Nothing is waiting"));
 
     // A manual-payment order waits for its payment; once paid, to be fulfilled.
@@ -108,6 +109,7 @@ async fn staff_sign_in_with_totp_and_needs_attention_shows_the_shops_waiting_ord
     let id = order["id"].as_str().unwrap();
     let home = b.get("/console").await;
     assert_eq!(figure(&home, "awaiting_payment"), "1");
+    assert_eq!(figure(&home, "low_stock"), "0", "nine left");
     assert_eq!(figure(&home, "to_fulfil"), "0");
     // (Turning MFA on ended the owner's API sessions: an admin marks it paid.)
     cli_staff(&app, "acme", "admin@acme.example", "admin").await;

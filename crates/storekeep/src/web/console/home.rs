@@ -132,6 +132,12 @@ async fn needs_attention(state: &AppState, staff: &Staff) -> Response {
             a.awaiting_payment,
         ),
         Tile::new(
+            "low_stock",
+            "variants with 2 or fewer units left",
+            "/console/products",
+            a.low_stock,
+        ),
+        Tile::new(
             "overdue_rentals",
             "rentals overdue",
             "/console/rentals?status=overdue",
