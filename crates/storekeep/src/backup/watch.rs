@@ -61,6 +61,24 @@ pub struct BackupWatch {
     /// One reading of the destination at a time per node; others keep
     /// the previous value meanwhile.
     reading: tokio::sync::Mutex<()>,
+    /// The operators' "verify now" on this node (see [`BackupWatch::verify_now`]).
+    drill: Mutex<Drill>,
+}
+
+/// This node's latest restore drill started from the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Drill {
+    #[default]
+    Never,
+    /// Started at this time, on the newest backup then.
+    Running { since: DateTime<Utc> },
+    /// Finished: the backup's id (if one was found), when, and what it
+    /// found — `Ok` with what was checked, `Err` with what failed.
+    Done {
+        id: Option<String>,
+        at: DateTime<Utc>,
+        outcome: Result<String, String>,
+    },
 }
 
 impl BackupWatch {
@@ -89,6 +107,7 @@ impl BackupWatch {
             metrics,
             state: Mutex::new(state),
             reading: tokio::sync::Mutex::new(()),
+            drill: Mutex::new(Drill::Never),
         }
     }
 
@@ -178,6 +197,92 @@ impl BackupWatch {
             tracing::warn!(error = %e, "backup: reading the last good backup failed");
             state.last_error = Some((Utc::now(), e));
         }
+    }
+
+    /// This node's latest drill.
+    pub fn drill(&self) -> Drill {
+        self.drill
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts a restore drill of the newest backup in the background, as
+    /// `storekeep backup verify latest` does (restored into a scratch
+    /// database, integrity, row counts and audit chains checked, the
+    /// scratch dropped), with the configured identity; `false` when one is
+    /// already running on this node. Its outcome is [`BackupWatch::drill`].
+    pub fn verify_now(self: &Arc<Self>, settings: Arc<crate::config::Settings>) -> bool {
+        {
+            let mut drill = self
+                .drill
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if matches!(*drill, Drill::Running { .. }) {
+                return false;
+            }
+            *drill = Drill::Running { since: Utc::now() };
+        }
+        let watch = Arc::clone(self);
+        tokio::spawn(async move {
+            let (id, outcome) = match watch.run_drill(&settings).await {
+                Ok((id, v)) => (
+                    Some(id),
+                    Ok(format!(
+                        "restored into a scratch database, integrity checked, {} tables and {} rows as the \
+                         manifest says, {} audit chains intact{}",
+                        v.tables,
+                        v.rows,
+                        v.audit_chains,
+                        if v.media_missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {} media objects missing", v.media_missing.len())
+                        }
+                    )),
+                ),
+                Err((id, e)) => (id, Err(format!("{e:#}"))),
+            };
+            if let Err(e) = &outcome {
+                tracing::warn!(error = %e, "backup: the console's restore drill failed");
+            }
+            *watch
+                .drill
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Drill::Done {
+                id,
+                at: Utc::now(),
+                outcome,
+            };
+        });
+        true
+    }
+
+    async fn run_drill(
+        &self,
+        settings: &crate::config::Settings,
+    ) -> Result<(String, super::Verified), (Option<String>, anyhow::Error)> {
+        let Some(dest) = &self.destination else {
+            return Err((
+                None,
+                anyhow::anyhow!("the backup destination is unavailable"),
+            ));
+        };
+        let manifest = match super::newest(dest).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err((None, anyhow::anyhow!("there is no backup to verify"))),
+            Err(e) => return Err((None, e)),
+        };
+        // What the drill read is the newest good backup: the health page's
+        // "last good backup" need not wait for its next reading.
+        self.saw(Some(&manifest));
+        let id = manifest.id.clone();
+        let identities = super::identities(settings, None).map_err(|e| (Some(id.clone()), e))?;
+        let progress = crate::progress::Progress::new(false);
+        super::verify(settings, &manifest, identities, &progress)
+            .await
+            .map(|v| (id.clone(), v))
+            .map_err(|e| (Some(id), e))
     }
 
     /// Forgets the last reading: the next [`BackupWatch::refresh`] reads

@@ -277,3 +277,73 @@ async fn console_sign_in_posts_count_in_the_auth_rate_limit_tier() {
     .await;
     assert_eq!(api.status(), 429);
 }
+
+/// `storekeep backup create` against the test server's database, on a
+/// blocking thread (the server keeps serving meanwhile).
+async fn backup_create(app: &storekeep_test_support::TestApp) {
+    let mut cmd =
+        storekeep_test_support::storekeep_command(env!("CARGO_BIN_EXE_storekeep"), &app.db);
+    cmd.args(["backup", "create", "--json"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The health page until its restore drill is no longer running.
+async fn drill_outcome(op: &mut Browser) -> String {
+    for _ in 0..300 {
+        let page = op.get("/console/health").await;
+        let at = page.body.find("<dd data-drill>").expect("the drill's line") + 15;
+        let words = page.body[at..at + page.body[at..].find("</dd>").unwrap()].to_owned();
+        if !words.contains("running") {
+            return words;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the drill did not finish");
+}
+
+#[tokio::test]
+async fn an_operator_verifies_the_newest_backup_from_the_health_page() {
+    let app = web_app().await;
+    staffed_shop(&app, "acme").await;
+    let mut op = operator_console(&app, "ops@platform.example").await;
+    let page = op.get("/console/health").await;
+    assert!(
+        page.body.contains("<dd data-drill>none yet</dd>"),
+        "{}",
+        page.body
+    );
+
+    // No backup yet: the drill says so.
+    let started = submit(&mut op, &page, "/console/backups/verify", &[]).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    let words = drill_outcome(&mut op).await;
+    assert!(
+        words.contains("FAILED") && words.contains("no backup"),
+        "{words}"
+    );
+
+    backup_create(&app).await;
+    let page = op.get("/console/health").await;
+    let started = submit(&mut op, &page, "/console/backups/verify", &[]).await;
+    assert_eq!(
+        started.location.as_deref(),
+        Some("/console/health?done=verifying")
+    );
+    let words = drill_outcome(&mut op).await;
+    assert!(words.contains("verified"), "{words}");
+    assert!(words.contains("audit chains intact"), "{words}");
+    assert!(!words.contains("FAILED"));
+    let page = op.get("/console/health").await;
+    assert!(
+        !page.body.contains("Last good backup</dt><dd>none found"),
+        "the backup is listed"
+    );
+}

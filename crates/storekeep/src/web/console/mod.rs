@@ -51,6 +51,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/shops/{slug}/status", post(platform::set_status))
         .route("/console/health", get(platform::health))
+        .route("/console/backups/verify", post(platform::verify_backup))
         .route("/console/platform-audit", get(platform::audit_log))
         .route("/console/platform-audit/verify", post(platform::verify))
         // --- end operators ---

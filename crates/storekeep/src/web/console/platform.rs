@@ -15,6 +15,7 @@ use serde::Deserialize;
 use storekeep_domain::{PLATFORM_SCOPE, PageRequest, TenantStatus};
 
 use crate::app::AppState;
+use crate::backup::watch::Drill;
 use crate::services::{ServiceError, audit, tenants};
 use crate::web::WebError;
 use crate::web::console::chart::{self, Chart};
@@ -311,7 +312,18 @@ struct HealthPage {
     backup_age: String,
     backup_failures: u64,
     backup_error: Option<String>,
+    /// The latest restore drill on this node, as words, and whether it
+    /// failed; whether one is running.
+    drill: Option<(String, bool)>,
+    drill_running: bool,
+    csrf: String,
+    notice: Option<&'static str>,
     charts: Vec<Chart>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct HealthQuery {
+    done: Option<String>,
 }
 
 fn duration_words(secs: u64) -> String {
@@ -324,7 +336,11 @@ fn duration_words(secs: u64) -> String {
 }
 
 /// `GET /console/health`.
-pub async fn health(State(state): State<AppState>, op: Operator) -> Response {
+pub async fn health(
+    State(state): State<AppState>,
+    op: Operator,
+    Query(q): Query<HealthQuery>,
+) -> Response {
     let f = crate::http::routes::health::detailed_facts(&state).await;
     let check = |name, ok: bool, detail: Option<String>, good: String| Dependency {
         name,
@@ -371,6 +387,7 @@ pub async fn health(State(state): State<AppState>, op: Operator) -> Response {
             .collect()
     });
     let b = &f.backups;
+    let drill = state.services.backups.drill();
     let metrics = &state.services.metrics;
     let minutes = metrics
         .history
@@ -400,6 +417,26 @@ pub async fn health(State(state): State<AppState>, op: Operator) -> Response {
             .map_or_else(|| "—".into(), |s| duration_words(s.max(0) as u64)),
         backup_failures: b.failures,
         backup_error: b.last_error.clone(),
+        drill_running: matches!(drill, Drill::Running { .. }),
+        drill: match drill {
+            Drill::Never => None,
+            Drill::Running { since } => Some((format!("started {}, running", when(since)), false)),
+            Drill::Done { id, at, outcome } => {
+                let which = id.map_or_else(String::new, |id| format!("backup {id}, "));
+                Some(match outcome {
+                    Ok(what) => (format!("{which}{}: verified — {what}", when(at)), false),
+                    Err(why) => (format!("{which}{}: FAILED — {why}", when(at)), true),
+                })
+            }
+        },
+        csrf: op.desk.csrf(&state),
+        notice: match q.done.as_deref() {
+            Some("verifying") => {
+                Some("The restore drill has started; this page shows its outcome.")
+            }
+            Some("already") => Some("A restore drill is already running on this node."),
+            _ => None,
+        },
         charts: chart::last_hour(&minutes),
     }
     .render();
@@ -411,6 +448,20 @@ pub async fn health(State(state): State<AppState>, op: Operator) -> Response {
         "System health",
         main,
     )
+}
+
+/// `POST /console/backups/verify`: starts a restore drill of the newest
+/// backup on this node (see `BackupWatch::verify_now`).
+pub async fn verify_backup(State(state): State<AppState>, _op: Operator) -> Response {
+    let started = state
+        .services
+        .backups
+        .verify_now(state.services.settings.clone());
+    see_other(if started {
+        "/console/health?done=verifying"
+    } else {
+        "/console/health?done=already"
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]
