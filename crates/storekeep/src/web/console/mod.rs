@@ -17,8 +17,10 @@
 //!   permission its action needs (`Staff::require`) whether or not the
 //!   page showed the button: the server refuses regardless.
 
+pub mod customers;
 pub mod desk;
 pub mod home;
+pub mod orders;
 pub mod page;
 pub mod signin;
 
@@ -40,6 +42,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(signin::code_page).post(signin::code),
         )
         .route("/console/signout", post(signin::sign_out))
+        // --- orders and customers (i18-orders) ---
+        .route("/console/orders", get(orders::list))
+        .route("/console/orders/{id}", get(orders::detail))
+        .route("/console/orders/{id}/mark-paid", post(orders::mark_paid))
+        .route("/console/orders/{id}/fulfil", post(orders::fulfil))
+        .route("/console/orders/{id}/deliver", post(orders::deliver))
+        .route("/console/orders/{id}/cancel", post(orders::cancel))
+        .route("/console/orders/{id}/refund", post(orders::refund))
+        .route("/console/customers", get(customers::list))
+        .route("/console/customers/{id}", get(customers::detail))
+        .route("/console/customers/{id}/export", post(customers::export))
+        .route("/console/customers/{id}/erase", post(customers::erase))
+        // --- end orders and customers ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
