@@ -399,7 +399,37 @@ async fn console_orders_another_shops_order_is_not_found() {
         b.get("/console/orders/nonsense").await.status,
         StatusCode::NOT_FOUND
     );
-    let _ = s;
+
+    // Its own unpaid order it cancels, with a reason: the stock is released.
+    let mine = order_of(&app, &s, 2).await;
+    assert_eq!(stock(&app, &s).await, (10, 2));
+    let path = format!("/console/orders/{}", id(&mine));
+    let page = b.get(&path).await;
+    let done = submit(
+        &mut b,
+        &page,
+        &format!("{path}/cancel"),
+        &[("reason", "customer phoned to cancel")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let order = admin_order(&app, &s, id(&mine)).await;
+    assert_eq!(order["status"], "cancelled");
+    let last = order["transitions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["reason"], "customer phoned to cancel");
+    assert_eq!(stock(&app, &s).await, (10, 0));
+    let page = b.follow(done).await;
+    assert!(page.body.contains("The order is cancelled"));
+    assert!(
+        page.body.contains("customer phoned to cancel"),
+        "in the timeline"
+    );
+    assert!(!page.body.contains("Cancel order") && !page.body.contains("/refund\""));
     app.stop().await;
 }
 
