@@ -12,6 +12,7 @@ use crate::console_orders::{assert_safe, console_shop, next_href, plain};
 use crate::console_support::{staff_console, submit, web_app};
 use crate::identity::{admin, cli_staff, customer_token};
 use crate::privacy::{customer_order, register_named, stored};
+use crate::rentals_contract_support::seed_contract;
 use crate::web_browser::Browser;
 
 const ANN: &str = "ann.console@example.com";
@@ -366,6 +367,37 @@ async fn console_customers_roles_shops_and_pages() {
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("already erased"));
     // The others are untouched.
+    let export = export_api(&app, "acme", &s.token, &ids[1]).await;
+    assert_eq!(export["profile"]["email"], "c1@example.com");
+
+    // A customer's rental contract is listed, and while it runs it stops
+    // the erasure, named.
+    let c1 = customer_token(&app, "acme", "c1@example.com").await;
+    let contract = seed_contract(&app, "acme", &s.token, &c1, &s.variant).await;
+    let path = format!("/console/customers/{}", ids[1]);
+    let page = a.get(&path).await;
+    assert!(
+        page.body
+            .contains(&format!("href=\"/console/rentals/{contract}\"")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("No rental contracts."));
+    let refused = submit(
+        &mut a,
+        &page,
+        &format!("{path}/erase"),
+        &[("confirm", "c1@example.com")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains(&format!("Rental contract {contract} is still running")),
+        "{}",
+        refused.body
+    );
     let export = export_api(&app, "acme", &s.token, &ids[1]).await;
     assert_eq!(export["profile"]["email"], "c1@example.com");
     app.stop().await;

@@ -345,7 +345,7 @@ async fn console_orders_a_viewer_sees_no_action_and_a_forged_post_is_refused() {
     let restock = format!("restock_{line}");
     let refund: &[(&str, &str)] = &[("amount", "1.00"), (&restock, "1")];
     for (action, fields) in [("fulfil", &[][..]), ("cancel", &[][..]), ("refund", refund)] {
-        let refused = submit(&mut b, &page, &format!("{path}/{action}"), &fields).await;
+        let refused = submit(&mut b, &page, &format!("{path}/{action}"), fields).await;
         assert_eq!(
             refused.status,
             StatusCode::FORBIDDEN,
