@@ -14,6 +14,8 @@ pub mod catalog;
 pub mod checkout;
 pub mod console;
 pub mod credentials;
+// i18: the console's customers screens.
+pub mod customers;
 pub mod deals;
 pub mod delivery;
 pub mod demo_catalog;

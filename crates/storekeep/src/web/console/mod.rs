@@ -18,9 +18,11 @@
 //!   page showed the button: the server refuses regardless.
 
 pub mod chart;
+pub mod customers;
 pub mod desk;
 pub mod home;
 pub mod jobs;
+pub mod orders;
 pub mod page;
 pub mod platform;
 pub mod rentals;
@@ -68,6 +70,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/jobs/{id}/retry", post(jobs::retry))
         .route("/console/jobs/{id}/discard", post(jobs::discard))
         // --- end rentals ---
+        // --- orders and customers (i18-orders) ---
+        .route("/console/orders", get(orders::list))
+        .route("/console/orders/{id}", get(orders::detail))
+        .route("/console/orders/{id}/mark-paid", post(orders::mark_paid))
+        .route("/console/orders/{id}/fulfil", post(orders::fulfil))
+        .route("/console/orders/{id}/deliver", post(orders::deliver))
+        .route("/console/orders/{id}/cancel", post(orders::cancel))
+        .route("/console/orders/{id}/refund", post(orders::refund))
+        .route("/console/customers", get(customers::list))
+        .route("/console/customers/{id}", get(customers::detail))
+        .route("/console/customers/{id}/export", post(customers::export))
+        .route("/console/customers/{id}/erase", post(customers::erase))
+        // --- end orders and customers ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.

@@ -65,6 +65,7 @@ pub struct NavLink {
 const SHOP_SECTIONS: &[(&str, &str, Permission)] = &[
     ("/console", "Needs attention", Permission::OrdersRead),
     ("/console/orders", "Orders", Permission::OrdersRead),
+    ("/console/customers", "Customers", Permission::CustomersRead),
     ("/console/products", "Products", Permission::CatalogRead),
     ("/console/rentals", "Rentals", Permission::OrdersRead),
     ("/console/jobs", "Jobs", Permission::OrdersRead),
