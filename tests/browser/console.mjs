@@ -11,7 +11,7 @@
 // `{operator, viewer, password}`.
 
 import crypto from 'node:crypto';
-import { test, run, newPage, visit, axe, screenshot, done, check, checkEqual, env, shopUrl } from './lib.mjs';
+import { test, run, newPage, visit, axe, screenshot, done, expectClean, check, checkEqual, env, shopUrl } from './lib.mjs';
 
 const shops = JSON.parse(env('STOREKEEP_BROWSER_SHOPS'));
 const shop = shops[0];
@@ -94,6 +94,45 @@ async function forge(page, action, fields) {
 }
 
 let secret;
+/// The owner's console page, signed in once: a TOTP code is good once, and
+/// the next one only comes with the next 30 seconds.
+let owner_page;
+
+/// A guest's order of the shop's first product through the API (manual
+/// payment: it waits for staff); answers its id and the variant's stock.
+async function guestOrder() {
+  const product = await api('GET', `/api/v1/store/products/${shop.products[0].handle}`);
+  checkEqual(product.status, 200, 'the product');
+  const variant = product.json.product.variants[0].id;
+  const cart = await api('POST', '/api/v1/store/carts', { body: { items: [{ variant_id: variant, quantity: 2 }] } });
+  checkEqual(cart.status, 201, 'a cart');
+  const response = await fetch(`http://127.0.0.1:${port}/api/v1/store/carts/${cart.json.cart.id}/checkout`, {
+    method: 'POST',
+    headers: {
+      'x-tenant': shop.slug, 'content-type': 'application/json',
+      'x-cart-token': cart.json.cart.token, 'idempotency-key': crypto.randomUUID(),
+    },
+    body: JSON.stringify({
+      email: 'grace@example.com', shipping_method: 'standard', payment_provider: 'manual',
+      shipping_address: { name: 'Grace Hopper', line1: '1 Navy Way', city: 'Arlington', postal_code: '22201', country: 'US' },
+    }),
+  });
+  const placed = await response.json();
+  checkEqual(response.status, 201, `the checkout: ${JSON.stringify(placed)}`);
+  return { id: placed.order.id, variant, product: product.json.product.id };
+}
+
+/// The product's first variant's units on hand, as the admin API tells
+/// the viewer (who reads the catalog).
+async function onHand(productId) {
+  const login = await api('POST', '/api/v1/auth/login', { body: { email: people.viewer, password: people.password, account: 'staff' } });
+  checkEqual(login.status, 200, 'the viewer logs in through the API');
+  const product = await api('GET', `/api/v1/admin/products/${productId}`, { token: login.json.token });
+  checkEqual(product.status, 200, 'the product, as staff see it');
+  return product.json.product.variants[0].inventory.on_hand;
+}
+
+let order;
 
 test('the owner turns on two-step verification and signs in with a TOTP code', async (browser) => {
   const login = await api('POST', '/api/v1/auth/login', { body: { email: owner, password: people.password, account: 'staff' } });
@@ -116,7 +155,55 @@ test('the owner turns on two-step verification and signs in with a TOTP code', a
   checkEqual(await forge(page, '/console/signout', {}), 403, 'no CSRF token: refused');
   await visit(page, shopUrl(shop.slug, '/console'));
   checkEqual(path(page), '/console', 'still signed in');
+  expectClean(page);
+  owner_page = page;
+});
+
+test('the owner marks an order paid, fulfils it and refunds part of it with one unit back in stock', async () => {
+  const page = owner_page;
+  order = await guestOrder();
+  const before = await onHand(order.product);
+  await visit(page, shopUrl(shop.slug, '/console/orders?status=pending_payment'));
+  await pageType(page, 'orders');
+  await submit(page, page.locator(`tr[data-order="${order.id}"] a`));
+  checkEqual(path(page), `/console/orders/${order.id}`, 'the order page');
+  await pageType(page, 'order');
+  await submit(page, page.getByRole('button', { name: 'Mark paid' }));
+  await submit(page, page.getByRole('button', { name: 'Fulfil' }));
+  checkEqual(await page.textContent('[data-status]'), 'fulfilled', 'fulfilled');
+  await page.fill('#refund-amount', '5.00');
+  await page.fill('#refund-reason', 'one arrived scratched');
+  await page.locator('input[name^="restock_"]').first().fill('1');
+  await submit(page, page.getByRole('button', { name: 'Refund', exact: true }));
+  check((await page.textContent('table.refunds')).includes('one arrived scratched'), 'the refund is listed');
+  check((await page.textContent('[data-refunded]')).includes('5.00'), '5.00 refunded');
+  checkEqual(await page.textContent('[data-status]'), 'fulfilled', 'a part refund keeps it fulfilled');
+  await pageType(page, 'order-refunded');
+  const after = await onHand(order.product);
+  checkEqual(after, before - 1, 'two sold, one back in stock');
+  expectClean(page);
+});
+
+test('a viewer finds no button it may not use, and a forged fulfil is refused', async (browser) => {
+  const page = await newPage(browser);
+  await signIn(page, shopUrl(shop.slug, ''), people.viewer);
+  const next = await guestOrder();
+  await visit(page, shopUrl(shop.slug, `/console/orders/${next.id}`));
+  checkEqual(await page.getByRole('button', { name: 'Mark paid' }).count(), 0, 'no Mark paid');
+  checkEqual(await page.getByRole('button', { name: 'Fulfil' }).count(), 0, 'no Fulfil');
+  checkEqual(await page.locator('#refund-amount').count(), 0, 'no refund form');
+  await pageType(page, 'order-viewer');
+  const csrf = await page.locator('form[action="/console/signout"] input[name=csrf]').inputValue();
+  checkEqual(await forge(page, `/console/orders/${next.id}/mark-paid`, { csrf }), 403, 'a forged post is refused');
+  await visit(page, shopUrl(shop.slug, `/console/orders/${next.id}`));
+  checkEqual(await page.textContent('dd[data-status]'), 'awaiting payment', 'unchanged');
   await done(page);
+});
+
+test('the owner signs out', async () => {
+  await submit(owner_page, owner_page.getByRole('button', { name: 'Sign out' }));
+  checkEqual(path(owner_page), '/console/signin', 'signed out');
+  await done(owner_page);
 });
 
 test('an operator suspends a shop, its storefront answers 404, and resumes it', async (browser) => {
