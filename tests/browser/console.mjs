@@ -200,6 +200,51 @@ test('a viewer finds no button it may not use, and a forged fulfil is refused', 
   await done(page);
 });
 
+test('the owner records a rental return with damage charged to the deposit', async () => {
+  const page = owner_page;
+  const laptop = shop.rental;
+  const product = await api('GET', `/api/v1/store/products/${laptop.handle}`);
+  const plans = await api('GET', `/api/v1/store/products/${product.json.product.id}/rental-plans`);
+  checkEqual(plans.status, 200, 'the laptop\'s plans');
+  const plan = plans.json.items[0].id;
+  const cart = await api('POST', '/api/v1/store/carts', {
+    body: { items: [{ variant_id: product.json.product.variants[0].id, quantity: 1, rental_plan_id: plan }] },
+  });
+  checkEqual(cart.status, 201, `a rental cart: ${JSON.stringify(cart.json)}`);
+  const response = await fetch(`http://127.0.0.1:${port}/api/v1/store/carts/${cart.json.cart.id}/checkout`, {
+    method: 'POST',
+    headers: {
+      'x-tenant': shop.slug, 'content-type': 'application/json',
+      'x-cart-token': cart.json.cart.token, 'idempotency-key': crypto.randomUUID(),
+    },
+    body: JSON.stringify({
+      email: 'renter@example.com', shipping_method: 'standard', payment_provider: 'manual',
+      shipping_address: { name: 'Ada Renter', line1: '2 Loom Street', city: 'Leeds', postal_code: 'LS1 1AA', country: 'GB' },
+    }),
+  });
+  const placed = await response.json();
+  checkEqual(response.status, 201, `the rental checkout: ${JSON.stringify(placed)}`);
+  // Staff take the first payment and the deposit: the contract starts.
+  await visit(page, shopUrl(shop.slug, `/console/orders/${placed.order.id}`));
+  await submit(page, page.getByRole('button', { name: 'Mark paid' }));
+
+  await visit(page, shopUrl(shop.slug, '/console/rentals'));
+  await pageType(page, 'rentals');
+  await submit(page, page.locator('tr[data-contract] a').first());
+  await pageType(page, 'rental');
+  const held = await page.textContent('[data-deposit-held]');
+  check(held.includes('120.00'), `the deposit (10 % of 1,200.00) is held: ${held}`);
+  await page.selectOption('#outcome', 'damaged');
+  await page.fill('#charge', '45.00');
+  await page.fill('#reason', 'cracked hinge');
+  await page.fill('#notes', 'hinge replaced before resale');
+  await submit(page, page.getByRole('button', { name: 'Record the return' }));
+  checkEqual(await page.getAttribute('[data-status]', 'data-status'), 'returned', 'the contract is returned');
+  check((await page.textContent('main')).includes('cracked hinge'), 'the charge and its reason are recorded');
+  await pageType(page, 'rental-returned');
+  expectClean(page);
+});
+
 test('the owner signs out', async () => {
   await submit(owner_page, owner_page.getByRole('button', { name: 'Sign out' }));
   checkEqual(path(owner_page), '/console/signin', 'signed out');

@@ -478,7 +478,8 @@ async fn staff_and_operators_do_their_daily_work_in_the_console() {
     if !browser_available() {
         return;
     }
-    let (db, server, shops) = two_shops().await;
+    let (db, server, mut shops) = two_shops().await;
+    furnish_rental(&server, &mut shops).await;
     let people = console_people(&db);
     run_spec_with(
         "console.mjs",
