@@ -52,6 +52,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(platform::shops).post(platform::open_shop),
         )
         .route("/console/shops/{slug}/status", post(platform::set_status))
+        .route("/console/shops/{slug}/plan", post(platform::set_plan))
+        .route(
+            "/console/plans",
+            get(platform::plans).post(platform::create_plan),
+        )
         .route("/console/health", get(platform::health))
         .route("/console/backups/verify", post(platform::verify_backup))
         .route("/console/platform-audit", get(platform::audit_log))

@@ -78,6 +78,7 @@ const SHOP_SECTIONS: &[(&str, &str, Permission)] = &[
 const PLATFORM_SECTIONS: &[(&str, &str)] = &[
     ("/console", "Overview"),
     ("/console/shops", "Shops"),
+    ("/console/plans", "Plans"),
     ("/console/health", "Health"),
     ("/console/platform-audit", "Audit log"),
 ];

@@ -132,6 +132,7 @@ async fn shops_page(
         "created" => Some("The shop is open.".to_owned()),
         "suspended" => Some("The shop is suspended: its storefront and API answer 404.".to_owned()),
         "active" => Some("The shop is active again.".to_owned()),
+        "plan" => Some("The shop's plan is changed; its limits apply at once.".to_owned()),
         _ => None,
     });
     let csrf = op.desk.csrf(state);
@@ -578,4 +579,256 @@ pub async fn verify(State(state): State<AppState>, op: Operator) -> Response {
         })
         .collect();
     audit_page(&state, &op, &AuditQuery::default(), Some(verdicts)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanChoice {
+    #[serde(default)]
+    plan: String,
+}
+
+/// `POST /console/shops/{slug}/plan`: moves a shop to another plan (its
+/// limits apply at once).
+pub async fn set_plan(
+    State(state): State<AppState>,
+    op: Operator,
+    Path(slug): Path<String>,
+    form: Result<Form<PlanChoice>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return page::error(
+            &state,
+            &op.desk,
+            WebError::BadRequest("The form could not be read.".into()),
+        );
+    };
+    let patch = TenantPatchInput {
+        name: None,
+        status: None,
+        plan: Some(form.plan.trim().to_owned()),
+        domains: None,
+        settings: None,
+    };
+    match tenants::change_shop(&state.services, &slug, &patch, &op.desk.audit()).await {
+        Ok(_) => see_other("/console/shops?done=plan"),
+        Err(e) => page::error(&state, &op.desk, e),
+    }
+}
+
+/// The plan form's fields (blank: the default plan's value).
+#[derive(Debug, Deserialize, Default)]
+pub struct NewPlanForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    max_products: String,
+    #[serde(default)]
+    max_staff: String,
+    #[serde(default)]
+    api_requests_per_minute: String,
+    #[serde(default)]
+    auth_requests_per_minute: String,
+}
+
+struct PlanRow {
+    name: String,
+    limits: storekeep_domain::PlanLimits,
+}
+
+/// One field of the plan form, with what was typed and its problem.
+struct PlanField {
+    field: &'static str,
+    label: &'static str,
+    value: String,
+    problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_plans.html")]
+struct PlansPage<'a> {
+    csrf: &'a str,
+    rows: Vec<PlanRow>,
+    next: Option<String>,
+    notice: Option<&'static str>,
+    fields: Vec<PlanField>,
+}
+
+fn plan_fields(form: NewPlanForm, problems: &[FieldProblem]) -> Vec<PlanField> {
+    let problem = |field: &str| {
+        problems
+            .iter()
+            .find(|p| p.field == field || p.field == format!("limits.{field}"))
+            .map(|p| p.message.clone())
+    };
+    [
+        ("name", "Name", form.name),
+        ("max_products", "Products", form.max_products),
+        ("max_staff", "Staff", form.max_staff),
+        (
+            "api_requests_per_minute",
+            "API requests per minute",
+            form.api_requests_per_minute,
+        ),
+        (
+            "auth_requests_per_minute",
+            "Sign-ins per minute",
+            form.auth_requests_per_minute,
+        ),
+    ]
+    .into_iter()
+    .map(|(field, label, value)| PlanField {
+        field,
+        label,
+        value,
+        problem: problem(field),
+    })
+    .collect()
+}
+
+async fn plans_page(
+    state: &AppState,
+    op: &Operator,
+    q: &ListQuery,
+    status: StatusCode,
+    form: NewPlanForm,
+    problems: Vec<FieldProblem>,
+) -> Response {
+    let req = match PageRequest::new(Some(PAGE), q.after.clone()) {
+        Ok(r) => r,
+        Err(m) => return page::error(state, &op.desk, WebError::BadRequest(m)),
+    };
+    let found = match crate::services::plans::list(&state.services, &req).await {
+        Ok(p) => p,
+        Err(e) => return page::error(state, &op.desk, e),
+    };
+    let csrf = op.desk.csrf(state);
+    let main = PlansPage {
+        csrf: &csrf,
+        rows: found
+            .items
+            .into_iter()
+            .map(|p| PlanRow {
+                name: p.name.to_string(),
+                limits: p.limits,
+            })
+            .collect(),
+        next: page::next_link("/console/plans", &[], found.next_cursor.as_deref()),
+        notice: (q.done.as_deref() == Some("created")).then_some("The plan is created."),
+        fields: plan_fields(form, &problems),
+    }
+    .render();
+    page::render(state, &op.desk, "/console/plans", status, "Plans", main)
+}
+
+/// `GET /console/plans`.
+pub async fn plans(
+    State(state): State<AppState>,
+    op: Operator,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    plans_page(
+        &state,
+        &op,
+        &q,
+        StatusCode::OK,
+        NewPlanForm::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// `POST /console/plans`: creates a plan; a limit left blank takes the
+/// default plan's value.
+pub async fn create_plan(
+    State(state): State<AppState>,
+    op: Operator,
+    form: Result<Form<NewPlanForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return page::error(
+            &state,
+            &op.desk,
+            WebError::BadRequest("The form could not be read.".into()),
+        );
+    };
+    let mut problems = Vec::new();
+    let mut number = |field: &str, raw: &str| -> Option<i64> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        match raw.replace(['_', ','], "").parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                problems.push(FieldProblem {
+                    field: field.into(),
+                    message: "must be a whole number".into(),
+                });
+                None
+            }
+        }
+    };
+    let limits = crate::wire::plans::PlanLimitsInput {
+        max_products: number("max_products", &form.max_products),
+        max_staff: number("max_staff", &form.max_staff),
+        api_requests_per_minute: number("api_requests_per_minute", &form.api_requests_per_minute),
+        auth_requests_per_minute: number(
+            "auth_requests_per_minute",
+            &form.auth_requests_per_minute,
+        ),
+        ..Default::default()
+    };
+    if !problems.is_empty() {
+        return plans_page(
+            &state,
+            &op,
+            &ListQuery::default(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            problems,
+        )
+        .await;
+    }
+    let input = crate::wire::plans::NewPlanInput {
+        name: form.name.clone(),
+        limits,
+    };
+    match crate::services::plans::create_plan(&state.services, &input, &op.desk.audit()).await {
+        Ok(_) => see_other("/console/plans?done=created"),
+        Err(ServiceError::Invalid(errors)) => {
+            let problems = errors
+                .0
+                .into_iter()
+                .map(|e| FieldProblem {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect();
+            plans_page(
+                &state,
+                &op,
+                &ListQuery::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                problems,
+            )
+            .await
+        }
+        Err(ServiceError::Store(storekeep_store::StoreError::Conflict { .. })) => {
+            let problems = vec![FieldProblem {
+                field: "name".into(),
+                message: "is already the name of a plan".into(),
+            }];
+            plans_page(
+                &state,
+                &op,
+                &ListQuery::default(),
+                StatusCode::CONFLICT,
+                form,
+                problems,
+            )
+            .await
+        }
+        Err(e) => page::error(&state, &op.desk, e),
+    }
 }
