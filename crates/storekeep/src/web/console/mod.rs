@@ -17,10 +17,13 @@
 //!   permission its action needs (`Staff::require`) whether or not the
 //!   page showed the button: the server refuses regardless.
 
+pub mod deals;
 pub mod desk;
 pub mod home;
 pub mod page;
+pub mod products;
 pub mod signin;
+pub mod stock;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -40,6 +43,37 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(signin::code_page).post(signin::code),
         )
         .route("/console/signout", post(signin::sign_out))
+        // --- products (i18-catalog) ---
+        .route("/console/products", get(products::list))
+        .route(
+            "/console/products/new",
+            get(products::new_page).post(products::create),
+        )
+        .route("/console/products/export", get(products::export))
+        .route(
+            "/console/products/{id}",
+            get(products::show).post(products::update),
+        )
+        .route(
+            "/console/products/{id}/variants",
+            post(products::add_variant),
+        )
+        .route(
+            "/console/products/{id}/variants/{vid}/adjust",
+            post(stock::adjust),
+        )
+        .route(
+            "/console/products/{id}/variants/{vid}/ledger",
+            get(stock::ledger),
+        )
+        .route("/console/deals", get(deals::list))
+        .route(
+            "/console/deals/new",
+            get(deals::new_page).post(deals::create),
+        )
+        .route("/console/deals/{id}/end", post(deals::end))
+        .route("/console/deals/{id}/delete", post(deals::delete))
+        // --- end products ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
