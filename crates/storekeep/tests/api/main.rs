@@ -18,6 +18,8 @@ mod checkout;
 mod commerce_support;
 mod connections;
 mod console;
+mod console_deals;
+mod console_products;
 mod console_support;
 mod contention;
 mod contract;
