@@ -3,8 +3,8 @@
 //! `services::catalog`, with the parsing they share).
 
 use storekeep_domain::{
-    AuditContext, Category, CategoryId, Handle, InventoryAdjustment, MAX_QUANTITY, Page, PageRequest,
-    Product, ProductId, Tenant, ValidationErrors, Variant, VariantId,
+    AuditContext, Category, CategoryId, Handle, InventoryAdjustment, MAX_QUANTITY, Page,
+    PageRequest, Product, ProductId, Tenant, ValidationErrors, Variant, VariantId,
 };
 use storekeep_store::StoreError;
 

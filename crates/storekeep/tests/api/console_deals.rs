@@ -80,7 +80,12 @@ async fn console_coupon_created_in_the_console_discounts_a_cart() {
     let five = deals.iter().find(|d| d["name"] == "Five dollars").unwrap();
     assert_eq!(five["amount_off"]["amount"], 500);
     assert!(five["code"].is_null());
-    assert!(five["ends_at"].as_str().unwrap().starts_with("2099-01-01T00:00:00"));
+    assert!(
+        five["ends_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2099-01-01T00:00:00")
+    );
 }
 
 #[tokio::test]
@@ -91,11 +96,21 @@ async fn console_invalid_coupon_input_names_the_field_and_creates_nothing() {
     let form = b.get("/console/deals/new").await;
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
-            &[("name", "Too much"), ("code", "BIG"), ("kind", "percent"), ("value", "150")],
+            &[
+                ("name", "Too much"),
+                ("code", "BIG"),
+                ("kind", "percent"),
+                ("value", "150"),
+            ],
             "value",
         ),
         (
-            &[("name", "Typo"), ("code", "TYPO"), ("kind", "amount"), ("value", "five")],
+            &[
+                ("name", "Typo"),
+                ("code", "TYPO"),
+                ("kind", "amount"),
+                ("value", "five"),
+            ],
             "value",
         ),
         (
@@ -110,15 +125,31 @@ async fn console_invalid_coupon_input_names_the_field_and_creates_nothing() {
             "ends_at",
         ),
         (
-            &[("name", "Bad date"), ("kind", "percent"), ("value", "10"), ("starts_at", "tomorrow")],
+            &[
+                ("name", "Bad date"),
+                ("kind", "percent"),
+                ("value", "10"),
+                ("starts_at", "tomorrow"),
+            ],
             "starts_at",
         ),
         (
-            &[("name", " "), ("code", "NONAME"), ("kind", "percent"), ("value", "10")],
+            &[
+                ("name", " "),
+                ("code", "NONAME"),
+                ("kind", "percent"),
+                ("value", "10"),
+            ],
             "name",
         ),
         (
-            &[("name", "Capped"), ("code", "CAP"), ("kind", "percent"), ("value", "10"), ("max_uses", "0")],
+            &[
+                ("name", "Capped"),
+                ("code", "CAP"),
+                ("kind", "percent"),
+                ("value", "10"),
+                ("max_uses", "0"),
+            ],
             "max_uses",
         ),
     ];

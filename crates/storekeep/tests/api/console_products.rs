@@ -113,9 +113,16 @@ async fn console_stock_adjustment_lands_in_the_ledger_and_below_zero_is_refused(
     )
     .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("id=\"delta-error\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"delta-error\""),
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains("aria-invalid=\"true\""));
-    assert!(refused.body.contains("value=\"-100\""), "the typed value stays");
+    assert!(
+        refused.body.contains("value=\"-100\""),
+        "the typed value stays"
+    );
     // Not a number, and no reason: 422 each, nothing written.
     let typo = submit(
         &mut b,
@@ -134,7 +141,11 @@ async fn console_stock_adjustment_lands_in_the_ledger_and_below_zero_is_refused(
     )
     .await;
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(no_reason.body.contains("id=\"reason-error\""), "{}", no_reason.body);
+    assert!(
+        no_reason.body.contains("id=\"reason-error\""),
+        "{}",
+        no_reason.body
+    );
     assert_eq!(stock(&app, &s).await.0, 15);
     assert_eq!(ledger_len(&app, &s).await, before);
 }
@@ -227,10 +238,18 @@ async fn console_edits_a_product_and_search_and_filters_find_it() {
     // Search: by words (active products), by exact handle (any status).
     let found = b.get("/console/products?q=carbon").await;
     assert_eq!(found.status, StatusCode::OK);
-    assert!(found.body.contains("Refurbished ThinkPad Carbon"), "{}", found.body);
+    assert!(
+        found.body.contains("Refurbished ThinkPad Carbon"),
+        "{}",
+        found.body
+    );
     assert!(!found.body.contains("Docking station"));
     let by_handle = b.get("/console/products?q=docking-station").await;
-    assert!(by_handle.body.contains("Docking station"), "{}", by_handle.body);
+    assert!(
+        by_handle.body.contains("Docking station"),
+        "{}",
+        by_handle.body
+    );
     let none = b.get("/console/products?q=nothinglikethis").await;
     assert!(none.body.contains("No products match."));
 
@@ -331,7 +350,11 @@ async fn console_viewer_sees_no_stock_form_and_a_forged_adjust_is_refused() {
         &mut v,
         &page,
         &path,
-        &[("title", "Forged"), ("handle", "forged"), ("status", "draft")],
+        &[
+            ("title", "Forged"),
+            ("handle", "forged"),
+            ("status", "draft"),
+        ],
     )
     .await;
     assert_eq!(edit.status, StatusCode::FORBIDDEN);
@@ -376,7 +399,11 @@ async fn console_another_shops_product_is_not_found() {
         &mut b,
         &mine,
         &path,
-        &[("title", "Mine now"), ("handle", "mine"), ("status", "draft")],
+        &[
+            ("title", "Mine now"),
+            ("handle", "mine"),
+            ("status", "draft"),
+        ],
     )
     .await;
     assert_eq!(edit.status, StatusCode::NOT_FOUND);
@@ -411,4 +438,43 @@ async fn console_export_is_the_admin_csv() {
     // Signed out: the sign-in page (the client follows the redirect), no CSV.
     assert!(!direct.body.contains("cexp-TP"), "{}", direct.body);
     assert!(direct.body.contains("Sign in"), "{}", direct.body);
+}
+
+#[tokio::test]
+async fn console_product_list_pages_by_keyset_with_its_filters() {
+    let app = web_app().await;
+    let (s, mut b) = shop_with_console(&app, "cpage").await;
+    for i in 0..50 {
+        crate::catalog_support::simple(
+            &app,
+            &s.slug,
+            &s.token,
+            &format!("Item {i:02}"),
+            &format!("cpage-{i:02}"),
+            100,
+        )
+        .await;
+    }
+    let first = b.get("/console/products?status=active").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body.matches("data-product=").count(), 50);
+    let at = first.body.find("rel=\"next\"").expect("a next page link");
+    let href_at = first.body[..at].rfind("href=\"").unwrap() + 6;
+    let href = first.body[href_at..href_at + first.body[href_at..].find('"').unwrap()]
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#x3d;", "=")
+        .replace("&#61;", "=")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(
+        href.starts_with("/console/products?status=active&after="),
+        "{href}"
+    );
+    let second = b.get(&href).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.body.matches("data-product=").count(), 1);
+    assert!(!second.body.contains("rel=\"next\""));
+    // The oldest (the shop's first product) comes last.
+    assert!(second.body.contains("Refurbished ThinkPad"));
 }

@@ -225,7 +225,10 @@ fn parse_when(p: &mut Problems, field: &str, raw: &str) -> Option<DateTime<Utc>>
     match parsed {
         Ok(n) => Some(n.and_utc()),
         Err(_) => {
-            p.add(field, "Enter a date and time in UTC, such as 2026-12-01 09:00");
+            p.add(
+                field,
+                "Enter a date and time in UTC, such as 2026-12-01 09:00",
+            );
             None
         }
     }

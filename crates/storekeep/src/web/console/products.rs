@@ -226,14 +226,19 @@ struct ListPage {
 }
 
 fn statuses(current: &str) -> Vec<Choice> {
-    [("", "Any status"), ("draft", "Draft"), ("active", "Active"), ("archived", "Archived")]
-        .into_iter()
-        .map(|(v, l)| Choice {
-            value: v.into(),
-            label: l.into(),
-            selected: v == current,
-        })
-        .collect()
+    [
+        ("", "Any status"),
+        ("draft", "Draft"),
+        ("active", "Active"),
+        ("archived", "Archived"),
+    ]
+    .into_iter()
+    .map(|(v, l)| Choice {
+        value: v.into(),
+        label: l.into(),
+        selected: v == current,
+    })
+    .collect()
 }
 
 /// `GET /console/products`: `q` searches (an exact handle in any status,
@@ -318,7 +323,7 @@ pub async fn list(
         label: c.name.clone(),
         selected: c.id.to_string() == q.category || c.handle.as_str() == q.category,
     }));
-    let filters: Vec<(&str, &str)> = vec![
+    let filters = [
         ("q", q.q.as_str()),
         ("status", q.status.as_str()),
         ("category", q.category.as_str()),
@@ -445,7 +450,10 @@ pub async fn create(
     let mut problems = Problems::default();
     let price = money::parse_major(&f.price, &currency, Lang::En);
     if price.is_none() {
-        problems.add("price", format!("Enter an amount in {currency}, such as 19.99"));
+        problems.add(
+            "price",
+            format!("Enter an amount in {currency}, such as 19.99"),
+        );
     }
     let stock = parse_count(&f.stock);
     if stock.is_none() {
@@ -793,7 +801,10 @@ pub async fn add_variant(
     let mut problems = Problems::default();
     let price = money::parse_major(&f.price, &currency, Lang::En);
     if price.is_none() {
-        problems.add("price", format!("Enter an amount in {currency}, such as 19.99"));
+        problems.add(
+            "price",
+            format!("Enter an amount in {currency}, such as 19.99"),
+        );
     }
     let stock = parse_count(&f.stock);
     if stock.is_none() {

@@ -104,11 +104,11 @@ async fn render(
         Ok(p) => p,
         Err(m) => return page::error(state, &staff.desk, WebError::BadRequest(m)),
     };
-    let ledger = match products::ledger(&state.services, staff.tenant(), variant.id, &page_req).await
-    {
-        Ok(l) => l,
-        Err(e) => return page::error(state, &staff.desk, e),
-    };
+    let ledger =
+        match products::ledger(&state.services, staff.tenant(), variant.id, &page_req).await {
+            Ok(l) => l,
+            Err(e) => return page::error(state, &staff.desk, e),
+        };
     let path = format!(
         "/console/products/{}/variants/{}/ledger",
         product.id, variant.id
