@@ -372,7 +372,7 @@ pub async fn end(State(state): State<AppState>, staff: Staff, Path(raw): Path<St
     }
     let id: DealId = match id_or_404(&state, &staff, &raw) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let tenant = staff.tenant();
     let svc = &state.services;
@@ -410,7 +410,7 @@ pub async fn delete(
     }
     let id: DealId = match id_or_404(&state, &staff, &raw) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let tenant = staff.tenant();
     let svc = &state.services;

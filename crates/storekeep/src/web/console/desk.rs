@@ -321,6 +321,10 @@ impl Staff {
     }
 
     /// `Ok` when the staff member may do `p`; else the 403 page.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the refusal is the page answered at once, on a cold path"
+    )]
     pub fn require(&self, state: &AppState, p: Permission) -> Result<(), Response> {
         if self.desk.can(p) {
             Ok(())

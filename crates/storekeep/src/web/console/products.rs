@@ -143,14 +143,15 @@ pub fn unreadable(state: &AppState, staff: &Staff) -> Response {
     )
 }
 
-/// A record id from the path; anything unparsable is not found.
+/// A record id from the path; anything unparsable is the 404 page (boxed:
+/// a response is large beside an id).
 pub fn id_or_404<T: std::str::FromStr>(
     state: &AppState,
     staff: &Staff,
     raw: &str,
-) -> Result<T, Response> {
+) -> Result<T, Box<Response>> {
     raw.parse()
-        .map_err(|_| page::error(state, &staff.desk, WebError::NotFound))
+        .map_err(|_| Box::new(page::error(state, &staff.desk, WebError::NotFound)))
 }
 
 /// The short notice a page shows after `?done=<what>`.
@@ -666,7 +667,7 @@ pub async fn show(
     }
     let id: ProductId = match id_or_404(&state, &staff, &raw) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let product = match products::get(&state.services, staff.tenant(), id).await {
         Ok(p) => p,
@@ -695,7 +696,7 @@ pub async fn update(
     }
     let id: ProductId = match id_or_404(&state, &staff, &raw) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(Form(pairs)) = form else {
         return unreadable(&state, &staff);
@@ -786,7 +787,7 @@ pub async fn add_variant(
     }
     let id: ProductId = match id_or_404(&state, &staff, &raw) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(Form(f)) = form else {
         return unreadable(&state, &staff);

@@ -71,8 +71,8 @@ async fn find(
     staff: &Staff,
     raw: &(String, String),
 ) -> Result<(Product, Variant), Response> {
-    let id: ProductId = id_or_404(state, staff, &raw.0)?;
-    let vid: VariantId = id_or_404(state, staff, &raw.1)?;
+    let id: ProductId = id_or_404(state, staff, &raw.0).map_err(|r| *r)?;
+    let vid: VariantId = id_or_404(state, staff, &raw.1).map_err(|r| *r)?;
     let product = products::get(&state.services, staff.tenant(), id)
         .await
         .map_err(|e| page::error(state, &staff.desk, e))?;
