@@ -3,17 +3,18 @@
 //! `services::catalog`, with the parsing they share).
 
 use storekeep_domain::{
-    AuditContext, Category, CategoryId, InventoryAdjustment, MAX_QUANTITY, Page, PageRequest,
-    Product, ProductId, Tenant, ValidationErrors, Variant, VariantId,
+    AuditContext, Category, CategoryId, Handle, InventoryAdjustment, MAX_QUANTITY, Page,
+    PageRequest, Product, ProductId, Tenant, ValidationErrors, Variant, VariantId,
 };
 use storekeep_store::StoreError;
 
-use crate::services::catalog;
 use crate::services::{ServiceResult, Services};
+use crate::services::{catalog, storefront};
 use crate::wire::catalog::{
     CategoryInput, CategoryPatchInput, ListParams, ProductPatchInput, VariantInput,
     VariantPatchInput,
 };
+use crate::wire::storefront::SearchParams;
 
 /// The shop's products in every status, with the storefront's filters.
 pub async fn list(
@@ -30,6 +31,38 @@ pub async fn list(
             .map(|p| catalog::with_urls(svc, p))
             .collect(),
         next_cursor: page.next_cursor,
+    })
+}
+
+/// Staff search (the console's `q`): on the first page, the product whose
+/// handle is `q` exactly, in any status; then the storefront's ranked
+/// word search, which covers active products only (the store keeps no
+/// search index of drafts). Keyset-paged by the search's own cursor.
+pub async fn search(
+    svc: &Services,
+    tenant: &Tenant,
+    params: &SearchParams,
+) -> ServiceResult<Page<Product>> {
+    let query = storefront::SearchQuery::parse(params)?;
+    let mut items = Vec::new();
+    if params.after.as_deref().is_none_or(str::is_empty)
+        && let Ok(handle) = Handle::parse(&params.q)
+    {
+        match svc.store.product_by_handle(tenant.id, &handle).await {
+            Ok(p) => items.push(catalog::with_urls(svc, p)),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let found = storefront::search(svc, tenant, &query).await?;
+    for p in found.items {
+        if !items.iter().any(|i: &Product| i.id == p.id) {
+            items.push(p);
+        }
+    }
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
     })
 }
 

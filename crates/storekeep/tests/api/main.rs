@@ -23,6 +23,8 @@ mod console_jobs;
 mod console_orders;
 mod console_platform;
 mod console_rentals;
+mod console_deals;
+mod console_products;
 mod console_support;
 mod contention;
 mod contract;

@@ -19,14 +19,17 @@
 
 pub mod chart;
 pub mod customers;
+pub mod deals;
 pub mod desk;
 pub mod home;
 pub mod jobs;
 pub mod orders;
 pub mod page;
 pub mod platform;
+pub mod products;
 pub mod rentals;
 pub mod signin;
+pub mod stock;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -88,6 +91,37 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/customers/{id}/export", post(customers::export))
         .route("/console/customers/{id}/erase", post(customers::erase))
         // --- end orders and customers ---
+        // --- products (i18-catalog) ---
+        .route("/console/products", get(products::list))
+        .route(
+            "/console/products/new",
+            get(products::new_page).post(products::create),
+        )
+        .route("/console/products/export", get(products::export))
+        .route(
+            "/console/products/{id}",
+            get(products::show).post(products::update),
+        )
+        .route(
+            "/console/products/{id}/variants",
+            post(products::add_variant),
+        )
+        .route(
+            "/console/products/{id}/variants/{vid}/adjust",
+            post(stock::adjust),
+        )
+        .route(
+            "/console/products/{id}/variants/{vid}/ledger",
+            get(stock::ledger),
+        )
+        .route("/console/deals", get(deals::list))
+        .route(
+            "/console/deals/new",
+            get(deals::new_page).post(deals::create),
+        )
+        .route("/console/deals/{id}/end", post(deals::end))
+        .route("/console/deals/{id}/delete", post(deals::delete))
+        // --- end products ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
