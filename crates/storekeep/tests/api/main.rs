@@ -18,6 +18,7 @@ mod checkout;
 mod commerce_support;
 mod connections;
 mod console;
+mod console_admin;
 mod console_support;
 mod contention;
 mod contract;

@@ -17,6 +17,8 @@
 //!   permission its action needs (`Staff::require`) whether or not the
 //!   page showed the button: the server refuses regardless.
 
+pub mod audit;
+pub mod credentials;
 pub mod desk;
 pub mod home;
 pub mod page;
@@ -40,6 +42,25 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(signin::code_page).post(signin::code),
         )
         .route("/console/signout", post(signin::sign_out))
+        // --- admin (i18-admin) ---
+        .route(
+            "/console/api-keys",
+            get(credentials::api_keys).post(credentials::create_api_key),
+        )
+        .route(
+            "/console/api-keys/{id}/revoke",
+            post(credentials::revoke_api_key),
+        )
+        .route(
+            "/console/oauth-clients",
+            get(credentials::oauth_clients).post(credentials::create_oauth_client),
+        )
+        .route(
+            "/console/oauth-clients/{id}/revoke",
+            post(credentials::revoke_oauth_client),
+        )
+        .route("/console/audit", get(audit::log))
+        // --- end admin ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
