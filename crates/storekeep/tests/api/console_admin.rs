@@ -462,3 +462,208 @@ async fn console_admin_pages_are_not_open_at_another_shops_host() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     app.stop().await;
 }
+
+/// The shop's staff emails and roles as the admin API lists them.
+async fn staff_roles(app: &TestApp, slug: &str, token: &str) -> Vec<(String, String)> {
+    let r = admin(
+        app,
+        slug,
+        token,
+        Method::GET,
+        "/api/v1/admin/staff?limit=200",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    json_of(r).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["email"].as_str().unwrap().to_owned(),
+                a["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn console_staff_lists_roles_and_adds_a_member_with_errors_beside_the_fields() {
+    let app = web_app().await;
+    let owner = staffed_shop(&app, "acme").await;
+    let mut b = staff_console(&app, "acme", "owner").await;
+    let list = b.get("/console/staff").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.body.contains("<h1>Staff</h1>"));
+    assert!(
+        list.body
+            .contains("href=\"/console/staff\" aria-current=\"page\"")
+    );
+    assert!(
+        list.body
+            .contains("owner@acme.example <span class=\"tag\">you</span>")
+    );
+    assert!(
+        list.body
+            .contains("data-role=\"viewer@acme.example\">viewer<")
+    );
+    assert!(list.body.contains("<option value=\"owner\">owner</option>"));
+    assert_safe(&app, &b, "/console/staff").await;
+    let before = staff_roles(&app, "acme", &owner).await;
+    assert_eq!(before.len(), 4);
+
+    // Refusals: each message beside its field, the typed values kept (but
+    // the password), nothing added.
+    let bad = submit(
+        &mut b,
+        &list,
+        "/console/staff",
+        &[
+            ("email", "not-an-email"),
+            ("name", "Ann"),
+            ("role", "staff"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("aria-invalid=\"true\" aria-describedby=\"staff-email-error\"")
+    );
+    assert!(
+        bad.body
+            .contains("aria-invalid=\"true\" aria-describedby=\"staff-password-error\"")
+    );
+    assert!(bad.body.contains("id=\"staff-password-error\">"));
+    assert!(bad.body.contains("value=\"not-an-email\""));
+    assert!(bad.body.contains("value=\"Ann\""));
+    assert!(!bad.body.contains("value=\"short\""));
+    let role = submit(
+        &mut b,
+        &list,
+        "/console/staff",
+        &[
+            ("email", "ann@acme.example"),
+            ("role", "boss"),
+            ("password", crate::identity::PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(role.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        role.body
+            .contains("id=\"staff-role-error\">must be owner, admin, staff or viewer")
+    );
+    let taken = submit(
+        &mut b,
+        &list,
+        "/console/staff",
+        &[
+            ("email", "staff@acme.example"),
+            ("role", "staff"),
+            ("password", crate::identity::PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert!(taken.body.contains(
+        "id=\"staff-email-error\">a staff member or customer of this shop already has this email"
+    ));
+    assert_eq!(staff_roles(&app, "acme", &owner).await, before);
+
+    // Added: the notice, the row, and the new member signs in.
+    let done = submit(
+        &mut b,
+        &list,
+        "/console/staff",
+        &[
+            ("email", "ann@acme.example"),
+            ("name", "Ann Example"),
+            ("role", "viewer"),
+            ("password", crate::identity::PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/console/staff?done=added"));
+    let after = b.follow(done).await;
+    assert!(
+        after
+            .body
+            .contains("role=\"status\">The staff member was added.")
+    );
+    assert!(
+        after
+            .body
+            .contains("data-role=\"ann@acme.example\">viewer<")
+    );
+    assert!(after.body.contains("Ann Example"));
+    let roles = staff_roles(&app, "acme", &owner).await;
+    assert!(roles.contains(&("ann@acme.example".into(), "viewer".into())));
+    let ann = staff_console(&app, "acme", "ann").await;
+    drop(ann);
+    let audit = b.get("/console/audit").await;
+    assert!(
+        audit
+            .body
+            .contains(&format!("staff:{}", my_id(&app, "acme", &owner).await))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn console_staff_roles_are_given_only_within_the_givers_own() {
+    let app = web_app().await;
+    let owner = staffed_shop(&app, "acme").await;
+    let before = staff_roles(&app, "acme", &owner).await;
+
+    // An admin is not offered "owner", and a forged owner post is refused.
+    let mut b = staff_console(&app, "acme", "admin").await;
+    let list = b.get("/console/staff").await;
+    assert!(list.body.contains("Add a staff member"));
+    assert!(!list.body.contains("<option value=\"owner\""));
+    assert!(list.body.contains("<option value=\"admin\">admin</option>"));
+    let forged = submit(
+        &mut b,
+        &list,
+        "/console/staff",
+        &[
+            ("email", "boss@acme.example"),
+            ("role", "owner"),
+            ("password", crate::identity::PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert!(forged.body.contains("only an owner can add an owner"));
+
+    // Staff and viewers see the list, no form, and a forged post is 403.
+    for role in ["staff", "viewer"] {
+        let mut b = staff_console(&app, "acme", role).await;
+        let list = b.get("/console/staff").await;
+        assert_eq!(list.status, StatusCode::OK, "{role}");
+        assert!(list.body.contains("admin@acme.example"));
+        assert!(!list.body.contains("Add a staff member"));
+        assert!(!list.body.contains("name=\"password\""));
+        let forged = submit(
+            &mut b,
+            &list,
+            "/console/staff",
+            &[
+                ("email", "sneak@acme.example"),
+                ("role", "viewer"),
+                ("password", crate::identity::PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{role}");
+        assert!(forged.body.contains("staff:write"));
+    }
+    assert_eq!(staff_roles(&app, "acme", &owner).await, before);
+    let bad = b.get("/console/staff?after=%%%").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}

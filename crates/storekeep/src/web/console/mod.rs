@@ -23,6 +23,7 @@ pub mod desk;
 pub mod home;
 pub mod page;
 pub mod signin;
+pub mod staff;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -60,6 +61,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(credentials::revoke_oauth_client),
         )
         .route("/console/audit", get(audit::log))
+        .route("/console/staff", get(staff::list).post(staff::add))
         // --- end admin ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
