@@ -1,6 +1,6 @@
 //! A shop's staff accounts, as its admins list and add them.
 
-use storekeep_domain::{AuditContext, PageRequest, Role, Tenant, UserKind};
+use storekeep_domain::{AuditContext, PageRequest, Permission, Role, Tenant, UserKind};
 
 use crate::services::accounts;
 use crate::services::{ServiceError, ServiceResult, Services};
@@ -24,6 +24,23 @@ pub async fn list(
         .map(|u| accounts::open_account(&svc.keyring, u))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((items, page.next_cursor))
+}
+
+/// Whether an account of `own_role` holding `own` may give `role`:
+/// nobody hands out more than they hold. Integrations (no role) create no
+/// accounts at all, only an owner adds an owner, and staff give only roles
+/// within their own permissions. `Err` is the refusal's message (a 403).
+pub fn may_give(own_role: Option<Role>, own: &[Permission], role: Role) -> Result<(), String> {
+    let Some(own_role) = own_role else {
+        return Err("staff accounts are created by staff, not by integrations".into());
+    };
+    if role == Role::Owner && own_role != Role::Owner {
+        return Err("only an owner can add an owner".into());
+    }
+    if !role.permissions().iter().all(|p| own.contains(p)) {
+        return Err("you cannot give a role more permissions than you have".into());
+    }
+    Ok(())
 }
 
 /// Adds a staff member, within the plan's `max_staff`.

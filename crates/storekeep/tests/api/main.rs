@@ -25,6 +25,7 @@ mod console_platform;
 mod console_rentals;
 mod console_deals;
 mod console_products;
+mod console_admin;
 mod console_support;
 mod contention;
 mod contract;

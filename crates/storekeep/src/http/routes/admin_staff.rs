@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use storekeep_domain::Role;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,27 +42,8 @@ async fn create_staff(
     actor: AdminActor,
     Json(body): Json<NewStaffBody>,
 ) -> ApiResult<(StatusCode, Json<StaffBody>)> {
-    // Nobody hands out more than they hold: integrations (no role) cannot
-    // create accounts at all, and staff only roles within their own permissions.
-    let Some(own_role) = actor.role else {
-        return Err(ApiError::Forbidden(
-            "staff accounts are created by staff, not by integrations".into(),
-        ));
-    };
-    if body.staff.role == Role::Owner && own_role != Role::Owner {
-        return Err(ApiError::Forbidden("only an owner can add an owner".into()));
-    }
-    if !body
-        .staff
-        .role
-        .permissions()
-        .iter()
-        .all(|p| actor.permissions.contains(p))
-    {
-        return Err(ApiError::Forbidden(
-            "you cannot give a role more permissions than you have".into(),
-        ));
-    }
+    staff::may_give(actor.role, &actor.permissions, body.staff.role)
+        .map_err(ApiError::Forbidden)?;
     let staff = staff::add(
         &state.services,
         &actor.tenant,

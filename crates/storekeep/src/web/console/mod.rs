@@ -17,7 +17,9 @@
 //!   permission its action needs (`Staff::require`) whether or not the
 //!   page showed the button: the server refuses regardless.
 
+pub mod audit;
 pub mod chart;
+pub mod credentials;
 pub mod customers;
 pub mod deals;
 pub mod desk;
@@ -29,6 +31,7 @@ pub mod platform;
 pub mod products;
 pub mod rentals;
 pub mod signin;
+pub mod staff;
 pub mod stock;
 
 use axum::Router;
@@ -122,6 +125,26 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/deals/{id}/end", post(deals::end))
         .route("/console/deals/{id}/delete", post(deals::delete))
         // --- end products ---
+        // --- admin (i18-admin) ---
+        .route(
+            "/console/api-keys",
+            get(credentials::api_keys).post(credentials::create_api_key),
+        )
+        .route(
+            "/console/api-keys/{id}/revoke",
+            post(credentials::revoke_api_key),
+        )
+        .route(
+            "/console/oauth-clients",
+            get(credentials::oauth_clients).post(credentials::create_oauth_client),
+        )
+        .route(
+            "/console/oauth-clients/{id}/revoke",
+            post(credentials::revoke_oauth_client),
+        )
+        .route("/console/audit", get(audit::log))
+        .route("/console/staff", get(staff::list).post(staff::add))
+        // --- end admin ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
