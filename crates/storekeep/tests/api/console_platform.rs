@@ -347,3 +347,76 @@ async fn an_operator_verifies_the_newest_backup_from_the_health_page() {
         "the backup is listed"
     );
 }
+
+#[tokio::test]
+async fn an_operator_creates_a_plan_and_moves_a_shop_onto_it() {
+    let app = web_app().await;
+    staffed_shop(&app, "acme").await;
+    let mut op = operator_console(&app, "ops@platform.example").await;
+    let page = op.get("/console/plans").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("data-plan=\"default\""));
+
+    let bad = submit(
+        &mut op,
+        &page,
+        "/console/plans",
+        &[("name", "Gold Plan!"), ("max_staff", "lots")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"plan-max_staff-problem\""),
+        "{}",
+        bad.body
+    );
+    assert!(!bad.body.contains("data-plan=\"Gold Plan!\""));
+
+    let ok = submit(
+        &mut op,
+        &page,
+        "/console/plans",
+        &[("name", "gold"), ("max_staff", "2"), ("max_products", "")],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let listed = op.follow(ok).await;
+    let row = listed.body.split("data-plan=\"gold\">").nth(1).unwrap();
+    assert!(row.starts_with("<td>gold</td>"), "{row}");
+    let again = submit(&mut op, &page, "/console/plans", &[("name", "gold")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // acme onto gold: its limit of two staff applies at once (it has four).
+    let shops = op.get("/console/shops").await;
+    let moved = submit(
+        &mut op,
+        &shops,
+        "/console/shops/acme/plan",
+        &[("plan", "gold")],
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let tenant: serde_json::Value = app
+        .platform(reqwest::Method::GET, "/api/v1/platform/tenants/acme")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant = tenant.get("tenant").unwrap_or(&tenant);
+    assert_eq!(tenant["plan"], "gold");
+    let unknown = submit(
+        &mut op,
+        &shops,
+        "/console/shops/acme/plan",
+        &[("plan", "platinum")],
+    )
+    .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+}

@@ -220,8 +220,18 @@ impl From<crate::services::ServiceError> for Failure {
 /// database that is down or a transaction that collided — nothing
 /// written); only a fault of the server itself is a 500.
 pub fn error(state: &AppState, desk: &Desk, e: impl Into<Failure>) -> Response {
+    use crate::services::ServiceError;
+    use storekeep_store::StoreError;
     let e = match e.into() {
         Failure::Web(e) => e,
+        // What the web layer words itself (a missing record, a bad page
+        // link, a database that is down).
+        Failure::Service(
+            e @ (ServiceError::BadRequest(_)
+            | ServiceError::Store(
+                StoreError::NotFound(_) | StoreError::InvalidCursor | StoreError::Unavailable(_),
+            )),
+        ) => WebError::from(e),
         Failure::Service(e) => {
             let api = crate::http::error::ApiError::from(e);
             let status = api.status();
