@@ -245,6 +245,94 @@ test('the owner records a rental return with damage charged to the deposit', asy
   expectClean(page);
 });
 
+test('the owner adjusts stock and sees the ledger entry', async () => {
+  const page = owner_page;
+  const first = shop.products[0];
+  await visit(page, shopUrl(shop.slug, `/console/products?q=${encodeURIComponent(first.handle)}`));
+  await pageType(page, 'products');
+  await submit(page, page.locator(`main table a:has-text("${first.title}")`).first());
+  await pageType(page, 'product');
+  const row = page.locator('tr[data-variant]').first();
+  const variant = await row.getAttribute('data-variant');
+  const before = Number(await page.textContent(`[data-on-hand="${variant}"]`));
+  await page.fill(`#delta-${variant}`, '4');
+  await page.fill(`#reason-${variant}`, 'returned from the repair shop');
+  const productPath = path(page);
+  await submit(page, page.getByRole('button', { name: /^Adjust stock/ }).first());
+  check(path(page).endsWith(`/variants/${variant}/ledger`), 'the adjustment lands on the variant\'s ledger');
+  const entry = page.locator('tr.ledger-entry').first();
+  check((await entry.textContent()).includes('returned from the repair shop'), 'the newest ledger entry is the adjustment');
+  check((await entry.textContent()).includes('staff:'), 'recorded as a staff member\'s');
+  await pageType(page, 'ledger');
+  await visit(page, shopUrl(shop.slug, productPath));
+  checkEqual(Number(await page.textContent(`[data-on-hand="${variant}"]`)), before + 4, 'four more on hand');
+  expectClean(page);
+});
+
+test('the owner creates a coupon and a shopper sees it take 10 % off in the cart', async (browser) => {
+  const page = owner_page;
+  await visit(page, shopUrl(shop.slug, '/console/deals'));
+  await pageType(page, 'deals');
+  await submit(page, page.getByRole('link', { name: 'New coupon or deal' }));
+  await pageType(page, 'deal-new');
+  await page.fill('#name', 'Ten off');
+  await page.fill('#code', 'TENOFF');
+  await page.check('#kind-percent');
+  await page.fill('#value', '10');
+  await submit(page, page.getByRole('button', { name: 'Create' }));
+  check((await page.textContent('main')).includes('TENOFF'), 'the coupon is listed');
+  expectClean(page);
+
+  const shopper = await newPage(browser);
+  const product = shop.products[0];
+  await visit(shopper, shopUrl(shop.slug, `/products/${product.handle}`));
+  await submit(shopper, shopper.locator('form.add-to-cart button[type=submit]'));
+  await visit(shopper, shopUrl(shop.slug, '/cart'));
+  await shopper.fill('#coupon_code', 'TENOFF');
+  await submit(shopper, shopper.locator('form.coupon button[type=submit]'));
+  const totals = await shopper.textContent('dl.totals');
+  const tenth = (product.cents / 1000).toFixed(2);
+  check(totals.includes(tenth), `the cart takes ${tenth} off: ${totals}`);
+  await done(shopper);
+});
+
+test('the owner creates an API key, sees it once, and it works', async () => {
+  const page = owner_page;
+  await visit(page, shopUrl(shop.slug, '/console/api-keys'));
+  await pageType(page, 'api-keys');
+  await page.fill('#cred-name', 'warehouse sync');
+  await page.locator('input[name=scope][value="catalog:read"]').check();
+  await submit(page, page.getByRole('button', { name: /^Create/ }));
+  const key = (await page.textContent('#new-secret')).trim();
+  check(key.startsWith('skk_'), `a key is shown: ${key.slice(0, 6)}…`);
+  await pageType(page, 'api-key-created');
+  const used = await api('GET', '/api/v1/admin/products?limit=1', { token: key });
+  checkEqual(used.status, 200, 'the key reads the catalog');
+  await visit(page, shopUrl(shop.slug, '/console/api-keys'));
+  check(!(await page.content()).includes(key), 'the list never shows it again');
+  expectClean(page);
+});
+
+test('every other page of the staff console passes axe', async () => {
+  const page = owner_page;
+  for (const [pathname, name] of [
+    ['/console/customers', 'customers'], ['/console/jobs', 'jobs'], ['/console/rentals/units', 'units'],
+    ['/console/staff', 'staff'], ['/console/audit', 'audit'], ['/console/oauth-clients', 'oauth-clients'],
+    ['/console/products/new', 'product-new'],
+  ]) {
+    await visit(page, shopUrl(shop.slug, pathname));
+    await pageType(page, name);
+  }
+  // A customer's page and a unit's page, from their lists.
+  await visit(page, shopUrl(shop.slug, '/console/customers'));
+  const customer = page.locator('main table a[href^="/console/customers/"]').first();
+  if (await customer.count()) {
+    await submit(page, customer);
+    await pageType(page, 'customer');
+  }
+  expectClean(page);
+});
+
 test('the owner signs out', async () => {
   await submit(owner_page, owner_page.getByRole('button', { name: 'Sign out' }));
   checkEqual(path(owner_page), '/console/signin', 'signed out');
@@ -268,6 +356,8 @@ test('an operator suspends a shop, its storefront answers 404, and resumes it', 
   checkEqual(await page.textContent(`[data-status="${target.slug}"]`), 'active', 'active again');
   await visit(page, shopUrl(target.slug, '/'));
 
+  await visit(page, platformUrl('/console/plans'));
+  await pageType(page, 'platform-plans');
   await visit(page, platformUrl('/console/health'));
   checkEqual(await page.textContent('[data-status="node"]'), 'ready', 'the node is ready');
   await pageType(page, 'platform-health');
