@@ -401,19 +401,12 @@ pub(crate) async fn order_sales(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> StoreResult<Vec<storekeep_domain::CurrencySales>> {
-    use storekeep_store_sql::commerce::{SalesRow, id_floor};
-    let rows: Vec<SalesRow> = sqlx::query_as(sql::ORDER_SALES)
-        .bind(DbId(tenant.0))
-        // An id is made when checkout begins, a moment before the order's
-        // `created_at`: the id range starts earlier by `ID_SLACK`, and the
-        // exact span is the `created_at` condition.
-        .bind(id_floor(from - storekeep_store_sql::commerce::ID_SLACK))
-        .bind(id_floor(to))
-        .bind(from)
-        .bind(to)
-        .fetch_all(&s.pool)
-        .await
-        .map_err(other)?;
+    let rows: Vec<storekeep_store_sql::commerce::SalesRow> =
+        storekeep_store_sql::commerce::order_sales(tenant, from, to)
+            .query_as()
+            .fetch_all(&s.pool)
+            .await
+            .map_err(other)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -423,10 +416,8 @@ pub(crate) async fn count_orders_upto(
     status: OrderStatus,
     cap: i64,
 ) -> StoreResult<i64> {
-    sqlx::query_scalar(sql::COUNT_ORDERS_UPTO)
-        .bind(DbId(tenant.0))
-        .bind(status.as_str())
-        .bind(cap)
+    storekeep_store_sql::commerce::count_orders_upto(tenant, status, cap)
+        .query_scalar()
         .fetch_one(&s.pool)
         .await
         .map_err(other)

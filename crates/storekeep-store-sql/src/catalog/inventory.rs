@@ -81,3 +81,18 @@ pub async fn ledger<B: Backend>(
     let items = rows.into_iter().map(InventoryAdjustment::from).collect();
     Ok(Page::from_rows(items, page, |a| a.id.to_string()))
 }
+
+/// `count(*)` over at most `cap` entries of the `variants_available`
+/// index (migration `20261128000080`; the expression is the index's):
+/// `tenant`'s variants with at most `at_most` units available.
+pub fn count_low_stock_upto(
+    tenant: storekeep_domain::TenantId,
+    at_most: i64,
+    cap: i64,
+) -> crate::stmt::Stmt<(crate::DbId, i64, i64)> {
+    crate::stmt::Stmt::new(
+        "SELECT count(*) FROM (SELECT 1 FROM variants WHERE tenant_id = $1 \
+         AND (on_hand - reserved) <= $2 LIMIT $3) AS capped",
+        (crate::DbId(tenant.0), at_most, cap),
+    )
+}

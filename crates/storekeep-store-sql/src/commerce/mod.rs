@@ -71,3 +71,36 @@ impl From<SalesRow> for storekeep_domain::CurrencySales {
         }
     }
 }
+
+/// [`sql::ORDER_SALES`] of `tenant` over `[from, to)`, bound.
+pub fn order_sales(
+    tenant: storekeep_domain::TenantId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> crate::stmt::Stmt<(DbId, DbId, DbId, DateTime<Utc>, DateTime<Utc>)> {
+    // An id is made when checkout begins, a moment before the order's
+    // `created_at`: the id range starts earlier by `ID_SLACK`, and the
+    // exact span is the `created_at` condition.
+    crate::stmt::Stmt::new(
+        sql::ORDER_SALES,
+        (
+            DbId(tenant.0),
+            id_floor(from - ID_SLACK),
+            id_floor(to),
+            from,
+            to,
+        ),
+    )
+}
+
+/// [`sql::COUNT_ORDERS_UPTO`], bound.
+pub fn count_orders_upto(
+    tenant: storekeep_domain::TenantId,
+    status: storekeep_domain::OrderStatus,
+    cap: i64,
+) -> crate::stmt::Stmt<(DbId, &'static str, i64)> {
+    crate::stmt::Stmt::new(
+        sql::COUNT_ORDERS_UPTO,
+        (DbId(tenant.0), status.as_str(), cap),
+    )
+}

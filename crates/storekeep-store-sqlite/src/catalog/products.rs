@@ -288,24 +288,17 @@ pub(super) async fn count(pool: &Pool, tenant: TenantId) -> StoreResult<i64> {
     product_count(&mut conn, tenant).await
 }
 
-/// `count(*)` over at most `cap` entries of the `variants_available`
-/// index (migration `20261128000080`); the expression is the index's.
 pub(super) async fn count_low_stock_upto(
     pool: &Pool,
     tenant: TenantId,
     at_most: i64,
     cap: i64,
 ) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT 1 FROM variants WHERE tenant_id = $1 \
-         AND (on_hand - reserved) <= $2 LIMIT $3) AS capped",
-    )
-    .bind(DbId(tenant.0))
-    .bind(at_most)
-    .bind(cap)
-    .fetch_one(pool)
-    .await
-    .map_err(other)
+    storekeep_store_sql::catalog::inventory::count_low_stock_upto(tenant, at_most, cap)
+        .query_scalar()
+        .fetch_one(pool)
+        .await
+        .map_err(other)
 }
 
 pub(super) async fn update(
