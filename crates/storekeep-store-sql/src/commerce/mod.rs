@@ -72,12 +72,15 @@ impl From<SalesRow> for storekeep_domain::CurrencySales {
     }
 }
 
+/// What [`sql::ORDER_SALES`] binds: the tenant, the id floors, the span.
+pub type OrderSalesArgs = (DbId, DbId, DbId, DateTime<Utc>, DateTime<Utc>);
+
 /// [`sql::ORDER_SALES`] of `tenant` over `[from, to)`, bound.
 pub fn order_sales(
     tenant: storekeep_domain::TenantId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> crate::stmt::Stmt<(DbId, DbId, DbId, DateTime<Utc>, DateTime<Utc>)> {
+) -> crate::stmt::Stmt<OrderSalesArgs> {
     // An id is made when checkout begins, a moment before the order's
     // `created_at`: the id range starts earlier by `ID_SLACK`, and the
     // exact span is the `created_at` condition.

@@ -314,3 +314,62 @@ async fn console_pages_are_strict_html_never_stored_and_the_stylesheet_is_immuta
     let old = crate::web_support::get(&app, "acme", "/console/assets/console-0000.css").await;
     assert_eq!(old.status, 404);
 }
+
+#[tokio::test]
+async fn a_shop_that_requires_mfa_shows_staff_without_it_nothing_but_the_request_to_turn_it_on() {
+    let app = web_app().await;
+    let owner = staffed_shop(&app, "acme").await;
+    let resp = crate::identity::admin(
+        &app,
+        "acme",
+        &owner,
+        reqwest::Method::PATCH,
+        "/api/v1/admin/settings",
+    )
+    .json(&serde_json::json!({"settings": {"require_staff_mfa": true}}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut b = staff_console(&app, "acme", "staff").await;
+    for path in ["/console", "/console/orders", "/console/products"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            page.body.contains("requires staff to use MFA"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("data-figure"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn signing_in_over_a_dead_session_cookie_keeps_the_new_session() {
+    let app = web_app().await;
+    staffed_shop(&app, "acme").await;
+    let mut b = staff_console(&app, "acme", "staff").await;
+    let stale = b.jar[SESSION].clone();
+    let page = b.get("/console").await;
+    let out = submit(&mut b, &page, "/console/signout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    // The revoked session's cookie is still in the browser (as after a
+    // password reset elsewhere); signing in answers with a new one.
+    b.jar.insert(SESSION.into(), stale.clone());
+    let form = b.get("/console/signin").await;
+    let done = submit(
+        &mut b,
+        &form,
+        "/console/signin",
+        &[("email", "staff@acme.example"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let fresh = b
+        .jar
+        .get(SESSION)
+        .cloned()
+        .expect("the new session cookie is kept");
+    assert_ne!(fresh, stale);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+}

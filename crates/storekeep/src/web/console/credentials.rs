@@ -182,10 +182,20 @@ async fn keys_page(
     created: Option<Created>,
     draft: Draft,
 ) -> Response {
+    // A key just made is shown even when the list cannot be read: its
+    // secret exists nowhere else.
+    let mut unlisted = false;
     let list = match credentials::list_api_keys(&state.services, staff.tenant().id, &q.page()).await
     {
         Ok(l) => l,
-        Err(e) => return page::error(state, &staff.desk, e),
+        Err(e) if created.is_none() => return page::error(state, &staff.desk, e),
+        Err(_) => {
+            unlisted = true;
+            storekeep_domain::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }
+        }
     };
     let rows = list
         .items
@@ -200,8 +210,12 @@ async fn keys_page(
             revoked: k.revoked_at.map(when),
         })
         .collect();
-    let problem = (draft.name_error.is_some() || draft.scopes_error.is_some())
-        .then(|| "The key was not created: see the fields below.".to_owned());
+    let problem = if unlisted {
+        Some("The list of keys could not be read just now; reload the page to see it.".to_owned())
+    } else {
+        (draft.name_error.is_some() || draft.scopes_error.is_some())
+            .then(|| "The key was not created: see the fields below.".to_owned())
+    };
     let main = KeysPage {
         csrf: staff.desk.csrf(state),
         notice: notice(q.done.as_deref(), "API key"),
@@ -352,11 +366,21 @@ async fn clients_page(
     created: Option<Created>,
     draft: Draft,
 ) -> Response {
+    // A client just made is shown even when the list cannot be read: its
+    // secret exists nowhere else.
+    let mut unlisted = false;
     let list = match credentials::list_oauth_clients(&state.services, staff.tenant().id, &q.page())
         .await
     {
         Ok(l) => l,
-        Err(e) => return page::error(state, &staff.desk, e),
+        Err(e) if created.is_none() => return page::error(state, &staff.desk, e),
+        Err(_) => {
+            unlisted = true;
+            storekeep_domain::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }
+        }
     };
     let rows = list
         .items
@@ -370,8 +394,14 @@ async fn clients_page(
             revoked: c.revoked_at.map(when),
         })
         .collect();
-    let problem = (draft.name_error.is_some() || draft.scopes_error.is_some())
-        .then(|| "The client was not created: see the fields below.".to_owned());
+    let problem = if unlisted {
+        Some(
+            "The list of clients could not be read just now; reload the page to see it.".to_owned(),
+        )
+    } else {
+        (draft.name_error.is_some() || draft.scopes_error.is_some())
+            .then(|| "The client was not created: see the fields below.".to_owned())
+    };
     let main = ClientsPage {
         csrf: staff.desk.csrf(state),
         notice: notice(q.done.as_deref(), "OAuth client"),

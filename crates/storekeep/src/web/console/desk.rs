@@ -262,7 +262,25 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     parts.extensions.insert(desk.clone());
     let mut response = next.run(Request::from_parts(parts, body)).await;
+    // The desk's own cookies, but none the handler set itself: a sign-in
+    // that answers with a new session cookie must not be followed by the
+    // removal of the stale one it replaces (browsers apply them in order).
+    let set_by_handler: Vec<String> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_once('=').map(|(name, _)| name.to_owned()))
+        .collect();
     for v in &desk.pending {
+        let name = v
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once('='))
+            .map(|(n, _)| n);
+        if name.is_some_and(|n| set_by_handler.iter().any(|s| s == n)) {
+            continue;
+        }
         response.headers_mut().append(header::SET_COOKIE, v.clone());
     }
     // Console pages are one person's: never stored anywhere.
@@ -427,7 +445,19 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Signed { desk, user } = Signed::from_request_parts(parts, state).await?;
+        let signed = Signed::from_request_parts(parts, state).await?;
+        Staff::of(state, signed)
+    }
+}
+
+impl Staff {
+    /// The staff member of a signed-in desk: 404 at the platform's host, the
+    /// MFA page when the shop requires MFA and the account has none. The
+    /// one place both checks live (the extractor and the first screen use
+    /// it).
+    #[allow(clippy::result_large_err)]
+    pub fn of(state: &AppState, signed: Signed) -> Result<Self, Response> {
+        let Signed { desk, user } = signed;
         let Scope::Shop(shop) = desk.scope.clone() else {
             return Err(WebError::NotFound.into_response());
         };

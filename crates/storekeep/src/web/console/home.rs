@@ -99,11 +99,10 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Response {
             "Overview",
             PlatformHome.render(),
         ),
-        Scope::Shop(ref shop) => {
-            let staff = Staff {
-                shop: shop.clone(),
-                desk: signed.desk.clone(),
-                user: signed.user.clone(),
+        Scope::Shop(_) => {
+            let staff = match Staff::of(&state, signed) {
+                Ok(s) => s,
+                Err(refused) => return refused,
             };
             needs_attention(&state, &staff).await
         }
