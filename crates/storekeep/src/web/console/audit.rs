@@ -13,9 +13,9 @@ use storekeep_domain::Permission;
 use crate::app::AppState;
 use crate::services::audit;
 use crate::web::WebError;
-use crate::web::console::credentials::when;
 use crate::web::console::desk::Staff;
 use crate::web::console::page;
+use crate::web::console::page::when;
 
 /// Entries per page.
 const PAGE_SIZE: u32 = 50;

@@ -12,7 +12,6 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use storekeep_domain::{PageRequest, Permission, ValidationErrors};
 
@@ -27,9 +26,7 @@ use crate::wire::credentials::NewCredentialInput;
 /// Rows per list page.
 const PAGE_SIZE: u32 = 50;
 
-pub fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+pub use crate::web::console::page::when;
 
 /// A list's query: its cursor and the notice of a finished action.
 #[derive(Debug, Default, Deserialize)]

@@ -38,7 +38,7 @@ use crate::wire::orders::{OrderQuery, OrderView, RefundRequest};
 
 /// How the console writes a time.
 pub fn when(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::web::console::page::when(*t)
 }
 
 fn money(m: &Money) -> String {

@@ -280,6 +280,11 @@ pub fn error(state: &AppState, desk: &Desk, e: impl Into<Failure>) -> Response {
     message(state, desk, status, heading, &text)
 }
 
+/// How the console writes a time: `2026-11-28 14:05 UTC`.
+pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// The link to a list's next page: `path` with the list's own filters
 /// (`query`, empty values left out) and `after=<cursor>`; `None` on the
 /// last page. Lists page by keyset only (the store's cursors), never by

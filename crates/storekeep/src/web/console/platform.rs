@@ -83,9 +83,7 @@ impl ShopsPage<'_> {
     }
 }
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+use crate::web::console::page::when;
 
 async fn shops_page(
     state: &AppState,

@@ -177,9 +177,7 @@ fn price_range(p: &Product, currency: &str) -> String {
     }
 }
 
-pub(crate) fn date(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+pub(crate) use crate::web::console::page::when as date;
 
 // --- the list
 

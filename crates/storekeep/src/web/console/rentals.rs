@@ -45,9 +45,7 @@ use crate::wire::rentals::{RentalUnitQuery, UnitStatusInput};
 /// A list's page size.
 const PAGE: u32 = 50;
 
-pub(crate) fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+pub(crate) use crate::web::console::page::when;
 
 fn money(amount: i64, currency: &str) -> String {
     crate::web::money::format(amount, currency, Lang::En)
