@@ -51,6 +51,12 @@ impl Backend for PgBackend {
         Box::pin(crate::write_tx(pool))
     }
 
+    fn snapshot_tx(
+        pool: &Pool<Postgres>,
+    ) -> BoxFut<'_, StoreResult<Transaction<'static, Postgres>>> {
+        Box::pin(crate::snapshot_tx(pool))
+    }
+
     fn lock_tenant(conn: &mut Conn<Postgres>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::lock_tenant(conn, tenant))
     }

@@ -122,6 +122,16 @@ pub(crate) async fn write_tx(
     pool.begin().await.map_err(crate::error::other)
 }
 
+/// A read-only transaction at REPEATABLE READ: every statement reads the
+/// snapshot of its first.
+pub(crate) async fn snapshot_tx(
+    pool: &PgPool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(crate::error::other)
+}
+
 storekeep_store_sql::impl_webhook_store!(PgStore, crate::backend::PgBackend);
 storekeep_store_sql::impl_sealed_store!(PgStore, crate::backend::PgBackend);
 storekeep_store_sql::impl_rental_store!(PgStore, crate::backend::PgBackend);

@@ -223,6 +223,14 @@ pub trait Backend: Send + Sync + 'static {
     /// database's write lock up front).
     fn write_tx(pool: &Pool<Self::Db>) -> BoxFut<'_, StoreResult<Transaction<'static, Self::Db>>>;
 
+    /// A read-only transaction whose statements all read one snapshot (on
+    /// PostgreSQL REPEATABLE READ READ ONLY; on SQLite a deferred `BEGIN`,
+    /// whose first read fixes the snapshot): a view built from several
+    /// statements never shows half of a write that committed between them.
+    fn snapshot_tx(
+        pool: &Pool<Self::Db>,
+    ) -> BoxFut<'_, StoreResult<Transaction<'static, Self::Db>>>;
+
     /// Serialises the shop's limit checks, category tree changes and
     /// imports (a row lock on PostgreSQL; a no-op on SQLite, whose write
     /// transaction already serialises every writer).

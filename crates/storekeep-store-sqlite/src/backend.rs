@@ -45,6 +45,10 @@ impl Backend for SqliteBackend {
         Box::pin(crate::write_tx(pool))
     }
 
+    fn snapshot_tx(pool: &Pool<Sqlite>) -> BoxFut<'_, StoreResult<Transaction<'static, Sqlite>>> {
+        Box::pin(crate::snapshot_tx(pool))
+    }
+
     fn lock_tenant(conn: &mut Conn<Sqlite>, tenant: TenantId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::lock_tenant(conn, tenant))
     }

@@ -149,6 +149,14 @@ pub(crate) async fn write_tx(
         .map_err(crate::error::other)
 }
 
+/// A read transaction: a deferred `BEGIN` takes no lock, and its first read
+/// fixes the snapshot every later statement reads (WAL).
+pub(crate) async fn snapshot_tx(
+    pool: &SqlitePool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN").await.map_err(crate::error::other)
+}
+
 storekeep_store_sql::impl_webhook_store!(SqliteStore, crate::backend::SqliteBackend);
 storekeep_store_sql::impl_sealed_store!(SqliteStore, crate::backend::SqliteBackend);
 storekeep_store_sql::impl_rental_store!(SqliteStore, crate::backend::SqliteBackend);

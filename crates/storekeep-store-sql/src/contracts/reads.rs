@@ -246,7 +246,9 @@ pub async fn contract<B: Backend>(
     tenant: TenantId,
     id: RentalContractId,
 ) -> StoreResult<ContractDetail> {
-    let mut conn = B::conn(pool).await?;
+    // One snapshot: a payment committing between the statements would
+    // otherwise show its installment paid on a contract still overdue.
+    let mut conn = B::snapshot_tx(pool).await?;
     let row: Option<ContractRow> = B::optional(
         &mut conn,
         Stmt::new(CONTRACT_BY_ID, (DbId(id.0), DbId(tenant.0))),
@@ -287,6 +289,7 @@ pub async fn contract<B: Backend>(
             row.map(RentalUnit::try_from).transpose()?
         }
     };
+    B::commit(conn).await?;
     Ok(ContractDetail {
         contract,
         installments: installments.into_iter().map(Installment::from).collect(),

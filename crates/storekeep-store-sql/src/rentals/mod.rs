@@ -398,12 +398,14 @@ pub async fn unit<B: Backend>(
     tenant: TenantId,
     id: RentalUnitId,
 ) -> StoreResult<(RentalUnit, Vec<UnitEvent>)> {
-    let mut conn = B::conn(pool).await?;
+    // One snapshot: the unit's status and its history agree.
+    let mut conn = B::snapshot_tx(pool).await?;
     let stmt = Stmt::new(UNIT_BY_ID, (DbId(id.0), DbId(tenant.0)));
     let row: Option<UnitRow> = B::optional(&mut conn, stmt).await?;
     let unit: RentalUnit = found(row, UNIT)?;
     let stmt = Stmt::new(UNIT_EVENTS, (DbId(tenant.0), DbId(id.0)));
     let rows: Vec<EventRow> = B::all(&mut conn, stmt).await?;
+    B::commit(conn).await?;
     let events = rows
         .into_iter()
         .map(UnitEvent::try_from)
