@@ -127,22 +127,6 @@ fn notice(done: Option<&str>, what: &str) -> Option<String> {
     }
 }
 
-fn unreadable(state: &AppState, staff: &Staff) -> Response {
-    page::error(
-        state,
-        &staff.desk,
-        WebError::BadRequest("The form could not be read.".into()),
-    )
-}
-
-fn bad_query(state: &AppState, staff: &Staff) -> Response {
-    page::error(
-        state,
-        &staff.desk,
-        WebError::BadRequest("This page's address is not valid.".into()),
-    )
-}
-
 // --- API keys ---
 
 pub struct KeyRow {
@@ -247,7 +231,7 @@ pub async fn api_keys(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return bad_query(&state, &staff);
+        return page::bad_request(&state, &staff.desk, "This page's address is not valid.");
     };
     keys_page(&state, &staff, &q, StatusCode::OK, None, Draft::default()).await
 }
@@ -263,7 +247,7 @@ pub async fn create_api_key(
         return r;
     }
     let Ok(Form(fields)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let draft = Draft::read(fields);
     let q = ListQuery::default();
@@ -433,7 +417,7 @@ pub async fn oauth_clients(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return bad_query(&state, &staff);
+        return page::bad_request(&state, &staff.desk, "This page's address is not valid.");
     };
     clients_page(&state, &staff, &q, StatusCode::OK, None, Draft::default()).await
 }
@@ -449,7 +433,7 @@ pub async fn create_oauth_client(
         return r;
     }
     let Ok(Form(fields)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let draft = Draft::read(fields);
     let q = ListQuery::default();

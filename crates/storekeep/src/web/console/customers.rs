@@ -32,10 +32,6 @@ use crate::web::i18n::Lang;
 use crate::web::pages::shopper::see_other;
 use crate::wire::privacy::CustomerExportBody;
 
-fn bad_request(state: &AppState, staff: &Staff, m: impl Into<String>) -> Response {
-    page::error(state, &staff.desk, WebError::BadRequest(m.into()))
-}
-
 fn page_request(limit_raw: &str, after: &str) -> Result<PageRequest, String> {
     let after = Some(after.trim().to_owned()).filter(|a| !a.is_empty());
     PageRequest::new(limit(limit_raw)?, after)
@@ -90,11 +86,15 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = query else {
-        return bad_request(&state, &staff, "The page's parameters could not be read.");
+        return page::bad_request(
+            &state,
+            &staff.desk,
+            "The page's parameters could not be read.",
+        );
     };
     let page = match page_request(&q.limit, &q.after) {
         Ok(p) => p,
-        Err(m) => return bad_request(&state, &staff, m),
+        Err(m) => return page::bad_request(&state, &staff.desk, m),
     };
     let (items, next) = match customers::list(&state.services, staff.tenant(), &page).await {
         Ok(f) => f,
@@ -196,7 +196,7 @@ async fn show(
         page_request("", &q.after).and_then(|o| Ok((o, page_request("", &q.rentals_after)?)));
     let (orders_page, contracts_page) = match pages {
         Ok(p) => p,
-        Err(m) => return bad_request(state, staff, m),
+        Err(m) => return page::bad_request(state, &staff.desk, m),
     };
     let filter = OrderFilter {
         customer_id: Some(id),
@@ -287,7 +287,11 @@ pub async fn detail(
         return page::error(&state, &staff.desk, WebError::NotFound);
     };
     let Ok(Query(q)) = query else {
-        return bad_request(&state, &staff, "The page's parameters could not be read.");
+        return page::bad_request(
+            &state,
+            &staff.desk,
+            "The page's parameters could not be read.",
+        );
     };
     show(&state, &staff, id, StatusCode::OK, &q, Problems::default()).await
 }
@@ -366,11 +370,7 @@ pub async fn erase(
         return r;
     }
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &staff.desk);
     };
     let Some(id) = parse_id(&raw) else {
         return page::error(&state, &staff.desk, WebError::NotFound);

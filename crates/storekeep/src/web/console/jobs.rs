@@ -151,11 +151,7 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The filter could not be read.".into()),
-        );
+        return page::bad_request(&state, &staff.desk, "The filter could not be read.");
     };
     list_page(&state, &staff, StatusCode::OK, q, None).await
 }
@@ -207,11 +203,7 @@ async fn act(
         return page::error(&state, &staff.desk, WebError::NotFound);
     };
     let Ok(Form(f)) = form else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &staff.desk);
     };
     // Only a state's name goes back into the link.
     let back = JobState::parse(f.state.trim()).map(JobState::as_str);

@@ -57,18 +57,6 @@ pub fn status_label(s: OrderStatus) -> &'static str {
     }
 }
 
-fn form_unreadable(state: &AppState, staff: &Staff) -> Response {
-    page::error(
-        state,
-        &staff.desk,
-        WebError::BadRequest("The form could not be read.".into()),
-    )
-}
-
-fn bad_request(state: &AppState, staff: &Staff, m: impl Into<String>) -> Response {
-    page::error(state, &staff.desk, WebError::BadRequest(m.into()))
-}
-
 // ---------------------------------------------------------------- list
 
 /// The list's query: every value as typed (checked here, so a bad one is
@@ -190,11 +178,11 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = query else {
-        return bad_request(&state, &staff, "The filters could not be read.");
+        return page::bad_request(&state, &staff.desk, "The filters could not be read.");
     };
     let wire = match order_query(&q) {
         Ok(w) => w,
-        Err(m) => return bad_request(&state, &staff, m),
+        Err(m) => return page::bad_request(&state, &staff.desk, m),
     };
     let svc = &state.services;
     let found = match orders::parse_query(svc, &wire) {
@@ -695,7 +683,7 @@ async fn do_move(
         return r;
     }
     let Ok(Form(form)) = form else {
-        return form_unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let Some(id) = parse_id(&raw) else {
         return page::error(&state, &staff.desk, WebError::NotFound);
@@ -778,7 +766,7 @@ pub async fn refund(
         return r;
     }
     let Ok(Form(fields)) = form else {
-        return form_unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let Some(id) = parse_id(&raw) else {
         return page::error(&state, &staff.desk, WebError::NotFound);

@@ -280,6 +280,18 @@ pub fn error(state: &AppState, desk: &Desk, e: impl Into<Failure>) -> Response {
     message(state, desk, status, heading, &text)
 }
 
+/// The 400 page of a request the console could not read (a form, a
+/// filter, a page link), with `text` saying which.
+pub fn bad_request(state: &AppState, desk: &Desk, text: impl Into<String>) -> Response {
+    error(state, desk, WebError::BadRequest(text.into()))
+}
+
+/// The 400 page of a form that could not be read (a forged or truncated
+/// post: the console's own forms always are).
+pub fn unreadable_form(state: &AppState, desk: &Desk) -> Response {
+    bad_request(state, desk, "The form could not be read.")
+}
+
 /// How the console writes a time: `2026-11-28 14:05 UTC`.
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()

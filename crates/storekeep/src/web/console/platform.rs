@@ -171,11 +171,7 @@ pub async fn open_shop(
     form: Result<Form<NewShopForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &op.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &op.desk);
     };
     let input = NewTenantInput {
         slug: form.slug.trim().to_owned(),
@@ -250,20 +246,16 @@ pub async fn set_status(
     form: Result<Form<StatusForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &op.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &op.desk);
     };
     let status = match form.status.as_str() {
         "suspended" => TenantStatus::Suspended,
         "active" => TenantStatus::Active,
         _ => {
-            return page::error(
+            return page::bad_request(
                 &state,
                 &op.desk,
-                WebError::BadRequest("The status must be 'active' or 'suspended'.".into()),
+                "The status must be 'active' or 'suspended'.",
             );
         }
     };
@@ -503,11 +495,7 @@ async fn audit_page(
         Some(a) => match a.parse::<i64>() {
             Ok(n) if n > 0 => Some(n),
             _ => {
-                return page::error(
-                    state,
-                    &op.desk,
-                    WebError::BadRequest("this page link is not valid".into()),
-                );
+                return page::bad_request(state, &op.desk, "this page link is not valid");
             }
         },
     };
@@ -594,11 +582,7 @@ pub async fn set_plan(
     form: Result<Form<PlanChoice>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &op.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &op.desk);
     };
     let patch = TenantPatchInput {
         name: None,
@@ -743,11 +727,7 @@ pub async fn create_plan(
     form: Result<Form<NewPlanForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &op.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &op.desk);
     };
     let mut problems = Vec::new();
     let mut number = |field: &str, raw: &str| -> Option<i64> {

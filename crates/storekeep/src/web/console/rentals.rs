@@ -114,22 +114,6 @@ fn conflict(m: &str) -> Refusal {
     }
 }
 
-fn unreadable(state: &AppState, staff: &Staff) -> Response {
-    page::error(
-        state,
-        &staff.desk,
-        WebError::BadRequest("The form could not be read.".into()),
-    )
-}
-
-fn bad_filter(state: &AppState, staff: &Staff) -> Response {
-    page::error(
-        state,
-        &staff.desk,
-        WebError::BadRequest("The filter could not be read.".into()),
-    )
-}
-
 /// An empty value filters nothing.
 fn nonempty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
@@ -193,7 +177,7 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return bad_filter(&state, &staff);
+        return page::bad_request(&state, &staff.desk, "The filter could not be read.");
     };
     let status = nonempty(q.status);
     let query = ContractQuery {
@@ -552,7 +536,7 @@ pub async fn pay(
         return page::error(&state, &staff.desk, WebError::NotFound);
     };
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let installment_id = match f.installment_id.trim() {
         "" => None,
@@ -626,13 +610,13 @@ pub async fn buy_out(
         return page::error(&state, &staff.desk, WebError::NotFound);
     };
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let amount = match f.amount.trim() {
         "" => None,
         raw => match raw.parse::<i64>() {
             Ok(a) => Some(a),
-            Err(_) => return unreadable(&state, &staff),
+            Err(_) => return page::unreadable_form(&state, &staff.desk),
         },
     };
     let body = BuyoutBody {
@@ -674,7 +658,7 @@ pub async fn return_goods(
         return page::error(&state, &staff.desk, WebError::NotFound);
     };
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let typed = ReturnTyped {
         outcome: f.outcome.clone(),
@@ -762,7 +746,7 @@ pub async fn units(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return bad_filter(&state, &staff);
+        return page::bad_request(&state, &staff.desk, "The filter could not be read.");
     };
     let status = nonempty(q.status);
     let query = RentalUnitQuery {
@@ -980,7 +964,7 @@ pub async fn inspect(
         return page::error(&state, &staff.desk, WebError::NotFound);
     };
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let typed = InspectTyped {
         status: f.status.clone(),

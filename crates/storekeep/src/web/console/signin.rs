@@ -17,7 +17,6 @@ use storekeep_domain::Tenant;
 use crate::app::AppState;
 use crate::services::accounts::LoginFailure;
 use crate::services::sign_in::{self as two_step, CodeFailure, FirstStep};
-use crate::web::WebError;
 use crate::web::console::desk::{Desk, SESSION, SIGN_IN, Scope};
 use crate::web::console::page;
 use crate::web::pages::account::origin_of;
@@ -167,11 +166,7 @@ pub async fn submit(
 ) -> Response {
     let next = next_path(&q);
     let Ok(Form(f)) = f else {
-        return page::error(
-            &state,
-            &desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &desk);
     };
     let origin = origin_of(&headers, desk.ip.clone());
     let step = two_step::begin(
@@ -225,11 +220,7 @@ pub async fn code(
 ) -> Response {
     let next = next_path(&q);
     let Ok(Form(f)) = f else {
-        return page::error(
-            &state,
-            &desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &desk);
     };
     let start_again = |state: &AppState, desk: &Desk| {
         let mut r = form(
