@@ -431,3 +431,181 @@ async fn the_overdue_filter_lists_a_contract_behind_on_an_installment() {
     let home = b.get("/console").await;
     assert_eq!(figure(&home, "overdue_rentals"), "1");
 }
+
+#[tokio::test]
+async fn a_contract_is_extended_and_units_are_added_and_graded_in_the_console() {
+    let app = web_app().await;
+    let long = json!({"max_term": 6, "extension_allowed": true});
+    let (s, laptop, id) = rented(&app, "grow", long).await;
+    let mut b = staff_console(&app, "grow", "owner").await;
+
+    // Extension: at most three more months under the plan's six; a number
+    // past that is refused beside the field, nothing appended.
+    let path = format!("/console/rentals/{id}");
+    let page = b.get(&path).await;
+    assert!(page.body.contains("Extend the contract"), "{}", page.body);
+    let extend = format!("/console/rentals/{id}/extend");
+    for (typed, words) in [
+        ("4", "at most 3 more"),
+        ("many", "whole number"),
+        ("0", "at least 1"),
+    ] {
+        let bad = submit(&mut b, &page, &extend, &[("periods", typed)]).await;
+        assert_eq!(
+            bad.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed}: {}",
+            bad.body
+        );
+        assert!(bad.body.contains(words), "{typed}: {}", bad.body);
+        assert!(bad.body.contains("aria-describedby=\"periods-error\""));
+    }
+    assert_eq!(
+        detail(&app, &s, &id).await["installments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let done = submit(&mut b, &page, &extend, &[("periods", "2")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let c = detail(&app, &s, &id).await;
+    assert_eq!(c["term"], 5);
+    assert_eq!(c["installments"].as_array().unwrap().len(), 5);
+    let page = b.follow(done).await;
+    assert!(
+        page.body.contains("The contract was extended"),
+        "{}",
+        page.body
+    );
+
+    // A unit's grade and notes, audited as the unit's change.
+    let unit_path = format!("/console/rentals/units/{laptop}");
+    let page = b.get(&unit_path).await;
+    let bad = submit(
+        &mut b,
+        &page,
+        &unit_path,
+        &[("condition", "z"), ("notes", "")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("must be a, b or c"), "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("aria-describedby=\"edit-condition-error\"")
+    );
+    let u = get(&app, &s, &format!("/api/v1/admin/rental-units/{laptop}")).await;
+    assert_eq!(u["rental_unit"]["condition"], "a");
+    let saved = submit(
+        &mut b,
+        &page,
+        &unit_path,
+        &[("condition", "b"), ("notes", "scratch on the lid")],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let u = get(&app, &s, &format!("/api/v1/admin/rental-units/{laptop}")).await;
+    assert_eq!(u["rental_unit"]["condition"], "b");
+    assert_eq!(u["rental_unit"]["notes"], "scratch on the lid");
+
+    // A new unit: a serial already taken is refused, a new one is added.
+    let page = b.get("/console/rentals/units").await;
+    assert!(page.body.contains("Add a unit"), "{}", page.body);
+    let taken = format!("SN-grow-1");
+    let bad = submit(
+        &mut b,
+        &page,
+        "/console/rentals/units",
+        &[
+            ("variant_id", &s.variant),
+            ("serial", &taken),
+            ("condition", "a"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::CONFLICT, "{}", bad.body);
+    assert!(
+        bad.body.contains(&taken),
+        "the typed serial is kept: {}",
+        bad.body
+    );
+    let bad = submit(
+        &mut b,
+        &page,
+        "/console/rentals/units",
+        &[
+            ("variant_id", "nope"),
+            ("serial", "SN-grow-2"),
+            ("condition", "a"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("aria-describedby=\"variant-error\""));
+    let units = get(&app, &s, "/api/v1/admin/rental-units").await;
+    assert_eq!(units["items"].as_array().unwrap().len(), 1, "{units}");
+    let added = submit(
+        &mut b,
+        &page,
+        "/console/rentals/units",
+        &[
+            ("variant_id", &s.variant),
+            ("serial", "SN-grow-2"),
+            ("condition", "c"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = b.follow(added).await;
+    assert!(page.body.contains("Unit SN-grow-2"), "{}", page.body);
+    let units = get(&app, &s, "/api/v1/admin/rental-units").await;
+    let items = units["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{units}");
+    assert!(items.iter().any(|u| u["serial"] == "SN-grow-2"
+        && u["condition"] == "c"
+        && u["status"] == "available"));
+}
+
+#[tokio::test]
+async fn a_viewer_can_neither_extend_nor_add_nor_grade_units() {
+    let app = web_app().await;
+    let long = json!({"max_term": 6, "extension_allowed": true});
+    let (s, laptop, id) = rented(&app, "still", long).await;
+    let mut v = staff_console(&app, "still", "viewer").await;
+    let page = v.get(&format!("/console/rentals/{id}")).await;
+    assert!(!page.body.contains("Extend the contract"));
+    let units = v.get("/console/rentals/units").await;
+    assert!(!units.body.contains("Add a unit"));
+    let unit_page = v.get(&format!("/console/rentals/units/{laptop}")).await;
+    assert!(!unit_page.body.contains("Grade and notes"));
+    let forged = submit(
+        &mut v,
+        &page,
+        &format!("/console/rentals/{id}/extend"),
+        &[("periods", "1")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let forged = submit(
+        &mut v,
+        &units,
+        "/console/rentals/units",
+        &[("variant_id", &s.variant), ("serial", "SN-still-9")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let forged = submit(
+        &mut v,
+        &unit_page,
+        &format!("/console/rentals/units/{laptop}"),
+        &[("condition", "c"), ("notes", "")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert_eq!(detail(&app, &s, &id).await["term"], 3);
+    let u = get(&app, &s, &format!("/api/v1/admin/rental-units/{laptop}")).await;
+    assert_eq!(u["rental_unit"]["condition"], "a");
+    let all = get(&app, &s, "/api/v1/admin/rental-units").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+}

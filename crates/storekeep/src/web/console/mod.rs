@@ -70,13 +70,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         // --- end operators ---
         // --- rentals (i18-rentals) ---
         .route("/console/rentals", get(rentals::list))
-        .route("/console/rentals/units", get(rentals::units))
-        .route("/console/rentals/units/{id}", get(rentals::unit))
+        .route(
+            "/console/rentals/units",
+            get(rentals::units).post(rentals::add_unit),
+        )
+        .route(
+            "/console/rentals/units/{id}",
+            get(rentals::unit).post(rentals::edit_unit),
+        )
         .route("/console/rentals/units/{id}/status", post(rentals::inspect))
         .route("/console/rentals/{id}", get(rentals::contract))
         .route("/console/rentals/{id}/payments", post(rentals::pay))
         .route("/console/rentals/{id}/buyout", post(rentals::buy_out))
         .route("/console/rentals/{id}/return", post(rentals::return_goods))
+        .route("/console/rentals/{id}/extend", post(rentals::extend))
         .route("/console/jobs", get(jobs::list))
         .route("/console/jobs/{id}/retry", post(jobs::retry))
         .route("/console/jobs/{id}/discard", post(jobs::discard))

@@ -40,7 +40,7 @@ use crate::web::i18n::Lang;
 use crate::web::pages::shopper::see_other;
 use crate::wire::contracts::{BuyoutBody, ContractQuery, InstallmentPaymentBody, ReturnBody};
 use crate::wire::orders::OrderView;
-use crate::wire::rentals::{RentalUnitQuery, UnitStatusInput};
+use crate::wire::rentals::{RentalUnitInput, RentalUnitPatch, RentalUnitQuery, UnitStatusInput};
 
 /// A list's page size.
 const PAGE: u32 = 50;
@@ -126,6 +126,9 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "buyout" => "The buy-out was recorded: the goods are the customer's.",
         "return" => "The return was recorded; the unit waits for its inspection.",
         "inspected" => "The unit's inspection was recorded.",
+        "extended" => "The contract was extended: its new installments are in the schedule.",
+        "unit" => "The unit was saved.",
+        "added" => "The unit was added, available to rent.",
         _ => return None,
     })
 }
@@ -273,6 +276,8 @@ pub struct ReturnTyped {
     pub charge: String,
     pub reason: String,
     pub notes: String,
+    /// The extension form's periods.
+    pub periods: String,
 }
 
 #[derive(Template)]
@@ -310,6 +315,9 @@ struct ContractPage<'a> {
     can_return: bool,
     unpaid: Vec<(String, String)>,
     typed: ReturnTyped,
+    /// The contract may be extended (running, its terms allow it, the
+    /// plan's longest term not reached): by at most this many periods.
+    extend_by: Option<i32>,
 }
 
 impl ContractPage<'_> {
@@ -408,6 +416,8 @@ async fn contract_page(
     };
     let running = matches!(c.status, ContractStatus::Active | ContractStatus::Overdue);
     let can_act = staff.desk.can(Permission::OrdersWrite) && running;
+    let extend_by = (can_act && c.terms.extension_allowed && c.term < c.terms.max_term)
+        .then(|| c.terms.max_term - c.term);
     let customer = customer_of(svc, staff, &d).await;
     let csrf = staff.desk.csrf(state);
     let typed = if typed.outcome.is_empty() {
@@ -452,6 +462,7 @@ async fn contract_page(
         can_return: can_act && end::started(&d),
         unpaid,
         typed,
+        extend_by,
     }
     .render();
     page::render(
@@ -665,6 +676,7 @@ pub async fn return_goods(
         charge: f.charge.clone(),
         reason: f.reason.clone(),
         notes: f.notes.clone(),
+        ..ReturnTyped::default()
     };
     let Some(outcome) = InspectionOutcome::parse(f.outcome.trim()) else {
         let r = Refusal::field("outcome", "must be ok, damaged or missing");
@@ -710,6 +722,46 @@ pub async fn return_goods(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct ExtendForm {
+    #[serde(default)]
+    pub periods: String,
+}
+
+/// `POST /console/rentals/{id}/extend`: more periods on a running
+/// contract, through the API's extension (its terms must allow it and the
+/// plan's longest term bounds it).
+pub async fn extend(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: Result<Form<ExtendForm>, FormRejection>,
+) -> Response {
+    if let Err(r) = staff.require(&state, Permission::OrdersWrite) {
+        return r;
+    }
+    let Some(id) = contract_id(&raw) else {
+        return page::error(&state, &staff.desk, WebError::NotFound);
+    };
+    let Ok(Form(f)) = form else {
+        return page::unreadable_form(&state, &staff.desk);
+    };
+    let typed = ReturnTyped {
+        periods: f.periods.clone(),
+        ..ReturnTyped::default()
+    };
+    let Ok(periods) = f.periods.trim().parse::<i32>() else {
+        let r = Refusal::field("periods", "must be a whole number of periods");
+        return contract_page(&state, &staff, id, r.status, None, Some(&r), typed).await;
+    };
+    let body = crate::wire::contracts::ExtendBody { periods };
+    let audit = staff.desk.audit();
+    match contracts::extend(&state.services, staff.tenant(), id, &body, &audit).await {
+        Ok(_) => see_other(&format!("/console/rentals/{id}?done=extended")),
+        Err(e) => refused(&state, &staff, id, e, typed).await,
+    }
+}
+
 // --- Units -------------------------------------------------------------------
 
 #[derive(Debug, Default, Deserialize)]
@@ -734,6 +786,19 @@ struct UnitsPage<'a> {
     status: &'a str,
     rows: Vec<UnitRow>,
     next: Option<String>,
+    csrf: &'a str,
+    /// `catalog:write`: the add-a-unit form.
+    can_add: bool,
+    notice: Option<&'static str>,
+    problem: Option<&'a str>,
+    refusal: Option<&'a Refusal>,
+    typed: AddTyped,
+}
+
+impl UnitsPage<'_> {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.refusal.and_then(|r| r.get(field))
+    }
 }
 
 /// `GET /console/rentals/units`.
@@ -748,6 +813,27 @@ pub async fn units(
     let Ok(Query(q)) = q else {
         return page::bad_request(&state, &staff.desk, "The filter could not be read.");
     };
+    units_page(&state, &staff, q, StatusCode::OK, None, AddTyped::default()).await
+}
+
+/// What the add-a-unit form typed, and what was refused in it.
+#[derive(Debug, Default)]
+pub struct AddTyped {
+    pub variant_id: String,
+    pub serial: String,
+    pub condition: String,
+    pub notes: String,
+    pub notice: Option<&'static str>,
+}
+
+async fn units_page(
+    state: &AppState,
+    staff: &Staff,
+    q: UnitListQuery,
+    code: StatusCode,
+    refusal: Option<&Refusal>,
+    typed: AddTyped,
+) -> Response {
     let status = nonempty(q.status);
     let query = RentalUnitQuery {
         variant_id: None,
@@ -762,7 +848,7 @@ pub async fn units(
     };
     let found = match found {
         Ok(f) => f,
-        Err(e) => return page::error(&state, &staff.desk, e),
+        Err(e) => return page::error(state, &staff.desk, e),
     };
     let status = status.unwrap_or_default();
     let rows = found
@@ -782,6 +868,7 @@ pub async fn units(
         &[("status", status.as_str())],
         found.next_cursor.as_deref(),
     );
+    let csrf = staff.desk.csrf(state);
     let main = UnitsPage {
         statuses: UnitStatus::ALL
             .iter()
@@ -790,16 +877,73 @@ pub async fn units(
         status: &status,
         rows,
         next,
+        csrf: &csrf,
+        can_add: staff.desk.can(Permission::CatalogWrite),
+        notice: typed.notice,
+        problem: refusal.and_then(|r| r.top.as_deref()),
+        refusal,
+        typed,
     }
     .render();
     page::render(
-        &state,
+        state,
         &staff.desk,
         "/console/rentals",
-        StatusCode::OK,
+        code,
         "Rental units",
         main,
     )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AddUnitForm {
+    #[serde(default)]
+    pub variant_id: String,
+    #[serde(default)]
+    pub serial: String,
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// `POST /console/rentals/units`: a new serial-tracked unit, available,
+/// through the API's unit creation.
+pub async fn add_unit(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: Result<Form<AddUnitForm>, FormRejection>,
+) -> Response {
+    if let Err(r) = staff.require(&state, Permission::CatalogWrite) {
+        return r;
+    }
+    let Ok(Form(f)) = form else {
+        return page::unreadable_form(&state, &staff.desk);
+    };
+    let input = RentalUnitInput {
+        variant_id: f.variant_id.clone(),
+        serial: f.serial.clone(),
+        condition: nonempty(Some(f.condition.clone())),
+        notes: f.notes.clone(),
+    };
+    let typed = AddTyped {
+        variant_id: f.variant_id,
+        serial: f.serial,
+        condition: f.condition,
+        notes: f.notes,
+        notice: None,
+    };
+    let audit = staff.desk.audit();
+    match units::add(&state.services, staff.tenant(), input, &audit).await {
+        Ok(u) => see_other(&format!("/console/rentals/units/{}?done=added", u.id)),
+        Err(e) => match refusal(e) {
+            Ok(r) => {
+                let q = UnitListQuery::default();
+                units_page(&state, &staff, q, r.status, Some(&r), typed).await
+            }
+            Err(e) => page::error(&state, &staff.desk, e),
+        },
+    }
 }
 
 pub struct EventRow {
@@ -811,12 +955,14 @@ pub struct EventRow {
     pub at: String,
 }
 
-/// What the inspection form shows again after a refusal.
+/// What the unit page's forms show again after a refusal: the inspection
+/// form's fields, or the grade-and-notes form's.
 #[derive(Debug, Default, Clone)]
 pub struct InspectTyped {
     pub status: String,
     pub condition: String,
     pub note: String,
+    pub edit: Option<EditTyped>,
 }
 
 #[derive(Template)]
@@ -838,12 +984,34 @@ struct UnitPage<'a> {
     history: Vec<EventRow>,
     can_inspect: bool,
     typed: InspectTyped,
+    /// `catalog:write`: the grade-and-notes form.
+    can_edit: bool,
+    edit: EditTyped,
 }
 
 impl UnitPage<'_> {
+    /// A refusal of the inspection form.
     fn err(&self, field: &str) -> Option<&str> {
-        self.refusal.and_then(|r| r.get(field))
+        self.refusal
+            .filter(|_| !self.edit.refused)
+            .and_then(|r| r.get(field))
     }
+
+    /// A refusal of the grade-and-notes form.
+    fn edit_err(&self, field: &str) -> Option<&str> {
+        self.refusal
+            .filter(|_| self.edit.refused)
+            .and_then(|r| r.get(field))
+    }
+}
+
+/// What the grade-and-notes form shows (the unit's own values, or what
+/// was typed into a refused post).
+#[derive(Debug, Default, Clone)]
+pub struct EditTyped {
+    pub condition: String,
+    pub notes: String,
+    pub refused: bool,
 }
 
 fn unit_id(raw: &str) -> Option<RentalUnitId> {
@@ -899,6 +1067,12 @@ async fn unit_page(
             })
             .collect(),
         can_inspect: u.status == UnitStatus::Inspection && staff.desk.can(Permission::CatalogWrite),
+        can_edit: staff.desk.can(Permission::CatalogWrite),
+        edit: typed.edit.clone().unwrap_or_else(|| EditTyped {
+            condition: u.condition.as_str().into(),
+            notes: u.notes.clone(),
+            refused: false,
+        }),
         typed,
     }
     .render();
@@ -970,6 +1144,7 @@ pub async fn inspect(
         status: f.status.clone(),
         condition: f.condition.clone(),
         note: f.note.clone(),
+        edit: None,
     };
     let input = UnitStatusInput {
         status: f.status.trim().to_owned(),
@@ -981,6 +1156,56 @@ pub async fn inspect(
         Ok(_) => see_other(&format!("/console/rentals/units/{id}?done=inspected")),
         Err(e) => match refusal(e) {
             Ok(r) => unit_page(&state, &staff, id, r.status, None, Some(&r), typed).await,
+            Err(e) => page::error(&state, &staff.desk, e),
+        },
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EditUnitForm {
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// `POST /console/rentals/units/{id}`: a unit's grade and notes, through
+/// the API's unit update (audited; the unit's status moves elsewhere).
+pub async fn edit_unit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: Result<Form<EditUnitForm>, FormRejection>,
+) -> Response {
+    if let Err(r) = staff.require(&state, Permission::CatalogWrite) {
+        return r;
+    }
+    let Some(id) = unit_id(&raw) else {
+        return page::error(&state, &staff.desk, WebError::NotFound);
+    };
+    let Ok(Form(f)) = form else {
+        return page::unreadable_form(&state, &staff.desk);
+    };
+    let patch = RentalUnitPatch {
+        condition: Some(f.condition.trim().to_owned()),
+        notes: Some(f.notes.clone()),
+    };
+    let audit = staff.desk.audit();
+    match units::update(&state.services, staff.tenant(), id, patch, &audit).await {
+        Ok(_) => see_other(&format!("/console/rentals/units/{id}?done=unit")),
+        Err(e) => match refusal(e) {
+            Ok(r) => {
+                let edit = EditTyped {
+                    condition: f.condition,
+                    notes: f.notes,
+                    refused: true,
+                };
+                let typed = InspectTyped {
+                    edit: Some(edit),
+                    ..InspectTyped::default()
+                };
+                unit_page(&state, &staff, id, r.status, None, Some(&r), typed).await
+            }
             Err(e) => page::error(&state, &staff.desk, e),
         },
     }
