@@ -86,7 +86,7 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-pub(super) const CSV_COLUMNS: &[&str] = &[
+pub const CSV_COLUMNS: &[&str] = &[
     "handle",
     "title",
     "description",
@@ -478,6 +478,43 @@ pub async fn import(
     Ok(report)
 }
 
+/// A row error's message (as [`import`] reports it: `column: problem`
+/// parts joined by `; `, or a whole-row sentence) split by the CSV column
+/// each part names, for a page that lists column and message apart. A
+/// part naming no column (a row that is not valid CSV, a JSON line) has
+/// the column `""`; a part without its own column continues the previous
+/// one (a message that itself contains `; `).
+pub fn columns_of(message: &str) -> Vec<(String, String)> {
+    let root = |field: &str| field.split(['[', '.']).next().unwrap_or("").to_owned();
+    let known = |c: &str| CSV_COLUMNS.contains(&c) || c == "variants";
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in message.split("; ") {
+        let labelled = part
+            .split_once(": ")
+            .filter(|(field, _)| known(&root(field)) && !field.contains(' '));
+        // A store refusal names its column first: "sku belongs to …".
+        let named = part
+            .split_once(' ')
+            .map(|(first, _)| first)
+            .filter(|first| known(first));
+        match (labelled, named) {
+            (Some((field, problem)), _) => out.push((field.to_owned(), problem.to_owned())),
+            (None, Some(column)) => out.push((column.to_owned(), part.to_owned())),
+            (None, None) if part.starts_with("a category handle") => {
+                out.push(("categories".into(), part.to_owned()));
+            }
+            (None, None) => match out.last_mut() {
+                Some((_, m)) => {
+                    m.push_str("; ");
+                    m.push_str(part);
+                }
+                None => out.push((String::new(), part.to_owned())),
+            },
+        }
+    }
+    out
+}
+
 fn csv_out<W: std::io::Write>(out: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
         .has_headers(false)
@@ -599,6 +636,40 @@ pub async fn export(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_row_error_splits_by_the_columns_it_names() {
+        use super::columns_of;
+        let pairs = |m: &str| columns_of(m);
+        assert_eq!(
+            pairs("price: 'abc' is not a whole number; sku: must be 1 to 64 characters long"),
+            vec![
+                ("price".to_owned(), "'abc' is not a whole number".to_owned()),
+                (
+                    "sku".to_owned(),
+                    "must be 1 to 64 characters long".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            pairs("sku belongs to another product"),
+            vec![(
+                "sku".to_owned(),
+                "sku belongs to another product".to_owned()
+            )]
+        );
+        assert_eq!(
+            pairs("a quoted field opened on line 3 is never closed; close the quote"),
+            vec![(
+                String::new(),
+                "a quoted field opened on line 3 is never closed; close the quote".to_owned()
+            )]
+        );
+        assert_eq!(
+            pairs("categories[0]: must be a handle; x"),
+            vec![("categories[0]".to_owned(), "must be a handle; x".to_owned())]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -29,10 +29,13 @@ pub fn limits_for(state: &AppState, method: &Method, path: &str) -> (usize, Dura
         return (settings.body_limit_bytes, IMPORT_TIMEOUT);
     }
     if method == Method::POST {
-        if path == "/api/v1/admin/imports/products" {
+        // The console's upload forms take the same files as the API's.
+        if path == "/api/v1/admin/imports/products" || path == "/console/products/import" {
             return (IMPORT_BODY_LIMIT, IMPORT_TIMEOUT);
         }
-        if path.starts_with("/api/v1/admin/products/") && path.ends_with("/images") {
+        if (path.starts_with("/api/v1/admin/products/") || path.starts_with("/console/products/"))
+            && path.ends_with("/images")
+        {
             return (
                 settings.media.max_image_bytes + MULTIPART_OVERHEAD,
                 settings.request_timeout,

@@ -1,5 +1,7 @@
 //! The console's deals and coupons: the keyset-paged list
-//! (`Permission::CatalogRead`), a new coupon or automatic order deal, and
+//! (`Permission::CatalogRead`), a new coupon or automatic deal (off the
+//! whole order, or off chosen products — found with a search box, never
+//! a list of the whole catalog — or categories), and
 //! ending or deleting one (`Permission::CatalogWrite`), all through
 //! `services::deals` — the admin API's rules and messages.
 
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use storekeep_domain::{Deal, DealId, DealKind, Money, PageRequest, Permission};
 
 use crate::app::AppState;
-use crate::services::deals;
+use crate::services::{ServiceError, deals, products as catalog_products};
 use crate::web::WebError;
 use crate::web::console::desk::Staff;
 use crate::web::console::page;
@@ -23,6 +25,8 @@ use crate::web::i18n::Lang;
 use crate::web::money;
 use crate::web::pages::shopper::see_other;
 use crate::wire::deals::DealInput;
+use crate::wire::storefront::SearchParams;
+use storekeep_store::StoreError;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -162,6 +166,66 @@ pub struct NewForm {
     max_uses: String,
     #[serde(default)]
     max_uses_per_customer: String,
+    /// `order` (the default), `products` or `categories`.
+    #[serde(default)]
+    applies_to: String,
+    /// The product search's words.
+    #[serde(default)]
+    q: String,
+    /// The chosen products' and categories' ids (checkboxes).
+    #[serde(skip)]
+    products: Vec<String>,
+    #[serde(skip)]
+    categories: Vec<String>,
+}
+
+impl NewForm {
+    /// The form from its fields as posted (checkboxes repeat a name).
+    fn of(pairs: &[(String, String)]) -> Self {
+        let one = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let all = |k: &str| -> Vec<String> {
+            let mut v: Vec<String> = pairs
+                .iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .collect();
+            v.dedup();
+            v
+        };
+        Self {
+            name: one("name"),
+            code: one("code"),
+            kind: one("kind"),
+            value: one("value"),
+            starts_at: one("starts_at"),
+            ends_at: one("ends_at"),
+            max_uses: one("max_uses"),
+            max_uses_per_customer: one("max_uses_per_customer"),
+            applies_to: one("applies_to"),
+            q: one("q"),
+            products: all("product"),
+            categories: all("category"),
+        }
+    }
+}
+
+/// Most products the console's form takes for one deal (the API takes
+/// up to 1000); the page lists what it shows, so it stays small.
+const MAX_CHOSEN: usize = 50;
+/// Most products one search shows.
+const FOUND: u32 = 20;
+
+/// A product or category the form offers.
+struct Pick {
+    value: String,
+    label: String,
+    checked: bool,
 }
 
 #[derive(Template)]
@@ -170,23 +234,97 @@ struct NewPage<'a> {
     csrf: String,
     f: &'a NewForm,
     amount: bool,
+    target: &'a str,
+    products: Vec<Pick>,
+    searched: bool,
+    categories: Vec<Pick>,
     problems: Problems,
     currency: &'a str,
 }
 
-fn render_new(
+/// The new-deal page: the chosen products (checked) and the search's
+/// finds (at most [`FOUND`]), every category (a shop's categories are few
+/// and the product page lists them all too).
+async fn render_new(
     state: &AppState,
     staff: &Staff,
     status: StatusCode,
     f: &NewForm,
-    problems: Problems,
+    mut problems: Problems,
 ) -> Response {
+    let svc = &state.services;
+    let tenant = staff.tenant();
+    let mut products = Vec::new();
+    for raw in f.products.iter().take(MAX_CHOSEN) {
+        let Ok(id) = raw.parse() else { continue };
+        match catalog_products::get(svc, tenant, id).await {
+            Ok(p) => products.push(Pick {
+                value: p.id.to_string(),
+                label: format!("{} ({})", p.title, p.handle),
+                checked: true,
+            }),
+            // Not the shop's (or gone): not offered again.
+            Err(ServiceError::Store(StoreError::NotFound(_))) => {}
+            Err(e) => return page::error(state, &staff.desk, e),
+        }
+    }
+    let searched = !f.q.trim().is_empty();
+    if searched {
+        let params = SearchParams {
+            q: f.q.trim().to_owned(),
+            limit: Some(FOUND),
+            after: None,
+        };
+        match catalog_products::search(svc, tenant, &params).await {
+            Ok(found) => {
+                for p in found.items.into_iter().take(FOUND as usize) {
+                    let value = p.id.to_string();
+                    if !products.iter().any(|c| c.value == value) {
+                        products.push(Pick {
+                            value,
+                            label: format!("{} ({})", p.title, p.handle),
+                            checked: false,
+                        });
+                    }
+                }
+            }
+            Err(ServiceError::Invalid(v)) => {
+                for e in v.0 {
+                    problems.add("q", e.message);
+                }
+            }
+            Err(e) => return page::error(state, &staff.desk, e),
+        }
+    }
+    let categories = match catalog_products::categories(svc, tenant).await {
+        Ok(c) => c
+            .into_iter()
+            .map(|c| {
+                let value = c.id.to_string();
+                Pick {
+                    checked: f.categories.contains(&value),
+                    value,
+                    label: c.name,
+                }
+            })
+            .collect(),
+        Err(e) => return page::error(state, &staff.desk, e),
+    };
+    let target = match f.applies_to.as_str() {
+        "products" => "products",
+        "categories" => "categories",
+        _ => "order",
+    };
     let main = NewPage {
         csrf: staff.desk.csrf(state),
         f,
         amount: f.kind == "amount",
+        target,
+        products,
+        searched,
+        categories,
         problems,
-        currency: &staff.tenant().settings.currency,
+        currency: &tenant.settings.currency,
     }
     .render();
     page::render(
@@ -211,6 +349,7 @@ pub async fn new_page(State(state): State<AppState>, staff: Staff) -> Response {
         &NewForm::default(),
         Problems::default(),
     )
+    .await
 }
 
 /// A `datetime-local` value, read as UTC; empty is none.
@@ -250,18 +389,31 @@ fn parse_number(p: &mut Problems, field: &str, raw: &str) -> Option<i64> {
 }
 
 /// `POST /console/deals/new`: a coupon (with a code) or an automatic deal
-/// (without), off the whole order.
+/// (without), off the whole order or off chosen products or categories.
+/// The form's "Find products" button (`action=search`) posts here too: the
+/// page comes back with the search's finds and nothing is written.
 pub async fn create(
     State(state): State<AppState>,
     staff: Staff,
-    form: Result<Form<NewForm>, FormRejection>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     if let Err(r) = staff.require(&state, Permission::CatalogWrite) {
         return r;
     }
-    let Ok(Form(f)) = form else {
+    let Ok(Form(pairs)) = form else {
         return unreadable(&state, &staff);
     };
+    let f = NewForm::of(&pairs);
+    let searching = pairs.iter().any(|(k, v)| k == "action" && v == "search");
+    if searching {
+        let mut p = Problems::default();
+        let mut status = StatusCode::OK;
+        if f.q.trim().is_empty() {
+            p.add("q", "Type words of a product's title, or its handle");
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        return render_new(&state, &staff, status, &f, p).await;
+    }
     let tenant = staff.tenant();
     let currency = tenant.settings.currency.clone();
     let mut p = Problems::default();
@@ -298,17 +450,66 @@ pub async fn create(
     let ends_at = parse_when(&mut p, "ends_at", &f.ends_at);
     let max_uses = parse_number(&mut p, "max_uses", &f.max_uses);
     let per_customer = parse_number(&mut p, "max_uses_per_customer", &f.max_uses_per_customer);
+    let applies_to = match f.applies_to.as_str() {
+        "" | "order" => "order",
+        "products" => "products",
+        "categories" => "categories",
+        _ => {
+            p.add(
+                "applies_to",
+                "Choose the whole order, products or categories",
+            );
+            "order"
+        }
+    };
+    // Only the chosen target's picks count (the other list's checkboxes
+    // may still be ticked from an earlier choice).
+    let mut product_ids = Vec::new();
+    let mut category_ids = Vec::new();
+    match applies_to {
+        "products" if f.products.is_empty() => p.add("products", "Choose at least one product"),
+        "products" if f.products.len() > MAX_CHOSEN => p.add(
+            "products",
+            format!("Choose at most {MAX_CHOSEN} products here (the API takes more)"),
+        ),
+        "products" => {
+            for raw in &f.products {
+                match raw.parse() {
+                    Ok(id) => product_ids.push(id),
+                    Err(_) => {
+                        p.add("products", "Choose products of this shop");
+                        break;
+                    }
+                }
+            }
+        }
+        "categories" if f.categories.is_empty() => {
+            p.add("categories", "Choose at least one category");
+        }
+        "categories" => {
+            for raw in &f.categories {
+                match raw.parse() {
+                    Ok(id) => category_ids.push(id),
+                    Err(_) => {
+                        p.add("categories", "Choose categories of this shop");
+                        break;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
     if !p.is_empty() {
-        return render_new(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, &f, p);
+        return render_new(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, &f, p).await;
     }
     let input = DealInput {
         name: f.name.clone(),
         description: String::new(),
         percent_off,
         amount_off,
-        applies_to: "order".into(),
-        product_ids: Vec::new(),
-        category_ids: Vec::new(),
+        applies_to: applies_to.into(),
+        product_ids,
+        category_ids,
         code: (!f.code.trim().is_empty()).then(|| f.code.clone()),
         starts_at,
         ends_at,
@@ -324,9 +525,11 @@ pub async fn create(
         }
         Err(e) => match refusal(e, |field| match field {
             "percent_off" | "amount_off" => Some("value"),
+            "product_ids" => Some("products"),
+            "category_ids" => Some("categories"),
             _ => None,
         }) {
-            Ok((status, p)) => render_new(&state, &staff, status, &f, p),
+            Ok((status, p)) => render_new(&state, &staff, status, &f, p).await,
             Err(e) => page::error(&state, &staff.desk, e),
         },
     }

@@ -16,7 +16,9 @@
 //!   (`web::csrf::check_origin`), and a `csrf` field equal to an HMAC,
 //!   under a key of its own (`Keyring::mac("web.console.csrf", …)`, so no
 //!   storefront token is ever one here), of the desk and the session's id
-//!   — or, before sign-in, the browser's random id (`sk_browser`).
+//!   — or, before sign-in, the browser's random id (`sk_browser`). A
+//!   `multipart/form-data` upload carries its token in the query instead
+//!   ([`upload_token`]), so the file is never buffered here.
 
 use std::sync::Arc;
 
@@ -147,6 +149,27 @@ pub fn token(keyring: &crate::crypto::Keyring, desk: &Desk) -> String {
     };
     let message = format!("{}\n{binding}", desk.scope.key());
     URL_SAFE_NO_PAD.encode(keyring.mac("web.console.csrf", message.as_bytes()))
+}
+
+/// The token of an upload form posting to `path` (its `?csrf=`): the form
+/// token's binding plus the path, under a purpose of its own, so a token
+/// seen in a URL (a proxy's log) is worth one upload path of one session
+/// and no other form.
+pub fn upload_token(keyring: &crate::crypto::Keyring, desk: &Desk, path: &str) -> String {
+    let binding = match &desk.user {
+        Some(u) => format!("session:{}", u.session.id),
+        None => format!("browser:{}", desk.browser),
+    };
+    let message = format!("{}\n{binding}\n{path}", desk.scope.key());
+    URL_SAFE_NO_PAD.encode(keyring.mac("web.console.upload", message.as_bytes()))
+}
+
+fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("multipart/form-data"))
 }
 
 /// The desk `parts`' host opens: `None` when it opens none (a suspended
@@ -344,6 +367,23 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     if let Err(r) = csrf::check_origin(&parts.headers) {
         return csrf::refused(r);
+    }
+    // A file upload (`multipart/form-data`) carries its token in the
+    // query (`?csrf=`), an upload token of its own bound to the session and
+    // the path (see [`upload_token`]): its body is never buffered here, the
+    // route's own body limit (`http::middleware::limits`) bounds it.
+    if is_multipart(&parts.headers) {
+        let expected = upload_token(&state.services.keyring, &desk, parts.uri.path());
+        let presented = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == csrf::FIELD)
+                .map(|(_, v)| v.into_owned())
+        });
+        let ok = presented.is_some_and(|t| bool::from(expected.as_bytes().ct_eq(t.as_bytes())));
+        if !ok {
+            return csrf::refused(Refusal::BadToken);
+        }
+        return next.run(Request::from_parts(parts, body)).await;
     }
     if !csrf::is_form(&parts.headers) {
         return csrf::refused(Refusal::NotAForm);

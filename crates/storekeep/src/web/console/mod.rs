@@ -24,6 +24,8 @@ pub mod customers;
 pub mod deals;
 pub mod desk;
 pub mod home;
+pub mod images;
+pub mod import;
 pub mod jobs;
 pub mod orders;
 pub mod page;
@@ -152,6 +154,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/audit", get(audit::log))
         .route("/console/staff", get(staff::list).post(staff::add))
         // --- end admin ---
+        // --- images, deal targets, import (i18-import) ---
+        .route(
+            "/console/products/import",
+            get(import::page).post(import::upload),
+        )
+        .route("/console/products/{id}/images", post(images::upload))
+        .route(
+            "/console/products/{id}/images/{image}/delete",
+            post(images::delete),
+        )
+        // --- end images, deal targets, import ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.

@@ -160,6 +160,8 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "created" => Some("The product was created."),
         "saved" => Some("The product was saved."),
         "variant" => Some("The variant was added."),
+        "image" => Some("The image was added."),
+        "image-removed" => Some("The image was removed."),
         _ => None,
     }
 }
@@ -516,6 +518,7 @@ struct VariantRow {
 }
 
 struct ImageRow {
+    id: String,
     url: String,
     alt: String,
     size: String,
@@ -561,18 +564,30 @@ struct ShowPage<'a> {
     v: &'a VariantForm,
     vproblems: Problems,
     currency: &'a str,
+    /// The upload form's action, its token in the query (see
+    /// `desk::upload_token`).
+    upload_action: String,
+    image_alt: &'a str,
+    iproblems: Problems,
 }
 
 /// What a product page shows besides the product: a notice, or a refused
 /// form's values and messages.
-struct Shown<'a> {
-    status: StatusCode,
-    notice: Option<&'static str>,
-    edit: Option<(&'a EditValues, Problems)>,
-    variant: Option<(&'a VariantForm, Problems)>,
+pub(crate) struct Shown<'a> {
+    pub status: StatusCode,
+    pub notice: Option<&'static str>,
+    pub edit: Option<(&'a EditValues, Problems)>,
+    pub variant: Option<(&'a VariantForm, Problems)>,
+    /// A refused image upload: the alt text typed and the messages.
+    pub image: Option<(&'a str, Problems)>,
 }
 
-async fn render_show(state: &AppState, staff: &Staff, product: &Product, s: Shown<'_>) -> Response {
+pub(crate) async fn render_show(
+    state: &AppState,
+    staff: &Staff,
+    product: &Product,
+    s: Shown<'_>,
+) -> Response {
     let tenant = staff.tenant();
     let categories = match products::categories(&state.services, tenant).await {
         Ok(c) => c,
@@ -588,6 +603,12 @@ async fn render_show(state: &AppState, staff: &Staff, product: &Product, s: Show
     let (e, problems) = s.edit.unwrap_or((&stored, Problems::default()));
     let blank = VariantForm::default();
     let (v, vproblems) = s.variant.unwrap_or((&blank, Problems::default()));
+    let (image_alt, iproblems) = s.image.unwrap_or(("", Problems::default()));
+    let upload_path = format!("/console/products/{}/images", product.id);
+    let upload_action = format!(
+        "{upload_path}?csrf={}",
+        crate::web::console::desk::upload_token(&state.services.keyring, &staff.desk, &upload_path)
+    );
     let currency = &tenant.settings.currency;
     let main = ShowPage {
         csrf: staff.desk.csrf(state),
@@ -623,6 +644,7 @@ async fn render_show(state: &AppState, staff: &Staff, product: &Product, s: Show
             .images
             .iter()
             .map(|i| ImageRow {
+                id: i.id.to_string(),
                 url: i.url.clone(),
                 alt: if i.alt.is_empty() {
                     "(no alt text)".into()
@@ -635,6 +657,9 @@ async fn render_show(state: &AppState, staff: &Staff, product: &Product, s: Show
         v,
         vproblems,
         currency,
+        upload_action,
+        image_alt,
+        iproblems,
     }
     .render();
     page::render(
@@ -677,6 +702,7 @@ pub async fn show(
         notice: notice(Some(&done)),
         edit: None,
         variant: None,
+        image: None,
     };
     render_show(&state, &staff, &product, shown).await
 }
@@ -736,6 +762,7 @@ pub async fn update(
                     notice: None,
                     edit: Some((&values, p)),
                     variant: None,
+                    image: None,
                 };
                 return render_show(&state, &staff, &product, shown).await;
             }
@@ -764,6 +791,7 @@ pub async fn update(
                     notice: None,
                     edit: Some((&values, p)),
                     variant: None,
+                    image: None,
                 };
                 render_show(&state, &staff, &product, shown).await
             }
@@ -814,6 +842,7 @@ pub async fn add_variant(
         notice: None,
         edit: None,
         variant: Some((&f, p)),
+        image: None,
     };
     if !problems.is_empty() {
         let shown = refused(StatusCode::UNPROCESSABLE_ENTITY, problems);
