@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """scripts/bench console: server time per console page on a large shop.
 
-    console.py BIN WORK [PG_URL]
+    console.py BIN CHECKOUT_BENCH WORK [PG_URL]
 
 For SQLite (always) and PostgreSQL (when PG_URL is given): a shop of
 PRODUCTS (default 100,000) products imported from a CSV with the CLI and
-ORDERS (default 100,000) orders — one real checkout through the API, then
-copied with set-based SQL (new UUIDv7-shaped ids a second apart, statuses
-cycling through paid/fulfilled/delivered/pending_payment, its lines with
-them) — then the server started on it, a staff owner signed in through the
+ORDERS (default 100,000) orders placed through the storefront API by
+CHECKOUT_BENCH (64 concurrent clients, real checkouts: each order's
+customer data sealed as any order's is; orders cannot be copied by SQL, as
+sealed fields are bound to their row), their statuses then spread by SQL
+(a quarter each paid, fulfilled, delivered, awaiting payment), the job
+runner off (so the shop keeps its 100,000 confirmation-email jobs and the
+timings are not shared with sending them) — then the server started on
+it, a staff owner signed in through the
 console's own sign-in form, and each console page fetched ROUNDS (default
 200) times one after another over one keep-alive connection after a
 warm-up. Prints p50 and p99 in milliseconds per page, beside
@@ -30,8 +34,8 @@ import tempfile
 import time
 import urllib.parse
 
-BIN, WORK = sys.argv[1], sys.argv[2]
-PG_URL = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+BIN, CHECKOUT_BENCH, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+PG_URL = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
 PRODUCTS = int(os.environ.get("PRODUCTS", "100000"))
 ORDERS = int(os.environ.get("ORDERS", "100000"))
 ROUNDS = int(os.environ.get("ROUNDS", "200"))
@@ -53,7 +57,8 @@ class Shop:
         self.dir = tempfile.mkdtemp(dir=WORK)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEP_")}
         self.env.update(STOREKEEP_DATA_DIR=self.dir, STOREKEEP_BASE_DOMAIN="localhost",
-                        STOREKEEP_LOG_LEVEL="warn", STOREKEEP_SHUTDOWN_DRAIN_SECS="0")
+                        STOREKEEP_LOG_LEVEL="warn", STOREKEEP_SHUTDOWN_DRAIN_SECS="0",
+                        STOREKEEP_JOBS_ENABLED="false")
         if db_url:
             self.env["STOREKEEP_DATABASE_URL"] = db_url
             # PostgreSQL needs its keys configured (SQLite generates them).
@@ -129,48 +134,54 @@ class Shop:
         return cols
 
 
+# The variants the orders buy (their ids go on CHECKOUT_BENCH's command
+# line), each stocked for ORDERS / SELLING orders and more.
+SELLING = 2000
+
+
 def write_csv(path):
     with open(path, "w") as f:
         f.write("handle,title,description,status,tags,sku,options,price,inventory\n")
         for i in range(PRODUCTS):
+            stock = ORDERS // SELLING + 10 if i < SELLING else 5 + i % 7
             f.write(f"item-{i:06d},Refurbished widget {i},Tested and cleaned; {i % 97} in the series,"
                     f"active,refurbished|widget,SKU-{i:06d},Condition=Grade {'ABC'[i % 3]},"
-                    f"{1000 + i % 5000},{5 + i % 7}\n")
+                    f"{1000 + i % 5000},{stock}\n")
 
 
-def uuid7_sql(pg, ms, k):
-    """An id whose first 48 bits are the millisecond `ms` (a SQL expression
-    of the row number `k`): UUIDv7-shaped, so ids order by time."""
-    if pg:
-        return (f"(lpad(to_hex(({ms}) >> 16), 8, '0') || '-' || lpad(to_hex(({ms}) & 65535), 4, '0') "
-                f"|| '-7000-8000-' || lpad(to_hex({k}), 12, '0'))::uuid")
-    return f"printf('%08x-%04x-7000-8000-%012x', ({ms}) >> 16, ({ms}) & 65535, {k})"
+def selling_variants(shop):
+    """The ids of the variants of the first SELLING products (by handle)."""
+    q = ("SELECT v.id FROM variants v JOIN products p ON p.id = v.product_id "
+         f"WHERE p.handle < 'item-{SELLING:06d}' ORDER BY p.handle")
+    if shop.db_url:
+        r = subprocess.run(["psql", shop.db_url, "-Atc", q], capture_output=True, text=True, check=True)
+        return r.stdout.split()
+    db = sqlite3.connect(os.path.join(shop.dir, "storekeep.db"))
+    ids = [row[0] for row in db.execute(q)]
+    db.close()
+    return ids
 
 
-def seed_orders(shop, template, base_ms):
-    pg = bool(shop.db_url)
-    order_cols = shop.columns("orders")
-    line_cols = shop.columns("order_lines")
-    ms = f"{base_ms} + k * 1000"
-    when = (f"to_timestamp(({ms}) / 1000.0)" if pg
-            else f"strftime('%Y-%m-%dT%H:%M:%fZ', ({ms}) / 1000.0, 'unixepoch')")
-    status = ("CASE k % 4 WHEN 0 THEN 'paid' WHEN 1 THEN 'fulfilled' WHEN 2 THEN 'delivered' "
-              "ELSE 'pending_payment' END")
-    exprs = {"id": uuid7_sql(pg, ms, "k"), "status": status, "created_at": when, "updated_at": when,
-             "expires_at": "NULL", "cart_id": uuid7_sql(pg, ms, "k + 4000000000")}
-    o_sel = ", ".join(exprs.get(c, f"o.{c}") for c in order_cols)
-    lexprs = {"id": uuid7_sql(pg, ms, "k + 8000000000"), "order_id": uuid7_sql(pg, ms, "k")}
-    l_sel = ", ".join(lexprs.get(c, f"l.{c}") for c in line_cols)
-    series = (f"generate_series(1, {ORDERS - 1}) AS n(k)" if pg else "n")
-    with_n = ("" if pg else
-              f"WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < {ORDERS - 1}) ")
-    tid = f"'{template}'"
-    shop.sql([
-        f"{with_n}INSERT INTO orders ({', '.join(order_cols)}) SELECT {o_sel} FROM orders o, {series} "
-        f"WHERE o.id = {tid}",
-        f"{with_n}INSERT INTO order_lines ({', '.join(line_cols)}) SELECT {l_sel} FROM order_lines l, "
-        f"{series} WHERE l.order_id = {tid} AND l.position = 0",
-    ])
+def place_orders(shop):
+    """ORDERS real checkouts through the storefront API, then their
+    statuses spread by the last hex digit of their ids."""
+    variants = selling_variants(shop)
+    if len(variants) < min(SELLING, PRODUCTS):
+        sys.exit(f"{shop.name}: only {len(variants)} variants to sell")
+    r = subprocess.run([CHECKOUT_BENCH, "checkout", "--url", f"http://127.0.0.1:{shop.port}",
+                        "--tenant", "bench", "--variants", ",".join(variants),
+                        "--clients", "64", "--counts", str(ORDERS)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{shop.name}: placing orders failed: {r.stderr[-2000:]}")
+    placed = json.loads(r.stdout.strip().splitlines()[-1])
+    if placed["ok"] != ORDERS:
+        sys.exit(f"{shop.name}: {placed['ok']} of {ORDERS} checkouts succeeded: {placed['other']}")
+    last = "right(id::text, 1)" if shop.db_url else "substr(id, -1)"
+    shop.sql([f"UPDATE orders SET status = CASE WHEN {last} IN ('0','1','2','3') THEN 'paid' "
+              f"WHEN {last} IN ('4','5','6','7') THEN 'fulfilled' "
+              f"WHEN {last} IN ('8','9','a','b') THEN 'delivered' ELSE status END"])
+    return placed
 
 
 class Console:
@@ -216,7 +227,9 @@ def time_page(console, path, host=HOST):
     if status == 404:
         return None
     if status != 200:
-        sys.exit(f"{console.shop.name}: GET {path}: {status}")
+        with open(os.path.join(console.shop.dir, "server.log")) as log:
+            tail = log.read()[-3000:]
+        sys.exit(f"{console.shop.name}: GET {path}: {status}\nthe server's log ends:\n{tail}")
     took = []
     for _ in range(ROUNDS):
         t0 = time.perf_counter()
@@ -247,31 +260,16 @@ def bench(name, db_url):
     shop.api("PATCH", "/api/v1/admin/settings", {"settings": {
         "shipping_methods": [{"code": "standard", "name": "Standard", "price": 500}]}}, token)
     product = shop.api("GET", "/api/v1/admin/products?limit=1", token=token)["items"][0]
-    variant = product["variants"][0]["id"]
-    cart = shop.api("POST", "/api/v1/store/carts", {"items": [{"variant_id": variant, "quantity": 1}]})["cart"]
-    c = http.client.HTTPConnection("127.0.0.1", shop.port, timeout=60)
-    c.request("POST", f"/api/v1/store/carts/{cart['id']}/checkout", json.dumps({
-        "email": "ada@example.com", "shipping_method": "standard", "payment_provider": "manual",
-        "shipping_address": {"name": "Ada Lovelace", "line1": "1 Analytical Way", "city": "London",
-                             "postal_code": "N1 1AA", "country": "GB"}}),
-        {"x-tenant": "bench", "content-type": "application/json", "x-cart-token": cart["token"],
-         "idempotency-key": "bench-template-order"})
-    r = c.getresponse()
-    order = json.loads(r.read())
-    if r.status != 201:
-        sys.exit(f"{name}: template checkout: {r.status} {order}")
-    template = order["order"]["id"]
+    placed = place_orders(shop)
+    print(f"{name}: {ORDERS} orders placed in {placed['secs']:.0f} s "
+          f"({placed['per_sec']:.0f} checkouts/s at 64 clients)", file=sys.stderr)
     shop.stop()
-    t0 = time.perf_counter()
-    base_ms = int(time.time() * 1000) - ORDERS * 1000
-    seed_orders(shop, template, base_ms)
-    print(f"{name}: {ORDERS - 1} orders copied in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
     shop.start()
     console = Console(shop)
     console.sign_in("owner@bench.example")
     _, page = console.request("GET", "/console/orders?status=paid")
-    some_order = (re.findall(r'href="/console/orders/([0-9a-f-]{36})"', page) or [template])[0]
+    some_order = re.findall(r'href="/console/orders/([0-9a-f-]{36})"', page)[0]
     pages = [
         "/console", "/console/orders", "/console/orders?status=paid", f"/console/orders/{some_order}",
         "/console/products", "/console/products?q=widget", f"/console/products/{product['id']}",
