@@ -26,6 +26,7 @@ mod console_orders;
 mod console_platform;
 mod console_products;
 mod console_rentals;
+mod console_settings;
 mod console_support;
 mod contention;
 mod contract;

@@ -30,6 +30,7 @@ pub mod page;
 pub mod platform;
 pub mod products;
 pub mod rentals;
+pub mod settings;
 pub mod signin;
 pub mod staff;
 pub mod stock;
@@ -145,6 +146,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/audit", get(audit::log))
         .route("/console/staff", get(staff::list).post(staff::add))
         // --- end admin ---
+        // --- settings (i18-settings) ---
+        .route(
+            "/console/settings",
+            get(settings::show).post(settings::save),
+        )
+        // --- end settings ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
