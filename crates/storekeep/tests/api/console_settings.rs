@@ -81,11 +81,17 @@ async fn console_settings_saves_through_the_settings_service_and_keeps_what_it_d
     let mut s = settings(&app, "acme", &owner).await;
     s["shipping_methods"] =
         json!([{"code": "std", "name": "Standard", "price": 500, "countries": []}]);
-    let r = admin(&app, "acme", &owner, Method::PATCH, "/api/v1/admin/settings")
-        .json(&json!({ "settings": s }))
-        .send()
-        .await
-        .unwrap();
+    let r = admin(
+        &app,
+        "acme",
+        &owner,
+        Method::PATCH,
+        "/api/v1/admin/settings",
+    )
+    .json(&json!({ "settings": s }))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 
     let mut b = staff_console(&app, "acme", "owner").await;
@@ -210,7 +216,12 @@ async fn console_settings_refused_values_are_422_beside_their_fields_and_nothing
     // A logo that is not one of the shop's images.
     let fields = form_of(&page, &[("storefront.logo", "other/abc.png")]);
     let logo = post_form(&mut b, &page, &fields).await;
-    assert_eq!(logo.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", logo.body);
+    assert_eq!(
+        logo.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        logo.body
+    );
     assert!(
         logo.body
             .contains("aria-describedby=\"set-storefront-logo-error\"")
@@ -230,7 +241,10 @@ async fn console_settings_are_read_only_to_staff_and_viewers_and_a_forged_post_i
         let mut b = staff_console(&app, "acme", role).await;
         let page = b.get("/console/settings").await;
         assert_eq!(page.status, StatusCode::OK, "{role}: {}", page.body);
-        assert!(page.body.contains("data-setting=\"currency\">USD<"), "{role}");
+        assert!(
+            page.body.contains("data-setting=\"currency\">USD<"),
+            "{role}"
+        );
         assert!(page.body.contains("data-setting=\"time_zone\">UTC<"));
         assert!(!page.body.contains("Save settings"), "{role}");
         assert!(!page.body.contains("action=\"/console/settings\""));
@@ -252,5 +266,191 @@ async fn console_settings_are_read_only_to_staff_and_viewers_and_a_forged_post_i
         assert!(forged.body.contains("settings:write"), "{}", forged.body);
     }
     assert_eq!(settings(&app, "acme", &owner).await, before);
+    app.stop().await;
+}
+
+/// The shop's staff, `(email, role, id)`, as the admin API lists them.
+async fn staff_list(app: &TestApp, slug: &str, token: &str) -> Vec<(String, String, String)> {
+    let r = admin(app, slug, token, Method::GET, "/api/v1/admin/staff")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["email"].as_str().unwrap().to_owned(),
+                a["role"].as_str().unwrap().to_owned(),
+                a["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn id_of(list: &[(String, String, String)], email: &str) -> String {
+    list.iter().find(|(e, _, _)| e == email).unwrap().2.clone()
+}
+
+fn role_in(list: &[(String, String, String)], email: &str) -> String {
+    list.iter().find(|(e, _, _)| e == email).unwrap().1.clone()
+}
+
+#[tokio::test]
+async fn console_staff_role_changes_through_a_form_per_member() {
+    let app = web_app().await;
+    let owner = staffed_shop(&app, "acme").await;
+    let list = staff_list(&app, "acme", &owner).await;
+    let viewer_id = id_of(&list, "viewer@acme.example");
+    let owner_id = id_of(&list, "owner@acme.example");
+    let mut b = staff_console(&app, "acme", "owner").await;
+    let page = b.get("/console/staff").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let path = format!("/console/staff/{viewer_id}/role");
+    assert!(
+        page.body.contains(&format!("action=\"{path}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("<label for=\"role-{viewer_id}\""))
+    );
+    // No form for oneself.
+    assert!(
+        !page
+            .body
+            .contains(&format!("/console/staff/{owner_id}/role"))
+    );
+    assert_safe(&app, &b, "/console/staff").await;
+
+    let done = submit(&mut b, &page, &path, &[("role", "staff")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/console/staff?done=role"));
+    let after = b.follow(done).await;
+    assert!(
+        after.body.contains("role=\"status\">The role was changed."),
+        "{}",
+        after.body
+    );
+    assert!(
+        after
+            .body
+            .contains("data-role=\"viewer@acme.example\">staff<")
+    );
+    assert_eq!(
+        role_in(
+            &staff_list(&app, "acme", &owner).await,
+            "viewer@acme.example"
+        ),
+        "staff"
+    );
+
+    // A role that does not exist: 422, nothing changed.
+    let bad = submit(&mut b, &after, &path, &[("role", "boss")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("role=\"alert\""));
+    // Another shop's member, and an id that is nobody's: 404 pages.
+    let other = staffed_shop(&app, "other").await;
+    let other_id = id_of(
+        &staff_list(&app, "other", &other).await,
+        "viewer@other.example",
+    );
+    let foreign = submit(
+        &mut b,
+        &after,
+        &format!("/console/staff/{other_id}/role"),
+        &[("role", "admin")],
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+    let nobody = submit(
+        &mut b,
+        &after,
+        "/console/staff/nope/role",
+        &[("role", "admin")],
+    )
+    .await;
+    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        role_in(
+            &staff_list(&app, "other", &other).await,
+            "viewer@other.example"
+        ),
+        "viewer"
+    );
+    assert_eq!(
+        role_in(
+            &staff_list(&app, "acme", &owner).await,
+            "viewer@acme.example"
+        ),
+        "staff"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn console_staff_role_forms_follow_what_the_account_may_give() {
+    let app = web_app().await;
+    let owner = staffed_shop(&app, "acme").await;
+    let list = staff_list(&app, "acme", &owner).await;
+    let owner_id = id_of(&list, "owner@acme.example");
+    let staff_id = id_of(&list, "staff@acme.example");
+
+    // An admin: forms for staff and viewers without "owner", none for the
+    // owner; a forged post making an owner or unmaking one is 403.
+    let mut b = staff_console(&app, "acme", "admin").await;
+    let page = b.get("/console/staff").await;
+    assert!(
+        page.body
+            .contains(&format!("/console/staff/{staff_id}/role"))
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!("/console/staff/{owner_id}/role"))
+    );
+    assert!(
+        !page.body.contains("<option value=\"owner\""),
+        "{}",
+        page.body
+    );
+    let forged = submit(
+        &mut b,
+        &page,
+        &format!("/console/staff/{staff_id}/role"),
+        &[("role", "owner")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let forged = submit(
+        &mut b,
+        &page,
+        &format!("/console/staff/{owner_id}/role"),
+        &[("role", "viewer")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+
+    // Staff and viewers: no forms, and a forged post is 403.
+    for role in ["staff", "viewer"] {
+        let mut b = staff_console(&app, "acme", role).await;
+        let page = b.get("/console/staff").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("/role\""), "{role}");
+        assert!(!page.body.contains("Change role"), "{role}");
+        let forged = submit(
+            &mut b,
+            &page,
+            &format!("/console/staff/{staff_id}/role"),
+            &[("role", "admin")],
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{role}");
+        assert!(forged.body.contains("staff:write"));
+    }
+    assert_eq!(staff_list(&app, "acme", &owner).await, list);
     app.stop().await;
 }

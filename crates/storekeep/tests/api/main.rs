@@ -57,6 +57,7 @@ mod portable;
 mod portable_all;
 mod portable_reseal;
 mod security;
+mod staff_roles;
 mod tenancy;
 mod tenants;
 mod web_account;

@@ -151,6 +151,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/console/settings",
             get(settings::show).post(settings::save),
         )
+        .route("/console/staff/{id}/role", post(staff::change_role))
         // --- end settings ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))

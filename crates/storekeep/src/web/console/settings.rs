@@ -448,9 +448,9 @@ pub async fn save(
     };
     let refused = |problems: Problems, status: StatusCode| {
         let problems = Problems {
-            top: problems.top.or_else(|| {
-                Some("The settings were not saved: see the fields below.".to_owned())
-            }),
+            top: problems
+                .top
+                .or_else(|| Some("The settings were not saved: see the fields below.".to_owned())),
             ..problems
         };
         settings_page(&state, &staff, status, None, &typed, problems)
@@ -467,8 +467,7 @@ pub async fn save(
             );
         }
     };
-    match tenants::change_settings(&state.services, &tenant, settings, &staff.desk.audit()).await
-    {
+    match tenants::change_settings(&state.services, &tenant, settings, &staff.desk.audit()).await {
         Ok(_) => see_other("/console/settings?done=saved"),
         Err(ServiceError::Invalid(errors)) => {
             let mut problems = Problems::default();
