@@ -75,7 +75,7 @@ pub async fn member(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResul
     if user.tenant_id != Some(tenant.id) || user.kind != UserKind::Staff {
         return Err(storekeep_store::StoreError::NotFound("account").into());
     }
-    Ok(accounts::open_account(&svc.keyring, &user)?)
+    accounts::open_account(&svc.keyring, &user)
 }
 
 /// Whether the account `own_id` (of `own_role`, holding `own`) may give
@@ -116,5 +116,5 @@ pub async fn change_role(
         .store
         .set_staff_role(tenant.id, member, role, audit)
         .await?;
-    Ok(accounts::open_account(&svc.keyring, &user)?)
+    accounts::open_account(&svc.keyring, &user)
 }
