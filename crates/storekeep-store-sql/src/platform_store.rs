@@ -222,6 +222,16 @@ macro_rules! impl_store {
                 $crate::identity::accounts::disable_totp::<$backend>(&self.pool, user, audit).await
             }
 
+            async fn set_staff_role(
+                &self,
+                tenant: ::storekeep_domain::TenantId,
+                user: ::storekeep_domain::UserId,
+                role: ::storekeep_domain::Role,
+                audit: &::storekeep_domain::AuditContext,
+            ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
+                $crate::identity::accounts::set_staff_role::<$backend>(&self.pool, tenant, user, role, audit).await
+            }
+
             async fn use_totp_step(&self, user: ::storekeep_domain::UserId, step: i64) -> ::storekeep_store::StoreResult<()> {
                 $crate::identity::accounts::use_totp_step::<$backend>(&self.pool, user, step).await
             }

@@ -35,8 +35,8 @@ use chrono::{DateTime, Utc};
 use storekeep_domain::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, DomainName, LoginThrottle,
     NewApiKey, NewOAuthClient, NewPlan, NewSession, NewTenant, OAuthClientId, OAuthClientRecord,
-    Page, PageRequest, Plan, PlanLimitsPatch, PlanName, SessionId, SessionRecord, Slug, Tenant,
-    TenantId, TenantPatch, UserId, UserKind, UserRecord,
+    Page, PageRequest, Plan, PlanLimitsPatch, PlanName, Role, SessionId, SessionRecord, Slug,
+    Tenant, TenantId, TenantPatch, UserId, UserKind, UserRecord,
 };
 
 /// Which database a store runs on; reported by health and metrics.
@@ -367,6 +367,18 @@ pub trait Store:
         audit: &AuditContext,
     ) -> StoreResult<()>;
     async fn disable_totp(&self, user: UserId, audit: &AuditContext) -> StoreResult<()>;
+    /// Gives the staff member `user` of `tenant` the role `role` (audited
+    /// `staff.role_change`, before and after); `NotFound` if `user` is not
+    /// one of the shop's staff, `Invalid` (a 409) if it would take the
+    /// owner role from the shop's last owner. Giving the role it already
+    /// holds changes and records nothing.
+    async fn set_staff_role(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        audit: &AuditContext,
+    ) -> StoreResult<UserRecord>;
     /// Records the step of an accepted code; fails with `Invalid` if a code
     /// at or after that step was already used (concurrent replay).
     async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<()>;

@@ -6,12 +6,12 @@
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 use storekeep_domain::{
-    AuditContext, JobId, LoginThrottle, NewJob, Page, PageRequest, TenantId, UserId, UserKind,
-    UserRecord,
+    AuditContext, JobId, LoginThrottle, NewJob, Page, PageRequest, Role, TenantId, UserId,
+    UserKind, UserRecord,
 };
 use storekeep_store::rules::identity::{
     ACCOUNT, MFA_DISABLE, MFA_ENABLE, PASSWORD_CHANGE, RESET_TOKEN, account_changed,
-    account_created, require_fresh_step,
+    account_created, require_an_owner_left, require_fresh_step, role_changed,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
@@ -204,6 +204,49 @@ pub async fn disable_totp<B: Backend>(
     let change = account_changed(MFA_DISABLE, user, tenant);
     B::record_change(&mut tx, ctx, change).await?;
     B::commit(tx).await
+}
+
+/// Gives the staff member `user` of `tenant` the role `role`, audited; the
+/// shop's last owner keeps the owner role (`StoreError::Invalid`, a 409).
+/// The shop's owners are locked first, then the member, so two owners
+/// demoting each other at once cannot leave the shop without one.
+#[instrument(skip_all)]
+pub async fn set_staff_role<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    user: UserId,
+    role: Role,
+    ctx: &AuditContext,
+) -> StoreResult<UserRecord> {
+    let mut tx = B::write_tx(pool).await?;
+    let owners_sql = B::read_for_update(sql::SHOP_OWNERS, sql::SHOP_OWNERS_LOCKED);
+    let owners: Vec<(DbId,)> = B::all(&mut tx, Stmt::new(owners_sql, (DbId(tenant.0),))).await?;
+    let member_sql = B::read_for_update(sql::STAFF_OF, sql::STAFF_OF_LOCKED);
+    let member: Option<DbId> = B::scalar_optional(
+        &mut tx,
+        Stmt::new(member_sql, (DbId(user.0), DbId(tenant.0))),
+    )
+    .await?;
+    if member.is_none() {
+        return Err(StoreError::NotFound(ACCOUNT));
+    }
+    let row: Option<UserRow> =
+        B::optional(&mut tx, Stmt::new(SELECT_BY_ID, (DbId(user.0),))).await?;
+    let old: UserRecord = found(row, ACCOUNT)?;
+    let before = old.role.unwrap_or(Role::Viewer);
+    if before == role {
+        B::commit(tx).await?;
+        return Ok(old);
+    }
+    let owners: Vec<UserId> = owners.into_iter().map(|(id,)| UserId(id.0)).collect();
+    require_an_owner_left(&owners, user, role)?;
+    B::exec(&mut tx, sql::set_role(user, role, now())).await?;
+    B::record_change(&mut tx, ctx, role_changed(user, tenant, before, role)).await?;
+    let row: Option<UserRow> =
+        B::optional(&mut tx, Stmt::new(SELECT_BY_ID, (DbId(user.0),))).await?;
+    let changed: UserRecord = found(row, ACCOUNT)?;
+    B::commit(tx).await?;
+    Ok(changed)
 }
 
 pub async fn use_totp_step<B: Backend>(

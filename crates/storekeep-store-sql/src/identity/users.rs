@@ -2,7 +2,7 @@
 //! resets, the same on both databases.
 
 use chrono::{DateTime, Utc};
-use storekeep_domain::{TenantId, UserId, UserKind, UserRecord};
+use storekeep_domain::{Role, TenantId, UserId, UserKind, UserRecord};
 
 use crate::DbId;
 use crate::stmt::Stmt;
@@ -158,6 +158,31 @@ pub fn enable_totp(
         "UPDATE users SET totp_sealed = $1, totp_pending_sealed = NULL, totp_last_step = $2, \
          updated_at = $3 WHERE id = $4 RETURNING tenant_id",
         (sealed, step, at, DbId(user.0)),
+    )
+}
+
+/// The shop `$1`'s owners, in id order (locked in that order where rows
+/// lock: two concurrent role changes cannot each count the other owner).
+pub const SHOP_OWNERS: &str =
+    "SELECT id FROM users WHERE tenant_id = $1 AND kind = 'staff' AND role = 'owner' ORDER BY id";
+pub const SHOP_OWNERS_LOCKED: &str = "SELECT id FROM users WHERE tenant_id = $1 AND kind = 'staff' \
+     AND role = 'owner' ORDER BY id FOR UPDATE";
+
+/// The staff member `$1` of shop `$2`, if it is one (locked where rows lock).
+pub const STAFF_OF: &str =
+    "SELECT id FROM users WHERE id = $1 AND tenant_id = $2 AND kind = 'staff'";
+pub const STAFF_OF_LOCKED: &str =
+    "SELECT id FROM users WHERE id = $1 AND tenant_id = $2 AND kind = 'staff' FOR UPDATE";
+
+/// Gives a staff member `role`.
+pub fn set_role(
+    user: UserId,
+    role: Role,
+    at: DateTime<Utc>,
+) -> Stmt<(&'static str, DateTime<Utc>, DbId)> {
+    Stmt::new(
+        "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3",
+        (role.as_str(), at, DbId(user.0)),
     )
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use storekeep_domain::{
-    JobFilter, NewJob, NewSession, PLATFORM_SCOPE, PageRequest, SessionId, UserId, UserKind,
+    JobFilter, NewJob, NewSession, PLATFORM_SCOPE, PageRequest, Role, SessionId, UserId, UserKind,
     UserRecord,
 };
 use storekeep_store::{Store, StoreError, now};
@@ -598,4 +598,130 @@ async fn setting_a_password_ends_every_session_and_is_audited_when_asked() {
     );
     assert!(matches!(missing, Err(StoreError::NotFound("account"))));
     assert_eq!(a.actions().await, ["password.change"]);
+}
+
+fn with_role(mut u: UserRecord, role: Role) -> UserRecord {
+    u.role = Some(role);
+    u
+}
+
+#[tokio::test]
+async fn a_staff_role_changes_audited_only_in_its_own_shop_and_the_last_owner_keeps_it() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let owner = with_role(
+        account(Some(a.tenant), UserKind::Staff, "owner"),
+        Role::Owner,
+    );
+    let clerk = with_role(
+        account(Some(a.tenant), UserKind::Staff, "clerk"),
+        Role::Viewer,
+    );
+    let customer = account(Some(a.tenant), UserKind::Customer, "cust");
+    let other = with_role(
+        account(Some(b.tenant), UserKind::Staff, "other"),
+        Role::Owner,
+    );
+    for u in [&owner, &clerk, &customer, &other] {
+        store.create_user(u, None).await.unwrap();
+    }
+
+    let changed = store
+        .set_staff_role(a.tenant, clerk.id, Role::Admin, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(changed.role, Some(Role::Admin));
+    assert_eq!(
+        store.user_by_id(clerk.id).await.unwrap().role,
+        Some(Role::Admin)
+    );
+    let log = chain(store.as_ref(), &a.scope()).await;
+    let last = log.last().unwrap();
+    assert_eq!(last.action, "staff.role_change");
+    assert_eq!(last.target, format!("user:{}", clerk.id));
+    assert_eq!(last.before, Some(serde_json::json!({"role": "viewer"})));
+    assert_eq!(last.after, Some(serde_json::json!({"role": "admin"})));
+
+    // The same role again: nothing changes, nothing is recorded.
+    let before = actions(store.as_ref(), &a.scope()).await.len();
+    store
+        .set_staff_role(a.tenant, clerk.id, Role::Admin, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(actions(store.as_ref(), &a.scope()).await.len(), before);
+
+    // Not this shop's staff: another shop's, a customer, nobody.
+    for id in [other.id, customer.id, UserId::new()] {
+        assert!(matches!(
+            store
+                .set_staff_role(a.tenant, id, Role::Viewer, &ctx())
+                .await,
+            Err(StoreError::NotFound("account"))
+        ));
+    }
+    assert_eq!(
+        store.user_by_id(other.id).await.unwrap().role,
+        Some(Role::Owner)
+    );
+
+    // The last owner keeps the role; with a second owner it may go.
+    assert!(matches!(
+        store
+            .set_staff_role(a.tenant, owner.id, Role::Admin, &ctx())
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.user_by_id(owner.id).await.unwrap().role,
+        Some(Role::Owner)
+    );
+    store
+        .set_staff_role(a.tenant, clerk.id, Role::Owner, &ctx())
+        .await
+        .unwrap();
+    store
+        .set_staff_role(a.tenant, owner.id, Role::Staff, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_by_id(owner.id).await.unwrap().role,
+        Some(Role::Staff)
+    );
+    assert_eq!(actions(store.as_ref(), &a.scope()).await.len(), before + 2);
+}
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = db.store.clone();
+    let one = with_role(account(Some(a.tenant), UserKind::Staff, "one"), Role::Owner);
+    let two = with_role(account(Some(a.tenant), UserKind::Staff, "two"), Role::Owner);
+    for u in [&one, &two] {
+        store.create_user(u, None).await.unwrap();
+    }
+    let ids = [one.id, two.id];
+    let tenant = a.tenant;
+    let results = race(2, |i| {
+        let store = store.clone();
+        let id = ids[i];
+        async move { store.set_staff_role(tenant, id, Role::Admin, &ctx()).await }
+    })
+    .await;
+    let done = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(done, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Invalid(_)))),
+        "{results:?}"
+    );
+    let mut owners = 0;
+    for id in ids {
+        if store.user_by_id(id).await.unwrap().role == Some(Role::Owner) {
+            owners += 1;
+        }
+    }
+    assert_eq!(owners, 1);
 }

@@ -17,6 +17,29 @@ pub const OAUTH_CLIENT_REVOKE: &str = "oauth_client.revoke";
 pub const MFA_ENABLE: &str = "mfa.enable";
 pub const MFA_DISABLE: &str = "mfa.disable";
 pub const PASSWORD_CHANGE: &str = "password.change";
+pub const STAFF_ROLE_CHANGE: &str = "staff.role_change";
+
+/// Why a role change is refused when it would leave the shop without an
+/// owner (a 409: the shop's state, not the caller's rights, forbids it).
+pub const LAST_OWNER: &str = "the shop's last owner cannot lose the owner role";
+
+/// Whether `user`, one of the shop's staff, may be given `role` while the
+/// shop's owners are `owners`: the last owner keeps the owner role.
+pub fn require_an_owner_left(owners: &[UserId], user: UserId, role: Role) -> StoreResult<()> {
+    if role != Role::Owner && owners.iter().all(|o| *o == user) {
+        return Err(StoreError::Invalid(LAST_OWNER));
+    }
+    Ok(())
+}
+
+/// A staff member's role change, `before` and `after` in its audit entry.
+pub fn role_changed(user: UserId, tenant: TenantId, before: Role, after: Role) -> Change {
+    Change {
+        before: Some(serde_json::json!({ "role": before.as_str() })),
+        after: Some(serde_json::json!({ "role": after.as_str() })),
+        ..Change::new(scope_of(Some(tenant)), STAFF_ROLE_CHANGE, user_target(user))
+    }
+}
 
 /// What `NotFound` names.
 pub const ACCOUNT: &str = "account";

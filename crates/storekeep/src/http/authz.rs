@@ -24,6 +24,7 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
     ("PATCH", "/api/v1/admin/settings", Permission::SettingsWrite),
     ("GET", "/api/v1/admin/staff", Permission::StaffRead),
     ("POST", "/api/v1/admin/staff", Permission::StaffWrite),
+    ("PATCH", "/api/v1/admin/staff/{id}", Permission::StaffWrite),
     ("GET", "/api/v1/admin/api-keys", Permission::CredentialsRead),
     (
         "POST",
@@ -367,6 +368,8 @@ pub struct AdminActor {
     pub tenant: Arc<Tenant>,
     pub permissions: Vec<Permission>,
     pub role: Option<Role>,
+    /// The staff member acting, if a person (not an integration) is.
+    pub user: Option<storekeep_domain::UserId>,
     pub audit: AuditContext,
 }
 
@@ -469,10 +472,15 @@ async fn admit(state: &AppState, req: Request) -> Result<Request, ApiError> {
             .map(|ip| ip.to_string()),
         request_id: ctx.map(|c| c.request_id.to_string()),
     };
+    let user = match &principal {
+        Principal::User { user, .. } => Some(user.id),
+        _ => None,
+    };
     parts.extensions.insert(AdminActor {
         tenant,
         permissions,
         role,
+        user,
         audit,
     });
     Ok(Request::from_parts(parts, body))

@@ -65,6 +65,7 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
             "email": "sam@acme.example", "password": "a long and uncommon passphrase",
             "name": "Sam", "role": "staff"
         }}),
+        ("change_staff_role", _) => json!({"staff": {"role": "viewer"}}),
         ("create_api_key", _) => {
             json!({"api_key": {"name": "ERP sync", "scopes": ["catalog:read", "orders:write"]}})
         }

@@ -1,6 +1,6 @@
 //! A shop's staff accounts, as its admins list and add them.
 
-use storekeep_domain::{AuditContext, PageRequest, Permission, Role, Tenant, UserKind};
+use storekeep_domain::{AuditContext, PageRequest, Permission, Role, Tenant, UserId, UserKind};
 
 use crate::services::accounts;
 use crate::services::{ServiceError, ServiceResult, Services};
@@ -67,4 +67,54 @@ pub async fn add(
         Some(audit),
     )
     .await
+}
+
+/// The staff member `id` of `tenant` (an id that is not one: `NotFound`).
+pub async fn member(svc: &Services, tenant: &Tenant, id: UserId) -> ServiceResult<Account> {
+    let user = svc.store.user_by_id(id).await?;
+    if user.tenant_id != Some(tenant.id) || user.kind != UserKind::Staff {
+        return Err(storekeep_store::StoreError::NotFound("account").into());
+    }
+    accounts::open_account(&svc.keyring, &user)
+}
+
+/// Whether the account `own_id` (of `own_role`, holding `own`) may give
+/// `member` the role `role`: the rule of adding staff (`may_give`) for the
+/// new role and for the member's present one (an admin neither makes nor
+/// unmakes an owner), and nobody changes their own role. `Err` is the
+/// refusal's message (a 403).
+pub fn may_change(
+    own_id: UserId,
+    own_role: Option<Role>,
+    own: &[Permission],
+    member: &Account,
+    role: Role,
+) -> Result<(), String> {
+    if member.id == own_id {
+        return Err("you cannot change your own role".into());
+    }
+    may_give(own_role, own, role)?;
+    if let Some(present) = member.role {
+        may_give(own_role, own, present)
+            .map_err(|_| format!("you cannot change the role of an {}", present.as_str()))?;
+    }
+    Ok(())
+}
+
+/// Gives `member` (checked with `may_change` by the caller) the role
+/// `role`, audited. Its sessions stay signed in: an account's role is read
+/// with its session on every request, so the new permissions hold from
+/// the next request on. The shop's last owner keeps the owner role (a 409).
+pub async fn change_role(
+    svc: &Services,
+    tenant: &Tenant,
+    member: UserId,
+    role: Role,
+    audit: &AuditContext,
+) -> ServiceResult<Account> {
+    let user = svc
+        .store
+        .set_staff_role(tenant.id, member, role, audit)
+        .await?;
+    accounts::open_account(&svc.keyring, &user)
 }

@@ -22,6 +22,20 @@ pub struct NewStaffInput {
     pub role: Role,
 }
 
+/// A staff member's new role (`PATCH /api/v1/admin/staff/{id}`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffRoleBody {
+    pub staff: StaffRoleInput,
+}
+
+/// The one field a role change sends: an account holds one role.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffRoleInput {
+    pub role: Role,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffBody {
     pub staff: Account,

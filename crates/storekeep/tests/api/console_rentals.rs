@@ -512,21 +512,21 @@ async fn a_contract_is_extended_and_units_are_added_and_graded_in_the_console() 
     // A new unit: a serial already taken is refused, a new one is added.
     let page = b.get("/console/rentals/units").await;
     assert!(page.body.contains("Add a unit"), "{}", page.body);
-    let taken = format!("SN-grow-1");
+    let taken = "SN-grow-1";
     let bad = submit(
         &mut b,
         &page,
         "/console/rentals/units",
         &[
             ("variant_id", &s.variant),
-            ("serial", &taken),
+            ("serial", taken),
             ("condition", "a"),
         ],
     )
     .await;
     assert_eq!(bad.status, StatusCode::CONFLICT, "{}", bad.body);
     assert!(
-        bad.body.contains(&taken),
+        bad.body.contains(taken),
         "the typed serial is kept: {}",
         bad.body
     );

@@ -80,6 +80,11 @@ const ACCEPTED: &[(&str, &str, &str)] = &[
     ("ST202", "POST /api/v1/admin/staff", PASSWORD_POLICY),
     (
         "ST202",
+        "PATCH /api/v1/admin/staff/{id}",
+        "the id must be a staff member of this shop other than the caller (403 for one's own role)",
+    ),
+    (
+        "ST202",
         "POST /api/v1/store/carts/{id}/checkout",
         "the shipping method must be one of the shop's that ships to the address, the provider one the shop accepts",
     ),

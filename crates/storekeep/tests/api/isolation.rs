@@ -51,6 +51,7 @@ enum Obj {
     RentalUnit,
     Contract,
     Customer,
+    Staff,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -175,6 +176,8 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     // i16: customers' rights (export, erasure).
     ("/api/v1/admin/customers/{id}/export", "id", Obj::Customer),
     ("/api/v1/admin/customers/{id}/erase", "id", Obj::Customer),
+    // i18: staff role changes.
+    ("/api/v1/admin/staff/{id}", "id", Obj::Staff),
 ];
 
 fn value_of(b: &Seeded, obj: Obj) -> String {
@@ -204,6 +207,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         Obj::RentalUnit => b.rental_unit.clone(),
         Obj::Contract => b.contract.clone(),
         Obj::Customer => b.customer_id.clone(),
+        Obj::Staff => b.clerk_id.clone(),
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Seeded {
     pub domain: String,
     pub owner: String,
     pub owner_session: String,
+    /// A staff member's account id.
+    pub clerk_id: String,
     pub api_key: String,
     pub api_key_id: String,
     pub oauth_token: String,
@@ -157,7 +159,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         .expect("the current session is listed");
 
     let clerk_email = format!("clerk@{slug}.example");
-    post(
+    let clerk = post(
         app,
         slug,
         &owner,
@@ -419,6 +421,7 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
         domain,
         owner,
         owner_session,
+        clerk_id: s(&clerk["staff"]["id"]),
         api_key: s(&key["secret"]),
         api_key_id: s(&key["api_key"]["id"]),
         oauth_token,

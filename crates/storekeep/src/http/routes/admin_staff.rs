@@ -1,6 +1,6 @@
 //! `/api/v1/admin/staff`: the shop's staff accounts.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -11,10 +11,12 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PageParams};
 use crate::services::staff;
 use crate::wire::problem::Problem;
-use crate::wire::staff::{NewStaffBody, StaffBody, StaffPage};
+use crate::wire::staff::{NewStaffBody, StaffBody, StaffPage, StaffRoleBody};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_staff, create_staff))
+    OpenApiRouter::new()
+        .routes(routes!(list_staff, create_staff))
+        .routes(routes!(change_staff_role))
 }
 
 /// The shop's staff.
@@ -53,4 +55,45 @@ async fn create_staff(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(StaffBody { staff })))
+}
+
+/// Changes a staff member's role. The giver may give only roles it may
+/// give, and change only members whose present role it could give (only
+/// an owner makes or unmakes an owner); nobody changes their own role; the
+/// shop's last owner keeps the owner role (409). The member's sessions
+/// stay signed in with the new role's permissions from their next request.
+#[utoipa::path(patch, path = "/api/v1/admin/staff/{id}", tag = "admin: shop",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = StaffRoleBody,
+    responses((status = 200, body = StaffBody), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn change_staff_role(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(id): Path<String>,
+    Json(body): Json<StaffRoleBody>,
+) -> ApiResult<Json<StaffBody>> {
+    let id = id.parse().map_err(|_| ApiError::not_found("account"))?;
+    let member = staff::member(&state.services, &actor.tenant, id).await?;
+    let own = actor.user.ok_or_else(|| {
+        ApiError::Forbidden("staff roles are changed by staff, not by integrations".into())
+    })?;
+    staff::may_change(
+        own,
+        actor.role,
+        &actor.permissions,
+        &member,
+        body.staff.role,
+    )
+    .map_err(ApiError::Forbidden)?;
+    let staff = staff::change_role(
+        &state.services,
+        &actor.tenant,
+        member.id,
+        body.staff.role,
+        &actor.audit,
+    )
+    .await?;
+    Ok(Json(StaffBody { staff }))
 }

@@ -32,6 +32,7 @@ pub mod page;
 pub mod platform;
 pub mod products;
 pub mod rentals;
+pub mod settings;
 pub mod signin;
 pub mod staff;
 pub mod stock;
@@ -165,6 +166,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(images::delete),
         )
         // --- end images, deal targets, import ---
+        // --- settings (i18-settings) ---
+        .route(
+            "/console/settings",
+            get(settings::show).post(settings::save),
+        )
+        .route("/console/staff/{id}/role", post(staff::change_role))
+        // --- end settings ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.

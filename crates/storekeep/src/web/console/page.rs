@@ -73,6 +73,7 @@ const SHOP_SECTIONS: &[(&str, &str, Permission)] = &[
     ("/console/api-keys", "API keys", Permission::CredentialsRead),
     ("/console/staff", "Staff", Permission::StaffRead),
     ("/console/audit", "Audit log", Permission::AuditRead),
+    ("/console/settings", "Settings", Permission::SettingsRead),
 ];
 
 /// The operators' sections.

@@ -2,13 +2,16 @@
 //! adding a staff member (email, name, role, initial password) through the
 //! service `POST /api/v1/admin/staff` uses, with its rules
 //! (`services::staff::may_give`: only an owner adds an owner, nobody gives
-//! more than they hold; the plan's staff limit). The API has no way to
-//! change a role, so neither has the console.
+//! more than they hold; the plan's staff limit), and changing a member's
+//! role (`POST /console/staff/{id}/role`) through the service
+//! `PATCH /api/v1/admin/staff/{id}` uses (`services::staff::may_change`:
+//! nobody changes their own role, only an owner makes or unmakes an owner;
+//! the shop's last owner keeps the owner role, a 409).
 
 use askama::Template;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -28,6 +31,10 @@ const PAGE_SIZE: u32 = 50;
 const ROLES: [Role; 4] = [Role::Owner, Role::Admin, Role::Staff, Role::Viewer];
 
 pub struct Row {
+    pub id: String,
+    /// The roles this account may give the member, if it may change its
+    /// role at all (empty: no form).
+    pub role_options: Vec<RoleOption>,
     pub email: String,
     pub name: String,
     pub role: &'static str,
@@ -119,9 +126,16 @@ async fn staff_page(
             Ok(l) => l,
             Err(e) => return page::error(state, &staff.desk, e),
         };
+    let can_write = staff.desk.can(Permission::StaffWrite);
     let rows = items
         .into_iter()
         .map(|a| Row {
+            id: a.id.to_string(),
+            role_options: if can_write {
+                role_options(staff, &a)
+            } else {
+                Vec::new()
+            },
             you: a.id == staff.user.user.id,
             email: a.email,
             name: a.name.unwrap_or_default(),
@@ -144,11 +158,16 @@ async fn staff_page(
             selected: r.as_str() == chosen,
         })
         .collect();
+    let notice = match q.done.as_deref() {
+        Some("added") => Some("The staff member was added."),
+        Some("role") => Some("The role was changed."),
+        _ => None,
+    };
     let main = StaffPage {
         csrf: staff.desk.csrf(state),
-        notice: (q.done.as_deref() == Some("added")).then_some("The staff member was added."),
+        notice,
         rows,
-        can_write: staff.desk.can(Permission::StaffWrite),
+        can_write,
         roles,
         form,
         problems,
@@ -264,4 +283,88 @@ pub async fn add(
         Err(e) => return page::error(&state, &staff.desk, e),
     };
     staff_page(&state, &staff, &q, status, form, problems).await
+}
+
+/// The roles `staff` may give `member` (none if it may not change its role).
+fn role_options(staff: &Staff, member: &crate::wire::accounts::Account) -> Vec<RoleOption> {
+    let me = &staff.user;
+    ROLES
+        .into_iter()
+        .filter(|r| staff_svc::may_change(me.user.id, me.role, &me.permissions, member, *r).is_ok())
+        .map(|r| RoleOption {
+            value: r.as_str(),
+            selected: Some(r) == member.role,
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    pub role: String,
+}
+
+/// `POST /console/staff/{id}/role`: gives a staff member another role.
+pub async fn change_role(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: Result<Form<RoleForm>, FormRejection>,
+) -> Response {
+    if let Err(r) = staff.require(&state, Permission::StaffWrite) {
+        return r;
+    }
+    let Ok(Form(form)) = form else {
+        return page::error(
+            &state,
+            &staff.desk,
+            WebError::BadRequest("The form could not be read.".into()),
+        );
+    };
+    let Ok(id) = id.parse() else {
+        return page::error(&state, &staff.desk, WebError::NotFound);
+    };
+    let member = match staff_svc::member(&state.services, staff.tenant(), id).await {
+        Ok(m) => m,
+        Err(e) => return page::error(&state, &staff.desk, e),
+    };
+    let q = ListQuery::default();
+    let refused = |top: String, status: StatusCode| {
+        let problems = Problems {
+            top: Some(top),
+            ..Problems::default()
+        };
+        (problems, status)
+    };
+    let role = match Role::parse(form.role.trim()) {
+        Ok(r) => r,
+        Err(m) => {
+            let (problems, status) = refused(
+                format!("{}'s role was not changed: {m}.", member.email),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+            return staff_page(&state, &staff, &q, status, StaffForm::default(), problems).await;
+        }
+    };
+    let me = &staff.user;
+    if let Err(m) = staff_svc::may_change(me.user.id, me.role, &me.permissions, &member, role) {
+        return page::forbidden(&state, &staff.desk, &format!("Not changed: {m}."));
+    }
+    let (problems, status) = match staff_svc::change_role(
+        &state.services,
+        staff.tenant(),
+        member.id,
+        role,
+        &staff.desk.audit(),
+    )
+    .await
+    {
+        Ok(_) => return see_other("/console/staff?done=role"),
+        Err(ServiceError::Store(StoreError::Invalid(m))) => refused(
+            format!("{}'s role was not changed: {m}.", member.email),
+            StatusCode::CONFLICT,
+        ),
+        Err(e) => return page::error(&state, &staff.desk, e),
+    };
+    staff_page(&state, &staff, &q, status, StaffForm::default(), problems).await
 }
