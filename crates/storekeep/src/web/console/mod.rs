@@ -36,6 +36,7 @@ pub mod settings;
 pub mod signin;
 pub mod staff;
 pub mod stock;
+pub mod webhooks;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -173,6 +174,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/staff/{id}/role", post(staff::change_role))
         // --- end settings ---
+        // --- webhooks (i18-hooks) ---
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        // --- end webhooks ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
