@@ -20,7 +20,7 @@ use crate::services::{ServiceError, deals, products as catalog_products};
 use crate::web::WebError;
 use crate::web::console::desk::Staff;
 use crate::web::console::page;
-use crate::web::console::products::{Problems, date, id_or_404, refusal, unreadable};
+use crate::web::console::products::{Problems, date, id_or_404, refusal};
 use crate::web::i18n::Lang;
 use crate::web::money;
 use crate::web::pages::shopper::see_other;
@@ -131,11 +131,7 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = query else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The page link could not be read.".into()),
-        );
+        return page::bad_request(&state, &staff.desk, "The page link could not be read.");
     };
     let notice = match q.done.as_str() {
         "created" => Some("The deal was created."),
@@ -401,7 +397,7 @@ pub async fn create(
         return r;
     }
     let Ok(Form(pairs)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let f = NewForm::of(&pairs);
     let searching = pairs.iter().any(|(k, v)| k == "action" && v == "search");

@@ -120,13 +120,7 @@ pub async fn upload(
         Ok(p) => p,
         Err(e) => return page::error(&state, &staff.desk, e),
     };
-    let bad_form = || {
-        page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        )
-    };
+    let bad_form = || page::unreadable_form(&state, &staff.desk);
     let Ok(multipart) = multipart else {
         return bad_form();
     };

@@ -18,7 +18,6 @@ use storekeep_domain::Permission;
 
 use crate::app::AppState;
 use crate::services::bulk::{self, Format, ImportError};
-use crate::web::WebError;
 use crate::web::console::desk::{Staff, upload_token};
 use crate::web::console::page;
 use crate::wire::bulk::ImportReport;
@@ -114,13 +113,7 @@ pub async fn upload(
     if let Err(r) = staff.require(&state, Permission::CatalogWrite) {
         return r;
     }
-    let bad_form = || {
-        page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        )
-    };
+    let bad_form = || page::unreadable_form(&state, &staff.desk);
     let Ok(mut multipart) = multipart else {
         return bad_form();
     };

@@ -134,15 +134,6 @@ pub fn refusal(
     Ok((status, p))
 }
 
-/// The 400 page of a form the server could not read.
-pub fn unreadable(state: &AppState, staff: &Staff) -> Response {
-    page::error(
-        state,
-        &staff.desk,
-        WebError::BadRequest("The form could not be read.".into()),
-    )
-}
-
 /// A record id from the path; anything unparsable is the 404 page (boxed:
 /// a response is large beside an id).
 pub fn id_or_404<T: std::str::FromStr>(
@@ -254,21 +245,13 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = query else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The filters could not be read.".into()),
-        );
+        return page::bad_request(&state, &staff.desk, "The filters could not be read.");
     };
     let in_stock = match q.in_stock.as_str() {
         "" => None,
         "true" => Some(true),
         _ => {
-            return page::error(
-                &state,
-                &staff.desk,
-                WebError::BadRequest("in_stock must be true or left out.".into()),
-            );
+            return page::bad_request(&state, &staff.desk, "in_stock must be true or left out.");
         }
     };
     let svc = &state.services;
@@ -444,7 +427,7 @@ pub async fn create(
         return r;
     }
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let tenant = staff.tenant();
     let currency = tenant.settings.currency.clone();
@@ -723,7 +706,7 @@ pub async fn update(
         Err(r) => return *r,
     };
     let Ok(Form(pairs)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let one = |k: &str| {
         pairs
@@ -816,7 +799,7 @@ pub async fn add_variant(
         Err(r) => return *r,
     };
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let tenant = staff.tenant();
     let svc = &state.services;

@@ -21,7 +21,6 @@ use storekeep_domain::{Permission, TenantSettings};
 
 use crate::app::AppState;
 use crate::services::{ServiceError, tenants};
-use crate::web::WebError;
 use crate::web::console::desk::Staff;
 use crate::web::console::page;
 use crate::web::pages::shopper::see_other;
@@ -402,11 +401,7 @@ pub async fn show(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("This page's address is not valid.".into()),
-        );
+        return page::bad_request(&state, &staff.desk, "This page's address is not valid.");
     };
     // The shop as the desk resolved it for this request (the settings
     // `GET /api/v1/admin/settings` answers).
@@ -432,11 +427,7 @@ pub async fn save(
         return r;
     }
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &staff.desk);
     };
     let tenant = staff.tenant().clone();
     // What was typed goes back into the form as it was.

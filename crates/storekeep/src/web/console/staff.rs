@@ -187,11 +187,7 @@ pub async fn list(
         return r;
     }
     let Ok(Query(q)) = q else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("This page's address is not valid.".into()),
-        );
+        return page::bad_request(&state, &staff.desk, "This page's address is not valid.");
     };
     staff_page(
         &state,
@@ -214,11 +210,7 @@ pub async fn add(
         return r;
     }
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &staff.desk);
     };
     let q = ListQuery::default();
     let role = match Role::parse(form.role.trim()) {
@@ -315,11 +307,7 @@ pub async fn change_role(
         return r;
     }
     let Ok(Form(form)) = form else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The form could not be read.".into()),
-        );
+        return page::unreadable_form(&state, &staff.desk);
     };
     let Ok(id) = id.parse() else {
         return page::error(&state, &staff.desk, WebError::NotFound);

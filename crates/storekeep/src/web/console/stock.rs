@@ -18,7 +18,7 @@ use crate::services::{ServiceError, products};
 use crate::web::WebError;
 use crate::web::console::desk::Staff;
 use crate::web::console::page;
-use crate::web::console::products::{Problems, date, id_or_404, refusal, unreadable};
+use crate::web::console::products::{Problems, date, id_or_404, refusal};
 use crate::web::pages::shopper::see_other;
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,11 +168,7 @@ pub async fn ledger(
         return r;
     }
     let Ok(Query(q)) = query else {
-        return page::error(
-            &state,
-            &staff.desk,
-            WebError::BadRequest("The page link could not be read.".into()),
-        );
+        return page::bad_request(&state, &staff.desk, "The page link could not be read.");
     };
     let (product, variant) = match find(&state, &staff, &raw).await {
         Ok(found) => found,
@@ -205,7 +201,7 @@ pub async fn adjust(
         Err(r) => return r,
     };
     let Ok(Form(f)) = form else {
-        return unreadable(&state, &staff);
+        return page::unreadable_form(&state, &staff.desk);
     };
     let refused = |status, problems| Shown {
         status,
