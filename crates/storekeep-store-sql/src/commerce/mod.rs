@@ -42,18 +42,6 @@ pub fn page_before(page: &PageRequest) -> StoreResult<DbId> {
     ))
 }
 
-/// The smallest UUIDv7 of `at`'s millisecond: every id made at `at` or
-/// later is at least this (UUIDv7s begin with their 48-bit millisecond
-/// time), every id made earlier is below it.
-pub fn id_floor(at: DateTime<Utc>) -> DbId {
-    let ms = u128::try_from(at.timestamp_millis()).unwrap_or(0) & ((1 << 48) - 1);
-    DbId(Uuid::from_u128(ms << 80))
-}
-
-/// How long before its `created_at` an order's id may have been made (a
-/// checkout's whole run is far shorter: the request timeout bounds it).
-pub const ID_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
-
 /// A row of [`sql::ORDER_SALES`].
 #[derive(Debug, sqlx::FromRow)]
 pub struct SalesRow {
@@ -72,28 +60,33 @@ impl From<SalesRow> for storekeep_domain::CurrencySales {
     }
 }
 
-/// What [`sql::ORDER_SALES`] binds: the tenant, the id floors, the span.
-pub type OrderSalesArgs = (DbId, DbId, DbId, DateTime<Utc>, DateTime<Utc>);
+/// What [`sql::ORDER_SALES`] binds: the tenant, the span's slots.
+pub type OrderSalesArgs = (DbId, i64, i64);
 
-/// [`sql::ORDER_SALES`] of `tenant` over `[from, to)`, bound.
+/// The length of a sales counter's slot: a quarter hour, on which every
+/// time zone's day begins.
+pub const SALES_SLOT_SECONDS: i64 = 900;
+
+/// [`sql::ORDER_SALES`] of `tenant`: the orders placed in the quarter
+/// hours that *begin* in `[from, to)`. A span's ends are thus rounded up
+/// to the quarter hour: a shop's day (which begins on one) to now is
+/// exact, the same span a week before counts up to the end of its last
+/// quarter hour.
 pub fn order_sales(
     tenant: storekeep_domain::TenantId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> crate::stmt::Stmt<OrderSalesArgs> {
-    // An id is made when checkout begins, a moment before the order's
-    // `created_at`: the id range starts earlier by `ID_SLACK`, and the
-    // exact span is the `created_at` condition.
     crate::stmt::Stmt::new(
         sql::ORDER_SALES,
-        (
-            DbId(tenant.0),
-            id_floor(from - ID_SLACK),
-            id_floor(to),
-            from,
-            to,
-        ),
+        (DbId(tenant.0), seconds_up(from), seconds_up(to)),
     )
+}
+
+/// `at` in whole seconds since the epoch, a fraction rounding up (a slot
+/// beginning at or after `at`).
+fn seconds_up(at: DateTime<Utc>) -> i64 {
+    at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
 }
 
 /// [`sql::COUNT_ORDERS_UPTO`], bound.

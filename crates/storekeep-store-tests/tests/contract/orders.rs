@@ -429,63 +429,74 @@ async fn a_spans_sales_count_its_orders_but_cancelled_and_its_paid_revenue_less_
     let store = &db.store;
     let p = a.product("p", &[("A", 1000, 50)]).await;
     let v = &p.variants[0];
-    let start = now();
-    let before = a.place(&[(v, 1)]).await.order;
+    // The counters count by quarter hour: the span starts on the one
+    // holding now.
+    let quarter = Duration::minutes(15);
+    let start = chrono::DateTime::from_timestamp(now().timestamp() / 900 * 900, 0).unwrap();
+    let _pending = a.place(&[(v, 1)]).await.order;
     let paid = a.place(&[(v, 2)]).await.order;
-    let pending = a.place(&[(v, 3)]).await.order;
+    let refunded = a.place(&[(v, 3)]).await.order;
     let cancelled = a.place(&[(v, 4)]).await.order;
     b.place(&[(&b.product("q", &[("B", 500, 5)]).await.variants[0], 1)])
         .await;
+    let end = now() + quarter;
+
+    // Placed, none paid: four orders, no revenue.
+    let sales = store.order_sales(a.tenant, start, end).await.unwrap();
+    assert_eq!(sales.len(), 1, "{sales:?}");
+    assert_eq!(sales[0].currency, paid.currency);
+    assert_eq!((sales[0].orders, sales[0].revenue), (4, 0));
+
+    // Every later write of an order moves the figures: payments add
+    // their totals, a refund takes its amount off, a cancellation takes
+    // the order out.
     let audit = ctx();
     let staffer = staff(&audit);
-    store
-        .transition_order(a.tenant, paid.id, OrderStatus::Paid, &staffer)
-        .await
-        .unwrap();
+    for id in [paid.id, refunded.id] {
+        store
+            .transition_order(a.tenant, id, OrderStatus::Paid, &staffer)
+            .await
+            .unwrap();
+    }
     store
         .transition_order(a.tenant, cancelled.id, OrderStatus::Cancelled, &staffer)
         .await
         .unwrap();
+    let refund = |amount| NewRefund {
+        id: RefundId::new(),
+        amount,
+        reason: None,
+        restock: Vec::new(),
+    };
     store
-        .refund_order(
-            a.tenant,
-            paid.id,
-            &NewRefund {
-                id: RefundId::new(),
-                amount: 300,
-                reason: None,
-                restock: Vec::new(),
-            },
-            &staffer,
-        )
+        .refund_order(a.tenant, paid.id, &refund(300), &staffer)
         .await
         .unwrap();
-    let end = now() + Duration::seconds(1);
-
-    // From just after the first order: the paid one (less its refund),
-    // the pending one counted without revenue, the cancelled one left out.
-    let from = before.created_at + Duration::milliseconds(1);
-    let sales = store.order_sales(a.tenant, from, end).await.unwrap();
+    store
+        .refund_order(a.tenant, refunded.id, &refund(refunded.total), &staffer)
+        .await
+        .unwrap();
+    let sales = store.order_sales(a.tenant, start, end).await.unwrap();
     assert_eq!(sales.len(), 1, "{sales:?}");
-    assert_eq!(sales[0].currency, paid.currency);
-    assert_eq!(sales[0].orders, 2);
-    assert_eq!(sales[0].revenue, paid.total - 300);
-    let _ = pending;
+    assert_eq!(sales[0].orders, 3, "{sales:?}");
+    assert_eq!(sales[0].revenue, paid.total - 300, "{sales:?}");
 
-    let all = store.order_sales(a.tenant, start, end).await.unwrap();
-    assert_eq!(all[0].orders, 3);
-    // A span before anything, and another shop's: nothing.
+    // A span counts the quarter hours that begin in it: one starting a
+    // second into this quarter and ending before the next holds none.
+    let inside = store
+        .order_sales(a.tenant, start + Duration::seconds(1), start + quarter)
+        .await
+        .unwrap();
+    assert!(inside.is_empty(), "{inside:?}");
+    // A span before anything, and another shop's: nothing of alpha's.
     let earlier = store
-        .order_sales(
-            a.tenant,
-            start - Duration::days(8),
-            start - Duration::days(7),
-        )
+        .order_sales(a.tenant, start - Duration::days(8), start - Duration::days(7))
         .await
         .unwrap();
     assert!(earlier.is_empty());
     let theirs = store.order_sales(b.tenant, start, end).await.unwrap();
-    assert_eq!(theirs[0].orders, 1);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!((theirs[0].orders, theirs[0].revenue), (1, 0));
 }
 
 #[tokio::test]
