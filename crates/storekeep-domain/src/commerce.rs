@@ -711,6 +711,30 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A confirmed payment that paid no order: the processor took money for
+/// an order no longer awaiting it (cancelled meanwhile, or paid by another
+/// attempt). Staff settle it outside storekeep (a refund at the processor,
+/// or the goods sent after all) and mark it resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct UnmatchedPayment {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    /// The order's status now.
+    pub order_status: OrderStatus,
+    pub provider: String,
+    pub reference: String,
+    /// In the order's currency, minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// When the confirmation arrived.
+    pub unmatched_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Who marked it resolved (`staff:<id>`, `key:<id>`).
+    pub resolved_by: Option<String>,
+    /// What was done, in staff's words.
+    pub resolution: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Refund {
     pub id: RefundId,

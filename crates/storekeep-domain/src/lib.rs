@@ -33,7 +33,8 @@ pub use commerce::{
     NewPayment, NewRefund, Order, OrderDetail, OrderFilter, OrderLine, OrderStatus,
     OrderTransition, OutboxEvent, Payment, PaymentOutcome, PaymentStatus, PricingContext,
     PricingLine, Quote, QuotedLine, Refund, RestockLine, SaleVariant, Settlement, ShippingMethod,
-    Shortage, TaxRate, parse_country, parse_coupon_code, parse_region, price, tax_rate_for,
+    Shortage, TaxRate, UnmatchedPayment, parse_country, parse_coupon_code, parse_region, price,
+    tax_rate_for,
 };
 pub use identity::{
     AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,

@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use storekeep_domain::{
     AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, CurrencySales, Deal,
     DealId, EventId, NewCart, NewDeal, NewOrder, NewPayment, NewRefund, OrderDetail, OrderFilter,
-    OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant, Settlement,
-    TenantId, VariantId,
+    OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentId, PaymentOutcome, SaleVariant,
+    Settlement, TenantId, UnmatchedPayment, VariantId,
 };
 
 use crate::StoreResult;
@@ -114,9 +114,10 @@ pub trait CommerceStore: Send + Sync {
         cap: i64,
     ) -> StoreResult<i64>;
     /// What `tenant` sold from `from` up to (not including) `to`, per
-    /// currency (see `CurrencySales`). Reads only the orders of that span,
-    /// found by their ids (UUIDv7: creation time first) on the orders'
-    /// `(tenant_id, id)` index — a day's orders, never the whole table.
+    /// currency (see `CurrencySales`), to the quarter hour: the orders
+    /// placed in the quarter hours that begin in the span, read from the
+    /// counters the store keeps per shop, currency and quarter hour (a
+    /// day is 96 of them, whatever its number of orders).
     async fn order_sales(
         &self,
         tenant: TenantId,
@@ -180,6 +181,27 @@ pub trait CommerceStore: Send + Sync {
         outcome: PaymentOutcome,
         by: &TransitionActor<'_>,
     ) -> StoreResult<Settlement>;
+    /// The shop's open unmatched payments (confirmed for an order no longer
+    /// awaiting payment, not yet marked resolved), newest first, read from
+    /// a partial index of the open ones only.
+    async fn list_unmatched_payments(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UnmatchedPayment>>;
+    /// How many open unmatched payments `tenant` has, counted up to `cap`.
+    async fn count_unmatched_payments_upto(&self, tenant: TenantId, cap: i64) -> StoreResult<i64>;
+    /// Marks an unmatched payment resolved with staff's note, audited
+    /// `payment.resolve` in the shop's chain. `NotFound` for a payment of
+    /// another shop or one that paid its order; `Invalid` (409) when it is
+    /// already resolved.
+    async fn resolve_unmatched_payment(
+        &self,
+        tenant: TenantId,
+        id: PaymentId,
+        note: &str,
+        ctx: &AuditContext,
+    ) -> StoreResult<UnmatchedPayment>;
 
     // --- deals
 

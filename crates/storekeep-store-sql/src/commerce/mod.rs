@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod sql;
 #[doc(hidden)]
 pub mod store;
+pub mod unmatched;
 
 pub use carts::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 pub use checkout::{CLAIM_DEAL, RESERVE_STOCK, STOCK_OF};

@@ -7,8 +7,8 @@ pub use chrono::{DateTime, Utc};
 pub use storekeep_domain::{
     AuditContext, Cart, CartId, CartItemId, CartPatch, CheckoutOutcome, CurrencySales, Deal,
     DealId, EventId, NewCart, NewDeal, NewOrder, NewPayment, NewRefund, Order, OrderDetail,
-    OrderFilter, OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentOutcome, SaleVariant,
-    Settlement, TenantId, VariantId,
+    OrderFilter, OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentId, PaymentOutcome,
+    SaleVariant, Settlement, TenantId, UnmatchedPayment, VariantId,
 };
 pub use storekeep_store::{CommerceStore, StoreResult, TransitionActor};
 
@@ -161,6 +161,33 @@ macro_rules! impl_commerce_store {
                 ) -> StoreResult<Settlement> {
                     crate::commerce::payments::settle_payment(
                         self, provider, reference, event_id, outcome, by,
+                    )
+                    .await
+                }
+                async fn list_unmatched_payments(
+                    &self,
+                    tenant: TenantId,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<UnmatchedPayment>> {
+                    $crate::commerce::unmatched::list::<$backend>(&self.pool, tenant, page).await
+                }
+                async fn count_unmatched_payments_upto(
+                    &self,
+                    tenant: TenantId,
+                    cap: i64,
+                ) -> StoreResult<i64> {
+                    $crate::commerce::unmatched::count_upto::<$backend>(&self.pool, tenant, cap)
+                        .await
+                }
+                async fn resolve_unmatched_payment(
+                    &self,
+                    tenant: TenantId,
+                    id: PaymentId,
+                    note: &str,
+                    ctx: &AuditContext,
+                ) -> StoreResult<UnmatchedPayment> {
+                    $crate::commerce::unmatched::resolve::<$backend>(
+                        &self.pool, tenant, id, note, ctx,
                     )
                     .await
                 }

@@ -350,6 +350,10 @@ pub static TABLES: &[Table] = &[
             ("amount", Int),
             ("created_at", Time),
             ("updated_at", Time),
+            ("unmatched_at", Time),
+            ("resolved_at", Time),
+            ("resolved_by", Text),
+            ("resolution", Text),
         ],
     },
     Table {

@@ -142,6 +142,14 @@ pub(crate) async fn settle_payment(
             true
         }
         Settles::Unmatched => {
+            RUN.exec(
+                &mut *tx,
+                Stmt::new(
+                    storekeep_store_sql::commerce::unmatched::MARK_UNMATCHED,
+                    (now(), DbId(payment.0)),
+                ),
+            )
+            .await?;
             let (topic, payload) = events::payment("unmatched", order, payment, provider, amount);
             emit::<B>(&mut tx, tenant, order, &topic, payload).await?;
             false

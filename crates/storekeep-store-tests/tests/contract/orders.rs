@@ -490,7 +490,11 @@ async fn a_spans_sales_count_its_orders_but_cancelled_and_its_paid_revenue_less_
     assert!(inside.is_empty(), "{inside:?}");
     // A span before anything, and another shop's: nothing of alpha's.
     let earlier = store
-        .order_sales(a.tenant, start - Duration::days(8), start - Duration::days(7))
+        .order_sales(
+            a.tenant,
+            start - Duration::days(8),
+            start - Duration::days(7),
+        )
         .await
         .unwrap();
     assert!(earlier.is_empty());

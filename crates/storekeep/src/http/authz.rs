@@ -154,6 +154,16 @@ pub const ADMIN_ROUTES: &[(&str, &str, Permission)] = &[
         Permission::OrdersWrite,
     ),
     ("GET", "/api/v1/admin/events", Permission::OrdersRead),
+    (
+        "GET",
+        "/api/v1/admin/payments/unmatched",
+        Permission::OrdersRead,
+    ),
+    (
+        "POST",
+        "/api/v1/admin/payments/{id}/resolve",
+        Permission::OrdersWrite,
+    ),
     // Deals are merchandising: the catalog's permissions.
     ("GET", "/api/v1/admin/deals", Permission::CatalogRead),
     ("POST", "/api/v1/admin/deals", Permission::CatalogWrite),

@@ -104,6 +104,7 @@ pub fn request(operation_id: &str, media: &str) -> Option<Value> {
         ),
         ("fulfil" | "deliver" | "cancel", _) => json!({"reason": "handed to the carrier"}),
         ("refund", _) => json!({"amount": money(5_000), "reason": "scratched lid"}),
+        ("resolve_unmatched", _) => json!({"resolution": "refunded at the processor, ref re_1042"}),
         ("pay_installment", _) => json!({"reference": "receipt 1042, cash at the counter"}),
         ("create_deal" | "replace_deal", _) => json!({"deal": {
             "name": "Spring sale", "applies_to": "order", "percent_off": 10,

@@ -61,6 +61,9 @@ pub struct Attention {
     pub to_fulfil: Bounded,
     /// Orders waiting for their payment.
     pub awaiting_payment: Bounded,
+    /// Money a processor confirmed for an order no longer awaiting it, not
+    /// yet marked resolved.
+    pub unmatched_payments: Bounded,
     /// Variants with at most [`LOW_STOCK`] units available.
     pub low_stock: Bounded,
     /// Rental contracts behind on an installment.
@@ -106,6 +109,7 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
     let awaiting = store
         .count_orders_upto(tenant.id, OrderStatus::PendingPayment, cap)
         .await?;
+    let unmatched = store.count_unmatched_payments_upto(tenant.id, cap).await?;
     let low = store
         .count_low_stock_upto(tenant.id, LOW_STOCK, cap)
         .await?;
@@ -150,6 +154,7 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
     Ok(Attention {
         to_fulfil: Bounded::of(usize::try_from(to_fulfil).unwrap_or(0), false),
         awaiting_payment: Bounded::of(usize::try_from(awaiting).unwrap_or(0), false),
+        unmatched_payments: Bounded::of(usize::try_from(unmatched).unwrap_or(0), false),
         low_stock: Bounded::of(usize::try_from(low).unwrap_or(0), false),
         overdue_rentals: Bounded::of(overdue.items.len(), overdue.next_cursor.is_some()),
         to_inspect: Bounded::of(inspect.items.len(), inspect.next_cursor.is_some()),

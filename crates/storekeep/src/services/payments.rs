@@ -101,3 +101,48 @@ pub async fn settle(
     }
     Ok(settled)
 }
+
+/// The longest note staff may leave when resolving an unmatched payment.
+pub const MAX_RESOLUTION: usize = 500;
+
+/// The shop's open unmatched payments: confirmed by the processor for an
+/// order no longer awaiting payment (cancelled meanwhile, or paid by
+/// another attempt), not yet marked resolved. Newest first.
+pub async fn unmatched(
+    svc: &Services,
+    tenant: &storekeep_domain::Tenant,
+    page: &storekeep_domain::PageRequest,
+) -> ServiceResult<storekeep_domain::Page<storekeep_domain::UnmatchedPayment>> {
+    Ok(svc.store.list_unmatched_payments(tenant.id, page).await?)
+}
+
+/// Marks an unmatched payment resolved with what staff did about it (a
+/// refund at the processor, the goods sent after all): required, at most
+/// [`MAX_RESOLUTION`] characters. Audited `payment.resolve`.
+pub async fn resolve(
+    svc: &Services,
+    tenant: &storekeep_domain::Tenant,
+    id: storekeep_domain::PaymentId,
+    note: &str,
+    audit: &storekeep_domain::AuditContext,
+) -> ServiceResult<storekeep_domain::UnmatchedPayment> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(storekeep_domain::ValidationErrors::single(
+            "resolution",
+            "say what was done about the payment (for example: refunded at the processor)",
+        )
+        .into());
+    }
+    if note.chars().count() > MAX_RESOLUTION || note.chars().any(char::is_control) {
+        return Err(storekeep_domain::ValidationErrors::single(
+            "resolution",
+            format!("at most {MAX_RESOLUTION} characters, on one line"),
+        )
+        .into());
+    }
+    Ok(svc
+        .store
+        .resolve_unmatched_payment(tenant.id, id, note, audit)
+        .await?)
+}

@@ -179,3 +179,33 @@ pub struct EventQuery {
     pub limit: Option<u32>,
     pub after: Option<String>,
 }
+
+/// A page of the shop's open unmatched payments.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnmatchedPage {
+    pub items: Vec<storekeep_domain::UnmatchedPayment>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+/// What staff did about an unmatched payment.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// For example "refunded at the processor", at most 500 characters.
+    pub resolution: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnmatchedBody {
+    pub payment: storekeep_domain::UnmatchedPayment,
+}

@@ -230,6 +230,7 @@ async fn every_operation_documents_its_problems_and_security() {
             + 2 // i16: a customer's data export and erasure
             + 2 // i16: staff's export and erasure by email (guest purchases)
             + 1 // i18: a staff member's role change
+            + 2 // i18: unmatched payments, listed and resolved
     );
     // Storefront reads are open; a customer's orders need a session; a
     // guest's cart its token (or the customer's session).

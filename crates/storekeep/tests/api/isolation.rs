@@ -52,6 +52,7 @@ enum Obj {
     Contract,
     Customer,
     Staff,
+    Payment,
 }
 
 /// Every parameterised route of the document, each parameter and the
@@ -74,6 +75,7 @@ const ROUTES: &[(&str, &str, Obj)] = &[
     ("/api/v1/admin/orders/{id}/deliver", "id", Obj::Order),
     ("/api/v1/admin/orders/{id}/cancel", "id", Obj::Order),
     ("/api/v1/admin/orders/{id}/refunds", "id", Obj::Order),
+    ("/api/v1/admin/payments/{id}/resolve", "id", Obj::Payment),
     ("/api/v1/auth/sessions/{id}", "id", Obj::Session),
     ("/api/v1/platform/tenants/{slug}", "slug", Obj::Tenant),
     ("/api/v1/platform/plans/{name}", "name", Obj::Plan),
@@ -208,6 +210,7 @@ fn value_of(b: &Seeded, obj: Obj) -> String {
         Obj::Contract => b.contract.clone(),
         Obj::Customer => b.customer_id.clone(),
         Obj::Staff => b.clerk_id.clone(),
+        Obj::Payment => b.payment.clone(),
     }
 }
 
@@ -423,6 +426,7 @@ async fn a_credential_of_one_shop_is_refused_in_the_shop_host_or_x_tenant_names(
         "/api/v1/admin/oauth-clients".to_owned(),
         "/api/v1/admin/audit-log".to_owned(),
         "/api/v1/admin/events".to_owned(),
+        "/api/v1/admin/payments/unmatched".to_owned(),
         "/api/v1/admin/exports/products".to_owned(),
         "/api/v1/auth/me".to_owned(),
         "/api/v1/auth/sessions".to_owned(),

@@ -72,6 +72,8 @@ pub struct Seeded {
     pub secrets: BTreeSet<String>,
     /// The customer's rental contract.
     pub contract: String,
+    /// A payment confirmed for an order cancelled meanwhile (unmatched).
+    pub payment: String,
 }
 
 pub async fn create_sweep_plan(app: &TestApp) {
@@ -412,11 +414,21 @@ pub async fn seed(app: &TestApp, slug: &str, word: &str) -> Seeded {
     .into_iter()
     .collect();
 
+    // Money the processor confirmed for an order cancelled meanwhile.
+    let shop = crate::commerce_support::Shop {
+        slug: slug.to_owned(),
+        token: owner.clone(),
+        product: s(&product["id"]),
+        variant: variant.clone(),
+    };
+    let (_, payment) =
+        crate::payments_unmatched::unmatched_payment(app, &shop, &format!("{slug}-late")).await;
     let contract =
         crate::rentals_contract_support::seed_contract(app, slug, &owner, &customer, &variant)
             .await;
     Seeded {
         contract,
+        payment: s(&payment["id"]),
         slug: slug.to_owned(),
         domain,
         owner,
@@ -629,6 +641,11 @@ pub async fn sweep_app() -> (TestApp, Seeded, Seeded) {
     let app = spawn_app_with(|s| {
         s.base_domain = Some(storekeep_domain::DomainName::parse("shops.example").unwrap());
         s.webhooks.allow_networks = vec!["127.0.0.1/32".parse().unwrap()];
+        // The simulated processor never settles by itself: the seed sends
+        // its signed confirmation (an unmatched payment).
+        s.payments.test_webhook_secret =
+            Some(storekeep::config::Secret::new(crate::orders::SECRET));
+        s.payments.test_delay = std::time::Duration::from_secs(3600);
     })
     .await;
     create_sweep_plan(&app).await;

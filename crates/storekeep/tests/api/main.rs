@@ -54,6 +54,7 @@ mod outage_media;
 mod outage_redis;
 mod outage_support;
 mod payments;
+mod payments_unmatched;
 mod plans;
 mod portable;
 mod portable_all;

@@ -1,6 +1,7 @@
 //! `/api/v1/admin/orders`: staff find orders and move them through their
 //! life (mark paid, fulfil, deliver, cancel, refund); `/api/v1/admin/events`
-//! shows the transactional outbox.
+//! shows the transactional outbox; `/api/v1/admin/payments/unmatched`
+//! the money processors confirmed for orders no longer awaiting it.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,9 +14,10 @@ use crate::http::authz::AdminActor;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
 use crate::http::routes::path_id;
-use crate::services::orders;
+use crate::services::{orders, payments};
 use crate::wire::orders::{
-    EventPage, EventQuery, OrderBody, OrderPage, OrderQuery, OrderView, ReasonBody, RefundRequest,
+    EventPage, EventQuery, OrderBody, OrderPage, OrderQuery, OrderView, PageQuery, ReasonBody,
+    RefundRequest, ResolveRequest, UnmatchedBody, UnmatchedPage,
 };
 use crate::wire::problem::Problem;
 
@@ -29,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
         .routes(routes!(refund))
         .routes(routes!(list_events))
+        .routes(routes!(list_unmatched))
+        .routes(routes!(resolve_unmatched))
 }
 
 /// Orders, newest first, filtered.
@@ -202,4 +206,50 @@ async fn list_events(
         items: found.items,
         next_cursor: found.next_cursor,
     }))
+}
+
+/// Payments the processor confirmed for an order no longer awaiting payment
+/// (cancelled meanwhile, or paid by another attempt) and not yet marked
+/// resolved, newest first: money taken that paid nothing.
+#[utoipa::path(get, path = "/api/v1/admin/payments/unmatched", tag = "admin: orders",
+    security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = UnmatchedPage), (status = 400, body = Problem)))]
+async fn list_unmatched(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<UnmatchedPage>> {
+    let page =
+        storekeep_domain::PageRequest::new(q.limit, q.after).map_err(ApiError::BadRequest)?;
+    let found = payments::unmatched(&state.services, &actor.tenant, &page).await?;
+    Ok(Json(UnmatchedPage {
+        items: found.items,
+        next_cursor: found.next_cursor,
+    }))
+}
+
+/// Marks an unmatched payment resolved with what was done about it (a
+/// refund at the processor, the goods sent after all); audited
+/// `payment.resolve`. A payment that paid its order is not found; one
+/// already resolved is a conflict.
+#[utoipa::path(post, path = "/api/v1/admin/payments/{id}/resolve", tag = "admin: orders",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = ResolveRequest,
+    responses((status = 200, body = UnmatchedBody), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn resolve_unmatched(
+    State(state): State<AppState>,
+    actor: AdminActor,
+    Path(raw): Path<String>,
+    Json(body): Json<ResolveRequest>,
+) -> ApiResult<Json<UnmatchedBody>> {
+    let id = path_id(&raw, "payment")?;
+    let payment = payments::resolve(
+        &state.services,
+        &actor.tenant,
+        id,
+        &body.resolution,
+        &actor.audit,
+    )
+    .await?;
+    Ok(Json(UnmatchedBody { payment }))
 }

@@ -131,6 +131,12 @@ async fn needs_attention(state: &AppState, staff: &Staff) -> Response {
             a.awaiting_payment,
         ),
         Tile::new(
+            "unmatched_payments",
+            "payments that paid no order",
+            "/console/payments/unmatched",
+            a.unmatched_payments,
+        ),
+        Tile::new(
             "low_stock",
             "variants with 2 or fewer units left",
             "/console/products",

@@ -29,6 +29,7 @@ pub mod import;
 pub mod jobs;
 pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod platform;
 pub mod products;
 pub mod rentals;
@@ -104,6 +105,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/customers/{id}", get(customers::detail))
         .route("/console/customers/{id}/export", post(customers::export))
         .route("/console/customers/{id}/erase", post(customers::erase))
+        .route("/console/payments/unmatched", get(payments::unmatched))
+        .route("/console/payments/{id}/resolve", post(payments::resolve))
         // --- end orders and customers ---
         // --- products (i18-catalog) ---
         .route("/console/products", get(products::list))
