@@ -10,7 +10,8 @@ use storekeep_domain::{
     TenantPatch,
 };
 use storekeep_store::rules::platform::{
-    FIELD_PLAN, TENANT, patched_settings, patched_tenant, plan_of, tenant_created, tenant_updated,
+    FIELD_PLAN, TENANT, patched_settings, patched_tenant, plan_of, settings_changed,
+    tenant_created, tenant_updated,
 };
 use storekeep_store::{StoreError, StoreResult, now};
 use tracing::instrument;
@@ -122,6 +123,11 @@ pub async fn update<B: Backend>(
         B::insert_domains(&mut tx, id, domains).await?;
     }
     let tenant = fetch_by_id::<B>(&mut tx, id).await?;
+    // The shop's chain first, then the platform's: every writer of both
+    // takes their heads in this order.
+    if let Some(change) = settings_changed(&current, &tenant) {
+        B::record_change(&mut tx, ctx, change?).await?;
+    }
     B::record_change(&mut tx, ctx, tenant_updated(&current, &tenant)?).await?;
     B::commit(tx).await?;
     Ok(tenant)

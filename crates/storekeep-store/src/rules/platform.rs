@@ -15,6 +15,9 @@ pub const PLAN_CREATE: &str = "plan.create";
 pub const PLAN_UPDATE: &str = "plan.update";
 pub const TENANT_CREATE: &str = "tenant.create";
 pub const TENANT_UPDATE: &str = "tenant.update";
+/// A shop's settings changed, recorded in the shop's own chain too (its
+/// staff read their chain, not the platform's).
+pub const SETTINGS_UPDATE: &str = "settings.update";
 
 /// What `NotFound` names.
 pub const PLAN: &str = "plan";
@@ -116,6 +119,17 @@ pub fn tenant_updated(before: &Tenant, after: &Tenant) -> StoreResult<Change> {
     Change::new(PLATFORM_SCOPE, TENANT_UPDATE, tenant_target(after))
         .before(&audited(before))?
         .after(&audited(after))
+}
+
+/// The change of a shop's settings for the shop's own chain, when an
+/// update changed them (whoever made it: the shop's staff through the
+/// admin API or the console, or an operator); `None` when they are equal.
+pub fn settings_changed(before: &Tenant, after: &Tenant) -> Option<StoreResult<Change>> {
+    (before.settings != after.settings).then(|| {
+        Change::new(after.id.to_string(), SETTINGS_UPDATE, "settings")
+            .before(&audited(before).settings)?
+            .after(&audited(after).settings)
+    })
 }
 
 /// A tenant as the audit log keeps it: the sealed DKIM key left out (only

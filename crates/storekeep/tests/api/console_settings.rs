@@ -156,6 +156,33 @@ async fn console_settings_saves_through_the_settings_service_and_keeps_what_it_d
     let shop = Browser::new(&app, &b.host).get("/").await;
     assert!(shop.body.contains("Acme Refurb"), "{}", shop.body);
 
+    // The change is in the shop's own audit chain (not only the
+    // platform's), with who made it and the settings before and after.
+    let log = admin(&app, "acme", &owner, Method::GET, "/api/v1/admin/audit-log")
+        .send()
+        .await
+        .unwrap();
+    let log: Value = log.json().await.unwrap();
+    let changes: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "settings.update")
+        .collect();
+    assert_eq!(changes.len(), 2, "the API's save and the console's: {log}");
+    let console_save = changes[0];
+    assert!(
+        console_save["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("staff:"),
+        "{console_save}"
+    );
+    assert_eq!(console_save["before"]["currency"], "USD");
+    assert_eq!(console_save["after"]["currency"], "EUR");
+    let audit = b.get("/console/audit").await;
+    assert!(audit.body.contains("settings.update"), "{}", audit.body);
+
     app.stop().await;
 }
 
