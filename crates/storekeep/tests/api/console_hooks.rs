@@ -695,3 +695,42 @@ async fn console_email_previews_answer_every_template_with_its_subject() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn console_endpoint_log_pages_by_keyset_fifty_at_a_time() {
+    let app = app().await;
+    let owner = staffed_shop(&app, "hooks-l").await;
+    // Nothing listens on port 9: every test event is a failed attempt.
+    let (id, _) = api_endpoint(&app, "hooks-l", &owner, "http://127.0.0.1:9/hook").await;
+    for _ in 0..51 {
+        let r = admin(
+            &app,
+            "hooks-l",
+            &owner,
+            Method::POST,
+            &format!("/api/v1/admin/webhooks/{id}/test"),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let mut b = staff_console(&app, "hooks-l", "viewer").await;
+    let path = format!("/console/webhooks/{id}");
+    let first = b.get(&path).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body.matches("<td>webhook.test<br>").count(), 50);
+    assert!(
+        first.body.contains("<td>connect</td>"),
+        "why there was no answer"
+    );
+    let at = first.body.find("rel=\"next\"").expect("a next page");
+    let href_at = first.body[..at].rfind("href=\"").unwrap() + 6;
+    let href = first.body[href_at..href_at + first.body[href_at..].find('"').unwrap()]
+        .replace("&#38;", "&");
+    assert!(href.starts_with(&format!("{path}?after=")), "{href}");
+    let second = b.get(&href).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(second.body.matches("<td>webhook.test<br>").count(), 1);
+    assert!(!second.body.contains("rel=\"next\""));
+}
