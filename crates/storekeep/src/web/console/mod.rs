@@ -23,6 +23,7 @@ pub mod credentials;
 pub mod customers;
 pub mod deals;
 pub mod desk;
+pub mod emails;
 pub mod home;
 pub mod images;
 pub mod import;
@@ -38,6 +39,7 @@ pub mod signin;
 pub mod staff;
 pub mod stock;
 pub mod webhooks;
+pub mod webhooks_endpoint;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -183,6 +185,28 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(webhooks::list).post(webhooks::create),
         )
         // --- end webhooks ---
+        // --- webhooks and email previews (i18-hooks2) ---
+        .route("/console/webhooks/{id}", get(webhooks_endpoint::show))
+        .route(
+            "/console/webhooks/{id}/status",
+            post(webhooks_endpoint::set_status),
+        )
+        .route(
+            "/console/webhooks/{id}/rotate",
+            post(webhooks_endpoint::rotate),
+        )
+        .route("/console/webhooks/{id}/test", post(webhooks_endpoint::test))
+        .route(
+            "/console/webhooks/{id}/replay",
+            post(webhooks_endpoint::replay),
+        )
+        .route(
+            "/console/webhooks/{id}/delete",
+            post(webhooks_endpoint::delete),
+        )
+        .route("/console/emails", get(emails::list))
+        .route("/console/emails/{name}", get(emails::show))
+        // --- end webhooks and email previews ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.

@@ -72,6 +72,7 @@ const SHOP_SECTIONS: &[(&str, &str, Permission)] = &[
     ("/console/deals", "Deals", Permission::CatalogRead),
     ("/console/api-keys", "API keys", Permission::CredentialsRead),
     ("/console/webhooks", "Webhooks", Permission::SettingsRead),
+    ("/console/emails", "Emails", Permission::SettingsRead),
     ("/console/staff", "Staff", Permission::StaffRead),
     ("/console/audit", "Audit log", Permission::AuditRead),
     ("/console/settings", "Settings", Permission::SettingsRead),

@@ -3,7 +3,8 @@
 //! `POST /api/v1/admin/webhooks` uses. A new endpoint's signing secret is
 //! on the page that answers the create post and nowhere else (every
 //! console page is `no-store`). Reading needs `settings:read`, creating
-//! `settings:write`, as in the admin API.
+//! `settings:write`, as in the admin API. One endpoint's page, its log and
+//! its actions are in `webhooks_endpoint.rs`.
 
 use askama::Template;
 use axum::Form;
@@ -25,10 +26,11 @@ use crate::wire::webhooks::NewWebhookInput;
 /// Rows per list page.
 const PAGE_SIZE: u32 = 50;
 
-/// The list's query: its cursor.
+/// The list's query: its cursor and the notice of a finished action.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     pub after: Option<String>,
+    pub done: Option<String>,
 }
 
 /// One event checkbox of the create form.
@@ -102,6 +104,7 @@ pub struct Created {
 }
 
 pub struct Row {
+    pub id: String,
     pub url: String,
     pub events: String,
     pub status: &'static str,
@@ -112,6 +115,7 @@ pub struct Row {
 #[template(path = "console/webhooks_list.html")]
 struct ListPage {
     csrf: String,
+    notice: Option<&'static str>,
     problem: Option<String>,
     created: Option<Created>,
     rows: Vec<Row>,
@@ -150,6 +154,7 @@ async fn list_page(
         .items
         .into_iter()
         .map(|w| Row {
+            id: w.id.to_string(),
             url: w.url,
             events: if w.events.is_empty() {
                 "every event".to_owned()
@@ -173,6 +178,8 @@ async fn list_page(
     };
     let main = ListPage {
         csrf: staff.desk.csrf(state),
+        notice: (q.done.as_deref() == Some("deleted"))
+            .then_some("The endpoint was deleted: nothing more is sent to it."),
         problem,
         created,
         rows,
