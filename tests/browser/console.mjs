@@ -318,7 +318,9 @@ test('every other page of the staff console passes axe', async () => {
   for (const [pathname, name] of [
     ['/console/customers', 'customers'], ['/console/jobs', 'jobs'], ['/console/rentals/units', 'units'],
     ['/console/staff', 'staff'], ['/console/audit', 'audit'], ['/console/oauth-clients', 'oauth-clients'],
-    ['/console/products/new', 'product-new'],
+    ['/console/products/new', 'product-new'], ['/console/products/import', 'product-import'],
+    ['/console/settings', 'settings'], ['/console/webhooks', 'webhooks'], ['/console/emails', 'emails'],
+    ['/console/emails/order_placed', 'email-preview'], ['/console/payments/unmatched', 'payments-unmatched'],
   ]) {
     await visit(page, shopUrl(shop.slug, pathname));
     await pageType(page, name);
@@ -329,6 +331,12 @@ test('every other page of the staff console passes axe', async () => {
   if (await customer.count()) {
     await submit(page, customer);
     await pageType(page, 'customer');
+  }
+  await visit(page, shopUrl(shop.slug, '/console/webhooks'));
+  const endpoint = page.locator('main table a[href^="/console/webhooks/"]').first();
+  if (await endpoint.count()) {
+    await submit(page, endpoint);
+    await pageType(page, 'webhook-endpoint');
   }
   expectClean(page);
 });
