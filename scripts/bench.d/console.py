@@ -280,6 +280,7 @@ def bench(name, db_url):
         "/console/products", "/console/products?q=widget", f"/console/products/{product['id']}",
         "/console/customers", "/console/rentals", "/console/rentals/units", "/console/jobs",
         "/console/deals", "/console/api-keys", "/console/staff", "/console/audit", "/console/settings",
+        "/console/webhooks", "/console/emails", "/console/emails/order_placed", "/console/payments/unmatched",
     ]
     floor = time_page(console, "/api/health/live")
     results = {"/api/health/live (floor)": floor}
