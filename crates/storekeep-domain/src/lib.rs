@@ -36,9 +36,10 @@ pub use commerce::{
     Shortage, TaxRate, parse_country, parse_coupon_code, parse_region, price, tax_rate_for,
 };
 pub use identity::{
-    AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,
-    NewOAuthClient, NewSession, NewSignInChallenge, OAuthClientId, OAuthClientRecord,
-    PLATFORM_SCOPE, Role, SessionId, SessionRecord, UserId, UserKind, UserRecord,
+    AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, AuditFilter,
+    LoginThrottle, NewApiKey, NewOAuthClient, NewSession, NewSignInChallenge, OAuthClientId,
+    OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId, SessionRecord, UserId, UserKind,
+    UserRecord,
 };
 pub use ids::JobId;
 pub use ids::{
