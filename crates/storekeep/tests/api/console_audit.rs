@@ -214,8 +214,9 @@ async fn the_audit_apis_page_a_filtered_list_and_refuse_bad_values_naming_them()
         (vec![("action", "order\u{7}refund")], "action"),
     ] {
         let (s, problem) = shop_log(&app, "acme", &owner, &q).await;
-        assert_eq!(s, 422, "{q:?}: {problem}");
-        assert_eq!(problem["errors"][0]["field"], name, "{q:?}: {problem}");
+        assert_eq!(s, 400, "{q:?}: {problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("{name}: ")), "{q:?}: {problem}");
     }
 
     // The platform's log takes the same filters.
@@ -235,8 +236,14 @@ async fn the_audit_apis_page_a_filtered_list_and_refuse_bad_values_naming_them()
     assert_eq!(s, 200, "{created}");
     assert_eq!(field(&created, "action"), ["tenant.create"; 2], "{created}");
     let (s, problem) = log(vec![("from", "soon")]).await;
-    assert_eq!(s, 422, "{problem}");
-    assert_eq!(problem["errors"][0]["field"], "from");
+    assert_eq!(s, 400, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("from: must be a time"),
+        "{problem}"
+    );
     app.stop().await;
 }
 

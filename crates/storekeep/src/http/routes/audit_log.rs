@@ -42,7 +42,9 @@ async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<Au
         q.action.as_deref(),
         q.from.as_deref(),
         q.to.as_deref(),
-    )?;
+    )
+    // A bad filter is a 400 naming it, as every list's filters are.
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let (items, next_cursor) = audit::page(&state.services, scope, &filter, before, limit).await?;
     Ok(Json(AuditPage { items, next_cursor }))
 }
@@ -53,7 +55,7 @@ async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<Au
 #[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "admin: shop",
     security(("bearer" = [])),
     params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn shop_audit_log(
     State(state): State<AppState>,
     actor: AdminActor,
@@ -67,7 +69,7 @@ async fn shop_audit_log(
 #[utoipa::path(get, path = "/api/v1/platform/audit-log", tag = "platform",
     security(("platform_token" = [])),
     params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn platform_audit_log(
     State(state): State<AppState>,
     _op: PlatformOperator,
