@@ -288,5 +288,26 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// Which entries of one audit chain a listing shows: each part set narrows
+/// it, all of them together (an empty filter shows every entry).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    /// Exactly this actor (`staff:<id>`, `api_key:<id>`, `operator:<id>`…).
+    pub actor: Option<String>,
+    /// Exactly this action (`order.refund`, `product.create`…).
+    pub action: Option<String>,
+    /// Entries at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditFilter {
+    /// Whether the filter narrows nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The scope of the platform's own audit chain.
 pub const PLATFORM_SCOPE: &str = "platform";

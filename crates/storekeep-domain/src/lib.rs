@@ -37,9 +37,10 @@ pub use commerce::{
     tax_rate_for,
 };
 pub use identity::{
-    AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, LoginThrottle, NewApiKey,
-    NewOAuthClient, NewSession, NewSignInChallenge, OAuthClientId, OAuthClientRecord,
-    PLATFORM_SCOPE, Role, SessionId, SessionRecord, UserId, UserKind, UserRecord,
+    AccessTokenRecord, ApiKeyId, ApiKeyRecord, AuditContext, AuditEntry, AuditFilter,
+    LoginThrottle, NewApiKey, NewOAuthClient, NewSession, NewSignInChallenge, OAuthClientId,
+    OAuthClientRecord, PLATFORM_SCOPE, Role, SessionId, SessionRecord, UserId, UserKind,
+    UserRecord,
 };
 pub use ids::JobId;
 pub use ids::{

@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod backend;
 pub mod catalog;
 pub mod commerce;

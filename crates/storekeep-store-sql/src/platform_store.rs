@@ -369,6 +369,16 @@ macro_rules! impl_store {
                 $krate::audit::list(&self.pool, scope, before, limit).await
             }
 
+            async fn search_audit(
+                &self,
+                scope: &str,
+                filter: &::storekeep_domain::AuditFilter,
+                before: Option<i64>,
+                limit: i64,
+            ) -> ::storekeep_store::StoreResult<Vec<::storekeep_domain::AuditEntry>> {
+                $crate::audit::search::<$backend>(&self.pool, scope, filter, before, limit).await
+            }
+
             async fn audit_chain(
                 &self,
                 scope: &str,

@@ -482,6 +482,18 @@ pub trait Store:
         before: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>>;
+    /// Newest first, entries with `seq < before` that `filter` lets
+    /// through, at most `limit`. Index-backed at any size: an actor or an
+    /// action is an index range ordered by `seq`, and a time span becomes
+    /// a `seq` range (times grow with `seq` within a chain), its bounds
+    /// found through an index on `(scope, at)`.
+    async fn search_audit(
+        &self,
+        scope: &str,
+        filter: &storekeep_domain::AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
     /// One scope's whole chain in order, `seq > after`, for verification.
     async fn audit_chain(
         &self,

@@ -8,6 +8,7 @@ mod support;
 
 // Platform and identity.
 mod audit;
+mod audit_filters;
 mod challenges;
 mod credentials;
 mod platform;

@@ -222,7 +222,10 @@ const LISTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("/api/v1/admin/events", &["topic", "limit", "after"]),
-    ("/api/v1/admin/audit-log", &["limit", "after"]),
+    (
+        "/api/v1/admin/audit-log",
+        &["limit", "after", "actor", "action", "from", "to"],
+    ),
     ("/api/v1/admin/staff", &["limit", "after"]),
     ("/api/v1/admin/api-keys", &["limit", "after"]),
     ("/api/v1/store/deals", &["soon_hours"]),

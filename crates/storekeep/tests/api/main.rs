@@ -19,6 +19,7 @@ mod commerce_support;
 mod connections;
 mod console;
 mod console_admin;
+mod console_audit;
 mod console_catalog2;
 mod console_customers;
 mod console_deals;

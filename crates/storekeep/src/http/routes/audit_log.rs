@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::http::authz::AdminActor;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, PlatformOperator, Query};
+use crate::services::audit;
 use crate::wire::audit::{AuditPage, AuditQuery};
 use crate::wire::problem::Problem;
 
@@ -36,16 +37,25 @@ async fn page(state: &AppState, scope: &str, q: AuditQuery) -> ApiResult<Json<Au
             })
         })
         .transpose()?;
-    let (items, next_cursor) =
-        crate::services::audit::page(&state.services, scope, before, limit).await?;
+    let filter = audit::parse_filter(
+        q.actor.as_deref(),
+        q.action.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+    )
+    // A bad filter is a 400 naming it, as every list's filters are.
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (items, next_cursor) = audit::page(&state.services, scope, &filter, before, limit).await?;
     Ok(Json(AuditPage { items, next_cursor }))
 }
 
-/// Every staff and integration action in the shop, newest first.
+/// Every staff and integration action in the shop, newest first;
+/// `actor`, `action`, `from` and `to` narrow it (each given again with
+/// `after` for the next page).
 #[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "admin: shop",
     security(("bearer" = [])),
     params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn shop_audit_log(
     State(state): State<AppState>,
     actor: AdminActor,
@@ -54,11 +64,12 @@ async fn shop_audit_log(
     page(&state, &actor.tenant.id.to_string(), q).await
 }
 
-/// Every platform action (tenants, plans, operators), newest first.
+/// Every platform action (tenants, plans, operators), newest first;
+/// filtered as the shop's audit log is.
 #[utoipa::path(get, path = "/api/v1/platform/audit-log", tag = "platform",
     security(("platform_token" = [])),
     params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 401, body = Problem)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn platform_audit_log(
     State(state): State<AppState>,
     _op: PlatformOperator,

@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::backup::watch::Drill;
 use crate::services::{ServiceError, audit, tenants};
 use crate::web::WebError;
+use crate::web::console::audit::{FilterQuery, Filters};
 use crate::web::console::chart::{self, Chart};
 use crate::web::console::desk::Operator;
 use crate::web::console::page;
@@ -455,11 +456,6 @@ pub async fn verify_backup(State(state): State<AppState>, _op: Operator) -> Resp
     })
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub struct AuditQuery {
-    after: Option<String>,
-}
-
 struct AuditRow {
     seq: i64,
     at: String,
@@ -479,6 +475,8 @@ struct Verdict {
 #[template(path = "console/platform_audit.html")]
 struct AuditPage<'a> {
     csrf: &'a str,
+    f: Filters,
+    path: &'static str,
     rows: Vec<AuditRow>,
     next: Option<String>,
     verdicts: Option<Vec<Verdict>>,
@@ -487,19 +485,15 @@ struct AuditPage<'a> {
 async fn audit_page(
     state: &AppState,
     op: &Operator,
-    q: &AuditQuery,
+    q: &FilterQuery,
     verdicts: Option<Vec<Verdict>>,
 ) -> Response {
-    let before = match q.after.as_deref().filter(|a| !a.is_empty()) {
-        None => None,
-        Some(a) => match a.parse::<i64>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                return page::bad_request(state, &op.desk, "this page link is not valid");
-            }
-        },
+    let f = match Filters::read(q) {
+        Ok(f) => f,
+        Err(m) => return page::bad_request(state, &op.desk, m),
     };
-    let (entries, next) = match audit::page(&state.services, PLATFORM_SCOPE, before, PAGE).await {
+    let found = audit::page(&state.services, PLATFORM_SCOPE, &f.filter, f.before, PAGE).await;
+    let (entries, next) = match found {
         Ok(p) => p,
         Err(e) => return page::error(state, &op.desk, e),
     };
@@ -515,10 +509,13 @@ async fn audit_page(
         })
         .collect();
     let csrf = op.desk.csrf(state);
+    let next = page::next_link("/console/platform-audit", &f.pairs(), next.as_deref());
     let main = AuditPage {
         csrf: &csrf,
+        f,
+        path: "/console/platform-audit",
         rows,
-        next: page::next_link("/console/platform-audit", &[], next.as_deref()),
+        next,
         verdicts,
     }
     .render();
@@ -532,12 +529,17 @@ async fn audit_page(
     )
 }
 
-/// `GET /console/platform-audit`: the platform's audit chain, newest first.
+/// `GET /console/platform-audit`: the platform's audit chain, newest
+/// first, filtered as the shop's audit log is
+/// ([`crate::web::console::audit::Filters`]).
 pub async fn audit_log(
     State(state): State<AppState>,
     op: Operator,
-    Query(q): Query<AuditQuery>,
+    q: Result<Query<FilterQuery>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(q)) = q else {
+        return page::bad_request(&state, &op.desk, "This page's address is not valid.");
+    };
     audit_page(&state, &op, &q, None).await
 }
 
@@ -564,7 +566,7 @@ pub async fn verify(State(state): State<AppState>, op: Operator) -> Response {
             },
         })
         .collect();
-    audit_page(&state, &op, &AuditQuery::default(), Some(verdicts)).await
+    audit_page(&state, &op, &FilterQuery::default(), Some(verdicts)).await
 }
 
 #[derive(Debug, Deserialize)]
