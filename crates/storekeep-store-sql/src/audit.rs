@@ -2,7 +2,7 @@
 //! both databases.
 //!
 //! Every filter stays on an index, whatever the chain's size (migration
-//! `20261128000095_audit_filters`):
+//! `20261128000093_audit_filters`):
 //!
 //! - an actor walks `audit_log_actor (scope, actor, seq)` and an action
 //!   `audit_log_action (scope, action, seq)` backwards from `before`: the
