@@ -148,7 +148,7 @@ test('the owner turns on two-step verification and signs in with a TOTP code', a
   await pageType(page, 'signin');
   await signIn(page, shopUrl(shop.slug, ''), owner, { secret });
   check((await page.textContent('h1')) === 'Needs attention', 'needs attention first');
-  checkEqual(await page.locator('[data-figure]').count(), 6, 'six figures');
+  checkEqual(await page.locator('[data-figure]').count(), 7, 'seven figures');
   await pageType(page, 'needs-attention');
 
   // A form post without the token is refused, and signs nobody out.
