@@ -105,6 +105,12 @@ pub async fn list(
     Ok(svc.store.list_plans(page).await?)
 }
 
+/// The plan named `name` (a name that is no plan's is not found).
+pub async fn get(svc: &crate::services::Services, name: &str) -> ServiceResult<Plan> {
+    let name = PlanName::parse(name).map_err(|_| StoreError::NotFound("plan"))?;
+    Ok(svc.store.plan_by_name(&name).await?)
+}
+
 /// [`update`], then this node forgets what it cached of plan limits:
 /// tenants carry their plan's limits, so they are looked up afresh.
 pub async fn change_plan(

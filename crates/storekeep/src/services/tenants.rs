@@ -165,6 +165,11 @@ pub async fn find(svc: &Services, slug: &str) -> ServiceResult<Tenant> {
     get(svc.store.as_ref(), slug).await.map(shown)
 }
 
+/// The shop with id `id` (the operators' job list names each job's shop).
+pub async fn find_by_id(svc: &Services, id: storekeep_domain::TenantId) -> ServiceResult<Tenant> {
+    Ok(svc.store.tenant_by_id(id).await.map(shown)?)
+}
+
 /// `PATCH /platform/tenants/{slug}`: changes the shop; this node forgets
 /// the tenants it had looked up and the shop's cached reads (currency and
 /// plan limits shape what the storefront shows).

@@ -31,7 +31,9 @@ pub mod jobs;
 pub mod orders;
 pub mod page;
 pub mod payments;
+pub mod plans;
 pub mod platform;
+pub mod platform_jobs;
 pub mod products;
 pub mod rentals;
 pub mod settings;
@@ -207,6 +209,23 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/emails", get(emails::list))
         .route("/console/emails/{name}", get(emails::show))
         // --- end webhooks and email previews ---
+        // --- jobs and plans (i18-jobs) ---
+        .route("/console/jobs/{id}", get(jobs::detail))
+        .route("/console/platform-jobs", get(platform_jobs::list))
+        .route("/console/platform-jobs/{id}", get(platform_jobs::detail))
+        .route(
+            "/console/platform-jobs/{id}/retry",
+            post(platform_jobs::retry),
+        )
+        .route(
+            "/console/platform-jobs/{id}/discard",
+            post(platform_jobs::discard),
+        )
+        .route(
+            "/console/plans/{name}",
+            get(plans::show).post(plans::update),
+        )
+        // --- end jobs and plans ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.

@@ -83,6 +83,7 @@ const PLATFORM_SECTIONS: &[(&str, &str)] = &[
     ("/console", "Overview"),
     ("/console/shops", "Shops"),
     ("/console/plans", "Plans"),
+    ("/console/platform-jobs", "Jobs"),
     ("/console/health", "Health"),
     ("/console/platform-audit", "Audit log"),
 ];
