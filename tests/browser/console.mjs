@@ -321,6 +321,7 @@ test('every other page of the staff console passes axe', async () => {
     ['/console/products/new', 'product-new'], ['/console/products/import', 'product-import'],
     ['/console/settings', 'settings'], ['/console/webhooks', 'webhooks'], ['/console/emails', 'emails'],
     ['/console/emails/order_placed', 'email-preview'], ['/console/payments/unmatched', 'payments-unmatched'],
+    ['/console/audit?action=order.refund', 'audit-filtered'],
   ]) {
     await visit(page, shopUrl(shop.slug, pathname));
     await pageType(page, name);
@@ -331,6 +332,12 @@ test('every other page of the staff console passes axe', async () => {
   if (await customer.count()) {
     await submit(page, customer);
     await pageType(page, 'customer');
+  }
+  await visit(page, shopUrl(shop.slug, '/console/jobs'));
+  const job = page.locator('main table a[href^="/console/jobs/"]').first();
+  if (await job.count()) {
+    await submit(page, job);
+    await pageType(page, 'job');
   }
   await visit(page, shopUrl(shop.slug, '/console/webhooks'));
   const endpoint = page.locator('main table a[href^="/console/webhooks/"]').first();
@@ -366,6 +373,10 @@ test('an operator suspends a shop, its storefront answers 404, and resumes it', 
 
   await visit(page, platformUrl('/console/plans'));
   await pageType(page, 'platform-plans');
+  await submit(page, page.locator('main table a[href^="/console/plans/"]').first());
+  await pageType(page, 'platform-plan');
+  await visit(page, platformUrl('/console/platform-jobs'));
+  await pageType(page, 'platform-jobs');
   await visit(page, platformUrl('/console/health'));
   checkEqual(await page.textContent('[data-status="node"]'), 'ready', 'the node is ready');
   await pageType(page, 'platform-health');
