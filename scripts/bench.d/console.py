@@ -281,7 +281,10 @@ def bench(name, db_url):
         "/console/customers", "/console/rentals", "/console/rentals/units", "/console/jobs",
         "/console/deals", "/console/api-keys", "/console/staff", "/console/audit", "/console/settings",
         "/console/webhooks", "/console/emails", "/console/emails/order_placed", "/console/payments/unmatched",
+        "/console/audit?action=order.refund", "/console/audit?actor=staff%3Anobody",
     ]
+    _, page = console.request("GET", "/console/jobs")
+    pages.append("/console/jobs/" + re.findall(r'href="/console/jobs/([0-9a-f-]{36})"', page)[0])
     floor = time_page(console, "/api/health/live")
     results = {"/api/health/live (floor)": floor}
     for p in pages:
@@ -293,7 +296,8 @@ def bench(name, db_url):
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     op.request("POST", "/console/signin", {"csrf": csrf, "email": "ops@bench.example", "password": PASSWORD},
                host="localhost")
-    for p in ["/console/shops", "/console/health", "/console/platform-audit"]:
+    for p in ["/console/shops", "/console/health", "/console/platform-audit", "/console/platform-jobs",
+              "/console/platform-jobs?state=available", "/console/plans", "/console/plans/bulk"]:
         results[f"{p} (operators)"] = time_page(op, p, host="localhost")
     shop.stop()
     for path, r in results.items():
