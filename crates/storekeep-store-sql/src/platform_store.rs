@@ -226,10 +226,11 @@ macro_rules! impl_store {
                 &self,
                 tenant: ::storekeep_domain::TenantId,
                 user: ::storekeep_domain::UserId,
+                expect: Option<::storekeep_domain::Role>,
                 role: ::storekeep_domain::Role,
                 audit: &::storekeep_domain::AuditContext,
             ) -> ::storekeep_store::StoreResult<::storekeep_domain::UserRecord> {
-                $crate::identity::accounts::set_staff_role::<$backend>(&self.pool, tenant, user, role, audit).await
+                $crate::identity::accounts::set_staff_role::<$backend>(&self.pool, tenant, user, expect, role, audit).await
             }
 
             async fn use_totp_step(&self, user: ::storekeep_domain::UserId, step: i64) -> ::storekeep_store::StoreResult<()> {

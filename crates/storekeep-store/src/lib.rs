@@ -371,11 +371,15 @@ pub trait Store:
     /// `staff.role_change`, before and after); `NotFound` if `user` is not
     /// one of the shop's staff, `Invalid` (a 409) if it would take the
     /// owner role from the shop's last owner. Giving the role it already
-    /// holds changes and records nothing.
+    /// holds changes and records nothing. With `expect`, the member must
+    /// hold that role when the change is made (read under the write's
+    /// lock), else `Invalid` (a 409): the caller checked its right to change
+    /// the member against that role, and it may have changed meanwhile.
     async fn set_staff_role(
         &self,
         tenant: TenantId,
         user: UserId,
+        expect: Option<Role>,
         role: Role,
         audit: &AuditContext,
     ) -> StoreResult<UserRecord>;

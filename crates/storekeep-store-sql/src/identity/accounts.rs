@@ -215,6 +215,7 @@ pub async fn set_staff_role<B: Backend>(
     pool: &Pool<B::Db>,
     tenant: TenantId,
     user: UserId,
+    expect: Option<Role>,
     role: Role,
     ctx: &AuditContext,
 ) -> StoreResult<UserRecord> {
@@ -234,6 +235,11 @@ pub async fn set_staff_role<B: Backend>(
         B::optional(&mut tx, Stmt::new(SELECT_BY_ID, (DbId(user.0),))).await?;
     let old: UserRecord = found(row, ACCOUNT)?;
     let before = old.role.unwrap_or(Role::Viewer);
+    if expect.is_some_and(|r| r != before) {
+        return Err(StoreError::Invalid(
+            "the member's role changed meanwhile; look at it again",
+        ));
+    }
     if before == role {
         B::commit(tx).await?;
         return Ok(old);

@@ -628,7 +628,7 @@ async fn a_staff_role_changes_audited_only_in_its_own_shop_and_the_last_owner_ke
     }
 
     let changed = store
-        .set_staff_role(a.tenant, clerk.id, Role::Admin, &ctx())
+        .set_staff_role(a.tenant, clerk.id, None, Role::Admin, &ctx())
         .await
         .unwrap();
     assert_eq!(changed.role, Some(Role::Admin));
@@ -646,7 +646,25 @@ async fn a_staff_role_changes_audited_only_in_its_own_shop_and_the_last_owner_ke
     // The same role again: nothing changes, nothing is recorded.
     let before = actions(store.as_ref(), &a.scope()).await.len();
     store
-        .set_staff_role(a.tenant, clerk.id, Role::Admin, &ctx())
+        .set_staff_role(a.tenant, clerk.id, None, Role::Admin, &ctx())
+        .await
+        .unwrap();
+    assert_eq!(actions(store.as_ref(), &a.scope()).await.len(), before);
+
+    // The role the caller checked its right against must still be the
+    // member's when the change is written.
+    assert!(matches!(
+        store
+            .set_staff_role(a.tenant, clerk.id, Some(Role::Viewer), Role::Staff, &ctx())
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.user_by_id(clerk.id).await.unwrap().role,
+        Some(Role::Admin)
+    );
+    store
+        .set_staff_role(a.tenant, clerk.id, Some(Role::Admin), Role::Admin, &ctx())
         .await
         .unwrap();
     assert_eq!(actions(store.as_ref(), &a.scope()).await.len(), before);
@@ -655,7 +673,7 @@ async fn a_staff_role_changes_audited_only_in_its_own_shop_and_the_last_owner_ke
     for id in [other.id, customer.id, UserId::new()] {
         assert!(matches!(
             store
-                .set_staff_role(a.tenant, id, Role::Viewer, &ctx())
+                .set_staff_role(a.tenant, id, None, Role::Viewer, &ctx())
                 .await,
             Err(StoreError::NotFound("account"))
         ));
@@ -668,7 +686,7 @@ async fn a_staff_role_changes_audited_only_in_its_own_shop_and_the_last_owner_ke
     // The last owner keeps the role; with a second owner it may go.
     assert!(matches!(
         store
-            .set_staff_role(a.tenant, owner.id, Role::Admin, &ctx())
+            .set_staff_role(a.tenant, owner.id, None, Role::Admin, &ctx())
             .await,
         Err(StoreError::Invalid(_))
     ));
@@ -677,11 +695,11 @@ async fn a_staff_role_changes_audited_only_in_its_own_shop_and_the_last_owner_ke
         Some(Role::Owner)
     );
     store
-        .set_staff_role(a.tenant, clerk.id, Role::Owner, &ctx())
+        .set_staff_role(a.tenant, clerk.id, None, Role::Owner, &ctx())
         .await
         .unwrap();
     store
-        .set_staff_role(a.tenant, owner.id, Role::Staff, &ctx())
+        .set_staff_role(a.tenant, owner.id, None, Role::Staff, &ctx())
         .await
         .unwrap();
     assert_eq!(
@@ -706,7 +724,11 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
     let results = race(2, |i| {
         let store = store.clone();
         let id = ids[i];
-        async move { store.set_staff_role(tenant, id, Role::Admin, &ctx()).await }
+        async move {
+            store
+                .set_staff_role(tenant, id, None, Role::Admin, &ctx())
+                .await
+        }
     })
     .await;
     let done = results.iter().filter(|r| r.is_ok()).count();

@@ -108,13 +108,15 @@ pub fn may_change(
 pub async fn change_role(
     svc: &Services,
     tenant: &Tenant,
-    member: UserId,
+    member: &Account,
     role: Role,
     audit: &AuditContext,
 ) -> ServiceResult<Account> {
+    // The role `may_change` was checked against must still be the
+    // member's when the store writes (else a 409).
     let user = svc
         .store
-        .set_staff_role(tenant.id, member, role, audit)
+        .set_staff_role(tenant.id, member.id, member.role, role, audit)
         .await?;
     accounts::open_account(&svc.keyring, &user)
 }

@@ -90,7 +90,7 @@ async fn change_staff_role(
     let staff = staff::change_role(
         &state.services,
         &actor.tenant,
-        member.id,
+        &member,
         body.staff.role,
         &actor.audit,
     )

@@ -341,7 +341,7 @@ pub async fn change_role(
     let (problems, status) = match staff_svc::change_role(
         &state.services,
         staff.tenant(),
-        member.id,
+        &member,
         role,
         &staff.desk.audit(),
     )
