@@ -207,6 +207,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/emails", get(emails::list))
         .route("/console/emails/{name}", get(emails::show))
         // --- end webhooks and email previews ---
+        // --- import (i18-importjob) ---
+        .route("/console/products/imports/{id}", get(import::show))
+        // --- end import ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
