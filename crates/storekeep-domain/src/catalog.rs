@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CategoryId, ImageId, ProductId, VariantId};
+use crate::{CategoryId, ImageId, ProductId, ProductImportId, TenantId, VariantId};
 
 /// Longest product title, in characters.
 pub const MAX_TITLE: usize = 200;
@@ -579,6 +579,96 @@ pub struct ImportVariant {
 pub enum ImportOutcome {
     Created,
     Updated,
+}
+
+/// Where a background product import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    /// Stored, its job not yet started.
+    Queued,
+    /// Its job is importing batches.
+    Running,
+    /// Every row was tried; the counts and row errors are final.
+    Done,
+    /// The whole file could not be imported (unreadable, gone from storage).
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "done" => Self::Done,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Done or failed: nothing more will change.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Failed)
+    }
+}
+
+/// A row an import could not apply: its line in the file, the column it
+/// names (when one is to blame) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRowError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// How far an import got: rows tried so far and what they did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// The file's data rows, once parsed.
+    pub total_rows: Option<i64>,
+    pub rows_done: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub not_imported: i64,
+}
+
+/// A background import about to be queued: the uploaded file is already
+/// in the object store under `object_key`.
+#[derive(Debug, Clone)]
+pub struct NewProductImport {
+    pub id: ProductImportId,
+    pub format: String,
+    pub object_key: String,
+    pub created_by: String,
+}
+
+/// A background CSV import of products, with its progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductImport {
+    pub id: ProductImportId,
+    pub tenant_id: TenantId,
+    pub status: ImportStatus,
+    pub format: String,
+    pub object_key: String,
+    pub progress: ImportProgress,
+    /// The first row errors (at most the bulk import's reporting cap), in
+    /// line order, once done.
+    pub errors: Vec<ImportRowError>,
+    /// Why the whole import failed.
+    pub failure: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -69,6 +69,10 @@ id_type!(
     ImageId
 );
 id_type!(
+    /// Identifies a background CSV import of products (`product_imports`).
+    ProductImportId
+);
+id_type!(
     /// Identifies a cart.
     CartId
 );

@@ -21,11 +21,12 @@ mod validation;
 mod webhooks;
 
 pub use catalog::{
-    Category, CategoryPatch, Handle, ImageVariant, ImportOutcome, ImportRow, ImportVariant,
-    Inventory, InventoryAdjustment, MAX_AMOUNT, MAX_DESCRIPTION, MAX_QUANTITY, MAX_TAGS, MAX_TITLE,
-    MAX_VARIANTS, Money, NewCategory, NewImage, NewProduct, NewVariant, Product, ProductCursor,
-    ProductImage, ProductPatch, ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, Variant,
-    VariantPatch, minor_digits, parse_tag, search_document, search_terms, title_key,
+    Category, CategoryPatch, Handle, ImageVariant, ImportOutcome, ImportProgress, ImportRow,
+    ImportRowError, ImportStatus, ImportVariant, Inventory, InventoryAdjustment, MAX_AMOUNT,
+    MAX_DESCRIPTION, MAX_QUANTITY, MAX_TAGS, MAX_TITLE, MAX_VARIANTS, Money, NewCategory, NewImage,
+    NewProduct, NewProductImport, NewVariant, Product, ProductCursor, ProductImage, ProductImport,
+    ProductPatch, ProductQuery, ProductSort, ProductStatus, SearchDoc, Sku, Variant, VariantPatch,
+    minor_digits, parse_tag, search_document, search_terms, title_key,
 };
 pub use commerce::{
     AppliedDeal, Cart, CartItem, CartPatch, CartStatus, CheckoutOutcome, CurrencySales, Deal,
@@ -45,7 +46,7 @@ pub use identity::{
 pub use ids::JobId;
 pub use ids::{
     CartId, CartItemId, CategoryId, DealId, EventId, ImageId, OrderId, OrderLineId, PaymentId,
-    PlanId, ProductId, RefundId, TenantId, VariantId,
+    PlanId, ProductId, ProductImportId, RefundId, TenantId, VariantId,
 };
 pub use ids::{InstallmentId, RentalContractId, RentalPlanId, RentalUnitId};
 pub use ids::{WebhookDeliveryId, WebhookEndpointId};

@@ -9,9 +9,10 @@
 use async_trait::async_trait;
 use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant,
-    ImportOutcome, ImportRow, InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant,
-    Page, PageRequest, Product, ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc,
-    TenantId, Variant, VariantId, VariantPatch,
+    ImportOutcome, ImportProgress, ImportRow, ImportRowError, InventoryAdjustment, NewCategory,
+    NewImage, NewProduct, NewProductImport, NewVariant, Page, PageRequest, Product, ProductId,
+    ProductImage, ProductImport, ProductImportId, ProductPatch, ProductQuery, SearchDoc, TenantId,
+    Variant, VariantId, VariantPatch,
 };
 
 use crate::{StoreError, StoreResult};
@@ -214,6 +215,52 @@ pub trait CatalogStore: Send + Sync {
         after: Option<ProductId>,
         limit: i64,
     ) -> StoreResult<Vec<Product>>;
+
+    // --- background imports
+
+    /// Records a queued background import (its file already stored).
+    async fn create_product_import(
+        &self,
+        tenant: TenantId,
+        new: &NewProductImport,
+    ) -> StoreResult<ProductImport>;
+    /// One of the shop's imports; another shop's is `NotFound`.
+    async fn product_import(
+        &self,
+        tenant: TenantId,
+        id: ProductImportId,
+    ) -> StoreResult<ProductImport>;
+    /// The shop's imports, newest first, keyset-paged.
+    async fn list_product_imports(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ProductImport>>;
+    /// Marks the import running with how far it got. `false` (nothing
+    /// changed) when it is already done or failed.
+    async fn record_product_import_progress(
+        &self,
+        tenant: TenantId,
+        id: ProductImportId,
+        progress: &ImportProgress,
+    ) -> StoreResult<bool>;
+    /// Marks the import done with its final counts and row errors; `false`
+    /// when it was already done or failed.
+    async fn finish_product_import(
+        &self,
+        tenant: TenantId,
+        id: ProductImportId,
+        progress: &ImportProgress,
+        errors: &[ImportRowError],
+    ) -> StoreResult<bool>;
+    /// Marks the import failed with why; `false` when it was already done
+    /// or failed.
+    async fn fail_product_import(
+        &self,
+        tenant: TenantId,
+        id: ProductImportId,
+        message: &str,
+    ) -> StoreResult<bool>;
 }
 
 /// What the audit log keeps of a product: enough to see what changed,

@@ -8,6 +8,7 @@
 pub mod categories;
 pub mod images;
 pub mod import;
+pub mod imports;
 pub mod inventory;
 pub mod list;
 pub mod products;

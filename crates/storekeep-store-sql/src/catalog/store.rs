@@ -5,9 +5,10 @@
 pub use async_trait::async_trait;
 pub use storekeep_domain::{
     AuditContext, Category, CategoryId, CategoryPatch, Handle, ImageId, ImageVariant,
-    ImportOutcome, ImportRow, InventoryAdjustment, NewCategory, NewImage, NewProduct, NewVariant,
-    Page, PageRequest, Product, ProductId, ProductImage, ProductPatch, ProductQuery, SearchDoc,
-    TenantId, Variant, VariantId, VariantPatch,
+    ImportOutcome, ImportProgress, ImportRow, ImportRowError, InventoryAdjustment, NewCategory,
+    NewImage, NewProduct, NewProductImport, NewVariant, Page, PageRequest, Product, ProductId,
+    ProductImage, ProductImport, ProductImportId, ProductPatch, ProductQuery, SearchDoc, TenantId,
+    Variant, VariantId, VariantPatch,
 };
 pub use storekeep_store::{CatalogStore, StoreError, StoreResult};
 
@@ -277,6 +278,63 @@ macro_rules! impl_catalog_store {
                     limit: i64,
                 ) -> StoreResult<Vec<Product>> {
                     crate::catalog::products::after(&self.pool, tenant, after, limit).await
+                }
+
+                async fn create_product_import(
+                    &self,
+                    tenant: TenantId,
+                    new: &NewProductImport,
+                ) -> StoreResult<ProductImport> {
+                    $crate::catalog::imports::create::<$backend>(&self.pool, tenant, new).await
+                }
+
+                async fn product_import(
+                    &self,
+                    tenant: TenantId,
+                    id: ProductImportId,
+                ) -> StoreResult<ProductImport> {
+                    $crate::catalog::imports::get::<$backend>(&self.pool, tenant, id).await
+                }
+
+                async fn list_product_imports(
+                    &self,
+                    tenant: TenantId,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<ProductImport>> {
+                    $crate::catalog::imports::list::<$backend>(&self.pool, tenant, page).await
+                }
+
+                async fn record_product_import_progress(
+                    &self,
+                    tenant: TenantId,
+                    id: ProductImportId,
+                    progress: &ImportProgress,
+                ) -> StoreResult<bool> {
+                    $crate::catalog::imports::progress::<$backend>(&self.pool, tenant, id, progress)
+                        .await
+                }
+
+                async fn finish_product_import(
+                    &self,
+                    tenant: TenantId,
+                    id: ProductImportId,
+                    progress: &ImportProgress,
+                    errors: &[ImportRowError],
+                ) -> StoreResult<bool> {
+                    $crate::catalog::imports::finish::<$backend>(
+                        &self.pool, tenant, id, progress, errors,
+                    )
+                    .await
+                }
+
+                async fn fail_product_import(
+                    &self,
+                    tenant: TenantId,
+                    id: ProductImportId,
+                    message: &str,
+                ) -> StoreResult<bool> {
+                    $crate::catalog::imports::fail::<$backend>(&self.pool, tenant, id, message)
+                        .await
                 }
             }
         };

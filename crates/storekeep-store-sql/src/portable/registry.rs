@@ -137,6 +137,10 @@ pub const EXCLUDED: &[(&str, &str)] = &[
     ),
     ("_sqlx_migrations", "each database's own migration history"),
     (
+        "product_imports",
+        "progress of the source's background CSV imports, whose files live in its own object store; the products they made travel",
+    ),
+    (
         "product_search",
         "SQLite's FTS5 index (and its product_search_* shadow tables), filled by triggers on insert",
     ),

@@ -187,3 +187,152 @@ async fn an_import_where_every_row_fails_writes_no_audit_entry() {
     assert!(a.actions().await.is_empty());
     assert_eq!(a.store.count_products(a.tenant).await.unwrap(), 0);
 }
+
+mod background {
+    use storekeep_domain::{
+        ImportProgress, ImportRowError, ImportStatus, NewProductImport, ProductImportId,
+    };
+    use storekeep_store::StoreError;
+
+    use crate::support::{all_pages, connect, shop};
+
+    fn new_import(key: &str) -> NewProductImport {
+        NewProductImport {
+            id: ProductImportId::new(),
+            format: "csv".into(),
+            object_key: key.into(),
+            created_by: "staff:test".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_import_is_queued_records_progress_and_finishes_with_its_row_errors() {
+        let db = connect().await;
+        let a = shop(&db, "alpha").await;
+        let store = &db.store;
+        let new = new_import("imports/a/1.csv");
+        let queued = store.create_product_import(a.tenant, &new).await.unwrap();
+        assert_eq!(queued.id, new.id);
+        assert_eq!(queued.status, ImportStatus::Queued);
+        assert_eq!(queued.progress, ImportProgress::default());
+        assert_eq!(queued.object_key, "imports/a/1.csv");
+        assert_eq!(queued.created_by, "staff:test");
+        assert!(queued.errors.is_empty() && queued.finished_at.is_none());
+
+        let half = ImportProgress {
+            total_rows: Some(1_000),
+            rows_done: 500,
+            created: 400,
+            updated: 99,
+            not_imported: 1,
+        };
+        assert!(
+            store
+                .record_product_import_progress(a.tenant, new.id, &half)
+                .await
+                .unwrap()
+        );
+        let running = store.product_import(a.tenant, new.id).await.unwrap();
+        assert_eq!(running.status, ImportStatus::Running);
+        assert_eq!(running.progress, half);
+
+        let all = ImportProgress {
+            rows_done: 1_000,
+            created: 900,
+            ..half
+        };
+        let errors = vec![ImportRowError {
+            line: 7,
+            column: Some("price".into()),
+            message: "price is not an amount".into(),
+        }];
+        assert!(
+            store
+                .finish_product_import(a.tenant, new.id, &all, &errors)
+                .await
+                .unwrap()
+        );
+        let done = store.product_import(a.tenant, new.id).await.unwrap();
+        assert_eq!(done.status, ImportStatus::Done);
+        assert_eq!(done.progress, all);
+        assert_eq!(done.errors, errors);
+        assert!(done.finished_at.is_some());
+
+        // A late or repeated job changes nothing once it is final.
+        assert!(
+            !store
+                .record_product_import_progress(a.tenant, new.id, &half)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .fail_product_import(a.tenant, new.id, "late")
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.product_import(a.tenant, new.id).await.unwrap(), done);
+    }
+
+    #[tokio::test]
+    async fn a_failed_import_keeps_why_and_another_shop_cannot_see_or_move_it() {
+        let db = connect().await;
+        let a = shop(&db, "alpha").await;
+        let b = shop(&db, "beta").await;
+        let store = &db.store;
+        let new = new_import("imports/a/2.csv");
+        store.create_product_import(a.tenant, &new).await.unwrap();
+
+        assert!(matches!(
+            store.product_import(b.tenant, new.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.fail_product_import(b.tenant, new.id, "no").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store
+                .record_product_import_progress(
+                    b.tenant,
+                    ProductImportId::new(),
+                    &ImportProgress::default()
+                )
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        assert!(
+            store
+                .fail_product_import(a.tenant, new.id, "the file is not CSV")
+                .await
+                .unwrap()
+        );
+        let failed = store.product_import(a.tenant, new.id).await.unwrap();
+        assert_eq!(failed.status, ImportStatus::Failed);
+        assert_eq!(failed.failure.as_deref(), Some("the file is not CSV"));
+        assert!(failed.finished_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_shops_imports_are_listed_newest_first_by_pages() {
+        let db = connect().await;
+        let a = shop(&db, "alpha").await;
+        let b = shop(&db, "beta").await;
+        let store = &db.store;
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            let new = new_import(&format!("imports/a/{n}.csv"));
+            ids.push(new.id);
+            store.create_product_import(a.tenant, &new).await.unwrap();
+        }
+        store
+            .create_product_import(b.tenant, &new_import("imports/b/0.csv"))
+            .await
+            .unwrap();
+
+        let listed = all_pages(2, async |p| store.list_product_imports(a.tenant, &p).await).await;
+        ids.reverse();
+        assert_eq!(listed.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    }
+}

@@ -27,6 +27,7 @@ pub mod backoff;
 mod backups;
 mod completer;
 mod delivery;
+mod imports;
 pub mod kinds;
 pub mod metrics;
 // i15 daily job
@@ -56,6 +57,7 @@ pub fn start(services: &Arc<crate::services::Services>) -> Runner {
     // i15 daily job
     rentals::register(&mut runner, services);
     backups::register(&mut runner, services);
+    imports::register(&mut runner, services);
     runner
 }
 

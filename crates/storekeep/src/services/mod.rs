@@ -30,6 +30,7 @@ pub mod plans;
 // i16: customers' rights (export, erasure).
 pub mod privacy;
 pub mod privacy_email;
+pub mod product_imports;
 pub mod products;
 pub mod rental_document;
 pub mod sessions;

@@ -24,6 +24,7 @@ mod console_catalog2;
 mod console_customers;
 mod console_deals;
 mod console_hooks;
+mod console_import;
 mod console_jobs;
 mod console_orders;
 mod console_platform;

@@ -226,6 +226,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(plans::show).post(plans::update),
         )
         // --- end jobs and plans ---
+        // --- import (i18-importjob) ---
+        .route("/console/products/imports/{id}", get(import::show))
+        // --- end import ---
         .route_layer(from_fn_with_state(state.clone(), desk::guard))
         .route_layer(from_fn_with_state(state.clone(), desk::layer))
         // The stylesheet needs neither a desk nor a session.
