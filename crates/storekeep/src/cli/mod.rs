@@ -4,6 +4,8 @@ mod audit;
 mod backup;
 mod catalog;
 mod check_config;
+// `healthcheck`: the container image's liveness probe (issue 19).
+mod healthcheck;
 mod keys;
 mod migrate;
 mod plan;
@@ -85,6 +87,9 @@ pub enum Command {
     /// Image upkeep: make missing image variants.
     #[command(subcommand)]
     Media(media::MediaCommand),
+    /// Probe this node's liveness over HTTP; exit 0 if it answers 200
+    /// (for a container's HEALTHCHECK, which has no curl).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -104,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rentals(cmd) => rentals::run(load_settings(cli.config)?, cmd).await,
         Command::Backup(cmd) => backup::run(load_settings(cli.config)?, cmd).await,
         Command::Media(cmd) => media::run(load_settings(cli.config)?, cmd).await,
+        Command::Healthcheck(args) => healthcheck::run(cli.config, args).await,
     }
 }
 

@@ -317,3 +317,55 @@ async fn a_stalled_stdout_never_holds_up_requests_and_dropped_lines_are_counted(
     }
     assert!(logged, "lines are written again once stdout is read");
 }
+
+/// `storekeep healthcheck` (the container image's HEALTHCHECK): exit 0
+/// when the node's liveness probe answers 200, 1 with a reason otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_zero_only_when_the_node_answers_200() {
+    let db = TestDb::new().await;
+    let server = serve(&db, &[]);
+    let port = server.addr.port();
+    let check = |env_listen: Option<String>, args: &[&str]| {
+        let mut cmd = storekeep_command(BIN, &db);
+        if let Some(listen) = env_listen {
+            cmd.env("STOREKEEP_LISTEN", listen);
+        }
+        cmd.arg("healthcheck").args(args).output().unwrap()
+    };
+
+    // The configured listen address, unspecified as in a container:
+    // asked on loopback.
+    let out = check(Some(format!("0.0.0.0:{port}")), &[]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ready = format!("http://127.0.0.1:{port}/api/health/ready");
+    assert!(check(None, &["--url", &ready]).status.success());
+
+    let missing = format!("http://127.0.0.1:{port}/api/health/nothing-here");
+    let out = check(None, &["--url", &missing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("answered 404"),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = check(None, &["--url", "https://127.0.0.1:1/"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http"));
+
+    server.sigterm();
+    let status = server.wait(Duration::from_secs(30));
+    assert!(status.success());
+    // Nothing listens any more: a failure, not a hang.
+    let out = check(Some(format!("127.0.0.1:{port}")), &["--timeout", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot connect"),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
