@@ -23,8 +23,20 @@ impl JobHandler for RunImport {
             .ok_or_else(|| JobError::permanent("an import job names no shop"))?;
         let what: ImportJob = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::permanent(format!("a malformed import job: {e}")))?;
-        product_imports::run(&self.0, tenant, what.import)
-            .await
-            .map_err(|e| JobError::retry(e.0))
+        let Err(product_imports::Retry(why)) =
+            product_imports::run(&self.0, tenant, what.import).await
+        else {
+            return Ok(());
+        };
+        if job.attempt < job.max_attempts {
+            return Err(JobError::retry(why));
+        }
+        // The last attempt: the job is dead-lettered, so the import ends
+        // `failed` (not `running` for ever) and its file is let go. A retry
+        // of the dead job later finds it final and only deletes the file,
+        // if storage was down now.
+        let message = format!("gave up after {} attempts: {why}", job.attempt);
+        product_imports::give_up(&self.0, tenant, what.import, &message).await;
+        Err(JobError::permanent(message))
     }
 }

@@ -289,6 +289,19 @@ impl Media {
         Ok(found)
     }
 
+    /// Every key under the folder `prefix` (`imports`), at any depth.
+    pub async fn keys_under(&self, prefix: &str) -> MediaResult<Vec<String>> {
+        let mut found = Vec::new();
+        let mut folders = vec![ObjectPath::from(prefix)];
+        while let Some(folder) = folders.pop() {
+            let listing = self.store.list_with_delimiter(Some(&folder)).await?;
+            found.extend(listing.objects.into_iter().map(|m| m.location.to_string()));
+            folders.extend(listing.common_prefixes);
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// One round trip to the store for readiness: the metadata of a key
     /// that is never written ("not found" is the healthy answer), at most
     /// `bound`; `Err` says why not. Answers are reused for a second.

@@ -10,7 +10,9 @@
 //! A retried job (after a crash or a store outage) starts the file again
 //! from its first row: the import is an upsert by handle (variants by
 //! SKU), so nothing is doubled; the rows the first attempt created count
-//! as updated the second time.
+//! as updated the second time. When the job's last attempt fails too
+//! ([`give_up`]), the import ends `failed` with the last error and the file
+//! is deleted (or, if storage is still down, when the dead job is retried).
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -136,6 +138,28 @@ pub async fn list(
 async fn forget(svc: &Services, key: &str) {
     if let Err(e) = svc.media.delete(key).await {
         tracing::warn!(key, error = %e, "an import's stored file could not be deleted");
+    }
+}
+
+/// Ends the import `id` as `failed` with `message` after its job's last
+/// attempt, and deletes its stored file. Best effort: what caused the
+/// attempts to fail (the store or the object store down) may still be
+/// there, so an error is logged, not returned; the dead job's retry
+/// finishes the clean-up ([`run`] deletes the file of a final import).
+pub async fn give_up(svc: &Services, tenant: TenantId, id: ProductImportId, message: &str) {
+    match svc.store.product_import(tenant, id).await {
+        Ok(import) => {
+            if !import.status.is_final()
+                && let Err(e) = svc.store.fail_product_import(tenant, id, message).await
+            {
+                tracing::warn!(import = %id, error = %e, "a given-up import could not be marked failed");
+            }
+            forget(svc, &import.object_key).await;
+        }
+        Err(storekeep_store::StoreError::NotFound(_)) => {}
+        Err(e) => {
+            tracing::warn!(import = %id, error = %e, "a given-up import could not be read");
+        }
     }
 }
 

@@ -115,18 +115,15 @@ async fn handles(app: &TestApp, s: &Shop) -> Vec<String> {
     }
 }
 
-/// The keys the media store holds under `imports/`.
+/// The keys the media store holds under `imports/` (every level:
+/// `imports/<shop>/<import>.csv`).
 async fn stored_imports(app: &TestApp) -> Vec<String> {
     app.state
         .services
         .media
-        .inventory()
+        .keys_under("imports")
         .await
         .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with("imports/"))
-        .collect()
 }
 
 /// Reloads the import's page (as its "Check again" link does) until it
@@ -379,4 +376,133 @@ async fn console_import_with_s3_media_stores_the_file_in_the_bucket_and_deletes_
         !stored_imports(&app).await.iter().any(|k| k.contains(id)),
         "the file is deleted from the bucket"
     );
+}
+
+/// The object store down for every attempt of the import's job: the job
+/// is dead-lettered and the import ends `failed` with why (not `running`
+/// for ever). Once storage is back, retrying the dead job deletes the
+/// stored file and leaves the import failed. One node enqueues (its
+/// runner off), a second runs the jobs, as on a scaled-out platform.
+#[tokio::test]
+async fn console_import_whose_job_runs_out_of_attempts_ends_failed_and_its_file_is_deleted() {
+    let Some(mut moto) = crate::outage_support::MotoServer::start() else {
+        return;
+    };
+    let endpoint = moto.endpoint();
+    let s3 = |s: &mut storekeep::config::Settings| {
+        s.base_domain = Some(storekeep_domain::DomainName::parse(BASE).unwrap());
+        s.media.s3_bucket = Some(crate::outage_support::MOTO_BUCKET.into());
+        s.media.s3_endpoint = Some(endpoint.clone());
+        s.media.s3_access_key_id = Some("test".into());
+        s.media.s3_secret_access_key = Some(storekeep::config::Secret::new("test"));
+        s.jobs.max_attempts = 1;
+    };
+    let app = spawn_app_with(|s| {
+        s3(s);
+        s.jobs.enabled = false;
+    })
+    .await;
+    selling_shop(&app, "cimpdead", 1999, 5).await;
+    let mut b = staff_console(&app, "cimpdead", "owner").await;
+    let form = b.get("/console/products/import").await;
+    let sent = post_multipart(
+        &app,
+        &b,
+        &upload_action(&form),
+        csv_file("handle,title,sku,price\ndead-lamp,Lamp,DEAD-1,100\n"),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let at = sent.location.unwrap();
+    let id = at.rsplit('/').next().unwrap().to_owned();
+    let stored = stored_imports(&app).await;
+    let key = stored
+        .iter()
+        .find(|k| k.contains(&id))
+        .unwrap_or_else(|| panic!("the upload is stored: {stored:?} {id}"))
+        .clone();
+    let file = app.state.services.media.get(&key).await.unwrap().unwrap();
+
+    moto.stop();
+    let worker = storekeep_test_support::spawn_app_on(
+        storekeep_test_support::TestDb::at(app.db.url.clone()),
+        s3,
+    )
+    .await;
+    let failed = until_finished(&mut b, &at).await;
+    assert!(
+        failed.body.contains("data-import=\"status\">Failed<"),
+        "{}",
+        failed.body
+    );
+    assert!(
+        failed.body.contains("gave up after 1 attempts"),
+        "the page says why: {}",
+        failed.body
+    );
+
+    // The import is marked failed just before the job is saved dead.
+    let mut job = None;
+    for _ in 0..300 {
+        let dead = app
+            .platform(
+                Method::GET,
+                "/api/v1/platform/jobs?state=dead&kind=catalog.import",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dead.status(), 200);
+        let dead = body(dead).await;
+        job = dead["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["payload"]["import"] == id.as_str())
+            .cloned();
+        if job.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let job = job.expect("the import's job is dead");
+    assert!(
+        job["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("gave up after 1 attempts")),
+        "{job}"
+    );
+
+    // Storage is back, holding the file as a real bucket would (moto
+    // restarts empty).
+    moto.start_again();
+    app.state.services.media.put(&key, file).await.unwrap();
+    let retried = app
+        .platform(
+            Method::POST,
+            &format!(
+                "/api/v1/platform/jobs/{}/retry",
+                job["id"].as_str().unwrap()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 200);
+    let mut gone = false;
+    for _ in 0..300 {
+        if !stored_imports(&app).await.contains(&key) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the retried job deletes the file");
+    let still = b.get(&at).await;
+    assert!(
+        still.body.contains("data-import=\"status\">Failed<"),
+        "{}",
+        still.body
+    );
+    worker.stop().await;
 }
