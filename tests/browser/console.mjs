@@ -339,6 +339,25 @@ test('every other page of the staff console passes axe', async () => {
     await submit(page, job);
     await pageType(page, 'job');
   }
+  // An import's own page: upload a small file with a bad row, then read
+  // its page (the job may still be running: either state passes axe).
+  await visit(page, shopUrl(shop.slug, '/console/products/import'));
+  await page.setInputFiles('#import-file', {
+    name: 'products.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('handle,title,sku,price\naxe-lamp,Axe lamp,AXE-1,100\naxe-bad,Bad,AXE-2,abc\n'),
+  });
+  await submit(page, page.getByRole('button', { name: 'Import' }));
+  check(path(page).startsWith('/console/products/imports/'), `the upload leads to its import: ${path(page)}`);
+  await pageType(page, 'product-import-status');
+  // Then finished, with its row-error table ("Check again" until done;
+  // bounded, no timing asserted).
+  for (let i = 0; i < 100 && (await page.getByRole('link', { name: 'Check again' }).count()); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await submit(page, page.getByRole('link', { name: 'Check again' }));
+  }
+  check((await page.locator('[data-row-error="3"]').count()) === 1, 'the bad row is listed');
+  await pageType(page, 'product-import-done');
   await visit(page, shopUrl(shop.slug, '/console/webhooks'));
   const endpoint = page.locator('main table a[href^="/console/webhooks/"]').first();
   if (await endpoint.count()) {
