@@ -64,9 +64,9 @@ impl From<SalesRow> for storekeep_domain::CurrencySales {
 /// What [`sql::ORDER_SALES`] binds: the tenant, the span's slots.
 pub type OrderSalesArgs = (DbId, i64, i64);
 
-/// The length of a sales counter's slot: a quarter hour, on which every
-/// time zone's day begins.
-pub const SALES_SLOT_SECONDS: i64 = 900;
+/// The length of a sales counter's slot (the rule's own,
+/// `rules::commerce::sales::SLOT_SECONDS`).
+pub const SALES_SLOT_SECONDS: i64 = storekeep_store::rules::commerce::sales::SLOT_SECONDS;
 
 /// [`sql::ORDER_SALES`] of `tenant`: the orders placed in the quarter
 /// hours that *begin* in `[from, to)`. A span's ends are thus rounded up

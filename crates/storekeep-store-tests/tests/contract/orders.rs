@@ -544,3 +544,77 @@ async fn orders_of_a_status_are_counted_up_to_a_cap_and_only_the_shops_own() {
         0
     );
 }
+
+/// The sales counters (kept by SQL triggers in each backend) hold what the
+/// one Rust rule, `rules::commerce::sales`, makes of the orders as they
+/// are after a mixed history: placed, paid, fulfilled, delivered, refunded
+/// in part and in full, cancelled, left pending.
+#[tokio::test]
+async fn sales_counters_agree_with_a_recount_of_the_orders_by_the_rule() {
+    use storekeep_store::rules::commerce::sales;
+
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1250, 500)]).await;
+    let v = &p.variants[0];
+    let start = chrono::DateTime::from_timestamp(sales::slot_of(now().timestamp()), 0).unwrap();
+    let audit = ctx();
+    let staffer = staff(&audit);
+    let refund = |amount| NewRefund {
+        id: RefundId::new(),
+        amount,
+        reason: None,
+        restock: Vec::new(),
+    };
+    for i in 0..18i64 {
+        let order = a.place(&[(v, 1 + i % 4)]).await.order;
+        let moves: &[OrderStatus] = match i % 6 {
+            0 => &[],
+            1 => &[OrderStatus::Paid],
+            2 => &[OrderStatus::Paid, OrderStatus::Fulfilled],
+            3 => &[
+                OrderStatus::Paid,
+                OrderStatus::Fulfilled,
+                OrderStatus::Delivered,
+            ],
+            4 => &[OrderStatus::Cancelled],
+            _ => &[OrderStatus::Paid],
+        };
+        for &to in moves {
+            store
+                .transition_order(a.tenant, order.id, to, &staffer)
+                .await
+                .unwrap();
+        }
+        // Some paid orders are refunded: a part, or all of it (then the
+        // order is `refunded`).
+        if matches!(i % 6, 1..=3) && i % 4 == 1 {
+            store
+                .refund_order(a.tenant, order.id, &refund(100 + i), &staffer)
+                .await
+                .unwrap();
+        }
+        if i % 6 == 5 || (matches!(i % 6, 1..=3) && i % 4 == 3) {
+            store
+                .refund_order(a.tenant, order.id, &refund(order.total), &staffer)
+                .await
+                .unwrap();
+        }
+    }
+    let end = now() + Duration::minutes(15);
+    let orders = all_pages(50, async |page| {
+        store
+            .list_orders(a.tenant, &OrderFilter::default(), &page)
+            .await
+    })
+    .await;
+    assert_eq!(orders.len(), 18);
+    let expected = sales::recount(orders.iter().map(|d| &d.order));
+    assert!(
+        expected[0].revenue > 0 && expected[0].orders < 18,
+        "the history has revenue and cancellations: {expected:?}"
+    );
+    let counted = store.order_sales(a.tenant, start, end).await.unwrap();
+    assert_eq!(counted, expected);
+}

@@ -11,6 +11,7 @@ pub mod deals;
 pub mod orders;
 pub mod payments;
 pub mod refunds;
+pub mod sales;
 
 use serde_json::Value;
 use storekeep_domain::OrderId;
