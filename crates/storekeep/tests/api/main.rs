@@ -65,6 +65,7 @@ mod security;
 mod staff_roles;
 mod tenancy;
 mod tenants;
+mod topology;
 mod web_account;
 mod web_browser;
 mod web_cart;

@@ -19,7 +19,7 @@ use crate::identity::{PASSWORD, cli_staff, login_as};
 use crate::outage::{Answer, orders};
 
 /// A free loopback port (bound, read and released).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("finding a free port")
@@ -28,14 +28,14 @@ fn free_port() -> u16 {
 
 /// Is `program` on PATH? If not the test skips, or fails when
 /// `STOREKEEP_TEST_REQUIRE_TOOLS` is set.
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
-fn skip(what: &str) {
+pub(crate) fn skip(what: &str) {
     assert!(
         std::env::var("STOREKEEP_TEST_REQUIRE_TOOLS").is_err(),
         "{what} is required (STOREKEEP_TEST_REQUIRE_TOOLS is set) but not installed"
@@ -72,7 +72,7 @@ fn end(child: &mut Child) {
 }
 
 /// Waits until `ready` says yes, or panics after `limit` naming `what`.
-fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ready() {
         assert!(

@@ -47,6 +47,13 @@ async fn sigterm_during_a_slow_request_completes_it_and_exits_zero() {
             .await
             .unwrap();
         if r.status() == 503 {
+            // A draining node closes each connection after its answer, so
+            // a load balancer keeps none idle to it.
+            assert_eq!(
+                r.headers().get("connection").map(|v| v.to_str().unwrap()),
+                Some("close"),
+                "answers during the drain close their connection"
+            );
             ready = Some(r.json::<Value>().await.unwrap());
             break;
         }

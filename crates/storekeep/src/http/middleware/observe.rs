@@ -120,6 +120,15 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
+    // A draining node closes each connection after its answer, so a load
+    // balancer holds no idle kept-alive connection to it when it stops
+    // accepting (one it reused then would fail a request the node never
+    // read).
+    if state.is_draining() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
 
     let route = ctx
         .learned
