@@ -46,9 +46,23 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(error::other)?
             .application_name("storekeep");
+        // Set after connecting rather than sent as a startup parameter,
+        // which PgBouncer refuses ("unsupported startup parameter").
+        let set_timeout = config
+            .statement_timeout
+            .map(|t| format!("SET statement_timeout = {}", t.as_millis()));
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
+            .after_connect(move |conn, _| {
+                let set_timeout = set_timeout.clone();
+                Box::pin(async move {
+                    if let Some(sql) = set_timeout {
+                        sqlx::Executor::execute(conn, sql.as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(error::other)?;

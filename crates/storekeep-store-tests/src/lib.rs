@@ -26,6 +26,7 @@ fn pool() -> PoolConfig {
     PoolConfig {
         max_connections: POOL_SIZE,
         acquire_timeout: std::time::Duration::from_secs(30),
+        ..PoolConfig::default()
     }
 }
 

@@ -140,6 +140,9 @@ pub struct PoolConfig {
     /// opening one) before it fails as `Unavailable`. Also bounds
     /// [`Store::ping`].
     pub acquire_timeout: std::time::Duration,
+    /// PostgreSQL: `statement_timeout` of every pooled connection (set
+    /// when it opens), `None` for the server's own. SQLite ignores it.
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 impl Default for PoolConfig {
@@ -147,6 +150,7 @@ impl Default for PoolConfig {
         Self {
             max_connections: 10,
             acquire_timeout: std::time::Duration::from_secs(2),
+            statement_timeout: None,
         }
     }
 }

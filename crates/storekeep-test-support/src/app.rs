@@ -62,6 +62,9 @@ pub async fn spawn_app_on(db: TestDb, configure: impl FnOnce(&mut Settings)) -> 
     };
     // Scheduled backups (on by default on SQLite) only where a test asks.
     settings.backup.schedule = storekeep::config::Schedule::Off;
+    if let Some(direct) = &db.direct_url {
+        settings.database_direct_url = Some(Secret::new(direct.clone()));
+    }
     configure(&mut settings);
     let store = storekeep::db::connect_and_migrate(&settings)
         .await

@@ -9,6 +9,11 @@ use sqlx::postgres::PgConnection;
 pub struct TestDb {
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// When the suite runs behind a connection pooler
+    /// (`STOREKEEP_TEST_DIRECT_DATABASE_URL` names PostgreSQL itself while
+    /// `STOREKEEP_TEST_DATABASE_URL` names PgBouncer in front of it): this
+    /// database on PostgreSQL itself, for `database.direct_url`.
+    pub direct_url: Option<String>,
 }
 
 impl TestDb {
@@ -18,7 +23,25 @@ impl TestDb {
             Ok(admin) if !admin.is_empty() => create_pg_database(&admin).await,
             _ => format!("sqlite://{}", dir.path().join("storekeep.db").display()),
         };
-        Self { url, dir }
+        let direct_url = match std::env::var("STOREKEEP_TEST_DIRECT_DATABASE_URL") {
+            Ok(direct) if !direct.is_empty() && !url.starts_with("sqlite:") => {
+                let name = url
+                    .rsplit_once('/')
+                    .map(|(_, n)| n)
+                    .expect("a database name");
+                let base = direct
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .expect("a database name");
+                Some(format!("{base}/{name}"))
+            }
+            _ => None,
+        };
+        Self {
+            url,
+            dir,
+            direct_url,
+        }
     }
 
     /// The database at `url` (a server of the test's own, such as a
@@ -27,6 +50,7 @@ impl TestDb {
         Self {
             url: url.into(),
             dir: tempfile::tempdir().expect("creating a temporary folder"),
+            direct_url: None,
         }
     }
 

@@ -28,6 +28,9 @@ pub fn storekeep_command(bin: &str, db: &TestDb) -> Command {
         // asks.
         .env("STOREKEEP_BACKUP_SCHEDULE", "off")
         .current_dir(db.dir.path());
+    if let Some(direct) = &db.direct_url {
+        cmd.env("STOREKEEP_DATABASE_DIRECT_URL", direct);
+    }
     cmd
 }
 

@@ -19,6 +19,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let pool = PoolConfig {
         max_connections: settings.database_max_connections,
         acquire_timeout: settings.database_acquire_timeout,
+        statement_timeout: settings.database_statement_timeout,
     };
     if url.starts_with("sqlite:") {
         if settings.database_url.is_none() {
@@ -87,9 +88,35 @@ pub fn require_existing(settings: &Settings) -> anyhow::Result<()> {
 /// Connects and applies pending migrations.
 pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = connect(settings).await?;
-    store
+    migrate(settings, &store).await?;
+    Ok(store)
+}
+
+/// Applies pending migrations. On PostgreSQL they run on a connection of
+/// their own to `database.direct_url` (else `database.url`), without a
+/// statement timeout (a migration may rewrite a large table).
+pub async fn migrate(settings: &Settings, store: &Arc<dyn Store>) -> anyhow::Result<()> {
+    if store.kind() == storekeep_store::DatabaseKind::Sqlite {
+        return store
+            .migrate()
+            .await
+            .context("applying database migrations");
+    }
+    let url = settings.database_session_url();
+    let direct = PgStore::connect(
+        url.expose(),
+        PoolConfig {
+            max_connections: 1,
+            acquire_timeout: settings.database_acquire_timeout,
+            statement_timeout: None,
+        },
+    )
+    .await
+    .context("connecting to PostgreSQL for the migrations")?;
+    let applied = direct
         .migrate()
         .await
-        .context("applying database migrations")?;
-    Ok(store)
+        .context("applying database migrations");
+    direct.close().await;
+    applied
 }

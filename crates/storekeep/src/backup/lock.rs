@@ -33,10 +33,12 @@ pub enum RunLock {
 /// `None`: another run holds it.
 pub async fn try_lock(settings: &Settings) -> anyhow::Result<Option<RunLock>> {
     match super::database_kind(settings)? {
-        DatabaseKind::Postgres => Ok(pg::try_lock_backups(settings.database_url().expose())
-            .await
-            .context("taking the backup lock")?
-            .map(RunLock::Postgres)),
+        DatabaseKind::Postgres => Ok(pg::try_lock_backups(
+            settings.database_session_url().expose(),
+        )
+        .await
+        .context("taking the backup lock")?
+        .map(RunLock::Postgres)),
         DatabaseKind::Sqlite => {
             let path = super::private_tmp(settings)?.join("backup.lock");
             let taken = tokio::task::spawn_blocking(move || LockFile::try_take(path)).await??;

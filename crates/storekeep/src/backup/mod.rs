@@ -182,7 +182,7 @@ pub use crate::progress::Progress;
 
 /// The configured database's kind, refusing an in-memory one.
 pub fn database_kind(settings: &Settings) -> anyhow::Result<DatabaseKind> {
-    let url = settings.database_url();
+    let url = settings.database_session_url();
     if url.expose().starts_with("sqlite:") {
         if crate::db::embedded_file(settings).is_none() {
             bail!("an in-memory SQLite database cannot be backed up or restored");
@@ -400,7 +400,7 @@ pub async fn create(
     let created_at = Utc::now();
     let id = created_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let dump = plain.path().join("dump");
-    let url = settings.database_url().expose().to_owned();
+    let url = settings.database_session_url().expose().to_owned();
     // Created empty and 0600 first: `VACUUM INTO` and `pg_dump` fill it
     // without widening its mode.
     archive::create_private(&dump).context("creating the dump file")?;

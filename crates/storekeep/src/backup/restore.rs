@@ -36,7 +36,7 @@ pub async fn restore(
 ) -> anyhow::Result<RestoreOutcome> {
     let kind = database_kind(settings)?;
     manifest.check_readable(kind)?;
-    let url = settings.database_url().expose().to_owned();
+    let url = settings.database_session_url().expose().to_owned();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     match kind {
         DatabaseKind::Sqlite => {

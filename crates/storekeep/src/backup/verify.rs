@@ -47,7 +47,7 @@ pub(super) async fn load_dump(
         }
         DatabaseKind::Postgres => {
             let tool = pg_tools::find("pg_restore", settings.backup.pg_bin_dir.as_deref())?;
-            let url = settings.database_url().expose().to_owned();
+            let url = settings.database_session_url().expose().to_owned();
             pg::create_database(&url, pg_name).await?;
             let scratch = Scratch::Postgres {
                 url: pg_url_for(&url, pg_name)?,
@@ -82,7 +82,8 @@ pub(super) async fn drop_scratch(settings: &Settings, scratch: &Scratch) {
             }
         }
         Scratch::Postgres { name, .. } => {
-            if let Err(e) = pg::drop_database(settings.database_url().expose(), name).await {
+            if let Err(e) = pg::drop_database(settings.database_session_url().expose(), name).await
+            {
                 tracing::warn!(database = %name, error = %e, "could not drop the scratch database {name}: {e}");
             }
         }
@@ -205,7 +206,7 @@ pub async fn verify(
 
 /// The configured PostgreSQL database's name (`None` for SQLite).
 fn pg_db_name(settings: &Settings) -> Option<String> {
-    let url = settings.database_url();
+    let url = settings.database_session_url();
     (!url.expose().starts_with("sqlite:"))
         .then(|| pg::database_name(url.expose()).ok())
         .flatten()

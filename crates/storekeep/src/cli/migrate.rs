@@ -10,7 +10,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     super::announce(&settings, true)?;
     let store = db::connect(&settings).await?;
     let before = store.migration_status().await?;
-    store.migrate().await?;
+    db::migrate(&settings, &store).await?;
     let after = store.migration_status().await?;
     println!(
         "applied {} migration(s); {} database has {} of {} known migrations",

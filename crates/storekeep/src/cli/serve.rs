@@ -78,7 +78,9 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
             );
         }
     } else {
-        store.migrate().await.context("applying migrations")?;
+        db::migrate(&settings, &store)
+            .await
+            .context("applying migrations")?;
     }
     if args.demo {
         let tenant = services::tenants::ensure_demo(store.as_ref(), &super::cli_actor()).await?;

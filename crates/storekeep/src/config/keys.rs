@@ -28,6 +28,16 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "longest a request waits for a database connection before a 503 answer; also bounds the readiness check [2000]",
     ),
     (
+        "database.statement_timeout_ms",
+        false,
+        "PostgreSQL statement_timeout of the server's connections, 0 for the server's own; migrations run without it [60000]",
+    ),
+    (
+        "database.direct_url",
+        true,
+        "postgres://… of PostgreSQL itself when database.url goes through a pooler (PgBouncer), for migrations, backups and their lock [database.url]",
+    ),
+    (
         "base_domain",
         false,
         "tenants are served on {slug}.BASE_DOMAIN when set [unset]",

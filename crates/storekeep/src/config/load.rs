@@ -85,6 +85,14 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
         _ => problems
             .push("encryption.keys and encryption.blind_index_key must be set together".into()),
     }
+    if settings.database_direct_url.is_some()
+        && settings.database_url().expose().starts_with("sqlite:")
+    {
+        problems.push(
+            "database.direct_url is for PostgreSQL behind a connection pooler; database.url is SQLite"
+                .into(),
+        );
+    }
     // A backup destination overlapping the media store is not refused
     // here: only `backup create` and the scheduled run refuse it (see
     // `BackupSettings::media_overlap`), so that existing backups can
@@ -246,6 +254,63 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("http.request_timeout_secs must be greater than zero"));
         assert!(problems[1].contains("STOREKEEP_LISTEN 'nonsense' is not an address"));
+    }
+
+    #[test]
+    fn database_statement_timeout_and_direct_url_are_checked() {
+        let loaded = load(
+            None,
+            env(&[
+                ("STOREKEEP_DATABASE_URL", "postgres://u@db/shop"),
+                ("STOREKEEP_DATABASE_STATEMENT_TIMEOUT_MS", "0"),
+                ("STOREKEEP_DATABASE_DIRECT_URL", "postgres://u@primary/shop"),
+            ]),
+        );
+        let s = loaded.settings.unwrap();
+        assert_eq!(s.database_statement_timeout, None, "0: the server's own");
+        assert_eq!(
+            s.database_session_url().expose(),
+            "postgres://u@primary/shop"
+        );
+        assert_eq!(
+            Settings::default().database_statement_timeout,
+            Some(std::time::Duration::from_secs(60))
+        );
+
+        let problems = load(
+            None,
+            env(&[
+                ("STOREKEEP_DATABASE_STATEMENT_TIMEOUT_MS", "soon"),
+                ("STOREKEEP_DATABASE_DIRECT_URL", "mysql://x"),
+            ]),
+        )
+        .settings
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains(
+                "STOREKEEP_DATABASE_STATEMENT_TIMEOUT_MS 'soon' is not a number of milliseconds"
+            )),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("STOREKEEP_DATABASE_DIRECT_URL")
+                    && p.contains("must start with postgres://")),
+            "{problems:?}"
+        );
+
+        let problems = load(
+            None,
+            env(&[("STOREKEEP_DATABASE_DIRECT_URL", "postgres://u@primary/shop")]),
+        )
+        .settings
+        .unwrap_err();
+        assert!(
+            problems[0].contains("database.direct_url is for PostgreSQL"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -68,6 +68,13 @@ pub struct Settings {
     /// How long a request waits for a pooled connection before it is
     /// answered 503; also bounds the readiness check's own round trip.
     pub database_acquire_timeout: Duration,
+    /// PostgreSQL itself when `database.url` goes through a connection
+    /// pooler (PgBouncer): migrations, `pg_dump`/`pg_restore` and the
+    /// backup lock use it. Unset: `database.url`.
+    pub database_direct_url: Option<Secret>,
+    /// `statement_timeout` of the server's connections (PostgreSQL), `None`
+    /// for the server's own. Migrations run without it.
+    pub database_statement_timeout: Option<Duration>,
     pub base_domain: Option<DomainName>,
     pub platform_token: Option<Secret>,
     pub log_format: LogFormat,
@@ -236,6 +243,8 @@ impl Default for Settings {
             database_url: None,
             database_max_connections: 10,
             database_acquire_timeout: Duration::from_secs(2),
+            database_direct_url: None,
+            database_statement_timeout: Some(Duration::from_secs(60)),
             base_domain: None,
             platform_token: None,
             log_format: LogFormat::Json,
@@ -283,6 +292,15 @@ impl Settings {
         })
     }
 
+    /// The database for what needs a session of its own (migrations,
+    /// backups, their lock): `database.direct_url`, else the database URL
+    /// in force.
+    pub fn database_session_url(&self) -> Secret {
+        self.database_direct_url
+            .clone()
+            .unwrap_or_else(|| self.database_url())
+    }
+
     /// The database URL in force: the configured one or the embedded default.
     pub fn database_url(&self) -> Secret {
         self.database_url.clone().unwrap_or_else(|| {
@@ -325,6 +343,17 @@ impl Settings {
             }
             "database.acquire_timeout_ms" => {
                 self.database_acquire_timeout = Duration::from_millis(parse_positive(value)?);
+            }
+            "database.direct_url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err("must start with postgres:// or postgresql://".into());
+                }
+                self.database_direct_url = Some(Secret::new(url));
+            }
+            "database.statement_timeout_ms" => {
+                let ms: u64 = parse(value, "a number of milliseconds (0: the server's own)")?;
+                self.database_statement_timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
             "base_domain" => {
                 self.base_domain = if value.trim().is_empty() {

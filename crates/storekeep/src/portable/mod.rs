@@ -123,7 +123,7 @@ enum Db {
 
 impl Db {
     fn of(settings: &Settings) -> Self {
-        let url = settings.database_url().expose().to_owned();
+        let url = settings.database_session_url().expose().to_owned();
         if url.starts_with("sqlite:") {
             Self::Sqlite(url)
         } else {

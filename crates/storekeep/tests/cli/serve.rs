@@ -369,3 +369,85 @@ async fn healthcheck_exits_zero_only_when_the_node_answers_200() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `database.statement_timeout_ms`: a statement that waits past it (here
+/// behind a row lock another session holds) is cancelled by PostgreSQL,
+/// and the request answers a 503 problem instead of waiting for the lock;
+/// the node's log says why. Migrations run without the timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_past_the_statement_timeout_is_cancelled_and_answered_503() {
+    use sqlx::Connection;
+    if !storekeep_test_support::on_postgres() {
+        eprintln!("skipping: a PostgreSQL setting");
+        return;
+    }
+    let db = TestDb::new().await;
+    let server = serve(&db, &[]);
+    // The server was started with the default (60 s); start another node
+    // on the same database with a short timeout.
+    let mut cmd = storekeep_command(BIN, &db);
+    cmd.arg("serve")
+        .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
+        .env("STOREKEEP_DATABASE_STATEMENT_TIMEOUT_MS", "300");
+    let short = ServerProcess::start(cmd);
+
+    let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut tx = holder.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM plans WHERE name = 'default' FOR UPDATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    let client = reqwest::Client::new();
+    let patch = client
+        .patch(short.url("/api/v1/platform/plans/default"))
+        .bearer_auth(PLATFORM_TOKEN)
+        .json(&json!({"plan": {"limits": {"max_products": 12345}}}))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 503);
+    assert_eq!(patch.headers()["content-type"], "application/problem+json");
+    let logs = short.logs_until(Duration::from_secs(10), |l| {
+        l.contains("canceling statement due to statement timeout")
+    });
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("canceling statement due to statement timeout")),
+        "{logs:?}"
+    );
+    tx.rollback().await.unwrap();
+
+    // With the lock gone the same change goes through, and the plan was
+    // not changed by the cancelled one.
+    let plan: Value = client
+        .get(server.url("/api/v1/platform/plans"))
+        .bearer_auth(PLATFORM_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let default = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "default")
+        .unwrap()
+        .clone();
+    assert_ne!(default["limits"]["max_products"], 12345);
+    let again = client
+        .patch(short.url("/api/v1/platform/plans/default"))
+        .bearer_auth(PLATFORM_TOKEN)
+        .json(&json!({"plan": {"limits": {"max_products": 12345}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    for node in [short, server] {
+        node.sigterm();
+        assert!(node.wait(Duration::from_secs(30)).success());
+    }
+}
