@@ -368,6 +368,33 @@ pub async fn rescue<B: Backend>(pool: &Pool<B::Db>, at: DateTime<Utc>) -> StoreR
     Ok(moved)
 }
 
+/// A page of jobs, newest first, by the filters given. The usual shapes
+/// (a shop's jobs, by state or not; every job, by state or not: the
+/// console's lists and its "needs attention" count of dead ones) each
+/// have a statement naming only their own columns, so the indexes
+/// `(tenant_id, id)`, `(tenant_id, state, id)` and `(state, id)` serve
+/// them and the page stops at its limit; a queue or kind filter takes
+/// the general statement.
+macro_rules! page {
+    ($where:literal) => {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM jobs WHERE ",
+            $where,
+            " ORDER BY id DESC LIMIT "
+        )
+    };
+}
+const PAGE_ALL: &str = concat!(page!("TRUE"), "$1");
+const PAGE_ALL_AFTER: &str = concat!(page!("id < $1"), "$2");
+const PAGE_STATE: &str = concat!(page!("state = $1"), "$2");
+const PAGE_STATE_AFTER: &str = concat!(page!("state = $1 AND id < $2"), "$3");
+const PAGE_TENANT: &str = concat!(page!("tenant_id = $1"), "$2");
+const PAGE_TENANT_AFTER: &str = concat!(page!("tenant_id = $1 AND id < $2"), "$3");
+const PAGE_TENANT_STATE: &str = concat!(page!("tenant_id = $1 AND state = $2"), "$3");
+const PAGE_TENANT_STATE_AFTER: &str =
+    concat!(page!("tenant_id = $1 AND state = $2 AND id < $3"), "$4");
 const PAGE: &str = concat!(
     "SELECT ",
     columns!(),
@@ -386,15 +413,46 @@ pub async fn list<B: Backend>(
     page: &PageRequest,
 ) -> StoreResult<Page<Job>> {
     let before = parse_cursor(page)?.map(DbId);
-    let args = (
-        tenant.or(filter.tenant).map(|t| DbId(t.0)),
-        before,
-        filter.queue.as_deref(),
-        filter.state.map(JobState::as_str),
-        filter.kind.as_deref(),
-        page.fetch_limit(),
-    );
-    let rows: Vec<JobRow> = B::all(&mut *B::conn(pool).await?, Stmt::new(PAGE, args)).await?;
+    let tenant = tenant.or(filter.tenant).map(|t| DbId(t.0));
+    let state = filter.state.map(JobState::as_str);
+    let limit = page.fetch_limit();
+    let mut conn = B::conn(pool).await?;
+    let rows: Vec<JobRow> = if filter.queue.is_some() || filter.kind.is_some() {
+        let args = (
+            tenant,
+            before,
+            filter.queue.as_deref(),
+            state,
+            filter.kind.as_deref(),
+            limit,
+        );
+        B::all(&mut *conn, Stmt::new(PAGE, args)).await?
+    } else {
+        match (tenant, state, before) {
+            (None, None, None) => B::all(&mut *conn, Stmt::new(PAGE_ALL, (limit,))).await?,
+            (None, None, Some(b)) => {
+                B::all(&mut *conn, Stmt::new(PAGE_ALL_AFTER, (b, limit))).await?
+            }
+            (None, Some(s), None) => B::all(&mut *conn, Stmt::new(PAGE_STATE, (s, limit))).await?,
+            (None, Some(s), Some(b)) => {
+                B::all(&mut *conn, Stmt::new(PAGE_STATE_AFTER, (s, b, limit))).await?
+            }
+            (Some(t), None, None) => B::all(&mut *conn, Stmt::new(PAGE_TENANT, (t, limit))).await?,
+            (Some(t), None, Some(b)) => {
+                B::all(&mut *conn, Stmt::new(PAGE_TENANT_AFTER, (t, b, limit))).await?
+            }
+            (Some(t), Some(s), None) => {
+                B::all(&mut *conn, Stmt::new(PAGE_TENANT_STATE, (t, s, limit))).await?
+            }
+            (Some(t), Some(s), Some(b)) => {
+                B::all(
+                    &mut *conn,
+                    Stmt::new(PAGE_TENANT_STATE_AFTER, (t, s, b, limit)),
+                )
+                .await?
+            }
+        }
+    };
     crate::stmt::page_of(rows, page, |j: &Job| j.id.0)
 }
 
