@@ -13,6 +13,8 @@
 #                          hosts rewritten to local paths; nginx is never started)
 #   compose_check.py       deploy/compose*.yaml (no offline validator exists;
 #                          see the script for what it checks)
+#   settings_check.py      every STOREKEEP_* variable in deploy/ and
+#                          docs/deploy.md is a setting the code reads
 apt_need shellcheck shellcheck
 apt_need nginx nginx
 apt_need systemd systemd-analyze
@@ -84,6 +86,10 @@ CONF
   nginx -t -q -e stderr -p "$ck_tmp" -c "$ck_tmp/$name.nginx.conf" 2>/dev/null
   echo "$site: ok"
 done
+
+log "STOREKEEP_* variables in the deploy kit"
+mapfile -t ck_settings_files < <(grep -rlE 'STOREKEEP_' deploy .github docs/deploy.md | sort)
+python3 scripts/check-deploy.d/settings_check.py "${ck_settings_files[@]}"
 
 log "compose files"
 python3 scripts/check-deploy.d/compose_check.py deploy/compose*.yaml
