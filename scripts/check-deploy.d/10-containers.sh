@@ -10,7 +10,11 @@
 #                          binary to exist; any warning fails too)
 #   nginx -t               deploy/nginx/*.conf (temp copies: a throwaway
 #                          self-signed certificate, the snippets and upstream
-#                          hosts rewritten to local paths; nginx is never started)
+#                          hosts rewritten to local paths; nginx is never started).
+#                          Debian 12's nginx (1.22) predates the upstream
+#                          `resolve` and `resolver` of compose-lb.conf (1.27.3,
+#                          the image's): the copy drops those two, the rest is
+#                          checked as written
 #   compose_check.py       deploy/compose*.yaml (no offline validator exists;
 #                          see the script for what it checks)
 #   settings_check.py      every STOREKEEP_* variable in deploy/ and
@@ -66,7 +70,8 @@ for site in deploy/nginx/*.conf; do
   sed -e "s#/etc/nginx/snippets/#$ck_tmp/snippets/#g" \
       -e "s#/etc/letsencrypt/live/[^/]*/#$ck_tmp/#g" \
       -e "s#/etc/nginx/tls/#$ck_tmp/#g" \
-      -e "s#server storekeep-\([0-9]\):8080#server 127.0.0.1:808\1#g" \
+      -e "s#server storekeep-\([0-9]\):8080\(.*\) resolve;#server 127.0.0.1:808\1\2;#g" \
+      -e "/^ *resolver 127.0.0.11 /d" \
       "$site" > "$ck_tmp/$name.site"
   cat > "$ck_tmp/$name.nginx.conf" <<CONF
 pid $ck_tmp/$name.pid;
