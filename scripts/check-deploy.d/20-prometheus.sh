@@ -17,17 +17,17 @@ for f in deploy/prometheus/rules/*.yml; do
   promtool check rules "$f"
   t="deploy/prometheus/tests/$(basename "${f%.yml}").test.yml"
   [[ -f $t ]] || { echo "$f has no unit test file $t" >&2; exit 1; }
-  for alert in $(sed -n 's/^ *- alert: *//p' "$f"); do
+  while read -r alert; do
     grep -q "alertname: $alert\$" "$t" || { echo "$alert has no test in $t" >&2; exit 1; }
-  done
+  done < <(sed -n 's/^ *- alert: *//p' "$f")
   # Every alert carries severity, summary, description and runbook_url.
   n=$(grep -c '^ *- alert:' "$f")
   for key in 'severity:' 'summary:' 'description:' 'runbook_url:'; do
     [[ $(grep -c "^ *$key" "$f") -eq $n ]] || { echo "$f: not every alert has $key" >&2; exit 1; }
   done
-  for url in $(sed -n 's/^ *runbook_url: *//p' "$f"); do
+  while read -r url; do
     [[ -f $url ]] || { echo "$f: runbook $url does not exist" >&2; exit 1; }
-  done
+  done < <(sed -n 's/^ *runbook_url: *//p' "$f")
 done
 for t in deploy/prometheus/tests/*.test.yml; do
   promtool test rules "$t"
