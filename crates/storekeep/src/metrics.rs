@@ -28,6 +28,9 @@ pub struct Metrics {
     /// `telemetry` at scrape time).
     log_lines_dropped: IntCounter,
     pub http_in_flight: IntGauge,
+    /// 1 when `/api/health/ready` would answer 200, else 0 (set at each
+    /// scrape by the same probe).
+    pub ready: IntGauge,
     pub connections_open: IntGauge,
     pub connections_refused: IntCounter,
     pub connections_timed_out: IntCounterVec,
@@ -93,6 +96,11 @@ impl Metrics {
         let http_in_flight =
             IntGauge::new("http_requests_in_flight", "HTTP requests being served now.")
                 .expect("valid metric");
+        let ready = IntGauge::new(
+            "ready",
+            "1 when this node is ready (/api/health/ready answers 200), 0 when not; probed at each scrape.",
+        )
+        .expect("valid metric");
         let connections_open = IntGauge::new(
             "http_connections_open",
             "HTTP connections open now (at most http.max_connections).",
@@ -122,6 +130,12 @@ impl Metrics {
             "Requests refused by a rate limit, by tier.",
             &["tier"],
         );
+        // Known label values start at zero, so the first event shows in
+        // increase() and the alert rules and dashboard always find the
+        // series (deploy/prometheus/rules, deploy/grafana).
+        for tier in ["api", "auth", "search", "admin"] {
+            rate_limited.with_label_values(&[tier]);
+        }
         let cache = counter_vec(
             "cache_lookups_total",
             "Storefront read-cache lookups, by result (hit, miss).",
@@ -132,6 +146,15 @@ impl Metrics {
             "Checkouts, by result (created, replayed, short_of_stock, key_reused, conflict).",
             &["result"],
         );
+        for result in [
+            "created",
+            "replayed",
+            "short_of_stock",
+            "key_reused",
+            "conflict",
+        ] {
+            checkouts.with_label_values(&[result]);
+        }
         let payments = counter_vec(
             "payment_webhooks_total",
             "Payment provider webhooks, by provider and result.",
@@ -159,6 +182,9 @@ impl Metrics {
             "Outbound webhook delivery attempts, by result (succeeded, failed, abandoned).",
             &["result"],
         );
+        for result in ["succeeded", "failed", "abandoned"] {
+            webhook_deliveries.with_label_values(&[result]);
+        }
         let webhook_duration = Histogram::with_opts(
             HistogramOpts::new(
                 "webhook_delivery_duration_seconds",
@@ -191,6 +217,7 @@ impl Metrics {
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
+            Box::new(ready.clone()),
             Box::new(connections_open.clone()),
             Box::new(connections_refused.clone()),
             Box::new(connections_timed_out.clone()),
@@ -231,6 +258,7 @@ impl Metrics {
             series_added: Mutex::new(()),
             log_lines_dropped,
             http_in_flight,
+            ready,
             connections_open,
             connections_refused,
             connections_timed_out,

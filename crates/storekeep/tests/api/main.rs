@@ -36,6 +36,7 @@ mod contention;
 mod contract;
 mod deals;
 mod delivery;
+mod deploy_kit;
 mod docs;
 mod email;
 mod email_pool;

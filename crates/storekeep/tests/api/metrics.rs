@@ -73,6 +73,21 @@ async fn requests_are_counted_by_route_template_and_status() {
 }
 
 #[tokio::test]
+async fn readiness_and_zeroed_counters_are_exported() {
+    let app = spawn_app().await;
+    let text = app.get("/api/metrics").await.text().await.unwrap();
+    assert_eq!(sample(&text, "storekeep_ready "), Some(1.0), "{text}");
+    for zero in [
+        r#"storekeep_rate_limited_total{tier="auth"}"#,
+        r#"storekeep_checkouts_total{result="created"}"#,
+        r#"storekeep_webhook_deliveries_total{result="abandoned"}"#,
+    ] {
+        assert_eq!(sample(&text, zero), Some(0.0), "{zero} starts at zero");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn promtool_accepts_the_exposition() {
     if !tool_available("promtool") {
         return;

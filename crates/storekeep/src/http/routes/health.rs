@@ -248,6 +248,12 @@ async fn live() -> Json<Liveness> {
     Json(Liveness { status: "ok" })
 }
 
+/// Whether this node is ready, by the same probe as `/api/health/ready`
+/// (for the `storekeep_ready` gauge, set at each scrape).
+pub(crate) async fn is_ready(state: &AppState) -> bool {
+    probe(state).await.readiness.status == "ready"
+}
+
 /// 200 when this node should receive traffic, 503 (with the reasons) when not.
 #[utoipa::path(get, path = "/api/health/ready", tag = "health",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]

@@ -1,0 +1,17 @@
+# Alertmanager: the example route's config (amtool ships with the Debian
+# prometheus-alertmanager package), and that its routing does what
+# docs/monitoring.md says: critical pages, warning opens a ticket.
+apt_need prometheus-alertmanager amtool
+amtool check-config deploy/alertmanager/alertmanager.yml
+am_route() {
+  # (amtool warns on stderr that the file overrides --alertmanager.url)
+  amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml "$@" 2>/dev/null
+}
+[[ $(am_route severity=critical alertname=StorekeepAllNodesNotReady) == page ]] || {
+  echo "alertmanager.yml: critical alerts do not page" >&2
+  exit 1
+}
+[[ $(am_route severity=warning alertname=StorekeepNodeNotReady) == ticket ]] || {
+  echo "alertmanager.yml: warnings do not go to the ticket receiver" >&2
+  exit 1
+}
