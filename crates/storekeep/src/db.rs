@@ -14,6 +14,16 @@ use crate::config::Settings;
 /// Connects to the configured database. For the embedded default the data
 /// folder is created first.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let store = connect_backend(settings).await?;
+    // With tracing on, a span per store call; off, the store as it is.
+    Ok(if crate::traces::tracer().is_some() {
+        Arc::new(crate::traced_store::TracedStore::new(store))
+    } else {
+        store
+    })
+}
+
+async fn connect_backend(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url();
     let url = url.expose();
     let pool = PoolConfig {

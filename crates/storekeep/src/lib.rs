@@ -27,6 +27,8 @@ pub mod redis_link;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod traced_store;
+pub mod traces;
 pub mod web;
 pub mod wire;
 

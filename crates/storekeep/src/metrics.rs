@@ -239,6 +239,10 @@ impl Metrics {
             registry.register(c).expect("metric names are unique");
         }
         let jobs = crate::jobs::metrics::JobMetrics::register(&registry);
+        // Traces: spans the OTLP exporter dropped (read from `traces` at scrape).
+        registry
+            .register(Box::new(crate::traces::DroppedSpans::new()))
+            .expect("metric names are unique");
         let outbox_dispatched = IntCounter::new(
             "outbox_events_dispatched_total",
             "Outbox events handed to their email and webhook jobs by this node.",

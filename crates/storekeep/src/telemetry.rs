@@ -150,6 +150,8 @@ pub struct AccessLine<'a> {
     pub route: &'a str,
     pub status: u16,
     pub latency_ms: f64,
+    /// The request span's trace id, when tracing is on.
+    pub trace_id: Option<opentelemetry::trace::TraceId>,
 }
 
 /// Logs one answered request (target `storekeep::http`, level INFO).
@@ -161,7 +163,8 @@ pub fn access(line: &AccessLine<'_>) {
         tracing::info!(
             target: "storekeep::http",
             request_id = line.request_id, tenant = line.tenant, method = line.method,
-            route = line.route, status = line.status, latency_ms = line.latency_ms, "request"
+            route = line.route, status = line.status, latency_ms = line.latency_ms,
+            trace_id = line.trace_id.map(tracing::field::display), "request"
         );
         return;
     };
@@ -191,6 +194,9 @@ fn access_json(line: &AccessLine<'_>, now: SystemTime) -> Vec<u8> {
     let _ = serde_json::to_writer(&mut out, &line.status);
     out.extend_from_slice(b",\"latency_ms\":");
     let _ = serde_json::to_writer(&mut out, &line.latency_ms);
+    if let Some(trace_id) = line.trace_id {
+        let _ = write!(out, ",\"trace_id\":\"{trace_id}\"");
+    }
     out.extend_from_slice(b",\"target\":\"storekeep::http\"}\n");
     out
 }
@@ -275,6 +281,7 @@ mod tests {
             route: "/api/v1/store/products/{id}",
             status: 200,
             latency_ms: 0.25,
+            trace_id: None,
         };
         let at = SystemTime::UNIX_EPOCH + Duration::from_micros(1_795_000_000_000_042);
         let text = String::from_utf8(access_json(&line, at)).unwrap();

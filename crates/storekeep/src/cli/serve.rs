@@ -37,6 +37,10 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         settings.listen = listen;
     }
     let _log = telemetry::init(&settings);
+    let traces = crate::traces::init(&settings.otel)?;
+    if let Some(endpoint) = &settings.otel.endpoint {
+        tracing::info!(endpoint = %endpoint, sample_ratio = settings.otel.sample_ratio, "traces: exporting spans over OTLP/HTTP");
+    }
     if args.demo {
         settings.payments.test_enabled = true;
         // The demo shop's storefront at http://demo.localhost:PORT/.
@@ -103,7 +107,19 @@ pub async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Exi
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "storekeep is ready"
     );
-    app.run_until(shutdown_signal()).await?;
+    let served = app.run_until(shutdown_signal()).await;
+    if let Some(traces) = traces {
+        // Exports what is queued (bounded by the export timeout).
+        tokio::task::spawn_blocking(move || traces.shutdown()).await?;
+        let dropped = crate::traces::dropped_spans();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "traces: spans were dropped (queue full or collector unreachable)"
+            );
+        }
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -59,6 +59,31 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "log lines waiting for stdout before new ones are dropped and counted [16384]",
     ),
     (
+        "otel.endpoint",
+        false,
+        "OpenTelemetry collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318; spans go to ENDPOINT/v1/traces [unset: tracing off]",
+    ),
+    (
+        "otel.service_name",
+        false,
+        "the service.name resource attribute of exported spans [storekeep]",
+    ),
+    (
+        "otel.sample_ratio",
+        false,
+        "share of new traces kept, 0 to 1; a caller's sampled traceparent is always followed [1.0]",
+    ),
+    (
+        "otel.headers",
+        true,
+        "extra headers sent to the collector, name=value,… (e.g. authorization=Bearer TOKEN) [unset]",
+    ),
+    (
+        "otel.queue_spans",
+        false,
+        "finished spans waiting for export before new ones are dropped and counted [4096]",
+    ),
+    (
         "http.request_timeout_secs",
         false,
         "longest a request may take before a 503 answer [30]",

@@ -114,6 +114,70 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub webhooks: WebhookSettings,
     pub mail: MailSettings,
+    pub otel: OtelSettings,
+}
+
+/// OpenTelemetry traces over OTLP/HTTP (`otel.*`); off unless
+/// `otel.endpoint` is set (see `crate::traces`).
+#[derive(Debug, Clone)]
+pub struct OtelSettings {
+    /// The collector's OTLP/HTTP base URL (`http://collector:4318`); spans
+    /// go to `ENDPOINT/v1/traces`. `None`: tracing is off.
+    pub endpoint: Option<String>,
+    pub service_name: String,
+    /// Parent-based: a sampled caller's trace is always kept, a root trace
+    /// with this probability.
+    pub sample_ratio: f64,
+    /// Extra request headers for the collector (`name=value,…`), secret.
+    pub headers: Option<Secret>,
+    /// Finished spans waiting for export; past it spans are dropped and
+    /// counted.
+    pub queue_spans: usize,
+}
+
+impl Default for OtelSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            service_name: "storekeep".into(),
+            sample_ratio: 1.0,
+            headers: None,
+            queue_spans: 4096,
+        }
+    }
+}
+
+impl OtelSettings {
+    /// `otel.headers` as (name, value) pairs; each pair was checked when set.
+    pub fn header_pairs(&self) -> Vec<(String, String)> {
+        self.headers
+            .as_ref()
+            .map(|h| parse_otel_headers(h.expose()).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+/// `name=value,name=value` (values may be percent-free text without commas).
+fn parse_otel_headers(value: &str) -> Result<Vec<(String, String)>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, v) = pair
+                .split_once('=')
+                .ok_or_else(|| "must be name=value pairs separated by commas".to_owned())?;
+            let (name, v) = (name.trim(), v.trim());
+            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || axum::http::HeaderValue::from_str(v).is_err()
+            {
+                return Err(
+                    "must be name=value pairs of valid HTTP header names and values".into(),
+                );
+            }
+            Ok((name.to_owned(), v.to_owned()))
+        })
+        .collect()
 }
 
 /// Outbound webhook delivery.
@@ -275,6 +339,7 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             webhooks: WebhookSettings::default(),
             mail: MailSettings::default(),
+            otel: OtelSettings::default(),
         }
     }
 }
@@ -386,6 +451,36 @@ impl Settings {
                 self.log_level = value.to_owned();
             }
             "log.queue_lines" => self.log_queue_lines = parse_positive(value)?,
+            "otel.endpoint" => {
+                let v = value.trim();
+                self.otel.endpoint = if v.is_empty() {
+                    None
+                } else {
+                    let url = url::Url::parse(v).map_err(|e| format!("'{v}' is not a URL: {e}"))?;
+                    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                        return Err(format!(
+                            "'{v}' must be an http:// or https:// URL such as http://127.0.0.1:4318"
+                        ));
+                    }
+                    Some(v.trim_end_matches('/').to_owned())
+                };
+            }
+            "otel.service_name" => self.otel.service_name = non_empty(value)?,
+            "otel.sample_ratio" => {
+                let ratio: f64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("'{value}' is not a number from 0 to 1"))?;
+                if !(0.0..=1.0).contains(&ratio) {
+                    return Err(format!("'{value}' is not a number from 0 to 1"));
+                }
+                self.otel.sample_ratio = ratio;
+            }
+            "otel.headers" => {
+                parse_otel_headers(value)?;
+                self.otel.headers = Some(Secret::new(value.trim()));
+            }
+            "otel.queue_spans" => self.otel.queue_spans = parse_positive(value)?,
             "http.request_timeout_secs" => {
                 self.request_timeout = Duration::from_secs(parse_positive(value)?);
             }

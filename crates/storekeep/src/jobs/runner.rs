@@ -207,21 +207,36 @@ impl Runner {
     async fn execute(self: Arc<Self>, job: Job, permit: OwnedSemaphorePermit, done: Arc<Notify>) {
         let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind);
         let mut slot = Some((permit, done));
-        async {
+        // Tracing off: one atomic load, no span.
+        let trace = crate::traces::tracer().map(|t| crate::traces::start_job(t, &job));
+        let run = async {
             let started = Instant::now();
-            if let Some(outcome) = self.run_handler(&job).await {
-                self.settle(&job, outcome, started.elapsed(), &mut slot)
-                    .await;
+            match self.run_handler(&job, trace.as_ref()).await {
+                Some(outcome) => {
+                    self.settle(&job, outcome, started.elapsed(), &mut slot)
+                        .await
+                }
+                None => "lease_lost",
             }
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        let result = match &trace {
+            None => run.await,
+            Some(cx) => crate::traces::FutureExt::with_context(run, cx.clone()).await,
+        };
+        if let Some(cx) = &trace {
+            crate::traces::end_job(cx, result);
+        }
         free(&mut slot);
     }
 
     /// The handler's outcome, or `None` if the lease was lost meanwhile
     /// (the job was rescued; its new worker settles it).
-    async fn run_handler(&self, job: &Job) -> Option<Result<(), JobError>> {
+    async fn run_handler(
+        &self,
+        job: &Job,
+        trace: Option<&opentelemetry::Context>,
+    ) -> Option<Result<(), JobError>> {
         let Some(handler) = self.handlers.get(&job.kind).cloned() else {
             return Some(Err(JobError::retry(format!(
                 "no handler for kind {} on this node",
@@ -239,7 +254,12 @@ impl Runner {
             max_attempts: job.max_attempts,
         };
         // A task of its own, so a panicking handler fails its job only.
-        let mut task = tokio::spawn(async move { handler.run(&run).await });
+        let work = async move { handler.run(&run).await };
+        let mut task = match trace {
+            None => tokio::spawn(work),
+            // The handler's store calls are children of the job's span.
+            Some(cx) => tokio::spawn(crate::traces::FutureExt::with_context(work, cx.clone())),
+        };
         let lease = self.settings.lease;
         let mut beat = tokio::time::interval(lease / 3);
         beat.tick().await;
@@ -280,9 +300,9 @@ impl Runner {
         outcome: Result<(), JobError>,
         took: Duration,
         slot: &mut Option<Slot>,
-    ) {
+    ) -> &'static str {
         let Some(token) = job.lease_token else {
-            return;
+            return "lease_lost";
         };
         let backoff = Backoff {
             base: self.settings.backoff_base,
@@ -329,12 +349,17 @@ impl Runner {
                 if let Some(m) = &self.metrics {
                     m.jobs.run(&job.kind, result, took);
                 }
+                result
             }
-            Ok(false) => tracing::warn!(
-                "jobs: the lease was lost before the outcome was saved; the job's new worker settles it"
-            ),
+            Ok(false) => {
+                tracing::warn!(
+                    "jobs: the lease was lost before the outcome was saved; the job's new worker settles it"
+                );
+                "lease_lost"
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "jobs: saving the outcome failed; the lease will be rescued")
+                tracing::warn!(error = %e, "jobs: saving the outcome failed; the lease will be rescued");
+                "unsaved"
             }
         }
     }

@@ -16,6 +16,7 @@ mod delivery;
 #[expect(dead_code, reason = "shared with the API tests, which use all of it")]
 mod email_support;
 mod jobs;
+mod otel;
 mod outage;
 mod pitr;
 mod rotation;

@@ -110,9 +110,17 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     req.extensions_mut().insert(ctx.clone());
     let method = req.method().clone();
 
+    // Tracing off: one atomic load, nothing else.
+    let trace = crate::traces::tracer()
+        .map(|t| crate::traces::start_request(t, req.headers(), method.as_str(), &id));
+
     state.services.metrics.http_in_flight.inc();
     let guard = InFlight(&state.services.metrics.http_in_flight);
-    let mut response = super::limits::run(&state, req, next).await;
+    let inner = super::limits::run(&state, req, next);
+    let mut response = match &trace {
+        None => inner.await,
+        Some(cx) => crate::traces::FutureExt::with_context(inner, cx.clone()).await,
+    };
     drop(guard);
 
     render_problem(&mut response, &id);
@@ -144,6 +152,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
 
     let tenant = ctx.learned.tenant.get().map_or("", |t| t.slug.as_str());
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    let trace_id = trace.as_ref().map(|cx| {
+        end_request_span(cx, method.as_str(), route, status, tenant);
+        crate::traces::trace_id(cx)
+    });
     match response.extensions().get::<ErrorCause>() {
         // An outage of a dependency, not a fault of this server.
         Some(ErrorCause(cause)) if status == StatusCode::SERVICE_UNAVAILABLE => tracing::warn!(
@@ -163,9 +175,37 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             route,
             status: status.as_u16(),
             latency_ms,
+            trace_id,
         }),
     }
     response
+}
+
+/// Names the request's server span by its route template (never the raw
+/// path, which holds ids), records the outcome and ends it.
+fn end_request_span(
+    cx: &opentelemetry::Context,
+    method: &str,
+    route: &str,
+    status: StatusCode,
+    tenant: &str,
+) {
+    use crate::traces::{KeyValue, Status};
+    use opentelemetry::trace::TraceContextExt;
+    let span = cx.span();
+    span.update_name(format!("{method} {route}"));
+    span.set_attribute(KeyValue::new("http.route", route.to_owned()));
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status.as_u16()),
+    ));
+    if !tenant.is_empty() {
+        span.set_attribute(KeyValue::new("tenant", tenant.to_owned()));
+    }
+    if status.is_server_error() {
+        span.set_status(Status::error(status.as_str().to_owned()));
+    }
+    span.end();
 }
 
 /// Writes the body of a pending problem, or turns a bare error response
