@@ -36,14 +36,12 @@ const ACQUIRE: Duration = Duration::from_millis(1000);
 /// Slack on every timing asserted: the machine is shared.
 const SLACK: Duration = Duration::from_secs(3);
 
-/// nginx in front of the nodes: round robin, kept-alive upstream
-/// connections, and a request that met a connection error tried on the
-/// other node — POSTs too (`non_idempotent`): storekeep never resets a
-/// connection holding a request it read (a draining node finishes what it
-/// accepted), so such an error means the request was not run; a checkout
-/// carries its idempotency key anyway. `timeout` only covers connecting
-/// and a node that stopped answering: `proxy_read_timeout` is far above
-/// the nodes' request timeout, which answers 503 first.
+/// nginx in front of the nodes with the shipped proxy settings
+/// (`deploy/nginx/snippets/storekeep-http.conf` and `storekeep-proxy.conf`:
+/// round robin over kept-alive upstream connections, a request that could
+/// not reach a node tried on the other), without the TLS server and the
+/// per-address rate limits of the site file (the load comes from one
+/// address).
 struct Nginx {
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -75,20 +73,24 @@ impl Nginx {
             .iter()
             .map(|p| format!("    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n"))
             .collect();
+        // The shipped proxy settings (retries, timeouts, forwarded
+        // headers, kept-alive upstream connections): deploy/nginx/snippets.
+        let snippets = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/nginx/snippets")
+            .canonicalize()
+            .expect("deploy/nginx/snippets");
+        let snippets = snippets.display();
         let conf = format!(
             "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n\
                client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+               include {snippets}/storekeep-http.conf;\n\
                upstream storekeep {{\n{servers}    keepalive 32;\n  }}\n\
                server {{\n    listen 127.0.0.1:{port};\n\
-                 location / {{\n      proxy_pass http://storekeep;\n\
-                   proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n\
-                   proxy_set_header Host $host;\n\
-                   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-                   proxy_next_upstream error timeout non_idempotent;\n      proxy_next_upstream_tries 2;\n\
-                   proxy_connect_timeout 1s;\n      proxy_read_timeout 30s;\n    }}\n  }}\n}}\n"
+                 include {snippets}/storekeep-proxy.conf;\n\
+                 location / {{\n      proxy_pass http://storekeep;\n    }}\n  }}\n}}\n"
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
         let child = Command::new(nginx)
