@@ -60,7 +60,12 @@ class Shop:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEP_")}
         self.env.update(STOREKEEP_DATA_DIR=self.dir, STOREKEEP_BASE_DOMAIN="localhost",
                         STOREKEEP_LOG_LEVEL="warn", STOREKEEP_SHUTDOWN_DRAIN_SECS="0",
-                        STOREKEEP_JOBS_ENABLED="false")
+                        STOREKEEP_JOBS_ENABLED="false",
+                        # Seeding places ORDERS checkouts from 64 clients; on a
+                        # busy machine the default 2 s pool wait ran out and
+                        # cart creation got 503s. The timed pages are fetched
+                        # one at a time and never wait for a connection.
+                        STOREKEEP_DATABASE_ACQUIRE_TIMEOUT_MS="30000")
         if db_url:
             self.env["STOREKEEP_DATABASE_URL"] = db_url
             # PostgreSQL needs its keys configured (SQLite generates them).
