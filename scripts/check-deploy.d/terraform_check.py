@@ -71,6 +71,13 @@ def main(folder):
             if m and len((m.group(2) or "").strip()) < MIN_REASON:
                 problems.append(f"{path}:{number}: checkov skip of {m.group(1)} without a reason")
 
+    if len(parsed) < len(tf_files):
+        # The cross-file checks below would only list what the unparsed
+        # file declares or uses.
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+
     declared = {}
     locals_defined = set()
     for path, tree in parsed.items():
