@@ -28,14 +28,21 @@ pip_need 'python-hcl2==8.1.4'
 
 tf_checkov_version=3.3.30
 tf_checkov_venv="$HOME/.cache/storekeep-deploy-tools-checkov"
-if [[ "$("$tf_checkov_venv/bin/checkov" --version 2>/dev/null)" != "$tf_checkov_version" ]]; then
+# (the installed version read from its metadata: `checkov --version` would
+# import all of checkov, seconds)
+if [[ "$("$tf_checkov_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("checkov"))' 2>/dev/null)" \
+  != "$tf_checkov_version" ]]; then
   [[ -x "$tf_checkov_venv/bin/pip" ]] || python3 -m venv "$tf_checkov_venv"
   log "installing checkov==$tf_checkov_version (virtualenv $tf_checkov_venv)"
   "$tf_checkov_venv/bin/pip" install --quiet "checkov==$tf_checkov_version"
 fi
 
 log "deploy/terraform: HCL, variables, skips"
-python3 scripts/check-deploy.d/terraform_check.py deploy/terraform   # the deploy tools' virtualenv (first on PATH)
+# The virtualenv's interpreter by its path: a plain `python3` can still be
+# the system's here, which bash looked up (and remembered) when pip_need
+# made the virtualenv on a fresh machine.
+# shellcheck disable=SC2154  # deploy_venv comes from scripts/check-deploy
+"$deploy_venv/bin/python" scripts/check-deploy.d/terraform_check.py deploy/terraform
 
 log "STOREKEEP_* variables in deploy/terraform/"
 mapfile -t tf_settings_files < <(grep -lE 'STOREKEEP_' deploy/terraform/*.tf deploy/terraform/*.example deploy/terraform/README.md | sort)
