@@ -111,6 +111,13 @@ resource "aws_db_instance" "primary" {
   enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
 
   depends_on = [aws_cloudwatch_log_group.database]
+
+  lifecycle {
+    precondition {
+      condition     = var.database_max_storage_gib >= var.database_storage_gib
+      error_message = "database_max_storage_gib must be at least database_storage_gib."
+    }
+  }
 }
 
 # The read replica, for catalog and console reads once storekeep has its

@@ -43,7 +43,7 @@ variable "image" {
   type        = string
 
   validation {
-    condition     = can(regex("^[^:@]+(:[A-Za-z0-9_][A-Za-z0-9_.-]*|@sha256:[a-f0-9]{64})$", var.image)) && !endswith(var.image, ":latest")
+    condition     = can(regex("^[^@]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.image)) && !endswith(var.image, ":latest")
     error_message = "image: give a tag (not latest) or an @sha256: digest, so that a rollout is a change Terraform can see and roll back."
   }
 }
@@ -126,6 +126,11 @@ variable "additional_certificate_arns" {
   description = "More ACM certificates for the HTTPS listener: shops on their own domains (the load balancer picks one by SNI)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.additional_certificate_arns : can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", arn))])
+    error_message = "additional_certificate_arns: ACM certificate ARNs."
+  }
 }
 
 variable "ssl_policy" {
@@ -362,7 +367,7 @@ variable "database_storage_gib" {
 }
 
 variable "database_max_storage_gib" {
-  description = "Ceiling of storage autoscaling, in GiB."
+  description = "Ceiling of storage autoscaling, in GiB (at least database_storage_gib)."
   type        = number
   default     = 500
 }
@@ -405,6 +410,15 @@ variable "database_performance_insights_retention_days" {
   description = "Days of Performance Insights history (7 is free; 31 x N months or 731 cost extra)."
   type        = number
   default     = 7
+
+  validation {
+    condition = (
+      var.database_performance_insights_retention_days == 7 ||
+      var.database_performance_insights_retention_days == 731 ||
+      (var.database_performance_insights_retention_days % 31 == 0 && var.database_performance_insights_retention_days >= 31 && var.database_performance_insights_retention_days <= 713)
+    )
+    error_message = "database_performance_insights_retention_days: 7, 731, or a number of months x 31 up to 713."
+  }
 }
 
 # --- Redis (ElastiCache) ----------------------------------------------------------
@@ -416,9 +430,14 @@ variable "redis_node_type" {
 }
 
 variable "redis_engine_version" {
-  description = "Redis OSS engine version."
+  description = "Redis OSS engine version (7.x: the default.redis7 parameter group, and transit encryption modes need 7.0.5 or later)."
   type        = string
   default     = "7.1"
+
+  validation {
+    condition     = can(regex("^7\\.[0-9]+$", var.redis_engine_version))
+    error_message = "redis_engine_version: a Redis OSS 7 version such as 7.1."
+  }
 }
 
 # --- encryption in transit to the data stores ----------------------------------
