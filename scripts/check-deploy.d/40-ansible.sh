@@ -32,7 +32,7 @@ log "ansible-playbook --syntax-check deploy/ansible/site.yml"
 (cd deploy/ansible && ansible-playbook --syntax-check -i inventory.example/hosts.yml site.yml)
 
 log "ansible-lint deploy/ansible/ (production profile)"
-(cd deploy/ansible && ansible-lint --nocolor)
+(cd deploy/ansible && ansible-lint --nocolor --offline)
 
 log "deploy/ansible: the secret settings"
 python3 - deploy/ansible/roles/storekeep/vars/main.yml <<'PY'
