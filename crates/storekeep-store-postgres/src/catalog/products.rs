@@ -74,18 +74,28 @@ pub(super) async fn fetch(
     one(conn, row).await
 }
 
+/// The `SET` list of an `UPDATE products` that recomputes each row's
+/// cheapest price and available stock from its variants. For `concat!`.
+macro_rules! product_summary_set {
+    () => {
+        "min_price = coalesce((SELECT min(v.price) FROM variants v \
+         WHERE v.product_id = products.id), 0), \
+         available = coalesce((SELECT sum(greatest(v.on_hand - v.reserved, 0)) FROM variants v \
+         WHERE v.product_id = products.id), 0)::bigint"
+    };
+}
+pub(crate) use product_summary_set;
+
 /// Recomputes a product's cheapest price and available stock.
 pub(crate) async fn refresh_summary<'q>(
     conn: &mut Conn,
     product: impl Encode<'q, Db> + Type<Db> + Send + 'q,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE products SET \
-         min_price = coalesce((SELECT min(price) FROM variants WHERE product_id = $1), 0), \
-         available = coalesce((SELECT sum(greatest(on_hand - reserved, 0)) FROM variants \
-                               WHERE product_id = $1), 0)::bigint \
-         WHERE id = $1",
-    )
+    sqlx::query(concat!(
+        "UPDATE products SET ",
+        product_summary_set!(),
+        " WHERE id = $1"
+    ))
     .bind(product)
     .execute(&mut *conn)
     .await

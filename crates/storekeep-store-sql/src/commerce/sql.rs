@@ -100,8 +100,10 @@ pub const INSERT_EVENT: &str = "INSERT INTO outbox_events (id, tenant_id, topic,
 /// the span as quarter-hour slots (their first second since the epoch,
 /// start inclusive, end exclusive). Cancelled orders are left out; revenue
 /// counts the paid ones (paid or later) less their refunds. A day is 96
-/// slots times the shop's currencies times PostgreSQL's eight buckets,
-/// whatever the day's number of orders.
+/// slots times the shop's currencies times, on PostgreSQL, the buckets
+/// used in each slot (one per committing connection, at most 64;
+/// migration `…110_order_sales_buckets`), whatever the day's number of
+/// orders.
 pub const ORDER_SALES: &str = "SELECT currency, CAST(SUM(orders) AS BIGINT) AS orders, \
      CAST(SUM(revenue) AS BIGINT) AS revenue FROM order_sales_slots \
      WHERE tenant_id = $1 AND slot >= $2 AND slot < $3 \
