@@ -13,6 +13,7 @@ mod health;
 pub mod maintenance;
 pub mod portable;
 mod privacy;
+mod replica;
 mod run;
 mod tenants;
 mod users;
@@ -37,12 +38,35 @@ pub struct PgStore {
     pool: PgPool,
     max_connections: u32,
     health: std::sync::Arc<health::HealthCheck>,
+    /// The read replica (`database.replica_url`), if any.
+    replica: Option<std::sync::Arc<replica::Replica>>,
+}
+
+/// A streaming replica for the catalog reads that may be stale.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplicaConfig<'a> {
+    /// `postgres://…` of the replica.
+    pub url: &'a str,
+    /// Past this lag, reads go to the primary.
+    pub max_lag: std::time::Duration,
 }
 
 impl PgStore {
     /// Connects a pool to `url` (`postgres://…`). Fails fast if the server
     /// cannot be reached.
     pub async fn connect(url: &str, config: PoolConfig) -> StoreResult<Self> {
+        Self::connect_with_replica(url, config, None).await
+    }
+
+    /// As [`connect`](Self::connect), with a read replica: its pool (the
+    /// same size and timeouts as the primary's) connects lazily, so the
+    /// node starts whether or not the replica answers, and a monitor task
+    /// measures its lag (see `replica.rs`).
+    pub async fn connect_with_replica(
+        url: &str,
+        config: PoolConfig,
+        replica: Option<ReplicaConfig<'_>>,
+    ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(error::other)?
             .application_name("storekeep");
@@ -66,11 +90,45 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(error::other)?;
+        let replica = replica
+            .map(|r| replica::Replica::start(r.url, r.max_lag, config, options.clone()))
+            .transpose()?;
         Ok(Self {
             pool,
             max_connections: config.max_connections,
             health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),
+            replica,
         })
+    }
+}
+
+impl storekeep_store_sql::read_route::ReadRouting for PgStore {
+    type Pool = PgPool;
+
+    fn primary(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn replica_for_read(&self) -> Option<&PgPool> {
+        let replica = self.replica.as_ref()?;
+        if !storekeep_store::replica::stale_reads_allowed() {
+            return None;
+        }
+        let staleness = replica.staleness_now()?;
+        storekeep_store::replica::note_replica_read(staleness);
+        Some(&replica.pool)
+    }
+
+    fn read_served(&self, target: storekeep_store::replica::ReadTarget) {
+        if let Some(replica) = &self.replica {
+            replica.count(target);
+        }
+    }
+
+    fn replica_failed(&self, e: &storekeep_store::StoreError) {
+        if let Some(replica) = &self.replica {
+            replica.failed(e);
+        }
     }
 }
 
@@ -123,7 +181,14 @@ storekeep_store_sql::impl_store!(PgStore, crate, crate::backend::PgBackend {
         }
     }
 
+    fn replica_status(&self) -> Option<storekeep_store::replica::ReplicaStatus> {
+        self.replica.as_ref().map(|r| r.status())
+    }
+
     async fn close(&self) {
+        if let Some(replica) = &self.replica {
+            replica.close().await;
+        }
         self.health.close().await;
         self.pool.close().await;
     }

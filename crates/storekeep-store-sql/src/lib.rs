@@ -39,6 +39,7 @@ mod platform_health;
 mod platform_store;
 pub mod portable;
 pub mod privacy;
+pub mod read_route;
 pub mod rentals;
 pub mod run;
 pub mod sealed;

@@ -81,6 +81,23 @@ impl SqliteStore {
     }
 }
 
+/// SQLite has no replica: every catalog read runs on the database file.
+impl storekeep_store_sql::read_route::ReadRouting for SqliteStore {
+    type Pool = SqlitePool;
+
+    fn primary(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn replica_for_read(&self) -> Option<&SqlitePool> {
+        None
+    }
+
+    fn read_served(&self, _target: storekeep_store_sql::read_route::ReadTarget) {}
+
+    fn replica_failed(&self, _e: &storekeep_store::StoreError) {}
+}
+
 // The job queue, written once over this backend's `Backend` impl.
 storekeep_store_sql::impl_job_store!(SqliteStore, crate::backend::SqliteBackend);
 

@@ -14,6 +14,7 @@ pub mod maintenance;
 // i16: customers' rights (export, erasure).
 pub mod privacy;
 pub mod rentals;
+pub mod replica;
 pub mod rules;
 pub mod sealed;
 pub mod webhooks;
@@ -219,6 +220,12 @@ pub trait Store:
     async fn migration_status(&self) -> StoreResult<MigrationStatus>;
 
     fn pool_stats(&self) -> PoolStats;
+
+    /// The read replica's state, `None` without one (SQLite, or no
+    /// `database.replica_url`).
+    fn replica_status(&self) -> Option<replica::ReplicaStatus> {
+        None
+    }
 
     /// Closes the pool (waiting for connections in use to be returned) and
     /// the health-check connection.

@@ -158,6 +158,64 @@ impl PgServer {
         Ok(())
     }
 
+    /// Stops the server as a crash does (`pg_ctl stop -m immediate`):
+    /// connections reset, no shutdown checkpoint. Returns once it is down.
+    pub fn stop_immediate(&self) -> anyhow::Result<()> {
+        let data = self.data_dir();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])?;
+        Ok(())
+    }
+
+    /// A streaming replica of this server, as an operator makes one:
+    /// `pg_basebackup -R -X stream` (a fast checkpoint) into a cluster
+    /// folder of its own, started on a free loopback port as a hot
+    /// standby. initdb's `pg_hba.conf` trusts replication connections
+    /// from 127.0.0.1, and `wal_level=replica` and `max_wal_senders` are
+    /// PostgreSQL's defaults. Dropping it stops it and removes its files.
+    pub fn start_replica(&self) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("storekeep-pg-replica-")
+            .tempdir()
+            .context("creating the replica's folder")?;
+        if self.as_user.is_some() {
+            std::os::unix::fs::chown(dir.path(), Some(user_id(PG_USER)?), None)
+                .context("handing the replica's folder to the PostgreSQL user")?;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .context("finding a free port")?
+            .port();
+        let replica = Self {
+            bin: self.bin.clone(),
+            dir,
+            port,
+            as_user: self.as_user,
+        };
+        let data = replica.data_dir();
+        let primary_port = self.port.to_string();
+        replica.run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary_port,
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+        )?;
+        replica.start_again()?;
+        Ok(replica)
+    }
+
     /// Stops and starts the server.
     pub fn restart(&self) -> anyhow::Result<()> {
         self.stop()?;

@@ -29,6 +29,8 @@ pub struct Shared {
     pub started: Instant,
     /// What readiness remembers between checks.
     pub health: crate::http::routes::health::HealthMemory,
+    /// Credentials that wrote lately (read-your-writes with a replica).
+    pub recent_writers: crate::http::middleware::RecentWriters,
     draining: AtomicBool,
 }
 
@@ -61,7 +63,8 @@ impl AppState {
             .map(|u| u.expose().to_owned());
         Self(Arc::new(Shared {
             services: Arc::new(services),
-            limiter: RateLimiter::new(redis_url),
+            limiter: RateLimiter::new(redis_url.clone()),
+            recent_writers: crate::http::middleware::RecentWriters::new(redis_url),
             started: Instant::now(),
             health: crate::http::routes::health::HealthMemory::default(),
             draining: AtomicBool::new(false),

@@ -32,6 +32,12 @@ use crate::redis_link::RedisLink;
 struct Entry {
     body: Body,
     stored: Instant,
+    /// Built from read-replica reads: served only to requests allowed
+    /// stale reads, and for this long at most (what is left of
+    /// `database.replica_max_lag_ms` after the reads' own staleness), so a
+    /// write's generation can never keep a response older than the bound,
+    /// nor show a session that wrote what it wrote before.
+    replica_fresh_for: Option<Duration>,
 }
 
 /// A cached response body, with its gzip form when that is worth having:
@@ -121,6 +127,8 @@ pub struct ResponseCache {
     ttl: Duration,
     local: Mutex<HashMap<TenantId, u64>>,
     redis: RedisLink,
+    /// `database.replica_max_lag_ms` (see `Entry::replica_fresh_for`).
+    replica_max_lag: Duration,
 }
 
 /// Where a read stands: the generation its response may be stored under,
@@ -142,7 +150,15 @@ impl ResponseCache {
             ttl,
             local: Mutex::new(HashMap::new()),
             redis: RedisLink::new(redis_url),
+            replica_max_lag: Duration::ZERO,
         }
+    }
+
+    /// With a read replica: its lag bound, which caps how long a response
+    /// built from its reads is kept.
+    pub fn with_replica_max_lag(mut self, max_lag: Duration) -> Self {
+        self.replica_max_lag = max_lag;
+        self
     }
 
     /// `memory`, `redis`, `redis (unavailable: bypassed)` or `off`.
@@ -252,7 +268,12 @@ impl ResponseCache {
         let generation = ticket.0?;
         let entries = self.entries.as_ref()?;
         let entry = entries.get(&KeyRef(tenant, generation, key))?;
-        (entry.stored.elapsed() < self.ttl).then_some(entry.body)
+        let fresh_for = match entry.replica_fresh_for {
+            None => self.ttl,
+            Some(_) if !storekeep_store::replica::stale_reads_allowed() => return None,
+            Some(left) => left.min(self.ttl),
+        };
+        (entry.stored.elapsed() < fresh_for).then_some(entry.body)
     }
 
     /// After a miss: `Build` if this caller is the first to miss `key`
@@ -307,6 +328,8 @@ impl ResponseCache {
                 Entry {
                     body,
                     stored: Instant::now(),
+                    replica_fresh_for: storekeep_store::replica::replica_staleness()
+                        .map(|s| self.replica_max_lag.saturating_sub(s)),
                 },
             );
         }

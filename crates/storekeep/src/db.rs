@@ -41,7 +41,12 @@ async fn connect_backend(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> 
             .context("opening the SQLite database")?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PgStore::connect(url, pool)
+        let replica_url = settings.database_replica_url.as_ref();
+        let replica = replica_url.map(|r| storekeep_store_postgres::ReplicaConfig {
+            url: r.expose(),
+            max_lag: settings.database_replica_max_lag,
+        });
+        let store = PgStore::connect_with_replica(url, pool, replica)
             .await
             .context("connecting to PostgreSQL")?;
         Ok(Arc::new(store))

@@ -355,7 +355,12 @@ impl Metrics {
     }
 
     /// Renders every metric; gauges sampled at scrape time are set first.
-    pub fn render(&self, pool: PoolStats, uptime_secs: f64) -> String {
+    pub fn render(
+        &self,
+        pool: PoolStats,
+        replica: Option<storekeep_store::replica::ReplicaStatus>,
+        uptime_secs: f64,
+    ) -> String {
         self.db_pool
             .with_label_values(&["open"])
             .set(i64::from(pool.size));
@@ -373,8 +378,43 @@ impl Metrics {
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
             .expect("encoding to memory cannot fail");
-        String::from_utf8(out).expect("the text format is UTF-8")
+        let mut text = String::from_utf8(out).expect("the text format is UTF-8");
+        if let Some(r) = replica {
+            replica_text(&mut text, &r);
+        }
+        text
     }
+}
+
+/// The read replica's series, read from the store at each scrape (only
+/// with `database.replica_url`).
+fn replica_text(out: &mut String, r: &storekeep_store::replica::ReplicaStatus) {
+    use std::fmt::Write as _;
+    let lag = r.lag.map_or(f64::NAN, |l| l.as_secs_f64());
+    let _ = write!(
+        out,
+        "# HELP storekeep_db_replica_up 1 when the read replica answers and is still a replica (in recovery), else 0.\n\
+         # TYPE storekeep_db_replica_up gauge\n\
+         storekeep_db_replica_up {}\n\
+         # HELP storekeep_db_replica_lag_seconds How long ago the primary stood where the replica has replayed to (0: caught up; NaN: not measured).\n\
+         # TYPE storekeep_db_replica_lag_seconds gauge\n\
+         storekeep_db_replica_lag_seconds {lag}\n\
+         # HELP storekeep_db_replica_max_lag_seconds database.replica_max_lag_ms: past it catalog reads go to the primary.\n\
+         # TYPE storekeep_db_replica_max_lag_seconds gauge\n\
+         storekeep_db_replica_max_lag_seconds {}\n\
+         # HELP storekeep_db_reads_total Catalog reads that may use the replica, by where they were served.\n\
+         # TYPE storekeep_db_reads_total counter\n\
+         storekeep_db_reads_total{{target=\"replica\"}} {}\n\
+         storekeep_db_reads_total{{target=\"primary\"}} {}\n\
+         # HELP storekeep_db_replica_fallbacks_total Replica reads that failed and were served again by the primary.\n\
+         # TYPE storekeep_db_replica_fallbacks_total counter\n\
+         storekeep_db_replica_fallbacks_total {}\n",
+        u8::from(r.up),
+        r.max_lag.as_secs_f64(),
+        r.reads_replica,
+        r.reads_primary,
+        r.fallbacks,
+    );
 }
 
 /// A hasher with fixed keys: the series map's keys are built from route

@@ -61,6 +61,10 @@ mod store_root {
             self.inner.pool_stats()
         }
 
+        fn replica_status(&self) -> Option<replica::ReplicaStatus> {
+            self.inner.replica_status()
+        }
+
         async fn close(&self) {
             crate::traces::store_call_plain("store.close", self.inner.close()).await
         }

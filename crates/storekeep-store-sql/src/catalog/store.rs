@@ -44,7 +44,7 @@ macro_rules! impl_catalog_store {
                 }
 
                 async fn list_categories(&self, tenant: TenantId) -> StoreResult<Vec<Category>> {
-                    $crate::catalog::categories::list::<$backend>(&self.pool, tenant).await
+                    $crate::catalog_read!(self, pool => $crate::catalog::categories::list::<$backend>(pool, tenant))
                 }
 
                 async fn update_category(
@@ -82,7 +82,7 @@ macro_rules! impl_catalog_store {
                 }
 
                 async fn product(&self, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
-                    crate::catalog::products::get(&self.pool, tenant, id).await
+                    $crate::catalog_read!(self, pool => crate::catalog::products::get(pool, tenant, id))
                 }
 
                 async fn product_by_handle(
@@ -90,7 +90,7 @@ macro_rules! impl_catalog_store {
                     tenant: TenantId,
                     handle: &Handle,
                 ) -> StoreResult<Product> {
-                    crate::catalog::products::by_handle(&self.pool, tenant, handle).await
+                    $crate::catalog_read!(self, pool => crate::catalog::products::by_handle(pool, tenant, handle))
                 }
 
                 async fn products_by_ids(
@@ -98,7 +98,7 @@ macro_rules! impl_catalog_store {
                     tenant: TenantId,
                     ids: &[ProductId],
                 ) -> StoreResult<Vec<Product>> {
-                    crate::catalog::products::by_ids(&self.pool, tenant, ids).await
+                    $crate::catalog_read!(self, pool => crate::catalog::products::by_ids(pool, tenant, ids))
                 }
 
                 async fn list_products(
@@ -106,11 +106,11 @@ macro_rules! impl_catalog_store {
                     tenant: TenantId,
                     query: &ProductQuery,
                 ) -> StoreResult<Page<Product>> {
-                    crate::catalog::products::list(&self.pool, tenant, query).await
+                    $crate::catalog_read!(self, pool => crate::catalog::products::list(pool, tenant, query))
                 }
 
                 async fn count_products(&self, tenant: TenantId) -> StoreResult<i64> {
-                    crate::catalog::products::count(&self.pool, tenant).await
+                    $crate::catalog_read!(self, pool => crate::catalog::products::count(pool, tenant))
                 }
 
                 async fn count_low_stock_upto(
@@ -258,7 +258,7 @@ macro_rules! impl_catalog_store {
                     terms: &[String],
                     limit: i64,
                 ) -> StoreResult<Vec<SearchDoc>> {
-                    crate::catalog::search::candidates(&self.pool, tenant, terms, limit).await
+                    $crate::catalog_read!(self, pool => crate::catalog::search::candidates(pool, tenant, terms, limit))
                 }
 
                 async fn import_rows(

@@ -38,6 +38,16 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "postgres://… of PostgreSQL itself when database.url goes through a pooler (PgBouncer), for migrations, backups and their lock [database.url]",
     ),
     (
+        "database.replica_url",
+        true,
+        "postgres://… of a streaming replica for catalog and console list reads (PostgreSQL only); the primary serves when it is down or lags [unset]",
+    ),
+    (
+        "database.replica_max_lag_ms",
+        false,
+        "reads leave the replica when it lags more than this; a session that wrote reads from the primary this long [2000]",
+    ),
+    (
         "base_domain",
         false,
         "tenants are served on {slug}.BASE_DOMAIN when set [unset]",

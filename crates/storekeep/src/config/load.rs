@@ -93,6 +93,14 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
                 .into(),
         );
     }
+    if settings.database_replica_url.is_some()
+        && settings.database_url().expose().starts_with("sqlite:")
+    {
+        problems.push(
+            "database.replica_url is a PostgreSQL streaming replica; database.url is SQLite, which has none"
+                .into(),
+        );
+    }
     // A backup destination overlapping the media store is not refused
     // here: only `backup create` and the scheduled run refuse it (see
     // `BackupSettings::media_overlap`), so that existing backups can
@@ -314,6 +322,84 @@ mod tests {
     }
 
     #[test]
+    fn database_replica_settings_are_read_and_checked() {
+        let defaults = Settings::default();
+        assert!(defaults.database_replica_url.is_none());
+        assert_eq!(
+            defaults.database_replica_max_lag,
+            std::time::Duration::from_millis(2000)
+        );
+
+        let s = load(
+            None,
+            env(&[
+                ("STOREKEEP_DATABASE_URL", "postgres://u@primary/shop"),
+                (
+                    "STOREKEEP_DATABASE_REPLICA_URL",
+                    "postgres://u@replica/shop",
+                ),
+                ("STOREKEEP_DATABASE_REPLICA_MAX_LAG_MS", "500"),
+            ]),
+        )
+        .settings
+        .unwrap();
+        assert_eq!(
+            s.database_replica_url.as_ref().unwrap().expose(),
+            "postgres://u@replica/shop"
+        );
+        assert_eq!(
+            s.database_replica_max_lag,
+            std::time::Duration::from_millis(500)
+        );
+
+        let problems = load(
+            None,
+            env(&[
+                ("STOREKEEP_DATABASE_URL", "postgres://u@primary/shop"),
+                ("STOREKEEP_DATABASE_REPLICA_URL", "sqlite://replica.db"),
+                ("STOREKEEP_DATABASE_REPLICA_MAX_LAG_MS", "0"),
+            ]),
+        )
+        .settings
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("STOREKEEP_DATABASE_REPLICA_URL")
+                    && p.contains("must start with postgres://")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("STOREKEEP_DATABASE_REPLICA_MAX_LAG_MS")
+                    && p.contains("greater than zero")),
+            "{problems:?}"
+        );
+
+        // A replica of the embedded database is refused, with the reason.
+        let problems = load(
+            None,
+            env(&[(
+                "STOREKEEP_DATABASE_REPLICA_URL",
+                "postgres://u@replica/shop",
+            )]),
+        )
+        .settings
+        .unwrap_err();
+        assert!(
+            problems[0].contains("database.replica_url is a PostgreSQL streaming replica")
+                && problems[0].contains("SQLite"),
+            "{problems:?}"
+        );
+        assert!(
+            !problems[0].contains("u@replica"),
+            "the URL (a secret) is not quoted: {problems:?}"
+        );
+    }
+
+    #[test]
     fn a_broken_file_is_reported_by_line_without_quoting_it() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("storekeep.toml");
@@ -480,6 +566,10 @@ mod tests {
                         for p in &problems {
                             prop_assert!(
                                 p.starts_with(&format!("{name} "))
+                                    // Settings that contradict database.url
+                                    // (direct_url, replica_url with SQLite)
+                                    // are named by their key.
+                                    || p.starts_with("database.")
                                     || p.starts_with("encryption")
                                     || p.starts_with("backup: "),
                                 "{p}"

@@ -75,6 +75,12 @@ pub struct Settings {
     /// `statement_timeout` of the server's connections (PostgreSQL), `None`
     /// for the server's own. Migrations run without it.
     pub database_statement_timeout: Option<Duration>,
+    /// A streaming replica of PostgreSQL for catalog and console reads
+    /// that tolerate staleness (see docs/operations.md, "Read replica").
+    pub database_replica_url: Option<Secret>,
+    /// Reads leave the replica when it lags more than this, and a session
+    /// that wrote reads from the primary for this long.
+    pub database_replica_max_lag: Duration,
     pub base_domain: Option<DomainName>,
     pub platform_token: Option<Secret>,
     pub log_format: LogFormat,
@@ -309,6 +315,8 @@ impl Default for Settings {
             database_acquire_timeout: Duration::from_secs(2),
             database_direct_url: None,
             database_statement_timeout: Some(Duration::from_secs(60)),
+            database_replica_url: None,
+            database_replica_max_lag: Duration::from_millis(2000),
             base_domain: None,
             platform_token: None,
             log_format: LogFormat::Json,
@@ -415,6 +423,16 @@ impl Settings {
                     return Err("must start with postgres:// or postgresql://".into());
                 }
                 self.database_direct_url = Some(Secret::new(url));
+            }
+            "database.replica_url" => {
+                let url = non_empty(value)?;
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err("must start with postgres:// or postgresql://".into());
+                }
+                self.database_replica_url = Some(Secret::new(url));
+            }
+            "database.replica_max_lag_ms" => {
+                self.database_replica_max_lag = Duration::from_millis(parse_positive(value)?);
             }
             "database.statement_timeout_ms" => {
                 let ms: u64 = parse(value, "a number of milliseconds (0: the server's own)")?;

@@ -135,6 +135,10 @@ pub fn build_router(state: AppState) -> Router {
         .route_layer(tower::util::MapRequestLayer::new(middleware::record_route))
         .fallback(crate::web::fallback)
         .layer(mw::from_fn_with_state(state.clone(), middleware::context))
+        .layer(mw::from_fn_with_state(
+            state.clone(),
+            middleware::replica_reads,
+        ))
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,

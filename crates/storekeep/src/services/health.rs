@@ -20,6 +20,16 @@ pub fn pool_stats(svc: &Services) -> PoolStats {
     svc.store.pool_stats()
 }
 
+/// The read replica's state; `None` without one.
+pub fn replica_status(svc: &Services) -> Option<storekeep_store::replica::ReplicaStatus> {
+    svc.store.replica_status()
+}
+
+/// Is a read replica configured?
+pub fn has_replica(svc: &Services) -> bool {
+    svc.settings.database_replica_url.is_some() && svc.store.replica_status().is_some()
+}
+
 pub fn database_kind(svc: &Services) -> DatabaseKind {
     svc.store.kind()
 }

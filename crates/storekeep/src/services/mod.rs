@@ -101,7 +101,8 @@ impl Services {
         keyring: Keyring,
     ) -> anyhow::Result<Self> {
         let redis_url = settings.redis_url.as_ref().map(|u| u.expose().to_owned());
-        let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis_url);
+        let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis_url)
+            .with_replica_max_lag(settings.database_replica_max_lag);
         let media = Media::from_settings(&settings.media, &settings.data_dir)?;
         let payments = Payments::new(&settings.payments, &format!("http://{}", settings.listen));
         let jobs = crate::jobs::JobQueue::new(

@@ -85,6 +85,7 @@ mod rentals_admin;
 mod rentals_contract_support;
 mod rentals_support;
 mod rentals_units;
+mod replica;
 // i15 daily job
 mod rentals_daily;
 // i15 phase 2, glue: the pieces joined.

@@ -25,6 +25,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.services.metrics.ready.set(i64::from(ready));
     let body = state.services.metrics.render(
         crate::services::health::pool_stats(&state.services),
+        crate::services::health::replica_status(&state.services),
         state.started.elapsed().as_secs_f64(),
     );
     (

@@ -349,6 +349,27 @@ pub async fn health(
         Some("unreachable".into()),
         format!("{}, {:.1} ms", f.database.kind, f.database.latency_ms),
     )];
+    if let Some(r) = crate::services::health::replica_status(&state.services) {
+        // Not part of readiness: the primary serves when the replica cannot.
+        let lag = r.lag.map_or_else(
+            || "lag not measured".into(),
+            |l| format!("lag {} ms", l.as_millis()),
+        );
+        dependencies.push(Dependency {
+            name: "Read replica",
+            ok: r.up,
+            detail: if !r.up {
+                "down: catalog reads use the primary".into()
+            } else if r.serving() {
+                format!("{lag}, serving catalog reads")
+            } else {
+                format!(
+                    "{lag}, past {} ms: catalog reads use the primary",
+                    r.max_lag.as_millis()
+                )
+            },
+        });
+    }
     if let Some(r) = &f.redis {
         dependencies.push(check(
             "Redis",
