@@ -70,23 +70,7 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(error::other)?
             .application_name("storekeep");
-        // Set after connecting rather than sent as a startup parameter,
-        // which PgBouncer refuses ("unsupported startup parameter").
-        let set_timeout = config
-            .statement_timeout
-            .map(|t| format!("SET statement_timeout = {}", t.as_millis()));
-        let pool = PgPoolOptions::new()
-            .max_connections(config.max_connections)
-            .acquire_timeout(config.acquire_timeout)
-            .after_connect(move |conn, _| {
-                let set_timeout = set_timeout.clone();
-                Box::pin(async move {
-                    if let Some(sql) = set_timeout {
-                        sqlx::Executor::execute(conn, sql.as_str()).await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(config)
             .connect_with(options.clone())
             .await
             .map_err(error::other)?;
@@ -100,6 +84,28 @@ impl PgStore {
             replica,
         })
     }
+}
+
+/// A pool of `config`'s size and acquire timeout whose connections each
+/// set `config`'s statement timeout as they open: after connecting rather
+/// than as a startup parameter, which PgBouncer refuses ("unsupported
+/// startup parameter"). The primary's pool and the replica's.
+pub(crate) fn pool_options(config: PoolConfig) -> PgPoolOptions {
+    let set_timeout = config
+        .statement_timeout
+        .map(|t| format!("SET statement_timeout = {}", t.as_millis()));
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .after_connect(move |conn, _| {
+            let set_timeout = set_timeout.clone();
+            Box::pin(async move {
+                if let Some(sql) = set_timeout {
+                    sqlx::Executor::execute(conn, sql.as_str()).await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 impl storekeep_store_sql::read_route::ReadRouting for PgStore {

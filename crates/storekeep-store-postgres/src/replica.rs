@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 use storekeep_store::replica::{ReadTarget, ReplicaStatus};
 use storekeep_store::{PoolConfig, StoreError, StoreResult};
@@ -74,22 +74,7 @@ impl Replica {
         let options = PgConnectOptions::from_str(url)
             .map_err(error::other)?
             .application_name("storekeep-replica");
-        let set_timeout = config
-            .statement_timeout
-            .map(|t| format!("SET statement_timeout = {}", t.as_millis()));
-        let pool = PgPoolOptions::new()
-            .max_connections(config.max_connections)
-            .acquire_timeout(config.acquire_timeout)
-            .after_connect(move |conn, _| {
-                let set_timeout = set_timeout.clone();
-                Box::pin(async move {
-                    if let Some(sql) = set_timeout {
-                        sqlx::Executor::execute(conn, sql.as_str()).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(options.clone());
+        let pool = crate::pool_options(config).connect_lazy_with(options.clone());
         let replica = Arc::new(Self {
             pool,
             max_lag,
