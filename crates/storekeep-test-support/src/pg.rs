@@ -65,6 +65,45 @@ impl PgServer {
     /// the cluster's folder (which holds `data`); `folders` are made in it
     /// first, owned by the server's user (a WAL archive, say).
     pub fn start_with(bin: &Path, conf: &str, folders: &[&str]) -> anyhow::Result<Self> {
+        let server = Self::init(bin, conf, folders)?;
+        server.start_again()?;
+        Ok(server)
+    }
+
+    /// Like [`PgServer::start`], serving TLS with `cert` and `key` (PEM)
+    /// and refusing every TCP connection without it (`pg_hba.conf`:
+    /// `hostssl` trusted, `hostnossl` rejected), as a managed PostgreSQL
+    /// that forces SSL does. Connect with `?sslmode=require` or stricter.
+    pub fn start_tls(bin: &Path, cert: &Path, key: &Path) -> anyhow::Result<Self> {
+        let conf = "ssl = on\n\
+                    ssl_cert_file = '{dir}/tls/server.pem'\n\
+                    ssl_key_file = '{dir}/tls/server.key'";
+        let server = Self::init(bin, conf, &["tls"])?;
+        let tls = server.dir.path().join("tls");
+        for (from, to) in [(cert, "server.pem"), (key, "server.key")] {
+            let path = tls.join(to);
+            std::fs::copy(from, &path).with_context(|| format!("copying {}", from.display()))?;
+            // PostgreSQL refuses a key others can read.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+            if server.as_user.is_some() {
+                std::os::unix::fs::chown(&path, Some(user_id(PG_USER)?), None)
+                    .with_context(|| format!("handing {to} to the PostgreSQL user"))?;
+            }
+        }
+        std::fs::write(
+            server.dir.path().join("data/pg_hba.conf"),
+            "local all all trust\n\
+             hostssl all all 127.0.0.1/32 trust\n\
+             hostssl replication all 127.0.0.1/32 trust\n\
+             hostnossl all all 0.0.0.0/0 reject\n",
+        )
+        .context("writing pg_hba.conf")?;
+        server.start_again()?;
+        Ok(server)
+    }
+
+    /// initdb, `folders`, `conf`: a cluster ready for its first start.
+    fn init(bin: &Path, conf: &str, folders: &[&str]) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("storekeep-pg-")
             .tempdir()
@@ -110,7 +149,6 @@ impl PgServer {
             text.push('\n');
             std::fs::write(&path, text).context("writing postgresql.conf")?;
         }
-        server.start_again()?;
         Ok(server)
     }
 

@@ -56,15 +56,11 @@ impl AppState {
     }
 
     pub fn from_services(services: Services) -> Self {
-        let redis_url = services
-            .settings
-            .redis_url
-            .as_ref()
-            .map(|u| u.expose().to_owned());
+        let redis = services.redis.clone();
         Self(Arc::new(Shared {
             services: Arc::new(services),
-            limiter: RateLimiter::new(redis_url.clone()),
-            recent_writers: crate::http::middleware::RecentWriters::new(redis_url),
+            limiter: RateLimiter::new(redis.clone()),
+            recent_writers: crate::http::middleware::RecentWriters::new(redis),
             started: Instant::now(),
             health: crate::http::routes::health::HealthMemory::default(),
             draining: AtomicBool::new(false),

@@ -138,7 +138,7 @@ pub struct Ticket(Option<u64>);
 
 impl ResponseCache {
     /// `max_bytes == 0` turns caching off.
-    pub fn new(max_bytes: u64, ttl: Duration, redis_url: Option<String>) -> Self {
+    pub fn new(max_bytes: u64, ttl: Duration, redis: Option<redis::Client>) -> Self {
         let entries = (max_bytes > 0).then(|| {
             // Estimated item count only sizes the internal tables.
             let items = (max_bytes / 4096).max(64) as usize;
@@ -149,7 +149,7 @@ impl ResponseCache {
             building: Mutex::new(HashMap::new()),
             ttl,
             local: Mutex::new(HashMap::new()),
-            redis: RedisLink::new(redis_url),
+            redis: RedisLink::new(redis),
             replica_max_lag: Duration::ZERO,
         }
     }

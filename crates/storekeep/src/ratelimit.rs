@@ -75,10 +75,10 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(redis_url: Option<String>) -> Self {
+    pub fn new(redis: Option<redis::Client>) -> Self {
         Self {
             memory: Mutex::new(HashMap::new()),
-            redis: RedisLink::new(redis_url),
+            redis: RedisLink::new(redis),
         }
     }
 

@@ -24,8 +24,38 @@ pub const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// How long opening a connection to Redis may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// The client for `redis.url` (`None` without Redis), trusting
+/// `redis.ca_file` instead of the system's roots when it is set. Fails on
+/// a URL the client cannot parse or a CA file that is unreadable or not
+/// PEM, so a node refuses to start rather than run without its Redis.
+pub fn client(settings: &crate::config::Settings) -> anyhow::Result<Option<redis::Client>> {
+    use anyhow::Context;
+    let Some(url) = &settings.redis_url else {
+        return Ok(None);
+    };
+    let client = match &settings.redis_ca_file {
+        None => redis::Client::open(url.expose()).context("redis.url is not a Redis URL")?,
+        Some(ca) => {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("reading redis.ca_file {}", ca.display()))?;
+            anyhow::ensure!(
+                String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----"),
+                "redis.ca_file {} holds no PEM certificate",
+                ca.display()
+            );
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            };
+            redis::Client::build_with_tls(url.expose(), certificates)
+                .with_context(|| format!("redis.url with redis.ca_file {}", ca.display()))?
+        }
+    };
+    Ok(Some(client))
+}
+
 pub struct RedisLink {
-    url: Option<String>,
+    client: Option<redis::Client>,
     conn: OnceCell<ConnectionManager>,
     degraded: AtomicBool,
     /// While degraded: when a request last tried Redis.
@@ -33,9 +63,9 @@ pub struct RedisLink {
 }
 
 impl RedisLink {
-    pub fn new(url: Option<String>) -> Self {
+    pub fn new(client: Option<redis::Client>) -> Self {
         Self {
-            url,
+            client,
             conn: OnceCell::new(),
             degraded: AtomicBool::new(false),
             last_try: Mutex::new(None),
@@ -44,7 +74,7 @@ impl RedisLink {
 
     /// Is Redis configured?
     pub fn configured(&self) -> bool {
-        self.url.is_some()
+        self.client.is_some()
     }
 
     /// Did the last attempt fail?
@@ -73,11 +103,15 @@ impl RedisLink {
     /// The shared connection (opened on first use; it re-opens itself
     /// after a failure).
     pub async fn conn(&self) -> redis::RedisResult<ConnectionManager> {
-        let url = self.url.as_deref().unwrap_or_default();
         let conn = self
             .conn
             .get_or_try_init(|| async {
-                let client = redis::Client::open(url)?;
+                let client = self.client.clone().ok_or_else(|| {
+                    redis::RedisError::from((
+                        redis::ErrorKind::InvalidClientConfig,
+                        "Redis is not configured",
+                    ))
+                })?;
                 let config = ConnectionManagerConfig::new()
                     .set_number_of_retries(0)
                     .set_connection_timeout(Some(CONNECT_TIMEOUT));
@@ -101,7 +135,7 @@ impl RedisLink {
     /// One `PING` within `bound`, whatever the recent failures (readiness
     /// asks); records the result. `None` without Redis.
     pub async fn ping(&self, bound: Duration) -> Option<Result<(), String>> {
-        self.url.as_ref()?;
+        self.client.as_ref()?;
         let pinged = tokio::time::timeout(bound, async {
             let mut conn = self.conn().await?;
             redis::cmd("PING").query_async::<()>(&mut conn).await

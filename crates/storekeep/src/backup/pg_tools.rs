@@ -51,7 +51,10 @@ pub fn find(tool: &str, bin_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// `tool` with the connection of `url` in its environment (`PGHOST`,
-/// `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, and `sslmode`).
+/// `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, and TLS: `sslmode`,
+/// `sslrootcert`, `sslcert`, `sslkey`, in libpq's spelling or sqlx's
+/// `ssl-mode`, `ssl-root-cert`/`ssl-ca`, `ssl-cert`, `ssl-key`), so the
+/// tool connects as the server does.
 pub fn command(tool: &Path, url: &str) -> anyhow::Result<Command> {
     let parsed = url::Url::parse(url).context("database.url is not a URL")?;
     let mut cmd = Command::new(tool);
@@ -73,7 +76,10 @@ pub fn command(tool: &Path, url: &str) -> anyhow::Result<Command> {
     }
     for (k, v) in parsed.query_pairs() {
         match k.as_ref() {
-            "sslmode" => cmd.env("PGSSLMODE", v.as_ref()),
+            "sslmode" | "ssl-mode" => cmd.env("PGSSLMODE", v.as_ref()),
+            "sslrootcert" | "ssl-root-cert" | "ssl-ca" => cmd.env("PGSSLROOTCERT", v.as_ref()),
+            "sslcert" | "ssl-cert" => cmd.env("PGSSLCERT", v.as_ref()),
+            "sslkey" | "ssl-key" => cmd.env("PGSSLKEY", v.as_ref()),
             "host" => cmd.env("PGHOST", v.as_ref()),
             _ => &mut cmd,
         };

@@ -87,8 +87,8 @@ pub async fn import(settings: Settings, cmd: ImportCommand) -> anyhow::Result<Ex
     store.close().await;
     // Running servers sharing Redis drop their cached pages of this shop
     // now; without Redis they show the import within cache.ttl_secs.
-    if let Some(url) = &settings.redis_url {
-        crate::cache::ResponseCache::new(1, settings.cache_ttl, Some(url.expose().to_owned()))
+    if let Some(redis) = crate::redis_link::client(&settings)? {
+        crate::cache::ResponseCache::new(1, settings.cache_ttl, Some(redis))
             .invalidate(shop.id)
             .await;
     }

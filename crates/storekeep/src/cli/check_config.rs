@@ -63,6 +63,19 @@ pub async fn run(file: Option<PathBuf>, args: CheckConfigArgs) -> ExitCode {
         }
     }
 
+    match crate::redis_link::client(&settings) {
+        Err(e) => problems.push(format!("redis: {e:#}")),
+        Ok(None) => {}
+        Ok(Some(client)) => {
+            let link = crate::redis_link::RedisLink::new(Some(client));
+            if let Some(Err(e)) = link.ping(Duration::from_secs(2)).await {
+                problems.push(format!(
+                    "redis: {e} (serve would run without it: rate limits per node, no shared cache invalidation)"
+                ));
+            }
+        }
+    }
+
     println!("listen            {}", settings.listen);
     println!("data_dir          {}", settings.data_dir.display());
     println!("database          {}", db::describe(&settings));

@@ -161,7 +161,12 @@ pub const KEYS: &[(&str, bool, &str)] = &[
     (
         "redis.url",
         true,
-        "redis://HOST:PORT, for rate limits and cache invalidation shared by every node [unset: in memory, per node]",
+        "redis://HOST:PORT (rediss:// for TLS, verified), for rate limits and cache invalidation shared by every node [unset: in memory, per node]",
+    ),
+    (
+        "redis.ca_file",
+        false,
+        "a PEM file of the CA certificates trusted for a rediss:// Redis, instead of the system's roots (a private CA) [unset: the system's roots]",
     ),
     (
         "cache.max_bytes",

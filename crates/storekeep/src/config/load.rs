@@ -101,6 +101,17 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
                 .into(),
         );
     }
+    if settings.redis_ca_file.is_some()
+        && !settings
+            .redis_url
+            .as_ref()
+            .is_some_and(|u| u.expose().starts_with("rediss://"))
+    {
+        problems.push(
+            "redis.ca_file is trusted for a TLS connection to Redis; redis.url must then start with rediss://"
+                .into(),
+        );
+    }
     // A backup destination overlapping the media store is not refused
     // here: only `backup create` and the scheduled run refuse it (see
     // `BackupSettings::media_overlap`), so that existing backups can
@@ -567,9 +578,11 @@ mod tests {
                             prop_assert!(
                                 p.starts_with(&format!("{name} "))
                                     // Settings that contradict database.url
-                                    // (direct_url, replica_url with SQLite)
-                                    // are named by their key.
+                                    // (direct_url, replica_url with SQLite;
+                                    // ca_file without rediss://) are named
+                                    // by their key.
                                     || p.starts_with("database.")
+                                    || p.starts_with("redis.")
                                     || p.starts_with("encryption")
                                     || p.starts_with("backup: "),
                                 "{p}"
@@ -624,6 +637,11 @@ mod tests {
                         for p in &problems {
                             prop_assert!(
                                 p.starts_with(&prefix)
+                                    // Settings that contradict another
+                                    // are named by their key, wherever
+                                    // each came from.
+                                    || p.starts_with("database.")
+                                    || p.starts_with("redis.")
                                     || p.starts_with("encryption")
                                     || p.starts_with("backup: "),
                                 "{p}"

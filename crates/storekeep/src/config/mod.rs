@@ -105,6 +105,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub redis_url: Option<Secret>,
+    /// A PEM file trusted for a `rediss://` Redis instead of the system's
+    /// roots (`redis.ca_file`; a private CA).
+    pub redis_ca_file: Option<PathBuf>,
     pub cache_max_bytes: u64,
     pub cache_ttl: Duration,
     /// The scheme of the storefront's absolute URLs (canonical links,
@@ -336,6 +339,7 @@ impl Default for Settings {
             secure_cookies: true,
             trusted_proxies: Vec::new(),
             redis_url: None,
+            redis_ca_file: None,
             cache_max_bytes: 64 * 1024 * 1024,
             cache_ttl: Duration::from_secs(60),
             web_public_scheme: "http".into(),
@@ -550,6 +554,7 @@ impl Settings {
                 }
                 self.redis_url = Some(Secret::new(url));
             }
+            "redis.ca_file" => self.redis_ca_file = Some(PathBuf::from(non_empty(value)?)),
             "cache.max_bytes" => self.cache_max_bytes = parse(value, "a whole number of bytes")?,
             "cache.ttl_secs" => self.cache_ttl = Duration::from_secs(parse_positive(value)?),
             "web.public_url_scheme" => {

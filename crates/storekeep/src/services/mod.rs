@@ -70,6 +70,9 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The read-response cache (public catalog reads).
     pub cache: ResponseCache,
+    /// The client for `redis.url` (`redis_link::client`), for the HTTP
+    /// layer's shared state (rate limits, recent writers).
+    pub redis: Option<redis::Client>,
     /// Recently resolved tenants, by domain and slug.
     pub tenants: tenancy::TenantCache,
     /// The `default` plan's limits, for requests that address no shop.
@@ -93,15 +96,15 @@ pub struct Services {
 
 impl Services {
     /// Fails only if the media store cannot be set up (an unwritable
-    /// folder, an invalid S3 configuration) or the mail transport cannot
-    /// (`mail.*`).
+    /// folder, an invalid S3 configuration), the mail transport cannot
+    /// (`mail.*`) or the Redis client cannot (`redis.url`, `redis.ca_file`).
     pub fn new(
         store: Arc<dyn Store>,
         settings: Settings,
         keyring: Keyring,
     ) -> anyhow::Result<Self> {
-        let redis_url = settings.redis_url.as_ref().map(|u| u.expose().to_owned());
-        let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis_url)
+        let redis = crate::redis_link::client(&settings)?;
+        let cache = ResponseCache::new(settings.cache_max_bytes, settings.cache_ttl, redis.clone())
             .with_replica_max_lag(settings.database_replica_max_lag);
         let media = Media::from_settings(&settings.media, &settings.data_dir)?;
         let payments = Payments::new(&settings.payments, &format!("http://{}", settings.listen));
@@ -124,6 +127,7 @@ impl Services {
             keyring: Arc::new(keyring),
             metrics,
             cache,
+            redis,
             tenants: tenancy::TenantCache::default(),
             default_limits: plans::DefaultLimits::default(),
             media,

@@ -11,6 +11,7 @@ mod config;
 mod crash;
 mod crash_import;
 mod crash_support;
+mod datastore_tls;
 mod delivery;
 #[path = "../api/email_support.rs"]
 #[expect(dead_code, reason = "shared with the API tests, which use all of it")]

@@ -138,10 +138,10 @@ pub struct RecentWriters {
 }
 
 impl RecentWriters {
-    pub fn new(redis_url: Option<String>) -> Self {
+    pub fn new(redis: Option<redis::Client>) -> Self {
         Self {
             local: Mutex::new(HashMap::new()),
-            redis: RedisLink::new(redis_url),
+            redis: RedisLink::new(redis),
         }
     }
 
