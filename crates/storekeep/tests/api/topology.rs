@@ -1,7 +1,8 @@
 //! The scaled-out topology on loopback, as an operator runs it (issue 19):
 //! two storekeep nodes — processes of the real binary — behind nginx, on a
-//! PostgreSQL of the test's own, sharing Redis and an S3-compatible server
-//! (moto). Under steady mixed load through nginx (shoppers browsing and
+//! PostgreSQL of the test's own reached through PgBouncer (session pooling;
+//! migrations and backups go to PostgreSQL itself, `database.direct_url`),
+//! sharing Redis and an S3-compatible server (moto). Under steady mixed load through nginx (shoppers browsing and
 //! checking out), each node is restarted in turn as a deploy does
 //! (SIGTERM, wait for it to exit, start it again): no request fails. The
 //! nodes read the catalog from a streaming replica of PostgreSQL
@@ -139,6 +140,108 @@ impl Drop for Nginx {
             let _ = child.wait();
         }
     }
+}
+
+/// PgBouncer in front of PostgreSQL, as docs/deploy.md configures it for
+/// the nodes: session pooling (transaction pooling needs PgBouncer 1.21's
+/// prepared statements, see there), `extra_float_digits` ignored (sqlx
+/// sends it), and short connect retries so that a PostgreSQL back from an
+/// outage is used again within a second. It runs as the unprivileged user
+/// PostgreSQL runs as (it refuses root).
+struct PgBouncer {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    port: u16,
+}
+
+impl PgBouncer {
+    fn start(pg: &PgServer) -> Option<Self> {
+        let program = ["pgbouncer", "/usr/sbin/pgbouncer"]
+            .into_iter()
+            .find(|p| on_path(p) || std::path::Path::new(p).is_file());
+        let Some(program) = program else {
+            skip("pgbouncer");
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("storekeep-pgbouncer-")
+            .tempdir()
+            .expect("a folder for PgBouncer");
+        let port = free_port();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host=127.0.0.1 port={pg}\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = trust\nauth_file = {d}/userlist.txt\n\
+                 pool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 40\n\
+                 ignore_startup_parameters = extra_float_digits\n\
+                 server_login_retry = 1\nserver_connect_timeout = 3\nquery_wait_timeout = 5\n\
+                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+                pg = pg.port()
+            ),
+        )
+        .unwrap();
+        let mut cmd = if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "storekeep-test"])
+                .arg(dir.path())
+                .status()
+                .expect("chown");
+            assert!(
+                status.success(),
+                "handing PgBouncer's folder to storekeep-test"
+            );
+            let mut c = Command::new("runuser");
+            c.args(["-u", "storekeep-test", "--", program]);
+            c
+        } else {
+            Command::new(program)
+        };
+        let child = cmd
+            .arg(dir.path().join("pgbouncer.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting pgbouncer");
+        wait_for("pgbouncer", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(Self {
+            dir,
+            child: Some(child),
+            port,
+        })
+    }
+
+    /// The database `url` names, through PgBouncer.
+    fn url(&self, url: &str) -> String {
+        let (_, rest) = url.split_once('@').expect("a URL with a user");
+        let (_, db) = rest.split_once('/').expect("a URL with a database");
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 /// How a node is started, again and again on the same port.
@@ -335,9 +438,15 @@ async fn two_nodes_behind_nginx_restart_in_turn_without_a_failed_request_and_rid
     .await;
     let (token, product, variant) = selling(&setup).await;
 
+    let Some(bouncer) = PgBouncer::start(&pg) else {
+        return;
+    };
     let specs: Vec<NodeSpec> = (0..2)
         .map(|_| NodeSpec {
-            db: TestDb::at(pg.url()),
+            db: TestDb {
+                direct_url: Some(pg.url()),
+                ..TestDb::at(bouncer.url(&pg.url()))
+            },
             port: free_port(),
             redis: redis.url(),
             s3: moto.endpoint(),
@@ -604,6 +713,13 @@ async fn two_nodes_behind_nginx_restart_in_turn_without_a_failed_request_and_rid
     assert!(
         missing.is_empty(),
         "acknowledged orders missing: {missing:?}"
+    );
+
+    // The nodes' pools went through PgBouncer (it logs each login).
+    let bounced = bouncer.log();
+    assert!(
+        bounced.contains("login attempt: db=postgres user=postgres"),
+        "no node connected through PgBouncer: {bounced}"
     );
 
     for node in nodes.into_iter().flatten() {
