@@ -90,6 +90,9 @@ impl PgStore {
 /// set `config`'s statement timeout as they open: after connecting rather
 /// than as a startup parameter, which PgBouncer refuses ("unsupported
 /// startup parameter"). The primary's pool and the replica's.
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) fn pool_options(config: PoolConfig) -> PgPoolOptions {
     let set_timeout = config
         .statement_timeout
@@ -97,6 +100,23 @@ pub(crate) fn pool_options(config: PoolConfig) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
+        // sqlx pings every connection on its way back to the pool (a round
+        // trip, dropping it if broken) and, by default, again on its way
+        // out: two round trips per acquisition on top of the statements, a
+        // checkout's pre-transaction reads alone make ten. The ping on the
+        // way out is kept only for a connection that sat idle long enough
+        // to have been cut meanwhile (a database restart, a NAT timeout);
+        // one handed back a moment ago was just pinged on release.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < PING_IF_IDLE_FOR {
+                    return Ok(true);
+                }
+                sqlx::Connection::ping(conn).await?;
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _| {
             let set_timeout = set_timeout.clone();
             Box::pin(async move {
