@@ -184,22 +184,20 @@ impl PgBouncer {
             ),
         )
         .unwrap();
-        let mut cmd = if is_root() {
-            let status = Command::new("chown")
-                .args(["-R", "storekeep-test"])
-                .arg(dir.path())
-                .status()
-                .expect("chown");
-            assert!(
-                status.success(),
-                "handing PgBouncer's folder to storekeep-test"
-            );
-            let mut c = Command::new("runuser");
-            c.args(["-u", "storekeep-test", "--", program]);
-            c
-        } else {
-            Command::new(program)
-        };
+        let mut cmd = Command::new(program);
+        if let Some((uid, gid)) = root_to("storekeep-test") {
+            // Switched to in the child itself (no `runuser` between, which
+            // would outlive a kill), so killing the child stops PgBouncer.
+            for path in [
+                dir.path().to_owned(),
+                dir.path().join("userlist.txt"),
+                dir.path().join("pgbouncer.ini"),
+            ] {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown");
+            }
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+            std::os::unix::process::CommandExt::gid(&mut cmd, gid);
+        }
         let child = cmd
             .arg(dir.path().join("pgbouncer.ini"))
             .stdout(Stdio::null())
@@ -237,11 +235,21 @@ impl Drop for PgBouncer {
     }
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+/// As root: the uid and gid of `user` (PostgreSQL's server user, made by
+/// `PgServer`), whom PgBouncer must run as (it refuses root).
+fn root_to(user: &str) -> Option<(u32, u32)> {
+    if id(&["-u"]) != 0 {
+        return None;
+    }
+    Some((id(&["-u", user]), id(&["-g", user])))
+}
+
+fn id(args: &[&str]) -> u32 {
+    let out = Command::new("id").args(args).output().expect("running id");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("id prints a number")
 }
 
 /// How a node is started, again and again on the same port.
