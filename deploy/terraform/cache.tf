@@ -43,9 +43,8 @@ resource "aws_elasticache_replication_group" "main" {
   at_rest_encryption_enabled = true
   kms_key_id                 = aws_kms_key.main.arn
 
-  # In-transit encryption is on, so that the AUTH token is accepted; its
-  # mode stays "preferred" (TLS and plain connections both accepted) while
-  # storekeep's Redis client cannot speak TLS: see var.datastore_tls_required.
+  # In-transit encryption is on (the AUTH token needs it); "required"
+  # refuses plain connections: see var.datastore_tls_required.
   transit_encryption_enabled = true
   transit_encryption_mode    = var.datastore_tls_required ? "required" : "preferred"
   auth_token                 = random_password.redis.result

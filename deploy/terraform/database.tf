@@ -12,9 +12,8 @@ resource "aws_db_parameter_group" "main" {
   name   = "${local.name}-postgres17"
   family = "postgres17"
 
-  # TLS: see var.datastore_tls_required. storekeep's database driver is
-  # built without TLS today, and PostgreSQL 17 on RDS refuses plain
-  # connections by default (rds.force_ssl = 1).
+  # TLS: see var.datastore_tls_required (default true: plain connections
+  # refused, as RDS for PostgreSQL 17 does by default).
   parameter {
     name  = "rds.force_ssl"
     value = var.datastore_tls_required ? "1" : "0"
@@ -66,7 +65,6 @@ resource "random_password" "database" {
 }
 
 resource "aws_db_instance" "primary" {
-  # checkov:skip=CKV2_AWS_69:rds.force_ssl follows var.datastore_tls_required (default false): storekeep's sqlx is built without a TLS feature, so with force_ssl = 1 no node could connect. Traffic stays in the VPC's data subnets, 5432 open to the tasks' security group only
   identifier     = "${local.name}-primary"
   engine         = "postgres"
   engine_version = var.database_engine_version
@@ -120,10 +118,8 @@ resource "aws_db_instance" "primary" {
   }
 }
 
-# The read replica, for catalog and console reads once storekeep has its
-# read-replica setting (see outputs.tf, database_replica_endpoint).
+# The read replica, for the nodes' catalog reads (database.replica_url).
 resource "aws_db_instance" "replica" {
-  # checkov:skip=CKV2_AWS_69:As the primary: rds.force_ssl follows var.datastore_tls_required, off while storekeep cannot speak TLS to PostgreSQL
   # checkov:skip=CKV_AWS_157:A replica need not be Multi-AZ: when it fails storekeep's reads go to the primary, and RDS re-creates it
   # checkov:skip=CKV_AWS_133:Backups are taken of the primary (automated backups with point-in-time recovery, storekeep's own archives); the replica holds the same data, so its own would copy it again
   identifier          = "${local.name}-replica"

@@ -41,12 +41,11 @@ locals {
     { name = "TMPDIR", value = "/data" },
   ]
 
-  # The read replica is not wired in here: storekeep has no read-replica
-  # setting yet (scripts/check-deploy.d/settings_check.py refuses one that
-  # the code does not read). outputs.tf, database_replica_endpoint, says
-  # what to add when it has.
+  # The catalog reads go to the RDS read replica (database.replica_url;
+  # reads fall back to the primary when it lags or is down).
   secrets = [
     { name = "STOREKEEP_DATABASE_URL", valueFrom = aws_secretsmanager_secret.database_url.arn },
+    { name = "STOREKEEP_DATABASE_REPLICA_URL", valueFrom = aws_secretsmanager_secret.database_replica_url.arn },
     { name = "STOREKEEP_REDIS_URL", valueFrom = aws_secretsmanager_secret.redis_url.arn },
     { name = "STOREKEEP_PLATFORM_TOKEN", valueFrom = aws_secretsmanager_secret.operator["platform_token"].arn },
     { name = "STOREKEEP_ENCRYPTION_KEYS", valueFrom = aws_secretsmanager_secret.operator["encryption_keys"].arn },
@@ -243,9 +242,12 @@ resource "aws_ecs_service" "app" {
     # Autoscaling owns the count once the service exists.
     ignore_changes = [desired_count]
 
+    # Each node holds on the primary its pool, the readiness check's
+    # connection and the replica lag monitor's; on the replica (same
+    # parameter group) its replica pool and the monitor's.
     precondition {
-      condition     = var.max_tasks * (var.database_pool_size + 1) + 1 + 10 <= var.database_max_connections
-      error_message = "max_tasks x (database_pool_size + 1) + 1 (a migrate task) + 10 (operators) exceeds database_max_connections: raise it or lower the others."
+      condition     = var.max_tasks * (var.database_pool_size + 2) + 1 + 10 <= var.database_max_connections
+      error_message = "max_tasks x (database_pool_size + 2) + 1 (a migrate task) + 10 (operators) exceeds database_max_connections: raise it or lower the others."
     }
 
     precondition {

@@ -64,23 +64,15 @@ output "database_endpoint" {
   value       = aws_db_instance.primary.endpoint
 }
 
-# The read replica runs, but the nodes do not read from it yet: storekeep
-# has no read-replica setting (it is being added as database.replica_url),
-# and the deploy kit's settings check (scripts/check-deploy.d/
-# settings_check.py) refuses any STOREKEEP_ variable the code does not
-# read, so its environment variable cannot be named here before the code
-# has it. When it has: add an entry to local.secrets in ecs.tf with that
-# variable's name (docs/configuration.md) and
-#   valueFrom = aws_secretsmanager_secret.database_replica_url.arn
-# (the secret already holds the replica's URL, secrets.tf), and count each
-# node's replica connections in the database_max_connections check.
+# The nodes read the catalog from the replica (STOREKEEP_DATABASE_REPLICA_URL
+# in ecs.tf, from the secret below).
 output "database_replica_endpoint" {
   description = "The RDS read replica (host:port); its URL is in the secret database_replica_url_secret_arn."
   value       = aws_db_instance.replica.endpoint
 }
 
 output "database_replica_url_secret_arn" {
-  description = "Secret holding the replica's postgres:// URL, for storekeep's read-replica setting when it exists."
+  description = "Secret holding the replica's postgres:// URL, passed to the nodes as STOREKEEP_DATABASE_REPLICA_URL."
   value       = aws_secretsmanager_secret.database_replica_url.arn
 }
 

@@ -443,7 +443,7 @@ variable "redis_engine_version" {
 # --- encryption in transit to the data stores ----------------------------------
 
 variable "datastore_tls_required" {
-  description = "Require TLS on connections to PostgreSQL (rds.force_ssl = 1, sslmode=require in the URL) and Redis (transit encryption mode required, rediss://). Leave false until storekeep is built with TLS for its database and Redis clients: it is not yet (sqlx and redis in Cargo.toml have no TLS feature), and with true no node could reach either. See README.md, Encryption in transit."
+  description = "Require TLS on connections to PostgreSQL (rds.force_ssl = 1, sslmode=require in the URLs) and Redis (transit encryption mode required, rediss://, verified against the system's roots). false accepts plain connections too (only for a client that cannot speak TLS). See README.md, Encryption in transit."
   type        = bool
-  default     = false
+  default     = true
 }
