@@ -261,6 +261,34 @@ async fn replica_a_writer_reads_its_own_write_at_once_while_other_sessions_read_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replica_metrics_the_dashboard_and_alerts_query_are_exported() {
+    use crate::deploy_kit::{REPLICA_ONLY, exported, metric_names, queries};
+    let Some(setup) = setup().await else {
+        return;
+    };
+    // (setup() has read every replica series already, reads by target
+    // included: they exist from the start.)
+    let text = setup.app.get("/api/metrics").await.text().await.unwrap();
+    let exported = exported(&text);
+    let mut queried = 0;
+    for (file, expr) in queries() {
+        for name in metric_names(&expr) {
+            if REPLICA_ONLY.contains(&name.as_str()) {
+                queried += 1;
+                assert!(
+                    exported.contains(&name),
+                    "{name} (in {file}: {expr}) is not exported by a node with a replica"
+                );
+            }
+        }
+    }
+    assert!(
+        queried >= REPLICA_ONLY.len(),
+        "the replica's series are queried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replica_lagging_past_the_bound_sends_reads_to_the_primary_until_it_catches_up() {
     let Some(s) = setup().await else {
         return;
