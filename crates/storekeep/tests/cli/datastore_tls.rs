@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
-use storekeep_test_support::{PgServer, TestDb, on_postgres, storekeep_command};
+use storekeep_test_support::{PgServer, TestDb, on_postgres, storekeep_command, tool_available};
 
 use crate::BIN;
 use crate::crash_support::{Api, call, cli, expect, serve, shop_with_owner};
@@ -183,16 +183,7 @@ struct TlsRedis {
 
 impl TlsRedis {
     fn start(ca: &Path, cert: &Path, key: &Path) -> Option<Self> {
-        let installed = Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !installed {
-            assert!(
-                std::env::var("STOREKEEP_TEST_REQUIRE_TOOLS").is_err(),
-                "redis-server is required (STOREKEEP_TEST_REQUIRE_TOOLS is set)"
-            );
-            eprintln!("skipping: redis-server is not installed");
+        if !(tool_available("redis-server") && tool_available("redis-cli")) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
