@@ -242,12 +242,15 @@ resource "aws_ecs_service" "app" {
     # Autoscaling owns the count once the service exists.
     ignore_changes = [desired_count]
 
-    # Each node holds on the primary its pool, the readiness check's
-    # connection and the replica lag monitor's; on the replica (same
-    # parameter group) its replica pool and the monitor's.
+    # Each node holds on the primary its pool (database_pool_size), the
+    # readiness check's connection and the replica lag monitor's; on the
+    # replica its replica pool (the same size) and the monitor's. Both
+    # instances use the same parameter group (max_connections), so the
+    # primary's sum, the larger, is the one to check. A migrate task holds
+    # its migration connection and its own lag monitor's.
     precondition {
-      condition     = var.max_tasks * (var.database_pool_size + 2) + 1 + 10 <= var.database_max_connections
-      error_message = "max_tasks x (database_pool_size + 2) + 1 (a migrate task) + 10 (operators) exceeds database_max_connections: raise it or lower the others."
+      condition     = var.max_tasks * (var.database_pool_size + 2) + 2 + 10 <= var.database_max_connections
+      error_message = "max_tasks x (database_pool_size + 2) + 2 (a migrate task) + 10 (operators) exceeds database_max_connections: raise it or lower the others."
     }
 
     precondition {

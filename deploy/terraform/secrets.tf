@@ -14,8 +14,17 @@
 #   rather than starting without it.
 
 locals {
-  database_url_options = var.datastore_tls_required ? "?sslmode=require" : ""
-  redis_scheme         = var.datastore_tls_required ? "rediss" : "redis"
+  # TLS (README.md, Encryption in transit). Redis: rediss://, verified
+  # against the system's roots. PostgreSQL: verified against the RDS bundle
+  # when the image carries it (database_ca_file), else encrypted only;
+  # without datastore_tls_required, sqlx's default (prefer).
+  redis_scheme = var.datastore_tls_required ? "rediss" : "redis"
+
+  database_url_options = (
+    !var.datastore_tls_required ? "" :
+    var.database_ca_file != "" ? "?sslmode=verify-full&sslrootcert=${var.database_ca_file}" :
+    "?sslmode=require"
+  )
 
   # Operator-provided secrets: name => what goes in it.
   operator_secrets = {
@@ -36,14 +45,21 @@ resource "aws_secretsmanager_secret" "database_url" {
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id     = aws_secretsmanager_secret.database_url.id
   secret_string = "postgres://storekeep:${random_password.database.result}@${aws_db_instance.primary.address}:${aws_db_instance.primary.port}/storekeep${local.database_url_options}"
+
+  lifecycle {
+    precondition {
+      condition     = var.database_ca_file == "" || var.datastore_tls_required
+      error_message = "database_ca_file verifies TLS connections: it needs datastore_tls_required = true."
+    }
+  }
 }
 
-# The replica's URL, ready for storekeep's read-replica setting (not wired
-# into the nodes yet: outputs.tf, database_replica_endpoint, says why).
+# The replica's URL: the nodes' database.replica_url (ecs.tf), for their
+# catalog reads.
 resource "aws_secretsmanager_secret" "database_replica_url" {
   # checkov:skip=CKV2_AWS_57:As database_url: a new password reaches the nodes through a rolling restart (README.md, Rotating secrets)
   name        = "${local.name}/database_replica_url"
-  description = "The RDS read replica, for storekeep's coming read-replica setting"
+  description = "storekeep's database.replica_url: the RDS read replica"
   kms_key_id  = aws_kms_key.main.arn
 }
 

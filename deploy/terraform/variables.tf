@@ -192,7 +192,7 @@ variable "min_tasks" {
 }
 
 variable "max_tasks" {
-  description = "Most nodes autoscaling may run. Each holds database_pool_size + 1 PostgreSQL connections: see database_max_connections."
+  description = "Most nodes autoscaling may run. Each holds database_pool_size + 2 connections on the primary and database_pool_size + 1 on the replica: see database_max_connections."
   type        = number
   default     = 10
 
@@ -225,7 +225,7 @@ variable "requests_per_task_target" {
 }
 
 variable "database_pool_size" {
-  description = "storekeep's database.max_connections on each node (its pool; the node holds one more for readiness)."
+  description = "storekeep's database.max_connections on each node: its pool on the primary, and its pool on the read replica (the same size). Each node also holds one connection for readiness (on the primary) and one per database for the replica lag monitor."
   type        = number
   default     = 20
 
@@ -373,7 +373,7 @@ variable "database_max_storage_gib" {
 }
 
 variable "database_max_connections" {
-  description = "PostgreSQL max_connections (a static parameter: changed at the next reboot). Must hold max_tasks x (database_pool_size + 1) + 1 (a migrate task's) + 10 for operators; checked at plan time."
+  description = "PostgreSQL max_connections (a static parameter: changed at the next reboot). The primary and the replica share the parameter group, so both get it. Must hold the primary's max_tasks x (database_pool_size + 2) + 2 (a migrate task's) + 10 for operators, which also covers the replica's max_tasks x (database_pool_size + 1); checked at plan time."
   type        = number
   default     = 300
 
@@ -446,4 +446,15 @@ variable "datastore_tls_required" {
   description = "Require TLS on connections to PostgreSQL (rds.force_ssl = 1, sslmode=require in the URLs) and Redis (transit encryption mode required, rediss://, verified against the system's roots). false accepts plain connections too (only for a client that cannot speak TLS). See README.md, Encryption in transit."
   type        = bool
   default     = true
+}
+
+variable "database_ca_file" {
+  description = "Path, inside the image, of a PEM file of the certificate authorities of RDS (AWS's global-bundle.pem). Set, the database URLs say sslmode=verify-full&sslrootcert=PATH: the server's certificate and host name are verified. Empty (the default): sslmode=require, encrypted but not verified, since the image carries no RDS bundle. Needs datastore_tls_required. See README.md, Encryption in transit."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.database_ca_file == "" || can(regex("^/[A-Za-z0-9._/-]+$", var.database_ca_file))
+    error_message = "database_ca_file: empty, or an absolute path of letters, digits, '.', '_', '-' and '/' (it goes into the URLs unescaped)."
+  }
 }

@@ -337,6 +337,11 @@ async fn every_metric_the_dashboard_and_alerts_query_is_exported() {
     ] {
         assert!(checked.contains(must), "{must} is queried somewhere");
     }
+    let replica_only: BTreeSet<&str> = REPLICA_ONLY.iter().copied().collect();
+    assert!(
+        !replica_only.is_empty() && replica_only.len() == REPLICA_ONLY.len(),
+        "REPLICA_ONLY names the replica's series, each once"
+    );
     for name in REPLICA_ONLY {
         assert!(checked.contains(*name), "{name} is queried somewhere");
         assert!(
