@@ -86,13 +86,13 @@ impl PgStore {
     }
 }
 
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A pool of `config`'s size and acquire timeout whose connections each
 /// set `config`'s statement timeout as they open: after connecting rather
 /// than as a startup parameter, which PgBouncer refuses ("unsupported
 /// startup parameter"). The primary's pool and the replica's.
-/// A pooled connection idle this long is pinged before it is handed out.
-const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
-
 pub(crate) fn pool_options(config: PoolConfig) -> PgPoolOptions {
     let set_timeout = config
         .statement_timeout

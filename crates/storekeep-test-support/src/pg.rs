@@ -301,6 +301,16 @@ impl PgServer {
         Ok(output)
     }
 
+    /// As root, the uid and gid of the unprivileged user the server runs
+    /// as, for a helper that must run as it too (PgBouncer refuses root);
+    /// `None` when the tests do not run as root.
+    pub fn owner_ids(&self) -> anyhow::Result<Option<(u32, u32)>> {
+        match self.as_user {
+            Some(user) => Ok(Some((id_of("-u", user)?, id_of("-g", user)?))),
+            None => Ok(None),
+        }
+    }
+
     /// The folder of PostgreSQL's programs this server runs with.
     pub fn bin(&self) -> &Path {
         &self.bin
@@ -346,8 +356,13 @@ fn is_root() -> bool {
 }
 
 fn user_id(name: &str) -> anyhow::Result<u32> {
+    id_of("-u", name)
+}
+
+/// `id -u NAME` or `id -g NAME`.
+fn id_of(flag: &str, name: &str) -> anyhow::Result<u32> {
     let out = Command::new("id")
-        .args(["-u", name])
+        .args([flag, name])
         .output()
         .context("running id")?;
     if !out.status.success() {

@@ -185,7 +185,7 @@ impl PgBouncer {
         )
         .unwrap();
         let mut cmd = Command::new(program);
-        if let Some((uid, gid)) = root_to("storekeep-test") {
+        if let Some((uid, gid)) = pg.owner_ids().expect("the PostgreSQL user's ids") {
             // Switched to in the child itself (no `runuser` between, which
             // would outlive a kill), so killing the child stops PgBouncer.
             for path in [
@@ -233,23 +233,6 @@ impl Drop for PgBouncer {
             let _ = child.wait();
         }
     }
-}
-
-/// As root: the uid and gid of `user` (PostgreSQL's server user, made by
-/// `PgServer`), whom PgBouncer must run as (it refuses root).
-fn root_to(user: &str) -> Option<(u32, u32)> {
-    if id(&["-u"]) != 0 {
-        return None;
-    }
-    Some((id(&["-u", user]), id(&["-g", user])))
-}
-
-fn id(args: &[&str]) -> u32 {
-    let out = Command::new("id").args(args).output().expect("running id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("id prints a number")
 }
 
 /// How a node is started, again and again on the same port.
