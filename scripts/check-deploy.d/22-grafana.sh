@@ -2,7 +2,7 @@
 # panels each with a Prometheus query), and the provisioning files are
 # YAML. The metrics the dashboard queries are checked against
 # /api/metrics by the Rust test deploy_kit (tests/api/deploy_kit.rs).
-pip_need 'yamllint>=1.35'
+pip_need yamllint==1.38.0
 python3 - deploy/grafana/dashboards/storekeep.json <<'PY'
 import json, sys
 path = sys.argv[1]

@@ -4,7 +4,7 @@
 # >= 1.30), strictly (an unknown field fails), with kubernetes-validate;
 # and kustomization.yaml's resources are exactly the manifests in the folder
 # (no file left out, none missing). Sourced by scripts/check-deploy.
-pip_need kubernetes-validate pyyaml
+pip_need kubernetes-validate==1.37.0 pyyaml==6.0.4
 
 k8s_version=1.33.0
 log "kubernetes-validate --strict -k $k8s_version deploy/kubernetes/"

@@ -20,7 +20,7 @@
 #                                    parsed as YAML
 # Only ansible.builtin is used: collections come from Galaxy, which is out
 # of reach here (and in CI).
-pip_need ansible-core==2.19.14 ansible-lint==26.10.1 pyyaml
+pip_need ansible-core==2.19.14 ansible-lint==26.10.1 pyyaml==6.0.4
 apt_need systemd systemd-analyze
 apt_need nginx nginx
 apt_need openssl openssl

@@ -24,7 +24,7 @@
 # last breaks the other: checkov fails with "cannot import name
 # 'START_LINE' from 'hcl2'"), and on pinned versions of many libraries the
 # other tools share.
-pip_need 'python-hcl2==8.1.4'
+pip_need python-hcl2==8.1.4
 
 tf_checkov_version=3.3.30
 tf_checkov_venv="$HOME/.cache/storekeep-deploy-tools-checkov"
