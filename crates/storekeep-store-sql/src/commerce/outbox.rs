@@ -96,16 +96,21 @@ pub async fn event<B: Backend>(
 /// dispatcher never takes SQLite's write lock.
 const ANY_PENDING: &str = "SELECT id FROM outbox_events WHERE dispatched_at IS NULL LIMIT 1";
 
-/// The oldest events not yet dispatched. On PostgreSQL the rows are locked
+/// Takes the oldest events not yet dispatched, marking them dispatched
+/// at `$2` in the same statement (a statement per batch, not one per
+/// event); the caller's transaction then inserts their jobs, so a crash
+/// before its commit leaves both undone. On PostgreSQL the rows are locked
 /// and others' locked rows skipped, so nodes dispatching at once take
-/// disjoint events; SQLite's write transaction has one writer.
-const PENDING: &str = "SELECT id, tenant_id, topic FROM outbox_events \
-     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1";
-const PENDING_LOCKED: &str = "SELECT id, tenant_id, topic FROM outbox_events \
-     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
-
-const MARK_DISPATCHED: &str =
-    "UPDATE outbox_events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL";
+/// disjoint events; SQLite's write transaction has one writer. `RETURNING`
+/// promises no order: the caller sorts by id.
+const TAKE_PENDING: &str = "UPDATE outbox_events SET dispatched_at = $2 \
+     WHERE dispatched_at IS NULL AND id IN (SELECT id FROM outbox_events \
+     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1) \
+     RETURNING id, tenant_id, topic";
+const TAKE_PENDING_LOCKED: &str = "UPDATE outbox_events SET dispatched_at = $2 \
+     WHERE dispatched_at IS NULL AND id IN (SELECT id FROM outbox_events \
+     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, tenant_id, topic";
 
 #[derive(sqlx::FromRow)]
 struct PendingRow {
@@ -115,9 +120,10 @@ struct PendingRow {
 }
 
 /// Hands up to `limit` undispatched events to their destinations: in one
-/// transaction, the jobs each event becomes ([`delivery_jobs`]: its email,
-/// one delivery per subscribed endpoint, each under a unique key naming
-/// event and destination) are inserted and the events marked dispatched.
+/// transaction, the events are marked dispatched (one statement) and the
+/// jobs each becomes ([`delivery_jobs`]: its email, one delivery per
+/// subscribed endpoint, each under a unique key naming event and
+/// destination) are inserted.
 /// A crash before the commit leaves both undone; after it, both done.
 /// Answers how many events were dispatched.
 pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult<usize> {
@@ -127,11 +133,11 @@ pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult
         return Ok(0);
     }
     let mut tx = B::write_tx(pool).await?;
-    let sql = B::read_for_update(PENDING, PENDING_LOCKED);
-    let rows: Vec<PendingRow> = B::all(&mut tx, Stmt::new(sql, (limit,))).await?;
+    let sql = B::read_for_update(TAKE_PENDING, TAKE_PENDING_LOCKED);
+    let mut rows: Vec<PendingRow> = B::all(&mut tx, Stmt::new(sql, (limit, now()))).await?;
+    rows.sort_unstable_by_key(|r| r.id);
     let mut subscriptions: std::collections::HashMap<DbId, Vec<Subscription>> =
         std::collections::HashMap::new();
-    let at = now();
     for row in &rows {
         if let std::collections::hash_map::Entry::Vacant(slot) = subscriptions.entry(row.tenant_id)
         {
@@ -155,7 +161,6 @@ pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult
         for job in delivery_jobs(&event, &subscriptions[&row.tenant_id]) {
             crate::jobs::enqueue_in::<B>(&mut tx, &job).await?;
         }
-        B::exec(&mut tx, Stmt::new(MARK_DISPATCHED, (row.id, at))).await?;
     }
     B::commit(tx).await?;
     Ok(rows.len())
