@@ -78,16 +78,12 @@ pub trait CatalogStore: Send + Sync {
         query: &ProductQuery,
     ) -> StoreResult<Page<Product>>;
     async fn count_products(&self, tenant: TenantId) -> StoreResult<i64>;
-    /// How many of `tenant`'s variants have at most `at_most` units
+    /// How many of `tenant`'s variants have at most
+    /// [`LOW_STOCK_UNITS`](crate::rules::catalog::LOW_STOCK_UNITS) units
     /// available (on hand less reserved), counted up to `cap` on the
-    /// `(tenant_id, on_hand - reserved)` index: the console's bounded
+    /// partial index of the `low_stock` column: the console's bounded
     /// "low stock" figure.
-    async fn count_low_stock_upto(
-        &self,
-        tenant: TenantId,
-        at_most: i64,
-        cap: i64,
-    ) -> StoreResult<i64>;
+    async fn count_low_stock_upto(&self, tenant: TenantId, cap: i64) -> StoreResult<i64>;
     async fn update_product(
         &self,
         tenant: TenantId,

@@ -746,15 +746,10 @@ mod store_catalog {
                 .await
         }
 
-        async fn count_low_stock_upto(
-            &self,
-            tenant: TenantId,
-            at_most: i64,
-            cap: i64,
-        ) -> StoreResult<i64> {
+        async fn count_low_stock_upto(&self, tenant: TenantId, cap: i64) -> StoreResult<i64> {
             crate::traces::store_call(
                 "store.count_low_stock_upto",
-                self.inner.count_low_stock_upto(tenant, at_most, cap),
+                self.inner.count_low_stock_upto(tenant, cap),
             )
             .await
         }

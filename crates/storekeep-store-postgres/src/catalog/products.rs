@@ -307,10 +307,9 @@ pub(super) async fn count(pool: &Pool, tenant: TenantId) -> StoreResult<i64> {
 pub(super) async fn count_low_stock_upto(
     pool: &Pool,
     tenant: TenantId,
-    at_most: i64,
     cap: i64,
 ) -> StoreResult<i64> {
-    storekeep_store_sql::catalog::inventory::count_low_stock_upto(tenant, at_most, cap)
+    storekeep_store_sql::catalog::inventory::count_low_stock_upto(tenant, cap)
         .query_scalar()
         .fetch_one(pool)
         .await

@@ -82,17 +82,26 @@ pub async fn ledger<B: Backend>(
     Ok(Page::from_rows(items, page, |a| a.id.to_string()))
 }
 
-/// `count(*)` over at most `cap` entries of the `variants_available`
-/// index (migration `20261128000080`; the expression is the index's):
-/// `tenant`'s variants with at most `at_most` units available.
+/// `count(*)` over at most `cap` entries of the partial index
+/// `variants_low_stock (tenant_id) WHERE low_stock` (migration
+/// `20261129000020`; the condition is the index's, word for word, so both
+/// databases use it): `tenant`'s variants with at most
+/// [`LOW_STOCK_UNITS`](storekeep_store::rules::catalog::LOW_STOCK_UNITS)
+/// units available.
+///
+/// `low_stock` is a generated column and the index names no other column
+/// a reservation changes: on PostgreSQL an update of `reserved` that
+/// leaves `low_stock` as it was is a HOT update (no new index entries, the
+/// old version pruned on its page). The index this replaces, on
+/// `(tenant_id, on_hand - reserved)`, made every stock reservation write
+/// a new entry into each of the table's five indexes.
 pub fn count_low_stock_upto(
     tenant: storekeep_domain::TenantId,
-    at_most: i64,
     cap: i64,
-) -> crate::stmt::Stmt<(crate::DbId, i64, i64)> {
+) -> crate::stmt::Stmt<(crate::DbId, i64)> {
     crate::stmt::Stmt::new(
         "SELECT count(*) FROM (SELECT 1 FROM variants WHERE tenant_id = $1 \
-         AND (on_hand - reserved) <= $2 LIMIT $3) AS capped",
-        (crate::DbId(tenant.0), at_most, cap),
+         AND low_stock LIMIT $2) AS capped",
+        (crate::DbId(tenant.0), cap),
     )
 }

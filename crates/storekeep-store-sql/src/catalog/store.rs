@@ -113,14 +113,8 @@ macro_rules! impl_catalog_store {
                     $crate::catalog_read!(self, pool => crate::catalog::products::count(pool, tenant))
                 }
 
-                async fn count_low_stock_upto(
-                    &self,
-                    tenant: TenantId,
-                    at_most: i64,
-                    cap: i64,
-                ) -> StoreResult<i64> {
-                    crate::catalog::products::count_low_stock_upto(&self.pool, tenant, at_most, cap)
-                        .await
+                async fn count_low_stock_upto(&self, tenant: TenantId, cap: i64) -> StoreResult<i64> {
+                    crate::catalog::products::count_low_stock_upto(&self.pool, tenant, cap).await
                 }
 
                 async fn update_product(

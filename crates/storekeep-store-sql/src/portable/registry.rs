@@ -147,8 +147,11 @@ pub const EXCLUDED: &[(&str, &str)] = &[
 ];
 
 /// Columns a backend adds that do not travel: SQLite's integer key of
-/// `products` for its FTS index, assigned again on insert.
-pub const LOCAL_COLUMNS: &[(&str, &str)] = &[("products", "rid")];
+/// `products` for its FTS index, assigned again on insert, and the
+/// generated column `variants.low_stock` (computed from `on_hand` and
+/// `reserved`; PostgreSQL lists it among the columns, SQLite's
+/// `pragma_table_info` does not).
+pub const LOCAL_COLUMNS: &[(&str, &str)] = &[("products", "rid"), ("variants", "low_stock")];
 
 /// Whether `table` is one of [`EXCLUDED`] (SQLite's FTS shadow tables
 /// count as the index's).

@@ -306,6 +306,10 @@ async fn adjustments_racing_checkouts_never_take_reserved_stock() {
 
 #[tokio::test]
 async fn variants_low_on_stock_are_counted_up_to_a_cap_reservations_included() {
+    // The threshold is the rule's constant and the schema's generated
+    // column (`variants.low_stock`) alike: a variant with exactly that
+    // many units counts, one with a unit more does not.
+    const LOW: i64 = storekeep_store::rules::catalog::LOW_STOCK_UNITS;
     let db = crate::support::connect().await;
     let (a, b) = (
         crate::support::shop(&db, "alpha").await,
@@ -316,36 +320,23 @@ async fn variants_low_on_stock_are_counted_up_to_a_cap_reservations_included() {
         "p",
         &[
             ("A", 1000, 0),
-            ("B", 1000, 2),
-            ("C", 1000, 3),
+            ("B", 1000, LOW),
+            ("C", 1000, LOW + 1),
             ("D", 1000, 10),
         ],
     )
     .await;
-    let q = b.product("q", &[("E", 1000, 0)]).await;
-    let _ = q;
+    b.product("q", &[("E", 1000, 0)]).await;
+    assert_eq!(store.count_low_stock_upto(a.tenant, 10).await.unwrap(), 2);
     assert_eq!(
-        store.count_low_stock_upto(a.tenant, 2, 10).await.unwrap(),
-        2
-    );
-    assert_eq!(
-        store.count_low_stock_upto(a.tenant, 2, 1).await.unwrap(),
+        store.count_low_stock_upto(a.tenant, 1).await.unwrap(),
         1,
         "capped"
     );
-    assert_eq!(
-        store.count_low_stock_upto(a.tenant, 0, 10).await.unwrap(),
-        1
-    );
-    // Units reserved by an unpaid order are not available.
-    let p = a.product("r", &[("F", 1000, 5)]).await;
+    // Units reserved by an unpaid order are not available: 3 of 5
+    // reserved leaves 2.
+    let p = a.product("r", &[("F", 1000, LOW + 3)]).await;
     a.place(&[(&p.variants[0], 3)]).await;
-    assert_eq!(
-        store.count_low_stock_upto(a.tenant, 2, 10).await.unwrap(),
-        3
-    );
-    assert_eq!(
-        store.count_low_stock_upto(b.tenant, 2, 10).await.unwrap(),
-        1
-    );
+    assert_eq!(store.count_low_stock_upto(a.tenant, 10).await.unwrap(), 3);
+    assert_eq!(store.count_low_stock_upto(b.tenant, 10).await.unwrap(), 1);
 }

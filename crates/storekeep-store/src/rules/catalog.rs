@@ -13,6 +13,14 @@ use storekeep_domain::{
 use crate::rules::catalog_audit::AuditEvent;
 use crate::{StoreError, StoreResult};
 
+/// A variant is low on stock with at most this many units available (on
+/// hand less reserved): the console's "low stock" figure. The schema
+/// holds it too, in the `variants.low_stock` generated column (migration
+/// `20261129000020` of each backend), so the figure is counted on a
+/// partial index that a stock reservation does not touch; the store
+/// contract test of the figure checks that the two agree.
+pub const LOW_STOCK_UNITS: i64 = 2;
+
 /// A product refused for the variants it would have.
 pub const TOO_MANY_VARIANTS: &str = "a product has at most 100 variants";
 /// An imported product left without variants.

@@ -18,8 +18,9 @@ use crate::services::{ServiceResult, Services};
 
 /// The most a figure counts exactly.
 pub const CAP: u32 = 50;
-/// A variant is low on stock with at most this many units available.
-pub const LOW_STOCK: i64 = 2;
+/// A variant is low on stock with at most this many units available (the
+/// store's rule, held by the schema too).
+pub const LOW_STOCK: i64 = storekeep_store::rules::catalog::LOW_STOCK_UNITS;
 
 /// A count read as one bounded page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +111,7 @@ pub async fn attention(svc: &Services, tenant: &Tenant) -> ServiceResult<Attenti
         .count_orders_upto(tenant.id, OrderStatus::PendingPayment, cap)
         .await?;
     let unmatched = store.count_unmatched_payments_upto(tenant.id, cap).await?;
-    let low = store
-        .count_low_stock_upto(tenant.id, LOW_STOCK, cap)
-        .await?;
+    let low = store.count_low_stock_upto(tenant.id, cap).await?;
     let overdue = store
         .list_contracts(
             tenant.id,
