@@ -3,8 +3,9 @@
 -- `SELECT … FROM order_sales_figures(…)` per row.
 --
 -- Measured with `pg_stat_statements.track = all` over 6,000 checkouts
--- (docs/benchmarks.md, "Where a PostgreSQL checkout's time goes"): that
--- SELECT ran once per order written, 0.06 ms each, a statement through
+-- (docs/benchmarks.md, "Where a PostgreSQL checkout's time goes" and the
+-- section after it): that SELECT ran once per order written, 0.06 to
+-- 0.10 ms each, a statement through
 -- the executor to evaluate two CASE expressions. As expressions with no
 -- table in them, PL/pgSQL evaluates them on its fast path. The figures
 -- are order_sales_figures' (kept: the backfill of …090 used it, and it

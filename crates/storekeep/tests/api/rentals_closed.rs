@@ -12,8 +12,10 @@ use storekeep_test_support::{problem, spawn_app_with};
 use crate::commerce_support::{accept_test_payments, selling_shop};
 use crate::rentals_contract_support::count;
 use crate::rentals_life_support::{act, payments, plan, unit};
-use crate::rentals_pay::{admin_contract, due_on, run_daily, without_daily_pass};
-use crate::rentals_self_pay::{app, customer, customer_checkout, customer_contract, pay};
+use crate::rentals_pay::{admin_contract, due_on, run_daily};
+use crate::rentals_self_pay::{
+    app, app_without_daily_pass, customer, customer_checkout, customer_contract, pay,
+};
 use crate::rentals_support::ok;
 
 #[tokio::test]
@@ -83,11 +85,7 @@ async fn nothing_is_paid_on_a_contract_before_its_order_is() {
 
 #[tokio::test]
 async fn the_daily_pass_leaves_unpaid_orders_and_pending_payments_alone() {
-    let app = spawn_app_with(|s| {
-        s.payments.test_delay = std::time::Duration::from_millis(50);
-        without_daily_pass(s);
-    })
-    .await;
+    let app = app_without_daily_pass().await;
     let s = selling_shop(&app, "calm", 12_000, 3).await;
     let renter = customer(&app, &s, "renter@example.com").await;
     let fee = json!({"late_fee": {"type": "fixed", "amount": 700, "grace_days": 2}});

@@ -12,11 +12,21 @@ use crate::identity::{customer_token, register};
 use crate::orders::{SECRET, post_webhook, signed};
 use crate::rentals_contract_support::{count, rental_cart, sql};
 use crate::rentals_life_support::{act, get, payments, plan, unit, unit_state};
-use crate::rentals_pay::{admin_contract, due_on, run_daily};
+use crate::rentals_pay::{admin_contract, due_on, run_daily, without_daily_pass};
 use crate::rentals_support::ok;
 
 pub async fn app() -> TestApp {
     spawn_app_with(|s| s.payments.test_delay = std::time::Duration::from_millis(50)).await
+}
+
+/// [`app`] whose server runs no `rentals.daily` pass of its own, for a
+/// test that runs the pass on today's date ([`without_daily_pass`]).
+pub async fn app_without_daily_pass() -> TestApp {
+    spawn_app_with(|s| {
+        s.payments.test_delay = std::time::Duration::from_millis(50);
+        without_daily_pass(s);
+    })
+    .await
 }
 
 /// A customer of the shop; their session token.
@@ -384,7 +394,7 @@ async fn a_manual_payment_waits_for_staff_to_record_it() {
 
 #[tokio::test]
 async fn an_overdue_contract_the_customer_pays_up_is_active_again() {
-    let app = app().await;
+    let app = app_without_daily_pass().await;
     let s = selling_shop(&app, "selfpay-catchup", 12_000, 3).await;
     accept_test_payments(&app, &s).await;
     let renter = customer(&app, &s, "renter@example.com").await;
