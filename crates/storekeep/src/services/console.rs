@@ -18,9 +18,6 @@ use crate::services::{ServiceResult, Services};
 
 /// The most a figure counts exactly.
 pub const CAP: u32 = 50;
-/// A variant is low on stock with at most this many units available (the
-/// store's rule, held by the schema too).
-pub const LOW_STOCK: i64 = storekeep_store::rules::catalog::LOW_STOCK_UNITS;
 
 /// A count read as one bounded page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +62,9 @@ pub struct Attention {
     /// Money a processor confirmed for an order no longer awaiting it, not
     /// yet marked resolved.
     pub unmatched_payments: Bounded,
-    /// Variants with at most [`LOW_STOCK`] units available.
+    /// Variants with at most
+    /// [`LOW_STOCK_UNITS`](storekeep_store::rules::catalog::LOW_STOCK_UNITS)
+    /// units available.
     pub low_stock: Bounded,
     /// Rental contracts behind on an installment.
     pub overdue_rentals: Bounded,

@@ -6,6 +6,7 @@ use chrono::{Days, NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use storekeep::config::Settings;
+use storekeep::jobs::kinds::MAINTENANCE;
 use storekeep_test_support::{TestApp, spawn_app, spawn_app_with, storekeep_command};
 
 use crate::commerce_support::{
@@ -25,7 +26,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
 /// (each claim is made once), and one running alongside could still be
 /// committing when the test looked.
 pub fn without_daily_pass(s: &mut Settings) {
-    s.jobs.queues.retain(|(queue, _)| queue != "maintenance");
+    s.jobs.queues.retain(|(queue, _)| queue != MAINTENANCE);
     assert!(!s.jobs.queues.is_empty());
 }
 
