@@ -40,6 +40,8 @@ pub struct PgStore {
     health: std::sync::Arc<health::HealthCheck>,
     /// The read replica (`database.replica_url`), if any.
     replica: Option<std::sync::Arc<replica::Replica>>,
+    /// The node's checkout batches (`commerce/batch.rs`).
+    checkouts: commerce::batch::Checkouts,
 }
 
 /// A streaming replica for the catalog reads that may be stale.
@@ -78,6 +80,7 @@ impl PgStore {
             .map(|r| replica::Replica::start(r.url, r.max_lag, config, options.clone()))
             .transpose()?;
         Ok(Self {
+            checkouts: commerce::batch::Checkouts::start(pool.clone()),
             pool,
             max_connections: config.max_connections,
             health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),
@@ -209,6 +212,10 @@ storekeep_store_sql::impl_store!(PgStore, crate, crate::backend::PgBackend {
 
     fn replica_status(&self) -> Option<storekeep_store::replica::ReplicaStatus> {
         self.replica.as_ref().map(|r| r.status())
+    }
+
+    fn checkout_batches(&self) -> Option<&storekeep_store::BatchCounters> {
+        Some(&self.checkouts.counters)
     }
 
     async fn close(&self) {

@@ -149,6 +149,10 @@ storekeep_store_sql::impl_store!(SqliteStore, crate, crate::backend::SqliteBacke
         }
     }
 
+    fn checkout_batches(&self) -> Option<&storekeep_store::BatchCounters> {
+        Some(&self.checkouts.counters)
+    }
+
     async fn close(&self) {
         self.health.close().await;
         self.pool.close().await;

@@ -164,6 +164,37 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// How the node's checkout batches went since it started, exported as
+/// metrics: SQLite's group-commit writer and PostgreSQL's batches
+/// (`commerce/batch.rs` in each backend).
+#[derive(Debug, Default)]
+pub struct BatchCounters {
+    /// Batches committed.
+    pub batches: std::sync::atomic::AtomicU64,
+    /// Checkouts committed in them.
+    pub batched: std::sync::atomic::AtomicU64,
+    /// Checkouts a batch set aside to run alone (PostgreSQL: a key or
+    /// cart taken, a line short or repriced, a second use of a key or
+    /// cart in one batch, a failed batch; SQLite: a batch whose rows could
+    /// not be written, retried one checkout at a time).
+    pub alone: std::sync::atomic::AtomicU64,
+    /// Batches that failed and committed nothing.
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+impl BatchCounters {
+    pub fn add(counter: &std::sync::atomic::AtomicU64, n: usize) {
+        counter.fetch_add(
+            u64::try_from(n).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    pub fn get(counter: &std::sync::atomic::AtomicU64) -> u64 {
+        counter.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// State of the embedded migrations in the connected database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationStatus {
@@ -224,6 +255,11 @@ pub trait Store:
     /// The read replica's state, `None` without one (SQLite, or no
     /// `database.replica_url`).
     fn replica_status(&self) -> Option<replica::ReplicaStatus> {
+        None
+    }
+
+    /// The checkout batches' counters, `None` for a store without batches.
+    fn checkout_batches(&self) -> Option<&BatchCounters> {
         None
     }
 

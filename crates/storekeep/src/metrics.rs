@@ -359,6 +359,7 @@ impl Metrics {
         &self,
         pool: PoolStats,
         replica: Option<storekeep_store::replica::ReplicaStatus>,
+        batches: Option<&storekeep_store::BatchCounters>,
         uptime_secs: f64,
     ) -> String {
         self.db_pool
@@ -382,8 +383,36 @@ impl Metrics {
         if let Some(r) = replica {
             replica_text(&mut text, &r);
         }
+        if let Some(b) = batches {
+            batch_text(&mut text, b);
+        }
         text
     }
+}
+
+/// The store's checkout batches, read from the store at each scrape.
+fn batch_text(out: &mut String, b: &storekeep_store::BatchCounters) {
+    use std::fmt::Write as _;
+    use storekeep_store::BatchCounters as C;
+    let _ = write!(
+        out,
+        "# HELP storekeep_checkout_batches_total Checkout batches committed (one transaction each).\n\
+         # TYPE storekeep_checkout_batches_total counter\n\
+         storekeep_checkout_batches_total {}\n\
+         # HELP storekeep_checkout_batched_total Checkouts committed in a batch.\n\
+         # TYPE storekeep_checkout_batched_total counter\n\
+         storekeep_checkout_batched_total {}\n\
+         # HELP storekeep_checkout_alone_total Checkouts a batch set aside to run in a transaction of their own.\n\
+         # TYPE storekeep_checkout_alone_total counter\n\
+         storekeep_checkout_alone_total {}\n\
+         # HELP storekeep_checkout_batch_failures_total Checkout batches that failed and committed nothing.\n\
+         # TYPE storekeep_checkout_batch_failures_total counter\n\
+         storekeep_checkout_batch_failures_total {}\n",
+        C::get(&b.batches),
+        C::get(&b.batched),
+        C::get(&b.alone),
+        C::get(&b.failed),
+    );
 }
 
 /// The read replica's series, read from the store at each scrape (only

@@ -65,6 +65,10 @@ mod store_root {
             self.inner.replica_status()
         }
 
+        fn checkout_batches(&self) -> Option<&BatchCounters> {
+            self.inner.checkout_batches()
+        }
+
         async fn close(&self) {
             crate::traces::store_call_plain("store.close", self.inner.close()).await
         }

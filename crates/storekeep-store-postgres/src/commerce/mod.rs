@@ -25,6 +25,7 @@
 //! Stock and deal caps change through conditional updates, so no
 //! interleaving oversells, and `products.available` is kept true.
 
+pub(crate) mod batch;
 pub(crate) mod carts;
 pub(crate) mod checkout;
 pub(crate) mod deals;

@@ -33,9 +33,11 @@ pub(crate) mod batch;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 use storekeep_domain::{CheckoutOutcome, NewOrder, TenantId};
-use storekeep_store::{StoreError, StoreResult};
+use storekeep_store::{BatchCounters, StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
 use self::batch::Batch;
@@ -55,7 +57,10 @@ struct Job {
 /// The queue into the checkout worker. Cloning shares the one worker; it
 /// stops when the last clone is dropped.
 #[derive(Debug, Clone)]
-pub(crate) struct Checkouts(mpsc::Sender<Job>);
+pub(crate) struct Checkouts {
+    queue: mpsc::Sender<Job>,
+    pub(crate) counters: Arc<BatchCounters>,
+}
 
 impl Checkouts {
     /// Runs one checkout through the worker and waits for its durable result.
@@ -65,7 +70,7 @@ impl Checkouts {
         order: NewOrder,
     ) -> StoreResult<CheckoutOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.0
+        self.queue
             .send(Job {
                 tenant,
                 order,
@@ -84,8 +89,12 @@ fn gone() -> StoreError {
 /// Starts the worker on the current tokio runtime.
 pub(crate) fn start(pool: SqlitePool) -> Checkouts {
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(worker(pool, rx));
-    Checkouts(tx)
+    let counters = Arc::new(BatchCounters::default());
+    tokio::spawn(worker(pool, rx, counters.clone()));
+    Checkouts {
+        queue: tx,
+        counters,
+    }
 }
 
 /// Why a batch committed nothing.
@@ -108,7 +117,7 @@ fn failed(e: &StoreError) -> StoreError {
     }
 }
 
-async fn worker(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+async fn worker(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCounters>) {
     let mut db = Writer { pool, conn: None };
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     // Waits for at least one job, then takes every job already queued.
@@ -116,17 +125,19 @@ async fn worker(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
         // A caller that gave up (its request was cancelled) is not served:
         // nobody would learn of the order.
         batch.retain(|job| !job.reply.is_closed());
-        serve(&mut db, &mut batch).await;
+        serve(&mut db, &mut batch, &counters).await;
     }
 }
 
 /// Runs the jobs as one batch and answers each (emptying `batch`).
-async fn serve(db: &mut Writer, batch: &mut Vec<Job>) {
+async fn serve(db: &mut Writer, batch: &mut Vec<Job>, counters: &BatchCounters) {
     if batch.is_empty() {
         return;
     }
     match db.run(batch).await {
         Ok(results) => {
+            BatchCounters::add(&counters.batches, 1);
+            BatchCounters::add(&counters.batched, results.len());
             for (job, result) in batch.drain(..).zip(results) {
                 let _ = job.reply.send(result);
             }
@@ -136,6 +147,8 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>) {
         // does not fail the others. Not when the database is unavailable:
         // that fails them all alike.
         Err(Failure::Write(e)) if batch.len() > 1 && !e.is_unavailable() => {
+            BatchCounters::add(&counters.failed, 1);
+            BatchCounters::add(&counters.alone, batch.len());
             tracing::warn!(error = %e, jobs = batch.len(), "checkout batch retried one by one");
             for job in batch.drain(..) {
                 let result = match db.run(std::slice::from_ref(&job)).await {
@@ -148,11 +161,13 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>) {
         }
         // One job: its own error (a conflict, say) is its answer.
         Err(Failure::Write(e)) if !e.is_unavailable() => {
+            BatchCounters::add(&counters.failed, 1);
             if let Some(job) = batch.pop() {
                 let _ = job.reply.send(Err(e));
             }
         }
         Err(Failure::Fatal(e) | Failure::Write(e)) => {
+            BatchCounters::add(&counters.failed, 1);
             if e.is_unavailable() {
                 tracing::warn!(error = %e, jobs = batch.len(), "checkout batch failed: database unavailable");
             } else {
@@ -187,7 +202,7 @@ pub(crate) async fn run_together(
         });
         answers.push(answer);
     }
-    serve(&mut db, &mut batch).await;
+    serve(&mut db, &mut batch, &BatchCounters::default()).await;
     let mut out = Vec::new();
     for answer in answers {
         out.push(answer.await.unwrap_or_else(|_| Err(gone())));

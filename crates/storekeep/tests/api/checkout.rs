@@ -685,3 +685,168 @@ async fn a_refused_cart_creation_writes_nothing_and_a_replay_survives_an_archive
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(body(again).await["order"]["id"], id);
 }
+
+/// One concurrent checkout; its task answers (status, replayed, body).
+fn racing_checkout(
+    app: &storekeep_test_support::TestApp,
+    slug: &str,
+    cart: &str,
+    token: &str,
+    key: &str,
+    email: &str,
+) -> tokio::task::JoinHandle<(u16, bool, Value)> {
+    let request = cart_req(
+        app,
+        slug,
+        token,
+        Method::POST,
+        &format!("/api/v1/store/carts/{cart}/checkout"),
+    )
+    .header("idempotency-key", key)
+    .json(&checkout_body(email));
+    tokio::spawn(async move {
+        let resp = request.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let replayed = resp.headers().get("idempotent-replayed").is_some();
+        (status, replayed, resp.json().await.unwrap())
+    })
+}
+
+/// On PostgreSQL plain checkouts are committed in batches of whatever has
+/// queued up (`commerce/batch.rs`), on SQLite by the group-commit writer.
+/// A burst of them across two shops, with every case a batch must set
+/// aside mixed in (a scarce product, retries with one key, one cart
+/// checked out twice with two keys), ends exactly as one checkout at a
+/// time would: no oversell, one order per cart, every retry answered with
+/// its first order.
+#[tokio::test]
+async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
+    let app = spawn_app().await;
+    let scarce = selling_shop(&app, "scarce", 900, 5).await;
+    let plenty = selling_shop(&app, "plenty", 1200, 100).await;
+    let mut buyers = Vec::new();
+    for _ in 0..16 {
+        buyers.push(cart_with(&app, "scarce", &[(&scarce.variant, 1)]).await);
+    }
+    let mut retried = Vec::new();
+    for _ in 0..8 {
+        retried.push(cart_with(&app, "plenty", &[(&plenty.variant, 1)]).await);
+    }
+    let mut doubled = Vec::new();
+    for _ in 0..4 {
+        doubled.push(cart_with(&app, "plenty", &[(&plenty.variant, 1)]).await);
+    }
+    let before = batch_figures(&app).await;
+
+    let mut scarce_tasks = Vec::new();
+    let mut retry_tasks = Vec::new();
+    let mut double_tasks = Vec::new();
+    for round in 0..2 {
+        for (i, (cart, token)) in buyers.iter().enumerate() {
+            if round == 0 {
+                let t = racing_checkout(&app, "scarce", cart, token, &format!("s{i}"), "s@x.io");
+                scarce_tasks.push(t);
+            }
+        }
+        for (i, (cart, token)) in retried.iter().enumerate() {
+            let t = racing_checkout(&app, "plenty", cart, token, &format!("r{i}"), "r@x.io");
+            retry_tasks.push((i, t));
+        }
+        for (i, (cart, token)) in doubled.iter().enumerate() {
+            let key = format!("d{i}-{round}");
+            let t = racing_checkout(&app, "plenty", cart, token, &key, "d@x.io");
+            double_tasks.push((i, t));
+        }
+    }
+
+    let mut created = 0;
+    for t in scarce_tasks {
+        let (status, _, b) = t.await.unwrap();
+        match status {
+            201 => created += 1,
+            409 => assert_eq!(
+                b["errors"][0]["field"],
+                format!("items[{}]", scarce.variant)
+            ),
+            other => panic!("unexpected {other}: {b}"),
+        }
+    }
+    assert_eq!(created, 5, "the scarce product sells out, never over");
+    assert_eq!(stock(&app, &scarce).await, (5, 5));
+
+    let mut orders_of_retries = vec![HashSet::new(); retried.len()];
+    let mut fresh = 0;
+    for (i, t) in retry_tasks {
+        let (status, replayed, b) = t.await.unwrap();
+        assert_eq!(status, 201, "{b}");
+        fresh += usize::from(!replayed);
+        orders_of_retries[i].insert(b["order"]["id"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        orders_of_retries.iter().all(|ids| ids.len() == 1),
+        "{orders_of_retries:?}"
+    );
+    assert_eq!(
+        fresh,
+        retried.len(),
+        "each retried cart's order is created once"
+    );
+
+    let mut outcomes = vec![Vec::new(); doubled.len()];
+    for (i, t) in double_tasks {
+        let (status, _, b) = t.await.unwrap();
+        if status == 409 {
+            assert_eq!(b["errors"][0]["field"], "cart", "{b}");
+        }
+        outcomes[i].push(status);
+    }
+    for o in &mut outcomes {
+        o.sort_unstable();
+        assert_eq!(o, &[201, 409], "one cart, two keys: one order");
+    }
+    assert_eq!(stock(&app, &plenty).await, (100, 12));
+
+    for (shop, orders) in [(&scarce, 5), (&plenty, 12)] {
+        let resp = admin(
+            &app,
+            &shop.slug,
+            &shop.token,
+            Method::GET,
+            "/api/v1/admin/orders?limit=100",
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(body(resp).await["items"].as_array().unwrap().len(), orders);
+    }
+    // The burst went through batches: more checkouts committed than
+    // batches that committed them.
+    let after = batch_figures(&app).await;
+    let (batches, batched) = (after.0 - before.0, after.1 - before.1);
+    assert!(
+        batches >= 1.0 && batched > batches,
+        "batches {batches}, checkouts {batched}"
+    );
+}
+
+/// `storekeep_checkout_batches_total` and `storekeep_checkout_batched_total`.
+async fn batch_figures(app: &storekeep_test_support::TestApp) -> (f64, f64) {
+    let text = app
+        .client
+        .get(app.url("/api/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /api/metrics"))
+    };
+    (
+        value("storekeep_checkout_batches_total"),
+        value("storekeep_checkout_batched_total"),
+    )
+}

@@ -26,6 +26,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.services.metrics.render(
         crate::services::health::pool_stats(&state.services),
         crate::services::health::replica_status(&state.services),
+        state.services.store.checkout_batches(),
         state.started.elapsed().as_secs_f64(),
     );
     (
