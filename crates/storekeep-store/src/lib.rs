@@ -171,14 +171,17 @@ pub struct PoolStats {
 pub struct BatchCounters {
     /// Batches committed.
     pub batches: std::sync::atomic::AtomicU64,
-    /// Checkouts committed in them.
+    /// Checkouts they answered: on PostgreSQL the orders they created, on
+    /// SQLite also the checkouts they refused.
     pub batched: std::sync::atomic::AtomicU64,
     /// Checkouts a batch set aside to run alone (PostgreSQL: a key or
     /// cart taken, a line short or repriced, a second use of a key or
     /// cart in one batch, a failed batch; SQLite: a batch whose rows could
     /// not be written, retried one checkout at a time).
     pub alone: std::sync::atomic::AtomicU64,
-    /// Batches that failed and committed nothing.
+    /// Batches that failed: nothing committed, or (PostgreSQL) a `COMMIT`
+    /// whose answer was lost; their checkouts ran alone or were answered
+    /// with the error.
     pub failed: std::sync::atomic::AtomicU64,
 }
 

@@ -399,7 +399,7 @@ fn batch_text(out: &mut String, b: &storekeep_store::BatchCounters) {
         "# HELP storekeep_checkout_batches_total Checkout batches committed (one transaction each).\n\
          # TYPE storekeep_checkout_batches_total counter\n\
          storekeep_checkout_batches_total {}\n\
-         # HELP storekeep_checkout_batched_total Checkouts committed in a batch.\n\
+         # HELP storekeep_checkout_batched_total Checkouts a batch answered (PostgreSQL: its orders; SQLite: also those it refused).\n\
          # TYPE storekeep_checkout_batched_total counter\n\
          storekeep_checkout_batched_total {}\n\
          # HELP storekeep_checkout_alone_total Checkouts a batch set aside to run in a transaction of their own.\n\

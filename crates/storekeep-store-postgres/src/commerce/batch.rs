@@ -4,34 +4,38 @@
 //! One checkout in a transaction of its own (`checkout::one`) costs
 //! PostgreSQL about six statements and a commit; at 64 clients on two
 //! cores PostgreSQL's CPU, most of it per statement, capped it at about
-//! 700/s. So each node queues its plain checkouts to one worker task,
+//! 700–950/s. So each node queues its plain checkouts to one worker task,
 //! which takes whatever has queued up (up to [`MAX_BATCH`]) and runs it
-//! as one transaction, whatever its size, in the lock order of
-//! `commerce/mod.rs`:
+//! as one transaction of ten statements, whatever its size, in the lock
+//! order of `commerce/mod.rs`:
 //!
-//! 1. `BEGIN`;
-//! 2. every idempotency key (sorted by shop and key) and every cart, in
-//!    one statement;
-//! 3. the products of every line, `FOR UPDATE`, by id;
-//! 4. the variants' price and stock, read under those locks; which
+//! 1. `BEGIN` with a [`lock_timeout`](BEGIN_BATCH);
+//! 2. every idempotency key, by shop and key;
+//! 3. the carts of the keys claimed, `FOR UPDATE` by id, then closed;
+//! 4. the products of every line, `FOR UPDATE`, by id;
+//! 5. the variants' price and stock, read under those locks; which
 //!    checkouts fit is decided here, in arrival order;
-//! 5. every reservation in one conditional `UPDATE`, by variant id;
-//! 6. every row of every order and the products' summaries in one
-//!    statement;
-//! 7. `COMMIT`: no caller hears back before its order is durable.
+//! 6. every reservation in one conditional `UPDATE`, by variant id;
+//! 7. every row of every order (by shop and currency, for the sales
+//!    counters' trigger) and the products' summaries in one statement;
+//! 8. `COMMIT`: no caller hears back before its order is durable.
+//!
+//! Every batch takes its locks in the same order, so two nodes' batches
+//! queue rather than deadlock.
 //!
 //! The batch takes only the outcome it can decide without writing and
 //! undoing: `Created` for every checkout in it. A checkout whose key was
 //! used before, whose cart is not open or not the shop's, or one of whose
 //! lines is short or repriced, is *set aside*: the batch rolls back and
-//! runs again without it, and the set-aside checkout runs alone after the
-//! batch (`checkout::one`), which decides its outcome exactly as it would
-//! have without batches: replay, `KeyReused`, `CartClosed`, the refusal
-//! naming every line. So does every checkout of a batch that fails (a
-//! deadlock with another node's batch, a broken constraint, a connection
-//! lost at `COMMIT`: its idempotency key then tells a committed order from
-//! one that was not). A second use of a key or a cart within one batch
-//! waits for the batch and then runs alone, so it finds the first's order.
+//! runs again without it (up to [`ATTEMPTS`] runs), and the set-aside
+//! checkout runs alone after the batch (`checkout::one`), which decides
+//! its outcome exactly as it would have without batches: replay,
+//! `KeyReused`, `CartClosed`, the refusal naming every line. So does every
+//! checkout of a batch that fails (a lock wait past the timeout, a broken
+//! constraint, a connection lost at `COMMIT`: its idempotency key then
+//! tells a committed order, answered as created, from one that was not).
+//! A second use of a key or a cart within one batch waits for the batch
+//! and then runs alone, so it finds the first's order.
 //!
 //! Checkouts with deals or rentals (deal caps, rental units) always run
 //! alone: their claims are conditional writes per deal and per unit that
@@ -53,9 +57,9 @@ use uuid::Uuid;
 
 use super::checkout::one;
 use super::map_err;
+use crate::Conn;
 use crate::catalog::product_summary_set;
 use crate::error::other;
-use crate::{Conn, write_tx};
 
 /// Most checkouts committed together.
 const MAX_BATCH: usize = 128;
@@ -64,11 +68,19 @@ const QUEUE: usize = 4096;
 /// Runs of one batch (each without the checkouts the last set aside)
 /// before its remaining checkouts run alone.
 const ATTEMPTS: usize = 3;
+/// A batch waits at most this long for a row lock (a product held by an
+/// import or a refund, a key held by a retry in flight): every plain
+/// checkout of the node waits behind it. Past it, the batch fails and its
+/// checkouts run alone, each waiting only for its own rows.
+const BEGIN_BATCH: &str = "BEGIN; SET LOCAL lock_timeout = '300ms'";
 
 struct Job {
     tenant: TenantId,
     order: NewOrder,
     reply: oneshot::Sender<StoreResult<CheckoutOutcome>>,
+    /// Its batch's `COMMIT` failed without an answer: the order may be
+    /// committed.
+    commit_lost: bool,
 }
 
 /// The queue into the node's checkout worker. Cloning shares the worker;
@@ -104,6 +116,7 @@ impl Checkouts {
                 tenant,
                 order,
                 reply,
+                commit_lost: false,
             })
             .await
             .map_err(|_| gone())?;
@@ -153,6 +166,14 @@ async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCo
                         alone.push(jobs.remove(i));
                     }
                 }
+                Ok(Ran::CommitLost(e)) => {
+                    BatchCounters::add(&counters.failed, 1);
+                    tracing::warn!(error = %e, jobs = jobs.len(), "checkout batch's COMMIT failed; its checkouts run alone");
+                    for job in &mut jobs {
+                        job.commit_lost = true;
+                    }
+                    alone.append(&mut jobs);
+                }
                 Err(e) => {
                     BatchCounters::add(&counters.failed, 1);
                     tracing::warn!(error = %e, jobs = jobs.len(), "checkout batch failed; its checkouts run alone");
@@ -165,7 +186,17 @@ async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCo
         for job in alone {
             let pool = pool.clone();
             tokio::spawn(async move {
-                let outcome = one(&pool, job.tenant, &job.order).await;
+                let outcome = one(&pool, job.tenant, &job.order).await.map(|o| match o {
+                    // Its own order, committed by the batch whose `COMMIT`
+                    // answer was lost (the batch claimed the key, so no
+                    // earlier checkout had it): this request created it.
+                    CheckoutOutcome::Replayed(d)
+                        if job.commit_lost && d.order.id == job.order.id =>
+                    {
+                        CheckoutOutcome::Created(d)
+                    }
+                    o => o,
+                });
                 let _ = job.reply.send(outcome);
             });
         }
@@ -199,6 +230,9 @@ enum Ran {
     /// Nothing was committed; these checkouts (indexes, ascending) must
     /// run alone, and the rest may run as a batch again.
     SetAside(Vec<usize>),
+    /// `COMMIT` failed without an answer (the connection broke): it may
+    /// or may not have committed.
+    CommitLost(StoreError),
 }
 
 /// A variant as read under its product's lock.
@@ -212,7 +246,7 @@ struct Stock {
 /// Runs `jobs` as one batch; `Err` means nothing was committed.
 async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
     let at = now();
-    let mut tx = write_tx(pool).await?;
+    let mut tx = pool.begin_with(BEGIN_BATCH).await.map_err(other)?;
     let claimed = claim(&mut tx, jobs, at).await?;
     let unclaimed = indexes(jobs, |job| !claimed.contains(&job.order.id.0));
     if !unclaimed.is_empty() {
@@ -231,7 +265,7 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
         tx.rollback().await.map_err(other)?;
         return Ok(Ran::SetAside(misses));
     }
-    reserve(&mut tx, &take).await?;
+    reserve(&mut tx, &take, &stock).await?;
     let created: Vec<OrderDetail> = jobs
         .iter()
         .map(|job| {
@@ -249,7 +283,9 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
     products.sort_unstable();
     products.dedup();
     insert_orders(&mut tx, jobs, &created, &products, at).await?;
-    tx.commit().await.map_err(other)?;
+    if let Err(e) = tx.commit().await {
+        return Ok(Ran::CommitLost(other(e)));
+    }
     Ok(Ran::Committed(created))
 }
 
@@ -262,27 +298,23 @@ fn indexes(jobs: &[Job], mut pick: impl FnMut(&Job) -> bool) -> Vec<usize> {
         .collect()
 }
 
-/// Locks 1 and 2 for every checkout in one statement: claims the keys
-/// (in shop and key order), then closes the carts whose key was claimed.
-/// Returns the orders whose key and cart are both theirs.
+/// Locks 1 and 2 for every checkout: claims the keys (in shop and key
+/// order), then locks the carts of the orders whose key was claimed (by
+/// id) and closes those still open. Returns the orders whose key and cart
+/// are both theirs. (Two statements, not one: PostgreSQL runs the parts
+/// of a `WITH` in no set order, and a key must be claimed before its
+/// cart is locked, carts in one order across batches.)
 async fn claim(conn: &mut Conn, jobs: &[Job], at: DateTime<Utc>) -> StoreResult<HashSet<Uuid>> {
     let mut by_key: Vec<&Job> = jobs.iter().collect();
     by_key.sort_by(|a, b| {
         (a.tenant, &a.order.idempotency_key).cmp(&(b.tenant, &b.order.idempotency_key))
     });
-    let claimed: Vec<Uuid> = sqlx::query_scalar(
-        "WITH i AS (\
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[]) \
-           WITH ORDINALITY AS i (tenant_id, key, request_hash, order_id, cart_id, n)), \
-         k AS (\
-           INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, order_id, \
-           created_at) SELECT tenant_id, $6, key, request_hash, order_id, $7 FROM i ORDER BY n \
-           ON CONFLICT DO NOTHING RETURNING order_id) \
-         UPDATE carts SET status = 'checked_out', order_id = i.order_id, updated_at = $7 \
-         FROM i WHERE carts.id = ANY($5) AND carts.id = i.cart_id \
-         AND carts.tenant_id = i.tenant_id AND carts.status = 'open' \
-         AND i.order_id IN (SELECT order_id FROM k) \
-         RETURNING i.order_id",
+    let keyed: HashSet<Uuid> = sqlx::query_scalar::<_, Uuid>(
+        "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, order_id, created_at) \
+         SELECT i.tenant_id, $5, i.key, i.request_hash, i.order_id, $6 \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) WITH ORDINALITY \
+         AS i (tenant_id, key, request_hash, order_id, n) ORDER BY i.n \
+         ON CONFLICT DO NOTHING RETURNING order_id",
     )
     .bind(by_key.iter().map(|j| j.tenant.0).collect::<Vec<Uuid>>())
     .bind(
@@ -298,13 +330,37 @@ async fn claim(conn: &mut Conn, jobs: &[Job], at: DateTime<Utc>) -> StoreResult<
             .collect::<Vec<&str>>(),
     )
     .bind(by_key.iter().map(|j| j.order.id.0).collect::<Vec<Uuid>>())
-    .bind(
-        by_key
-            .iter()
-            .map(|j| j.order.cart_id.0)
-            .collect::<Vec<Uuid>>(),
-    )
     .bind(rules::SCOPE)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(other)?
+    .into_iter()
+    .collect();
+    let mut by_cart: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| keyed.contains(&j.order.id.0))
+        .collect();
+    if by_cart.is_empty() {
+        return Ok(HashSet::new());
+    }
+    by_cart.sort_by_key(|j| j.order.cart_id);
+    let carts: Vec<Uuid> = by_cart.iter().map(|j| j.order.cart_id.0).collect();
+    sqlx::query("SELECT id FROM carts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(&carts)
+        .execute(&mut *conn)
+        .await
+        .map_err(other)?;
+    let claimed: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE carts SET status = 'checked_out', order_id = i.order_id, updated_at = $4 \
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS i (cart_id, tenant_id, order_id) \
+         WHERE carts.id = ANY($1) AND carts.id = i.cart_id AND carts.tenant_id = i.tenant_id \
+         AND carts.status = 'open' \
+         RETURNING i.order_id",
+    )
+    .bind(&carts)
+    .bind(by_cart.iter().map(|j| j.tenant.0).collect::<Vec<Uuid>>())
+    .bind(by_cart.iter().map(|j| j.order.id.0).collect::<Vec<Uuid>>())
     .bind(at)
     .fetch_all(&mut *conn)
     .await
@@ -377,20 +433,28 @@ fn fit(jobs: &[Job], stock: &HashMap<Uuid, Stock>) -> (BTreeMap<Uuid, i64>, Vec<
     (take, misses)
 }
 
-/// Lock 4: every reservation in one conditional update, by variant id.
-/// Under the products' locks every one fits; one that does not means the
-/// stock changed without its product's lock, and fails the batch.
-async fn reserve(conn: &mut Conn, take: &BTreeMap<Uuid, i64>) -> StoreResult<()> {
+/// Lock 4: every reservation in one conditional update, by variant id, at
+/// the price read. Under the products' locks every one fits; one that
+/// does not means stock or price changed without its product's lock, and
+/// fails the batch.
+async fn reserve(
+    conn: &mut Conn,
+    take: &BTreeMap<Uuid, i64>,
+    stock: &HashMap<Uuid, Stock>,
+) -> StoreResult<()> {
     let ids: Vec<Uuid> = take.keys().copied().collect();
     let units: Vec<i64> = take.values().copied().collect();
+    let prices: Vec<i64> = ids.iter().map(|v| stock[v].price).collect();
     let reserved: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE variants v SET reserved = v.reserved + u.units \
-         FROM unnest($1::uuid[], $2::int8[]) AS u (id, units) \
+         FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS u (id, units, price) \
          WHERE v.id = ANY($1) AND v.id = u.id AND v.on_hand - v.reserved >= u.units \
+         AND v.price = u.price \
          RETURNING v.id",
     )
     .bind(&ids)
     .bind(&units)
+    .bind(&prices)
     .fetch_all(&mut *conn)
     .await
     .map_err(other)?;
@@ -405,7 +469,10 @@ async fn reserve(conn: &mut Conn, take: &BTreeMap<Uuid, i64>) -> StoreResult<()>
 /// Every created order's rows in one statement: the orders, their lines,
 /// first transitions, pending payments and events (`order.created` before
 /// `payment.created`), and the summaries of `products`. The foreign keys
-/// between them are checked at the statement's end.
+/// between them are checked at the statement's end. The orders go in by
+/// shop and currency: the sales counters' deferred trigger updates their
+/// rows at `COMMIT` in that order, the same in every batch, so two
+/// batches sharing a counter row queue instead of deadlocking.
 async fn insert_orders(
     conn: &mut Conn,
     jobs: &[Job],
@@ -484,7 +551,8 @@ async fn insert_orders(
            $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
            $19::timestamptz[]) AS o (id, tenant_id, cart_id, customer_id, currency, subtotal, \
            discount, shipping, tax, total, email_sealed, email_index, address_sealed, country, \
-           region, shipping_method, provider, expires_at)), \
+           region, shipping_method, provider, expires_at) \
+           ORDER BY o.tenant_id, o.currency), \
          l AS (\
            INSERT INTO order_lines (id, order_id, variant_id, product_id, sku, title, quantity, \
            unit_price, discount, total, deal_id, position) \

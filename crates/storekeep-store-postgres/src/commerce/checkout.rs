@@ -62,7 +62,7 @@ pub(crate) async fn checkout(
 }
 
 /// One checkout in a transaction of its own: every checkout a batch
-/// cannot take (deals, rentals, a line without units), and every one a
+/// cannot take (deals, rentals, an empty cart, a line without units), and every one a
 /// batch set aside (its key or cart taken, a line short or repriced, a
 /// failed batch), whose outcome this decides exactly.
 pub(crate) async fn one(

@@ -11,6 +11,7 @@ use sqlx::{Connection, PgConnection};
 use storekeep_test_support::spawn_app;
 
 use crate::catalog_support::{body, create, patch_product, product_json, shop};
+use crate::commerce_support::{cart_req, cart_with, checkout_body, selling_shop, stock};
 use crate::identity::admin;
 
 /// Waits until some other session of the database waits for a lock.
@@ -126,4 +127,87 @@ async fn a_deadlock_victim_is_a_retryable_503_and_writes_nothing() {
     // Retried, the same edit passes.
     let patched = patch_product(&app, "jam", &owner, &id, json!({"title": "Renamed"})).await;
     assert_eq!(patched["title"], "Renamed");
+}
+
+/// A PostgreSQL checkout batch (`commerce/batch.rs`) waits for a row lock
+/// at most its lock timeout: while a product is held for long (an import,
+/// a refund), the node's other checkouts still complete, and the one that
+/// needs the product runs alone, waits, and completes once it is free.
+#[tokio::test]
+async fn a_held_product_stalls_its_own_checkout_not_the_nodes_batches() {
+    let app = spawn_app().await;
+    if app.db.is_sqlite() {
+        eprintln!("skipped: PostgreSQL only (SQLite's writer holds no row locks)");
+        return;
+    }
+    let held = selling_shop(&app, "hold", 800, 5).await;
+    let other = create(
+        &app,
+        "hold",
+        &held.token,
+        &product_json("Dock", &[("HOLD-DOCK", 300, 5)]),
+    )
+    .await;
+    let other_variant = other["variants"][0]["id"].as_str().unwrap().to_owned();
+    let (held_cart, held_token) = cart_with(&app, "hold", &[(&held.variant, 1)]).await;
+    let (free_cart, free_token) = cart_with(&app, "hold", &[(&other_variant, 1)]).await;
+    let failures = |text: &str| -> f64 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("storekeep_checkout_batch_failures_total ")?
+                    .parse()
+                    .ok()
+            })
+            .expect("the batch failure counter is exported")
+    };
+    let metrics = || async {
+        app.client
+            .get(app.url("/api/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let failed_before = failures(&metrics().await);
+
+    let mut holder = PgConnection::connect(&app.db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT id FROM products WHERE CAST(id AS TEXT) = $1 FOR UPDATE")
+        .bind(&held.product)
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+
+    let checkout = |cart: String, token: String, key: &'static str| {
+        let request = cart_req(
+            &app,
+            "hold",
+            &token,
+            Method::POST,
+            &format!("/api/v1/store/carts/{cart}/checkout"),
+        )
+        .header("idempotency-key", key)
+        .timeout(Duration::from_secs(120))
+        .json(&checkout_body("hold@example.com"));
+        tokio::spawn(async move { request.send().await.unwrap() })
+    };
+    let stalled = checkout(held_cart, held_token, "held");
+    let mut watcher = PgConnection::connect(&app.db.url).await.unwrap();
+    someone_waits_for_a_lock(&mut watcher).await;
+    // The batch waiting for the held product gives up after its lock
+    // timeout; this checkout completes while the product is still held.
+    let free = checkout(free_cart, free_token, "free").await.unwrap();
+    assert_eq!(free.status(), 201, "{}", body(free).await);
+    assert!(
+        !stalled.is_finished(),
+        "the held product's checkout waits for it"
+    );
+    assert_eq!(failures(&metrics().await) - failed_before, 1.0);
+
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let done = stalled.await.unwrap();
+    assert_eq!(done.status(), 201, "{}", body(done).await);
+    assert_eq!(stock(&app, &held).await, (5, 1));
 }
