@@ -91,6 +91,23 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The value of an unlabelled series in `/api/metrics` now; panics if
+    /// it is not exported.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/api/metrics"))
+            .send()
+            .await
+            .expect("GET /api/metrics")
+            .text()
+            .await
+            .expect("the metrics' text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /api/metrics"))
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, self.url(path))
     }

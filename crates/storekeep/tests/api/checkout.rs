@@ -845,25 +845,14 @@ async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
 
 /// The checkout batch counters: batches, batched, alone, failures.
 async fn batch_figures(app: &storekeep_test_support::TestApp) -> [f64; 4] {
-    let text = app
-        .client
-        .get(app.url("/api/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("{name} missing from /api/metrics"))
-    };
-    [
+    let mut figures = [0.0; 4];
+    for (figure, name) in figures.iter_mut().zip([
         "storekeep_checkout_batches_total",
         "storekeep_checkout_batched_total",
         "storekeep_checkout_alone_total",
         "storekeep_checkout_batch_failures_total",
-    ]
-    .map(value)
+    ]) {
+        *figure = app.metric(name).await;
+    }
+    figures
 }

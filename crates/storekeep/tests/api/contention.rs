@@ -151,26 +151,8 @@ async fn a_held_product_stalls_its_own_checkout_not_the_nodes_batches() {
     let other_variant = other["variants"][0]["id"].as_str().unwrap().to_owned();
     let (held_cart, held_token) = cart_with(&app, "hold", &[(&held.variant, 1)]).await;
     let (free_cart, free_token) = cart_with(&app, "hold", &[(&other_variant, 1)]).await;
-    let failures = |text: &str| -> f64 {
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix("storekeep_checkout_batch_failures_total ")?
-                    .parse()
-                    .ok()
-            })
-            .expect("the batch failure counter is exported")
-    };
-    let metrics = || async {
-        app.client
-            .get(app.url("/api/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
-    let failed_before = failures(&metrics().await);
+    let failures = "storekeep_checkout_batch_failures_total";
+    let failed_before = app.metric(failures).await;
 
     let mut holder = PgConnection::connect(&app.db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
@@ -204,7 +186,7 @@ async fn a_held_product_stalls_its_own_checkout_not_the_nodes_batches() {
         !stalled.is_finished(),
         "the held product's checkout waits for it"
     );
-    assert_eq!(failures(&metrics().await) - failed_before, 1.0);
+    assert_eq!(app.metric(failures).await - failed_before, 1.0);
 
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
     let done = stalled.await.unwrap();
