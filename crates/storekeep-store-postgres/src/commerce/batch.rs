@@ -71,7 +71,11 @@ const ATTEMPTS: usize = 3;
 /// A batch waits at most this long for a row lock (a product held by an
 /// import or a refund, a key held by a retry in flight): every plain
 /// checkout of the node waits behind it. Past it, the batch fails and its
-/// checkouts run alone, each waiting only for its own rows.
+/// checkouts run alone, each waiting only for its own rows. Under a long
+/// queue for one product (a sold-out product's refusals run alone and
+/// lock it too) batches can fail one after another: the node then
+/// checks out one transaction per checkout, as without batches, 300 ms
+/// later, until the queue drains (`storekeep_checkout_batch_failures_total`).
 const BEGIN_BATCH: &str = "BEGIN; SET LOCAL lock_timeout = '300ms'";
 
 struct Job {
@@ -284,7 +288,13 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
     products.dedup();
     insert_orders(&mut tx, jobs, &created, &products, at).await?;
     if let Err(e) = tx.commit().await {
-        return Ok(Ran::CommitLost(other(e)));
+        // An error the server answered (a lock timeout on a sales counter,
+        // a deadlock) rolled the batch back; only a broken connection
+        // leaves the outcome unknown.
+        return match e.as_database_error() {
+            Some(_) => Err(other(e)),
+            None => Ok(Ran::CommitLost(other(e))),
+        };
     }
     Ok(Ran::Committed(created))
 }

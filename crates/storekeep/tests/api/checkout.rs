@@ -834,8 +834,11 @@ async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
             assert_eq!((batched, alone), (17.0, 23.0));
         } else {
             // A batch that waited past its lock timeout (a starved
-            // machine) sent its checkouts to run alone.
-            assert!(alone > 23.0, "{failed} failed batches, {alone} alone");
+            // machine) sent its checkouts, created or not, to run alone.
+            assert!(
+                alone >= 23.0 && batched <= 17.0,
+                "{failed} failed batches, {batched} batched, {alone} alone"
+            );
         }
     } else {
         // SQLite's group commit answers every checkout in its batch.
