@@ -10,7 +10,9 @@ use uuid::Uuid;
 /// A uuid column: hyphenated TEXT on SQLite (as every SQLite migration
 /// declares ids), native `uuid` on PostgreSQL. Bind it and decode it on
 /// either database; convert with `From`/`Into` at the edges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Read from JSON as the uuid's text (PostgreSQL's `json_agg` of rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(transparent)]
 pub struct DbId(pub Uuid);
 
 impl From<Uuid> for DbId {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::Conn;
 use crate::backend::PgBackend as B;
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder};
 use storekeep_domain::{
     OrderDetail, OrderFilter, OrderId, OrderStatus, Page, PageRequest, TenantId,
@@ -12,11 +13,11 @@ use storekeep_domain::{
 use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::orders::{self as rules, StockEffect};
 use storekeep_store::{StoreError, StoreResult, TransitionActor, now};
-use storekeep_store_sql::DbId;
 use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{
-    LINE_COLUMNS, ORDER_COLUMNS, OrderParts, OrderRow, PAYMENT_COLUMNS, REFUND_COLUMNS,
-    TRANSITION_COLUMNS, order_details, order_status, page_before,
+    LINE_COLUMNS, LineRow, ORDER_COLUMNS, OrderParts, OrderRow, PAYMENT_COLUMNS, PaymentRow,
+    REFUND_COLUMNS, RefundRow, TRANSITION_COLUMNS, TransitionRow, order_details, order_status,
+    page_before,
 };
 use uuid::Uuid;
 
@@ -79,45 +80,58 @@ pub(crate) async fn lock_products_of(
     Ok(())
 }
 
-/// `columns` of `table`'s rows that belong to these orders, grouped by
-/// order, each order's by `order_by` (one query).
-async fn of_orders<R>(
-    conn: &mut Conn,
-    columns: &str,
-    table: &str,
-    order_by: &str,
-    orders: &[DbId],
-) -> StoreResult<Vec<R>>
-where
-    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
-    if orders.is_empty() {
-        return Ok(Vec::new());
-    }
-    sqlx::query_as(&format!(
-        "SELECT {columns} FROM {table} WHERE order_id = ANY($1) ORDER BY order_id, {order_by}"
-    ))
-    .bind(orders)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)
+/// Orders (`{from}` names `orders o` and filters it) with their lines,
+/// transitions, payments and refunds as JSON arrays, each in the order
+/// they happened: one statement, so one snapshot and one round trip
+/// (an order email's read was seven: `BEGIN`, five queries, `COMMIT`).
+fn with_parts(from: &str) -> String {
+    let part = |columns: &str, table: &str, order_by: &str| {
+        format!(
+            "(SELECT coalesce(json_agg(x ORDER BY {order_by}), '[]') FROM \
+             (SELECT {columns} FROM {table} WHERE order_id = o.id) x)"
+        )
+    };
+    format!(
+        "SELECT {ORDER_COLUMNS}, {} AS lines, {} AS transitions, {} AS payments, \
+         {} AS refunds FROM {from}",
+        part(
+            &format!("{LINE_COLUMNS}, position"),
+            "order_lines",
+            "x.position"
+        ),
+        part(
+            &format!("{TRANSITION_COLUMNS}, id"),
+            "order_transitions",
+            "x.at, x.id"
+        ),
+        part(PAYMENT_COLUMNS, "payments", "x.created_at, x.id"),
+        part(REFUND_COLUMNS, "refunds", "x.created_at, x.id"),
+    )
 }
 
-/// The lines, transitions, payments and refunds of these orders.
-async fn fetch_parts(conn: &mut Conn, orders: &[DbId]) -> StoreResult<OrderParts> {
-    Ok(OrderParts {
-        lines: of_orders(conn, LINE_COLUMNS, "order_lines", "position", orders).await?,
-        transitions: of_orders(
-            conn,
-            TRANSITION_COLUMNS,
-            "order_transitions",
-            "at, id",
-            orders,
-        )
-        .await?,
-        payments: of_orders(conn, PAYMENT_COLUMNS, "payments", "created_at, id", orders).await?,
-        refunds: of_orders(conn, REFUND_COLUMNS, "refunds", "created_at, id", orders).await?,
-    })
+/// A row of [`with_parts`].
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    order: OrderRow,
+    lines: Json<Vec<LineRow>>,
+    transitions: Json<Vec<TransitionRow>>,
+    payments: Json<Vec<PaymentRow>>,
+    refunds: Json<Vec<RefundRow>>,
+}
+
+/// Orders with their history, in the order of `rows`.
+fn details(rows: Vec<DetailRow>) -> StoreResult<Vec<OrderDetail>> {
+    let mut parts = OrderParts::default();
+    let mut orders = Vec::with_capacity(rows.len());
+    for r in rows {
+        parts.lines.extend(r.lines.0);
+        parts.transitions.extend(r.transitions.0);
+        parts.payments.extend(r.payments.0);
+        parts.refunds.extend(r.refunds.0);
+        orders.push(r.order);
+    }
+    order_details(orders, parts)
 }
 
 /// An order with its lines, transitions, payments and refunds.
@@ -126,30 +140,22 @@ pub(crate) async fn fetch_detail(
     tenant: TenantId,
     id: OrderId,
 ) -> StoreResult<OrderDetail> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 AND id = $2"
-    ))
-    .bind(tenant.0)
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(other)?;
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_parts("orders o WHERE o.tenant_id = $1 AND o.id = $2"));
+    let row: Option<DetailRow> = sqlx::query_as(&SQL)
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
     let row = row.ok_or(StoreError::NotFound("order"))?;
-    let parts = fetch_parts(conn, &[row.id]).await?;
-    let mut details = order_details(vec![row], parts)?;
-    details.pop().ok_or(StoreError::NotFound("order"))
+    details(vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound("order"))
 }
 
-/// A read-only transaction at REPEATABLE READ: an order and its parts (or
-/// a page of orders and theirs) come from one snapshot, as on SQLite,
-/// even while a refund or a transition commits between the statements.
-const SNAPSHOT_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-
 pub(crate) async fn order(s: &Store, tenant: TenantId, id: OrderId) -> StoreResult<OrderDetail> {
-    let mut tx = s.pool.begin_with(SNAPSHOT_READ).await.map_err(other)?;
-    let detail = fetch_detail(&mut tx, tenant, id).await?;
-    tx.commit().await.map_err(other)?;
-    Ok(detail)
+    fetch_detail(&mut *s.pool.acquire().await.map_err(other)?, tenant, id).await
 }
 
 pub(crate) async fn list_orders(
@@ -158,9 +164,8 @@ pub(crate) async fn list_orders(
     filter: &OrderFilter,
     page: &PageRequest,
 ) -> StoreResult<Page<OrderDetail>> {
-    let mut sql: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = "
-    ));
+    let mut sql: QueryBuilder<'_, Postgres> =
+        QueryBuilder::new(with_parts("orders o WHERE tenant_id = "));
     sql.push_bind(tenant.0)
         .push(" AND id < ")
         .push_bind(page_before(page)?);
@@ -181,16 +186,12 @@ pub(crate) async fn list_orders(
     }
     sql.push(" ORDER BY id DESC LIMIT ")
         .push_bind(page.fetch_limit());
-    let mut tx = s.pool.begin_with(SNAPSHOT_READ).await.map_err(other)?;
-    let rows: Vec<OrderRow> = sql
+    let rows: Vec<DetailRow> = sql
         .build_query_as()
-        .fetch_all(&mut *tx)
+        .fetch_all(&s.pool)
         .await
         .map_err(other)?;
-    let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
-    let parts = fetch_parts(&mut tx, &ids).await?;
-    tx.commit().await.map_err(other)?;
-    let orders = order_details(rows, parts)?;
+    let orders = details(rows)?;
     Ok(Page::from_rows(orders, page, |o| o.order.id.to_string()))
 }
 

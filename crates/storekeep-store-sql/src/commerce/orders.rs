@@ -91,7 +91,7 @@ impl OrderRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct LineRow {
     pub order_id: DbId,
     pub id: DbId,
@@ -125,7 +125,7 @@ impl From<LineRow> for OrderLine {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct TransitionRow {
     pub order_id: DbId,
     pub from_status: Option<String>,
@@ -148,7 +148,7 @@ impl TryFrom<TransitionRow> for OrderTransition {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct PaymentRow {
     pub id: DbId,
     pub order_id: DbId,
@@ -177,7 +177,7 @@ impl TryFrom<PaymentRow> for Payment {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct RefundRow {
     pub order_id: DbId,
     pub id: DbId,
