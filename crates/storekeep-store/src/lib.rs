@@ -22,7 +22,7 @@ pub mod webhooks;
 pub mod contracts;
 
 pub use catalog::CatalogStore;
-pub use commerce::{CommerceStore, TransitionActor};
+pub use commerce::{CartToPrice, CommerceStore, TransitionActor};
 pub use jobs::JobStore;
 pub use privacy::PrivacyStore;
 pub use rentals::RentalStore;

@@ -30,7 +30,7 @@ mod store_root {
         SessionRecord, Slug, Tenant, TenantId, TenantPatch, UserId, UserKind, UserRecord,
     };
     use storekeep_store::catalog::CatalogStore;
-    use storekeep_store::commerce::{CommerceStore, TransitionActor};
+    use storekeep_store::commerce::{CartToPrice, CommerceStore, TransitionActor};
     use storekeep_store::contracts::ContractStore;
     use storekeep_store::jobs::JobStore;
     use storekeep_store::privacy::PrivacyStore;
@@ -1119,6 +1119,19 @@ mod store_commerce {
             crate::traces::store_call(
                 "store.sale_variants",
                 self.inner.sale_variants(tenant, variants),
+            )
+            .await
+        }
+
+        async fn cart_to_price(
+            &self,
+            tenant: TenantId,
+            id: CartId,
+            at: DateTime<Utc>,
+        ) -> StoreResult<CartToPrice> {
+            crate::traces::store_call(
+                "store.cart_to_price",
+                self.inner.cart_to_price(tenant, id, at),
             )
             .await
         }

@@ -1,39 +1,116 @@
 //! Carts and the variants pricing reads.
 
 use crate::Conn;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use storekeep_domain::{
-    Cart, CartId, CartItemId, CartPatch, CartStatus, NewCart, SaleVariant, TenantId, VariantId,
+    Cart, CartId, CartItemId, CartPatch, CartStatus, Deal, NewCart, SaleVariant, TenantId,
+    VariantId,
 };
+use storekeep_store::CartToPrice;
 use storekeep_store::rules::commerce::carts as rules;
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::commerce::sql;
-use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
+use storekeep_store_sql::commerce::{
+    CART_COLUMNS, CartItemRow, CartRow, DEAL_COLUMNS, DealRow, SaleVariantRow,
+};
 
+use crate::commerce::deals::deals_live;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
 use storekeep_store_sql::stmt::Stmt;
 
-pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    let row: Option<CartRow> = sqlx::query_as(&format!(
-        "SELECT {CART_COLUMNS} FROM carts WHERE tenant_id = $1 AND id = $2"
-    ))
-    .bind(tenant.0)
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(other)?;
-    let row = row.ok_or(StoreError::NotFound("cart"))?;
-    let items: Vec<CartItemRow> = sqlx::query_as(
-        "SELECT id, variant_id, quantity, rental_plan_id, rental_term FROM cart_items \
-         WHERE cart_id = $1 ORDER BY created_at, id",
+/// The cart `$2` of shop `$1` with its lines as a JSON array, in the
+/// order they were added; `{extra}` adds columns.
+fn cart_with(extra: &str) -> String {
+    format!(
+        "SELECT {CART_COLUMNS}, (SELECT coalesce(json_agg(x ORDER BY x.created_at, x.id), \
+         '[]') FROM (SELECT id, variant_id, quantity, rental_plan_id, rental_term, \
+         created_at FROM cart_items WHERE cart_id = c.id) x) AS items{extra} \
+         FROM carts c WHERE c.tenant_id = $1 AND c.id = $2"
     )
-    .bind(row.id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(other)?;
-    row.into_cart(items)
+}
+
+/// A row of [`cart_with`]: one statement, so one snapshot and one round
+/// trip.
+#[derive(sqlx::FromRow)]
+struct CartWithItems {
+    #[sqlx(flatten)]
+    cart: CartRow,
+    items: Json<Vec<CartItemRow>>,
+}
+
+pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
+    static SQL: LazyLock<String> = LazyLock::new(|| cart_with(""));
+    let row: Option<CartWithItems> = sqlx::query_as(&SQL)
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(other)?;
+    let row = row.ok_or(StoreError::NotFound("cart"))?;
+    row.cart.into_cart(row.items.0)
+}
+
+/// A row of [`cart_to_price`]'s statement.
+#[derive(sqlx::FromRow)]
+struct CartToPriceRow {
+    #[sqlx(flatten)]
+    cart: CartWithItems,
+    variants: Json<Vec<SaleVariantRow>>,
+    deals: Json<Vec<DealRow>>,
+}
+
+/// The cart, its lines' variants and the deals live at `$3`, in one
+/// statement. Each variant is looked up by id from its cart line (a
+/// `LATERAL` with `LIMIT 1`, which the planner cannot turn around): as
+/// `v.id IN (SELECT …)`, `= ANY` or a plain join, the generic plan read
+/// every variant of the shop by its tenant and probed the cart for each.
+pub(crate) async fn cart_to_price(
+    s: &Store,
+    tenant: TenantId,
+    id: CartId,
+    at: DateTime<Utc>,
+) -> StoreResult<CartToPrice> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        cart_with(&format!(
+            ", (SELECT coalesce(json_agg(x), '[]') FROM (SELECT s.* FROM cart_items ci \
+             CROSS JOIN LATERAL (SELECT {SALE_VARIANT_COLUMNS} FROM variants v \
+             JOIN products p ON p.id = v.product_id \
+             WHERE v.id = ci.variant_id AND v.tenant_id = $1 LIMIT 1) s \
+             WHERE ci.cart_id = c.id) x) AS variants, \
+             (SELECT coalesce(json_agg(x ORDER BY x.id), '[]') FROM (SELECT {DEAL_COLUMNS} \
+             FROM deals WHERE {}) x) AS deals",
+            deals_live("$3", "$3")
+        ))
+    });
+    let row: Option<CartToPriceRow> = sqlx::query_as(&SQL)
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(at)
+        .fetch_optional(&s.pool)
+        .await
+        .map_err(other)?;
+    let row = row.ok_or(StoreError::NotFound("cart"))?;
+    Ok(CartToPrice {
+        cart: row.cart.cart.into_cart(row.cart.items.0)?,
+        variants: row
+            .variants
+            .0
+            .into_iter()
+            .map(SaleVariant::try_from)
+            .collect::<StoreResult<_>>()?,
+        deals: row
+            .deals
+            .0
+            .into_iter()
+            .map(Deal::try_from)
+            .collect::<StoreResult<_>>()?,
+    })
 }
 
 /// Locks the cart row (before its lines, so a checkout and a line change
@@ -227,6 +304,12 @@ pub(crate) async fn remove_cart_item(
     Ok(cart)
 }
 
+/// The sale view of a variant `v` and its product `p`.
+const SALE_VARIANT_COLUMNS: &str = "v.id AS variant_id, v.product_id, v.sku, \
+     v.title AS variant_title, p.title AS product_title, p.status, v.price, \
+     coalesce((SELECT json_agg(pc.category_id) FROM product_categories pc \
+               WHERE pc.product_id = p.id), '[]') AS categories";
+
 pub(crate) async fn sale_variants(
     s: &Store,
     tenant: TenantId,
@@ -236,14 +319,10 @@ pub(crate) async fn sale_variants(
         return Ok(Vec::new());
     }
     let ids: Vec<DbId> = variants.iter().map(|v| DbId(v.0)).collect();
-    let rows: Vec<SaleVariantRow> = sqlx::query_as(
-        "SELECT v.id AS variant_id, v.product_id, v.sku, v.title AS variant_title, \
-         p.title AS product_title, p.status, v.price, \
-         coalesce((SELECT json_agg(pc.category_id) FROM product_categories pc \
-                   WHERE pc.product_id = p.id), '[]') AS categories \
-         FROM variants v JOIN products p ON p.id = v.product_id \
-         WHERE v.tenant_id = $1 AND v.id = ANY($2)",
-    )
+    let rows: Vec<SaleVariantRow> = sqlx::query_as(&format!(
+        "SELECT {SALE_VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id \
+         WHERE v.tenant_id = $1 AND v.id = ANY($2)"
+    ))
     .bind(tenant.0)
     .bind(&ids)
     .fetch_all(&s.pool)

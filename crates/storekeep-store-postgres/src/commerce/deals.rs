@@ -138,6 +138,15 @@ pub(crate) async fn list_deals(
     Ok(Page::from_rows(deals, page, |d| d.id.to_string()))
 }
 
+/// The deals of shop `$1` active and live at some time between the
+/// parameters `from` and `until`.
+pub(crate) fn deals_live(from: &str, until: &str) -> String {
+    format!(
+        "tenant_id = $1 AND active AND (ends_at IS NULL OR ends_at > {from}) \
+         AND (starts_at IS NULL OR starts_at < {until})"
+    )
+}
+
 pub(crate) async fn deals_between(
     s: &Store,
     tenant: TenantId,
@@ -145,9 +154,8 @@ pub(crate) async fn deals_between(
     until: DateTime<Utc>,
 ) -> StoreResult<Vec<Deal>> {
     let rows: Vec<DealRow> = sqlx::query_as(&format!(
-        "SELECT {DEAL_COLUMNS} FROM deals WHERE tenant_id = $1 AND active \
-         AND (ends_at IS NULL OR ends_at > $2) AND (starts_at IS NULL OR starts_at < $3) \
-         ORDER BY id"
+        "SELECT {DEAL_COLUMNS} FROM deals WHERE {} ORDER BY id",
+        deals_live("$2", "$3")
     ))
     .bind(tenant.0)
     .bind(from)

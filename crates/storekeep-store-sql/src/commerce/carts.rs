@@ -30,7 +30,7 @@ pub struct CartRow {
 }
 
 /// `SELECT id, variant_id, quantity FROM cart_items …`
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct CartItemRow {
     pub id: DbId,
     pub variant_id: DbId,
@@ -76,7 +76,7 @@ impl CartRow {
 
 /// A variant with its product's title and status, and the product's
 /// categories as a JSON array of ids.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct SaleVariantRow {
     pub variant_id: DbId,
     pub product_id: DbId,

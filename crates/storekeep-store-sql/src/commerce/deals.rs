@@ -14,7 +14,7 @@ pub const DEAL_COLUMNS: &str = "id, name, description, kind, value, target, prod
      category_ids, code, starts_at, ends_at, max_uses, max_uses_per_customer, max_units, uses, \
      units_sold, active, created_at, updated_at";
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub struct DealRow {
     pub id: DbId,
     pub name: String,

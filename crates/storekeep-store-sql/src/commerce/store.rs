@@ -10,7 +10,7 @@ pub use storekeep_domain::{
     OrderFilter, OrderId, OrderStatus, OutboxEvent, Page, PageRequest, PaymentId, PaymentOutcome,
     SaleVariant, Settlement, TenantId, UnmatchedPayment, VariantId,
 };
-pub use storekeep_store::{CommerceStore, StoreResult, TransitionActor};
+pub use storekeep_store::{CartToPrice, CommerceStore, StoreResult, TransitionActor};
 
 /// Implements `CommerceStore` for a backend's store type by calling, for
 /// each method, the function of the same name in the backend's
@@ -80,6 +80,14 @@ macro_rules! impl_commerce_store {
                     variants: &[VariantId],
                 ) -> StoreResult<Vec<SaleVariant>> {
                     crate::commerce::carts::sale_variants(self, tenant, variants).await
+                }
+                async fn cart_to_price(
+                    &self,
+                    tenant: TenantId,
+                    id: CartId,
+                    at: DateTime<Utc>,
+                ) -> StoreResult<CartToPrice> {
+                    crate::commerce::carts::cart_to_price(self, tenant, id, at).await
                 }
                 async fn checkout(
                     &self,

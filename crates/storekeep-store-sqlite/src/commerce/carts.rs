@@ -273,3 +273,21 @@ pub(crate) async fn sale_variants(
     let rows = q.fetch_all(&s.pool).await.map_err(other)?;
     rows.into_iter().map(SaleVariant::try_from).collect()
 }
+
+/// Three reads: SQLite's cost no round trip.
+pub(crate) async fn cart_to_price(
+    s: &Store,
+    tenant: TenantId,
+    id: CartId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<storekeep_store::CartToPrice> {
+    let cart = cart(s, tenant, id).await?;
+    let ids: Vec<VariantId> = cart.items.iter().map(|i| i.variant_id).collect();
+    let variants = sale_variants(s, tenant, &ids).await?;
+    let deals = super::deals::deals_between(s, tenant, at, at).await?;
+    Ok(storekeep_store::CartToPrice {
+        cart,
+        variants,
+        deals,
+    })
+}

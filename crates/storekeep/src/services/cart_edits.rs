@@ -121,8 +121,15 @@ pub async fn show(
     id: CartId,
     access: &CartAccess,
 ) -> ServiceResult<CartView> {
-    let cart = carts::open(svc, tenant, id, access).await?;
-    view(svc, tenant, &cart).await
+    let read = carts::open_to_price(svc, tenant, id, access).await?;
+    let priced = read
+        .priced(svc, tenant, &Destination::of(&read.cart))
+        .await?;
+    Ok(CartView::new(
+        &read.cart,
+        &priced,
+        &tenant.settings.currency,
+    ))
 }
 
 /// Sets or clears the coupon code, shipping method and destination.

@@ -217,19 +217,20 @@ pub async fn checkout(
         provider,
         test_outcome,
     } = parse_request(state, tenant, &req)?;
-    let cart = carts::open(state, tenant, cart_id, access).await?;
-    let priced = carts::priced(
-        state,
-        tenant,
-        &cart,
-        &Destination {
-            coupon_code: cart.coupon_code.as_deref(),
-            shipping_method: Some(&req.shipping_method),
-            country: Some(&address.country),
-            region: address.region.as_deref(),
-        },
-    )
-    .await?;
+    let read = carts::open_to_price(state, tenant, cart_id, access).await?;
+    let cart = &read.cart;
+    let priced = read
+        .priced(
+            state,
+            tenant,
+            &Destination {
+                coupon_code: cart.coupon_code.as_deref(),
+                shipping_method: Some(&req.shipping_method),
+                country: Some(&address.country),
+                region: address.region.as_deref(),
+            },
+        )
+        .await?;
     let hash = request_hash(cart_id, &req);
     // A cart that became an order answers a retry even if its items have
     // since changed; only an open cart is checked for sale-ability.
