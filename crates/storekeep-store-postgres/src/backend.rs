@@ -69,6 +69,13 @@ impl Backend for PgBackend {
         Box::pin(tenants::insert_domains(conn, tenant, domains))
     }
 
+    fn enqueue_all<'a>(
+        conn: &'a mut Conn<Postgres>,
+        jobs: &'a [storekeep_domain::NewJob],
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(crate::jobs::enqueue_all(conn, jobs))
+    }
+
     fn refresh_summary(conn: &mut Conn<Postgres>, product: DbId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::refresh_summary(conn, product))
     }

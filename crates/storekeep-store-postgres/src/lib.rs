@@ -9,6 +9,7 @@ mod catalog;
 mod commerce;
 mod error;
 mod health;
+mod jobs;
 // i16: customers' rights (erasure).
 pub mod maintenance;
 pub mod portable;

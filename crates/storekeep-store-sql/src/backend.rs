@@ -175,6 +175,26 @@ pub trait Backend: Send + Sync + 'static {
         if Self::ROW_LOCKS { locked } else { plain }
     }
 
+    /// Inserts `jobs` in the caller's transaction as
+    /// [`crate::jobs::enqueue_in`] inserts each (a taken unique key inserts
+    /// nothing), answering no ids: what the outbox dispatcher needs. A
+    /// statement a job here, where SQLite's statements cost no round trip;
+    /// PostgreSQL inserts the whole batch in one statement.
+    fn enqueue_all<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        jobs: &'a [storekeep_domain::NewJob],
+    ) -> BoxFut<'a, StoreResult<()>>
+    where
+        Self: Sized,
+    {
+        Box::pin(async move {
+            for job in jobs {
+                crate::jobs::enqueue_in::<Self>(&mut *conn, job).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// Completes a batch of jobs in one statement: `$1` is a JSON array of
     /// `[id, lease token]` pairs, `$2` the time; each job changes only while
     /// `running` under its token; answers the ids it changed. One statement,

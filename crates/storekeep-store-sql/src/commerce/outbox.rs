@@ -123,7 +123,8 @@ struct PendingRow {
 /// transaction, the events are marked dispatched (one statement) and the
 /// jobs each becomes ([`delivery_jobs`]: its email, one delivery per
 /// subscribed endpoint, each under a unique key naming event and
-/// destination) are inserted.
+/// destination) are inserted ([`Backend::enqueue_all`]: one statement on
+/// PostgreSQL).
 /// A crash before the commit leaves both undone; after it, both done.
 /// Answers how many events were dispatched.
 pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult<usize> {
@@ -138,6 +139,7 @@ pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult
     rows.sort_unstable_by_key(|r| r.id);
     let mut subscriptions: std::collections::HashMap<DbId, Vec<Subscription>> =
         std::collections::HashMap::new();
+    let mut jobs = Vec::with_capacity(rows.len());
     for row in &rows {
         if let std::collections::hash_map::Entry::Vacant(slot) = subscriptions.entry(row.tenant_id)
         {
@@ -158,10 +160,9 @@ pub async fn dispatch<B: Backend>(pool: &Pool<B::Db>, limit: i64) -> StoreResult
             tenant: TenantId(row.tenant_id.0),
             topic: row.topic.clone(),
         };
-        for job in delivery_jobs(&event, &subscriptions[&row.tenant_id]) {
-            crate::jobs::enqueue_in::<B>(&mut tx, &job).await?;
-        }
+        jobs.extend(delivery_jobs(&event, &subscriptions[&row.tenant_id]));
     }
+    B::enqueue_all(&mut tx, &jobs).await?;
     B::commit(tx).await?;
     Ok(rows.len())
 }
