@@ -128,10 +128,11 @@ impl JobHandler for SendEmail {
         let (tenant_id, id) = event_of(job)?;
         let event = load(svc, tenant_id, id).await?;
         let tenant = svc
-            .store
-            .tenant_by_id(tenant_id)
+            .tenants
+            .by_id(svc, tenant_id)
             .await
-            .map_err(|e| store_error("the shop", e))?;
+            .map_err(service_error)?
+            .ok_or_else(|| store_error("the shop", StoreError::NotFound("shop")))?;
         let emails = if event.topic == ENDPOINT_DISABLED {
             staff_notices(svc, &tenant, &event).await?
         } else {

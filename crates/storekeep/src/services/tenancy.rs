@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use storekeep_domain::{DomainName, Slug, Tenant};
+use storekeep_domain::{DomainName, Slug, Tenant, TenantId};
 use storekeep_store::StoreError;
 
 use crate::services::{ServiceResult, Services};
@@ -31,6 +31,8 @@ type Entries = HashMap<String, (Option<Arc<Tenant>>, Instant)>;
 pub struct TenantCache {
     by_domain: RwLock<Entries>,
     by_slug: RwLock<Entries>,
+    /// By id, for the jobs that name their shop (an order email's).
+    by_id: RwLock<Entries>,
     /// Bumped by `clear`: a look-up that started before a clear must not
     /// store what it read.
     generation: AtomicU64,
@@ -69,9 +71,19 @@ impl TenantCache {
     pub fn clear(&self) {
         let mut by_domain = self.by_domain.write().expect("tenant cache");
         let mut by_slug = self.by_slug.write().expect("tenant cache");
+        let mut by_id = self.by_id.write().expect("tenant cache");
         self.generation.fetch_add(1, Ordering::SeqCst);
         by_domain.clear();
         by_slug.clear();
+        by_id.clear();
+    }
+
+    /// The shop with this id, of any status, as [`resolve`] caches it:
+    /// a job sending a busy shop's emails reads it once a second, not once
+    /// an email. `None` when there is no such shop.
+    pub async fn by_id(&self, svc: &Services, id: TenantId) -> ServiceResult<Option<Arc<Tenant>>> {
+        self.get_or_load(&self.by_id, &id.to_string(), svc.store.tenant_by_id(id))
+            .await
     }
 
     async fn by_slug(&self, svc: &Services, slug: &Slug) -> ServiceResult<Option<Arc<Tenant>>> {
