@@ -434,3 +434,47 @@ fn periods_align_on_the_epoch() {
     assert_eq!(start.timestamp(), 1_000_000_080);
     assert_eq!(period_start(start, Duration::from_secs(60)), start);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickle_of_jobs_runs_on_each_enqueues_wake_up_not_the_poll() {
+    // Jobs enqueued on this node run on the wake-up of their enqueue, not
+    // the poll (an hour here): four tasks enqueue at once, so that
+    // wake-ups also land while claims are out, and then one more job
+    // arrives at an idle queue.
+    let db = db().await;
+    let handler = Scripted::new(vec![Ok(())]);
+    let h2 = handler.clone();
+    let quiet = JobSettings {
+        poll_interval: Duration::from_secs(3600),
+        ..settings()
+    };
+    let (queue, running) = start(&db.store, quiet, |r| {
+        r.register("trickle", h2);
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..4u64 {
+        let queue = queue.clone();
+        tasks.spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..50u64 {
+                ids.push(queue.enqueue(job("trickle")).await.unwrap());
+                if (i + t) % 8 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            ids
+        });
+    }
+    let ids: Vec<JobId> = tasks.join_all().await.into_iter().flatten().collect();
+    for id in &ids {
+        let j = wait_for(&db.store, *id, |j| j.state == JobState::Completed).await;
+        assert_eq!(j.attempt, 1, "job {id} ran once");
+    }
+    assert_eq!(handler.calls(), 200, "every job ran, once");
+    // An idle queue (its last claim came back short) wakes for one job.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let last = queue.enqueue(job("trickle")).await.unwrap();
+    wait_for(&db.store, last, |j| j.state == JobState::Completed).await;
+    assert_eq!(handler.calls(), 201);
+    running.stop().await;
+}
