@@ -9,7 +9,11 @@ use storekeep_domain::{
 };
 use storekeep_store::StoreError;
 
-use crate::support::{connect, ctx, new_product, shop};
+use chrono::Duration;
+use storekeep_domain::NewDeal;
+use storekeep_store::now;
+
+use crate::support::{connect, ctx, new_deal, new_product, shop};
 
 #[tokio::test]
 async fn a_new_cart_is_open_empty_and_read_back_as_made() {
@@ -342,4 +346,74 @@ async fn sale_variants_carry_their_products_title_status_and_categories() {
         .unwrap();
     assert!(other.categories.is_empty());
     assert!(store.sale_variants(a.tenant, &[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn cart_to_price_answers_what_its_three_reads_answer() {
+    let db = connect().await;
+    let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
+    let store = &db.store;
+    let mut new = new_product("cap", &[("C-1", 900, 5), ("C-2", 950, 5)]);
+    new.categories = vec![a.category("hats").await.id, a.category("sale").await.id];
+    let p = store
+        .create_product(a.tenant, &new, 10, &ctx())
+        .await
+        .unwrap();
+    let plain = a.product("plain", &[("P-1", 100, 5)]).await;
+    let at = now();
+    let open = a.deal(new_deal("open")).await;
+    a.deal(NewDeal {
+        ends_at: Some(at - Duration::seconds(1)),
+        ..new_deal("ended")
+    })
+    .await;
+    a.deal(NewDeal {
+        starts_at: Some(at + Duration::hours(1)),
+        ..new_deal("soon")
+    })
+    .await;
+    b.deal(new_deal("theirs")).await;
+    let new_cart = NewCart {
+        id: CartId::new(),
+        customer_id: None,
+        token_hash: "token".into(),
+    };
+    let cart = store.create_cart(a.tenant, &new_cart).await.unwrap();
+    let empty = store.cart_to_price(a.tenant, cart.id, at).await.unwrap();
+    assert!(empty.cart.items.is_empty() && empty.variants.is_empty());
+    for (variant, units) in [
+        (p.variants[1].id, 2),
+        (plain.variants[0].id, 1),
+        (p.variants[0].id, 3),
+    ] {
+        store
+            .add_cart_item(a.tenant, cart.id, variant, units)
+            .await
+            .unwrap();
+    }
+
+    let read = store.cart_to_price(a.tenant, cart.id, at).await.unwrap();
+
+    let cart = store.cart(a.tenant, cart.id).await.unwrap();
+    assert_eq!(read.cart, cart, "the cart, its lines in the order added");
+    let ids: Vec<VariantId> = cart.items.iter().map(|i| i.variant_id).collect();
+    let sorted = |mut v: Vec<storekeep_domain::SaleVariant>| {
+        v.sort_by_key(|s| s.variant_id);
+        for s in &mut v {
+            s.categories.sort_unstable();
+        }
+        v
+    };
+    let variants = sorted(store.sale_variants(a.tenant, &ids).await.unwrap());
+    assert_eq!(variants.len(), 3);
+    assert_eq!(sorted(read.variants), variants);
+    assert_eq!(
+        read.deals,
+        store.deals_between(a.tenant, at, at).await.unwrap()
+    );
+    assert_eq!(read.deals, [open], "only the shop's deal live at that time");
+    assert!(matches!(
+        store.cart_to_price(b.tenant, cart.id, at).await,
+        Err(StoreError::NotFound("cart"))
+    ));
 }
