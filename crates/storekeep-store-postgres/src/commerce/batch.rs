@@ -47,9 +47,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
-use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId};
+use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId, VariantId};
 use storekeep_store::commerce::events;
-use storekeep_store::rules::commerce::checkout as rules;
+use storekeep_store::rules::commerce::checkout::{self as rules, StockSeen, fit_in_order};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{BatchCounters, StoreError, StoreResult, now};
 use tokio::sync::{mpsc, oneshot};
@@ -414,33 +414,28 @@ async fn lock_and_read(conn: &mut Conn, variants: &[Uuid]) -> StoreResult<HashMa
         .collect())
 }
 
-/// Which checkouts fit, in arrival order: each line's variant must be
-/// the shop's, at the quoted price, with its units available after the
-/// checkouts before it. Returns the units to reserve per variant (sorted
-/// by id) and the checkouts that do not fit.
+/// Which checkouts fit ([`fit_in_order`], the rule), keyed as this file
+/// binds them.
 fn fit(jobs: &[Job], stock: &HashMap<Uuid, Stock>) -> (BTreeMap<Uuid, i64>, Vec<usize>) {
-    let mut take: BTreeMap<Uuid, i64> = BTreeMap::new();
-    let misses = indexes(jobs, |job| {
-        let mut mine: BTreeMap<Uuid, i64> = BTreeMap::new();
-        for line in &job.order.quote.lines {
-            let v = line.variant_id.0;
-            let fits = stock.get(&v).is_some_and(|s| {
-                let units = take.get(&v).copied().unwrap_or(0)
-                    + mine.get(&v).copied().unwrap_or(0)
-                    + line.quantity;
-                s.tenant == job.tenant.0 && s.price == line.unit_price && units <= s.available
-            });
-            if !fits {
-                return true;
-            }
-            *mine.entry(v).or_default() += line.quantity;
-        }
-        for (v, units) in mine {
-            *take.entry(v).or_default() += units;
-        }
-        false
-    });
-    (take, misses)
+    let seen: HashMap<VariantId, StockSeen> = stock
+        .iter()
+        .map(|(v, s)| {
+            let seen = StockSeen {
+                tenant: TenantId(s.tenant),
+                price: s.price,
+                available: s.available,
+            };
+            (VariantId(*v), seen)
+        })
+        .collect();
+    let checkouts = jobs
+        .iter()
+        .map(|job| (job.tenant, job.order.quote.lines.as_slice()));
+    let (take, misses) = fit_in_order(checkouts, &seen);
+    (
+        take.into_iter().map(|(v, units)| (v.0, units)).collect(),
+        misses,
+    )
 }
 
 /// Lock 4: every reservation in one conditional update, by variant id, at

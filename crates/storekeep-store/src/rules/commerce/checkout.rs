@@ -5,10 +5,12 @@
 //! line so a refusal names them all, and refuse a changed price before a
 //! shortage: a changed price makes the whole quote stale.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, SubsecRound, Utc};
 use storekeep_domain::{
     CheckoutOutcome, DealId, NewOrder, Order, OrderDetail, OrderLine, OrderLineId, OrderStatus,
-    OrderTransition, ProductId, Quote, QuotedLine, Shortage, VariantId,
+    OrderTransition, ProductId, Quote, QuotedLine, Shortage, TenantId, VariantId,
 };
 
 use crate::rules::commerce::payments::pending_payment;
@@ -114,6 +116,52 @@ pub fn order_line(line: &QuotedLine, product: ProductId) -> OrderLine {
     }
 }
 
+/// A variant as a batch of checkouts read it, under its product's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockSeen {
+    pub tenant: TenantId,
+    pub price: i64,
+    /// `on_hand - reserved`.
+    pub available: i64,
+}
+
+/// Which checkouts of a batch fit, deciding in arrival order what
+/// `RESERVE_STOCK` decides for one: each line's variant is the
+/// checkout's shop's, at the quoted price, with its units (and those of
+/// the checkout's other lines of it) available after what the checkouts
+/// before it that fit take. A checkout that does not fit takes nothing.
+/// Returns the units to reserve per variant, by id, and the positions of
+/// the checkouts that do not fit (a batch sets them aside; run alone,
+/// [`Misses`] explains their refusal).
+pub fn fit_in_order<'a>(
+    checkouts: impl IntoIterator<Item = (TenantId, &'a [QuotedLine])>,
+    stock: &HashMap<VariantId, StockSeen>,
+) -> (BTreeMap<VariantId, i64>, Vec<usize>) {
+    let mut take: BTreeMap<VariantId, i64> = BTreeMap::new();
+    let mut misses = Vec::new();
+    'checkouts: for (i, (tenant, lines)) in checkouts.into_iter().enumerate() {
+        let mut mine: BTreeMap<VariantId, i64> = BTreeMap::new();
+        for line in lines {
+            let v = line.variant_id;
+            let units = take.get(&v).copied().unwrap_or(0)
+                + mine.get(&v).copied().unwrap_or(0)
+                + line.quantity;
+            let fits = stock.get(&v).is_some_and(|s| {
+                s.tenant == tenant && s.price == line.unit_price && units <= s.available
+            });
+            if !fits {
+                misses.push(i);
+                continue 'checkouts;
+            }
+            *mine.entry(v).or_default() += line.quantity;
+        }
+        for (v, units) in mine {
+            *take.entry(v).or_default() += units;
+        }
+    }
+    (take, misses)
+}
+
 /// The order a checkout creates at `at`: awaiting payment, with its first
 /// transition and its pending payment attempt. Times are kept at the
 /// precision both databases store, so this equals a later read.
@@ -161,6 +209,45 @@ mod tests {
     use storekeep_domain::{AppliedDeal, ProductId};
 
     use super::*;
+
+    #[test]
+    fn a_batch_fits_in_arrival_order_and_a_checkout_that_does_not_takes_nothing() {
+        let (shop, other) = (TenantId::new(), TenantId::new());
+        let (a, b, gone) = (VariantId::new(), VariantId::new(), VariantId::new());
+        let seen = |tenant, price, available| StockSeen {
+            tenant,
+            price,
+            available,
+        };
+        let stock = HashMap::from([(a, seen(shop, 100, 5)), (b, seen(shop, 200, 2))]);
+        let checkouts = [
+            (shop, vec![line(a, 100, 3)]),
+            // 3 + 2 + 1 of `a` would be 6 of 5: its `b` line takes nothing.
+            (
+                shop,
+                vec![line(b, 200, 1), line(a, 100, 2), line(a, 100, 1)],
+            ),
+            (shop, vec![line(a, 100, 2), line(b, 200, 2)]),
+            (shop, vec![line(b, 150, 1)]),
+            (other, vec![line(a, 100, 1)]),
+            (shop, vec![line(gone, 100, 1)]),
+            (shop, vec![line(b, 200, 1)]),
+        ];
+
+        let (take, misses) = fit_in_order(
+            checkouts.iter().map(|(t, lines)| (*t, lines.as_slice())),
+            &stock,
+        );
+
+        assert_eq!(
+            misses,
+            [1, 3, 4, 5, 6],
+            "short, repriced, another shop's, gone, short"
+        );
+        assert_eq!(take, BTreeMap::from([(a, 5), (b, 2)]));
+        let none: [(TenantId, &[QuotedLine]); 0] = [];
+        assert_eq!(fit_in_order(none, &stock), (BTreeMap::new(), vec![]));
+    }
 
     fn line(variant: VariantId, price: i64, quantity: i64) -> QuotedLine {
         QuotedLine {
