@@ -9,7 +9,7 @@ use storekeep_test_support::{problem, spawn_app};
 
 use crate::catalog_support::{body, create, product_json};
 use crate::commerce_support::{
-    cart_req, cart_with, checkout, checkout_body, order_of, selling_shop, stock,
+    cart_req, cart_with, checkout, checkout_body, checkout_request, order_of, selling_shop, stock,
 };
 use crate::identity::{admin, customer_token, register};
 
@@ -695,15 +695,7 @@ fn racing_checkout(
     key: &str,
     email: &str,
 ) -> tokio::task::JoinHandle<(u16, bool, Value)> {
-    let request = cart_req(
-        app,
-        slug,
-        token,
-        Method::POST,
-        &format!("/api/v1/store/carts/{cart}/checkout"),
-    )
-    .header("idempotency-key", key)
-    .json(&checkout_body(email));
+    let request = checkout_request(app, slug, cart, token, key, &checkout_body(email));
     tokio::spawn(async move {
         let resp = request.send().await.unwrap();
         let status = resp.status().as_u16();

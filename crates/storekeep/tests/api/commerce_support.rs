@@ -125,6 +125,21 @@ pub async fn checkout(
     key: &str,
     body: &Value,
 ) -> reqwest::Response {
+    checkout_request(app, slug, cart, token, key, body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The request [`checkout`] sends, to send later (or from another task).
+pub fn checkout_request(
+    app: &TestApp,
+    slug: &str,
+    cart: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::RequestBuilder {
     cart_req(
         app,
         slug,
@@ -134,9 +149,6 @@ pub async fn checkout(
     )
     .header("idempotency-key", key)
     .json(body)
-    .send()
-    .await
-    .unwrap()
 }
 
 /// Checks out a fresh cart of `qty` units and returns the order (201).
