@@ -225,7 +225,8 @@ pub fn sold_lines(rows: Vec<SoldLineRow>) -> HashMap<OrderLineId, SoldLine> {
 }
 
 /// The lines, transitions, payments and refunds of some orders, each
-/// order's in the order they happened (read with one query per table).
+/// order's in the order they happened (on SQLite read with one query per
+/// table; PostgreSQL reads them with their orders in one statement).
 #[derive(Default)]
 pub struct OrderParts {
     pub lines: Vec<LineRow>,

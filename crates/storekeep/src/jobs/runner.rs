@@ -142,6 +142,11 @@ impl Runner {
         // May claim now: woken, polled, or the last claim came back full.
         let mut ready = true;
         let mut backlog = false;
+        // Woken (new work, or a worker freed) while a claim was in flight:
+        // that claim may have looked before the new job was committed, so
+        // its coming back short must not put the loop to sleep until the
+        // poll.
+        let mut woken = false;
         let mut stopped = false;
         let mut failures: u32 = 0;
         loop {
@@ -150,6 +155,7 @@ impl Runner {
             if !stopping && ready && claims.is_empty() && free > 0 && (!backlog || free >= batch) {
                 let n = u32::try_from(free).unwrap_or(u32::MAX);
                 if let Ok(permits) = sem.clone().try_acquire_many_owned(n) {
+                    woken = false;
                     claims.spawn(self.clone().claim(queue.clone(), permits));
                 }
             }
@@ -168,7 +174,7 @@ impl Runner {
                         Ok(jobs) => {
                             failures = 0;
                             backlog = jobs.len() == permits.num_permits();
-                            ready = backlog;
+                            ready = backlog || woken;
                             for job in jobs {
                                 let Some(permit) = permits.split(1) else {
                                     break;
@@ -186,7 +192,7 @@ impl Runner {
                     }
                 }
                 () = tokio::time::sleep(self.settings.poll_interval), if claims.is_empty() => ready = true,
-                () = wake.notified() => ready = true,
+                () = wake.notified() => (ready, woken) = (true, true),
                 // A dropped sender stops the loop too.
                 changed = stop.changed(), if !stopping => stopped = changed.is_err(),
             }
