@@ -47,7 +47,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
-use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId, VariantId};
+use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId};
 use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::checkout::{self as rules, StockSeen, fit_in_order};
 use storekeep_store::rules::commerce::order_subject;
@@ -241,10 +241,8 @@ enum Ran {
 
 /// A variant as read under its product's lock.
 struct Stock {
-    tenant: Uuid,
     product: Uuid,
-    price: i64,
-    available: i64,
+    seen: StockSeen,
 }
 
 /// Runs `jobs` as one batch; `Err` means nothing was committed.
@@ -404,34 +402,25 @@ async fn lock_and_read(conn: &mut Conn, variants: &[Uuid]) -> StoreResult<HashMa
             (
                 id,
                 Stock {
-                    tenant,
                     product,
-                    price,
-                    available,
+                    seen: StockSeen {
+                        tenant: TenantId(tenant),
+                        price,
+                        available,
+                    },
                 },
             )
         })
         .collect())
 }
 
-/// Which checkouts fit ([`fit_in_order`], the rule), keyed as this file
-/// binds them.
+/// Which checkouts fit ([`fit_in_order`], the rule), by variant id as
+/// this file binds them.
 fn fit(jobs: &[Job], stock: &HashMap<Uuid, Stock>) -> (BTreeMap<Uuid, i64>, Vec<usize>) {
-    let seen: HashMap<VariantId, StockSeen> = stock
-        .iter()
-        .map(|(v, s)| {
-            let seen = StockSeen {
-                tenant: TenantId(s.tenant),
-                price: s.price,
-                available: s.available,
-            };
-            (VariantId(*v), seen)
-        })
-        .collect();
     let checkouts = jobs
         .iter()
         .map(|job| (job.tenant, job.order.quote.lines.as_slice()));
-    let (take, misses) = fit_in_order(checkouts, &seen);
+    let (take, misses) = fit_in_order(checkouts, |v| stock.get(&v.0).map(|s| s.seen));
     (
         take.into_iter().map(|(v, units)| (v.0, units)).collect(),
         misses,
@@ -449,7 +438,7 @@ async fn reserve(
 ) -> StoreResult<()> {
     let ids: Vec<Uuid> = take.keys().copied().collect();
     let units: Vec<i64> = take.values().copied().collect();
-    let prices: Vec<i64> = ids.iter().map(|v| stock[v].price).collect();
+    let prices: Vec<i64> = ids.iter().map(|v| stock[v].seen.price).collect();
     let reserved: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE variants v SET reserved = v.reserved + u.units \
          FROM unnest($1::uuid[], $2::int8[], $3::int8[]) AS u (id, units, price) \

@@ -5,7 +5,7 @@
 //! line so a refusal names them all, and refuse a changed price before a
 //! shortage: a changed price makes the whole quote stale.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use storekeep_domain::{
@@ -132,10 +132,11 @@ pub struct StockSeen {
 /// before it that fit take. A checkout that does not fit takes nothing.
 /// Returns the units to reserve per variant, by id, and the positions of
 /// the checkouts that do not fit (a batch sets them aside; run alone,
-/// [`Misses`] explains their refusal).
+/// [`Misses`] explains their refusal). `stock` answers what was read of
+/// a variant (`None`: not read, gone).
 pub fn fit_in_order<'a>(
     checkouts: impl IntoIterator<Item = (TenantId, &'a [QuotedLine])>,
-    stock: &HashMap<VariantId, StockSeen>,
+    stock: impl Fn(VariantId) -> Option<StockSeen>,
 ) -> (BTreeMap<VariantId, i64>, Vec<usize>) {
     let mut take: BTreeMap<VariantId, i64> = BTreeMap::new();
     let mut misses = Vec::new();
@@ -146,7 +147,7 @@ pub fn fit_in_order<'a>(
             let units = take.get(&v).copied().unwrap_or(0)
                 + mine.get(&v).copied().unwrap_or(0)
                 + line.quantity;
-            let fits = stock.get(&v).is_some_and(|s| {
+            let fits = stock(v).is_some_and(|s| {
                 s.tenant == tenant && s.price == line.unit_price && units <= s.available
             });
             if !fits {
@@ -219,7 +220,8 @@ mod tests {
             price,
             available,
         };
-        let stock = HashMap::from([(a, seen(shop, 100, 5)), (b, seen(shop, 200, 2))]);
+        let stock =
+            std::collections::HashMap::from([(a, seen(shop, 100, 5)), (b, seen(shop, 200, 2))]);
         let checkouts = [
             (shop, vec![line(a, 100, 3)]),
             // 3 + 2 + 1 of `a` would be 6 of 5: its `b` line takes nothing.
@@ -234,9 +236,10 @@ mod tests {
             (shop, vec![line(b, 200, 1)]),
         ];
 
+        let look = |v| stock.get(&v).copied();
         let (take, misses) = fit_in_order(
             checkouts.iter().map(|(t, lines)| (*t, lines.as_slice())),
-            &stock,
+            look,
         );
 
         assert_eq!(
@@ -246,7 +249,7 @@ mod tests {
         );
         assert_eq!(take, BTreeMap::from([(a, 5), (b, 2)]));
         let none: [(TenantId, &[QuotedLine]); 0] = [];
-        assert_eq!(fit_in_order(none, &stock), (BTreeMap::new(), vec![]));
+        assert_eq!(fit_in_order(none, look), (BTreeMap::new(), vec![]));
     }
 
     fn line(variant: VariantId, price: i64, quantity: i64) -> QuotedLine {
