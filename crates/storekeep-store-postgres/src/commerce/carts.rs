@@ -18,6 +18,7 @@ use storekeep_store_sql::commerce::{
     CART_COLUMNS, CartItemRow, CartRow, DEAL_COLUMNS, DealRow, SaleVariantRow,
 };
 
+use super::json_rows;
 use crate::commerce::deals::deals_live;
 use crate::error::other;
 use crate::run::RUN;
@@ -27,10 +28,13 @@ use storekeep_store_sql::stmt::Stmt;
 /// The cart `$2` of shop `$1` with its lines as a JSON array, in the
 /// order they were added; `{extra}` adds columns.
 fn cart_with(extra: &str) -> String {
+    let items = json_rows(
+        "SELECT id, variant_id, quantity, rental_plan_id, rental_term, created_at \
+         FROM cart_items WHERE cart_id = c.id",
+        "x.created_at, x.id",
+    );
     format!(
-        "SELECT {CART_COLUMNS}, (SELECT coalesce(json_agg(x ORDER BY x.created_at, x.id), \
-         '[]') FROM (SELECT id, variant_id, quantity, rental_plan_id, rental_term, \
-         created_at FROM cart_items WHERE cart_id = c.id) x) AS items{extra} \
+        "SELECT {CART_COLUMNS}, {items} AS items{extra} \
          FROM carts c WHERE c.tenant_id = $1 AND c.id = $2"
     )
 }
@@ -77,16 +81,24 @@ pub(crate) async fn cart_to_price(
     at: DateTime<Utc>,
 ) -> StoreResult<CartToPrice> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
-        cart_with(&format!(
-            ", (SELECT coalesce(json_agg(x), '[]') FROM (SELECT s.* FROM cart_items ci \
-             CROSS JOIN LATERAL (SELECT {SALE_VARIANT_COLUMNS} FROM variants v \
-             JOIN products p ON p.id = v.product_id \
-             WHERE v.id = ci.variant_id AND v.tenant_id = $1 LIMIT 1) s \
-             WHERE ci.cart_id = c.id) x) AS variants, \
-             (SELECT coalesce(json_agg(x ORDER BY x.id), '[]') FROM (SELECT {DEAL_COLUMNS} \
-             FROM deals WHERE {}) x) AS deals",
-            deals_live("$3", "$3")
-        ))
+        let variants = json_rows(
+            &format!(
+                "SELECT s.* FROM cart_items ci CROSS JOIN LATERAL \
+                 (SELECT {SALE_VARIANT_COLUMNS} FROM variants v \
+                 JOIN products p ON p.id = v.product_id \
+                 WHERE v.id = ci.variant_id AND v.tenant_id = $1 LIMIT 1) s \
+                 WHERE ci.cart_id = c.id"
+            ),
+            "",
+        );
+        let deals = json_rows(
+            &format!(
+                "SELECT {DEAL_COLUMNS} FROM deals WHERE {}",
+                deals_live("$3", "$3")
+            ),
+            "x.id",
+        );
+        cart_with(&format!(", {variants} AS variants, {deals} AS deals"))
     });
     let row: Option<CartToPriceRow> = sqlx::query_as(&SQL)
         .bind(tenant.0)

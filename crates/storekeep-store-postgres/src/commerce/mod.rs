@@ -47,6 +47,20 @@ const UNIQUES: &[(&str, &str)] = &[
     ("payments_reference_key", "reference"),
 ];
 
+/// The rows of `select` as one JSON array (`[]` when none), in
+/// `order_by` (over its columns as `x.…`; empty: any order): how a read
+/// returns a parent's children in the parent's own row, so that the whole
+/// read is one statement (ARCHITECTURE.md, "On PostgreSQL, a read behind
+/// one answer is one statement"). Decoded with `Json<Vec<Row>>`.
+pub(crate) fn json_rows(select: &str, order_by: &str) -> String {
+    let order_by = if order_by.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {order_by}")
+    };
+    format!("(SELECT coalesce(json_agg(x{order_by}), '[]') FROM ({select}) x)")
+}
+
 fn map_err(e: sqlx::Error) -> StoreError {
     error::map(e, UNIQUES)
 }

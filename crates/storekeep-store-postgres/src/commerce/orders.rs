@@ -21,6 +21,7 @@ use storekeep_store_sql::commerce::{
 };
 use uuid::Uuid;
 
+use super::json_rows;
 use crate::catalog::{record_ledger, refresh_summary};
 use crate::error::other;
 use crate::run::RUN;
@@ -86,9 +87,9 @@ pub(crate) async fn lock_products_of(
 /// (an order email's read was seven: `BEGIN`, five queries, `COMMIT`).
 fn with_parts(from: &str) -> String {
     let part = |columns: &str, table: &str, order_by: &str| {
-        format!(
-            "(SELECT coalesce(json_agg(x ORDER BY {order_by}), '[]') FROM \
-             (SELECT {columns} FROM {table} WHERE order_id = o.id) x)"
+        json_rows(
+            &format!("SELECT {columns} FROM {table} WHERE order_id = o.id"),
+            order_by,
         )
     };
     format!(
