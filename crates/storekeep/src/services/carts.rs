@@ -216,11 +216,8 @@ pub async fn open_to_price(
 ) -> ServiceResult<ToPrice> {
     let now = storekeep_store::now();
     let read = state.store.cart_to_price(tenant.id, id, now).await?;
-    if !access.allows(&read.cart.token_hash, read.cart.customer_id) {
-        return Err(StoreError::NotFound("cart").into());
-    }
     Ok(ToPrice {
-        cart: read.cart,
+        cart: opened(read.cart, access)?,
         variants: read.variants,
         deals: read.deals,
         now,
@@ -435,7 +432,11 @@ pub async fn open(
     id: CartId,
     access: &CartAccess,
 ) -> ServiceResult<Cart> {
-    let cart = state.store.cart(tenant.id, id).await?;
+    opened(state.store.cart(tenant.id, id).await?, access)
+}
+
+/// `cart` if `access` opens it; to anyone else it does not exist.
+fn opened(cart: Cart, access: &CartAccess) -> ServiceResult<Cart> {
     if access.allows(&cart.token_hash, cart.customer_id) {
         Ok(cart)
     } else {
