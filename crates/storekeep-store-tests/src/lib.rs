@@ -67,6 +67,30 @@ impl TestStore {
         }
     }
 
+    /// The same database, with fresh statistics (`ANALYZE`, as autovacuum
+    /// keeps them), through a store whose sessions plan every prepared
+    /// statement generically (`plan_cache_mode = force_generic_plan`), as
+    /// PostgreSQL may from a statement's sixth run on a connection: what a
+    /// long-lived node's connections run, and a fresh test's do not. On
+    /// SQLite, which has no such plans, the store itself.
+    pub async fn generic_plans(&self) -> Arc<dyn Store> {
+        if !on_postgres() {
+            return self.store.clone();
+        }
+        let mut conn = PgConnection::connect(&self.url).await.unwrap();
+        sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        let url = format!(
+            "{}{sep}options[plan_cache_mode]=force_generic_plan",
+            self.url
+        );
+        Arc::new(
+            PgStore::connect(&url, pool())
+                .await
+                .expect("connecting to the test database"),
+        )
+    }
+
     /// Makes the image's row look as one written before image variants
     /// existed (the migration's default: no list at all).
     pub async fn forget_variants(&self, image: impl std::fmt::Display) {

@@ -107,9 +107,12 @@ const TAKE_PENDING: &str = "UPDATE outbox_events SET dispatched_at = $2 \
      WHERE dispatched_at IS NULL AND id IN (SELECT id FROM outbox_events \
      WHERE dispatched_at IS NULL ORDER BY id LIMIT $1) \
      RETURNING id, tenant_id, topic";
+/// The events are picked by an `ARRAY(…)` sub-select, run once: a locking
+/// sub-select under `id IN (…)` may be run again for each row scanned and
+/// take more than `$1` (as the jobs' claim did, `jobs::CLAIM_LOCKED`).
 const TAKE_PENDING_LOCKED: &str = "UPDATE outbox_events SET dispatched_at = $2 \
-     WHERE dispatched_at IS NULL AND id IN (SELECT id FROM outbox_events \
-     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     WHERE dispatched_at IS NULL AND id = ANY(ARRAY(SELECT id FROM outbox_events \
+     WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)) \
      RETURNING id, tenant_id, topic";
 
 #[derive(sqlx::FromRow)]

@@ -163,13 +163,21 @@ const CLAIM: &str = concat!(
 /// once). The jobs themselves were inserted durably.
 /// Halving the durable commits of a job's run doubled no-op jobs/s
 /// (docs/benchmarks.md, "Background jobs").
+///
+/// The jobs are picked by an uncorrelated `ARRAY(…)` sub-select, which
+/// PostgreSQL runs once (an init plan), and updated by primary key. Under
+/// `id IN (…)` the pick could be run again for each row the update scans
+/// (a nested-loop semi-join, which a generic plan chose on a queue of a few
+/// hundred jobs), and each run, skipping the rows the one before had
+/// locked, picked more: a claim of 4 took all 408 due jobs, and a runner
+/// left those beyond its free workers running until their leases ended.
 const CLAIM_LOCKED: &str = concat!(
     "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
      UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = $4, \
      locked_until = $5, locked_by = $6 \
-     WHERE state IN ('available', 'retryable') AND id IN (SELECT id FROM jobs \
+     WHERE state IN ('available', 'retryable') AND id = ANY(ARRAY(SELECT id FROM jobs \
      WHERE queue = $1 AND state IN ('available', 'retryable') AND run_at <= $2 \
-     ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)) \
      AND EXISTS (SELECT 1 FROM relaxed) RETURNING ",
     columns!()
 );

@@ -570,3 +570,41 @@ async fn batches_written_at_once_complete_every_job_once() {
         assert_eq!(done.lease_token, None);
     }
 }
+
+#[tokio::test]
+async fn a_claim_takes_at_most_its_limit_whatever_plan_postgresql_picks() {
+    let db = connect().await;
+    let store = &*db.store;
+    // A queue as a node's looks most of the time: a history of completed
+    // jobs (kept for days) and none due, which is what its statistics say
+    // (autovacuum analyzes it then)...
+    let jobs: Vec<NewJob> = (0..1000).map(|_| job("many")).collect();
+    for chunk in jobs.chunks(500) {
+        store.enqueue_many(chunk).await.unwrap();
+    }
+    for _ in 0..10 {
+        let got = store.claim("default", 100, LEASE, "w0").await.unwrap();
+        let done: Vec<_> = got.iter().map(|j| (j.id, j.lease_token.unwrap())).collect();
+        assert!(
+            store
+                .complete_many(&done)
+                .await
+                .unwrap()
+                .iter()
+                .all(|ok| *ok)
+        );
+    }
+    let generic = db.generic_plans().await;
+    // ... until a burst. Planned for the one due job the statistics
+    // promised, the claim's pick once ran again for each job it updated,
+    // and a claim of 4 took every due job.
+    let burst: Vec<NewJob> = (0..400).map(|_| job("burst")).collect();
+    store.enqueue_many(&burst).await.unwrap();
+    for round in 0..5 {
+        let got = generic.claim("default", 4, LEASE, "w1").await.unwrap();
+        assert_eq!(got.len(), 4, "claim {round}");
+    }
+    let stats = generic.job_stats(now()).await.unwrap();
+    let default = stats.iter().find(|s| s.queue == "default").unwrap();
+    assert_eq!((default.ready, default.running), (380, 20));
+}
