@@ -1,8 +1,9 @@
 //! [`Runner`]: the poll loop of each queue, the job's lease and heartbeat,
 //! settling the outcome, the rescuer, periodic jobs and the queue figures.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -117,17 +118,29 @@ impl Runner {
         }
     }
 
-    /// Claims while workers are free. With a backlog (the last claim filled
-    /// every worker it asked for), it waits until a quarter of the workers
-    /// are free and claims them in one statement, instead of one claim per
-    /// finished job: a claim is a write, and a busy queue then costs about
-    /// one write per job besides its own settling.
+    /// Claims while workers are free, and runs what it claimed. With a
+    /// backlog (the last claim filled all it asked for), it waits until a
+    /// quarter of the workers are free and claims them in one statement,
+    /// instead of one claim per finished job: a claim is a write, and a
+    /// busy queue then costs about one write per job besides its own
+    /// settling.
     ///
-    /// A claim reserves the free workers' permits before it is sent, so no
-    /// more handlers than `concurrency` ever run. One claim is outstanding
-    /// at a time: several in flight on PostgreSQL (`SKIP LOCKED` lets them
-    /// pass each other) measured worse, more commits per job
-    /// (docs/benchmarks.md, "Background jobs").
+    /// A queue whose jobs are short also claims ahead: up to as many
+    /// jobs as its workers get through in [`AHEAD_HORIZON`] (at most twice
+    /// its concurrency), held until a worker is free. A busy queue of
+    /// short jobs (order emails) then claims several at a time where it
+    /// claimed one, and a claim of five costs PostgreSQL about a third of
+    /// five claims of one (docs/benchmarks.md, "Background jobs"). A queue
+    /// of long jobs (backups) claims nothing ahead, so no job waits behind
+    /// one and no other node's free worker is kept from it. Jobs held
+    /// ahead are handed back when the runner stops, and a crash leaves
+    /// them to the rescuer, as it does the running ones.
+    ///
+    /// No more handlers than `concurrency` ever run (a job starts on a
+    /// worker's permit). One claim is outstanding at a time: several in
+    /// flight on PostgreSQL (`SKIP LOCKED` lets them pass each other)
+    /// measured worse, more commits per job (docs/benchmarks.md,
+    /// "Background jobs").
     async fn queue_loop(
         self: Arc<Self>,
         queue: String,
@@ -137,8 +150,9 @@ impl Runner {
         mut stop: watch::Receiver<bool>,
     ) {
         let wake = self.queue.notify(&queue);
-        let batch = (concurrency / 4).max(1);
-        let mut claims: JoinSet<Claimed> = JoinSet::new();
+        let pace = Arc::new(Pace::default());
+        let mut claims: JoinSet<(StoreResult<Vec<Job>>, usize)> = JoinSet::new();
+        let mut held: VecDeque<Job> = VecDeque::new();
         // May claim now: woken, polled, or the last claim came back full.
         let mut ready = true;
         let mut backlog = false;
@@ -151,36 +165,60 @@ impl Runner {
         let mut failures: u32 = 0;
         loop {
             let stopping = stopped || *stop.borrow();
-            let free = sem.available_permits();
-            if !stopping && ready && claims.is_empty() && free > 0 && (!backlog || free >= batch) {
-                let n = u32::try_from(free).unwrap_or(u32::MAX);
-                if let Ok(permits) = sem.clone().try_acquire_many_owned(n) {
-                    woken = false;
-                    claims.spawn(self.clone().claim(queue.clone(), permits));
+            if held
+                .front()
+                .is_some_and(|j| self.held_until(j) <= Instant::now())
+            {
+                // The workers are slower than the pace said (a long job
+                // among short ones): hand back what is held while its
+                // leases are young, and claim nothing ahead until a job
+                // has finished and set the pace again.
+                pace.reset();
+                self.hand_back(held.drain(..)).await;
+            }
+            while !stopping && !held.is_empty() {
+                let Ok(permit) = sem.clone().try_acquire_owned() else {
+                    break;
+                };
+                if let Some(job) = held.pop_front() {
+                    let slot = (permit, wake.clone());
+                    handlers.spawn(self.clone().execute(job, slot, pace.clone()));
                 }
             }
+            let ahead = pace.ahead(concurrency);
+            let running = concurrency - sem.available_permits();
+            let room = (concurrency + ahead).saturating_sub(running + held.len());
+            let enough = if backlog {
+                (concurrency / 4).max(ahead / 2).max(1)
+            } else {
+                1
+            };
+            if !stopping && ready && claims.is_empty() && room >= enough {
+                woken = false;
+                claims.spawn(self.clone().claim(queue.clone(), room));
+            }
+            let stale = held
+                .front()
+                .map_or_else(Instant::now, |j| self.held_until(j));
             if stopping && claims.is_empty() {
-                // A claim in flight was waited for: its jobs run (within
-                // the grace period), none is left claimed.
+                // Jobs claimed ahead and not started go back to the queue
+                // (for another node, or this one's next start) at once,
+                // not when their leases run out.
+                self.hand_back(held.drain(..)).await;
                 return;
             }
             tokio::select! {
                 Some(joined) = claims.join_next(), if !claims.is_empty() => {
-                    let Ok((got, mut permits)) = joined else {
+                    let Ok((got, asked)) = joined else {
                         ready = false;
                         continue;
                     };
                     match got {
                         Ok(jobs) => {
                             failures = 0;
-                            backlog = jobs.len() == permits.num_permits();
+                            backlog = jobs.len() == asked;
                             ready = backlog || woken;
-                            for job in jobs {
-                                let Some(permit) = permits.split(1) else {
-                                    break;
-                                };
-                                handlers.spawn(self.clone().execute(job, permit, wake.clone()));
-                            }
+                            held.extend(jobs);
                         }
                         Err(e) => {
                             (backlog, ready) = (false, false);
@@ -192,6 +230,7 @@ impl Runner {
                     }
                 }
                 () = tokio::time::sleep(self.settings.poll_interval), if claims.is_empty() => ready = true,
+                () = tokio::time::sleep_until(stale.into()), if !held.is_empty() => {}
                 () = wake.notified() => (ready, woken) = (true, true),
                 // A dropped sender stops the loop too.
                 changed = stop.changed(), if !stopping => stopped = changed.is_err(),
@@ -199,29 +238,54 @@ impl Runner {
         }
     }
 
-    /// One claim for as many jobs as `permits` holds; the permits come back
-    /// with the jobs (those not used are freed when dropped).
-    async fn claim(self: Arc<Self>, queue: String, permits: OwnedSemaphorePermit) -> Claimed {
-        let limit = i64::try_from(permits.num_permits()).unwrap_or(i64::MAX);
+    /// One claim for up to `limit` jobs; `limit` comes back with them.
+    async fn claim(self: Arc<Self>, queue: String, limit: usize) -> (StoreResult<Vec<Job>>, usize) {
+        let n = i64::try_from(limit).unwrap_or(i64::MAX);
         let got = self
             .store
-            .claim(&queue, limit, self.settings.lease, &self.worker)
+            .claim(&queue, n, self.settings.lease, &self.worker)
             .await;
-        (got, permits)
+        (got, limit)
     }
 
-    async fn execute(self: Arc<Self>, job: Job, permit: OwnedSemaphorePermit, done: Arc<Notify>) {
+    /// Until when a job claimed ahead may wait for a worker: while two
+    /// thirds of its lease are left, so that it is still leased when its
+    /// handler's first heartbeat comes, a third of a lease after the start.
+    fn held_until(&self, job: &Job) -> Instant {
+        let lease = self.settings.lease;
+        let left = job
+            .locked_until
+            .and_then(|until| (until - now()).to_std().ok())
+            .unwrap_or(Duration::ZERO);
+        Instant::now() + left.saturating_sub(lease * 2 / 3)
+    }
+
+    /// Gives claimed jobs that never started back to their queue, as if
+    /// they had not been claimed (`snooze` until now: available, the
+    /// attempt not counted).
+    async fn hand_back(&self, jobs: impl Iterator<Item = Job>) {
+        for job in jobs {
+            let Some(token) = job.lease_token else {
+                continue;
+            };
+            if let Err(e) = self.store.snooze(job.id, token, now()).await {
+                tracing::warn!(error = %e, job.id = %job.id, "jobs: handing back a job claimed ahead failed; its lease will be rescued");
+            }
+        }
+    }
+
+    async fn execute(self: Arc<Self>, job: Job, slot: Slot, pace: Arc<Pace>) {
         let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind);
-        let mut slot = Some((permit, done));
+        let mut slot = Some(slot);
         // Tracing off: one atomic load, no span.
         let trace = crate::traces::tracer().map(|t| crate::traces::start_job(t, &job));
         let run = async {
             let started = Instant::now();
-            match self.run_handler(&job, trace.as_ref()).await {
-                Some(outcome) => {
-                    self.settle(&job, outcome, started.elapsed(), &mut slot)
-                        .await
-                }
+            let outcome = self.run_handler(&job, trace.as_ref()).await;
+            let took = started.elapsed();
+            pace.record(took);
+            match outcome {
+                Some(outcome) => self.settle(&job, outcome, took, &mut slot).await,
                 None => "lease_lost",
             }
         }
@@ -435,7 +499,45 @@ impl Runner {
 }
 
 /// A claim's jobs and the workers' permits it reserved.
-type Claimed = (StoreResult<Vec<Job>>, OwnedSemaphorePermit);
+/// How far ahead a queue of short jobs claims: as many jobs as its
+/// workers get through in this time.
+const AHEAD_HORIZON: Duration = Duration::from_millis(50);
+
+/// How long a queue's handlers take, smoothed over the last few runs
+/// (microseconds; 0 until one has run), and from it how many jobs the
+/// queue claims ahead.
+#[derive(Default)]
+struct Pace(AtomicU64);
+
+impl Pace {
+    /// Forgets the pace: nothing is claimed ahead until a job has run.
+    fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
+    fn record(&self, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let was = self.0.load(Ordering::Relaxed);
+        let now = if was == 0 { us } else { was - was / 8 + us / 8 };
+        self.0.store(now.max(1), Ordering::Relaxed);
+    }
+
+    /// Jobs to hold beyond `concurrency` running ones: what the workers
+    /// get through in [`AHEAD_HORIZON`] at this pace, at most twice
+    /// `concurrency`; none before a job has run.
+    fn ahead(&self, concurrency: usize) -> usize {
+        let us = self.0.load(Ordering::Relaxed);
+        if us == 0 {
+            return 0;
+        }
+        let horizon = u64::try_from(AHEAD_HORIZON.as_micros()).unwrap_or(u64::MAX);
+        let workers = u64::try_from(concurrency).unwrap_or(u64::MAX);
+        let fits = horizon.saturating_mul(workers) / us;
+        usize::try_from(fits)
+            .unwrap_or(usize::MAX)
+            .min(concurrency.saturating_mul(2))
+    }
+}
 
 /// A worker's permit and the wake-up of its queue's claim loop.
 type Slot = (OwnedSemaphorePermit, Arc<Notify>);

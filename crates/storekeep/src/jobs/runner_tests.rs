@@ -478,3 +478,115 @@ async fn a_trickle_of_jobs_runs_on_each_enqueues_wake_up_not_the_poll() {
     assert_eq!(handler.calls(), 201);
     running.stop().await;
 }
+
+#[test]
+fn a_queue_claims_ahead_what_its_workers_get_through_in_the_horizon() {
+    let pace = Pace::default();
+    assert_eq!(pace.ahead(4), 0, "nothing ahead before a job has run");
+    pace.record(Duration::from_millis(2));
+    assert_eq!(
+        pace.ahead(4),
+        8,
+        "short jobs: at most twice the concurrency"
+    );
+    let slower = Pace::default();
+    slower.record(Duration::from_millis(40));
+    assert_eq!(slower.ahead(4), 5, "4 workers get through 5 in 50 ms");
+    for _ in 0..40 {
+        pace.record(Duration::from_secs(2));
+    }
+    assert_eq!(pace.ahead(4), 0, "long jobs: nothing ahead");
+    slower.reset();
+    assert_eq!(slower.ahead(4), 0, "a forgotten pace: nothing ahead");
+}
+
+/// Three quick jobs (they set the queue's pace), a slow one, three quick
+/// ones, enqueued in that order on a queue of one worker.
+async fn quick_slow_quick(
+    db: &Db,
+    lease: Duration,
+    slow_for: Duration,
+) -> (Vec<JobId>, Scripted, Scripted, Running) {
+    let kinds = ["quick", "quick", "quick", "slow", "quick", "quick", "quick"];
+    let ids = db.store.enqueue_many(&kinds.map(job)).await.unwrap();
+    let quick = Scripted::new(vec![Ok(())]);
+    let slow = Scripted::new(vec![Ok(())]).sleeping(slow_for);
+    let one = JobSettings {
+        queues: vec![("default".into(), 1)],
+        lease,
+        ..settings()
+    };
+    let (q2, s2) = (quick.clone(), slow.clone());
+    let (_queue, running) = start(&db.store, one, |r| {
+        r.register("quick", q2);
+        r.register("slow", s2);
+    });
+    (ids, quick, slow, running)
+}
+
+#[tokio::test]
+async fn a_queue_of_short_jobs_claims_ahead_and_a_stop_hands_those_back() {
+    let db = db().await;
+    let (ids, quick, slow, running) =
+        quick_slow_quick(&db, Duration::from_secs(60), Duration::from_millis(1500)).await;
+
+    // The slow job runs on the one worker; the next quick one is claimed
+    // ahead of it, and never more than twice the concurrency.
+    wait_for(&db.store, ids[3], |j| j.state == JobState::Running).await;
+    wait_for(&db.store, ids[4], |j| j.state == JobState::Running).await;
+    assert_eq!((quick.calls(), slow.calls()), (3, 1), "held, not run");
+    assert_eq!(
+        db.store.job(None, ids[6]).await.unwrap().state,
+        JobState::Available,
+        "at most two claimed ahead of one worker"
+    );
+
+    running.stop().await;
+
+    // The slow job finished within the grace period; those claimed ahead
+    // are back in the queue at once, as if never claimed.
+    assert_eq!(
+        db.store.job(None, ids[3]).await.unwrap().state,
+        JobState::Completed
+    );
+    for id in &ids[4..] {
+        let j = db.store.job(None, *id).await.unwrap();
+        assert_eq!((j.state, j.attempt), (JobState::Available, 0), "job {id}");
+        assert!(j.errors.is_empty(), "job {id}");
+    }
+    assert_eq!(quick.calls(), 3);
+}
+
+#[tokio::test]
+async fn jobs_claimed_ahead_of_a_long_job_go_back_while_their_leases_are_young() {
+    let db = db().await;
+    // The slow job runs more than twice the lease (its heartbeats keep it);
+    // a job held ahead of it that long would be rescued as abandoned.
+    let (ids, quick, slow, running) =
+        quick_slow_quick(&db, Duration::from_millis(900), Duration::from_millis(2000)).await;
+
+    wait_for(&db.store, ids[4], |j| j.state == JobState::Running).await;
+    // A third of a lease later it is handed back, the attempt not counted,
+    // while the slow job still runs; and nothing is claimed ahead again
+    // until a job has finished.
+    let back = wait_for(&db.store, ids[4], |j| j.state == JobState::Available).await;
+    assert_eq!(back.attempt, 0);
+    assert_eq!(
+        db.store.job(None, ids[3]).await.unwrap().state,
+        JobState::Running
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        db.store.job(None, ids[4]).await.unwrap().state,
+        JobState::Available,
+        "not claimed again behind the slow job"
+    );
+
+    for id in &ids {
+        let j = wait_for(&db.store, *id, |j| j.state == JobState::Completed).await;
+        assert_eq!(j.attempt, 1, "job {id} ran once");
+        assert!(j.errors.is_empty(), "job {id} was never rescued");
+    }
+    assert_eq!((quick.calls(), slow.calls()), (6, 1));
+    running.stop().await;
+}
