@@ -171,12 +171,13 @@ pub struct PoolStats {
 pub struct BatchCounters {
     /// Batches committed.
     pub batches: std::sync::atomic::AtomicU64,
-    /// Checkouts they answered: on PostgreSQL the orders they created, on
-    /// SQLite also the checkouts they refused.
+    /// Checkouts they answered: the orders they created and the checkouts
+    /// they refused (on PostgreSQL those refused by their own lines, from
+    /// the stock a batch read).
     pub batched: std::sync::atomic::AtomicU64,
     /// Checkouts a batch set aside to run alone (PostgreSQL: a key or
-    /// cart taken, a line short or repriced, a second use of a key or
-    /// cart in one batch, a failed batch; SQLite: a batch whose rows could
+    /// cart taken, a line short behind the batch's other checkouts, a
+    /// second use of a key or cart in one batch, a failed batch; SQLite: a batch whose rows could
     /// not be written, retried one checkout at a time).
     pub alone: std::sync::atomic::AtomicU64,
     /// Batches that failed: nothing committed, or (PostgreSQL) a `COMMIT`

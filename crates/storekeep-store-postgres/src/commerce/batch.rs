@@ -23,14 +23,18 @@
 //! Every batch takes its locks in the same order, so two nodes' batches
 //! queue rather than deadlock.
 //!
-//! The batch takes only the outcome it can decide without writing and
-//! undoing: `Created` for every checkout in it. A checkout whose key was
+//! The batch takes only the outcomes it can decide without writing and
+//! undoing: `Created` for every checkout in it, and the refusal of a
+//! checkout whose own lines refuse it against the stock read under its
+//! products' locks (`refused_alone`: sold out, repriced, gone), which is
+//! answered as the batch runs again without it. A checkout whose key was
 //! used before, whose cart is not open or not the shop's, or one of whose
-//! lines is short or repriced, is *set aside*: the batch rolls back and
-//! runs again without it (up to [`ATTEMPTS`] runs), and the set-aside
-//! checkout runs alone after the batch (`checkout::one`), which decides
-//! its outcome exactly as it would have without batches: replay,
-//! `KeyReused`, `CartClosed`, the refusal naming every line. So does every
+//! lines is short only behind the batch's other checkouts (which may yet
+//! fail), is *set aside*: the batch rolls back and runs again without it
+//! (up to [`ATTEMPTS`] runs), and the set-aside checkout runs alone after
+//! the batch (`checkout::one`), which decides its outcome exactly as it
+//! would have without batches: replay, `KeyReused`, `CartClosed`, the
+//! refusal naming every line. So does every
 //! checkout of a batch that fails (a lock wait past the timeout, a broken
 //! constraint, a connection lost at `COMMIT`: its idempotency key then
 //! tells a committed order, answered as created, from one that was not).
@@ -49,7 +53,9 @@ use serde_json::Value;
 use sqlx::PgPool;
 use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId};
 use storekeep_store::commerce::events;
-use storekeep_store::rules::commerce::checkout::{self as rules, StockSeen, fit_in_order};
+use storekeep_store::rules::commerce::checkout::{
+    self as rules, StockSeen, fit_in_order, refused_alone,
+};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{BatchCounters, StoreError, StoreResult, now};
 use tokio::sync::{mpsc, oneshot};
@@ -71,11 +77,10 @@ const ATTEMPTS: usize = 3;
 /// A batch waits at most this long for a row lock (a product held by an
 /// import or a refund, a key held by a retry in flight): every plain
 /// checkout of the node waits behind it. Past it, the batch fails and its
-/// checkouts run alone, each waiting only for its own rows. Under a long
-/// queue for one product (a sold-out product's refusals run alone and
-/// lock it too) batches can fail one after another: the node then
-/// checks out one transaction per checkout, as without batches, 300 ms
-/// later, until the queue drains (`storekeep_checkout_batch_failures_total`).
+/// checkouts run alone, each waiting only for its own rows
+/// (`storekeep_checkout_batch_failures_total`). A sold-out product's queue
+/// of refusals is answered by the batches, not run alone, so it does not
+/// hold the product's lock against them.
 const BEGIN_BATCH: &str = "BEGIN; SET LOCAL lock_timeout = '300ms'";
 
 struct Job {
@@ -166,8 +171,15 @@ async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCo
                 }
                 Ok(Ran::SetAside(set_aside)) => {
                     // Highest index first, so the others stay put.
-                    for i in set_aside.into_iter().rev() {
-                        alone.push(jobs.remove(i));
+                    for (i, refusal) in set_aside.into_iter().rev() {
+                        let job = jobs.remove(i);
+                        match refusal {
+                            Some(refused) => {
+                                BatchCounters::add(&counters.batched, 1);
+                                let _ = job.reply.send(Ok(refused));
+                            }
+                            None => alone.push(job),
+                        }
                     }
                 }
                 Ok(Ran::CommitLost(e)) => {
@@ -231,9 +243,10 @@ fn second_uses(jobs: &mut Vec<Job>) -> Vec<Job> {
 enum Ran {
     /// Every checkout's order is committed, in the batch's order.
     Committed(Vec<OrderDetail>),
-    /// Nothing was committed; these checkouts (indexes, ascending) must
-    /// run alone, and the rest may run as a batch again.
-    SetAside(Vec<usize>),
+    /// Nothing was committed; these checkouts (indexes, ascending) are
+    /// answered with the refusal beside them, or, with none, must run
+    /// alone; the rest may run as a batch again.
+    SetAside(Vec<(usize, Option<CheckoutOutcome>)>),
     /// `COMMIT` failed without an answer (the connection broke): it may
     /// or may not have committed.
     CommitLost(StoreError),
@@ -253,7 +266,9 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
     let unclaimed = indexes(jobs, |job| !claimed.contains(&job.order.id.0));
     if !unclaimed.is_empty() {
         tx.rollback().await.map_err(other)?;
-        return Ok(Ran::SetAside(unclaimed));
+        return Ok(Ran::SetAside(
+            unclaimed.into_iter().map(|i| (i, None)).collect(),
+        ));
     }
     let mut variants: Vec<Uuid> = jobs
         .iter()
@@ -265,7 +280,19 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
     let (take, misses) = fit(jobs, &stock);
     if !misses.is_empty() {
         tx.rollback().await.map_err(other)?;
-        return Ok(Ran::SetAside(misses));
+        // One that its own lines refuse (sold out, repriced, gone) is
+        // answered now, from what was read under its products' locks; one
+        // that missed only behind the batch's others runs alone, since
+        // those may not commit after all.
+        let look = |v: storekeep_domain::VariantId| stock.get(&v.0).map(|s| s.seen);
+        let set_aside = misses
+            .into_iter()
+            .map(|i| {
+                let job = &jobs[i];
+                (i, refused_alone(job.tenant, &job.order.quote.lines, look))
+            })
+            .collect();
+        return Ok(Ran::SetAside(set_aside));
     }
     reserve(&mut tx, &take, &stock).await?;
     let created: Vec<OrderDetail> = jobs

@@ -163,6 +163,38 @@ pub fn fit_in_order<'a>(
     (take, misses)
 }
 
+/// The refusal one checkout gets from its own lines against the stock
+/// read, whatever other checkouts take: what [`Misses`] would say of it
+/// reserved alone at that moment (its lines in variant order, each against
+/// what its earlier lines of the variant left; a variant gone or another
+/// shop's is short of all its units). `None`: it fits by itself. A batch
+/// answers such a checkout at once, under the same locks its read was made
+/// under, instead of setting it aside to run alone: alone it would only be
+/// refused the same, holding its products' locks to learn it (a sold-out
+/// product's queue of refusals).
+pub fn refused_alone(
+    tenant: TenantId,
+    lines: &[QuotedLine],
+    stock: impl Fn(VariantId) -> Option<StockSeen>,
+) -> Option<CheckoutOutcome> {
+    let mut left: BTreeMap<VariantId, i64> = BTreeMap::new();
+    let mut misses = Misses::default();
+    for i in reservation_order(lines) {
+        let line = &lines[i];
+        let Some(seen) = stock(line.variant_id).filter(|s| s.tenant == tenant) else {
+            misses.add(line, None);
+            continue;
+        };
+        let available = *left.entry(line.variant_id).or_insert(seen.available);
+        if seen.price == line.unit_price && line.quantity <= available {
+            left.insert(line.variant_id, available - line.quantity);
+        } else {
+            misses.add(line, Some((seen.price, available)));
+        }
+    }
+    misses.refusal()
+}
+
 /// The order a checkout creates at `at`: awaiting payment, with its first
 /// transition and its pending payment attempt. Times are kept at the
 /// precision both databases store, so this equals a later read.
@@ -250,6 +282,66 @@ mod tests {
         assert_eq!(take, BTreeMap::from([(a, 5), (b, 2)]));
         let none: [(TenantId, &[QuotedLine]); 0] = [];
         assert_eq!(fit_in_order(none, look), (BTreeMap::new(), vec![]));
+    }
+
+    #[test]
+    fn a_checkout_refused_by_its_own_lines_gets_the_refusal_it_would_get_alone() {
+        let (shop, other) = (TenantId::new(), TenantId::new());
+        let (a, b, c, gone) = (
+            VariantId::new(),
+            VariantId::new(),
+            VariantId::new(),
+            VariantId::new(),
+        );
+        let seen = |tenant, price, available| StockSeen {
+            tenant,
+            price,
+            available,
+        };
+        let stock = std::collections::HashMap::from([
+            (a, seen(shop, 100, 3)),
+            (b, seen(shop, 200, 0)),
+            (c, seen(other, 100, 9)),
+        ]);
+        let look = |v| stock.get(&v).copied();
+        let short = |outcome: Option<CheckoutOutcome>| match outcome {
+            Some(CheckoutOutcome::ShortOfStock(s)) => {
+                let mut s: Vec<_> = s
+                    .into_iter()
+                    .map(|m| (m.variant_id, m.requested, m.available))
+                    .collect();
+                s.sort_unstable();
+                s
+            }
+            other => panic!("expected a shortage, got {other:?}"),
+        };
+
+        assert!(refused_alone(shop, &[line(a, 100, 3)], look).is_none());
+        // Its own two lines of `a`: 2, then 2 of the 1 left.
+        assert_eq!(
+            short(refused_alone(
+                shop,
+                &[line(a, 100, 2), line(a, 100, 2)],
+                look
+            )),
+            vec![(a, 2, 1)]
+        );
+        // Sold out, gone, another shop's: every line named, short of all.
+        let mut want = vec![(b, 1, 0), (gone, 1, 0), (c, 1, 0)];
+        want.sort_unstable();
+        assert_eq!(
+            short(refused_alone(
+                shop,
+                &[line(b, 200, 1), line(gone, 100, 1), line(c, 100, 1)],
+                look
+            )),
+            want
+        );
+        // A changed price refuses before a shortage.
+        match refused_alone(shop, &[line(a, 90, 1), line(b, 200, 1)], look) {
+            Some(CheckoutOutcome::PriceChanged(v)) => assert_eq!(v, vec![a]),
+            other => panic!("expected a changed price, got {other:?}"),
+        }
     }
 
     fn line(variant: VariantId, price: i64, quantity: i64) -> QuotedLine {
