@@ -171,11 +171,15 @@ const CLAIM: &str = concat!(
 /// hundred jobs), and each run, skipping the rows the one before had
 /// locked, picked more: a claim of 4 took all 408 due jobs, and a runner
 /// left those beyond its free workers running until their leases ended.
+/// The update does not test `state` again: the pick locked each row after
+/// checking its latest version, and a second test made the generic plan
+/// walk the due jobs' index instead (396 rows filtered out for 4, against
+/// 24 buffers by primary key).
 const CLAIM_LOCKED: &str = concat!(
     "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
      UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = $4, \
      locked_until = $5, locked_by = $6 \
-     WHERE state IN ('available', 'retryable') AND id = ANY(ARRAY(SELECT id FROM jobs \
+     WHERE id = ANY(ARRAY(SELECT id FROM jobs \
      WHERE queue = $1 AND state IN ('available', 'retryable') AND run_at <= $2 \
      ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)) \
      AND EXISTS (SELECT 1 FROM relaxed) RETURNING ",

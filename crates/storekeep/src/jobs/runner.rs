@@ -119,11 +119,11 @@ impl Runner {
     }
 
     /// Claims while workers are free, and runs what it claimed. With a
-    /// backlog (the last claim filled all it asked for), it waits until a
-    /// quarter of the workers are free and claims them in one statement,
-    /// instead of one claim per finished job: a claim is a write, and a
-    /// busy queue then costs about one write per job besides its own
-    /// settling.
+    /// backlog (the last claim filled all it asked for), it waits until
+    /// there is room for a group (a quarter of the workers, or half of
+    /// what it holds ahead) and claims it in one statement, instead of one
+    /// claim per finished job: a claim is a write, and a busy queue then
+    /// costs less than one write per job besides its own settling.
     ///
     /// A queue whose jobs are short also claims ahead: up to as many
     /// jobs as its workers get through in [`AHEAD_HORIZON`] (at most twice
@@ -133,8 +133,11 @@ impl Runner {
     /// five claims of one (docs/benchmarks.md, "Background jobs"). A queue
     /// of long jobs (backups) claims nothing ahead, so no job waits behind
     /// one and no other node's free worker is kept from it. Jobs held
-    /// ahead are handed back when the runner stops, and a crash leaves
-    /// them to the rescuer, as it does the running ones.
+    /// ahead are handed back in their place when the runner stops or
+    /// after a sixth of a lease, and a crash leaves them to the rescuer,
+    /// as it does the running ones. A job enqueued meanwhile with a higher
+    /// priority waits behind those held (at most twice the concurrency,
+    /// 50 ms of work at the queue's pace).
     ///
     /// No more handlers than `concurrency` ever run (a job starts on a
     /// worker's permit). One claim is outstanding at a time: several in
@@ -188,8 +191,12 @@ impl Runner {
             let ahead = pace.ahead(concurrency);
             let running = concurrency - sem.available_permits();
             let room = (concurrency + ahead).saturating_sub(running + held.len());
+            // With a backlog, claim in groups: a quarter of the workers,
+            // half of what is held ahead, and at least two when two or
+            // more are (one worker with two ahead would otherwise claim
+            // one job a start, as without claiming ahead).
             let enough = if backlog {
-                (concurrency / 4).max(ahead / 2).max(1)
+                (concurrency / 4).max(ahead / 2).max(ahead.min(2)).max(1)
             } else {
                 1
             };
@@ -248,29 +255,42 @@ impl Runner {
         (got, limit)
     }
 
-    /// Until when a job claimed ahead may wait for a worker: while two
-    /// thirds of its lease are left, so that it is still leased when its
-    /// handler's first heartbeat comes, a third of a lease after the start.
+    /// Until when a job claimed ahead may wait for a worker: while five
+    /// sixths of its lease are left. Its handler's heartbeats come every
+    /// third of a lease from the start, so a job that starts then still
+    /// outlives one failed heartbeat, as a freshly claimed one does.
     fn held_until(&self, job: &Job) -> Instant {
         let lease = self.settings.lease;
         let left = job
             .locked_until
             .and_then(|until| (until - now()).to_std().ok())
             .unwrap_or(Duration::ZERO);
-        Instant::now() + left.saturating_sub(lease * 2 / 3)
+        Instant::now() + left.saturating_sub(lease * 5 / 6)
     }
 
-    /// Gives claimed jobs that never started back to their queue, as if
-    /// they had not been claimed (`snooze` until now: available, the
-    /// attempt not counted).
+    /// Gives claimed jobs that never started back to their queue in
+    /// their place (`snooze` to their own `run_at`: available, the attempt
+    /// not counted), within [`HAND_BACK_WITHIN`] in all. One that cannot
+    /// be given back (the database is down) is left to the rescuer when
+    /// its lease ends, as a running job of a crashed node is: with its
+    /// attempt counted and the expired lease on record.
     async fn hand_back(&self, jobs: impl Iterator<Item = Job>) {
-        for job in jobs {
-            let Some(token) = job.lease_token else {
-                continue;
-            };
-            if let Err(e) = self.store.snooze(job.id, token, now()).await {
-                tracing::warn!(error = %e, job.id = %job.id, "jobs: handing back a job claimed ahead failed; its lease will be rescued");
+        let jobs: Vec<Job> = jobs.collect();
+        let back = async {
+            for job in &jobs {
+                let Some(token) = job.lease_token else {
+                    continue;
+                };
+                if let Err(e) = self.store.snooze(job.id, token, job.run_at).await {
+                    tracing::warn!(error = %e, job.id = %job.id, "jobs: handing back a job claimed ahead failed; its lease will be rescued");
+                }
             }
+        };
+        if tokio::time::timeout(HAND_BACK_WITHIN, back).await.is_err() {
+            tracing::warn!(
+                jobs = jobs.len(),
+                "jobs: handing back the jobs claimed ahead took too long; the rest will be rescued when their leases end"
+            );
         }
     }
 
@@ -283,7 +303,10 @@ impl Runner {
             let started = Instant::now();
             let outcome = self.run_handler(&job, trace.as_ref()).await;
             let took = started.elapsed();
-            pace.record(took);
+            // A kind no handler here knows "finishes" at once: no pace.
+            if self.handlers.contains_key(&job.kind) {
+                pace.record(took);
+            }
             match outcome {
                 Some(outcome) => self.settle(&job, outcome, took, &mut slot).await,
                 None => "lease_lost",
@@ -498,7 +521,11 @@ impl Runner {
     }
 }
 
-/// A claim's jobs and the workers' permits it reserved.
+/// The most a hand-back of held jobs may take (the database down: each
+/// statement waits for a connection), so neither the claim loop nor a
+/// shutdown stalls on it.
+const HAND_BACK_WITHIN: Duration = Duration::from_secs(5);
+
 /// How far ahead a queue of short jobs claims: as many jobs as its
 /// workers get through in this time.
 const AHEAD_HORIZON: Duration = Duration::from_millis(50);
@@ -517,9 +544,13 @@ impl Pace {
 
     fn record(&self, took: Duration) {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
-        let was = self.0.load(Ordering::Relaxed);
-        let now = if was == 0 { us } else { was - was / 8 + us / 8 };
-        self.0.store(now.max(1), Ordering::Relaxed);
+        // One update, so a `reset` between a read and a write is not lost:
+        // after one the job that finishes sets the pace anew.
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |was| {
+                Some(if was == 0 { us } else { was - was / 8 + us / 8 }.max(1))
+            });
     }
 
     /// Jobs to hold beyond `concurrency` running ones: what the workers
