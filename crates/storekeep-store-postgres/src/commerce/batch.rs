@@ -51,7 +51,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
-use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId};
+use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId, VariantId};
 use storekeep_store::commerce::events;
 use storekeep_store::rules::commerce::checkout::{
     self as rules, StockSeen, fit_in_order, refused_alone,
@@ -284,12 +284,12 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
         // answered now, from what was read under its products' locks; one
         // that missed only behind the batch's others runs alone, since
         // those may not commit after all.
-        let look = |v: storekeep_domain::VariantId| stock.get(&v.0).map(|s| s.seen);
         let set_aside = misses
             .into_iter()
             .map(|i| {
                 let job = &jobs[i];
-                (i, refused_alone(job.tenant, &job.order.quote.lines, look))
+                let refusal = refused_alone(job.tenant, &job.order.quote.lines, seen(&stock));
+                (i, refusal)
             })
             .collect();
         return Ok(Ran::SetAside(set_aside));
@@ -441,13 +441,18 @@ async fn lock_and_read(conn: &mut Conn, variants: &[Uuid]) -> StoreResult<HashMa
         .collect())
 }
 
+/// The rules' look-up of what was read of a variant.
+fn seen(stock: &HashMap<Uuid, Stock>) -> impl Fn(VariantId) -> Option<StockSeen> + '_ {
+    |v| stock.get(&v.0).map(|s| s.seen)
+}
+
 /// Which checkouts fit ([`fit_in_order`], the rule), by variant id as
 /// this file binds them.
 fn fit(jobs: &[Job], stock: &HashMap<Uuid, Stock>) -> (BTreeMap<Uuid, i64>, Vec<usize>) {
     let checkouts = jobs
         .iter()
         .map(|job| (job.tenant, job.order.quote.lines.as_slice()));
-    let (take, misses) = fit_in_order(checkouts, |v| stock.get(&v.0).map(|s| s.seen));
+    let (take, misses) = fit_in_order(checkouts, seen(stock));
     (
         take.into_iter().map(|(v, units)| (v.0, units)).collect(),
         misses,

@@ -126,38 +126,34 @@ pub struct StockSeen {
 }
 
 /// Which checkouts of a batch fit, deciding in arrival order what
-/// `RESERVE_STOCK` decides for one: each line's variant is the
-/// checkout's shop's, at the quoted price, with its units (and those of
-/// the checkout's other lines of it) available after what the checkouts
-/// before it that fit take. A checkout that does not fit takes nothing.
-/// Returns the units to reserve per variant, by id, and the positions of
-/// the checkouts that do not fit (a batch sets them aside; run alone,
-/// [`Misses`] explains their refusal). `stock` answers what was read of
-/// a variant (`None`: not read, gone).
+/// `RESERVE_STOCK` decides for one: a checkout fits if
+/// [`refused_alone`] does not refuse it against what the checkouts
+/// before it that fit left (each line's variant the checkout's shop's,
+/// at the quoted price, with its units and those of its other lines of
+/// it available). A checkout that does not fit takes nothing. Returns
+/// the units to reserve per variant, by id, and the positions of the
+/// checkouts that do not fit. `stock` answers what was read of a variant
+/// (`None`: not read, gone).
 pub fn fit_in_order<'a>(
     checkouts: impl IntoIterator<Item = (TenantId, &'a [QuotedLine])>,
     stock: impl Fn(VariantId) -> Option<StockSeen>,
 ) -> (BTreeMap<VariantId, i64>, Vec<usize>) {
     let mut take: BTreeMap<VariantId, i64> = BTreeMap::new();
     let mut misses = Vec::new();
-    'checkouts: for (i, (tenant, lines)) in checkouts.into_iter().enumerate() {
-        let mut mine: BTreeMap<VariantId, i64> = BTreeMap::new();
-        for line in lines {
-            let v = line.variant_id;
-            let units = take.get(&v).copied().unwrap_or(0)
-                + mine.get(&v).copied().unwrap_or(0)
-                + line.quantity;
-            let fits = stock(v).is_some_and(|s| {
-                s.tenant == tenant && s.price == line.unit_price && units <= s.available
-            });
-            if !fits {
-                misses.push(i);
-                continue 'checkouts;
-            }
-            *mine.entry(v).or_default() += line.quantity;
+    for (i, (tenant, lines)) in checkouts.into_iter().enumerate() {
+        // What is left of each variant after the checkouts before it.
+        let left = |v| {
+            stock(v).map(|s| StockSeen {
+                available: s.available - take.get(&v).copied().unwrap_or(0),
+                ..s
+            })
+        };
+        if refused_alone(tenant, lines, left).is_some() {
+            misses.push(i);
+            continue;
         }
-        for (v, units) in mine {
-            *take.entry(v).or_default() += units;
+        for line in lines {
+            *take.entry(line.variant_id).or_default() += line.quantity;
         }
     }
     (take, misses)
