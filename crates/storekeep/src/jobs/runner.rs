@@ -168,16 +168,15 @@ impl Runner {
         let mut failures: u32 = 0;
         loop {
             let stopping = stopped || *stop.borrow();
-            if held
-                .front()
-                .is_some_and(|j| self.held_until(j) <= Instant::now())
-            {
+            // Jobs are held in claim order: the front one goes stale first.
+            let stale = held.front().map(|j| self.held_until(j));
+            if stale.is_some_and(|at| at <= Instant::now()) {
                 // The workers are slower than the pace said (a long job
                 // among short ones): hand back what is held while its
                 // leases are young, and claim nothing ahead until a job
                 // has finished and set the pace again.
                 pace.reset();
-                self.hand_back(held.drain(..)).await;
+                self.hand_back(std::mem::take(&mut held)).await;
             }
             while !stopping && !held.is_empty() {
                 let Ok(permit) = sem.clone().try_acquire_owned() else {
@@ -204,14 +203,11 @@ impl Runner {
                 woken = false;
                 claims.spawn(self.clone().claim(queue.clone(), room));
             }
-            let stale = held
-                .front()
-                .map_or_else(Instant::now, |j| self.held_until(j));
             if stopping && claims.is_empty() {
                 // Jobs claimed ahead and not started go back to the queue
                 // (for another node, or this one's next start) at once,
                 // not when their leases run out.
-                self.hand_back(held.drain(..)).await;
+                self.hand_back(held).await;
                 return;
             }
             tokio::select! {
@@ -237,7 +233,8 @@ impl Runner {
                     }
                 }
                 () = tokio::time::sleep(self.settings.poll_interval), if claims.is_empty() => ready = true,
-                () = tokio::time::sleep_until(stale.into()), if !held.is_empty() => {}
+                // A started front job only makes this wake early.
+                () = tokio::time::sleep_until(stale.unwrap_or_else(Instant::now).into()), if !held.is_empty() => {}
                 () = wake.notified() => (ready, woken) = (true, true),
                 // A dropped sender stops the loop too.
                 changed = stop.changed(), if !stopping => stopped = changed.is_err(),
@@ -274,8 +271,7 @@ impl Runner {
     /// be given back (the database is down) is left to the rescuer when
     /// its lease ends, as a running job of a crashed node is: with its
     /// attempt counted and the expired lease on record.
-    async fn hand_back(&self, jobs: impl Iterator<Item = Job>) {
-        let jobs: Vec<Job> = jobs.collect();
+    async fn hand_back(&self, jobs: VecDeque<Job>) {
         let back = async {
             for job in &jobs {
                 let Some(token) = job.lease_token else {
