@@ -819,16 +819,25 @@ async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
     if storekeep_test_support::on_postgres() {
         // Every checkout was answered once, by a batch or alone.
         assert_eq!(batched + alone, 40.0);
+        // The 8 retries and the 4 second keys of a cart are always set
+        // aside and answered alone.
+        assert!(alone >= 12.0, "{batched} batched, {alone} alone");
         if failed == 0.0 {
-            // A PostgreSQL batch decides only `Created` (5 + 8 + 4
-            // orders); the 11 refusals, the 8 retries and the 4 second
-            // keys of a cart were set aside and answered alone.
-            assert_eq!((batched, alone), (17.0, 23.0));
+            // A batch creates the 17 orders (5 + 8 + 4). Of the 11
+            // scarce refusals, it answers those whose own line finds the
+            // product sold out under its lock (`refused_alone`); one
+            // short only behind its batch's others runs alone. Which
+            // way each goes depends on how the burst fell into batches.
+            let refusals_batched = batched - 17.0;
+            assert!(
+                (0.0..=11.0).contains(&refusals_batched),
+                "{batched} batched, {alone} alone"
+            );
         } else {
             // A batch that waited past its lock timeout (a starved
             // machine) sent its checkouts, created or not, to run alone.
             assert!(
-                alone >= 23.0 && batched <= 17.0,
+                batched <= 28.0,
                 "{failed} failed batches, {batched} batched, {alone} alone"
             );
         }
