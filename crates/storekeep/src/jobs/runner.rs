@@ -273,13 +273,22 @@ impl Runner {
     /// attempt counted and the expired lease on record.
     async fn hand_back(&self, jobs: VecDeque<Job>) {
         let back = async {
+            let mut back = 0;
             for job in &jobs {
                 let Some(token) = job.lease_token else {
                     continue;
                 };
-                if let Err(e) = self.store.snooze(job.id, token, job.run_at).await {
-                    tracing::warn!(error = %e, job.id = %job.id, "jobs: handing back a job claimed ahead failed; its lease will be rescued");
+                match self.store.snooze(job.id, token, job.run_at).await {
+                    Ok(true) => back += 1,
+                    // Its lease was lost already: another worker has it.
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, job.id = %job.id, "jobs: handing back a job claimed ahead failed; its lease will be rescued");
+                    }
                 }
+            }
+            if back > 0 {
+                tracing::info!(jobs = back, "jobs: handed back jobs claimed ahead");
             }
         };
         if tokio::time::timeout(HAND_BACK_WITHIN, back).await.is_err() {

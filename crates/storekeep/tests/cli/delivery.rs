@@ -2,7 +2,8 @@
 //! committed before a `kill -9` are delivered after the restart (emails
 //! over SMTP to aiosmtpd, webhooks to a receiver that checks signatures
 //! with the `standardwebhooks` package), and two nodes on one PostgreSQL
-//! under checkout load never deliver one event twice.
+//! under checkout load never deliver one event twice; a node stopped in
+//! a backlog leaves no job running for the next to rescue.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,7 +19,13 @@ use crate::webhook_support::Receiver;
 
 /// `storekeep serve` sending mail to `sink` and webhooks to loopback.
 fn serve(db: &TestDb, sink: &SmtpSink) -> ServerProcess {
+    serve_with(db, sink, &[])
+}
+
+/// [`serve`] with more settings.
+fn serve_with(db: &TestDb, sink: &SmtpSink, env: &[(&str, &str)]) -> ServerProcess {
     let mut cmd = storekeep_command(BIN, db);
+    cmd.envs(env.iter().copied());
     cmd.arg("serve")
         .env("STOREKEEP_SHUTDOWN_DRAIN_SECS", "0")
         .env("STOREKEEP_MAIL_TRANSPORT", "smtp")
@@ -316,4 +323,93 @@ async fn two_nodes_on_one_postgresql_deliver_each_event_once() {
     eprintln!("two-nodes: {} deliveries by {workers:?}", done.len());
     assert_eq!(workers.len(), 2, "both nodes delivered: {workers:?}");
     drop((a, b));
+}
+
+/// A node told to stop (SIGTERM) in a backlog of short jobs hands back
+/// the jobs it claimed ahead of its workers (`jobs/runner.rs`): once it
+/// has exited, every job has either run once or waits unstarted, and none
+/// is left running for the rescuer, which would count an attempt and
+/// hold it until its lease ends. The next node sends each remaining
+/// email and webhook once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_stopped_in_a_backlog_leaves_no_job_running_and_the_next_runs_each_once() {
+    if !python_has("aiosmtpd, standardwebhooks") {
+        return;
+    }
+    let db = TestDb::new().await;
+    shop_with_owner(&db);
+    let sink = SmtpSink::start(false);
+    let rx = Receiver::start().unwrap();
+    // A node that runs no jobs takes the orders: a backlog.
+    let quiet = serve_with(&db, &sink, &[("STOREKEEP_JOBS_ENABLED", "false")]);
+    let mut api = Api::new(&quiet);
+    api.log_in().await;
+    let (variant, _) = set_up(&api, &rx, &rx.url("/ok"), json!(["order.created"])).await;
+    let acked = place(std::slice::from_ref(&api), &variant, 300, 8).await;
+    assert_eq!(acked.len(), 300);
+    quiet.sigterm();
+    assert!(quiet.wait(Duration::from_secs(30)).success());
+
+    // A node that runs them is stopped once its workers are under way.
+    let node = serve(&db, &sink);
+    let end = Instant::now() + Duration::from_secs(60);
+    while sink.messages().len() < 20 {
+        assert!(Instant::now() < end, "no email was sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    node.sigterm();
+    let (status, logs) = node.wait_with_logs(Duration::from_secs(30));
+    assert!(status.success(), "exit status {status:?}");
+    let mut completed = HashMap::new();
+    for kind in ["email.send", "webhook.deliver"] {
+        let all = jobs(&db, kind);
+        for j in &all {
+            let (state, attempt) = (j["state"].as_str().unwrap(), j["attempt"].as_i64().unwrap());
+            assert!(
+                matches!((state, attempt), ("completed", 1) | ("available", 0)),
+                "{kind}: every job ran once or waits unstarted: {j}"
+            );
+        }
+        let done = all.iter().filter(|j| j["state"] == "completed").count();
+        completed.insert(kind, (done, all.len()));
+    }
+    let (emails_done, emails) = completed["email.send"];
+    assert_eq!(
+        sink.messages().len(),
+        emails_done,
+        "an email was sent exactly when its job completed"
+    );
+    assert!(emails_done < emails, "the node stopped in its backlog");
+    eprintln!(
+        "stop-in-backlog: {completed:?} (completed, all) at the stop; jobs handed back: {}",
+        logs.iter()
+            .filter(|l| l.contains("handed back jobs claimed ahead"))
+            .count()
+    );
+
+    let node = serve(&db, &sink);
+    wait_until(Duration::from_secs(60), "every email sent", async || {
+        sink.messages().len() >= emails
+    })
+    .await;
+    wait_until(
+        Duration::from_secs(60),
+        "every webhook delivered",
+        async || rx.received().await.len() >= acked.len(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let per_order = emails_per_order(&sink, &acked);
+    assert_eq!(per_order.len(), acked.len());
+    assert!(per_order.values().all(|n| *n == 1), "{per_order:?}");
+    assert_eq!(rx.received().await.len(), acked.len(), "each webhook once");
+    for kind in ["email.send", "webhook.deliver"] {
+        assert!(
+            jobs(&db, kind)
+                .iter()
+                .all(|j| j["state"] == "completed" && j["attempt"] == 1),
+            "{kind}: each job ran once"
+        );
+    }
+    drop(node);
 }
