@@ -24,12 +24,21 @@ impl Backend for PgBackend {
     // Committed asynchronously, like the claim (`jobs::CLAIM_LOCKED`): a
     // completion lost in a PostgreSQL crash leaves its job running until
     // its lease ends, and it runs again (at least once, as documented).
-    const COMPLETE_MANY: &'static str = "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+    //
+    // The jobs are found by id (`id = ANY(ARRAY(…))`, an init plan):
+    // joined to the JSON's rows alone, PostgreSQL scanned every entry of
+    // the running jobs' partial index (`jobs_leases`) and its heap pages,
+    // which under load hold thousands of versions that stopped running
+    // since the last vacuum — 2,371 entries and 226 buffers to complete
+    // 12 jobs (1.5 ms), the largest PostgreSQL cost of a checkout load.
+    const COMPLETE_MANY: &'static str = "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), \
+         done AS (SELECT CAST(e ->> 0 AS uuid) AS id, CAST(e ->> 1 AS uuid) AS token \
+         FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e) \
          UPDATE jobs SET state = 'completed', finished_at = $2, \
          lease_token = NULL, locked_until = NULL \
-         FROM (SELECT CAST(e ->> 0 AS uuid) AS id, CAST(e ->> 1 AS uuid) AS token \
-         FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e) AS done \
-         WHERE jobs.id = done.id AND jobs.state = 'running' AND jobs.lease_token = done.token \
+         FROM done \
+         WHERE jobs.id = ANY(ARRAY(SELECT id FROM done)) AND jobs.id = done.id \
+         AND jobs.state = 'running' AND jobs.lease_token = done.token \
          AND EXISTS (SELECT 1 FROM relaxed) \
          RETURNING jobs.id";
     const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans_name_key", FIELD_NAME)];
