@@ -101,6 +101,17 @@ impl NewJob {
         }
     }
 
+    /// When it may run first, enqueued at `at`: `run_at`, or `at`.
+    pub fn first_run(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        self.run_at.unwrap_or(at)
+    }
+
+    /// Its runs before it is dead-lettered: `max_attempts`, or
+    /// [`DEFAULT_MAX_ATTEMPTS`](Self::DEFAULT_MAX_ATTEMPTS).
+    pub fn attempts(&self) -> i32 {
+        self.max_attempts.unwrap_or(Self::DEFAULT_MAX_ATTEMPTS)
+    }
+
     pub fn queue(mut self, queue: impl Into<String>) -> Self {
         self.queue = queue.into();
         self

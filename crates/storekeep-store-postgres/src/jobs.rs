@@ -43,8 +43,8 @@ pub(crate) async fn enqueue_all(conn: &mut Conn, jobs: &[NewJob]) -> StoreResult
         tenants.push(job.tenant.map(|t| t.0));
         payloads.push(Json(&job.payload));
         priorities.push(job.priority);
-        run_at.push(job.run_at.unwrap_or(at));
-        attempts.push(job.max_attempts.unwrap_or(NewJob::DEFAULT_MAX_ATTEMPTS));
+        run_at.push(job.first_run(at));
+        attempts.push(job.attempts());
         keys.push(job.unique_key.as_deref());
     }
     sqlx::query(INSERT_ALL)

@@ -115,8 +115,8 @@ pub async fn enqueue_in<B: Backend>(conn: &mut Conn<B::Db>, job: &NewJob) -> Sto
         job.tenant.map(|t| DbId(t.0)),
         Json(&job.payload),
         job.priority,
-        job.run_at.unwrap_or(at),
-        job.max_attempts.unwrap_or(NewJob::DEFAULT_MAX_ATTEMPTS),
+        job.first_run(at),
+        job.attempts(),
         job.unique_key.as_deref(),
         at,
     );
