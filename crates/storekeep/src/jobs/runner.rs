@@ -280,7 +280,8 @@ impl Runner {
                 };
                 match self.store.snooze(job.id, token, job.run_at).await {
                     Ok(true) => back += 1,
-                    // Its lease was lost already: another worker has it.
+                    // Its lease is gone already (the rescuer took it back,
+                    // or another worker holds it).
                     Ok(false) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, job.id = %job.id, "jobs: handing back a job claimed ahead failed; its lease will be rescued");

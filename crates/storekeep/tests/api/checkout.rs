@@ -819,9 +819,15 @@ async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
     if storekeep_test_support::on_postgres() {
         // Every checkout was answered once, by a batch or alone.
         assert_eq!(batched + alone, 40.0);
-        // The 8 retries and the 4 second keys of a cart are always set
-        // aside and answered alone.
-        assert!(alone >= 12.0, "{batched} batched, {alone} alone");
+        // Of each of the 8 retries and the 4 carts checked out with two
+        // keys, one request is always set aside and answered alone (with
+        // no failed batch, the second one). A batch that waited past its
+        // lock timeout (a starved machine) sends its checkouts, created
+        // or not, to run alone too.
+        assert!(
+            alone >= 12.0,
+            "{failed} failed batches, {batched} batched, {alone} alone"
+        );
         if failed == 0.0 {
             // A batch creates the 17 orders (5 + 8 + 4). Of the 11
             // scarce refusals, it answers those whose own line finds the
@@ -832,13 +838,6 @@ async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
             assert!(
                 (0.0..=11.0).contains(&refusals_batched),
                 "{batched} batched, {alone} alone"
-            );
-        } else {
-            // A batch that waited past its lock timeout (a starved
-            // machine) sent its checkouts, created or not, to run alone.
-            assert!(
-                batched <= 28.0,
-                "{failed} failed batches, {batched} batched, {alone} alone"
             );
         }
     } else {
