@@ -307,10 +307,12 @@ impl Runner {
         let trace = crate::traces::tracer().map(|t| crate::traces::start_job(t, &job));
         let run = async {
             let started = Instant::now();
-            let outcome = self.run_handler(&job, trace.as_ref()).await;
-            let took = started.elapsed();
+            let handler = self.handlers.get(&job.kind).cloned();
             // A kind no handler here knows "finishes" at once: no pace.
-            if self.handlers.contains_key(&job.kind) {
+            let known = handler.is_some();
+            let outcome = self.run_handler(&job, handler, trace.as_ref()).await;
+            let took = started.elapsed();
+            if known {
                 pace.record(took);
             }
             match outcome {
@@ -329,14 +331,16 @@ impl Runner {
         free(&mut slot);
     }
 
-    /// The handler's outcome, or `None` if the lease was lost meanwhile
+    /// The outcome of `handler` (the job's kind's; `None`: this node has
+    /// none, a retryable error), or `None` if the lease was lost meanwhile
     /// (the job was rescued; its new worker settles it).
     async fn run_handler(
         &self,
         job: &Job,
+        handler: Option<Arc<dyn JobHandler>>,
         trace: Option<&opentelemetry::Context>,
     ) -> Option<Result<(), JobError>> {
-        let Some(handler) = self.handlers.get(&job.kind).cloned() else {
+        let Some(handler) = handler else {
             return Some(Err(JobError::retry(format!(
                 "no handler for kind {} on this node",
                 job.kind
