@@ -53,9 +53,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId, VariantId};
 use storekeep_store::commerce::events;
-use storekeep_store::rules::commerce::checkout::{
-    self as rules, StockSeen, fit_in_order, refused_alone,
-};
+use storekeep_store::rules::commerce::checkout::{self as rules, Miss, StockSeen, fit_in_order};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{BatchCounters, StoreError, StoreResult, now};
 use tokio::sync::{mpsc, oneshot};
@@ -246,7 +244,7 @@ enum Ran {
     /// Nothing was committed; these checkouts (indexes, ascending) are
     /// answered with the refusal beside them, or, with none, must run
     /// alone; the rest may run as a batch again.
-    SetAside(Vec<(usize, Option<CheckoutOutcome>)>),
+    SetAside(Vec<Miss>),
     /// `COMMIT` failed without an answer (the connection broke): it may
     /// or may not have committed.
     CommitLost(StoreError),
@@ -282,17 +280,8 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
         tx.rollback().await.map_err(other)?;
         // One that its own lines refuse (sold out, repriced, gone) is
         // answered now, from what was read under its products' locks; one
-        // that missed only behind the batch's others runs alone, since
-        // those may not commit after all.
-        let set_aside = misses
-            .into_iter()
-            .map(|i| {
-                let job = &jobs[i];
-                let refusal = refused_alone(job.tenant, &job.order.quote.lines, seen(&stock));
-                (i, refusal)
-            })
-            .collect();
-        return Ok(Ran::SetAside(set_aside));
+        // that missed only behind the batch's others runs alone.
+        return Ok(Ran::SetAside(misses));
     }
     reserve(&mut tx, &take, &stock).await?;
     let created: Vec<OrderDetail> = jobs
@@ -448,7 +437,7 @@ fn seen(stock: &HashMap<Uuid, Stock>) -> impl Fn(VariantId) -> Option<StockSeen>
 
 /// Which checkouts fit ([`fit_in_order`], the rule), by variant id as
 /// this file binds them.
-fn fit(jobs: &[Job], stock: &HashMap<Uuid, Stock>) -> (BTreeMap<Uuid, i64>, Vec<usize>) {
+fn fit(jobs: &[Job], stock: &HashMap<Uuid, Stock>) -> (BTreeMap<Uuid, i64>, Vec<Miss>) {
     let checkouts = jobs
         .iter()
         .map(|job| (job.tenant, job.order.quote.lines.as_slice()));

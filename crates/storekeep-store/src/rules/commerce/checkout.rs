@@ -125,19 +125,26 @@ pub struct StockSeen {
     pub available: i64,
 }
 
+/// A checkout of a batch that does not fit: its position, and the
+/// refusal its own lines give it against the stock read
+/// ([`refused_alone`]), which the batch answers at once. `None`: it is
+/// short only behind the checkouts before it, which may yet fail, so it
+/// must run alone to learn its outcome.
+pub type Miss = (usize, Option<CheckoutOutcome>);
+
 /// Which checkouts of a batch fit, deciding in arrival order what
 /// `RESERVE_STOCK` decides for one: a checkout fits if
 /// [`refused_alone`] does not refuse it against what the checkouts
 /// before it that fit left (each line's variant the checkout's shop's,
 /// at the quoted price, with its units and those of its other lines of
 /// it available). A checkout that does not fit takes nothing. Returns
-/// the units to reserve per variant, by id, and the positions of the
-/// checkouts that do not fit. `stock` answers what was read of a variant
+/// the units to reserve per variant, by id, and the checkouts that do
+/// not fit ([`Miss`]). `stock` answers what was read of a variant
 /// (`None`: not read, gone).
 pub fn fit_in_order<'a>(
     checkouts: impl IntoIterator<Item = (TenantId, &'a [QuotedLine])>,
     stock: impl Fn(VariantId) -> Option<StockSeen>,
-) -> (BTreeMap<VariantId, i64>, Vec<usize>) {
+) -> (BTreeMap<VariantId, i64>, Vec<Miss>) {
     let mut take: BTreeMap<VariantId, i64> = BTreeMap::new();
     let mut misses = Vec::new();
     for (i, (tenant, lines)) in checkouts.into_iter().enumerate() {
@@ -149,7 +156,7 @@ pub fn fit_in_order<'a>(
             })
         };
         if refused_alone(tenant, lines, left).is_some() {
-            misses.push(i);
+            misses.push((i, refused_alone(tenant, lines, &stock)));
             continue;
         }
         for line in lines {
@@ -270,14 +277,24 @@ mod tests {
             look,
         );
 
+        let at: Vec<usize> = misses.iter().map(|(i, _)| *i).collect();
         assert_eq!(
-            misses,
+            at,
             [1, 3, 4, 5, 6],
             "short, repriced, another shop's, gone, short"
         );
+        // Refused by their own lines, answered by the batch: repriced,
+        // another shop's, gone. Short only behind the others: run alone.
+        let answered: Vec<usize> = misses
+            .iter()
+            .filter(|(_, refusal)| refusal.is_some())
+            .map(|(i, _)| *i)
+            .collect();
+        assert_eq!(answered, [3, 4, 5]);
         assert_eq!(take, BTreeMap::from([(a, 5), (b, 2)]));
         let none: [(TenantId, &[QuotedLine]); 0] = [];
-        assert_eq!(fit_in_order(none, look), (BTreeMap::new(), vec![]));
+        let (take, misses) = fit_in_order(none, look);
+        assert_eq!((take, misses.len()), (BTreeMap::new(), 0));
     }
 
     #[test]
