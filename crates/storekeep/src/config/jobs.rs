@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use storekeep_store::DatabaseKind;
+
 use super::{parse, parse_positive};
 
 /// The job runner's settings (`jobs.*`).
@@ -26,6 +28,10 @@ pub struct JobSettings {
     pub backoff_max: Duration,
     /// Completed jobs are deleted after this many days.
     pub retain_completed_days: u32,
+    /// While this node serves this many requests at once or more, its
+    /// queues start jobs on a quarter of their workers (0: never); unset,
+    /// [`JobSettings::give_way_at`] by database.
+    pub give_way_at: Option<usize>,
 }
 
 impl Default for JobSettings {
@@ -39,6 +45,7 @@ impl Default for JobSettings {
             backoff_base: Duration::from_secs(30),
             backoff_max: Duration::from_secs(8 * 3600),
             retain_completed_days: 7,
+            give_way_at: None,
         }
     }
 }
@@ -81,6 +88,17 @@ pub fn parse_queues(value: &str) -> Result<Vec<(String, usize)>, String> {
 }
 
 impl JobSettings {
+    /// `jobs.give_way_at`, or its default on `database`: 16 requests on
+    /// PostgreSQL; never on SQLite, where the checkouts' one writer is what
+    /// a rush waits for, and smaller job writes cost it more than the jobs'
+    /// processor time (docs/benchmarks.md, "Jobs give way to requests").
+    pub fn give_way_at(&self, database: DatabaseKind) -> usize {
+        self.give_way_at.unwrap_or(match database {
+            DatabaseKind::Postgres => 16,
+            DatabaseKind::Sqlite => 0,
+        })
+    }
+
     /// Sets `key` (a `jobs.*` key) from `value`.
     pub(super) fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
@@ -98,6 +116,9 @@ impl JobSettings {
                 self.backoff_max = Duration::from_secs(parse_positive(value)?);
             }
             "jobs.retain_completed_days" => self.retain_completed_days = parse_positive(value)?,
+            "jobs.give_way_at" => {
+                self.give_way_at = Some(parse(value, "a number of requests (0: never)")?);
+            }
             _ => return Err("is not a known setting".into()),
         }
         Ok(())

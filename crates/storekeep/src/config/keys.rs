@@ -355,6 +355,11 @@ pub const KEYS: &[(&str, bool, &str)] = &[
         "completed jobs are deleted after this many days [7]",
     ),
     (
+        "jobs.give_way_at",
+        false,
+        "while this node serves this many requests at once, each queue starts jobs on a quarter of its workers (at least one); 0: never [16 on PostgreSQL, 0 on SQLite]",
+    ),
+    (
         "webhooks.allow_networks",
         false,
         "comma-separated CIDRs outbound webhooks may reach although private, loopback or link-local [none]",

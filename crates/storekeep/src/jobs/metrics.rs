@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use storekeep_domain::QueueStats;
 
 pub struct JobMetrics {
@@ -14,6 +16,7 @@ pub struct JobMetrics {
     ready: IntGaugeVec,
     oldest: IntGaugeVec,
     dead: IntGaugeVec,
+    workers: IntGaugeVec,
 }
 
 impl JobMetrics {
@@ -46,12 +49,17 @@ impl JobMetrics {
             "How long the oldest due job of a queue has waited.",
         );
         let dead = gauge("jobs_dead", "Dead-lettered jobs, by queue.");
+        let workers = gauge(
+            "jobs_workers",
+            "Workers a queue of this node may start jobs on now: its concurrency, or a quarter of it while the node gives way to requests (jobs.give_way_at).",
+        );
         for c in [
             Box::new(runs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(ready.clone()),
             Box::new(oldest.clone()),
             Box::new(dead.clone()),
+            Box::new(workers.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -61,7 +69,13 @@ impl JobMetrics {
             ready,
             oldest,
             dead,
+            workers,
         }
+    }
+
+    /// The gauge of how many workers `queue` may start jobs on now.
+    pub fn workers(&self, queue: &str) -> IntGauge {
+        self.workers.with_label_values(&[queue])
     }
 
     /// Counts one finished attempt of `kind`.

@@ -52,6 +52,10 @@ pub fn start(services: &Arc<crate::services::Services>) -> Runner {
     let settings = services.settings.jobs.clone();
     let mut runner = Runner::new(services.jobs.clone(), settings, services.settings.grace);
     runner.with_metrics(services.metrics.clone());
+    runner.give_way(
+        services.metrics.http_in_flight.clone(),
+        services.settings.jobs.give_way_at(services.store.kind()),
+    );
     kinds::register(&mut runner, services);
     delivery::register(&mut runner, services);
     // i15 daily job

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use prometheus::IntGauge;
 use storekeep_domain::{Job, NewJob};
 use storekeep_store::jobs::Failure;
 use storekeep_store::{Store, StoreResult, now};
@@ -36,6 +37,9 @@ pub struct Runner {
     grace: Duration,
     /// Saves successes in batches; started by `run`.
     completer: Option<Completer>,
+    /// The node's requests being served, and how many make its queues
+    /// give way (see [`Runner::give_way`]).
+    give_way: Option<(IntGauge, i64)>,
 }
 
 impl Runner {
@@ -58,6 +62,7 @@ impl Runner {
             metrics: None,
             grace,
             completer: None,
+            give_way: None,
         }
     }
 
@@ -78,6 +83,29 @@ impl Runner {
     pub fn with_metrics(&mut self, metrics: Arc<Metrics>) -> &mut Self {
         self.metrics = Some(metrics);
         self
+    }
+
+    /// While `in_flight` (the node's requests being served) reads `at` or
+    /// more, each queue starts jobs on a quarter of its workers (at least
+    /// one) and claims ahead for those only; the others wait until it reads
+    /// less. Jobs already running finish. `at` 0: never.
+    ///
+    /// On a node that serves and runs jobs, the jobs' handlers and their
+    /// database writes take the processor and connections the requests
+    /// wait for: in a rush, order emails could go out during it and
+    /// checkouts slow down, or go out a few seconds later and checkouts
+    /// keep their pace. Between rushes the queues run at full strength.
+    pub fn give_way(&mut self, in_flight: IntGauge, at: usize) -> &mut Self {
+        self.give_way = (at > 0).then(|| (in_flight, i64::try_from(at).unwrap_or(i64::MAX)));
+        self
+    }
+
+    /// How many of a queue's `concurrency` workers may start jobs now.
+    fn workers(&self, concurrency: usize) -> usize {
+        match &self.give_way {
+            Some((in_flight, at)) if in_flight.get() >= *at => (concurrency / 4).max(1),
+            _ => concurrency,
+        }
     }
 
     /// This runner's worker id (`locked_by` of the jobs it claims).
@@ -154,6 +182,7 @@ impl Runner {
     ) {
         let wake = self.queue.notify(&queue);
         let pace = Arc::new(Pace::default());
+        let workers_gauge = self.metrics.as_ref().map(|m| m.jobs.workers(&queue));
         let mut claims: JoinSet<(StoreResult<Vec<Job>>, usize)> = JoinSet::new();
         let mut held: VecDeque<Job> = VecDeque::new();
         // May claim now: woken, polled, or the last claim came back full.
@@ -178,7 +207,13 @@ impl Runner {
                 pace.reset();
                 self.hand_back(std::mem::take(&mut held)).await;
             }
-            while !stopping && !held.is_empty() {
+            // Fewer while the node gives way to requests.
+            let workers = self.workers(concurrency);
+            if let Some(g) = &workers_gauge {
+                g.set(i64::try_from(workers).unwrap_or(i64::MAX));
+            }
+            let running = |sem: &Semaphore| concurrency - sem.available_permits();
+            while !stopping && !held.is_empty() && running(&sem) < workers {
                 let Ok(permit) = sem.clone().try_acquire_owned() else {
                     break;
                 };
@@ -187,15 +222,14 @@ impl Runner {
                     handlers.spawn(self.clone().execute(job, slot, pace.clone()));
                 }
             }
-            let ahead = pace.ahead(concurrency);
-            let running = concurrency - sem.available_permits();
-            let room = (concurrency + ahead).saturating_sub(running + held.len());
+            let ahead = pace.ahead(workers);
+            let room = (workers + ahead).saturating_sub(running(&sem) + held.len());
             // With a backlog, claim in groups: a quarter of the workers,
             // half of what is held ahead, and at least two when two or
             // more are (one worker with two ahead would otherwise claim
             // one job a start, as without claiming ahead).
             let enough = if backlog {
-                (concurrency / 4).max(ahead / 2).max(ahead.min(2)).max(1)
+                (workers / 4).max(ahead / 2).max(ahead.min(2)).max(1)
             } else {
                 1
             };

@@ -49,6 +49,7 @@ mod identity;
 mod isolation;
 mod isolation_support;
 mod jobs;
+mod jobs_give_way;
 mod metrics;
 mod mfa;
 mod orders;

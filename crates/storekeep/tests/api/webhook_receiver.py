@@ -5,9 +5,11 @@ independent of storekeep's) and answers what its path asks for.
     python3 webhook_receiver.py [PORT]  # prints its port, then serves
 
 POST paths: /ok (200), /status/N (N), /gone (410), /slow/S (sleeps S
-seconds, then 200), /retry-after/V (429 with Retry-After: V). Every POST is
-recorded with, for each secret given to PUT /secrets (a JSON list), whether
-its signature verifies. GET /received answers the records as JSON.
+seconds, then 200; its record's `ended` is set just before it answers),
+/retry-after/V (429 with Retry-After: V). Every POST is recorded with its
+`started` time (the receiver's monotonic clock, in seconds) and, for each
+secret given to PUT /secrets (a JSON list), whether its signature
+verifies. GET /received answers the records as JSON.
 """
 
 import json
@@ -65,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
             except WebhookVerificationError:
                 verified.append(False)
         record = {
+            "started": time.monotonic(),
+            "ended": None,
             "path": self.path,
             "headers": headers,
             "body": json.loads(body) if body else None,
@@ -79,6 +83,10 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(410, b"gone")
         elif parts[0] == "slow":
             time.sleep(float(parts[1]))
+            # Before the answer: the sender's next request cannot start
+            # before this one has ended.
+            with LOCK:
+                record["ended"] = time.monotonic()
             self.answer(200, b"late")
         elif parts[0] == "retry-after":
             self.answer(429, b"later", [("Retry-After", parts[1])])
