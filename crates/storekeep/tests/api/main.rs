@@ -15,6 +15,7 @@ mod catalog_store;
 mod catalog_support;
 mod catalog_variants;
 mod checkout;
+mod checkout_commit_lost;
 mod commerce_support;
 mod connections;
 mod console;
