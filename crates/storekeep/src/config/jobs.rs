@@ -89,9 +89,9 @@ pub fn parse_queues(value: &str) -> Result<Vec<(String, usize)>, String> {
 
 impl JobSettings {
     /// `jobs.give_way_at`, or its default on `database`: 16 requests on
-    /// PostgreSQL; never on SQLite, where the checkouts' one writer is what
-    /// a rush waits for, and smaller job writes cost it more than the jobs'
-    /// processor time (docs/benchmarks.md, "Jobs give way to requests").
+    /// PostgreSQL; never on SQLite, whose checkouts wait for its one
+    /// writer rather than the processor, and which gained nothing from it
+    /// (docs/benchmarks.md, "Jobs give way to requests").
     pub fn give_way_at(&self, database: DatabaseKind) -> usize {
         self.give_way_at.unwrap_or(match database {
             DatabaseKind::Postgres => 16,
