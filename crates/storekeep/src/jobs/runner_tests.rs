@@ -327,22 +327,31 @@ async fn shutdown_lets_a_running_handler_finish() {
     );
 }
 
-/// Counts the handlers running at once and the highest count seen.
+/// Counts the handlers running at once and the highest count seen; each
+/// runs `pause` (2 ms at least).
 #[derive(Clone, Default)]
 struct Gauge {
     now: Arc<AtomicU32>,
     most: Arc<AtomicU32>,
     runs: Arc<Mutex<Vec<JobId>>>,
+    pause: Duration,
+    /// Handlers finished, and how many had when the most ran at once.
+    finished: Arc<AtomicU32>,
+    finished_at_most: Arc<AtomicU32>,
 }
 
 #[async_trait]
 impl JobHandler for Gauge {
     async fn run(&self, job: &JobRun) -> Result<(), JobError> {
         let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most.fetch_max(n, Ordering::SeqCst);
+        if self.most.fetch_max(n, Ordering::SeqCst) < n {
+            let done = self.finished.load(Ordering::SeqCst);
+            self.finished_at_most.store(done, Ordering::SeqCst);
+        }
         self.runs.lock().unwrap().push(job.id);
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(self.pause.max(Duration::from_millis(2))).await;
         self.now.fetch_sub(1, Ordering::SeqCst);
+        self.finished.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -389,6 +398,78 @@ async fn a_busy_queue_runs_every_job_once_and_never_more_than_its_concurrency() 
     let most = gauge.most.load(Ordering::SeqCst);
     assert!(most <= 8, "at most 8 handlers at once, saw {most}");
     assert!(most > 1, "the queue ran jobs side by side, saw {most}");
+}
+
+#[tokio::test]
+async fn a_queue_gives_way_while_requests_are_in_flight_and_takes_its_workers_back_after() {
+    let db = db().await;
+    let in_flight = prometheus::IntGauge::new("in_flight", "requests").unwrap();
+    in_flight.set(5);
+    let short = Gauge {
+        pause: Duration::from_millis(20),
+        ..Gauge::default()
+    };
+    let long = Gauge {
+        pause: Duration::from_millis(1500),
+        ..Gauge::default()
+    };
+    let eight = JobSettings {
+        queues: vec![("default".into(), 8)],
+        ..settings()
+    };
+    let (s2, l2, g2) = (short.clone(), long.clone(), in_flight.clone());
+    let (_queue, running) = start(&db.store, eight, |r| {
+        r.register("short", s2);
+        r.register("long", l2);
+        r.give_way(g2, 4);
+    });
+
+    // Five requests in flight, four to give way at: two of the eight
+    // workers, and claims ahead for those two only (at most twice them),
+    // where eight would hold up to 24 jobs at this pace.
+    let jobs: Vec<NewJob> = (0..100).map(|_| job("short")).collect();
+    db.store.enqueue_many(&jobs).await.unwrap();
+    let mut claimed = 0;
+    for _ in 0..1000 {
+        let stats = db.store.job_stats(now()).await.unwrap();
+        let open: i64 = stats.iter().map(|s| s.ready + s.running).sum();
+        claimed = claimed.max(stats.iter().map(|s| s.running).sum::<i64>());
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(short.finished.load(Ordering::SeqCst), 100);
+    assert_eq!(short.most.load(Ordering::SeqCst), 2, "two at once, no more");
+    // Running, held ahead, and successes not yet saved by the completer.
+    assert!(claimed <= 12, "{claimed} claimed at once");
+
+    // Long jobs: two start; the rush ends while they run, and the queue
+    // starts six more at its next poll, before either has finished.
+    let jobs: Vec<NewJob> = (0..8).map(|_| job("long")).collect();
+    db.store.enqueue_many(&jobs).await.unwrap();
+    for _ in 0..200 {
+        if long.now.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(long.most.load(Ordering::SeqCst), 2);
+    in_flight.set(3);
+    for _ in 0..300 {
+        if long.most.load(Ordering::SeqCst) == 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(long.most.load(Ordering::SeqCst), 8, "all eight workers");
+    assert_eq!(
+        long.finished_at_most.load(Ordering::SeqCst),
+        0,
+        "taken back with no job finishing"
+    );
+    running.stop().await;
 }
 
 #[tokio::test]
