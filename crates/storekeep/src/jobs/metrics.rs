@@ -1,6 +1,7 @@
 //! The job runner's Prometheus metrics: runs by kind and result, run
-//! durations, and per-queue gauges refreshed from the store's figures on
-//! an interval (never per scrape).
+//! durations, per-queue gauges refreshed from the store's figures on an
+//! interval (never per scrape), and the workers each of this node's queues
+//! may use now, set by the queue's loop.
 
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ impl JobMetrics {
         );
         let dead = gauge("jobs_dead", "Dead-lettered jobs, by queue.");
         let workers = gauge(
-            "jobs_workers",
+            "jobs_workers_allowed",
             "Workers a queue of this node may start jobs on now: its concurrency, or a quarter of it while the node gives way to requests (jobs.give_way_at).",
         );
         for c in [

@@ -30,9 +30,9 @@ async fn held_request(app: &TestApp, s: &Shop) -> TcpStream {
     c
 }
 
-/// `storekeep_jobs_workers` of `queue`, once it reads `want` (10 s at most).
+/// `storekeep_jobs_workers_allowed` of `queue`, once it reads `want` (10 s at most).
 async fn workers_become(app: &TestApp, queue: &str, want: f64) {
-    let line = format!("storekeep_jobs_workers{{queue=\"{queue}\"}} ");
+    let line = format!("storekeep_jobs_workers_allowed{{queue=\"{queue}\"}} ");
     let end = Instant::now() + Duration::from_secs(10);
     loop {
         let text = app.get("/api/metrics").await.text().await.unwrap();
@@ -128,7 +128,8 @@ async fn queues_give_way_while_the_node_serves_a_rush_and_run_in_full_after_it()
     .await;
     let s = selling_shop(&app, "acme", 5_000, 100).await;
     // Two endpoints: a node sends at most two deliveries to one endpoint at
-    // a time, so four workers can be busy at once.
+    // a time, so four workers can be busy at once. (Two spellings of the
+    // same 0.4 s, to tell them apart.)
     let a = endpoint(&app, &s, &rx, "/slow/0.4").await;
     let b = endpoint(&app, &s, &rx, "/slow/0.40").await;
     rx.secrets(&[&a, &b]).await;
@@ -144,9 +145,11 @@ async fn queues_give_way_while_the_node_serves_a_rush_and_run_in_full_after_it()
     // four at a time. During the rush they go one at a time.
     let during = spans(&answered(&rx, 3).await);
     assert_eq!(most_at_once(&during), 1, "during the rush: {during:?}");
+    // At least four not started yet, for the check after the rush.
     assert!(
-        during.len() < 10,
-        "the backlog was gone before the rush ended"
+        during.len() <= 6,
+        "{} started during the rush",
+        during.len()
     );
 
     // The rush ends: the held requests' clients go away.
