@@ -164,16 +164,10 @@ async fn a_batch_whose_commit_answer_is_lost_answers_each_checkout_once_as_creat
     for (how, n) in [(AFTER, 1), (BEFORE, 2)] {
         let (cart, token) = cart_with(&app, &s.slug, &[(&s.variant, 1)]).await;
         let key = format!("lost-commit-{n}");
+        let request = checkout_body("a@example.com");
+        let send = || checkout(&app, &s.slug, &cart, &token, &key, &request);
         relay.mode.store(how, Ordering::SeqCst);
-        let resp = checkout(
-            &app,
-            &s.slug,
-            &cart,
-            &token,
-            &key,
-            &checkout_body("a@example.com"),
-        )
-        .await;
+        let resp = send().await;
         assert_eq!(
             relay.cuts.load(Ordering::SeqCst),
             n,
@@ -195,15 +189,7 @@ async fn a_batch_whose_commit_answer_is_lost_answers_each_checkout_once_as_creat
         assert_eq!(stock(&app, &s).await, (10, i64::try_from(n).unwrap()));
 
         // A retry is answered with the same order, as a replay.
-        let again = checkout(
-            &app,
-            &s.slug,
-            &cart,
-            &token,
-            &key,
-            &checkout_body("a@example.com"),
-        )
-        .await;
+        let again = send().await;
         assert_eq!(again.status(), 201);
         assert!(again.headers().get("idempotent-replayed").is_some());
         assert_eq!(body(again).await["order"]["id"], order["id"]);
