@@ -412,3 +412,32 @@ pub fn audit_values(
         &e.hash,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    /// The migration versions in `crates/storekeep-store-{backend}/migrations`.
+    fn versions(backend: &str) -> Vec<String> {
+        let dir = format!(
+            "{}/../storekeep-store-{backend}/migrations",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.split('_').next().unwrap_or_default().to_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A portable archive carries its schema's version (the last migration)
+    /// and an import into the other database compares it with its own, so
+    /// every version exists on both backends (`SELECT 1` where one has
+    /// nothing to change).
+    #[test]
+    fn both_databases_have_the_same_migration_versions() {
+        assert_eq!(versions("postgres"), versions("sqlite"));
+    }
+}
