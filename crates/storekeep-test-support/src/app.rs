@@ -91,8 +91,9 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// The value of an unlabelled series in `/api/metrics` now; panics if
-    /// it is not exported.
+    /// The value of a series in `/api/metrics` now: `name`, with its labels
+    /// as exported if it has any (`x{queue="email"}`); panics if it is not
+    /// exported.
     pub async fn metric(&self, name: &str) -> f64 {
         let text = self
             .client

@@ -139,4 +139,17 @@ mod tests {
         assert!(parse_queues("bad name=1").is_err());
         assert!(parse_queues("").is_err());
     }
+
+    #[test]
+    fn queues_give_way_by_default_on_postgresql_only() {
+        let mut s = JobSettings::default();
+        assert_eq!(s.give_way_at(DatabaseKind::Postgres), 16);
+        assert_eq!(s.give_way_at(DatabaseKind::Sqlite), 0);
+        s.set("jobs.give_way_at", "4").unwrap();
+        assert_eq!(s.give_way_at(DatabaseKind::Sqlite), 4);
+        s.set("jobs.give_way_at", "0").unwrap();
+        assert_eq!(s.give_way_at(DatabaseKind::Postgres), 0);
+        assert!(s.set("jobs.give_way_at", "-1").is_err());
+        assert!(s.set("jobs.give_way_at", "many").is_err());
+    }
 }

@@ -32,20 +32,16 @@ async fn held_request(app: &TestApp, s: &Shop) -> TcpStream {
 
 /// `storekeep_jobs_workers_allowed` of `queue`, once it reads `want` (10 s at most).
 async fn workers_become(app: &TestApp, queue: &str, want: f64) {
-    let line = format!("storekeep_jobs_workers_allowed{{queue=\"{queue}\"}} ");
+    let series = format!("storekeep_jobs_workers_allowed{{queue=\"{queue}\"}}");
     let end = Instant::now() + Duration::from_secs(10);
     loop {
-        let text = app.get("/api/metrics").await.text().await.unwrap();
-        let got = text
-            .lines()
-            .find_map(|l| l.strip_prefix(&line))
-            .and_then(|v| v.parse::<f64>().ok());
-        if got == Some(want) {
+        let got = app.metric(&series).await;
+        if got == want {
             return;
         }
         assert!(
             Instant::now() < end,
-            "the {queue} queue's workers stayed at {got:?}, not {want}"
+            "the {queue} queue's workers stayed at {got}, not {want}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
