@@ -531,8 +531,10 @@ pub async fn discard<B: Backend>(
     operator_move::<B>(pool, tenant, id, rules::check_discard, DISCARD).await
 }
 
-/// Per queue, from the open states only (the `jobs_open` partial index):
-/// the completed history is never counted.
+/// Per queue, from the open states only (on SQLite through the `jobs_open`
+/// partial index, on PostgreSQL through `jobs_state`: its `jobs_open` let
+/// the claim read a whole backlog, migration 20261129000050): the
+/// completed history is never counted.
 const STATS: &str = "SELECT queue, \
      SUM(CASE WHEN state <> 'running' AND state <> 'dead' AND run_at <= $1 THEN 1 ELSE 0 END), \
      MIN(CASE WHEN state <> 'running' AND state <> 'dead' AND run_at <= $1 THEN run_at END), \

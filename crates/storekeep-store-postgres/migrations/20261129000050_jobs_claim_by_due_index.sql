@@ -1,0 +1,21 @@
+-- The claim reads a queue's due jobs through `jobs_due` only.
+--
+-- `jobs_due (queue, priority, run_at, id) WHERE state IN ('available',
+-- 'retryable')` holds the waiting jobs in claim order, so a claim of n
+-- reads n entries however long the backlog (migration 20261128000009).
+-- But `jobs_open (queue, state, run_at)`, kept for the queue figures,
+-- matched the claim's conditions too, and PostgreSQL took it whenever its
+-- statistics said the queue held next to nothing waiting, which is what
+-- they say of a queue that keeps up (the last `ANALYZE` saw no backlog):
+-- then every claim read the whole backlog through `jobs_open` and sorted
+-- it to take the first few. Under a checkout rush that postponed the
+-- confirmations (`jobs.give_way_at`), `auto_explain` showed claims of 2
+-- to 4 jobs reading and sorting 640-730 due jobs, 3-4 ms each, and the
+-- claim became the PostgreSQL statement with the most time of the rush:
+-- the longer the backlog, the slower it drained (docs/benchmarks.md).
+--
+-- Without `jobs_open` the claim goes through `jobs_due`. The queue
+-- figures (`jobs::stats`) read the open jobs through `jobs_state (state,
+-- id)`, one range per open state, and every job's run writes two index
+-- entries fewer (its insert and its claim each wrote one in `jobs_open`).
+DROP INDEX jobs_open;
