@@ -16,8 +16,8 @@
 //! 5. the variants' price and stock, read under those locks; which
 //!    checkouts fit is decided here, in arrival order;
 //! 6. every reservation in one conditional `UPDATE`, by variant id;
-//! 7. every row of every order (by shop and currency, for the sales
-//!    counters' trigger) and the products' summaries in one statement;
+//! 7. every row of every order and the products' summaries in one
+//!    statement, whose trigger adds the orders to the sales counters;
 //! 8. `COMMIT`: no caller hears back before its order is durable.
 //!
 //! Every batch takes its locks in the same order, so two nodes' batches
@@ -484,10 +484,12 @@ async fn reserve(
 /// Every created order's rows in one statement: the orders, their lines,
 /// first transitions, pending payments and events (`order.created` before
 /// `payment.created`), and the summaries of `products`. The foreign keys
-/// between them are checked at the statement's end. The orders go in by
-/// shop and currency: the sales counters' deferred trigger updates their
-/// rows at `COMMIT` in that order, the same in every batch, so two
-/// batches sharing a counter row queue instead of deadlocking.
+/// between them are checked at the statement's end. The sales counters'
+/// trigger runs once at the statement's end: it adds the orders up per
+/// shop, quarter hour and currency and updates those counter rows in that
+/// order, the same in every batch, so two batches sharing counter rows
+/// queue instead of deadlocking (migration 20261129000040). The orders
+/// go in by shop and currency too.
 async fn insert_orders(
     conn: &mut Conn,
     jobs: &[Job],

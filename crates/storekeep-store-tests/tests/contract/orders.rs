@@ -618,3 +618,81 @@ async fn sales_counters_agree_with_a_recount_of_the_orders_by_the_rule() {
     let counted = store.order_sales(a.tenant, start, end).await.unwrap();
     assert_eq!(counted, expected);
 }
+
+/// Checkouts of two shops at once go into the same batches (PostgreSQL
+/// inserts a batch's orders in one statement, whose trigger adds them up
+/// per shop, quarter hour and currency; SQLite's writer commits them
+/// together). Each shop's counters hold exactly its own orders, as they
+/// do after some of them move on one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_counters_count_every_order_of_a_batch_of_several_shops() {
+    use storekeep_store::BatchCounters;
+    use storekeep_store::rules::commerce::sales;
+
+    let db = connect().await;
+    let shops = [shop(&db, "alpha").await, shop(&db, "beta").await];
+    let store = db.store.clone();
+    let mut variants = Vec::new();
+    for s in &shops {
+        variants.push(s.product("p", &[("A", 1250, 500)]).await.variants[0].clone());
+    }
+    let start = chrono::DateTime::from_timestamp(sales::slot_of(now().timestamp()), 0).unwrap();
+    let batches = |c: &BatchCounters| {
+        (
+            BatchCounters::get(&c.batches),
+            BatchCounters::get(&c.batched),
+        )
+    };
+    let before = store.checkout_batches().map(batches);
+    let mut orders = Vec::new();
+    for s in 0..2 {
+        for i in 0..12i64 {
+            orders.push((s, shops[s].order(&[(&variants[s], 1 + i % 3)]).await));
+        }
+    }
+    let placed = race(orders.len(), |i| {
+        let (s, order) = orders[i].clone();
+        let shop = shops[s].clone();
+        async move { (s, created(shop.checkout(&order).await).order) }
+    })
+    .await;
+    if let (Some(before), Some(after)) = (before, store.checkout_batches().map(batches)) {
+        let (runs, checkouts) = (after.0 - before.0, after.1 - before.1);
+        assert_eq!(checkouts, 24, "every checkout went through a batch");
+        assert!(
+            runs < checkouts,
+            "some batch held several orders: {runs} batches"
+        );
+    }
+    // Some move on, one at a time: paid, cancelled.
+    let audit = ctx();
+    let staffer = staff(&audit);
+    for (n, (s, order)) in placed.iter().enumerate() {
+        let to = match n % 4 {
+            0 => OrderStatus::Paid,
+            1 => OrderStatus::Cancelled,
+            _ => continue,
+        };
+        store
+            .transition_order(shops[*s].tenant, order.id, to, &staffer)
+            .await
+            .unwrap();
+    }
+    let end = now() + Duration::minutes(15);
+    for s in &shops {
+        let orders = all_pages(50, async |page| {
+            store
+                .list_orders(s.tenant, &OrderFilter::default(), &page)
+                .await
+        })
+        .await;
+        assert_eq!(orders.len(), 12);
+        let expected = sales::recount(orders.iter().map(|d| &d.order));
+        assert!(
+            expected[0].revenue > 0 && expected[0].orders < 12,
+            "{expected:?}"
+        );
+        let counted = store.order_sales(s.tenant, start, end).await.unwrap();
+        assert_eq!(counted, expected);
+    }
+}
