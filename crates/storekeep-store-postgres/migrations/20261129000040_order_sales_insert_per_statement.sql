@@ -13,12 +13,15 @@
 -- The counter row is now locked from the order's insert to `COMMIT`
 -- rather than at `COMMIT` only. It is the inserting connection's own
 -- bucket (the process id modulo 64, migration 20261128000110), so only
--- a connection sharing that bucket could wait on it; a batch inserts its
+-- a connection sharing that bucket could wait on it. A batch inserts its
 -- orders in its last statement before `COMMIT`, and so does a lone
--- checkout (`commerce/checkout.rs`) but for a rental's contract rows
--- after it. The rows are upserted
--- in shop, quarter and currency order, so two statements that share a
--- bucket and several counter rows queue rather than deadlock.
+-- checkout (`commerce/checkout.rs`) unless it rents: then the contract,
+-- one statement per installment (a term may have hundreds) and an event
+-- follow, and a connection sharing the bucket may wait for them (a batch
+-- at most its 300 ms `lock_timeout`, after which its checkouts run
+-- alone). The rows are upserted in shop, quarter and currency order, so
+-- two statements that share a bucket and several counter rows queue
+-- rather than deadlock.
 --
 -- Updates keep the deferred row trigger (`order_sales_update`): a
 -- trigger with a column list cannot have transition tables, and orders

@@ -302,9 +302,8 @@ async fn run(pool: &PgPool, jobs: &[Job]) -> StoreResult<Ran> {
     products.dedup();
     insert_orders(&mut tx, jobs, &created, &products, at).await?;
     if let Err(e) = tx.commit().await {
-        // An error the server answered (a lock timeout on a sales counter,
-        // a deadlock) rolled the batch back; only a broken connection
-        // leaves the outcome unknown.
+        // An error the server answered rolled the batch back; only a
+        // broken connection leaves the outcome unknown.
         return match e.as_database_error() {
             Some(_) => Err(other(e)),
             None => Ok(Ran::CommitLost(other(e))),
