@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::commerce_support::{order_action, order_of, selling_shop};
+use crate::commerce_support::{cart_with, checkout_body, order_action, order_of, selling_shop};
 use crate::console_support::{
     SESSION, SIGN_IN, enable_totp, figure, operator_console, sign_in_at, staff_console,
     staffed_shop, submit, web_app,
@@ -142,6 +142,75 @@ async fn staff_sign_in_with_totp_and_needs_attention_shows_the_shops_waiting_ord
         row.contains("<td class=\"num\">0</td>"),
         "none a week ago: {row}"
     );
+}
+
+/// Two shops' checkouts at once (on PostgreSQL they share checkout
+/// batches, whose orders one statement inserts and its trigger adds to
+/// the sales counters; on SQLite one writer commits them together): each
+/// shop's console shows today exactly its own orders, and its revenue once
+/// one is paid.
+#[tokio::test]
+async fn todays_sales_count_each_shops_own_orders_of_checkouts_made_at_once() {
+    let app = web_app().await;
+    let shops = [
+        selling_shop(&app, "acme", 1999, 100).await,
+        selling_shop(&app, "zeta", 2500, 100).await,
+    ];
+    let mut carts = Vec::new();
+    for (n, s) in shops.iter().enumerate() {
+        for i in 0..8i64 {
+            let (cart, token) = cart_with(&app, &s.slug, &[(&s.variant, 1 + i % 2)]).await;
+            carts.push((n, cart, token));
+        }
+    }
+    let mut tasks = Vec::new();
+    for (n, cart, token) in carts {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/store/carts/{cart}/checkout"));
+        let slug = shops[n].slug.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .header("x-tenant", slug)
+                .header("x-cart-token", token)
+                .header("idempotency-key", cart)
+                .json(&checkout_body("buyer@example.com"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            let b: serde_json::Value = resp.json().await.unwrap();
+            (n, b["order"].clone())
+        }));
+    }
+    let mut orders = vec![Vec::new(), Vec::new()];
+    for t in tasks {
+        let (n, order) = t.await.unwrap();
+        orders[n].push(order);
+    }
+    for (s, placed) in shops.iter().zip(&orders) {
+        let paid = placed[0]["id"].as_str().unwrap();
+        assert_eq!(order_action(&app, s, paid, "mark-paid").await.status(), 200);
+        let home = staff_console(&app, &s.slug, "owner")
+            .await
+            .get("/console")
+            .await;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+        let row = home
+            .body
+            .split("<tr data-sales=\"USD\">")
+            .nth(1)
+            .expect("a USD row");
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(
+            row.contains("<td class=\"num\" data-orders-today>8</td>"),
+            "{}: {row}",
+            s.slug
+        );
+        let total = placed[0]["total"]["amount"].as_i64().unwrap();
+        let shown = format!("{}.{:02}", total / 100, total % 100);
+        assert!(row.contains(&shown), "{}: {shown} in {row}", s.slug);
+    }
 }
 
 #[tokio::test]
