@@ -605,6 +605,51 @@ async fn sales_counters_agree_with_a_recount_of_the_orders_by_the_rule() {
     assert_sales_agree_with_a_recount(store.as_ref(), a.tenant, start, 18).await;
 }
 
+/// Checkouts with a deal run alone, each inserting its one order by a
+/// statement of its own (PostgreSQL's batch never takes them): the sales
+/// counters count those orders, at their discounted totals, beside the
+/// batched ones, and keep the recount's figures as they move on.
+#[tokio::test]
+async fn sales_counters_count_orders_checked_out_alone_with_a_deal() {
+    use storekeep_store::rules::commerce::sales;
+
+    let db = connect().await;
+    let a = shop(&db, "alpha").await;
+    let store = &db.store;
+    let p = a.product("p", &[("A", 1250, 500)]).await;
+    let v = &p.variants[0];
+    let deal = a.deal(crate::support::new_deal("tenth off")).await;
+    let start = chrono::DateTime::from_timestamp(sales::slot_of(now().timestamp()), 0).unwrap();
+    let audit = ctx();
+    let staffer = staff(&audit);
+    let mut discounted = 0;
+    for i in 0..12i64 {
+        let order = if i % 3 == 0 {
+            a.place(&[(v, 1 + i % 4)]).await.order
+        } else {
+            let cart = a.cart(&[(v, 1 + i % 4)]).await;
+            let new = a
+                .order_for(&cart, std::slice::from_ref(&deal), &format!("user:{i}"))
+                .await;
+            let order = created(a.checkout(&new).await).order;
+            assert!(order.discount > 0, "the deal applied: {order:?}");
+            discounted += 1;
+            order
+        };
+        let to = match i % 4 {
+            0 | 1 => OrderStatus::Paid,
+            2 => OrderStatus::Cancelled,
+            _ => continue,
+        };
+        store
+            .transition_order(a.tenant, order.id, to, &staffer)
+            .await
+            .unwrap();
+    }
+    assert_eq!(discounted, 8);
+    assert_sales_agree_with_a_recount(store.as_ref(), a.tenant, start, 12).await;
+}
+
 /// `tenant`'s sales counters since `start` hold what the Rust rule makes
 /// of its `n` orders, a history with revenue and cancellations in it.
 async fn assert_sales_agree_with_a_recount(

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use crate::commerce_support::{cart_with, checkout_body, order_action, order_of, selling_shop};
 use crate::console_support::{
     SESSION, SIGN_IN, enable_totp, figure, operator_console, sign_in_at, staff_console,
-    staffed_shop, submit, web_app,
+    staffed_shop, submit, todays_sales_row, web_app,
 };
 use crate::identity::{PASSWORD, cli_staff, now_unix, token, totp};
 use crate::web_browser::Browser;
@@ -191,17 +191,7 @@ async fn todays_sales_count_each_shops_own_orders_of_checkouts_made_at_once() {
     for (s, placed) in shops.iter().zip(&orders) {
         let paid = placed[0]["id"].as_str().unwrap();
         assert_eq!(order_action(&app, s, paid, "mark-paid").await.status(), 200);
-        let home = staff_console(&app, &s.slug, "owner")
-            .await
-            .get("/console")
-            .await;
-        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
-        let row = home
-            .body
-            .split("<tr data-sales=\"USD\">")
-            .nth(1)
-            .expect("a USD row");
-        let row = &row[..row.find("</tr>").unwrap()];
+        let row = todays_sales_row(&app, &s.slug).await;
         assert!(
             row.contains("<td class=\"num\" data-orders-today>8</td>"),
             "{}: {row}",

@@ -53,6 +53,22 @@ pub async fn staff_console(app: &TestApp, slug: &str, role: &str) -> Browser {
     sign_in_at(app, &host(slug), &format!("{role}@{slug}.example")).await
 }
 
+/// The console home's row of today's sales in USD (orders, revenue and
+/// last week's same day), as `slug`'s owner sees it.
+pub async fn todays_sales_row(app: &TestApp, slug: &str) -> String {
+    let home = staff_console(app, slug, "owner")
+        .await
+        .get("/console")
+        .await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    let row = home
+        .body
+        .split("<tr data-sales=\"USD\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{slug}: no USD row of sales in {}", home.body));
+    row[..row.find("</tr>").unwrap()].to_owned()
+}
+
 /// A platform operator `email` and a console browser signed in as them at
 /// the platform's host.
 pub async fn operator_console(app: &TestApp, email: &str) -> Browser {
