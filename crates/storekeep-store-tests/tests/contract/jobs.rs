@@ -138,6 +138,14 @@ async fn only_the_current_lease_holder_settles_a_job() {
     let rescued = store.job(None, id).await.unwrap();
     assert_eq!(rescued.state, JobState::Retryable);
     assert_eq!(rescued.errors.len(), 1);
+    // Its lease ended with it: the token completes nothing, alone or in a
+    // batch, while the job waits to run again.
+    assert!(!store.complete(id, stale).await.unwrap());
+    assert_eq!(store.complete_many(&[(id, stale)]).await.unwrap(), [false]);
+    assert_eq!(
+        store.job(None, id).await.unwrap().state,
+        JobState::Retryable
+    );
     let second = claim_one(store.as_ref(), "default").await;
     let token = second.lease_token.unwrap();
     assert_ne!(token, stale, "a claim takes a new token");
@@ -151,6 +159,7 @@ async fn only_the_current_lease_holder_settles_a_job() {
             .unwrap()
     );
     assert!(!store.complete(id, stale).await.unwrap());
+    assert_eq!(store.complete_many(&[(id, stale)]).await.unwrap(), [false]);
     assert!(!store.fail(id, stale, "late", Failure::Dead).await.unwrap());
     assert_eq!(store.job(None, id).await.unwrap().state, JobState::Running);
 
