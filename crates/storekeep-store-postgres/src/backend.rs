@@ -50,6 +50,10 @@ impl Backend for PgBackend {
          AND jobs.lease_token = done.token \
          AND EXISTS (SELECT 1 FROM relaxed) \
          RETURNING jobs.id";
+    const INSERT_INSTALLMENTS: &'static str = "INSERT INTO rental_installments \
+         (id, tenant_id, contract_id, seq, due_date, amount) \
+         SELECT CAST(e ->> 0 AS uuid), $1, $2, CAST(e ->> 1 AS integer), CAST(e ->> 2 AS date), \
+         CAST(e ->> 3 AS bigint) FROM jsonb_array_elements(CAST($3 AS jsonb)) AS e";
     const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans_name_key", FIELD_NAME)];
     const TENANT_UNIQUES: &'static [(&'static str, &'static str)] = tenants::UNIQUES;
     const TENANTS: TenantStatements = tenants::STATEMENTS;

@@ -203,6 +203,10 @@ pub trait Backend: Send + Sync + 'static {
     /// whenever the runtime stalls), and on PostgreSQL the batch costs one
     /// round trip instead of one per job.
     const COMPLETE_MANY: &'static str;
+    /// Writes a rental contract's installments in one statement: `$1` is
+    /// the shop, `$2` the contract, `$3` a JSON array of `[id, seq, due
+    /// date, amount]` (`contracts::insert_installments`).
+    const INSERT_INSTALLMENTS: &'static str;
 
     /// The unique constraint of a taken plan name, as named in this
     /// database's errors.

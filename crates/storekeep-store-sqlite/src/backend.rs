@@ -26,6 +26,10 @@ impl Backend for SqliteBackend {
          WHERE state = 'running' AND (id, lease_token) IN \
          (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1)) \
          RETURNING id";
+    const INSERT_INSTALLMENTS: &'static str = "INSERT INTO rental_installments \
+         (id, tenant_id, contract_id, seq, due_date, amount) \
+         SELECT json_extract(value, '$[0]'), $1, $2, json_extract(value, '$[1]'), \
+         json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each($3)";
     const PLAN_UNIQUES: &'static [(&'static str, &'static str)] = &[("plans.name", FIELD_NAME)];
     const TENANT_UNIQUES: &'static [(&'static str, &'static str)] = tenants::UNIQUES;
     const TENANTS: TenantStatements = tenants::STATEMENTS;

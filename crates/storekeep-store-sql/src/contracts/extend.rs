@@ -63,17 +63,11 @@ pub async fn extend_contract<B: Backend>(
         .ok_or(StoreError::Invalid(
             "the extension's dates are out of range",
         ))?;
-    for i in &added {
-        let args = (
-            DbId(uuid::Uuid::now_v7()),
-            t,
-            c,
-            i.seq,
-            i.due_date,
-            i.amount,
-        );
-        B::exec(&mut tx, Stmt::new(super::INSERT_INSTALLMENT, args)).await?;
-    }
+    let rows: Vec<_> = added
+        .iter()
+        .map(|i| (i.seq, i.due_date, i.amount))
+        .collect();
+    super::insert_installments::<B>(&mut tx, t, c, &rows).await?;
     B::exec(
         &mut tx,
         Stmt::new(

@@ -25,7 +25,7 @@ pub use returns::return_contract;
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use storekeep_domain::{
     NewContract, NewOrder, Order, OrderId, OrderStatus, QuotedLine, RentalContractId, RentalUnitId,
@@ -69,9 +69,6 @@ const INSERT_CONTRACT: &str = "INSERT INTO rental_contracts (id, tenant_id, orde
      currency, deposit, deposit_held, term, time_zone, start_date, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $12, $13, $14, $15, \
      $16, $16)";
-
-const INSERT_INSTALLMENT: &str = "INSERT INTO rental_installments (id, tenant_id, contract_id, \
-     seq, due_date, amount) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// One money movement, at most once per `(contract, key)`.
 const INSERT_PAYMENT: &str = "INSERT INTO rental_payments (id, tenant_id, contract_id, \
@@ -298,17 +295,28 @@ pub async fn insert_contract<B: Backend>(
         at,
     );
     B::exec(conn, Stmt::new(INSERT_CONTRACT, args)).await?;
-    for &(seq, due, amount) in &c.installments {
-        let args = (
-            DbId(uuid::Uuid::now_v7()),
-            DbId(tenant.0),
-            DbId(c.id.0),
-            seq,
-            due,
-            amount,
-        );
-        B::exec(conn, Stmt::new(INSERT_INSTALLMENT, args)).await?;
+    insert_installments::<B>(conn, DbId(tenant.0), DbId(c.id.0), &c.installments).await
+}
+
+/// Writes installments `(seq, due date, amount)` of contract `contract`
+/// in one statement ([`Backend::INSERT_INSTALLMENTS`]), whatever their
+/// number: a contract's schedule (up to hundreds of periods) or its
+/// extension.
+pub(crate) async fn insert_installments<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: DbId,
+    contract: DbId,
+    installments: &[(i32, NaiveDate, i64)],
+) -> StoreResult<()> {
+    if installments.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<(uuid::Uuid, i32, NaiveDate, i64)> = installments
+        .iter()
+        .map(|&(seq, due, amount)| (uuid::Uuid::now_v7(), seq, due, amount))
+        .collect();
+    let args = (tenant, contract, Json(rows));
+    B::exec(conn, Stmt::new(B::INSERT_INSTALLMENTS, args)).await?;
     Ok(())
 }
 
