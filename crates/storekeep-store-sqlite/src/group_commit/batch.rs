@@ -165,8 +165,8 @@ impl Batch {
         self.write_events(conn).await
     }
 
-    /// The rental contracts and their schedules (rare: one statement per
-    /// row).
+    /// The rental contracts and their schedules (rare: a statement for
+    /// each contract and one for its installments).
     async fn write_contracts(&self, conn: &mut SqliteConnection) -> StoreResult<()> {
         for c in &self.created {
             let order = &c.detail.order;

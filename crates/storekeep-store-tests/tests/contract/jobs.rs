@@ -138,6 +138,7 @@ async fn only_the_current_lease_holder_settles_a_job() {
     let rescued = store.job(None, id).await.unwrap();
     assert_eq!(rescued.state, JobState::Retryable);
     assert_eq!(rescued.errors.len(), 1);
+    assert_eq!(rescued.lease_token, None);
     // Its lease ended with it: the token completes nothing, alone or in a
     // batch, while the job waits to run again.
     assert!(!store.complete(id, stale).await.unwrap());

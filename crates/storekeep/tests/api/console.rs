@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::commerce_support::{cart_with, checkout_body, order_action, order_of, selling_shop};
 use crate::console_support::{
-    SESSION, SIGN_IN, enable_totp, figure, operator_console, sign_in_at, staff_console,
+    SESSION, SIGN_IN, enable_totp, figure, operator_console, sales_row, sign_in_at, staff_console,
     staffed_shop, submit, todays_sales_row, web_app,
 };
 use crate::identity::{PASSWORD, cli_staff, now_unix, token, totp};
@@ -125,12 +125,7 @@ async fn staff_sign_in_with_totp_and_needs_attention_shows_the_shops_waiting_ord
     assert!(!home.body.contains("Nothing is waiting"));
 
     // Today so far: one order, and its total once paid (nothing a week ago).
-    let row = home
-        .body
-        .split("<tr data-sales=\"USD\">")
-        .nth(1)
-        .expect("a USD row");
-    let row = &row[..row.find("</tr>").unwrap()];
+    let row = sales_row(&home);
     assert!(
         row.contains("<td class=\"num\" data-orders-today>1</td>"),
         "{row}"

@@ -61,11 +61,16 @@ pub async fn todays_sales_row(app: &TestApp, slug: &str) -> String {
         .get("/console")
         .await;
     assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    sales_row(&home)
+}
+
+/// The row of today's sales in USD on a console home page.
+pub fn sales_row(home: &Page) -> String {
     let row = home
         .body
         .split("<tr data-sales=\"USD\">")
         .nth(1)
-        .unwrap_or_else(|| panic!("{slug}: no USD row of sales in {}", home.body));
+        .unwrap_or_else(|| panic!("no USD row of sales in {}", home.body));
     row[..row.find("</tr>").unwrap()].to_owned()
 }
 
