@@ -63,11 +63,8 @@ pub async fn extend_contract<B: Backend>(
         .ok_or(StoreError::Invalid(
             "the extension's dates are out of range",
         ))?;
-    let rows: Vec<_> = added
-        .iter()
-        .map(|i| (i.seq, i.due_date, i.amount))
-        .collect();
-    super::insert_installments::<B>(&mut tx, t, c, &rows).await?;
+    let rows = added.iter().map(|i| (i.seq, i.due_date, i.amount));
+    super::insert_installments::<B>(&mut tx, t, c, rows).await?;
     B::exec(
         &mut tx,
         Stmt::new(

@@ -295,7 +295,13 @@ pub async fn insert_contract<B: Backend>(
         at,
     );
     B::exec(conn, Stmt::new(INSERT_CONTRACT, args)).await?;
-    insert_installments::<B>(conn, DbId(tenant.0), DbId(c.id.0), &c.installments).await
+    insert_installments::<B>(
+        conn,
+        DbId(tenant.0),
+        DbId(c.id.0),
+        c.installments.iter().copied(),
+    )
+    .await
 }
 
 /// Writes installments `(seq, due date, amount)` of contract `contract`
@@ -306,15 +312,15 @@ pub(crate) async fn insert_installments<B: Backend>(
     conn: &mut Conn<B::Db>,
     tenant: DbId,
     contract: DbId,
-    installments: &[(i32, NaiveDate, i64)],
+    installments: impl IntoIterator<Item = (i32, NaiveDate, i64)>,
 ) -> StoreResult<()> {
-    if installments.is_empty() {
+    let rows: Vec<(uuid::Uuid, i32, NaiveDate, i64)> = installments
+        .into_iter()
+        .map(|(seq, due, amount)| (uuid::Uuid::now_v7(), seq, due, amount))
+        .collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(uuid::Uuid, i32, NaiveDate, i64)> = installments
-        .iter()
-        .map(|&(seq, due, amount)| (uuid::Uuid::now_v7(), seq, due, amount))
-        .collect();
     let args = (tenant, contract, Json(rows));
     B::exec(conn, Stmt::new(B::INSERT_INSTALLMENTS, args)).await?;
     Ok(())
