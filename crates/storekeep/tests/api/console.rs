@@ -4,7 +4,9 @@
 
 use reqwest::StatusCode;
 
-use crate::commerce_support::{cart_with, checkout_body, order_action, order_of, selling_shop};
+use crate::commerce_support::{
+    cart_with, checkout_body, checkout_request, order_action, order_of, selling_shop,
+};
 use crate::console_support::{
     SESSION, SIGN_IN, enable_totp, figure, operator_console, sales_row, sign_in_at, staff_console,
     staffed_shop, submit, todays_sales_row, web_app,
@@ -160,19 +162,10 @@ async fn todays_sales_count_each_shops_own_orders_of_checkouts_made_at_once() {
     }
     let mut tasks = Vec::new();
     for (n, cart, token) in carts {
-        let client = app.client.clone();
-        let url = app.url(&format!("/api/v1/store/carts/{cart}/checkout"));
-        let slug = shops[n].slug.clone();
+        let body = checkout_body("buyer@example.com");
+        let request = checkout_request(&app, &shops[n].slug, &cart, &token, &cart, &body);
         tasks.push(tokio::spawn(async move {
-            let resp = client
-                .post(url)
-                .header("x-tenant", slug)
-                .header("x-cart-token", token)
-                .header("idempotency-key", cart)
-                .json(&checkout_body("buyer@example.com"))
-                .send()
-                .await
-                .unwrap();
+            let resp = request.send().await.unwrap();
             assert_eq!(resp.status(), 201);
             let b: serde_json::Value = resp.json().await.unwrap();
             (n, b["order"].clone())

@@ -13,7 +13,6 @@ use std::process::Output;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use storekeep_domain::DomainName;
 use storekeep_test_support::{TestApp, TestDb, spawn_app_on, storekeep_command};
 
 use crate::catalog_support::{body, create, png, product_json, upload};
@@ -22,7 +21,7 @@ use crate::commerce_support::{
 };
 use crate::console_support::todays_sales_row;
 use crate::identity::{admin, customer_token, register, token};
-use crate::web_support::BASE;
+use crate::web_support::serve_at_base;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
 const CUSTOMER: &str = "ada@moving.example";
@@ -304,7 +303,7 @@ async fn a_shop_moved_from_sqlite_answers_the_same_and_verifies_its_audit_chain(
     // Arrange: the shop on SQLite, and what its API answers there.
     let source = spawn_app_on(sqlite_db(), |s| {
         s.webhooks.allow_networks = vec!["127.0.0.1/32".parse().unwrap()];
-        s.base_domain = Some(DomainName::parse(BASE).unwrap());
+        serve_at_base(s);
     })
     .await;
     let built = build_shop(&source, "moving").await;
@@ -321,10 +320,7 @@ async fn a_shop_moved_from_sqlite_answers_the_same_and_verifies_its_audit_chain(
     source.stop().await;
 
     // The target (this pass's database) already holds another shop.
-    let target = spawn_app_on(TestDb::new().await, |s| {
-        s.base_domain = Some(DomainName::parse(BASE).unwrap());
-    })
-    .await;
+    let target = spawn_app_on(TestDb::new().await, serve_at_base).await;
     let other = selling_shop(&target, "staying", 1_000, 3).await;
     let staying = |app: &TestApp| {
         let req = app.shop("staying", Method::GET, "/api/v1/store/products");

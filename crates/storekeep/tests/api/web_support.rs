@@ -5,6 +5,7 @@
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
+use storekeep::config::Settings;
 use storekeep_test_support::{TestApp, spawn_app_with};
 
 use crate::catalog_support;
@@ -14,10 +15,13 @@ pub const BASE: &str = "shops.example";
 
 /// A server serving shops at `{slug}.shops.example`.
 pub async fn web_app() -> TestApp {
-    spawn_app_with(|s| {
-        s.base_domain = Some(storekeep_domain::DomainName::parse(BASE).unwrap());
-    })
-    .await
+    spawn_app_with(serve_at_base).await
+}
+
+/// Settings that serve shops (storefront and console) at
+/// `{slug}.shops.example`.
+pub fn serve_at_base(s: &mut Settings) {
+    s.base_domain = Some(storekeep_domain::DomainName::parse(BASE).unwrap());
 }
 
 /// A shop with an owner; returns the owner's token.
