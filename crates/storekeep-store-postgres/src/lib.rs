@@ -43,6 +43,8 @@ pub struct PgStore {
     replica: Option<std::sync::Arc<replica::Replica>>,
     /// The node's checkout batches (`commerce/batch.rs`).
     checkouts: commerce::batch::Checkouts,
+    /// The node's reads before a checkout (`commerce/to_price_reads.rs`).
+    cart_reads: commerce::to_price_reads::ToPriceReads,
 }
 
 /// A streaming replica for the catalog reads that may be stale.
@@ -82,6 +84,7 @@ impl PgStore {
             .transpose()?;
         Ok(Self {
             checkouts: commerce::batch::Checkouts::start(pool.clone()),
+            cart_reads: commerce::to_price_reads::ToPriceReads::start(pool.clone()),
             pool,
             max_connections: config.max_connections,
             health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),

@@ -23,11 +23,13 @@ use crate::commerce::deals::deals_live;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use sqlx::PgPool;
 use storekeep_store_sql::stmt::Stmt;
+use uuid::Uuid;
 
-/// The cart `$2` of shop `$1` with its lines as a JSON array, in the
-/// order they were added; `{extra}` adds columns.
-fn cart_with(extra: &str) -> String {
+/// The cart `cart` of shop `tenant` (SQL expressions) with its lines as
+/// a JSON array, in the order they were added; `{extra}` adds columns.
+fn cart_with(tenant: &str, cart: &str, extra: &str) -> String {
     let items = json_rows(
         "SELECT id, variant_id, quantity, rental_plan_id, rental_term, created_at \
          FROM cart_items WHERE cart_id = c.id",
@@ -35,7 +37,7 @@ fn cart_with(extra: &str) -> String {
     );
     format!(
         "SELECT {CART_COLUMNS}, {items} AS items{extra} \
-         FROM carts c WHERE c.tenant_id = $1 AND c.id = $2"
+         FROM carts c WHERE c.tenant_id = {tenant} AND c.id = {cart}"
     )
 }
 
@@ -49,7 +51,7 @@ struct CartWithItems {
 }
 
 pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    static SQL: LazyLock<String> = LazyLock::new(|| cart_with(""));
+    static SQL: LazyLock<String> = LazyLock::new(|| cart_with("$1", "$2", ""));
     let row: Option<CartWithItems> = sqlx::query_as(&SQL)
         .bind(tenant.0)
         .bind(id.0)
@@ -60,33 +62,65 @@ pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) ->
     row.cart.into_cart(row.items.0)
 }
 
-/// A row of [`cart_to_price`]'s statement.
+/// A row of [`to_price`]'s statement: the read's place in its batch
+/// (from 1) and its cart.
 #[derive(sqlx::FromRow)]
-struct CartToPriceRow {
+pub(super) struct CartToPriceRow {
+    n: i64,
     #[sqlx(flatten)]
     cart: CartWithItems,
     variants: Json<Vec<SaleVariantRow>>,
     deals: Json<Vec<DealRow>>,
 }
 
-/// The cart, its lines' variants and the deals live at `$3`, in one
-/// statement. Each variant is looked up by id from its cart line (a
-/// `LATERAL` with `LIMIT 1`, which the planner cannot turn around): as
-/// `v.id IN (SELECT …)`, `= ANY` or a plain join, the generic plan read
-/// every variant of the shop by its tenant and probed the cart for each.
-pub(crate) async fn cart_to_price(
-    s: &Store,
-    tenant: TenantId,
-    id: CartId,
-    at: DateTime<Utc>,
-) -> StoreResult<CartToPrice> {
+impl CartToPriceRow {
+    /// Its place in the batch, from 0.
+    pub(super) fn index(&self) -> usize {
+        usize::try_from(self.n - 1).unwrap_or(usize::MAX)
+    }
+
+    pub(super) fn into_read(self) -> StoreResult<CartToPrice> {
+        Ok(CartToPrice {
+            cart: self.cart.cart.into_cart(self.cart.items.0)?,
+            variants: self
+                .variants
+                .0
+                .into_iter()
+                .map(SaleVariant::try_from)
+                .collect::<StoreResult<_>>()?,
+            deals: self
+                .deals
+                .0
+                .into_iter()
+                .map(Deal::try_from)
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+}
+
+/// Carts to price, each with its lines' variants and the deals live at
+/// its time, in one statement: `$1` the shops, `$2` the carts and `$3`
+/// the times, one element per read. A shop's missing cart has no row.
+///
+/// Each cart is found by its primary key (a `LATERAL` with `LIMIT 1`,
+/// which the planner cannot turn into a join that reads the table), and
+/// each variant likewise from its cart line: as `v.id IN (SELECT …)`,
+/// `= ANY` or a plain join, the generic plan read every variant of the
+/// shop by its tenant and probed the cart for each.
+pub(super) async fn to_price(
+    pool: &PgPool,
+    tenants: &[Uuid],
+    carts: &[Uuid],
+    at: &[DateTime<Utc>],
+) -> StoreResult<Vec<CartToPriceRow>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
+        let (tenant, cart, at) = ("k.k_tenant", "k.k_cart", "k.k_at");
         let variants = json_rows(
             &format!(
                 "SELECT s.* FROM cart_items ci CROSS JOIN LATERAL \
                  (SELECT {SALE_VARIANT_COLUMNS} FROM variants v \
                  JOIN products p ON p.id = v.product_id \
-                 WHERE v.id = ci.variant_id AND v.tenant_id = $1 LIMIT 1) s \
+                 WHERE v.id = ci.variant_id AND v.tenant_id = {tenant} LIMIT 1) s \
                  WHERE ci.cart_id = c.id"
             ),
             "",
@@ -94,35 +128,41 @@ pub(crate) async fn cart_to_price(
         let deals = json_rows(
             &format!(
                 "SELECT {DEAL_COLUMNS} FROM deals WHERE {}",
-                deals_live("$3", "$3")
+                deals_live(tenant, at, at)
             ),
             "x.id",
         );
-        cart_with(&format!(", {variants} AS variants, {deals} AS deals"))
+        let one = cart_with(
+            tenant,
+            cart,
+            &format!(", {variants} AS variants, {deals} AS deals"),
+        );
+        format!(
+            "SELECT k.n, r.* \
+             FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) WITH ORDINALITY \
+             AS k (k_tenant, k_cart, k_at, n) \
+             CROSS JOIN LATERAL ({one} LIMIT 1) r"
+        )
     });
-    let row: Option<CartToPriceRow> = sqlx::query_as(&SQL)
-        .bind(tenant.0)
-        .bind(id.0)
+    sqlx::query_as(&SQL)
+        .bind(tenants)
+        .bind(carts)
         .bind(at)
-        .fetch_optional(&s.pool)
+        .fetch_all(pool)
         .await
-        .map_err(other)?;
-    let row = row.ok_or(StoreError::NotFound("cart"))?;
-    Ok(CartToPrice {
-        cart: row.cart.cart.into_cart(row.cart.items.0)?,
-        variants: row
-            .variants
-            .0
-            .into_iter()
-            .map(SaleVariant::try_from)
-            .collect::<StoreResult<_>>()?,
-        deals: row
-            .deals
-            .0
-            .into_iter()
-            .map(Deal::try_from)
-            .collect::<StoreResult<_>>()?,
-    })
+        .map_err(other)
+}
+
+/// The cart, its lines' variants and the deals live at `at`, read with
+/// whatever other checkouts of the node are reading at the same time
+/// (`commerce/to_price_reads.rs`).
+pub(crate) async fn cart_to_price(
+    s: &Store,
+    tenant: TenantId,
+    id: CartId,
+    at: DateTime<Utc>,
+) -> StoreResult<CartToPrice> {
+    s.cart_reads.read(tenant, id, at).await
 }
 
 /// Locks the cart row (before its lines, so a checkout and a line change

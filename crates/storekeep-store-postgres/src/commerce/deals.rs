@@ -138,11 +138,11 @@ pub(crate) async fn list_deals(
     Ok(Page::from_rows(deals, page, |d| d.id.to_string()))
 }
 
-/// The deals of shop `$1` active and live at some time between the
-/// parameters `from` and `until`.
-pub(crate) fn deals_live(from: &str, until: &str) -> String {
+/// The deals of shop `tenant` active and live at some time between
+/// `from` and `until` (SQL expressions, parameters or columns).
+pub(crate) fn deals_live(tenant: &str, from: &str, until: &str) -> String {
     format!(
-        "tenant_id = $1 AND active AND (ends_at IS NULL OR ends_at > {from}) \
+        "tenant_id = {tenant} AND active AND (ends_at IS NULL OR ends_at > {from}) \
          AND (starts_at IS NULL OR starts_at < {until})"
     )
 }
@@ -155,7 +155,7 @@ pub(crate) async fn deals_between(
 ) -> StoreResult<Vec<Deal>> {
     let rows: Vec<DealRow> = sqlx::query_as(&format!(
         "SELECT {DEAL_COLUMNS} FROM deals WHERE {} ORDER BY id",
-        deals_live("$2", "$3")
+        deals_live("$1", "$2", "$3")
     ))
     .bind(tenant.0)
     .bind(from)

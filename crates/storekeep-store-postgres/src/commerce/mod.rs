@@ -32,6 +32,7 @@ pub(crate) mod deals;
 pub(crate) mod orders;
 pub(crate) mod payments;
 pub(crate) mod refunds;
+pub(crate) mod to_price_reads;
 
 use crate::Conn;
 use storekeep_domain::{AuditContext, TenantId};

@@ -13,7 +13,7 @@ use chrono::Duration;
 use storekeep_domain::NewDeal;
 use storekeep_store::now;
 
-use crate::support::{connect, ctx, new_deal, new_product, shop};
+use crate::support::{connect, ctx, new_deal, new_product, race, shop};
 
 #[tokio::test]
 async fn a_new_cart_is_open_empty_and_read_back_as_made() {
@@ -416,4 +416,33 @@ async fn cart_to_price_answers_what_its_three_reads_answer() {
         store.cart_to_price(b.tenant, cart.id, at).await,
         Err(StoreError::NotFound("cart"))
     ));
+
+    // Reads made at once (on PostgreSQL, one statement for whatever has
+    // queued: `commerce/to_price_reads.rs`) answer each as it is answered
+    // alone: by its own shop and at its own time.
+    let later = at + Duration::hours(2);
+    let alone_later = store.cart_to_price(a.tenant, cart.id, later).await.unwrap();
+    assert_eq!(alone_later.deals.len(), 2, "open, and soon once it starts");
+    let (store, id) = (db.store.clone(), cart.id);
+    let reads = race(30, |i| {
+        let store = store.clone();
+        let (tenant, when) = [(a.tenant, at), (a.tenant, later), (b.tenant, at)][i % 3];
+        async move { store.cart_to_price(tenant, id, when).await }
+    })
+    .await;
+    for (i, got) in reads.into_iter().enumerate() {
+        match (i % 3, got) {
+            (0, Ok(got)) => {
+                assert_eq!(got.cart, read.cart);
+                assert_eq!(sorted(got.variants), variants);
+                assert_eq!(got.deals, read.deals);
+            }
+            (1, Ok(got)) => {
+                assert_eq!(got.cart, read.cart);
+                assert_eq!(got.deals, alone_later.deals);
+            }
+            (2, Err(StoreError::NotFound("cart"))) => {}
+            (_, other) => panic!("read {i}: {other:?}"),
+        }
+    }
 }

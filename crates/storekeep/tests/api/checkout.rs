@@ -9,7 +9,8 @@ use storekeep_test_support::{problem, spawn_app};
 
 use crate::catalog_support::{body, create, product_json};
 use crate::commerce_support::{
-    cart_req, cart_with, checkout, checkout_body, checkout_request, order_of, selling_shop, stock,
+    cart_req, cart_with, checkout, checkout_body, checkout_request, create_deal, order_of,
+    selling_shop, stock,
 };
 use crate::identity::{admin, customer_token, register};
 
@@ -844,6 +845,81 @@ async fn a_burst_of_checkouts_across_shops_ends_as_one_at_a_time_would() {
         // SQLite's group commit answers every checkout in its batch.
         assert_eq!((batched, alone, failed), (40.0, 0.0, 0.0));
     }
+}
+
+/// On PostgreSQL the reads before a checkout (the cart, its prices, the
+/// shop's live deals) are gathered into one statement per batch of
+/// whatever has queued up (`commerce/to_price_reads.rs`). Checkouts made
+/// at once in two shops, one with a live deal and one whose deal has not
+/// started, with requests for one shop's carts through the other mixed
+/// in, are each priced as a lone checkout of its own shop is: the same
+/// totals and discounts, and another shop's cart is not found.
+#[tokio::test]
+async fn checkouts_read_at_once_price_each_cart_by_its_own_shop_and_its_deals() {
+    let app = spawn_app().await;
+    let cheap = selling_shop(&app, "cheap", 1000, 100).await;
+    let dear = selling_shop(&app, "dear", 2500, 100).await;
+    create_deal(
+        &app,
+        &cheap,
+        json!({"name": "Autumn", "percent_off": 10, "applies_to": "order"}),
+    )
+    .await;
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    create_deal(
+        &app,
+        &dear,
+        json!({"name": "Tomorrow", "percent_off": 50, "applies_to": "order", "starts_at": later}),
+    )
+    .await;
+    // What a lone checkout of each shop costs.
+    let cheap_alone = order_of(&app, &cheap, 1).await;
+    let dear_alone = order_of(&app, &dear, 1).await;
+    // Dear's deal has not started; cheap's takes 10 % off the 10.00 item.
+    assert_eq!(cheap_alone["discount"]["amount"], 100, "{cheap_alone}");
+    assert_eq!(dear_alone["discount"]["amount"], 0, "{dear_alone}");
+
+    let mut carts = Vec::new();
+    for i in 0..24 {
+        let s = if i % 2 == 0 { &cheap } else { &dear };
+        let (cart, token) = cart_with(&app, &s.slug, &[(&s.variant, 1)]).await;
+        carts.push((s.slug.clone(), cart, token));
+    }
+    let mut tasks = Vec::new();
+    for (i, (slug, cart, token)) in carts.iter().enumerate() {
+        tasks.push((
+            slug.clone(),
+            racing_checkout(&app, slug, cart, token, &format!("k{i}"), "b@x.io"),
+        ));
+        if i % 6 == 1 {
+            // One of dear's carts asked for through cheap.
+            tasks.push((
+                String::new(),
+                racing_checkout(&app, "cheap", cart, token, &format!("x{i}"), "x@x.io"),
+            ));
+        }
+    }
+    let mut orders = 0;
+    for (slug, task) in tasks {
+        let (status, _, b) = task.await.unwrap();
+        if slug.is_empty() {
+            assert_eq!(status, 404, "another shop's cart: {b}");
+            continue;
+        }
+        assert_eq!(status, 201, "{slug}: {b}");
+        let like = if slug == "cheap" {
+            &cheap_alone
+        } else {
+            &dear_alone
+        };
+        for field in ["subtotal", "discount", "shipping", "tax", "total"] {
+            assert_eq!(b["order"][field], like[field], "{slug}'s {field}: {b}");
+        }
+        orders += 1;
+    }
+    assert_eq!(orders, 24);
+    assert_eq!(stock(&app, &cheap).await, (100, 13));
+    assert_eq!(stock(&app, &dear).await, (100, 13));
 }
 
 /// The checkout batch counters: batches, batched, alone, failures.

@@ -1,0 +1,160 @@
+//! The reads before a checkout, gathered (issue 19).
+//!
+//! Every checkout first reads its cart with its variants' prices and the
+//! shop's live deals (`CommerceStore::cart_to_price`), outside any
+//! transaction. Alone, that is one statement per checkout: in the
+//! 64-client rush it was about half of all the statements PostgreSQL ran,
+//! each paying its round trip, its set-up and a backend woken on a busy
+//! machine. So each node queues these reads to one task, which takes
+//! whatever has queued (up to [`MAX_READS`]) and reads it with one
+//! statement (`carts::to_price`), at most [`IN_FLIGHT`] statements at a
+//! time: an idle node reads each cart at once, a busy one a batch per
+//! statement. The reads are the same rows with the same snapshot rules
+//! (each statement sees what was committed when it started, which is
+//! after its caller asked), so nothing a caller could see changes.
+//!
+//! A batch that fails because the database is unavailable answers every
+//! read with that (a 503, as a lone read would); one that fails otherwise
+//! (a row that does not decode) reads each of its carts again alone, so
+//! only the read at fault fails.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use storekeep_domain::{CartId, TenantId};
+use storekeep_store::{CartToPrice, StoreError, StoreResult};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::carts::to_price;
+
+/// Most reads in one statement.
+const MAX_READS: usize = 128;
+/// Statements in flight at once: enough that a slow one does not hold
+/// the next batch back, few enough that the reads gather.
+const IN_FLIGHT: usize = 2;
+/// Reads that may wait for the task before callers are held back.
+const QUEUE: usize = 4096;
+
+struct Read {
+    tenant: TenantId,
+    cart: CartId,
+    at: DateTime<Utc>,
+    reply: oneshot::Sender<StoreResult<CartToPrice>>,
+}
+
+/// The queue into the node's reading task. Cloning shares the task; it
+/// stops when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct ToPriceReads {
+    queue: mpsc::Sender<Read>,
+}
+
+impl ToPriceReads {
+    /// Starts the task on the current tokio runtime.
+    pub(crate) fn start(pool: PgPool) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(reader(pool, rx));
+        Self { queue: tx }
+    }
+
+    /// Shop `tenant`'s cart `cart` to price at `at`, its variants and the
+    /// deals live then; `NotFound` if the shop has no such cart.
+    pub(crate) async fn read(
+        &self,
+        tenant: TenantId,
+        cart: CartId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CartToPrice> {
+        let (reply, answer) = oneshot::channel();
+        let read = Read {
+            tenant,
+            cart,
+            at,
+            reply,
+        };
+        self.queue.send(read).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Other("the cart reading task has stopped".into())
+}
+
+async fn reader(pool: PgPool, mut rx: mpsc::Receiver<Read>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut reads = Vec::with_capacity(MAX_READS);
+    loop {
+        // A slot first, then whatever has queued while every slot was busy.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        if rx.recv_many(&mut reads, MAX_READS).await == 0 {
+            return;
+        }
+        // A caller that gave up (its request was cancelled) is not read for.
+        reads.retain(|r| !r.reply.is_closed());
+        let batch = std::mem::replace(&mut reads, Vec::with_capacity(MAX_READS));
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            answer(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Reads `batch` with one statement and answers each caller.
+async fn answer(pool: &PgPool, batch: Vec<Read>) {
+    if batch.is_empty() {
+        return;
+    }
+    match read_all(pool, &batch).await {
+        Ok(mut found) => {
+            for (read, row) in batch.into_iter().zip(found.drain(..)) {
+                let _ = read.reply.send(row);
+            }
+        }
+        Err(StoreError::Unavailable(cause)) => {
+            let cause = cause.to_string();
+            for read in batch {
+                let _ = read.reply.send(Err(StoreError::unavailable(cause.clone())));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some(read) = batch.into_iter().next() {
+                let _ = read.reply.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for read in batch {
+                let alone = read_all(pool, std::slice::from_ref(&read))
+                    .await
+                    .and_then(|mut one| one.pop().unwrap_or(Err(StoreError::NotFound("cart"))));
+                let _ = read.reply.send(alone);
+            }
+        }
+    }
+}
+
+/// One answer per read of `batch`, in its order; `Err` if the statement
+/// failed or a row did not decode.
+async fn read_all(pool: &PgPool, batch: &[Read]) -> StoreResult<Vec<StoreResult<CartToPrice>>> {
+    let tenants: Vec<Uuid> = batch.iter().map(|r| r.tenant.0).collect();
+    let carts: Vec<Uuid> = batch.iter().map(|r| r.cart.0).collect();
+    let at: Vec<DateTime<Utc>> = batch.iter().map(|r| r.at).collect();
+    let rows = to_price(pool, &tenants, &carts, &at).await?;
+    let mut found: Vec<StoreResult<CartToPrice>> = batch
+        .iter()
+        .map(|_| Err(StoreError::NotFound("cart")))
+        .collect();
+    for row in rows {
+        let i = row.index();
+        let read = row.into_read()?;
+        if let Some(slot) = found.get_mut(i) {
+            *slot = Ok(read);
+        }
+    }
+    Ok(found)
+}
