@@ -13,10 +13,10 @@
 //! (each statement sees what was committed when it started, which is
 //! after its caller asked), so nothing a caller could see changes.
 //!
-//! A batch that fails because the database is unavailable answers every
-//! read with that (a 503, as a lone read would); one that fails otherwise
-//! (a row that does not decode) reads each of its carts again alone, so
-//! only the read at fault fails.
+//! A statement that fails answers each of its reads with its error, as
+//! each would have failed alone (a database unavailable is a 503 for
+//! every one); a cart whose row does not make a cart fails only its own
+//! read.
 
 use std::sync::Arc;
 
@@ -111,35 +111,33 @@ async fn answer(pool: &PgPool, batch: Vec<Read>) {
         return;
     }
     match read_all(pool, &batch).await {
-        Ok(mut found) => {
-            for (read, row) in batch.into_iter().zip(found.drain(..)) {
+        Ok(found) => {
+            for (read, row) in batch.into_iter().zip(found) {
                 let _ = read.reply.send(row);
             }
         }
-        Err(StoreError::Unavailable(cause)) => {
-            let cause = cause.to_string();
+        // The statement failed for all its reads alike.
+        Err(e) => {
+            let unavailable = e.is_unavailable();
+            let cause = match e {
+                StoreError::Unavailable(cause) | StoreError::Other(cause) => cause.to_string(),
+                e => e.to_string(),
+            };
             for read in batch {
-                let _ = read.reply.send(Err(StoreError::unavailable(cause.clone())));
-            }
-        }
-        Err(e) if batch.len() == 1 => {
-            if let Some(read) = batch.into_iter().next() {
+                let e = if unavailable {
+                    StoreError::unavailable(cause.clone())
+                } else {
+                    StoreError::Other(cause.clone().into())
+                };
                 let _ = read.reply.send(Err(e));
-            }
-        }
-        Err(_) => {
-            for read in batch {
-                let alone = read_all(pool, std::slice::from_ref(&read))
-                    .await
-                    .and_then(|mut one| one.pop().unwrap_or(Err(StoreError::NotFound("cart"))));
-                let _ = read.reply.send(alone);
             }
         }
     }
 }
 
-/// One answer per read of `batch`, in its order; `Err` if the statement
-/// failed or a row did not decode.
+/// One answer per read of `batch`, in its order: its cart, `NotFound`,
+/// or the error of its own row (a cart that does not decode fails only
+/// its own read); `Err` if the statement failed.
 async fn read_all(pool: &PgPool, batch: &[Read]) -> StoreResult<Vec<StoreResult<CartToPrice>>> {
     let tenants: Vec<Uuid> = batch.iter().map(|r| r.tenant.0).collect();
     let carts: Vec<Uuid> = batch.iter().map(|r| r.cart.0).collect();
@@ -150,10 +148,8 @@ async fn read_all(pool: &PgPool, batch: &[Read]) -> StoreResult<Vec<StoreResult<
         .map(|_| Err(StoreError::NotFound("cart")))
         .collect();
     for row in rows {
-        let i = row.index();
-        let read = row.into_read()?;
-        if let Some(slot) = found.get_mut(i) {
-            *slot = Ok(read);
+        if let Some(slot) = found.get_mut(row.index()) {
+            *slot = row.into_read();
         }
     }
     Ok(found)
