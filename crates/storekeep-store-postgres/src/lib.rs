@@ -84,7 +84,7 @@ impl PgStore {
             .transpose()?;
         Ok(Self {
             checkouts: commerce::batch::Checkouts::start(pool.clone()),
-            cart_reads: commerce::to_price_reads::ToPriceReads::start(pool.clone()),
+            cart_reads: commerce::to_price_reads::ToPriceReads::start(pool.clone(), config),
             pool,
             max_connections: config.max_connections,
             health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),

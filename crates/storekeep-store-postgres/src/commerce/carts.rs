@@ -62,11 +62,11 @@ pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) ->
     row.cart.into_cart(row.items.0)
 }
 
-/// A row of [`to_price`]'s statement: the read's place in its batch
-/// (from 1) and its cart.
+/// A row of [`to_price`]'s statement but its place in the batch (`n`,
+/// from 1, read apart so that a row that does not decode fails only its
+/// own read).
 #[derive(sqlx::FromRow)]
 pub(super) struct CartToPriceRow {
-    n: i64,
     #[sqlx(flatten)]
     cart: CartWithItems,
     variants: Json<Vec<SaleVariantRow>>,
@@ -74,11 +74,6 @@ pub(super) struct CartToPriceRow {
 }
 
 impl CartToPriceRow {
-    /// Its place in the batch, from 0.
-    pub(super) fn index(&self) -> usize {
-        usize::try_from(self.n - 1).unwrap_or(usize::MAX)
-    }
-
     pub(super) fn into_read(self) -> StoreResult<CartToPrice> {
         Ok(CartToPrice {
             cart: self.cart.cart.into_cart(self.cart.items.0)?,
@@ -100,7 +95,8 @@ impl CartToPriceRow {
 
 /// Carts to price, each with its lines' variants and the deals live at
 /// its time, in one statement: `$1` the shops, `$2` the carts and `$3`
-/// the times, one element per read. A shop's missing cart has no row.
+/// the times, one element per read; each row's `n` is its read's place
+/// (from 1). A shop's missing cart has no row.
 ///
 /// Each cart is found by its primary key (a `LATERAL` with `LIMIT 1`,
 /// which the planner cannot turn into a join that reads the table), and
@@ -112,7 +108,7 @@ pub(super) async fn to_price(
     tenants: &[Uuid],
     carts: &[Uuid],
     at: &[DateTime<Utc>],
-) -> StoreResult<Vec<CartToPriceRow>> {
+) -> StoreResult<Vec<sqlx::postgres::PgRow>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let (tenant, cart, at) = ("k.k_tenant", "k.k_cart", "k.k_at");
         let variants = json_rows(
@@ -144,7 +140,7 @@ pub(super) async fn to_price(
              CROSS JOIN LATERAL ({one} LIMIT 1) r"
         )
     });
-    sqlx::query_as(&SQL)
+    sqlx::query(&SQL)
         .bind(tenants)
         .bind(carts)
         .bind(at)

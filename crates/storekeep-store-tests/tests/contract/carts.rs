@@ -423,25 +423,46 @@ async fn cart_to_price_answers_what_its_three_reads_answer() {
     let later = at + Duration::hours(2);
     let alone_later = store.cart_to_price(a.tenant, cart.id, later).await.unwrap();
     assert_eq!(alone_later.deals.len(), 2, "open, and soon once it starts");
-    let (store, id) = (db.store.clone(), cart.id);
-    let reads = race(30, |i| {
+    let theirs = b.product("theirs", &[("T-1", 700, 5)]).await;
+    let their_cart = b.cart(&[(&theirs.variants[0], 2)]).await;
+    let theirs_alone = store
+        .cart_to_price(b.tenant, their_cart.id, at)
+        .await
+        .unwrap();
+    assert_eq!(theirs_alone.variants.len(), 1);
+    assert_eq!(theirs_alone.deals.len(), 1, "their own deal");
+    let (store, ours) = (db.store.clone(), cart.id);
+    let asks = [
+        (a.tenant, ours, at),
+        (a.tenant, ours, later),
+        (b.tenant, ours, at),
+        (b.tenant, their_cart.id, at),
+        (a.tenant, their_cart.id, later),
+    ];
+    let reads = race(40, |i| {
         let store = store.clone();
-        let (tenant, when) = [(a.tenant, at), (a.tenant, later), (b.tenant, at)][i % 3];
-        async move { store.cart_to_price(tenant, id, when).await }
+        let (tenant, cart, when) = asks[i % asks.len()];
+        async move { store.cart_to_price(tenant, cart, when).await }
     })
     .await;
     for (i, got) in reads.into_iter().enumerate() {
-        match (i % 3, got) {
-            (0, Ok(got)) => {
-                assert_eq!(got.cart, read.cart);
-                assert_eq!(sorted(got.variants), variants);
-                assert_eq!(got.deals, read.deals);
+        match (i % asks.len(), got) {
+            (0 | 1, Ok(got)) => {
+                assert_eq!(got.cart, read.cart, "read {i}");
+                assert_eq!(sorted(got.variants), variants, "read {i}");
+                let deals = if i % asks.len() == 0 {
+                    &read.deals
+                } else {
+                    &alone_later.deals
+                };
+                assert_eq!(&got.deals, deals, "read {i}");
             }
-            (1, Ok(got)) => {
-                assert_eq!(got.cart, read.cart);
-                assert_eq!(got.deals, alone_later.deals);
+            (3, Ok(got)) => {
+                assert_eq!(got.cart, theirs_alone.cart, "read {i}");
+                assert_eq!(got.variants, theirs_alone.variants, "read {i}");
+                assert_eq!(got.deals, theirs_alone.deals, "read {i}");
             }
-            (2, Err(StoreError::NotFound("cart"))) => {}
+            (2 | 4, Err(StoreError::NotFound("cart"))) => {}
             (_, other) => panic!("read {i}: {other:?}"),
         }
     }
