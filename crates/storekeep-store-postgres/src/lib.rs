@@ -82,9 +82,15 @@ impl PgStore {
         let replica = replica
             .map(|r| replica::Replica::start(r.url, r.max_lag, config, options.clone()))
             .transpose()?;
+        let checkouts = commerce::batch::Checkouts::start(pool.clone());
+        let cart_reads = commerce::to_price_reads::ToPriceReads::start(
+            pool.clone(),
+            config,
+            checkouts.counters.clone(),
+        );
         Ok(Self {
-            checkouts: commerce::batch::Checkouts::start(pool.clone()),
-            cart_reads: commerce::to_price_reads::ToPriceReads::start(pool.clone(), config),
+            checkouts,
+            cart_reads,
             pool,
             max_connections: config.max_connections,
             health: std::sync::Arc::new(health::check(&options, config.acquire_timeout)),

@@ -184,6 +184,12 @@ pub struct BatchCounters {
     /// whose answer was lost; their checkouts ran alone or were answered
     /// with the error.
     pub failed: std::sync::atomic::AtomicU64,
+    /// PostgreSQL: the reads before a checkout or of a cart to price
+    /// (`CommerceStore::cart_to_price`) answered by a statement…
+    pub cart_reads: std::sync::atomic::AtomicU64,
+    /// …and the statements that read them, several reads each when a node
+    /// reads at once (`commerce/to_price_reads.rs`).
+    pub cart_read_statements: std::sync::atomic::AtomicU64,
 }
 
 impl BatchCounters {

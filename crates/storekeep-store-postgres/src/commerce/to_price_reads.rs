@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::{FromRow, Row};
 use storekeep_domain::{CartId, TenantId};
-use storekeep_store::{CartToPrice, PoolConfig, StoreError, StoreResult};
+use storekeep_store::{BatchCounters, CartToPrice, PoolConfig, StoreError, StoreResult};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -72,15 +72,16 @@ pub(crate) struct ToPriceReads {
 
 impl ToPriceReads {
     /// Starts the task on the current tokio runtime, for a pool of
-    /// `config`.
-    pub(crate) fn start(pool: PgPool, config: PoolConfig) -> Self {
+    /// `config`, counting its reads and statements in `counters` (the
+    /// node's checkout figures).
+    pub(crate) fn start(pool: PgPool, config: PoolConfig, counters: Arc<BatchCounters>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let limits = Limits {
             queued: config.acquire_timeout,
             statement: config.acquire_timeout
                 + config.statement_timeout.unwrap_or(UNBOUNDED_STATEMENT),
         };
-        tokio::spawn(reader(pool, rx, limits));
+        tokio::spawn(reader(pool, rx, limits, counters));
         Self { queue: tx }
     }
 
@@ -109,7 +110,12 @@ fn gone() -> StoreError {
     StoreError::Other("the cart reading task has stopped".into())
 }
 
-async fn reader(pool: PgPool, mut rx: mpsc::Receiver<Read>, limits: Limits) {
+async fn reader(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Read>,
+    limits: Limits,
+    counters: Arc<BatchCounters>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut reads = Vec::with_capacity(MAX_READS);
     loop {
@@ -132,16 +138,16 @@ async fn reader(pool: PgPool, mut rx: mpsc::Receiver<Read>, limits: Limits) {
                 batch.push(read);
             }
         }
-        let pool = pool.clone();
+        let (pool, counters) = (pool.clone(), counters.clone());
         tokio::spawn(async move {
-            answer(&pool, batch, limits.statement).await;
+            answer(&pool, batch, limits.statement, &counters).await;
             drop(slot);
         });
     }
 }
 
 /// Reads `batch` with one statement and answers each caller.
-async fn answer(pool: &PgPool, batch: Vec<Read>, bound: Duration) {
+async fn answer(pool: &PgPool, batch: Vec<Read>, bound: Duration, counters: &BatchCounters) {
     if batch.is_empty() {
         return;
     }
@@ -152,6 +158,8 @@ async fn answer(pool: &PgPool, batch: Vec<Read>, bound: Duration) {
         ))
     }) {
         Ok(found) => {
+            BatchCounters::add(&counters.cart_read_statements, 1);
+            BatchCounters::add(&counters.cart_reads, found.len());
             for (read, row) in batch.into_iter().zip(found) {
                 let _ = read.reply.send(row);
             }

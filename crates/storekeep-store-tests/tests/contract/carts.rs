@@ -432,6 +432,11 @@ async fn cart_to_price_answers_what_its_three_reads_answer() {
     assert_eq!(theirs_alone.variants.len(), 1);
     assert_eq!(theirs_alone.deals.len(), 1, "their own deal");
     let (store, ours) = (db.store.clone(), cart.id);
+    let figures = |c: &storekeep_store::BatchCounters| {
+        use storekeep_store::BatchCounters as C;
+        (C::get(&c.cart_reads), C::get(&c.cart_read_statements))
+    };
+    let before = store.checkout_batches().map(figures);
     let asks = [
         (a.tenant, ours, at),
         (a.tenant, ours, later),
@@ -465,5 +470,17 @@ async fn cart_to_price_answers_what_its_three_reads_answer() {
             (2 | 4, Err(StoreError::NotFound("cart"))) => {}
             (_, other) => panic!("read {i}: {other:?}"),
         }
+    }
+    if db.url.starts_with("postgres") {
+        let (before, after) = (
+            before.unwrap(),
+            store.checkout_batches().map(figures).unwrap(),
+        );
+        let (reads, statements) = (after.0 - before.0, after.1 - before.1);
+        assert_eq!(reads, 40, "every read went through the gathering task");
+        assert!(
+            statements < reads,
+            "{reads} reads in {statements} statements"
+        );
     }
 }
