@@ -408,10 +408,10 @@ fn batch_text(out: &mut String, b: &storekeep_store::BatchCounters) {
          # HELP storekeep_checkout_batch_failures_total Checkout batches that failed and committed nothing.\n\
          # TYPE storekeep_checkout_batch_failures_total counter\n\
          storekeep_checkout_batch_failures_total {}\n\
-         # HELP storekeep_cart_reads_total Carts read to price (PostgreSQL: before each checkout or cart view).\n\
+         # HELP storekeep_cart_reads_total Carts read to price by statements that answered (PostgreSQL: before each checkout or cart view; 0 on SQLite).\n\
          # TYPE storekeep_cart_reads_total counter\n\
          storekeep_cart_reads_total {}\n\
-         # HELP storekeep_cart_read_statements_total Statements that read those carts, several at once when a node reads at once (PostgreSQL).\n\
+         # HELP storekeep_cart_read_statements_total Statements that read those carts, several at once when a node reads at once (PostgreSQL; 0 on SQLite).\n\
          # TYPE storekeep_cart_read_statements_total counter\n\
          storekeep_cart_read_statements_total {}\n",
         C::get(&b.batches),

@@ -23,7 +23,6 @@ use crate::commerce::deals::deals_live;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
-use sqlx::PgPool;
 use storekeep_store_sql::stmt::Stmt;
 use uuid::Uuid;
 
@@ -104,7 +103,7 @@ impl CartToPriceRow {
 /// `= ANY` or a plain join, the generic plan read every variant of the
 /// shop by its tenant and probed the cart for each.
 pub(super) async fn to_price(
-    pool: &PgPool,
+    conn: &mut Conn,
     tenants: &[Uuid],
     carts: &[Uuid],
     at: &[DateTime<Utc>],
@@ -144,7 +143,7 @@ pub(super) async fn to_price(
         .bind(tenants)
         .bind(carts)
         .bind(at)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(other)
 }

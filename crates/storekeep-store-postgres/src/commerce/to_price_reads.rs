@@ -2,25 +2,33 @@
 //!
 //! Every checkout (and every view of a cart) first reads the cart with
 //! its variants' prices and the shop's live deals
-//! (`CommerceStore::cart_to_price`), outside any transaction. Alone, that is one statement per checkout: in the
-//! 64-client rush it was about half of all the statements PostgreSQL ran,
-//! each paying its round trip, its set-up and a backend woken on a busy
-//! machine. So each node queues these reads to one task, which takes
-//! whatever has queued (up to [`MAX_READS`]) and reads it with one
-//! statement (`carts::to_price`), at most [`IN_FLIGHT`] statements at a
-//! time: an idle node reads each cart at once, a busy one a batch per
-//! statement. The reads are the same rows with the same snapshot rules
-//! (each statement sees what was committed when it started, which is
-//! after its caller asked), so nothing a caller could see changes.
+//! (`CommerceStore::cart_to_price`), outside any transaction. Alone, that
+//! is one statement per checkout: in the 64-client rush it was about half
+//! of all the statements PostgreSQL ran, each paying its round trip, its
+//! set-up and a backend woken on a busy machine. So each node queues
+//! these reads to one task, which takes whatever has queued (up to
+//! [`MAX_READS`]) and reads it with one statement (`carts::to_price`), at
+//! most [`IN_FLIGHT`] statements at a time: an idle node reads each cart
+//! at once, a busy one a batch per statement. The reads are the same rows
+//! with the same snapshot rules (each statement sees what was committed
+//! when it started, which is after its caller asked), so nothing a caller
+//! could see changes.
 //!
-//! A statement that fails answers each of its reads with its error (a
-//! database unavailable is a 503 for every one), and a row that does not
-//! decode fails only its own read. Nothing waits much longer than alone:
-//! a read that has queued past the pool's acquire timeout is answered
-//! unavailable without a statement (so an outage does not build a queue
-//! behind the two statements in flight), and a statement is abandoned
-//! (its connection dropped) past the acquire timeout plus the statement
-//! timeout, so a connection that hangs cannot hold the node's reads.
+//! Failures:
+//! - a statement that fails answers each of its reads with its error (a
+//!   database unavailable is a 503 for every one); a row that does not
+//!   decode fails only its own read (but for its place in the batch, `n`,
+//!   without which no read can be told it);
+//! - a statement waits for a connection as long as the pool's acquire
+//!   timeout, and then at most the statement timeout (plus a second) for
+//!   its rows, or [`DEFAULT_STATEMENT_BOUND`] without one: past that its
+//!   connection is closed, not returned to the pool, so a connection that
+//!   hangs cannot hold the node's reads or a pool slot;
+//! - while the database is known to be unavailable (the last statement
+//!   failed so), a read that was queued before that failure is answered
+//!   unavailable at once instead of waiting for a statement of its own, so
+//!   an outage does not build a queue behind the two statements in flight:
+//!   a read's 503 comes within about twice the acquire timeout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,19 +51,33 @@ const MAX_READS: usize = 128;
 const IN_FLIGHT: usize = 2;
 /// Reads that may wait for the task before callers are held back.
 const QUEUE: usize = 4096;
-/// A statement's bound beyond the pool's acquire timeout when the pool
-/// sets no statement timeout.
-const UNBOUNDED_STATEMENT: Duration = Duration::from_secs(30);
+/// How long a statement may take to answer when the pool sets no
+/// statement timeout.
+const DEFAULT_STATEMENT_BOUND: Duration = Duration::from_secs(30);
+/// Beyond the statement timeout, for PostgreSQL's own cancel to arrive.
+const CANCEL_MARGIN: Duration = Duration::from_secs(1);
 
-/// How long a read may wait for a statement, and a statement for its
-/// answer.
-#[derive(Clone, Copy)]
-struct Limits {
-    queued: Duration,
-    statement: Duration,
+/// What the statements in flight share: how long one may take, and when
+/// the last one found the database unavailable (`None` once one has
+/// answered since).
+struct Shared {
+    bound: Duration,
+    down_since: std::sync::Mutex<Option<Instant>>,
+    counters: Arc<BatchCounters>,
+}
+
+impl Shared {
+    fn down_since(&self) -> Option<Instant> {
+        *self.down_since.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_down(&self, down: bool) {
+        *self.down_since.lock().unwrap_or_else(|e| e.into_inner()) = down.then(Instant::now);
+    }
 }
 
 struct Read {
+    /// When it was queued, to tell it waited through an outage.
     queued: Instant,
     tenant: TenantId,
     cart: CartId,
@@ -76,12 +98,14 @@ impl ToPriceReads {
     /// node's checkout figures).
     pub(crate) fn start(pool: PgPool, config: PoolConfig, counters: Arc<BatchCounters>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let limits = Limits {
-            queued: config.acquire_timeout,
-            statement: config.acquire_timeout
-                + config.statement_timeout.unwrap_or(UNBOUNDED_STATEMENT),
-        };
-        tokio::spawn(reader(pool, rx, limits, counters));
+        let shared = Arc::new(Shared {
+            bound: config
+                .statement_timeout
+                .map_or(DEFAULT_STATEMENT_BOUND, |t| t + CANCEL_MARGIN),
+            down_since: std::sync::Mutex::new(None),
+            counters,
+        });
+        tokio::spawn(reader(pool, rx, shared));
         Self { queue: tx }
     }
 
@@ -110,12 +134,7 @@ fn gone() -> StoreError {
     StoreError::Other("the cart reading task has stopped".into())
 }
 
-async fn reader(
-    pool: PgPool,
-    mut rx: mpsc::Receiver<Read>,
-    limits: Limits,
-    counters: Arc<BatchCounters>,
-) {
+async fn reader(pool: PgPool, mut rx: mpsc::Receiver<Read>, shared: Arc<Shared>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut reads = Vec::with_capacity(MAX_READS);
     loop {
@@ -126,40 +145,37 @@ async fn reader(
         if rx.recv_many(&mut reads, MAX_READS).await == 0 {
             return;
         }
+        let down_since = shared.down_since();
         let mut batch = Vec::with_capacity(reads.len());
         for read in reads.drain(..) {
             if read.reply.is_closed() {
                 // Its caller gave up (the request was cancelled).
-            } else if read.queued.elapsed() > limits.queued {
+            } else if down_since.is_some_and(|down| read.queued < down) {
                 let _ = read.reply.send(Err(StoreError::unavailable(
-                    "no statement was free to read the cart in time",
+                    "the database was unavailable while the cart read waited",
                 )));
             } else {
                 batch.push(read);
             }
         }
-        let (pool, counters) = (pool.clone(), counters.clone());
+        if batch.is_empty() {
+            continue;
+        }
+        let (pool, shared) = (pool.clone(), shared.clone());
         tokio::spawn(async move {
-            answer(&pool, batch, limits.statement, &counters).await;
+            answer(&pool, batch, &shared).await;
             drop(slot);
         });
     }
 }
 
 /// Reads `batch` with one statement and answers each caller.
-async fn answer(pool: &PgPool, batch: Vec<Read>, bound: Duration, counters: &BatchCounters) {
-    if batch.is_empty() {
-        return;
-    }
-    let read = tokio::time::timeout(bound, read_all(pool, &batch)).await;
-    match read.unwrap_or_else(|_| {
-        Err(StoreError::unavailable(
-            "the cart read did not answer in time",
-        ))
-    }) {
+async fn answer(pool: &PgPool, batch: Vec<Read>, shared: &Shared) {
+    match read_all(pool, &batch, shared.bound).await {
         Ok(found) => {
-            BatchCounters::add(&counters.cart_read_statements, 1);
-            BatchCounters::add(&counters.cart_reads, found.len());
+            shared.set_down(false);
+            BatchCounters::add(&shared.counters.cart_read_statements, 1);
+            BatchCounters::add(&shared.counters.cart_reads, found.len());
             for (read, row) in batch.into_iter().zip(found) {
                 let _ = read.reply.send(row);
             }
@@ -168,6 +184,7 @@ async fn answer(pool: &PgPool, batch: Vec<Read>, bound: Duration, counters: &Bat
         Err(e) => {
             tracing::warn!(error = %e, reads = batch.len(), "a batch of cart reads failed");
             let unavailable = e.is_unavailable();
+            shared.set_down(unavailable);
             let cause = match e {
                 StoreError::Unavailable(cause) | StoreError::Other(cause) => cause.to_string(),
                 e => e.to_string(),
@@ -185,21 +202,37 @@ async fn answer(pool: &PgPool, batch: Vec<Read>, bound: Duration, counters: &Bat
 }
 
 /// One answer per read of `batch`, in its order: its cart, `NotFound`,
-/// or the error of its own row (a row that does not decode fails only
-/// its own read); `Err` if the statement failed.
-async fn read_all(pool: &PgPool, batch: &[Read]) -> StoreResult<Vec<StoreResult<CartToPrice>>> {
+/// or the error of its own row; `Err` if the statement failed, took
+/// longer than `bound` (its connection then closed), or returned a row
+/// without its place.
+async fn read_all(
+    pool: &PgPool,
+    batch: &[Read],
+    bound: Duration,
+) -> StoreResult<Vec<StoreResult<CartToPrice>>> {
     let tenants: Vec<Uuid> = batch.iter().map(|r| r.tenant.0).collect();
     let carts: Vec<Uuid> = batch.iter().map(|r| r.cart.0).collect();
     let at: Vec<DateTime<Utc>> = batch.iter().map(|r| r.at).collect();
-    let rows = to_price(pool, &tenants, &carts, &at).await?;
+    let mut conn = pool.acquire().await.map_err(other)?;
+    let rows = match tokio::time::timeout(bound, to_price(&mut conn, &tenants, &carts, &at)).await {
+        Ok(rows) => rows?,
+        Err(_) => {
+            // Its answer may still come: the connection cannot serve again.
+            drop(conn.detach());
+            return Err(StoreError::unavailable(
+                "the cart read did not answer in time",
+            ));
+        }
+    };
     let mut found: Vec<StoreResult<CartToPrice>> = batch
         .iter()
         .map(|_| Err(StoreError::NotFound("cart")))
         .collect();
     for row in rows {
         let n: i64 = row.try_get("n").map_err(other)?;
-        let slot = usize::try_from(n - 1)
-            .ok()
+        let slot = n
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| found.get_mut(i))
             .ok_or_else(|| StoreError::Other(format!("cart read {n} of {}", batch.len()).into()))?;
         *slot = CartToPriceRow::from_row(&row)

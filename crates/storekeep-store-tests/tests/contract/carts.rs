@@ -13,7 +13,7 @@ use chrono::Duration;
 use storekeep_domain::NewDeal;
 use storekeep_store::now;
 
-use crate::support::{connect, ctx, new_deal, new_product, race, shop};
+use crate::support::{connect, ctx, new_deal, new_product, on_postgres, race, shop};
 
 #[tokio::test]
 async fn a_new_cart_is_open_empty_and_read_back_as_made() {
@@ -348,7 +348,7 @@ async fn sale_variants_carry_their_products_title_status_and_categories() {
     assert!(store.sale_variants(a.tenant, &[]).await.unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cart_to_price_answers_what_its_three_reads_answer() {
     let db = connect().await;
     let (a, b) = (shop(&db, "alpha").await, shop(&db, "beta").await);
@@ -471,7 +471,7 @@ async fn cart_to_price_answers_what_its_three_reads_answer() {
             (_, other) => panic!("read {i}: {other:?}"),
         }
     }
-    if db.url.starts_with("postgres") {
+    if on_postgres() {
         let (before, after) = (
             before.unwrap(),
             store.checkout_batches().map(figures).unwrap(),
