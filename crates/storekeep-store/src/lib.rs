@@ -108,6 +108,18 @@ impl StoreError {
         Self::Unavailable(e.into())
     }
 
+    /// What each caller of a batch that failed as a whole is told, after
+    /// `context`: an outage stays an outage (503, retry), anything else is
+    /// a fault. The batches of both backends answer their callers so.
+    pub fn for_each_caller(&self, context: &str) -> Self {
+        let message = format!("{context}: {self}");
+        if self.is_unavailable() {
+            Self::unavailable(message)
+        } else {
+            Self::Other(message.into())
+        }
+    }
+
     /// Whether the error is a database outage rather than a refusal or a
     /// fault: the whole unit of work is abandoned, and may be retried.
     pub fn is_unavailable(&self) -> bool {

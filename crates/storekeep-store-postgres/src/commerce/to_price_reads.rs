@@ -183,19 +183,11 @@ async fn answer(pool: &PgPool, batch: Vec<Read>, shared: &Shared) {
         // The statement failed for all its reads alike.
         Err(e) => {
             tracing::warn!(error = %e, reads = batch.len(), "a batch of cart reads failed");
-            let unavailable = e.is_unavailable();
-            shared.set_down(unavailable);
-            let cause = match e {
-                StoreError::Unavailable(cause) | StoreError::Other(cause) => cause.to_string(),
-                e => e.to_string(),
-            };
+            shared.set_down(e.is_unavailable());
             for read in batch {
-                let e = if unavailable {
-                    StoreError::unavailable(cause.clone())
-                } else {
-                    StoreError::Other(cause.clone().into())
-                };
-                let _ = read.reply.send(Err(e));
+                let _ = read
+                    .reply
+                    .send(Err(e.for_each_caller("the cart could not be read")));
             }
         }
     }

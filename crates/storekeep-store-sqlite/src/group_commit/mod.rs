@@ -106,15 +106,9 @@ enum Failure {
     Write(StoreError),
 }
 
-/// What each caller of a batch that committed nothing is told: an outage
-/// stays an outage (503, retry), anything else is a fault.
+/// What each caller of a batch that committed nothing is told.
 fn failed(e: &StoreError) -> StoreError {
-    let message = format!("the checkout could not be committed: {e}");
-    if e.is_unavailable() {
-        StoreError::unavailable(message)
-    } else {
-        StoreError::Other(message.into())
-    }
+    e.for_each_caller("the checkout could not be committed")
 }
 
 async fn worker(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCounters>) {
