@@ -885,6 +885,14 @@ async fn checkouts_read_at_once_price_each_cart_by_its_own_shop_and_its_deals() 
         let (cart, token) = cart_with(&app, &s.slug, &[(&s.variant, 1)]).await;
         carts.push((s.slug.clone(), cart, token));
     }
+    let reads = || async {
+        let reads = app.metric("storekeep_cart_reads_total").await;
+        (
+            reads,
+            app.metric("storekeep_cart_read_statements_total").await,
+        )
+    };
+    let before = reads().await;
     let mut tasks = Vec::new();
     for (i, (slug, cart, token)) in carts.iter().enumerate() {
         tasks.push((
@@ -920,6 +928,15 @@ async fn checkouts_read_at_once_price_each_cart_by_its_own_shop_and_its_deals() 
     assert_eq!(orders, 24);
     assert_eq!(stock(&app, &cheap).await, (100, 13));
     assert_eq!(stock(&app, &dear).await, (100, 13));
+    // The metrics count each of the 28 reads, in no more statements.
+    let after = reads().await;
+    let (read, statements) = (after.0 - before.0, after.1 - before.1);
+    if storekeep_test_support::on_postgres() {
+        assert_eq!(read, 28.0, "{statements} statements");
+        assert!((1.0..=28.0).contains(&statements), "{statements}");
+    } else {
+        assert_eq!((read, statements), (0.0, 0.0));
+    }
 }
 
 /// The checkout batch counters: batches, batched, alone, failures.
