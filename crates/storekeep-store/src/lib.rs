@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod commerce;
+pub mod gather;
 pub mod jobs;
 pub mod maintenance;
 // i16: customers' rights (export, erasure).

@@ -53,10 +53,10 @@ use serde_json::Value;
 use sqlx::PgPool;
 use storekeep_domain::{CheckoutOutcome, EventId, NewOrder, OrderDetail, TenantId, VariantId};
 use storekeep_store::commerce::events;
+use storekeep_store::gather::{Calls, Gather, Waiting};
 use storekeep_store::rules::commerce::checkout::{self as rules, Miss, StockSeen, fit_in_order};
 use storekeep_store::rules::commerce::order_subject;
 use storekeep_store::{BatchCounters, StoreError, StoreResult, now};
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::checkout::one;
@@ -81,33 +81,33 @@ const ATTEMPTS: usize = 3;
 /// hold the product's lock against them.
 const BEGIN_BATCH: &str = "BEGIN; SET LOCAL lock_timeout = '300ms'";
 
-struct Job {
+struct Checkout {
     tenant: TenantId,
     order: NewOrder,
-    reply: oneshot::Sender<StoreResult<CheckoutOutcome>>,
     /// Its batch's `COMMIT` failed without an answer: the order may be
     /// committed.
     commit_lost: bool,
 }
 
+/// A checkout queued to the worker, with its caller's answer to give.
+type Job = Waiting<Checkout, CheckoutOutcome>;
+
 /// The queue into the node's checkout worker. Cloning shares the worker;
 /// it stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Checkouts {
-    queue: mpsc::Sender<Job>,
+    queue: Gather<Checkout, CheckoutOutcome>,
     pub(crate) counters: Arc<BatchCounters>,
 }
 
 impl Checkouts {
     /// Starts the worker on the current tokio runtime.
     pub(crate) fn start(pool: PgPool) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(BatchCounters::default());
-        tokio::spawn(worker(pool, rx, counters.clone()));
-        Self {
-            queue: tx,
-            counters,
-        }
+        let queue = Gather::start("checkout worker", QUEUE, |calls| {
+            worker(pool, calls, counters.clone())
+        });
+        Self { queue, counters }
     }
 
     /// Runs one checkout through the worker and waits for its durable
@@ -117,22 +117,13 @@ impl Checkouts {
         tenant: TenantId,
         order: NewOrder,
     ) -> StoreResult<CheckoutOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Job {
-                tenant,
-                order,
-                reply,
-                commit_lost: false,
-            })
-            .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        let checkout = Checkout {
+            tenant,
+            order,
+            commit_lost: false,
+        };
+        self.queue.call(checkout).await
     }
-}
-
-fn gone() -> StoreError {
-    StoreError::Other("the checkout worker has stopped".into())
 }
 
 /// Whether a checkout may join a batch: no deals, no rentals, and lines
@@ -145,13 +136,15 @@ pub(crate) fn batchable(order: &NewOrder) -> bool {
         && rules::check_lines(&order.quote.lines).is_ok()
 }
 
-async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCounters>) {
+async fn worker(
+    pool: PgPool,
+    mut calls: Calls<Checkout, CheckoutOutcome>,
+    counters: Arc<BatchCounters>,
+) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    // Waits for at least one job, then takes every job already queued.
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        // A caller that gave up (its request was cancelled) is not served:
-        // nobody would learn of the order.
-        jobs.retain(|job| !job.reply.is_closed());
+    // Waits for at least one job, then takes every job already queued (a
+    // caller that gave up is not served: nobody would learn of the order).
+    while calls.next(&mut jobs, MAX_BATCH).await {
         let mut alone = second_uses(&mut jobs);
         for _ in 0..ATTEMPTS {
             if jobs.is_empty() {
@@ -162,9 +155,7 @@ async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCo
                     BatchCounters::add(&counters.batches, 1);
                     BatchCounters::add(&counters.batched, created.len());
                     for (job, detail) in jobs.drain(..).zip(created) {
-                        let _ = job
-                            .reply
-                            .send(Ok(CheckoutOutcome::Created(Box::new(detail))));
+                        job.answer(Ok(CheckoutOutcome::Created(Box::new(detail))));
                     }
                 }
                 Ok(Ran::SetAside(set_aside)) => {
@@ -174,7 +165,7 @@ async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCo
                         match refusal {
                             Some(refused) => {
                                 BatchCounters::add(&counters.batched, 1);
-                                let _ = job.reply.send(Ok(refused));
+                                job.answer(Ok(refused));
                             }
                             None => alone.push(job),
                         }
@@ -211,7 +202,7 @@ async fn worker(pool: PgPool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCo
                     }
                     o => o,
                 });
-                let _ = job.reply.send(outcome);
+                job.answer(outcome);
             });
         }
     }

@@ -37,8 +37,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::{FromRow, Row};
 use storekeep_domain::{CartId, TenantId};
+use storekeep_store::gather::{Calls, Gather, Waiting};
 use storekeep_store::{BatchCounters, CartToPrice, PoolConfig, StoreError, StoreResult};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::carts::{CartToPriceRow, to_price};
@@ -76,20 +77,22 @@ impl Shared {
     }
 }
 
-struct Read {
+struct ToPrice {
     /// When it was queued, to tell it waited through an outage.
     queued: Instant,
     tenant: TenantId,
     cart: CartId,
     at: DateTime<Utc>,
-    reply: oneshot::Sender<StoreResult<CartToPrice>>,
 }
+
+/// A read queued to the task, with its caller's answer to give.
+type Read = Waiting<ToPrice, CartToPrice>;
 
 /// The queue into the node's reading task. Cloning shares the task; it
 /// stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct ToPriceReads {
-    queue: mpsc::Sender<Read>,
+    queue: Gather<ToPrice, CartToPrice>,
 }
 
 impl ToPriceReads {
@@ -97,7 +100,6 @@ impl ToPriceReads {
     /// `config`, counting its reads and statements in `counters` (the
     /// node's checkout figures).
     pub(crate) fn start(pool: PgPool, config: PoolConfig, counters: Arc<BatchCounters>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
         let shared = Arc::new(Shared {
             bound: config
                 .statement_timeout
@@ -105,8 +107,10 @@ impl ToPriceReads {
             down_since: std::sync::Mutex::new(None),
             counters,
         });
-        tokio::spawn(reader(pool, rx, shared));
-        Self { queue: tx }
+        let queue = Gather::start("cart reading task", QUEUE, |calls| {
+            reader(pool, calls, shared)
+        });
+        Self { queue }
     }
 
     /// Shop `tenant`'s cart `cart` to price at `at`, its variants and the
@@ -117,24 +121,17 @@ impl ToPriceReads {
         cart: CartId,
         at: DateTime<Utc>,
     ) -> StoreResult<CartToPrice> {
-        let (reply, answer) = oneshot::channel();
-        let read = Read {
+        let read = ToPrice {
             queued: Instant::now(),
             tenant,
             cart,
             at,
-            reply,
         };
-        self.queue.send(read).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.queue.call(read).await
     }
 }
 
-fn gone() -> StoreError {
-    StoreError::Other("the cart reading task has stopped".into())
-}
-
-async fn reader(pool: PgPool, mut rx: mpsc::Receiver<Read>, shared: Arc<Shared>) {
+async fn reader(pool: PgPool, mut calls: Calls<ToPrice, CartToPrice>, shared: Arc<Shared>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut reads = Vec::with_capacity(MAX_READS);
     loop {
@@ -142,16 +139,15 @@ async fn reader(pool: PgPool, mut rx: mpsc::Receiver<Read>, shared: Arc<Shared>)
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        if rx.recv_many(&mut reads, MAX_READS).await == 0 {
+        // Without the reads whose callers gave up.
+        if !calls.next(&mut reads, MAX_READS).await {
             return;
         }
         let down_since = shared.down_since();
         let mut batch = Vec::with_capacity(reads.len());
         for read in reads.drain(..) {
-            if read.reply.is_closed() {
-                // Its caller gave up (the request was cancelled).
-            } else if down_since.is_some_and(|down| read.queued < down) {
-                let _ = read.reply.send(Err(StoreError::unavailable(
+            if down_since.is_some_and(|down| read.queued < down) {
+                read.answer(Err(StoreError::unavailable(
                     "the database was unavailable while the cart read waited",
                 )));
             } else {
@@ -177,7 +173,7 @@ async fn answer(pool: &PgPool, batch: Vec<Read>, shared: &Shared) {
             BatchCounters::add(&shared.counters.cart_read_statements, 1);
             BatchCounters::add(&shared.counters.cart_reads, found.len());
             for (read, row) in batch.into_iter().zip(found) {
-                let _ = read.reply.send(row);
+                read.answer(row);
             }
         }
         // The statement failed for all its reads alike.
@@ -185,9 +181,7 @@ async fn answer(pool: &PgPool, batch: Vec<Read>, shared: &Shared) {
             tracing::warn!(error = %e, reads = batch.len(), "a batch of cart reads failed");
             shared.set_down(e.is_unavailable());
             for read in batch {
-                let _ = read
-                    .reply
-                    .send(Err(e.for_each_caller("the cart could not be read")));
+                read.answer(Err(e.for_each_caller("the cart could not be read")));
             }
         }
     }

@@ -37,8 +37,8 @@ use std::sync::Arc;
 
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 use storekeep_domain::{CheckoutOutcome, NewOrder, TenantId};
+use storekeep_store::gather::{Calls, Gather, Waiting};
 use storekeep_store::{BatchCounters, StoreError, StoreResult};
-use tokio::sync::{mpsc, oneshot};
 
 use self::batch::Batch;
 use crate::commerce::checkout::checkout_in;
@@ -48,17 +48,19 @@ const MAX_BATCH: usize = 256;
 /// Checkouts that may wait for the worker before callers are held back.
 const QUEUE: usize = 4096;
 
-struct Job {
+struct Checkout {
     tenant: TenantId,
     order: NewOrder,
-    reply: oneshot::Sender<StoreResult<CheckoutOutcome>>,
 }
+
+/// A checkout queued to the worker, with its caller's answer to give.
+type Job = Waiting<Checkout, CheckoutOutcome>;
 
 /// The queue into the checkout worker. Cloning shares the one worker; it
 /// stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Checkouts {
-    queue: mpsc::Sender<Job>,
+    queue: Gather<Checkout, CheckoutOutcome>,
     pub(crate) counters: Arc<BatchCounters>,
 }
 
@@ -69,32 +71,17 @@ impl Checkouts {
         tenant: TenantId,
         order: NewOrder,
     ) -> StoreResult<CheckoutOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Job {
-                tenant,
-                order,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.queue.call(Checkout { tenant, order }).await
     }
-}
-
-fn gone() -> StoreError {
-    StoreError::Other("the checkout worker has stopped".into())
 }
 
 /// Starts the worker on the current tokio runtime.
 pub(crate) fn start(pool: SqlitePool) -> Checkouts {
-    let (tx, rx) = mpsc::channel(QUEUE);
     let counters = Arc::new(BatchCounters::default());
-    tokio::spawn(worker(pool, rx, counters.clone()));
-    Checkouts {
-        queue: tx,
-        counters,
-    }
+    let queue = Gather::start("checkout worker", QUEUE, |calls| {
+        worker(pool, calls, counters.clone())
+    });
+    Checkouts { queue, counters }
 }
 
 /// Why a batch committed nothing.
@@ -111,14 +98,16 @@ fn failed(e: &StoreError) -> StoreError {
     e.for_each_caller("the checkout could not be committed")
 }
 
-async fn worker(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, counters: Arc<BatchCounters>) {
+async fn worker(
+    pool: SqlitePool,
+    mut calls: Calls<Checkout, CheckoutOutcome>,
+    counters: Arc<BatchCounters>,
+) {
     let mut db = Writer { pool, conn: None };
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    // Waits for at least one job, then takes every job already queued.
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // A caller that gave up (its request was cancelled) is not served:
-        // nobody would learn of the order.
-        batch.retain(|job| !job.reply.is_closed());
+    // Waits for at least one job, then takes every job already queued (a
+    // caller that gave up is not served: nobody would learn of the order).
+    while calls.next(&mut batch, MAX_BATCH).await {
         serve(&mut db, &mut batch, &counters).await;
     }
 }
@@ -133,7 +122,7 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>, counters: &BatchCounters) 
             BatchCounters::add(&counters.batches, 1);
             BatchCounters::add(&counters.batched, results.len());
             for (job, result) in batch.drain(..).zip(results) {
-                let _ = job.reply.send(result);
+                job.answer(result);
             }
         }
         // The shared rows of several orders could not be written: each
@@ -150,14 +139,14 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>, counters: &BatchCounters) 
                     Err(Failure::Write(e)) => Err(e),
                     Err(Failure::Fatal(e)) => Err(failed(&e)),
                 };
-                let _ = job.reply.send(result);
+                job.answer(result);
             }
         }
         // One job: its own error (a conflict, say) is its answer.
         Err(Failure::Write(e)) if !e.is_unavailable() => {
             BatchCounters::add(&counters.failed, 1);
             if let Some(job) = batch.pop() {
-                let _ = job.reply.send(Err(e));
+                job.answer(Err(e));
             }
         }
         Err(Failure::Fatal(e) | Failure::Write(e)) => {
@@ -168,7 +157,7 @@ async fn serve(db: &mut Writer, batch: &mut Vec<Job>, counters: &BatchCounters) 
                 tracing::error!(error = %e, jobs = batch.len(), "checkout batch failed");
             }
             for job in batch.drain(..) {
-                let _ = job.reply.send(Err(failed(&e)));
+                job.answer(Err(failed(&e)));
             }
         }
     }
@@ -188,18 +177,18 @@ pub(crate) async fn run_together(
     let mut answers = Vec::new();
     let mut batch = Vec::new();
     for (tenant, order) in orders {
-        let (reply, answer) = oneshot::channel();
-        batch.push(Job {
-            tenant,
-            order,
-            reply,
-        });
+        let (job, answer) = Job::new(Checkout { tenant, order });
+        batch.push(job);
         answers.push(answer);
     }
     serve(&mut db, &mut batch, &BatchCounters::default()).await;
     let mut out = Vec::new();
     for answer in answers {
-        out.push(answer.await.unwrap_or_else(|_| Err(gone())));
+        out.push(
+            answer
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Other("no answer".into()))),
+        );
     }
     out
 }

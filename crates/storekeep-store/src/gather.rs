@@ -1,0 +1,230 @@
+//! [`Gather`]: callers' calls queued to one task that serves them
+//! together. Each caller queues its request and waits for its own answer;
+//! the task takes whatever has queued (at least one call, at most as many
+//! as it asks for), leaves out the callers that gave up, and answers each
+//! of the others. Both backends' checkout batches and PostgreSQL's cart
+//! reads are such a task; what they do with a group is their own.
+//!
+//! (The app's `crate::batch::Batcher`, for jobs' completions and webhook
+//! attempts, is not one: it answers `String` errors, starts lazily so it
+//! can be built outside a runtime, and has no bound on its queue.)
+
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{StoreError, StoreResult};
+
+/// A queued call: its request, and the way back to the caller waiting for
+/// its answer. It reads as its request.
+pub struct Waiting<T, R> {
+    request: T,
+    reply: oneshot::Sender<StoreResult<R>>,
+}
+
+impl<T, R> Waiting<T, R> {
+    /// A call outside any queue (to serve it the way the task would), and
+    /// the answer to await.
+    pub fn new(request: T) -> (Self, oneshot::Receiver<StoreResult<R>>) {
+        let (reply, answer) = oneshot::channel();
+        (Self { request, reply }, answer)
+    }
+
+    /// Whether its caller has given up (its request was cancelled): nobody
+    /// would learn what serving it did.
+    pub fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    /// Answers the caller; nothing happens if it has given up.
+    pub fn answer(self, result: StoreResult<R>) {
+        let _ = self.reply.send(result);
+    }
+}
+
+impl<T, R> Deref for Waiting<T, R> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.request
+    }
+}
+
+impl<T, R> DerefMut for Waiting<T, R> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.request
+    }
+}
+
+/// The queue into a task serving calls of request `T` and answer `R`.
+/// Cloning shares the task; its [`Calls`] run dry once every clone is
+/// dropped.
+pub struct Gather<T, R> {
+    queue: mpsc::Sender<Waiting<T, R>>,
+    /// What the task is, for the error of a caller that finds it stopped.
+    name: &'static str,
+}
+
+impl<T, R> Clone for Gather<T, R> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+            name: self.name,
+        }
+    }
+}
+
+impl<T, R> fmt::Debug for Gather<T, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather").field("name", &self.name).finish()
+    }
+}
+
+impl<T: Send + 'static, R: Send + 'static> Gather<T, R> {
+    /// Spawns `serve` on the current tokio runtime with the serving end of
+    /// a queue of `capacity` calls (a caller beyond it waits for room).
+    /// `name` says what stopped ("the {name} has stopped") if a caller
+    /// finds the task gone.
+    pub fn start<F>(
+        name: &'static str,
+        capacity: usize,
+        serve: impl FnOnce(Calls<T, R>) -> F,
+    ) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (queue, rx) = mpsc::channel(capacity);
+        tokio::spawn(serve(Calls { rx }));
+        Self { queue, name }
+    }
+
+    /// Queues `request` and waits for its answer.
+    pub async fn call(&self, request: T) -> StoreResult<R> {
+        let (waiting, answer) = Waiting::new(request);
+        self.queue.send(waiting).await.map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
+    fn gone(&self) -> StoreError {
+        StoreError::Other(format!("the {} has stopped", self.name).into())
+    }
+}
+
+/// The serving end of a [`Gather`]: its calls, in groups.
+pub struct Calls<T, R> {
+    rx: mpsc::Receiver<Waiting<T, R>>,
+}
+
+impl<T, R> Calls<T, R> {
+    /// Waits for a call, then moves it and every call already queued, up
+    /// to `max`, onto `group`, leaving out those whose callers gave up;
+    /// `false` once the queue is closed and empty (its every [`Gather`]
+    /// dropped). A caller that gives up after this is still served.
+    pub async fn next(&mut self, group: &mut Vec<Waiting<T, R>>, max: usize) -> bool {
+        let before = group.len();
+        loop {
+            if self.rx.recv_many(group, max).await == 0 {
+                return false;
+            }
+            let mut i = before;
+            group.retain(|call| {
+                i += 1;
+                i <= before || !call.abandoned()
+            });
+            if group.len() > before {
+                return true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn calls_queued_together_are_served_as_one_group_each_answered_by_its_own() {
+        let (first_in, first_seen) = oneshot::channel::<()>();
+        let (go, gate) = oneshot::channel::<()>();
+        let groups = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = groups.clone();
+        let g: Gather<u32, u32> = Gather::start(
+            "doubler",
+            16,
+            move |mut calls: Calls<u32, u32>| async move {
+                let mut first_in = Some(first_in);
+                let mut gate = Some(gate);
+                let mut group = Vec::new();
+                while calls.next(&mut group, 8).await {
+                    // Holds the first group until the rest have queued.
+                    if let Some(tx) = first_in.take() {
+                        let _ = tx.send(());
+                        let _ = gate.take().expect("one gate").await;
+                    }
+                    seen.lock()
+                        .unwrap()
+                        .push(group.iter().map(|c| **c).collect::<Vec<_>>());
+                    for call in group.drain(..) {
+                        let n = *call;
+                        call.answer(if n == 7 {
+                            Err(StoreError::NotFound("seven"))
+                        } else {
+                            Ok(n * 2)
+                        });
+                    }
+                }
+            },
+        );
+        let first = tokio::spawn({
+            let g = g.clone();
+            async move { g.call(1).await }
+        });
+        first_seen.await.unwrap();
+        let rest: Vec<_> = (2..=11)
+            .map(|n| {
+                let g = g.clone();
+                tokio::spawn(async move { g.call(n).await })
+            })
+            .collect();
+        // Every one of them queued before the first group is answered.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // One caller gives up while it waits: it is left out of its group.
+        let cancelled = tokio::spawn({
+            let g = g.clone();
+            async move { g.call(100).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        cancelled.abort();
+        let _ = cancelled.await;
+        go.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 2);
+        let mut answers = Vec::new();
+        for call in rest {
+            answers.push(call.await.unwrap());
+        }
+        assert!(matches!(answers[5], Err(StoreError::NotFound("seven"))));
+        assert_eq!(answers[0].as_ref().unwrap(), &4);
+        assert_eq!(answers[9].as_ref().unwrap(), &22);
+        let groups = groups.lock().unwrap().clone();
+        // The first alone; then the ten that queued meanwhile, at most
+        // eight a group, in their order; 100 in none.
+        assert_eq!(groups[0], vec![1]);
+        assert_eq!(groups.concat(), (1..=11).collect::<Vec<_>>());
+        assert_eq!(groups[1].len(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_caller_of_a_stopped_task_is_told_what_stopped() {
+        let g: Gather<u32, u32> = Gather::start("test worker", 4, |_calls| async {});
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let err = g.call(1).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database error: the test worker has stopped"
+        );
+    }
+}
