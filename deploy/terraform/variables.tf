@@ -192,13 +192,24 @@ variable "min_tasks" {
 }
 
 variable "max_tasks" {
-  description = "Most nodes autoscaling may run. Each holds database_pool_size + 2 connections on the primary and database_pool_size + 1 on the replica: see database_max_connections."
+  description = "Most nodes autoscaling may run (a rollout briefly runs up to deployment_maximum_percent of them). Each holds database_pool_size + 2 connections on the primary and database_pool_size + 1 on the replica: see database_max_connections."
   type        = number
   default     = 10
 
   validation {
     condition     = var.max_tasks >= 1
     error_message = "max_tasks: at least 1."
+  }
+}
+
+variable "deployment_maximum_percent" {
+  description = "How many tasks a rollout may run at once, in percent of the service's count: new ones start before old ones stop (every task is kept healthy). 150 replaces up to half of them at a time; 200 all at once, but needs room for twice max_tasks' connections in database_max_connections."
+  type        = number
+  default     = 150
+
+  validation {
+    condition     = var.deployment_maximum_percent >= 110 && var.deployment_maximum_percent <= 200
+    error_message = "deployment_maximum_percent: 110 to 200."
   }
 }
 
@@ -373,9 +384,9 @@ variable "database_max_storage_gib" {
 }
 
 variable "database_max_connections" {
-  description = "PostgreSQL max_connections (a static parameter: changed at the next reboot). The primary and the replica share the parameter group, so both get it. Must hold the primary's max_tasks x (database_pool_size + 2) + 2 (a migrate task's) + 10 for operators, which also covers the replica's max_tasks x (database_pool_size + 1); checked at plan time."
+  description = "PostgreSQL max_connections (a static parameter: changed at the next reboot). The primary and the replica share the parameter group, so both get it. Must hold the primary's connections during a rollout at max_tasks: floor(max_tasks x deployment_maximum_percent / 100) x (database_pool_size + 2) + 2 (a migrate task's) + 10 for operators, which also covers the replica's; checked at plan time. The default fits the defaults (15 x 22 + 12 = 342) and stays under RDS's own default for db.t4g.medium (about 400)."
   type        = number
-  default     = 300
+  default     = 400
 
   validation {
     condition     = var.database_max_connections >= 20 && var.database_max_connections <= 5000

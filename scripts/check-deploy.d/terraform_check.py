@@ -14,13 +14,20 @@ this stands in for `terraform validate`'s part that needs no provider):
   variable that has no default (copying it gives a complete file);
 - every variable has a type and a description;
 - every inline checkov skip gives a reason of some length
-  (`# checkov:skip=CKV_X_1:why`), so no check is waved through unexplained.
+  (`# checkov:skip=CKV_X_1:why`), so no check is waved through unexplained;
+- every precondition and variable validation that is arithmetic over
+  number variables (the connection budget of a rollout, min_tasks within
+  max_tasks, ranges) holds for the variables' defaults and for the tfvars
+  example: a plan with either would not be refused by the configuration's
+  own checks. Conditions with strings, regexes or functions other than
+  floor/ceil/min/max are left to `terraform plan`.
 
 Prints each problem with its file, exits 1 if any.
 
     python3 scripts/check-deploy.d/terraform_check.py deploy/terraform
 """
 import glob
+import math
 import os
 import re
 import sys
@@ -36,6 +43,10 @@ VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
 LOCAL_REF = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_-]*)")
 SKIP = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 MIN_REASON = 30
+# What a condition may hold, once its variables are numbers, to be
+# evaluated here: numbers, arithmetic, comparisons, && || !, and these calls.
+ARITHMETIC = re.compile(r"^(?:[\s\d.+\-*/%()<>=!&|,]|floor|ceil|min|max)*$")
+CALLS = {"floor": math.floor, "ceil": math.ceil, "min": min, "max": max}
 
 
 def strings(node):
@@ -49,6 +60,39 @@ def strings(node):
     elif isinstance(node, list):
         for item in node:
             yield from strings(item)
+
+
+def conditions(node, where=""):
+    """(where, condition) of every precondition and validation block."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("precondition", "validation"):
+                for block in value if isinstance(value, list) else [value]:
+                    if isinstance(block, dict) and "condition" in block:
+                        yield f"{where}/{key}", block["condition"]
+            else:
+                yield from conditions(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for item in node:
+            yield from conditions(item, where)
+
+
+def evaluate(condition, values):
+    """The condition's truth with `values` for its variables, or None when
+    it is not plain arithmetic over number variables."""
+    text = condition.strip()
+    if text.startswith("${") and text.endswith("}"):
+        text = text[2:-1]
+    names = VAR_REF.findall(text)
+    if not names or any(
+            isinstance(values.get(n), bool) or not isinstance(values.get(n), (int, float)) for n in names):
+        return None
+    expr = VAR_REF.sub(lambda m: repr(values[m.group(1)]), text)
+    if not ARITHMETIC.match(expr):
+        return None
+    expr = expr.replace("&&", " and ").replace("||", " or ")
+    expr = re.sub(r"!(?!=)", " not ", expr)
+    return bool(eval(expr, {"__builtins__": {}}, CALLS))  # only the grammar above
 
 
 def main(folder):
@@ -116,6 +160,20 @@ def main(folder):
     except Exception as e:
         problems.append(f"{example}: does not parse: {str(e).strip().splitlines()[0]}")
         values = None
+    defaults = {name: body["default"] for name, (path, body) in declared.items() if "default" in body}
+    sets = [("the variables' defaults", defaults)]
+    if values is not None:
+        sets.append((f"{example}", {**defaults, **values}))
+    evaluated = 0
+    for path, tree in parsed.items():
+        for where, condition in conditions(tree):
+            for label, given in sets:
+                holds = evaluate(condition, given)
+                if holds is None:
+                    continue
+                evaluated += 1
+                if not holds:
+                    problems.append(f"{path}: {where.lstrip('/')}: {condition} is false for {label}")
     if values is not None:
         for name in sorted(values.keys() - declared.keys()):
             problems.append(f"{example}: {name} is not a declared variable")
@@ -128,7 +186,8 @@ def main(folder):
     if problems:
         return 1
     print(f"{len(tf_files)} .tf files parse; {len(declared)} variables, each declared, "
-          f"described, typed and used; {len(locals_defined)} locals; tfvars example complete")
+          f"described, typed and used; {len(locals_defined)} locals; tfvars example complete; "
+          f"{evaluated} arithmetic conditions hold for the defaults and the example")
     return 0
 
 
