@@ -1,6 +1,8 @@
 # Alertmanager: the example route's config (amtool ships with the Debian
 # prometheus-alertmanager package), and that its routing does what
-# docs/monitoring.md says: critical pages, warning opens a ticket.
+# docs/monitoring.md says: critical pages, warning opens a ticket, and a
+# replica alert from every node is one notification (alertmanager_groups.py
+# runs Alertmanager itself on loopback and reads its groups).
 apt_need prometheus-alertmanager amtool
 amtool check-config deploy/alertmanager/alertmanager.yml
 am_route() {
@@ -15,3 +17,4 @@ am_route() {
   echo "alertmanager.yml: warnings do not go to the ticket receiver" >&2
   exit 1
 }
+python3 scripts/check-deploy.d/alertmanager_groups.py deploy/alertmanager/alertmanager.yml
