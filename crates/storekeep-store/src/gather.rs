@@ -5,7 +5,7 @@
 //! of the others. Both backends' checkout batches and PostgreSQL's cart
 //! reads are such a task; what they do with a group is their own.
 //!
-//! (The app's `crate::batch::Batcher`, for jobs' completions and webhook
+//! (The app's `storekeep::batch::Batcher`, for jobs' completions and webhook
 //! attempts, is not one: it answers `String` errors, starts lazily so it
 //! can be built outside a runtime, and has no bound on its queue.)
 
@@ -118,17 +118,19 @@ pub struct Calls<T, R> {
 }
 
 impl<T, R> Calls<T, R> {
-    /// Waits for a call, then moves it and every call already queued, up
-    /// to `max`, onto `group`, leaving out those whose callers gave up;
-    /// `false` once the queue is closed and empty (its every [`Gather`]
-    /// dropped). A caller that gives up after this is still served.
+    /// Waits for a call, then appends it and every call already queued,
+    /// `max` at most, to `group`, leaving out those whose callers gave up
+    /// (the calls `group` held are kept as they are); `false` once the
+    /// queue is closed and empty (its every [`Gather`] dropped). A caller
+    /// that gives up after this is still served.
     pub async fn next(&mut self, group: &mut Vec<Waiting<T, R>>, max: usize) -> bool {
+        debug_assert!(max > 0, "a group of at most 0 calls");
         let before = group.len();
         loop {
             if self.rx.recv_many(group, max).await == 0 {
                 return false;
             }
-            let mut i = before;
+            let mut i = 0;
             group.retain(|call| {
                 i += 1;
                 i <= before || !call.abandoned()
@@ -218,13 +220,52 @@ mod tests {
 
     #[tokio::test]
     async fn a_caller_of_a_stopped_task_is_told_what_stopped() {
+        // The task ends before a call is queued...
         let g: Gather<u32, u32> = Gather::start("test worker", 4, |_calls| async {});
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(10)).await;
         let err = g.call(1).await.unwrap_err();
         assert_eq!(
             err.to_string(),
             "database error: the test worker has stopped"
         );
+        // ...or after taking one it never answers.
+        let g: Gather<u32, u32> =
+            Gather::start("test worker", 4, |mut calls: Calls<u32, u32>| async move {
+                let mut group = Vec::new();
+                calls.next(&mut group, 4).await;
+            });
+        let err = g.call(1).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database error: the test worker has stopped"
+        );
+    }
+
+    #[tokio::test]
+    async fn calls_a_group_already_holds_are_kept_and_new_ones_appended() {
+        let g: Gather<u32, u32> =
+            Gather::start("test worker", 8, |mut calls: Calls<u32, u32>| async move {
+                let mut group = Vec::new();
+                assert!(calls.next(&mut group, 1).await);
+                // The first call's caller gives up while it is held here: it
+                // stays in the group; only new calls are filtered.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                assert!(group[0].abandoned());
+                assert!(calls.next(&mut group, 8).await);
+                let seen: Vec<u32> = group.iter().map(|c| **c).collect();
+                assert_eq!(seen, vec![1, 2, 3]);
+                for call in group {
+                    let n = *call;
+                    call.answer(Ok(n));
+                }
+            });
+        let first = tokio::spawn({
+            let g = g.clone();
+            async move { g.call(1).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        first.abort();
+        let (two, three) = (g.call(2), g.call(3));
+        let (two, three) = tokio::join!(two, three);
+        assert_eq!((two.unwrap(), three.unwrap()), (2, 3));
     }
 }
