@@ -213,7 +213,7 @@ resource "aws_ecs_service" "app" {
   platform_version                   = "LATEST"
   desired_count                      = var.min_tasks
   deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = var.deployment_maximum_percent
+  deployment_maximum_percent         = 200
   # Readiness fails while a node migrates or waits for migrations: give a
   # new task this long before the balancer's checks count against it.
   health_check_grace_period_seconds = 180
@@ -247,21 +247,15 @@ resource "aws_ecs_service" "app" {
     # replica its replica pool (the same size) and the monitor's. Both
     # instances use the same parameter group (max_connections), so the
     # primary's sum, the larger, is the one to check. A rollout starts the
-    # new tasks before it stops the old ones: at max_tasks that is up to
-    # deployment_maximum_percent of them at once, each with its pool, and
-    # a rollout during a rush has old and new ones busy together. A
-    # migrate task holds its migration connection and its own lag
+    # new tasks before it stops the old ones, and an old task keeps its
+    # pool while the balancer drains it (ECS no longer counts it against
+    # deployment_maximum_percent then), so at max_tasks up to twice as
+    # many tasks hold pools at once, busy ones if the rollout meets a
+    # rush. A migrate task holds its migration connection and its own lag
     # monitor's.
     precondition {
-      condition     = floor(var.max_tasks * var.deployment_maximum_percent / 100) * (var.database_pool_size + 2) + 2 + 10 <= var.database_max_connections
-      error_message = "floor(max_tasks x deployment_maximum_percent / 100) (the tasks of a rollout at max_tasks) x (database_pool_size + 2) + 2 (a migrate task) + 10 (operators) exceeds database_max_connections: raise it or lower the others."
-    }
-
-    # With every task kept healthy (minimum 100 %), a rollout must be
-    # allowed at least one task more than min_tasks, or it cannot start.
-    precondition {
-      condition     = floor(var.min_tasks * var.deployment_maximum_percent / 100) > var.min_tasks
-      error_message = "deployment_maximum_percent leaves no room for a new task at min_tasks: raise it (200 for min_tasks = 1)."
+      condition     = 2 * var.max_tasks * (var.database_pool_size + 2) + 2 + 10 <= var.database_max_connections
+      error_message = "2 x max_tasks (old and new tasks in a rollout) x (database_pool_size + 2) + 2 (a migrate task) + 10 (operators) exceeds database_max_connections: raise it or lower the others."
     }
 
     precondition {

@@ -192,24 +192,13 @@ variable "min_tasks" {
 }
 
 variable "max_tasks" {
-  description = "Most nodes autoscaling may run (a rollout briefly runs up to deployment_maximum_percent of them). Each holds database_pool_size + 2 connections on the primary and database_pool_size + 1 on the replica: see database_max_connections."
+  description = "Most nodes autoscaling may run (a rollout at max_tasks briefly has twice as many holding connections). Each holds database_pool_size + 2 connections on the primary and database_pool_size + 1 on the replica: see database_max_connections."
   type        = number
   default     = 10
 
   validation {
     condition     = var.max_tasks >= 1
     error_message = "max_tasks: at least 1."
-  }
-}
-
-variable "deployment_maximum_percent" {
-  description = "How many tasks a rollout may run at once, in percent of the service's count: new ones start before old ones stop (every task is kept healthy). 150 replaces up to half of them at a time; 200 all at once, but needs room for twice max_tasks' connections in database_max_connections."
-  type        = number
-  default     = 150
-
-  validation {
-    condition     = var.deployment_maximum_percent >= 110 && var.deployment_maximum_percent <= 200
-    error_message = "deployment_maximum_percent: 110 to 200."
   }
 }
 
@@ -236,9 +225,9 @@ variable "requests_per_task_target" {
 }
 
 variable "database_pool_size" {
-  description = "storekeep's database.max_connections on each node: its pool on the primary, and its pool on the read replica (the same size). Each node also holds one connection for readiness (on the primary) and one per database for the replica lag monitor."
+  description = "storekeep's database.max_connections on each node: its pool on the primary, and its pool on the read replica (the same size). Each node also holds one connection for readiness (on the primary) and one per database for the replica lag monitor. 16 is plenty for a task of 1 vCPU (storekeep's own default is 10)."
   type        = number
-  default     = 20
+  default     = 16
 
   validation {
     condition     = var.database_pool_size >= 2 && var.database_pool_size <= 500
@@ -384,7 +373,7 @@ variable "database_max_storage_gib" {
 }
 
 variable "database_max_connections" {
-  description = "PostgreSQL max_connections (a static parameter: changed at the next reboot). The primary and the replica share the parameter group, so both get it. Must hold the primary's connections during a rollout at max_tasks: floor(max_tasks x deployment_maximum_percent / 100) x (database_pool_size + 2) + 2 (a migrate task's) + 10 for operators, which also covers the replica's; checked at plan time. The default fits the defaults (15 x 22 + 12 = 342) and stays under RDS's own default for db.t4g.medium (about 400)."
+  description = "PostgreSQL max_connections (a static parameter: changed at the next reboot). The primary and the replica share the parameter group, so both get it. Must hold the primary's connections during a rollout at max_tasks, old and new tasks together: 2 x max_tasks x (database_pool_size + 2) + 2 (a migrate task's) + 10 for operators, which also covers the replica's; checked at plan time. The default fits the defaults (2 x 10 x 18 + 12 = 372) and stays under RDS's own default for db.t4g.medium (about 400)."
   type        = number
   default     = 400
 

@@ -19,8 +19,9 @@ this stands in for `terraform validate`'s part that needs no provider):
   number variables (the connection budget of a rollout, min_tasks within
   max_tasks, ranges) holds for the variables' defaults and for the tfvars
   example: a plan with either would not be refused by the configuration's
-  own checks. Conditions with strings, regexes or functions other than
-  floor/ceil/min/max are left to `terraform plan`.
+  own checks. Conditions with strings, regexes, functions other than
+  floor/ceil/min/max, or operators Python reads otherwise (`!`, `**`,
+  shifts, bitwise) are left to `terraform plan`.
 
 Prints each problem with its file, exits 1 if any.
 
@@ -46,6 +47,9 @@ MIN_REASON = 30
 # What a condition may hold, once its variables are numbers, to be
 # evaluated here: numbers, arithmetic, comparisons, && || !, and these calls.
 ARITHMETIC = re.compile(r"^(?:[\s\d.+\-*/%()<>=!&|,]|floor|ceil|min|max)*$")
+# Python reads these otherwise than HCL (power, shifts, bitwise and/or, a
+# `!` whose precedence `not` would change): such a condition is left out.
+NOT_HCL = re.compile(r"\*\*|<<|>>|(?<![&|])[&|](?![&|])|!(?!=)")
 CALLS = {"floor": math.floor, "ceil": math.ceil, "min": min, "max": max}
 
 
@@ -88,11 +92,12 @@ def evaluate(condition, values):
             isinstance(values.get(n), bool) or not isinstance(values.get(n), (int, float)) for n in names):
         return None
     expr = VAR_REF.sub(lambda m: repr(values[m.group(1)]), text)
-    if not ARITHMETIC.match(expr):
+    if not ARITHMETIC.match(expr) or NOT_HCL.search(expr):
         return None
     expr = expr.replace("&&", " and ").replace("||", " or ")
-    expr = re.sub(r"!(?!=)", " not ", expr)
-    return bool(eval(expr, {"__builtins__": {}}, CALLS))  # only the grammar above
+    # Only the grammar above: numbers, arithmetic, comparisons, and/or,
+    # and the four calls.
+    return bool(eval(expr, {"__builtins__": {}}, CALLS))
 
 
 def main(folder):
@@ -168,7 +173,12 @@ def main(folder):
     for path, tree in parsed.items():
         for where, condition in conditions(tree):
             for label, given in sets:
-                holds = evaluate(condition, given)
+                try:
+                    holds = evaluate(condition, given)
+                except Exception as e:  # a division by zero, min() of nothing…
+                    problems.append(f"{path}: {where.lstrip('/')}: {condition} cannot be evaluated "
+                                    f"for {label}: {e}")
+                    continue
                 if holds is None:
                     continue
                 evaluated += 1
