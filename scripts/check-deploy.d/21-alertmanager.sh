@@ -17,4 +17,12 @@ am_route() {
   echo "alertmanager.yml: warnings do not go to the ticket receiver" >&2
   exit 1
 }
+[[ $(am_route severity=warning alertname=StorekeepReplicaDown) == ticket ]] || {
+  echo "alertmanager.yml: the replica's warnings do not go to the ticket receiver" >&2
+  exit 1
+}
+[[ $(am_route severity=critical alertname=StorekeepReplicaDown) == page ]] || {
+  echo "alertmanager.yml: a critical replica alert would not page" >&2
+  exit 1
+}
 python3 scripts/check-deploy.d/alertmanager_groups.py deploy/alertmanager/alertmanager.yml

@@ -10,7 +10,8 @@ its API, and reads its groups (one group is one notification):
 - the replica's alerts from two nodes (it is one replica) are one group
   per alert name, holding both nodes;
 - a node's own alert (NodeNotReady) from two nodes is two groups, one per
-  node, as before.
+  node, as before;
+- every group goes to the `ticket` receiver (they are warnings).
 
 Nothing is sent: the groups are read before `group_wait` ends, and the
 example's receivers point at example.com anyway.
@@ -48,43 +49,54 @@ def alert(name, instance, severity):
             "annotations": {"summary": f"{name} on {instance}"}}
 
 
-def main(config):
-    work = tempfile.mkdtemp()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(os.path.join(work, "alertmanager.log"), "wb")
-    am = subprocess.Popen(["prometheus-alertmanager", f"--config.file={config}",
-                           f"--storage.path={work}", f"--web.listen-address=127.0.0.1:{port}",
-                           "--cluster.listen-address="], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(100):
+def start(config, work):
+    """Alertmanager on a free loopback port, answering: (process, base URL).
+    A port taken between the probe and the start is tried again."""
+    for _ in range(3):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = open(os.path.join(work, "alertmanager.log"), "wb")
+        am = subprocess.Popen(["prometheus-alertmanager", f"--config.file={config}",
+                               f"--storage.path={work}", f"--web.listen-address=127.0.0.1:{port}",
+                               "--cluster.listen-address="], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 10
+        while am.poll() is None and time.monotonic() < deadline:
             try:
                 call(base, "GET", "/api/v2/status")
-                break
+                return am, base
             except OSError:
-                if am.poll() is not None:
-                    break
                 time.sleep(0.1)
-        else:
+        if am.poll() is None:
+            am.kill()
+            am.wait()
             sys.exit("alertmanager did not answer within 10 s")
-        if am.poll() is not None:
-            log.close()
-            sys.exit("alertmanager stopped:\n" + open(os.path.join(work, "alertmanager.log")).read())
+    sys.exit("alertmanager stopped:\n" + open(os.path.join(work, "alertmanager.log")).read())
+
+
+def main(config):
+    work = tempfile.mkdtemp()
+    am = None
+    try:
+        am, base = start(config, work)
         nodes = ["10.0.1.10:8080", "10.0.2.10:8080"]
         posted = [alert(name, node, "warning")
-                  for name in ("StorekeepReplicaDown", "StorekeepReplicaLagging", "StorekeepNodeNotReady")
+                  for name in ("StorekeepReplicaDown", "StorekeepReplicaLagging",
+                               "StorekeepReplicaReadsFailing", "StorekeepNodeNotReady")
                   for node in nodes]
         call(base, "POST", "/api/v2/alerts", posted)
         want = {
             # (alert name) -> the sets of instances sharing a notification
             "StorekeepReplicaDown": [set(nodes)],
             "StorekeepReplicaLagging": [set(nodes)],
+            "StorekeepReplicaReadsFailing": [set(nodes)],
             "StorekeepNodeNotReady": [{nodes[0]}, {nodes[1]}],
         }
-        got = {}
+        got, receivers = {}, set()
         for _ in range(50):
-            got = {}
+            got, receivers = {}, set()
             for group in call(base, "GET", "/api/v2/alerts/groups"):
+                receivers.add(group["receiver"]["name"])
                 instances = {a["labels"]["instance"] for a in group["alerts"]}
                 names = {a["labels"]["alertname"] for a in group["alerts"]}
                 if len(names) != 1:
@@ -94,6 +106,8 @@ def main(config):
                 break
             time.sleep(0.1)
         problems = []
+        if receivers != {"ticket"}:
+            problems.append(f"warnings reached {sorted(receivers)}, expected ['ticket']")
         for name, groups in want.items():
             have = sorted(got.get(name, []), key=sorted)
             if have != sorted(groups, key=sorted):
@@ -107,12 +121,12 @@ def main(config):
               "a node's own alert is one per node")
         return 0
     finally:
-        am.terminate()
-        try:
-            am.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            am.kill()
-        log.close()
+        if am is not None:
+            am.terminate()
+            try:
+                am.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                am.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 
