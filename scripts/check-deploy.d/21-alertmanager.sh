@@ -5,24 +5,19 @@
 # runs Alertmanager itself on loopback and reads its groups).
 apt_need prometheus-alertmanager amtool
 amtool check-config deploy/alertmanager/alertmanager.yml
-am_route() {
+# expect_route RECEIVER LABEL=VALUE…: where an alert with those labels goes.
+expect_route() {
+  local want=$1 got
+  shift
   # (amtool warns on stderr that the file overrides --alertmanager.url)
-  amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml "$@" 2>/dev/null
+  got=$(amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml "$@" 2>/dev/null)
+  [[ $got == "$want" ]] || {
+    echo "alertmanager.yml: an alert with $* goes to '$got', expected '$want'" >&2
+    exit 1
+  }
 }
-[[ $(am_route severity=critical alertname=StorekeepAllNodesNotReady) == page ]] || {
-  echo "alertmanager.yml: critical alerts do not page" >&2
-  exit 1
-}
-[[ $(am_route severity=warning alertname=StorekeepNodeNotReady) == ticket ]] || {
-  echo "alertmanager.yml: warnings do not go to the ticket receiver" >&2
-  exit 1
-}
-[[ $(am_route severity=warning alertname=StorekeepReplicaDown) == ticket ]] || {
-  echo "alertmanager.yml: the replica's warnings do not go to the ticket receiver" >&2
-  exit 1
-}
-[[ $(am_route severity=critical alertname=StorekeepReplicaDown) == page ]] || {
-  echo "alertmanager.yml: a critical replica alert would not page" >&2
-  exit 1
-}
+expect_route page severity=critical alertname=StorekeepAllNodesNotReady
+expect_route ticket severity=warning alertname=StorekeepNodeNotReady
+expect_route ticket severity=warning alertname=StorekeepReplicaDown
+expect_route page severity=critical alertname=StorekeepReplicaDown
 python3 scripts/check-deploy.d/alertmanager_groups.py deploy/alertmanager/alertmanager.yml
