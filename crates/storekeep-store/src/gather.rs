@@ -130,11 +130,8 @@ impl<T, R> Calls<T, R> {
             if self.rx.recv_many(group, max).await == 0 {
                 return false;
             }
-            let mut i = 0;
-            group.retain(|call| {
-                i += 1;
-                i <= before || !call.abandoned()
-            });
+            let new = group.split_off(before);
+            group.extend(new.into_iter().filter(|call| !call.abandoned()));
             if group.len() > before {
                 return true;
             }
