@@ -58,6 +58,9 @@ impl DatabaseKind {
 }
 
 /// What went wrong in a store operation, in terms the layers above act on.
+/// The variants that wrap a cause say it in their message and do not also
+/// give it as `source()`: an error chain (the CLI's `{:#}`, the request
+/// log's `error_chain`) would print it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The row does not exist (or belongs to another tenant).
@@ -83,18 +86,18 @@ pub enum StoreError {
     /// only. Nothing was committed. The cause is for the log, never shown
     /// to clients; they are told to retry (HTTP 503 with `Retry-After`).
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     /// The database rolled the transaction back to resolve a conflict with
     /// a concurrent one (PostgreSQL's deadlock victim, 40P01, or a
     /// serialization failure, 40001). Nothing was committed and the same
     /// operation may pass if run again; clients are told to retry (HTTP 503
     /// with `Retry-After`), never shown a 500.
     #[error("transaction rolled back by a concurrent one: {0}")]
-    Contended(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Contended(Box<dyn std::error::Error + Send + Sync>),
     /// Anything else that failed (a bug, corrupt data); never shown to
     /// clients.
     #[error("database error: {0}")]
-    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Other(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
