@@ -12,6 +12,7 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -85,18 +86,40 @@ impl<T, R> fmt::Debug for Gather<T, R> {
 impl<T: Send + 'static, R: Send + 'static> Gather<T, R> {
     /// Spawns `serve` on the current tokio runtime with the serving end of
     /// a queue of `capacity` calls (a caller beyond it waits for room).
-    /// `name` says what stopped ("the {name} has stopped") if a caller
-    /// finds the task gone.
+    /// `name` says what failed if a caller finds the task gone ("the
+    /// {name} has stopped") or its call dropped unanswered.
+    ///
+    /// A `serve` that panics is started again on the same queue: the calls
+    /// it held are answered with an error, and those still queued, and
+    /// every later one, are served. One bug hit by one call must not leave
+    /// the node refusing every checkout until it restarts.
     pub fn start<F>(
         name: &'static str,
         capacity: usize,
-        serve: impl FnOnce(Calls<T, R>) -> F,
+        mut serve: impl FnMut(Calls<T, R>) -> F + Send + 'static,
     ) -> Self
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let (queue, rx) = mpsc::channel(capacity);
-        tokio::spawn(serve(Calls { rx }));
+        let home = Arc::new(Mutex::new(Some(rx)));
+        tokio::spawn(async move {
+            // `Calls` puts the receiver back here when it is dropped, as
+            // it is when `serve` unwinds.
+            while let Some(rx) = home.lock().ok().and_then(|mut rx| rx.take()) {
+                let calls = Calls {
+                    rx,
+                    home: home.clone(),
+                };
+                match tokio::spawn(serve(calls)).await {
+                    Err(e) if e.is_panic() => {
+                        tracing::error!(task = name, "the {name} panicked; it starts again");
+                    }
+                    // Done (its queue closed), or cancelled with the runtime.
+                    _ => return,
+                }
+            }
+        });
         Self { queue, name }
     }
 
@@ -104,7 +127,11 @@ impl<T: Send + 'static, R: Send + 'static> Gather<T, R> {
     pub async fn call(&self, request: T) -> StoreResult<R> {
         let (waiting, answer) = Waiting::new(request);
         self.queue.send(waiting).await.map_err(|_| self.gone())?;
-        answer.await.map_err(|_| self.gone())?
+        // Dropped unanswered: the task panicked while serving it (and
+        // serves on), or ended.
+        answer.await.map_err(|_| {
+            StoreError::Other(format!("the {} ended this call without an answer", self.name).into())
+        })?
     }
 
     fn gone(&self) -> StoreError {
@@ -112,9 +139,25 @@ impl<T: Send + 'static, R: Send + 'static> Gather<T, R> {
     }
 }
 
+/// Where a [`Calls`] keeps its receiver while no task holds it.
+type Home<T, R> = Arc<Mutex<Option<mpsc::Receiver<Waiting<T, R>>>>>;
+
 /// The serving end of a [`Gather`]: its calls, in groups.
 pub struct Calls<T, R> {
     rx: mpsc::Receiver<Waiting<T, R>>,
+    /// Where the receiver goes back when this is dropped, for the task
+    /// started again after a panic.
+    home: Home<T, R>,
+}
+
+impl<T, R> Drop for Calls<T, R> {
+    fn drop(&mut self) {
+        let (_, closed) = mpsc::channel(1);
+        let rx = std::mem::replace(&mut self.rx, closed);
+        if let Ok(mut home) = self.home.lock() {
+            *home = Some(rx);
+        }
+    }
 }
 
 impl<T, R> Calls<T, R> {
@@ -150,33 +193,32 @@ mod tests {
         let (go, gate) = oneshot::channel::<()>();
         let groups = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = groups.clone();
-        let g: Gather<u32, u32> = Gather::start(
-            "doubler",
-            16,
-            move |mut calls: Calls<u32, u32>| async move {
-                let mut first_in = Some(first_in);
-                let mut gate = Some(gate);
-                let mut group = Vec::new();
-                while calls.next(&mut group, 8).await {
-                    // Holds the first group until the rest have queued.
-                    if let Some(tx) = first_in.take() {
-                        let _ = tx.send(());
-                        let _ = gate.take().expect("one gate").await;
-                    }
-                    seen.lock()
-                        .unwrap()
-                        .push(group.iter().map(|c| **c).collect::<Vec<_>>());
-                    for call in group.drain(..) {
-                        let n = *call;
-                        call.answer(if n == 7 {
-                            Err(StoreError::NotFound("seven"))
-                        } else {
-                            Ok(n * 2)
-                        });
+        let (mut first_in, mut gate) = (Some(first_in), Some(gate));
+        let g: Gather<u32, u32> =
+            Gather::start("doubler", 16, move |mut calls: Calls<u32, u32>| {
+                let (mut first_in, mut gate, seen) = (first_in.take(), gate.take(), seen.clone());
+                async move {
+                    let mut group = Vec::new();
+                    while calls.next(&mut group, 8).await {
+                        // Holds the first group until the rest have queued.
+                        if let Some(tx) = first_in.take() {
+                            let _ = tx.send(());
+                            let _ = gate.take().expect("one gate").await;
+                        }
+                        seen.lock()
+                            .unwrap()
+                            .push(group.iter().map(|c| **c).collect::<Vec<_>>());
+                        for call in group.drain(..) {
+                            let n = *call;
+                            call.answer(if n == 7 {
+                                Err(StoreError::NotFound("seven"))
+                            } else {
+                                Ok(n * 2)
+                            });
+                        }
                     }
                 }
-            },
-        );
+            });
         let first = tokio::spawn({
             let g = g.clone();
             async move { g.call(1).await }
@@ -219,6 +261,7 @@ mod tests {
     async fn a_caller_of_a_stopped_task_is_told_what_stopped() {
         // The task ends before a call is queued...
         let g: Gather<u32, u32> = Gather::start("test worker", 4, |_calls| async {});
+        tokio::time::sleep(Duration::from_millis(20)).await;
         let err = g.call(1).await.unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -233,8 +276,70 @@ mod tests {
         let err = g.call(1).await.unwrap_err();
         assert_eq!(
             err.to_string(),
+            "database error: the test worker ended this call without an answer"
+        );
+        // Its queue closed with it.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let err = g.call(2).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
             "database error: the test worker has stopped"
         );
+    }
+
+    #[tokio::test]
+    async fn a_task_that_panics_starts_again_and_serves_the_calls_still_queued() {
+        let (held, holding) = oneshot::channel::<()>();
+        let (go, gate) = oneshot::channel::<()>();
+        let mut held = Some(held);
+        let mut gate = Some(gate);
+        let starts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = starts.clone();
+        let g: Gather<u32, u32> =
+            Gather::start("test worker", 8, move |mut calls: Calls<u32, u32>| {
+                started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (held, gate) = (held.take(), gate.take());
+                async move {
+                    let mut group = Vec::new();
+                    while calls.next(&mut group, 1).await {
+                        let call = group.pop().expect("one call");
+                        if *call == 0 {
+                            // Holds the poison until two more calls queued.
+                            let _ = held.expect("the first start").send(());
+                            let _ = gate.expect("the first start").await;
+                            panic!("a bug hit by call 0");
+                        }
+                        let n = *call;
+                        call.answer(Ok(n * 10));
+                    }
+                }
+            });
+        let poison = tokio::spawn({
+            let g = g.clone();
+            async move { g.call(0).await }
+        });
+        holding.await.unwrap();
+        let queued: Vec<_> = [1, 2]
+            .map(|n| {
+                let g = g.clone();
+                tokio::spawn(async move { g.call(n).await })
+            })
+            .into_iter()
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        go.send(()).unwrap();
+        // The call it panicked on is told so; nothing is left hanging.
+        assert_eq!(
+            poison.await.unwrap().unwrap_err().to_string(),
+            "database error: the test worker ended this call without an answer"
+        );
+        // The calls queued behind it, and a later one, are served by the
+        // task started again on the same queue.
+        for (call, n) in queued.into_iter().zip([1, 2]) {
+            assert_eq!(call.await.unwrap().unwrap(), n * 10);
+        }
+        assert_eq!(g.call(3).await.unwrap(), 30);
+        assert_eq!(starts.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

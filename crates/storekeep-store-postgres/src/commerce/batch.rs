@@ -104,8 +104,9 @@ impl Checkouts {
     /// Starts the worker on the current tokio runtime.
     pub(crate) fn start(pool: PgPool) -> Self {
         let counters = Arc::new(BatchCounters::default());
-        let queue = Gather::start("checkout worker", QUEUE, |calls| {
-            worker(pool, calls, counters.clone())
+        let task_counters = counters.clone();
+        let queue = Gather::start("checkout worker", QUEUE, move |calls| {
+            worker(pool.clone(), calls, task_counters.clone())
         });
         Self { queue, counters }
     }

@@ -107,8 +107,8 @@ impl ToPriceReads {
             down_since: std::sync::Mutex::new(None),
             counters,
         });
-        let queue = Gather::start("cart reading task", QUEUE, |calls| {
-            reader(pool, calls, shared)
+        let queue = Gather::start("cart reading task", QUEUE, move |calls| {
+            reader(pool.clone(), calls, shared.clone())
         });
         Self { queue }
     }
