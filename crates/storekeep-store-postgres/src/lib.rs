@@ -12,6 +12,7 @@ mod health;
 mod jobs;
 // i16: customers' rights (erasure).
 pub mod maintenance;
+mod pooler;
 pub mod portable;
 mod privacy;
 mod replica;
@@ -79,6 +80,13 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(error::other)?;
+        // Before anything runs on the pool: a pooler that loses prepared
+        // statements is refused here, not found out by a failed request.
+        if pooler::check(&options).await? == pooler::Pooling::KeepsStatements {
+            tracing::info!(
+                "the database URL goes through a connection pooler in transaction mode that keeps prepared statements"
+            );
+        }
         let replica = replica
             .map(|r| replica::Replica::start(r.url, r.max_lag, config, options.clone()))
             .transpose()?;

@@ -61,6 +61,7 @@ mod outage_support;
 mod payments;
 mod payments_unmatched;
 mod plans;
+mod pooler;
 mod portable;
 mod portable_all;
 mod portable_reseal;

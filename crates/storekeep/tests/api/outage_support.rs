@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use storekeep_test_support::TestApp;
+use storekeep_test_support::{PgServer, TestApp};
 
 use crate::catalog_support::{create, create_plan, product_json};
 use crate::commerce_support::{set_settings, settings};
@@ -389,4 +389,97 @@ pub fn first_with<'a>(probes: &'a [Answer], from: Instant, field: &str, ok: bool
         .iter()
         .find(|r| r.sent >= from && r.body[field]["ok"] == ok)
         .unwrap_or_else(|| panic!("no probe after the change said {field}.ok = {ok}"))
+}
+
+/// PgBouncer in front of PostgreSQL, as docs/deploy.md configures it for
+/// the nodes: `pool_mode` `session` (Debian's 1.18 loses prepared
+/// statements in `transaction` mode, see there), `extra_float_digits`
+/// ignored (sqlx sends it), and short connect retries so that a PostgreSQL
+/// back from an outage is used again within a second. It runs as the
+/// unprivileged user PostgreSQL runs as (it refuses root).
+pub struct PgBouncer {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    port: u16,
+}
+
+impl PgBouncer {
+    pub fn start(pg: &PgServer, pool_mode: &str) -> Option<Self> {
+        let program = ["pgbouncer", "/usr/sbin/pgbouncer"]
+            .into_iter()
+            .find(|p| on_path(p) || std::path::Path::new(p).is_file());
+        let Some(program) = program else {
+            skip("pgbouncer");
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("storekeep-pgbouncer-")
+            .tempdir()
+            .expect("a folder for PgBouncer");
+        let port = free_port();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host=127.0.0.1 port={pg}\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = trust\nauth_file = {d}/userlist.txt\n\
+                 pool_mode = {pool_mode}\nmax_client_conn = 200\ndefault_pool_size = 40\n\
+                 ignore_startup_parameters = extra_float_digits\n\
+                 server_login_retry = 1\nserver_connect_timeout = 3\nquery_wait_timeout = 5\n\
+                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+                pg = pg.port()
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new(program);
+        if let Some((uid, gid)) = pg.owner_ids().expect("the PostgreSQL user's ids") {
+            // Switched to in the child itself (no `runuser` between, which
+            // would outlive a kill), so killing the child stops PgBouncer.
+            for path in [
+                dir.path().to_owned(),
+                dir.path().join("userlist.txt"),
+                dir.path().join("pgbouncer.ini"),
+            ] {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown");
+            }
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+            std::os::unix::process::CommandExt::gid(&mut cmd, gid);
+        }
+        let child = cmd
+            .arg(dir.path().join("pgbouncer.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting pgbouncer");
+        wait_for("pgbouncer", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(Self {
+            dir,
+            child: Some(child),
+            port,
+        })
+    }
+
+    /// The database `url` names, through PgBouncer.
+    pub fn url(&self, url: &str) -> String {
+        let (_, rest) = url.split_once('@').expect("a URL with a user");
+        let (_, db) = rest.split_once('/').expect("a URL with a database");
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

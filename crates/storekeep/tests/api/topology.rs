@@ -27,8 +27,8 @@ use storekeep_test_support::{
 use crate::commerce_support::checkout_body;
 use crate::outage::{Answer, orders, send};
 use crate::outage_support::{
-    MOTO_BUCKET, MotoServer, REQUEST_TIMEOUT, RedisServer, free_port, on_path, selling, skip,
-    wait_for,
+    MOTO_BUCKET, MotoServer, PgBouncer, REQUEST_TIMEOUT, RedisServer, free_port, on_path, selling,
+    skip, wait_for,
 };
 
 /// `shutdown.drain_secs` of the nodes: readiness is 503 this long before
@@ -136,99 +136,6 @@ impl Drop for Nginx {
             while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// PgBouncer in front of PostgreSQL, as docs/deploy.md configures it for
-/// the nodes: session pooling (transaction pooling needs PgBouncer 1.21's
-/// prepared statements, see there), `extra_float_digits` ignored (sqlx
-/// sends it), and short connect retries so that a PostgreSQL back from an
-/// outage is used again within a second. It runs as the unprivileged user
-/// PostgreSQL runs as (it refuses root).
-struct PgBouncer {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-    port: u16,
-}
-
-impl PgBouncer {
-    fn start(pg: &PgServer) -> Option<Self> {
-        let program = ["pgbouncer", "/usr/sbin/pgbouncer"]
-            .into_iter()
-            .find(|p| on_path(p) || std::path::Path::new(p).is_file());
-        let Some(program) = program else {
-            skip("pgbouncer");
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("storekeep-pgbouncer-")
-            .tempdir()
-            .expect("a folder for PgBouncer");
-        let port = free_port();
-        let d = dir.path().display();
-        std::fs::write(dir.path().join("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
-        std::fs::write(
-            dir.path().join("pgbouncer.ini"),
-            format!(
-                "[databases]\n* = host=127.0.0.1 port={pg}\n\
-                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
-                 auth_type = trust\nauth_file = {d}/userlist.txt\n\
-                 pool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 40\n\
-                 ignore_startup_parameters = extra_float_digits\n\
-                 server_login_retry = 1\nserver_connect_timeout = 3\nquery_wait_timeout = 5\n\
-                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
-                pg = pg.port()
-            ),
-        )
-        .unwrap();
-        let mut cmd = Command::new(program);
-        if let Some((uid, gid)) = pg.owner_ids().expect("the PostgreSQL user's ids") {
-            // Switched to in the child itself (no `runuser` between, which
-            // would outlive a kill), so killing the child stops PgBouncer.
-            for path in [
-                dir.path().to_owned(),
-                dir.path().join("userlist.txt"),
-                dir.path().join("pgbouncer.ini"),
-            ] {
-                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown");
-            }
-            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
-            std::os::unix::process::CommandExt::gid(&mut cmd, gid);
-        }
-        let child = cmd
-            .arg(dir.path().join("pgbouncer.ini"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting pgbouncer");
-        wait_for("pgbouncer", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        Some(Self {
-            dir,
-            child: Some(child),
-            port,
-        })
-    }
-
-    /// The database `url` names, through PgBouncer.
-    fn url(&self, url: &str) -> String {
-        let (_, rest) = url.split_once('@').expect("a URL with a user");
-        let (_, db) = rest.split_once('/').expect("a URL with a database");
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("pgbouncer.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PgBouncer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -429,7 +336,7 @@ async fn two_nodes_behind_nginx_restart_in_turn_without_a_failed_request_and_rid
     .await;
     let (token, product, variant) = selling(&setup).await;
 
-    let Some(bouncer) = PgBouncer::start(&pg) else {
+    let Some(bouncer) = PgBouncer::start(&pg, "session") else {
         return;
     };
     let specs: Vec<NodeSpec> = (0..2)

@@ -1,0 +1,137 @@
+//! A connection pooler between a node and PostgreSQL (issue 19). One in
+//! transaction mode that loses prepared statements — Debian's PgBouncer
+//! 1.18 — is refused as `serve` starts, with the reason and the way out,
+//! before any request could fail on it (or run another client's
+//! statement); the same PgBouncer in session mode is used.
+
+use std::io::Read;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use storekeep_test_support::{PgServer, ServerProcess, TestDb, on_postgres, storekeep_command};
+
+use crate::outage_support::PgBouncer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
+
+/// `storekeep serve` on `db` run to its exit (killed after a minute).
+fn serve_to_exit(db: &TestDb) -> Output {
+    let mut child = storekeep_command(BIN, db)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning storekeep");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for storekeep") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("storekeep serve neither refused nor exited within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+#[tokio::test]
+async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_as_serve_starts() {
+    // It brings its own servers, so once per suite run: in the PostgreSQL
+    // pass.
+    if !on_postgres() {
+        eprintln!("skipping: runs when the suite runs on PostgreSQL");
+        return;
+    }
+    let Some(bin) = PgServer::tools() else {
+        return;
+    };
+    let pg = PgServer::start(&bin).expect("starting PostgreSQL");
+    // Migrations go to PostgreSQL itself, as docs/deploy.md says for any
+    // pooler.
+    let through = |bouncer: &PgBouncer| TestDb {
+        direct_url: Some(pg.url()),
+        ..TestDb::at(bouncer.url(&pg.url()))
+    };
+
+    let Some(transaction) = PgBouncer::start(&pg, "transaction") else {
+        return;
+    };
+    let db = through(&transaction);
+    let out = tokio::task::spawn_blocking(move || serve_to_exit(&db))
+        .await
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "serve ran through 1.18's transaction pooling: {said}"
+    );
+    // Once: the store's error carries its cause in its own words, not
+    // again as a source.
+    assert_eq!(
+        said.matches("connection pooler in transaction mode that loses prepared statements")
+            .count(),
+        1,
+        "the reason, once: {said}"
+    );
+    // PgBouncer's own words for the lost statement, and the way out.
+    assert!(
+        said.contains("prepared statement") && said.contains("does not exist"),
+        "the evidence: {said}"
+    );
+    assert!(
+        said.contains("pool_mode = session") && said.contains("max_prepared_statements"),
+        "the way out: {said}"
+    );
+    assert!(
+        !said.contains("storekeep is ready"),
+        "it never served: {said}"
+    );
+    drop(transaction);
+
+    // The same PgBouncer in session mode keeps each node's server
+    // connection: the node starts and is ready through it.
+    let Some(session) = PgBouncer::start(&pg, "session") else {
+        return;
+    };
+    let db = through(&session);
+    let mut cmd = storekeep_command(BIN, &db);
+    cmd.arg("serve");
+    let node = tokio::task::spawn_blocking(move || ServerProcess::start(cmd))
+        .await
+        .unwrap();
+    let ready = reqwest::get(node.url("/api/health/ready")).await.unwrap();
+    assert_eq!(ready.status(), 200, "ready through session pooling");
+    assert!(
+        session.log().contains("login attempt"),
+        "the node connected through PgBouncer: {}",
+        session.log()
+    );
+    node.sigterm();
+    let status = tokio::task::spawn_blocking(move || node.wait(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert!(status.success(), "a clean stop: {status:?}");
+}
