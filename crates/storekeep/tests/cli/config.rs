@@ -80,6 +80,16 @@ async fn check_config_reports_an_unreachable_database() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("problem: database:"), "{text}");
     assert!(!text.contains("nobody@"), "the database URL is not printed");
+    // Each cause once: the store's error says its cause and does not give
+    // it again as its source.
+    let line = text
+        .lines()
+        .find(|l| l.contains("problem: database:"))
+        .unwrap();
+    let parts: Vec<&str> = line.split(": ").collect();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(!parts[i + 1..].contains(part), "{part:?} twice in {line}");
+    }
 }
 
 /// The variable build.rs sets for the binary; `cargo run` passes it on.
