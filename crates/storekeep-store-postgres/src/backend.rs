@@ -2,12 +2,13 @@
 //! share (`storekeep_store_sql::backend`).
 
 use sqlx::{Pool, Postgres, Transaction};
-use storekeep_domain::{AuditContext, DomainName, TenantId};
+use storekeep_domain::{AuditContext, CategoryId, DomainName, Product, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
 use storekeep_store_sql::DbId;
 use storekeep_store_sql::backend::{Backend, BoxFut, Conn};
+use storekeep_store_sql::catalog::ProductRow;
 use storekeep_store_sql::contracts::daily::DailyStatements;
 use storekeep_store_sql::platform::TenantStatements;
 
@@ -101,6 +102,31 @@ impl Backend for PgBackend {
 
     fn refresh_summary(conn: &mut Conn<Postgres>, product: DbId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::refresh_summary(conn, product))
+    }
+
+    fn assemble(
+        conn: &mut Conn<Postgres>,
+        rows: Vec<ProductRow>,
+    ) -> BoxFut<'_, StoreResult<Vec<Product>>> {
+        Box::pin(catalog::assemble(conn, rows))
+    }
+
+    fn set_tags<'a>(
+        conn: &'a mut Conn<Postgres>,
+        tenant: TenantId,
+        product: DbId,
+        tags: &'a [String],
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(catalog::set_tags(conn, tenant, product, tags))
+    }
+
+    fn set_categories<'a>(
+        conn: &'a mut Conn<Postgres>,
+        tenant: TenantId,
+        product: DbId,
+        categories: &'a [CategoryId],
+    ) -> BoxFut<'a, StoreResult<()>> {
+        Box::pin(catalog::set_categories(conn, tenant, product, categories))
     }
 
     fn record_change<'a>(

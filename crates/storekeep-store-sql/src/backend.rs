@@ -20,11 +20,12 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, FromRow, Pool, Postgres, Sqlite, Transaction};
-use storekeep_domain::{AuditContext, DomainName, TenantId};
+use storekeep_domain::{AuditContext, CategoryId, DomainName, Product, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult};
 
 use crate::DbId;
+use crate::catalog::ProductRow;
 use crate::platform::TenantStatements;
 use crate::stmt::{Args, Stmt};
 
@@ -283,6 +284,32 @@ pub trait Backend: Send + Sync + 'static {
     /// The daily rentals pass's set-based statements in this dialect
     /// (`crate::daily_statements!`).
     const DAILY: crate::contracts::daily::DailyStatements;
+
+    /// Product rows made whole, in their order: their variants, images and
+    /// filings read with one statement each, the products' ids bound as
+    /// this database binds a list.
+    fn assemble(
+        conn: &mut Conn<Self::Db>,
+        rows: Vec<ProductRow>,
+    ) -> BoxFut<'_, StoreResult<Vec<Product>>>;
+
+    /// Replaces a product's tags with `tags`.
+    fn set_tags<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        tenant: TenantId,
+        product: DbId,
+        tags: &'a [String],
+    ) -> BoxFut<'a, StoreResult<()>>;
+
+    /// Files a product under `categories`, in that order (a repeat keeps its
+    /// first position), in place of its filings; a category the shop does
+    /// not have is refused.
+    fn set_categories<'a>(
+        conn: &'a mut Conn<Self::Db>,
+        tenant: TenantId,
+        product: DbId,
+        categories: &'a [CategoryId],
+    ) -> BoxFut<'a, StoreResult<()>>;
 
     /// A connection from `pool`, for reads outside a transaction (what
     /// running a statement on the pool itself does, without a round trip).

@@ -38,7 +38,9 @@ use crate::{PgStore, audit, error};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) use inventory::record_ledger;
-pub(crate) use products::{product_summary_set, refresh_summary};
+pub(crate) use products::{
+    assemble, product_summary_set, refresh_summary, set_categories, set_tags,
+};
 
 type Pool = PgPool;
 type Db = Postgres;

@@ -318,7 +318,7 @@ macro_rules! import_writer {
 /// `one_by_one`, each row in its own savepoint by `in_savepoint`), the same
 /// steps on both databases: expanded in each backend's `catalog/import.rs`,
 /// where `Pool`, `Conn`, `write_tx`, `lock_tenant`, `lock_existing`,
-/// `known`, `product_count`, `import_row`, `write_new` (from
+/// `known`, `B` (the backend), `import_row`, `write_new` (from
 /// [`import_writer!`]), `record`, `other`, `RUN`, `sql`, `Stmt`, `plan`,
 /// `ImportBatch`, `ImportOutcome`, `ImportRow`, `warn_if_broken`,
 /// `AuditContext`, `TenantId`, `StoreError` and `StoreResult` are in scope.
@@ -353,7 +353,7 @@ macro_rules! import_batches {
             let mut tx = write_tx(pool).await?;
             lock_tenant(&mut tx, tenant).await?;
             let known = known(&mut tx, tenant, rows).await?;
-            let products = product_count(&mut tx, tenant).await?;
+            let products = $crate::catalog::products::product_count::<B>(&mut tx, tenant).await?;
             let mut batch = ImportBatch::new(max_products, products, rows.len());
             let mut new = Vec::new();
             for (row, only_creates) in rows.iter().zip(plan::only_creates(rows, &known)) {
@@ -402,7 +402,7 @@ macro_rules! import_batches {
             // inside one is dropped when it is rolled back.
             lock_tenant(&mut tx, tenant).await?;
             lock_existing(&mut tx, tenant, rows).await?;
-            let products = product_count(&mut tx, tenant).await?;
+            let products = $crate::catalog::products::product_count::<B>(&mut tx, tenant).await?;
             let mut batch = ImportBatch::new(max_products, products, rows.len());
             for row in rows {
                 in_savepoint(&mut tx, tenant, row, &mut batch, &ctx.actor).await?;

@@ -6,15 +6,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{Database, Encode, Type};
 use storekeep_domain::{
     Handle, ImportRow, NewCategory, NewImage, NewProduct, NewVariant, Product, ProductPatch,
     ProductStatus, search_document, title_key,
 };
 
 use crate::DbId;
+use crate::backend::SharedArgs;
 use crate::stmt::Stmt;
 
 macro_rules! product_columns {
@@ -188,9 +187,6 @@ pub const SAVEPOINT: &str = "SAVEPOINT import_row";
 pub const RELEASE: &str = "RELEASE SAVEPOINT import_row";
 pub const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT import_row";
 
-/// A statement with its arguments bound, ready for a connection of `DB`.
-pub type Bound<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
-
 /// A product's descriptive columns, as created or rewritten.
 #[derive(Debug, Clone, Copy)]
 pub struct ProductFields<'a> {
@@ -244,56 +240,51 @@ pub fn numbered(from: usize, n: usize) -> String {
 }
 
 /// Inserts a product with no variants yet (a zero price and stock summary).
-pub fn insert_product<'q, DB>(
+pub fn insert_product<'q>(
     id: DbId,
     tenant: DbId,
     p: ProductFields<'q>,
     at: DateTime<Utc>,
-) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    String: Encode<'q, DB> + Type<DB>,
-    Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
+) -> Stmt<impl SharedArgs<'q>> {
     let status = p.status.unwrap_or(ProductStatus::Draft);
-    sqlx::query(INSERT_PRODUCT)
-        .bind(id)
-        .bind(tenant)
-        .bind(p.handle.as_str())
-        .bind(p.title)
-        .bind(title_key(p.title))
-        .bind(p.description)
-        .bind(status.as_str())
-        .bind(Json(p.tags))
-        .bind(search_document(p.title, p.tags, p.description))
-        .bind(at)
+    Stmt::new(
+        INSERT_PRODUCT,
+        (
+            id,
+            tenant,
+            p.handle.as_str(),
+            p.title,
+            title_key(p.title),
+            p.description,
+            status.as_str(),
+            Json(p.tags),
+            search_document(p.title, p.tags, p.description),
+            at,
+        ),
+    )
 }
 
 /// Rewrites a product's descriptive columns, with its sort key and search
 /// document.
-pub fn update_product<'q, DB>(id: DbId, p: ProductFields<'q>, at: DateTime<Utc>) -> Bound<'q, DB>
-where
-    DB: Database,
-    DbId: Encode<'q, DB> + Type<DB>,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    String: Encode<'q, DB> + Type<DB>,
-    Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
-    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query(UPDATE_PRODUCT)
-        .bind(p.handle.as_str())
-        .bind(p.title)
-        .bind(title_key(p.title))
-        .bind(p.description)
-        .bind(p.status.map(ProductStatus::as_str))
-        .bind(Json(p.tags))
-        .bind(search_document(p.title, p.tags, p.description))
-        .bind(at)
-        .bind(id)
+pub fn update_product<'q>(
+    id: DbId,
+    p: ProductFields<'q>,
+    at: DateTime<Utc>,
+) -> Stmt<impl SharedArgs<'q>> {
+    Stmt::new(
+        UPDATE_PRODUCT,
+        (
+            p.handle.as_str(),
+            p.title,
+            title_key(p.title),
+            p.description,
+            p.status.map(ProductStatus::as_str),
+            Json(p.tags),
+            search_document(p.title, p.tags, p.description),
+            at,
+            id,
+        ),
+    )
 }
 
 /// Inserts a variant at `position` with `v.on_hand` in stock and nothing

@@ -77,12 +77,12 @@ macro_rules! impl_catalog_store {
                     max_products: i64,
                     ctx: &AuditContext,
                 ) -> StoreResult<Product> {
-                    crate::catalog::products::create(&self.pool, tenant, new, max_products, ctx)
+                    $crate::catalog::products::create::<$backend>(&self.pool, tenant, new, max_products, ctx)
                         .await
                 }
 
                 async fn product(&self, tenant: TenantId, id: ProductId) -> StoreResult<Product> {
-                    $crate::catalog_read!(self, pool => crate::catalog::products::get(pool, tenant, id))
+                    $crate::catalog_read!(self, pool => $crate::catalog::products::get::<$backend>(pool, tenant, id))
                 }
 
                 async fn product_by_handle(
@@ -90,7 +90,7 @@ macro_rules! impl_catalog_store {
                     tenant: TenantId,
                     handle: &Handle,
                 ) -> StoreResult<Product> {
-                    $crate::catalog_read!(self, pool => crate::catalog::products::by_handle(pool, tenant, handle))
+                    $crate::catalog_read!(self, pool => $crate::catalog::products::by_handle::<$backend>(pool, tenant, handle))
                 }
 
                 async fn products_by_ids(
@@ -110,7 +110,7 @@ macro_rules! impl_catalog_store {
                 }
 
                 async fn count_products(&self, tenant: TenantId) -> StoreResult<i64> {
-                    $crate::catalog_read!(self, pool => crate::catalog::products::count(pool, tenant))
+                    $crate::catalog_read!(self, pool => $crate::catalog::products::count::<$backend>(pool, tenant))
                 }
 
                 async fn count_low_stock_upto(&self, tenant: TenantId, cap: i64) -> StoreResult<i64> {
@@ -124,7 +124,7 @@ macro_rules! impl_catalog_store {
                     patch: &ProductPatch,
                     ctx: &AuditContext,
                 ) -> StoreResult<Product> {
-                    crate::catalog::products::update(&self.pool, tenant, id, patch, ctx).await
+                    $crate::catalog::products::update::<$backend>(&self.pool, tenant, id, patch, ctx).await
                 }
 
                 async fn delete_product(
@@ -133,7 +133,7 @@ macro_rules! impl_catalog_store {
                     id: ProductId,
                     ctx: &AuditContext,
                 ) -> StoreResult<Product> {
-                    crate::catalog::products::delete(&self.pool, tenant, id, ctx).await
+                    $crate::catalog::products::delete::<$backend>(&self.pool, tenant, id, ctx).await
                 }
 
                 async fn add_variant(
@@ -271,7 +271,7 @@ macro_rules! impl_catalog_store {
                     after: Option<ProductId>,
                     limit: i64,
                 ) -> StoreResult<Vec<Product>> {
-                    crate::catalog::products::after(&self.pool, tenant, after, limit).await
+                    $crate::catalog::products::after::<$backend>(&self.pool, tenant, after, limit).await
                 }
 
                 async fn create_product_import(

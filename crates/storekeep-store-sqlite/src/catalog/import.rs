@@ -16,13 +16,14 @@ use storekeep_store_sql::DbId;
 use storekeep_store_sql::catalog::import::{self as plan, Known, NewProduct, ROWS_PER_INSERT};
 use storekeep_store_sql::catalog::{ProductFields, sql, warn_if_broken};
 
-use super::products::{insert, product_count, refresh_summary, rewrite};
+use super::products::refresh_summary;
 use super::{Conn, Pool, lock_tenant, map_err, record};
 use crate::backend::SqliteBackend as B;
 use crate::error::other;
 use crate::run::RUN;
 use crate::write_tx;
 use storekeep_store_sql::catalog::inventory::change_stock;
+use storekeep_store_sql::catalog::products::{insert, rewrite};
 use storekeep_store_sql::catalog::variants::{insert_variant, variant_count, write_variant};
 use storekeep_store_sql::stmt::Stmt;
 
@@ -130,12 +131,12 @@ async fn import_row(
         .await?;
     let (product, outcome) = match existing {
         Some(id) => {
-            rewrite(conn, tenant, id, fields, Some(&row.tags), Some(&categories)).await?;
+            rewrite::<B>(conn, tenant, id, fields, Some(&row.tags), Some(&categories)).await?;
             (id, ImportOutcome::Updated)
         }
         None => {
             batch.may_create()?;
-            let id = insert(conn, tenant, fields, &categories).await?;
+            let id = insert::<B>(conn, tenant, fields, &categories).await?;
             (id, ImportOutcome::Created)
         }
     };

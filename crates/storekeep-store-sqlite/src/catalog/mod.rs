@@ -24,7 +24,7 @@ use storekeep_store::{StoreError, StoreResult};
 use crate::{SqliteStore, audit, error};
 
 pub(crate) use inventory::record_ledger;
-pub(crate) use products::refresh_summary;
+pub(crate) use products::{assemble, refresh_summary, set_categories, set_tags};
 
 type Pool = SqlitePool;
 type Db = Sqlite;
