@@ -21,9 +21,10 @@
 //!   it runs, the pooler keeps them.
 //!
 //! A server pinned in vain (the pooler chose another for the transaction)
-//! is tried again a few times; if the pinning never lands, or the second
-//! run waits past [`WAIT`] (a pool of one server), the check cannot tell,
-//! logs a warning and lets the node start: it refuses only on evidence.
+//! is tried again a few times; if the pinning never lands, the second run
+//! waits past [`WAIT`] (a pool of one server), or the check itself fails
+//! (no two connections to spare), it cannot tell, logs a warning and lets
+//! the node start: it refuses only on evidence.
 
 use std::time::Duration;
 
@@ -52,29 +53,40 @@ pub(crate) enum Pooling {
 }
 
 /// Checks the pooling between this node and PostgreSQL at `options`;
-/// `Err` with the reason if it loses prepared statements.
+/// `Err` with the reason if it loses prepared statements. A check that
+/// fails otherwise (no connection to spare among `max_connections`, the
+/// database gone meanwhile) is `Untold`, with a warning: the pool itself
+/// has connected, and only evidence refuses a node.
 pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<Pooling> {
-    let mut a = PgConnection::connect_with(options)
-        .await
-        .map_err(crate::error::other)?;
-    let mut b = PgConnection::connect_with(options)
-        .await
-        .map_err(crate::error::other)?;
-    let found = probe(&mut a, &mut b).await;
-    // The probe's connections are its own; closing them is tidiness only.
-    let _ = a.close().await;
-    let _ = b.close().await;
+    let found = match connect_two(options).await {
+        Ok((mut a, mut b)) => {
+            let found = probe(&mut a, &mut b).await;
+            // The probe's connections are its own; closing them is
+            // tidiness only.
+            let _ = a.close().await;
+            let _ = b.close().await;
+            found
+        }
+        Err(e) => Err(e),
+    };
     match found {
-        Ok(Ok(pooling)) => {
-            if pooling == Pooling::Untold {
-                tracing::warn!(
-                    "the database URL goes through a connection pooler in transaction mode, and \
-                     whether it keeps prepared statements could not be told; storekeep needs it \
-                     to (PgBouncer 1.21 or later with max_prepared_statements, or pool_mode = \
-                     session; docs/deploy.md)"
-                );
-            }
-            Ok(pooling)
+        Ok(Ok(Pooling::Untold)) => {
+            tracing::warn!(
+                "the database URL goes through a connection pooler in transaction mode, and \
+                 whether it keeps prepared statements could not be told; storekeep needs it \
+                 to (PgBouncer 1.21 or later with max_prepared_statements, or pool_mode = \
+                 session; docs/deploy.md)"
+            );
+            Ok(Pooling::Untold)
+        }
+        Ok(Ok(pooling)) => Ok(pooling),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "could not check whether the database URL goes through a connection pooler \
+                 that loses prepared statements"
+            );
+            Ok(Pooling::Untold)
         }
         Ok(Err(lost)) => Err(StoreError::Other(
             format!(
@@ -86,7 +98,20 @@ pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<Pooling> {
             )
             .into(),
         )),
-        Err(e) => Err(crate::error::other(e)),
+    }
+}
+
+/// The probe's two connections, of its own (not the pool's).
+async fn connect_two(
+    options: &PgConnectOptions,
+) -> Result<(PgConnection, PgConnection), sqlx::Error> {
+    let a = PgConnection::connect_with(options).await?;
+    match PgConnection::connect_with(options).await {
+        Ok(b) => Ok((a, b)),
+        Err(e) => {
+            let _ = a.close().await;
+            Err(e)
+        }
     }
 }
 

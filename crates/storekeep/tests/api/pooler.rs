@@ -135,3 +135,43 @@ async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_
         .unwrap();
     assert!(status.success(), "a clean stop: {status:?}");
 }
+
+#[tokio::test]
+async fn a_database_with_no_connection_to_spare_for_the_check_is_still_used() {
+    if !on_postgres() {
+        eprintln!("skipping: runs when the suite runs on PostgreSQL");
+        return;
+    }
+    let Some(bin) = PgServer::tools() else {
+        return;
+    };
+    // A small server, filled with connections of the test's own but one:
+    // the store's pool gets that one and the check none.
+    let pg = PgServer::start_with(
+        &bin,
+        "max_connections = 5\nsuperuser_reserved_connections = 0",
+        &[],
+    )
+    .expect("starting PostgreSQL");
+    let connect = || <sqlx::PgConnection as sqlx::Connection>::connect(&pg.url());
+    let mut held = Vec::new();
+    while let Ok(conn) = connect().await {
+        held.push(conn);
+        assert!(held.len() < 200, "the server takes no end of connections");
+    }
+    held.pop();
+    let pool = storekeep_store::PoolConfig {
+        max_connections: 1,
+        ..Default::default()
+    };
+    let store = storekeep_store_postgres::PgStore::connect(&pg.url(), pool)
+        .await
+        .expect("the store connects though the check could not");
+    // It answers on its pool (`ping` would need a connection of its own).
+    storekeep_store::Store::migration_status(&store)
+        .await
+        .expect("and answers");
+    // The server is full again: the pool holds the last connection.
+    assert!(connect().await.is_err(), "no connection left");
+    drop(held);
+}
