@@ -2,7 +2,7 @@
 //! share (`storekeep_store_sql::backend`).
 
 use sqlx::{Pool, Postgres, Transaction};
-use storekeep_domain::{AuditContext, CategoryId, DomainName, Product, TenantId};
+use storekeep_domain::{AuditContext, Cart, CartId, CategoryId, DomainName, Product, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::rules::platform::FIELD_NAME;
 use storekeep_store::{StoreError, StoreResult};
@@ -102,6 +102,14 @@ impl Backend for PgBackend {
 
     fn refresh_summary(conn: &mut Conn<Postgres>, product: DbId) -> BoxFut<'_, StoreResult<()>> {
         Box::pin(catalog::refresh_summary(conn, product))
+    }
+
+    fn fetch_cart(
+        conn: &mut Conn<Postgres>,
+        tenant: TenantId,
+        id: CartId,
+    ) -> BoxFut<'_, StoreResult<Cart>> {
+        Box::pin(crate::commerce::carts::fetch_cart(conn, tenant, id))
     }
 
     fn assemble(

@@ -20,7 +20,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, FromRow, Pool, Postgres, Sqlite, Transaction};
-use storekeep_domain::{AuditContext, CategoryId, DomainName, Product, TenantId};
+use storekeep_domain::{AuditContext, Cart, CartId, CategoryId, DomainName, Product, TenantId};
 use storekeep_store::audit::Change;
 use storekeep_store::{StoreError, StoreResult};
 
@@ -310,6 +310,13 @@ pub trait Backend: Send + Sync + 'static {
         product: DbId,
         categories: &'a [CategoryId],
     ) -> BoxFut<'a, StoreResult<()>>;
+
+    /// The shop's cart `id` with its lines; `NotFound` for none.
+    fn fetch_cart(
+        conn: &mut Conn<Self::Db>,
+        tenant: TenantId,
+        id: CartId,
+    ) -> BoxFut<'_, StoreResult<Cart>>;
 
     /// A connection from `pool`, for reads outside a transaction (what
     /// running a statement on the pool itself does, without a round trip).

@@ -5,10 +5,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use storekeep_domain::{
-    Cart, CartId, CartItemId, CartPatch, CartStatus, Deal, NewCart, SaleVariant, TenantId,
-    VariantId,
-};
+use storekeep_domain::{Cart, CartId, CartItemId, Deal, SaleVariant, TenantId, VariantId};
 use storekeep_store::CartToPrice;
 use storekeep_store::rules::commerce::carts as rules;
 use storekeep_store::{StoreError, StoreResult, now};
@@ -19,10 +16,12 @@ use storekeep_store_sql::commerce::{
 };
 
 use super::json_rows;
+use crate::backend::PgBackend as B;
 use crate::commerce::deals::deals_live;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::carts::{lock_open_cart, touch_cart};
 use storekeep_store_sql::stmt::Stmt;
 use uuid::Uuid;
 
@@ -160,95 +159,6 @@ pub(crate) async fn cart_to_price(
     s.cart_reads.read(tenant, id, at).await
 }
 
-/// Locks the cart row (before its lines, so a checkout and a line change
-/// queue) and refuses a cart that became an order.
-async fn lock_open_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<()> {
-    let status: Option<String> = RUN
-        .scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                (tenant.0, id.0),
-            ),
-        )
-        .await?;
-    rules::require_open(status.as_deref())
-}
-
-/// Marks the cart changed and reads it back; the caller commits.
-async fn touch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    RUN.exec(&mut *conn, Stmt::new(sql::TOUCH_CART, (now(), id.0)))
-        .await?;
-    fetch_cart(conn, tenant, id).await
-}
-
-pub(crate) async fn create_cart(s: &Store, tenant: TenantId, cart: &NewCart) -> StoreResult<Cart> {
-    let at = now();
-    RUN.exec(
-        &s.pool,
-        Stmt::new(
-            sql::INSERT_CART,
-            (
-                cart.id.0,
-                tenant.0,
-                cart.customer_id.map(|c| c.0),
-                &cart.token_hash,
-                at,
-            ),
-        ),
-    )
-    .await?;
-    Ok(Cart {
-        id: cart.id,
-        customer_id: cart.customer_id,
-        token_hash: cart.token_hash.clone(),
-        status: CartStatus::Open,
-        coupon_code: None,
-        shipping_method: None,
-        country: None,
-        region: None,
-        order_id: None,
-        items: Vec::new(),
-        created_at: at,
-        updated_at: at,
-    })
-}
-
-pub(crate) async fn cart(s: &Store, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    let mut conn = s.pool.acquire().await.map_err(other)?;
-    fetch_cart(&mut conn, tenant, id).await
-}
-
-pub(crate) async fn update_cart(
-    s: &Store,
-    tenant: TenantId,
-    id: CartId,
-    patch: &CartPatch,
-) -> StoreResult<Cart> {
-    let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, id).await?;
-    let mut cart = fetch_cart(&mut tx, tenant, id).await?;
-    rules::apply_patch(&mut cart, patch);
-    RUN.exec(
-        &mut *tx,
-        Stmt::new(
-            sql::UPDATE_CART,
-            (
-                &cart.coupon_code,
-                &cart.shipping_method,
-                &cart.country,
-                &cart.region,
-                now(),
-                id.0,
-            ),
-        ),
-    )
-    .await?;
-    let cart = fetch_cart(&mut tx, tenant, id).await?;
-    tx.commit().await.map_err(other)?;
-    Ok(cart)
-}
-
 pub(crate) async fn add_cart_item(
     s: &Store,
     tenant: TenantId,
@@ -258,7 +168,7 @@ pub(crate) async fn add_cart_item(
 ) -> StoreResult<Cart> {
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, cart).await?;
+    lock_open_cart::<B>(&mut tx, tenant, cart).await?;
     // Held until commit, so the variant cannot be deleted before the
     // line referencing it is written.
     let known: Option<DbId> = sqlx::query_scalar(
@@ -303,7 +213,7 @@ pub(crate) async fn add_cart_item(
             .await?;
         }
     }
-    let cart = touch_cart(&mut tx, tenant, cart).await?;
+    let cart = touch_cart::<B>(&mut tx, tenant, cart).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
 }
@@ -317,7 +227,7 @@ pub(crate) async fn set_cart_item(
 ) -> StoreResult<Cart> {
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, cart).await?;
+    lock_open_cart::<B>(&mut tx, tenant, cart).await?;
     let set = RUN
         .exec(
             &mut *tx,
@@ -327,7 +237,7 @@ pub(crate) async fn set_cart_item(
     if set == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
-    let cart = touch_cart(&mut tx, tenant, cart).await?;
+    let cart = touch_cart::<B>(&mut tx, tenant, cart).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
 }
@@ -339,14 +249,14 @@ pub(crate) async fn remove_cart_item(
     item: CartItemId,
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, cart).await?;
+    lock_open_cart::<B>(&mut tx, tenant, cart).await?;
     let removed = RUN
         .exec(&mut *tx, Stmt::new(sql::DELETE_CART_LINE, (item.0, cart.0)))
         .await?;
     if removed == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
-    let cart = touch_cart(&mut tx, tenant, cart).await?;
+    let cart = touch_cart::<B>(&mut tx, tenant, cart).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
 }

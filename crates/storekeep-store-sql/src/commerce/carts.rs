@@ -1,4 +1,7 @@
-//! Carts, their lines, and the variants pricing reads.
+//! Carts, their lines, and the variants pricing reads; creating, reading
+//! and patching a cart, its lock and its touch, written once over the
+//! [`Backend`] (each database reads a cart with its lines its own way,
+//! [`Backend::fetch_cart`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -8,8 +11,15 @@ use storekeep_domain::{
 };
 use storekeep_store::{StoreError, StoreResult};
 
-use super::corrupt;
+use sqlx::Pool;
+use storekeep_domain::{CartPatch, NewCart, TenantId};
+use storekeep_store::now;
+use storekeep_store::rules::commerce::carts as rules;
+
+use super::{corrupt, sql};
 use crate::DbId;
+use crate::backend::{Backend, Conn};
+use crate::stmt::Stmt;
 
 pub const CART_COLUMNS: &str = "id, customer_id, token_hash, status, coupon_code, \
      shipping_method, country, region, order_id, created_at, updated_at";
@@ -103,4 +113,94 @@ impl TryFrom<SaleVariantRow> for SaleVariant {
             categories: r.categories.0,
         })
     }
+}
+
+/// Refuses changes to a cart that is missing or already an order; on
+/// PostgreSQL it locks the cart's row first (before its lines, so a
+/// checkout and a line change queue), where SQLite's write transaction
+/// already holds the database.
+pub async fn lock_open_cart<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    id: CartId,
+) -> StoreResult<()> {
+    let by_id = B::read_for_update(
+        "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2",
+        "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    );
+    let status: Option<String> =
+        B::scalar_optional(conn, Stmt::new(by_id, (DbId(tenant.0), DbId(id.0)))).await?;
+    rules::require_open(status.as_deref())
+}
+
+/// Marks the cart changed and reads it back; the caller commits.
+pub async fn touch_cart<B: Backend>(
+    conn: &mut Conn<B::Db>,
+    tenant: TenantId,
+    id: CartId,
+) -> StoreResult<Cart> {
+    B::exec(conn, Stmt::new(sql::TOUCH_CART, (now(), DbId(id.0)))).await?;
+    B::fetch_cart(conn, tenant, id).await
+}
+
+pub async fn create_cart<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    cart: &NewCart,
+) -> StoreResult<Cart> {
+    let at = now();
+    let row = (
+        DbId(cart.id.0),
+        DbId(tenant.0),
+        cart.customer_id.map(|c| DbId(c.0)),
+        cart.token_hash.as_str(),
+        at,
+    );
+    B::exec(&mut *B::conn(pool).await?, Stmt::new(sql::INSERT_CART, row)).await?;
+    Ok(Cart {
+        id: cart.id,
+        customer_id: cart.customer_id,
+        token_hash: cart.token_hash.clone(),
+        status: CartStatus::Open,
+        coupon_code: None,
+        shipping_method: None,
+        country: None,
+        region: None,
+        order_id: None,
+        items: Vec::new(),
+        created_at: at,
+        updated_at: at,
+    })
+}
+
+pub async fn cart<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    id: CartId,
+) -> StoreResult<Cart> {
+    B::fetch_cart(&mut *B::conn(pool).await?, tenant, id).await
+}
+
+pub async fn update_cart<B: Backend>(
+    pool: &Pool<B::Db>,
+    tenant: TenantId,
+    id: CartId,
+    patch: &CartPatch,
+) -> StoreResult<Cart> {
+    let mut tx = B::write_tx(pool).await?;
+    lock_open_cart::<B>(&mut tx, tenant, id).await?;
+    let mut cart = B::fetch_cart(&mut tx, tenant, id).await?;
+    rules::apply_patch(&mut cart, patch);
+    let fields = (
+        cart.coupon_code.as_deref(),
+        cart.shipping_method.as_deref(),
+        cart.country.as_deref(),
+        cart.region.as_deref(),
+        now(),
+        DbId(id.0),
+    );
+    B::exec(&mut tx, Stmt::new(sql::UPDATE_CART, fields)).await?;
+    let cart = B::fetch_cart(&mut tx, tenant, id).await?;
+    B::commit(tx).await?;
+    Ok(cart)
 }

@@ -16,7 +16,8 @@ pub use storekeep_store::{CartToPrice, CommerceStore, StoreResult, TransitionAct
 /// each method, the function of the same name in the backend's
 /// `commerce/<aggregate>.rs` (the store first, then the method's
 /// arguments): `carts`, `checkout`, `orders`, `refunds`, `payments`,
-/// `deals`; the outbox is this crate's generic `commerce::outbox` with
+/// `deals`; creating, reading and patching a cart, and the outbox, are
+/// this crate's generic `commerce::carts` and `commerce::outbox` with
 /// `$backend` (the backend's `Backend` impl). The paths are the invoking crate's
 /// (`crate::commerce::…`), so both backends keep the same file and
 /// function names, and the trait's signatures are repeated once here
@@ -34,10 +35,10 @@ macro_rules! impl_commerce_store {
             #[async_trait]
             impl CommerceStore for $store {
                 async fn create_cart(&self, tenant: TenantId, cart: &NewCart) -> StoreResult<Cart> {
-                    crate::commerce::carts::create_cart(self, tenant, cart).await
+                    $crate::commerce::carts::create_cart::<$backend>(&self.pool, tenant, cart).await
                 }
                 async fn cart(&self, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-                    crate::commerce::carts::cart(self, tenant, id).await
+                    $crate::commerce::carts::cart::<$backend>(&self.pool, tenant, id).await
                 }
                 async fn update_cart(
                     &self,
@@ -45,7 +46,8 @@ macro_rules! impl_commerce_store {
                     id: CartId,
                     patch: &CartPatch,
                 ) -> StoreResult<Cart> {
-                    crate::commerce::carts::update_cart(self, tenant, id, patch).await
+                    $crate::commerce::carts::update_cart::<$backend>(&self.pool, tenant, id, patch)
+                        .await
                 }
                 async fn add_cart_item(
                     &self,

@@ -1,17 +1,17 @@
 //! Carts and the variants pricing reads.
 
 use crate::Conn;
-use storekeep_domain::{
-    Cart, CartId, CartItemId, CartPatch, CartStatus, NewCart, SaleVariant, TenantId, VariantId,
-};
+use storekeep_domain::{Cart, CartId, CartItemId, SaleVariant, TenantId, VariantId};
 use storekeep_store::rules::commerce::carts as rules;
 use storekeep_store::{StoreError, StoreResult, now};
 use storekeep_store_sql::commerce::sql;
 use storekeep_store_sql::commerce::{CART_COLUMNS, CartItemRow, CartRow, SaleVariantRow};
 
+use crate::backend::SqliteBackend as B;
 use crate::error::other;
 use crate::run::RUN;
 use crate::{Store, write_tx};
+use storekeep_store_sql::commerce::carts::{lock_open_cart, touch_cart};
 use storekeep_store_sql::stmt::Stmt;
 
 pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
@@ -35,98 +35,6 @@ pub(crate) async fn fetch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) ->
     row.into_cart(items)
 }
 
-/// Refuses changes to a cart that is missing or already an order (the
-/// write transaction holds the lock).
-async fn lock_open_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<()> {
-    let status: Option<String> = RUN
-        .scalar_optional(
-            &mut *conn,
-            Stmt::new(
-                "SELECT status FROM carts WHERE tenant_id = $1 AND id = $2",
-                (tenant.to_string(), id.to_string()),
-            ),
-        )
-        .await?;
-    rules::require_open(status.as_deref())
-}
-
-/// Marks the cart changed and reads it back; the caller commits.
-async fn touch_cart(conn: &mut Conn, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    RUN.exec(
-        &mut *conn,
-        Stmt::new(sql::TOUCH_CART, (now(), id.to_string())),
-    )
-    .await?;
-    fetch_cart(conn, tenant, id).await
-}
-
-pub(crate) async fn create_cart(s: &Store, tenant: TenantId, cart: &NewCart) -> StoreResult<Cart> {
-    let at = now();
-    RUN.exec(
-        &s.pool,
-        Stmt::new(
-            sql::INSERT_CART,
-            (
-                cart.id.to_string(),
-                tenant.to_string(),
-                cart.customer_id.map(|c| c.to_string()),
-                &cart.token_hash,
-                at,
-            ),
-        ),
-    )
-    .await?;
-    Ok(Cart {
-        id: cart.id,
-        customer_id: cart.customer_id,
-        token_hash: cart.token_hash.clone(),
-        status: CartStatus::Open,
-        coupon_code: None,
-        shipping_method: None,
-        country: None,
-        region: None,
-        order_id: None,
-        items: Vec::new(),
-        created_at: at,
-        updated_at: at,
-    })
-}
-
-pub(crate) async fn cart(s: &Store, tenant: TenantId, id: CartId) -> StoreResult<Cart> {
-    let mut conn = s.pool.acquire().await.map_err(other)?;
-    fetch_cart(&mut conn, tenant, id).await
-}
-
-pub(crate) async fn update_cart(
-    s: &Store,
-    tenant: TenantId,
-    id: CartId,
-    patch: &CartPatch,
-) -> StoreResult<Cart> {
-    let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, id).await?;
-    let mut cart = fetch_cart(&mut tx, tenant, id).await?;
-    rules::apply_patch(&mut cart, patch);
-    RUN.exec(
-        &mut *tx,
-        Stmt::new(
-            sql::UPDATE_CART,
-            (
-                &cart.coupon_code,
-                &cart.shipping_method,
-                &cart.country,
-                &cart.region,
-                now(),
-                id.to_string(),
-            ),
-        ),
-    )
-    .await?;
-    let cart = fetch_cart(&mut tx, tenant, id).await?;
-    tx.commit().await.map_err(other)?;
-    Ok(cart)
-}
-
 pub(crate) async fn add_cart_item(
     s: &Store,
     tenant: TenantId,
@@ -136,7 +44,7 @@ pub(crate) async fn add_cart_item(
 ) -> StoreResult<Cart> {
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, cart).await?;
+    lock_open_cart::<B>(&mut tx, tenant, cart).await?;
     let known: Option<i64> = RUN
         .scalar_optional(
             &mut *tx,
@@ -192,7 +100,7 @@ pub(crate) async fn add_cart_item(
             .await?;
         }
     }
-    let cart = touch_cart(&mut tx, tenant, cart).await?;
+    let cart = touch_cart::<B>(&mut tx, tenant, cart).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
 }
@@ -206,7 +114,7 @@ pub(crate) async fn set_cart_item(
 ) -> StoreResult<Cart> {
     rules::check_line_quantity(quantity)?;
     let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, cart).await?;
+    lock_open_cart::<B>(&mut tx, tenant, cart).await?;
     let set = RUN
         .exec(
             &mut *tx,
@@ -219,7 +127,7 @@ pub(crate) async fn set_cart_item(
     if set == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
-    let cart = touch_cart(&mut tx, tenant, cart).await?;
+    let cart = touch_cart::<B>(&mut tx, tenant, cart).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
 }
@@ -231,7 +139,7 @@ pub(crate) async fn remove_cart_item(
     item: CartItemId,
 ) -> StoreResult<Cart> {
     let mut tx = write_tx(&s.pool).await?;
-    lock_open_cart(&mut tx, tenant, cart).await?;
+    lock_open_cart::<B>(&mut tx, tenant, cart).await?;
     let removed = RUN
         .exec(
             &mut *tx,
@@ -241,7 +149,7 @@ pub(crate) async fn remove_cart_item(
     if removed == 0 {
         return Err(StoreError::NotFound("cart item"));
     }
-    let cart = touch_cart(&mut tx, tenant, cart).await?;
+    let cart = touch_cart::<B>(&mut tx, tenant, cart).await?;
     tx.commit().await.map_err(other)?;
     Ok(cart)
 }
@@ -281,7 +189,7 @@ pub(crate) async fn cart_to_price(
     id: CartId,
     at: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<storekeep_store::CartToPrice> {
-    let cart = cart(s, tenant, id).await?;
+    let cart = storekeep_store_sql::commerce::carts::cart::<B>(&s.pool, tenant, id).await?;
     let ids: Vec<VariantId> = cart.items.iter().map(|i| i.variant_id).collect();
     let variants = sale_variants(s, tenant, &ids).await?;
     let deals = super::deals::deals_between(s, tenant, at, at).await?;
