@@ -113,7 +113,17 @@ impl<T: Send + 'static, R: Send + 'static> Gather<T, R> {
                 };
                 match tokio::spawn(serve(calls)).await {
                     Err(e) if e.is_panic() => {
-                        tracing::error!(task = name, "the {name} panicked; it starts again");
+                        let panic = e.into_panic();
+                        let said = panic
+                            .downcast_ref::<&str>()
+                            .copied()
+                            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                            .unwrap_or("(no message)");
+                        tracing::error!(
+                            task = name,
+                            panic = said,
+                            "the {name} panicked; it starts again"
+                        );
                     }
                     // Done (its queue closed), or cancelled with the runtime.
                     _ => return,
