@@ -6,25 +6,30 @@
 //! (PgBouncer's `pool_mode = transaction`) gives a client connection a
 //! different server connection from one transaction to the next; unless it
 //! keeps the client's prepared statements itself (PgBouncer 1.21 or later
-//! with `max_prepared_statements`), a name prepared on one server is then
-//! missing on the next ("prepared statement sqlx_s_1 does not exist"), or,
-//! worse, names another client's statement there, which would run with
-//! this node's values. PgBouncer 1.18, Debian 12's, is such a pooler.
+//! with `max_prepared_statements` above 0, the default from 1.24), a name
+//! prepared on one server is then missing on the next ("prepared statement
+//! sqlx_s_1 does not exist"), or, worse, names another client's statement
+//! there, which would run with this node's values. PgBouncer 1.18,
+//! Debian 12's, is such a pooler.
 //!
 //! So before the pool is used, [`check`] opens two connections of its own
 //! and watches which server process answers each:
 //! - if they never share one, nothing pools per transaction: done;
-//! - if they do, it runs a prepared statement on one connection, pins that
-//!   server with a transaction on the other, and runs the statement again:
-//!   the pooler must hand it to another server. If it fails there, the
-//!   pooler loses prepared statements and the node refuses to start; if
-//!   it runs, the pooler keeps them.
+//! - if they do, it prepares a statement on one connection inside a
+//!   transaction (so the server that holds it is known), pins that server
+//!   with a transaction on the other connection, and runs the statement
+//!   again: the pooler must hand it to another server. Missing there, or
+//!   answering with another statement's result (its text carries a number
+//!   of this check's own, so a `sqlx_s_1` left by anyone else answers
+//!   differently), the pooler loses prepared statements and the node
+//!   refuses to start; answering right, the pooler keeps them.
 //!
-//! A server pinned in vain (the pooler chose another for the transaction)
-//! is tried again a few times; if the pinning never lands, the second run
-//! waits past [`WAIT`] (a pool of one server), or the check itself fails
-//! (no two connections to spare), it cannot tell, logs a warning and lets
-//! the node start: it refuses only on evidence.
+//! A pooler in statement mode, which refuses the transaction, is refused
+//! too. Only that is evidence. Anything else — the pinning never landing on
+//! the right server, a pooler with one server (the run waits past
+//! [`WAIT`]), the pooler's own errors (its `query_wait_timeout`), no two
+//! connections to spare, the whole check past [`BOUND`] — leaves it
+//! untold: a warning, and the node starts.
 
 use std::time::Duration;
 
@@ -36,7 +41,10 @@ use storekeep_store::{StoreError, StoreResult};
 const TRIES: usize = 4;
 /// How long the statement on the pinned-away connection may wait for a
 /// server.
-const WAIT: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(2);
+/// How long the whole check may take (`check-config` gives the database
+/// 5 s in all).
+const BOUND: Duration = Duration::from_secs(4);
 
 /// What the check found.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,72 +55,78 @@ pub(crate) enum Pooling {
     /// A pooler in transaction mode that kept a prepared statement across
     /// a change of server.
     KeepsStatements,
-    /// A pooler in transaction mode whose keeping of prepared statements
-    /// could not be told.
+    /// A pooler whose keeping of prepared statements could not be told.
     Untold,
 }
 
+/// What a step of the probe found out.
+enum Found {
+    Pooling(Pooling),
+    /// The evidence that prepared statements are lost.
+    Lost(String),
+}
+
 /// Checks the pooling between this node and PostgreSQL at `options`;
-/// `Err` with the reason if it loses prepared statements. A check that
-/// fails otherwise (no connection to spare among `max_connections`, the
-/// database gone meanwhile) is `Untold`, with a warning: the pool itself
-/// has connected, and only evidence refuses a node.
+/// `Err` with the evidence if it loses prepared statements.
 pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<Pooling> {
-    let found = match connect_two(options).await {
-        Ok((mut a, mut b)) => {
-            let found = probe(&mut a, &mut b).await;
-            // The probe's connections are its own; closing them is
-            // tidiness only.
-            let _ = a.close().await;
-            let _ = b.close().await;
-            found
-        }
-        Err(e) => Err(e),
-    };
-    match found {
-        Ok(Ok(Pooling::Untold)) => {
-            tracing::warn!(
-                "the database URL goes through a connection pooler in transaction mode, and \
-                 whether it keeps prepared statements could not be told; storekeep needs it \
-                 to (PgBouncer 1.21 or later with max_prepared_statements, or pool_mode = \
-                 session; docs/deploy.md)"
-            );
-            Ok(Pooling::Untold)
-        }
-        Ok(Ok(pooling)) => Ok(pooling),
-        Err(e) => {
+    let found = match tokio::time::timeout(BOUND, run(options)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
             tracing::warn!(
                 error = %e,
                 "could not check whether the database URL goes through a connection pooler \
                  that loses prepared statements"
             );
+            Found::Pooling(Pooling::Untold)
+        }
+        Err(_) => {
+            tracing::warn!(
+                "could not check within {BOUND:?} whether the database URL goes through a \
+                 connection pooler that loses prepared statements"
+            );
+            Found::Pooling(Pooling::Untold)
+        }
+    };
+    match found {
+        Found::Pooling(Pooling::Untold) => {
+            tracing::warn!(
+                "whether the database URL goes through a connection pooler that keeps prepared \
+                 statements could not be told; behind one in transaction mode storekeep needs it \
+                 to (PgBouncer 1.21 or later with max_prepared_statements above 0, or pool_mode \
+                 = session; docs/deploy.md, \"The scaled topology\")"
+            );
             Ok(Pooling::Untold)
         }
-        Ok(Err(lost)) => Err(StoreError::Other(
+        Found::Pooling(pooling) => Ok(pooling),
+        Found::Lost(evidence) => Err(StoreError::Other(
             format!(
                 "the database URL goes through a connection pooler in transaction mode that \
                  loses prepared statements (a statement prepared on one server connection was \
-                 gone on the next: {lost}). storekeep prepares its statements and would fail, or \
-                 run another client's statement. Use pool_mode = session, or PgBouncer 1.21 or \
-                 later with max_prepared_statements > 0 (docs/deploy.md, \"PgBouncer\")"
+                 not there on the next: {evidence}). storekeep prepares its statements and would \
+                 fail, or run another client's statement. Use pool_mode = session, or PgBouncer \
+                 1.21 or later with max_prepared_statements above 0 (docs/deploy.md, \"The \
+                 scaled topology\")"
             )
             .into(),
         )),
     }
 }
 
-/// The probe's two connections, of its own (not the pool's).
-async fn connect_two(
-    options: &PgConnectOptions,
-) -> Result<(PgConnection, PgConnection), sqlx::Error> {
-    let a = PgConnection::connect_with(options).await?;
-    match PgConnection::connect_with(options).await {
-        Ok(b) => Ok((a, b)),
+/// The probe on two connections of its own (not the pool's).
+async fn run(options: &PgConnectOptions) -> Result<Found, sqlx::Error> {
+    let mut a = PgConnection::connect_with(options).await?;
+    let mut b = match PgConnection::connect_with(options).await {
+        Ok(b) => b,
         Err(e) => {
             let _ = a.close().await;
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    let found = probe(&mut a, &mut b).await;
+    // Closing them is tidiness only.
+    let _ = a.close().await;
+    let _ = b.close().await;
+    found
 }
 
 /// The server process answering `conn` now, asked in the simple protocol
@@ -121,63 +135,95 @@ async fn server(conn: &mut PgConnection) -> Result<i32, sqlx::Error> {
     conn.fetch_one("SELECT pg_backend_pid()").await?.try_get(0)
 }
 
-/// A prepared statement, named by sqlx on `conn` and reused on each run.
-async fn prepared(conn: &mut PgConnection) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar("SELECT $1::int4 + 1")
-        .bind(1_i32)
-        .fetch_one(conn)
-        .await
+/// Runs `sql`, a prepared statement sqlx names on `conn` and reuses.
+async fn prepared(conn: &mut PgConnection, sql: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(sql).bind(1_i64).fetch_one(conn).await
 }
 
-/// `Ok(Err(what))` when a prepared statement was lost, `Err` when the
-/// database failed otherwise.
-async fn probe(
-    a: &mut PgConnection,
-    b: &mut PgConnection,
-) -> Result<Result<Pooling, String>, sqlx::Error> {
+async fn probe(a: &mut PgConnection, b: &mut PgConnection) -> Result<Found, sqlx::Error> {
     let mut shared = false;
     for _ in 0..TRIES {
-        let first = server(a).await?;
-        // Separate sessions never share a server process; a pooler in
+        // Separate sessions never share a server process. A pooler in
         // transaction mode hands the one `a` just released to `b` (it
-        // takes the most recently used first).
-        shared = server(b).await? == first || server(a).await? != first;
+        // takes the most recently used first), or, taking them in turn,
+        // gives `a` another for its next statements.
+        let first = server(a).await?;
+        shared =
+            server(b).await? == first || server(a).await? != first || server(a).await? != first;
         if shared {
             break;
         }
     }
     if !shared {
-        return Ok(Ok(Pooling::PerSession));
+        return Ok(Found::Pooling(Pooling::PerSession));
     }
+    // A number of this check's own in the statement's text: a statement
+    // of the same name left on a server by anyone else (an earlier check
+    // included) answers another number.
+    let nonce = (uuid::Uuid::now_v7().as_u128() % 1_000_000_000) as i64;
+    let sql = format!("SELECT $1::int8 + {nonce}");
+    let right = nonce + 1;
     for _ in 0..TRIES {
-        // Its two round trips (prepare, then run) may already land on two
-        // servers.
-        if let Err(e) = prepared(a).await {
-            return lost_or(e);
+        // Prepared in a transaction, so `used` is the server that has it.
+        let mut on_a = match a.begin().await {
+            Ok(tx) => tx,
+            // A pooler in statement mode refuses transactions, and hands
+            // each statement to any server.
+            Err(sqlx::Error::Database(db)) if db.message().contains("statement pooling") => {
+                return Ok(Found::Lost(db.message().to_owned()));
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(found) = judged(prepared(&mut on_a, &sql).await, right)? {
+            return Ok(found);
         }
-        let used = server(a).await?;
+        let used = server(&mut on_a).await?;
+        on_a.commit().await?;
         let mut pin = b.begin().await?;
         if server(&mut pin).await? != used {
             pin.rollback().await?;
             continue;
         }
-        // `used` is `b`'s until it rolls back: the statement runs elsewhere.
-        let again = tokio::time::timeout(WAIT, prepared(a)).await;
+        // `used` is `b`'s until it rolls back: the statement runs
+        // elsewhere.
+        let again = tokio::time::timeout(WAIT, prepared(a, &sql)).await;
         pin.rollback().await?;
-        return match again {
-            Ok(Ok(_)) => Ok(Ok(Pooling::KeepsStatements)),
-            Ok(Err(e)) => lost_or(e),
-            Err(_) => Ok(Ok(Pooling::Untold)),
-        };
+        return Ok(match again {
+            Ok(again) => judged(again, right)?.unwrap_or(Found::Pooling(Pooling::KeepsStatements)),
+            Err(_) => Found::Pooling(Pooling::Untold),
+        });
     }
-    Ok(Ok(Pooling::Untold))
+    Ok(Found::Pooling(Pooling::Untold))
 }
 
-/// A database's refusal of a prepared statement is the evidence; any other
-/// failure is the database's.
-fn lost_or(e: sqlx::Error) -> Result<Result<Pooling, String>, sqlx::Error> {
-    match e {
-        sqlx::Error::Database(db) => Ok(Err(db.message().to_owned())),
-        e => Err(e),
+/// A run of the statement judged: `Some(Lost)` on evidence, `None` if it
+/// answered right, `Untold` for a failure that proves nothing (the
+/// pooler's own errors, a server going away).
+fn judged(run: Result<i64, sqlx::Error>, right: i64) -> Result<Option<Found>, sqlx::Error> {
+    let untold = Ok(Some(Found::Pooling(Pooling::Untold)));
+    match run {
+        Ok(answer) if answer == right => Ok(None),
+        Ok(answer) => Ok(Some(Found::Lost(format!(
+            "another statement of the same name answered {answer}, not {right}"
+        )))),
+        Err(sqlx::Error::Database(db)) => {
+            let code = db.code().unwrap_or_default();
+            // Gone (26000), taken (42P05), or another statement's
+            // parameters (08P01, "bind message supplies …").
+            if code == "26000"
+                || code == "42P05"
+                || (code == "08P01" && db.message().starts_with("bind message"))
+            {
+                Ok(Some(Found::Lost(db.message().to_owned())))
+            } else {
+                untold
+            }
+        }
+        // Another statement's columns.
+        Err(e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_))) => {
+            Ok(Some(Found::Lost(e.to_string())))
+        }
+        Err(e @ (sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_))) => Err(e),
+        Err(_) => untold,
     }
 }

@@ -281,9 +281,28 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        // A cause its error already says in its own message (sqlx's
+        // `Io`, thiserror's `{0}` beside `#[source]`) is not said again.
+        let said = s.to_string();
+        if !out.ends_with(&said) {
+            out.push_str(": ");
+            out.push_str(&said);
+        }
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_its_error_already_says_is_not_repeated() {
+        let e = sqlx::Error::Io(std::io::Error::other("connection refused"));
+        assert_eq!(
+            super::error_chain(&e),
+            "error communicating with database: connection refused"
+        );
+        let wrapped = anyhow::Error::new(std::io::Error::other("disk full")).context("writing");
+        assert_eq!(super::error_chain(wrapped.as_ref()), "writing: disk full");
+    }
 }

@@ -392,11 +392,14 @@ pub fn first_with<'a>(probes: &'a [Answer], from: Instant, field: &str, ok: bool
 }
 
 /// PgBouncer in front of PostgreSQL, as docs/deploy.md configures it for
-/// the nodes: `pool_mode` `session` (Debian's 1.18 loses prepared
+/// the nodes: `pool_mode` `session` (Debian 12's 1.18 loses prepared
 /// statements in `transaction` mode, see there), `extra_float_digits`
 /// ignored (sqlx sends it), and short connect retries so that a PostgreSQL
-/// back from an outage is used again within a second. It runs as the
-/// unprivileged user PostgreSQL runs as (it refuses root).
+/// back from an outage is used again within a second. In `transaction`
+/// mode it keeps no prepared statements whatever its version (a 1.21 or
+/// later gets `max_prepared_statements = 0`; 1.24 keeps 200 by default):
+/// the pooler the nodes must refuse. It runs as the unprivileged user
+/// PostgreSQL runs as (it refuses root).
 pub struct PgBouncer {
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -418,6 +421,11 @@ impl PgBouncer {
             .expect("a folder for PgBouncer");
         let port = free_port();
         let d = dir.path().display();
+        let keeps_none = if pool_mode == "transaction" && version(program) >= (1, 21) {
+            "max_prepared_statements = 0\n"
+        } else {
+            ""
+        };
         std::fs::write(dir.path().join("userlist.txt"), "\"postgres\" \"\"\n").unwrap();
         std::fs::write(
             dir.path().join("pgbouncer.ini"),
@@ -428,7 +436,7 @@ impl PgBouncer {
                  pool_mode = {pool_mode}\nmax_client_conn = 200\ndefault_pool_size = 40\n\
                  ignore_startup_parameters = extra_float_digits\n\
                  server_login_retry = 1\nserver_connect_timeout = 3\nquery_wait_timeout = 5\n\
-                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n{keeps_none}",
                 pg = pg.port()
             ),
         )
@@ -482,4 +490,19 @@ impl Drop for PgBouncer {
             let _ = child.wait();
         }
     }
+}
+
+/// `pgbouncer --version`'s major and minor ("PgBouncer 1.18.0").
+fn version(program: &str) -> (u32, u32) {
+    let out = Command::new(program)
+        .arg("--version")
+        .output()
+        .expect("pgbouncer --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("a version in {text:?}"));
+    let mut parts = number.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }

@@ -2,10 +2,10 @@
 //! transaction mode that loses prepared statements — Debian's PgBouncer
 //! 1.18 — is refused as `serve` starts, with the reason and the way out,
 //! before any request could fail on it (or run another client's
-//! statement); the same PgBouncer in session mode is used.
+//! statement), and so is one in statement mode; the same PgBouncer in
+//! session mode is used.
 
-use std::io::Read;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use storekeep_test_support::{PgServer, ServerProcess, TestDb, on_postgres, storekeep_command};
@@ -14,12 +14,17 @@ use crate::outage_support::PgBouncer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_storekeep");
 
-/// `storekeep serve` on `db` run to its exit (killed after a minute).
+/// `storekeep serve` on `db` run to its exit (killed after a minute), its
+/// output in files (a pipe nobody reads would stall it).
 fn serve_to_exit(db: &TestDb) -> Output {
+    let (out, err) = (
+        db.dir.path().join("serve.out"),
+        db.dir.path().join("serve.err"),
+    );
     let mut child = storekeep_command(BIN, db)
         .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .expect("spawning storekeep");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -29,27 +34,18 @@ fn serve_to_exit(db: &TestDb) -> Output {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("storekeep serve neither refused nor exited within a minute");
+            let _ = child.wait();
+            panic!(
+                "storekeep serve neither refused nor exited within a minute: {}",
+                std::fs::read_to_string(&out).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
     Output {
         status,
-        stdout,
-        stderr,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
     }
 }
 
@@ -110,6 +106,30 @@ async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_
         "it never served: {said}"
     );
     drop(transaction);
+
+    // Statement mode refuses the transactions storekeep runs, and hands
+    // each statement to any server: refused too.
+    let Some(statement) = PgBouncer::start(&pg, "statement") else {
+        return;
+    };
+    let db = through(&statement);
+    let out = tokio::task::spawn_blocking(move || serve_to_exit(&db))
+        .await
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "serve ran through statement pooling: {said}"
+    );
+    assert!(
+        said.contains("loses prepared statements") && said.contains("statement pooling"),
+        "the reason: {said}"
+    );
+    drop(statement);
 
     // The same PgBouncer in session mode keeps each node's server
     // connection: the node starts and is ready through it.
