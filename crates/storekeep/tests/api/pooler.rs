@@ -49,6 +49,25 @@ fn serve_to_exit(db: &TestDb) -> Output {
     }
 }
 
+/// `serve` on `db` refused before it served (`how` it was reached, for
+/// the message): what it said.
+async fn refused(db: TestDb, how: &str) -> String {
+    let out = tokio::task::spawn_blocking(move || serve_to_exit(&db))
+        .await
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "serve ran through {how}: {said}");
+    assert!(
+        !said.contains("storekeep is ready"),
+        "it never served: {said}"
+    );
+    said
+}
+
 #[tokio::test]
 async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_as_serve_starts() {
     // It brings its own servers, so once per suite run: in the PostgreSQL
@@ -71,19 +90,7 @@ async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_
     let Some(transaction) = PgBouncer::start(&pg, "transaction") else {
         return;
     };
-    let db = through(&transaction);
-    let out = tokio::task::spawn_blocking(move || serve_to_exit(&db))
-        .await
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !out.status.success(),
-        "serve ran through 1.18's transaction pooling: {said}"
-    );
+    let said = refused(through(&transaction), "transaction pooling").await;
     // Once: the store's error carries its cause in its own words, not
     // again as a source.
     assert_eq!(
@@ -101,10 +108,6 @@ async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_
         said.contains("pool_mode = session") && said.contains("max_prepared_statements"),
         "the way out: {said}"
     );
-    assert!(
-        !said.contains("storekeep is ready"),
-        "it never served: {said}"
-    );
     drop(transaction);
 
     // Statement mode refuses the transactions storekeep runs, and hands
@@ -112,19 +115,7 @@ async fn a_pooler_in_transaction_mode_that_loses_prepared_statements_is_refused_
     let Some(statement) = PgBouncer::start(&pg, "statement") else {
         return;
     };
-    let db = through(&statement);
-    let out = tokio::task::spawn_blocking(move || serve_to_exit(&db))
-        .await
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !out.status.success(),
-        "serve ran through statement pooling: {said}"
-    );
+    let said = refused(through(&statement), "statement pooling").await;
     assert!(
         said.contains("loses prepared statements") && said.contains("statement pooling"),
         "the reason: {said}"
