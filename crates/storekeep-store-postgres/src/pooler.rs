@@ -13,20 +13,24 @@
 //! Debian 12's, is such a pooler.
 //!
 //! So before the pool is used, [`check`] opens two connections of its own
-//! and watches which server process answers each:
+//! (sqlx's statement cache on, whatever the URL says) and watches which
+//! server process answers each:
 //! - if they never share one, nothing pools per transaction: done;
-//! - if they do, it prepares a statement on one connection inside a
-//!   transaction (so the server that holds it is known), pins that server
-//!   with a transaction on the other connection, and runs the statement
-//!   again: the pooler must hand it to another server. Missing there, or
-//!   answering with another statement's result (its text carries a number
-//!   of this check's own, so a `sqlx_s_1` left by anyone else answers
-//!   differently), the pooler loses prepared statements and the node
-//!   refuses to start; answering right, the pooler keeps them.
+//! - if they do, it prepares a statement on one connection in a read-only
+//!   transaction (so the server that holds it is known, and a statement of
+//!   anyone else's it meets cannot write), holds a server with a
+//!   transaction on the other connection (a pooler that hands out the
+//!   most recently used server first would give back the same one), and
+//!   runs the statement again in a read-only transaction until it runs on
+//!   another server. Missing there, or answering as another statement
+//!   would (its text carries a number of this check's own, so a
+//!   `sqlx_s_1` left by anyone else answers differently), the pooler
+//!   loses prepared statements and the node refuses to start; answering
+//!   right, the pooler keeps them.
 //!
 //! A pooler in statement mode, which refuses the transaction, is refused
-//! too. Only that is evidence. Anything else — the pinning never landing on
-//! the right server, a pooler with one server (the run waits past
+//! too. Only that is evidence. Anything else — the statement never landing
+//! on another server, a pooler with one server (the run waits past
 //! [`WAIT`]), the pooler's own errors (its `query_wait_timeout`), no two
 //! connections to spare, the whole check past [`BOUND`] — leaves it
 //! untold: a warning, and the node starts.
@@ -41,10 +45,10 @@ use storekeep_store::{StoreError, StoreResult};
 const TRIES: usize = 4;
 /// How long the statement on the pinned-away connection may wait for a
 /// server.
-const WAIT: Duration = Duration::from_secs(2);
-/// How long the whole check may take (`check-config` gives the database
-/// 5 s in all).
-const BOUND: Duration = Duration::from_secs(4);
+const WAIT: Duration = Duration::from_millis(1500);
+/// How long the whole check may take (`check-config` gives connecting to
+/// the database 5 s in all).
+const BOUND: Duration = Duration::from_secs(3);
 
 /// What the check found.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,6 +68,8 @@ enum Found {
     Pooling(Pooling),
     /// The evidence that prepared statements are lost.
     Lost(String),
+    /// A pooler in statement mode's refusal of a transaction.
+    Refuses(String),
 }
 
 /// Checks the pooling between this node and PostgreSQL at `options`;
@@ -98,6 +104,14 @@ pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<Pooling> {
             Ok(Pooling::Untold)
         }
         Found::Pooling(pooling) => Ok(pooling),
+        Found::Refuses(refusal) => Err(StoreError::Other(
+            format!(
+                "the database URL goes through a connection pooler in statement mode, which \
+                 refuses transactions ({refusal}); storekeep runs transactions and prepares its \
+                 statements. Use pool_mode = session (docs/deploy.md, \"The scaled topology\")"
+            )
+            .into(),
+        )),
         Found::Lost(evidence) => Err(StoreError::Other(
             format!(
                 "the database URL goes through a connection pooler in transaction mode that \
@@ -114,8 +128,12 @@ pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<Pooling> {
 
 /// The probe on two connections of its own (not the pool's).
 async fn run(options: &PgConnectOptions) -> Result<Found, sqlx::Error> {
-    let mut a = PgConnection::connect_with(options).await?;
-    let mut b = match PgConnection::connect_with(options).await {
+    // With sqlx's statement cache on, whatever the URL says
+    // (`statement-cache-capacity=0` would make every run prepare again
+    // and hide the loss).
+    let options = options.clone().statement_cache_capacity(100);
+    let mut a = PgConnection::connect_with(&options).await?;
+    let mut b = match PgConnection::connect_with(&options).await {
         Ok(b) => b,
         Err(e) => {
             let _ = a.close().await;
@@ -163,37 +181,61 @@ async fn probe(a: &mut PgConnection, b: &mut PgConnection) -> Result<Found, sqlx
     let nonce = (uuid::Uuid::now_v7().as_u128() % 1_000_000_000) as i64;
     let sql = format!("SELECT $1::int8 + {nonce}");
     let right = nonce + 1;
+    // Prepared once, in a transaction: `used` is the server that has it.
+    let (first, used) = match read_only_run(a, &sql).await {
+        // A pooler in statement mode refuses transactions, and hands each
+        // statement to any server.
+        Err(sqlx::Error::Database(db)) if db.message().contains("statement pooling") => {
+            return Ok(Found::Refuses(db.message().to_owned()));
+        }
+        run => run?,
+    };
+    if let Some(found) = judged(first, right)? {
+        return Ok(found);
+    }
+    let Some(used) = used else {
+        return Ok(Found::Pooling(Pooling::Untold));
+    };
     for _ in 0..TRIES {
-        // Prepared in a transaction, so `used` is the server that has it.
-        let mut on_a = match a.begin().await {
-            Ok(tx) => tx,
-            // A pooler in statement mode refuses transactions, and hands
-            // each statement to any server.
-            Err(sqlx::Error::Database(db)) if db.message().contains("statement pooling") => {
-                return Ok(Found::Lost(db.message().to_owned()));
-            }
-            Err(e) => return Err(e),
+        // A server held by `b` is not `a`'s to run on: a pooler that
+        // hands out the most recently used one first would otherwise give
+        // `a` the statement's own server again.
+        let pin = b.begin().await?;
+        let again = tokio::time::timeout(WAIT, read_only_run(a, &sql)).await;
+        let _ = pin.rollback().await;
+        let Ok(again) = again else {
+            return Ok(Found::Pooling(Pooling::Untold));
         };
-        if let Some(found) = judged(prepared(&mut on_a, &sql).await, right)? {
+        let (run, at) = again?;
+        if let Some(found) = judged(run, right)? {
             return Ok(found);
         }
-        let used = server(&mut on_a).await?;
-        on_a.commit().await?;
-        let mut pin = b.begin().await?;
-        if server(&mut pin).await? != used {
-            pin.rollback().await?;
-            continue;
+        if at.is_some_and(|at| at != used) {
+            return Ok(Found::Pooling(Pooling::KeepsStatements));
         }
-        // `used` is `b`'s until it rolls back: the statement runs
-        // elsewhere.
-        let again = tokio::time::timeout(WAIT, prepared(a, &sql)).await;
-        pin.rollback().await?;
-        return Ok(match again {
-            Ok(again) => judged(again, right)?.unwrap_or(Found::Pooling(Pooling::KeepsStatements)),
-            Err(_) => Found::Pooling(Pooling::Untold),
-        });
+        // It ran where it was prepared: nothing told yet.
     }
     Ok(Found::Pooling(Pooling::Untold))
+}
+
+/// One run of the statement on `conn`, in a read-only transaction (a
+/// statement of anyone else's it meets cannot write), and the server it
+/// ran on if it answered.
+async fn read_only_run(
+    conn: &mut PgConnection,
+    sql: &str,
+) -> Result<(Result<i64, sqlx::Error>, Option<i32>), sqlx::Error> {
+    let mut tx = conn.begin_with("BEGIN READ ONLY").await?;
+    let run = prepared(&mut tx, sql).await;
+    let at = match run {
+        Ok(_) => Some(server(&mut tx).await?),
+        Err(_) => None,
+    };
+    // Now, not when the next statement goes (as dropping it would): the
+    // pooler frees the server only then. (A prepared statement outlives
+    // the transaction it was prepared in.)
+    tx.rollback().await?;
+    Ok((run, at))
 }
 
 /// A run of the statement judged: `Some(Lost)` on evidence, `None` if it
@@ -208,10 +250,12 @@ fn judged(run: Result<i64, sqlx::Error>, right: i64) -> Result<Option<Found>, sq
         )))),
         Err(sqlx::Error::Database(db)) => {
             let code = db.code().unwrap_or_default();
-            // Gone (26000), taken (42P05), or another statement's
-            // parameters (08P01, "bind message supplies …").
+            // Gone (26000), taken (42P05), another statement's
+            // parameters (08P01, "bind message supplies …"), or another
+            // statement that writes (25006, in the read-only transaction).
             if code == "26000"
                 || code == "42P05"
+                || code == "25006"
                 || (code == "08P01" && db.message().starts_with("bind message"))
             {
                 Ok(Some(Found::Lost(db.message().to_owned())))

@@ -284,7 +284,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         // A cause its error already says in its own message (sqlx's
         // `Io`, thiserror's `{0}` beside `#[source]`) is not said again.
         let said = s.to_string();
-        if !out.ends_with(&said) {
+        if !(out == said || out.ends_with(&format!(": {said}"))) {
             out.push_str(": ");
             out.push_str(&said);
         }
@@ -304,5 +304,8 @@ mod tests {
         );
         let wrapped = anyhow::Error::new(std::io::Error::other("disk full")).context("writing");
         assert_eq!(super::error_chain(wrapped.as_ref()), "writing: disk full");
+        // A cause that only happens to end the message is still said.
+        let port = anyhow::Error::new(std::io::Error::other("5")).context("no answer on port 5");
+        assert_eq!(super::error_chain(port.as_ref()), "no answer on port 5: 5");
     }
 }

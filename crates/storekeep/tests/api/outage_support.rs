@@ -461,14 +461,24 @@ impl PgBouncer {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting pgbouncer");
-        wait_for("pgbouncer", Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        Some(Self {
+        // Owned first, so a failed wait still stops it (on drop).
+        let mut bouncer = Self {
             dir,
             child: Some(child),
             port,
-        })
+        };
+        wait_for("pgbouncer", Duration::from_secs(10), || {
+            // Its own listener, not another's on a port taken meanwhile.
+            let child = bouncer.child.as_mut().expect("the child");
+            assert!(
+                matches!(child.try_wait(), Ok(None)),
+                "pgbouncer exited: {}",
+                std::fs::read_to_string(bouncer.dir.path().join("pgbouncer.log"))
+                    .unwrap_or_default()
+            );
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(bouncer)
     }
 
     /// The database `url` names, through PgBouncer.
@@ -503,6 +513,10 @@ fn version(program: &str) -> (u32, u32) {
         .split_whitespace()
         .nth(1)
         .unwrap_or_else(|| panic!("a version in {text:?}"));
-    let mut parts = number.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    let parse = |part: Option<&str>| {
+        part.and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("a version in {text:?}"))
+    };
+    let mut parts = number.split('.');
+    (parse(parts.next()), parse(parts.next()))
 }
