@@ -82,11 +82,7 @@ impl PgStore {
             .map_err(error::other)?;
         // Before anything runs on the pool: a pooler that loses prepared
         // statements is refused here, not found out by a failed request.
-        if pooler::check(&options).await? == pooler::Pooling::KeepsStatements {
-            tracing::info!(
-                "the database URL goes through a connection pooler in transaction mode that keeps prepared statements"
-            );
-        }
+        pooler::check(&options).await?;
         let replica = replica
             .map(|r| replica::Replica::start(r.url, r.max_lag, config, options.clone()))
             .transpose()?;

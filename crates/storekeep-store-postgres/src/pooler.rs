@@ -51,8 +51,7 @@ const WAIT: Duration = Duration::from_millis(1500);
 const BOUND: Duration = Duration::from_secs(3);
 
 /// What the check found.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Pooling {
+enum Pooling {
     /// Each connection keeps its server process: PostgreSQL itself, or a
     /// pooler in session mode.
     PerSession,
@@ -73,37 +72,37 @@ enum Found {
 }
 
 /// Checks the pooling between this node and PostgreSQL at `options`;
-/// `Err` with the evidence if it loses prepared statements.
-pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<Pooling> {
-    let found = match tokio::time::timeout(BOUND, run(options)).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(e)) => {
-            tracing::warn!(
-                error = %e,
-                "could not check whether the database URL goes through a connection pooler \
-                 that loses prepared statements"
-            );
-            Found::Pooling(Pooling::Untold)
-        }
-        Err(_) => {
-            tracing::warn!(
-                "could not check within {BOUND:?} whether the database URL goes through a \
-                 connection pooler that loses prepared statements"
-            );
-            Found::Pooling(Pooling::Untold)
-        }
+/// `Err` with the evidence if it loses prepared statements (or refuses
+/// transactions). Untold, it warns once, with the check's own failure if
+/// that is why.
+pub(crate) async fn check(options: &PgConnectOptions) -> StoreResult<()> {
+    let (found, failure) = match tokio::time::timeout(BOUND, run(options)).await {
+        Ok(Ok(found)) => (found, None),
+        Ok(Err(e)) => (Found::Pooling(Pooling::Untold), Some(e.to_string())),
+        Err(_) => (
+            Found::Pooling(Pooling::Untold),
+            Some(format!("no answer within {BOUND:?}")),
+        ),
     };
     match found {
+        Found::Pooling(Pooling::PerSession) => Ok(()),
+        Found::Pooling(Pooling::KeepsStatements) => {
+            tracing::info!(
+                "the database URL goes through a connection pooler in transaction mode that \
+                 keeps prepared statements"
+            );
+            Ok(())
+        }
         Found::Pooling(Pooling::Untold) => {
             tracing::warn!(
+                failure = failure.as_deref(),
                 "whether the database URL goes through a connection pooler that keeps prepared \
                  statements could not be told; behind one in transaction mode storekeep needs it \
                  to (PgBouncer 1.21 or later with max_prepared_statements above 0, or pool_mode \
                  = session; docs/deploy.md, \"The scaled topology\")"
             );
-            Ok(Pooling::Untold)
+            Ok(())
         }
-        Found::Pooling(pooling) => Ok(pooling),
         Found::Refuses(refusal) => Err(StoreError::Other(
             format!(
                 "the database URL goes through a connection pooler in statement mode, which \
